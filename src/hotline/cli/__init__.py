@@ -1,0 +1,1 @@
+"""The ``hotline`` command line: one Typer sub-app per capability (``cli/<group>.py``)."""

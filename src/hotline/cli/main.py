@@ -1,0 +1,26 @@
+"""Entry point of the ``hotline`` command: registers each capability's sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="hotline",
+    help="Hotline contact-center platform (呼叫中心一站式服务平台).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Each capability owns a module in hotline.cli; adding one is one line here.
+    from hotline.cli import platform
+
+    platform.register(app)
+
+
+_register()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,211 @@
+"""Platform commands: ``init``, ``serve``, ``config validate``, ``users``, ``audit``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hotline.config.validate import check_file
+from hotline.core.errors import Conflict
+from hotline.core.settings import load_settings
+from hotline.identity import audit
+from hotline.identity import service as identity
+from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.migrate import upgrade
+
+SAMPLE_CENTER = (
+    Path(__file__).resolve().parent.parent / "config" / "samples" / "appliance_center.yaml"
+)
+
+console = Console()
+error_console = Console(stderr=True)
+
+config_app = typer.Typer(help="Check and inspect center configuration files.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage user accounts and roles.", no_args_is_help=True)
+
+
+def _sessions():  # type: ignore[no-untyped-def]
+    settings = load_settings()
+    engine = make_engine(settings.resolved_database_url())
+    return engine, make_session_factory(engine)
+
+
+@config_app.command("validate")
+def config_validate(
+    file: Path = typer.Argument(..., help="Center configuration file (YAML)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only problems."),
+) -> None:
+    """Check a center configuration; print every problem with file, line and rule."""
+    result = check_file(file)
+    for problem in result.errors:
+        error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+    for problem in result.warnings:
+        error_console.print(f"[yellow]warning[/yellow] {problem}", highlight=False, soft_wrap=True)
+    if not result.ok or result.config is None:
+        error_console.print(
+            f"{file}: {len(result.errors)} error(s); the configuration is not valid"
+        )
+        raise typer.Exit(1)
+    if not quiet:
+        center = result.config
+        console.print(
+            f"{file}: valid — {len(center.queues)} queues, {len(center.skills)} skills, "
+            f"{len(center.teams)} teams, {len(center.agents)} agents, "
+            f"{len(result.warnings)} warning(s)",
+            highlight=False,
+        )
+
+
+@config_app.command("sample-path")
+def config_sample_path() -> None:
+    """Print the path of the bundled sample configuration (an appliance maker's hotline)."""
+    console.print(str(SAMPLE_CENTER), highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the platform commands to the ``hotline`` command."""
+    app.add_typer(config_app, name="config")
+    app.add_typer(users_app, name="users")
+    app.command("init")(init)
+    app.command("serve")(serve)
+    app.command("audit")(show_audit)
+
+
+def init(
+    admin_password: str = typer.Option(
+        None,
+        "--admin-password",
+        envvar="HOTLINE_ADMIN_PASSWORD",
+        help="Password of the 'admin' user (asked for when not given).",
+    ),
+    admin_username: str = typer.Option("admin", "--admin-username", help="Admin user name."),
+) -> None:
+    """Create or upgrade the database schema and make sure an admin user exists."""
+    settings = load_settings()
+    engine, factory = _sessions()
+    upgrade(engine)
+    with session_scope(factory) as session:
+        if identity.get_user(session, username=admin_username) is None:
+            password = admin_password or typer.prompt(
+                "Admin password", hide_input=True, confirmation_prompt=True
+            )
+            identity.create_user(
+                session,
+                username=admin_username,
+                password=password,
+                roles=["admin"],
+                actor="hotline init",
+            )
+            console.print(f"created admin user {admin_username!r}")
+        else:
+            console.print(f"admin user {admin_username!r} already exists")
+    console.print(
+        f"database ready: {engine.url.render_as_string(hide_password=True)}", highlight=False
+    )
+    del settings
+
+
+@users_app.command("add")
+def users_add(
+    username: str = typer.Argument(..., help="Login name."),
+    roles: str = typer.Option(
+        ..., "--roles", help="Comma-separated roles, e.g. agent or supervisor,qa."
+    ),
+    password: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, help="Password (8+ characters)."
+    ),
+    agent_id: str | None = typer.Option(
+        None, "--agent-id", help="The agent this user signs in as."
+    ),
+    language: str = typer.Option("zh-CN", "--language", help="zh-CN or en."),
+) -> None:
+    """Create a user with roles."""
+    _, factory = _sessions()
+    try:
+        with session_scope(factory) as session:
+            identity.create_user(
+                session,
+                username=username,
+                password=password,
+                roles=[r.strip() for r in roles.split(",") if r.strip()],
+                agent_id=agent_id,
+                language=language,
+                actor=os.environ.get("USER", "cli"),
+            )
+    except (ValueError, Conflict) as error:
+        error_console.print(f"[red]error[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"created user {username!r}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users and their roles."""
+    from sqlalchemy import select
+
+    from hotline.store.models.core import User
+
+    _, factory = _sessions()
+    table = Table("username", "roles", "agent", "language", "active")
+    with session_scope(factory) as session:
+        for user in session.scalars(select(User).order_by(User.username)):
+            table.add_row(
+                user.username,
+                ",".join(user.roles),
+                user.agent_id or "",
+                user.language,
+                str(user.active),
+            )
+    console.print(table)
+
+
+def show_audit(
+    limit: int = typer.Option(30, "--limit", help="How many entries, newest first."),
+) -> None:
+    """Show the audit log: who did what, when."""
+    _, factory = _sessions()
+    table = Table("at", "actor", "action", "target")
+    with session_scope(factory) as session:
+        for entry in audit.newest(session, limit=limit):
+            table.add_row(
+                entry.at.isoformat(timespec="seconds"), entry.actor, entry.action, entry.target
+            )
+    console.print(table)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    center: Path | None = typer.Option(
+        None,
+        "--center",
+        envvar="HOTLINE_CENTER_CONFIG",
+        help="Center configuration file (default: the sample).",
+    ),
+) -> None:
+    """Start the API and web pages (run ``hotline init`` first)."""
+    import uvicorn
+
+    from hotline.config.validate import load_center
+    from hotline.web.app import create_app
+
+    settings = load_settings()
+    path = center or SAMPLE_CENTER
+    try:
+        center_config = load_center(path)
+    except Exception as error:
+        error_console.print(f"[red]error[/red] center configuration {path} is not valid:\n{error}")
+        raise typer.Exit(1) from error
+    engine = make_engine(settings.resolved_database_url())
+    upgrade(engine)
+    app = create_app(
+        settings=settings, session_factory=make_session_factory(engine), center=center_config
+    )
+    console.print(
+        f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")

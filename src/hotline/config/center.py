@@ -1,0 +1,307 @@
+"""The center configuration: one declarative YAML file describing a contact center.
+
+It names sites, business-hours calendars with holidays, channels, skills, queues with their
+service targets and routing rules, teams, agents with skills and proficiency, and the reason
+and disposition codes agents choose from. ``hotline config validate FILE`` checks it; the
+server, the simulator and the routing engine all start from it.
+
+The shapes here are checked field by field (pydantic); rules that span records — unknown
+skills, duplicate agents, impossible hours — are checked in :mod:`hotline.config.validate`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+STRATEGIES = (
+    "longest_idle",
+    "least_occupied",
+    "fewest_contacts",
+    "round_robin",
+    "highest_proficiency",
+    "random",
+)
+CHANNELS = ("voice", "chat", "email", "sms", "app", "video", "callback", "outbound")
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(>=|==|>)\s*([1-5])\s*$")
+
+
+class Strict(BaseModel):
+    """Base for configuration records: unknown fields are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeRange(Strict):
+    """An opening period within one day, e.g. 08:00–20:00 (end may be 24:00)."""
+
+    start: time
+    end_minute: int = Field(description="minutes after midnight when the period ends")
+
+    @property
+    def start_minute(self) -> int:
+        """Minutes after midnight when the period starts."""
+        return self.start.hour * 60 + self.start.minute
+
+
+def parse_hours(text: str) -> TimeRange:
+    """Parse ``"08:00-20:00"`` into a :class:`TimeRange`, refusing impossible hours.
+
+    >>> parse_hours("08:00-20:00").end_minute
+    1200
+    """
+    match = _HOURS.match(text.strip())
+    if not match:
+        raise ValueError(f"hours {text!r} must look like 08:00-20:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or m1 > 59:
+        raise ValueError(f"start time in {text!r} is not a time of day")
+    if h2 > 24 or m2 > 59 or (h2 == 24 and m2 != 0):
+        raise ValueError(f"end time in {text!r} is not a time of day (24:00 is the latest)")
+    end = h2 * 60 + m2
+    if end <= h1 * 60 + m1:
+        raise ValueError(f"hours {text!r} end before they start")
+    return TimeRange(start=time(h1, m1), end_minute=end)
+
+
+class Holiday(Strict):
+    """A special day: closed, or open on its own hours (e.g. 国庆节 10:00-16:00)."""
+
+    date: date
+    name: str = ""
+    hours: list[str] = Field(default_factory=list, description="empty means closed all day")
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_hours(text)
+        return value
+
+
+class Calendar(Strict):
+    """Business hours per weekday plus holidays, in the center's (or site's) time zone."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    timezone: str | None = None
+    hours: dict[str, list[str]] = Field(default_factory=dict)
+    holidays: list[Holiday] = Field(default_factory=list)
+
+    @field_validator("hours")
+    @classmethod
+    def _weekly(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, periods in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+            ranges = sorted((parse_hours(p) for p in periods), key=lambda r: r.start_minute)
+            for first, second in itertools.pairwise(ranges):
+                if second.start_minute < first.end_minute:
+                    raise ValueError(f"{day}: opening periods overlap")
+        return value
+
+
+class Site(Strict):
+    """A physical or virtual site where agents work."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    timezone: str | None = None
+    calendar: str | None = None
+
+
+class ChannelConfig(Strict):
+    """A channel and how many contacts of it an agent handles at once by default."""
+
+    id: Literal["voice", "chat", "email", "sms", "app", "video", "callback", "outbound"]
+    capacity: int = Field(default=1, ge=1, le=20)
+    enabled: bool = True
+
+
+class Skill(Strict):
+    """A skill agents hold with proficiency 1 (novice) to 5 (expert)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+
+
+class ServiceTarget(Strict):
+    """A service-level target: ``service_level`` of contacts answered within ``threshold_s``."""
+
+    service_level: float = Field(gt=0, le=1)
+    threshold_s: float = Field(gt=0)
+    short_abandon_s: float = Field(default=5, ge=0)
+    variant: Literal["service_level", "answered", "sl2", "offered"] = "service_level"
+
+
+class AgeingStep(Strict):
+    """After ``after_s`` of waiting, relax the queue's skill requirements (bullseye)."""
+
+    after_s: float = Field(gt=0)
+    min_proficiency: int | None = Field(default=None, ge=1, le=5)
+    requirements: list[str] | None = Field(
+        default=None, description="replacement requirements; [] means any agent of the queue"
+    )
+
+
+class OverflowRule(Strict):
+    """When to leave the queue and where to go."""
+
+    when: Literal["wait_exceeds", "queue_length_exceeds", "no_agents_logged_in", "closed"]
+    value: float | None = Field(default=None, ge=0)
+    action: Literal["queue", "callback", "voicemail", "closed_message"]
+    target: str | None = None
+
+
+class Queue(Strict):
+    """A queue: what contacts need, how they are served, and the target they are held to."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    channel: Literal["voice", "chat", "email", "sms", "app", "video", "callback", "outbound"] = (
+        "voice"
+    )
+    calendar: str | None = None
+    requirements: list[str] = Field(default_factory=list)
+    target: ServiceTarget
+    priority: int = Field(default=0, ge=0, le=100)
+    priority_head_start_s: float = Field(default=0, ge=0)
+    strategy: str = "longest_idle"
+    wrap_up_s: float = Field(default=30, ge=0, le=3600)
+    ring_timeout_s: float = Field(default=20, gt=0, le=600)
+    max_wait_s: float | None = Field(default=None, gt=0)
+    ageing: list[AgeingStep] = Field(default_factory=list)
+    overflow: list[OverflowRule] = Field(default_factory=list)
+    announce_every_s: float | None = Field(default=None, gt=0)
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(f"unknown strategy {value!r}; use one of {', '.join(STRATEGIES)}")
+        return value
+
+    @field_validator("requirements")
+    @classmethod
+    def _requirements(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_requirement(text)
+        return value
+
+
+class Team(Strict):
+    """A team of agents with a team lead."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    site: str | None = None
+    lead: str | None = None
+
+
+class Agent(Strict):
+    """An agent: team, skills with proficiency, languages and capacity per channel."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    team: str
+    site: str | None = None
+    skills: dict[str, int] = Field(default_factory=dict)
+    languages: list[str] = Field(default_factory=lambda: ["zh-CN"])
+    capacity: dict[str, int] = Field(default_factory=dict)
+    wrap_up_s: float | None = Field(default=None, ge=0, le=3600)
+
+    @field_validator("skills")
+    @classmethod
+    def _proficiency(cls, value: dict[str, int]) -> dict[str, int]:
+        for skill, level in value.items():
+            if not 1 <= level <= 5:
+                raise ValueError(f"proficiency of {skill!r} is {level}; it must be 1 to 5")
+        return value
+
+
+class ReasonCode(Strict):
+    """Why an agent is not ready: break, lunch, training, meeting, coaching…"""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    productive: bool = False
+    max_minutes: int | None = Field(default=None, gt=0)
+
+
+class DispositionCode(Strict):
+    """How a contact was resolved, chosen at wrap-up."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+
+
+class CenterInfo(Strict):
+    """The center's name, default time zone and languages."""
+
+    name: str
+    timezone: str = "Asia/Shanghai"
+    languages: list[str] = Field(default_factory=lambda: ["zh-CN", "en"])
+    default_calendar: str | None = None
+
+
+class CenterConfig(Strict):
+    """The whole center, as written in its configuration file."""
+
+    center: CenterInfo
+    sites: list[Site] = Field(default_factory=list)
+    calendars: list[Calendar] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    skills: list[Skill] = Field(default_factory=list)
+    queues: list[Queue] = Field(default_factory=list)
+    teams: list[Team] = Field(default_factory=list)
+    agents: list[Agent] = Field(default_factory=list)
+    reason_codes: list[ReasonCode] = Field(default_factory=list)
+    disposition_codes: list[DispositionCode] = Field(default_factory=list)
+
+    def queue(self, queue_id: str) -> Queue:
+        """Return the queue named ``queue_id`` (``KeyError`` if there is none)."""
+        for queue in self.queues:
+            if queue.id == queue_id:
+                return queue
+        raise KeyError(queue_id)
+
+    def channel_capacity(self, agent: Agent, channel: str) -> int:
+        """The number of contacts of ``channel`` that ``agent`` may hold at once."""
+        if channel in agent.capacity:
+            return agent.capacity[channel]
+        for configured in self.channels:
+            if configured.id == channel:
+                return configured.capacity
+        return 1
+
+
+class Requirement(BaseModel):
+    """One parsed requirement term, ``skill >= level``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    skill: str
+    operator: str
+    level: int
+
+
+def parse_requirement(text: str) -> Requirement:
+    """Parse ``"repair >= 3"`` (operators ``>=``, ``>``, ``==``; levels 1–5).
+
+    >>> parse_requirement("repair>=3")
+    Requirement(skill='repair', operator='>=', level=3)
+    """
+    match = _REQUIREMENT.match(text)
+    if not match:
+        raise ValueError(
+            f"requirement {text!r} must look like 'skill >= level' with a level from 1 to 5"
+        )
+    skill, operator, level = match.groups()
+    return Requirement(skill=skill, operator=operator, level=int(level))

@@ -1,0 +1,320 @@
+"""Load and check a center configuration file, reporting every problem with its line.
+
+Checking happens in three passes, and all problems are collected before reporting:
+
+1. YAML syntax and duplicate keys (PyYAML silently keeps the last duplicate; we don't).
+2. Field shapes and ranges (pydantic), each error mapped back to the line it came from.
+3. Rules across records: unknown skills, teams, sites, calendars and queues; duplicate ids;
+   overflow loops; ageing steps out of order; queues no agent can serve.
+
+>>> result = check_text("center: {name: Demo}", file="demo.yaml")
+>>> result.ok, result.config.center.name
+(True, 'Demo')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import ValidationError
+
+from hotline.config.center import CenterConfig, parse_requirement
+from hotline.core.errors import Problem, ValidationFailed
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class CheckResult:
+    """The outcome of checking a configuration: the config if it is valid, and all problems."""
+
+    config: CenterConfig | None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no errors (warnings are allowed)."""
+        return self.config is not None and not self.errors
+
+
+class _LineMap:
+    """Maps a path inside the YAML document (keys and list indexes) to its 1-based line."""
+
+    def __init__(self) -> None:
+        self.lines: dict[Path_, int] = {}
+        self.duplicates: list[tuple[Path_, str, int]] = []
+
+    def walk(self, node: yaml.Node, path: Path_ = ()) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    self.duplicates.append((path, key, key_node.start_mark.line + 1))
+                seen.add(key)
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                self.walk(value_node, (*path, key))
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.walk(item, (*path, index))
+
+    def line(self, path: Iterable[str | int]) -> int | None:
+        """Return the line of ``path``, or of its nearest ancestor that has one."""
+        parts = tuple(path)
+        while parts:
+            if parts in self.lines:
+                return self.lines[parts]
+            parts = parts[:-1]
+        return self.lines.get(())
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def check_text(text: str, *, file: str = "<config>") -> CheckResult:
+    """Check configuration ``text``; ``file`` names it in every problem."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        return CheckResult(None, [Problem(f"YAML syntax: {error.problem}", file, line)])
+    if node is None or not isinstance(data, dict):
+        return CheckResult(
+            None, [Problem("the file must be a mapping with a 'center:' section", file, 1)]
+        )
+    lines = _LineMap()
+    lines.walk(node)
+    errors = [
+        Problem(f"key {key!r} appears more than once here", file, line, _dotted(path) or None)
+        for path, key, line in lines.duplicates
+    ]
+    try:
+        config = CenterConfig.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            loc = tuple(item["loc"])
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "extra_forbidden":
+                message = "unknown field (check the spelling)"
+            errors.append(Problem(message, file, lines.line(loc), _dotted(loc)))
+        return CheckResult(None, errors)
+    cross_errors, warnings = _cross_checks(config, file, lines)
+    errors.extend(cross_errors)
+    return CheckResult(config if not errors else None, errors, warnings)
+
+
+def check_file(path: str | Path) -> CheckResult:
+    """Read and check the configuration file at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return CheckResult(None, [Problem("file not found", str(path))])
+    except UnicodeDecodeError as error:
+        return CheckResult(None, [Problem(f"not UTF-8 text ({error.reason})", str(path))])
+    return check_text(text, file=str(path))
+
+
+def load_center(path: str | Path) -> CenterConfig:
+    """Return the checked config at ``path``; raise ``ValidationFailed`` with all problems."""
+    result = check_file(path)
+    if not result.ok or result.config is None:
+        raise ValidationFailed(result.errors)
+    return result.config
+
+
+def _cross_checks(
+    config: CenterConfig, file: str, lines: _LineMap
+) -> tuple[list[Problem], list[Problem]]:
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+
+    def error(path: Path_, rule: str) -> None:
+        errors.append(Problem(rule, file, lines.line(path), _dotted(path)))
+
+    def warn(path: Path_, rule: str) -> None:
+        warnings.append(Problem(rule, file, lines.line(path), _dotted(path)))
+
+    def unique(section: str, ids: list[str], what: str) -> set[str]:
+        seen: set[str] = set()
+        for index, item_id in enumerate(ids):
+            if item_id in seen:
+                error((section, index, "id"), f"duplicate {what} {item_id!r}")
+            seen.add(item_id)
+        return seen
+
+    sites = unique("sites", [s.id for s in config.sites], "site")
+    calendars = unique("calendars", [c.id for c in config.calendars], "calendar")
+    channels = unique("channels", [c.id for c in config.channels], "channel")
+    skills = unique("skills", [s.id for s in config.skills], "skill")
+    queues = unique("queues", [q.id for q in config.queues], "queue")
+    teams = unique("teams", [t.id for t in config.teams], "team")
+    agents = unique("agents", [a.id for a in config.agents], "agent")
+    unique("reason_codes", [r.id for r in config.reason_codes], "reason code")
+    unique("disposition_codes", [d.id for d in config.disposition_codes], "disposition code")
+
+    def known(path: Path_, value: str | None, pool: set[str], what: str) -> None:
+        if value is not None and value not in pool:
+            choices = ", ".join(sorted(pool)) or "none defined"
+            error(path, f"unknown {what} {value!r} (defined: {choices})")
+
+    def timezone(path: Path_, name: str | None) -> None:
+        if name is None:
+            return
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            error(path, f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)")
+
+    timezone(("center", "timezone"), config.center.timezone)
+    known(("center", "default_calendar"), config.center.default_calendar, calendars, "calendar")
+    for i, site in enumerate(config.sites):
+        timezone(("sites", i, "timezone"), site.timezone)
+        known(("sites", i, "calendar"), site.calendar, calendars, "calendar")
+    for i, calendar in enumerate(config.calendars):
+        timezone(("calendars", i, "timezone"), calendar.timezone)
+        seen_days: set[str] = set()
+        for j, holiday in enumerate(calendar.holidays):
+            if holiday.date.isoformat() in seen_days:
+                error(
+                    ("calendars", i, "holidays", j, "date"),
+                    f"holiday {holiday.date} is listed twice",
+                )
+            seen_days.add(holiday.date.isoformat())
+        if not calendar.hours and not calendar.holidays:
+            warn(("calendars", i), f"calendar {calendar.id!r} has no opening hours: always closed")
+
+    def requirement_skills(path: Path_, requirements: list[str]) -> None:
+        for k, text in enumerate(requirements):
+            known((*path, k), parse_requirement(text).skill, skills, "skill")
+
+    for i, queue in enumerate(config.queues):
+        base: Path_ = ("queues", i)
+        known((*base, "calendar"), queue.calendar, calendars, "calendar")
+        if config.channels and queue.channel not in channels:
+            error((*base, "channel"), f"channel {queue.channel!r} is not enabled in 'channels'")
+        requirement_skills((*base, "requirements"), queue.requirements)
+        previous = 0.0
+        for j, step in enumerate(queue.ageing):
+            if step.after_s <= previous:
+                error(
+                    (*base, "ageing", j, "after_s"), "ageing steps must come in increasing after_s"
+                )
+            previous = step.after_s
+            if step.requirements is not None:
+                requirement_skills((*base, "ageing", j, "requirements"), step.requirements)
+            if step.min_proficiency is None and step.requirements is None:
+                error(
+                    (*base, "ageing", j), "an ageing step must set min_proficiency or requirements"
+                )
+        for j, rule in enumerate(queue.overflow):
+            path = (*base, "overflow", j)
+            if rule.when in ("wait_exceeds", "queue_length_exceeds") and rule.value is None:
+                error(path, f"overflow rule '{rule.when}' needs a value")
+            if rule.action == "queue":
+                if rule.target is None:
+                    error(path, "overflow to a queue needs a target queue")
+                elif rule.target == queue.id:
+                    error((*path, "target"), "a queue cannot overflow into itself")
+                else:
+                    known((*path, "target"), rule.target, queues, "queue")
+        if queue.target.short_abandon_s > queue.target.threshold_s:
+            error(
+                (*base, "target", "short_abandon_s"),
+                "short-abandon threshold must not exceed the answer threshold",
+            )
+        if queue.max_wait_s is not None and queue.max_wait_s < queue.target.threshold_s:
+            warn(
+                (*base, "max_wait_s"),
+                "max_wait_s is below the service-level threshold, so waiters can never meet it",
+            )
+
+    for i, team in enumerate(config.teams):
+        known(("teams", i, "site"), team.site, sites, "site")
+        known(("teams", i, "lead"), team.lead, agents, "agent")
+    team_of = {a.id: a.team for a in config.agents}
+    for i, team in enumerate(config.teams):
+        if team.lead in team_of and team_of[team.lead] != team.id:
+            error(
+                ("teams", i, "lead"),
+                f"team lead {team.lead!r} belongs to team {team_of[team.lead]!r}",
+            )
+    languages = set(config.center.languages)
+    for i, agent in enumerate(config.agents):
+        base = ("agents", i)
+        known((*base, "team"), agent.team, teams, "team")
+        known((*base, "site"), agent.site, sites, "site")
+        for skill in agent.skills:
+            known((*base, "skills", skill), skill, skills, "skill")
+        for channel in agent.capacity:
+            if config.channels and channel not in channels:
+                error(
+                    (*base, "capacity", channel),
+                    f"channel {channel!r} is not enabled in 'channels'",
+                )
+        for k, language in enumerate(agent.languages):
+            if language not in languages:
+                error(
+                    (*base, "languages", k),
+                    f"language {language!r} is not one of the center's: "
+                    + ", ".join(sorted(languages)),
+                )
+
+    for i, queue in enumerate(config.queues):
+        terms = [parse_requirement(t) for t in queue.requirements]
+        if not any(_satisfies(agent.skills, terms) for agent in config.agents) and config.agents:
+            warn(
+                ("queues", i, "requirements"),
+                f"no agent has the skills queue {queue.id!r} requires",
+            )
+    _check_overflow_loops(config, error)
+    return errors, warnings
+
+
+def _satisfies(agent_skills: dict[str, int], terms: list[Any]) -> bool:
+    for term in terms:
+        level = agent_skills.get(term.skill, 0)
+        ok = {">=": level >= term.level, ">": level > term.level, "==": level == term.level}
+        if not ok[term.operator]:
+            return False
+    return True
+
+
+def _check_overflow_loops(config: CenterConfig, error: Any) -> None:
+    """Refuse overflow chains that come back to where they started (A → B → A)."""
+    edges = {
+        q.id: [
+            r.target
+            for r in q.overflow
+            if r.action == "queue" and r.target and r.when == "wait_exceeds"
+        ]
+        for q in config.queues
+    }
+    for i, queue in enumerate(config.queues):
+        stack, seen = list(edges.get(queue.id, [])), set()
+        while stack:
+            current = stack.pop()
+            if current == queue.id:
+                error(
+                    ("queues", i, "overflow"),
+                    f"overflow on waiting time loops back to {queue.id!r}",
+                )
+                break
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(edges.get(current, []))

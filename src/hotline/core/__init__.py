@@ -1,0 +1,1 @@
+"""Core vocabulary shared by every layer: ids, clocks, events, errors and settings."""

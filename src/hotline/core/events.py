@@ -1,0 +1,124 @@
+"""The contact event log vocabulary (METRICS.md).
+
+Every driver — live, simulation, replay — writes the same events, and every figure on a
+wallboard or report is computed from them. Events are facts in the past tense; the routing
+engine and the IVR interpreter emit them as effects and the store appends them, never
+updating or deleting one.
+
+A contact's life, in events::
+
+    arrived → (ivr…) → queued → offered → answered → (held/resumed/transferred…)
+            → disconnected → wrap_up_ended → finished(outcome=answered)
+
+or ``queued → abandoned → finished(outcome=abandoned)``; every contact gets exactly one
+``finished`` event, whose ``outcome`` is one of :data:`OUTCOMES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class Channel(StrEnum):
+    """The media a contact arrives on; all share one universal queue."""
+
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    SMS = "sms"
+    APP = "app"
+    VIDEO = "video"
+    CALLBACK = "callback"
+    OUTBOUND = "outbound"
+
+
+class Direction(StrEnum):
+    """Who started the contact."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Outcome(StrEnum):
+    """How a contact finished (the ``outcome`` column of the contact record)."""
+
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    SELF_SERVED = "self_served"
+    IVR_HANGUP = "ivr_hangup"
+    OVERFLOWED = "overflowed"
+    CALLBACK = "callback"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+OUTCOMES: frozenset[str] = frozenset(o.value for o in Outcome)
+
+
+class EventKind(StrEnum):
+    """What happened. Contact events carry a contact id; agent events an agent id."""
+
+    # contact events
+    ARRIVED = "arrived"
+    IVR_STEP = "ivr_step"
+    QUEUED = "queued"
+    POSITION_ANNOUNCED = "position_announced"
+    OFFERED = "offered"
+    RING_NO_ANSWER = "ring_no_answer"
+    ANSWERED = "answered"
+    HELD = "held"
+    RESUMED = "resumed"
+    TRANSFERRED = "transferred"
+    CONSULT_STARTED = "consult_started"
+    CONSULT_ENDED = "consult_ended"
+    OVERFLOWED = "overflowed"
+    CALLBACK_REQUESTED = "callback_requested"
+    ABANDONED = "abandoned"
+    DISCONNECTED = "disconnected"
+    WRAP_UP_ENDED = "wrap_up_ended"
+    RECORDING_STARTED = "recording_started"
+    RECORDING_STOPPED = "recording_stopped"
+    SURVEY_ANSWERED = "survey_answered"
+    FINISHED = "finished"
+    # agent events
+    AGENT_STATE = "agent_state"
+    # platform events
+    ALARM = "alarm"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One fact in the contact event log.
+
+    ``seq`` orders events that share the same instant, so replays repeat exactly.
+
+    >>> e = Event(seq=1, at=0.0, kind=EventKind.QUEUED, contact_id="c1", queue="repair")
+    >>> e.kind.value, e.queue
+    ('queued', 'repair')
+    """
+
+    seq: int
+    at: float
+    kind: EventKind
+    contact_id: str | None = None
+    agent_id: str | None = None
+    queue: str | None = None
+    channel: Channel | None = None
+    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict of this event."""
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "kind": self.kind.value,
+            "contact_id": self.contact_id,
+            "agent_id": self.agent_id,
+            "queue": self.queue,
+            "channel": self.channel.value if self.channel else None,
+            "data": dict(self.data),
+        }

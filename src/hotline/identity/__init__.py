@@ -1,0 +1,1 @@
+"""Identity and access: users, roles, password hashing, tokens and the audit log."""

@@ -1,0 +1,149 @@
+"""The FastAPI application: API routers, pages, live events, health and structured errors."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hotline import __version__
+from hotline.config.center import CenterConfig
+from hotline.core.errors import Conflict, NotFound, ValidationFailed
+from hotline.core.settings import Settings, load_settings
+from hotline.store.db import make_engine, make_session_factory
+from hotline.web.events import EventHub
+
+
+def load_secret(settings: Settings) -> bytes:
+    """The token-signing secret: from settings, else a random one kept in ``home/secret.key``."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = Path(settings.home) / "secret.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    path.write_bytes(key)
+    path.chmod(0o600)
+    return key
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    return ".".join(parts)
+
+
+def create_app(
+    *,
+    settings: Settings | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    center: CenterConfig | None = None,
+) -> FastAPI:
+    """Build the application; tests pass their own session factory and center."""
+    settings = settings or load_settings()
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.resolved_database_url()))
+    hub = EventHub()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.bind(asyncio.get_running_loop())
+        for start in app.state.on_start:
+            await start(app)
+        yield
+        for stop in app.state.on_stop:
+            await stop(app)
+
+    app = FastAPI(
+        title="Hotline",
+        version=__version__,
+        description="Hotline contact-center platform API (呼叫中心一站式服务平台).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.secret = load_secret(settings)
+    app.state.center = center
+    app.state.hub = hub
+    app.state.on_start = []
+    app.state.on_stop = []
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [{"field": _field(e["loc"]), "problem": e["msg"]} for e in error.errors()]
+        return JSONResponse({"error": "invalid_request", "problems": problems}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if error.status_code == 401 and wants_page and not request.url.path.startswith("/api"):
+            return RedirectResponse("/login", status_code=303)
+        if isinstance(error.detail, list):
+            body: dict[str, Any] = {"error": "invalid_request", "problems": error.detail}
+        else:
+            body = {"error": _error_name(error.status_code), "message": str(error.detail)}
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(ValidationFailed)
+    async def _failed(_: Request, error: ValidationFailed) -> JSONResponse:
+        problems = [{"field": p.field, "line": p.line, "problem": p.rule} for p in error.problems]
+        return JSONResponse({"error": "invalid_request", "problems": problems}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def _missing(_: Request, error: NotFound) -> JSONResponse:
+        return JSONResponse({"error": "not_found", "message": str(error)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, error: Conflict) -> JSONResponse:
+        return JSONResponse({"error": "conflict", "message": str(error)}, status_code=409)
+
+    @app.get("/health", tags=["platform"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/ready", tags=["platform"])
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and its schema is migrated."""
+        try:
+            with session_factory() as session:
+                session.execute(text("SELECT 1 FROM users LIMIT 1"))
+        except Exception as error:  # any database failure means "not ready", with the reason
+            return JSONResponse(
+                {"status": "not_ready", "reason": str(error)[:200]}, status_code=503
+            )
+        return JSONResponse({"status": "ready"})
+
+    _include_routers(app)
+    return app
+
+
+def _error_name(status_code: int) -> str:
+    return {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        422: "invalid_request",
+    }.get(status_code, "error")
+
+
+def _include_routers(app: FastAPI) -> None:
+    # Each capability owns hotline/web/api/<name>.py with a `router`; adding one is one line.
+    from hotline.web import pages
+    from hotline.web.api import platform
+
+    app.include_router(platform.router)
+    pages.mount(app)

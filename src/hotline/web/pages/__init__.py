@@ -1,0 +1,80 @@
+"""Server-rendered pages (Jinja2); each page route declares its roles like the API does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from hotline.web.auth import COOKIE, CurrentUser, require_roles
+from hotline.web.i18n import LANGUAGES, pick_language, translate
+
+WEB = Path(__file__).resolve().parent.parent
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def page_context(request: Request, user: CurrentUser | None, **extra: Any) -> dict[str, Any]:
+    """Common template values: the user, the language and its ``t()`` lookup."""
+    language = pick_language(
+        request.query_params.get("lang")
+        or request.cookies.get("hotline_lang")
+        or (user.language if user else None),
+        request.headers.get("accept-language"),
+    )
+    other = next(code for code in LANGUAGES if code != language)
+    return {
+        "request": request,
+        "user": user,
+        "lang": language,
+        "other_lang": other,
+        "t": lambda key: translate(language, key),
+        **extra,
+    }
+
+
+def render(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    """Render a page and remember an explicitly chosen language in a cookie."""
+    response = templates.TemplateResponse(request, template, context)
+    chosen = request.query_params.get("lang")
+    if chosen in LANGUAGES:
+        response.set_cookie("hotline_lang", chosen, samesite="strict")
+    return response
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    """Send visitors to the console (which sends them to sign in if needed)."""
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    """The sign-in page."""
+    return render(request, "login.html", page_context(request, None))
+
+
+@router.get("/logout")
+def logout() -> RedirectResponse:
+    """Forget the session cookie."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console(request: Request, user: CurrentUser = Depends(require_roles())) -> HTMLResponse:
+    """The home page after sign-in: the center at a glance and where to go next."""
+    return render(
+        request, "console.html", page_context(request, user, center=request.app.state.center)
+    )
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages and static files to ``app``."""
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(router)
