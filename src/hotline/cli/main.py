@@ -18,6 +18,9 @@ def _register() -> None:
     from hotline.cli import platform
 
     platform.register(app)
+    from hotline.cli import wfm
+
+    wfm.register(app)
 
 
 _register()
