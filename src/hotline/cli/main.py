@@ -15,12 +15,17 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each capability owns a module in hotline.cli; adding one is one line here.
-    from hotline.cli import platform
+    from hotline.cli import demo, platform
 
     platform.register(app)
+    demo.register(app)
     from hotline.cli import wfm
 
     wfm.register(app)
+    from hotline.cli import importing, report
+
+    importing.register(app)
+    report.register(app)
 
 
 _register()

@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import check_file
 from hotline.core.errors import Conflict
@@ -28,7 +30,8 @@ config_app = typer.Typer(help="Check and inspect center configuration files.", n
 users_app = typer.Typer(help="Manage user accounts and roles.", no_args_is_help=True)
 
 
-def _sessions():  # type: ignore[no-untyped-def]
+def _sessions() -> tuple[Engine, sessionmaker[Session]]:
+    """The engine and a session factory for the configured database."""
     settings = load_settings()
     engine = make_engine(settings.resolved_database_url())
     return engine, make_session_factory(engine)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date, time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STRATEGIES = (
@@ -71,19 +71,46 @@ def parse_hours(text: str) -> TimeRange:
     return TimeRange(start=time(h1, m1), end_minute=end)
 
 
+def _check_period(text: str) -> str:
+    parse_hours(text)
+    return text
+
+
+OpeningPeriod = Annotated[str, AfterValidator(_check_period)]
+
+
 class Holiday(Strict):
     """A special day: closed, or open on its own hours (e.g. 国庆节 10:00-16:00)."""
 
     date: date
     name: str = ""
-    hours: list[str] = Field(default_factory=list, description="empty means closed all day")
+    hours: list[OpeningPeriod] = Field(default_factory=list, description="empty: closed all day")
 
-    @field_validator("hours")
+
+class WeeklyHours(Strict):
+    """Opening periods per weekday; a day left out is closed."""
+
+    mon: list[OpeningPeriod] = Field(default_factory=list)
+    tue: list[OpeningPeriod] = Field(default_factory=list)
+    wed: list[OpeningPeriod] = Field(default_factory=list)
+    thu: list[OpeningPeriod] = Field(default_factory=list)
+    fri: list[OpeningPeriod] = Field(default_factory=list)
+    sat: list[OpeningPeriod] = Field(default_factory=list)
+    sun: list[OpeningPeriod] = Field(default_factory=list)
+
+    @field_validator("*")
     @classmethod
-    def _hours(cls, value: list[str]) -> list[str]:
-        for text in value:
-            parse_hours(text)
+    def _no_overlap(cls, value: list[str]) -> list[str]:
+        ranges = sorted((parse_hours(p) for p in value), key=lambda r: r.start_minute)
+        for first, second in itertools.pairwise(ranges):
+            if second.start_minute < first.end_minute:
+                raise ValueError("opening periods overlap")
         return value
+
+    def periods(self, weekday: int) -> list[TimeRange]:
+        """The opening periods of ``weekday`` (0 = Monday), in order."""
+        texts: list[str] = getattr(self, WEEKDAYS[weekday])
+        return sorted((parse_hours(t) for t in texts), key=lambda r: r.start_minute)
 
 
 class Calendar(Strict):
@@ -92,20 +119,8 @@ class Calendar(Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
     timezone: str | None = None
-    hours: dict[str, list[str]] = Field(default_factory=dict)
+    hours: WeeklyHours = Field(default_factory=WeeklyHours)
     holidays: list[Holiday] = Field(default_factory=list)
-
-    @field_validator("hours")
-    @classmethod
-    def _weekly(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for day, periods in value.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
-            ranges = sorted((parse_hours(p) for p in periods), key=lambda r: r.start_minute)
-            for first, second in itertools.pairwise(ranges):
-                if second.start_minute < first.end_minute:
-                    raise ValueError(f"{day}: opening periods overlap")
-        return value
 
 
 class Site(Strict):

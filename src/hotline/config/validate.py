@@ -110,6 +110,8 @@ def check_text(text: str, *, file: str = "<config>") -> CheckResult:
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = "unknown field (check the spelling)"
+                if len(loc) >= 2 and loc[-2] == "hours":
+                    message = f"unknown weekday {loc[-1]!r}; use mon, tue, wed, thu, fri, sat, sun"
             errors.append(Problem(message, file, lines.line(loc), _dotted(loc)))
         return CheckResult(None, errors)
     cross_errors, warnings = _cross_checks(config, file, lines)
@@ -195,7 +197,7 @@ def _cross_checks(
                     f"holiday {holiday.date} is listed twice",
                 )
             seen_days.add(holiday.date.isoformat())
-        if not calendar.hours and not calendar.holidays:
+        if not any(calendar.hours.periods(day) for day in range(7)) and not calendar.holidays:
             warn(("calendars", i), f"calendar {calendar.id!r} has no opening hours: always closed")
 
     def requirement_skills(path: Path_, requirements: list[str]) -> None:

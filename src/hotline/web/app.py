@@ -147,3 +147,20 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(platform.router)
     pages.mount(app)
+
+
+def iter_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Every route of an app as ``(full path, route)``, looking inside included routers.
+
+    FastAPI ≥ 0.16x keeps included routers as single entries instead of copying their
+    routes into the app, so a flat ``app.routes`` no longer lists every endpoint.
+    """
+    found: list[tuple[str, Any]] = []
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            context = getattr(route, "include_context", None)
+            found.extend(iter_routes(original.routes, prefix + getattr(context, "prefix", "")))
+        elif hasattr(route, "path"):
+            found.append((prefix + route.path, route))
+    return found

@@ -7,6 +7,7 @@ whole app to prove every route does, and that a role outside the list gets 403 a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
@@ -18,7 +19,17 @@ from hotline.identity.tokens import TokenClaims, read_token
 
 COOKIE = "hotline_session"
 PUBLIC_PATHS = frozenset(
-    {"/health", "/ready", "/api/auth/login", "/openapi.json", "/docs", "/redoc", "/login", "/"}
+    {
+        "/health",
+        "/ready",
+        "/api/auth/login",
+        "/openapi.json",
+        "/docs",
+        "/redoc",
+        "/login",
+        "/logout",
+        "/",
+    }
 )
 
 
@@ -43,7 +54,7 @@ def get_session(request: Request) -> Session:
     return session
 
 
-def db_session(request: Request):  # type: ignore[no-untyped-def]
+def db_session(request: Request) -> Iterator[Session]:
     """FastAPI dependency yielding a session that commits on success."""
     session = get_session(request)
     try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 
-import hotline.store.models  # noqa: F401  (registers every table)
 from hotline.store.db import Base, make_engine
+from hotline.store.models import registered_tables
 
 config = context.config
 target_metadata = Base.metadata
+assert registered_tables(), "no tables registered"
 
 
 def run_migrations() -> None:

@@ -1,5 +1,23 @@
 """Every table's model; importing this package registers them all on ``Base.metadata``."""
 
+from hotline.store.models import crm, kb, tickets
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
+from hotline.store.models.metrics import ContactRecordRow
 
-__all__ = ["AuditEntry", "ContactEventRow", "User"]
+__all__ = [
+    "AuditEntry",
+    "ContactEventRow",
+    "ContactRecordRow",
+    "User",
+    "crm",
+    "kb",
+    "registered_tables",
+    "tickets",
+]
+
+
+def registered_tables() -> set[str]:
+    """The names of every table the models define (all modules above are imported)."""
+    from hotline.store.db import Base
+
+    return set(Base.metadata.tables)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The static gates, the same locally and in CI: ruff (lint + format), mypy, import contracts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+echo "== ruff lint";          $BIN/ruff check src tests bench
+echo "== ruff format";        $BIN/ruff format --check src tests bench
+echo "== mypy";               $BIN/mypy
+echo "== import contracts";   $BIN/lint-imports

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests need, only when they are missing.
+# Usage: scripts/system-deps.sh [postgres] [browser] [telephony]
+set -euo pipefail
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(postgres)
+
+packages=()
+for part in "${want[@]}"; do
+  case "$part" in
+    postgres)
+      compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || packages+=(postgresql) ;;
+    browser)
+      command -v chromium >/dev/null || packages+=(chromium)
+      fc-list 2>/dev/null | grep -qi 'noto.*cjk' || packages+=(fonts-noto-cjk) ;;
+    *) echo "system-deps: unknown part '$part'" >&2; exit 2 ;;
+  esac
+done
+[ ${#packages[@]} -gt 0 ] || exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing Debian packages: ${packages[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

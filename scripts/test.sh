@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make test`: every gate, then pytest on SQLite and on a real PostgreSQL started here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+scripts/system-deps.sh postgres
+scripts/check.sh
+
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop "$HOTLINE_PG_DIR"' EXIT
+export HOTLINE_REQUIRE_POSTGRES=1
+
+echo "== pytest (SQLite and PostgreSQL at ${HOTLINE_TEST_POSTGRES_URL})"
+.venv/bin/pytest -q -p no:cacheprovider "$@"
+echo "make test: all gates passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,85 @@
+"""``hotline demo``: the platform on embedded defaults, with the sample center and demo logins."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hotline.cli.platform import SAMPLE_CENTER
+from hotline.config.validate import load_center
+from hotline.identity import service as identity
+from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.migrate import upgrade
+
+console = Console()
+
+DEMO_PASSWORD = "hotline-demo"
+
+
+def demo_users(center_agents: list[str]) -> list[tuple[str, list[str], str | None]]:
+    """The demo accounts: one per role, plus a sign-in for each of the first agents."""
+    users: list[tuple[str, list[str], str | None]] = [
+        ("admin", ["admin"], None),
+        ("manager", ["manager"], None),
+        ("supervisor", ["supervisor"], None),
+        ("teamlead", ["team_lead"], None),
+        ("qa", ["qa"], None),
+        ("wfm", ["wfm"], None),
+    ]
+    users += [(agent, ["agent"], agent) for agent in center_agents[:5]]
+    return users
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    home: Path = typer.Option(
+        Path("var/demo"), "--home", help="Where the demo keeps its database."
+    ),
+) -> None:
+    """Start the platform with the sample center (SQLite) and print its address and logins."""
+    os.environ["HOTLINE_HOME"] = str(home)
+    os.environ.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{home.resolve() / 'hotline.db'}")
+    center = load_center(SAMPLE_CENTER)
+    engine = make_engine(os.environ["HOTLINE_DATABASE_URL"])
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    accounts = demo_users([a.id for a in center.agents])
+    with session_scope(factory) as session:
+        for username, roles, agent_id in accounts:
+            if identity.get_user(session, username=username) is None:
+                identity.create_user(
+                    session,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    roles=roles,
+                    agent_id=agent_id,
+                    actor="hotline demo",
+                )
+    table = Table("username", "roles", title=f"Demo sign-ins (password: {DEMO_PASSWORD})")
+    for username, roles, _ in accounts:
+        table.add_row(username, ", ".join(roles))
+    console.print(table)
+    console.print(
+        f"Center: {center.center.name} — {len(center.queues)} queues, {len(center.agents)} agents"
+    )
+    console.print(
+        f"Open http://{host}:{port}/ in a browser (Ctrl-C stops the demo).", highlight=False
+    )
+
+    import uvicorn
+
+    from hotline.core.settings import load_settings
+    from hotline.web.app import create_app
+
+    app = create_app(settings=load_settings(), session_factory=factory, center=center)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hotline demo``."""
+    app.command("demo")(demo)
