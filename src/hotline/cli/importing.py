@@ -1,0 +1,118 @@
+"""``hotline import contacts``: store contact records from a file (METRICS.md, or mapped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from hotline.core.errors import Conflict, ValidationFailed
+from hotline.core.settings import load_settings
+from hotline.metrics import service
+from hotline.metrics.importer import ReadResult, load_mapping, read_contact_records
+from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.migrate import upgrade
+
+console = Console()
+error_console = Console(stderr=True)
+
+import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
+
+
+def read_or_exit(file: Path, *, mapping: str | None, tz: str, skip_bad_rows: bool) -> ReadResult:
+    """Read a contact-record file; print every located problem and exit 1 when rejected."""
+    if not file.exists():
+        error_console.print(f"{file}: no such file", highlight=False)
+        raise typer.Exit(2)
+    try:
+        export_mapping = load_mapping(mapping) if mapping else None
+        result = read_contact_records(
+            file, tz=tz, skip_bad_rows=skip_bad_rows, mapping=export_mapping
+        )
+    except ValidationFailed as failed:
+        for problem in failed.problems:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+        error_console.print(
+            f"{file}: rejected ({len(failed.problems)} problem(s)); "
+            "nothing was read. Use --skip-bad-rows to skip the bad rows.",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        error_console.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if result.skipped:
+        for problem in result.skipped:
+            error_console.print(
+                f"[yellow]skipped[/yellow] {problem}", highlight=False, soft_wrap=True
+            )
+        error_console.print(
+            f"{file}: skipped {len(result.skipped_lines)} bad row(s) on line(s) "
+            f"{', '.join(map(str, result.skipped_lines))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return result
+
+
+@import_app.command("contacts")
+def import_contacts(  # noqa: PLR0917 - Typer reads each option from a parameter
+    file: Path = typer.Argument(..., help="Contact-record CSV (METRICS.md), or an export."),
+    mapping: str = typer.Option(
+        None,
+        "--mapping",
+        "-m",
+        help="Mapping file (YAML) for another ACD's export, or a shipped one: anonymous_bank.",
+    ),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of naive timestamps."),
+    skip_bad_rows: bool = typer.Option(
+        False, "--skip-bad-rows", help="Skip rows that break a rule (each is listed)."
+    ),
+    source: str = typer.Option(
+        None, "--source", help="Name to store the records under (default: the file name)."
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace the records of an earlier import of this source."
+    ),
+) -> None:
+    """Read contact records from FILE and store them for reports and replay.
+
+    A file with bad rows is rejected whole, with file, line, column and rule for every
+    problem, unless --skip-bad-rows is given.
+    """
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"Reading {file.name}", total=None)
+        result = read_or_exit(file, mapping=mapping, tz=tz, skip_bad_rows=skip_bad_rows)
+        progress.update(task, description=f"Storing {len(result.records)} contact records")
+        settings = load_settings()
+        engine = make_engine(settings.resolved_database_url())
+        upgrade(engine)
+        name = source or file.name
+        try:
+            with session_scope(make_session_factory(engine)) as session:
+                stored = service.import_records(
+                    session=session, records=result.records, source=name, replace=replace
+                )
+        except Conflict as exc:
+            error_console.print(f"[red]error[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    console.print(
+        f"{file}: stored {stored} contact records as source {name!r} "
+        f"({result.rows_read} rows read, {len(result.skipped_lines)} skipped, "
+        f"{result.ignored} left out by the mapping)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hotline import`` to the ``hotline`` command."""
+    app.add_typer(import_app, name="import")

@@ -1,0 +1,166 @@
+"""``hotline report kpis``: the METRICS.md queue figures per interval, from a file or the db."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from hotline.cli.importing import read_or_exit
+from hotline.core.settings import load_settings
+from hotline.metrics import service
+from hotline.metrics.compute import KpiReport, queue_figures, records_to_frame
+from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
+from hotline.metrics.importer import load_mapping
+from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.migrate import upgrade
+
+# Piped output has no terminal width; a KPI table needs about 160 columns to stay legible.
+console = Console(width=None if sys.stdout.isatty() else 180)
+error_console = Console(stderr=True)
+
+report_app = typer.Typer(help="Contact-center reports.", no_args_is_help=True)
+
+# Columns shown in the terminal table; csv and json carry every figure.
+_TABLE_FIGURES = (
+    "offered",
+    "answered",
+    "abandoned",
+    "service_level",
+    "asa_s",
+    "abandon_rate",
+    "aht_s",
+    "longest_wait_s",
+    "traffic_erlangs",
+)
+
+
+def _load_settings(path: Path | None) -> MetricSettings:
+    if path is None:
+        return MetricSettings()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return MetricSettings.from_mapping(data)
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        error_console.print(f"[red]error[/red] {path}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def render_table(report: KpiReport, console: Console) -> None:
+    """Print a report as a Rich table, headed by the settings it used."""
+    default = report.settings.default
+    console.print(
+        f"Interval {report.interval} ({report.timezone}), by {', '.join(report.by) or 'center'}; "
+        f"service level = {default.variant} with T = {default.service_level_s:g} s, "
+        f"short abandon < {default.short_abandon_s:g} s"
+        + (
+            "; per-queue: "
+            + ", ".join(
+                f"{q} {t.variant} T={t.service_level_s:g}s"
+                for q, t in sorted(report.settings.per_queue.items())
+            )
+            if report.settings.per_queue
+            else ""
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table(show_lines=False)
+    columns = ["interval_start", *report.by, *_TABLE_FIGURES]
+    for column in columns:
+        table.add_column(
+            column, justify="left" if column in {"interval_start", *report.by} else "right"
+        )
+    for row in report.rows():
+        row["interval_start"] = row["interval_start"][:16].replace("T", " ")
+        table.add_row(*(_format(row[c]) for c in columns))
+    console.print(table)
+    for note in report.notes:
+        console.print(note, highlight=False)
+
+
+@report_app.command("kpis")
+def kpis(  # noqa: PLR0917 - Typer reads each option from a parameter
+    contacts: Path = typer.Option(
+        None, "--contacts", "-c", help="Contact-record file; without it, the database."
+    ),
+    mapping: str = typer.Option(
+        None, "--mapping", "-m", help="Mapping file for another ACD's export (with --contacts)."
+    ),
+    interval: str = typer.Option("30m", "--interval", "-i", help=f"One of {', '.join(INTERVALS)}."),
+    by: str = typer.Option(
+        "queue", "--by", help=f"Comma-separated, from {', '.join(DIMENSIONS)}; 'center' for none."
+    ),
+    output_format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of intervals and naive timestamps."),
+    thresholds: Path = typer.Option(
+        None,
+        "--thresholds",
+        help="YAML with default and per-queue service_level_s, short_abandon_s, variant.",
+    ),
+    skip_bad_rows: bool = typer.Option(
+        False, "--skip-bad-rows", help="Skip rows that break a rule (each is listed)."
+    ),
+    source: str = typer.Option(None, "--source", help="Only this imported source (database)."),
+) -> None:
+    """Compute every METRICS.md queue figure per interval, by queue, channel, team or agent.
+
+    The report states the service-level variant and thresholds it used.
+    """
+    if output_format not in {"table", "csv", "json"}:
+        error_console.print("--format must be table, csv or json")
+        raise typer.Exit(2)
+    dimensions = () if by in {"center", ""} else tuple(d.strip() for d in by.split(","))
+    settings = _load_settings(thresholds)
+    try:
+        if contacts is not None:
+            result = read_or_exit(contacts, mapping=mapping, tz=tz, skip_bad_rows=skip_bad_rows)
+            # A mapping's time zone is the source center's own (e.g. the bank's Israel time).
+            timezone = (load_mapping(mapping).timezone or tz) if mapping else tz
+            report = queue_figures(
+                records_to_frame(result.records),
+                interval=interval,
+                by=dimensions,
+                settings=settings,
+                timezone=timezone,
+            )
+            report.notes.append(f"{len(result.records)} contacts from {contacts}")
+        else:
+            engine = make_engine(load_settings().resolved_database_url())
+            upgrade(engine)
+            with session_scope(make_session_factory(engine)) as session:
+                report = service.kpi_report(
+                    session=session,
+                    interval=interval,
+                    by=dimensions,
+                    settings=settings,
+                    timezone=tz,
+                    source=source,
+                )
+    except ValueError as exc:
+        error_console.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if output_format == "json":
+        typer.echo(report.to_json())
+    elif output_format == "csv":
+        typer.echo(report.to_csv(), nl=False)
+    else:
+        render_table(report, console)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hotline report`` to the ``hotline`` command."""
+    app.add_typer(report_app, name="report")

@@ -1,0 +1,217 @@
+"""The metrics engine against figures worked out by hand."""
+
+from __future__ import annotations
+
+import doctest
+
+import polars as pl
+import pytest
+
+from hotline.core.events import Event, EventKind
+from hotline.metrics import compute
+from hotline.metrics.compute import conform, events_to_frame, queue_figures, records_to_frame
+from hotline.metrics.definitions import MetricSettings, QueueThresholds
+from hotline.metrics.records import ContactRecord
+
+T0 = 1_772_409_600.0  # 2026-03-02 00:00 UTC
+
+
+def answered(
+    cid: str,
+    queue: str,
+    wait: float,
+    *,
+    at: float = T0,
+    talk: float = 100.0,
+    hold: float = 0.0,
+    wrap: float = 0.0,
+    agent: str = "a1",
+    customer: str | None = None,
+    transferred: bool = False,
+) -> ContactRecord:
+    return ContactRecord(
+        contact_id=cid,
+        arrived_at=at,
+        queued_at=at,
+        answered_at=at + wait,
+        outcome="answered",
+        agent=agent,
+        queue=queue,
+        talk_s=talk,
+        hold_s=hold,
+        wrap_s=wrap,
+        customer=customer,
+        transferred=transferred,
+    )
+
+
+def abandoned(
+    cid: str, queue: str, wait: float, *, at: float = T0, customer: str | None = None
+) -> ContactRecord:
+    return ContactRecord(
+        contact_id=cid,
+        arrived_at=at,
+        queued_at=at,
+        abandoned_at=at + wait,
+        outcome="abandoned",
+        queue=queue,
+        customer=customer,
+    )
+
+
+def test_docstring_examples() -> None:
+    assert doctest.testmod(compute).failed == 0
+
+
+def test_every_queue_figure_by_hand() -> None:
+    records = [
+        answered("c1", "repair", 10, talk=100, hold=20, wrap=30, customer="x", transferred=True),
+        answered("c2", "repair", 20, talk=200, customer="y"),
+        answered("c3", "repair", 40, talk=300, customer="x", at=T0 + 600),
+        abandoned("c4", "repair", 3),  # short abandon
+        abandoned("c5", "repair", 15),  # within T
+        abandoned("c6", "repair", 60),
+        ContactRecord(contact_id="c7", arrived_at=T0, outcome="ivr_hangup"),  # never queued
+    ]
+    row = queue_figures(records_to_frame(records), interval="1h").rows()[0]
+    assert row["queue"] == "repair" and row["interval_start"] == "2026-03-02T00:00:00+00:00"
+    assert (row["offered"], row["answered"], row["abandoned"], row["short_abandoned"]) == (
+        6,
+        3,
+        3,
+        1,
+    )
+    assert row["service_level"] == pytest.approx(2 / (3 + 3 - 1))
+    assert row["service_level_answered"] == pytest.approx(2 / 3)
+    assert row["service_level_sl2"] == pytest.approx((2 + 2) / 6)
+    assert row["service_level_offered"] == pytest.approx((2 + 2) / 6)
+    assert row["asa_s"] == pytest.approx(70 / 3)
+    assert row["avg_abandon_wait_s"] == pytest.approx(78 / 3)
+    assert row["abandon_rate"] == pytest.approx((3 - 1) / (6 - 1))
+    assert row["longest_wait_s"] == 60
+    assert row["aht_s"] == pytest.approx(650 / 3)
+    assert row["att_s"] == pytest.approx(200.0)
+    assert row["avg_hold_s"] == pytest.approx(20 / 3)
+    assert row["acw_s"] == pytest.approx(10.0)
+    assert row["transfer_rate"] == pytest.approx(1 / 3)
+    # customer x calls again 10 minutes later: c1 was not resolved first time; c2, c3 were
+    assert row["fcr"] == pytest.approx(1 - 1 / 3)
+    assert row["traffic_erlangs"] == pytest.approx(6 * (650 / 3) / 3600)
+
+
+def test_per_queue_thresholds_judge_each_contact_by_its_own_queue() -> None:
+    records = [
+        answered("v1", "vip", 4),
+        answered("v2", "vip", 8),
+        answered("r1", "repair", 15),
+        abandoned("v3", "vip", 6),
+    ]
+    settings = MetricSettings(
+        per_queue={
+            "vip": QueueThresholds(
+                service_level_s=5.0, short_abandon_s=0.0, variant="service_level_sl2"
+            )
+        }
+    )
+    report = queue_figures(records_to_frame(records), interval="day", by=(), settings=settings)
+    (row,) = report.rows()
+    # vip: only v1 within 5 s; repair: r1 within 20 s; v3 (6 s) is no short abandon at 0 s
+    assert row["service_level"] == pytest.approx(2 / 4)
+    by_queue = {
+        r["queue"]: r
+        for r in queue_figures(records_to_frame(records), interval="day", settings=settings).rows()
+    }
+    assert by_queue["vip"]["service_level_answered"] == pytest.approx(1 / 2)
+    assert by_queue["vip"]["short_abandoned"] == 0
+    assert report.header()["thresholds"]["per_queue"]["vip"] == {
+        "variant": "service_level_sl2",
+        "service_level_threshold_s": 5.0,
+        "short_abandon_threshold_s": 0.0,
+    }
+
+
+def test_intervals_follow_the_queue_time_in_the_center_time_zone() -> None:
+    records = [
+        answered("c1", "q", 5, at=T0 + 15 * 60 + 1),
+        answered("c2", "q", 5, at=T0 + 29 * 60),
+        answered("c3", "q", 5, at=T0 + 31 * 60),
+    ]
+    rows = queue_figures(records_to_frame(records), interval="30m", timezone="Asia/Shanghai").rows()
+    assert [(r["interval_start"], r["offered"]) for r in rows] == [
+        ("2026-03-02T08:00:00+08:00", 2),
+        ("2026-03-02T08:30:00+08:00", 1),
+    ]
+    quarter = queue_figures(records_to_frame(records), interval="15m").rows()
+    assert [r["offered"] for r in quarter] == [2, 1]
+    month = queue_figures(records_to_frame(records), interval="month").rows()
+    # March has 31 days: traffic uses the real length of the month
+    assert month[0]["traffic_erlangs"] == pytest.approx(3 * 100 / (31 * 86400))
+
+
+def test_by_agent_and_channel_and_empty_ratios_are_null() -> None:
+    records = [
+        answered("c1", "q", 5, agent="a1"),
+        answered("c2", "q", 5, agent="a2"),
+        abandoned("c3", "q", 50),
+    ]
+    rows = queue_figures(records_to_frame(records), by=("agent",)).rows()
+    assert [(r["agent"], r["offered"]) for r in rows] == [("a1", 1), ("a2", 1), (None, 1)]
+    assert rows[2]["asa_s"] is None and rows[2]["aht_s"] is None
+    assert rows[2]["traffic_erlangs"] is None
+    with pytest.raises(ValueError, match="cannot break down"):
+        queue_figures(records_to_frame(records), by=("colour",))
+    with pytest.raises(ValueError, match="interval"):
+        queue_figures(records_to_frame(records), interval="7m")
+
+
+def test_event_log_and_records_give_the_same_figures() -> None:
+    log = [
+        Event(1, T0, EventKind.ARRIVED, "c1", data={"customer": "x"}),
+        Event(2, T0 + 2, EventKind.QUEUED, "c1", queue="repair"),
+        Event(3, T0 + 12, EventKind.ANSWERED, "c1", agent_id="a1"),
+        Event(4, T0 + 50, EventKind.HELD, "c1", agent_id="a1"),
+        Event(5, T0 + 70, EventKind.RESUMED, "c1", agent_id="a1"),
+        Event(6, T0 + 112, EventKind.DISCONNECTED, "c1", agent_id="a1"),
+        Event(7, T0 + 142, EventKind.WRAP_UP_ENDED, "c1", agent_id="a1"),
+        Event(8, T0 + 142, EventKind.FINISHED, "c1", data={"outcome": "answered"}),
+        Event(9, T0 + 5, EventKind.ARRIVED, "c2"),
+        Event(10, T0 + 5, EventKind.QUEUED, "c2", queue="repair"),
+        Event(11, T0 + 35, EventKind.ABANDONED, "c2"),
+        Event(12, T0 + 35, EventKind.FINISHED, "c2", data={"outcome": "abandoned"}),
+        Event(13, T0 + 40, EventKind.ARRIVED, "c3"),  # still in the IVR: not finished
+    ]
+    folded = queue_figures(events_to_frame(log), interval="1h").rows()
+    records = [
+        ContactRecord(
+            contact_id="c1",
+            arrived_at=T0,
+            queued_at=T0 + 2,
+            answered_at=T0 + 12,
+            outcome="answered",
+            agent="a1",
+            queue="repair",
+            talk_s=80,
+            hold_s=20,
+            wrap_s=30,
+            customer="x",
+        ),
+        abandoned("c2", "repair", 30, at=T0 + 5),
+    ]
+    direct = queue_figures(records_to_frame(records), interval="1h").rows()
+    assert folded == direct
+    assert folded[0]["aht_s"] == 130.0 and folded[0]["asa_s"] == 10.0
+
+
+def test_conform_fills_missing_columns() -> None:
+    frame = pl.DataFrame(
+        {
+            "contact_id": ["c1"],
+            "arrived_at": [T0],
+            "queued_at": [T0],
+            "answered_at": [T0 + 3],
+            "outcome": ["answered"],
+            "queue": ["q"],
+        }
+    )
+    row = queue_figures(conform(frame), interval="1h").rows()[0]
+    assert row["offered"] == 1 and row["aht_s"] == 0.0 and row["service_level"] == 1.0
