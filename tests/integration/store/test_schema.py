@@ -48,3 +48,38 @@ def test_contact_events_refuse_changes(db_session: Session, statement: object) -
     db_session.flush()
     with pytest.raises(DBAPIError, match="append-only"):
         db_session.execute(statement)
+
+
+def test_event_log_append_keeps_order_and_fields(db_session: Session) -> None:
+    from hotline.core.events import Channel, Event, EventKind
+    from hotline.store.event_log import append
+
+    events = [
+        Event(
+            seq=1,
+            at=10.0,
+            kind=EventKind.QUEUED,
+            contact_id="c9",
+            queue="vip",
+            channel=Channel.VOICE,
+        ),
+        Event(
+            seq=2,
+            at=10.0,
+            kind=EventKind.OFFERED,
+            contact_id="c9",
+            agent_id="a001",
+            data={"ring": 1},
+        ),
+    ]
+    assert append(db_session, events, source="sim") == 2
+    rows = db_session.scalars(
+        select(ContactEventRow)
+        .where(ContactEventRow.contact_id == "c9")
+        .order_by(ContactEventRow.id)
+    ).all()
+    assert [(r.seq, r.kind, r.source) for r in rows] == [
+        (1, "queued", "sim"),
+        (2, "offered", "sim"),
+    ]
+    assert rows[0].channel == "voice" and rows[1].data == {"ring": 1}

@@ -191,3 +191,17 @@ def test_websocket_refuses_unsigned_callers(app_client: TestClient) -> None:
         assert closed.code == 4403
     else:
         raise AssertionError("an unsigned WebSocket must be closed")
+
+
+def test_server_sent_events_stream_published_events(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    hub = app_client.app.state.hub
+    headers = {"authorization": f"Bearer {token_for('team_lead')}"}
+    with app_client.stream("GET", "/api/events/stream", headers=headers) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        assert next(lines) == ": connected"
+        app_client.portal.call(hub.publish, {"kind": "abandoned", "queue": "vip"})
+        data = next(line for line in lines if line.startswith("data: "))
+        assert data == 'data: {"kind": "abandoned", "queue": "vip"}'

@@ -1,0 +1,35 @@
+"""Every ``hotline`` command and sub-command answers ``--help`` with a description."""
+
+from __future__ import annotations
+
+import typer
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from hotline.cli.main import app
+
+
+def _paths(
+    command: typer.core.TyperGroup | object, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    found = [prefix]
+    commands = getattr(command, "commands", {})
+    for name, sub in commands.items():
+        found.extend(_paths(sub, (*prefix, name)))
+    return found
+
+
+def test_every_command_has_help() -> None:
+    root = get_command(app)
+    paths = _paths(root)
+    assert ("config", "validate") in paths and ("init",) in paths and ("serve",) in paths
+    runner = CliRunner()
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+        lines = [line.strip() for line in result.output.splitlines() if line.strip()]
+        description = lines[1] if len(lines) > 1 else ""
+        assert description and not description.startswith("╭"), (
+            f"{' '.join(path)} has no description"
+        )
