@@ -1,0 +1,1526 @@
+"""The routing engine (ACD): a pure, deterministic state machine.
+
+Drivers — the live server, the simulator, replay — hand the engine timestamped commands
+(:mod:`hotline.routing.model`) and carry out the effects it returns; every step is also written
+as an :class:`~hotline.core.events.Event` of the contact event log (METRICS.md). The engine never
+reads a clock, never sleeps and does no I/O: timers (ring-no-answer, wrap-up, ageing, overflow,
+announcements) are kept inside and fire when a driver moves time forward, either by sending a
+command stamped later or by calling :meth:`RoutingEngine.advance`. :meth:`next_deadline` says
+when the next timer is due, so a driver sleeps (or a simulator jumps) exactly that long. Timers
+due at the same instant fire in the order they were set, before a command stamped at that
+instant.
+
+How a decision is made
+    Each queue's contacts sit in *pools*, one per (ageing ring, extra requirements, channel).
+    An agent belongs to every pool whose requirements they meet, so eligibility is decided once
+    when an agent logs in, not on every decision. Each pool keeps two heaps: its waiting
+    contacts (strict priority class, then credited waiting time, then arrival order) and its
+    available agents (the queue strategy's key). A contact entering a pool takes the best
+    available agent from that pool's heap; an agent becoming free takes, across all of their
+    pools, the head contact that has waited longest *relative to its priority class and its
+    queue's service-level threshold* — so an agent serving several queues always gets the
+    longest waiter, measured fairly. Heaps delete lazily (entries carry a version), and the
+    engine keeps the invariant that no pool holds both a waiting contact and an available agent
+    after each command, so a decision looks at a handful of heap heads, never at all agents.
+
+Example::
+
+    >>> from hotline.routing.model import *
+    >>> engine = RoutingEngine(RoutingConfig(
+    ...     queues=(QueueConfig("repair", requirements=("repair >= 2",), wrap_up_s=10),),
+    ...     agents=(AgentConfig("alice", skills={"repair": 3}),)))
+    >>> _ = engine.handle(AgentLoggedIn(at=0.0, agent_id="alice"))
+    >>> result = engine.handle(ContactQueued(at=5.0, contact_id="c1", queue="repair"))
+    >>> result.effects[0]
+    Offer(contact_id='c1', agent_id='alice', queue='repair', channel=<Channel.VOICE: 'voice'>, \
+ring_timeout_s=20.0, kind='queue')
+    >>> _ = engine.handle(OfferAnswered(at=8.0, contact_id="c1", agent_id="alice"))
+    >>> _ = engine.handle(ContactEnded(at=60.0, contact_id="c1"))
+    >>> engine.next_deadline()
+    70.0
+    >>> [e.kind.value for e in engine.advance(70.0).events]
+    ['wrap_up_ended', 'finished', 'agent_state']
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotline.core.events import Channel, Event, EventKind, Outcome
+from hotline.routing.model import (
+    AgentConfig,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentNotReady,
+    AgentReady,
+    AgentState,
+    AgentStateChanged,
+    AnnouncePosition,
+    CallbackRequested,
+    CancelOffer,
+    Command,
+    ConnectConsult,
+    ConsultEnded,
+    ConsultStarted,
+    ContactAbandoned,
+    ContactEnded,
+    ContactHeld,
+    ContactQueued,
+    ContactResumed,
+    Effect,
+    MovedToQueue,
+    NewDay,
+    Offer,
+    OfferAnswered,
+    OfferRejected,
+    OverflowAction,
+    OverflowCondition,
+    OverflowRule,
+    PlayClosedMessage,
+    PriorityMode,
+    QueueConfig,
+    RouteToVoicemail,
+    RoutingConfig,
+    RoutingConflict,
+    SkillTerm,
+    StartCallback,
+    Strategy,
+    Term,
+    Tick,
+    TransferredToAgent,
+    TransferredToQueue,
+    WrapUpEnded,
+    canonical,
+    matches_all,
+    parse_requirements,
+)
+from hotline.routing.strategies import agent_key, estimated_wait_s, smoothed_handle_s
+
+# Contact stages.
+_WAITING = 0
+_RINGING = 1
+_CONNECTED = 2
+_ENDED = 3
+_FINISHED = 4
+
+# Stages of one contact in an agent's hands.
+_ITEM_RINGING = 0
+_ITEM_TALKING = 1
+_ITEM_WRAP = 2
+_ITEM_CONSULT = 3
+
+# Agent presence (what the agent asked for; the shown state is derived from it and the items).
+_OUT = 0
+_READY = 1
+_NOT_READY = 2
+
+#: Overflow moves one contact may make before the engine stops following rules (loop guard).
+MAX_OVERFLOW_HOPS = 8
+
+
+@dataclass(slots=True)
+class Result:
+    """What one command (or time advance) produced: effects to carry out, events to log."""
+
+    effects: list[Effect] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    """A queue right now, for wallboards: waiting contacts, longest wait, agents."""
+
+    queue: str
+    waiting: int
+    longest_wait_s: float
+    agents_logged_in: int
+    agents_available: int
+    average_handle_s: float
+
+
+class _Timer:
+    __slots__ = ("agent", "cancelled", "contact", "deadline", "kind", "value")
+
+    def __init__(
+        self,
+        deadline: float,
+        kind: str,
+        contact: _Contact | None,
+        agent: _Agent | None,
+        value: Any = None,
+    ) -> None:
+        self.deadline = deadline
+        self.kind = kind
+        self.contact = contact
+        self.agent = agent
+        self.value = value
+        self.cancelled = False
+
+
+class _Item:
+    """One contact in an agent's hands."""
+
+    __slots__ = ("channel", "contact", "hold_s", "queue", "stage", "started", "timer")
+
+    def __init__(self, contact: _Contact, stage: int, started: float, queue: _Queue | None):
+        self.contact = contact
+        self.channel = contact.channel
+        self.stage = stage
+        self.started = started
+        self.queue = queue
+        self.timer: _Timer | None = None
+        self.hold_s = 0.0
+
+
+class _Queue:
+    __slots__ = (
+        "cfg",
+        "channel",
+        "handle_s",
+        "id",
+        "logged_in",
+        "members",
+        "pools",
+        "rings",
+        "serving_slots",
+        "skills",
+        "strategy",
+        "target_s",
+        "waiting",
+        "widest",
+    )
+
+    def __init__(self, cfg: QueueConfig) -> None:
+        self.cfg = cfg
+        self.id = cfg.id
+        self.channel = cfg.channel
+        self.rings = cfg.steps()
+        self.widest: tuple[Term, ...] = self.rings[-1][1]
+        self.skills = tuple(t.skill for t in self.rings[0][1] if isinstance(t, SkillTerm))
+        self.strategy = cfg.strategy
+        self.target_s = cfg.target_threshold_s
+        self.pools: dict[tuple[int, tuple[Term, ...], Channel], _Pool] = {}
+        self.members: dict[str, _Agent] = {}
+        self.waiting: dict[str, _Contact] = {}
+        self.logged_in = 0
+        self.serving_slots = 0
+        self.handle_s = cfg.expected_handle_s
+
+
+class _Pool:
+    __slots__ = ("agents", "channel", "contacts", "members", "queue", "ring", "terms", "waiting")
+
+    def __init__(self, queue: _Queue, ring: int, channel: Channel, terms: tuple[Term, ...]):
+        self.queue = queue
+        self.ring = ring
+        self.channel = channel
+        self.terms = terms
+        # (strategy key, agent index, version, agent)
+        self.agents: list[tuple[tuple[float, ...], int, int, _Agent]] = []
+        # (-class, credited start, arrival seq, version, contact)
+        self.contacts: list[tuple[int, float, int, int, _Contact]] = []
+        self.members: set[str] = set()
+        self.waiting = 0
+
+
+class _Agent:
+    __slots__ = (
+        "capacity",
+        "cfg",
+        "contacts_today",
+        "dirty",
+        "exclusive_load",
+        "handling_s_today",
+        "id",
+        "idle_since",
+        "index",
+        "items",
+        "languages",
+        "last_offered",
+        "load",
+        "pools",
+        "presence",
+        "proficiency",
+        "queues",
+        "reason",
+        "shown_reason",
+        "skills",
+        "state",
+        "total_load",
+        "version",
+    )
+
+    def __init__(self, cfg: AgentConfig, index: int, capacity: dict[Channel, int]) -> None:
+        self.cfg = cfg
+        self.id = cfg.id
+        self.index = index
+        self.skills = dict(cfg.skills)
+        self.languages = cfg.languages
+        self.capacity = capacity
+        self.presence = _OUT
+        self.reason: str | None = None
+        self.items: dict[str, _Item] = {}
+        self.load: dict[Channel, int] = dict.fromkeys(capacity, 0)
+        self.exclusive_load = 0
+        self.total_load = 0
+        self.version = 0
+        self.idle_since = 0.0
+        self.contacts_today = 0
+        self.handling_s_today = 0.0
+        self.last_offered: dict[str, int] = {}
+        self.pools: list[_Pool] = []
+        self.queues: list[_Queue] = []
+        self.proficiency: dict[str, int] = {}
+        self.dirty = False
+        self.state = AgentState.LOGGED_OUT
+        self.shown_reason: str | None = None
+
+
+class _Contact:
+    __slots__ = (
+        "agent",
+        "answered",
+        "channel",
+        "cls",
+        "consult",
+        "credited_at",
+        "customer",
+        "declined",
+        "extra",
+        "hold_started",
+        "hops",
+        "id",
+        "offer_kind",
+        "overflow_due",
+        "place_at",
+        "pool",
+        "priority",
+        "queue",
+        "queued_at",
+        "ring",
+        "seq",
+        "stage",
+        "talk_started",
+        "timers",
+        "version",
+        "wrapping",
+    )
+
+    def __init__(
+        self, contact_id: str, channel: Channel, seq: int, priority: int, extra: tuple[Term, ...]
+    ) -> None:
+        self.id = contact_id
+        self.channel = channel
+        self.seq = seq
+        self.priority = priority
+        self.extra = extra
+        self.cls = 0
+        self.queue: _Queue | None = None
+        self.queued_at = 0.0
+        self.place_at = 0.0
+        self.credited_at = 0.0
+        self.ring = 0
+        self.pool: _Pool | None = None
+        self.version = 0
+        self.stage = _WAITING
+        self.agent: _Agent | None = None
+        self.consult: _Agent | None = None
+        self.declined: set[str] | None = None
+        self.timers: list[_Timer] = []
+        self.answered = False
+        self.talk_started = 0.0
+        self.hold_started: float | None = None
+        self.wrapping = 0
+        self.hops = 0
+        self.overflow_due: OverflowRule | None = None
+        self.offer_kind = "queue"
+        self.customer: str | None = None
+
+
+class RoutingEngine:
+    """The ACD state machine: ``handle(command) -> Result``, ``advance(now) -> Result``.
+
+    Deterministic: the same configuration, seed and commands give the same effects and events.
+    See the module documentation for an example.
+    """
+
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self.now = float("-inf")
+        self._rng = random.Random(config.seed)
+        self._exclusive = config.exclusive_channels
+        self._queues: dict[str, _Queue] = {q.id: _Queue(q) for q in config.queues}
+        self._queues_by_skill: dict[str, list[_Queue]] = {}
+        self._open_queues: list[_Queue] = []
+        for queue in self._queues.values():
+            named = [t.skill for t in queue.widest if isinstance(t, SkillTerm)]
+            if named:
+                self._queues_by_skill.setdefault(named[0], []).append(queue)
+            else:
+                self._open_queues.append(queue)
+            for ring in range(len(queue.rings)):
+                self._pool(queue, ring, (), queue.channel)
+        self._agents: dict[str, _Agent] = {}
+        self._contacts: dict[str, _Contact] = {}
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._timer_seq = 0
+        self._event_seq = 0
+        self._contact_seq = 0
+        self._offer_seq = 0
+        self._dirty: dict[_Agent, None] = {}
+        self._effects: list[Effect] = []
+        self._events: list[Event] = []
+        for agent_cfg in config.agents:
+            self._register(agent_cfg)
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            ContactQueued: self._on_queued,
+            AgentLoggedIn: self._on_login,
+            AgentLoggedOut: self._on_logout,
+            AgentReady: self._on_ready,
+            AgentNotReady: self._on_not_ready,
+            OfferAnswered: self._on_answered,
+            OfferRejected: self._on_rejected,
+            ContactAbandoned: self._on_abandoned,
+            ContactEnded: self._on_ended,
+            WrapUpEnded: self._on_wrap_up_ended,
+            ContactHeld: self._on_held,
+            ContactResumed: self._on_resumed,
+            TransferredToQueue: self._on_transfer_to_queue,
+            TransferredToAgent: self._on_transfer_to_agent,
+            ConsultStarted: self._on_consult_started,
+            ConsultEnded: self._on_consult_ended,
+            CallbackRequested: self._on_callback_requested,
+            NewDay: self._on_new_day,
+            Tick: lambda command: None,
+        }
+
+    # ------------------------------------------------------------------ public interface
+
+    def handle(self, command: Command) -> Result:
+        """Apply one command stamped ``command.at``; return its effects and log events.
+
+        Timers due at or before ``command.at`` fire first. Raises :class:`RoutingConflict`
+        (state unchanged; effects of timers that fired are returned by the next call) when the
+        command does not fit the current state, or when time would go backwards.
+        """
+        if command.at < self.now:
+            raise RoutingConflict(f"time went backwards: {command.at} is before {self.now}")
+        self._fire_timers(command.at)
+        self.now = command.at
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise RoutingConflict(f"unknown command {type(command).__name__}")
+        handler(command)
+        self._settle()
+        return self._take_result()
+
+    def advance(self, now: float) -> Result:
+        """Move time to ``now``, firing every timer due by then, in order."""
+        if now < self.now:
+            raise RoutingConflict(f"time went backwards: {now} is before {self.now}")
+        self._fire_timers(now)
+        self.now = now
+        return self._take_result()
+
+    def next_deadline(self) -> float | None:
+        """When the next timer is due (``None`` when nothing is scheduled)."""
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
+
+    def agent_state(self, agent_id: str) -> AgentState:
+        """The agent's current state (``logged_out`` for an agent the engine does not know)."""
+        agent = self._agents.get(agent_id)
+        return agent.state if agent else AgentState.LOGGED_OUT
+
+    def agent_reason(self, agent_id: str) -> str | None:
+        """The agent's not-ready reason code, if not ready."""
+        agent = self._agents.get(agent_id)
+        return agent.reason if agent and agent.presence == _NOT_READY else None
+
+    def agent_contacts(self, agent_id: str) -> dict[str, str]:
+        """The contacts an agent holds, with their stage (ringing, talking, wrap_up, consult)."""
+        names = {
+            _ITEM_RINGING: "ringing",
+            _ITEM_TALKING: "talking",
+            _ITEM_WRAP: "wrap_up",
+            _ITEM_CONSULT: "consult",
+        }
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return {}
+        return {cid: names[item.stage] for cid, item in agent.items.items()}
+
+    def contact_stage(self, contact_id: str) -> str | None:
+        """``waiting``, ``ringing``, ``connected``, ``ended`` — or ``None`` once finished."""
+        contact = self._contacts.get(contact_id)
+        if contact is None:
+            return None
+        return ("waiting", "ringing", "connected", "ended", "finished")[contact.stage]
+
+    def contact_queue(self, contact_id: str) -> str | None:
+        """The queue the contact is (or was last) in."""
+        contact = self._contacts.get(contact_id)
+        return contact.queue.id if contact and contact.queue else None
+
+    def waiting_contacts(self, queue_id: str) -> list[str]:
+        """The contacts waiting in a queue, in service order (position 1 first)."""
+        queue = self._queue(queue_id)
+        return [c.id for c in sorted(queue.waiting.values(), key=_contact_order)]
+
+    def position(self, contact_id: str) -> int | None:
+        """The waiting contact's position in its queue (1 = next), or ``None``."""
+        contact = self._contacts.get(contact_id)
+        if contact is None or contact.stage != _WAITING or contact.queue is None:
+            return None
+        mine = _contact_order(contact)
+        ahead = sum(1 for c in contact.queue.waiting.values() if _contact_order(c) < mine)
+        return ahead + 1
+
+    def estimated_wait(self, contact_id: str) -> float | None:
+        """Seconds until the waiting contact is likely answered (method: ``strategies``)."""
+        position = self.position(contact_id)
+        contact = self._contacts.get(contact_id)
+        if position is None or contact is None or contact.queue is None:
+            return None
+        queue = contact.queue
+        return estimated_wait_s(
+            position=position, serving_slots=queue.serving_slots, average_handle_s=queue.handle_s
+        )
+
+    def queue_estimated_wait(self, queue_id: str) -> float | None:
+        """Estimated wait of a contact joining ``queue_id`` now, at the back of the line."""
+        queue = self._queue(queue_id)
+        return estimated_wait_s(
+            position=len(queue.waiting) + 1,
+            serving_slots=queue.serving_slots,
+            average_handle_s=queue.handle_s,
+        )
+
+    def queue_snapshot(self, queue_id: str) -> QueueSnapshot:
+        """Waiting contacts, longest wait and agents of one queue, now."""
+        queue = self._queue(queue_id)
+        longest = max((self.now - c.queued_at for c in queue.waiting.values()), default=0.0)
+        available = sum(
+            1
+            for a in queue.members.values()
+            if a.presence == _READY and self._can_take(a, queue.channel)
+        )
+        return QueueSnapshot(
+            queue=queue.id,
+            waiting=len(queue.waiting),
+            longest_wait_s=longest,
+            agents_logged_in=queue.logged_in,
+            agents_available=available,
+            average_handle_s=queue.handle_s,
+        )
+
+    def queue_members(self, queue_id: str) -> list[str]:
+        """Agents who serve the queue (meet its widest requirements)."""
+        return list(self._queue(queue_id).members)
+
+    def eligible(self, agent_id: str, contact_id: str) -> bool:
+        """Whether the agent meets the waiting contact's requirements at its current ring."""
+        agent = self._agents.get(agent_id)
+        contact = self._contacts.get(contact_id)
+        if agent is None or contact is None or contact.queue is None:
+            return False
+        terms = _ring_terms(contact.queue, contact.ring, contact.extra)
+        capacity = agent.capacity.get(contact.channel, 0)
+        return capacity > 0 and matches_all(terms, agent.skills, agent.languages)
+
+    def requirements(self, contact_id: str) -> tuple[Term, ...] | None:
+        """The terms an agent must meet to take the contact now (ring terms plus its own)."""
+        contact = self._contacts.get(contact_id)
+        if contact is None or contact.queue is None:
+            return None
+        return _ring_terms(contact.queue, contact.ring, contact.extra)
+
+    def contacts(self) -> list[str]:
+        """Every contact not yet finished."""
+        return list(self._contacts)
+
+    def agents(self) -> list[str]:
+        """Every agent the engine knows."""
+        return list(self._agents)
+
+    def capacity(self, agent_id: str, channel: Channel) -> int:
+        """How many contacts of ``channel`` the agent may hold at once."""
+        return self._agent(agent_id).capacity.get(channel, 0)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _take_result(self) -> Result:
+        result = Result(self._effects, self._events)
+        self._effects = []
+        self._events = []
+        return result
+
+    def _event(
+        self,
+        kind: EventKind,
+        contact: _Contact | None = None,
+        agent: _Agent | None = None,
+        queue: _Queue | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._event_seq += 1
+        self._events.append(
+            Event(
+                seq=self._event_seq,
+                at=self.now,
+                kind=kind,
+                contact_id=contact.id if contact else None,
+                agent_id=agent.id if agent else None,
+                queue=queue.id if queue else None,
+                channel=contact.channel if contact else None,
+                data=data if data is not None else {},
+            )
+        )
+
+    def _queue(self, queue_id: str) -> _Queue:
+        queue = self._queues.get(queue_id)
+        if queue is None:
+            raise RoutingConflict(f"unknown queue {queue_id!r}")
+        return queue
+
+    def _agent(self, agent_id: str) -> _Agent:
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            raise RoutingConflict(f"unknown agent {agent_id!r}")
+        return agent
+
+    def _contact(self, contact_id: str) -> _Contact:
+        contact = self._contacts.get(contact_id)
+        if contact is None:
+            raise RoutingConflict(f"unknown or finished contact {contact_id!r}")
+        return contact
+
+    def _timer(
+        self,
+        delay: float,
+        kind: str,
+        contact: _Contact | None = None,
+        agent: _Agent | None = None,
+        value: Any = None,
+    ) -> _Timer:
+        timer = _Timer(self.now + delay, kind, contact, agent, value)
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (timer.deadline, self._timer_seq, timer))
+        return timer
+
+    def _fire_timers(self, until: float) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= until:
+            deadline, _, timer = heapq.heappop(timers)
+            if timer.cancelled:
+                continue
+            timer.cancelled = True
+            self.now = max(self.now, deadline)
+            self._fire(timer)
+            self._settle()
+
+    def _fire(self, timer: _Timer) -> None:
+        kind = timer.kind
+        contact = timer.contact
+        if kind == "ring":
+            assert contact is not None and timer.agent is not None
+            self._ring_no_answer(contact, timer.agent)
+        elif kind == "wrap":
+            assert contact is not None and timer.agent is not None
+            self._end_wrap(timer.agent, contact, None)
+        elif kind == "age":
+            assert contact is not None
+            self._age(contact, int(timer.value))
+        elif kind == "overflow":
+            assert contact is not None
+            if contact.stage == _WAITING:
+                self._overflow(contact, timer.value, "wait_exceeds")
+            else:
+                contact.overflow_due = timer.value
+        elif kind == "announce":
+            assert contact is not None
+            if contact.stage == _WAITING:
+                self._announce(contact)
+            assert contact.queue is not None and contact.queue.cfg.announce_every_s is not None
+            contact.timers.append(
+                self._timer(contact.queue.cfg.announce_every_s, "announce", contact)
+            )
+
+    # ------------------------------------------------------------------ agents
+
+    def _register(self, cfg: AgentConfig) -> _Agent:
+        old = self._agents.get(cfg.id)
+        if old is not None:
+            for pool in old.pools:
+                pool.members.discard(old.id)
+            for queue in old.queues:
+                queue.members.pop(old.id, None)
+        capacity = {ch: self.config.capacity(cfg, ch) for ch in Channel}
+        agent = _Agent(cfg, old.index if old else len(self._agents), capacity)
+        self._agents[cfg.id] = agent
+        candidates: dict[str, _Queue] = {q.id: q for q in self._open_queues}
+        for skill in agent.skills:
+            for queue in self._queues_by_skill.get(skill, ()):
+                candidates[queue.id] = queue
+        for queue in sorted(candidates.values(), key=lambda q: q.id):
+            if not matches_all(queue.widest, agent.skills, agent.languages):
+                continue
+            queue.members[agent.id] = agent
+            agent.queues.append(queue)
+            agent.proficiency[queue.id] = sum(agent.skills.get(s, 0) for s in queue.skills)
+            for pool in queue.pools.values():
+                self._join(agent, pool)
+        return agent
+
+    def _join(self, agent: _Agent, pool: _Pool) -> None:
+        if agent.capacity.get(pool.channel, 0) <= 0:
+            return
+        if not matches_all(pool.terms, agent.skills, agent.languages):
+            return
+        pool.members.add(agent.id)
+        agent.pools.append(pool)
+
+    def _can_take(self, agent: _Agent, channel: Channel) -> bool:
+        if agent.presence != _READY or agent.exclusive_load:
+            return False
+        if agent.load.get(channel, 0) >= agent.capacity.get(channel, 0):
+            return False
+        return not (channel in self._exclusive and agent.total_load)
+
+    def _touch(self, agent: _Agent) -> None:
+        # A new version makes every heap entry of this agent stale at once; _settle pushes
+        # fresh ones after looking for waiting work.
+        agent.version += 1
+        self._dirty[agent] = None
+
+    def _settle(self) -> None:
+        dirty = self._dirty
+        while dirty:
+            agent = next(iter(dirty))
+            while agent.presence == _READY:
+                contact = self._best_contact(agent)
+                if contact is None:
+                    break
+                self._offer(contact, agent, "queue")
+            del dirty[agent]
+            if agent.presence == _READY:
+                self._push(agent)
+            self._show_state(agent)
+
+    def _push(self, agent: _Agent) -> None:
+        keys: dict[str, tuple[float, ...]] = {}
+        can: dict[Channel, bool] = {}
+        for pool in agent.pools:
+            channel = pool.channel
+            ok = can.get(channel)
+            if ok is None:
+                ok = can[channel] = self._can_take(agent, channel)
+            if not ok:
+                continue
+            queue = pool.queue
+            key = keys.get(queue.id)
+            if key is None:
+                key = keys[queue.id] = self._agent_key(agent, queue)
+            heap = pool.agents
+            heapq.heappush(heap, (key, agent.index, agent.version, agent))
+            if len(heap) > 2 * len(pool.members) + 16:
+                heap[:] = [e for e in heap if e[2] == e[3].version]
+                heapq.heapify(heap)
+
+    def _agent_key(self, agent: _Agent, queue: _Queue) -> tuple[float, ...]:
+        strategy = queue.strategy
+        if strategy is Strategy.LONGEST_IDLE:
+            return (agent.idle_since,)
+        capacity = agent.capacity.get(queue.channel, 1) or 1
+        return agent_key(
+            strategy,
+            idle_since=agent.idle_since,
+            load_share=agent.load.get(queue.channel, 0) / capacity,
+            handling_s_today=agent.handling_s_today,
+            contacts_today=agent.contacts_today,
+            last_offered=agent.last_offered.get(queue.id, -1),
+            proficiency=agent.proficiency.get(queue.id, 0),
+            draw=self._rng.random() if strategy is Strategy.RANDOM else 0.0,
+        )
+
+    def _show_state(self, agent: _Agent) -> None:
+        state = _derive_state(agent)
+        reason = agent.reason if state is AgentState.NOT_READY else None
+        if state is agent.state and reason == agent.shown_reason:
+            return
+        previous = agent.state
+        agent.state = state
+        agent.shown_reason = reason
+        self._event(
+            EventKind.AGENT_STATE,
+            agent=agent,
+            data={"state": state.value, "previous": previous.value, "reason": reason},
+        )
+        self._effects.append(AgentStateChanged(agent.id, state, reason))
+
+    def _best_contact(self, agent: _Agent) -> _Contact | None:
+        best: _Contact | None = None
+        best_score: tuple[int, float, int] = (0, 0.0, 0)
+        can: dict[Channel, bool] = {}
+        now = self.now
+        for pool in agent.pools:
+            if not pool.waiting:
+                continue
+            channel = pool.channel
+            ok = can.get(channel)
+            if ok is None:
+                ok = can[channel] = self._can_take(agent, channel)
+            if not ok:
+                continue
+            contact = self._head_contact(pool, agent)
+            if contact is None:
+                continue
+            score = (contact.cls, (now - contact.credited_at) / pool.queue.target_s, -contact.seq)
+            if best is None or score > best_score:
+                best = contact
+                best_score = score
+        return best
+
+    def _head_contact(self, pool: _Pool, agent: _Agent) -> _Contact | None:
+        heap = pool.contacts
+        while heap:
+            entry = heap[0]
+            contact = entry[4]
+            if entry[3] != contact.version:
+                heapq.heappop(heap)
+                continue
+            if contact.declined and agent.id in contact.declined:
+                # Rare: this agent declined the head; look further down without disturbing.
+                for other in sorted(heap):
+                    candidate = other[4]
+                    if other[3] == candidate.version and not (
+                        candidate.declined and agent.id in candidate.declined
+                    ):
+                        return candidate
+                return None
+            return contact
+        return None
+
+    def _match_contact(self, contact: _Contact) -> bool:
+        pool = contact.pool
+        assert pool is not None
+        heap = pool.agents
+        channel = contact.channel
+        while heap:
+            entry = heap[0]
+            agent = entry[3]
+            if entry[2] != agent.version or not self._can_take(agent, channel):
+                heapq.heappop(heap)
+                continue
+            if contact.declined and agent.id in contact.declined:
+                for other in sorted(heap):
+                    candidate = other[3]
+                    if (
+                        other[2] == candidate.version
+                        and candidate.id not in contact.declined
+                        and self._can_take(candidate, channel)
+                    ):
+                        self._offer(contact, candidate, "queue")
+                        return True
+                return False
+            self._offer(contact, agent, "queue")
+            return True
+        return False
+
+    # ------------------------------------------------------------------ contacts in queues
+
+    def _pool(self, queue: _Queue, ring: int, extra: tuple[Term, ...], channel: Channel) -> _Pool:
+        key = (ring, extra, channel)
+        pool = queue.pools.get(key)
+        if pool is not None:
+            return pool
+        pool = _Pool(queue, ring, channel, _ring_terms(queue, ring, extra))
+        queue.pools[key] = pool
+        for agent in queue.members.values():
+            self._join(agent, pool)
+            if agent.id in pool.members and agent.presence == _READY:
+                self._touch(agent)
+        return pool
+
+    def _enter_queue(
+        self, contact: _Contact, queue: _Queue, place_at: float, check_rules: bool = True
+    ) -> None:
+        """Put a contact into ``queue`` (its place counted from ``place_at``) or overflow it."""
+        self._cancel_contact_timers(contact)
+        contact.queue = queue
+        contact.queued_at = self.now
+        contact.place_at = place_at
+        contact.ring = 0
+        contact.overflow_due = None
+        cfg = queue.cfg
+        if cfg.priority_mode is PriorityMode.STRICT:
+            contact.cls = contact.priority
+            contact.credited_at = place_at
+        else:
+            contact.cls = 0
+            contact.credited_at = place_at - cfg.head_start(contact.priority)
+        if check_rules and contact.hops < MAX_OVERFLOW_HOPS:
+            rule = self._entry_rule(queue)
+            if rule is not None:
+                self._apply(contact, rule, str(rule.when), queued=False)
+                return
+        self._event(
+            EventKind.QUEUED,
+            contact,
+            queue=queue,
+            data={"priority": contact.priority, "requirements": [str(t) for t in contact.extra]},
+        )
+        rings = queue.rings
+        for ring in range(1, len(rings)):
+            contact.timers.append(self._timer(rings[ring][0], "age", contact, value=ring))
+        for rule in cfg.overflow:
+            if rule.when is OverflowCondition.WAIT_EXCEEDS:
+                assert rule.value is not None
+                contact.timers.append(self._timer(rule.value, "overflow", contact, value=rule))
+        self._wait(contact)
+        if cfg.announce_every_s is not None:
+            if contact.stage == _WAITING:
+                self._announce(contact)
+            contact.timers.append(self._timer(cfg.announce_every_s, "announce", contact))
+
+    def _entry_rule(self, queue: _Queue) -> OverflowRule | None:
+        cfg = queue.cfg
+        is_open = cfg.calendar is None or cfg.calendar.is_open(self.now)
+        for rule in cfg.overflow:
+            when = rule.when
+            if when is OverflowCondition.CLOSED and not is_open:
+                return rule
+            if when is OverflowCondition.QUEUE_LENGTH_EXCEEDS:
+                assert rule.value is not None
+                if len(queue.waiting) >= rule.value:
+                    return rule
+            if when is OverflowCondition.NO_AGENTS_LOGGED_IN and queue.logged_in == 0:
+                return rule
+        if not is_open:
+            return OverflowRule(OverflowCondition.CLOSED, OverflowAction.CLOSED_MESSAGE)
+        return None
+
+    def _wait(self, contact: _Contact) -> None:
+        """Make the contact wait in the pool of its current ring, then try to match it."""
+        queue = contact.queue
+        assert queue is not None
+        rule = contact.overflow_due
+        if rule is not None and contact.hops < MAX_OVERFLOW_HOPS:
+            contact.overflow_due = None
+            contact.stage = _WAITING
+            self._overflow(contact, rule, "wait_exceeds")
+            return
+        pool = self._pool(queue, contact.ring, contact.extra, contact.channel)
+        contact.stage = _WAITING
+        contact.pool = pool
+        contact.version += 1
+        queue.waiting[contact.id] = contact
+        pool.waiting += 1
+        heap = pool.contacts
+        heapq.heappush(
+            heap, (-contact.cls, contact.credited_at, contact.seq, contact.version, contact)
+        )
+        if len(heap) > 2 * pool.waiting + 16:
+            heap[:] = [e for e in heap if e[3] == e[4].version]
+            heapq.heapify(heap)
+        self._match_contact(contact)
+
+    def _leave_pool(self, contact: _Contact) -> None:
+        pool = contact.pool
+        if pool is not None and contact.stage == _WAITING:
+            pool.waiting -= 1
+            assert contact.queue is not None
+            contact.queue.waiting.pop(contact.id, None)
+        contact.pool = None
+        contact.version += 1
+
+    def _cancel_contact_timers(self, contact: _Contact) -> None:
+        for timer in contact.timers:
+            timer.cancelled = True
+        contact.timers = []
+
+    def _age(self, contact: _Contact, ring: int) -> None:
+        contact.ring = ring
+        if contact.stage == _WAITING:
+            self._leave_pool(contact)
+            self._wait(contact)
+
+    def _announce(self, contact: _Contact) -> None:
+        queue = contact.queue
+        assert queue is not None
+        position = self.position(contact.id)
+        assert position is not None
+        wait = estimated_wait_s(
+            position=position, serving_slots=queue.serving_slots, average_handle_s=queue.handle_s
+        )
+        self._event(
+            EventKind.POSITION_ANNOUNCED,
+            contact,
+            queue=queue,
+            data={"position": position, "estimated_wait_s": wait},
+        )
+        self._effects.append(AnnouncePosition(contact.id, queue.id, position, wait))
+
+    def _overflow(self, contact: _Contact, rule: OverflowRule, reason: str) -> None:
+        self._apply(contact, rule, reason, queued=True)
+
+    def _apply(self, contact: _Contact, rule: OverflowRule, reason: str, queued: bool) -> None:
+        """Carry out an overflow rule's action for a contact in (or entering) its queue."""
+        queue = contact.queue
+        assert queue is not None
+        if queued:
+            self._leave_pool(contact)
+        self._cancel_contact_timers(contact)
+        action = rule.action
+        if action is OverflowAction.QUEUE:
+            assert rule.target is not None
+            target = self._queues[rule.target]
+            contact.hops += 1
+            self._event(
+                EventKind.OVERFLOWED,
+                contact,
+                queue=queue,
+                data={"to": target.id, "reason": reason},
+            )
+            self._effects.append(MovedToQueue(contact.id, queue.id, target.id, reason))
+            self._enter_queue(contact, target, contact.place_at)
+        elif action is OverflowAction.CALLBACK:
+            target = self._queues[rule.target] if rule.target else queue
+            self._callback(contact, target, reason)
+        elif action is OverflowAction.VOICEMAIL:
+            self._event(
+                EventKind.OVERFLOWED,
+                contact,
+                queue=queue,
+                data={"to": "voicemail", "reason": reason},
+            )
+            self._effects.append(RouteToVoicemail(contact.id, queue.id))
+            self._finish(contact, Outcome.OVERFLOWED)
+        else:
+            self._effects.append(PlayClosedMessage(contact.id, queue.id))
+            self._finish(contact, Outcome.CLOSED)
+
+    def _callback(self, contact: _Contact, target: _Queue, reason: str) -> None:
+        queue = contact.queue
+        callback_id = f"{contact.id}:callback"
+        serial = 1
+        while callback_id in self._contacts:
+            serial += 1
+            callback_id = f"{contact.id}:callback{serial}"
+        self._event(
+            EventKind.CALLBACK_REQUESTED,
+            contact,
+            queue=queue,
+            data={"callback_id": callback_id, "reason": reason},
+        )
+        self._effects.append(StartCallback(contact.id, callback_id, target.id))
+        place_at = contact.place_at
+        self._finish(contact, Outcome.CALLBACK)
+        self._contact_seq += 1
+        callback = _Contact(
+            callback_id, Channel.CALLBACK, self._contact_seq, contact.priority, contact.extra
+        )
+        callback.customer = contact.customer
+        self._contacts[callback_id] = callback
+        self._event(
+            EventKind.ARRIVED,
+            callback,
+            queue=target,
+            data={"callback_for": contact.id, "customer": contact.customer},
+        )
+        # The callback keeps the caller's place: its wait counts from the original queueing.
+        self._enter_queue(callback, target, place_at, check_rules=False)
+
+    def _finish(self, contact: _Contact, outcome: Outcome) -> None:
+        if contact.answered:
+            outcome = Outcome.ANSWERED
+        contact.stage = _FINISHED
+        self._cancel_contact_timers(contact)
+        data = {"outcome": outcome.value}
+        self._event(EventKind.FINISHED, contact, queue=contact.queue, data=data)
+        del self._contacts[contact.id]
+
+    # ------------------------------------------------------------------ offers and talk
+
+    def _offer(self, contact: _Contact, agent: _Agent, kind: str) -> None:
+        queue = contact.queue
+        if contact.stage == _WAITING:
+            self._leave_pool(contact)
+        contact.stage = _RINGING
+        contact.agent = agent
+        contact.offer_kind = kind
+        item = _Item(contact, _ITEM_RINGING, self.now, queue)
+        ring_timeout = queue.cfg.ring_timeout_s if queue else 20.0
+        item.timer = self._timer(ring_timeout, "ring", contact, agent)
+        agent.items[contact.id] = item
+        self._add_load(agent, contact.channel, 1)
+        self._offer_seq += 1
+        if queue is not None:
+            agent.last_offered[queue.id] = self._offer_seq
+        self._touch(agent)
+        self._event(
+            EventKind.OFFERED,
+            contact,
+            agent,
+            queue,
+            {"wait_s": self.now - contact.queued_at, "kind": kind},
+        )
+        self._effects.append(
+            Offer(
+                contact.id,
+                agent.id,
+                queue.id if queue else None,
+                contact.channel,
+                ring_timeout,
+                "callback" if contact.channel is Channel.CALLBACK and kind == "queue" else kind,
+            )
+        )
+
+    def _add_load(self, agent: _Agent, channel: Channel, delta: int) -> None:
+        agent.load[channel] = agent.load.get(channel, 0) + delta
+        agent.total_load += delta
+        if channel in self._exclusive:
+            agent.exclusive_load += delta
+
+    def _drop_item(self, agent: _Agent, contact: _Contact) -> _Item:
+        item = agent.items.pop(contact.id)
+        if item.timer is not None:
+            item.timer.cancelled = True
+        self._add_load(agent, item.channel, -1)
+        if agent.total_load == 0:
+            agent.idle_since = self.now
+        self._touch(agent)
+        return item
+
+    def _return_to_queue(self, contact: _Contact) -> None:
+        """Put a contact whose offer failed back in its place (the head, unless outranked)."""
+        contact.agent = None
+        queue = contact.queue
+        assert queue is not None
+        if contact.offer_kind == "transfer":
+            # A direct transfer that nobody took goes to the queue, keeping its old place.
+            self._enter_queue(contact, queue, contact.place_at, check_rules=False)
+            return
+        self._wait(contact)
+
+    def _ring_no_answer(self, contact: _Contact, agent: _Agent) -> None:
+        self._drop_item(agent, contact)
+        self._event(EventKind.RING_NO_ANSWER, contact, agent, contact.queue)
+        self._effects.append(CancelOffer(contact.id, agent.id, "ring_no_answer"))
+        self._leave_serving(agent)
+        agent.presence = _NOT_READY
+        agent.reason = self.config.ring_no_answer_reason
+        self._return_to_queue(contact)
+
+    def _on_answered(self, command: OfferAnswered) -> None:
+        contact = self._contact(command.contact_id)
+        agent = self._agent(command.agent_id)
+        item = agent.items.get(contact.id)
+        if contact.stage != _RINGING or item is None or item.stage != _ITEM_RINGING:
+            raise RoutingConflict(f"{contact.id} is not ringing at {agent.id}")
+        assert item.timer is not None
+        item.timer.cancelled = True
+        item.timer = None
+        item.stage = _ITEM_TALKING
+        item.started = self.now
+        self._cancel_contact_timers(contact)
+        contact.stage = _CONNECTED
+        contact.answered = True
+        contact.talk_started = self.now
+        agent.contacts_today += 1
+        self._touch(agent)
+        self._event(
+            EventKind.ANSWERED,
+            contact,
+            agent,
+            contact.queue,
+            {"wait_s": self.now - contact.queued_at},
+        )
+
+    def _on_rejected(self, command: OfferRejected) -> None:
+        contact = self._contact(command.contact_id)
+        agent = self._agent(command.agent_id)
+        item = agent.items.get(contact.id)
+        if contact.stage != _RINGING or item is None or item.stage != _ITEM_RINGING:
+            raise RoutingConflict(f"{contact.id} is not ringing at {agent.id}")
+        self._drop_item(agent, contact)
+        self._event(EventKind.RING_NO_ANSWER, contact, agent, contact.queue, {"rejected": True})
+        if contact.declined is None:
+            contact.declined = set()
+        contact.declined.add(agent.id)
+        self._return_to_queue(contact)
+
+    def _on_abandoned(self, command: ContactAbandoned) -> None:
+        contact = self._contact(command.contact_id)
+        if contact.stage == _ENDED:
+            raise RoutingConflict(f"{contact.id} has already ended")
+        if contact.stage == _CONNECTED:
+            # The customer hung up on an agent: that is the end of the conversation.
+            self._on_ended(ContactEnded(command.at, command.contact_id))
+            return
+        self._abandon(contact)
+
+    def _abandon(self, contact: _Contact) -> None:
+        queue = contact.queue
+        if contact.stage == _RINGING:
+            agent = contact.agent
+            assert agent is not None
+            self._drop_item(agent, contact)
+            self._effects.append(CancelOffer(contact.id, agent.id, "abandoned"))
+        else:
+            self._leave_pool(contact)
+        self._event(
+            EventKind.ABANDONED, contact, queue=queue, data={"wait_s": self.now - contact.queued_at}
+        )
+        self._finish(contact, Outcome.ABANDONED)
+
+    def _on_ended(self, command: ContactEnded) -> None:
+        contact = self._contact(command.contact_id)
+        if contact.stage in (_WAITING, _RINGING):
+            self._abandon(contact)
+            return
+        if contact.stage != _CONNECTED:
+            raise RoutingConflict(f"{contact.id} has already ended")
+        agent = contact.agent
+        assert agent is not None
+        self._close_hold(contact, agent)
+        item = agent.items[contact.id]
+        self._event(
+            EventKind.DISCONNECTED,
+            contact,
+            agent,
+            contact.queue,
+            {"talk_s": self.now - item.started - item.hold_s, "hold_s": item.hold_s},
+        )
+        if contact.consult is not None:
+            self._end_consult(contact, transfer=False)
+        contact.stage = _ENDED
+        self._start_wrap(agent, contact, item)
+
+    def _start_wrap(self, agent: _Agent, contact: _Contact, item: _Item) -> None:
+        """The agent's part of the contact is over; after-contact work starts."""
+        item.stage = _ITEM_WRAP
+        contact.wrapping += 1
+        contact.agent = None
+        queue_cfg = item.queue.cfg if item.queue else None
+        wrap_s = agent.cfg.wrap_up_s
+        if wrap_s is None:
+            wrap_s = queue_cfg.wrap_up_s if queue_cfg else 0.0
+        self._touch(agent)
+        if wrap_s <= 0:
+            self._end_wrap(agent, contact, None)
+        else:
+            item.timer = self._timer(wrap_s, "wrap", contact, agent)
+            item.timer.value = self.now
+
+    def _end_wrap(self, agent: _Agent, contact: _Contact, disposition: str | None) -> None:
+        item = agent.items[contact.id]
+        wrap_started = item.timer.value if item.timer is not None else self.now
+        self._drop_item(agent, contact)
+        wrap_s = self.now - float(wrap_started)
+        handled = wrap_started - item.started + wrap_s
+        agent.handling_s_today += handled
+        if item.queue is not None:
+            item.queue.handle_s = smoothed_handle_s(item.queue.handle_s, handled)
+        data: dict[str, Any] = {"wrap_s": wrap_s}
+        if disposition is not None:
+            data["disposition"] = disposition
+        self._event(EventKind.WRAP_UP_ENDED, contact, agent, item.queue, data)
+        contact.wrapping -= 1
+        if contact.stage == _ENDED and contact.wrapping == 0:
+            self._finish(contact, Outcome.ANSWERED)
+
+    def _on_wrap_up_ended(self, command: WrapUpEnded) -> None:
+        agent = self._agent(command.agent_id)
+        item = agent.items.get(command.contact_id)
+        if item is None or item.stage != _ITEM_WRAP:
+            raise RoutingConflict(f"{agent.id} is not in wrap-up for {command.contact_id}")
+        self._end_wrap(agent, item.contact, command.disposition)
+
+    def _close_hold(self, contact: _Contact, agent: _Agent) -> None:
+        if contact.hold_started is not None:
+            agent.items[contact.id].hold_s += self.now - contact.hold_started
+            contact.hold_started = None
+
+    def _on_held(self, command: ContactHeld) -> None:
+        contact = self._contact(command.contact_id)
+        if contact.stage != _CONNECTED or contact.hold_started is not None:
+            raise RoutingConflict(f"{contact.id} is not connected off hold")
+        contact.hold_started = self.now
+        self._event(EventKind.HELD, contact, contact.agent, contact.queue)
+
+    def _on_resumed(self, command: ContactResumed) -> None:
+        contact = self._contact(command.contact_id)
+        if contact.stage != _CONNECTED or contact.hold_started is None:
+            raise RoutingConflict(f"{contact.id} is not on hold")
+        assert contact.agent is not None
+        self._close_hold(contact, contact.agent)
+        self._event(EventKind.RESUMED, contact, contact.agent, contact.queue)
+
+    # ------------------------------------------------------------------ transfers and consults
+
+    def _connected(self, contact_id: str) -> tuple[_Contact, _Agent]:
+        contact = self._contact(contact_id)
+        if contact.stage != _CONNECTED or contact.agent is None:
+            raise RoutingConflict(f"{contact_id} is not connected to an agent")
+        return contact, contact.agent
+
+    def _on_transfer_to_queue(self, command: TransferredToQueue) -> None:
+        contact, agent = self._connected(command.contact_id)
+        target = self._queue(command.queue)
+        extra = parse_requirements(command.requirements)
+        if contact.consult is not None:
+            self._end_consult(contact, transfer=False)
+        self._hand_over(contact, agent, {"to_queue": target.id})
+        if extra:
+            contact.extra = canonical((*contact.extra, *extra))
+        contact.declined = None
+        source = contact.queue.id if contact.queue else None
+        self._effects.append(MovedToQueue(contact.id, source, target.id, "transfer"))
+        self._enter_queue(contact, target, self.now)
+
+    def _hand_over(self, contact: _Contact, agent: _Agent, data: dict[str, Any]) -> None:
+        """The agent hands the contact on: log it and start the agent's wrap-up."""
+        self._close_hold(contact, agent)
+        item = agent.items[contact.id]
+        self._event(EventKind.TRANSFERRED, contact, agent, contact.queue, data)
+        self._start_wrap(agent, contact, item)
+
+    def _available(self, agent_id: str, channel: Channel) -> _Agent:
+        agent = self._agent(agent_id)
+        if not self._can_take(agent, channel):
+            raise RoutingConflict(f"agent {agent_id} is not available for {channel.value}")
+        return agent
+
+    def _on_transfer_to_agent(self, command: TransferredToAgent) -> None:
+        contact, agent = self._connected(command.contact_id)
+        target = self._available(command.agent_id, contact.channel)
+        if target is agent:
+            raise RoutingConflict("an agent cannot transfer a contact to themselves")
+        if contact.consult is not None:
+            self._end_consult(contact, transfer=False)
+        self._hand_over(contact, agent, {"to_agent": target.id})
+        self._offer(contact, target, "transfer")
+
+    def _on_consult_started(self, command: ConsultStarted) -> None:
+        contact, agent = self._connected(command.contact_id)
+        if contact.consult is not None:
+            raise RoutingConflict(f"{contact.id} already has a consult")
+        target = self._available(command.agent_id, contact.channel)
+        if target is agent:
+            raise RoutingConflict("an agent cannot consult themselves")
+        target.items[contact.id] = _Item(contact, _ITEM_CONSULT, self.now, contact.queue)
+        self._add_load(target, contact.channel, 1)
+        self._touch(target)
+        contact.consult = target
+        self._event(
+            EventKind.CONSULT_STARTED, contact, agent, contact.queue, {"consulted": target.id}
+        )
+        self._effects.append(ConnectConsult(contact.id, target.id))
+
+    def _on_consult_ended(self, command: ConsultEnded) -> None:
+        contact, _agent = self._connected(command.contact_id)
+        if contact.consult is None:
+            raise RoutingConflict(f"{contact.id} has no consult")
+        self._end_consult(contact, command.transfer)
+
+    def _end_consult(self, contact: _Contact, transfer: bool) -> None:
+        target = contact.consult
+        agent = contact.agent
+        assert target is not None and agent is not None
+        contact.consult = None
+        self._event(
+            EventKind.CONSULT_ENDED,
+            contact,
+            agent,
+            contact.queue,
+            {"consulted": target.id, "transfer": transfer},
+        )
+        if not transfer:
+            self._drop_item(target, contact)
+            return
+        self._hand_over(contact, agent, {"to_agent": target.id, "warm": True})
+        item = target.items[contact.id]
+        item.stage = _ITEM_TALKING
+        item.started = self.now
+        contact.agent = target
+        target.contacts_today += 1
+        self._touch(target)
+
+    def _on_callback_requested(self, command: CallbackRequested) -> None:
+        contact = self._contact(command.contact_id)
+        if contact.stage != _WAITING or contact.queue is None:
+            raise RoutingConflict(f"{contact.id} is not waiting in a queue")
+        queue = contact.queue
+        self._leave_pool(contact)
+        self._cancel_contact_timers(contact)
+        self._callback(contact, queue, "requested")
+
+    # ------------------------------------------------------------------ arrivals and presence
+
+    def _on_queued(self, command: ContactQueued) -> None:
+        if command.contact_id in self._contacts:
+            raise RoutingConflict(f"contact {command.contact_id!r} is already in the engine")
+        queue = self._queue(command.queue)
+        extra = parse_requirements(command.requirements)
+        if command.language:
+            extra = canonical((*extra, *parse_requirements([f"language == {command.language}"])))
+        priority = queue.cfg.default_priority if command.priority is None else command.priority
+        self._contact_seq += 1
+        contact = _Contact(
+            command.contact_id,
+            command.channel or queue.channel,
+            self._contact_seq,
+            priority,
+            extra,
+        )
+        contact.customer = command.customer
+        self._contacts[contact.id] = contact
+        if command.log_arrival:
+            self._event(
+                EventKind.ARRIVED, contact, queue=queue, data={"customer": command.customer}
+            )
+        self._enter_queue(contact, queue, self.now)
+
+    def _on_login(self, command: AgentLoggedIn) -> None:
+        agent = self._agents.get(command.agent_id)
+        if agent is not None and agent.presence != _OUT:
+            raise RoutingConflict(f"agent {command.agent_id} is already logged in")
+        if command.config is not None:
+            if command.config.id != command.agent_id:
+                raise RoutingConflict("the agent configuration names another agent")
+            agent = self._register(command.config)
+        if agent is None:
+            raise RoutingConflict(f"unknown agent {command.agent_id!r}; pass its config")
+        agent.idle_since = self.now
+        for queue in agent.queues:
+            queue.logged_in += 1
+        if command.ready:
+            agent.presence = _READY
+            agent.reason = None
+            self._join_serving(agent)
+        else:
+            agent.presence = _NOT_READY
+            agent.reason = command.reason or "login"
+        self._touch(agent)
+
+    def _on_logout(self, command: AgentLoggedOut) -> None:
+        agent = self._agent(command.agent_id)
+        if agent.presence == _OUT:
+            raise RoutingConflict(f"agent {agent.id} is not logged in")
+        if agent.items:
+            raise RoutingConflict(f"agent {agent.id} still holds {', '.join(agent.items)}")
+        self._leave_serving(agent)
+        agent.presence = _OUT
+        agent.reason = None
+        self._touch(agent)
+        for queue in agent.queues:
+            queue.logged_in -= 1
+            if queue.logged_in == 0:
+                self._empty_queue_rules(queue)
+
+    def _empty_queue_rules(self, queue: _Queue) -> None:
+        """The last agent left: contacts still waiting follow the no-agents rule, if any."""
+        for rule in queue.cfg.overflow:
+            if rule.when is OverflowCondition.NO_AGENTS_LOGGED_IN:
+                for contact in sorted(queue.waiting.values(), key=_contact_order):
+                    if contact.hops < MAX_OVERFLOW_HOPS:
+                        self._overflow(contact, rule, "no_agents_logged_in")
+                return
+
+    def _join_serving(self, agent: _Agent) -> None:
+        for queue in agent.queues:
+            queue.serving_slots += agent.capacity.get(queue.channel, 0)
+
+    def _leave_serving(self, agent: _Agent) -> None:
+        if agent.presence == _READY:
+            for queue in agent.queues:
+                queue.serving_slots -= agent.capacity.get(queue.channel, 0)
+
+    def _on_ready(self, command: AgentReady) -> None:
+        agent = self._agent(command.agent_id)
+        if agent.presence == _OUT:
+            raise RoutingConflict(f"agent {agent.id} is not logged in")
+        if agent.presence == _READY:
+            return
+        agent.presence = _READY
+        agent.reason = None
+        if not agent.items:
+            agent.idle_since = self.now
+        self._join_serving(agent)
+        self._touch(agent)
+
+    def _on_not_ready(self, command: AgentNotReady) -> None:
+        agent = self._agent(command.agent_id)
+        if agent.presence == _OUT:
+            raise RoutingConflict(f"agent {agent.id} is not logged in")
+        self._leave_serving(agent)
+        agent.presence = _NOT_READY
+        agent.reason = command.reason
+        self._touch(agent)
+
+    def _on_new_day(self, command: NewDay) -> None:
+        for agent in self._agents.values():
+            agent.contacts_today = 0
+            agent.handling_s_today = 0.0
+            if agent.presence == _READY:
+                self._touch(agent)
+
+
+def _derive_state(agent: _Agent) -> AgentState:
+    if agent.presence == _OUT:
+        return AgentState.LOGGED_OUT
+    ringing = wrapping = False
+    for item in agent.items.values():
+        stage = item.stage
+        if stage in (_ITEM_TALKING, _ITEM_CONSULT):
+            return AgentState.ON_CONTACT
+        if stage == _ITEM_RINGING:
+            ringing = True
+        else:
+            wrapping = True
+    if ringing:
+        return AgentState.RESERVED
+    if wrapping:
+        return AgentState.WRAP_UP
+    if agent.presence == _NOT_READY:
+        return AgentState.NOT_READY
+    return AgentState.AVAILABLE
+
+
+def _ring_terms(queue: _Queue, ring: int, extra: tuple[Term, ...]) -> tuple[Term, ...]:
+    """The terms an agent must meet for a contact with ``extra`` terms at ``ring``."""
+    _, terms, cap = queue.rings[ring]
+    if not extra:
+        return terms
+    relaxed = extra if cap is None else tuple(t.relaxed(cap) for t in extra)
+    return canonical((*terms, *relaxed))
+
+
+def _contact_order(contact: _Contact) -> tuple[int, float, int]:
+    return (-contact.cls, contact.credited_at, contact.seq)
+
+
+def replay(engine: RoutingEngine, commands: Iterable[Command]) -> list[Event]:
+    """Feed commands in order, then run every remaining timer; return the whole event log.
+
+    >>> from hotline.routing.model import QueueConfig, RoutingConfig, ContactQueued
+    >>> log = replay(RoutingEngine(RoutingConfig(queues=(QueueConfig("q"),))),
+    ...              [ContactQueued(at=0.0, contact_id="c1", queue="q")])
+    >>> [e.kind.value for e in log]
+    ['arrived', 'queued']
+    """
+    events: list[Event] = []
+    for command in commands:
+        events.extend(engine.handle(command).events)
+    deadline = engine.next_deadline()
+    while deadline is not None:
+        events.extend(engine.advance(deadline).events)
+        deadline = engine.next_deadline()
+    return events

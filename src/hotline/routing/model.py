@@ -1,0 +1,767 @@
+"""The routing vocabulary: configuration, requirement expressions, commands and effects.
+
+A **queue** holds contacts that need the same kind of help; an **agent** serves every queue
+whose skill requirements they meet (at the queue's widest ageing step) on channels where they
+have capacity. A contact's **requirements** are a conjunction of simple terms — ``repair >= 3``,
+``vip``, ``language == en`` — that **ageing** relaxes step by step as the wait grows (the
+"bullseye": first the experts, after 30 s anyone with proficiency 2, after 60 s anyone in the
+group). Priority is either a **strict class** (higher is always served first) or a **head start**
+credited as seconds of waiting (the Anonymous Bank credited priority customers 90 s).
+
+Drivers talk to :class:`hotline.routing.engine.RoutingEngine` with the *commands* below, each
+stamped with the time ``at`` (seconds, any epoch; the engine never reads a clock), and carry
+out the *effects* it returns. Everything here is immutable plain data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
+from enum import StrEnum
+from types import MappingProxyType
+
+from hotline.core.events import Channel
+
+
+class RoutingError(ValueError):
+    """A routing configuration or requirement expression is invalid."""
+
+
+class RoutingConflict(Exception):
+    """A command does not fit the current state (unknown contact, agent not ringing…).
+
+    Live drivers meet races (a caller hangs up while the agent answers); they catch this,
+    log it and carry on. The engine's state is unchanged when it is raised.
+    """
+
+
+# --------------------------------------------------------------------------- enumerations
+
+
+class Strategy(StrEnum):
+    """How a queue chooses among several available agents."""
+
+    LONGEST_IDLE = "longest_idle"
+    LEAST_OCCUPIED = "least_occupied"
+    FEWEST_CONTACTS = "fewest_contacts"
+    ROUND_ROBIN = "round_robin"
+    HIGHEST_PROFICIENCY = "highest_proficiency"
+    RANDOM = "random"
+
+
+class PriorityMode(StrEnum):
+    """How a contact's priority orders the queue.
+
+    ``strict``: a higher priority is always served before a lower one. ``head_start``: priority
+    credits seconds of waiting, so a long-waiting regular customer still beats a new VIP.
+    """
+
+    STRICT = "strict"
+    HEAD_START = "head_start"
+
+
+class AgentState(StrEnum):
+    """An agent's state as shown on desktops and wallboards (derived, most-engaged first)."""
+
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    ON_CONTACT = "on_contact"
+    WRAP_UP = "wrap_up"
+    NOT_READY = "not_ready"
+
+
+class OverflowCondition(StrEnum):
+    """When an overflow rule fires."""
+
+    WAIT_EXCEEDS = "wait_exceeds"
+    QUEUE_LENGTH_EXCEEDS = "queue_length_exceeds"
+    NO_AGENTS_LOGGED_IN = "no_agents_logged_in"
+    CLOSED = "closed"
+
+
+class OverflowAction(StrEnum):
+    """Where an overflowing contact goes."""
+
+    QUEUE = "queue"
+    CALLBACK = "callback"
+    VOICEMAIL = "voicemail"
+    CLOSED_MESSAGE = "closed_message"
+
+
+# --------------------------------------------------------------------------- requirements
+
+_SKILL_TERM = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(>=|==|>)\s*([1-5])\s*$")
+_LANGUAGE_TERM = re.compile(r"^\s*(?:language|lang)\s*(?:==|=|:)\s*([A-Za-z0-9_-]+)\s*$")
+_BARE_SKILL = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SkillTerm:
+    """``skill >= level`` (also ``>`` and ``==``): the agent's proficiency in ``skill``.
+
+    >>> SkillTerm("repair", ">=", 3).matches({"repair": 4}, frozenset())
+    True
+    """
+
+    skill: str
+    operator: str
+    level: int
+
+    def matches(self, skills: Mapping[str, int], languages: frozenset[str]) -> bool:
+        """Whether an agent with ``skills`` meets this term."""
+        have = skills.get(self.skill, 0)
+        if self.operator == ">=":
+            return have >= self.level
+        if self.operator == ">":
+            return have > self.level
+        return have == self.level
+
+    def minimum(self) -> int:
+        """The lowest proficiency that can satisfy this term."""
+        return self.level + 1 if self.operator == ">" else self.level
+
+    def relaxed(self, min_proficiency: int) -> SkillTerm:
+        """This term after an ageing step that accepts ``min_proficiency`` or better."""
+        if self.minimum() <= min_proficiency and self.operator != "==":
+            return self
+        if self.operator == "==" and self.level <= min_proficiency:
+            return self
+        return SkillTerm(self.skill, ">=", min(self.minimum(), min_proficiency))
+
+    def implied_by(self, terms: tuple[Term, ...]) -> bool:
+        """Whether every agent meeting ``terms`` also meets this term."""
+        for other in terms:
+            if not isinstance(other, SkillTerm) or other.skill != self.skill:
+                continue
+            if self.operator == "==":
+                if other.operator == "==" and other.level == self.level:
+                    return True
+            elif other.minimum() >= self.minimum():
+                return True
+        return False
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.operator} {self.level}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class LanguageTerm:
+    """``language == en``: the agent speaks the language.
+
+    >>> LanguageTerm("en").matches({}, frozenset({"en", "zh-CN"}))
+    True
+    """
+
+    language: str
+
+    def matches(self, skills: Mapping[str, int], languages: frozenset[str]) -> bool:
+        """Whether an agent speaking ``languages`` meets this term."""
+        return self.language in languages
+
+    def relaxed(self, min_proficiency: int) -> LanguageTerm:
+        """Languages are never relaxed by ageing: a caller who speaks only English stays so."""
+        return self
+
+    def implied_by(self, terms: tuple[Term, ...]) -> bool:
+        """Whether ``terms`` already require this language."""
+        return self in terms
+
+    def __str__(self) -> str:
+        return f"language == {self.language}"
+
+
+Term = SkillTerm | LanguageTerm
+
+
+def parse_requirement(text: str) -> Term:
+    """Parse one requirement term.
+
+    Accepted forms: ``skill >= 3``, ``skill > 2``, ``skill == 5`` (levels 1–5), a bare ``skill``
+    (meaning ``skill >= 1``, e.g. ``vip``) and ``language == en`` (also ``lang:en``).
+
+    >>> parse_requirement("repair>=3")
+    SkillTerm(skill='repair', operator='>=', level=3)
+    >>> parse_requirement("language == en")
+    LanguageTerm(language='en')
+    """
+    match = _LANGUAGE_TERM.match(text)
+    if match:
+        return LanguageTerm(match.group(1))
+    match = _SKILL_TERM.match(text)
+    if match:
+        return SkillTerm(match.group(1), match.group(2), int(match.group(3)))
+    match = _BARE_SKILL.match(text)
+    if match and match.group(1) not in {"language", "lang"}:
+        return SkillTerm(match.group(1), ">=", 1)
+    raise RoutingError(
+        f"requirement {text!r} must look like 'skill >= 3', 'skill', or 'language == en'"
+    )
+
+
+def parse_requirements(texts: tuple[str, ...] | list[str]) -> tuple[Term, ...]:
+    """Parse several terms into a canonical (sorted, de-duplicated) conjunction.
+
+    >>> parse_requirements(["b >= 2", "a", "b >= 2"])
+    (SkillTerm(skill='a', operator='>=', level=1), SkillTerm(skill='b', operator='>=', level=2))
+    """
+    return canonical(parse_requirement(t) for t in texts)
+
+
+def canonical(terms: Iterable[Term]) -> tuple[Term, ...]:
+    """Sort and de-duplicate terms so equal conjunctions compare equal."""
+    unique: set[Term] = set(terms)
+    skills = sorted(t for t in unique if isinstance(t, SkillTerm))
+    languages = sorted(t for t in unique if isinstance(t, LanguageTerm))
+    return (*skills, *languages)
+
+
+def matches_all(
+    terms: tuple[Term, ...], skills: Mapping[str, int], languages: frozenset[str]
+) -> bool:
+    """Whether an agent meets every term of a conjunction (the empty one matches anyone)."""
+    return all(t.matches(skills, languages) for t in terms)
+
+
+def widens(wider: tuple[Term, ...], narrower: tuple[Term, ...]) -> bool:
+    """Whether ``wider`` accepts every agent that ``narrower`` accepts (each term implied)."""
+    return all(t.implied_by(narrower) for t in wider)
+
+
+# --------------------------------------------------------------------------- calendars
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessCalendar:
+    """Opening hours per weekday plus holidays, in a time zone handed in by the caller.
+
+    ``weekly`` maps a weekday (0 = Monday) to opening periods in minutes after midnight;
+    ``holidays`` maps a date to its own periods (empty: closed all day). The engine stays pure:
+    the time zone object and the holiday list come from configuration, not from the system.
+
+    >>> from datetime import timezone, timedelta
+    >>> cal = BusinessCalendar(weekly={0: ((480, 1200),)}, tz=timezone(timedelta(hours=8)))
+    >>> cal.is_open(datetime(2026, 11, 23, 9, 0, tzinfo=timezone(timedelta(hours=8))).timestamp())
+    True
+    """
+
+    weekly: Mapping[int, tuple[tuple[int, int], ...]]
+    holidays: Mapping[date, tuple[tuple[int, int], ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    tz: tzinfo = UTC
+
+    def is_open(self, at: float) -> bool:
+        """Whether the calendar is open at the instant ``at`` (seconds since the Unix epoch)."""
+        local = datetime.fromtimestamp(at, self.tz)
+        day = local.date()
+        periods = self.holidays.get(day)
+        if periods is None:
+            periods = self.weekly.get(local.weekday(), ())
+        minute = local.hour * 60 + local.minute + local.second / 60.0
+        return any(start <= minute < end for start, end in periods)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True, slots=True)
+class AgeingStep:
+    """After ``after_s`` seconds in the queue, relax the requirements (a bullseye ring).
+
+    ``min_proficiency`` lowers every skill level asked for to at most this value;
+    ``requirements`` replaces the queue's own terms (``()`` means anyone in the group).
+    Each step must accept everyone the previous step accepted.
+    """
+
+    after_s: float
+    min_proficiency: int | None = None
+    requirements: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowRule:
+    """When (``when``/``value``) a contact leaves the queue, and where it goes (``action``).
+
+    >>> OverflowRule(OverflowCondition.WAIT_EXCEEDS, OverflowAction.QUEUE, 120, "general").target
+    'general'
+    """
+
+    when: OverflowCondition
+    action: OverflowAction
+    value: float | None = None
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """One queue: requirements, strategy, priority scheme, targets, timers and exits.
+
+    >>> QueueConfig("repair", requirements=("repair >= 3",), strategy=Strategy.LONGEST_IDLE).id
+    'repair'
+    """
+
+    id: str
+    channel: Channel = Channel.VOICE
+    requirements: tuple[str, ...] = ()
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    priority_mode: PriorityMode = PriorityMode.STRICT
+    head_start_s: float = 0.0
+    head_start_by_priority: Mapping[int, float] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    default_priority: int = 0
+    target_service_level: float = 0.8
+    target_threshold_s: float = 20.0
+    wrap_up_s: float = 30.0
+    ring_timeout_s: float = 20.0
+    ageing: tuple[AgeingStep, ...] = ()
+    overflow: tuple[OverflowRule, ...] = ()
+    calendar: BusinessCalendar | None = None
+    announce_every_s: float | None = None
+    expected_handle_s: float = 180.0
+
+    def __post_init__(self) -> None:
+        parse_requirements(self.requirements)
+        if self.target_threshold_s <= 0:
+            raise RoutingError(f"queue {self.id}: target threshold must be positive")
+        if self.ring_timeout_s <= 0:
+            raise RoutingError(f"queue {self.id}: ring timeout must be positive")
+        if self.wrap_up_s < 0 or self.head_start_s < 0:
+            raise RoutingError(f"queue {self.id}: wrap-up and head start cannot be negative")
+        previous = 0.0
+        for step in self.ageing:
+            if step.after_s <= previous:
+                raise RoutingError(f"queue {self.id}: ageing steps must come in increasing time")
+            previous = step.after_s
+        for rule in self.overflow:
+            if rule.action is OverflowAction.QUEUE and not rule.target:
+                raise RoutingError(f"queue {self.id}: an overflow to a queue needs a target")
+            needs_value = rule.when in (
+                OverflowCondition.WAIT_EXCEEDS,
+                OverflowCondition.QUEUE_LENGTH_EXCEEDS,
+            )
+            if needs_value and rule.value is None:
+                raise RoutingError(f"queue {self.id}: overflow '{rule.when}' needs a value")
+        # Compiling checks that ageing only widens; raises RoutingError otherwise.
+        self.steps()
+
+    def steps(self) -> tuple[tuple[float, tuple[Term, ...], int | None], ...]:
+        """The compiled bullseye: ``(after_s, queue terms, min proficiency)`` per ring.
+
+        Ring 0 starts at 0 s with the queue's own requirements. Raises :class:`RoutingError`
+        when a ring would narrow the set of agents (ageing only widens).
+        """
+        terms = parse_requirements(self.requirements)
+        rings: list[tuple[float, tuple[Term, ...], int | None]] = [(0.0, terms, None)]
+        cap: int | None = None
+        for step in self.ageing:
+            new_terms = (
+                terms if step.requirements is None else parse_requirements(step.requirements)
+            )
+            if step.min_proficiency is not None:
+                cap = step.min_proficiency if cap is None else min(cap, step.min_proficiency)
+            if cap is not None:
+                new_terms = canonical(t.relaxed(cap) for t in new_terms)
+            if not widens(new_terms, terms):
+                raise RoutingError(
+                    f"queue {self.id}: ageing step at {step.after_s:g} s narrows the "
+                    f"requirements ({', '.join(map(str, new_terms))}); steps may only widen"
+                )
+            terms = new_terms
+            rings.append((step.after_s, terms, cap))
+        return tuple(rings)
+
+    def head_start(self, priority: int) -> float:
+        """Seconds of waiting credited to a contact of ``priority`` (head-start mode only)."""
+        if self.priority_mode is not PriorityMode.HEAD_START:
+            return 0.0
+        if priority in self.head_start_by_priority:
+            return self.head_start_by_priority[priority]
+        return max(0, priority) * self.head_start_s
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """An agent: skills with proficiency 1–5, languages, capacity per channel, wrap-up override.
+
+    A channel missing from ``capacity`` takes the routing configuration's default.
+
+    >>> AgentConfig("a1", skills={"repair": 4}, capacity={Channel.CHAT: 3}).skills["repair"]
+    4
+    """
+
+    id: str
+    skills: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    languages: frozenset[str] = frozenset({"zh-CN"})
+    capacity: Mapping[Channel, int] = field(default_factory=lambda: MappingProxyType({}))
+    wrap_up_s: float | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        for skill, level in self.skills.items():
+            if not 1 <= level <= 5:
+                raise RoutingError(f"agent {self.id}: proficiency of {skill!r} must be 1 to 5")
+        for channel, slots in self.capacity.items():
+            if slots < 0:
+                raise RoutingError(f"agent {self.id}: capacity on {channel} cannot be negative")
+
+
+DEFAULT_CAPACITY: Mapping[Channel, int] = MappingProxyType(
+    {
+        Channel.VOICE: 1,
+        Channel.VIDEO: 1,
+        Channel.CHAT: 3,
+        Channel.APP: 3,
+        Channel.SMS: 3,
+        Channel.EMAIL: 1,
+        Channel.CALLBACK: 1,
+        Channel.OUTBOUND: 1,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    """Everything the engine needs: queues, known agents, channel rules and the RNG seed.
+
+    ``exclusive_channels``: an agent on one of these (a phone call) gets nothing else, and is
+    offered one only when holding nothing. ``seed`` drives the ``random`` strategy.
+    """
+
+    queues: tuple[QueueConfig, ...]
+    agents: tuple[AgentConfig, ...] = ()
+    default_capacity: Mapping[Channel, int] = field(default_factory=lambda: DEFAULT_CAPACITY)
+    exclusive_channels: frozenset[Channel] = frozenset(
+        {Channel.VOICE, Channel.VIDEO, Channel.CALLBACK, Channel.OUTBOUND}
+    )
+    ring_no_answer_reason: str = "ring_no_answer"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        ids = [q.id for q in self.queues]
+        if len(set(ids)) != len(ids):
+            raise RoutingError("queue ids must be unique")
+        agent_ids = [a.id for a in self.agents]
+        if len(set(agent_ids)) != len(agent_ids):
+            raise RoutingError("agent ids must be unique")
+        known = set(ids)
+        for queue in self.queues:
+            for rule in queue.overflow:
+                if rule.target is not None and rule.target not in known:
+                    raise RoutingError(
+                        f"queue {queue.id}: overflow target {rule.target!r} is not a queue"
+                    )
+
+    def capacity(self, agent: AgentConfig, channel: Channel) -> int:
+        """How many contacts of ``channel`` the agent may hold at once."""
+        if channel in agent.capacity:
+            return agent.capacity[channel]
+        return self.default_capacity.get(channel, 1)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class ContactQueued:
+    """A contact enters a queue (after the IVR, or straight from a chat widget or mailbox).
+
+    ``requirements`` and ``language`` add to the queue's own; ``priority`` defaults to the
+    queue's. ``log_arrival`` also writes the ``arrived`` event (off when the IVR did).
+    """
+
+    at: float
+    contact_id: str
+    queue: str
+    channel: Channel | None = None
+    priority: int | None = None
+    requirements: tuple[str, ...] = ()
+    language: str | None = None
+    log_arrival: bool = True
+    customer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedIn:
+    """An agent logs in, ready or not ready with a reason; ``config`` updates their skills."""
+
+    at: float
+    agent_id: str
+    ready: bool = True
+    reason: str | None = None
+    config: AgentConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedOut:
+    """An agent logs out (refused while they still hold a contact)."""
+
+    at: float
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReady:
+    """An agent makes themselves available."""
+
+    at: float
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentNotReady:
+    """An agent goes not ready with a reason code (break, lunch, training, meeting…).
+
+    Contacts the agent already holds carry on; no new ones are offered.
+    """
+
+    at: float
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswered:
+    """The agent answered (voice) or accepted (chat, e-mail) an offered contact."""
+
+    at: float
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRejected:
+    """The agent declined an offer; the contact returns to its place and skips this agent."""
+
+    at: float
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactAbandoned:
+    """The customer left while queued or ringing."""
+
+    at: float
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEnded:
+    """The conversation ended (either side hung up, the chat closed); wrap-up starts."""
+
+    at: float
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpEnded:
+    """The agent finished after-contact work early (before the wrap-up timer)."""
+
+    at: float
+    agent_id: str
+    contact_id: str
+    disposition: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactHeld:
+    """The agent put the customer on hold."""
+
+    at: float
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactResumed:
+    """The agent took the customer off hold."""
+
+    at: float
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferredToQueue:
+    """The agent transfers a connected contact to a queue; its history goes with it."""
+
+    at: float
+    contact_id: str
+    queue: str
+    requirements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TransferredToAgent:
+    """The agent transfers a connected contact straight to another (available) agent."""
+
+    at: float
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultStarted:
+    """The agent consults another (available) agent while the customer waits on hold."""
+
+    at: float
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultEnded:
+    """The consult ends; ``transfer`` hands the customer to the consulted agent (warm)."""
+
+    at: float
+    contact_id: str
+    transfer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """A queued caller asks to be called back; the callback keeps the caller's place."""
+
+    at: float
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewDay:
+    """Start of a new business day: resets the "contacts today" counters."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Only advances time (fires due timers); drivers may call ``advance`` instead."""
+
+    at: float
+
+
+Command = (
+    ContactQueued
+    | AgentLoggedIn
+    | AgentLoggedOut
+    | AgentReady
+    | AgentNotReady
+    | OfferAnswered
+    | OfferRejected
+    | ContactAbandoned
+    | ContactEnded
+    | WrapUpEnded
+    | ContactHeld
+    | ContactResumed
+    | TransferredToQueue
+    | TransferredToAgent
+    | ConsultStarted
+    | ConsultEnded
+    | CallbackRequested
+    | NewDay
+    | Tick
+)
+
+
+# --------------------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """Ring the agent (or pop the chat) with this contact; it rings for ``ring_timeout_s``.
+
+    ``kind`` is ``queue``, ``transfer`` (a direct transfer) or ``callback`` (dial the customer).
+    """
+
+    contact_id: str
+    agent_id: str
+    queue: str | None
+    channel: Channel
+    ring_timeout_s: float
+    kind: str = "queue"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOffer:
+    """Stop ringing: ``reason`` is ``ring_no_answer``, ``abandoned`` or ``rejected``."""
+
+    contact_id: str
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectConsult:
+    """Bridge the agent handling ``contact_id`` with ``agent_id`` for a consult."""
+
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncePosition:
+    """Tell the waiting customer their position and estimated wait (seconds)."""
+
+    contact_id: str
+    queue: str
+    position: int
+    estimated_wait_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlayClosedMessage:
+    """The queue is closed (or the rule says so): play the closed message and hang up."""
+
+    contact_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteToVoicemail:
+    """Send the caller to leave a message."""
+
+    contact_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartCallback:
+    """Release the caller; ``callback_id`` now waits in ``queue`` in their place."""
+
+    contact_id: str
+    callback_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class MovedToQueue:
+    """The contact moved to another queue (overflow or transfer); play that queue's music."""
+
+    contact_id: str
+    from_queue: str | None
+    to_queue: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    """An agent's derived state changed; desktops and wallboards show it."""
+
+    agent_id: str
+    state: AgentState
+    reason: str | None = None
+
+
+Effect = (
+    Offer
+    | CancelOffer
+    | ConnectConsult
+    | AnnouncePosition
+    | PlayClosedMessage
+    | RouteToVoicemail
+    | StartCallback
+    | MovedToQueue
+    | AgentStateChanged
+)
