@@ -1,0 +1,109 @@
+"""Knowledge-base tables: articles, their versions, attachments, feedback and search terms.
+
+``kb_search`` holds each published article's text already segmented for search (Chinese as
+character bigrams, other words lower-cased; see ``hotline.kb.text``). PostgreSQL indexes it
+as a ``tsvector`` (GIN); SQLite keeps a derived FTS5 table built from it by the kb service.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.store.db import Base, UTCDateTime, utcnow
+
+# Only PostgreSQL has a tsvector; on SQLite the column stays NULL and FTS5 does the work.
+SearchVector = TSVECTOR().with_variant(Text(), "sqlite")
+
+
+class KbCategory(Base):
+    """A category of articles; categories nest."""
+
+    __tablename__ = "kb_categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("kb_categories.id"), nullable=True)
+
+
+class KbArticle(Base):
+    """An article: its workflow state, the published version, validity and usage."""
+
+    __tablename__ = "kb_articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("kb_categories.id"), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    published_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    author: Mapped[str] = mapped_column(String(64))
+    reviewer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    helpful_yes: Mapped[int] = mapped_column(Integer, default=0)
+    helpful_no: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KbVersion(Base):
+    """One version of an article's title and body; versions are never edited."""
+
+    __tablename__ = "kb_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KbAttachment(Base):
+    """Metadata of a file attached to an article (the bytes live in object storage)."""
+
+    __tablename__ = "kb_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(256))
+    media_type: Mapped[str] = mapped_column(String(128))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uri: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KbFeedback(Base):
+    """One "was this helpful?" answer."""
+
+    __tablename__ = "kb_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class KbSearchDocument(Base):
+    """The segmented search text of one published article."""
+
+    __tablename__ = "kb_search"
+    __table_args__ = (Index("ix_kb_search_vector", "vector", postgresql_using="gin"),)
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"), primary_key=True)
+    title_terms: Mapped[str] = mapped_column(Text)
+    body_terms: Mapped[str] = mapped_column(Text)
+    vector: Mapped[str | None] = mapped_column(SearchVector, nullable=True)

@@ -1,0 +1,131 @@
+"""Ticket and work-order tables: tickets, their history, verification callbacks, providers.
+
+``ticket_events`` is the ticket's own history: every transition, provider update, escalation
+and note, in order. SLA pauses are kept on the ticket as ``[start, end]`` ISO pairs so the
+clocks can be evaluated without reading the history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.store.db import Base, UTCDateTime, utcnow
+from hotline.store.models.core import BigIntId
+
+
+class BusinessCalendarRow(Base):
+    """A site's business-hours calendar (weekly hours, holidays, make-up working days)."""
+
+    __tablename__ = "business_calendars"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    weekly: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    holidays: Mapped[list[str]] = mapped_column(JSON, default=list)
+    working_days: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ServiceProvider(Base):
+    """An external field-service provider that repair and installation orders go to."""
+
+    __tablename__ = "service_providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(64), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Ticket(Base):
+    """A ticket or work order, from the first contact to the verified close."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_customer_state", "customer_id", "state"),
+        Index("ix_tickets_queue_state", "queue", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(64), default="")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), nullable=True)
+    contact_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    queue: Mapped[str] = mapped_column(String(64), default="")
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_providers.id"), nullable=True
+    )
+    calendar: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sla: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    warranty: Mapped[bool] = mapped_column(Boolean, default=False)
+    complaint_level: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    acknowledged: Mapped[list[str]] = mapped_column(JSON, default=list)
+    claim_status: Mapped[str] = mapped_column(String(16), default="none")
+    pauses: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TicketEvent(Base):
+    """One entry of a ticket's history: a transition, provider update, escalation or note."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TicketVerification(Base):
+    """A verification callback (回访): did the customer confirm, does the part match the fault."""
+
+    __tablename__ = "ticket_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    reached: Mapped[bool] = mapped_column(Boolean)
+    customer_confirmed: Mapped[bool] = mapped_column(Boolean)
+    part_replaced: Mapped[bool] = mapped_column(Boolean, default=False)
+    part_matches_fault: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketArticle(Base):
+    """A knowledge-base article used on a ticket (which version the agent relied on)."""
+
+    __tablename__ = "ticket_articles"
+    __table_args__ = (UniqueConstraint("ticket_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
