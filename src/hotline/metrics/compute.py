@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from hotline.core.events import Event
@@ -165,15 +166,27 @@ def _thresholds(frame: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
     )
 
 
-def _repeat_flags(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Mark contacts whose customer makes another contact (any channel) within 24 h (FCR)."""
-    next_arrival = pl.col("arrived_at").shift(-1).over("customer", order_by="arrived_at")
-    return frame.with_columns(
-        (
-            pl.col("customer").is_not_null()
-            & ((next_arrival - pl.col("arrived_at")) <= FCR_WINDOW_S).fill_null(False)
-        ).alias("_repeat")
-    )
+def _repeat_flags(frame: pl.DataFrame) -> pl.Series:
+    """Mark contacts whose customer makes another contact (any channel) within 24 h (FCR).
+
+    Sorting by (hash of customer, arrival) puts each customer's contacts side by side; the
+    neighbour test then compares the customer text itself, so a hash collision can only hide
+    a repeat, never invent one. An argsort on two numeric keys is several times faster than a
+    window over the customer string.
+    """
+    if frame.height == 0:
+        return pl.Series("_repeat", [], dtype=pl.Boolean())
+    order = frame.select(
+        pl.arg_sort_by([pl.col("customer").hash(), pl.col("arrived_at")])
+    ).to_series()
+    customer = frame["customer"].gather(order)
+    arrived = frame["arrived_at"].gather(order)
+    repeat = (
+        (customer.shift(-1) == customer) & ((arrived.shift(-1) - arrived) <= FCR_WINDOW_S)
+    ).fill_null(False)
+    flags = np.zeros(frame.height, dtype=bool)
+    flags[order.to_numpy()] = repeat.to_numpy()
+    return pl.Series("_repeat", flags)
 
 
 def queue_figures(
@@ -204,60 +217,73 @@ def queue_figures(
     if unknown:
         raise ValueError(f"cannot break down by {unknown}; choose from {', '.join(DIMENSIONS)}")
     settings = settings or MetricSettings()
-    keys = ["interval_start", *by]
+    dims = list(by)
+    keys = ["interval_start", *dims]
 
-    lazy = _repeat_flags(frame.lazy())
+    lazy = frame.lazy().with_columns(_repeat_flags(frame))
     lazy = lazy.filter(pl.col("queued_at").is_not_null())
     lazy = _thresholds(lazy, settings)
     answered = pl.col("answered_at").is_not_null()
     abandoned = pl.col("abandoned_at").is_not_null() & ~answered
     wait = pl.coalesce("answered_at", "abandoned_at") - pl.col("queued_at")
-    start = (
-        pl.from_epoch((pl.col("queued_at") * 1_000_000).cast(pl.Int64), time_unit="us")
-        .dt.replace_time_zone("UTC")
-        .dt.convert_time_zone(timezone)
-        .dt.truncate(_EVERY[interval])
-    )
     lazy = lazy.with_columns(
-        start.alias("interval_start"),
         answered.alias("_ans"),
         abandoned.alias("_abn"),
         wait.alias("_wait"),
-    ).with_columns(
-        (pl.col("_abn") & (pl.col("_wait") < pl.col("_short_t"))).alias("_short"),
-        (pl.col("_ans") & (pl.col("_wait") <= pl.col("_sl_t"))).alias("_ans_in"),
-        (pl.col("_abn") & (pl.col("_wait") <= pl.col("_sl_t"))).alias("_abn_in"),
+        # Every time zone's offset is a whole number of quarter hours, so quarter hours in UTC
+        # are quarter hours in local time: contacts are first summed per UTC quarter hour
+        # (cheap integer arithmetic), and only those partial sums are moved to local time.
+        ((pl.col("queued_at") // 900) * 900).cast(pl.Int64).alias("_quarter"),
     )
+    ans = pl.col("_ans")
+    abn = pl.col("_abn")
 
-    def count(flag: str) -> pl.Expr:
-        return pl.col(flag).sum().cast(pl.Int64)
+    def total(flag: pl.Expr) -> pl.Expr:
+        return flag.cast(pl.Int64).sum()
 
     def answered_sum(column: str) -> pl.Expr:
-        return pl.col(column).filter(pl.col("_ans")).sum()
+        return pl.when(ans).then(pl.col(column)).otherwise(0.0).sum()
 
-    grouped = lazy.group_by(keys).agg(
+    partial = lazy.group_by(["_quarter", *dims]).agg(
         pl.len().cast(pl.Int64).alias("offered"),
-        count("_ans").alias("answered"),
-        count("_abn").alias("abandoned"),
-        count("_short").alias("short_abandoned"),
-        count("_ans_in").alias("_ans_in"),
-        count("_abn_in").alias("_abn_in"),
-        pl.col("_wait").filter(pl.col("_ans")).sum().alias("_ans_wait"),
-        pl.col("_wait").filter(pl.col("_abn")).sum().alias("_abn_wait"),
+        total(ans).alias("answered"),
+        total(abn).alias("abandoned"),
+        total(abn & (pl.col("_wait") < pl.col("_short_t"))).alias("short_abandoned"),
+        total(ans & (pl.col("_wait") <= pl.col("_sl_t"))).alias("_ans_in"),
+        total(abn & (pl.col("_wait") <= pl.col("_sl_t"))).alias("_abn_in"),
+        answered_sum("_wait").alias("_ans_wait"),
+        pl.when(abn).then(pl.col("_wait")).otherwise(0.0).sum().alias("_abn_wait"),
         pl.col("_wait").max().alias("longest_wait_s"),
         answered_sum("talk_s").alias("_talk"),
         answered_sum("hold_s").alias("_hold"),
         answered_sum("wrap_s").alias("_wrap"),
-        _count_answered_where("transferred").alias("_transferred"),
-        (pl.col("_repeat") & pl.col("_ans")).sum().cast(pl.Int64).alias("_repeats"),
-        (pl.col("customer").is_not_null() & pl.col("_ans")).sum().cast(pl.Int64).alias("_known"),
+        total(pl.col("transferred") & ans).alias("_transferred"),
+        total(pl.col("_repeat") & ans).alias("_repeats"),
+        total(pl.col("customer").is_not_null() & ans).alias("_known"),
+    )
+    start = (
+        pl.from_epoch(pl.col("_quarter"), time_unit="s")
+        .dt.cast_time_unit("us")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(timezone)
+        .dt.truncate(_EVERY[interval])
+    )
+    summed = [
+        "offered", "answered", "abandoned", "short_abandoned", "_ans_in", "_abn_in",
+        "_ans_wait", "_abn_wait", "_talk", "_hold", "_wrap", "_transferred", "_repeats",
+        "_known",
+    ]  # fmt: skip
+    grouped = (
+        partial.with_columns(start.alias("interval_start"))
+        .group_by(keys)
+        .agg([pl.col(c).sum() for c in summed] + [pl.col("longest_wait_s").max()])
     )
 
     def share(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
         return pl.when(denominator > 0).then(numerator / denominator).otherwise(None)
 
-    ans = pl.col("answered")
-    abn = pl.col("abandoned")
+    n_ans = pl.col("answered")
+    n_abn = pl.col("abandoned")
     short = pl.col("short_abandoned")
     off = pl.col("offered")
     met = pl.col("_ans_in") + pl.col("_abn_in")
@@ -266,22 +292,22 @@ def queue_figures(
         pl.col("interval_start").dt.offset_by(_EVERY[interval]) - pl.col("interval_start")
     ).dt.total_seconds()
     figures = grouped.with_columns(
-        share(pl.col("_ans_in"), ans + abn - short).alias("service_level"),
-        share(pl.col("_ans_in"), ans).alias("service_level_answered"),
-        share(met, ans + abn).alias("service_level_sl2"),
+        share(pl.col("_ans_in"), n_ans + n_abn - short).alias("service_level"),
+        share(pl.col("_ans_in"), n_ans).alias("service_level_answered"),
+        share(met, n_ans + n_abn).alias("service_level_sl2"),
         share(met, off).alias("service_level_offered"),
-        share(pl.col("_ans_wait"), ans).alias("asa_s"),
-        share(pl.col("_abn_wait"), abn).alias("avg_abandon_wait_s"),
-        share(abn - short, off - short).alias("abandon_rate"),
-        share(handle, ans).alias("aht_s"),
-        share(pl.col("_talk"), ans).alias("att_s"),
-        share(pl.col("_hold"), ans).alias("avg_hold_s"),
-        share(pl.col("_wrap"), ans).alias("acw_s"),
-        share(pl.col("_transferred"), ans).alias("transfer_rate"),
+        share(pl.col("_ans_wait"), n_ans).alias("asa_s"),
+        share(pl.col("_abn_wait"), n_abn).alias("avg_abandon_wait_s"),
+        share(n_abn - short, off - short).alias("abandon_rate"),
+        share(handle, n_ans).alias("aht_s"),
+        share(pl.col("_talk"), n_ans).alias("att_s"),
+        share(pl.col("_hold"), n_ans).alias("avg_hold_s"),
+        share(pl.col("_wrap"), n_ans).alias("acw_s"),
+        share(pl.col("_transferred"), n_ans).alias("transfer_rate"),
         (1 - share(pl.col("_repeats"), pl.col("_known"))).alias("fcr"),
         # offered x AHT / interval length; AHT is unknown when nothing was answered, and the
         # offered load is then unknown too.
-        (share(handle, ans) * off / length).alias("traffic_erlangs"),
+        (share(handle, n_ans) * off / length).alias("traffic_erlangs"),
     )
     table = figures.select([*keys, *QUEUE_FIGURES]).sort(keys, nulls_last=True).collect()
     return KpiReport(
@@ -291,8 +317,3 @@ def queue_figures(
         timezone=timezone,
         settings=settings,
     )
-
-
-def _count_answered_where(column: str) -> pl.Expr:
-    """Count answered contacts where the boolean ``column`` is true."""
-    return (pl.col(column) & pl.col("_ans")).sum().cast(pl.Int64)
