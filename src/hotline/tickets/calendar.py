@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -127,14 +127,16 @@ class BusinessCalendar:
         zone = self.zone
         midnight = datetime.combine(day, time(0), tzinfo=zone)
         for start, end in self.hours_on(day):
-            # Local wall-clock times, converted through the zone so DST days come out right.
-            opens = _local(midnight, start, zone)
-            closes = _local(midnight, end, zone)
+            # Local wall-clock times, converted to UTC: Python subtracts two datetimes of the
+            # same zone as wall-clock times, which is wrong across a daylight-saving change.
+            opens = _local(midnight, start, zone).astimezone(UTC)
+            closes = _local(midnight, end, zone).astimezone(UTC)
             yield opens, closes
 
     def open_intervals(self, start: datetime, end: datetime) -> Iterator[Interval]:
         """Yield the open periods inside ``[start, end)``, in order, clipped to it."""
         _require_aware(start, end)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
         if end <= start:
             return
         zone = self.zone
@@ -168,7 +170,7 @@ class BusinessCalendar:
         if end <= start:
             return 0.0
         total = 0.0
-        merged = merge_intervals(pauses)
+        merged = merge_intervals((lo.astimezone(UTC), hi.astimezone(UTC)) for lo, hi in pauses)
         for lo, hi in self.open_intervals(start, end):
             total += (hi - lo).total_seconds()
             for pause_lo, pause_hi in merged:
@@ -188,6 +190,7 @@ class BusinessCalendar:
         remaining = seconds
         if remaining == 0:
             return start
+        given_zone, start = start.tzinfo, start.astimezone(UTC)
         zone = self.zone
         day = start.astimezone(zone).date() - timedelta(days=1)
         for _ in range(MAX_SEARCH_DAYS):
@@ -197,7 +200,7 @@ class BusinessCalendar:
                     continue
                 span = (closes - lo).total_seconds()
                 if remaining <= span:
-                    return (lo + timedelta(seconds=remaining)).astimezone(start.tzinfo)
+                    return (lo + timedelta(seconds=remaining)).astimezone(given_zone)
                 remaining -= span
             day += timedelta(days=1)
         raise ValueError(f"calendar has no opening hours within {MAX_SEARCH_DAYS} days")
