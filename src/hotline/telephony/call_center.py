@@ -1,0 +1,608 @@
+"""The live voice driver: turns SIP legs, DTMF and media into IVR and routing events.
+
+One :class:`CallCenter` runs on an asyncio loop. For every incoming call it
+
+1. asks the media server for a relay (caller side ``caller``, other side ``agent``) and
+   answers the caller with the relay's SDP — while no agent is there, the other side is a
+   placeholder, so the IVR's prompts and music reach the caller through the same relay;
+2. runs the IVR interpreter (:mod:`hotline.ivr.interpreter`), carrying out its effects:
+   prompts are played by the media server, keys come back from its DTMF detector;
+3. hands the caller to the ACD (:class:`~hotline.telephony.ports.CallRouter`) with the data
+   the IVR gathered, plays music on hold, and rings the agent's registered phone when the
+   ACD says so (ring timeout → ring-no-answer, the ACD picks again);
+4. on answer re-points the relay at the agent's phone and records both directions;
+5. when the agent hangs up, runs the post-call survey; every step lands in the contact
+   event log.
+
+When the media server does not answer, new calls get ``503 Service Unavailable`` and an
+``alarm`` event; the alarm clears (another ``alarm`` event, ``state=recovered``) with the
+first call that gets media again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hotline.core.clock import Clock, WallClock
+from hotline.core.events import OUTCOMES, Channel, Event, EventKind, Outcome
+from hotline.ivr.flow import Flow
+from hotline.ivr.interpreter import (
+    AgentHungUp,
+    CallerHungUp,
+    CallStarted,
+    DigitPressed,
+    Effect,
+    Enqueue,
+    Hangup,
+    Interpreter,
+    IvrEvent,
+    IvrState,
+    PlayPrompts,
+    PromptEnded,
+    StartTimer,
+    Step,
+    StopPrompts,
+    SurveyAnswered,
+    TimerFired,
+)
+from hotline.telephony.fake import placeholder_sdp
+from hotline.telephony.media.prompts import MUSIC_ON_HOLD, prompt_path
+from hotline.telephony.ports import (
+    AgentPhone,
+    CallRouter,
+    EventSink,
+    MediaServer,
+    MediaUnavailable,
+    RingAgent,
+    RoutingDecision,
+    Signalling,
+    StopRinging,
+)
+
+log = logging.getLogger(__name__)
+
+CALLER, AGENT = "caller", "agent"
+MUSIC_REPEAT = 1000  # rtpengine repeats the music file this many times (hours of music)
+
+
+@dataclass
+class Call:
+    """One voice contact as the driver tracks it."""
+
+    contact_id: str
+    leg: str
+    caller: str
+    called: str
+    arrived_at: float
+    ivr: IvrState | None = None
+    queue: str | None = None
+    queued_at: float | None = None
+    agent_id: str | None = None
+    agent_leg: str | None = None
+    ringing_agent: str | None = None
+    ring_timer: asyncio.TimerHandle | None = None
+    answered_at: float | None = None
+    agent_sdp: str = ""
+    playing: asyncio.Task[None] | None = None
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    finished: bool = False
+    recording: bool = False
+
+
+@dataclass
+class CallCenterSettings:
+    """What the driver needs besides its ports."""
+
+    flow: Flow
+    prompts: Path
+    recordings: Path
+    timezone: str = "Asia/Shanghai"
+    phones: tuple[AgentPhone, ...] = ()
+    emergency_prompt: str | None = None
+    recording_converter: Callable[[str], Mapping[str, Any] | None] | None = None
+
+
+class CallCenter:
+    """The asyncio voice driver; implements :class:`~hotline.telephony.ports.SignallingEvents`."""
+
+    def __init__(
+        self,
+        *,
+        settings: CallCenterSettings,
+        media: MediaServer,
+        router: CallRouter,
+        sink: EventSink,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.media = media
+        self.router = router
+        self.sink = sink
+        self.clock = clock or WallClock()
+        self.signalling: Signalling | None = None
+        self.interpreter = Interpreter(settings.flow)
+        self.calls: dict[str, Call] = {}  # contact id -> call
+        self._by_leg: dict[str, Call] = {}
+        self._seq = itertools.count(1)
+        self._legs = itertools.count(1)
+        self._agent_by_user = {p.user: p.agent_id for p in settings.phones}
+        self.phone_of: dict[str, str] = {}  # agent id -> registered contact URI
+        self.media_alarm = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._zone = ZoneInfo(settings.timezone)
+
+    # -- helpers
+
+    def emit(
+        self,
+        kind: EventKind,
+        *,
+        contact_id: str | None = None,
+        agent_id: str | None = None,
+        queue: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Append one event to the contact event log."""
+        event = Event(
+            seq=next(self._seq),
+            at=self.clock.now(),
+            kind=kind,
+            contact_id=contact_id,
+            agent_id=agent_id,
+            queue=queue,
+            channel=Channel.VOICE if contact_id else None,
+            data=dict(data or {}),
+        )
+        self.sink.append(event)
+        return event
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call task failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for the background work in flight (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _sip(self) -> Signalling:
+        if self.signalling is None:
+            raise RuntimeError("the SIP side is not attached")
+        return self.signalling
+
+    # -- SignallingEvents
+
+    def incoming(self, leg: str, *, caller: str, called: str, sdp: str) -> None:
+        """A caller arrived: get media, answer, start the IVR."""
+        contact_id = f"v-{secrets.token_hex(6)}"
+        call = Call(contact_id, leg, caller, called, self.clock.now())
+        self.calls[contact_id] = call
+        self._by_leg[leg] = call
+        self.emit(
+            EventKind.ARRIVED, contact_id=contact_id, data={"caller": caller, "called": called}
+        )
+        self._spawn(self._setup(call, sdp))
+
+    async def _setup(self, call: Call, sdp: str) -> None:
+        try:
+            agent_side = await self.media.offer(call=call.contact_id, from_tag=CALLER, sdp=sdp)
+            caller_side = await self.media.answer(
+                call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=placeholder_sdp()
+            )
+        except MediaUnavailable as exc:
+            self._sip().reject(call.leg, 503, "Service Unavailable")
+            if not self.media_alarm:
+                self.media_alarm = True
+                self.emit(
+                    EventKind.ALARM,
+                    data={"component": "media", "state": "raised", "error": str(exc)},
+                )
+            self._finish(call, Outcome.FAILED, reason="media_unavailable")
+            return
+        if self.media_alarm:
+            self.media_alarm = False
+            self.emit(EventKind.ALARM, data={"component": "media", "state": "recovered"})
+        call.agent_sdp = agent_side
+        self._sip().answer(call.leg, caller_side)
+        local = datetime.fromtimestamp(call.arrived_at, self._zone).replace(tzinfo=None)
+        state, effects = self.interpreter.start(
+            CallStarted(
+                at=call.arrived_at,
+                local_time=local,
+                emergency_prompt=self.settings.emergency_prompt,
+                caller=call.caller,
+            )
+        )
+        call.ivr = state
+        self._apply(call, effects)
+
+    def ringing(self, leg: str) -> None:
+        """The agent's phone rings (nothing to do: the ring timer already runs)."""
+        call = self._by_leg.get(leg)
+        if call is not None:
+            log.debug("agent leg %s ringing for %s", leg, call.contact_id)
+
+    def answered(self, leg: str, sdp: str) -> None:
+        """The agent picked up: bridge, record, log."""
+        call = self._by_leg.get(leg)
+        if call is None or leg != call.agent_leg or call.finished:
+            return
+        if call.ring_timer is not None:
+            call.ring_timer.cancel()
+        call.agent_id = call.ringing_agent
+        call.ringing_agent = None
+        call.answered_at = self.clock.now()
+        self._spawn(self._bridge(call, sdp))
+
+    async def _bridge(self, call: Call, sdp: str) -> None:
+        self._stop_playing(call)
+        try:
+            await self.media.stop(call=call.contact_id, tag=CALLER)
+            await self.media.answer(call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=sdp)
+            await self.media.start_recording(call=call.contact_id)
+            call.recording = True
+        except MediaUnavailable as exc:
+            self.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "bridge_failed", "error": str(exc)},
+            )
+        wait = (call.answered_at or 0.0) - (call.queued_at or call.arrived_at)
+        self.emit(
+            EventKind.ANSWERED,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            queue=call.queue,
+            data={"wait_s": round(wait, 3)},
+        )
+        if call.recording:
+            self.emit(
+                EventKind.RECORDING_STARTED, contact_id=call.contact_id, agent_id=call.agent_id
+            )
+        assert call.agent_id is not None
+        self._route(
+            self.router.offer_answered(
+                at=self.clock.now(), contact_id=call.contact_id, agent_id=call.agent_id
+            )
+        )
+
+    def failed(self, leg: str, code: int) -> None:
+        """An agent leg failed (busy, declined, unreachable): ring-no-answer handling."""
+        call = self._by_leg.pop(leg, None)
+        if call is None or leg != call.agent_leg:
+            return
+        self._agent_did_not_answer(call, reason=f"sip_{code}")
+
+    def _agent_did_not_answer(self, call: Call, *, reason: str) -> None:
+        if call.ring_timer is not None:
+            call.ring_timer.cancel()
+        agent_id = call.ringing_agent
+        call.agent_leg = None
+        call.ringing_agent = None
+        if agent_id is None or call.finished:
+            return
+        self.emit(
+            EventKind.RING_NO_ANSWER,
+            contact_id=call.contact_id,
+            agent_id=agent_id,
+            queue=call.queue,
+            data={"reason": reason},
+        )
+        self.emit(
+            EventKind.AGENT_STATE,
+            agent_id=agent_id,
+            data={"state": "not_ready", "reason": "ring_no_answer"},
+        )
+        self._route(
+            self.router.offer_rejected(
+                at=self.clock.now(), contact_id=call.contact_id, agent_id=agent_id
+            )
+        )
+
+    def hung_up(self, leg: str) -> None:
+        """Someone hung up: the caller (abandon, IVR hang-up, end of talk) or the agent."""
+        call = self._by_leg.pop(leg, None)
+        if call is None or call.finished:
+            return
+        now = self.clock.now()
+        if leg == call.agent_leg:
+            call.agent_leg = None
+            if call.answered_at is None:
+                self._agent_did_not_answer(call, reason="hung_up_while_ringing")
+                return
+            self.emit(
+                EventKind.DISCONNECTED,
+                contact_id=call.contact_id,
+                agent_id=call.agent_id,
+                queue=call.queue,
+                data={"by": "agent"},
+            )
+            self._spawn(self._end_conversation(call))
+            self._feed(call, AgentHungUp(at=now))
+            return
+        # the caller hung up
+        self._stop_playing(call)
+        if call.ivr is not None:
+            self._feed(call, CallerHungUp(at=now))
+        if call.answered_at is not None and call.agent_leg is not None:
+            self.emit(
+                EventKind.DISCONNECTED,
+                contact_id=call.contact_id,
+                agent_id=call.agent_id,
+                queue=call.queue,
+                data={"by": "caller"},
+            )
+            self._sip().hang_up(call.agent_leg)
+            self._by_leg.pop(call.agent_leg, None)
+            call.agent_leg = None
+            self._spawn(self._end_conversation(call))
+            self._finish(call, Outcome.ANSWERED)
+        elif call.answered_at is not None:
+            self._finish(call, Outcome.ANSWERED)  # hung up during the survey
+        elif call.queued_at is not None:
+            if call.agent_leg is not None:
+                self._sip().hang_up(call.agent_leg)
+                self._by_leg.pop(call.agent_leg, None)
+                call.agent_leg = None
+                if call.ring_timer is not None:
+                    call.ring_timer.cancel()
+            self.emit(
+                EventKind.ABANDONED,
+                contact_id=call.contact_id,
+                queue=call.queue,
+                data={"wait_s": round(now - call.queued_at, 3)},
+            )
+            self._route(self.router.contact_abandoned(at=now, contact_id=call.contact_id))
+            self._finish(call, Outcome.ABANDONED)
+        else:
+            self._finish(call, Outcome.IVR_HANGUP)
+
+    async def _end_conversation(self, call: Call) -> None:
+        if call.recording:
+            call.recording = False
+            with contextlib.suppress(MediaUnavailable):
+                await self.media.stop_recording(call=call.contact_id)
+        self._route(self.router.contact_ended(at=self.clock.now(), contact_id=call.contact_id))
+
+    def registration_changed(self, user: str, contact: str | None) -> None:
+        """An agent phone registered (agent ready) or disappeared (agent not ready)."""
+        agent_id = self._agent_by_user.get(user)
+        if agent_id is None:
+            return
+        now = self.clock.now()
+        if contact is not None:
+            self.phone_of[agent_id] = contact
+            self.emit(
+                EventKind.AGENT_STATE,
+                agent_id=agent_id,
+                data={"state": "ready", "reason": "phone_registered", "contact": contact},
+            )
+            self._route(self.router.agent_ready(at=now, agent_id=agent_id))
+        else:
+            self.phone_of.pop(agent_id, None)
+            self.emit(
+                EventKind.AGENT_STATE,
+                agent_id=agent_id,
+                data={"state": "not_ready", "reason": "phone_unregistered"},
+            )
+            self._route(
+                self.router.agent_not_ready(at=now, agent_id=agent_id, reason="phone_unregistered")
+            )
+
+    def dtmf(self, call_id: str, tag: str, key: str) -> None:
+        """A key from the media server's DTMF detector (only the caller's keys matter)."""
+        call = self.calls.get(call_id)
+        if call is None or tag != CALLER or call.ivr is None:
+            return
+        self._feed(call, DigitPressed(at=self.clock.now(), digit=key))
+
+    def tick(self) -> None:
+        """Let the ACD's timers run (wrap-up ends); call about once a second."""
+        self._route(self.router.advance(at=self.clock.now()))
+
+    # -- IVR
+
+    def _feed(self, call: Call, event: IvrEvent) -> None:
+        if call.ivr is None:
+            return
+        call.ivr, effects = self.interpreter.transition(call.ivr, event)
+        self._apply(call, effects)
+
+    def _apply(self, call: Call, effects: Iterable[Effect]) -> None:
+        loop = asyncio.get_running_loop()
+        for effect in effects:
+            if isinstance(effect, Step):
+                self.emit(
+                    EventKind.IVR_STEP,
+                    contact_id=call.contact_id,
+                    data={"node": effect.node, "action": effect.action, **effect.detail},
+                )
+            elif isinstance(effect, PlayPrompts):
+                self._stop_playing(call)
+                paths = [
+                    str(prompt_path(self.settings.prompts, effect.language, p))
+                    for p in effect.prompts
+                ]
+                call.playing = self._spawn(self._play(call, paths, effect.token))
+            elif isinstance(effect, StopPrompts):
+                self._stop_playing(call)
+                self._spawn(self.media.stop(call=call.contact_id, tag=CALLER))
+            elif isinstance(effect, StartTimer):
+                handle = loop.call_later(
+                    effect.seconds,
+                    self._feed_later,
+                    call,
+                    TimerFired(at=0.0, token=effect.token),
+                )
+                call.timers.append(handle)
+            elif isinstance(effect, Enqueue):
+                self._enqueue(call, effect)
+            elif isinstance(effect, SurveyAnswered):
+                self.emit(
+                    EventKind.SURVEY_ANSWERED,
+                    contact_id=call.contact_id,
+                    agent_id=call.agent_id,
+                    queue=call.queue,
+                    data={"score": effect.score, "scale_max": effect.scale_max, "survey": "csat"},
+                )
+            elif isinstance(effect, Hangup):
+                self._stop_playing(call)
+                self._by_leg.pop(call.leg, None)
+                self._sip().hang_up(call.leg)
+                if call.answered_at is not None:
+                    outcome = Outcome.ANSWERED
+                elif effect.outcome in OUTCOMES:
+                    outcome = Outcome(effect.outcome)
+                else:
+                    outcome = Outcome.IVR_HANGUP
+                self._finish(call, outcome, reason=effect.outcome or "survey_done")
+
+    def _feed_later(self, call: Call, event: TimerFired) -> None:
+        if not call.finished:
+            self._feed(call, TimerFired(at=self.clock.now(), token=event.token))
+
+    async def _play(self, call: Call, paths: list[str], token: int) -> None:
+        for path in paths:
+            playback = await self.media.play(call=call.contact_id, tag=CALLER, path=path)
+            await asyncio.sleep((playback.duration_ms or 1000) / 1000)
+        if not call.finished:
+            call.playing = None
+            self._feed(call, PromptEnded(at=self.clock.now(), token=token))
+
+    def _stop_playing(self, call: Call) -> None:
+        if call.playing is not None and not call.playing.done():
+            call.playing.cancel()
+        call.playing = None
+
+    # -- queue and agents
+
+    def _enqueue(self, call: Call, effect: Enqueue) -> None:
+        now = self.clock.now()
+        call.queue = effect.queue
+        call.queued_at = now
+        self.emit(
+            EventKind.QUEUED,
+            contact_id=call.contact_id,
+            queue=effect.queue,
+            data={"priority": effect.priority, **effect.data},
+        )
+        music = self.settings.prompts / "common" / f"{MUSIC_ON_HOLD}.wav"
+        self._spawn(
+            self.media.play(call=call.contact_id, tag=CALLER, path=str(music), repeat=MUSIC_REPEAT)
+        )
+        self._route(
+            self.router.contact_queued(
+                at=now,
+                contact_id=call.contact_id,
+                queue=effect.queue,
+                priority=effect.priority,
+                language=effect.language,
+                data=effect.data,
+            )
+        )
+
+    def _route(self, decisions: Iterable[RoutingDecision]) -> None:
+        for decision in decisions:
+            call = self.calls.get(decision.contact_id)
+            if call is None or call.finished:
+                continue
+            if isinstance(decision, RingAgent):
+                self._ring(call, decision)
+            elif isinstance(decision, StopRinging) and call.ringing_agent == decision.agent_id:
+                if call.agent_leg is not None:
+                    self._by_leg.pop(call.agent_leg, None)
+                    self._sip().hang_up(call.agent_leg)
+                    call.agent_leg = None
+                if call.ring_timer is not None:
+                    call.ring_timer.cancel()
+                call.ringing_agent = None
+
+    def _ring(self, call: Call, decision: RingAgent) -> None:
+        contact = self.phone_of.get(decision.agent_id)
+        self.emit(
+            EventKind.OFFERED,
+            contact_id=call.contact_id,
+            agent_id=decision.agent_id,
+            queue=call.queue,
+            data={"phone": contact or ""},
+        )
+        call.ringing_agent = decision.agent_id
+        if contact is None:
+            self._agent_did_not_answer(call, reason="no_phone")
+            return
+        leg = f"out-{next(self._legs)}"
+        call.agent_leg = leg
+        self._by_leg[leg] = call
+        self._sip().dial(leg, contact=contact, caller=call.caller, sdp=call.agent_sdp)
+        call.ring_timer = asyncio.get_running_loop().call_later(
+            decision.ring_timeout_s, self._ring_timeout, call, leg
+        )
+
+    def _ring_timeout(self, call: Call, leg: str) -> None:
+        if call.agent_leg != leg or call.answered_at is not None:
+            return
+        self._by_leg.pop(leg, None)
+        self._sip().hang_up(leg)
+        self._agent_did_not_answer(call, reason="ring_timeout")
+
+    # -- end of a contact
+
+    def _finish(self, call: Call, outcome: Outcome, *, reason: str | None = None) -> None:
+        if call.finished:
+            return
+        call.finished = True
+        for handle in call.timers:
+            handle.cancel()
+        if call.ring_timer is not None:
+            call.ring_timer.cancel()
+        self._stop_playing(call)
+        data: dict[str, Any] = {"outcome": outcome.value}
+        if reason:
+            data["reason"] = reason
+        self.emit(
+            EventKind.FINISHED,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            queue=call.queue,
+            data=data,
+        )
+        if outcome is not Outcome.FAILED:
+            self._spawn(self._release(call))
+        self.calls.pop(call.contact_id, None)
+
+    async def _release(self, call: Call) -> None:
+        if call.recording:
+            call.recording = False
+            with contextlib.suppress(MediaUnavailable):
+                await self.media.stop_recording(call=call.contact_id)
+        await self.media.delete(call=call.contact_id)
+        if call.answered_at is None or self.settings.recording_converter is None:
+            return
+        converter = self.settings.recording_converter
+        loop = asyncio.get_running_loop()
+        # Decoding the capture is batch work; keep it off the loop that serves live calls.
+        summary = await loop.run_in_executor(None, converter, call.contact_id)
+        if summary is not None:
+            self.emit(
+                EventKind.RECORDING_STOPPED,
+                contact_id=call.contact_id,
+                agent_id=call.agent_id,
+                data=dict(summary),
+            )

@@ -1,0 +1,1 @@
+"""Media: rtpengine control, prompts, recordings."""

@@ -1,0 +1,145 @@
+"""Voice prompts: generated at set-up with espeak-ng and sox, or supplied by the center.
+
+Prompts live in ``<prompts>/<language>/<prompt id>.wav`` as 8 kHz mono 16-bit PCM — the
+sampling rate of the G.711 codecs (PCMU/PCMA) our calls use, so rtpengine only encodes,
+never resamples. A center replaces any file with a recorded one of the same name.
+
+>>> sorted(PROMPT_TEXTS["en"])[:3]
+['closed', 'emergency', 'enter_serial']
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+# espeak-ng voice per language tag
+VOICES = {"zh-CN": "cmn", "en": "en-us"}
+
+PROMPT_TEXTS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "language": "普通话请按一。For English, press two.",
+        "welcome": "欢迎致电家电服务热线。",
+        "menu_main": "报修请按一，安装预约请按二，投诉请按三。",
+        "enter_serial": "请输入产品序列号，以井号键结束。",
+        "invalid": "输入有误。",
+        "no_input": "我们没有收到您的输入。",
+        "transfer": "正在为您转接客服。",
+        "closed": "现在是非工作时间，请在工作时间再来电。再见。",
+        "emergency": "紧急通知：部分地区服务受到影响，我们正在处理。",
+        "survey": "请为本次服务评分，一分最低，五分最高。",
+        "survey_thanks": "感谢您的评价，再见。",
+        "queue_comfort": "您的来电对我们很重要，请稍候。",
+    },
+    "en": {
+        "language": "普通话请按一。For English, press two.",
+        "welcome": "Welcome to the appliance service hotline.",
+        "menu_main": (
+            "For repairs press one. For installation press two. For complaints press three."
+        ),
+        "enter_serial": "Please enter the serial number, then press hash.",
+        "invalid": "Sorry, that is not a valid choice.",
+        "no_input": "We did not receive your input.",
+        "transfer": "Connecting you to an agent.",
+        "closed": "We are closed now. Please call again during business hours. Goodbye.",
+        "emergency": "Notice: service is affected in some areas. We are working on it.",
+        "survey": "Please rate our service from one, the lowest, to five, the highest.",
+        "survey_thanks": "Thank you for your rating. Goodbye.",
+        "queue_comfort": "Your call is important to us. Please hold.",
+    },
+}
+
+MUSIC_ON_HOLD = "music_on_hold"
+
+
+def prompt_path(root: Path, language: str, prompt: str) -> Path:
+    """Where the audio for ``prompt`` in ``language`` lives (falls back to any language)."""
+    path = root / language / f"{prompt}.wav"
+    if path.exists():
+        return path
+    for other in sorted(root.iterdir()) if root.exists() else []:
+        candidate = other / f"{prompt}.wav"
+        if candidate.exists():
+            return candidate
+    return path
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed (run scripts/telephony-setup.sh)")
+    return found
+
+
+def synthesize(text: str, language: str, target: Path, *, speed: int = 190) -> None:
+    """Speak ``text`` with espeak-ng and convert it with sox to 8 kHz mono 16-bit PCM."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    raw = target.with_suffix(".raw.wav")
+    subprocess.run(
+        [_tool("espeak-ng"), "-v", VOICES[language], "-s", str(speed), "-w", str(raw), text],
+        check=True,
+        capture_output=True,
+    )
+    convert(raw, target)
+    raw.unlink()
+
+
+def convert(source: Path, target: Path) -> None:
+    """Convert any audio sox reads to the call codec's 8 kHz mono 16-bit PCM WAV."""
+    subprocess.run(
+        [
+            _tool("sox"),
+            str(source),
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            str(target),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def music_on_hold(target: Path, *, seconds: int = 20) -> None:
+    """A gentle arpeggio (C4–E4–G4–E4, half a second each) as default music on hold.
+
+    Written with numpy rather than sox so the file is the same on every machine.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rate, beat = 8000, 0.5
+    notes_hz = [261.63, 329.63, 392.00, 329.63]
+    t = np.arange(int(rate * beat)) / rate
+    envelope = np.minimum(1.0, np.minimum(t, beat - t) / 0.02)  # 20 ms fade in/out: no clicks
+    bar = np.concatenate([0.25 * np.sin(2 * np.pi * hz * t) * envelope for hz in notes_hz])
+    repeats = max(1, int(seconds / (beat * len(notes_hz))))
+    samples = (np.tile(bar, repeats) * 32767).astype("<i2")
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+
+
+def generate_all(root: Path, *, force: bool = False) -> list[Path]:
+    """Generate every prompt in every language plus music on hold; return the files."""
+    written: list[Path] = []
+    for language, texts in PROMPT_TEXTS.items():
+        for prompt, text in texts.items():
+            target = root / language / f"{prompt}.wav"
+            if force or not target.exists():
+                synthesize(text, language, target)
+            written.append(target)
+    moh = root / "common" / f"{MUSIC_ON_HOLD}.wav"
+    if force or not moh.exists():
+        music_on_hold(moh)
+    written.append(moh)
+    return written

@@ -1,0 +1,157 @@
+"""Call recordings: turn rtpengine's per-call pcap into a stereo WAV, one channel per side.
+
+rtpengine (``--recording-method=pcap``) writes every RTP packet of a recorded call into one
+pcap file, both directions. After the call this module reads it once, decodes G.711
+(PCMU/PCMA, ITU-T G.711 tables) with numpy and places each packet's samples at its capture
+time, so silence and gaps stay where they were. It runs after hang-up, off the media path.
+
+>>> ulaw_to_linear(np.array([0xFF, 0x7F, 0x00], dtype=np.uint8)).tolist()
+[0, 0, -32124]
+"""
+
+from __future__ import annotations
+
+import struct
+import wave
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 8000
+PCMU, PCMA = 0, 8
+_LINKTYPE_ETHERNET, _LINKTYPE_RAW, _LINKTYPE_IPV4 = 1, 101, 228
+
+
+def ulaw_to_linear(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
+    """Decode G.711 μ-law bytes to 16-bit linear samples (ITU-T G.711, table 2a)."""
+    u = (~codes.astype(np.int32)) & 0xFF
+    sign = u & 0x80
+    exponent = (u >> 4) & 0x07
+    mantissa = u & 0x0F
+    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
+
+
+def alaw_to_linear(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
+    """Decode G.711 A-law bytes to 16-bit linear samples (ITU-T G.711, table 1a)."""
+    a = codes.astype(np.int32) ^ 0x55
+    sign = a & 0x80
+    exponent = (a >> 4) & 0x07
+    mantissa = a & 0x0F
+    magnitude = np.where(
+        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << (exponent - 1)
+    )
+    return np.where(sign != 0, magnitude, -magnitude).astype(np.int16)
+
+
+@dataclass
+class Stream:
+    """One direction of RTP found in the capture: its source and decoded packets."""
+
+    source: str
+    packets: list[tuple[float, int, bytes]]  # capture time, payload type, payload
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSummary:
+    """What was written: the WAV, its length and each channel's source and loudness."""
+
+    path: Path
+    seconds: float
+    channels: tuple[str, ...]
+    rms: tuple[float, ...]
+
+
+def read_rtp_streams(pcap: Path) -> list[Stream]:
+    """Read the RTP audio packets of a pcap (classic format), grouped by source address."""
+    data = pcap.read_bytes()
+    if len(data) < 24:
+        return []
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        endian = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        endian = ">"
+    else:
+        raise ValueError(f"{pcap} is not a pcap file")
+    nanoseconds = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    streams: dict[str, Stream] = {}
+    offset = 24
+    while offset + 16 <= len(data):
+        seconds, fraction, captured, _ = struct.unpack(endian + "IIII", data[offset : offset + 16])
+        frame = data[offset + 16 : offset + 16 + captured]
+        offset += 16 + captured
+        when = seconds + fraction / (1e9 if nanoseconds else 1e6)
+        packet = _udp_payload(frame, linktype)
+        if packet is None:
+            continue
+        source, payload = packet
+        if len(payload) < 12 or payload[0] >> 6 != 2:
+            continue
+        payload_type = payload[1] & 0x7F
+        header = 12 + 4 * (payload[0] & 0x0F)
+        if payload[0] & 0x10 and len(payload) >= header + 4:
+            header += 4 + 4 * struct.unpack("!H", payload[header + 2 : header + 4])[0]
+        if payload_type not in (PCMU, PCMA):
+            continue  # telephone-event, comfort noise…
+        stream = streams.setdefault(source, Stream(source, []))
+        stream.packets.append((when, payload_type, payload[header:]))
+    return list(streams.values())
+
+
+def _udp_payload(frame: bytes, linktype: int) -> tuple[str, bytes] | None:
+    if linktype == _LINKTYPE_ETHERNET:
+        if len(frame) < 14 or frame[12:14] != b"\x08\x00":
+            return None
+        frame = frame[14:]
+    elif linktype not in (_LINKTYPE_RAW, _LINKTYPE_IPV4):
+        return None
+    if len(frame) < 28 or frame[0] >> 4 != 4 or frame[9] != 17:
+        return None
+    ihl = (frame[0] & 0x0F) * 4
+    source_ip = ".".join(str(b) for b in frame[12:16])
+    source_port = struct.unpack("!H", frame[ihl : ihl + 2])[0]
+    return f"{source_ip}:{source_port}", frame[ihl + 8 :]
+
+
+def pcap_to_wav(pcap: Path, wav: Path) -> RecordingSummary:
+    """Write the two busiest RTP directions of ``pcap`` as a stereo 8 kHz WAV."""
+    streams = sorted(read_rtp_streams(pcap), key=lambda s: len(s.packets), reverse=True)[:2]
+    streams.sort(key=lambda s: s.source)
+    if not streams:
+        raise ValueError(f"{pcap} holds no G.711 audio")
+    start = min(s.packets[0][0] for s in streams)
+    end = max(when + len(payload) / SAMPLE_RATE for s in streams for when, _, payload in s.packets)
+    total = round((end - start) * SAMPLE_RATE) + 1
+    channels = np.zeros((total, 2), dtype=np.int16)
+    for index, stream in enumerate(streams):
+        channel = channels[:, index]
+        by_type: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
+        for when, payload_type, payload in stream.packets:
+            by_type[payload_type].append((round((when - start) * SAMPLE_RATE), payload))
+        for payload_type, items in by_type.items():
+            decode = ulaw_to_linear if payload_type == PCMU else alaw_to_linear
+            for at, payload in items:
+                samples = decode(np.frombuffer(payload, dtype=np.uint8))
+                stop = min(at + len(samples), total)
+                channel[at:stop] = samples[: stop - at]
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(channels.astype("<i2").tobytes())
+    rms = tuple(
+        float(np.sqrt(np.mean(channels[:, i].astype(np.float64) ** 2))) for i in range(len(streams))
+    )
+    return RecordingSummary(wav, total / SAMPLE_RATE, tuple(s.source for s in streams), rms)
+
+
+def find_pcap(recording_dir: Path, call: str) -> Path | None:
+    """The pcap rtpengine wrote for ``call`` (named ``<call-id>-<random>.pcap``)."""
+    matches = sorted((recording_dir / "pcaps").glob(f"{call}-*.pcap"))
+    return matches[-1] if matches else None

@@ -1,0 +1,344 @@
+"""rtpengine adapter: the media relay driven over its ng control protocol (UDP + bencode).
+
+rtpengine relays RTP between the caller and the agent's phone in its own threads; Python
+only sends control commands, one datagram each (``offer``, ``answer``, ``play media``,
+``start recording``, ``delete``). Nothing per-packet happens here.
+
+DTMF: rtpengine parses RFC 4733 telephone-events itself and, when started with
+``--dtmf-log-dest=HOST:PORT``, sends one JSON datagram per key press to that port;
+:class:`DtmfListener` turns those into callbacks.
+
+Recording: with ``--recording-method=pcap`` rtpengine writes one pcap per call into
+``<recording-dir>/pcaps``; :mod:`hotline.telephony.media.recording` turns it into a WAV.
+
+>>> request = encode_request("c1", "ping", {})
+>>> request
+b'c1 d7:command4:pinge'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hotline.telephony.media.bencode import BencodeError, decode, encode
+from hotline.telephony.ports import MediaUnavailable, Playback
+
+log = logging.getLogger(__name__)
+
+# RFC 4733 section 3.2: event codes 0-9 are digits, 10 is '*', 11 is '#'.
+DTMF_KEYS = "0123456789*#ABCD"
+
+
+def encode_request(cookie: str, command: str, params: dict[str, Any]) -> bytes:
+    """Build one ng datagram: ``<cookie> <bencoded dict>``."""
+    return cookie.encode() + b" " + encode({"command": command, **params})
+
+
+class _NgProtocol(asyncio.DatagramProtocol):
+    def __init__(self, client: NgClient) -> None:
+        self.client = client
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.client._reply(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable: rtpengine is down. The pending request will time out.
+        log.debug("ng socket error: %s", exc)
+
+
+class NgClient:
+    """An asyncio client of rtpengine's ng protocol; implements :class:`MediaServer`.
+
+    Each request carries a unique cookie; a request unanswered after ``timeout_s`` is
+    re-sent (UDP can drop it) and after ``attempts`` tries raises :class:`MediaUnavailable`.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 22222,
+        *,
+        timeout_s: float = 0.5,
+        attempts: int = 2,
+    ) -> None:
+        self.address = (host, port)
+        self.timeout_s = timeout_s
+        self.attempts = attempts
+        self._transport: asyncio.DatagramTransport | None = None
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._cookies = itertools.count(1)
+        self._prefix = f"{os.getpid()}_"
+
+    async def open(self) -> None:
+        """Open the control socket (connected UDP, so ICMP errors reach us)."""
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _NgProtocol(self), remote_addr=self.address
+        )
+        self._transport = transport
+
+    def close(self) -> None:
+        """Close the control socket."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def _reply(self, data: bytes) -> None:
+        cookie, _, body = data.partition(b" ")
+        future = self._pending.pop(cookie.decode(errors="replace"), None)
+        if future is None or future.done():
+            return
+        try:
+            value = decode(body)
+        except BencodeError as exc:
+            future.set_exception(MediaUnavailable(f"rtpengine sent bad bencode: {exc}"))
+            return
+        if not isinstance(value, dict):
+            future.set_exception(MediaUnavailable("rtpengine reply is not a dictionary"))
+            return
+        future.set_result(value)
+
+    async def request(self, command: str, **params: Any) -> dict[str, Any]:
+        """Send one command and wait for its reply; raise on error or silence."""
+        if self._transport is None:
+            await self.open()
+        assert self._transport is not None
+        loop = asyncio.get_running_loop()
+        for _ in range(self.attempts):
+            cookie = f"{self._prefix}{next(self._cookies)}"
+            future: asyncio.Future[dict[str, Any]] = loop.create_future()
+            self._pending[cookie] = future
+            self._transport.sendto(encode_request(cookie, command, params))
+            try:
+                reply = await asyncio.wait_for(future, self.timeout_s)
+            except TimeoutError:
+                self._pending.pop(cookie, None)
+                continue
+            if reply.get("result") == "error":
+                raise MediaUnavailable(f"rtpengine {command}: {reply.get('error-reason')}")
+            return reply
+        raise MediaUnavailable(f"rtpengine at {self.address[0]}:{self.address[1]} did not answer")
+
+    # -- MediaServer
+
+    async def offer(self, *, call: str, from_tag: str, sdp: str) -> str:
+        """Register the caller's SDP; return the SDP for the other side."""
+        reply = await self.request(
+            "offer", **{"call-id": call, "from-tag": from_tag, "sdp": sdp, "replace": ["origin"]}
+        )
+        return str(reply["sdp"])
+
+    async def answer(self, *, call: str, from_tag: str, to_tag: str, sdp: str) -> str:
+        """Register the other side's SDP; return the SDP for the caller."""
+        reply = await self.request(
+            "answer",
+            **{"call-id": call, "from-tag": from_tag, "to-tag": to_tag, "sdp": sdp},
+            replace=["origin"],
+        )
+        return str(reply["sdp"])
+
+    async def play(self, *, call: str, tag: str, path: str, repeat: int = 1) -> Playback:
+        """Play ``path`` to ``tag``; rtpengine reports the duration of one pass."""
+        params: dict[str, Any] = {"call-id": call, "from-tag": tag, "file": path}
+        if repeat > 1:
+            params["repeat-times"] = repeat
+        reply = await self.request("play media", **params)
+        duration = reply.get("duration")
+        return Playback(int(duration) if isinstance(duration, int) else None)
+
+    async def stop(self, *, call: str, tag: str) -> None:
+        """Stop playback to ``tag`` (an error means nothing was playing)."""
+        with contextlib.suppress(MediaUnavailable):
+            await self.request("stop media", **{"call-id": call, "from-tag": tag})
+
+    async def start_recording(self, *, call: str) -> None:
+        """Start the pcap recording of the call."""
+        await self.request("start recording", **{"call-id": call})
+
+    async def stop_recording(self, *, call: str) -> None:
+        """Stop the pcap recording of the call."""
+        await self.request("stop recording", **{"call-id": call})
+
+    async def delete(self, *, call: str) -> None:
+        """Release the call (ignored when rtpengine no longer knows it)."""
+        with contextlib.suppress(MediaUnavailable):
+            await self.request("delete", **{"call-id": call})
+
+    async def ping(self) -> bool:
+        """Whether rtpengine answers ``ping`` with ``pong``."""
+        try:
+            reply = await self.request("ping")
+        except MediaUnavailable:
+            return False
+        return reply.get("result") == "pong"
+
+    async def query(self, *, call: str) -> dict[str, Any]:
+        """rtpengine's statistics for a call (packets per stream)."""
+        return await self.request("query", **{"call-id": call})
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfEvent:
+    """One key press reported by rtpengine."""
+
+    call: str
+    tag: str
+    key: str
+
+
+class _DtmfProtocol(asyncio.DatagramProtocol):
+    def __init__(self, on_key: Callable[[DtmfEvent], None]) -> None:
+        self.on_key = on_key
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        event = parse_dtmf_log(data)
+        if event is not None:
+            self.on_key(event)
+
+
+def parse_dtmf_log(data: bytes) -> DtmfEvent | None:
+    """Parse one rtpengine DTMF log datagram (JSON); ``None`` if it is not a key press.
+
+    >>> parse_dtmf_log(b'{"callid":"c1","source_tag":"a","type":"DTMF","event":11}')
+    DtmfEvent(call='c1', tag='a', key='#')
+    """
+    try:
+        record = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("type", "DTMF") != "DTMF":
+        return None
+    code = record.get("event")
+    if not isinstance(code, int) or not 0 <= code < len(DTMF_KEYS):
+        return None
+    return DtmfEvent(
+        str(record.get("callid", "")), str(record.get("source_tag", "")), DTMF_KEYS[code]
+    )
+
+
+class DtmfListener:
+    """Receives rtpengine's DTMF log datagrams and calls ``on_key`` for each key."""
+
+    def __init__(
+        self, on_key: Callable[[DtmfEvent], None], host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.on_key = on_key
+        self.host = host
+        self.port = port
+        self._transport: asyncio.DatagramTransport | None = None
+
+    async def open(self) -> int:
+        """Bind the socket; return the port (give it to rtpengine's ``--dtmf-log-dest``)."""
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _DtmfProtocol(self.on_key), local_addr=(self.host, self.port)
+        )
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+        return self.port
+
+    def close(self) -> None:
+        """Close the socket."""
+        if self._transport is not None:
+            self._transport.close()
+
+
+@dataclass
+class RtpengineProcess:
+    """A userspace rtpengine started for this process (tests, ``hotline telephony serve``).
+
+    ``--table=-1`` keeps it out of the kernel (no kernel module needed); it relays,
+    transcodes, plays media, detects DTMF and records in userspace.
+    """
+
+    workdir: Path
+    ng_port: int
+    dtmf_port: int
+    port_min: int = 30000
+    port_max: int = 34999
+    host: str = "127.0.0.1"
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def recording_dir(self) -> Path:
+        """Where rtpengine writes pcaps (``pcaps/``) and metadata."""
+        return self.workdir / "recordings-raw"
+
+    def command(self) -> list[str]:
+        """The command line that starts rtpengine in the foreground, in userspace."""
+        binary = shutil.which("rtpengine") or "/usr/bin/rtpengine"
+        return [
+            binary,
+            "--table=-1",
+            f"--interface={self.host}",
+            f"--listen-ng={self.host}:{self.ng_port}",
+            "--foreground",
+            "--log-stderr",
+            "--log-level=5",
+            f"--port-min={self.port_min}",
+            f"--port-max={self.port_max}",
+            f"--recording-dir={self.recording_dir}",
+            "--recording-method=pcap",
+            f"--dtmf-log-dest={self.host}:{self.dtmf_port}",
+            "--delete-delay=0",
+            f"--pidfile={self.workdir / 'rtpengine.pid'}",
+        ]
+
+    def start(self, *, wait_s: float = 5.0) -> None:
+        """Start rtpengine and wait until it answers ``ping``."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.recording_dir.mkdir(parents=True, exist_ok=True)
+        logfile = (self.workdir / "rtpengine.log").open("ab")
+        self.process = subprocess.Popen(self.command(), stdout=logfile, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise MediaUnavailable(f"rtpengine exited with {self.process.returncode}")
+            if ping_sync(self.host, self.ng_port):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise MediaUnavailable("rtpengine did not start in time")
+
+    def stop(self) -> None:
+        """Stop rtpengine (SIGTERM, then SIGKILL)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def ping_sync(host: str, port: int, timeout_s: float = 0.2) -> bool:
+    """A blocking ``ping`` for start-up checks (outside any event loop)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout_s)
+        try:
+            sock.sendto(encode_request("startup", "ping", {}), (host, port))
+            data, _ = sock.recvfrom(4096)
+        except OSError:
+            return False
+    _, _, body = data.partition(b" ")
+    try:
+        reply = decode(body)
+    except BencodeError:
+        return False
+    return isinstance(reply, dict) and reply.get("result") == "pong"

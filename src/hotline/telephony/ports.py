@@ -1,0 +1,207 @@
+"""The ports of the telephony driver: small Protocols between call logic and the world.
+
+The live call driver (:mod:`hotline.telephony.call_center`) never speaks SIP, bencode or
+RTP itself. It talks to three ports, each with one real adapter and one in-tree fake
+(:mod:`hotline.telephony.fake`):
+
+- :class:`MediaServer` — the media relay (rtpengine over its ng protocol): offer/answer,
+  play prompts and music on hold, record. DTMF digits come back as callbacks.
+- :class:`Signalling` — the SIP side (sippy B2BUA and registrar): answer, reject, hang up
+  the caller's leg; dial, cancel and hang up the agent's leg.
+- :class:`CallRouter` — the ACD (automatic call distributor) that decides which agent gets
+  which queued caller. Telephony never decides that itself (DESIGN.md).
+
+Call-leg events flow the other way through :class:`SignallingEvents`, which the driver
+implements. All methods run on the driver's asyncio loop; adapters that own threads (sippy)
+hop onto it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from hotline.core.events import Event
+
+
+class MediaUnavailable(Exception):
+    """The media server did not answer or refused a command (calls cannot get media)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Playback:
+    """A playback the media server started: how long it lasts (ms), if it said."""
+
+    duration_ms: int | None
+
+
+class MediaServer(Protocol):
+    """A media relay that bridges two legs and plays, detects DTMF and records on them.
+
+    ``call`` is the contact id; ``tag`` names one side (caller or agent side).
+    """
+
+    async def offer(self, *, call: str, from_tag: str, sdp: str) -> str:
+        """Register the caller's SDP; return the SDP to hand to the other side."""
+        ...
+
+    async def answer(self, *, call: str, from_tag: str, to_tag: str, sdp: str) -> str:
+        """Register the other side's SDP; return the SDP to hand to the caller."""
+        ...
+
+    async def play(self, *, call: str, tag: str, path: str, repeat: int = 1) -> Playback:
+        """Play an audio file to the party ``tag`` (prompts, music on hold)."""
+        ...
+
+    async def stop(self, *, call: str, tag: str) -> None:
+        """Stop whatever plays to ``tag``."""
+        ...
+
+    async def start_recording(self, *, call: str) -> None:
+        """Record both directions of the call."""
+        ...
+
+    async def stop_recording(self, *, call: str) -> None:
+        """Stop recording the call."""
+        ...
+
+    async def delete(self, *, call: str) -> None:
+        """Release the call's media resources."""
+        ...
+
+    async def ping(self) -> bool:
+        """Whether the media server answers."""
+        ...
+
+
+class Signalling(Protocol):
+    """The SIP side: legs are named by the driver (``leg`` ids are strings it chose)."""
+
+    def answer(self, leg: str, sdp: str) -> None:
+        """Answer an incoming leg (200 OK) with our SDP."""
+        ...
+
+    def reject(self, leg: str, code: int, reason: str) -> None:
+        """Refuse an incoming leg with a final SIP error (e.g. 503 when media is down)."""
+        ...
+
+    def hang_up(self, leg: str) -> None:
+        """End a leg: BYE when connected, CANCEL when still ringing."""
+        ...
+
+    def dial(self, leg: str, *, contact: str, caller: str, sdp: str) -> None:
+        """Start an outgoing leg (INVITE) to a registered contact URI."""
+        ...
+
+
+class SignallingEvents(Protocol):
+    """What the SIP side reports to the driver."""
+
+    def incoming(self, leg: str, *, caller: str, called: str, sdp: str) -> None:
+        """A new call arrived (INVITE)."""
+        ...
+
+    def ringing(self, leg: str) -> None:
+        """An outgoing leg is ringing (180)."""
+        ...
+
+    def answered(self, leg: str, sdp: str) -> None:
+        """An outgoing leg was answered (200 OK) with the far end's SDP."""
+        ...
+
+    def failed(self, leg: str, code: int) -> None:
+        """An outgoing leg failed (4xx–6xx, timeout)."""
+        ...
+
+    def hung_up(self, leg: str) -> None:
+        """The far end hung up (BYE, CANCEL)."""
+        ...
+
+    def registration_changed(self, user: str, contact: str | None) -> None:
+        """A phone registered (``contact``) or unregistered / expired (``None``)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RingAgent:
+    """Routing decision: ring ``agent_id``'s phone with ``contact_id`` for ``ring_timeout_s``."""
+
+    contact_id: str
+    agent_id: str
+    ring_timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StopRinging:
+    """Routing decision: stop offering ``contact_id`` to ``agent_id``."""
+
+    contact_id: str
+    agent_id: str
+    reason: str
+
+
+RoutingDecision = RingAgent | StopRinging
+
+
+class CallRouter(Protocol):
+    """The ACD as the telephony driver sees it (the routing engine behind an adapter)."""
+
+    def contact_queued(
+        self,
+        *,
+        at: float,
+        contact_id: str,
+        queue: str,
+        priority: int,
+        language: str | None,
+        data: Mapping[str, str],
+    ) -> list[RoutingDecision]:
+        """A caller entered a queue."""
+        ...
+
+    def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
+        """An agent can take calls (logged in, phone registered)."""
+        ...
+
+    def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
+        """An agent can no longer take calls (e.g. ``phone_unregistered``)."""
+        ...
+
+    def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
+        """The agent answered."""
+        ...
+
+    def offer_rejected(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
+        """The agent's phone did not answer in time or refused."""
+        ...
+
+    def contact_abandoned(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The caller hung up while queued or ringing."""
+        ...
+
+    def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The conversation ended; the agent goes to wrap-up."""
+        ...
+
+    def advance(self, *, at: float) -> list[RoutingDecision]:
+        """Let time pass (wrap-up timers, ageing)."""
+        ...
+
+
+class EventSink(Protocol):
+    """Where the driver appends contact events (a JSON-lines file, the store, a list)."""
+
+    def append(self, event: Event) -> None:
+        """Append one event."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPhone:
+    """An agent's SIP credentials: the phone registers as ``user`` with ``password``."""
+
+    agent_id: str
+    user: str
+    password: str
+    extra: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""SIP: sippy B2BUA, registrar with digest authentication."""

@@ -1,0 +1,317 @@
+"""The sippy adapter: registrar + B2BUA legs on sippy's event loop, bridged to asyncio.
+
+sippy (the Sippy B2BUA's SIP stack, BSD) runs its own event dispatcher, ``ED2``, a process
+singleton that remembers the thread it belongs to. We run it in one dedicated thread and
+keep every sippy object inside that thread:
+
+- sippy → driver: call-control events (``CCEventTry``/``Ring``/``Connect``/``Fail``/
+  ``Disconnect``) and registrations are handed to the asyncio loop with
+  ``loop.call_soon_threadsafe``;
+- driver → sippy: :class:`SippyStack`'s :class:`~hotline.telephony.ports.Signalling` methods
+  post work into the sippy thread with ``ED2.callFromThread``.
+
+sippy's UDP server defaults to three worker threads, each with its own sender; two
+responses to one INVITE can then leave out of order (a ``100 Trying`` after the ``200 OK``).
+We run it with exactly one worker, so datagrams leave in the order sippy produced them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from hotline.telephony.ports import SignallingEvents
+from hotline.telephony.sip.registrar import Registrar
+
+log = logging.getLogger(__name__)
+
+_URI = re.compile(r"sips?:(?:(?P<user>[^@;>]+)@)?(?P<host>[^:;>]+)(?::(?P<port>\d+))?")
+_EXPIRES = re.compile(r";\s*expires\s*=\s*(\d+)", re.IGNORECASE)
+
+
+def parse_contact(value: str) -> tuple[str | None, str, int, int | None]:
+    """Split a Contact header value into user, host, port and its ``expires`` parameter.
+
+    >>> parse_contact('<sip:1001@127.0.0.1:5070;transport=udp>;expires=60')
+    ('1001', '127.0.0.1', 5070, 60)
+    """
+    match = _URI.search(value)
+    if match is None:
+        raise ValueError(f"no SIP URI in {value!r}")
+    expires = _EXPIRES.search(value.split(">", 1)[-1]) if ">" in value else _EXPIRES.search(value)
+    return (
+        match.group("user"),
+        match.group("host"),
+        int(match.group("port") or 5060),
+        int(expires.group(1)) if expires else None,
+    )
+
+
+class _SipLogger:
+    """sippy's logger interface, sent to Python logging at debug level."""
+
+    def write(self, *args: Any, **kwargs: Any) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s", "".join(str(a) for a in args))
+
+
+def _quiet_dump_exception(msg: str, f: Any = None, extra: Any = None) -> None:
+    # sippy prints a traceback for every unparsable datagram; under a fuzz or a flood that
+    # is megabytes on stdout. Count and log them instead.
+    SippyStack.malformed += 1
+    log.debug("sippy: %s", msg)
+
+
+class SippyStack:
+    """The SIP side of the platform on one UDP port; implements ``Signalling``."""
+
+    malformed = 0  # unparsable datagrams seen (process-wide, like ED2)
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        events: SignallingEvents,
+        loop: asyncio.AbstractEventLoop,
+        registrar: Registrar,
+        clock: Callable[[], float] = time.time,
+        user_agent: str = "Hotline",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.events = events
+        self.loop = loop
+        self.registrar = registrar
+        self.clock = clock
+        self.user_agent = user_agent
+        self._legs: dict[str, Any] = {}
+        self._ua_leg: dict[int, str] = {}
+        self._inbound = itertools.count(1)
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._config: dict[str, Any] = {}
+        self._startup_error: BaseException | None = None
+
+    # -- lifecycle
+
+    def start(self, timeout_s: float = 5.0) -> None:
+        """Start sippy's loop in its own thread and wait until the socket is bound."""
+        self._thread = threading.Thread(target=self._run, name="sippy", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise RuntimeError("sippy did not start")
+        if self._startup_error is not None:
+            raise RuntimeError(f"sippy failed to start: {self._startup_error}")
+
+    def stop(self) -> None:
+        """Stop sippy's loop."""
+        from sippy.Core.EventDispatcher import ED2
+
+        if self._thread is not None and self._thread.is_alive():
+            ED2.callFromThread(ED2.breakLoop)
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            import sippy.SipTransactionManager as transaction_module  # noqa: N813
+            from sippy.Core.EventDispatcher import ED2
+            from sippy.SipConf import SipConf
+            from sippy.SipTransactionManager import SipTransactionManager
+            from sippy.Udp_server import Udp_server, Udp_server_opts
+
+            class OneWorkerOptions(Udp_server_opts):  # type: ignore[misc]
+                nworkers = 1
+
+            class OneWorkerTransactions(SipTransactionManager):  # type: ignore[misc]
+                model_udp_server = (Udp_server, OneWorkerOptions)
+
+            transaction_module.dump_exception = _quiet_dump_exception
+            # ED2 belongs to the thread that runs its loop: this one.
+            ED2.my_ident = threading.get_ident()
+            SipConf.my_address = self.host
+            SipConf.my_port = self.port
+            SipConf.my_uaname = self.user_agent
+            SipConf.allow_formats = (0, 8, 101)
+            self._config = {
+                "_sip_address": self.host,
+                "_sip_port": self.port,
+                "_sip_logger": _SipLogger(),
+            }
+            self._config["_sip_tm"] = OneWorkerTransactions(self._config, self._request)
+        except BaseException as exc:  # report any start-up failure to start()
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        ED2.loop()
+
+    # -- sippy thread: requests outside dialogs
+
+    def _request(self, req: Any, sip_t: Any) -> tuple[Any, Any, Any]:
+        from sippy.UA import UA
+
+        method = req.getMethod()
+        try:
+            has_tag = req.getHFBody("to").getTag() is not None
+        except Exception:
+            return (req.genResponse(400, "Bad Request"), None, None)
+        if has_tag and method != "REGISTER":
+            return (req.genResponse(481, "Call Leg/Transaction Does Not Exist"), None, None)
+        if method == "INVITE":
+            leg = f"in-{next(self._inbound)}"
+            ua = UA(self._config, event_cb=partial(self._ua_event, leg))
+            self._legs[leg] = ua
+            return ua.recvRequest(req, sip_t)  # type: ignore[no-any-return]
+        if method == "REGISTER":
+            return (self._register(req), None, None)
+        if method == "OPTIONS":
+            return (req.genResponse(200, "OK"), None, None)
+        return (req.genResponse(501, "Not Implemented"), None, None)
+
+    def _register(self, req: Any) -> Any:
+        from sippy.SipHeader import SipHeader
+
+        try:
+            user = req.getHFBody("to").getUrl().username or ""
+            authorization = (
+                str(req.getHFBody("authorization")) if req.countHFs("authorization") else None
+            )
+            contact: str | None = None
+            expires: int | None = None
+            if req.countHFs("contact"):
+                raw = str(req.getHFBody("contact"))
+                if raw.strip() == "*":
+                    contact, expires = "*", 0
+                else:
+                    c_user, host, port, expires = parse_contact(raw)
+                    contact = f"sip:{c_user}@{host}:{port}" if c_user else f"sip:{host}:{port}"
+            if expires is None and req.countHFs("expires"):
+                expires = int(req.getHFBody("expires").getNum())
+        except Exception:
+            return req.genResponse(400, "Bad Request")
+        result = self.registrar.register(
+            now=self.clock(),
+            user=user,
+            authorization=authorization,
+            contact=contact,
+            expires=expires,
+        )
+        resp = req.genResponse(result.status, result.reason)
+        if result.challenge:
+            resp.appendHeader(SipHeader(name="www-authenticate", bodys=result.challenge))
+        if result.status == 423:
+            resp.appendHeader(SipHeader(name="min-expires", bodys=str(result.expires)))
+        if result.binding is not None:
+            remaining = max(0, int(result.binding.expires_at - self.clock()))
+            resp.appendHeader(
+                SipHeader(name="contact", bodys=f"<{result.binding.contact}>;expires={remaining}")
+            )
+        return resp
+
+    def _ua_event(self, leg: str, event: Any, ua: Any) -> None:
+        from sippy.CCEvents import (
+            CCEventConnect,
+            CCEventDisconnect,
+            CCEventFail,
+            CCEventRedirect,
+            CCEventRing,
+            CCEventTry,
+        )
+
+        post = self.loop.call_soon_threadsafe
+        if isinstance(event, CCEventTry):
+            _, caller, called, body, _, _ = event.getData()
+            post(
+                partial(
+                    self.events.incoming,
+                    leg,
+                    caller=str(caller or ""),
+                    called=str(called or ""),
+                    sdp=str(body) if body is not None else "",
+                )
+            )
+        elif isinstance(event, CCEventRing):
+            post(self.events.ringing, leg)
+        elif isinstance(event, CCEventConnect):
+            _, _, body = event.getData()
+            post(self.events.answered, leg, str(body) if body is not None else "")
+        elif isinstance(event, CCEventFail | CCEventRedirect):
+            data = event.getData()
+            code = int(data[0]) if data and isinstance(data[0], int) else 500
+            self._legs.pop(leg, None)
+            post(self.events.failed, leg, code)
+        elif isinstance(event, CCEventDisconnect):
+            self._legs.pop(leg, None)
+            post(self.events.hung_up, leg)
+
+    # -- Signalling (called on the asyncio loop; hop into the sippy thread)
+
+    def _call(self, function: Callable[..., None], *args: Any) -> None:
+        from sippy.Core.EventDispatcher import ED2
+
+        ED2.callFromThread(function, *args)
+
+    def answer(self, leg: str, sdp: str) -> None:
+        """Send 200 OK with ``sdp`` on an incoming leg."""
+        self._call(self._answer, leg, sdp)
+
+    def _answer(self, leg: str, sdp: str) -> None:
+        from sippy.CCEvents import CCEventConnect
+        from sippy.MsgBody import MsgBody
+
+        ua = self._legs.get(leg)
+        if ua is not None:
+            ua.recvEvent(CCEventConnect((200, "OK", MsgBody(sdp))))
+
+    def reject(self, leg: str, code: int, reason: str) -> None:
+        """Send a final error on an incoming leg."""
+        self._call(self._reject, leg, code, reason)
+
+    def _reject(self, leg: str, code: int, reason: str) -> None:
+        from sippy.CCEvents import CCEventFail
+
+        ua = self._legs.pop(leg, None)
+        if ua is not None:
+            ua.recvEvent(CCEventFail((code, reason)))
+
+    def hang_up(self, leg: str) -> None:
+        """BYE (connected) or CANCEL (ringing) a leg."""
+        self._call(self._hang_up, leg)
+
+    def _hang_up(self, leg: str) -> None:
+        from sippy.CCEvents import CCEventDisconnect
+
+        ua = self._legs.pop(leg, None)
+        if ua is not None:
+            ua.recvEvent(CCEventDisconnect())
+
+    def dial(self, leg: str, *, contact: str, caller: str, sdp: str) -> None:
+        """INVITE ``contact`` (a registered agent phone) with ``sdp``."""
+        self._call(self._dial, leg, contact, caller, sdp)
+
+    def _dial(self, leg: str, contact: str, caller: str, sdp: str) -> None:
+        from sippy.CCEvents import CCEventTry
+        from sippy.MsgBody import MsgBody
+        from sippy.UA import UA
+
+        user, host, port, _ = parse_contact(contact)
+        ua = UA(self._config, event_cb=partial(self._ua_event, leg), nh_address=(host, port))
+        self._legs[leg] = ua
+        ua.recvEvent(
+            CCEventTry((None, caller or "hotline", user or "", MsgBody(sdp), None, caller))
+        )
+
+    def expire_registrations(self) -> None:
+        """Drop expired registrations (call periodically from the driver)."""
+        self._call(self._expire)
+
+    def _expire(self) -> None:
+        self.registrar.expire(now=self.clock())

@@ -1,0 +1,206 @@
+"""The voice driver against in-tree fakes: media server, SIP side and a small ACD."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from hotline.core.clock import ManualClock
+from hotline.ivr.flow import sample_flow
+from hotline.telephony.call_center import CallCenter, CallCenterSettings
+from hotline.telephony.fake import FakeMediaServer, FakeRouter, FakeSignalling, ListSink
+from hotline.telephony.ports import AgentPhone
+
+# Monday 2026-03-02 10:00 in Shanghai: the hotline is open.
+OPEN = 1772416800.0
+PHONES = (AgentPhone("a001", "1001", "pw1"), AgentPhone("a002", "1002", "pw2"))
+
+
+class Rig:
+    def __init__(self, *, ring_timeout_s: float = 5.0, emergency: str | None = None) -> None:
+        self.media = FakeMediaServer(duration_ms=5)
+        self.sip = FakeSignalling()
+        self.router = FakeRouter(ring_timeout_s=ring_timeout_s)
+        self.sink = ListSink()
+        self.clock = ManualClock(OPEN)
+        self.center = CallCenter(
+            settings=CallCenterSettings(
+                flow=sample_flow(),
+                prompts=Path("/prompts"),
+                recordings=Path("/recordings"),
+                phones=PHONES,
+                emergency_prompt=emergency,
+                recording_converter=lambda contact: {"path": f"/recordings/{contact}.wav"},
+            ),
+            media=self.media,
+            router=self.router,
+            sink=self.sink,
+            clock=self.clock,
+        )
+        self.center.signalling = self.sip
+
+    @property
+    def contact(self) -> str:
+        return next(e.contact_id for e in self.sink.events if e.contact_id)
+
+    def data(self, kind: str) -> list[dict[str, object]]:
+        return [dict(e.data) for e in self.sink.events if e.kind.value == kind]
+
+    async def settle(self, seconds: float = 0.05) -> None:
+        await asyncio.sleep(seconds)
+        await self.center.drain()
+
+    async def key(self, key: str) -> None:
+        self.center.dtmf(self.contact, "caller", key)
+        await self.settle()
+
+
+def run(test: Callable[[Rig], Awaitable[None]], **kwargs: object) -> Rig:
+    rig = Rig(**kwargs)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        await test(rig)
+        await rig.center.drain()
+
+    asyncio.run(main())
+    return rig
+
+
+async def _to_queue(rig: Rig) -> None:
+    rig.center.incoming("in-1", caller="13800000000", called="400", sdp="v=0")
+    await rig.settle()
+    assert ("answer", "in-1") in rig.sip.actions
+    await rig.key("2")  # English
+    await rig.settle(0.05)  # welcome prompt ends
+    await rig.key("2")  # installation
+    await rig.settle(0.05)  # transfer prompt ends, enqueue
+
+
+def test_full_call_ivr_queue_agent_survey() -> None:
+    async def scenario(rig: Rig) -> None:
+        await _to_queue(rig)
+        contact = rig.contact
+        assert rig.data("queued")[0]["menu"] == "2"
+        assert rig.media.played(contact)[-1] == "music_on_hold"
+        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+        await rig.settle()
+        assert ("dial", "out-1", "sip:1001@127.0.0.1:5071") in rig.sip.actions
+        rig.center.answered("out-1", "v=0 agent")
+        await rig.settle()
+        assert ("start_recording", {"call": contact}) in rig.media.commands
+        rig.center.hung_up("out-1")  # the agent hangs up: survey
+        await rig.settle()
+        assert rig.media.played(contact)[-1] == "survey"
+        await rig.key("5")
+        await rig.settle()
+        assert ("hang_up", "in-1") in rig.sip.actions
+
+    rig = run(scenario)
+    kinds = rig.sink.kinds(rig.contact)
+    for expected in ("arrived", "queued", "offered", "answered", "recording_started",
+                     "disconnected", "survey_answered", "finished", "recording_stopped"):
+        assert expected in kinds, expected
+    assert kinds.index("queued") < kinds.index("offered") < kinds.index("answered")
+    assert rig.data("survey_answered") == [{"score": 5, "scale_max": 5, "survey": "csat"}]
+    assert rig.data("finished")[0]["outcome"] == "answered"
+    answered = next(e for e in rig.sink.events if e.kind.value == "answered")
+    assert answered.agent_id == "a001"
+    assert answered.queue == "installation"
+
+
+def test_media_server_down_rejects_with_503_and_raises_then_clears_alarm() -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.media.down = True
+        rig.center.incoming("in-1", caller="1", called="400", sdp="v=0")
+        rig.center.incoming("in-2", caller="2", called="400", sdp="v=0")
+        await rig.settle()
+        assert ("reject", "in-1", "503") in rig.sip.actions
+        assert ("reject", "in-2", "503") in rig.sip.actions
+        rig.media.down = False
+        rig.center.incoming("in-3", caller="3", called="400", sdp="v=0")
+        await rig.settle()
+        assert ("answer", "in-3") in rig.sip.actions
+        rig.center.hung_up("in-3")
+
+    rig = run(scenario)
+    alarms = rig.data("alarm")
+    assert [a["state"] for a in alarms] == ["raised", "recovered"]  # one alarm, not one per call
+    outcomes = [d["outcome"] for d in rig.data("finished")]
+    assert outcomes == ["failed", "failed", "ivr_hangup"]
+
+
+def test_ring_no_answer_rings_the_next_agent() -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+        rig.center.registration_changed("1002", "sip:1002@127.0.0.1:5072")
+        await _to_queue(rig)
+        assert ("dial", "out-1", "sip:1001@127.0.0.1:5071") in rig.sip.actions
+        await asyncio.sleep(0.15)  # ring timeout
+        await rig.settle()
+        assert ("hang_up", "out-1") in rig.sip.actions
+        assert ("dial", "out-2", "sip:1002@127.0.0.1:5072") in rig.sip.actions
+        rig.center.hung_up("in-1")
+
+    rig = run(scenario, ring_timeout_s=0.1)
+    rna = next(e for e in rig.sink.events if e.kind.value == "ring_no_answer")
+    assert rna.agent_id == "a001"
+    assert rna.data["reason"] == "ring_timeout"
+    assert rig.data("finished")[0]["outcome"] == "abandoned"
+
+
+def test_unregistered_phone_makes_agent_not_ready_and_call_goes_elsewhere() -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+        await _to_queue(rig)
+        assert ("dial", "out-1", "sip:1001@127.0.0.1:5071") in rig.sip.actions
+        rig.center.registration_changed("1001", None)  # phone gone while ringing
+        await rig.settle()
+        assert ("hang_up", "out-1") in rig.sip.actions
+        rig.center.registration_changed("1002", "sip:1002@127.0.0.1:5072")
+        await rig.settle()
+        assert ("dial", "out-2", "sip:1002@127.0.0.1:5072") in rig.sip.actions
+        rig.center.hung_up("in-1")
+
+    rig = run(scenario)
+    states = [(e.agent_id, e.data["state"], e.data["reason"]) for e in rig.sink.events
+              if e.kind.value == "agent_state"]
+    assert ("a001", "not_ready", "phone_unregistered") in states
+
+
+def test_caller_abandons_in_queue() -> None:
+    async def scenario(rig: Rig) -> None:
+        await _to_queue(rig)
+        rig.clock.advance(12)
+        rig.center.hung_up("in-1")
+        await rig.settle()
+
+    rig = run(scenario)
+    assert rig.data("abandoned") == [{"wait_s": 12.0}]
+    assert rig.data("finished")[0]["outcome"] == "abandoned"
+    assert ("delete", {"call": rig.contact}) in rig.media.commands
+
+
+def test_emergency_announcement_is_played_to_callers() -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.center.incoming("in-1", caller="1", called="400", sdp="v=0")
+        await rig.settle()
+        await rig.key("1")
+        assert rig.media.played(rig.contact)[:3] == ["language", "emergency", "welcome"]
+        rig.center.hung_up("in-1")
+
+    rig = run(scenario, emergency="emergency")
+    assert rig.data("finished")[0]["outcome"] == "ivr_hangup"
+
+
+def test_unknown_phone_user_and_unknown_legs_are_ignored() -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.center.registration_changed("9999", "sip:9999@127.0.0.1:5000")
+        rig.center.hung_up("no-such-leg")
+        rig.center.answered("no-such-leg", "v=0")
+        rig.center.failed("no-such-leg", 486)
+        rig.center.dtmf("no-such-call", "caller", "1")
+        await rig.settle()
+
+    rig = run(scenario)
+    assert rig.sink.events == []
