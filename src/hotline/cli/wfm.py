@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from hotline.core.errors import ValidationFailed
+from hotline.wfm import service
 from hotline.wfm.erlang import ServiceTarget, required_agents
+from hotline.wfm.forecast import (
+    ForecastSettings,
+    History,
+    SpecialDay,
+    backtest,
+    forecast,
+    rolling_origins,
+)
 
 console = Console()
 error_console = Console(stderr=True)
@@ -90,6 +104,207 @@ def erlang(  # noqa: PLR0917 - Typer reads each option from a parameter
     table.add_row("abandon rate", f"{answer.abandon_rate:.2%}")
     table.add_row("occupancy", f"{answer.occupancy:.2%}")
     console.print(table)
+
+
+def _history(
+    *,
+    contacts: list[Path],
+    bank: Path | None,
+    interval_s: int,
+    tz: str,
+    channel: str | None,
+    queue: str | None,
+) -> History:
+    try:
+        if bank is not None:
+            return service.bank_history(bank, interval_s=interval_s, queue=queue)
+        if not contacts:
+            raise typer.BadParameter("give --contacts FILE (or --bank DIR)")
+        records = service.read_contacts(contacts, tz=tz)
+        return service.history_from_records(
+            records, interval_s=interval_s, timezone=tz, channel=channel, queue=queue
+        )
+    except ValidationFailed as exc:
+        for problem in exc.problems[:50]:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+def _calendar(path: Path | None) -> list[SpecialDay]:
+    if path is None:
+        return []
+    try:
+        return service.read_calendar(path)
+    except ValidationFailed as exc:
+        for problem in exc.problems:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+def _interval_seconds(text: str) -> int:
+    seconds = int(parse_duration(text))
+    if seconds <= 0 or 86400 % seconds:
+        raise typer.BadParameter("the interval must divide a day: 15m, 30m, 60m …")
+    return seconds
+
+
+def _write_rows(rows: list[dict[str, object]], output: str, title: str) -> None:
+    if output == "json":
+        print(json.dumps(rows))
+    elif output == "csv":
+        buffer = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+    elif output == "table":
+        table = Table(title=title)
+        for column in rows[0] if rows else []:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(str(v) for v in row.values()))
+        console.print(table)
+    else:
+        raise typer.BadParameter("format must be csv, json or table")
+
+
+CONTACTS_HELP = "Contact-record CSV file (METRICS.md format); repeat for several files."
+BANK_HELP = "Read the 1999 Anonymous Bank logs from this directory instead of --contacts."
+
+
+@wfm_app.command("forecast")
+def forecast_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+    contacts: list[Path] = typer.Option([], "--contacts", help=CONTACTS_HELP),
+    bank: Path | None = typer.Option(None, "--bank", help=BANK_HELP),
+    horizon: str = typer.Option("14d", "--horizon", help="How far ahead: whole days, e.g. 14d."),
+    interval: str = typer.Option("30m", "--interval", help="Interval length: 15m, 30m or 60m."),
+    tz: str = typer.Option("UTC", "--tz", help="The center's time zone, e.g. Asia/Shanghai."),
+    calendar: Path | None = typer.Option(
+        None, "--calendar", help="Special days CSV: date,label[,factor][,like]."
+    ),
+    channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
+    queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
+    level: float = typer.Option(0.8, "--level", help="Prediction-interval coverage."),
+    output: str = typer.Option("csv", "--format", help="csv, json or table."),
+) -> None:
+    """Forecast offered contacts and AHT per interval, with prediction bounds.
+
+    Example: ``hotline wfm forecast --contacts calls.csv --horizon 14d --interval 30m``.
+    """
+    interval_s = _interval_seconds(interval)
+    history = _history(
+        contacts=contacts, bank=bank, interval_s=interval_s, tz=tz, channel=channel, queue=queue
+    )
+    days = max(1, round(parse_duration(horizon) / 86400))
+    try:
+        result = forecast(
+            history,
+            days=days,
+            calendar=_calendar(calendar),
+            settings=ForecastSettings(level=level),
+        )
+    except ValueError as exc:
+        error_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from exc
+    for note in result.notes:
+        error_console.print(f"note: {note}", highlight=False)
+    rows = [r.as_row() for r in result.intervals()]
+    _write_rows(rows, output, f"Forecast from {history.day(result.origin)}")
+
+
+@wfm_app.command("backtest")
+def backtest_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+    contacts: list[Path] = typer.Option([], "--contacts", help=CONTACTS_HELP),
+    bank: Path | None = typer.Option(None, "--bank", help=BANK_HELP),
+    horizon: str = typer.Option("14d", "--horizon", help="Forecast horizon in days."),
+    interval: str = typer.Option("30m", "--interval", help="Interval length: 15m, 30m or 60m."),
+    step: str = typer.Option("7d", "--step", help="Days between rolling origins."),
+    tz: str = typer.Option("UTC", "--tz", help="The center's time zone."),
+    calendar: Path | None = typer.Option(None, "--calendar", help="Special days CSV."),
+    queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """WAPE and bias per horizon day, Hotline vs seasonal naive, over rolling origins.
+
+    Scored over staffed intervals (those with contacts in at least half of the same weekdays
+    of the eight weeks before each origin) of days present in the data.
+    """
+    interval_s = _interval_seconds(interval)
+    history = _history(
+        contacts=contacts, bank=bank, interval_s=interval_s, tz=tz, channel=None, queue=queue
+    )
+    horizon_days = max(1, round(parse_duration(horizon) / 86400))
+    origins = rolling_origins(
+        history, horizon_days=horizon_days, step_days=max(1, round(parse_duration(step) / 86400))
+    )
+    if not origins:
+        error_console.print("[red]error[/red] the history is too short for this horizon")
+        raise typer.Exit(1)
+    rows = backtest(
+        history, horizon_days=horizon_days, origins=origins, calendar=_calendar(calendar)
+    )
+    table_rows: list[dict[str, object]] = []
+    for day in range(horizon_days + 1):
+        by_method = {r.method: r for r in rows if r.horizon_day == day}
+        if not by_method:
+            continue
+        ours, naive = by_method["hotline"], by_method["seasonal_naive"]
+        table_rows.append(
+            {
+                "horizon_day": "all" if day == 0 else day,
+                "intervals": ours.intervals,
+                "hotline_wape": round(ours.wape, 4),
+                "hotline_bias": round(ours.bias, 4),
+                "seasonal_naive_wape": round(naive.wape, 4),
+                "seasonal_naive_bias": round(naive.bias, 4),
+            }
+        )
+    _write_rows(table_rows, output, f"Backtest over {len(origins)} origins")
+
+
+@wfm_app.command("staff")
+def staff_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+    forecast_file: Path = typer.Option(
+        ..., "--forecast", help="Forecast CSV (interval_start, offered, aht_s)."
+    ),
+    interval: str = typer.Option("30m", "--interval", help="Interval length of the forecast."),
+    target: str = typer.Option("80/20", "--target", help="Service level: percent/seconds."),
+    patience: float | None = typer.Option(None, "--patience", help="Erlang A patience (s)."),
+    shrinkage: float = typer.Option(0.0, "--shrinkage", help="Share of paid time off-phone."),
+    max_occupancy: float | None = typer.Option(None, "--max-occupancy", help="Occupancy cap."),
+    output: str = typer.Option("csv", "--format", help="csv, json or table."),
+) -> None:
+    """Agents and scheduled heads per interval for a forecast (``hotline wfm forecast``)."""
+    interval_s = parse_duration(interval)
+    service_target = ServiceTarget.parse(target, max_occupancy=max_occupancy)
+    rows: list[dict[str, object]] = []
+    with forecast_file.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            calls, aht_s = float(row["offered"]), float(row["aht_s"]) or 1.0
+            answer = required_agents(
+                calls=calls,
+                aht_s=aht_s,
+                interval_s=interval_s,
+                target=service_target,
+                patience_s=patience,
+                shrinkage=shrinkage,
+            )
+            rows.append(
+                {
+                    "interval_start": row["interval_start"],
+                    "offered": calls,
+                    "aht_s": aht_s,
+                    "load_erlangs": round(answer.load_erlangs, 3),
+                    "agents": answer.agents,
+                    "scheduled_heads": answer.scheduled_heads,
+                    "service_level": round(answer.service_level, 4),
+                    "asa_s": round(answer.asa_s, 1),
+                    "abandon_rate": round(answer.abandon_rate, 4),
+                    "occupancy": round(answer.occupancy, 4),
+                }
+            )
+    _write_rows(rows, output, "Staffing per interval")
 
 
 def register(app: typer.Typer) -> None:

@@ -194,6 +194,8 @@ def erlang_c_figures(
     (0.3896, 122.8)
     """
     load = _load(calls, aht_s, interval_s)
+    if load == 0:
+        return QueueFigures("erlang_c", agents, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
     if agents <= load:
         # Unstable queue: the wait grows without bound for as long as the load lasts.
         return QueueFigures(

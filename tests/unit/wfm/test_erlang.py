@@ -204,3 +204,11 @@ def test_no_calls_needs_no_agents():
 def test_bad_targets_are_refused(text):
     with pytest.raises(ValueError, match=r"target|service level"):
         ServiceTarget.parse(text)
+
+
+@pytest.mark.parametrize("patience_s", [None, 90.0])
+def test_an_interval_without_calls_meets_any_target(patience_s):
+    f = queue_figures(
+        agents=0, calls=0, aht_s=180, interval_s=1800, answer_within_s=20, patience_s=patience_s
+    )
+    assert (f.service_level, f.asa_s, f.occupancy, f.abandon_rate) == (1.0, 0.0, 0.0, 0.0)

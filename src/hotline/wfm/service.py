@@ -1,0 +1,108 @@
+"""Workforce-management service: the I/O edge of the pure WFM modules.
+
+It reads contact-record files (through the metrics domain's public reader, so a record means
+the same thing here as in every report), the special-day calendar, and turns them into the
+inputs of :mod:`hotline.wfm.forecast`; the CLI and the API call these functions.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+
+from hotline.core.errors import Problem, ValidationFailed
+from hotline.metrics.bankdata import BANK_TIMEZONE, bank_month_files, read_bank_records
+from hotline.metrics.importer import read_contact_records
+from hotline.metrics.records import ContactRecord
+from hotline.wfm.forecast import History, SpecialDay
+
+__all__ = [
+    "BANK_TIMEZONE",
+    "bank_history",
+    "history_from_records",
+    "read_calendar",
+    "read_contacts",
+]
+
+
+def read_contacts(
+    paths: Sequence[Path], *, tz: str, skip_bad_rows: bool = False
+) -> list[ContactRecord]:
+    """Read contact-record CSV files (METRICS.md format; ``.gz`` allowed)."""
+    records: list[ContactRecord] = []
+    for path in paths:
+        records.extend(read_contact_records(path, tz=tz, skip_bad_rows=skip_bad_rows).records)
+    return records
+
+
+def history_from_records(
+    records: Iterable[ContactRecord],
+    *,
+    interval_s: int,
+    timezone: str,
+    channel: str | None = None,
+    queue: str | None = None,
+) -> History:
+    """Offered contacts (those that queued) and their handling per local interval.
+
+    >>> r = ContactRecord(contact_id="c", arrived_at=0.0, queued_at=0.0, answered_at=5.0,
+    ...                   agent="a", outcome="answered", talk_s=100, wrap_s=20)
+    >>> history_from_records([r], interval_s=1800, timezone="UTC").handle_s[0, 0]
+    np.float64(120.0)
+    """
+    queued: list[float] = []
+    handled: list[float | None] = []
+    for record in records:
+        if record.queued_at is None or record.direction != "inbound":
+            continue
+        if channel is not None and record.channel != channel:
+            continue
+        if queue is not None and record.queue != queue:
+            continue
+        queued.append(record.queued_at)
+        handled.append(record.handle_s if record.answered_at is not None else None)
+    return History.from_contacts(
+        queued_at=queued, handle_s=handled, interval_s=interval_s, timezone=timezone
+    )
+
+
+def bank_history(directory: Path, *, interval_s: int, queue: str | None = None) -> History:
+    """The 1999 Anonymous Bank logs (Technion SEE lab) as a forecasting history."""
+    records = read_bank_records(bank_month_files(directory))
+    return history_from_records(records, interval_s=interval_s, timezone=BANK_TIMEZONE, queue=queue)
+
+
+def read_calendar(path: Path) -> list[SpecialDay]:
+    """Read a special-day calendar CSV: ``date,label[,factor][,like]``.
+
+    ``date`` is YYYY-MM-DD; ``factor`` multiplies the day's volume (0 = closed); ``like``
+    names a weekday the day behaves like. Every bad row is reported with its line.
+    """
+    days: list[SpecialDay] = []
+    problems: list[Problem] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"date", "label"} <= set(reader.fieldnames):
+            raise ValidationFailed(
+                [Problem(rule="calendar needs date and label columns", file=str(path), line=1)]
+            )
+        for row in reader:
+            try:
+                factor = row.get("factor") or None
+                days.append(
+                    SpecialDay(
+                        day=date.fromisoformat((row["date"] or "").strip()),
+                        label=(row["label"] or "").strip() or "special",
+                        factor=float(factor) if factor else None,
+                        like=(row.get("like") or "").strip() or None,
+                    )
+                )
+            except ValueError as exc:
+                problems.append(
+                    Problem(rule=str(exc), file=str(path), line=reader.line_num, field="date")
+                )
+    if problems:
+        raise ValidationFailed(problems)
+    return days
