@@ -364,16 +364,16 @@ def _point_forecast(
         special = calendar.get(day)
         labels.append(special.label if special else None)
         day_shape = shape[weekday]
-        volume = level(d, weekday)
+        day_volume = level(d, weekday)
         if special is not None:
             learnt = _learn_special(
                 history, origin=origin, label=special.label, calendar=calendar, level=level
             )
             if special.like is not None:
                 like = WEEKDAYS.index(special.like.lower())
-                volume, day_shape, weekday = level(d, like), shape[like], like
+                day_volume, day_shape, weekday = level(d, like), shape[like], like
             elif learnt is not None:
-                volume *= learnt[0]
+                day_volume *= learnt[0]
                 day_shape = learnt[1]
             elif special.factor is None:
                 notes.append(
@@ -381,8 +381,8 @@ def _point_forecast(
                     "like given; forecast as an ordinary day"
                 )
             if special.factor is not None:
-                volume *= special.factor
-        offered[k] = volume * day_shape
+                day_volume *= special.factor
+        offered[k] = day_volume * day_shape
         aht[k] = aht_table[weekday]
     return _PointModel(origin, offered, aht, labels, notes)
 
@@ -460,7 +460,8 @@ def forecast(
     >>> counts = rng.poisson(daily).astype(float)
     >>> h = History(date(2026, 1, 5), 1800, "UTC", counts, counts, counts * 180)
     >>> f = forecast(h, days=7)
-    >>> 9 < float(f.offered[0, 16:].mean()) < 11, bool(f.offered_high[0, 20] > 10 > f.offered_low[0, 20])
+    >>> mean, high, low = f.offered[0, 16:].mean(), f.offered_high[0, 20], f.offered_low[0, 20]
+    >>> bool(9 < mean < 11), bool(high > 10 > low)
     (True, True)
     """
     settings = settings or ForecastSettings()
