@@ -35,15 +35,23 @@ def test_family_members_sharing_a_landline_are_not_merged() -> None:
 
 
 def test_same_person_new_phone_traditional_name_same_address() -> None:
-    old = CustomerProfile(1, "陈静", mobiles=("+8613800000001",), addresses=("上海市徐汇区中山路12号303室",))
-    new = CustomerProfile(2, "陳靜", mobiles=("+8618600000002",), addresses=("徐汇区中山路12號303",))
+    old = CustomerProfile(
+        1, "陈静", mobiles=("+8613800000001",), addresses=("上海市徐汇区中山路12号303室",)
+    )
+    new = CustomerProfile(
+        2, "陳靜", mobiles=("+8618600000002",), addresses=("徐汇区中山路12號303",)
+    )
     assert score_pair(old, new).score >= matching.THRESHOLD
     assert find_duplicates([old, new]).clusters == [[1, 2]]
 
 
 def test_namesakes_in_one_city_stay_apart() -> None:
-    a = CustomerProfile(1, "王芳", mobiles=("+8613800000001",), addresses=("北京市海淀区人民路5号101室",))
-    b = CustomerProfile(2, "王芳", mobiles=("+8613900000002",), addresses=("北京市海淀区人民路7号101室",))
+    a = CustomerProfile(
+        1, "王芳", mobiles=("+8613800000001",), addresses=("北京市海淀区人民路5号101室",)
+    )
+    b = CustomerProfile(
+        2, "王芳", mobiles=("+8613900000002",), addresses=("北京市海淀区人民路7号101室",)
+    )
     assert find_duplicates([a, b]).clusters == []
 
 

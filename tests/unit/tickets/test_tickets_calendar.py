@@ -104,7 +104,9 @@ def test_adding_then_measuring_gives_back_the_duration(start: datetime, seconds:
 
 @settings(max_examples=60, deadline=None)
 @given(a=moments, b=moments, c=moments)
-def test_business_time_adds_up_over_consecutive_spans(a: datetime, b: datetime, c: datetime) -> None:
+def test_business_time_adds_up_over_consecutive_spans(
+    a: datetime, b: datetime, c: datetime
+) -> None:
     x, y, z = sorted((a, b, c))
     cal = BusinessCalendar.weekdays(SHANGHAI, "09:00-18:00")
     whole = cal.business_seconds(x, z)

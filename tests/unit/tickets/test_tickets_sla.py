@@ -26,7 +26,10 @@ def test_doctests_pass() -> None:
 
 def test_clocks_run_warn_and_breach_in_business_time() -> None:
     timeline = Timeline(created_at=MONDAY_9)
-    assert by_clock(evaluate(POLICY, timeline, CAL, MONDAY_9 + H))[ClockName.FIRST_RESPONSE].state is ClockState.RUNNING
+    assert (
+        by_clock(evaluate(POLICY, timeline, CAL, MONDAY_9 + H))[ClockName.FIRST_RESPONSE].state
+        is ClockState.RUNNING
+    )
     warn = by_clock(evaluate(POLICY, timeline, CAL, MONDAY_9 + 1.7 * H))[ClockName.FIRST_RESPONSE]
     assert warn.state is ClockState.WARNING
     assert warn.due_at == MONDAY_9 + 2 * H
@@ -65,7 +68,9 @@ def test_next_update_restarts_with_each_update_and_stops_at_resolution() -> None
 
 
 def test_missed_resolution_is_reported_after_the_fact() -> None:
-    timeline = Timeline(created_at=MONDAY_9, first_response_at=MONDAY_9, resolved_at=MONDAY_9 + 26 * H)
+    timeline = Timeline(
+        created_at=MONDAY_9, first_response_at=MONDAY_9, resolved_at=MONDAY_9 + 26 * H
+    )
     resolution = by_clock(evaluate(POLICY, timeline, CAL, MONDAY_9 + 40 * H))[ClockName.RESOLUTION]
     assert resolution.state is ClockState.MISSED
     assert resolution.elapsed_s == 10 * HOUR
@@ -79,14 +84,21 @@ def test_escalation_ladder() -> None:
 
 
 def test_complaints_get_a_shorter_resolution_target() -> None:
-    assert sla.policy_for("complaint", "high").resolution_s == sla.policy_for("repair", "high").resolution_s / 2
+    assert (
+        sla.policy_for("complaint", "high").resolution_s
+        == sla.policy_for("repair", "high").resolution_s / 2
+    )
 
 
 def test_deferred_work_figures_follow_metrics_md() -> None:
     t0 = MONDAY_9
     items = [
-        figures.WorkItem(t0, due_at=t0 + 10 * H, closed_at=t0 + 5 * H, first_response_s=600, resolution_s=3600),
-        figures.WorkItem(t0, due_at=t0 + 10 * H, closed_at=t0 + 14 * H, first_response_s=1200, resolution_s=7200),
+        figures.WorkItem(
+            t0, due_at=t0 + 10 * H, closed_at=t0 + 5 * H, first_response_s=600, resolution_s=3600
+        ),
+        figures.WorkItem(
+            t0, due_at=t0 + 10 * H, closed_at=t0 + 14 * H, first_response_s=1200, resolution_s=7200
+        ),
         figures.WorkItem(t0, due_at=None, closed_at=t0 + 2 * H),
         figures.WorkItem(t0 - 10 * 24 * H),  # old and still open
         figures.WorkItem(t0 + 20 * H),  # open, 4 hours old at the end

@@ -45,7 +45,9 @@ def test_repair_order_life_to_verified_close() -> None:
     confirmed = Verification(
         reached=True, customer_confirmed=True, part_replaced=True, part_matches_fault=True
     )
-    state, effects = transition(TicketFacts(**{**facts.__dict__, "verification": confirmed}), Action.CLOSE)
+    state, effects = transition(
+        TicketFacts(**{**facts.__dict__, "verification": confirmed}), Action.CLOSE
+    )
     assert state is TicketState.CLOSED
     assert [(e.kind, e.detail) for e in effects] == [("claim", {"status": "accepted"})]
 
@@ -62,7 +64,9 @@ def test_repair_order_life_to_verified_close() -> None:
     ],
 )
 def test_closing_needs_a_confirmed_callback(check: Verification, reason: str) -> None:
-    facts = TicketFacts(TicketType.INSTALLATION, TicketState.RESOLVED, warranty=True, verification=check)
+    facts = TicketFacts(
+        TicketType.INSTALLATION, TicketState.RESOLVED, warranty=True, verification=check
+    )
     assert any(reason in r for r in close_blockers(facts))
     with pytest.raises(Conflict, match=reason):
         transition(facts, Action.CLOSE)
@@ -93,12 +97,16 @@ def test_waiting_on_customer_pauses_and_leaving_it_resumes() -> None:
 
 
 def test_complaint_escalation_path_is_ordered_and_mandatory() -> None:
-    facts = TicketFacts(TicketType.COMPLAINT, TicketState.OPEN, complaint_level=ComplaintLevel.SERIOUS)
+    facts = TicketFacts(
+        TicketType.COMPLAINT, TicketState.OPEN, complaint_level=ComplaintLevel.SERIOUS
+    )
     with pytest.raises(Conflict, match="still needs: team_lead, supervisor"):
         transition(facts, Action.RESOLVE)
     with pytest.raises(Conflict, match="team_lead next, not supervisor"):
         transition(facts, Action.ESCALATE, target="supervisor")
-    assert transition(facts, Action.ESCALATE, target="team_lead")[1][0].detail == {"role": "team_lead"}
+    assert transition(facts, Action.ESCALATE, target="team_lead")[1][0].detail == {
+        "role": "team_lead"
+    }
     done = TicketFacts(**{**facts.__dict__, "acknowledged": ("team_lead", "supervisor")})
     assert transition(done, Action.RESOLVE)[0] is TicketState.RESOLVED
     with pytest.raises(Conflict, match="already complete"):
@@ -117,10 +125,16 @@ def test_no_action_sequence_closes_field_work_without_verification(
     facts = TicketFacts(kind, TicketState.NEW)
     for action in actions:
         try:
-            state, _ = transition(facts, action, target="x" if action in (Action.ASSIGN, Action.DISPATCH) else None)
+            state, _ = transition(
+                facts, action, target="x" if action in (Action.ASSIGN, Action.DISPATCH) else None
+            )
         except Conflict:
             continue
         facts = TicketFacts(**{**facts.__dict__, "state": state})
         if kind in workflow.FIELD_WORK:
             assert facts.state is not TicketState.CLOSED
-        assert facts.state is not TicketState.CANCELLED or action is Action.CANCEL or action is Action.ESCALATE
+        assert (
+            facts.state is not TicketState.CANCELLED
+            or action is Action.CANCEL
+            or action is Action.ESCALATE
+        )

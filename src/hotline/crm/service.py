@@ -1,0 +1,674 @@
+"""Customers on a database session: records, products, history, screen pop, duplicates, import.
+
+Screen pop is the moment an agent's desktop shows who is calling: the calling number is
+normalised (:mod:`hotline.crm.phones`) and looked up in ``customer_phones.e164``; the answer
+holds the customer, their products, their last contacts and their open tickets.
+
+Merging two customers moves every phone, e-mail, address, product, contact and ticket of
+the merged record to the survivor and marks the merged record ``merged_into_id``; the moved
+row ids are kept in ``customer_merges.moved`` so :func:`undo_merge` can move them back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
+from hotline.crm import matching
+from hotline.crm.phones import PhoneKind, normalize, try_normalize
+from hotline.crm.privacy import mask_address, mask_email, mask_name, mask_phone
+from hotline.identity.audit import record as audit
+from hotline.store.db import utcnow
+from hotline.store.models.crm import (
+    Customer,
+    CustomerAddress,
+    CustomerContact,
+    CustomerEmail,
+    CustomerMerge,
+    CustomerPhone,
+    Product,
+)
+from hotline.store.models.tickets import Ticket
+
+OPEN_TICKET_STATES = ("new", "open", "waiting_customer", "dispatched", "resolved")
+# Tables whose rows follow their customer in a merge, by the name used in ``moved``.
+MOVABLE: dict[str, Any] = {
+    "phones": CustomerPhone,
+    "emails": CustomerEmail,
+    "addresses": CustomerAddress,
+    "products": Product,
+    "contacts": CustomerContact,
+    "tickets": Ticket,
+}
+
+
+def create_customer(
+    session: Session,
+    *,
+    name: str,
+    phones: Sequence[str] = (),
+    emails: Sequence[str] = (),
+    addresses: Sequence[str] = (),
+    site: str | None = None,
+    vip_level: int = 0,
+    language: str = "zh-CN",
+    default_area_code: str | None = None,
+    actor: str = "system",
+) -> Customer:
+    """Create a customer with phones (normalised), e-mails and addresses.
+
+    Example: ``create_customer(session, name="张伟", phones=["138 1234 5678"], actor="agent7")``.
+    """
+    problems = _customer_problems(name, phones, emails, default_area_code, line=None)
+    if problems:
+        raise ValidationFailed(problems)
+    customer = Customer(
+        name=name.strip(),
+        name_folded=matching.fold(name),
+        site=site,
+        vip_level=vip_level,
+        language=language,
+        note="",
+        kind="person",
+    )
+    session.add(customer)
+    session.flush()
+    for raw in phones:
+        add_phone(session, customer_id=customer.id, raw=raw, default_area_code=default_area_code)
+    for address in emails:
+        session.add(CustomerEmail(customer_id=customer.id, address=address.strip().lower()))
+    for text in addresses:
+        session.add(CustomerAddress(customer_id=customer.id, text=text.strip(), city="", label=""))
+    audit(session, actor=actor, action="customer.create", target=f"customer:{customer.id}")
+    session.flush()
+    return customer
+
+
+def _customer_problems(
+    name: str,
+    phones: Sequence[str],
+    emails: Sequence[str],
+    default_area_code: str | None,
+    *,
+    line: int | None,
+    file: str | None = None,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if not name.strip():
+        problems.append(Problem("a customer needs a name", file, line, "name"))
+    for raw in phones:
+        try:
+            normalize(raw, default_area_code=default_area_code)
+        except ValueError as error:
+            problems.append(Problem(str(error), file, line, "phones"))
+    for address in emails:
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            problems.append(Problem(f"not an e-mail address: {address!r}", file, line, "emails"))
+    return problems
+
+
+def add_phone(
+    session: Session,
+    *,
+    customer_id: int,
+    raw: str,
+    label: str = "",
+    default_area_code: str | None = None,
+) -> CustomerPhone:
+    """Add a phone number to a customer, stored as written and in E.164."""
+    number = normalize(raw, default_area_code=default_area_code)
+    phone = CustomerPhone(
+        customer_id=customer_id, e164=number.e164, raw=raw.strip(), kind=number.kind, label=label
+    )
+    session.add(phone)
+    return phone
+
+
+def get_customer(session: Session, *, customer_id: int, follow_merges: bool = True) -> Customer:
+    """Return a customer; a merged one leads to its survivor unless ``follow_merges`` is off."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    seen = {customer.id}
+    while follow_merges and customer.merged_into_id is not None:
+        survivor = session.get(Customer, customer.merged_into_id)
+        if survivor is None or survivor.id in seen:
+            break
+        seen.add(survivor.id)
+        customer = survivor
+    return customer
+
+
+def add_product(
+    session: Session,
+    *,
+    customer_id: int,
+    model: str,
+    serial_number: str | None = None,
+    category: str = "",
+    purchased_on: date | None = None,
+    installed_on: date | None = None,
+    warranty_until: date | None = None,
+    actor: str = "system",
+) -> Product:
+    """Record a product the customer owns."""
+    get_customer(session, customer_id=customer_id, follow_merges=False)
+    product = Product(
+        customer_id=customer_id,
+        model=model,
+        category=category,
+        serial_number=serial_number,
+        purchased_on=purchased_on,
+        installed_on=installed_on,
+        warranty_until=warranty_until,
+    )
+    session.add(product)
+    session.flush()
+    audit(session, actor=actor, action="product.create", target=f"product:{product.id}")
+    return product
+
+
+def in_warranty(product: Product, on: date) -> bool:
+    """True when ``product`` is under warranty on ``on``."""
+    return product.warranty_until is not None and on <= product.warranty_until
+
+
+def record_contact(
+    session: Session,
+    *,
+    customer_id: int,
+    channel: str,
+    at: datetime | None = None,
+    direction: str = "inbound",
+    contact_id: str | None = None,
+    agent_id: str | None = None,
+    summary: str = "",
+) -> CustomerContact:
+    """Add a contact to the customer's history (any channel)."""
+    contact = CustomerContact(
+        customer_id=customer_id,
+        at=at or utcnow(),
+        channel=channel,
+        direction=direction,
+        contact_id=contact_id,
+        agent_id=agent_id,
+        summary=summary,
+    )
+    session.add(contact)
+    return contact
+
+
+@dataclass
+class ScreenPop:
+    """What the agent's desktop shows when a call arrives."""
+
+    calling_number: str
+    e164: str | None
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    products: list[dict[str, Any]] = field(default_factory=list)
+    last_contacts: list[dict[str, Any]] = field(default_factory=list)
+    open_tickets: list[dict[str, Any]] = field(default_factory=list)
+
+
+def screen_pop(
+    session: Session,
+    *,
+    calling_number: str,
+    default_area_code: str | None = None,
+    contacts: int = 5,
+    masked: bool = False,
+) -> ScreenPop:
+    """Look up a calling number: customer(s), their products, last contacts and open tickets.
+
+    Several customers can share a number (a family landline); all are returned, newest
+    contact first in each list. Example::
+
+        pop = screen_pop(session, calling_number="+86 138 1234 5678")
+        pop.customers[0]["name"]
+    """
+    number = try_normalize(calling_number, default_area_code=default_area_code)
+    pop = ScreenPop(calling_number=calling_number, e164=number.e164 if number else None)
+    if number is None:
+        return pop
+    # Core selects, not ORM objects: this runs on every inbound call (p99 target 5 ms).
+    rows = session.execute(
+        select(Customer.id, Customer.name, Customer.vip_level, Customer.merged_into_id)
+        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+        .where(CustomerPhone.e164 == number.e164)
+    ).all()
+    ids: list[int] = []
+    for row in rows:
+        customer_id = row.merged_into_id or row.id
+        if customer_id not in ids:
+            ids.append(customer_id)
+    if not ids:
+        return pop
+    customers = session.execute(
+        select(Customer.id, Customer.name, Customer.vip_level, Customer.site).where(
+            Customer.id.in_(ids)
+        )
+    ).all()
+    pop.customers = [
+        {
+            "id": c.id,
+            "name": mask_name(c.name) if masked else c.name,
+            "vip_level": c.vip_level,
+            "site": c.site,
+        }
+        for c in customers
+    ]
+    pop.products = [
+        {
+            "id": p.id,
+            "customer_id": p.customer_id,
+            "model": p.model,
+            "serial_number": p.serial_number,
+            "warranty_until": p.warranty_until.isoformat() if p.warranty_until else None,
+        }
+        for p in session.execute(
+            select(
+                Product.id,
+                Product.customer_id,
+                Product.model,
+                Product.serial_number,
+                Product.warranty_until,
+            ).where(Product.customer_id.in_(ids))
+        )
+    ]
+    pop.last_contacts = [
+        {
+            "at": c.at.isoformat(),
+            "channel": c.channel,
+            "direction": c.direction,
+            "agent_id": c.agent_id,
+            "summary": c.summary,
+        }
+        for c in session.execute(
+            select(
+                CustomerContact.at,
+                CustomerContact.channel,
+                CustomerContact.direction,
+                CustomerContact.agent_id,
+                CustomerContact.summary,
+            )
+            .where(CustomerContact.customer_id.in_(ids))
+            .order_by(CustomerContact.at.desc())
+            .limit(contacts)
+        )
+    ]
+    pop.open_tickets = [
+        {
+            "id": t.id,
+            "number": t.number,
+            "type": t.type,
+            "state": t.state,
+            "subject": t.subject,
+            "due_at": t.due_at.isoformat() if t.due_at else None,
+        }
+        for t in session.execute(
+            select(
+                Ticket.id, Ticket.number, Ticket.type, Ticket.state, Ticket.subject, Ticket.due_at
+            )
+            .where(Ticket.customer_id.in_(ids), Ticket.state.in_(OPEN_TICKET_STATES))
+            .order_by(Ticket.id.desc())
+        )
+    ]
+    return pop
+
+
+def customer_view(session: Session, *, customer: Customer, masked: bool) -> dict[str, Any]:
+    """A customer with phones, e-mails, addresses and products, masked when asked."""
+    phones = session.scalars(select(CustomerPhone).where(CustomerPhone.customer_id == customer.id))
+    emails = session.scalars(select(CustomerEmail).where(CustomerEmail.customer_id == customer.id))
+    addresses = session.scalars(
+        select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)
+    )
+    products = session.scalars(select(Product).where(Product.customer_id == customer.id))
+    return {
+        "id": customer.id,
+        "name": mask_name(customer.name) if masked else customer.name,
+        "vip_level": customer.vip_level,
+        "site": customer.site,
+        "merged_into_id": customer.merged_into_id,
+        "phones": [
+            {"e164": mask_phone(p.e164) if masked else p.e164, "kind": p.kind} for p in phones
+        ],
+        "emails": [mask_email(e.address) if masked else e.address for e in emails],
+        "addresses": [mask_address(a.text) if masked else a.text for a in addresses],
+        "products": [
+            {
+                "id": p.id,
+                "model": p.model,
+                "serial_number": p.serial_number,
+                "warranty_until": p.warranty_until.isoformat() if p.warranty_until else None,
+            }
+            for p in products
+        ],
+    }
+
+
+def find_customers(
+    session: Session, *, name: str | None = None, phone: str | None = None, limit: int = 20
+) -> list[Customer]:
+    """Find active customers by exact folded name and/or phone number."""
+    query = select(Customer).where(Customer.merged_into_id.is_(None))
+    if name:
+        query = query.where(Customer.name_folded == matching.fold(name))
+    if phone:
+        number = try_normalize(phone)
+        if number is None:
+            return []
+        query = query.join(CustomerPhone, CustomerPhone.customer_id == Customer.id).where(
+            CustomerPhone.e164 == number.e164
+        )
+    return list(session.scalars(query.order_by(Customer.id).limit(limit)).unique())
+
+
+# ---------------------------------------------------------------- duplicates and merging
+
+
+def profiles(session: Session) -> list[matching.CustomerProfile]:
+    """Every active customer as a matching profile (four bulk queries, no per-row queries)."""
+    names: dict[int, str] = {
+        customer_id: name
+        for customer_id, name in session.execute(
+            select(Customer.id, Customer.name).where(Customer.merged_into_id.is_(None))
+        )
+    }
+    mobiles: dict[int, list[str]] = {}
+    landlines: dict[int, list[str]] = {}
+    for customer_id, e164, kind in session.execute(
+        select(CustomerPhone.customer_id, CustomerPhone.e164, CustomerPhone.kind)
+    ):
+        target = mobiles if kind == PhoneKind.MOBILE else landlines
+        target.setdefault(customer_id, []).append(e164)
+    emails: dict[int, list[str]] = {}
+    for customer_id, address in session.execute(
+        select(CustomerEmail.customer_id, CustomerEmail.address)
+    ):
+        emails.setdefault(customer_id, []).append(address)
+    addresses: dict[int, list[str]] = {}
+    for customer_id, text in session.execute(
+        select(CustomerAddress.customer_id, CustomerAddress.text)
+    ):
+        addresses.setdefault(customer_id, []).append(text)
+    return [
+        matching.CustomerProfile(
+            id=customer_id,
+            name=name,
+            mobiles=tuple(mobiles.get(customer_id, ())),
+            landlines=tuple(landlines.get(customer_id, ())),
+            emails=tuple(emails.get(customer_id, ())),
+            addresses=tuple(addresses.get(customer_id, ())),
+        )
+        for customer_id, name in names.items()
+    ]
+
+
+@dataclass
+class DuplicateReport:
+    """Likely duplicate customers and the duplication rate of the customer base."""
+
+    customers: int
+    clusters: list[list[int]]
+    pairs: list[matching.PairScore]
+    duplication_rate: float
+    skipped_blocks: list[str]
+
+
+def duplicate_report(session: Session, *, threshold: float = matching.THRESHOLD) -> DuplicateReport:
+    """Find likely duplicates among active customers."""
+    people = profiles(session)
+    result = matching.find_duplicates(people, threshold=threshold)
+    return DuplicateReport(
+        customers=len(people),
+        clusters=result.clusters,
+        pairs=result.pairs,
+        duplication_rate=result.duplication_rate(len(people)),
+        skipped_blocks=result.skipped_blocks,
+    )
+
+
+def merge_customers(
+    session: Session, *, survivor_id: int, merged_id: int, actor: str
+) -> CustomerMerge:
+    """Merge ``merged_id`` into ``survivor_id`` keeping all history (see :func:`undo_merge`)."""
+    if survivor_id == merged_id:
+        raise Conflict("cannot merge a customer into itself")
+    survivor = get_customer(session, customer_id=survivor_id, follow_merges=False)
+    merged = get_customer(session, customer_id=merged_id, follow_merges=False)
+    if survivor.merged_into_id is not None:
+        raise Conflict(f"customer {survivor_id} is itself merged into {survivor.merged_into_id}")
+    if merged.merged_into_id is not None:
+        raise Conflict(f"customer {merged_id} is already merged into {merged.merged_into_id}")
+    moved: dict[str, list[int]] = {}
+    for name, model in MOVABLE.items():
+        ids = list(session.scalars(select(model.id).where(model.customer_id == merged_id)))
+        moved[name] = ids
+        if ids:
+            session.execute(
+                update(model).where(model.id.in_(ids)).values(customer_id=survivor_id),
+                execution_options={"synchronize_session": False},
+            )
+    merged.merged_into_id = survivor_id
+    merged.updated_at = utcnow()
+    merge = CustomerMerge(
+        survivor_id=survivor_id, merged_id=merged_id, actor=actor, moved=moved, active=True
+    )
+    session.add(merge)
+    session.flush()
+    session.expire_all()
+    audit(
+        session,
+        actor=actor,
+        action="customer.merge",
+        target=f"customer:{merged_id}",
+        detail={"survivor": survivor_id, "merge": merge.id},
+    )
+    return merge
+
+
+def undo_merge(session: Session, *, merge_id: int, actor: str) -> CustomerMerge:
+    """Move everything a merge moved back to the merged customer and revive it."""
+    merge = session.get(CustomerMerge, merge_id)
+    if merge is None:
+        raise NotFound(f"merge {merge_id} does not exist")
+    if not merge.active:
+        raise Conflict(f"merge {merge_id} was already undone")
+    survivor = get_customer(session, customer_id=merge.survivor_id, follow_merges=False)
+    if survivor.merged_into_id is not None:
+        raise Conflict(
+            f"customer {survivor.id} has since been merged into {survivor.merged_into_id}: "
+            "undo that merge first"
+        )
+    for name, model in MOVABLE.items():
+        ids = merge.moved.get(name, [])
+        if ids:
+            session.execute(
+                update(model)
+                .where(model.id.in_(ids), model.customer_id == merge.survivor_id)
+                .values(customer_id=merge.merged_id),
+                execution_options={"synchronize_session": False},
+            )
+    merged = get_customer(session, customer_id=merge.merged_id, follow_merges=False)
+    merged.merged_into_id = None
+    merge.active = False
+    merge.undone_at = utcnow()
+    merge.undone_by = actor
+    session.flush()
+    session.expire_all()
+    audit(session, actor=actor, action="customer.merge_undo", target=f"merge:{merge_id}")
+    return merge
+
+
+# ---------------------------------------------------------------- CSV import
+
+CUSTOMER_COLUMNS = ("name", "phones", "emails", "address", "site", "vip_level")
+PRODUCT_COLUMNS = (
+    "customer_phone",
+    "model",
+    "serial_number",
+    "category",
+    "purchased_on",
+    "installed_on",
+    "warranty_until",
+)
+
+
+def _rows(text: str, *, file: str, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValidationFailed([Problem(f"missing column {c!r}", file, 1, c) for c in missing])
+    # Line numbers count the header as line 1 (what a spreadsheet shows).
+    return [
+        (reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader
+    ]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.replace("；", ";").split(";") if part.strip()]
+
+
+def import_customers_csv(
+    session: Session,
+    *,
+    text: str,
+    file: str = "customers.csv",
+    default_area_code: str | None = None,
+    actor: str = "import",
+) -> list[int]:
+    """Import customers from CSV; any bad row rejects the whole file, naming line and rule.
+
+    Columns: ``name`` (required), ``phones`` and ``emails`` (``;``-separated), ``address``,
+    ``site``, ``vip_level``. Returns the new customer ids. Nothing is written when a row is
+    bad: rows are checked first, then written in one savepoint that is rolled back on error.
+    """
+    rows = _rows(text, file=file, required=("name",))
+    problems: list[Problem] = []
+    seen_phones: dict[str, int] = {}
+    for line, row in rows:
+        phones = _split(row.get("phones", ""))
+        problems += _customer_problems(
+            row.get("name", ""),
+            phones,
+            _split(row.get("emails", "")),
+            default_area_code,
+            line=line,
+            file=file,
+        )
+        vip = row.get("vip_level", "")
+        if vip and not vip.isdigit():
+            problems.append(
+                Problem(f"vip_level must be a whole number, not {vip!r}", file, line, "vip_level")
+            )
+        for raw in phones:
+            number = try_normalize(raw, default_area_code=default_area_code)
+            if number is not None and number.e164 in seen_phones:
+                first = seen_phones[number.e164]
+                problems.append(
+                    Problem(
+                        f"phone {raw!r} repeats line {first} of this file", file, line, "phones"
+                    )
+                )
+            elif number is not None:
+                seen_phones[number.e164] = line
+    if problems:
+        raise ValidationFailed(problems)
+    ids: list[int] = []
+    with session.begin_nested():
+        for _, row in rows:
+            customer = create_customer(
+                session,
+                name=row["name"],
+                phones=_split(row.get("phones", "")),
+                emails=_split(row.get("emails", "")),
+                addresses=[row["address"]] if row.get("address") else [],
+                site=row.get("site") or None,
+                vip_level=int(row.get("vip_level") or 0),
+                default_area_code=default_area_code,
+                actor=actor,
+            )
+            ids.append(customer.id)
+    audit(session, actor=actor, action="customer.import", target=file, detail={"rows": len(ids)})
+    return ids
+
+
+def import_products_csv(
+    session: Session,
+    *,
+    text: str,
+    file: str = "products.csv",
+    default_area_code: str | None = None,
+    actor: str = "import",
+) -> list[int]:
+    """Import products from CSV, each attached to the customer found by ``customer_phone``.
+
+    Dates are ISO (``2026-03-01``). All rows are checked before any is written.
+    """
+    rows = _rows(text, file=file, required=("customer_phone", "model"))
+    problems: list[Problem] = []
+    resolved: list[tuple[int, dict[str, str], dict[str, date | None]]] = []
+    for line, row in rows:
+        number = try_normalize(row.get("customer_phone", ""), default_area_code=default_area_code)
+        customer_id: int | None = None
+        if number is None:
+            problems.append(Problem("not a phone number", file, line, "customer_phone"))
+        else:
+            owners = list(
+                session.scalars(
+                    select(CustomerPhone.customer_id)
+                    .join(Customer, Customer.id == CustomerPhone.customer_id)
+                    .where(CustomerPhone.e164 == number.e164, Customer.merged_into_id.is_(None))
+                )
+            )
+            if not owners:
+                problems.append(
+                    Problem(f"no customer has phone {number.e164}", file, line, "customer_phone")
+                )
+            elif len(set(owners)) > 1:
+                problems.append(
+                    Problem(
+                        f"{len(set(owners))} customers share phone {number.e164}",
+                        file,
+                        line,
+                        "customer_phone",
+                    )
+                )
+            else:
+                customer_id = owners[0]
+        if not row.get("model"):
+            problems.append(Problem("a product needs a model", file, line, "model"))
+        dates: dict[str, date | None] = {}
+        for column in ("purchased_on", "installed_on", "warranty_until"):
+            value = row.get(column, "")
+            try:
+                dates[column] = date.fromisoformat(value) if value else None
+            except ValueError:
+                problems.append(Problem(f"not a date (YYYY-MM-DD): {value!r}", file, line, column))
+        if customer_id is not None:
+            resolved.append((customer_id, row, dates))
+    if problems:
+        raise ValidationFailed(problems)
+    ids: list[int] = []
+    with session.begin_nested():
+        for customer_id, row, dates in resolved:
+            product = add_product(
+                session,
+                customer_id=customer_id,
+                model=row["model"],
+                serial_number=row.get("serial_number") or None,
+                category=row.get("category", ""),
+                actor=actor,
+                **dates,
+            )
+            ids.append(product.id)
+    return ids

@@ -1,0 +1,497 @@
+"""The knowledge base on a database session: articles, review workflow, search, feedback.
+
+Workflow: an author writes a **draft**; it goes to **review**; a reviewer (not the author:
+four eyes) publishes it or sends it back. Editing a published article creates a new version
+as a draft while the published version stays live; publishing the new version replaces it.
+A **retired** article leaves search. Only published articles inside their validity dates
+are found, so every channel gives the same answer.
+
+Search uses the segmented terms of :mod:`hotline.kb.text`:
+
+- SQLite: an FTS5 table ``kb_search_fts`` ranked by BM25 (title weighted ×3). It is a
+  derived index, rebuilt from ``kb_search`` by :func:`ensure_search_index` when missing, so
+  the Alembic-owned schema holds only ordinary tables.
+- PostgreSQL: ``kb_search.vector``, a weighted ``tsvector`` (title A, body B) with a GIN
+  index, ranked by ``ts_rank_cd``.
+
+A query first asks for articles holding every term; if that finds fewer than wanted, it asks
+again for articles holding any term (a question phrased differently from the article).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from hotline.core.errors import Conflict, NotFound
+from hotline.identity.audit import record as audit
+from hotline.kb.text import query_terms, segment
+from hotline.store.db import utcnow
+from hotline.store.models.kb import (
+    KbArticle,
+    KbAttachment,
+    KbCategory,
+    KbFeedback,
+    KbSearchDocument,
+    KbVersion,
+)
+
+TITLE_WEIGHT = 3.0
+
+
+class ArticleState(StrEnum):
+    """Where an article's newest version stands in the review workflow."""
+
+    DRAFT = "draft"
+    REVIEW = "review"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+# ---------------------------------------------------------------- articles and workflow
+
+
+def category(session: Session, *, name: str, parent: str | None = None) -> KbCategory:
+    """Return the category ``name``, creating it (under ``parent``) if it does not exist."""
+    found = session.scalars(select(KbCategory).where(KbCategory.name == name)).first()
+    if found is not None:
+        return found
+    parent_id = category(session, name=parent).id if parent else None
+    created = KbCategory(name=name, parent_id=parent_id)
+    session.add(created)
+    session.flush()
+    return created
+
+
+def create_article(
+    session: Session,
+    *,
+    title: str,
+    body: str,
+    author: str,
+    category_name: str | None = None,
+    tags: Sequence[str] = (),
+    language: str = "zh-CN",
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> KbArticle:
+    """Write a new article as a draft (version 1).
+
+    Example: ``create_article(session, title="热水器E4故障", body="...", author="kb_editor")``.
+    """
+    if not title.strip():
+        raise Conflict("an article needs a title")
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise Conflict("valid_until must come after valid_from")
+    article = KbArticle(
+        category_id=category(session, name=category_name).id if category_name else None,
+        state=ArticleState.DRAFT.value,
+        language=language,
+        tags=[t.strip() for t in tags if t.strip()],
+        current_version=1,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        author=author,
+        views=0,
+        uses=0,
+        helpful_yes=0,
+        helpful_no=0,
+    )
+    session.add(article)
+    session.flush()
+    session.add(
+        KbVersion(article_id=article.id, version=1, title=title, body=body, author=author, note="")
+    )
+    audit(session, actor=author, action="kb.create", target=f"article:{article.id}")
+    session.flush()
+    return article
+
+
+def get_article(session: Session, *, article_id: int) -> KbArticle:
+    """Return an article or raise :class:`NotFound`."""
+    article = session.get(KbArticle, article_id)
+    if article is None:
+        raise NotFound(f"article {article_id} does not exist")
+    return article
+
+
+def version(session: Session, *, article_id: int, number: int | None = None) -> KbVersion:
+    """One version of an article (default: the published one, else the newest)."""
+    article = get_article(session, article_id=article_id)
+    wanted = number or article.published_version or article.current_version
+    found = session.scalars(
+        select(KbVersion).where(KbVersion.article_id == article_id, KbVersion.version == wanted)
+    ).first()
+    if found is None:
+        raise NotFound(f"article {article_id} has no version {wanted}")
+    return found
+
+
+def versions(session: Session, *, article_id: int) -> list[KbVersion]:
+    """All versions of an article, oldest first."""
+    return list(
+        session.scalars(
+            select(KbVersion).where(KbVersion.article_id == article_id).order_by(KbVersion.version)
+        )
+    )
+
+
+def edit_article(
+    session: Session,
+    *,
+    article_id: int,
+    author: str,
+    title: str | None = None,
+    body: str | None = None,
+    tags: Sequence[str] | None = None,
+    note: str = "",
+) -> KbVersion:
+    """Write a new version; it is a draft until reviewed (a published version stays live)."""
+    article = get_article(session, article_id=article_id)
+    if article.state == ArticleState.RETIRED:
+        raise Conflict("a retired article cannot be edited")
+    if article.state == ArticleState.REVIEW:
+        raise Conflict("the article is in review: approve or reject it first")
+    latest = version(session, article_id=article_id, number=article.current_version)
+    # Every edit is a new version (versions are never changed), published or not.
+    number = article.current_version + 1
+    new = KbVersion(
+        article_id=article.id,
+        version=number,
+        title=title if title is not None else latest.title,
+        body=body if body is not None else latest.body,
+        author=author,
+        note=note,
+    )
+    session.add(new)
+    article.current_version = number
+    article.state = ArticleState.DRAFT.value
+    if tags is not None:
+        article.tags = [t.strip() for t in tags if t.strip()]
+    article.updated_at = utcnow()
+    audit(
+        session,
+        actor=author,
+        action="kb.edit",
+        target=f"article:{article.id}",
+        detail={"version": number},
+    )
+    session.flush()
+    return new
+
+
+def submit_for_review(session: Session, *, article_id: int, actor: str) -> KbArticle:
+    """Send the newest draft to review."""
+    article = get_article(session, article_id=article_id)
+    if article.state != ArticleState.DRAFT:
+        raise Conflict(f"only a draft goes to review (the article is {article.state})")
+    article.state = ArticleState.REVIEW.value
+    audit(session, actor=actor, action="kb.submit", target=f"article:{article.id}")
+    session.flush()
+    return article
+
+
+def review(
+    session: Session, *, article_id: int, reviewer: str, approve: bool, note: str = ""
+) -> KbArticle:
+    """Publish the version in review, or send it back to draft. The author may not review."""
+    article = get_article(session, article_id=article_id)
+    if article.state != ArticleState.REVIEW:
+        raise Conflict(f"the article is not in review (it is {article.state})")
+    pending = version(session, article_id=article_id, number=article.current_version)
+    if reviewer in (pending.author, article.author):
+        raise Conflict("an author cannot review their own article")
+    article.reviewer = reviewer
+    if approve:
+        article.state = ArticleState.PUBLISHED.value
+        article.published_version = article.current_version
+        index_article(session, article=article, current=pending)
+    else:
+        article.state = ArticleState.DRAFT.value
+    article.updated_at = utcnow()
+    audit(
+        session,
+        actor=reviewer,
+        action="kb.publish" if approve else "kb.reject",
+        target=f"article:{article.id}",
+        detail={"version": article.current_version, "note": note},
+    )
+    session.flush()
+    return article
+
+
+def retire(session: Session, *, article_id: int, actor: str) -> KbArticle:
+    """Take an article out of service and out of search."""
+    article = get_article(session, article_id=article_id)
+    article.state = ArticleState.RETIRED.value
+    article.published_version = None
+    session.execute(delete(KbSearchDocument).where(KbSearchDocument.article_id == article.id))
+    if _is_sqlite(session):
+        ensure_search_index(session)
+        session.execute(text("DELETE FROM kb_search_fts WHERE rowid = :id"), {"id": article.id})
+    audit(session, actor=actor, action="kb.retire", target=f"article:{article.id}")
+    session.flush()
+    return article
+
+
+def add_attachment(
+    session: Session,
+    *,
+    article_id: int,
+    filename: str,
+    media_type: str,
+    size_bytes: int,
+    sha256: str,
+    uri: str,
+    actor: str,
+) -> KbAttachment:
+    """Record an attachment's metadata (the file itself lives in object storage at ``uri``)."""
+    get_article(session, article_id=article_id)
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
+        raise Conflict("sha256 must be 64 hexadecimal characters")
+    attachment = KbAttachment(
+        article_id=article_id,
+        filename=filename,
+        media_type=media_type,
+        size_bytes=size_bytes,
+        sha256=sha256.lower(),
+        uri=uri,
+    )
+    session.add(attachment)
+    audit(
+        session,
+        actor=actor,
+        action="kb.attach",
+        target=f"article:{article_id}",
+        detail={"file": filename},
+    )
+    session.flush()
+    return attachment
+
+
+def attachments(session: Session, *, article_id: int) -> list[KbAttachment]:
+    """Attachments of an article."""
+    return list(session.scalars(select(KbAttachment).where(KbAttachment.article_id == article_id)))
+
+
+# ---------------------------------------------------------------- usage and feedback
+
+
+def read(session: Session, *, article_id: int, now: datetime | None = None) -> KbVersion:
+    """Open the published version for reading (counts a view); refuses unpublished/expired."""
+    article = get_article(session, article_id=article_id)
+    if article.published_version is None or not _valid(article, now or utcnow()):
+        raise NotFound(f"article {article_id} is not published or not valid now")
+    article.views += 1
+    return version(session, article_id=article_id, number=article.published_version)
+
+
+def record_use(session: Session, *, article_id: int) -> int:
+    """Count that an agent used the article on a ticket; returns the published version used."""
+    article = get_article(session, article_id=article_id)
+    if article.published_version is None:
+        raise Conflict(f"article {article_id} is not published")
+    article.uses += 1
+    return article.published_version
+
+
+def feedback(
+    session: Session, *, article_id: int, helpful: bool, actor: str, comment: str = ""
+) -> KbFeedback:
+    """Record a "was this helpful?" answer."""
+    article = get_article(session, article_id=article_id)
+    if helpful:
+        article.helpful_yes += 1
+    else:
+        article.helpful_no += 1
+    answer = KbFeedback(article_id=article_id, helpful=helpful, actor=actor, comment=comment)
+    session.add(answer)
+    session.flush()
+    return answer
+
+
+def _valid(article: KbArticle, now: datetime) -> bool:
+    if article.valid_from is not None and now < article.valid_from:
+        return False
+    return article.valid_until is None or now < article.valid_until
+
+
+# ---------------------------------------------------------------- search
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def ensure_search_index(session: Session) -> None:
+    """Create SQLite's FTS5 table if missing, filled from ``kb_search`` (no-op elsewhere)."""
+    if not _is_sqlite(session):
+        return
+    exists = session.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kb_search_fts'")
+    ).first()
+    if exists:
+        return
+    # unicode61 splits on the spaces that kb.text put between terms; no stemming is wanted.
+    session.execute(
+        text(
+            "CREATE VIRTUAL TABLE kb_search_fts USING fts5("
+            "title_terms, body_terms, tokenize = 'unicode61 remove_diacritics 0')"
+        )
+    )
+    session.execute(
+        text(
+            "INSERT INTO kb_search_fts (rowid, title_terms, body_terms) "
+            "SELECT article_id, title_terms, body_terms FROM kb_search"
+        )
+    )
+
+
+def index_article(session: Session, *, article: KbArticle, current: KbVersion) -> None:
+    """Put the published version's segmented text (title, tags, body) into the search index."""
+    title_terms = segment(current.title + " " + " ".join(article.tags))
+    body_terms = segment(current.body)
+    document = session.get(KbSearchDocument, article.id)
+    if document is None:
+        document = KbSearchDocument(article_id=article.id, title_terms="", body_terms="")
+        session.add(document)
+    document.title_terms = title_terms
+    document.body_terms = body_terms
+    session.flush()
+    if _is_sqlite(session):
+        ensure_search_index(session)
+        session.execute(text("DELETE FROM kb_search_fts WHERE rowid = :id"), {"id": article.id})
+        session.execute(
+            text(
+                "INSERT INTO kb_search_fts (rowid, title_terms, body_terms) "
+                "VALUES (:id, :title, :body)"
+            ),
+            {"id": article.id, "title": title_terms, "body": body_terms},
+        )
+    else:
+        session.execute(
+            text(
+                "UPDATE kb_search SET vector = "
+                "setweight(to_tsvector('simple', title_terms), 'A') || "
+                "setweight(to_tsvector('simple', body_terms), 'B') WHERE article_id = :id"
+            ),
+            {"id": article.id},
+        )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result."""
+
+    article_id: int
+    title: str
+    score: float
+    version: int
+
+
+def search(
+    session: Session,
+    *,
+    query: str,
+    limit: int = 5,
+    now: datetime | None = None,
+    category_name: str | None = None,
+) -> list[SearchHit]:
+    """Find published, currently valid articles for a Chinese or English query, best first.
+
+    Example: ``search(session, query="熱水器 E4")`` finds "热水器显示E4故障怎么办".
+    """
+    words = query_terms(query)
+    if not words:
+        return []
+    now = now or utcnow()
+    ranked = _ranked(session, words, limit * 4, match_all=True)
+    if len(ranked) < limit and len(words) > 1:
+        seen = {article_id for article_id, _ in ranked}
+        ranked += [
+            r for r in _ranked(session, words, limit * 4, match_all=False) if r[0] not in seen
+        ]
+    if not ranked:
+        return []
+    scores = dict(ranked)
+    query_articles = (
+        select(KbArticle, KbVersion.title)
+        .join(
+            KbVersion,
+            (KbVersion.article_id == KbArticle.id)
+            & (KbVersion.version == KbArticle.published_version),
+        )
+        .where(
+            KbArticle.id.in_(list(scores)),
+            KbArticle.state != ArticleState.RETIRED,
+            or_(KbArticle.valid_from.is_(None), KbArticle.valid_from <= now),
+            or_(KbArticle.valid_until.is_(None), KbArticle.valid_until > now),
+        )
+    )
+    if category_name:
+        query_articles = query_articles.join(
+            KbCategory, KbCategory.id == KbArticle.category_id
+        ).where(KbCategory.name == category_name)
+    order = {article_id: i for i, (article_id, _) in enumerate(ranked)}
+    hits = [
+        SearchHit(article.id, title, scores[article.id], article.published_version or 0)
+        for article, title in session.execute(query_articles)
+    ]
+    hits.sort(key=lambda hit: order[hit.article_id])
+    return hits[:limit]
+
+
+def _ranked(
+    session: Session, words: list[str], limit: int, *, match_all: bool
+) -> list[tuple[int, float]]:
+    if _is_sqlite(session):
+        ensure_search_index(session)
+        # Quoted terms; a lone Chinese character (no bigram exists) matches as a prefix.
+        parts = [f'"{w}"*' if len(w) == 1 and not w.isascii() else f'"{w}"' for w in words]
+        expression = (" AND " if match_all else " OR ").join(parts)
+        rows = session.execute(
+            text(
+                "SELECT rowid, bm25(kb_search_fts, :title_weight, 1.0) AS score "
+                "FROM kb_search_fts WHERE kb_search_fts MATCH :expression "
+                "ORDER BY score LIMIT :limit"
+            ),
+            {"expression": expression, "title_weight": TITLE_WEIGHT, "limit": limit},
+        ).all()
+        # FTS5's bm25() is negative (smaller is better); flip it so larger is better.
+        return [(int(row[0]), -float(row[1])) for row in rows]
+    parts = [f"'{w}':*" if len(w) == 1 and not w.isascii() else f"'{w}'" for w in words]
+    expression = (" & " if match_all else " | ").join(parts)
+    tsquery = func.to_tsquery("simple", expression)
+    rows = session.execute(
+        select(
+            KbSearchDocument.article_id,
+            func.ts_rank_cd(KbSearchDocument.vector, tsquery).label("score"),
+        )
+        .where(KbSearchDocument.vector.op("@@")(tsquery))
+        .order_by(text("score DESC"))
+        .limit(limit)
+    ).all()
+    return [(int(row[0]), float(row[1])) for row in rows]
+
+
+def reindex(session: Session) -> int:
+    """Rebuild the search index from the published versions; returns articles indexed."""
+    session.execute(delete(KbSearchDocument))
+    if _is_sqlite(session):
+        session.execute(text("DROP TABLE IF EXISTS kb_search_fts"))
+    count = 0
+    for article in session.scalars(
+        select(KbArticle).where(KbArticle.published_version.is_not(None))
+    ):
+        index_article(
+            session,
+            article=article,
+            current=version(session, article_id=article.id, number=article.published_version),
+        )
+        count += 1
+    return count

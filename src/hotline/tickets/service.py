@@ -1,0 +1,650 @@
+"""Tickets and work orders on a database session: create, act, dispatch, verify, SLA, figures.
+
+Every change goes through :func:`act`, which asks the pure rules
+(:func:`hotline.tickets.workflow.transition`) for the next state, carries out the effects
+(pausing SLA clocks, stamping resolution, deciding the provider's warranty claim), appends a
+``ticket_events`` row and an audit entry. Times come from the caller (``now``) so the same
+code runs live and in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.core.errors import Conflict, NotFound
+from hotline.core.ids import new_id
+from hotline.crm import service as crm
+from hotline.identity.audit import record as audit
+from hotline.kb import service as kb
+from hotline.store.db import utcnow
+from hotline.store.models.crm import Product
+from hotline.store.models.tickets import (
+    BusinessCalendarRow,
+    ServiceProvider,
+    Ticket,
+    TicketArticle,
+    TicketEvent,
+    TicketVerification,
+)
+from hotline.tickets import figures, sla
+from hotline.tickets.calendar import BusinessCalendar, Interval, parse_hours
+from hotline.tickets.workflow import (
+    Action,
+    ComplaintLevel,
+    Priority,
+    TicketFacts,
+    TicketState,
+    TicketType,
+    Verification,
+    transition,
+)
+
+DEFAULT_CALENDAR = "default"
+# Used when no calendar named "default" is stored: a typical mainland service desk.
+FALLBACK_CALENDAR = BusinessCalendar.weekdays(
+    "Asia/Shanghai", "09:00-18:00", saturday="09:00-12:00"
+)
+
+
+# ---------------------------------------------------------------- calendars and providers
+
+
+def save_calendar(session: Session, *, name: str, calendar: BusinessCalendar) -> None:
+    """Store (or replace) a site's business-hours calendar under ``name``."""
+    row = session.get(BusinessCalendarRow, name) or BusinessCalendarRow(name=name)
+    row.time_zone = calendar.time_zone
+    row.weekly = {str(day): _hours_text(hours) for day, hours in calendar.weekly.items()}
+    row.holidays = sorted(d.isoformat() for d in calendar.holidays)
+    row.working_days = {d.isoformat(): _hours_text(h) for d, h in calendar.working_days.items()}
+    session.add(row)
+    session.flush()
+
+
+def _hours_text(hours: Sequence[tuple[int, int]]) -> str:
+    return ",".join(
+        f"{s // 3600:02d}:{s % 3600 // 60:02d}-{e // 3600:02d}:{e % 3600 // 60:02d}"
+        for s, e in hours
+    )
+
+
+def load_calendar(session: Session, name: str | None) -> BusinessCalendar:
+    """The calendar stored under ``name`` (or ``default``); a built-in one if none is stored."""
+    row = session.get(BusinessCalendarRow, name or DEFAULT_CALENDAR)
+    if row is None:
+        if name and name != DEFAULT_CALENDAR:
+            raise NotFound(f"business calendar {name!r} does not exist")
+        return FALLBACK_CALENDAR
+    return BusinessCalendar(
+        time_zone=row.time_zone,
+        weekly={int(day): parse_hours(text) for day, text in row.weekly.items()},
+        holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
+        working_days={date.fromisoformat(d): parse_hours(t) for d, t in row.working_days.items()},
+    )
+
+
+def create_provider(
+    session: Session, *, code: str, name: str, region: str = "", phone: str = "", actor: str
+) -> ServiceProvider:
+    """Register a field-service provider."""
+    if session.scalars(select(ServiceProvider).where(ServiceProvider.code == code)).first():
+        raise Conflict(f"service provider {code!r} already exists")
+    provider = ServiceProvider(code=code, name=name, region=region, phone=phone, active=True)
+    session.add(provider)
+    session.flush()
+    audit(session, actor=actor, action="provider.create", target=f"provider:{code}")
+    return provider
+
+
+def _provider(session: Session, code: str) -> ServiceProvider:
+    provider = session.scalars(select(ServiceProvider).where(ServiceProvider.code == code)).first()
+    if provider is None or not provider.active:
+        raise NotFound(f"service provider {code!r} does not exist or is inactive")
+    return provider
+
+
+# ---------------------------------------------------------------- tickets
+
+
+def create_ticket(
+    session: Session,
+    *,
+    type: str,
+    subject: str,
+    actor: str,
+    customer_id: int | None = None,
+    product_id: int | None = None,
+    priority: str = "normal",
+    category: str = "",
+    queue: str = "",
+    description: str = "",
+    custom_fields: dict[str, Any] | None = None,
+    complaint_level: str | None = None,
+    contact_id: str | None = None,
+    calendar: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Open a ticket; the SLA targets of its type and priority are fixed on it now.
+
+    Example::
+
+        ticket = create_ticket(session, type="repair", subject="热水器不加热", customer_id=42,
+                               product_id=7, queue="repair", actor="agent7")
+    """
+    ticket_type, level = TicketType(type), None
+    Priority(priority)
+    if ticket_type is TicketType.COMPLAINT:
+        level = ComplaintLevel(complaint_level or ComplaintLevel.ORDINARY)
+    elif complaint_level:
+        raise Conflict("only complaints have a complaint level")
+    now = now or utcnow()
+    warranty = False
+    if customer_id is not None:
+        customer_id = crm.get_customer(session, customer_id=customer_id).id
+    if product_id is not None:
+        product = session.get(Product, product_id)
+        if product is None:
+            raise NotFound(f"product {product_id} does not exist")
+        if customer_id is not None and product.customer_id != customer_id:
+            raise Conflict(f"product {product_id} does not belong to customer {customer_id}")
+        customer_id = product.customer_id
+        warranty = crm.in_warranty(product, now.date())
+    cal = load_calendar(session, calendar)
+    policy = sla.policy_for(ticket_type, priority)
+    ticket = Ticket(
+        number=new_id("tmp")[:32],
+        type=ticket_type.value,
+        category=category,
+        priority=priority,
+        state=TicketState.NEW.value,
+        subject=subject,
+        description=description,
+        customer_id=customer_id,
+        product_id=product_id,
+        contact_id=contact_id,
+        queue=queue,
+        calendar=calendar,
+        sla=asdict(policy) | {"escalate_to": list(policy.escalate_to)},
+        custom_fields=custom_fields or {},
+        warranty=warranty,
+        complaint_level=level.value if level else None,
+        acknowledged=[],
+        claim_status="none",
+        pauses=[],
+        created_at=now,
+        due_at=cal.add_business_seconds(now, policy.resolution_s)
+        if policy.resolution_s is not None
+        else None,
+    )
+    session.add(ticket)
+    session.flush()
+    ticket.number = f"{now:%Y%m%d}{ticket.id:06d}"
+    _event(
+        session,
+        ticket,
+        actor=actor,
+        action="create",
+        before="",
+        after=TicketState.NEW.value,
+        now=now,
+        note=subject,
+    )
+    audit(session, actor=actor, action="ticket.create", target=f"ticket:{ticket.number}")
+    session.flush()
+    return ticket
+
+
+def get_ticket(session: Session, *, ticket_id: int) -> Ticket:
+    """Return a ticket or raise :class:`NotFound`."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} does not exist")
+    return ticket
+
+
+def list_tickets(
+    session: Session,
+    *,
+    queues: Sequence[str] | None = None,
+    states: Sequence[str] | None = None,
+    assignee: str | None = None,
+    customer_id: int | None = None,
+    limit: int = 100,
+) -> list[Ticket]:
+    """Tickets, newest first, filtered by queues, states, assignee or customer."""
+    query = select(Ticket)
+    if queues is not None:
+        query = query.where(Ticket.queue.in_(list(queues)))
+    if states:
+        query = query.where(Ticket.state.in_(list(states)))
+    if assignee:
+        query = query.where(Ticket.assignee == assignee)
+    if customer_id is not None:
+        query = query.where(Ticket.customer_id == customer_id)
+    return list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit)))
+
+
+def history(session: Session, *, ticket_id: int) -> list[TicketEvent]:
+    """The ticket's history in order."""
+    return list(
+        session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        )
+    )
+
+
+def latest_verification(session: Session, ticket_id: int) -> TicketVerification | None:
+    """The newest verification callback of a ticket."""
+    return session.scalars(
+        select(TicketVerification)
+        .where(TicketVerification.ticket_id == ticket_id)
+        .order_by(TicketVerification.id.desc())
+        .limit(1)
+    ).first()
+
+
+def facts_of(session: Session, ticket: Ticket) -> TicketFacts:
+    """What the pure rules need to know about ``ticket``."""
+    check = latest_verification(session, ticket.id)
+    return TicketFacts(
+        type=TicketType(ticket.type),
+        state=TicketState(ticket.state),
+        warranty=ticket.warranty,
+        assignee=ticket.assignee,
+        provider=str(ticket.provider_id) if ticket.provider_id else None,
+        verification=Verification(
+            reached=check.reached,
+            customer_confirmed=check.customer_confirmed,
+            part_replaced=check.part_replaced,
+            part_matches_fault=check.part_matches_fault,
+            note=check.note,
+        )
+        if check
+        else None,
+        complaint_level=ComplaintLevel(ticket.complaint_level) if ticket.complaint_level else None,
+        acknowledged=tuple(ticket.acknowledged),
+    )
+
+
+def act(
+    session: Session,
+    *,
+    ticket_id: int,
+    action: str,
+    actor: str,
+    target: str | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Apply an action (assign, dispatch, resolve, close…) to a ticket, or raise Conflict.
+
+    Example: ``act(session, ticket_id=5, action="assign", target="agent7", actor="lead1")``.
+    """
+    now = now or utcnow()
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    step = Action(action)
+    before = ticket.state
+    state, effects = transition(facts_of(session, ticket), step, target=target)
+    for effect in effects:
+        _apply(ticket, effect.kind, effect.detail, now)
+    if step is Action.ASSIGN:
+        ticket.assignee = target
+    elif step is Action.DISPATCH and target:
+        ticket.provider_id = _provider(session, target).id
+    elif step is Action.CLOSE:
+        ticket.closed_at = now
+    elif step is Action.ESCALATE and ticket.type == TicketType.COMPLAINT and target:
+        ticket.acknowledged = [*ticket.acknowledged, target]
+    elif step is Action.REOPEN:
+        ticket.closed_at = None
+    ticket.state = state.value
+    if any(effect.kind == "resume_clocks" for effect in effects):
+        _move_due_time(session, ticket, now)
+    _event(
+        session,
+        ticket,
+        actor=actor,
+        action=step.value,
+        before=before,
+        after=state.value,
+        now=now,
+        note=note,
+        data=data,
+    )
+    audit(
+        session,
+        actor=actor,
+        action=f"ticket.{step.value}",
+        target=f"ticket:{ticket.number}",
+        detail={"from": before, "to": state.value} | ({"target": target} if target else {}),
+    )
+    session.flush()
+    return ticket
+
+
+def _move_due_time(session: Session, ticket: Ticket, now: datetime) -> None:
+    # The resolution clock stood still while waiting on the customer: the due time moves on.
+    for status in sla_status(session, ticket=ticket, now=now):
+        if (
+            status.clock is sla.ClockName.RESOLUTION
+            and status.due_at is not None
+            and status.state is not sla.ClockState.BREACHED
+        ):
+            ticket.due_at = status.due_at
+
+
+def _apply(ticket: Ticket, kind: str, detail: dict[str, str], now: datetime) -> None:
+    if kind == "pause_clocks" and ticket.paused_since is None:
+        ticket.paused_since = now
+    elif kind == "resume_clocks" and ticket.paused_since is not None:
+        ticket.pauses = [*ticket.pauses, [ticket.paused_since.isoformat(), now.isoformat()]]
+        ticket.paused_since = None
+    elif kind == "stop_resolution_clock":
+        ticket.resolved_at = now
+    elif kind == "restart_resolution_clock":
+        ticket.resolved_at = None
+    elif kind == "claim":
+        ticket.claim_status = detail["status"]
+
+
+def _event(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: str,
+    action: str,
+    before: str,
+    after: str,
+    now: datetime,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        actor=actor,
+        action=action,
+        from_state=before,
+        to_state=after,
+        note=note,
+        data=data or {},
+    )
+    session.add(event)
+    return event
+
+
+def respond(
+    session: Session, *, ticket_id: int, actor: str, note: str, now: datetime | None = None
+) -> Ticket:
+    """Record an update sent to the customer: stops the first-response clock the first time,
+    restarts the next-update clock every time."""
+    now = now or utcnow()
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    if ticket.state in (TicketState.CLOSED, TicketState.CANCELLED):
+        raise Conflict(f"cannot update a ticket that is {ticket.state}")
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    ticket.last_update_at = now
+    if ticket.state == TicketState.NEW:
+        ticket.state = TicketState.OPEN.value
+    _event(
+        session,
+        ticket,
+        actor=actor,
+        action="update",
+        before=ticket.state,
+        after=ticket.state,
+        now=now,
+        note=note,
+    )
+    session.flush()
+    return ticket
+
+
+def provider_update(
+    session: Session,
+    *,
+    ticket_id: int,
+    provider: str,
+    note: str,
+    completed: bool = False,
+    parts: Sequence[str] = (),
+    now: datetime | None = None,
+) -> Ticket:
+    """Record an update from the dispatched provider (arrived, part ordered, completed…)."""
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    sender = _provider(session, provider)
+    if ticket.provider_id != sender.id:
+        raise Conflict(f"ticket {ticket.number} is not dispatched to {provider}")
+    action = Action.PROVIDER_COMPLETED if completed else Action.PROVIDER_UPDATE
+    return act(
+        session,
+        ticket_id=ticket_id,
+        action=action.value,
+        actor=f"provider:{provider}",
+        note=note,
+        data={"parts": list(parts)} if parts else None,
+        now=now,
+    )
+
+
+def record_verification(
+    session: Session,
+    *,
+    ticket_id: int,
+    actor: str,
+    reached: bool,
+    customer_confirmed: bool,
+    part_replaced: bool = False,
+    part_matches_fault: bool | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> TicketVerification:
+    """Record the verification callback (回访) of a resolved work order.
+
+    If the customer was reached and says the problem is not fixed, the ticket reopens.
+    """
+    now = now or utcnow()
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    check = TicketVerification(
+        ticket_id=ticket.id,
+        at=now,
+        actor=actor,
+        reached=reached,
+        customer_confirmed=customer_confirmed,
+        part_replaced=part_replaced,
+        part_matches_fault=part_matches_fault,
+        note=note,
+    )
+    transition(facts_of(session, ticket), Action.VERIFY)  # only a resolved ticket is verified
+    session.add(check)
+    session.flush()
+    act(
+        session,
+        ticket_id=ticket_id,
+        action=Action.VERIFY.value,
+        actor=actor,
+        note=note,
+        data={
+            "reached": reached,
+            "customer_confirmed": customer_confirmed,
+            "part_replaced": part_replaced,
+            "part_matches_fault": part_matches_fault,
+        },
+        now=now,
+    )
+    if reached and not customer_confirmed:
+        act(
+            session,
+            ticket_id=ticket_id,
+            action=Action.REOPEN.value,
+            actor=actor,
+            note="verification callback: the customer says the problem is not solved",
+            now=now,
+        )
+    return check
+
+
+def link_article(session: Session, *, ticket_id: int, article_id: int, actor: str) -> TicketArticle:
+    """Link the published knowledge-base article an agent used on this ticket."""
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    version = kb.record_use(session, article_id=article_id)
+    existing = session.scalars(
+        select(TicketArticle).where(
+            TicketArticle.ticket_id == ticket.id, TicketArticle.article_id == article_id
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    link = TicketArticle(ticket_id=ticket.id, article_id=article_id, version=version, actor=actor)
+    session.add(link)
+    session.flush()
+    return link
+
+
+# ---------------------------------------------------------------- SLA
+
+
+def _pauses(ticket: Ticket) -> tuple[Interval, ...]:
+    return tuple((datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in ticket.pauses)
+
+
+def policy_of(ticket: Ticket) -> sla.SlaPolicy:
+    """The SLA policy fixed on the ticket when it was created."""
+    fixed = dict(ticket.sla)
+    fixed["escalate_to"] = tuple(fixed.get("escalate_to", ()))
+    return sla.SlaPolicy(**fixed)
+
+
+def sla_status(session: Session, *, ticket: Ticket, now: datetime) -> list[sla.ClockStatus]:
+    """Evaluate the ticket's SLA clocks at ``now`` on its calendar."""
+    timeline = sla.Timeline(
+        created_at=ticket.created_at,
+        first_response_at=ticket.first_response_at,
+        last_update_at=ticket.last_update_at,
+        resolved_at=ticket.resolved_at,
+        pauses=_pauses(ticket),
+        paused_since=ticket.paused_since,
+    )
+    return sla.evaluate(policy_of(ticket), timeline, load_calendar(session, ticket.calendar), now)
+
+
+def check_sla(session: Session, *, now: datetime, actor: str = "sla") -> list[dict[str, Any]]:
+    """Escalate every open ticket whose clocks warn or breach; each escalation is sent once.
+
+    Returns the escalations sent now (ticket, clock, stage, role). Run it every minute.
+    """
+    sent_now: list[dict[str, Any]] = []
+    open_states = [
+        s.value
+        for s in (
+            TicketState.NEW,
+            TicketState.OPEN,
+            TicketState.WAITING_CUSTOMER,
+            TicketState.DISPATCHED,
+        )
+    ]
+    for ticket in session.scalars(select(Ticket).where(Ticket.state.in_(open_states))):
+        statuses = sla_status(session, ticket=ticket, now=now)
+        wanted = sla.escalations(policy_of(ticket), statuses)
+        if not wanted:
+            continue
+        already = {
+            (e.data.get("clock"), e.data.get("stage"), e.data.get("since"))
+            for e in session.scalars(
+                select(TicketEvent).where(
+                    TicketEvent.ticket_id == ticket.id, TicketEvent.action == "sla_escalation"
+                )
+            )
+        }
+        # The next-update clock restarts with every update; its escalations are per restart.
+        since = (ticket.last_update_at or ticket.created_at).isoformat()
+        for escalation in wanted:
+            key_since = since if escalation.clock is sla.ClockName.NEXT_UPDATE else ""
+            key = (escalation.clock.value, escalation.stage, key_since)
+            if key in already:
+                continue
+            data = {"clock": key[0], "stage": key[1], "since": key_since, "role": escalation.role}
+            _event(
+                session,
+                ticket,
+                actor=actor,
+                action="sla_escalation",
+                before=ticket.state,
+                after=ticket.state,
+                now=now,
+                data=data,
+            )
+            sent_now.append({"ticket": ticket.number} | data)
+    session.flush()
+    return sent_now
+
+
+def deferred_work(
+    session: Session, *, start: datetime, end: datetime, queue: str | None = None
+) -> figures.DeferredWorkFigures:
+    """Deferred-work figures (METRICS.md) of ``queue``'s tickets (or all) for ``[start, end)``."""
+    query = select(Ticket).where(Ticket.created_at < end)
+    if queue is not None:
+        query = query.where(Ticket.queue == queue)
+    calendars: dict[str | None, BusinessCalendar] = {}
+    items: list[figures.WorkItem] = []
+    for ticket in session.scalars(query):
+        if ticket.calendar not in calendars:
+            calendars[ticket.calendar] = load_calendar(session, ticket.calendar)
+        cal = calendars[ticket.calendar]
+        pauses = _pauses(ticket)
+        first = (
+            cal.business_seconds(ticket.created_at, ticket.first_response_at, pauses)
+            if ticket.first_response_at
+            else None
+        )
+        resolution = (
+            cal.business_seconds(ticket.created_at, ticket.resolved_at, pauses)
+            if ticket.resolved_at
+            else None
+        )
+        closed = ticket.closed_at
+        if ticket.state == TicketState.CANCELLED:
+            continue
+        items.append(figures.WorkItem(ticket.created_at, ticket.due_at, closed, first, resolution))
+    return figures.deferred_work_figures(items, start=start, end=end)
+
+
+def ticket_view(ticket: Ticket, *, masked: bool = False) -> dict[str, Any]:
+    """A ticket as the API returns it (custom fields masked for roles without personal data)."""
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "type": ticket.type,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "state": ticket.state,
+        "subject": ticket.subject,
+        "description": ticket.description if not masked else "",
+        "customer_id": ticket.customer_id,
+        "product_id": ticket.product_id,
+        "queue": ticket.queue,
+        "assignee": ticket.assignee,
+        "provider_id": ticket.provider_id,
+        "warranty": ticket.warranty,
+        "complaint_level": ticket.complaint_level,
+        "acknowledged": list(ticket.acknowledged),
+        "claim_status": ticket.claim_status,
+        "custom_fields": {} if masked else dict(ticket.custom_fields),
+        "created_at": ticket.created_at.isoformat(),
+        "due_at": ticket.due_at.isoformat() if ticket.due_at else None,
+        "first_response_at": _iso(ticket.first_response_at),
+        "resolved_at": _iso(ticket.resolved_at),
+        "closed_at": _iso(ticket.closed_at),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

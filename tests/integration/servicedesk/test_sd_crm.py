@@ -1,0 +1,137 @@
+"""Customers on SQLite and PostgreSQL: screen pop, merge and undo, all-or-nothing CSV import."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline.core.errors import Conflict, ValidationFailed
+from hotline.crm import service as crm
+from hotline.store.models.core import AuditEntry
+from hotline.store.models.crm import Customer, CustomerContact
+from hotline.tickets import service as tickets
+
+
+def test_screen_pop_by_any_form_of_the_number(db_session: Session) -> None:
+    customer = crm.create_customer(
+        db_session,
+        name="张伟",
+        phones=["138 1234 5678", "010-65521234"],
+        addresses=["北京市朝阳区建国路88号1201室"],
+        actor="agent7",
+    )
+    crm.add_product(
+        db_session,
+        customer_id=customer.id,
+        model="JSQ25-13",
+        serial_number="SN0001",
+        warranty_until=date(2027, 1, 1),
+    )
+    for day in (1, 2, 3):
+        crm.record_contact(
+            db_session,
+            customer_id=customer.id,
+            channel="voice",
+            at=datetime(2026, 11, day, 10, tzinfo=UTC),
+            summary=f"call {day}",
+        )
+    ticket = tickets.create_ticket(
+        db_session, type="repair", subject="不加热", customer_id=customer.id, actor="agent7"
+    )
+    for calling in ("+8613812345678", "013812345678", "0086 138 1234 5678"):
+        pop = crm.screen_pop(db_session, calling_number=calling)
+        assert [c["name"] for c in pop.customers] == ["张伟"]
+        assert [p["serial_number"] for p in pop.products] == ["SN0001"]
+        assert [c["summary"] for c in pop.last_contacts] == ["call 3", "call 2", "call 1"]
+        assert [t["number"] for t in pop.open_tickets] == [ticket.number]
+    local = crm.screen_pop(db_session, calling_number="65521234", default_area_code="010")
+    assert local.customers[0]["id"] == customer.id
+    masked = crm.screen_pop(db_session, calling_number="13812345678", masked=True)
+    assert masked.customers[0]["name"] == "张*"
+    assert crm.screen_pop(db_session, calling_number="13900000000").customers == []
+    assert crm.screen_pop(db_session, calling_number="not a number").e164 is None
+
+
+def test_merge_moves_everything_and_undo_restores_it(db_session: Session) -> None:
+    old = crm.create_customer(db_session, name="陈静", phones=["13800000001"], actor="a")
+    new = crm.create_customer(db_session, name="陳靜", phones=["18600000002"], actor="a")
+    crm.record_contact(db_session, customer_id=new.id, channel="chat", summary="on chat")
+    crm.add_product(db_session, customer_id=new.id, model="KFR-35")
+    ticket = tickets.create_ticket(
+        db_session, type="inquiry", subject="发票", customer_id=new.id, actor="a"
+    )
+    merge = crm.merge_customers(db_session, survivor_id=old.id, merged_id=new.id, actor="lead1")
+    assert merge.moved["phones"] and merge.moved["products"] and merge.moved["tickets"]
+    pop = crm.screen_pop(db_session, calling_number="18600000002")
+    assert [c["id"] for c in pop.customers] == [old.id]
+    assert [p["model"] for p in pop.products] == ["KFR-35"]
+    assert db_session.get(Customer, new.id).merged_into_id == old.id  # type: ignore[union-attr]
+    assert crm.get_customer(db_session, customer_id=new.id).id == old.id
+    assert tickets.get_ticket(db_session, ticket_id=ticket.id).customer_id == old.id
+    with pytest.raises(Conflict, match="already merged"):
+        crm.merge_customers(db_session, survivor_id=old.id, merged_id=new.id, actor="lead1")
+
+    crm.undo_merge(db_session, merge_id=merge.id, actor="lead1")
+    assert crm.screen_pop(db_session, calling_number="18600000002").customers[0]["id"] == new.id
+    assert tickets.get_ticket(db_session, ticket_id=ticket.id).customer_id == new.id
+    contacts = db_session.scalars(
+        select(CustomerContact.customer_id).where(CustomerContact.summary == "on chat")
+    ).all()
+    assert contacts == [new.id]
+    with pytest.raises(Conflict, match="already undone"):
+        crm.undo_merge(db_session, merge_id=merge.id, actor="lead1")
+    actions = db_session.scalars(
+        select(AuditEntry.action).where(AuditEntry.action.like("customer.merge%"))
+    ).all()
+    assert sorted(actions) == ["customer.merge", "customer.merge_undo"]
+
+
+def test_duplicate_report_finds_planted_pair(db_session: Session) -> None:
+    a = crm.create_customer(db_session, name="刘洋", phones=["13911112222"], actor="a")
+    b = crm.create_customer(db_session, name="刘阳", phones=["+86 139-1111-2222"], actor="a")
+    crm.create_customer(db_session, name="刘敏", phones=["13711112222"], actor="a")
+    report = crm.duplicate_report(db_session)
+    assert [a.id, b.id] in report.clusters
+    assert report.duplication_rate > 0
+
+
+CUSTOMERS_CSV = """name,phones,emails,address,site,vip_level
+王芳,13800000011;010-65520011,wf@example.cn,北京市东城区和平路1号,bj,1
+李娜,+86 139 0000 0022,,上海市静安区新华路2号,sh,0
+"""
+
+
+def test_csv_import_is_all_or_nothing_with_located_errors(db_session: Session) -> None:
+    before = db_session.scalar(select(func.count()).select_from(Customer))
+    bad = CUSTOMERS_CSV + "赵强,12345,,,,x\n,13800000011,,,,\n"
+    with pytest.raises(ValidationFailed) as failure:
+        crm.import_customers_csv(db_session, text=bad, file="c.csv")
+    messages = [str(p) for p in failure.value.problems]
+    assert any(m.startswith("c.csv:4: phones:") for m in messages)
+    assert any(m.startswith("c.csv:4: vip_level:") for m in messages)
+    assert any(m.startswith("c.csv:5: name:") for m in messages)
+    assert any("repeats line 2" in m for m in messages)
+    assert db_session.scalar(select(func.count()).select_from(Customer)) == before
+
+    ids = crm.import_customers_csv(db_session, text=CUSTOMERS_CSV, file="c.csv")
+    assert len(ids) == 2
+    products = (
+        "customer_phone,model,serial_number,warranty_until\n13800000011,JSQ25,S1,2027-05-01\n"
+    )
+    with pytest.raises(ValidationFailed, match=r"p\.csv:2: warranty_until"):
+        crm.import_products_csv(
+            db_session, text=products.replace("2027-05-01", "2027-13-01"), file="p.csv"
+        )
+    with pytest.raises(ValidationFailed, match="no customer has phone"):
+        crm.import_products_csv(db_session, text=products.replace("13800000011", "13800000099"))
+    (product_id,) = crm.import_products_csv(db_session, text=products, file="p.csv")
+    pop = crm.screen_pop(db_session, calling_number="13800000011")
+    assert pop.products[0]["id"] == product_id
+
+
+def test_missing_column_is_reported(db_session: Session) -> None:
+    with pytest.raises(ValidationFailed, match="missing column 'name'"):
+        crm.import_customers_csv(db_session, text="phones\n13800000000\n", file="x.csv")
