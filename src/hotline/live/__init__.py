@@ -1,0 +1,1 @@
+"""The live driver: the routing engine on the wall clock, its event log, wallboard, demo traffic."""
