@@ -1,0 +1,92 @@
+"""``hotline telephony``: voice prompts and the SIP/media voice server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+telephony = typer.Typer(help="Voice: prompts, the SIP server with IVR, queues and recording.")
+console = Console()
+
+
+@telephony.command("prompts")
+def prompts_command(
+    out: Path = typer.Option(Path("var/prompts"), help="Folder for <language>/<prompt>.wav."),
+    force: bool = typer.Option(False, help="Regenerate files that already exist."),
+) -> None:
+    """Generate zh-CN and en prompts (espeak-ng + sox, 8 kHz mono PCM) and music on hold."""
+    from hotline.telephony.media import prompts
+
+    jobs = [
+        (language, prompt, text)
+        for language, texts in prompts.PROMPT_TEXTS.items()
+        for prompt, text in texts.items()
+    ]
+    with Progress(console=console) as progress:
+        task = progress.add_task("prompts", total=len(jobs) + 1)
+        for language, prompt, text in jobs:
+            target = out / language / f"{prompt}.wav"
+            if force or not target.exists():
+                prompts.synthesize(text, language, target)
+            progress.advance(task)
+        moh = out / "common" / f"{prompts.MUSIC_ON_HOLD}.wav"
+        if force or not moh.exists():
+            prompts.music_on_hold(moh)
+        progress.advance(task)
+    table = Table("language", "prompts")
+    for language in prompts.PROMPT_TEXTS:
+        table.add_row(language, str(len(list((out / language).glob("*.wav")))))
+    console.print(table)
+
+
+@telephony.command("serve")
+def serve_command(  # noqa: PLR0917 - Typer maps each option to a parameter
+    workdir: Path = typer.Option(Path("var/telephony"), help="Event log, recordings, rtpengine."),
+    prompts: Path = typer.Option(
+        Path("var/prompts"), help="Prompt folder (hotline telephony prompts)."
+    ),
+    phones: Path = typer.Option(..., help="YAML list of {agent, user, password} for agent phones."),
+    sip: str = typer.Option("127.0.0.1:5060", help="SIP listen address host:port (UDP)."),
+    ng: str = typer.Option("127.0.0.1:22222", help="rtpengine ng control address host:port."),
+    dtmf_port: int = typer.Option(22223, help="UDP port rtpengine sends DTMF events to."),
+    spawn_rtpengine: bool = typer.Option(True, help="Start a userspace rtpengine of our own."),
+    rtp_ports: str = typer.Option("30000-34999", help="RTP port range for the spawned rtpengine."),
+    ring_timeout: float = typer.Option(15.0, help="Seconds an agent phone rings before RNA."),
+    emergency_prompt: str = typer.Option("", help="Prompt id of an emergency announcement."),
+    run_seconds: float = typer.Option(0.0, help="Stop after this many seconds (0: run forever)."),
+    verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
+) -> None:
+    """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
+    from hotline.telephony.server import ServerOptions, load_phones, serve
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
+    sip_host, sip_port = sip.rsplit(":", 1)
+    ng_host, ng_port = ng.rsplit(":", 1)
+    low, high = (int(p) for p in rtp_ports.split("-"))
+    options = ServerOptions(
+        workdir=workdir,
+        prompts=prompts,
+        phones=load_phones(phones),
+        sip_host=sip_host,
+        sip_port=int(sip_port),
+        ng_host=ng_host,
+        ng_port=int(ng_port),
+        dtmf_port=dtmf_port,
+        spawn_rtpengine=spawn_rtpengine,
+        rtp_ports=(low, high),
+        ring_timeout_s=ring_timeout,
+        emergency_prompt=emergency_prompt or None,
+        run_seconds=run_seconds or None,
+    )
+    asyncio.run(serve(options))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``telephony`` command group."""
+    app.add_typer(telephony, name="telephony")

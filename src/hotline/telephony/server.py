@@ -1,0 +1,204 @@
+"""``hotline telephony serve``: the voice server process (SIP + media control + driver).
+
+It wires the real adapters together on one asyncio loop — the sippy stack in its thread,
+the rtpengine ng client, the DTMF listener — around :class:`CallCenter`, and writes the
+contact event log as JSON lines. With ``spawn_rtpengine`` it also starts and stops a
+userspace rtpengine of its own (the test suite and single-machine set-ups use that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hotline.core.events import Event
+from hotline.ivr.flow import Flow, sample_flow
+from hotline.telephony.call_center import CallCenter, CallCenterSettings
+from hotline.telephony.fake import FakeRouter
+from hotline.telephony.media.recording import find_pcap, pcap_to_wav
+from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
+from hotline.telephony.ports import AgentPhone, CallRouter
+from hotline.telephony.sip.registrar import Registrar
+from hotline.telephony.sip.stack import SippyStack
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JsonlSink:
+    """Appends events as JSON lines (the live contact event log)."""
+
+    path: Path
+
+    def append(self, event: Event) -> None:
+        """Append one event and flush, so a crash loses nothing already logged."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(event.as_dict(), ensure_ascii=False) + "\n")
+
+
+@dataclass
+class ServerOptions:
+    """Everything ``serve`` needs; the CLI fills it from flags."""
+
+    workdir: Path
+    prompts: Path
+    phones: tuple[AgentPhone, ...]
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    ng_host: str = "127.0.0.1"
+    ng_port: int = 22222
+    dtmf_port: int = 22223
+    spawn_rtpengine: bool = True
+    rtp_ports: tuple[int, int] = (30000, 34999)
+    flow: Flow = field(default_factory=sample_flow)
+    timezone: str = "Asia/Shanghai"
+    ring_timeout_s: float = 15.0
+    wrap_up_s: float = 0.0
+    emergency_prompt: str | None = None
+    realm: str = "hotline"
+    run_seconds: float | None = None
+    router: CallRouter | None = None
+
+    @property
+    def events_path(self) -> Path:
+        """The JSON-lines contact event log."""
+        return self.workdir / "events.jsonl"
+
+    @property
+    def recordings(self) -> Path:
+        """Where per-call WAV recordings go."""
+        return self.workdir / "recordings"
+
+    @property
+    def raw_recordings(self) -> Path:
+        """Where rtpengine writes its pcaps."""
+        return self.workdir / "rtpengine" / "recordings-raw"
+
+
+def load_phones(path: Path) -> tuple[AgentPhone, ...]:
+    """Read agent phone credentials: a YAML list of ``{agent, user, password}``.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "phones.yaml"
+    >>> _ = p.write_text("- {agent: a001, user: '1001', password: s3cret}")
+    >>> load_phones(p)[0].user
+    '1001'
+    """
+    records = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return tuple(AgentPhone(str(r["agent"]), str(r["user"]), str(r["password"])) for r in records)
+
+
+def convert_recording(raw_dir: Path, out_dir: Path, contact_id: str) -> Mapping[str, Any] | None:
+    """Turn rtpengine's pcap of a call into ``<out_dir>/<contact>.wav``; summary for the log."""
+    pcap = None
+    for _ in range(20):  # rtpengine closes the file right after 'delete'; give it a moment
+        pcap = find_pcap(raw_dir, contact_id)
+        if pcap is not None:
+            break
+        time.sleep(0.05)
+    if pcap is None:
+        return None
+    try:
+        summary = pcap_to_wav(pcap, out_dir / f"{contact_id}.wav")
+    except ValueError as exc:
+        return {"error": str(exc)}
+    return {
+        "path": str(summary.path),
+        "seconds": round(summary.seconds, 3),
+        "channels": list(summary.channels),
+        "rms": [round(r, 1) for r in summary.rms],
+    }
+
+
+def _post(loop: asyncio.AbstractEventLoop, function: Callable[..., None], *args: Any) -> None:
+    # The registrar runs in sippy's thread; the driver lives on the asyncio loop.
+    loop.call_soon_threadsafe(function, *args)
+
+
+async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -> None:
+    """Run the voice server until SIGINT/SIGTERM (or ``run_seconds``)."""
+    loop = asyncio.get_running_loop()
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    rtpengine: RtpengineProcess | None = None
+    if options.spawn_rtpengine:
+        rtpengine = RtpengineProcess(
+            workdir=options.workdir / "rtpengine",
+            ng_port=options.ng_port,
+            dtmf_port=options.dtmf_port,
+            port_min=options.rtp_ports[0],
+            port_max=options.rtp_ports[1],
+            host=options.ng_host,
+        )
+        await loop.run_in_executor(None, rtpengine.start)
+    media = NgClient(options.ng_host, options.ng_port)
+    await media.open()
+    router = options.router or FakeRouter(
+        wrap_up_s=options.wrap_up_s, ring_timeout_s=options.ring_timeout_s
+    )
+    center = CallCenter(
+        settings=CallCenterSettings(
+            flow=options.flow,
+            prompts=options.prompts,
+            recordings=options.recordings,
+            timezone=options.timezone,
+            phones=options.phones,
+            emergency_prompt=options.emergency_prompt,
+            recording_converter=lambda contact: convert_recording(
+                options.raw_recordings, options.recordings, contact
+            ),
+        ),
+        media=media,
+        router=router,
+        sink=JsonlSink(options.events_path),
+    )
+
+    def on_key(event: DtmfEvent) -> None:
+        center.dtmf(event.call, event.tag, event.key)
+
+    dtmf = DtmfListener(on_key, options.ng_host, options.dtmf_port)
+    await dtmf.open()
+    registrar = Registrar(
+        realm=options.realm,
+        users={p.user: p.password for p in options.phones},
+        secret=options.realm.encode() + str(time.time()).encode(),
+        on_change=lambda user, contact: _post(loop, center.registration_changed, user, contact),
+    )
+    stack = SippyStack(
+        host=options.sip_host, port=options.sip_port, events=center, loop=loop, registrar=registrar
+    )
+    stack.start()
+    center.signalling = stack
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    if ready is not None:
+        ready.set()
+    print(f"hotline telephony: SIP on {options.sip_host}:{options.sip_port}, ready", flush=True)
+    started = time.monotonic()
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            center.tick()
+            stack.expire_registrations()
+            if options.run_seconds and time.monotonic() - started > options.run_seconds:
+                break
+    finally:
+        await center.drain()
+        stack.stop()
+        dtmf.close()
+        media.close()
+        if rtpengine is not None:
+            rtpengine.stop()
