@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from hotline.core.errors import Problem, ValidationFailed
@@ -17,13 +17,17 @@ from hotline.metrics.bankdata import BANK_TIMEZONE, bank_month_files, read_bank_
 from hotline.metrics.importer import read_contact_records
 from hotline.metrics.records import ContactRecord
 from hotline.wfm.forecast import History, SpecialDay
+from hotline.wfm.schedule import ScheduleResult
 
 __all__ = [
     "BANK_TIMEZONE",
     "bank_history",
     "history_from_records",
+    "plot_coverage",
     "read_calendar",
     "read_contacts",
+    "schedule_rows",
+    "write_schedule",
 ]
 
 
@@ -106,3 +110,93 @@ def read_calendar(path: Path) -> list[SpecialDay]:
     if problems:
         raise ValidationFailed(problems)
     return days
+
+
+# --------------------------------------------------------------------------- schedule output
+
+
+def schedule_rows(result: ScheduleResult, *, interval_s: int) -> list[dict[str, object]]:
+    """One row per agent shift, with clock times, for CSV or Excel."""
+
+    def clock(slot: int) -> str:
+        seconds = slot * interval_s
+        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+    return [
+        {
+            "agent": a.agent_id,
+            "date": a.day.isoformat(),
+            "shift": a.template,
+            "skill": a.skill,
+            "start": clock(a.start),
+            "end": clock(a.end),
+            "breaks": " ".join(f"{clock(b0)}-{clock(b1)}" for b0, b1 in a.breaks),
+            "paid_hours": round(a.paid_hours, 2),
+        }
+        for a in result.assignments
+    ]
+
+
+def write_schedule(result: ScheduleResult, path: Path, *, interval_s: int) -> None:
+    """Write the per-agent schedule as CSV, or as Excel when ``path`` ends in ``.xlsx``
+    (sheets: schedule, coverage)."""
+    rows = schedule_rows(result, interval_s=interval_s)
+    columns = ["agent", "date", "shift", "skill", "start", "end", "breaks", "paid_hours"]
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = "schedule"
+        sheet.append(columns)
+        for row in rows:
+            sheet.append([row[c] for c in columns])
+        cover = book.create_sheet("coverage")
+        cover.append(["skill", "day", "interval", "required", "scheduled"])
+        for skill, required in result.required.items():
+            scheduled = result.scheduled[skill]
+            for d in range(required.shape[0]):
+                for s in range(required.shape[1]):
+                    cover.append([skill, d, s, float(required[d, s]), float(scheduled[d, s])])
+        book.save(path)
+        return
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def plot_coverage(result: ScheduleResult, path: Path, *, first_day: date, interval_s: int) -> None:
+    """Coverage chart PNG: required vs scheduled agents per interval, one panel per skill."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    skills = sorted(result.required)
+    figure, axes = plt.subplots(len(skills), 1, figsize=(14, 3.2 * len(skills)), squeeze=False)
+    for axis, skill in zip(axes[:, 0], skills, strict=True):
+        required = np.ceil(result.required[skill].ravel() - 1e-9)
+        scheduled = result.scheduled[skill].ravel()
+        hours = np.arange(required.size) * interval_s / 3600.0
+        axis.step(hours, required, where="post", label="required", color="black")
+        axis.fill_between(hours, scheduled, step="post", alpha=0.4, label="scheduled")
+        short = np.where(scheduled < required, required, np.nan)
+        axis.step(hours, short, where="post", color="red", label="under-staffed")
+        days = required.size * interval_s // 86400
+        axis.set_xticks([24 * d for d in range(days + 1)])
+        axis.set_xticklabels(
+            [(first_day + timedelta(days=d)).strftime("%a %d %b") for d in range(days + 1)],
+            fontsize=8,
+        )
+        axis.set_ylabel(f"agents ({skill})")
+        axis.legend(loc="upper right", fontsize=8)
+    axes[0, 0].set_title(
+        f"Coverage: labour {result.labour_cost:.0f}, under-staffed intervals "
+        f"{result.under_staffed_intervals} ({result.status})"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
