@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -305,6 +306,163 @@ def staff_command(  # noqa: PLR0917 - Typer reads each option from a parameter
                 }
             )
     _write_rows(rows, output, "Staffing per interval")
+
+
+def _clock_slots(text: str, interval_s: float) -> int:
+    hours, _, minutes = str(text).partition(":")
+    return round((int(hours) * 3600 + int(minutes or 0) * 60) / interval_s)
+
+
+def _span_slots(text: str | float, interval_s: float) -> int:
+    if isinstance(text, int | float):
+        return round(float(text) * 60 / interval_s)
+    total = 0.0
+    for amount, unit in re.findall(r"(\d+(?:\.\d+)?)\s*([hm])", str(text)):
+        total += float(amount) * (3600 if unit == "h" else 60)
+    return round(total / interval_s)
+
+
+def _schedule_setup(path: Path, interval_s: float) -> tuple[list[Any], list[Any], Any, Any]:
+    """Agents, templates, rules and penalty from a YAML setup file."""
+    import yaml
+
+    from hotline.wfm.schedule import Agent, Break, LabourRules, ShiftTemplate
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    templates = [
+        ShiftTemplate(
+            name=str(t["name"]),
+            start=_clock_slots(t["start"], interval_s),
+            length=_span_slots(t["length"], interval_s),
+            breaks=tuple(
+                Break(
+                    length=_span_slots(b["length"], interval_s),
+                    earliest=_span_slots(b["earliest"], interval_s),
+                    latest=_span_slots(b["latest"], interval_s),
+                    paid=bool(b.get("paid", True)),
+                )
+                for b in t.get("breaks", [])
+            ),
+        )
+        for t in data.get("templates", [])
+    ]
+    weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    agents = []
+    for a in data.get("agents", []):
+        available = None
+        if "available" in a:
+            available = {}
+            for day, window in a["available"].items():
+                first, _, end = str(window).partition("-")
+                available[weekdays.index(str(day)[:3].lower())] = (
+                    _clock_slots(first, interval_s),
+                    _clock_slots(end, interval_s),
+                )
+        agents.append(
+            Agent(
+                agent_id=str(a["id"]),
+                skills=frozenset(a.get("skills", ["default"])),
+                hourly_cost=float(a.get("hourly_cost", 1.0)),
+                min_week_hours=float(a.get("min_week_hours", 0.0)),
+                max_week_hours=float(a.get("max_week_hours", 40.0)),
+                max_day_hours=float(a.get("max_day_hours", 10.0)),
+                available=available,
+            )
+        )
+    rules = LabourRules(**data.get("rules", {}))
+    return agents, templates, rules, data.get("under_staffing_penalty")
+
+
+@wfm_app.command("schedule")
+def schedule_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+    requirements: Path = typer.Option(
+        ..., "--requirements", help="Staffing CSV (hotline wfm staff): interval_start, agents."
+    ),
+    setup: Path = typer.Option(
+        ..., "--setup", help="YAML with templates, agents and rules (see docs of the command)."
+    ),
+    column: str = typer.Option("agents", "--column", help="Requirement column to cover."),
+    interval: str = typer.Option("30m", "--interval", help="Interval of the requirements."),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Solver time limit (s)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the schedule (.csv or .xlsx)."),
+    chart: Path | None = typer.Option(None, "--chart", help="Write the coverage chart PNG."),
+) -> None:
+    """Build a week's roster with CP-SAT: cover requirements at least cost.
+
+    The setup YAML holds ``templates`` (name, start "07:00", length "8h30m", breaks with
+    length/earliest/latest offsets and ``paid``), ``agents`` (id, skills, hourly_cost,
+    min/max_week_hours, max_day_hours, available {mon: "07:00-22:00"}), ``rules``
+    (min_rest_hours, min_days_off) and ``under_staffing_penalty`` per missing agent-interval.
+    The requirements CSV may carry a ``skill`` column; without it every row is skill default.
+    """
+    from datetime import datetime
+
+    import numpy as np
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hotline.wfm.schedule import ScheduleProblem, solve_schedule
+
+    interval_s = _interval_seconds(interval)
+    agents, templates, rules, penalty = _schedule_setup(setup, interval_s)
+    cells: dict[str, dict[tuple[Any, int], float]] = {}
+    with requirements.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            moment = datetime.fromisoformat(row["interval_start"])
+            slot = (moment.hour * 3600 + moment.minute * 60) // interval_s
+            skill = row.get("skill") or "default"
+            cells.setdefault(skill, {})[(moment.date(), slot)] = float(row[column])
+    if not cells:
+        error_console.print("[red]error[/red] the requirements file has no rows")
+        raise typer.Exit(1)
+    all_days = sorted({day for per in cells.values() for day, _ in per})
+    first_day, days = all_days[0], (all_days[-1] - all_days[0]).days + 1
+    slots = 86400 // interval_s
+    matrices = {}
+    for skill, per in cells.items():
+        matrix = np.zeros((days, slots))
+        for (day, slot), value in per.items():
+            matrix[(day - first_day).days, slot] = value
+        matrices[skill] = matrix
+    problem = ScheduleProblem(
+        first_day=first_day,
+        interval_s=interval_s,
+        requirements=matrices,
+        agents=agents,
+        templates=templates,
+        rules=rules,
+        under_staffing_penalty=penalty,
+        time_limit_s=time_limit,
+    )
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("solving", total=time_limit)
+
+        def report(seconds: float, objective: float, bound: float) -> None:
+            bar.update(
+                task,
+                completed=min(seconds, time_limit),
+                description=f"solving: cost {objective / 100:.0f}, bound {bound / 100:.0f}",
+            )
+
+        result = solve_schedule(problem, progress=report)
+    table = Table(title="Schedule", show_header=False)
+    table.add_row("status", result.status)
+    table.add_row("shifts", str(len(result.assignments)))
+    table.add_row("labour cost", f"{result.labour_cost:.2f}")
+    table.add_row("under-staffed intervals", str(result.under_staffed_intervals))
+    table.add_row("missing agent-intervals", f"{result.under_staffed_agent_intervals:g}")
+    table.add_row("penalty per agent-interval", f"{result.penalty_per_agent_interval:g}")
+    table.add_row("seconds", f"{result.seconds:.1f}")
+    console.print(table)
+    if out is not None:
+        service.write_schedule(result, out, interval_s=interval_s)
+    if chart is not None:
+        service.plot_coverage(result, chart, first_day=first_day, interval_s=interval_s)
 
 
 def register(app: typer.Typer) -> None:
