@@ -261,13 +261,23 @@ def queue_figures(
         total(pl.col("_repeat") & ans).alias("_repeats"),
         total(pl.col("customer").is_not_null() & ans).alias("_known"),
     )
-    start = (
+    local = (
         pl.from_epoch(pl.col("_quarter"), time_unit="s")
         .dt.cast_time_unit("us")
         .dt.replace_time_zone("UTC")
         .dt.convert_time_zone(timezone)
-        .dt.truncate(_EVERY[interval])
     )
+    if interval == "all":
+        start = local.min()
+        length = (pl.col("_last") + 900 - pl.col("_first")).cast(pl.Float64)
+        partial = partial.with_columns(
+            pl.col("_quarter").min().alias("_first"), pl.col("_quarter").max().alias("_last")
+        )
+    else:
+        start = local.dt.truncate(_EVERY[interval])
+        length = (
+            pl.col("interval_start").dt.offset_by(_EVERY[interval]) - pl.col("interval_start")
+        ).dt.total_seconds()
     summed = [
         "offered", "answered", "abandoned", "short_abandoned", "_ans_in", "_abn_in",
         "_ans_wait", "_abn_wait", "_talk", "_hold", "_wrap", "_transferred", "_repeats",
@@ -276,7 +286,11 @@ def queue_figures(
     grouped = (
         partial.with_columns(start.alias("interval_start"))
         .group_by(keys)
-        .agg([pl.col(c).sum() for c in summed] + [pl.col("longest_wait_s").max()])
+        .agg(
+            [pl.col(c).sum() for c in summed]
+            + [pl.col("longest_wait_s").max()]
+            + ([pl.col("_first").first(), pl.col("_last").first()] if interval == "all" else [])
+        )
     )
 
     def share(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
@@ -288,9 +302,6 @@ def queue_figures(
     off = pl.col("offered")
     met = pl.col("_ans_in") + pl.col("_abn_in")
     handle = pl.col("_talk") + pl.col("_hold") + pl.col("_wrap")
-    length = (
-        pl.col("interval_start").dt.offset_by(_EVERY[interval]) - pl.col("interval_start")
-    ).dt.total_seconds()
     figures = grouped.with_columns(
         share(pl.col("_ans_in"), n_ans + n_abn - short).alias("service_level"),
         share(pl.col("_ans_in"), n_ans).alias("service_level_answered"),

@@ -30,9 +30,11 @@ SERVICE_LEVEL_VARIANTS: tuple[ServiceLevelVariant, ...] = (
 )
 
 #: Interval names accepted by reports, with their length in seconds (a month has no fixed
-#: length; traffic for a month uses the real number of seconds in that month).
+#: length; traffic for a month uses the real number of seconds in that month). ``all`` is one
+#: interval spanning the data, from the first to the end of the last quarter hour with
+#: contacts (a simulation run's totals).
 INTERVALS: Mapping[str, int | None] = MappingProxyType(
-    {"15m": 900, "30m": 1800, "1h": 3600, "day": 86400, "month": None}
+    {"15m": 900, "30m": 1800, "1h": 3600, "day": 86400, "month": None, "all": None}
 )
 
 #: Dimensions a report can be broken down by (``--by``).

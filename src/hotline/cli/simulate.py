@@ -1,0 +1,198 @@
+"""``hotline simulate``: run the digital twin (the real routing engine on a virtual clock)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hotline.cli.importing import read_or_exit
+from hotline.core.errors import ValidationFailed
+from hotline.metrics.importer import load_mapping
+from hotline.sim import results
+from hotline.sim.driver import Replication, SimulationRun, simulate
+from hotline.sim.fit import compare, fit_scenario
+from hotline.sim.scenario import Scenario, load_scenario
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+error_console = Console(stderr=True)
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _summary_table(run: SimulationRun, summary: results.Summary) -> Table:
+    queues = sorted({row["queue"] for row in summary.rows()}, key=lambda q: (q == "*", q))
+    table = Table(
+        title=f"{run.scenario.name}: mean ± 95 % CI over {summary.replications} replications "
+        f"(seed {run.seed})"
+    )
+    table.add_column("figure")
+    for queue in queues:
+        table.add_column("center" if queue == "*" else queue, justify="right")
+    cells: dict[tuple[str, str], str] = {}
+    for row in summary.rows():
+        half = row["ci95_half_width"]
+        text = _number(row["mean"])
+        if half is not None and not math.isnan(half):
+            text += f" ± {_number(half)}"
+        cells[(row["figure"], row["queue"])] = text
+    for figure in results.SUMMARY_FIGURES:
+        table.add_row(figure, *(cells.get((figure, q), "—") for q in queues))
+    return table
+
+
+def _frame_table(title: str, frame: Any) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(column, justify="left" if column == "interval_start" else "right")
+    for row in frame.iter_rows():
+        table.add_row(
+            *(
+                value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else _number(value)
+                for value in row
+            )
+        )
+    return table
+
+
+def simulate_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+    scenario_file: Path = typer.Argument(
+        None, help="Scenario file (YAML); not needed with --fit-from."
+    ),
+    replications: int = typer.Option(10, "--replications", "-n", help="Independent runs."),
+    seed: int = typer.Option(None, "--seed", "-s", help="Seed (default: the scenario's)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Folder for events.parquet, charts and summary.json."
+    ),
+    fit_from: Path = typer.Option(
+        None, "--fit-from", help="Contact records to fit arrivals, handle time, patience, staff."
+    ),
+    mapping: str = typer.Option(
+        None, "--mapping", "-m", help="Mapping for --fit-from (e.g. anonymous_bank)."
+    ),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of the history's naive timestamps."),
+    interval_s: float = typer.Option(1800, "--interval-s", help="Fitted interval length."),
+    skip_bad_rows: bool = typer.Option(
+        False, "--skip-bad-rows", help="Skip bad rows of --fit-from (each is listed)."
+    ),
+    charts: bool = typer.Option(True, "--charts/--no-charts", help="Write PNG charts."),
+) -> None:
+    """Simulate a scenario through the real routing engine; print KPIs with confidence intervals.
+
+    The same seed gives the same event log. With --fit-from, the scenario is estimated from
+    contact records and simulated vs actual figures are printed side by side, per day.
+    """
+    if replications < 1:
+        error_console.print("--replications must be at least 1")
+        raise typer.Exit(2)
+    history = None
+    scenario: Scenario
+    if fit_from is not None:
+        result = read_or_exit(fit_from, mapping=mapping, tz=tz, skip_bad_rows=skip_bad_rows)
+        history = result.records
+        timezone = (load_mapping(mapping).timezone or tz) if mapping else tz
+        try:
+            scenario = fit_scenario(
+                history, interval_s=interval_s, timezone=timezone, name=f"fit:{fit_from.name}"
+            )
+        except ValueError as exc:
+            error_console.print(f"[red]error[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        console.print(
+            f"Fitted {len(scenario.queues)} queues over {scenario.intervals} intervals of "
+            f"{interval_s:g} s; up to {max(scenario.agents[0].per_interval or (0,))} agents "
+            "per interval; patience by Kaplan–Meier on censored waits.",
+            highlight=False,
+        )
+    elif scenario_file is not None:
+        try:
+            scenario = load_scenario(scenario_file)
+        except ValidationFailed as failed:
+            for problem in failed.problems:
+                error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    else:
+        error_console.print("give a SCENARIO file or --fit-from FILE")
+        raise typer.Exit(2)
+    seed = scenario.seed if seed is None else seed
+    console.print(
+        f"Scenario {scenario.name!r}, {replications} replications, seed {seed}", highlight=False
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[contacts]} contacts"),
+        TimeElapsedColumn(),
+        console=error_console,
+    ) as progress:
+        task = progress.add_task("Simulating", total=replications, contacts=0)
+
+        def advance(replication: Replication) -> None:
+            progress.update(
+                task,
+                advance=1,
+                contacts=progress.tasks[task].fields["contacts"] + replication.contacts,
+            )
+
+        run = simulate(scenario, replications=replications, seed=seed, progress=advance)
+        progress.update(task, description="Computing figures")
+        frames = results.replication_frames(run)
+        summary = results.summarise(run, frames)
+        intervals = results.interval_table(run, frames)
+
+    console.print(_summary_table(run, summary))
+    if scenario.intervals <= 48:
+        console.print(_frame_table("Center by interval (mean over replications)", intervals))
+    side_by_side = None
+    if history is not None:
+        side_by_side = compare(run, history)
+        console.print(_frame_table("Simulated vs actual, per day", side_by_side))
+
+    folder = out or Path("sim-out") / "".join(
+        c if c.isalnum() or c in "-_" else "_" for c in scenario.name
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = results.write_event_log(run, folder / "events.parquet")
+    written = [folder / "events.parquet"]
+    if charts:
+        written += results.write_charts(run, folder, intervals=intervals, frames=frames)
+    report = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "replications": replications,
+        "contacts": run.contacts,
+        "wall_s": round(sum(r.wall_s for r in run.replications), 3),
+        "summary": summary.rows(),
+        "by_interval": intervals.with_columns(
+            intervals["interval_start"].dt.to_string("%+")
+        ).to_dicts(),
+    }
+    if side_by_side is not None:
+        report["simulated_vs_actual"] = side_by_side.with_columns(
+            side_by_side["interval_start"].dt.to_string("%+")
+        ).to_dicts()
+    (folder / "summary.json").write_text(json.dumps(report, indent=2, default=str))
+    written.append(folder / "summary.json")
+    console.print(
+        f"{rows} events and {len(written) - 1} more files written to {folder}/", highlight=False
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hotline simulate`` to the ``hotline`` command."""
+    app.command("simulate")(simulate_command)

@@ -1,0 +1,391 @@
+"""The discrete-event driver: the digital twin runs the real routing engine on a virtual clock.
+
+The simulator does not model routing itself. It generates what the outside world does —
+contacts arriving (non-stationary Poisson), callers giving up (patience), conversations ending
+(handle time), agents logging in, taking breaks and leaving — and hands each happening to
+:class:`hotline.routing.engine.RoutingEngine` as the same command the live server would send.
+The engine answers with effects (offer this contact to that agent, start a callback…), which
+the driver carries out, and with the contact event log, which the metrics engine turns into
+figures. A simulated service level and a live one are therefore computed the same way, from
+the same routing rules.
+
+Time jumps from one happening to the next. The driver's own happenings sit in a heap ordered by
+``(time, sequence number)`` — the counter keeps happenings at the same instant in the order they
+were scheduled, as SimPy does, so runs repeat exactly — and the engine's timers (ring-no-answer,
+wrap-up, ageing, overflow) are fired through :meth:`RoutingEngine.advance` whenever they fall
+due before the next happening. Each kind of randomness has its own seeded stream: arrivals,
+handle times and patience are all drawn when a contact arrives, so two what-if scenarios run
+with the same seed see the same callers (common random numbers).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from hotline.core.events import Event
+from hotline.routing.engine import RoutingEngine
+from hotline.routing.model import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentNotReady,
+    AgentReady,
+    Command,
+    ContactAbandoned,
+    ContactEnded,
+    ContactQueued,
+    Offer,
+    OfferAnswered,
+    RoutingConflict,
+    StartCallback,
+)
+from hotline.sim.distributions import poisson_arrivals
+from hotline.sim.scenario import Scenario
+
+# Kinds of the driver's own happenings (heap entries), in the order ties are broken by the
+# sequence counter, not by kind.
+_ARRIVAL = 0
+_PATIENCE = 1
+_END = 2
+_ANSWER = 3
+_LOGIN = 4
+_LOGOUT = 5
+_BREAK = 6
+_BACK = 7
+_STAFF = 8
+
+#: After arrivals stop, contacts still in the system get this long to finish before the run is
+#: cut (a queue with no agents and infinitely patient callers would otherwise never drain).
+DRAIN_LIMIT_S = 4 * 3600.0
+#: An agent who cannot log out yet (still on a contact) tries again this much later.
+LOGOUT_RETRY_S = 30.0
+
+
+@dataclass
+class Replication:
+    """One simulated run: its seed, its contact event log and what it cost."""
+
+    replication: int
+    seed: int
+    events: list[Event]
+    contacts: int
+    conflicts: int
+    wall_s: float
+    cut_at: float | None = None
+
+
+@dataclass
+class _Contact:
+    handle_s: float
+    patience_s: float
+
+
+class Simulation:
+    """Simulate one replication of a scenario through the real routing engine.
+
+    >>> from hotline.sim.scenario import scenario_from_dict
+    >>> scenario = scenario_from_dict({
+    ...     "queues": [{"id": "q", "handle_time": {"constant": 60}}],
+    ...     "agents": [{"group": "g", "count": 1}],
+    ...     "arrivals": [{"queue": "q", "rates_per_hour": [60]}], "interval_s": 600})
+    >>> run = Simulation(scenario, seed=7).run()
+    >>> run.contacts > 0, run.events[0].kind.value
+    (True, 'agent_state')
+    """
+
+    def __init__(self, scenario: Scenario, *, seed: int, replication: int = 0) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.replication = replication
+        self.engine = RoutingEngine(scenario.routing_config(seed=seed * 1000 + replication))
+        self.now = scenario.start
+        self._heap: list[tuple[float, int, int, object]] = []
+        self._seq = 0
+        self._events: list[Event] = []
+        self._contacts: dict[str, _Contact] = {}
+        self._contact_count = 0
+        self._conflicts = 0
+        self._logged_in: set[str] = set()
+        self._on_break: set[str] = set()
+        self._leaving: set[str] = set()
+        self._queues = {q.id: q for q in scenario.queues}
+        prefix = f"{seed}:{replication}"
+        self._arrival_rngs = [
+            random.Random(f"{prefix}:arrivals:{i}") for i in range(len(scenario.arrivals))
+        ]
+        self._handle_rng = random.Random(f"{prefix}:handle")
+        self._patience_rng = random.Random(f"{prefix}:patience")
+        self._arrivals: list[Iterator[float]] = [
+            poisson_arrivals(stream.rates_per_s, scenario.interval_s, scenario.start, rng)
+            for stream, rng in zip(scenario.arrivals, self._arrival_rngs, strict=True)
+        ]
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _push(self, at: float, kind: int, payload: object) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, kind, payload))
+
+    def _schedule_people(self) -> None:
+        start = self.scenario.start
+        for group in self.scenario.agents:
+            ids = group.agent_ids()
+            if group.per_interval is not None:
+                for index, count in enumerate(group.per_interval):
+                    at = start + index * self.scenario.interval_s
+                    self._push(at, _STAFF, (tuple(ids), count))
+                continue
+            shifts = group.shifts or ()
+            if not shifts:
+                for agent_id in ids:
+                    self._push(start, _LOGIN, agent_id)
+                continue
+            for shift in shifts:
+                for agent_id in ids:
+                    self._push(start + shift.start_s, _LOGIN, agent_id)
+                    self._push(start + shift.end_s, _LOGOUT, agent_id)
+                    for break_start, length in shift.breaks:
+                        self._push(start + break_start, _BREAK, agent_id)
+                        self._push(start + break_start + length, _BACK, agent_id)
+
+    # ------------------------------------------------------------------ the engine
+
+    def _command(self, command: Command) -> None:
+        """Send one command to the engine and carry out what it asks for."""
+        try:
+            result = self.engine.handle(command)
+        except RoutingConflict:
+            # A race the live server also meets (e.g. the caller hung up as the agent
+            # answered); the engine's state is unchanged, so the run carries on.
+            self._conflicts += 1
+            return
+        self._carry_out(result.effects, result.events)
+
+    def _carry_out(self, effects: Sequence[object], events: list[Event]) -> None:
+        self._events.extend(events)
+        pending = deque(effects)
+        while pending:
+            effect = pending.popleft()
+            if type(effect) is Offer:
+                if self.scenario.answer_delay_s > 0:
+                    self._push(self.now + self.scenario.answer_delay_s, _ANSWER, effect)
+                    continue
+                self._answer(effect, pending)
+            elif type(effect) is StartCallback:
+                # The caller hangs up and is called back later: the callback keeps the
+                # caller's conversation length, and no longer has a patience to run out.
+                original = self._contacts.pop(effect.contact_id, None)
+                if original is not None:
+                    self._contacts[effect.callback_id] = _Contact(original.handle_s, math.inf)
+
+    def _answer(self, offer: Offer, pending: deque[object] | None = None) -> None:
+        try:
+            result = self.engine.handle(
+                OfferAnswered(at=self.now, contact_id=offer.contact_id, agent_id=offer.agent_id)
+            )
+        except RoutingConflict:
+            self._conflicts += 1
+            return
+        self._events.extend(result.events)
+        if pending is None:
+            self._carry_out(result.effects, [])
+        else:
+            pending.extend(result.effects)
+        contact = self._contacts.get(offer.contact_id)
+        handle_s = contact.handle_s if contact is not None else self._draw_handle(offer.queue)
+        self._push(self.now + handle_s, _END, offer.contact_id)
+
+    def _draw_handle(self, queue_id: str | None) -> float:
+        spec = self._queues.get(queue_id or "") or self.scenario.queues[0]
+        return spec.handle_time.sample(self._handle_rng)
+
+    def _advance_engine(self, until: float) -> None:
+        """Fire every engine timer due at or before ``until``, each at its own instant."""
+        engine = self.engine
+        deadline = engine.next_deadline()
+        while deadline is not None and deadline <= until:
+            self.now = max(self.now, deadline)
+            result = engine.advance(self.now)
+            self._carry_out(result.effects, result.events)
+            deadline = engine.next_deadline()
+
+    # ------------------------------------------------------------------ happenings
+
+    def _arrive(self, stream_index: int) -> None:
+        stream = self.scenario.arrivals[stream_index]
+        spec = self._queues[stream.queue]
+        self._contact_count += 1
+        contact_id = f"r{self.replication}-c{self._contact_count:07d}"
+        contact = _Contact(
+            handle_s=spec.handle_time.sample(self._handle_rng),
+            patience_s=spec.patience.sample(self._patience_rng),
+        )
+        self._contacts[contact_id] = contact
+        self._command(
+            ContactQueued(
+                at=self.now,
+                contact_id=contact_id,
+                queue=stream.queue,
+                channel=stream.channel,
+                priority=stream.priority,
+            )
+        )
+        if math.isfinite(contact.patience_s):
+            self._push(self.now + contact.patience_s, _PATIENCE, contact_id)
+        following = next(self._arrivals[stream_index], None)
+        if following is not None:
+            self._push(following, _ARRIVAL, stream_index)
+
+    def _patience_runs_out(self, contact_id: str) -> None:
+        if self.engine.contact_stage(contact_id) in ("waiting", "ringing"):
+            self._command(ContactAbandoned(at=self.now, contact_id=contact_id))
+
+    def _end(self, contact_id: str) -> None:
+        self._contacts.pop(contact_id, None)
+        if self.engine.contact_stage(contact_id) == "connected":
+            self._command(ContactEnded(at=self.now, contact_id=contact_id))
+
+    def _login(self, agent_id: str) -> None:
+        self._leaving.discard(agent_id)
+        if agent_id in self._logged_in:
+            self._command(AgentReady(at=self.now, agent_id=agent_id))
+            return
+        self._logged_in.add(agent_id)
+        self._command(AgentLoggedIn(at=self.now, agent_id=agent_id))
+
+    def _logout(self, agent_id: str) -> None:
+        if agent_id not in self._logged_in:
+            return
+        if agent_id not in self._leaving:
+            self._leaving.add(agent_id)
+            self._command(AgentNotReady(at=self.now, agent_id=agent_id, reason="end_of_shift"))
+        if self.engine.agent_contacts(agent_id):
+            # Still finishing a contact: agents do not drop callers at the end of a shift.
+            self._push(self.now + LOGOUT_RETRY_S, _LOGOUT, agent_id)
+            return
+        self._leaving.discard(agent_id)
+        self._logged_in.discard(agent_id)
+        self._on_break.discard(agent_id)
+        self._command(AgentLoggedOut(at=self.now, agent_id=agent_id))
+
+    def _break(self, agent_id: str) -> None:
+        if agent_id in self._logged_in and agent_id not in self._leaving:
+            self._on_break.add(agent_id)
+            self._command(AgentNotReady(at=self.now, agent_id=agent_id, reason="break"))
+
+    def _back(self, agent_id: str) -> None:
+        if agent_id in self._on_break:
+            self._on_break.discard(agent_id)
+            if agent_id in self._logged_in and agent_id not in self._leaving:
+                self._command(AgentReady(at=self.now, agent_id=agent_id))
+
+    def _staff(self, ids: tuple[str, ...], count: int) -> None:
+        """Match the number of working agents of a group to ``count`` for this interval."""
+        working = [a for a in ids if a in self._logged_in and a not in self._leaving]
+        if len(working) > count:
+            # Idle agents leave first, then the most recently joined.
+            surplus = sorted(
+                working, key=lambda a: (bool(self.engine.agent_contacts(a)), -ids.index(a))
+            )
+            for agent_id in surplus[: len(working) - count]:
+                self._logout(agent_id)
+        elif len(working) < count:
+            for agent_id in ids:
+                if len(working) >= count:
+                    break
+                if agent_id not in working:
+                    self._login(agent_id)
+                    working.append(agent_id)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> Replication:
+        """Run to the end of the arrivals plus the drain; return the event log."""
+        began = time.perf_counter()
+        self._schedule_people()
+        for index, stream in enumerate(self._arrivals):
+            first = next(stream, None)
+            if first is not None:
+                self._push(first, _ARRIVAL, index)
+        cut = self.scenario.start + self.scenario.duration_s + DRAIN_LIMIT_S
+        heap = self._heap
+        cut_at: float | None = None
+        while heap:
+            at, _, kind, payload = heap[0]
+            if at > cut:
+                cut_at = cut
+                break
+            self._advance_engine(at)
+            if heap[0][0] < at:
+                # An engine timer scheduled something earlier (an answer's end); take it first.
+                continue
+            at, _, kind, payload = heapq.heappop(heap)
+            self.now = at
+            if kind == _ARRIVAL:
+                self._arrive(payload)  # type: ignore[arg-type]
+            elif kind == _END:
+                self._end(payload)  # type: ignore[arg-type]
+            elif kind == _PATIENCE:
+                self._patience_runs_out(payload)  # type: ignore[arg-type]
+            elif kind == _ANSWER:
+                self._answer(payload)  # type: ignore[arg-type]
+            elif kind == _LOGIN:
+                self._login(payload)  # type: ignore[arg-type]
+            elif kind == _LOGOUT:
+                self._logout(payload)  # type: ignore[arg-type]
+            elif kind == _BREAK:
+                self._break(payload)  # type: ignore[arg-type]
+            elif kind == _BACK:
+                self._back(payload)  # type: ignore[arg-type]
+            elif kind == _STAFF:
+                staff: tuple[tuple[str, ...], int] = payload  # type: ignore[assignment]
+                self._staff(*staff)
+        if cut_at is None:
+            self._advance_engine(cut)
+        return Replication(
+            replication=self.replication,
+            seed=self.seed,
+            events=self._events,
+            contacts=self._contact_count,
+            conflicts=self._conflicts,
+            wall_s=time.perf_counter() - began,
+            cut_at=cut_at,
+        )
+
+
+@dataclass
+class SimulationRun:
+    """Several replications of one scenario with one seed."""
+
+    scenario: Scenario
+    seed: int
+    replications: list[Replication] = field(default_factory=list)
+
+    @property
+    def contacts(self) -> int:
+        """Contacts simulated over all replications."""
+        return sum(r.contacts for r in self.replications)
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    replications: int,
+    seed: int,
+    progress: Callable[[Replication], None] | None = None,
+) -> SimulationRun:
+    """Run ``replications`` independent replications (streams derived from ``seed``)."""
+    if replications < 1:
+        raise ValueError("at least one replication is needed")
+    run = SimulationRun(scenario=scenario, seed=seed)
+    for index in range(replications):
+        replication = Simulation(scenario, seed=seed, replication=index).run()
+        run.replications.append(replication)
+        if progress is not None:
+            progress(replication)
+    return run

@@ -1,0 +1,197 @@
+"""Fit a scenario from history, so the twin can be checked against what really happened.
+
+From contact records (METRICS.md, or any ACD's export through a mapping) this estimates:
+
+- **arrival rates** per queue and interval: the contacts that queued in each interval ÷ its
+  length (the rate of a Poisson process observed once);
+- **handle time** per queue: the empirical distribution of talk + hold + wrap of answered
+  contacts (resampled, so the real shape — close to log-normal, Brown et al. 2005 — is kept);
+- **patience** per queue: waits of abandoned contacts are patience times, waits of answered
+  contacts are *censored* patience times (the caller would have waited at least that long), so
+  the survival function of patience is estimated with Kaplan–Meier; beyond the longest
+  observed abandon, an exponential tail with the censored-data MLE rate (abandons ÷ total
+  waiting time) carries the remaining mass;
+- **agents per interval**: the number of distinct agents with a contact in hand (answer to
+  end of handling) at some time in the interval, from the ``agent`` column; every fitted agent
+  serves every queue (the records do not say who could have served what).
+
+:func:`compare` then puts simulated and actual figures side by side, per day.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from hotline.core.events import Channel
+from hotline.metrics.compute import queue_figures, records_to_frame
+from hotline.metrics.definitions import MetricSettings
+from hotline.metrics.records import ContactRecord
+from hotline.routing.model import QueueConfig
+from hotline.sim.distributions import (
+    Constant,
+    Distribution,
+    Empirical,
+    Never,
+    SurvivalCurve,
+    exponential_rate_mle,
+    kaplan_meier,
+)
+from hotline.sim.driver import SimulationRun
+from hotline.sim.results import replication_frames
+from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario
+
+
+def fit_patience(waits: Sequence[float], abandoned: Sequence[bool]) -> Distribution:
+    """Patience from censored waits: Kaplan–Meier steps with an exponential tail.
+
+    >>> curve = fit_patience([5, 10, 20, 40], [True, False, True, False])
+    >>> curve.times, curve.survival
+    ((5.0, 20.0), (0.75, 0.375))
+    """
+    if not any(abandoned):
+        return Never()
+    times, survival = kaplan_meier(waits, abandoned)
+    rate = exponential_rate_mle(waits, abandoned)
+    return SurvivalCurve(
+        times=times, survival=survival, tail_mean_s=1.0 / rate if rate > 0 else math.inf
+    )
+
+
+def fit_scenario(
+    records: Sequence[ContactRecord],
+    *,
+    interval_s: float = 1800.0,
+    timezone: str = "UTC",
+    name: str = "fitted",
+) -> Scenario:
+    """Estimate a scenario (arrivals, handle time, patience, staffing) from contact records."""
+    queued = [r for r in records if r.queued_at is not None and r.queue is not None]
+    if not queued:
+        raise ValueError("no queued contacts to fit from")
+    first = min(r.queued_at for r in queued if r.queued_at is not None)
+    last = max(r.queued_at for r in queued if r.queued_at is not None)
+    # Interval boundaries on the center's clock: whole-hour offsets keep epoch multiples of
+    # 30 minutes aligned with local half hours.
+    start = math.floor(first / interval_s) * interval_s
+    intervals = int((last - start) // interval_s) + 1
+
+    counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(intervals))
+    handle: dict[str, list[float]] = defaultdict(list)
+    waits: dict[str, list[float]] = defaultdict(list)
+    gave_up: dict[str, list[bool]] = defaultdict(list)
+    channels: dict[str, str] = {}
+    busy: list[tuple[float, float, str]] = []
+    for r in queued:
+        assert r.queued_at is not None and r.queue is not None
+        counts[r.queue][int((r.queued_at - start) // interval_s)] += 1
+        channels.setdefault(r.queue, r.channel)
+        wait = r.wait_s
+        if r.answered_at is not None:
+            handle[r.queue].append(r.handle_s)
+            if r.agent:
+                busy.append((r.answered_at, r.answered_at + max(r.handle_s, 1.0), r.agent))
+        if wait is not None:
+            waits[r.queue].append(max(wait, 0.0))
+            gave_up[r.queue].append(r.abandoned_at is not None and r.answered_at is None)
+
+    staffing = [set[str]() for _ in range(intervals)]
+    for begin, end, agent in busy:
+        first_k = max(0, int((begin - start) // interval_s))
+        last_k = min(intervals - 1, int((end - start) // interval_s))
+        for k in range(first_k, last_k + 1):
+            staffing[k].add(agent)
+    per_interval = tuple(len(s) for s in staffing)
+
+    queues: list[QueueSpec] = []
+    streams: list[ArrivalStream] = []
+    for queue_id in sorted(counts):
+        samples = tuple(h for h in handle[queue_id] if h > 0)
+        handle_time: Distribution = Empirical(samples) if samples else Constant(1.0)
+        channel = Channel(channels[queue_id])
+        queues.append(
+            QueueSpec(
+                config=QueueConfig(
+                    id=queue_id,
+                    channel=channel,
+                    requirements=(queue_id,),
+                    wrap_up_s=0.0,  # wrap-up is already part of the fitted handle time
+                    expected_handle_s=handle_time.mean,
+                ),
+                handle_time=handle_time,
+                patience=fit_patience(waits[queue_id], gave_up[queue_id]),
+            )
+        )
+        streams.append(
+            ArrivalStream(
+                queue=queue_id,
+                rates_per_s=tuple(float(c) / interval_s for c in counts[queue_id]),
+                channel=channel,
+            )
+        )
+    group = AgentGroup(
+        name="fitted",
+        count=max(per_interval, default=0),
+        skills={q.id: 1 for q in queues},
+        per_interval=per_interval,
+    )
+    return Scenario(
+        name=name,
+        start=float(start),
+        timezone=timezone,
+        interval_s=interval_s,
+        queues=tuple(queues),
+        agents=(group,),
+        arrivals=tuple(streams),
+        description=f"fitted from {len(queued)} queued contacts",
+    )
+
+
+def compare(
+    run: SimulationRun,
+    actual: Sequence[ContactRecord],
+    *,
+    interval: str = "day",
+) -> pl.DataFrame:
+    """Simulated (mean over replications) and actual figures side by side, per interval."""
+    scenario = run.scenario
+    settings = MetricSettings()
+    figures = ["offered", "abandon_rate", "asa_s", "service_level"]
+    real = queue_figures(
+        records_to_frame(actual),
+        interval=interval,
+        by=(),
+        settings=settings,
+        timezone=scenario.timezone,
+    ).table.select("interval_start", *figures)
+    parts = [
+        queue_figures(
+            frame, interval=interval, by=(), settings=settings, timezone=scenario.timezone
+        ).table.select("interval_start", *figures)
+        for frame in replication_frames(run)
+    ]
+    simulated = (
+        pl.concat(parts, how="vertical")
+        .group_by("interval_start")
+        .agg([pl.col(f).cast(pl.Float64).mean() for f in figures])
+    )
+    joined = real.join(
+        simulated, on="interval_start", how="full", coalesce=True, suffix="_simulated"
+    )
+    ordered = ["interval_start"]
+    for figure in figures:
+        ordered += [figure, f"{figure}_simulated"]
+    return (
+        joined.rename({f: f"{f}_actual" for f in figures})
+        .select(
+            [
+                c if c == "interval_start" or c.endswith("_simulated") else f"{c}_actual"
+                for c in ordered
+            ]
+        )
+        .sort("interval_start")
+    )

@@ -1,0 +1,456 @@
+"""Simulation scenarios: the center, its traffic and its people, read from YAML.
+
+A scenario answers "what if": it names the queues (with their routing rules, handle-time and
+patience distributions, and options such as offering a callback after 60 s), the agent groups
+(skills, shifts and breaks, or simply how many work in each interval), and the arrival rate of
+each queue per interval (a non-stationary Poisson process). Example::
+
+    name: Monday morning
+    start: 2026-03-02T08:00:00
+    timezone: Asia/Shanghai
+    interval_s: 1800
+    warmup_s: 0
+    queues:
+      - id: repair
+        requirements: [repair >= 2]
+        wrap_up_s: 30
+        service_level_threshold_s: 20
+        handle_time: {lognormal: {mean: 240, sd: 180}}
+        patience: {exponential: 120}
+        callback_after_s: 60
+    agents:
+      - group: repair team
+        count: 25
+        skills: {repair: 3}
+        shifts: [{start: "08:00", end: "12:00", breaks: [{start: "10:00", duration_s: 900}]}]
+    arrivals:
+      - queue: repair
+        rates_per_hour: [300, 420, 480, 450, 380, 300, 250, 200]
+
+Problems are reported together, each with its place in the file (:class:`Problem`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from hotline.core.errors import Problem, ValidationFailed
+from hotline.core.events import Channel
+from hotline.routing.model import (
+    AgentConfig,
+    OverflowAction,
+    OverflowCondition,
+    OverflowRule,
+    PriorityMode,
+    QueueConfig,
+    RoutingConfig,
+    RoutingError,
+    Strategy,
+)
+from hotline.sim.distributions import Distribution, Exponential, Never, from_spec
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    """A queue's routing configuration and the behaviour of its contacts."""
+
+    config: QueueConfig
+    handle_time: Distribution
+    patience: Distribution
+
+    @property
+    def id(self) -> str:
+        """The queue id."""
+        return self.config.id
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A working period in seconds from the scenario start, with breaks (start, length)."""
+
+    start_s: float
+    end_s: float
+    breaks: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentGroup:
+    """Agents with the same skills and shifts, or a head count per interval.
+
+    ``per_interval`` (agents working in each interval) replaces shifts when given: the driver
+    logs agents in and out at interval boundaries to match it.
+    """
+
+    name: str
+    count: int
+    skills: Mapping[str, int]
+    languages: frozenset[str] = frozenset({"zh-CN"})
+    shifts: tuple[Shift, ...] = ()
+    per_interval: tuple[int, ...] | None = None
+
+    def agent_ids(self) -> list[str]:
+        """Ids of the group's agents: ``<group>-001`` …"""
+        width = max(3, len(str(self.count)))
+        return [f"{self.name}-{i + 1:0{width}d}" for i in range(self.count)]
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalStream:
+    """Contacts arriving at one queue: a rate per interval (contacts per second)."""
+
+    queue: str
+    rates_per_s: tuple[float, ...]
+    channel: Channel = Channel.VOICE
+    priority: int | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything one simulation run needs, independent of the seed."""
+
+    name: str
+    start: float
+    timezone: str
+    interval_s: float
+    queues: tuple[QueueSpec, ...]
+    agents: tuple[AgentGroup, ...]
+    arrivals: tuple[ArrivalStream, ...]
+    warmup_s: float = 0.0
+    seed: int = 1
+    answer_delay_s: float = 0.0
+    description: str = ""
+    actual: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def intervals(self) -> int:
+        """Number of arrival intervals (the longest stream)."""
+        return max((len(a.rates_per_s) for a in self.arrivals), default=0)
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds during which contacts arrive."""
+        return self.intervals * self.interval_s
+
+    def routing_config(self, *, seed: int) -> RoutingConfig:
+        """The routing engine's configuration: the queues and every agent of every group."""
+        agents = tuple(
+            AgentConfig(agent_id, skills=dict(group.skills), languages=group.languages)
+            for group in self.agents
+            for agent_id in group.agent_ids()
+        )
+        return RoutingConfig(queues=tuple(q.config for q in self.queues), agents=agents, seed=seed)
+
+    def queue(self, queue_id: str) -> QueueSpec:
+        """The queue named ``queue_id``."""
+        for spec in self.queues:
+            if spec.id == queue_id:
+                return spec
+        raise KeyError(queue_id)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and check a scenario file; every problem is reported with its place."""
+    name = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValidationFailed([Problem(rule=str(exc), file=name)]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ValidationFailed(
+            [
+                Problem(
+                    rule=f"not valid YAML: {exc}",
+                    file=name,
+                    line=mark.line + 1 if mark is not None else None,
+                )
+            ]
+        ) from exc
+    return scenario_from_dict(data, source=name)
+
+
+def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
+    """Build a scenario from parsed YAML (see the module documentation for the format)."""
+    problems: list[Problem] = []
+
+    def problem(where: str, rule: str) -> None:
+        problems.append(Problem(rule=rule, file=source, field=where))
+
+    if not isinstance(data, dict):
+        raise ValidationFailed([Problem(rule="a scenario is a YAML mapping", file=source)])
+    tz_name = str(data.get("timezone", "UTC"))
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem("timezone", f"unknown time zone {tz_name!r}")
+        tz = ZoneInfo("UTC")
+    start_value = data.get("start", "2026-01-05T08:00:00")
+    try:
+        start_dt = (
+            start_value
+            if isinstance(start_value, datetime)
+            else datetime.fromisoformat(str(start_value))
+        )
+        if start_dt.tzinfo is None:
+            start_dt = start_dt.replace(tzinfo=tz)
+    except ValueError:
+        problem("start", f"{start_value!r} is not an ISO 8601 timestamp")
+        start_dt = datetime(2026, 1, 5, 8, tzinfo=tz)
+    start = start_dt.timestamp()
+    interval_s = _number(data.get("interval_s", 1800), "interval_s", problem, positive=True)
+
+    def offset(value: Any, where: str) -> float:
+        """Seconds from the start: a number, or a clock time "HH:MM" on the start day."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        try:
+            clock = time.fromisoformat(str(value))
+        except ValueError:
+            problem(where, f"{value!r} is neither seconds from the start nor HH:MM")
+            return 0.0
+        moment = datetime.combine(start_dt.date(), clock, tzinfo=start_dt.tzinfo)
+        if moment < start_dt:
+            moment += timedelta(days=1)
+        return moment.timestamp() - start
+
+    queues: list[QueueSpec] = []
+    for index, raw in enumerate(_list(data.get("queues"), "queues", problem)):
+        where = f"queues[{index}]"
+        spec = _queue(raw, where, problem)
+        if spec is not None:
+            queues.append(spec)
+    if not queues and not any(p.field == "queues" for p in problems):
+        problem("queues", "a scenario needs at least one queue")
+    queue_ids = {q.id for q in queues}
+
+    groups: list[AgentGroup] = []
+    for index, raw in enumerate(_list(data.get("agents"), "agents", problem)):
+        where = f"agents[{index}]"
+        if not isinstance(raw, dict):
+            problem(where, "an agent group is a mapping")
+            continue
+        group_name = str(raw.get("group", f"group{index + 1}"))
+        per_interval = raw.get("per_interval")
+        count = raw.get("count")
+        if per_interval is not None:
+            if not isinstance(per_interval, list) or not all(
+                isinstance(n, int) and n >= 0 for n in per_interval
+            ):
+                problem(f"{where}.per_interval", "a list of whole numbers of agents")
+                per_interval = None
+            elif count is None:
+                count = max(per_interval, default=0)
+        if not isinstance(count, int) or count < 0:
+            problem(f"{where}.count", "a whole number of agents is required")
+            continue
+        skills = raw.get("skills") or {}
+        if not isinstance(skills, dict) or not all(
+            isinstance(v, int) and 1 <= v <= 5 for v in skills.values()
+        ):
+            problem(f"{where}.skills", "skills map a skill to a proficiency from 1 to 5")
+            skills = {}
+        shifts: list[Shift] = []
+        for s_index, raw_shift in enumerate(raw.get("shifts") or []):
+            s_where = f"{where}.shifts[{s_index}]"
+            if (
+                not isinstance(raw_shift, dict)
+                or "start" not in raw_shift
+                or "end" not in raw_shift
+            ):
+                problem(s_where, "a shift has a start and an end")
+                continue
+            s_start = offset(raw_shift["start"], f"{s_where}.start")
+            s_end = offset(raw_shift["end"], f"{s_where}.end")
+            if s_end <= s_start:
+                problem(s_where, "a shift must end after it starts")
+            breaks: list[tuple[float, float]] = []
+            for b_index, raw_break in enumerate(raw_shift.get("breaks") or []):
+                b_where = f"{s_where}.breaks[{b_index}]"
+                if not isinstance(raw_break, dict) or "start" not in raw_break:
+                    problem(b_where, "a break has a start and duration_s")
+                    continue
+                b_start = offset(raw_break["start"], f"{b_where}.start")
+                length = _number(
+                    raw_break.get("duration_s", 900),
+                    f"{b_where}.duration_s",
+                    problem,
+                    positive=True,
+                )
+                if not s_start <= b_start < s_end:
+                    problem(b_where, "a break must start within its shift")
+                breaks.append((b_start, length))
+            shifts.append(Shift(s_start, s_end, tuple(breaks)))
+        languages = raw.get("languages")
+        groups.append(
+            AgentGroup(
+                name=group_name,
+                count=count,
+                skills=dict(skills),
+                languages=frozenset(languages) if languages else frozenset({"zh-CN"}),
+                shifts=tuple(shifts),
+                per_interval=tuple(per_interval) if per_interval is not None else None,
+            )
+        )
+    if not groups and not any(p.field == "agents" for p in problems):
+        problem("agents", "a scenario needs at least one agent group")
+
+    streams: list[ArrivalStream] = []
+    for index, raw in enumerate(_list(data.get("arrivals"), "arrivals", problem)):
+        where = f"arrivals[{index}]"
+        if not isinstance(raw, dict):
+            problem(where, "an arrival stream is a mapping")
+            continue
+        queue_id = str(raw.get("queue", ""))
+        if queue_id not in queue_ids:
+            problem(f"{where}.queue", f"unknown queue {queue_id!r}")
+        rates: list[float] = []
+        if "rates_per_hour" in raw:
+            values = raw["rates_per_hour"]
+            if not isinstance(values, list) or not all(
+                isinstance(v, int | float) and v >= 0 for v in values
+            ):
+                problem(f"{where}.rates_per_hour", "a list of non-negative rates")
+            else:
+                rates = [float(v) / 3600.0 for v in values]
+        elif "rate_per_hour" in raw:
+            rate = _number(raw["rate_per_hour"], f"{where}.rate_per_hour", problem)
+            hours = _number(data.get("duration_s", 8 * 3600), "duration_s", problem, positive=True)
+            count = max(1, math.ceil(hours / interval_s))
+            rates = [rate / 3600.0] * count
+        else:
+            problem(where, "give rates_per_hour (per interval) or rate_per_hour")
+        channel_name = str(raw.get("channel", "voice"))
+        try:
+            channel = Channel(channel_name)
+        except ValueError:
+            problem(f"{where}.channel", f"unknown channel {channel_name!r}")
+            channel = Channel.VOICE
+        priority = raw.get("priority")
+        streams.append(
+            ArrivalStream(
+                queue=queue_id,
+                rates_per_s=tuple(rates),
+                channel=channel,
+                priority=int(priority) if priority is not None else None,
+            )
+        )
+    if not streams and not any(p.field == "arrivals" for p in problems):
+        problem("arrivals", "a scenario needs at least one arrival stream")
+
+    routing_problems: list[str] = []
+    if not problems:
+        try:
+            RoutingConfig(queues=tuple(q.config for q in queues))
+        except RoutingError as exc:
+            routing_problems.append(str(exc))
+    for message in routing_problems:
+        problem("queues", message)
+    if problems:
+        raise ValidationFailed(problems)
+    return Scenario(
+        name=str(data.get("name", Path(source).stem)),
+        description=str(data.get("description", "")),
+        start=start,
+        timezone=tz_name,
+        interval_s=interval_s,
+        queues=tuple(queues),
+        agents=tuple(groups),
+        arrivals=tuple(streams),
+        warmup_s=_number(data.get("warmup_s", 0), "warmup_s", problem),
+        seed=int(data.get("seed", 1)),
+        answer_delay_s=_number(data.get("answer_delay_s", 0), "answer_delay_s", problem),
+    )
+
+
+def _queue(raw: Any, where: str, problem: Any) -> QueueSpec | None:
+    if not isinstance(raw, dict) or "id" not in raw:
+        problem(where, "a queue is a mapping with an id")
+        return None
+    known = {
+        "id", "channel", "requirements", "strategy", "priority_mode", "head_start_s",
+        "head_start_by_priority", "wrap_up_s", "service_level_threshold_s",
+        "target_service_level", "handle_time", "patience", "callback_after_s",
+        "overflow_after_s", "overflow_to", "expected_handle_s",
+    }  # fmt: skip
+    for key in sorted(set(raw) - known):
+        problem(f"{where}.{key}", "unknown queue setting")
+    try:
+        handle = from_spec(raw.get("handle_time", 180), where=f"{where}.handle_time")
+        if isinstance(handle, Never):
+            problem(f"{where}.handle_time", "a handle time must be finite")
+            handle = Exponential(180.0)
+    except ValueError as exc:
+        problem(f"{where}.handle_time", str(exc))
+        handle = Exponential(180.0)
+    try:
+        patience = from_spec(raw.get("patience", "never"), where=f"{where}.patience")
+    except ValueError as exc:
+        problem(f"{where}.patience", str(exc))
+        patience = Never()
+    overflow: list[OverflowRule] = []
+    if raw.get("callback_after_s") is not None:
+        overflow.append(
+            OverflowRule(
+                OverflowCondition.WAIT_EXCEEDS,
+                OverflowAction.CALLBACK,
+                float(raw["callback_after_s"]),
+                str(raw["id"]),
+            )
+        )
+    if raw.get("overflow_after_s") is not None:
+        overflow.append(
+            OverflowRule(
+                OverflowCondition.WAIT_EXCEEDS,
+                OverflowAction.QUEUE,
+                float(raw["overflow_after_s"]),
+                str(raw.get("overflow_to", "")),
+            )
+        )
+    try:
+        config = QueueConfig(
+            id=str(raw["id"]),
+            channel=Channel(str(raw.get("channel", "voice"))),
+            requirements=tuple(str(r) for r in raw.get("requirements") or ()),
+            strategy=Strategy(str(raw.get("strategy", "longest_idle"))),
+            priority_mode=PriorityMode(str(raw.get("priority_mode", "strict"))),
+            head_start_s=float(raw.get("head_start_s", 0.0)),
+            head_start_by_priority={
+                int(k): float(v) for k, v in (raw.get("head_start_by_priority") or {}).items()
+            },
+            wrap_up_s=float(raw.get("wrap_up_s", 0.0)),
+            target_threshold_s=float(raw.get("service_level_threshold_s", 20.0)),
+            target_service_level=float(raw.get("target_service_level", 0.8)),
+            overflow=tuple(overflow),
+            expected_handle_s=float(raw.get("expected_handle_s", handle.mean)),
+        )
+    except (RoutingError, ValueError) as exc:
+        problem(where, str(exc))
+        return None
+    return QueueSpec(config=config, handle_time=handle, patience=patience)
+
+
+def _list(value: Any, where: str, problem: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problem(where, "must be a list")
+        return []
+    return value
+
+
+def _number(value: Any, where: str, problem: Any, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problem(where, f"{value!r} is not a number")
+        return 1.0
+    if value < 0 or (positive and value == 0):
+        problem(where, "must be positive" if positive else "must not be negative")
+        return 1.0
+    return float(value)

@@ -1,0 +1,183 @@
+"""The simulator drives the real routing engine: determinism, shifts, breaks, callbacks."""
+
+from __future__ import annotations
+
+import doctest
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from hotline.core.errors import ValidationFailed
+from hotline.core.events import EventKind
+from hotline.metrics.compute import events_to_frame
+from hotline.sim import driver, fit, results, scenario
+from hotline.sim.driver import Simulation, simulate
+from hotline.sim.scenario import load_scenario, scenario_from_dict
+
+
+def small(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "start": "2026-03-02T08:00:00",
+        "interval_s": 1800,
+        "queues": [
+            {
+                "id": "repair",
+                "requirements": ["repair"],
+                "handle_time": {"exponential": 120},
+                "patience": {"exponential": 60},
+                "wrap_up_s": 5,
+            }
+        ],
+        "agents": [{"group": "team", "count": 3, "skills": {"repair": 2}}],
+        "arrivals": [{"queue": "repair", "rates_per_hour": [60, 90]}],
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("module", [driver, scenario, results, fit])
+def test_docstring_examples(module: object) -> None:
+    assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]
+
+
+def test_same_seed_same_event_log_and_other_seed_differs() -> None:
+    sc = scenario_from_dict(small())
+    first = Simulation(sc, seed=3).run().events
+    again = Simulation(sc, seed=3).run().events
+    other = Simulation(sc, seed=4).run().events
+    assert [e.as_dict() for e in first] == [e.as_dict() for e in again]
+    assert [e.as_dict() for e in first] != [e.as_dict() for e in other]
+    assert [(e.at, e.seq) for e in first] == sorted((e.at, e.seq) for e in first)
+
+
+def test_every_contact_finishes_once_with_a_known_outcome() -> None:
+    run = Simulation(scenario_from_dict(small()), seed=9).run()
+    finished = Counter(e.contact_id for e in run.events if e.kind is EventKind.FINISHED)
+    arrived = {e.contact_id for e in run.events if e.kind is EventKind.ARRIVED}
+    assert set(finished) == arrived and set(finished.values()) == {1}
+    frame = events_to_frame(run.events)
+    assert frame.height == run.contacts
+    assert set(frame["outcome"].unique()) <= {"answered", "abandoned"}
+    assert run.conflicts == 0 and run.cut_at is None
+
+
+def test_agents_get_nothing_outside_their_shift_or_on_break() -> None:
+    sc = scenario_from_dict(
+        small(
+            agents=[
+                {
+                    "group": "team",
+                    "count": 2,
+                    "skills": {"repair": 2},
+                    "shifts": [
+                        {
+                            "start": "08:20",
+                            "end": "09:00",
+                            "breaks": [{"start": "08:40", "duration_s": 600}],
+                        }
+                    ],
+                }
+            ],
+            arrivals=[{"queue": "repair", "rates_per_hour": [240, 240]}],
+        )
+    )
+    run = Simulation(sc, seed=1).run()
+    answers = [e.at - sc.start for e in run.events if e.kind is EventKind.ANSWERED]
+    assert answers and min(answers) >= 20 * 60
+    assert not [a for a in answers if 40 * 60 < a < 50 * 60]
+    # after 09:00 agents only finish what they hold; nobody new is answered
+    assert max(answers) <= 60 * 60
+    states = [e for e in run.events if e.kind is EventKind.AGENT_STATE]
+    assert any(e.data.get("reason") == "break" for e in states)
+
+
+def test_per_interval_staffing_follows_the_head_count() -> None:
+    sc = scenario_from_dict(
+        small(agents=[{"group": "g", "per_interval": [1, 3], "skills": {"repair": 1}}])
+    )
+    run = Simulation(sc, seed=2).run()
+    agents_first = {
+        e.agent_id for e in run.events if e.kind is EventKind.ANSWERED and e.at < sc.start + 1800
+    }
+    agents_second = {
+        e.agent_id for e in run.events if e.kind is EventKind.ANSWERED and e.at >= sc.start + 1900
+    }
+    assert len(agents_first) == 1 and len(agents_second) == 3
+
+
+def test_callback_option_turns_long_waits_into_callbacks() -> None:
+    sc = scenario_from_dict(
+        small(
+            queues=[
+                {
+                    "id": "repair",
+                    "requirements": ["repair"],
+                    "handle_time": 300,
+                    "patience": "never",
+                    "callback_after_s": 30,
+                }
+            ],
+            agents=[{"group": "team", "count": 1, "skills": {"repair": 2}}],
+            arrivals=[{"queue": "repair", "rates_per_hour": [60]}],
+        )
+    )
+    run = Simulation(sc, seed=5).run()
+    frame = events_to_frame(run.events)
+    outcomes = Counter(frame["outcome"].to_list())
+    assert outcomes["callback"] > 0
+    callbacks = frame.filter(pl.col("channel") == "callback")
+    assert callbacks.height == outcomes["callback"]
+    waited = (
+        frame.filter(pl.col("channel") == "voice")
+        .select((pl.col("answered_at") - pl.col("queued_at")).max())
+        .item()
+    )
+    assert waited is None or waited <= 30.0 + 1e-9
+
+
+def test_scenario_problems_are_located(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "timezone: Mars/Olympus\n"
+        "queues:\n  - id: q\n    handle_time: {weibull: 2}\n    colour: red\n"
+        "agents:\n  - group: g\n    skills: {q: 9}\n"
+        "arrivals:\n  - queue: nowhere\n    rates_per_hour: [10]\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_scenario(path)
+    fields = {p.field for p in caught.value.problems}
+    assert {
+        "timezone",
+        "queues[0].handle_time",
+        "queues[0].colour",
+        "agents[0].count",
+        "arrivals[0].queue",
+    } <= fields
+    assert all(p.file == str(path) for p in caught.value.problems)
+
+
+def test_summary_and_outputs(tmp_path: Path) -> None:
+    sc = scenario_from_dict(small())
+    run = simulate(sc, replications=3, seed=1)
+    frames = results.replication_frames(run)
+    summary = results.summarise(run, frames)
+    row = {(r["queue"], r["figure"]): r for r in summary.rows()}
+    offered = [f.filter(pl.col("queued_at").is_not_null()).height for f in frames]
+    assert row[("*", "offered")]["mean"] == pytest.approx(sum(offered) / 3)
+    assert row[("repair", "service_level")]["ci95_half_width"] >= 0
+    table = results.interval_table(run, frames)
+    assert table.height == 2 and (table["queue_length"] >= 0).all()
+    assert results.write_event_log(run, tmp_path / "e.parquet") == sum(
+        len(r.events) for r in run.replications
+    )
+    assert pl.read_parquet(tmp_path / "e.parquet")["replication"].n_unique() == 3
+    paths = results.write_charts(run, tmp_path, intervals=table, frames=frames)
+    assert [p.name for p in paths] == [
+        "service_level_by_interval.png",
+        "queue_length_by_interval.png",
+        "wait_distribution.png",
+    ]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
