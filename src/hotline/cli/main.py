@@ -26,6 +26,9 @@ def _register() -> None:
 
     importing.register(app)
     report.register(app)
+    from hotline.cli import simulate
+
+    simulate.register(app)
     from hotline.cli import telephony
 
     telephony.register(app)
