@@ -161,6 +161,8 @@ class LiveDriver:
         self.wrap_until: dict[tuple[str, str], float] = {}
         self.on_hold: set[str] = set()
         self.dispositions: dict[str, str] = {}
+        self.callbacks: dict[str, dict[str, Any]] = {}
+        self._callback_handles: list[asyncio.TimerHandle] = []
         self._queue_ids = {q.id for q in center.queues}
         self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
         self._agent_wrap_s = {a.id: a.wrap_up_s for a in center.agents}
@@ -196,6 +198,9 @@ class LiveDriver:
 
     async def stop(self) -> None:
         """Stop the tasks and write the events still waiting for the database."""
+        for handle in self._callback_handles:
+            handle.cancel()
+        self._callback_handles = []
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -271,6 +276,59 @@ class LiveDriver:
             )
         )
         return contact_id
+
+    def schedule_callback(
+        self,
+        *,
+        queue: str,
+        due_at: float,
+        customer: str | None,
+        requested_by: str,
+        note: str = "",
+        for_contact: str | None = None,
+    ) -> dict[str, Any]:
+        """Promise the customer a call back at ``due_at``: then a callback contact is queued.
+
+        The callback waits in ``queue`` like any contact (channel ``callback``), so the agent
+        who promised it, or any other with the skills, dials the customer when it is offered.
+        Scheduled callbacks live in this server process; a restart forgets those not yet due.
+        """
+        if queue not in self._queue_ids:
+            raise RoutingConflict(f"unknown queue {queue!r}")
+        callback_id = self.new_contact_id() + "-cb"
+        entry = {
+            "callback_id": callback_id,
+            "queue": queue,
+            "due_at": due_at,
+            "customer": customer,
+            "requested_by": requested_by,
+            "note": note,
+            "for_contact": for_contact,
+        }
+        self.callbacks[callback_id] = entry
+        delay = max(0.0, due_at - self.clock.now())
+
+        def due() -> None:
+            if self.callbacks.pop(callback_id, None) is None or self._jobs is None:
+                return
+            self.attached[callback_id] = {
+                "customer": customer,
+                "note": note,
+                "callback_for": for_contact,
+                "requested_by": requested_by,
+            }
+            self.post_command(
+                lambda now: ContactQueued(
+                    at=now,
+                    contact_id=callback_id,
+                    queue=queue,
+                    channel=Channel.CALLBACK,
+                    customer=customer,
+                )
+            )
+
+        self._callback_handles.append(asyncio.get_running_loop().call_later(delay, due))
+        return entry
 
     async def tick(self) -> None:
         """Move the engine to the clock's "now" (tests with a manual clock call this)."""

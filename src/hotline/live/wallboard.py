@@ -8,8 +8,10 @@ state, reason code, time in state and the contact in hand. Alerts name what a su
 should look at: a service level under target, a caller waiting past the threshold, callers
 with nobody to answer them.
 
-Figures are recomputed only when something changed, at most once per ``refresh_s``: a day's
-contacts of a large center fold in milliseconds, and an unchanged board costs nothing.
+Figures are recomputed only when something changed (and at most once per ``refresh_s``, by
+default as often as the driver draws the board, four times a second): only the contacts that
+changed are folded again, the day's records are summed by the metrics engine in milliseconds,
+and an unchanged board costs nothing.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class Wallboard:
     0
     """
 
-    def __init__(self, center: CenterConfig, *, interval_s: int = 1800, refresh_s: float = 1.0):
+    def __init__(self, center: CenterConfig, *, interval_s: int = 1800, refresh_s: float = 0.0):
         if interval_s not in (900, 1800, 3600):
             raise ValueError("the wallboard interval must be 15, 30 or 60 minutes")
         self.center = center

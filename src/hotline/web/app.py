@@ -143,9 +143,10 @@ def _error_name(status_code: int) -> str:
 def _include_routers(app: FastAPI) -> None:
     # Each capability owns hotline/web/api/<name>.py with a `router`; adding one is one line.
     from hotline.web import pages
-    from hotline.web.api import platform
+    from hotline.web.api import live, platform
 
     app.include_router(platform.router)
+    app.include_router(live.router)
     pages.mount(app)
 
 

@@ -19,11 +19,12 @@ HUMANS = ("a001", "a002", "a003", "a004", "a005")
 
 def test_fast_traffic_produces_answers_abandons_dispositions_and_spares_humans() -> None:
     published: list[dict[str, Any]] = []
-    # Seconds instead of minutes: 2 calls a second on repair, 0.3 s talks, 0.15 s patience
-    # on complaints (few complaint agents are free that fast), for 2.5 s of real time.
+    # Seconds instead of minutes, for 2.5 s of real time: 2 calls a second per queue, 0.3 s
+    # talks, and a mean patience of 10 ms on complaints, shorter than any ring (20-50 ms), so
+    # most complaint callers abandon.
     profile = (
         QueueProfile("repair", 7200, 0.3, 30, ("repair_dispatched",)),
-        QueueProfile("complaints", 7200, 0.3, 0.15, ("complaint_escalated",)),
+        QueueProfile("complaints", 7200, 0.3, 0.01, ("complaint_escalated",)),
     )
 
     async def scenario() -> tuple[LiveDriver, DemoTraffic]:

@@ -1,0 +1,456 @@
+"""Live routing API: agent state and call controls, the wallboard, and the desktop's screen pop.
+
+Every action is a command to the live driver (:mod:`hotline.live.driver`), which owns the one
+routing engine. An agent acts only for their own agent id (their account's ``agent_id``);
+supervisors, team leads and managers may also change an agent's state (send them on a break,
+log out a forgotten session) but never answer or hang up for them. A command that does not
+fit the engine's state — answering a call the caller already left — is a 409 with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.live.driver import LiveDriver
+from hotline.routing.model import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentNotReady,
+    AgentReady,
+    Command,
+    ContactEnded,
+    ContactHeld,
+    ContactResumed,
+    OfferAnswered,
+    OfferRejected,
+    RoutingConflict,
+    TransferredToAgent,
+    TransferredToQueue,
+    WrapUpEnded,
+)
+from hotline.web.auth import CurrentUser, db_session, require_roles
+
+router = APIRouter(prefix="/api/live", tags=["live"])
+
+SUPERVISION = ("supervisor", "team_lead", "manager", "wfm", "qa")
+STATE_CONTROL = ("agent", "supervisor", "team_lead", "manager")
+DESK = ("agent",)
+
+
+def driver_of(request: Request) -> LiveDriver:
+    """The app's live driver; 503 when this server runs without live routing."""
+    driver: LiveDriver | None = getattr(request.app.state, "live", None)
+    if driver is None or not driver.running:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "live routing is not running")
+    return driver
+
+
+def _own(user: CurrentUser, agent_id: str) -> None:
+    if user.agent_id != agent_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "agents act only for their own agent id")
+
+
+def _may_set_state(user: CurrentUser, agent_id: str) -> None:
+    if user.agent_id == agent_id:
+        return
+    if user.has("supervisor", "team_lead", "manager"):
+        return
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "agents act only for their own agent id")
+
+
+async def _apply(driver: LiveDriver, make: Callable[[float], Command]) -> dict[str, Any]:
+    try:
+        result = await driver.command(make)
+    except RoutingConflict as conflict:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from None
+    return {"ok": True, "events": [e.kind.value for e in result.events]}
+
+
+def _holding(driver: LiveDriver, agent_id: str, contact_id: str) -> None:
+    if not driver.holds(agent_id, contact_id):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{contact_id} is not with agent {agent_id}")
+
+
+# --------------------------------------------------------------------------- views
+
+
+@router.get("/wallboard")
+async def wallboard(
+    request: Request, _: CurrentUser = Depends(require_roles(*SUPERVISION))
+) -> dict[str, Any]:
+    """Queues and agents now; today's and this interval's figures with their variant."""
+    return await driver_of(request).snapshot()
+
+
+@router.get("/agents/{agent_id}")
+async def agent_desk(
+    agent_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK, *SUPERVISION)),
+) -> dict[str, Any]:
+    """One agent's desktop: state, reason, contacts in hand, the ringing offer."""
+    if not user.has(*SUPERVISION):
+        _own(user, agent_id)
+    return await driver_of(request).agent_view(agent_id)
+
+
+# --------------------------------------------------------------------------- state
+
+
+class StateChange(BaseModel):
+    """Ready, not ready (with a reason code), or log out."""
+
+    state: Literal["ready", "not_ready", "logout"]
+    reason: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/agents/{agent_id}/state")
+async def set_state(
+    agent_id: str,
+    body: StateChange,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*STATE_CONTROL)),
+) -> dict[str, Any]:
+    """Change an agent's state; logging in happens on the first ready or not ready."""
+    _may_set_state(user, agent_id)
+    driver = driver_of(request)
+    center = driver.center
+    if agent_id not in {a.id for a in center.agents}:
+        raise HTTPException(404, f"agent {agent_id} is not in the center configuration")
+    if body.state == "not_ready":
+        codes = {r.id for r in center.reason_codes}
+        if body.reason not in codes:
+            raise HTTPException(
+                422, [{"field": "body.reason", "problem": f"choose a reason code: {sorted(codes)}"}]
+            )
+    logged_out = driver.engine.agent_state(agent_id).value == "logged_out"
+    reason = body.reason
+    if body.state == "logout":
+        return await _apply(driver, lambda now: AgentLoggedOut(at=now, agent_id=agent_id))
+    if logged_out:
+        ready = body.state == "ready"
+        return await _apply(
+            driver,
+            lambda now: AgentLoggedIn(
+                at=now, agent_id=agent_id, ready=ready, reason=None if ready else reason
+            ),
+        )
+    if body.state == "ready":
+        return await _apply(driver, lambda now: AgentReady(at=now, agent_id=agent_id))
+    assert reason is not None
+    return await _apply(driver, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason))
+
+
+# --------------------------------------------------------------------------- call controls
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/answer")
+async def answer(
+    agent_id: str,
+    contact_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Answer (accept) the contact ringing at the agent."""
+    _own(user, agent_id)
+    return await _apply(
+        driver_of(request),
+        lambda now: OfferAnswered(at=now, contact_id=contact_id, agent_id=agent_id),
+    )
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/reject")
+async def reject(
+    agent_id: str,
+    contact_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Decline the ringing contact; it goes back to its place in the queue."""
+    _own(user, agent_id)
+    return await _apply(
+        driver_of(request),
+        lambda now: OfferRejected(at=now, contact_id=contact_id, agent_id=agent_id),
+    )
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/hold")
+async def hold(
+    agent_id: str,
+    contact_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Put the customer on hold."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    return await _apply(driver, lambda now: ContactHeld(at=now, contact_id=contact_id))
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/resume")
+async def resume(
+    agent_id: str,
+    contact_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Take the customer off hold."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    return await _apply(driver, lambda now: ContactResumed(at=now, contact_id=contact_id))
+
+
+class Transfer(BaseModel):
+    """Where a transfer goes: a queue or an agent (exactly one)."""
+
+    queue: str | None = Field(default=None, max_length=64)
+    agent_id: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/transfer")
+async def transfer(
+    agent_id: str,
+    contact_id: str,
+    body: Transfer,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Transfer a connected contact to a queue or to another available agent (blind)."""
+    _own(user, agent_id)
+    if (body.queue is None) == (body.agent_id is None):
+        raise HTTPException(
+            422, [{"field": "body", "problem": "give exactly one of queue or agent_id"}]
+        )
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    if body.queue is not None:
+        queue = body.queue
+        return await _apply(
+            driver, lambda now: TransferredToQueue(at=now, contact_id=contact_id, queue=queue)
+        )
+    target = str(body.agent_id)
+    return await _apply(
+        driver, lambda now: TransferredToAgent(at=now, contact_id=contact_id, agent_id=target)
+    )
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/hangup")
+async def hang_up(
+    agent_id: str,
+    contact_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """End the conversation; wrap-up starts."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    return await _apply(driver, lambda now: ContactEnded(at=now, contact_id=contact_id))
+
+
+class WrapUp(BaseModel):
+    """The disposition code chosen at the end of wrap-up."""
+
+    disposition: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/wrap-up")
+async def wrap_up_done(
+    agent_id: str,
+    contact_id: str,
+    body: WrapUp,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Finish wrap-up with a disposition code from the center configuration."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    codes = {d.id for d in driver.center.disposition_codes}
+    if body.disposition not in codes:
+        raise HTTPException(
+            422,
+            [{"field": "body.disposition", "problem": f"choose a disposition: {sorted(codes)}"}],
+        )
+    disposition = body.disposition
+    return await _apply(
+        driver,
+        lambda now: WrapUpEnded(
+            at=now, agent_id=agent_id, contact_id=contact_id, disposition=disposition
+        ),
+    )
+
+
+class CallbackRequest(BaseModel):
+    """A promised call back: when, to which number, from which queue."""
+
+    queue: str = Field(min_length=1, max_length=64)
+    in_minutes: float = Field(gt=0, le=7 * 24 * 60)
+    customer: str | None = Field(default=None, max_length=64)
+    note: str = Field(default="", max_length=500)
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/callback", status_code=201)
+async def schedule_callback(
+    agent_id: str,
+    contact_id: str,
+    body: CallbackRequest,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Schedule a call back to the customer of a contact the agent holds."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    customer = body.customer or driver.attached.get(contact_id, {}).get("customer")
+    try:
+        return driver.schedule_callback(
+            queue=body.queue,
+            due_at=time.time() + body.in_minutes * 60,
+            customer=customer,
+            requested_by=agent_id,
+            note=body.note,
+            for_contact=contact_id,
+        )
+    except RoutingConflict as conflict:
+        raise HTTPException(422, [{"field": "body.queue", "problem": str(conflict)}]) from None
+
+
+# --------------------------------------------------------------------------- screen pop
+
+
+@router.get("/agents/{agent_id}/contacts/{contact_id}/screen-pop")
+def screen_pop(
+    agent_id: str,
+    contact_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Customer, products, recent contacts and open tickets for the caller's number.
+
+    Falls back to the contact's attached data alone when the number matches no customer.
+    """
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    attached = dict(driver.attached.get(contact_id, {}))
+    body: dict[str, Any] = {
+        "contact_id": contact_id,
+        "attached": attached,
+        "customers": [],
+        "products": [],
+        "last_contacts": [],
+        "open_tickets": [],
+    }
+    number = attached.get("customer")
+    if number:
+        from hotline.crm import service as crm
+
+        pop = crm.screen_pop(session, calling_number=str(number))
+        body.update(
+            customers=pop.customers,
+            products=pop.products,
+            last_contacts=pop.last_contacts,
+            open_tickets=pop.open_tickets,
+        )
+    return body
+
+
+class TicketFromContact(BaseModel):
+    """A ticket opened from the desktop for the contact in hand."""
+
+    type: Literal["inquiry", "installation", "repair", "complaint", "suggestion"]
+    subject: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    customer_id: int | None = None
+    product_id: int | None = None
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/tickets", status_code=201)
+def ticket_from_contact(
+    agent_id: str,
+    contact_id: str,
+    body: TicketFromContact,
+    *,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Open a ticket linked to the contact the agent holds (the service desk's own rules)."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    from hotline.tickets import service as tickets
+
+    ticket = tickets.create_ticket(
+        session,
+        type=body.type,
+        subject=body.subject,
+        description=body.description,
+        priority=body.priority,
+        customer_id=body.customer_id,
+        product_id=body.product_id,
+        contact_id=contact_id,
+        queue=driver.engine.contact_queue(contact_id) or "",
+        actor=user.username,
+    )
+    return tickets.ticket_view(ticket)
+
+
+@router.get("/knowledge")
+def knowledge(
+    q: str,
+    user: CurrentUser = Depends(require_roles(*DESK, *SUPERVISION)),
+    session: Session = Depends(db_session),
+) -> list[dict[str, Any]]:
+    """Search published knowledge articles (Chinese or English) from the desktop."""
+    from hotline.kb import service as kb
+
+    hits = kb.search(session, query=q[:200], limit=8)
+    return [
+        {"article_id": h.article_id, "title": h.title, "score": h.score, "version": h.version}
+        for h in hits
+    ]
+
+
+# --------------------------------------------------------------------------- contacts
+
+
+class NewContact(BaseModel):
+    """A contact placed in a queue by hand: a test call, a walk-in, a web form."""
+
+    queue: str = Field(min_length=1, max_length=64)
+    customer: str | None = Field(default=None, max_length=64)
+    subject: str = Field(default="", max_length=200)
+    channel: Literal["voice", "chat", "email", "sms", "app", "video"] | None = None
+
+
+@router.post("/contacts", status_code=201)
+async def place_contact(
+    body: NewContact,
+    request: Request,
+    _: CurrentUser = Depends(require_roles("supervisor", "manager")),
+) -> dict[str, Any]:
+    """Queue a contact by hand; it is routed like any other."""
+    from hotline.core.events import Channel
+
+    driver = driver_of(request)
+    try:
+        contact_id = await driver.queue_contact(
+            body.queue,
+            customer=body.customer,
+            channel=Channel(body.channel) if body.channel else None,
+            attached={"subject": body.subject} if body.subject else None,
+        )
+    except RoutingConflict as conflict:
+        raise HTTPException(422, [{"field": "body.queue", "problem": str(conflict)}]) from None
+    return {"contact_id": contact_id, "queue": body.queue}

@@ -1,0 +1,139 @@
+"""The live API end to end through the app: state, offer, screen pop, controls, wallboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.validate import load_center
+from hotline.core.settings import Settings
+from hotline.identity.passwords import hash_password
+from hotline.live.driver import LiveDriver, attach
+from hotline.store.models.core import User
+from hotline.web.app import create_app
+
+SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def client(
+    session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
+) -> Iterator[TestClient]:
+    digest = hash_password(PASSWORD)
+    for username, roles, agent_id in (
+        ("a001", ["agent"], "a001"),
+        ("a002", ["agent"], "a002"),
+        ("boss", ["supervisor"], None),
+    ):
+        db_session.add(
+            User(
+                username=username,
+                display_name=username,
+                password_hash=digest,
+                roles=roles,
+                agent_id=agent_id,
+                language="zh-CN",
+                active=True,
+            )
+        )
+    db_session.commit()
+    center = load_center(SAMPLE)
+    app = create_app(
+        settings=Settings(home=tmp_path, secret_key="test-secret"),
+        session_factory=session_factory,
+        center=center,
+    )
+    attach(app, LiveDriver(center=center, honour_hours=False))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def auth(client: TestClient, username: str) -> dict[str, str]:
+    response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"authorization": f"Bearer {response.json()['token']}"}
+
+
+def test_an_agent_takes_a_call_from_offer_to_disposition(client: TestClient) -> None:
+    agent, boss = auth(client, "a001"), auth(client, "boss")
+    base = "/api/live/agents/a001"
+    assert client.post(f"{base}/state", json={"state": "ready"}, headers=agent).status_code == 200
+    placed = client.post(
+        "/api/live/contacts",
+        json={"queue": "installation", "customer": "13800138000", "subject": "空调安装"},
+        headers=boss,
+    )
+    assert placed.status_code == 201, placed.text
+    contact = placed.json()["contact_id"]
+    desk = client.get(base, headers=agent).json()
+    assert desk["offer"]["contact_id"] == contact
+    assert desk["offer"]["attached"]["subject"] == "空调安装"
+    pop = client.get(f"{base}/contacts/{contact}/screen-pop", headers=agent).json()
+    assert pop["attached"]["customer"] == "13800138000" and pop["customers"] == []
+    for action in ("answer", "hold", "resume"):
+        response = client.post(f"{base}/contacts/{contact}/{action}", headers=agent)
+        assert response.status_code == 200, (action, response.text)
+    ticket = client.post(
+        f"{base}/contacts/{contact}/tickets",
+        json={"type": "installation", "subject": "空调安装预约"},
+        headers=agent,
+    )
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["subject"] == "空调安装预约"
+    callback = client.post(
+        f"{base}/contacts/{contact}/callback",
+        json={"queue": "installation", "in_minutes": 30, "note": "确认安装时间"},
+        headers=agent,
+    )
+    assert callback.status_code == 201 and callback.json()["customer"] == "13800138000"
+    assert client.post(f"{base}/contacts/{contact}/hangup", headers=agent).status_code == 200
+    desk = client.get(base, headers=agent).json()
+    assert desk["state"] == "wrap_up" and desk["contacts"][0]["wrap_until"] is not None
+    bad = client.post(
+        f"{base}/contacts/{contact}/wrap-up", json={"disposition": "nonsense"}, headers=agent
+    )
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "body.disposition"
+    done = client.post(
+        f"{base}/contacts/{contact}/wrap-up",
+        json={"disposition": "installation_booked"},
+        headers=agent,
+    )
+    assert done.status_code == 200 and "wrap_up_ended" in done.json()["events"]
+    assert client.get(base, headers=agent).json()["state"] == "available"
+    board = client.get("/api/live/wallboard", headers=boss).json()
+    install = next(q for q in board["queues"] if q["id"] == "installation")
+    assert install["today"]["answered"] == 1 and install["agents_by_state"]["available"] == 1
+
+
+def test_agents_act_only_for_themselves_and_conflicts_are_409(client: TestClient) -> None:
+    a001 = auth(client, "a001")
+    a002 = auth(client, "a002")
+    supervisor = auth(client, "boss")
+    assert (
+        client.post(
+            "/api/live/agents/a002/state", json={"state": "ready"}, headers=a001
+        ).status_code
+        == 403
+    )
+    assert client.get("/api/live/agents/a002", headers=a001).status_code == 403
+    # A supervisor may send an agent on a break, with a reason code from the center file.
+    no_reason = client.post(
+        "/api/live/agents/a002/state", json={"state": "not_ready"}, headers=supervisor
+    )
+    assert no_reason.status_code == 422
+    ok = client.post(
+        "/api/live/agents/a002/state",
+        json={"state": "not_ready", "reason": "training"},
+        headers=supervisor,
+    )
+    assert ok.status_code == 200
+    assert client.get("/api/live/agents/a002", headers=a002).json()["reason"] == "training"
+    # Answering a call that is not ringing at you is a conflict with the engine's reason.
+    response = client.post("/api/live/agents/a002/contacts/nope/answer", headers=a002)
+    assert response.status_code == 409 and "nope" in response.json()["message"]
+    assert client.get("/api/live/wallboard", headers=a001).status_code == 403
