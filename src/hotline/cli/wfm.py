@@ -221,6 +221,9 @@ def backtest_command(  # noqa: PLR0917 - Typer reads each option from a paramete
     horizon: str = typer.Option("14d", "--horizon", help="Forecast horizon in days."),
     interval: str = typer.Option("30m", "--interval", help="Interval length: 15m, 30m or 60m."),
     step: str = typer.Option("7d", "--step", help="Days between rolling origins."),
+    min_training: str = typer.Option(
+        "56d", "--min-training", help="History needed before the first origin."
+    ),
     tz: str = typer.Option("UTC", "--tz", help="The center's time zone."),
     calendar: Path | None = typer.Option(None, "--calendar", help="Special days CSV."),
     queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
@@ -237,7 +240,10 @@ def backtest_command(  # noqa: PLR0917 - Typer reads each option from a paramete
     )
     horizon_days = max(1, round(parse_duration(horizon) / 86400))
     origins = rolling_origins(
-        history, horizon_days=horizon_days, step_days=max(1, round(parse_duration(step) / 86400))
+        history,
+        horizon_days=horizon_days,
+        step_days=max(1, round(parse_duration(step) / 86400)),
+        min_training_days=max(14, round(parse_duration(min_training) / 86400)),
     )
     if not origins:
         error_console.print("[red]error[/red] the history is too short for this horizon")

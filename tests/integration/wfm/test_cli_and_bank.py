@@ -1,0 +1,238 @@
+"""The wfm commands end to end on files, and the forecaster on the real bank logs.
+
+Bank data: 1999 "Anonymous Bank" call logs (Technion SEE lab; Guedj & Mandelbaum 2000;
+Brown et al., JASA 100(469), 2005), read from ../shared/data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from hotline.cli.main import app
+from hotline.wfm.forecast import backtest, rolling_origins
+from hotline.wfm.service import history_from_records, read_calendar, read_contacts
+
+REPO = Path(__file__).resolve().parents[3]
+BANK = REPO.parent / "shared" / "data" / "anonymous-bank"
+CALENDAR = REPO / "bench" / "data" / "israel_1999_calendar.csv"
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, ["wfm", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def contact_file(tmp_path_factory) -> Path:
+    """Six weeks of synthetic contact records in the METRICS.md interchange format."""
+    rng = np.random.default_rng(5)
+    path = tmp_path_factory.mktemp("contacts") / "contacts.csv"
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "contact_id",
+                "channel",
+                "queue",
+                "arrived_at",
+                "queued_at",
+                "answered_at",
+                "agent",
+                "talk_s",
+                "wrap_s",
+                "outcome",
+            ]
+        )
+        n = 0
+        for day in range(42):
+            weekday = (start + timedelta(days=day)).weekday()
+            if weekday == 6:
+                continue
+            for hour in range(8, 20):
+                for _ in range(rng.poisson(12 if weekday < 5 else 5)):
+                    n += 1
+                    t = start + timedelta(days=day, hours=hour, seconds=int(rng.uniform(0, 3600)))
+                    writer.writerow(
+                        [
+                            f"c{n}",
+                            "voice",
+                            "sales",
+                            t.isoformat(),
+                            t.isoformat(),
+                            (t + timedelta(seconds=10)).isoformat(),
+                            "a1",
+                            int(rng.exponential(200)),
+                            30,
+                            "answered",
+                        ]
+                    )
+    return path
+
+
+def test_erlang_command_prints_the_staffing_answer():
+    out = json.loads(
+        invoke(
+            "erlang",
+            "--calls",
+            "1000",
+            "--aht",
+            "180",
+            "--interval",
+            "30m",
+            "--target",
+            "80/20",
+            "--patience",
+            "120",
+            "--format",
+            "json",
+        )
+    )
+    assert out["model"] == "erlang_a"
+    assert out["load_erlangs"] == 100.0
+    assert out["service_level"] >= 0.8
+    table = invoke("erlang", "--calls", "1000", "--aht", "180", "--target", "80/20")
+    assert "agents on the phones" in table and "107" in table
+
+
+def test_forecast_staff_and_backtest_commands(contact_file, tmp_path):
+    text = invoke(
+        "forecast",
+        "--contacts",
+        str(contact_file),
+        "--horizon",
+        "7d",
+        "--interval",
+        "60m",
+        "--format",
+        "csv",
+    )
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 7 * 24
+    assert set(rows[0]) >= {"interval_start", "offered", "aht_s", "offered_low", "offered_high"}
+    ten_am = next(r for r in rows if r["interval_start"].startswith("2026-02-16T10:00"))
+    assert 8 < float(ten_am["offered"]) < 16  # a Monday: ~12 an hour
+    assert float(ten_am["offered_low"]) <= float(ten_am["offered"]) <= float(ten_am["offered_high"])
+    assert 180 < float(ten_am["aht_s"]) < 280  # exponential(200) talk + 30 s wrap-up
+    forecast_csv = tmp_path / "forecast.csv"
+    forecast_csv.write_text(text)
+
+    staff = list(
+        csv.DictReader(
+            io.StringIO(
+                invoke(
+                    "staff",
+                    "--forecast",
+                    str(forecast_csv),
+                    "--interval",
+                    "60m",
+                    "--target",
+                    "80/20",
+                    "--shrinkage",
+                    "0.3",
+                )
+            )
+        )
+    )
+    busy = next(r for r in staff if r["interval_start"].startswith("2026-02-16T10:00"))
+    assert int(busy["agents"]) >= 1
+    assert int(busy["scheduled_heads"]) >= int(busy["agents"])
+    night = next(r for r in staff if r["interval_start"].startswith("2026-02-16T03:00"))
+    assert int(night["agents"]) == 0
+
+    report = json.loads(
+        invoke(
+            "backtest",
+            "--contacts",
+            str(contact_file),
+            "--horizon",
+            "7d",
+            "--interval",
+            "60m",
+            "--format",
+            "json",
+            "--step",
+            "2d",
+            "--min-training",
+            "21d",
+        )
+    )
+    overall = report[0]
+    assert overall["horizon_day"] == "all"
+    assert overall["hotline_wape"] < overall["seasonal_naive_wape"]
+
+
+def test_schedule_command_writes_roster_and_chart(tmp_path):
+    requirements = tmp_path / "staff.csv"
+    with requirements.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["interval_start", "agents"])
+        for day in range(7):
+            for slot in range(48):
+                moment = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(days=day, minutes=30 * slot)
+                writer.writerow([moment.isoformat(), 3 if 16 <= slot < 40 and day < 5 else 0])
+    setup = tmp_path / "setup.yaml"
+    agents = "\n".join(f"  - {{id: a{i}, hourly_cost: 20}}" for i in range(8))
+    setup.write_text(
+        "rules: {min_rest_hours: 11, min_days_off: 2}\n"
+        "templates:\n"
+        "  - {name: early, start: '08:00', length: 6h,"
+        " breaks: [{length: 30m, earliest: 2h, latest: 4h, paid: false}]}\n"
+        "  - {name: late, start: '14:00', length: 6h}\n"
+        f"agents:\n{agents}\n"
+    )
+    roster, chart = tmp_path / "roster.xlsx", tmp_path / "coverage.png"
+    out = invoke(
+        "schedule",
+        "--requirements",
+        str(requirements),
+        "--setup",
+        str(setup),
+        "--time-limit",
+        "10",
+        "--out",
+        str(roster),
+        "--chart",
+        str(chart),
+    )
+    assert "OPTIMAL" in out or "FEASIBLE" in out
+    book = load_workbook(roster)
+    rows = list(book["schedule"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("agent", "date", "shift")
+    assert len(rows) > 1
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bank_logs_forecast_beats_seasonal_naive():
+    months = [BANK / f"1999-0{m}.txt.gz" for m in (1, 2, 3, 4)]
+    from hotline.metrics.bankdata import BANK_TIMEZONE, read_bank_records
+
+    records = read_bank_records(months)
+    history = history_from_records(records, interval_s=1800, timezone=BANK_TIMEZONE)
+    assert history.first_day == date(1999, 1, 1)
+    origins = rolling_origins(history, horizon_days=14, step_days=4)
+    rows = backtest(history, horizon_days=14, origins=origins, calendar=read_calendar(CALENDAR))
+    overall = {r.method: r for r in rows if r.horizon_day == 0}
+    assert overall["hotline"].wape < 0.85 * overall["seasonal_naive"].wape
+    assert abs(overall["hotline"].bias) < 0.1
+
+
+def test_contact_file_reader_rejects_bad_rows(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("contact_id,arrived_at,outcome\nc1,not-a-time,answered\n")
+    from hotline.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed):
+        read_contacts([bad], tz="UTC")
