@@ -61,6 +61,7 @@ from hotline.telephony.ports import (
     AgentPhone,
     CallRouter,
     EventSink,
+    MediaRejected,
     MediaServer,
     MediaUnavailable,
     RingAgent,
@@ -206,6 +207,11 @@ class CallCenter:
             caller_side = await self.media.answer(
                 call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=placeholder_sdp()
             )
+        except MediaRejected as exc:
+            # The relay is healthy but cannot use this offer (no common codec, bad SDP).
+            self._sip().reject(call.leg, 488, "Not Acceptable Here")
+            self._finish(call, Outcome.FAILED, reason=f"media_rejected: {exc}")
+            return
         except MediaUnavailable as exc:
             self._sip().reject(call.leg, 503, "Service Unavailable")
             if not self.media_alarm:

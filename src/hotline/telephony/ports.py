@@ -29,6 +29,13 @@ class MediaUnavailable(Exception):
     """The media server did not answer or refused a command (calls cannot get media)."""
 
 
+class MediaRejected(MediaUnavailable):
+    """The media server answered but refused this request (e.g. an unusable SDP offer).
+
+    Unlike silence, this says nothing about the server's health: no alarm is raised.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Playback:
     """A playback the media server started: how long it lasts (ms), if it said."""

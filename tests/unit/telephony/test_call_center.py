@@ -98,8 +98,17 @@ def test_full_call_ivr_queue_agent_survey() -> None:
 
     rig = run(scenario)
     kinds = rig.sink.kinds(rig.contact)
-    for expected in ("arrived", "queued", "offered", "answered", "recording_started",
-                     "disconnected", "survey_answered", "finished", "recording_stopped"):
+    for expected in (
+        "arrived",
+        "queued",
+        "offered",
+        "answered",
+        "recording_started",
+        "disconnected",
+        "survey_answered",
+        "finished",
+        "recording_stopped",
+    ):
         assert expected in kinds, expected
     assert kinds.index("queued") < kinds.index("offered") < kinds.index("answered")
     assert rig.data("survey_answered") == [{"score": 5, "scale_max": 5, "survey": "csat"}]
@@ -163,8 +172,11 @@ def test_unregistered_phone_makes_agent_not_ready_and_call_goes_elsewhere() -> N
         rig.center.hung_up("in-1")
 
     rig = run(scenario)
-    states = [(e.agent_id, e.data["state"], e.data["reason"]) for e in rig.sink.events
-              if e.kind.value == "agent_state"]
+    states = [
+        (e.agent_id, e.data["state"], e.data["reason"])
+        for e in rig.sink.events
+        if e.kind.value == "agent_state"
+    ]
     assert ("a001", "not_ready", "phone_unregistered") in states
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.telephony.media.bencode import BencodeError, decode, encode
-from hotline.telephony.ports import MediaUnavailable, Playback
+from hotline.telephony.ports import MediaRejected, MediaUnavailable, Playback
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class NgClient:
                 self._pending.pop(cookie, None)
                 continue
             if reply.get("result") == "error":
-                raise MediaUnavailable(f"rtpengine {command}: {reply.get('error-reason')}")
+                raise MediaRejected(f"rtpengine {command}: {reply.get('error-reason')}")
             return reply
         raise MediaUnavailable(f"rtpengine at {self.address[0]}:{self.address[1]} did not answer")
 
@@ -270,6 +270,7 @@ class RtpengineProcess:
     port_min: int = 30000
     port_max: int = 34999
     host: str = "127.0.0.1"
+    cli_port: int = 0  # rtpengine's TCP CLI; 0 picks a free port (the default 9900 clashes)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -282,9 +283,13 @@ class RtpengineProcess:
         binary = shutil.which("rtpengine") or "/usr/bin/rtpengine"
         return [
             binary,
+            # Debian's /etc/rtpengine/rtpengine.conf (kernel table 0, HTTP on 2225, proc
+            # recording) is for the packaged service; ours is self-contained.
+            "--config-file=none",
             "--table=-1",
             f"--interface={self.host}",
             f"--listen-ng={self.host}:{self.ng_port}",
+            f"--listen-cli={self.host}:{self.cli_port}",
             "--foreground",
             "--log-stderr",
             "--log-level=5",
@@ -301,8 +306,12 @@ class RtpengineProcess:
         """Start rtpengine and wait until it answers ``ping``."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.recording_dir.mkdir(parents=True, exist_ok=True)
-        logfile = (self.workdir / "rtpengine.log").open("ab")
-        self.process = subprocess.Popen(self.command(), stdout=logfile, stderr=subprocess.STDOUT)
+        if self.cli_port == 0:
+            self.cli_port = _free_tcp_port(self.host)
+        with (self.workdir / "rtpengine.log").open("ab") as logfile:
+            self.process = subprocess.Popen(
+                self.command(), stdout=logfile, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -323,6 +332,14 @@ class RtpengineProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+
+
+def _free_tcp_port(host: str) -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def ping_sync(host: str, port: int, timeout_s: float = 0.2) -> bool:

@@ -1,0 +1,328 @@
+"""Real peers for the voice end-to-end tests: the voice server, baresip agents, sipp callers.
+
+Everything binds 127.0.0.1. Ports are taken from the kernel (bind to port 0) or, for the RTP
+ranges rtpengine and baresip need, from a block chosen by process id, so several test runs
+on one machine do not collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+TOOLS = ("rtpengine", "sipp", "baresip", "espeak-ng", "sox")
+HERE = Path(__file__).resolve().parent
+
+
+def require_tools() -> None:
+    """Skip unless ``HOTLINE_E2E=1``; then a missing tool is a failure, not a skip."""
+    if os.environ.get("HOTLINE_E2E") != "1":
+        pytest.skip("voice end-to-end tests run with HOTLINE_E2E=1 (make test sets it)")
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"HOTLINE_E2E=1 but missing {missing}: run scripts/telephony-setup.sh")
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A port the kernel says is free now (UDP by default)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_block(slot: int, size: int = 200) -> tuple[int, int]:
+    """A range of ``size`` ports for RTP, different per process and per slot."""
+    base = 20000 + ((os.getpid() % 40) * 4 + slot) * size
+    return base, base + size - 1
+
+
+def sip_request(port: int, method: str = "OPTIONS", timeout_s: float = 1.0) -> str | None:
+    """Send one SIP request to the server; return the status line of the answer."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(timeout_s)
+        local = sock.getsockname()[1]
+        message = (
+            f"{method} sip:hotline@127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{time.monotonic_ns()}\r\n"
+            f"From: <sip:probe@127.0.0.1>;tag={time.monotonic_ns()}\r\n"
+            f"To: <sip:hotline@127.0.0.1>\r\nCall-ID: probe-{time.monotonic_ns()}@127.0.0.1\r\n"
+            f"CSeq: 1 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        sock.sendto(message.encode(), ("127.0.0.1", port))
+        try:
+            data, _ = sock.recvfrom(65535)
+        except TimeoutError:
+            return None
+    return data.decode(errors="replace").split("\r\n", 1)[0]
+
+
+@dataclass
+class VoiceServer:
+    """``hotline telephony serve`` in a subprocess, with its own rtpengine (or none)."""
+
+    workdir: Path
+    prompts: Path
+    phones: Path
+    spawn_rtpengine: bool = True
+    slot: int = 0
+    ring_timeout_s: float = 15.0
+    sip_port: int = field(default_factory=free_port)
+    ng_port: int = field(default_factory=free_port)
+    dtmf_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def events_path(self) -> Path:
+        return self.workdir / "events.jsonl"
+
+    def start(self) -> None:
+        low, high = port_block(self.slot)
+        command = [
+            sys.executable,
+            "-m",
+            "hotline.cli.main",
+            "telephony",
+            "serve",
+            "--workdir",
+            str(self.workdir),
+            "--prompts",
+            str(self.prompts),
+            "--phones",
+            str(self.phones),
+            "--sip",
+            f"127.0.0.1:{self.sip_port}",
+            "--ng",
+            f"127.0.0.1:{self.ng_port}",
+            "--dtmf-port",
+            str(self.dtmf_port),
+            "--rtp-ports",
+            f"{low}-{high}",
+            "--ring-timeout",
+            str(self.ring_timeout_s),
+            "--spawn-rtpengine" if self.spawn_rtpengine else "--no-spawn-rtpengine",
+        ]
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with (self.workdir / "server.log").open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {(self.workdir / 'server.log').read_text()}")
+            if sip_request(self.sip_port, timeout_s=0.3) == "SIP/2.0 200 OK":
+                return
+        raise RuntimeError("voice server did not answer OPTIONS in time")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def events(self) -> list[dict[str, object]]:
+        if not self.events_path.exists():
+            return []
+        return [json.loads(line) for line in self.events_path.read_text().splitlines() if line]
+
+    def wait_for(self, predicate, timeout_s: float = 10.0) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+        """Wait until ``predicate(events)`` holds; return the events."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            events = self.events()
+            if predicate(events) or time.monotonic() > deadline:
+                return events
+            time.sleep(0.1)
+
+
+@dataclass
+class BaresipAgent:
+    """A headless baresip phone registered as ``user``, driven over its ctrl_tcp module.
+
+    It answers every incoming call after ``answer_after_s`` and hangs up ``talk_s`` after the
+    call is established; what it hears goes nowhere (aubridge), what it says is ``voice``.
+    """
+
+    workdir: Path
+    user: str
+    password: str
+    registrar_port: int
+    voice: Path
+    slot: int = 1
+    answer_after_s: float = 0.2
+    talk_s: float = 3.0
+    sip_port: int = field(default_factory=free_port)
+    control_port: int = field(default_factory=lambda: free_port(socket.SOCK_STREAM))
+    events: list[dict[str, object]] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None
+    _socket: socket.socket | None = None
+    _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        low, high = port_block(self.slot)
+        (self.workdir / "config").write_text(
+            "\n".join(
+                [
+                    "poll_method epoll",
+                    f"sip_listen 127.0.0.1:{self.sip_port}",
+                    "sip_transports udp",
+                    "call_max_calls 4",
+                    "audio_player aubridge,nil",
+                    f"audio_source aufile,{self.voice}",
+                    "audio_alert aubridge,nil",
+                    "audio_channels 1",
+                    "audio_srate 8000",
+                    f"rtp_ports {low}-{high}",
+                    "module_path /usr/lib/baresip/modules",
+                    "module g711.so",
+                    "module aufile.so",
+                    "module aubridge.so",
+                    "module_app account.so",
+                    "module_app menu.so",
+                    "module_app ctrl_tcp.so",
+                    f"ctrl_tcp_listen 127.0.0.1:{self.control_port}",
+                    "",
+                ]
+            )
+        )
+        (self.workdir / "accounts").write_text(
+            f"<sip:{self.user}@127.0.0.1:{self.registrar_port}>;auth_pass={self.password};"
+            f'outbound="sip:127.0.0.1:{self.registrar_port}";regint=60;'
+            "audio_codecs=PCMU,PCMA;answermode=manual\n"
+        )
+        with (self.workdir / "baresip.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                ["baresip", "-f", str(self.workdir)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 10
+        while self._socket is None and time.monotonic() < deadline:
+            try:
+                self._socket = socket.create_connection(("127.0.0.1", self.control_port), 0.5)
+            except OSError:
+                time.sleep(0.1)
+        if self._socket is None:
+            raise RuntimeError("baresip control port did not open")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def command(self, name: str, params: str = "") -> None:
+        assert self._socket is not None
+        body = json.dumps({"command": name, "params": params, "token": name}).encode()
+        self._socket.sendall(b"%d:%s," % (len(body), body))
+
+    def _run(self) -> None:
+        assert self._socket is not None
+        self._socket.settimeout(0.1)
+        buffer = b""
+        answer_at: float | None = None
+        hangup_at: float | None = None
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                chunk = self._socket.recv(65535)
+                if not chunk:
+                    return
+                buffer += chunk
+            while b":" in buffer:
+                length, rest = buffer.split(b":", 1)
+                if not length.isdigit() or len(rest) < int(length) + 1:
+                    break
+                message = json.loads(rest[: int(length)])
+                buffer = rest[int(length) + 1 :]
+                if message.get("event"):
+                    message["at"] = time.time()
+                    self.events.append(message)
+                    if message.get("type") == "CALL_INCOMING":
+                        answer_at = time.monotonic() + self.answer_after_s
+                    elif message.get("type") == "CALL_ESTABLISHED":
+                        hangup_at = time.monotonic() + self.talk_s
+            now = time.monotonic()
+            if answer_at is not None and now >= answer_at:
+                answer_at = None
+                self.command("accept")
+            if hangup_at is not None and now >= hangup_at:
+                hangup_at = None
+                self.command("hangup")
+
+    def types(self) -> list[str]:
+        return [str(e.get("type")) for e in self.events]
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._socket is not None:
+            self._socket.close()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # baresip unregisters on SIGTERM
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def run_sipp(
+    scenario: Path,
+    server_port: int,
+    workdir: Path,
+    *,
+    calls: int = 1,
+    rate: float | None = None,
+    keys: dict[str, str] | None = None,
+    timeout_s: float = 60.0,
+    extra: list[str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run sipp as the caller(s); its exit status is 0 when every call passed."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [
+        "sipp",
+        f"127.0.0.1:{server_port}",
+        "-sf",
+        str(scenario),
+        "-m",
+        str(calls),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(free_port()),
+        "-mp",
+        str(port_block(3)[0]),
+        "-nostdin",
+        "-timeout",
+        f"{int(timeout_s)}s",
+        "-timeout_error",
+        "-trace_err",
+        "-error_file",
+        str(workdir / "sipp_errors.log"),
+        "-trace_stat",
+        "-stf",
+        str(workdir / "sipp_stats.csv"),
+    ]
+    if rate is not None:
+        command += ["-r", str(rate)]
+    for key, value in (keys or {}).items():
+        command += ["-key", key, value]
+    command += extra or []
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout_s + 30, cwd=workdir, check=False
+    )

@@ -1,0 +1,342 @@
+"""End-to-end voice: sipp callers → sippy B2BUA + IVR → queue → baresip agent, on 127.0.0.1.
+
+Real peers throughout: the voice server (sippy + rtpengine in userspace), a headless
+baresip agent phone registered with digest authentication and answering over ctrl_tcp,
+and sipp callers pressing RFC 4733 keys. Run with ``HOTLINE_E2E=1`` (``make test`` sets it
+after ``scripts/telephony-setup.sh`` installed the tools).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rtp_pcap import Key, Tone, write_timeline
+from telephony_peers import (
+    HERE,
+    BaresipAgent,
+    VoiceServer,
+    free_port,
+    require_tools,
+    run_sipp,
+    sip_request,
+)
+
+from hotline.telephony.media.prompts import generate_all
+from hotline.telephony.media.recording import ulaw_to_linear
+from hotline.telephony.media.rtpengine import RtpengineProcess
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def voice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServer, BaresipAgent]]:
+    require_tools()
+    root = tmp_path_factory.mktemp("voice")
+    prompts = root / "prompts"
+    generate_all(prompts)
+    phones = root / "phones.yaml"
+    phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
+    server = VoiceServer(workdir=root / "server", prompts=prompts, phones=phones, slot=0)
+    server.start()
+    agent = BaresipAgent(
+        workdir=root / "agent",
+        user="1001",
+        password="agent-secret",
+        registrar_port=server.sip_port,
+        voice=prompts / "en" / "welcome.wav",
+        slot=1,
+        talk_s=3.0,
+    )
+    agent.start()
+    server.wait_for(lambda events: any(e["kind"] == "agent_state" for e in events))
+    try:
+        yield server, agent
+    finally:
+        agent.stop()
+        server.stop()
+
+
+def _by_kind(events: list[dict[str, object]], kind: str) -> list[dict[str, object]]:
+    return [e for e in events if e["kind"] == kind]
+
+
+def test_agent_phone_registers_with_digest_and_becomes_ready(
+    voice: tuple[VoiceServer, BaresipAgent],
+) -> None:
+    server, _ = voice
+    [ready] = [e for e in _by_kind(server.events(), "agent_state") if e["agent_id"] == "a001"][:1]
+    assert ready["data"]["state"] == "ready"  # type: ignore[index]
+    assert ready["data"]["reason"] == "phone_registered"  # type: ignore[index]
+    # An unauthenticated REGISTER is challenged, not accepted.
+    assert sip_request(server.sip_port, "REGISTER") == "SIP/2.0 401 Unauthorized"
+
+
+def test_caller_hears_the_greeting_prompt(
+    voice: tuple[VoiceServer, BaresipAgent], tmp_path: Path
+) -> None:
+    server, _ = voice
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", free_port()))
+    sink.settimeout(0.2)
+    port = sink.getsockname()[1]
+    packets: list[bytes] = []
+    try:
+        import threading
+
+        done = threading.Event()
+
+        def listen() -> None:
+            while not done.is_set():
+                try:
+                    data, _ = sink.recvfrom(2048)
+                except TimeoutError:
+                    continue
+                packets.append(data)
+
+        thread = threading.Thread(target=listen, daemon=True)
+        thread.start()
+        result = run_sipp(
+            HERE / "caller_listens.xml",
+            server.sip_port,
+            tmp_path,
+            keys={"rtp_sink": str(port)},
+            timeout_s=20,
+        )
+        done.set()
+        thread.join()
+    finally:
+        sink.close()
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    audio = [p for p in packets if len(p) > 12 and p[0] >> 6 == 2 and p[1] & 0x7F == 0]
+    assert len(audio) >= 50, f"only {len(audio)} PCMU packets in 2.5 s"  # ≥ 1 s of prompt
+    samples = ulaw_to_linear(np.frombuffer(b"".join(p[12:] for p in audio), dtype=np.uint8))
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+    assert rms > 300, f"the prompt is silence (rms {rms:.0f})"
+
+
+def test_call_through_ivr_queue_agent_recording_and_survey(
+    voice: tuple[VoiceServer, BaresipAgent], tmp_path: Path
+) -> None:
+    server, agent = voice
+    before = len(server.events())
+    pcap = write_timeline(
+        tmp_path / "caller.pcap",
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 7.0, 440.0), Key(11.0, "4")],
+    )
+    scenario = tmp_path / "caller.xml"
+    template = (HERE / "caller_ivr_queue_survey.xml").read_text()
+    scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
+    started = time.monotonic()
+    result = run_sipp(scenario, server.sip_port, tmp_path, timeout_s=40)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    events = server.wait_for(
+        lambda evs: any(e["kind"] == "recording_stopped" for e in evs[before:]), 10
+    )[before:]
+    assert time.monotonic() - started < 40
+    contact = events[0]["contact_id"] if events[0]["contact_id"] else None
+    kinds = [e["kind"] for e in events]
+    for expected in (
+        "arrived",
+        "queued",
+        "offered",
+        "answered",
+        "recording_started",
+        "disconnected",
+        "survey_answered",
+        "finished",
+        "recording_stopped",
+    ):
+        assert expected in kinds, (expected, kinds)
+    # IVR: English, installation menu → installation queue with the data attached
+    [queued] = _by_kind(events, "queued")
+    assert queued["queue"] == "installation"
+    assert queued["data"]["language"] == "en"  # type: ignore[index]
+    assert queued["data"]["menu"] == "2"  # type: ignore[index]
+    # Routing: offered to and answered by the registered agent
+    [answered] = _by_kind(events, "answered")
+    assert answered["agent_id"] == "a001"
+    assert {"CALL_INCOMING", "CALL_ESTABLISHED", "CALL_RTPESTAB"} <= set(agent.types())
+    # Survey: the caller's key 4 after the agent hung up
+    [survey] = _by_kind(events, "survey_answered")
+    assert survey["data"]["score"] == 4  # type: ignore[index]
+    assert kinds.index("disconnected") < kinds.index("survey_answered")
+    [finished] = _by_kind(events, "finished")
+    assert finished["data"]["outcome"] == "answered"  # type: ignore[index]
+    assert all(e["contact_id"] == contact for e in events if e["contact_id"])
+    # Recording: a stereo WAV with audio from both sides
+    [recording] = _by_kind(events, "recording_stopped")
+    path = Path(str(recording["data"]["path"]))  # type: ignore[index]
+    assert path.exists()
+    with wave.open(str(path)) as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert len(frames) / 8000 > 2.0
+    channel_rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=0))
+    assert (channel_rms > 300).all(), channel_rms
+
+
+def _request(method: str, uri: str, port: int, extra: str = "", body: str = "") -> str:
+    return (
+        f"{method} {uri} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{{n}}\r\n"
+        "From: <sip:fuzz@127.0.0.1>;tag={n}\r\nTo: <sip:400@127.0.0.1>\r\n"
+        f"Call-ID: {method.lower()}-{{n}}\r\nCSeq: 1 {method}\r\n{extra}"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    )
+
+
+def _mutations(seed: int, count: int, port: int, reply_port: int) -> Iterator[bytes]:
+    """``count`` mutated SIP datagrams (byte flips, cuts, repeats, junk headers)."""
+    rng = random.Random(seed)
+    sdp = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0\r\n"
+    digest = (
+        'Authorization: Digest username="1001", realm="hotline", nonce="1.abc", '
+        'uri="sip:127.0.0.1", response="00"\r\n'
+    )
+    templates = [
+        _request(
+            "INVITE",
+            f"sip:400@127.0.0.1:{port}",
+            reply_port,
+            "Content-Type: application/sdp\r\n",
+            sdp,
+        ),
+        _request(
+            "REGISTER",
+            f"sip:127.0.0.1:{port}",
+            reply_port,
+            "Contact: <sip:1001@127.0.0.1:9>;expires=60\r\n" + digest,
+        ),
+        _request("OPTIONS", f"sip:400@127.0.0.1:{port}", reply_port),
+        f"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:{reply_port};branch=z9hG4bK{{n}}\r\n"
+        "Call-ID: x-{n}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+    ]
+    for n in range(count):
+        # INVITEs that survive mutation become real calls with media; keep them a minority.
+        text = rng.choices(templates, weights=(1, 3, 3, 1))[0].replace("{n}", str(n))
+        message = bytearray(text.encode())
+        for _ in range(rng.randint(1, 8)):
+            operation = rng.randrange(6)
+            at = rng.randrange(len(message))
+            if operation == 0:  # flip a byte (also makes invalid UTF-8)
+                message[at] = rng.randrange(256)
+            elif operation == 1:  # truncate
+                del message[at:]
+            elif operation == 2:  # duplicate a slice
+                message[at:at] = message[at : at + rng.randint(1, 40)]
+            elif operation == 3:  # drop a line break
+                index = message.find(b"\r\n", at)
+                if index >= 0:
+                    del message[index : index + 2]
+            elif operation == 4:  # absurd numbers
+                message = message.replace(b"Content-Length: ", b"Content-Length: 99999999", 1)
+            else:  # garbage header
+                junk = bytes(rng.randrange(256) for _ in range(20))
+                message[at:at] = b"\r\nX-" + junk + b": \r\n"
+            if not message:
+                message = bytearray(b"\x00")
+        yield bytes(message)
+
+
+def test_malformed_sip_does_not_crash_the_server(voice: tuple[VoiceServer, BaresipAgent]) -> None:
+    server, _ = voice
+    responses = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        fuzz = _mutations(6, 2000, server.sip_port, sock.getsockname()[1])
+        for index, datagram in enumerate(fuzz):
+            sock.sendto(datagram, ("127.0.0.1", server.sip_port))
+            if index % 50 == 0:
+                time.sleep(0.005)  # a steady stream, not a burst the kernel drops
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    sock.recvfrom(65535)
+                    responses += 1
+        time.sleep(1.0)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                sock.recvfrom(65535)
+                responses += 1
+    assert server.alive()
+    assert sip_request(server.sip_port) == "SIP/2.0 200 OK"  # still serving
+    # Requests sippy could still parse were answered (400, 401, 403, 481…); datagrams
+    # without a usable start line or Via are dropped, as RFC 3261 §18.3 allows. With this
+    # seed about 4 % of the 2,000 datagrams get an answer.
+    assert responses >= 20, responses
+
+
+def test_media_server_down_gives_503_and_alarm_then_recovers(tmp_path: Path) -> None:
+    require_tools()
+    prompts = tmp_path / "prompts"
+    generate_all(prompts)
+    phones = tmp_path / "phones.yaml"
+    phones.write_text("- {agent: a009, user: '1009', password: 'x'}\n")
+    server = VoiceServer(
+        workdir=tmp_path / "server", prompts=prompts, phones=phones, spawn_rtpengine=False, slot=2
+    )
+    server.start()
+    rtpengine: RtpengineProcess | None = None
+    try:
+        result = run_sipp(
+            HERE / "caller_expects_503.xml", server.sip_port, tmp_path / "a", timeout_s=20
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        events = server.wait_for(lambda evs: any(e["kind"] == "alarm" for e in evs))
+        [alarm] = _by_kind(events, "alarm")
+        assert alarm["data"]["state"] == "raised"  # type: ignore[index]
+        assert alarm["data"]["component"] == "media"  # type: ignore[index]
+        assert _by_kind(events, "finished")[-1]["data"]["outcome"] == "failed"  # type: ignore[index]
+        # rtpengine comes back: the next call gets media and the alarm clears
+        from telephony_peers import port_block
+
+        low, high = port_block(2)
+        rtpengine = RtpengineProcess(
+            workdir=tmp_path / "rtpengine",
+            ng_port=server.ng_port,
+            dtmf_port=server.dtmf_port,
+            port_min=low,
+            port_max=high,
+        )
+        rtpengine.start()
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sink.bind(("127.0.0.1", 0))
+        try:
+            result = run_sipp(
+                HERE / "caller_listens.xml",
+                server.sip_port,
+                tmp_path / "b",
+                keys={"rtp_sink": str(sink.getsockname()[1])},
+                timeout_s=20,
+            )
+        finally:
+            sink.close()
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        events = server.wait_for(lambda evs: len(_by_kind(evs, "alarm")) >= 2)
+        assert [a["data"]["state"] for a in _by_kind(events, "alarm")] == ["raised", "recovered"]  # type: ignore[index]
+    finally:
+        if rtpengine is not None:
+            rtpengine.stop()
+        server.stop()
+
+
+def test_agent_phone_gone_makes_agent_not_ready(voice: tuple[VoiceServer, BaresipAgent]) -> None:
+    server, agent = voice
+    agent.stop()  # baresip unregisters (REGISTER with Expires: 0) on the way out
+    events = server.wait_for(
+        lambda evs: any(
+            e["kind"] == "agent_state" and e["data"]["state"] == "not_ready"  # type: ignore[index]
+            for e in evs
+        )
+    )
+    gone = [e for e in _by_kind(events, "agent_state") if e["data"]["state"] == "not_ready"]  # type: ignore[index]
+    assert gone[-1]["agent_id"] == "a001"
+    assert gone[-1]["data"]["reason"] == "phone_unregistered"  # type: ignore[index]
