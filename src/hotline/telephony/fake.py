@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hotline.core.events import Event
 from hotline.telephony.ports import (
+    MediaRejected,
     MediaUnavailable,
     Playback,
     RingAgent,
@@ -36,10 +37,15 @@ def placeholder_sdp(port: int = 9) -> str:
 
 @dataclass
 class FakeMediaServer:
-    """Remembers commands; each prompt 'lasts' ``duration_ms``."""
+    """Remembers commands; each prompt 'lasts' ``duration_ms``.
+
+    ``down`` fails every command like an unreachable server; ``reject_offers`` refuses
+    offers like a healthy server handed an unusable SDP.
+    """
 
     duration_ms: int = 10
     down: bool = False
+    reject_offers: bool = False
     commands: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
     def _record(self, command: str, **params: object) -> None:
@@ -48,8 +54,10 @@ class FakeMediaServer:
         self.commands.append((command, params))
 
     async def offer(self, *, call: str, from_tag: str, sdp: str) -> str:
-        """Return a placeholder SDP for the other side."""
+        """Return a placeholder SDP for the other side (or refuse it, like a bad SDP)."""
         self._record("offer", call=call, from_tag=from_tag)
+        if self.reject_offers:
+            raise MediaRejected("rtpengine offer: Incomplete SDP specification")
         return placeholder_sdp(40000)
 
     async def answer(self, *, call: str, from_tag: str, to_tag: str, sdp: str) -> str:

@@ -216,3 +216,15 @@ def test_unknown_phone_user_and_unknown_legs_are_ignored() -> None:
 
     rig = run(scenario)
     assert rig.sink.events == []
+
+
+def test_unusable_offer_is_refused_with_488_and_no_alarm() -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.media.reject_offers = True
+        rig.center.incoming("in-1", caller="1", called="400", sdp="v=0 broken")
+        await rig.settle()
+        assert ("reject", "in-1", "488") in rig.sip.actions
+
+    rig = run(scenario)
+    assert rig.data("alarm") == []
+    assert rig.data("finished")[0]["outcome"] == "failed"
