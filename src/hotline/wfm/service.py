@@ -12,7 +12,11 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from hotline.core.errors import Problem, ValidationFailed
+from hotline.core.events import Event
+from hotline.metrics import service as metrics_service
 from hotline.metrics.bankdata import BANK_TIMEZONE, bank_month_files, read_bank_records
 from hotline.metrics.importer import read_contact_records
 from hotline.metrics.records import ContactRecord
@@ -23,10 +27,12 @@ __all__ = [
     "BANK_TIMEZONE",
     "bank_history",
     "history_from_records",
+    "history_from_store",
     "plot_coverage",
     "read_calendar",
     "read_contacts",
     "schedule_rows",
+    "stored_events",
     "write_schedule",
 ]
 
@@ -200,3 +206,43 @@ def plot_coverage(result: ScheduleResult, path: Path, *, first_day: date, interv
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+# --------------------------------------------------------------------------- stored history
+
+
+def history_from_store(
+    *,
+    session: Session,
+    interval_s: int,
+    timezone: str,
+    source: str | None = None,
+    channel: str | None = None,
+    queue: str | None = None,
+) -> History:
+    """Forecasting history from the contact records (and event log) in the database."""
+    import polars as pl
+
+    frame = metrics_service.records_frame(session=session, source=source)
+    frame = frame.filter(pl.col("queued_at").is_not_null() & (pl.col("direction") == "inbound"))
+    if channel is not None:
+        frame = frame.filter(pl.col("channel") == channel)
+    if queue is not None:
+        frame = frame.filter(pl.col("queue") == queue)
+    handle = (
+        pl.when(pl.col("answered_at").is_not_null())
+        .then(pl.col("talk_s") + pl.col("hold_s") + pl.col("wrap_s"))
+        .otherwise(None)
+    )
+    frame = frame.select(pl.col("queued_at"), handle.alias("handle_s"))
+    return History.from_contacts(
+        queued_at=frame["queued_at"].to_list(),
+        handle_s=frame["handle_s"].to_list(),
+        interval_s=interval_s,
+        timezone=timezone,
+    )
+
+
+def stored_events(*, session: Session, source: str | None = None) -> list[Event]:
+    """The contact event log in the database (agent-state events included)."""
+    return metrics_service.event_log(session=session, source=source)

@@ -1,0 +1,324 @@
+"""Workforce-management API: Erlang staffing, forecasts, schedules, adherence, intraday.
+
+Every route is for planners and the people who act on plans: ``wfm``, ``manager``,
+``supervisor`` (and ``admin``). Forecasts and adherence read the contact records and event log
+already in the database (import history through ``POST /api/reports/contacts``); staffing,
+scheduling and intraday take their inputs in the request body.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.wfm import service
+from hotline.wfm.adherence import ScheduledActivity, adherence_report
+from hotline.wfm.erlang import ServiceTarget, required_agents
+from hotline.wfm.forecast import ForecastSettings, SpecialDay, forecast
+from hotline.wfm.intraday import reforecast_day
+from hotline.wfm.schedule import (
+    Agent,
+    Break,
+    LabourRules,
+    ScheduleProblem,
+    ShiftTemplate,
+    solve_schedule,
+)
+
+router = APIRouter(prefix="/api/wfm", tags=["wfm"])
+
+#: Who plans and runs the workforce.
+PLANNERS = ("wfm", "manager", "supervisor")
+#: Starlette renamed the 422 constant; the number is what clients see.
+UNPROCESSABLE = 422
+#: A request may not hold a web worker longer than this.
+MAX_SOLVE_S = 60.0
+
+
+def _target(text: str, **caps: float | None) -> ServiceTarget:
+    try:
+        return ServiceTarget.parse(text, **caps)
+    except ValueError as exc:
+        raise HTTPException(UNPROCESSABLE, str(exc)) from None
+
+
+class ErlangRequest(BaseModel):
+    """One interval to staff."""
+
+    calls: float = Field(ge=0)
+    aht_s: float = Field(gt=0)
+    interval_s: float = Field(1800, gt=0)
+    target: str = "80/20"
+    patience_s: float | None = Field(None, gt=0)
+    shrinkage: float = Field(0.0, ge=0, lt=1)
+    max_occupancy: float | None = Field(None, gt=0, le=1)
+    max_abandon_rate: float | None = Field(None, gt=0, lt=1)
+
+
+@router.post("/erlang")
+def erlang(
+    body: ErlangRequest, user: CurrentUser = Depends(require_roles(*PLANNERS))
+) -> dict[str, Any]:
+    """Agents required for one interval (Erlang C, or Erlang A with ``patience_s``)."""
+    target = _target(
+        body.target, max_occupancy=body.max_occupancy, max_abandon_rate=body.max_abandon_rate
+    )
+    answer = required_agents(
+        calls=body.calls,
+        aht_s=body.aht_s,
+        interval_s=body.interval_s,
+        target=target,
+        patience_s=body.patience_s,
+        shrinkage=body.shrinkage,
+    )
+    return answer.as_dict()
+
+
+class SpecialDayIn(BaseModel):
+    """A calendar entry for the forecast."""
+
+    day: date
+    label: str
+    factor: float | None = Field(None, ge=0)
+    like: str | None = None
+
+
+@router.post("/forecast")
+def forecast_route(
+    calendar: list[SpecialDayIn] | None = None,
+    interval: int = Query(1800, description="Interval length in seconds (900, 1800, 3600)."),
+    horizon_days: int = Query(14, ge=1, le=92),
+    timezone: str = Query("UTC"),
+    source: str | None = Query(None, description="Only this imported source."),
+    channel: str | None = Query(None),
+    queue: str | None = Query(None),
+    level: float = Query(0.8, gt=0, lt=1),
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Offered contacts and AHT per interval from the stored history, with bounds."""
+    try:
+        history = service.history_from_store(
+            session=session,
+            interval_s=interval,
+            timezone=timezone,
+            source=source,
+            channel=channel,
+            queue=queue,
+        )
+        result = forecast(
+            history,
+            days=horizon_days,
+            calendar=[SpecialDay(c.day, c.label, c.factor, c.like) for c in calendar or []],
+            settings=ForecastSettings(level=level),
+        )
+    except ValueError as exc:
+        raise HTTPException(UNPROCESSABLE, str(exc)) from None
+    return {
+        "interval_s": interval,
+        "timezone": timezone,
+        "level": level,
+        "notes": result.notes,
+        "rows": [r.as_row() for r in result.intervals()],
+    }
+
+
+class BreakIn(BaseModel):
+    """A break inside a shift template, in intervals from the shift start."""
+
+    length: int = Field(gt=0)
+    earliest: int = Field(ge=0)
+    latest: int = Field(ge=0)
+    paid: bool = True
+
+
+class TemplateIn(BaseModel):
+    """A shift template, in intervals of the day."""
+
+    name: str
+    start: int = Field(ge=0)
+    length: int = Field(gt=0)
+    breaks: list[BreakIn] = []
+
+
+class AgentIn(BaseModel):
+    """A schedulable agent; ``available`` maps weekday 0–6 to an interval window."""
+
+    agent_id: str
+    skills: list[str] = ["default"]
+    hourly_cost: float = Field(1.0, ge=0)
+    min_week_hours: float = Field(0.0, ge=0)
+    max_week_hours: float = Field(40.0, ge=0)
+    max_day_hours: float = Field(10.0, gt=0)
+    available: dict[int, tuple[int, int]] | None = None
+
+
+class ScheduleRequest(BaseModel):
+    """A scheduling problem: requirements per skill as days × intervals."""
+
+    first_day: date
+    interval_s: int = 1800
+    requirements: dict[str, list[list[float]]]
+    agents: list[AgentIn]
+    templates: list[TemplateIn]
+    min_rest_hours: float = 11.0
+    min_days_off: int = 2
+    under_staffing_penalty: float | None = None
+    time_limit_s: float = Field(20.0, gt=0, le=MAX_SOLVE_S)
+
+
+@router.post("/schedule")
+def schedule(
+    body: ScheduleRequest, user: CurrentUser = Depends(require_roles(*PLANNERS))
+) -> dict[str, Any]:
+    """Roster with CP-SAT: cover the requirements at least cost; returns shifts and coverage."""
+    try:
+        problem = ScheduleProblem(
+            first_day=body.first_day,
+            interval_s=body.interval_s,
+            requirements={k: np.asarray(v, dtype=float) for k, v in body.requirements.items()},
+            agents=[
+                Agent(
+                    a.agent_id,
+                    frozenset(a.skills),
+                    a.hourly_cost,
+                    a.min_week_hours,
+                    a.max_week_hours,
+                    a.max_day_hours,
+                    a.available,
+                )
+                for a in body.agents
+            ],
+            templates=[
+                ShiftTemplate(
+                    t.name,
+                    t.start,
+                    t.length,
+                    tuple(Break(b.length, b.earliest, b.latest, b.paid) for b in t.breaks),
+                )
+                for t in body.templates
+            ],
+            rules=LabourRules(min_rest_hours=body.min_rest_hours, min_days_off=body.min_days_off),
+            under_staffing_penalty=body.under_staffing_penalty,
+            time_limit_s=body.time_limit_s,
+        )
+        result = solve_schedule(problem)
+    except ValueError as exc:
+        raise HTTPException(UNPROCESSABLE, str(exc)) from None
+    return {
+        "status": result.status,
+        "labour_cost": result.labour_cost,
+        "under_staffed_intervals": result.under_staffed_intervals,
+        "under_staffed_agent_intervals": result.under_staffed_agent_intervals,
+        "penalty_per_agent_interval": result.penalty_per_agent_interval,
+        "seconds": result.seconds,
+        "shifts": service.schedule_rows(result, interval_s=body.interval_s),
+        "coverage": {
+            skill: {
+                "required": result.required[skill].tolist(),
+                "scheduled": result.scheduled[skill].tolist(),
+            }
+            for skill in result.required
+        },
+    }
+
+
+class ActivityIn(BaseModel):
+    """A scheduled stretch (epoch seconds)."""
+
+    agent_id: str
+    start: float
+    end: float
+    activity: str = "phones"
+
+
+class AdherenceRequest(BaseModel):
+    """The schedule to check the stored agent-state events against."""
+
+    schedule: list[ActivityIn]
+    window_start: float
+    window_end: float
+    teams: dict[str, str] | None = None
+    grace_s: float = Field(300.0, ge=0)
+    source: str | None = None
+
+
+@router.post("/adherence")
+def adherence(
+    body: AdherenceRequest,
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Adherence and conformance per agent and team, and the exceptions list."""
+    if body.window_end <= body.window_start:
+        raise HTTPException(UNPROCESSABLE, "window_end ≤ window_start")
+    report = adherence_report(
+        schedule=[ScheduledActivity(a.agent_id, a.start, a.end, a.activity) for a in body.schedule],
+        events=service.stored_events(session=session, source=body.source),
+        window_start=body.window_start,
+        window_end=body.window_end,
+        teams=body.teams,
+        grace_s=body.grace_s,
+    )
+    return {
+        "agents": [f.as_row() for f in report.agents],
+        "teams": [f.as_row() for f in report.teams],
+        "exceptions": [
+            {
+                "agent_id": e.agent_id,
+                "start": e.start,
+                "end": e.end,
+                "scheduled": e.scheduled,
+                "actual": e.actual,
+                "minutes": round(e.minutes, 1),
+            }
+            for e in report.exceptions
+        ],
+    }
+
+
+class IntradayRequest(BaseModel):
+    """Today's forecast and schedule per interval, and the actuals of elapsed intervals."""
+
+    forecast_offered: list[float]
+    forecast_aht_s: list[float]
+    scheduled_agents: list[float]
+    actual_offered: list[float]
+    actual_answered: list[float]
+    actual_handle_s: list[float]
+    interval_s: float = 1800
+    target: str = "80/20"
+    patience_s: float | None = Field(None, gt=0)
+
+
+@router.post("/intraday")
+def intraday(
+    body: IntradayRequest, user: CurrentUser = Depends(require_roles(*PLANNERS))
+) -> dict[str, Any]:
+    """Re-forecast the rest of today from actuals so far and show the staffing gap."""
+    try:
+        plan = reforecast_day(
+            forecast_offered=body.forecast_offered,
+            forecast_aht_s=body.forecast_aht_s,
+            actual_offered=body.actual_offered,
+            actual_answered=body.actual_answered,
+            actual_handle_s=body.actual_handle_s,
+            scheduled_agents=body.scheduled_agents,
+            interval_s=body.interval_s,
+            target=_target(body.target),
+            patience_s=body.patience_s,
+        )
+    except ValueError as exc:
+        raise HTTPException(UNPROCESSABLE, str(exc)) from None
+    return {
+        "volume_ratio": plan.volume_ratio,
+        "aht_ratio": plan.aht_ratio,
+        "short_agent_intervals": plan.short_agent_intervals,
+        "intervals": [i.as_row() for i in plan.intervals],
+    }
