@@ -44,6 +44,7 @@ ring_timeout_s=20.0, kind='queue')
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -59,6 +60,7 @@ from hotline.routing.model import (
     AgentReady,
     AgentState,
     AgentStateChanged,
+    Alternatives,
     AnnouncePosition,
     CallbackRequested,
     CancelOffer,
@@ -88,17 +90,17 @@ from hotline.routing.model import (
     RoutingConflict,
     SkillTerm,
     StartCallback,
-    Strategy,
     Term,
     Tick,
     TransferredToAgent,
     TransferredToQueue,
     WrapUpEnded,
     canonical,
-    matches_all,
+    matches_any,
     parse_requirements,
+    simplify,
 )
-from hotline.routing.strategies import agent_key, estimated_wait_s, smoothed_handle_s
+from hotline.routing.strategies import AGENT_KEYS, estimated_wait_s, smoothed_handle_s
 
 # Contact stages.
 _WAITING = 0
@@ -120,6 +122,57 @@ _NOT_READY = 2
 
 #: Overflow moves one contact may make before the engine stops following rules (loop guard).
 MAX_OVERFLOW_HOPS = 8
+
+_EVENT_FIELDS = ("seq", "at", "kind", "contact_id", "agent_id", "queue", "channel", "data")
+
+
+def _event_maker() -> Callable[
+    [int, float, EventKind, str | None, str | None, str | None, Channel | None, Mapping[str, Any]],
+    Event,
+]:
+    """Build events by setting their slots directly: inlined for performance.
+
+    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field,
+    which doubles the cost of writing the event log on every decision. Setting the slots via
+    their descriptors gives an identical, still immutable event. If ``Event`` ever changes
+    shape (fields, ``__post_init__``), fall back to its constructor.
+    """
+    shape_ok = (
+        tuple(f.name for f in dataclasses.fields(Event)) == _EVENT_FIELDS
+        and not hasattr(Event, "__post_init__")
+        and all(name in Event.__dict__ for name in _EVENT_FIELDS)
+    )
+    if not shape_ok:
+        return Event
+    setters = [Event.__dict__[name].__set__ for name in _EVENT_FIELDS]
+    s_seq, s_at, s_kind, s_contact, s_agent, s_queue, s_channel, s_data = setters
+    new = object.__new__
+
+    def make(
+        seq: int,
+        at: float,
+        kind: EventKind,
+        contact_id: str | None,
+        agent_id: str | None,
+        queue: str | None,
+        channel: Channel | None,
+        data: Mapping[str, Any],
+    ) -> Event:
+        event: Event = new(Event)
+        s_seq(event, seq)
+        s_at(event, at)
+        s_kind(event, kind)
+        s_contact(event, contact_id)
+        s_agent(event, agent_id)
+        s_queue(event, queue)
+        s_channel(event, channel)
+        s_data(event, data)
+        return event
+
+    return make
+
+
+_make_event = _event_maker()
 
 
 @dataclass(slots=True)
@@ -182,6 +235,7 @@ class _Queue:
         "channel",
         "handle_s",
         "id",
+        "key",
         "logged_in",
         "members",
         "pools",
@@ -199,9 +253,10 @@ class _Queue:
         self.id = cfg.id
         self.channel = cfg.channel
         self.rings = cfg.steps()
-        self.widest: tuple[Term, ...] = self.rings[-1][1]
-        self.skills = tuple(t.skill for t in self.rings[0][1] if isinstance(t, SkillTerm))
+        self.widest: Alternatives = self.rings[-1][1]
+        self.skills = tuple(t.skill for t in self.rings[0][1][0] if isinstance(t, SkillTerm))
         self.strategy = cfg.strategy
+        self.key = AGENT_KEYS[cfg.strategy]
         self.target_s = cfg.target_threshold_s
         self.pools: dict[tuple[int, tuple[Term, ...], Channel], _Pool] = {}
         self.members: dict[str, _Agent] = {}
@@ -212,13 +267,36 @@ class _Queue:
 
 
 class _Pool:
-    __slots__ = ("agents", "channel", "contacts", "members", "queue", "ring", "terms", "waiting")
+    __slots__ = (
+        "agents",
+        "channel",
+        "contacts",
+        "extra",
+        "family",
+        "members",
+        "queue",
+        "ring",
+        "terms",
+        "waiting",
+    )
 
-    def __init__(self, queue: _Queue, ring: int, channel: Channel, terms: tuple[Term, ...]):
+    def __init__(
+        self,
+        queue: _Queue,
+        ring: int,
+        extra: tuple[Term, ...],
+        channel: Channel,
+        terms: Alternatives,
+    ):
         self.queue = queue
         self.ring = ring
+        self.extra = extra
         self.channel = channel
         self.terms = terms
+        # This pool and the inner rings of the same queue, extra terms and channel: every
+        # agent of an inner ring also qualifies here, so an agent's entry lives only in the
+        # innermost ring they belong to and a contact looks at the heads of all of these.
+        self.family: list[_Pool] = [self]
         # (strategy key, agent index, version, agent)
         self.agents: list[tuple[tuple[float, ...], int, int, _Agent]] = []
         # (-class, credited start, arrival seq, version, contact)
@@ -231,6 +309,7 @@ class _Agent:
     __slots__ = (
         "capacity",
         "cfg",
+        "channels",
         "contacts_today",
         "dirty",
         "exclusive_load",
@@ -245,8 +324,10 @@ class _Agent:
         "pools",
         "presence",
         "proficiency",
+        "push_pools",
         "queues",
         "reason",
+        "settled_version",
         "shown_reason",
         "skills",
         "state",
@@ -268,11 +349,14 @@ class _Agent:
         self.exclusive_load = 0
         self.total_load = 0
         self.version = 0
+        self.settled_version = -1
+        self.channels: list[Channel] = []
         self.idle_since = 0.0
         self.contacts_today = 0
         self.handling_s_today = 0.0
         self.last_offered: dict[str, int] = {}
         self.pools: list[_Pool] = []
+        self.push_pools: list[_Pool] = []
         self.queues: list[_Queue] = []
         self.proficiency: dict[str, int] = {}
         self.dirty = False
@@ -357,11 +441,14 @@ class RoutingEngine:
         self._queues_by_skill: dict[str, list[_Queue]] = {}
         self._open_queues: list[_Queue] = []
         for queue in self._queues.values():
-            named = [t.skill for t in queue.widest if isinstance(t, SkillTerm)]
-            if named:
-                self._queues_by_skill.setdefault(named[0], []).append(queue)
-            else:
+            # Index each queue under one skill of every alternative, so a new agent is checked
+            # only against queues that name a skill they hold (or that need no skill at all).
+            firsts = [[t.skill for t in alt if isinstance(t, SkillTerm)] for alt in queue.widest]
+            if any(not named for named in firsts):
                 self._open_queues.append(queue)
+            else:
+                for skill in sorted({named[0] for named in firsts}):
+                    self._queues_by_skill.setdefault(skill, []).append(queue)
             for ring in range(len(queue.rings)):
                 self._pool(queue, ring, (), queue.channel)
         self._agents: dict[str, _Agent] = {}
@@ -532,10 +619,10 @@ class RoutingEngine:
             return False
         terms = _ring_terms(contact.queue, contact.ring, contact.extra)
         capacity = agent.capacity.get(contact.channel, 0)
-        return capacity > 0 and matches_all(terms, agent.skills, agent.languages)
+        return capacity > 0 and matches_any(terms, agent.skills, agent.languages)
 
-    def requirements(self, contact_id: str) -> tuple[Term, ...] | None:
-        """The terms an agent must meet to take the contact now (ring terms plus its own)."""
+    def requirements(self, contact_id: str) -> Alternatives | None:
+        """What an agent must meet to take the contact now: any one of these conjunctions."""
         contact = self._contacts.get(contact_id)
         if contact is None or contact.queue is None:
             return None
@@ -571,15 +658,15 @@ class RoutingEngine:
     ) -> None:
         self._event_seq += 1
         self._events.append(
-            Event(
-                seq=self._event_seq,
-                at=self.now,
-                kind=kind,
-                contact_id=contact.id if contact else None,
-                agent_id=agent.id if agent else None,
-                queue=queue.id if queue else None,
-                channel=contact.channel if contact else None,
-                data=data if data is not None else {},
+            _make_event(
+                self._event_seq,
+                self.now,
+                kind,
+                contact.id if contact else None,
+                agent.id if agent else None,
+                queue.id if queue else None,
+                contact.channel if contact else None,
+                data if data is not None else {},
             )
         )
 
@@ -669,7 +756,7 @@ class RoutingEngine:
             for queue in self._queues_by_skill.get(skill, ()):
                 candidates[queue.id] = queue
         for queue in sorted(candidates.values(), key=lambda q: q.id):
-            if not matches_all(queue.widest, agent.skills, agent.languages):
+            if not matches_any(queue.widest, agent.skills, agent.languages):
                 continue
             queue.members[agent.id] = agent
             agent.queues.append(queue)
@@ -681,10 +768,19 @@ class RoutingEngine:
     def _join(self, agent: _Agent, pool: _Pool) -> None:
         if agent.capacity.get(pool.channel, 0) <= 0:
             return
-        if not matches_all(pool.terms, agent.skills, agent.languages):
+        if not matches_any(pool.terms, agent.skills, agent.languages):
             return
         pool.members.add(agent.id)
         agent.pools.append(pool)
+        if pool.channel not in agent.channels:
+            agent.channels.append(pool.channel)
+        innermost: dict[tuple[str, tuple[Term, ...], Channel], _Pool] = {}
+        for mine in agent.pools:
+            group = (mine.queue.id, mine.extra, mine.channel)
+            known = innermost.get(group)
+            if known is None or mine.ring < known.ring:
+                innermost[group] = mine
+        agent.push_pools = list(innermost.values())
 
     def _can_take(self, agent: _Agent, channel: Channel) -> bool:
         if agent.presence != _READY or agent.exclusive_load:
@@ -694,60 +790,61 @@ class RoutingEngine:
         return not (channel in self._exclusive and agent.total_load)
 
     def _touch(self, agent: _Agent) -> None:
-        # A new version makes every heap entry of this agent stale at once; _settle pushes
-        # fresh ones after looking for waiting work.
+        """The agent's shown state may have changed (availability has not)."""
+        self._dirty[agent] = None
+
+    def _invalidate(self, agent: _Agent) -> None:
+        """The agent's availability or strategy keys changed.
+
+        A new version makes every heap entry of this agent stale at once; :meth:`_settle`
+        looks for waiting work and pushes fresh entries. Changes that leave availability and
+        keys alone only ``_touch`` — skipping the pushes is most of a decision's cost.
+        """
         agent.version += 1
         self._dirty[agent] = None
+
+    def _counted(self, agent: _Agent, contact: _Contact) -> None:
+        # Answering changes "contacts today" (a strategy key) but not the load: an agent on a
+        # call has no heap entries to refresh; one with free chat slots has.
+        if contact.channel in self._exclusive:
+            self._touch(agent)
+        else:
+            self._invalidate(agent)
 
     def _settle(self) -> None:
         dirty = self._dirty
         while dirty:
             agent = next(iter(dirty))
-            while agent.presence == _READY:
-                contact = self._best_contact(agent)
-                if contact is None:
-                    break
-                self._offer(contact, agent, "queue")
+            if agent.version != agent.settled_version:
+                while agent.presence == _READY:
+                    contact = self._best_contact(agent)
+                    if contact is None:
+                        break
+                    self._offer(contact, agent, "queue")
+                agent.settled_version = agent.version
+                if agent.presence == _READY:
+                    self._push(agent)
             del dirty[agent]
-            if agent.presence == _READY:
-                self._push(agent)
             self._show_state(agent)
 
     def _push(self, agent: _Agent) -> None:
+        takeable = [ch for ch in agent.channels if self._can_take(agent, ch)]
+        if not takeable:
+            return
         keys: dict[str, tuple[float, ...]] = {}
-        can: dict[Channel, bool] = {}
-        for pool in agent.pools:
-            channel = pool.channel
-            ok = can.get(channel)
-            if ok is None:
-                ok = can[channel] = self._can_take(agent, channel)
-            if not ok:
+        rng = self._rng
+        for pool in agent.push_pools:
+            if pool.channel not in takeable:
                 continue
             queue = pool.queue
             key = keys.get(queue.id)
             if key is None:
-                key = keys[queue.id] = self._agent_key(agent, queue)
+                key = keys[queue.id] = queue.key(agent, queue.id, queue.channel, rng)
             heap = pool.agents
             heapq.heappush(heap, (key, agent.index, agent.version, agent))
             if len(heap) > 2 * len(pool.members) + 16:
                 heap[:] = [e for e in heap if e[2] == e[3].version]
                 heapq.heapify(heap)
-
-    def _agent_key(self, agent: _Agent, queue: _Queue) -> tuple[float, ...]:
-        strategy = queue.strategy
-        if strategy is Strategy.LONGEST_IDLE:
-            return (agent.idle_since,)
-        capacity = agent.capacity.get(queue.channel, 1) or 1
-        return agent_key(
-            strategy,
-            idle_since=agent.idle_since,
-            load_share=agent.load.get(queue.channel, 0) / capacity,
-            handling_s_today=agent.handling_s_today,
-            contacts_today=agent.contacts_today,
-            last_offered=agent.last_offered.get(queue.id, -1),
-            proficiency=agent.proficiency.get(queue.id, 0),
-            draw=self._rng.random() if strategy is Strategy.RANDOM else 0.0,
-        )
 
     def _show_state(self, agent: _Agent) -> None:
         state = _derive_state(agent)
@@ -810,6 +907,20 @@ class RoutingEngine:
     def _match_contact(self, contact: _Contact) -> bool:
         pool = contact.pool
         assert pool is not None
+        best: tuple[tuple[float, ...], int, int, _Agent] | None = None
+        for member in pool.family:
+            entry = self._head_agent(member, contact)
+            if entry is not None and (best is None or entry[:2] < best[:2]):
+                best = entry
+        if best is None:
+            return False
+        self._offer(contact, best[3], "queue")
+        return True
+
+    def _head_agent(
+        self, pool: _Pool, contact: _Contact
+    ) -> tuple[tuple[float, ...], int, int, _Agent] | None:
+        """The best available agent entry of one pool for this contact (stale ones dropped)."""
         heap = pool.agents
         channel = contact.channel
         while heap:
@@ -819,6 +930,7 @@ class RoutingEngine:
                 heapq.heappop(heap)
                 continue
             if contact.declined and agent.id in contact.declined:
+                # Rare: this agent declined the contact; look further down without disturbing.
                 for other in sorted(heap):
                     candidate = other[3]
                     if (
@@ -826,12 +938,10 @@ class RoutingEngine:
                         and candidate.id not in contact.declined
                         and self._can_take(candidate, channel)
                     ):
-                        self._offer(contact, candidate, "queue")
-                        return True
-                return False
-            self._offer(contact, agent, "queue")
-            return True
-        return False
+                        return other
+                return None
+            return entry
+        return None
 
     # ------------------------------------------------------------------ contacts in queues
 
@@ -840,12 +950,18 @@ class RoutingEngine:
         pool = queue.pools.get(key)
         if pool is not None:
             return pool
-        pool = _Pool(queue, ring, channel, _ring_terms(queue, ring, extra))
+        pool = _Pool(queue, ring, extra, channel, _ring_terms(queue, ring, extra))
         queue.pools[key] = pool
+        family = sorted(
+            (p for p in queue.pools.values() if p.extra == extra and p.channel == channel),
+            key=lambda p: p.ring,
+        )
+        for member in family:
+            member.family = [p for p in family if p.ring <= member.ring]
         for agent in queue.members.values():
             self._join(agent, pool)
             if agent.id in pool.members and agent.presence == _READY:
-                self._touch(agent)
+                self._invalidate(agent)
         return pool
 
     def _enter_queue(
@@ -1063,7 +1179,7 @@ class RoutingEngine:
         self._offer_seq += 1
         if queue is not None:
             agent.last_offered[queue.id] = self._offer_seq
-        self._touch(agent)
+        self._invalidate(agent)
         self._event(
             EventKind.OFFERED,
             contact,
@@ -1095,7 +1211,7 @@ class RoutingEngine:
         self._add_load(agent, item.channel, -1)
         if agent.total_load == 0:
             agent.idle_since = self.now
-        self._touch(agent)
+        self._invalidate(agent)
         return item
 
     def _return_to_queue(self, contact: _Contact) -> None:
@@ -1116,6 +1232,7 @@ class RoutingEngine:
         self._leave_serving(agent)
         agent.presence = _NOT_READY
         agent.reason = self.config.ring_no_answer_reason
+        self._invalidate(agent)
         self._return_to_queue(contact)
 
     def _on_answered(self, command: OfferAnswered) -> None:
@@ -1134,7 +1251,7 @@ class RoutingEngine:
         contact.answered = True
         contact.talk_started = self.now
         agent.contacts_today += 1
-        self._touch(agent)
+        self._counted(agent, contact)
         self._event(
             EventKind.ANSWERED,
             contact,
@@ -1317,7 +1434,7 @@ class RoutingEngine:
             raise RoutingConflict("an agent cannot consult themselves")
         target.items[contact.id] = _Item(contact, _ITEM_CONSULT, self.now, contact.queue)
         self._add_load(target, contact.channel, 1)
-        self._touch(target)
+        self._invalidate(target)
         contact.consult = target
         self._event(
             EventKind.CONSULT_STARTED, contact, agent, contact.queue, {"consulted": target.id}
@@ -1351,7 +1468,7 @@ class RoutingEngine:
         item.started = self.now
         contact.agent = target
         target.contacts_today += 1
-        self._touch(target)
+        self._counted(target, contact)
 
     def _on_callback_requested(self, command: CallbackRequested) -> None:
         contact = self._contact(command.contact_id)
@@ -1408,7 +1525,7 @@ class RoutingEngine:
         else:
             agent.presence = _NOT_READY
             agent.reason = command.reason or "login"
-        self._touch(agent)
+        self._invalidate(agent)
 
     def _on_logout(self, command: AgentLoggedOut) -> None:
         agent = self._agent(command.agent_id)
@@ -1419,7 +1536,7 @@ class RoutingEngine:
         self._leave_serving(agent)
         agent.presence = _OUT
         agent.reason = None
-        self._touch(agent)
+        self._invalidate(agent)
         for queue in agent.queues:
             queue.logged_in -= 1
             if queue.logged_in == 0:
@@ -1454,7 +1571,7 @@ class RoutingEngine:
         if not agent.items:
             agent.idle_since = self.now
         self._join_serving(agent)
-        self._touch(agent)
+        self._invalidate(agent)
 
     def _on_not_ready(self, command: AgentNotReady) -> None:
         agent = self._agent(command.agent_id)
@@ -1463,14 +1580,14 @@ class RoutingEngine:
         self._leave_serving(agent)
         agent.presence = _NOT_READY
         agent.reason = command.reason
-        self._touch(agent)
+        self._invalidate(agent)
 
     def _on_new_day(self, command: NewDay) -> None:
         for agent in self._agents.values():
             agent.contacts_today = 0
             agent.handling_s_today = 0.0
             if agent.presence == _READY:
-                self._touch(agent)
+                self._invalidate(agent)
 
 
 def _derive_state(agent: _Agent) -> AgentState:
@@ -1494,13 +1611,13 @@ def _derive_state(agent: _Agent) -> AgentState:
     return AgentState.AVAILABLE
 
 
-def _ring_terms(queue: _Queue, ring: int, extra: tuple[Term, ...]) -> tuple[Term, ...]:
-    """The terms an agent must meet for a contact with ``extra`` terms at ``ring``."""
-    _, terms, cap = queue.rings[ring]
+def _ring_terms(queue: _Queue, ring: int, extra: tuple[Term, ...]) -> Alternatives:
+    """What an agent must meet for a contact with its own ``extra`` terms at ``ring``."""
+    _, alternatives, cap = queue.rings[ring]
     if not extra:
-        return terms
+        return alternatives
     relaxed = extra if cap is None else tuple(t.relaxed(cap) for t in extra)
-    return canonical((*terms, *relaxed))
+    return simplify(canonical((*alt, *relaxed)) for alt in alternatives)
 
 
 def _contact_order(contact: _Contact) -> tuple[int, float, int]:

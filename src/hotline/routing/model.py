@@ -230,6 +230,31 @@ def widens(wider: tuple[Term, ...], narrower: tuple[Term, ...]) -> bool:
     return all(t.implied_by(narrower) for t in wider)
 
 
+#: Requirements in disjunctive form: an agent qualifies by meeting any one alternative.
+Alternatives = tuple[tuple[Term, ...], ...]
+
+
+def matches_any(
+    alternatives: Alternatives, skills: Mapping[str, int], languages: frozenset[str]
+) -> bool:
+    """Whether an agent meets at least one alternative (each a conjunction of terms)."""
+    return any(matches_all(alt, skills, languages) for alt in alternatives)
+
+
+def simplify(alternatives: Iterable[tuple[Term, ...]]) -> Alternatives:
+    """Drop duplicate alternatives and those another alternative already covers.
+
+    >>> simplify([parse_requirements(["repair >= 4"]), parse_requirements(["repair >= 1"])])
+    ((SkillTerm(skill='repair', operator='>=', level=1),),)
+    """
+    unique = sorted(set(alternatives), key=lambda alt: (len(alt), [str(t) for t in alt]))
+    kept: list[tuple[Term, ...]] = []
+    for alt in unique:
+        if not any(widens(other, alt) for other in kept):
+            kept.append(alt)
+    return tuple(kept)
+
+
 # --------------------------------------------------------------------------- calendars
 
 
@@ -269,11 +294,12 @@ class BusinessCalendar:
 
 @dataclass(frozen=True, slots=True)
 class AgeingStep:
-    """After ``after_s`` seconds in the queue, relax the requirements (a bullseye ring).
+    """After ``after_s`` seconds in the queue, widen the circle of agents (a bullseye ring).
 
-    ``min_proficiency`` lowers every skill level asked for to at most this value;
-    ``requirements`` replaces the queue's own terms (``()`` means anyone in the group).
-    Each step must accept everyone the previous step accepted.
+    ``min_proficiency`` lowers every skill level asked for so far to at most this value;
+    ``requirements`` *adds* a group of agents — those meeting these terms — to everyone the
+    earlier rings accepted (``()`` adds anyone). Rings only grow: an agent who could take the
+    contact before still can.
     """
 
     after_s: float
@@ -345,33 +371,35 @@ class QueueConfig:
             )
             if needs_value and rule.value is None:
                 raise RoutingError(f"queue {self.id}: overflow '{rule.when}' needs a value")
-        # Compiling checks that ageing only widens; raises RoutingError otherwise.
-        self.steps()
+        for step in self.ageing:
+            if step.requirements is not None:
+                parse_requirements(step.requirements)
 
-    def steps(self) -> tuple[tuple[float, tuple[Term, ...], int | None], ...]:
-        """The compiled bullseye: ``(after_s, queue terms, min proficiency)`` per ring.
+    def steps(self) -> tuple[tuple[float, Alternatives, int | None], ...]:
+        """The compiled bullseye: ``(after_s, alternatives, min proficiency)`` per ring.
 
-        Ring 0 starts at 0 s with the queue's own requirements. Raises :class:`RoutingError`
-        when a ring would narrow the set of agents (ageing only widens).
+        Ring 0 starts at 0 s with the queue's own requirements; each later ring keeps every
+        earlier alternative (relaxed by ``min_proficiency``) and adds the step's group.
+
+        >>> q = QueueConfig("vip", requirements=("vip >= 3",), ageing=(
+        ...     AgeingStep(10, min_proficiency=1), AgeingStep(30, requirements=("repair >= 4",))))
+        >>> [[[str(t) for t in alt] for alt in ring] for _, ring, _ in q.steps()]
+        [[['vip >= 3']], [['vip >= 1']], [['repair >= 4'], ['vip >= 1']]]
         """
-        terms = parse_requirements(self.requirements)
-        rings: list[tuple[float, tuple[Term, ...], int | None]] = [(0.0, terms, None)]
+        alternatives: Alternatives = (parse_requirements(self.requirements),)
+        rings: list[tuple[float, Alternatives, int | None]] = [(0.0, alternatives, None)]
         cap: int | None = None
         for step in self.ageing:
-            new_terms = (
-                terms if step.requirements is None else parse_requirements(step.requirements)
-            )
+            grown = list(alternatives)
             if step.min_proficiency is not None:
                 cap = step.min_proficiency if cap is None else min(cap, step.min_proficiency)
-            if cap is not None:
-                new_terms = canonical(t.relaxed(cap) for t in new_terms)
-            if not widens(new_terms, terms):
-                raise RoutingError(
-                    f"queue {self.id}: ageing step at {step.after_s:g} s narrows the "
-                    f"requirements ({', '.join(map(str, new_terms))}); steps may only widen"
-                )
-            terms = new_terms
-            rings.append((step.after_s, terms, cap))
+                grown = [canonical(t.relaxed(cap) for t in alt) for alt in grown]
+            if step.requirements is not None:
+                # The added group is taken as written; the relaxation applies to earlier rings
+                # (and, through ``cap``, to the contact's own terms).
+                grown.append(parse_requirements(step.requirements))
+            alternatives = simplify(grown)
+            rings.append((step.after_s, alternatives, cap))
         return tuple(rings)
 
     def head_start(self, priority: int) -> float:

@@ -29,41 +29,93 @@ several queues make ``s`` an over-estimate; the tests measure the error against 
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Protocol
+
+from hotline.core.events import Channel
 from hotline.routing.model import Strategy
 
 #: Weight of the newest observation in the handle-time moving average (about the last 20).
 HANDLE_TIME_SMOOTHING = 0.05
 
 
-def agent_key(
-    strategy: Strategy,
-    *,
-    idle_since: float,
-    load_share: float,
-    handling_s_today: float,
-    contacts_today: int,
-    last_offered: int,
-    proficiency: int,
-    draw: float,
-) -> tuple[float, ...]:
-    """Return the ordering key of an available agent under ``strategy`` (smallest wins).
+class AgentFacts(Protocol):
+    """What a strategy may look at: the engine's running facts about one agent."""
 
-    >>> agent_key(Strategy.FEWEST_CONTACTS, idle_since=5.0, load_share=0.0,
-    ...           handling_s_today=0.0, contacts_today=3, last_offered=-1, proficiency=4,
-    ...           draw=0.5)
+    idle_since: float
+    contacts_today: int
+    handling_s_today: float
+    load: dict[Channel, int]
+    capacity: dict[Channel, int]
+    last_offered: dict[str, int]
+    proficiency: dict[str, int]
+
+
+AgentKey = Callable[[AgentFacts, str, Channel, random.Random], tuple[float, ...]]
+
+
+def longest_idle(
+    agent: AgentFacts, queue: str, channel: Channel, rng: random.Random
+) -> tuple[float, ...]:
+    """Earliest-free first."""
+    return (agent.idle_since,)
+
+
+def least_occupied(
+    agent: AgentFacts, queue: str, channel: Channel, rng: random.Random
+) -> tuple[float, ...]:
+    """Smallest share of the channel's capacity in use, then least handling today, then idle."""
+    share = agent.load.get(channel, 0) / (agent.capacity.get(channel, 0) or 1)
+    return (share, agent.handling_s_today, agent.idle_since)
+
+
+def fewest_contacts(
+    agent: AgentFacts, queue: str, channel: Channel, rng: random.Random
+) -> tuple[float, ...]:
+    """Fewest contacts answered today, then longest idle.
+
+    >>> from types import SimpleNamespace
+    >>> fewest_contacts(SimpleNamespace(contacts_today=3, idle_since=5.0), "q",
+    ...                 Channel.VOICE, random.Random(0))
     (3.0, 5.0)
     """
-    if strategy is Strategy.LONGEST_IDLE:
-        return (idle_since,)
-    if strategy is Strategy.LEAST_OCCUPIED:
-        return (load_share, handling_s_today, idle_since)
-    if strategy is Strategy.FEWEST_CONTACTS:
-        return (float(contacts_today), idle_since)
-    if strategy is Strategy.ROUND_ROBIN:
-        return (float(last_offered),)
-    if strategy is Strategy.HIGHEST_PROFICIENCY:
-        return (-float(proficiency), idle_since)
-    return (draw,)
+    return (float(agent.contacts_today), agent.idle_since)
+
+
+def round_robin(
+    agent: AgentFacts, queue: str, channel: Channel, rng: random.Random
+) -> tuple[float, ...]:
+    """The agent this queue offered to least recently (never offered: first)."""
+    return (float(agent.last_offered.get(queue, -1)),)
+
+
+def highest_proficiency(
+    agent: AgentFacts, queue: str, channel: Channel, rng: random.Random
+) -> tuple[float, ...]:
+    """Highest summed proficiency in the queue's skills, then longest idle."""
+    return (-float(agent.proficiency.get(queue, 0)), agent.idle_since)
+
+
+def random_draw(
+    agent: AgentFacts, queue: str, channel: Channel, rng: random.Random
+) -> tuple[float, ...]:
+    """A fresh draw from the engine's seeded generator each time the agent becomes available."""
+    return (rng.random(),)
+
+
+#: The key function of each strategy (smallest key wins; agent order breaks ties).
+AGENT_KEYS: Mapping[Strategy, AgentKey] = MappingProxyType(
+    {
+        Strategy.LONGEST_IDLE: longest_idle,
+        Strategy.LEAST_OCCUPIED: least_occupied,
+        Strategy.FEWEST_CONTACTS: fewest_contacts,
+        Strategy.ROUND_ROBIN: round_robin,
+        Strategy.HIGHEST_PROFICIENCY: highest_proficiency,
+        Strategy.RANDOM: random_draw,
+    }
+)
 
 
 def estimated_wait_s(*, position: int, serving_slots: int, average_handle_s: float) -> float | None:

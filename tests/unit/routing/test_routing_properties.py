@@ -24,6 +24,7 @@ from hotline.routing.model import (
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,
+    Alternatives,
     CallbackRequested,
     Command,
     ConsultEnded,
@@ -42,7 +43,7 @@ from hotline.routing.model import (
     TransferredToQueue,
     WrapUpEnded,
     canonical,
-    matches_all,
+    matches_any,
     parse_requirements,
 )
 
@@ -50,7 +51,11 @@ QUEUES = (
     QueueConfig(
         "repair",
         requirements=("repair >= 3",),
-        ageing=(AgeingStep(after_s=20, min_proficiency=2), AgeingStep(after_s=50, requirements=())),
+        ageing=(
+            AgeingStep(after_s=20, min_proficiency=2),
+            AgeingStep(after_s=35, requirements=("sales",)),
+            AgeingStep(after_s=50, requirements=()),
+        ),
         ring_timeout_s=15,
         wrap_up_s=5,
     ),
@@ -111,12 +116,12 @@ class Observer:
     eligible_sets: dict[tuple[str, str, float], set[str]] = field(default_factory=dict)
     exempt_fifo: set[str] = field(default_factory=set)
 
-    def terms_now(self, w: Waiting, now: float) -> tuple[Term, ...]:
+    def terms_now(self, w: Waiting, now: float) -> Alternatives:
         rings = QUEUE_BY_ID[w.queue].steps()
         index = max(i for i, (after, _, _) in enumerate(rings) if now - w.queued_at >= after)
-        _, terms, cap = rings[index]
+        _, alternatives, cap = rings[index]
         extra = w.extra if cap is None else tuple(t.relaxed(cap) for t in w.extra)
-        return canonical((*terms, *extra))
+        return tuple(canonical((*alt, *extra)) for alt in alternatives)
 
     def check_offer(self, event: Event) -> None:
         contact, agent_id = str(event.contact_id), str(event.agent_id)
@@ -134,7 +139,7 @@ class Observer:
         if event.data["kind"] == "queue":
             w = self.waiting[contact]
             terms = self.terms_now(w, event.at)
-            assert matches_all(terms, agent.skills, agent.languages), (
+            assert matches_any(terms, agent.skills, agent.languages), (
                 f"{agent_id} does not meet {terms} for {contact}"
             )
             if contact not in self.exempt_fifo:
@@ -147,7 +152,7 @@ class Observer:
                         and other.extra == w.extra
                         and other.channel == w.channel
                         and agent_id not in self.declined.get(other_id, set())
-                        and matches_all(
+                        and matches_any(
                             self.terms_now(other, event.at), agent.skills, agent.languages
                         )
                     ):

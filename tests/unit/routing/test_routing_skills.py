@@ -93,7 +93,7 @@ def test_ageing_widens_the_bullseye_step_by_step() -> None:
     assert not engine.eligible("level2", "c1")
     assert offers(engine.advance(29.9)) == []
     assert offers(engine.advance(30)) == [("c1", "level2")]
-    assert engine.requirements("c1") == (SkillTerm("repair", ">=", 2),)
+    assert engine.requirements("c1") == ((SkillTerm("repair", ">=", 2),),)
     engine.handle(OfferAnswered(at=31, contact_id="c1", agent_id="level2"))
     # A second contact reaches the last ring: anyone in the group — the outsider too.
     engine.handle(ContactQueued(at=31, contact_id="c2", queue="repair"))
@@ -107,20 +107,42 @@ def test_ageing_keeps_extra_terms_but_relaxes_their_levels() -> None:
     engine.handle(
         ContactQueued(at=0, contact_id="c1", queue="q", requirements=("vip >= 5",), language="en")
     )
-    assert engine.requirements("c1") == (SkillTerm("vip", ">=", 5), LanguageTerm("en"))
+    assert engine.requirements("c1") == ((SkillTerm("vip", ">=", 5), LanguageTerm("en")),)
     engine.advance(10)
-    assert engine.requirements("c1") == (SkillTerm("vip", ">=", 3), LanguageTerm("en"))
+    assert engine.requirements("c1") == ((SkillTerm("vip", ">=", 3), LanguageTerm("en")),)
 
 
-def test_an_ageing_step_that_narrows_is_refused() -> None:
-    with pytest.raises(RoutingError, match="narrows"):
-        QueueConfig(
-            "q",
-            requirements=("repair >= 2",),
-            ageing=(AgeingStep(after_s=30, requirements=("repair >= 2", "billing")),),
+def test_an_ageing_step_adds_a_group_and_keeps_the_earlier_rings() -> None:
+    # As in the sample center: VIP callers go to VIP agents, after 30 s also to repair experts.
+    queue = QueueConfig(
+        "vip",
+        requirements=("vip >= 3",),
+        ageing=(AgeingStep(after_s=30, requirements=("repair >= 4",)),),
+    )
+    engine = RoutingEngine(
+        RoutingConfig(
+            queues=(queue,),
+            agents=(
+                AgentConfig("vip_agent", skills={"vip": 3}),
+                AgentConfig("expert", skills={"repair": 4}),
+                AgentConfig("junior", skills={"repair": 2}),
+            ),
         )
+    )
+    assert sorted(engine.queue_members("vip")) == ["expert", "vip_agent"]
+    for name in ["expert", "junior"]:
+        engine.handle(AgentLoggedIn(at=0, agent_id=name))
+    engine.handle(AgentLoggedIn(at=0, agent_id="vip_agent", ready=False, reason="meeting"))
+    assert offers(engine.handle(ContactQueued(at=1, contact_id="c1", queue="vip"))) == []
+    assert offers(engine.advance(31)) == [("c1", "expert")]
+    assert engine.requirements("c1") == (
+        (SkillTerm("repair", ">=", 4),),
+        (SkillTerm("vip", ">=", 3),),
+    )
     with pytest.raises(RoutingError, match="increasing"):
         QueueConfig("q", ageing=(AgeingStep(after_s=30, min_proficiency=2), AgeingStep(after_s=20)))
+    with pytest.raises(RoutingError):
+        QueueConfig("q", ageing=(AgeingStep(after_s=30, requirements=("repair >= 7",)),))
 
 
 def test_chat_capacity_is_never_exceeded_and_voice_is_exclusive() -> None:
