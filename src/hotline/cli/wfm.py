@@ -7,6 +7,7 @@ import io
 import json
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def parse_duration(text: str) -> float:
 
 
 @wfm_app.command("erlang")
-def erlang(  # noqa: PLR0917 - Typer reads each option from a parameter
+def erlang(
     calls: float = typer.Option(..., "--calls", help="Contacts offered in the interval."),
     aht: float = typer.Option(..., "--aht", help="Average handling time in seconds."),
     interval: str = typer.Option("30m", "--interval", help="Interval length: 15m, 30m, 1h."),
@@ -175,7 +176,7 @@ BANK_HELP = "Read the 1999 Anonymous Bank logs from this directory instead of --
 
 
 @wfm_app.command("forecast")
-def forecast_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+def forecast_command(
     contacts: list[Path] = typer.Option([], "--contacts", help=CONTACTS_HELP),
     bank: Path | None = typer.Option(None, "--bank", help=BANK_HELP),
     horizon: str = typer.Option("14d", "--horizon", help="How far ahead: whole days, e.g. 14d."),
@@ -215,7 +216,7 @@ def forecast_command(  # noqa: PLR0917 - Typer reads each option from a paramete
 
 
 @wfm_app.command("backtest")
-def backtest_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+def backtest_command(
     contacts: list[Path] = typer.Option([], "--contacts", help=CONTACTS_HELP),
     bank: Path | None = typer.Option(None, "--bank", help=BANK_HELP),
     horizon: str = typer.Option("14d", "--horizon", help="Forecast horizon in days."),
@@ -271,7 +272,7 @@ def backtest_command(  # noqa: PLR0917 - Typer reads each option from a paramete
 
 
 @wfm_app.command("staff")
-def staff_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+def staff_command(
     forecast_file: Path = typer.Option(
         ..., "--forecast", help="Forecast CSV (interval_start, offered, aht_s)."
     ),
@@ -380,7 +381,7 @@ def _schedule_setup(path: Path, interval_s: float) -> tuple[list[Any], list[Any]
 
 
 @wfm_app.command("schedule")
-def schedule_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+def schedule_command(
     requirements: Path = typer.Option(
         ..., "--requirements", help="Staffing CSV (hotline wfm staff): interval_start, agents."
     ),
@@ -469,6 +470,153 @@ def schedule_command(  # noqa: PLR0917 - Typer reads each option from a paramete
         service.write_schedule(result, out, interval_s=interval_s)
     if chart is not None:
         service.plot_coverage(result, chart, first_day=first_day, interval_s=interval_s)
+
+
+@wfm_app.command("adherence")
+def adherence_command(
+    events: Path = typer.Option(
+        ..., "--events", help="Event log: JSON lines, or events.parquet from hotline simulate."
+    ),
+    roster: Path = typer.Option(..., "--roster", help="Roster CSV from hotline wfm schedule."),
+    day: str = typer.Option(..., "--date", help="The day to check, YYYY-MM-DD (local)."),
+    tz: str = typer.Option("UTC", "--tz", help="The center's time zone."),
+    teams: Path | None = typer.Option(None, "--teams", help="CSV agent,team for team figures."),
+    grace: str = typer.Option("5m", "--grace", help="Shortest exception listed."),
+    replication: int | None = typer.Option(
+        None, "--replication", help="Which simulation run of a Parquet log."
+    ),
+    output: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Adherence and conformance per agent and team from agent-state events, and exceptions."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from hotline.wfm.adherence import adherence_report
+
+    zone = ZoneInfo(tz)
+    start = datetime.combine(date.fromisoformat(day), datetime.min.time(), zone)
+    team_map: dict[str, str] | None = None
+    if teams is not None:
+        with teams.open(newline="", encoding="utf-8") as handle:
+            team_map = {row["agent"]: row["team"] for row in csv.DictReader(handle)}
+    report = adherence_report(
+        schedule=service.read_roster(roster, tz=tz),
+        events=service.read_events(events, replication=replication),
+        window_start=start.timestamp(),
+        window_end=(start + timedelta(days=1)).timestamp(),
+        teams=team_map,
+        grace_s=parse_duration(grace),
+    )
+
+    def clock(t: float) -> str:
+        return datetime.fromtimestamp(t, zone).strftime("%H:%M")
+
+    exceptions = [
+        {
+            "agent": e.agent_id,
+            "from": clock(e.start),
+            "to": clock(e.end),
+            "scheduled": e.scheduled,
+            "actual": e.actual,
+            "minutes": round(e.minutes, 1),
+        }
+        for e in report.exceptions
+    ]
+    if output == "json":
+        print(
+            json.dumps(
+                {
+                    "agents": [f.as_row() for f in report.agents],
+                    "teams": [f.as_row() for f in report.teams],
+                    "exceptions": exceptions,
+                }
+            )
+        )
+        return
+    _write_rows([f.as_row() for f in report.agents], "table", f"Adherence on {day}")
+    if report.teams:
+        _write_rows([f.as_row() for f in report.teams], "table", "Teams")
+    if exceptions:
+        _write_rows(exceptions, "table", "Exceptions")
+
+
+@wfm_app.command("intraday")
+def intraday_command(
+    forecast_file: Path = typer.Option(..., "--forecast", help="Forecast CSV for today."),
+    contacts: list[Path] = typer.Option([], "--contacts", help=CONTACTS_HELP),
+    roster: Path = typer.Option(..., "--roster", help="Roster CSV from hotline wfm schedule."),
+    now: str = typer.Option(..., "--now", help="Current local time, e.g. 2026-03-02T11:00."),
+    tz: str = typer.Option("UTC", "--tz", help="The center's time zone."),
+    interval: str = typer.Option("30m", "--interval", help="Interval of the forecast."),
+    target: str = typer.Option("80/20", "--target", help="Service level: percent/seconds."),
+    patience: float | None = typer.Option(None, "--patience", help="Erlang A patience (s)."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """Re-forecast the rest of today from actuals so far and show the staffing gap."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from hotline.wfm.intraday import reforecast_day
+
+    zone = ZoneInfo(tz)
+    interval_s = _interval_seconds(interval)
+    moment = datetime.fromisoformat(now)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    day_start = datetime.combine(moment.astimezone(zone).date(), datetime.min.time(), zone)
+    slots = 86400 // interval_s
+    forecast_offered = [0.0] * slots
+    forecast_aht = [0.0] * slots
+    with forecast_file.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            start = datetime.fromisoformat(row["interval_start"])
+            offset = (start - day_start).total_seconds()
+            if 0 <= offset < 86400:
+                forecast_offered[int(offset // interval_s)] = float(row["offered"])
+                forecast_aht[int(offset // interval_s)] = float(row["aht_s"])
+    elapsed = int((moment - day_start).total_seconds() // interval_s)
+    offered = [0.0] * elapsed
+    answered = [0.0] * elapsed
+    handled = [0.0] * elapsed
+    for record in service.read_contacts(contacts, tz=tz):
+        if record.queued_at is None:
+            continue
+        index = int((record.queued_at - day_start.timestamp()) // interval_s)
+        if 0 <= index < elapsed:
+            offered[index] += 1
+            if record.answered_at is not None:
+                answered[index] += 1
+                handled[index] += record.handle_s
+    scheduled = service.phones_per_interval(
+        service.read_roster(roster, tz=tz),
+        day_start=day_start.timestamp(),
+        interval_s=interval_s,
+        slots=slots,
+    )
+    plan = reforecast_day(
+        forecast_offered=forecast_offered,
+        forecast_aht_s=[a or 1.0 for a in forecast_aht],
+        actual_offered=offered,
+        actual_answered=answered,
+        actual_handle_s=handled,
+        scheduled_agents=scheduled,
+        interval_s=interval_s,
+        target=ServiceTarget.parse(target),
+        patience_s=patience,
+    )
+    rows = []
+    for item in plan.intervals:
+        row = item.as_row()
+        row["interval_start"] = (day_start + timedelta(seconds=item.index * interval_s)).strftime(
+            "%H:%M"
+        )
+        row.pop("index")
+        rows.append({"interval_start": row.pop("interval_start"), **row})
+    error_console.print(
+        f"volume running at {plan.volume_ratio:.0%} of forecast, AHT at {plan.aht_ratio:.0%}; "
+        f"{plan.short_agent_intervals:g} agent-intervals short for the rest of the day",
+        highlight=False,
+    )
+    _write_rows(rows, output, f"Intraday {day_start.date()} at {moment:%H:%M}")
 
 
 def register(app: typer.Typer) -> None:

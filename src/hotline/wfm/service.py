@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,7 @@ from hotline.metrics import service as metrics_service
 from hotline.metrics.bankdata import BANK_TIMEZONE, bank_month_files, read_bank_records
 from hotline.metrics.importer import read_contact_records
 from hotline.metrics.records import ContactRecord
+from hotline.wfm.adherence import BREAK, PHONES, ScheduledActivity
 from hotline.wfm.forecast import History, SpecialDay
 from hotline.wfm.schedule import ScheduleResult
 
@@ -28,9 +31,12 @@ __all__ = [
     "bank_history",
     "history_from_records",
     "history_from_store",
+    "phones_per_interval",
     "plot_coverage",
     "read_calendar",
     "read_contacts",
+    "read_events",
+    "read_roster",
     "schedule_rows",
     "stored_events",
     "write_schedule",
@@ -246,3 +252,87 @@ def history_from_store(
 def stored_events(*, session: Session, source: str | None = None) -> list[Event]:
     """The contact event log in the database (agent-state events included)."""
     return metrics_service.event_log(session=session, source=source)
+
+
+# --------------------------------------------------------------------------- adherence inputs
+
+
+def read_events(path: Path, *, replication: int | None = None) -> list[Event]:
+    """Read a contact event log file: JSON lines of ``Event.as_dict()``, or the Parquet log
+    ``hotline simulate`` writes (``replication`` picks one run of it)."""
+    import json
+
+    from hotline.core.events import Channel, EventKind
+
+    rows: list[dict[str, Any]]
+    if path.suffix == ".parquet":
+        import polars as pl
+
+        frame = pl.read_parquet(path)
+        if replication is not None and "replication" in frame.columns:
+            frame = frame.filter(pl.col("replication") == replication)
+        rows = frame.to_dicts()
+        for row in rows:
+            row["data"] = json.loads(row["data"]) if row.get("data") else {}
+    else:
+        with path.open(encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+    return [
+        Event(
+            seq=int(row["seq"]),
+            at=float(row["at"]),
+            kind=EventKind(row["kind"]),
+            contact_id=row.get("contact_id"),
+            agent_id=row.get("agent_id"),
+            queue=row.get("queue"),
+            channel=Channel(row["channel"]) if row.get("channel") else None,
+            data=row.get("data") or {},
+        )
+        for row in rows
+    ]
+
+
+def _local(day: str, clock: str, zone: ZoneInfo) -> float:
+    hours, minutes = (int(x) for x in clock.split(":"))
+    base = datetime.combine(date.fromisoformat(day), datetime.min.time(), zone)
+    return (base + timedelta(hours=hours, minutes=minutes)).timestamp()
+
+
+def read_roster(path: Path, *, tz: str) -> list[ScheduledActivity]:
+    """Scheduled activities from a roster CSV written by ``hotline wfm schedule``: each shift
+    is ``phones`` except its breaks, which are ``break``."""
+    zone = ZoneInfo(tz)
+    activities: list[ScheduledActivity] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            agent, day = row["agent"], row["date"]
+            start, end = _local(day, row["start"], zone), _local(day, row["end"], zone)
+            breaks = sorted(
+                (_local(day, b0, zone), _local(day, b1, zone))
+                for b0, b1 in (span.split("-") for span in (row.get("breaks") or "").split())
+            )
+            cursor = start
+            for b0, b1 in breaks:
+                if b0 > cursor:
+                    activities.append(ScheduledActivity(agent, cursor, b0, PHONES))
+                activities.append(ScheduledActivity(agent, b0, b1, BREAK))
+                cursor = b1
+            if end > cursor:
+                activities.append(ScheduledActivity(agent, cursor, end, PHONES))
+    return activities
+
+
+def phones_per_interval(
+    activities: Iterable[ScheduledActivity], *, day_start: float, interval_s: int, slots: int
+) -> list[float]:
+    """Agents scheduled on the phones in each interval of a day (time-weighted)."""
+    counts = [0.0] * slots
+    for item in activities:
+        if item.activity != PHONES:
+            continue
+        for s in range(slots):
+            a0 = day_start + s * interval_s
+            overlap = min(item.end, a0 + interval_s) - max(item.start, a0)
+            if overlap > 0:
+                counts[s] += overlap / interval_s
+    return counts

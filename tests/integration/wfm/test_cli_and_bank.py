@@ -236,3 +236,75 @@ def test_contact_file_reader_rejects_bad_rows(tmp_path):
 
     with pytest.raises(ValidationFailed):
         read_contacts([bad], tz="UTC")
+
+
+ROSTER = (
+    "agent,date,shift,skill,start,end,breaks,paid_hours\n"
+    "ann,2026-03-02,early,default,08:00,12:30,10:00-10:30,4.0\n"
+    "bob,2026-03-02,early,default,08:00,12:30,10:30-11:00,4.0\n"
+)
+
+
+def test_adherence_command_from_a_jsonl_event_log(tmp_path):
+    from hotline.core.events import Event, EventKind
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    base = datetime(2026, 3, 2, 8, tzinfo=UTC).timestamp()
+
+    def st(seq, minutes, agent, value, reason=None):
+        data = {"state": value, "reason": reason} if reason else {"state": value}
+        return Event(seq, base + minutes * 60, EventKind.AGENT_STATE, agent_id=agent, data=data)
+
+    log = [
+        st(1, 0, "ann", "available"), st(2, 120, "ann", "not_ready", "lunch"),
+        st(3, 150, "ann", "available"), st(4, 270, "ann", "logged_out"),
+        st(5, 20, "bob", "available"), st(6, 150, "bob", "not_ready", "break"),
+        st(7, 190, "bob", "available"), st(8, 270, "bob", "logged_out"),
+    ]  # fmt: skip
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(e.as_dict()) for e in log) + "\n")
+    teams = tmp_path / "teams.csv"
+    teams.write_text("agent,team\nann,north\nbob,north\n")
+    out = json.loads(invoke("adherence", "--events", str(events), "--roster", str(roster),
+                            "--date", "2026-03-02", "--tz", "UTC", "--teams", str(teams),
+                            "--format", "json"))  # fmt: skip
+    agents = {a["name"]: a for a in out["agents"]}
+    assert agents["ann"]["adherence"] == 1.0
+    # bob: 20 min late, break 10:30–11:10 instead of 10:30–11:00 → 30 of 270 minutes out
+    assert agents["bob"]["adherence"] == pytest.approx(240 / 270, abs=1e-4)
+    assert [(e["agent"], e["from"], e["minutes"]) for e in out["exceptions"]] == [
+        ("bob", "08:00", 20.0),
+        ("bob", "11:00", 10.0),
+    ]
+    assert out["teams"][0]["name"] == "north"
+
+
+def test_intraday_command(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    forecast_csv = tmp_path / "forecast.csv"
+    with forecast_csv.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["interval_start", "offered", "aht_s"])
+        for slot in range(48):
+            moment = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(minutes=30 * slot)
+            writer.writerow([moment.isoformat(), 10 if 16 <= slot < 25 else 0, 180])
+    contacts = tmp_path / "today.csv"
+    with contacts.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["contact_id", "arrived_at", "queued_at", "answered_at", "agent",
+                         "talk_s", "outcome"])  # fmt: skip
+        for k in range(40):  # 40 calls 08:00–10:00 against 40 forecast: on plan
+            t = datetime(2026, 3, 2, 8, tzinfo=UTC) + timedelta(minutes=3 * k)
+            writer.writerow([f"c{k}", t.isoformat(), t.isoformat(), t.isoformat(), "ann", 180,
+                             "answered"])  # fmt: skip
+    out = json.loads(invoke("intraday", "--forecast", str(forecast_csv), "--contacts",
+                            str(contacts), "--roster", str(roster), "--now",
+                            "2026-03-02T10:00", "--tz", "UTC", "--format", "json"))  # fmt: skip
+    by_time = {r["interval_start"]: r for r in out}
+    assert by_time["08:00"]["elapsed"] and by_time["08:00"]["actual_offered"] == 10
+    assert not by_time["10:00"]["elapsed"]
+    assert by_time["10:00"]["reforecast_offered"] == pytest.approx(10.0)
+    assert by_time["10:00"]["scheduled_agents"] == 1.0  # ann at lunch
+    assert by_time["11:00"]["scheduled_agents"] == 2.0
