@@ -147,6 +147,9 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(platform.router)
     app.include_router(live.router)
+    from hotline.web.api import reports
+
+    app.include_router(reports.router)
     from hotline.web.api import wfm
 
     app.include_router(wfm.router)
