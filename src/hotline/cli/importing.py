@@ -58,7 +58,7 @@ def read_or_exit(file: Path, *, mapping: str | None, tz: str, skip_bad_rows: boo
 
 
 @import_app.command("contacts")
-def import_contacts(  # noqa: PLR0917 - Typer reads each option from a parameter
+def import_contacts(
     file: Path = typer.Argument(..., help="Contact-record CSV (METRICS.md), or an export."),
     mapping: str = typer.Option(
         None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def render_table(report: KpiReport, console: Console) -> None:
 
 
 @report_app.command("kpis")
-def kpis(  # noqa: PLR0917 - Typer reads each option from a parameter
+def kpis(
     contacts: Path = typer.Option(
         None, "--contacts", "-c", help="Contact-record file; without it, the database."
     ),
@@ -159,6 +160,85 @@ def kpis(  # noqa: PLR0917 - Typer reads each option from a parameter
         typer.echo(report.to_csv(), nl=False)
     else:
         render_table(report, console)
+
+
+def _print_frame(frame: Any, output_format: str, title: str) -> None:
+    table_data = frame.with_columns(frame["interval_start"].dt.to_string("%+"))
+    if output_format == "json":
+        typer.echo(json.dumps(table_data.to_dicts(), indent=2))
+    elif output_format == "csv":
+        typer.echo(table_data.write_csv(), nl=False)
+    else:
+        table = Table(title=title)
+        for column in table_data.columns:
+            table.add_column(
+                column,
+                justify="left"
+                if column in {"interval_start", "agent", "team", "queue"}
+                else "right",
+            )
+        for row in table_data.iter_rows():
+            table.add_row(*(_format(v) for v in row))
+        console.print(table)
+
+
+def _center_teams(center_file: Path | None) -> dict[str, str]:
+    path = center_file or load_settings().center_config
+    if path is None:
+        return {}
+    from hotline.config.validate import load_center
+
+    return service.teams_for_center(load_center(path))
+
+
+@report_app.command("agents")
+def agents(
+    interval: str = typer.Option("day", "--interval", "-i", help="15m, 30m, 1h, day or month."),
+    by: str = typer.Option("agent", "--by", help="agent or team."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of the intervals."),
+    center: Path = typer.Option(None, "--center", help="Center configuration (agent teams)."),
+    source: str = typer.Option(None, "--source", help="Only events of this source (live, sim)."),
+) -> None:
+    """Occupancy and utilization per agent or team, from the agent states in the event log."""
+    engine = make_engine(load_settings().resolved_database_url())
+    upgrade(engine)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            frame = service.agent_report(
+                session=session,
+                interval=interval,
+                by=(by,),
+                timezone=tz,
+                teams=_center_teams(center),
+                source=source,
+            )
+    except ValueError as exc:
+        error_console.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    _print_frame(frame, output_format, f"Agent figures by {by} ({interval}, {tz})")
+
+
+@report_app.command("experience")
+def experience(
+    interval: str = typer.Option("day", "--interval", "-i", help="15m, 30m, 1h, day or month."),
+    by: str = typer.Option("queue", "--by", help="queue or agent; 'center' for none."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of the intervals."),
+) -> None:
+    """CSAT (top-2-box), DSAT and NPS from the survey answers in the event log."""
+    dimensions = () if by == "center" else (by,)
+    engine = make_engine(load_settings().resolved_database_url())
+    upgrade(engine)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            frame = service.experience_report(
+                session=session, interval=interval, by=dimensions, timezone=tz
+            )
+    except ValueError as exc:
+        error_console.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    _print_frame(frame, output_format, f"Customer experience ({interval}, {tz})")
 
 
 def register(app: typer.Typer) -> None:

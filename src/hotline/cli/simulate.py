@@ -15,11 +15,15 @@ from rich.table import Table
 
 from hotline.cli.importing import read_or_exit
 from hotline.core.errors import ValidationFailed
+from hotline.core.settings import load_settings
 from hotline.metrics.importer import load_mapping
 from hotline.sim import results
 from hotline.sim.driver import Replication, SimulationRun, simulate
 from hotline.sim.fit import compare, fit_scenario
 from hotline.sim.scenario import Scenario, load_scenario
+from hotline.store import event_log
+from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.migrate import upgrade
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 error_console = Console(stderr=True)
@@ -68,7 +72,7 @@ def _frame_table(title: str, frame: Any) -> Table:
     return table
 
 
-def simulate_command(  # noqa: PLR0917 - Typer reads each option from a parameter
+def simulate_command(
     scenario_file: Path = typer.Argument(
         None, help="Scenario file (YAML); not needed with --fit-from."
     ),
@@ -89,6 +93,12 @@ def simulate_command(  # noqa: PLR0917 - Typer reads each option from a paramete
         False, "--skip-bad-rows", help="Skip bad rows of --fit-from (each is listed)."
     ),
     charts: bool = typer.Option(True, "--charts/--no-charts", help="Write PNG charts."),
+    store: bool = typer.Option(
+        False,
+        "--store",
+        help="Append each replication's event log to the database as source "
+        "'sim:<scenario>:<replication>' for reports.",
+    ),
 ) -> None:
     """Simulate a scenario through the real routing engine; print KPIs with confidence intervals.
 
@@ -191,6 +201,19 @@ def simulate_command(  # noqa: PLR0917 - Typer reads each option from a paramete
     console.print(
         f"{rows} events and {len(written) - 1} more files written to {folder}/", highlight=False
     )
+    if store:
+        # One source per replication: replications are parallel universes sharing the same
+        # clock and agent ids, so mixing them would interleave an agent's states.
+        engine = make_engine(load_settings().resolved_database_url())
+        upgrade(engine)
+        with session_scope(make_session_factory(engine)) as session:
+            for r in run.replications:
+                event_log.append(session, r.events, source=f"sim:{scenario.name}:{r.replication}")
+        console.print(
+            f"event logs stored as sources 'sim:{scenario.name}:0' … "
+            f"'sim:{scenario.name}:{replications - 1}' (hotline report kpis --source …)",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -13,14 +13,15 @@ by agent over several queues stays correct. A :class:`KpiReport` carries the set
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from hotline.core.events import Event
+from hotline.core.events import Event, EventKind
 from hotline.metrics.definitions import (
     DIMENSIONS,
     FCR_WINDOW_S,
@@ -103,6 +104,27 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(
         [pl.col(n).fill_null(0.0) for n in ("talk_s", "hold_s", "wrap_s")]
         + [pl.col("transferred").fill_null(False)]
+    )
+
+
+def with_teams(frame: pl.DataFrame, teams: Mapping[str, str]) -> pl.DataFrame:
+    """Fill the ``team`` column from each contact's agent where the record has no team.
+
+    >>> f = records_to_frame([ContactRecord(contact_id="c", arrived_at=0.0, outcome="closed",
+    ...                                     agent="a1")])
+    >>> with_teams(f, {"a1": "north"})["team"].to_list()
+    ['north']
+    """
+    if not teams:
+        return frame
+    lookup = pl.DataFrame(
+        {"agent": list(teams), "_team": list(teams.values())},
+        schema={"agent": pl.String(), "_team": pl.String()},
+    )
+    return (
+        frame.join(lookup, on="agent", how="left")
+        .with_columns(pl.coalesce("team", "_team").alias("team"))
+        .drop("_team")
     )
 
 
@@ -327,4 +349,216 @@ def queue_figures(
         by=tuple(by),
         timezone=timezone,
         settings=settings,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Agent figures (METRICS.md): from the agent_state events of the contact event log
+
+#: Derived agent states (routing.model.AgentState values) that count as handling contacts:
+#: talk, hold and after-contact work. With concurrent chats the derived state is the most
+#: engaged one, so time with at least one contact counts once.
+HANDLING_STATES = frozenset({"on_contact", "wrap_up"})
+#: States in which the agent is free for (or being offered) a contact.
+IDLE_STATES = frozenset({"available", "reserved"})
+
+
+def agent_state_segments(events: Iterable[Event], *, until: float | None = None) -> pl.DataFrame:
+    """Turn ``agent_state`` events into (agent, state, start, end) segments.
+
+    Each agent stays in a state until their next state event; the last state of each agent
+    runs to ``until`` (default: the last event's time).
+    """
+    current: dict[str, tuple[str, float]] = {}
+    rows: dict[str, list[Any]] = {"agent": [], "state": [], "start": [], "end": []}
+    last = -math.inf
+    for event in sorted(events, key=lambda e: (e.at, e.seq)):
+        last = max(last, event.at)
+        if event.kind is not EventKind.AGENT_STATE or event.agent_id is None:
+            continue
+        state = str(event.data.get("state", ""))
+        previous = current.get(event.agent_id)
+        if previous is not None and event.at > previous[1]:
+            rows["agent"].append(event.agent_id)
+            rows["state"].append(previous[0])
+            rows["start"].append(previous[1])
+            rows["end"].append(event.at)
+        current[event.agent_id] = (state, event.at)
+    end = until if until is not None else last
+    for agent_id, (state, since) in current.items():
+        if end > since:
+            rows["agent"].append(agent_id)
+            rows["state"].append(state)
+            rows["start"].append(since)
+            rows["end"].append(end)
+    return pl.DataFrame(
+        rows,
+        schema={
+            "agent": pl.String(),
+            "state": pl.String(),
+            "start": pl.Float64(),
+            "end": pl.Float64(),
+        },
+    )
+
+
+def agent_figures(
+    events: Iterable[Event],
+    *,
+    interval: str = "day",
+    timezone: str = "UTC",
+    teams: Mapping[str, str] | None = None,
+    by: Sequence[str] = ("agent",),
+    until: float | None = None,
+) -> pl.DataFrame:
+    """Occupancy and utilization per interval and agent (or team), from agent states.
+
+    ``occupancy`` = handling ÷ (handling + available idle time) and ``utilization`` =
+    handling ÷ logged-in time (METRICS.md); the seconds behind them are returned too.
+    Time in each state is split at quarter-hour boundaries and summed into local intervals.
+
+    >>> from hotline.core.events import Event, EventKind as K
+    >>> log = [Event(1, 0.0, K.AGENT_STATE, agent_id="a1", data={"state": "available"}),
+    ...        Event(2, 600.0, K.AGENT_STATE, agent_id="a1", data={"state": "on_contact"}),
+    ...        Event(3, 1500.0, K.AGENT_STATE, agent_id="a1", data={"state": "not_ready"}),
+    ...        Event(4, 1800.0, K.AGENT_STATE, agent_id="a1", data={"state": "logged_out"})]
+    >>> row = agent_figures(log, interval="1h").row(0, named=True)
+    >>> row["occupancy"], row["utilization"]
+    (0.6, 0.5)
+    """
+    if interval not in INTERVALS or interval == "all":
+        raise ValueError(f"interval must be one of {', '.join(i for i in INTERVALS if i != 'all')}")
+    unknown = [d for d in by if d not in ("agent", "team")]
+    if unknown:
+        raise ValueError("agent figures are by agent or team")
+    segments = agent_state_segments(events, until=until).filter(pl.col("state") != "logged_out")
+    if teams:
+        lookup = pl.DataFrame(
+            {"agent": list(teams), "team": list(teams.values())},
+            schema={"agent": pl.String(), "team": pl.String()},
+        )
+        segments = segments.join(lookup, on="agent", how="left")
+    else:
+        segments = segments.with_columns(pl.lit(None, dtype=pl.String()).alias("team"))
+    dims = list(by)
+    quarters = (
+        segments.with_columns(
+            pl.int_ranges(
+                (pl.col("start") // 900).cast(pl.Int64),
+                ((pl.col("end") - 1e-9) // 900).cast(pl.Int64) + 1,
+            ).alias("_q")
+        )
+        .explode("_q")
+        .with_columns((pl.col("_q") * 900).alias("_quarter"))
+        .with_columns(
+            (
+                pl.min_horizontal(pl.col("end"), pl.col("_quarter") + 900)
+                - pl.max_horizontal(pl.col("start"), pl.col("_quarter"))
+            ).alias("_s")
+        )
+    )
+    local = (
+        pl.from_epoch(pl.col("_quarter"), time_unit="s")
+        .dt.cast_time_unit("us")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(timezone)
+        .dt.truncate(_EVERY[interval])
+    )
+    seconds = pl.col("_s")
+    table = (
+        quarters.with_columns(local.alias("interval_start"))
+        .group_by(["interval_start", *dims])
+        .agg(
+            seconds.filter(pl.col("state").is_in(list(HANDLING_STATES))).sum().alias("handling_s"),
+            seconds.filter(pl.col("state").is_in(list(IDLE_STATES))).sum().alias("idle_s"),
+            seconds.filter(pl.col("state") == "not_ready").sum().alias("not_ready_s"),
+            seconds.sum().alias("logged_in_s"),
+        )
+        .with_columns(
+            pl.when(pl.col("handling_s") + pl.col("idle_s") > 0)
+            .then(pl.col("handling_s") / (pl.col("handling_s") + pl.col("idle_s")))
+            .alias("occupancy"),
+            pl.when(pl.col("logged_in_s") > 0)
+            .then(pl.col("handling_s") / pl.col("logged_in_s"))
+            .alias("utilization"),
+        )
+        .sort(["interval_start", *dims], nulls_last=True)
+    )
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Experience figures (METRICS.md): from survey_answered events
+
+
+def experience_figures(
+    events: Iterable[Event],
+    *,
+    interval: str = "day",
+    timezone: str = "UTC",
+    by: Sequence[str] = ("queue",),
+) -> pl.DataFrame:
+    """CSAT (top-2-box), DSAT (bottom box) and NPS per interval from survey answers.
+
+    A survey answer carries ``score`` and ``scale_max`` (5 for CSAT, 10 for NPS on 0–10).
+    ``csat`` = share of answers in the top two boxes of a 1–``scale_max`` scale, ``dsat`` =
+    share of answers 1; ``nps`` = % of 9–10 minus % of 0–6 over 0–10 answers, in points.
+
+    >>> from hotline.core.events import Event, EventKind as K
+    >>> log = [Event(i, 60.0 * i, K.SURVEY_ANSWERED, f"c{i}", queue="q",
+    ...              data={"score": s, "scale_max": 5}) for i, s in enumerate([5, 4, 3, 1])]
+    >>> row = experience_figures(log, interval="1h").row(0, named=True)
+    >>> row["csat"], row["dsat"], row["surveys"]
+    (0.5, 0.25, 4)
+    """
+    if interval not in INTERVALS or interval == "all":
+        raise ValueError(f"interval must be one of {', '.join(i for i in INTERVALS if i != 'all')}")
+    rows: dict[str, list[Any]] = {"at": [], "queue": [], "agent": [], "score": [], "scale": []}
+    for event in events:
+        if event.kind is not EventKind.SURVEY_ANSWERED:
+            continue
+        rows["at"].append(event.at)
+        rows["queue"].append(event.queue)
+        rows["agent"].append(event.agent_id)
+        rows["score"].append(float(event.data.get("score", math.nan)))
+        rows["scale"].append(int(event.data.get("scale_max", 5)))
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "at": pl.Float64(),
+            "queue": pl.String(),
+            "agent": pl.String(),
+            "score": pl.Float64(),
+            "scale": pl.Int64(),
+        },
+    )
+    five = pl.col("scale") < 10
+    ten = pl.col("scale") >= 10
+    start = (
+        pl.from_epoch((pl.col("at") * 1_000_000).cast(pl.Int64), time_unit="us")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(timezone)
+        .dt.truncate(_EVERY[interval])
+    )
+    return (
+        frame.with_columns(start.alias("interval_start"))
+        .group_by(["interval_start", *by])
+        .agg(
+            pl.len().alias("surveys"),
+            (five & (pl.col("score") >= pl.col("scale") - 1)).sum().alias("_top"),
+            (five & (pl.col("score") <= 1)).sum().alias("_bottom"),
+            five.sum().alias("_five"),
+            (ten & (pl.col("score") >= 9)).sum().alias("_promoters"),
+            (ten & (pl.col("score") <= 6)).sum().alias("_detractors"),
+            ten.sum().alias("_ten"),
+        )
+        .with_columns(
+            pl.when(pl.col("_five") > 0).then(pl.col("_top") / pl.col("_five")).alias("csat"),
+            pl.when(pl.col("_five") > 0).then(pl.col("_bottom") / pl.col("_five")).alias("dsat"),
+            pl.when(pl.col("_ten") > 0)
+            .then(100.0 * (pl.col("_promoters") - pl.col("_detractors")) / pl.col("_ten"))
+            .alias("nps"),
+        )
+        .select("interval_start", *by, "surveys", "csat", "dsat", "nps")
+        .sort(["interval_start", *by], nulls_last=True)
     )

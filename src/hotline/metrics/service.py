@@ -8,7 +8,7 @@ computed by the same engine (:mod:`hotline.metrics.compute`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -20,10 +20,13 @@ from hotline.core.events import Channel, Event, EventKind
 from hotline.metrics.compute import (
     FRAME_SCHEMA,
     KpiReport,
+    agent_figures,
     events_to_frame,
+    experience_figures,
     queue_figures,
+    with_teams,
 )
-from hotline.metrics.definitions import MetricSettings
+from hotline.metrics.definitions import MetricSettings, QueueThresholds, ServiceLevelVariant
 from hotline.metrics.records import RECORD_COLUMNS, ContactRecord
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.metrics import ContactRecordRow
@@ -81,15 +84,19 @@ def sources(*, session: Session) -> dict[str, int]:
 def records_frame(
     *, session: Session, source: str | None = None, include_events: bool = True
 ) -> pl.DataFrame:
-    """Return imported records (and, unless told not to, contacts from the event log)."""
+    """Imported records and contacts folded from the event log (of ``source`` when given).
+
+    A source names an import (``hotline import contacts --source``) or a writer of the event
+    log (``live``, ``sim:<scenario>``); without one, everything is included.
+    """
     columns = [getattr(ContactRecordRow, name) for name in RECORD_COLUMNS]
     query = select(*columns)
     if source is not None:
         query = query.where(ContactRecordRow.source == source)
     rows = session.execute(query).all()
     frame = pl.DataFrame([tuple(row) for row in rows], schema=FRAME_SCHEMA, orient="row")
-    if include_events and source is None:
-        events = event_log(session=session)
+    if include_events:
+        events = event_log(session=session, source=source)
         if events:
             frame = pl.concat([frame, events_to_frame(events)], how="vertical")
     return frame
@@ -117,6 +124,37 @@ def event_log(*, session: Session, source: str | None = None) -> list[Event]:
     return out
 
 
+# The center configuration names the variants briefly (config/center.py ``ServiceTarget``).
+_VARIANTS: Mapping[str, ServiceLevelVariant] = {
+    "service_level": "service_level",
+    "answered": "service_level_answered",
+    "sl2": "service_level_sl2",
+    "offered": "service_level_offered",
+}
+
+
+def settings_for_center(center: Any) -> MetricSettings:
+    """Per-queue thresholds and variants from a center configuration (``CenterConfig``).
+
+    Each queue's ``target`` gives its service-level time, short-abandon threshold and the
+    variant the center reports as its service level.
+    """
+    per_queue = {
+        queue.id: QueueThresholds(
+            service_level_s=float(queue.target.threshold_s),
+            short_abandon_s=float(queue.target.short_abandon_s),
+            variant=_VARIANTS[queue.target.variant],
+        )
+        for queue in center.queues
+    }
+    return MetricSettings(per_queue=per_queue)
+
+
+def teams_for_center(center: Any) -> dict[str, str]:
+    """Each configured agent's team, for reports by team."""
+    return {agent.id: agent.team for agent in center.agents}
+
+
 def kpi_report(
     *,
     session: Session,
@@ -125,12 +163,51 @@ def kpi_report(
     settings: MetricSettings | None = None,
     timezone: str = "UTC",
     source: str | None = None,
+    teams: Mapping[str, str] | None = None,
 ) -> KpiReport:
-    """Compute the queue figures of METRICS.md over what the database holds."""
+    """Compute the queue figures of METRICS.md over what the database holds.
+
+    ``teams`` (agent id → team) fills the team of contacts whose record names none.
+    """
     frame = records_frame(session=session, source=source)
+    if teams:
+        frame = with_teams(frame, teams)
     report = queue_figures(frame, interval=interval, by=by, settings=settings, timezone=timezone)
     report.notes.append(
         f"{frame.height} contacts from the database"
         + (f" (source {source!r})" if source else " (imported records and event log)")
     )
     return report
+
+
+def agent_report(
+    *,
+    session: Session,
+    interval: str = "day",
+    by: Sequence[str] = ("agent",),
+    timezone: str = "UTC",
+    teams: Mapping[str, str] | None = None,
+    source: str | None = None,
+) -> pl.DataFrame:
+    """Occupancy and utilization per interval and agent (or team) from the event log."""
+    return agent_figures(
+        event_log(session=session, source=source),
+        interval=interval,
+        by=by,
+        timezone=timezone,
+        teams=teams,
+    )
+
+
+def experience_report(
+    *,
+    session: Session,
+    interval: str = "day",
+    by: Sequence[str] = ("queue",),
+    timezone: str = "UTC",
+    source: str | None = None,
+) -> pl.DataFrame:
+    """CSAT, DSAT and NPS per interval from the survey answers in the event log."""
+    return experience_figures(
+        event_log(session=session, source=source), interval=interval, by=by, timezone=timezone
+    )

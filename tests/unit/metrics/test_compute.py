@@ -215,3 +215,60 @@ def test_conform_fills_missing_columns() -> None:
     )
     row = queue_figures(conform(frame), interval="1h").rows()[0]
     assert row["offered"] == 1 and row["aht_s"] == 0.0 and row["service_level"] == 1.0
+
+
+def test_agent_figures_split_states_across_intervals_and_teams() -> None:
+    from hotline.metrics.compute import agent_figures
+
+    def state(seq: int, at: float, agent: str, name: str) -> Event:
+        return Event(seq, T0 + at, EventKind.AGENT_STATE, agent_id=agent, data={"state": name})
+
+    log = [
+        state(1, 0, "a1", "available"),
+        state(2, 1200, "a1", "on_contact"),  # 20 min idle, then 30 min on contact across 2 h
+        state(3, 3000, "a1", "wrap_up"),
+        state(4, 3600, "a1", "not_ready"),
+        state(5, 4200, "a1", "logged_out"),
+        state(6, 0, "a2", "on_contact"),
+        state(7, 1800, "a2", "logged_out"),
+    ]
+    rows = agent_figures(log, interval="1h", by=("agent",)).to_dicts()
+    first = {r["agent"]: r for r in rows if r["interval_start"].hour == 0}
+    assert first["a1"]["handling_s"] == 2400 and first["a1"]["idle_s"] == 1200
+    assert first["a1"]["occupancy"] == pytest.approx(2 / 3)
+    assert first["a1"]["utilization"] == pytest.approx(2 / 3)
+    second = [r for r in rows if r["interval_start"].hour == 1]
+    assert second[0]["not_ready_s"] == 600 and second[0]["utilization"] == 0.0
+    assert second[0]["occupancy"] is None
+    team = agent_figures(log, interval="day", by=("team",), teams={"a1": "t", "a2": "t"})
+    assert team.height == 1
+    assert team.row(0, named=True)["handling_s"] == 2400 + 1800
+
+
+def test_experience_figures_csat_dsat_nps() -> None:
+    from hotline.metrics.compute import experience_figures
+
+    answers = [(5, 5), (4, 5), (2, 5), (1, 5), (10, 10), (9, 10), (7, 10), (3, 10)]
+    log = [
+        Event(
+            i,
+            T0 + i,
+            EventKind.SURVEY_ANSWERED,
+            f"c{i}",
+            queue="repair",
+            data={"score": score, "scale_max": top},
+        )
+        for i, (score, top) in enumerate(answers)
+    ]
+    row = experience_figures(log, interval="day").row(0, named=True)
+    assert row["surveys"] == 8
+    assert row["csat"] == 0.5 and row["dsat"] == 0.25
+    assert row["nps"] == pytest.approx(100 * (2 - 1) / 4)
+
+
+def test_whole_period_interval_spans_the_data() -> None:
+    records = [answered("c1", "q", 5, at=T0), answered("c2", "q", 30, at=T0 + 7200)]
+    (row,) = queue_figures(records_to_frame(records), interval="all", by=()).rows()
+    assert row["offered"] == 2 and row["service_level"] == 0.5
+    # from the first quarter hour to the end of the last: 2 h 15 min
+    assert row["traffic_erlangs"] == pytest.approx(2 * 100 / 8100)

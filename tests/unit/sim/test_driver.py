@@ -181,3 +181,15 @@ def test_summary_and_outputs(tmp_path: Path) -> None:
         "wait_distribution.png",
     ]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_agent_states_account_for_every_second_of_handling() -> None:
+    from hotline.metrics.compute import agent_figures
+
+    sc = scenario_from_dict(small(agents=[{"group": "team", "count": 4, "skills": {"repair": 2}}]))
+    run = Simulation(sc, seed=8).run()
+    frame = events_to_frame(run.events)
+    handled = frame.select((pl.col("talk_s") + pl.col("wrap_s")).sum()).item()
+    states = agent_figures(run.events, interval="day", by=("agent",))
+    assert states["handling_s"].sum() == pytest.approx(handled, rel=1e-9)
+    assert ((states["occupancy"] > 0) & (states["occupancy"] <= 1)).all()

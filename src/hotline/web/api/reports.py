@@ -1,0 +1,190 @@
+"""Reports API: interval KPIs (METRICS.md) from the database, and contact-record import.
+
+``GET /api/reports/kpis`` computes every queue figure per interval by queue, channel, team or
+agent, with each queue's thresholds and service-level variant taken from the center
+configuration; the answer's ``report`` block states them. ``POST /api/reports/contacts``
+imports a contact-record file (or another ACD's export through a shipped mapping); a file with
+bad rows is refused whole with every located problem unless ``skip_bad_rows`` is set.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace as replace_field
+from pathlib import Path
+from typing import Any
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+    status,
+)
+from sqlalchemy.orm import Session
+
+from hotline.core.errors import ValidationFailed
+from hotline.identity import audit
+from hotline.metrics import service
+from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
+from hotline.metrics.importer import load_mapping, read_contact_records
+from hotline.web.auth import CurrentUser, db_session, require_roles
+
+router = APIRouter(prefix="/api/reports", tags=["reports"])
+
+#: Who may read reports: everyone who supervises, plans or evaluates (not agents).
+READERS = ("manager", "supervisor", "team_lead", "wfm", "qa")
+#: Who may load history into the system.
+IMPORTERS = ("manager", "wfm")
+
+
+def _center_settings(request: Request) -> tuple[MetricSettings, dict[str, str]]:
+    center = request.app.state.center
+    if center is None:
+        return MetricSettings(), {}
+    return service.settings_for_center(center), service.teams_for_center(center)
+
+
+@router.get("/kpis")
+def kpis(
+    request: Request,
+    interval: str = Query("30m", description=f"One of {', '.join(INTERVALS)}."),
+    by: str = Query("queue", description=f"Comma-separated from {', '.join(DIMENSIONS)}."),
+    timezone: str = Query("UTC", description="Time zone of the intervals."),
+    source: str | None = Query(None, description="Only this imported source."),
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Every METRICS.md queue figure per interval, stating the thresholds and variants used."""
+    dimensions = tuple(d.strip() for d in by.split(",") if d.strip() and d.strip() != "center")
+    settings, teams = _center_settings(request)
+    try:
+        report = service.kpi_report(
+            session=session,
+            interval=interval,
+            by=dimensions,
+            settings=settings,
+            timezone=timezone,
+            source=source,
+            teams=teams,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"report": report.header(), "rows": report.rows()}
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    return list(frame.with_columns(frame["interval_start"].dt.to_string("%+")).to_dicts())
+
+
+@router.get("/agents")
+def agents(
+    request: Request,
+    interval: str = Query("day", description="15m, 30m, 1h, day or month."),
+    by: str = Query("agent", description="agent or team."),
+    timezone: str = Query("UTC"),
+    source: str | None = Query(None, description="Only events of this source (live, sim…)."),
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Occupancy and utilization per agent or team, from agent states in the event log."""
+    _, teams = _center_settings(request)
+    try:
+        frame = service.agent_report(
+            session=session,
+            interval=interval,
+            by=(by,),
+            timezone=timezone,
+            teams=teams,
+            source=source,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"interval": interval, "by": by, "timezone": timezone, "rows": _rows(frame)}
+
+
+@router.get("/experience")
+def experience(
+    interval: str = Query("day", description="15m, 30m, 1h, day or month."),
+    by: str = Query("queue", description="queue, agent, or center."),
+    timezone: str = Query("UTC"),
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """CSAT (top-2-box), DSAT and NPS per interval from survey answers."""
+    dimensions = () if by == "center" else (by,)
+    try:
+        frame = service.experience_report(
+            session=session, interval=interval, by=dimensions, timezone=timezone
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"interval": interval, "by": by, "timezone": timezone, "rows": _rows(frame)}
+
+
+@router.get("/sources")
+def sources(
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, int]:
+    """Imported contact-record sources and how many records each holds."""
+    return service.sources(session=session)
+
+
+@router.post("/contacts", status_code=status.HTTP_201_CREATED)
+def import_contacts(
+    file: UploadFile = File(..., description="Contact-record CSV, or an export (gzip allowed)."),
+    source: str = Form(..., min_length=1, max_length=128),
+    mapping: str | None = Form(None, description="A shipped mapping, e.g. anonymous_bank."),
+    timezone: str = Form("UTC"),
+    skip_bad_rows: bool = Form(False),
+    replace: bool = Form(False),
+    user: CurrentUser = Depends(require_roles(*IMPORTERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Import contact records; 422 with every located problem when the file is refused.
+
+    Importing a source that already exists answers 409 unless ``replace`` is set.
+    """
+    if mapping is not None and ("/" in mapping or "\\" in mapping):
+        # Only mappings shipped with Hotline: a path would read the server's file system.
+        raise HTTPException(422, "mapping must be a name")
+    suffix = ".gz" if (file.filename or "").endswith(".gz") else ".csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        with path.open("wb") as handle:
+            while chunk := file.file.read(1 << 20):
+                handle.write(chunk)
+        try:
+            export_mapping = load_mapping(mapping) if mapping else None
+            result = read_contact_records(
+                path, tz=timezone, skip_bad_rows=skip_bad_rows, mapping=export_mapping
+            )
+        except ValidationFailed as failed:
+            # Problems name the temporary path; report them against the uploaded name.
+            name = file.filename or "upload"
+            raise ValidationFailed([replace_field(p, file=name) for p in failed.problems]) from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+    # A second import of the same source raises Conflict: the app answers 409.
+    stored = service.import_records(
+        session=session, records=result.records, source=source, replace=replace
+    )
+    audit.record(
+        session,
+        actor=user.username,
+        action="contacts.import",
+        target=source,
+        detail={"stored": stored, "skipped_lines": result.skipped_lines[:1000]},
+    )
+    return {
+        "source": source,
+        "stored": stored,
+        "rows_read": result.rows_read,
+        "ignored": result.ignored,
+        "skipped": [{"line": p.line, "field": p.field, "rule": p.rule} for p in result.skipped],
+    }
