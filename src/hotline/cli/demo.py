@@ -40,8 +40,22 @@ def demo(
     home: Path = typer.Option(
         Path("var/demo"), "--home", help="Where the demo keeps its database."
     ),
+    traffic: bool = typer.Option(
+        True,
+        "--traffic/--no-traffic",
+        help="Run simulated callers and agents on the live engine (a001-a005 stay for you).",
+    ),
+    rate: float = typer.Option(
+        1.0, "--rate", min=0.0, help="Scale the simulated arrival rate (2 = twice the calls)."
+    ),
+    seed: int = typer.Option(7, "--seed", help="Seed of the simulated traffic."),
+    respect_hours: bool = typer.Option(
+        False,
+        "--respect-hours",
+        help="Close queues outside the sample center's opening hours (off: open around the clock).",
+    ),
 ) -> None:
-    """Start the platform with the sample center (SQLite) and print its address and logins."""
+    """Start the platform with the sample center (SQLite), live routing and demo traffic."""
     os.environ["HOTLINE_HOME"] = str(home)
     os.environ.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{home.resolve() / 'hotline.db'}")
     center = load_center(SAMPLE_CENTER)
@@ -74,9 +88,20 @@ def demo(
     import uvicorn
 
     from hotline.core.settings import load_settings
+    from hotline.live.driver import LiveDriver, attach
+    from hotline.live.traffic import DemoTraffic
     from hotline.web.app import create_app
 
     app = create_app(settings=load_settings(), session_factory=factory, center=center)
+    driver = LiveDriver(center=center, honour_hours=respect_hours, seed=seed)
+    humans = [agent for _, _, agent in accounts if agent]
+    parts = [DemoTraffic(driver, seed=seed, rate=rate, human_agents=humans)] if traffic else []
+    attach(app, driver, *parts)
+    if traffic:
+        console.print(
+            f"Simulated traffic: seed {seed}, rate x{rate:g}; agents {', '.join(humans)} "
+            "are yours to drive from the agent desktop (/desk)."
+        )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -88,6 +88,10 @@ def create_app(
         wants_page = "text/html" in request.headers.get("accept", "")
         if error.status_code == 401 and wants_page and not request.url.path.startswith("/api"):
             return RedirectResponse("/login", status_code=303)
+        if error.status_code == 403 and wants_page and not request.url.path.startswith("/api"):
+            from hotline.web.pages import forbidden
+
+            return forbidden(request, str(error.detail))
         if isinstance(error.detail, list):
             body: dict[str, Any] = {"error": "invalid_request", "problems": error.detail}
         else:

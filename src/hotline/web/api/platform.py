@@ -49,6 +49,10 @@ def login(
 ) -> LoginResponse:
     """Sign in with username and password; returns a token and sets a session cookie."""
     user = identity.authenticate(session, username=body.username, password=body.password)
+    # End the read transaction before writing the audit entry: on SQLite (WAL), a transaction
+    # that read, waited out the deliberately slow password hash, and then writes fails with
+    # "database is locked" if another writer (the live event log) committed meanwhile.
+    session.commit()
     if user is None:
         audit.record(session, actor=body.username, action="auth.failed")
         session.commit()

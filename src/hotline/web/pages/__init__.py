@@ -46,6 +46,13 @@ def render(request: Request, template: str, context: dict[str, Any]) -> HTMLResp
     return response
 
 
+def forbidden(request: Request, detail: str) -> HTMLResponse:
+    """The page shown (status 403) when a signed-in user opens a page their roles do not allow."""
+    context = page_context(request, None, detail=detail)
+    response = templates.TemplateResponse(request, "forbidden.html", context, status_code=403)
+    return response
+
+
 @router.get("/")
 def root() -> RedirectResponse:
     """Send visitors to the console (which sends them to sign in if needed)."""
@@ -76,5 +83,10 @@ def console(request: Request, user: CurrentUser = Depends(require_roles())) -> H
 
 def mount(app: FastAPI) -> None:
     """Add the pages and static files to ``app``."""
+    from hotline.web.pages import admin, live, reports
+
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(router)
+    app.include_router(live.router)
+    app.include_router(reports.router)
+    app.include_router(admin.router)

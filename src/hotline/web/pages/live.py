@@ -1,0 +1,62 @@
+"""Live pages: the agent desktop and the supervisor wallboard (实时大屏)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from hotline.web.auth import CurrentUser, require_roles
+from hotline.web.i18n import catalog
+from hotline.web.pages import page_context, render
+
+router = APIRouter(include_in_schema=False)
+
+SUPERVISION = ("supervisor", "team_lead", "manager", "wfm", "qa")
+
+
+def page_texts(request: Request, language: str) -> dict[str, str]:
+    """Every interface text of ``language`` plus the center's reason and disposition names.
+
+    Pages hand these to their script, so text drawn in the browser is translated too.
+    """
+    texts = dict(catalog(language))
+    center = request.app.state.center
+    if center is not None:
+        for code in center.reason_codes:
+            texts[f"reason.{code.id}"] = code.name or code.id
+        for code in center.disposition_codes:
+            texts[f"disposition.{code.id}"] = code.name or code.id
+    return texts
+
+
+@router.get("/desk", response_class=HTMLResponse)
+def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) -> HTMLResponse:
+    """The agent desktop of the signed-in agent."""
+    center = request.app.state.center
+    context = page_context(request, user)
+    agent = None
+    if center is not None and user.agent_id:
+        agent = next((a for a in center.agents if a.id == user.agent_id), None)
+    context.update(
+        agent_id=agent.id if agent else None,
+        agent_name=agent.name if agent else "",
+        reason_codes=center.reason_codes if center else [],
+        disposition_codes=center.disposition_codes if center else [],
+        queues=center.queues if center else [],
+        texts=page_texts(request, context["lang"]),
+    )
+    return render(request, "desk.html", context)
+
+
+@router.get("/wallboard", response_class=HTMLResponse)
+def wallboard(
+    request: Request,
+    mode: str = "",
+    user: CurrentUser = Depends(require_roles(*SUPERVISION)),
+) -> HTMLResponse:
+    """The wallboard; ``?mode=big`` opens the full-screen 大屏 layout."""
+    context: dict[str, Any] = page_context(request, user)
+    context.update(big=mode == "big", texts=page_texts(request, context["lang"]))
+    return render(request, "wallboard.html", context)

@@ -1,0 +1,253 @@
+"""Reports page: interval KPIs with charts, filters, CSV and Excel export, the variant stated.
+
+Figures come from :mod:`hotline.metrics` (the same engine as ``hotline report kpis`` and the
+wallboard) over what the database holds: imported contact records and the contact event log
+(live and simulated traffic). Each queue is judged by its own threshold and headline variant
+from the center configuration, and the page prints them beside the figures.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from hotline.metrics import service as metrics
+from hotline.metrics.compute import KpiReport, queue_figures
+from hotline.metrics.definitions import DIMENSIONS, INTERVALS, QUEUE_FIGURES
+from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.pages import page_context, render
+
+router = APIRouter(include_in_schema=False)
+
+REPORT_ROLES = ("supervisor", "team_lead", "manager", "wfm", "qa")
+#: Columns shown on the page (every figure goes into the exports).
+SHOWN = ("offered", "answered", "abandoned", "service_level", "asa_s", "aht_s", "abandon_rate")
+#: Longest span one page computes, so a careless filter cannot tie up the server.
+MAX_DAYS = 92
+
+
+class Filters:
+    """The report's filters, read from the query string and checked."""
+
+    def __init__(self, request: Request, timezone: str) -> None:
+        query = request.query_params
+        today = datetime.now(ZoneInfo(timezone)).date()
+        try:
+            self.date_from = date.fromisoformat(query.get("from") or today.isoformat())
+            self.date_to = date.fromisoformat(query.get("to") or self.date_from.isoformat())
+        except ValueError:
+            raise HTTPException(
+                422, [{"field": "from", "problem": "dates look like 2026-11-23"}]
+            ) from None
+        if self.date_to < self.date_from or (self.date_to - self.date_from).days > MAX_DAYS:
+            raise HTTPException(
+                422, [{"field": "to", "problem": f"give a range of 0 to {MAX_DAYS} days"}]
+            )
+        self.interval = query.get("interval") or "30m"
+        if self.interval not in INTERVALS:
+            raise HTTPException(422, [{"field": "interval", "problem": "unknown interval"}])
+        self.by = query.get("by") or "queue"
+        if self.by not in DIMENSIONS:
+            raise HTTPException(422, [{"field": "by", "problem": "unknown breakdown"}])
+        self.queue = query.get("queue") or ""
+        self.team = query.get("team") or ""
+        self.agent = query.get("agent") or ""
+        self.timezone = timezone
+
+    def query_string(self) -> str:
+        """The filters as a query string, for the export links."""
+        from urllib.parse import urlencode
+
+        return urlencode(
+            {
+                "from": self.date_from.isoformat(),
+                "to": self.date_to.isoformat(),
+                "interval": self.interval,
+                "by": self.by,
+                "queue": self.queue,
+                "team": self.team,
+                "agent": self.agent,
+            }
+        )
+
+
+def build_report(request: Request, session: Session, filters: Filters) -> KpiReport:
+    """Filter the database's contacts and compute their figures per interval."""
+    from hotline.live.wallboard import metric_settings
+
+    center = request.app.state.center
+    frame = metrics.records_frame(session=session)
+    if center is not None:
+        # Contacts folded from the event log carry no team; the center file knows each agent's.
+        teams = {a.id: a.team for a in center.agents}
+        frame = frame.with_columns(
+            pl.coalesce(
+                pl.col("team"),
+                pl.col("agent").replace_strict(teams, default=None, return_dtype=pl.String),
+            ).alias("team")
+        )
+    tz = ZoneInfo(filters.timezone)
+    start = datetime.combine(filters.date_from, datetime.min.time(), tz).timestamp()
+    end = datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time(), tz).timestamp()
+    frame = frame.filter((pl.col("queued_at") >= start) & (pl.col("queued_at") < end))
+    for column, value in (("queue", filters.queue), ("team", filters.team)):
+        if value:
+            frame = frame.filter(pl.col(column) == value)
+    if filters.agent:
+        frame = frame.filter(pl.col("agent") == filters.agent)
+    settings = metric_settings(center) if center is not None else None
+    report = queue_figures(
+        frame,
+        interval=filters.interval,
+        by=(filters.by,),
+        settings=settings,
+        timezone=filters.timezone,
+    )
+    report.notes.append(
+        f"{frame.height} contacts queued {filters.date_from} to {filters.date_to} "
+        f"({filters.timezone}); imported records and the contact event log"
+    )
+    return report
+
+
+def _headline(report: KpiReport, row: dict[str, Any]) -> float | None:
+    """A row's service level in its queue's headline variant (default for other breakdowns)."""
+    queue = row.get("queue") if "queue" in report.by else None
+    variant = report.settings.for_queue(queue).variant
+    value = row.get(variant)
+    return None if value is None else float(value)
+
+
+def charts(report: KpiReport, target: float | None) -> dict[str, str]:
+    """Service level, volume and AHT per interval as inline SVG (matplotlib, no JavaScript)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report.rows()
+    if not rows:
+        return {}
+    key = report.by[0]
+    series: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        series.setdefault(str(row[key]), []).append(row)
+    out: dict[str, str] = {}
+    for name in ("service_level", "volume", "aht"):
+        figure, axes = plt.subplots(figsize=(7.2, 2.6), dpi=96)
+        for label, items in sorted(series.items())[:8]:
+            # Matplotlib plots datetimes on a date axis (its stubs ask for numbers).
+            x: list[Any] = [datetime.fromisoformat(r["interval_start"]) for r in items]
+            if name == "service_level":
+                y = [_headline(report, r) for r in items]
+                percent = [v * 100 if v is not None else float("nan") for v in y]
+                axes.plot(x, percent, marker=".", label=label)
+            elif name == "volume":
+                offered = [r["offered"] for r in items]
+                answered = [r["answered"] for r in items]
+                axes.plot(x, offered, marker=".", label=f"{label} offered")
+                axes.plot(x, answered, linestyle="--", label=f"{label} answered")
+            else:
+                axes.plot(x, [r["aht_s"] for r in items], marker=".", label=label)
+        if name == "service_level":
+            axes.set_ylim(0, 105)
+            axes.set_ylabel("%")
+            if target is not None:
+                axes.axhline(target * 100, color="#c62828", linewidth=1, linestyle=":")
+        elif name == "aht":
+            axes.set_ylabel("s")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=7, loc="best")
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg")
+        plt.close(figure)
+        svg = buffer.getvalue()
+        out[name] = svg[svg.find("<svg") :]
+    return out
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*REPORT_ROLES)),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Interval KPIs for the chosen queue, team, agent and dates, with charts."""
+    center = request.app.state.center
+    timezone = center.center.timezone if center is not None else "UTC"
+    filters = Filters(request, timezone)
+    report = build_report(request, session, filters)
+    rows = report.rows()
+    for row in rows:
+        row["_headline"] = _headline(report, row)
+    target = None
+    if center is not None and filters.queue:
+        target = center.queue(filters.queue).target.service_level
+    context = page_context(request, user)
+    context.update(
+        center=center,
+        filters=filters,
+        rows=rows,
+        shown=SHOWN,
+        report=report,
+        thresholds=report.settings.describe(),
+        charts=charts(report, target),
+        intervals=list(INTERVALS),
+        dimensions=DIMENSIONS,
+        definitions=QUEUE_FIGURES,
+    )
+    return render(request, "reports.html", context)
+
+
+@router.get("/reports/export")
+def reports_export(
+    request: Request,
+    format: str = "csv",
+    user: CurrentUser = Depends(require_roles(*REPORT_ROLES)),
+    session: Session = Depends(db_session),
+) -> Response:
+    """The same figures as CSV (``#`` line with the settings first) or Excel (two sheets)."""
+    center = request.app.state.center
+    filters = Filters(request, center.center.timezone if center is not None else "UTC")
+    report = build_report(request, session, filters)
+    name = f"hotline-kpis-{filters.date_from}-{filters.date_to}"
+    if format == "csv":
+        return Response(
+            report.to_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format != "xlsx":
+        raise HTTPException(422, [{"field": "format", "problem": "use csv or xlsx"}])
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "figures"
+    rows = report.rows()
+    columns = list(report.table.columns)
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([row[c] for c in columns])
+    about = book.create_sheet("settings")
+    about.append(["setting", "value"])
+    for key, value in report.header().items():
+        about.append([key, value if isinstance(value, str) else json.dumps(value)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Response(
+        buffer.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
+    )

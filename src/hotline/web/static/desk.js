@@ -1,0 +1,182 @@
+// Agent desktop: state and reason codes, the ringing offer with screen pop, call controls,
+// wrap-up timer with disposition, callbacks, tickets and knowledge search.
+'use strict';
+(() => {
+  const {t, call, feed, duration, el, text, noteLatency} = Hotline;
+  const desk = el('desk');
+  if (!desk) return;
+  const me = desk.dataset.agent;
+  const base = `/api/live/agents/${encodeURIComponent(me)}`;
+  let view = null, offset = 0, popFor = null;
+
+  function mine() {
+    if (!view) return new Set();
+    const ids = view.contacts.map((c) => c.contact_id);
+    if (view.offer) ids.push(view.offer.contact_id);
+    return new Set(ids);
+  }
+  const current = () => (view ? view.contacts.find((c) => c.stage !== 'ringing') : null);
+  const serverNow = () => Date.now() / 1000 + offset;
+
+  function showError(error) {
+    const node = el('desk-error');
+    node.textContent = error ? String(error.message || error) : '';
+    node.hidden = !error;
+  }
+
+  async function refresh(at) {
+    try {
+      view = await call('GET', base);
+    } catch (error) { showError(error); return; }
+    offset = view.now - Date.now() / 1000;
+    render();
+    noteLatency(at);
+  }
+
+  function render() {
+    const state = el('state');
+    state.textContent = t(`state.${view.state}`);
+    state.className = `badge state-${view.state}`;
+    text('reason', view.reason ? `(${t('reason.' + view.reason) || view.reason})` : '');
+    const offer = view.offer;
+    el('offer-card').hidden = !offer;
+    if (offer) {
+      text('offer-queue', offer.queue || '');
+      text('offer-channel', t(`channel.${offer.channel}`));
+      text('offer-customer', offer.attached.customer || t('desk.unknown'));
+      text('offer-subject', offer.attached.subject || offer.attached.note || '');
+    }
+    const contact = current();
+    el('contact-card').hidden = !contact;
+    if (contact) {
+      text('contact-id', contact.contact_id);
+      text('contact-stage', t(`stage.${contact.stage}`));
+      text('contact-queue', contact.queue || '');
+      el('contact-hold').hidden = !contact.on_hold;
+      const talking = contact.stage === 'talking';
+      el('talk-controls').hidden = !talking;
+      el('transfer-controls').hidden = !talking;
+      el('btn-hold').hidden = contact.on_hold;
+      el('btn-resume').hidden = !contact.on_hold;
+      el('wrap-controls').hidden = contact.stage !== 'wrap_up';
+    }
+    const popTarget = contact ? contact.contact_id : (offer ? offer.contact_id : null);
+    if (popTarget !== popFor) { popFor = popTarget; loadPop(popTarget); }
+    tick();
+  }
+
+  function tick() {
+    if (!view) return;
+    text('in-state', view.since ? duration(serverNow() - view.since) : '–');
+    if (view.offer) {
+      const left = view.offer.offered_at + view.offer.ring_timeout_s - serverNow();
+      text('offer-countdown', Math.max(0, Math.ceil(left)));
+    }
+    const contact = current();
+    if (contact && contact.stage === 'wrap_up' && contact.wrap_until) {
+      const left = contact.wrap_until - serverNow();
+      text('wrap-timer', duration(left));
+      el('wrap-timer').classList.toggle('late', left < 10);
+    }
+  }
+  setInterval(tick, 1000);
+
+  function item(list, textValue) {
+    const li = document.createElement('li');
+    li.textContent = textValue;
+    list.appendChild(li);
+  }
+
+  async function loadPop(contactId) {
+    el('pop').hidden = !contactId;
+    el('pop-empty').hidden = Boolean(contactId);
+    if (!contactId) return;
+    let pop;
+    try { pop = await call('GET', `${base}/contacts/${encodeURIComponent(contactId)}/screen-pop`); }
+    catch (error) { showError(error); return; }
+    const customer = pop.customers[0];
+    text('pop-customer', customer ? `${customer.name}${customer.vip_level ? ' · VIP ' + customer.vip_level : ''}` : t('desk.unknown'));
+    text('pop-number', pop.attached.customer || '');
+    for (const id of ['pop-products', 'pop-contacts', 'pop-tickets']) el(id).replaceChildren();
+    pop.products.forEach((p) => item(el('pop-products'), `${p.model} · ${p.serial_number || ''} ${p.warranty_until ? '· ' + t('desk.warranty') + ' ' + p.warranty_until : ''}`));
+    pop.last_contacts.forEach((c) => item(el('pop-contacts'), `${c.at.slice(0, 16).replace('T', ' ')} · ${t('channel.' + c.channel)} · ${c.summary || ''}`));
+    pop.open_tickets.forEach((k) => item(el('pop-tickets'), `${k.number} · ${k.subject} · ${k.state}`));
+    if (!pop.products.length) item(el('pop-products'), t('desk.none'));
+    if (!pop.last_contacts.length) item(el('pop-contacts'), t('desk.none'));
+    if (!pop.open_tickets.length) item(el('pop-tickets'), t('desk.none'));
+    const attached = el('pop-attached');
+    attached.replaceChildren();
+    for (const [key, value] of Object.entries(pop.attached)) {
+      if (value == null || value === '') continue;
+      const dt = document.createElement('dt'); dt.textContent = t(`attached.${key}`);
+      const dd = document.createElement('dd'); dd.textContent = String(value);
+      attached.append(dt, dd);
+    }
+  }
+
+  async function act(path, body) {
+    showError(null);
+    try { await call('POST', `${base}${path}`, body); } catch (error) { showError(error); }
+    await refresh();
+  }
+  const contactPath = (action) => `/contacts/${encodeURIComponent(current().contact_id)}/${action}`;
+
+  el('btn-ready').onclick = () => act('/state', {state: 'ready'});
+  el('btn-not-ready').onclick = () => act('/state', {state: 'not_ready', reason: el('reason-select').value});
+  el('btn-logout').onclick = () => act('/state', {state: 'logout'});
+  el('btn-answer').onclick = () => act(`/contacts/${encodeURIComponent(view.offer.contact_id)}/answer`);
+  el('btn-reject').onclick = () => act(`/contacts/${encodeURIComponent(view.offer.contact_id)}/reject`);
+  el('btn-hold').onclick = () => act(contactPath('hold'));
+  el('btn-resume').onclick = () => act(contactPath('resume'));
+  el('btn-hangup').onclick = () => act(contactPath('hangup'));
+  el('btn-wrap-done').onclick = () => act(contactPath('wrap-up'), {disposition: el('disposition').value});
+  el('btn-transfer').onclick = () => {
+    const queue = el('transfer-queue').value, agent = el('transfer-agent').value.trim();
+    act(contactPath('transfer'), agent ? {agent_id: agent} : {queue});
+  };
+  el('btn-callback').onclick = async () => {
+    try {
+      const made = await call('POST', `${base}${contactPath('callback')}`, {
+        queue: el('callback-queue').value, in_minutes: Number(el('callback-minutes').value),
+        note: el('callback-note').value,
+      });
+      text('callback-result', `${t('desk.callback_set')} ${new Date(made.due_at * 1000).toLocaleTimeString()}`);
+    } catch (error) { showError(error); }
+  };
+
+  el('ticket-form').onsubmit = async (event) => {
+    event.preventDefault();
+    const contact = current() || (view && view.offer ? {contact_id: view.offer.contact_id} : null);
+    if (!contact) { text('ticket-result', t('desk.ticket_needs_contact')); return; }
+    const form = new FormData(event.target);
+    try {
+      const ticket = await call('POST', `${base}/contacts/${encodeURIComponent(contact.contact_id)}/tickets`, {
+        type: form.get('type'), subject: form.get('subject'),
+        description: form.get('description'), priority: form.get('priority'),
+      });
+      text('ticket-result', `${t('ticket.created')} ${ticket.number}`);
+      event.target.reset();
+      popFor = null; render();
+    } catch (error) { text('ticket-result', String(error.message || error)); }
+  };
+
+  el('kb-form').onsubmit = async (event) => {
+    event.preventDefault();
+    const q = el('kb-query').value.trim();
+    const list = el('kb-results');
+    list.replaceChildren();
+    if (!q) return;
+    try {
+      const hits = await call('GET', `/api/live/knowledge?q=${encodeURIComponent(q)}`);
+      hits.forEach((h) => item(list, `${h.title} (v${h.version})`));
+      if (!hits.length) item(list, t('desk.none'));
+    } catch (error) { item(list, String(error.message || error)); }
+  };
+
+  feed((message) => {
+    const forMe = message.agent_id === me || (message.contact_id && mine().has(message.contact_id));
+    if (!forMe || message.type === 'wallboard') return;
+    refresh(message.type === 'offer' ? message.offered_at : message.at);
+  });
+  refresh();
+})();

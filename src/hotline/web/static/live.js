@@ -1,0 +1,65 @@
+// Shared helpers for live pages: translations, JSON calls, the live event feed, timers.
+'use strict';
+const Hotline = (() => {
+  const texts = JSON.parse(document.getElementById('i18n')?.textContent || '{}');
+  const t = (key) => texts[key] ?? key;
+
+  async function call(method, url, body) {
+    const response = await fetch(url, {
+      method, headers: body ? {'Content-Type': 'application/json'} : {},
+      body: body ? JSON.stringify(body) : undefined, credentials: 'same-origin',
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const problems = (data.problems || []).map((p) => `${p.field}: ${p.problem}`).join('; ');
+      throw new Error(data.message || problems || response.statusText);
+    }
+    return data;
+  }
+
+  // The live feed: WebSocket first, Server-Sent Events if the socket cannot open; reconnects.
+  function feed(onMessage) {
+    let failures = 0;
+    function viaSse() {
+      const source = new EventSource('/api/events/stream');
+      source.onmessage = (e) => onMessage(JSON.parse(e.data));
+    }
+    function viaSocket() {
+      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+      const socket = new WebSocket(`${scheme}://${location.host}/api/events/ws`);
+      let opened = false;
+      socket.onopen = () => { opened = true; failures = 0; document.body.dataset.live = 'ws'; };
+      socket.onmessage = (e) => onMessage(JSON.parse(e.data));
+      socket.onclose = () => {
+        failures += 1;
+        if (!opened && failures > 2) { document.body.dataset.live = 'sse'; viaSse(); return; }
+        setTimeout(viaSocket, Math.min(5000, 500 * failures));
+      };
+    }
+    viaSocket();
+  }
+
+  function duration(seconds) {
+    if (seconds == null || !isFinite(seconds)) return '–';
+    seconds = Math.max(0, Math.round(seconds));
+    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    const mm = String(m).padStart(2, '0'), ss = String(s).padStart(2, '0');
+    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+  }
+  const percent = (x) => (x == null ? '–' : `${(100 * x).toFixed(1)}%`);
+  const el = (id) => document.getElementById(id);
+  function text(id, value) { const node = el(id); if (node) node.textContent = value ?? ''; }
+
+  // Event-to-screen latency: the server stamps each event (epoch seconds); this page notes
+  // when it drew the change. Same-machine clocks in the demo and tests; elsewhere, skew adds.
+  const latencies = [];
+  function noteLatency(at) {
+    if (!at) return;
+    const ms = Date.now() - at * 1000;
+    latencies.push(ms);
+    if (latencies.length > 200) latencies.shift();
+    text('latency', `${Math.round(ms)} ms`);
+    window.hotlineLatencies = latencies;
+  }
+  return {t, call, feed, duration, percent, el, text, noteLatency};
+})();

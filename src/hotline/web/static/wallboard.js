@@ -1,0 +1,120 @@
+// Supervisor wallboard (实时大屏): queue tiles with threshold colours, alerts and agents,
+// redrawn from every wallboard message pushed by the server.
+'use strict';
+(() => {
+  const {t, call, feed, duration, percent, el, text, noteLatency} = Hotline;
+  let board = null, offset = 0;
+  const serverNow = () => Date.now() / 1000 + offset;
+
+  function cell(row, value, cls) {
+    const td = document.createElement('td');
+    td.textContent = value;
+    if (cls) td.className = cls;
+    row.appendChild(td);
+  }
+
+  function tile(queue) {
+    const div = document.createElement('div');
+    div.className = `tile status-${queue.status}`;
+    div.dataset.queue = queue.id;
+    const sl = (figures) => percent(figures.service_level);
+    const target = `${Math.round(queue.target.service_level * 100)}% / ${queue.target.threshold_s}s`;
+    const states = queue.agents_by_state;
+    div.innerHTML = `
+      <h3></h3>
+      <div class="big-number"><span class="waiting"></span><small>${t('wall.waiting')}</small></div>
+      <dl>
+        <dt>${t('wall.longest')}</dt><dd class="longest"></dd>
+        <dt>${t('wall.sl_interval')}</dt><dd class="sl-interval"></dd>
+        <dt>${t('wall.sl_today')}</dt><dd class="sl-today"></dd>
+        <dt>${t('wall.target')}</dt><dd>${target}</dd>
+        <dt>${t('wall.asa')}</dt><dd class="asa"></dd>
+        <dt>${t('wall.abandoned')}</dt><dd class="abandoned"></dd>
+        <dt>${t('wall.agents_states')}</dt><dd class="states"></dd>
+      </dl>`;
+    div.querySelector('h3').textContent = queue.name;
+    div.querySelector('.waiting').textContent = queue.waiting;
+    div.querySelector('.longest').textContent = duration(queue.longest_wait_s);
+    div.querySelector('.sl-interval').textContent = sl(queue.interval);
+    div.querySelector('.sl-today').textContent = sl(queue.today);
+    div.querySelector('.asa').textContent = queue.today.asa_s == null ? '–' : `${queue.today.asa_s.toFixed(1)} s`;
+    div.querySelector('.abandoned').textContent = `${queue.today.abandoned} / ${queue.today.offered}`;
+    div.querySelector('.states').textContent =
+      `${t('state.available')} ${states.available} · ${t('state.on_contact')} ${states.on_contact} · ` +
+      `${t('state.wrap_up')} ${states.wrap_up} · ${t('state.not_ready')} ${states.not_ready}`;
+    div.title = `${t('wall.variant')}: ${queue.target.variant}`;
+    return div;
+  }
+
+  function draw() {
+    offset = board.now - Date.now() / 1000;
+    text('wall-clock', board.local_time.slice(11, 19));
+    text('wall-interval', `${board.interval_start.slice(11, 16)} (${board.interval_minutes} min)`);
+    const totals = board.totals;
+    text('total-waiting', totals.waiting);
+    text('total-longest', duration(totals.longest_wait_s));
+    text('total-offered', totals.offered_today);
+    text('total-answered', totals.answered_today);
+    text('total-abandoned', totals.abandoned_today);
+    for (const state of ['available', 'on_contact', 'wrap_up', 'not_ready']) {
+      text(`total-${state}`, totals.agents_by_state[state]);
+    }
+    el('tiles').replaceChildren(...board.queues.map(tile));
+    const alerts = el('alerts');
+    alerts.replaceChildren();
+    for (const alert of board.alerts) {
+      const li = document.createElement('li');
+      li.className = `alert ${alert.level}`;
+      const queue = board.queues.find((q) => q.id === alert.queue);
+      let detail = '';
+      if (alert.code === 'sl_below_target') detail = `${percent(alert.value)} < ${percent(alert.target)}`;
+      if (alert.code === 'long_wait') detail = `${duration(alert.value)} > ${alert.target}s`;
+      if (alert.code === 'no_agents') detail = `${alert.value}`;
+      li.textContent = `${queue ? queue.name : alert.queue}: ${t('alert.' + alert.code)} ${detail}`;
+      alerts.appendChild(li);
+    }
+    const body = el('agents-table').querySelector('tbody');
+    const rows = board.agents.filter((a) => a.state !== 'logged_out').map((agent) => {
+      const row = document.createElement('tr');
+      row.className = `state-${agent.state}`;
+      row.dataset.agent = agent.id;
+      row.dataset.since = agent.since;
+      cell(row, `${agent.id} ${agent.name}`);
+      cell(row, agent.team);
+      cell(row, t(`state.${agent.state}`) + (agent.reason ? ` (${t('reason.' + agent.reason)})` : ''), 'state');
+      cell(row, duration(serverNow() - agent.since), 'since');
+      cell(row, agent.contact ? `${agent.contact_queue || ''} ${t('stage.' + agent.contact_stage)}` : '');
+      return row;
+    });
+    body.replaceChildren(...rows);
+  }
+
+  function tick() {
+    for (const row of el('agents-table').querySelectorAll('tbody tr')) {
+      row.querySelector('.since').textContent = duration(serverNow() - Number(row.dataset.since));
+    }
+  }
+  setInterval(tick, 1000);
+
+  el('btn-big').onclick = () => {
+    const wall = el('wallboard');
+    wall.classList.toggle('bigscreen');
+    if (wall.classList.contains('bigscreen') && document.documentElement.requestFullscreen) {
+      document.documentElement.requestFullscreen().catch(() => {});
+    } else if (document.fullscreenElement) { document.exitFullscreen(); }
+  };
+
+  // Events carry their own time; the latest event drawn by this board measures latency.
+  let lastEventAt = null;
+  feed((message) => {
+    if (message.type === 'event') { lastEventAt = message.at; return; }
+    if (message.type !== 'wallboard') return;
+    board = message;
+    draw();
+    noteLatency(lastEventAt);
+    lastEventAt = null;
+  });
+  call('GET', '/api/live/wallboard').then((data) => { board = data; draw(); }).catch((error) => {
+    text('wall-clock', String(error.message || error));
+  });
+})();

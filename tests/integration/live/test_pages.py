@@ -1,0 +1,123 @@
+"""Every console page renders in zh-CN and en with every text translated, and checks roles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.validate import load_center
+from hotline.core.settings import Settings
+from hotline.identity.passwords import hash_password
+from hotline.live.driver import LiveDriver, attach
+from hotline.store.models.core import User
+from hotline.web.app import create_app
+
+SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
+PASSWORD = "correct-horse-9"
+MISSING = re.compile(r"⟦[^⟧]*⟧")
+
+
+@pytest.fixture
+def client(
+    session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
+) -> Iterator[TestClient]:
+    digest = hash_password(PASSWORD)
+    for username, roles, agent_id in (
+        ("a001", ["agent"], "a001"),
+        ("boss", ["supervisor"], None),
+        ("root", ["admin"], None),
+    ):
+        db_session.add(
+            User(
+                username=username,
+                display_name=username,
+                password_hash=digest,
+                roles=roles,
+                agent_id=agent_id,
+                language="zh-CN",
+                active=True,
+            )
+        )
+    db_session.commit()
+    center = load_center(SAMPLE)
+    app = create_app(
+        settings=Settings(home=tmp_path, secret_key="test-secret"),
+        session_factory=session_factory,
+        center=center,
+    )
+    attach(app, LiveDriver(center=center, honour_hours=False))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def sign_in(client: TestClient, username: str) -> None:
+    client.cookies.clear()
+    response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_pages_render_fully_translated(client: TestClient, language: str) -> None:
+    pages = {
+        "a001": ["/desk", "/console"],
+        "boss": ["/wallboard", "/wallboard?mode=big", "/reports", "/reports?by=agent&interval=1h"],
+        "root": ["/admin", "/reports?interval=all"],
+    }
+    for username, paths in pages.items():
+        sign_in(client, username)
+        for path in paths:
+            joiner = "&" if "?" in path else "?"
+            page = client.get(f"{path}{joiner}lang={language}", headers={"accept": "text/html"})
+            assert page.status_code == 200, (path, page.text[:300])
+            assert MISSING.findall(page.text) == [], path
+            assert f'<html lang="{language}">' in page.text
+
+
+def test_pages_refuse_the_wrong_roles_with_a_page(client: TestClient) -> None:
+    sign_in(client, "a001")
+    for path in ("/admin", "/wallboard", "/reports"):
+        page = client.get(path, headers={"accept": "text/html"})
+        assert page.status_code == 403 and 'id="forbidden"' in page.text, path
+    sign_in(client, "boss")
+    assert client.get("/admin", headers={"accept": "text/html"}).status_code == 403
+    desk = client.get("/desk", headers={"accept": "text/html"})
+    assert desk.status_code == 403
+
+
+def test_admin_saves_only_a_valid_center_and_names_the_line(
+    client: TestClient, tmp_path: Path
+) -> None:
+    sign_in(client, "root")
+    text = SAMPLE.read_text(encoding="utf-8")
+    broken = text.replace("requirements: ['complaints >= 3']", "requirements: ['complaint >= 3']")
+    refused = client.post("/admin/center", json={"text": broken})
+    assert refused.status_code == 422 and refused.json()["saved"] is False
+    problem = refused.json()["problems"][0]
+    assert "complaint" in problem["problem"] and problem["line"] == 1 + text[
+        : text.index("requirements: ['complaints >= 3']")
+    ].count("\n")
+    assert not (tmp_path / "center.yaml").exists()
+    edited = text.replace("wrap_up_s: 90", "wrap_up_s: 60")
+    kept = client.post("/admin/center", json={"text": edited})
+    assert kept.status_code == 200 and kept.json()["saved"] is True
+    assert "wrap_up_s: 60" in (tmp_path / "center.yaml").read_text(encoding="utf-8")
+    assert "wrap_up_s: 60" in client.get("/admin").text
+    sign_in(client, "boss")
+    assert client.post("/admin/center", json={"text": text}).status_code == 403
+
+
+def test_reports_export_states_the_variant(client: TestClient) -> None:
+    sign_in(client, "boss")
+    csv = client.get("/reports/export?format=csv&interval=day")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    first = csv.text.splitlines()[0]
+    assert first.startswith("# ") and '"vip": {"variant": "service_level"' in first
+    xlsx = client.get("/reports/export?format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    bad = client.get("/reports?from=2026-13-01", headers={"accept": "text/html"})
+    assert bad.status_code == 422
