@@ -46,7 +46,7 @@ def prompts_command(
 
 
 @telephony.command("serve")
-def serve_command(  # noqa: PLR0917 - Typer maps each option to a parameter
+def serve_command(
     workdir: Path = typer.Option(Path("var/telephony"), help="Event log, recordings, rtpengine."),
     prompts: Path = typer.Option(
         Path("var/prompts"), help="Prompt folder (hotline telephony prompts)."
@@ -57,13 +57,19 @@ def serve_command(  # noqa: PLR0917 - Typer maps each option to a parameter
     dtmf_port: int = typer.Option(22223, help="UDP port rtpengine sends DTMF events to."),
     spawn_rtpengine: bool = typer.Option(True, help="Start a userspace rtpengine of our own."),
     rtp_ports: str = typer.Option("30000-34999", help="RTP port range for the spawned rtpengine."),
-    ring_timeout: float = typer.Option(15.0, help="Seconds an agent phone rings before RNA."),
+    center: Path = typer.Option(
+        None, help="Center configuration (queues, agents); default: the bundled sample."
+    ),
+    flow: Path = typer.Option(
+        None, help="IVR flow YAML (hotline.ivr.flow schema); default: the sample hotline flow."
+    ),
     emergency_prompt: str = typer.Option("", help="Prompt id of an emergency announcement."),
     run_seconds: float = typer.Option(0.0, help="Stop after this many seconds (0: run forever)."),
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
-    from hotline.telephony.server import ServerOptions, load_phones, serve
+    from hotline.ivr.flow import sample_flow
+    from hotline.telephony.server import ServerOptions, load_flow, load_phones, serve
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
     sip_host, sip_port = sip.rsplit(":", 1)
@@ -80,7 +86,8 @@ def serve_command(  # noqa: PLR0917 - Typer maps each option to a parameter
         dtmf_port=dtmf_port,
         spawn_rtpengine=spawn_rtpengine,
         rtp_ports=(low, high),
-        ring_timeout_s=ring_timeout,
+        center=center,
+        flow=load_flow(flow) if flow else sample_flow(),
         emergency_prompt=emergency_prompt or None,
         run_seconds=run_seconds or None,
     )

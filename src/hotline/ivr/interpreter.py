@@ -292,7 +292,7 @@ class Interpreter:
         else:
             data = dict(state.variables)
         data["language"] = state.language
-        effects.append(Step(state.node, "enqueue", {"queue": node.queue}))
+        effects.append(Step(state.node, "enqueue", {**data, "queue": node.queue}))
         effects.append(Enqueue(node.queue, node.priority, state.language, MappingProxyType(data)))
         return replace(state, phase="queued")
 

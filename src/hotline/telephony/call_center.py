@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import secrets
@@ -73,6 +74,19 @@ from hotline.telephony.ports import (
 log = logging.getLogger(__name__)
 
 CALLER, AGENT = "caller", "agent"
+# Events the ACD writes itself when it keeps the contact event log (the routing engine
+# does); with a router that does not (the in-tree fake), the driver writes them.
+ROUTING_KINDS = frozenset(
+    {
+        EventKind.QUEUED,
+        EventKind.OFFERED,
+        EventKind.ANSWERED,
+        EventKind.RING_NO_ANSWER,
+        EventKind.ABANDONED,
+        EventKind.DISCONNECTED,
+        EventKind.AGENT_STATE,
+    }
+)
 MUSIC_REPEAT = 1000  # rtpengine repeats the music file this many times (hours of music)
 
 
@@ -141,6 +155,15 @@ class CallCenter:
         self.media_alarm = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._zone = ZoneInfo(settings.timezone)
+        # A router that logs routing events (and runs ring timers) gets our sink, so its
+        # events share one sequence with ours.
+        self.router_logs = bool(getattr(router, "owns_contact_events", False))
+        if self.router_logs:
+            router.emit_to(self.append_routed)  # type: ignore[attr-defined]
+
+    def append_routed(self, event: Event) -> None:
+        """Append an event the router wrote, renumbered into this log's sequence."""
+        self.sink.append(dataclasses.replace(event, seq=next(self._seq)))
 
     # -- helpers
 
@@ -153,9 +176,9 @@ class CallCenter:
         queue: str | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> Event:
-        """Append one event to the contact event log."""
+        """Append one event to the contact event log (routing events only without a router log)."""
         event = Event(
-            seq=next(self._seq),
+            seq=0,
             at=self.clock.now(),
             kind=kind,
             contact_id=contact_id,
@@ -164,7 +187,9 @@ class CallCenter:
             channel=Channel.VOICE if contact_id else None,
             data=dict(data or {}),
         )
-        self.sink.append(event)
+        if not (self.router_logs and kind in ROUTING_KINDS):
+            event = dataclasses.replace(event, seq=next(self._seq))
+            self.sink.append(event)
         return event
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
@@ -557,9 +582,10 @@ class CallCenter:
         call.agent_leg = leg
         self._by_leg[leg] = call
         self._sip().dial(leg, contact=contact, caller=call.caller, sdp=call.agent_sdp)
-        call.ring_timer = asyncio.get_running_loop().call_later(
-            decision.ring_timeout_s, self._ring_timeout, call, leg
-        )
+        if not self.router_logs:  # the routing engine runs its own ring-no-answer timer
+            call.ring_timer = asyncio.get_running_loop().call_later(
+                decision.ring_timeout_s, self._ring_timeout, call, leg
+            )
 
     def _ring_timeout(self, call: Call, leg: str) -> None:
         if call.agent_leg != leg or call.answered_at is not None:
@@ -582,13 +608,15 @@ class CallCenter:
         data: dict[str, Any] = {"outcome": outcome.value}
         if reason:
             data["reason"] = reason
-        self.emit(
-            EventKind.FINISHED,
-            contact_id=call.contact_id,
-            agent_id=call.agent_id,
-            queue=call.queue,
-            data=data,
-        )
+        if not (self.router_logs and call.queued_at is not None):
+            # a router that keeps the log finishes the contacts it queued (after wrap-up)
+            self.emit(
+                EventKind.FINISHED,
+                contact_id=call.contact_id,
+                agent_id=call.agent_id,
+                queue=call.queue,
+                data=data,
+            )
         if outcome is not Outcome.FAILED:
             self._spawn(self._release(call))
         self.calls.pop(call.contact_id, None)

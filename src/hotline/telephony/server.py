@@ -21,13 +21,15 @@ from typing import Any
 
 import yaml
 
+from hotline.config.validate import load_center
 from hotline.core.events import Event
 from hotline.ivr.flow import Flow, sample_flow
+from hotline.routing.engine import RoutingEngine
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
-from hotline.telephony.fake import FakeRouter
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
 from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
 from hotline.telephony.ports import AgentPhone, CallRouter
+from hotline.telephony.routing import EngineRouter, voice_routing_config
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
 
@@ -63,11 +65,10 @@ class ServerOptions:
     rtp_ports: tuple[int, int] = (30000, 34999)
     flow: Flow = field(default_factory=sample_flow)
     timezone: str = "Asia/Shanghai"
-    ring_timeout_s: float = 15.0
-    wrap_up_s: float = 0.0
     emergency_prompt: str | None = None
     realm: str = "hotline"
     run_seconds: float | None = None
+    center: Path | None = None
     router: CallRouter | None = None
 
     @property
@@ -97,6 +98,19 @@ def load_phones(path: Path) -> tuple[AgentPhone, ...]:
     """
     records = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     return tuple(AgentPhone(str(r["agent"]), str(r["user"]), str(r["password"])) for r in records)
+
+
+SAMPLE_CENTER = Path(__file__).resolve().parent.parent / "config/samples/appliance_center.yaml"
+
+
+def engine_router(center_file: Path) -> EngineRouter:
+    """The routing engine for a center file's voice queues and agents."""
+    return EngineRouter(RoutingEngine(voice_routing_config(load_center(center_file))))
+
+
+def load_flow(path: Path) -> Flow:
+    """Read an IVR flow from YAML (checked against :class:`hotline.ivr.flow.Flow`)."""
+    return Flow.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 def convert_recording(raw_dir: Path, out_dir: Path, contact_id: str) -> Mapping[str, Any] | None:
@@ -143,9 +157,7 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         await loop.run_in_executor(None, rtpengine.start)
     media = NgClient(options.ng_host, options.ng_port)
     await media.open()
-    router = options.router or FakeRouter(
-        wrap_up_s=options.wrap_up_s, ring_timeout_s=options.ring_timeout_s
-    )
+    router = options.router or engine_router(options.center or SAMPLE_CENTER)
     center = CallCenter(
         settings=CallCenterSettings(
             flow=options.flow,

@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
+
+from hotline.ivr.flow import sample_flow
+from hotline.telephony.server import SAMPLE_CENTER
 
 TOOLS = ("rtpengine", "sipp", "baresip", "espeak-ng", "sox")
 HERE = Path(__file__).resolve().parent
@@ -68,6 +72,28 @@ def sip_request(port: int, method: str = "OPTIONS", timeout_s: float = 1.0) -> s
     return data.decode(errors="replace").split("\r\n", 1)[0]
 
 
+def write_open_flow(path: Path) -> Path:
+    """The sample IVR flow, open around the clock, so results do not depend on the hour."""
+    flow = sample_flow().model_dump(mode="json")
+    flow["nodes"]["hours"]["hours"] = {
+        "weekly": {
+            day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        },
+        "holidays": {},
+    }
+    path.write_text(yaml.safe_dump(flow, allow_unicode=True))
+    return path
+
+
+def write_quick_center(path: Path) -> Path:
+    """The sample center with one-second wrap-up, so a test sees the contact finish."""
+    center = yaml.safe_load(SAMPLE_CENTER.read_text(encoding="utf-8"))
+    for queue in center["queues"]:
+        queue["wrap_up_s"] = 1
+    path.write_text(yaml.safe_dump(center, allow_unicode=True))
+    return path
+
+
 @dataclass
 class VoiceServer:
     """``hotline telephony serve`` in a subprocess, with its own rtpengine (or none)."""
@@ -77,7 +103,7 @@ class VoiceServer:
     phones: Path
     spawn_rtpengine: bool = True
     slot: int = 0
-    ring_timeout_s: float = 15.0
+    flow: Path = field(default_factory=lambda: Path("flow.yaml"))
     sip_port: int = field(default_factory=free_port)
     ng_port: int = field(default_factory=free_port)
     dtmf_port: int = field(default_factory=free_port)
@@ -88,6 +114,9 @@ class VoiceServer:
         return self.workdir / "events.jsonl"
 
     def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.flow = write_open_flow(self.workdir / "flow.yaml")
+        center = write_quick_center(self.workdir / "center.yaml")
         low, high = port_block(self.slot)
         command = [
             sys.executable,
@@ -109,8 +138,10 @@ class VoiceServer:
             str(self.dtmf_port),
             "--rtp-ports",
             f"{low}-{high}",
-            "--ring-timeout",
-            str(self.ring_timeout_s),
+            "--flow",
+            str(self.flow),
+            "--center",
+            str(center),
             "--spawn-rtpengine" if self.spawn_rtpengine else "--no-spawn-rtpengine",
         ]
         self.workdir.mkdir(parents=True, exist_ok=True)

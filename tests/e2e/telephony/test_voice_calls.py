@@ -73,8 +73,9 @@ def test_agent_phone_registers_with_digest_and_becomes_ready(
 ) -> None:
     server, _ = voice
     [ready] = [e for e in _by_kind(server.events(), "agent_state") if e["agent_id"] == "a001"][:1]
-    assert ready["data"]["state"] == "ready"  # type: ignore[index]
-    assert ready["data"]["reason"] == "phone_registered"  # type: ignore[index]
+    # the routing engine logged the agent in when the phone registered
+    assert ready["data"]["state"] == "available"  # type: ignore[index]
+    assert ready["data"]["previous"] == "logged_out"  # type: ignore[index]
     # An unauthenticated REGISTER is challenged, not accepted.
     assert sip_request(server.sip_port, "REGISTER") == "SIP/2.0 401 Unauthorized"
 
@@ -137,9 +138,10 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
     started = time.monotonic()
     result = run_sipp(scenario, server.sip_port, tmp_path, timeout_s=40)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    events = server.wait_for(
-        lambda evs: any(e["kind"] == "recording_stopped" for e in evs[before:]), 10
-    )[before:]
+    wanted = {"recording_stopped", "finished"}
+    events = server.wait_for(lambda evs: wanted <= {str(e["kind"]) for e in evs[before:]}, 10)[
+        before:
+    ]
     assert time.monotonic() - started < 40
     contact = events[0]["contact_id"] if events[0]["contact_id"] else None
     kinds = [e["kind"] for e in events]
@@ -156,10 +158,18 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
     ):
         assert expected in kinds, (expected, kinds)
     # IVR: English, installation menu → installation queue with the data attached
-    [queued] = _by_kind(events, "queued")
+    [queued] = _by_kind(events, "queued")  # written by the routing engine
     assert queued["queue"] == "installation"
-    assert queued["data"]["language"] == "en"  # type: ignore[index]
-    assert queued["data"]["menu"] == "2"  # type: ignore[index]
+    [handed_over] = [
+        e for e in events if e["kind"] == "ivr_step" and e["data"]["action"] == "enqueue"
+    ]  # type: ignore[index]
+    assert handed_over["data"] == {  # the data the IVR attached to the contact
+        "node": "q_installation",
+        "action": "enqueue",
+        "queue": "installation",
+        "menu": "2",
+        "language": "en",
+    }
     # Routing: offered to and answered by the registered agent
     [answered] = _by_kind(events, "answered")
     assert answered["agent_id"] == "a001"

@@ -228,3 +228,74 @@ def test_unusable_offer_is_refused_with_488_and_no_alarm() -> None:
     rig = run(scenario)
     assert rig.data("alarm") == []
     assert rig.data("finished")[0]["outcome"] == "failed"
+
+
+def _engine_rig() -> Rig:
+    from hotline.config.validate import load_center
+    from hotline.routing.engine import RoutingEngine
+    from hotline.telephony.routing import EngineRouter, voice_routing_config
+    from hotline.telephony.server import SAMPLE_CENTER
+
+    rig = Rig()
+    router = EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
+    rig.router = router  # type: ignore[assignment]
+    rig.center = CallCenter(
+        settings=rig.center.settings,
+        media=rig.media,
+        router=router,
+        sink=rig.sink,
+        clock=rig.clock,
+    )
+    rig.center.signalling = rig.sip
+    return rig
+
+
+def test_with_the_routing_engine_events_come_once_in_one_sequence() -> None:
+    rig = _engine_rig()
+
+    async def scenario() -> None:
+        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+        await _to_queue(rig)
+        assert ("dial", "out-1", "sip:1001@127.0.0.1:5071") in rig.sip.actions
+        rig.clock.advance(2)
+        rig.center.answered("out-1", "v=0 agent")
+        await rig.settle()
+        rig.clock.advance(30)
+        rig.center.hung_up("out-1")
+        await rig.settle()
+        await rig.key("4")
+        await rig.settle()
+        rig.clock.advance(31)  # installation wrap-up is 30 s in the sample center
+        rig.center.tick()
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+    kinds = rig.sink.kinds(rig.contact)
+    for kind in ("queued", "offered", "answered", "disconnected", "finished"):
+        assert kinds.count(kind) == 1, (kind, kinds)  # written by the engine only
+    assert kinds.index("queued") < kinds.index("offered") < kinds.index("answered")
+    seqs = [e.seq for e in rig.sink.events]
+    assert seqs == list(range(1, len(seqs) + 1))  # one sequence across driver and engine
+    [answered] = [e for e in rig.sink.events if e.kind.value == "answered"]
+    assert (answered.agent_id, answered.queue, answered.data["wait_s"]) == (
+        "a001",
+        "installation",
+        2.0,
+    )
+    [finished] = [e for e in rig.sink.events if e.kind.value == "finished"]
+    assert finished.data["outcome"] == "answered"
+
+
+def test_with_the_routing_engine_a_phone_going_away_makes_the_agent_not_ready() -> None:
+    rig = _engine_rig()
+
+    async def scenario() -> None:
+        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+        rig.center.registration_changed("1001", None)
+        await _to_queue(rig)
+
+    asyncio.run(scenario())
+    states = [dict(e.data) for e in rig.sink.events if e.kind.value == "agent_state"]
+    assert states[-1]["state"] == "not_ready"
+    assert states[-1]["reason"] == "phone_unregistered"
+    assert not [a for a in rig.sip.actions if a[0] == "dial"]  # nobody to ring

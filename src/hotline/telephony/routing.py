@@ -1,0 +1,190 @@
+"""The routing engine behind the telephony driver's :class:`~hotline.telephony.ports.CallRouter`.
+
+Telephony never decides which agent gets a call: :class:`EngineRouter` turns the driver's
+calls into :mod:`hotline.routing.model` commands for :class:`~hotline.routing.engine.RoutingEngine`
+and its effects back into ring/stop-ringing decisions. The engine writes the routing events
+of the contact event log itself (queued, offered, answered, ring-no-answer, abandoned,
+disconnected, wrap-up, finished, agent state) and runs the ring-no-answer and wrap-up
+timers; the driver advances its time about once a second.
+
+:func:`voice_routing_config` builds the engine's configuration for the voice queues and the
+agents of a center file. Business hours stay with the IVR (its ``hours`` node), so queue
+calendars are left out here; ageing steps, overflow and announcements are not carried out by
+the voice driver yet and are left out too (see the module's report in issue 6).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from hotline.config.center import CenterConfig
+from hotline.core.events import Channel, Event
+from hotline.routing.engine import RoutingEngine
+from hotline.routing.model import (
+    AgentConfig,
+    AgentLoggedIn,
+    AgentNotReady,
+    AgentReady,
+    AgentState,
+    CancelOffer,
+    Command,
+    ContactAbandoned,
+    ContactEnded,
+    ContactQueued,
+    Offer,
+    OfferAnswered,
+    OfferRejected,
+    PriorityMode,
+    QueueConfig,
+    RoutingConfig,
+    RoutingConflict,
+    Strategy,
+)
+from hotline.telephony.ports import RingAgent, RoutingDecision, StopRinging
+
+log = logging.getLogger(__name__)
+
+
+def voice_routing_config(center: CenterConfig, *, seed: int = 0) -> RoutingConfig:
+    """The engine's configuration for a center's voice queues and its agents.
+
+    >>> from pathlib import Path
+    >>> from hotline.config.validate import load_center
+    >>> sample = Path(__file__).parent.parent / "config/samples/appliance_center.yaml"
+    >>> config = voice_routing_config(load_center(sample))
+    >>> [q.id for q in config.queues], len(config.agents)
+    (['vip', 'installation', 'repair', 'complaints'], 40)
+    """
+    queues = tuple(
+        QueueConfig(
+            id=queue.id,
+            channel=Channel.VOICE,
+            requirements=tuple(queue.requirements),
+            strategy=Strategy(queue.strategy),
+            priority_mode=(
+                PriorityMode.HEAD_START if queue.priority_head_start_s > 0 else PriorityMode.STRICT
+            ),
+            head_start_s=queue.priority_head_start_s,
+            default_priority=queue.priority,
+            target_service_level=queue.target.service_level,
+            target_threshold_s=queue.target.threshold_s,
+            wrap_up_s=queue.wrap_up_s,
+            ring_timeout_s=queue.ring_timeout_s,
+        )
+        for queue in center.queues
+        if queue.channel == "voice"
+    )
+    agents = tuple(
+        AgentConfig(
+            id=agent.id,
+            skills=dict(agent.skills),
+            languages=frozenset(agent.languages),
+            wrap_up_s=agent.wrap_up_s,
+            name=agent.name,
+        )
+        for agent in center.agents
+    )
+    return RoutingConfig(queues=queues, agents=agents, seed=seed)
+
+
+class EngineRouter:
+    """A :class:`~hotline.telephony.ports.CallRouter` backed by the routing engine.
+
+    ``owns_contact_events`` tells the driver that the engine logs routing events and runs
+    ring timers; the driver passes its log with :meth:`emit_to`.
+    """
+
+    owns_contact_events = True
+
+    def __init__(self, engine: RoutingEngine) -> None:
+        self.engine = engine
+        self._emit: Callable[[Event], None] = lambda event: None
+        self.conflicts = 0
+
+    def emit_to(self, emit: Callable[[Event], None]) -> None:
+        """Send the engine's events to ``emit`` (the driver's contact event log)."""
+        self._emit = emit
+
+    def _run(self, command: Command) -> list[RoutingDecision]:
+        try:
+            result = self.engine.handle(command)
+        except RoutingConflict as exc:
+            # Live races (a caller hangs up as the agent answers): the engine is unchanged.
+            self.conflicts += 1
+            log.info("routing conflict: %s", exc)
+            return []
+        return self._decide(result.effects, result.events)
+
+    def _decide(self, effects: Sequence[object], events: list[Event]) -> list[RoutingDecision]:
+        for event in events:
+            self._emit(event)
+        decisions: list[RoutingDecision] = []
+        for effect in effects:
+            if isinstance(effect, Offer) and effect.channel is Channel.VOICE:
+                decisions.append(
+                    RingAgent(effect.contact_id, effect.agent_id, effect.ring_timeout_s)
+                )
+            elif isinstance(effect, CancelOffer):
+                decisions.append(StopRinging(effect.contact_id, effect.agent_id, effect.reason))
+        return decisions
+
+    def contact_queued(
+        self,
+        *,
+        at: float,
+        contact_id: str,
+        queue: str,
+        priority: int,
+        language: str | None,
+        data: Mapping[str, str],
+    ) -> list[RoutingDecision]:
+        """Queue the caller (the driver already logged the arrival)."""
+        return self._run(
+            ContactQueued(
+                at=at,
+                contact_id=contact_id,
+                queue=queue,
+                channel=Channel.VOICE,
+                priority=priority or None,
+                language=language,
+                log_arrival=False,
+                customer=data.get("caller"),
+            )
+        )
+
+    def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
+        """Log the agent in (first time) or make them available."""
+        if self.engine.agent_state(agent_id) is AgentState.LOGGED_OUT:
+            return self._run(AgentLoggedIn(at=at, agent_id=agent_id, ready=True))
+        return self._run(AgentReady(at=at, agent_id=agent_id))
+
+    def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
+        """The agent can take no new calls."""
+        if self.engine.agent_state(agent_id) is AgentState.LOGGED_OUT:
+            return []
+        return self._run(AgentNotReady(at=at, agent_id=agent_id, reason=reason))
+
+    def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
+        """The agent's phone answered."""
+        return self._run(OfferAnswered(at=at, contact_id=contact_id, agent_id=agent_id))
+
+    def offer_rejected(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
+        """The agent's phone refused or failed."""
+        return self._run(OfferRejected(at=at, contact_id=contact_id, agent_id=agent_id))
+
+    def contact_abandoned(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The caller hung up while waiting or ringing."""
+        return self._run(ContactAbandoned(at=at, contact_id=contact_id))
+
+    def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The conversation ended."""
+        return self._run(ContactEnded(at=at, contact_id=contact_id))
+
+    def advance(self, *, at: float) -> list[RoutingDecision]:
+        """Fire the engine's due timers (ring-no-answer, wrap-up)."""
+        try:
+            result = self.engine.advance(at)
+        except RoutingConflict:
+            return []
+        return self._decide(result.effects, result.events)
