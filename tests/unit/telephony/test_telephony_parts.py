@@ -275,7 +275,7 @@ def test_pcap_to_stereo_wav_places_each_side_in_its_channel(tmp_path: Path) -> N
 
 def test_pcap_without_audio_is_refused(tmp_path: Path) -> None:
     _pcap(tmp_path / "x.pcap", [(1.0, 4000, 101, b"\x05\x8a\x03\x20")])
-    with pytest.raises(ValueError, match="no G.711 audio"):
+    with pytest.raises(ValueError, match=r"no G\.711 audio"):
         pcap_to_wav(tmp_path / "x.pcap", tmp_path / "x.wav")
     (tmp_path / "y.pcap").write_bytes(b"not a pcap at all, really not")
     with pytest.raises(ValueError, match="not a pcap"):
