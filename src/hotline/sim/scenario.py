@@ -27,6 +27,13 @@ each queue per interval (a non-stationary Poisson process). Example::
       - queue: repair
         rates_per_hour: [300, 420, 480, 450, 380, 300, 250, 200]
 
+Instead of spelling out queues and agents, a scenario can name the center configuration
+(``center: ../center.yaml``): its queues, routing rules, skills and agents are used as they are
+(``honour_hours: true`` also keeps the opening hours), the scenario's ``queues`` entries only
+add handle time, patience and what-if options by queue id, and ``agents`` groups pick the
+center's agents by ``team`` (or ``agents: [ids]``) to give them shifts; without ``agents``,
+every agent of the center works the whole run.
+
 Problems are reported together, each with its place in the file (:class:`Problem`).
 """
 
@@ -34,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +49,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from hotline.config.validate import load_center
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Channel
 from hotline.routing.model import (
@@ -55,6 +63,7 @@ from hotline.routing.model import (
     RoutingError,
     Strategy,
 )
+from hotline.routing.service import routing_config_from_center
 from hotline.sim.distributions import Distribution, Exponential, Never, from_spec
 
 
@@ -95,11 +104,24 @@ class AgentGroup:
     languages: frozenset[str] = frozenset({"zh-CN"})
     shifts: tuple[Shift, ...] = ()
     per_interval: tuple[int, ...] | None = None
+    members: tuple[AgentConfig, ...] = ()
+    """Named agents (from a center configuration); empty: ``count`` generated agents."""
 
     def agent_ids(self) -> list[str]:
-        """Ids of the group's agents: ``<group>-001`` …"""
+        """Ids of the group's agents: its members', or ``<group>-001`` …"""
+        if self.members:
+            return [m.id for m in self.members]
         width = max(3, len(str(self.count)))
         return [f"{self.name}-{i + 1:0{width}d}" for i in range(self.count)]
+
+    def agent_configs(self) -> list[AgentConfig]:
+        """The routing configuration of each agent of the group."""
+        if self.members:
+            return list(self.members)
+        return [
+            AgentConfig(agent_id, skills=dict(self.skills), languages=self.languages)
+            for agent_id in self.agent_ids()
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +149,7 @@ class Scenario:
     seed: int = 1
     answer_delay_s: float = 0.0
     description: str = ""
-    actual: Mapping[str, Any] = field(default_factory=dict)
+    default_capacity: Mapping[Channel, int] | None = None
 
     @property
     def intervals(self) -> int:
@@ -141,11 +163,14 @@ class Scenario:
 
     def routing_config(self, *, seed: int) -> RoutingConfig:
         """The routing engine's configuration: the queues and every agent of every group."""
-        agents = tuple(
-            AgentConfig(agent_id, skills=dict(group.skills), languages=group.languages)
-            for group in self.agents
-            for agent_id in group.agent_ids()
-        )
+        agents = tuple(config for group in self.agents for config in group.agent_configs())
+        if self.default_capacity is not None:
+            return RoutingConfig(
+                queues=tuple(q.config for q in self.queues),
+                agents=agents,
+                default_capacity=self.default_capacity,
+                seed=seed,
+            )
         return RoutingConfig(queues=tuple(q.config for q in self.queues), agents=agents, seed=seed)
 
     def queue(self, queue_id: str) -> QueueSpec:
@@ -221,12 +246,47 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
             moment += timedelta(days=1)
         return moment.timestamp() - start
 
+    center_routing: RoutingConfig | None = None
+    center_teams: dict[str, str] = {}
+    if data.get("center") is not None:
+        center_path = Path(str(data["center"]))
+        if not center_path.is_absolute() and source != "<scenario>":
+            center_path = Path(source).parent / center_path
+        try:
+            center = load_center(center_path)
+            center_routing = routing_config_from_center(
+                center, honour_hours=bool(data.get("honour_hours", False))
+            )
+            center_teams = {agent.id: agent.team for agent in center.agents}
+        except ValidationFailed as failed:
+            problems.extend(failed.problems)
+        except (RoutingError, OSError) as exc:
+            problem("center", str(exc))
+
     queues: list[QueueSpec] = []
-    for index, raw in enumerate(_list(data.get("queues"), "queues", problem)):
-        where = f"queues[{index}]"
-        spec = _queue(raw, where, problem)
-        if spec is not None:
-            queues.append(spec)
+    raw_queues = _list(data.get("queues"), "queues", problem)
+    if center_routing is not None:
+        # The center file gives the routing rules; the scenario adds how contacts behave.
+        behaviour = {
+            str(q.get("id")): (i, q) for i, q in enumerate(raw_queues) if isinstance(q, dict)
+        }
+        for queue_id in sorted(set(behaviour) - {q.id for q in center_routing.queues}):
+            problem(
+                f"queues[{behaviour[queue_id][0]}].id",
+                f"queue {queue_id!r} is not in the center configuration",
+            )
+        for config in center_routing.queues:
+            index, raw = behaviour.get(config.id, (None, {}))
+            where = f"queues[{index}]" if index is not None else f"center queue {config.id}"
+            spec = _center_queue(config, raw, where, problem)
+            if spec is not None:
+                queues.append(spec)
+    else:
+        for index, raw in enumerate(raw_queues):
+            where = f"queues[{index}]"
+            spec = _queue(raw, where, problem)
+            if spec is not None:
+                queues.append(spec)
     if not queues and not any(p.field == "queues" for p in problems):
         problem("queues", "a scenario needs at least one queue")
     queue_ids = {q.id for q in queues}
@@ -237,9 +297,20 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
         if not isinstance(raw, dict):
             problem(where, "an agent group is a mapping")
             continue
-        group_name = str(raw.get("group", f"group{index + 1}"))
+        group_name = str(raw.get("group", raw.get("team", f"group{index + 1}")))
         per_interval = raw.get("per_interval")
         count = raw.get("count")
+        members: tuple[AgentConfig, ...] = ()
+        if center_routing is not None and ("team" in raw or "agents" in raw):
+            wanted = set(map(str, raw.get("agents") or []))
+            members = tuple(
+                a
+                for a in center_routing.agents
+                if a.id in wanted or center_teams.get(a.id) == raw.get("team")
+            )
+            if not members:
+                problem(where, "no agent of the center configuration matches this group")
+            count = len(members)
         if per_interval is not None:
             if not isinstance(per_interval, list) or not all(
                 isinstance(n, int) and n >= 0 for n in per_interval
@@ -297,6 +368,16 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
                 languages=frozenset(languages) if languages else frozenset({"zh-CN"}),
                 shifts=tuple(shifts),
                 per_interval=tuple(per_interval) if per_interval is not None else None,
+                members=members,
+            )
+        )
+    if not groups and center_routing is not None and center_routing.agents:
+        groups.append(
+            AgentGroup(
+                name="center",
+                count=len(center_routing.agents),
+                skills={},
+                members=center_routing.agents,
             )
         )
     if not groups and not any(p.field == "agents" for p in problems):
@@ -367,6 +448,7 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
         warmup_s=_number(data.get("warmup_s", 0), "warmup_s", problem),
         seed=int(data.get("seed", 1)),
         answer_delay_s=_number(data.get("answer_delay_s", 0), "answer_delay_s", problem),
+        default_capacity=center_routing.default_capacity if center_routing else None,
     )
 
 
@@ -382,19 +464,7 @@ def _queue(raw: Any, where: str, problem: Any) -> QueueSpec | None:
     }  # fmt: skip
     for key in sorted(set(raw) - known):
         problem(f"{where}.{key}", "unknown queue setting")
-    try:
-        handle = from_spec(raw.get("handle_time", 180), where=f"{where}.handle_time")
-        if isinstance(handle, Never):
-            problem(f"{where}.handle_time", "a handle time must be finite")
-            handle = Exponential(180.0)
-    except ValueError as exc:
-        problem(f"{where}.handle_time", str(exc))
-        handle = Exponential(180.0)
-    try:
-        patience = from_spec(raw.get("patience", "never"), where=f"{where}.patience")
-    except ValueError as exc:
-        problem(f"{where}.patience", str(exc))
-        patience = Never()
+    handle, patience = _behaviour(raw, where, problem, 180.0)
     overflow: list[OverflowRule] = []
     if raw.get("callback_after_s") is not None:
         overflow.append(
@@ -434,6 +504,49 @@ def _queue(raw: Any, where: str, problem: Any) -> QueueSpec | None:
     except (RoutingError, ValueError) as exc:
         problem(where, str(exc))
         return None
+    return QueueSpec(config=config, handle_time=handle, patience=patience)
+
+
+def _behaviour(
+    raw: Mapping[str, Any], where: str, problem: Any, default_handle_s: float
+) -> tuple[Distribution, Distribution]:
+    """A queue's handle-time and patience distributions from its scenario entry."""
+    try:
+        handle = from_spec(raw.get("handle_time", default_handle_s), where=f"{where}.handle_time")
+        if isinstance(handle, Never):
+            problem(f"{where}.handle_time", "a handle time must be finite")
+            handle = Exponential(default_handle_s)
+    except ValueError as exc:
+        problem(f"{where}.handle_time", str(exc))
+        handle = Exponential(default_handle_s)
+    try:
+        patience = from_spec(raw.get("patience", "never"), where=f"{where}.patience")
+    except ValueError as exc:
+        problem(f"{where}.patience", str(exc))
+        patience = Never()
+    return handle, patience
+
+
+def _center_queue(
+    config: QueueConfig, raw: Mapping[str, Any], where: str, problem: Any
+) -> QueueSpec | None:
+    """A queue of the center file, with the scenario's behaviour and options added."""
+    for key in sorted(set(raw) - {"id", "handle_time", "patience", "callback_after_s"}):
+        problem(
+            f"{where}.{key}",
+            "routing settings come from the center file; only "
+            "handle_time, patience and callback_after_s may be given here",
+        )
+    handle, patience = _behaviour(raw, where, problem, config.expected_handle_s)
+    if raw.get("callback_after_s") is not None:
+        rule = OverflowRule(
+            OverflowCondition.WAIT_EXCEEDS,
+            OverflowAction.CALLBACK,
+            float(raw["callback_after_s"]),
+            config.id,
+        )
+        # The what-if option is tried first: it replaces nothing in the center file.
+        config = replace(config, overflow=(rule, *config.overflow))
     return QueueSpec(config=config, handle_time=handle, patience=patience)
 
 

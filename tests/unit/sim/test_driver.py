@@ -193,3 +193,35 @@ def test_agent_states_account_for_every_second_of_handling() -> None:
     states = agent_figures(run.events, interval="day", by=("agent",))
     assert states["handling_s"].sum() == pytest.approx(handled, rel=1e-9)
     assert ((states["occupancy"] > 0) & (states["occupancy"] <= 1)).all()
+
+
+CENTER = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
+
+
+def test_a_scenario_can_name_the_center_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "what-if.yaml"
+    path.write_text(
+        f"center: {CENTER}\n"
+        "queues:\n  - id: repair\n    handle_time: {exponential: 200}\n"
+        "    callback_after_s: 45\n"
+        "agents:\n  - team: t-repair\n"
+        "arrivals:\n  - queue: repair\n    rates_per_hour: [200]\n"
+    )
+    sc = load_scenario(path)
+    repair = sc.queue("repair")
+    assert repair.config.requirements == ("repair >= 2",)  # routing rules from the center
+    assert repair.config.overflow[0].value == 45  # the what-if option comes first
+    config = sc.routing_config(seed=1)
+    assert {a.id for a in config.agents} == {f"a0{i}" for i in range(11, 21)}
+    assert all(a.skills for a in config.agents)
+    run = Simulation(sc, seed=1).run()
+    answered_by = {e.agent_id for e in run.events if e.kind is EventKind.ANSWERED}
+    assert answered_by and answered_by <= {a.id for a in config.agents}
+
+    path.write_text(
+        f"center: {CENTER}\nqueues:\n  - id: nowhere\n"
+        "arrivals:\n  - queue: repair\n    rates_per_hour: [1]\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_scenario(path)
+    assert any(p.field == "queues[0].id" for p in caught.value.problems)
