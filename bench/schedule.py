@@ -15,9 +15,10 @@ Templates: 8.5-hour shifts (one unpaid 30-minute lunch) starting every hour from
   the lunch positions don't help; we report whether its answer could even be rostered on
   150 agents working at most 5 days (a necessary condition only).
 
-Hotline is run twice: with the default penalty and with 50 per missing agent-interval
-(so it covers wherever the agents' contracts allow). Both use CP-SAT with 2 workers and the
-same time limit. Prints one JSON line.
+Hotline is run three times: with the default penalty; with 50 per missing agent-interval
+(so it covers wherever the agents' contracts allow); and with 50 and every lunch fixed
+mid-shift as pyworkforce has it, which isolates what the agents' rules cost. All use
+CP-SAT with 2 workers and the same time limit. Prints one JSON line.
 
     .venv/bin/python bench/schedule.py [--quick]
 """
@@ -83,7 +84,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter time limit")
     parser.add_argument("--time-limit", type=float, default=None)
     args = parser.parse_args()
-    limit = args.time_limit or (15.0 if args.quick else 45.0)
+    limit = args.time_limit or (10.0 if args.quick else 30.0)
     try:
         from pyworkforce.scheduling import MinRequiredResources
     except ImportError as exc:
@@ -105,6 +106,18 @@ def main() -> None:
     ours = solve_schedule(problem)
     # The same roster with a penalty high enough that only impossible gaps remain.
     strict = solve_schedule(ScheduleProblem(**{**problem.__dict__, "under_staffing_penalty": 50.0}))
+
+    # Same again with each lunch fixed mid-shift as pyworkforce has it: the difference to
+    # pyworkforce is then only the agents, their contracts and labour rules.
+    fixed = [
+        ShiftTemplate(t.name, t.start, t.length, tuple(
+            Break(b.length, (b.earliest + b.latest) // 2, (b.earliest + b.latest) // 2, b.paid)
+            for b in t.breaks))
+        for t in shifts
+    ]  # fmt: skip
+    fixed_lunch = solve_schedule(
+        ScheduleProblem(**{**problem.__dict__, "templates": fixed, "under_staffing_penalty": 50.0})
+    )
 
     coverage = {}
     cost = {}
@@ -166,6 +179,13 @@ def main() -> None:
                     "objective": strict.objective,
                     "best_bound": strict.best_bound,
                     "seconds": round(strict.seconds, 2),
+                },
+                "hotline_penalty_50_fixed_lunch": {
+                    "status": fixed_lunch.status,
+                    "labour_cost_hours": round(fixed_lunch.labour_cost, 2),
+                    "under_staffed_intervals": fixed_lunch.under_staffed_intervals,
+                    "under_staffed_agent_intervals": fixed_lunch.under_staffed_agent_intervals,
+                    "seconds": round(fixed_lunch.seconds, 2),
                 },
                 "pyworkforce": {
                     "status": solution["status"],

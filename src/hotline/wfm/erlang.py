@@ -40,6 +40,8 @@ Model = Literal["erlang_c", "erlang_a"]
 
 # Below this a double's log would lose the value to underflow; we switch to another form.
 _TINY = 1e-280
+# Up to this many agents the O(n) recursion is faster than the O(1) special functions.
+_RECURSION_AGENTS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +147,23 @@ def log_erlang_b(agents: int, load: float) -> float:
         return 0.0 if agents == 0 else -math.inf
     if agents == 0:
         return 0.0
+    if agents <= _RECURSION_AGENTS:
+        # Small groups: the recursion below is exact and cheaper than a special-function call.
+        return math.log(_erlang_b_recursion(agents, load))
     cdf = float(special.gammaincc(agents + 1, load))
     if cdf > _TINY:
         return agents * math.log(load) - load - float(special.gammaln(agents + 1)) - math.log(cdf)
-    # Far fewer agents than the load: the cdf underflows. The classic recursion
-    # B(k) = a·B(k−1) / (k + a·B(k−1)) stays in [0, 1] and is stable here (Jagerman 1974).
+    # Far fewer agents than the load: the cdf underflows; fall back to the recursion.
+    return math.log(_erlang_b_recursion(agents, load))
+
+
+def _erlang_b_recursion(agents: int, load: float) -> float:
+    """``B(k) = a·B(k−1) / (k + a·B(k−1))``, ``B(0) = 1``: stays in [0, 1], numerically stable
+    (Jagerman, "Some properties of the Erlang loss function", Bell Syst. Tech. J. 53, 1974)."""
     blocking = 1.0
     for k in range(1, agents + 1):
         blocking = load * blocking / (k + load * blocking)
-    return math.log(blocking)
+    return blocking
 
 
 def erlang_b(agents: int, load: float) -> float:
@@ -436,6 +446,13 @@ def required_agents(
         )
 
     def meets(agents: int) -> bool:
+        if patience_s is None and target.max_asa_s is None and target.max_abandon_rate is None:
+            # The common Erlang C question, inlined: the search evaluates it a dozen times.
+            if agents <= load:
+                return False
+            wait = erlang_c(agents, load)
+            reach = math.exp(-(agents - load) * target.answer_within_s / aht_s)
+            return 1.0 - wait * reach >= target.service_level
         f = figures(agents)
         if f.service_level < target.service_level:
             return False
