@@ -619,6 +619,101 @@ def intraday_command(
     _write_rows(rows, output, f"Intraday {day_start.date()} at {moment:%H:%M}")
 
 
+@wfm_app.command("verify")
+def verify_command(
+    calls: float = typer.Option(..., "--calls", help="Contacts offered per interval."),
+    aht: float = typer.Option(..., "--aht", help="Average handling time in seconds."),
+    interval: str = typer.Option("30m", "--interval", help="Interval length."),
+    target: str = typer.Option("80/20", "--target", help="Service level: percent/seconds."),
+    patience: float | None = typer.Option(None, "--patience", help="Mean patience (s)."),
+    agents: int | None = typer.Option(
+        None, "--agents", help="Agents to check (default: the Erlang answer)."
+    ),
+    hours: float = typer.Option(4.0, "--hours", help="Simulated hours per replication."),
+    replications: int = typer.Option(10, "--replications", help="Independent replications."),
+    seed: int = typer.Option(1, "--seed", help="Random seed (printed, so runs repeat)."),
+    output: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Check an Erlang staffing answer with the simulator (the real routing engine).
+
+    Runs the interval's load for ``--hours`` with the given agents, exponential handle times
+    (and patience), half an hour of warm-up left out, and sets the simulated service level,
+    ASA and abandon rate (mean and 95 % half-width over replications) beside the formula's.
+    """
+    import statistics
+
+    import polars as pl
+
+    from hotline.sim.driver import simulate
+    from hotline.sim.results import confidence_interval, replication_frames
+    from hotline.sim.scenario import scenario_from_dict
+    from hotline.wfm.erlang import queue_figures
+
+    interval_s = _interval_seconds(interval)
+    service_target = ServiceTarget.parse(target)
+    if agents is None:
+        agents = required_agents(
+            calls=calls,
+            aht_s=aht,
+            interval_s=interval_s,
+            target=service_target,
+            patience_s=patience,
+        ).agents
+    theory = queue_figures(
+        agents=agents,
+        calls=calls,
+        aht_s=aht,
+        interval_s=interval_s,
+        answer_within_s=service_target.answer_within_s,
+        patience_s=patience,
+    )
+    warmup_s = 1800.0
+    intervals = max(1, round((hours * 3600 + warmup_s) / interval_s))
+    scenario = scenario_from_dict(
+        {
+            "name": "wfm verify",
+            "start": "2026-03-02T00:00:00",
+            "interval_s": interval_s,
+            "warmup_s": warmup_s,
+            "queues": [{
+                "id": "q", "handle_time": {"exponential": aht},
+                "patience": {"exponential": patience} if patience else "never",
+                "wrap_up_s": 0, "service_level_threshold_s": service_target.answer_within_s,
+            }],
+            "agents": [{"group": "g", "count": agents}],
+            "arrivals": [{"queue": "q", "rates_per_hour": [calls * 3600 / interval_s] * intervals}],
+        }
+    )  # fmt: skip
+    error_console.print(f"simulating {replications} × {hours:g} h, seed {seed}", highlight=False)
+    run = simulate(scenario, replications=replications, seed=seed)
+    start = scenario.start + warmup_s
+    within = service_target.answer_within_s
+    measured: dict[str, list[float]] = {"service_level": [], "asa_s": [], "abandon_rate": []}
+    for frame in replication_frames(run):
+        queued = frame.filter(pl.col("queued_at").is_not_null() & (pl.col("queued_at") >= start))
+        waits = queued.with_columns((pl.col("answered_at") - pl.col("queued_at")).alias("wait"))
+        answered = waits.filter(pl.col("answered_at").is_not_null())
+        offered = max(queued.height, 1)
+        # The formula's definitions: answered within T ÷ offered; ASA over answered contacts.
+        measured["service_level"].append(answered.filter(pl.col("wait") <= within).height / offered)
+        waits_s = answered["wait"].to_numpy()
+        measured["asa_s"].append(float(waits_s.mean()) if waits_s.size else 0.0)
+        measured["abandon_rate"].append(queued.filter(pl.col("abandoned_at").is_not_null()).height
+                                        / offered)  # fmt: skip
+    rows = []
+    for figure, values in measured.items():
+        _, half = confidence_interval(values)
+        rows.append({
+            "figure": figure, "formula": round(float(getattr(theory, figure)), 4),
+            "simulated": round(statistics.fmean(values), 4), "ci95_half_width": round(half, 4),
+        })  # fmt: skip
+    if output == "json":
+        print(json.dumps({"agents": agents, "model": theory.model, "seed": seed,
+                          "replications": replications, "rows": rows}))  # fmt: skip
+        return
+    _write_rows(rows, "table", f"{theory.model} with {agents} agents vs simulation")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``wfm`` command group to the ``hotline`` command."""
     app.add_typer(wfm_app, name="wfm")

@@ -308,3 +308,13 @@ def test_intraday_command(tmp_path):
     assert by_time["10:00"]["reforecast_offered"] == pytest.approx(10.0)
     assert by_time["10:00"]["scheduled_agents"] == 1.0  # ann at lunch
     assert by_time["11:00"]["scheduled_agents"] == 2.0
+
+
+def test_verify_command_agrees_with_the_formula():
+    out = json.loads(invoke("verify", "--calls", "200", "--aht", "120", "--interval", "30m",
+                            "--target", "80/20", "--patience", "90", "--replications", "4",
+                            "--hours", "3", "--seed", "7", "--format", "json"))  # fmt: skip
+    assert out["model"] == "erlang_a"
+    for row in out["rows"]:
+        tolerance = 3 * row["ci95_half_width"] + (0.02 if row["figure"] != "asa_s" else 1.0)
+        assert abs(row["simulated"] - row["formula"]) <= tolerance, row
