@@ -37,6 +37,12 @@ def _number(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _peak_staff(scenario: Scenario) -> int:
+    """The most agents working in any one interval of a fitted scenario."""
+    counts = [g.per_interval for g in scenario.agents if g.per_interval is not None]
+    return max((sum(column) for column in zip(*counts, strict=True)), default=0)
+
+
 def _summary_table(run: SimulationRun, summary: results.Summary) -> Table:
     queues = sorted({row["queue"] for row in summary.rows()}, key=lambda q: (q == "*", q))
     table = Table(
@@ -88,7 +94,9 @@ def simulate_command(
         None, "--mapping", "-m", help="Mapping for --fit-from (e.g. anonymous_bank)."
     ),
     tz: str = typer.Option("UTC", "--tz", help="Time zone of the history's naive timestamps."),
-    interval_s: float = typer.Option(1800, "--interval-s", help="Fitted interval length."),
+    interval_s: float = typer.Option(
+        900, "--interval-s", help="Fitted interval length (arrival rates and staffing)."
+    ),
     skip_bad_rows: bool = typer.Option(
         False, "--skip-bad-rows", help="Skip bad rows of --fit-from (each is listed)."
     ),
@@ -123,7 +131,7 @@ def simulate_command(
             raise typer.Exit(1) from None
         console.print(
             f"Fitted {len(scenario.queues)} queues over {scenario.intervals} intervals of "
-            f"{interval_s:g} s; up to {max(scenario.agents[0].per_interval or (0,))} agents "
+            f"{interval_s:g} s; up to {_peak_staff(scenario)} agents "
             "per interval; patience by Kaplan–Meier on censored waits.",
             highlight=False,
         )
