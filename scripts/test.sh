@@ -4,12 +4,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 
-scripts/system-deps.sh postgres
+scripts/system-deps.sh postgres browser
+scripts/telephony-setup.sh var/prompts
 scripts/check.sh
 
 eval "$(scripts/postgres.sh start)"
 trap 'scripts/postgres.sh stop "$HOTLINE_PG_DIR"' EXIT
 export HOTLINE_REQUIRE_POSTGRES=1
+# End-to-end tests with real peers (Chromium, sipp, baresip, rtpengine) must run, not skip.
+export HOTLINE_E2E=1
 
 echo "== pytest (SQLite and PostgreSQL at ${HOTLINE_TEST_POSTGRES_URL})"
 .venv/bin/pytest -q -p no:cacheprovider "$@"
