@@ -108,6 +108,20 @@ def erlang(
     console.print(table)
 
 
+def _records(*, contacts: list[Path], bank: Path | None, tz: str) -> tuple[list[Any], str]:
+    """Contact records from files or the bank logs, and the time zone to read them in."""
+    try:
+        if bank is not None:
+            return service.read_bank(bank), service.BANK_TIMEZONE
+        if not contacts:
+            raise typer.BadParameter("give --contacts FILE (or --bank DIR)")
+        return service.read_contacts(contacts, tz=tz), tz
+    except ValidationFailed as exc:
+        for problem in exc.problems[:50]:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
 def _history(
     *,
     contacts: list[Path],
@@ -117,19 +131,30 @@ def _history(
     channel: str | None,
     queue: str | None,
 ) -> History:
-    try:
-        if bank is not None:
-            return service.bank_history(bank, interval_s=interval_s, queue=queue)
-        if not contacts:
-            raise typer.BadParameter("give --contacts FILE (or --bank DIR)")
-        records = service.read_contacts(contacts, tz=tz)
-        return service.history_from_records(
-            records, interval_s=interval_s, timezone=tz, channel=channel, queue=queue
-        )
-    except ValidationFailed as exc:
-        for problem in exc.problems[:50]:
-            error_console.print(f"[red]error[/red] {problem}", highlight=False)
-        raise typer.Exit(1) from exc
+    records, zone = _records(contacts=contacts, bank=bank, tz=tz)
+    return service.history_from_records(
+        records, interval_s=interval_s, timezone=zone, channel=channel, queue=queue
+    )
+
+
+def _save_rows(rows: list[dict[str, object]], path: Path) -> None:
+    """Write rows to ``path``: Excel when it ends in .xlsx, else CSV."""
+    columns = list(rows[0]) if rows else []
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(columns)
+        for row in rows:
+            sheet.append([row[c] for c in columns])
+        book.save(path)
+        return
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _calendar(path: Path | None) -> list[SpecialDay]:
@@ -188,31 +213,49 @@ def forecast_command(
     channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
     queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
     level: float = typer.Option(0.8, "--level", help="Prediction-interval coverage."),
+    by_channel: bool = typer.Option(
+        False, "--by-channel", help="One forecast per channel, with a channel column."
+    ),
     output: str = typer.Option("csv", "--format", help="csv, json or table."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file (.csv or .xlsx)."),
 ) -> None:
     """Forecast offered contacts and AHT per interval, with prediction bounds.
 
     Example: ``hotline wfm forecast --contacts calls.csv --horizon 14d --interval 30m``.
     """
     interval_s = _interval_seconds(interval)
-    history = _history(
-        contacts=contacts, bank=bank, interval_s=interval_s, tz=tz, channel=channel, queue=queue
-    )
+    records, zone = _records(contacts=contacts, bank=bank, tz=tz)
+    if by_channel and channel is None:
+        channels: list[str | None] = sorted({r.channel for r in records})
+    else:
+        channels = [channel]
     days = max(1, round(parse_duration(horizon) / 86400))
-    try:
-        result = forecast(
-            history,
-            days=days,
-            calendar=_calendar(calendar),
-            settings=ForecastSettings(level=level),
-        )
-    except ValueError as exc:
-        error_console.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from exc
-    for note in result.notes:
-        error_console.print(f"note: {note}", highlight=False)
-    rows = [r.as_row() for r in result.intervals()]
-    _write_rows(rows, output, f"Forecast from {history.day(result.origin)}")
+    special_days = _calendar(calendar)
+    rows: list[dict[str, object]] = []
+    title = "Forecast"
+    for current in channels:
+        try:
+            history = service.history_from_records(
+                records, interval_s=interval_s, timezone=zone, channel=current, queue=queue
+            )
+            result = forecast(
+                history, days=days, calendar=special_days, settings=ForecastSettings(level=level)
+            )
+        except ValueError as exc:
+            error_console.print(f"[red]error[/red] {current or 'all channels'}: {exc}")
+            raise typer.Exit(1) from exc
+        for note in result.notes:
+            error_console.print(f"note: {note}", highlight=False)
+        title = f"Forecast from {history.day(result.origin)}"
+        for interval_row in result.intervals():
+            row = interval_row.as_row()
+            if by_channel:
+                row = {"interval_start": row.pop("interval_start"), "channel": current, **row}
+            rows.append(row)
+    if out is not None:
+        _save_rows(rows, out)
+        return
+    _write_rows(rows, output, title)
 
 
 @wfm_app.command("backtest")
@@ -229,6 +272,7 @@ def backtest_command(
     calendar: Path | None = typer.Option(None, "--calendar", help="Special days CSV."),
     queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
     output: str = typer.Option("table", "--format", help="table, csv or json."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file (.csv or .xlsx)."),
 ) -> None:
     """WAPE and bias per horizon day, Hotline vs seasonal naive, over rolling origins.
 
@@ -268,6 +312,9 @@ def backtest_command(
                 "seasonal_naive_bias": round(naive.bias, 4),
             }
         )
+    if out is not None:
+        _save_rows(table_rows, out)
+        return
     _write_rows(table_rows, output, f"Backtest over {len(origins)} origins")
 
 
@@ -282,6 +329,7 @@ def staff_command(
     shrinkage: float = typer.Option(0.0, "--shrinkage", help="Share of paid time off-phone."),
     max_occupancy: float | None = typer.Option(None, "--max-occupancy", help="Occupancy cap."),
     output: str = typer.Option("csv", "--format", help="csv, json or table."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file (.csv or .xlsx)."),
 ) -> None:
     """Agents and scheduled heads per interval for a forecast (``hotline wfm forecast``)."""
     interval_s = parse_duration(interval)
@@ -312,6 +360,9 @@ def staff_command(
                     "occupancy": round(answer.occupancy, 4),
                 }
             )
+    if out is not None:
+        _save_rows(rows, out)
+        return
     _write_rows(rows, output, "Staffing per interval")
 
 

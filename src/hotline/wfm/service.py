@@ -33,6 +33,7 @@ __all__ = [
     "history_from_store",
     "phones_per_interval",
     "plot_coverage",
+    "read_bank",
     "read_calendar",
     "read_contacts",
     "read_events",
@@ -336,3 +337,8 @@ def phones_per_interval(
             if overlap > 0:
                 counts[s] += overlap / interval_s
     return counts
+
+
+def read_bank(directory: Path) -> list[ContactRecord]:
+    """All month files of the 1999 Anonymous Bank logs in ``directory`` as contact records."""
+    return read_bank_records(bank_month_files(directory))

@@ -318,3 +318,34 @@ def test_verify_command_agrees_with_the_formula():
     for row in out["rows"]:
         tolerance = 3 * row["ci95_half_width"] + (0.02 if row["figure"] != "asa_s" else 1.0)
         assert abs(row["simulated"] - row["formula"]) <= tolerance, row
+
+
+def test_forecast_by_channel_to_excel(tmp_path):
+    rng = np.random.default_rng(9)
+    path = tmp_path / "mixed.csv"
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["contact_id", "channel", "arrived_at", "queued_at", "outcome",
+                         "abandoned_at"])  # fmt: skip
+        n = 0
+        for day in range(28):
+            for hour in range(9, 18):
+                for channel, rate in (("voice", 8), ("chat", 3)):
+                    for _ in range(rng.poisson(rate)):
+                        n += 1
+                        t = start + timedelta(days=day, hours=hour, minutes=int(rng.integers(60)))
+                        writer.writerow([f"c{n}", channel, t.isoformat(), t.isoformat(),
+                                         "abandoned", t.isoformat()])  # fmt: skip
+    out = tmp_path / "forecast.xlsx"
+    invoke("forecast", "--contacts", str(path), "--horizon", "7d", "--interval", "60m",
+           "--by-channel", "--out", str(out))  # fmt: skip
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    header, data = rows[0], rows[1:]
+    assert header[:3] == ("interval_start", "channel", "offered")
+    assert len(data) == 2 * 7 * 24
+    totals = {}
+    for row in data:
+        totals[row[1]] = totals.get(row[1], 0.0) + row[2]
+    assert totals["voice"] == pytest.approx(7 * 9 * 8, rel=0.15)
+    assert totals["chat"] == pytest.approx(7 * 9 * 3, rel=0.2)
