@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -206,6 +206,49 @@ def record_contact(
     return contact
 
 
+_customers = Customer.__table__.c
+_phones = CustomerPhone.__table__.c
+_products = Product.__table__.c
+_contacts = CustomerContact.__table__.c
+_tickets = Ticket.__table__.c
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_POP_CUSTOMER_IDS = (
+    select(_customers.id, _customers.merged_into_id)
+    .join_from(Customer.__table__, CustomerPhone.__table__, _phones.customer_id == _customers.id)
+    .where(_phones.e164 == bindparam("e164"))
+)
+_POP_CUSTOMERS = select(
+    _customers.id, _customers.name, _customers.vip_level, _customers.site, _customers.merged_into_id
+).where(_customers.id.in_(_IDS))
+_POP_PRODUCTS = select(
+    _products.id,
+    _products.customer_id,
+    _products.model,
+    _products.serial_number,
+    _products.warranty_until,
+).where(_products.customer_id.in_(_IDS))
+_POP_CONTACTS = (
+    select(
+        _contacts.at, _contacts.channel, _contacts.direction, _contacts.agent_id, _contacts.summary
+    )
+    .where(_contacts.customer_id.in_(_IDS))
+    .order_by(_contacts.at.desc())
+    .limit(bindparam("limit"))
+)
+_POP_TICKETS = (
+    select(
+        _tickets.id,
+        _tickets.number,
+        _tickets.type,
+        _tickets.state,
+        _tickets.subject,
+        _tickets.due_at,
+    )
+    .where(_tickets.customer_id.in_(_IDS), _tickets.state.in_(OPEN_TICKET_STATES))
+    .order_by(_tickets.id.desc())
+)
+
+
 @dataclass
 class ScreenPop:
     """What the agent's desktop shows when a call arrives."""
@@ -238,24 +281,22 @@ def screen_pop(
     pop = ScreenPop(calling_number=calling_number, e164=number.e164 if number else None)
     if number is None:
         return pop
-    # Core selects, not ORM objects: this runs on every inbound call (p99 target 5 ms).
-    rows = session.execute(
-        select(Customer.id, Customer.name, Customer.vip_level, Customer.merged_into_id)
-        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-        .where(CustomerPhone.e164 == number.e164)
-    ).all()
+    # Prebuilt Core statements on the session's connection, not ORM queries: this runs on
+    # every inbound call (p99 target 5 ms) and statement building was half the time.
+    session.flush()  # the connection does not autoflush as session.execute would
+    connection = session.connection()
     ids: list[int] = []
-    for row in rows:
+    for row in connection.execute(_POP_CUSTOMER_IDS, {"e164": number.e164}):
         customer_id = row.merged_into_id or row.id
         if customer_id not in ids:
             ids.append(customer_id)
     if not ids:
         return pop
-    customers = session.execute(
-        select(Customer.id, Customer.name, Customer.vip_level, Customer.site).where(
-            Customer.id.in_(ids)
-        )
-    ).all()
+    customers = connection.execute(_POP_CUSTOMERS, {"ids": ids}).all()
+    if any(c.merged_into_id is not None for c in customers):
+        # A survivor that was itself merged later: follow the chain (rare, so the slow way).
+        ids = list(dict.fromkeys(get_customer(session, customer_id=i).id for i in ids))
+        customers = connection.execute(_POP_CUSTOMERS, {"ids": ids}).all()
     pop.customers = [
         {
             "id": c.id,
@@ -273,15 +314,7 @@ def screen_pop(
             "serial_number": p.serial_number,
             "warranty_until": p.warranty_until.isoformat() if p.warranty_until else None,
         }
-        for p in session.execute(
-            select(
-                Product.id,
-                Product.customer_id,
-                Product.model,
-                Product.serial_number,
-                Product.warranty_until,
-            ).where(Product.customer_id.in_(ids))
-        )
+        for p in connection.execute(_POP_PRODUCTS, {"ids": ids})
     ]
     pop.last_contacts = [
         {
@@ -291,18 +324,7 @@ def screen_pop(
             "agent_id": c.agent_id,
             "summary": c.summary,
         }
-        for c in session.execute(
-            select(
-                CustomerContact.at,
-                CustomerContact.channel,
-                CustomerContact.direction,
-                CustomerContact.agent_id,
-                CustomerContact.summary,
-            )
-            .where(CustomerContact.customer_id.in_(ids))
-            .order_by(CustomerContact.at.desc())
-            .limit(contacts)
-        )
+        for c in connection.execute(_POP_CONTACTS, {"ids": ids, "limit": contacts})
     ]
     pop.open_tickets = [
         {
@@ -313,13 +335,7 @@ def screen_pop(
             "subject": t.subject,
             "due_at": t.due_at.isoformat() if t.due_at else None,
         }
-        for t in session.execute(
-            select(
-                Ticket.id, Ticket.number, Ticket.type, Ticket.state, Ticket.subject, Ticket.due_at
-            )
-            .where(Ticket.customer_id.in_(ids), Ticket.state.in_(OPEN_TICKET_STATES))
-            .order_by(Ticket.id.desc())
-        )
+        for t in connection.execute(_POP_TICKETS, {"ids": ids})
     ]
     return pop
 

@@ -14,8 +14,10 @@ Search uses the segmented terms of :mod:`hotline.kb.text`:
 - PostgreSQL: ``kb_search.vector``, a weighted ``tsvector`` (title A, body B) with a GIN
   index, ranked by ``ts_rank_cd``.
 
-A query first asks for articles holding every term; if that finds fewer than wanted, it asks
-again for articles holding any term (a question phrased differently from the article).
+``kb_terms`` keeps each term's document frequency. A query drops the terms no article holds
+(the caller's extra words: 我家的, 请问), asks for articles holding every remaining term, and
+if that finds fewer than wanted, asks again for articles holding any of the rarest remaining
+terms (a question phrased differently from the article), leaving very common terms out.
 """
 
 from __future__ import annotations
@@ -38,10 +40,18 @@ from hotline.store.models.kb import (
     KbCategory,
     KbFeedback,
     KbSearchDocument,
+    KbTerm,
     KbVersion,
 )
 
 TITLE_WEIGHT = 3.0
+# In the any-term query, terms held by more than this share of articles are left out (they
+# barely change the ranking and their long posting lists dominate the time), as are all but
+# the rarest ``MAX_ANY_TERMS`` terms.
+COMMON_SHARE = 0.05
+MAX_ANY_TERMS = 8
+TERM_LENGTH = 64
+DOCUMENTS = ""  # the kb_terms row counting indexed articles
 
 
 class ArticleState(StrEnum):
@@ -230,7 +240,10 @@ def retire(session: Session, *, article_id: int, actor: str) -> KbArticle:
     article = get_article(session, article_id=article_id)
     article.state = ArticleState.RETIRED.value
     article.published_version = None
-    session.execute(delete(KbSearchDocument).where(KbSearchDocument.article_id == article.id))
+    document = session.get(KbSearchDocument, article.id)
+    if document is not None:
+        _count_terms(session, removed=_term_set(document), added=set())
+        session.delete(document)
     if _is_sqlite(session):
         ensure_search_index(session)
         session.execute(text("DELETE FROM kb_search_fts WHERE rowid = :id"), {"id": article.id})
@@ -357,11 +370,17 @@ def index_article(session: Session, *, article: KbArticle, current: KbVersion) -
     title_terms = segment(current.title + " " + " ".join(article.tags))
     body_terms = segment(current.body)
     document = session.get(KbSearchDocument, article.id)
+    old_terms: set[str] | None = None
     if document is None:
         document = KbSearchDocument(article_id=article.id, title_terms="", body_terms="")
         session.add(document)
+    else:
+        old_terms = _term_set(document)
     document.title_terms = title_terms
     document.body_terms = body_terms
+    _count_terms(
+        session, removed=old_terms or set(), added=_term_set(document), new=old_terms is None
+    )
     session.flush()
     if _is_sqlite(session):
         ensure_search_index(session)
@@ -382,6 +401,42 @@ def index_article(session: Session, *, article: KbArticle, current: KbVersion) -
             ),
             {"id": article.id},
         )
+
+
+def _term_set(document: KbSearchDocument) -> set[str]:
+    return {
+        term[:TERM_LENGTH] for term in (document.title_terms + " " + document.body_terms).split()
+    }
+
+
+def _count_terms(
+    session: Session, *, removed: set[str], added: set[str], new: bool = False
+) -> None:
+    """Keep ``kb_terms`` document frequencies in step with one article's terms."""
+    changes = dict.fromkeys(removed - added, -1) | dict.fromkeys(added - removed, 1)
+    if new or (removed and not added):
+        changes[DOCUMENTS] = 1 if new else -1
+    names = list(changes)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        rows = {
+            row.term: row for row in session.scalars(select(KbTerm).where(KbTerm.term.in_(chunk)))
+        }
+        for term in chunk:
+            row = rows.get(term)
+            if row is None:
+                session.add(KbTerm(term=term, documents=max(0, changes[term])))
+            else:
+                row.documents = max(0, row.documents + changes[term])
+
+
+def document_frequencies(session: Session, words: Sequence[str]) -> dict[str, int]:
+    """Articles holding each of ``words`` (0 when none), and ``""`` → articles indexed."""
+    keys = list({w[:TERM_LENGTH] for w in words} | {DOCUMENTS})
+    found = dict(
+        session.execute(select(KbTerm.term, KbTerm.documents).where(KbTerm.term.in_(keys))).all()
+    )
+    return {key: int(found.get(key, 0)) for key in keys}
 
 
 @dataclass(frozen=True)
@@ -410,11 +465,23 @@ def search(
     if not words:
         return []
     now = now or utcnow()
-    ranked = _ranked(session, words, limit * 4, match_all=True)
-    if len(ranked) < limit and len(words) > 1:
+    frequency = document_frequencies(session, words)
+    # A lone Chinese character is matched as a prefix of bigrams: its frequency is unknown.
+    known = [w for w in words if frequency[w[:TERM_LENGTH]] > 0 or _is_prefix_term(w)]
+    if not known:
+        return []
+    ranked = _ranked(session, known, limit * 4, match_all=True)
+    if len(ranked) < limit and len(known) > 1:
+        documents = max(1, frequency[DOCUMENTS])
+        rarest = sorted(known, key=lambda w: frequency[w[:TERM_LENGTH]])
+        selective = [
+            w for w in rarest if frequency[w[:TERM_LENGTH]] <= COMMON_SHARE * documents
+        ] or rarest[:1]
         seen = {article_id for article_id, _ in ranked}
         ranked += [
-            r for r in _ranked(session, words, limit * 4, match_all=False) if r[0] not in seen
+            r
+            for r in _ranked(session, selective[:MAX_ANY_TERMS], limit * 4, match_all=False)
+            if r[0] not in seen
         ]
     if not ranked:
         return []
@@ -446,13 +513,17 @@ def search(
     return hits[:limit]
 
 
+def _is_prefix_term(word: str) -> bool:
+    return len(word) == 1 and not word.isascii()
+
+
 def _ranked(
     session: Session, words: list[str], limit: int, *, match_all: bool
 ) -> list[tuple[int, float]]:
     if _is_sqlite(session):
         ensure_search_index(session)
         # Quoted terms; a lone Chinese character (no bigram exists) matches as a prefix.
-        parts = [f'"{w}"*' if len(w) == 1 and not w.isascii() else f'"{w}"' for w in words]
+        parts = [f'"{w}"*' if _is_prefix_term(w) else f'"{w}"' for w in words]
         expression = (" AND " if match_all else " OR ").join(parts)
         rows = session.execute(
             text(
@@ -464,7 +535,7 @@ def _ranked(
         ).all()
         # FTS5's bm25() is negative (smaller is better); flip it so larger is better.
         return [(int(row[0]), -float(row[1])) for row in rows]
-    parts = [f"'{w}':*" if len(w) == 1 and not w.isascii() else f"'{w}'" for w in words]
+    parts = [f"'{w}':*" if _is_prefix_term(w) else f"'{w}'" for w in words]
     expression = (" & " if match_all else " | ").join(parts)
     tsquery = func.to_tsquery("simple", expression)
     rows = session.execute(
@@ -482,6 +553,7 @@ def _ranked(
 def reindex(session: Session) -> int:
     """Rebuild the search index from the published versions; returns articles indexed."""
     session.execute(delete(KbSearchDocument))
+    session.execute(delete(KbTerm))
     if _is_sqlite(session):
         session.execute(text("DROP TABLE IF EXISTS kb_search_fts"))
     count = 0

@@ -11,8 +11,8 @@ same. So Hotline segments text itself before it reaches either engine:
   character is kept as a unigram.
 - Traditional characters are folded to simplified (OpenCC ``t2s``) and full-width forms to
   half-width (NFKC), so 熱水器 finds 热水器 and ＷＩＦＩ finds wifi.
-- Latin words and numbers are lower-cased; model numbers keep their inner hyphens split
-  (``JSQ25-13`` → ``jsq25 13``).
+- Latin words and numbers are lower-cased; a model number gives its parts and the whole
+  (``JSQ25-13`` → ``jsq25 13 jsq2513``), so the exact model is a rare, telling term.
 
 The resulting space-separated terms are stored in ``kb_search`` and indexed by SQLite FTS5
 (``unicode61`` tokenizer then just splits on the spaces) or PostgreSQL ``to_tsvector('simple')``.
@@ -26,7 +26,10 @@ from functools import lru_cache
 
 import opencc
 
-_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[0-9a-z]+")
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[0-9a-z]+(?:[-./][0-9a-z]+)*")
+_JOINERS = re.compile(r"[-./]")
+# Digits glued to a following word, as in "JSQ33-1WiFi连接": the word is its own term.
+_GLUED_WORD = re.compile(r"^(\d+)([a-z]{3,})$")
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +49,17 @@ def terms(text: str) -> list[str]:
     out: list[str] = []
     for match in _TOKEN.finditer(text):
         token = match.group()
-        if token[0].isascii() or len(token) == 1:
+        if token[0].isascii():
+            parts = _JOINERS.split(token)
+            glued = _GLUED_WORD.match(parts[-1])
+            if glued:
+                parts[-1] = glued.group(1)
+            out.extend(parts)
+            if len(parts) > 1:
+                out.append("".join(parts))  # the whole model number, a rare and telling term
+            if glued:
+                out.append(glued.group(2))
+        elif len(token) == 1:
             out.append(token)
         else:
             out.extend(token[i : i + 2] for i in range(len(token) - 1))

@@ -26,4 +26,7 @@ def test_query_bigrams_are_inside_the_document_bigrams() -> None:
 
 
 def test_model_numbers_split_on_punctuation() -> None:
-    assert segment("JSQ25-13 型号") == "jsq25 13 型号"
+    assert segment("JSQ25-13 型号") == "jsq25 13 jsq2513 型号"
+    assert terms("v2.1") == ["v2", "1", "v21"]
+    assert terms("JSQ33-1WiFi连接") == ["jsq33", "1", "jsq331", "wifi", "连接"]
+    assert terms("KFR-35GW") == ["kfr", "35gw", "kfr35gw"]

@@ -107,3 +107,16 @@ class KbSearchDocument(Base):
     title_terms: Mapped[str] = mapped_column(Text)
     body_terms: Mapped[str] = mapped_column(Text)
     vector: Mapped[str | None] = mapped_column(SearchVector, nullable=True)
+
+
+class KbTerm(Base):
+    """How many published articles hold a search term (document frequency).
+
+    Search uses it to drop query terms no article has and to leave very common ones out of
+    the any-term query. The row with the empty term counts the indexed articles.
+    """
+
+    __tablename__ = "kb_terms"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer, default=0)

@@ -271,6 +271,12 @@ def upgrade() -> None:
         "ix_kb_search_vector", "kb_search", ["vector"], unique=False, postgresql_using="gin"
     )
     op.create_table(
+        "kb_terms",
+        sa.Column("term", sa.String(length=64), nullable=False),
+        sa.Column("documents", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("term", name=op.f("pk_kb_terms")),
+    )
+    op.create_table(
         "kb_versions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=False),
@@ -420,6 +426,7 @@ def downgrade() -> None:
     op.drop_table("tickets")
     op.drop_index(op.f("ix_kb_versions_article_id"), table_name="kb_versions")
     op.drop_table("kb_versions")
+    op.drop_table("kb_terms")
     op.drop_index("ix_kb_search_vector", table_name="kb_search", postgresql_using="gin")
     op.drop_table("kb_search")
     op.drop_index(op.f("ix_kb_feedback_article_id"), table_name="kb_feedback")
