@@ -120,7 +120,8 @@ class Agent:
 
 @dataclass(frozen=True, slots=True)
 class LabourRules:
-    """Rules that hold for every agent."""
+    """Rules that hold for every agent: rest between shifts, and days off per 7 days of the
+    horizon (a partial last week gets ``min_days_off × days ÷ 7`` of them, rounded down)."""
 
     min_rest_hours: float = 11.0
     min_days_off: int = 2
@@ -285,7 +286,9 @@ def solve_schedule(
                 if (a, d) in on_day
             ]
             if worked:
-                model.add(sum(worked) <= max(0, week_days - problem.rules.min_days_off))
+                # Days off per calendar week; a partial last week gets its share, rounded down.
+                days_off = problem.rules.min_days_off * week_days // 7
+                model.add(sum(worked) <= max(0, week_days - days_off))
         # Minimum rest between consecutive days' shifts.
         rest_slots = problem.rules.min_rest_hours * 3600 / problem.interval_s
         for d in range(days - 1):

@@ -149,3 +149,12 @@ def test_bad_requirement_shape_is_refused():
         solve_schedule(
             ScheduleProblem(MONDAY, HOURLY, {"default": np.zeros((1, 10))}, [Agent("a")], [EARLY])
         )
+
+
+def test_days_off_are_prorated_in_a_partial_last_week():
+    req = np.array([day_need(range(6, 14))] * 10)  # a week and three days
+    result = solve_schedule(problem(req, [Agent("a", max_week_hours=80.0)], [EARLY],
+                                    rules=LabourRules(min_days_off=2)))  # fmt: skip
+    days = sorted((x.day - MONDAY).days for x in result.assignments)
+    assert len([d for d in days if d < 7]) == 5  # two days off in the full week
+    assert [d for d in days if d >= 7] == [7, 8, 9]  # 2 × 3 ÷ 7 rounds down to none
