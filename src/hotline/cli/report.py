@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from hotline.cli.importing import read_or_exit
+from hotline.config.validate import load_center
+from hotline.core.errors import ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.metrics import service
-from hotline.metrics.compute import KpiReport, queue_figures, records_to_frame
+from hotline.metrics.compute import KpiReport, queue_figures, records_to_frame, with_teams
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
 from hotline.metrics.importer import load_mapping
 from hotline.store.db import make_engine, make_session_factory, session_scope
@@ -32,7 +34,7 @@ _TABLE_FIGURES = (
     "offered",
     "answered",
     "abandoned",
-    "service_level",
+    "reported_service_level",
     "asa_s",
     "abandon_rate",
     "aht_s",
@@ -116,6 +118,12 @@ def kpis(
         False, "--skip-bad-rows", help="Skip rows that break a rule (each is listed)."
     ),
     source: str = typer.Option(None, "--source", help="Only this imported source (database)."),
+    center: Path = typer.Option(
+        None,
+        "--center",
+        help="Center configuration: per-queue targets and agent teams "
+        "(default: HOTLINE_CENTER_CONFIG; --thresholds wins).",
+    ),
 ) -> None:
     """Compute every METRICS.md queue figure per interval, by queue, channel, team or agent.
 
@@ -126,13 +134,19 @@ def kpis(
         raise typer.Exit(2)
     dimensions = () if by in {"center", ""} else tuple(d.strip() for d in by.split(","))
     settings = _load_settings(thresholds)
+    teams: dict[str, str] = {}
+    center_config = _center(center)
+    if center_config is not None:
+        teams = service.teams_for_center(center_config)
+        if thresholds is None:
+            settings = service.settings_for_center(center_config)
     try:
         if contacts is not None:
             result = read_or_exit(contacts, mapping=mapping, tz=tz, skip_bad_rows=skip_bad_rows)
             # A mapping's time zone is the source center's own (e.g. the bank's Israel time).
             timezone = (load_mapping(mapping).timezone or tz) if mapping else tz
             report = queue_figures(
-                records_to_frame(result.records),
+                with_teams(records_to_frame(result.records), teams),
                 interval=interval,
                 by=dimensions,
                 settings=settings,
@@ -150,6 +164,7 @@ def kpis(
                     settings=settings,
                     timezone=tz,
                     source=source,
+                    teams=teams,
                 )
     except ValueError as exc:
         error_console.print(f"[red]error[/red] {exc}", highlight=False)
@@ -182,13 +197,22 @@ def _print_frame(frame: Any, output_format: str, title: str) -> None:
         console.print(table)
 
 
-def _center_teams(center_file: Path | None) -> dict[str, str]:
+def _center(center_file: Path | None) -> Any:
+    """The center configuration named on the command line or by HOTLINE_CENTER_CONFIG."""
     path = center_file or load_settings().center_config
     if path is None:
-        return {}
-    from hotline.config.validate import load_center
+        return None
+    try:
+        return load_center(path)
+    except ValidationFailed as failed:
+        for problem in failed.problems:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
-    return service.teams_for_center(load_center(path))
+
+def _center_teams(center_file: Path | None) -> dict[str, str]:
+    config = _center(center_file)
+    return service.teams_for_center(config) if config is not None else {}
 
 
 @report_app.command("agents")

@@ -27,6 +27,7 @@ from hotline.metrics.definitions import (
     FCR_WINDOW_S,
     INTERVALS,
     QUEUE_FIGURES,
+    SERVICE_LEVEL_VARIANTS,
     MetricSettings,
 )
 from hotline.metrics.records import RECORD_COLUMNS, ContactRecord, fold_events
@@ -167,24 +168,59 @@ class KpiReport:
 
 
 def _thresholds(frame: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
-    """Attach each contact's service-level and short-abandon thresholds (its queue's)."""
+    """Attach each contact's thresholds and headline variant (its queue's settings)."""
     default = settings.default
+    variant = SERVICE_LEVEL_VARIANTS.index
     if not settings.per_queue:
         return frame.with_columns(
             pl.lit(default.service_level_s).alias("_sl_t"),
             pl.lit(default.short_abandon_s).alias("_short_t"),
+            pl.lit(variant(default.variant), dtype=pl.Int8()).alias("_variant"),
         )
     table = pl.LazyFrame(
         {
             "queue": list(settings.per_queue),
             "_sl_t": [t.service_level_s for t in settings.per_queue.values()],
             "_short_t": [t.short_abandon_s for t in settings.per_queue.values()],
+            "_variant": [variant(t.variant) for t in settings.per_queue.values()],
         },
-        schema={"queue": pl.String(), "_sl_t": pl.Float64(), "_short_t": pl.Float64()},
+        schema={
+            "queue": pl.String(),
+            "_sl_t": pl.Float64(),
+            "_short_t": pl.Float64(),
+            "_variant": pl.Int8(),
+        },
     )
     return frame.join(table, on="queue", how="left").with_columns(
         pl.col("_sl_t").fill_null(default.service_level_s),
         pl.col("_short_t").fill_null(default.short_abandon_s),
+        pl.col("_variant").fill_null(variant(default.variant)),
+    )
+
+
+def _headline_numerator(ans: pl.Expr, abn: pl.Expr) -> pl.Expr:
+    """Whether a contact counts as met under its queue's headline service-level variant.
+
+    Every variant is a sum over contacts divided by a sum over contacts, so contacts of
+    queues with different variants add up correctly in one figure (by agent, by team).
+    """
+    within = pl.col("_wait") <= pl.col("_sl_t")
+    answered_in = ans & within
+    met = answered_in | (abn & within)
+    return pl.when(pl.col("_variant") <= 1).then(answered_in).otherwise(met)
+
+
+def _headline_denominator(ans: pl.Expr, abn: pl.Expr) -> pl.Expr:
+    """Whether a contact counts in the denominator of its queue's headline variant."""
+    short = abn & (pl.col("_wait") < pl.col("_short_t"))
+    return (
+        pl.when(pl.col("_variant") == 0)
+        .then(ans | (abn & ~short))  # service_level: answered + abandoned - short abandoned
+        .when(pl.col("_variant") == 1)
+        .then(ans)  # service_level_answered
+        .when(pl.col("_variant") == 2)
+        .then(ans | abn)  # service_level_sl2
+        .otherwise(pl.lit(True))  # service_level_offered: every offered contact
     )
 
 
@@ -224,7 +260,9 @@ def queue_figures(
     ``frame`` holds contact records (:func:`records_to_frame`, :func:`conform`). Rows are
     grouped by the local-time interval (``15m``, ``30m``, ``1h``, ``day``, ``month``) in which
     the contact queued, and by the ``by`` columns (any of queue, channel, team, agent; empty
-    for the whole center). Ratios with nothing to measure are null, not zero.
+    for the whole center). Ratios with nothing to measure are null, not zero. Besides the
+    four named variants, ``reported_service_level`` is the service level under each contact's
+    queue's headline variant (the figure a center that switched variants reports).
 
     >>> rec = ContactRecord(contact_id="c1", arrived_at=0.0, queued_at=0.0, answered_at=15.0,
     ...                     agent="a1", queue="repair", outcome="answered", talk_s=120.0)
@@ -273,6 +311,8 @@ def queue_figures(
         total(abn & (pl.col("_wait") < pl.col("_short_t"))).alias("short_abandoned"),
         total(ans & (pl.col("_wait") <= pl.col("_sl_t"))).alias("_ans_in"),
         total(abn & (pl.col("_wait") <= pl.col("_sl_t"))).alias("_abn_in"),
+        total(_headline_numerator(ans, abn)).alias("_head_num"),
+        total(_headline_denominator(ans, abn)).alias("_head_den"),
         answered_sum("_wait").alias("_ans_wait"),
         pl.when(abn).then(pl.col("_wait")).otherwise(0.0).sum().alias("_abn_wait"),
         pl.col("_wait").max().alias("longest_wait_s"),
@@ -302,6 +342,7 @@ def queue_figures(
         ).dt.total_seconds()
     summed = [
         "offered", "answered", "abandoned", "short_abandoned", "_ans_in", "_abn_in",
+        "_head_num", "_head_den",
         "_ans_wait", "_abn_wait", "_talk", "_hold", "_wrap", "_transferred", "_repeats",
         "_known",
     ]  # fmt: skip
@@ -329,6 +370,7 @@ def queue_figures(
         share(pl.col("_ans_in"), n_ans).alias("service_level_answered"),
         share(met, n_ans + n_abn).alias("service_level_sl2"),
         share(met, off).alias("service_level_offered"),
+        share(pl.col("_head_num"), pl.col("_head_den")).alias("reported_service_level"),
         share(pl.col("_ans_wait"), n_ans).alias("asa_s"),
         share(pl.col("_abn_wait"), n_abn).alias("avg_abandon_wait_s"),
         share(n_abn - short, off - short).alias("abandon_rate"),
@@ -342,7 +384,9 @@ def queue_figures(
         # offered load is then unknown too.
         (share(handle, n_ans) * off / length).alias("traffic_erlangs"),
     )
-    table = figures.select([*keys, *QUEUE_FIGURES]).sort(keys, nulls_last=True).collect()
+    columns = [*QUEUE_FIGURES]
+    columns.insert(columns.index("service_level_offered") + 1, "reported_service_level")
+    table = figures.select([*keys, *columns]).sort(keys, nulls_last=True).collect()
     return KpiReport(
         table=table,
         interval=interval,

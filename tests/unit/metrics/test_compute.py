@@ -123,6 +123,11 @@ def test_per_queue_thresholds_judge_each_contact_by_its_own_queue() -> None:
     }
     assert by_queue["vip"]["service_level_answered"] == pytest.approx(1 / 2)
     assert by_queue["vip"]["short_abandoned"] == 0
+    # headline: vip under SL2 (v1 met; v1, v2, v3 count) + repair under the default
+    # (r1 met; r1 counts) = 2 / 4
+    assert row["reported_service_level"] == pytest.approx(2 / 4)
+    assert by_queue["vip"]["reported_service_level"] == by_queue["vip"]["service_level_sl2"]
+    assert by_queue["repair"]["reported_service_level"] == by_queue["repair"]["service_level"]
     assert report.header()["thresholds"]["per_queue"]["vip"] == {
         "variant": "service_level_sl2",
         "service_level_threshold_s": 5.0,
@@ -272,3 +277,24 @@ def test_whole_period_interval_spans_the_data() -> None:
     assert row["offered"] == 2 and row["service_level"] == 0.5
     # from the first quarter hour to the end of the last: 2 h 15 min
     assert row["traffic_erlangs"] == pytest.approx(2 * 100 / 8100)
+
+
+def test_reported_service_level_follows_each_queue_variant() -> None:
+    records = [
+        answered("v1", "vip", 4),
+        answered("v2", "vip", 8),
+        abandoned("v3", "vip", 6),
+        answered("r1", "repair", 15),
+        abandoned("r2", "repair", 30),
+    ]
+    settings = MetricSettings(
+        per_queue={"vip": QueueThresholds(service_level_s=5.0, variant="service_level_answered")}
+    )
+    (row,) = queue_figures(records_to_frame(records), by=(), settings=settings).rows()
+    # vip answered-only: v1 of (v1, v2); repair default: r1 of (r1, r2) -> 2 / 4
+    assert row["reported_service_level"] == pytest.approx(2 / 4)
+    # the plain METRICS.md service_level counts vip's abandon too: 2 / 5
+    assert row["service_level"] == pytest.approx(2 / 5)
+    offered = MetricSettings(default=QueueThresholds(variant="service_level_offered"))
+    (row,) = queue_figures(records_to_frame(records), by=(), settings=offered).rows()
+    assert row["reported_service_level"] == row["service_level_offered"]
