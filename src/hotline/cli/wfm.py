@@ -293,9 +293,17 @@ def backtest_command(
     if not origins:
         error_console.print("[red]error[/red] the history is too short for this horizon")
         raise typer.Exit(1)
-    rows = backtest(
-        history, horizon_days=horizon_days, origins=origins, calendar=_calendar(calendar)
-    )
+    from rich.progress import Progress
+
+    with Progress(console=error_console, transient=True) as bar:
+        task = bar.add_task(f"backtest, {len(origins)} origins", total=len(origins))
+        rows = backtest(
+            history,
+            horizon_days=horizon_days,
+            origins=origins,
+            calendar=_calendar(calendar),
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
     table_rows: list[dict[str, object]] = []
     for day in range(horizon_days + 1):
         by_method = {r.method: r for r in rows if r.horizon_day == day}

@@ -616,11 +616,13 @@ def backtest(
     calendar: Iterable[SpecialDay] = (),
     settings: ForecastSettings | None = None,
     extra_methods: Mapping[str, object] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[BacktestRow]:
     """WAPE and bias per horizon day, Hotline vs seasonal naive (and any ``extra_methods``:
     callables ``(history, origin, days) -> array``), over staffed intervals of days with data.
 
-    Rows for horizon day 0 summarise the whole horizon.
+    Rows for horizon day 0 summarise the whole horizon. ``progress(done, total)`` is called
+    before each origin.
     """
     calendar = list(calendar)
     origins = (
@@ -641,7 +643,9 @@ def backtest(
     predicted_by: dict[str, dict[int, list[FloatArray]]] = {
         m: {k: [] for k in range(horizon_days)} for m in methods
     }
-    for origin in origins:
+    for done, origin in enumerate(origins):
+        if progress is not None:
+            progress(done, len(origins))
         known = history.truncated(origin + horizon_days)
         mask = staffed_mask(known, origin=origin, days=horizon_days) > 0
         outputs = {}
