@@ -32,6 +32,9 @@ def _register() -> None:
     from hotline.cli import telephony
 
     telephony.register(app)
+    from hotline.cli import servicedesk
+
+    servicedesk.register(app)
 
 
 _register()
