@@ -285,7 +285,7 @@ def _point_forecast(
         coef, *_ = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)
         residual = y - x @ coef
         # Standard error of the slope, to shrink it toward zero when it is mostly noise.
-        dof = max(1.0, float(w.sum()) - 8.0)
+        dof = max(1.0, float(w.sum()) - x.shape[1])
         sigma2 = float((w * residual**2).sum()) / dof
         try:
             cov = sigma2 * np.linalg.inv((x * w[:, None]).T @ x)
