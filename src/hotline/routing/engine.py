@@ -274,6 +274,7 @@ class _Pool:
         "extra",
         "family",
         "members",
+        "pending",
         "queue",
         "ring",
         "terms",
@@ -302,6 +303,8 @@ class _Pool:
         # (-class, credited start, arrival seq, version, contact)
         self.contacts: list[tuple[int, float, int, int, _Contact]] = []
         self.members: set[str] = set()
+        # (agent, version) notes not yet heaped; see RoutingEngine._push.
+        self.pending: list[tuple[_Agent, int]] = []
         self.waiting = 0
 
 
@@ -459,6 +462,8 @@ class RoutingEngine:
         self._contact_seq = 0
         self._offer_seq = 0
         self._dirty: dict[_Agent, None] = {}
+        self._extra_cache: dict[tuple[tuple[str, ...], str | None], tuple[Term, ...]] = {}
+        self._text_cache: dict[tuple[Term, ...], tuple[str, ...]] = {}
         self._effects: list[Effect] = []
         self._events: list[Event] = []
         for agent_cfg in config.agents:
@@ -828,23 +833,51 @@ class RoutingEngine:
             self._show_state(agent)
 
     def _push(self, agent: _Agent) -> None:
+        """Announce an available agent to the innermost pools they belong to.
+
+        Only a note ``(agent, version)`` is appended: the strategy key is computed and the
+        entry heaped when a contact next draws from that pool (:meth:`_merge`). An agent
+        serves many pools and usually gets work from one of them soon, so most notes go
+        stale unread — and a stale note costs an append, not a heap push and pop. The key is
+        the same either way: every change that moves a key also moves the version.
+        """
         takeable = [ch for ch in agent.channels if self._can_take(agent, ch)]
         if not takeable:
             return
-        keys: dict[str, tuple[float, ...]] = {}
-        rng = self._rng
+        note = (agent, agent.version)
         for pool in agent.push_pools:
-            if pool.channel not in takeable:
-                continue
-            queue = pool.queue
-            key = keys.get(queue.id)
-            if key is None:
-                key = keys[queue.id] = queue.key(agent, queue.id, queue.channel, rng)
-            heap = pool.agents
-            heapq.heappush(heap, (key, agent.index, agent.version, agent))
-            if len(heap) > 2 * len(pool.members) + 16:
-                heap[:] = [e for e in heap if e[2] == e[3].version]
-                heapq.heapify(heap)
+            if pool.channel in takeable:
+                pending = pool.pending
+                pending.append(note)
+                if len(pending) > 2 * len(pool.members) + 16:
+                    pool.pending = [n for n in pending if n[1] == n[0].version]
+
+    def _merge(self, pool: _Pool) -> None:
+        """Heap the pool's pending agent notes that are still current."""
+        pending = pool.pending
+        if not pending:
+            return
+        pool.pending = []
+        queue = pool.queue
+        key = queue.key
+        channel = pool.channel
+        rng = self._rng
+        can_take = self._can_take
+        fresh = [
+            (key(agent, queue.id, channel, rng), agent.index, version, agent)
+            for agent, version in pending
+            if version == agent.version and can_take(agent, channel)
+        ]
+        heap = pool.agents
+        if len(fresh) > 8 and len(fresh) > len(heap) // 4:
+            heap.extend(fresh)
+            heapq.heapify(heap)
+        else:
+            for entry in fresh:
+                heapq.heappush(heap, entry)
+        if len(heap) > 2 * len(pool.members) + 16:
+            heap[:] = [e for e in heap if e[2] == e[3].version]
+            heapq.heapify(heap)
 
     def _show_state(self, agent: _Agent) -> None:
         state = _derive_state(agent)
@@ -921,6 +954,8 @@ class RoutingEngine:
         self, pool: _Pool, contact: _Contact
     ) -> tuple[tuple[float, ...], int, int, _Agent] | None:
         """The best available agent entry of one pool for this contact (stale ones dropped)."""
+        if pool.pending:
+            self._merge(pool)
         heap = pool.agents
         channel = contact.channel
         while heap:
@@ -958,10 +993,13 @@ class RoutingEngine:
         )
         for member in family:
             member.family = [p for p in family if p.ring <= member.ring]
+        # A new pool has no contacts yet, so its ready members need no search: their current
+        # entries elsewhere stay valid and each gets one note here (not a full refresh, which
+        # would push every member into every pool of theirs at once).
         for agent in queue.members.values():
             self._join(agent, pool)
-            if agent.id in pool.members and agent.presence == _READY:
-                self._invalidate(agent)
+            if agent.id in pool.members and self._can_take(agent, channel):
+                pool.pending.append((agent, agent.version))
         return pool
 
     def _enter_queue(
@@ -990,20 +1028,40 @@ class RoutingEngine:
             EventKind.QUEUED,
             contact,
             queue=queue,
-            data={"priority": contact.priority, "requirements": [str(t) for t in contact.extra]},
+            data={"priority": contact.priority, "requirements": self._texts(contact.extra)},
         )
+        self._wait(contact)
+        if contact.stage == _WAITING:
+            self._arm(contact)
+            if cfg.announce_every_s is not None:
+                self._announce(contact)
+
+    def _arm(self, contact: _Contact) -> None:
+        """Set the waiting contact's timers: ageing rings, overflow after a wait, announcements.
+
+        Armed only once a contact actually waits: most contacts meet an agent at once, and
+        timers never set cost nothing to cancel.
+        """
+        queue = contact.queue
+        assert queue is not None
+        elapsed = self.now - contact.queued_at
         rings = queue.rings
-        for ring in range(1, len(rings)):
-            contact.timers.append(self._timer(rings[ring][0], "age", contact, value=ring))
+        for ring in range(contact.ring + 1, len(rings)):
+            contact.timers.append(self._timer(rings[ring][0] - elapsed, "age", contact, value=ring))
+        cfg = queue.cfg
         for rule in cfg.overflow:
             if rule.when is OverflowCondition.WAIT_EXCEEDS:
                 assert rule.value is not None
-                contact.timers.append(self._timer(rule.value, "overflow", contact, value=rule))
-        self._wait(contact)
+                delay = rule.value - elapsed
+                contact.timers.append(self._timer(delay, "overflow", contact, value=rule))
         if cfg.announce_every_s is not None:
-            if contact.stage == _WAITING:
-                self._announce(contact)
             contact.timers.append(self._timer(cfg.announce_every_s, "announce", contact))
+
+    def _texts(self, extra: tuple[Term, ...]) -> tuple[str, ...]:
+        texts = self._text_cache.get(extra)
+        if texts is None:
+            texts = self._text_cache[extra] = tuple(str(t) for t in extra)
+        return texts
 
     def _entry_rule(self, queue: _Queue) -> OverflowRule | None:
         cfg = queue.cfg
@@ -1223,7 +1281,22 @@ class RoutingEngine:
             # A direct transfer that nobody took goes to the queue, keeping its old place.
             self._enter_queue(contact, queue, contact.place_at, check_rules=False)
             return
+        if contact.timers:
+            self._wait(contact)
+            return
+        # Offered before it ever waited, so no timers were set: catch up on the rings and
+        # overflow rules its time in the queue has already reached, then arm the rest.
+        elapsed = self.now - contact.queued_at
+        contact.ring = max(r for r, ring in enumerate(queue.rings) if ring[0] <= elapsed)
+        for rule in queue.cfg.overflow:
+            if rule.when is OverflowCondition.WAIT_EXCEEDS:
+                assert rule.value is not None
+                if rule.value <= elapsed:
+                    contact.overflow_due = rule
+                    break
         self._wait(contact)
+        if contact.stage == _WAITING:
+            self._arm(contact)
 
     def _ring_no_answer(self, contact: _Contact, agent: _Agent) -> None:
         self._drop_item(agent, contact)
@@ -1485,9 +1558,14 @@ class RoutingEngine:
         if command.contact_id in self._contacts:
             raise RoutingConflict(f"contact {command.contact_id!r} is already in the engine")
         queue = self._queue(command.queue)
-        extra = parse_requirements(command.requirements)
-        if command.language:
-            extra = canonical((*extra, *parse_requirements([f"language == {command.language}"])))
+        asked = (command.requirements, command.language)
+        extra = self._extra_cache.get(asked)
+        if extra is None:
+            extra = parse_requirements(command.requirements)
+            if command.language:
+                language = parse_requirements([f"language == {command.language}"])
+                extra = canonical((*extra, *language))
+            self._extra_cache[asked] = extra
         priority = queue.cfg.default_priority if command.priority is None else command.priority
         self._contact_seq += 1
         contact = _Contact(

@@ -189,3 +189,30 @@ def test_wrap_up_of_a_chat_still_holds_its_slot() -> None:
     assert offers(engine.handle(ContactEnded(at=2, contact_id="a"))) == []
     result = engine.handle(WrapUpEnded(at=3, agent_id="alice", contact_id="a"))
     assert offers(result) == [("b", "alice")]
+
+
+def test_a_contact_returned_after_ring_no_answer_catches_up_on_ageing() -> None:
+    # Offered at once (no timers set yet), it rings out after 20 s; by then the 10 s ring
+    # applies, so the level-2 agent may take it straight away.
+    queue = QueueConfig(
+        "repair",
+        requirements=("repair >= 4",),
+        ring_timeout_s=20,
+        ageing=(AgeingStep(after_s=10, min_proficiency=2),),
+    )
+    engine = RoutingEngine(
+        RoutingConfig(
+            queues=(queue,),
+            agents=(
+                AgentConfig("expert", skills={"repair": 5}),
+                AgentConfig("level2", skills={"repair": 2}),
+            ),
+        )
+    )
+    engine.handle(AgentLoggedIn(at=0, agent_id="expert"))
+    engine.handle(AgentLoggedIn(at=0, agent_id="level2"))
+    assert offers(engine.handle(ContactQueued(at=0, contact_id="c1", queue="repair"))) == [
+        ("c1", "expert")
+    ]
+    assert engine.next_deadline() == 20  # only the ring timer: nothing else was armed
+    assert offers(engine.advance(20)) == [("c1", "level2")]
