@@ -280,3 +280,13 @@ def test_pcap_without_audio_is_refused(tmp_path: Path) -> None:
     (tmp_path / "y.pcap").write_bytes(b"not a pcap at all, really not")
     with pytest.raises(ValueError, match="not a pcap"):
         read_rtp_streams(tmp_path / "y.pcap")
+
+
+def test_register_answered_within_the_same_millisecond_is_not_stale() -> None:
+    # The nonce's stamp is rounded to milliseconds: 100.0006 is written as 100.001.
+    registrar = Registrar(realm="hotline", users={"1001": "pw"}, secret=b"k")
+    auth = _authorize(registrar, user="1001", password="pw", now=100.0006)
+    result = registrar.register(
+        now=100.0008, user="1001", authorization=auth, contact="sip:a@h", expires=60
+    )
+    assert result.status == 200
