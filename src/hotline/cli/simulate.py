@@ -59,7 +59,7 @@ def _summary_table(run: SimulationRun, summary: results.Summary) -> Table:
         if half is not None and not math.isnan(half):
             text += f" ± {_number(half)}"
         cells[(row["figure"], row["queue"])] = text
-    for figure in results.SUMMARY_FIGURES:
+    for figure in (*results.SUMMARY_FIGURES, "occupancy"):
         table.add_row(figure, *(cells.get((figure, q), "—") for q in queues))
     return table
 

@@ -19,7 +19,14 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from hotline.metrics.compute import events_to_frame, queue_figures
+from hotline.core.events import Event
+from hotline.metrics.compute import (
+    HANDLING_STATES,
+    IDLE_STATES,
+    agent_state_segments,
+    events_to_frame,
+    queue_figures,
+)
 from hotline.metrics.definitions import MetricSettings, QueueThresholds
 from hotline.sim.driver import SimulationRun
 from hotline.sim.scenario import Scenario
@@ -113,7 +120,40 @@ def summarise(run: SimulationRun, frames: list[pl.DataFrame] | None = None) -> S
             values = [float(v) if v is not None else math.nan for v in subset[figure].to_list()]
             mean, half = confidence_interval(values)
             rows.append({"queue": queue, "figure": figure, "mean": mean, "ci95_half_width": half})
+    scenario = run.scenario
+    occupancy = [
+        center_occupancy(
+            r.events,
+            since=scenario.start + scenario.warmup_s,
+            until=scenario.start + scenario.duration_s,
+        )
+        for r in run.replications
+    ]
+    mean, half = confidence_interval(occupancy)
+    rows.append({"queue": "*", "figure": "occupancy", "mean": mean, "ci95_half_width": half})
     return Summary(table=pl.DataFrame(rows), replications=len(frames))
+
+
+def center_occupancy(events: Sequence[Event], *, since: float, until: float) -> float:
+    """Handling ÷ (handling + available idle time) over all agents between two instants.
+
+    METRICS.md ``occupancy``, from the agent states the routing engine logged; the warm-up
+    before ``since`` and the drain after ``until`` (when arrivals stop) are cut off.
+    """
+    segments = (
+        agent_state_segments(events)
+        .with_columns(
+            pl.max_horizontal(pl.col("start"), pl.lit(since)).alias("start"),
+            pl.min_horizontal(pl.col("end"), pl.lit(until)).alias("end"),
+        )
+        .filter(pl.col("end") > pl.col("start"))
+    )
+    length = pl.col("end") - pl.col("start")
+    handling = segments.filter(pl.col("state").is_in(list(HANDLING_STATES))).select(length.sum())
+    idle = segments.filter(pl.col("state").is_in(list(IDLE_STATES))).select(length.sum())
+    busy = float(handling.item() or 0.0)
+    free = float(idle.item() or 0.0)
+    return busy / (busy + free) if busy + free > 0 else math.nan
 
 
 def queue_length_by_interval(

@@ -225,3 +225,26 @@ def test_a_scenario_can_name_the_center_configuration(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as caught:
         load_scenario(path)
     assert any(p.field == "queues[0].id" for p in caught.value.problems)
+
+
+def test_occupancy_matches_the_offered_load() -> None:
+    # M/M/5 at 4 Erlangs with patient callers: occupancy = carried load / agents = 0.8
+    sc = scenario_from_dict(
+        small(
+            queues=[
+                {
+                    "id": "repair",
+                    "requirements": ["repair"],
+                    "handle_time": 60,
+                    "patience": "never",
+                    "wrap_up_s": 0,
+                }
+            ],
+            agents=[{"group": "team", "count": 5, "skills": {"repair": 2}}],
+            arrivals=[{"queue": "repair", "rates_per_hour": [240] * 8}],
+            warmup_s=1800,
+        )
+    )
+    run = simulate(sc, replications=2, seed=4)
+    summary = {(r["queue"], r["figure"]): r["mean"] for r in results.summarise(run).rows()}
+    assert summary[("*", "occupancy")] == pytest.approx(0.8, abs=0.04)
