@@ -47,9 +47,14 @@ from hotline.store.models.kb import (
 TITLE_WEIGHT = 3.0
 # In the any-term query, terms held by more than this share of articles are left out (they
 # barely change the ranking and their long posting lists dominate the time), as are all but
-# the rarest ``MAX_ANY_TERMS`` terms.
+# the rarest ``MAX_ANY_TERMS`` terms (the rarest one is always kept)...
 COMMON_SHARE = 0.05
+# Terms held by more than this share of articles are left out of the every-term query too.
+STOP_SHARE = 0.2
 MAX_ANY_TERMS = 8
+# ...and terms are added rarest first only while the articles they could match stay under
+# this many, which bounds the ranking work on both engines.
+MAX_ANY_DOCUMENTS = 2_000
 TERM_LENGTH = 64
 DOCUMENTS = ""  # the kb_terms row counting indexed articles
 
@@ -470,18 +475,27 @@ def search(
     known = [w for w in words if frequency[w[:TERM_LENGTH]] > 0 or _is_prefix_term(w)]
     if not known:
         return []
-    ranked = _ranked(session, known, limit * 4, match_all=True)
+    documents = max(1, frequency[DOCUMENTS])
+    # Terms in most articles (型号, 处理, a lone "1") filter little and cost the most.
+    telling = [w for w in known if frequency[w[:TERM_LENGTH]] <= STOP_SHARE * documents] or sorted(
+        known, key=lambda w: frequency[w[:TERM_LENGTH]]
+    )[:1]
+    ranked = _ranked(session, telling, limit * 4, match_all=True)
     if len(ranked) < limit and len(known) > 1:
-        documents = max(1, frequency[DOCUMENTS])
         rarest = sorted(known, key=lambda w: frequency[w[:TERM_LENGTH]])
-        selective = [
-            w for w in rarest if frequency[w[:TERM_LENGTH]] <= COMMON_SHARE * documents
-        ] or rarest[:1]
+        selective: list[str] = []
+        matched = 0
+        for word in rarest[:MAX_ANY_TERMS]:
+            count = frequency[word[:TERM_LENGTH]]
+            if selective and (
+                count > COMMON_SHARE * documents or matched + count > MAX_ANY_DOCUMENTS
+            ):
+                break
+            selective.append(word)
+            matched += count
         seen = {article_id for article_id, _ in ranked}
         ranked += [
-            r
-            for r in _ranked(session, selective[:MAX_ANY_TERMS], limit * 4, match_all=False)
-            if r[0] not in seen
+            r for r in _ranked(session, selective, limit * 4, match_all=False) if r[0] not in seen
         ]
     if not ranked:
         return []
