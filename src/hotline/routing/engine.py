@@ -123,6 +123,9 @@ _NOT_READY = 2
 #: Overflow moves one contact may make before the engine stops following rules (loop guard).
 MAX_OVERFLOW_HOPS = 8
 
+# Enum ``.value`` goes through a Python-level descriptor in 3.11; plain strings are cheaper.
+_TEXT: dict[AgentState | Outcome, str] = {m: m.value for m in (*AgentState, *Outcome)}
+
 _EVENT_FIELDS = ("seq", "at", "kind", "contact_id", "agent_id", "queue", "channel", "data")
 
 
@@ -862,11 +865,13 @@ class RoutingEngine:
         key = queue.key
         channel = pool.channel
         rng = self._rng
-        can_take = self._can_take
+        # A current version means nothing about the agent's availability has changed since
+        # the note was made (every such change bumps the version), and notes are only made
+        # while the agent can take this channel — so no availability check is needed here.
         fresh = [
             (key(agent, queue.id, channel, rng), agent.index, version, agent)
             for agent, version in pending
-            if version == agent.version and can_take(agent, channel)
+            if version == agent.version
         ]
         heap = pool.agents
         if len(fresh) > 8 and len(fresh) > len(heap) // 4:
@@ -890,7 +895,7 @@ class RoutingEngine:
         self._event(
             EventKind.AGENT_STATE,
             agent=agent,
-            data={"state": state.value, "previous": previous.value, "reason": reason},
+            data={"state": _TEXT[state], "previous": _TEXT[previous], "reason": reason},
         )
         self._effects.append(AgentStateChanged(agent.id, state, reason))
 
@@ -957,22 +962,17 @@ class RoutingEngine:
         if pool.pending:
             self._merge(pool)
         heap = pool.agents
-        channel = contact.channel
         while heap:
             entry = heap[0]
             agent = entry[3]
-            if entry[2] != agent.version or not self._can_take(agent, channel):
+            if entry[2] != agent.version:  # current version: still available (see _merge)
                 heapq.heappop(heap)
                 continue
             if contact.declined and agent.id in contact.declined:
                 # Rare: this agent declined the contact; look further down without disturbing.
                 for other in sorted(heap):
                     candidate = other[3]
-                    if (
-                        other[2] == candidate.version
-                        and candidate.id not in contact.declined
-                        and self._can_take(candidate, channel)
-                    ):
+                    if other[2] == candidate.version and candidate.id not in contact.declined:
                         return other
                 return None
             return entry
@@ -1216,7 +1216,7 @@ class RoutingEngine:
             outcome = Outcome.ANSWERED
         contact.stage = _FINISHED
         self._cancel_contact_timers(contact)
-        data = {"outcome": outcome.value}
+        data = {"outcome": _TEXT[outcome]}
         self._event(EventKind.FINISHED, contact, queue=contact.queue, data=data)
         del self._contacts[contact.id]
 
