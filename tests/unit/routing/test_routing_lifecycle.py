@@ -233,3 +233,29 @@ def test_agent_configuration_can_arrive_at_login() -> None:
     engine.handle(AgentLoggedIn(at=0, agent_id="zoe", config=AgentConfig("zoe")))
     result = engine.handle(ContactQueued(at=1, contact_id="c1", queue="chat"))
     assert offers(result) == [("c1", "zoe")]
+
+
+def test_same_commands_give_the_same_log() -> None:
+    from hotline.routing.model import Strategy
+
+    def run() -> list[dict[str, object]]:
+        queue = QueueConfig("q", strategy=Strategy.RANDOM, wrap_up_s=3)
+        agents = tuple(AgentConfig(f"a{i}") for i in range(4))
+        engine = RoutingEngine(RoutingConfig(queues=(queue,), agents=agents, seed=42))
+        log: list[Event] = []
+        for i in range(4):
+            log += engine.handle(AgentLoggedIn(at=0, agent_id=f"a{i}")).events
+        for i in range(12):
+            result = engine.handle(ContactQueued(at=i, contact_id=f"c{i}", queue="q"))
+            log += result.events
+            for offer in [e for e in result.effects if isinstance(e, Offer)]:
+                log += engine.handle(
+                    OfferAnswered(at=i, contact_id=offer.contact_id, agent_id=offer.agent_id)
+                ).events
+            log += engine.handle(ContactEnded(at=i + 0.5, contact_id=f"c{i}")).events
+        log += engine.advance(100).events
+        return [e.as_dict() for e in log]
+
+    first = run()
+    assert first == run()
+    assert len({e["agent_id"] for e in first if e["kind"] == "answered"}) > 1

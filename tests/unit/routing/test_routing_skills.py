@@ -216,3 +216,26 @@ def test_a_contact_returned_after_ring_no_answer_catches_up_on_ageing() -> None:
     ]
     assert engine.next_deadline() == 20  # only the ring timer: nothing else was armed
     assert offers(engine.advance(20)) == [("c1", "level2")]
+
+
+def test_universal_queue_mixes_channels_within_each_capacity() -> None:
+    queues = tuple(
+        QueueConfig(channel.value, channel=channel, wrap_up_s=0)
+        for channel in (Channel.EMAIL, Channel.SMS, Channel.OUTBOUND, Channel.VOICE)
+    )
+    agent = AgentConfig("ann", capacity={Channel.EMAIL: 2, Channel.SMS: 2})
+    engine = RoutingEngine(RoutingConfig(queues=queues, agents=(agent,)))
+    engine.handle(AgentLoggedIn(at=0, agent_id="ann"))
+    got = []
+    for i, channel in enumerate(["email", "email", "email", "sms", "sms", "sms", "outbound"]):
+        got += offers(engine.handle(ContactQueued(at=i, contact_id=f"{channel}{i}", queue=channel)))
+    # Two e-mails and two SMS at once; the outbound task (a phone call) waits for a free desk.
+    assert got == [("email0", "ann"), ("email1", "ann"), ("sms3", "ann"), ("sms4", "ann")]
+    held = engine.agent_contacts("ann")
+    for contact in list(held):
+        engine.handle(ContactEnded(at=10, contact_id=contact))  # customers leave before answer
+    # A free desk: the longest waiter relative to its target goes first (all 20 s targets).
+    assert engine.agent_contacts("ann") == {"email2": "ringing", "sms5": "ringing"}
+    engine.handle(ContactEnded(at=11, contact_id="email2"))
+    engine.handle(ContactEnded(at=11, contact_id="sms5"))
+    assert engine.agent_contacts("ann") == {"outbound6": "ringing"}
