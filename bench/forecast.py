@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer origins")
     parser.add_argument("--step", type=int, default=None, help="days between origins")
     args = parser.parse_args()
-    step = args.step or (21 if args.quick else 5)
+    step = args.step or (21 if args.quick else 6)
 
     started = time.perf_counter()
     history = bank_history(DATA, interval_s=1800)
