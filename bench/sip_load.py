@@ -397,7 +397,8 @@ def main() -> None:
     (work / "phones.yaml").write_text(yaml.safe_dump(phones))
     sip_port, ng_port, dtmf_port = free_port(), free_port(), free_port()
     agents_port = free_port()
-    base = 40000 + (os.getpid() % 20) * 1000
+    # rtpengine takes 4 ports per call (RTP and RTCP on both sides): 12,000 ports hold 3,000
+    low = 20000 + (os.getpid() % 3) * 13000
     server = subprocess.Popen(
         [
             sys.executable,
@@ -422,7 +423,7 @@ def main() -> None:
             "--dtmf-port",
             str(dtmf_port),
             "--rtp-ports",
-            f"{base}-{base + 999}",
+            f"{low}-{low + 11999}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -444,7 +445,7 @@ def main() -> None:
                 "-p",
                 str(agents_port),
                 "-mp",
-                str(base + 900),
+                str(free_port()),
                 "-nostdin",
             ],
             cwd=work,
@@ -462,7 +463,7 @@ def main() -> None:
             rate=options.rate,
             calls=calls,
             hold_ms=hold_ms,
-            media_port=base + 950,
+            media_port=free_port(),
         )
         log = events(work / "server" / "events.jsonl")
         waits = [e["data"]["wait_s"] for e in log if e["kind"] == "answered"]
@@ -482,7 +483,7 @@ def main() -> None:
             rate=queue_rate,
             calls=options.queued,
             hold_ms=hold_queue_ms,
-            media_port=base + 960,
+            media_port=free_port(),
         )
         peak = max_queued(events(work / "server" / "events.jsonl"), mark)
         # the peer: sipp's own UAS answers the same callers directly
@@ -501,7 +502,7 @@ def main() -> None:
             rate=options.rate,
             calls=calls,
             hold_ms=hold_ms,
-            media_port=base + 970,
+            media_port=free_port(),
         )
     finally:
         for process in (peer, agents, server):

@@ -290,3 +290,32 @@ def test_register_answered_within_the_same_millisecond_is_not_stale() -> None:
         now=100.0008, user="1001", authorization=auth, contact="sip:a@h", expires=60
     )
     assert result.status == 200
+
+
+def test_ng_client_out_of_ports_is_unavailable_not_rejected() -> None:
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+
+        class Full(asyncio.DatagramProtocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport = transport
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                cookie = data.partition(b" ")[0]
+                reply = {"result": "error", "error-reason": "Ran out of ports"}
+                self.transport.sendto(cookie + b" " + encode(reply), addr)  # type: ignore[attr-defined]
+
+        transport, _ = await loop.create_datagram_endpoint(Full, local_addr=("127.0.0.1", 0))
+        client = NgClient("127.0.0.1", transport.get_extra_info("sockname")[1], timeout_s=0.2)
+        try:
+            await client.offer(call="c", from_tag="a", sdp="v=0")
+        except MediaRejected:
+            return "rejected"
+        except MediaUnavailable:
+            return "unavailable"
+        finally:
+            client.close()
+            transport.close()
+        return "ok"
+
+    assert asyncio.run(main()) == "unavailable"

@@ -128,7 +128,11 @@ class NgClient:
                 self._pending.pop(cookie, None)
                 continue
             if reply.get("result") == "error":
-                raise MediaRejected(f"rtpengine {command}: {reply.get('error-reason')}")
+                reason = f"rtpengine {command}: {reply.get('error-reason')}"
+                if "out of ports" in reason.lower():
+                    # capacity, not a bad request: callers get 503 and operators an alarm
+                    raise MediaUnavailable(reason)
+                raise MediaRejected(reason)
             return reply
         raise MediaUnavailable(f"rtpengine at {self.address[0]}:{self.address[1]} did not answer")
 
