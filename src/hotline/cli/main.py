@@ -35,6 +35,9 @@ def _register() -> None:
     from hotline.cli import servicedesk
 
     servicedesk.register(app)
+    from hotline.cli import routing
+
+    routing.register(app)
 
 
 _register()
