@@ -157,6 +157,11 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import wfm
 
     app.include_router(wfm.router)
+    from hotline.web.api import customers, kb, tickets
+
+    app.include_router(customers.router)
+    app.include_router(tickets.router)
+    app.include_router(kb.router)
     pages.mount(app)
 
 

@@ -1,0 +1,198 @@
+"""Customers API: screen pop, customer records, CSV import, duplicates, merge and undo.
+
+Personal data (names, phones, e-mails, addresses) is masked for roles outside
+:data:`hotline.identity.roles.PERSONAL_DATA_ROLES`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.crm import service as crm
+from hotline.identity.roles import PERSONAL_DATA_ROLES
+from hotline.web.auth import CurrentUser, db_session, require_roles
+
+router = APIRouter(prefix="/api/customers", tags=["customers"])
+
+SERVICE = ("agent", "team_lead", "supervisor", "manager")
+READERS = (*SERVICE, "qa")
+MERGERS = ("team_lead", "supervisor", "manager")
+
+
+def masked_for(user: CurrentUser) -> bool:
+    """True when ``user`` may not see personal data unmasked."""
+    return not user.has(*PERSONAL_DATA_ROLES)
+
+
+class CustomerIn(BaseModel):
+    """A new customer."""
+
+    name: str = Field(min_length=1, max_length=128)
+    phones: list[str] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+    addresses: list[str] = Field(default_factory=list)
+    site: str | None = None
+    vip_level: int = Field(0, ge=0, le=5)
+    default_area_code: str | None = None
+
+
+class ProductIn(BaseModel):
+    """A product the customer owns."""
+
+    model: str = Field(min_length=1, max_length=64)
+    serial_number: str | None = None
+    category: str = ""
+    purchased_on: date | None = None
+    installed_on: date | None = None
+    warranty_until: date | None = None
+
+
+class CsvIn(BaseModel):
+    """A CSV file's text."""
+
+    text: str
+    file: str = "upload.csv"
+    default_area_code: str | None = None
+
+
+@router.get("/pop")
+def screen_pop(
+    number: str = Query(..., description="Calling number as caller ID shows it."),
+    area_code: str | None = Query(None, description="Area code for local numbers."),
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Screen pop: the customer(s) behind a calling number, products, contacts, open tickets."""
+    pop = crm.screen_pop(
+        session, calling_number=number, default_area_code=area_code, masked=masked_for(user)
+    )
+    return pop.__dict__
+
+
+@router.post("", status_code=201)
+def create_customer(
+    body: CustomerIn,
+    user: CurrentUser = Depends(require_roles(*SERVICE)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Create a customer (phones are normalised; bad ones are reported, nothing is saved)."""
+    customer = crm.create_customer(
+        session,
+        name=body.name,
+        phones=body.phones,
+        emails=body.emails,
+        addresses=body.addresses,
+        site=body.site,
+        vip_level=body.vip_level,
+        default_area_code=body.default_area_code,
+        actor=user.username,
+    )
+    return crm.customer_view(session, customer=customer, masked=masked_for(user))
+
+
+@router.get("/duplicates")
+def duplicates(
+    user: CurrentUser = Depends(require_roles("supervisor", "manager")),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Likely duplicate customers, the evidence for each pair, and the duplication rate."""
+    report = crm.duplicate_report(session)
+    return {
+        "customers": report.customers,
+        "duplication_rate": report.duplication_rate,
+        "clusters": report.clusters,
+        "pairs": [
+            {"left": p.left, "right": p.right, "score": p.score, "reasons": list(p.reasons)}
+            for p in report.pairs
+        ],
+        "skipped_blocks": len(report.skipped_blocks),
+    }
+
+
+@router.get("/{customer_id}")
+def get_customer(
+    customer_id: int,
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """A customer with phones, e-mails, addresses and products (merged ids lead to the survivor)."""
+    customer = crm.get_customer(session, customer_id=customer_id)
+    return crm.customer_view(session, customer=customer, masked=masked_for(user))
+
+
+@router.post("/{customer_id}/products", status_code=201)
+def add_product(
+    customer_id: int,
+    body: ProductIn,
+    user: CurrentUser = Depends(require_roles(*SERVICE)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record a product the customer owns."""
+    product = crm.add_product(
+        session, customer_id=customer_id, actor=user.username, **body.model_dump()
+    )
+    return {"id": product.id, "customer_id": product.customer_id, "model": product.model}
+
+
+@router.post("/import", status_code=201)
+def import_customers(
+    body: CsvIn,
+    user: CurrentUser = Depends(require_roles("supervisor", "manager")),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Import customers from CSV text; any bad row rejects all, with line and rule (422)."""
+    ids = crm.import_customers_csv(
+        session,
+        text=body.text,
+        file=body.file,
+        default_area_code=body.default_area_code,
+        actor=user.username,
+    )
+    return {"imported": len(ids), "ids": ids}
+
+
+@router.post("/import-products", status_code=201)
+def import_products(
+    body: CsvIn,
+    user: CurrentUser = Depends(require_roles("supervisor", "manager")),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Import products from CSV text (matched to customers by phone); all or nothing."""
+    ids = crm.import_products_csv(
+        session,
+        text=body.text,
+        file=body.file,
+        default_area_code=body.default_area_code,
+        actor=user.username,
+    )
+    return {"imported": len(ids), "ids": ids}
+
+
+@router.post("/{survivor_id}/merge/{merged_id}")
+def merge(
+    survivor_id: int,
+    merged_id: int,
+    user: CurrentUser = Depends(require_roles(*MERGERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Merge ``merged_id`` into ``survivor_id`` keeping all history; returns the merge id."""
+    done = crm.merge_customers(
+        session, survivor_id=survivor_id, merged_id=merged_id, actor=user.username
+    )
+    return {"merge_id": done.id, "moved": done.moved}
+
+
+@router.post("/merges/{merge_id}/undo")
+def undo_merge(
+    merge_id: int,
+    user: CurrentUser = Depends(require_roles(*MERGERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Undo a merge: everything moves back and the merged customer is active again."""
+    undone = crm.undo_merge(session, merge_id=merge_id, actor=user.username)
+    return {"merge_id": undone.id, "undone_at": undone.undone_at}

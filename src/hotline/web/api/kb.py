@@ -1,0 +1,207 @@
+"""Knowledge-base API: search and read for everyone; writing, review and retiring by role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.identity.roles import ALL_ROLES
+from hotline.kb import service as kb
+from hotline.web.auth import CurrentUser, db_session, require_roles
+
+router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
+
+AUTHORS = ("agent", "team_lead", "supervisor", "qa", "manager")
+REVIEWERS = ("qa", "supervisor", "manager")
+
+
+class ArticleIn(BaseModel):
+    """A new article."""
+
+    title: str = Field(min_length=1, max_length=256)
+    body: str
+    category: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    language: str = "zh-CN"
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+class EditIn(BaseModel):
+    """A new version of an article."""
+
+    title: str | None = None
+    body: str | None = None
+    tags: list[str] | None = None
+    note: str = ""
+
+
+class ReviewIn(BaseModel):
+    """A reviewer's decision."""
+
+    approve: bool
+    note: str = ""
+
+
+class FeedbackIn(BaseModel):
+    """A "was this helpful?" answer."""
+
+    helpful: bool
+    comment: str = ""
+
+
+class AttachmentIn(BaseModel):
+    """Metadata of a file stored elsewhere."""
+
+    filename: str = Field(min_length=1, max_length=256)
+    media_type: str
+    size_bytes: int = Field(ge=0)
+    sha256: str
+    uri: str
+
+
+def _article(session: Session, article_id: int) -> dict[str, Any]:
+    article = kb.get_article(session, article_id=article_id)
+    return {
+        "id": article.id,
+        "state": article.state,
+        "current_version": article.current_version,
+        "published_version": article.published_version,
+        "tags": article.tags,
+        "valid_from": article.valid_from,
+        "valid_until": article.valid_until,
+        "views": article.views,
+        "uses": article.uses,
+        "helpful_yes": article.helpful_yes,
+        "helpful_no": article.helpful_no,
+    }
+
+
+@router.get("/search")
+def search(
+    q: str = Query(..., min_length=1, description="Question in Chinese or English."),
+    limit: int = Query(5, ge=1, le=50),
+    category: str | None = None,
+    user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
+    session: Session = Depends(db_session),
+) -> list[dict[str, Any]]:
+    """Published, currently valid articles for a question, best first."""
+    hits = kb.search(session, query=q, limit=limit, category_name=category)
+    return [h.__dict__ for h in hits]
+
+
+@router.get("/articles/{article_id}")
+def read(
+    article_id: int,
+    user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Read the published version (counts a view)."""
+    version = kb.read(session, article_id=article_id)
+    attachments = kb.attachments(session, article_id=article_id)
+    return _article(session, article_id) | {
+        "title": version.title,
+        "body": version.body,
+        "version": version.version,
+        "attachments": [
+            {"filename": a.filename, "media_type": a.media_type, "uri": a.uri} for a in attachments
+        ],
+    }
+
+
+@router.post("/articles", status_code=201)
+def create(
+    body: ArticleIn,
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Write a new article as a draft."""
+    data = body.model_dump()
+    article = kb.create_article(
+        session, author=user.username, category_name=data.pop("category"), **data
+    )
+    return _article(session, article.id)
+
+
+@router.post("/articles/{article_id}/versions", status_code=201)
+def edit(
+    article_id: int,
+    body: EditIn,
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Write a new version (a draft until reviewed; the published one stays live)."""
+    kb.edit_article(session, article_id=article_id, author=user.username, **body.model_dump())
+    return _article(session, article_id)
+
+
+@router.post("/articles/{article_id}/submit")
+def submit(
+    article_id: int,
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Send the draft to review."""
+    kb.submit_for_review(session, article_id=article_id, actor=user.username)
+    return _article(session, article_id)
+
+
+@router.post("/articles/{article_id}/review")
+def review(
+    article_id: int,
+    body: ReviewIn,
+    user: CurrentUser = Depends(require_roles(*REVIEWERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Publish or send back the version in review (not by its author)."""
+    kb.review(
+        session, article_id=article_id, reviewer=user.username, approve=body.approve, note=body.note
+    )
+    return _article(session, article_id)
+
+
+@router.post("/articles/{article_id}/retire")
+def retire(
+    article_id: int,
+    user: CurrentUser = Depends(require_roles(*REVIEWERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Take an article out of service and search."""
+    kb.retire(session, article_id=article_id, actor=user.username)
+    return _article(session, article_id)
+
+
+@router.post("/articles/{article_id}/feedback", status_code=201)
+def feedback(
+    article_id: int,
+    body: FeedbackIn,
+    user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record whether the article helped."""
+    kb.feedback(
+        session,
+        article_id=article_id,
+        helpful=body.helpful,
+        comment=body.comment,
+        actor=user.username,
+    )
+    return _article(session, article_id)
+
+
+@router.post("/articles/{article_id}/attachments", status_code=201)
+def attach(
+    article_id: int,
+    body: AttachmentIn,
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record an attachment's metadata."""
+    attachment = kb.add_attachment(
+        session, article_id=article_id, actor=user.username, **body.model_dump()
+    )
+    return {"id": attachment.id, "filename": attachment.filename}

@@ -1,0 +1,315 @@
+"""Tickets API: create, list, act, respond, verify, SLA status, escalation, figures.
+
+Agents see the tickets of the queues their skills serve (from the center configuration)
+and the tickets assigned to them; team leads, supervisors, QA, WFM and managers see all.
+WFM sees tickets without personal data (description and custom fields masked).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.config.center import CenterConfig, parse_requirement
+from hotline.identity.roles import PERSONAL_DATA_ROLES
+from hotline.store.db import utcnow
+from hotline.store.models.tickets import Ticket
+from hotline.tickets import service as tickets
+from hotline.web.auth import CurrentUser, db_session, require_roles
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+
+WORKERS = ("agent", "team_lead", "supervisor", "manager")
+VIEWERS = (*WORKERS, "qa", "wfm")
+OVERSIGHT = ("team_lead", "supervisor", "manager", "qa", "wfm")
+
+
+def agent_queues(center: CenterConfig | None, agent_id: str | None) -> set[str]:
+    """Queues whose every requirement the agent's skills meet."""
+    if center is None or agent_id is None:
+        return set()
+    agent = next((a for a in center.agents if a.id == agent_id), None)
+    if agent is None:
+        return set()
+    found = set()
+    for queue in center.queues:
+        ok = True
+        for text in queue.requirements:
+            need = parse_requirement(text)
+            have = agent.skills.get(need.skill, 0)
+            if need.operator == ">=":
+                ok = ok and have >= need.level
+            elif need.operator == ">":
+                ok = ok and have > need.level
+            else:
+                ok = ok and have == need.level
+        if ok:
+            found.add(queue.id)
+    return found
+
+
+def _may_see(request: Request, user: CurrentUser, ticket: Ticket) -> bool:
+    if user.has(*OVERSIGHT):
+        return True
+    mine = {user.username} | ({user.agent_id} if user.agent_id else set())
+    queues = agent_queues(request.app.state.center, user.agent_id)
+    return ticket.assignee in mine or ticket.queue in queues
+
+
+def _visible(request: Request, user: CurrentUser, session: Session, ticket_id: int) -> Ticket:
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    if not _may_see(request, user, ticket):
+        # Same answer as a missing ticket: an agent learns nothing about other queues.
+        raise HTTPException(404, f"ticket {ticket_id} does not exist")
+    return ticket
+
+
+def _view(user: CurrentUser, ticket: Ticket) -> dict[str, Any]:
+    return tickets.ticket_view(ticket, masked=not user.has(*PERSONAL_DATA_ROLES))
+
+
+class TicketIn(BaseModel):
+    """A new ticket or work order."""
+
+    type: str = Field(pattern="^(inquiry|installation|repair|complaint|suggestion)$")
+    subject: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    customer_id: int | None = None
+    product_id: int | None = None
+    priority: str = Field("normal", pattern="^(low|normal|high|urgent)$")
+    category: str = ""
+    queue: str = ""
+    complaint_level: str | None = Field(None, pattern="^[123]$")
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    contact_id: str | None = None
+    calendar: str | None = None
+
+
+class ActionIn(BaseModel):
+    """An action on a ticket."""
+
+    action: str
+    target: str | None = None
+    note: str = ""
+
+
+class NoteIn(BaseModel):
+    """An update sent to the customer, or a provider's report."""
+
+    note: str = Field(min_length=1)
+    provider: str | None = None
+    completed: bool = False
+    parts: list[str] = Field(default_factory=list)
+
+
+class VerificationIn(BaseModel):
+    """The result of the verification callback."""
+
+    reached: bool
+    customer_confirmed: bool
+    part_replaced: bool = False
+    part_matches_fault: bool | None = None
+    note: str = ""
+
+
+class ProviderIn(BaseModel):
+    """A field-service provider."""
+
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=128)
+    region: str = ""
+    phone: str = ""
+
+
+@router.post("", status_code=201)
+def create_ticket(
+    body: TicketIn,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Open a ticket; SLA targets of its type and priority are fixed on it."""
+    ticket = tickets.create_ticket(session, actor=user.username, **body.model_dump())
+    return _view(user, ticket)
+
+
+@router.get("")
+def list_tickets(
+    request: Request,
+    state: list[str] = Query([], description="Only these states."),
+    queue: list[str] = Query([], description="Only these queues."),
+    customer_id: int | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    user: CurrentUser = Depends(require_roles(*VIEWERS)),
+    session: Session = Depends(db_session),
+) -> list[dict[str, Any]]:
+    """Tickets, newest first; an agent gets only their queues' tickets and their own."""
+    if user.has(*OVERSIGHT):
+        rows = tickets.list_tickets(
+            session, queues=queue or None, states=state, customer_id=customer_id, limit=limit
+        )
+    else:
+        allowed = agent_queues(request.app.state.center, user.agent_id)
+        wanted = allowed & set(queue) if queue else allowed
+        rows = tickets.list_tickets(
+            session, queues=sorted(wanted), states=state, customer_id=customer_id, limit=limit
+        )
+        seen = {t.id for t in rows}
+        for assignee in {user.username, user.agent_id} - {None}:
+            rows += [
+                t
+                for t in tickets.list_tickets(
+                    session, assignee=assignee, states=state, customer_id=customer_id, limit=limit
+                )
+                if t.id not in seen and (not queue or t.queue in queue)
+            ]
+        rows = sorted(rows, key=lambda t: t.id, reverse=True)[:limit]
+    return [_view(user, t) for t in rows]
+
+
+@router.get("/figures")
+def figures(
+    start: datetime,
+    end: datetime,
+    queue: str | None = None,
+    user: CurrentUser = Depends(require_roles("team_lead", "supervisor", "manager", "wfm")),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Deferred-work figures (METRICS.md) for ``[start, end)``."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(422, "start and end need a time zone (e.g. 2026-11-01T00:00:00Z)")
+    return tickets.deferred_work(session, start=start, end=end, queue=queue).__dict__
+
+
+@router.post("/sla-check")
+def sla_check(
+    user: CurrentUser = Depends(require_roles("supervisor", "manager")),
+    session: Session = Depends(db_session),
+) -> list[dict[str, Any]]:
+    """Escalate every open ticket whose SLA clocks warn or breach (each escalation once)."""
+    return tickets.check_sla(session, now=utcnow(), actor=user.username)
+
+
+@router.post("/providers", status_code=201)
+def create_provider(
+    body: ProviderIn,
+    user: CurrentUser = Depends(require_roles("supervisor", "manager")),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Register a field-service provider."""
+    provider = tickets.create_provider(session, actor=user.username, **body.model_dump())
+    return {"id": provider.id, "code": provider.code}
+
+
+@router.get("/{ticket_id}")
+def get_ticket(
+    ticket_id: int,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*VIEWERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """A ticket with its SLA clocks and history."""
+    ticket = _visible(request, user, session, ticket_id)
+    clocks = tickets.sla_status(session, ticket=ticket, now=utcnow())
+    return _view(user, ticket) | {
+        "sla": [
+            {
+                "clock": c.clock,
+                "state": c.state,
+                "target_s": c.target_s,
+                "elapsed_s": c.elapsed_s,
+                "due_at": c.due_at,
+            }
+            for c in clocks
+        ],
+        "history": [
+            {"at": e.at, "actor": e.actor, "action": e.action, "to": e.to_state, "note": e.note}
+            for e in tickets.history(session, ticket_id=ticket.id)
+        ],
+    }
+
+
+@router.post("/{ticket_id}/actions")
+def act(
+    ticket_id: int,
+    body: ActionIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Apply an action (assign, dispatch, resolve, close…); 409 with the reason if refused.
+
+    Escalating a complaint to a role is an acknowledgement by that role: only a user who
+    holds it may do so.
+    """
+    _visible(request, user, session, ticket_id)
+    if body.action == "escalate" and body.target and not user.has(body.target):
+        raise HTTPException(403, f"only a {body.target} acknowledges this escalation")
+    ticket = tickets.act(
+        session,
+        ticket_id=ticket_id,
+        action=body.action,
+        target=body.target,
+        note=body.note,
+        actor=user.username,
+    )
+    return _view(user, ticket)
+
+
+@router.post("/{ticket_id}/updates")
+def update(
+    ticket_id: int,
+    body: NoteIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record an update to the customer, or (with ``provider``) the provider's report."""
+    _visible(request, user, session, ticket_id)
+    if body.provider:
+        ticket = tickets.provider_update(
+            session,
+            ticket_id=ticket_id,
+            provider=body.provider,
+            note=body.note,
+            completed=body.completed,
+            parts=body.parts,
+        )
+    else:
+        ticket = tickets.respond(session, ticket_id=ticket_id, note=body.note, actor=user.username)
+    return _view(user, ticket)
+
+
+@router.post("/{ticket_id}/verification")
+def verify(
+    ticket_id: int,
+    body: VerificationIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record the verification callback; an unconfirmed fix reopens the ticket."""
+    _visible(request, user, session, ticket_id)
+    tickets.record_verification(
+        session, ticket_id=ticket_id, actor=user.username, **body.model_dump()
+    )
+    return _view(user, tickets.get_ticket(session, ticket_id=ticket_id))
+
+
+@router.post("/{ticket_id}/articles/{article_id}", status_code=201)
+def link_article(
+    ticket_id: int,
+    article_id: int,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Link the knowledge-base article used on this ticket (counts a use)."""
+    _visible(request, user, session, ticket_id)
+    link = tickets.link_article(
+        session, ticket_id=ticket_id, article_id=article_id, actor=user.username
+    )
+    return {"ticket_id": link.ticket_id, "article_id": link.article_id, "version": link.version}

@@ -1,0 +1,154 @@
+"""The service-desk API: roles, agents' queues, masking, closed loop, KB, located CSV errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+Auth = Callable[[str], dict[str, str]]
+
+
+def test_screen_pop_and_masking(desk_client: TestClient, auth: Auth) -> None:
+    created = desk_client.post(
+        "/api/customers",
+        json={"name": "张伟", "phones": ["138 1234 5678"], "addresses": ["北京市朝阳区建国路88号"]},
+        headers=auth("agent"),
+    )
+    assert created.status_code == 201, created.text
+    pop = desk_client.get(
+        "/api/customers/pop", params={"number": "+8613812345678"}, headers=auth("agent")
+    )
+    assert pop.json()["customers"][0]["name"] == "张伟"
+    customer_id = created.json()["id"]
+    # WFM does not serve customers: no customer routes at all.
+    assert desk_client.get(f"/api/customers/{customer_id}", headers=auth("wfm")).status_code == 403
+    bad = desk_client.post(
+        "/api/customers", json={"name": "李娜", "phones": ["12345"]}, headers=auth("agent")
+    )
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "phones"
+
+
+def test_csv_import_reports_lines_and_needs_a_supervisor(
+    desk_client: TestClient, auth: Auth
+) -> None:
+    body = {"text": "name,phones\n王芳,13800000011\n赵强,12345\n", "file": "c.csv"}
+    assert (
+        desk_client.post("/api/customers/import", json=body, headers=auth("agent")).status_code
+        == 403
+    )
+    response = desk_client.post("/api/customers/import", json=body, headers=auth("supervisor"))
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["line"] == 3
+    pop = desk_client.get(
+        "/api/customers/pop", params={"number": "13800000011"}, headers=auth("agent")
+    )
+    assert pop.json()["customers"] == []
+
+
+def test_agents_see_their_queues_and_wfm_sees_masked(desk_client: TestClient, auth: Auth) -> None:
+    repair = desk_client.post(
+        "/api/tickets",
+        json={"type": "repair", "subject": "不加热", "queue": "repair", "description": "客户地址…"},
+        headers=auth("team_lead"),
+    ).json()
+    complaint = desk_client.post(
+        "/api/tickets",
+        json={
+            "type": "complaint",
+            "subject": "态度差",
+            "queue": "complaints",
+            "complaint_level": "2",
+        },
+        headers=auth("team_lead"),
+    ).json()
+    seen = {t["id"] for t in desk_client.get("/api/tickets", headers=auth("agent")).json()}
+    assert repair["id"] in seen and complaint["id"] not in seen
+    assert (
+        desk_client.get(f"/api/tickets/{complaint['id']}", headers=auth("agent")).status_code == 404
+    )
+    # Assigned to the agent: now visible although the queue is not theirs.
+    desk_client.post(
+        f"/api/tickets/{complaint['id']}/actions",
+        json={"action": "assign", "target": "a001"},
+        headers=auth("team_lead"),
+    )
+    assert (
+        desk_client.get(f"/api/tickets/{complaint['id']}", headers=auth("agent")).status_code == 200
+    )
+    wfm_view = desk_client.get(f"/api/tickets/{repair['id']}", headers=auth("wfm")).json()
+    assert wfm_view["description"] == "" and wfm_view["sla"][0]["clock"] == "first_response"
+    # Escalation is acknowledged by the role itself.
+    escalate = {"action": "escalate", "target": "team_lead"}
+    url = f"/api/tickets/{complaint['id']}/actions"
+    assert desk_client.post(url, json=escalate, headers=auth("agent")).status_code == 403
+    assert desk_client.post(url, json=escalate, headers=auth("team_lead")).status_code == 200
+    refused = desk_client.post(url, json={"action": "resolve"}, headers=auth("team_lead"))
+    assert refused.status_code == 409 and "supervisor" in refused.json()["message"]
+
+
+def test_work_order_closed_loop_over_the_api(desk_client: TestClient, auth: Auth) -> None:
+    desk_client.post(
+        "/api/tickets/providers", json={"code": "P01", "name": "站点"}, headers=auth("supervisor")
+    )
+    ticket = desk_client.post(
+        "/api/tickets",
+        json={"type": "installation", "subject": "安装", "queue": "installation"},
+        headers=auth("agent"),
+    ).json()
+    url = f"/api/tickets/{ticket['id']}"
+    headers = auth("agent")
+    assert (
+        desk_client.post(
+            f"{url}/actions", json={"action": "dispatch", "target": "P01"}, headers=headers
+        ).status_code
+        == 200
+    )
+    done = desk_client.post(
+        f"{url}/updates",
+        json={"note": "安装完成", "provider": "P01", "completed": True},
+        headers=headers,
+    )
+    assert done.json()["state"] == "resolved"
+    closing = desk_client.post(f"{url}/actions", json={"action": "close"}, headers=headers)
+    assert closing.status_code == 409 and "verification callback" in closing.json()["message"]
+    desk_client.post(
+        f"{url}/verification", json={"reached": True, "customer_confirmed": True}, headers=headers
+    )
+    assert (
+        desk_client.post(f"{url}/actions", json={"action": "close"}, headers=headers).json()[
+            "state"
+        ]
+        == "closed"
+    )
+    figures = desk_client.get(
+        "/api/tickets/figures",
+        params={"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"},
+        headers=auth("wfm"),
+    )
+    assert figures.status_code == 200 and figures.json()["closed"] >= 1
+
+
+def test_knowledge_base_over_the_api(desk_client: TestClient, auth: Auth) -> None:
+    article = desk_client.post(
+        "/api/kb/articles",
+        json={"title": "热水器E4故障", "body": "检查燃气阀门。"},
+        headers=auth("agent"),
+    ).json()
+    url = f"/api/kb/articles/{article['id']}"
+    desk_client.post(f"{url}/submit", headers=auth("agent"))
+    assert (
+        desk_client.post(f"{url}/review", json={"approve": True}, headers=auth("agent")).status_code
+        == 403
+    )
+    assert (
+        desk_client.post(f"{url}/review", json={"approve": True}, headers=auth("qa")).json()[
+            "state"
+        ]
+        == "published"
+    )
+    hits = desk_client.get("/api/kb/search", params={"q": "熱水器E4"}, headers=auth("wfm")).json()
+    assert hits[0]["article_id"] == article["id"]
+    assert desk_client.get(url, headers=auth("agent")).json()["views"] == 1
+    feedback = desk_client.post(f"{url}/feedback", json={"helpful": True}, headers=auth("agent"))
+    assert feedback.json()["helpful_yes"] == 1
