@@ -19,7 +19,7 @@ from hotline.core.settings import load_settings
 from hotline.metrics.importer import load_mapping
 from hotline.sim import results
 from hotline.sim.driver import Replication, SimulationRun, simulate
-from hotline.sim.fit import compare, fit_scenario
+from hotline.sim.fit import compare, fit_scenario, replay_scenario
 from hotline.sim.scenario import Scenario, load_scenario
 from hotline.store import event_log
 from hotline.store.db import make_engine, make_session_factory, session_scope
@@ -101,6 +101,12 @@ def simulate_command(
         False, "--skip-bad-rows", help="Skip bad rows of --fit-from (each is listed)."
     ),
     charts: bool = typer.Option(True, "--charts/--no-charts", help="Write PNG charts."),
+    replay: bool = typer.Option(
+        False,
+        "--replay",
+        help="With --fit-from: replay the real contacts (arrival, handle time, patience) "
+        "through the engine instead of fitted Poisson arrivals.",
+    ),
     store: bool = typer.Option(
         False,
         "--store",
@@ -123,8 +129,12 @@ def simulate_command(
         history = result.records
         timezone = (load_mapping(mapping).timezone or tz) if mapping else tz
         try:
-            scenario = fit_scenario(
-                history, interval_s=interval_s, timezone=timezone, name=f"fit:{fit_from.name}"
+            build = replay_scenario if replay else fit_scenario
+            scenario = build(
+                history,
+                interval_s=interval_s,
+                timezone=timezone,
+                name=f"{'replay' if replay else 'fit'}:{fit_from.name}",
             )
         except ValueError as exc:
             error_console.print(f"[red]error[/red] {exc}", highlight=False)

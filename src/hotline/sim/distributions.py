@@ -191,6 +191,30 @@ class SurvivalCurve:
         """Draw one value by inversion."""
         return self.quantile(rng.random())
 
+    def survival_at(self, t: float) -> float:
+        """S(t): the probability of lasting beyond ``t``.
+
+        >>> SurvivalCurve(times=(10.0, 20.0), survival=(0.5, 0.25)).survival_at(15.0)
+        0.5
+        """
+        index = bisect.bisect_right(self.times, t)
+        if index == 0:
+            return 1.0
+        last = self.times[-1]
+        value = self.survival[index - 1]
+        if t > last and not math.isinf(self.tail_mean_s):
+            value *= math.exp(-(t - last) / self.tail_mean_s)
+        return value
+
+    def sample_beyond(self, rng: random.Random, t: float) -> float:
+        """Draw a value known to exceed ``t`` (a censored observation: waited t, stayed).
+
+        Inversion restricted to the part of the distribution above ``t``.
+        """
+        floor = 1.0 - self.survival_at(t)
+        value = self.quantile(floor + rng.random() * (1.0 - floor))
+        return max(value, math.nextafter(t, math.inf))
+
     @property
     def mean(self) -> float:
         """The mean, integrating the survival steps and the tail."""

@@ -44,7 +44,13 @@ from hotline.routing.model import (
     RoutingConflict,
     StartCallback,
 )
-from hotline.sim.distributions import poisson_arrivals
+from hotline.sim.distributions import (
+    Distribution,
+    Exponential,
+    Never,
+    SurvivalCurve,
+    poisson_arrivals,
+)
 from hotline.sim.scenario import Scenario
 
 # Kinds of the driver's own happenings (heap entries), in the order ties are broken by the
@@ -58,6 +64,7 @@ _LOGOUT = 5
 _BREAK = 6
 _BACK = 7
 _STAFF = 8
+_REPLAY = 9
 
 #: After arrivals stop, contacts still in the system get this long to finish before the run is
 #: cut (a queue with no agents and infinitely patient callers would otherwise never drain).
@@ -241,6 +248,38 @@ class Simulation:
         if following is not None:
             self._push(following, _ARRIVAL, stream_index)
 
+    def _replay(self, index: int) -> None:
+        """A historical contact arrives again, with its own handle time and patience."""
+        trace = self.scenario.trace[index]
+        spec = self._queues[trace.queue]
+        self._contact_count += 1
+        contact_id = f"r{self.replication}-c{self._contact_count:07d}"
+        handle = (
+            trace.handle_s
+            if trace.handle_s is not None
+            else spec.handle_time.sample(self._handle_rng)
+        )
+        if trace.abandoned:
+            patience = trace.waited_s
+        else:
+            # Answered after waiting waited_s: the caller would have waited at least that
+            # long. Draw the rest from the queue's patience, beyond what was observed.
+            patience = _beyond(spec.patience, trace.waited_s, self._patience_rng)
+        self._contacts[contact_id] = _Contact(handle_s=handle, patience_s=patience)
+        self._command(
+            ContactQueued(
+                at=self.now,
+                contact_id=contact_id,
+                queue=trace.queue,
+                channel=trace.channel,
+                priority=trace.priority,
+            )
+        )
+        if math.isfinite(patience):
+            self._push(self.now + patience, _PATIENCE, contact_id)
+        if index + 1 < len(self.scenario.trace):
+            self._push(self.scenario.trace[index + 1].at, _REPLAY, index + 1)
+
     def _patience_runs_out(self, contact_id: str) -> None:
         if self.engine.contact_stage(contact_id) in ("waiting", "ringing"):
             self._command(ContactAbandoned(at=self.now, contact_id=contact_id))
@@ -308,10 +347,13 @@ class Simulation:
         """Run to the end of the arrivals plus the drain; return the event log."""
         began = time.perf_counter()
         self._schedule_people()
-        for index, stream in enumerate(self._arrivals):
-            first = next(stream, None)
-            if first is not None:
-                self._push(first, _ARRIVAL, index)
+        if self.scenario.trace:
+            self._push(self.scenario.trace[0].at, _REPLAY, 0)
+        else:
+            for index, stream in enumerate(self._arrivals):
+                first = next(stream, None)
+                if first is not None:
+                    self._push(first, _ARRIVAL, index)
         cut = self.scenario.start + self.scenario.duration_s + DRAIN_LIMIT_S
         heap = self._heap
         cut_at: float | None = None
@@ -342,6 +384,8 @@ class Simulation:
                 self._break(payload)  # type: ignore[arg-type]
             elif kind == _BACK:
                 self._back(payload)  # type: ignore[arg-type]
+            elif kind == _REPLAY:
+                self._replay(payload)  # type: ignore[arg-type]
             elif kind == _STAFF:
                 staff: tuple[tuple[str, ...], int] = payload  # type: ignore[assignment]
                 self._staff(*staff)
@@ -356,6 +400,20 @@ class Simulation:
             wall_s=time.perf_counter() - began,
             cut_at=cut_at,
         )
+
+
+def _beyond(patience: Distribution, waited_s: float, rng: random.Random) -> float:
+    """A patience drawn given that it exceeds ``waited_s`` (a right-censored observation)."""
+    if isinstance(patience, SurvivalCurve):
+        return patience.sample_beyond(rng, waited_s)
+    if isinstance(patience, Exponential | Never):
+        # Memoryless: the remaining patience has the same distribution.
+        return waited_s + patience.sample(rng)
+    for _ in range(1000):
+        value = patience.sample(rng)
+        if value > waited_s:
+            return value
+    return math.inf
 
 
 @dataclass

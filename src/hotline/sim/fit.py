@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -43,7 +44,7 @@ from hotline.sim.distributions import (
 )
 from hotline.sim.driver import SimulationRun
 from hotline.sim.results import replication_frames
-from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario
+from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario, TraceContact
 
 
 def fit_patience(waits: Sequence[float], abandoned: Sequence[bool]) -> Distribution:
@@ -165,6 +166,41 @@ def fit_scenario(
         arrivals=tuple(streams),
         description=f"fitted from {len(queued)} queued contacts",
     )
+
+
+def replay_scenario(
+    records: Sequence[ContactRecord],
+    *,
+    interval_s: float = 900.0,
+    timezone: str = "UTC",
+    name: str = "replayed",
+) -> Scenario:
+    """A fitted scenario that replays the historical contacts instead of Poisson arrivals.
+
+    Each queued contact comes back at its real queueing time with its real handle time; its
+    patience is its real wait if it abandoned, and otherwise a draw from the fitted patience
+    beyond the wait it was answered after (so routing changes can make it abandon later).
+    Staffing is fitted as in :func:`fit_scenario`.
+    """
+    fitted = fit_scenario(records, interval_s=interval_s, timezone=timezone, name=name)
+    known = {q.id for q in fitted.queues}
+    trace = []
+    for r in sorted(records, key=lambda c: (c.queued_at or 0.0, c.contact_id)):
+        if r.queued_at is None or r.queue not in known:
+            continue
+        wait = r.wait_s
+        abandoned = r.abandoned_at is not None and r.answered_at is None
+        trace.append(
+            TraceContact(
+                at=r.queued_at,
+                queue=r.queue,
+                channel=Channel(r.channel),
+                handle_s=r.handle_s if r.answered_at is not None else None,
+                waited_s=max(wait, 0.0) if wait is not None else 0.0,
+                abandoned=abandoned,
+            )
+        )
+    return replace(fitted, trace=tuple(trace), description=f"replay of {len(trace)} contacts")
 
 
 def compare(

@@ -134,6 +134,25 @@ class ArrivalStream:
     priority: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TraceContact:
+    """One historical contact replayed through the engine (trace-driven simulation).
+
+    ``handle_s`` is its real talk + hold + wrap (``None``: never answered, drawn from the
+    queue's distribution if the twin answers it). A contact that abandoned after
+    ``waited_s`` had exactly that patience; one that was answered after ``waited_s`` had a
+    patience longer than that (censored), drawn from the queue's patience beyond it.
+    """
+
+    at: float
+    queue: str
+    channel: Channel
+    handle_s: float | None
+    waited_s: float
+    abandoned: bool
+    priority: int | None = None
+
+
 @dataclass(frozen=True)
 class Scenario:
     """Everything one simulation run needs, independent of the seed."""
@@ -150,6 +169,8 @@ class Scenario:
     answer_delay_s: float = 0.0
     description: str = ""
     default_capacity: Mapping[Channel, int] | None = None
+    trace: tuple[TraceContact, ...] = ()
+    """Historical arrivals to replay instead of the Poisson streams (``--replay``)."""
 
     @property
     def intervals(self) -> int:

@@ -248,3 +248,53 @@ def test_occupancy_matches_the_offered_load() -> None:
     run = simulate(sc, replications=2, seed=4)
     summary = {(r["queue"], r["figure"]): r["mean"] for r in results.summarise(run).rows()}
     assert summary[("*", "occupancy")] == pytest.approx(0.8, abs=0.04)
+
+
+def test_replay_brings_back_each_contact_with_its_own_patience() -> None:
+    from hotline.metrics.records import ContactRecord
+    from hotline.sim.fit import replay_scenario
+
+    t0 = 1_772_409_600.0
+    history = [
+        ContactRecord(
+            contact_id="h1",
+            arrived_at=t0,
+            queued_at=t0,
+            answered_at=t0 + 30,
+            outcome="answered",
+            agent="a1",
+            queue="q",
+            talk_s=120,
+        ),
+        ContactRecord(
+            contact_id="h2",
+            arrived_at=t0 + 100,
+            queued_at=t0 + 100,
+            abandoned_at=t0 + 140,
+            outcome="abandoned",
+            queue="q",
+        ),
+        ContactRecord(
+            contact_id="h3",
+            arrived_at=t0 + 200,
+            queued_at=t0 + 200,
+            abandoned_at=t0 + 215,
+            outcome="abandoned",
+            queue="q",
+        ),
+    ]
+    sc = replay_scenario(history)
+    assert [t.at for t in sc.trace] == [t0, t0 + 100, t0 + 200]
+    # Nobody works in the twin: every replayed caller leaves when their patience runs out.
+    no_staff = replace_agents(sc)
+    run = Simulation(no_staff, seed=1).run()
+    frame = events_to_frame(run.events).sort("queued_at")
+    waits = frame.select(pl.col("abandoned_at") - pl.col("queued_at")).to_series().to_list()
+    assert waits[1] == pytest.approx(40.0) and waits[2] == pytest.approx(15.0)
+    assert waits[0] > 30.0  # answered after 30 s in history: patience is longer than that
+
+
+def replace_agents(sc: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(sc, agents=(replace(sc.agents[0], per_interval=(0,) * sc.intervals),))
