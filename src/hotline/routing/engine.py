@@ -23,6 +23,32 @@ How a decision is made
     engine keeps the invariant that no pool holds both a waiting contact and an available agent
     after each command, so a decision looks at a handful of heap heads, never at all agents.
 
+Driving it
+    * Commands (all carry ``at``): ``ContactQueued``, ``AgentLoggedIn`` / ``AgentLoggedOut``,
+      ``AgentReady`` / ``AgentNotReady(reason)``, ``OfferAnswered`` / ``OfferRejected``,
+      ``ContactAbandoned``, ``ContactEnded``, ``WrapUpEnded``, ``ContactHeld`` /
+      ``ContactResumed``, ``TransferredToQueue`` / ``TransferredToAgent``, ``ConsultStarted``
+      / ``ConsultEnded(transfer)``, ``CallbackRequested``, ``NewDay``, ``Tick``.
+    * Effects to carry out: ``Offer`` (ring the agent), ``CancelOffer``, ``ConnectConsult``,
+      ``AnnouncePosition``, ``PlayClosedMessage``, ``RouteToVoicemail``, ``StartCallback``,
+      ``MovedToQueue``, ``AgentStateChanged``.
+    * Loop: ``result = engine.handle(cmd)``; carry out ``result.effects``; append
+      ``result.events`` to the event log; sleep until ``engine.next_deadline()`` (or the next
+      outside event) and call ``engine.advance(now)``.
+    * Queries for screens: ``agent_state``, ``agent_reason``, ``agent_contacts``,
+      ``contact_stage``, ``contact_queue``, ``waiting_contacts``, ``position``,
+      ``estimated_wait``, ``queue_estimated_wait``, ``queue_snapshot``, ``queue_members``,
+      ``eligible``, ``requirements``.
+    * A refused command raises :class:`~hotline.routing.model.RoutingConflict` and changes
+      nothing. The engine reads the contact's state: ``ContactEnded`` on a contact still
+      queued or ringing is an abandon; ``ContactAbandoned`` on a connected one ends it.
+    * Every contact gets exactly one ``finished`` event. Its outcome is ``answered`` once an
+      agent ever answered it (even if it was transferred and the caller later hung up in
+      another queue), else ``abandoned``, ``callback`` (the caller left; a new contact
+      ``<id>:callback`` keeps their place), ``overflowed`` (voicemail) or ``closed``.
+    * Long-running drivers should call ``gc.freeze()`` once the engine is built: the
+      configuration then stays out of the garbage collector's full scans.
+
 Example::
 
     >>> from hotline.routing.model import *
