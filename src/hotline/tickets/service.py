@@ -403,6 +403,7 @@ def respond(
         now=now,
         note=note,
     )
+    audit(session, actor=actor, action="ticket.update", target=f"ticket:{ticket.number}")
     session.flush()
     return ticket
 
@@ -504,6 +505,13 @@ def link_article(session: Session, *, ticket_id: int, article_id: int, actor: st
         return existing
     link = TicketArticle(ticket_id=ticket.id, article_id=article_id, version=version, actor=actor)
     session.add(link)
+    audit(
+        session,
+        actor=actor,
+        action="ticket.link_article",
+        target=f"ticket:{ticket.number}",
+        detail={"article": article_id, "version": version},
+    )
     session.flush()
     return link
 

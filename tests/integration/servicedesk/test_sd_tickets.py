@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict
 from hotline.crm import service as crm
 from hotline.kb import service as kb
+from hotline.store.models.core import AuditEntry
 from hotline.tickets import service as tickets
 from hotline.tickets.calendar import BusinessCalendar
 
@@ -94,6 +96,12 @@ def test_one_ticket_to_the_end(setup: tuple[Session, int, int]) -> None:
         "verify",
         "close",
     ]
+    audited = set(
+        session.scalars(
+            select(AuditEntry.action).where(AuditEntry.target == f"ticket:{ticket.number}")
+        )
+    )
+    assert {"ticket.create", "ticket.update", "ticket.dispatch", "ticket.close"} <= audited
 
 
 def test_unconfirmed_callback_reopens(setup: tuple[Session, int, int]) -> None:
