@@ -485,7 +485,9 @@ def main() -> None:
             hold_ms=hold_queue_ms,
             media_port=free_port(),
         )
-        peak = max_queued(events(work / "server" / "events.jsonl"), mark)
+        phase_two = [e for e in events(work / "server" / "events.jsonl") if e["seq"] > mark]
+        peak = max_queued(phase_two, mark)
+        music_failures = sum(1 for e in phase_two if e["kind"] == "alarm")
         # the peer: sipp's own UAS answers the same callers directly
         peer_port = free_port()
         peer = subprocess.Popen(
@@ -537,6 +539,7 @@ def main() -> None:
                 "queued_successful": held["successful"],
                 "queued_failed": held["failed"],
                 "max_simultaneous_queued_with_music": peak,
+                "music_failures": music_failures,
                 "peer": "sipp -sn uas (direct, no B2BUA/media/IVR)",
                 "peer_setup_p50_ms": direct["setup_p50_ms"],
                 "peer_setup_p99_ms": direct["setup_p99_ms"],

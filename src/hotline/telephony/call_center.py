@@ -109,6 +109,7 @@ class Call:
     answered_at: float | None = None
     agent_sdp: str = ""
     playing: asyncio.Task[None] | None = None
+    music: asyncio.Task[None] | None = None
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     finished: bool = False
     recording: bool = False
@@ -284,6 +285,8 @@ class CallCenter:
 
     async def _bridge(self, call: Call, sdp: str) -> None:
         self._stop_playing(call)
+        if call.music is not None:
+            await call.music  # the music must have started before we stop it
         try:
             await self.media.stop(call=call.contact_id, tag=CALLER)
             await self.media.answer(call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=sdp)
@@ -534,10 +537,7 @@ class CallCenter:
             queue=effect.queue,
             data={"priority": effect.priority, **effect.data},
         )
-        music = self.settings.prompts / "common" / f"{MUSIC_ON_HOLD}.wav"
-        self._spawn(
-            self.media.play(call=call.contact_id, tag=CALLER, path=str(music), repeat=MUSIC_REPEAT)
-        )
+        call.music = self._spawn(self._music(call))
         self._route(
             self.router.contact_queued(
                 at=now,
@@ -548,6 +548,19 @@ class CallCenter:
                 data=effect.data,
             )
         )
+
+    async def _music(self, call: Call) -> None:
+        music = self.settings.prompts / "common" / f"{MUSIC_ON_HOLD}.wav"
+        try:
+            await self.media.play(
+                call=call.contact_id, tag=CALLER, path=str(music), repeat=MUSIC_REPEAT
+            )
+        except MediaUnavailable as exc:
+            self.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "music_failed", "error": str(exc)},
+            )
 
     def _route(self, decisions: Iterable[RoutingDecision]) -> None:
         for decision in decisions:
