@@ -127,7 +127,8 @@ def simulate_command(
     if fit_from is not None:
         result = read_or_exit(fit_from, mapping=mapping, tz=tz, skip_bad_rows=skip_bad_rows)
         history = result.records
-        timezone = (load_mapping(mapping).timezone or tz) if mapping else tz
+        export = load_mapping(mapping) if mapping else None
+        timezone = (export.timezone or tz) if export else tz
         try:
             build = replay_scenario if replay else fit_scenario
             scenario = build(
@@ -135,6 +136,7 @@ def simulate_command(
                 interval_s=interval_s,
                 timezone=timezone,
                 name=f"{'replay' if replay else 'fit'}:{fit_from.name}",
+                pseudo_agents=export.pseudo_agents if export else (),
             )
         except ValueError as exc:
             error_console.print(f"[red]error[/red] {exc}", highlight=False)

@@ -305,6 +305,8 @@ class ExportMapping:
     not_queued_outcomes: Mapping[str, str] = field(default_factory=dict)
     arrival_is_earliest: bool = False
     keep_columns: tuple[str, ...] = ()
+    pseudo_agents: frozenset[str] = frozenset()
+    """Agent ids that are not people (e.g. the bank's NO_SERVER): not staffing when fitting."""
     source: str = ""
 
     @classmethod
@@ -400,6 +402,7 @@ class ExportMapping:
             },
             arrival_is_earliest=bool(data.get("arrival_is_earliest", False)),
             keep_columns=tuple(map(str, data.get("keep_columns", []))),
+            pseudo_agents=frozenset(map(str, data.get("pseudo_agents", []))),
             source=source,
         )
 

@@ -13,7 +13,9 @@ From contact records (METRICS.md, or any ACD's export through a mapping) this es
   waiting time) carries the remaining mass;
 - **agents per interval**: an agent works an interval when they had a contact in hand
   (answer to end of handling) at some time in it, from the ``agent`` column; each agent serves
-  the queues they were seen serving in the history.
+  the queues they were seen serving in the history. Pseudo-agents of an export (the bank's
+  ``NO_SERVER``; a mapping lists them under ``pseudo_agents``) are not people and add no
+  staff.
 
 :func:`compare` then puts simulated and actual figures side by side, per day.
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -69,6 +71,7 @@ def fit_scenario(
     interval_s: float = 900.0,
     timezone: str = "UTC",
     name: str = "fitted",
+    pseudo_agents: Collection[str] = (),
 ) -> Scenario:
     """Estimate a scenario (arrivals, handle time, patience, staffing) from contact records.
 
@@ -100,7 +103,7 @@ def fit_scenario(
         wait = r.wait_s
         if r.answered_at is not None:
             handle[r.queue].append(r.handle_s)
-            if r.agent:
+            if r.agent and r.agent not in pseudo_agents:
                 busy.append((r.answered_at, r.answered_at + max(r.handle_s, 1.0), r.agent))
         if wait is not None:
             waits[r.queue].append(max(wait, 0.0))
@@ -114,7 +117,9 @@ def fit_scenario(
             staffing[k].add(agent)
     served: dict[str, set[str]] = defaultdict(set)
     for r in queued:
-        if r.answered_at is not None and r.agent and r.queue is not None:
+        answered_by_person = r.agent is not None and r.agent not in pseudo_agents
+        if r.answered_at is not None and answered_by_person and r.queue is not None:
+            assert r.agent is not None
             served[r.agent].add(r.queue)
 
     queues: list[QueueSpec] = []
@@ -174,6 +179,7 @@ def replay_scenario(
     interval_s: float = 900.0,
     timezone: str = "UTC",
     name: str = "replayed",
+    pseudo_agents: Collection[str] = (),
 ) -> Scenario:
     """A fitted scenario that replays the historical contacts instead of Poisson arrivals.
 
@@ -182,7 +188,9 @@ def replay_scenario(
     beyond the wait it was answered after (so routing changes can make it abandon later).
     Staffing is fitted as in :func:`fit_scenario`.
     """
-    fitted = fit_scenario(records, interval_s=interval_s, timezone=timezone, name=name)
+    fitted = fit_scenario(
+        records, interval_s=interval_s, timezone=timezone, name=name, pseudo_agents=pseudo_agents
+    )
     known = {q.id for q in fitted.queues}
     trace = []
     for r in sorted(records, key=lambda c: (c.queued_at or 0.0, c.contact_id)):

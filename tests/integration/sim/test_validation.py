@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from hotline.metrics.bankdata import read_bank_month
+from hotline.metrics.bankdata import bank_mapping, read_bank_month
 from hotline.metrics.compute import queue_figures
 from hotline.sim.driver import simulate
 from hotline.sim.fit import compare, fit_scenario
@@ -94,7 +94,13 @@ def test_mmn_plus_m_abandon_rate_agrees_with_erlang_a() -> None:
 @pytest.mark.skipif(not BANK_MONTH.exists(), reason="shared bank data not present")
 def test_fit_on_a_bank_month_and_compare_per_day() -> None:
     records = read_bank_month(BANK_MONTH).records
-    fitted = fit_scenario(records, timezone="Asia/Jerusalem", name="bank 1999-01")
+    fitted = fit_scenario(
+        records,
+        timezone="Asia/Jerusalem",
+        name="bank 1999-01",
+        pseudo_agents=bank_mapping().pseudo_agents,
+    )
+    assert "NO_SERVER" not in {g.name for g in fitted.agents}
     run = simulate(fitted, replications=2, seed=1)
     table = compare(run, records)
     days = table.drop_nulls("offered_actual")
