@@ -83,6 +83,12 @@ def customer_add(
             actor=actor,
         )
         console.print(f"customer {customer.id} created")
+        for pair in crm.likely_duplicates_of(session, customer_id=customer.id):
+            other = pair.right if pair.left == customer.id else pair.left
+            console.print(
+                f"[yellow]possible duplicate[/yellow] of customer {other} "
+                f"(score {pair.score:g}: {', '.join(pair.reasons)})"
+            )
 
 
 @customers_app.command("pop")

@@ -391,30 +391,34 @@ def find_customers(
 # ---------------------------------------------------------------- duplicates and merging
 
 
-def profiles(session: Session) -> list[matching.CustomerProfile]:
-    """Every active customer as a matching profile (four bulk queries, no per-row queries)."""
-    names: dict[int, str] = {
-        customer_id: name
-        for customer_id, name in session.execute(
-            select(Customer.id, Customer.name).where(Customer.merged_into_id.is_(None))
-        )
-    }
+def profiles(
+    session: Session, *, customer_ids: Sequence[int] | None = None
+) -> list[matching.CustomerProfile]:
+    """Active customers (all, or ``customer_ids``) as matching profiles, in four bulk queries."""
+    query = select(Customer.id, Customer.name).where(Customer.merged_into_id.is_(None))
+    if customer_ids is not None:
+        query = query.where(Customer.id.in_(list(customer_ids)))
+    names: dict[int, str] = {customer_id: name for customer_id, name in session.execute(query)}
+    if customer_ids is not None and not names:
+        return []
+    wanted = list(names) if customer_ids is not None else None
     mobiles: dict[int, list[str]] = {}
     landlines: dict[int, list[str]] = {}
-    for customer_id, e164, kind in session.execute(
-        select(CustomerPhone.customer_id, CustomerPhone.e164, CustomerPhone.kind)
-    ):
+    phone_query = select(CustomerPhone.customer_id, CustomerPhone.e164, CustomerPhone.kind)
+    email_query = select(CustomerEmail.customer_id, CustomerEmail.address)
+    address_query = select(CustomerAddress.customer_id, CustomerAddress.text)
+    if wanted is not None:
+        phone_query = phone_query.where(CustomerPhone.customer_id.in_(wanted))
+        email_query = email_query.where(CustomerEmail.customer_id.in_(wanted))
+        address_query = address_query.where(CustomerAddress.customer_id.in_(wanted))
+    for customer_id, e164, kind in session.execute(phone_query):
         target = mobiles if kind == PhoneKind.MOBILE else landlines
         target.setdefault(customer_id, []).append(e164)
     emails: dict[int, list[str]] = {}
-    for customer_id, address in session.execute(
-        select(CustomerEmail.customer_id, CustomerEmail.address)
-    ):
+    for customer_id, address in session.execute(email_query):
         emails.setdefault(customer_id, []).append(address)
     addresses: dict[int, list[str]] = {}
-    for customer_id, text in session.execute(
-        select(CustomerAddress.customer_id, CustomerAddress.text)
-    ):
+    for customer_id, text in session.execute(address_query):
         addresses.setdefault(customer_id, []).append(text)
     return [
         matching.CustomerProfile(
@@ -427,6 +431,47 @@ def profiles(session: Session) -> list[matching.CustomerProfile]:
         )
         for customer_id, name in names.items()
     ]
+
+
+def likely_duplicates_of(
+    session: Session, *, customer_id: int, threshold: float = matching.THRESHOLD
+) -> list[matching.PairScore]:
+    """Existing customers that are probably the same person as ``customer_id``, best first.
+
+    The same rules as :func:`duplicate_report`, for one record: run when an agent creates a
+    customer, so a duplicate is caught before it is used. Candidates are the customers
+    sharing a phone, an e-mail or the folded name.
+    """
+    (subject,) = profiles(session, customer_ids=[customer_id]) or (None,)
+    if subject is None:
+        return []
+    phones = [*subject.mobiles, *subject.landlines]
+    candidates: set[int] = set()
+    if phones:
+        candidates.update(
+            session.scalars(select(CustomerPhone.customer_id).where(CustomerPhone.e164.in_(phones)))
+        )
+    if subject.emails:
+        candidates.update(
+            session.scalars(
+                select(CustomerEmail.customer_id).where(
+                    CustomerEmail.address.in_([e.lower() for e in subject.emails])
+                )
+            )
+        )
+    candidates.update(
+        session.scalars(
+            select(Customer.id)
+            .where(Customer.name_folded == matching.fold(subject.name))
+            .limit(matching.MAX_BLOCK)
+        )
+    )
+    candidates.discard(customer_id)
+    scored = [
+        matching.score_pair(subject, other)
+        for other in profiles(session, customer_ids=sorted(candidates))
+    ]
+    return sorted((p for p in scored if p.score >= threshold), key=lambda p: -p.score)
 
 
 @dataclass

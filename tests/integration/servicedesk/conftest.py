@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -12,18 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
-from hotline.identity.passwords import hash_password
 from hotline.identity.roles import ALL_ROLES
+from hotline.identity.tokens import TokenClaims, issue_token
 from hotline.store.models.core import User
 from hotline.web.app import create_app
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
-PASSWORD = "correct-horse-9"
-
-
-@cache
-def _password_hash() -> str:
-    return hash_password(PASSWORD)
 
 
 @pytest.fixture
@@ -36,7 +30,7 @@ def desk_client(
             User(
                 username=role,
                 display_name=role,
-                password_hash=_password_hash(),
+                password_hash="not-used-tokens-are-issued-directly",
                 roles=[role],
                 agent_id="a001" if role == "agent" else None,
                 language="zh-CN",
@@ -52,16 +46,15 @@ def desk_client(
 
 @pytest.fixture
 def auth(desk_client: TestClient) -> Callable[[str], dict[str, str]]:
-    """Authorization headers for the user named after ``role``."""
-    tokens: dict[str, str] = {}
+    """Authorization headers for the user named after ``role``.
+
+    Sign-in itself is tested in ``tests/integration/web``; here tokens are issued directly,
+    skipping Argon2's deliberately slow password check on every test.
+    """
+    secret: bytes = desk_client.app.state.secret  # type: ignore[attr-defined]
 
     def headers(role: str) -> dict[str, str]:
-        if role not in tokens:
-            response = desk_client.post(
-                "/api/auth/login", json={"username": role, "password": PASSWORD}
-            )
-            assert response.status_code == 200, response.text
-            tokens[role] = response.json()["token"]
-        return {"authorization": f"Bearer {tokens[role]}"}
+        claims = TokenClaims(username=role, roles=(role,), expires_at=time.time() + 3600)
+        return {"authorization": f"Bearer {issue_token(claims, secret=secret)}"}
 
     return headers

@@ -21,6 +21,12 @@ def test_screen_pop_and_masking(desk_client: TestClient, auth: Auth) -> None:
     )
     assert pop.json()["customers"][0]["name"] == "张伟"
     customer_id = created.json()["id"]
+    again = desk_client.post(
+        "/api/customers",
+        json={"name": "張偉", "phones": ["+86 138-1234-5678"]},
+        headers=auth("agent"),
+    )
+    assert again.json()["possible_duplicates"][0]["customer_id"] == customer_id
     # WFM does not serve customers: no customer routes at all.
     assert desk_client.get(f"/api/customers/{customer_id}", headers=auth("wfm")).status_code == 403
     bad = desk_client.post(

@@ -89,6 +89,21 @@ def test_merge_moves_everything_and_undo_restores_it(db_session: Session) -> Non
     assert sorted(actions) == ["customer.merge", "customer.merge_undo"]
 
 
+def test_new_customer_is_checked_against_existing_ones(db_session: Session) -> None:
+    old = crm.create_customer(
+        db_session, name="陈静", phones=["13800000001"], addresses=["徐汇区中山路12号303室"]
+    )
+    crm.create_customer(db_session, name="陈敏", phones=["13800000009"], actor="a")
+    new = crm.create_customer(
+        db_session, name="陳靜", phones=["18600000002"], addresses=["上海市徐汇区中山路12號303"]
+    )
+    found = crm.likely_duplicates_of(db_session, customer_id=new.id)
+    assert [(p.left, p.right) for p in found] == [(old.id, new.id)]
+    assert "address_same" in found[0].reasons
+    stranger = crm.create_customer(db_session, name="赵强", phones=["13900000003"])
+    assert crm.likely_duplicates_of(db_session, customer_id=stranger.id) == []
+
+
 def test_duplicate_report_finds_planted_pair(db_session: Session) -> None:
     a = crm.create_customer(db_session, name="刘洋", phones=["13911112222"], actor="a")
     b = crm.create_customer(db_session, name="刘阳", phones=["+86 139-1111-2222"], actor="a")

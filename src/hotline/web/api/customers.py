@@ -80,7 +80,11 @@ def create_customer(
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    """Create a customer (phones are normalised; bad ones are reported, nothing is saved)."""
+    """Create a customer (phones normalised; bad ones reported, nothing saved).
+
+    The answer lists ``possible_duplicates``: existing customers who are probably the same
+    person, with the evidence.
+    """
     customer = crm.create_customer(
         session,
         name=body.name,
@@ -92,7 +96,18 @@ def create_customer(
         default_area_code=body.default_area_code,
         actor=user.username,
     )
-    return crm.customer_view(session, customer=customer, masked=masked_for(user))
+    # Caught now, the duplicate never collects its own history; the agent decides.
+    possible = crm.likely_duplicates_of(session, customer_id=customer.id)
+    return crm.customer_view(session, customer=customer, masked=masked_for(user)) | {
+        "possible_duplicates": [
+            {
+                "customer_id": p.right if p.left == customer.id else p.left,
+                "score": p.score,
+                "reasons": list(p.reasons),
+            }
+            for p in possible
+        ]
+    }
 
 
 @router.get("/duplicates")
