@@ -101,7 +101,7 @@ def test_fit_on_a_bank_month_and_compare_per_day() -> None:
         pseudo_agents=bank_mapping().pseudo_agents,
     )
     assert "NO_SERVER" not in {g.name for g in fitted.agents}
-    run = simulate(fitted, replications=2, seed=1)
+    run = simulate(fitted, replications=1, seed=1)
     table = compare(run, records)
     days = table.drop_nulls("offered_actual")
     assert days.height >= 25
