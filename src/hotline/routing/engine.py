@@ -73,6 +73,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import random
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -306,6 +307,7 @@ class _Pool:
         "pending",
         "queue",
         "ring",
+        "run",
         "terms",
         "waiting",
     )
@@ -328,7 +330,10 @@ class _Pool:
         # innermost ring they belong to and a contact looks at the heads of all of these.
         self.family: list[_Pool] = [self]
         # (strategy key, agent index, version, agent)
-        self.agents: list[tuple[tuple[float, ...], int, int, _Agent]] = []
+        self.agents: list[_AgentEntry] = []
+        # Entries that arrived in key order (see RoutingEngine._merge); the best agent is the
+        # smaller of the run's first entry and the heap's.
+        self.run: deque[_AgentEntry] = deque()
         # (-class, credited start, arrival seq, version, contact)
         self.contacts: list[tuple[int, float, int, int, _Contact]] = []
         self.members: set[str] = set()
@@ -367,6 +372,11 @@ class _Agent:
         "version",
     )
 
+    def __lt__(self, other: _Agent) -> bool:
+        # Heap entries compare their fields in turn; two notes of the same agent and version
+        # tie up to the agent itself, which must then compare without error.
+        return self.index < other.index
+
     def __init__(self, cfg: AgentConfig, index: int, capacity: dict[Channel, int]) -> None:
         self.cfg = cfg
         self.id = cfg.id
@@ -394,6 +404,10 @@ class _Agent:
         self.dirty = False
         self.state = AgentState.LOGGED_OUT
         self.shown_reason: str | None = None
+
+
+#: A heap entry for an available agent: (strategy key, agent index, version, agent).
+_AgentEntry = tuple[tuple[float, ...], int, int, "_Agent"]
 
 
 class _Contact:
@@ -894,21 +908,31 @@ class RoutingEngine:
         # A current version means nothing about the agent's availability has changed since
         # the note was made (every such change bumps the version), and notes are only made
         # while the agent can take this channel — so no availability check is needed here.
-        fresh = [
-            (key(agent, queue.id, channel, rng), agent.index, version, agent)
-            for agent, version in pending
-            if version == agent.version
-        ]
         heap = pool.agents
-        if len(fresh) > 8 and len(fresh) > len(heap) // 4:
-            heap.extend(fresh)
+        run = pool.run
+        out_of_order: list[_AgentEntry] = []
+        for agent, version in pending:
+            if version != agent.version:
+                continue
+            entry = (key(agent, queue.id, channel, rng), agent.index, version, agent)
+            # Keys mostly arrive in order (longest idle: the time the agent came free), so
+            # in-order entries go to a run — O(1) in and out — and only the rest to the heap.
+            if not run or entry > run[-1]:
+                run.append(entry)
+            else:
+                out_of_order.append(entry)
+        if len(out_of_order) > 8 and len(out_of_order) > len(heap) // 4:
+            heap.extend(out_of_order)
             heapq.heapify(heap)
         else:
-            for entry in fresh:
+            for entry in out_of_order:
                 heapq.heappush(heap, entry)
-        if len(heap) > 2 * len(pool.members) + 16:
+        limit = 2 * len(pool.members) + 16
+        if len(heap) > limit:
             heap[:] = [e for e in heap if e[2] == e[3].version]
             heapq.heapify(heap)
+        if len(run) > limit:
+            pool.run = deque(e for e in run if e[2] == e[3].version)
 
     def _show_state(self, agent: _Agent) -> None:
         state = _derive_state(agent)
@@ -971,7 +995,7 @@ class RoutingEngine:
     def _match_contact(self, contact: _Contact) -> bool:
         pool = contact.pool
         assert pool is not None
-        best: tuple[tuple[float, ...], int, int, _Agent] | None = None
+        best: _AgentEntry | None = None
         for member in pool.family:
             entry = self._head_agent(member, contact)
             if entry is not None and (best is None or entry[:2] < best[:2]):
@@ -981,28 +1005,31 @@ class RoutingEngine:
         self._offer(contact, best[3], "queue")
         return True
 
-    def _head_agent(
-        self, pool: _Pool, contact: _Contact
-    ) -> tuple[tuple[float, ...], int, int, _Agent] | None:
+    def _head_agent(self, pool: _Pool, contact: _Contact) -> _AgentEntry | None:
         """The best available agent entry of one pool for this contact (stale ones dropped)."""
         if pool.pending:
             self._merge(pool)
+        # A current version means the agent is still available (see _merge).
         heap = pool.agents
-        while heap:
+        while heap and heap[0][2] != heap[0][3].version:
+            heapq.heappop(heap)
+        run = pool.run
+        while run and run[0][2] != run[0][3].version:
+            run.popleft()
+        if run and (not heap or run[0] < heap[0]):
+            entry = run[0]
+        elif heap:
             entry = heap[0]
-            agent = entry[3]
-            if entry[2] != agent.version:  # current version: still available (see _merge)
-                heapq.heappop(heap)
-                continue
-            if contact.declined and agent.id in contact.declined:
-                # Rare: this agent declined the contact; look further down without disturbing.
-                for other in sorted(heap):
-                    candidate = other[3]
-                    if other[2] == candidate.version and candidate.id not in contact.declined:
-                        return other
-                return None
-            return entry
-        return None
+        else:
+            return None
+        if contact.declined and entry[3].id in contact.declined:
+            # Rare: this agent declined the contact; look further down without disturbing.
+            for other in sorted([*run, *heap]):
+                candidate = other[3]
+                if other[2] == candidate.version and candidate.id not in contact.declined:
+                    return other
+            return None
+        return entry
 
     # ------------------------------------------------------------------ contacts in queues
 
