@@ -251,6 +251,9 @@ def latest_verification(session: Session, ticket_id: int) -> TicketVerification 
 def facts_of(session: Session, ticket: Ticket) -> TicketFacts:
     """What the pure rules need to know about ``ticket``."""
     check = latest_verification(session, ticket.id)
+    if check is not None and (ticket.resolved_at is None or check.at < ticket.resolved_at):
+        # A callback about an earlier fix says nothing about the work done since a reopen.
+        check = None
     return TicketFacts(
         type=TicketType(ticket.type),
         state=TicketState(ticket.state),
@@ -490,6 +493,43 @@ def record_verification(
             now=now,
         )
     return check
+
+
+def raise_complaint_level(
+    session: Session, *, ticket_id: int, level: str, actor: str, now: datetime | None = None
+) -> Ticket:
+    """Raise a complaint to a more serious level; its escalation path grows accordingly.
+
+    Levels only go up: a complaint that reached the manager stays on the manager's desk.
+    """
+    now = now or utcnow()
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    if ticket.type != TicketType.COMPLAINT or ticket.complaint_level is None:
+        raise Conflict("only complaints have a level")
+    new = ComplaintLevel(level)
+    if int(new.value) <= int(ticket.complaint_level):
+        raise Conflict(f"a complaint's level only goes up (it is {ticket.complaint_level})")
+    before = ticket.complaint_level
+    ticket.complaint_level = new.value
+    _event(
+        session,
+        ticket,
+        actor=actor,
+        action="raise_level",
+        before=ticket.state,
+        after=ticket.state,
+        now=now,
+        data={"from": before, "to": new.value},
+    )
+    audit(
+        session,
+        actor=actor,
+        action="ticket.raise_level",
+        target=f"ticket:{ticket.number}",
+        detail={"from": before, "to": new.value},
+    )
+    session.flush()
+    return ticket
 
 
 def link_article(session: Session, *, ticket_id: int, article_id: int, actor: str) -> TicketArticle:

@@ -91,6 +91,12 @@ def test_agents_see_their_queues_and_wfm_sees_masked(desk_client: TestClient, au
     assert desk_client.post(url, json=escalate, headers=auth("team_lead")).status_code == 200
     refused = desk_client.post(url, json={"action": "resolve"}, headers=auth("team_lead"))
     assert refused.status_code == 409 and "supervisor" in refused.json()["message"]
+    level_url = f"/api/tickets/{complaint['id']}/complaint-level"
+    assert (
+        desk_client.post(level_url, json={"level": "3"}, headers=auth("agent")).status_code == 403
+    )
+    raised = desk_client.post(level_url, json={"level": "3"}, headers=auth("supervisor"))
+    assert raised.json()["complaint_level"] == "3"
 
 
 def test_work_order_closed_loop_over_the_api(desk_client: TestClient, auth: Auth) -> None:

@@ -116,6 +116,40 @@ def test_unconfirmed_callback_reopens(setup: tuple[Session, int, int]) -> None:
     assert ticket.state == "open" and ticket.resolved_at is None
 
 
+def test_reopened_order_needs_a_new_callback(setup: tuple[Session, int, int]) -> None:
+    session, customer_id, _ = setup
+    ticket = tickets.create_ticket(
+        session, type="repair", subject="漏水", customer_id=customer_id, actor="a", now=MONDAY_9
+    )
+    tickets.act(session, ticket_id=ticket.id, action="resolve", actor="a", now=MONDAY_9 + H)
+    tickets.record_verification(
+        session,
+        ticket_id=ticket.id,
+        actor="b",
+        reached=True,
+        customer_confirmed=True,
+        now=MONDAY_9 + 2 * H,
+    )
+    tickets.act(session, ticket_id=ticket.id, action="reopen", actor="a", now=MONDAY_9 + 3 * H)
+    tickets.act(session, ticket_id=ticket.id, action="resolve", actor="a", now=MONDAY_9 + 4 * H)
+    with pytest.raises(Conflict, match="verification callback"):
+        tickets.act(session, ticket_id=ticket.id, action="close", actor="a", now=MONDAY_9 + 5 * H)
+
+
+def test_complaint_level_only_goes_up(setup: tuple[Session, int, int]) -> None:
+    session, customer_id, _ = setup
+    ticket = tickets.create_ticket(
+        session, type="complaint", subject="多次维修未修好", customer_id=customer_id, actor="a"
+    )
+    assert ticket.complaint_level == "1"
+    tickets.act(session, ticket_id=ticket.id, action="escalate", target="team_lead", actor="tl")
+    tickets.raise_complaint_level(session, ticket_id=ticket.id, level="3", actor="sup")
+    with pytest.raises(Conflict, match="only goes up"):
+        tickets.raise_complaint_level(session, ticket_id=ticket.id, level="2", actor="sup")
+    with pytest.raises(Conflict, match="supervisor, manager"):
+        tickets.act(session, ticket_id=ticket.id, action="resolve", actor="a")
+
+
 def test_waiting_on_customer_moves_the_due_time(setup: tuple[Session, int, int]) -> None:
     session, customer_id, _ = setup
     ticket = tickets.create_ticket(

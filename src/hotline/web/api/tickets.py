@@ -313,3 +313,25 @@ def link_article(
         session, ticket_id=ticket_id, article_id=article_id, actor=user.username
     )
     return {"ticket_id": link.ticket_id, "article_id": link.article_id, "version": link.version}
+
+
+class LevelIn(BaseModel):
+    """A more serious complaint level."""
+
+    level: str = Field(pattern="^[123]$")
+
+
+@router.post("/{ticket_id}/complaint-level")
+def raise_level(
+    ticket_id: int,
+    body: LevelIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles("team_lead", "supervisor", "manager")),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Raise a complaint's level (only upwards); its mandatory escalation path grows."""
+    _visible(request, user, session, ticket_id)
+    ticket = tickets.raise_complaint_level(
+        session, ticket_id=ticket_id, level=body.level, actor=user.username
+    )
+    return _view(user, ticket)
