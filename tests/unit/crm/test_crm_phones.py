@@ -5,6 +5,8 @@ from __future__ import annotations
 import doctest
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hotline.crm import phones, privacy
 from hotline.crm.phones import PhoneKind, normalize, try_normalize
@@ -77,3 +79,29 @@ def test_masking_keeps_only_what_recognises_a_record() -> None:
     assert normalize("13812345678").masked() == "+86138****5678"
     assert privacy.mask_phone("+861065521234").endswith("1234")
     assert "建国路" not in privacy.mask_address("北京市朝阳区建国路88号")
+
+
+mobiles = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
+
+
+@given(
+    mobiles, st.sampled_from(["{m}", "+86{m}", "0086{m}", "0{m}", "+86 {a} {b} {c}", "{a}-{b}-{c}"])
+)
+def test_every_written_form_of_a_mobile_is_one_number(mobile: str, form: str) -> None:
+    written = form.format(m=mobile, a=mobile[:3], b=mobile[3:7], c=mobile[7:])
+    number = normalize(written)
+    assert number.e164 == "+86" + mobile and number.kind is PhoneKind.MOBILE
+
+
+landlines = st.tuples(
+    st.sampled_from(["10", "21", "20", "571", "755", "28"]),
+    st.from_regex(r"[2-8][0-9]{6,7}", fullmatch=True),
+)
+
+
+@given(landlines)
+def test_landline_with_and_without_country_code_agree(parts: tuple[str, str]) -> None:
+    area, local = parts
+    forms = [f"0{area}-{local}", f"+86 {area} {local}", f"0086{area}{local}", local]
+    numbers = {normalize(f, default_area_code="0" + area).e164 for f in forms}
+    assert numbers == {f"+86{area}{local}"}
