@@ -36,7 +36,7 @@ Driving it
       ``result.events`` to the event log; sleep until ``engine.next_deadline()`` (or the next
       outside event) and call ``engine.advance(now)``.
     * Queries for screens: ``agent_state``, ``agent_reason``, ``agent_contacts``,
-      ``contact_stage``, ``contact_queue``, ``waiting_contacts``, ``position``,
+      ``contact_stage``, ``contact_queue``, ``contact_history``, ``waiting_contacts``, ``position``,
       ``estimated_wait``, ``queue_estimated_wait``, ``queue_snapshot``, ``queue_members``,
       ``eligible``, ``requirements``.
     * A refused command raises :class:`~hotline.routing.model.RoutingConflict` and changes
@@ -211,6 +211,15 @@ class Result:
 
     effects: list[Effect] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One agent's part of a contact: the queue it came through, the agent, when answered."""
+
+    queue: str | None
+    agent_id: str
+    answered_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +430,7 @@ class _Contact:
         "customer",
         "declined",
         "extra",
+        "history",
         "hold_started",
         "hops",
         "id",
@@ -469,6 +479,7 @@ class _Contact:
         self.overflow_due: OverflowRule | None = None
         self.offer_kind = "queue"
         self.customer: str | None = None
+        self.history: list[Segment] = []
 
 
 class RoutingEngine:
@@ -597,6 +608,14 @@ class RoutingEngine:
         if contact is None:
             return None
         return ("waiting", "ringing", "connected", "ended", "finished")[contact.stage]
+
+    def contact_history(self, contact_id: str) -> list[Segment]:
+        """Who has handled the contact so far, in order: its history travels with transfers.
+
+        A desktop shows it on the screen pop of the next agent (earlier queues and agents).
+        """
+        contact = self._contacts.get(contact_id)
+        return list(contact.history) if contact else []
 
     def contact_queue(self, contact_id: str) -> str | None:
         """The queue the contact is (or was last) in."""
@@ -1376,6 +1395,9 @@ class RoutingEngine:
         contact.stage = _CONNECTED
         contact.answered = True
         contact.talk_started = self.now
+        contact.history.append(
+            Segment(contact.queue.id if contact.queue else None, agent.id, self.now)
+        )
         agent.contacts_today += 1
         self._counted(agent, contact)
         self._event(
@@ -1593,6 +1615,9 @@ class RoutingEngine:
         item.stage = _ITEM_TALKING
         item.started = self.now
         contact.agent = target
+        contact.history.append(
+            Segment(contact.queue.id if contact.queue else None, target.id, self.now)
+        )
         target.contacts_today += 1
         self._counted(target, contact)
 

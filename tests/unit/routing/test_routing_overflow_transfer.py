@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from hotline.core.events import Channel, Event, EventKind
-from hotline.routing.engine import Result, RoutingEngine, replay
+from hotline.routing.engine import Result, RoutingEngine, Segment, replay
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
@@ -249,6 +249,21 @@ def test_transfer_to_a_queue_carries_history_and_finishes_once() -> None:
         ("finished", None, "repair"),
     ]
     assert outcomes(log) == {"c1": "answered"}
+
+
+def test_history_travels_with_transfers() -> None:
+    engine = connected_pair()
+    engine.handle(AgentLoggedIn(at=3, agent_id="cat"))
+    engine.handle(TransferredToQueue(at=10, contact_id="c1", queue="repair"))
+    engine.handle(OfferAnswered(at=11, contact_id="c1", agent_id="cat"))
+    engine.handle(AgentLoggedIn(at=12, agent_id="ben"))
+    engine.handle(ConsultStarted(at=13, contact_id="c1", agent_id="ben"))
+    engine.handle(ConsultEnded(at=14, contact_id="c1", transfer=True))
+    assert engine.contact_history("c1") == [
+        Segment("sales", "ann", 2),
+        Segment("repair", "cat", 11),
+        Segment("repair", "ben", 14),
+    ]
 
 
 def test_transfer_to_an_agent_rings_them_and_falls_back_to_the_queue() -> None:
