@@ -298,3 +298,12 @@ def replace_agents(sc: Any) -> Any:
     from dataclasses import replace
 
     return replace(sc, agents=(replace(sc.agents[0], per_interval=(0,) * sc.intervals),))
+
+
+def test_the_shipped_sample_scenario_runs() -> None:
+    sample = Path(driver.__file__).parent / "samples" / "appliance_monday.yaml"
+    sc = load_scenario(sample)
+    assert {q.id for q in sc.queues} >= {"repair", "vip", "installation", "complaints"}
+    run = Simulation(sc, seed=sc.seed).run()
+    outcomes = Counter(events_to_frame(run.events)["outcome"].to_list())
+    assert outcomes["answered"] > 500 and run.conflicts == 0
