@@ -773,6 +773,115 @@ def verify_command(
     _write_rows(rows, "table", f"{theory.model} with {agents} agents vs simulation")
 
 
+@wfm_app.command("verify-plan")
+def verify_plan_command(
+    forecast_file: Path = typer.Option(
+        ..., "--forecast", help="Forecast CSV (hotline wfm forecast)."
+    ),
+    roster: Path = typer.Option(..., "--roster", help="Roster CSV (hotline wfm schedule)."),
+    day: str = typer.Option(..., "--date", help="The day to simulate, YYYY-MM-DD (local)."),
+    tz: str = typer.Option("UTC", "--tz", help="The center's time zone."),
+    interval: str = typer.Option("30m", "--interval", help="Interval of forecast and report."),
+    target: str = typer.Option("80/20", "--target", help="Service level: percent/seconds."),
+    patience: float | None = typer.Option(None, "--patience", help="Mean patience (s)."),
+    replications: int = typer.Option(10, "--replications", help="Independent replications."),
+    seed: int = typer.Option(1, "--seed", help="Random seed (printed, so runs repeat)."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """Simulate a day's forecast against its roster and compare with the Erlang figures.
+
+    Arrivals follow the forecast per interval, the agents on the phones follow the roster
+    (breaks included, rounded to whole agents per interval), handling time is exponential with
+    the day's forecast AHT. Each interval shows the Erlang service level for the scheduled
+    agents beside the simulated one (mean over replications, answered within the target ÷
+    offered), so a planner sees where queueing between intervals changes the picture.
+    """
+    import statistics
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    import polars as pl
+
+    from hotline.sim.driver import simulate
+    from hotline.sim.results import confidence_interval, replication_frames
+    from hotline.sim.scenario import scenario_from_dict
+    from hotline.wfm.erlang import queue_figures
+
+    zone = ZoneInfo(tz)
+    interval_s = _interval_seconds(interval)
+    slots = 86400 // interval_s
+    start = datetime.combine(date.fromisoformat(day), datetime.min.time(), zone)
+    offered = [0.0] * slots
+    aht = [0.0] * slots
+    with forecast_file.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            offset = (datetime.fromisoformat(row["interval_start"]) - start).total_seconds()
+            if 0 <= offset < 86400:
+                offered[int(offset // interval_s)] = float(row["offered"])
+                aht[int(offset // interval_s)] = float(row["aht_s"])
+    if sum(offered) <= 0:
+        error_console.print(f"[red]error[/red] the forecast has no contacts on {day}")
+        raise typer.Exit(1)
+    day_aht = sum(o * a for o, a in zip(offered, aht, strict=True)) / sum(offered)
+    on_phones = service.phones_per_interval(
+        service.read_roster(roster, tz=tz),
+        day_start=start.timestamp(),
+        interval_s=interval_s,
+        slots=slots,
+    )
+    agents = [round(n) for n in on_phones]
+    service_target = ServiceTarget.parse(target)
+    scenario = scenario_from_dict(
+        {
+            "name": f"plan {day}",
+            "start": start.replace(tzinfo=None).isoformat(),
+            "timezone": tz,
+            "interval_s": interval_s,
+            "queues": [{
+                "id": "q", "handle_time": {"exponential": day_aht},
+                "patience": {"exponential": patience} if patience else "never",
+                "wrap_up_s": 0, "service_level_threshold_s": service_target.answer_within_s,
+            }],
+            "agents": [{"group": "plan", "count": max([*agents, 1]), "per_interval": agents}],
+            "arrivals": [{"queue": "q", "rates_per_hour": [o * 3600 / interval_s
+                                                           for o in offered]}],
+        }
+    )  # fmt: skip
+    error_console.print(f"simulating {replications} replications, seed {seed}", highlight=False)
+    run = simulate(scenario, replications=replications, seed=seed)
+    within = service_target.answer_within_s
+    per_interval: list[list[float]] = [[] for _ in range(slots)]
+    for frame in replication_frames(run):
+        queued = frame.filter(pl.col("queued_at").is_not_null()).with_columns(
+            ((pl.col("queued_at") - start.timestamp()) // interval_s).cast(pl.Int64).alias("slot"),
+            (pl.col("answered_at").is_not_null()
+             & (pl.col("answered_at") - pl.col("queued_at") <= within)).alias("met"),
+        )  # fmt: skip
+        grouped = queued.group_by("slot").agg(pl.len().alias("n"), pl.col("met").sum())
+        for slot, n, met in grouped.iter_rows():
+            if 0 <= slot < slots and n:
+                per_interval[slot].append(met / n)
+    rows: list[dict[str, object]] = []
+    for s in range(slots):
+        if offered[s] <= 0 and agents[s] == 0:
+            continue
+        theory = queue_figures(
+            agents=agents[s], calls=offered[s], aht_s=day_aht, interval_s=interval_s,
+            answer_within_s=within, patience_s=patience,
+        )  # fmt: skip
+        values = per_interval[s]
+        mean = statistics.fmean(values) if values else None
+        half = confidence_interval(values)[1] if len(values) > 1 else None
+        rows.append({
+            "interval_start": (start + timedelta(seconds=s * interval_s)).strftime("%H:%M"),
+            "offered": round(offered[s], 1), "agents": agents[s],
+            "erlang_service_level": round(theory.service_level, 3),
+            "simulated_service_level": None if mean is None else round(mean, 3),
+            "ci95_half_width": None if half is None else round(half, 3),
+        })  # fmt: skip
+    _write_rows(rows, output, f"Plan for {day}: Erlang vs simulation")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``wfm`` command group to the ``hotline`` command."""
     app.add_typer(wfm_app, name="wfm")

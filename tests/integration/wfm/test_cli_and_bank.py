@@ -349,3 +349,29 @@ def test_forecast_by_channel_to_excel(tmp_path):
         totals[row[1]] = totals.get(row[1], 0.0) + row[2]
     assert totals["voice"] == pytest.approx(7 * 9 * 8, rel=0.15)
     assert totals["chat"] == pytest.approx(7 * 9 * 3, rel=0.2)
+
+
+def test_verify_plan_simulates_the_roster_against_the_forecast(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    forecast_csv = tmp_path / "forecast.csv"
+    with forecast_csv.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["interval_start", "offered", "aht_s"])
+        for slot in range(48):
+            moment = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(minutes=30 * slot)
+            writer.writerow([moment.isoformat(), 12 if 16 <= slot < 25 else 0, 150])
+    out = json.loads(invoke("verify-plan", "--forecast", str(forecast_csv), "--roster",
+                            str(roster), "--date", "2026-03-02", "--tz", "UTC",
+                            "--replications", "20", "--format", "json"))  # fmt: skip
+    by_time = {r["interval_start"]: r for r in out}
+    assert by_time["08:00"]["agents"] == 2
+    assert by_time["10:00"]["agents"] == 1  # ann at lunch
+    # one agent, 1 Erlang offered: the queue explodes, in the formula and in the simulation
+    assert by_time["10:00"]["erlang_service_level"] == 0.0
+    assert by_time["10:00"]["simulated_service_level"] < 0.5
+    for steady in ("08:30", "09:00", "09:30"):
+        row = by_time[steady]
+        assert row["erlang_service_level"] == pytest.approx(0.708, abs=0.001)
+        gap = abs(row["simulated_service_level"] - row["erlang_service_level"])
+        assert gap <= 3 * row["ci95_half_width"] + 0.05, row
