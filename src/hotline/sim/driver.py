@@ -357,14 +357,19 @@ class Simulation:
         cut = self.scenario.start + self.scenario.duration_s + DRAIN_LIMIT_S
         heap = self._heap
         cut_at: float | None = None
+        engine = self.engine
         while heap:
-            at, _, kind, payload = heap[0]
+            at = heap[0][0]
             if at > cut:
                 cut_at = cut
                 break
-            self._advance_engine(at)
-            if heap[0][0] < at:
-                # An engine timer scheduled something earlier (an answer's end); take it first.
+            deadline = engine.next_deadline()
+            if deadline is not None and deadline <= at:
+                # The engine's own timer (wrap-up, ring, overflow…) comes first; what it sets
+                # off may schedule happenings before ``at``, so look at the heap again after.
+                self.now = max(self.now, deadline)
+                result = engine.advance(self.now)
+                self._carry_out(result.effects, result.events)
                 continue
             at, _, kind, payload = heapq.heappop(heap)
             self.now = at
