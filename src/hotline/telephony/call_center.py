@@ -28,6 +28,7 @@ import itertools
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -126,6 +127,9 @@ class CallCenterSettings:
     phones: tuple[AgentPhone, ...] = ()
     emergency_prompt: str | None = None
     recording_converter: Callable[[str], Mapping[str, Any] | None] | None = None
+    # Where conversions run: None is the loop's thread pool; the server passes a process
+    # pool, so decoding captures never competes with live calls for the interpreter lock.
+    recording_executor: Executor | None = None
 
 
 class CallCenter:
@@ -645,7 +649,9 @@ class CallCenter:
         converter = self.settings.recording_converter
         loop = asyncio.get_running_loop()
         # Decoding the capture is batch work; keep it off the loop that serves live calls.
-        summary = await loop.run_in_executor(None, converter, call.contact_id)
+        summary = await loop.run_in_executor(
+            self.settings.recording_executor, converter, call.contact_id
+        )
         if summary is not None:
             self.emit(
                 EventKind.RECORDING_STOPPED,

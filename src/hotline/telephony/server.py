@@ -12,10 +12,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import multiprocessing
 import signal
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +39,21 @@ from hotline.telephony.sip.stack import SippyStack
 log = logging.getLogger(__name__)
 
 
-@dataclass
 class JsonlSink:
-    """Appends events as JSON lines (the live contact event log)."""
+    """Appends events as JSON lines (the live contact event log), flushed line by line."""
 
-    path: Path
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._out = path.open("a", encoding="utf-8", buffering=1)
 
     def append(self, event: Event) -> None:
-        """Append one event and flush, so a crash loses nothing already logged."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(event.as_dict(), ensure_ascii=False) + "\n")
+        """Append one event (line-buffered: a crash loses nothing already logged)."""
+        self._out.write(json.dumps(event.as_dict(), ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        """Close the file."""
+        self._out.close()
 
 
 @dataclass
@@ -157,6 +164,10 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         await loop.run_in_executor(None, rtpengine.start)
     media = NgClient(options.ng_host, options.ng_port)
     await media.open()
+    sink = JsonlSink(options.events_path)
+    # one worker process decodes recordings, away from the loop and sippy's thread
+    # ("spawn": forking a process that already runs sippy's thread could copy held locks)
+    converters = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     router = options.router or engine_router(options.center or SAMPLE_CENTER)
     center = CallCenter(
         settings=CallCenterSettings(
@@ -166,13 +177,14 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             timezone=options.timezone,
             phones=options.phones,
             emergency_prompt=options.emergency_prompt,
-            recording_converter=lambda contact: convert_recording(
-                options.raw_recordings, options.recordings, contact
+            recording_converter=partial(
+                convert_recording, options.raw_recordings, options.recordings
             ),
+            recording_executor=converters,
         ),
         media=media,
         router=router,
-        sink=JsonlSink(options.events_path),
+        sink=sink,
     )
 
     def on_key(event: DtmfEvent) -> None:
@@ -214,3 +226,5 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         media.close()
         if rtpengine is not None:
             rtpengine.stop()
+        converters.shutdown(wait=True)
+        sink.close()
