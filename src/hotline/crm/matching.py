@@ -19,12 +19,14 @@ Matching*, 2012):
    name subtracts, so a shared family landline does not merge two people.
 4. **Cluster** pairs scoring at least the threshold with union–find.
 
-Why not splink: it was considered (it installs here with DuckDB). Its strength is estimating
-the m/u weights without labels by EM on weak identifiers; our strongest identifiers (phone,
-e-mail) are exact after normalisation, Chinese names need a homophone rule (same pinyin,
-another character) that splink's comparison library does not offer, and screen pop
-needs the same rules one record at a time when an agent creates a customer. The measured
-precision and recall on planted duplicates (``tests/unit/crm/test_matching.py``) are the check.
+Why not splink: it was considered, and is measured against this module in
+``bench/duplicates.py`` on the same planted duplicates with the same folded fields and
+blocking keys (splink 5 on DuckDB, m/u trained without labels). On 61,355 records splink
+reached the same recall (0.869) with precision 0.84 against 0.999 here, and took 9× longer:
+its unsupervised weights cannot learn that a shared family landline plus a different given
+name means two people, which the pinyin homophone rule below encodes directly. It also runs
+as a batch over the whole table, while creating a customer needs the same rules for one
+record (:func:`hotline.crm.service.likely_duplicates_of`).
 """
 
 from __future__ import annotations
