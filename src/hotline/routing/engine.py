@@ -115,6 +115,7 @@ from hotline.routing.model import (
     RouteToVoicemail,
     RoutingConfig,
     RoutingConflict,
+    RoutingError,
     SkillTerm,
     StartCallback,
     Term,
@@ -1539,7 +1540,7 @@ class RoutingEngine:
     def _on_transfer_to_queue(self, command: TransferredToQueue) -> None:
         contact, agent = self._connected(command.contact_id)
         target = self._queue(command.queue)
-        extra = parse_requirements(command.requirements)
+        extra = _parse_command_terms(command.requirements, None)
         if contact.consult is not None:
             self._end_consult(contact, transfer=False)
         self._hand_over(contact, agent, {"to_queue": target.id})
@@ -1639,11 +1640,7 @@ class RoutingEngine:
         asked = (command.requirements, command.language)
         extra = self._extra_cache.get(asked)
         if extra is None:
-            extra = parse_requirements(command.requirements)
-            if command.language:
-                language = parse_requirements([f"language == {command.language}"])
-                extra = canonical((*extra, *language))
-            self._extra_cache[asked] = extra
+            extra = self._extra_cache[asked] = _parse_command_terms(*asked)
         priority = queue.cfg.default_priority if command.priority is None else command.priority
         self._contact_seq += 1
         contact = _Contact(
@@ -1765,6 +1762,15 @@ def _derive_state(agent: _Agent) -> AgentState:
     if agent.presence == _NOT_READY:
         return AgentState.NOT_READY
     return AgentState.AVAILABLE
+
+
+def _parse_command_terms(requirements: tuple[str, ...], language: str | None) -> tuple[Term, ...]:
+    """A command's own requirement terms; a bad expression refuses the command."""
+    texts = [*requirements, f"language == {language}"] if language else list(requirements)
+    try:
+        return parse_requirements(texts)
+    except RoutingError as error:
+        raise RoutingConflict(str(error)) from error
 
 
 def _ring_terms(queue: _Queue, ring: int, extra: tuple[Term, ...]) -> Alternatives:

@@ -259,3 +259,10 @@ def test_same_commands_give_the_same_log() -> None:
     first = run()
     assert first == run()
     assert len({e["agent_id"] for e in first if e["kind"] == "answered"}) > 1
+
+
+def test_a_bad_requirement_in_a_command_is_a_conflict() -> None:
+    engine = make_engine(AgentConfig("alice"))
+    with pytest.raises(RoutingConflict, match="requirement"):
+        engine.handle(ContactQueued(at=0, contact_id="c1", queue="repair", requirements=("x>9",)))
+    assert engine.contacts() == []
