@@ -37,6 +37,9 @@ def test_customer_ticket_and_article_commands(database: Path, tmp_path: Path) ->
     pop = invoke("customers", "pop", "+86 138-1234-5678")
     assert "张伟" in pop
     assert "张*" in invoke("customers", "pop", "13812345678", "--masked")
+    added = invoke("customers", "add", "張偉", "--phone", "0086 138 1234 5678")
+    assert "possible duplicate of customer 1" in added
+    assert "duplication rate" in invoke("customers", "duplicates")
 
     assert "created" in invoke("tickets", "create", "repair", "热水器不加热", "--customer", "1")
     invoke("tickets", "provider-add", "P01", "朝阳服务站")
