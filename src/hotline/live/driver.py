@@ -12,9 +12,9 @@ After every step the driver
 * appends the engine's events to the contact event log (``store.event_log.append``, source
   ``live``) in small batches written off the event loop, so a slow disk never stalls routing;
 * publishes each event, each offer and each cancelled offer to screens (``publish``: the
-  web :class:`~hotline.web.events.EventHub`), and a fresh wallboard at most every
-  ``snapshot_every_s`` while anything changes (and every second regardless, so waiting times
-  tick);
+  web :class:`~hotline.web.events.EventHub`), and a fresh wallboard as soon as anything
+  changed — bursts coalesced, at most one board per ``snapshot_every_s`` — and every second
+  regardless, so waiting times tick;
 * keeps what the agent desktop needs that the engine does not: the contact's attached data
   (customer, subject), the open offer, when wrap-up ends, which contact is on hold.
 
@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.center import CenterConfig
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event, EventKind
-from hotline.live.config import routing_config
 from hotline.live.wallboard import Wallboard
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
@@ -51,6 +50,7 @@ from hotline.routing.model import (
     RoutingConflict,
     StartCallback,
 )
+from hotline.routing.service import routing_config_from_center
 from hotline.store.event_log import append
 
 log = logging.getLogger(__name__)
@@ -138,19 +138,14 @@ class LiveDriver:
         honour_hours: bool = True,
         seed: int = 0,
         flush_every_s: float = 0.25,
-        snapshot_every_s: float = 0.25,
+        snapshot_every_s: float = 0.1,
         contact_prefix: str | None = None,
     ) -> None:
         self.center = center
         self.clock: Clock = clock or WallClock()
         self.session_factory = session_factory
         self.publish: Publish = publish or (lambda message: None)
-        self.warnings: list[str] = []
-        self.config = routing_config(
-            center, honour_hours=honour_hours, seed=seed, warnings=self.warnings
-        )
-        for warning in self.warnings:
-            log.warning("live routing: %s", warning)
+        self.config = routing_config_from_center(center, honour_hours=honour_hours, seed=seed)
         self.engine = RoutingEngine(self.config)
         self.wallboard = Wallboard(center)
         self.flush_every_s = flush_every_s
@@ -170,7 +165,7 @@ class LiveDriver:
         self._pending: list[Event] = []
         self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any] | None]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._dirty = True
+        self._changed: asyncio.Event | None = None
         self._day: str | None = None
         stamp = datetime.fromtimestamp(self.clock.now()).strftime("%y%m%d%H%M%S")
         self._prefix = contact_prefix or f"L{stamp}"
@@ -188,6 +183,7 @@ class LiveDriver:
         if self.running:
             return
         self._jobs = asyncio.Queue()
+        self._changed = asyncio.Event()
         self.stats.started_at = self.clock.now()
         self._day = self._local_day(self.clock.now())
         self._tasks = [
@@ -491,7 +487,8 @@ class LiveDriver:
                 listener(result)
             except Exception:  # a simulated peer's bug must not stop routing
                 log.exception("live routing listener failed")
-        self._dirty = True
+        if self._changed is not None:
+            self._changed.set()
 
     def _remember(self, event: Event) -> None:
         """Keep the desktop's own state: answered offers, hold, wrap-up deadlines."""
@@ -552,22 +549,22 @@ class LiveDriver:
         self.stats.last_write_s = [*self.stats.last_write_s[-9:], self.clock.now() - started]
 
     async def _wallboard_loop(self) -> None:
-        idle = 0.0
+        assert self._changed is not None
+        changed = self._changed
         while True:
-            await asyncio.sleep(self.snapshot_every_s)
-            idle += self.snapshot_every_s
-            # Changed: send now. Unchanged: once a second, so the waiting times tick.
-            if not self._dirty and idle < 1.0:
-                continue
-            self._dirty = False
-            idle = 0.0
+            # Draw as soon as something changed; otherwise once a second, so waits tick.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=1.0)
+            changed.clear()
             try:
                 board = await self.snapshot()
             except Exception:
                 log.exception("live routing: wallboard snapshot failed")
-                continue
-            self.stats.snapshots += 1
-            self.publish(board)
+            else:
+                self.stats.snapshots += 1
+                self.publish(board)
+            # A burst of events (a login wave, a transfer) becomes one board, not dozens.
+            await asyncio.sleep(self.snapshot_every_s)
 
 
 Starter = Callable[[Any], Awaitable[None]]

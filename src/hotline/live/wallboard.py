@@ -88,11 +88,11 @@ class Wallboard:
 
     >>> from pathlib import Path
     >>> from hotline.config.validate import load_center
-    >>> from hotline.live.config import routing_config
+    >>> from hotline.routing.service import routing_config_from_center
     >>> sample = Path(__file__).parent.parent / "config/samples/appliance_center.yaml"
     >>> center = load_center(sample)
     >>> board = Wallboard(center)
-    >>> engine = RoutingEngine(routing_config(center, warnings=[]))
+    >>> engine = RoutingEngine(routing_config_from_center(center))
     >>> board.snapshot(engine, 0.0)["queues"][0]["waiting"]
     0
     """

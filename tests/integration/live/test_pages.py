@@ -83,6 +83,7 @@ def test_pages_refuse_the_wrong_roles_with_a_page(client: TestClient) -> None:
     for path in ("/admin", "/wallboard", "/reports"):
         page = client.get(path, headers={"accept": "text/html"})
         assert page.status_code == 403 and 'id="forbidden"' in page.text, path
+        assert MISSING.findall(page.text) == [] and "经理" in page.text
     sign_in(client, "boss")
     assert client.get("/admin", headers={"accept": "text/html"}).status_code == 403
     desk = client.get("/desk", headers={"accept": "text/html"})

@@ -176,10 +176,3 @@ def test_ring_timer_fires_on_the_wall_clock_without_any_command() -> None:
     cancelled = [m for m in published if m["type"] == "offer_cancelled"]
     assert cancelled and cancelled[0]["reason"] == "ring_no_answer"
     assert any(m["type"] == "wallboard" for m in published)
-
-
-def test_the_sample_centers_narrowing_ageing_steps_are_named() -> None:
-    driver = LiveDriver(center=center(), clock=ManualClock(T0))
-    assert any("queue vip: ageing step at 30 s" in w for w in driver.warnings)
-    vip = next(q for q in driver.config.queues if q.id == "vip")
-    assert [s.after_s for s in vip.ageing] == [10]

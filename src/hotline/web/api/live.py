@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hotline.live.driver import LiveDriver
@@ -37,6 +38,7 @@ from hotline.routing.model import (
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/live", tags=["live"])
+T = TypeVar("T")
 
 SUPERVISION = ("supervisor", "team_lead", "manager", "wfm", "qa")
 STATE_CONTROL = ("agent", "supervisor", "team_lead", "manager")
@@ -391,19 +393,45 @@ def ticket_from_contact(
     _holding(driver, agent_id, contact_id)
     from hotline.tickets import service as tickets
 
-    ticket = tickets.create_ticket(
+    queue = driver.engine.contact_queue(contact_id) or ""
+    ticket = _retry_when_locked(
         session,
-        type=body.type,
-        subject=body.subject,
-        description=body.description,
-        priority=body.priority,
-        customer_id=body.customer_id,
-        product_id=body.product_id,
-        contact_id=contact_id,
-        queue=driver.engine.contact_queue(contact_id) or "",
-        actor=user.username,
+        lambda: tickets.create_ticket(
+            session,
+            type=body.type,
+            subject=body.subject,
+            description=body.description,
+            priority=body.priority,
+            customer_id=body.customer_id,
+            product_id=body.product_id,
+            contact_id=contact_id,
+            queue=queue,
+            actor=user.username,
+        ),
     )
-    return tickets.ticket_view(ticket)
+    view = tickets.ticket_view(ticket)
+    # Commit before answering: the desktop reloads the screen pop at once and must see it.
+    session.commit()
+    return view
+
+
+def _retry_when_locked(session: Session, action: Callable[[], T]) -> T:
+    """Run a read-then-write ``action``, again from the start if SQLite refused the write.
+
+    On SQLite (WAL) a transaction that has read and then writes fails at once with "database
+    is locked" when another connection committed in between (the live event log commits
+    several times a second); waiting does not help, starting over on a fresh snapshot does.
+    PostgreSQL never raises it.
+    """
+    for attempt in range(5):
+        try:
+            return action()
+        except OperationalError as error:
+            if "database is locked" not in str(error) or attempt == 4:
+                raise
+            session.rollback()
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 @router.get("/knowledge")

@@ -48,7 +48,10 @@ def render(request: Request, template: str, context: dict[str, Any]) -> HTMLResp
 
 def forbidden(request: Request, detail: str) -> HTMLResponse:
     """The page shown (status 403) when a signed-in user opens a page their roles do not allow."""
-    context = page_context(request, None, detail=detail)
+    # The guard says "this needs one of the roles: a, b"; show those roles in the page language.
+    marker = "one of the roles: "
+    roles = detail.split(marker, 1)[1].split(", ") if marker in detail else []
+    context = page_context(request, None, detail=detail, roles=roles)
     response = templates.TemplateResponse(request, "forbidden.html", context, status_code=403)
     return response
 

@@ -28,6 +28,8 @@ def page_texts(request: Request, language: str) -> dict[str, str]:
             texts[f"reason.{code.id}"] = code.name or code.id
         for code in center.disposition_codes:
             texts[f"disposition.{code.id}"] = code.name or code.id
+        for queue in center.queues:
+            texts[f"queue.{queue.id}"] = queue.name or queue.id
     return texts
 
 

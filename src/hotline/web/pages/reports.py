@@ -62,6 +62,13 @@ class Filters:
         self.agent = query.get("agent") or ""
         self.timezone = timezone
 
+    def span(self) -> tuple[datetime, datetime]:
+        """The first and last instants the filters cover, in the center's time zone."""
+        tz = ZoneInfo(self.timezone)
+        start = datetime.combine(self.date_from, datetime.min.time(), tz)
+        end = datetime.combine(self.date_to + timedelta(days=1), datetime.min.time(), tz)
+        return start, end
+
     def query_string(self) -> str:
         """The filters as a query string, for the export links."""
         from urllib.parse import urlencode
@@ -126,11 +133,18 @@ def _headline(report: KpiReport, row: dict[str, Any]) -> float | None:
     return None if value is None else float(value)
 
 
-def charts(report: KpiReport, target: float | None) -> dict[str, str]:
-    """Service level, volume and AHT per interval as inline SVG (matplotlib, no JavaScript)."""
+def charts(
+    report: KpiReport, target: float | None, span: tuple[datetime, datetime]
+) -> dict[str, str]:
+    """Service level, volume and AHT per interval as inline SVG (matplotlib, no JavaScript).
+
+    The time axis covers the filter's whole ``span``, so one busy half hour shows where in
+    the day it fell.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     rows = report.rows()
@@ -166,7 +180,11 @@ def charts(report: KpiReport, target: float | None) -> dict[str, str]:
             axes.set_ylabel("s")
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, loc="best")
-        figure.autofmt_xdate()
+        locator = mdates.AutoDateLocator(tz=span[0].tzinfo)  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_locator(locator)
+        concise = mdates.ConciseDateFormatter(locator, tz=span[0].tzinfo)  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_formatter(concise)
+        axes.set_xlim(span[0], span[1])  # type: ignore[arg-type]
         figure.tight_layout()
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg")
@@ -201,7 +219,7 @@ def reports_page(
         shown=SHOWN,
         report=report,
         thresholds=report.settings.describe(),
-        charts=charts(report, target),
+        charts=charts(report, target, filters.span()),
         intervals=list(INTERVALS),
         dimensions=DIMENSIONS,
         definitions=QUEUE_FIGURES,

@@ -7,7 +7,7 @@
   if (!desk) return;
   const me = desk.dataset.agent;
   const base = `/api/live/agents/${encodeURIComponent(me)}`;
-  let view = null, offset = 0, popFor = null;
+  let view = null, offset = 0, popFor = null, popCustomer = null;
 
   function mine() {
     if (!view) return new Set();
@@ -41,7 +41,7 @@
     const offer = view.offer;
     el('offer-card').hidden = !offer;
     if (offer) {
-      text('offer-queue', offer.queue || '');
+      text('offer-queue', offer.queue ? t(`queue.${offer.queue}`) : '');
       text('offer-channel', t(`channel.${offer.channel}`));
       text('offer-customer', offer.attached.customer || t('desk.unknown'));
       text('offer-subject', offer.attached.subject || offer.attached.note || '');
@@ -51,7 +51,7 @@
     if (contact) {
       text('contact-id', contact.contact_id);
       text('contact-stage', t(`stage.${contact.stage}`));
-      text('contact-queue', contact.queue || '');
+      text('contact-queue', contact.queue ? t(`queue.${contact.queue}`) : '');
       el('contact-hold').hidden = !contact.on_hold;
       const talking = contact.stage === 'talking';
       el('talk-controls').hidden = !talking;
@@ -89,18 +89,21 @@
 
   async function loadPop(contactId) {
     el('pop').hidden = !contactId;
+    popCustomer = null;
     el('pop-empty').hidden = Boolean(contactId);
     if (!contactId) return;
     let pop;
     try { pop = await call('GET', `${base}/contacts/${encodeURIComponent(contactId)}/screen-pop`); }
     catch (error) { showError(error); return; }
     const customer = pop.customers[0];
+    // A ticket opened during this contact belongs to the recognised caller.
+    popCustomer = customer ? customer.id : null;
     text('pop-customer', customer ? `${customer.name}${customer.vip_level ? ' · VIP ' + customer.vip_level : ''}` : t('desk.unknown'));
     text('pop-number', pop.attached.customer || '');
     for (const id of ['pop-products', 'pop-contacts', 'pop-tickets']) el(id).replaceChildren();
     pop.products.forEach((p) => item(el('pop-products'), `${p.model} · ${p.serial_number || ''} ${p.warranty_until ? '· ' + t('desk.warranty') + ' ' + p.warranty_until : ''}`));
     pop.last_contacts.forEach((c) => item(el('pop-contacts'), `${c.at.slice(0, 16).replace('T', ' ')} · ${t('channel.' + c.channel)} · ${c.summary || ''}`));
-    pop.open_tickets.forEach((k) => item(el('pop-tickets'), `${k.number} · ${k.subject} · ${k.state}`));
+    pop.open_tickets.forEach((k) => item(el('pop-tickets'), `${k.number} · ${k.subject} · ${t('ticket.state.' + k.state)}`));
     if (!pop.products.length) item(el('pop-products'), t('desk.none'));
     if (!pop.last_contacts.length) item(el('pop-contacts'), t('desk.none'));
     if (!pop.open_tickets.length) item(el('pop-tickets'), t('desk.none'));
@@ -153,6 +156,7 @@
       const ticket = await call('POST', `${base}/contacts/${encodeURIComponent(contact.contact_id)}/tickets`, {
         type: form.get('type'), subject: form.get('subject'),
         description: form.get('description'), priority: form.get('priority'),
+        customer_id: popCustomer,
       });
       text('ticket-result', `${t('ticket.created')} ${ticket.number}`);
       event.target.reset();

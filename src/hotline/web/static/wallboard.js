@@ -18,7 +18,9 @@
     div.className = `tile status-${queue.status}`;
     div.dataset.queue = queue.id;
     const sl = (figures) => percent(figures.service_level);
-    const target = `${Math.round(queue.target.service_level * 100)}% / ${queue.target.threshold_s}s`;
+    const threshold = queue.target.threshold_s;
+    const within = threshold >= 3600 ? `${+(threshold / 3600).toFixed(1)}h` : `${threshold}s`;
+    const target = `${Math.round(queue.target.service_level * 100)}% / ${within}`;
     const states = queue.agents_by_state;
     div.innerHTML = `
       <h3></h3>
@@ -30,8 +32,8 @@
         <dt>${t('wall.target')}</dt><dd>${target}</dd>
         <dt>${t('wall.asa')}</dt><dd class="asa"></dd>
         <dt>${t('wall.abandoned')}</dt><dd class="abandoned"></dd>
-        <dt>${t('wall.agents_states')}</dt><dd class="states"></dd>
-      </dl>`;
+      </dl>
+      <div class="states"></div>`;
     div.querySelector('h3').textContent = queue.name;
     div.querySelector('.waiting').textContent = queue.waiting;
     div.querySelector('.longest').textContent = duration(queue.longest_wait_s);
@@ -39,9 +41,13 @@
     div.querySelector('.sl-today').textContent = sl(queue.today);
     div.querySelector('.asa').textContent = queue.today.asa_s == null ? '–' : `${queue.today.asa_s.toFixed(1)} s`;
     div.querySelector('.abandoned').textContent = `${queue.today.abandoned} / ${queue.today.offered}`;
-    div.querySelector('.states').textContent =
-      `${t('state.available')} ${states.available} · ${t('state.on_contact')} ${states.on_contact} · ` +
-      `${t('state.wrap_up')} ${states.wrap_up} · ${t('state.not_ready')} ${states.not_ready}`;
+    div.querySelector('.states').replaceChildren(...['available', 'on_contact', 'wrap_up', 'not_ready'].map((state) => {
+      const span = document.createElement('span');
+      span.className = `count state-${state}`;
+      span.title = t(`state.${state}`);
+      span.textContent = `${t('state.' + state)} ${states[state]}`;
+      return span;
+    }));
     div.title = `${t('wall.variant')}: ${queue.target.variant}`;
     return div;
   }
@@ -83,7 +89,7 @@
       cell(row, agent.team);
       cell(row, t(`state.${agent.state}`) + (agent.reason ? ` (${t('reason.' + agent.reason)})` : ''), 'state');
       cell(row, duration(serverNow() - agent.since), 'since');
-      cell(row, agent.contact ? `${agent.contact_queue || ''} ${t('stage.' + agent.contact_stage)}` : '');
+      cell(row, agent.contact ? `${agent.contact_queue ? t('queue.' + agent.contact_queue) : ''} · ${t('stage.' + agent.contact_stage)}` : '');
       return row;
     });
     body.replaceChildren(...rows);
