@@ -113,6 +113,33 @@ def import_contacts(
     )
 
 
+export_app = typer.Typer(help="Export data to files.", no_args_is_help=True)
+
+
+@export_app.command("contacts")
+def export_contacts(
+    file: Path = typer.Argument(..., help="CSV file to write (METRICS.md contact records)."),
+    source: str = typer.Option(
+        None, "--source", help="Only this source: an import, 'live', or 'sim:<scenario>:<n>'."
+    ),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of the written timestamps."),
+) -> None:
+    """Write contact records (imported, and folded from the event log) as METRICS.md CSV.
+
+    The file can be imported again, given to another tool, or used with --fit-from.
+    """
+    engine = make_engine(load_settings().resolved_database_url())
+    upgrade(engine)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            written = service.export_records(session=session, path=file, source=source, timezone=tz)
+    except ValueError as exc:
+        error_console.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"{file}: wrote {written} contact records", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``hotline import`` to the ``hotline`` command."""
+    """Add ``hotline import`` and ``hotline export`` to the ``hotline`` command."""
     app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")

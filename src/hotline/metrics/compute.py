@@ -606,3 +606,32 @@ def experience_figures(
         .select("interval_start", *by, "surveys", "csat", "dsat", "nps")
         .sort(["interval_start", *by], nulls_last=True)
     )
+
+
+def frame_to_csv(frame: pl.DataFrame, path: Any, *, timezone: str = "UTC") -> int:
+    """Write contact records as the METRICS.md interchange CSV; return the rows written.
+
+    Timestamps become ISO 8601 with the offset of ``timezone`` (microseconds kept, so a
+    file read back gives the same figures); empty cells stand for missing values.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
+    >>> frame_to_csv(records_to_frame([ContactRecord(contact_id="c1", arrived_at=0.0,
+    ...                                              outcome="self_served")]), path)
+    1
+    >>> path.read_text().splitlines()[1][:40]
+    'c1,1970-01-01T00:00:00.000000+00:00,self'
+    """
+    stamps = ("arrived_at", "queued_at", "answered_at", "abandoned_at", "ended_at")
+    out = conform(frame).with_columns(
+        [
+            pl.from_epoch((pl.col(c) * 1_000_000).round().cast(pl.Int64), time_unit="us")
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(timezone)
+            .dt.to_string("%Y-%m-%dT%H:%M:%S%.6f%:z")
+            .alias(c)
+            for c in stamps
+        ]
+    )
+    out.write_csv(path)
+    return out.height

@@ -9,6 +9,7 @@ computed by the same engine (:mod:`hotline.metrics.compute`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -23,6 +24,7 @@ from hotline.metrics.compute import (
     agent_figures,
     events_to_frame,
     experience_figures,
+    frame_to_csv,
     queue_figures,
     with_teams,
 )
@@ -211,3 +213,11 @@ def experience_report(
     return experience_figures(
         event_log(session=session, source=source), interval=interval, by=by, timezone=timezone
     )
+
+
+def export_records(
+    *, session: Session, path: Path, source: str | None = None, timezone: str = "UTC"
+) -> int:
+    """Write the database's contact records (imported and folded from the event log) as the
+    METRICS.md interchange CSV; return how many were written."""
+    return frame_to_csv(records_frame(session=session, source=source), path, timezone=timezone)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+from typing import Any
 
 import polars as pl
 import pytest
@@ -298,3 +299,23 @@ def test_reported_service_level_follows_each_queue_variant() -> None:
     offered = MetricSettings(default=QueueThresholds(variant="service_level_offered"))
     (row,) = queue_figures(records_to_frame(records), by=(), settings=offered).rows()
     assert row["reported_service_level"] == row["service_level_offered"]
+
+
+def test_written_csv_reads_back_to_the_same_figures(tmp_path: Any) -> None:
+    from hotline.metrics.compute import frame_to_csv
+    from hotline.metrics.importer import read_contact_records
+
+    records = [
+        answered("c1", "repair", 12.345678, hold=5, wrap=7, customer="x", transferred=True),
+        abandoned("c2", "vip", 3.5, at=T0 + 900),
+        ContactRecord(contact_id="c3", arrived_at=T0 + 5, outcome="ivr_hangup"),
+    ]
+    path = tmp_path / "out.csv"
+    assert frame_to_csv(records_to_frame(records), path, timezone="Asia/Shanghai") == 3
+    back = read_contact_records(path).records
+    assert [r.contact_id for r in back] == ["c1", "c2", "c3"]
+    assert back[0].transferred and back[0].wait_s == pytest.approx(12.345678)
+    assert (
+        queue_figures(records_to_frame(back), interval="15m").rows()
+        == queue_figures(records_to_frame(records), interval="15m").rows()
+    )
