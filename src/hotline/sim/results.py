@@ -215,6 +215,10 @@ def interval_table(run: SimulationRun, frames: list[pl.DataFrame] | None = None)
             pl.col("asa_s").mean(),
             pl.col("abandon_rate").mean(),
             pl.col("queue_length").mean(),
+            # Half-width of the normal-approximation 95 % interval of the mean SL.
+            (1.96 * pl.col("service_level").std() / pl.col("service_level").count().sqrt()).alias(
+                "service_level_ci95"
+            ),
         )
         .sort("_epoch")
         .with_columns(
@@ -224,7 +228,13 @@ def interval_table(run: SimulationRun, frames: list[pl.DataFrame] | None = None)
             .alias("interval_start")
         )
         .select(
-            "interval_start", "offered", "service_level", "asa_s", "abandon_rate", "queue_length"
+            "interval_start",
+            "offered",
+            "service_level",
+            "service_level_ci95",
+            "asa_s",
+            "abandon_rate",
+            "queue_length",
         )
     )
 
@@ -295,9 +305,13 @@ def write_charts(
         written.append(path)
 
     fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(x, intervals["service_level"].fill_null(float("nan")).to_numpy() * 100, marker="o")
+    level = intervals["service_level"].fill_null(float("nan")).to_numpy() * 100
+    band = intervals["service_level_ci95"].fill_null(float("nan")).to_numpy() * 100
+    ax.fill_between(x, level - band, level + band, alpha=0.25, label="95 % CI of the mean")
+    ax.plot(x, level, marker="o", label="mean over replications")
     ax.set_ylim(0, 100)
-    finish(fig, ax, "service_level_by_interval.png", "service level by interval", "% (mean)")
+    ax.legend(loc="lower left", fontsize=8)
+    finish(fig, ax, "service_level_by_interval.png", "service level by interval", "%")
 
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.bar(x, intervals["queue_length"].fill_null(0.0).to_numpy())
