@@ -685,6 +685,9 @@ class RoutingEngine:
         contact = self._contacts.get(contact_id)
         if agent is None or contact is None or contact.queue is None:
             return False
+        pool = contact.queue.pools.get((contact.ring, contact.extra, contact.channel))
+        if pool is not None:
+            return agent.id in pool.members
         terms = _ring_terms(contact.queue, contact.ring, contact.extra)
         capacity = agent.capacity.get(contact.channel, 0)
         return capacity > 0 and matches_any(terms, agent.skills, agent.languages)

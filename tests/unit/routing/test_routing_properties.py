@@ -78,6 +78,7 @@ AGENTS = (
 )
 AGENT_BY_ID = {a.id: a for a in AGENTS}
 QUEUE_BY_ID = {q.id: q for q in QUEUES}
+STEPS = {q.id: q.steps() for q in QUEUES}
 EXTRAS: tuple[tuple[tuple[str, ...], str | None], ...] = (
     ((), None),
     ((), "en"),
@@ -117,7 +118,7 @@ class Observer:
     exempt_fifo: set[str] = field(default_factory=set)
 
     def terms_now(self, w: Waiting, now: float) -> Alternatives:
-        rings = QUEUE_BY_ID[w.queue].steps()
+        rings = STEPS[w.queue]
         index = max(i for i, (after, _, _) in enumerate(rings) if now - w.queued_at >= after)
         _, alternatives, cap = rings[index]
         extra = w.extra if cap is None else tuple(t.relaxed(cap) for t in w.extra)
@@ -425,7 +426,7 @@ def run(ops: list[tuple[int, int, int, float]]) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(operation, min_size=1, max_size=120))
+@given(st.lists(operation, min_size=20, max_size=150))
 def test_random_command_sequences_keep_every_promise(
     ops: list[tuple[int, int, int, float]],
 ) -> None:
