@@ -123,8 +123,14 @@ def add_phone(
     label: str = "",
     default_area_code: str | None = None,
 ) -> CustomerPhone:
-    """Add a phone number to a customer, stored as written and in E.164."""
-    number = normalize(raw, default_area_code=default_area_code)
+    """Add a phone number to a customer, stored as written and in E.164.
+
+    Raises :class:`ValidationFailed` (field ``phones``) for something that is not a number.
+    """
+    try:
+        number = normalize(raw, default_area_code=default_area_code)
+    except ValueError as error:
+        raise ValidationFailed([Problem(str(error), field="phones")]) from None
     phone = CustomerPhone(
         customer_id=customer_id, e164=number.e164, raw=raw.strip(), kind=number.kind, label=label
     )

@@ -27,6 +27,26 @@ def test_screen_pop_and_masking(desk_client: TestClient, auth: Auth) -> None:
         headers=auth("agent"),
     )
     assert again.json()["possible_duplicates"][0]["customer_id"] == customer_id
+    phone = desk_client.post(
+        f"/api/customers/{customer_id}/phones",
+        json={"number": "(010) 6552-1234"},
+        headers=auth("agent"),
+    )
+    assert phone.json()["e164"] == "+861065521234"
+    bad_phone = desk_client.post(
+        f"/api/customers/{customer_id}/phones", json={"number": "12345"}, headers=auth("agent")
+    )
+    assert bad_phone.status_code == 422
+    desk_client.post(
+        f"/api/customers/{customer_id}/contacts",
+        json={"channel": "chat", "summary": "问保修"},
+        headers=auth("agent"),
+    )
+    landline_pop = desk_client.get(
+        "/api/customers/pop", params={"number": "65521234", "area_code": "010"}, headers=auth("qa")
+    ).json()
+    assert landline_pop["last_contacts"][0]["summary"] == "问保修"
+    assert landline_pop["last_contacts"][0]["agent_id"] == "a001"
     # WFM does not serve customers: no customer routes at all.
     assert desk_client.get(f"/api/customers/{customer_id}", headers=auth("wfm")).status_code == 403
     bad = desk_client.post(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.crm import service as crm
+from hotline.identity.audit import record as audit
 from hotline.identity.roles import PERSONAL_DATA_ROLES
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
@@ -50,6 +51,23 @@ class ProductIn(BaseModel):
     purchased_on: date | None = None
     installed_on: date | None = None
     warranty_until: date | None = None
+
+
+class PhoneIn(BaseModel):
+    """Another phone number of a customer."""
+
+    number: str = Field(min_length=3, max_length=40)
+    label: str = ""
+    default_area_code: str | None = None
+
+
+class ContactIn(BaseModel):
+    """A contact with the customer on any channel."""
+
+    channel: str = Field(pattern="^(voice|chat|email|sms|app|video|callback|outbound)$")
+    direction: str = Field("inbound", pattern="^(inbound|outbound)$")
+    contact_id: str | None = None
+    summary: str = ""
 
 
 class CsvIn(BaseModel):
@@ -152,6 +170,51 @@ def add_product(
         session, customer_id=customer_id, actor=user.username, **body.model_dump()
     )
     return {"id": product.id, "customer_id": product.customer_id, "model": product.model}
+
+
+@router.post("/{customer_id}/phones", status_code=201)
+def add_phone(
+    customer_id: int,
+    body: PhoneIn,
+    user: CurrentUser = Depends(require_roles(*SERVICE)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Add a phone number (normalised to E.164; 422 if it is not a phone number)."""
+    customer = crm.get_customer(session, customer_id=customer_id)
+    phone = crm.add_phone(
+        session,
+        customer_id=customer.id,
+        raw=body.number,
+        label=body.label,
+        default_area_code=body.default_area_code,
+    )
+    audit(
+        session, actor=user.username, action="customer.phone_add", target=f"customer:{customer.id}"
+    )
+    session.flush()
+    return {"id": phone.id, "e164": phone.e164, "kind": phone.kind}
+
+
+@router.post("/{customer_id}/contacts", status_code=201)
+def add_contact(
+    customer_id: int,
+    body: ContactIn,
+    user: CurrentUser = Depends(require_roles(*SERVICE)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Add a contact to the customer's history (the agent handling it is the caller)."""
+    customer = crm.get_customer(session, customer_id=customer_id)
+    contact = crm.record_contact(
+        session,
+        customer_id=customer.id,
+        channel=body.channel,
+        direction=body.direction,
+        contact_id=body.contact_id,
+        agent_id=user.agent_id or user.username,
+        summary=body.summary,
+    )
+    session.flush()
+    return {"id": contact.id, "at": contact.at}
 
 
 @router.post("/import", status_code=201)
