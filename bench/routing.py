@@ -1,12 +1,13 @@
 """Benchmark: routing decisions per second and per-decision latency at 200, 2,000, 20,000 agents.
 
-A center with 100 queues (80 voice, 20 chat; six strategies; strict and head-start priority;
-ageing rings) over 50 skills; every agent holds 4 random skills with proficiency 1–5 and up to
-3 chats. A small discrete-event driver runs it at about 90 % offered load: Poisson arrivals
-spread over the queues, answers after 2 s (2 % ring out and the agent comes back 30 s later),
-exponential talk time (mean 180 s), 10 s of wrap-up ended by the agent, and callers who abandon
-after an exponential patience (mean 120 s). Agents start busy, so the measurement starts in a
-loaded state rather than an empty center.
+A center with 100 queues (80 voice, 20 chat; the six strategies in turn, or one for all with
+``--strategy``; strict and head-start priority; ageing rings) over 50 skills; every agent
+holds 4 random skills with proficiency 1–5 and up to 3 chats. A small discrete-event driver
+runs it at about 90 % offered load: Poisson arrivals spread over the queues, answers after
+2 s (2 % ring out and the agent comes back 30 s later), exponential talk time (mean 180 s),
+10 s of wrap-up ended by the agent, and callers who abandon after an exponential patience
+(mean 120 s). Agents start busy, so the measurement starts in a loaded state rather than an
+empty center.
 
 A **routing decision** is an engine call that must choose: a contact arriving (pick an agent
 or queue it: ``ContactQueued``) or an agent coming free (pick the best waiting contact across
@@ -26,7 +27,7 @@ There is no external peer for an ACD decision engine in Python; the figures are 
 ``cost_growth`` says how the median decision cost grows from 200 to 20,000 agents (×100 agents).
 Prints one JSON line.
 
-    .venv/bin/python bench/routing.py [--quick] [--seed N]
+    .venv/bin/python bench/routing.py [--quick] [--seed N] [--strategy longest_idle]
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ LOAD = 0.9
 STRATEGIES = list(Strategy)
 
 
-def build_config(agents: int, rng: random.Random) -> RoutingConfig:
+def build_config(
+    agents: int, rng: random.Random, strategies: list[Strategy] = STRATEGIES
+) -> RoutingConfig:
     """100 queues over 50 skills and ``agents`` agents with 4 skills each."""
     queues = []
     for i in range(QUEUES):
@@ -86,7 +89,7 @@ def build_config(agents: int, rng: random.Random) -> RoutingConfig:
                 f"q{i}",
                 channel=Channel.CHAT if i % 5 == 4 else Channel.VOICE,
                 requirements=(f"{skill} >= {level}",),
-                strategy=STRATEGIES[i % len(STRATEGIES)],
+                strategy=strategies[i % len(strategies)],
                 priority_mode=PriorityMode.HEAD_START if i % 2 else PriorityMode.STRICT,
                 head_start_s=90.0,
                 wrap_up_s=3600.0,  # the driver ends wrap-up itself (a decision to time)
@@ -117,12 +120,14 @@ def timer_overheads() -> tuple[int, int]:
     return int(statistics.median(cpu)), int(statistics.median(wall))
 
 
-def run(agents: int, decisions_wanted: int, seed: int) -> dict[str, Any]:
+def run(
+    agents: int, decisions_wanted: int, seed: int, strategies: list[Strategy] = STRATEGIES
+) -> dict[str, Any]:
     """Drive one center until ``decisions_wanted`` decisions are timed; return the figures."""
     cpu_overhead, wall_overhead = timer_overheads()
     rng = random.Random(seed)
     setup_started = time.perf_counter()
-    config = build_config(agents, rng)
+    config = build_config(agents, rng, strategies)
     engine = RoutingEngine(config)
     for agent in config.agents:
         engine.handle(AgentLoggedIn(at=0.0, agent_id=agent.id))
@@ -267,17 +272,24 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer decisions per size")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--sizes", default="200,2000,20000", help="agent counts, comma-separated")
+    parser.add_argument(
+        "--strategy",
+        default="mixed",
+        help="mixed (the six strategies in turn, the default) or one strategy for every queue",
+    )
     args = parser.parse_args()
+    strategies = STRATEGIES if args.strategy == "mixed" else [Strategy(args.strategy)]
     wanted = 5_000 if args.quick else 40_000
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
     for agents in sizes:
-        row = run(agents, wanted, args.seed)
+        row = run(agents, wanted, args.seed, strategies)
         rows.append(row)
         print(json.dumps(row), flush=True)
     summary: dict[str, Any] = {
         "benchmark": "routing",
         "seed": args.seed,
+        "strategy": args.strategy,
         "decisions_per_s": {str(r["agents"]): r["decisions_per_s"] for r in rows},
         "median_ms": {str(r["agents"]): r["median_ms"] for r in rows},
         "p99_ms": {str(r["agents"]): r["p99_ms"] for r in rows},
