@@ -1015,18 +1015,14 @@ class RoutingEngine:
             return contact
         return None
 
-    def _match_contact(self, contact: _Contact) -> bool:
-        pool = contact.pool
-        assert pool is not None
+    def _best_agent(self, contact: _Contact, pool: _Pool) -> _Agent | None:
+        """The available agent the queue's strategy picks for a contact of ``pool``."""
         best: _AgentEntry | None = None
         for member in pool.family:
             entry = self._head_agent(member, contact)
             if entry is not None and (best is None or entry[:2] < best[:2]):
                 best = entry
-        if best is None:
-            return False
-        self._offer(contact, best[3], "queue")
-        return True
+        return None if best is None else best[3]
 
     def _head_agent(self, pool: _Pool, contact: _Contact) -> _AgentEntry | None:
         """The best available agent entry of one pool for this contact (stale ones dropped)."""
@@ -1168,6 +1164,13 @@ class RoutingEngine:
             return
         pool = self._pool(queue, contact.ring, contact.extra, contact.channel)
         contact.stage = _WAITING
+        agent = self._best_agent(contact, pool)
+        if agent is not None:
+            # An agent is free (so, by the engine's invariant, nobody in this pool waits):
+            # offer straight away, without the contact ever entering the pool's heap.
+            contact.pool = None
+            self._offer(contact, agent, "queue")
+            return
         contact.pool = pool
         contact.version += 1
         queue.waiting[contact.id] = contact
@@ -1179,7 +1182,6 @@ class RoutingEngine:
         if len(heap) > 2 * pool.waiting + 16:
             heap[:] = [e for e in heap if e[3] == e[4].version]
             heapq.heapify(heap)
-        self._match_contact(contact)
 
     def _leave_pool(self, contact: _Contact) -> None:
         pool = contact.pool
