@@ -1791,8 +1791,14 @@ def _contact_order(contact: _Contact) -> tuple[int, float, int]:
     return (-contact.cls, contact.credited_at, contact.seq)
 
 
-def replay(engine: RoutingEngine, commands: Iterable[Command]) -> list[Event]:
-    """Feed commands in order, then run every remaining timer; return the whole event log.
+def replay(
+    engine: RoutingEngine, commands: Iterable[Command], *, settle_s: float = 86_400.0
+) -> list[Event]:
+    """Feed commands in order, then run the timers due within ``settle_s`` of the last one.
+
+    The bound matters: a caller who waits with nobody to serve them hears a position
+    announcement every period for ever, so "run until no timer is left" need not end.
+    Returns the whole event log.
 
     >>> from hotline.routing.model import QueueConfig, RoutingConfig, ContactQueued
     >>> log = replay(RoutingEngine(RoutingConfig(queues=(QueueConfig("q"),))),
@@ -1803,8 +1809,9 @@ def replay(engine: RoutingEngine, commands: Iterable[Command]) -> list[Event]:
     events: list[Event] = []
     for command in commands:
         events.extend(engine.handle(command).events)
+    until = engine.now + settle_s
     deadline = engine.next_deadline()
-    while deadline is not None:
+    while deadline is not None and deadline <= until:
         events.extend(engine.advance(deadline).events)
         deadline = engine.next_deadline()
     return events

@@ -320,3 +320,11 @@ def test_replay_runs_every_timer_to_the_end() -> None:
         "offered",
         "ring_no_answer",
     ]
+
+
+def test_replay_stops_even_when_announcements_would_go_on_for_ever() -> None:
+    queue = QueueConfig("q", announce_every_s=60)
+    engine = RoutingEngine(RoutingConfig(queues=(queue,)))
+    log = replay(engine, [ContactQueued(at=0, contact_id="c1", queue="q")], settle_s=600)
+    announced = [e.at for e in log if e.kind is EventKind.POSITION_ANNOUNCED]
+    assert announced == [0, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600]
