@@ -22,6 +22,7 @@ SQLite always (database kept in ``var/bench/`` and reused); PostgreSQL too when
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -280,7 +281,11 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "examples": [q for q, _ in labelled[:3]],
     }
-    path = ROOT / "var" / "bench" / f"kb_search_{articles}.db"
+    # The stored database depends on this file, the migration and the segmentation rules.
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for part in ("store/migrations/versions/servicedesk_0001.py", "kb/text.py"):
+        digest.update((ROOT / "src/hotline" / part).read_bytes())
+    path = ROOT / "var" / "bench" / f"kb_search_{articles}_{digest.hexdigest()[:8]}.db"
     started = time.perf_counter()
     if not path.exists():
         partial = path.with_suffix(".partial")
