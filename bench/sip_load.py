@@ -399,6 +399,7 @@ def main() -> None:
     agents_port = free_port()
     # rtpengine takes 4 ports per call (RTP and RTCP on both sides): 12,000 ports hold 3,000
     low = 20000 + (os.getpid() % 3) * 13000
+    server_log = (work / "server.log").open("wb")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -425,9 +426,10 @@ def main() -> None:
             "--rtp-ports",
             f"{low}-{low + 11999}",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
     )
+    server_log.close()
     agents: subprocess.Popen[bytes] | None = None
     peer: subprocess.Popen[bytes] | None = None
     target = f"127.0.0.1:{sip_port}"

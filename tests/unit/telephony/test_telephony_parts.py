@@ -319,3 +319,16 @@ def test_ng_client_out_of_ports_is_unavailable_not_rejected() -> None:
         return "ok"
 
     assert asyncio.run(main()) == "unavailable"
+
+
+def test_upper_case_transport_in_a_phone_contact_is_normalised() -> None:
+    from types import SimpleNamespace
+
+    from hotline.telephony.sip.stack import _normalise_transport
+
+    ua = SimpleNamespace(
+        rTarget=SimpleNamespace(transport="UDP"), rAddr=(("127.0.0.1", 5071), "UDP")
+    )
+    _normalise_transport(ua)
+    assert ua.rTarget.transport == "udp"
+    assert ua.rAddr == (("127.0.0.1", 5071), "udp")

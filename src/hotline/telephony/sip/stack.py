@@ -54,6 +54,19 @@ def parse_contact(value: str) -> tuple[str | None, str, int, int | None]:
     )
 
 
+def _normalise_transport(ua: Any) -> None:
+    # RFC 3261 §19.1.1: URI parameter values such as transport=UDP are case-insensitive,
+    # but sippy 2.5 only routes in-dialog requests for a lower-case "udp" and raises
+    # otherwise, so a phone whose Contact says ";transport=UDP" could never get our BYE.
+    target: Any = getattr(ua, "rTarget", None)
+    transport = getattr(target, "transport", None)
+    if target is not None and isinstance(transport, str) and transport != transport.lower():
+        target.transport = transport.lower()
+    address = getattr(ua, "rAddr", None)  # ((host, port), transport), set from the Contact
+    if isinstance(address, tuple) and len(address) == 2 and isinstance(address[1], str):
+        ua.rAddr = (address[0], address[1].lower())
+
+
 class _SipLogger:
     """sippy's logger interface, sent to Python logging at debug level."""
 
@@ -241,6 +254,7 @@ class SippyStack:
         elif isinstance(event, CCEventRing):
             post(self.events.ringing, leg)
         elif isinstance(event, CCEventConnect):
+            _normalise_transport(ua)
             _, _, body = event.getData()
             post(self.events.answered, leg, str(body) if body is not None else "")
         elif isinstance(event, CCEventFail | CCEventRedirect):
