@@ -8,6 +8,8 @@ computed by the same engine (:mod:`hotline.metrics.compute`).
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,9 @@ def import_records(
                 "use replace to import it again"
             )
         session.execute(delete(ContactRecordRow).where(ContactRecordRow.source == source))
+    if session.connection().dialect.name == "postgresql":
+        _insert_by_copy(session, records, source)
+        return len(records)
     rows: list[dict[str, Any]] = []
     for record in records:
         row = {name: getattr(record, name) for name in RECORD_COLUMNS}
@@ -73,6 +78,26 @@ def import_records(
         session.execute(insert(ContactRecordRow), rows)
     session.flush()
     return len(records)
+
+
+def _insert_by_copy(session: Session, records: Sequence[ContactRecord], source: str) -> None:
+    """Append records to PostgreSQL with ``COPY … FROM STDIN`` (tens of times faster than
+    INSERT batches for a month or a year of history), inside the session's transaction."""
+    session.flush()
+    raw: Any = session.connection().connection.dbapi_connection
+    columns = ", ".join(("source", *RECORD_COLUMNS, "attributes"))
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY contact_records ({columns}) FROM STDIN") as copy,
+    ):
+        for record in records:
+            copy.write_row(
+                (
+                    source,
+                    *(getattr(record, name) for name in RECORD_COLUMNS),
+                    json.dumps(dict(record.attributes)),
+                )
+            )
 
 
 def sources(*, session: Session) -> dict[str, int]:
@@ -91,17 +116,49 @@ def records_frame(
     A source names an import (``hotline import contacts --source``) or a writer of the event
     log (``live``, ``sim:<scenario>``); without one, everything is included.
     """
-    columns = [getattr(ContactRecordRow, name) for name in RECORD_COLUMNS]
-    query = select(*columns)
-    if source is not None:
-        query = query.where(ContactRecordRow.source == source)
-    rows = session.execute(query).all()
-    frame = pl.DataFrame([tuple(row) for row in rows], schema=FRAME_SCHEMA, orient="row")
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        frame = _records_by_copy(session, source)
+    else:
+        columns = [getattr(ContactRecordRow, name) for name in RECORD_COLUMNS]
+        query = select(*columns)
+        if source is not None:
+            query = query.where(ContactRecordRow.source == source)
+        rows = session.execute(query).all()
+        frame = pl.DataFrame([tuple(row) for row in rows], schema=FRAME_SCHEMA, orient="row")
     if include_events:
         events = event_log(session=session, source=source)
         if events:
             frame = pl.concat([frame, events_to_frame(events)], how="vertical")
     return frame
+
+
+def _records_by_copy(session: Session, source: str | None) -> pl.DataFrame:
+    """Read contact records from PostgreSQL with ``COPY … TO STDOUT`` straight into Polars.
+
+    Row-by-row fetching costs microseconds per row in Python; COPY streams CSV that Polars
+    parses natively, so a year of a large center loads in seconds. Same session, same
+    transaction: the rows seen are those the ORM path would see.
+    """
+    columns = ", ".join(
+        f"{name}::int" if name == "transferred" else name for name in RECORD_COLUMNS
+    )
+    where = " WHERE source = %s" if source is not None else ""
+    statement = (
+        f"COPY (SELECT {columns} FROM contact_records{where} ORDER BY id) "
+        "TO STDOUT WITH (FORMAT csv, HEADER true)"
+    )
+    session.flush()
+    # The psycopg connection under SQLAlchemy's pool; its cursor speaks COPY.
+    raw: Any = session.connection().connection.dbapi_connection
+    buffer = io.BytesIO()
+    with raw.cursor() as cursor, cursor.copy(statement, (source,) if source else None) as copy:
+        for chunk in copy:
+            buffer.write(chunk)
+    buffer.seek(0)
+    schema = {**FRAME_SCHEMA, "transferred": pl.Int8()}
+    frame = pl.read_csv(buffer, schema=schema)
+    return frame.with_columns(pl.col("transferred").cast(pl.Boolean()))
 
 
 def event_log(*, session: Session, source: str | None = None) -> list[Event]:
