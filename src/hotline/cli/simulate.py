@@ -85,7 +85,11 @@ def simulate_command(
     replications: int = typer.Option(10, "--replications", "-n", help="Independent runs."),
     seed: int = typer.Option(None, "--seed", "-s", help="Seed (default: the scenario's)."),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Folder for events.parquet, charts and summary.json."
+        None,
+        "--out",
+        "-o",
+        help="Folder for events.parquet, charts and summary.json "
+        "(default: $HOTLINE_HOME/sim/<scenario>).",
     ),
     fit_from: Path = typer.Option(
         None, "--fit-from", help="Contact records to fit arrivals, handle time, patience, staff."
@@ -193,7 +197,7 @@ def simulate_command(
         side_by_side = compare(run, history)
         console.print(_frame_table("Simulated vs actual, per day", side_by_side))
 
-    folder = out or Path("sim-out") / "".join(
+    folder = out or load_settings().home / "sim" / "".join(
         c if c.isalnum() or c in "-_" else "_" for c in scenario.name
     )
     folder.mkdir(parents=True, exist_ok=True)
