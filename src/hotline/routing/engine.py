@@ -513,6 +513,7 @@ class RoutingEngine:
         self._contacts: dict[str, _Contact] = {}
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = 0
+        self._stale_timers = 0  # cancelled timers still in the heap
         self._event_seq = 0
         self._contact_seq = 0
         self._offer_seq = 0
@@ -578,6 +579,7 @@ class RoutingEngine:
         timers = self._timers
         while timers and timers[0][2].cancelled:
             heapq.heappop(timers)
+            self._stale_timers -= 1
         return timers[0][0] if timers else None
 
     def agent_state(self, agent_id: str) -> AgentState:
@@ -777,8 +779,9 @@ class RoutingEngine:
         while timers and timers[0][0] <= until:
             deadline, _, timer = heapq.heappop(timers)
             if timer.cancelled:
+                self._stale_timers -= 1
                 continue
-            timer.cancelled = True
+            timer.cancelled = True  # fired: no longer in the heap
             self.now = max(self.now, deadline)
             self._fire(timer)
             self._settle()
@@ -1194,8 +1197,25 @@ class RoutingEngine:
 
     def _cancel_contact_timers(self, contact: _Contact) -> None:
         for timer in contact.timers:
-            timer.cancelled = True
+            self._cancel(timer)
         contact.timers = []
+
+    def _cancel(self, timer: _Timer) -> None:
+        """Cancel a timer; rebuild the timer heap once cancelled timers make up most of it.
+
+        Cancelled timers leave the heap lazily, when they reach its top; a long wrap-up timer
+        ended early by the agent would otherwise sit there (with its contact) for its full
+        length, and the garbage collector would keep scanning it.
+        """
+        if timer.cancelled:
+            return
+        timer.cancelled = True
+        self._stale_timers += 1
+        timers = self._timers
+        if self._stale_timers > 64 and 2 * self._stale_timers > len(timers):
+            timers[:] = [entry for entry in timers if not entry[2].cancelled]
+            heapq.heapify(timers)
+            self._stale_timers = 0
 
     def _age(self, contact: _Contact, ring: int) -> None:
         contact.ring = ring
@@ -1343,7 +1363,7 @@ class RoutingEngine:
     def _drop_item(self, agent: _Agent, contact: _Contact) -> _Item:
         item = agent.items.pop(contact.id)
         if item.timer is not None:
-            item.timer.cancelled = True
+            self._cancel(item.timer)
         self._add_load(agent, item.channel, -1)
         if agent.total_load == 0:
             agent.idle_since = self.now
@@ -1393,7 +1413,7 @@ class RoutingEngine:
         if contact.stage != _RINGING or item is None or item.stage != _ITEM_RINGING:
             raise RoutingConflict(f"{contact.id} is not ringing at {agent.id}")
         assert item.timer is not None
-        item.timer.cancelled = True
+        self._cancel(item.timer)
         item.timer = None
         item.stage = _ITEM_TALKING
         item.started = self.now

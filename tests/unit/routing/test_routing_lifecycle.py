@@ -266,3 +266,17 @@ def test_a_bad_requirement_in_a_command_is_a_conflict() -> None:
     with pytest.raises(RoutingConflict, match="requirement"):
         engine.handle(ContactQueued(at=0, contact_id="c1", queue="repair", requirements=("x>9",)))
     assert engine.contacts() == []
+
+
+def test_timers_ended_early_do_not_pile_up() -> None:
+    # Long wrap-up timers that agents end early are cancelled; the heap is rebuilt once
+    # cancelled timers dominate it, so memory stays bounded by the live timers.
+    engine = make_engine(AgentConfig("alice"), wrap_up_s=3600)
+    engine.handle(AgentLoggedIn(at=0, agent_id="alice"))
+    for i in range(1000):
+        engine.handle(ContactQueued(at=i, contact_id=f"c{i}", queue="repair"))
+        engine.handle(OfferAnswered(at=i, contact_id=f"c{i}", agent_id="alice"))
+        engine.handle(ContactEnded(at=i + 0.5, contact_id=f"c{i}"))
+        engine.handle(WrapUpEnded(at=i + 0.6, agent_id="alice", contact_id=f"c{i}"))
+    assert len(engine._timers) < 200
+    assert engine.next_deadline() is None
