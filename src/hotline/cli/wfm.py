@@ -882,6 +882,188 @@ def verify_plan_command(
     _write_rows(rows, output, f"Plan for {day}: Erlang vs simulation")
 
 
+_MULTISKILL_COLUMNS = (
+    "queue", "offered", "target", "home team", "Erlang agents", "Erlang SL %",
+    "SL % ±95%", "ASA s", "abandon %", "occupancy %", "met",
+)  # fmt: skip
+
+
+def _plus_minus(value: float | None, half: float | None, *, percent: bool) -> str:
+    """``81.2±3.4`` (percent points when ``percent``); a dash when nothing was measured."""
+    if value is None:
+        return "—"
+    scale = 100.0 if percent else 1.0
+    shown = f"{value * scale:.1f}"
+    return shown if half is None else f"{shown}±{half * scale:.1f}"
+
+
+@wfm_app.command("verify-multiskill")
+def verify_multiskill_command(
+    center_file: Path = typer.Option(..., "--center", help="Center configuration YAML."),
+    volumes: Path = typer.Option(
+        ...,
+        "--volumes",
+        help="CSV queue,offered,aht_s[,patience_s][,interval_start]: contacts per interval.",
+    ),
+    interval: str = typer.Option("30m", "--interval", help="Interval the volumes are for."),
+    plan_file: Path | None = typer.Option(
+        None, "--plan", help="Plan to check: CSV team,agents or YAML {team: agents}."
+    ),
+    search: bool = typer.Option(
+        False, "--search", help="Search the fewest agents per team meeting every target."
+    ),
+    replications: int = typer.Option(10, "--replications", help="Independent replications."),
+    seed: int = typer.Option(1, "--seed", help="Random seed (printed, so runs repeat)."),
+    warmup: str = typer.Option("15m", "--warmup", help="Warm-up before the measured interval."),
+    measure: str | None = typer.Option(
+        None,
+        "--measure",
+        help="Measured time per replication at the interval's load (default: one interval).",
+    ),
+    rule: str = typer.Option(
+        "mean",
+        "--rule",
+        help="A target is met by the mean service level (mean) or its lower 95 % bound (lower).",
+    ),
+    max_evaluations: int = typer.Option(
+        40, "--max-evaluations", help="Search: most plans simulated per interval."
+    ),
+    time_limit: str = typer.Option("5m", "--time-limit", help="Search: time per interval."),
+    max_per_team: int | None = typer.Option(
+        None, "--max-per-team", help="Search: most agents on the phones in one team."
+    ),
+    output: str = typer.Option("table", "--format", help="table, json or csv."),
+) -> None:
+    """Verify a multi-skill staffing plan with the simulator, per queue, against Erlang.
+
+    Each queue's own Erlang answer (C, or A when the volumes give patience) goes to its home
+    team (the team whose members most often qualify for it); that sum, or ``--plan``, is
+    simulated through the center's real routing rules (skills, ageing, priorities, overflow)
+    for ``--replications`` runs: warm-up, then one interval of the same load. Per queue it
+    shows the simulated service level (METRICS.md, the queue's own threshold), ASA, abandon
+    rate and home-team occupancy with 95 % confidence half-widths, beside Erlang's prediction
+    and the target. ``--search`` then adds agents to the home team of the queue furthest below
+    target until all are met and trims teams while they hold, within the stated budget.
+
+    Example: ``hotline wfm verify-multiskill --center center.yaml --volumes volumes.csv
+    --interval 30m --search --replications 10 --seed 1``.
+    """
+    from rich import box
+    from rich import progress as rich_progress
+
+    from hotline.config.validate import load_center
+    from hotline.sim.staffing import verify_intervals
+    from hotline.wfm import multiskill
+
+    if output not in ("table", "json", "csv"):
+        raise typer.BadParameter("format must be table, json or csv")
+    if replications < 2:
+        raise typer.BadParameter("at least 2 replications are needed for confidence intervals")
+    if rule not in multiskill.DECISION_RULES:
+        raise typer.BadParameter("--rule must be mean or lower")
+    if max_evaluations < 1:
+        raise typer.BadParameter("--max-evaluations must be at least 1")
+    interval_s = _interval_seconds(interval)
+    try:
+        center = multiskill.center_from_config(load_center(center_file))
+        intervals = multiskill.read_volumes(volumes)
+        plan = multiskill.read_plan(plan_file) if plan_file is not None else None
+    except ValidationFailed as exc:
+        for problem in exc.problems[:50]:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False)
+        raise typer.Exit(1) from exc
+    except (OSError, ValueError) as exc:
+        error_console.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    budget = max_evaluations if search else 1
+    error_console.print(
+        f"simulating {len(intervals)} interval(s) × {replications} replications, seed {seed}"
+        + (f"; search budget {max_evaluations} plans or {time_limit} per interval" if search
+           else ""),
+        highlight=False,
+    )  # fmt: skip
+    columns = (
+        rich_progress.TextColumn("{task.description}"),
+        rich_progress.BarColumn(),
+        rich_progress.MofNCompleteColumn(),
+        rich_progress.TimeElapsedColumn(),
+    )
+    with rich_progress.Progress(*columns, console=error_console, transient=True) as bar:
+        task = bar.add_task("simulating", total=budget * replications * len(intervals))
+
+        def on_step(step: multiskill.SearchStep) -> None:
+            gap = f"worst {step.worst_queue} {step.worst_gap:+.1%}" if step.worst_queue else ""
+            bar.update(task, description=f"{step.phase} {step.plan.total} agents, {gap}")
+
+        try:
+            verdicts = verify_intervals(
+                center,
+                intervals,
+                interval_s=interval_s,
+                plan=plan,
+                search=search,
+                replications=replications,
+                seed=seed,
+                warmup_s=parse_duration(warmup),
+                measure_s=parse_duration(measure) if measure else None,
+                rule=rule,
+                max_evaluations=max_evaluations,
+                time_limit_s=parse_duration(time_limit),
+                max_per_team=max_per_team,
+                on_replication=lambda _: bar.advance(task),
+                on_step=on_step,
+            )
+        except ValidationFailed as exc:
+            for problem in exc.problems[:50]:
+                error_console.print(f"[red]error[/red] {problem}", highlight=False)
+            raise typer.Exit(1) from exc
+        except ValueError as exc:
+            error_console.print(f"[red]error[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+    if output == "json":
+        print(json.dumps({"seed": seed, "replications": replications, "interval_s": interval_s,
+                          "intervals": [v.as_dict(center) for v in verdicts]}))  # fmt: skip
+        return
+    if output == "csv":
+        _write_rows([row for v in verdicts for row in v.queue_rows(center)], "csv", "")
+        return
+    for verdict in verdicts:
+        data = verdict.as_dict(center)
+        when = f" {verdict.interval.label}" if verdict.interval.label else ""
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
+                      title=f"Multi-skill plan{when}: {data['agents']} agents "
+                            f"({multiskill.StaffingPlan(data['plan']).describe()}); "
+                            f"Erlang per queue: {data['erlang_agents']}")  # fmt: skip
+        for column in _MULTISKILL_COLUMNS:
+            table.add_column(column)
+
+        for row in data["queues"]:
+            table.add_row(
+                row["queue"], f"{row['offered']:g}", row["target"],
+                f"{row['home_team']} {row['home_agents']}", str(row["erlang_agents"]),
+                f"{row['erlang_service_level'] * 100:.1f}",
+                _plus_minus(row["service_level"], row["service_level_ci95"], percent=True),
+                _plus_minus(row["asa_s"], row["asa_ci95"], percent=False),
+                _plus_minus(row["abandon_rate"], row["abandon_ci95"], percent=True),
+                _plus_minus(row["occupancy"], row["occupancy_ci95"], percent=True),
+                "yes" if row["meets_target"] else "no",
+            )  # fmt: skip
+        # Piped output is not cut to 80 columns: a log or file keeps every figure readable.
+        wide = console if console.is_terminal else Console(width=132)
+        wide.print(table)
+        occupancy = verdict.evaluation.center_occupancy
+        summary = (
+            f"center occupancy {occupancy.mean:.1%} ± {occupancy.half_width:.1%}; "
+            f"{'every target met' if data['meets_targets'] else 'some targets missed'}"
+        )
+        if verdict.search is not None:
+            summary += (
+                f"; search {verdict.search.status} after {verdict.search.evaluations} plans "
+                f"in {verdict.search.wall_s:.0f} s"
+            )
+        console.print(summary, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``wfm`` command group to the ``hotline`` command."""
     app.add_typer(wfm_app, name="wfm")

@@ -62,6 +62,7 @@ def plan_scenario(
     *,
     interval_s: float,
     warmup_s: float,
+    measure_s: float | None = None,
 ) -> Scenario:
     """The simulation scenario for one plan: the center's queues, the plan's agents, the load.
 
@@ -87,7 +88,7 @@ def plan_scenario(
                 patience=Exponential(patience) if patience else Never(),
             )
         )
-    length = warmup_s + interval_s
+    length = warmup_s + (interval_s if measure_s is None else measure_s)
     agents = tuple(
         replace(agent, wrap_up_s=None) if agent.wrap_up_s else agent
         for agent in center.staffed_agents(plan)
@@ -196,21 +197,30 @@ def plan_evaluator(
     replications: int,
     seed: int,
     warmup_s: float = 900.0,
+    measure_s: float | None = None,
     on_replication: Callable[[Replication], None] | None = None,
 ) -> Callable[[StaffingPlan], PlanEvaluation]:
     """An evaluator for :func:`hotline.wfm.multiskill.search_plan`: simulate, then measure.
 
     Every plan is run with the same ``seed``, so two plans meet the same callers (common
-    random numbers) and their difference is due to the staffing, not to luck.
+    random numbers) and their difference is due to the staffing, not to luck. Each
+    replication measures ``measure_s`` seconds of the interval's steady load (default: one
+    interval); a longer window narrows the confidence intervals more cheaply than more
+    replications, since each pays its warm-up once.
     """
     if replications < 2:
         raise ValueError("at least two replications are needed for a confidence interval")
     settings = _settings(center)
+    measured = interval_s if measure_s is None else measure_s
+    if measured <= 0:
+        raise ValueError("the measured time must be positive")
     since = _START + warmup_s
-    until = since + interval_s
+    until = since + measured
 
     def evaluate(plan: StaffingPlan) -> PlanEvaluation:
-        scenario = plan_scenario(center, interval, plan, interval_s=interval_s, warmup_s=warmup_s)
+        scenario = plan_scenario(
+            center, interval, plan, interval_s=interval_s, warmup_s=warmup_s, measure_s=measured
+        )
         run = simulate(scenario, replications=replications, seed=seed, progress=on_replication)
         per_queue: dict[str, dict[str, list[float]]] = {}
         per_team: dict[str, list[float]] = {}
@@ -262,6 +272,7 @@ class IntervalVerdict:
     erlang_plan: StaffingPlan
     evaluation: PlanEvaluation
     search: SearchResult | None = None
+    rule: str = "mean"
 
     def queue_rows(self, center: MultiSkillCenter) -> list[dict[str, Any]]:
         """One row per queue (see :func:`hotline.wfm.multiskill.comparison_rows`)."""
@@ -272,6 +283,7 @@ class IntervalVerdict:
             answers=self.answers,
             homes=self.homes,
             interval_s=self.interval_s,
+            rule=self.rule,
         )
 
     def as_dict(self, center: MultiSkillCenter) -> dict[str, Any]:
@@ -283,7 +295,8 @@ class IntervalVerdict:
             "agents": evaluation.plan.total,
             "erlang_plan": dict(self.erlang_plan),
             "erlang_agents": self.erlang_plan.total,
-            "meets_targets": evaluation.meets(center),
+            "meets_targets": evaluation.meets(center, rule=self.rule),
+            "rule": self.rule,
             "queues": self.queue_rows(center),
             "teams": team_rows(evaluation, center),
             "center_occupancy": evaluation.center_occupancy.as_dict(),
@@ -317,6 +330,8 @@ def verify_intervals(
     replications: int,
     seed: int,
     warmup_s: float = 900.0,
+    measure_s: float | None = None,
+    rule: str = "mean",
     max_evaluations: int = 40,
     time_limit_s: float = 300.0,
     max_per_team: int | None = None,
@@ -349,6 +364,7 @@ def verify_intervals(
             replications=replications,
             seed=seed,
             warmup_s=warmup_s,
+            measure_s=measure_s,
             on_replication=on_replication,
         )
         start = StaffingPlan({**{t: 0 for t in erlang_plan}, **plan}) if plan else erlang_plan
@@ -361,15 +377,25 @@ def verify_intervals(
                 max_evaluations=max_evaluations,
                 time_limit_s=time_limit_s,
                 max_per_team=max_per_team,
+                rule=rule,
                 progress=on_step,
             )
             verdicts.append(
                 IntervalVerdict(
-                    interval, interval_s, answers, homes, erlang_plan, result.evaluation, result
+                    interval,
+                    interval_s,
+                    answers,
+                    homes,
+                    erlang_plan,
+                    result.evaluation,
+                    result,
+                    rule=rule,
                 )
             )
         else:
             verdicts.append(
-                IntervalVerdict(interval, interval_s, answers, homes, erlang_plan, evaluate(start))
+                IntervalVerdict(
+                    interval, interval_s, answers, homes, erlang_plan, evaluate(start), rule=rule
+                )
             )
     return verdicts

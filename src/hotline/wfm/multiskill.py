@@ -422,22 +422,31 @@ class PlanEvaluation:
     replications: int
     seed: int
 
-    def gaps(self, center: MultiSkillCenter) -> dict[str, float]:
-        """How far each queue's mean service level falls short of its target (≤ 0: met).
+    def gaps(self, center: MultiSkillCenter, *, rule: str = "mean") -> dict[str, float]:
+        """How far each queue's service level falls short of its target (≤ 0: met).
 
-        A queue with nothing measured (no contacts) counts as met.
+        ``rule="mean"`` judges the mean over replications; ``rule="lower"`` the lower end of
+        its 95 % confidence interval (a plan must meet the target with confidence). A queue
+        with nothing measured (no contacts) counts as met.
         """
+        if rule not in DECISION_RULES:
+            raise ValueError(f"rule must be one of {', '.join(DECISION_RULES)}")
         gaps: dict[str, float] = {}
         for queue_id, outcome in self.queues.items():
             level = outcome.service_level.mean
+            if rule == "lower" and not math.isnan(outcome.service_level.half_width):
+                level -= outcome.service_level.half_width
             target = center.queue(queue_id).target_service_level
             gaps[queue_id] = 0.0 if math.isnan(level) else target - level
         return gaps
 
-    def meets(self, center: MultiSkillCenter) -> bool:
-        """Whether every queue's mean service level reaches its target."""
-        return all(gap <= 1e-12 for gap in self.gaps(center).values())
+    def meets(self, center: MultiSkillCenter, *, rule: str = "mean") -> bool:
+        """Whether every queue's service level reaches its target under ``rule``."""
+        return all(gap <= 1e-12 for gap in self.gaps(center, rule=rule).values())
 
+
+#: How a plan is judged to meet a target: by the mean, or by the lower 95 % bound.
+DECISION_RULES = ("mean", "lower")
 
 #: Simulates a plan and measures it (``hotline.sim.staffing`` provides the real one).
 Evaluator = Callable[[StaffingPlan], PlanEvaluation]
@@ -483,6 +492,7 @@ def search_plan(
     max_evaluations: int = 40,
     time_limit_s: float = 300.0,
     max_per_team: int | None = None,
+    rule: str = "mean",
     progress: Callable[[SearchStep], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> SearchResult:
@@ -493,6 +503,7 @@ def search_plan(
     give one agent back if every target still holds, until no team can. Each distinct plan is
     evaluated once (the evaluator should use the same seed throughout, so that plans are
     compared on the same callers). Stops after ``max_evaluations`` or ``time_limit_s``.
+    ``rule`` says how a target counts as met (:meth:`PlanEvaluation.gaps`).
 
     >>> center = MultiSkillCenter(queues=(QueueConfig("q", target_service_level=0.8),),
     ...     agents={"a": AgentConfig("a")}, teams={"t": ("a",)}, default_capacity={})
@@ -517,14 +528,14 @@ def search_plan(
         if evaluation is None:
             evaluation = evaluate(plan)
             seen[key] = evaluation
-        gaps = evaluation.gaps(center)
+        gaps = evaluation.gaps(center, rule=rule)
         worst = max(gaps, key=lambda q: gaps[q]) if gaps else None
         step = SearchStep(
             step=len(steps) + 1,
             phase=phase,
             change=change,
             plan=plan,
-            meets=evaluation.meets(center),
+            meets=evaluation.meets(center, rule=rule),
             worst_queue=worst,
             worst_gap=gaps[worst] if worst is not None else 0.0,
             kept=False,
@@ -541,8 +552,8 @@ def search_plan(
     current = measure(plan, "start", "Erlang per queue")
     keep()
     # Add: close the largest gap first.
-    while not current.meets(center) and not out_of_budget():
-        gaps = current.gaps(center)
+    while not current.meets(center, rule=rule) and not out_of_budget():
+        gaps = current.gaps(center, rule=rule)
         worst = max(gaps, key=lambda q: gaps[q])
         team = homes[worst]
         if max_per_team is not None and plan.get(team, 0) >= max_per_team:
@@ -557,7 +568,7 @@ def search_plan(
         plan = plan.changed(team, +1)
         current = measure(plan, "add", f"+1 {team} (for {worst})")
         keep()
-    met = current.meets(center)
+    met = current.meets(center, rule=rule)
     best_plan, best = plan, current
     trimmed = False
     # Trim: give agents back while every target holds.
@@ -571,7 +582,7 @@ def search_plan(
             team = max(candidates, key=lambda t: (best_plan[t], t))
             trial = best_plan.changed(team, -1)
             evaluation = measure(trial, "trim", f"-1 {team}")
-            if evaluation.meets(center):
+            if evaluation.meets(center, rule=rule):
                 keep()
                 best_plan, best = trial, evaluation
             else:
@@ -606,6 +617,7 @@ def comparison_rows(
     answers: Mapping[str, StaffingAnswer],
     homes: Mapping[str, str],
     interval_s: float,
+    rule: str = "mean",
 ) -> list[dict[str, Any]]:
     """One row per queue: target, Erlang answer and prediction, simulated figures with CIs.
 
@@ -614,7 +626,9 @@ def comparison_rows(
     to several queues); ``erlang_agents`` is the queue's own Erlang answer for its target.
     Simulated figures use METRICS.md definitions: ``service_level`` leaves short abandons
     out, whereas Erlang's counts every abandon against it. ``occupancy`` is the home team's.
+    ``meets_target`` judges the service level by ``rule`` (:meth:`PlanEvaluation.gaps`).
     """
+    gaps = evaluation.gaps(center, rule=rule)
     rows: list[dict[str, Any]] = []
     for load in interval.loads:
         config = center.queue(load.queue)
@@ -668,7 +682,7 @@ def comparison_rows(
             "abandon_ci95": abandon_ci,
             "occupancy": occ,
             "occupancy_ci95": occ_ci,
-            "meets_target": None if level is None else level >= config.target_service_level,
+            "meets_target": None if level is None else gaps[load.queue] <= 1e-12,
         })  # fmt: skip
     return rows
 
