@@ -105,7 +105,7 @@ SIP/2.0 200 OK
 [last_To:];tag=[pid]A[call_number]
 [last_Call-ID:]
 [last_CSeq:]
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Contact: <sip:[local_ip]:[local_port]>
 Content-Type: application/sdp
 Content-Length: [len]
 
