@@ -17,7 +17,13 @@ from hotline.config.validate import load_center
 from hotline.core.errors import ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.metrics import service
-from hotline.metrics.compute import KpiReport, queue_figures, records_to_frame, with_teams
+from hotline.metrics.compute import (
+    KpiReport,
+    queue_figures,
+    read_parquet_records,
+    records_to_frame,
+    with_teams,
+)
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
 from hotline.metrics.importer import load_mapping
 from hotline.store.db import make_engine, make_session_factory, session_scope
@@ -52,6 +58,27 @@ def _load_settings(path: Path | None) -> MetricSettings:
     except (OSError, yaml.YAMLError, ValueError) as exc:
         error_console.print(f"[red]error[/red] {path}: {exc}", highlight=False)
         raise typer.Exit(2) from None
+
+
+def _read_parquet(path: Path, *, tz: str, skip_bad_rows: bool) -> Any:
+    """Read a Parquet file of contact records; print problems and exit 1 when refused."""
+    if not path.exists():
+        error_console.print(f"{path}: no such file", highlight=False)
+        raise typer.Exit(2)
+    try:
+        frame, skipped = read_parquet_records(path, skip_bad_rows=skip_bad_rows, timezone=tz)
+    except ValidationFailed as failed:
+        for problem in failed.problems[:1000]:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+        error_console.print(
+            f"{path}: rejected ({len(failed.problems)} problem(s)). "
+            "Use --skip-bad-rows to skip the bad rows.",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    for problem in skipped:
+        error_console.print(f"[yellow]skipped[/yellow] {problem}", highlight=False, soft_wrap=True)
+    return frame
 
 
 def _format(value: Any) -> str:
@@ -141,7 +168,17 @@ def kpis(
         if thresholds is None:
             settings = service.settings_for_center(center_config)
     try:
-        if contacts is not None:
+        if contacts is not None and contacts.suffix == ".parquet":
+            frame = _read_parquet(contacts, tz=tz, skip_bad_rows=skip_bad_rows)
+            report = queue_figures(
+                with_teams(frame, teams),
+                interval=interval,
+                by=dimensions,
+                settings=settings,
+                timezone=tz,
+            )
+            report.notes.append(f"{frame.height} contacts from {contacts}")
+        elif contacts is not None:
             result = read_or_exit(contacts, mapping=mapping, tz=tz, skip_bad_rows=skip_bad_rows)
             # A mapping's time zone is the source center's own (e.g. the bank's Israel time).
             timezone = (load_mapping(mapping).timezone or tz) if mapping else tz

@@ -27,6 +27,7 @@ from hotline.metrics.compute import (
     events_to_frame,
     experience_figures,
     frame_to_csv,
+    frame_to_parquet,
     queue_figures,
     with_teams,
 )
@@ -276,5 +277,9 @@ def export_records(
     *, session: Session, path: Path, source: str | None = None, timezone: str = "UTC"
 ) -> int:
     """Write the database's contact records (imported and folded from the event log) as the
-    METRICS.md interchange CSV; return how many were written."""
-    return frame_to_csv(records_frame(session=session, source=source), path, timezone=timezone)
+    METRICS.md interchange CSV, or Parquet when ``path`` ends in ``.parquet``; return how many
+    were written."""
+    frame = records_frame(session=session, source=source)
+    if path.suffix == ".parquet":
+        return frame_to_parquet(frame, path)
+    return frame_to_csv(frame, path, timezone=timezone)

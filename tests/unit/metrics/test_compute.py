@@ -319,3 +319,32 @@ def test_written_csv_reads_back_to_the_same_figures(tmp_path: Any) -> None:
         queue_figures(records_to_frame(back), interval="15m").rows()
         == queue_figures(records_to_frame(records), interval="15m").rows()
     )
+
+
+def test_parquet_round_trip_and_located_row_problems(tmp_path: Any) -> None:
+    from hotline.core.errors import ValidationFailed
+    from hotline.metrics.compute import frame_to_parquet, read_parquet_records
+
+    records = [answered("c1", "repair", 12.5, customer="x"), abandoned("c2", "vip", 3.5)]
+    path = tmp_path / "year.parquet"
+    assert frame_to_parquet(records_to_frame(records), path) == 2
+    frame, problems = read_parquet_records(path)
+    assert problems == []
+    assert (
+        queue_figures(frame, interval="1h").rows()
+        == queue_figures(records_to_frame(records), interval="1h").rows()
+    )
+
+    bad = pl.read_parquet(path).with_columns(
+        pl.when(pl.col("contact_id") == "c2")
+        .then(pl.lit("lost"))
+        .otherwise(pl.col("outcome"))
+        .alias("outcome")
+    )
+    bad.write_parquet(path)
+    with pytest.raises(ValidationFailed) as caught:
+        read_parquet_records(path)
+    (problem,) = caught.value.problems
+    assert problem.field == "outcome" and problem.rule.startswith("row 2:")
+    kept, skipped = read_parquet_records(path, skip_bad_rows=True)
+    assert kept["contact_id"].to_list() == ["c1"] and len(skipped) == 1
