@@ -222,8 +222,13 @@ def simulate_command(
         ).to_dicts()
     (folder / "summary.json").write_text(json.dumps(report, indent=2, default=str))
     written.append(folder / "summary.json")
+    simulated_s = sum(r.wall_s for r in run.replications)
     console.print(
-        f"{rows} events and {len(written) - 1} more files written to {folder}/", highlight=False
+        f"{run.contacts} contacts simulated in {simulated_s:.1f} s "
+        f"({run.contacts / simulated_s if simulated_s > 0 else 0:,.0f} contacts/s, seed {seed}); "
+        f"{rows} events and {len(written) - 1} more files written to {folder}/",
+        highlight=False,
+        soft_wrap=True,
     )
     if store:
         # One source per replication: replications are parallel universes sharing the same
