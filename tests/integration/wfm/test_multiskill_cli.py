@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import doctest
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from hotline.cli.main import app
+from hotline.config.validate import load_center
+from hotline.core.settings import Settings
+from hotline.identity.passwords import hash_password
 from hotline.sim import staffing
+from hotline.store.models.core import User
+from hotline.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "src/hotline/config/samples/appliance_center.yaml"
@@ -181,3 +189,77 @@ def test_on_the_sample_center_overlap_starves_the_vip_line(tmp_path):
     vip = next(row for row in interval["queues"] if row["queue"] == "vip")
     assert vip["home_team"] == "t-vip" and vip["erlang_service_level"] >= 0.99
     assert vip["service_level"] + vip["service_level_ci95"] < 0.99
+
+
+# --------------------------------------------------------------------------- the API
+
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def client(
+    session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
+) -> Iterator[TestClient]:
+    hashed = hash_password(PASSWORD)
+    for role in ("wfm", "agent", "manager"):
+        db_session.add(User(username=role, display_name=role, password_hash=hashed,
+                            roles=[role], agent_id=None, language="en", active=True))  # fmt: skip
+    db_session.commit()
+    web = create_app(
+        settings=Settings(home=tmp_path, secret_key="test-secret"),
+        session_factory=session_factory,
+        center=load_center(SAMPLE),
+    )
+    with TestClient(web) as test_client:
+        yield test_client
+
+
+def headers(client: TestClient, role: str) -> dict[str, str]:
+    response = client.post("/api/auth/login", json={"username": role, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def test_api_searches_a_posted_center_like_the_cli(client, pooling):
+    body = {
+        "center_yaml": POOLING_CENTER,
+        "volumes": [{"queue": "sales", "offered": 40, "aht_s": 180},
+                    {"queue": "service", "offered": 40, "aht_s": 180}],
+        "interval_s": 1800, "search": True, "rule": "lower", "replications": 5, "seed": 3,
+        "warmup_s": 600, "measure_s": 7200,
+    }  # fmt: skip
+    response = client.post("/api/wfm/verify-multiskill", json=body, headers=headers(client, "wfm"))
+    assert response.status_code == 200, response.text
+    (interval,) = response.json()["intervals"]
+    assert interval["search"]["status"] == "met"
+    assert 8 < interval["agents"] < interval["erlang_agents"] == 14
+    assert interval["rule"] == "lower"
+    # The same inputs through the command give the same plan (same seed, same engine).
+    center, volumes = pooling
+    cli = json.loads(invoke("--center", center, "--volumes", volumes, *QUICK, "--search",
+                            "--rule", "lower", "--format", "json"))  # fmt: skip
+    assert cli["intervals"][0]["plan"] == interval["plan"]
+
+
+def test_api_checks_a_plan_on_the_running_center_and_guards_roles(client):
+    body = {
+        "volumes": [{"queue": "vip", "offered": 10, "aht_s": 300, "patience_s": 120},
+                    {"queue": "repair", "offered": 40, "aht_s": 300}],
+        "plan": {"t-vip": 6, "t-repair": 8}, "replications": 2, "measure_s": 1800,
+    }  # fmt: skip
+    assert client.post("/api/wfm/verify-multiskill", json=body,
+                       headers=headers(client, "agent")).status_code == 403  # fmt: skip
+    response = client.post(
+        "/api/wfm/verify-multiskill", json=body, headers=headers(client, "manager")
+    )
+    assert response.status_code == 200, response.text
+    (interval,) = response.json()["intervals"]
+    assert interval["plan"]["t-vip"] == 6 and interval["plan"]["t-repair"] == 8
+    assert [row["queue"] for row in interval["queues"]] == ["vip", "repair"]
+    assert "search" not in interval
+    bad = client.post("/api/wfm/verify-multiskill", headers=headers(client, "wfm"),
+                      json={**body, "plan": {"t-nobody": 2}})  # fmt: skip
+    assert bad.status_code == 422 and "t-nobody" in bad.text
+    broken = client.post("/api/wfm/verify-multiskill", headers=headers(client, "wfm"),
+                         json={**body, "center_yaml": "center: {}"})  # fmt: skip
+    assert broken.status_code == 422

@@ -1,4 +1,5 @@
-"""Workforce-management API: Erlang staffing, forecasts, schedules, adherence, intraday.
+"""Workforce-management API: Erlang staffing, forecasts, schedules, adherence, intraday,
+multi-skill plans verified by the simulator.
 
 Every route is for planners and the people who act on plans: ``wfm``, ``manager``,
 ``supervisor`` (and ``admin``). Forecasts and adherence read the contact records and event log
@@ -12,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -321,4 +322,112 @@ def intraday(
         "aht_ratio": plan.aht_ratio,
         "short_agent_intervals": plan.short_agent_intervals,
         "intervals": [i.as_row() for i in plan.intervals],
+    }
+
+
+class QueueLoadIn(BaseModel):
+    """Contacts offered to one queue in one interval (``interval_start`` groups intervals)."""
+
+    queue: str
+    offered: float = Field(ge=0)
+    aht_s: float = Field(gt=0)
+    patience_s: float | None = Field(None, gt=0)
+    interval_start: str | None = None
+
+
+class MultiSkillRequest(BaseModel):
+    """A multi-skill plan to verify (or search), as ``hotline wfm verify-multiskill`` takes it.
+
+    Without ``center_yaml`` the center configuration the platform runs with is used; without
+    ``plan`` each queue's Erlang answer on its home team is checked (and searched from).
+    """
+
+    center_yaml: str | None = Field(None, max_length=2_000_000)
+    volumes: list[QueueLoadIn] = Field(min_length=1, max_length=200)
+    interval_s: float = Field(1800, gt=0, le=86400)
+    plan: dict[str, int] | None = None
+    search: bool = False
+    rule: str = Field("mean", pattern="^(mean|lower)$")
+    replications: int = Field(10, ge=2, le=50)
+    seed: int = 1
+    warmup_s: float = Field(900, ge=0, le=4 * 3600)
+    measure_s: float | None = Field(None, gt=0, le=4 * 3600)
+    max_evaluations: int = Field(30, ge=1, le=40)
+    max_per_team: int | None = Field(None, ge=1)
+
+
+#: At most this many intervals per request: each one is a search of its own.
+MAX_MULTISKILL_INTERVALS = 4
+
+
+@router.post("/verify-multiskill")
+def verify_multiskill(
+    body: MultiSkillRequest,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+) -> dict[str, Any]:
+    """Simulate a multi-skill staffing plan per queue beside Erlang, or search the least one.
+
+    The search's time limit per interval is this route's :data:`MAX_SOLVE_S` shared among the
+    intervals; the answer says whether the search finished (``met``), stopped at its budget
+    with targets met (``met (budget)``), or ran out first (``not met``).
+    """
+    from hotline.config.validate import check_text
+    from hotline.core.errors import ValidationFailed
+    from hotline.sim.staffing import verify_intervals
+    from hotline.wfm import multiskill
+
+    if body.center_yaml is not None:
+        checked = check_text(body.center_yaml, file="<request>")
+        if not checked.ok or checked.config is None:
+            raise HTTPException(
+                UNPROCESSABLE,
+                [{"line": p.line, "field": p.field, "problem": p.rule} for p in checked.errors],
+            )
+        config = checked.config
+    else:
+        config = request.app.state.center
+        if config is None:
+            raise HTTPException(UNPROCESSABLE, "no center configuration loaded; send center_yaml")
+    if body.plan is not None and any(n < 0 for n in body.plan.values()):
+        raise HTTPException(UNPROCESSABLE, "a plan's agent counts must not be negative")
+    grouped: dict[str | None, list[multiskill.QueueLoad]] = {}
+    try:
+        for load in body.volumes:
+            loads = grouped.setdefault(load.interval_start, [])
+            if any(existing.queue == load.queue for existing in loads):
+                raise ValueError(f"queue {load.queue!r} given twice for one interval")
+            loads.append(
+                multiskill.QueueLoad(load.queue, load.offered, load.aht_s, load.patience_s)
+            )
+        if len(grouped) > MAX_MULTISKILL_INTERVALS:
+            raise ValueError(f"at most {MAX_MULTISKILL_INTERVALS} intervals per request")
+        intervals = [multiskill.IntervalLoad(label, tuple(ls)) for label, ls in grouped.items()]
+        center = multiskill.center_from_config(config)
+        verdicts = verify_intervals(
+            center,
+            intervals,
+            interval_s=body.interval_s,
+            plan=multiskill.StaffingPlan(body.plan) if body.plan is not None else None,
+            search=body.search,
+            replications=body.replications,
+            seed=body.seed,
+            warmup_s=body.warmup_s,
+            measure_s=body.measure_s,
+            rule=body.rule,
+            max_evaluations=body.max_evaluations,
+            time_limit_s=MAX_SOLVE_S / len(intervals),
+            max_per_team=body.max_per_team,
+        )
+    except ValidationFailed as exc:
+        raise HTTPException(
+            UNPROCESSABLE, [{"field": p.field, "problem": p.rule} for p in exc.problems]
+        ) from None
+    except ValueError as exc:
+        raise HTTPException(UNPROCESSABLE, str(exc)) from None
+    return {
+        "seed": body.seed,
+        "replications": body.replications,
+        "interval_s": body.interval_s,
+        "intervals": [verdict.as_dict(center) for verdict in verdicts],
     }
