@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rtp_pcap import Key, Tone, write_timeline
-from telephony_peers import (
+from .rtp_pcap import Key, Tone, write_timeline
+from .telephony_peers import (
     HERE,
     BaresipAgent,
     VoiceServer,
