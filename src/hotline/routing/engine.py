@@ -555,16 +555,23 @@ class RoutingEngine:
         (state unchanged; effects of timers that fired are returned by the next call) when the
         command does not fit the current state, or when time would go backwards.
         """
-        if command.at < self.now:
-            raise RoutingConflict(f"time went backwards: {command.at} is before {self.now}")
-        self._fire_timers(command.at)
-        self.now = command.at
+        at = command.at
+        if at < self.now:
+            raise RoutingConflict(f"time went backwards: {at} is before {self.now}")
+        timers = self._timers
+        if timers and timers[0][0] <= at:
+            self._fire_timers(at)
+        self.now = at
         handler = self._handlers.get(type(command))
         if handler is None:
             raise RoutingConflict(f"unknown command {type(command).__name__}")
         handler(command)
-        self._settle()
-        return self._take_result()
+        if self._dirty:
+            self._settle()
+        result = Result(self._effects, self._events)
+        self._effects = []
+        self._events = []
+        return result
 
     def advance(self, now: float) -> Result:
         """Move time to ``now``, firing every timer due by then, in order."""
