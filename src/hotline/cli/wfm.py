@@ -945,6 +945,9 @@ def verify_multiskill_command(
     and the target. ``--search`` then adds agents to the home team of the queue furthest below
     target until all are met and trims teams while they hold, within the stated budget.
 
+    AHT is talk + hold + wrap: it is drawn exponential and the queues' wrap-up is set to zero.
+    A team planned beyond its roster repeats its members' profiles (``a001~2``): hires.
+
     Example: ``hotline wfm verify-multiskill --center center.yaml --volumes volumes.csv
     --interval 30m --search --replications 10 --seed 1``.
     """
@@ -977,7 +980,8 @@ def verify_multiskill_command(
         raise typer.Exit(1) from exc
     budget = max_evaluations if search else 1
     error_console.print(
-        f"simulating {len(intervals)} interval(s) × {replications} replications, seed {seed}"
+        f"simulating {len(intervals)} interval(s) × {replications} replications "
+        f"({warmup} warm-up, {measure or interval} measured), seed {seed}, rule {rule}"
         + (f"; search budget {max_evaluations} plans or {time_limit} per interval" if search
            else ""),
         highlight=False,

@@ -40,12 +40,20 @@ import yaml
 
 from hotline.config.center import CenterConfig
 from hotline.core.errors import Problem, ValidationFailed
-from hotline.routing.model import AgentConfig, QueueConfig, matches_all, parse_requirements
+from hotline.routing.model import (
+    AgentConfig,
+    QueueConfig,
+    SkillTerm,
+    matches_all,
+    parse_requirements,
+)
 from hotline.routing.service import routing_config_from_center
 from hotline.wfm.erlang import ServiceTarget, StaffingAnswer, queue_figures, required_agents
 
 __all__ = [
+    "DECISION_RULES",
     "Estimate",
+    "Evaluator",
     "IntervalLoad",
     "MultiSkillCenter",
     "PlanEvaluation",
@@ -55,6 +63,8 @@ __all__ = [
     "SearchStep",
     "StaffingPlan",
     "center_from_config",
+    "check_plan",
+    "check_volumes",
     "comparison_rows",
     "erlang_baseline",
     "home_teams",
@@ -63,6 +73,7 @@ __all__ = [
     "read_plan",
     "read_volumes",
     "search_plan",
+    "team_rows",
 ]
 
 
@@ -335,7 +346,7 @@ def home_teams(center: MultiSkillCenter, queues: Iterable[str]) -> dict[str, str
     for queue_id in queues:
         config = center.queue(queue_id)
         terms = parse_requirements(config.requirements)
-        skills = [t.skill for t in terms if hasattr(t, "skill")]
+        skills = [t.skill for t in terms if isinstance(t, SkillTerm)]
         best: tuple[float, float, int, str] | None = None
         for team, members in center.teams.items():
             eligible = [
@@ -470,9 +481,10 @@ class SearchStep:
 class SearchResult:
     """The search's answer and how it got there.
 
-    ``status``: ``met`` (every target held, trimmed as far as the budget allowed), ``met
-    (budget)`` (targets hold but trimming stopped at the budget), or ``not met`` (the budget
-    ran out before every target held; the plan is the last tried).
+    ``status``: ``met`` (every target holds and no team can give back one more agent), ``met
+    (budget)`` (targets hold, but the budget ran out while trimming), or ``not met`` (the
+    budget ran out, or a full team blocked the way, before every target held; the plan is
+    the last one tried).
     """
 
     plan: StaffingPlan
@@ -502,7 +514,8 @@ def search_plan(
     largest gap (target − simulated service level). Trim: teams in order of most agents each
     give one agent back if every target still holds, until no team can. Each distinct plan is
     evaluated once (the evaluator should use the same seed throughout, so that plans are
-    compared on the same callers). Stops after ``max_evaluations`` or ``time_limit_s``.
+    compared on the same callers). Stops after ``max_evaluations`` plans or once
+    ``time_limit_s`` has passed (checked between evaluations, so one evaluation may run over).
     ``rule`` says how a target counts as met (:meth:`PlanEvaluation.gaps`).
 
     >>> center = MultiSkillCenter(queues=(QueueConfig("q", target_service_level=0.8),),
