@@ -151,6 +151,9 @@ _NOT_READY = 2
 #: Overflow moves one contact may make before the engine stops following rules (loop guard).
 MAX_OVERFLOW_HOPS = 8
 
+#: Agent entries a pool keeps unsorted before heaping them (each draw scans them all).
+_LOOSE_LIMIT = 12
+
 # Enum ``.value`` goes through a Python-level descriptor in 3.11; plain strings are cheaper.
 _TEXT: dict[AgentState | Outcome, str] = {m: m.value for m in (*AgentState, *Outcome)}
 
@@ -313,6 +316,7 @@ class _Pool:
         "contacts",
         "extra",
         "family",
+        "loose",
         "members",
         "pending",
         "queue",
@@ -344,6 +348,8 @@ class _Pool:
         # Entries that arrived in key order (see RoutingEngine._merge); the best agent is the
         # smaller of the run's first entry and the heap's.
         self.run: deque[_AgentEntry] = deque()
+        # Out-of-order entries not yet heaped (at most _LOOSE_LIMIT; see RoutingEngine._merge).
+        self.loose: list[_AgentEntry] = []
         # (-class, credited start, arrival seq, version, contact)
         self.contacts: list[tuple[int, float, int, int, _Contact]] = []
         self.members: set[str] = set()
@@ -943,23 +949,28 @@ class RoutingEngine:
         # while the agent can take this channel — so no availability check is needed here.
         heap = pool.agents
         run = pool.run
-        out_of_order: list[_AgentEntry] = []
+        loose = pool.loose
         for agent, version in pending:
             if version != agent.version:
                 continue
             entry = (key(agent, queue.id, channel, rng), agent.index, version, agent)
             # Keys mostly arrive in order (longest idle: the time the agent came free), so
-            # in-order entries go to a run — O(1) in and out — and only the rest to the heap.
+            # in-order entries go to a run — O(1) in and out. The rest wait in a short loose
+            # list first: most agents get work from another pool before this one draws
+            # again, and an entry dropped from the loose list never costs a heap push and pop.
             if not run or entry > run[-1]:
                 run.append(entry)
             else:
-                out_of_order.append(entry)
-        if len(out_of_order) > 8 and len(out_of_order) > len(heap) // 4:
-            heap.extend(out_of_order)
-            heapq.heapify(heap)
-        else:
-            for entry in out_of_order:
-                heapq.heappush(heap, entry)
+                loose.append(entry)
+        if len(loose) > _LOOSE_LIMIT:
+            if len(loose) > len(heap) // 4:
+                heap.extend(e for e in loose if e[2] == e[3].version)
+                heapq.heapify(heap)
+            else:
+                for entry in loose:
+                    if entry[2] == entry[3].version:
+                        heapq.heappush(heap, entry)
+            loose.clear()
         limit = 2 * len(pool.members) + 16
         if len(heap) > limit:
             heap[:] = [e for e in heap if e[2] == e[3].version]
@@ -1045,15 +1056,24 @@ class RoutingEngine:
         run = pool.run
         while run and run[0][2] != run[0][3].version:
             run.popleft()
+        entry: _AgentEntry | None = None
         if run and (not heap or run[0] < heap[0]):
             entry = run[0]
         elif heap:
             entry = heap[0]
-        else:
+        loose = pool.loose
+        if loose:
+            kept = [e for e in loose if e[2] == e[3].version]
+            if len(kept) != len(loose):
+                pool.loose = loose = kept
+            for other in loose:
+                if entry is None or other < entry:
+                    entry = other
+        if entry is None:
             return None
         if contact.declined and entry[3].id in contact.declined:
             # Rare: this agent declined the contact; look further down without disturbing.
-            for other in sorted([*run, *heap]):
+            for other in sorted([*run, *heap, *pool.loose]):
                 candidate = other[3]
                 if other[2] == candidate.version and candidate.id not in contact.declined:
                     return other
