@@ -1050,7 +1050,7 @@ def verify_multiskill_command(
                 _plus_minus(row["asa_s"], row["asa_ci95"], percent=False),
                 _plus_minus(row["abandon_rate"], row["abandon_ci95"], percent=True),
                 _plus_minus(row["occupancy"], row["occupancy_ci95"], percent=True),
-                "yes" if row["meets_target"] else "no",
+                {True: "yes", False: "no"}.get(row["meets_target"], "—"),
             )  # fmt: skip
         # Piped output is not cut to 80 columns: a log or file keeps every figure readable.
         wide = console if console.is_terminal else Console(width=132)
