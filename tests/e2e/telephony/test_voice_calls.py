@@ -18,6 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from hotline.telephony.media.prompts import generate_all
+from hotline.telephony.media.recording import ulaw_to_linear
+from hotline.telephony.media.rtpengine import RtpengineProcess
+
 from .rtp_pcap import Key, Tone, write_timeline
 from .telephony_peers import (
     HERE,
@@ -28,10 +33,6 @@ from .telephony_peers import (
     run_sipp,
     sip_request,
 )
-
-from hotline.telephony.media.prompts import generate_all
-from hotline.telephony.media.recording import ulaw_to_linear
-from hotline.telephony.media.rtpengine import RtpengineProcess
 
 pytestmark = pytest.mark.e2e
 
