@@ -162,7 +162,8 @@ class AgeingStep(Strict):
     after_s: float = Field(gt=0)
     min_proficiency: int | None = Field(default=None, ge=1, le=5)
     requirements: list[str] | None = Field(
-        default=None, description="replacement requirements; [] means any agent of the queue"
+        default=None,
+        description="extra agents reached from this step on (rings only widen); [] means any agent",
     )
 
 
