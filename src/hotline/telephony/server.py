@@ -161,7 +161,8 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             port_max=options.rtp_ports[1],
             host=options.ng_host,
         )
-        await loop.run_in_executor(None, rtpengine.start)
+        # started from this thread: its parent-death signal is tied to the starting thread
+        rtpengine.start()
     media = NgClient(options.ng_host, options.ng_port)
     await media.open()
     sink = JsonlSink(options.events_path)

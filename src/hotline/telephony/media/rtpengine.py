@@ -314,7 +314,10 @@ class RtpengineProcess:
             self.cli_port = _free_tcp_port(self.host)
         with (self.workdir / "rtpengine.log").open("ab") as logfile:
             self.process = subprocess.Popen(
-                self.command(), stdout=logfile, stderr=subprocess.STDOUT
+                self.command(),
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only async-signal-safe calls
             )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
@@ -336,6 +339,16 @@ class RtpengineProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+
+
+def _die_with_parent() -> None:
+    # Linux: SIGTERM rtpengine when the process that started it dies, even by SIGKILL —
+    # an orphaned relay would keep playing music on hold to calls nobody controls.
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _free_tcp_port(host: str) -> int:
