@@ -29,6 +29,7 @@ from .telephony_peers import (
     BaresipAgent,
     VoiceServer,
     free_port,
+    port_block,
     require_tools,
     run_sipp,
     sip_request,
@@ -307,8 +308,6 @@ def test_media_server_down_gives_503_and_alarm_then_recovers(tmp_path: Path) -> 
         assert alarm["data"]["component"] == "media"  # type: ignore[index]
         assert _by_kind(events, "finished")[-1]["data"]["outcome"] == "failed"  # type: ignore[index]
         # rtpengine comes back: the next call gets media and the alarm clears
-        from telephony_peers import port_block
-
         low, high = port_block(2)
         rtpengine = RtpengineProcess(
             workdir=tmp_path / "rtpengine",
