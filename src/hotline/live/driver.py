@@ -398,8 +398,11 @@ class LiveDriver:
         while True:
             deadline = self.engine.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self.clock.now())
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as the job does, and stop() would then wait forever.
             try:
-                item = await asyncio.wait_for(jobs.get(), timeout)
+                async with asyncio.timeout(timeout):
+                    item = await jobs.get()
             except TimeoutError:
                 item = None
             now = max(self.clock.now(), self.engine.now)
@@ -554,7 +557,8 @@ class LiveDriver:
         while True:
             # Draw as soon as something changed; otherwise once a second, so waits tick.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await changed.wait()
             changed.clear()
             try:
                 board = await self.snapshot()

@@ -48,7 +48,9 @@ def client(
         session_factory=session_factory,
         center=center,
     )
-    attach(app, LiveDriver(center=center, honour_hours=False))
+    # The test's sessions share one connection; the event-log writer (another thread) would
+    # use it concurrently, so it writes only when the app stops.
+    attach(app, LiveDriver(center=center, honour_hours=False, flush_every_s=3600))
     with TestClient(app) as test_client:
         yield test_client
 
@@ -137,3 +139,32 @@ def test_agents_act_only_for_themselves_and_conflicts_are_409(client: TestClient
     response = client.post("/api/live/agents/a002/contacts/nope/answer", headers=a002)
     assert response.status_code == 409 and "nope" in response.json()["message"]
     assert client.get("/api/live/wallboard", headers=a001).status_code == 403
+
+
+def test_transfers_move_the_contact_to_a_queue_or_an_agent(client: TestClient) -> None:
+    a001, a002, boss = auth(client, "a001"), auth(client, "a002"), auth(client, "boss")
+    for agent, headers in (("a001", a001), ("a002", a002)):
+        response = client.post(
+            f"/api/live/agents/{agent}/state", json={"state": "ready"}, headers=headers
+        )
+        assert response.status_code == 200
+    contact = client.post(
+        "/api/live/contacts", json={"queue": "installation"}, headers=boss
+    ).json()["contact_id"]
+    holder = next(
+        a
+        for a, h in (("a001", a001), ("a002", a002))
+        if (client.get(f"/api/live/agents/{a}", headers=h).json()["offer"] or {}).get("contact_id")
+        == contact
+    )
+    other, mine, theirs = ("a002", a001, a002) if holder == "a001" else ("a001", a002, a001)
+    base = f"/api/live/agents/{holder}/contacts/{contact}"
+    assert client.post(f"{base}/answer", headers=mine).status_code == 200
+    neither = client.post(f"{base}/transfer", json={}, headers=mine)
+    assert neither.status_code == 422
+    moved = client.post(f"{base}/transfer", json={"agent_id": other}, headers=mine)
+    assert moved.status_code == 200, moved.text
+    offer = client.get(f"/api/live/agents/{other}", headers=theirs).json()["offer"]
+    assert offer["contact_id"] == contact and offer["kind"] == "transfer"
+    # The first agent is free (or in wrap-up) and no longer holds the customer.
+    assert client.post(f"{base}/hold", headers=mine).status_code == 409

@@ -50,7 +50,9 @@ def client(
         session_factory=session_factory,
         center=center,
     )
-    attach(app, LiveDriver(center=center, honour_hours=False))
+    # The test's sessions share one connection; the event-log writer (another thread) would
+    # use it concurrently, so it writes only when the app stops.
+    attach(app, LiveDriver(center=center, honour_hours=False, flush_every_s=3600))
     with TestClient(app) as test_client:
         yield test_client
 

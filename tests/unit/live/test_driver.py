@@ -176,3 +176,21 @@ def test_ring_timer_fires_on_the_wall_clock_without_any_command() -> None:
     cancelled = [m for m in published if m["type"] == "offer_cancelled"]
     assert cancelled and cancelled[0]["reason"] == "ring_no_answer"
     assert any(m["type"] == "wallboard" for m in published)
+
+
+def test_callers_with_nobody_logged_in_raise_an_alert() -> None:
+    async def scenario() -> dict[str, Any]:
+        driver = LiveDriver(center=center(), clock=ManualClock(T0))
+        await driver.start()
+        await driver.queue_contact("chat", customer="wx:zhang")
+        board = await driver.snapshot()
+        await driver.stop()
+        return board
+
+    board = run(scenario())
+    chat = next(q for q in board["queues"] if q["id"] == "chat")
+    assert chat["waiting"] == 1 and chat["agents_logged_in"] == 0 and chat["status"] == "bad"
+    assert {"level": "bad", "queue": "chat", "code": "no_agents", "value": 1, "target": None} in (
+        board["alerts"]
+    )
+    assert board["totals"]["waiting"] == 1
