@@ -168,3 +168,14 @@ def test_transfers_move_the_contact_to_a_queue_or_an_agent(client: TestClient) -
     assert offer["contact_id"] == contact and offer["kind"] == "transfer"
     # The first agent is free (or in wrap-up) and no longer holds the customer.
     assert client.post(f"{base}/hold", headers=mine).status_code == 409
+
+
+def test_an_agent_feed_carries_only_that_agents_messages(client: TestClient) -> None:
+    token = auth(client, "a001")["authorization"].split()[1]
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    with client.websocket_connect(f"/api/events/ws?token={token}") as socket:
+        # Another agent's caller, then this agent's own offer: only the second arrives.
+        client.portal.call(hub.publish, {"type": "offer", "agent_id": "a002", "contact_id": "x"})
+        client.portal.call(hub.publish, {"type": "wallboard", "queues": []})
+        client.portal.call(hub.publish, {"type": "offer", "agent_id": "a001", "contact_id": "y"})
+        assert socket.receive_json() == {"type": "offer", "agent_id": "a001", "contact_id": "y"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket, status
@@ -212,19 +212,34 @@ def validate_config(
     }
 
 
+def feed_filter(
+    roles: tuple[str, ...] | list[str], agent_id: str | None
+) -> Callable[[dict[str, Any]], bool]:
+    """Which live messages a screen may receive.
+
+    Supervision roles see everything (the wallboard). An agent sees only what concerns their
+    own agent id — their offers, state changes and contacts — never other agents' callers.
+    """
+    if allowed(tuple(roles), SUPERVISION):
+        return lambda message: True
+    return lambda message: agent_id is not None and message.get("agent_id") == agent_id
+
+
 @router.get("/events/stream")
 async def event_stream(
-    request: Request, _: CurrentUser = Depends(require_roles(*SUPERVISION, "agent"))
+    request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION, "agent"))
 ) -> StreamingResponse:
     """Live events as Server-Sent Events (``text/event-stream``)."""
     hub = request.app.state.hub
+    shown = feed_filter(user.roles, user.agent_id)
 
     async def messages() -> AsyncIterator[str]:
         yield ": connected\n\n"
         async for message in hub.subscribe():
             if await request.is_disconnected():
                 break
-            yield f"data: {json.dumps(message, ensure_ascii=False)}\n\n"
+            if shown(message):
+                yield f"data: {json.dumps(message, ensure_ascii=False)}\n\n"
 
     return StreamingResponse(messages(), media_type="text/event-stream")
 
@@ -236,10 +251,17 @@ async def event_socket(websocket: WebSocket) -> None:
     if claims is None or not allowed(claims.roles, (*SUPERVISION, "agent")):
         await websocket.close(code=4403)
         return
+    agent_id = None
+    if not allowed(claims.roles, SUPERVISION):
+        with websocket.app.state.session_factory() as session:
+            account = identity.get_user(session, username=claims.username)
+            agent_id = account.agent_id if account is not None else None
+    shown = feed_filter(claims.roles, agent_id)
     await websocket.accept()
     hub = websocket.app.state.hub
     try:
         async for message in hub.subscribe():
-            await websocket.send_json(message)
+            if shown(message):
+                await websocket.send_json(message)
     except (WebSocketDisconnect, asyncio.CancelledError):
         return
