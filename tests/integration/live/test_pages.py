@@ -124,3 +124,49 @@ def test_reports_export_states_the_variant(client: TestClient) -> None:
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     bad = client.get("/reports?from=2026-13-01", headers={"accept": "text/html"})
     assert bad.status_code == 422
+
+
+def test_volume_is_compared_with_a_forecast_learned_from_the_weeks_before(
+    client: TestClient, db_session: Session
+) -> None:
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from hotline.metrics import service as metrics
+    from hotline.metrics.records import ContactRecord
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    report_day = date(2026, 11, 2)
+    records = []
+    # 21 days before the report day, three repair calls an hour from 09:00 to 17:00.
+    for back in range(1, 22):
+        day = report_day - timedelta(days=back)
+        for hour in range(9, 17):
+            for n in range(3):
+                queued = datetime(day.year, day.month, day.day, hour, 10 + 15 * n, tzinfo=shanghai)
+                at = queued.timestamp()
+                records.append(
+                    ContactRecord(
+                        contact_id=f"h{back}-{hour}-{n}",
+                        arrived_at=at,
+                        queued_at=at,
+                        answered_at=at + 8,
+                        agent="a012",
+                        queue="repair",
+                        outcome="answered",
+                        talk_s=150.0,
+                    )
+                )
+    metrics.import_records(session=db_session, records=records, source="history")
+    db_session.commit()
+    sign_in(client, "boss")
+    page = client.get(f"/reports?from={report_day}&interval=1h&queue=repair&lang=en")
+    assert page.status_code == 200
+    note = re.search(r'id="forecast-note">([^<]*)<', page.text)
+    assert note is not None and "the 21 days before the report" in note.group(1)
+    total = re.search(r"; ([\d.]+) contacts expected", note.group(1))
+    assert total is not None
+    expected = float(total.group(1))
+    assert 20 <= expected <= 28  # 24 calls a day in the history
+    too_short = client.get(f"/reports?from={report_day - timedelta(days=14)}&interval=1h")
+    assert "Fewer than 14 days of history" in too_short.text or "历史数据不足" in too_short.text

@@ -86,10 +86,8 @@ class Filters:
         )
 
 
-def build_report(request: Request, session: Session, filters: Filters) -> KpiReport:
-    """Filter the database's contacts and compute their figures per interval."""
-    from hotline.live.wallboard import metric_settings
-
+def selected_contacts(request: Request, session: Session, filters: Filters) -> pl.DataFrame:
+    """The database's contacts for the chosen queue, team and agent (any date)."""
     center = request.app.state.center
     frame = metrics.records_frame(session=session)
     if center is not None:
@@ -101,15 +99,22 @@ def build_report(request: Request, session: Session, filters: Filters) -> KpiRep
                 pl.col("agent").replace_strict(teams, default=None, return_dtype=pl.String),
             ).alias("team")
         )
-    tz = ZoneInfo(filters.timezone)
-    start = datetime.combine(filters.date_from, datetime.min.time(), tz).timestamp()
-    end = datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time(), tz).timestamp()
-    frame = frame.filter((pl.col("queued_at") >= start) & (pl.col("queued_at") < end))
     for column, value in (("queue", filters.queue), ("team", filters.team)):
         if value:
             frame = frame.filter(pl.col(column) == value)
     if filters.agent:
         frame = frame.filter(pl.col("agent") == filters.agent)
+    return frame
+
+
+def build_report(request: Request, filters: Filters, contacts: pl.DataFrame) -> KpiReport:
+    """Compute the figures per interval of the selected contacts queued in the date range."""
+    from hotline.live.wallboard import metric_settings
+
+    center = request.app.state.center
+    first, last = filters.span()
+    start, end = first.timestamp(), last.timestamp()
+    frame = contacts.filter((pl.col("queued_at") >= start) & (pl.col("queued_at") < end))
     settings = metric_settings(center) if center is not None else None
     report = queue_figures(
         frame,
@@ -125,6 +130,57 @@ def build_report(request: Request, session: Session, filters: Filters) -> KpiRep
     return report
 
 
+#: Weeks of history a volume forecast learns from, and the fewest days it needs.
+FORECAST_WEEKS = 8
+MIN_HISTORY_DAYS = 14
+
+
+def volume_forecast(
+    filters: Filters, contacts: pl.DataFrame
+) -> tuple[dict[datetime, float], int] | None:
+    """Forecast offered contacts per interval over the report's dates from the weeks before.
+
+    Uses the workforce-management forecaster (:func:`hotline.wfm.forecast.forecast`) on the
+    same selection of contacts, learning only from days before the report starts, so the
+    comparison is honest. ``None`` when the interval is not 15, 30 or 60 minutes or fewer
+    than :data:`MIN_HISTORY_DAYS` days of history exist. Returns the forecast by interval
+    start and the number of history days used.
+    """
+    from hotline.wfm.forecast import History, forecast
+
+    interval_s = {"15m": 900, "30m": 1800, "1h": 3600}.get(filters.interval)
+    if interval_s is None:
+        return None
+    start, _ = filters.span()
+    since = start - timedelta(weeks=FORECAST_WEEKS)
+    past = contacts.filter(
+        (pl.col("queued_at") >= since.timestamp())
+        & (pl.col("queued_at") < start.timestamp())
+        & (pl.col("direction") == "inbound")
+    )
+    if past.height == 0:
+        return None
+    earliest = float(past["queued_at"].min())  # type: ignore[arg-type]
+    first_day = datetime.fromtimestamp(earliest, ZoneInfo(filters.timezone)).date()
+    if (filters.date_from - first_day).days < MIN_HISTORY_DAYS:
+        return None
+    handle = pl.when(pl.col("answered_at").is_not_null()).then(
+        pl.col("talk_s") + pl.col("hold_s") + pl.col("wrap_s")
+    )
+    past = past.with_columns(handle.alias("_handle"))
+    history = History.from_contacts(
+        queued_at=past["queued_at"].to_list(),
+        handle_s=past["_handle"].to_list(),
+        interval_s=interval_s,
+        timezone=filters.timezone,
+        first_day=first_day,
+        last_day=filters.date_from - timedelta(days=1),
+    )
+    days = (filters.date_to - filters.date_from).days + 1
+    predicted = forecast(history, days=days, origin=history.days)
+    return {row.interval_start: row.offered for row in predicted.intervals()}, history.days
+
+
 def _headline(report: KpiReport, row: dict[str, Any]) -> float | None:
     """A row's service level in its queue's headline variant (default for other breakdowns)."""
     queue = row.get("queue") if "queue" in report.by else None
@@ -134,7 +190,10 @@ def _headline(report: KpiReport, row: dict[str, Any]) -> float | None:
 
 
 def charts(
-    report: KpiReport, target: float | None, span: tuple[datetime, datetime]
+    report: KpiReport,
+    target: float | None,
+    span: tuple[datetime, datetime],
+    expected: dict[datetime, float] | None = None,
 ) -> dict[str, str]:
     """Service level, volume and AHT per interval as inline SVG (matplotlib, no JavaScript).
 
@@ -171,6 +230,18 @@ def charts(
                 axes.plot(x, answered, linestyle="--", label=f"{label} answered")
             else:
                 axes.plot(x, [r["aht_s"] for r in items], marker=".", label=label)
+        if name == "volume" and expected:
+            totals: dict[datetime, float] = {}
+            for row in rows:
+                moment = datetime.fromisoformat(row["interval_start"])
+                totals[moment] = totals.get(moment, 0.0) + row["offered"]
+            if len(series) > 1:
+                moments: list[Any] = sorted(totals)
+                axes.plot(moments, [totals[m] for m in moments], color="#333", label="total")
+            ahead: list[Any] = sorted(expected)
+            axes.plot(
+                ahead, [expected[m] for m in ahead], color="#000", linestyle=":", label="forecast"
+            )
         if name == "service_level":
             axes.set_ylim(0, 105)
             axes.set_ylabel("%")
@@ -204,7 +275,9 @@ def reports_page(
     center = request.app.state.center
     timezone = center.center.timezone if center is not None else "UTC"
     filters = Filters(request, timezone)
-    report = build_report(request, session, filters)
+    contacts = selected_contacts(request, session, filters)
+    report = build_report(request, filters, contacts)
+    predicted = volume_forecast(filters, contacts)
     rows = report.rows()
     for row in rows:
         row["_headline"] = _headline(report, row)
@@ -219,7 +292,9 @@ def reports_page(
         shown=SHOWN,
         report=report,
         thresholds=report.settings.describe(),
-        charts=charts(report, target, filters.span()),
+        charts=charts(report, target, filters.span(), predicted[0] if predicted else None),
+        forecast_days=predicted[1] if predicted else None,
+        forecast_total=round(sum(predicted[0].values()), 1) if predicted else None,
         intervals=list(INTERVALS),
         dimensions=DIMENSIONS,
         definitions=QUEUE_FIGURES,
@@ -237,7 +312,7 @@ def reports_export(
     """The same figures as CSV (``#`` line with the settings first) or Excel (two sheets)."""
     center = request.app.state.center
     filters = Filters(request, center.center.timezone if center is not None else "UTC")
-    report = build_report(request, session, filters)
+    report = build_report(request, filters, selected_contacts(request, session, filters))
     name = f"hotline-kpis-{filters.date_from}-{filters.date_to}"
     if format == "csv":
         return Response(
