@@ -1024,13 +1024,12 @@ class RoutingEngine:
             if entry[3] != contact.version:
                 heapq.heappop(heap)
                 continue
-            if contact.declined and agent.id in contact.declined:
-                # Rare: this agent declined the head; look further down without disturbing.
+            if (contact.declined and agent.id in contact.declined) or contact.id in agent.items:
+                # Rare: this agent declined the head, or is still wrapping it up after
+                # transferring it to a queue; look further down without disturbing.
                 for other in sorted(heap):
                     candidate = other[4]
-                    if other[3] == candidate.version and not (
-                        candidate.declined and agent.id in candidate.declined
-                    ):
+                    if other[3] == candidate.version and not _refuses(agent, candidate):
                         return candidate
                 return None
             return contact
@@ -1071,11 +1070,12 @@ class RoutingEngine:
                     entry = other
         if entry is None:
             return None
-        if contact.declined and entry[3].id in contact.declined:
-            # Rare: this agent declined the contact; look further down without disturbing.
+        if (contact.declined and entry[3].id in contact.declined) or contact.id in entry[3].items:
+            # Rare: this agent declined the contact, or is still wrapping it up after
+            # transferring it to a queue; look further down without disturbing.
             for other in sorted([*run, *heap, *pool.loose]):
                 candidate = other[3]
-                if other[2] == candidate.version and candidate.id not in contact.declined:
+                if other[2] == candidate.version and not _refuses(candidate, contact):
                     return other
             return None
         return entry
@@ -1832,6 +1832,16 @@ def _ring_terms(queue: _Queue, ring: int, extra: tuple[Term, ...]) -> Alternativ
         return alternatives
     relaxed = extra if cap is None else tuple(t.relaxed(cap) for t in extra)
     return simplify(canonical((*alt, *relaxed)) for alt in alternatives)
+
+
+def _refuses(agent: _Agent, contact: _Contact) -> bool:
+    """Whether the agent must not be offered the contact now.
+
+    They declined it, or still hold it: an agent who transferred a chat to a queue wraps it
+    up while keeping free chat slots, and must not be offered their own contact back (it
+    would replace their wrap-up of it).
+    """
+    return bool(contact.declined and agent.id in contact.declined) or contact.id in agent.items
 
 
 def _contact_order(contact: _Contact) -> tuple[int, float, int]:
