@@ -61,6 +61,7 @@ from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, prompt_path
 from hotline.telephony.ports import (
     AgentPhone,
+    AnnounceWait,
     CallRouter,
     EventSink,
     MediaRejected,
@@ -114,6 +115,7 @@ class Call:
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     finished: bool = False
     recording: bool = False
+    language: str = "zh-CN"
 
 
 @dataclass
@@ -535,6 +537,7 @@ class CallCenter:
         now = self.clock.now()
         call.queue = effect.queue
         call.queued_at = now
+        call.language = effect.language
         self.emit(
             EventKind.QUEUED,
             contact_id=call.contact_id,
@@ -552,6 +555,19 @@ class CallCenter:
                 data=effect.data,
             )
         )
+
+    async def _announce(self, call: Call) -> None:
+        # A comfort message over the music, then the music again. The figures themselves
+        # (position, estimated wait) are in the engine's position_announced event; speaking
+        # numbers needs number prompts the set-up does not generate yet.
+        prompt = prompt_path(self.settings.prompts, call.language, "queue_comfort")
+        try:
+            playback = await self.media.play(call=call.contact_id, tag=CALLER, path=str(prompt))
+            await asyncio.sleep((playback.duration_ms or 3000) / 1000)
+        except MediaUnavailable:
+            return
+        if call.answered_at is None and call.agent_leg is None and not call.finished:
+            call.music = self._spawn(self._music(call))
 
     async def _music(self, call: Call) -> None:
         music = self.settings.prompts / "common" / f"{MUSIC_ON_HOLD}.wav"
@@ -573,6 +589,9 @@ class CallCenter:
                 continue
             if isinstance(decision, RingAgent):
                 self._ring(call, decision)
+            elif isinstance(decision, AnnounceWait):
+                if call.answered_at is None and call.agent_leg is None:
+                    self._spawn(self._announce(call))
             elif isinstance(decision, StopRinging) and call.ringing_agent == decision.agent_id:
                 if call.agent_leg is not None:
                     self._by_leg.pop(call.agent_leg, None)

@@ -148,7 +148,16 @@ class StopRinging:
     reason: str
 
 
-RoutingDecision = RingAgent | StopRinging
+@dataclass(frozen=True, slots=True)
+class AnnounceWait:
+    """Routing decision: tell the waiting caller their position and estimated wait."""
+
+    contact_id: str
+    position: int
+    estimated_wait_s: float | None
+
+
+RoutingDecision = RingAgent | StopRinging | AnnounceWait
 
 
 class CallRouter(Protocol):

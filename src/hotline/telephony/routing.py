@@ -9,8 +9,9 @@ timers; the driver advances its time about once a second.
 
 :func:`voice_routing_config` builds the engine's configuration for the voice queues and the
 agents of a center file. Business hours stay with the IVR (its ``hours`` node), so queue
-calendars are left out here; ageing steps, overflow and announcements are not carried out by
-the voice driver yet and are left out too (see the module's report in issue 6).
+calendars are left out here; ageing steps and overflow exits (callback, voicemail, closed
+message) are not carried out by the voice driver yet and are left out too. Position and
+wait announcements are kept: the engine says when, the driver plays the comfort prompt.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hotline.routing.model import (
     AgentNotReady,
     AgentReady,
     AgentState,
+    AnnouncePosition,
     CancelOffer,
     Command,
     ContactAbandoned,
@@ -41,7 +43,7 @@ from hotline.routing.model import (
     RoutingConflict,
     Strategy,
 )
-from hotline.telephony.ports import RingAgent, RoutingDecision, StopRinging
+from hotline.telephony.ports import AnnounceWait, RingAgent, RoutingDecision, StopRinging
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ def voice_routing_config(center: CenterConfig, *, seed: int = 0) -> RoutingConfi
             target_threshold_s=queue.target.threshold_s,
             wrap_up_s=queue.wrap_up_s,
             ring_timeout_s=queue.ring_timeout_s,
+            announce_every_s=queue.announce_every_s,
         )
         for queue in center.queues
         if queue.channel == "voice"
@@ -127,6 +130,10 @@ class EngineRouter:
                 )
             elif isinstance(effect, CancelOffer):
                 decisions.append(StopRinging(effect.contact_id, effect.agent_id, effect.reason))
+            elif isinstance(effect, AnnouncePosition):
+                decisions.append(
+                    AnnounceWait(effect.contact_id, effect.position, effect.estimated_wait_s)
+                )
         return decisions
 
     def contact_queued(

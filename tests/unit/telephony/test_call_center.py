@@ -299,3 +299,25 @@ def test_with_the_routing_engine_a_phone_going_away_makes_the_agent_not_ready() 
     assert states[-1]["state"] == "not_ready"
     assert states[-1]["reason"] == "phone_unregistered"
     assert not [a for a in rig.sip.actions if a[0] == "dial"]  # nobody to ring
+
+
+def test_with_the_routing_engine_waiting_callers_hear_the_comfort_message() -> None:
+    rig = _engine_rig()
+
+    async def scenario() -> None:
+        await _to_queue(rig)  # installation: announce_every_s 45 in the sample center
+        await rig.settle(0.05)
+        assert rig.media.played(rig.contact)[-2:] == ["queue_comfort", "music_on_hold"]
+        rig.clock.advance(46)
+        rig.center.tick()
+        await rig.settle(0.1)
+        rig.center.hung_up("in-1")
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+    played = rig.media.played(rig.contact)
+    assert played[-2:] == ["queue_comfort", "music_on_hold"]
+    # the engine announces on entry and then every 45 s; each time: comfort message, music
+    announced = [e for e in rig.sink.events if e.kind.value == "position_announced"]
+    assert [(e.at - OPEN, e.data["position"]) for e in announced] == [(0.0, 1), (45.0, 1)]
+    assert played.count("queue_comfort") == 2
