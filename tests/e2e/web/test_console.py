@@ -305,6 +305,16 @@ def test_administrator_validates_the_center_configuration(browser: Any, server: 
     expect(admin.locator("#queues tbody tr")).to_have_count(6)
     admin.click("#btn-validate")
     expect(admin.locator("#config-result")).to_have_text("配置有效")
+    # A new reason code goes into the text (comments kept) and is checked at once.
+    admin.select_option("#code-form select[name=section]", "reason_codes")
+    admin.fill("#code-form input[name=id]", "team_huddle")
+    admin.fill("#code-form input[name=name]", "班前会 Huddle")
+    admin.click("#code-form button")
+    expect(admin.locator("#config-result")).to_have_text("配置有效")
+    edited = admin.locator("#config-text").input_value()
+    assert '- {id: team_huddle, name: "班前会 Huddle"}\n' in edited
+    admin.click("#btn-save")
+    expect(admin.locator("#config-result")).to_contain_text("已保存到")
     text = admin.locator("#config-text").input_value()
     admin.fill("#config-text", text.replace("complaints >= 3", "complaint >= 3", 1))
     admin.click("#btn-save")

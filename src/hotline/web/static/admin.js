@@ -36,6 +36,30 @@
     text('config-result', ok ? `${t('admin.saved')} ${data.path}` : t('admin.invalid'));
   };
 
+  // Add a code by editing the configuration text itself (comments and layout stay as they
+  // are), then the administrator validates and saves it like any other edit.
+  function addToSection(text, section, entry) {
+    const lines = text.split('\n');
+    const start = lines.findIndex((line) => line.startsWith(`${section}:`));
+    if (start < 0) return `${text.replace(/\s*$/, '')}\n${section}:\n  - ${entry}\n`;
+    let end = start + 1;
+    while (end < lines.length && (lines[end].startsWith(' ') || lines[end].startsWith('-') || lines[end].trim() === '')) end += 1;
+    while (end > start + 1 && lines[end - 1].trim() === '') end -= 1;
+    // Indent like the entries already there ("- " or "  - "): YAML wants one list style.
+    const first = lines.slice(start + 1, end).map((line) => line.match(/^(\s*)- /)).find(Boolean);
+    lines.splice(end, 0, `${first ? first[1] : '  '}- ${entry}`);
+    return lines.join('\n');
+  }
+  const codeForm = el('code-form');
+  if (codeForm) codeForm.onsubmit = (event) => {
+    event.preventDefault();
+    const f = new FormData(codeForm);
+    const entry = `{id: ${f.get('id')}, name: ${JSON.stringify(String(f.get('name')))}}`;
+    el('config-text').value = addToSection(el('config-text').value, f.get('section'), entry);
+    el('editor').scrollIntoView();
+    el('btn-validate').click();
+  };
+
   const form = el('user-form');
   if (form) form.onsubmit = async (event) => {
     event.preventDefault();
