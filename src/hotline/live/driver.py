@@ -138,7 +138,7 @@ class LiveDriver:
         honour_hours: bool = True,
         seed: int = 0,
         flush_every_s: float = 0.25,
-        snapshot_every_s: float = 0.1,
+        snapshot_every_s: float = 0.25,
         contact_prefix: str | None = None,
     ) -> None:
         self.center = center

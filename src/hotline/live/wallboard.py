@@ -9,7 +9,7 @@ should look at: a service level under target, a caller waiting past the threshol
 with nobody to answer them.
 
 Figures are recomputed only when something changed (and at most once per ``refresh_s``, by
-default as often as the driver draws the board, four times a second): only the contacts that
+default as often as the driver draws the board, at most four times a second): only the contacts that
 changed are folded again, the day's records are summed by the metrics engine in milliseconds,
 and an unchanged board costs nothing.
 """
