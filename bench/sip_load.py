@@ -469,6 +469,7 @@ def main() -> None:
         )
         log = events(work / "server" / "events.jsonl")
         waits = [e["data"]["wait_s"] for e in log if e["kind"] == "answered"]
+        abandoned = sum(1 for e in log if e["kind"] == "abandoned")
         failed_contacts = sum(
             1 for e in log if e["kind"] == "finished" and e["data"].get("outcome") == "failed"
         )
@@ -530,7 +531,10 @@ def main() -> None:
                 "calls": calls,
                 "agents_registered": registered,
                 "successful_calls": sustained["successful"],
-                "failed_calls": sustained["failed"] + failed_contacts,
+                # sipp's count; the server's own count of contacts it refused is beside it
+                "failed_calls": sustained["failed"],
+                "server_failed_contacts": failed_contacts,
+                "abandoned_before_agent": abandoned,
                 "sustained_cps": round(sustained_cps, 1),
                 "setup_p50_ms": sustained["setup_p50_ms"],
                 "setup_p99_ms": sustained["setup_p99_ms"],
