@@ -194,6 +194,7 @@ def serve(
     import uvicorn
 
     from hotline.config.validate import load_center
+    from hotline.live.driver import LiveDriver, attach
     from hotline.web.app import create_app
 
     settings = load_settings()
@@ -208,6 +209,8 @@ def serve(
     app = create_app(
         settings=settings, session_factory=make_session_factory(engine), center=center_config
     )
+    # Live routing: the desk, wallboard and telephony drive this engine on the wall clock.
+    attach(app, LiveDriver(center=center_config))
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

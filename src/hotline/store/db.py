@@ -79,7 +79,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes SQLite's single write lock at the start of the transaction, so
+            # a transaction that reads and then writes can't fail with SQLITE_BUSY_SNAPSHOT
+            # when another connection committed in between (WAL readers are not blocked;
+            # writers queue up behind busy_timeout instead of failing at once).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

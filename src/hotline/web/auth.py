@@ -86,7 +86,9 @@ def claims_from(request: Request | WebSocket) -> TokenClaims | None:
     return read_token(token, secret=secret, now=time.time())
 
 
-def current_user(request: Request, session: Session = Depends(db_session)) -> CurrentUser:
+def current_user(
+    request: Request, session: Session = Depends(db_session, scope="function")
+) -> CurrentUser:
     """The signed-in user; 401 when the token is missing, invalid, expired or the user inactive."""
     claims = claims_from(request)
     if claims is None:
@@ -113,7 +115,7 @@ class RoleGuard:
             raise ValueError(f"unknown roles {unknown}")
         self.roles = roles
 
-    def __call__(self, user: CurrentUser = Depends(current_user)) -> CurrentUser:
+    def __call__(self, user: CurrentUser = Depends(current_user, scope="function")) -> CurrentUser:
         if not user.has(*self.roles):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -83,7 +83,7 @@ def screen_pop(
     number: str = Query(..., description="Calling number as caller ID shows it."),
     area_code: str | None = Query(None, description="Area code for local numbers."),
     user: CurrentUser = Depends(require_roles(*READERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Screen pop: the customer(s) behind a calling number, products, contacts, open tickets."""
     pop = crm.screen_pop(
@@ -96,7 +96,7 @@ def screen_pop(
 def create_customer(
     body: CustomerIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Create a customer (phones normalised; bad ones reported, nothing saved).
 
@@ -131,7 +131,7 @@ def create_customer(
 @router.get("/duplicates")
 def duplicates(
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Likely duplicate customers, the evidence for each pair, and the duplication rate."""
     report = crm.duplicate_report(session)
@@ -151,7 +151,7 @@ def duplicates(
 def get_customer(
     customer_id: int,
     user: CurrentUser = Depends(require_roles(*READERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """A customer with phones, e-mails, addresses and products (merged ids lead to the survivor)."""
     customer = crm.get_customer(session, customer_id=customer_id)
@@ -163,7 +163,7 @@ def add_product(
     customer_id: int,
     body: ProductIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Record a product the customer owns."""
     product = crm.add_product(
@@ -177,7 +177,7 @@ def add_phone(
     customer_id: int,
     body: PhoneIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Add a phone number (normalised to E.164; 422 if it is not a phone number)."""
     customer = crm.get_customer(session, customer_id=customer_id)
@@ -200,7 +200,7 @@ def add_contact(
     customer_id: int,
     body: ContactIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Add a contact to the customer's history (the agent handling it is the caller)."""
     customer = crm.get_customer(session, customer_id=customer_id)
@@ -221,7 +221,7 @@ def add_contact(
 def import_customers(
     body: CsvIn,
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Import customers from CSV text; any bad row rejects all, with line and rule (422)."""
     ids = crm.import_customers_csv(
@@ -238,7 +238,7 @@ def import_customers(
 def import_products(
     body: CsvIn,
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Import products from CSV text (matched to customers by phone); all or nothing."""
     ids = crm.import_products_csv(
@@ -256,7 +256,7 @@ def merge(
     survivor_id: int,
     merged_id: int,
     user: CurrentUser = Depends(require_roles(*MERGERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Merge ``merged_id`` into ``survivor_id`` keeping all history; returns the merge id."""
     done = crm.merge_customers(
@@ -269,7 +269,7 @@ def merge(
 def undo_merge(
     merge_id: int,
     user: CurrentUser = Depends(require_roles(*MERGERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Undo a merge: everything moves back and the merged customer is active again."""
     undone = crm.undo_merge(session, merge_id=merge_id, actor=user.username)

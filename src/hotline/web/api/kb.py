@@ -87,7 +87,7 @@ def search(
     limit: int = Query(5, ge=1, le=50),
     category: str | None = None,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict[str, Any]]:
     """Published, currently valid articles for a question, best first."""
     hits = kb.search(session, query=q, limit=limit, category_name=category)
@@ -98,7 +98,7 @@ def search(
 def read(
     article_id: int,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Read the published version (counts a view)."""
     version = kb.read(session, article_id=article_id)
@@ -117,7 +117,7 @@ def read(
 def create(
     body: ArticleIn,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Write a new article as a draft."""
     data = body.model_dump()
@@ -132,7 +132,7 @@ def edit(
     article_id: int,
     body: EditIn,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Write a new version (a draft until reviewed; the published one stays live)."""
     kb.edit_article(session, article_id=article_id, author=user.username, **body.model_dump())
@@ -143,7 +143,7 @@ def edit(
 def submit(
     article_id: int,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Send the draft to review."""
     kb.submit_for_review(session, article_id=article_id, actor=user.username)
@@ -155,7 +155,7 @@ def review(
     article_id: int,
     body: ReviewIn,
     user: CurrentUser = Depends(require_roles(*REVIEWERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Publish or send back the version in review (not by its author)."""
     kb.review(
@@ -168,7 +168,7 @@ def review(
 def retire(
     article_id: int,
     user: CurrentUser = Depends(require_roles(*REVIEWERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Take an article out of service and search."""
     kb.retire(session, article_id=article_id, actor=user.username)
@@ -180,7 +180,7 @@ def feedback(
     article_id: int,
     body: FeedbackIn,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Record whether the article helped."""
     kb.feedback(
@@ -198,7 +198,7 @@ def attach(
     article_id: int,
     body: AttachmentIn,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Record an attachment's metadata."""
     attachment = kb.add_attachment(

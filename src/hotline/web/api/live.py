@@ -334,7 +334,7 @@ def screen_pop(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(require_roles(*DESK)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Customer, products, recent contacts and open tickets for the caller's number.
 
@@ -385,7 +385,7 @@ def ticket_from_contact(
     *,
     request: Request,
     user: CurrentUser = Depends(require_roles(*DESK)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Open a ticket linked to the contact the agent holds (the service desk's own rules)."""
     _own(user, agent_id)
@@ -438,7 +438,7 @@ def _retry_when_locked(session: Session, action: Callable[[], T]) -> T:
 def knowledge(
     q: str,
     user: CurrentUser = Depends(require_roles(*DESK, *SUPERVISION)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict[str, Any]]:
     """Search published knowledge articles (Chinese or English) from the desktop."""
     from hotline.kb import service as kb

@@ -45,7 +45,10 @@ class LoginResponse(BaseModel):
 
 @router.post("/auth/login", response_model=LoginResponse)
 def login(
-    body: LoginRequest, request: Request, response: Response, session: Session = Depends(db_session)
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    session: Session = Depends(db_session, scope="function"),
 ) -> LoginResponse:
     """Sign in with username and password; returns a token and sets a session cookie."""
     user = identity.authenticate(session, username=body.username, password=body.password)
@@ -108,7 +111,8 @@ class UserOut(BaseModel):
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(
-    _: CurrentUser = Depends(require_roles(*MANAGERS)), session: Session = Depends(db_session)
+    _: CurrentUser = Depends(require_roles(*MANAGERS)),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[UserOut]:
     """List user accounts."""
     from sqlalchemy import select
@@ -133,7 +137,7 @@ def list_users(
 def create_user(
     body: UserCreate,
     user: CurrentUser = Depends(require_roles("admin")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> UserOut:
     """Create a user account (admin only); the change is audited."""
     bad = [r for r in body.roles if r not in ALL_ROLES]
@@ -163,7 +167,7 @@ def create_user(
 def audit_log(
     limit: int = 100,
     _: CurrentUser = Depends(require_roles(*MANAGERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict[str, Any]]:
     """The newest audit entries: who did what, when."""
     return [

@@ -57,7 +57,7 @@ def kpis(
     timezone: str = Query("UTC", description="Time zone of the intervals."),
     source: str | None = Query(None, description="Only this imported source."),
     user: CurrentUser = Depends(require_roles(*READERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Every METRICS.md queue figure per interval, stating the thresholds and variants used."""
     dimensions = tuple(d.strip() for d in by.split(",") if d.strip() and d.strip() != "center")
@@ -89,7 +89,7 @@ def agents(
     timezone: str = Query("UTC"),
     source: str | None = Query(None, description="Only events of this source (live, sim…)."),
     user: CurrentUser = Depends(require_roles(*READERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Occupancy and utilization per agent or team, from agent states in the event log."""
     _, teams = _center_settings(request)
@@ -113,7 +113,7 @@ def experience(
     by: str = Query("queue", description="queue, agent, or center."),
     timezone: str = Query("UTC"),
     user: CurrentUser = Depends(require_roles(*READERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """CSAT (top-2-box), DSAT and NPS per interval from survey answers."""
     dimensions = () if by == "center" else (by,)
@@ -129,7 +129,7 @@ def experience(
 @router.get("/sources")
 def sources(
     user: CurrentUser = Depends(require_roles(*READERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, int]:
     """Imported contact-record sources and how many records each holds."""
     return service.sources(session=session)
@@ -144,7 +144,7 @@ def import_contacts(
     skip_bad_rows: bool = Form(False),
     replace: bool = Form(False),
     user: CurrentUser = Depends(require_roles(*IMPORTERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Import contact records; 422 with every located problem when the file is refused.
 

@@ -129,7 +129,7 @@ class ProviderIn(BaseModel):
 def create_ticket(
     body: TicketIn,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Open a ticket; SLA targets of its type and priority are fixed on it."""
     ticket = tickets.create_ticket(session, actor=user.username, **body.model_dump())
@@ -144,7 +144,7 @@ def list_tickets(
     customer_id: int | None = None,
     limit: int = Query(100, ge=1, le=1000),
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict[str, Any]]:
     """Tickets, newest first; an agent gets only their queues' tickets and their own."""
     if user.has(*OVERSIGHT):
@@ -176,7 +176,7 @@ def figures(
     end: datetime,
     queue: str | None = None,
     user: CurrentUser = Depends(require_roles("team_lead", "supervisor", "manager", "wfm")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Deferred-work figures (METRICS.md) for ``[start, end)``."""
     if start.tzinfo is None or end.tzinfo is None:
@@ -187,7 +187,7 @@ def figures(
 @router.post("/sla-check")
 def sla_check(
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict[str, Any]]:
     """Escalate every open ticket whose SLA clocks warn or breach (each escalation once)."""
     return tickets.check_sla(session, now=utcnow(), actor=user.username)
@@ -197,7 +197,7 @@ def sla_check(
 def create_provider(
     body: ProviderIn,
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Register a field-service provider."""
     provider = tickets.create_provider(session, actor=user.username, **body.model_dump())
@@ -209,7 +209,7 @@ def get_ticket(
     ticket_id: int,
     request: Request,
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """A ticket with its SLA clocks and history."""
     ticket = _visible(request, user, session, ticket_id)
@@ -238,7 +238,7 @@ def act(
     body: ActionIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Apply an action (assign, dispatch, resolve, close…); 409 with the reason if refused.
 
@@ -265,7 +265,7 @@ def update(
     body: NoteIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Record an update to the customer, or (with ``provider``) the provider's report."""
     _visible(request, user, session, ticket_id)
@@ -289,7 +289,7 @@ def verify(
     body: VerificationIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Record the verification callback; an unconfirmed fix reopens the ticket."""
     _visible(request, user, session, ticket_id)
@@ -305,7 +305,7 @@ def link_article(
     article_id: int,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Link the knowledge-base article used on this ticket (counts a use)."""
     _visible(request, user, session, ticket_id)
@@ -327,7 +327,7 @@ def raise_level(
     body: LevelIn,
     request: Request,
     user: CurrentUser = Depends(require_roles("team_lead", "supervisor", "manager")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Raise a complaint's level (only upwards); its mandatory escalation path grows."""
     _visible(request, user, session, ticket_id)

@@ -101,7 +101,7 @@ def forecast_route(
     queue: str | None = Query(None),
     level: float = Query(0.8, gt=0, lt=1),
     user: CurrentUser = Depends(require_roles(*PLANNERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Offered contacts and AHT per interval from the stored history, with bounds."""
     try:
@@ -254,7 +254,7 @@ class AdherenceRequest(BaseModel):
 def adherence(
     body: AdherenceRequest,
     user: CurrentUser = Depends(require_roles(*PLANNERS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Adherence and conformance per agent and team, and the exceptions list."""
     if body.window_end <= body.window_start:

@@ -54,7 +54,7 @@ def center_text(request: Request) -> tuple[str, str]:
 def admin_page(
     request: Request,
     user: CurrentUser = Depends(require_roles(*ADMINS)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
     """Every part of the center configuration, the users, and the configuration editor."""
     text, origin = center_text(request)
@@ -92,7 +92,7 @@ def save_center(
     body: CenterText,
     request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     """Check the configuration text with the validator's rules; keep it only when valid."""
     result = check_text(body.text, file=SAVED_NAME)

@@ -269,7 +269,7 @@ def charts(
 def reports_page(
     request: Request,
     user: CurrentUser = Depends(require_roles(*REPORT_ROLES)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> HTMLResponse:
     """Interval KPIs for the chosen queue, team, agent and dates, with charts."""
     center = request.app.state.center
@@ -307,7 +307,7 @@ def reports_export(
     request: Request,
     format: str = "csv",
     user: CurrentUser = Depends(require_roles(*REPORT_ROLES)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     """The same figures as CSV (``#`` line with the settings first) or Excel (two sheets)."""
     center = request.app.state.center
