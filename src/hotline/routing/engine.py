@@ -411,6 +411,7 @@ class _Agent:
         "id",
         "idle_since",
         "index",
+        "innermost",
         "items",
         "languages",
         "last_offered",
@@ -456,6 +457,7 @@ class _Agent:
         self.last_offered: dict[str, int] = {}
         self.pools: list[_Pool] = []
         self.push_pools: list[_Pool] = []
+        self.innermost: dict[tuple[str, tuple[Term, ...], Channel], _Pool] = {}
         self.queues: list[_Queue] = []
         self.proficiency: dict[str, int] = {}
         self.dirty = False
@@ -919,13 +921,19 @@ class RoutingEngine:
         agent.pools.append(pool)
         if pool.channel not in agent.channels:
             agent.channels.append(pool.channel)
-        innermost: dict[tuple[str, tuple[Term, ...], Channel], _Pool] = {}
-        for mine in agent.pools:
-            group = (mine.queue.id, mine.extra, mine.channel)
-            known = innermost.get(group)
-            if known is None or mine.ring < known.ring:
-                innermost[group] = mine
-        agent.push_pools = list(innermost.values())
+        # Keep push_pools (the innermost pool of each queue, extra terms and channel, in the
+        # order the groups first appeared) up to date for this one pool, rather than rebuilt
+        # from all of the agent's pools: pools are made lazily while contacts arrive, each
+        # joined by all of the queue's members, so this runs inside decisions.
+        group = (pool.queue.id, pool.extra, pool.channel)
+        known = agent.innermost.get(group)
+        if known is None:
+            agent.innermost[group] = pool
+            agent.push_pools.append(pool)
+        elif pool.ring < known.ring:
+            agent.innermost[group] = pool
+            push_pools = agent.push_pools
+            push_pools[push_pools.index(known)] = pool
 
     def _can_take(self, agent: _Agent, channel: Channel) -> bool:
         if agent.presence != _READY or agent.exclusive_load:
@@ -981,10 +989,19 @@ class RoutingEngine:
         stale unread — and a stale note costs an append, not a heap push and pop. The key is
         the same either way: every change that moves a key also moves the version.
         """
+        note = (agent, agent.version)
+        if agent.total_load == 0 and agent.presence == _READY:
+            # Idle and ready: every channel the agent has pools for has room (a pool is only
+            # joined with capacity on its channel), so no per-channel check (_can_take).
+            for pool in agent.push_pools:
+                pending = pool.pending
+                pending.append(note)
+                if len(pending) > 2 * len(pool.members) + 16:
+                    pool.pending = [n for n in pending if n[1] == n[0].version]
+            return
         takeable = [ch for ch in agent.channels if self._can_take(agent, ch)]
         if not takeable:
             return
-        note = (agent, agent.version)
         for pool in agent.push_pools:
             if pool.channel in takeable:
                 pending = pool.pending
