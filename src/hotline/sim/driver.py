@@ -122,6 +122,7 @@ class Simulation:
         self.now = scenario.start
         self._heap: list[tuple[float, int, int, object]] = []
         self._seq = 0
+        self._last_skipped = -math.inf  # latest patience happening skipped as a no-op
         self._events: list[Event] = []
         self._contacts: dict[str, _Contact] = {}
         self._contact_count = 0
@@ -262,7 +263,7 @@ class Simulation:
             )
         )
         if math.isfinite(contact.patience_s):
-            self._push(self.now + contact.patience_s, _PATIENCE, contact_id)
+            self._expect_patience(contact_id, self.now + contact.patience_s)
         following = next(self._arrivals[stream_index], None)
         if following is not None:
             self._push(following, _ARRIVAL, stream_index)
@@ -295,9 +296,23 @@ class Simulation:
             )
         )
         if math.isfinite(patience):
-            self._push(self.now + patience, _PATIENCE, contact_id)
+            self._expect_patience(contact_id, self.now + patience)
         if index + 1 < len(self.scenario.trace):
             self._push(self.scenario.trace[index + 1].at, _REPLAY, index + 1)
+
+    def _expect_patience(self, contact_id: str, at: float) -> None:
+        """Schedule the caller giving up at ``at``, unless they already talk to an agent.
+
+        A caller connected at once can never wait or ring again here (the simulator sends no
+        transfers), so their patience running out would do nothing: skipping the happening
+        saves a heap push, a pop and a stage look-up for most contacts — inlined for
+        performance. The run loop still counts it in ``_last_skipped``, so the run is cut
+        (or not) at the end exactly as if it were in the heap.
+        """
+        if self.engine.contact_stage(contact_id) == "connected":
+            self._last_skipped = max(self._last_skipped, at)
+            return
+        self._push(at, _PATIENCE, contact_id)
 
     def _patience_runs_out(self, contact_id: str) -> None:
         if self.engine.contact_stage(contact_id) in ("waiting", "ringing"):
@@ -413,6 +428,9 @@ class Simulation:
             elif kind == _STAFF:
                 staff: tuple[tuple[str, ...], int] = payload  # type: ignore[assignment]
                 self._staff(*staff)
+        if cut_at is None and self._last_skipped > cut:
+            # A skipped (no-op) patience happening would have been left beyond the cut.
+            cut_at = cut
         if cut_at is None:
             self._advance_engine(cut)
         return Replication(
