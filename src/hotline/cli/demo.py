@@ -89,14 +89,19 @@ def demo(
 
     from hotline.core.settings import load_settings
     from hotline.live.driver import LiveDriver, attach
+    from hotline.live.history import ContactHistoryRecorder
+    from hotline.live.sla import attach_sla_sweeper
     from hotline.live.traffic import DemoTraffic
     from hotline.web.app import create_app
 
     app = create_app(settings=load_settings(), session_factory=factory, center=center)
-    driver = LiveDriver(center=center, honour_hours=respect_hours, seed=seed)
+    # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
+    history = ContactHistoryRecorder(session_factory=factory)
+    driver = LiveDriver(center=center, honour_hours=respect_hours, seed=seed, on_finished=[history])
     humans = [agent for _, _, agent in accounts if agent]
     parts = [DemoTraffic(driver, seed=seed, rate=rate, human_agents=humans)] if traffic else []
-    attach(app, driver, *parts)
+    attach(app, driver, history, *parts)
+    attach_sla_sweeper(app)
     if traffic:
         console.print(
             f"Simulated traffic: seed {seed}, rate x{rate:g}; agents {', '.join(humans)} "

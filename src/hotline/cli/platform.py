@@ -195,6 +195,8 @@ def serve(
 
     from hotline.config.validate import load_center
     from hotline.live.driver import LiveDriver, attach
+    from hotline.live.history import ContactHistoryRecorder
+    from hotline.live.sla import attach_sla_sweeper
     from hotline.web.app import create_app
 
     settings = load_settings()
@@ -210,7 +212,10 @@ def serve(
         settings=settings, session_factory=make_session_factory(engine), center=center_config
     )
     # Live routing: the desk, wallboard and telephony drive this engine on the wall clock.
-    attach(app, LiveDriver(center=center_config))
+    # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
+    history = ContactHistoryRecorder(session_factory=app.state.session_factory)
+    attach(app, LiveDriver(center=center_config, on_finished=[history]), history)
+    attach_sla_sweeper(app)
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

@@ -212,6 +212,68 @@ def record_contact(
     return contact
 
 
+def customers_with_number(
+    session: Session, *, number: str, default_area_code: str | None = None
+) -> list[int]:
+    """Ids of the customers reachable at ``number`` (normalised; merged records followed)."""
+    normalised = try_normalize(number, default_area_code=default_area_code)
+    if normalised is None:
+        return []
+    owners = session.scalars(
+        select(CustomerPhone.customer_id).where(CustomerPhone.e164 == normalised.e164)
+    ).all()
+    ids = (get_customer(session, customer_id=owner).id for owner in owners)
+    return list(dict.fromkeys(ids))
+
+
+def record_finished_contact(
+    session: Session,
+    *,
+    number: str,
+    channel: str,
+    at: datetime,
+    contact_id: str,
+    direction: str = "inbound",
+    agent_id: str | None = None,
+    summary: str = "",
+    default_area_code: str | None = None,
+) -> list[CustomerContact]:
+    """Add a contact handled elsewhere (the live engine) to the history of ``number``'s owners.
+
+    The customer is found by normalised phone number; every customer sharing the number (a
+    family landline) gets the contact, since the engine cannot tell which of them called.
+    A contact already in a customer's history (same ``contact_id``) is not added twice, so a
+    replay of the event log is harmless. Unknown numbers record nothing. Example::
+
+        record_finished_contact(session, number="138 1234 5678", channel="voice",
+                                at=utcnow(), contact_id="L2611230900-000001")
+    """
+    ids = customers_with_number(session, number=number, default_area_code=default_area_code)
+    if not ids:
+        return []
+    known = set(
+        session.scalars(
+            select(CustomerContact.customer_id).where(
+                CustomerContact.contact_id == contact_id, CustomerContact.customer_id.in_(ids)
+            )
+        )
+    )
+    return [
+        record_contact(
+            session,
+            customer_id=customer_id,
+            channel=channel,
+            at=at,
+            direction=direction,
+            contact_id=contact_id,
+            agent_id=agent_id,
+            summary=summary,
+        )
+        for customer_id in ids
+        if customer_id not in known
+    ]
+
+
 _customers = Customer.__table__.c
 _phones = CustomerPhone.__table__.c
 _products = Product.__table__.c

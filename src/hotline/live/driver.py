@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -93,6 +93,28 @@ class OpenOffer:
         }
 
 
+@dataclass(frozen=True)
+class FinishedContact:
+    """A contact the live engine finished, as the ``on_finished`` hooks receive it.
+
+    ``customer`` is the number the contact was attached with (the calling number for voice),
+    ``agent_id`` the last agent who answered it, ``attached`` the rest of its attached data.
+    """
+
+    contact_id: str
+    at: float
+    channel: str | None
+    queue: str | None
+    outcome: str
+    customer: str | None
+    agent_id: str | None
+    disposition: str | None
+    attached: dict[str, Any]
+
+
+OnFinished = Callable[[FinishedContact], None]
+
+
 @dataclass
 class DriverStats:
     """Counters a health page or test reads."""
@@ -140,6 +162,7 @@ class LiveDriver:
         flush_every_s: float = 0.25,
         snapshot_every_s: float = 0.25,
         contact_prefix: str | None = None,
+        on_finished: Sequence[OnFinished] = (),
     ) -> None:
         self.center = center
         self.clock: Clock = clock or WallClock()
@@ -157,6 +180,10 @@ class LiveDriver:
         self.on_hold: set[str] = set()
         self.dispositions: dict[str, str] = {}
         self.callbacks: dict[str, dict[str, Any]] = {}
+        #: Called (in the engine task; keep them quick) with every finished contact, e.g. to
+        #: add it to the customer's contact history. The driver knows nothing of the CRM.
+        self.on_finished: list[OnFinished] = list(on_finished)
+        self._answered_by: dict[str, str] = {}
         self._callback_handles: list[asyncio.TimerHandle] = []
         self._queue_ids = {q.id for q in center.queues}
         self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
@@ -499,6 +526,8 @@ class LiveDriver:
         contact_id = event.contact_id
         agent_id = event.agent_id
         if kind is EventKind.ANSWERED and agent_id:
+            if contact_id:
+                self._answered_by[contact_id] = agent_id
             current = self.offers.get(agent_id)
             if current is not None and current.contact_id == contact_id:
                 del self.offers[agent_id]
@@ -516,8 +545,32 @@ class LiveDriver:
             if "disposition" in event.data:
                 self.dispositions[contact_id] = str(event.data["disposition"])
         elif kind is EventKind.FINISHED and contact_id:
-            self.attached.pop(contact_id, None)
+            attached = self.attached.pop(contact_id, None) or {}
             self.on_hold.discard(contact_id)
+            answered_by = self._answered_by.pop(contact_id, None)
+            if self.on_finished:
+                self._finished(event, contact_id, attached, answered_by)
+
+    def _finished(
+        self, event: Event, contact_id: str, attached: dict[str, Any], agent_id: str | None
+    ) -> None:
+        customer = attached.get("customer")
+        finished = FinishedContact(
+            contact_id=contact_id,
+            at=event.at,
+            channel=event.channel.value if event.channel else None,
+            queue=event.queue,
+            outcome=str(event.data.get("outcome", "")),
+            customer=str(customer) if customer else None,
+            agent_id=agent_id,
+            disposition=self.dispositions.get(contact_id),
+            attached={k: v for k, v in attached.items() if k != "customer"},
+        )
+        for hook in self.on_finished:
+            try:
+                hook(finished)
+            except Exception:  # a history writer's bug must not stop routing
+                log.exception("live routing: on_finished hook failed")
 
     async def _writer_loop(self) -> None:
         while True:
