@@ -65,9 +65,15 @@ def serve_command(
     ),
     emergency_prompt: str = typer.Option("", help="Prompt id of an emergency announcement."),
     run_seconds: float = typer.Option(0.0, help="Stop after this many seconds (0: run forever)."),
+    database_url: str = typer.Option(
+        "",
+        help="Also write the contact event log and recordings to this database "
+        "(default: HOTLINE_DATABASE_URL / settings; none: JSON lines only).",
+    ),
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
+    from hotline.core.settings import load_settings
     from hotline.ivr.flow import sample_flow
     from hotline.telephony.server import ServerOptions, load_flow, load_phones, serve
 
@@ -90,6 +96,7 @@ def serve_command(
         flow=load_flow(flow) if flow else sample_flow(),
         emergency_prompt=emergency_prompt or None,
         run_seconds=run_seconds or None,
+        database_url=database_url or load_settings().database_url or None,
     )
     asyncio.run(serve(options))
 

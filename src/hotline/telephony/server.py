@@ -2,8 +2,10 @@
 
 It wires the real adapters together on one asyncio loop — the sippy stack in its thread,
 the rtpengine ng client, the DTMF listener — around :class:`CallCenter`, and writes the
-contact event log as JSON lines. With ``spawn_rtpengine`` it also starts and stops a
-userspace rtpengine of its own (the test suite and single-machine set-ups use that).
+contact event log as JSON lines — and, with a database URL, to the contact event log table
+(:class:`~hotline.telephony.event_store.DatabaseSink`) with recordings kept per contact.
+With ``spawn_rtpengine`` it also starts and stops a userspace rtpengine of its own (the
+test suite and single-machine set-ups use that).
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from hotline.config.validate import load_center
 from hotline.core.events import Event
 from hotline.ivr.flow import Flow, sample_flow
 from hotline.routing.engine import RoutingEngine
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.migrate import upgrade
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
+from hotline.telephony.event_store import DatabaseSink, TeeSink
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
 from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
-from hotline.telephony.ports import AgentPhone, CallRouter
+from hotline.telephony.ports import AgentPhone, CallRouter, EventSink
 from hotline.telephony.routing import EngineRouter, voice_routing_config
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
@@ -77,6 +82,8 @@ class ServerOptions:
     run_seconds: float | None = None
     center: Path | None = None
     router: CallRouter | None = None
+    # With a database URL the contact event log and the recordings also go to the database.
+    database_url: str | None = None
 
     @property
     def events_path(self) -> Path:
@@ -165,7 +172,14 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         rtpengine.start()
     media = NgClient(options.ng_host, options.ng_port)
     await media.open()
-    sink = JsonlSink(options.events_path)
+    jsonl = JsonlSink(options.events_path)
+    database: DatabaseSink | None = None
+    sink: EventSink = jsonl
+    if options.database_url:
+        engine = make_engine(options.database_url)
+        upgrade(engine)
+        database = DatabaseSink(make_session_factory(engine), source="live")
+        sink = TeeSink([jsonl, database])
     # one worker process decodes recordings, away from the loop and sippy's thread
     # ("spawn": forking a process that already runs sippy's thread could copy held locks)
     converters = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
@@ -218,6 +232,8 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
                 await asyncio.wait_for(stop.wait(), 1.0)
             center.tick()
             stack.expire_registrations()
+            if database is not None:
+                database.flush()
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
@@ -228,4 +244,6 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         if rtpengine is not None:
             rtpengine.stop()
         converters.shutdown(wait=True)
-        sink.close()
+        jsonl.close()
+        if database is not None:
+            database.close()

@@ -1,0 +1,117 @@
+"""The voice server's contact event log in the database, and its recordings kept with the contact.
+
+:class:`DatabaseSink` is an :class:`~hotline.telephony.ports.EventSink` that buffers the
+driver's events and writes them in one transaction per :meth:`DatabaseSink.flush` through
+:func:`hotline.store.event_log.append` (``source="live"``), so METRICS figures — CSAT from
+``survey_answered``, ``hotline report kpis`` — see voice calls like any other contact.
+Each ``recording_stopped`` event that carries a WAV path also becomes a row of
+``recordings`` (:class:`hotline.store.models.telephony.Recording`) for the API to list and
+stream. The server flushes once a second (its tick) and on shutdown: batching keeps the
+database round trips off the per-event path of live calls.
+
+>>> from hotline.store.db import make_engine, make_session_factory
+>>> from hotline.store.migrate import upgrade
+>>> engine = make_engine("sqlite://")
+>>> upgrade(engine)
+>>> sink = DatabaseSink(make_session_factory(engine))
+>>> from hotline.core.events import Event, EventKind
+>>> sink.append(Event(seq=1, at=0.0, kind=EventKind.ARRIVED, contact_id="v-1"))
+>>> sink.flush()
+1
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.core.events import Event, EventKind
+from hotline.store import event_log
+from hotline.store.db import session_scope
+from hotline.store.models.telephony import Recording
+from hotline.telephony.ports import EventSink
+
+log = logging.getLogger(__name__)
+
+
+def recording_rows(events: Iterable[Event]) -> list[Recording]:
+    """The ``recordings`` rows for the finished recordings among ``events``.
+
+    A ``recording_stopped`` event without a path (the capture could not be decoded: its
+    data holds ``error``) stores nothing: there is no audio to play back.
+    """
+    rows = []
+    for event in events:
+        if event.kind is not EventKind.RECORDING_STOPPED or event.contact_id is None:
+            continue
+        path = event.data.get("path")
+        if not path:
+            continue
+        channels: list[Any] = list(event.data.get("channels") or [])
+        rows.append(
+            Recording(
+                contact_id=event.contact_id,
+                agent_id=event.agent_id,
+                queue=event.queue,
+                path=str(path),
+                media_type="audio/wav",
+                seconds=float(event.data.get("seconds") or 0.0),
+                channels=channels,
+                recorded_at=event.at,
+            )
+        )
+    return rows
+
+
+class DatabaseSink:
+    """Buffers contact events and writes them (and recordings) to the database on flush."""
+
+    def __init__(self, session_factory: sessionmaker[Session], *, source: str = "live") -> None:
+        self.session_factory = session_factory
+        self.source = source
+        self._pending: list[Event] = []
+        self.written = 0
+
+    def append(self, event: Event) -> None:
+        """Queue one event for the next flush."""
+        self._pending.append(event)
+
+    def flush(self) -> int:
+        """Write the queued events in one transaction; return how many were written.
+
+        On a database error the events stay queued and the next flush tries again (the
+        JSON-lines log beside it has them already), so a database restart loses nothing.
+        """
+        if not self._pending:
+            return 0
+        batch = self._pending
+        self._pending = []
+        try:
+            with session_scope(self.session_factory) as session:
+                written = event_log.append(session, batch, source=self.source)
+                session.add_all(recording_rows(batch))
+        except Exception:
+            log.exception("contact event log: database write failed; retrying next flush")
+            self._pending = batch + self._pending
+            return 0
+        self.written += written
+        return written
+
+    def close(self) -> None:
+        """Write what is left."""
+        self.flush()
+
+
+class TeeSink:
+    """Appends every event to several sinks (the JSON-lines file and the database)."""
+
+    def __init__(self, sinks: Sequence[EventSink]) -> None:
+        self.sinks = tuple(sinks)
+
+    def append(self, event: Event) -> None:
+        """Append ``event`` to each sink in turn."""
+        for sink in self.sinks:
+            sink.append(event)
