@@ -9,6 +9,11 @@ Prints contacts simulated per second for both, the ratio Hotline ÷ SimPy, and b
 abandon rate and service level next to Erlang A's, so a fast wrong model cannot win. One JSON
 line.
 
+The two run in turn (SimPy, Hotline, SimPy, …), so a change in the machine's load during the
+benchmark weighs on both alike. Rates are medians over the repeats, in wall-clock time (the
+headline) and in CPU time of the thread (``cpu_*``: on a shared machine these leave out time
+the process spent preempted).
+
     .venv/bin/python bench/sim.py [--quick] [--hours H]
 """
 
@@ -66,7 +71,9 @@ def simpy_day(hours: float, seed: int) -> dict[str, Any]:
 
     env.process(source())
     start = time.perf_counter()
+    cpu = time.thread_time()
     env.run()
+    stats["cpu_s"] = time.thread_time() - cpu
     stats["wall_s"] = time.perf_counter() - start
     return stats
 
@@ -92,7 +99,10 @@ def hotline_day(hours: float, seed: int) -> dict[str, Any]:
             ],
         }
     )
-    run = Simulation(scenario, seed=seed).run()
+    simulation = Simulation(scenario, seed=seed)
+    cpu = time.thread_time()
+    run = simulation.run()
+    cpu_s = time.thread_time() - cpu
     row = queue_figures(events_to_frame(run.events), interval="all", by=()).rows()[0]
     return {
         "offered": row["offered"],
@@ -101,6 +111,7 @@ def hotline_day(hours: float, seed: int) -> dict[str, Any]:
         "service_level_answered_share": row["service_level_offered"],
         "events": len(run.events),
         "wall_s": run.wall_s,
+        "cpu_s": cpu_s,
     }
 
 
@@ -116,10 +127,15 @@ def main() -> None:
     except ImportError as exc:  # the peer is a dev dependency; say so rather than skip
         sys.exit(f"simpy is needed for this benchmark: {exc}")
 
-    simpy_runs = [simpy_day(hours, seed) for seed in range(args.repeats)]
-    hotline_runs = [hotline_day(hours, seed) for seed in range(args.repeats)]
+    simpy_runs: list[dict[str, Any]] = []
+    hotline_runs: list[dict[str, Any]] = []
+    for seed in range(args.repeats):
+        simpy_runs.append(simpy_day(hours, seed))
+        hotline_runs.append(hotline_day(hours, seed))
     simpy_rate = statistics.median(r["offered"] / r["wall_s"] for r in simpy_runs)
     hotline_rate = statistics.median(r["offered"] / r["wall_s"] for r in hotline_runs)
+    simpy_cpu_rate = statistics.median(r["offered"] / r["cpu_s"] for r in simpy_runs)
+    hotline_cpu_rate = statistics.median(r["offered"] / r["cpu_s"] for r in hotline_runs)
     theory = erlang_a_figures(
         agents=AGENTS,
         calls=LOAD_ERLANGS / AHT_S * 1800,
@@ -142,6 +158,9 @@ def main() -> None:
                 "hotline_contacts_per_s": round(hotline_rate),
                 "simpy_contacts_per_s": round(simpy_rate),
                 "ratio_hotline_over_simpy": round(hotline_rate / simpy_rate, 2),
+                "cpu_hotline_contacts_per_s": round(hotline_cpu_rate),
+                "cpu_simpy_contacts_per_s": round(simpy_cpu_rate),
+                "cpu_ratio_hotline_over_simpy": round(hotline_cpu_rate / simpy_cpu_rate, 2),
                 "hotline_events_per_run": round(
                     statistics.fmean(r["events"] for r in hotline_runs)
                 ),
