@@ -258,6 +258,31 @@ class DispositionCode(Strict):
     name: str = ""
 
 
+class CustomField(Strict):
+    """A custom field a ticket of some category carries (a model number, a purchase date)."""
+
+    name: str = Field(pattern=ID_PATTERN)
+    label: str = ""
+    type: Literal["text", "number", "date", "choice"] = "text"
+    required: bool = False
+    choices: list[str] = Field(default_factory=list)
+
+
+class TicketCategory(Strict):
+    """One category of a ticket type (``water_heater`` under ``repair``) and its fields."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    fields: list[CustomField] = Field(default_factory=list)
+
+
+class TicketTypeCategories(Strict):
+    """The categories a ticket type may take; tickets of a type listed here must use them."""
+
+    type: Literal["inquiry", "installation", "repair", "complaint", "suggestion"]
+    categories: list[TicketCategory] = Field(default_factory=list)
+
+
 class CenterInfo(Strict):
     """The center's name, default time zone and languages."""
 
@@ -280,6 +305,7 @@ class CenterConfig(Strict):
     agents: list[Agent] = Field(default_factory=list)
     reason_codes: list[ReasonCode] = Field(default_factory=list)
     disposition_codes: list[DispositionCode] = Field(default_factory=list)
+    ticket_categories: list[TicketTypeCategories] = Field(default_factory=list)
 
     def queue(self, queue_id: str) -> Queue:
         """Return the queue named ``queue_id`` (``KeyError`` if there is none)."""

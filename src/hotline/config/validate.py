@@ -284,7 +284,40 @@ def _cross_checks(
                 f"no agent has the skills queue {queue.id!r} requires",
             )
     _check_overflow_loops(config, error)
+    _check_ticket_categories(config, error)
     return errors, warnings
+
+
+def _check_ticket_categories(config: CenterConfig, error: Any) -> None:
+    """Ticket types listed once, categories and field names unique, choices where needed."""
+    types: set[str] = set()
+    for i, section in enumerate(config.ticket_categories):
+        base: Path_ = ("ticket_categories", i)
+        if section.type in types:
+            error((*base, "type"), f"ticket type {section.type!r} is listed twice")
+        types.add(section.type)
+        category_ids: set[str] = set()
+        for j, category in enumerate(section.categories):
+            where: Path_ = (*base, "categories", j)
+            if category.id in category_ids:
+                error((*where, "id"), f"duplicate {section.type} category {category.id!r}")
+            category_ids.add(category.id)
+            names: set[str] = set()
+            for k, custom in enumerate(category.fields):
+                spot: Path_ = (*where, "fields", k)
+                if custom.name in names:
+                    error((*spot, "name"), f"field {custom.name!r} is defined twice here")
+                names.add(custom.name)
+                if custom.type == "choice":
+                    if not custom.choices:
+                        error(spot, f"choice field {custom.name!r} needs a list of choices")
+                    elif len(set(custom.choices)) != len(custom.choices):
+                        error((*spot, "choices"), f"field {custom.name!r} repeats a choice")
+                elif custom.choices:
+                    error(
+                        (*spot, "choices"),
+                        f"only choice fields have choices ({custom.name!r} is {custom.type})",
+                    )
 
 
 def _satisfies(agent_skills: dict[str, int], terms: list[Any]) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.config.center import TicketTypeCategories
 from hotline.core.errors import Conflict, NotFound
 from hotline.core.ids import new_id
 from hotline.crm import service as crm
@@ -34,6 +35,7 @@ from hotline.store.models.tickets import (
 )
 from hotline.tickets import figures, sla
 from hotline.tickets.calendar import BusinessCalendar, Interval, parse_hours
+from hotline.tickets.categories import check_ticket_fields
 from hotline.tickets.workflow import (
     Action,
     ComplaintLevel,
@@ -128,8 +130,12 @@ def create_ticket(
     contact_id: str | None = None,
     calendar: str | None = None,
     now: datetime | None = None,
+    schema: Sequence[TicketTypeCategories] = (),
 ) -> Ticket:
     """Open a ticket; the SLA targets of its type and priority are fixed on it now.
+
+    ``schema`` is the center configuration's ``ticket_categories``: the category and custom
+    fields are checked against it (:func:`hotline.tickets.categories.check_ticket_fields`).
 
     Example::
 
@@ -142,6 +148,9 @@ def create_ticket(
         level = ComplaintLevel(complaint_level or ComplaintLevel.ORDINARY)
     elif complaint_level:
         raise Conflict("only complaints have a complaint level")
+    custom_fields = check_ticket_fields(
+        schema, ticket_type=ticket_type.value, category=category, custom_fields=custom_fields or {}
+    )
     now = now or utcnow()
     warranty = False
     if customer_id is not None:
@@ -170,7 +179,7 @@ def create_ticket(
         queue=queue,
         calendar=calendar,
         sla=asdict(policy) | {"escalate_to": list(policy.escalate_to)},
-        custom_fields=custom_fields or {},
+        custom_fields=custom_fields,
         warranty=warranty,
         complaint_level=level.value if level else None,
         acknowledged=[],
@@ -195,6 +204,59 @@ def create_ticket(
         note=subject,
     )
     audit(session, actor=actor, action="ticket.create", target=f"ticket:{ticket.number}")
+    session.flush()
+    return ticket
+
+
+def update_fields(
+    session: Session,
+    *,
+    ticket_id: int,
+    actor: str,
+    category: str | None = None,
+    custom_fields: dict[str, Any] | None = None,
+    schema: Sequence[TicketTypeCategories] = (),
+    now: datetime | None = None,
+) -> Ticket:
+    """Change a ticket's category and/or custom fields, checked against ``schema``.
+
+    ``custom_fields`` are merged into the ticket's (a ``None`` or empty value removes one);
+    the whole result is checked, so a category change must bring its required fields.
+    Example::
+
+        update_fields(session, ticket_id=7, category="water_heater",
+                      custom_fields={"serial_number": "SN123"}, actor="agent7")
+    """
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    new_category = ticket.category if category is None else category
+    merged = {**ticket.custom_fields, **(custom_fields or {})}
+    merged = {k: v for k, v in merged.items() if v is not None and v != ""}
+    cleaned = check_ticket_fields(
+        schema, ticket_type=ticket.type, category=new_category, custom_fields=merged
+    )
+    changed = sorted(
+        k
+        for k in set(cleaned) | set(ticket.custom_fields)
+        if cleaned.get(k) != ticket.custom_fields.get(k)
+    )
+    if new_category == ticket.category and not changed:
+        return ticket
+    data: dict[str, Any] = {"fields": changed}
+    if new_category != ticket.category:
+        data["category"] = {"from": ticket.category, "to": new_category}
+    ticket.category = new_category
+    ticket.custom_fields = cleaned
+    _event(
+        session,
+        ticket,
+        actor=actor,
+        action="fields",
+        before=ticket.state,
+        after=ticket.state,
+        now=now or utcnow(),
+        data=data,
+    )
+    audit(session, actor=actor, action="ticket.fields", target=f"ticket:{ticket.number}")
     session.flush()
     return ticket
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.config.center import CenterConfig, parse_requirement
+from hotline.config.center import CenterConfig, TicketTypeCategories, parse_requirement
 from hotline.identity.roles import PERSONAL_DATA_ROLES
 from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
@@ -128,12 +128,39 @@ class ProviderIn(BaseModel):
 @router.post("", status_code=201)
 def create_ticket(
     body: TicketIn,
+    request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
-    """Open a ticket; SLA targets of its type and priority are fixed on it."""
-    ticket = tickets.create_ticket(session, actor=user.username, **body.model_dump())
+    """Open a ticket; SLA targets of its type and priority are fixed on it.
+
+    The category and custom fields are checked against the center configuration's
+    ``ticket_categories``; each problem comes back (422) with its field.
+    """
+    ticket = tickets.create_ticket(
+        session, actor=user.username, schema=_schema(request), **body.model_dump()
+    )
     return _view(user, ticket)
+
+
+def _schema(request: Request) -> list[TicketTypeCategories]:
+    center: CenterConfig | None = request.app.state.center
+    return list(center.ticket_categories) if center else []
+
+
+class FieldsIn(BaseModel):
+    """A new category and/or custom-field values (``null`` removes a field)."""
+
+    category: str | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.get("/categories")
+def categories(
+    request: Request, user: CurrentUser = Depends(require_roles(*VIEWERS))
+) -> list[dict[str, Any]]:
+    """The configured categories of each ticket type, with their custom fields."""
+    return [section.model_dump() for section in _schema(request)]
 
 
 @router.get("")
@@ -280,6 +307,27 @@ def update(
         )
     else:
         ticket = tickets.respond(session, ticket_id=ticket_id, note=body.note, actor=user.username)
+    return _view(user, ticket)
+
+
+@router.patch("/{ticket_id}/fields")
+def update_fields(
+    ticket_id: int,
+    body: FieldsIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> dict[str, Any]:
+    """Change the category and custom fields, checked against the configured categories."""
+    _visible(request, user, session, ticket_id)
+    ticket = tickets.update_fields(
+        session,
+        ticket_id=ticket_id,
+        actor=user.username,
+        category=body.category,
+        custom_fields=body.custom_fields,
+        schema=_schema(request),
+    )
     return _view(user, ticket)
 
 
