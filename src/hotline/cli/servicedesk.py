@@ -6,7 +6,9 @@ the database exists and is migrated.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,12 +21,14 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from hotline.core.errors import HotlineError, ValidationFailed
+from hotline.config.center import TicketTypeCategories
+from hotline.core.errors import HotlineError, Problem, ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.crm import service as crm
 from hotline.kb import service as kb
 from hotline.store.db import make_engine, make_session_factory, session_scope
 from hotline.tickets import service as tickets
+from hotline.tickets.workflow import escalation_path
 
 console = Console()
 error_console = Console(stderr=True)
@@ -57,6 +61,47 @@ def _session() -> Iterator[Session]:
 
 def _print_json(value: Any) -> None:
     console.print_json(json.dumps(value, ensure_ascii=False, default=str))
+
+
+CENTER = typer.Option(
+    None,
+    "--center",
+    envvar="HOTLINE_CENTER_CONFIG",
+    help="Center configuration with the ticket categories (default: the sample).",
+)
+FIELD = typer.Option(
+    [], "--field", help="A custom field as name=value (repeatable; name= removes it)."
+)
+
+
+def _schema(center: Path | None) -> list[TicketTypeCategories]:
+    """The ticket categories of the center configuration (the sample when none is named)."""
+    from hotline.cli.platform import SAMPLE_CENTER
+    from hotline.config.validate import load_center
+
+    try:
+        return list(load_center(center or SAMPLE_CENTER).ticket_categories)
+    except ValidationFailed as failure:
+        for problem in failure.problems:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _fields(pairs: list[str]) -> dict[str, Any]:
+    """``["model_number=JSQ25", "fault="]`` → ``{"model_number": "JSQ25", "fault": None}``."""
+    fields: dict[str, Any] = {}
+    problems = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            problems.append(Problem(f"{pair!r} must look like name=value", field="--field"))
+            continue
+        fields[name.strip()] = value.strip() or None
+    if problems:
+        for problem in problems:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    return fields
 
 
 # ---------------------------------------------------------------- customers
@@ -179,9 +224,19 @@ def ticket_create(
     priority: str = typer.Option("normal", help="low, normal, high, urgent."),
     queue: str = typer.Option("", help="Team queue."),
     level: str = typer.Option(None, help="Complaint level 1, 2 or 3."),
+    category: str = typer.Option("", help="Category (see `hotline tickets categories`)."),
+    field: list[str] = FIELD,
+    description: str = typer.Option("", help="Longer description."),
+    center: Path = CENTER,
     actor: str = ACTOR,
 ) -> None:
-    """Open a ticket or work order; its SLA targets are fixed now."""
+    """Open a ticket or work order; its SLA targets are fixed now.
+
+    Category and custom fields are checked against the center's ticket categories, e.g.
+    ``--category water_heater --field model_number=JSQ25 --field serial_number=SN1``.
+    """
+    custom = {k: v for k, v in _fields(field).items() if v is not None}
+    schema = _schema(center)
     with _session() as session:
         ticket = tickets.create_ticket(
             session,
@@ -192,6 +247,10 @@ def ticket_create(
             priority=priority,
             queue=queue,
             complaint_level=level,
+            category=category,
+            custom_fields=custom,
+            description=description,
+            schema=schema,
             actor=actor,
         )
         console.print(f"ticket {ticket.number} (id {ticket.id}) created, due {ticket.due_at}")
@@ -318,6 +377,86 @@ def provider_add(
         console.print(f"provider {code} added")
 
 
+@tickets_app.command("fields")
+def ticket_fields(
+    ticket_id: int = typer.Argument(..., help="Ticket id."),
+    category: str = typer.Option(None, help="New category."),
+    field: list[str] = FIELD,
+    center: Path = CENTER,
+    actor: str = ACTOR,
+) -> None:
+    """Change a ticket's category and custom fields (checked against the categories)."""
+    changes = _fields(field)
+    schema = _schema(center)
+    with _session() as session:
+        ticket = tickets.update_fields(
+            session,
+            ticket_id=ticket_id,
+            category=category,
+            custom_fields=changes,
+            schema=schema,
+            actor=actor,
+        )
+        console.print(f"ticket {ticket.number}: category {ticket.category or '-'}")
+        _print_json(ticket.custom_fields)
+
+
+@tickets_app.command("categories")
+def ticket_categories(center: Path = CENTER) -> None:
+    """List the configured categories of each ticket type and their custom fields."""
+    table = Table("type", "category", "name", "fields")
+    for section in _schema(center):
+        for category in section.categories:
+            fields = ", ".join(
+                f"{f.name}{'*' if f.required else ''} ({f.type})" for f in category.fields
+            )
+            table.add_row(section.type, category.id, category.name, fields)
+    console.print(table)
+    console.print("* required")
+
+
+@tickets_app.command("level")
+def ticket_level(
+    ticket_id: int = typer.Argument(..., help="Complaint ticket id."),
+    level: str = typer.Argument(..., help="New complaint level: 1, 2 or 3 (only upwards)."),
+    actor: str = ACTOR,
+) -> None:
+    """Raise a complaint's level; its mandatory escalation path grows with it."""
+    with _session() as session:
+        ticket = tickets.raise_complaint_level(
+            session, ticket_id=ticket_id, level=level, actor=actor
+        )
+        assert ticket.complaint_level is not None
+        path = escalation_path(ticket.complaint_level)
+        console.print(
+            f"ticket {ticket.number} is complaint level {ticket.complaint_level}; "
+            f"must be escalated to: {' → '.join(path) or '-'}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@tickets_app.command("provider-update")
+def ticket_provider_update(
+    ticket_id: int = typer.Argument(..., help="Ticket id."),
+    provider: str = typer.Argument(..., help="Code of the provider the order went to."),
+    note: str = typer.Argument(..., help="What the provider reports (arrived, part ordered…)."),
+    completed: bool = typer.Option(False, "--completed", help="The provider finished the work."),
+    part: list[str] = typer.Option([], "--part", help="A part replaced (repeatable)."),
+) -> None:
+    """Record a field-service provider's update on a dispatched work order."""
+    with _session() as session:
+        ticket = tickets.provider_update(
+            session,
+            ticket_id=ticket_id,
+            provider=provider,
+            note=note,
+            completed=completed,
+            parts=part,
+        )
+        console.print(f"ticket {ticket.number} is {ticket.state}")
+
+
 @tickets_app.command("sla-check")
 def ticket_sla_check() -> None:
     """Escalate tickets whose SLA clocks warn or breach (each escalation once)."""
@@ -393,6 +532,98 @@ def kb_review(
             session, article_id=article_id, reviewer=actor, approve=approve, note=note
         )
         console.print(f"article {article.id} is {article.state}")
+
+
+@kb_app.command("edit")
+def kb_edit(
+    article_id: int = typer.Argument(..., help="Article id."),
+    title: str = typer.Option(None, help="New title."),
+    body_file: Path = typer.Option(None, "--body-file", help="File with the new body (UTF-8)."),
+    tag: list[str] = typer.Option(None, "--tag", help="Replace the tags (repeatable)."),
+    note: str = typer.Option("", help="What changed."),
+    actor: str = ACTOR,
+) -> None:
+    """Write a new version as a draft (the published version stays live until reviewed)."""
+    body = body_file.read_text(encoding="utf-8") if body_file else None
+    with _session() as session:
+        new = kb.edit_article(
+            session,
+            article_id=article_id,
+            author=actor,
+            title=title,
+            body=body,
+            tags=tag or None,
+            note=note,
+        )
+        console.print(f"article {article_id} version {new.version} saved as draft")
+
+
+@kb_app.command("retire")
+def kb_retire(
+    article_id: int = typer.Argument(..., help="Article id."), actor: str = ACTOR
+) -> None:
+    """Take an article out of service and out of search."""
+    with _session() as session:
+        article = kb.retire(session, article_id=article_id, actor=actor)
+        console.print(f"article {article.id} is {article.state}")
+
+
+@kb_app.command("feedback")
+def kb_feedback(
+    article_id: int = typer.Argument(..., help="Article id."),
+    helpful: bool = typer.Option(..., "--helpful/--not-helpful", help="Did the article help?"),
+    comment: str = typer.Option("", help="Why (optional)."),
+    actor: str = ACTOR,
+) -> None:
+    """Record a "was this helpful?" answer."""
+    with _session() as session:
+        kb.feedback(session, article_id=article_id, helpful=helpful, comment=comment, actor=actor)
+        article = kb.get_article(session, article_id=article_id)
+        console.print(
+            f"article {article_id}: {article.helpful_yes} helpful, {article.helpful_no} not"
+        )
+
+
+@kb_app.command("attach")
+def kb_attach(
+    article_id: int = typer.Argument(..., help="Article id."),
+    file: Path = typer.Argument(..., help="The local file (size and SHA-256 are read from it)."),
+    uri: str = typer.Option(..., help="Where the file is kept (object storage URI)."),
+    media_type: str = typer.Option(None, help="Media type (default: guessed from the name)."),
+    actor: str = ACTOR,
+) -> None:
+    """Record an attachment's metadata; the file itself lives in object storage at ``--uri``."""
+    digest = hashlib.sha256()
+    size = 0
+    with file.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    kind = media_type or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    with _session() as session:
+        attachment = kb.add_attachment(
+            session,
+            article_id=article_id,
+            filename=file.name,
+            media_type=kind,
+            size_bytes=size,
+            sha256=digest.hexdigest(),
+            uri=uri,
+            actor=actor,
+        )
+        console.print(f"attachment {attachment.id} ({file.name}, {kind}, {size} bytes) recorded")
+
+
+@kb_app.command("attachments")
+def kb_attachments(article_id: int = typer.Argument(..., help="Article id.")) -> None:
+    """List an article's attachments."""
+    with _session() as session:
+        table = Table("id", "file", "type", "bytes", "sha256", "uri")
+        for a in kb.attachments(session, article_id=article_id):
+            table.add_row(
+                str(a.id), a.filename, a.media_type, str(a.size_bytes), a.sha256[:12], a.uri
+            )
+        console.print(table)
 
 
 @kb_app.command("search")
