@@ -162,6 +162,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(customers.router)
     app.include_router(tickets.router)
     app.include_router(kb.router)
+    from hotline.web.api import recordings
+
+    app.include_router(recordings.router)
     pages.mount(app)
 
 

@@ -1,0 +1,90 @@
+"""Call recordings API: list a contact's recordings and play one back, for permitted roles only.
+
+Only the roles in :data:`hotline.identity.roles.RECORDING_ROLES` (admin, manager,
+supervisor, QA) may list or hear recordings; every playback is written to the audit log
+(``recording.play``) before the audio is streamed, so who listened to which call is on
+record even when the download is cut short.
+
+Example::
+
+    GET /api/contacts/v-3f2a9c/recordings       -> [{"id": 7, "seconds": 41.2, ...}]
+    GET /api/recordings/7/audio                 -> audio/wav (stereo: caller left, agent right)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.core.errors import NotFound
+from hotline.identity import audit
+from hotline.identity.roles import RECORDING_ROLES
+from hotline.store.models.telephony import Recording
+from hotline.web.auth import CurrentUser, db_session, require_roles
+
+router = APIRouter(prefix="/api", tags=["recordings"])
+
+LISTENERS = tuple(sorted(RECORDING_ROLES))
+
+
+def _summary(recording: Recording) -> dict[str, Any]:
+    return {
+        "id": recording.id,
+        "contact_id": recording.contact_id,
+        "agent_id": recording.agent_id,
+        "queue": recording.queue,
+        "media_type": recording.media_type,
+        "seconds": recording.seconds,
+        "channels": recording.channels,
+        "recorded_at": recording.recorded_at,
+        "audio": f"/api/recordings/{recording.id}/audio",
+    }
+
+
+@router.get("/contacts/{contact_id}/recordings")
+def list_recordings(
+    contact_id: str,
+    user: CurrentUser = Depends(require_roles(*LISTENERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[dict[str, Any]]:
+    """The recordings of one contact, oldest first (an empty list when it has none)."""
+    query = (
+        select(Recording)
+        .where(Recording.contact_id == contact_id)
+        .order_by(Recording.recorded_at, Recording.id)
+    )
+    return [_summary(r) for r in session.scalars(query)]
+
+
+@router.get("/recordings/{recording_id}/audio", response_class=FileResponse)
+def play_recording(
+    recording_id: int,
+    user: CurrentUser = Depends(require_roles(*LISTENERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> FileResponse:
+    """Stream one recording's WAV; the playback is audited.
+
+    The session is function-scoped: it commits the audit entry when this function returns,
+    before the first byte of audio leaves.
+    """
+    recording = session.get(Recording, recording_id)
+    if recording is None:
+        raise NotFound(f"recording {recording_id} does not exist")
+    path = Path(recording.path)
+    if not path.is_file():
+        raise NotFound(f"the audio of recording {recording_id} is no longer on disk")
+    audit.record(
+        session,
+        actor=user.username,
+        action="recording.play",
+        target=recording.contact_id,
+        detail={"recording_id": recording.id, "agent_id": recording.agent_id},
+    )
+    return FileResponse(
+        path, media_type=recording.media_type, filename=f"{recording.contact_id}.wav"
+    )

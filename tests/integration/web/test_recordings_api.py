@@ -1,0 +1,110 @@
+"""Call recordings through the API: listed and played for permitted roles only, audited."""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.identity.roles import ALL_ROLES, RECORDING_ROLES
+from hotline.store.models.core import AuditEntry
+from hotline.store.models.telephony import Recording
+
+
+def _wav(path: Path) -> bytes:
+    frames = (np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440) * 8000).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(np.repeat(frames, 2).tobytes())
+    return path.read_bytes()
+
+
+def _recording(factory: sessionmaker[Session], path: Path, contact: str = "v-abc") -> int:
+    # written like the voice server writes it: through a session of the app's own factory
+    row = Recording(
+        contact_id=contact,
+        agent_id="a001",
+        queue="repair",
+        path=str(path),
+        media_type="audio/wav",
+        seconds=1.0,
+        channels=["caller", "agent"],
+        recorded_at=1772416800.0,
+    )
+    with factory() as session:
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def test_qa_lists_and_plays_a_recording_and_playback_is_audited(
+    app_client: TestClient,
+    token_for: Callable[[str], str],
+    db_session: Session,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    headers = {"authorization": f"Bearer {token_for('qa')}"}
+    audio = _wav(tmp_path / "v-abc.wav")
+    recording_id = _recording(session_factory, tmp_path / "v-abc.wav")
+    _recording(session_factory, tmp_path / "other.wav", contact="v-other")
+    listed = app_client.get("/api/contacts/v-abc/recordings", headers=headers)
+    assert listed.status_code == 200, listed.text
+    [item] = listed.json()
+    assert (item["id"], item["agent_id"], item["seconds"]) == (recording_id, "a001", 1.0)
+    assert app_client.get("/api/contacts/v-none/recordings", headers=headers).json() == []
+    played = app_client.get(item["audio"], headers=headers)
+    assert played.status_code == 200
+    assert played.headers["content-type"] == "audio/wav"
+    assert played.content == audio
+    [entry] = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "recording.play")
+    ).all()
+    assert (entry.actor, entry.target) == ("qa", "v-abc")
+    assert entry.detail["recording_id"] == recording_id
+
+
+def test_other_roles_get_403_and_nothing_is_audited(
+    app_client: TestClient,
+    token_for: Callable[[str], str],
+    db_session: Session,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    _wav(tmp_path / "v-abc.wav")
+    recording_id = _recording(session_factory, tmp_path / "v-abc.wav")
+    outsiders = sorted(set(ALL_ROLES) - set(RECORDING_ROLES))
+    assert {"agent", "team_lead", "wfm"} <= set(outsiders)
+    for role in outsiders:
+        headers = {"authorization": f"Bearer {token_for(role)}"}
+        for url in ("/api/contacts/v-abc/recordings", f"/api/recordings/{recording_id}/audio"):
+            response = app_client.get(url, headers=headers)
+            assert response.status_code == 403, (role, url)
+            assert b"RIFF" not in response.content
+    app_client.cookies.clear()  # signed out: no session cookie from the sign-ins above
+    assert app_client.get(f"/api/recordings/{recording_id}/audio").status_code == 401
+    assert not db_session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "recording.play")
+    ).all()
+
+
+def test_missing_recordings_and_audio_are_404(
+    app_client: TestClient,
+    token_for: Callable[[str], str],
+    db_session: Session,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    headers = {"authorization": f"Bearer {token_for('supervisor')}"}
+    assert app_client.get("/api/recordings/999/audio", headers=headers).status_code == 404
+    gone = _recording(session_factory, tmp_path / "deleted.wav")
+    response = app_client.get(f"/api/recordings/{gone}/audio", headers=headers)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
