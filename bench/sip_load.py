@@ -425,6 +425,10 @@ def main() -> None:
             str(dtmf_port),
             "--rtp-ports",
             f"{low}-{low + 11999}",
+            # like the greeting-free flow: callers go straight to the queue (the recording
+            # notice would add its ~3 s to every call's set-up)
+            "--recording-notice",
+            "",
         ],
         stdout=server_log,
         stderr=subprocess.STDOUT,

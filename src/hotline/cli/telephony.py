@@ -70,6 +70,11 @@ def serve_command(
         help="Also write the contact event log and recordings to this database "
         "(default: HOTLINE_DATABASE_URL / settings; none: JSON lines only).",
     ),
+    recording_notice: str = typer.Option(
+        "recording_notice",
+        help="Prompt id played before callers join a queue ('this call may be recorded'); "
+        "empty: none.",
+    ),
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
@@ -97,6 +102,7 @@ def serve_command(
         emergency_prompt=emergency_prompt or None,
         run_seconds=run_seconds or None,
         database_url=database_url or load_settings().database_url or None,
+        recording_notice=recording_notice or None,
     )
     asyncio.run(serve(options))
 

@@ -58,7 +58,7 @@ from hotline.ivr.interpreter import (
     TimerFired,
 )
 from hotline.telephony.fake import placeholder_sdp
-from hotline.telephony.media.prompts import MUSIC_ON_HOLD, prompt_path
+from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
 from hotline.telephony.ports import (
     AgentPhone,
     AnnounceWait,
@@ -132,6 +132,9 @@ class CallCenterSettings:
     # Where conversions run: None is the loop's thread pool; the server passes a process
     # pool, so decoding captures never competes with live calls for the interpreter lock.
     recording_executor: Executor | None = None
+    # Prompt that tells the caller the call may be recorded, played before the caller joins
+    # the queue — so before any agent can answer and the recording start; None: no notice.
+    recording_notice: str | None = RECORDING_NOTICE
 
 
 class CallCenter:
@@ -534,10 +537,41 @@ class CallCenter:
     # -- queue and agents
 
     def _enqueue(self, call: Call, effect: Enqueue) -> None:
-        now = self.clock.now()
         call.queue = effect.queue
-        call.queued_at = now
         call.language = effect.language
+        if self.settings.recording_notice is None:
+            self._join_queue(call, effect)
+        else:
+            call.music = self._spawn(self._notice_then_queue(call, effect))
+
+    async def _notice_then_queue(self, call: Call, effect: Enqueue) -> None:
+        # The notice comes before the queue, not at the bridge: no agent is offered the
+        # call until the caller has heard it, so it always precedes the recording.
+        notice = self.settings.recording_notice
+        assert notice is not None
+        prompt = prompt_path(self.settings.prompts, call.language, notice)
+        try:
+            playback = await self.media.play(call=call.contact_id, tag=CALLER, path=str(prompt))
+        except (MediaUnavailable, MediaRejected) as exc:
+            # No notice is no reason to drop the caller; the log says it was not played.
+            self.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "notice_failed", "error": str(exc)},
+            )
+        else:
+            self.emit(
+                EventKind.IVR_STEP,
+                contact_id=call.contact_id,
+                data={"action": "recording_notice", "prompt": notice},
+            )
+            await asyncio.sleep((playback.duration_ms or 3000) / 1000)
+        if not call.finished:
+            self._join_queue(call, effect)
+
+    def _join_queue(self, call: Call, effect: Enqueue) -> None:
+        now = self.clock.now()
+        call.queued_at = now
         self.emit(
             EventKind.QUEUED,
             contact_id=call.contact_id,

@@ -34,6 +34,7 @@ from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
 from hotline.telephony.event_store import DatabaseSink, TeeSink
+from hotline.telephony.media.prompts import RECORDING_NOTICE
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
 from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
 from hotline.telephony.ports import AgentPhone, CallRouter, EventSink
@@ -84,6 +85,7 @@ class ServerOptions:
     router: CallRouter | None = None
     # With a database URL the contact event log and the recordings also go to the database.
     database_url: str | None = None
+    recording_notice: str | None = RECORDING_NOTICE
 
     @property
     def events_path(self) -> Path:
@@ -196,6 +198,7 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
                 convert_recording, options.raw_recordings, options.recordings
             ),
             recording_executor=converters,
+            recording_notice=options.recording_notice,
         ),
         media=media,
         router=router,

@@ -108,10 +108,15 @@ class VoiceServer:
     ng_port: int = field(default_factory=free_port)
     dtmf_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    database: bool = True  # also write the event log and recordings to a SQLite database
 
     @property
     def events_path(self) -> Path:
         return self.workdir / "events.jsonl"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.workdir / 'voice.db'}"
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -144,6 +149,8 @@ class VoiceServer:
             str(center),
             "--spawn-rtpengine" if self.spawn_rtpengine else "--no-spawn-rtpengine",
         ]
+        if self.database:
+            command += ["--database-url", self.database_url]
         self.workdir.mkdir(parents=True, exist_ok=True)
         with (self.workdir / "server.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

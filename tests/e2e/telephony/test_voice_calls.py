@@ -18,7 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from hotline.store.db import make_engine
+from hotline.store.models.core import ContactEventRow
+from hotline.store.models.telephony import Recording
 from hotline.telephony.media.prompts import generate_all
 from hotline.telephony.media.recording import ulaw_to_linear
 from hotline.telephony.media.rtpengine import RtpengineProcess
@@ -132,7 +137,7 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
     before = len(server.events())
     pcap = write_timeline(
         tmp_path / "caller.pcap",
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 7.0, 440.0), Key(11.0, "4")],
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 11.0, 440.0), Key(14.5, "4")],
     )
     scenario = tmp_path / "caller.xml"
     template = (HERE / "caller_ivr_queue_survey.xml").read_text()
@@ -193,6 +198,35 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
     assert len(frames) / 8000 > 2.0
     channel_rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=0))
     assert (channel_rms > 300).all(), channel_rms
+    # The caller heard that the call may be recorded before joining the queue
+    notice = next(
+        i
+        for i, e in enumerate(events)
+        if e["kind"] == "ivr_step" and e["data"]["action"] == "recording_notice"  # type: ignore[index]
+    )
+    assert notice < kinds.index("queued") < kinds.index("recording_started")
+    # The database has the same contact: events (CSAT's survey answer) and the recording
+    engine = make_engine(server.database_url)
+    try:
+        deadline = time.monotonic() + 5  # the server writes to the database once a second
+        while True:
+            with Session(engine) as session:
+                stored = session.scalars(
+                    select(ContactEventRow).where(ContactEventRow.contact_id == contact)
+                ).all()
+                recordings = session.scalars(
+                    select(Recording).where(Recording.contact_id == contact)
+                ).all()
+            if {"survey_answered", "recording_stopped"} <= {r.kind for r in stored} and recordings:
+                break
+            assert time.monotonic() < deadline, [r.kind for r in stored]
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    assert {r.source for r in stored} == {"live"}
+    [answer] = [r for r in stored if r.kind == "survey_answered"]
+    assert answer.data["score"] == 4
+    assert [(r.path, r.agent_id) for r in recordings] == [(str(path), "a001")]
 
 
 def _request(method: str, uri: str, port: int, extra: str = "", body: str = "") -> str:

@@ -34,6 +34,7 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
         "survey": "请为本次服务评分，一分最低，五分最高。",
         "survey_thanks": "感谢您的评价，再见。",
         "queue_comfort": "您的来电对我们很重要，请稍候。",
+        "recording_notice": "本次通话可能会被录音。",
     },
     "en": {
         "language": "普通话请按一。For English, press two.",
@@ -50,10 +51,12 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
         "survey": "Please rate our service from one, the lowest, to five, the highest.",
         "survey_thanks": "Thank you for your rating. Goodbye.",
         "queue_comfort": "Your call is important to us. Please hold.",
+        "recording_notice": "This call may be recorded for quality and training.",
     },
 }
 
 MUSIC_ON_HOLD = "music_on_hold"
+RECORDING_NOTICE = "recording_notice"
 
 
 def prompt_path(root: Path, language: str, prompt: str) -> Path:
