@@ -59,6 +59,7 @@ from hotline.ivr.interpreter import (
 )
 from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
+from hotline.telephony.media.sdp import ANSWER_DIRECTION, direction, is_hold, with_direction
 from hotline.telephony.ports import (
     AgentPhone,
     AnnounceWait,
@@ -87,6 +88,8 @@ ROUTING_KINDS = frozenset(
         EventKind.ABANDONED,
         EventKind.DISCONNECTED,
         EventKind.AGENT_STATE,
+        EventKind.HELD,
+        EventKind.RESUMED,
     }
 )
 MUSIC_REPEAT = 1000  # rtpengine repeats the music file this many times (hours of music)
@@ -110,6 +113,9 @@ class Call:
     ring_timer: asyncio.TimerHandle | None = None
     answered_at: float | None = None
     agent_sdp: str = ""
+    # What we last answered each side with: a re-INVITE's answer is this, re-directed.
+    local_sdp: dict[str, str] = field(default_factory=dict)
+    held_since: float | None = None
     playing: asyncio.Task[None] | None = None
     music: asyncio.Task[None] | None = None
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
@@ -261,6 +267,7 @@ class CallCenter:
             self.media_alarm = False
             self.emit(EventKind.ALARM, data={"component": "media", "state": "recovered"})
         call.agent_sdp = agent_side
+        call.local_sdp[CALLER] = caller_side
         self._sip().answer(call.leg, caller_side)
         local = datetime.fromtimestamp(call.arrived_at, self._zone).replace(tzinfo=None)
         state, effects = self.interpreter.start(
@@ -290,6 +297,7 @@ class CallCenter:
         call.agent_id = call.ringing_agent
         call.ringing_agent = None
         call.answered_at = self.clock.now()
+        call.local_sdp[AGENT] = call.agent_sdp  # the offer the phone just accepted
         self._spawn(self._bridge(call, sdp))
 
     async def _bridge(self, call: Call, sdp: str) -> None:
@@ -367,6 +375,7 @@ class CallCenter:
         now = self.clock.now()
         if leg == call.agent_leg:
             call.agent_leg = None
+            call.held_since = None  # the survey prompt takes over from any music on hold
             if call.answered_at is None:
                 self._agent_did_not_answer(call, reason="hung_up_while_ringing")
                 return
@@ -423,6 +432,55 @@ class CallCenter:
             with contextlib.suppress(MediaUnavailable):
                 await self.media.stop_recording(call=call.contact_id)
         self._route(self.router.contact_ended(at=self.clock.now(), contact_id=call.contact_id))
+
+    def updated(self, leg: str, sdp: str) -> None:
+        """A re-INVITE on a connected leg: hold or resume (RFC 3264 §8.4), answered at once.
+
+        The relay's addresses do not change, so the answer is the SDP this side already has,
+        with the mirrored direction. The agent putting the caller on hold starts music on
+        hold to the caller and tells the ACD (which logs ``held``/``resumed`` and counts the
+        hold time); resuming stops the music so the two hear each other again.
+        """
+        call = self._by_leg.get(leg)
+        side = AGENT if call is not None and leg == call.agent_leg else CALLER
+        if call is None or call.finished or side not in call.local_sdp:
+            self._sip().reject(leg, 491, "Request Pending")
+            return
+        answer = with_direction(call.local_sdp[side], ANSWER_DIRECTION[direction(sdp)])
+        call.local_sdp[side] = answer
+        self._sip().answer(leg, answer)
+        if side != AGENT or call.answered_at is None:
+            return  # a caller's own hold changes nothing for the ACD
+        now = self.clock.now()
+        if is_hold(sdp) and call.held_since is None:
+            call.held_since = now
+            self.emit(
+                EventKind.HELD,
+                contact_id=call.contact_id,
+                agent_id=call.agent_id,
+                queue=call.queue,
+                data={"by": "agent"},
+            )
+            self._route(self.router.contact_held(at=now, contact_id=call.contact_id))
+            call.music = self._spawn(self._music(call))
+        elif not is_hold(sdp) and call.held_since is not None:
+            held_s = now - call.held_since
+            call.held_since = None
+            self.emit(
+                EventKind.RESUMED,
+                contact_id=call.contact_id,
+                agent_id=call.agent_id,
+                queue=call.queue,
+                data={"hold_s": round(held_s, 3)},
+            )
+            self._route(self.router.contact_resumed(at=now, contact_id=call.contact_id))
+            self._spawn(self._end_music(call))
+
+    async def _end_music(self, call: Call) -> None:
+        if call.music is not None:
+            await call.music  # the music must have started before we stop it
+        with contextlib.suppress(MediaUnavailable):
+            await self.media.stop(call=call.contact_id, tag=CALLER)
 
     def registration_changed(self, user: str, contact: str | None) -> None:
         """An agent phone registered (agent ready) or disappeared (agent not ready)."""

@@ -102,10 +102,12 @@ class FakeSignalling:
     """Remembers answers, rejections, hang-ups and dials."""
 
     actions: list[tuple[str, ...]] = field(default_factory=list)
+    answers: list[tuple[str, str]] = field(default_factory=list)  # (leg, SDP) in order
 
     def answer(self, leg: str, sdp: str) -> None:
         """Remember the answer."""
         self.actions.append(("answer", leg))
+        self.answers.append((leg, sdp))
 
     def reject(self, leg: str, code: int, reason: str) -> None:
         """Remember the rejection."""
@@ -144,6 +146,7 @@ class FakeRouter:
     _ringing: dict[str, str] = field(default_factory=dict)  # contact -> agent
     _skipped: dict[str, set[str]] = field(default_factory=dict)
     _queue_of: dict[str, str] = field(default_factory=dict)  # contact -> queue
+    held: set[str] = field(default_factory=set)  # contacts on hold
 
     def _serves(self, agent_id: str, queue: str) -> bool:
         queues = self.queues_by_agent.get(agent_id)
@@ -242,6 +245,16 @@ class FakeRouter:
     def advance(self, *, at: float) -> list[RoutingDecision]:
         """Wrap-ups may have ended: offer waiting contacts."""
         return self._dispatch(at)
+
+    def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """Hold changes nothing for this ACD (the driver logs it)."""
+        self.held.add(contact_id)
+        return []
+
+    def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """Off hold again."""
+        self.held.discard(contact_id)
+        return []
 
 
 @dataclass

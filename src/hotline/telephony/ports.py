@@ -125,6 +125,11 @@ class SignallingEvents(Protocol):
         """The far end hung up (BYE, CANCEL)."""
         ...
 
+    def updated(self, leg: str, sdp: str) -> None:
+        """A connected leg sent a re-INVITE with ``sdp`` (hold, resume); answer it with
+        :meth:`Signalling.answer`."""
+        ...
+
     def registration_changed(self, user: str, contact: str | None) -> None:
         """A phone registered (``contact``) or unregistered / expired (``None``)."""
         ...
@@ -198,6 +203,14 @@ class CallRouter(Protocol):
 
     def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The conversation ended; the agent goes to wrap-up."""
+        ...
+
+    def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The agent put the caller on hold."""
+        ...
+
+    def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The agent took the caller off hold."""
         ...
 
     def advance(self, *, at: float) -> list[RoutingDecision]:

@@ -33,7 +33,9 @@ from hotline.routing.model import (
     Command,
     ContactAbandoned,
     ContactEnded,
+    ContactHeld,
     ContactQueued,
+    ContactResumed,
     Offer,
     OfferAnswered,
     OfferRejected,
@@ -187,6 +189,14 @@ class EngineRouter:
     def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The conversation ended."""
         return self._run(ContactEnded(at=at, contact_id=contact_id))
+
+    def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The agent put the caller on hold (the engine logs ``held`` and times it)."""
+        return self._run(ContactHeld(at=at, contact_id=contact_id))
+
+    def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The agent took the caller off hold (``resumed``; hold time counts to the agent)."""
+        return self._run(ContactResumed(at=at, contact_id=contact_id))
 
     def advance(self, *, at: float) -> list[RoutingDecision]:
         """Fire the engine's due timers (ring-no-answer, wrap-up)."""

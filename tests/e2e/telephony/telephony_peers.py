@@ -208,6 +208,8 @@ class BaresipAgent:
     sip_port: int = field(default_factory=free_port)
     control_port: int = field(default_factory=lambda: free_port(socket.SOCK_STREAM))
     events: list[dict[str, object]] = field(default_factory=list)
+    # ctrl_tcp commands to send this many seconds into each call, e.g. [(1.0, "hold")]
+    during_call: list[tuple[float, str]] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     _socket: socket.socket | None = None
     _thread: threading.Thread | None = None
@@ -275,6 +277,7 @@ class BaresipAgent:
         buffer = b""
         answer_at: float | None = None
         hangup_at: float | None = None
+        scheduled: list[tuple[float, str]] = []
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 chunk = self._socket.recv(65535)
@@ -294,10 +297,15 @@ class BaresipAgent:
                         answer_at = time.monotonic() + self.answer_after_s
                     elif message.get("type") == "CALL_ESTABLISHED":
                         hangup_at = time.monotonic() + self.talk_s
+                        scheduled = sorted(
+                            (time.monotonic() + after, name) for after, name in self.during_call
+                        )
             now = time.monotonic()
             if answer_at is not None and now >= answer_at:
                 answer_at = None
                 self.command("accept")
+            while scheduled and now >= scheduled[0][0]:
+                self.command(scheduled.pop(0)[1])
             if hangup_at is not None and now >= hangup_at:
                 hangup_at = None
                 self.command("hangup")

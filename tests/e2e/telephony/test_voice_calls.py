@@ -229,6 +229,47 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
     assert [(r.path, r.agent_id) for r in recordings] == [(str(path), "a001")]
 
 
+def test_agent_puts_the_caller_on_hold_and_resumes(
+    voice: tuple[VoiceServer, BaresipAgent], tmp_path: Path
+) -> None:
+    server, agent = voice
+    before = len(server.events())
+    pcap = write_timeline(
+        tmp_path / "caller.pcap",
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 11.0, 440.0), Key(15.5, "5")],
+    )
+    scenario = tmp_path / "caller.xml"
+    template = (HERE / "caller_ivr_queue_survey.xml").read_text()
+    scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
+    # baresip's ctrl_tcp: "hold" and "resume" send re-INVITEs (a=sendonly, then a=sendrecv).
+    # Each re-INVITE restarts its voice file, and baresip hangs up when the file (2.2 s)
+    # ends: the whole call stays inside that.
+    agent.during_call, agent.talk_s = [(0.5, "hold"), (1.8, "resume")], 2.5
+    try:
+        result = run_sipp(scenario, server.sip_port, tmp_path, timeout_s=45)
+    finally:
+        agent.during_call, agent.talk_s = [], 3.0
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    events = server.wait_for(
+        lambda evs: {"finished", "recording_stopped"} <= {str(e["kind"]) for e in evs[before:]},
+        10,
+    )[before:]
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("held") == 1 and kinds.count("resumed") == 1, kinds
+    assert kinds.index("answered") < kinds.index("held") < kinds.index("resumed")
+    assert kinds.index("resumed") < kinds.index("disconnected") < kinds.index("survey_answered")
+    [held] = _by_kind(events, "held")
+    assert (held["agent_id"], held["queue"]) == ("a001", "installation")
+    # the phone kept the call through both re-INVITEs: answered, held ~1.3 s, resumed
+    [answered] = _by_kind(events, "answered")
+    [resumed] = _by_kind(events, "resumed")
+    assert 0.8 < float(resumed["at"]) - float(held["at"]) < 2.5  # type: ignore[arg-type]
+    assert float(held["at"]) - float(answered["at"]) < 2.0  # type: ignore[arg-type]
+    [survey] = _by_kind(events, "survey_answered")
+    assert survey["data"]["score"] == 5  # type: ignore[index]
+    assert server.alive()
+
+
 def _request(method: str, uri: str, port: int, extra: str = "", body: str = "") -> str:
     return (
         f"{method} {uri} SIP/2.0\r\n"

@@ -237,6 +237,7 @@ class SippyStack:
             CCEventRedirect,
             CCEventRing,
             CCEventTry,
+            CCEventUpdate,
         )
 
         post = self.loop.call_soon_threadsafe
@@ -262,6 +263,11 @@ class SippyStack:
             code = int(data[0]) if data and isinstance(data[0], int) else 500
             self._legs.pop(leg, None)
             post(self.events.failed, leg, code)
+        elif isinstance(event, CCEventUpdate):
+            # A re-INVITE on a connected leg (hold/resume): the UA waits in its "updating"
+            # state until the driver answers through answer() (CCEventConnect → 200 OK).
+            body = event.getData()
+            post(self.events.updated, leg, str(body) if body is not None else "")
         elif isinstance(event, CCEventDisconnect):
             self._legs.pop(leg, None)
             post(self.events.hung_up, leg)
@@ -274,7 +280,7 @@ class SippyStack:
         ED2.callFromThread(function, *args)
 
     def answer(self, leg: str, sdp: str) -> None:
-        """Send 200 OK with ``sdp`` on an incoming leg."""
+        """Send 200 OK with ``sdp`` on an incoming leg, or to a re-INVITE on any leg."""
         self._call(self._answer, leg, sdp)
 
     def _answer(self, leg: str, sdp: str) -> None:

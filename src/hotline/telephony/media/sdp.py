@@ -1,0 +1,69 @@
+"""Just enough SDP (RFC 4566) to answer a hold or resume re-INVITE (RFC 3264 §8.4).
+
+A phone puts the other side on hold by offering ``a=sendonly`` (or ``a=inactive``, or the
+old RFC 2543 way, a connection address of ``0.0.0.0``) and takes it off hold by offering
+``a=sendrecv`` again. The B2BUA answers with the SDP it already gave that phone — the relay's
+address does not move — with the mirrored direction and a higher ``o=`` version, so the
+media path stays as it is and only the direction changes.
+
+>>> direction("v=0\\r\\nc=IN IP4 10.0.0.1\\r\\nm=audio 4000 RTP/AVP 0\\r\\na=sendonly\\r\\n")
+'sendonly'
+>>> ANSWER_DIRECTION["sendonly"]
+'recvonly'
+"""
+
+from __future__ import annotations
+
+import re
+
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+# RFC 3264 §6.1: the answer's direction mirrors the offer's.
+ANSWER_DIRECTION = {
+    "sendrecv": "sendrecv",
+    "sendonly": "recvonly",
+    "recvonly": "sendonly",
+    "inactive": "inactive",
+}
+_DIRECTION_LINE = re.compile(r"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
+_ORIGIN = re.compile(r"^(o=\S+ \S+ )(\d+)", re.MULTILINE)
+_HELD_ADDRESS = re.compile(r"^c=IN IP4 0\.0\.0\.0\s*$", re.MULTILINE)
+
+
+def direction(sdp: str) -> str:
+    """The media direction an SDP offers (``sendrecv`` when it names none).
+
+    The first direction attribute wins (one audio stream is all our calls carry); an offer
+    with connection address ``0.0.0.0`` is a hold in the pre-RFC 3264 style.
+    """
+    match = _DIRECTION_LINE.search(sdp)
+    if match is not None:
+        return match.group(1)
+    if _HELD_ADDRESS.search(sdp):
+        return "inactive"
+    return "sendrecv"
+
+
+def is_hold(sdp: str) -> bool:
+    """True when the offer puts the other side on hold (it will not receive our audio)."""
+    return direction(sdp) in ("sendonly", "inactive")
+
+
+def with_direction(sdp: str, wanted: str) -> str:
+    """``sdp`` with its direction set to ``wanted`` and its ``o=`` version raised by one.
+
+    >>> print(with_direction("v=0\\no=- 1 7 IN IP4 h\\nm=audio 9 RTP/AVP 0\\na=sendrecv\\n",
+    ...                      "recvonly"), end="")
+    v=0
+    o=- 1 8 IN IP4 h
+    m=audio 9 RTP/AVP 0
+    a=recvonly
+    """
+    if wanted not in DIRECTIONS:
+        raise ValueError(f"unknown SDP direction {wanted!r}")
+    newline = "\r\n" if "\r\n" in sdp else "\n"
+    if _DIRECTION_LINE.search(sdp):
+        out = _DIRECTION_LINE.sub(f"a={wanted}", sdp)
+    else:
+        out = sdp.rstrip("\r\n") + f"{newline}a={wanted}{newline}"
+    # RFC 3264 §8: a changed session description carries a higher version
+    return _ORIGIN.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", out, count=1)
