@@ -73,3 +73,34 @@ def set_roles(session: Session, *, username: str, roles: list[str], actor: str) 
         detail={"before": before, "after": roles},
     )
     return user
+
+
+def set_active(session: Session, *, username: str, active: bool, actor: str) -> User:
+    """Deactivate or reactivate a user, recording who did it.
+
+    An inactive user cannot sign in, and every request carrying one of their tokens is refused
+    (the web layer checks ``active`` on each request), so deactivating ends their sessions.
+    """
+    user = get_user(session, username=username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    before = user.active
+    user.active = active
+    record_audit(
+        session,
+        actor=actor,
+        action="user.activate" if active else "user.deactivate",
+        target=username,
+        detail={"before": before, "after": active},
+    )
+    return user
+
+
+def set_password(session: Session, *, username: str, password: str, actor: str) -> User:
+    """Replace a user's password with a new Argon2 hash (the password itself is never logged)."""
+    user = get_user(session, username=username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    user.password_hash = hash_password(password)
+    record_audit(session, actor=actor, action="user.password_reset", target=username)
+    return user

@@ -163,6 +163,74 @@ def create_user(
     )
 
 
+class UserChange(BaseModel):
+    """A change to an existing account: its roles, or whether it may sign in."""
+
+    roles: list[str] | None = Field(default=None, min_length=1)
+    active: bool | None = None
+
+
+class PasswordReset(BaseModel):
+    """A new password chosen by an administrator."""
+
+    password: str = Field(min_length=8, max_length=256)
+
+
+def _user_out(u: Any) -> UserOut:
+    return UserOut(
+        username=u.username,
+        display_name=u.display_name,
+        roles=list(u.roles),
+        agent_id=u.agent_id,
+        language=u.language,
+        active=u.active,
+    )
+
+
+@router.patch("/users/{username}", response_model=UserOut)
+def change_user(
+    username: str,
+    body: UserChange,
+    user: CurrentUser = Depends(require_roles("admin")),
+    session: Session = Depends(db_session, scope="function"),
+) -> UserOut:
+    """Change a user's roles or deactivate/reactivate them (admin only); audited.
+
+    An administrator can neither take the admin role away from themselves nor deactivate
+    themselves (409): the center must never be left without someone who can undo it.
+    """
+    if body.roles is None and body.active is None:
+        raise HTTPException(422, [{"field": "body", "problem": "nothing to change"}])
+    if body.roles is not None:
+        bad = [r for r in body.roles if r not in ALL_ROLES]
+        if bad:
+            raise HTTPException(422, [{"field": "roles", "problem": f"unknown role {bad[0]!r}"}])
+        if username == user.username and "admin" not in body.roles:
+            raise HTTPException(409, "you cannot remove your own admin role")
+    if body.active is False and username == user.username:
+        raise HTTPException(409, "you cannot deactivate yourself")
+    account = identity.get_user(session, username=username)
+    if account is None:
+        raise HTTPException(404, f"no user {username!r}")
+    if body.roles is not None and list(account.roles) != body.roles:
+        identity.set_roles(session, username=username, roles=body.roles, actor=user.username)
+    if body.active is not None and account.active != body.active:
+        identity.set_active(session, username=username, active=body.active, actor=user.username)
+    return _user_out(account)
+
+
+@router.post("/users/{username}/password", status_code=204)
+def reset_password(
+    username: str,
+    body: PasswordReset,
+    user: CurrentUser = Depends(require_roles("admin")),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """Set a new password for a user (admin only); audited, the password never logged."""
+    identity.set_password(session, username=username, password=body.password, actor=user.username)
+    return Response(status_code=204)
+
+
 @router.get("/audit")
 def audit_log(
     limit: int = 100,
@@ -252,15 +320,21 @@ async def event_stream(
 async def event_socket(websocket: WebSocket) -> None:
     """Live events over a WebSocket; sign in with the session cookie or ``?token=``."""
     claims = claims_from(websocket)
-    if claims is None or not allowed(claims.roles, (*SUPERVISION, "agent")):
+    if claims is None:
         await websocket.close(code=4403)
         return
-    agent_id = None
-    if not allowed(claims.roles, SUPERVISION):
-        with websocket.app.state.session_factory() as session:
-            account = identity.get_user(session, username=claims.username)
-            agent_id = account.agent_id if account is not None else None
-    shown = feed_filter(claims.roles, agent_id)
+    # A token outlives a deactivation; the account itself is what decides (as current_user).
+    with websocket.app.state.session_factory() as session:
+        account = identity.get_user(session, username=claims.username)
+        if account is None or not account.active:
+            await websocket.close(code=4403)
+            return
+        agent_id = account.agent_id
+        roles = tuple(account.roles)
+    if not allowed(roles, (*SUPERVISION, "agent")):
+        await websocket.close(code=4403)
+        return
+    shown = feed_filter(roles, agent_id)
     await websocket.accept()
     hub = websocket.app.state.hub
     try:
