@@ -42,6 +42,8 @@ from hotline.core.events import Channel, Event, EventKind
 from hotline.live.wallboard import Wallboard
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
+    AgentLoggedIn,
+    AgentState,
     CancelOffer,
     Command,
     ContactQueued,
@@ -184,6 +186,7 @@ class LiveDriver:
         #: add it to the customer's contact history. The driver knows nothing of the CRM.
         self.on_finished: list[OnFinished] = list(on_finished)
         self._answered_by: dict[str, str] = {}
+        self._arrived_from: dict[str, str] = {}
         self._callback_handles: list[asyncio.TimerHandle] = []
         self._queue_ids = {q.id for q in center.queues}
         self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
@@ -197,6 +200,11 @@ class LiveDriver:
         stamp = datetime.fromtimestamp(self.clock.now()).strftime("%y%m%d%H%M%S")
         self._prefix = contact_prefix or f"L{stamp}"
         self._numbers = itertools.count(1)
+        self._honour_hours = honour_hours
+        self._seed = seed
+        #: A saved configuration waiting for an idle moment to replace the running one.
+        self.pending_center: CenterConfig | None = None
+        self.applied_at: float | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -361,6 +369,71 @@ class LiveDriver:
 
         await self.run(job)
 
+    # ------------------------------------------------------------------ reconfiguration
+
+    def reconfigure(self, center: CenterConfig) -> None:
+        """Route with ``center`` from the next idle moment on (no contact waiting or in hand).
+
+        The routing engine has no way to change its queues or agents under live contacts, so
+        the driver builds a new engine from the new configuration when nothing is in flight:
+        queue targets, wrap-up times, strategies, requirements, agents' skills and teams, and
+        business hours all take effect then. Logged-in agents stay logged in, in the same
+        state and reason (an agent no longer in the configuration is left out). Until then
+        :attr:`pending_center` holds the new configuration (the admin page shows "pending").
+        Today's wallboard figures carry on; the new targets colour them from the switch on.
+        """
+        self.pending_center = center
+        if self._jobs is not None:
+            self.post(lambda engine, now: (None, None))  # wake the engine task to try now
+
+    def apply_status(self) -> dict[str, Any]:
+        """Whether a saved configuration is still waiting to take effect, and when one last did."""
+        return {"pending": self.pending_center is not None, "applied_at": self.applied_at}
+
+    def _idle(self) -> bool:
+        engine = self.engine
+        if engine.contacts() or self.offers:
+            return False
+        busy = {AgentState.RESERVED, AgentState.ON_CONTACT, AgentState.WRAP_UP}
+        return all(engine.agent_state(agent) not in busy for agent in engine.agents())
+
+    def _apply_pending(self, now: float) -> None:
+        center = self.pending_center
+        if center is None or not self._idle():
+            return
+        old = self.engine
+        config = routing_config_from_center(
+            center, honour_hours=self._honour_hours, seed=self._seed
+        )
+        engine = RoutingEngine(config)
+        known = {agent.id for agent in center.agents}
+        for agent in old.agents():
+            state = old.agent_state(agent)
+            if state is AgentState.LOGGED_OUT or agent not in known:
+                continue
+            # The agents' states do not change, so the re-login's events are not news for the
+            # event log or the wallboard; they are dropped.
+            with contextlib.suppress(RoutingConflict):
+                engine.handle(
+                    AgentLoggedIn(
+                        at=max(now, engine.now),
+                        agent_id=agent,
+                        ready=state is AgentState.AVAILABLE,
+                        reason=old.agent_reason(agent) if state is AgentState.NOT_READY else None,
+                    )
+                )
+        self.center = center
+        self.config = config
+        self.engine = engine
+        self.wallboard.reconfigure(center)
+        self._queue_ids = {q.id for q in center.queues}
+        self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
+        self._agent_wrap_s = {a.id: a.wrap_up_s for a in center.agents}
+        self.pending_center = None
+        self.applied_at = now
+        log.info("live routing: new center configuration applied")
+        self.publish({"type": "config_applied", "at": now})
+
     # ------------------------------------------------------------------ views
 
     async def snapshot(self) -> dict[str, Any]:
@@ -434,6 +507,8 @@ class LiveDriver:
                 item = None
             now = max(self.clock.now(), self.engine.now)
             self._roll_day(now)
+            if self.pending_center is not None:
+                self._apply_pending(now)
             if item is None:
                 self._after(self.engine.advance(now))
                 continue
@@ -544,11 +619,18 @@ class LiveDriver:
             self.wrap_until.pop((agent_id, contact_id), None)
             if "disposition" in event.data:
                 self.dispositions[contact_id] = str(event.data["disposition"])
+        elif kind is EventKind.ARRIVED and contact_id and self.on_finished:
+            # Contacts queued by command alone (not queue_contact) carry their number here.
+            if event.data.get("customer"):
+                self._arrived_from[contact_id] = str(event.data["customer"])
         elif kind is EventKind.FINISHED and contact_id:
             attached = self.attached.pop(contact_id, None) or {}
             self.on_hold.discard(contact_id)
             answered_by = self._answered_by.pop(contact_id, None)
+            number = self._arrived_from.pop(contact_id, None)
             if self.on_finished:
+                if number and not attached.get("customer"):
+                    attached = {**attached, "customer": number}
                 self._finished(event, contact_id, attached, answered_by)
 
     def _finished(

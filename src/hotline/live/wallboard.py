@@ -116,6 +116,14 @@ class Wallboard:
         self._figures_key: tuple[str, str] | None = None
         self._day: str | None = None
 
+    def reconfigure(self, center: CenterConfig) -> None:
+        """Use ``center``'s queues, targets and agents from now on; today's figures carry on."""
+        self.center = center
+        self.settings = metric_settings(center)
+        self._names = {a.id: a.name for a in center.agents}
+        self._teams = {a.id: a.team for a in center.agents}
+        self._figures_at = float("-inf")
+
     # ------------------------------------------------------------------ feeding
 
     def record(self, events: Iterable[Event]) -> None:
