@@ -3,14 +3,18 @@
 Every edit of the center is an edit of its configuration text, checked by exactly the rules
 of ``hotline config validate`` (:func:`hotline.config.validate.check_text`) before it is
 kept; a refused edit comes back with each problem's line and field. A kept edit is written to
-``<home>/center.yaml``, audited, and takes effect when the server next starts (the live
-engine keeps routing with the configuration it started with until then).
+``<home>/center.yaml``, audited, and handed to the running live driver, which switches to it
+at its next idle moment (:meth:`hotline.live.driver.LiveDriver.reconfigure`); without a live
+driver it takes effect when the server next starts. Besides the YAML editor, structured forms
+change a queue's targets and wrap-up, an agent's team and skills, and a calendar's hours and
+holidays; each writes a new configuration checked by the same rules.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from fastapi import APIRouter, Depends, Request
@@ -21,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hotline.config.center import WEEKDAYS
 from hotline.config.validate import check_text
+from hotline.core.errors import NotFound
 from hotline.identity import audit
 from hotline.identity.roles import ALL_ROLES
 from hotline.store.models.core import User
@@ -60,8 +65,10 @@ def admin_page(
     text, origin = center_text(request)
     users = session.scalars(select(User).order_by(User.username)).all()
     context = page_context(request, user)
+    # Show the configuration as saved (it may not be routing yet: see the apply status).
+    shown = check_text(text, file=SAVED_NAME).config if text else None
     context.update(
-        center=request.app.state.center,
+        center=shown or request.app.state.center,
         users=users,
         roles=ALL_ROLES,
         weekdays=WEEKDAYS,
@@ -117,5 +124,165 @@ def save_center(
         },
     )
     return JSONResponse(
-        {"saved": True, "path": str(path), "problems": _problems(result), "restart": True}
+        {"saved": True, "path": str(path), "problems": _problems(result), **_apply(request, result)}
+    )
+
+
+def _apply(request: Request, result: Any) -> dict[str, Any]:
+    """Hand a saved configuration to the running live driver (applied at its next idle moment).
+
+    Without a live driver (``hotline serve --no-live``, tests) the saved file takes effect
+    when the server next starts.
+    """
+    driver = getattr(request.app.state, "live", None)
+    if driver is None or result.config is None:
+        return {"restart": True, "pending": False}
+    driver.reconfigure(result.config)
+    return {"restart": False, **driver.apply_status()}
+
+
+@router.get("/admin/center/status")
+def apply_status(
+    request: Request, _: CurrentUser = Depends(require_roles(*ADMINS))
+) -> dict[str, Any]:
+    """Whether a saved configuration still waits for an idle moment to take effect."""
+    driver = getattr(request.app.state, "live", None)
+    saved = (Path(request.app.state.settings.home) / SAVED_NAME).exists()
+    if driver is None:
+        return {"live": False, "pending": False, "applied_at": None, "saved": saved}
+    return {"live": True, "saved": saved, **driver.apply_status()}
+
+
+class QueueEdit(BaseModel):
+    """A queue's service-level target and wrap-up time."""
+
+    kind: Literal["queue"]
+    id: str
+    service_level: float
+    threshold_s: float
+    wrap_up_s: float
+
+
+class AgentEdit(BaseModel):
+    """An agent's team and skills with their proficiency (skill id → level)."""
+
+    kind: Literal["agent"]
+    id: str
+    team: str | None = None
+    skills: dict[str, int]
+
+
+class Holiday(BaseModel):
+    """One holiday: closed, or open for the hours given."""
+
+    date: str
+    name: str = ""
+    hours: list[str] = Field(default_factory=list)
+
+
+class HoursEdit(BaseModel):
+    """A business-hours calendar: opening hours per weekday and the holidays."""
+
+    kind: Literal["hours"]
+    id: str
+    hours: dict[str, list[str]]
+    holidays: list[Holiday] = Field(default_factory=list)
+
+
+class StructuredEdit(BaseModel):
+    """One structured edit of the center; ``save`` false only checks it."""
+
+    edit: QueueEdit | AgentEdit | HoursEdit = Field(discriminator="kind")
+    save: bool = True
+
+
+def _entry(data: dict[str, Any], section: str, entry_id: str) -> tuple[int, dict[str, Any]]:
+    for index, entry in enumerate(data.get(section) or []):
+        if isinstance(entry, dict) and str(entry.get("id")) == entry_id:
+            return index, entry
+    raise NotFound(f"no {section[:-1]} {entry_id!r} in the configuration")
+
+
+def _apply_edit(data: dict[str, Any], edit: QueueEdit | AgentEdit | HoursEdit) -> str:
+    """Change ``data`` (the parsed configuration) in place; return the edited entry's path."""
+    if isinstance(edit, QueueEdit):
+        index, queue = _entry(data, "queues", edit.id)
+        target = dict(queue.get("target") or {})
+        target.update(service_level=edit.service_level, threshold_s=edit.threshold_s)
+        queue["target"] = target
+        queue["wrap_up_s"] = edit.wrap_up_s
+        return f"queues[{index}]"
+    if isinstance(edit, AgentEdit):
+        index, agent = _entry(data, "agents", edit.id)
+        agent["skills"] = dict(edit.skills)
+        if edit.team:
+            agent["team"] = edit.team
+        else:
+            agent.pop("team", None)
+        return f"agents[{index}]"
+    index, calendar = _entry(data, "calendars", edit.id)
+    calendar["hours"] = {day: list(edit.hours.get(day, [])) for day in WEEKDAYS}
+    holidays = []
+    for holiday in edit.holidays:
+        entry: dict[str, Any] = {"date": holiday.date, "name": holiday.name}
+        if holiday.hours:
+            entry["hours"] = list(holiday.hours)
+        holidays.append(entry)
+    calendar["holidays"] = holidays
+    return f"calendars[{index}]"
+
+
+def _form_field(field: str | None, prefix: str) -> str | None:
+    """The form input a validator problem belongs to (``queues[1].target.threshold_s`` →
+    ``threshold_s``), or ``None`` when the problem is elsewhere in the configuration."""
+    if not field or not (field == prefix or field.startswith(prefix + ".")):
+        return None
+    parts = [re.sub(r"\[\d+\]$", "", part) for part in field[len(prefix) + 1 :].split(".")]
+    if len(parts) > 1 and parts[0] in ("target", "hours"):
+        return parts[1]
+    return parts[0] or None
+
+
+@router.post("/admin/center/edit")
+def edit_center(
+    body: StructuredEdit,
+    request: Request,
+    user: CurrentUser = Depends(require_roles("admin")),
+    session: Session = Depends(db_session, scope="function"),
+) -> JSONResponse:
+    """Make one structured edit, check the whole new configuration like ``hotline config
+    validate``, and keep it only when valid; each problem names the form field it concerns.
+
+    The edit is applied to the parsed configuration and written back as YAML, so comments in
+    the file are not kept (the YAML editor keeps them).
+    """
+    text, _ = center_text(request)
+    data = yaml.safe_load(text) if text else None
+    if not isinstance(data, dict):
+        return JSONResponse({"error": "not_found", "message": "no configuration"}, 404)
+    try:
+        prefix = _apply_edit(data, body.edit)
+    except NotFound as missing:
+        return JSONResponse({"error": "not_found", "message": str(missing)}, 404)
+    new_text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    result = check_text(new_text, file=SAVED_NAME)
+    problems = [{**p, "input": _form_field(p["field"], prefix)} for p in _problems(result)]
+    if not result.ok:
+        return JSONResponse(
+            {"error": "invalid_request", "saved": False, "problems": problems}, status_code=422
+        )
+    if not body.save:
+        return JSONResponse({"saved": False, "ok": True, "problems": problems, "text": new_text})
+    path = Path(request.app.state.settings.home) / SAVED_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new_text, encoding="utf-8")
+    audit.record(
+        session,
+        actor=user.username,
+        action=f"center.edit.{body.edit.kind}",
+        target=body.edit.id,
+        detail=body.edit.model_dump(mode="json"),
+    )
+    return JSONResponse(
+        {"saved": True, "path": str(path), "problems": problems, **_apply(request, result)}
     )
