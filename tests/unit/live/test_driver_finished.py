@@ -13,6 +13,7 @@ from hotline.routing.model import (
     AgentLoggedIn,
     ContactAbandoned,
     ContactEnded,
+    ContactQueued,
     OfferAnswered,
     WrapUpEnded,
 )
@@ -52,6 +53,14 @@ def test_finished_contacts_reach_the_hooks_and_a_failing_hook_does_not_stop_rout
         # nobody with repair skills is logged in: this caller gives up waiting
         waiting = await driver.queue_contact("repair")
         await driver.command(lambda now: ContactAbandoned(at=now, contact_id=waiting))
+        # queued by a bare command (as telephony and demo traffic do): the number comes
+        # from the arrival event
+        await driver.command(
+            lambda now: ContactQueued(
+                at=now, contact_id="T-1", queue="repair", customer="+8613900000002"
+            )
+        )
+        await driver.command(lambda now: ContactAbandoned(at=now, contact_id="T-1"))
         await driver.stop()
         return driver
 
@@ -62,7 +71,10 @@ def test_finished_contacts_reach_the_hooks_and_a_failing_hook_does_not_stop_rout
     assert first.channel == "voice" and first.queue == "installation"
     assert first.at == T0 + 75 and first.attached == {"subject": "洗衣机安装"}
     assert summary_of(first) == "installation · answered · installation_booked · 洗衣机安装"
-    abandoned = finished[-1]
+    abandoned = finished[-2]
     assert abandoned.outcome == "abandoned" and abandoned.customer is None
     assert abandoned.agent_id is None
+    bare = finished[-1]
+    assert bare.contact_id == "T-1" and bare.customer == "+8613900000002"
+    assert driver._arrived_from == {} and driver._answered_by == {}
     assert driver.attached.get(first.contact_id) is None  # forgotten once handed over
