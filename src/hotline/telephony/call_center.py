@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
@@ -72,9 +73,24 @@ from hotline.telephony.ports import (
     RoutingDecision,
     Signalling,
     StopRinging,
+    TransferRefused,
 )
 
 log = logging.getLogger(__name__)
+
+
+_SIP_USER = re.compile(r"sips?:([^@;>:]+)@")
+
+
+def _refer_user(target: str) -> str:
+    """The user part of a Refer-To address: ``<sip:1002@10.0.0.5>`` → ``1002``.
+
+    >>> _refer_user("<sip:installation@127.0.0.1:5060;transport=udp>")
+    'installation'
+    """
+    match = _SIP_USER.search(target)
+    return match.group(1) if match else target.strip().strip("<>")
+
 
 CALLER, AGENT = "caller", "agent"
 # Events the ACD writes itself when it keeps the contact event log (the routing engine
@@ -90,6 +106,7 @@ ROUTING_KINDS = frozenset(
         EventKind.AGENT_STATE,
         EventKind.HELD,
         EventKind.RESUMED,
+        EventKind.TRANSFERRED,
     }
 )
 MUSIC_REPEAT = 1000  # rtpengine repeats the music file this many times (hours of music)
@@ -301,14 +318,16 @@ class CallCenter:
         self._spawn(self._bridge(call, sdp))
 
     async def _bridge(self, call: Call, sdp: str) -> None:
+        started_recording = False
         self._stop_playing(call)
         if call.music is not None:
             await call.music  # the music must have started before we stop it
         try:
             await self.media.stop(call=call.contact_id, tag=CALLER)
             await self.media.answer(call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=sdp)
-            await self.media.start_recording(call=call.contact_id)
-            call.recording = True
+            if not call.recording:  # after a transfer the recording simply goes on
+                await self.media.start_recording(call=call.contact_id)
+                call.recording = started_recording = True
         except MediaUnavailable as exc:
             self.emit(
                 EventKind.ALARM,
@@ -323,7 +342,7 @@ class CallCenter:
             queue=call.queue,
             data={"wait_s": round(wait, 3)},
         )
-        if call.recording:
+        if started_recording:
             self.emit(
                 EventKind.RECORDING_STARTED, contact_id=call.contact_id, agent_id=call.agent_id
             )
@@ -475,6 +494,79 @@ class CallCenter:
             )
             self._route(self.router.contact_resumed(at=now, contact_id=call.contact_id))
             self._spawn(self._end_music(call))
+
+    def transfer_requested(self, leg: str, target: str) -> None:
+        """The agent's phone sent REFER (blind transfer); it has already left the call.
+
+        The Refer-To user names the target: another agent's phone user or agent id rings
+        that agent; anything else is taken as a queue id. The caller hears music on hold
+        meanwhile. When the ACD refuses the target, the conversation ends as if the agent
+        had hung up (the caller gets the survey).
+        """
+        call = self._by_leg.pop(leg, None)
+        if call is None or call.finished or leg != call.agent_leg or call.answered_at is None:
+            return
+        call.agent_leg = None
+        user = _refer_user(target)
+        agent_ids = set(self._agent_by_user.values())
+        to_agent = self._agent_by_user.get(user) or (user if user in agent_ids else None)
+        try:
+            self.transfer(call.contact_id, agent_id=to_agent, queue=None if to_agent else user)
+        except TransferRefused as exc:
+            log.info("transfer of %s to %s refused: %s", call.contact_id, target, exc)
+            self.emit(
+                EventKind.DISCONNECTED,
+                contact_id=call.contact_id,
+                agent_id=call.agent_id,
+                queue=call.queue,
+                data={"by": "agent", "transfer_refused": user},
+            )
+            self._spawn(self._end_conversation(call))
+            self._feed(call, AgentHungUp(at=self.clock.now()))
+
+    def transfer(
+        self, contact_id: str, *, queue: str | None = None, agent_id: str | None = None
+    ) -> None:
+        """Blind-transfer a connected call to ``queue`` or ``agent_id`` (B2BUA re-route).
+
+        The current agent's leg, if still up, is hung up; the ACD (the routing engine's
+        ``TransferredToQueue``/``TransferredToAgent``) logs the transfer, wraps the agent up
+        and picks who rings next. Raises :class:`TransferRefused` when it cannot.
+        """
+        call = self.calls.get(contact_id)
+        if call is None or call.finished or call.answered_at is None:
+            raise TransferRefused(f"{contact_id} is not a connected call")
+        if (queue is None) == (agent_id is None):
+            raise ValueError("transfer to exactly one of queue or agent_id")
+        now = self.clock.now()
+        if agent_id is not None:
+            decisions = self.router.transfer_to_agent(
+                at=now, contact_id=contact_id, agent_id=agent_id
+            )
+        else:
+            assert queue is not None
+            decisions = self.router.transfer_to_queue(at=now, contact_id=contact_id, queue=queue)
+        previous = call.agent_id
+        if call.agent_leg is not None:  # an API transfer: the agent's phone is still up
+            self._by_leg.pop(call.agent_leg, None)
+            self._sip().hang_up(call.agent_leg)
+            call.agent_leg = None
+        self.emit(
+            EventKind.TRANSFERRED,
+            contact_id=contact_id,
+            agent_id=previous,
+            queue=call.queue,
+            data={"to_queue": queue} if queue else {"to_agent": agent_id},
+        )
+        if queue is not None:
+            call.queue = queue
+        call.agent_id = None
+        call.answered_at = None
+        call.held_since = None
+        call.local_sdp.pop(AGENT, None)
+        call.queued_at = now
+        call.music = self._spawn(self._music(call))
+        self._route(decisions)
 
     async def _end_music(self, call: Call) -> None:
         if call.music is not None:

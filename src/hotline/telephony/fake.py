@@ -23,6 +23,7 @@ from hotline.telephony.ports import (
     RingAgent,
     RoutingDecision,
     StopRinging,
+    TransferRefused,
 )
 
 
@@ -245,6 +246,36 @@ class FakeRouter:
     def advance(self, *, at: float) -> list[RoutingDecision]:
         """Wrap-ups may have ended: offer waiting contacts."""
         return self._dispatch(at)
+
+    def _hand_over(self, at: float, contact_id: str) -> None:
+        for agent in self._agents.values():
+            if agent.busy_with == contact_id:
+                agent.busy_with = None
+                agent.idle_since = at
+                agent.wrap_up_until = at + self.wrap_up_s
+        self._skipped.pop(contact_id, None)
+
+    def transfer_to_queue(self, *, at: float, contact_id: str, queue: str) -> list[RoutingDecision]:
+        """Re-queue the caller at the head of ``queue`` (one of the queues agents serve)."""
+        known = {q for queues in self.queues_by_agent.values() for q in queues}
+        if self.queues_by_agent and queue not in known:
+            raise TransferRefused(f"unknown queue {queue}")
+        self._hand_over(at, contact_id)
+        self._waiting.appendleft((contact_id, queue))
+        self._queue_of[contact_id] = queue
+        return self._dispatch(at)
+
+    def transfer_to_agent(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """Ring ``agent_id`` at once when it is ready and free."""
+        target = self._agents.get(agent_id)
+        if target is None or not target.ready or target.busy_with is not None:
+            raise TransferRefused(f"agent {agent_id} is not available")
+        self._hand_over(at, contact_id)
+        target.busy_with = contact_id
+        self._ringing[contact_id] = agent_id
+        return [RingAgent(contact_id, agent_id, self.ring_timeout_s)]
 
     def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """Hold changes nothing for this ACD (the driver logs it)."""

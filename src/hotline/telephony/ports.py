@@ -29,6 +29,10 @@ class MediaUnavailable(Exception):
     """The media server did not answer or refused a command (calls cannot get media)."""
 
 
+class TransferRefused(Exception):
+    """The ACD cannot take the transfer (unknown queue, target agent not available)."""
+
+
 class MediaRejected(MediaUnavailable):
     """The media server answered but refused this request (e.g. an unusable SDP offer).
 
@@ -125,6 +129,10 @@ class SignallingEvents(Protocol):
         """The far end hung up (BYE, CANCEL)."""
         ...
 
+    def transfer_requested(self, leg: str, target: str) -> None:
+        """A connected phone sent REFER to ``target`` (a blind transfer; it has left)."""
+        ...
+
     def updated(self, leg: str, sdp: str) -> None:
         """A connected leg sent a re-INVITE with ``sdp`` (hold, resume); answer it with
         :meth:`Signalling.answer`."""
@@ -203,6 +211,16 @@ class CallRouter(Protocol):
 
     def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The conversation ended; the agent goes to wrap-up."""
+        ...
+
+    def transfer_to_queue(self, *, at: float, contact_id: str, queue: str) -> list[RoutingDecision]:
+        """The agent hands the caller to ``queue``; raises :class:`TransferRefused`."""
+        ...
+
+    def transfer_to_agent(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """The agent hands the caller to ``agent_id``; raises :class:`TransferRefused`."""
         ...
 
     def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:

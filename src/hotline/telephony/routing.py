@@ -44,8 +44,16 @@ from hotline.routing.model import (
     RoutingConfig,
     RoutingConflict,
     Strategy,
+    TransferredToAgent,
+    TransferredToQueue,
 )
-from hotline.telephony.ports import AnnounceWait, RingAgent, RoutingDecision, StopRinging
+from hotline.telephony.ports import (
+    AnnounceWait,
+    RingAgent,
+    RoutingDecision,
+    StopRinging,
+    TransferRefused,
+)
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +197,23 @@ class EngineRouter:
     def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The conversation ended."""
         return self._run(ContactEnded(at=at, contact_id=contact_id))
+
+    def _transfer(self, command: Command) -> list[RoutingDecision]:
+        try:
+            result = self.engine.handle(command)
+        except (RoutingConflict, KeyError, ValueError) as exc:
+            raise TransferRefused(str(exc)) from exc
+        return self._decide(result.effects, result.events)
+
+    def transfer_to_queue(self, *, at: float, contact_id: str, queue: str) -> list[RoutingDecision]:
+        """Blind transfer to a queue (the engine logs ``transferred``, the agent wraps up)."""
+        return self._transfer(TransferredToQueue(at=at, contact_id=contact_id, queue=queue))
+
+    def transfer_to_agent(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """Blind transfer straight to an available agent."""
+        return self._transfer(TransferredToAgent(at=at, contact_id=contact_id, agent_id=agent_id))
 
     def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The agent put the caller on hold (the engine logs ``held`` and times it)."""

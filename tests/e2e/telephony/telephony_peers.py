@@ -109,6 +109,7 @@ class VoiceServer:
     dtmf_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     database: bool = True  # also write the event log and recordings to a SQLite database
+    rtp_ports: tuple[int, int] | None = None  # instead of the slot's whole block
 
     @property
     def events_path(self) -> Path:
@@ -122,7 +123,7 @@ class VoiceServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.flow = write_open_flow(self.workdir / "flow.yaml")
         center = write_quick_center(self.workdir / "center.yaml")
-        low, high = port_block(self.slot)
+        low, high = self.rtp_ports or port_block(self.slot)
         command = [
             sys.executable,
             "-m",
@@ -208,6 +209,7 @@ class BaresipAgent:
     sip_port: int = field(default_factory=free_port)
     control_port: int = field(default_factory=lambda: free_port(socket.SOCK_STREAM))
     events: list[dict[str, object]] = field(default_factory=list)
+    rtp_ports: tuple[int, int] | None = None  # instead of the slot's whole block
     # ctrl_tcp commands to send this many seconds into each call, e.g. [(1.0, "hold")]
     during_call: list[tuple[float, str]] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
@@ -217,7 +219,7 @@ class BaresipAgent:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        low, high = port_block(self.slot)
+        low, high = self.rtp_ports or port_block(self.slot)
         (self.workdir / "config").write_text(
             "\n".join(
                 [

@@ -14,6 +14,7 @@ import socket
 import time
 import wave
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -268,6 +269,91 @@ def test_agent_puts_the_caller_on_hold_and_resumes(
     [survey] = _by_kind(events, "survey_answered")
     assert survey["data"]["score"] == 5  # type: ignore[index]
     assert server.alive()
+
+
+def test_agent_blind_transfers_with_refer_to_another_agent(tmp_path: Path) -> None:
+    require_tools()
+    prompts = tmp_path / "prompts"
+    generate_all(prompts)
+    phones = tmp_path / "phones.yaml"
+    # the two agents of the sample center who speak English (the caller picks English)
+    phones.write_text(
+        "- {agent: a001, user: '1001', password: 'one'}\n"
+        "- {agent: a006, user: '1006', password: 'six'}\n"
+    )
+    low, _ = port_block(2)  # slot 2 shared: 100 ports for rtpengine, 50 per phone
+    server = VoiceServer(
+        workdir=tmp_path / "server",
+        prompts=prompts,
+        phones=phones,
+        slot=2,
+        rtp_ports=(low, low + 99),
+    )
+    server.start()
+    agents = {
+        agent_id: BaresipAgent(
+            workdir=tmp_path / agent_id,
+            user=user,
+            password=password,
+            registrar_port=server.sip_port,
+            voice=prompts / "en" / "welcome.wav",
+            rtp_ports=(low + offset, low + offset + 49),
+        )
+        for agent_id, user, password, offset in (
+            ("a001", "1001", "one", 100),
+            ("a006", "1006", "six", 150),
+        )
+    }
+    users = {"a001": "1001", "a006": "1006"}
+    try:
+        for agent in agents.values():
+            agent.start()
+        server.wait_for(
+            lambda evs: len({e["agent_id"] for e in evs if e["kind"] == "agent_state"}) == 2
+        )
+        pcap = write_timeline(
+            tmp_path / "caller.pcap",
+            [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 12.0, 440.0), Key(16.0, "3")],
+        )
+        scenario = tmp_path / "caller.xml"
+        template = (HERE / "caller_ivr_queue_survey.xml").read_text()
+        scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            caller = pool.submit(run_sipp, scenario, server.sip_port, tmp_path, timeout_s=45)
+            events = server.wait_for(lambda evs: any(e["kind"] == "answered" for e in evs), 20)
+            [first] = _by_kind(events, "answered")
+            first_agent = str(first["agent_id"])
+            [second_agent] = [a for a in agents if a != first_agent]
+            time.sleep(0.5)
+            # baresip's ctrl_tcp "transfer" sends REFER with Refer-To: the other agent's phone
+            agents[first_agent].command(
+                "transfer", f"sip:{users[second_agent]}@127.0.0.1:{server.sip_port}"
+            )
+            result = caller.result()
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        events = server.wait_for(
+            lambda evs: {"finished", "recording_stopped"} <= {str(e["kind"]) for e in evs}, 10
+        )
+        kinds = [e["kind"] for e in events]
+        [transferred] = _by_kind(events, "transferred")
+        assert transferred["agent_id"] == first_agent
+        assert transferred["data"] == {"to_agent": second_agent}
+        answered = [e["agent_id"] for e in _by_kind(events, "answered")]
+        assert answered == [first_agent, second_agent]
+        last_answered = max(i for i, kind in enumerate(kinds) if kind == "answered")
+        assert kinds.index("transferred") < last_answered
+        # sippy answered the REFER with 202 and sent the first phone its BYE
+        assert agents[first_agent].types()[-1] == "CALL_CLOSED"
+        assert {"CALL_ESTABLISHED"} <= set(agents[second_agent].types())
+        [survey] = _by_kind(events, "survey_answered")
+        assert survey["data"]["score"] == 3  # type: ignore[index]
+        assert kinds.count("recording_started") == 1  # one recording across both agents
+        [recording] = _by_kind(events, "recording_stopped")
+        assert Path(str(recording["data"]["path"])).exists()  # type: ignore[index]
+    finally:
+        for agent in agents.values():
+            agent.stop()
+        server.stop()
 
 
 def _request(method: str, uri: str, port: int, extra: str = "", body: str = "") -> str:

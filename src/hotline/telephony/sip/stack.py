@@ -270,7 +270,13 @@ class SippyStack:
             post(self.events.updated, leg, str(body) if body is not None else "")
         elif isinstance(event, CCEventDisconnect):
             self._legs.pop(leg, None)
-            post(self.events.hung_up, leg)
+            also = event.getData()
+            if also is not None:
+                # REFER: sippy answered 202 and sends the phone its BYE itself; the event
+                # carries the Refer-To address (a blind transfer), e.g. <sip:1002@host>.
+                post(self.events.transfer_requested, leg, str(also))
+            else:
+                post(self.events.hung_up, leg)
 
     # -- Signalling (called on the asyncio loop; hop into the sippy thread)
 
