@@ -75,6 +75,7 @@ def admin_page(
         config_text=text,
         config_origin=origin,
         can_save=user.has("admin"),
+        live=getattr(request.app.state, "live", None) is not None,
         texts=page_texts(request, context["lang"]),
     )
     return render(request, "admin.html", context)

@@ -71,4 +71,146 @@
     if (ok) { text('user-result', `${t('admin.user_added')} ${data.username}`); setTimeout(() => location.reload(), 600); }
     else { text('user-result', (data.problems || []).map((p) => `${p.field}: ${p.problem}`).join('; ') || data.message); }
   };
+
+  async function send(method, url, body) {
+    const response = await fetch(url, {
+      method, headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body),
+    });
+    return {ok: response.ok, data: await response.json().catch(() => ({}))};
+  }
+  const problemText = (data) => (data.problems || []).map((p) => `${p.field}: ${p.problem}`).join('; ')
+    || data.message || '';
+
+  // Users: change roles, deactivate/reactivate, reset a password (admin only).
+  for (const row of document.querySelectorAll('#users-table tr[data-user]')) {
+    const name = row.dataset.user;
+    const roles = row.querySelector('.user-save-roles');
+    if (!roles) continue;
+    roles.onclick = async () => {
+      const chosen = [...row.querySelector('.user-roles').selectedOptions].map((o) => o.value);
+      const {ok, data} = await send('PATCH', `/api/users/${encodeURIComponent(name)}`, {roles: chosen});
+      text('user-result', ok ? `${t('admin.user_changed')} ${name} → ${data.roles.join(', ')}` : problemText(data));
+      el('user-result').className = ok ? 'ok' : 'bad';
+    };
+    row.querySelector('.user-active').onclick = async (event) => {
+      const active = event.target.dataset.active === 'true';
+      const {ok, data} = await send('PATCH', `/api/users/${encodeURIComponent(name)}`, {active});
+      text('user-result', ok ? `${t('admin.user_changed')} ${name}` : problemText(data));
+      el('user-result').className = ok ? 'ok' : 'bad';
+      if (ok) setTimeout(() => location.reload(), 600);
+    };
+    row.querySelector('.user-reset').onclick = async () => {
+      const password = row.querySelector('.user-password').value;
+      const response = await fetch(`/api/users/${encodeURIComponent(name)}/password`, {
+        method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({password}),
+      });
+      const data = response.ok ? {} : await response.json().catch(() => ({}));
+      text('user-result', response.ok ? `${t('admin.password_reset_done')} ${name}` : problemText(data));
+      el('user-result').className = response.ok ? 'ok' : 'bad';
+      row.querySelector('.user-password').value = '';
+    };
+  }
+
+  // Apply status: a saved configuration may wait for an idle moment before routing uses it.
+  function showStatus(status) {
+    const box = el('apply-status');
+    if (!box) return;
+    if (!status.live) box.textContent = status.saved ? t('admin.apply_restart') : '';
+    else if (status.pending) box.textContent = t('admin.apply_pending');
+    else if (status.applied_at) box.textContent = `${t('admin.apply_live')} ${new Date(status.applied_at * 1000).toLocaleTimeString()}`;
+    else box.textContent = '';
+    box.className = status.pending ? 'warn' : 'muted';
+    if (status.pending) setTimeout(refreshStatus, 3000);
+  }
+  async function refreshStatus() {
+    const response = await fetch('/admin/center/status');
+    if (response.ok) showStatus(await response.json());
+  }
+  if (el('apply-status')) refreshStatus();
+
+  // Structured edits: fill each form from the chosen entry, send it, show problems by field.
+  const forms = {
+    queue: {
+      fill(form, option) {
+        form.elements.namedItem('service_level').value = option.dataset.sl;
+        form.elements.namedItem('threshold_s').value = option.dataset.threshold;
+        form.elements.namedItem('wrap_up_s').value = option.dataset.wrap;
+      },
+      read: (form) => ({service_level: Number(form.elements.namedItem('service_level').value),
+                        threshold_s: Number(form.elements.namedItem('threshold_s').value),
+                        wrap_up_s: Number(form.elements.namedItem('wrap_up_s').value)}),
+    },
+    agent: {
+      fill(form, option) { form.elements.namedItem('team').value = option.dataset.team; form.elements.namedItem('skills').value = option.dataset.skills; },
+      read(form) {
+        const skills = {};
+        for (const part of form.elements.namedItem('skills').value.split(',').map((x) => x.trim()).filter(Boolean)) {
+          const [skill, level] = part.split(':').map((x) => x.trim());
+          skills[skill] = Number(level ?? 'x');
+        }
+        return {team: form.elements.namedItem('team').value || null, skills};
+      },
+    },
+    hours: {
+      fill(form, option) {
+        for (const part of option.dataset.hours.split(';')) {
+          const [day, ranges] = part.split('=');
+          form.elements.namedItem(day).value = ranges;
+        }
+        form.elements.namedItem('holidays').value = option.dataset.holidays;
+      },
+      read(form) {
+        const hours = {};
+        for (const day of ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']) {
+          hours[day] = form.elements.namedItem(day).value.split(',').map((x) => x.trim()).filter(Boolean);
+        }
+        const holidays = form.elements.namedItem('holidays').value.split('\n').map((x) => x.trim()).filter(Boolean)
+          .map((line) => {
+            const words = line.split(/\s+/);
+            const ranges = words.filter((w, i) => i > 0 && /^\d{1,2}:\d{2}-\d{1,2}:\d{2}$/.test(w));
+            const name = words.slice(1).filter((w) => !ranges.includes(w)).join(' ');
+            return {date: words[0], name, hours: ranges};
+          });
+        return {hours, holidays};
+      },
+    },
+  };
+  for (const form of document.querySelectorAll('form.edit-form')) {
+    const kind = forms[form.dataset.kind];
+    const chooser = form.elements.namedItem('id');
+    const pick = () => kind.fill(form, chooser.selectedOptions[0]);
+    chooser.onchange = pick;
+    pick();
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      for (const slot of form.querySelectorAll('.field-error')) slot.textContent = '';
+      for (const input of form.querySelectorAll('.invalid')) input.classList.remove('invalid');
+      const list = form.querySelector('.problems');
+      list.replaceChildren();
+      const {ok, data} = await post('/admin/center/edit', {
+        edit: {kind: form.dataset.kind, id: chooser.value, ...kind.read(form)},
+      });
+      for (const p of data.problems || []) {
+        const slot = p.input && form.querySelector(`.field-error[data-for="${p.input}"]`);
+        if (slot) {
+          slot.textContent = p.problem;
+          slot.className = `field-error ${p.level === 'warning' ? 'warn' : 'bad'}`;
+          const input = form.querySelector(`[name="${p.input}"]`);
+          if (input && p.level !== 'warning') input.classList.add('invalid');
+        } else {
+          const li = document.createElement('li');
+          li.className = p.level === 'warning' ? 'warn' : 'bad';
+          li.textContent = `${p.field || ''} · ${p.problem}`;
+          list.appendChild(li);
+        }
+      }
+      if (!ok && !(data.problems || []).length) {
+        const li = document.createElement('li');
+        li.className = 'bad';
+        li.textContent = data.message || data.error || 'error';
+        list.appendChild(li);
+      }
+      if (ok) showStatus({live: !data.restart, saved: true, pending: data.pending, applied_at: data.applied_at});
+    };
+  }
 })();
