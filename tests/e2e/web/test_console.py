@@ -329,3 +329,105 @@ def _wrap_timer_pattern() -> Any:
 
     # mm:ss, counting down from the installation queue's 30 s of wrap-up.
     return re.compile(r"^00:[0-3]\d$")
+
+
+def test_administrator_changes_a_role_and_quick_edits_apply_live(
+    browser: Any, server: Server
+) -> None:
+    from playwright.sync_api import expect
+
+    admin = _signed_in(browser, server, "root")
+    admin.goto(f"{server.url}/admin")
+    admin.fill("#user-form input[name=username]", "b002")
+    admin.fill("#user-form input[name=password]", PASSWORD)
+    admin.select_option("#user-form select[name=role]", "agent")
+    admin.fill("#user-form input[name=agent_id]", "a002")
+    admin.click("#user-form button")
+    expect(admin.locator("tr[data-user=b002]")).to_have_count(1, timeout=5000)
+
+    # An agent cannot open the wallboard; once made a team lead, the same session can.
+    newcomer = _signed_in(browser, server, "b002")
+    assert newcomer.goto(f"{server.url}/wallboard").status == 403
+    admin.select_option("tr[data-user=b002] select.user-roles", ["team_lead"])
+    admin.click("tr[data-user=b002] .user-save-roles")
+    expect(admin.locator("#user-result")).to_contain_text("b002 → team_lead")
+    assert newcomer.goto(f"{server.url}/wallboard").status == 200
+    expect(newcomer.locator(".tile")).to_have_count(6)
+    newcomer.screenshot(path=str(server.shots / "12-team-lead-wallboard.png"), full_page=True)
+
+    # An administrator cannot take their own admin role away.
+    admin.select_option("tr[data-user=root] select.user-roles", ["manager"])
+    admin.click("tr[data-user=root] .user-save-roles")
+    expect(admin.locator("#user-result")).to_have_class("bad")
+    expect(admin.locator("#user-result")).to_contain_text("不能")
+
+    # A quick edit: the refused value is named next to its field; a valid one is applied.
+    admin.select_option("#edit-queue select[name=id]", "repair")
+    admin.fill("#edit-queue input[name=service_level]", "1.5")
+    admin.click("#edit-queue button[type=submit]")
+    expect(admin.locator('#edit-queue .field-error[data-for="service_level"]')).to_contain_text(
+        "less than or equal to 1"
+    )
+    expect(admin.locator("#edit-queue input[name=service_level]")).to_have_class("invalid")
+    admin.screenshot(path=str(server.shots / "13-admin-quick-edit-refused.png"), full_page=True)
+    admin.fill("#edit-queue input[name=service_level]", "0.85")
+    admin.fill("#edit-queue input[name=threshold_s]", "25")
+    with admin.expect_response(f"{server.url}/admin/center/edit") as answer:
+        admin.click("#edit-queue button[type=submit]")
+    assert answer.value.ok and answer.value.json()["pending"] is True
+    # Saved; the live engine switches at its next idle moment, and the page says when.
+    expect(admin.locator("#apply-status")).to_contain_text("待应用")
+    admin.screenshot(path=str(server.shots / "14-admin-apply-pending.png"), full_page=False)
+    expect(admin.locator("#apply-status")).to_contain_text("已应用到实时路由", timeout=15000)
+    assert server.driver.center.queue("repair").target.threshold_s == 25
+
+    # Deactivated, the team lead's session ends at once.
+    admin.click("tr[data-user=b002] .user-active")
+    expect(admin.locator("#user-result")).to_contain_text("b002")
+    newcomer.goto(f"{server.url}/wallboard")
+    expect(newcomer).to_have_url(f"{server.url}/login")
+    admin.reload()
+    admin.screenshot(path=str(server.shots / "15-admin-users.png"), full_page=True)
+    newcomer.context.close()
+    admin.context.close()
+
+
+#: Makes every WebSocket fail to open, as behind a proxy that refuses the upgrade.
+NO_WEBSOCKET = """
+window.WebSocket = class {
+  constructor() { setTimeout(() => this.onclose && this.onclose({code: 1006}), 20); }
+  send() {}
+  close() {}
+};
+"""
+
+
+def test_wallboard_falls_back_to_server_sent_events(browser: Any, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    admin = _signed_in(browser, server, "root")
+    created = admin.request.post(
+        f"{server.url}/api/users",
+        data={"username": "c003", "password": PASSWORD, "roles": ["agent"], "agent_id": "a003"},
+    )
+    assert created.status == 201, created.text()
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    context.add_init_script(NO_WEBSOCKET)
+    board = context.new_page()
+    board.goto(f"{server.url}/login")
+    board.fill("input[name=username]", "boss")
+    board.fill("input[name=password]", PASSWORD)
+    board.click("button[type=submit]")
+    board.wait_for_url(f"{server.url}/console")
+    board.goto(f"{server.url}/wallboard")
+    expect(board.locator("body")).to_have_attribute("data-live", "sse", timeout=10000)
+
+    agent = _signed_in(browser, server, "c003")
+    agent.goto(f"{server.url}/desk")
+    agent.click("#btn-ready")
+    expect(agent.locator("#state")).to_have_text("空闲")
+    expect(board.locator("tr[data-agent=a003] td.state")).to_have_text("空闲", timeout=5000)
+    board.screenshot(path=str(server.shots / "16-wallboard-sse.png"), full_page=True)
+    agent.context.close()
+    context.close()
+    admin.context.close()

@@ -76,7 +76,10 @@
     const response = await fetch(url, {
       method, headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body),
     });
-    return {ok: response.ok, data: await response.json().catch(() => ({}))};
+    const data = await response.json().catch(() => ({}));
+    // 409: the change would lock the administrator out; say so in the page's language.
+    if (response.status === 409) data.message = t('admin.self_locked');
+    return {ok: response.ok, data};
   }
   const problemText = (data) => (data.problems || []).map((p) => `${p.field}: ${p.problem}`).join('; ')
     || data.message || '';
