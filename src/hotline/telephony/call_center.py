@@ -59,6 +59,7 @@ from hotline.ivr.interpreter import (
     TimerFired,
 )
 from hotline.telephony.fake import placeholder_sdp
+from hotline.telephony.media.numbers import announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
 from hotline.telephony.media.sdp import ANSWER_DIRECTION, direction, is_hold, with_direction
 from hotline.telephony.ports import (
@@ -740,16 +741,22 @@ class CallCenter:
             )
         )
 
-    async def _announce(self, call: Call) -> None:
-        # A comfort message over the music, then the music again. The figures themselves
-        # (position, estimated wait) are in the engine's position_announced event; speaking
-        # numbers needs number prompts the set-up does not generate yet.
-        prompt = prompt_path(self.settings.prompts, call.language, "queue_comfort")
-        try:
-            playback = await self.media.play(call=call.contact_id, tag=CALLER, path=str(prompt))
-            await asyncio.sleep((playback.duration_ms or 3000) / 1000)
-        except MediaUnavailable:
-            return
+    async def _announce(self, call: Call, decision: AnnounceWait) -> None:
+        # Over the music: the comfort message, then position and estimated wait spoken from
+        # number prompts played one after another, then the music again. Each prompt waits
+        # for the previous one; an agent starting to ring ends the announcement (the bridge
+        # must not find a prompt still queued behind it).
+        spoken = announcement(decision.position, decision.estimated_wait_s, call.language)
+        prompts = ["queue_comfort", *spoken]
+        for prompt in prompts:
+            if call.answered_at is not None or call.agent_leg is not None or call.finished:
+                return
+            path = prompt_path(self.settings.prompts, call.language, prompt)
+            try:
+                playback = await self.media.play(call=call.contact_id, tag=CALLER, path=str(path))
+            except MediaUnavailable:
+                return
+            await asyncio.sleep((playback.duration_ms or 1000) / 1000)
         if call.answered_at is None and call.agent_leg is None and not call.finished:
             call.music = self._spawn(self._music(call))
 
@@ -775,7 +782,7 @@ class CallCenter:
                 self._ring(call, decision)
             elif isinstance(decision, AnnounceWait):
                 if call.answered_at is None and call.agent_leg is None:
-                    self._spawn(self._announce(call))
+                    self._spawn(self._announce(call, decision))
             elif isinstance(decision, StopRinging) and call.ringing_agent == decision.agent_id:
                 if call.agent_leg is not None:
                     self._by_leg.pop(call.agent_leg, None)

@@ -301,13 +301,16 @@ def test_with_the_routing_engine_a_phone_going_away_makes_the_agent_not_ready() 
     assert not [a for a in rig.sip.actions if a[0] == "dial"]  # nobody to ring
 
 
-def test_with_the_routing_engine_waiting_callers_hear_the_comfort_message() -> None:
+ANNOUNCED = ["queue_comfort", "queue_position", "num_1", "music_on_hold"]
+
+
+def test_with_the_routing_engine_waiting_callers_hear_comfort_position_and_music() -> None:
     rig = _engine_rig()
 
     async def scenario() -> None:
         await _to_queue(rig)  # installation: announce_every_s 45 in the sample center
         await rig.settle(0.05)
-        assert rig.media.played(rig.contact)[-2:] == ["queue_comfort", "music_on_hold"]
+        assert rig.media.played(rig.contact)[-4:] == ANNOUNCED
         rig.clock.advance(46)
         rig.center.tick()
         await rig.settle(0.1)
@@ -316,8 +319,9 @@ def test_with_the_routing_engine_waiting_callers_hear_the_comfort_message() -> N
 
     asyncio.run(scenario())
     played = rig.media.played(rig.contact)
-    assert played[-2:] == ["queue_comfort", "music_on_hold"]
-    # the engine announces on entry and then every 45 s; each time: comfort message, music
+    assert played[-4:] == ANNOUNCED
+    # the engine announces on entry and then every 45 s; each time: comfort message, the
+    # caller's position spoken ("you are caller number one"; no wait estimate yet), music
     announced = [e for e in rig.sink.events if e.kind.value == "position_announced"]
     assert [(e.at - OPEN, e.data["position"]) for e in announced] == [(0.0, 1), (45.0, 1)]
     assert played.count("queue_comfort") == 2

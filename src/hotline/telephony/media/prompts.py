@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hotline.telephony.media.numbers import NUMBER_TEXTS
+
 # espeak-ng voice per language tag
 VOICES = {"zh-CN": "cmn", "en": "en-us"}
 
@@ -54,6 +56,10 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
         "recording_notice": "This call may be recorded for quality and training.",
     },
 }
+
+# The words queue announcements speak numbers with (position, estimated wait).
+for _language, _texts in NUMBER_TEXTS.items():
+    PROMPT_TEXTS[_language].update(_texts)
 
 MUSIC_ON_HOLD = "music_on_hold"
 RECORDING_NOTICE = "recording_notice"
