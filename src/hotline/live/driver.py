@@ -480,6 +480,11 @@ class LiveDriver:
             "since": presence.since if presence else None,
             "contacts": contacts,
             "offer": offer.as_dict(self.attached.get(offer.contact_id, {})) if offer else None,
+            # The call backs this agent promised that are not yet due, soonest first.
+            "callbacks": sorted(
+                (cb for cb in self.callbacks.values() if cb["requested_by"] == agent_id),
+                key=lambda cb: float(cb["due_at"]),
+            ),
         }
 
     def holds(self, agent_id: str, contact_id: str) -> bool:

@@ -243,6 +243,14 @@ def test_agent_and_supervisor_work_a_contact_end_to_end(browser: Any, server: Se
     expect(agent.locator("#contact-hold")).to_be_visible()
     agent.click("#btn-resume")
     expect(agent.locator("#contact-hold")).to_be_hidden()
+    # Promise a call back: it joins the agent's list of upcoming call backs.
+    expect(agent.locator("#callback-none")).to_be_visible()
+    agent.click("#callback-box summary")
+    agent.fill("#callback-note", "确认安装时间")
+    agent.click("#btn-callback")
+    expect(agent.locator("#callback-list tbody tr")).to_have_count(1)
+    expect(agent.locator("#callback-list tbody tr")).to_contain_text("确认安装时间")
+    expect(agent.locator("#callback-none")).to_be_hidden()
     agent.screenshot(path=str(server.shots / "04-desk-talking-ticket.png"), full_page=True)
 
     # Hang up: wrap-up with a visible timer, then a disposition.

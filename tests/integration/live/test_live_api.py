@@ -96,6 +96,10 @@ def test_an_agent_takes_a_call_from_offer_to_disposition(client: TestClient) -> 
     assert client.post(f"{base}/contacts/{contact}/hangup", headers=agent).status_code == 200
     desk = client.get(base, headers=agent).json()
     assert desk["state"] == "wrap_up" and desk["contacts"][0]["wrap_until"] is not None
+    # The desktop lists the agent's upcoming call backs.
+    assert [(c["queue"], c["note"], c["for_contact"]) for c in desk["callbacks"]] == [
+        ("installation", "确认安装时间", contact)
+    ]
     bad = client.post(
         f"{base}/contacts/{contact}/wrap-up", json={"disposition": "nonsense"}, headers=agent
     )

@@ -33,7 +33,24 @@
     noteLatency(at);
   }
 
+  // The call backs this agent promised and that are not yet due, soonest first.
+  function renderCallbacks() {
+    const rows = (view.callbacks || []).map((cb) => {
+      const row = document.createElement('tr');
+      for (const value of [new Date(cb.due_at * 1000).toLocaleString(), cb.customer || '',
+                           t(`queue.${cb.queue}`) || cb.queue, cb.note || '']) {
+        const cell = document.createElement('td');
+        cell.textContent = value;
+        row.appendChild(cell);
+      }
+      return row;
+    });
+    el('callback-list').tBodies[0].replaceChildren(...rows);
+    el('callback-none').hidden = rows.length > 0;
+  }
+
   function render() {
+    renderCallbacks();
     const state = el('state');
     state.textContent = t(`state.${view.state}`);
     state.className = `badge state-${view.state}`;
@@ -144,6 +161,7 @@
         note: el('callback-note').value,
       });
       text('callback-result', `${t('desk.callback_set')} ${new Date(made.due_at * 1000).toLocaleTimeString()}`);
+      refresh();
     } catch (error) { showError(error); }
   };
 
