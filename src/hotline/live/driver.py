@@ -180,6 +180,8 @@ class LiveDriver:
         self.offers: dict[str, OpenOffer] = {}
         self.wrap_until: dict[tuple[str, str], float] = {}
         self.on_hold: set[str] = set()
+        #: Contacts whose agent is consulting another agent → the consulted agent.
+        self.consults: dict[str, str] = {}
         self.dispositions: dict[str, str] = {}
         self.callbacks: dict[str, dict[str, Any]] = {}
         #: Called (in the engine task; keep them quick) with every finished contact, e.g. to
@@ -467,6 +469,7 @@ class LiveDriver:
                     "stage": stage,
                     "queue": engine.contact_queue(contact_id),
                     "on_hold": contact_id in self.on_hold,
+                    "consulting": self.consults.get(contact_id),
                     "wrap_until": self.wrap_until.get((agent_id, contact_id)),
                     "attached": self.attached.get(contact_id, {}),
                 }
@@ -613,6 +616,10 @@ class LiveDriver:
                 del self.offers[agent_id]
         elif kind is EventKind.HELD and contact_id:
             self.on_hold.add(contact_id)
+        elif kind is EventKind.CONSULT_STARTED and contact_id:
+            self.consults[contact_id] = str(event.data.get("consulted", ""))
+        elif kind is EventKind.CONSULT_ENDED and contact_id:
+            self.consults.pop(contact_id, None)
         elif kind in (EventKind.RESUMED, EventKind.DISCONNECTED) and contact_id:
             self.on_hold.discard(contact_id)
         if kind is EventKind.DISCONNECTED and contact_id and agent_id:

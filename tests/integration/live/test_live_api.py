@@ -183,3 +183,43 @@ def test_an_agent_feed_carries_only_that_agents_messages(client: TestClient) -> 
         client.portal.call(hub.publish, {"type": "wallboard", "queues": []})
         client.portal.call(hub.publish, {"type": "offer", "agent_id": "a001", "contact_id": "y"})
         assert socket.receive_json() == {"type": "offer", "agent_id": "a001", "contact_id": "y"}
+
+
+def test_warm_transfer_through_a_consult(client: TestClient) -> None:
+    first, second, boss = auth(client, "a001"), auth(client, "a002"), auth(client, "boss")
+    base = "/api/live/agents/a001"
+    assert client.post(f"{base}/state", json={"state": "ready"}, headers=first).status_code == 200
+    placed = client.post(
+        "/api/live/contacts",
+        json={"queue": "installation", "customer": "13800138001"},
+        headers=boss,
+    )
+    contact = placed.json()["contact_id"]
+    assert client.post(f"{base}/contacts/{contact}/answer", headers=first).status_code == 200
+    busy = client.post(
+        f"{base}/contacts/{contact}/consult", json={"agent_id": "a002"}, headers=first
+    )
+    assert busy.status_code == 409  # a002 is not logged in, so not available
+    ready = client.post("/api/live/agents/a002/state", json={"state": "ready"}, headers=second)
+    assert ready.status_code == 200
+    started = client.post(
+        f"{base}/contacts/{contact}/consult", json={"agent_id": "a002"}, headers=first
+    )
+    assert started.status_code == 200 and "consult_started" in started.json()["events"]
+    assert client.get(base, headers=first).json()["contacts"][0]["consulting"] == "a002"
+    # Only the agent holding the contact may end the consult.
+    refused = client.post(
+        f"/api/live/agents/a002/contacts/{contact}/consult/end", json={}, headers=first
+    )
+    assert refused.status_code == 403
+    done = client.post(
+        f"{base}/contacts/{contact}/consult/end", json={"transfer": True}, headers=first
+    )
+    assert done.status_code == 200 and "consult_ended" in done.json()["events"]
+    mine = client.get("/api/live/agents/a002", headers=second).json()
+    assert [(c["contact_id"], c["stage"]) for c in mine["contacts"]] == [(contact, "talking")]
+    assert contact not in [
+        c["contact_id"]
+        for c in client.get(base, headers=first).json()["contacts"]
+        if c["stage"] != "wrap_up"
+    ]

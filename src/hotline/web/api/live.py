@@ -25,6 +25,8 @@ from hotline.routing.model import (
     AgentNotReady,
     AgentReady,
     Command,
+    ConsultEnded,
+    ConsultStarted,
     ContactEnded,
     ContactHeld,
     ContactResumed,
@@ -241,6 +243,55 @@ async def transfer(
     target = str(body.agent_id)
     return await _apply(
         driver, lambda now: TransferredToAgent(at=now, contact_id=contact_id, agent_id=target)
+    )
+
+
+class ConsultStart(BaseModel):
+    """The agent to consult while the customer waits on hold."""
+
+    agent_id: str = Field(min_length=1, max_length=64)
+
+
+class ConsultEnd(BaseModel):
+    """End a consult: ``transfer`` hands the customer to the consulted agent (warm transfer)."""
+
+    transfer: bool = False
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/consult")
+async def consult(
+    agent_id: str,
+    contact_id: str,
+    body: ConsultStart,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Consult another available agent about a connected contact (the first step of a warm
+    transfer); 409 when the agent is not available or a consult is already open."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    target = body.agent_id
+    return await _apply(
+        driver, lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=target)
+    )
+
+
+@router.post("/agents/{agent_id}/contacts/{contact_id}/consult/end")
+async def end_consult(
+    agent_id: str,
+    contact_id: str,
+    body: ConsultEnd,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """End the consult: back to the customer, or complete the warm transfer."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    transfer = body.transfer
+    return await _apply(
+        driver, lambda now: ConsultEnded(at=now, contact_id=contact_id, transfer=transfer)
     )
 
 

@@ -72,7 +72,9 @@
       el('contact-hold').hidden = !contact.on_hold;
       const talking = contact.stage === 'talking';
       el('talk-controls').hidden = !talking;
-      el('transfer-controls').hidden = !talking;
+      el('transfer-controls').hidden = !talking || Boolean(contact.consulting);
+      el('consult-controls').hidden = !talking || !contact.consulting;
+      text('consult-with', contact.consulting ? `${t('desk.consulting')} ${contact.consulting}` : '');
       el('btn-hold').hidden = contact.on_hold;
       el('btn-resume').hidden = !contact.on_hold;
       el('wrap-controls').hidden = contact.stage !== 'wrap_up';
@@ -154,6 +156,10 @@
     const queue = el('transfer-queue').value, agent = el('transfer-agent').value.trim();
     act(contactPath('transfer'), agent ? {agent_id: agent} : {queue});
   };
+  // Consult another agent while the customer waits; then hand over (warm) or go back.
+  el('btn-consult').onclick = () => act(contactPath('consult'), {agent_id: el('transfer-agent').value.trim()});
+  el('btn-consult-transfer').onclick = () => act(contactPath('consult/end'), {transfer: true});
+  el('btn-consult-end').onclick = () => act(contactPath('consult/end'), {transfer: false});
   el('btn-callback').onclick = async () => {
     try {
       const made = await call('POST', `${base}${contactPath('callback')}`, {
