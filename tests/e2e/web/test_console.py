@@ -439,3 +439,48 @@ def test_wallboard_falls_back_to_server_sent_events(browser: Any, server: Server
     agent.context.close()
     context.close()
     admin.context.close()
+
+
+def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    admin = _signed_in(browser, server, "root")
+    for username, agent_id in (("v031", "a031"), ("v032", "a032")):
+        made = admin.request.post(
+            f"{server.url}/api/users",
+            data={
+                "username": username,
+                "password": PASSWORD,
+                "roles": ["agent"],
+                "agent_id": agent_id,
+            },
+        )
+        assert made.status == 201, made.text()
+    first, second = _signed_in(browser, server, "v031"), _signed_in(browser, server, "v032")
+    for page in (first, second):
+        page.goto(f"{server.url}/desk")
+    first.click("#btn-ready")
+    expect(first.locator("#state")).to_have_text("空闲")
+    placed = admin.request.post(
+        f"{server.url}/api/live/contacts", data={"queue": "vip", "customer": "13900000031"}
+    )
+    assert placed.status == 201, placed.text()
+    first.click("#btn-answer")
+    expect(first.locator("#contact-stage")).to_have_text("通话")
+    second.click("#btn-ready")
+    expect(second.locator("#state")).to_have_text("空闲")
+    first.fill("#transfer-agent", "a032")
+    first.click("#btn-consult")
+    expect(first.locator("#consult-with")).to_contain_text("a032")
+    expect(first.locator("#transfer-controls")).to_be_hidden()
+    second.reload()
+    expect(second.locator("#contact-stage")).to_have_text("咨询")
+    first.screenshot(path=str(server.shots / "17-desk-consulting.png"), full_page=True)
+    first.click("#btn-consult-transfer")
+    expect(first.locator("#consult-controls")).to_be_hidden()
+    second.reload()
+    expect(second.locator("#contact-stage")).to_have_text("通话")
+    expect(second.locator("#talk-controls")).to_be_visible()
+    second.screenshot(path=str(server.shots / "18-desk-after-warm-transfer.png"), full_page=True)
+    for page in (first, second, admin):
+        page.context.close()
