@@ -70,6 +70,7 @@ from hotline.telephony.ports import (
     MediaRejected,
     MediaServer,
     MediaUnavailable,
+    QueueChanged,
     RingAgent,
     RoutingDecision,
     Signalling,
@@ -783,6 +784,8 @@ class CallCenter:
             elif isinstance(decision, AnnounceWait):
                 if call.answered_at is None and call.agent_leg is None:
                     self._spawn(self._announce(call, decision))
+            elif isinstance(decision, QueueChanged):
+                call.queue = decision.queue  # the music goes on; the ACD logged the overflow
             elif isinstance(decision, StopRinging) and call.ringing_agent == decision.agent_id:
                 if call.agent_leg is not None:
                     self._by_leg.pop(call.agent_leg, None)

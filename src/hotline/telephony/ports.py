@@ -170,7 +170,16 @@ class AnnounceWait:
     estimated_wait_s: float | None
 
 
-RoutingDecision = RingAgent | StopRinging | AnnounceWait
+@dataclass(frozen=True, slots=True)
+class QueueChanged:
+    """Routing decision: the waiting caller now waits in ``queue`` (overflow)."""
+
+    contact_id: str
+    queue: str
+    reason: str
+
+
+RoutingDecision = RingAgent | StopRinging | AnnounceWait | QueueChanged
 
 
 class CallRouter(Protocol):

@@ -9,13 +9,14 @@ timers; the driver advances its time about once a second.
 
 :func:`voice_routing_config` builds the engine's configuration for the voice queues and the
 agents of a center file. Business hours stay with the IVR (its ``hours`` node), so queue
-calendars are left out here; ageing steps and overflow exits (callback, voicemail, closed
-message) are not carried out by the voice driver yet and are left out too. Position and
-wait announcements are kept: the engine says when, the driver plays the comfort prompt.
+calendars are left out here. Ageing steps and overflow to another queue are carried out;
+the callback, voicemail and closed-message exits are not yet (they are left out). Position
+and wait announcements are kept: the engine says when, the driver speaks them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
@@ -23,7 +24,6 @@ from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import (
-    AgentConfig,
     AgentLoggedIn,
     AgentNotReady,
     AgentReady,
@@ -36,19 +36,20 @@ from hotline.routing.model import (
     ContactHeld,
     ContactQueued,
     ContactResumed,
+    MovedToQueue,
     Offer,
     OfferAnswered,
     OfferRejected,
-    PriorityMode,
-    QueueConfig,
+    OverflowAction,
     RoutingConfig,
     RoutingConflict,
-    Strategy,
     TransferredToAgent,
     TransferredToQueue,
 )
+from hotline.routing.service import routing_config_from_center
 from hotline.telephony.ports import (
     AnnounceWait,
+    QueueChanged,
     RingAgent,
     RoutingDecision,
     StopRinging,
@@ -58,47 +59,38 @@ from hotline.telephony.ports import (
 log = logging.getLogger(__name__)
 
 
+# Overflow actions the voice path carries out: moving the caller to another queue. The
+# callback, voicemail and closed-message exits need outbound dialling, message recording
+# and calendars the voice driver does not have yet, so those rules are left out.
+VOICE_OVERFLOW_ACTIONS = frozenset({OverflowAction.QUEUE})
+
+
 def voice_routing_config(center: CenterConfig, *, seed: int = 0) -> RoutingConfig:
-    """The engine's configuration for a center's voice queues and its agents.
+    """The engine's configuration for a center's queues and agents, as the voice path runs it.
+
+    It is :func:`hotline.routing.service.routing_config_from_center` — the same queues,
+    agents, capacities, ageing steps and overflow-to-queue rules every channel uses — with
+    calendars left to the IVR (its ``hours`` node) and only the overflow actions in
+    :data:`VOICE_OVERFLOW_ACTIONS` kept.
 
     >>> from pathlib import Path
     >>> from hotline.config.validate import load_center
     >>> sample = Path(__file__).parent.parent / "config/samples/appliance_center.yaml"
     >>> config = voice_routing_config(load_center(sample))
-    >>> [q.id for q in config.queues], len(config.agents)
+    >>> [q.id for q in config.queues][:4], len(config.agents)
     (['vip', 'installation', 'repair', 'complaints'], 40)
+    >>> [(r.when.value, r.target) for r in config.queues[3].overflow]
+    [('wait_exceeds', 'repair')]
     """
+    full = routing_config_from_center(center, honour_hours=False, seed=seed)
     queues = tuple(
-        QueueConfig(
-            id=queue.id,
-            channel=Channel.VOICE,
-            requirements=tuple(queue.requirements),
-            strategy=Strategy(queue.strategy),
-            priority_mode=(
-                PriorityMode.HEAD_START if queue.priority_head_start_s > 0 else PriorityMode.STRICT
-            ),
-            head_start_s=queue.priority_head_start_s,
-            default_priority=queue.priority,
-            target_service_level=queue.target.service_level,
-            target_threshold_s=queue.target.threshold_s,
-            wrap_up_s=queue.wrap_up_s,
-            ring_timeout_s=queue.ring_timeout_s,
-            announce_every_s=queue.announce_every_s,
+        dataclasses.replace(
+            queue,
+            overflow=tuple(r for r in queue.overflow if r.action in VOICE_OVERFLOW_ACTIONS),
         )
-        for queue in center.queues
-        if queue.channel == "voice"
+        for queue in full.queues
     )
-    agents = tuple(
-        AgentConfig(
-            id=agent.id,
-            skills=dict(agent.skills),
-            languages=frozenset(agent.languages),
-            wrap_up_s=agent.wrap_up_s,
-            name=agent.name,
-        )
-        for agent in center.agents
-    )
-    return RoutingConfig(queues=queues, agents=agents, seed=seed)
+    return dataclasses.replace(full, queues=queues)
 
 
 class EngineRouter:
@@ -140,6 +132,8 @@ class EngineRouter:
                 )
             elif isinstance(effect, CancelOffer):
                 decisions.append(StopRinging(effect.contact_id, effect.agent_id, effect.reason))
+            elif isinstance(effect, MovedToQueue) and effect.reason != "transfer":
+                decisions.append(QueueChanged(effect.contact_id, effect.to_queue, effect.reason))
             elif isinstance(effect, AnnouncePosition):
                 decisions.append(
                     AnnounceWait(effect.contact_id, effect.position, effect.estimated_wait_s)
