@@ -4,10 +4,11 @@ Every edit of the center is an edit of its configuration text, checked by exactl
 of ``hotline config validate`` (:func:`hotline.config.validate.check_text`) before it is
 kept; a refused edit comes back with each problem's line and field. A kept edit is written to
 ``<home>/center.yaml``, audited, and handed to the running live driver, which switches to it
-at its next idle moment (:meth:`hotline.live.driver.LiveDriver.reconfigure`); without a live
-driver it takes effect when the server next starts. Besides the YAML editor, structured forms
-change a queue's targets and wrap-up, an agent's team and skills, and a calendar's hours and
-holidays; each writes a new configuration checked by the same rules.
+at its next idle moment (:meth:`hotline.live.driver.LiveDriver.reconfigure`). After a
+restart the server routes with the file it is started with (``hotline serve --center``).
+Besides the YAML editor, structured forms change a queue's targets and wrap-up, an agent's
+team and skills, and a calendar's hours and holidays; each writes a new configuration checked
+by the same rules.
 """
 
 from __future__ import annotations
@@ -132,8 +133,8 @@ def save_center(
 def _apply(request: Request, result: Any) -> dict[str, Any]:
     """Hand a saved configuration to the running live driver (applied at its next idle moment).
 
-    Without a live driver (``hotline serve --no-live``, tests) the saved file takes effect
-    when the server next starts.
+    Without a live driver (tests, an app built without one) the file is only saved: a server
+    uses it when started with ``hotline serve --center <home>/center.yaml``.
     """
     driver = getattr(request.app.state, "live", None)
     if driver is None or result.config is None:
