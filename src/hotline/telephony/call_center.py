@@ -7,10 +7,15 @@ One :class:`CallCenter` runs on an asyncio loop. For every incoming call it
    placeholder, so the IVR's prompts and music reach the caller through the same relay;
 2. runs the IVR interpreter (:mod:`hotline.ivr.interpreter`), carrying out its effects:
    prompts are played by the media server, keys come back from its DTMF detector;
-3. hands the caller to the ACD (:class:`~hotline.telephony.ports.CallRouter`) with the data
-   the IVR gathered, plays music on hold, and rings the agent's registered phone when the
-   ACD says so (ring timeout → ring-no-answer, the ACD picks again);
-4. on answer re-points the relay at the agent's phone and records both directions;
+3. tells the caller the call may be recorded, hands them to the ACD
+   (:class:`~hotline.telephony.ports.CallRouter`) with the data the IVR gathered, plays
+   music on hold with the position and estimated wait spoken when the ACD announces them,
+   follows the ACD's overflow to another queue, and rings the agent's registered phone when
+   the ACD says so (ring timeout → ring-no-answer, the ACD picks again);
+4. on answer re-points the relay at the agent's phone and records both directions; the
+   agent's hold/resume re-INVITEs are answered in place (music on hold to the caller while
+   held) and a REFER — or :meth:`CallCenter.transfer` — re-routes the caller through the
+   ACD to another agent or queue (blind transfer);
 5. when the agent hangs up, runs the post-call survey; every step lands in the contact
    event log.
 
