@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.core.events import Channel
 from hotline.crm import service as crm
 from hotline.live.driver import FinishedContact
+from hotline.store.db import writing
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class ContactHistoryRecorder:
     def write(self, batch: list[FinishedContact]) -> int:
         """Record ``batch`` in one transaction; return how many history rows were added."""
         added = 0
-        with self.session_factory() as session:
+        with writing(self.session_factory()) as session:
             for contact in batch:
                 assert contact.customer is not None
                 rows = crm.record_finished_contact(

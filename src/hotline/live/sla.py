@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.clock import Clock, WallClock
 from hotline.identity.audit import record as audit
+from hotline.store.db import writing
 from hotline.tickets import service as tickets
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class SlaSweeper:
     def sweep_once(self) -> list[dict[str, Any]]:
         """Check every open ticket now, audit what was sent and commit; return it."""
         now = datetime.fromtimestamp(self.clock.now(), UTC)
-        with self.session_factory() as session:
+        with writing(self.session_factory()) as session:
             sent = tickets.check_sla(session, now=now, actor=self.actor)
             for escalation in sent:
                 audit(

@@ -79,14 +79,30 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            # IMMEDIATE takes SQLite's single write lock at the start of the transaction, so
-            # a transaction that reads and then writes can't fail with SQLITE_BUSY_SNAPSHOT
-            # when another connection committed in between (WAL readers are not blocked;
-            # writers queue up behind busy_timeout instead of failing at once).
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A plain (deferred) BEGIN lets WAL readers run beside the live event-log writer.
+            # A transaction that reads and then writes asks for IMMEDIATE instead (see
+            # ``writing``): it takes the single write lock up front, so it waits behind
+            # busy_timeout rather than failing with SQLITE_BUSY_SNAPSHOT when another
+            # connection committed between its read and its write.
+            mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
+            connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+SQLITE_BEGIN = "hotline_sqlite_begin"
+
+
+def writing(session: Session) -> Session:
+    """Mark ``session``'s transaction as one that will write; call before its first query.
+
+    On SQLite this begins the transaction IMMEDIATE (taking the write lock now); elsewhere it
+    changes nothing. Returns the session, for chaining.
+    """
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+    return session
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 from hotline.identity import service as identity
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.tokens import TokenClaims, read_token
+from hotline.store.db import writing
 
 COOKIE = "hotline_session"
+# Requests that only read take no write lock on SQLite; the rest take it up front.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset(
     {
         "/health",
@@ -57,6 +60,8 @@ def get_session(request: Request) -> Session:
 def db_session(request: Request) -> Iterator[Session]:
     """FastAPI dependency yielding a session that commits on success."""
     session = get_session(request)
+    if request.method not in READ_ONLY_METHODS:
+        writing(session)
     try:
         yield session
         session.commit()
