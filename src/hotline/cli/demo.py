@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hotline.cli.platform import SAMPLE_CENTER
+from hotline.cli.platform import center_path
 from hotline.config.validate import load_center
 from hotline.identity import service as identity
 from hotline.store.db import make_engine, make_session_factory, session_scope
@@ -58,7 +58,7 @@ def demo(
     """Start the platform with the sample center (SQLite), live routing and demo traffic."""
     os.environ["HOTLINE_HOME"] = str(home)
     os.environ.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{home.resolve() / 'hotline.db'}")
-    center = load_center(SAMPLE_CENTER)
+    center = load_center(center_path(home, None))
     engine = make_engine(os.environ["HOTLINE_DATABASE_URL"])
     upgrade(engine)
     factory = make_session_factory(engine)

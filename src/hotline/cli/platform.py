@@ -69,6 +69,18 @@ def config_sample_path() -> None:
     console.print(str(SAMPLE_CENTER), highlight=False, soft_wrap=True)
 
 
+def center_path(home: Path, explicit: Path | None) -> Path:
+    """The center configuration a server starts with.
+
+    An explicit ``--center`` wins; else the configuration an administrator saved from the
+    admin page (``<home>/center.yaml``); else the bundled sample.
+    """
+    if explicit is not None:
+        return explicit
+    saved = Path(home) / "center.yaml"
+    return saved if saved.exists() else SAMPLE_CENTER
+
+
 def register(app: typer.Typer) -> None:
     """Add the platform commands to the ``hotline`` command."""
     app.add_typer(config_app, name="config")
@@ -200,7 +212,7 @@ def serve(
     from hotline.web.app import create_app
 
     settings = load_settings()
-    path = center or SAMPLE_CENTER
+    path = center_path(settings.home, center)
     try:
         center_config = load_center(path)
     except Exception as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from typer.main import get_command
 from typer.testing import CliRunner
@@ -33,3 +35,14 @@ def test_every_command_has_help() -> None:
         assert description and not description.startswith("╭"), (
             f"{' '.join(path)} has no description"
         )
+
+
+def test_servers_start_with_the_saved_center(tmp_path: Path) -> None:
+    from hotline.cli.platform import SAMPLE_CENTER, center_path
+
+    assert center_path(tmp_path, None) == SAMPLE_CENTER
+    saved = tmp_path / "center.yaml"
+    saved.write_text("center: {name: Saved}\n", encoding="utf-8")
+    assert center_path(tmp_path, None) == saved
+    explicit = tmp_path / "other.yaml"
+    assert center_path(tmp_path, explicit) == explicit

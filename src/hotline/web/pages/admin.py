@@ -134,7 +134,7 @@ def _apply(request: Request, result: Any) -> dict[str, Any]:
     """Hand a saved configuration to the running live driver (applied at its next idle moment).
 
     Without a live driver (tests, an app built without one) the file is only saved: a server
-    uses it when started with ``hotline serve --center <home>/center.yaml``.
+    starting in the same home (``hotline serve``, ``hotline demo``) loads it.
     """
     driver = getattr(request.app.state, "live", None)
     if driver is None or result.config is None:
