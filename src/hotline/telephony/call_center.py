@@ -67,6 +67,7 @@ from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.media.numbers import announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
 from hotline.telephony.media.sdp import ANSWER_DIRECTION, direction, is_hold, with_direction
+from hotline.telephony.outbound import Originator
 from hotline.telephony.ports import (
     AgentPhone,
     AnnounceWait,
@@ -165,6 +166,9 @@ class CallCenterSettings:
     # Prompt that tells the caller the call may be recorded, played before the caller joins
     # the queue — so before any agent can answer and the recording start; None: no notice.
     recording_notice: str | None = RECORDING_NOTICE
+    # Outbound trunk as a SIP URI template, ``{number}`` replaced by the dialled number
+    # (e.g. ``sip:{number}@127.0.0.1:5070``); None: no outbound calls.
+    trunk: str | None = None
 
 
 class CallCenter:
@@ -198,6 +202,7 @@ class CallCenter:
         # A router that logs routing events (and runs ring timers) gets our sink, so its
         # events share one sequence with ours.
         self.router_logs = bool(getattr(router, "owns_contact_events", False))
+        self.outbound = Originator(self)
         if self.router_logs:
             router.emit_to(self.append_routed)  # type: ignore[attr-defined]
 
@@ -305,14 +310,30 @@ class CallCenter:
         call.ivr = state
         self._apply(call, effects)
 
+    async def originate(
+        self, *, agent_id: str, number: str, reason: str = "click_to_dial"
+    ) -> str:
+        """Click-to-dial: ring the agent's phone, then the customer via the trunk.
+
+        Example: ``contact = await center.originate(agent_id="a001", number="13800000000")``;
+        see :mod:`hotline.telephony.outbound`. Raises
+        :class:`~hotline.telephony.outbound.OriginationRefused`.
+        """
+        return await self.outbound.originate(agent_id=agent_id, number=number, reason=reason)
+
     def ringing(self, leg: str) -> None:
         """The agent's phone rings (nothing to do: the ring timer already runs)."""
+        if self.outbound.owns(leg):
+            return
         call = self._by_leg.get(leg)
         if call is not None:
             log.debug("agent leg %s ringing for %s", leg, call.contact_id)
 
     def answered(self, leg: str, sdp: str) -> None:
         """The agent picked up: bridge, record, log."""
+        if self.outbound.owns(leg):
+            self.outbound.answered(leg, sdp)
+            return
         call = self._by_leg.get(leg)
         if call is None or leg != call.agent_leg or call.finished:
             return
@@ -362,6 +383,9 @@ class CallCenter:
 
     def failed(self, leg: str, code: int) -> None:
         """An agent leg failed (busy, declined, unreachable): ring-no-answer handling."""
+        if self.outbound.owns(leg):
+            self.outbound.failed(leg, code)
+            return
         call = self._by_leg.pop(leg, None)
         if call is None or leg != call.agent_leg:
             return
@@ -395,6 +419,9 @@ class CallCenter:
 
     def hung_up(self, leg: str) -> None:
         """Someone hung up: the caller (abandon, IVR hang-up, end of talk) or the agent."""
+        if self.outbound.owns(leg):
+            self.outbound.hung_up(leg)
+            return
         call = self._by_leg.pop(leg, None)
         if call is None or call.finished:
             return
