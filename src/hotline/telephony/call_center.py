@@ -310,9 +310,7 @@ class CallCenter:
         call.ivr = state
         self._apply(call, effects)
 
-    async def originate(
-        self, *, agent_id: str, number: str, reason: str = "click_to_dial"
-    ) -> str:
+    async def originate(self, *, agent_id: str, number: str, reason: str = "click_to_dial") -> str:
         """Click-to-dial: ring the agent's phone, then the customer via the trunk.
 
         Example: ``contact = await center.originate(agent_id="a001", number="13800000000")``;
