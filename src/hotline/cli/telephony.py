@@ -75,6 +75,12 @@ def serve_command(
         help="Prompt id played before callers join a queue ('this call may be recorded'); "
         "empty: none.",
     ),
+    trunk: str = typer.Option(
+        "", help="Outbound trunk URI template, e.g. 'sip:{number}@10.0.0.1:5060' (click-to-dial)."
+    ),
+    control_port: int = typer.Option(
+        0, help="Local TCP port (127.0.0.1) taking JSON-line origination requests (0: none)."
+    ),
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
@@ -103,6 +109,8 @@ def serve_command(
         run_seconds=run_seconds or None,
         database_url=database_url or load_settings().database_url or None,
         recording_notice=recording_notice or None,
+        trunk=trunk or None,
+        control_port=control_port or None,
     )
     asyncio.run(serve(options))
 

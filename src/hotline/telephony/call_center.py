@@ -220,8 +220,13 @@ class CallCenter:
         agent_id: str | None = None,
         queue: str | None = None,
         data: Mapping[str, Any] | None = None,
+        unrouted: bool = False,
     ) -> Event:
-        """Append one event to the contact event log (routing events only without a router log)."""
+        """Append one event to the contact event log (routing events only without a router log).
+
+        ``unrouted``: the ACD never saw this contact (outbound calls), so routing events
+        are ours to write even when the router keeps the log.
+        """
         event = Event(
             seq=0,
             at=self.clock.now(),
@@ -232,7 +237,7 @@ class CallCenter:
             channel=Channel.VOICE if contact_id else None,
             data=dict(data or {}),
         )
-        if not (self.router_logs and kind in ROUTING_KINDS):
+        if unrouted or not (self.router_logs and kind in ROUTING_KINDS):
             event = dataclasses.replace(event, seq=next(self._seq))
             self.sink.append(event)
         return event

@@ -75,6 +75,7 @@ class Originator:
             contact_id=call.contact_id,
             agent_id=call.agent_id,
             data={"direction": Direction.OUTBOUND.value, **data},
+            unrouted=True,
         )
 
     async def originate(self, *, agent_id: str, number: str, reason: str = "click_to_dial") -> str:

@@ -37,6 +37,7 @@ from hotline.telephony.event_store import DatabaseSink, TeeSink
 from hotline.telephony.media.prompts import RECORDING_NOTICE
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
 from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
+from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.ports import AgentPhone, CallRouter, EventSink
 from hotline.telephony.routing import EngineRouter, voice_routing_config
 from hotline.telephony.sip.registrar import Registrar
@@ -86,6 +87,10 @@ class ServerOptions:
     # With a database URL the contact event log and the recordings also go to the database.
     database_url: str | None = None
     recording_notice: str | None = RECORDING_NOTICE
+    # Outbound trunk URI template (``sip:{number}@host:port``) for click-to-dial and callbacks.
+    trunk: str | None = None
+    # Local control port (127.0.0.1, TCP, JSON lines) taking origination requests.
+    control_port: int | None = None
 
     @property
     def events_path(self) -> Path:
@@ -156,6 +161,32 @@ def _post(loop: asyncio.AbstractEventLoop, function: Callable[..., None], *args:
     loop.call_soon_threadsafe(function, *args)
 
 
+async def _control_client(
+    center: CallCenter, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Serve one control connection: each line ``{"originate": {"agent", "number"}}``.
+
+    The answer is one JSON line: ``{"contact_id": ...}`` or ``{"error": ...}``. It listens on
+    127.0.0.1 only: the web API's click-to-dial runs on the same machine.
+    """
+    try:
+        while line := await reader.readline():
+            try:
+                request = json.loads(line)["originate"]
+                contact_id = await center.originate(
+                    agent_id=str(request["agent"]),
+                    number=str(request["number"]),
+                    reason=str(request.get("reason", "click_to_dial")),
+                )
+                reply: dict[str, str] = {"contact_id": contact_id}
+            except (ValueError, KeyError, TypeError, OriginationRefused) as exc:
+                reply = {"error": str(exc)}
+            writer.write((json.dumps(reply) + "\n").encode())
+            await writer.drain()
+    finally:
+        writer.close()
+
+
 async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -> None:
     """Run the voice server until SIGINT/SIGTERM (or ``run_seconds``)."""
     loop = asyncio.get_running_loop()
@@ -199,6 +230,7 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             ),
             recording_executor=converters,
             recording_notice=options.recording_notice,
+            trunk=options.trunk,
         ),
         media=media,
         router=router,
@@ -221,6 +253,11 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     )
     stack.start()
     center.signalling = stack
+    control: asyncio.Server | None = None
+    if options.control_port is not None:
+        control = await asyncio.start_server(
+            partial(_control_client, center), "127.0.0.1", options.control_port
+        )
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -240,6 +277,8 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
+        if control is not None:
+            control.close()
         await center.drain()
         stack.stop()
         dtmf.close()

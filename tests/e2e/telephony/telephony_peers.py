@@ -110,6 +110,8 @@ class VoiceServer:
     process: subprocess.Popen[bytes] | None = None
     database: bool = True  # also write the event log and recordings to a SQLite database
     rtp_ports: tuple[int, int] | None = None  # instead of the slot's whole block
+    trunk: str | None = None  # outbound trunk URI template (click-to-dial)
+    control_port: int | None = None  # origination control port (JSON lines over TCP)
 
     @property
     def events_path(self) -> Path:
@@ -152,6 +154,10 @@ class VoiceServer:
         ]
         if self.database:
             command += ["--database-url", self.database_url]
+        if self.trunk:
+            command += ["--trunk", self.trunk]
+        if self.control_port:
+            command += ["--control-port", str(self.control_port)]
         self.workdir.mkdir(parents=True, exist_ok=True)
         with (self.workdir / "server.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -327,6 +333,16 @@ class BaresipAgent:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def originate(control_port: int, agent: str, number: str) -> dict[str, str]:
+    """Ask the voice server's control port to place a click-to-dial call."""
+    with socket.create_connection(("127.0.0.1", control_port), 5) as conn:
+        request = {"originate": {"agent": agent, "number": number}}
+        conn.sendall((json.dumps(request) + "\n").encode())
+        with conn.makefile("rb") as answers:
+            reply = answers.readline()
+    return dict(json.loads(reply))
 
 
 def run_sipp(
