@@ -7,20 +7,31 @@ from pathlib import Path
 
 import pytest
 
+from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.ivr.flow import sample_flow
+from hotline.routing.engine import RoutingEngine
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
 from hotline.telephony.fake import FakeMediaServer, FakeRouter, FakeSignalling, ListSink
 from hotline.telephony.outbound import OriginationRefused
-from hotline.telephony.ports import AgentPhone
+from hotline.telephony.ports import AgentPhone, CallRouter
+from hotline.telephony.routing import EngineRouter, voice_routing_config
+from hotline.telephony.server import SAMPLE_CENTER
 
 OPEN = 1772416800.0
 PHONES = (AgentPhone("a001", "1001", "pw1"),)
 TRUNK = "sip:{number}@127.0.0.1:5070"
 
 
-def make_center(*, trunk: str | None = TRUNK) -> tuple[CallCenter, FakeSignalling, ListSink]:
+def make_center(
+    *, trunk: str | None = TRUNK, engine: bool = False
+) -> tuple[CallCenter, FakeSignalling, ListSink]:
     sip, sink = FakeSignalling(), ListSink()
+    router: CallRouter = (
+        EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
+        if engine
+        else FakeRouter(ring_timeout_s=5.0)
+    )
     center = CallCenter(
         settings=CallCenterSettings(
             flow=sample_flow(),
@@ -30,7 +41,7 @@ def make_center(*, trunk: str | None = TRUNK) -> tuple[CallCenter, FakeSignallin
             trunk=trunk,
         ),
         media=FakeMediaServer(duration_ms=5),
-        router=FakeRouter(ring_timeout_s=5.0),
+        router=router,
         sink=sink,
         clock=ManualClock(OPEN),
     )
@@ -44,9 +55,12 @@ def outbound_kinds(sink: ListSink, contact: str) -> list[str]:
     return [e.kind.value for e in events]
 
 
-def test_click_to_dial_rings_agent_then_customer_and_bridges() -> None:
+@pytest.mark.parametrize("engine", [False, True], ids=["fake_router", "routing_engine"])
+def test_click_to_dial_rings_agent_then_customer_and_bridges(engine: bool) -> None:
+    # With the routing engine the ACD keeps the log of routed contacts; an outbound call
+    # never went through it, so the driver must still write its offered/answered events.
     async def scenario() -> None:
-        center, sip, sink = make_center()
+        center, sip, sink = make_center(engine=engine)
         center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
         contact = await center.originate(agent_id="a001", number="13800000000")
         dials = [a for a in sip.actions if a[0] == "dial"]
