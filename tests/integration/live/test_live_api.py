@@ -9,49 +9,23 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.config.validate import load_center
-from hotline.core.settings import Settings
-from hotline.identity.passwords import hash_password
-from hotline.live.driver import LiveDriver, attach
-from hotline.store.models.core import User
-from hotline.web.app import create_app
-
-SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
-PASSWORD = "correct-horse-9"
+from tests.integration.live.conftest import PASSWORD, live_client
 
 
 @pytest.fixture
 def client(
     session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
 ) -> Iterator[TestClient]:
-    digest = hash_password(PASSWORD)
-    for username, roles, agent_id in (
-        ("a001", ["agent"], "a001"),
-        ("a002", ["agent"], "a002"),
-        ("boss", ["supervisor"], None),
-    ):
-        db_session.add(
-            User(
-                username=username,
-                display_name=username,
-                password_hash=digest,
-                roles=roles,
-                agent_id=agent_id,
-                language="zh-CN",
-                active=True,
-            )
-        )
-    db_session.commit()
-    center = load_center(SAMPLE)
-    app = create_app(
-        settings=Settings(home=tmp_path, secret_key="test-secret"),
+    with live_client(
         session_factory=session_factory,
-        center=center,
-    )
-    # The test's sessions share one connection; the event-log writer (another thread) would
-    # use it concurrently, so it writes only when the app stops.
-    attach(app, LiveDriver(center=center, honour_hours=False, flush_every_s=3600))
-    with TestClient(app) as test_client:
+        db_session=db_session,
+        home=tmp_path,
+        users=(
+            ("a001", ["agent"], "a001"),
+            ("a002", ["agent"], "a002"),
+            ("boss", ["supervisor"], None),
+        ),
+    ) as test_client:
         yield test_client
 
 

@@ -1,0 +1,56 @@
+"""A web app with a live routing driver on the test database, for the live API and page tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.validate import load_center
+from hotline.core.settings import Settings
+from hotline.identity.passwords import hash_password
+from hotline.live.driver import LiveDriver, attach
+from hotline.store.models.core import User
+from hotline.web.app import create_app
+
+SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
+PASSWORD = "correct-horse-9"
+
+
+@contextmanager
+def live_client(
+    *,
+    session_factory: sessionmaker[Session],
+    db_session: Session,
+    home: Path,
+    users: tuple[tuple[str, list[str], str | None], ...],
+) -> Iterator[TestClient]:
+    """Add ``users`` (username, roles, agent id); run the sample center with live routing."""
+    digest = hash_password(PASSWORD)
+    for username, roles, agent_id in users:
+        db_session.add(
+            User(
+                username=username,
+                display_name=username,
+                password_hash=digest,
+                roles=roles,
+                agent_id=agent_id,
+                language="zh-CN",
+                active=True,
+            )
+        )
+    db_session.commit()
+    center = load_center(SAMPLE)
+    app = create_app(
+        settings=Settings(home=home, secret_key="test-secret"),
+        session_factory=session_factory,
+        center=center,
+    )
+    # The test's sessions share one connection; the event-log writer (another thread) would
+    # use it concurrently, so it writes only when the app stops.
+    attach(app, LiveDriver(center=center, honour_hours=False, flush_every_s=3600))
+    with TestClient(app) as test_client:
+        yield test_client
