@@ -591,6 +591,9 @@ class RoutingEngine:
         self._text_cache: dict[tuple[Term, ...], tuple[str, ...]] = {}
         self._effects: list[Effect] = []
         self._events: list[Event] = []
+        self._auto_answer = config.auto_answer
+        # Offers to answer at once (auto_answer), in the order they were made.
+        self._answers: list[tuple[_Contact, _Agent]] = []
         for agent_cfg in config.agents:
             self._register(agent_cfg)
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -634,9 +637,17 @@ class RoutingEngine:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise RoutingConflict(f"unknown command {type(command).__name__}")
-        handler(command)
+        try:
+            handler(command)
+        except RoutingConflict:
+            if self._answers:
+                # Offers made by timers that fired before the command are still answered.
+                self._answer_offers()
+            raise
         if self._dirty:
             self._settle()
+        if self._answers:
+            self._answer_offers()
         result = Result(self._effects, self._events)
         self._effects = []
         self._events = []
@@ -648,6 +659,8 @@ class RoutingEngine:
             raise RoutingConflict(f"time went backwards: {now} is before {self.now}")
         self._fire_timers(now)
         self.now = now
+        if self._answers:
+            self._answer_offers()
         return self._take_result()
 
     def next_deadline(self) -> float | None:
@@ -1467,7 +1480,10 @@ class RoutingEngine:
         contact.offer_kind = kind
         item = _Item(contact, _ITEM_RINGING, self.now, queue)
         ring_timeout = queue.cfg.ring_timeout_s if queue else 20.0
-        item.timer = self._timer(ring_timeout, "ring", contact, agent)
+        if self._auto_answer:
+            self._answers.append((contact, agent))
+        else:
+            item.timer = self._timer(ring_timeout, "ring", contact, agent)
         agent.items[contact.id] = item
         self._add_load(agent, contact.channel, 1)
         self._offer_seq += 1
@@ -1550,9 +1566,37 @@ class RoutingEngine:
         item = agent.items.get(contact.id)
         if contact.stage != _RINGING or item is None or item.stage != _ITEM_RINGING:
             raise RoutingConflict(f"{contact.id} is not ringing at {agent.id}")
-        assert item.timer is not None
-        self._cancel(item.timer)
-        item.timer = None
+        self._answer(contact, agent, item)
+
+    def _answer_offers(self) -> None:
+        """Answer the offers made while handling a command or advancing (``auto_answer``).
+
+        Each is answered as if a driver had sent ``OfferAnswered`` for it right after the
+        call that made it: after that call settled, one at a time, each answer settled before
+        the next (an answer can free a chat agent for another offer, answered in turn), and
+        after any timer falling due at this instant — so the event log is the same.
+        """
+        answers = self._answers
+        index = 0
+        while index < len(answers):
+            contact, agent = answers[index]
+            index += 1
+            timers = self._timers
+            if timers and timers[0][0] <= self.now:
+                self._fire_timers(self.now)
+            item = agent.items.get(contact.id)
+            if contact.stage != _RINGING or item is None or item.stage != _ITEM_RINGING:
+                continue  # no longer ringing here (the caller hung up, say): nothing to answer
+            self._answer(contact, agent, item)
+            if self._dirty:
+                self._settle()
+        answers.clear()
+
+    def _answer(self, contact: _Contact, agent: _Agent, item: _Item) -> None:
+        """The agent answers the ringing contact."""
+        if item.timer is not None:
+            self._cancel(item.timer)
+            item.timer = None
         item.stage = _ITEM_TALKING
         item.started = self.now
         if contact.timers:

@@ -457,6 +457,10 @@ class RoutingConfig:
 
     ``exclusive_channels``: an agent on one of these (a phone call) gets nothing else, and is
     offered one only when holding nothing. ``seed`` drives the ``random`` strategy.
+    ``auto_answer``: every offer is answered at once, at the instant it is made (agents'
+    desktops set to auto-answer, or a simulation with no ringing time); the engine then logs
+    the offer and the answer itself, in the order a driver answering each ``Offer`` at once
+    would have sent ``OfferAnswered``, and sets no ring-no-answer timer.
     """
 
     queues: tuple[QueueConfig, ...]
@@ -467,6 +471,7 @@ class RoutingConfig:
     )
     ring_no_answer_reason: str = "ring_no_answer"
     seed: int = 0
+    auto_answer: bool = False
 
     def __post_init__(self) -> None:
         ids = [q.id for q in self.queues]

@@ -73,6 +73,9 @@ _REPLAY = 9
 DRAIN_LIMIT_S = 4 * 3600.0
 #: Events written between two freezes of the objects a run has made (see Simulation.run).
 GC_FREEZE_EVERY = 20_000
+#: The young generation's collection threshold during a run: above the objects a run makes
+#: between two freezes, so the collector rarely runs at all (see Simulation.run).
+GC_YOUNG_THRESHOLD = 100_000
 #: An agent who cannot log out yet (still on a contact) tries again this much later.
 LOGOUT_RETRY_S = 30.0
 
@@ -122,6 +125,7 @@ class Simulation:
         self.seed = seed
         self.replication = replication
         self.engine = RoutingEngine(scenario.routing_config(seed=seed * 1000 + replication))
+        self._auto_answer = self.engine.config.auto_answer
         self.now = scenario.start
         self._heap: list[tuple[float, int, int, object]] = []
         self._seq = 0
@@ -203,10 +207,11 @@ class Simulation:
                 continue
             if kind is Offer:
                 assert isinstance(effect, Offer)
-                if self.scenario.answer_delay_s > 0:
-                    self._push(self.now + self.scenario.answer_delay_s, _ANSWER, effect)
+                if self._auto_answer:
+                    # The engine answered it already (RoutingConfig.auto_answer).
+                    self._talk(effect)
                     continue
-                self._answer(effect, effects)
+                self._push(self.now + self.scenario.answer_delay_s, _ANSWER, effect)
             elif kind is StartCallback:
                 assert isinstance(effect, StartCallback)
                 # The caller hangs up and is called back later: the callback keeps the
@@ -215,17 +220,19 @@ class Simulation:
                 if original is not None:
                     self._contacts[effect.callback_id] = _Contact(original.handle_s, math.inf)
 
-    def _answer(self, offer: Offer, pending: list[Effect] | None = None) -> None:
+    def _answer(self, offer: Offer) -> None:
+        """The agent answers an offer after the scenario's answer delay."""
         try:
             result = self.engine.handle(_offer_answered(self.now, offer.contact_id, offer.agent_id))
         except RoutingConflict:
             self._conflicts += 1
             return
         self._events.extend(result.events)
-        if pending is None:
-            self._carry_out(result.effects, [])
-        else:
-            pending.extend(result.effects)
+        self._carry_out(result.effects, [])
+        self._talk(offer)
+
+    def _talk(self, offer: Offer) -> None:
+        """The conversation of an answered offer starts: schedule its end."""
         contact = self._contacts.get(offer.contact_id)
         handle_s = contact.handle_s if contact is not None else self._draw_handle(offer.queue)
         self._push(self.now + handle_s, _END, offer.contact_id)
@@ -401,10 +408,14 @@ class Simulation:
         # Left alone when GC is off or the caller froze objects itself (a server after
         # start-up).
         manage_gc = gc.isenabled() and gc.get_freeze_count() == 0
+        thresholds = gc.get_threshold()
+        if manage_gc:
+            gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
         try:
             cut_at = self._loop(cut, GC_FREEZE_EVERY if manage_gc else None)
         finally:
             if manage_gc:
+                gc.set_threshold(*thresholds)
                 gc.unfreeze()
         if cut_at is None and self._last_skipped > cut:
             # A skipped (no-op) patience happening would have been left beyond the cut.

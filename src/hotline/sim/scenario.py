@@ -185,14 +185,23 @@ class Scenario:
     def routing_config(self, *, seed: int) -> RoutingConfig:
         """The routing engine's configuration: the queues and every agent of every group."""
         agents = tuple(config for group in self.agents for config in group.agent_configs())
+        # With no answer delay, agents answer every offer at the instant it is made, and the
+        # engine logs both itself (the same log as the driver answering each offer at once).
+        auto_answer = self.answer_delay_s <= 0
         if self.default_capacity is not None:
             return RoutingConfig(
                 queues=tuple(q.config for q in self.queues),
                 agents=agents,
                 default_capacity=self.default_capacity,
                 seed=seed,
+                auto_answer=auto_answer,
             )
-        return RoutingConfig(queues=tuple(q.config for q in self.queues), agents=agents, seed=seed)
+        return RoutingConfig(
+            queues=tuple(q.config for q in self.queues),
+            agents=agents,
+            seed=seed,
+            auto_answer=auto_answer,
+        )
 
     def queue(self, queue_id: str) -> QueueSpec:
         """The queue named ``queue_id``."""
