@@ -83,6 +83,8 @@ class EventKind(StrEnum):
     RECORDING_STARTED = "recording_started"
     RECORDING_STOPPED = "recording_stopped"
     SURVEY_ANSWERED = "survey_answered"
+    # an outbound leg's result (callbacks, click-to-dial): answered, no_answer, busy, failed
+    DIALLED = "dialled"
     FINISHED = "finished"
     # agent events
     AGENT_STATE = "agent_state"

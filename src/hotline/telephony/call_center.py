@@ -12,6 +12,11 @@ One :class:`CallCenter` runs on an asyncio loop. For every incoming call it
    music on hold with the position and estimated wait spoken when the ACD announces them,
    follows the ACD's overflow to another queue, and rings the agent's registered phone when
    the ACD says so (ring timeout → ring-no-answer, the ACD picks again);
+   A waiting caller may press 1 to be called back without losing their place (when an
+   outbound trunk is configured); the ACD's exits are carried out too: the closed message,
+   voicemail (the caller's message is recorded and kept with the contact) and the callback
+   (the caller is told and released; when the callback reaches the head of the queue the
+   agent's phone rings first, then the customer is dialled through the trunk);
 4. on answer re-points the relay at the agent's phone and records both directions; the
    agent's hold/resume re-INVITEs are answered in place (music on hold to the caller while
    held) and a REFER — or :meth:`CallCenter.transfer` — re-routes the caller through the
@@ -72,11 +77,13 @@ from hotline.telephony.ports import (
     AgentPhone,
     AnnounceWait,
     CallRouter,
+    DialCallback,
     EventSink,
     MediaRejected,
     MediaServer,
     MediaUnavailable,
     QueueChanged,
+    ReleaseCaller,
     RingAgent,
     RoutingDecision,
     Signalling,
@@ -115,8 +122,21 @@ ROUTING_KINDS = frozenset(
         EventKind.HELD,
         EventKind.RESUMED,
         EventKind.TRANSFERRED,
+        EventKind.OVERFLOWED,
+        EventKind.CALLBACK_REQUESTED,
     }
 )
+# How a caller released by a queue exit ends, and what they hear first.
+EXIT_OUTCOMES = {
+    "closed_message": Outcome.CLOSED,
+    "voicemail": Outcome.OVERFLOWED,
+    "callback": Outcome.CALLBACK,
+}
+EXIT_PROMPTS = {
+    "closed_message": ("closed",),
+    "voicemail": ("voicemail_greeting", "beep"),
+    "callback": ("callback_confirmed",),
+}
 MUSIC_REPEAT = 1000  # rtpengine repeats the music file this many times (hours of music)
 
 
@@ -147,6 +167,9 @@ class Call:
     finished: bool = False
     recording: bool = False
     language: str = "zh-CN"
+    # The queue exit the caller is leaving by (closed_message, voicemail, callback), if any.
+    released: str | None = None
+    voicemail: bool = False  # the caller's message is being recorded
 
 
 @dataclass
@@ -169,6 +192,10 @@ class CallCenterSettings:
     # Outbound trunk as a SIP URI template, ``{number}`` replaced by the dialled number
     # (e.g. ``sip:{number}@127.0.0.1:5070``); None: no outbound calls.
     trunk: str | None = None
+    # Offer waiting callers a callback (needs the trunk): the key they press for it.
+    callback_key: str | None = "1"
+    # The longest voicemail message taken before the line is closed.
+    voicemail_max_s: float = 120.0
 
 
 class CallCenter:
@@ -197,6 +224,8 @@ class CallCenter:
         self._agent_by_user = {p.user: p.agent_id for p in settings.phones}
         self.phone_of: dict[str, str] = {}  # agent id -> registered contact URI
         self.media_alarm = False
+        # callback contact id -> the number to call back (callers released to a callback)
+        self.callback_numbers: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._zone = ZoneInfo(settings.timezone)
         # A router that logs routing events (and runs ring timers) gets our sink, so its
@@ -447,6 +476,10 @@ class CallCenter:
             return
         # the caller hung up
         self._stop_playing(call)
+        if call.released is not None:
+            # leaving by a queue exit (the ACD has finished the contact): a voicemail ends here
+            self._finish(call, EXIT_OUTCOMES[call.released], reason=call.released)
+            return
         if call.ivr is not None:
             self._feed(call, CallerHungUp(at=now))
         if call.answered_at is not None and call.agent_leg is not None:
@@ -639,9 +672,38 @@ class CallCenter:
     def dtmf(self, call_id: str, tag: str, key: str) -> None:
         """A key from the media server's DTMF detector (only the caller's keys matter)."""
         call = self.calls.get(call_id)
-        if call is None or tag != CALLER or call.ivr is None:
+        if call is None or tag != CALLER:
+            return
+        if key == self.settings.callback_key and self._may_call_back(call):
+            self._request_callback(call)
+            return
+        if call.ivr is None:
             return
         self._feed(call, DigitPressed(at=self.clock.now(), digit=key))
+
+    def _waiting(self, call: Call) -> bool:
+        """Whether the caller waits in a queue (no agent ringing or talking, no exit taken)."""
+        return (
+            call.queued_at is not None
+            and call.answered_at is None
+            and call.agent_leg is None
+            and call.released is None
+            and not call.finished
+        )
+
+    def _may_call_back(self, call: Call) -> bool:
+        return self.settings.trunk is not None and self._waiting(call)
+
+    def _request_callback(self, call: Call) -> None:
+        """The caller pressed for a callback: the ACD keeps their place, the caller is told."""
+        try:
+            decisions = self.router.callback_requested(
+                at=self.clock.now(), contact_id=call.contact_id
+            )
+        except TransferRefused as refused:
+            log.info("callback refused for %s: %s", call.contact_id, refused)
+            return
+        self._route(decisions)
 
     def tick(self) -> None:
         """Let the ACD's timers run (wrap-up ends); call about once a second."""
@@ -773,9 +835,75 @@ class CallCenter:
                 queue=effect.queue,
                 priority=effect.priority,
                 language=effect.language,
-                data=effect.data,
+                data={"caller": call.caller, **effect.data},
             )
         )
+
+    async def _leave_queue(self, call: Call, decision: ReleaseCaller) -> None:
+        """Carry out a queue exit: closed message, voicemail or callback, then release."""
+        if decision.callback_id is not None:
+            self.callback_numbers[decision.callback_id] = call.caller
+            self.emit(
+                EventKind.CALLBACK_REQUESTED,
+                contact_id=call.contact_id,
+                queue=call.queue,
+                data={"callback_id": decision.callback_id, "number": call.caller},
+            )
+        elif decision.exit == "voicemail":
+            self.emit(
+                EventKind.OVERFLOWED,
+                contact_id=call.contact_id,
+                queue=call.queue,
+                data={"to": "voicemail"},
+            )
+        self._stop_playing(call)
+        if call.music is not None:
+            await call.music  # the music must have started before we stop it
+        with contextlib.suppress(MediaUnavailable):
+            await self.media.stop(call=call.contact_id, tag=CALLER)
+        for prompt in EXIT_PROMPTS[decision.exit]:
+            if call.finished:
+                return
+            path = prompt_path(self.settings.prompts, call.language, prompt)
+            try:
+                playback = await self.media.play(call=call.contact_id, tag=CALLER, path=str(path))
+            except MediaUnavailable:
+                break
+            await asyncio.sleep((playback.duration_ms or 1000) / 1000)
+        if call.finished:
+            return
+        if decision.exit == "voicemail":
+            try:
+                await self.media.start_recording(call=call.contact_id)
+            except MediaUnavailable as exc:
+                self.emit(
+                    EventKind.ALARM,
+                    contact_id=call.contact_id,
+                    data={"component": "media", "state": "voicemail_failed", "error": str(exc)},
+                )
+            else:
+                call.recording = call.voicemail = True
+                self.emit(
+                    EventKind.RECORDING_STARTED,
+                    contact_id=call.contact_id,
+                    queue=call.queue,
+                    data={"kind": "voicemail"},
+                )
+                # the caller hangs up when done; the line closes after the longest message
+                call.timers.append(
+                    asyncio.get_running_loop().call_later(
+                        self.settings.voicemail_max_s, self._close_exit, call
+                    )
+                )
+                return
+        self._close_exit(call)
+
+    def _close_exit(self, call: Call) -> None:
+        if call.finished or call.released is None:
+            return
+        self._by_leg.pop(call.leg, None)
+        self._sip().hang_up(call.leg)
+        self._finish(call, EXIT_OUTCOMES[call.released], reason=call.released)
 
     async def _announce(self, call: Call, decision: AnnounceWait) -> None:
         # Over the music: the comfort message, then position and estimated wait spoken from
@@ -784,8 +912,10 @@ class CallCenter:
         # must not find a prompt still queued behind it).
         spoken = announcement(decision.position, decision.estimated_wait_s, call.language)
         prompts = ["queue_comfort", *spoken]
+        if self._may_call_back(call):
+            prompts.append("callback_offer")
         for prompt in prompts:
-            if call.answered_at is not None or call.agent_leg is not None or call.finished:
+            if not self._waiting(call):
                 return
             path = prompt_path(self.settings.prompts, call.language, prompt)
             try:
@@ -793,7 +923,7 @@ class CallCenter:
             except MediaUnavailable:
                 return
             await asyncio.sleep((playback.duration_ms or 1000) / 1000)
-        if call.answered_at is None and call.agent_leg is None and not call.finished:
+        if self._waiting(call):
             call.music = self._spawn(self._music(call))
 
     async def _music(self, call: Call) -> None:
@@ -811,8 +941,20 @@ class CallCenter:
 
     def _route(self, decisions: Iterable[RoutingDecision]) -> None:
         for decision in decisions:
+            if isinstance(decision, DialCallback):
+                number = decision.number or self.callback_numbers.get(decision.contact_id)
+                self.outbound.call_back(decision, number)
+                continue
+            if isinstance(decision, StopRinging) and self.outbound.routed(decision.contact_id):
+                self.outbound.stop_ringing(decision.contact_id, decision.agent_id)
+                continue
             call = self.calls.get(decision.contact_id)
             if call is None or call.finished:
+                continue
+            if isinstance(decision, ReleaseCaller):
+                if call.released is None and call.answered_at is None:
+                    call.released = decision.exit
+                    self._spawn(self._leave_queue(call, decision))
                 continue
             if isinstance(decision, RingAgent):
                 self._ring(call, decision)
@@ -892,7 +1034,9 @@ class CallCenter:
             with contextlib.suppress(MediaUnavailable):
                 await self.media.stop_recording(call=call.contact_id)
         await self.media.delete(call=call.contact_id)
-        if call.answered_at is None or self.settings.recording_converter is None:
+        if (call.answered_at is None and not call.voicemail) or (
+            self.settings.recording_converter is None
+        ):
             return
         converter = self.settings.recording_converter
         loop = asyncio.get_running_loop()
@@ -905,5 +1049,6 @@ class CallCenter:
                 EventKind.RECORDING_STOPPED,
                 contact_id=call.contact_id,
                 agent_id=call.agent_id,
-                data=dict(summary),
+                queue=call.queue,
+                data={**summary, "kind": "voicemail" if call.voicemail else "conversation"},
             )

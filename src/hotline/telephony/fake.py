@@ -17,9 +17,11 @@ from pathlib import Path
 
 from hotline.core.events import Event
 from hotline.telephony.ports import (
+    DialCallback,
     MediaRejected,
     MediaUnavailable,
     Playback,
+    ReleaseCaller,
     RingAgent,
     RoutingDecision,
     StopRinging,
@@ -148,6 +150,7 @@ class FakeRouter:
     _skipped: dict[str, set[str]] = field(default_factory=dict)
     _queue_of: dict[str, str] = field(default_factory=dict)  # contact -> queue
     held: set[str] = field(default_factory=set)  # contacts on hold
+    customers: dict[str, str] = field(default_factory=dict)  # contact -> calling number
 
     def _serves(self, agent_id: str, queue: str) -> bool:
         queues = self.queues_by_agent.get(agent_id)
@@ -171,7 +174,13 @@ class FakeRouter:
             agent.busy_with = contact_id
             self._waiting.remove((contact_id, queue))
             self._ringing[contact_id] = agent.agent_id
-            decisions.append(RingAgent(contact_id, agent.agent_id, self.ring_timeout_s))
+            if contact_id.endswith(":callback"):
+                number = self.customers.get(contact_id) or None
+                decisions.append(
+                    DialCallback(contact_id, agent.agent_id, number, self.ring_timeout_s)
+                )
+            else:
+                decisions.append(RingAgent(contact_id, agent.agent_id, self.ring_timeout_s))
         return decisions
 
     def contact_queued(
@@ -187,6 +196,8 @@ class FakeRouter:
         """Queue the contact and offer it if an agent is free."""
         self._waiting.append((contact_id, queue))
         self._queue_of[contact_id] = queue
+        if data.get("caller"):
+            self.customers[contact_id] = data["caller"]
         return self._dispatch(at)
 
     def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
@@ -276,6 +287,19 @@ class FakeRouter:
         target.busy_with = contact_id
         self._ringing[contact_id] = agent_id
         return [RingAgent(contact_id, agent_id, self.ring_timeout_s)]
+
+    def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The caller leaves; ``<id>:callback`` waits in their place at the same queue."""
+        waiting = [w for w in self._waiting if w[0] == contact_id]
+        if not waiting:
+            raise TransferRefused(f"{contact_id} is not waiting")
+        index = self._waiting.index(waiting[0])
+        queue = waiting[0][1]
+        callback_id = f"{contact_id}:callback"
+        self._waiting[index] = (callback_id, queue)
+        self._queue_of[callback_id] = queue
+        self.customers[callback_id] = self.customers.get(contact_id, "")
+        return [ReleaseCaller(contact_id, queue, "callback", callback_id), *self._dispatch(at)]
 
     def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """Hold changes nothing for this ACD (the driver logs it)."""

@@ -14,6 +14,12 @@ Media negotiation, with the relay as the offerer towards both phones:
 
 Either side hanging up ends the other; a failed or unanswered customer leg ends the
 agent's leg with outcome ``failed``.
+
+Callbacks (:meth:`Originator.call_back`) take the same path, but the contact is the ACD's:
+it offered the callback to the agent, so the agent's phone ringing is the offer (no answer
+or a refusal is ring-no-answer, the ACD picks again), the agent answering is the offer
+answered, and the end of the call starts the agent's wrap-up. The customer leg's result is
+logged as ``dialled`` (answered, busy, no_answer, failed).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from hotline.core.events import Direction, EventKind, Outcome
 from hotline.telephony.fake import placeholder_sdp
-from hotline.telephony.ports import MediaUnavailable
+from hotline.telephony.ports import DialCallback, MediaUnavailable
 
 if TYPE_CHECKING:
     from hotline.telephony.call_center import CallCenter
@@ -54,6 +60,21 @@ class OutboundCall:
     customer_answered_at: float | None = None
     recording: bool = False
     finished: bool = False
+    # A callback the ACD offered (its events are the ACD's); else click-to-dial.
+    routed: bool = False
+
+
+def _dial_result(code: int) -> str:
+    """What a final SIP failure code says about the customer leg.
+
+    >>> _dial_result(486), _dial_result(408), _dial_result(404)
+    ('busy', 'no_answer', 'failed')
+    """
+    if code in (486, 600):
+        return "busy"
+    if code in (408, 480, 487):
+        return "no_answer"
+    return "failed"
 
 
 class Originator:
@@ -68,6 +89,87 @@ class Originator:
     def owns(self, leg: str) -> bool:
         """Whether ``leg`` belongs to an outbound call."""
         return leg in self._by_leg
+
+    def routed(self, contact_id: str) -> bool:
+        """Whether ``contact_id`` is a callback this originator is placing."""
+        call = self.calls.get(contact_id)
+        return call is not None and call.routed
+
+    def call_back(self, offer: DialCallback, number: str | None) -> None:
+        """The ACD offered callback ``offer.contact_id`` to an agent: ring their phone.
+
+        When the agent has no registered phone, no trunk is configured or the number is not
+        known, nothing is dialled: the offer stays on the agent's desktop, where they call
+        the customer by hand.
+        """
+        trunk = self.center.settings.trunk
+        phone = self.center.phone_of.get(offer.agent_id)
+        if trunk is None or phone is None or not number or offer.contact_id in self.calls:
+            return
+        leg = f"ob-{next(self._legs)}"
+        call = OutboundCall(
+            offer.contact_id,
+            offer.agent_id,
+            number,
+            leg,
+            self.center.clock.now(),
+            reason="callback",
+            routed=True,
+        )
+        self.calls[call.contact_id] = call
+        self._by_leg[leg] = call
+        self.center._spawn(self._ring_agent(call, phone))
+
+    async def _ring_agent(self, call: OutboundCall, phone: str) -> None:
+        try:
+            to_agent = await self.center.media.offer(
+                call=call.contact_id, from_tag=CUSTOMER, sdp=placeholder_sdp()
+            )
+        except MediaUnavailable:
+            self._forget(call)
+            self._reject(call)
+            return
+        if call.finished:
+            return
+        self.center.emit(
+            EventKind.OFFERED,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            data={"phone": phone, "direction": Direction.OUTBOUND.value},
+        )
+        self.center._sip().dial(call.agent_leg, contact=phone, caller=call.number, sdp=to_agent)
+
+    def stop_ringing(self, contact_id: str, agent_id: str) -> None:
+        """The ACD took the callback offer back (ring timeout): stop the agent's phone."""
+        call = self.calls.get(contact_id)
+        if call is None or call.agent_id != agent_id or call.agent_answered_at is not None:
+            return
+        if self._by_leg.pop(call.agent_leg, None) is not None:
+            self.center._sip().hang_up(call.agent_leg)
+        self._forget(call)
+
+    def _forget(self, call: OutboundCall) -> None:
+        call.finished = True
+        for leg in (call.agent_leg, call.customer_leg):
+            if leg:
+                self._by_leg.pop(leg, None)
+        self.calls.pop(call.contact_id, None)
+        self.center._spawn(self._release(call))
+
+    def _reject(self, call: OutboundCall) -> None:
+        """The agent's phone did not take the callback: ring-no-answer for the ACD."""
+        center = self.center
+        center.emit(
+            EventKind.RING_NO_ANSWER,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            data={"reason": "callback_not_answered"},
+        )
+        center._route(
+            center.router.offer_rejected(
+                at=center.clock.now(), contact_id=call.contact_id, agent_id=call.agent_id
+            )
+        )
 
     def _emit(self, kind: EventKind, call: OutboundCall, **data: object) -> None:
         self.center.emit(
@@ -118,6 +220,21 @@ class Originator:
         if leg == call.agent_leg:
             call.agent_answered_at = self.center.clock.now()
             call.agent_sdp = sdp
+            if call.routed:
+                center = self.center
+                center.emit(
+                    EventKind.ANSWERED,
+                    contact_id=call.contact_id,
+                    agent_id=call.agent_id,
+                    data={"direction": Direction.OUTBOUND.value},
+                )
+                center._route(
+                    center.router.offer_answered(
+                        at=call.agent_answered_at,
+                        contact_id=call.contact_id,
+                        agent_id=call.agent_id,
+                    )
+                )
             self.center._spawn(self._dial_customer(call, sdp))
         else:
             call.customer_answered_at = self.center.clock.now()
@@ -138,7 +255,8 @@ class Originator:
         leg = f"ob-{next(self._legs)}"
         call.customer_leg = leg
         self._by_leg[leg] = call
-        self._emit(EventKind.OFFERED, call, leg="customer", number=call.number)
+        if not call.routed:  # a callback's one offer was the ACD's, to the agent
+            self._emit(EventKind.OFFERED, call, leg="customer", number=call.number)
         self.center._sip().dial(
             leg, contact=trunk.format(number=call.number), caller=call.agent_id, sdp=to_customer
         )
@@ -157,8 +275,11 @@ class Originator:
                 contact_id=call.contact_id,
                 data={"component": "media", "state": "bridge_failed", "error": str(exc)},
             )
-        wait = (call.customer_answered_at or 0.0) - call.started_at
-        self._emit(EventKind.ANSWERED, call, wait_s=round(wait, 3))
+        if call.routed:
+            self._emit(EventKind.DIALLED, call, number=call.number, result="answered")
+        else:
+            wait = (call.customer_answered_at or 0.0) - call.started_at
+            self._emit(EventKind.ANSWERED, call, wait_s=round(wait, 3))
         if call.recording:
             self._emit(EventKind.RECORDING_STARTED, call)
 
@@ -168,9 +289,15 @@ class Originator:
         if call is None or call.finished:
             return
         if leg == call.agent_leg:
+            if call.routed:
+                self._forget(call)
+                self._reject(call)
+                return
             self._end(call, Outcome.FAILED, reason=f"agent_sip_{code}")
         else:
             call.customer_leg = None
+            if call.routed:
+                self._emit(EventKind.DIALLED, call, number=call.number, result=_dial_result(code))
             self._end(call, Outcome.FAILED, reason=f"customer_sip_{code}")
 
     def hung_up(self, leg: str) -> None:
@@ -183,8 +310,19 @@ class Originator:
             call.agent_leg = ""
         else:
             call.customer_leg = None
-        if call.customer_answered_at is not None:
-            self._emit(EventKind.DISCONNECTED, call, by=by)
+        if call.routed and call.agent_answered_at is None:
+            self._forget(call)  # the agent's phone gave up ringing
+            self._reject(call)
+        elif call.customer_answered_at is not None:
+            if call.routed:  # a routing event: the ACD writes it when it keeps the log
+                self.center.emit(
+                    EventKind.DISCONNECTED,
+                    contact_id=call.contact_id,
+                    agent_id=call.agent_id,
+                    data={"by": by},
+                )
+            else:
+                self._emit(EventKind.DISCONNECTED, call, by=by)
             self._end(call, Outcome.ANSWERED)
         else:
             self._end(call, Outcome.FAILED, reason=f"{by}_hung_up_before_answer")
@@ -199,7 +337,16 @@ class Originator:
         data: dict[str, object] = {"outcome": outcome.value}
         if reason:
             data["reason"] = reason
-        self._emit(EventKind.FINISHED, call, **data)
+        if call.routed:
+            # the ACD's contact: the agent wraps up, and the ACD writes ``finished`` after
+            center = self.center
+            if not center.router_logs:
+                center.emit(EventKind.FINISHED, contact_id=call.contact_id, data=data)
+            center._route(
+                center.router.contact_ended(at=center.clock.now(), contact_id=call.contact_id)
+            )
+        else:
+            self._emit(EventKind.FINISHED, call, **data)
         self.calls.pop(call.contact_id, None)
         self.center._spawn(self._release(call))
 

@@ -179,7 +179,38 @@ class QueueChanged:
     reason: str
 
 
-RoutingDecision = RingAgent | StopRinging | AnnounceWait | QueueChanged
+@dataclass(frozen=True, slots=True)
+class ReleaseCaller:
+    """Routing decision: the caller leaves the queue by one of its exits.
+
+    ``exit`` is ``closed_message`` (play the closed message, hang up), ``voicemail`` (take a
+    message, then hang up) or ``callback`` (tell the caller they will be called back and hang
+    up: ``callback_id`` now waits in ``queue`` in their place).
+    """
+
+    contact_id: str
+    queue: str
+    exit: str
+    callback_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DialCallback:
+    """Routing decision: the callback ``contact_id`` is offered to ``agent_id``.
+
+    Ring the agent's phone; when they answer, dial ``number`` through the trunk. ``number``
+    is ``None`` when the ACD does not know it (the driver then uses the caller it released).
+    """
+
+    contact_id: str
+    agent_id: str
+    number: str | None
+    ring_timeout_s: float
+
+
+RoutingDecision = (
+    RingAgent | StopRinging | AnnounceWait | QueueChanged | ReleaseCaller | DialCallback
+)
 
 
 class CallRouter(Protocol):
@@ -238,6 +269,11 @@ class CallRouter(Protocol):
 
     def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The agent took the caller off hold."""
+        ...
+
+    def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The waiting caller pressed for a callback (keeps their place); raises
+        :class:`TransferRefused` when the caller is no longer waiting."""
         ...
 
     def advance(self, *, at: float) -> list[RoutingDecision]:

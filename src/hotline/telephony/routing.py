@@ -9,9 +9,10 @@ timers; the driver advances its time about once a second.
 
 :func:`voice_routing_config` builds the engine's configuration for the voice queues and the
 agents of a center file. Business hours stay with the IVR (its ``hours`` node), so queue
-calendars are left out here. Ageing steps and overflow to another queue are carried out;
-the callback, voicemail and closed-message exits are not yet (they are left out). Position
-and wait announcements are kept: the engine says when, the driver speaks them.
+calendars are left out here. Ageing steps, overflow to another queue and the queue exits
+(closed message, voicemail, callback) are carried out; callbacks only when the server has an
+outbound trunk to place them (without one, callback rules are left out). Position and wait
+announcements are kept: the engine says when, the driver speaks them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hotline.routing.model import (
     AgentReady,
     AgentState,
     AnnouncePosition,
+    CallbackRequested,
     CancelOffer,
     Command,
     ContactAbandoned,
@@ -41,15 +43,20 @@ from hotline.routing.model import (
     OfferAnswered,
     OfferRejected,
     OverflowAction,
+    PlayClosedMessage,
+    RouteToVoicemail,
     RoutingConfig,
     RoutingConflict,
+    StartCallback,
     TransferredToAgent,
     TransferredToQueue,
 )
 from hotline.routing.service import routing_config_from_center
 from hotline.telephony.ports import (
     AnnounceWait,
+    DialCallback,
     QueueChanged,
+    ReleaseCaller,
     RingAgent,
     RoutingDecision,
     StopRinging,
@@ -59,19 +66,22 @@ from hotline.telephony.ports import (
 log = logging.getLogger(__name__)
 
 
-# Overflow actions the voice path carries out: moving the caller to another queue. The
-# callback, voicemail and closed-message exits need outbound dialling, message recording
-# and calendars the voice driver does not have yet, so those rules are left out.
-VOICE_OVERFLOW_ACTIONS = frozenset({OverflowAction.QUEUE})
+# Overflow actions the voice path carries out without an outbound trunk; with one, the
+# callback exit too (someone has to place the call back).
+VOICE_OVERFLOW_ACTIONS = frozenset(
+    {OverflowAction.QUEUE, OverflowAction.VOICEMAIL, OverflowAction.CLOSED_MESSAGE}
+)
 
 
-def voice_routing_config(center: CenterConfig, *, seed: int = 0) -> RoutingConfig:
+def voice_routing_config(
+    center: CenterConfig, *, seed: int = 0, callbacks: bool = False
+) -> RoutingConfig:
     """The engine's configuration for a center's queues and agents, as the voice path runs it.
 
     It is :func:`hotline.routing.service.routing_config_from_center` — the same queues,
-    agents, capacities, ageing steps and overflow-to-queue rules every channel uses — with
-    calendars left to the IVR (its ``hours`` node) and only the overflow actions in
-    :data:`VOICE_OVERFLOW_ACTIONS` kept.
+    agents, capacities, ageing steps and overflow rules every channel uses — with calendars
+    left to the IVR (its ``hours`` node), and callback rules kept only when ``callbacks``
+    (the server has a trunk to call customers back on).
 
     >>> from pathlib import Path
     >>> from hotline.config.validate import load_center
@@ -80,17 +90,58 @@ def voice_routing_config(center: CenterConfig, *, seed: int = 0) -> RoutingConfi
     >>> [q.id for q in config.queues][:4], len(config.agents)
     (['vip', 'installation', 'repair', 'complaints'], 40)
     >>> [(r.when.value, r.target) for r in config.queues[3].overflow]
-    [('wait_exceeds', 'repair')]
+    [('wait_exceeds', 'repair'), ('closed', None)]
     """
     full = routing_config_from_center(center, honour_hours=False, seed=seed)
+    actions = VOICE_OVERFLOW_ACTIONS | ({OverflowAction.CALLBACK} if callbacks else set())
     queues = tuple(
-        dataclasses.replace(
-            queue,
-            overflow=tuple(r for r in queue.overflow if r.action in VOICE_OVERFLOW_ACTIONS),
-        )
+        dataclasses.replace(queue, overflow=tuple(r for r in queue.overflow if r.action in actions))
         for queue in full.queues
     )
     return dataclasses.replace(full, queues=queues)
+
+
+def voice_decisions(
+    effects: Sequence[object], number_of: Callable[[str], str | None]
+) -> list[RoutingDecision]:
+    """What the voice driver must do about the routing engine's effects.
+
+    ``number_of(contact_id)`` gives the number to call a callback contact back on, when the
+    caller of that number was not a voice caller of this driver (a desk-scheduled callback).
+    """
+    decisions: list[RoutingDecision] = []
+    for effect in effects:
+        if isinstance(effect, Offer):
+            if effect.channel is Channel.VOICE:
+                decisions.append(
+                    RingAgent(effect.contact_id, effect.agent_id, effect.ring_timeout_s)
+                )
+            elif effect.channel is Channel.CALLBACK:
+                decisions.append(
+                    DialCallback(
+                        effect.contact_id,
+                        effect.agent_id,
+                        number_of(effect.contact_id),
+                        effect.ring_timeout_s,
+                    )
+                )
+        elif isinstance(effect, CancelOffer):
+            decisions.append(StopRinging(effect.contact_id, effect.agent_id, effect.reason))
+        elif isinstance(effect, MovedToQueue) and effect.reason != "transfer":
+            decisions.append(QueueChanged(effect.contact_id, effect.to_queue, effect.reason))
+        elif isinstance(effect, AnnouncePosition):
+            decisions.append(
+                AnnounceWait(effect.contact_id, effect.position, effect.estimated_wait_s)
+            )
+        elif isinstance(effect, StartCallback):
+            decisions.append(
+                ReleaseCaller(effect.contact_id, effect.queue, "callback", effect.callback_id)
+            )
+        elif isinstance(effect, RouteToVoicemail):
+            decisions.append(ReleaseCaller(effect.contact_id, effect.queue, "voicemail"))
+        elif isinstance(effect, PlayClosedMessage):
+            decisions.append(ReleaseCaller(effect.contact_id, effect.queue, "closed_message"))
+    return decisions
 
 
 class EngineRouter:
@@ -124,21 +175,11 @@ class EngineRouter:
     def _decide(self, effects: Sequence[object], events: list[Event]) -> list[RoutingDecision]:
         for event in events:
             self._emit(event)
-        decisions: list[RoutingDecision] = []
-        for effect in effects:
-            if isinstance(effect, Offer) and effect.channel is Channel.VOICE:
-                decisions.append(
-                    RingAgent(effect.contact_id, effect.agent_id, effect.ring_timeout_s)
-                )
-            elif isinstance(effect, CancelOffer):
-                decisions.append(StopRinging(effect.contact_id, effect.agent_id, effect.reason))
-            elif isinstance(effect, MovedToQueue) and effect.reason != "transfer":
-                decisions.append(QueueChanged(effect.contact_id, effect.to_queue, effect.reason))
-            elif isinstance(effect, AnnouncePosition):
-                decisions.append(
-                    AnnounceWait(effect.contact_id, effect.position, effect.estimated_wait_s)
-                )
-        return decisions
+        return voice_decisions(effects, lambda contact_id: None)
+
+    def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The waiting caller pressed for a callback; the engine keeps their place."""
+        return self._transfer(CallbackRequested(at=at, contact_id=contact_id))
 
     def contact_queued(
         self,

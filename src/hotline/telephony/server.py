@@ -124,9 +124,13 @@ def load_phones(path: Path) -> tuple[AgentPhone, ...]:
 SAMPLE_CENTER = Path(__file__).resolve().parent.parent / "config/samples/appliance_center.yaml"
 
 
-def engine_router(center_file: Path) -> EngineRouter:
-    """The routing engine for a center file's voice queues and agents."""
-    return EngineRouter(RoutingEngine(voice_routing_config(load_center(center_file))))
+def engine_router(center_file: Path, *, callbacks: bool = False) -> EngineRouter:
+    """The routing engine for a center file's voice queues and agents.
+
+    ``callbacks``: keep the queues' callback rules (the server has a trunk to call back on).
+    """
+    config = voice_routing_config(load_center(center_file), callbacks=callbacks)
+    return EngineRouter(RoutingEngine(config))
 
 
 def load_flow(path: Path) -> Flow:
@@ -216,7 +220,9 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     # one worker process decodes recordings, away from the loop and sippy's thread
     # ("spawn": forking a process that already runs sippy's thread could copy held locks)
     converters = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    router = options.router or engine_router(options.center or SAMPLE_CENTER)
+    router = options.router or engine_router(
+        options.center or SAMPLE_CENTER, callbacks=options.trunk is not None
+    )
     center = CallCenter(
         settings=CallCenterSettings(
             flow=options.flow,

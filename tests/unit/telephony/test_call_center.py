@@ -304,10 +304,19 @@ def test_with_the_routing_engine_a_phone_going_away_makes_the_agent_not_ready() 
 ANNOUNCED = ["queue_comfort", "queue_position", "num_1", "music_on_hold"]
 
 
+def _not_ready_installer(rig: Rig) -> None:
+    """An installation agent logged in but not ready: the queue is staffed (no voicemail)."""
+    from hotline.routing.model import AgentLoggedIn
+
+    engine = rig.router.engine  # type: ignore[attr-defined]
+    engine.handle(AgentLoggedIn(at=OPEN, agent_id="a002", ready=False, reason="break"))
+
+
 def test_with_the_routing_engine_waiting_callers_hear_comfort_position_and_music() -> None:
     rig = _engine_rig()
 
     async def scenario() -> None:
+        _not_ready_installer(rig)
         await _to_queue(rig)  # installation: announce_every_s 45 in the sample center
         await rig.settle(0.05)
         assert rig.media.played(rig.contact)[-4:] == ANNOUNCED

@@ -11,14 +11,26 @@ from hotline.telephony.server import SAMPLE_CENTER
 from tests.unit.telephony.test_call_center import _engine_rig
 
 
-def test_voice_config_keeps_ageing_and_queue_overflow_only() -> None:
+def test_voice_config_keeps_ageing_and_exits_and_callbacks_only_with_a_trunk() -> None:
     config = voice_routing_config(load_center(SAMPLE_CENTER))
     queues = {q.id: q for q in config.queues}
     assert any(q.ageing for q in config.queues)  # ageing steps come from the center file
     assert all(q.calendar is None for q in config.queues)  # hours stay with the IVR
     actions = {r.action for q in config.queues for r in q.overflow}
-    assert actions == {OverflowAction.QUEUE}
-    assert [(r.value, r.target) for r in queues["complaints"].overflow] == [(180, "repair")]
+    assert actions == {
+        OverflowAction.QUEUE,
+        OverflowAction.VOICEMAIL,
+        OverflowAction.CLOSED_MESSAGE,
+    }
+    first = queues["complaints"].overflow[0]
+    assert (first.value, first.target) == (180, "repair")
+    with_trunk = voice_routing_config(load_center(SAMPLE_CENTER), callbacks=True)
+    installation = {q.id: q for q in with_trunk.queues}["installation"]
+    assert [r.action.value for r in installation.overflow] == [
+        "callback",
+        "voicemail",
+        "closed_message",
+    ]
 
 
 def test_a_complaint_waiting_too_long_overflows_to_repair_and_rings_there() -> None:

@@ -37,6 +37,9 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
         "survey_thanks": "感谢您的评价，再见。",
         "queue_comfort": "您的来电对我们很重要，请稍候。",
         "recording_notice": "本次通话可能会被录音。",
+        "callback_offer": "如需回电，请按一，我们会保留您的排队位置并给您回电。",
+        "callback_confirmed": "好的，坐席空闲时我们会给您回电。再见。",
+        "voicemail_greeting": "现在无法接听您的来电，请在提示音后留言，说完后挂机即可。",
     },
     "en": {
         "language": "普通话请按一。For English, press two.",
@@ -54,6 +57,11 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
         "survey_thanks": "Thank you for your rating. Goodbye.",
         "queue_comfort": "Your call is important to us. Please hold.",
         "recording_notice": "This call may be recorded for quality and training.",
+        "callback_offer": ("To be called back without losing your place in the queue, press one."),
+        "callback_confirmed": "Thank you. We will call you back when an agent is free. Goodbye.",
+        "voicemail_greeting": (
+            "No one can take your call now. Please leave a message after the tone, then hang up."
+        ),
     },
 }
 
@@ -62,6 +70,7 @@ for _language, _texts in NUMBER_TEXTS.items():
     PROMPT_TEXTS[_language].update(_texts)
 
 MUSIC_ON_HOLD = "music_on_hold"
+BEEP = "beep"
 RECORDING_NOTICE = "recording_notice"
 
 
@@ -138,6 +147,20 @@ def music_on_hold(target: Path, *, seconds: int = 20) -> None:
         out.writeframes(samples.tobytes())
 
 
+def beep(target: Path, *, hz: float = 1000.0, seconds: float = 0.4) -> None:
+    """The tone before a voicemail message: a sine of ``hz`` with 10 ms fades."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rate = 8000
+    t = np.arange(int(rate * seconds)) / rate
+    envelope = np.minimum(1.0, np.minimum(t, seconds - t) / 0.01)
+    samples = (0.4 * np.sin(2 * np.pi * hz * t) * envelope * 32767).astype("<i2")
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+
+
 def generate_all(root: Path, *, force: bool = False) -> list[Path]:
     """Generate every prompt in every language plus music on hold; return the files."""
     written: list[Path] = []
@@ -151,4 +174,8 @@ def generate_all(root: Path, *, force: bool = False) -> list[Path]:
     if force or not moh.exists():
         music_on_hold(moh)
     written.append(moh)
+    tone = root / "common" / f"{BEEP}.wav"
+    if force or not tone.exists():
+        beep(tone)
+    written.append(tone)
     return written
