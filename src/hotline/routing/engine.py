@@ -648,7 +648,10 @@ class RoutingEngine:
             self._settle()
         if self._answers:
             self._answer_offers()
-        result = Result(self._effects, self._events)
+        # Inlined for performance: two slot stores instead of the dataclass __init__.
+        result = _new_object(Result)
+        result.effects = self._effects
+        result.events = self._events
         self._effects = []
         self._events = []
         return result
@@ -1002,14 +1005,16 @@ class RoutingEngine:
         while dirty:
             agent = next(iter(dirty))
             if agent.version != agent.settled_version:
-                while agent.presence == _READY:
-                    contact = self._best_contact(agent)
-                    if contact is None:
-                        break
-                    self._offer(contact, agent, "queue")
+                # An agent on a call (exclusive load) can take nothing: no search, no push.
+                if not agent.exclusive_load:
+                    while agent.presence == _READY:
+                        contact = self._best_contact(agent)
+                        if contact is None:
+                            break
+                        self._offer(contact, agent, "queue")
+                    if agent.presence == _READY:
+                        self._push(agent)
                 agent.settled_version = agent.version
-                if agent.presence == _READY:
-                    self._push(agent)
             del dirty[agent]
             self._show_state(agent)
 
@@ -1485,11 +1490,17 @@ class RoutingEngine:
         else:
             item.timer = self._timer(ring_timeout, "ring", contact, agent)
         agent.items[contact.id] = item
-        self._add_load(agent, contact.channel, 1)
+        # _add_load and _invalidate, inlined for performance (one offer per contact).
+        channel = contact.channel
+        agent.load[channel] = agent.load.get(channel, 0) + 1
+        agent.total_load += 1
+        if channel in self._exclusive:
+            agent.exclusive_load += 1
         self._offer_seq += 1
         if queue is not None:
             agent.last_offered[queue.id] = self._offer_seq
-        self._invalidate(agent)
+        agent.version += 1
+        self._dirty[agent] = None
         self._event(
             _EventKind.OFFERED,
             contact,
@@ -1518,10 +1529,16 @@ class RoutingEngine:
         item = agent.items.pop(contact.id)
         if item.timer is not None:
             self._cancel(item.timer)
-        self._add_load(agent, item.channel, -1)
+        # _add_load and _invalidate, inlined for performance (every contact leaves an agent).
+        channel = item.channel
+        agent.load[channel] -= 1
+        agent.total_load -= 1
+        if channel in self._exclusive:
+            agent.exclusive_load -= 1
         if agent.total_load == 0:
             agent.idle_since = self.now
-        self._invalidate(agent)
+        agent.version += 1
+        self._dirty[agent] = None
         return item
 
     def _return_to_queue(self, contact: _Contact) -> None:
@@ -1608,7 +1625,12 @@ class RoutingEngine:
             _segment(contact.queue.id if contact.queue else None, agent.id, self.now)
         )
         agent.contacts_today += 1
-        self._counted(agent, contact)
+        # _counted, inlined for performance.
+        if contact.channel in self._exclusive:
+            self._dirty[agent] = None
+        else:
+            agent.version += 1
+            self._dirty[agent] = None
         self._event(
             _EventKind.ANSWERED,
             contact,
@@ -1686,7 +1708,7 @@ class RoutingEngine:
         wrap_s = agent.cfg.wrap_up_s
         if wrap_s is None:
             wrap_s = queue_cfg.wrap_up_s if queue_cfg else 0.0
-        self._touch(agent)
+        self._dirty[agent] = None  # _touch, inlined for performance
         if wrap_s <= 0:
             self._end_wrap(agent, contact, None)
         else:

@@ -27,6 +27,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from hotline.core.events import Event
 from hotline.routing.engine import RoutingEngine, fast_builder
@@ -35,7 +36,6 @@ from hotline.routing.model import (
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,
-    AgentStateChanged,
     Command,
     ContactAbandoned,
     ContactEnded,
@@ -55,18 +55,7 @@ from hotline.sim.distributions import (
 )
 from hotline.sim.scenario import Scenario
 
-# Kinds of the driver's own happenings (heap entries), in the order ties are broken by the
-# sequence counter, not by kind.
-_ARRIVAL = 0
-_PATIENCE = 1
-_END = 2
-_ANSWER = 3
-_LOGIN = 4
-_LOGOUT = 5
-_BREAK = 6
-_BACK = 7
-_STAFF = 8
-_REPLAY = 9
+_P = TypeVar("_P")
 
 #: After arrivals stop, contacts still in the system get this long to finish before the run is
 #: cut (a queue with no agents and infinitely patient callers would otherwise never drain).
@@ -125,9 +114,16 @@ class Simulation:
         self.seed = seed
         self.replication = replication
         self.engine = RoutingEngine(scenario.routing_config(seed=seed * 1000 + replication))
-        self._auto_answer = self.engine.config.auto_answer
+        # What the simulator does with each kind of effect the engine returns. With
+        # auto_answer the engine has answered an offer already: its conversation starts.
+        self._on_effect: dict[type, Callable[[Any], None]] = {
+            Offer: self._talk if self.engine.config.auto_answer else self._ring,
+            StartCallback: self._call_back,
+        }
         self.now = scenario.start
-        self._heap: list[tuple[float, int, int, object]] = []
+        # (time, sequence number, what happens, its argument): the method carrying out a
+        # happening is stored with it, so the loop calls it without looking its kind up.
+        self._heap: list[tuple[float, int, Callable[[Any], None], Any]] = []
         self._seq = 0
         self._last_skipped = -math.inf  # latest patience happening skipped as a no-op
         self._events: list[Event] = []
@@ -151,9 +147,10 @@ class Simulation:
 
     # ------------------------------------------------------------------ scheduling
 
-    def _push(self, at: float, kind: int, payload: object) -> None:
+    def _push(self, at: float, happening: Callable[[_P], None], payload: _P) -> None:
+        """Schedule ``happening(payload)`` at ``at`` (after anything already due then)."""
         self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, kind, payload))
+        heapq.heappush(self._heap, (at, self._seq, happening, payload))
 
     def _schedule_people(self) -> None:
         start = self.scenario.start
@@ -162,20 +159,20 @@ class Simulation:
             if group.per_interval is not None:
                 for index, count in enumerate(group.per_interval):
                     at = start + index * self.scenario.interval_s
-                    self._push(at, _STAFF, (tuple(ids), count))
+                    self._push(at, self._staff, (tuple(ids), count))
                 continue
             shifts = group.shifts or ()
             if not shifts:
                 for agent_id in ids:
-                    self._push(start, _LOGIN, agent_id)
+                    self._push(start, self._login, agent_id)
                 continue
             for shift in shifts:
                 for agent_id in ids:
-                    self._push(start + shift.start_s, _LOGIN, agent_id)
-                    self._push(start + shift.end_s, _LOGOUT, agent_id)
+                    self._push(start + shift.start_s, self._login, agent_id)
+                    self._push(start + shift.end_s, self._logout, agent_id)
                     for break_start, length in shift.breaks:
-                        self._push(start + break_start, _BREAK, agent_id)
-                        self._push(start + break_start + length, _BACK, agent_id)
+                        self._push(start + break_start, self._break, agent_id)
+                        self._push(start + break_start + length, self._back, agent_id)
 
     # ------------------------------------------------------------------ the engine
 
@@ -191,34 +188,30 @@ class Simulation:
         self._carry_out(result.effects, result.events)
 
     def _carry_out(self, effects: list[Effect], events: list[Event]) -> None:
-        """Carry out effects in order; an answer's own effects join the end of the list.
+        """Log the events and carry out the effects in order, each by its kind's method.
 
-        ``effects`` is the engine's fresh list for this call, so it is extended in place
-        rather than copied into a queue: inlined for performance. Most effects (agent state
-        changes) need nothing from the simulator.
+        Most effects (agent state changes, announcements) need nothing from the simulator.
         """
         self._events.extend(events)
-        index = 0
-        while index < len(effects):
-            effect = effects[index]
-            index += 1
-            kind = type(effect)
-            if kind is AgentStateChanged:
-                continue
-            if kind is Offer:
-                assert isinstance(effect, Offer)
-                if self._auto_answer:
-                    # The engine answered it already (RoutingConfig.auto_answer).
-                    self._talk(effect)
-                    continue
-                self._push(self.now + self.scenario.answer_delay_s, _ANSWER, effect)
-            elif kind is StartCallback:
-                assert isinstance(effect, StartCallback)
-                # The caller hangs up and is called back later: the callback keeps the
-                # caller's conversation length, and no longer has a patience to run out.
-                original = self._contacts.pop(effect.contact_id, None)
-                if original is not None:
-                    self._contacts[effect.callback_id] = _Contact(original.handle_s, math.inf)
+        on_effect = self._on_effect
+        for effect in effects:
+            carry_out = on_effect.get(type(effect))
+            if carry_out is not None:
+                carry_out(effect)
+
+    def _ring(self, offer: Offer) -> None:
+        """The agent's phone rings: they answer after the scenario's answer delay."""
+        self._push(self.now + self.scenario.answer_delay_s, self._answer, offer)
+
+    def _call_back(self, start: StartCallback) -> None:
+        """The caller hangs up and is called back later.
+
+        The callback keeps the caller's conversation length, and no longer has a patience to
+        run out.
+        """
+        original = self._contacts.pop(start.contact_id, None)
+        if original is not None:
+            self._contacts[start.callback_id] = _Contact(original.handle_s, math.inf)
 
     def _answer(self, offer: Offer) -> None:
         """The agent answers an offer after the scenario's answer delay."""
@@ -235,7 +228,7 @@ class Simulation:
         """The conversation of an answered offer starts: schedule its end."""
         contact = self._contacts.get(offer.contact_id)
         handle_s = contact.handle_s if contact is not None else self._draw_handle(offer.queue)
-        self._push(self.now + handle_s, _END, offer.contact_id)
+        self._push(self.now + handle_s, self._end, offer.contact_id)
 
     def _draw_handle(self, queue_id: str | None) -> float:
         spec = self._queues.get(queue_id or "") or self.scenario.queues[0]
@@ -276,7 +269,7 @@ class Simulation:
             self._expect_patience(contact_id, self.now + contact.patience_s)
         following = next(self._arrivals[stream_index], None)
         if following is not None:
-            self._push(following, _ARRIVAL, stream_index)
+            self._push(following, self._arrive, stream_index)
 
     def _replay(self, index: int) -> None:
         """A historical contact arrives again, with its own handle time and patience."""
@@ -308,7 +301,7 @@ class Simulation:
         if math.isfinite(patience):
             self._expect_patience(contact_id, self.now + patience)
         if index + 1 < len(self.scenario.trace):
-            self._push(self.scenario.trace[index + 1].at, _REPLAY, index + 1)
+            self._push(self.scenario.trace[index + 1].at, self._replay, index + 1)
 
     def _expect_patience(self, contact_id: str, at: float) -> None:
         """Schedule the caller giving up at ``at``, unless they already talk to an agent.
@@ -322,7 +315,7 @@ class Simulation:
         if self.engine.contact_stage(contact_id) == "connected":
             self._last_skipped = max(self._last_skipped, at)
             return
-        self._push(at, _PATIENCE, contact_id)
+        self._push(at, self._patience_runs_out, contact_id)
 
     def _patience_runs_out(self, contact_id: str) -> None:
         if self.engine.contact_stage(contact_id) in ("waiting", "ringing"):
@@ -349,7 +342,7 @@ class Simulation:
             self._command(AgentNotReady(at=self.now, agent_id=agent_id, reason="end_of_shift"))
         if self.engine.agent_contacts(agent_id):
             # Still finishing a contact: agents do not drop callers at the end of a shift.
-            self._push(self.now + LOGOUT_RETRY_S, _LOGOUT, agent_id)
+            self._push(self.now + LOGOUT_RETRY_S, self._logout, agent_id)
             return
         self._leaving.discard(agent_id)
         self._logged_in.discard(agent_id)
@@ -367,8 +360,9 @@ class Simulation:
             if agent_id in self._logged_in and agent_id not in self._leaving:
                 self._command(AgentReady(at=self.now, agent_id=agent_id))
 
-    def _staff(self, ids: tuple[str, ...], count: int) -> None:
+    def _staff(self, staffing: tuple[tuple[str, ...], int]) -> None:
         """Match the number of working agents of a group to ``count`` for this interval."""
+        ids, count = staffing
         working = [a for a in ids if a in self._logged_in and a not in self._leaving]
         if len(working) > count:
             # Idle agents leave first, then the most recently joined.
@@ -392,12 +386,12 @@ class Simulation:
         began = time.perf_counter()
         self._schedule_people()
         if self.scenario.trace:
-            self._push(self.scenario.trace[0].at, _REPLAY, 0)
+            self._push(self.scenario.trace[0].at, self._replay, 0)
         else:
             for index, stream in enumerate(self._arrivals):
                 first = next(stream, None)
                 if first is not None:
-                    self._push(first, _ARRIVAL, index)
+                    self._push(first, self._arrive, index)
         cut = self.scenario.start + self.scenario.duration_s + DRAIN_LIMIT_S
         # The event log only grows during a run and is kept until it returns, so every full
         # garbage collection would scan all of it again: about a quarter of the CPU time of a
@@ -457,29 +451,9 @@ class Simulation:
                 result = engine.advance(self.now)
                 self._carry_out(result.effects, result.events)
                 continue
-            at, _, kind, payload = heapq.heappop(heap)
+            at, _, happening, payload = heapq.heappop(heap)
             self.now = at
-            if kind == _ARRIVAL:
-                self._arrive(payload)  # type: ignore[arg-type]
-            elif kind == _END:
-                self._end(payload)  # type: ignore[arg-type]
-            elif kind == _PATIENCE:
-                self._patience_runs_out(payload)  # type: ignore[arg-type]
-            elif kind == _ANSWER:
-                self._answer(payload)  # type: ignore[arg-type]
-            elif kind == _LOGIN:
-                self._login(payload)  # type: ignore[arg-type]
-            elif kind == _LOGOUT:
-                self._logout(payload)  # type: ignore[arg-type]
-            elif kind == _BREAK:
-                self._break(payload)  # type: ignore[arg-type]
-            elif kind == _BACK:
-                self._back(payload)  # type: ignore[arg-type]
-            elif kind == _REPLAY:
-                self._replay(payload)  # type: ignore[arg-type]
-            elif kind == _STAFF:
-                staff: tuple[tuple[str, ...], int] = payload  # type: ignore[assignment]
-                self._staff(*staff)
+            happening(payload)
         return None
 
 
