@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
@@ -192,6 +194,64 @@ def show_audit(
     console.print(table)
 
 
+def _live_voice(
+    driver: Any,
+    *,
+    home: Path,
+    sip: str,
+    phones: Path | None,
+    prompts: Path,
+    trunk: str,
+    ng: str,
+    dtmf_port: int,
+    rtp_ports: str,
+    flow: Path | None,
+    timezone: str,
+) -> Any:
+    """The voice server for ``serve --sip``, checked before anything starts."""
+    from hotline.ivr.flow import sample_flow
+    from hotline.telephony.live import LiveVoice
+    from hotline.telephony.server import ServerOptions, load_flow, load_phones
+
+    def fail(message: str) -> NoReturn:
+        error_console.print(f"[red]error[/red] {message}")
+        raise typer.Exit(1)
+
+    if phones is None:
+        fail("--sip needs --phones FILE (the agents' phone credentials)")
+    try:
+        phone_list = load_phones(phones)
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as error:
+        fail(f"{phones}: not a list of {{agent, user, password}}: {error}")
+    known = {agent.id for agent in driver.center.agents}
+    for number, phone in enumerate(phone_list, start=1):
+        if phone.agent_id not in known:
+            fail(f"{phones}: entry {number}: agent {phone.agent_id!r} is not in the center")
+    if not (prompts / "common").is_dir():
+        fail(f"{prompts}: no prompts there (run: hotline telephony prompts --out {prompts})")
+    try:
+        sip_host, sip_port = sip.rsplit(":", 1)
+        ng_host, ng_port = ng.rsplit(":", 1)
+        low, high = (int(part) for part in rtp_ports.split("-"))
+        options = ServerOptions(
+            workdir=home / "telephony",
+            prompts=prompts,
+            phones=phone_list,
+            sip_host=sip_host,
+            sip_port=int(sip_port),
+            ng_host=ng_host,
+            ng_port=int(ng_port),
+            dtmf_port=dtmf_port,
+            rtp_ports=(low, high),
+            flow=load_flow(flow) if flow else sample_flow(),
+            timezone=timezone,
+            trunk=trunk or None,
+        )
+    except ValueError as error:
+        fail(f"--sip/--ng/--rtp-ports: {error}")
+    return LiveVoice(driver, options)
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
@@ -201,8 +261,36 @@ def serve(
         envvar="HOTLINE_CENTER_CONFIG",
         help="Center configuration file (default: the sample).",
     ),
+    sip: str = typer.Option(
+        "",
+        "--sip",
+        help="Also take phone calls: SIP listen address host:port (UDP), e.g. 127.0.0.1:5060. "
+        "The desk, the wallboard and the calls then share one routing engine.",
+    ),
+    phones: Path | None = typer.Option(
+        None, "--phones", help="With --sip: YAML list of {agent, user, password} (agent phones)."
+    ),
+    prompts: Path = typer.Option(
+        Path("var/prompts"), "--prompts", help="With --sip: prompt folder (telephony prompts)."
+    ),
+    trunk: str = typer.Option(
+        "",
+        "--trunk",
+        help="With --sip: outbound trunk URI template, e.g. 'sip:{number}@10.0.0.1:5060' "
+        "(click-to-dial and callbacks).",
+    ),
+    ng: str = typer.Option(
+        "127.0.0.1:22222", "--ng", help="With --sip: rtpengine ng control address host:port."
+    ),
+    dtmf_port: int = typer.Option(22223, "--dtmf-port", help="With --sip: DTMF event UDP port."),
+    rtp_ports: str = typer.Option(
+        "30000-34999", "--rtp-ports", help="With --sip: RTP port range of the spawned rtpengine."
+    ),
+    flow: Path | None = typer.Option(
+        None, "--flow", help="With --sip: IVR flow YAML (default: the sample hotline flow)."
+    ),
 ) -> None:
-    """Start the API and web pages (run ``hotline init`` first)."""
+    """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
     import uvicorn
 
     from hotline.config.validate import load_center
@@ -226,7 +314,26 @@ def serve(
     # Live routing: the desk, wallboard and telephony drive this engine on the wall clock.
     # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
     history = ContactHistoryRecorder(session_factory=app.state.session_factory)
-    attach(app, LiveDriver(center=center_config, on_finished=[history]), history)
+    driver = LiveDriver(center=center_config, on_finished=[history])
+    parts: list[Any] = [history]
+    if sip:
+        voice = _live_voice(
+            driver,
+            home=settings.home,
+            sip=sip,
+            phones=phones,
+            prompts=prompts,
+            trunk=trunk,
+            ng=ng,
+            dtmf_port=dtmf_port,
+            rtp_ports=rtp_ports,
+            flow=flow,
+            timezone=center_config.center.timezone,
+        )
+        app.state.voice = voice
+        parts.append(voice)
+        console.print(f"Phone calls: SIP on {sip}")
+    attach(app, driver, *parts)
     attach_sla_sweeper(app)
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"

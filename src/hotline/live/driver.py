@@ -53,7 +53,7 @@ from hotline.routing.model import (
     StartCallback,
 )
 from hotline.routing.service import routing_config_from_center
-from hotline.store.event_log import append
+from hotline.store.event_log import append, recording_rows
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +278,41 @@ class LiveDriver:
             return None, engine.handle(make(now))
 
         self.post(job)
+
+    def handle_now(self, make: Callable[[float], Command]) -> Result:
+        """Apply a command at once and return its result, from code on the driver's loop.
+
+        For adapters whose own protocol needs the answer straight away — the voice driver
+        must know which phone to ring before it returns to the SIP stack. The loop is
+        single-threaded and jobs never await, so this never interleaves with a job; the
+        engine task is woken afterwards to take up any timer the command set. Raises
+        :class:`~hotline.routing.model.RoutingConflict` like :meth:`command`.
+        """
+        if not self.running:
+            raise RuntimeError("the live driver is not started")
+        now = max(self.clock.now(), self.engine.now)
+        self._roll_day(now)
+        try:
+            result = self.engine.handle(make(now))
+        except RoutingConflict:
+            self.stats.conflicts += 1
+            raise
+        self.stats.jobs += 1
+        self._after(result)
+        self.post(lambda engine, now: (None, None))  # the next deadline may be sooner now
+        return result
+
+    def record(self, event: Event) -> None:
+        """Add an event from outside the engine to the log, the wallboard and the screens.
+
+        The voice driver's own events — arrivals, IVR steps, recordings, surveys, alarms —
+        join the engine's in the one contact event log this way.
+        """
+        self.stats.events += 1
+        self._pending.append(event)
+        self.wallboard.record([event])
+        self._remember(event)
+        self.publish({"type": "event", **event.as_dict()})
 
     def new_contact_id(self) -> str:
         """A contact id unique to this server run (``L<start time>-<number>``)."""
@@ -695,6 +730,7 @@ class LiveDriver:
         started = self.clock.now()
         with self.session_factory() as session:
             append(session, batch, source="live")
+            session.add_all(recording_rows(batch))  # call recordings, kept per contact
             session.commit()
         self.stats.last_write_s = [*self.stats.last_write_s[-9:], self.clock.now() - started]
 

@@ -540,30 +540,88 @@ class CallCenter:
         self._sip().answer(leg, answer)
         if side != AGENT or call.answered_at is None:
             return  # a caller's own hold changes nothing for the ACD
-        now = self.clock.now()
         if is_hold(sdp) and call.held_since is None:
-            call.held_since = now
-            self.emit(
-                EventKind.HELD,
-                contact_id=call.contact_id,
-                agent_id=call.agent_id,
-                queue=call.queue,
-                data={"by": "agent"},
-            )
-            self._route(self.router.contact_held(at=now, contact_id=call.contact_id))
-            call.music = self._spawn(self._music(call))
+            self._hold(call, by="agent")
         elif not is_hold(sdp) and call.held_since is not None:
-            held_s = now - call.held_since
-            call.held_since = None
-            self.emit(
-                EventKind.RESUMED,
-                contact_id=call.contact_id,
-                agent_id=call.agent_id,
-                queue=call.queue,
-                data={"hold_s": round(held_s, 3)},
-            )
-            self._route(self.router.contact_resumed(at=now, contact_id=call.contact_id))
-            self._spawn(self._end_music(call))
+            self._resume(call)
+
+    def _hold(self, call: Call, *, by: str) -> None:
+        now = self.clock.now()
+        call.held_since = now
+        self.emit(
+            EventKind.HELD,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            queue=call.queue,
+            data={"by": by},
+        )
+        self._route(self.router.contact_held(at=now, contact_id=call.contact_id))
+        call.music = self._spawn(self._music(call))
+
+    def _resume(self, call: Call) -> None:
+        now = self.clock.now()
+        held_s = now - (call.held_since or now)
+        call.held_since = None
+        self.emit(
+            EventKind.RESUMED,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            queue=call.queue,
+            data={"hold_s": round(held_s, 3)},
+        )
+        self._route(self.router.contact_resumed(at=now, contact_id=call.contact_id))
+        self._spawn(self._end_music(call))
+
+    # -- call controls from the agent's desktop (the web API)
+
+    def handles(self, contact_id: str) -> bool:
+        """Whether ``contact_id`` is a phone call of this driver (inbound, or a callback)."""
+        return contact_id in self.calls or self.outbound.routed(contact_id)
+
+    def _connected(self, contact_id: str) -> Call:
+        call = self.calls.get(contact_id)
+        if call is None or call.finished or call.answered_at is None or call.agent_leg is None:
+            raise TransferRefused(f"{contact_id} is not a connected call")
+        return call
+
+    def hold(self, contact_id: str) -> None:
+        """Put the caller on hold from the desktop: music on hold, the hold time counted.
+
+        The agent's phone stays connected to the relay; the caller hears the music instead
+        of the agent. Raises :class:`TransferRefused` when the call is not connected.
+        """
+        call = self._connected(contact_id)
+        if call.held_since is None:
+            self._hold(call, by="desktop")
+
+    def resume(self, contact_id: str) -> None:
+        """Take the caller off hold from the desktop."""
+        call = self._connected(contact_id)
+        if call.held_since is not None:
+            self._resume(call)
+
+    def hang_up_agent(self, contact_id: str) -> None:
+        """End the conversation from the desktop: the agent's phone is hung up, the caller
+        gets the survey, the agent wraps up."""
+        call = self._connected(contact_id)
+        leg = call.agent_leg
+        assert leg is not None
+        self._sip().hang_up(leg)
+        self.hung_up(leg)
+
+    def decline(self, contact_id: str, agent_id: str) -> None:
+        """The agent declines the call ringing on their phone (from the desktop)."""
+        call = self.calls.get(contact_id)
+        if call is None or call.ringing_agent != agent_id or call.agent_leg is None:
+            raise TransferRefused(f"{contact_id} is not ringing at agent {agent_id}")
+        leg = call.agent_leg
+        self._by_leg.pop(leg, None)
+        self._sip().hang_up(leg)
+        self._agent_did_not_answer(call, reason="declined")
+
+    def route(self, decisions: Iterable[RoutingDecision]) -> None:
+        """Carry out routing decisions the ACD made on its own (desk actions, timers)."""
+        self._route(decisions)
 
     def transfer_requested(self, leg: str, target: str) -> None:
         """The agent's phone sent REFER (blind transfer); it has already left the call.

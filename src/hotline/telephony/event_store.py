@@ -14,7 +14,7 @@ database round trips off the per-event path of live calls.
 >>> engine = make_engine("sqlite://")
 >>> upgrade(engine)
 >>> sink = DatabaseSink(make_session_factory(engine))
->>> from hotline.core.events import Event, EventKind
+>>> from hotline.core.events import Event
 >>> sink.append(Event(seq=1, at=0.0, kind=EventKind.ARRIVED, contact_id="v-1"))
 >>> sink.flush()
 1
@@ -23,47 +23,19 @@ database round trips off the per-event path of live calls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.core.events import Event, EventKind
+from hotline.core.events import Event
 from hotline.store import event_log
 from hotline.store.db import session_scope
-from hotline.store.models.telephony import Recording
+from hotline.store.event_log import recording_rows
 from hotline.telephony.ports import EventSink
 
 log = logging.getLogger(__name__)
 
-
-def recording_rows(events: Iterable[Event]) -> list[Recording]:
-    """The ``recordings`` rows for the finished recordings among ``events``.
-
-    A ``recording_stopped`` event without a path (the capture could not be decoded: its
-    data holds ``error``) stores nothing: there is no audio to play back.
-    """
-    rows = []
-    for event in events:
-        if event.kind is not EventKind.RECORDING_STOPPED or event.contact_id is None:
-            continue
-        path = event.data.get("path")
-        if not path:
-            continue
-        channels: list[Any] = list(event.data.get("channels") or [])
-        rows.append(
-            Recording(
-                contact_id=event.contact_id,
-                agent_id=event.agent_id,
-                queue=event.queue,
-                path=str(path),
-                media_type="audio/wav",
-                seconds=float(event.data.get("seconds") or 0.0),
-                channels=channels,
-                recorded_at=event.at,
-            )
-        )
-    return rows
+__all__ = ["DatabaseSink", "TeeSink", "recording_rows"]
 
 
 class DatabaseSink:

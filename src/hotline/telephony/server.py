@@ -191,8 +191,25 @@ async def _control_client(
         writer.close()
 
 
-async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -> None:
-    """Run the voice server until SIGINT/SIGTERM (or ``run_seconds``)."""
+@dataclass
+class VoiceParts:
+    """The running pieces of a voice server, as :func:`start_voice` started them."""
+
+    center: CallCenter
+    stack: SippyStack
+    media: NgClient
+    dtmf: DtmfListener
+    converters: ProcessPoolExecutor
+    rtpengine: RtpengineProcess | None = None
+    control: asyncio.Server | None = None
+
+
+async def start_voice(options: ServerOptions, *, router: CallRouter, sink: EventSink) -> VoiceParts:
+    """Start rtpengine (when asked), the ng client, DTMF listener, registrar and SIP stack.
+
+    ``router`` is the ACD (the routing engine alone, or the web app's live driver) and
+    ``sink`` the contact event log. Stop with :func:`stop_voice`.
+    """
     loop = asyncio.get_running_loop()
     options.workdir.mkdir(parents=True, exist_ok=True)
     rtpengine: RtpengineProcess | None = None
@@ -209,20 +226,9 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         rtpengine.start()
     media = NgClient(options.ng_host, options.ng_port)
     await media.open()
-    jsonl = JsonlSink(options.events_path)
-    database: DatabaseSink | None = None
-    sink: EventSink = jsonl
-    if options.database_url:
-        engine = make_engine(options.database_url)
-        upgrade(engine)
-        database = DatabaseSink(make_session_factory(engine), source="live")
-        sink = TeeSink([jsonl, database])
     # one worker process decodes recordings, away from the loop and sippy's thread
     # ("spawn": forking a process that already runs sippy's thread could copy held locks)
     converters = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    router = options.router or engine_router(
-        options.center or SAMPLE_CENTER, callbacks=options.trunk is not None
-    )
     center = CallCenter(
         settings=CallCenterSettings(
             flow=options.flow,
@@ -264,6 +270,37 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         control = await asyncio.start_server(
             partial(_control_client, center), "127.0.0.1", options.control_port
         )
+    return VoiceParts(center, stack, media, dtmf, converters, rtpengine, control)
+
+
+async def stop_voice(parts: VoiceParts) -> None:
+    """Stop what :func:`start_voice` started, letting calls' background work finish first."""
+    if parts.control is not None:
+        parts.control.close()
+    await parts.center.drain()
+    parts.stack.stop()
+    parts.dtmf.close()
+    parts.media.close()
+    if parts.rtpengine is not None:
+        parts.rtpengine.stop()
+    parts.converters.shutdown(wait=True)
+
+
+async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -> None:
+    """Run the voice server until SIGINT/SIGTERM (or ``run_seconds``)."""
+    loop = asyncio.get_running_loop()
+    jsonl = JsonlSink(options.events_path)
+    database: DatabaseSink | None = None
+    sink: EventSink = jsonl
+    if options.database_url:
+        engine = make_engine(options.database_url)
+        upgrade(engine)
+        database = DatabaseSink(make_session_factory(engine), source="live")
+        sink = TeeSink([jsonl, database])
+    router = options.router or engine_router(
+        options.center or SAMPLE_CENTER, callbacks=options.trunk is not None
+    )
+    parts = await start_voice(options, router=router, sink=sink)
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -276,22 +313,14 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
-            center.tick()
-            stack.expire_registrations()
+            parts.center.tick()
+            parts.stack.expire_registrations()
             if database is not None:
                 database.flush()
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
-        if control is not None:
-            control.close()
-        await center.drain()
-        stack.stop()
-        dtmf.close()
-        media.close()
-        if rtpengine is not None:
-            rtpengine.stop()
-        converters.shutdown(wait=True)
+        await stop_voice(parts)
         jsonl.close()
         if database is not None:
             database.close()

@@ -357,6 +357,33 @@ def run_sipp(
     extra: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run sipp as the caller(s); its exit status is 0 when every call passed."""
+    command = sipp_command(
+        scenario,
+        server_port,
+        workdir,
+        calls=calls,
+        rate=rate,
+        keys=keys,
+        timeout_s=timeout_s,
+        extra=extra,
+    )
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout_s + 30, cwd=workdir, check=False
+    )
+
+
+def sipp_command(
+    scenario: Path,
+    server_port: int,
+    workdir: Path,
+    *,
+    calls: int = 1,
+    rate: float | None = None,
+    keys: dict[str, str] | None = None,
+    timeout_s: float = 60.0,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """The sipp command line for :func:`run_sipp` (or to start it in the background)."""
     workdir.mkdir(parents=True, exist_ok=True)
     command = [
         "sipp",
@@ -386,7 +413,4 @@ def run_sipp(
         command += ["-r", str(rate)]
     for key, value in (keys or {}).items():
         command += ["-key", key, value]
-    command += extra or []
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout_s + 30, cwd=workdir, check=False
-    )
+    return command + (extra or [])

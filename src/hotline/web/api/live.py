@@ -5,6 +5,12 @@ routing engine. An agent acts only for their own agent id (their account's ``age
 supervisors, team leads and managers may also change an agent's state (send them on a break,
 log out a forgotten session) but never answer or hang up for them. A command that does not
 fit the engine's state — answering a call the caller already left — is a 409 with the reason.
+
+When the server also runs the voice server (``hotline serve --sip-port``), a contact that is
+a phone call is controlled through it (:mod:`hotline.telephony.live`): hold plays music to
+the caller, hang-up ends the agent's phone leg, transfer re-routes the caller, decline stops
+the agent's phone ringing — each also telling the one routing engine. A phone call is
+answered on the phone. ``POST /agents/{id}/dial`` places a click-to-dial call.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ from hotline.routing.model import (
     TransferredToQueue,
     WrapUpEnded,
 )
+from hotline.telephony.call_center import CallCenter
+from hotline.telephony.outbound import OriginationRefused
+from hotline.telephony.ports import TransferRefused
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/live", tags=["live"])
@@ -53,6 +62,29 @@ def driver_of(request: Request) -> LiveDriver:
     if driver is None or not driver.running:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "live routing is not running")
     return driver
+
+
+def voice_of(request: Request) -> CallCenter | None:
+    """The running voice driver, when this server takes phone calls."""
+    voice = getattr(request.app.state, "voice", None)
+    if voice is None or voice.parts is None:
+        return None
+    center: CallCenter = voice.center
+    return center
+
+
+def _phone_call(request: Request, contact_id: str) -> CallCenter | None:
+    """The voice driver when ``contact_id`` is one of its phone calls, else ``None``."""
+    center = voice_of(request)
+    return center if center is not None and center.handles(contact_id) else None
+
+
+def _on_phone(action: Callable[[], None]) -> dict[str, Any]:
+    try:
+        action()
+    except TransferRefused as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
+    return {"ok": True, "events": [], "phone": True}
 
 
 def _own(user: CurrentUser, agent_id: str) -> None:
@@ -161,8 +193,10 @@ async def answer(
     request: Request,
     user: CurrentUser = Depends(require_roles(*DESK)),
 ) -> dict[str, Any]:
-    """Answer (accept) the contact ringing at the agent."""
+    """Answer (accept) the contact ringing at the agent (a phone call: on the phone)."""
     _own(user, agent_id)
+    if _phone_call(request, contact_id) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "a phone call is answered on the phone")
     return await _apply(
         driver_of(request),
         lambda now: OfferAnswered(at=now, contact_id=contact_id, agent_id=agent_id),
@@ -178,6 +212,9 @@ async def reject(
 ) -> dict[str, Any]:
     """Decline the ringing contact; it goes back to its place in the queue."""
     _own(user, agent_id)
+    phone = _phone_call(request, contact_id)
+    if phone is not None:
+        return _on_phone(lambda: phone.decline(contact_id, agent_id))
     return await _apply(
         driver_of(request),
         lambda now: OfferRejected(at=now, contact_id=contact_id, agent_id=agent_id),
@@ -195,6 +232,9 @@ async def hold(
     _own(user, agent_id)
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
+    phone = _phone_call(request, contact_id)
+    if phone is not None:
+        return _on_phone(lambda: phone.hold(contact_id))
     return await _apply(driver, lambda now: ContactHeld(at=now, contact_id=contact_id))
 
 
@@ -209,6 +249,9 @@ async def resume(
     _own(user, agent_id)
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
+    phone = _phone_call(request, contact_id)
+    if phone is not None:
+        return _on_phone(lambda: phone.resume(contact_id))
     return await _apply(driver, lambda now: ContactResumed(at=now, contact_id=contact_id))
 
 
@@ -235,6 +278,10 @@ async def transfer(
         )
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
+    phone = _phone_call(request, contact_id)
+    if phone is not None:
+        to_queue, to_agent = body.queue, body.agent_id
+        return _on_phone(lambda: phone.transfer(contact_id, queue=to_queue, agent_id=to_agent))
     if body.queue is not None:
         queue = body.queue
         return await _apply(
@@ -271,6 +318,11 @@ async def consult(
     _own(user, agent_id)
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
+    if _phone_call(request, contact_id) is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "consult transfer is not available on phone calls yet: use transfer (blind)",
+        )
     target = body.agent_id
     return await _apply(
         driver, lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=target)
@@ -306,6 +358,9 @@ async def hang_up(
     _own(user, agent_id)
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
+    phone = _phone_call(request, contact_id)
+    if phone is not None:
+        return _on_phone(lambda: phone.hang_up_agent(contact_id))
     return await _apply(driver, lambda now: ContactEnded(at=now, contact_id=contact_id))
 
 
@@ -339,6 +394,35 @@ async def wrap_up_done(
             at=now, agent_id=agent_id, contact_id=contact_id, disposition=disposition
         ),
     )
+
+
+class Dial(BaseModel):
+    """The number to call (click-to-dial)."""
+
+    number: str = Field(min_length=3, max_length=32, pattern=r"^\+?[0-9*#]+$")
+
+
+@router.post("/agents/{agent_id}/dial", status_code=201)
+async def dial(
+    agent_id: str,
+    body: Dial,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK)),
+) -> dict[str, Any]:
+    """Click-to-dial: ring the agent's phone, then call ``number`` through the trunk.
+
+    503 when this server takes no phone calls; 409 when the call cannot be placed (no
+    registered phone, no trunk configured, media server down).
+    """
+    _own(user, agent_id)
+    center = voice_of(request)
+    if center is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server takes no phone calls")
+    try:
+        contact_id = await center.originate(agent_id=agent_id, number=body.number)
+    except OriginationRefused as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
+    return {"contact_id": contact_id, "agent_id": agent_id, "number": body.number}
 
 
 class CallbackRequest(BaseModel):

@@ -1,0 +1,263 @@
+"""Phone calls routed by the web app's live engine: one engine for the desk, wallboard and SIP.
+
+``hotline serve --sip-port N`` runs the voice server inside the web server's process and
+asyncio loop, and joins it to the live driver (:class:`~hotline.live.driver.LiveDriver`):
+
+* :class:`LiveRouter` is the voice driver's :class:`~hotline.telephony.ports.CallRouter`
+  backed by the live driver. A caller entering a queue, a phone answering, a caller hanging
+  up become commands applied at once (:meth:`LiveDriver.handle_now`), so the SIP side knows
+  which phone to ring before it returns. What the engine decides on its own — an agent
+  pressing "ready" on the desktop picks a waiting caller, a ring-no-answer or ageing timer
+  fires, a callback reaches the head of its queue — reaches the voice driver through the
+  driver's listener and is carried out on the next turn of the loop.
+* :class:`DriverSink` puts the voice driver's own events (arrivals, IVR steps, recordings,
+  surveys, alarms) into the live driver's contact event log, next to the engine's, so the
+  wallboard, the desktop and the database see one log.
+* :class:`LiveVoice` starts and stops the voice parts with the web app
+  (:func:`hotline.live.driver.attach`), and is what the web API's call controls reach:
+  ``app.state.voice``.
+
+An agent's phone registering makes a logged-out agent ready (and an agent made not ready
+because the phone went away ready again); an agent on a break stays on the break.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hotline.core.events import Channel, Event
+from hotline.live.driver import LiveDriver
+from hotline.routing.model import (
+    AgentLoggedIn,
+    AgentNotReady,
+    AgentReady,
+    AgentState,
+    CallbackRequested,
+    Command,
+    ContactAbandoned,
+    ContactEnded,
+    ContactHeld,
+    ContactQueued,
+    ContactResumed,
+    OfferAnswered,
+    OfferRejected,
+    RoutingConflict,
+    TransferredToAgent,
+    TransferredToQueue,
+)
+from hotline.telephony.call_center import CallCenter
+from hotline.telephony.ports import RoutingDecision, TransferRefused
+from hotline.telephony.routing import voice_decisions
+from hotline.telephony.server import ServerOptions, VoiceParts, start_voice, stop_voice
+
+log = logging.getLogger(__name__)
+
+PHONE_UNREGISTERED = "phone_unregistered"
+
+
+class LiveRouter:
+    """The voice driver's ACD: the live driver's routing engine."""
+
+    # The engine's events are logged by the live driver itself, not passed to the voice
+    # driver; the voice driver leaves the routing events to it.
+    owns_contact_events = True
+
+    def __init__(self, driver: LiveDriver) -> None:
+        self.driver = driver
+        self.center: CallCenter | None = None
+        self.conflicts = 0
+        self._applying = False
+        driver.add_listener(self._listen)
+
+    def emit_to(self, emit: Callable[[Event], None]) -> None:
+        """Nothing to pass on: the live driver writes the engine's events to the log."""
+
+    def attach(self, center: CallCenter) -> None:
+        """Carry the engine's own decisions (desk, timers) out on ``center``."""
+        self.center = center
+
+    def _number_of(self, contact_id: str) -> str | None:
+        customer = self.driver.attached.get(contact_id, {}).get("customer")
+        return str(customer) if customer else None
+
+    def _listen(self, result: Any) -> None:
+        if self._applying or self.center is None:
+            return  # our own command: its decisions go back to the caller of _apply
+        decisions = voice_decisions(result.effects, self._number_of)
+        if decisions:
+            # not from inside the engine task's step: on the loop's next turn
+            asyncio.get_running_loop().call_soon(self.center.route, decisions)
+
+    def _apply(
+        self, make: Callable[[float], Command], *, refuse: bool = False
+    ) -> list[RoutingDecision]:
+        self._applying = True
+        try:
+            result = self.driver.handle_now(make)
+        except RoutingConflict as conflict:
+            # Live races (a caller hangs up as the agent answers): the engine is unchanged.
+            self.conflicts += 1
+            if refuse:
+                raise TransferRefused(str(conflict)) from conflict
+            log.info("routing conflict: %s", conflict)
+            return []
+        finally:
+            self._applying = False
+        return voice_decisions(result.effects, self._number_of)
+
+    def contact_queued(
+        self,
+        *,
+        at: float,
+        contact_id: str,
+        queue: str,
+        priority: int,
+        language: str | None,
+        data: Mapping[str, str],
+    ) -> list[RoutingDecision]:
+        """Queue the caller; the desktop's screen pop gets the number and the IVR's data."""
+        caller = data.get("caller")
+        self.driver.attached[contact_id] = {"customer": caller, **data}
+        return self._apply(
+            lambda now: ContactQueued(
+                at=now,
+                contact_id=contact_id,
+                queue=queue,
+                channel=Channel.VOICE,
+                priority=priority or None,
+                language=language,
+                log_arrival=False,
+                customer=caller,
+            )
+        )
+
+    def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
+        """The agent's phone registered: log in a logged-out agent; leave a break alone."""
+        engine = self.driver.engine
+        state = engine.agent_state(agent_id)
+        if state is AgentState.LOGGED_OUT:
+            return self._apply(lambda now: AgentLoggedIn(at=now, agent_id=agent_id, ready=True))
+        if state is AgentState.NOT_READY and engine.agent_reason(agent_id) == PHONE_UNREGISTERED:
+            return self._apply(lambda now: AgentReady(at=now, agent_id=agent_id))
+        return []
+
+    def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
+        """The agent can take no new calls (the phone went away)."""
+        if self.driver.engine.agent_state(agent_id) in (
+            AgentState.LOGGED_OUT,
+            AgentState.NOT_READY,
+        ):
+            return []
+        return self._apply(lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason))
+
+    def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
+        """The agent's phone answered."""
+        return self._apply(
+            lambda now: OfferAnswered(at=now, contact_id=contact_id, agent_id=agent_id)
+        )
+
+    def offer_rejected(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
+        """The agent's phone refused or failed."""
+        return self._apply(
+            lambda now: OfferRejected(at=now, contact_id=contact_id, agent_id=agent_id)
+        )
+
+    def contact_abandoned(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The caller hung up while waiting or ringing."""
+        return self._apply(lambda now: ContactAbandoned(at=now, contact_id=contact_id))
+
+    def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The conversation ended; the agent wraps up."""
+        return self._apply(lambda now: ContactEnded(at=now, contact_id=contact_id))
+
+    def transfer_to_queue(self, *, at: float, contact_id: str, queue: str) -> list[RoutingDecision]:
+        """Blind transfer to a queue."""
+        return self._apply(
+            lambda now: TransferredToQueue(at=now, contact_id=contact_id, queue=queue),
+            refuse=True,
+        )
+
+    def transfer_to_agent(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """Blind transfer to an available agent."""
+        return self._apply(
+            lambda now: TransferredToAgent(at=now, contact_id=contact_id, agent_id=agent_id),
+            refuse=True,
+        )
+
+    def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The caller is on hold."""
+        return self._apply(lambda now: ContactHeld(at=now, contact_id=contact_id))
+
+    def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The caller is off hold."""
+        return self._apply(lambda now: ContactResumed(at=now, contact_id=contact_id))
+
+    def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The waiting caller pressed for a callback."""
+        return self._apply(
+            lambda now: CallbackRequested(at=now, contact_id=contact_id), refuse=True
+        )
+
+    def advance(self, *, at: float) -> list[RoutingDecision]:
+        """Nothing: the live driver's engine task fires the timers on time itself."""
+        return []
+
+
+class DriverSink:
+    """The voice driver's :class:`~hotline.telephony.ports.EventSink`: the live driver's log."""
+
+    def __init__(self, driver: LiveDriver) -> None:
+        self.driver = driver
+
+    def append(self, event: Event) -> None:
+        """Add the event to the live contact event log."""
+        self.driver.record(event)
+
+
+class LiveVoice:
+    """The voice server inside the web server, routed by its live driver.
+
+    Pass it to :func:`hotline.live.driver.attach` as an extra part, so it starts after the
+    driver and stops before it.
+    """
+
+    def __init__(self, driver: LiveDriver, options: ServerOptions) -> None:
+        self.driver = driver
+        self.options = options
+        self.router = LiveRouter(driver)
+        self.parts: VoiceParts | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def center(self) -> CallCenter:
+        """The running voice driver (raises when not started)."""
+        if self.parts is None:
+            raise RuntimeError("the voice server is not running")
+        return self.parts.center
+
+    async def start(self) -> None:
+        """Start SIP, media control and the registrations' expiry."""
+        self.parts = await start_voice(
+            self.options, router=self.router, sink=DriverSink(self.driver)
+        )
+        self.router.attach(self.parts.center)
+        self._ticker = asyncio.create_task(self._tick(), name="voice-registrations")
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.parts is not None:
+                self.parts.stack.expire_registrations()
+
+    async def stop(self) -> None:
+        """Stop the SIP side and media control."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self.parts is not None:
+            await stop_voice(self.parts)
+            self.parts = None

@@ -1,0 +1,337 @@
+"""``hotline serve --sip``: phone calls, the agent desktop and the wallboard on one engine.
+
+The real command in a subprocess (uvicorn + sippy + rtpengine in one process), a baresip
+agent registered for a001, a sipp caller. The agent's desktop (the REST API) sees the SIP
+call it is talking on, puts the caller on hold and takes them back, and hangs up from the
+desk — which ends the phone leg and sends the caller to the survey. The events land in the
+server's database, in one log with the desk's. Then the agent calls a customer back from the
+desk (click-to-dial) through a ``sipp`` UAS trunk.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import select
+
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.models.core import ContactEventRow
+from hotline.telephony.media.prompts import generate_all
+from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
+from tests.e2e.telephony.telephony_peers import (
+    HERE,
+    SAMPLE_CENTER,
+    BaresipAgent,
+    free_port,
+    port_block,
+    require_tools,
+    sip_request,
+    sipp_command,
+    write_open_flow,
+)
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "agent-secret-1"
+
+
+def _all_day_center(path: Path) -> Path:
+    """The sample center, open around the clock with one-second wrap-up (the hour is not
+    under test), and no callback rules (no trunk for them in the first call)."""
+    center = yaml.safe_load(SAMPLE_CENTER.read_text(encoding="utf-8"))
+    for calendar in center["calendars"]:
+        calendar["hours"] = {
+            day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        }
+        calendar["holidays"] = []
+    for queue in center["queues"]:
+        queue["wrap_up_s"] = 1
+        queue["overflow"] = [r for r in queue.get("overflow", []) if r["action"] != "callback"]
+    path.write_text(yaml.safe_dump(center, allow_unicode=True))
+    return path
+
+
+@dataclass
+class Platform:
+    url: str
+    sip_port: int
+    home: Path
+    trunk_port: int
+    process: subprocess.Popen[bytes]
+
+    def client(self) -> httpx.Client:
+        client = httpx.Client(base_url=self.url, timeout=10)
+        token = client.post(
+            "/api/auth/login", json={"username": "a001", "password": PASSWORD}
+        ).json()["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        return client
+
+    def events(self) -> list[ContactEventRow]:
+        engine = make_engine(f"sqlite:///{self.home / 'hotline.db'}")
+        try:
+            with make_session_factory(engine)() as session:
+                return list(session.scalars(select(ContactEventRow).order_by(ContactEventRow.id)))
+        finally:
+            engine.dispose()
+
+
+def _hotline(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hotline.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, BaresipAgent]]:
+    require_tools()
+    root = tmp_path_factory.mktemp("one-engine")
+    home = root / "home"
+    prompts = root / "prompts"
+    generate_all(prompts)
+    phones = root / "phones.yaml"
+    phones.write_text(f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n")
+    env = {
+        **os.environ,
+        "HOTLINE_HOME": str(home),
+        "HOTLINE_SECRET_KEY": "e2e-one-engine",
+        "HOTLINE_ADMIN_PASSWORD": "admin-secret-1",
+    }
+    env.pop("HOTLINE_DATABASE_URL", None)
+    _hotline(env, "init")
+    _hotline(
+        env,
+        "users",
+        "add",
+        "a001",
+        "--roles",
+        "agent",
+        "--password",
+        PASSWORD,
+        "--agent-id",
+        "a001",
+    )
+    port, sip_port, trunk_port = free_port(), free_port(), free_port()
+    low, high = port_block(4)
+    log = (root / "server.log").open("ab")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hotline.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--center",
+            str(_all_day_center(root / "center.yaml")),
+            "--sip",
+            f"127.0.0.1:{sip_port}",
+            "--phones",
+            str(phones),
+            "--prompts",
+            str(prompts),
+            "--flow",
+            str(write_open_flow(root / "flow.yaml")),
+            "--ng",
+            f"127.0.0.1:{free_port()}",
+            "--dtmf-port",
+            str(free_port()),
+            "--rtp-ports",
+            f"{low}-{high}",
+            "--trunk",
+            f"sip:{{number}}@127.0.0.1:{trunk_port}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Platform(f"http://127.0.0.1:{port}", sip_port, home, trunk_port, process)
+    deadline = time.monotonic() + 30
+    while sip_request(sip_port, timeout_s=0.3) != "SIP/2.0 200 OK":
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"serve --sip did not start: {(root / 'server.log').read_text()[-3000:]}")
+    agent = BaresipAgent(
+        workdir=root / "agent",
+        user="1001",
+        password=PASSWORD,
+        registrar_port=sip_port,
+        voice=prompts / "en" / "welcome.wav",
+        slot=5,
+        talk_s=60.0,  # the desk hangs up, not the phone
+    )
+    agent.start()
+    try:
+        yield server, agent
+    finally:
+        agent.stop()
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def desk(platform: tuple[Platform, BaresipAgent]) -> Iterator[httpx.Client]:
+    """a001's desktop: the REST API, signed in as the agent."""
+    client = platform[0].client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _wait(predicate: Any, timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_the_desk_controls_the_phone_call_routed_by_the_same_engine(
+    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
+) -> None:
+    server, agent = platform
+    # the phone registered: the live engine (the desk's) logged a001 in and made them ready
+    _wait(
+        lambda: desk.get("/api/live/agents/a001").json()["state"] == "available",
+        10,
+        "a001 available on the desk after the phone registered",
+    )
+    pcap = write_timeline(
+        tmp_path / "caller.pcap",
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 13.0, 440.0), Key(16.0, "4")],
+    )
+    scenario = tmp_path / "caller.xml"
+    template = (HERE / "caller_ivr_queue_survey.xml").read_text()
+    scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
+    caller = subprocess.Popen(
+        sipp_command(scenario, server.sip_port, tmp_path, timeout_s=45),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        talking = _wait(
+            lambda: [
+                c
+                for c in desk.get("/api/live/agents/a001").json()["contacts"]
+                if c["stage"] == "talking"
+            ],
+            15,
+            "the SIP call on a001's desk",
+        )[0]
+        contact = talking["contact_id"]
+        assert talking["queue"] == "installation"
+        assert talking["attached"]["customer"].startswith("1380000")  # the calling number
+        assert "CALL_ESTABLISHED" in agent.types()  # the phone answered, not the desk
+        # answering on the desk is refused: a phone call is answered on the phone
+        assert desk.post(f"/api/live/agents/a001/contacts/{contact}/answer").status_code == 409
+        assert desk.post(f"/api/live/agents/a001/contacts/{contact}/hold").status_code == 200
+        time.sleep(1.0)
+        assert desk.post(f"/api/live/agents/a001/contacts/{contact}/resume").status_code == 200
+        time.sleep(0.5)
+        hung_up = desk.post(f"/api/live/agents/a001/contacts/{contact}/hangup")
+        assert hung_up.status_code == 200, hung_up.text
+        _wait(lambda: "CALL_CLOSED" in agent.types(), 10, "the phone leg closed by the desk")
+        out, err = caller.communicate(timeout=45)
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+    wanted = {"survey_answered", "finished", "recording_stopped"}
+
+    def logged() -> list[ContactEventRow] | None:
+        rows = server.events()
+        return rows if wanted <= {r.kind for r in rows if r.contact_id == contact} else None
+
+    rows = _wait(logged, 20, "the call's events in the server's database")
+    mine = [r for r in rows if r.contact_id == contact]
+    kinds = [r.kind for r in mine]
+    for kind in ("arrived", "queued", "offered", "answered", "held", "resumed", "disconnected"):
+        assert kinds.count(kind) == 1, (kind, kinds)  # one engine, one log: nothing twice
+    assert kinds.index("arrived") < kinds.index("queued") < kinds.index("answered")
+    assert kinds.index("held") < kinds.index("resumed") < kinds.index("disconnected")
+    [survey] = [r for r in mine if r.kind == "survey_answered"]
+    assert survey.data["score"] == 4
+    [finished] = [r for r in mine if r.kind == "finished"]
+    assert finished.data["outcome"] == "answered"
+    # the recording is listed with the contact (the recordings API reads the same table)
+    [recording] = [r for r in mine if r.kind == "recording_stopped"]
+    assert Path(str(recording.data["path"])).exists()
+
+
+def test_click_to_dial_from_the_desk_reaches_the_customer_through_the_trunk(
+    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
+) -> None:
+    server, agent = platform
+    _wait(
+        lambda: desk.get("/api/live/agents/a001").json()["state"] == "available",
+        15,
+        "a001 available again after wrap-up",
+    )
+    agent.talk_s = 2.0  # this time the agent hangs up on the phone
+    customer = subprocess.Popen(
+        [
+            "sipp",
+            "-sn",
+            "uas",
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(server.trunk_port),
+            "-mp",
+            str(port_block(6)[0]),
+            "-nostdin",
+            "-timeout",
+            "30s",
+            "-timeout_error",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(0.5)
+        bad = desk.post("/api/live/agents/a001/dial", json={"number": "call me"})
+        assert bad.status_code == 422
+        placed = desk.post("/api/live/agents/a001/dial", json={"number": "13800000000"})
+        assert placed.status_code == 201, placed.text
+        contact = placed.json()["contact_id"]
+        out, err = customer.communicate(timeout=30)  # the UAS answers, the agent hangs up
+        assert customer.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+    finally:
+        if customer.poll() is None:
+            customer.kill()
+    rows = _wait(
+        lambda: (
+            [r for r in server.events() if r.contact_id == contact and r.kind == "finished"]
+            and [r for r in server.events() if r.contact_id == contact]
+        ),
+        20,
+        "the outbound call's events",
+    )
+    kinds = [r.kind for r in rows]
+    assert kinds[0] == "arrived" and "answered" in kinds
+    assert all(r.data.get("direction") == "outbound" for r in rows if r.kind != "recording_stopped")
