@@ -68,6 +68,7 @@ from hotline.ivr.interpreter import (
     SurveyAnswered,
     TimerFired,
 )
+from hotline.telephony.consult import Consults
 from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.media.numbers import announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
@@ -124,6 +125,8 @@ ROUTING_KINDS = frozenset(
         EventKind.TRANSFERRED,
         EventKind.OVERFLOWED,
         EventKind.CALLBACK_REQUESTED,
+        EventKind.CONSULT_STARTED,
+        EventKind.CONSULT_ENDED,
     }
 )
 # How a caller released by a queue exit ends, and what they hear first.
@@ -158,6 +161,7 @@ class Call:
     ring_timer: asyncio.TimerHandle | None = None
     answered_at: float | None = None
     agent_sdp: str = ""
+    agent_remote_sdp: str = ""  # the SDP of the phone the caller talks to
     # What we last answered each side with: a re-INVITE's answer is this, re-directed.
     local_sdp: dict[str, str] = field(default_factory=dict)
     held_since: float | None = None
@@ -232,6 +236,7 @@ class CallCenter:
         # events share one sequence with ours.
         self.router_logs = bool(getattr(router, "owns_contact_events", False))
         self.outbound = Originator(self)
+        self.consults = Consults(self)
         if self.router_logs:
             router.emit_to(self.append_routed)  # type: ignore[attr-defined]
 
@@ -366,6 +371,9 @@ class CallCenter:
         if self.outbound.owns(leg):
             self.outbound.answered(leg, sdp)
             return
+        if self.consults.owns(leg):
+            self.consults.answered(leg, sdp)
+            return
         call = self._by_leg.get(leg)
         if call is None or leg != call.agent_leg or call.finished:
             return
@@ -375,6 +383,7 @@ class CallCenter:
         call.ringing_agent = None
         call.answered_at = self.clock.now()
         call.local_sdp[AGENT] = call.agent_sdp  # the offer the phone just accepted
+        call.agent_remote_sdp = sdp
         self._spawn(self._bridge(call, sdp))
 
     async def _bridge(self, call: Call, sdp: str) -> None:
@@ -418,6 +427,9 @@ class CallCenter:
         if self.outbound.owns(leg):
             self.outbound.failed(leg, code)
             return
+        if self.consults.is_consult_leg(leg):
+            self.consults.failed(leg, code)
+            return
         call = self._by_leg.pop(leg, None)
         if call is None or leg != call.agent_leg:
             return
@@ -454,9 +466,13 @@ class CallCenter:
         if self.outbound.owns(leg):
             self.outbound.hung_up(leg)
             return
+        if self.consults.is_consult_leg(leg):
+            self.consults.hung_up(leg)
+            return
         call = self._by_leg.pop(leg, None)
         if call is None or call.finished:
             return
+        self.consults.abandon(call)  # a consult in progress ends with the call
         now = self.clock.now()
         if leg == call.agent_leg:
             call.agent_leg = None
@@ -608,6 +624,14 @@ class CallCenter:
         assert leg is not None
         self._sip().hang_up(leg)
         self.hung_up(leg)
+
+    def consult(self, contact_id: str, agent_id: str) -> None:
+        """Consult ``agent_id`` while the caller waits (:mod:`hotline.telephony.consult`)."""
+        self.consults.start(contact_id, agent_id)
+
+    def end_consult(self, contact_id: str, *, transfer: bool) -> None:
+        """End the consult: warm-transfer the caller (``transfer``) or go back to them."""
+        self.consults.finish(contact_id, transfer=transfer)
 
     def decline(self, contact_id: str, agent_id: str) -> None:
         """The agent declines the call ringing on their phone (from the desktop)."""

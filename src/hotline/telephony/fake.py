@@ -124,6 +124,11 @@ class FakeSignalling:
         """Remember the dial."""
         self.actions.append(("dial", leg, contact))
 
+    def update(self, leg: str, sdp: str) -> None:
+        """Remember the re-INVITE."""
+        self.actions.append(("update", leg))
+        self.answers.append((leg, sdp))
+
 
 @dataclass
 class _Agent:
@@ -151,6 +156,7 @@ class FakeRouter:
     _queue_of: dict[str, str] = field(default_factory=dict)  # contact -> queue
     held: set[str] = field(default_factory=set)  # contacts on hold
     customers: dict[str, str] = field(default_factory=dict)  # contact -> calling number
+    consulting: dict[str, str] = field(default_factory=dict)  # contact -> consulted agent
 
     def _serves(self, agent_id: str, queue: str) -> bool:
         queues = self.queues_by_agent.get(agent_id)
@@ -287,6 +293,32 @@ class FakeRouter:
         target.busy_with = contact_id
         self._ringing[contact_id] = agent_id
         return [RingAgent(contact_id, agent_id, self.ring_timeout_s)]
+
+    def consult_started(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """Reserve ``agent_id`` when ready and free."""
+        target = self._agents.get(agent_id)
+        if target is None or not target.ready or target.busy_with is not None:
+            raise TransferRefused(f"agent {agent_id} is not available")
+        target.busy_with = contact_id
+        self.consulting[contact_id] = agent_id
+        return []
+
+    def consult_ended(self, *, at: float, contact_id: str, transfer: bool) -> list[RoutingDecision]:
+        """Free the consulted agent, or hand the contact over to them."""
+        agent_id = self.consulting.pop(contact_id, None)
+        if agent_id is None:
+            raise TransferRefused(f"{contact_id} has no consult")
+        if transfer:
+            for agent in self._agents.values():
+                if agent.busy_with == contact_id and agent.agent_id != agent_id:
+                    agent.busy_with = None
+                    agent.idle_since = at
+                    agent.wrap_up_until = at + self.wrap_up_s
+        else:
+            self._agents[agent_id].busy_with = None
+        return self._dispatch(at)
 
     def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The caller leaves; ``<id>:callback`` waits in their place at the same queue."""

@@ -37,6 +37,8 @@ from hotline.routing.model import (
     AgentState,
     CallbackRequested,
     Command,
+    ConsultEnded,
+    ConsultStarted,
     ContactAbandoned,
     ContactEnded,
     ContactHeld,
@@ -196,6 +198,22 @@ class LiveRouter:
     def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The caller is off hold."""
         return self._apply(lambda now: ContactResumed(at=now, contact_id=contact_id))
+
+    def consult_started(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """The agent consults ``agent_id``."""
+        return self._apply(
+            lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=agent_id),
+            refuse=True,
+        )
+
+    def consult_ended(self, *, at: float, contact_id: str, transfer: bool) -> list[RoutingDecision]:
+        """The consult ended (warm transfer when ``transfer``)."""
+        return self._apply(
+            lambda now: ConsultEnded(at=now, contact_id=contact_id, transfer=transfer),
+            refuse=True,
+        )
 
     def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The waiting caller pressed for a callback."""

@@ -105,6 +105,13 @@ class Signalling(Protocol):
         """Start an outgoing leg (INVITE) to a registered contact URI."""
         ...
 
+    def update(self, leg: str, sdp: str) -> None:
+        """Re-INVITE a connected leg with new SDP (move its media to another relay port).
+
+        The phone's 200 OK comes back as :meth:`SignallingEvents.answered` on the same leg.
+        """
+        ...
+
 
 class SignallingEvents(Protocol):
     """What the SIP side reports to the driver."""
@@ -269,6 +276,17 @@ class CallRouter(Protocol):
 
     def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The agent took the caller off hold."""
+        ...
+
+    def consult_started(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """The agent consults ``agent_id`` (reserved for it); raises :class:`TransferRefused`."""
+        ...
+
+    def consult_ended(self, *, at: float, contact_id: str, transfer: bool) -> list[RoutingDecision]:
+        """The consult ended: back to the caller, or (``transfer``) the consulted agent takes
+        the caller and the first agent wraps up. Raises :class:`TransferRefused`."""
         ...
 
     def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:

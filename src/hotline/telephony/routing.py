@@ -33,6 +33,8 @@ from hotline.routing.model import (
     CallbackRequested,
     CancelOffer,
     Command,
+    ConsultEnded,
+    ConsultStarted,
     ContactAbandoned,
     ContactEnded,
     ContactHeld,
@@ -176,6 +178,16 @@ class EngineRouter:
         for event in events:
             self._emit(event)
         return voice_decisions(effects, lambda contact_id: None)
+
+    def consult_started(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """The agent consults ``agent_id`` (the engine reserves them)."""
+        return self._transfer(ConsultStarted(at=at, contact_id=contact_id, agent_id=agent_id))
+
+    def consult_ended(self, *, at: float, contact_id: str, transfer: bool) -> list[RoutingDecision]:
+        """The consult ended (warm transfer when ``transfer``)."""
+        return self._transfer(ConsultEnded(at=at, contact_id=contact_id, transfer=transfer))
 
     def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The waiting caller pressed for a callback; the engine keeps their place."""

@@ -5,7 +5,8 @@ agent registered for a001, a sipp caller. The agent's desktop (the REST API) see
 call it is talking on, puts the caller on hold and takes them back, and hangs up from the
 desk — which ends the phone leg and sends the caller to the survey. The events land in the
 server's database, in one log with the desk's. Then the agent calls a customer back from the
-desk (click-to-dial) through a ``sipp`` UAS trunk.
+desk (click-to-dial) through a ``sipp`` UAS trunk, and consults a second agent (a006, another
+baresip phone) and hands the caller over to them (warm transfer).
 """
 
 from __future__ import annotations
@@ -67,11 +68,12 @@ class Platform:
     home: Path
     trunk_port: int
     process: subprocess.Popen[bytes]
+    second: BaresipAgent | None = None  # a006's phone
 
-    def client(self) -> httpx.Client:
+    def client(self, username: str = "a001") -> httpx.Client:
         client = httpx.Client(base_url=self.url, timeout=10)
         token = client.post(
-            "/api/auth/login", json={"username": "a001", "password": PASSWORD}
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
         ).json()["token"]
         client.headers["Authorization"] = f"Bearer {token}"
         return client
@@ -105,7 +107,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
     prompts = root / "prompts"
     generate_all(prompts)
     phones = root / "phones.yaml"
-    phones.write_text(f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n")
+    phones.write_text(
+        f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n"
+        f"- {{agent: a006, user: '1006', password: '{PASSWORD}'}}\n"
+    )
     env = {
         **os.environ,
         "HOTLINE_HOME": str(home),
@@ -114,18 +119,19 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
     }
     env.pop("HOTLINE_DATABASE_URL", None)
     _hotline(env, "init")
-    _hotline(
-        env,
-        "users",
-        "add",
-        "a001",
-        "--roles",
-        "agent",
-        "--password",
-        PASSWORD,
-        "--agent-id",
-        "a001",
-    )
+    for agent_id in ("a001", "a006"):
+        _hotline(
+            env,
+            "users",
+            "add",
+            agent_id,
+            "--roles",
+            "agent",
+            "--password",
+            PASSWORD,
+            "--agent-id",
+            agent_id,
+        )
     port, sip_port, trunk_port = free_port(), free_port(), free_port()
     low, high = port_block(4)
     log = (root / "server.log").open("ab")
@@ -175,9 +181,32 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         talk_s=60.0,  # the desk hangs up, not the phone
     )
     agent.start()
+    second = BaresipAgent(
+        workdir=root / "agent-a006",
+        user="1006",
+        password=PASSWORD,
+        registrar_port=sip_port,
+        voice=prompts / "zh-CN" / "welcome.wav",
+        slot=7,
+        talk_s=60.0,
+    )
+    second.start()
     try:
+        # a006 stays on a break until the consult test needs them
+        a006 = server.client("a006")
+        try:
+            _wait(
+                lambda: a006.get("/api/live/agents/a006").json()["state"] == "available",
+                10,
+                "a006 available after the phone registered",
+            )
+            a006.post("/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"})
+        finally:
+            a006.close()
+        server.second = second
         yield server, agent
     finally:
+        second.stop()
         agent.stop()
         process.terminate()
         try:
@@ -335,3 +364,81 @@ def test_click_to_dial_from_the_desk_reaches_the_customer_through_the_trunk(
     kinds = [r.kind for r in rows]
     assert kinds[0] == "arrived" and "answered" in kinds
     assert all(r.data.get("direction") == "outbound" for r in rows if r.kind != "recording_stopped")
+
+
+def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
+    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
+) -> None:
+    server, agent = platform
+    second = server.second
+    assert second is not None
+    agent.talk_s = 60.0  # a001 does not hang up; the transfer takes them off the call
+    second.talk_s = 9.0  # a006 ends the call, some seconds after taking it over
+    _wait(
+        lambda: desk.get("/api/live/agents/a001").json()["state"] == "available",
+        15,
+        "a001 available",
+    )
+    pcap = write_timeline(
+        tmp_path / "caller.pcap",
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 14.0, 440.0), Key(21.0, "5")],
+    )
+    scenario = tmp_path / "caller.xml"
+    template = (HERE / "caller_ivr_queue_survey.xml").read_text()
+    scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
+    caller = subprocess.Popen(
+        sipp_command(scenario, server.sip_port, tmp_path, timeout_s=50),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    a006 = server.client("a006")
+    try:
+        contact = _wait(
+            lambda: [
+                c["contact_id"]
+                for c in desk.get("/api/live/agents/a001").json()["contacts"]
+                if c["stage"] == "talking"
+            ],
+            15,
+            "a001 talking to the caller",
+        )[0]
+        assert a006.post("/api/live/agents/a006/state", json={"state": "ready"}).is_success
+        started = desk.post(
+            f"/api/live/agents/a001/contacts/{contact}/consult", json={"agent_id": "a006"}
+        )
+        assert started.status_code == 200, started.text
+        _wait(lambda: "CALL_ESTABLISHED" in second.types(), 10, "a006's phone answering")
+        time.sleep(1.5)  # the two agents talk; the caller hears music
+        done = desk.post(
+            f"/api/live/agents/a001/contacts/{contact}/consult/end", json={"transfer": True}
+        )
+        assert done.status_code == 200, done.text
+        _wait(
+            lambda: agent.types().count("CALL_CLOSED") >= 3,  # a001's third call ends
+            10,
+            "a001's phone released by the transfer",
+        )
+        view = a006.get("/api/live/agents/a006").json()
+        assert [c["stage"] for c in view["contacts"] if c["contact_id"] == contact] == ["talking"]
+        out, err = caller.communicate(timeout=50)
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+    finally:
+        a006.close()
+        if caller.poll() is None:
+            caller.kill()
+    wanted = {"survey_answered", "finished"}
+
+    def logged() -> list[ContactEventRow] | None:
+        rows = [r for r in server.events() if r.contact_id == contact]
+        return rows if wanted <= {r.kind for r in rows} else None
+
+    rows = _wait(logged, 20, "the consulted call's events")
+    kinds = [r.kind for r in rows]
+    assert kinds.count("consult_started") == kinds.count("consult_ended") == 1
+    [ended] = [r for r in rows if r.kind == "consult_ended"]
+    assert ended.data["transfer"] is True
+    [disconnected] = [r for r in rows if r.kind == "disconnected"]
+    assert disconnected.agent_id == "a006"  # the second agent ended the call
+    [survey] = [r for r in rows if r.kind == "survey_answered"]
+    assert survey.data["score"] == 5

@@ -335,6 +335,18 @@ class SippyStack:
             CCEventTry((None, caller or "hotline", user or "", MsgBody(sdp), None, caller))
         )
 
+    def update(self, leg: str, sdp: str) -> None:
+        """Re-INVITE a connected leg with ``sdp``; its 200 OK comes back as ``answered``."""
+        self._call(self._update, leg, sdp)
+
+    def _update(self, leg: str, sdp: str) -> None:
+        from sippy.CCEvents import CCEventUpdate
+        from sippy.MsgBody import MsgBody
+
+        ua = self._legs.get(leg)
+        if ua is not None:
+            ua.recvEvent(CCEventUpdate(MsgBody(sdp)))
+
     def expire_registrations(self) -> None:
         """Drop expired registrations (call periodically from the driver)."""
         self._call(self._expire)

@@ -8,8 +8,9 @@ fit the engine's state — answering a call the caller already left — is a 409
 
 When the server also runs the voice server (``hotline serve --sip-port``), a contact that is
 a phone call is controlled through it (:mod:`hotline.telephony.live`): hold plays music to
-the caller, hang-up ends the agent's phone leg, transfer re-routes the caller, decline stops
-the agent's phone ringing — each also telling the one routing engine. A phone call is
+the caller, hang-up ends the agent's phone leg, transfer re-routes the caller, consult rings
+the other agent's phone and joins the two agents (then transfers the caller or goes back),
+decline stops the agent's phone ringing — each also telling the one routing engine. A phone call is
 answered on the phone. ``POST /agents/{id}/dial`` places a click-to-dial call.
 """
 
@@ -318,12 +319,10 @@ async def consult(
     _own(user, agent_id)
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
-    if _phone_call(request, contact_id) is not None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            "consult transfer is not available on phone calls yet: use transfer (blind)",
-        )
     target = body.agent_id
+    phone = _phone_call(request, contact_id)
+    if phone is not None:
+        return _on_phone(lambda: phone.consult(contact_id, target))
     return await _apply(
         driver, lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=target)
     )
@@ -342,6 +341,9 @@ async def end_consult(
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
     transfer = body.transfer
+    phone = _phone_call(request, contact_id)
+    if phone is not None:
+        return _on_phone(lambda: phone.end_consult(contact_id, transfer=transfer))
     return await _apply(
         driver, lambda now: ConsultEnded(at=now, contact_id=contact_id, transfer=transfer)
     )

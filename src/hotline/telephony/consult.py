@@ -1,0 +1,286 @@
+"""Consult (warm) transfer on phone calls, carried out by the B2BUA from the agent's desktop.
+
+The agent talking to a caller asks to consult another agent (``consult``): the ACD reserves
+that agent; the caller hears music on hold and what they say goes nowhere; the consulted
+agent's phone rings, offered a second media relay (``<contact>~consult``) whose other side
+is the first agent's phone. When the consulted agent answers, the first agent's phone is
+re-INVITEd onto that relay, so the two agents talk privately.
+
+Ending the consult (``finish``):
+
+* **transfer** — the caller's relay is re-pointed at the consulted agent's phone, which is
+  re-INVITEd onto it; the first agent's phone is hung up and wraps up; the consulted agent
+  now has the caller (the recording of the caller's relay goes on);
+* **back to the caller** — the consulted agent's phone is hung up and the first agent's
+  phone re-INVITEd back onto the caller's relay.
+
+The consulted agent not answering (ring timeout, busy), or hanging up, ends the consult back
+to the caller; the caller or the first agent hanging up ends it too. The ACD (the routing
+engine's ``ConsultStarted``/``ConsultEnded``) logs ``consult_started``/``consult_ended`` and
+the transfer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hotline.core.events import EventKind
+from hotline.telephony.fake import placeholder_sdp
+from hotline.telephony.ports import MediaUnavailable, TransferRefused
+
+if TYPE_CHECKING:
+    from hotline.telephony.call_center import Call, CallCenter
+
+log = logging.getLogger(__name__)
+
+FIRST, CONSULTED = "first", "consulted"  # the consult relay's two sides
+CONSULT_RING_S = 20.0  # how long the consulted agent's phone rings
+
+
+@dataclass
+class Consult:
+    """One open consult: the consulted agent's leg and the relay between the two agents."""
+
+    contact_id: str
+    agent_id: str
+    leg: str
+    relay: str
+    answered: bool = False
+    sdp: str = ""  # the consulted phone's SDP
+    timer: asyncio.TimerHandle | None = None
+
+
+class Consults:
+    """The consults of one :class:`~hotline.telephony.call_center.CallCenter`."""
+
+    def __init__(self, center: CallCenter) -> None:
+        self.center = center
+        self.by_contact: dict[str, Consult] = {}
+        self._by_leg: dict[str, Consult] = {}
+        self._updating: set[str] = set()  # legs with a re-INVITE of ours in flight
+        self._legs = itertools.count(1)
+
+    def owns(self, leg: str) -> bool:
+        """Whether an answer on ``leg`` is about a consult (its leg, or our re-INVITE)."""
+        return leg in self._by_leg or leg in self._updating
+
+    def is_consult_leg(self, leg: str) -> bool:
+        """Whether ``leg`` is a consulted agent's leg."""
+        return leg in self._by_leg
+
+    # -- from the desktop
+
+    def start(self, contact_id: str, agent_id: str) -> None:
+        """Consult ``agent_id`` about the connected call ``contact_id``.
+
+        Raises :class:`TransferRefused` when the call is not connected, a consult is already
+        open, the agent has no registered phone or the ACD refuses (agent not available).
+        """
+        center = self.center
+        call = center._connected(contact_id)
+        if contact_id in self.by_contact:
+            raise TransferRefused(f"{contact_id} already has a consult")
+        phone = center.phone_of.get(agent_id)
+        if phone is None:
+            raise TransferRefused(f"agent {agent_id} has no registered phone")
+        decisions = center.router.consult_started(
+            at=center.clock.now(), contact_id=contact_id, agent_id=agent_id
+        )
+        center.emit(
+            EventKind.CONSULT_STARTED,
+            contact_id=contact_id,
+            agent_id=call.agent_id,
+            queue=call.queue,
+            data={"consulted": agent_id},
+        )
+        consult = Consult(contact_id, agent_id, f"cs-{next(self._legs)}", f"{contact_id}~consult")
+        self.by_contact[contact_id] = consult
+        self._by_leg[consult.leg] = consult
+        consult.timer = asyncio.get_running_loop().call_later(
+            CONSULT_RING_S, self._ring_timeout, consult
+        )
+        center._route(decisions)
+        center._spawn(self._ring(call, consult, phone))
+
+    def finish(self, contact_id: str, *, transfer: bool) -> None:
+        """End the consult: hand the caller to the consulted agent, or go back to them."""
+        consult = self.by_contact.get(contact_id)
+        call = self.center.calls.get(contact_id)
+        if consult is None or call is None:
+            raise TransferRefused(f"{contact_id} has no consult")
+        if transfer and not consult.answered:
+            raise TransferRefused(f"agent {consult.agent_id} has not answered the consult yet")
+        self._end(call, consult, transfer=transfer)
+
+    # -- SIP events of consult legs
+
+    def answered(self, leg: str, sdp: str) -> None:
+        """The consulted phone answered, or a phone answered our re-INVITE."""
+        if leg in self._updating:
+            self._updating.discard(leg)
+            return
+        consult = self._by_leg.get(leg)
+        call = self.center.calls.get(consult.contact_id) if consult else None
+        if consult is None or call is None:
+            return
+        if consult.timer is not None:
+            consult.timer.cancel()
+        consult.sdp = sdp
+        self.center._spawn(self._connect(call, consult))
+
+    def failed(self, leg: str, code: int) -> None:
+        """The consulted phone was busy or refused: back to the caller."""
+        self._updating.discard(leg)
+        consult = self._by_leg.pop(leg, None)
+        if consult is not None:
+            consult.leg = ""
+            self._give_up(consult, reason=f"sip_{code}")
+
+    def hung_up(self, leg: str) -> None:
+        """The consulted agent hung up: back to the caller."""
+        consult = self._by_leg.pop(leg, None)
+        if consult is not None:
+            consult.leg = ""
+            self._give_up(consult, reason="consulted_hung_up")
+
+    def abandon(self, call: Call) -> None:
+        """The caller or the first agent hung up: the consult ends with the call."""
+        consult = self.by_contact.get(call.contact_id)
+        if consult is None:
+            return
+        self._forget(consult)
+        if consult.leg:
+            self.center._sip().hang_up(consult.leg)
+        self.center._spawn(self._delete(consult))
+        with contextlib.suppress(TransferRefused):
+            self.center._route(
+                self.center.router.consult_ended(
+                    at=self.center.clock.now(), contact_id=call.contact_id, transfer=False
+                )
+            )
+
+    # -- the work
+
+    async def _ring(self, call: Call, consult: Consult, phone: str) -> None:
+        center = self.center
+        try:
+            # the caller waits with music; what they say reaches nobody meanwhile
+            await center.media.answer(
+                call=call.contact_id, from_tag="caller", to_tag="agent", sdp=placeholder_sdp()
+            )
+            if call.held_since is None:
+                call.music = center._spawn(center._music(call))
+            to_consulted = await center.media.offer(
+                call=consult.relay, from_tag=FIRST, sdp=call.agent_remote_sdp
+            )
+        except MediaUnavailable as exc:
+            self._give_up(consult, reason=f"media_unavailable: {exc}")
+            return
+        if consult.leg and consult.contact_id in self.by_contact:
+            center._sip().dial(consult.leg, contact=phone, caller=call.caller, sdp=to_consulted)
+
+    async def _connect(self, call: Call, consult: Consult) -> None:
+        try:
+            to_first = await self.center.media.answer(
+                call=consult.relay, from_tag=FIRST, to_tag=CONSULTED, sdp=consult.sdp
+            )
+        except MediaUnavailable as exc:
+            self._give_up(consult, reason=f"media_unavailable: {exc}")
+            return
+        if consult.contact_id not in self.by_contact or call.agent_leg is None:
+            return
+        consult.answered = True
+        self._update(call.agent_leg, to_first)  # the first agent now hears the consulted one
+
+    def _update(self, leg: str, sdp: str) -> None:
+        self._updating.add(leg)
+        self.center._sip().update(leg, sdp)
+
+    def _ring_timeout(self, consult: Consult) -> None:
+        if consult.answered or consult.contact_id not in self.by_contact:
+            return
+        if consult.leg:
+            self._by_leg.pop(consult.leg, None)
+            self.center._sip().hang_up(consult.leg)
+            consult.leg = ""
+        self._give_up(consult, reason="ring_timeout")
+
+    def _give_up(self, consult: Consult, *, reason: str) -> None:
+        call = self.center.calls.get(consult.contact_id)
+        if call is None or consult.contact_id not in self.by_contact:
+            self._forget(consult)
+            return
+        log.info("consult for %s ended: %s", consult.contact_id, reason)
+        self._end(call, consult, transfer=False)
+
+    def _end(self, call: Call, consult: Consult, *, transfer: bool) -> None:
+        center = self.center
+        decisions = center.router.consult_ended(
+            at=center.clock.now(), contact_id=call.contact_id, transfer=transfer
+        )
+        center.emit(
+            EventKind.CONSULT_ENDED,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            queue=call.queue,
+            data={"consulted": consult.agent_id, "transfer": transfer},
+        )
+        self._forget(consult)
+        if transfer:
+            first_leg = call.agent_leg
+            if first_leg is not None:
+                center._by_leg.pop(first_leg, None)
+                center._sip().hang_up(first_leg)
+            if call.recording:
+                # the conversation recorded so far is the first agent's; it simply goes on
+                log.debug("recording of %s continues with %s", call.contact_id, consult.agent_id)
+            call.agent_leg = consult.leg
+            call.agent_id = consult.agent_id
+            call.agent_remote_sdp = consult.sdp
+            call.held_since = None
+            center._by_leg[consult.leg] = call
+            center._spawn(self._rejoin(call, consult, consult.leg, consult.sdp))
+        else:
+            if consult.leg:
+                center._sip().hang_up(consult.leg)
+            if call.agent_leg is not None:
+                center._spawn(self._rejoin(call, consult, call.agent_leg, call.agent_remote_sdp))
+        center._route(decisions)
+
+    async def _rejoin(self, call: Call, consult: Consult, leg: str, phone_sdp: str) -> None:
+        """Put ``leg``'s phone back on the caller's relay (and the relay back on the phone)."""
+        center = self.center
+        try:
+            if call.held_since is None:
+                center._stop_playing(call)
+                if call.music is not None:
+                    await call.music  # the music must have started before we stop it
+                await center.media.stop(call=call.contact_id, tag="caller")
+            await center.media.answer(
+                call=call.contact_id, from_tag="caller", to_tag="agent", sdp=phone_sdp
+            )
+        except MediaUnavailable as exc:
+            center.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "consult_rejoin_failed", "error": str(exc)},
+            )
+        if not call.finished and call.agent_leg == leg:
+            self._update(leg, call.local_sdp["agent"])
+        await self._delete(consult)
+
+    async def _delete(self, consult: Consult) -> None:
+        with contextlib.suppress(MediaUnavailable):
+            await self.center.media.delete(call=consult.relay)
+
+    def _forget(self, consult: Consult) -> None:
+        if consult.timer is not None:
+            consult.timer.cancel()
+        self.by_contact.pop(consult.contact_id, None)
+        if consult.leg:
+            self._by_leg.pop(consult.leg, None)

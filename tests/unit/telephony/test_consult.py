@@ -1,0 +1,168 @@
+"""Consult (warm) transfer on a phone call, with the routing engine and in-tree fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from hotline.telephony.call_center import CallCenter
+from hotline.telephony.ports import AgentPhone, TransferRefused
+from tests.unit.telephony.test_call_center import Rig, _to_queue
+from tests.unit.telephony.test_exits import _engine, _events, _rig
+
+PHONES = (AgentPhone("a001", "1001", "pw1"), AgentPhone("a006", "1006", "pw6"))
+
+
+def _consult_rig() -> Rig:
+    rig = _rig(trunk=None)
+    settings = dataclasses.replace(rig.center.settings, phones=PHONES)
+    rig.center = CallCenter(
+        settings=settings, media=rig.media, router=rig.router, sink=rig.sink, clock=rig.clock
+    )
+    rig.center.signalling = rig.sip
+    return rig
+
+
+async def _talking(rig: Rig) -> str:
+    """a001 and a006 registered; a caller reaches installation and a001 answers."""
+    rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+    rig.clock.advance(1)
+    rig.center.registration_changed("1006", "sip:1006@127.0.0.1:5076")
+    await _to_queue(rig)
+    dial = [a for a in rig.sip.actions if a[0] == "dial"]
+    assert dial == [("dial", "out-1", "sip:1001@127.0.0.1:5071")]  # longest idle
+    rig.clock.advance(2)
+    rig.center.answered("out-1", "v=0 a001 phone")
+    await rig.settle()
+    return rig.contact
+
+
+def test_warm_transfer_joins_the_agents_then_hands_the_caller_over() -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact = await _talking(rig)
+        rig.clock.advance(30)
+        rig.center.consult(contact, "a006")
+        await rig.settle()
+        assert engine.agent_contacts("a006") == {contact: "consult"}
+        assert ("dial", "cs-1", "sip:1006@127.0.0.1:5076") in rig.sip.actions
+        relay = f"{contact}~consult"
+        assert ("offer", {"call": relay, "from_tag": "first"}) in rig.media.commands
+        assert "music_on_hold" in rig.media.played(contact)  # the caller waits with music
+        with pytest.raises(TransferRefused):  # not before the consulted agent answers
+            rig.center.end_consult(contact, transfer=True)
+        rig.center.answered("cs-1", "v=0 a006 phone")
+        await rig.settle()
+        assert ("update", "out-1") in rig.sip.actions  # a001's phone moved to the consult relay
+        rig.center.answered("out-1", "v=0 a001 phone")  # its 200 OK to our re-INVITE
+        await rig.settle()
+        assert contact in rig.center.calls
+        rig.clock.advance(20)
+        rig.center.end_consult(contact, transfer=True)
+        await rig.settle()
+        assert ("hang_up", "out-1") in rig.sip.actions
+        assert ("update", "cs-1") in rig.sip.actions  # a006's phone moved to the caller
+        assert engine.agent_contacts("a006") == {contact: "talking"}
+        assert engine.agent_contacts("a001") == {contact: "wrap_up"}
+        rig.clock.advance(60)
+        rig.center.hung_up("in-1")  # the caller ends the call with a006
+        await rig.settle()
+        assert ("hang_up", "cs-1") in rig.sip.actions
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+    events = _events(rig, rig.contact)
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("consult_started") == kinds.count("consult_ended") == 1
+    ended = dict(events[kinds.index("consult_ended")][1])
+    assert ended["transfer"] is True and ended["consulted"] == "a006"
+    [disconnected] = [e for e in rig.sink.events if e.kind.value == "disconnected"]
+    assert disconnected.agent_id == "a006"
+    assert kinds.count("answered") == 1  # one answer: the warm transfer is not a new offer
+
+
+def test_going_back_to_the_caller_frees_the_consulted_agent() -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact = await _talking(rig)
+        rig.center.consult(contact, "a006")
+        await rig.settle()
+        rig.center.answered("cs-1", "v=0 a006 phone")
+        await rig.settle()
+        rig.center.answered("out-1", "v=0 a001 phone")
+        rig.center.end_consult(contact, transfer=False)
+        await rig.settle()
+        assert ("hang_up", "cs-1") in rig.sip.actions
+        assert [a for a in rig.sip.actions if a == ("update", "out-1")] == [("update", "out-1")] * 2
+        assert engine.agent_contacts("a006") == {}
+        assert engine.agent_contacts("a001") == {contact: "talking"}
+        # the caller's relay faces a001's phone again
+        last_answer = [p for c, p in rig.media.commands if c == "answer" and p["call"] == contact]
+        assert last_answer[-1]["sdp"] == "v=0 a001 phone"
+        rig.center.hung_up("in-1")
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_a_consulted_phone_that_is_busy_ends_the_consult_back_to_the_caller() -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact = await _talking(rig)
+        rig.center.consult(contact, "a006")
+        await rig.settle()
+        rig.center.failed("cs-1", 486)
+        await rig.settle()
+        assert engine.agent_contacts("a006") == {}
+        assert contact in rig.center.calls
+        rig.center.hung_up("in-1")
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+    ended = [d for k, d in _events(rig, rig.contact) if k == "consult_ended"]
+    assert [d["transfer"] for d in ended] == [False]
+
+
+def test_the_caller_hanging_up_during_a_consult_ends_both_agent_legs() -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact = await _talking(rig)
+        rig.center.consult(contact, "a006")
+        await rig.settle()
+        rig.center.answered("cs-1", "v=0 a006 phone")
+        await rig.settle()
+        rig.center.hung_up("in-1")
+        await rig.settle()
+        assert ("hang_up", "cs-1") in rig.sip.actions
+        assert ("hang_up", "out-1") in rig.sip.actions
+        assert engine.agent_contacts("a006") == {}
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_consulting_an_agent_who_is_not_available_is_refused() -> None:
+    rig = _consult_rig()
+
+    async def scenario() -> None:
+        contact = await _talking(rig)
+        rig.center.registration_changed("1006", None)  # a006's phone went away: not ready
+        await rig.settle()
+        with pytest.raises(TransferRefused):
+            rig.center.consult(contact, "a006")
+        with pytest.raises(TransferRefused):
+            rig.center.consult(contact, "a002")  # no phone
+        rig.center.hung_up("in-1")
+        await rig.center.drain()
+
+    asyncio.run(scenario())
