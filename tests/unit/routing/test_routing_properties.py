@@ -116,6 +116,9 @@ class Observer:
     arrived: set[str] = field(default_factory=set)
     eligible_sets: dict[tuple[str, str, float], set[str]] = field(default_factory=dict)
     exempt_fifo: set[str] = field(default_factory=set)
+    # The kind of each contact's latest offer: a direct transfer nobody takes is queued afresh
+    # (with a ``queued`` event), a queue offer goes back to its old place (without one).
+    offer_kind: dict[str, str] = field(default_factory=dict)
 
     def terms_now(self, w: Waiting, now: float) -> Alternatives:
         rings = STEPS[w.queue]
@@ -162,6 +165,7 @@ class Observer:
                         )
         held[contact] = channel
         self.ringing_at[contact] = agent_id
+        self.offer_kind[contact] = str(event.data["kind"])
         self.waiting.pop(contact, None)
 
     def release(self, agent_id: str, contact: str) -> None:
@@ -201,7 +205,7 @@ class Observer:
                 self.declined.setdefault(contact, set()).add(agent_id)
             else:
                 self.presence[agent_id] = "not_ready"
-            if contact not in self.exempt_fifo:
+            if self.offer_kind.get(contact) != "transfer":
                 # Back in its old place (a direct transfer is queued afresh instead).
                 self.waiting[contact] = self.last_waiting[contact]
         elif kind is EventKind.ANSWERED:
