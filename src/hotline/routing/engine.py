@@ -183,8 +183,13 @@ _K = TypeVar("_K", bound=Hashable)
 
 #: Event data mappings the engine keeps for sharing, of each kind (see RoutingEngine._shared).
 _SHARED_DATA_LIMIT = 4096
-#: The data of an ``arrived`` event with no customer known (shared, read-only).
+# The data of the most frequent events whose data repeat, shared and read-only (see
+# RoutingEngine._shared): an arrival with no customer known, an offer or an answer without
+# any wait, a wrap-up of no length.
 _NO_CUSTOMER: Mapping[str, Any] = MappingProxyType({"customer": None})
+_OFFERED_AT_ONCE: Mapping[str, Any] = MappingProxyType({"wait_s": 0.0, "kind": "queue"})
+_NO_WAIT: Mapping[str, Any] = MappingProxyType({"wait_s": 0.0})
+_NO_WRAP_UP: Mapping[str, Any] = MappingProxyType({"wrap_s": 0.0})
 
 _EVENT_FIELDS = ("seq", "at", "kind", "contact_id", "agent_id", "queue", "channel", "data")
 
@@ -1571,13 +1576,12 @@ class RoutingEngine:
             agent.last_offered[queue.id] = self._offer_seq
         agent.version += 1
         self._dirty[agent] = None
-        self._event(
-            _EventKind.OFFERED,
-            contact,
-            agent,
-            queue,
-            {"wait_s": self.now - contact.queued_at, "kind": kind},
-        )
+        wait_s = self.now - contact.queued_at
+        if wait_s == 0.0 and kind == "queue":
+            data: Mapping[str, Any] = _OFFERED_AT_ONCE
+        else:
+            data = {"wait_s": wait_s, "kind": kind}
+        self._event(_EventKind.OFFERED, contact, agent, queue, data)
         self._effects.append(
             _offer_effect(
                 contact.id,
@@ -1701,13 +1705,9 @@ class RoutingEngine:
         else:
             agent.version += 1
             self._dirty[agent] = None
-        self._event(
-            _EventKind.ANSWERED,
-            contact,
-            agent,
-            contact.queue,
-            {"wait_s": self.now - contact.queued_at},
-        )
+        wait_s = self.now - contact.queued_at
+        data = _NO_WAIT if wait_s == 0.0 else {"wait_s": wait_s}
+        self._event(_EventKind.ANSWERED, contact, agent, contact.queue, data)
 
     def _on_rejected(self, command: OfferRejected) -> None:
         contact = self._contact(command.contact_id)
@@ -1795,9 +1795,12 @@ class RoutingEngine:
         agent.handling_s_today += handled
         if item.queue is not None:
             item.queue.handle_s = smoothed_handle_s(item.queue.handle_s, handled)
-        data: dict[str, Any] = {"wrap_s": wrap_s}
         if disposition is not None:
-            data["disposition"] = disposition
+            data: Mapping[str, Any] = {"wrap_s": wrap_s, "disposition": disposition}
+        elif wrap_s == 0.0:
+            data = _NO_WRAP_UP
+        else:
+            data = {"wrap_s": wrap_s}
         self._event(_EventKind.WRAP_UP_ENDED, contact, agent, item.queue, data)
         contact.wrapping -= 1
         if contact.stage == _ENDED and contact.wrapping == 0:
