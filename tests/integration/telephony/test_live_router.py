@@ -1,0 +1,130 @@
+"""The voice driver on the live driver's engine: desk actions and engine timers reach the phones.
+
+The live driver (the web app's routing engine) with the in-tree SIP and media fakes: an agent
+pressing "ready" on the desktop picks the waiting caller and rings their phone; the engine's
+ring-no-answer timer stops the phone ringing; the voice driver's events join the live log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from hotline.config.validate import load_center
+from hotline.core.clock import ManualClock
+from hotline.ivr.flow import sample_flow
+from hotline.live.driver import LiveDriver
+from hotline.routing.model import AgentNotReady, AgentReady
+from hotline.telephony.call_center import CallCenter, CallCenterSettings
+from hotline.telephony.fake import FakeMediaServer, FakeSignalling
+from hotline.telephony.live import DriverSink, LiveRouter
+from hotline.telephony.ports import AgentPhone
+from hotline.telephony.server import SAMPLE_CENTER
+
+OPEN = 1772416800.0  # Monday 2026-03-02 10:00 in Shanghai
+
+
+class LiveRig:
+    def __init__(self) -> None:
+        self.clock = ManualClock(OPEN)
+        self.driver = LiveDriver(center=load_center(SAMPLE_CENTER), clock=self.clock)
+        self.router = LiveRouter(self.driver)
+        self.sip = FakeSignalling()
+        self.media = FakeMediaServer(duration_ms=5)
+        self.center = CallCenter(
+            settings=CallCenterSettings(
+                flow=sample_flow(),
+                prompts=Path("/prompts"),
+                recordings=Path("/recordings"),
+                phones=(AgentPhone("a001", "1001", "pw"),),
+            ),
+            media=self.media,
+            router=self.router,
+            sink=DriverSink(self.driver),
+            clock=self.clock,
+        )
+        self.center.signalling = self.sip
+        self.router.attach(self.center)
+        self.published: list[dict[str, object]] = []
+        self.driver.publish = self.published.append
+
+    async def settle(self, seconds: float = 0.05) -> None:
+        await asyncio.sleep(seconds)
+        await self.center.drain()
+
+    def dials(self) -> list[tuple[str, ...]]:
+        return [a for a in self.sip.actions if a[0] == "dial"]
+
+    async def queue_caller(self) -> str:
+        self.center.incoming("in-1", caller="13800000001", called="400", sdp="v=0")
+        await self.settle()
+        contact = next(iter(self.center.calls))
+        for key in ("2", "2"):  # English, installation
+            self.center.dtmf(contact, "caller", key)
+            await self.settle()
+        return contact
+
+
+def test_the_desk_making_an_agent_ready_rings_their_phone_for_the_waiting_caller() -> None:
+    rig = LiveRig()
+
+    async def scenario() -> None:
+        await rig.driver.start()
+        try:
+            rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+            await rig.settle()
+            assert rig.driver.engine.agent_state("a001").value == "available"
+            await rig.driver.command(
+                lambda now: AgentNotReady(at=now, agent_id="a001", reason="break")
+            )
+            contact = await rig.queue_caller()
+            assert rig.driver.engine.contact_stage(contact) == "waiting"
+            assert rig.dials() == []
+            # the screen pop has the calling number and what the IVR gathered
+            assert rig.driver.attached[contact]["customer"] == "13800000001"
+            await rig.driver.command(lambda now: AgentReady(at=now, agent_id="a001"))  # the desk
+            await rig.settle()
+            assert rig.dials() == [("dial", "out-1", "sip:1001@127.0.0.1:5071")]
+            # nobody picks up: the engine's ring-no-answer timer stops the phone ringing
+            rig.clock.advance(21)
+            await rig.driver.tick()
+            await rig.settle()
+            assert ("hang_up", "out-1") in rig.sip.actions
+            assert rig.driver.engine.agent_state("a001").value == "not_ready"
+            assert rig.driver.engine.contact_stage(contact) == "waiting"
+            rig.center.hung_up("in-1")
+            await rig.settle()
+            await rig.center.drain()
+        finally:
+            await rig.driver.stop()
+
+    asyncio.run(scenario())
+    kinds = [m.get("kind") for m in rig.published if m.get("type") == "event"]
+    # the voice driver's events (arrival, IVR) and the engine's share the live log
+    for kind in ("arrived", "ivr_step", "queued", "offered", "ring_no_answer", "abandoned"):
+        assert kind in kinds, kind
+    assert kinds.count("queued") == 1  # written once, by the engine
+    offers = [m for m in rig.published if m.get("type") == "offer"]
+    assert offers and offers[0]["agent_id"] == "a001"  # the desk saw the phone ringing
+
+
+def test_a_phone_coming_back_does_not_end_an_agents_break() -> None:
+    rig = LiveRig()
+
+    async def scenario() -> None:
+        await rig.driver.start()
+        try:
+            rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+            await rig.settle()
+            await rig.driver.command(
+                lambda now: AgentNotReady(at=now, agent_id="a001", reason="break")
+            )
+            rig.center.registration_changed("1001", None)
+            rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5072")
+            await rig.settle()
+            assert rig.driver.engine.agent_state("a001").value == "not_ready"
+            assert rig.driver.engine.agent_reason("a001") == "break"
+        finally:
+            await rig.driver.stop()
+
+    asyncio.run(scenario())
