@@ -1788,9 +1788,10 @@ class RoutingEngine:
 
     def _end_wrap(self, agent: _Agent, contact: _Contact, disposition: str | None) -> None:
         item = agent.items[contact.id]
-        wrap_started = item.timer.value if item.timer is not None else self.now
+        now = self.now
+        wrap_started: float = item.timer.value if item.timer is not None else now
         self._drop_item(agent, contact)
-        wrap_s = self.now - float(wrap_started)
+        wrap_s = now - wrap_started
         handled = wrap_started - item.started + wrap_s
         agent.handling_s_today += handled
         if item.queue is not None:
