@@ -211,7 +211,7 @@ def _live_voice(
     """The voice server for ``serve --sip``, checked before anything starts."""
     from hotline.ivr.flow import sample_flow
     from hotline.telephony.live import LiveVoice
-    from hotline.telephony.server import ServerOptions, load_flow, load_phones
+    from hotline.telephony.server import ServerOptions, center_ivr, load_flow, load_phones
 
     def fail(message: str) -> NoReturn:
         error_console.print(f"[red]error[/red] {message}")
@@ -229,6 +229,9 @@ def _live_voice(
             fail(f"{phones}: entry {number}: agent {phone.agent_id!r} is not in the center")
     if not (prompts / "common").is_dir():
         fail(f"{prompts}: no prompts there (run: hotline telephony prompts --out {prompts})")
+    # The voice menus: --flow, else the center file's ``ivr`` section (followed when an
+    # administrator saves a new configuration), else the sample flow.
+    ivr = None if flow else center_ivr(driver.center)
     try:
         sip_host, sip_port = sip.rsplit(":", 1)
         ng_host, ng_port = ng.rsplit(":", 1)
@@ -243,13 +246,15 @@ def _live_voice(
             ng_port=int(ng_port),
             dtmf_port=dtmf_port,
             rtp_ports=(low, high),
-            flow=load_flow(flow) if flow else sample_flow(),
+            flow=load_flow(flow) if flow else (ivr.flow if ivr else sample_flow()),
+            flows_by_number=ivr.by_number if ivr else {},
+            emergency_prompt=ivr.emergency_prompt if ivr else None,
             timezone=timezone,
             trunk=trunk or None,
         )
     except ValueError as error:
         fail(f"--sip/--ng/--rtp-ports: {error}")
-    return LiveVoice(driver, options)
+    return LiveVoice(driver, options, follow_center=flow is None)
 
 
 def serve(

@@ -61,7 +61,8 @@ def serve_command(
         None, help="Center configuration (queues, agents); default: the bundled sample."
     ),
     flow: Path = typer.Option(
-        None, help="IVR flow YAML (hotline.ivr.flow schema); default: the sample hotline flow."
+        None,
+        help="IVR flow YAML (hotline.ivr.flow schema); default: the center file's 'ivr' flows.",
     ),
     emergency_prompt: str = typer.Option("", help="Prompt id of an emergency announcement."),
     run_seconds: float = typer.Option(0.0, help="Stop after this many seconds (0: run forever)."),
@@ -84,11 +85,21 @@ def serve_command(
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
+    from hotline.config.validate import load_center
     from hotline.core.settings import load_settings
     from hotline.ivr.flow import sample_flow
-    from hotline.telephony.server import ServerOptions, load_flow, load_phones, serve
+    from hotline.telephony.server import (
+        SAMPLE_CENTER,
+        ServerOptions,
+        center_ivr,
+        load_flow,
+        load_phones,
+        serve,
+    )
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
+    # The voice menus: --flow, else the center file's ``ivr`` section, else the sample flow.
+    ivr = None if flow else center_ivr(load_center(center or SAMPLE_CENTER))
     sip_host, sip_port = sip.rsplit(":", 1)
     ng_host, ng_port = ng.rsplit(":", 1)
     low, high = (int(p) for p in rtp_ports.split("-"))
@@ -104,8 +115,9 @@ def serve_command(
         spawn_rtpengine=spawn_rtpengine,
         rtp_ports=(low, high),
         center=center,
-        flow=load_flow(flow) if flow else sample_flow(),
-        emergency_prompt=emergency_prompt or None,
+        flow=load_flow(flow) if flow else (ivr.flow if ivr else sample_flow()),
+        flows_by_number=ivr.by_number if ivr else {},
+        emergency_prompt=emergency_prompt or (ivr.emergency_prompt if ivr else None),
         run_seconds=run_seconds or None,
         database_url=database_url or load_settings().database_url or None,
         recording_notice=recording_notice or None,

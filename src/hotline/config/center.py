@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from hotline.ivr.flow import Flow, HoursNode, OpeningHours
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STRATEGIES = (
     "longest_idle",
@@ -292,6 +294,20 @@ class CenterInfo(Strict):
     default_calendar: str | None = None
 
 
+class IvrConfig(Strict):
+    """The voice menus (IVR flows) of the center's hotline numbers.
+
+    ``numbers`` maps a called number to a flow id (the first flow answers any other number);
+    ``emergency_prompt`` is the emergency announcement switch: while it names a prompt, every
+    caller hears it at the flow's ``emergency`` node (supervisors switch it on and off by
+    saving the configuration).
+    """
+
+    flows: list[Flow] = Field(min_length=1)
+    numbers: dict[str, str] = Field(default_factory=dict)
+    emergency_prompt: str | None = None
+
+
 class CenterConfig(Strict):
     """The whole center, as written in its configuration file."""
 
@@ -306,6 +322,38 @@ class CenterConfig(Strict):
     reason_codes: list[ReasonCode] = Field(default_factory=list)
     disposition_codes: list[DispositionCode] = Field(default_factory=list)
     ticket_categories: list[TicketTypeCategories] = Field(default_factory=list)
+    ivr: IvrConfig | None = None
+
+    def ivr_flows(self) -> dict[str, Flow]:
+        """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.
+
+        >>> from pathlib import Path
+        >>> from hotline.config.validate import load_center
+        >>> center = load_center(Path(__file__).parent / "samples/appliance_center.yaml")
+        >>> flow = center.ivr_flows()["appliance-hotline"]
+        >>> flow.nodes["hours"].hours.weekly["mon"]
+        ['08:00-21:00']
+        """
+        if self.ivr is None:
+            return {}
+        calendars = {c.id: c for c in self.calendars}
+        flows: dict[str, Flow] = {}
+        for flow in self.ivr.flows:
+            nodes = dict(flow.nodes)
+            for name, node in flow.nodes.items():
+                if isinstance(node, HoursNode) and node.calendar is not None:
+                    calendar = calendars[node.calendar]
+                    hours = OpeningHours(
+                        weekly={
+                            day: list(getattr(calendar.hours, day))
+                            for day in WEEKDAYS
+                            if getattr(calendar.hours, day)
+                        },
+                        holidays={h.date: list(h.hours) for h in calendar.holidays},
+                    )
+                    nodes[name] = node.model_copy(update={"hours": hours, "calendar": None})
+            flows[flow.id] = flow.model_copy(update={"nodes": nodes})
+        return flows
 
     def queue(self, queue_id: str) -> Queue:
         """Return the queue named ``queue_id`` (``KeyError`` if there is none)."""

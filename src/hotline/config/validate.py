@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from hotline.config.center import CenterConfig, parse_requirement
 from hotline.core.errors import Problem, ValidationFailed
+from hotline.ivr.flow import HoursNode, QueueNode
 
 Path_ = tuple[str | int, ...]
 
@@ -285,7 +286,35 @@ def _cross_checks(
             )
     _check_overflow_loops(config, error)
     _check_ticket_categories(config, error)
+    _check_ivr(config, error, known, queues, calendars)
     return errors, warnings
+
+
+def _check_ivr(
+    config: CenterConfig, error: Any, known: Any, queues: set[str], calendars: set[str]
+) -> None:
+    """IVR flows: unique ids, numbers naming a flow, queues and calendars that exist."""
+    if config.ivr is None:
+        return
+    flow_ids: set[str] = set()
+    voice_queues = {q.id for q in config.queues if q.channel == "voice"}
+    for i, flow in enumerate(config.ivr.flows):
+        base: Path_ = ("ivr", "flows", i)
+        if flow.id in flow_ids:
+            error((*base, "id"), f"duplicate IVR flow {flow.id!r}")
+        flow_ids.add(flow.id)
+        for name, node in flow.nodes.items():
+            if isinstance(node, QueueNode):
+                known((*base, "nodes", name, "queue"), node.queue, queues, "queue")
+                if node.queue in queues and node.queue not in voice_queues:
+                    error(
+                        (*base, "nodes", name, "queue"),
+                        f"queue {node.queue!r} is not a voice queue (callers cannot wait in it)",
+                    )
+            elif isinstance(node, HoursNode):
+                known((*base, "nodes", name, "calendar"), node.calendar, calendars, "calendar")
+    for number, flow_id in config.ivr.numbers.items():
+        known(("ivr", "numbers", number), flow_id, flow_ids, "IVR flow")
 
 
 def _check_ticket_categories(config: CenterConfig, error: Any) -> None:

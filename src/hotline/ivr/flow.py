@@ -170,12 +170,20 @@ class CollectNode(_Strict):
 
 
 class HoursNode(_Strict):
-    """Branch on business hours and holidays."""
+    """Branch on business hours and holidays: the node's own ``hours``, or a ``calendar`` of
+    the center configuration (resolved to hours when the center is loaded)."""
 
     type: Literal["hours"]
-    hours: OpeningHours
+    hours: OpeningHours | None = None
+    calendar: str | None = None
     open: str
     closed: str
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HoursNode:
+        if (self.hours is None) == (self.calendar is None):
+            raise ValueError("an hours node needs exactly one of 'hours' or 'calendar'")
+        return self
 
 
 class EmergencyNode(_Strict):

@@ -201,6 +201,14 @@ class Interpreter:
 
     flow: Flow
 
+    def __post_init__(self) -> None:
+        for name, node in self.flow.nodes.items():
+            if isinstance(node, HoursNode) and node.hours is None:
+                raise ValueError(
+                    f"hours node {name!r} names calendar {node.calendar!r}: resolve the flow "
+                    "with the center's calendars first (CenterConfig.ivr_flows)"
+                )
+
     # -- public API
 
     def start(self, event: CallStarted) -> tuple[IvrState, list[Effect]]:
@@ -261,6 +269,7 @@ class Interpreter:
             state = replace(state, node=name, digits="", attempt=0)
             effects.append(Step(name, "enter", {"type": node.type}))
             if isinstance(node, HoursNode):
+                assert node.hours is not None  # resolved: checked when the interpreter was made
                 is_open = node.hours.is_open(state.local_time)
                 effects.append(Step(name, "open" if is_open else "closed"))
                 name = node.open if is_open else node.closed

@@ -204,6 +204,9 @@ class LiveDriver:
         self._numbers = itertools.count(1)
         self._honour_hours = honour_hours
         self._seed = seed
+        #: Called with every saved configuration at once (the voice server takes new IVR
+        #: flows and the emergency switch for new calls without waiting for an idle moment).
+        self.on_reconfigure: list[Callable[[CenterConfig], None]] = []
         #: A saved configuration waiting for an idle moment to replace the running one.
         self.pending_center: CenterConfig | None = None
         self.applied_at: float | None = None
@@ -420,6 +423,11 @@ class LiveDriver:
         Today's wallboard figures carry on; the new targets colour them from the switch on.
         """
         self.pending_center = center
+        for hook in self.on_reconfigure:
+            try:
+                hook(center)
+            except Exception:  # a hook's bug must not keep routing on the old configuration
+                log.exception("live routing: on_reconfigure hook failed")
         if self._jobs is not None:
             self.post(lambda engine, now: (None, None))  # wake the engine task to try now
 

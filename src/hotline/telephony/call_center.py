@@ -171,6 +171,7 @@ class Call:
     finished: bool = False
     recording: bool = False
     language: str = "zh-CN"
+    interpreter: Interpreter | None = None  # the IVR flow of the number called
     # The queue exit the caller is leaving by (closed_message, voicemail, callback), if any.
     released: str | None = None
     voicemail: bool = False  # the caller's message is being recorded
@@ -183,6 +184,8 @@ class CallCenterSettings:
     flow: Flow
     prompts: Path
     recordings: Path
+    # Other flows by called number (the center file's ``ivr.numbers``); ``flow`` answers the rest.
+    flows_by_number: Mapping[str, Flow] = field(default_factory=dict)
     timezone: str = "Asia/Shanghai"
     phones: tuple[AgentPhone, ...] = ()
     emergency_prompt: str | None = None
@@ -221,6 +224,9 @@ class CallCenter:
         self.clock = clock or WallClock()
         self.signalling: Signalling | None = None
         self.interpreter = Interpreter(settings.flow)
+        self._by_number = {n: Interpreter(f) for n, f in settings.flows_by_number.items()}
+        # The emergency announcement switch: new calls hear this prompt while it is set.
+        self.emergency_prompt = settings.emergency_prompt
         self.calls: dict[str, Call] = {}  # contact id -> call
         self._by_leg: dict[str, Call] = {}
         self._seq = itertools.count(1)
@@ -338,11 +344,12 @@ class CallCenter:
         call.local_sdp[CALLER] = caller_side
         self._sip().answer(call.leg, caller_side)
         local = datetime.fromtimestamp(call.arrived_at, self._zone).replace(tzinfo=None)
-        state, effects = self.interpreter.start(
+        call.interpreter = self._by_number.get(_refer_user(call.called), self.interpreter)
+        state, effects = call.interpreter.start(
             CallStarted(
                 at=call.arrived_at,
                 local_time=local,
-                emergency_prompt=self.settings.emergency_prompt,
+                emergency_prompt=self.emergency_prompt,
                 caller=call.caller,
             )
         )
@@ -643,6 +650,16 @@ class CallCenter:
         self._sip().hang_up(leg)
         self._agent_did_not_answer(call, reason="declined")
 
+    def set_ivr(
+        self, flow: Flow, *, by_number: Mapping[str, Flow], emergency_prompt: str | None
+    ) -> None:
+        """Answer new calls with these flows and emergency switch (calls in progress keep
+        the flow they started with)."""
+        interpreters = {n: Interpreter(f) for n, f in by_number.items()}  # checks them first
+        self.interpreter = Interpreter(flow)
+        self._by_number = interpreters
+        self.emergency_prompt = emergency_prompt
+
     def route(self, decisions: Iterable[RoutingDecision]) -> None:
         """Carry out routing decisions the ACD made on its own (desk actions, timers)."""
         self._route(decisions)
@@ -796,7 +813,7 @@ class CallCenter:
     def _feed(self, call: Call, event: IvrEvent) -> None:
         if call.ivr is None:
             return
-        call.ivr, effects = self.interpreter.transition(call.ivr, event)
+        call.ivr, effects = (call.interpreter or self.interpreter).transition(call.ivr, event)
         self._apply(call, effects)
 
     def _apply(self, call: Call, effects: Iterable[Effect]) -> None:

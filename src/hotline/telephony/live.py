@@ -28,6 +28,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event
 from hotline.live.driver import LiveDriver
 from hotline.routing.model import (
@@ -53,7 +54,13 @@ from hotline.routing.model import (
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.ports import RoutingDecision, TransferRefused
 from hotline.telephony.routing import voice_decisions
-from hotline.telephony.server import ServerOptions, VoiceParts, start_voice, stop_voice
+from hotline.telephony.server import (
+    ServerOptions,
+    VoiceParts,
+    center_ivr,
+    start_voice,
+    stop_voice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -244,12 +251,28 @@ class LiveVoice:
     driver and stops before it.
     """
 
-    def __init__(self, driver: LiveDriver, options: ServerOptions) -> None:
+    def __init__(
+        self, driver: LiveDriver, options: ServerOptions, *, follow_center: bool = False
+    ) -> None:
         self.driver = driver
         self.options = options
         self.router = LiveRouter(driver)
         self.parts: VoiceParts | None = None
         self._ticker: asyncio.Task[None] | None = None
+        if follow_center:
+            driver.on_reconfigure.append(self.reconfigure)
+
+    def reconfigure(self, center: CenterConfig) -> None:
+        """Answer new calls with the saved configuration's IVR flows and emergency switch."""
+        ivr = center_ivr(center)
+        if ivr is None or self.parts is None:
+            return
+        self.parts.center.set_ivr(
+            ivr.flow, by_number=ivr.by_number, emergency_prompt=ivr.emergency_prompt
+        )
+        log.info(
+            "voice: IVR flows from the saved configuration (emergency: %s)", ivr.emergency_prompt
+        )
 
     @property
     def center(self) -> CallCenter:

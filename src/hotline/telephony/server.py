@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from hotline.config.center import CenterConfig
 from hotline.config.validate import load_center
 from hotline.core.events import Event
 from hotline.ivr.flow import Flow, sample_flow
@@ -78,6 +79,8 @@ class ServerOptions:
     spawn_rtpengine: bool = True
     rtp_ports: tuple[int, int] = (30000, 34999)
     flow: Flow = field(default_factory=sample_flow)
+    # Other flows by called number (the center file's ``ivr.numbers``).
+    flows_by_number: Mapping[str, Flow] = field(default_factory=dict)
     timezone: str = "Asia/Shanghai"
     emergency_prompt: str | None = None
     realm: str = "hotline"
@@ -131,6 +134,33 @@ def engine_router(center_file: Path, *, callbacks: bool = False) -> EngineRouter
     """
     config = voice_routing_config(load_center(center_file), callbacks=callbacks)
     return EngineRouter(RoutingEngine(config))
+
+
+@dataclass(frozen=True)
+class CenterIvr:
+    """The voice menus a center file configures: the default flow, flows by called number,
+    and the emergency announcement switch."""
+
+    flow: Flow
+    by_number: Mapping[str, Flow]
+    emergency_prompt: str | None
+
+
+def center_ivr(center: CenterConfig) -> CenterIvr | None:
+    """The center file's ``ivr`` section, calendars resolved; ``None`` when it has none.
+
+    >>> ivr = center_ivr(load_center(SAMPLE_CENTER))
+    >>> ivr.flow.id, sorted(ivr.by_number)
+    ('appliance-hotline', ['4008001234'])
+    """
+    if center.ivr is None:
+        return None
+    flows = center.ivr_flows()
+    return CenterIvr(
+        flow=flows[center.ivr.flows[0].id],
+        by_number={number: flows[flow_id] for number, flow_id in center.ivr.numbers.items()},
+        emergency_prompt=center.ivr.emergency_prompt,
+    )
 
 
 def load_flow(path: Path) -> Flow:
@@ -232,6 +262,7 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
     center = CallCenter(
         settings=CallCenterSettings(
             flow=options.flow,
+            flows_by_number=options.flows_by_number,
             prompts=options.prompts,
             recordings=options.recordings,
             timezone=options.timezone,

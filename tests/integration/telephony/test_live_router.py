@@ -128,3 +128,86 @@ def test_a_phone_coming_back_does_not_end_an_agents_break() -> None:
             await rig.driver.stop()
 
     asyncio.run(scenario())
+
+
+def test_saving_the_center_switches_the_emergency_announcement_on_for_new_calls() -> None:
+    from types import SimpleNamespace
+
+    from hotline.telephony.live import LiveVoice
+    from hotline.telephony.server import ServerOptions, center_ivr
+
+    rig = LiveRig()
+    center = load_center(SAMPLE_CENTER)
+    ivr = center_ivr(center)
+    assert ivr is not None
+    rig.center.set_ivr(ivr.flow, by_number=ivr.by_number, emergency_prompt=None)
+    voice = LiveVoice(
+        rig.driver,
+        ServerOptions(workdir=Path("/unused"), prompts=Path("/prompts"), phones=()),
+        follow_center=True,
+    )
+    voice.parts = SimpleNamespace(center=rig.center)  # type: ignore[assignment]
+    assert center.ivr is not None
+    switched_on = center.model_copy(
+        update={"ivr": center.ivr.model_copy(update={"emergency_prompt": "emergency"})}
+    )
+
+    async def scenario() -> None:
+        await rig.driver.start()
+        try:
+            rig.center.incoming("in-1", caller="13800000001", called="4008001234", sdp="v=0")
+            await rig.settle()
+            rig.center.dtmf(next(iter(rig.center.calls)), "caller", "1")  # 中文
+            await rig.settle()
+            rig.driver.reconfigure(switched_on)  # an administrator saves the configuration
+            rig.center.incoming("in-2", caller="13800000002", called="4008001234", sdp="v=0")
+            await rig.settle()
+            second = next(c for c in rig.center.calls.values() if c.leg == "in-2")
+            rig.center.dtmf(second.contact_id, "caller", "1")
+            await rig.settle()
+            first = next(c for c in rig.center.calls.values() if c.leg == "in-1")
+            assert "emergency" not in rig.media.played(first.contact_id)  # started before
+            assert "emergency" in rig.media.played(second.contact_id)
+            for leg in ("in-1", "in-2"):
+                rig.center.hung_up(leg)
+            await rig.center.drain()
+        finally:
+            await rig.driver.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_called_number_picks_its_own_ivr_flow() -> None:
+    from hotline.ivr.flow import Flow
+
+    rig = LiveRig()
+    direct = Flow.model_validate(
+        {
+            "id": "vip-line",
+            "start": "hello",
+            "nodes": {
+                "hello": {"type": "play", "prompts": ["welcome"], "next": "q"},
+                "q": {"type": "queue", "queue": "vip"},
+            },
+        }
+    )
+    rig.center.set_ivr(
+        rig.center.interpreter.flow, by_number={"4008009999": direct}, emergency_prompt=None
+    )
+
+    async def scenario() -> None:
+        await rig.driver.start()
+        try:
+            rig.center.incoming("in-1", caller="13800000001", called="4008009999", sdp="v=0")
+            rig.center.incoming("in-2", caller="13800000002", called="400", sdp="v=0")
+            await rig.settle(0.1)
+            by_leg = {c.leg: c.contact_id for c in rig.center.calls.values()}
+            assert rig.media.played(by_leg["in-1"])[0] == "welcome"
+            assert rig.media.played(by_leg["in-2"])[0] == "language"
+            for leg in ("in-1", "in-2"):
+                rig.center.hung_up(leg)
+            await rig.center.drain()
+        finally:
+            await rig.driver.stop()
+
+    asyncio.run(scenario())
