@@ -1055,15 +1055,14 @@ class RoutingEngine:
         while dirty:
             agent = next(iter(dirty))
             if agent.version != agent.settled_version:
-                # An agent on a call (exclusive load) can take nothing: no search, no push.
-                if not agent.exclusive_load:
-                    while agent.presence == _READY:
-                        contact = self._best_contact(agent)
-                        if contact is None:
-                            break
-                        self._offer(contact, agent, "queue")
-                    if agent.presence == _READY:
+                # An agent on a call (exclusive load) can take nothing: no search, no push —
+                # also right after being offered one here.
+                while agent.presence == _READY and not agent.exclusive_load:
+                    contact = self._best_contact(agent)
+                    if contact is None:
                         self._push(agent)
+                        break
+                    self._offer(contact, agent, "queue")
                 agent.settled_version = agent.version
             del dirty[agent]
             self._show_state(agent)
