@@ -4,7 +4,8 @@ One day of an M/M/N+M call center — 100 agents, exponential handle time of 180
 patience of 300 s, 95 Erlangs offered (about 45,600 calls) — simulated twice in the same
 process: written plainly in SimPy (a ``Resource`` of 100 agents, each caller a process that
 waits for an agent or its patience), and by ``hotline.sim`` driving the real routing engine
-(skills pools, agent selection strategy, wrap-up and ring timers, the full contact event log).
+(skills pools, the agent selection strategy, agent states, the full contact event log: about
+ten events per contact, every KPI of METRICS.md computable from it).
 Prints contacts simulated per second for both, the ratio Hotline ÷ SimPy, and both models'
 abandon rate and service level next to Erlang A's, so a fast wrong model cannot win. One JSON
 line.

@@ -7,7 +7,9 @@ contacts arriving (non-stationary Poisson), callers giving up (patience), conver
 The engine answers with effects (offer this contact to that agent, start a callback…), which
 the driver carries out, and with the contact event log, which the metrics engine turns into
 figures. A simulated service level and a live one are therefore computed the same way, from
-the same routing rules.
+the same routing rules. Agents answer an offer after the scenario's ``answer_delay_s``; with
+none, the engine answers each offer itself as it makes it (``RoutingConfig.auto_answer``),
+which logs exactly what sending ``OfferAnswered`` at once would, in one call instead of two.
 
 Time jumps from one happening to the next. The driver's own happenings sit in a heap ordered by
 ``(time, sequence number)`` — the counter keeps happenings at the same instant in the order they
