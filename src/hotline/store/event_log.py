@@ -66,6 +66,7 @@ def recording_rows(events: Iterable[Event]) -> list[Recording]:
                 seconds=float(event.data.get("seconds") or 0.0),
                 channels=channels,
                 recorded_at=event.at,
+                kind=str(event.data.get("kind") or "conversation"),
             )
         )
     return rows

@@ -650,6 +650,13 @@ class CallCenter:
         self._sip().hang_up(leg)
         self._agent_did_not_answer(call, reason="declined")
 
+    def has_prompt(self, prompt: str) -> bool:
+        """Whether audio for ``prompt`` exists in some language."""
+        return any(
+            prompt_path(self.settings.prompts, language, prompt).exists()
+            for language in ("zh-CN", "en", "common")
+        )
+
     def set_ivr(
         self, flow: Flow, *, by_number: Mapping[str, Flow], emergency_prompt: str | None
     ) -> None:

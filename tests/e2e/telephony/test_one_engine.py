@@ -119,6 +119,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
     }
     env.pop("HOTLINE_DATABASE_URL", None)
     _hotline(env, "init")
+    _hotline(env, "users", "add", "boss", "--roles", "supervisor", "--password", PASSWORD)
     for agent_id in ("a001", "a006"):
         _hotline(
             env,
@@ -442,3 +443,47 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     assert disconnected.agent_id == "a006"  # the second agent ended the call
     [survey] = [r for r in rows if r.kind == "survey_answered"]
     assert survey.data["score"] == 5
+
+
+def test_a_supervisor_switches_the_emergency_announcement_on_for_new_callers(
+    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
+) -> None:
+    server, _ = platform
+    on = {"prompt": "emergency"}
+    assert desk.put("/api/live/voice/emergency", json=on).status_code == 403  # an agent
+    boss = server.client("boss")
+    try:
+        unknown = boss.put("/api/live/voice/emergency", json={"prompt": "no_such_prompt"})
+        assert unknown.status_code == 422
+        assert boss.put("/api/live/voice/emergency", json=on).json() == {
+            "emergency_prompt": "emergency"
+        }
+        before = {r.contact_id for r in server.events()}
+        pcap = write_timeline(tmp_path / "caller.pcap", [Key(0.5, "2"), Tone(1.0, 5.5, 440.0)])
+        scenario = tmp_path / "caller.xml"
+        template = (HERE / "caller_keys_then_bye.xml").read_text()
+        scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
+        result = subprocess.run(
+            sipp_command(scenario, server.sip_port, tmp_path, timeout_s=30),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert boss.put("/api/live/voice/emergency", json={"prompt": None}).is_success
+    finally:
+        boss.close()
+
+    def announced() -> list[ContactEventRow]:
+        return [
+            r
+            for r in server.events()
+            if r.contact_id not in before
+            and r.kind == "ivr_step"
+            and r.data.get("action") == "announced"
+        ]
+
+    [step] = _wait(announced, 10, "the emergency announcement in the new call's IVR steps")
+    assert step.data["prompt"] == "emergency"

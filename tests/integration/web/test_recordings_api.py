@@ -108,3 +108,60 @@ def test_missing_recordings_and_audio_are_404(
     response = app_client.get(f"/api/recordings/{gone}/audio", headers=headers)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_voicemails_are_listed_newest_first_with_the_number_to_call_back(
+    app_client: TestClient,
+    token_for: Callable[[str], str],
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    from hotline.core.events import Event, EventKind
+    from hotline.store.event_log import recording_rows
+    from hotline.store.models.core import ContactEventRow
+
+    # what the voice server logs for a caller sent to voicemail, through the one write path
+    events = [
+        Event(1, 100.0, EventKind.ARRIVED, "v-vm1", data={"caller": "13800000001"}),
+        Event(
+            2,
+            130.0,
+            EventKind.RECORDING_STOPPED,
+            "v-vm1",
+            queue="installation",
+            data={"path": str(tmp_path / "v-vm1.wav"), "seconds": 12.5, "kind": "voicemail"},
+        ),
+        Event(3, 200.0, EventKind.ARRIVED, "v-vm2", data={"caller": "13800000002"}),
+        Event(
+            4,
+            220.0,
+            EventKind.RECORDING_STOPPED,
+            "v-vm2",
+            queue="installation",
+            data={"path": str(tmp_path / "v-vm2.wav"), "seconds": 8.0, "kind": "voicemail"},
+        ),
+    ]
+    with session_factory() as session:
+        session.add_all(
+            ContactEventRow(
+                source="live",
+                seq=e.seq,
+                at=e.at,
+                kind=e.kind.value,
+                contact_id=e.contact_id,
+                data=dict(e.data),
+            )
+            for e in events
+        )
+        session.add_all(recording_rows(events))
+        session.commit()
+    _recording(session_factory, tmp_path / "talk.wav", contact="v-talk")  # a conversation
+    headers = {"authorization": f"Bearer {token_for('supervisor')}"}
+    listed = app_client.get("/api/voicemails", headers=headers)
+    assert listed.status_code == 200, listed.text
+    assert [(v["contact_id"], v["caller"], v["kind"]) for v in listed.json()] == [
+        ("v-vm2", "13800000002", "voicemail"),
+        ("v-vm1", "13800000001", "voicemail"),
+    ]
+    agent = {"authorization": f"Bearer {token_for('agent')}"}
+    assert app_client.get("/api/voicemails", headers=agent).status_code == 403

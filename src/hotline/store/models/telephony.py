@@ -22,7 +22,10 @@ class Recording(Base):
     """One call recording; ``recorded_at`` is epoch seconds (UTC), like the event log."""
 
     __tablename__ = "recordings"
-    __table_args__ = (Index("ix_recordings_contact_id", "contact_id"),)
+    __table_args__ = (
+        Index("ix_recordings_contact_id", "contact_id"),
+        Index("ix_recordings_kind", "kind", "recorded_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     contact_id: Mapped[str] = mapped_column(String(128))
@@ -33,3 +36,7 @@ class Recording(Base):
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     recorded_at: Mapped[float] = mapped_column(Float)
+    # "conversation" (caller and agent) or "voicemail" (a caller's message, no agent)
+    kind: Mapped[str] = mapped_column(
+        String(16), default="conversation", server_default="conversation"
+    )

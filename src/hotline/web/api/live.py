@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from hotline.identity import audit
 from hotline.live.driver import LiveDriver
 from hotline.routing.model import (
     AgentLoggedIn,
@@ -410,6 +411,7 @@ async def dial(
     body: Dial,
     request: Request,
     user: CurrentUser = Depends(require_roles(*DESK)),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Click-to-dial: ring the agent's phone, then call ``number`` through the trunk.
 
@@ -424,7 +426,45 @@ async def dial(
         contact_id = await center.originate(agent_id=agent_id, number=body.number)
     except OriginationRefused as refused:
         raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
+    audit.record(
+        session,
+        actor=user.username,
+        action="voice.dial",
+        target=contact_id,
+        detail={"number": body.number},
+    )
     return {"contact_id": contact_id, "agent_id": agent_id, "number": body.number}
+
+
+class Emergency(BaseModel):
+    """The emergency announcement: a prompt id played to every new caller, or none (off)."""
+
+    prompt: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[\w-]+$")
+
+
+@router.put("/voice/emergency")
+async def set_emergency(
+    body: Emergency,
+    request: Request,
+    user: CurrentUser = Depends(require_roles("supervisor", "manager", "admin")),
+    session: Session = Depends(db_session, scope="function"),
+) -> dict[str, Any]:
+    """Switch the emergency announcement on (a prompt id) or off (``null``) for new calls.
+
+    Until the next saved configuration or restart; the audit log keeps who switched it.
+    """
+    center = voice_of(request)
+    if center is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server takes no phone calls")
+    if body.prompt is not None and not center.has_prompt(body.prompt):
+        raise HTTPException(
+            422, [{"field": "body.prompt", "problem": f"no audio for prompt {body.prompt!r}"}]
+        )
+    center.emergency_prompt = body.prompt
+    audit.record(
+        session, actor=user.username, action="voice.emergency", target=body.prompt or "off"
+    )
+    return {"emergency_prompt": body.prompt}
 
 
 class CallbackRequest(BaseModel):

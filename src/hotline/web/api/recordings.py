@@ -9,6 +9,7 @@ Example::
 
     GET /api/contacts/v-3f2a9c/recordings       -> [{"id": 7, "seconds": 41.2, ...}]
     GET /api/recordings/7/audio                 -> audio/wav (stereo: caller left, agent right)
+    GET /api/voicemails                         -> the messages callers left, newest first
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from hotline.core.errors import NotFound
 from hotline.identity import audit
 from hotline.identity.roles import RECORDING_ROLES
+from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
@@ -42,6 +44,7 @@ def _summary(recording: Recording) -> dict[str, Any]:
         "seconds": recording.seconds,
         "channels": recording.channels,
         "recorded_at": recording.recorded_at,
+        "kind": recording.kind,
         "audio": f"/api/recordings/{recording.id}/audio",
     }
 
@@ -88,3 +91,29 @@ def play_recording(
     return FileResponse(
         path, media_type=recording.media_type, filename=f"{recording.contact_id}.wav"
     )
+
+
+@router.get("/voicemails")
+def list_voicemails(
+    limit: int = Query(50, ge=1, le=500),
+    _: CurrentUser = Depends(require_roles(*LISTENERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[dict[str, Any]]:
+    """The voicemail messages callers left (queue exit ``voicemail``), newest first, each with
+    the number that called, so someone can call back."""
+    rows = list(
+        session.scalars(
+            select(Recording)
+            .where(Recording.kind == "voicemail")
+            .order_by(Recording.recorded_at.desc())
+            .limit(limit)
+        )
+    )
+    arrivals = session.scalars(
+        select(ContactEventRow).where(
+            ContactEventRow.kind == "arrived",
+            ContactEventRow.contact_id.in_([r.contact_id for r in rows]),
+        )
+    )
+    callers = {a.contact_id: a.data.get("caller") for a in arrivals}
+    return [{**_summary(r), "caller": callers.get(r.contact_id)} for r in rows]
