@@ -171,6 +171,16 @@
     } catch (error) { showError(error); }
   };
 
+  // Click-to-dial: the server rings this agent's phone, then calls the number.
+  el('dial-form').onsubmit = async (event) => {
+    event.preventDefault();
+    const number = el('dial-number').value.trim();
+    try {
+      await call('POST', `${base}/dial`, {number});
+      text('dial-result', `${t('desk.dialling')} ${number}`);
+    } catch (error) { text('dial-result', String(error.message || error)); }
+  };
+
   el('ticket-form').onsubmit = async (event) => {
     event.preventDefault();
     const contact = current() || (view && view.offer ? {contact_id: view.offer.contact_id} : null);
