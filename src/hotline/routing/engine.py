@@ -1746,7 +1746,9 @@ class RoutingEngine:
         self._finish(contact, _Outcome.ABANDONED)
 
     def _on_ended(self, command: ContactEnded) -> None:
-        contact = self._contact(command.contact_id)
+        contact = self._contacts.get(command.contact_id)
+        if contact is None:
+            contact = self._contact(command.contact_id)  # refuses it: unknown or finished
         if contact.stage in (_WAITING, _RINGING):
             self._abandon(contact)
             return
@@ -1940,7 +1942,9 @@ class RoutingEngine:
     def _on_queued(self, command: ContactQueued) -> None:
         if command.contact_id in self._contacts:
             raise RoutingConflict(f"contact {command.contact_id!r} is already in the engine")
-        queue = self._queue(command.queue)
+        queue = self._queues.get(command.queue)
+        if queue is None:
+            queue = self._queue(command.queue)  # refuses it: unknown queue
         asked = (command.requirements, command.language)
         extra = self._extra_cache.get(asked)
         if extra is None:
