@@ -458,6 +458,7 @@ class _Agent:
         "queues",
         "reason",
         "settled_version",
+        "shown",
         "shown_reason",
         "skills",
         "state",
@@ -498,6 +499,10 @@ class _Agent:
         self.dirty = False
         self.state: AgentState = AgentState.LOGGED_OUT
         self.shown_reason: str | None = None
+        # (state, previous, reason) -> the event data and effect of that change, kept.
+        self.shown: dict[
+            tuple[AgentState, AgentState, str | None], tuple[Mapping[str, Any], AgentStateChanged]
+        ] = {}
 
 
 #: A heap entry for an available agent: (strategy key, agent index, version, agent).
@@ -1158,13 +1163,22 @@ class RoutingEngine:
         previous = agent.state
         agent.state = state
         agent.shown_reason = reason
-        data = self._state_data.get((state, previous, reason))
-        if data is None:
-            data = self._shared(
-                self._state_data,
-                (state, previous, reason),
-                {"state": _TEXT[state], "previous": _TEXT[previous], "reason": reason},
-            )
+        # The event's data and the effect repeat for every such change of this agent: both
+        # are immutable, so they are made once and kept (inlined for performance).
+        change = (state, previous, reason)
+        shown = agent.shown.get(change)
+        if shown is None:
+            data = self._state_data.get(change)
+            if data is None:
+                data = self._shared(
+                    self._state_data,
+                    change,
+                    {"state": _TEXT[state], "previous": _TEXT[previous], "reason": reason},
+                )
+            shown = (data, _agent_state_changed(agent.id, state, reason))
+            if len(agent.shown) < _SHARED_DATA_LIMIT:
+                agent.shown[change] = shown
+        data, effect = shown
         if _SHAPE_FITS:
             # The most frequent event (several per contact): _event_built, inlined for
             # performance.
@@ -1180,7 +1194,7 @@ class RoutingEngine:
             self._events.append(event)
         else:
             self._event(_EventKind.AGENT_STATE, None, agent, None, data)
-        self._effects.append(_agent_state_changed(agent.id, state, reason))
+        self._effects.append(effect)
 
     def _best_contact(self, agent: _Agent) -> _Contact | None:
         best: _Contact | None = None
