@@ -157,6 +157,8 @@ class Call:
     queued_at: float | None = None
     agent_id: str | None = None
     agent_leg: str | None = None
+    # More phones of the ringing agent, rung at the same time; the first to answer wins.
+    fork_legs: list[str] = field(default_factory=list)
     ringing_agent: str | None = None
     ring_timer: asyncio.TimerHandle | None = None
     answered_at: float | None = None
@@ -232,7 +234,8 @@ class CallCenter:
         self._seq = itertools.count(1)
         self._legs = itertools.count(1)
         self._agent_by_user = {p.user: p.agent_id for p in settings.phones}
-        self.phone_of: dict[str, str] = {}  # agent id -> registered contact URI
+        # agent id -> {phone user -> registered contact URI}: an agent may have several phones
+        self.phones: dict[str, dict[str, str]] = {}
         self.media_alarm = False
         # callback contact id -> the number to call back (callers released to a callback)
         self.callback_numbers: dict[str, str] = {}
@@ -382,8 +385,10 @@ class CallCenter:
             self.consults.answered(leg, sdp)
             return
         call = self._by_leg.get(leg)
-        if call is None or leg != call.agent_leg or call.finished:
+        if call is None or call.finished or (leg != call.agent_leg and leg not in call.fork_legs):
             return
+        self._hang_up_ringing(call, keep=leg)  # the agent's other phones stop ringing
+        call.agent_leg = leg
         if call.ring_timer is not None:
             call.ring_timer.cancel()
         call.agent_id = call.ringing_agent
@@ -438,15 +443,34 @@ class CallCenter:
             self.consults.failed(leg, code)
             return
         call = self._by_leg.pop(leg, None)
-        if call is None or leg != call.agent_leg:
+        if call is None or self._fork_gone(call, leg) or leg != call.agent_leg:
             return
         self._agent_did_not_answer(call, reason=f"sip_{code}")
+
+    def _fork_gone(self, call: Call, leg: str) -> bool:
+        """One of several ringing phones gave up; ``True`` while another still rings."""
+        if leg in call.fork_legs:
+            call.fork_legs.remove(leg)
+            return True
+        if leg == call.agent_leg and call.fork_legs and call.answered_at is None:
+            call.agent_leg = call.fork_legs.pop(0)
+            return True
+        return False
+
+    def _hang_up_ringing(self, call: Call, *, keep: str | None = None) -> None:
+        """Stop the agent's ringing phones (all, or all but ``keep``)."""
+        for leg in [call.agent_leg, *call.fork_legs]:
+            if leg is not None and leg != keep and self._by_leg.pop(leg, None) is not None:
+                self._sip().hang_up(leg)
+        call.fork_legs = []
+        if call.agent_leg != keep:
+            call.agent_leg = None
 
     def _agent_did_not_answer(self, call: Call, *, reason: str) -> None:
         if call.ring_timer is not None:
             call.ring_timer.cancel()
         agent_id = call.ringing_agent
-        call.agent_leg = None
+        self._hang_up_ringing(call)
         call.ringing_agent = None
         if agent_id is None or call.finished:
             return
@@ -481,6 +505,8 @@ class CallCenter:
             return
         self.consults.abandon(call)  # a consult in progress ends with the call
         now = self.clock.now()
+        if call.answered_at is None and self._fork_gone(call, leg):
+            return  # one of the agent's phones gave up; another still rings
         if leg == call.agent_leg:
             call.agent_leg = None
             call.held_since = None  # the survey prompt takes over from any music on hold
@@ -522,9 +548,7 @@ class CallCenter:
             self._finish(call, Outcome.ANSWERED)  # hung up during the survey
         elif call.queued_at is not None:
             if call.agent_leg is not None:
-                self._sip().hang_up(call.agent_leg)
-                self._by_leg.pop(call.agent_leg, None)
-                call.agent_leg = None
+                self._hang_up_ringing(call)
                 if call.ring_timer is not None:
                     call.ring_timer.cancel()
             self.emit(
@@ -645,9 +669,7 @@ class CallCenter:
         call = self.calls.get(contact_id)
         if call is None or call.ringing_agent != agent_id or call.agent_leg is None:
             raise TransferRefused(f"{contact_id} is not ringing at agent {agent_id}")
-        leg = call.agent_leg
-        self._by_leg.pop(leg, None)
-        self._sip().hang_up(leg)
+        self._hang_up_ringing(call)
         self._agent_did_not_answer(call, reason="declined")
 
     def has_prompt(self, prompt: str) -> bool:
@@ -750,14 +772,24 @@ class CallCenter:
         with contextlib.suppress(MediaUnavailable):
             await self.media.stop(call=call.contact_id, tag=CALLER)
 
+    @property
+    def phone_of(self) -> dict[str, str]:
+        """One registered phone per agent (the first): where consults and calls out ring."""
+        return {agent: next(iter(p.values())) for agent, p in self.phones.items() if p}
+
     def registration_changed(self, user: str, contact: str | None) -> None:
-        """An agent phone registered (agent ready) or disappeared (agent not ready)."""
+        """An agent's first phone registered (agent ready) or the last one went away (agent
+        not ready); with several phones, the others keep the agent reachable."""
         agent_id = self._agent_by_user.get(user)
         if agent_id is None:
             return
         now = self.clock.now()
+        phones = self.phones.setdefault(agent_id, {})
+        had_phone = bool(phones)
         if contact is not None:
-            self.phone_of[agent_id] = contact
+            phones[user] = contact
+            if had_phone:
+                return  # already reachable: one more phone to ring
             self.emit(
                 EventKind.AGENT_STATE,
                 agent_id=agent_id,
@@ -765,7 +797,9 @@ class CallCenter:
             )
             self._route(self.router.agent_ready(at=now, agent_id=agent_id))
         else:
-            self.phone_of.pop(agent_id, None)
+            phones.pop(user, None)
+            if phones or not had_phone:
+                return  # another phone still rings for the agent
             self.emit(
                 EventKind.AGENT_STATE,
                 agent_id=agent_id,
@@ -1070,41 +1104,45 @@ class CallCenter:
             elif isinstance(decision, QueueChanged):
                 call.queue = decision.queue  # the music goes on; the ACD logged the overflow
             elif isinstance(decision, StopRinging) and call.ringing_agent == decision.agent_id:
-                if call.agent_leg is not None:
-                    self._by_leg.pop(call.agent_leg, None)
-                    self._sip().hang_up(call.agent_leg)
-                    call.agent_leg = None
+                self._hang_up_ringing(call)
                 if call.ring_timer is not None:
                     call.ring_timer.cancel()
                 call.ringing_agent = None
 
     def _ring(self, call: Call, decision: RingAgent) -> None:
-        contact = self.phone_of.get(decision.agent_id)
+        contacts = list(self.phones.get(decision.agent_id, {}).values())
+        data: dict[str, Any] = {"phone": contacts[0] if contacts else ""}
+        if len(contacts) > 1:
+            data["phones"] = contacts
         self.emit(
             EventKind.OFFERED,
             contact_id=call.contact_id,
             agent_id=decision.agent_id,
             queue=call.queue,
-            data={"phone": contact or ""},
+            data=data,
         )
         call.ringing_agent = decision.agent_id
-        if contact is None:
+        if not contacts:
             self._agent_did_not_answer(call, reason="no_phone")
             return
-        leg = f"out-{next(self._legs)}"
-        call.agent_leg = leg
-        self._by_leg[leg] = call
-        self._sip().dial(leg, contact=contact, caller=call.caller, sdp=call.agent_sdp)
+        # every registered phone of the agent rings; the first to answer takes the call
+        legs = [f"out-{next(self._legs)}" for _ in contacts]
+        leg = legs[0]
+        call.agent_leg, call.fork_legs = leg, legs[1:]
+        for fork, contact in zip(legs, contacts, strict=True):
+            self._by_leg[fork] = call
+            self._sip().dial(fork, contact=contact, caller=call.caller, sdp=call.agent_sdp)
         if not self.router_logs:  # the routing engine runs its own ring-no-answer timer
             call.ring_timer = asyncio.get_running_loop().call_later(
                 decision.ring_timeout_s, self._ring_timeout, call, leg
             )
 
     def _ring_timeout(self, call: Call, leg: str) -> None:
-        if call.agent_leg != leg or call.answered_at is not None:
+        if call.answered_at is not None or call.finished:
             return
-        self._by_leg.pop(leg, None)
-        self._sip().hang_up(leg)
+        if leg not in (call.agent_leg, *call.fork_legs):
+            return  # a timer of an earlier ring
+        self._hang_up_ringing(call)
         self._agent_did_not_answer(call, reason="ring_timeout")
 
     # -- end of a contact
