@@ -29,31 +29,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hotline.config.center import CenterConfig
-from hotline.core.events import Channel, Event
+from hotline.core.events import Event
 from hotline.live.driver import LiveDriver
-from hotline.routing.model import (
-    AgentLoggedIn,
-    AgentNotReady,
-    AgentReady,
-    AgentState,
-    CallbackRequested,
-    Command,
-    ConsultEnded,
-    ConsultStarted,
-    ContactAbandoned,
-    ContactEnded,
-    ContactHeld,
-    ContactQueued,
-    ContactResumed,
-    OfferAnswered,
-    OfferRejected,
-    RoutingConflict,
-    TransferredToAgent,
-    TransferredToQueue,
-)
+from hotline.routing.engine import RoutingEngine
+from hotline.routing.model import AgentReady, AgentState, Command, RoutingConflict
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.ports import RoutingDecision, TransferRefused
-from hotline.telephony.routing import voice_decisions
+from hotline.telephony.routing import CommandRouter, voice_decisions
 from hotline.telephony.server import (
     ServerOptions,
     VoiceParts,
@@ -67,17 +49,13 @@ log = logging.getLogger(__name__)
 PHONE_UNREGISTERED = "phone_unregistered"
 
 
-class LiveRouter:
+class LiveRouter(CommandRouter):
     """The voice driver's ACD: the live driver's routing engine."""
 
-    # The engine's events are logged by the live driver itself, not passed to the voice
-    # driver; the voice driver leaves the routing events to it.
-    owns_contact_events = True
-
     def __init__(self, driver: LiveDriver) -> None:
+        super().__init__()
         self.driver = driver
         self.center: CallCenter | None = None
-        self.conflicts = 0
         self._applying = False
         driver.add_listener(self._listen)
 
@@ -87,6 +65,9 @@ class LiveRouter:
     def attach(self, center: CallCenter) -> None:
         """Carry the engine's own decisions (desk, timers) out on ``center``."""
         self.center = center
+
+    def _engine(self) -> RoutingEngine:
+        return self.driver.engine
 
     def _number_of(self, contact_id: str) -> str | None:
         customer = self.driver.attached.get(contact_id, {}).get("customer")
@@ -101,8 +82,9 @@ class LiveRouter:
             asyncio.get_running_loop().call_soon(self.center.route, decisions)
 
     def _apply(
-        self, make: Callable[[float], Command], *, refuse: bool = False
+        self, at: float, make: Callable[[float], Command], *, refuse: bool = False
     ) -> list[RoutingDecision]:
+        # ``at`` is the voice driver's clock; the live engine stamps commands with its own.
         self._applying = True
         try:
             result = self.driver.handle_now(make)
@@ -128,105 +110,31 @@ class LiveRouter:
         data: Mapping[str, str],
     ) -> list[RoutingDecision]:
         """Queue the caller; the desktop's screen pop gets the number and the IVR's data."""
-        caller = data.get("caller")
-        self.driver.attached[contact_id] = {"customer": caller, **data}
-        return self._apply(
-            lambda now: ContactQueued(
-                at=now,
-                contact_id=contact_id,
-                queue=queue,
-                channel=Channel.VOICE,
-                priority=priority or None,
-                language=language,
-                log_arrival=False,
-                customer=caller,
-            )
+        self.driver.attached[contact_id] = {"customer": data.get("caller"), **data}
+        return super().contact_queued(
+            at=at,
+            contact_id=contact_id,
+            queue=queue,
+            priority=priority,
+            language=language,
+            data=data,
         )
 
     def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
         """The agent's phone registered: log in a logged-out agent; leave a break alone."""
         engine = self.driver.engine
         state = engine.agent_state(agent_id)
-        if state is AgentState.LOGGED_OUT:
-            return self._apply(lambda now: AgentLoggedIn(at=now, agent_id=agent_id, ready=True))
         if state is AgentState.NOT_READY and engine.agent_reason(agent_id) == PHONE_UNREGISTERED:
-            return self._apply(lambda now: AgentReady(at=now, agent_id=agent_id))
+            return self._apply(at, lambda now: AgentReady(at=now, agent_id=agent_id))
+        if state is AgentState.LOGGED_OUT:
+            return super().agent_ready(at=at, agent_id=agent_id)
         return []
 
     def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
-        """The agent can take no new calls (the phone went away)."""
-        if self.driver.engine.agent_state(agent_id) in (
-            AgentState.LOGGED_OUT,
-            AgentState.NOT_READY,
-        ):
+        """The agent's last phone went away: not ready, unless already (a break stays)."""
+        if self.driver.engine.agent_state(agent_id) is AgentState.NOT_READY:
             return []
-        return self._apply(lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason))
-
-    def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
-        """The agent's phone answered."""
-        return self._apply(
-            lambda now: OfferAnswered(at=now, contact_id=contact_id, agent_id=agent_id)
-        )
-
-    def offer_rejected(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
-        """The agent's phone refused or failed."""
-        return self._apply(
-            lambda now: OfferRejected(at=now, contact_id=contact_id, agent_id=agent_id)
-        )
-
-    def contact_abandoned(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
-        """The caller hung up while waiting or ringing."""
-        return self._apply(lambda now: ContactAbandoned(at=now, contact_id=contact_id))
-
-    def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
-        """The conversation ended; the agent wraps up."""
-        return self._apply(lambda now: ContactEnded(at=now, contact_id=contact_id))
-
-    def transfer_to_queue(self, *, at: float, contact_id: str, queue: str) -> list[RoutingDecision]:
-        """Blind transfer to a queue."""
-        return self._apply(
-            lambda now: TransferredToQueue(at=now, contact_id=contact_id, queue=queue),
-            refuse=True,
-        )
-
-    def transfer_to_agent(
-        self, *, at: float, contact_id: str, agent_id: str
-    ) -> list[RoutingDecision]:
-        """Blind transfer to an available agent."""
-        return self._apply(
-            lambda now: TransferredToAgent(at=now, contact_id=contact_id, agent_id=agent_id),
-            refuse=True,
-        )
-
-    def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
-        """The caller is on hold."""
-        return self._apply(lambda now: ContactHeld(at=now, contact_id=contact_id))
-
-    def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
-        """The caller is off hold."""
-        return self._apply(lambda now: ContactResumed(at=now, contact_id=contact_id))
-
-    def consult_started(
-        self, *, at: float, contact_id: str, agent_id: str
-    ) -> list[RoutingDecision]:
-        """The agent consults ``agent_id``."""
-        return self._apply(
-            lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=agent_id),
-            refuse=True,
-        )
-
-    def consult_ended(self, *, at: float, contact_id: str, transfer: bool) -> list[RoutingDecision]:
-        """The consult ended (warm transfer when ``transfer``)."""
-        return self._apply(
-            lambda now: ConsultEnded(at=now, contact_id=contact_id, transfer=transfer),
-            refuse=True,
-        )
-
-    def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
-        """The waiting caller pressed for a callback."""
-        return self._apply(
-            lambda now: CallbackRequested(at=now, contact_id=contact_id), refuse=True
-        )
+        return super().agent_not_ready(at=at, agent_id=agent_id, reason=reason)
 
     def advance(self, *, at: float) -> list[RoutingDecision]:
         """Nothing: the live driver's engine task fires the timers on time itself."""

@@ -146,52 +146,29 @@ def voice_decisions(
     return decisions
 
 
-class EngineRouter:
-    """A :class:`~hotline.telephony.ports.CallRouter` backed by the routing engine.
+class CommandRouter:
+    """A :class:`~hotline.telephony.ports.CallRouter` that speaks routing-engine commands.
 
-    ``owns_contact_events`` tells the driver that the engine logs routing events and runs
-    ring timers; the driver passes its log with :meth:`emit_to`.
+    Each call of the voice driver becomes one :mod:`hotline.routing.model` command; how the
+    command reaches an engine is :meth:`_apply`'s business (the engine directly, or the web
+    app's live driver). ``owns_contact_events`` tells the driver that the engine logs the
+    routing events and runs the ring timers.
     """
 
     owns_contact_events = True
 
-    def __init__(self, engine: RoutingEngine) -> None:
-        self.engine = engine
-        self._emit: Callable[[Event], None] = lambda event: None
+    def __init__(self) -> None:
         self.conflicts = 0
 
-    def emit_to(self, emit: Callable[[Event], None]) -> None:
-        """Send the engine's events to ``emit`` (the driver's contact event log)."""
-        self._emit = emit
-
-    def _run(self, command: Command) -> list[RoutingDecision]:
-        try:
-            result = self.engine.handle(command)
-        except RoutingConflict as exc:
-            # Live races (a caller hangs up as the agent answers): the engine is unchanged.
-            self.conflicts += 1
-            log.info("routing conflict: %s", exc)
-            return []
-        return self._decide(result.effects, result.events)
-
-    def _decide(self, effects: Sequence[object], events: list[Event]) -> list[RoutingDecision]:
-        for event in events:
-            self._emit(event)
-        return voice_decisions(effects, lambda contact_id: None)
-
-    def consult_started(
-        self, *, at: float, contact_id: str, agent_id: str
+    def _apply(
+        self, at: float, make: Callable[[float], Command], *, refuse: bool = False
     ) -> list[RoutingDecision]:
-        """The agent consults ``agent_id`` (the engine reserves them)."""
-        return self._transfer(ConsultStarted(at=at, contact_id=contact_id, agent_id=agent_id))
+        """Apply ``make(now)``; a refused command raises :class:`TransferRefused` when
+        ``refuse``, else it is counted and logged (live races) and nothing happens."""
+        raise NotImplementedError
 
-    def consult_ended(self, *, at: float, contact_id: str, transfer: bool) -> list[RoutingDecision]:
-        """The consult ended (warm transfer when ``transfer``)."""
-        return self._transfer(ConsultEnded(at=at, contact_id=contact_id, transfer=transfer))
-
-    def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
-        """The waiting caller pressed for a callback; the engine keeps their place."""
-        return self._transfer(CallbackRequested(at=at, contact_id=contact_id))
+    def _engine(self) -> RoutingEngine:
+        raise NotImplementedError
 
     def contact_queued(
         self,
@@ -204,9 +181,10 @@ class EngineRouter:
         data: Mapping[str, str],
     ) -> list[RoutingDecision]:
         """Queue the caller (the driver already logged the arrival)."""
-        return self._run(
-            ContactQueued(
-                at=at,
+        return self._apply(
+            at,
+            lambda now: ContactQueued(
+                at=now,
                 contact_id=contact_id,
                 queue=queue,
                 channel=Channel.VOICE,
@@ -214,61 +192,131 @@ class EngineRouter:
                 language=language,
                 log_arrival=False,
                 customer=data.get("caller"),
-            )
+            ),
         )
 
     def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
         """Log the agent in (first time) or make them available."""
-        if self.engine.agent_state(agent_id) is AgentState.LOGGED_OUT:
-            return self._run(AgentLoggedIn(at=at, agent_id=agent_id, ready=True))
-        return self._run(AgentReady(at=at, agent_id=agent_id))
+        if self._engine().agent_state(agent_id) is AgentState.LOGGED_OUT:
+            return self._apply(at, lambda now: AgentLoggedIn(at=now, agent_id=agent_id, ready=True))
+        return self._apply(at, lambda now: AgentReady(at=now, agent_id=agent_id))
 
     def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
         """The agent can take no new calls."""
-        if self.engine.agent_state(agent_id) is AgentState.LOGGED_OUT:
+        if self._engine().agent_state(agent_id) is AgentState.LOGGED_OUT:
             return []
-        return self._run(AgentNotReady(at=at, agent_id=agent_id, reason=reason))
+        return self._apply(at, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason))
 
     def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
         """The agent's phone answered."""
-        return self._run(OfferAnswered(at=at, contact_id=contact_id, agent_id=agent_id))
+        return self._apply(
+            at, lambda now: OfferAnswered(at=now, contact_id=contact_id, agent_id=agent_id)
+        )
 
     def offer_rejected(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
         """The agent's phone refused or failed."""
-        return self._run(OfferRejected(at=at, contact_id=contact_id, agent_id=agent_id))
+        return self._apply(
+            at, lambda now: OfferRejected(at=now, contact_id=contact_id, agent_id=agent_id)
+        )
 
     def contact_abandoned(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The caller hung up while waiting or ringing."""
-        return self._run(ContactAbandoned(at=at, contact_id=contact_id))
+        return self._apply(at, lambda now: ContactAbandoned(at=now, contact_id=contact_id))
 
     def contact_ended(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
-        """The conversation ended."""
-        return self._run(ContactEnded(at=at, contact_id=contact_id))
-
-    def _transfer(self, command: Command) -> list[RoutingDecision]:
-        try:
-            result = self.engine.handle(command)
-        except (RoutingConflict, KeyError, ValueError) as exc:
-            raise TransferRefused(str(exc)) from exc
-        return self._decide(result.effects, result.events)
+        """The conversation ended; the agent wraps up."""
+        return self._apply(at, lambda now: ContactEnded(at=now, contact_id=contact_id))
 
     def transfer_to_queue(self, *, at: float, contact_id: str, queue: str) -> list[RoutingDecision]:
         """Blind transfer to a queue (the engine logs ``transferred``, the agent wraps up)."""
-        return self._transfer(TransferredToQueue(at=at, contact_id=contact_id, queue=queue))
+        return self._apply(
+            at,
+            lambda now: TransferredToQueue(at=now, contact_id=contact_id, queue=queue),
+            refuse=True,
+        )
 
     def transfer_to_agent(
         self, *, at: float, contact_id: str, agent_id: str
     ) -> list[RoutingDecision]:
         """Blind transfer straight to an available agent."""
-        return self._transfer(TransferredToAgent(at=at, contact_id=contact_id, agent_id=agent_id))
+        return self._apply(
+            at,
+            lambda now: TransferredToAgent(at=now, contact_id=contact_id, agent_id=agent_id),
+            refuse=True,
+        )
 
     def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The agent put the caller on hold (the engine logs ``held`` and times it)."""
-        return self._run(ContactHeld(at=at, contact_id=contact_id))
+        return self._apply(at, lambda now: ContactHeld(at=now, contact_id=contact_id))
 
     def contact_resumed(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The agent took the caller off hold (``resumed``; hold time counts to the agent)."""
-        return self._run(ContactResumed(at=at, contact_id=contact_id))
+        return self._apply(at, lambda now: ContactResumed(at=now, contact_id=contact_id))
+
+    def consult_started(
+        self, *, at: float, contact_id: str, agent_id: str
+    ) -> list[RoutingDecision]:
+        """The agent consults ``agent_id`` (the engine reserves them)."""
+        return self._apply(
+            at,
+            lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=agent_id),
+            refuse=True,
+        )
+
+    def consult_ended(self, *, at: float, contact_id: str, transfer: bool) -> list[RoutingDecision]:
+        """The consult ended (warm transfer when ``transfer``)."""
+        return self._apply(
+            at,
+            lambda now: ConsultEnded(at=now, contact_id=contact_id, transfer=transfer),
+            refuse=True,
+        )
+
+    def callback_requested(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
+        """The waiting caller pressed for a callback; the engine keeps their place."""
+        return self._apply(
+            at, lambda now: CallbackRequested(at=now, contact_id=contact_id), refuse=True
+        )
+
+
+class EngineRouter(CommandRouter):
+    """The voice server's own routing engine (``hotline telephony serve``).
+
+    The driver passes its contact event log with :meth:`emit_to` and advances the engine's
+    time about once a second (:meth:`advance`).
+    """
+
+    def __init__(self, engine: RoutingEngine) -> None:
+        super().__init__()
+        self.engine = engine
+        self._emit: Callable[[Event], None] = lambda event: None
+
+    def emit_to(self, emit: Callable[[Event], None]) -> None:
+        """Send the engine's events to ``emit`` (the driver's contact event log)."""
+        self._emit = emit
+
+    def _engine(self) -> RoutingEngine:
+        return self.engine
+
+    def _apply(
+        self, at: float, make: Callable[[float], Command], *, refuse: bool = False
+    ) -> list[RoutingDecision]:
+        try:
+            result = self.engine.handle(make(at))
+        except (RoutingConflict, KeyError, ValueError) as exc:
+            if refuse:
+                raise TransferRefused(str(exc)) from exc
+            if not isinstance(exc, RoutingConflict):
+                raise
+            # Live races (a caller hangs up as the agent answers): the engine is unchanged.
+            self.conflicts += 1
+            log.info("routing conflict: %s", exc)
+            return []
+        return self._decide(result.effects, result.events)
+
+    def _decide(self, effects: Sequence[object], events: list[Event]) -> list[RoutingDecision]:
+        for event in events:
+            self._emit(event)
+        return voice_decisions(effects, lambda contact_id: None)
 
     def advance(self, *, at: float) -> list[RoutingDecision]:
         """Fire the engine's due timers (ring-no-answer, wrap-up)."""

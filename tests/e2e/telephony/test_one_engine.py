@@ -28,10 +28,10 @@ from sqlalchemy import select
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.core import ContactEventRow
 from hotline.telephony.media.prompts import generate_all
+from hotline.telephony.server import SAMPLE_CENTER
 from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
 from tests.e2e.telephony.telephony_peers import (
     HERE,
-    SAMPLE_CENTER,
     BaresipAgent,
     free_port,
     port_block,
@@ -237,28 +237,42 @@ def _wait(predicate: Any, timeout_s: float, what: str) -> Any:
     pytest.fail(f"timed out waiting for {what}")
 
 
+def _caller(
+    server: Platform, workdir: Path, timeline: list[Any], *, scenario: str, timeout_s: int
+) -> subprocess.Popen[bytes]:
+    """Start a sipp caller playing ``timeline`` (keys and speech) with ``scenario``."""
+    pcap = write_timeline(workdir / "caller.pcap", timeline)
+    script = workdir / "caller.xml"
+    template = (HERE / scenario).read_text()
+    script.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
+    return subprocess.Popen(
+        sipp_command(script, server.sip_port, workdir, timeout_s=timeout_s),
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _available(desk: httpx.Client, agent_id: str, timeout_s: float, what: str) -> None:
+    _wait(
+        lambda: desk.get(f"/api/live/agents/{agent_id}").json()["state"] == "available",
+        timeout_s,
+        what,
+    )
+
+
 def test_the_desk_controls_the_phone_call_routed_by_the_same_engine(
     platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
 ) -> None:
     server, agent = platform
     # the phone registered: the live engine (the desk's) logged a001 in and made them ready
-    _wait(
-        lambda: desk.get("/api/live/agents/a001").json()["state"] == "available",
-        10,
-        "a001 available on the desk after the phone registered",
-    )
-    pcap = write_timeline(
-        tmp_path / "caller.pcap",
+    _available(desk, "a001", 10, "a001 available on the desk after the phone registered")
+    caller = _caller(
+        server,
+        tmp_path,
         [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 13.0, 440.0), Key(16.0, "4")],
-    )
-    scenario = tmp_path / "caller.xml"
-    template = (HERE / "caller_ivr_queue_survey.xml").read_text()
-    scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
-    caller = subprocess.Popen(
-        sipp_command(scenario, server.sip_port, tmp_path, timeout_s=45),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        scenario="caller_ivr_queue_survey.xml",
+        timeout_s=45,
     )
     try:
         talking = _wait(
@@ -314,11 +328,7 @@ def test_click_to_dial_from_the_desk_reaches_the_customer_through_the_trunk(
     platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
 ) -> None:
     server, agent = platform
-    _wait(
-        lambda: desk.get("/api/live/agents/a001").json()["state"] == "available",
-        15,
-        "a001 available again after wrap-up",
-    )
+    _available(desk, "a001", 15, "a001 available again after wrap-up")
     agent.talk_s = 2.0  # this time the agent hangs up on the phone
     customer = subprocess.Popen(
         [
@@ -375,23 +385,13 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     assert second is not None
     agent.talk_s = 60.0  # a001 does not hang up; the transfer takes them off the call
     second.talk_s = 9.0  # a006 ends the call, some seconds after taking it over
-    _wait(
-        lambda: desk.get("/api/live/agents/a001").json()["state"] == "available",
-        15,
-        "a001 available",
-    )
-    pcap = write_timeline(
-        tmp_path / "caller.pcap",
+    _available(desk, "a001", 15, "a001 available")
+    caller = _caller(
+        server,
+        tmp_path,
         [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 14.0, 440.0), Key(21.0, "5")],
-    )
-    scenario = tmp_path / "caller.xml"
-    template = (HERE / "caller_ivr_queue_survey.xml").read_text()
-    scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
-    caller = subprocess.Popen(
-        sipp_command(scenario, server.sip_port, tmp_path, timeout_s=50),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        scenario="caller_ivr_queue_survey.xml",
+        timeout_s=50,
     )
     a006 = server.client("a006")
     try:
@@ -459,19 +459,15 @@ def test_a_supervisor_switches_the_emergency_announcement_on_for_new_callers(
             "emergency_prompt": "emergency"
         }
         before = {r.contact_id for r in server.events()}
-        pcap = write_timeline(tmp_path / "caller.pcap", [Key(0.5, "2"), Tone(1.0, 5.5, 440.0)])
-        scenario = tmp_path / "caller.xml"
-        template = (HERE / "caller_keys_then_bye.xml").read_text()
-        scenario.write_text(template.replace("__CALLER_PCAP__", str(pcap)))
-        result = subprocess.run(
-            sipp_command(scenario, server.sip_port, tmp_path, timeout_s=30),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        caller = _caller(
+            server,
+            tmp_path,
+            [Key(0.5, "2"), Tone(1.0, 5.5, 440.0)],
+            scenario="caller_keys_then_bye.xml",
+            timeout_s=30,
         )
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        out, err = caller.communicate(timeout=60)
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
         assert boss.put("/api/live/voice/emergency", json={"prompt": None}).is_success
     finally:
         boss.close()

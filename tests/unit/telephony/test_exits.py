@@ -148,18 +148,23 @@ def test_pressing_1_keeps_the_place_and_the_callback_rings_the_agent_then_the_cu
     assert dict(callback[kinds.index("arrived")][1])["callback_for"] == rig.contact
 
 
+async def _callback_ringing(rig: Rig) -> str:
+    """A caller presses 1; a001 comes back from a break and the callback rings their phone."""
+    _waiting_with_agent_on_break(rig)
+    await _to_queue(rig)
+    await rig.settle(0.1)
+    await rig.key("1")
+    await rig.settle(0.05)
+    rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+    await rig.settle()
+    return str([a for a in rig.sip.actions if a[0] == "dial"][-1][1])
+
+
 def test_a_callback_nobody_answers_at_the_customer_end_is_logged_and_ends() -> None:
     rig = _rig()
 
     async def scenario() -> None:
-        _waiting_with_agent_on_break(rig)
-        await _to_queue(rig)
-        await rig.settle(0.1)
-        await rig.key("1")
-        await rig.settle(0.05)
-        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
-        await rig.settle()
-        agent_leg = [a for a in rig.sip.actions if a[0] == "dial"][-1][1]
+        agent_leg = await _callback_ringing(rig)
         rig.center.answered(agent_leg, "v=0 agent")
         await rig.settle()
         customer_leg = [a for a in rig.sip.actions if a[0] == "dial"][-1][1]
@@ -177,14 +182,7 @@ def test_an_agent_not_answering_a_callback_is_ring_no_answer_and_the_callback_wa
     rig = _rig()
 
     async def scenario() -> None:
-        _waiting_with_agent_on_break(rig)
-        await _to_queue(rig)
-        await rig.settle(0.1)
-        await rig.key("1")
-        await rig.settle(0.05)
-        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
-        await rig.settle()
-        agent_leg = [a for a in rig.sip.actions if a[0] == "dial"][-1][1]
+        agent_leg = await _callback_ringing(rig)
         rig.center.failed(agent_leg, 486)
         await rig.settle()
 
