@@ -246,8 +246,9 @@ class CallCenter:
         self.router_logs = bool(getattr(router, "owns_contact_events", False))
         self.outbound = Originator(self)
         self.consults = Consults(self)
-        if self.router_logs:
-            router.emit_to(self.append_routed)  # type: ignore[attr-defined]
+        emit_to = getattr(router, "emit_to", None)
+        if self.router_logs and emit_to is not None:
+            emit_to(self.append_routed)
 
     def append_routed(self, event: Event) -> None:
         """Append an event the router wrote, renumbered into this log's sequence."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 
 from hotline.config.center import CenterConfig
@@ -146,7 +147,7 @@ def voice_decisions(
     return decisions
 
 
-class CommandRouter:
+class CommandRouter(ABC):
     """A :class:`~hotline.telephony.ports.CallRouter` that speaks routing-engine commands.
 
     Each call of the voice driver becomes one :mod:`hotline.routing.model` command; how the
@@ -160,15 +161,16 @@ class CommandRouter:
     def __init__(self) -> None:
         self.conflicts = 0
 
+    @abstractmethod
     def _apply(
         self, at: float, make: Callable[[float], Command], *, refuse: bool = False
     ) -> list[RoutingDecision]:
         """Apply ``make(now)``; a refused command raises :class:`TransferRefused` when
         ``refuse``, else it is counted and logged (live races) and nothing happens."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _engine(self) -> RoutingEngine:
-        raise NotImplementedError
+        """The engine, for reading agent states."""
 
     def contact_queued(
         self,

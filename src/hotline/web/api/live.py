@@ -115,6 +115,26 @@ def _holding(driver: LiveDriver, agent_id: str, contact_id: str) -> None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{contact_id} is not with agent {agent_id}")
 
 
+async def _control(
+    request: Request,
+    user: CurrentUser,
+    agent_id: str,
+    contact_id: str,
+    *,
+    command: Callable[[float], Command],
+    on_phone: Callable[[CallCenter], None],
+) -> dict[str, Any]:
+    """One call control by the agent holding the contact: on the SIP call when it is a phone
+    call (``on_phone``, which also tells the engine), else the engine ``command``."""
+    _own(user, agent_id)
+    driver = driver_of(request)
+    _holding(driver, agent_id, contact_id)
+    phone = _phone_call(request, contact_id)
+    if phone is not None:
+        return _on_phone(lambda: on_phone(phone))
+    return await _apply(driver, command)
+
+
 # --------------------------------------------------------------------------- views
 
 
@@ -231,13 +251,14 @@ async def hold(
     user: CurrentUser = Depends(require_roles(*DESK)),
 ) -> dict[str, Any]:
     """Put the customer on hold."""
-    _own(user, agent_id)
-    driver = driver_of(request)
-    _holding(driver, agent_id, contact_id)
-    phone = _phone_call(request, contact_id)
-    if phone is not None:
-        return _on_phone(lambda: phone.hold(contact_id))
-    return await _apply(driver, lambda now: ContactHeld(at=now, contact_id=contact_id))
+    return await _control(
+        request,
+        user,
+        agent_id,
+        contact_id,
+        command=lambda now: ContactHeld(at=now, contact_id=contact_id),
+        on_phone=lambda phone: phone.hold(contact_id),
+    )
 
 
 @router.post("/agents/{agent_id}/contacts/{contact_id}/resume")
@@ -248,13 +269,14 @@ async def resume(
     user: CurrentUser = Depends(require_roles(*DESK)),
 ) -> dict[str, Any]:
     """Take the customer off hold."""
-    _own(user, agent_id)
-    driver = driver_of(request)
-    _holding(driver, agent_id, contact_id)
-    phone = _phone_call(request, contact_id)
-    if phone is not None:
-        return _on_phone(lambda: phone.resume(contact_id))
-    return await _apply(driver, lambda now: ContactResumed(at=now, contact_id=contact_id))
+    return await _control(
+        request,
+        user,
+        agent_id,
+        contact_id,
+        command=lambda now: ContactResumed(at=now, contact_id=contact_id),
+        on_phone=lambda phone: phone.resume(contact_id),
+    )
 
 
 class Transfer(BaseModel):
@@ -278,20 +300,20 @@ async def transfer(
         raise HTTPException(
             422, [{"field": "body", "problem": "give exactly one of queue or agent_id"}]
         )
-    driver = driver_of(request)
-    _holding(driver, agent_id, contact_id)
-    phone = _phone_call(request, contact_id)
-    if phone is not None:
-        to_queue, to_agent = body.queue, body.agent_id
-        return _on_phone(lambda: phone.transfer(contact_id, queue=to_queue, agent_id=to_agent))
-    if body.queue is not None:
-        queue = body.queue
-        return await _apply(
-            driver, lambda now: TransferredToQueue(at=now, contact_id=contact_id, queue=queue)
-        )
-    target = str(body.agent_id)
-    return await _apply(
-        driver, lambda now: TransferredToAgent(at=now, contact_id=contact_id, agent_id=target)
+    queue, target = body.queue, body.agent_id
+
+    def command(now: float) -> Command:
+        if queue is not None:
+            return TransferredToQueue(at=now, contact_id=contact_id, queue=queue)
+        return TransferredToAgent(at=now, contact_id=contact_id, agent_id=str(target))
+
+    return await _control(
+        request,
+        user,
+        agent_id,
+        contact_id,
+        command=command,
+        on_phone=lambda phone: phone.transfer(contact_id, queue=queue, agent_id=target),
     )
 
 
@@ -317,15 +339,14 @@ async def consult(
 ) -> dict[str, Any]:
     """Consult another available agent about a connected contact (the first step of a warm
     transfer); 409 when the agent is not available or a consult is already open."""
-    _own(user, agent_id)
-    driver = driver_of(request)
-    _holding(driver, agent_id, contact_id)
     target = body.agent_id
-    phone = _phone_call(request, contact_id)
-    if phone is not None:
-        return _on_phone(lambda: phone.consult(contact_id, target))
-    return await _apply(
-        driver, lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=target)
+    return await _control(
+        request,
+        user,
+        agent_id,
+        contact_id,
+        command=lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=target),
+        on_phone=lambda phone: phone.consult(contact_id, target),
     )
 
 
@@ -338,15 +359,14 @@ async def end_consult(
     user: CurrentUser = Depends(require_roles(*DESK)),
 ) -> dict[str, Any]:
     """End the consult: back to the customer, or complete the warm transfer."""
-    _own(user, agent_id)
-    driver = driver_of(request)
-    _holding(driver, agent_id, contact_id)
     transfer = body.transfer
-    phone = _phone_call(request, contact_id)
-    if phone is not None:
-        return _on_phone(lambda: phone.end_consult(contact_id, transfer=transfer))
-    return await _apply(
-        driver, lambda now: ConsultEnded(at=now, contact_id=contact_id, transfer=transfer)
+    return await _control(
+        request,
+        user,
+        agent_id,
+        contact_id,
+        command=lambda now: ConsultEnded(at=now, contact_id=contact_id, transfer=transfer),
+        on_phone=lambda phone: phone.end_consult(contact_id, transfer=transfer),
     )
 
 
@@ -358,13 +378,14 @@ async def hang_up(
     user: CurrentUser = Depends(require_roles(*DESK)),
 ) -> dict[str, Any]:
     """End the conversation; wrap-up starts."""
-    _own(user, agent_id)
-    driver = driver_of(request)
-    _holding(driver, agent_id, contact_id)
-    phone = _phone_call(request, contact_id)
-    if phone is not None:
-        return _on_phone(lambda: phone.hang_up_agent(contact_id))
-    return await _apply(driver, lambda now: ContactEnded(at=now, contact_id=contact_id))
+    return await _control(
+        request,
+        user,
+        agent_id,
+        contact_id,
+        command=lambda now: ContactEnded(at=now, contact_id=contact_id),
+        on_phone=lambda phone: phone.hang_up_agent(contact_id),
+    )
 
 
 class WrapUp(BaseModel):
