@@ -605,6 +605,7 @@ class CallCenter:
         )
         self._route(self.router.contact_held(at=now, contact_id=call.contact_id))
         call.music = self._spawn(self._music(call))
+        self._spawn(self._mute_caller(call, muted=True))
 
     def _resume(self, call: Call) -> None:
         now = self.clock.now()
@@ -619,6 +620,21 @@ class CallCenter:
         )
         self._route(self.router.contact_resumed(at=now, contact_id=call.contact_id))
         self._spawn(self._end_music(call))
+        self._spawn(self._mute_caller(call, muted=False))
+
+    async def _mute_caller(self, call: Call, *, muted: bool) -> None:
+        """While on hold the caller hears music and the agent no longer hears the caller."""
+        try:
+            if muted:
+                await self.media.block(call=call.contact_id, tag=CALLER)
+            else:
+                await self.media.unblock(call=call.contact_id, tag=CALLER)
+        except MediaUnavailable as exc:
+            self.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "hold_mute_failed", "error": str(exc)},
+            )
 
     # -- call controls from the agent's desktop (the web API)
 
@@ -636,7 +652,8 @@ class CallCenter:
         """Put the caller on hold from the desktop: music on hold, the hold time counted.
 
         The agent's phone stays connected to the relay; the caller hears the music instead
-        of the agent. Raises :class:`TransferRefused` when the call is not connected.
+        of the agent, and the agent no longer hears the caller. Raises
+        :class:`TransferRefused` when the call is not connected.
         """
         call = self._connected(contact_id)
         if call.held_since is None:
@@ -674,11 +691,8 @@ class CallCenter:
         self._agent_did_not_answer(call, reason="declined")
 
     def has_prompt(self, prompt: str) -> bool:
-        """Whether audio for ``prompt`` exists in some language."""
-        return any(
-            prompt_path(self.settings.prompts, language, prompt).exists()
-            for language in ("zh-CN", "en", "common")
-        )
+        """Whether audio for ``prompt`` exists (in any language's folder)."""
+        return prompt_path(self.settings.prompts, "common", prompt).exists()
 
     def set_ivr(
         self, flow: Flow, *, by_number: Mapping[str, Flow], emergency_prompt: str | None

@@ -77,6 +77,14 @@ class FakeMediaServer:
         """Pretend to stop playing."""
         self._record("stop", call=call, tag=tag)
 
+    async def block(self, *, call: str, tag: str) -> None:
+        """Pretend to stop relaying ``tag``."""
+        self._record("block", call=call, tag=tag)
+
+    async def unblock(self, *, call: str, tag: str) -> None:
+        """Pretend to relay ``tag`` again."""
+        self._record("unblock", call=call, tag=tag)
+
     async def start_recording(self, *, call: str) -> None:
         """Pretend to record."""
         self._record("start_recording", call=call)

@@ -69,6 +69,14 @@ class MediaServer(Protocol):
         """Stop whatever plays to ``tag``."""
         ...
 
+    async def block(self, *, call: str, tag: str) -> None:
+        """Stop relaying what ``tag`` says (a held caller is not heard by the agent)."""
+        ...
+
+    async def unblock(self, *, call: str, tag: str) -> None:
+        """Relay what ``tag`` says again."""
+        ...
+
     async def start_recording(self, *, call: str) -> None:
         """Record both directions of the call."""
         ...

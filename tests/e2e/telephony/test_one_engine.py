@@ -315,6 +315,7 @@ def test_the_desk_controls_the_phone_call_routed_by_the_same_engine(
         assert kinds.count(kind) == 1, (kind, kinds)  # one engine, one log: nothing twice
     assert kinds.index("arrived") < kinds.index("queued") < kinds.index("answered")
     assert kinds.index("held") < kinds.index("resumed") < kinds.index("disconnected")
+    assert "alarm" not in kinds  # rtpengine took every command (music, mute, recording)
     [survey] = [r for r in mine if r.kind == "survey_answered"]
     assert survey.data["score"] == 4
     [finished] = [r for r in mine if r.kind == "finished"]

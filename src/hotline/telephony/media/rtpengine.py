@@ -168,6 +168,14 @@ class NgClient:
         with contextlib.suppress(MediaUnavailable):
             await self.request("stop media", **{"call-id": call, "from-tag": tag})
 
+    async def block(self, *, call: str, tag: str) -> None:
+        """Stop forwarding the media ``tag`` sends (``block media``)."""
+        await self.request("block media", **{"call-id": call, "from-tag": tag})
+
+    async def unblock(self, *, call: str, tag: str) -> None:
+        """Forward the media ``tag`` sends again (``unblock media``)."""
+        await self.request("unblock media", **{"call-id": call, "from-tag": tag})
+
     async def start_recording(self, *, call: str) -> None:
         """Start the pcap recording of the call."""
         await self.request("start recording", **{"call-id": call})
