@@ -110,7 +110,8 @@ class LiveRouter(CommandRouter):
         data: Mapping[str, str],
     ) -> list[RoutingDecision]:
         """Queue the caller; the desktop's screen pop gets the number and the IVR's data."""
-        self.driver.attached[contact_id] = {"customer": data.get("caller"), **data}
+        # ``via: phone`` tells the desktop the call rings on the agent's phone
+        self.driver.attached[contact_id] = {"customer": data.get("caller"), "via": "phone", **data}
         return super().contact_queued(
             at=at,
             contact_id=contact_id,

@@ -82,6 +82,7 @@ def test_the_desk_making_an_agent_ready_rings_their_phone_for_the_waiting_caller
             assert rig.dials() == []
             # the screen pop has the calling number and what the IVR gathered
             assert rig.driver.attached[contact]["customer"] == "13800000001"
+            assert rig.driver.attached[contact]["via"] == "phone"  # answered on the phone
             await rig.driver.command(lambda now: AgentReady(at=now, agent_id="a001"))  # the desk
             await rig.settle()
             assert rig.dials() == [("dial", "out-1", "sip:1001@127.0.0.1:5071")]

@@ -62,6 +62,10 @@
       text('offer-channel', t(`channel.${offer.channel}`));
       text('offer-customer', offer.attached.customer || t('desk.unknown'));
       text('offer-subject', offer.attached.subject || offer.attached.note || '');
+      // a phone call rings on the agent's phone and is answered there
+      const onPhone = offer.attached.via === 'phone';
+      el('btn-answer').hidden = onPhone;
+      el('offer-on-phone').hidden = !onPhone;
     }
     const contact = current();
     el('contact-card').hidden = !contact;
