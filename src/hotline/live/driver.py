@@ -30,7 +30,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -202,6 +202,7 @@ class LiveDriver:
         stamp = datetime.fromtimestamp(self.clock.now()).strftime("%y%m%d%H%M%S")
         self._prefix = contact_prefix or f"L{stamp}"
         self._numbers = itertools.count(1)
+        self._log_seq = itertools.count(1)
         self._honour_hours = honour_hours
         self._seed = seed
         #: Called with every saved configuration at once (the voice server takes new IVR
@@ -311,11 +312,7 @@ class LiveDriver:
         The voice driver's own events — arrivals, IVR steps, recordings, surveys, alarms —
         join the engine's in the one contact event log this way.
         """
-        self.stats.events += 1
-        self._pending.append(event)
-        self.wallboard.record([event])
-        self._remember(event)
-        self.publish({"type": "event", **event.as_dict()})
+        self._log([event])
 
     def new_contact_id(self) -> str:
         """A contact id unique to this server run (``L<start time>-<number>``)."""
@@ -484,21 +481,19 @@ class LiveDriver:
     async def snapshot(self) -> dict[str, Any]:
         """The wallboard now (advances the engine to now first, so waits are current)."""
 
-        def job(engine: RoutingEngine, now: float) -> tuple[dict[str, Any], Result]:
-            result = engine.advance(now)
-            # Events of timers that just fired must reach the board before it is drawn.
-            self.wallboard.record(result.events)
-            return self.wallboard.snapshot(engine, now), result
+        def job(engine: RoutingEngine, now: float) -> tuple[dict[str, Any], None]:
+            # Timers that just fired must reach the board (once) before it is drawn.
+            self._after(engine.advance(now))
+            return self.wallboard.snapshot(engine, now), None
 
         return await self.run(job)
 
     async def agent_view(self, agent_id: str) -> dict[str, Any]:
         """What one agent's desktop shows: state, reason, contacts in hand, the open offer."""
 
-        def job(engine: RoutingEngine, now: float) -> tuple[dict[str, Any], Result]:
-            result = engine.advance(now)
-            self.wallboard.record(result.events)
-            return self._agent_view(engine, agent_id, now), result
+        def job(engine: RoutingEngine, now: float) -> tuple[dict[str, Any], None]:
+            self._after(engine.advance(now))  # the desktop sees timers that just fired
+            return self._agent_view(engine, agent_id, now), None
 
         return await self.run(job)
 
@@ -598,16 +593,7 @@ class LiveDriver:
         """Carry out one step's effects: remember, log, publish, tell the listeners."""
         if not result.events and not result.effects:
             return
-        self.stats.events += len(result.events)
-        self._pending.extend(result.events)
-        if len(self._pending) > MAX_PENDING_EVENTS:
-            dropped = len(self._pending) - MAX_PENDING_EVENTS
-            self.stats.events_dropped += dropped
-            del self._pending[:dropped]
-        self.wallboard.record(result.events)
-        for event in result.events:
-            self._remember(event)
-            self.publish({"type": "event", **event.as_dict()})
+        self._log(result.events)
         for effect in result.effects:
             if isinstance(effect, Offer):
                 offer = OpenOffer(
@@ -645,6 +631,24 @@ class LiveDriver:
                 log.exception("live routing listener failed")
         if self._changed is not None:
             self._changed.set()
+
+    def _log(self, events: Sequence[Event]) -> None:
+        """Number events in this log's one sequence, keep them for the database, show them.
+
+        The engine numbers its events, the voice driver its own, and a new configuration
+        starts a new engine: the log renumbers them all, so ``(at, seq)`` orders it.
+        """
+        numbered = [replace(event, seq=next(self._log_seq)) for event in events]
+        self.stats.events += len(numbered)
+        self._pending.extend(numbered)
+        if len(self._pending) > MAX_PENDING_EVENTS:
+            dropped = len(self._pending) - MAX_PENDING_EVENTS
+            self.stats.events_dropped += dropped
+            del self._pending[:dropped]
+        self.wallboard.record(numbered)
+        for event in numbered:
+            self._remember(event)
+            self.publish({"type": "event", **event.as_dict()})
 
     def _remember(self, event: Event) -> None:
         """Keep the desktop's own state: answered offers, hold, wrap-up deadlines."""
