@@ -209,9 +209,8 @@ def _live_voice(
     timezone: str,
 ) -> Any:
     """The voice server for ``serve --sip``, checked before anything starts."""
-    from hotline.ivr.flow import sample_flow
     from hotline.telephony.live import LiveVoice
-    from hotline.telephony.server import ServerOptions, center_ivr, load_flow, load_phones
+    from hotline.telephony.server import ServerOptions, ivr_options, load_phones, network_options
 
     def fail(message: str) -> NoReturn:
         error_console.print(f"[red]error[/red] {message}")
@@ -229,31 +228,22 @@ def _live_voice(
             fail(f"{phones}: entry {number}: agent {phone.agent_id!r} is not in the center")
     if not (prompts / "common").is_dir():
         fail(f"{prompts}: no prompts there (run: hotline telephony prompts --out {prompts})")
-    # The voice menus: --flow, else the center file's ``ivr`` section (followed when an
-    # administrator saves a new configuration), else the sample flow.
-    ivr = None if flow else center_ivr(driver.center)
     try:
-        sip_host, sip_port = sip.rsplit(":", 1)
-        ng_host, ng_port = ng.rsplit(":", 1)
-        low, high = (int(part) for part in rtp_ports.split("-"))
-        options = ServerOptions(
-            workdir=home / "telephony",
-            prompts=prompts,
-            phones=phone_list,
-            sip_host=sip_host,
-            sip_port=int(sip_port),
-            ng_host=ng_host,
-            ng_port=int(ng_port),
-            dtmf_port=dtmf_port,
-            rtp_ports=(low, high),
-            flow=load_flow(flow) if flow else (ivr.flow if ivr else sample_flow()),
-            flows_by_number=ivr.by_number if ivr else {},
-            emergency_prompt=ivr.emergency_prompt if ivr else None,
-            timezone=timezone,
-            trunk=trunk or None,
-        )
+        network = network_options(sip=sip, ng=ng, rtp_ports=rtp_ports)
     except ValueError as error:
         fail(f"--sip/--ng/--rtp-ports: {error}")
+    # The voice menus: --flow, else the center file's ``ivr`` section (followed when an
+    # administrator saves a new configuration), else the sample flow.
+    options = ServerOptions(
+        workdir=home / "telephony",
+        prompts=prompts,
+        phones=phone_list,
+        dtmf_port=dtmf_port,
+        timezone=timezone,
+        trunk=trunk or None,
+        **network,
+        **ivr_options(flow, driver.center),
+    )
     return LiveVoice(driver, options, follow_center=flow is None)
 
 

@@ -87,42 +87,33 @@ def serve_command(
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
     from hotline.config.validate import load_center
     from hotline.core.settings import load_settings
-    from hotline.ivr.flow import sample_flow
     from hotline.telephony.server import (
         SAMPLE_CENTER,
         ServerOptions,
-        center_ivr,
-        load_flow,
+        ivr_options,
         load_phones,
+        network_options,
         serve,
     )
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
-    # The voice menus: --flow, else the center file's ``ivr`` section, else the sample flow.
-    ivr = None if flow else center_ivr(load_center(center or SAMPLE_CENTER))
-    sip_host, sip_port = sip.rsplit(":", 1)
-    ng_host, ng_port = ng.rsplit(":", 1)
-    low, high = (int(p) for p in rtp_ports.split("-"))
+    menus = ivr_options(flow, load_center(center or SAMPLE_CENTER))
+    if emergency_prompt:
+        menus["emergency_prompt"] = emergency_prompt
     options = ServerOptions(
         workdir=workdir,
         prompts=prompts,
         phones=load_phones(phones),
-        sip_host=sip_host,
-        sip_port=int(sip_port),
-        ng_host=ng_host,
-        ng_port=int(ng_port),
         dtmf_port=dtmf_port,
         spawn_rtpengine=spawn_rtpengine,
-        rtp_ports=(low, high),
         center=center,
-        flow=load_flow(flow) if flow else (ivr.flow if ivr else sample_flow()),
-        flows_by_number=ivr.by_number if ivr else {},
-        emergency_prompt=emergency_prompt or (ivr.emergency_prompt if ivr else None),
         run_seconds=run_seconds or None,
         database_url=database_url or load_settings().database_url or None,
         recording_notice=recording_notice or None,
         trunk=trunk or None,
         control_port=control_port or None,
+        **network_options(sip=sip, ng=ng, rtp_ports=rtp_ports),
+        **menus,
     )
     asyncio.run(serve(options))
 

@@ -98,10 +98,11 @@ log = logging.getLogger(__name__)
 _SIP_USER = re.compile(r"sips?:([^@;>:]+)@")
 
 
-def _refer_user(target: str) -> str:
-    """The user part of a Refer-To address: ``<sip:1002@10.0.0.5>`` → ``1002``.
+def _sip_user(target: str) -> str:
+    """The user part of a SIP address (Refer-To, called number): ``<sip:1002@10.0.0.5>`` →
+    ``1002``; a bare number stays as it is.
 
-    >>> _refer_user("<sip:installation@127.0.0.1:5060;transport=udp>")
+    >>> _sip_user("<sip:installation@127.0.0.1:5060;transport=udp>")
     'installation'
     """
     match = _SIP_USER.search(target)
@@ -348,7 +349,7 @@ class CallCenter:
         call.local_sdp[CALLER] = caller_side
         self._sip().answer(call.leg, caller_side)
         local = datetime.fromtimestamp(call.arrived_at, self._zone).replace(tzinfo=None)
-        call.interpreter = self._by_number.get(_refer_user(call.called), self.interpreter)
+        call.interpreter = self._by_number.get(_sip_user(call.called), self.interpreter)
         state, effects = call.interpreter.start(
             CallStarted(
                 at=call.arrived_at,
@@ -720,7 +721,7 @@ class CallCenter:
         if call is None or call.finished or leg != call.agent_leg or call.answered_at is None:
             return
         call.agent_leg = None
-        user = _refer_user(target)
+        user = _sip_user(target)
         agent_ids = set(self._agent_by_user.values())
         to_agent = self._agent_by_user.get(user) or (user if user in agent_ids else None)
         try:
@@ -1016,15 +1017,7 @@ class CallCenter:
             await call.music  # the music must have started before we stop it
         with contextlib.suppress(MediaUnavailable):
             await self.media.stop(call=call.contact_id, tag=CALLER)
-        for prompt in EXIT_PROMPTS[decision.exit]:
-            if call.finished:
-                return
-            path = prompt_path(self.settings.prompts, call.language, prompt)
-            try:
-                playback = await self.media.play(call=call.contact_id, tag=CALLER, path=str(path))
-            except MediaUnavailable:
-                break
-            await asyncio.sleep((playback.duration_ms or 1000) / 1000)
+        await self._say(call, EXIT_PROMPTS[decision.exit], go_on=lambda: not call.finished)
         if call.finished:
             return
         if decision.exit == "voicemail":
@@ -1069,17 +1062,23 @@ class CallCenter:
         prompts = ["queue_comfort", *spoken]
         if self._may_call_back(call):
             prompts.append("callback_offer")
+        said = await self._say(call, prompts, go_on=lambda: self._waiting(call))
+        if said and self._waiting(call):
+            call.music = self._spawn(self._music(call))
+
+    async def _say(self, call: Call, prompts: Iterable[str], *, go_on: Callable[[], bool]) -> bool:
+        """Play ``prompts`` to the caller one after another while ``go_on()`` holds; ``False``
+        when it stopped holding or the media server failed."""
         for prompt in prompts:
-            if not self._waiting(call):
-                return
+            if not go_on():
+                return False
             path = prompt_path(self.settings.prompts, call.language, prompt)
             try:
                 playback = await self.media.play(call=call.contact_id, tag=CALLER, path=str(path))
             except MediaUnavailable:
-                return
+                return False
             await asyncio.sleep((playback.duration_ms or 1000) / 1000)
-        if self._waiting(call):
-            call.music = self._spawn(self._music(call))
+        return True
 
     async def _music(self, call: Call) -> None:
         music = self.settings.prompts / "common" / f"{MUSIC_ON_HOLD}.wav"

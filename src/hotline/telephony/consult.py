@@ -236,9 +236,7 @@ class Consults:
             if first_leg is not None:
                 center._by_leg.pop(first_leg, None)
                 center._sip().hang_up(first_leg)
-            if call.recording:
-                # the conversation recorded so far is the first agent's; it simply goes on
-                log.debug("recording of %s continues with %s", call.contact_id, consult.agent_id)
+            # the caller's relay keeps recording: the consulted agent joins the same recording
             call.agent_leg = consult.leg
             call.agent_id = consult.agent_id
             call.agent_remote_sdp = consult.sdp

@@ -163,6 +163,42 @@ def center_ivr(center: CenterConfig) -> CenterIvr | None:
     )
 
 
+def network_options(*, sip: str, ng: str, rtp_ports: str) -> dict[str, Any]:
+    """The ``--sip host:port``, ``--ng host:port`` and ``--rtp-ports low-high`` flags as
+    :class:`ServerOptions` fields; ``ValueError`` when one is malformed.
+
+    >>> network_options(sip="127.0.0.1:5060", ng="127.0.0.1:22222", rtp_ports="30000-30999")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'sip_host': '127.0.0.1', 'sip_port': 5060, 'ng_host': '127.0.0.1', 'ng_port': 22222,
+     'rtp_ports': (30000, 30999)}
+    """
+    sip_host, sip_port = sip.rsplit(":", 1)
+    ng_host, ng_port = ng.rsplit(":", 1)
+    low, high = (int(part) for part in rtp_ports.split("-"))
+    return {
+        "sip_host": sip_host,
+        "sip_port": int(sip_port),
+        "ng_host": ng_host,
+        "ng_port": int(ng_port),
+        "rtp_ports": (low, high),
+    }
+
+
+def ivr_options(flow: Path | None, center: CenterConfig) -> dict[str, Any]:
+    """The voice menus as :class:`ServerOptions` fields: the ``--flow`` file, else the center
+    file's ``ivr`` section (flows by number, emergency switch), else the sample flow."""
+    if flow is not None:
+        return {"flow": load_flow(flow)}
+    ivr = center_ivr(center)
+    if ivr is None:
+        return {"flow": sample_flow()}
+    return {
+        "flow": ivr.flow,
+        "flows_by_number": ivr.by_number,
+        "emergency_prompt": ivr.emergency_prompt,
+    }
+
+
 def load_flow(path: Path) -> Flow:
     """Read an IVR flow from YAML (checked against :class:`hotline.ivr.flow.Flow`)."""
     return Flow.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
