@@ -141,7 +141,7 @@ class LiveDriver:
     >>> from hotline.routing.model import AgentLoggedIn
     >>> sample = Path(__file__).parent.parent / "config/samples/appliance_center.yaml"
     >>> async def demo():
-    ...     driver = LiveDriver(center=load_center(sample))
+    ...     driver = LiveDriver(center=load_center(sample), honour_hours=False)
     ...     await driver.start()
     ...     await driver.command(lambda now: AgentLoggedIn(at=now, agent_id="a001"))
     ...     contact = await driver.queue_contact("installation", customer="13800000000")

@@ -14,7 +14,7 @@ database round trips off the per-event path of live calls.
 >>> engine = make_engine("sqlite://")
 >>> upgrade(engine)
 >>> sink = DatabaseSink(make_session_factory(engine))
->>> from hotline.core.events import Event
+>>> from hotline.core.events import Event, EventKind
 >>> sink.append(Event(seq=1, at=0.0, kind=EventKind.ARRIVED, contact_id="v-1"))
 >>> sink.flush()
 1

@@ -53,7 +53,7 @@ def check_ticket_fields(
 ) -> dict[str, Any]:
     """Return ``custom_fields`` normalised, or raise :class:`ValidationFailed` naming each field.
 
-    >>> from hotline.config.center import CustomField, TicketTypeCategories
+    >>> from hotline.config.center import CustomField, TicketCategory, TicketTypeCategories
     >>> schema = [TicketTypeCategories(type="repair", categories=[TicketCategory(
     ...     id="water_heater", fields=[CustomField(name="model", required=True),
     ...                                CustomField(name="purchase_date", type="date")])])]

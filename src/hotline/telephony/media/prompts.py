@@ -5,7 +5,7 @@ sampling rate of the G.711 codecs (PCMU/PCMA) our calls use, so rtpengine only e
 never resamples. A center replaces any file with a recorded one of the same name.
 
 >>> sorted(PROMPT_TEXTS["en"])[:3]
-['closed', 'emergency', 'enter_serial']
+['callback_confirmed', 'callback_offer', 'closed']
 """
 
 from __future__ import annotations
