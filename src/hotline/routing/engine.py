@@ -1878,17 +1878,24 @@ class RoutingEngine:
         self._event(_EventKind.TRANSFERRED, contact, agent, contact.queue, data)
         self._start_wrap(agent, contact, item)
 
-    def _available(self, agent_id: str, channel: Channel) -> _Agent:
+    def _available(self, agent_id: str, contact: _Contact) -> _Agent:
+        """The agent a contact is handed to directly (transfer, consult), if they can take it.
+
+        Not one who still holds it: an agent who transferred a chat on keeps free chat slots
+        while wrapping it up, and a second item for the same contact would replace the first.
+        """
         agent = self._agent(agent_id)
-        if not self._can_take(agent, channel):
-            raise RoutingConflict(f"agent {agent_id} is not available for {channel.value}")
+        if not self._can_take(agent, contact.channel):
+            raise RoutingConflict(f"agent {agent_id} is not available for {contact.channel.value}")
+        if contact.id in agent.items:
+            raise RoutingConflict(f"agent {agent_id} still holds {contact.id}")
         return agent
 
     def _on_transfer_to_agent(self, command: TransferredToAgent) -> None:
         contact, agent = self._connected(command.contact_id)
-        target = self._available(command.agent_id, contact.channel)
-        if target is agent:
+        if command.agent_id == agent.id:
             raise RoutingConflict("an agent cannot transfer a contact to themselves")
+        target = self._available(command.agent_id, contact)
         if contact.consult is not None:
             self._end_consult(contact, transfer=False)
         self._hand_over(contact, agent, {"to_agent": target.id})
@@ -1898,9 +1905,9 @@ class RoutingEngine:
         contact, agent = self._connected(command.contact_id)
         if contact.consult is not None:
             raise RoutingConflict(f"{contact.id} already has a consult")
-        target = self._available(command.agent_id, contact.channel)
-        if target is agent:
+        if command.agent_id == agent.id:
             raise RoutingConflict("an agent cannot consult themselves")
+        target = self._available(command.agent_id, contact)
         target.items[contact.id] = _Item(contact, _ITEM_CONSULT, self.now, contact.queue)
         self._add_load(target, contact.channel, 1)
         self._invalidate(target)
