@@ -14,7 +14,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
+# The routing engine runs compiled (mypyc, scripts/compile.py): a C compiler and Python's
+# headers are installed when missing; the build is skipped when it matches its sources.
 setup: $(VENV)/.installed
+	@PYTHON=$(BIN)/python scripts/system-deps.sh compiler
+	@$(BIN)/python scripts/compile.py
 
 demo: setup
 	scripts/demo.sh
@@ -36,4 +40,5 @@ contracts: setup
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build src/hotline/_compiled.json
+	find src -name '*.so' -delete

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, only when they are missing.
-# Usage: scripts/system-deps.sh [postgres] [browser] [telephony]
+# Usage: scripts/system-deps.sh [postgres] [browser] [compiler]
+#   compiler: gcc and the headers of $PYTHON (default python3.11), for scripts/compile.py
 set -euo pipefail
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(postgres)
@@ -13,6 +14,10 @@ for part in "${want[@]}"; do
     browser)
       command -v chromium >/dev/null || packages+=(chromium)
       fc-list 2>/dev/null | grep -qi 'noto.*cjk' || packages+=(fonts-noto-cjk) ;;
+    compiler)
+      command -v gcc >/dev/null || packages+=(gcc)
+      include=$("${PYTHON:-python3.11}" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+      [ -f "$include/Python.h" ] || packages+=(libpython3.11-dev) ;;
     *) echo "system-deps: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

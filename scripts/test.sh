@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 
 scripts/system-deps.sh postgres browser
+PYTHON=.venv/bin/python scripts/system-deps.sh compiler
+# The routing engine runs compiled; a test fails if it is not (stale or missing build).
+.venv/bin/python scripts/compile.py
+export HOTLINE_REQUIRE_COMPILED=1
 scripts/telephony-setup.sh var/prompts
 scripts/check.sh
 

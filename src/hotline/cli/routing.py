@@ -30,11 +30,11 @@ def explain_config(config: RoutingConfig) -> list[dict[str, Any]]:
     >>> from hotline.routing.model import AgentConfig, QueueConfig, AgeingStep
     >>> rows = explain_config(RoutingConfig(
     ...     queues=(QueueConfig("q", requirements=("repair >= 4",),
-    ...                         ageing=(AgeingStep(30, min_proficiency=2),)),),
+    ...                         ageing=(AgeingStep(30.0, min_proficiency=2),)),),
     ...     agents=(AgentConfig("a", skills={"repair": 5}),
     ...             AgentConfig("b", skills={"repair": 2}))))
     >>> [(ring["after_s"], ring["agents"]) for ring in rows[0]["rings"]]
-    [(0.0, ['a']), (30, ['a', 'b'])]
+    [(0.0, ['a']), (30.0, ['a', 'b'])]
     """
     rows = []
     for queue in config.queues:

@@ -17,10 +17,9 @@ or ``queued → abandoned → finished(outcome=abandoned)``; every contact gets 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar, Final
 
 
 class Channel(StrEnum):
@@ -92,25 +91,104 @@ class EventKind(StrEnum):
     ALARM = "alarm"
 
 
-@dataclass(frozen=True, slots=True)
+#: The ``data`` of an event that carries none: one shared, read-only mapping.
+NO_DATA: Mapping[str, Any] = MappingProxyType({})
+
+
 class Event:
-    """One fact in the contact event log.
+    """One fact in the contact event log: immutable once made.
 
     ``seq`` orders events that share the same instant, so replays repeat exactly.
 
     >>> e = Event(seq=1, at=0.0, kind=EventKind.QUEUED, contact_id="c1", queue="repair")
     >>> e.kind.value, e.queue
     ('queued', 'repair')
+    >>> e.renumbered(7).seq, e.seq
+    (7, 1)
+
+    A plain class rather than a frozen dataclass, because the routing engine writes about
+    ten of these per contact: the platform compiles ``core.events`` with the engine (mypyc,
+    see ``scripts/compile.py``), where this ``__init__`` becomes a direct C constructor and the
+    ``Final`` attributes are read-only, whereas a frozen dataclass keeps its Python-level
+    ``__init__`` (``object.__setattr__`` per field, ten times slower). Interpreted, mypy
+    refuses any assignment to a ``Final`` attribute outside ``__init__``.
     """
 
-    seq: int
-    at: float
-    kind: EventKind
-    contact_id: str | None = None
-    agent_id: str | None = None
-    queue: str | None = None
-    channel: Channel | None = None
-    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    __slots__ = ("agent_id", "at", "channel", "contact_id", "data", "kind", "queue", "seq")
+    __match_args__: ClassVar[tuple[str, ...]] = (
+        "seq",
+        "at",
+        "kind",
+        "contact_id",
+        "agent_id",
+        "queue",
+        "channel",
+        "data",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        at: float,
+        kind: EventKind,
+        contact_id: str | None = None,
+        agent_id: str | None = None,
+        queue: str | None = None,
+        channel: Channel | None = None,
+        data: Mapping[str, Any] = NO_DATA,
+    ) -> None:
+        self.seq: Final = seq
+        self.at: Final = at
+        self.kind: Final = kind
+        self.contact_id: Final = contact_id
+        self.agent_id: Final = agent_id
+        self.queue: Final = queue
+        self.channel: Final = channel
+        self.data: Final = data
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.seq,
+            self.at,
+            self.kind,
+            self.contact_id,
+            self.agent_id,
+            self.queue,
+            self.channel,
+            self.data,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # data is a mapping: events are not hashable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(self.__match_args__, self._fields(), strict=True)
+        )
+        return f"Event({shown})"
+
+    def __reduce__(self) -> tuple[type[Event], tuple[Any, ...]]:
+        # copy.copy and pickle rebuild through the constructor (a compiled class has no
+        # argument-free __new__).
+        return (Event, self._fields())
+
+    def renumbered(self, seq: int) -> Event:
+        """The same fact with another sequence number (a log merging several sources)."""
+        return Event(
+            seq,
+            self.at,
+            self.kind,
+            self.contact_id,
+            self.agent_id,
+            self.queue,
+            self.channel,
+            self.data,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of this event."""

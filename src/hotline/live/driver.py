@@ -30,7 +30,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -638,7 +638,7 @@ class LiveDriver:
         The engine numbers its events, the voice driver its own, and a new configuration
         starts a new engine: the log renumbers them all, so ``(at, seq)`` orders it.
         """
-        numbered = [replace(event, seq=next(self._log_seq)) for event in events]
+        numbered = [event.renumbered(next(self._log_seq)) for event in events]
         self.stats.events += len(numbered)
         self._pending.extend(numbered)
         if len(self._pending) > MAX_PENDING_EVENTS:

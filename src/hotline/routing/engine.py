@@ -80,7 +80,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from hotline.core.events import Channel, Event, EventKind, Outcome
+from hotline.core.events import NO_DATA, Channel, Event, EventKind, Outcome
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
@@ -191,32 +191,25 @@ _OFFERED_AT_ONCE: Mapping[str, Any] = MappingProxyType({"wait_s": 0.0, "kind": "
 _NO_WAIT: Mapping[str, Any] = MappingProxyType({"wait_s": 0.0})
 _NO_WRAP_UP: Mapping[str, Any] = MappingProxyType({"wrap_s": 0.0})
 
-_EVENT_FIELDS = ("seq", "at", "kind", "contact_id", "agent_id", "queue", "channel", "data")
+_EVENT_FIELDS: tuple[str, ...] = Event.__match_args__
 
 
 class _EventShape:
     """A mutable twin of :class:`Event`'s slot layout, used to build events quickly.
 
-    Inlined for performance: the engine writes about ten events per contact, and a frozen
-    dataclass's ``__init__`` goes through ``object.__setattr__`` once per field. Filling this
-    twin with plain attribute stores and then switching its class to ``Event`` (allowed, since
-    the slot layouts are identical) gives an identical, still immutable ``Event`` for about a
-    third of the cost. :func:`_shape_fits` checks this once at import; if ``Event`` ever
-    changes shape, the engine falls back to its constructor.
+    Inlined for performance, when the engine runs interpreted: it writes about ten events per
+    contact, and filling this twin with plain attribute stores and then switching its class to
+    ``Event`` (allowed, since the slot layouts are identical) costs less than calling
+    ``Event``'s ``__init__``. :func:`_shape_fits` checks this once at import; where ``Event``
+    is compiled (a native class, whose constructor is already cheap, and whose instances
+    cannot switch class), the engine calls the constructor.
     """
 
-    __slots__ = _EVENT_FIELDS
+    __slots__ = Event.__slots__
 
 
 def _shape_fits() -> bool:
     """Whether an ``_EventShape`` can become an ``Event`` equal to one built the normal way."""
-    if (
-        tuple(f.name for f in dataclasses.fields(Event)) != _EVENT_FIELDS
-        or getattr(Event, "__slots__", None) != _EVENT_FIELDS
-        or hasattr(Event, "__post_init__")
-        or Event.__bases__ != (object,)
-    ):
-        return False
     values: tuple[Any, ...] = (1, 0.0, _EventKind.QUEUED, "c", "a", "q", _Channel.VOICE, {})
     try:
         probe: Any = object.__new__(_EventShape)
@@ -471,6 +464,11 @@ class _Agent:
         # tie up to the agent itself, which must then compare without error.
         return self.index < other.index
 
+    def __hash__(self) -> int:
+        # Compiled, a class that defines an ordering is not hashable by default; agents are
+        # keys of ``_dirty``. Equality stays identity, as for any object.
+        return self.index
+
     def __init__(self, cfg: AgentConfig, index: int, capacity: dict[Channel, int]) -> None:
         self.cfg = cfg
         self.id = cfg.id
@@ -672,10 +670,7 @@ class RoutingEngine:
             self._settle()
         if self._answers:
             self._answer_offers()
-        # Inlined for performance: two slot stores instead of the dataclass __init__.
-        result = _new_object(Result)
-        result.effects = self._effects
-        result.events = self._events
+        result = Result(self._effects, self._events)
         self._effects = []
         self._events = []
         return result
@@ -854,6 +849,20 @@ class RoutingEngine:
         self._events = []
         return result
 
+    def _event(
+        self,
+        kind: EventKind,
+        contact: _Contact | None = None,
+        agent: _Agent | None = None,
+        queue: _Queue | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log one event of this call, numbered in turn and stamped now."""
+        if _SHAPE_FITS:
+            self._event_built(kind, contact, agent, queue, data)
+        else:
+            self._event_constructed(kind, contact, agent, queue, data)
+
     def _event_constructed(
         self,
         kind: EventKind,
@@ -862,8 +871,8 @@ class RoutingEngine:
         queue: _Queue | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> None:
-        """Log one event of this call, numbered in turn and stamped now (``Event``'s own
-        constructor: used if ``Event`` ever stops fitting ``_EventShape``)."""
+        """:meth:`_event` with ``Event``'s own constructor (compiled, or if ``Event`` ever
+        stops fitting ``_EventShape``)."""
         self._event_seq = seq = self._event_seq + 1
         self._events.append(
             Event(
@@ -874,7 +883,7 @@ class RoutingEngine:
                 agent.id if agent is not None else None,
                 queue.id if queue is not None else None,
                 contact.channel if contact is not None else None,
-                data if data is not None else {},
+                data if data is not None else NO_DATA,
             )
         )
 
@@ -886,7 +895,7 @@ class RoutingEngine:
         queue: _Queue | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> None:
-        """Log one event of this call, numbered in turn and stamped now."""
+        """:meth:`_event` through ``_EventShape`` (interpreted)."""
         self._event_seq = seq = self._event_seq + 1
         # Inlined for performance (see _EventShape): plain slot stores, then the class switch.
         event: Any = _new_object(_EventShape)
@@ -900,12 +909,9 @@ class RoutingEngine:
             event.channel = contact.channel
         event.agent_id = agent.id if agent is not None else None
         event.queue = queue.id if queue is not None else None
-        event.data = data if data is not None else {}
+        event.data = data if data is not None else NO_DATA
         event.__class__ = Event
         self._events.append(event)
-
-    # Chosen once, not tested on every event.
-    _event = _event_built if _SHAPE_FITS else _event_constructed
 
     def _queue(self, queue_id: str) -> _Queue:
         queue = self._queues.get(queue_id)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 import logging
 import re
@@ -253,7 +252,7 @@ class CallCenter:
 
     def append_routed(self, event: Event) -> None:
         """Append an event the router wrote, renumbered into this log's sequence."""
-        self.sink.append(dataclasses.replace(event, seq=next(self._seq)))
+        self.sink.append(event.renumbered(next(self._seq)))
 
     # -- helpers
 
@@ -283,7 +282,7 @@ class CallCenter:
             data=dict(data or {}),
         )
         if unrouted or not (self.router_logs and kind in ROUTING_KINDS):
-            event = dataclasses.replace(event, seq=next(self._seq))
+            event = event.renumbered(next(self._seq))
             self.sink.append(event)
         return event
 

@@ -1,0 +1,128 @@
+"""The modules Hotline runs compiled, and the guard that keeps a stale build from running.
+
+The routing engine and the event vocabulary it writes are compiled to C extensions with mypyc
+(``scripts/compile.py``, run by ``make setup``): the same source, strictly typed, about twice
+as fast — the simulator drives the engine for every contact of every replication. The
+extensions sit next to their sources (``engine.cpython-311-*.so`` beside ``engine.py``), where
+Python's import system prefers them.
+
+An extension built from older source must never run in its place, so ``scripts/compile.py``
+records each source's SHA-256 in ``_compiled.json`` and :func:`install_guard` (called when the
+``hotline`` package is imported) compares them. If any compiled source has changed since, or
+``HOTLINE_INTERPRETED=1`` is set, every compiled module is imported from its source instead —
+all or none, because compiled modules rely on each other's native classes — and a changed
+source is reported once on the ``hotline`` logger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+#: The modules compiled by ``scripts/compile.py``, in dependency order.
+COMPILED_MODULES: tuple[str, ...] = (
+    "hotline.core.events",
+    "hotline.routing.model",
+    "hotline.routing.strategies",
+    "hotline.routing.engine",
+    "hotline.sim.distributions",
+    "hotline.sim.driver",
+)
+#: Where ``scripts/compile.py`` records what it compiled (not kept in git).
+MANIFEST = Path(__file__).with_name("_compiled.json")
+#: Set to ``1`` to run everything interpreted even when compiled modules are present.
+INTERPRETED_ENV = "HOTLINE_INTERPRETED"
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_log = logging.getLogger("hotline")
+
+
+def source_path(module: str) -> Path:
+    """The ``.py`` file of a module of this package."""
+    return _PACKAGE_ROOT.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def source_digest(module: str) -> str:
+    """SHA-256 of a module's source, as the manifest records it."""
+    return hashlib.sha256(source_path(module).read_bytes()).hexdigest()
+
+
+def stale_modules(manifest: Path = MANIFEST) -> list[str]:
+    """Compiled modules whose source changed since the build (all of them if the record is
+    missing or unreadable while extensions exist); empty when nothing was compiled."""
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["sources"]
+    except FileNotFoundError:
+        return [m for m in COMPILED_MODULES if _extension_of(m) is not None]
+    except (ValueError, KeyError, TypeError):
+        return list(COMPILED_MODULES)
+    return [m for m in COMPILED_MODULES if recorded.get(m) != source_digest(m)]
+
+
+def is_compiled(module: ModuleType) -> bool:
+    """Whether an imported module runs as a compiled extension."""
+    return Path(getattr(module, "__file__", "") or "").suffix in {".so", ".pyd"}
+
+
+def status() -> dict[str, bool]:
+    """Each compiled module and whether it runs compiled now (importing it if needed).
+
+    >>> sorted(status()) == sorted(COMPILED_MODULES)
+    True
+    """
+    return {name: is_compiled(importlib.import_module(name)) for name in COMPILED_MODULES}
+
+
+class _FromSource(importlib.abc.MetaPathFinder):
+    """Import the named modules from their ``.py`` source even where an extension exists."""
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.modules = frozenset(modules)
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.modules:
+            return None
+        return importlib.util.spec_from_file_location(fullname, source_path(fullname))
+
+
+def _extension_of(module: str) -> Path | None:
+    stem = source_path(module).with_suffix("")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = stem.with_name(stem.name + suffix)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def install_guard() -> None:
+    """Import compiled modules from source if the build is stale or interpretation is asked.
+
+    Must run before any compiled module is imported (``hotline/__init__.py`` calls it).
+    """
+    if any(isinstance(f, _FromSource) for f in sys.meta_path):
+        return
+    if os.environ.get(INTERPRETED_ENV) == "1":
+        sys.meta_path.insert(0, _FromSource(COMPILED_MODULES))
+        return
+    stale = stale_modules()
+    if stale:
+        _log.warning(
+            "hotline: %s changed since it was compiled; running the routing engine "
+            "interpreted (slower) — run `make setup` to compile it again",
+            ", ".join(str(source_path(m).relative_to(_PACKAGE_ROOT)) for m in stale),
+        )
+        sys.meta_path.insert(0, _FromSource(COMPILED_MODULES))
