@@ -75,10 +75,10 @@ import heapq
 import random
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from hotline.core.events import NO_DATA, Channel, Event, EventKind, Outcome
 from hotline.routing.model import (
@@ -103,6 +103,7 @@ from hotline.routing.model import (
     ContactQueued,
     ContactResumed,
     Effect,
+    Message,
     MovedToQueue,
     NewDay,
     Offer,
@@ -240,7 +241,9 @@ def fast_builder(cls: type[_T]) -> Callable[..., _T]:
     >>> fast_builder(ContactEnded)(5.0, contact_id="c1") == ContactEnded(at=5.0, contact_id="c1")
     True
     """
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if not dataclasses.is_dataclass(cls):
+        return cls  # a plain class (``Message``) has a cheap constructor already
+    fields = dataclasses.fields(cls)
     names = tuple(f.name for f in fields)
     if (
         getattr(cls, "__slots__", None) != names
@@ -275,21 +278,41 @@ def fast_builder(cls: type[_T]) -> Callable[..., _T]:
     return build
 
 
-@dataclass(slots=True)
 class Result:
-    """What one command (or time advance) produced: effects to carry out, events to log."""
+    """What one command (or time advance) produced: effects to carry out, events to log.
 
-    effects: list[Effect] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    A plain class: one is made per command, and compiled its constructor is a C function.
+    """
+
+    __slots__ = ("effects", "events")
+
+    def __init__(
+        self, effects: list[Effect] | None = None, events: list[Event] | None = None
+    ) -> None:
+        self.effects: list[Effect] = [] if effects is None else effects
+        self.events: list[Event] = [] if events is None else events
+
+    def __repr__(self) -> str:
+        return f"Result(effects={self.effects!r}, events={self.events!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return self.effects == other.effects and self.events == other.events
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(Message):
     """One agent's part of a contact: the queue it came through, the agent, when answered."""
 
-    queue: str | None
-    agent_id: str
-    answered_at: float
+    __slots__ = ("agent_id", "answered_at", "queue")
+    __match_args__ = ("queue", "agent_id", "answered_at")
+
+    def __init__(self, queue: str | None, agent_id: str, answered_at: float) -> None:
+        self.queue: Final = queue
+        self.agent_id: Final = agent_id
+        self.answered_at: Final = answered_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any, ClassVar, Final
 
 from hotline.core.events import Channel
 
@@ -498,23 +499,90 @@ class RoutingConfig:
 # --------------------------------------------------------------------------- commands
 
 
-@dataclass(frozen=True, slots=True)
-class ContactQueued:
+class Message:
+    """Base of the commands and effects sent most often: immutable values, plain classes.
+
+    The engine and the simulator make one of these several times per contact. As plain classes
+    with ``Final`` attributes they compile (mypyc, see ``hotline.compiled``) to C constructors
+    and read-only attributes, where a frozen dataclass would keep a Python ``__init__`` with an
+    ``object.__setattr__`` per field. Like frozen dataclasses they compare, hash and print by
+    their fields, in ``__match_args__`` order.
+    """
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__match_args__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Message)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(self.__match_args__, self._values(), strict=True)
+        )
+        return f"{type(self).__name__}({shown})"
+
+
+class ContactQueued(Message):
     """A contact enters a queue (after the IVR, or straight from a chat widget or mailbox).
 
     ``requirements`` and ``language`` add to the queue's own; ``priority`` defaults to the
     queue's. ``log_arrival`` also writes the ``arrived`` event (off when the IVR did).
     """
 
-    at: float
-    contact_id: str
-    queue: str
-    channel: Channel | None = None
-    priority: int | None = None
-    requirements: tuple[str, ...] = ()
-    language: str | None = None
-    log_arrival: bool = True
-    customer: str | None = None
+    __slots__ = (
+        "at",
+        "channel",
+        "contact_id",
+        "customer",
+        "language",
+        "log_arrival",
+        "priority",
+        "queue",
+        "requirements",
+    )
+    __match_args__ = (
+        "at",
+        "contact_id",
+        "queue",
+        "channel",
+        "priority",
+        "requirements",
+        "language",
+        "log_arrival",
+        "customer",
+    )
+
+    def __init__(
+        self,
+        at: float,
+        contact_id: str,
+        queue: str,
+        channel: Channel | None = None,
+        priority: int | None = None,
+        requirements: tuple[str, ...] = (),
+        language: str | None = None,
+        log_arrival: bool = True,
+        customer: str | None = None,
+    ) -> None:
+        self.at: Final = at
+        self.contact_id: Final = contact_id
+        self.queue: Final = queue
+        self.channel: Final = channel
+        self.priority: Final = priority
+        self.requirements: Final = requirements
+        self.language: Final = language
+        self.log_arrival: Final = log_arrival
+        self.customer: Final = customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,13 +624,29 @@ class AgentNotReady:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class OfferAnswered:
+class OfferAnswered(Message):
     """The agent answered (voice) or accepted (chat, e-mail) an offered contact."""
 
-    at: float
-    contact_id: str
-    agent_id: str
+    __slots__ = (
+        "agent_id",
+        "at",
+        "contact_id",
+    )
+    __match_args__ = (
+        "at",
+        "contact_id",
+        "agent_id",
+    )
+
+    def __init__(
+        self,
+        at: float,
+        contact_id: str,
+        agent_id: str,
+    ) -> None:
+        self.at: Final = at
+        self.contact_id: Final = contact_id
+        self.agent_id: Final = agent_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,20 +658,46 @@ class OfferRejected:
     agent_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class ContactAbandoned:
+class ContactAbandoned(Message):
     """The customer left while queued or ringing."""
 
-    at: float
-    contact_id: str
+    __slots__ = (
+        "at",
+        "contact_id",
+    )
+    __match_args__ = (
+        "at",
+        "contact_id",
+    )
+
+    def __init__(
+        self,
+        at: float,
+        contact_id: str,
+    ) -> None:
+        self.at: Final = at
+        self.contact_id: Final = contact_id
 
 
-@dataclass(frozen=True, slots=True)
-class ContactEnded:
+class ContactEnded(Message):
     """The conversation ended (either side hung up, the chat closed); wrap-up starts."""
 
-    at: float
-    contact_id: str
+    __slots__ = (
+        "at",
+        "contact_id",
+    )
+    __match_args__ = (
+        "at",
+        "contact_id",
+    )
+
+    def __init__(
+        self,
+        at: float,
+        contact_id: str,
+    ) -> None:
+        self.at: Final = at
+        self.contact_id: Final = contact_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -701,19 +811,44 @@ Command = (
 # --------------------------------------------------------------------------- effects
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(Message):
     """Ring the agent (or pop the chat) with this contact; it rings for ``ring_timeout_s``.
 
     ``kind`` is ``queue``, ``transfer`` (a direct transfer) or ``callback`` (dial the customer).
     """
 
-    contact_id: str
-    agent_id: str
-    queue: str | None
-    channel: Channel
-    ring_timeout_s: float
-    kind: str = "queue"
+    __slots__ = (
+        "agent_id",
+        "channel",
+        "contact_id",
+        "kind",
+        "queue",
+        "ring_timeout_s",
+    )
+    __match_args__ = (
+        "contact_id",
+        "agent_id",
+        "queue",
+        "channel",
+        "ring_timeout_s",
+        "kind",
+    )
+
+    def __init__(
+        self,
+        contact_id: str,
+        agent_id: str,
+        queue: str | None,
+        channel: Channel,
+        ring_timeout_s: float,
+        kind: str = "queue",
+    ) -> None:
+        self.contact_id: Final = contact_id
+        self.agent_id: Final = agent_id
+        self.queue: Final = queue
+        self.channel: Final = channel
+        self.ring_timeout_s: Final = ring_timeout_s
+        self.kind: Final = kind
 
 
 @dataclass(frozen=True, slots=True)

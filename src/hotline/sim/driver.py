@@ -84,10 +84,14 @@ class Replication:
     cut_at: float | None = None
 
 
-@dataclass(slots=True)
 class _Contact:
-    handle_s: float
-    patience_s: float
+    """A simulated caller's conversation length and patience, drawn when they arrive."""
+
+    __slots__ = ("handle_s", "patience_s")
+
+    def __init__(self, handle_s: float, patience_s: float) -> None:
+        self.handle_s = handle_s
+        self.patience_s = patience_s
 
 
 # Commands the driver sends for every contact, built without the frozen dataclasses'
