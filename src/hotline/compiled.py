@@ -56,9 +56,10 @@ def source_digest(module: str) -> str:
     return hashlib.sha256(source_path(module).read_bytes()).hexdigest()
 
 
-def stale_modules(manifest: Path = MANIFEST) -> list[str]:
+def stale_modules(manifest: Path | None = None) -> list[str]:
     """Compiled modules whose source changed since the build (all of them if the record is
     missing or unreadable while extensions exist); empty when nothing was compiled."""
+    manifest = MANIFEST if manifest is None else manifest
     try:
         recorded = json.loads(manifest.read_text(encoding="utf-8"))["sources"]
     except FileNotFoundError:

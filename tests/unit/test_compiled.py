@@ -140,3 +140,29 @@ def test_events_are_read_only_values() -> None:
     if compiled.is_compiled(sys.modules["hotline.core.events"]):
         with pytest.raises(AttributeError):
             event.seq = 9  # type: ignore[misc]
+
+
+def test_a_stale_build_is_set_aside_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The guard hotline/__init__.py runs: a changed source means every module from source."""
+    manifest = tmp_path / "_compiled.json"
+    record = {"sources": {m: compiled.source_digest(m) for m in compiled.COMPILED_MODULES}}
+    manifest.write_text(json.dumps(record))
+    monkeypatch.setattr(compiled, "MANIFEST", manifest)
+    monkeypatch.delenv(compiled.INTERPRETED_ENV, raising=False)
+    finders = [f for f in sys.meta_path if not isinstance(f, compiled._FromSource)]
+    monkeypatch.setattr(sys, "meta_path", list(finders))
+    compiled.install_guard()
+    assert sys.meta_path == finders  # up to date: the build is used
+    record["sources"]["hotline.sim.driver"] = "0" * 64
+    manifest.write_text(json.dumps(record))
+    with caplog.at_level("WARNING", logger="hotline"):
+        compiled.install_guard()
+    guard = sys.meta_path[0]
+    assert isinstance(guard, compiled._FromSource)
+    assert guard.modules == frozenset(compiled.COMPILED_MODULES)  # all of them, not one
+    assert "driver.py changed since it was compiled" in caplog.text
+    spec = guard.find_spec("hotline.routing.engine")
+    assert spec is not None and spec.origin == str(compiled.source_path("hotline.routing.engine"))
+    assert guard.find_spec("hotline.web.app") is None
