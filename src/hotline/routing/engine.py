@@ -232,13 +232,15 @@ def fast_builder(cls: type[_T]) -> Callable[..., _T]:
     It builds the same immutable instance as ``cls(...)`` (same parameters and defaults) the
     way :class:`_EventShape` builds events: plain stores into a mutable twin with the same
     slots, then a class switch — about a third of the cost of the frozen ``__init__``, which
-    goes through ``object.__setattr__`` per field. The engine and the simulator build several
-    of these per contact. Generated once per class, as ``dataclasses`` generates
-    ``__init__``; a class it cannot copy safely (``__post_init__``, a base class, default
-    factories, fields outside ``__init__``) gets its own constructor back.
+    goes through ``object.__setattr__`` per field. Generated once per class, as
+    ``dataclasses`` generates ``__init__``; a class it cannot copy safely (a plain class such
+    as :class:`~hotline.routing.model.Message`, whose constructor is cheap already; a compiled
+    class; ``__post_init__``, a base class, default factories, fields outside ``__init__``)
+    gets its own constructor back.
 
-    >>> from hotline.routing.model import ContactEnded
-    >>> fast_builder(ContactEnded)(5.0, contact_id="c1") == ContactEnded(at=5.0, contact_id="c1")
+    >>> from hotline.routing.model import CancelOffer
+    >>> build = fast_builder(CancelOffer)
+    >>> build("c1", "a1", reason="abandoned") == CancelOffer("c1", "a1", "abandoned")
     True
     """
     if not dataclasses.is_dataclass(cls):
@@ -1625,7 +1627,7 @@ class RoutingEngine:
             data = {"wait_s": wait_s, "kind": kind}
         self._event(_EventKind.OFFERED, contact, agent, queue, data)
         self._effects.append(
-            _offer_effect(
+            Offer(
                 contact.id,
                 agent.id,
                 queue.id if queue else None,
@@ -1738,7 +1740,7 @@ class RoutingEngine:
         contact.answered = True
         contact.talk_started = self.now
         contact.history.append(
-            _segment(contact.queue.id if contact.queue else None, agent.id, self.now)
+            Segment(contact.queue.id if contact.queue else None, agent.id, self.now)
         )
         agent.contacts_today += 1
         # _counted, inlined for performance.
@@ -1973,7 +1975,7 @@ class RoutingEngine:
         item.started = self.now
         contact.agent = target
         contact.history.append(
-            _segment(contact.queue.id if contact.queue else None, target.id, self.now)
+            Segment(contact.queue.id if contact.queue else None, target.id, self.now)
         )
         target.contacts_today += 1
         self._counted(target, contact)
@@ -2112,11 +2114,9 @@ _ITEM_STATES = {
     _ITEM_WRAP: _AgentState.WRAP_UP,
 }
 
-# Effects and segments the engine builds on every decision (see fast_builder).
-_offer_effect = fast_builder(Offer)
+# Effects the engine builds often that are still frozen dataclasses (see fast_builder).
 _cancel_offer = fast_builder(CancelOffer)
 _agent_state_changed = fast_builder(AgentStateChanged)
-_segment = fast_builder(Segment)
 
 
 def _derive_state(agent: _Agent) -> AgentState:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hotline.core.events import Event
-from hotline.routing.engine import RoutingEngine, fast_builder
+from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -92,14 +92,6 @@ class _Contact:
     def __init__(self, handle_s: float, patience_s: float) -> None:
         self.handle_s = handle_s
         self.patience_s = patience_s
-
-
-# Commands the driver sends for every contact, built without the frozen dataclasses'
-# per-field ``object.__setattr__``: inlined for performance (see ``fast_builder``).
-_contact_queued = fast_builder(ContactQueued)
-_offer_answered = fast_builder(OfferAnswered)
-_contact_ended = fast_builder(ContactEnded)
-_contact_abandoned = fast_builder(ContactAbandoned)
 
 
 class Simulation:
@@ -223,7 +215,7 @@ class Simulation:
     def _answer(self, offer: Offer) -> None:
         """The agent answers an offer after the scenario's answer delay."""
         try:
-            result = self.engine.handle(_offer_answered(self.now, offer.contact_id, offer.agent_id))
+            result = self.engine.handle(OfferAnswered(self.now, offer.contact_id, offer.agent_id))
         except RoutingConflict:
             self._conflicts += 1
             return
@@ -265,7 +257,7 @@ class Simulation:
         self._contacts[contact_id] = contact
         # Positional arguments (at, contact_id, queue, channel, priority): cheaper.
         self._command(
-            _contact_queued(self.now, contact_id, stream.queue, stream.channel, stream.priority)
+            ContactQueued(self.now, contact_id, stream.queue, stream.channel, stream.priority)
         )
         if contact.patience_s < math.inf:
             self._expect_patience(contact_id, self.now + contact.patience_s)
@@ -321,12 +313,12 @@ class Simulation:
 
     def _patience_runs_out(self, contact_id: str) -> None:
         if self.engine.contact_stage(contact_id) in ("waiting", "ringing"):
-            self._command(_contact_abandoned(self.now, contact_id))
+            self._command(ContactAbandoned(self.now, contact_id))
 
     def _end(self, contact_id: str) -> None:
         self._contacts.pop(contact_id, None)
         if self.engine.contact_stage(contact_id) == "connected":
-            self._command(_contact_ended(self.now, contact_id))
+            self._command(ContactEnded(self.now, contact_id))
 
     def _login(self, agent_id: str) -> None:
         self._leaving.discard(agent_id)
