@@ -30,6 +30,7 @@ from types import ModuleType
 
 #: The modules compiled by ``scripts/compile.py``, in dependency order.
 COMPILED_MODULES: tuple[str, ...] = (
+    "hotline.core.values",
     "hotline.core.events",
     "hotline.routing.model",
     "hotline.routing.strategies",

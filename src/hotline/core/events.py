@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar, Final
+from typing import Any, Final
+
+from hotline.core.values import Value
 
 
 class Channel(StrEnum):
@@ -95,7 +97,7 @@ class EventKind(StrEnum):
 NO_DATA: Mapping[str, Any] = MappingProxyType({})
 
 
-class Event:
+class Event(Value):
     """One fact in the contact event log: immutable once made.
 
     ``seq`` orders events that share the same instant, so replays repeat exactly.
@@ -106,16 +108,14 @@ class Event:
     >>> e.renumbered(7).seq, e.seq
     (7, 1)
 
-    A plain class rather than a frozen dataclass, because the routing engine writes about
-    ten of these per contact: the platform compiles ``core.events`` with the engine (mypyc,
-    see ``scripts/compile.py``), where this ``__init__`` becomes a direct C constructor and the
-    ``Final`` attributes are read-only, whereas a frozen dataclass keeps its Python-level
-    ``__init__`` (``object.__setattr__`` per field, ten times slower). Interpreted, mypy
-    refuses any assignment to a ``Final`` attribute outside ``__init__``.
+    A :class:`~hotline.core.values.Value` rather than a frozen dataclass: the routing engine
+    writes about ten of these per contact, and compiled (``hotline.compiled``) this
+    constructor is a C function and the ``Final`` attributes are read-only. Interpreted, mypy
+    refuses any assignment to them outside ``__init__``. Not hashable: ``data`` is a mapping.
     """
 
     __slots__ = ("agent_id", "at", "channel", "contact_id", "data", "kind", "queue", "seq")
-    __match_args__: ClassVar[tuple[str, ...]] = (
+    __match_args__ = (
         "seq",
         "at",
         "kind",
@@ -145,37 +145,6 @@ class Event:
         self.queue: Final = queue
         self.channel: Final = channel
         self.data: Final = data
-
-    def _fields(self) -> tuple[Any, ...]:
-        return (
-            self.seq,
-            self.at,
-            self.kind,
-            self.contact_id,
-            self.agent_id,
-            self.queue,
-            self.channel,
-            self.data,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Event):
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    __hash__ = None  # type: ignore[assignment]  # data is a mapping: events are not hashable
-
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={value!r}"
-            for name, value in zip(self.__match_args__, self._fields(), strict=True)
-        )
-        return f"Event({shown})"
-
-    def __reduce__(self) -> tuple[type[Event], tuple[Any, ...]]:
-        # copy.copy and pickle rebuild through the constructor (a compiled class has no
-        # argument-free __new__).
-        return (Event, self._fields())
 
     def renumbered(self, seq: int) -> Event:
         """The same fact with another sequence number (a log merging several sources)."""

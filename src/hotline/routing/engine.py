@@ -81,6 +81,7 @@ from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 from hotline.core.events import NO_DATA, Channel, Event, EventKind, Outcome
+from hotline.core.values import Value
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
@@ -103,7 +104,6 @@ from hotline.routing.model import (
     ContactQueued,
     ContactResumed,
     Effect,
-    Message,
     MovedToQueue,
     NewDay,
     Offer,
@@ -234,7 +234,7 @@ def fast_builder(cls: type[_T]) -> Callable[..., _T]:
     slots, then a class switch — about a third of the cost of the frozen ``__init__``, which
     goes through ``object.__setattr__`` per field. Generated once per class, as
     ``dataclasses`` generates ``__init__``; a class it cannot copy safely (a plain class such
-    as :class:`~hotline.routing.model.Message`, whose constructor is cheap already; a compiled
+    as a :class:`~hotline.core.values.Value`, whose constructor is cheap already; a compiled
     class; ``__post_init__``, a base class, default factories, fields outside ``__init__``)
     gets its own constructor back.
 
@@ -244,7 +244,7 @@ def fast_builder(cls: type[_T]) -> Callable[..., _T]:
     True
     """
     if not dataclasses.is_dataclass(cls):
-        return cls  # a plain class (``Message``) has a cheap constructor already
+        return cls  # a plain class (a ``Value``) has a cheap constructor already
     fields = dataclasses.fields(cls)
     names = tuple(f.name for f in fields)
     if (
@@ -280,32 +280,24 @@ def fast_builder(cls: type[_T]) -> Callable[..., _T]:
     return build
 
 
-class Result:
+class Result(Value):
     """What one command (or time advance) produced: effects to carry out, events to log.
 
-    A plain class: one is made per command, and compiled its constructor is a C function.
+    A :class:`~hotline.core.values.Value` (one is made per command; compiled, its constructor
+    is a C function); the lists are the caller's to keep.
     """
 
     __slots__ = ("effects", "events")
+    __match_args__ = ("effects", "events")
 
     def __init__(
         self, effects: list[Effect] | None = None, events: list[Event] | None = None
     ) -> None:
-        self.effects: list[Effect] = [] if effects is None else effects
-        self.events: list[Event] = [] if events is None else events
-
-    def __repr__(self) -> str:
-        return f"Result(effects={self.effects!r}, events={self.events!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Result):
-            return NotImplemented
-        return self.effects == other.effects and self.events == other.events
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+        self.effects: Final[list[Effect]] = [] if effects is None else effects
+        self.events: Final[list[Event]] = [] if events is None else events
 
 
-class Segment(Message):
+class Segment(Value):
     """One agent's part of a contact: the queue it came through, the agent, when answered."""
 
     __slots__ = ("agent_id", "answered_at", "queue")

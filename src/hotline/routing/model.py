@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar, Final
+from typing import Final
 
 from hotline.core.events import Channel
+from hotline.core.values import Value
 
 
 class RoutingError(ValueError):
@@ -499,40 +500,7 @@ class RoutingConfig:
 # --------------------------------------------------------------------------- commands
 
 
-class Message:
-    """Base of the commands and effects sent most often: immutable values, plain classes.
-
-    The engine and the simulator make one of these several times per contact. As plain classes
-    with ``Final`` attributes they compile (mypyc, see ``hotline.compiled``) to C constructors
-    and read-only attributes, where a frozen dataclass would keep a Python ``__init__`` with an
-    ``object.__setattr__`` per field. Like frozen dataclasses they compare, hash and print by
-    their fields, in ``__match_args__`` order.
-    """
-
-    __slots__ = ()
-    __match_args__: ClassVar[tuple[str, ...]] = ()
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__match_args__)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        assert isinstance(other, Message)
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self._values()))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={value!r}"
-            for name, value in zip(self.__match_args__, self._values(), strict=True)
-        )
-        return f"{type(self).__name__}({shown})"
-
-
-class ContactQueued(Message):
+class ContactQueued(Value):
     """A contact enters a queue (after the IVR, or straight from a chat widget or mailbox).
 
     ``requirements`` and ``language`` add to the queue's own; ``priority`` defaults to the
@@ -624,7 +592,7 @@ class AgentNotReady:
     reason: str
 
 
-class OfferAnswered(Message):
+class OfferAnswered(Value):
     """The agent answered (voice) or accepted (chat, e-mail) an offered contact."""
 
     __slots__ = (
@@ -658,7 +626,7 @@ class OfferRejected:
     agent_id: str
 
 
-class ContactAbandoned(Message):
+class ContactAbandoned(Value):
     """The customer left while queued or ringing."""
 
     __slots__ = (
@@ -679,7 +647,7 @@ class ContactAbandoned(Message):
         self.contact_id: Final = contact_id
 
 
-class ContactEnded(Message):
+class ContactEnded(Value):
     """The conversation ended (either side hung up, the chat closed); wrap-up starts."""
 
     __slots__ = (
@@ -811,7 +779,7 @@ Command = (
 # --------------------------------------------------------------------------- effects
 
 
-class Offer(Message):
+class Offer(Value):
     """Ring the agent (or pop the chat) with this contact; it rings for ``ring_timeout_s``.
 
     ``kind`` is ``queue``, ``transfer`` (a direct transfer) or ``callback`` (dial the customer).
