@@ -115,16 +115,7 @@ class Event(Value):
     """
 
     __slots__ = ("agent_id", "at", "channel", "contact_id", "data", "kind", "queue", "seq")
-    __match_args__ = (
-        "seq",
-        "at",
-        "kind",
-        "contact_id",
-        "agent_id",
-        "queue",
-        "channel",
-        "data",
-    )
+    __match_args__ = ("seq", "at", "kind", "contact_id", "agent_id", "queue", "channel", "data")
 
     def __init__(
         self,

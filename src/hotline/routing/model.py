@@ -595,23 +595,10 @@ class AgentNotReady:
 class OfferAnswered(Value):
     """The agent answered (voice) or accepted (chat, e-mail) an offered contact."""
 
-    __slots__ = (
-        "agent_id",
-        "at",
-        "contact_id",
-    )
-    __match_args__ = (
-        "at",
-        "contact_id",
-        "agent_id",
-    )
+    __slots__ = ("agent_id", "at", "contact_id")
+    __match_args__ = ("at", "contact_id", "agent_id")
 
-    def __init__(
-        self,
-        at: float,
-        contact_id: str,
-        agent_id: str,
-    ) -> None:
+    def __init__(self, at: float, contact_id: str, agent_id: str) -> None:
         self.at: Final = at
         self.contact_id: Final = contact_id
         self.agent_id: Final = agent_id
@@ -629,20 +616,10 @@ class OfferRejected:
 class ContactAbandoned(Value):
     """The customer left while queued or ringing."""
 
-    __slots__ = (
-        "at",
-        "contact_id",
-    )
-    __match_args__ = (
-        "at",
-        "contact_id",
-    )
+    __slots__ = ("at", "contact_id")
+    __match_args__ = ("at", "contact_id")
 
-    def __init__(
-        self,
-        at: float,
-        contact_id: str,
-    ) -> None:
+    def __init__(self, at: float, contact_id: str) -> None:
         self.at: Final = at
         self.contact_id: Final = contact_id
 
@@ -650,20 +627,10 @@ class ContactAbandoned(Value):
 class ContactEnded(Value):
     """The conversation ended (either side hung up, the chat closed); wrap-up starts."""
 
-    __slots__ = (
-        "at",
-        "contact_id",
-    )
-    __match_args__ = (
-        "at",
-        "contact_id",
-    )
+    __slots__ = ("at", "contact_id")
+    __match_args__ = ("at", "contact_id")
 
-    def __init__(
-        self,
-        at: float,
-        contact_id: str,
-    ) -> None:
+    def __init__(self, at: float, contact_id: str) -> None:
         self.at: Final = at
         self.contact_id: Final = contact_id
 
@@ -785,22 +752,8 @@ class Offer(Value):
     ``kind`` is ``queue``, ``transfer`` (a direct transfer) or ``callback`` (dial the customer).
     """
 
-    __slots__ = (
-        "agent_id",
-        "channel",
-        "contact_id",
-        "kind",
-        "queue",
-        "ring_timeout_s",
-    )
-    __match_args__ = (
-        "contact_id",
-        "agent_id",
-        "queue",
-        "channel",
-        "ring_timeout_s",
-        "kind",
-    )
+    __slots__ = ("agent_id", "channel", "contact_id", "kind", "queue", "ring_timeout_s")
+    __match_args__ = ("contact_id", "agent_id", "queue", "channel", "ring_timeout_s", "kind")
 
     def __init__(
         self,

@@ -85,7 +85,8 @@ class Replication:
 
 
 class _Contact:
-    """A simulated caller's conversation length and patience, drawn when they arrive."""
+    """A simulated caller's conversation length and patience, drawn when they arrive (a plain
+    class: compiled, its constructor is a C function, see hotline.compiled)."""
 
     __slots__ = ("handle_s", "patience_s")
 
