@@ -1166,7 +1166,7 @@ class RoutingEngine:
             heap[:] = [e for e in heap if e[2] == e[3].version]
             heapq.heapify(heap)
         if len(run) > limit:
-            pool.run = deque(e for e in run if e[2] == e[3].version)
+            pool.run = deque([e for e in run if e[2] == e[3].version])
 
     def _show_state(self, agent: _Agent) -> None:
         # The common shapes (no contact, or one) inlined for performance; see _derive_state.
@@ -2147,7 +2147,7 @@ def _ring_terms(queue: _Queue, ring: int, extra: tuple[Term, ...]) -> Alternativ
     if not extra:
         return alternatives
     relaxed = extra if cap is None else tuple(t.relaxed(cap) for t in extra)
-    return simplify(canonical((*alt, *relaxed)) for alt in alternatives)
+    return simplify([canonical((*alt, *relaxed)) for alt in alternatives])
 
 
 def _refuses(agent: _Agent, contact: _Contact) -> bool:

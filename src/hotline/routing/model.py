@@ -209,7 +209,7 @@ def parse_requirements(texts: tuple[str, ...] | list[str]) -> tuple[Term, ...]:
     >>> parse_requirements(["b >= 2", "a", "b >= 2"])
     (SkillTerm(skill='a', operator='>=', level=1), SkillTerm(skill='b', operator='>=', level=2))
     """
-    return canonical(parse_requirement(t) for t in texts)
+    return canonical([parse_requirement(t) for t in texts])
 
 
 def canonical(terms: Iterable[Term]) -> tuple[Term, ...]:
@@ -395,7 +395,7 @@ class QueueConfig:
             grown = list(alternatives)
             if step.min_proficiency is not None:
                 cap = step.min_proficiency if cap is None else min(cap, step.min_proficiency)
-                grown = [canonical(t.relaxed(cap) for t in alt) for alt in grown]
+                grown = [canonical([t.relaxed(cap) for t in alt]) for alt in grown]
             if step.requirements is not None:
                 # The added group is taken as written; the relaxation applies to earlier rings
                 # (and, through ``cap``, to the contact's own terms).
