@@ -207,6 +207,7 @@ def _live_voice(
     rtp_ports: str,
     flow: Path | None,
     timezone: str,
+    recording_notice: str,
 ) -> Any:
     """The voice server for ``serve --sip``, checked before anything starts."""
     from hotline.telephony.live import LiveVoice
@@ -241,6 +242,7 @@ def _live_voice(
         dtmf_port=dtmf_port,
         timezone=timezone,
         trunk=trunk or None,
+        recording_notice=recording_notice or None,
         **network,
         **ivr_options(flow, driver.center),
     )
@@ -284,6 +286,12 @@ def serve(
     flow: Path | None = typer.Option(
         None, "--flow", help="With --sip: IVR flow YAML (default: the sample hotline flow)."
     ),
+    recording_notice: str = typer.Option(
+        "recording_notice",
+        "--recording-notice",
+        help="With --sip: prompt id played before callers join a queue ('this call may be "
+        "recorded'); empty: none.",
+    ),
 ) -> None:
     """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
     import uvicorn
@@ -324,6 +332,7 @@ def serve(
             rtp_ports=rtp_ports,
             flow=flow,
             timezone=center_config.center.timezone,
+            recording_notice=recording_notice,
         )
         app.state.voice = voice
         parts.append(voice)
