@@ -17,7 +17,13 @@ Goals (issue 6): 100 calls/s sustained for 60 s with no failures; 1,000 simultan
 calls. The default run is bounded to about two minutes on a 2-core machine and does not reach
 them; ``--rate``, ``--seconds`` and ``--queued`` scale it up. Prints one JSON line.
 
-    .venv/bin/python bench/sip_load.py [--quick] [--rate 20] [--seconds 20] [--queued 300]
+The server is ``hotline telephony serve`` (the voice node, its own engine, events in JSON
+lines), or with ``--joined`` ``hotline serve --sip``: the voice server inside the web
+application's process, routed by its live engine, every event written to its SQLite database
+— what a center runs with desks and wallboards.
+
+    .venv/bin/python bench/sip_load.py [--quick] [--joined] [--rate 20] [--seconds 20]
+        [--queued 300]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -352,9 +359,20 @@ def caller_phase(
 
 
 def events(path: Path) -> list[dict[str, Any]]:
-    """The voice server's event log."""
+    """The voice server's event log: JSON lines, or the joined server's SQLite database."""
     if not path.exists():
         return []
+    if path.suffix == ".db":
+        # The live driver writes its log every 0.25 s: give the last events time to land.
+        time.sleep(1.0)
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            rows = db.execute(
+                "SELECT seq, kind, contact_id, data FROM contact_events ORDER BY id"
+            ).fetchall()
+        return [
+            {"seq": seq, "kind": kind, "contact_id": contact, "data": json.loads(data or "{}")}
+            for seq, kind, contact, data in rows
+        ]
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
@@ -379,6 +397,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="calls per second, phase 1")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of phase 1")
     parser.add_argument("--queued", type=int, default=300, help="callers held, phase 2")
+    parser.add_argument(
+        "--joined",
+        action="store_true",
+        help="drive `hotline serve --sip` (voice in the web app, its live engine and database)",
+    )
     options = parser.parse_args()
     if options.quick:
         options.rate, options.seconds, options.queued = 10.0, 8.0, 100
@@ -398,40 +421,53 @@ def main() -> None:
     sip_port, ng_port, dtmf_port = free_port(), free_port(), free_port()
     agents_port = free_port()
     # rtpengine takes 4 ports per call (RTP and RTCP on both sides): 12,000 ports hold 3,000
-    low = 20000 + (os.getpid() % 3) * 13000
+    # calls. Below the kernel's ephemeral range, where free_port() finds the SIP and control
+    # ports: a relay port equal to one of those broke calls (RTP landed on a SIP socket).
+    low = 8000 + (os.getpid() % 2) * 12000
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    if low + 11999 >= int(ephemeral[0]):
+        sys.exit(f"the RTP range {low}-{low + 11999} overlaps the ephemeral ports {ephemeral}")
+    voice_options = [
+        "--prompts",
+        str(prompts),
+        "--phones",
+        str(work / "phones.yaml"),
+        "--center",
+        str(work / "center.yaml"),
+        "--flow",
+        str(work / "flow.yaml"),
+        "--sip",
+        f"127.0.0.1:{sip_port}",
+        "--ng",
+        f"127.0.0.1:{ng_port}",
+        "--dtmf-port",
+        str(dtmf_port),
+        "--rtp-ports",
+        f"{low}-{low + 11999}",
+        # like the greeting-free flow: callers go straight to the queue (the recording
+        # notice would add its ~3 s to every call's set-up)
+        "--recording-notice",
+        "",
+    ]
+    hotline = [sys.executable, "-m", "hotline.cli.main"]
+    env = dict(os.environ)
+    if options.joined:
+        home = work / "home"
+        env.update(
+            HOTLINE_HOME=str(home),
+            HOTLINE_SECRET_KEY="sip-load-bench",
+            HOTLINE_ADMIN_PASSWORD="sip-load-admin-1",
+        )
+        env.pop("HOTLINE_DATABASE_URL", None)
+        subprocess.run([*hotline, "init"], env=env, check=True, capture_output=True)
+        command = [*hotline, "serve", "--port", str(free_port(socket.SOCK_STREAM))]
+        log_path = home / "hotline.db"
+    else:
+        command = [*hotline, "telephony", "serve", "--workdir", str(work / "server")]
+        log_path = work / "server" / "events.jsonl"
     server_log = (work / "server.log").open("wb")
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hotline.cli.main",
-            "telephony",
-            "serve",
-            "--workdir",
-            str(work / "server"),
-            "--prompts",
-            str(prompts),
-            "--phones",
-            str(work / "phones.yaml"),
-            "--center",
-            str(work / "center.yaml"),
-            "--flow",
-            str(work / "flow.yaml"),
-            "--sip",
-            f"127.0.0.1:{sip_port}",
-            "--ng",
-            f"127.0.0.1:{ng_port}",
-            "--dtmf-port",
-            str(dtmf_port),
-            "--rtp-ports",
-            f"{low}-{low + 11999}",
-            # like the greeting-free flow: callers go straight to the queue (the recording
-            # notice would add its ~3 s to every call's set-up)
-            "--recording-notice",
-            "",
-        ],
-        stdout=server_log,
-        stderr=subprocess.STDOUT,
+        [*command, *voice_options], env=env, stdout=server_log, stderr=subprocess.STDOUT
     )
     server_log.close()
     agents: subprocess.Popen[bytes] | None = None
@@ -471,7 +507,7 @@ def main() -> None:
             hold_ms=hold_ms,
             media_port=free_port(),
         )
-        log = events(work / "server" / "events.jsonl")
+        log = events(log_path)
         waits = [e["data"]["wait_s"] for e in log if e["kind"] == "answered"]
         abandoned = sum(1 for e in log if e["kind"] == "abandoned")
         failed_contacts = sum(
@@ -480,7 +516,7 @@ def main() -> None:
         # phase 2: no agents, everybody waits with music
         unregistered = register_agents(sip_port, agents_port, 0)
         time.sleep(1.0)
-        mark = max((e["seq"] for e in events(work / "server" / "events.jsonl")), default=0)
+        mark = max((e["seq"] for e in events(log_path)), default=0)
         queue_rate = 50.0
         hold_queue_ms = int(options.queued / queue_rate * 1000) + 4000
         held = caller_phase(
@@ -492,7 +528,7 @@ def main() -> None:
             hold_ms=hold_queue_ms,
             media_port=free_port(),
         )
-        phase_two = [e for e in events(work / "server" / "events.jsonl") if e["seq"] > mark]
+        phase_two = [e for e in events(log_path) if e["seq"] > mark]
         peak = max_queued(phase_two, mark)
         music_failures = sum(1 for e in phase_two if e["kind"] == "alarm")
         # the peer: sipp's own UAS answers the same callers directly
@@ -531,6 +567,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "sip_load",
+                "server": "hotline serve --sip" if options.joined else "hotline telephony serve",
                 "offered_rate_cps": options.rate,
                 "calls": calls,
                 "agents_registered": registered,

@@ -46,8 +46,13 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
 
 
 def port_block(slot: int, size: int = 200) -> tuple[int, int]:
-    """A range of ``size`` ports for RTP, different per process and per slot."""
-    base = 20000 + ((os.getpid() % 40) * 4 + slot) * size
+    """A range of ``size`` ports for RTP, different per process and per slot.
+
+    Below the kernel's ephemeral range (32768 and up), where ``free_port`` finds SIP and
+    control ports: a relay port equal to one of those sends RTP to a SIP socket.
+    """
+    base = 20000 + ((os.getpid() % 15) * 4 + slot) * size
+    assert base + size <= 32768, "RTP ports must stay below the ephemeral range"
     return base, base + size - 1
 
 
