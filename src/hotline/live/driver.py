@@ -170,6 +170,9 @@ class LiveDriver:
         self.clock: Clock = clock or WallClock()
         self.session_factory = session_factory
         self.publish: Publish = publish or (lambda message: None)
+        #: Whether any screen listens to what is published now: boards and the event stream
+        #: are built only for someone (attach() asks the web app's hub).
+        self.watched: Callable[[], bool] = lambda: True
         self.config = routing_config_from_center(center, honour_hours=honour_hours, seed=seed)
         self.engine = RoutingEngine(self.config)
         self.wallboard = Wallboard(center)
@@ -646,9 +649,11 @@ class LiveDriver:
             self.stats.events_dropped += dropped
             del self._pending[:dropped]
         self.wallboard.record(numbered)
+        watched = self.watched()
         for event in numbered:
             self._remember(event)
-            self.publish({"type": "event", **event.as_dict()})
+            if watched:
+                self.publish({"type": "event", **event.as_dict()})
 
     def _remember(self, event: Event) -> None:
         """Keep the desktop's own state: answered offers, hold, wrap-up deadlines."""
@@ -755,6 +760,8 @@ class LiveDriver:
                 async with asyncio.timeout(1.0):
                     await changed.wait()
             changed.clear()
+            if not self.watched():
+                continue  # nobody to show it to: a screen that connects gets one within 1 s
             try:
                 board = await self.snapshot()
             except Exception:
@@ -793,5 +800,6 @@ def attach(app: Any, driver: LiveDriver, *extra: Any) -> None:
         driver.session_factory = app.state.session_factory
     hub = app.state.hub
     driver.publish = hub.publish
+    driver.watched = lambda: hub.subscriber_count > 0
     app.state.on_start.append(start)
     app.state.on_stop.append(stop)

@@ -194,3 +194,35 @@ def test_callers_with_nobody_logged_in_raise_an_alert() -> None:
         board["alerts"]
     )
     assert board["totals"]["waiting"] == 1
+
+
+def test_boards_and_the_event_stream_are_built_only_for_someone_watching() -> None:
+    """Nobody subscribed: no wallboard snapshots, no per-event messages; then one joins."""
+    published: list[dict[str, Any]] = []
+    watching = False
+
+    async def scenario() -> LiveDriver:
+        driver = LiveDriver(
+            center=center(), clock=ManualClock(T0), publish=published.append, snapshot_every_s=0
+        )
+        driver.watched = lambda: watching
+        await driver.start()
+        await driver.command(lambda now: AgentLoggedIn(at=now, agent_id="a002"))
+        await driver.queue_contact("installation", customer="13800000001")
+        await asyncio.sleep(0.05)  # the wallboard task sees the change
+        assert driver.stats.snapshots == 0
+        assert not [m for m in published if m.get("type") in ("event", "wallboard")]
+        offers = [m for m in published if m.get("type") == "offer"]
+        assert len(offers) == 1  # an agent's offer is always sent: the desk needs it
+        nonlocal watching
+        watching = True
+        await driver.queue_contact("installation", customer="13800000002")
+        await asyncio.sleep(0.05)
+        await driver.stop()
+        return driver
+
+    driver = run(scenario())
+    assert driver.stats.snapshots >= 1
+    kinds = {m["kind"] for m in published if m.get("type") == "event"}
+    assert {"arrived", "queued"} <= kinds
+    assert [m for m in published if m.get("type") == "wallboard"]
