@@ -33,17 +33,6 @@ ignore_missing_imports = True
 """
 
 
-def _up_to_date(manifest: Path, modules: tuple[str, ...]) -> bool:
-    """Whether the recorded build is of exactly these modules, from their current sources."""
-    from hotline import compiled
-
-    try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))["sources"]
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        return False
-    return set(recorded) == set(modules) and not compiled.stale_modules(manifest)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="build even if up to date")
@@ -52,7 +41,7 @@ def main() -> int:
     os.environ["HOTLINE_INTERPRETED"] = "1"  # read the sources, not an older build
     from hotline import compiled
 
-    if not args.force and _up_to_date(compiled.MANIFEST, compiled.COMPILED_MODULES):
+    if not args.force and compiled.up_to_date():
         print("compile: the routing engine is compiled and up to date")
         return 0
     from mypyc.build import mypycify

@@ -57,17 +57,34 @@ def source_digest(module: str) -> str:
     return hashlib.sha256(source_path(module).read_bytes()).hexdigest()
 
 
+def _recorded(manifest: Path) -> dict[str, str] | None:
+    """The build record's source digests by module; ``None`` if it cannot be read."""
+    try:
+        sources = json.loads(manifest.read_text(encoding="utf-8"))["sources"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return sources if isinstance(sources, dict) else None
+
+
 def stale_modules(manifest: Path | None = None) -> list[str]:
     """Compiled modules whose source changed since the build (all of them if the record is
     missing or unreadable while extensions exist); empty when nothing was compiled."""
-    manifest = MANIFEST if manifest is None else manifest
-    try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))["sources"]
-    except FileNotFoundError:
+    path = MANIFEST if manifest is None else manifest
+    if not path.exists():
         return [m for m in COMPILED_MODULES if _extension_of(m) is not None]
-    except (ValueError, KeyError, TypeError):
+    recorded = _recorded(path)
+    if recorded is None:
         return list(COMPILED_MODULES)
     return [m for m in COMPILED_MODULES if recorded.get(m) != source_digest(m)]
+
+
+def up_to_date(manifest: Path | None = None) -> bool:
+    """Whether the recorded build is of exactly :data:`COMPILED_MODULES`, from their sources."""
+    path = MANIFEST if manifest is None else manifest
+    recorded = _recorded(path)
+    return (
+        recorded is not None and set(recorded) == set(COMPILED_MODULES) and not stale_modules(path)
+    )
 
 
 def is_compiled(module: ModuleType) -> bool:

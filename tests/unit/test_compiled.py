@@ -103,8 +103,21 @@ def test_a_changed_source_is_noticed(tmp_path: Path) -> None:
     record["sources"]["hotline.routing.engine"] = hashlib.sha256(b"older").hexdigest()
     manifest.write_text(json.dumps(record))
     assert compiled.stale_modules(manifest) == ["hotline.routing.engine"]
+    assert not compiled.up_to_date(manifest)
     manifest.write_text("{not json")
     assert compiled.stale_modules(manifest) == list(compiled.COMPILED_MODULES)
+    assert not compiled.up_to_date(manifest)
+
+
+def test_a_build_of_another_module_list_is_out_of_date(tmp_path: Path) -> None:
+    """A module taken off the list (or added) means building again, never a partial reuse."""
+    manifest = tmp_path / "_compiled.json"
+    record = {"sources": {m: compiled.source_digest(m) for m in compiled.COMPILED_MODULES}}
+    manifest.write_text(json.dumps(record))
+    assert compiled.up_to_date(manifest)
+    manifest.write_text(json.dumps({"sources": {**record["sources"], "hotline.gone": "0" * 64}}))
+    assert not compiled.up_to_date(manifest)
+    assert not compiled.up_to_date(tmp_path / "missing.json")
 
 
 def test_interpreted_on_request() -> None:
