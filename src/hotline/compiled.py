@@ -67,8 +67,8 @@ def _recorded(manifest: Path) -> dict[str, str] | None:
 
 
 def stale_modules(manifest: Path | None = None) -> list[str]:
-    """Compiled modules whose source changed since the build (all of them if the record is
-    missing or unreadable while extensions exist); empty when nothing was compiled."""
+    """Compiled modules whose source changed since the build: with no record, those that
+    have an extension (none when nothing was compiled); with an unreadable one, all."""
     path = MANIFEST if manifest is None else manifest
     if not path.exists():
         return [m for m in COMPILED_MODULES if _extension_of(m) is not None]
