@@ -70,7 +70,6 @@ ring_timeout_s=20.0, kind='queue')
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import random
 from collections import deque
@@ -179,7 +178,6 @@ _OverflowCondition = _plain_members(OverflowCondition)
 _OverflowAction = _plain_members(OverflowAction)
 _Channel = _plain_members(Channel)
 
-_T = TypeVar("_T")
 _K = TypeVar("_K", bound=Hashable)
 
 #: Event data mappings the engine keeps for sharing, of each kind (see RoutingEngine._shared).
@@ -191,93 +189,6 @@ _NO_CUSTOMER: Mapping[str, Any] = MappingProxyType({"customer": None})
 _OFFERED_AT_ONCE: Mapping[str, Any] = MappingProxyType({"wait_s": 0.0, "kind": "queue"})
 _NO_WAIT: Mapping[str, Any] = MappingProxyType({"wait_s": 0.0})
 _NO_WRAP_UP: Mapping[str, Any] = MappingProxyType({"wrap_s": 0.0})
-
-_EVENT_FIELDS: tuple[str, ...] = Event.__match_args__
-
-
-class _EventShape:
-    """A mutable twin of :class:`Event`'s slot layout, used to build events quickly.
-
-    Inlined for performance, when the engine runs interpreted: it writes about ten events per
-    contact, and filling this twin with plain attribute stores and then switching its class to
-    ``Event`` (allowed, since the slot layouts are identical) costs less than calling
-    ``Event``'s ``__init__``. :func:`_shape_fits` checks this once at import; where ``Event``
-    is compiled (a native class, whose constructor is already cheap, and whose instances
-    cannot switch class), the engine calls the constructor.
-    """
-
-    __slots__ = Event.__slots__
-
-
-def _shape_fits() -> bool:
-    """Whether an ``_EventShape`` can become an ``Event`` equal to one built the normal way."""
-    values: tuple[Any, ...] = (1, 0.0, _EventKind.QUEUED, "c", "a", "q", _Channel.VOICE, {})
-    try:
-        probe: Any = object.__new__(_EventShape)
-        for name, value in zip(_EVENT_FIELDS, values, strict=True):
-            setattr(probe, name, value)
-        probe.__class__ = Event
-    except TypeError:
-        return False
-    return type(probe) is Event and probe == Event(*values)
-
-
-_SHAPE_FITS = _shape_fits()
-_new_object = object.__new__
-
-
-def fast_builder(cls: type[_T]) -> Callable[..., _T]:
-    """A drop-in constructor for a frozen, slotted dataclass: inlined for performance.
-
-    It builds the same immutable instance as ``cls(...)`` (same parameters and defaults) the
-    way :class:`_EventShape` builds events: plain stores into a mutable twin with the same
-    slots, then a class switch — about a third of the cost of the frozen ``__init__``, which
-    goes through ``object.__setattr__`` per field. Generated once per class, as
-    ``dataclasses`` generates ``__init__``; a class it cannot copy safely (a plain class such
-    as a :class:`~hotline.core.values.Value`, whose constructor is cheap already; a compiled
-    class; ``__post_init__``, a base class, default factories, fields outside ``__init__``)
-    gets its own constructor back.
-
-    >>> from hotline.routing.model import CancelOffer
-    >>> build = fast_builder(CancelOffer)
-    >>> build("c1", "a1", reason="abandoned") == CancelOffer("c1", "a1", "abandoned")
-    True
-    """
-    if not dataclasses.is_dataclass(cls):
-        return cls  # a plain class (a ``Value``) has a cheap constructor already
-    fields = dataclasses.fields(cls)
-    names = tuple(f.name for f in fields)
-    if (
-        getattr(cls, "__slots__", None) != names
-        or hasattr(cls, "__post_init__")
-        or cls.__bases__ != (object,)
-        or not all(f.init and f.default_factory is dataclasses.MISSING for f in fields)
-        or any(name.startswith("_") for name in names)
-    ):
-        return cls
-    twin = type(f"_{cls.__name__}Twin", (), {"__slots__": names})
-    namespace: dict[str, Any] = {"_new": object.__new__, "_twin": twin, "_cls": cls}
-    parameters = []
-    for f in fields:
-        if f.default is dataclasses.MISSING:
-            parameters.append(f.name)
-        else:
-            namespace[f"_default_{f.name}"] = f.default
-            parameters.append(f"{f.name}=_default_{f.name}")
-    stores = "".join(f"    _o.{name} = {name}\n" for name in names)
-    source = (
-        f"def build({', '.join(parameters)}):\n    _o = _new(_twin)\n{stores}"
-        "    _o.__class__ = _cls\n    return _o\n"
-    )
-    exec(source, namespace)  # generated like dataclasses' own __init__
-    build: Callable[..., _T] = namespace["build"]
-    try:
-        probe = build(*range(len(names)))
-    except TypeError:
-        return cls
-    if type(probe) is not cls or probe != cls(*range(len(names))):
-        return cls
-    return build
 
 
 class Result(Value):
@@ -875,21 +786,6 @@ class RoutingEngine:
         data: Mapping[str, Any] | None = None,
     ) -> None:
         """Log one event of this call, numbered in turn and stamped now."""
-        if _SHAPE_FITS:
-            self._event_built(kind, contact, agent, queue, data)
-        else:
-            self._event_constructed(kind, contact, agent, queue, data)
-
-    def _event_constructed(
-        self,
-        kind: EventKind,
-        contact: _Contact | None = None,
-        agent: _Agent | None = None,
-        queue: _Queue | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> None:
-        """:meth:`_event` with ``Event``'s own constructor (compiled, or if ``Event`` ever
-        stops fitting ``_EventShape``)."""
         self._event_seq = seq = self._event_seq + 1
         self._events.append(
             Event(
@@ -903,32 +799,6 @@ class RoutingEngine:
                 data if data is not None else NO_DATA,
             )
         )
-
-    def _event_built(
-        self,
-        kind: EventKind,
-        contact: _Contact | None = None,
-        agent: _Agent | None = None,
-        queue: _Queue | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> None:
-        """:meth:`_event` through ``_EventShape`` (interpreted)."""
-        self._event_seq = seq = self._event_seq + 1
-        # Inlined for performance (see _EventShape): plain slot stores, then the class switch.
-        event: Any = _new_object(_EventShape)
-        event.seq = seq
-        event.at = self.now
-        event.kind = kind
-        if contact is None:
-            event.contact_id = event.channel = None
-        else:
-            event.contact_id = contact.id
-            event.channel = contact.channel
-        event.agent_id = agent.id if agent is not None else None
-        event.queue = queue.id if queue is not None else None
-        event.data = data if data is not None else NO_DATA
-        event.__class__ = Event
-        self._events.append(event)
 
     def _queue(self, queue_id: str) -> _Queue:
         queue = self._queues.get(queue_id)
@@ -1198,25 +1068,11 @@ class RoutingEngine:
                     change,
                     {"state": _TEXT[state], "previous": _TEXT[previous], "reason": reason},
                 )
-            shown = (data, _agent_state_changed(agent.id, state, reason))
+            shown = (data, AgentStateChanged(agent.id, state, reason))
             if len(agent.shown) < _SHARED_DATA_LIMIT:
                 agent.shown[change] = shown
         data, effect = shown
-        if _SHAPE_FITS:
-            # The most frequent event (several per contact): _event_built, inlined for
-            # performance.
-            self._event_seq = seq = self._event_seq + 1
-            event: Any = _new_object(_EventShape)
-            event.seq = seq
-            event.at = self.now
-            event.kind = _EventKind.AGENT_STATE
-            event.contact_id = event.channel = event.queue = None
-            event.agent_id = agent.id
-            event.data = data
-            event.__class__ = Event
-            self._events.append(event)
-        else:
-            self._event(_EventKind.AGENT_STATE, None, agent, None, data)
+        self._event(_EventKind.AGENT_STATE, None, agent, None, data)
         self._effects.append(effect)
 
     def _best_contact(self, agent: _Agent) -> _Contact | None:
@@ -1680,7 +1536,7 @@ class RoutingEngine:
     def _ring_no_answer(self, contact: _Contact, agent: _Agent) -> None:
         self._drop_item(agent, contact)
         self._event(_EventKind.RING_NO_ANSWER, contact, agent, contact.queue)
-        self._effects.append(_cancel_offer(contact.id, agent.id, "ring_no_answer"))
+        self._effects.append(CancelOffer(contact.id, agent.id, "ring_no_answer"))
         self._leave_serving(agent)
         agent.presence = _NOT_READY
         agent.reason = self.config.ring_no_answer_reason
@@ -1774,7 +1630,7 @@ class RoutingEngine:
             agent = contact.agent
             assert agent is not None
             self._drop_item(agent, contact)
-            self._effects.append(_cancel_offer(contact.id, agent.id, "abandoned"))
+            self._effects.append(CancelOffer(contact.id, agent.id, "abandoned"))
         else:
             self._leave_pool(contact)
         self._event(
@@ -2105,10 +1961,6 @@ _ITEM_STATES = {
     _ITEM_CONSULT: _AgentState.ON_CONTACT,
     _ITEM_WRAP: _AgentState.WRAP_UP,
 }
-
-# Effects the engine builds often that are still frozen dataclasses (see fast_builder).
-_cancel_offer = fast_builder(CancelOffer)
-_agent_state_changed = fast_builder(AgentStateChanged)
 
 
 def _derive_state(agent: _Agent) -> AgentState:
