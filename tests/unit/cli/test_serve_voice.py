@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -10,14 +11,16 @@ import typer
 from hotline.cli.platform import _live_voice
 from hotline.config.validate import load_center
 from hotline.live.driver import LiveDriver
-from hotline.telephony.server import RECORDING_NOTICE, SAMPLE_CENTER
+from hotline.telephony.live import LiveVoice
+from hotline.telephony.media.prompts import RECORDING_NOTICE
+from hotline.telephony.server import SAMPLE_CENTER
 
 
-def voice(tmp_path: Path, **overrides: object) -> object:
+def voice(tmp_path: Path, **overrides: Any) -> LiveVoice:
     (tmp_path / "prompts" / "common").mkdir(parents=True, exist_ok=True)
     phones = tmp_path / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: secret-1}\n")
-    options: dict[str, object] = {
+    options: dict[str, Any] = {
         "home": tmp_path / "home",
         "sip": "127.0.0.1:5070",
         "phones": phones,
@@ -31,13 +34,14 @@ def voice(tmp_path: Path, **overrides: object) -> object:
         "recording_notice": "recording_notice",
     }
     options.update(overrides)
-    return _live_voice(LiveDriver(center=load_center(SAMPLE_CENTER)), **options)  # type: ignore[arg-type]
+    built: LiveVoice = _live_voice(LiveDriver(center=load_center(SAMPLE_CENTER)), **options)
+    return built
 
 
 def test_the_recording_notice_is_played_unless_switched_off(tmp_path: Path) -> None:
-    assert voice(tmp_path).options.recording_notice == RECORDING_NOTICE  # type: ignore[attr-defined]
+    assert voice(tmp_path).options.recording_notice == RECORDING_NOTICE
     silent = voice(tmp_path, recording_notice="")
-    assert silent.options.recording_notice is None  # type: ignore[attr-defined]
+    assert silent.options.recording_notice is None
 
 
 def test_a_phone_of_an_agent_outside_the_center_is_refused(tmp_path: Path) -> None:
