@@ -49,9 +49,12 @@ def port_block(slot: int, size: int = 200) -> tuple[int, int]:
     """A range of ``size`` ports for RTP, different per process and per slot.
 
     Below the kernel's ephemeral range (32768 and up), where ``free_port`` finds SIP and
-    control ports: a relay port equal to one of those sends RTP to a SIP socket.
+    control ports: a relay port equal to one of those sends RTP to a SIP socket. Eight slots
+    (0-7) per process; with the default size every process's blocks end below 32768.
     """
-    base = 20000 + ((os.getpid() % 15) * 4 + slot) * size
+    if not 0 <= slot < 8:
+        raise ValueError(f"RTP port slot {slot}: slots are 0-7")
+    base = 20000 + ((os.getpid() % 7) * 8 + slot) * size
     assert base + size <= 32768, "RTP ports must stay below the ephemeral range"
     return base, base + size - 1
 
