@@ -16,8 +16,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -194,7 +196,9 @@ class VoiceServer:
             return []
         return [json.loads(line) for line in self.events_path.read_text().splitlines() if line]
 
-    def wait_for(self, predicate, timeout_s: float = 10.0) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout_s: float = 10.0
+    ) -> list[dict[str, Any]]:
         """Wait until ``predicate(events)`` holds; return the events."""
         deadline = time.monotonic() + timeout_s
         while True:
