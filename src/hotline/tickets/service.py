@@ -23,6 +23,7 @@ from hotline.core.ids import new_id
 from hotline.crm import service as crm
 from hotline.identity.audit import record as audit
 from hotline.kb import service as kb
+from hotline.notifications import service as notifications
 from hotline.store.db import utcnow
 from hotline.store.models.crm import Product
 from hotline.store.models.tickets import (
@@ -39,11 +40,14 @@ from hotline.tickets.categories import check_ticket_fields
 from hotline.tickets.workflow import (
     Action,
     ComplaintLevel,
+    Effect,
     Priority,
     TicketFacts,
     TicketState,
     TicketType,
     Verification,
+    complaint_notices,
+    notify,
     transition,
 )
 
@@ -203,6 +207,8 @@ def create_ticket(
         now=now,
         note=subject,
     )
+    for effect in complaint_notices(facts_of(session, ticket)):
+        _apply(session, ticket, effect, now=now, actor=actor)
     audit(session, actor=actor, action="ticket.create", target=f"ticket:{ticket.number}")
     session.flush()
     return ticket
@@ -357,7 +363,7 @@ def act(
     before = ticket.state
     state, effects = transition(facts_of(session, ticket), step, target=target)
     for effect in effects:
-        _apply(ticket, effect.kind, effect.detail, now)
+        _apply(session, ticket, effect, now=now, actor=actor)
     if step is Action.ASSIGN:
         ticket.assignee = target
     elif step is Action.DISPATCH and target:
@@ -404,7 +410,8 @@ def _move_due_time(session: Session, ticket: Ticket, now: datetime) -> None:
             ticket.due_at = status.due_at
 
 
-def _apply(ticket: Ticket, kind: str, detail: dict[str, str], now: datetime) -> None:
+def _apply(session: Session, ticket: Ticket, effect: Effect, *, now: datetime, actor: str) -> None:
+    kind, detail = effect.kind, effect.detail
     if kind == "pause_clocks" and ticket.paused_since is None:
         ticket.paused_since = now
     elif kind == "resume_clocks" and ticket.paused_since is not None:
@@ -416,6 +423,31 @@ def _apply(ticket: Ticket, kind: str, detail: dict[str, str], now: datetime) -> 
         ticket.resolved_at = None
     elif kind == "claim":
         ticket.claim_status = detail["status"]
+    elif kind == "responded":
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        ticket.last_update_at = now
+    elif kind == "notify":
+        _notify(session, ticket, detail, now=now, actor=actor)
+    else:
+        raise ValueError(f"the ticket workflow asked for an unknown effect {kind!r}")
+
+
+def _notify(
+    session: Session, ticket: Ticket, detail: dict[str, str], *, now: datetime, actor: str
+) -> None:
+    """Deliver a workflow ``notify`` effect as an in-app notification."""
+    to = notifications.Addressee(detail["to_kind"], detail["to"])
+    params = {k: v for k, v in detail.items() if k not in ("to_kind", "to", "notice")}
+    params |= {"subject": ticket.subject, "by": actor}
+    notifications.send(
+        session,
+        to=to,
+        kind=detail["notice"],
+        ticket_number=ticket.number,
+        params=params,
+        now=now,
+    )
 
 
 def _event(
@@ -448,29 +480,10 @@ def respond(
     session: Session, *, ticket_id: int, actor: str, note: str, now: datetime | None = None
 ) -> Ticket:
     """Record an update sent to the customer: stops the first-response clock the first time,
-    restarts the next-update clock every time."""
-    now = now or utcnow()
-    ticket = get_ticket(session, ticket_id=ticket_id)
-    if ticket.state in (TicketState.CLOSED, TicketState.CANCELLED):
-        raise Conflict(f"cannot update a ticket that is {ticket.state}")
-    if ticket.first_response_at is None:
-        ticket.first_response_at = now
-    ticket.last_update_at = now
-    if ticket.state == TicketState.NEW:
-        ticket.state = TicketState.OPEN.value
-    _event(
-        session,
-        ticket,
-        actor=actor,
-        action="update",
-        before=ticket.state,
-        after=ticket.state,
-        now=now,
-        note=note,
+    restarts the next-update clock every time; a new ticket is then open."""
+    return act(
+        session, ticket_id=ticket_id, action=Action.UPDATE.value, actor=actor, note=note, now=now
     )
-    audit(session, actor=actor, action="ticket.update", target=f"ticket:{ticket.number}")
-    session.flush()
-    return ticket
 
 
 def provider_update(
@@ -583,6 +596,8 @@ def raise_complaint_level(
         now=now,
         data={"from": before, "to": new.value},
     )
+    for effect in complaint_notices(facts_of(session, ticket)):
+        _apply(session, ticket, effect, now=now, actor=actor)
     audit(
         session,
         actor=actor,
@@ -681,6 +696,8 @@ def check_sla(session: Session, *, now: datetime, actor: str = "sla") -> list[di
             if key in already:
                 continue
             data = {"clock": key[0], "stage": key[1], "since": key_since, "role": escalation.role}
+            notice = notify("role", escalation.role, "sla_escalation", clock=key[0], stage=key[1])
+            _apply(session, ticket, notice, now=now, actor=actor)
             _event(
                 session,
                 ticket,

@@ -162,9 +162,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(customers.router)
     app.include_router(tickets.router)
     app.include_router(kb.router)
-    from hotline.web.api import recordings
+    from hotline.web.api import notifications, recordings
 
     app.include_router(recordings.router)
+    app.include_router(notifications.router)
     pages.mount(app)
 
 

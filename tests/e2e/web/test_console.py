@@ -484,3 +484,103 @@ def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Se
     second.screenshot(path=str(server.shots / "18-desk-after-warm-transfer.png"), full_page=True)
     for page in (first, second, admin):
         page.context.close()
+
+
+def _fetch(page: Any, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """Call the API from inside the page, as its own scripts do (cookie, same origin)."""
+    return page.evaluate(
+        """async ([method, path, body]) => {
+          const response = await fetch(path, {method, credentials: 'same-origin',
+            headers: body ? {'Content-Type': 'application/json'} : {},
+            body: body ? JSON.stringify(body) : undefined});
+          return {status: response.status, body: await response.json()};
+        }""",
+        [method, path, body],
+    )
+
+
+def test_a_supervisor_is_notified_in_the_top_bar_in_both_languages(
+    browser: Any, server: Server
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 900}, locale="zh-CN", bypass_csp=True
+    )
+    page = context.new_page()
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/console")
+    _fetch(page, "POST", "/api/notifications/read")  # start from an empty inbox
+    page.reload()
+    expect(page.locator("#notice-count")).to_have_text("0")
+
+    # An agent's colleague escalates a ticket to the supervisors: the bell shows it.
+    created = _fetch(page, "POST", "/api/tickets", {"type": "inquiry", "subject": "发票抬头错误"})
+    assert created["status"] in (200, 201), created
+    number = created["body"]["number"]
+    escalated = _fetch(
+        page,
+        "POST",
+        f"/api/tickets/{created['body']['id']}/actions",
+        {"action": "escalate", "target": "supervisor"},
+    )
+    assert escalated["status"] == 200, escalated
+    page.reload()
+    expect(page.locator("#notice-count")).to_have_text("1")
+    page.click("#notice-bell")
+    expect(page.locator("#notice-bell")).to_have_attribute("aria-expanded", "true")
+    item = page.locator("#notice-list li.unread")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text(f"工单 {number} 已由 boss 升级给您：发票抬头错误")
+    page.screenshot(path=str(server.shots / "20-notifications-zh.png"), full_page=True)
+    assert serious_violations(page) == []
+
+    page.goto(f"{server.url}/console?lang=en")
+    page.click("#notice-bell")
+    expect(page.locator("#notice-list li.unread")).to_contain_text(
+        f"Ticket {number} escalated to you by boss: 发票抬头错误"
+    )
+    assert serious_violations(page) == []
+    page.click("#notice-list li.unread button")
+    expect(page.locator("#notice-count")).to_have_text("0")
+    expect(page.locator("#notice-list li.read")).to_have_count(1)
+    page.screenshot(path=str(server.shots / "21-notifications-en.png"), full_page=True)
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_every_page_has_no_serious_accessibility_violation(
+    browser: Any, server: Server, lang: str
+) -> None:
+    from tests.e2e.web.accessibility import serious_violations
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    for username, paths in (
+        (None, ["/login"]),
+        ("a001", ["/console", "/desk"]),
+        ("root", ["/wallboard", "/wallboard?mode=big", "/reports", "/admin"]),
+    ):
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 900}, locale=lang, bypass_csp=True
+        )
+        page = context.new_page()
+        if username:
+            page.goto(f"{server.url}/login")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server.url}/console")
+        for path in paths:
+            joiner = "&" if "?" in path else "?"
+            page.goto(f"{server.url}{path}{joiner}lang={lang}")
+            page.wait_for_load_state("networkidle")
+            violations = serious_violations(page)
+            if violations:
+                found[path] = violations
+        context.close()
+    assert found == {}
