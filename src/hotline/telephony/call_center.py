@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hotline.config.flow import Flow
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import OUTCOMES, Channel, Event, EventKind, Outcome
-from hotline.ivr.flow import Flow
 from hotline.ivr.interpreter import (
     AgentHungUp,
     CallerHungUp,

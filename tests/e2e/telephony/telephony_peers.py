@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hotline.ivr.flow import sample_flow
+from hotline.config.flow import sample_flow
 from hotline.telephony.server import SAMPLE_CENTER
 
 TOOLS = ("rtpengine", "sipp", "baresip", "espeak-ng", "sox")
