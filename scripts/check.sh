@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-echo "== ruff lint";          $BIN/ruff check src tests bench
-echo "== ruff format";        $BIN/ruff format --check src tests bench
+echo "== ruff lint";          $BIN/ruff check src tests bench scripts
+echo "== ruff format";        $BIN/ruff format --check src tests bench scripts
 echo "== mypy";               $BIN/mypy
 echo "== import contracts";   $BIN/lint-imports
