@@ -203,6 +203,20 @@ def test_an_import_cycle_through_a_packages_own_module_breaks(tmp_path: Path) ->
     assert broken(result) == {PACKAGE_CYCLES}
 
 
+def test_the_dependency_picture_is_regenerated_from_the_code(tmp_path: Path) -> None:
+    """docs/architecture.md shows the imports as they are; a stale picture is reported."""
+    script = REPO / "scripts" / "deps_graph.py"
+    current = run(sys.executable, script, "--check")
+    assert current.returncode == 0, current.stdout
+    page = tmp_path / "architecture.md"
+    text = (REPO / "docs" / "architecture.md").read_text()
+    arrow = re.search(r"^  \w+ --> \w+\n", text, flags=re.MULTILINE)
+    assert arrow is not None
+    page.write_text(text.replace(arrow.group(0), "", 1))  # as if a dependency were new
+    stale = run(sys.executable, script, "--check", "--page", page)
+    assert stale.returncode == 1 and "stale" in stale.stdout
+
+
 def test_pytest_treats_warnings_as_errors(tmp_path: Path) -> None:
     (tmp_path / "test_warns.py").write_text(
         "import warnings\n\ndef test_it():\n    warnings.warn('deprecated', DeprecationWarning)\n"
