@@ -152,6 +152,7 @@ def test_an_agent_feed_carries_only_that_agents_messages(client: TestClient) -> 
     token = auth(client, "a001")["authorization"].split()[1]
     hub = client.app.state.hub  # type: ignore[attr-defined]
     with client.websocket_connect(f"/api/events/ws?token={token}") as socket:
+        assert client.portal is not None
         # Another agent's caller, then this agent's own offer: only the second arrives.
         client.portal.call(hub.publish, {"type": "offer", "agent_id": "a002", "contact_id": "x"})
         client.portal.call(hub.publish, {"type": "wallboard", "queues": []})

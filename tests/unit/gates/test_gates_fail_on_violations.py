@@ -67,6 +67,23 @@ def test_mypy_strict_fails_on_untyped_core_function(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Function is missing a type annotation" in result.stdout
 
 
+def test_mypy_checks_the_tests_too(tmp_path: Path) -> None:
+    # The project's own configuration, over a tree whose only test has a type error.
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "src" / "hotline").mkdir(parents=True)
+    (tmp_path / "src" / "hotline" / "__init__.py").write_text("")
+    (tmp_path / "conftest.py").write_text("")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    (tmp_path / "tests" / "test_bad.py").write_text(
+        "def helper(x):\n    return x\n\n\ndef test_count() -> None:\n    count: int = 'one'\n"
+    )
+    result = run(BIN / "mypy", "--no-incremental", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "tests/test_bad.py:6: error: Incompatible types in assignment" in result.stdout
+    assert "helper" not in result.stdout  # tests are checked, not strictly: helpers may go bare
+
+
 def lint_imports_with(tmp_path: Path, plants: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run the project's import contracts over a copy of the source with lines planted.
 
