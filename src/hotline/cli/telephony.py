@@ -62,7 +62,7 @@ def serve_command(
     ),
     flow: Path = typer.Option(
         None,
-        help="IVR flow YAML (hotline.ivr.flow schema); default: the center file's 'ivr' flows.",
+        help="IVR flow YAML (hotline.config.flow schema); default: the center file's 'ivr' flows.",
     ),
     emergency_prompt: str = typer.Option("", help="Prompt id of an emergency announcement."),
     run_seconds: float = typer.Option(0.0, help="Stop after this many seconds (0: run forever)."),

@@ -27,9 +27,9 @@ from typing import Any
 import yaml
 
 from hotline.config.center import CenterConfig
+from hotline.config.flow import Flow, sample_flow
 from hotline.config.validate import load_center
 from hotline.core.events import Event
-from hotline.ivr.flow import Flow, sample_flow
 from hotline.routing.engine import RoutingEngine
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
@@ -200,7 +200,7 @@ def ivr_options(flow: Path | None, center: CenterConfig) -> dict[str, Any]:
 
 
 def load_flow(path: Path) -> Flow:
-    """Read an IVR flow from YAML (checked against :class:`hotline.ivr.flow.Flow`)."""
+    """Read an IVR flow from YAML (checked against :class:`hotline.config.flow.Flow`)."""
     return Flow.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hotline.config.center import TicketTypeCategories
@@ -25,7 +25,6 @@ from hotline.identity.audit import record as audit
 from hotline.kb import service as kb
 from hotline.notifications import service as notifications
 from hotline.store.db import utcnow
-from hotline.store.models.crm import Product
 from hotline.store.models.tickets import (
     BusinessCalendarRow,
     ServiceProvider,
@@ -160,9 +159,7 @@ def create_ticket(
     if customer_id is not None:
         customer_id = crm.get_customer(session, customer_id=customer_id).id
     if product_id is not None:
-        product = session.get(Product, product_id)
-        if product is None:
-            raise NotFound(f"product {product_id} does not exist")
+        product = crm.get_product(session, product_id=product_id)
         if customer_id is not None and product.customer_id != customer_id:
             raise Conflict(f"product {product_id} does not belong to customer {customer_id}")
         customer_id = product.customer_id
@@ -775,3 +772,69 @@ def ticket_view(ticket: Ticket, *, masked: bool = False) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+# ---------------------------------------------------------------- per customer
+
+# The tickets a screen pop shows: every one not yet closed or cancelled. A resolved ticket
+# still shows, since it waits for its verification callback (the "one ticket to the end" loop).
+OPEN_TICKET_STATES = ("new", "open", "waiting_customer", "dispatched", "resolved")
+_tickets = Ticket.__table__.c
+_CUSTOMER_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+# A prebuilt Core statement, not an ORM query: it runs on every inbound call's screen pop
+# (p99 target 5 ms) and statement building was half the time.
+_OPEN_TICKETS_OF = (
+    select(
+        _tickets.id,
+        _tickets.number,
+        _tickets.type,
+        _tickets.state,
+        _tickets.subject,
+        _tickets.due_at,
+    )
+    .where(_tickets.customer_id.in_(_CUSTOMER_IDS), _tickets.state.in_(OPEN_TICKET_STATES))
+    .order_by(_tickets.id.desc())
+)
+
+
+def open_tickets_of(session: Session, *, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The open tickets of these customers, newest first, as the screen pop lists them.
+
+    Example::
+
+        open_tickets_of(session, customer_ids=[42])[0]["number"]
+    """
+    if not customer_ids:
+        return []
+    session.flush()  # the connection does not autoflush as session.execute would
+    rows = session.connection().execute(_OPEN_TICKETS_OF, {"ids": list(customer_ids)})
+    return [
+        {
+            "id": t.id,
+            "number": t.number,
+            "type": t.type,
+            "state": t.state,
+            "subject": t.subject,
+            "due_at": t.due_at.isoformat() if t.due_at else None,
+        }
+        for t in rows
+    ]
+
+
+def _ticket_ids_of(session: Session, customer_id: int) -> list[int]:
+    return list(session.scalars(select(Ticket.id).where(Ticket.customer_id == customer_id)))
+
+
+def _move_tickets(
+    session: Session, ids: Sequence[int], from_customer_id: int, to_customer_id: int
+) -> None:
+    session.execute(
+        update(Ticket)
+        .where(Ticket.id.in_(ids), Ticket.customer_id == from_customer_id)
+        .values(customer_id=to_customer_id),
+        execution_options={"synchronize_session": False},
+    )
+
+
+# A customer's tickets follow the customer through a merge and back through its undo.
+CUSTOMER_TICKETS = crm.FollowingRecords(name="tickets", ids_of=_ticket_ids_of, move=_move_tickets)

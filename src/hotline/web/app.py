@@ -89,7 +89,7 @@ def create_app(
         if error.status_code == 401 and wants_page and not request.url.path.startswith("/api"):
             return RedirectResponse("/login", status_code=303)
         if error.status_code == 403 and wants_page and not request.url.path.startswith("/api"):
-            from hotline.web.pages import forbidden
+            from hotline.web.pages.rendering import forbidden
 
             return forbidden(request, str(error.detail))
         if isinstance(error.detail, list):

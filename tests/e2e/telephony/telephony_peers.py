@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hotline.ivr.flow import sample_flow
+from hotline.config.flow import sample_flow
 from hotline.telephony.server import SAMPLE_CENTER
 
 TOOLS = ("rtpengine", "sipp", "baresip", "espeak-ng", "sox")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from hotline.config.flow import sample_flow
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
-from hotline.ivr.flow import sample_flow
 from hotline.live.driver import LiveDriver
 from hotline.routing.model import AgentNotReady, AgentReady
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
@@ -179,7 +179,7 @@ def test_saving_the_center_switches_the_emergency_announcement_on_for_new_calls(
 
 
 def test_a_called_number_picks_its_own_ivr_flow() -> None:
-    from hotline.ivr.flow import Flow
+    from hotline.config.flow import Flow
 
     rig = LiveRig()
     direct = Flow.model_validate(

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from hotline.ivr.flow import Flow, OpeningHours, prompts_of, sample_flow
+from hotline.config.flow import Flow, OpeningHours, prompts_of, sample_flow
 from hotline.ivr.interpreter import (
     AgentHungUp,
     CallerHungUp,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.crm import service as crm
+from hotline.desk import customers as desk
 from hotline.identity.audit import record as audit
 from hotline.identity.roles import PERSONAL_DATA_ROLES
 from hotline.web.auth import CurrentUser, db_session, require_roles
@@ -86,7 +87,7 @@ def screen_pop(
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Screen pop: the customer(s) behind a calling number, products, contacts, open tickets."""
-    pop = crm.screen_pop(
+    pop = desk.screen_pop(
         session, calling_number=number, default_area_code=area_code, masked=masked_for(user)
     )
     return pop.__dict__
@@ -259,7 +260,7 @@ def merge(
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Merge ``merged_id`` into ``survivor_id`` keeping all history; returns the merge id."""
-    done = crm.merge_customers(
+    done = desk.merge_customers(
         session, survivor_id=survivor_id, merged_id=merged_id, actor=user.username
     )
     return {"merge_id": done.id, "moved": done.moved}
@@ -272,5 +273,5 @@ def undo_merge(
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Undo a merge: everything moves back and the merged customer is active again."""
-    undone = crm.undo_merge(session, merge_id=merge_id, actor=user.username)
+    undone = desk.undo_merge(session, merge_id=merge_id, actor=user.username)
     return {"merge_id": undone.id, "undone_at": undone.undone_at}

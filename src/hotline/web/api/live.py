@@ -552,9 +552,9 @@ def screen_pop(
     }
     number = attached.get("customer")
     if number:
-        from hotline.crm import service as crm
+        from hotline.desk import customers as desk
 
-        pop = crm.screen_pop(session, calling_number=str(number))
+        pop = desk.screen_pop(session, calling_number=str(number))
         body.update(
             customers=pop.customers,
             products=pop.products,

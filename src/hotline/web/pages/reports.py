@@ -23,7 +23,7 @@ from hotline.metrics import service as metrics
 from hotline.metrics.compute import KpiReport, queue_figures
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, QUEUE_FIGURES
 from hotline.web.auth import CurrentUser, db_session, require_roles
-from hotline.web.pages import page_context, render
+from hotline.web.pages.rendering import page_context, render
 
 router = APIRouter(include_in_schema=False)
 
