@@ -311,6 +311,8 @@ _POP_TICKETS = (
         _tickets.state,
         _tickets.subject,
         _tickets.due_at,
+        _tickets.queue,
+        _tickets.assignee,
     )
     .where(_tickets.customer_id.in_(_IDS), _tickets.state.in_(OPEN_TICKET_STATES))
     .order_by(_tickets.id.desc())
@@ -402,6 +404,9 @@ def screen_pop(
             "state": t.state,
             "subject": t.subject,
             "due_at": t.due_at.isoformat() if t.due_at else None,
+            # Who may see the ticket depends on these (the web layer leaves out the rest).
+            "queue": t.queue,
+            "assignee": t.assignee,
         }
         for t in connection.execute(_POP_TICKETS, {"ids": ids})
     ]

@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hotline.identity import audit
+from hotline.identity.roles import hidden_fields
 from hotline.live.driver import LiveDriver
 from hotline.routing.model import (
     AgentLoggedIn,
@@ -48,6 +49,13 @@ from hotline.routing.model import (
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.ports import TransferRefused
+from hotline.web.access import (
+    hides_customer_identity,
+    mask_personal,
+    require_agent,
+    scope_of,
+    scoped_board,
+)
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/live", tags=["live"])
@@ -94,10 +102,12 @@ def _own(user: CurrentUser, agent_id: str) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "agents act only for their own agent id")
 
 
-def _may_set_state(user: CurrentUser, agent_id: str) -> None:
+def _may_set_state(request: Request, user: CurrentUser, agent_id: str) -> None:
     if user.agent_id == agent_id:
         return
     if user.has("supervisor", "team_lead", "manager"):
+        # A team lead only for the agents of their own team(s).
+        require_agent(scope_of(request, user), agent_id)
         return
     raise HTTPException(status.HTTP_403_FORBIDDEN, "agents act only for their own agent id")
 
@@ -140,10 +150,17 @@ async def _control(
 
 @router.get("/wallboard")
 async def wallboard(
-    request: Request, _: CurrentUser = Depends(require_roles(*SUPERVISION))
+    request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION))
 ) -> dict[str, Any]:
-    """Queues and agents now; today's and this interval's figures with their variant."""
-    return await driver_of(request).snapshot()
+    """Queues and agents now; today's and this interval's figures with their variant.
+
+    A team lead's board lists the agents of their own team(s); the queues stay whole.
+    """
+    board = await driver_of(request).snapshot()
+    shown: dict[str, Any] = mask_personal(
+        scoped_board(board, scope_of(request, user)), hidden_fields(user.roles)
+    )
+    return shown
 
 
 @router.get("/agents/{agent_id}")
@@ -152,10 +169,18 @@ async def agent_desk(
     request: Request,
     user: CurrentUser = Depends(require_roles(*DESK, *SUPERVISION)),
 ) -> dict[str, Any]:
-    """One agent's desktop: state, reason, contacts in hand, the ringing offer."""
-    if not user.has(*SUPERVISION):
-        _own(user, agent_id)
-    return await driver_of(request).agent_view(agent_id)
+    """One agent's desktop: state, reason, contacts in hand, the ringing offer.
+
+    Supervision roles see the agents they oversee (a team lead: their own team's); callers'
+    personal data is masked for roles the policy keeps it from.
+    """
+    if user.agent_id != agent_id:
+        if not user.has(*SUPERVISION):
+            _own(user, agent_id)
+        require_agent(scope_of(request, user), agent_id)
+    view = await driver_of(request).agent_view(agent_id)
+    shown: dict[str, Any] = mask_personal(view, hidden_fields(user.roles))
+    return shown
 
 
 # --------------------------------------------------------------------------- state
@@ -176,7 +201,7 @@ async def set_state(
     user: CurrentUser = Depends(require_roles(*STATE_CONTROL)),
 ) -> dict[str, Any]:
     """Change an agent's state; logging in happens on the first ready or not ready."""
-    _may_set_state(user, agent_id)
+    _may_set_state(request, user, agent_id)
     driver = driver_of(request)
     center = driver.center
     if agent_id not in {a.id for a in center.agents}:
@@ -542,6 +567,8 @@ def screen_pop(
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
     attached = dict(driver.attached.get(contact_id, {}))
+    number = attached.get("customer")
+    attached = mask_personal(attached, hidden_fields(user.roles))
     body: dict[str, Any] = {
         "contact_id": contact_id,
         "attached": attached,
@@ -550,16 +577,19 @@ def screen_pop(
         "last_contacts": [],
         "open_tickets": [],
     }
-    number = attached.get("customer")
     if number:
         from hotline.crm import service as crm
+        from hotline.web.api.tickets import visible_tickets
 
-        pop = crm.screen_pop(session, calling_number=str(number))
+        pop = crm.screen_pop(
+            session, calling_number=str(number), masked=hides_customer_identity(user.roles)
+        )
         body.update(
             customers=pop.customers,
             products=pop.products,
             last_contacts=pop.last_contacts,
-            open_tickets=pop.open_tickets,
+            # Only the tickets this agent may open: another queue's subjects stay unseen.
+            open_tickets=visible_tickets(driver.center, user, pop.open_tickets),
         )
     return body
 
