@@ -109,3 +109,44 @@ def test_the_live_feed_is_scoped_and_masked_per_screen(client: TestClient) -> No
     with client.websocket_connect(f"/api/events/ws?token={token(client, 'planner')}") as socket:
         client.portal.call(hub.publish, theirs)
         assert socket.receive_json()["attached"] == {"customer": "*******8000"}
+
+
+def test_the_reports_page_export_is_cut_to_the_team_leads_agents(
+    client: TestClient, db_session: Session
+) -> None:
+    from datetime import date, datetime
+
+    from hotline.metrics import service as metrics
+    from hotline.metrics.records import ContactRecord
+
+    at = datetime(2026, 11, 2, 10, 0).timestamp()
+    records = [
+        ContactRecord(
+            contact_id=f"r-{agent}",
+            arrived_at=at,
+            queued_at=at,
+            answered_at=at + 5,
+            agent=agent,
+            queue="repair",
+            outcome="answered",
+            talk_s=120.0,
+        )
+        for agent in ("a002", "a012")
+    ]
+    metrics.import_records(session=db_session, records=records, source="scope-history")
+    db_session.commit()
+    day = date(2026, 11, 2).isoformat()
+
+    def export(username: str, by: str) -> str:
+        client.cookies.clear()
+        response = client.get(
+            f"/reports/export?format=csv&interval=all&from={day}&by={by}",
+            headers=auth(client, username),
+        )
+        assert response.status_code == 200, response.text
+        return response.text
+
+    assert "a002" in export("boss", "agent") and "a012" in export("boss", "agent")
+    assert "a012" in export("lead", "agent") and "a002" not in export("lead", "agent")
+    assert "t-install" in export("boss", "team")
+    assert "t-install" not in export("lead", "team") and "t-repair" in export("lead", "team")
