@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ from hotline.web.access import (
     scope_of,
     scoped_board,
 )
-from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 T = TypeVar("T")
@@ -100,6 +100,27 @@ def _on_phone(action: Callable[[], None]) -> dict[str, Any]:
 def _own(user: CurrentUser, agent_id: str) -> None:
     if user.agent_id != agent_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "agents act only for their own agent id")
+
+
+class OwnDesk(RoleGuard):
+    """Admits an agent acting for their own agent id (the path's ``agent_id``).
+
+    Checked at the door, before the request body is read, so a call control for another
+    agent is a 403 whatever its body: nobody answers, holds or hangs up for an agent, not
+    even an admin (who has no agent id of their own).
+    """
+
+    def __call__(
+        self,
+        user: CurrentUser = Depends(current_user, scope="function"),
+        agent_id: str = Path(),
+    ) -> CurrentUser:
+        admitted = super().__call__(user)
+        _own(admitted, agent_id)
+        return admitted
+
+
+OWN_DESK = OwnDesk(DESK)
 
 
 def _may_set_state(request: Request, user: CurrentUser, agent_id: str) -> None:
@@ -193,15 +214,27 @@ class StateChange(BaseModel):
     reason: str | None = Field(default=None, max_length=64)
 
 
-@router.post("/agents/{agent_id}/state")
+STATE_GUARD = require_roles(*STATE_CONTROL)
+
+
+def _state_control(
+    request: Request, agent_id: str, user: CurrentUser = Depends(STATE_GUARD)
+) -> None:
+    """Who may change this agent's state, checked at the door (before the body is read)."""
+    _may_set_state(request, user, agent_id)
+
+
+@router.post("/agents/{agent_id}/state", dependencies=[Depends(_state_control)])
 async def set_state(
     agent_id: str,
     body: StateChange,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*STATE_CONTROL)),
+    user: CurrentUser = Depends(STATE_GUARD),
 ) -> dict[str, Any]:
-    """Change an agent's state; logging in happens on the first ready or not ready."""
-    _may_set_state(request, user, agent_id)
+    """Change an agent's state; logging in happens on the first ready or not ready.
+
+    The agent themselves, a supervisor or manager, or the lead of the agent's team.
+    """
     driver = driver_of(request)
     center = driver.center
     if agent_id not in {a.id for a in center.agents}:
@@ -238,7 +271,7 @@ async def answer(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Answer (accept) the contact ringing at the agent (a phone call: on the phone)."""
     _own(user, agent_id)
@@ -255,7 +288,7 @@ async def reject(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Decline the ringing contact; it goes back to its place in the queue."""
     _own(user, agent_id)
@@ -273,7 +306,7 @@ async def hold(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Put the customer on hold."""
     return await _control(
@@ -291,7 +324,7 @@ async def resume(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Take the customer off hold."""
     return await _control(
@@ -317,7 +350,7 @@ async def transfer(
     contact_id: str,
     body: Transfer,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Transfer a connected contact to a queue or to another available agent (blind)."""
     _own(user, agent_id)
@@ -360,7 +393,7 @@ async def consult(
     contact_id: str,
     body: ConsultStart,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Consult another available agent about a connected contact (the first step of a warm
     transfer); 409 when the agent is not available or a consult is already open."""
@@ -381,7 +414,7 @@ async def end_consult(
     contact_id: str,
     body: ConsultEnd,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """End the consult: back to the customer, or complete the warm transfer."""
     transfer = body.transfer
@@ -400,7 +433,7 @@ async def hang_up(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """End the conversation; wrap-up starts."""
     return await _control(
@@ -425,7 +458,7 @@ async def wrap_up_done(
     contact_id: str,
     body: WrapUp,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Finish wrap-up with a disposition code from the center configuration."""
     _own(user, agent_id)
@@ -456,7 +489,7 @@ async def dial(
     agent_id: str,
     body: Dial,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Click-to-dial: ring the agent's phone, then call ``number`` through the trunk.
@@ -528,7 +561,7 @@ async def schedule_callback(
     contact_id: str,
     body: CallbackRequest,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Schedule a call back to the customer of a contact the agent holds."""
     _own(user, agent_id)
@@ -556,7 +589,7 @@ def screen_pop(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Customer, products, recent contacts and open tickets for the caller's number.
@@ -612,7 +645,7 @@ def ticket_from_contact(
     body: TicketFromContact,
     *,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Open a ticket linked to the contact the agent holds (the service desk's own rules)."""
