@@ -45,7 +45,9 @@ def auth(client: TestClient, username: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token(client, username)}"}
 
 
-def test_a_team_lead_sees_and_changes_only_their_own_team(client: TestClient) -> None:
+def test_a_team_lead_sees_and_changes_only_their_own_team(
+    client: TestClient, db_session: Session
+) -> None:
     lead, boss = auth(client, "lead"), auth(client, "boss")
     assert client.get("/api/live/agents/a012", headers=lead).status_code == 200
     assert client.get("/api/live/agents/a011", headers=lead).status_code == 200
@@ -60,6 +62,15 @@ def test_a_team_lead_sees_and_changes_only_their_own_team(client: TestClient) ->
     assert theirs.status_code == 403
     # The refused change did not happen.
     assert client.get("/api/live/agents/a002", headers=boss).json()["state"] == "logged_out"
+    # The lead's change to another person's state is on the record; the refused one is not.
+    from hotline.identity import audit
+
+    entries = [
+        (e.actor, e.target, e.detail)
+        for e in audit.newest(db_session, limit=50)
+        if e.action == "agent.state"
+    ]
+    assert entries == [("lead", "a012", {"state": "not_ready", "reason": "training"})]
 
     board = client.get("/api/live/wallboard", headers=lead).json()
     assert {row["team"] for row in board["agents"]} == {"t-repair"}

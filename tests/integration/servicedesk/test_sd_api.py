@@ -216,3 +216,24 @@ def test_screen_pop_lists_only_the_tickets_the_agent_may_open(
         "/api/customers/pop", params={"number": "13800000022"}, headers=auth("supervisor")
     ).json()["open_tickets"]
     assert {t["id"] for t in everything} == set(tickets.values())
+
+
+def test_wfm_reads_a_tickets_history_without_what_was_written(
+    desk_client: TestClient, auth: Auth
+) -> None:
+    ticket = desk_client.post(
+        "/api/tickets",
+        json={"type": "repair", "subject": "不加热", "queue": "repair"},
+        headers=auth("agent"),
+    ).json()["id"]
+    note = "客户张伟住北京市朝阳区建国路88号, 手机13812345678"
+    sent = desk_client.post(
+        f"/api/tickets/{ticket}/updates", json={"note": note}, headers=auth("agent")
+    )
+    assert sent.status_code in (200, 201), sent.text
+    supervisor = desk_client.get(f"/api/tickets/{ticket}", headers=auth("supervisor")).json()
+    assert note in [e["note"] for e in supervisor["history"]]
+    wfm = desk_client.get(f"/api/tickets/{ticket}", headers=auth("wfm"))
+    assert wfm.status_code == 200 and wfm.json()["subject"] == "不加热"
+    assert "13812345678" not in wfm.text and "建国路" not in wfm.text
+    assert len(wfm.json()["history"]) == len(supervisor["history"])

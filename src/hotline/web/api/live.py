@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hotline.identity import audit
 from hotline.identity.roles import hidden_fields
@@ -46,6 +47,7 @@ from hotline.routing.model import (
     TransferredToQueue,
     WrapUpEnded,
 )
+from hotline.store.db import writing
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.ports import TransferRefused
@@ -247,20 +249,42 @@ async def set_state(
             )
     logged_out = driver.engine.agent_state(agent_id).value == "logged_out"
     reason = body.reason
-    if body.state == "logout":
-        return await _apply(driver, lambda now: AgentLoggedOut(at=now, agent_id=agent_id))
-    if logged_out:
-        ready = body.state == "ready"
-        return await _apply(
-            driver,
-            lambda now: AgentLoggedIn(
+
+    def command(now: float) -> Command:
+        if body.state == "logout":
+            return AgentLoggedOut(at=now, agent_id=agent_id)
+        if logged_out:
+            ready = body.state == "ready"
+            return AgentLoggedIn(
                 at=now, agent_id=agent_id, ready=ready, reason=None if ready else reason
-            ),
+            )
+        if body.state == "ready":
+            return AgentReady(at=now, agent_id=agent_id)
+        assert reason is not None
+        return AgentNotReady(at=now, agent_id=agent_id, reason=reason)
+
+    result = await _apply(driver, command)
+    if user.agent_id != agent_id:
+        # A supervisor's or team lead's action on someone else's agent: on the record.
+        await run_in_threadpool(
+            _record,
+            request,
+            actor=user.username,
+            action="agent.state",
+            target=agent_id,
+            detail={"state": body.state, "reason": reason},
         )
-    if body.state == "ready":
-        return await _apply(driver, lambda now: AgentReady(at=now, agent_id=agent_id))
-    assert reason is not None
-    return await _apply(driver, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason))
+    return result
+
+
+def _record(
+    request: Request, *, actor: str, action: str, target: str, detail: dict[str, Any]
+) -> None:
+    """Write one audit entry in its own short transaction (live routes hold no session)."""
+    with request.app.state.session_factory() as session:
+        writing(session)
+        audit.record(session, actor=actor, action=action, target=target, detail=detail)
+        session.commit()
 
 
 # --------------------------------------------------------------------------- call controls

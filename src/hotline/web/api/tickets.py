@@ -19,6 +19,7 @@ from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
+from hotline.web.access import mask_personal
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -275,10 +276,14 @@ def get_ticket(
             }
             for c in clocks
         ],
-        "history": [
-            {"at": e.at, "actor": e.actor, "action": e.action, "to": e.to_state, "note": e.note}
-            for e in tickets.history(session, ticket_id=ticket.id)
-        ],
+        # Notes are what the customer and the desk wrote: masked by the personal-data policy.
+        "history": mask_personal(
+            [
+                {"at": e.at, "actor": e.actor, "action": e.action, "to": e.to_state, "note": e.note}
+                for e in tickets.history(session, ticket_id=ticket.id)
+            ],
+            hidden_fields(user.roles),
+        ),
     }
 
 
