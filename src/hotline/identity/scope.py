@@ -89,3 +89,32 @@ def agent_scope(
     led = led_teams(agent_id, teams=teams)
     members = frozenset(agent for agent, team in agent_teams.items() if team in led)
     return AgentScope(everyone=False, agents=members | own, teams=led)
+
+
+def team_lead_problem(
+    roles: Iterable[str], agent_id: str | None, *, teams: Mapping[str, str | None]
+) -> str | None:
+    """Why an account holding ``roles`` and linked to ``agent_id`` cannot lead a team, or
+    ``None`` when it can (or does not need to: it holds no team-lead role, or works across
+    the floor anyway). ``teams`` maps team id → lead's agent id.
+
+    >>> print(team_lead_problem(["team_lead"], "a002", teams={"t-install": "a001"}))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    agent 'a002' leads no team; a team lead's agent_id must be a team's lead in the center
+    configuration (teams[].lead): a001 (t-install)
+    >>> team_lead_problem(["team_lead"], "a001", teams={"t-install": "a001"}) is None
+    True
+    """
+    held = tuple(roles)
+    if Role.TEAM_LEAD not in held or allowed(held, FLOOR_ROLES):
+        return None
+    if led_teams(agent_id, teams=teams):
+        return None
+    leads = ", ".join(f"{lead} ({team})" for team, lead in sorted(teams.items()) if lead)
+    rule = (
+        "a team lead's agent_id must be a team's lead in the center configuration "
+        f"(teams[].lead): {leads or 'no team names a lead'}"
+    )
+    if agent_id is None:
+        return f"no agent_id given; {rule}"
+    return f"agent {agent_id!r} leads no team; {rule}"

@@ -18,6 +18,7 @@ from hotline.config.validate import check_text
 from hotline.identity import audit
 from hotline.identity import service as identity
 from hotline.identity.roles import ALL_ROLES, allowed
+from hotline.identity.scope import team_lead_problem
 from hotline.identity.tokens import TokenClaims, issue_token
 from hotline.web.access import Feed, current_center, live_feed
 from hotline.web.auth import COOKIE, CurrentUser, claims_from, db_session, require_roles
@@ -134,16 +135,34 @@ def list_users(
     ]
 
 
+def _check_team_lead(request: Request, roles: list[str], agent_id: str | None) -> None:
+    """422 when a team-lead account would lead no team of the center configuration."""
+    center = current_center(request)
+    if center is None:
+        return
+    problem = team_lead_problem(
+        roles, agent_id, teams={team.id: team.lead for team in center.teams}
+    )
+    if problem is not None:
+        raise HTTPException(422, [{"field": "agent_id", "problem": problem}])
+
+
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(
     body: UserCreate,
+    request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
 ) -> UserOut:
-    """Create a user account (admin only); the change is audited."""
+    """Create a user account (admin only); the change is audited.
+
+    A team lead's ``agent_id`` must be the lead of a team in the center configuration
+    (``teams[].lead``): that is how they see their own team's agents.
+    """
     bad = [r for r in body.roles if r not in ALL_ROLES]
     if bad:
         raise HTTPException(422, [{"field": "roles", "problem": f"unknown role {bad[0]!r}"}])
+    _check_team_lead(request, body.roles, body.agent_id)
     created = identity.create_user(
         session,
         username=body.username,
@@ -192,6 +211,7 @@ def _user_out(u: Any) -> UserOut:
 def change_user(
     username: str,
     body: UserChange,
+    request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
 ) -> UserOut:
@@ -214,6 +234,7 @@ def change_user(
     if account is None:
         raise HTTPException(404, f"no user {username!r}")
     if body.roles is not None and list(account.roles) != body.roles:
+        _check_team_lead(request, body.roles, account.agent_id)
         identity.set_roles(session, username=username, roles=body.roles, actor=user.username)
     if body.active is not None and account.active != body.active:
         identity.set_active(session, username=username, active=body.active, actor=user.username)
