@@ -111,6 +111,7 @@ def test_the_live_feed_is_scoped_and_masked_per_screen(client: TestClient) -> No
         "agents": [{"id": "a002", "team": "t-install"}, {"id": "a012", "team": "t-repair"}],
     }
     with client.websocket_connect(f"/api/events/ws?token={token(client, 'lead')}") as socket:
+        assert client.portal is not None  # the client's event loop, while the socket is open
         client.portal.call(hub.publish, theirs)
         client.portal.call(hub.publish, board)
         client.portal.call(hub.publish, ours)
@@ -118,6 +119,7 @@ def test_the_live_feed_is_scoped_and_masked_per_screen(client: TestClient) -> No
         assert socket.receive_json()["agents"] == [{"id": "a012", "team": "t-repair"}]
         assert socket.receive_json() == ours
     with client.websocket_connect(f"/api/events/ws?token={token(client, 'planner')}") as socket:
+        assert client.portal is not None
         client.portal.call(hub.publish, theirs)
         assert socket.receive_json()["attached"] == {"customer": "*******8000"}
 
