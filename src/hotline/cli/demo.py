@@ -20,13 +20,19 @@ console = Console()
 DEMO_PASSWORD = "hotline-demo"
 
 
-def demo_users(center_agents: list[str]) -> list[tuple[str, list[str], str | None]]:
-    """The demo accounts: one per role, plus a sign-in for each of the first agents."""
+def demo_users(
+    center_agents: list[str], first_team_lead: str | None = None
+) -> list[tuple[str, list[str], str | None]]:
+    """The demo accounts: one per role, plus a sign-in for each of the first agents.
+
+    The team lead signs in as the lead of the center's first team (``teams[].lead``), so
+    they oversee that team's agents.
+    """
     users: list[tuple[str, list[str], str | None]] = [
         ("admin", ["admin"], None),
         ("manager", ["manager"], None),
         ("supervisor", ["supervisor"], None),
-        ("teamlead", ["team_lead"], None),
+        ("teamlead", ["team_lead"], first_team_lead),
         ("qa", ["qa"], None),
         ("wfm", ["wfm"], None),
     ]
@@ -62,7 +68,8 @@ def demo(
     engine = make_engine(os.environ["HOTLINE_DATABASE_URL"])
     upgrade(engine)
     factory = make_session_factory(engine)
-    accounts = demo_users([a.id for a in center.agents])
+    leads = [team.lead for team in center.teams if team.lead]
+    accounts = demo_users([a.id for a in center.agents], leads[0] if leads else None)
     with session_scope(factory) as session:
         for username, roles, agent_id in accounts:
             if identity.get_user(session, username=username) is None:

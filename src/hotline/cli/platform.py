@@ -13,11 +13,12 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.config.validate import check_file
-from hotline.core.errors import Conflict
+from hotline.config.validate import check_file, load_center
+from hotline.core.errors import Conflict, ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.identity import audit
 from hotline.identity import service as identity
+from hotline.identity.scope import team_lead_problem
 from hotline.store.db import make_engine, make_session_factory, session_scope
 from hotline.store.migrate import upgrade
 
@@ -140,7 +141,24 @@ def users_add(
     ),
     language: str = typer.Option("zh-CN", "--language", help="zh-CN or en."),
 ) -> None:
-    """Create a user with roles."""
+    """Create a user with roles.
+
+    A team lead's ``--agent-id`` must be the lead of a team (``teams[].lead``) in the center
+    configuration the server starts with: that is how they see their own team's agents.
+    """
+    held = [r.strip() for r in roles.split(",") if r.strip()]
+    if "team_lead" in held:
+        path = center_path(Path(load_settings().home), None)
+        try:
+            center = load_center(path)
+        except ValidationFailed as failed:
+            error_console.print(f"[red]error[/red] {path}: {failed}")
+            raise typer.Exit(1) from failed
+        teams = {team.id: team.lead for team in center.teams}
+        problem = team_lead_problem(held, agent_id, teams=teams)
+        if problem is not None:
+            error_console.print(f"[red]error[/red] --agent-id: {problem}")
+            raise typer.Exit(1)
     _, factory = _sessions()
     try:
         with session_scope(factory) as session:
@@ -148,7 +166,7 @@ def users_add(
                 session,
                 username=username,
                 password=password,
-                roles=[r.strip() for r in roles.split(",") if r.strip()],
+                roles=held,
                 agent_id=agent_id,
                 language=language,
                 actor=os.environ.get("USER", "cli"),

@@ -791,6 +791,8 @@ _OPEN_TICKETS_OF = (
         _tickets.state,
         _tickets.subject,
         _tickets.due_at,
+        _tickets.queue,
+        _tickets.assignee,
     )
     .where(_tickets.customer_id.in_(_CUSTOMER_IDS), _tickets.state.in_(OPEN_TICKET_STATES))
     .order_by(_tickets.id.desc())
@@ -816,6 +818,9 @@ def open_tickets_of(session: Session, *, customer_ids: Sequence[int]) -> list[di
             "state": t.state,
             "subject": t.subject,
             "due_at": t.due_at.isoformat() if t.due_at else None,
+            # Who may see the ticket depends on these (the web layer leaves out the rest).
+            "queue": t.queue,
+            "assignee": t.assignee,
         }
         for t in rows
     ]

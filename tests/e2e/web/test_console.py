@@ -146,7 +146,12 @@ def _seed_service_desk(session: Any) -> None:
     )
     crm.record_contact(session, customer_id=customer.id, channel="voice", summary="咨询保修期")
     tickets.create_ticket(
-        session, type="repair", subject="室外机异响", customer_id=customer.id, actor="e2e"
+        session,
+        type="repair",
+        subject="室外机异响",
+        customer_id=customer.id,
+        queue="repair",  # a queue agent a001 serves: the screen pop lists only those
+        actor="e2e",
     )
     article = kb.create_article(
         session, title="空调安装前的准备", body="确认电源与墙体，预约安装时间。", author="editor"
@@ -349,7 +354,8 @@ def test_administrator_changes_a_role_and_quick_edits_apply_live(
     admin.fill("#user-form input[name=username]", "b002")
     admin.fill("#user-form input[name=password]", PASSWORD)
     admin.select_option("#user-form select[name=role]", "agent")
-    admin.fill("#user-form input[name=agent_id]", "a002")
+    # a011 leads team t-repair in the sample center, so the account may become its team lead.
+    admin.fill("#user-form input[name=agent_id]", "a011")
     admin.click("#user-form button")
     expect(admin.locator("tr[data-user=b002]")).to_have_count(1, timeout=5000)
 

@@ -1,7 +1,8 @@
 """Customers API: screen pop, customer records, CSV import, duplicates, merge and undo.
 
-Personal data (names, phones, e-mails, addresses) is masked for roles outside
-:data:`hotline.identity.roles.PERSONAL_DATA_ROLES`.
+Personal data (names, phones, e-mails, addresses) is masked by the one policy,
+:data:`hotline.identity.roles.PERSONAL_DATA_POLICY`. The screen pop lists only the open
+tickets the caller of the route may see (an agent: their queues' and their own).
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.crm import service as crm
 from hotline.desk import customers as desk
 from hotline.identity.audit import record as audit
-from hotline.identity.roles import PERSONAL_DATA_ROLES
+from hotline.web.access import current_center, hides_customer_identity
+from hotline.web.api.tickets import visible_tickets
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
@@ -27,8 +29,8 @@ MERGERS = ("team_lead", "supervisor", "manager")
 
 
 def masked_for(user: CurrentUser) -> bool:
-    """True when ``user`` may not see personal data unmasked."""
-    return not user.has(*PERSONAL_DATA_ROLES)
+    """True when ``user`` may not see customers' personal data unmasked."""
+    return hides_customer_identity(user.roles)
 
 
 class CustomerIn(BaseModel):
@@ -81,6 +83,7 @@ class CsvIn(BaseModel):
 
 @router.get("/pop")
 def screen_pop(
+    request: Request,
     number: str = Query(..., description="Calling number as caller ID shows it."),
     area_code: str | None = Query(None, description="Area code for local numbers."),
     user: CurrentUser = Depends(require_roles(*READERS)),
@@ -90,6 +93,7 @@ def screen_pop(
     pop = desk.screen_pop(
         session, calling_number=number, default_area_code=area_code, masked=masked_for(user)
     )
+    pop.open_tickets = visible_tickets(current_center(request), user, pop.open_tickets)
     return pop.__dict__
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket, status
@@ -18,7 +18,9 @@ from hotline.config.validate import check_text
 from hotline.identity import audit
 from hotline.identity import service as identity
 from hotline.identity.roles import ALL_ROLES, allowed
+from hotline.identity.scope import team_lead_problem
 from hotline.identity.tokens import TokenClaims, issue_token
+from hotline.web.access import Feed, current_center, live_feed
 from hotline.web.auth import COOKIE, CurrentUser, claims_from, db_session, require_roles
 
 router = APIRouter(prefix="/api", tags=["platform"])
@@ -133,16 +135,34 @@ def list_users(
     ]
 
 
+def _check_team_lead(request: Request, roles: list[str], agent_id: str | None) -> None:
+    """422 when a team-lead account would lead no team of the center configuration."""
+    center = current_center(request)
+    if center is None:
+        return
+    problem = team_lead_problem(
+        roles, agent_id, teams={team.id: team.lead for team in center.teams}
+    )
+    if problem is not None:
+        raise HTTPException(422, [{"field": "agent_id", "problem": problem}])
+
+
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(
     body: UserCreate,
+    request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
 ) -> UserOut:
-    """Create a user account (admin only); the change is audited."""
+    """Create a user account (admin only); the change is audited.
+
+    A team lead's ``agent_id`` must be the lead of a team in the center configuration
+    (``teams[].lead``): that is how they see their own team's agents.
+    """
     bad = [r for r in body.roles if r not in ALL_ROLES]
     if bad:
         raise HTTPException(422, [{"field": "roles", "problem": f"unknown role {bad[0]!r}"}])
+    _check_team_lead(request, body.roles, body.agent_id)
     created = identity.create_user(
         session,
         username=body.username,
@@ -191,6 +211,7 @@ def _user_out(u: Any) -> UserOut:
 def change_user(
     username: str,
     body: UserChange,
+    request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
 ) -> UserOut:
@@ -213,6 +234,7 @@ def change_user(
     if account is None:
         raise HTTPException(404, f"no user {username!r}")
     if body.roles is not None and list(account.roles) != body.roles:
+        _check_team_lead(request, body.roles, account.agent_id)
         identity.set_roles(session, username=username, roles=body.roles, actor=user.username)
     if body.active is not None and account.active != body.active:
         identity.set_active(session, username=username, active=body.active, actor=user.username)
@@ -285,16 +307,16 @@ def validate_config(
 
 
 def feed_filter(
-    roles: tuple[str, ...] | list[str], agent_id: str | None
-) -> Callable[[dict[str, Any]], bool]:
-    """Which live messages a screen may receive.
+    request: Request | WebSocket, roles: tuple[str, ...] | list[str], agent_id: str | None
+) -> Feed:
+    """What one screen receives of each live message (:func:`hotline.web.access.live_feed`).
 
-    Supervision roles see everything (the wallboard). An agent sees only what concerns their
-    own agent id — their offers, state changes and contacts — never other agents' callers.
+    Supervisors, managers, WFM and QA see every agent; a team lead their own teams' agents
+    and the queues; an agent only what concerns their own agent id — their offers, state
+    changes and contacts — never other agents' callers. Personal data is masked for roles
+    the policy keeps it from (WFM never sees a caller's number).
     """
-    if allowed(tuple(roles), SUPERVISION):
-        return lambda message: True
-    return lambda message: agent_id is not None and message.get("agent_id") == agent_id
+    return live_feed(current_center(request), roles, agent_id)
 
 
 @router.get("/events/stream")
@@ -303,15 +325,16 @@ async def event_stream(
 ) -> StreamingResponse:
     """Live events as Server-Sent Events (``text/event-stream``)."""
     hub = request.app.state.hub
-    shown = feed_filter(user.roles, user.agent_id)
+    feed = feed_filter(request, user.roles, user.agent_id)
 
     async def messages() -> AsyncIterator[str]:
         yield ": connected\n\n"
         async for message in hub.subscribe():
             if await request.is_disconnected():
                 break
-            if shown(message):
-                yield f"data: {json.dumps(message, ensure_ascii=False)}\n\n"
+            shown = feed(message)
+            if shown is not None:
+                yield f"data: {json.dumps(shown, ensure_ascii=False)}\n\n"
 
     return StreamingResponse(messages(), media_type="text/event-stream")
 
@@ -334,12 +357,13 @@ async def event_socket(websocket: WebSocket) -> None:
     if not allowed(roles, (*SUPERVISION, "agent")):
         await websocket.close(code=4403)
         return
-    shown = feed_filter(roles, agent_id)
+    feed = feed_filter(websocket, roles, agent_id)
     await websocket.accept()
     hub = websocket.app.state.hub
     try:
         async for message in hub.subscribe():
-            if shown(message):
-                await websocket.send_json(message)
+            shown = feed(message)
+            if shown is not None:
+                await websocket.send_json(shown)
     except (WebSocketDisconnect, asyncio.CancelledError):
         return

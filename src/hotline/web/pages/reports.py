@@ -19,9 +19,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from hotline.identity.scope import EVERYONE, AgentScope
 from hotline.metrics import service as metrics
 from hotline.metrics.compute import KpiReport, queue_figures
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, QUEUE_FIGURES
+from hotline.web.access import scope_of
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.pages.rendering import page_context, render
 
@@ -86,8 +88,14 @@ class Filters:
         )
 
 
-def selected_contacts(request: Request, session: Session, filters: Filters) -> pl.DataFrame:
-    """The database's contacts for the chosen queue, team and agent (any date)."""
+def selected_contacts(
+    request: Request, session: Session, filters: Filters, scope: AgentScope = EVERYONE
+) -> pl.DataFrame:
+    """The database's contacts for the chosen queue, team and agent (any date).
+
+    Broken down or filtered by agent or team, only ``scope``'s agents and teams count: a team
+    lead reads their own team's figures. Per queue and channel the figures stay whole.
+    """
     center = request.app.state.center
     frame = metrics.records_frame(session=session)
     if center is not None:
@@ -104,6 +112,11 @@ def selected_contacts(request: Request, session: Session, filters: Filters) -> p
             frame = frame.filter(pl.col(column) == value)
     if filters.agent:
         frame = frame.filter(pl.col("agent") == filters.agent)
+    if not scope.everyone:
+        if filters.by == "team" or filters.team:
+            frame = frame.filter(pl.col("team").is_in(sorted(scope.teams)))
+        if filters.by == "agent" or filters.agent:
+            frame = frame.filter(pl.col("agent").is_in(sorted(scope.agents)))
     return frame
 
 
@@ -275,7 +288,7 @@ def reports_page(
     center = request.app.state.center
     timezone = center.center.timezone if center is not None else "UTC"
     filters = Filters(request, timezone)
-    contacts = selected_contacts(request, session, filters)
+    contacts = selected_contacts(request, session, filters, scope_of(request, user))
     report = build_report(request, filters, contacts)
     predicted = volume_forecast(filters, contacts)
     rows = report.rows()
@@ -312,7 +325,8 @@ def reports_export(
     """The same figures as CSV (``#`` line with the settings first) or Excel (two sheets)."""
     center = request.app.state.center
     filters = Filters(request, center.center.timezone if center is not None else "UTC")
-    report = build_report(request, filters, selected_contacts(request, session, filters))
+    contacts = selected_contacts(request, session, filters, scope_of(request, user))
+    report = build_report(request, filters, contacts)
     name = f"hotline-kpis-{filters.date_from}-{filters.date_to}"
     if format == "csv":
         return Response(
