@@ -61,6 +61,10 @@ def create_app(
         for start in app.state.on_start:
             await start(app)
         yield
+        # Streams end first (a server run by hotline.web.serving did this when the stop
+        # began), then the parts stop: the live driver closes what is still in progress.
+        app.state.stopping = True
+        hub.close()
         for stop in app.state.on_stop:
             await stop(app)
 
@@ -77,6 +81,7 @@ def create_app(
     app.state.hub = hub
     app.state.on_start = []
     app.state.on_stop = []
+    app.state.stopping = False
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
