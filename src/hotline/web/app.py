@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,6 +20,7 @@ from hotline.config.center import CenterConfig
 from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import Settings, load_settings
 from hotline.store.db import make_engine, make_session_factory
+from hotline.web import readiness
 from hotline.web.events import EventHub
 
 
@@ -123,13 +123,15 @@ def create_app(
 
     @app.get("/ready", tags=["platform"])
     def ready() -> JSONResponse:
-        """Readiness: the database answers and its schema is migrated."""
-        try:
-            with session_factory() as session:
-                session.execute(text("SELECT 1 FROM users LIMIT 1"))
-        except Exception as error:  # any database failure means "not ready", with the reason
+        """Readiness: the database takes writes, the disk has room, routing (and voice) run.
+
+        503 with each failing check and its reason when not (``hotline.web.readiness``).
+        """
+        problems = readiness.check(app)
+        if problems:
+            reason = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
             return JSONResponse(
-                {"status": "not_ready", "reason": str(error)[:200]}, status_code=503
+                {"status": "not_ready", "reason": reason, "checks": problems}, status_code=503
             )
         return JSONResponse({"status": "ready"})
 
