@@ -23,7 +23,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from sqlalchemy import create_engine, text
+from websockets.sync.client import connect
 
 from hotline.cli.demo import DEMO_PASSWORD
 
@@ -97,6 +99,26 @@ def _hold_stream_open(base: str, token: str) -> threading.Event:
     return opened
 
 
+def _hold_socket_open(base: str, token: str) -> threading.Event:
+    """An agent desk's WebSocket, read in a thread until the server closes it."""
+    opened = threading.Event()
+    url = base.replace("http://", "ws://") + "/api/events/ws"
+    headers = {"Authorization": f"Bearer {token}", "Origin": base}
+
+    def read() -> None:
+        with (
+            contextlib.suppress(websockets.exceptions.WebSocketException, OSError),
+            connect(url, additional_headers=headers, open_timeout=30) as socket_,
+        ):
+            opened.set()
+            for _ in socket_:
+                pass
+
+    threading.Thread(target=read, daemon=True).start()
+    assert opened.wait(30), "the WebSocket did not open"
+    return opened
+
+
 def _stop(process: subprocess.Popen[bytes]) -> float:
     """SIGTERM, as a service manager stops a service; return how long the stop took.
 
@@ -115,7 +137,9 @@ def _stop(process: subprocess.Popen[bytes]) -> float:
 
 def test_sigterm_stops_the_server_while_a_live_stream_is_open(tmp_path: Path) -> None:
     with demo(tmp_path, rate=0.0) as (process, base):
-        _hold_stream_open(base, _token(base))
+        token = _token(base)
+        _hold_stream_open(base, token)
+        _hold_socket_open(base, token)
         took = _stop(process)
     assert took < STOP_WITHIN_S
 
