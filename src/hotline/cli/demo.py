@@ -92,14 +92,13 @@ def demo(
         f"Open http://{host}:{port}/ in a browser (Ctrl-C stops the demo).", highlight=False
     )
 
-    import uvicorn
-
     from hotline.core.settings import load_settings
     from hotline.live.driver import LiveDriver, attach
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
     from hotline.live.traffic import DemoTraffic
     from hotline.web.app import create_app
+    from hotline.web.serving import serve_app
 
     app = create_app(settings=load_settings(), session_factory=factory, center=center)
     # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
@@ -114,7 +113,7 @@ def demo(
             f"Simulated traffic: seed {seed}, rate x{rate:g}; agents {', '.join(humans)} "
             "are yours to drive from the agent desktop (/desk)."
         )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    serve_app(app, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:

@@ -312,13 +312,12 @@ def serve(
     ),
 ) -> None:
     """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
-    import uvicorn
-
     from hotline.config.validate import load_center
     from hotline.live.driver import LiveDriver, attach
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
     from hotline.web.app import create_app
+    from hotline.web.serving import serve_app
 
     settings = load_settings()
     path = center_path(settings.home, center)
@@ -360,4 +359,4 @@ def serve(
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    serve_app(app, host=host, port=port)

@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,6 +20,7 @@ from hotline.config.center import CenterConfig
 from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import Settings, load_settings
 from hotline.store.db import make_engine, make_session_factory
+from hotline.web import readiness
 from hotline.web.events import EventHub
 
 
@@ -61,6 +61,10 @@ def create_app(
         for start in app.state.on_start:
             await start(app)
         yield
+        # Streams end first (a server run by hotline.web.serving did this when the stop
+        # began), then the parts stop: the live driver closes what is still in progress.
+        app.state.stopping = True
+        hub.close()
         for stop in app.state.on_stop:
             await stop(app)
 
@@ -77,6 +81,7 @@ def create_app(
     app.state.hub = hub
     app.state.on_start = []
     app.state.on_stop = []
+    app.state.stopping = False
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -118,13 +123,15 @@ def create_app(
 
     @app.get("/ready", tags=["platform"])
     def ready() -> JSONResponse:
-        """Readiness: the database answers and its schema is migrated."""
-        try:
-            with session_factory() as session:
-                session.execute(text("SELECT 1 FROM users LIMIT 1"))
-        except Exception as error:  # any database failure means "not ready", with the reason
+        """Readiness: the database takes writes, the disk has room, routing (and voice) run.
+
+        503 with each failing check and its reason when not (``hotline.web.readiness``).
+        """
+        problems = readiness.check(app)
+        if problems:
+            reason = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
             return JSONResponse(
-                {"status": "not_ready", "reason": str(error)[:200]}, status_code=503
+                {"status": "not_ready", "reason": reason, "checks": problems}, status_code=503
             )
         return JSONResponse({"status": "ready"})
 

@@ -1,6 +1,6 @@
 """Every table's model; importing this package registers them all on ``Base.metadata``."""
 
-from hotline.store.models import crm, kb, notifications, telephony, tickets
+from hotline.store.models import crm, health, kb, notifications, telephony, tickets
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
 from hotline.store.models.metrics import ContactRecordRow
 
@@ -10,6 +10,7 @@ __all__ = [
     "ContactRecordRow",
     "User",
     "crm",
+    "health",
     "kb",
     "notifications",
     "registered_tables",
