@@ -21,12 +21,12 @@ def test_passwords_are_argon2id_and_verify() -> None:
 
 
 def test_short_passwords_are_refused() -> None:
-    with pytest.raises(ValueError, match="at least 8"):
-        hash_password("short")
+    with pytest.raises(ValueError, match="at least 10"):
+        hash_password("short-pw")
 
 
 def test_tokens_round_trip_and_expire() -> None:
-    claims = TokenClaims(username="li.na", roles=("agent",), expires_at=1000.0)
+    claims = TokenClaims(username="li.na", roles=("agent",), expires_at=1000.0, session_id="s1")
     token = issue_token(claims, secret=SECRET)
     assert read_token(token, secret=SECRET, now=999.0) == claims
     assert read_token(token, secret=SECRET, now=1000.0) is None
@@ -34,9 +34,9 @@ def test_tokens_round_trip_and_expire() -> None:
 
 
 def test_tampered_tokens_are_refused() -> None:
-    token = issue_token(TokenClaims("li.na", ("agent",), 1000.0), secret=SECRET)
+    token = issue_token(TokenClaims("li.na", ("agent",), 1000.0, "s1"), secret=SECRET)
     payload, signature = token.split(".")
-    forged = issue_token(TokenClaims("li.na", ("admin",), 1000.0), secret=b"attacker" * 4)
+    forged = issue_token(TokenClaims("li.na", ("admin",), 1000.0, "s1"), secret=b"attacker" * 4)
     assert read_token(forged.split(".")[0] + "." + signature, secret=SECRET, now=0.0) is None
     assert read_token(payload + ".", secret=SECRET, now=0.0) is None
     assert read_token("garbage", secret=SECRET, now=0.0) is None

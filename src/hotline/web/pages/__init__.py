@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from hotline.web.auth import COOKIE, CurrentUser, require_roles
+from hotline.identity.audit import record as record_audit
+from hotline.identity.sessions import revoke_session
+from hotline.web.auth import COOKIE, CurrentUser, claims_from, require_roles, user_for
 from hotline.web.i18n import LANGUAGES, pick_language, translate
 
 WEB = Path(__file__).resolve().parent.parent
@@ -42,7 +45,8 @@ def render(request: Request, template: str, context: dict[str, Any]) -> HTMLResp
     response = templates.TemplateResponse(request, template, context)
     chosen = request.query_params.get("lang")
     if chosen in LANGUAGES:
-        response.set_cookie("hotline_lang", chosen, samesite="strict")
+        secure = request.app.state.settings.secure_cookies
+        response.set_cookie("hotline_lang", chosen, samesite="strict", secure=secure)
     return response
 
 
@@ -69,8 +73,22 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/logout")
-def logout() -> RedirectResponse:
-    """Forget the session cookie."""
+def logout(request: Request) -> RedirectResponse:
+    """Sign out: revoke the cookie's session on the server, then forget the cookie.
+
+    A GET, so the plain link in the top bar works; the SameSite=Strict cookie is not sent
+    when another site links here, so no other site can sign a user out.
+    """
+    claims = claims_from(request)
+    if claims is not None:
+        with request.app.state.session_factory() as session:
+            user = user_for(session, claims)
+            if user is not None:
+                revoke_session(
+                    session, session_id=claims.session_id, reason="logout", now=time.time()
+                )
+                record_audit(session, actor=user.username, action="auth.logout")
+                session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
