@@ -98,6 +98,7 @@ def attacker(server: Server) -> Iterator[str]:  # noqa: F811
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
+    httpd.server_close()
     thread.join(timeout=5)
 
 

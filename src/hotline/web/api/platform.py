@@ -21,6 +21,7 @@ from hotline.identity import service as identity
 from hotline.identity.passwords import MIN_LENGTH, verify_password
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.tokens import STREAM, TokenClaims, issue_token
+from hotline.store.db import writing
 from hotline.web.auth import (
     COOKIE,
     CurrentUser,
@@ -112,6 +113,7 @@ def login(
     session.commit()
     user = identity.authenticate(session, username=body.username, password=body.password)
     session.commit()
+    writing(session)  # the counters and the session row: a short write transaction of its own
     now = time.time()
     if user is None:
         lockouts = [
@@ -183,6 +185,7 @@ def change_own_password(
         raise HTTPException(
             422, [{"field": "body.current_password", "problem": "is not your current password"}]
         )
+    writing(session)
     identity.set_password(
         session,
         username=user.username,

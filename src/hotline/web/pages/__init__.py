@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from hotline.identity.audit import record as record_audit
 from hotline.identity.sessions import revoke_session
+from hotline.store.db import writing
 from hotline.web.auth import COOKIE, CurrentUser, claims_from, require_roles, user_for
 from hotline.web.i18n import LANGUAGES, pick_language, translate
 
@@ -81,7 +82,7 @@ def logout(request: Request) -> RedirectResponse:
     """
     claims = claims_from(request)
     if claims is not None:
-        with request.app.state.session_factory() as session:
+        with writing(request.app.state.session_factory()) as session:
             user = user_for(session, claims)
             if user is not None:
                 revoke_session(

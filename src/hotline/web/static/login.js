@@ -6,6 +6,9 @@ document.getElementById('login').addEventListener('submit', async (event) => {
     method: 'POST', headers: {'Content-Type': 'application/json'},
     body: JSON.stringify({username: form.get('username'), password: form.get('password')}),
   });
-  if (response.ok) { window.location = '/console'; }
-  else { document.getElementById('login-error').hidden = false; }
+  if (response.ok) { window.location = '/console'; return; }
+  // 429: the account or this address is locked out for a while (Retry-After).
+  const throttled = response.status === 429;
+  document.getElementById('login-error').hidden = throttled;
+  document.getElementById('login-throttled').hidden = !throttled;
 });
