@@ -190,6 +190,19 @@ def test_a_user_changes_their_own_password(app_client: TestClient) -> None:
     assert _login(app_client, "qa", "staple-Battery-37") == 200
 
 
+def test_guessing_the_current_password_through_a_session_is_throttled(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    qa = _auth(token_for("qa"))
+    guess = {"current_password": "wrong-guess-1", "new_password": "staple-Battery-37"}
+    codes = [app_client.post("/api/auth/password", json=guess, headers=qa).status_code]
+    codes += [
+        app_client.post("/api/auth/password", json=guess, headers=qa).status_code for _ in range(5)
+    ]
+    assert codes == [422] * 5 + [429]
+    assert _login(app_client, "qa", PASSWORD) == 429  # the account itself is locked
+
+
 # --- sessions -----------------------------------------------------------------------------
 
 

@@ -72,6 +72,27 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     )
 
 
+def _refuse_while_locked(session: Session, *, keys: list[str], actor: str, address: str) -> None:
+    """Answer 429 with ``Retry-After`` (audited) while any of ``keys`` is locked out."""
+    now = time.time()
+    locked_until = sessions.refused_until(session, keys=keys, now=now)
+    if not locked_until:
+        return
+    retry_after = max(1, math.ceil(locked_until - now))
+    audit.record(
+        session,
+        actor=actor,
+        action="auth.throttled",
+        detail={"address": address, "retry_after_s": retry_after},
+    )
+    session.commit()
+    raise HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"too many wrong passwords; try again in {retry_after} s",
+        {"Retry-After": str(retry_after)},
+    )
+
+
 @router.post(
     "/auth/login",
     response_model=LoginResponse,
@@ -89,24 +110,9 @@ def login(
     refused with 429 and ``Retry-After`` for 30 s, doubling up to 15 min; the counters are kept
     in the database, so a restart does not reset them. Every outcome is audited.
     """
-    now = time.time()
     address = client_address(request)
     keys = [throttle.account_key(body.username), throttle.address_key(address)]
-    locked_until = sessions.refused_until(session, keys=keys, now=now)
-    if locked_until:
-        retry_after = max(1, math.ceil(locked_until - now))
-        audit.record(
-            session,
-            actor=body.username,
-            action="auth.throttled",
-            detail={"address": address, "retry_after_s": retry_after},
-        )
-        session.commit()
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many wrong passwords; try again in {retry_after} s",
-            {"Retry-After": str(retry_after)},
-        )
+    _refuse_while_locked(session, keys=keys, actor=body.username, address=address)
     # End the read transaction before the slow password hash: on SQLite (WAL), a transaction
     # that read, waited out the hash, and then writes fails with "database is locked" if
     # another writer (the live event log) committed meanwhile.
@@ -175,13 +181,29 @@ class PasswordChange(BaseModel):
 @router.post("/auth/password", status_code=204)
 def change_own_password(
     body: PasswordChange,
+    request: Request,
     user: CurrentUser = Depends(require_roles()),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
-    """Change your own password; your other sessions end, this one stays signed in."""
+    """Change your own password; your other sessions end, this one stays signed in.
+
+    A wrong current password counts against the account like a wrong sign-in (a stolen
+    session must not become a way to guess the password without throttling).
+    """
+    key = throttle.account_key(user.username)
+    _refuse_while_locked(session, keys=[key], actor=user.username, address=client_address(request))
     account = identity.get_user(session, username=user.username)
     session.commit()
     if account is None or not verify_password(account.password_hash, body.current_password):
+        writing(session)
+        sessions.record_failure(session, key=key, policy=throttle.ACCOUNT, now=time.time())
+        audit.record(
+            session,
+            actor=user.username,
+            action="auth.failed",
+            detail={"address": client_address(request), "via": "password change"},
+        )
+        session.commit()
         raise HTTPException(
             422, [{"field": "body.current_password", "problem": "is not your current password"}]
         )
