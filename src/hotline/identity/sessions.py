@@ -85,7 +85,18 @@ def refused_until(session: Session, *, keys: list[str], now: float) -> float:
 
 
 def record_failure(session: Session, *, key: str, policy: ThrottlePolicy, now: float) -> float:
-    """Count one more wrong password for ``key``; return the lockout it starts (0 if none)."""
+    """Count one more wrong password for ``key``; return the lockout it starts (0 if none).
+
+    Streaks forgotten by now are deleted on the way, so guessing random user names cannot
+    grow the table beyond what the last hour brought.
+    """
+    session.execute(
+        delete(LoginFailures).where(
+            LoginFailures.key != key,
+            LoginFailures.last_failure_at < now - policy.forget_after_s,
+            LoginFailures.locked_until < now,
+        )
+    )
     row = session.get(LoginFailures, key)
     if row is None:
         row = LoginFailures(key=key, failures=0, last_failure_at=0.0, locked_until=0.0)

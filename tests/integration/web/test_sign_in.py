@@ -100,6 +100,22 @@ def test_a_restart_does_not_reset_the_lockout(
         assert _login(client, "qa", PASSWORD) == 429
 
 
+def test_forgotten_streaks_are_deleted(session_factory: sessionmaker[Session]) -> None:
+    from sqlalchemy import select
+
+    from hotline.identity import sessions, throttle
+    from hotline.store.models.identity import LoginFailures
+
+    now = time.time()
+    with session_factory() as session:
+        sessions.record_failure(session, key="account:old", policy=throttle.ACCOUNT, now=now - 7200)
+        sessions.record_failure(session, key="account:recent", policy=throttle.ACCOUNT, now=now)
+        sessions.record_failure(session, key="account:new", policy=throttle.ACCOUNT, now=now)
+        session.flush()
+        keys = set(session.scalars(select(LoginFailures.key)))
+    assert "account:old" not in keys and {"account:recent", "account:new"} <= keys
+
+
 def test_one_address_spraying_many_names_is_throttled(app_client: TestClient) -> None:
     codes = [_login(app_client, f"nobody{n}", "wrong-guess-1") for n in range(20)]
     assert codes == [401] * 20
