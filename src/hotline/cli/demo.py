@@ -60,6 +60,12 @@ def demo(
         "--respect-hours",
         help="Close queues outside the sample center's opening hours (off: open around the clock).",
     ),
+    secure_cookies: bool = typer.Option(
+        False,
+        "--secure-cookies",
+        envvar="HOTLINE_SECURE_COOKIES",
+        help="Served over HTTPS (e.g. behind a TLS proxy): mark cookies Secure and send HSTS.",
+    ),
 ) -> None:
     """Start the platform with the sample center (SQLite), live routing and demo traffic."""
     os.environ["HOTLINE_HOME"] = str(home)
@@ -100,7 +106,10 @@ def demo(
     from hotline.web.app import create_app
     from hotline.web.serving import serve_app
 
-    app = create_app(settings=load_settings(), session_factory=factory, center=center)
+    settings = load_settings()
+    if secure_cookies:
+        settings = settings.model_copy(update={"secure_cookies": True})
+    app = create_app(settings=settings, session_factory=factory, center=center)
     # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
     history = ContactHistoryRecorder(session_factory=factory)
     driver = LiveDriver(center=center, honour_hours=respect_hours, seed=seed, on_finished=[history])

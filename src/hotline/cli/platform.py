@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import check_file, load_center
-from hotline.core.errors import Conflict, ValidationFailed
+from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.identity import audit
 from hotline.identity import service as identity
@@ -111,13 +111,17 @@ def init(
             password = admin_password or typer.prompt(
                 "Admin password", hide_input=True, confirmation_prompt=True
             )
-            identity.create_user(
-                session,
-                username=admin_username,
-                password=password,
-                roles=["admin"],
-                actor="hotline init",
-            )
+            try:
+                identity.create_user(
+                    session,
+                    username=admin_username,
+                    password=password,
+                    roles=["admin"],
+                    actor="hotline init",
+                )
+            except (ValueError, ValidationFailed) as error:
+                error_console.print(f"[red]error[/red] admin password refused: {error}")
+                raise typer.Exit(1) from error
             console.print(f"created admin user {admin_username!r}")
         else:
             console.print(f"admin user {admin_username!r} already exists")
@@ -134,7 +138,11 @@ def users_add(
         ..., "--roles", help="Comma-separated roles, e.g. agent or supervisor,qa."
     ),
     password: str = typer.Option(
-        ..., "--password", prompt=True, hide_input=True, help="Password (8+ characters)."
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        help="Password: 10+ characters, not the user name, not a common or guessable one.",
     ),
     agent_id: str | None = typer.Option(
         None, "--agent-id", help="The agent this user signs in as."
@@ -171,10 +179,38 @@ def users_add(
                 language=language,
                 actor=os.environ.get("USER", "cli"),
             )
-    except (ValueError, Conflict) as error:
+    except (ValueError, Conflict, ValidationFailed) as error:
         error_console.print(f"[red]error[/red] {error}")
         raise typer.Exit(1) from error
     console.print(f"created user {username!r}")
+
+
+@users_app.command("password")
+def users_password(
+    username: str = typer.Argument(..., help="Login name."),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="New password: 10+ characters, not the user name, not a common or guessable one.",
+    ),
+) -> None:
+    """Set a user's password (the policy applies); every session they hold ends."""
+    _, factory = _sessions()
+    try:
+        with session_scope(factory) as session:
+            identity.set_password(
+                session,
+                username=username,
+                password=password,
+                actor=os.environ.get("USER", "cli"),
+            )
+    except (NotFound, ValidationFailed) as error:
+        error_console.print(f"[red]error[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"password of {username!r} changed; their sessions were ended")
 
 
 @users_app.command("list")
@@ -310,6 +346,12 @@ def serve(
         help="With --sip: prompt id played before callers join a queue ('this call may be "
         "recorded'); empty: none.",
     ),
+    secure_cookies: bool = typer.Option(
+        False,
+        "--secure-cookies",
+        envvar="HOTLINE_SECURE_COOKIES",
+        help="Served over HTTPS (e.g. behind a TLS proxy): mark cookies Secure and send HSTS.",
+    ),
 ) -> None:
     """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
     from hotline.config.validate import load_center
@@ -320,6 +362,8 @@ def serve(
     from hotline.web.serving import serve_app
 
     settings = load_settings()
+    if secure_cookies:
+        settings = settings.model_copy(update={"secure_cookies": True})
     path = center_path(settings.home, center)
     try:
         center_config = load_center(path)

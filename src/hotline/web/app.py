@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,7 +25,9 @@ from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import Settings, load_settings
 from hotline.store.db import make_engine, make_session_factory
 from hotline.web import readiness
+from hotline.web.auth import require_roles
 from hotline.web.events import EventHub
+from hotline.web.security import OriginCheck, SecurityHeaders
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -73,6 +79,10 @@ def create_app(
         version=__version__,
         description="Hotline contact-center platform API (呼叫中心一站式服务平台).",
         lifespan=lifespan,
+        # The schema and its viewers are for signed-in users only: see _add_docs.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
@@ -136,7 +146,50 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     _include_routers(app)
+    _add_docs(app)
+    # Outermost last: headers go on every response, the Origin check's refusals included.
+    app.add_middleware(OriginCheck, allowed_origins=settings.allowed_origins)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     return app
+
+
+def _inline_script_hashes(html: str) -> str:
+    """CSP ``'sha256-…'`` sources for every inline ``<script>`` of a page."""
+    bodies = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
+    digests = (base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() for b in bodies)
+    return " ".join(f"'sha256-{d}'" for d in digests)
+
+
+def _docs_page(page: HTMLResponse) -> HTMLResponse:
+    """The API viewer loads its bundle from a CDN and boots with one inline script: allow
+    exactly those (by hash), nothing else."""
+    html = bytes(page.body).decode()
+    cdn = "https://cdn.jsdelivr.net"
+    page.headers["content-security-policy"] = (
+        f"default-src 'self'; script-src 'self' {cdn} {_inline_script_hashes(html)}; "
+        f"style-src 'self' {cdn} 'unsafe-inline'; img-src 'self' data: https:; "
+        "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+    return page
+
+
+def _add_docs(app: FastAPI) -> None:
+    """``/openapi.json``, ``/docs`` and ``/redoc`` for any signed-in user (README: "everyone
+    signed in"); anonymous callers get 401 (pages: the sign-in page)."""
+    signed_in = [Depends(require_roles())]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=signed_in)
+    def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=signed_in)
+    def swagger_ui() -> HTMLResponse:
+        return _docs_page(get_swagger_ui_html(openapi_url="/openapi.json", title="Hotline API"))
+
+    @app.get("/redoc", include_in_schema=False, dependencies=signed_in)
+    def redoc() -> HTMLResponse:
+        return _docs_page(get_redoc_html(openapi_url="/openapi.json", title="Hotline API"))
 
 
 def _error_name(status_code: int) -> str:

@@ -208,6 +208,7 @@ def test_agent_and_supervisor_work_a_contact_end_to_end(browser: Any, server: Se
     placed = supervisor.request.post(
         f"{server.url}/api/live/contacts",
         data={"queue": "installation", "customer": "13800138000", "subject": "空调安装预约"},
+        headers={"origin": server.url},  # as the page's own scripts would (cookie-signed)
     )
     assert placed.status == 201, placed.text()
     contact = placed.json()["contact_id"]
@@ -423,6 +424,7 @@ def test_wallboard_falls_back_to_server_sent_events(browser: Any, server: Server
     created = admin.request.post(
         f"{server.url}/api/users",
         data={"username": "c003", "password": PASSWORD, "roles": ["agent"], "agent_id": "a003"},
+        headers={"origin": server.url},
     )
     assert created.status == 201, created.text()
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
@@ -460,6 +462,7 @@ def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Se
                 "roles": ["agent"],
                 "agent_id": agent_id,
             },
+            headers={"origin": server.url},
         )
         assert made.status == 201, made.text()
     first, second = _signed_in(browser, server, "v031"), _signed_in(browser, server, "v032")
@@ -468,7 +471,9 @@ def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Se
     first.click("#btn-ready")
     expect(first.locator("#state")).to_have_text("空闲")
     placed = admin.request.post(
-        f"{server.url}/api/live/contacts", data={"queue": "vip", "customer": "13900000031"}
+        f"{server.url}/api/live/contacts",
+        data={"queue": "vip", "customer": "13900000031"},
+        headers={"origin": server.url},
     )
     assert placed.status == 201, placed.text()
     first.click("#btn-answer")

@@ -177,7 +177,8 @@ def test_pages_redirect_to_login_and_render_after(
 
 def test_websocket_receives_published_events(app_client: TestClient, token_for: TokenFor) -> None:
     hub = cast(FastAPI, app_client.app).state.hub
-    with app_client.websocket_connect(f"/api/events/ws?token={token_for('supervisor')}") as socket:
+    supervisor = {"authorization": f"Bearer {token_for('supervisor')}"}
+    with app_client.websocket_connect("/api/events/ws", headers=supervisor) as socket:
         portal = app_client.portal
         assert portal is not None
         portal.call(hub.publish, {"kind": "queued", "queue": "repair"})

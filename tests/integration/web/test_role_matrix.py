@@ -30,6 +30,7 @@ from starlette.websockets import WebSocketDisconnect
 from hotline.identity.roles import ALL_ROLES
 from hotline.web.app import iter_routes
 from hotline.web.events import EventHub
+from tests.integration.web.conftest import PASSWORD
 
 TokenFor = Callable[[str], str]
 
@@ -57,11 +58,13 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
     ("POST", "/api/auth/login"): PUBLIC,
-    # The interactive API documentation (issue #19's auth part makes these signed-in).
-    ("GET", "/openapi.json"): PUBLIC,
-    ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
+    ("POST", "/api/auth/logout"): EVERYONE,  # revokes its token: called with a fresh one
+    ("POST", "/api/auth/password"): EVERYONE,
+    ("POST", "/api/auth/stream-ticket"): EVERYONE,
+    # The interactive API documentation, for signed-in users.
+    ("GET", "/openapi.json"): EVERYONE,
+    ("GET", "/docs"): EVERYONE,
+    ("GET", "/redoc"): EVERYONE,
     ("GET", "/api/me"): EVERYONE,
     ("GET", "/api/users"): MANAGERS,
     ("POST", "/api/users"): ADMIN,
@@ -211,6 +214,17 @@ def _app_routes(client: TestClient) -> dict[tuple[str, str], Any]:
     return found
 
 
+LOGOUT = "/api/auth/logout"
+
+
+def _fresh_token(client: TestClient, role: str) -> str:
+    """A token of a new session: signing out revokes the token it is called with."""
+    answer = client.post("/api/auth/login", json={"username": role, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["token"]
+    return token
+
+
 def _concrete(path: str, **overrides: str) -> str:
     values = PARAMETERS | overrides
     return re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "1"), path)
@@ -230,9 +244,9 @@ def test_every_route_has_a_line_in_the_matrix(app_client: TestClient) -> None:
 
 
 def _websocket(client: TestClient, path: str, token: str | None) -> str:
-    url = path if token is None else f"{path}?token={token}"
+    headers = {} if token is None else {"authorization": f"Bearer {token}"}
     try:
-        with client.websocket_connect(url):
+        with client.websocket_connect(path, headers=headers):
             return "accepted"
     except WebSocketDisconnect as closed:
         return f"closed {closed.code}"
@@ -263,7 +277,8 @@ def test_every_role_gets_the_status_the_matrix_says(
         if anonymous != 401:
             wrong.append((method, path, "anonymous", anonymous))
         for role in ALL_ROLES:
-            headers = {"authorization": f"Bearer {token_for(role)}"}
+            token = _fresh_token(app_client, role) if path == LOGOUT else token_for(role)
+            headers = {"authorization": f"Bearer {token}"}
             app_client.cookies.clear()
             status = app_client.request(
                 method, url, json={}, headers=headers, follow_redirects=False

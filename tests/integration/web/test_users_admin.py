@@ -94,7 +94,7 @@ def test_deactivated_user_loses_the_live_feed(app_client: TestClient, token_for:
     assert off.status_code == 200, off.text
     app_client.cookies.clear()  # sign-in set the admin's cookie; use only the supervisor's token
     try:
-        with app_client.websocket_connect(f"/api/events/ws?token={token}") as socket:
+        with app_client.websocket_connect("/api/events/ws", headers=_auth(token)) as socket:
             socket.receive_json()
     except WebSocketDisconnect as closed:
         assert closed.code == 4403

@@ -2,12 +2,15 @@
 
 from hotline.store.models import crm, health, kb, notifications, telephony, tickets
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
+from hotline.store.models.identity import AuthSession, LoginFailures
 from hotline.store.models.metrics import ContactRecordRow
 
 __all__ = [
     "AuditEntry",
+    "AuthSession",
     "ContactEventRow",
     "ContactRecordRow",
+    "LoginFailures",
     "User",
     "crm",
     "health",

@@ -6,11 +6,16 @@ package's own module holds the sign-in and console pages and mounts the others.
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from hotline.web.auth import COOKIE, CurrentUser, require_roles
+from hotline.identity.audit import record as record_audit
+from hotline.identity.sessions import revoke_session
+from hotline.store.db import writing
+from hotline.web.auth import COOKIE, CurrentUser, claims_from, require_roles, user_for
 from hotline.web.pages.rendering import WEB, page_context, render
 
 router = APIRouter(include_in_schema=False)
@@ -29,8 +34,22 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/logout")
-def logout() -> RedirectResponse:
-    """Forget the session cookie."""
+def logout(request: Request) -> RedirectResponse:
+    """Sign out: revoke the cookie's session on the server, then forget the cookie.
+
+    A GET, so the plain link in the top bar works; the SameSite=Strict cookie is not sent
+    when another site links here, so no other site can sign a user out.
+    """
+    claims = claims_from(request)
+    if claims is not None:
+        with writing(request.app.state.session_factory()) as session:
+            user = user_for(session, claims)
+            if user is not None:
+                revoke_session(
+                    session, session_id=claims.session_id, reason="logout", now=time.time()
+                )
+                record_audit(session, actor=user.username, action="auth.logout")
+                session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

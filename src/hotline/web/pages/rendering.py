@@ -44,7 +44,8 @@ def render(request: Request, template: str, context: dict[str, Any]) -> HTMLResp
     response = templates.TemplateResponse(request, template, context)
     chosen = request.query_params.get("lang")
     if chosen in LANGUAGES:
-        response.set_cookie("hotline_lang", chosen, samesite="strict")
+        secure = request.app.state.settings.secure_cookies
+        response.set_cookie("hotline_lang", chosen, samesite="strict", secure=secure)
     return response
 
 
