@@ -96,6 +96,11 @@ class NgClient:
             self._transport.close()
             self._transport = None
 
+    @property
+    def pending(self) -> int:
+        """Requests sent and not yet answered: the relay's backlog as this client sees it."""
+        return len(self._pending)
+
     def _reply(self, data: bytes) -> None:
         cookie, _, body = data.partition(b" ")
         future = self._pending.pop(cookie.decode(errors="replace"), None)

@@ -13,6 +13,12 @@ keep every sippy object inside that thread:
 sippy's UDP server defaults to three worker threads, each with its own sender; two
 responses to one INVITE can then leave out of order (a ``100 Trying`` after the ``200 OK``).
 We run it with exactly one worker, so datagrams leave in the order sippy produced them.
+
+Overload control: the stack keeps the set-up backlog (incoming INVITEs not yet answered or
+refused, with the time each arrived) in sippy's thread and, given an ``admission`` gate,
+asks it about every new INVITE before any call object exists; a refused caller gets
+``503 Service Unavailable`` with ``Retry-After`` straight from this thread, so shedding load
+costs one parse and one datagram and never waits for the busy driver.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
+from hotline.telephony.overload import Admission
 from hotline.telephony.ports import SignallingEvents
 from hotline.telephony.sip.registrar import Registrar
 
@@ -82,6 +89,15 @@ def _quiet_dump_exception(msg: str, f: Any = None, extra: Any = None) -> None:
     log.debug("sippy: %s", msg)
 
 
+class AdmissionGate(Protocol):
+    """Decides, in sippy's thread, whether a new incoming call is taken (see
+    :mod:`hotline.telephony.overload`)."""
+
+    def decide(self, *, setup_backlog: int, oldest_setup_age_s: float) -> Admission:
+        """Admit or refuse one new INVITE, given the stack's own set-up backlog."""
+        ...
+
+
 class SippyStack:
     """The SIP side of the platform on one UDP port; implements ``Signalling``."""
 
@@ -97,6 +113,7 @@ class SippyStack:
         registrar: Registrar,
         clock: Callable[[], float] = time.time,
         user_agent: str = "Hotline",
+        admission: AdmissionGate | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -105,6 +122,11 @@ class SippyStack:
         self.registrar = registrar
         self.clock = clock
         self.user_agent = user_agent
+        self.admission = admission
+        # incoming legs waiting for their final answer -> when their INVITE arrived
+        # (monotonic); insertion order is arrival order, so the first is the oldest
+        self._setting_up: dict[str, float] = {}
+        self.refused_overload = 0  # INVITEs refused with 503 (written by sippy's thread only)
         self._legs: dict[str, Any] = {}
         self._ua_leg: dict[int, str] = {}
         self._inbound = itertools.count(1)
@@ -179,7 +201,11 @@ class SippyStack:
         if has_tag and method != "REGISTER":
             return (req.genResponse(481, "Call Leg/Transaction Does Not Exist"), None, None)
         if method == "INVITE":
+            refusal = self._overloaded(req)
+            if refusal is not None:
+                return (refusal, None, None)
             leg = f"in-{next(self._inbound)}"
+            self._setting_up[leg] = time.monotonic()
             ua = UA(self._config, event_cb=partial(self._ua_event, leg))
             self._legs[leg] = ua
             return ua.recvRequest(req, sip_t)  # type: ignore[no-any-return]
@@ -188,6 +214,30 @@ class SippyStack:
         if method == "OPTIONS":
             return (req.genResponse(200, "OK"), None, None)
         return (req.genResponse(501, "Not Implemented"), None, None)
+
+    @property
+    def setup_backlog(self) -> int:
+        """Incoming calls waiting for their answer (read from any thread: a snapshot)."""
+        return len(self._setting_up)
+
+    def _overloaded(self, req: Any) -> Any:
+        """The 503 response for a new INVITE the gate refuses; ``None`` when admitted."""
+        if self.admission is None:
+            return None
+        oldest = next(iter(self._setting_up.values()), None)
+        decision = self.admission.decide(
+            setup_backlog=len(self._setting_up),
+            oldest_setup_age_s=0.0 if oldest is None else time.monotonic() - oldest,
+        )
+        if decision.admitted:
+            return None
+        from sippy.SipHeader import SipHeader
+
+        self.refused_overload += 1
+        resp = req.genResponse(503, "Service Unavailable")
+        # RFC 3261 §20.33: how long the caller (or the carrier's proxy) should stay away
+        resp.appendHeader(SipHeader(name="retry-after", bodys=str(decision.retry_after_s or 1)))
+        return resp
 
     def _register(self, req: Any) -> Any:
         from sippy.SipHeader import SipHeader
@@ -262,6 +312,7 @@ class SippyStack:
             data = event.getData()
             code = int(data[0]) if data and isinstance(data[0], int) else 500
             self._legs.pop(leg, None)
+            self._setting_up.pop(leg, None)
             post(self.events.failed, leg, code)
         elif isinstance(event, CCEventUpdate):
             # A re-INVITE on a connected leg (hold/resume): the UA waits in its "updating"
@@ -270,6 +321,7 @@ class SippyStack:
             post(self.events.updated, leg, str(body) if body is not None else "")
         elif isinstance(event, CCEventDisconnect):
             self._legs.pop(leg, None)
+            self._setting_up.pop(leg, None)  # a caller who gave up before the answer
             also = event.getData()
             if also is not None:
                 # REFER: sippy answered 202 and sends the phone its BYE itself; the event
@@ -293,6 +345,7 @@ class SippyStack:
         from sippy.CCEvents import CCEventConnect
         from sippy.MsgBody import MsgBody
 
+        self._setting_up.pop(leg, None)
         ua = self._legs.get(leg)
         if ua is not None:
             ua.recvEvent(CCEventConnect((200, "OK", MsgBody(sdp))))
@@ -304,6 +357,7 @@ class SippyStack:
     def _reject(self, leg: str, code: int, reason: str) -> None:
         from sippy.CCEvents import CCEventFail
 
+        self._setting_up.pop(leg, None)
         ua = self._legs.pop(leg, None)
         if ua is not None:
             ua.recvEvent(CCEventFail((code, reason)))
@@ -315,6 +369,7 @@ class SippyStack:
     def _hang_up(self, leg: str) -> None:
         from sippy.CCEvents import CCEventDisconnect
 
+        self._setting_up.pop(leg, None)
         ua = self._legs.pop(leg, None)
         if ua is not None:
             ua.recvEvent(CCEventDisconnect())
