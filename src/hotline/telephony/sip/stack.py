@@ -24,6 +24,7 @@ costs one parse and one datagram and never waits for the busy driver.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import re
@@ -72,6 +73,29 @@ def _normalise_transport(ua: Any) -> None:
     address = getattr(ua, "rAddr", None)  # ((host, port), transport), set from the Contact
     if isinstance(address, tuple) and len(address) == 2 and isinstance(address[1], str):
         ua.rAddr = (address[0], address[1].lower())
+
+
+@functools.cache
+def _retry_after_type() -> Any:
+    from sippy.SipGenericHF import SipGenericHF
+
+    class RetryAfter(SipGenericHF):  # type: ignore[misc]
+        # sippy writes an unknown header's name capitalize()d ("Retry-after"): legal, as
+        # names are case-insensitive (RFC 3261 §7.3.1), but some peers (sipp) match the
+        # canonical spelling only.
+        hf_names = ("retry-after",)
+
+        def getCanName(self, name: str, compact: bool = False) -> str:  # noqa: N802
+            return "Retry-After"
+
+    return RetryAfter
+
+
+def retry_after_header(seconds: int) -> Any:
+    """A sippy ``Retry-After: <seconds>`` header, spelled canonically."""
+    from sippy.SipHeader import SipHeader
+
+    return SipHeader(name="retry-after", body=_retry_after_type()(str(seconds)))
 
 
 class _SipLogger:
@@ -231,12 +255,10 @@ class SippyStack:
         )
         if decision.admitted:
             return None
-        from sippy.SipHeader import SipHeader
-
         self.refused_overload += 1
         resp = req.genResponse(503, "Service Unavailable")
         # RFC 3261 §20.33: how long the caller (or the carrier's proxy) should stay away
-        resp.appendHeader(SipHeader(name="retry-after", bodys=str(decision.retry_after_s or 1)))
+        resp.appendHeader(retry_after_header(decision.retry_after_s or 1))
         return resp
 
     def _register(self, req: Any) -> Any:
