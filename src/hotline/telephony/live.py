@@ -206,11 +206,16 @@ class LiveVoice:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            if self.parts is not None:
-                self.parts.stack.expire_registrations()
-                note_overload(self.parts)
-                if self.driver.watched():
-                    self.driver.publish(self.load_message())
+            self.tick()
+
+    def tick(self) -> None:
+        """Once a second: expire registrations, log overload alarms, show the load."""
+        if self.parts is None:
+            return
+        self.parts.stack.expire_registrations()
+        note_overload(self.parts)
+        if self.driver.watched():
+            self.driver.publish(self.load_message())
 
     def load_message(self) -> dict[str, Any]:
         """The ``voice_load`` message for screens: overload state and calls refused."""
