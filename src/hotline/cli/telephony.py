@@ -88,7 +88,7 @@ def serve_command(
         "callers wait for their answer.",
     ),
     max_setup_ms: float = typer.Option(
-        250.0,
+        200.0,
         help="Overload control: refuse new calls while the oldest unanswered caller has "
         "waited this long (ms).",
     ),

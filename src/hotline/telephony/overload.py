@@ -11,6 +11,8 @@ The bounds look at the set-up path itself:
 
 - the **set-up backlog**: INVITEs received but not yet answered (or refused) — how many
   callers are waiting for their ``200 OK``, and how long the oldest of them has waited;
+- the **SIP thread's lag**: how long the new INVITE itself waited between the socket and
+  the SIP stack's thread — a stack that reads its datagrams late answers them late too;
 - the **media relay**: requests to the media server (rtpengine) awaiting its answer;
 - the **driver's lag**: how late the voice driver's event loop runs its timers, i.e. how
   long any new piece of call work waits before it starts.
@@ -37,6 +39,7 @@ from typing import Any
 #: Why a call was refused (the ``reason`` of a refusal and of an overload alarm).
 SETUP_BACKLOG = "setup_backlog"
 SETUP_AGE = "setup_age"
+SIP_LAG = "sip_lag"
 MEDIA_PENDING = "media_pending"
 LOOP_LAG = "loop_lag"
 
@@ -56,7 +59,9 @@ class OverloadBounds:
     #: INVITEs received and not yet answered or refused.
     max_setup_backlog: int = 25
     #: The oldest unanswered INVITE's age, in seconds.
-    max_setup_age_s: float = 0.25
+    max_setup_age_s: float = 0.2
+    #: How long the new INVITE waited for the SIP stack's thread, in seconds.
+    max_sip_lag_s: float = 0.1
     #: Requests to the media server awaiting its reply.
     max_media_pending: int = 50
     #: How late the driver's event loop runs, in seconds.
@@ -67,7 +72,7 @@ class OverloadBounds:
     def __post_init__(self) -> None:
         if self.max_setup_backlog < 1 or self.max_media_pending < 1:
             raise ValueError("overload bounds: the backlog and media bounds must be at least 1")
-        if self.max_setup_age_s <= 0 or self.max_loop_lag_s <= 0:
+        if self.max_setup_age_s <= 0 or self.max_loop_lag_s <= 0 or self.max_sip_lag_s <= 0:
             raise ValueError("overload bounds: the age and lag bounds must be positive")
         if self.retry_after_s < 1:
             raise ValueError("overload bounds: Retry-After must be at least 1 second")
@@ -79,6 +84,7 @@ class VoiceLoad:
 
     setup_backlog: int = 0
     oldest_setup_age_s: float = 0.0
+    sip_lag_s: float = 0.0
     media_pending: int = 0
     loop_lag_s: float = 0.0
 
@@ -100,15 +106,19 @@ def admit(load: VoiceLoad, bounds: OverloadBounds) -> Admission:
     the reason).
 
     >>> b = OverloadBounds()
-    >>> admit(VoiceLoad(oldest_setup_age_s=0.3), b).reason
+    >>> admit(VoiceLoad(setup_backlog=1, oldest_setup_age_s=0.3), b).reason
     'setup_age'
     >>> admit(VoiceLoad(loop_lag_s=0.5), b).reason
     'loop_lag'
+    >>> admit(VoiceLoad(sip_lag_s=0.5), b).reason
+    'sip_lag'
     """
     if load.setup_backlog >= bounds.max_setup_backlog:
         reason = SETUP_BACKLOG
     elif load.setup_backlog > 0 and load.oldest_setup_age_s >= bounds.max_setup_age_s:
         reason = SETUP_AGE
+    elif load.sip_lag_s >= bounds.max_sip_lag_s:
+        reason = SIP_LAG
     elif load.media_pending >= bounds.max_media_pending:
         reason = MEDIA_PENDING
     elif load.loop_lag_s >= bounds.max_loop_lag_s:

@@ -313,8 +313,10 @@ class LoadMonitor:
             await asyncio.sleep(self.PROBE_S)
             self.loop_lag_s = max(0.0, time.monotonic() - self._due)
 
-    def load(self, *, setup_backlog: int = 0, oldest_setup_age_s: float = 0.0) -> VoiceLoad:
-        """The load now, with the stack's set-up backlog."""
+    def load(
+        self, *, setup_backlog: int = 0, oldest_setup_age_s: float = 0.0, sip_lag_s: float = 0.0
+    ) -> VoiceLoad:
+        """The load now, with what the SIP stack measured (its backlog, its lag)."""
         lag = self.loop_lag_s
         due = self._due
         if due is not None:
@@ -322,13 +324,20 @@ class LoadMonitor:
         return VoiceLoad(
             setup_backlog=setup_backlog,
             oldest_setup_age_s=oldest_setup_age_s,
+            sip_lag_s=sip_lag_s,
             media_pending=self.media_pending(),
             loop_lag_s=lag,
         )
 
-    def decide(self, *, setup_backlog: int, oldest_setup_age_s: float) -> Admission:
+    def decide(
+        self, *, setup_backlog: int, oldest_setup_age_s: float, sip_lag_s: float = 0.0
+    ) -> Admission:
         """Admit or refuse one new call (called in sippy's thread); counts refusals."""
-        load = self.load(setup_backlog=setup_backlog, oldest_setup_age_s=oldest_setup_age_s)
+        load = self.load(
+            setup_backlog=setup_backlog,
+            oldest_setup_age_s=oldest_setup_age_s,
+            sip_lag_s=sip_lag_s,
+        )
         decision = admit(load, self.bounds)
         if not decision.admitted:
             self._refused += 1

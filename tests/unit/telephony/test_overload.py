@@ -12,6 +12,7 @@ from hotline.telephony.overload import (
     RECOVERY_TICKS,
     SETUP_AGE,
     SETUP_BACKLOG,
+    SIP_LAG,
     OverloadBounds,
     OverloadState,
     VoiceLoad,
@@ -22,6 +23,7 @@ from hotline.telephony.overload import (
 BOUNDS = OverloadBounds(
     max_setup_backlog=20,
     max_setup_age_s=0.25,
+    max_sip_lag_s=0.08,
     max_media_pending=40,
     max_loop_lag_s=0.1,
     retry_after_s=7,
@@ -40,6 +42,7 @@ def test_an_idle_server_admits() -> None:
         (VoiceLoad(setup_backlog=20), SETUP_BACKLOG),
         (VoiceLoad(setup_backlog=500, oldest_setup_age_s=9.0), SETUP_BACKLOG),
         (VoiceLoad(setup_backlog=2, oldest_setup_age_s=0.25), SETUP_AGE),
+        (VoiceLoad(sip_lag_s=0.08), SIP_LAG),
         (VoiceLoad(media_pending=40), MEDIA_PENDING),
         (VoiceLoad(loop_lag_s=0.1), LOOP_LAG),
         (VoiceLoad(setup_backlog=1, loop_lag_s=2.0), LOOP_LAG),
@@ -53,7 +56,13 @@ def test_each_bound_refuses_with_its_reason_and_retry_after(load: VoiceLoad, rea
 
 
 def test_just_under_every_bound_admits() -> None:
-    load = VoiceLoad(setup_backlog=19, oldest_setup_age_s=0.249, media_pending=39, loop_lag_s=0.099)
+    load = VoiceLoad(
+        setup_backlog=19,
+        oldest_setup_age_s=0.249,
+        sip_lag_s=0.079,
+        media_pending=39,
+        loop_lag_s=0.099,
+    )
     assert admit(load, BOUNDS).admitted
 
 
@@ -65,18 +74,24 @@ def test_an_age_without_a_backlog_is_no_reason_to_refuse() -> None:
 @given(
     backlog=st.integers(0, 1000),
     age=st.floats(0, 60, allow_nan=False),
+    sip_lag=st.floats(0, 60, allow_nan=False),
     media=st.integers(0, 1000),
     lag=st.floats(0, 60, allow_nan=False),
 )
 def test_refused_exactly_when_some_bound_is_reached(
-    backlog: int, age: float, media: int, lag: float
+    backlog: int, age: float, sip_lag: float, media: int, lag: float
 ) -> None:
     load = VoiceLoad(
-        setup_backlog=backlog, oldest_setup_age_s=age, media_pending=media, loop_lag_s=lag
+        setup_backlog=backlog,
+        oldest_setup_age_s=age,
+        sip_lag_s=sip_lag,
+        media_pending=media,
+        loop_lag_s=lag,
     )
     over = (
         backlog >= BOUNDS.max_setup_backlog
         or (backlog > 0 and age >= BOUNDS.max_setup_age_s)
+        or sip_lag >= BOUNDS.max_sip_lag_s
         or media >= BOUNDS.max_media_pending
         or lag >= BOUNDS.max_loop_lag_s
     )
@@ -90,6 +105,7 @@ def test_refused_exactly_when_some_bound_is_reached(
         {"max_media_pending": 0},
         {"max_setup_age_s": 0.0},
         {"max_loop_lag_s": -1.0},
+        {"max_sip_lag_s": 0.0},
         {"retry_after_s": 0},
     ],
 )

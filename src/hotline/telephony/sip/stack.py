@@ -117,8 +117,11 @@ class AdmissionGate(Protocol):
     """Decides, in sippy's thread, whether a new incoming call is taken (see
     :mod:`hotline.telephony.overload`)."""
 
-    def decide(self, *, setup_backlog: int, oldest_setup_age_s: float) -> Admission:
-        """Admit or refuse one new INVITE, given the stack's own set-up backlog."""
+    def decide(
+        self, *, setup_backlog: int, oldest_setup_age_s: float, sip_lag_s: float
+    ) -> Admission:
+        """Admit or refuse one new INVITE, given the stack's own set-up backlog and how long
+        the INVITE waited for sippy's thread."""
         ...
 
 
@@ -248,10 +251,15 @@ class SippyStack:
         """The 503 response for a new INVITE the gate refuses; ``None`` when admitted."""
         if self.admission is None:
             return None
+        now = time.monotonic()
         oldest = next(iter(self._setting_up.values()), None)
+        # sippy's receiving thread stamps each datagram (MonoTime, CLOCK_MONOTONIC like
+        # time.monotonic) before queueing it for this thread: the difference is our lag
+        received = getattr(getattr(req, "rtime", None), "monot", None)
         decision = self.admission.decide(
             setup_backlog=len(self._setting_up),
-            oldest_setup_age_s=0.0 if oldest is None else time.monotonic() - oldest,
+            oldest_setup_age_s=0.0 if oldest is None else now - oldest,
+            sip_lag_s=max(0.0, now - received) if isinstance(received, float) else 0.0,
         )
         if decision.admitted:
             return None
