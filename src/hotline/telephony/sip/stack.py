@@ -251,15 +251,19 @@ class SippyStack:
         """The 503 response for a new INVITE the gate refuses; ``None`` when admitted."""
         if self.admission is None:
             return None
-        now = time.monotonic()
+        from sippy.Time.MonoTime import MonoTime
+
         oldest = next(iter(self._setting_up.values()), None)
-        # sippy's receiving thread stamps each datagram (MonoTime, CLOCK_MONOTONIC like
-        # time.monotonic) before queueing it for this thread: the difference is our lag
-        received = getattr(getattr(req, "rtime", None), "monot", None)
+        # sippy's receiving thread stamps each datagram before queueing it for this thread:
+        # the difference is our lag. Its MonoTime reads clock id 4, which on Linux is
+        # CLOCK_MONOTONIC_RAW (time.monotonic is CLOCK_MONOTONIC: they drift apart), so
+        # the lag is taken on sippy's own clock.
+        received = getattr(req, "rtime", None)
+        sip_lag_s = max(0.0, MonoTime() - received) if isinstance(received, MonoTime) else 0.0
         decision = self.admission.decide(
             setup_backlog=len(self._setting_up),
-            oldest_setup_age_s=0.0 if oldest is None else now - oldest,
-            sip_lag_s=max(0.0, now - received) if isinstance(received, float) else 0.0,
+            oldest_setup_age_s=0.0 if oldest is None else time.monotonic() - oldest,
+            sip_lag_s=sip_lag_s,
         )
         if decision.admitted:
             return None
