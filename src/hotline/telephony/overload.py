@@ -13,7 +13,9 @@ The bounds look at the set-up path itself:
   callers are waiting for their ``200 OK``, and how long the oldest of them has waited;
 - the **SIP thread's lag**: how long the new INVITE itself waited between the socket and
   the SIP stack's thread — a stack that reads its datagrams late answers them late too;
-- the **media relay**: requests to the media server (rtpengine) awaiting its answer;
+- the **media relay**: how slowly the media server (rtpengine) answers (its slowest reply
+  of the last second, or its oldest request still unanswered) and how many requests await
+  its answer — every set-up needs two of its answers;
 - the **driver's lag**: how late the voice driver's event loop runs its timers, i.e. how
   long any new piece of call work waits before it starts.
 
@@ -40,6 +42,7 @@ from typing import Any
 SETUP_BACKLOG = "setup_backlog"
 SETUP_AGE = "setup_age"
 SIP_LAG = "sip_lag"
+MEDIA_DELAY = "media_delay"
 MEDIA_PENDING = "media_pending"
 LOOP_LAG = "loop_lag"
 
@@ -62,6 +65,8 @@ class OverloadBounds:
     max_setup_age_s: float = 0.2
     #: How long the new INVITE waited for the SIP stack's thread, in seconds.
     max_sip_lag_s: float = 0.1
+    #: How slowly the media server answers, in seconds.
+    max_media_delay_s: float = 0.1
     #: Requests to the media server awaiting its reply.
     max_media_pending: int = 50
     #: How late the driver's event loop runs, in seconds.
@@ -72,7 +77,9 @@ class OverloadBounds:
     def __post_init__(self) -> None:
         if self.max_setup_backlog < 1 or self.max_media_pending < 1:
             raise ValueError("overload bounds: the backlog and media bounds must be at least 1")
-        if self.max_setup_age_s <= 0 or self.max_loop_lag_s <= 0 or self.max_sip_lag_s <= 0:
+        if min(self.max_setup_age_s, self.max_loop_lag_s, self.max_sip_lag_s) <= 0 or (
+            self.max_media_delay_s <= 0
+        ):
             raise ValueError("overload bounds: the age and lag bounds must be positive")
         if self.retry_after_s < 1:
             raise ValueError("overload bounds: Retry-After must be at least 1 second")
@@ -85,6 +92,7 @@ class VoiceLoad:
     setup_backlog: int = 0
     oldest_setup_age_s: float = 0.0
     sip_lag_s: float = 0.0
+    media_delay_s: float = 0.0
     media_pending: int = 0
     loop_lag_s: float = 0.0
 
@@ -119,6 +127,8 @@ def admit(load: VoiceLoad, bounds: OverloadBounds) -> Admission:
         reason = SETUP_AGE
     elif load.sip_lag_s >= bounds.max_sip_lag_s:
         reason = SIP_LAG
+    elif load.media_delay_s >= bounds.max_media_delay_s:
+        reason = MEDIA_DELAY
     elif load.media_pending >= bounds.max_media_pending:
         reason = MEDIA_PENDING
     elif load.loop_lag_s >= bounds.max_loop_lag_s:

@@ -278,17 +278,24 @@ class LoadMonitor:
 
     It measures how late the driver's asyncio loop runs (a probe that sleeps
     :attr:`PROBE_S` and notes how late it woke; while a sleep is overdue, the overdue time
-    counts at once) and reads the media client's unanswered requests; the stack adds its
-    set-up backlog. :func:`~hotline.telephony.overload.admit` decides. Once a second
-    :meth:`tick` folds the calls refused into the overload state and returns the alarm to
-    log, if any.
+    counts at once) and reads the media client's delay and unanswered requests; the stack
+    adds its set-up backlog and its own lag. :func:`~hotline.telephony.overload.admit`
+    decides. Once a second :meth:`tick` folds the calls refused into the overload state and
+    returns the alarm to log, if any.
     """
 
     PROBE_S = 0.05
 
-    def __init__(self, bounds: OverloadBounds, *, media_pending: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        bounds: OverloadBounds,
+        *,
+        media_pending: Callable[[], int],
+        media_delay_s: Callable[[], float] = lambda: 0.0,
+    ) -> None:
         self.bounds = bounds
         self.media_pending = media_pending
+        self.media_delay_s = media_delay_s
         self.loop_lag_s = 0.0
         self.state = OverloadState()
         self._due: float | None = None  # when the probe's current sleep should end
@@ -325,6 +332,7 @@ class LoadMonitor:
             setup_backlog=setup_backlog,
             oldest_setup_age_s=oldest_setup_age_s,
             sip_lag_s=sip_lag_s,
+            media_delay_s=self.media_delay_s(),
             media_pending=self.media_pending(),
             loop_lag_s=lag,
         )
@@ -435,7 +443,9 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
         secret=options.realm.encode() + str(time.time()).encode(),
         on_change=lambda user, contact: _post(loop, center.registration_changed, user, contact),
     )
-    overload = LoadMonitor(options.overload, media_pending=lambda: media.pending)
+    overload = LoadMonitor(
+        options.overload, media_pending=lambda: media.pending, media_delay_s=media.delay_s
+    )
     overload.start()
     stack = SippyStack(
         host=options.sip_host,

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from hotline.telephony.overload import (
     LOOP_LAG,
+    MEDIA_DELAY,
     MEDIA_PENDING,
     RECOVERY_TICKS,
     SETUP_AGE,
@@ -24,6 +25,7 @@ BOUNDS = OverloadBounds(
     max_setup_backlog=20,
     max_setup_age_s=0.25,
     max_sip_lag_s=0.08,
+    max_media_delay_s=0.12,
     max_media_pending=40,
     max_loop_lag_s=0.1,
     retry_after_s=7,
@@ -43,6 +45,7 @@ def test_an_idle_server_admits() -> None:
         (VoiceLoad(setup_backlog=500, oldest_setup_age_s=9.0), SETUP_BACKLOG),
         (VoiceLoad(setup_backlog=2, oldest_setup_age_s=0.25), SETUP_AGE),
         (VoiceLoad(sip_lag_s=0.08), SIP_LAG),
+        (VoiceLoad(media_delay_s=0.12), MEDIA_DELAY),
         (VoiceLoad(media_pending=40), MEDIA_PENDING),
         (VoiceLoad(loop_lag_s=0.1), LOOP_LAG),
         (VoiceLoad(setup_backlog=1, loop_lag_s=2.0), LOOP_LAG),
@@ -60,6 +63,7 @@ def test_just_under_every_bound_admits() -> None:
         setup_backlog=19,
         oldest_setup_age_s=0.249,
         sip_lag_s=0.079,
+        media_delay_s=0.119,
         media_pending=39,
         loop_lag_s=0.099,
     )
@@ -75,16 +79,18 @@ def test_an_age_without_a_backlog_is_no_reason_to_refuse() -> None:
     backlog=st.integers(0, 1000),
     age=st.floats(0, 60, allow_nan=False),
     sip_lag=st.floats(0, 60, allow_nan=False),
+    media_delay=st.floats(0, 60, allow_nan=False),
     media=st.integers(0, 1000),
     lag=st.floats(0, 60, allow_nan=False),
 )
 def test_refused_exactly_when_some_bound_is_reached(
-    backlog: int, age: float, sip_lag: float, media: int, lag: float
+    backlog: int, age: float, sip_lag: float, media_delay: float, media: int, lag: float
 ) -> None:
     load = VoiceLoad(
         setup_backlog=backlog,
         oldest_setup_age_s=age,
         sip_lag_s=sip_lag,
+        media_delay_s=media_delay,
         media_pending=media,
         loop_lag_s=lag,
     )
@@ -92,6 +98,7 @@ def test_refused_exactly_when_some_bound_is_reached(
         backlog >= BOUNDS.max_setup_backlog
         or (backlog > 0 and age >= BOUNDS.max_setup_age_s)
         or sip_lag >= BOUNDS.max_sip_lag_s
+        or media_delay >= BOUNDS.max_media_delay_s
         or media >= BOUNDS.max_media_pending
         or lag >= BOUNDS.max_loop_lag_s
     )
@@ -106,6 +113,7 @@ def test_refused_exactly_when_some_bound_is_reached(
         {"max_setup_age_s": 0.0},
         {"max_loop_lag_s": -1.0},
         {"max_sip_lag_s": 0.0},
+        {"max_media_delay_s": 0.0},
         {"retry_after_s": 0},
     ],
 )
