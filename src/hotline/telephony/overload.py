@@ -51,12 +51,14 @@ LOOP_LAG = "loop_lag"
 class OverloadBounds:
     """Where the server stops taking new calls.
 
-    The defaults come from ``bench/sip_load.py`` on a 2-core machine: one call's set-up
-    (two rtpengine round trips, the IVR's first step, the ``200 OK``) costs the driver
-    about 5–10 ms of CPU, so 25 callers waiting for their answer is already 125–250 ms for
-    the last of them; a set-up older than 250 ms or a loop running 100 ms late means the
-    next caller would wait longer still. Refusing there keeps accepted calls' set-up p99
-    under the 500 ms goal with room for the answer's own trip.
+    A new call's set-up is the SIP thread's lag, then the driver's loop lag, then two media
+    server replies (offer, answer), then the answer's hop back to the SIP thread: bounds of
+    about 100 ms each keep a call admitted just under all of them below the 500 ms goal.
+    Measured with ``bench/sip_load.py --rate 100`` on a shared 2-core machine (load average
+    12–34): with the backlog, age and lag bounds alone, accepted calls still had set-up p99
+    of 1.3–1.9 s, the slow ones coinciding with slow rtpengine replies; with the media-delay
+    bound too, accepted calls' p99 was 220 ms (voice server alone) and 212 ms (inside
+    ``hotline serve``), a quarter to two fifths of the calls refused.
     """
 
     #: INVITEs received and not yet answered or refused.
