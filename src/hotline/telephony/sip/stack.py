@@ -113,6 +113,10 @@ def _quiet_dump_exception(msg: str, f: Any = None, extra: Any = None) -> None:
     log.debug("sippy: %s", msg)
 
 
+#: RFC 3261 Timer B (64 × T1): a caller without a final answer by then has given up.
+INVITE_TIMEOUT_S = 32.0
+
+
 class AdmissionGate(Protocol):
     """Decides, in sippy's thread, whether a new incoming call is taken (see
     :mod:`hotline.telephony.overload`)."""
@@ -235,7 +239,14 @@ class SippyStack:
             self._setting_up[leg] = time.monotonic()
             ua = UA(self._config, event_cb=partial(self._ua_event, leg))
             self._legs[leg] = ua
-            return ua.recvRequest(req, sip_t)  # type: ignore[no-any-return]
+            try:
+                return ua.recvRequest(req, sip_t)  # type: ignore[no-any-return]
+            except Exception:
+                # an INVITE sippy cannot take (no Contact, a broken header): no call, and
+                # no set-up left waiting for an answer that will never come
+                self._legs.pop(leg, None)
+                self._setting_up.pop(leg, None)
+                raise
         if method == "REGISTER":
             return (self._register(req), None, None)
         if method == "OPTIONS":
@@ -253,6 +264,7 @@ class SippyStack:
             return None
         from sippy.Time.MonoTime import MonoTime
 
+        self._prune_setting_up()
         oldest = next(iter(self._setting_up.values()), None)
         # sippy's receiving thread stamps each datagram before queueing it for this thread:
         # the difference is our lag. Its MonoTime reads clock id 4, which on Linux is
@@ -272,6 +284,24 @@ class SippyStack:
         # RFC 3261 §20.33: how long the caller (or the carrier's proxy) should stay away
         resp.appendHeader(retry_after_header(decision.retry_after_s or 1))
         return resp
+
+    def _prune_setting_up(self) -> None:
+        """Forget set-ups that can no longer be answered: the leg is gone, its UA left the
+        incoming states (it failed or was cancelled without telling us), or the caller has
+        given up (RFC 3261 Timer B: 64 × T1 = 32 s). One stale entry would otherwise make
+        the oldest set-up's age grow for ever and refuse every call after it. There are at
+        most ``max_setup_backlog`` entries: calls are refused beyond that."""
+        from sippy.UasStateProgressing import UasStateProgressing
+        from sippy.UasStateRinging import UasStateRinging
+        from sippy.UasStateTrying import UasStateTrying
+
+        now = time.monotonic()
+        for leg, since in list(self._setting_up.items()):
+            ua = self._legs.get(leg)
+            state = getattr(ua, "state", None)
+            waiting = isinstance(state, UasStateTrying | UasStateRinging | UasStateProgressing)
+            if not waiting or now - since > INVITE_TIMEOUT_S:
+                del self._setting_up[leg]
 
     def _register(self, req: Any) -> Any:
         from sippy.SipHeader import SipHeader
