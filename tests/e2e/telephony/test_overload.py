@@ -24,6 +24,14 @@ pytestmark = pytest.mark.e2e
 CALLERS = 40
 
 
+@pytest.fixture(scope="module")
+def prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_tools()
+    folder = tmp_path_factory.mktemp("prompts")
+    generate_all(folder)
+    return folder
+
+
 def _sip_alarms(events: list[dict[str, object]]) -> list[dict[str, object]]:
     return [
         e
@@ -34,10 +42,8 @@ def _sip_alarms(events: list[dict[str, object]]) -> list[dict[str, object]]:
 
 def test_a_burst_past_the_bound_gets_503_with_retry_after_and_accepted_calls_complete(
     tmp_path: Path,
+    prompts: Path,
 ) -> None:
-    require_tools()
-    prompts = tmp_path / "prompts"
-    generate_all(prompts)
     phones = tmp_path / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
     low, _ = port_block(2)
@@ -110,10 +116,9 @@ def _invite_without_contact(port: int) -> None:
         sock.sendto(message.encode(), ("127.0.0.1", port))
 
 
-def test_a_broken_invite_leaves_no_set_up_behind_to_refuse_later_calls(tmp_path: Path) -> None:
-    require_tools()
-    prompts = tmp_path / "prompts"
-    generate_all(prompts)
+def test_a_broken_invite_leaves_no_set_up_behind_to_refuse_later_calls(
+    tmp_path: Path, prompts: Path
+) -> None:
     phones = tmp_path / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
     low, _ = port_block(2)
