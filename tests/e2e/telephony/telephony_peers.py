@@ -122,6 +122,7 @@ class VoiceServer:
     rtp_ports: tuple[int, int] | None = None  # instead of the slot's whole block
     trunk: str | None = None  # outbound trunk URI template (click-to-dial)
     control_port: int | None = None  # origination control port (JSON lines over TCP)
+    extra_args: tuple[str, ...] = ()  # more ``telephony serve`` flags
 
     @property
     def events_path(self) -> Path:
@@ -168,6 +169,7 @@ class VoiceServer:
             command += ["--trunk", self.trunk]
         if self.control_port:
             command += ["--control-port", str(self.control_port)]
+        command += self.extra_args
         self.workdir.mkdir(parents=True, exist_ok=True)
         with (self.workdir / "server.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
