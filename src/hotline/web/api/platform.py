@@ -19,7 +19,15 @@ from hotline.identity import audit
 from hotline.identity import service as identity
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.tokens import TokenClaims, issue_token
-from hotline.web.auth import COOKIE, CurrentUser, claims_from, db_session, require_roles
+from hotline.store.db import writing
+from hotline.web.auth import (
+    COOKIE,
+    CurrentUser,
+    claims_from,
+    db_session,
+    read_session,
+    require_roles,
+)
 
 router = APIRouter(prefix="/api", tags=["platform"])
 
@@ -48,14 +56,15 @@ def login(
     body: LoginRequest,
     request: Request,
     response: Response,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = Depends(read_session, scope="function"),
 ) -> LoginResponse:
     """Sign in with username and password; returns a token and sets a session cookie."""
     user = identity.authenticate(session, username=body.username, password=body.password)
-    # End the read transaction before writing the audit entry: on SQLite (WAL), a transaction
-    # that read, waited out the deliberately slow password hash, and then writes fails with
-    # "database is locked" if another writer (the live event log) committed meanwhile.
+    # The password hash is slow on purpose: check it in a read transaction, and queue as a
+    # writer only for the audit entry, a short transaction of its own, so sign-ins never make
+    # the other writers wait out a hash.
     session.commit()
+    writing(session)
     if user is None:
         audit.record(session, actor=body.username, action="auth.failed")
         session.commit()
@@ -71,6 +80,7 @@ def login(
         max_age=request.app.state.settings.token_ttl_s,
     )
     audit.record(session, actor=user.username, action="auth.login")
+    session.commit()
     return LoginResponse(
         token=token, username=user.username, roles=list(user.roles), expires_at=expires_at
     )
