@@ -1,6 +1,6 @@
 """Every table's model; importing this package registers them all on ``Base.metadata``."""
 
-from hotline.store.models import crm, kb, telephony, tickets
+from hotline.store.models import crm, imports, kb, telephony, tickets
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
 from hotline.store.models.metrics import ContactRecordRow
 
@@ -10,6 +10,7 @@ __all__ = [
     "ContactRecordRow",
     "User",
     "crm",
+    "imports",
     "kb",
     "registered_tables",
     "telephony",
