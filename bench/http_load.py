@@ -333,6 +333,9 @@ def main() -> None:
         if pg_dir:
             subprocess.run([str(ROOT / "scripts/postgres.sh"), "stop", pg_dir], check=False)
         server_text = (home / "server.log").read_text(errors="replace")
+        if "Traceback" in server_text:
+            first = server_text.index("Traceback")
+            log("the server logged errors; the first:\n" + server_text[first : first + 3000])
         shutil.rmtree(home, ignore_errors=True)
 
     latencies = [ms for tally in run.by_kind.values() for ms in tally.latencies_ms]
