@@ -170,8 +170,9 @@ class WriteGate:
                 return False
             return True
 
-    def acquire(self, *, timeout: float = GATE_WAIT_S) -> None:
-        """Wait (blocking this thread) for the gate."""
+    def acquire(self, *, timeout: float | None = None) -> None:
+        """Wait (blocking this thread) for the gate, at most ``timeout`` (``GATE_WAIT_S``)."""
+        timeout = GATE_WAIT_S if timeout is None else timeout
         turn = threading.Event()
         if self._take_or_queue(turn.set):
             return
@@ -181,8 +182,9 @@ class WriteGate:
             raise WriterQueueTimeout(f"waited {timeout:g} s for the database's writer queue")
         # Handed the gate just as the wait ran out: it is ours after all.
 
-    async def acquire_async(self, *, timeout: float = GATE_WAIT_S) -> None:
-        """Wait (without holding a thread) for the gate."""
+    async def acquire_async(self, *, timeout: float | None = None) -> None:
+        """Wait (without holding a thread) for the gate, at most ``timeout`` (``GATE_WAIT_S``)."""
+        timeout = GATE_WAIT_S if timeout is None else timeout
         loop = asyncio.get_running_loop()
         turn: asyncio.Future[None] = loop.create_future()
 

@@ -72,12 +72,21 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         if request.method not in READ_ONLY_METHODS:
             await writing_async(session)
         yield session
-        await run_in_threadpool(session.commit)
     except BaseException:
-        await run_in_threadpool(session.rollback)
+        await run_in_threadpool(_end, session, commit=False)
         raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    # Commit (or roll back) and close in one trip to a worker thread.
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     finally:
-        await run_in_threadpool(session.close)
+        session.close()
 
 
 def read_session(request: Request) -> Iterator[Session]:

@@ -91,3 +91,29 @@ def test_sixty_concurrent_ticket_creations_all_succeed(
     with file_factory() as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == WRITERS
     assert len(listed.json()) == WRITERS
+
+
+def test_a_writer_stuck_past_the_queue_limit_gets_503_not_500(
+    file_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotline.store import db
+
+    monkeypatch.setattr(db, "GATE_WAIT_S", 0.3)
+    settings = Settings(home=tmp_path, secret_key="test-secret")
+    app = create_app(settings=settings, session_factory=file_factory, center=load_center(SAMPLE))
+    with TestClient(app) as client:
+        login = client.post("/api/auth/login", json={"username": "a001", "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        body = {"type": "inquiry", "subject": "stuck", "queue": "installation"}
+        gate = db.write_gate(file_factory.kw["bind"])
+        assert gate is not None
+        gate.acquire()  # a writer that never finishes
+        try:
+            refused = client.post("/api/tickets", json=body, headers=headers)
+            # Reads never queue behind writers.
+            assert client.get("/api/tickets", headers=headers).status_code == 200
+        finally:
+            gate.release()
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"] == "5"
+        assert client.post("/api/tickets", json=body, headers=headers).status_code == 201
