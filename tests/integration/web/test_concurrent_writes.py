@@ -9,11 +9,13 @@ while its holder waited for a thread: after ``busy_timeout`` (5 s) they failed w
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -117,3 +119,56 @@ def test_a_writer_stuck_past_the_queue_limit_gets_503_not_500(
         assert refused.status_code == 503, refused.text
         assert refused.headers["retry-after"] == "5"
         assert client.post("/api/tickets", json=body, headers=headers).status_code == 201
+
+
+def test_a_contact_file_is_parsed_with_no_write_lock_held(
+    file_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing a big contact-record upload takes seconds; other writers must go on meanwhile."""
+    from hotline.web.api import reports
+
+    parse = reports.read_contact_records
+    database = str(file_factory.kw["bind"].url.database)
+    others: list[str] = []
+
+    def parse_while_another_writer_writes(*args: Any, **kwargs: Any) -> Any:
+        other = sqlite3.connect(database, timeout=0.5, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails with "database is locked" if held
+            other.execute("ROLLBACK")
+            others.append("wrote")
+        except sqlite3.OperationalError as error:
+            others.append(str(error))
+        finally:
+            other.close()
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "read_contact_records", parse_while_another_writer_writes)
+    with session_scope(file_factory) as session:
+        session.add(
+            User(
+                username="planner",
+                display_name="planner",
+                password_hash=hash_password(PASSWORD),
+                roles=["wfm"],
+                agent_id=None,
+                language="en",
+                active=True,
+            )
+        )
+    settings = Settings(home=tmp_path, secret_key="test-secret")
+    app = create_app(settings=settings, session_factory=file_factory, center=load_center(SAMPLE))
+    csv = (
+        "contact_id,queue,arrived_at,queued_at,answered_at,abandoned_at,agent,talk_s,outcome\n"
+        "c1,vip,2026-03-02T08:00:00,2026-03-02T08:00:00,2026-03-02T08:00:04,,a001,100,answered\n"
+    )
+    with TestClient(app) as client:
+        login = client.post("/api/auth/login", json={"username": "planner", "password": PASSWORD})
+        response = client.post(
+            "/api/reports/contacts",
+            headers={"Authorization": f"Bearer {login.json()['token']}"},
+            files={"file": ("march.csv", csv.encode(), "text/csv")},
+            data={"source": "march"},
+        )
+    assert response.status_code == 201, response.text
+    assert others == ["wrote"]
