@@ -71,10 +71,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# Connections per process: enough for every web worker thread (40), the live writers and an
-# import job at once. SQLAlchemy's default (5 + 10 overflow) made the 16th concurrent request
-# wait 30 s for a connection and then fail with a 500 under 50 clients.
-POOL: dict[str, Any] = {"pool_size": 10, "max_overflow": 50, "pool_timeout": 60}
+# SQLAlchemy's pool sizes (5 + 10 overflow) stay: measured with bench/http_load.py, 10 + 50
+# connections let more worker threads run database work at once and raised SQLite's p99
+# from ~60 ms to 200–1000 ms. A request that finds every connection busy waits its turn, up
+# to 60 s (not the default 30 s, which turned a burst of sign-ins — each holding a
+# connection through Argon2 — into 500s).
+POOL: dict[str, Any] = {"pool_timeout": 60}
 
 
 def make_engine(url: str) -> Engine:
