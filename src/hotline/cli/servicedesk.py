@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from hotline.config.center import TicketTypeCategories
 from hotline.core.errors import HotlineError, Problem, ValidationFailed
 from hotline.core.settings import load_settings
+from hotline.crm import imports
 from hotline.crm import service as crm
 from hotline.desk import customers as desk
 from hotline.kb import service as kb
-from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.db import make_engine, make_session_factory, session_scope, writing
 from hotline.tickets import service as tickets
 from hotline.tickets.workflow import escalation_path
 
@@ -160,12 +161,57 @@ def customer_import(
     area_code: str = typer.Option(None, "--area-code", help="Area code for local numbers."),
     actor: str = ACTOR,
 ) -> None:
-    """Import customers or products from CSV; a bad row rejects the whole file."""
+    """Import customers or products from CSV; a bad row rejects the whole file.
+
+    Customers go in as an import job (checked, staged in short transactions, published in
+    one swap), so a big file never stops a running server's writers; a progress bar follows it.
+    """
     text = file.read_text(encoding="utf-8-sig")
-    with _session() as session:
-        importer = crm.import_products_csv if products else crm.import_customers_csv
-        ids = importer(session, text=text, file=str(file), default_area_code=area_code, actor=actor)
-        console.print(f"{len(ids)} {'products' if products else 'customers'} imported")
+    if products:
+        with _session() as session:
+            ids = crm.import_products_csv(
+                session, text=text, file=str(file), default_area_code=area_code, actor=actor
+            )
+            console.print(f"{len(ids)} products imported")
+        return
+    engine = make_engine(load_settings().resolved_database_url())
+    factory = make_session_factory(engine)
+    try:
+        with session_scope(factory) as session:
+            job = imports.create_job(
+                writing(session), kind="customers", file=str(file), actor=actor
+            )
+            job_id = job.id
+        with Progress(console=error_console, transient=True) as progress:
+            task = progress.add_task("checking", total=None)
+
+            def show(job: dict[str, Any]) -> None:
+                total = job["rows_total"] or None
+                progress.update(
+                    task, description=job["state"], total=total, completed=job["rows_done"]
+                )
+
+            ended = imports.run_customer_import(
+                factory,
+                job_id=job_id,
+                text=text,
+                file=str(file),
+                actor=actor,
+                default_area_code=area_code,
+                on_progress=show,
+            )
+    finally:
+        engine.dispose()
+    result = ended["result"]
+    if ended["state"] != "done":
+        for found in result.get("problems", []):
+            located = Problem(found["problem"], found["file"], found["line"], found["field"])
+            error_console.print(f"[red]error[/red] {located}", highlight=False, soft_wrap=True)
+        if "message" in result:
+            error_console.print(f"[red]error[/red] {result['message']}", highlight=False)
+        error_console.print(f"import job {job_id} failed; nothing was written")
+        raise typer.Exit(1)
+    console.print(f"{result['imported']} customers imported (job {job_id})")
 
 
 @customers_app.command("duplicates")

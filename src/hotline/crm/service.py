@@ -22,7 +22,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select, update
+from sqlalchemy import (
+    BindParameter,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -30,7 +40,7 @@ from hotline.crm import matching
 from hotline.crm.phones import PhoneKind, normalize, try_normalize
 from hotline.crm.privacy import mask_address, mask_email, mask_name, mask_phone
 from hotline.identity.audit import record as audit
-from hotline.store.db import utcnow
+from hotline.store.db import UTCDateTime, utcnow
 from hotline.store.models.crm import (
     Customer,
     CustomerAddress,
@@ -40,6 +50,7 @@ from hotline.store.models.crm import (
     CustomerPhone,
     Product,
 )
+from hotline.store.models.imports import StagedContactPoint, StagedCustomer
 
 # CRM's public face: other domains and the compositions above them (hotline.desk) use these,
 # with the merge record they return.
@@ -53,9 +64,11 @@ __all__ = [
     "NumberLookup",
     "add_phone",
     "add_product",
+    "check_customers_csv",
     "create_customer",
     "customer_view",
     "customers_with_number",
+    "discard_staged_customers",
     "duplicate_report",
     "find_customers",
     "get_customer",
@@ -67,8 +80,10 @@ __all__ = [
     "lookup_number",
     "merge_customers",
     "profiles",
+    "publish_staged_customers",
     "record_contact",
     "record_finished_contact",
+    "stage_customers",
     "undo_merge",
 ]
 
@@ -728,19 +743,27 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.replace("；", ";").split(";") if part.strip()]
 
 
-def import_customers_csv(
-    session: Session,
-    *,
-    text: str,
-    file: str = "customers.csv",
-    default_area_code: str | None = None,
-    actor: str = "import",
-) -> list[int]:
-    """Import customers from CSV; any bad row rejects the whole file, naming line and rule.
+@dataclass(frozen=True)
+class CheckedCustomer:
+    """One customer row of an import file that passed every check, phones normalised."""
 
-    Columns: ``name`` (required), ``phones`` and ``emails`` (``;``-separated), ``address``,
-    ``site``, ``vip_level``. Returns the new customer ids. Nothing is written when a row is
-    bad: rows are checked first, then written in one savepoint that is rolled back on error.
+    line: int
+    name: str
+    phones: tuple[tuple[str, str, str], ...]  # (as written, E.164, kind)
+    emails: tuple[str, ...]
+    address: str | None
+    site: str | None
+    vip_level: int
+
+
+def check_customers_csv(
+    *, text: str, file: str = "customers.csv", default_area_code: str | None = None
+) -> list[CheckedCustomer]:
+    """Parse and check a customers CSV without touching the database.
+
+    Raises :class:`ValidationFailed` listing every bad row (file, line, field, rule); else
+    returns the rows, ready to write. Columns: ``name`` (required), ``phones`` and ``emails``
+    (``;``-separated), ``address``, ``site``, ``vip_level``.
     """
     rows = _rows(text, file=file, required=("name",))
     problems: list[Problem] = []
@@ -773,23 +796,190 @@ def import_customers_csv(
                 seen_phones[number.e164] = line
     if problems:
         raise ValidationFailed(problems)
-    ids: list[int] = []
-    with session.begin_nested():
-        for _, row in rows:
-            customer = create_customer(
-                session,
-                name=row["name"],
-                phones=_split(row.get("phones", "")),
-                emails=_split(row.get("emails", "")),
-                addresses=[row["address"]] if row.get("address") else [],
+    checked = []
+    for line, row in rows:
+        numbers: list[tuple[str, str, str]] = []
+        for raw in _split(row.get("phones", "")):
+            number = normalize(raw, default_area_code=default_area_code)
+            numbers.append((raw.strip(), number.e164, str(number.kind)))
+        checked.append(
+            CheckedCustomer(
+                line=line,
+                name=row["name"].strip(),
+                phones=tuple(numbers),
+                emails=tuple(e.strip().lower() for e in _split(row.get("emails", ""))),
+                address=row.get("address") or None,
                 site=row.get("site") or None,
                 vip_level=int(row.get("vip_level") or 0),
+            )
+        )
+    return checked
+
+
+def import_customers_csv(
+    session: Session,
+    *,
+    text: str,
+    file: str = "customers.csv",
+    default_area_code: str | None = None,
+    actor: str = "import",
+) -> list[int]:
+    """Import customers from CSV in the caller's transaction; any bad row rejects the file.
+
+    Rows are checked first (:func:`check_customers_csv`), then written in one savepoint that
+    is rolled back on error. For a file of thousands of rows use the background job
+    (:mod:`hotline.crm.imports`): this holds the caller's write transaction for every row.
+    """
+    checked = check_customers_csv(text=text, file=file, default_area_code=default_area_code)
+    ids: list[int] = []
+    with session.begin_nested():
+        for row in checked:
+            customer = create_customer(
+                session,
+                name=row.name,
+                phones=[raw for raw, _, _ in row.phones],
+                emails=list(row.emails),
+                addresses=[row.address] if row.address else [],
+                site=row.site,
+                vip_level=row.vip_level,
                 default_area_code=default_area_code,
                 actor=actor,
             )
             ids.append(customer.id)
     audit(session, actor=actor, action="customer.import", target=file, detail={"rows": len(ids)})
     return ids
+
+
+def stage_customers(
+    session: Session, *, job_id: str, customers: Sequence[CheckedCustomer], first_seq: int
+) -> None:
+    """Write checked rows to the job's staging tables (invisible to the rest of the center).
+
+    ``first_seq`` numbers them in file order across chunks: 1 for the file's first row.
+    """
+    staged = []
+    points: list[dict[str, Any]] = []
+    for offset, row in enumerate(customers):
+        seq = first_seq + offset
+        staged.append(
+            {
+                "job_id": job_id,
+                "seq": seq,
+                "line": row.line,
+                "name": row.name,
+                "name_folded": matching.fold(row.name),
+                "site": row.site,
+                "vip_level": row.vip_level,
+            }
+        )
+        point = {"job_id": job_id, "seq": seq, "e164": None, "phone_kind": None}
+        points += [
+            point | {"point": "phone", "value": raw, "e164": e164, "phone_kind": kind}
+            for raw, e164, kind in row.phones
+        ]
+        points += [point | {"point": "email", "value": email} for email in row.emails]
+        if row.address:
+            points.append(point | {"point": "address", "value": row.address.strip()})
+    if staged:
+        session.execute(insert(StagedCustomer), staged)
+    if points:
+        session.execute(insert(StagedContactPoint), points)
+
+
+CUSTOMER_SWAP_COLUMNS = (
+    *("id", "name", "name_folded", "kind", "vip_level", "language", "site", "note"),
+    *("created_at", "updated_at"),
+)
+
+
+def publish_staged_customers(session: Session, *, job_id: str, file: str, actor: str) -> range:
+    """Move a job's staged customers into the customer tables: the import's one swap.
+
+    Set-based (``INSERT … SELECT``), so even 40,000 rows take the write lock only briefly.
+    The new ids are consecutive, in file order; returns them. On PostgreSQL the customers
+    table is locked against other inserts for the swap and its id sequence moved past it.
+    """
+    count = session.scalar(
+        select(func.count()).select_from(StagedCustomer).where(StagedCustomer.job_id == job_id)
+    )
+    if not count:
+        return range(0)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(sql("LOCK TABLE customers IN EXCLUSIVE MODE"))
+        base = session.scalar(
+            sql(
+                "SELECT GREATEST(COALESCE(MAX(id), 0), "
+                "nextval(pg_get_serial_sequence('customers', 'id'))) FROM customers"
+            )
+        )
+    else:
+        base = session.scalar(select(func.coalesce(func.max(Customer.id), 0)))
+    assert base is not None
+    now = utcnow()
+    staged = select(StagedCustomer).where(StagedCustomer.job_id == job_id).subquery()
+    session.execute(
+        insert(Customer).from_select(
+            CUSTOMER_SWAP_COLUMNS,
+            select(
+                staged.c.seq + base,
+                staged.c.name,
+                staged.c.name_folded,
+                literal("person"),
+                staged.c.vip_level,
+                literal("zh-CN"),
+                staged.c.site,
+                literal(""),
+                literal(now, UTCDateTime()),
+                literal(now, UTCDateTime()),
+            ),
+        )
+    )
+    points = StagedContactPoint
+    mine = points.job_id == job_id
+    session.execute(
+        insert(CustomerPhone).from_select(
+            ["customer_id", "e164", "raw", "kind", "label"],
+            select(
+                points.seq + base, points.e164, points.value, points.phone_kind, literal("")
+            ).where(mine, points.point == "phone"),
+        )
+    )
+    session.execute(
+        insert(CustomerEmail).from_select(
+            ["customer_id", "address"],
+            select(points.seq + base, points.value).where(mine, points.point == "email"),
+        )
+    )
+    session.execute(
+        insert(CustomerAddress).from_select(
+            ["customer_id", "text", "city", "label"],
+            select(points.seq + base, points.value, literal(""), literal("")).where(
+                mine, points.point == "address"
+            ),
+        )
+    )
+    if postgres:
+        session.execute(
+            sql("SELECT setval(pg_get_serial_sequence('customers', 'id'), :top)"),
+            {"top": base + count},
+        )
+    discard_staged_customers(session, job_id=job_id)
+    ids = range(base + 1, base + count + 1)
+    audit(
+        session,
+        actor=actor,
+        action="customer.import",
+        target=file,
+        detail={"rows": count, "job": job_id, "first_id": ids[0], "last_id": ids[-1]},
+    )
+    return ids
+
+
+def discard_staged_customers(session: Session, *, job_id: str) -> None:
+    """Delete a job's staged rows (after its swap, or when it failed)."""
+    session.execute(delete(StagedContactPoint).where(StagedContactPoint.job_id == job_id))
+    session.execute(delete(StagedCustomer).where(StagedCustomer.job_id == job_id))
 
 
 def import_products_csv(

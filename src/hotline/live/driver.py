@@ -54,6 +54,7 @@ from hotline.routing.model import (
     StartCallback,
 )
 from hotline.routing.service import routing_config_from_center
+from hotline.store.db import writing
 from hotline.store.event_log import append, recording_rows
 
 log = logging.getLogger(__name__)
@@ -799,7 +800,9 @@ class LiveDriver:
     def _write(self, batch: list[Event]) -> None:
         assert self.session_factory is not None
         started = self.clock.now()
-        with self.session_factory() as session:
+        # One short transaction per batch, queued with the web's writers (not polling for
+        # SQLite's lock beside them): every event since the last flush in one INSERT.
+        with writing(self.session_factory()) as session:
             append(session, batch, source="live")
             session.add_all(recording_rows(batch))  # call recordings, kept per contact
             session.commit()

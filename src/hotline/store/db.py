@@ -3,17 +3,30 @@
 SQLite is the embedded default; PostgreSQL is selected with ``HOTLINE_DATABASE_URL``.
 The schema is owned by Alembic migrations (``store/migrations``); ``create_schema`` runs
 them to the newest revision.
+
+SQLite has one write lock per database file. Left to itself, every writer that finds it taken
+polls for it (``busy_timeout``: sleeps of 1 to 100 ms, no order, "database is locked" after
+5 s), and a web worker thread that polls is a thread the lock's holder may need to finish its
+own request: under 50 clients the holder starved, and three tickets in four failed. So in one
+process every SQLite writer queues on the database's :class:`WriteGate`, in arrival order,
+before it asks SQLite for the lock: ``writing(session)`` from a thread,
+``await writing_async(session)`` from the event loop (the web requests, which then wait without
+holding a worker thread). The gate opens when the transaction ends. Readers never touch it:
+under WAL they read beside the writer. PostgreSQL locks rows, not the file: no gate there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -58,13 +71,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# SQLAlchemy's pool sizes (5 + 10 overflow) stay: measured with bench/http_load.py, 10 + 50
+# connections let more worker threads run database work at once and raised SQLite's p99
+# from ~60 ms to 200–1000 ms. A request that finds every connection busy waits its turn, up
+# to 60 s (not the default 30 s, which turned a burst of sign-ins — each holding a
+# connection through Argon2 — into 500s).
+POOL: dict[str, Any] = {"pool_timeout": 60}
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; for SQLite, create the folder, use WAL and enforce foreign keys."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        database = make_url(url).database
+        # A memory database lives in one connection per thread (SingletonThreadPool).
+        pool = POOL if database and database != ":memory:" else {}
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -94,20 +118,193 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **POOL)
 
 
 SQLITE_BEGIN = "hotline_sqlite_begin"
+# session.info key of the gate a session holds until its transaction ends.
+_HELD_GATE = "hotline_write_gate"
+# How long a writer waits for its turn before giving up (a bug holding the gate, another
+# process holding the file): far above any healthy queue, so a busy center queues, never fails.
+GATE_WAIT_S = 60.0
+
+
+class WriterQueueTimeout(TimeoutError):
+    """A writer waited ``GATE_WAIT_S`` for its turn at the database and gave up."""
+
+
+class WriteGate:
+    """The queue of one process's writers to one SQLite database: first come, first served.
+
+    A writer holds the gate from before its ``BEGIN IMMEDIATE`` until its transaction ends;
+    the next in line is handed the gate directly (no thundering herd, no overtaking). Threads
+    wait on :meth:`acquire`; coroutines on :meth:`acquire_async`, which holds no thread.
+
+    >>> gate = WriteGate()
+    >>> gate.acquire(timeout=1.0)
+    >>> gate.release()
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[Callable[[], None]] = deque()
+        self.waiting_peak = 0
+
+    @property
+    def waiting(self) -> int:
+        """How many writers wait now."""
+        return len(self._waiters)
+
+    def _take_or_queue(self, wake: Callable[[], None]) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            self._waiters.append(wake)
+            self.waiting_peak = max(self.waiting_peak, len(self._waiters))
+            return False
+
+    def _leave_queue(self, wake: Callable[[], None]) -> bool:
+        """Take ``wake`` out of the queue; False when it was already handed the gate."""
+        with self._mutex:
+            try:
+                self._waiters.remove(wake)
+            except ValueError:
+                return False
+            return True
+
+    def acquire(self, *, timeout: float | None = None) -> None:
+        """Wait (blocking this thread) for the gate, at most ``timeout`` (``GATE_WAIT_S``)."""
+        timeout = GATE_WAIT_S if timeout is None else timeout
+        turn = threading.Event()
+        if self._take_or_queue(turn.set):
+            return
+        if turn.wait(timeout):
+            return
+        if self._leave_queue(turn.set):
+            raise WriterQueueTimeout(f"waited {timeout:g} s for the database's writer queue")
+        # Handed the gate just as the wait ran out: it is ours after all.
+
+    async def acquire_async(self, *, timeout: float | None = None) -> None:
+        """Wait (without holding a thread) for the gate, at most ``timeout`` (``GATE_WAIT_S``)."""
+        timeout = GATE_WAIT_S if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+
+        def hand_over() -> None:
+            if not turn.done():
+                turn.set_result(None)
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(hand_over)
+
+        if self._take_or_queue(wake):
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await turn
+        except BaseException as error:
+            # Cancelled (the client went away) or timed out: leave the queue, or pass the
+            # gate on if it was handed to us meanwhile.
+            if not self._leave_queue(wake):
+                self.release()
+            if isinstance(error, TimeoutError):
+                raise WriterQueueTimeout(
+                    f"waited {timeout:g} s for the database's writer queue"
+                ) from None
+            raise
+
+    def release(self) -> None:
+        """Open the gate: hand it to the next writer in line, if any."""
+        with self._mutex:
+            if not self._waiters:
+                self._held = False
+                return
+            wake = self._waiters.popleft()
+        wake()
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_mutex = threading.Lock()
+
+
+def write_gate(bind: Engine | Connection) -> WriteGate | None:
+    """The writer queue of ``bind``'s SQLite database (one per file); None elsewhere."""
+    engine = bind.engine
+    if engine.dialect.name != "sqlite":
+        return None
+    key = engine.url.render_as_string(hide_password=False)
+    with _gates_mutex:
+        return _gates.setdefault(key, WriteGate())
+
+
+def _gate_of(session: Session) -> WriteGate | None:
+    # Only sessions bound to an engine start their own transactions; one bound to a
+    # Connection (a test's rolled-back transaction) joins its owner's and queues nowhere.
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or session.in_transaction():
+        return None
+    if _HELD_GATE in session.info:
+        return None
+    return write_gate(bind)
+
+
+def _begin_immediate(session: Session) -> None:
+    try:
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+    except BaseException:
+        _open_gate(session)
+        raise
+
+
+def _open_gate(session: Session) -> None:
+    gate: WriteGate | None = session.info.pop(_HELD_GATE, None)
+    if gate is not None:
+        gate.release()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    # The outermost transaction has committed or rolled back: the next writer's turn.
+    if transaction.parent is None:
+        _open_gate(session)
 
 
 def writing(session: Session) -> Session:
     """Mark ``session``'s transaction as one that will write; call before its first query.
 
-    On SQLite this begins the transaction IMMEDIATE (taking the write lock now); elsewhere it
-    changes nothing. Returns the session, for chaining.
+    On SQLite this waits for the process's turn at the database (:class:`WriteGate`), then
+    begins the transaction IMMEDIATE (taking the write lock now); elsewhere it changes
+    nothing. Keep the transaction short: every other writer waits for it. Returns the session,
+    for chaining.
     """
     if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
-        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        gate = _gate_of(session)
+        if gate is not None:
+            gate.acquire()
+            session.info[_HELD_GATE] = gate
+        _begin_immediate(session)
+    return session
+
+
+async def writing_async(session: Session) -> Session:
+    """:func:`writing` for the event loop: queue without a thread, then begin in one.
+
+    Use it where the transaction goes on in worker threads (a web request's dependency and
+    handler): a writer that waited in a worker thread would hold a thread the gate's holder
+    may need to finish.
+    """
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        gate = _gate_of(session)
+        if gate is not None:
+            await gate.acquire_async()
+            session.info[_HELD_GATE] = gate
+        try:
+            await asyncio.to_thread(_begin_immediate, session)
+        except BaseException:
+            _open_gate(session)  # cancelled while beginning
+            raise
     return session
 
 

@@ -23,7 +23,7 @@ from hotline import __version__
 from hotline.config.center import CenterConfig
 from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import Settings, load_settings
-from hotline.store.db import make_engine, make_session_factory
+from hotline.store.db import WriterQueueTimeout, make_engine, make_session_factory
 from hotline.web import readiness
 from hotline.web.auth import require_roles
 from hotline.web.events import EventHub
@@ -121,6 +121,13 @@ def create_app(
     @app.exception_handler(NotFound)
     async def _missing(_: Request, error: NotFound) -> JSONResponse:
         return JSONResponse({"error": "not_found", "message": str(error)}, status_code=404)
+
+    @app.exception_handler(WriterQueueTimeout)
+    async def _busy(_: Request, error: WriterQueueTimeout) -> JSONResponse:
+        # Only a stuck writer or another process holding the database gets here.
+        return JSONResponse(
+            {"error": "busy", "message": str(error)}, status_code=503, headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, error: Conflict) -> JSONResponse:

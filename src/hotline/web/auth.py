@@ -10,20 +10,21 @@ opens without headers, accept a one-minute ``?ticket=`` from ``POST /api/auth/st
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hotline.identity import service as identity
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.sessions import live_session
 from hotline.identity.tokens import STREAM, TokenClaims, read_token
-from hotline.store.db import writing
+from hotline.store.db import writing_async
 
 COOKIE = "hotline_session"
-# Requests that only read take no write lock on SQLite; the rest take it up front.
+# Requests that only read take no write lock on SQLite; the rest queue for it up front.
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset(
     {
@@ -59,11 +60,45 @@ def get_session(request: Request) -> Session:
     return session
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency yielding a session that commits on success."""
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency yielding a session that commits on success.
+
+    A request that may write (not GET/HEAD/OPTIONS) waits for its turn at the database on
+    the event loop (``writing_async``), holding no worker thread while it queues; its
+    transaction lasts exactly the handler (``scope="function"``), so keep slow work — a
+    password hash, a file upload, a big import — out of such handlers, or the whole queue
+    waits for it.
+    """
     session = get_session(request)
-    if request.method not in READ_ONLY_METHODS:
-        writing(session)
+    try:
+        if request.method not in READ_ONLY_METHODS:
+            await writing_async(session)
+        yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    # Commit (or roll back) and close in one trip to a worker thread.
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: a session that does not queue as a writer, whatever the method.
+
+    For a write route whose slow part only reads (sign-in's password check): it calls
+    ``writing(session)`` itself after ``session.commit()`` ended the read, writes, and
+    commits before returning.
+    """
+    session = get_session(request)
     try:
         yield session
         session.commit()

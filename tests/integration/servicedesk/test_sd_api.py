@@ -55,21 +55,15 @@ def test_screen_pop_and_masking(desk_client: TestClient, auth: Auth) -> None:
     assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "phones"
 
 
-def test_csv_import_reports_lines_and_needs_a_supervisor(
-    desk_client: TestClient, auth: Auth
-) -> None:
+def test_csv_import_needs_a_supervisor(desk_client: TestClient, auth: Auth) -> None:
+    # The import itself (a background job: lines of bad rows, nothing imported, the center
+    # working meanwhile) is tested on a real database file in tests/integration/web.
     body = {"text": "name,phones\n王芳,13800000011\n赵强,12345\n", "file": "c.csv"}
     assert (
         desk_client.post("/api/customers/import", json=body, headers=auth("agent")).status_code
         == 403
     )
-    response = desk_client.post("/api/customers/import", json=body, headers=auth("supervisor"))
-    assert response.status_code == 422
-    assert response.json()["problems"][0]["line"] == 3
-    pop = desk_client.get(
-        "/api/customers/pop", params={"number": "13800000011"}, headers=auth("agent")
-    )
-    assert pop.json()["customers"] == []
+    assert desk_client.get("/api/customers/imports/x", headers=auth("agent")).status_code == 403
 
 
 def test_agents_see_their_queues_and_wfm_sees_masked(desk_client: TestClient, auth: Auth) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Event, EventKind
-from hotline.store.db import make_engine, make_session_factory, writing
+from hotline.store.db import WriteGate, make_engine, make_session_factory, writing
 from hotline.store.event_log import append
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import ContactEventRow
@@ -76,3 +76,27 @@ def test_writing_session_holds_the_lock_and_the_other_writer_waits(
     assert errors == []
     with factory() as reader:
         assert sorted(row.seq for row in reader.scalars(select(ContactEventRow))) == [1, 2]
+
+
+def test_gate_serves_writers_in_arrival_order_across_threads() -> None:
+    gate = WriteGate()
+    gate.acquire()
+    order: list[int] = []
+
+    def writer(i: int) -> None:
+        gate.acquire(timeout=10)
+        order.append(i)
+        gate.release()
+
+    threads = []
+    for i in range(5):
+        thread = threading.Thread(target=writer, args=(i,))
+        thread.start()
+        threads.append(thread)
+        while gate.waiting < i + 1:  # queued before the next one starts
+            time.sleep(0.001)
+    gate.release()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == [0, 1, 2, 3, 4]
+    assert gate.waiting == 0

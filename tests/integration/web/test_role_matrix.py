@@ -118,6 +118,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/customers/{customer_id}/contacts"): CUSTOMER_SERVICE,
     ("POST", "/api/customers/import"): SUPERVISORS,
     ("POST", "/api/customers/import-products"): SUPERVISORS,
+    ("GET", "/api/customers/imports/{job_id}"): SUPERVISORS,
     ("POST", "/api/customers/{survivor_id}/merge/{merged_id}"): TEAM_LEADS_UP,
     ("POST", "/api/customers/merges/{merge_id}/undo"): TEAM_LEADS_UP,
     # tickets

@@ -1,6 +1,6 @@
 """Every table's model; importing this package registers them all on ``Base.metadata``."""
 
-from hotline.store.models import crm, health, kb, notifications, telephony, tickets
+from hotline.store.models import crm, health, imports, kb, notifications, telephony, tickets
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
 from hotline.store.models.identity import AuthSession, LoginFailures
 from hotline.store.models.metrics import ContactRecordRow
@@ -14,6 +14,7 @@ __all__ = [
     "User",
     "crm",
     "health",
+    "imports",
     "kb",
     "notifications",
     "registered_tables",

@@ -7,16 +7,19 @@ tickets the caller of the route may see (an agent: their queues' and their own).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as Path_
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.crm import imports
 from hotline.crm import service as crm
 from hotline.desk import customers as desk
 from hotline.identity.audit import record as audit
+from hotline.web import jobs
 from hotline.web.access import current_center, hides_customer_identity
 from hotline.web.api.tickets import visible_tickets
 from hotline.web.auth import CurrentUser, db_session, require_roles
@@ -222,21 +225,65 @@ def add_contact(
     return {"id": contact.id, "at": contact.at}
 
 
-@router.post("/import", status_code=201)
+class ImportJobOut(BaseModel):
+    """A background import: its state, progress and, once ended, its result.
+
+    ``state``: queued, checking, staging, publishing, then done or failed. ``result`` of a
+    done job: ``imported``, ``first_id``, ``last_id`` (the new ids are consecutive); of a
+    failed one: ``error`` (``invalid_file`` with ``problems`` — file, line, field, problem —
+    or ``failed`` with ``message``) and ``imported`` 0: a failed job imports nothing.
+    """
+
+    job_id: str
+    kind: str
+    file: str
+    state: str
+    rows_total: int
+    rows_done: int
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    result: dict[str, Any]
+
+
+@router.post("/import", status_code=202, response_model=ImportJobOut)
 def import_customers(
     body: CsvIn,
+    request: Request,
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
-    """Import customers from CSV text; any bad row rejects all, with line and rule (422)."""
-    ids = crm.import_customers_csv(
-        session,
+) -> ImportJobOut:
+    """Start importing customers from CSV text in the background; 202 with the job to follow.
+
+    ``GET /api/customers/imports/{job_id}`` shows progress and the result. Any bad row
+    fails the job with line and rule, and imports nothing; the center keeps working meanwhile.
+    """
+    job = imports.create_job(session, kind="customers", file=body.file, actor=user.username)
+    audit(session, actor=user.username, action="customer.import_started", target=job.id)
+    view = imports.job_view(job)
+    session.commit()  # the job exists before its worker looks for it
+    factory = request.app.state.session_factory
+    jobs.background(request.app).submit(
+        imports.run_customer_import,
+        factory,
+        job_id=job.id,
         text=body.text,
         file=body.file,
-        default_area_code=body.default_area_code,
         actor=user.username,
+        default_area_code=body.default_area_code,
+        stop=jobs.stopping(request.app),
     )
-    return {"imported": len(ids), "ids": ids}
+    return ImportJobOut(**view)
+
+
+@router.get("/imports/{job_id}", response_model=ImportJobOut)
+def import_job(
+    job_id: str = Path_(max_length=32),
+    _: CurrentUser = Depends(require_roles("supervisor", "manager")),
+    session: Session = Depends(db_session, scope="function"),
+) -> ImportJobOut:
+    """One import job: state, ``rows_done`` of ``rows_total``, and its result once ended."""
+    return ImportJobOut(**imports.job_view(imports.get_job(session, job_id=job_id)))
 
 
 @router.post("/import-products", status_code=201)

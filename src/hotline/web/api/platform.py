@@ -29,6 +29,7 @@ from hotline.web.auth import (
     CurrentUser,
     claims_from,
     db_session,
+    read_session,
     require_roles,
     require_stream_roles,
     user_for,
@@ -81,6 +82,8 @@ def _refuse_while_locked(session: Session, *, keys: list[str], actor: str, addre
     if not locked_until:
         return
     retry_after = max(1, math.ceil(locked_until - now))
+    session.commit()  # end the read; the audit entry is a short write of its own
+    writing(session)
     audit.record(
         session,
         actor=actor,
@@ -104,7 +107,7 @@ def login(
     body: LoginRequest,
     request: Request,
     response: Response,
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = Depends(read_session, scope="function"),
 ) -> LoginResponse:
     """Sign in with username and password; returns a token and sets a session cookie.
 
@@ -154,6 +157,7 @@ def login(
     token = issue_token(claims, secret=request.app.state.secret)
     set_session_cookie(request, response, token)
     audit.record(session, actor=user.username, action="auth.login", detail={"address": address})
+    session.commit()  # leave the writer queue now, not when the dependency closes
     return LoginResponse(
         token=token, username=user.username, roles=list(user.roles), expires_at=opened.expires_at
     )

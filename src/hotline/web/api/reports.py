@@ -36,6 +36,7 @@ from hotline.identity.scope import AgentScope
 from hotline.metrics import service
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
 from hotline.metrics.importer import load_mapping, read_contact_records
+from hotline.store.db import writing
 from hotline.web.access import scope_of
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
@@ -176,6 +177,9 @@ def import_contacts(
     if mapping is not None and ("/" in mapping or "\\" in mapping):
         # Only mappings shipped with Hotline: a path would read the server's file system.
         raise HTTPException(422, "mapping must be a name")
+    # Copying and parsing a big file takes seconds: do it with no write transaction open
+    # (ending the sign-in check's), then queue as a writer only to store the records.
+    session.commit()
     suffix = ".gz" if (file.filename or "").endswith(".gz") else ".csv"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
@@ -194,6 +198,7 @@ def import_contacts(
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
     # A second import of the same source raises Conflict: the app answers 409.
+    writing(session)
     stored = service.import_records(
         session=session, records=result.records, source=source, replace=replace
     )
@@ -204,6 +209,7 @@ def import_contacts(
         target=source,
         detail={"stored": stored, "skipped_lines": result.skipped_lines[:1000]},
     )
+    session.commit()  # open the writer queue now, not after another thread hop
     return {
         "source": source,
         "stored": stored,

@@ -1,0 +1,65 @@
+"""Import jobs and their staging tables: a big file is checked and staged in short
+transactions beside the center's work, then published in one quick set-based swap.
+
+Rows in ``import_staged_customers`` / ``import_staged_points`` belong to one job and are seen
+by nothing else; a failed job's rows are deleted, a finished one's were moved out by the swap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.store.db import Base, UTCDateTime, utcnow
+
+
+class ImportJob(Base):
+    """One import run in the background: what, by whom, how far, and how it ended."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    file: Mapped[str] = mapped_column(String(256))
+    # queued → checking → staging → publishing → done, or failed at any step
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StagedCustomer(Base):
+    """A checked customer row of an import job, waiting for the job's swap."""
+
+    __tablename__ = "import_staged_customers"
+    __table_args__ = (Index("ix_import_staged_customers_job_seq", "job_id", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, … in file order: the new id's offset
+    line: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    name_folded: Mapped[str] = mapped_column(String(128))
+    site: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    vip_level: Mapped[int] = mapped_column(Integer)
+
+
+class StagedContactPoint(Base):
+    """A staged customer's phone (as written, E.164, kind), e-mail or address."""
+
+    __tablename__ = "import_staged_points"
+    __table_args__ = (Index("ix_import_staged_points_job_point", "job_id", "point"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)
+    point: Mapped[str] = mapped_column(String(8))  # phone | email | address
+    value: Mapped[str] = mapped_column(String(256))
+    e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    phone_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
