@@ -14,6 +14,7 @@ from rich.table import Table
 
 from hotline.cli.importing import read_or_exit
 from hotline.config.validate import load_center
+from hotline.core.documents import load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.metrics import service
@@ -53,7 +54,7 @@ def _load_settings(path: Path | None) -> MetricSettings:
     if path is None:
         return MetricSettings()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8"), source=str(path)) or {}
         return MetricSettings.from_mapping(data)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         error_console.print(f"[red]error[/red] {path}: {exc}", highlight=False)

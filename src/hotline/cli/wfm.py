@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hotline.core.documents import load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.wfm import service
 from hotline.wfm.erlang import ServiceTarget, required_agents
@@ -390,11 +391,10 @@ def _span_slots(text: str | float, interval_s: float) -> int:
 
 def _schedule_setup(path: Path, interval_s: float) -> tuple[list[Any], list[Any], Any, Any]:
     """Agents, templates, rules and penalty from a YAML setup file."""
-    import yaml
 
     from hotline.wfm.schedule import Agent, Break, LabourRules, ShiftTemplate
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8"), source=str(path)) or {}
     templates = [
         ShiftTemplate(
             name=str(t["name"]),

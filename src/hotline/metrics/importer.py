@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from hotline.core.documents import load_yaml
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.metrics.records import (
     DURATION_COLUMNS,
@@ -314,7 +315,7 @@ class ExportMapping:
         """Load and check a mapping file; problems are located in the mapping file."""
         name = str(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path.read_text(encoding="utf-8"), source=name)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None

@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from hotline.config.center import CenterConfig
+from hotline.core.documents import load_yaml
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.routing.model import (
     AgentConfig,
@@ -299,7 +300,7 @@ def parse_plan(text: str, *, source: str = "<plan>") -> StaffingPlan:
         rows = [((r.get("team") or "").strip(), r.get("agents"), reader.line_num) for r in reader]
     else:
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text, source=source)
         except yaml.YAMLError as exc:
             raise ValidationFailed([Problem(rule=f"not CSV or YAML: {exc}", file=source)]) from exc
         if isinstance(data, dict) and isinstance(data.get("plan"), dict):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from hotline.core.documents import load_json
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Event
 from hotline.metrics import service as metrics_service
@@ -261,7 +262,6 @@ def stored_events(*, session: Session, source: str | None = None) -> list[Event]
 def read_events(path: Path, *, replication: int | None = None) -> list[Event]:
     """Read a contact event log file: JSON lines of ``Event.as_dict()``, or the Parquet log
     ``hotline simulate`` writes (``replication`` picks one run of it)."""
-    import json
 
     from hotline.core.events import Channel, EventKind
 
@@ -274,10 +274,10 @@ def read_events(path: Path, *, replication: int | None = None) -> list[Event]:
             frame = frame.filter(pl.col("replication") == replication)
         rows = frame.to_dicts()
         for row in rows:
-            row["data"] = json.loads(row["data"]) if row.get("data") else {}
+            row["data"] = load_json(row["data"], source=str(path)) if row.get("data") else {}
     else:
         with path.open(encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
+            rows = [load_json(line, source=str(path)) for line in handle if line.strip()]
     return [
         Event(
             seq=int(row["seq"]),
