@@ -129,7 +129,15 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     _include_routers(app)
+    _limit_bodies(app)
     return app
+
+
+def _limit_bodies(app: FastAPI) -> None:
+    """Refuse request bodies over each route's limit with 413 (hotline.web.limits)."""
+    from hotline.web.limits import BodyLimitMiddleware
+
+    app.add_middleware(BodyLimitMiddleware)
 
 
 def _error_name(status_code: int) -> str:
@@ -140,6 +148,7 @@ def _error_name(status_code: int) -> str:
         404: "not_found",
         405: "method_not_allowed",
         409: "conflict",
+        413: "payload_too_large",
         422: "invalid_request",
     }.get(status_code, "error")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hotline.identity.roles import ALL_ROLES
 from hotline.kb import service as kb
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.limits import ARTICLE_LENGTH, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
 
@@ -19,14 +20,17 @@ AUTHORS = ("agent", "team_lead", "supervisor", "qa", "manager")
 REVIEWERS = ("qa", "supervisor", "manager")
 
 
+Tag = Annotated[str, Field(max_length=64)]
+
+
 class ArticleIn(BaseModel):
     """A new article."""
 
     title: str = Field(min_length=1, max_length=256)
-    body: str
-    category: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    language: str = "zh-CN"
+    body: str = Field(max_length=ARTICLE_LENGTH)
+    category: str | None = Field(None, max_length=NAME_LENGTH)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    language: str = Field("zh-CN", max_length=16)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
 
@@ -34,34 +38,34 @@ class ArticleIn(BaseModel):
 class EditIn(BaseModel):
     """A new version of an article."""
 
-    title: str | None = None
-    body: str | None = None
-    tags: list[str] | None = None
-    note: str = ""
+    title: str | None = Field(None, min_length=1, max_length=256)
+    body: str | None = Field(None, max_length=ARTICLE_LENGTH)
+    tags: list[Tag] | None = Field(None, max_length=50)
+    note: str = Field("", max_length=NOTE_LENGTH)
 
 
 class ReviewIn(BaseModel):
     """A reviewer's decision."""
 
     approve: bool
-    note: str = ""
+    note: str = Field("", max_length=NOTE_LENGTH)
 
 
 class FeedbackIn(BaseModel):
     """A "was this helpful?" answer."""
 
     helpful: bool
-    comment: str = ""
+    comment: str = Field("", max_length=NOTE_LENGTH)
 
 
 class AttachmentIn(BaseModel):
     """Metadata of a file stored elsewhere."""
 
     filename: str = Field(min_length=1, max_length=256)
-    media_type: str
-    size_bytes: int = Field(ge=0)
-    sha256: str
-    uri: str
+    media_type: str = Field(max_length=NAME_LENGTH)
+    size_bytes: int = Field(ge=0, le=2**53)
+    sha256: str = Field(max_length=64)
+    uri: str = Field(max_length=2_000)
 
 
 def _article(session: Session, article_id: int) -> dict[str, Any]:

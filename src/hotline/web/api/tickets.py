@@ -20,6 +20,7 @@ from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.limits import DESCRIPTION_LENGTH, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
@@ -77,12 +78,12 @@ class TicketIn(BaseModel):
 
     type: str = Field(pattern="^(inquiry|installation|repair|complaint|suggestion)$")
     subject: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    description: str = Field("", max_length=DESCRIPTION_LENGTH)
     customer_id: int | None = None
     product_id: int | None = None
     priority: str = Field("normal", pattern="^(low|normal|high|urgent)$")
-    category: str = ""
-    queue: str = ""
+    category: str = Field("", max_length=NAME_LENGTH)
+    queue: str = Field("", max_length=NAME_LENGTH)
     complaint_level: str | None = Field(None, pattern="^[123]$")
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     contact_id: str | None = None
@@ -92,16 +93,16 @@ class TicketIn(BaseModel):
 class ActionIn(BaseModel):
     """An action on a ticket."""
 
-    action: str
-    target: str | None = None
-    note: str = ""
+    action: str = Field(max_length=NAME_LENGTH)
+    target: str | None = Field(None, max_length=NAME_LENGTH)
+    note: str = Field("", max_length=NOTE_LENGTH)
 
 
 class NoteIn(BaseModel):
     """An update sent to the customer, or a provider's report."""
 
-    note: str = Field(min_length=1)
-    provider: str | None = None
+    note: str = Field(min_length=1, max_length=NOTE_LENGTH)
+    provider: str | None = Field(None, max_length=NAME_LENGTH)
     completed: bool = False
     parts: list[str] = Field(default_factory=list)
 
@@ -113,7 +114,7 @@ class VerificationIn(BaseModel):
     customer_confirmed: bool
     part_replaced: bool = False
     part_matches_fault: bool | None = None
-    note: str = ""
+    note: str = Field("", max_length=NOTE_LENGTH)
 
 
 class ProviderIn(BaseModel):
@@ -121,8 +122,8 @@ class ProviderIn(BaseModel):
 
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=128)
-    region: str = ""
-    phone: str = ""
+    region: str = Field("", max_length=NAME_LENGTH)
+    phone: str = Field("", max_length=NAME_LENGTH)
 
 
 @router.post("", status_code=201)

@@ -1,0 +1,111 @@
+"""Request size limits: a body limit on every route, and lengths of free-text fields.
+
+A request body is refused with 413 before it is read in full, whether or not the caller is
+signed in: by its declared ``Content-Length`` before the application runs, and by the bytes
+actually received for a chunked or lying request. Only the upload routes (contact-record and
+customer imports, the center configuration) take large bodies; everything else is small.
+
+Free-text fields of the API models (ticket subjects and descriptions, notes, knowledge-base
+article bodies, comments) have a maximum length too, so a body under the limit still cannot
+store a 10 MB description: pydantic refuses it with a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: The largest request body on an ordinary route (JSON of a ticket, an article, a login).
+MAX_BODY_BYTES = 1024 * 1024
+#: The largest request body on an upload route (imports, the center configuration).
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+#: Routes (path prefixes) that take uploads, and so the larger limit.
+UPLOAD_PREFIXES = (
+    "/api/reports/contacts",
+    "/api/customers/import",
+    "/api/wfm/multiskill",
+    "/api/config/validate",
+    "/admin/center",
+)
+
+#: Maximum lengths of free text, in characters.
+NAME_LENGTH = 200
+NOTE_LENGTH = 4_000
+DESCRIPTION_LENGTH = 20_000
+ARTICLE_LENGTH = 200_000
+
+
+def body_limit(path: str) -> int:
+    """The largest request body accepted on ``path``.
+
+    >>> body_limit("/api/tickets"), body_limit("/api/customers/import")
+    (1048576, 33554432)
+    """
+    return MAX_UPLOAD_BYTES if path.startswith(UPLOAD_PREFIXES) else MAX_BODY_BYTES
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is over the route's limit (answered 413 by the app's handler)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI middleware refusing a request body over the route's limit with 413.
+
+    A declared ``Content-Length`` over the limit is answered at once, without reading a byte
+    of the body or running the route; a body that streams past the limit makes the next
+    ``receive`` raise :class:`BodyTooLarge`, which the app answers as 413.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope.get("path", ""))
+        declared = _content_length(scope)
+        if declared == -1:
+            await _answer(send, 400, "bad_request", "Content-Length is not a whole number")
+            return
+        if declared is not None and declared > limit:
+            await _answer(send, 413, "payload_too_large", str(BodyTooLarge(limit).detail))
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The declared body length; ``None`` when absent, ``-1`` when not a number."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else -1
+    return None
+
+
+async def _answer(send: Send, status: int, error: str, message: str) -> None:
+    body = json.dumps({"error": error, "message": message}).encode()
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,123 @@
+"""Hostile input over HTTP: request body limits, free-text lengths, alias bombs, CSV uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from hotline.web.limits import DESCRIPTION_LENGTH, MAX_BODY_BYTES, NOTE_LENGTH
+from tests.unit.core.test_documents import billion_laughs
+
+TokenFor = Callable[[str], str]
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_a_declared_huge_anonymous_body_is_refused_before_it_is_read(
+    app_client: TestClient,
+) -> None:
+    # Straight at the ASGI app: the test client would read the whole body itself first.
+    received: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        message = {"type": "http.request", "body": b"x" * (1 << 20), "more_body": True}
+        received.append(message)
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/auth/login",
+        "raw_path": b"/api/auth/login",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-length", str(50 << 20).encode()), (b"host", b"testserver")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app_client.app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 413
+    assert b"payload_too_large" in sent[1]["body"]
+    assert received == []
+
+
+def test_a_streamed_body_is_cut_off_at_the_limit(app_client: TestClient) -> None:
+    chunks = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal chunks
+        for _ in range(40):
+            chunks += 1
+            yield b"x" * (256 << 10)
+
+    # No Content-Length: chunked; the limit is enforced on the bytes received.
+    response = app_client.post(
+        "/api/auth/login", content=body(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "larger than" in response.json()["message"]
+
+
+def test_a_body_just_over_the_limit_on_a_signed_in_route_is_413(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    response = app_client.post(
+        "/api/tickets",
+        content=b"{" + b" " * MAX_BODY_BYTES + b"}",
+        headers={**_auth(token_for("agent")), "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_long_free_text_is_a_422_naming_the_field(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    response = app_client.post(
+        "/api/tickets",
+        json={"type": "inquiry", "subject": "s", "description": "d" * (DESCRIPTION_LENGTH + 1)},
+        headers=_auth(token_for("agent")),
+    )
+    assert response.status_code == 422
+    problems = {p["field"]: p["problem"] for p in response.json()["problems"]}
+    assert "at most" in problems["body.description"]
+    response = app_client.post(
+        "/api/kb/articles",
+        json={"title": "t", "body": "b", "tags": ["x" * 65]},
+        headers=_auth(token_for("agent")),
+    )
+    assert response.status_code == 422
+    response = app_client.post(
+        "/api/customers/1/contacts",
+        json={"channel": "voice", "summary": "s" * (NOTE_LENGTH + 1)},
+        headers=_auth(token_for("agent")),
+    )
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["field"] == "body.summary"
+
+
+def test_the_config_validator_refuses_an_alias_bomb_quickly(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    started = time.monotonic()
+    response = app_client.post(
+        "/api/config/validate",
+        json={"text": "center: {name: Demo}\n" + billion_laughs()},
+        headers=_auth(token_for("supervisor")),
+    )
+    assert time.monotonic() - started < 5
+    body = response.json()
+    assert body["ok"] is False
+    assert "aliases expand" in body["errors"][0]["problem"]
