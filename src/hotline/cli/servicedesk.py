@@ -22,6 +22,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from hotline.config.center import TicketTypeCategories
+from hotline.core.documents import decode_text
 from hotline.core.errors import HotlineError, Problem, ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.crm import service as crm
@@ -160,7 +161,14 @@ def customer_import(
     actor: str = ACTOR,
 ) -> None:
     """Import customers or products from CSV; a bad row rejects the whole file."""
-    text = file.read_text(encoding="utf-8-sig")
+    try:
+        decoded = decode_text(file.read_bytes(), source=str(file))
+    except ValidationFailed as refused:
+        error_console.print(f"[red]error[/red] {refused}", highlight=False)
+        raise typer.Exit(1) from None
+    text = decoded.text
+    if decoded.encoding != "utf-8":
+        console.print(f"{file}: read as {decoded.encoding} (not UTF-8)", highlight=False)
     with _session() as session:
         importer = crm.import_products_csv if products else crm.import_customers_csv
         ids = importer(session, text=text, file=str(file), default_area_code=area_code, actor=actor)

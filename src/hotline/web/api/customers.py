@@ -7,16 +7,18 @@ Personal data (names, phones, e-mails, addresses) is masked for roles outside
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.crm import rules
 from hotline.crm import service as crm
 from hotline.identity.audit import record as audit
 from hotline.identity.roles import PERSONAL_DATA_ROLES
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.limits import MAX_UPLOAD_BYTES, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 
@@ -31,23 +33,25 @@ def masked_for(user: CurrentUser) -> bool:
 
 
 class CustomerIn(BaseModel):
-    """A new customer."""
+    """A new customer (the field rules are :mod:`hotline.crm.rules`, shared with the import)."""
 
-    name: str = Field(min_length=1, max_length=128)
-    phones: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
-    addresses: list[str] = Field(default_factory=list)
-    site: str | None = None
-    vip_level: int = Field(0, ge=0, le=5)
-    default_area_code: str | None = None
+    name: str = Field(min_length=1, max_length=rules.NAME_LENGTH)
+    phones: list[str] = Field(default_factory=list, max_length=rules.MAX_ENTRIES)
+    emails: list[str] = Field(default_factory=list, max_length=rules.MAX_ENTRIES)
+    addresses: list[Annotated[str, Field(max_length=rules.ADDRESS_LENGTH)]] = Field(
+        default_factory=list, max_length=rules.MAX_ENTRIES
+    )
+    site: str | None = Field(None, max_length=rules.SITE_LENGTH)
+    vip_level: int = Field(0, ge=rules.VIP_MIN, le=rules.VIP_MAX)
+    default_area_code: str | None = Field(None, max_length=8)
 
 
 class ProductIn(BaseModel):
     """A product the customer owns."""
 
-    model: str = Field(min_length=1, max_length=64)
-    serial_number: str | None = None
-    category: str = ""
+    model: str = Field(min_length=1, max_length=rules.MODEL_LENGTH)
+    serial_number: str | None = Field(None, max_length=rules.SERIAL_LENGTH)
+    category: str = Field("", max_length=rules.CATEGORY_LENGTH)
     purchased_on: date | None = None
     installed_on: date | None = None
     warranty_until: date | None = None
@@ -56,9 +60,9 @@ class ProductIn(BaseModel):
 class PhoneIn(BaseModel):
     """Another phone number of a customer."""
 
-    number: str = Field(min_length=3, max_length=40)
-    label: str = ""
-    default_area_code: str | None = None
+    number: str = Field(min_length=3, max_length=rules.PHONE_LENGTH)
+    label: str = Field("", max_length=rules.LABEL_LENGTH)
+    default_area_code: str | None = Field(None, max_length=8)
 
 
 class ContactIn(BaseModel):
@@ -66,16 +70,16 @@ class ContactIn(BaseModel):
 
     channel: str = Field(pattern="^(voice|chat|email|sms|app|video|callback|outbound)$")
     direction: str = Field("inbound", pattern="^(inbound|outbound)$")
-    contact_id: str | None = None
-    summary: str = ""
+    contact_id: str | None = Field(None, max_length=64)
+    summary: str = Field("", max_length=NOTE_LENGTH)
 
 
 class CsvIn(BaseModel):
     """A CSV file's text."""
 
-    text: str
-    file: str = "upload.csv"
-    default_area_code: str | None = None
+    text: str = Field(max_length=MAX_UPLOAD_BYTES)
+    file: str = Field("upload.csv", max_length=NAME_LENGTH)
+    default_area_code: str | None = Field(None, max_length=8)
 
 
 @router.get("/pop")
