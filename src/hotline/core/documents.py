@@ -331,6 +331,13 @@ def csv_rows(
                     source=source,
                     line=start,
                 ) from None
+            if "expected after" in message:
+                raise DocumentRefused(
+                    "a quoted cell in the record starting on this line has text after its "
+                    "closing quote (was a quote left open?)",
+                    source=source,
+                    line=start,
+                ) from None
             raise DocumentRefused(f"not valid CSV: {message}", source=source, line=start) from None
         finally:
             csv.field_size_limit(previous_csv_limit)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from hotline.web.limits import DESCRIPTION_LENGTH, MAX_BODY_BYTES, NOTE_LENGTH
@@ -121,3 +123,40 @@ def test_the_config_validator_refuses_an_alias_bomb_quickly(
     body = response.json()
     assert body["ok"] is False
     assert "aliases expand" in body["errors"][0]["problem"]
+
+
+def test_the_import_mapping_never_reads_a_file_of_the_server(
+    app_client: TestClient, token_for: TokenFor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A mapping file in the server's working directory, under a name without a slash: the
+    # old route loaded it (and would have read any file there, e.g. secret.key).
+    (tmp_path / "planted").write_text(
+        "name: planted\nfields: {contact_id: id, arrived_at: {timestamp: t}, outcome: o}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    response = app_client.post(
+        "/api/reports/contacts",
+        headers=_auth(token_for("wfm")),
+        files={"file": ("x.csv", b"id,t,o\nc1,2026-03-02T08:00:00,answered\n", "text/csv")},
+        data={"source": "planted", "mapping": "planted"},
+    )
+    assert response.status_code == 422
+    problem = response.json()["problems"][0]
+    assert problem["field"] == "mapping" and "no shipped mapping 'planted'" in problem["problem"]
+
+
+def test_a_non_utf8_upload_names_the_uploaded_file_and_line(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    response = app_client.post(
+        "/api/reports/contacts",
+        headers=_auth(token_for("wfm")),
+        files={
+            "file": ("march.csv", b"contact_id,arrived_at,outcome\nc1,\xff\xfe\xff,x\n", "text/csv")
+        },
+        data={"source": "enc"},
+    )
+    assert response.status_code == 422
+    problem = response.json()["problems"][0]
+    assert problem["line"] == 2 and "not UTF-8" in problem["problem"]

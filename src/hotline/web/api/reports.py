@@ -31,7 +31,7 @@ from hotline.core.errors import ValidationFailed
 from hotline.identity import audit
 from hotline.metrics import service
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
-from hotline.metrics.importer import load_mapping, read_contact_records
+from hotline.metrics.importer import read_contact_records, shipped_mapping
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -150,9 +150,8 @@ def import_contacts(
 
     Importing a source that already exists answers 409 unless ``replace`` is set.
     """
-    if mapping is not None and ("/" in mapping or "\\" in mapping):
-        # Only mappings shipped with Hotline: a path would read the server's file system.
-        raise HTTPException(422, "mapping must be a name")
+    # Only mappings shipped with Hotline, by name: never a file of the server's own.
+    export_mapping = shipped_mapping(mapping) if mapping else None
     suffix = ".gz" if (file.filename or "").endswith(".gz") else ".csv"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
@@ -160,7 +159,6 @@ def import_contacts(
             while chunk := file.file.read(1 << 20):
                 handle.write(chunk)
         try:
-            export_mapping = load_mapping(mapping) if mapping else None
             result = read_contact_records(
                 path, tz=timezone, skip_bad_rows=skip_bad_rows, mapping=export_mapping
             )
