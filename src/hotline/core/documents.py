@@ -132,15 +132,22 @@ def compose_yaml(text: str, *, source: str) -> yaml.Node | None:
     own wording); a bound broken raises :class:`DocumentRefused`.
     """
     check_size(len(text), source=source)
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.reader.ReaderError as error:
+        # Control characters are refused by PyYAML's reader before any parsing.
+        line = text.count("\n", 0, max(error.position, 0)) + 1
+        raise DocumentRefused(
+            f"character #x{error.character:04x} is not allowed in YAML", source=source, line=line
+        ) from None
     try:
         try:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as error:
             if error.problem and error.problem.startswith("the document is nested deeper"):
                 mark = error.problem_mark
-                line = mark.line + 1 if mark is not None else None
-                raise DocumentRefused(error.problem, source=source, line=line) from None
+                where = mark.line + 1 if mark is not None else None
+                raise DocumentRefused(error.problem, source=source, line=where) from None
             raise
     finally:
         loader.dispose()

@@ -564,6 +564,9 @@ def experience_figures(
     """
     if interval not in INTERVALS or interval == "all":
         raise ValueError(f"interval must be one of {', '.join(i for i in INTERVALS if i != 'all')}")
+    unknown = [d for d in by if d not in ("queue", "agent")]
+    if unknown:
+        raise ValueError(f"cannot break down survey answers by {unknown}; choose queue or agent")
     rows: dict[str, list[Any]] = {"at": [], "queue": [], "agent": [], "score": [], "scale": []}
     for event in events:
         if event.kind is not EventKind.SURVEY_ANSWERED:

@@ -18,6 +18,7 @@ from hotline.crm import service as crm
 from hotline.identity.audit import record as audit
 from hotline.identity.roles import PERSONAL_DATA_ROLES
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import RecordId
 from hotline.web.limits import MAX_UPLOAD_BYTES, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
@@ -153,7 +154,7 @@ def duplicates(
 
 @router.get("/{customer_id}")
 def get_customer(
-    customer_id: int,
+    customer_id: RecordId,
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -164,7 +165,7 @@ def get_customer(
 
 @router.post("/{customer_id}/products", status_code=201)
 def add_product(
-    customer_id: int,
+    customer_id: RecordId,
     body: ProductIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
@@ -178,7 +179,7 @@ def add_product(
 
 @router.post("/{customer_id}/phones", status_code=201)
 def add_phone(
-    customer_id: int,
+    customer_id: RecordId,
     body: PhoneIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
@@ -201,7 +202,7 @@ def add_phone(
 
 @router.post("/{customer_id}/contacts", status_code=201)
 def add_contact(
-    customer_id: int,
+    customer_id: RecordId,
     body: ContactIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
@@ -257,8 +258,8 @@ def import_products(
 
 @router.post("/{survivor_id}/merge/{merged_id}")
 def merge(
-    survivor_id: int,
-    merged_id: int,
+    survivor_id: RecordId,
+    merged_id: RecordId,
     user: CurrentUser = Depends(require_roles(*MERGERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -271,7 +272,7 @@ def merge(
 
 @router.post("/merges/{merge_id}/undo")
 def undo_merge(
-    merge_id: int,
+    merge_id: RecordId,
     user: CurrentUser = Depends(require_roles(*MERGERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hotline.identity.roles import ALL_ROLES
 from hotline.kb import service as kb
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import RecordId
 from hotline.web.limits import ARTICLE_LENGTH, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
@@ -100,7 +101,7 @@ def search(
 
 @router.get("/articles/{article_id}")
 def read(
-    article_id: int,
+    article_id: RecordId,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def create(
 
 @router.post("/articles/{article_id}/versions", status_code=201)
 def edit(
-    article_id: int,
+    article_id: RecordId,
     body: EditIn,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
     session: Session = Depends(db_session, scope="function"),
@@ -145,7 +146,7 @@ def edit(
 
 @router.post("/articles/{article_id}/submit")
 def submit(
-    article_id: int,
+    article_id: RecordId,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -156,7 +157,7 @@ def submit(
 
 @router.post("/articles/{article_id}/review")
 def review(
-    article_id: int,
+    article_id: RecordId,
     body: ReviewIn,
     user: CurrentUser = Depends(require_roles(*REVIEWERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -170,7 +171,7 @@ def review(
 
 @router.post("/articles/{article_id}/retire")
 def retire(
-    article_id: int,
+    article_id: RecordId,
     user: CurrentUser = Depends(require_roles(*REVIEWERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def retire(
 
 @router.post("/articles/{article_id}/feedback", status_code=201)
 def feedback(
-    article_id: int,
+    article_id: RecordId,
     body: FeedbackIn,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
     session: Session = Depends(db_session, scope="function"),
@@ -199,7 +200,7 @@ def feedback(
 
 @router.post("/articles/{article_id}/attachments", status_code=201)
 def attach(
-    article_id: int,
+    article_id: RecordId,
     body: AttachmentIn,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
     session: Session = Depends(db_session, scope="function"),

@@ -49,6 +49,7 @@ from hotline.telephony.call_center import CallCenter
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.ports import TransferRefused
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import RecordRef
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 T = TypeVar("T")
@@ -571,8 +572,8 @@ class TicketFromContact(BaseModel):
     subject: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
-    customer_id: int | None = None
-    product_id: int | None = None
+    customer_id: RecordRef | None = None
+    product_id: RecordRef | None = None
 
 
 @router.post("/agents/{agent_id}/contacts/{contact_id}/tickets", status_code=201)

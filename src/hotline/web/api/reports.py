@@ -33,6 +33,7 @@ from hotline.metrics import service
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
 from hotline.metrics.importer import read_contact_records, shipped_mapping
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import TimeZoneForm, TimeZoneQuery
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -54,7 +55,7 @@ def kpis(
     request: Request,
     interval: str = Query("30m", description=f"One of {', '.join(INTERVALS)}."),
     by: str = Query("queue", description=f"Comma-separated from {', '.join(DIMENSIONS)}."),
-    timezone: str = Query("UTC", description="Time zone of the intervals."),
+    timezone: TimeZoneQuery = "UTC",
     source: str | None = Query(None, description="Only this imported source."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -86,7 +87,7 @@ def agents(
     request: Request,
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
     by: str = Query("agent", description="agent or team."),
-    timezone: str = Query("UTC"),
+    timezone: TimeZoneQuery = "UTC",
     source: str | None = Query(None, description="Only events of this source (live, sim…)."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -111,7 +112,7 @@ def agents(
 def experience(
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
     by: str = Query("queue", description="queue, agent, or center."),
-    timezone: str = Query("UTC"),
+    timezone: TimeZoneQuery = "UTC",
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def import_contacts(
     file: UploadFile = File(..., description="Contact-record CSV, or an export (gzip allowed)."),
     source: str = Form(..., min_length=1, max_length=128),
     mapping: str | None = Form(None, description="A shipped mapping, e.g. anonymous_bank."),
-    timezone: str = Form("UTC"),
+    timezone: TimeZoneForm = "UTC",
     skip_bad_rows: bool = Form(False),
     replace: bool = Form(False),
     user: CurrentUser = Depends(require_roles(*IMPORTERS)),

@@ -19,7 +19,9 @@ from hotline.identity.roles import PERSONAL_DATA_ROLES
 from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
+from hotline.tickets.workflow import Action
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import MAX_RECORD_ID, RecordId, RecordRef
 from hotline.web.limits import DESCRIPTION_LENGTH, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -79,8 +81,8 @@ class TicketIn(BaseModel):
     type: str = Field(pattern="^(inquiry|installation|repair|complaint|suggestion)$")
     subject: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=DESCRIPTION_LENGTH)
-    customer_id: int | None = None
-    product_id: int | None = None
+    customer_id: RecordRef | None = None
+    product_id: RecordRef | None = None
     priority: str = Field("normal", pattern="^(low|normal|high|urgent)$")
     category: str = Field("", max_length=NAME_LENGTH)
     queue: str = Field("", max_length=NAME_LENGTH)
@@ -93,7 +95,7 @@ class TicketIn(BaseModel):
 class ActionIn(BaseModel):
     """An action on a ticket."""
 
-    action: str = Field(max_length=NAME_LENGTH)
+    action: Action
     target: str | None = Field(None, max_length=NAME_LENGTH)
     note: str = Field("", max_length=NOTE_LENGTH)
 
@@ -169,7 +171,7 @@ def list_tickets(
     request: Request,
     state: list[str] = Query([], description="Only these states."),
     queue: list[str] = Query([], description="Only these queues."),
-    customer_id: int | None = None,
+    customer_id: int | None = Query(None, ge=1, le=MAX_RECORD_ID),
     limit: int = Query(100, ge=1, le=1000),
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -234,7 +236,7 @@ def create_provider(
 
 @router.get("/{ticket_id}")
 def get_ticket(
-    ticket_id: int,
+    ticket_id: RecordId,
     request: Request,
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -262,7 +264,7 @@ def get_ticket(
 
 @router.post("/{ticket_id}/actions")
 def act(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: ActionIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -289,7 +291,7 @@ def act(
 
 @router.post("/{ticket_id}/updates")
 def update(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: NoteIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -313,7 +315,7 @@ def update(
 
 @router.patch("/{ticket_id}/fields")
 def update_fields(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: FieldsIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -334,7 +336,7 @@ def update_fields(
 
 @router.post("/{ticket_id}/verification")
 def verify(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: VerificationIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -350,8 +352,8 @@ def verify(
 
 @router.post("/{ticket_id}/articles/{article_id}", status_code=201)
 def link_article(
-    ticket_id: int,
-    article_id: int,
+    ticket_id: RecordId,
+    article_id: RecordId,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -372,7 +374,7 @@ class LevelIn(BaseModel):
 
 @router.post("/{ticket_id}/complaint-level")
 def raise_level(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: LevelIn,
     request: Request,
     user: CurrentUser = Depends(require_roles("team_lead", "supervisor", "manager")),
