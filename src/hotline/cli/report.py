@@ -23,6 +23,7 @@ from hotline.metrics.compute import (
     queue_figures,
     read_parquet_records,
     records_to_frame,
+    safe_text,
     with_teams,
 )
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
@@ -220,7 +221,7 @@ def _print_frame(frame: Any, output_format: str, title: str) -> None:
     if output_format == "json":
         typer.echo(json.dumps(table_data.to_dicts(), indent=2))
     elif output_format == "csv":
-        typer.echo(table_data.write_csv(), nl=False)
+        typer.echo(safe_text(table_data).write_csv(), nl=False)
     else:
         table = Table(title=title)
         for column in table_data.columns:

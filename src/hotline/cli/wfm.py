@@ -17,6 +17,7 @@ from rich.table import Table
 
 from hotline.core.documents import load_yaml
 from hotline.core.errors import ValidationFailed
+from hotline.core.spreadsheet import append_row, csv_cell
 from hotline.wfm import service
 from hotline.wfm.erlang import ServiceTarget, required_agents
 from hotline.wfm.forecast import (
@@ -147,15 +148,15 @@ def _save_rows(rows: list[dict[str, object]], path: Path) -> None:
         book = Workbook()
         sheet = book.active
         assert sheet is not None
-        sheet.append(columns)
+        append_row(sheet, columns)
         for row in rows:
-            sheet.append([row[c] for c in columns])
+            append_row(sheet, [row[c] for c in columns])
         book.save(path)
         return
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
 
 
 def _calendar(path: Path | None) -> list[SpecialDay]:
@@ -184,7 +185,7 @@ def _write_rows(rows: list[dict[str, object]], output: str, title: str) -> None:
         if rows:
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
         sys.stdout.write(buffer.getvalue())
     elif output == "table":
         table = Table(title=title)

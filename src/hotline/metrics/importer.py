@@ -27,6 +27,7 @@ import yaml
 
 from hotline.core.documents import CSV_ENCODINGS, DocumentRefused, csv_records, load_yaml
 from hotline.core.errors import Problem, ValidationFailed
+from hotline.core.spreadsheet import import_cell
 from hotline.metrics.records import (
     DURATION_COLUMNS,
     RECORD_COLUMNS,
@@ -222,7 +223,8 @@ def _from_interchange(
         cell = row.get(column)
         if cell is None:
             return None
-        cell = cell.strip()
+        # A cell Hotline's export neutralised ("'=...") reads back as it was stored.
+        cell = import_cell(cell.strip())
         return cell or None
 
     for column in TIMESTAMP_COLUMNS:
@@ -272,7 +274,7 @@ def _from_interchange(
         hold_s=values["hold_s"],
         wrap_s=values["wrap_s"],
         transferred=transferred in {"true", "1", "yes"},
-        attributes=MappingProxyType({c: row[c] for c in extra if row.get(c)}),
+        attributes=MappingProxyType({c: import_cell(row[c]) for c in extra if row.get(c)}),
     )
     return record, []
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hotline.core.documents import load_json
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Event
+from hotline.core.spreadsheet import append_row, csv_cell
 from hotline.metrics import service as metrics_service
 from hotline.metrics.bankdata import BANK_TIMEZONE, bank_month_files, read_bank_records
 from hotline.metrics.importer import read_contact_records
@@ -163,22 +164,22 @@ def write_schedule(result: ScheduleResult, path: Path, *, interval_s: int) -> No
         sheet = book.active
         assert sheet is not None
         sheet.title = "schedule"
-        sheet.append(columns)
+        append_row(sheet, columns)
         for row in rows:
-            sheet.append([row[c] for c in columns])
+            append_row(sheet, [row[c] for c in columns])
         cover = book.create_sheet("coverage")
-        cover.append(["skill", "day", "interval", "required", "scheduled"])
+        append_row(cover, ["skill", "day", "interval", "required", "scheduled"])
         for skill, required in result.required.items():
             scheduled = result.scheduled[skill]
             for d in range(required.shape[0]):
                 for s in range(required.shape[1]):
-                    cover.append([skill, d, s, float(required[d, s]), float(scheduled[d, s])])
+                    append_row(cover, [skill, d, s, float(required[d, s]), float(scheduled[d, s])])
         book.save(path)
         return
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
 
 
 def plot_coverage(result: ScheduleResult, path: Path, *, first_day: date, interval_s: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from hotline.web.limits import DESCRIPTION_LENGTH, MAX_BODY_BYTES, NOTE_LENGTH
 from tests.unit.core.test_documents import billion_laughs
@@ -160,3 +162,35 @@ def test_a_non_utf8_upload_names_the_uploaded_file_and_line(
     assert response.status_code == 422
     problem = response.json()["problems"][0]
     assert problem["line"] == 2 and "not UTF-8" in problem["problem"]
+
+
+def test_report_exports_never_turn_imported_names_into_formulas(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    hostile = '=HYPERLINK("http://evil.example","open me")'
+    csv_text = (
+        "contact_id,queue,arrived_at,queued_at,answered_at,agent,talk_s,outcome\n"
+        f'c1,"{hostile.replace(chr(34), chr(34) * 2)}",2026-03-02T08:00:00,'
+        "2026-03-02T08:00:00,2026-03-02T08:00:04,@SUM(A1),100,answered\n"
+    )
+    response = app_client.post(
+        "/api/reports/contacts",
+        headers=_auth(token_for("wfm")),
+        files={"file": ("march.csv", csv_text.encode(), "text/csv")},
+        data={"source": "hostile"},
+    )
+    assert response.status_code == 201, response.text
+    headers = _auth(token_for("supervisor"))
+    query = "from=2026-03-02&to=2026-03-02&interval=day"
+
+    text = app_client.get(f"/reports/export?format=csv&by=queue&{query}", headers=headers).text
+    assert "'=HYPERLINK" in text and ',"=HYPERLINK' not in text and ",=HYPERLINK" not in text
+    text = app_client.get(f"/reports/export?format=csv&by=agent&{query}", headers=headers).text
+    assert ",'@SUM(A1)," in text
+
+    response = app_client.get(f"/reports/export?format=xlsx&by=queue&{query}", headers=headers)
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content))["figures"]
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == hostile]
+    assert cells and all(cell.data_type == "s" for cell in cells)
+    assert not [cell for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]

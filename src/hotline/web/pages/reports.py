@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from hotline.core.spreadsheet import append_row
 from hotline.metrics import service as metrics
 from hotline.metrics.compute import KpiReport, queue_figures
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, QUEUE_FIGURES
@@ -354,13 +355,14 @@ def reports_export(
     sheet.title = "figures"
     rows = report.rows()
     columns = list(report.table.columns)
-    sheet.append(columns)
+    # Text cells stay text: a queue or agent name from an imported file is never a formula.
+    append_row(sheet, columns)
     for row in rows:
-        sheet.append([row[c] for c in columns])
+        append_row(sheet, [row[c] for c in columns])
     about = book.create_sheet("settings")
-    about.append(["setting", "value"])
+    append_row(about, ["setting", "value"])
     for key, value in report.header().items():
-        about.append([key, value if isinstance(value, str) else json.dumps(value)])
+        append_row(about, [key, value if isinstance(value, str) else json.dumps(value)])
     buffer = io.BytesIO()
     book.save(buffer)
     return Response(
