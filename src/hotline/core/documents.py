@@ -405,3 +405,16 @@ def csv_records(
             yield line, record
 
     return header, records()
+
+
+def dict_rows(
+    text: str | Iterator[str], *, source: str, delimiter: str = ","
+) -> Iterator[dict[Any, Any]]:
+    """The records of a CSV with a header row as dictionaries, like :class:`csv.DictReader`,
+    within the bounds of :func:`csv_records` (an unclosed quote is refused at its line).
+
+    >>> list(dict_rows("team,agents\\nt-vip,4\\n", source="plan.csv"))
+    [{'team': 't-vip', 'agents': '4'}]
+    """
+    _, records = csv_records(text, source=source, delimiter=delimiter)
+    return (record for _, record in records)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from hotline.core.documents import load_json
+from hotline.core.documents import csv_records, dict_rows, load_json
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Event
 from hotline.core.spreadsheet import append_row, csv_cell
@@ -102,12 +102,12 @@ def read_calendar(path: Path) -> list[SpecialDay]:
     days: list[SpecialDay] = []
     problems: list[Problem] = []
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or not {"date", "label"} <= set(reader.fieldnames):
+        header, records = csv_records(handle, source=str(path))
+        if not {"date", "label"} <= set(header):
             raise ValidationFailed(
                 [Problem(rule="calendar needs date and label columns", file=str(path), line=1)]
             )
-        for row in reader:
+        for line, row in records:
             try:
                 factor = row.get("factor") or None
                 days.append(
@@ -119,9 +119,7 @@ def read_calendar(path: Path) -> list[SpecialDay]:
                     )
                 )
             except ValueError as exc:
-                problems.append(
-                    Problem(rule=str(exc), file=str(path), line=reader.line_num, field="date")
-                )
+                problems.append(Problem(rule=str(exc), file=str(path), line=line, field="date"))
     if problems:
         raise ValidationFailed(problems)
     return days
@@ -306,7 +304,7 @@ def read_roster(path: Path, *, tz: str) -> list[ScheduledActivity]:
     zone = ZoneInfo(tz)
     activities: list[ScheduledActivity] = []
     with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for row in dict_rows(handle, source=str(path)):
             agent, day = row["agent"], row["date"]
             start, end = _local(day, row["start"], zone), _local(day, row["end"], zone)
             breaks = sorted(
