@@ -179,7 +179,7 @@ def load_yaml(text: str, *, source: str) -> Any:
 # ------------------------------------------------------------------------------------- JSON
 
 
-def _json_depth(text: str) -> int:
+def json_depth(text: str) -> int:
     """The deepest nesting of ``[``/``{`` in JSON text, ignoring those inside strings."""
     depth = deepest = 0
     in_string = escaped = False
@@ -217,7 +217,7 @@ def load_json(text: str | bytes, *, source: str) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
             raise DocumentRefused(f"not UTF-8 text ({error.reason})", source=source) from None
-    if _json_depth(text) > MAX_DEPTH:
+    if json_depth(text) > MAX_DEPTH:
         raise DocumentRefused(
             f"the document is nested deeper than {MAX_DEPTH} levels", source=source
         )

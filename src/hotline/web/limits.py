@@ -18,6 +18,8 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hotline.core.documents import MAX_DEPTH, json_depth
+
 #: The largest request body on an ordinary route (JSON of a ticket, an article, a login).
 MAX_BODY_BYTES = 1024 * 1024
 #: The largest request body on an upload route (imports, the center configuration).
@@ -88,7 +90,54 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, counted, send)
+        if not _is_json(scope):
+            await self.app(scope, counted, send)
+            return
+        # A JSON body (small: the ordinary limit) is read here whole and its nesting checked:
+        # a body nested hundreds deep parses, then exhausts the recursion limit further on.
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > limit:
+                await _answer(send, 413, "payload_too_large", str(BodyTooLarge(limit).detail))
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        # Counting brackets is quick and bounds the depth; only a body with many of them is
+        # scanned properly (brackets inside strings do not nest).
+        brackets = body.count(b"[") + body.count(b"{")
+        if brackets > MAX_DEPTH and json_depth(body.decode("utf-8", "replace")) > MAX_DEPTH:
+            problem = f"the JSON body is nested deeper than {MAX_DEPTH} levels"
+            await _answer_problems(send, [{"field": "body", "problem": problem}])
+            return
+        whole: Message = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media = value.decode("latin-1").split(";")[0].strip().lower()
+            return bool(media == "application/json" or media.endswith("+json"))
+    return False
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that returns ``messages`` first, then waits on the real one."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -100,8 +149,16 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
+async def _answer_problems(send: Send, problems: list[dict[str, str]]) -> None:
+    body = {"error": "invalid_request", "problems": problems}
+    await _send_json(send, 422, json.dumps(body).encode())
+
+
 async def _answer(send: Send, status: int, error: str, message: str) -> None:
-    body = json.dumps({"error": error, "message": message}).encode()
+    await _send_json(send, status, json.dumps({"error": error, "message": message}).encode())
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
     headers: list[Any] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

@@ -194,3 +194,18 @@ def test_report_exports_never_turn_imported_names_into_formulas(
     cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == hostile]
     assert cells and all(cell.data_type == "s" for cell in cells)
     assert not [cell for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+
+
+@pytest.mark.parametrize("depth", [900, 100_000])
+def test_a_deeply_nested_json_body_is_a_422_not_a_crash(
+    app_client: TestClient, token_for: TokenFor, depth: int
+) -> None:
+    # 900 levels parsed and then exhausted the recursion limit further on: a 500 before.
+    nested = "[" * depth + "]" * depth
+    response = app_client.post(
+        "/api/tickets",
+        content='{"type": "inquiry", "subject": "s", "custom_fields": {"x": ' + nested + "}}",
+        headers={**_auth(token_for("agent")), "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert "nested deeper than 64" in response.json()["problems"][0]["problem"]
