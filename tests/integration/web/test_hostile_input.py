@@ -209,3 +209,20 @@ def test_a_deeply_nested_json_body_is_a_422_not_a_crash(
     )
     assert response.status_code == 422
     assert "nested deeper than 64" in response.json()["problems"][0]["problem"]
+
+
+def test_a_chinese_excel_export_is_imported_and_says_its_encoding(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    text = (
+        "contact_id,queue,arrived_at,answered_at,agent,outcome,备注\n"
+        "c1,repair,2026-03-02T08:00:00,2026-03-02T08:00:09,a001,answered,回访客户\n"
+    )
+    response = app_client.post(
+        "/api/reports/contacts",
+        headers=_auth(token_for("wfm")),
+        files={"file": ("导出.csv", text.encode("gbk"), "text/csv")},
+        data={"source": "gbk"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["encoding"] == "gb18030"

@@ -185,5 +185,6 @@ def import_contacts(
         "stored": stored,
         "rows_read": result.rows_read,
         "ignored": result.ignored,
+        "encoding": result.encoding,
         "skipped": [{"line": p.line, "field": p.field, "rule": p.rule} for p in result.skipped],
     }
