@@ -4,7 +4,7 @@ Builds a migrated database with N customers (default 1,000,000), each with a mob
 every third a landline), a product and two contacts, plus 100,000 open tickets; then looks up
 random calling numbers written the ways caller ID shows them (``+86 138…``, ``0086…``,
 ``0138…``, a local landline without area code) — 10 % of them unknown numbers — through
-:func:`hotline.crm.service.screen_pop`, and reports p50 / p99 latency per backend.
+:func:`hotline.desk.customers.screen_pop`, and reports p50 / p99 latency per backend.
 
 Peer, in the same run: the same four SQL statements sent straight through the database
 driver (``sqlite3`` / ``psycopg``) with a pre-normalised number, the floor any Python code
@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
-from hotline.crm import service as crm
+from hotline.desk import customers as desk
 from hotline.store.db import make_engine
 from hotline.store.migrate import upgrade
 
@@ -224,7 +224,7 @@ def run_backend(
         def hotline_pop() -> None:
             nonlocal found
             shown, _ = next(iterator)
-            pop = crm.screen_pop(session, calling_number=shown, default_area_code="021")
+            pop = desk.screen_pop(session, calling_number=shown, default_area_code="021")
             found += bool(pop.customers)
 
         measure(hotline_pop, warmup)

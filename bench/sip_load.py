@@ -7,6 +7,13 @@ talks, and the caller hangs up. Reports calls/s sustained, failed calls, call se
 (INVITE → 200 OK, p50/p99, from sipp's response-time trace) and the queue wait the routing
 engine logged.
 
+Overload control (issue 19): past its capacity the server refuses new calls with ``503`` +
+``Retry-After``; the callers here take a 503 as a refusal (ACK, done). Reported:
+``refused_overload`` (and ``refused_share``) at the offered rate, ``accepted_setup_p99_ms``
+(the set-up p99 of the calls that were accepted), and ``max_rate_p99_under_500ms``: a short,
+bounded search (``--search-trials`` runs of a few seconds, doubling then bisecting) for the
+highest offered rate at which every call was accepted and completed with set-up p99 < 500 ms.
+
 Phase 2 (queue capacity): every agent phone unregisters, then callers arrive and hold in the
 queue with music; reports the largest number of calls held at once, with zero failures.
 
@@ -76,6 +83,7 @@ a=rtpmap:101 telephone-event/8000
 ]]></send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
+  <recv response="503" optional="true" next="refused"/>
   <recv response="200" rtd="true"/>
   <send><![CDATA[
 ACK sip:400@[remote_ip]:[remote_port] SIP/2.0
@@ -99,6 +107,19 @@ Max-Forwards: 70
 Content-Length: 0
 ]]></send>
   <recv response="200"/>
+  <nop next="end"/>
+  <label id="refused"/>
+  <send><![CDATA[
+ACK sip:400@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:1380000[call_number]@[local_ip]:[local_port]>;tag=[pid]B[call_number]
+To: <sip:400@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <label id="end"/>
 </scenario>
 """
 
@@ -304,6 +325,21 @@ def rtt_ms(workdir: Path, prefix: str) -> list[float]:
     return values
 
 
+def refused_count(workdir: Path, name: str) -> int:
+    """How many INVITEs got ``503`` (overload control), from sipp's ``-trace_counts`` CSV."""
+    total = 0
+    for path in workdir.glob(f"{name}*_counts.csv"):
+        with path.open() as handle:
+            rows = list(csv.reader(handle, delimiter=";"))
+        if len(rows) < 2:
+            continue
+        for column, value in zip(rows[0], rows[-1], strict=False):
+            # e.g. "3_503_Recv": how many 503s the scenario's fourth step received
+            if column.endswith("_503_Recv") and value.strip().isdigit():
+                total += int(value)
+    return total
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """The ``q`` quantile (0–1) by nearest rank."""
     if not values:
@@ -341,21 +377,94 @@ def caller_phase(
         "-trace_rtt",
         "-rtt_freq",
         "1",
+        "-trace_counts",
         "-trace_err",
         "-error_file",
         f"{name}_errors.log",
     )
     elapsed = time.monotonic() - started
     stats = last_stats(work, f"{name}_stats.csv")
+    # only accepted calls have a set-up time: the 503 branch carries no rtd
     latencies = rtt_ms(work, name)
+    refused = refused_count(work, name)
     return {
         "returncode": result.returncode,
-        "successful": int(stats.get("SuccessfulCall(C)", 0)),
+        # sipp counts a refused call (503, ACK) as a successful scenario: not here
+        "successful": int(stats.get("SuccessfulCall(C)", 0)) - refused,
+        "refused": refused,
         "failed": int(stats.get("FailedCall(C)", 0)),
         "seconds": round(elapsed, 2),
         "setup_p50_ms": percentile(latencies, 0.5),
         "setup_p99_ms": percentile(latencies, 0.99),
     }
+
+
+#: The set-up time accepted calls must keep (issue 19): p99 under this many milliseconds.
+SETUP_GOAL_MS = 500.0
+
+
+def rate_search(
+    work: Path,
+    target: str,
+    *,
+    start: float,
+    ceiling: float,
+    seconds: float,
+    trials: int,
+    hold_ms: int,
+) -> tuple[float | None, list[dict[str, Any]]]:
+    """The highest offered rate whose calls were all accepted and completed with set-up p99
+    under :data:`SETUP_GOAL_MS`: double from ``start`` until a rate misses (or ``ceiling``),
+    then bisect; at most ``trials`` short runs of ``seconds`` each."""
+    best: float | None = None
+    worst: float | None = None
+    runs: list[dict[str, Any]] = []
+    rate = start
+    while len(runs) < trials:
+        calls = max(1, int(rate * seconds))
+        result = caller_phase(
+            work,
+            f"search_{len(runs):02d}",
+            target,
+            rate=rate,
+            calls=calls,
+            hold_ms=hold_ms,
+            media_port=free_port(),
+        )
+        p99 = result["setup_p99_ms"]
+        held = (
+            result["failed"] == 0
+            and result["refused"] == 0
+            and result["successful"] == calls
+            and p99 is not None
+            and p99 < SETUP_GOAL_MS
+        )
+        runs.append(
+            {
+                "rate": rate,
+                "held": held,
+                "setup_p99_ms": p99,
+                "refused": result["refused"],
+                "failed": result["failed"],
+            }
+        )
+        if held:
+            best = rate
+        else:
+            worst = rate
+        if worst is None:
+            if rate >= ceiling:
+                break
+            rate = min(rate * 2, ceiling)
+        elif best is None:
+            rate = rate / 2
+            if rate < 1:
+                break
+        else:
+            if worst - best <= max(1.0, best * 0.15):
+                break
+            rate = round((best + worst) / 2, 1)
+    return best, runs
 
 
 def events(path: Path) -> list[dict[str, Any]]:
@@ -402,9 +511,18 @@ def main() -> None:
         action="store_true",
         help="drive `hotline serve --sip` (voice in the web app, its live engine and database)",
     )
+    parser.add_argument(
+        "--search-trials",
+        type=int,
+        default=7,
+        help="short runs in the search for the highest rate holding set-up p99 < 500 ms",
+    )
     options = parser.parse_args()
+    search_seconds = 8.0
     if options.quick:
         options.rate, options.seconds, options.queued = 10.0, 8.0, 100
+        options.search_trials, search_seconds = 6, 4.0
+    load_before = os.getloadavg()
     missing = [t for t in ("sipp", "rtpengine") if shutil.which(t) is None]
     if missing:
         sys.exit(f"missing {missing}: run scripts/telephony-setup.sh")
@@ -507,6 +625,16 @@ def main() -> None:
             hold_ms=hold_ms,
             media_port=free_port(),
         )
+        # the highest rate every caller gets through with a fast set-up (no 503, no failure)
+        best_rate, search = rate_search(
+            work,
+            target,
+            start=max(1.0, options.rate / 2),
+            ceiling=400.0,
+            seconds=search_seconds,
+            trials=options.search_trials,
+            hold_ms=1000,
+        )
         log = events(log_path)
         waits = [e["data"]["wait_s"] for e in log if e["kind"] == "answered"]
         abandoned = sum(1 for e in log if e["kind"] == "abandoned")
@@ -530,7 +658,10 @@ def main() -> None:
         )
         phase_two = [e for e in events(log_path) if e["seq"] > mark]
         peak = max_queued(phase_two, mark)
-        music_failures = sum(1 for e in phase_two if e["kind"] == "alarm")
+        # media alarms only: overload alarms (component "sip") are counted as refusals
+        music_failures = sum(
+            1 for e in phase_two if e["kind"] == "alarm" and e["data"].get("component") != "sip"
+        )
         # the peer: sipp's own UAS answers the same callers directly
         peer_port = free_port()
         peer = subprocess.Popen(
@@ -574,6 +705,13 @@ def main() -> None:
                 "successful_calls": sustained["successful"],
                 # sipp's count; the server's own count of contacts it refused is beside it
                 "failed_calls": sustained["failed"],
+                # overload control: calls refused with 503 + Retry-After at the offered rate,
+                # and the set-up time of the calls that were accepted
+                "refused_overload": sustained["refused"],
+                "refused_share": round(sustained["refused"] / calls, 3) if calls else None,
+                "accepted_setup_p99_ms": sustained["setup_p99_ms"],
+                "max_rate_p99_under_500ms": best_rate,
+                "rate_search": search,
                 "server_failed_contacts": failed_contacts,
                 "abandoned_before_agent": abandoned,
                 "sustained_cps": round(sustained_cps, 1),
@@ -585,6 +723,7 @@ def main() -> None:
                 "queued_offered": options.queued,
                 "queued_successful": held["successful"],
                 "queued_failed": held["failed"],
+                "queued_refused": held["refused"],
                 "max_simultaneous_queued_with_music": peak,
                 "music_failures": music_failures,
                 "peer": "sipp -sn uas (direct, no B2BUA/media/IVR)",
@@ -593,6 +732,8 @@ def main() -> None:
                 "setup_p50_ratio": ratio,
                 "sustained_cps_ratio": round(sustained_cps / peer_cps, 2) if peer_cps else None,
                 "goals": {"cps": 100, "seconds": 60, "queued": 1000},
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
                 "workdir": str(work),
             }
         )

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 
 scripts/system-deps.sh postgres browser
+scripts/npm-deps.sh
 PYTHON=.venv/bin/python scripts/system-deps.sh compiler
 # The routing engine runs compiled; a test fails if it is not (stale or missing build).
 .venv/bin/python scripts/compile.py

@@ -20,13 +20,19 @@ console = Console()
 DEMO_PASSWORD = "hotline-demo"
 
 
-def demo_users(center_agents: list[str]) -> list[tuple[str, list[str], str | None]]:
-    """The demo accounts: one per role, plus a sign-in for each of the first agents."""
+def demo_users(
+    center_agents: list[str], first_team_lead: str | None = None
+) -> list[tuple[str, list[str], str | None]]:
+    """The demo accounts: one per role, plus a sign-in for each of the first agents.
+
+    The team lead signs in as the lead of the center's first team (``teams[].lead``), so
+    they oversee that team's agents.
+    """
     users: list[tuple[str, list[str], str | None]] = [
         ("admin", ["admin"], None),
         ("manager", ["manager"], None),
         ("supervisor", ["supervisor"], None),
-        ("teamlead", ["team_lead"], None),
+        ("teamlead", ["team_lead"], first_team_lead),
         ("qa", ["qa"], None),
         ("wfm", ["wfm"], None),
     ]
@@ -54,6 +60,12 @@ def demo(
         "--respect-hours",
         help="Close queues outside the sample center's opening hours (off: open around the clock).",
     ),
+    secure_cookies: bool = typer.Option(
+        False,
+        "--secure-cookies",
+        envvar="HOTLINE_SECURE_COOKIES",
+        help="Served over HTTPS (e.g. behind a TLS proxy): mark cookies Secure and send HSTS.",
+    ),
 ) -> None:
     """Start the platform with the sample center (SQLite), live routing and demo traffic."""
     os.environ["HOTLINE_HOME"] = str(home)
@@ -62,7 +74,8 @@ def demo(
     engine = make_engine(os.environ["HOTLINE_DATABASE_URL"])
     upgrade(engine)
     factory = make_session_factory(engine)
-    accounts = demo_users([a.id for a in center.agents])
+    leads = [team.lead for team in center.teams if team.lead]
+    accounts = demo_users([a.id for a in center.agents], leads[0] if leads else None)
     with session_scope(factory) as session:
         for username, roles, agent_id in accounts:
             if identity.get_user(session, username=username) is None:
@@ -85,16 +98,18 @@ def demo(
         f"Open http://{host}:{port}/ in a browser (Ctrl-C stops the demo).", highlight=False
     )
 
-    import uvicorn
-
     from hotline.core.settings import load_settings
     from hotline.live.driver import LiveDriver, attach
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
     from hotline.live.traffic import DemoTraffic
     from hotline.web.app import create_app
+    from hotline.web.serving import serve_app
 
-    app = create_app(settings=load_settings(), session_factory=factory, center=center)
+    settings = load_settings()
+    if secure_cookies:
+        settings = settings.model_copy(update={"secure_cookies": True})
+    app = create_app(settings=settings, session_factory=factory, center=center)
     # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
     history = ContactHistoryRecorder(session_factory=factory)
     driver = LiveDriver(center=center, honour_hours=respect_hours, seed=seed, on_finished=[history])
@@ -107,7 +122,7 @@ def demo(
             f"Simulated traffic: seed {seed}, rate x{rate:g}; agents {', '.join(humans)} "
             "are yours to drive from the agent desktop (/desk)."
         )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    serve_app(app, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:

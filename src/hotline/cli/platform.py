@@ -13,11 +13,12 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.config.validate import check_file
-from hotline.core.errors import Conflict
+from hotline.config.validate import check_file, load_center
+from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.identity import audit
 from hotline.identity import service as identity
+from hotline.identity.scope import team_lead_problem
 from hotline.store.db import make_engine, make_session_factory, session_scope
 from hotline.store.migrate import upgrade
 
@@ -110,13 +111,17 @@ def init(
             password = admin_password or typer.prompt(
                 "Admin password", hide_input=True, confirmation_prompt=True
             )
-            identity.create_user(
-                session,
-                username=admin_username,
-                password=password,
-                roles=["admin"],
-                actor="hotline init",
-            )
+            try:
+                identity.create_user(
+                    session,
+                    username=admin_username,
+                    password=password,
+                    roles=["admin"],
+                    actor="hotline init",
+                )
+            except (ValueError, ValidationFailed) as error:
+                error_console.print(f"[red]error[/red] admin password refused: {error}")
+                raise typer.Exit(1) from error
             console.print(f"created admin user {admin_username!r}")
         else:
             console.print(f"admin user {admin_username!r} already exists")
@@ -133,14 +138,35 @@ def users_add(
         ..., "--roles", help="Comma-separated roles, e.g. agent or supervisor,qa."
     ),
     password: str = typer.Option(
-        ..., "--password", prompt=True, hide_input=True, help="Password (8+ characters)."
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        help="Password: 10+ characters, not the user name, not a common or guessable one.",
     ),
     agent_id: str | None = typer.Option(
         None, "--agent-id", help="The agent this user signs in as."
     ),
     language: str = typer.Option("zh-CN", "--language", help="zh-CN or en."),
 ) -> None:
-    """Create a user with roles."""
+    """Create a user with roles.
+
+    A team lead's ``--agent-id`` must be the lead of a team (``teams[].lead``) in the center
+    configuration the server starts with: that is how they see their own team's agents.
+    """
+    held = [r.strip() for r in roles.split(",") if r.strip()]
+    if "team_lead" in held:
+        path = center_path(Path(load_settings().home), None)
+        try:
+            center = load_center(path)
+        except ValidationFailed as failed:
+            error_console.print(f"[red]error[/red] {path}: {failed}")
+            raise typer.Exit(1) from failed
+        teams = {team.id: team.lead for team in center.teams}
+        problem = team_lead_problem(held, agent_id, teams=teams)
+        if problem is not None:
+            error_console.print(f"[red]error[/red] --agent-id: {problem}")
+            raise typer.Exit(1)
     _, factory = _sessions()
     try:
         with session_scope(factory) as session:
@@ -148,15 +174,43 @@ def users_add(
                 session,
                 username=username,
                 password=password,
-                roles=[r.strip() for r in roles.split(",") if r.strip()],
+                roles=held,
                 agent_id=agent_id,
                 language=language,
                 actor=os.environ.get("USER", "cli"),
             )
-    except (ValueError, Conflict) as error:
+    except (ValueError, Conflict, ValidationFailed) as error:
         error_console.print(f"[red]error[/red] {error}")
         raise typer.Exit(1) from error
     console.print(f"created user {username!r}")
+
+
+@users_app.command("password")
+def users_password(
+    username: str = typer.Argument(..., help="Login name."),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="New password: 10+ characters, not the user name, not a common or guessable one.",
+    ),
+) -> None:
+    """Set a user's password (the policy applies); every session they hold ends."""
+    _, factory = _sessions()
+    try:
+        with session_scope(factory) as session:
+            identity.set_password(
+                session,
+                username=username,
+                password=password,
+                actor=os.environ.get("USER", "cli"),
+            )
+    except (NotFound, ValidationFailed) as error:
+        error_console.print(f"[red]error[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"password of {username!r} changed; their sessions were ended")
 
 
 @users_app.command("list")
@@ -292,17 +346,24 @@ def serve(
         help="With --sip: prompt id played before callers join a queue ('this call may be "
         "recorded'); empty: none.",
     ),
+    secure_cookies: bool = typer.Option(
+        False,
+        "--secure-cookies",
+        envvar="HOTLINE_SECURE_COOKIES",
+        help="Served over HTTPS (e.g. behind a TLS proxy): mark cookies Secure and send HSTS.",
+    ),
 ) -> None:
     """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
-    import uvicorn
-
     from hotline.config.validate import load_center
     from hotline.live.driver import LiveDriver, attach
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
     from hotline.web.app import create_app
+    from hotline.web.serving import serve_app
 
     settings = load_settings()
+    if secure_cookies:
+        settings = settings.model_copy(update={"secure_cookies": True})
     path = center_path(settings.home, center)
     try:
         center_config = load_center(path)
@@ -342,4 +403,4 @@ def serve(
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    serve_app(app, host=host, port=port)

@@ -26,6 +26,7 @@ from hotline.core.documents import decode_text
 from hotline.core.errors import HotlineError, Problem, ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.crm import service as crm
+from hotline.desk import customers as desk
 from hotline.kb import service as kb
 from hotline.store.db import make_engine, make_session_factory, session_scope
 from hotline.tickets import service as tickets
@@ -145,7 +146,7 @@ def customer_pop(
 ) -> None:
     """Screen pop: who is calling, what they own, last contacts, open tickets."""
     with _session() as session:
-        pop = crm.screen_pop(
+        pop = desk.screen_pop(
             session, calling_number=number, default_area_code=area_code, masked=masked
         )
         _print_json(pop.__dict__)
@@ -205,7 +206,7 @@ def customer_merge(
 ) -> None:
     """Merge one customer into another, keeping all history (undo with ``undo-merge``)."""
     with _session() as session:
-        merge = crm.merge_customers(session, survivor_id=survivor, merged_id=merged, actor=actor)
+        merge = desk.merge_customers(session, survivor_id=survivor, merged_id=merged, actor=actor)
         console.print(f"merge {merge.id}: moved {json.dumps(merge.moved)}")
 
 
@@ -216,7 +217,7 @@ def customer_undo_merge(
 ) -> None:
     """Undo a merge: move everything back and revive the merged customer."""
     with _session() as session:
-        crm.undo_merge(session, merge_id=merge_id, actor=actor)
+        desk.undo_merge(session, merge_id=merge_id, actor=actor)
         console.print(f"merge {merge_id} undone")
 
 

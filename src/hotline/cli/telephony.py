@@ -62,7 +62,7 @@ def serve_command(
     ),
     flow: Path = typer.Option(
         None,
-        help="IVR flow YAML (hotline.ivr.flow schema); default: the center file's 'ivr' flows.",
+        help="IVR flow YAML (hotline.config.flow schema); default: the center file's 'ivr' flows.",
     ),
     emergency_prompt: str = typer.Option("", help="Prompt id of an emergency announcement."),
     run_seconds: float = typer.Option(0.0, help="Stop after this many seconds (0: run forever)."),
@@ -82,11 +82,23 @@ def serve_command(
     control_port: int = typer.Option(
         0, help="Local TCP port (127.0.0.1) taking JSON-line origination requests (0: none)."
     ),
+    max_setup_backlog: int = typer.Option(
+        25,
+        help="Overload control: refuse new calls with 503 + Retry-After while this many "
+        "callers wait for their answer.",
+    ),
+    max_setup_ms: float = typer.Option(
+        200.0,
+        help="Overload control: refuse new calls while the oldest unanswered caller has "
+        "waited this long (ms).",
+    ),
+    retry_after: int = typer.Option(5, help="Overload control: Retry-After (s) on a 503."),
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
     from hotline.config.validate import load_center
     from hotline.core.settings import load_settings
+    from hotline.telephony.overload import OverloadBounds
     from hotline.telephony.server import (
         SAMPLE_CENTER,
         ServerOptions,
@@ -98,6 +110,14 @@ def serve_command(
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
     menus = ivr_options(flow, load_center(center or SAMPLE_CENTER))
+    try:
+        overload = OverloadBounds(
+            max_setup_backlog=max_setup_backlog,
+            max_setup_age_s=max_setup_ms / 1000,
+            retry_after_s=retry_after,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
     if emergency_prompt:
         menus["emergency_prompt"] = emergency_prompt
     options = ServerOptions(
@@ -112,6 +132,7 @@ def serve_command(
         recording_notice=recording_notice or None,
         trunk=trunk or None,
         control_port=control_port or None,
+        overload=overload,
         **network_options(sip=sip, ng=ng, rtp_ports=rtp_ports),
         **menus,
     )

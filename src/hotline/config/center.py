@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from hotline.ivr.flow import Flow, HoursNode, OpeningHours
+from hotline.config.flow import Flow, HoursNode, OpeningHours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STRATEGIES = (

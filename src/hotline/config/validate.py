@@ -24,9 +24,9 @@ import yaml
 from pydantic import ValidationError
 
 from hotline.config.center import CenterConfig, parse_requirement
+from hotline.config.flow import HoursNode, QueueNode
 from hotline.core.documents import DocumentRefused, compose_yaml, construct_yaml
 from hotline.core.errors import Problem, ValidationFailed
-from hotline.ivr.flow import HoursNode, QueueNode
 
 Path_ = tuple[str | int, ...]
 

@@ -55,6 +55,10 @@ class Outcome(StrEnum):
     CALLBACK = "callback"
     CLOSED = "closed"
     FAILED = "failed"
+    #: The platform ended the contact: the server crashed or was stopped while the contact
+    #: was in progress, and on its way down or its next start closed it (the ``reason`` of
+    #: the ``finished`` event says ``crash`` or ``shutdown``).
+    INTERRUPTED = "interrupted"
 
 
 OUTCOMES: frozenset[str] = frozenset(o.value for o in Outcome)

@@ -24,6 +24,11 @@ class Settings(BaseModel):
     secret_key: str = ""
     token_ttl_s: int = 12 * 3600
     center_config: Path | None = None
+    # Behind HTTPS: mark cookies Secure (never sent over plain HTTP) and send HSTS.
+    secure_cookies: bool = False
+    # Origins besides the server's own that may make cookie-signed changes and open streams
+    # (e.g. ``https://hotline.example.com`` when a TLS proxy fronts a plain-HTTP server).
+    allowed_origins: tuple[str, ...] = ()
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to the SQLite file in ``home``."""
@@ -41,4 +46,10 @@ def load_settings() -> Settings:
         secret_key=os.environ.get("HOTLINE_SECRET_KEY", ""),
         token_ttl_s=int(os.environ.get("HOTLINE_TOKEN_TTL_S", "43200")),
         center_config=Path(config) if config else None,
+        secure_cookies=os.environ.get("HOTLINE_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
+        allowed_origins=tuple(
+            origin.strip().rstrip("/")
+            for origin in os.environ.get("HOTLINE_ALLOWED_ORIGINS", "").split(",")
+            if origin.strip()
+        ),
     )

@@ -1,17 +1,21 @@
-"""Customers on a database session: records, products, history, screen pop, duplicates, import.
+"""Customers on a database session: records, products, history, number lookup, duplicates, import.
 
 Screen pop is the moment an agent's desktop shows who is calling: the calling number is
-normalised (:mod:`hotline.crm.phones`) and looked up in ``customer_phones.e164``; the answer
-holds the customer, their products, their last contacts and their open tickets.
+normalised (:mod:`hotline.crm.phones`) and looked up in ``customer_phones.e164``
+(:func:`lookup_number`); the answer holds the customer, their products and their last
+contacts. The desk (:mod:`hotline.desk.customers`) adds their open tickets from the tickets
+domain: CRM never reads another domain's tables.
 
-Merging two customers moves every phone, e-mail, address, product, contact and ticket of
-the merged record to the survivor and marks the merged record ``merged_into_id``; the moved
-row ids are kept in ``customer_merges.moved`` so :func:`undo_merge` can move them back.
+Merging two customers moves every phone, e-mail, address, product and contact of the merged
+record to the survivor, with the rows other domains keep per customer (tickets), which the
+caller names as :class:`FollowingRecords`; the merged record is marked ``merged_into_id`` and
+the moved row ids are kept in ``customer_merges.moved`` so :func:`undo_merge` can move them
+back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -35,9 +39,38 @@ from hotline.store.models.crm import (
     CustomerPhone,
     Product,
 )
-from hotline.store.models.tickets import Ticket
 
-OPEN_TICKET_STATES = ("new", "open", "waiting_customer", "dispatched", "resolved")
+# CRM's public face: other domains and the compositions above them (hotline.desk) use these,
+# with the merge record they return.
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "MOVABLE",
+    "PRODUCT_COLUMNS",
+    "CustomerMerge",
+    "DuplicateReport",
+    "FollowingRecords",
+    "NumberLookup",
+    "add_phone",
+    "add_product",
+    "create_customer",
+    "customer_view",
+    "customers_with_number",
+    "duplicate_report",
+    "find_customers",
+    "get_customer",
+    "get_product",
+    "import_customers_csv",
+    "import_products_csv",
+    "in_warranty",
+    "likely_duplicates_of",
+    "lookup_number",
+    "merge_customers",
+    "profiles",
+    "record_contact",
+    "record_finished_contact",
+    "undo_merge",
+]
+
 # Tables whose rows follow their customer in a merge, by the name used in ``moved``.
 MOVABLE: dict[str, Any] = {
     "phones": CustomerPhone,
@@ -45,8 +78,23 @@ MOVABLE: dict[str, Any] = {
     "addresses": CustomerAddress,
     "products": Product,
     "contacts": CustomerContact,
-    "tickets": Ticket,
 }
+
+
+@dataclass(frozen=True)
+class FollowingRecords:
+    """Rows another domain keeps per customer, which follow their customer through a merge.
+
+    ``name`` is the key of their ids in ``customer_merges.moved``; ``ids_of(session,
+    customer_id)`` lists a customer's rows; ``move(session, ids, from_customer_id,
+    to_customer_id)`` gives the rows among ``ids`` still on ``from_customer_id`` to
+    ``to_customer_id``. The tickets domain offers its tickets this way
+    (:data:`hotline.tickets.service.CUSTOMER_TICKETS`).
+    """
+
+    name: str
+    ids_of: Callable[[Session, int], list[int]]
+    move: Callable[[Session, Sequence[int], int, int], None]
 
 
 def create_customer(
@@ -169,6 +217,14 @@ def add_product(
     return product
 
 
+def get_product(session: Session, *, product_id: int) -> Product:
+    """Return a product, or raise :class:`~hotline.core.errors.NotFound`."""
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"product {product_id} does not exist")
+    return product
+
+
 def in_warranty(product: Product, on: date) -> bool:
     """True when ``product`` is under warranty on ``on``."""
     return product.warranty_until is not None and on <= product.warranty_until
@@ -265,7 +321,6 @@ _customers = Customer.__table__.c
 _phones = CustomerPhone.__table__.c
 _products = Product.__table__.c
 _contacts = CustomerContact.__table__.c
-_tickets = Ticket.__table__.c
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _POP_CUSTOMER_IDS = (
     select(_customers.id, _customers.merged_into_id)
@@ -290,50 +345,42 @@ _POP_CONTACTS = (
     .order_by(_contacts.at.desc())
     .limit(bindparam("limit"))
 )
-_POP_TICKETS = (
-    select(
-        _tickets.id,
-        _tickets.number,
-        _tickets.type,
-        _tickets.state,
-        _tickets.subject,
-        _tickets.due_at,
-    )
-    .where(_tickets.customer_id.in_(_IDS), _tickets.state.in_(OPEN_TICKET_STATES))
-    .order_by(_tickets.id.desc())
-)
 
 
 @dataclass
-class ScreenPop:
-    """What the agent's desktop shows when a call arrives."""
+class NumberLookup:
+    """CRM's part of a screen pop: who is behind a calling number, what they own, past contacts.
+
+    ``customer_ids`` are the customers found (merges followed), in the order of ``customers``.
+    """
 
     calling_number: str
     e164: str | None
     customers: list[dict[str, Any]] = field(default_factory=list)
     products: list[dict[str, Any]] = field(default_factory=list)
     last_contacts: list[dict[str, Any]] = field(default_factory=list)
-    open_tickets: list[dict[str, Any]] = field(default_factory=list)
+    customer_ids: list[int] = field(default_factory=list)
 
 
-def screen_pop(
+def lookup_number(
     session: Session,
     *,
     calling_number: str,
     default_area_code: str | None = None,
     contacts: int = 5,
     masked: bool = False,
-) -> ScreenPop:
-    """Look up a calling number: customer(s), their products, last contacts and open tickets.
+) -> NumberLookup:
+    """Look up a calling number: customer(s), their products and last contacts.
 
     Several customers can share a number (a family landline); all are returned, newest
-    contact first in each list. Example::
+    contact first in each list. The screen pop (:func:`hotline.desk.customers.screen_pop`)
+    adds their open tickets. Example::
 
-        pop = screen_pop(session, calling_number="+86 138 1234 5678")
-        pop.customers[0]["name"]
+        found = lookup_number(session, calling_number="+86 138 1234 5678")
+        found.customers[0]["name"]
     """
     number = try_normalize(calling_number, default_area_code=default_area_code)
-    pop = ScreenPop(calling_number=calling_number, e164=number.e164 if number else None)
+    pop = NumberLookup(calling_number=calling_number, e164=number.e164 if number else None)
     if number is None:
         return pop
     # Prebuilt Core statements on the session's connection, not ORM queries: this runs on
@@ -352,6 +399,7 @@ def screen_pop(
         # A survivor that was itself merged later: follow the chain (rare, so the slow way).
         ids = list(dict.fromkeys(get_customer(session, customer_id=i).id for i in ids))
         customers = connection.execute(_POP_CUSTOMERS, {"ids": ids}).all()
+    pop.customer_ids = ids
     pop.customers = [
         {
             "id": c.id,
@@ -380,17 +428,6 @@ def screen_pop(
             "summary": c.summary,
         }
         for c in connection.execute(_POP_CONTACTS, {"ids": ids, "limit": contacts})
-    ]
-    pop.open_tickets = [
-        {
-            "id": t.id,
-            "number": t.number,
-            "type": t.type,
-            "state": t.state,
-            "subject": t.subject,
-            "due_at": t.due_at.isoformat() if t.due_at else None,
-        }
-        for t in connection.execute(_POP_TICKETS, {"ids": ids})
     ]
     return pop
 
@@ -554,9 +591,19 @@ def duplicate_report(session: Session, *, threshold: float = matching.THRESHOLD)
 
 
 def merge_customers(
-    session: Session, *, survivor_id: int, merged_id: int, actor: str
+    session: Session,
+    *,
+    survivor_id: int,
+    merged_id: int,
+    actor: str,
+    following: Sequence[FollowingRecords],
 ) -> CustomerMerge:
-    """Merge ``merged_id`` into ``survivor_id`` keeping all history (see :func:`undo_merge`)."""
+    """Merge ``merged_id`` into ``survivor_id`` keeping all history (see :func:`undo_merge`).
+
+    ``following`` names the other domains' rows that move with the customer; it has no
+    default, so that no caller forgets them (:func:`hotline.desk.customers.merge_customers`
+    passes the tickets).
+    """
     if survivor_id == merged_id:
         raise Conflict("cannot merge a customer into itself")
     survivor = get_customer(session, customer_id=survivor_id, follow_merges=False)
@@ -574,6 +621,11 @@ def merge_customers(
                 update(model).where(model.id.in_(ids)).values(customer_id=survivor_id),
                 execution_options={"synchronize_session": False},
             )
+    for records in following:
+        ids = records.ids_of(session, merged_id)
+        moved[records.name] = ids
+        if ids:
+            records.move(session, ids, merged_id, survivor_id)
     merged.merged_into_id = survivor_id
     merged.updated_at = utcnow()
     merge = CustomerMerge(
@@ -592,8 +644,13 @@ def merge_customers(
     return merge
 
 
-def undo_merge(session: Session, *, merge_id: int, actor: str) -> CustomerMerge:
-    """Move everything a merge moved back to the merged customer and revive it."""
+def undo_merge(
+    session: Session, *, merge_id: int, actor: str, following: Sequence[FollowingRecords]
+) -> CustomerMerge:
+    """Move everything a merge moved back to the merged customer and revive it.
+
+    ``following`` are the other domains' rows, as :func:`merge_customers` takes them.
+    """
     merge = session.get(CustomerMerge, merge_id)
     if merge is None:
         raise NotFound(f"merge {merge_id} does not exist")
@@ -614,6 +671,10 @@ def undo_merge(session: Session, *, merge_id: int, actor: str) -> CustomerMerge:
                 .values(customer_id=merge.merged_id),
                 execution_options={"synchronize_session": False},
             )
+    for records in following:
+        ids = merge.moved.get(records.name, [])
+        if ids:
+            records.move(session, ids, merge.survivor_id, merge.merged_id)
     merged = get_customer(session, customer_id=merge.merged_id, follow_merges=False)
     merged.merged_into_id = None
     merge.active = False

@@ -22,10 +22,43 @@ class Role(StrEnum):
 
 ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
-# Roles that may see personal data (customer phone numbers, addresses) and recordings unmasked.
-PERSONAL_DATA_ROLES: frozenset[str] = frozenset(
+
+class PersonalField(StrEnum):
+    """A kind of personal data about a customer (PIPL: personal information).
+
+    ``content`` is what a customer said or wrote in their own words: ticket descriptions,
+    custom fields, notes. ``subject`` is the short line a ticket or contact is filed under.
+    """
+
+    PHONE = "phone"
+    NAME = "name"
+    EMAIL = "email"
+    ADDRESS = "address"
+    SUBJECT = "subject"
+    CONTENT = "content"
+
+
+# Roles that serve or supervise customers, and so need to see who they are. WFM plans
+# staffing from volumes and handle times: it needs none of a customer's identity.
+_SERVING: frozenset[str] = frozenset(
     {Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.TEAM_LEAD, Role.QA, Role.AGENT}
 )
+
+#: The one masking policy: which roles see each kind of personal data unmasked. Every route
+#: and every live stream applies it in the API layer (``hotline.web.access``); a role absent
+#: from a field's set gets that field masked (last four digits of a number, a surname…).
+PERSONAL_DATA_POLICY: dict[PersonalField, frozenset[str]] = {
+    PersonalField.PHONE: _SERVING,
+    PersonalField.NAME: _SERVING,
+    PersonalField.EMAIL: _SERVING,
+    PersonalField.ADDRESS: _SERVING,
+    # A ticket's subject names the fault ("washer leaks"), which WFM reads to see workload.
+    PersonalField.SUBJECT: _SERVING | {Role.WFM},
+    PersonalField.CONTENT: _SERVING,
+}
+
+# Roles that may see every kind of personal data unmasked.
+PERSONAL_DATA_ROLES: frozenset[str] = frozenset.intersection(*PERSONAL_DATA_POLICY.values())
 RECORDING_ROLES: frozenset[str] = frozenset({Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.QA})
 
 
@@ -49,3 +82,19 @@ def allowed(user_roles: list[str] | tuple[str, ...], required: tuple[str, ...]) 
     """
     held = set(user_roles)
     return Role.ADMIN in held or bool(held.intersection(required))
+
+
+def hidden_fields(user_roles: list[str] | tuple[str, ...]) -> frozenset[PersonalField]:
+    """The kinds of personal data a user holding ``user_roles`` sees only masked.
+
+    >>> sorted(str(field) for field in hidden_fields(["wfm"]))
+    ['address', 'content', 'email', 'name', 'phone']
+    >>> hidden_fields(["wfm", "agent"]), hidden_fields(["admin"])
+    (frozenset(), frozenset())
+    """
+    held = set(user_roles)
+    if Role.ADMIN in held:
+        return frozenset()
+    return frozenset(
+        field for field, roles in PERSONAL_DATA_POLICY.items() if not held.intersection(roles)
+    )

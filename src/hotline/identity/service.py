@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, NotFound
 from hotline.identity.audit import record as record_audit
-from hotline.identity.passwords import hash_password, verify_password
+from hotline.identity.passwords import (
+    burn_verification,
+    check_password,
+    hash_password,
+    verify_password,
+)
 from hotline.identity.roles import validate_roles
+from hotline.identity.sessions import revoke_user_sessions
 from hotline.store.models.core import User
 
 
@@ -23,8 +32,9 @@ def create_user(
     language: str = "zh-CN",
     actor: str = "system",
 ) -> User:
-    """Create a user with an Argon2 password hash; refuse a duplicate username."""
+    """Create a user with an Argon2 password hash; refuse a duplicate username or weak password."""
     validate_roles(roles)
+    check_password(password, username=username)
     if get_user(session, username=username) is not None:
         raise Conflict(f"user {username!r} already exists")
     user = User(
@@ -50,9 +60,16 @@ def get_user(session: Session, *, username: str) -> User | None:
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:
-    """Return the active user whose password matches, else ``None``."""
+    """Return the active user whose password matches, else ``None``.
+
+    Every attempt costs one Argon2 verification, whether or not the account exists, so the
+    time of the answer does not tell which user names are real.
+    """
     user = get_user(session, username=username)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    if user is None or not user.active:
+        burn_verification(password)
+        return None
+    if not verify_password(user.password_hash, password):
         return None
     return user
 
@@ -78,29 +95,52 @@ def set_roles(session: Session, *, username: str, roles: list[str], actor: str) 
 def set_active(session: Session, *, username: str, active: bool, actor: str) -> User:
     """Deactivate or reactivate a user, recording who did it.
 
-    An inactive user cannot sign in, and every request carrying one of their tokens is refused
-    (the web layer checks ``active`` on each request), so deactivating ends their sessions.
+    An inactive user cannot sign in, and deactivating revokes every session they hold.
     """
     user = get_user(session, username=username)
     if user is None:
         raise NotFound(f"no user {username!r}")
     before = user.active
     user.active = active
+    detail: dict[str, Any] = {"before": before, "after": active}
+    if not active:
+        detail["sessions_revoked"] = revoke_user_sessions(
+            session, username=username, reason="deactivated", now=time.time()
+        )
     record_audit(
         session,
         actor=actor,
         action="user.activate" if active else "user.deactivate",
         target=username,
-        detail={"before": before, "after": active},
+        detail=detail,
     )
     return user
 
 
-def set_password(session: Session, *, username: str, password: str, actor: str) -> User:
-    """Replace a user's password with a new Argon2 hash (the password itself is never logged)."""
+def set_password(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    actor: str,
+    keep_session: str | None = None,
+) -> User:
+    """Replace a user's password with a new Argon2 hash and revoke their sessions.
+
+    The policy applies (:func:`check_password`); the password itself is never logged. A user
+    changing their own password keeps the session they did it from (``keep_session``); every
+    other session of theirs, e.g. on a stolen laptop, ends.
+    """
     user = get_user(session, username=username)
     if user is None:
         raise NotFound(f"no user {username!r}")
+    check_password(password, username=username)
     user.password_hash = hash_password(password)
-    record_audit(session, actor=actor, action="user.password_reset", target=username)
+    revoked = revoke_user_sessions(
+        session, username=username, reason="password", now=time.time(), keep=keep_session
+    )
+    action = "user.password_change" if actor == username else "user.password_reset"
+    record_audit(
+        session, actor=actor, action=action, target=username, detail={"sessions_revoked": revoked}
+    )
     return user

@@ -1,4 +1,4 @@
-"""The IVR interpreter: a pure state machine that runs a :class:`~hotline.ivr.flow.Flow`.
+"""The IVR interpreter: a pure state machine that runs a :class:`~hotline.config.flow.Flow`.
 
 ``transition(state, event) -> (state, effects)``. The telephony driver feeds it what happened
 on the call (the call started, a prompt finished playing, the caller pressed a key, a timer
@@ -12,7 +12,7 @@ and events that arrive with an older token are stale (the caller already barged 
 timer was superseded) and are ignored. That keeps races between the media server and the
 timer wheel out of the flow logic.
 
->>> from hotline.ivr.flow import sample_flow
+>>> from hotline.config.flow import sample_flow
 >>> from datetime import datetime
 >>> ivr = Interpreter(sample_flow())
 >>> state, effects = ivr.start(CallStarted(at=0.0, local_time=datetime(2026, 3, 2, 10, 0)))
@@ -32,7 +32,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-from hotline.ivr.flow import (
+from hotline.config.flow import (
     CollectNode,
     EmergencyNode,
     Flow,

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.center import CenterConfig
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event, EventKind
+from hotline.live import recovery
 from hotline.live.wallboard import Wallboard
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
@@ -128,6 +129,8 @@ class DriverStats:
     write_failures: int = 0
     events_dropped: int = 0
     snapshots: int = 0
+    #: Contacts found in progress on start or stop and closed as ``interrupted``.
+    recovered: int = 0
     started_at: float = 0.0
     last_write_s: list[float] = field(default_factory=list)
 
@@ -223,13 +226,22 @@ class LiveDriver:
         return bool(self._tasks) and not self._tasks[0].done()
 
     async def start(self) -> None:
-        """Start the engine, log-writer and wallboard tasks on the running loop."""
+        """Recover from the log, then start the engine, log-writer and wallboard tasks.
+
+        With a database, whatever the log shows in progress — contacts a crash or a kill left
+        open, agents still signed in — is closed first (:mod:`hotline.live.recovery`: outcome
+        ``interrupted``, reason ``crash``), and the wallboard's figures for today are rebuilt
+        from the log, so a restart neither loses contacts from reports nor resets the board.
+        """
         if self.running:
             return
         self._jobs = asyncio.Queue()
         self._changed = asyncio.Event()
         self.stats.started_at = self.clock.now()
         self._day = self._local_day(self.clock.now())
+        if self.session_factory is not None:
+            await asyncio.to_thread(self._recover, recovery.CRASH)
+            await asyncio.to_thread(self._rebuild_today)
         self._tasks = [
             asyncio.create_task(self._engine_loop(), name="live-engine"),
             asyncio.create_task(self._writer_loop(), name="live-event-log"),
@@ -237,10 +249,16 @@ class LiveDriver:
         ]
 
     async def stop(self) -> None:
-        """Stop the tasks and write the events still waiting for the database."""
+        """Stop the tasks, write the events still waiting, and close what is in progress.
+
+        The contacts still open and the agents still signed in are closed in the log
+        (outcome ``interrupted``, reason ``shutdown``): the next engine starts empty, and a
+        stop must leave every contact that arrived with exactly one end.
+        """
         for handle in self._callback_handles:
             handle.cancel()
         self._callback_handles = []
+        was_running = bool(self._tasks)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -248,6 +266,42 @@ class LiveDriver:
                 await task
         self._tasks = []
         await self.flush()
+        if was_running and self.session_factory is not None and not self._pending:
+            try:
+                await asyncio.to_thread(self._recover, recovery.SHUTDOWN)
+            except Exception:  # the next start closes them instead (reason "crash")
+                log.exception("live routing: closing the contacts in progress failed")
+
+    def _recover(self, reason: str) -> None:
+        assert self.session_factory is not None
+        events = recovery.recover(
+            self.session_factory,
+            now=self.clock.now(),
+            reason=reason,
+            first_seq=next(self._log_seq),
+        )
+        if events:
+            # Keep this run's sequence ahead of the numbers the closing events took.
+            self._log_seq = itertools.count(events[-1].seq + 1)
+            self.stats.recovered += sum(e.kind is EventKind.FINISHED for e in events)
+            self.stats.events += len(events)
+            self.stats.events_written += len(events)
+            log.warning(
+                "live routing: closed %d contacts and %d agents left in progress (%s)",
+                sum(e.kind is EventKind.FINISHED for e in events),
+                sum(e.kind is EventKind.AGENT_STATE for e in events),
+                reason,
+            )
+
+    def _rebuild_today(self) -> None:
+        """Feed the wallboard today's logged events (its figures survive a restart)."""
+        assert self.session_factory is not None
+        now = self.clock.now()
+        midnight = datetime.fromtimestamp(now, self.wallboard.tz).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        events = recovery.events_since(self.session_factory, since=midnight.timestamp())
+        self.wallboard.record(events)
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(result)`` in the engine task after every step (simulated peers)."""

@@ -310,6 +310,7 @@ def _figures(row: dict[str, Any], variant: str) -> dict[str, Any]:
         "offered": row.get("offered", 0),
         "answered": row.get("answered", 0),
         "abandoned": row.get("abandoned", 0),
+        "interrupted": row.get("interrupted", 0),
         "service_level": row.get(variant),
         "asa_s": row.get("asa_s"),
         "abandon_rate": row.get("abandon_rate"),

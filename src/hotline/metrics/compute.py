@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from hotline.core.errors import Problem, ValidationFailed
-from hotline.core.events import OUTCOMES, Event, EventKind
+from hotline.core.events import OUTCOMES, Event, EventKind, Outcome
 from hotline.core.spreadsheet import FORMULA_PATTERN
 from hotline.metrics.definitions import (
     DIMENSIONS,
@@ -317,6 +317,7 @@ def queue_figures(
         total(ans).alias("answered"),
         total(abn).alias("abandoned"),
         total(abn & (pl.col("_wait") < pl.col("_short_t"))).alias("short_abandoned"),
+        total(pl.col("outcome") == Outcome.INTERRUPTED.value).alias("interrupted"),
         total(ans & (pl.col("_wait") <= pl.col("_sl_t"))).alias("_ans_in"),
         total(abn & (pl.col("_wait") <= pl.col("_sl_t"))).alias("_abn_in"),
         total(_headline_numerator(ans, abn)).alias("_head_num"),
@@ -349,7 +350,7 @@ def queue_figures(
             pl.col("interval_start").dt.offset_by(_EVERY[interval]) - pl.col("interval_start")
         ).dt.total_seconds()
     summed = [
-        "offered", "answered", "abandoned", "short_abandoned", "_ans_in", "_abn_in",
+        "offered", "answered", "abandoned", "short_abandoned", "interrupted", "_ans_in", "_abn_in",
         "_head_num", "_head_den",
         "_ans_wait", "_abn_wait", "_talk", "_hold", "_wrap", "_transferred", "_repeats",
         "_known",

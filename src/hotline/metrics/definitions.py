@@ -58,6 +58,11 @@ _DEFINITIONS: tuple[MetricDefinition, ...] = (
         "short_abandoned", "count", "abandoned with wait_s < the short-abandon threshold"
     ),
     MetricDefinition(
+        "interrupted",
+        "count",
+        "queued contacts the platform ended (outcome interrupted: a crash or a stop)",
+    ),
+    MetricDefinition(
         "service_level",
         "ratio",
         "answered with wait_s <= T / (answered + abandoned - short_abandoned)",

@@ -1,6 +1,7 @@
 """Metrics service: store imported contact records and compute reports from the database.
 
-Other domains and the adapters (CLI, API) reach metrics through these functions. A report
+Other domains and the adapters (CLI, API) reach metrics through these functions (the import
+contracts hold other domains to this module). A report
 from the database combines imported contact records (``contact_records``) with contacts folded
 from the contact event log (``contact_events``, live and simulated traffic), so every figure is
 computed by the same engine (:mod:`hotline.metrics.compute`).
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict
 from hotline.core.events import Channel, Event, EventKind
+from hotline.metrics.bankdata import BANK_TIMEZONE, bank_month_files, read_bank_records
 from hotline.metrics.compute import (
     FRAME_SCHEMA,
     KpiReport,
@@ -32,9 +34,29 @@ from hotline.metrics.compute import (
     with_teams,
 )
 from hotline.metrics.definitions import MetricSettings, QueueThresholds, ServiceLevelVariant
+from hotline.metrics.importer import read_contact_records
 from hotline.metrics.records import RECORD_COLUMNS, ContactRecord
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.metrics import ContactRecordRow
+
+# Besides its own functions, what other domains read of metrics' record files (WFM forecasts
+# from history files) is exported from here: the record type and the bank data's time zone.
+__all__ = [
+    "BANK_TIMEZONE",
+    "ContactRecord",
+    "agent_report",
+    "event_log",
+    "experience_report",
+    "export_records",
+    "import_records",
+    "kpi_report",
+    "read_bank",
+    "read_contact_files",
+    "records_frame",
+    "settings_for_center",
+    "sources",
+    "teams_for_center",
+]
 
 # Rows per INSERT statement: large enough to be quick, small enough for PostgreSQL's limit of
 # 65535 bind parameters (21 columns x 2000 rows).
@@ -283,3 +305,22 @@ def export_records(
     if path.suffix == ".parquet":
         return frame_to_parquet(frame, path)
     return frame_to_csv(frame, path, timezone=timezone)
+
+
+# ---------------------------------------------------------------- contact-record files
+# What other domains read of metrics' record files (WFM forecasts from history files).
+
+
+def read_contact_files(
+    paths: Sequence[Path], *, tz: str, skip_bad_rows: bool = False
+) -> list[ContactRecord]:
+    """Read contact-record CSV files (METRICS.md format; ``.gz`` allowed), all in one list."""
+    records: list[ContactRecord] = []
+    for path in paths:
+        records.extend(read_contact_records(path, tz=tz, skip_bad_rows=skip_bad_rows).records)
+    return records
+
+
+def read_bank(directory: Path) -> list[ContactRecord]:
+    """All month files of the 1999 Anonymous Bank logs in ``directory`` as contact records."""
+    return read_bank_records(bank_month_files(directory))

@@ -4,7 +4,8 @@ The center file (:mod:`hotline.config.center`) speaks the administrator's langua
 opening hours in a named time zone, ``strategy: longest_idle``, overflow rules as records;
 the pure engine wants immutable :class:`~hotline.routing.model.RoutingConfig` values and a
 ready-made time zone object. This module does that translation (it may read the time-zone
-database; the engine never does).
+database; the engine never does). Other domains reach routing through this module (the import
+contracts hold them to it).
 
 Mapping, field by field:
 
@@ -37,8 +38,23 @@ from hotline.routing.model import (
     PriorityMode,
     QueueConfig,
     RoutingConfig,
+    SkillTerm,
     Strategy,
+    matches_all,
+    parse_requirements,
 )
+
+# Besides its own functions, what other domains use of routing's vocabulary (WFM's multi-skill
+# staffing plans over agents and queues and matches their skills) is exported from here.
+__all__ = [
+    "AgentConfig",
+    "QueueConfig",
+    "SkillTerm",
+    "business_calendar",
+    "matches_all",
+    "parse_requirements",
+    "routing_config_from_center",
+]
 
 
 def business_calendar(calendar: Calendar, default_timezone: str) -> BusinessCalendar:

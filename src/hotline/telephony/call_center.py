@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hotline.config.flow import Flow
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import OUTCOMES, Channel, Event, EventKind, Outcome
-from hotline.ivr.flow import Flow
 from hotline.ivr.interpreter import (
     AgentHungUp,
     CallerHungUp,
@@ -58,7 +58,6 @@ from hotline.ivr.interpreter import (
     Hangup,
     Interpreter,
     IvrEvent,
-    IvrState,
     PlayPrompts,
     PromptEnded,
     StartTimer,
@@ -67,6 +66,7 @@ from hotline.ivr.interpreter import (
     SurveyAnswered,
     TimerFired,
 )
+from hotline.telephony.call_control import Call
 from hotline.telephony.consult import Consults
 from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.media.numbers import announcement
@@ -141,42 +141,6 @@ EXIT_PROMPTS = {
     "callback": ("callback_confirmed",),
 }
 MUSIC_REPEAT = 1000  # rtpengine repeats the music file this many times (hours of music)
-
-
-@dataclass
-class Call:
-    """One voice contact as the driver tracks it."""
-
-    contact_id: str
-    leg: str
-    caller: str
-    called: str
-    arrived_at: float
-    ivr: IvrState | None = None
-    queue: str | None = None
-    queued_at: float | None = None
-    agent_id: str | None = None
-    agent_leg: str | None = None
-    # More phones of the ringing agent, rung at the same time; the first to answer wins.
-    fork_legs: list[str] = field(default_factory=list)
-    ringing_agent: str | None = None
-    ring_timer: asyncio.TimerHandle | None = None
-    answered_at: float | None = None
-    agent_sdp: str = ""
-    agent_remote_sdp: str = ""  # the SDP of the phone the caller talks to
-    # What we last answered each side with: a re-INVITE's answer is this, re-directed.
-    local_sdp: dict[str, str] = field(default_factory=dict)
-    held_since: float | None = None
-    playing: asyncio.Task[None] | None = None
-    music: asyncio.Task[None] | None = None
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    finished: bool = False
-    recording: bool = False
-    language: str = "zh-CN"
-    interpreter: Interpreter | None = None  # the IVR flow of the number called
-    # The queue exit the caller is leaving by (closed_message, voicemail, callback), if any.
-    released: str | None = None
-    voicemail: bool = False  # the caller's message is being recorded
 
 
 @dataclass

@@ -27,14 +27,11 @@ import contextlib
 import itertools
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from hotline.core.events import EventKind
+from hotline.telephony.call_control import Call, CallControl
 from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.ports import MediaUnavailable, TransferRefused
-
-if TYPE_CHECKING:
-    from hotline.telephony.call_center import Call, CallCenter
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +55,7 @@ class Consult:
 class Consults:
     """The consults of one :class:`~hotline.telephony.call_center.CallCenter`."""
 
-    def __init__(self, center: CallCenter) -> None:
+    def __init__(self, center: CallControl) -> None:
         self.center = center
         self.by_contact: dict[str, Consult] = {}
         self._by_leg: dict[str, Consult] = {}

@@ -17,6 +17,10 @@ asyncio loop, and joins it to the live driver (:class:`~hotline.live.driver.Live
   (:func:`hotline.live.driver.attach`), and is what the web API's call controls reach:
   ``app.state.voice``.
 
+Overload: once a second the voice server's overload state (:mod:`hotline.telephony.overload`)
+is published to the screens as a ``voice_load`` message — whether new calls are being refused
+with 503 now, why, and how many were refused — and the wallboard shows it.
+
 An agent's phone registering makes a logged-out agent ready (and an agent made not ready
 because the phone went away ready again); an agent on a break stays on the break.
 """
@@ -40,6 +44,7 @@ from hotline.telephony.server import (
     ServerOptions,
     VoiceParts,
     center_ivr,
+    note_overload,
     start_voice,
     stop_voice,
 )
@@ -201,8 +206,27 @@ class LiveVoice:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            if self.parts is not None:
-                self.parts.stack.expire_registrations()
+            self.tick()
+
+    def tick(self) -> None:
+        """Once a second: expire registrations, log overload alarms, show the load."""
+        if self.parts is None:
+            return
+        self.parts.stack.expire_registrations()
+        note_overload(self.parts)
+        if self.driver.watched():
+            self.driver.publish(self.load_message())
+
+    def load_message(self) -> dict[str, Any]:
+        """The ``voice_load`` message for screens: overload state and calls refused."""
+        if self.parts is None:
+            return {"type": "voice_load", "overloaded": False, "refused_total": 0}
+        return {
+            "type": "voice_load",
+            "at": self.parts.center.clock.now(),
+            "setup_backlog": self.parts.stack.setup_backlog,
+            **self.parts.overload.state.as_dict(),
+        }
 
     async def stop(self) -> None:
         """Stop the SIP side and media control."""

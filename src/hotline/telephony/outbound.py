@@ -28,14 +28,11 @@ import contextlib
 import itertools
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from hotline.core.events import Direction, EventKind, Outcome
+from hotline.telephony.call_control import CallControl
 from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.ports import DialCallback, MediaUnavailable
-
-if TYPE_CHECKING:
-    from hotline.telephony.call_center import CallCenter
 
 CUSTOMER, AGENT = "customer", "agent"
 
@@ -78,9 +75,9 @@ def _dial_result(code: int) -> str:
 
 
 class Originator:
-    """Places and tracks outbound calls for one :class:`CallCenter`."""
+    """Places and tracks outbound calls for one voice driver (a :class:`CallControl`)."""
 
-    def __init__(self, center: CallCenter) -> None:
+    def __init__(self, center: CallControl) -> None:
         self.center = center
         self.calls: dict[str, OutboundCall] = {}  # contact id -> call
         self._by_leg: dict[str, OutboundCall] = {}

@@ -6,6 +6,11 @@ contact event log as JSON lines — and, with a database URL, to the contact eve
 (:class:`~hotline.telephony.event_store.DatabaseSink`) with recordings kept per contact.
 With ``spawn_rtpengine`` it also starts and stops a userspace rtpengine of its own (the
 test suite and single-machine set-ups use that).
+
+Past its capacity the server sheds load instead of queueing every INVITE: a
+:class:`LoadMonitor` measures the driver's loop lag and the media relay's backlog, the SIP
+stack refuses new calls with ``503`` + ``Retry-After`` when the policy in
+:mod:`hotline.telephony.overload` says so, and the refusals become ``alarm`` events.
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from hotline.config.center import CenterConfig
+from hotline.config.flow import Flow, sample_flow
 from hotline.config.validate import load_center
 from hotline.core.documents import load_json, load_yaml
 from hotline.core.errors import ValidationFailed
-from hotline.core.events import Event
-from hotline.ivr.flow import Flow, sample_flow
+from hotline.core.events import Event, EventKind
 from hotline.routing.engine import RoutingEngine
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
@@ -39,6 +44,15 @@ from hotline.telephony.media.prompts import RECORDING_NOTICE
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
 from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
 from hotline.telephony.outbound import OriginationRefused
+from hotline.telephony.overload import (
+    Admission,
+    OverloadAlarm,
+    OverloadBounds,
+    OverloadState,
+    VoiceLoad,
+    admit,
+    overload_tick,
+)
 from hotline.telephony.ports import AgentPhone, CallRouter, EventSink
 from hotline.telephony.routing import EngineRouter, voice_routing_config
 from hotline.telephony.sip.registrar import Registrar
@@ -94,6 +108,8 @@ class ServerOptions:
     trunk: str | None = None
     # Local control port (127.0.0.1, TCP, JSON lines) taking origination requests.
     control_port: int | None = None
+    # Where new calls are refused with 503 + Retry-After (overload control).
+    overload: OverloadBounds = field(default_factory=OverloadBounds)
 
     @property
     def events_path(self) -> Path:
@@ -200,7 +216,7 @@ def ivr_options(flow: Path | None, center: CenterConfig) -> dict[str, Any]:
 
 
 def load_flow(path: Path) -> Flow:
-    """Read an IVR flow from YAML (checked against :class:`hotline.ivr.flow.Flow`)."""
+    """Read an IVR flow from YAML (checked against :class:`hotline.config.flow.Flow`)."""
     return Flow.model_validate(load_yaml(path.read_text(encoding="utf-8"), source=str(path)))
 
 
@@ -257,6 +273,105 @@ async def _control_client(
         writer.close()
 
 
+class LoadMonitor:
+    """Overload control's adapter: measures load, answers the SIP stack's admission gate.
+
+    It measures how late the driver's asyncio loop runs (a probe that sleeps
+    :attr:`PROBE_S` and notes how late it woke; while a sleep is overdue, the overdue time
+    counts at once) and reads the media client's delay and unanswered requests; the stack
+    adds its set-up backlog and its own lag. :func:`~hotline.telephony.overload.admit`
+    decides. Once a second :meth:`tick` folds the calls refused into the overload state and
+    returns the alarm to log, if any.
+    """
+
+    PROBE_S = 0.05
+
+    def __init__(
+        self,
+        bounds: OverloadBounds,
+        *,
+        media_pending: Callable[[], int],
+        media_delay_s: Callable[[], float] = lambda: 0.0,
+    ) -> None:
+        self.bounds = bounds
+        self.media_pending = media_pending
+        self.media_delay_s = media_delay_s
+        self.loop_lag_s = 0.0
+        self.state = OverloadState()
+        self._due: float | None = None  # when the probe's current sleep should end
+        self._refused = 0  # written by sippy's thread only
+        self._counted = 0
+        self._reason: str | None = None
+        self._probe: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start measuring the loop's lag (on the running loop)."""
+        self._probe = asyncio.get_running_loop().create_task(self._measure(), name="loop-lag")
+
+    def stop(self) -> None:
+        """Stop measuring."""
+        if self._probe is not None:
+            self._probe.cancel()
+
+    async def _measure(self) -> None:
+        while True:
+            # the loop's clock is time.monotonic, which decide() reads from sippy's thread
+            self._due = time.monotonic() + self.PROBE_S
+            await asyncio.sleep(self.PROBE_S)
+            self.loop_lag_s = max(0.0, time.monotonic() - self._due)
+
+    def load(
+        self, *, setup_backlog: int = 0, oldest_setup_age_s: float = 0.0, sip_lag_s: float = 0.0
+    ) -> VoiceLoad:
+        """The load now, with what the SIP stack measured (its backlog, its lag)."""
+        lag = self.loop_lag_s
+        due = self._due
+        if due is not None:
+            lag = max(lag, time.monotonic() - due)
+        return VoiceLoad(
+            setup_backlog=setup_backlog,
+            oldest_setup_age_s=oldest_setup_age_s,
+            sip_lag_s=sip_lag_s,
+            media_delay_s=self.media_delay_s(),
+            media_pending=self.media_pending(),
+            loop_lag_s=lag,
+        )
+
+    def decide(
+        self, *, setup_backlog: int, oldest_setup_age_s: float, sip_lag_s: float = 0.0
+    ) -> Admission:
+        """Admit or refuse one new call (called in sippy's thread); counts refusals."""
+        load = self.load(
+            setup_backlog=setup_backlog,
+            oldest_setup_age_s=oldest_setup_age_s,
+            sip_lag_s=sip_lag_s,
+        )
+        decision = admit(load, self.bounds)
+        if not decision.admitted:
+            self._refused += 1
+            self._reason = decision.reason
+        return decision
+
+    def tick(self, *, at: float) -> OverloadAlarm | None:
+        """Fold the refusals since the last tick into :attr:`state`; the alarm to log."""
+        refused = self._refused - self._counted
+        self._counted += refused
+        self.state, alarm = overload_tick(self.state, at=at, refused=refused, reason=self._reason)
+        return alarm
+
+
+def note_overload(parts: VoiceParts) -> OverloadAlarm | None:
+    """Once a second: log an ``alarm`` event when calls start or stop being refused."""
+    alarm = parts.overload.tick(at=parts.center.clock.now())
+    if alarm is not None:
+        parts.center.emit(EventKind.ALARM, data=alarm.data())
+        if alarm.state == "overload":
+            log.warning("voice overload: refusing new calls with 503 (%s)", alarm.reason)
+        else:
+            log.warning("voice overload over: %d calls refused", alarm.refused)
+    return alarm
+
+
 @dataclass
 class VoiceParts:
     """The running pieces of a voice server, as :func:`start_voice` started them."""
@@ -266,6 +381,7 @@ class VoiceParts:
     media: NgClient
     dtmf: DtmfListener
     converters: ProcessPoolExecutor
+    overload: LoadMonitor
     rtpengine: RtpengineProcess | None = None
     control: asyncio.Server | None = None
 
@@ -327,8 +443,17 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
         secret=options.realm.encode() + str(time.time()).encode(),
         on_change=lambda user, contact: _post(loop, center.registration_changed, user, contact),
     )
+    overload = LoadMonitor(
+        options.overload, media_pending=lambda: media.pending, media_delay_s=media.delay_s
+    )
+    overload.start()
     stack = SippyStack(
-        host=options.sip_host, port=options.sip_port, events=center, loop=loop, registrar=registrar
+        host=options.sip_host,
+        port=options.sip_port,
+        events=center,
+        loop=loop,
+        registrar=registrar,
+        admission=overload,
     )
     stack.start()
     center.signalling = stack
@@ -337,7 +462,7 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
         control = await asyncio.start_server(
             partial(_control_client, center), "127.0.0.1", options.control_port
         )
-    return VoiceParts(center, stack, media, dtmf, converters, rtpengine, control)
+    return VoiceParts(center, stack, media, dtmf, converters, overload, rtpengine, control)
 
 
 async def stop_voice(parts: VoiceParts) -> None:
@@ -345,6 +470,7 @@ async def stop_voice(parts: VoiceParts) -> None:
     if parts.control is not None:
         parts.control.close()
     await parts.center.drain()
+    parts.overload.stop()
     parts.stack.stop()
     parts.dtmf.close()
     parts.media.close()
@@ -382,6 +508,7 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
                 await asyncio.wait_for(stop.wait(), 1.0)
             parts.center.tick()
             parts.stack.expire_registrations()
+            note_overload(parts)
             if database is not None:
                 database.flush()
             if options.run_seconds and time.monotonic() - started > options.run_seconds:

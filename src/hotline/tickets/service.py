@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hotline.config.center import TicketTypeCategories
@@ -23,8 +23,8 @@ from hotline.core.ids import new_id
 from hotline.crm import service as crm
 from hotline.identity.audit import record as audit
 from hotline.kb import service as kb
+from hotline.notifications import service as notifications
 from hotline.store.db import utcnow
-from hotline.store.models.crm import Product
 from hotline.store.models.tickets import (
     BusinessCalendarRow,
     ServiceProvider,
@@ -39,11 +39,14 @@ from hotline.tickets.categories import check_ticket_fields
 from hotline.tickets.workflow import (
     Action,
     ComplaintLevel,
+    Effect,
     Priority,
     TicketFacts,
     TicketState,
     TicketType,
     Verification,
+    complaint_notices,
+    notify,
     transition,
 )
 
@@ -156,9 +159,7 @@ def create_ticket(
     if customer_id is not None:
         customer_id = crm.get_customer(session, customer_id=customer_id).id
     if product_id is not None:
-        product = session.get(Product, product_id)
-        if product is None:
-            raise NotFound(f"product {product_id} does not exist")
+        product = crm.get_product(session, product_id=product_id)
         if customer_id is not None and product.customer_id != customer_id:
             raise Conflict(f"product {product_id} does not belong to customer {customer_id}")
         customer_id = product.customer_id
@@ -203,6 +204,8 @@ def create_ticket(
         now=now,
         note=subject,
     )
+    for effect in complaint_notices(facts_of(session, ticket)):
+        _apply(session, ticket, effect, now=now, actor=actor)
     audit(session, actor=actor, action="ticket.create", target=f"ticket:{ticket.number}")
     session.flush()
     return ticket
@@ -357,7 +360,7 @@ def act(
     before = ticket.state
     state, effects = transition(facts_of(session, ticket), step, target=target)
     for effect in effects:
-        _apply(ticket, effect.kind, effect.detail, now)
+        _apply(session, ticket, effect, now=now, actor=actor)
     if step is Action.ASSIGN:
         ticket.assignee = target
     elif step is Action.DISPATCH and target:
@@ -404,7 +407,8 @@ def _move_due_time(session: Session, ticket: Ticket, now: datetime) -> None:
             ticket.due_at = status.due_at
 
 
-def _apply(ticket: Ticket, kind: str, detail: dict[str, str], now: datetime) -> None:
+def _apply(session: Session, ticket: Ticket, effect: Effect, *, now: datetime, actor: str) -> None:
+    kind, detail = effect.kind, effect.detail
     if kind == "pause_clocks" and ticket.paused_since is None:
         ticket.paused_since = now
     elif kind == "resume_clocks" and ticket.paused_since is not None:
@@ -416,6 +420,31 @@ def _apply(ticket: Ticket, kind: str, detail: dict[str, str], now: datetime) -> 
         ticket.resolved_at = None
     elif kind == "claim":
         ticket.claim_status = detail["status"]
+    elif kind == "responded":
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        ticket.last_update_at = now
+    elif kind == "notify":
+        _notify(session, ticket, detail, now=now, actor=actor)
+    else:
+        raise ValueError(f"the ticket workflow asked for an unknown effect {kind!r}")
+
+
+def _notify(
+    session: Session, ticket: Ticket, detail: dict[str, str], *, now: datetime, actor: str
+) -> None:
+    """Deliver a workflow ``notify`` effect as an in-app notification."""
+    to = notifications.Addressee(detail["to_kind"], detail["to"])
+    params = {k: v for k, v in detail.items() if k not in ("to_kind", "to", "notice")}
+    params |= {"subject": ticket.subject, "by": actor}
+    notifications.send(
+        session,
+        to=to,
+        kind=detail["notice"],
+        ticket_number=ticket.number,
+        params=params,
+        now=now,
+    )
 
 
 def _event(
@@ -448,29 +477,10 @@ def respond(
     session: Session, *, ticket_id: int, actor: str, note: str, now: datetime | None = None
 ) -> Ticket:
     """Record an update sent to the customer: stops the first-response clock the first time,
-    restarts the next-update clock every time."""
-    now = now or utcnow()
-    ticket = get_ticket(session, ticket_id=ticket_id)
-    if ticket.state in (TicketState.CLOSED, TicketState.CANCELLED):
-        raise Conflict(f"cannot update a ticket that is {ticket.state}")
-    if ticket.first_response_at is None:
-        ticket.first_response_at = now
-    ticket.last_update_at = now
-    if ticket.state == TicketState.NEW:
-        ticket.state = TicketState.OPEN.value
-    _event(
-        session,
-        ticket,
-        actor=actor,
-        action="update",
-        before=ticket.state,
-        after=ticket.state,
-        now=now,
-        note=note,
+    restarts the next-update clock every time; a new ticket is then open."""
+    return act(
+        session, ticket_id=ticket_id, action=Action.UPDATE.value, actor=actor, note=note, now=now
     )
-    audit(session, actor=actor, action="ticket.update", target=f"ticket:{ticket.number}")
-    session.flush()
-    return ticket
 
 
 def provider_update(
@@ -583,6 +593,8 @@ def raise_complaint_level(
         now=now,
         data={"from": before, "to": new.value},
     )
+    for effect in complaint_notices(facts_of(session, ticket)):
+        _apply(session, ticket, effect, now=now, actor=actor)
     audit(
         session,
         actor=actor,
@@ -681,6 +693,8 @@ def check_sla(session: Session, *, now: datetime, actor: str = "sla") -> list[di
             if key in already:
                 continue
             data = {"clock": key[0], "stage": key[1], "since": key_since, "role": escalation.role}
+            notice = notify("role", escalation.role, "sla_escalation", clock=key[0], stage=key[1])
+            _apply(session, ticket, notice, now=now, actor=actor)
             _event(
                 session,
                 ticket,
@@ -758,3 +772,74 @@ def ticket_view(ticket: Ticket, *, masked: bool = False) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+# ---------------------------------------------------------------- per customer
+
+# The tickets a screen pop shows: every one not yet closed or cancelled. A resolved ticket
+# still shows, since it waits for its verification callback (the "one ticket to the end" loop).
+OPEN_TICKET_STATES = ("new", "open", "waiting_customer", "dispatched", "resolved")
+_tickets = Ticket.__table__.c
+_CUSTOMER_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+# A prebuilt Core statement, not an ORM query: it runs on every inbound call's screen pop
+# (p99 target 5 ms) and statement building was half the time.
+_OPEN_TICKETS_OF = (
+    select(
+        _tickets.id,
+        _tickets.number,
+        _tickets.type,
+        _tickets.state,
+        _tickets.subject,
+        _tickets.due_at,
+        _tickets.queue,
+        _tickets.assignee,
+    )
+    .where(_tickets.customer_id.in_(_CUSTOMER_IDS), _tickets.state.in_(OPEN_TICKET_STATES))
+    .order_by(_tickets.id.desc())
+)
+
+
+def open_tickets_of(session: Session, *, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The open tickets of these customers, newest first, as the screen pop lists them.
+
+    Example::
+
+        open_tickets_of(session, customer_ids=[42])[0]["number"]
+    """
+    if not customer_ids:
+        return []
+    session.flush()  # the connection does not autoflush as session.execute would
+    rows = session.connection().execute(_OPEN_TICKETS_OF, {"ids": list(customer_ids)})
+    return [
+        {
+            "id": t.id,
+            "number": t.number,
+            "type": t.type,
+            "state": t.state,
+            "subject": t.subject,
+            "due_at": t.due_at.isoformat() if t.due_at else None,
+            # Who may see the ticket depends on these (the web layer leaves out the rest).
+            "queue": t.queue,
+            "assignee": t.assignee,
+        }
+        for t in rows
+    ]
+
+
+def _ticket_ids_of(session: Session, customer_id: int) -> list[int]:
+    return list(session.scalars(select(Ticket.id).where(Ticket.customer_id == customer_id)))
+
+
+def _move_tickets(
+    session: Session, ids: Sequence[int], from_customer_id: int, to_customer_id: int
+) -> None:
+    session.execute(
+        update(Ticket)
+        .where(Ticket.id.in_(ids), Ticket.customer_id == from_customer_id)
+        .values(customer_id=to_customer_id),
+        execution_options={"synchronize_session": False},
+    )
+
+
+# A customer's tickets follow the customer through a merge and back through its undo.
+CUSTOMER_TICKETS = crm.FollowingRecords(name="tickets", ids_of=_ticket_ids_of, move=_move_tickets)

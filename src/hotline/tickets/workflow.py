@@ -17,7 +17,7 @@ state and the effects the service layer must carry out, or raises :class:`Confli
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from hotline.core.errors import Conflict
@@ -61,6 +61,7 @@ class Action(StrEnum):
     CLOSE = "close"
     CANCEL = "cancel"
     ESCALATE = "escalate"
+    UPDATE = "update"  # an update sent to the customer (a response)
 
 
 class Priority(StrEnum):
@@ -109,6 +110,8 @@ TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
 }
 for _state in OPEN_STATES | {S.RESOLVED}:
     TRANSITIONS[(_state, A.ESCALATE)] = _state
+    # Answering the customer starts work on a new ticket and leaves any other open one be.
+    TRANSITIONS[(_state, A.UPDATE)] = S.OPEN if _state is S.NEW else _state
 del _state
 
 
@@ -248,8 +251,38 @@ def _complaint_blockers(facts: TicketFacts) -> list[str]:
 class Effect:
     """Something the service layer must do after a transition."""
 
-    kind: str  # pause_clocks, resume_clocks, stop_resolution_clock, notify, claim
+    kind: str  # pause_clocks, resume_clocks, stop_resolution_clock, notify, claim, responded
     detail: dict[str, str] = field(default_factory=dict)
+
+
+def notify(to_kind: str, to: str, notice: str, **params: str) -> Effect:
+    """A notification to a ``role``, ``user`` or ``provider``: its kind and parameters.
+
+    >>> notify("role", "team_lead", "complaint_acknowledge", level="1").detail["to"]
+    'team_lead'
+    """
+    return Effect("notify", {"to_kind": to_kind, "to": to, "notice": notice, **params})
+
+
+def complaint_notices(facts: TicketFacts) -> list[Effect]:
+    """Who must act next on a complaint: the first role on its path that has not acknowledged.
+
+    A new complaint, one raised to a more serious level and one just acknowledged by a role
+    all notify the next role on the level's mandatory escalation path (none once complete).
+
+    >>> facts = TicketFacts(TicketType.COMPLAINT, TicketState.NEW,
+    ...                     complaint_level=ComplaintLevel.SERIOUS,
+    ...                     acknowledged=("team_lead",))
+    >>> [e.detail["to"] for e in complaint_notices(facts)]
+    ['supervisor']
+    """
+    if facts.type is not TicketType.COMPLAINT or facts.complaint_level is None:
+        return []
+    role = next_escalation(facts.complaint_level, facts.acknowledged)
+    if role is None:
+        return []
+    level = facts.complaint_level.value
+    return [notify("role", role, "complaint_acknowledge", level=level)]
 
 
 def transition(
@@ -277,9 +310,13 @@ def transition(
             raise Conflict(f"only repair and installation orders are dispatched, not {facts.type}")
         if not target:
             raise Conflict("dispatch needs a service provider")
-        effects.append(Effect("notify", {"provider": target}))
-    elif action is Action.ASSIGN and not target:
-        raise Conflict("assign needs an assignee")
+        effects.append(notify("provider", target, "work_order_dispatched"))
+    elif action is Action.ASSIGN:
+        if not target:
+            raise Conflict("assign needs an assignee")
+        effects.append(notify("user", target, "ticket_assigned"))
+    elif action is Action.UPDATE:
+        effects.append(Effect("responded"))
     elif action is Action.WAIT_CUSTOMER:
         effects.append(Effect("pause_clocks"))
     elif action is Action.CUSTOMER_REPLIED:
@@ -320,4 +357,6 @@ def _escalate_effects(facts: TicketFacts, role: str | None) -> list[Effect]:
             raise Conflict("the complaint's escalation path is already complete")
         if role != expected:
             raise Conflict(f"the complaint must be escalated to {expected} next, not {role}")
-    return [Effect("notify", {"role": role})]
+        acknowledged = (*facts.acknowledged, role)
+        return complaint_notices(replace(facts, acknowledged=acknowledged))
+    return [notify("role", role, "ticket_escalated")]

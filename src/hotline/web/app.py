@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import text
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,7 +24,10 @@ from hotline.config.center import CenterConfig
 from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import Settings, load_settings
 from hotline.store.db import make_engine, make_session_factory
+from hotline.web import readiness
+from hotline.web.auth import require_roles
 from hotline.web.events import EventHub
+from hotline.web.security import OriginCheck, SecurityHeaders
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -61,6 +67,10 @@ def create_app(
         for start in app.state.on_start:
             await start(app)
         yield
+        # Streams end first (a server run by hotline.web.serving did this when the stop
+        # began), then the parts stop: the live driver closes what is still in progress.
+        app.state.stopping = True
+        hub.close()
         for stop in app.state.on_stop:
             await stop(app)
 
@@ -69,6 +79,10 @@ def create_app(
         version=__version__,
         description="Hotline contact-center platform API (呼叫中心一站式服务平台).",
         lifespan=lifespan,
+        # The schema and its viewers are for signed-in users only: see _add_docs.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
@@ -77,6 +91,7 @@ def create_app(
     app.state.hub = hub
     app.state.on_start = []
     app.state.on_stop = []
+    app.state.stopping = False
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -89,7 +104,7 @@ def create_app(
         if error.status_code == 401 and wants_page and not request.url.path.startswith("/api"):
             return RedirectResponse("/login", status_code=303)
         if error.status_code == 403 and wants_page and not request.url.path.startswith("/api"):
-            from hotline.web.pages import forbidden
+            from hotline.web.pages.rendering import forbidden
 
             return forbidden(request, str(error.detail))
         if isinstance(error.detail, list):
@@ -118,19 +133,64 @@ def create_app(
 
     @app.get("/ready", tags=["platform"])
     def ready() -> JSONResponse:
-        """Readiness: the database answers and its schema is migrated."""
-        try:
-            with session_factory() as session:
-                session.execute(text("SELECT 1 FROM users LIMIT 1"))
-        except Exception as error:  # any database failure means "not ready", with the reason
+        """Readiness: the database takes writes, the disk has room, routing (and voice) run.
+
+        503 with each failing check and its reason when not (``hotline.web.readiness``).
+        """
+        problems = readiness.check(app)
+        if problems:
+            reason = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
             return JSONResponse(
-                {"status": "not_ready", "reason": str(error)[:200]}, status_code=503
+                {"status": "not_ready", "reason": reason, "checks": problems}, status_code=503
             )
         return JSONResponse({"status": "ready"})
 
     _include_routers(app)
+    _add_docs(app)
     _limit_bodies(app)
+    # Outermost last: headers go on every response, the Origin check's refusals included.
+    app.add_middleware(OriginCheck, allowed_origins=settings.allowed_origins)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     return app
+
+
+def _inline_script_hashes(html: str) -> str:
+    """CSP ``'sha256-…'`` sources for every inline ``<script>`` of a page."""
+    bodies = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
+    digests = (base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() for b in bodies)
+    return " ".join(f"'sha256-{d}'" for d in digests)
+
+
+def _docs_page(page: HTMLResponse) -> HTMLResponse:
+    """The API viewer loads its bundle from a CDN and boots with one inline script: allow
+    exactly those (by hash), nothing else."""
+    html = bytes(page.body).decode()
+    cdn = "https://cdn.jsdelivr.net"
+    page.headers["content-security-policy"] = (
+        f"default-src 'self'; script-src 'self' {cdn} {_inline_script_hashes(html)}; "
+        f"style-src 'self' {cdn} 'unsafe-inline'; img-src 'self' data: https:; "
+        "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+    return page
+
+
+def _add_docs(app: FastAPI) -> None:
+    """``/openapi.json``, ``/docs`` and ``/redoc`` for any signed-in user (README: "everyone
+    signed in"); anonymous callers get 401 (pages: the sign-in page)."""
+    signed_in = [Depends(require_roles())]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=signed_in)
+    def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=signed_in)
+    def swagger_ui() -> HTMLResponse:
+        return _docs_page(get_swagger_ui_html(openapi_url="/openapi.json", title="Hotline API"))
+
+    @app.get("/redoc", include_in_schema=False, dependencies=signed_in)
+    def redoc() -> HTMLResponse:
+        return _docs_page(get_redoc_html(openapi_url="/openapi.json", title="Hotline API"))
 
 
 def _limit_bodies(app: FastAPI) -> None:
@@ -171,9 +231,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(customers.router)
     app.include_router(tickets.router)
     app.include_router(kb.router)
-    from hotline.web.api import recordings
+    from hotline.web.api import notifications, recordings
 
     app.include_router(recordings.router)
+    app.include_router(notifications.router)
     pages.mount(app)
 
 

@@ -2,6 +2,9 @@
 
 Each route declares who may call it with ``Depends(require_roles(...))``; a test walks the
 whole app to prove every route does, and that a role outside the list gets 403 and no data.
+A token is good only while the server-side session it names is live (see
+``identity.sessions``). Tokens never travel in a URL: the live-event streams, which a browser
+opens without headers, accept a one-minute ``?ticket=`` from ``POST /api/auth/stream-ticket``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from hotline.identity import service as identity
 from hotline.identity.roles import ALL_ROLES, allowed
-from hotline.identity.tokens import TokenClaims, read_token
+from hotline.identity.sessions import live_session
+from hotline.identity.tokens import STREAM, TokenClaims, read_token
 from hotline.store.db import writing
 
 COOKIE = "hotline_session"
@@ -26,9 +30,6 @@ PUBLIC_PATHS = frozenset(
         "/health",
         "/ready",
         "/api/auth/login",
-        "/openapi.json",
-        "/docs",
-        "/redoc",
         "/login",
         "/logout",
         "/",
@@ -44,6 +45,7 @@ class CurrentUser:
     roles: tuple[str, ...]
     agent_id: str | None
     language: str
+    session_id: str = ""
 
     def has(self, *roles: str) -> bool:
         """True when the caller holds admin or any of ``roles``."""
@@ -72,43 +74,87 @@ def db_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def _token_from(request: Request | WebSocket) -> str | None:
+def bearer_token(request: Request | WebSocket) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if the request has one."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    cookie = request.cookies.get(COOKIE)
-    if cookie:
-        return cookie
-    return request.query_params.get("token")
+    return None
 
 
-def claims_from(request: Request | WebSocket) -> TokenClaims | None:
-    """Return the valid token claims carried by a request, if any."""
-    token = _token_from(request)
-    if not token:
-        return None
+def _token_from(request: Request | WebSocket) -> str | None:
+    return bearer_token(request) or request.cookies.get(COOKIE) or None
+
+
+def claims_from(request: Request | WebSocket, *, tickets: bool = False) -> TokenClaims | None:
+    """The valid session-token claims of a request (header or cookie), if any.
+
+    With ``tickets``, a stream ticket in ``?ticket=`` is accepted too (live-event streams only).
+    A session token in the URL is never accepted.
+    """
     secret: bytes = request.app.state.secret
-    return read_token(token, secret=secret, now=time.time())
+    now = time.time()
+    token = _token_from(request)
+    if token:
+        return read_token(token, secret=secret, now=now)
+    ticket = request.query_params.get("ticket") if tickets else None
+    if ticket:
+        return read_token(ticket, secret=secret, now=now, purpose=STREAM)
+    return None
 
 
-def current_user(
-    request: Request, session: Session = Depends(db_session, scope="function")
-) -> CurrentUser:
-    """The signed-in user; 401 when the token is missing, invalid, expired or the user inactive."""
-    claims = claims_from(request)
+def user_for(session: Session, claims: TokenClaims | None) -> CurrentUser | None:
+    """The active user whose live session ``claims`` name, or ``None``."""
     if claims is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "sign in first", {"WWW-Authenticate": "Bearer"}
+        return None
+    if (
+        live_session(
+            session, session_id=claims.session_id, username=claims.username, now=time.time()
         )
+        is None
+    ):
+        return None
     user = identity.get_user(session, username=claims.username)
     if user is None or not user.active:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account is not active")
+        return None
     return CurrentUser(
         username=user.username,
         roles=tuple(user.roles),
         agent_id=user.agent_id,
         language=user.language,
+        session_id=claims.session_id,
     )
+
+
+def _signed_in(request: Request, session: Session, *, tickets: bool) -> CurrentUser:
+    claims = claims_from(request, tickets=tickets)
+    if claims is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "sign in first", {"WWW-Authenticate": "Bearer"}
+        )
+    user = user_for(session, claims)
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "session ended or account not active; sign in again",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def current_user(
+    request: Request, session: Session = Depends(db_session, scope="function")
+) -> CurrentUser:
+    """The signed-in user; 401 when the token is missing, invalid, expired, revoked or the
+    user inactive."""
+    return _signed_in(request, session, tickets=False)
+
+
+def stream_user(
+    request: Request, session: Session = Depends(db_session, scope="function")
+) -> CurrentUser:
+    """As :func:`current_user`, also accepting a stream ticket in ``?ticket=``."""
+    return _signed_in(request, session, tickets=True)
 
 
 class RoleGuard:
@@ -121,6 +167,10 @@ class RoleGuard:
         self.roles = roles
 
     def __call__(self, user: CurrentUser = Depends(current_user, scope="function")) -> CurrentUser:
+        return self.admit(user)
+
+    def admit(self, user: CurrentUser) -> CurrentUser:
+        """Return ``user`` if they hold one of the roles, else raise 403."""
         if not user.has(*self.roles):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
@@ -129,9 +179,21 @@ class RoleGuard:
         return user
 
 
+class StreamRoleGuard(RoleGuard):
+    """A :class:`RoleGuard` for live-event streams: also admits a ``?ticket=`` stream ticket."""
+
+    def __call__(self, user: CurrentUser = Depends(stream_user, scope="function")) -> CurrentUser:
+        return self.admit(user)
+
+
 def require_roles(*roles: str) -> RoleGuard:
     """Declare the roles that may call a route; use as ``Depends(require_roles("agent"))``.
 
     ``require_roles()`` with no roles admits any signed-in user.
     """
     return RoleGuard(roles or ALL_ROLES)
+
+
+def require_stream_roles(*roles: str) -> StreamRoleGuard:
+    """As :func:`require_roles`, for a stream a browser opens without headers (``?ticket=``)."""
+    return StreamRoleGuard(roles or ALL_ROLES)

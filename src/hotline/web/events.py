@@ -4,6 +4,9 @@ One process holds a hub; the engine driver publishes, every connected screen rec
 Across several API nodes the hub is fed from PostgreSQL LISTEN/NOTIFY (DESIGN.md); in one
 process it is an in-memory broadcast. A slow client never blocks the publisher: its queue is
 bounded and the oldest events are dropped (a wallboard wants the newest state).
+
+Every stream ends (DESIGN.md): when the server is told to stop, :meth:`EventHub.close` ends
+every subscription at once, so an open wallboard or desk never holds a stopping server up.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from typing import Any
 
 QUEUE_LIMIT = 1000
 
+#: Put in a subscriber's queue to end its subscription (the hub is closing).
+_CLOSED: dict[str, Any] = {"type": "closed"}
+
 
 class EventHub:
     """Broadcasts JSON-ready dicts to every subscriber."""
@@ -21,6 +27,7 @@ class EventHub:
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Remember the server's loop so other threads can publish safely."""
@@ -31,8 +38,27 @@ class EventHub:
         """How many screens are listening now."""
         return len(self._subscribers)
 
+    @property
+    def closed(self) -> bool:
+        """Whether the hub was closed (the server is stopping)."""
+        return self._closed
+
+    def close(self) -> None:
+        """End every subscription now and refuse new ones (call from the loop's thread).
+
+        The server calls this as soon as it is told to stop, before it waits for open
+        connections: a stream blocked waiting for the next event then ends at once.
+        """
+        self._closed = True
+        for queue in list(self._subscribers):
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(_CLOSED)
+
     def publish(self, message: dict[str, Any]) -> None:
         """Send ``message`` to every subscriber (call from the event loop's thread)."""
+        if self._closed:
+            return
         for queue in list(self._subscribers):
             if queue.full():
                 queue.get_nowait()
@@ -45,11 +71,16 @@ class EventHub:
         self._loop.call_soon_threadsafe(self.publish, message)
 
     async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        """Yield messages as they are published, until the caller stops iterating."""
+        """Yield messages as they are published, until the caller stops or the hub closes."""
+        if self._closed:
+            return
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
         self._subscribers.add(queue)
         try:
             while True:
-                yield await queue.get()
+                message = await queue.get()
+                if message is _CLOSED:
+                    return
+                yield message
         finally:
             self._subscribers.discard(queue)

@@ -39,14 +39,14 @@ import yaml
 from hotline.config.center import CenterConfig
 from hotline.core.documents import csv_records, load_yaml
 from hotline.core.errors import Problem, ValidationFailed
-from hotline.routing.model import (
+from hotline.routing.service import (
     AgentConfig,
     QueueConfig,
     SkillTerm,
     matches_all,
     parse_requirements,
+    routing_config_from_center,
 )
-from hotline.routing.service import routing_config_from_center
 from hotline.wfm.erlang import ServiceTarget, StaffingAnswer, queue_figures, required_agents
 
 __all__ = [

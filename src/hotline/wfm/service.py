@@ -21,9 +21,7 @@ from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Event
 from hotline.core.spreadsheet import append_row, csv_cell
 from hotline.metrics import service as metrics_service
-from hotline.metrics.bankdata import BANK_TIMEZONE, bank_month_files, read_bank_records
-from hotline.metrics.importer import read_contact_records
-from hotline.metrics.records import ContactRecord
+from hotline.metrics.service import BANK_TIMEZONE, ContactRecord
 from hotline.wfm.adherence import BREAK, PHONES, ScheduledActivity
 from hotline.wfm.forecast import History, SpecialDay
 from hotline.wfm.schedule import ScheduleResult
@@ -50,10 +48,7 @@ def read_contacts(
     paths: Sequence[Path], *, tz: str, skip_bad_rows: bool = False
 ) -> list[ContactRecord]:
     """Read contact-record CSV files (METRICS.md format; ``.gz`` allowed)."""
-    records: list[ContactRecord] = []
-    for path in paths:
-        records.extend(read_contact_records(path, tz=tz, skip_bad_rows=skip_bad_rows).records)
-    return records
+    return metrics_service.read_contact_files(paths, tz=tz, skip_bad_rows=skip_bad_rows)
 
 
 def history_from_records(
@@ -89,7 +84,7 @@ def history_from_records(
 
 def bank_history(directory: Path, *, interval_s: int, queue: str | None = None) -> History:
     """The 1999 Anonymous Bank logs (Technion SEE lab) as a forecasting history."""
-    records = read_bank_records(bank_month_files(directory))
+    records = metrics_service.read_bank(directory)
     return history_from_records(records, interval_s=interval_s, timezone=BANK_TIMEZONE, queue=queue)
 
 
@@ -340,4 +335,4 @@ def phones_per_interval(
 
 def read_bank(directory: Path) -> list[ContactRecord]:
     """All month files of the 1999 Anonymous Bank logs in ``directory`` as contact records."""
-    return read_bank_records(bank_month_files(directory))
+    return metrics_service.read_bank(directory)

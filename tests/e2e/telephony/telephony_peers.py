@@ -16,13 +16,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from hotline.ivr.flow import sample_flow
+from hotline.config.flow import sample_flow
 from hotline.telephony.server import SAMPLE_CENTER
 
 TOOLS = ("rtpengine", "sipp", "baresip", "espeak-ng", "sox")
@@ -49,9 +51,12 @@ def port_block(slot: int, size: int = 200) -> tuple[int, int]:
     """A range of ``size`` ports for RTP, different per process and per slot.
 
     Below the kernel's ephemeral range (32768 and up), where ``free_port`` finds SIP and
-    control ports: a relay port equal to one of those sends RTP to a SIP socket.
+    control ports: a relay port equal to one of those sends RTP to a SIP socket. Eight slots
+    (0-7) per process; with the default size every process's blocks end below 32768.
     """
-    base = 20000 + ((os.getpid() % 15) * 4 + slot) * size
+    if not 0 <= slot < 8:
+        raise ValueError(f"RTP port slot {slot}: slots are 0-7")
+    base = 20000 + ((os.getpid() % 7) * 8 + slot) * size
     assert base + size <= 32768, "RTP ports must stay below the ephemeral range"
     return base, base + size - 1
 
@@ -117,6 +122,7 @@ class VoiceServer:
     rtp_ports: tuple[int, int] | None = None  # instead of the slot's whole block
     trunk: str | None = None  # outbound trunk URI template (click-to-dial)
     control_port: int | None = None  # origination control port (JSON lines over TCP)
+    extra_args: tuple[str, ...] = ()  # more ``telephony serve`` flags
 
     @property
     def events_path(self) -> Path:
@@ -163,6 +169,7 @@ class VoiceServer:
             command += ["--trunk", self.trunk]
         if self.control_port:
             command += ["--control-port", str(self.control_port)]
+        command += self.extra_args
         self.workdir.mkdir(parents=True, exist_ok=True)
         with (self.workdir / "server.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -191,7 +198,9 @@ class VoiceServer:
             return []
         return [json.loads(line) for line in self.events_path.read_text().splitlines() if line]
 
-    def wait_for(self, predicate, timeout_s: float = 10.0) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout_s: float = 10.0
+    ) -> list[dict[str, Any]]:
         """Wait until ``predicate(events)`` holds; return the events."""
         deadline = time.monotonic() + timeout_s
         while True:

@@ -170,7 +170,7 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
     assert queued["queue"] == "installation"
     [handed_over] = [
         e for e in events if e["kind"] == "ivr_step" and e["data"]["action"] == "enqueue"
-    ]  # type: ignore[index]
+    ]
     assert handed_over["data"] == {  # the data the IVR attached to the contact
         "node": "q_installation",
         "action": "enqueue",
@@ -203,7 +203,7 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
     notice = next(
         i
         for i, e in enumerate(events)
-        if e["kind"] == "ivr_step" and e["data"]["action"] == "recording_notice"  # type: ignore[index]
+        if e["kind"] == "ivr_step" and e["data"]["action"] == "recording_notice"
     )
     assert notice < kinds.index("queued") < kinds.index("recording_started")
     # The database has the same contact: events (CSAT's survey answer) and the recording
@@ -504,8 +504,7 @@ def test_agent_phone_gone_makes_agent_not_ready(voice: tuple[VoiceServer, Baresi
     agent.stop()  # baresip unregisters (REGISTER with Expires: 0) on the way out
     events = server.wait_for(
         lambda evs: any(
-            e["kind"] == "agent_state" and e["data"]["state"] == "not_ready"  # type: ignore[index]
-            for e in evs
+            e["kind"] == "agent_state" and e["data"]["state"] == "not_ready" for e in evs
         )
     )
     gone = [e for e in _by_kind(events, "agent_state") if e["data"]["state"] == "not_ready"]  # type: ignore[index]

@@ -146,7 +146,12 @@ def _seed_service_desk(session: Any) -> None:
     )
     crm.record_contact(session, customer_id=customer.id, channel="voice", summary="咨询保修期")
     tickets.create_ticket(
-        session, type="repair", subject="室外机异响", customer_id=customer.id, actor="e2e"
+        session,
+        type="repair",
+        subject="室外机异响",
+        customer_id=customer.id,
+        queue="repair",  # a queue agent a001 serves: the screen pop lists only those
+        actor="e2e",
     )
     article = kb.create_article(
         session, title="空调安装前的准备", body="确认电源与墙体，预约安装时间。", author="editor"
@@ -203,6 +208,7 @@ def test_agent_and_supervisor_work_a_contact_end_to_end(browser: Any, server: Se
     placed = supervisor.request.post(
         f"{server.url}/api/live/contacts",
         data={"queue": "installation", "customer": "13800138000", "subject": "空调安装预约"},
+        headers={"origin": server.url},  # as the page's own scripts would (cookie-signed)
     )
     assert placed.status == 201, placed.text()
     contact = placed.json()["contact_id"]
@@ -349,7 +355,8 @@ def test_administrator_changes_a_role_and_quick_edits_apply_live(
     admin.fill("#user-form input[name=username]", "b002")
     admin.fill("#user-form input[name=password]", PASSWORD)
     admin.select_option("#user-form select[name=role]", "agent")
-    admin.fill("#user-form input[name=agent_id]", "a002")
+    # a011 leads team t-repair in the sample center, so the account may become its team lead.
+    admin.fill("#user-form input[name=agent_id]", "a011")
     admin.click("#user-form button")
     expect(admin.locator("tr[data-user=b002]")).to_have_count(1, timeout=5000)
 
@@ -417,6 +424,7 @@ def test_wallboard_falls_back_to_server_sent_events(browser: Any, server: Server
     created = admin.request.post(
         f"{server.url}/api/users",
         data={"username": "c003", "password": PASSWORD, "roles": ["agent"], "agent_id": "a003"},
+        headers={"origin": server.url},
     )
     assert created.status == 201, created.text()
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
@@ -454,6 +462,7 @@ def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Se
                 "roles": ["agent"],
                 "agent_id": agent_id,
             },
+            headers={"origin": server.url},
         )
         assert made.status == 201, made.text()
     first, second = _signed_in(browser, server, "v031"), _signed_in(browser, server, "v032")
@@ -462,7 +471,9 @@ def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Se
     first.click("#btn-ready")
     expect(first.locator("#state")).to_have_text("空闲")
     placed = admin.request.post(
-        f"{server.url}/api/live/contacts", data={"queue": "vip", "customer": "13900000031"}
+        f"{server.url}/api/live/contacts",
+        data={"queue": "vip", "customer": "13900000031"},
+        headers={"origin": server.url},
     )
     assert placed.status == 201, placed.text()
     first.click("#btn-answer")
@@ -484,3 +495,103 @@ def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Se
     second.screenshot(path=str(server.shots / "18-desk-after-warm-transfer.png"), full_page=True)
     for page in (first, second, admin):
         page.context.close()
+
+
+def _fetch(page: Any, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """Call the API from inside the page, as its own scripts do (cookie, same origin)."""
+    return page.evaluate(
+        """async ([method, path, body]) => {
+          const response = await fetch(path, {method, credentials: 'same-origin',
+            headers: body ? {'Content-Type': 'application/json'} : {},
+            body: body ? JSON.stringify(body) : undefined});
+          return {status: response.status, body: await response.json()};
+        }""",
+        [method, path, body],
+    )
+
+
+def test_a_supervisor_is_notified_in_the_top_bar_in_both_languages(
+    browser: Any, server: Server
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 900}, locale="zh-CN", bypass_csp=True
+    )
+    page = context.new_page()
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/console")
+    _fetch(page, "POST", "/api/notifications/read")  # start from an empty inbox
+    page.reload()
+    expect(page.locator("#notice-count")).to_have_text("0")
+
+    # An agent's colleague escalates a ticket to the supervisors: the bell shows it.
+    created = _fetch(page, "POST", "/api/tickets", {"type": "inquiry", "subject": "发票抬头错误"})
+    assert created["status"] in (200, 201), created
+    number = created["body"]["number"]
+    escalated = _fetch(
+        page,
+        "POST",
+        f"/api/tickets/{created['body']['id']}/actions",
+        {"action": "escalate", "target": "supervisor"},
+    )
+    assert escalated["status"] == 200, escalated
+    page.reload()
+    expect(page.locator("#notice-count")).to_have_text("1")
+    page.click("#notice-bell")
+    expect(page.locator("#notice-bell")).to_have_attribute("aria-expanded", "true")
+    item = page.locator("#notice-list li.unread")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text(f"工单 {number} 已由 boss 升级给您：发票抬头错误")
+    page.screenshot(path=str(server.shots / "20-notifications-zh.png"), full_page=True)
+    assert serious_violations(page) == []
+
+    page.goto(f"{server.url}/console?lang=en")
+    page.click("#notice-bell")
+    expect(page.locator("#notice-list li.unread")).to_contain_text(
+        f"Ticket {number} escalated to you by boss: 发票抬头错误"
+    )
+    assert serious_violations(page) == []
+    page.click("#notice-list li.unread button")
+    expect(page.locator("#notice-count")).to_have_text("0")
+    expect(page.locator("#notice-list li.read")).to_have_count(1)
+    page.screenshot(path=str(server.shots / "21-notifications-en.png"), full_page=True)
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_every_page_has_no_serious_accessibility_violation(
+    browser: Any, server: Server, lang: str
+) -> None:
+    from tests.e2e.web.accessibility import serious_violations
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    for username, paths in (
+        (None, ["/login"]),
+        ("a001", ["/console", "/desk"]),
+        ("root", ["/wallboard", "/wallboard?mode=big", "/reports", "/admin"]),
+    ):
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 900}, locale=lang, bypass_csp=True
+        )
+        page = context.new_page()
+        if username:
+            page.goto(f"{server.url}/login")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server.url}/console")
+        for path in paths:
+            joiner = "&" if "?" in path else "?"
+            page.goto(f"{server.url}{path}{joiner}lang={lang}")
+            page.wait_for_load_state("networkidle")
+            violations = serious_violations(page)
+            if violations:
+                found[path] = violations
+        context.close()
+    assert found == {}

@@ -52,5 +52,6 @@ def live_client(
     # The test's sessions share one connection; the event-log writer (another thread) would
     # use it concurrently, so it writes only when the app stops.
     attach(app, LiveDriver(center=center, honour_hours=False, flush_every_s=3600))
-    with TestClient(app) as test_client:
+    # The pages' scripts post with the session cookie; a browser then sends the page's Origin.
+    with TestClient(app, headers={"origin": "http://testserver"}) as test_client:
         yield test_client

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.integration.live.test_pages import client, sign_in
@@ -12,7 +14,7 @@ from tests.integration.live.test_pages import client, sign_in
 __all__ = ["client"]
 
 
-def _saved(tmp_path: Path) -> dict:
+def _saved(tmp_path: Path) -> dict[str, Any]:
     return yaml.safe_load((tmp_path / "center.yaml").read_text(encoding="utf-8"))
 
 
@@ -44,7 +46,7 @@ def test_queue_target_edit_is_validated_saved_and_applied_live(
     client.get("/api/live/wallboard")
     status = client.get("/admin/center/status").json()
     assert status["live"] is True and status["pending"] is False and status["applied_at"]
-    driver = client.app.state.live
+    driver = cast(FastAPI, client.app).state.live
     assert driver.center.queue("repair").wrap_up_s == 60
     assert driver.wallboard.settings.for_queue("repair").service_level_s == 20
     assert "85% / 20 s" in client.get("/admin").text

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.crm import service as crm
+from hotline.desk import customers as desk
 from hotline.live.driver import FinishedContact, LiveDriver
 from hotline.live.history import ContactHistoryRecorder
 from hotline.routing.model import AgentLoggedIn, ContactEnded, OfferAnswered, WrapUpEnded
@@ -53,7 +54,7 @@ def test_a_call_handled_live_appears_in_the_screen_pop(
 
     contact = asyncio.run(scenario())
     assert history.recorded == 1 and history.unmatched == 0
-    pop = crm.screen_pop(db_session, calling_number="13800000001")
+    pop = desk.screen_pop(db_session, calling_number="13800000001")
     assert pop.customers[0]["id"] == customer.id
     last = pop.last_contacts[0]
     assert last["channel"] == "voice" and last["agent_id"] == "a002"

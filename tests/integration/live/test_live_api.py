@@ -149,9 +149,11 @@ def test_transfers_move_the_contact_to_a_queue_or_an_agent(client: TestClient) -
 
 
 def test_an_agent_feed_carries_only_that_agents_messages(client: TestClient) -> None:
-    token = auth(client, "a001")["authorization"].split()[1]
+    ticket = client.post("/api/auth/stream-ticket", headers=auth(client, "a001")).json()["ticket"]
     hub = client.app.state.hub  # type: ignore[attr-defined]
-    with client.websocket_connect(f"/api/events/ws?token={token}") as socket:
+    client.cookies.clear()  # sign-in set a cookie; this is the header-less client a ticket is for
+    with client.websocket_connect(f"/api/events/ws?ticket={ticket}") as socket:
+        assert client.portal is not None
         # Another agent's caller, then this agent's own offer: only the second arrives.
         client.portal.call(hub.publish, {"type": "offer", "agent_id": "a002", "contact_id": "x"})
         client.portal.call(hub.publish, {"type": "wallboard", "queues": []})

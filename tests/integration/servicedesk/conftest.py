@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.roles import ALL_ROLES
+from hotline.identity.sessions import start_session
 from hotline.identity.tokens import TokenClaims, issue_token
 from hotline.store.models.core import User
 from hotline.web.app import create_app
@@ -53,8 +54,19 @@ def auth(desk_client: TestClient) -> Callable[[str], dict[str, str]]:
     """
     secret: bytes = desk_client.app.state.secret  # type: ignore[attr-defined]
 
+    factory = desk_client.app.state.session_factory  # type: ignore[attr-defined]
+    issued: dict[str, dict[str, str]] = {}
+
     def headers(role: str) -> dict[str, str]:
-        claims = TokenClaims(username=role, roles=(role,), expires_at=time.time() + 3600)
-        return {"authorization": f"Bearer {issue_token(claims, secret=secret)}"}
+        if role not in issued:
+            now = time.time()
+            with factory() as session:  # a server-side session, as signing in opens one
+                opened = start_session(session, username=role, now=now, ttl_s=3600)
+                session.commit()
+            claims = TokenClaims(
+                username=role, roles=(role,), expires_at=now + 3600, session_id=opened.id
+            )
+            issued[role] = {"authorization": f"Bearer {issue_token(claims, secret=secret)}"}
+        return issued[role]
 
     return headers

@@ -184,3 +184,56 @@ def test_knowledge_base_over_the_api(desk_client: TestClient, auth: Auth) -> Non
     assert desk_client.get(url, headers=auth("agent")).json()["views"] == 1
     feedback = desk_client.post(f"{url}/feedback", json={"helpful": True}, headers=auth("agent"))
     assert feedback.json()["helpful_yes"] == 1
+
+
+def test_screen_pop_lists_only_the_tickets_the_agent_may_open(
+    desk_client: TestClient, auth: Auth
+) -> None:
+    customer = desk_client.post(
+        "/api/customers", json={"name": "王芳", "phones": ["13800000022"]}, headers=auth("agent")
+    ).json()["id"]
+    tickets = {}
+    for queue, subject in (("repair", "不加热"), ("complaints", "投诉维修师傅态度差")):
+        created = desk_client.post(
+            "/api/tickets",
+            json={"type": "repair", "subject": subject, "queue": queue, "customer_id": customer},
+            headers=auth("team_lead"),
+        )
+        assert created.status_code == 201, created.text
+        tickets[queue] = created.json()["id"]
+    # The agent (a001) serves repair, not complaints: that ticket's page is a 404 for them,
+    # and the screen pop must not show its subject either.
+    assert (
+        desk_client.get(f"/api/tickets/{tickets['complaints']}", headers=auth("agent")).status_code
+        == 404
+    )
+    pop = desk_client.get(
+        "/api/customers/pop", params={"number": "13800000022"}, headers=auth("agent")
+    )
+    assert [t["id"] for t in pop.json()["open_tickets"]] == [tickets["repair"]]
+    assert "态度差" not in pop.text
+    everything = desk_client.get(
+        "/api/customers/pop", params={"number": "13800000022"}, headers=auth("supervisor")
+    ).json()["open_tickets"]
+    assert {t["id"] for t in everything} == set(tickets.values())
+
+
+def test_wfm_reads_a_tickets_history_without_what_was_written(
+    desk_client: TestClient, auth: Auth
+) -> None:
+    ticket = desk_client.post(
+        "/api/tickets",
+        json={"type": "repair", "subject": "不加热", "queue": "repair"},
+        headers=auth("agent"),
+    ).json()["id"]
+    note = "客户张伟住北京市朝阳区建国路88号, 手机13812345678"
+    sent = desk_client.post(
+        f"/api/tickets/{ticket}/updates", json={"note": note}, headers=auth("agent")
+    )
+    assert sent.status_code in (200, 201), sent.text
+    supervisor = desk_client.get(f"/api/tickets/{ticket}", headers=auth("supervisor")).json()
+    assert note in [e["note"] for e in supervisor["history"]]
+    wfm = desk_client.get(f"/api/tickets/{ticket}", headers=auth("wfm"))
+    assert wfm.status_code == 200 and wfm.json()["subject"] == "不加热"
+    assert "13812345678" not in wfm.text and "建国路" not in wfm.text
+    assert len(wfm.json()["history"]) == len(supervisor["history"])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, ValidationFailed
 from hotline.crm import service as crm
+from hotline.desk import customers as desk
 from hotline.store.models.core import AuditEntry
 from hotline.store.models.crm import Customer, CustomerContact
 from hotline.tickets import service as tickets
@@ -42,17 +43,17 @@ def test_screen_pop_by_any_form_of_the_number(db_session: Session) -> None:
         db_session, type="repair", subject="不加热", customer_id=customer.id, actor="agent7"
     )
     for calling in ("+8613812345678", "013812345678", "0086 138 1234 5678"):
-        pop = crm.screen_pop(db_session, calling_number=calling)
+        pop = desk.screen_pop(db_session, calling_number=calling)
         assert [c["name"] for c in pop.customers] == ["张伟"]
         assert [p["serial_number"] for p in pop.products] == ["SN0001"]
         assert [c["summary"] for c in pop.last_contacts] == ["call 3", "call 2", "call 1"]
         assert [t["number"] for t in pop.open_tickets] == [ticket.number]
-    local = crm.screen_pop(db_session, calling_number="65521234", default_area_code="010")
+    local = desk.screen_pop(db_session, calling_number="65521234", default_area_code="010")
     assert local.customers[0]["id"] == customer.id
-    masked = crm.screen_pop(db_session, calling_number="13812345678", masked=True)
+    masked = desk.screen_pop(db_session, calling_number="13812345678", masked=True)
     assert masked.customers[0]["name"] == "张*"
-    assert crm.screen_pop(db_session, calling_number="13900000000").customers == []
-    assert crm.screen_pop(db_session, calling_number="not a number").e164 is None
+    assert desk.screen_pop(db_session, calling_number="13900000000").customers == []
+    assert desk.screen_pop(db_session, calling_number="not a number").e164 is None
 
 
 def test_merge_moves_everything_and_undo_restores_it(db_session: Session) -> None:
@@ -63,26 +64,26 @@ def test_merge_moves_everything_and_undo_restores_it(db_session: Session) -> Non
     ticket = tickets.create_ticket(
         db_session, type="inquiry", subject="发票", customer_id=new.id, actor="a"
     )
-    merge = crm.merge_customers(db_session, survivor_id=old.id, merged_id=new.id, actor="lead1")
+    merge = desk.merge_customers(db_session, survivor_id=old.id, merged_id=new.id, actor="lead1")
     assert merge.moved["phones"] and merge.moved["products"] and merge.moved["tickets"]
-    pop = crm.screen_pop(db_session, calling_number="18600000002")
+    pop = desk.screen_pop(db_session, calling_number="18600000002")
     assert [c["id"] for c in pop.customers] == [old.id]
     assert [p["model"] for p in pop.products] == ["KFR-35"]
     assert db_session.get(Customer, new.id).merged_into_id == old.id  # type: ignore[union-attr]
     assert crm.get_customer(db_session, customer_id=new.id).id == old.id
     assert tickets.get_ticket(db_session, ticket_id=ticket.id).customer_id == old.id
     with pytest.raises(Conflict, match="already merged"):
-        crm.merge_customers(db_session, survivor_id=old.id, merged_id=new.id, actor="lead1")
+        desk.merge_customers(db_session, survivor_id=old.id, merged_id=new.id, actor="lead1")
 
-    crm.undo_merge(db_session, merge_id=merge.id, actor="lead1")
-    assert crm.screen_pop(db_session, calling_number="18600000002").customers[0]["id"] == new.id
+    desk.undo_merge(db_session, merge_id=merge.id, actor="lead1")
+    assert desk.screen_pop(db_session, calling_number="18600000002").customers[0]["id"] == new.id
     assert tickets.get_ticket(db_session, ticket_id=ticket.id).customer_id == new.id
     contacts = db_session.scalars(
         select(CustomerContact.customer_id).where(CustomerContact.summary == "on chat")
     ).all()
     assert contacts == [new.id]
     with pytest.raises(Conflict, match="already undone"):
-        crm.undo_merge(db_session, merge_id=merge.id, actor="lead1")
+        desk.undo_merge(db_session, merge_id=merge.id, actor="lead1")
     actions = db_session.scalars(
         select(AuditEntry.action).where(AuditEntry.action.like("customer.merge%"))
     ).all()
@@ -143,7 +144,7 @@ def test_csv_import_is_all_or_nothing_with_located_errors(db_session: Session) -
     with pytest.raises(ValidationFailed, match="no customer has phone"):
         crm.import_products_csv(db_session, text=products.replace("13800000011", "13800000099"))
     (product_id,) = crm.import_products_csv(db_session, text=products, file="p.csv")
-    pop = crm.screen_pop(db_session, calling_number="13800000011")
+    pop = desk.screen_pop(db_session, calling_number="13800000011")
     assert pop.products[0]["id"] == product_id
 
 

@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from hotline.store.db import Base
 from hotline.store.models import registered_tables
@@ -43,7 +44,7 @@ def test_contact_events_accept_inserts(db_session: Session) -> None:
     ],
     ids=["update", "delete"],
 )
-def test_contact_events_refuse_changes(db_session: Session, statement: object) -> None:
+def test_contact_events_refuse_changes(db_session: Session, statement: Executable) -> None:
     db_session.add(_event(1))
     db_session.flush()
     with pytest.raises(DBAPIError, match="append-only"):

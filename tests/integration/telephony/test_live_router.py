@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from hotline.config.flow import sample_flow
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
-from hotline.ivr.flow import sample_flow
 from hotline.live.driver import LiveDriver
 from hotline.routing.model import AgentNotReady, AgentReady
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
@@ -179,7 +179,7 @@ def test_saving_the_center_switches_the_emergency_announcement_on_for_new_calls(
 
 
 def test_a_called_number_picks_its_own_ivr_flow() -> None:
-    from hotline.ivr.flow import Flow
+    from hotline.config.flow import Flow
 
     rig = LiveRig()
     direct = Flow.model_validate(
@@ -208,6 +208,62 @@ def test_a_called_number_picks_its_own_ivr_flow() -> None:
             for leg in ("in-1", "in-2"):
                 rig.center.hung_up(leg)
             await rig.center.drain()
+        finally:
+            await rig.driver.stop()
+
+    asyncio.run(scenario())
+
+
+def test_refused_calls_raise_an_overload_alarm_in_the_log_and_on_the_wallboard_feed() -> None:
+    from types import SimpleNamespace
+
+    from hotline.telephony.live import LiveVoice
+    from hotline.telephony.overload import OverloadBounds
+    from hotline.telephony.server import LoadMonitor, ServerOptions
+
+    rig = LiveRig()
+    monitor = LoadMonitor(OverloadBounds(max_setup_backlog=2), media_pending=lambda: 0)
+    voice = LiveVoice(
+        rig.driver, ServerOptions(workdir=Path("/unused"), prompts=Path("/prompts"), phones=())
+    )
+    stack = SimpleNamespace(setup_backlog=2, expire_registrations=lambda: None)
+    voice.parts = SimpleNamespace(center=rig.center, stack=stack, overload=monitor)  # type: ignore[assignment]
+
+    def alarms() -> list[dict[str, object]]:
+        return [
+            dict(m["data"])  # type: ignore[call-overload]
+            for m in rig.published
+            if m["type"] == "event" and m["kind"] == "alarm"
+        ]
+
+    def boards() -> list[dict[str, object]]:
+        return [m for m in rig.published if m["type"] == "voice_load"]
+
+    async def scenario() -> None:
+        await rig.driver.start()
+        try:
+            voice.tick()  # nothing refused yet: no alarm, the board says all is well
+            assert alarms() == [] and boards()[-1]["overloaded"] is False
+            # the SIP stack asks about three INVITEs while two callers wait: all refused
+            for _ in range(3):
+                decision = monitor.decide(setup_backlog=2, oldest_setup_age_s=0.01)
+                assert not decision.admitted and decision.retry_after_s == 5
+            assert monitor.decide(setup_backlog=1, oldest_setup_age_s=0.01).admitted
+            rig.clock.advance(1.0)
+            voice.tick()
+            await asyncio.sleep(0)
+            assert alarms() == [
+                {"component": "sip", "state": "overload", "refused": 3, "reason": "setup_backlog"}
+            ]
+            board = boards()[-1]
+            assert board["overloaded"] is True and board["refused_now"] == 3
+            assert board["setup_backlog"] == 2
+            for _ in range(3):  # quiet seconds: the overload is over
+                rig.clock.advance(1.0)
+                voice.tick()
+            await asyncio.sleep(0)
+            assert alarms()[-1]["state"] == "recovered" and alarms()[-1]["refused"] == 3
+            assert boards()[-1]["overloaded"] is False and boards()[-1]["refused_total"] == 3
         finally:
             await rig.driver.stop()
 

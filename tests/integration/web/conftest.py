@@ -30,7 +30,10 @@ def _password_hash() -> str:
 def app_client(
     session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
 ) -> Iterator[TestClient]:
-    """A client for an app whose database has one user per role (named after the role)."""
+    """A client for an app whose database has one user per role (named after the role).
+
+    The agent and the team lead are both linked to agent a001, who leads team t-install.
+    """
     # Argon2 is slow on purpose; hash the shared test password once, not once per user.
     for role in ALL_ROLES:
         db_session.add(
@@ -39,7 +42,8 @@ def app_client(
                 display_name=role,
                 password_hash=_password_hash(),
                 roles=[role],
-                agent_id="a001" if role == "agent" else None,
+                # The team lead is the sample center's lead of t-install (agent a001).
+                agent_id="a001" if role in ("agent", "team_lead") else None,
                 language="zh-CN",
                 active=True,
             )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import cast
 
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, WebSocketRoute
@@ -82,7 +84,7 @@ def test_unauthorised_roles_get_403_and_no_data(
     app_client: TestClient, token_for: TokenFor
 ) -> None:
     checked = 0
-    for full_path, route in iter_routes(app_client.app.routes):
+    for full_path, route in iter_routes(cast(FastAPI, app_client.app).routes):
         if not isinstance(route, APIRoute) or full_path in PUBLIC_PATHS:
             continue
         guard = _guard(route)
@@ -90,7 +92,7 @@ def test_unauthorised_roles_get_403_and_no_data(
         outsiders = [r for r in ALL_ROLES if r != "admin" and r not in guard.roles]
         path = re.sub(r"\{[^}]+\}", "1", full_path)
         for role in outsiders:
-            for method in route.methods:
+            for method in route.methods or ():
                 response = app_client.request(
                     method, path, headers={"authorization": f"Bearer {token_for(role)}"}, json={}
                 )
@@ -174,9 +176,11 @@ def test_pages_redirect_to_login_and_render_after(
 
 
 def test_websocket_receives_published_events(app_client: TestClient, token_for: TokenFor) -> None:
-    hub = app_client.app.state.hub
-    with app_client.websocket_connect(f"/api/events/ws?token={token_for('supervisor')}") as socket:
+    hub = cast(FastAPI, app_client.app).state.hub
+    supervisor = {"authorization": f"Bearer {token_for('supervisor')}"}
+    with app_client.websocket_connect("/api/events/ws", headers=supervisor) as socket:
         portal = app_client.portal
+        assert portal is not None
         portal.call(hub.publish, {"kind": "queued", "queue": "repair"})
         assert socket.receive_json() == {"kind": "queued", "queue": "repair"}
 
@@ -196,12 +200,13 @@ def test_websocket_refuses_unsigned_callers(app_client: TestClient) -> None:
 def test_server_sent_events_stream_published_events(
     app_client: TestClient, token_for: TokenFor
 ) -> None:
-    hub = app_client.app.state.hub
+    hub = cast(FastAPI, app_client.app).state.hub
     headers = {"authorization": f"Bearer {token_for('team_lead')}"}
     with app_client.stream("GET", "/api/events/stream", headers=headers) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = response.iter_lines()
         assert next(lines) == ": connected"
+        assert app_client.portal is not None
         app_client.portal.call(hub.publish, {"kind": "abandoned", "queue": "vip"})
         data = next(line for line in lines if line.startswith("data: "))
         assert data == 'data: {"kind": "abandoned", "queue": "vip"}'

@@ -146,3 +146,56 @@ def test_bad_rows_are_refused_with_locations_and_roles_are_enforced(
     assert app_client.get("/api/reports/kpis", headers=auth(token_for("agent"))).status_code == 403
     app_client.cookies.clear()  # signing in set a session cookie; drop it to be nobody
     assert app_client.get("/api/reports/kpis").status_code == 401
+
+
+def test_a_team_lead_reads_only_their_own_teams_agent_rows(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    from hotline.core.events import Event, EventKind
+    from hotline.store import event_log
+
+    # a001 is in t-install (which the team lead leads), a011 in t-repair.
+    t0 = 1_772_409_600.0
+    events = []
+    for seq, agent in enumerate(("a001", "a011")):
+        events += [
+            Event(
+                2 * seq + 1, t0, EventKind.AGENT_STATE, agent_id=agent, data={"state": "available"}
+            ),
+            Event(
+                2 * seq + 2,
+                t0 + 600,
+                EventKind.AGENT_STATE,
+                agent_id=agent,
+                data={"state": "logged_out"},
+            ),
+        ]
+    event_log.append(db_session, events, source="scope-events")
+    db_session.commit()
+
+    def rows(role: str, by: str) -> list[dict[str, object]]:
+        response = app_client.get(
+            "/api/reports/agents",
+            params={"by": by, "source": "scope-events"},
+            headers=auth(token_for(role)),
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["rows"])
+
+    assert {r["agent"] for r in rows("manager", "agent")} == {"a001", "a011"}
+    assert {r["agent"] for r in rows("team_lead", "agent")} == {"a001"}
+    assert {r["team"] for r in rows("manager", "team")} == {"t-install", "t-repair"}
+    assert {r["team"] for r in rows("team_lead", "team")} == {"t-install"}
+
+    app_client.post(
+        "/api/reports/contacts",
+        headers=auth(token_for("wfm")),
+        files={"file": ("scope.csv", CSV.replace("a002", "a011").encode(), "text/csv")},
+        data={"source": "scope-csv"},
+    )
+    kpis = app_client.get(
+        "/api/reports/kpis",
+        params={"interval": "day", "by": "queue,agent", "source": "scope-csv"},
+        headers=auth(token_for("team_lead")),
+    ).json()["rows"]
+    assert {r["agent"] for r in kpis} == {"a001"}

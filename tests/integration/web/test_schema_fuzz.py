@@ -19,6 +19,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -98,6 +99,8 @@ def _server_failure(response: Any) -> str | None:
 def _operations(client: TestClient) -> Iterator[Any]:
     schema = schemathesis.openapi.from_dict(client.app.openapi())  # type: ignore[attr-defined]
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            pytest.fail(f"the OpenAPI schema has an invalid operation: {result.err()}")
         operation = result.ok()
         if not EXCLUDED.match(operation.path):
             yield operation

@@ -94,7 +94,7 @@ def test_deactivated_user_loses_the_live_feed(app_client: TestClient, token_for:
     assert off.status_code == 200, off.text
     app_client.cookies.clear()  # sign-in set the admin's cookie; use only the supervisor's token
     try:
-        with app_client.websocket_connect(f"/api/events/ws?token={token}") as socket:
+        with app_client.websocket_connect("/api/events/ws", headers=_auth(token)) as socket:
             socket.receive_json()
     except WebSocketDisconnect as closed:
         assert closed.code == 4403
@@ -119,3 +119,32 @@ def test_password_reset(app_client: TestClient, token_for: TokenFor) -> None:
     entries = app_client.get("/api/audit", headers=admin).json()
     reset_entry = next(e for e in entries if e["action"] == "user.password_reset")
     assert reset_entry["target"] == "wfm" and "brand-new" not in str(reset_entry["detail"])
+
+
+def test_a_team_lead_account_must_lead_a_team_of_the_center(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    admin = _auth(token_for("admin"))
+    account = {"username": "zhao.lead", "password": "long-enough-1", "roles": ["team_lead"]}
+    # a002 is an agent of t-install but leads nothing; without an agent id nobody is led.
+    for agent_id in ("a002", None):
+        refused = app_client.post(
+            "/api/users", json=account | {"agent_id": agent_id}, headers=admin
+        )
+        assert refused.status_code == 422, refused.text
+        (problem,) = refused.json()["problems"]
+        assert problem["field"] == "agent_id"
+        assert "teams[].lead" in problem["problem"] and "a011 (t-repair)" in problem["problem"]
+    created = app_client.post("/api/users", json=account | {"agent_id": "a011"}, headers=admin)
+    assert created.status_code == 201, created.text
+    # Promoting an agent who leads no team is refused the same way; a supervisor needs no team.
+    promote = {"roles": ["agent", "team_lead"]}
+    refused = app_client.patch("/api/users/wfm", json=promote, headers=admin)
+    assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "agent_id"
+    assert app_client.patch("/api/users/agent", json=promote, headers=admin).status_code == 200
+    assert (
+        app_client.patch(
+            "/api/users/wfm", json={"roles": ["team_lead", "supervisor"]}, headers=admin
+        ).status_code
+        == 200
+    )

@@ -344,7 +344,7 @@ def test_forecast_by_channel_to_excel(tmp_path):
     header, data = rows[0], rows[1:]
     assert header[:3] == ("interval_start", "channel", "offered")
     assert len(data) == 2 * 7 * 24
-    totals = {}
+    totals: dict[str, float] = {}
     for row in data:
         totals[row[1]] = totals.get(row[1], 0.0) + row[2]
     assert totals["voice"] == pytest.approx(7 * 9 * 8, rel=0.15)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import doctest
 
+import pytest
+
 from hotline.crm import matching, synthetic
 from hotline.crm.matching import CustomerProfile, find_duplicates, pairwise_quality, score_pair
 from hotline.crm.phones import PhoneKind, try_normalize
@@ -63,7 +65,7 @@ def test_oversized_blocks_are_skipped_and_reported() -> None:
     assert result.compared == 0
 
 
-def test_precision_and_recall_on_planted_duplicates(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_precision_and_recall_on_planted_duplicates(capsys: pytest.CaptureFixture[str]) -> None:
     records = list(synthetic.CustomerGenerator(seed=11, duplicate_share=0.15).generate(3000))
     result = find_duplicates(profile(r) for r in records)
     quality = pairwise_quality(result.clusters, {r.id: r.entity for r in records})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,21 +95,15 @@ def test_board_judges_each_queue_by_its_own_threshold() -> None:
         # Logged in but in a meeting: the queues are staffed (no voicemail), nobody is offered.
         for agent in ("a032", "a002"):
             await driver.command(
-                lambda now, a=agent: AgentLoggedIn(
-                    at=now, agent_id=a, ready=False, reason="meeting"
-                )
+                partial(AgentLoggedIn, agent_id=agent, ready=False, reason="meeting")
             )
         contacts = {}
         for queue in ("vip", "installation"):
             contacts[queue] = await driver.queue_contact(queue)
         clock.advance(10)
         for agent, queue in (("a032", "vip"), ("a002", "installation")):
-            await driver.command(lambda now, a=agent: AgentReady(at=now, agent_id=a))
-            await driver.command(
-                lambda now, a=agent, q=queue: OfferAnswered(
-                    at=now, contact_id=contacts[q], agent_id=a
-                )
-            )
+            await driver.command(partial(AgentReady, agent_id=agent))
+            await driver.command(partial(OfferAnswered, contact_id=contacts[queue], agent_id=agent))
         waiting = await driver.queue_contact("vip")
         clock.advance(30)
         board = await driver.snapshot()

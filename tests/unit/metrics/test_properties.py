@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +21,7 @@ def contacts(draw: st.DrawFn) -> list[ContactRecord]:
         kind = draw(st.sampled_from(["answered", "abandoned", "ivr_hangup", "callback"]))
         wait = draw(st.floats(0, 600, allow_nan=False))
         queue = draw(st.sampled_from(["repair", "vip", "sales"]))
-        common = {
+        common: dict[str, Any] = {
             "contact_id": f"c{i}",
             "arrived_at": at,
             "queue": queue,

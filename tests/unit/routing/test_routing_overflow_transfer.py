@@ -124,8 +124,10 @@ def week_calendar() -> BusinessCalendar:
     )
 
 
-def at_local(*parts: int) -> float:
-    return datetime(*parts, tzinfo=SHANGHAI).timestamp()  # type: ignore[misc]
+def at_local(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> float:
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).timestamp()
 
 
 def test_business_hours_and_holidays() -> None:

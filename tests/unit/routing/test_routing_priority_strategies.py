@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from hotline.core.events import Channel
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
@@ -76,11 +79,10 @@ def test_bank_head_start_credits_priority_customers_90_seconds() -> None:
     ]
 
 
-def three_agents(strategy: Strategy, **agent_options: dict[str, object]) -> RoutingEngine:
+def three_agents(strategy: Strategy, **agent_options: Mapping[str, Any]) -> RoutingEngine:
     queue = QueueConfig("q", requirements=("repair",), strategy=strategy, wrap_up_s=0)
     agents = tuple(
-        AgentConfig(name, **agent_options.get(name, {}))  # type: ignore[arg-type]
-        for name in ["ann", "ben", "cat"]
+        AgentConfig(name, **agent_options.get(name, {})) for name in ["ann", "ben", "cat"]
     )
     return RoutingEngine(RoutingConfig(queues=(queue,), agents=agents, seed=7))
 

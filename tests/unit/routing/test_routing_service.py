@@ -24,8 +24,8 @@ SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appli
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def at(*parts: int) -> float:
-    return datetime(*parts, tzinfo=SHANGHAI).timestamp()  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).timestamp()
 
 
 def sample_engine(now: float) -> RoutingEngine:

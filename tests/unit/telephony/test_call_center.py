@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from hotline.config.flow import sample_flow
 from hotline.core.clock import ManualClock
-from hotline.ivr.flow import sample_flow
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
 from hotline.telephony.fake import FakeMediaServer, FakeRouter, FakeSignalling, ListSink
 from hotline.telephony.ports import AgentPhone

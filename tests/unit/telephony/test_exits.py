@@ -40,7 +40,7 @@ def _rig(*, trunk: str | None = TRUNK, honour_hours: bool = False) -> Rig:
 
 
 def _engine(rig: Rig) -> RoutingEngine:
-    return rig.router.engine  # type: ignore[attr-defined, no-any-return]
+    return rig.router.engine  # type: ignore[attr-defined]
 
 
 def _events(rig: Rig, contact_id: str) -> list[tuple[str, dict[str, object]]]:

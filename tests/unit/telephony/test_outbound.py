@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hotline.config.flow import sample_flow
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
-from hotline.ivr.flow import sample_flow
 from hotline.routing.engine import RoutingEngine
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
 from hotline.telephony.fake import FakeMediaServer, FakeRouter, FakeSignalling, ListSink

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -15,8 +16,10 @@ from hotline.tickets.calendar import BusinessCalendar, parse_hours
 SHANGHAI = "Asia/Shanghai"
 
 
-def cn(*args: int) -> datetime:
-    return datetime(*args, tzinfo=calendar_module.ZoneInfo(SHANGHAI))  # type: ignore[misc]
+def cn(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=ZoneInfo(SHANGHAI))
 
 
 def test_doctests_pass() -> None:
@@ -71,7 +74,7 @@ def test_time_zone_of_the_site_is_used() -> None:
 
 def test_daylight_saving_day_has_its_real_length() -> None:
     cal = BusinessCalendar.always_open("Europe/Berlin")
-    day_start = datetime(2026, 3, 29, tzinfo=calendar_module.ZoneInfo("Europe/Berlin"))
+    day_start = datetime(2026, 3, 29, tzinfo=ZoneInfo("Europe/Berlin"))
     assert cal.business_seconds(day_start, day_start + timedelta(days=1)) == 23 * 3600
 
 

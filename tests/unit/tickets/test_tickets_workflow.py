@@ -104,10 +104,15 @@ def test_complaint_escalation_path_is_ordered_and_mandatory() -> None:
         transition(facts, Action.RESOLVE)
     with pytest.raises(Conflict, match="team_lead next, not supervisor"):
         transition(facts, Action.ESCALATE, target="supervisor")
-    assert transition(facts, Action.ESCALATE, target="team_lead")[1][0].detail == {
-        "role": "team_lead"
-    }
+    # The team lead's acknowledgement notifies the next role on the path, the supervisor.
+    assert transition(facts, Action.ESCALATE, target="team_lead")[1] == [
+        workflow.notify("role", "supervisor", "complaint_acknowledge", level="2")
+    ]
+    assert workflow.complaint_notices(facts) == [
+        workflow.notify("role", "team_lead", "complaint_acknowledge", level="2")
+    ]
     done = TicketFacts(**{**facts.__dict__, "acknowledged": ("team_lead", "supervisor")})
+    assert workflow.complaint_notices(done) == []
     assert transition(done, Action.RESOLVE)[0] is TicketState.RESOLVED
     with pytest.raises(Conflict, match="already complete"):
         transition(done, Action.ESCALATE, target="manager")
@@ -138,3 +143,41 @@ def test_no_action_sequence_closes_field_work_without_verification(
             or action is Action.CANCEL
             or action is Action.ESCALATE
         )
+
+
+def test_workflow_effects_name_whom_to_notify() -> None:
+    repair = TicketFacts(TicketType.REPAIR, TicketState.OPEN)
+    assert transition(repair, Action.DISPATCH, target="p-east")[1] == [
+        workflow.notify("provider", "p-east", "work_order_dispatched")
+    ]
+    assert transition(repair, Action.ASSIGN, target="li.na")[1] == [
+        workflow.notify("user", "li.na", "ticket_assigned")
+    ]
+    assert transition(repair, Action.ESCALATE, target="supervisor")[1] == [
+        workflow.notify("role", "supervisor", "ticket_escalated")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "after"),
+    [
+        (TicketState.NEW, TicketState.OPEN),
+        (TicketState.OPEN, TicketState.OPEN),
+        (TicketState.WAITING_CUSTOMER, TicketState.WAITING_CUSTOMER),
+        (TicketState.DISPATCHED, TicketState.DISPATCHED),
+        (TicketState.RESOLVED, TicketState.RESOLVED),
+    ],
+)
+def test_an_update_to_the_customer_goes_through_the_workflow(
+    state: TicketState, after: TicketState
+) -> None:
+    assert transition(TicketFacts(TicketType.INQUIRY, state), Action.UPDATE) == (
+        after,
+        [workflow.Effect("responded")],
+    )
+
+
+@pytest.mark.parametrize("state", [TicketState.CLOSED, TicketState.CANCELLED])
+def test_no_update_on_a_finished_ticket(state: TicketState) -> None:
+    with pytest.raises(Conflict, match=f"cannot update a ticket that is {state.value}"):
+        transition(TicketFacts(TicketType.INQUIRY, state), Action.UPDATE)

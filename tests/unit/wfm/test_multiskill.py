@@ -215,7 +215,7 @@ def pooled(plan):
 
 
 def test_search_adds_for_the_worst_gap_then_trims():
-    calls = []
+    calls: list[StaffingPlan] = []
     result = search_plan(
         TWO_QUEUES,
         StaffingPlan({"t-sales": 5, "t-service": 5}),
@@ -248,7 +248,7 @@ def test_search_trims_an_over_staffed_start():
 
 
 def test_search_stops_at_its_evaluation_budget():
-    calls = []
+    calls: list[StaffingPlan] = []
     result = search_plan(
         TWO_QUEUES,
         StaffingPlan({"t-sales": 0, "t-service": 0}),

@@ -1,16 +1,21 @@
 """Every table's model; importing this package registers them all on ``Base.metadata``."""
 
-from hotline.store.models import crm, kb, telephony, tickets
+from hotline.store.models import crm, health, kb, notifications, telephony, tickets
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
+from hotline.store.models.identity import AuthSession, LoginFailures
 from hotline.store.models.metrics import ContactRecordRow
 
 __all__ = [
     "AuditEntry",
+    "AuthSession",
     "ContactEventRow",
     "ContactRecordRow",
+    "LoginFailures",
     "User",
     "crm",
+    "health",
     "kb",
+    "notifications",
     "registered_tables",
     "telephony",
     "tickets",

@@ -79,6 +79,9 @@ class NgClient:
         self.attempts = attempts
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        # cookie -> when it was sent (monotonic); insertion order: the first is the oldest
+        self._sent_at: dict[str, float] = {}
+        self._slowest: tuple[float, float] = (0.0, 0.0)  # (when, seconds) of a recent reply
         self._cookies = itertools.count(1)
         self._prefix = f"{os.getpid()}_"
 
@@ -95,6 +98,33 @@ class NgClient:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+    @property
+    def pending(self) -> int:
+        """Requests sent and not yet answered: the relay's backlog as this client sees it."""
+        return len(self._pending)
+
+    #: How far back :meth:`delay_s` remembers a slow reply, in seconds.
+    RECENT_S = 1.0
+
+    def delay_s(self) -> float:
+        """How slowly the relay answers now: the slowest reply of the last second, or the
+        age of the oldest request still unanswered, whichever is longer. Safe to call from
+        another thread (overload control asks from sippy's)."""
+        now = time.monotonic()
+        at, slowest = self._slowest
+        recent = slowest if now - at <= self.RECENT_S else 0.0
+        try:
+            oldest = next(iter(self._sent_at.values()), None)
+        except RuntimeError:  # changed under us by the loop's thread: no sample this time
+            oldest = None
+        return max(recent, 0.0 if oldest is None else now - oldest)
+
+    def _note_reply(self, seconds: float) -> None:
+        now = time.monotonic()
+        at, slowest = self._slowest
+        if seconds >= slowest or now - at > self.RECENT_S:
+            self._slowest = (now, seconds)
 
     def _reply(self, data: bytes) -> None:
         cookie, _, body = data.partition(b" ")
@@ -121,12 +151,16 @@ class NgClient:
             cookie = f"{self._prefix}{next(self._cookies)}"
             future: asyncio.Future[dict[str, Any]] = loop.create_future()
             self._pending[cookie] = future
+            sent = self._sent_at[cookie] = time.monotonic()
             self._transport.sendto(encode_request(cookie, command, params))
             try:
                 reply = await asyncio.wait_for(future, self.timeout_s)
             except TimeoutError:
                 self._pending.pop(cookie, None)
                 continue
+            finally:
+                self._sent_at.pop(cookie, None)
+            self._note_reply(time.monotonic() - sent)
             if reply.get("result") == "error":
                 reason = f"rtpengine {command}: {reply.get('error-reason')}"
                 if "out of ports" in reason.lower():

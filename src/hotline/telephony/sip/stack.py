@@ -13,11 +13,18 @@ keep every sippy object inside that thread:
 sippy's UDP server defaults to three worker threads, each with its own sender; two
 responses to one INVITE can then leave out of order (a ``100 Trying`` after the ``200 OK``).
 We run it with exactly one worker, so datagrams leave in the order sippy produced them.
+
+Overload control: the stack keeps the set-up backlog (incoming INVITEs not yet answered or
+refused, with the time each arrived) in sippy's thread and, given an ``admission`` gate,
+asks it about every new INVITE before any call object exists; a refused caller gets
+``503 Service Unavailable`` with ``Retry-After`` straight from this thread, so shedding load
+costs one parse and one datagram and never waits for the busy driver.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import re
@@ -25,8 +32,9 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
+from hotline.telephony.overload import Admission
 from hotline.telephony.ports import SignallingEvents
 from hotline.telephony.sip.registrar import Registrar
 
@@ -67,6 +75,29 @@ def _normalise_transport(ua: Any) -> None:
         ua.rAddr = (address[0], address[1].lower())
 
 
+@functools.cache
+def _retry_after_type() -> Any:
+    from sippy.SipGenericHF import SipGenericHF
+
+    class RetryAfter(SipGenericHF):  # type: ignore[misc]
+        # sippy writes an unknown header's name capitalize()d ("Retry-after"): legal, as
+        # names are case-insensitive (RFC 3261 §7.3.1), but some peers (sipp) match the
+        # canonical spelling only.
+        hf_names = ("retry-after",)
+
+        def getCanName(self, name: str, compact: bool = False) -> str:  # noqa: N802
+            return "Retry-After"
+
+    return RetryAfter
+
+
+def retry_after_header(seconds: int) -> Any:
+    """A sippy ``Retry-After: <seconds>`` header, spelled canonically."""
+    from sippy.SipHeader import SipHeader
+
+    return SipHeader(name="retry-after", body=_retry_after_type()(str(seconds)))
+
+
 class _SipLogger:
     """sippy's logger interface, sent to Python logging at debug level."""
 
@@ -80,6 +111,22 @@ def _quiet_dump_exception(msg: str, f: Any = None, extra: Any = None) -> None:
     # is megabytes on stdout. Count and log them instead.
     SippyStack.malformed += 1
     log.debug("sippy: %s", msg)
+
+
+#: RFC 3261 Timer B (64 × T1): a caller without a final answer by then has given up.
+INVITE_TIMEOUT_S = 32.0
+
+
+class AdmissionGate(Protocol):
+    """Decides, in sippy's thread, whether a new incoming call is taken (see
+    :mod:`hotline.telephony.overload`)."""
+
+    def decide(
+        self, *, setup_backlog: int, oldest_setup_age_s: float, sip_lag_s: float
+    ) -> Admission:
+        """Admit or refuse one new INVITE, given the stack's own set-up backlog and how long
+        the INVITE waited for sippy's thread."""
+        ...
 
 
 class SippyStack:
@@ -97,6 +144,7 @@ class SippyStack:
         registrar: Registrar,
         clock: Callable[[], float] = time.time,
         user_agent: str = "Hotline",
+        admission: AdmissionGate | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -105,6 +153,11 @@ class SippyStack:
         self.registrar = registrar
         self.clock = clock
         self.user_agent = user_agent
+        self.admission = admission
+        # incoming legs waiting for their final answer -> when their INVITE arrived
+        # (monotonic); insertion order is arrival order, so the first is the oldest
+        self._setting_up: dict[str, float] = {}
+        self.refused_overload = 0  # INVITEs refused with 503 (written by sippy's thread only)
         self._legs: dict[str, Any] = {}
         self._ua_leg: dict[int, str] = {}
         self._inbound = itertools.count(1)
@@ -179,15 +232,76 @@ class SippyStack:
         if has_tag and method != "REGISTER":
             return (req.genResponse(481, "Call Leg/Transaction Does Not Exist"), None, None)
         if method == "INVITE":
+            refusal = self._overloaded(req)
+            if refusal is not None:
+                return (refusal, None, None)
             leg = f"in-{next(self._inbound)}"
+            self._setting_up[leg] = time.monotonic()
             ua = UA(self._config, event_cb=partial(self._ua_event, leg))
             self._legs[leg] = ua
-            return ua.recvRequest(req, sip_t)  # type: ignore[no-any-return]
+            try:
+                return ua.recvRequest(req, sip_t)  # type: ignore[no-any-return]
+            except Exception:
+                # an INVITE sippy cannot take (no Contact, a broken header): no call, and
+                # no set-up left waiting for an answer that will never come
+                self._legs.pop(leg, None)
+                self._setting_up.pop(leg, None)
+                raise
         if method == "REGISTER":
             return (self._register(req), None, None)
         if method == "OPTIONS":
             return (req.genResponse(200, "OK"), None, None)
         return (req.genResponse(501, "Not Implemented"), None, None)
+
+    @property
+    def setup_backlog(self) -> int:
+        """Incoming calls waiting for their answer (read from any thread: a snapshot)."""
+        return len(self._setting_up)
+
+    def _overloaded(self, req: Any) -> Any:
+        """The 503 response for a new INVITE the gate refuses; ``None`` when admitted."""
+        if self.admission is None:
+            return None
+        from sippy.Time.MonoTime import MonoTime
+
+        self._prune_setting_up()
+        oldest = next(iter(self._setting_up.values()), None)
+        # sippy's receiving thread stamps each datagram before queueing it for this thread:
+        # the difference is our lag. Its MonoTime reads clock id 4, which on Linux is
+        # CLOCK_MONOTONIC_RAW (time.monotonic is CLOCK_MONOTONIC: they drift apart), so
+        # the lag is taken on sippy's own clock.
+        received = getattr(req, "rtime", None)
+        sip_lag_s = max(0.0, MonoTime() - received) if isinstance(received, MonoTime) else 0.0
+        decision = self.admission.decide(
+            setup_backlog=len(self._setting_up),
+            oldest_setup_age_s=0.0 if oldest is None else time.monotonic() - oldest,
+            sip_lag_s=sip_lag_s,
+        )
+        if decision.admitted:
+            return None
+        self.refused_overload += 1
+        resp = req.genResponse(503, "Service Unavailable")
+        # RFC 3261 §20.33: how long the caller (or the carrier's proxy) should stay away
+        resp.appendHeader(retry_after_header(decision.retry_after_s or 1))
+        return resp
+
+    def _prune_setting_up(self) -> None:
+        """Forget set-ups that can no longer be answered: the leg is gone, its UA left the
+        incoming states (it failed or was cancelled without telling us), or the caller has
+        given up (RFC 3261 Timer B: 64 × T1 = 32 s). One stale entry would otherwise make
+        the oldest set-up's age grow for ever and refuse every call after it. There are at
+        most ``max_setup_backlog`` entries: calls are refused beyond that."""
+        from sippy.UasStateProgressing import UasStateProgressing
+        from sippy.UasStateRinging import UasStateRinging
+        from sippy.UasStateTrying import UasStateTrying
+
+        now = time.monotonic()
+        for leg, since in list(self._setting_up.items()):
+            ua = self._legs.get(leg)
+            state = getattr(ua, "state", None)
+            waiting = isinstance(state, UasStateTrying | UasStateRinging | UasStateProgressing)
+            if not waiting or now - since > INVITE_TIMEOUT_S:
+                del self._setting_up[leg]
 
     def _register(self, req: Any) -> Any:
         from sippy.SipHeader import SipHeader
@@ -262,6 +376,7 @@ class SippyStack:
             data = event.getData()
             code = int(data[0]) if data and isinstance(data[0], int) else 500
             self._legs.pop(leg, None)
+            self._setting_up.pop(leg, None)
             post(self.events.failed, leg, code)
         elif isinstance(event, CCEventUpdate):
             # A re-INVITE on a connected leg (hold/resume): the UA waits in its "updating"
@@ -270,6 +385,7 @@ class SippyStack:
             post(self.events.updated, leg, str(body) if body is not None else "")
         elif isinstance(event, CCEventDisconnect):
             self._legs.pop(leg, None)
+            self._setting_up.pop(leg, None)  # a caller who gave up before the answer
             also = event.getData()
             if also is not None:
                 # REFER: sippy answered 202 and sends the phone its BYE itself; the event
@@ -293,6 +409,7 @@ class SippyStack:
         from sippy.CCEvents import CCEventConnect
         from sippy.MsgBody import MsgBody
 
+        self._setting_up.pop(leg, None)
         ua = self._legs.get(leg)
         if ua is not None:
             ua.recvEvent(CCEventConnect((200, "OK", MsgBody(sdp))))
@@ -304,6 +421,7 @@ class SippyStack:
     def _reject(self, leg: str, code: int, reason: str) -> None:
         from sippy.CCEvents import CCEventFail
 
+        self._setting_up.pop(leg, None)
         ua = self._legs.pop(leg, None)
         if ua is not None:
             ua.recvEvent(CCEventFail((code, reason)))
@@ -315,6 +433,7 @@ class SippyStack:
     def _hang_up(self, leg: str) -> None:
         from sippy.CCEvents import CCEventDisconnect
 
+        self._setting_up.pop(leg, None)
         ua = self._legs.pop(leg, None)
         if ua is not None:
             ua.recvEvent(CCEventDisconnect())

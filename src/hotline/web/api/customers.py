@@ -1,7 +1,8 @@
 """Customers API: screen pop, customer records, CSV import, duplicates, merge and undo.
 
-Personal data (names, phones, e-mails, addresses) is masked for roles outside
-:data:`hotline.identity.roles.PERSONAL_DATA_ROLES`.
+Personal data (names, phones, e-mails, addresses) is masked by the one policy,
+:data:`hotline.identity.roles.PERSONAL_DATA_POLICY`. The screen pop lists only the open
+tickets the caller of the route may see (an agent: their queues' and their own).
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.crm import rules
 from hotline.crm import service as crm
+from hotline.desk import customers as desk
 from hotline.identity.audit import record as audit
-from hotline.identity.roles import PERSONAL_DATA_ROLES
+from hotline.web.access import current_center, hides_customer_identity
+from hotline.web.api.tickets import visible_tickets
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import RecordId
 from hotline.web.limits import MAX_UPLOAD_BYTES, NAME_LENGTH, NOTE_LENGTH
@@ -29,8 +32,8 @@ MERGERS = ("team_lead", "supervisor", "manager")
 
 
 def masked_for(user: CurrentUser) -> bool:
-    """True when ``user`` may not see personal data unmasked."""
-    return not user.has(*PERSONAL_DATA_ROLES)
+    """True when ``user`` may not see customers' personal data unmasked."""
+    return hides_customer_identity(user.roles)
 
 
 class CustomerIn(BaseModel):
@@ -85,15 +88,17 @@ class CsvIn(BaseModel):
 
 @router.get("/pop")
 def screen_pop(
+    request: Request,
     number: str = Query(..., description="Calling number as caller ID shows it."),
     area_code: str | None = Query(None, description="Area code for local numbers."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Screen pop: the customer(s) behind a calling number, products, contacts, open tickets."""
-    pop = crm.screen_pop(
+    pop = desk.screen_pop(
         session, calling_number=number, default_area_code=area_code, masked=masked_for(user)
     )
+    pop.open_tickets = visible_tickets(current_center(request), user, pop.open_tickets)
     return pop.__dict__
 
 
@@ -264,7 +269,7 @@ def merge(
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Merge ``merged_id`` into ``survivor_id`` keeping all history; returns the merge id."""
-    done = crm.merge_customers(
+    done = desk.merge_customers(
         session, survivor_id=survivor_id, merged_id=merged_id, actor=user.username
     )
     return {"merge_id": done.id, "moved": done.moved}
@@ -277,5 +282,5 @@ def undo_merge(
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Undo a merge: everything moves back and the merged customer is active again."""
-    undone = crm.undo_merge(session, merge_id=merge_id, actor=user.username)
+    undone = desk.undo_merge(session, merge_id=merge_id, actor=user.username)
     return {"merge_id": undone.id, "undone_at": undone.undone_at}

@@ -20,12 +20,14 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hotline.identity import audit
+from hotline.identity.roles import hidden_fields
 from hotline.live.driver import LiveDriver
 from hotline.routing.model import (
     AgentLoggedIn,
@@ -45,10 +47,18 @@ from hotline.routing.model import (
     TransferredToQueue,
     WrapUpEnded,
 )
+from hotline.store.db import writing
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.ports import TransferRefused
-from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.access import (
+    hides_customer_identity,
+    mask_personal,
+    require_agent,
+    scope_of,
+    scoped_board,
+)
+from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
 from hotline.web.fields import RecordRef
 
 router = APIRouter(prefix="/api/live", tags=["live"])
@@ -95,10 +105,33 @@ def _own(user: CurrentUser, agent_id: str) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "agents act only for their own agent id")
 
 
-def _may_set_state(user: CurrentUser, agent_id: str) -> None:
+class OwnDesk(RoleGuard):
+    """Admits an agent acting for their own agent id (the path's ``agent_id``).
+
+    Checked at the door, before the request body is read, so a call control for another
+    agent is a 403 whatever its body: nobody answers, holds or hangs up for an agent, not
+    even an admin (who has no agent id of their own).
+    """
+
+    def __call__(
+        self,
+        user: CurrentUser = Depends(current_user, scope="function"),
+        agent_id: str = Path(),
+    ) -> CurrentUser:
+        admitted = super().__call__(user)
+        _own(admitted, agent_id)
+        return admitted
+
+
+OWN_DESK = OwnDesk(DESK)
+
+
+def _may_set_state(request: Request, user: CurrentUser, agent_id: str) -> None:
     if user.agent_id == agent_id:
         return
     if user.has("supervisor", "team_lead", "manager"):
+        # A team lead only for the agents of their own team(s).
+        require_agent(scope_of(request, user), agent_id)
         return
     raise HTTPException(status.HTTP_403_FORBIDDEN, "agents act only for their own agent id")
 
@@ -141,10 +174,17 @@ async def _control(
 
 @router.get("/wallboard")
 async def wallboard(
-    request: Request, _: CurrentUser = Depends(require_roles(*SUPERVISION))
+    request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION))
 ) -> dict[str, Any]:
-    """Queues and agents now; today's and this interval's figures with their variant."""
-    return await driver_of(request).snapshot()
+    """Queues and agents now; today's and this interval's figures with their variant.
+
+    A team lead's board lists the agents of their own team(s); the queues stay whole.
+    """
+    board = await driver_of(request).snapshot()
+    shown: dict[str, Any] = mask_personal(
+        scoped_board(board, scope_of(request, user)), hidden_fields(user.roles)
+    )
+    return shown
 
 
 @router.get("/agents/{agent_id}")
@@ -153,10 +193,18 @@ async def agent_desk(
     request: Request,
     user: CurrentUser = Depends(require_roles(*DESK, *SUPERVISION)),
 ) -> dict[str, Any]:
-    """One agent's desktop: state, reason, contacts in hand, the ringing offer."""
-    if not user.has(*SUPERVISION):
-        _own(user, agent_id)
-    return await driver_of(request).agent_view(agent_id)
+    """One agent's desktop: state, reason, contacts in hand, the ringing offer.
+
+    Supervision roles see the agents they oversee (a team lead: their own team's); callers'
+    personal data is masked for roles the policy keeps it from.
+    """
+    if user.agent_id != agent_id:
+        if not user.has(*SUPERVISION):
+            _own(user, agent_id)
+        require_agent(scope_of(request, user), agent_id)
+    view = await driver_of(request).agent_view(agent_id)
+    shown: dict[str, Any] = mask_personal(view, hidden_fields(user.roles))
+    return shown
 
 
 # --------------------------------------------------------------------------- state
@@ -169,15 +217,27 @@ class StateChange(BaseModel):
     reason: str | None = Field(default=None, max_length=64)
 
 
-@router.post("/agents/{agent_id}/state")
+STATE_GUARD = require_roles(*STATE_CONTROL)
+
+
+def _state_control(
+    request: Request, agent_id: str, user: CurrentUser = Depends(STATE_GUARD)
+) -> None:
+    """Who may change this agent's state, checked at the door (before the body is read)."""
+    _may_set_state(request, user, agent_id)
+
+
+@router.post("/agents/{agent_id}/state", dependencies=[Depends(_state_control)])
 async def set_state(
     agent_id: str,
     body: StateChange,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*STATE_CONTROL)),
+    user: CurrentUser = Depends(STATE_GUARD),
 ) -> dict[str, Any]:
-    """Change an agent's state; logging in happens on the first ready or not ready."""
-    _may_set_state(user, agent_id)
+    """Change an agent's state; logging in happens on the first ready or not ready.
+
+    The agent themselves, a supervisor or manager, or the lead of the agent's team.
+    """
     driver = driver_of(request)
     center = driver.center
     if agent_id not in {a.id for a in center.agents}:
@@ -190,20 +250,42 @@ async def set_state(
             )
     logged_out = driver.engine.agent_state(agent_id).value == "logged_out"
     reason = body.reason
-    if body.state == "logout":
-        return await _apply(driver, lambda now: AgentLoggedOut(at=now, agent_id=agent_id))
-    if logged_out:
-        ready = body.state == "ready"
-        return await _apply(
-            driver,
-            lambda now: AgentLoggedIn(
+
+    def command(now: float) -> Command:
+        if body.state == "logout":
+            return AgentLoggedOut(at=now, agent_id=agent_id)
+        if logged_out:
+            ready = body.state == "ready"
+            return AgentLoggedIn(
                 at=now, agent_id=agent_id, ready=ready, reason=None if ready else reason
-            ),
+            )
+        if body.state == "ready":
+            return AgentReady(at=now, agent_id=agent_id)
+        assert reason is not None
+        return AgentNotReady(at=now, agent_id=agent_id, reason=reason)
+
+    result = await _apply(driver, command)
+    if user.agent_id != agent_id:
+        # A supervisor's or team lead's action on someone else's agent: on the record.
+        await run_in_threadpool(
+            _record,
+            request,
+            actor=user.username,
+            action="agent.state",
+            target=agent_id,
+            detail={"state": body.state, "reason": reason},
         )
-    if body.state == "ready":
-        return await _apply(driver, lambda now: AgentReady(at=now, agent_id=agent_id))
-    assert reason is not None
-    return await _apply(driver, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason))
+    return result
+
+
+def _record(
+    request: Request, *, actor: str, action: str, target: str, detail: dict[str, Any]
+) -> None:
+    """Write one audit entry in its own short transaction (live routes hold no session)."""
+    with request.app.state.session_factory() as session:
+        writing(session)
+        audit.record(session, actor=actor, action=action, target=target, detail=detail)
+        session.commit()
 
 
 # --------------------------------------------------------------------------- call controls
@@ -214,7 +296,7 @@ async def answer(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Answer (accept) the contact ringing at the agent (a phone call: on the phone)."""
     _own(user, agent_id)
@@ -231,7 +313,7 @@ async def reject(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Decline the ringing contact; it goes back to its place in the queue."""
     _own(user, agent_id)
@@ -249,7 +331,7 @@ async def hold(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Put the customer on hold."""
     return await _control(
@@ -267,7 +349,7 @@ async def resume(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Take the customer off hold."""
     return await _control(
@@ -293,7 +375,7 @@ async def transfer(
     contact_id: str,
     body: Transfer,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Transfer a connected contact to a queue or to another available agent (blind)."""
     _own(user, agent_id)
@@ -336,7 +418,7 @@ async def consult(
     contact_id: str,
     body: ConsultStart,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Consult another available agent about a connected contact (the first step of a warm
     transfer); 409 when the agent is not available or a consult is already open."""
@@ -357,7 +439,7 @@ async def end_consult(
     contact_id: str,
     body: ConsultEnd,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """End the consult: back to the customer, or complete the warm transfer."""
     transfer = body.transfer
@@ -376,7 +458,7 @@ async def hang_up(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """End the conversation; wrap-up starts."""
     return await _control(
@@ -401,7 +483,7 @@ async def wrap_up_done(
     contact_id: str,
     body: WrapUp,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Finish wrap-up with a disposition code from the center configuration."""
     _own(user, agent_id)
@@ -432,7 +514,7 @@ async def dial(
     agent_id: str,
     body: Dial,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Click-to-dial: ring the agent's phone, then call ``number`` through the trunk.
@@ -504,7 +586,7 @@ async def schedule_callback(
     contact_id: str,
     body: CallbackRequest,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> dict[str, Any]:
     """Schedule a call back to the customer of a contact the agent holds."""
     _own(user, agent_id)
@@ -532,7 +614,7 @@ def screen_pop(
     agent_id: str,
     contact_id: str,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Customer, products, recent contacts and open tickets for the caller's number.
@@ -543,6 +625,8 @@ def screen_pop(
     driver = driver_of(request)
     _holding(driver, agent_id, contact_id)
     attached = dict(driver.attached.get(contact_id, {}))
+    number = attached.get("customer")
+    attached = mask_personal(attached, hidden_fields(user.roles))
     body: dict[str, Any] = {
         "contact_id": contact_id,
         "attached": attached,
@@ -551,16 +635,19 @@ def screen_pop(
         "last_contacts": [],
         "open_tickets": [],
     }
-    number = attached.get("customer")
     if number:
-        from hotline.crm import service as crm
+        from hotline.desk import customers as desk
+        from hotline.web.api.tickets import visible_tickets
 
-        pop = crm.screen_pop(session, calling_number=str(number))
+        pop = desk.screen_pop(
+            session, calling_number=str(number), masked=hides_customer_identity(user.roles)
+        )
         body.update(
             customers=pop.customers,
             products=pop.products,
             last_contacts=pop.last_contacts,
-            open_tickets=pop.open_tickets,
+            # Only the tickets this agent may open: another queue's subjects stay unseen.
+            open_tickets=visible_tickets(driver.center, user, pop.open_tickets),
         )
     return body
 
@@ -583,7 +670,7 @@ def ticket_from_contact(
     body: TicketFromContact,
     *,
     request: Request,
-    user: CurrentUser = Depends(require_roles(*DESK)),
+    user: CurrentUser = Depends(OWN_DESK),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Open a ticket linked to the contact the agent holds (the service desk's own rules)."""

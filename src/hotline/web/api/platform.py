@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket, status
@@ -15,11 +16,23 @@ from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
 from hotline.config.validate import check_text
-from hotline.identity import audit
+from hotline.identity import audit, sessions, throttle
 from hotline.identity import service as identity
+from hotline.identity.passwords import MIN_LENGTH, verify_password
 from hotline.identity.roles import ALL_ROLES, allowed
-from hotline.identity.tokens import TokenClaims, issue_token
-from hotline.web.auth import COOKIE, CurrentUser, claims_from, db_session, require_roles
+from hotline.identity.scope import team_lead_problem
+from hotline.identity.tokens import STREAM, TokenClaims, issue_token
+from hotline.store.db import writing
+from hotline.web.access import Feed, current_center, live_feed
+from hotline.web.auth import (
+    COOKIE,
+    CurrentUser,
+    claims_from,
+    db_session,
+    require_roles,
+    require_stream_roles,
+    user_for,
+)
 
 router = APIRouter(prefix="/api", tags=["platform"])
 
@@ -43,36 +56,199 @@ class LoginResponse(BaseModel):
     expires_at: float
 
 
-@router.post("/auth/login", response_model=LoginResponse)
+def client_address(request: Request) -> str:
+    """The address a request came from (the proxy's, behind a reverse proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Set the HttpOnly, SameSite=Strict session cookie (Secure when the deployment says so)."""
+    settings = request.app.state.settings
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        max_age=settings.token_ttl_s,
+    )
+
+
+def _refuse_while_locked(session: Session, *, keys: list[str], actor: str, address: str) -> None:
+    """Answer 429 with ``Retry-After`` (audited) while any of ``keys`` is locked out."""
+    now = time.time()
+    locked_until = sessions.refused_until(session, keys=keys, now=now)
+    if not locked_until:
+        return
+    retry_after = max(1, math.ceil(locked_until - now))
+    audit.record(
+        session,
+        actor=actor,
+        action="auth.throttled",
+        detail={"address": address, "retry_after_s": retry_after},
+    )
+    session.commit()
+    raise HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"too many wrong passwords; try again in {retry_after} s",
+        {"Retry-After": str(retry_after)},
+    )
+
+
+@router.post(
+    "/auth/login",
+    response_model=LoginResponse,
+    responses={429: {"description": "too many wrong passwords; retry after Retry-After s"}},
+)
 def login(
     body: LoginRequest,
     request: Request,
     response: Response,
     session: Session = Depends(db_session, scope="function"),
 ) -> LoginResponse:
-    """Sign in with username and password; returns a token and sets a session cookie."""
-    user = identity.authenticate(session, username=body.username, password=body.password)
-    # End the read transaction before writing the audit entry: on SQLite (WAL), a transaction
-    # that read, waited out the deliberately slow password hash, and then writes fails with
-    # "database is locked" if another writer (the live event log) committed meanwhile.
+    """Sign in with username and password; returns a token and sets a session cookie.
+
+    After 5 wrong passwords in a row for an account (20 from one address) further attempts are
+    refused with 429 and ``Retry-After`` for 30 s, doubling up to 15 min; the counters are kept
+    in the database, so a restart does not reset them. Every outcome is audited.
+    """
+    address = client_address(request)
+    keys = [throttle.account_key(body.username), throttle.address_key(address)]
+    _refuse_while_locked(session, keys=keys, actor=body.username, address=address)
+    # End the read transaction before the slow password hash: on SQLite (WAL), a transaction
+    # that read, waited out the hash, and then writes fails with "database is locked" if
+    # another writer (the live event log) committed meanwhile.
     session.commit()
+    user = identity.authenticate(session, username=body.username, password=body.password)
+    session.commit()
+    writing(session)  # the counters and the session row: a short write transaction of its own
+    now = time.time()
     if user is None:
-        audit.record(session, actor=body.username, action="auth.failed")
+        lockouts = [
+            sessions.record_failure(session, key=keys[0], policy=throttle.ACCOUNT, now=now),
+            sessions.record_failure(session, key=keys[1], policy=throttle.ADDRESS, now=now),
+        ]
+        audit.record(
+            session, actor=body.username, action="auth.failed", detail={"address": address}
+        )
+        if any(lockouts):
+            audit.record(
+                session,
+                actor=body.username,
+                action="auth.locked",
+                detail={"address": address, "lockout_s": max(lockouts)},
+            )
         session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
-    expires_at = time.time() + request.app.state.settings.token_ttl_s
-    claims = TokenClaims(username=user.username, roles=tuple(user.roles), expires_at=expires_at)
-    token = issue_token(claims, secret=request.app.state.secret)
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        max_age=request.app.state.settings.token_ttl_s,
+    sessions.clear_failures(session, key=keys[0])
+    ttl_s = request.app.state.settings.token_ttl_s
+    opened = sessions.start_session(
+        session, username=user.username, now=now, ttl_s=ttl_s, address=address
     )
-    audit.record(session, actor=user.username, action="auth.login")
+    claims = TokenClaims(
+        username=user.username,
+        roles=tuple(user.roles),
+        expires_at=opened.expires_at,
+        session_id=opened.id,
+    )
+    token = issue_token(claims, secret=request.app.state.secret)
+    set_session_cookie(request, response, token)
+    audit.record(session, actor=user.username, action="auth.login", detail={"address": address})
     return LoginResponse(
-        token=token, username=user.username, roles=list(user.roles), expires_at=expires_at
+        token=token, username=user.username, roles=list(user.roles), expires_at=opened.expires_at
+    )
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(
+    request: Request,
+    user: CurrentUser = Depends(require_roles()),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """Sign out: revoke this session's token at once, and clear the cookie."""
+    sessions.revoke_session(session, session_id=user.session_id, reason="logout", now=time.time())
+    audit.record(session, actor=user.username, action="auth.logout")
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+class PasswordChange(BaseModel):
+    """A signed-in user's new password, with the current one as proof."""
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=MIN_LENGTH, max_length=256)
+
+
+@router.post("/auth/password", status_code=204)
+def change_own_password(
+    body: PasswordChange,
+    request: Request,
+    user: CurrentUser = Depends(require_roles()),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """Change your own password; your other sessions end, this one stays signed in.
+
+    A wrong current password counts against the account like a wrong sign-in (a stolen
+    session must not become a way to guess the password without throttling).
+    """
+    key = throttle.account_key(user.username)
+    _refuse_while_locked(session, keys=[key], actor=user.username, address=client_address(request))
+    account = identity.get_user(session, username=user.username)
+    session.commit()
+    if account is None or not verify_password(account.password_hash, body.current_password):
+        writing(session)
+        sessions.record_failure(session, key=key, policy=throttle.ACCOUNT, now=time.time())
+        audit.record(
+            session,
+            actor=user.username,
+            action="auth.failed",
+            detail={"address": client_address(request), "via": "password change"},
+        )
+        session.commit()
+        raise HTTPException(
+            422, [{"field": "body.current_password", "problem": "is not your current password"}]
+        )
+    writing(session)
+    identity.set_password(
+        session,
+        username=user.username,
+        password=body.new_password,
+        actor=user.username,
+        keep_session=user.session_id,
+    )
+    return Response(status_code=204)
+
+
+class StreamTicket(BaseModel):
+    """A one-minute ticket for opening a live-event stream (``?ticket=``)."""
+
+    ticket: str
+    expires_at: float
+
+
+STREAM_TICKET_S = 60.0
+
+
+@router.post("/auth/stream-ticket", response_model=StreamTicket)
+def stream_ticket(
+    request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION, "agent"))
+) -> StreamTicket:
+    """A short-lived ticket for ``/api/events/ws`` or ``/api/events/stream``.
+
+    Only these streams accept a credential in the URL, and only this kind: it lasts 60 s, is
+    good for nothing else, and dies with the session it was issued from.
+    """
+    expires_at = time.time() + STREAM_TICKET_S
+    claims = TokenClaims(
+        username=user.username,
+        roles=user.roles,
+        expires_at=expires_at,
+        session_id=user.session_id,
+        purpose=STREAM,
+    )
+    return StreamTicket(
+        ticket=issue_token(claims, secret=request.app.state.secret), expires_at=expires_at
     )
 
 
@@ -91,7 +267,7 @@ class UserCreate(BaseModel):
     """A new user account."""
 
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=MIN_LENGTH, max_length=256)
     roles: list[str] = Field(min_length=1)
     display_name: str = ""
     agent_id: str | None = None
@@ -133,16 +309,34 @@ def list_users(
     ]
 
 
+def _check_team_lead(request: Request, roles: list[str], agent_id: str | None) -> None:
+    """422 when a team-lead account would lead no team of the center configuration."""
+    center = current_center(request)
+    if center is None:
+        return
+    problem = team_lead_problem(
+        roles, agent_id, teams={team.id: team.lead for team in center.teams}
+    )
+    if problem is not None:
+        raise HTTPException(422, [{"field": "agent_id", "problem": problem}])
+
+
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(
     body: UserCreate,
+    request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
 ) -> UserOut:
-    """Create a user account (admin only); the change is audited."""
+    """Create a user account (admin only); the change is audited.
+
+    A team lead's ``agent_id`` must be the lead of a team in the center configuration
+    (``teams[].lead``): that is how they see their own team's agents.
+    """
     bad = [r for r in body.roles if r not in ALL_ROLES]
     if bad:
         raise HTTPException(422, [{"field": "roles", "problem": f"unknown role {bad[0]!r}"}])
+    _check_team_lead(request, body.roles, body.agent_id)
     created = identity.create_user(
         session,
         username=body.username,
@@ -173,7 +367,7 @@ class UserChange(BaseModel):
 class PasswordReset(BaseModel):
     """A new password chosen by an administrator."""
 
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=MIN_LENGTH, max_length=256)
 
 
 def _user_out(u: Any) -> UserOut:
@@ -191,6 +385,7 @@ def _user_out(u: Any) -> UserOut:
 def change_user(
     username: str,
     body: UserChange,
+    request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
 ) -> UserOut:
@@ -213,6 +408,7 @@ def change_user(
     if account is None:
         raise HTTPException(404, f"no user {username!r}")
     if body.roles is not None and list(account.roles) != body.roles:
+        _check_team_lead(request, body.roles, account.agent_id)
         identity.set_roles(session, username=username, roles=body.roles, actor=user.username)
     if body.active is not None and account.active != body.active:
         identity.set_active(session, username=username, active=body.active, actor=user.username)
@@ -226,7 +422,8 @@ def reset_password(
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
-    """Set a new password for a user (admin only); audited, the password never logged."""
+    """Set a new password for a user (admin only); their sessions end; audited, the password
+    never logged."""
     identity.set_password(session, username=username, password=body.password, actor=user.username)
     return Response(status_code=204)
 
@@ -285,61 +482,61 @@ def validate_config(
 
 
 def feed_filter(
-    roles: tuple[str, ...] | list[str], agent_id: str | None
-) -> Callable[[dict[str, Any]], bool]:
-    """Which live messages a screen may receive.
+    request: Request | WebSocket, roles: tuple[str, ...] | list[str], agent_id: str | None
+) -> Feed:
+    """What one screen receives of each live message (:func:`hotline.web.access.live_feed`).
 
-    Supervision roles see everything (the wallboard). An agent sees only what concerns their
-    own agent id — their offers, state changes and contacts — never other agents' callers.
+    Supervisors, managers, WFM and QA see every agent; a team lead their own teams' agents
+    and the queues; an agent only what concerns their own agent id — their offers, state
+    changes and contacts — never other agents' callers. Personal data is masked for roles
+    the policy keeps it from (WFM never sees a caller's number).
     """
-    if allowed(tuple(roles), SUPERVISION):
-        return lambda message: True
-    return lambda message: agent_id is not None and message.get("agent_id") == agent_id
+    return live_feed(current_center(request), roles, agent_id)
 
 
 @router.get("/events/stream")
 async def event_stream(
-    request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION, "agent"))
+    request: Request, user: CurrentUser = Depends(require_stream_roles(*SUPERVISION, "agent"))
 ) -> StreamingResponse:
-    """Live events as Server-Sent Events (``text/event-stream``)."""
+    """Live events as Server-Sent Events (``text/event-stream``); header, cookie or ``?ticket=``."""
     hub = request.app.state.hub
-    shown = feed_filter(user.roles, user.agent_id)
+    feed = feed_filter(request, user.roles, user.agent_id)
 
     async def messages() -> AsyncIterator[str]:
         yield ": connected\n\n"
         async for message in hub.subscribe():
             if await request.is_disconnected():
                 break
-            if shown(message):
-                yield f"data: {json.dumps(message, ensure_ascii=False)}\n\n"
+            shown = feed(message)
+            if shown is not None:
+                yield f"data: {json.dumps(shown, ensure_ascii=False)}\n\n"
 
     return StreamingResponse(messages(), media_type="text/event-stream")
 
 
 @router.websocket("/events/ws")
 async def event_socket(websocket: WebSocket) -> None:
-    """Live events over a WebSocket; sign in with the session cookie or ``?token=``."""
-    claims = claims_from(websocket)
-    if claims is None:
+    """Live events over a WebSocket; sign in with the session cookie, a bearer header or a
+    stream ticket (``?ticket=``, from ``POST /api/auth/stream-ticket``)."""
+    claims = claims_from(websocket, tickets=True)
+    # The session and the account decide, as for every other route (revoked, deactivated).
+    with websocket.app.state.session_factory() as session:
+        account = user_for(session, claims)
+    if account is None:
         await websocket.close(code=4403)
         return
-    # A token outlives a deactivation; the account itself is what decides (as current_user).
-    with websocket.app.state.session_factory() as session:
-        account = identity.get_user(session, username=claims.username)
-        if account is None or not account.active:
-            await websocket.close(code=4403)
-            return
-        agent_id = account.agent_id
-        roles = tuple(account.roles)
+    agent_id = account.agent_id
+    roles = account.roles
     if not allowed(roles, (*SUPERVISION, "agent")):
         await websocket.close(code=4403)
         return
-    shown = feed_filter(roles, agent_id)
+    feed = feed_filter(websocket, roles, agent_id)
     await websocket.accept()
     hub = websocket.app.state.hub
     try:
         async for message in hub.subscribe():
-            if shown(message):
-                await websocket.send_json(message)
+            shown = feed(message)
+            if shown is not None:
+                await websocket.send_json(shown)
     except (WebSocketDisconnect, asyncio.CancelledError):
         return

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from hotline.core.errors import NotFound
 from hotline.identity import audit
-from hotline.identity.roles import RECORDING_ROLES
+from hotline.identity.roles import RECORDING_ROLES, hidden_fields
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
+from hotline.web.access import mask_personal
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import RecordId
 
@@ -97,7 +98,7 @@ def play_recording(
 @router.get("/voicemails")
 def list_voicemails(
     limit: int = Query(50, ge=1, le=500),
-    _: CurrentUser = Depends(require_roles(*LISTENERS)),
+    user: CurrentUser = Depends(require_roles(*LISTENERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> list[dict[str, Any]]:
     """The voicemail messages callers left (queue exit ``voicemail``), newest first, each with
@@ -117,4 +118,6 @@ def list_voicemails(
         )
     )
     callers = {a.contact_id: a.data.get("caller") for a in arrivals}
-    return [{**_summary(r), "caller": callers.get(r.contact_id)} for r in rows]
+    listed = [{**_summary(r), "caller": callers.get(r.contact_id)} for r in rows]
+    shown: list[dict[str, Any]] = mask_personal(listed, hidden_fields(user.roles))
+    return shown

@@ -5,6 +5,9 @@ agent, with each queue's thresholds and service-level variant taken from the cen
 configuration; the answer's ``report`` block states them. ``POST /api/reports/contacts``
 imports a contact-record file (or another ACD's export through a shipped mapping); a file with
 bad rows is refused whole with every located problem unless ``skip_bad_rows`` is set.
+
+A team lead reads per-agent and per-team rows of their own team(s) only
+(:mod:`hotline.web.access`); rows per queue, channel or interval stay whole.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from sqlalchemy.orm import Session
 
 from hotline.core.errors import ValidationFailed
 from hotline.identity import audit
+from hotline.identity.scope import AgentScope
 from hotline.metrics import service
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
 from hotline.metrics.importer import read_contact_records, shipped_mapping
+from hotline.web.access import scope_of
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import TimeZoneForm, TimeZoneQuery
 
@@ -75,11 +80,26 @@ def kpis(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"report": report.header(), "rows": report.rows()}
+    return {"report": report.header(), "rows": _in_scope(report.rows(), scope_of(request, user))}
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:
     return list(frame.with_columns(frame["interval_start"].dt.to_string("%+")).to_dicts())
+
+
+def _in_scope(rows: list[dict[str, Any]], scope: AgentScope) -> list[dict[str, Any]]:
+    """The rows of ``scope``'s agents and teams: a row per agent or per team outside them is
+    left out (a team lead reads their own team's figures, not the neighbours')."""
+    if scope.everyone:
+        return rows
+    kept = []
+    for row in rows:
+        if "agent" in row and not scope.covers(row["agent"]):
+            continue
+        if "team" in row and not scope.covers_team(row["team"]):
+            continue
+        kept.append(row)
+    return kept
 
 
 @router.get("/agents")
@@ -105,11 +125,13 @@ def agents(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"interval": interval, "by": by, "timezone": timezone, "rows": _rows(frame)}
+    rows = _in_scope(_rows(frame), scope_of(request, user))
+    return {"interval": interval, "by": by, "timezone": timezone, "rows": rows}
 
 
 @router.get("/experience")
 def experience(
+    request: Request,
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
     by: str = Query("queue", description="queue, agent, or center."),
     timezone: TimeZoneQuery = "UTC",
@@ -124,7 +146,8 @@ def experience(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"interval": interval, "by": by, "timezone": timezone, "rows": _rows(frame)}
+    rows = _in_scope(_rows(frame), scope_of(request, user))
+    return {"interval": interval, "by": by, "timezone": timezone, "rows": rows}
 
 
 @router.get("/sources")

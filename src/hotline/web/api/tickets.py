@@ -15,11 +15,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig, TicketTypeCategories, parse_requirement
-from hotline.identity.roles import PERSONAL_DATA_ROLES
+from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
 from hotline.tickets.workflow import Action
+from hotline.web.access import mask_personal
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import MAX_RECORD_ID, RecordId, RecordRef
 from hotline.web.limits import DESCRIPTION_LENGTH, NAME_LENGTH, NOTE_LENGTH
@@ -55,12 +56,33 @@ def agent_queues(center: CenterConfig | None, agent_id: str | None) -> set[str]:
     return found
 
 
-def _may_see(request: Request, user: CurrentUser, ticket: Ticket) -> bool:
+def may_see_ticket(
+    center: CenterConfig | None, user: CurrentUser, *, queue: str | None, assignee: str | None
+) -> bool:
+    """Whether ``user`` may see a ticket of ``queue`` assigned to ``assignee``: oversight
+    roles see every ticket, an agent those of the queues they serve and those assigned to
+    them. Every place that shows a ticket (its page, the list, the screen pop) asks this."""
     if user.has(*OVERSIGHT):
         return True
     mine = {user.username} | ({user.agent_id} if user.agent_id else set())
-    queues = agent_queues(request.app.state.center, user.agent_id)
-    return ticket.assignee in mine or ticket.queue in queues
+    return assignee in mine or queue in agent_queues(center, user.agent_id)
+
+
+def visible_tickets(
+    center: CenterConfig | None, user: CurrentUser, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The ticket rows (each with ``queue`` and ``assignee``) ``user`` may see."""
+    return [
+        row
+        for row in rows
+        if may_see_ticket(center, user, queue=row.get("queue"), assignee=row.get("assignee"))
+    ]
+
+
+def _may_see(request: Request, user: CurrentUser, ticket: Ticket) -> bool:
+    return may_see_ticket(
+        request.app.state.center, user, queue=ticket.queue, assignee=ticket.assignee
+    )
 
 
 def _visible(request: Request, user: CurrentUser, session: Session, ticket_id: int) -> Ticket:
@@ -72,7 +94,9 @@ def _visible(request: Request, user: CurrentUser, session: Session, ticket_id: i
 
 
 def _view(user: CurrentUser, ticket: Ticket) -> dict[str, Any]:
-    return tickets.ticket_view(ticket, masked=not user.has(*PERSONAL_DATA_ROLES))
+    # The personal-data policy: a ticket's description and custom fields are its content.
+    masked = PersonalField.CONTENT in hidden_fields(user.roles)
+    return tickets.ticket_view(ticket, masked=masked)
 
 
 class TicketIn(BaseModel):
@@ -255,10 +279,14 @@ def get_ticket(
             }
             for c in clocks
         ],
-        "history": [
-            {"at": e.at, "actor": e.actor, "action": e.action, "to": e.to_state, "note": e.note}
-            for e in tickets.history(session, ticket_id=ticket.id)
-        ],
+        # Notes are what the customer and the desk wrote: masked by the personal-data policy.
+        "history": mask_personal(
+            [
+                {"at": e.at, "actor": e.actor, "action": e.action, "to": e.to_state, "note": e.note}
+                for e in tickets.history(session, ticket_id=ticket.id)
+            ],
+            hidden_fields(user.roles),
+        ),
     }
 
 

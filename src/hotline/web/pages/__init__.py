@@ -1,59 +1,24 @@
-"""Server-rendered pages (Jinja2); each page route declares its roles like the API does."""
+"""Server-rendered pages (Jinja2); each page route declares its roles like the API does.
+
+The pages share :mod:`hotline.web.pages.rendering` (templates, language, the 403 page); this
+package's own module holds the sign-in and console pages and mounts the others.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import time
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-from hotline.web.auth import COOKIE, CurrentUser, require_roles
-from hotline.web.i18n import LANGUAGES, pick_language, translate
+from hotline.identity.audit import record as record_audit
+from hotline.identity.sessions import revoke_session
+from hotline.store.db import writing
+from hotline.web.auth import COOKIE, CurrentUser, claims_from, require_roles, user_for
+from hotline.web.pages.rendering import WEB, page_context, render
 
-WEB = Path(__file__).resolve().parent.parent
-templates = Jinja2Templates(directory=str(WEB / "templates"))
 router = APIRouter(include_in_schema=False)
-
-
-def page_context(request: Request, user: CurrentUser | None, **extra: Any) -> dict[str, Any]:
-    """Common template values: the user, the language and its ``t()`` lookup."""
-    language = pick_language(
-        request.query_params.get("lang")
-        or request.cookies.get("hotline_lang")
-        or (user.language if user else None),
-        request.headers.get("accept-language"),
-    )
-    other = next(code for code in LANGUAGES if code != language)
-    return {
-        "request": request,
-        "user": user,
-        "lang": language,
-        "other_lang": other,
-        "t": lambda key: translate(language, key),
-        **extra,
-    }
-
-
-def render(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
-    """Render a page and remember an explicitly chosen language in a cookie."""
-    response = templates.TemplateResponse(request, template, context)
-    chosen = request.query_params.get("lang")
-    if chosen in LANGUAGES:
-        response.set_cookie("hotline_lang", chosen, samesite="strict")
-    return response
-
-
-def forbidden(request: Request, detail: str) -> HTMLResponse:
-    """The page shown (status 403) when a signed-in user opens a page their roles do not allow."""
-    # The guard says "this needs one of the roles: a, b"; show those roles in the page language.
-    marker = "one of the roles: "
-    roles = detail.split(marker, 1)[1].split(", ") if marker in detail else []
-    context = page_context(request, None, detail=detail, roles=roles)
-    response = templates.TemplateResponse(request, "forbidden.html", context, status_code=403)
-    return response
 
 
 @router.get("/")
@@ -69,8 +34,22 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/logout")
-def logout() -> RedirectResponse:
-    """Forget the session cookie."""
+def logout(request: Request) -> RedirectResponse:
+    """Sign out: revoke the cookie's session on the server, then forget the cookie.
+
+    A GET, so the plain link in the top bar works; the SameSite=Strict cookie is not sent
+    when another site links here, so no other site can sign a user out.
+    """
+    claims = claims_from(request)
+    if claims is not None:
+        with writing(request.app.state.session_factory()) as session:
+            user = user_for(session, claims)
+            if user is not None:
+                revoke_session(
+                    session, session_id=claims.session_id, reason="logout", now=time.time()
+                )
+                record_audit(session, actor=user.username, action="auth.logout")
+                session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

@@ -32,8 +32,8 @@ from hotline.identity import audit
 from hotline.identity.roles import ALL_ROLES
 from hotline.store.models.core import User
 from hotline.web.auth import CurrentUser, db_session, require_roles
-from hotline.web.pages import page_context, render
 from hotline.web.pages.live import page_texts
+from hotline.web.pages.rendering import page_context, render
 
 router = APIRouter(include_in_schema=False)
 

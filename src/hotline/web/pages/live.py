@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from hotline.web.auth import CurrentUser, require_roles
 from hotline.web.i18n import catalog
-from hotline.web.pages import page_context, render
+from hotline.web.pages.rendering import page_context, render
 
 router = APIRouter(include_in_schema=False)
 

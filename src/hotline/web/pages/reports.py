@@ -20,11 +20,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from hotline.core.spreadsheet import append_row
+from hotline.identity.scope import EVERYONE, AgentScope
 from hotline.metrics import service as metrics
 from hotline.metrics.compute import KpiReport, queue_figures
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, QUEUE_FIGURES
+from hotline.web.access import scope_of
 from hotline.web.auth import CurrentUser, db_session, require_roles
-from hotline.web.pages import page_context, render
+from hotline.web.pages.rendering import page_context, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,8 +99,14 @@ class Filters:
         )
 
 
-def selected_contacts(request: Request, session: Session, filters: Filters) -> pl.DataFrame:
-    """The database's contacts for the chosen queue, team and agent (any date)."""
+def selected_contacts(
+    request: Request, session: Session, filters: Filters, scope: AgentScope = EVERYONE
+) -> pl.DataFrame:
+    """The database's contacts for the chosen queue, team and agent (any date).
+
+    Broken down or filtered by agent or team, only ``scope``'s agents and teams count: a team
+    lead reads their own team's figures. Per queue and channel the figures stay whole.
+    """
     center = request.app.state.center
     frame = metrics.records_frame(session=session)
     if center is not None:
@@ -129,6 +137,11 @@ def selected_contacts(request: Request, session: Session, filters: Filters) -> p
             if value not in known[column] and frame.is_empty():
                 problem = f"no {column} {value!r} in this center or its contact records"
                 raise HTTPException(422, [{"field": column, "problem": problem}])
+    if not scope.everyone:
+        if filters.by == "team" or filters.team:
+            frame = frame.filter(pl.col("team").is_in(sorted(scope.teams)))
+        if filters.by == "agent" or filters.agent:
+            frame = frame.filter(pl.col("agent").is_in(sorted(scope.agents)))
     return frame
 
 
@@ -300,7 +313,7 @@ def reports_page(
     center = request.app.state.center
     timezone = center.center.timezone if center is not None else "UTC"
     filters = Filters(request, timezone)
-    contacts = selected_contacts(request, session, filters)
+    contacts = selected_contacts(request, session, filters, scope_of(request, user))
     report = build_report(request, filters, contacts)
     predicted = volume_forecast(filters, contacts)
     rows = report.rows()
@@ -337,7 +350,8 @@ def reports_export(
     """The same figures as CSV (``#`` line with the settings first) or Excel (two sheets)."""
     center = request.app.state.center
     filters = Filters(request, center.center.timezone if center is not None else "UTC")
-    report = build_report(request, filters, selected_contacts(request, session, filters))
+    contacts = selected_contacts(request, session, filters, scope_of(request, user))
+    report = build_report(request, filters, contacts)
     name = f"hotline-kpis-{filters.date_from}-{filters.date_to}"
     if format == "csv":
         return Response(

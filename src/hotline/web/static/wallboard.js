@@ -112,7 +112,18 @@
 
   // Events carry their own time; the latest event drawn by this board measures latency.
   let lastEventAt = null;
+  // Overload control (voice): while new calls are refused with 503, say so and how many.
+  function drawVoiceLoad(load) {
+    const banner = el('voice-overload');
+    banner.hidden = !load.overloaded;
+    banner.dataset.refused = load.refused_total;
+    if (load.overloaded) {
+      banner.textContent = `${t('wall.voice_overload')} · ${t('wall.voice_refused')} ${load.refused_now}`;
+    }
+  }
+
   feed((message) => {
+    if (message.type === 'voice_load') { drawVoiceLoad(message); return; }
     if (message.type === 'event') { lastEventAt = message.at; return; }
     if (message.type !== 'wallboard') return;
     board = message;

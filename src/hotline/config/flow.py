@@ -6,8 +6,10 @@ caller to a queue with the data gathered on the way (language, serial number, me
 After the conversation with an agent the same flow can run a post-call satisfaction survey
 (CSAT, METRICS.md: share of answers 4 or 5 on a 1–5 scale).
 
-This module only describes flows; :mod:`hotline.ivr.interpreter` runs them. Prompts are named
-by id (``welcome``, ``menu_main``…) and resolved to audio files per language by the media
+This module only describes flows; :mod:`hotline.ivr.interpreter` runs them. The schema lives
+with the center configuration, which holds a center's flows, so that the configuration (a
+shared kernel below the domains) needs nothing from the IVR domain that runs them. Prompts are
+named by id (``welcome``, ``menu_main``…) and resolved to audio files per language by the media
 adapter, so a flow reads the same in zh-CN and en.
 
 >>> flow = Flow.model_validate({

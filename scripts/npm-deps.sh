@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install the npm packages the browser tests use (package.json, locked in package-lock.json):
+# axe-core, which checks each page's accessibility in headless Chromium. Node and npm come
+# from Debian when missing; the packages from the npm registry, never pasted into the repo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v npm >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "installing Debian packages: nodejs npm"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+# npm ci only when the installed tree was not made from this lock file.
+if ! cmp -s package-lock.json node_modules/.installed-lock.json 2>/dev/null; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.installed-lock.json
+fi

@@ -1,0 +1,180 @@
+"""Contacts in progress when the server crashes or stops are closed; the board survives restarts.
+
+A crash is simulated the way it happens: the driver's tasks die with the events already
+written, and nothing of ``stop()`` runs. The next driver on the same database starts from the
+log alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.validate import load_center
+from hotline.core.clock import ManualClock
+from hotline.live.driver import DriverStats, LiveDriver
+from hotline.metrics import service as metrics
+from hotline.routing.model import AgentLoggedIn, ContactEnded, OfferAnswered
+from hotline.store.models.core import ContactEventRow
+
+SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
+T0 = 1_795_000_000.0  # Wednesday 18 Nov 2026, 19:06 in Shanghai
+
+
+async def _crash(driver: LiveDriver) -> None:
+    """Die like kill -9 after the log writer's last batch: tasks gone, no stop()."""
+    await driver.flush()
+    for task in driver._tasks:
+        task.cancel()
+    await asyncio.gather(*driver._tasks, return_exceptions=True)
+    driver._tasks = []
+
+
+async def _in_progress(clock: ManualClock, factory: sessionmaker[Session]) -> LiveDriver:
+    """One contact answered and talking (a012), one finished, one still waiting in a queue."""
+    driver = LiveDriver(center=load_center(SAMPLE), clock=clock, session_factory=factory)
+    await driver.start()
+    await driver.command(lambda now: AgentLoggedIn(at=now, agent_id="a012"))
+    done = await driver.queue_contact("repair", customer="13900000001")
+    clock.advance(3)
+    await driver.command(lambda now: OfferAnswered(at=now, contact_id=done, agent_id="a012"))
+    clock.advance(30)
+    await driver.command(lambda now: ContactEnded(at=now, contact_id=done))
+    clock.advance(40)  # the repair queue's wrap-up
+    await driver.tick()
+    talking = await driver.queue_contact("repair", customer="13900000002")
+    clock.advance(2)
+    await driver.command(lambda now: OfferAnswered(at=now, contact_id=talking, agent_id="a012"))
+    await driver.queue_contact("repair", customer="13900000003")  # waits: a012 is busy
+    clock.advance(20)
+    await driver.tick()
+    return driver
+
+
+def _endings(db_session: Session) -> tuple[Counter[str], dict[str, list[dict[str, Any]]]]:
+    rows = db_session.scalars(select(ContactEventRow).order_by(ContactEventRow.id)).all()
+    arrived = Counter(r.contact_id for r in rows if r.kind == "arrived" and r.contact_id)
+    finished: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.kind == "finished" and row.contact_id:
+            finished.setdefault(row.contact_id, []).append(row.data)
+    return arrived, finished
+
+
+def _agent_states(db_session: Session, agent_id: str) -> list[dict[str, Any]]:
+    rows = db_session.scalars(
+        select(ContactEventRow)
+        .where(ContactEventRow.kind == "agent_state", ContactEventRow.agent_id == agent_id)
+        .order_by(ContactEventRow.id)
+    ).all()
+    return [r.data for r in rows]
+
+
+def test_a_crash_leaves_no_contact_open_after_the_restart(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    clock = ManualClock(T0)
+
+    async def scenario() -> dict[str, Any]:
+        first = await _in_progress(clock, session_factory)
+        await _crash(first)
+        clock.advance(15)  # the service manager restarts the server
+        second = LiveDriver(
+            center=load_center(SAMPLE), clock=clock, session_factory=session_factory
+        )
+        await second.start()
+        board = await second.snapshot()
+        view = await second.agent_view("a012")
+        await second.stop()
+        return {"board": board, "view": view, "stats": second.stats}
+
+    seen = asyncio.run(scenario())
+    arrived, finished = _endings(db_session)
+    assert len(arrived) == 3
+    # Every contact that arrived has exactly one end; the two in progress were interrupted.
+    assert {cid: len(ends) for cid, ends in finished.items()} == dict.fromkeys(arrived, 1)
+    outcomes = sorted(ends[0]["outcome"] for ends in finished.values())
+    assert outcomes == ["answered", "interrupted", "interrupted"]
+    assert {ends[0].get("reason") for ends in finished.values()} == {None, "crash"}
+    assert seen["stats"].recovered == 2
+    # The agent the log showed on a call is signed out, as the new engine sees them.
+    assert _agent_states(db_session, "a012")[-1] == {
+        "state": "logged_out",
+        "previous": "on_contact",
+        "reason": "crash",
+    }
+    assert seen["view"]["state"] == "logged_out" and seen["view"]["contacts"] == []
+    # Reports count them: three offered, two answered, two interrupted, none abandoned.
+    row = metrics.kpi_report(session=db_session, interval="day").rows()[0]
+    assert (row["offered"], row["answered"], row["abandoned"], row["interrupted"]) == (3, 2, 0, 2)
+    # The restarted wallboard's "today" is rebuilt from the log, not reset to zero.
+    repair = next(q for q in seen["board"]["queues"] if q["id"] == "repair")
+    assert (repair["today"]["offered"], repair["today"]["answered"]) == (3, 2)
+    assert seen["board"]["totals"]["offered_today"] == 3
+
+
+def test_a_graceful_stop_closes_what_is_in_progress_once(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    clock = ManualClock(T0)
+
+    async def scenario() -> DriverStats:
+        first = await _in_progress(clock, session_factory)
+        await first.stop()
+        clock.advance(5)
+        second = LiveDriver(
+            center=load_center(SAMPLE), clock=clock, session_factory=session_factory
+        )
+        await second.start()  # nothing left to recover: the stop closed it all
+        await second.stop()
+        return second.stats
+
+    stats = asyncio.run(scenario())
+    arrived, finished = _endings(db_session)
+    assert {cid: len(ends) for cid, ends in finished.items()} == dict.fromkeys(arrived, 1)
+    reasons = Counter(ends[0].get("reason") for ends in finished.values())
+    assert reasons == Counter({None: 1, "shutdown": 2})
+    assert _agent_states(db_session, "a012")[-1]["state"] == "logged_out"
+    assert stats.recovered == 0  # nothing was left for the next start
+
+
+def test_the_wallboard_keeps_todays_figures_across_a_restart(
+    session_factory: sessionmaker[Session],
+) -> None:
+    clock = ManualClock(T0)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        first = LiveDriver(center=load_center(SAMPLE), clock=clock, session_factory=session_factory)
+        await first.start()
+        await first.command(lambda now: AgentLoggedIn(at=now, agent_id="a012"))
+        contact = await first.queue_contact("repair", customer="13900000001")
+        clock.advance(8)
+        await first.command(lambda now: OfferAnswered(at=now, contact_id=contact, agent_id="a012"))
+        clock.advance(30)
+        await first.command(lambda now: ContactEnded(at=now, contact_id=contact))
+        clock.advance(40)
+        await first.tick()
+        before = await first.snapshot()
+        await first.stop()
+        clock.advance(10)
+        second = LiveDriver(
+            center=load_center(SAMPLE), clock=clock, session_factory=session_factory
+        )
+        await second.start()
+        after = await second.snapshot()
+        await second.stop()
+        return before, after
+
+    before, after = asyncio.run(scenario())
+
+    def repair(board: dict[str, Any]) -> dict[str, Any]:
+        return next(q for q in board["queues"] if q["id"] == "repair")
+
+    assert repair(before)["today"]["answered"] == 1
+    assert repair(after)["today"] == repair(before)["today"]
+    assert after["totals"]["answered_today"] == 1

@@ -1,0 +1,316 @@
+"""The role × route matrix: every route of the app, every role and anonymous, the status each gets.
+
+The table below is the access policy written out by hand, one line per route. The test
+enumerates the app's routes, so a new route without a line here fails, and so does a line
+for a route that no longer exists. For each route it then calls it as every role and as
+nobody, on a real app over SQLite:
+
+* anonymous → 401 (public routes: anything but 401/403);
+* a role the line admits → anything but 401 or 403 (validation errors, 404s and "live
+  routing is not running" are fine: the caller got past the door);
+* every other role → 403.
+
+Path parameters are filled so that an admitted caller is not refused for the resource
+itself: agent ids are a001, the agent's own id and an agent of the team the team lead leads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from starlette.routing import Mount, WebSocketRoute
+from starlette.websockets import WebSocketDisconnect
+
+from hotline.identity.roles import ALL_ROLES
+from hotline.web.app import iter_routes
+from hotline.web.events import EventHub
+from tests.integration.web.conftest import PASSWORD
+
+TokenFor = Callable[[str], str]
+
+PUBLIC = "public"
+EVERYONE = frozenset(ALL_ROLES)
+ADMIN = frozenset({"admin"})
+MANAGERS = ADMIN | {"manager"}
+SUPERVISORS = MANAGERS | {"supervisor"}
+SUPERVISION = SUPERVISORS | {"team_lead", "wfm", "qa"}
+PLANNERS = SUPERVISORS | {"wfm"}
+#: Call controls and the screen pop: only the agent holding the contact, for their own agent
+#: id; an admin passes the role check but has no agent id, so is refused too.
+DESK = frozenset({"agent"})
+STATE_CONTROL = SUPERVISORS | {"team_lead", "agent"}
+CUSTOMER_READERS = SUPERVISORS | {"team_lead", "agent", "qa"}
+CUSTOMER_SERVICE = SUPERVISORS | {"team_lead", "agent"}
+TEAM_LEADS_UP = SUPERVISORS | {"team_lead"}
+TICKET_VIEWERS = CUSTOMER_SERVICE | {"qa", "wfm"}
+KB_AUTHORS = CUSTOMER_SERVICE | {"qa"}
+KB_REVIEWERS = SUPERVISORS | {"qa"}
+LISTENERS = SUPERVISORS | {"qa"}
+
+MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
+    # platform
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/ready"): PUBLIC,
+    ("POST", "/api/auth/login"): PUBLIC,
+    ("POST", "/api/auth/logout"): EVERYONE,  # revokes its token: called with a fresh one
+    ("POST", "/api/auth/password"): EVERYONE,
+    ("POST", "/api/auth/stream-ticket"): EVERYONE,
+    # The interactive API documentation, for signed-in users.
+    ("GET", "/openapi.json"): EVERYONE,
+    ("GET", "/docs"): EVERYONE,
+    ("GET", "/redoc"): EVERYONE,
+    ("GET", "/api/me"): EVERYONE,
+    ("GET", "/api/users"): MANAGERS,
+    ("POST", "/api/users"): ADMIN,
+    ("PATCH", "/api/users/{username}"): ADMIN,
+    ("POST", "/api/users/{username}/password"): ADMIN,
+    ("GET", "/api/audit"): MANAGERS,
+    ("GET", "/api/config/center"): SUPERVISION,
+    ("POST", "/api/config/validate"): PLANNERS,
+    ("GET", "/api/events/stream"): EVERYONE,
+    ("WEBSOCKET", "/api/events/ws"): EVERYONE,
+    # live routing
+    ("GET", "/api/live/wallboard"): SUPERVISION,
+    ("GET", "/api/live/agents/{agent_id}"): SUPERVISION | {"agent"},
+    ("POST", "/api/live/agents/{agent_id}/state"): STATE_CONTROL,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/answer"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/reject"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/hold"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/resume"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/transfer"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/consult"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/consult/end"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/hangup"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/wrap-up"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/dial"): DESK,
+    ("PUT", "/api/live/voice/emergency"): SUPERVISORS,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/callback"): DESK,
+    ("GET", "/api/live/agents/{agent_id}/contacts/{contact_id}/screen-pop"): DESK,
+    ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/tickets"): DESK,
+    ("GET", "/api/live/knowledge"): EVERYONE,
+    ("POST", "/api/live/contacts"): SUPERVISORS,
+    # reports
+    ("GET", "/api/reports/kpis"): SUPERVISION,
+    ("GET", "/api/reports/agents"): SUPERVISION,
+    ("GET", "/api/reports/experience"): SUPERVISION,
+    ("GET", "/api/reports/sources"): SUPERVISION,
+    ("POST", "/api/reports/contacts"): MANAGERS | {"wfm"},
+    # workforce management
+    ("POST", "/api/wfm/erlang"): PLANNERS,
+    ("POST", "/api/wfm/forecast"): PLANNERS,
+    ("POST", "/api/wfm/schedule"): PLANNERS,
+    ("POST", "/api/wfm/adherence"): PLANNERS,
+    ("POST", "/api/wfm/intraday"): PLANNERS,
+    ("POST", "/api/wfm/verify-multiskill"): PLANNERS,
+    # customers (WFM never reaches customer records)
+    ("GET", "/api/customers/pop"): CUSTOMER_READERS,
+    ("POST", "/api/customers"): CUSTOMER_SERVICE,
+    ("GET", "/api/customers/duplicates"): SUPERVISORS,
+    ("GET", "/api/customers/{customer_id}"): CUSTOMER_READERS,
+    ("POST", "/api/customers/{customer_id}/products"): CUSTOMER_SERVICE,
+    ("POST", "/api/customers/{customer_id}/phones"): CUSTOMER_SERVICE,
+    ("POST", "/api/customers/{customer_id}/contacts"): CUSTOMER_SERVICE,
+    ("POST", "/api/customers/import"): SUPERVISORS,
+    ("POST", "/api/customers/import-products"): SUPERVISORS,
+    ("POST", "/api/customers/{survivor_id}/merge/{merged_id}"): TEAM_LEADS_UP,
+    ("POST", "/api/customers/merges/{merge_id}/undo"): TEAM_LEADS_UP,
+    # tickets
+    ("POST", "/api/tickets"): CUSTOMER_SERVICE,
+    ("GET", "/api/tickets/categories"): TICKET_VIEWERS,
+    ("GET", "/api/tickets"): TICKET_VIEWERS,
+    ("GET", "/api/tickets/figures"): TEAM_LEADS_UP | {"wfm"},
+    ("POST", "/api/tickets/sla-check"): SUPERVISORS,
+    ("POST", "/api/tickets/providers"): SUPERVISORS,
+    ("GET", "/api/tickets/{ticket_id}"): TICKET_VIEWERS,
+    ("POST", "/api/tickets/{ticket_id}/actions"): CUSTOMER_SERVICE,
+    ("POST", "/api/tickets/{ticket_id}/updates"): CUSTOMER_SERVICE,
+    ("PATCH", "/api/tickets/{ticket_id}/fields"): CUSTOMER_SERVICE,
+    ("POST", "/api/tickets/{ticket_id}/verification"): CUSTOMER_SERVICE,
+    ("POST", "/api/tickets/{ticket_id}/articles/{article_id}"): CUSTOMER_SERVICE,
+    ("POST", "/api/tickets/{ticket_id}/complaint-level"): TEAM_LEADS_UP,
+    # knowledge base
+    ("GET", "/api/kb/search"): EVERYONE,
+    ("GET", "/api/kb/articles/{article_id}"): EVERYONE,
+    ("POST", "/api/kb/articles"): KB_AUTHORS,
+    ("POST", "/api/kb/articles/{article_id}/versions"): KB_AUTHORS,
+    ("POST", "/api/kb/articles/{article_id}/submit"): KB_AUTHORS,
+    ("POST", "/api/kb/articles/{article_id}/review"): KB_REVIEWERS,
+    ("POST", "/api/kb/articles/{article_id}/retire"): KB_REVIEWERS,
+    ("POST", "/api/kb/articles/{article_id}/feedback"): EVERYONE,
+    ("POST", "/api/kb/articles/{article_id}/attachments"): KB_AUTHORS,
+    # notifications: everyone signed in has an inbox
+    ("GET", "/api/notifications"): EVERYONE,
+    ("POST", "/api/notifications/read"): EVERYONE,
+    ("POST", "/api/notifications/{notification_id}/read"): EVERYONE,
+    # recordings: team leads and WFM never hear calls
+    ("GET", "/api/contacts/{contact_id}/recordings"): LISTENERS,
+    ("GET", "/api/recordings/{recording_id}/audio"): LISTENERS,
+    ("GET", "/api/voicemails"): LISTENERS,
+    # pages
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("GET", "/logout"): PUBLIC,
+    ("GET", "/console"): EVERYONE,
+    ("GET", "/desk"): ADMIN | {"agent"},
+    ("GET", "/wallboard"): SUPERVISION,
+    ("GET", "/reports"): SUPERVISION,
+    ("GET", "/reports/export"): SUPERVISION,
+    ("GET", "/admin"): MANAGERS,
+    ("POST", "/admin/center"): ADMIN,
+    ("GET", "/admin/center/status"): MANAGERS,
+    ("POST", "/admin/center/edit"): ADMIN,
+}
+
+#: Path parameters an admitted caller may use (the agent and the team lead are both a001).
+PARAMETERS = {
+    "agent_id": "a001",
+    "contact_id": "c-matrix",
+    "username": "nobody",
+    "survivor_id": "1",
+    "merged_id": "2",
+}
+
+
+#: The same routes for an agent of another team (a011 leads t-repair; the team lead leads
+#: t-install): only floor roles reach them; call controls nobody but that agent.
+OTHER_TEAMS_AGENT = "a011"
+FOREIGN_AGENT: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/live/agents/{agent_id}"): SUPERVISION - {"team_lead"},
+    ("POST", "/api/live/agents/{agent_id}/state"): SUPERVISORS,
+}
+
+
+class _EndedHub(EventHub):
+    """A hub whose subscriptions end at once, so a stream answers and closes in a test."""
+
+    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+        return
+        yield {}
+
+
+@pytest.fixture
+def db_engine(sqlite_engine: Engine) -> Engine:
+    """The matrix runs on SQLite only (who may call what does not depend on the database)."""
+    return sqlite_engine
+
+
+def _app_routes(client: TestClient) -> dict[tuple[str, str], Any]:
+    found: dict[tuple[str, str], Any] = {}
+    for path, route in iter_routes(client.app.routes):  # type: ignore[attr-defined]
+        if isinstance(route, Mount):
+            assert path == "/static", f"unexpected mount {path}"  # public style sheets, scripts
+        elif isinstance(route, WebSocketRoute) or type(route).__name__ == "APIWebSocketRoute":
+            found[("WEBSOCKET", path)] = route
+        else:
+            # HEAD answers as GET does wherever a route offers both.
+            for method in sorted(set(route.methods) - {"HEAD"}):
+                found[(method, path)] = route
+    return found
+
+
+LOGOUT = "/api/auth/logout"
+
+
+def _fresh_token(client: TestClient, role: str) -> str:
+    """A token of a new session: signing out revokes the token it is called with."""
+    answer = client.post("/api/auth/login", json={"username": role, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["token"]
+    return token
+
+
+def _concrete(path: str, **overrides: str) -> str:
+    values = PARAMETERS | overrides
+    return re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "1"), path)
+
+
+def test_every_route_has_a_line_in_the_matrix(app_client: TestClient) -> None:
+    routes = _app_routes(app_client)
+    missing = sorted(set(routes) - set(MATRIX))
+    stale = sorted(set(MATRIX) - set(routes))
+    assert missing == [], f"routes without a line in MATRIX: {missing}"
+    assert stale == [], f"MATRIX lines for routes that do not exist: {stale}"
+    assert len(routes) >= 90
+    # Every non-public route is guarded by roles at the door (RoleGuard), as web.auth says.
+    for key, route in routes.items():
+        if MATRIX[key] is not PUBLIC and isinstance(route, APIRoute):
+            assert route.dependant.dependencies, key
+
+
+def _websocket(client: TestClient, path: str, token: str | None) -> str:
+    headers = {} if token is None else {"authorization": f"Bearer {token}"}
+    try:
+        with client.websocket_connect(path, headers=headers):
+            return "accepted"
+    except WebSocketDisconnect as closed:
+        return f"closed {closed.code}"
+
+
+def test_every_role_gets_the_status_the_matrix_says(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    app_client.app.state.hub = _EndedHub()  # type: ignore[attr-defined]
+    wrong: list[tuple[str, str, str, int | str]] = []
+    calls = 0
+    for (method, path), admitted in MATRIX.items():
+        url = _concrete(path)
+        if method == "WEBSOCKET":
+            if _websocket(app_client, url, None) == "accepted":
+                wrong.append((method, path, "anonymous", "accepted"))
+            for role in ALL_ROLES:
+                outcome = _websocket(app_client, url, token_for(role))
+                if (outcome == "accepted") != (role in admitted):
+                    wrong.append((method, path, role, outcome))
+            continue
+        app_client.cookies.clear()  # the login sets a cookie: anonymous means no credentials
+        anonymous = app_client.request(method, url, json={}, follow_redirects=False).status_code
+        if admitted is PUBLIC:
+            if anonymous in (401, 403):
+                wrong.append((method, path, "anonymous", anonymous))
+            continue
+        if anonymous != 401:
+            wrong.append((method, path, "anonymous", anonymous))
+        for role in ALL_ROLES:
+            token = _fresh_token(app_client, role) if path == LOGOUT else token_for(role)
+            headers = {"authorization": f"Bearer {token}"}
+            app_client.cookies.clear()
+            status = app_client.request(
+                method, url, json={}, headers=headers, follow_redirects=False
+            ).status_code
+            calls += 1
+            if role in admitted and status in (401, 403):
+                wrong.append((method, path, role, status))
+            if role not in admitted and status != 403:
+                wrong.append((method, path, role, status))
+    assert wrong == [], "\n".join(f"{m} {p} as {r}: {s}" for m, p, r, s in wrong)
+    assert calls >= 80 * len(ALL_ROLES)
+
+
+def test_team_leads_and_agents_are_refused_for_another_teams_agent(
+    app_client: TestClient, token_for: TokenFor
+) -> None:
+    wrong: list[tuple[str, str, str, int]] = []
+    checked = 0
+    for (method, path), admitted in MATRIX.items():
+        if "{agent_id}" not in path or method == "WEBSOCKET":
+            continue
+        assert admitted is not PUBLIC
+        foreign = FOREIGN_AGENT.get((method, path), frozenset())
+        url = _concrete(path, agent_id=OTHER_TEAMS_AGENT)
+        for role in ALL_ROLES:
+            app_client.cookies.clear()
+            headers = {"authorization": f"Bearer {token_for(role)}"}
+            status = app_client.request(
+                method, url, json={}, headers=headers, follow_redirects=False
+            ).status_code
+            checked += 1
+            if (status == 403) == (role in foreign):
+                wrong.append((method, url, role, status))
+    assert wrong == [], "\n".join(f"{m} {p} as {r}: {s}" for m, p, r, s in wrong)
+    assert checked >= 15 * len(ALL_ROLES)
