@@ -43,6 +43,8 @@ def read_or_exit(file: Path, *, mapping: str | None, tz: str, skip_bad_rows: boo
     except ValueError as exc:
         error_console.print(f"[red]error[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    if result.encoding != "utf-8":
+        error_console.print(f"{file}: read as {result.encoding} (not UTF-8)", highlight=False)
     if result.skipped:
         for problem in result.skipped:
             error_console.print(

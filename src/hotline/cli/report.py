@@ -14,6 +14,7 @@ from rich.table import Table
 
 from hotline.cli.importing import read_or_exit
 from hotline.config.validate import load_center
+from hotline.core.documents import load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.metrics import service
@@ -22,6 +23,7 @@ from hotline.metrics.compute import (
     queue_figures,
     read_parquet_records,
     records_to_frame,
+    safe_text,
     with_teams,
 )
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
@@ -53,7 +55,7 @@ def _load_settings(path: Path | None) -> MetricSettings:
     if path is None:
         return MetricSettings()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8"), source=str(path)) or {}
         return MetricSettings.from_mapping(data)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         error_console.print(f"[red]error[/red] {path}: {exc}", highlight=False)
@@ -219,7 +221,7 @@ def _print_frame(frame: Any, output_format: str, title: str) -> None:
     if output_format == "json":
         typer.echo(json.dumps(table_data.to_dicts(), indent=2))
     elif output_format == "csv":
-        typer.echo(table_data.write_csv(), nl=False)
+        typer.echo(safe_text(table_data).write_csv(), nl=False)
     else:
         table = Table(title=title)
         for column in table_data.columns:

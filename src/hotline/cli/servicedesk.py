@@ -22,6 +22,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from hotline.config.center import TicketTypeCategories
+from hotline.core.documents import decode_text
 from hotline.core.errors import HotlineError, Problem, ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.crm import imports
@@ -166,7 +167,14 @@ def customer_import(
     Customers go in as an import job (checked, staged in short transactions, published in
     one swap), so a big file never stops a running server's writers; a progress bar follows it.
     """
-    text = file.read_text(encoding="utf-8-sig")
+    try:
+        decoded = decode_text(file.read_bytes(), source=str(file))
+    except ValidationFailed as refused:
+        error_console.print(f"[red]error[/red] {refused}", highlight=False)
+        raise typer.Exit(1) from None
+    text = decoded.text
+    if decoded.encoding != "utf-8":
+        console.print(f"{file}: read as {decoded.encoding} (not UTF-8)", highlight=False)
     if products:
         with _session() as session:
             ids = crm.import_products_csv(

@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hotline.core.documents import dict_rows, load_yaml
 from hotline.core.errors import ValidationFailed
+from hotline.core.spreadsheet import append_row, csv_cell
 from hotline.wfm import service
 from hotline.wfm.erlang import ServiceTarget, required_agents
 from hotline.wfm.forecast import (
@@ -146,15 +148,15 @@ def _save_rows(rows: list[dict[str, object]], path: Path) -> None:
         book = Workbook()
         sheet = book.active
         assert sheet is not None
-        sheet.append(columns)
+        append_row(sheet, columns)
         for row in rows:
-            sheet.append([row[c] for c in columns])
+            append_row(sheet, [row[c] for c in columns])
         book.save(path)
         return
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
 
 
 def _calendar(path: Path | None) -> list[SpecialDay]:
@@ -183,7 +185,7 @@ def _write_rows(rows: list[dict[str, object]], output: str, title: str) -> None:
         if rows:
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
         sys.stdout.write(buffer.getvalue())
     elif output == "table":
         table = Table(title=title)
@@ -344,7 +346,7 @@ def staff_command(
     service_target = ServiceTarget.parse(target, max_occupancy=max_occupancy)
     rows: list[dict[str, object]] = []
     with forecast_file.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for row in dict_rows(handle, source=str(forecast_file)):
             calls, aht_s = float(row["offered"]), float(row["aht_s"]) or 1.0
             answer = required_agents(
                 calls=calls,
@@ -390,11 +392,10 @@ def _span_slots(text: str | float, interval_s: float) -> int:
 
 def _schedule_setup(path: Path, interval_s: float) -> tuple[list[Any], list[Any], Any, Any]:
     """Agents, templates, rules and penalty from a YAML setup file."""
-    import yaml
 
     from hotline.wfm.schedule import Agent, Break, LabourRules, ShiftTemplate
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8"), source=str(path)) or {}
     templates = [
         ShiftTemplate(
             name=str(t["name"]),
@@ -472,7 +473,7 @@ def schedule_command(
     agents, templates, rules, penalty = _schedule_setup(setup, interval_s)
     cells: dict[str, dict[tuple[Any, int], float]] = {}
     with requirements.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for row in dict_rows(handle, source=str(requirements)):
             moment = datetime.fromisoformat(row["interval_start"])
             slot = (moment.hour * 3600 + moment.minute * 60) // interval_s
             skill = row.get("skill") or "default"
@@ -557,7 +558,7 @@ def adherence_command(
     team_map: dict[str, str] | None = None
     if teams is not None:
         with teams.open(newline="", encoding="utf-8") as handle:
-            team_map = {row["agent"]: row["team"] for row in csv.DictReader(handle)}
+            team_map = {row["agent"]: row["team"] for row in dict_rows(handle, source=str(teams))}
     report = adherence_report(
         schedule=service.read_roster(roster, tz=tz),
         events=service.read_events(events, replication=replication),
@@ -626,7 +627,7 @@ def intraday_command(
     forecast_offered = [0.0] * slots
     forecast_aht = [0.0] * slots
     with forecast_file.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for row in dict_rows(handle, source=str(forecast_file)):
             start = datetime.fromisoformat(row["interval_start"])
             offset = (start - day_start).total_seconds()
             if 0 <= offset < 86400:
@@ -814,7 +815,7 @@ def verify_plan_command(
     offered = [0.0] * slots
     aht = [0.0] * slots
     with forecast_file.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for row in dict_rows(handle, source=str(forecast_file)):
             offset = (datetime.fromisoformat(row["interval_start"]) - start).total_seconds()
             if 0 <= offset < 86400:
                 offered[int(offset // interval_s)] = float(row["offered"])

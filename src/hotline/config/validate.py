@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from hotline.config.center import CenterConfig, parse_requirement
 from hotline.config.flow import HoursNode, QueueNode
+from hotline.core.documents import DocumentRefused, compose_yaml, construct_yaml
 from hotline.core.errors import Problem, ValidationFailed
 
 Path_ = tuple[str | int, ...]
@@ -87,8 +88,11 @@ def _dotted(path: Iterable[str | int]) -> str:
 def check_text(text: str, *, file: str = "<config>") -> CheckResult:
     """Check configuration ``text``; ``file`` names it in every problem."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # Bounded: a small document must not expand (aliases) or nest without limit.
+        node = compose_yaml(text, source=file)
+        data = construct_yaml(node)
+    except DocumentRefused as refused:
+        return CheckResult(None, list(refused.problems))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None

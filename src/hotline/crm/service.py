@@ -15,8 +15,6 @@ back.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,8 +33,9 @@ from sqlalchemy import (
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
+from hotline.core.documents import check_size, csv_records
 from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
-from hotline.crm import matching
+from hotline.crm import matching, rules
 from hotline.crm.phones import PhoneKind, normalize, try_normalize
 from hotline.crm.privacy import mask_address, mask_email, mask_name, mask_phone
 from hotline.identity.audit import record as audit
@@ -130,7 +129,15 @@ def create_customer(
 
     Example: ``create_customer(session, name="张伟", phones=["138 1234 5678"], actor="agent7")``.
     """
-    problems = _customer_problems(name, phones, emails, default_area_code, line=None)
+    problems = rules.customer_problems(
+        name=name,
+        phones=phones,
+        emails=emails,
+        addresses=addresses,
+        site=site,
+        vip_level=vip_level,
+        default_area_code=default_area_code,
+    )
     if problems:
         raise ValidationFailed(problems)
     customer = Customer(
@@ -153,29 +160,6 @@ def create_customer(
     audit(session, actor=actor, action="customer.create", target=f"customer:{customer.id}")
     session.flush()
     return customer
-
-
-def _customer_problems(
-    name: str,
-    phones: Sequence[str],
-    emails: Sequence[str],
-    default_area_code: str | None,
-    *,
-    line: int | None,
-    file: str | None = None,
-) -> list[Problem]:
-    problems: list[Problem] = []
-    if not name.strip():
-        problems.append(Problem("a customer needs a name", file, line, "name"))
-    for raw in phones:
-        try:
-            normalize(raw, default_area_code=default_area_code)
-        except ValueError as error:
-            problems.append(Problem(str(error), file, line, "phones"))
-    for address in emails:
-        if "@" not in address or address.startswith("@") or address.endswith("@"):
-            problems.append(Problem(f"not an e-mail address: {address!r}", file, line, "emails"))
-    return problems
 
 
 def add_phone(
@@ -228,7 +212,10 @@ def add_product(
     warranty_until: date | None = None,
     actor: str = "system",
 ) -> Product:
-    """Record a product the customer owns."""
+    """Record a product the customer owns (fields checked by :func:`rules.product_problems`)."""
+    problems = rules.product_problems(model=model, serial_number=serial_number, category=category)
+    if problems:
+        raise ValidationFailed(problems)
     get_customer(session, customer_id=customer_id, follow_merges=False)
     product = Product(
         customer_id=customer_id,
@@ -729,14 +716,20 @@ PRODUCT_COLUMNS = (
 
 
 def _rows(text: str, *, file: str, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    # Bounded parsing: an unclosed quote is refused at its line instead of eating the rows
+    # after it (hotline.core.documents).
+    check_size(len(text), source=file)
+    header, records = csv_records(text, source=file)
+    missing = [c for c in required if c not in header]
     if missing:
         raise ValidationFailed([Problem(f"missing column {c!r}", file, 1, c) for c in missing])
     # Line numbers count the header as line 1 (what a spreadsheet shows).
-    return [
-        (reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader
-    ]
+    rows: list[tuple[int, dict[str, str]]] = []
+    for line, row in records:
+        if None in row:
+            raise ValidationFailed([Problem("the row has more cells than the header", file, line)])
+        rows.append((line, {k: (v or "").strip() for k, v in row.items() if k}))
+    return rows
 
 
 def _split(value: str) -> list[str]:
@@ -768,21 +761,26 @@ def check_customers_csv(
     rows = _rows(text, file=file, required=("name",))
     problems: list[Problem] = []
     seen_phones: dict[str, int] = {}
+    vip_levels: dict[int, int] = {}
     for line, row in rows:
         phones = _split(row.get("phones", ""))
-        problems += _customer_problems(
-            row.get("name", ""),
-            phones,
-            _split(row.get("emails", "")),
-            default_area_code,
+        try:
+            vip_levels[line] = vip_level = rules.parse_vip_level(row.get("vip_level", ""))
+        except ValueError as error:
+            problems.append(Problem(str(error), file, line, "vip_level"))
+            vip_level = 0
+        # The same rules as a customer created through the API (hotline.crm.rules).
+        problems += rules.customer_problems(
+            name=row.get("name", ""),
+            phones=phones,
+            emails=_split(row.get("emails", "")),
+            addresses=[row["address"]] if row.get("address") else [],
+            site=row.get("site") or None,
+            vip_level=vip_level,
+            default_area_code=default_area_code,
             line=line,
             file=file,
         )
-        vip = row.get("vip_level", "")
-        if vip and not vip.isdigit():
-            problems.append(
-                Problem(f"vip_level must be a whole number, not {vip!r}", file, line, "vip_level")
-            )
         for raw in phones:
             number = try_normalize(raw, default_area_code=default_area_code)
             if number is not None and number.e164 in seen_phones:
@@ -810,7 +808,7 @@ def check_customers_csv(
                 emails=tuple(e.strip().lower() for e in _split(row.get("emails", ""))),
                 address=row.get("address") or None,
                 site=row.get("site") or None,
-                vip_level=int(row.get("vip_level") or 0),
+                vip_level=vip_levels[line],
             )
         )
     return checked
@@ -1025,8 +1023,13 @@ def import_products_csv(
                 )
             else:
                 customer_id = owners[0]
-        if not row.get("model"):
-            problems.append(Problem("a product needs a model", file, line, "model"))
+        problems += rules.product_problems(
+            model=row.get("model", ""),
+            serial_number=row.get("serial_number") or None,
+            category=row.get("category", ""),
+            line=line,
+            file=file,
+        )
         dates: dict[str, date | None] = {}
         for column in ("purchased_on", "installed_on", "warranty_until"):
             value = row.get(column, "")

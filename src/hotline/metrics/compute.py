@@ -23,6 +23,7 @@ import polars as pl
 
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import OUTCOMES, Event, EventKind, Outcome
+from hotline.core.spreadsheet import FORMULA_PATTERN
 from hotline.metrics.definitions import (
     DIMENSIONS,
     FCR_WINDOW_S,
@@ -170,8 +171,8 @@ class KpiReport:
     def to_csv(self) -> str:
         """Return the figures as CSV, preceded by ``#`` lines stating the settings used."""
         head = json.dumps(self.header())
-        body = self.table.with_columns(pl.col("interval_start").dt.to_string("%+")).write_csv()
-        return f"# {head}\n{body}"
+        table = self.table.with_columns(pl.col("interval_start").dt.to_string("%+"))
+        return f"# {head}\n{safe_text(table).write_csv()}"
 
 
 def _thresholds(frame: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
@@ -565,6 +566,9 @@ def experience_figures(
     """
     if interval not in INTERVALS or interval == "all":
         raise ValueError(f"interval must be one of {', '.join(i for i in INTERVALS if i != 'all')}")
+    unknown = [d for d in by if d not in ("queue", "agent")]
+    if unknown:
+        raise ValueError(f"cannot break down survey answers by {unknown}; choose queue or agent")
     rows: dict[str, list[Any]] = {"at": [], "queue": [], "agent": [], "score": [], "scale": []}
     for event in events:
         if event.kind is not EventKind.SURVEY_ANSWERED:
@@ -641,8 +645,25 @@ def frame_to_csv(frame: pl.DataFrame, path: Any, *, timezone: str = "UTC") -> in
             for c in stamps
         ]
     )
-    out.write_csv(path)
+    safe_text(out).write_csv(path)
     return out.height
+
+
+def safe_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every text cell that would start a spreadsheet formula neutralised
+    (:func:`hotline.core.spreadsheet.csv_cell`), for writing as CSV.
+
+    >>> safe_text(pl.DataFrame({"queue": ["=1+2", "repair"], "n": [-1, 2]})).rows()
+    [("'=1+2", -1), ('repair', 2)]
+    """
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_PATTERN))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
 
 
 _STAMPS = ("arrived_at", "queued_at", "answered_at", "abandoned_at", "ended_at")

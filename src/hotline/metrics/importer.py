@@ -12,20 +12,22 @@ the caller asks to skip them; then every skipped line is listed in the result.
 
 from __future__ import annotations
 
-import csv
+import codecs
 import gzip
 import io
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from hotline.core.documents import CSV_ENCODINGS, DocumentRefused, csv_records, load_yaml
 from hotline.core.errors import Problem, ValidationFailed
+from hotline.core.spreadsheet import import_cell
 from hotline.metrics.records import (
     DURATION_COLUMNS,
     RECORD_COLUMNS,
@@ -51,6 +53,8 @@ class ReadResult:
     rows_read: int = 0
     ignored: int = 0
     """Rows the mapping says to leave out on purpose (e.g. the bank's PHANTOM calls)."""
+    encoding: str = "utf-8"
+    """The file's encoding: ``utf-8``, or ``gb18030`` for a Chinese Excel export."""
 
     @property
     def skipped_lines(self) -> list[int]:
@@ -58,11 +62,48 @@ class ReadResult:
         return sorted({p.line for p in self.skipped if p.line is not None})
 
 
-def open_text(path: Path) -> TextIO:
+def open_text(path: Path, encoding: str = "utf-8") -> TextIO:
     """Open a text file for reading, transparently un-gzipping ``*.gz``."""
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding=encoding, newline="")
+    return path.open(encoding=encoding, newline="")
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    if path.suffix == ".gz":
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return path.open("rb")
+
+
+def file_encoding(path: Path) -> str:
+    """The encoding to read ``path`` in: UTF-8 (a BOM is skipped) or, failing that, GB18030
+    (what Chinese Excel writes as "CSV"). Refuses a file that is neither, naming the line
+    and column of the first byte that is not UTF-8.
+
+    The file is streamed, not read whole: exports of a year of calls run to gigabytes.
+    """
+    for encoding in CSV_ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with _open_binary(path) as handle:
+                while chunk := handle.read(1 << 20):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return "utf-8-sig" if encoding == "utf-8" else encoding
+    with _open_binary(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DocumentRefused(
+                    f"byte 0x{raw[error.start]:02x} at column {error.start + 1} is not UTF-8 "
+                    "(nor GB18030): save the file as UTF-8",
+                    source=str(path),
+                    line=number,
+                ) from None
+    raise AssertionError("unreachable: a file that does not decode has a line that does not")
 
 
 def zone(name: str) -> ZoneInfo:
@@ -111,9 +152,9 @@ def read_contact_records(
         return mapping.read(path, skip_bad_rows=skip_bad_rows, tz=tz)
     timezone = zone(tz)
     name = str(path)
-    with open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
+    encoding = file_encoding(path)
+    with open_text(path, encoding) as handle:
+        header, reader = csv_records(handle, source=name)
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise ValidationFailed(
@@ -123,12 +164,12 @@ def read_contact_records(
                 ]
             )
         extra = [c for c in header if c not in RECORD_COLUMNS]
-        rows = ((reader.line_num, row) for row in reader)
-        return _collect(
+        result = _collect(
             name,
-            ((line, _from_interchange(row, extra, timezone)) for line, row in rows),
+            ((line, _from_interchange(row, extra, timezone)) for line, row in reader),
             skip_bad_rows,
         )
+    return replace(result, encoding=encoding.removesuffix("-sig"))
 
 
 def _collect(
@@ -182,7 +223,8 @@ def _from_interchange(
         cell = row.get(column)
         if cell is None:
             return None
-        cell = cell.strip()
+        # A cell Hotline's export neutralised ("'=...") reads back as it was stored.
+        cell = import_cell(cell.strip())
         return cell or None
 
     for column in TIMESTAMP_COLUMNS:
@@ -232,7 +274,7 @@ def _from_interchange(
         hold_s=values["hold_s"],
         wrap_s=values["wrap_s"],
         transferred=transferred in {"true", "1", "yes"},
-        attributes=MappingProxyType({c: row[c] for c in extra if row.get(c)}),
+        attributes=MappingProxyType({c: import_cell(row[c]) for c in extra if row.get(c)}),
     )
     return record, []
 
@@ -314,7 +356,7 @@ class ExportMapping:
         """Load and check a mapping file; problems are located in the mapping file."""
         name = str(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path.read_text(encoding="utf-8"), source=name)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -410,9 +452,10 @@ class ExportMapping:
         """Read ``path`` through this mapping (the mapping's time zone wins over ``tz``)."""
         timezone = zone(self.timezone or tz)
         name = str(path)
-        with open_text(path) as handle:
-            reader = csv.DictReader(handle, delimiter=self.delimiter)
-            header = set(reader.fieldnames or [])
+        encoding = file_encoding(path)
+        with open_text(path, encoding) as handle:
+            columns, reader = csv_records(handle, source=name, delimiter=self.delimiter)
+            header = set(columns)
             needed = self._source_columns()
             missing = sorted(needed - header)
             if missing:
@@ -427,10 +470,10 @@ class ExportMapping:
                         for c in missing
                     ]
                 )
-            rows = ((reader.line_num, row) for row in reader)
-            return _collect(
-                name, ((line, self._convert(row, timezone)) for line, row in rows), skip_bad_rows
+            result = _collect(
+                name, ((line, self._convert(row, timezone)) for line, row in reader), skip_bad_rows
             )
+        return replace(result, encoding=encoding.removesuffix("-sig"))
 
     def _source_columns(self) -> set[str]:
         names: set[str] = set(self.skip_when) | set(self.keep_columns)
@@ -586,8 +629,36 @@ def _opt_str(value: Any) -> str | None:
     return str(value)
 
 
+def shipped_mapping(name: str) -> ExportMapping:
+    """Load a mapping shipped with Hotline by its name, and nothing else.
+
+    What the web API uses: a name that happens to match a file in the server's working
+    directory (``secret.key``, ``hotline.db``) must never be read as a mapping.
+
+    >>> shipped_mapping("anonymous-bank").name
+    'anonymous-bank-1999'
+    >>> try:
+    ...     shipped_mapping("pyproject")
+    ... except ValidationFailed as failed:
+    ...     print(failed)
+    mapping: no shipped mapping 'pyproject' (shipped: anonymous_bank)
+    """
+    known = {p.stem: p for p in MAPPINGS_DIR.glob("*.yaml")}
+    path = known.get(name.replace("-", "_"))
+    if path is None:
+        raise ValidationFailed(
+            [
+                Problem(
+                    rule=f"no shipped mapping {name!r} (shipped: {', '.join(sorted(known))})",
+                    field="mapping",
+                )
+            ]
+        )
+    return ExportMapping.load(path)
+
+
 def load_mapping(name_or_path: str) -> ExportMapping:
-    """Load a mapping by file path, or by the name of one shipped with Hotline.
+    """Load a mapping by file path, or by the name of one shipped with Hotline (the CLI).
 
     >>> load_mapping("anonymous_bank").name
     'anonymous-bank-1999'

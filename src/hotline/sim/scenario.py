@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from hotline.config.validate import load_center
+from hotline.core.documents import load_yaml
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Channel
 from hotline.routing.model import (
@@ -215,7 +216,7 @@ def load_scenario(path: Path) -> Scenario:
     """Read and check a scenario file; every problem is reported with its place."""
     name = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"), source=str(path))
     except OSError as exc:
         raise ValidationFailed([Problem(rule=str(exc), file=name)]) from exc
     except yaml.YAMLError as exc:

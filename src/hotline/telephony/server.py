@@ -29,11 +29,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hotline.config.center import CenterConfig
 from hotline.config.flow import Flow, sample_flow
 from hotline.config.validate import load_center
+from hotline.core.documents import load_json, load_yaml
+from hotline.core.errors import ValidationFailed
 from hotline.core.events import Event, EventKind
 from hotline.routing.engine import RoutingEngine
 from hotline.store.db import make_engine, make_session_factory
@@ -136,7 +136,7 @@ def load_phones(path: Path) -> tuple[AgentPhone, ...]:
     >>> load_phones(p)[0].user
     '1001'
     """
-    records = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    records = load_yaml(path.read_text(encoding="utf-8"), source=str(path)) or []
     return tuple(AgentPhone(str(r["agent"]), str(r["user"]), str(r["password"])) for r in records)
 
 
@@ -217,7 +217,7 @@ def ivr_options(flow: Path | None, center: CenterConfig) -> dict[str, Any]:
 
 def load_flow(path: Path) -> Flow:
     """Read an IVR flow from YAML (checked against :class:`hotline.config.flow.Flow`)."""
-    return Flow.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return Flow.model_validate(load_yaml(path.read_text(encoding="utf-8"), source=str(path)))
 
 
 def convert_recording(raw_dir: Path, out_dir: Path, contact_id: str) -> Mapping[str, Any] | None:
@@ -258,14 +258,14 @@ async def _control_client(
     try:
         while line := await reader.readline():
             try:
-                request = json.loads(line)["originate"]
+                request = load_json(line, source="control")["originate"]
                 contact_id = await center.originate(
                     agent_id=str(request["agent"]),
                     number=str(request["number"]),
                     reason=str(request.get("reason", "click_to_dial")),
                 )
                 reply: dict[str, str] = {"contact_id": contact_id}
-            except (ValueError, KeyError, TypeError, OriginationRefused) as exc:
+            except (ValueError, KeyError, TypeError, ValidationFailed, OriginationRefused) as exc:
                 reply = {"error": str(exc)}
             writer.write((json.dumps(reply) + "\n").encode())
             await writer.drain()

@@ -154,6 +154,7 @@ def create_app(
 
     _include_routers(app)
     _add_docs(app)
+    _limit_bodies(app)
     # Outermost last: headers go on every response, the Origin check's refusals included.
     app.add_middleware(OriginCheck, allowed_origins=settings.allowed_origins)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
@@ -199,6 +200,13 @@ def _add_docs(app: FastAPI) -> None:
         return _docs_page(get_redoc_html(openapi_url="/openapi.json", title="Hotline API"))
 
 
+def _limit_bodies(app: FastAPI) -> None:
+    """Refuse request bodies over each route's limit with 413 (hotline.web.limits)."""
+    from hotline.web.limits import BodyLimitMiddleware
+
+    app.add_middleware(BodyLimitMiddleware)
+
+
 def _error_name(status_code: int) -> str:
     return {
         400: "bad_request",
@@ -207,6 +215,7 @@ def _error_name(status_code: int) -> str:
         404: "not_found",
         405: "method_not_allowed",
         409: "conflict",
+        413: "payload_too_large",
         422: "invalid_request",
     }.get(status_code, "error")
 

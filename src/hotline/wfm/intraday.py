@@ -98,15 +98,20 @@ def reforecast_day(
         raise ValueError("actuals must cover the first intervals of the day")
     seen_forecast = float(sum(forecast_offered[:elapsed]))
     seen_actual = float(sum(actual_offered))
-    volume_ratio = (seen_actual + prior_contacts) / (seen_forecast + prior_contacts)
+    seen = seen_forecast + prior_contacts
+    volume_ratio = (seen_actual + prior_contacts) / seen if seen > 0 else 1.0
     expected_handle = float(
         sum(a * f for a, f in zip(actual_answered, forecast_aht_s[:elapsed], strict=True))
     )
     mean_aht = sum(o * a for o, a in zip(forecast_offered, forecast_aht_s, strict=True)) / max(
         sum(forecast_offered), 1e-9
     )
-    aht_ratio = (float(sum(actual_handle_s)) + prior_contacts * mean_aht) / (
-        expected_handle + prior_contacts * mean_aht
+    expected = expected_handle + prior_contacts * mean_aht
+    # Nothing expected yet (no forecast volume, or no handle time): keep the forecast AHT.
+    aht_ratio = (
+        (float(sum(actual_handle_s)) + prior_contacts * mean_aht) / expected
+        if expected > 0
+        else 1.0
     )
     intervals = []
     for i in range(n):

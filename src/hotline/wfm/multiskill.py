@@ -27,8 +27,6 @@ with that profile.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,6 +37,7 @@ from typing import Any
 import yaml
 
 from hotline.config.center import CenterConfig
+from hotline.core.documents import csv_records, load_yaml
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.routing.service import (
     AgentConfig,
@@ -242,16 +241,15 @@ def parse_volumes(text: str, *, source: str = "<volumes>") -> list[IntervalLoad]
     >>> parse_volumes("queue,offered,aht_s\\nrepair,120,240\\n")[0].loads
     (QueueLoad(queue='repair', offered=120.0, aht_s=240.0, patience_s=None),)
     """
-    reader = csv.DictReader(io.StringIO(text))
-    columns = set(reader.fieldnames or [])
+    header, reader = csv_records(text, source=source)
+    columns = set(header)
     if not {"queue", "offered", "aht_s"} <= columns:
         raise ValidationFailed(
             [Problem(rule="volumes need queue, offered and aht_s columns", file=source, line=1)]
         )
     problems: list[Problem] = []
     grouped: dict[str | None, list[QueueLoad]] = {}
-    for row in reader:
-        line = reader.line_num
+    for line, row in reader:
         queue = (row.get("queue") or "").strip()
         offered = _number(row.get("offered"), where=source, problems=problems, line=line)
         aht = _number(row.get("aht_s"), where=source, problems=problems, line=line)
@@ -295,11 +293,11 @@ def parse_plan(text: str, *, source: str = "<plan>") -> StaffingPlan:
     first = text.lstrip().splitlines()[0] if text.strip() else ""
     rows: list[tuple[str, Any, int | None]] = []
     if first.replace(" ", "").startswith("team,"):
-        reader = csv.DictReader(io.StringIO(text))
-        rows = [((r.get("team") or "").strip(), r.get("agents"), reader.line_num) for r in reader]
+        _, records = csv_records(text, source=source)
+        rows = [((r.get("team") or "").strip(), r.get("agents"), line) for line, r in records]
     else:
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text, source=source)
         except yaml.YAMLError as exc:
             raise ValidationFailed([Problem(rule=f"not CSV or YAML: {exc}", file=source)]) from exc
         if isinstance(data, dict) and isinstance(data.get("plan"), dict):

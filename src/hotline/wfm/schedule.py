@@ -145,6 +145,14 @@ class ScheduleProblem:
     workers: int = 2
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.requirements:
+            raise ValueError("requirements must name at least one skill")
+        if self.interval_s <= 0 or 86400 % self.interval_s:
+            raise ValueError(
+                f"interval_s must divide a day (900, 1800, 3600…), not {self.interval_s}"
+            )
+
     @property
     def days(self) -> int:
         """Days in the planning horizon."""

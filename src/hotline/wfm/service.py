@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from hotline.core.documents import csv_records, dict_rows, load_json
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Event
+from hotline.core.spreadsheet import append_row, csv_cell
 from hotline.metrics import service as metrics_service
 from hotline.metrics.service import BANK_TIMEZONE, ContactRecord
 from hotline.wfm.adherence import BREAK, PHONES, ScheduledActivity
@@ -95,12 +97,12 @@ def read_calendar(path: Path) -> list[SpecialDay]:
     days: list[SpecialDay] = []
     problems: list[Problem] = []
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or not {"date", "label"} <= set(reader.fieldnames):
+        header, records = csv_records(handle, source=str(path))
+        if not {"date", "label"} <= set(header):
             raise ValidationFailed(
                 [Problem(rule="calendar needs date and label columns", file=str(path), line=1)]
             )
-        for row in reader:
+        for line, row in records:
             try:
                 factor = row.get("factor") or None
                 days.append(
@@ -112,9 +114,7 @@ def read_calendar(path: Path) -> list[SpecialDay]:
                     )
                 )
             except ValueError as exc:
-                problems.append(
-                    Problem(rule=str(exc), file=str(path), line=reader.line_num, field="date")
-                )
+                problems.append(Problem(rule=str(exc), file=str(path), line=line, field="date"))
     if problems:
         raise ValidationFailed(problems)
     return days
@@ -157,22 +157,22 @@ def write_schedule(result: ScheduleResult, path: Path, *, interval_s: int) -> No
         sheet = book.active
         assert sheet is not None
         sheet.title = "schedule"
-        sheet.append(columns)
+        append_row(sheet, columns)
         for row in rows:
-            sheet.append([row[c] for c in columns])
+            append_row(sheet, [row[c] for c in columns])
         cover = book.create_sheet("coverage")
-        cover.append(["skill", "day", "interval", "required", "scheduled"])
+        append_row(cover, ["skill", "day", "interval", "required", "scheduled"])
         for skill, required in result.required.items():
             scheduled = result.scheduled[skill]
             for d in range(required.shape[0]):
                 for s in range(required.shape[1]):
-                    cover.append([skill, d, s, float(required[d, s]), float(scheduled[d, s])])
+                    append_row(cover, [skill, d, s, float(required[d, s]), float(scheduled[d, s])])
         book.save(path)
         return
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
 
 
 def plot_coverage(result: ScheduleResult, path: Path, *, first_day: date, interval_s: int) -> None:
@@ -256,7 +256,6 @@ def stored_events(*, session: Session, source: str | None = None) -> list[Event]
 def read_events(path: Path, *, replication: int | None = None) -> list[Event]:
     """Read a contact event log file: JSON lines of ``Event.as_dict()``, or the Parquet log
     ``hotline simulate`` writes (``replication`` picks one run of it)."""
-    import json
 
     from hotline.core.events import Channel, EventKind
 
@@ -269,10 +268,10 @@ def read_events(path: Path, *, replication: int | None = None) -> list[Event]:
             frame = frame.filter(pl.col("replication") == replication)
         rows = frame.to_dicts()
         for row in rows:
-            row["data"] = json.loads(row["data"]) if row.get("data") else {}
+            row["data"] = load_json(row["data"], source=str(path)) if row.get("data") else {}
     else:
         with path.open(encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
+            rows = [load_json(line, source=str(path)) for line in handle if line.strip()]
     return [
         Event(
             seq=int(row["seq"]),
@@ -300,7 +299,7 @@ def read_roster(path: Path, *, tz: str) -> list[ScheduledActivity]:
     zone = ZoneInfo(tz)
     activities: list[ScheduledActivity] = []
     with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for row in dict_rows(handle, source=str(path)):
             agent, day = row["agent"], row["date"]
             start, end = _local(day, row["start"], zone), _local(day, row["end"], zone)
             breaks = sorted(

@@ -8,14 +8,14 @@ tickets the caller of the route may see (an agent: their queues' and their own).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as Path_
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.crm import imports
+from hotline.crm import imports, rules
 from hotline.crm import service as crm
 from hotline.desk import customers as desk
 from hotline.identity.audit import record as audit
@@ -23,6 +23,8 @@ from hotline.web import jobs
 from hotline.web.access import current_center, hides_customer_identity
 from hotline.web.api.tickets import visible_tickets
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import RecordId
+from hotline.web.limits import MAX_UPLOAD_BYTES, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 
@@ -37,23 +39,25 @@ def masked_for(user: CurrentUser) -> bool:
 
 
 class CustomerIn(BaseModel):
-    """A new customer."""
+    """A new customer (the field rules are :mod:`hotline.crm.rules`, shared with the import)."""
 
-    name: str = Field(min_length=1, max_length=128)
-    phones: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
-    addresses: list[str] = Field(default_factory=list)
-    site: str | None = None
-    vip_level: int = Field(0, ge=0, le=5)
-    default_area_code: str | None = None
+    name: str = Field(min_length=1, max_length=rules.NAME_LENGTH)
+    phones: list[str] = Field(default_factory=list, max_length=rules.MAX_ENTRIES)
+    emails: list[str] = Field(default_factory=list, max_length=rules.MAX_ENTRIES)
+    addresses: list[Annotated[str, Field(max_length=rules.ADDRESS_LENGTH)]] = Field(
+        default_factory=list, max_length=rules.MAX_ENTRIES
+    )
+    site: str | None = Field(None, max_length=rules.SITE_LENGTH)
+    vip_level: int = Field(0, ge=rules.VIP_MIN, le=rules.VIP_MAX)
+    default_area_code: str | None = Field(None, max_length=8)
 
 
 class ProductIn(BaseModel):
     """A product the customer owns."""
 
-    model: str = Field(min_length=1, max_length=64)
-    serial_number: str | None = None
-    category: str = ""
+    model: str = Field(min_length=1, max_length=rules.MODEL_LENGTH)
+    serial_number: str | None = Field(None, max_length=rules.SERIAL_LENGTH)
+    category: str = Field("", max_length=rules.CATEGORY_LENGTH)
     purchased_on: date | None = None
     installed_on: date | None = None
     warranty_until: date | None = None
@@ -62,9 +66,9 @@ class ProductIn(BaseModel):
 class PhoneIn(BaseModel):
     """Another phone number of a customer."""
 
-    number: str = Field(min_length=3, max_length=40)
-    label: str = ""
-    default_area_code: str | None = None
+    number: str = Field(min_length=3, max_length=rules.PHONE_LENGTH)
+    label: str = Field("", max_length=rules.LABEL_LENGTH)
+    default_area_code: str | None = Field(None, max_length=8)
 
 
 class ContactIn(BaseModel):
@@ -72,16 +76,16 @@ class ContactIn(BaseModel):
 
     channel: str = Field(pattern="^(voice|chat|email|sms|app|video|callback|outbound)$")
     direction: str = Field("inbound", pattern="^(inbound|outbound)$")
-    contact_id: str | None = None
-    summary: str = ""
+    contact_id: str | None = Field(None, max_length=64)
+    summary: str = Field("", max_length=NOTE_LENGTH)
 
 
 class CsvIn(BaseModel):
     """A CSV file's text."""
 
-    text: str
-    file: str = "upload.csv"
-    default_area_code: str | None = None
+    text: str = Field(max_length=MAX_UPLOAD_BYTES)
+    file: str = Field("upload.csv", max_length=NAME_LENGTH)
+    default_area_code: str | None = Field(None, max_length=8)
 
 
 @router.get("/pop")
@@ -157,7 +161,7 @@ def duplicates(
 
 @router.get("/{customer_id}")
 def get_customer(
-    customer_id: int,
+    customer_id: RecordId,
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -168,7 +172,7 @@ def get_customer(
 
 @router.post("/{customer_id}/products", status_code=201)
 def add_product(
-    customer_id: int,
+    customer_id: RecordId,
     body: ProductIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
@@ -182,7 +186,7 @@ def add_product(
 
 @router.post("/{customer_id}/phones", status_code=201)
 def add_phone(
-    customer_id: int,
+    customer_id: RecordId,
     body: PhoneIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
@@ -205,7 +209,7 @@ def add_phone(
 
 @router.post("/{customer_id}/contacts", status_code=201)
 def add_contact(
-    customer_id: int,
+    customer_id: RecordId,
     body: ContactIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
@@ -305,8 +309,8 @@ def import_products(
 
 @router.post("/{survivor_id}/merge/{merged_id}")
 def merge(
-    survivor_id: int,
-    merged_id: int,
+    survivor_id: RecordId,
+    merged_id: RecordId,
     user: CurrentUser = Depends(require_roles(*MERGERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -319,7 +323,7 @@ def merge(
 
 @router.post("/merges/{merge_id}/undo")
 def undo_merge(
-    merge_id: int,
+    merge_id: RecordId,
     user: CurrentUser = Depends(require_roles(*MERGERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from hotline.identity.roles import ALL_ROLES
 from hotline.kb import service as kb
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import RecordId
+from hotline.web.limits import ARTICLE_LENGTH, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
 
@@ -19,14 +21,17 @@ AUTHORS = ("agent", "team_lead", "supervisor", "qa", "manager")
 REVIEWERS = ("qa", "supervisor", "manager")
 
 
+Tag = Annotated[str, Field(max_length=64)]
+
+
 class ArticleIn(BaseModel):
     """A new article."""
 
     title: str = Field(min_length=1, max_length=256)
-    body: str
-    category: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    language: str = "zh-CN"
+    body: str = Field(max_length=ARTICLE_LENGTH)
+    category: str | None = Field(None, max_length=NAME_LENGTH)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    language: str = Field("zh-CN", max_length=16)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
 
@@ -34,34 +39,34 @@ class ArticleIn(BaseModel):
 class EditIn(BaseModel):
     """A new version of an article."""
 
-    title: str | None = None
-    body: str | None = None
-    tags: list[str] | None = None
-    note: str = ""
+    title: str | None = Field(None, min_length=1, max_length=256)
+    body: str | None = Field(None, max_length=ARTICLE_LENGTH)
+    tags: list[Tag] | None = Field(None, max_length=50)
+    note: str = Field("", max_length=NOTE_LENGTH)
 
 
 class ReviewIn(BaseModel):
     """A reviewer's decision."""
 
     approve: bool
-    note: str = ""
+    note: str = Field("", max_length=NOTE_LENGTH)
 
 
 class FeedbackIn(BaseModel):
     """A "was this helpful?" answer."""
 
     helpful: bool
-    comment: str = ""
+    comment: str = Field("", max_length=NOTE_LENGTH)
 
 
 class AttachmentIn(BaseModel):
     """Metadata of a file stored elsewhere."""
 
     filename: str = Field(min_length=1, max_length=256)
-    media_type: str
-    size_bytes: int = Field(ge=0)
-    sha256: str
-    uri: str
+    media_type: str = Field(max_length=NAME_LENGTH)
+    size_bytes: int = Field(ge=0, le=2**53)
+    sha256: str = Field(max_length=64)
+    uri: str = Field(max_length=2_000)
 
 
 def _article(session: Session, article_id: int) -> dict[str, Any]:
@@ -96,7 +101,7 @@ def search(
 
 @router.get("/articles/{article_id}")
 def read(
-    article_id: int,
+    article_id: RecordId,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -129,7 +134,7 @@ def create(
 
 @router.post("/articles/{article_id}/versions", status_code=201)
 def edit(
-    article_id: int,
+    article_id: RecordId,
     body: EditIn,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
     session: Session = Depends(db_session, scope="function"),
@@ -141,7 +146,7 @@ def edit(
 
 @router.post("/articles/{article_id}/submit")
 def submit(
-    article_id: int,
+    article_id: RecordId,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -152,7 +157,7 @@ def submit(
 
 @router.post("/articles/{article_id}/review")
 def review(
-    article_id: int,
+    article_id: RecordId,
     body: ReviewIn,
     user: CurrentUser = Depends(require_roles(*REVIEWERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -166,7 +171,7 @@ def review(
 
 @router.post("/articles/{article_id}/retire")
 def retire(
-    article_id: int,
+    article_id: RecordId,
     user: CurrentUser = Depends(require_roles(*REVIEWERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -177,7 +182,7 @@ def retire(
 
 @router.post("/articles/{article_id}/feedback", status_code=201)
 def feedback(
-    article_id: int,
+    article_id: RecordId,
     body: FeedbackIn,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
     session: Session = Depends(db_session, scope="function"),
@@ -195,7 +200,7 @@ def feedback(
 
 @router.post("/articles/{article_id}/attachments", status_code=201)
 def attach(
-    article_id: int,
+    article_id: RecordId,
     body: AttachmentIn,
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
     session: Session = Depends(db_session, scope="function"),

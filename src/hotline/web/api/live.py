@@ -59,6 +59,7 @@ from hotline.web.access import (
     scoped_board,
 )
 from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
+from hotline.web.fields import RecordRef
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 T = TypeVar("T")
@@ -658,8 +659,8 @@ class TicketFromContact(BaseModel):
     subject: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
-    customer_id: int | None = None
-    product_id: int | None = None
+    customer_id: RecordRef | None = None
+    product_id: RecordRef | None = None
 
 
 @router.post("/agents/{agent_id}/contacts/{contact_id}/tickets", status_code=201)

@@ -29,6 +29,7 @@ from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
 from hotline.web.access import mask_personal
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import RecordId
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 
@@ -67,7 +68,7 @@ def list_recordings(
 
 @router.get("/recordings/{recording_id}/audio", response_class=FileResponse)
 def play_recording(
-    recording_id: int,
+    recording_id: RecordId,
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> FileResponse:

@@ -35,10 +35,11 @@ from hotline.identity import audit
 from hotline.identity.scope import AgentScope
 from hotline.metrics import service
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
-from hotline.metrics.importer import load_mapping, read_contact_records
+from hotline.metrics.importer import read_contact_records, shipped_mapping
 from hotline.store.db import writing
 from hotline.web.access import scope_of
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import TimeZoneForm, TimeZoneQuery
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -60,7 +61,7 @@ def kpis(
     request: Request,
     interval: str = Query("30m", description=f"One of {', '.join(INTERVALS)}."),
     by: str = Query("queue", description=f"Comma-separated from {', '.join(DIMENSIONS)}."),
-    timezone: str = Query("UTC", description="Time zone of the intervals."),
+    timezone: TimeZoneQuery = "UTC",
     source: str | None = Query(None, description="Only this imported source."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -107,7 +108,7 @@ def agents(
     request: Request,
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
     by: str = Query("agent", description="agent or team."),
-    timezone: str = Query("UTC"),
+    timezone: TimeZoneQuery = "UTC",
     source: str | None = Query(None, description="Only events of this source (live, sim…)."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -134,7 +135,7 @@ def experience(
     request: Request,
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
     by: str = Query("queue", description="queue, agent, or center."),
-    timezone: str = Query("UTC"),
+    timezone: TimeZoneQuery = "UTC",
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
@@ -164,7 +165,7 @@ def import_contacts(
     file: UploadFile = File(..., description="Contact-record CSV, or an export (gzip allowed)."),
     source: str = Form(..., min_length=1, max_length=128),
     mapping: str | None = Form(None, description="A shipped mapping, e.g. anonymous_bank."),
-    timezone: str = Form("UTC"),
+    timezone: TimeZoneForm = "UTC",
     skip_bad_rows: bool = Form(False),
     replace: bool = Form(False),
     user: CurrentUser = Depends(require_roles(*IMPORTERS)),
@@ -174,9 +175,8 @@ def import_contacts(
 
     Importing a source that already exists answers 409 unless ``replace`` is set.
     """
-    if mapping is not None and ("/" in mapping or "\\" in mapping):
-        # Only mappings shipped with Hotline: a path would read the server's file system.
-        raise HTTPException(422, "mapping must be a name")
+    # Only mappings shipped with Hotline, by name: never a file of the server's own.
+    export_mapping = shipped_mapping(mapping) if mapping else None
     # Copying and parsing a big file takes seconds: do it with no write transaction open
     # (ending the sign-in check's), then queue as a writer only to store the records.
     session.commit()
@@ -187,7 +187,6 @@ def import_contacts(
             while chunk := file.file.read(1 << 20):
                 handle.write(chunk)
         try:
-            export_mapping = load_mapping(mapping) if mapping else None
             result = read_contact_records(
                 path, tz=timezone, skip_bad_rows=skip_bad_rows, mapping=export_mapping
             )
@@ -215,5 +214,6 @@ def import_contacts(
         "stored": stored,
         "rows_read": result.rows_read,
         "ignored": result.ignored,
+        "encoding": result.encoding,
         "skipped": [{"line": p.line, "field": p.field, "rule": p.rule} for p in result.skipped],
     }

@@ -19,8 +19,11 @@ from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
+from hotline.tickets.workflow import Action
 from hotline.web.access import mask_personal
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import MAX_RECORD_ID, RecordId, RecordRef
+from hotline.web.limits import DESCRIPTION_LENGTH, NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
@@ -101,12 +104,12 @@ class TicketIn(BaseModel):
 
     type: str = Field(pattern="^(inquiry|installation|repair|complaint|suggestion)$")
     subject: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    customer_id: int | None = None
-    product_id: int | None = None
+    description: str = Field("", max_length=DESCRIPTION_LENGTH)
+    customer_id: RecordRef | None = None
+    product_id: RecordRef | None = None
     priority: str = Field("normal", pattern="^(low|normal|high|urgent)$")
-    category: str = ""
-    queue: str = ""
+    category: str = Field("", max_length=NAME_LENGTH)
+    queue: str = Field("", max_length=NAME_LENGTH)
     complaint_level: str | None = Field(None, pattern="^[123]$")
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     contact_id: str | None = None
@@ -116,16 +119,16 @@ class TicketIn(BaseModel):
 class ActionIn(BaseModel):
     """An action on a ticket."""
 
-    action: str
-    target: str | None = None
-    note: str = ""
+    action: Action
+    target: str | None = Field(None, max_length=NAME_LENGTH)
+    note: str = Field("", max_length=NOTE_LENGTH)
 
 
 class NoteIn(BaseModel):
     """An update sent to the customer, or a provider's report."""
 
-    note: str = Field(min_length=1)
-    provider: str | None = None
+    note: str = Field(min_length=1, max_length=NOTE_LENGTH)
+    provider: str | None = Field(None, max_length=NAME_LENGTH)
     completed: bool = False
     parts: list[str] = Field(default_factory=list)
 
@@ -137,7 +140,7 @@ class VerificationIn(BaseModel):
     customer_confirmed: bool
     part_replaced: bool = False
     part_matches_fault: bool | None = None
-    note: str = ""
+    note: str = Field("", max_length=NOTE_LENGTH)
 
 
 class ProviderIn(BaseModel):
@@ -145,8 +148,8 @@ class ProviderIn(BaseModel):
 
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=128)
-    region: str = ""
-    phone: str = ""
+    region: str = Field("", max_length=NAME_LENGTH)
+    phone: str = Field("", max_length=NAME_LENGTH)
 
 
 @router.post("", status_code=201)
@@ -192,7 +195,7 @@ def list_tickets(
     request: Request,
     state: list[str] = Query([], description="Only these states."),
     queue: list[str] = Query([], description="Only these queues."),
-    customer_id: int | None = None,
+    customer_id: int | None = Query(None, ge=1, le=MAX_RECORD_ID),
     limit: int = Query(100, ge=1, le=1000),
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -257,7 +260,7 @@ def create_provider(
 
 @router.get("/{ticket_id}")
 def get_ticket(
-    ticket_id: int,
+    ticket_id: RecordId,
     request: Request,
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -289,7 +292,7 @@ def get_ticket(
 
 @router.post("/{ticket_id}/actions")
 def act(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: ActionIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -316,7 +319,7 @@ def act(
 
 @router.post("/{ticket_id}/updates")
 def update(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: NoteIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -340,7 +343,7 @@ def update(
 
 @router.patch("/{ticket_id}/fields")
 def update_fields(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: FieldsIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -361,7 +364,7 @@ def update_fields(
 
 @router.post("/{ticket_id}/verification")
 def verify(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: VerificationIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -377,8 +380,8 @@ def verify(
 
 @router.post("/{ticket_id}/articles/{article_id}", status_code=201)
 def link_article(
-    ticket_id: int,
-    article_id: int,
+    ticket_id: RecordId,
+    article_id: RecordId,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -399,7 +402,7 @@ class LevelIn(BaseModel):
 
 @router.post("/{ticket_id}/complaint-level")
 def raise_level(
-    ticket_id: int,
+    ticket_id: RecordId,
     body: LevelIn,
     request: Request,
     user: CurrentUser = Depends(require_roles("team_lead", "supervisor", "manager")),

@@ -10,7 +10,7 @@ scheduling and intraday take their inputs in the request body.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.fields import TimeZoneQuery
 from hotline.wfm import service
 from hotline.wfm.adherence import ScheduledActivity, adherence_report
 from hotline.wfm.erlang import ServiceTarget, required_agents
@@ -52,11 +53,13 @@ def _target(text: str, **caps: float | None) -> ServiceTarget:
 class ErlangRequest(BaseModel):
     """One interval to staff."""
 
-    calls: float = Field(ge=0)
-    aht_s: float = Field(gt=0)
-    interval_s: float = Field(1800, gt=0)
-    target: str = "80/20"
-    patience_s: float | None = Field(None, gt=0)
+    # Bounds keep the offered load (calls × AHT ÷ interval) a number Erlang formulas can
+    # evaluate: a million calls in an interval is far beyond any contact center.
+    calls: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    aht_s: float = Field(gt=0, le=86_400, allow_inf_nan=False)
+    interval_s: float = Field(1800, ge=60, le=86_400, allow_inf_nan=False)
+    target: str = Field("80/20", max_length=64)
+    patience_s: float | None = Field(None, gt=0, le=86_400, allow_inf_nan=False)
     shrinkage: float = Field(0.0, ge=0, lt=1)
     max_occupancy: float | None = Field(None, gt=0, le=1)
     max_abandon_rate: float | None = Field(None, gt=0, lt=1)
@@ -70,14 +73,17 @@ def erlang(
     target = _target(
         body.target, max_occupancy=body.max_occupancy, max_abandon_rate=body.max_abandon_rate
     )
-    answer = required_agents(
-        calls=body.calls,
-        aht_s=body.aht_s,
-        interval_s=body.interval_s,
-        target=target,
-        patience_s=body.patience_s,
-        shrinkage=body.shrinkage,
-    )
+    try:
+        answer = required_agents(
+            calls=body.calls,
+            aht_s=body.aht_s,
+            interval_s=body.interval_s,
+            target=target,
+            patience_s=body.patience_s,
+            shrinkage=body.shrinkage,
+        )
+    except ValueError as exc:
+        raise HTTPException(UNPROCESSABLE, str(exc)) from None
     return answer.as_dict()
 
 
@@ -95,7 +101,7 @@ def forecast_route(
     calendar: list[SpecialDayIn] | None = None,
     interval: int = Query(1800, description="Interval length in seconds (900, 1800, 3600)."),
     horizon_days: int = Query(14, ge=1, le=92),
-    timezone: str = Query("UTC"),
+    timezone: TimeZoneQuery = "UTC",
     source: str | None = Query(None, description="Only this imported source."),
     channel: str | None = Query(None),
     queue: str | None = Query(None),
@@ -128,6 +134,14 @@ def forecast_route(
         "notes": result.notes,
         "rows": [r.as_row() for r in result.intervals()],
     }
+
+
+#: A count or amount that cannot be negative (contacts, agents, seconds of handling).
+Count = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+#: A duration that must be positive (an average handle time).
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+#: The most intervals one day's figures may have (one a minute).
+MAX_INTERVALS = 1440
 
 
 class BreakIn(BaseModel):
@@ -164,12 +178,12 @@ class ScheduleRequest(BaseModel):
     """A scheduling problem: requirements per skill as days × intervals."""
 
     first_day: date
-    interval_s: int = 1800
-    requirements: dict[str, list[list[float]]]
-    agents: list[AgentIn]
-    templates: list[TemplateIn]
-    min_rest_hours: float = 11.0
-    min_days_off: int = 2
+    interval_s: int = Field(1800, ge=300, le=86400)
+    requirements: dict[str, list[list[Count]]] = Field(min_length=1, max_length=50)
+    agents: list[AgentIn] = Field(max_length=1000)
+    templates: list[TemplateIn] = Field(min_length=1, max_length=100)
+    min_rest_hours: float = Field(11.0, ge=0, le=48)
+    min_days_off: int = Field(2, ge=0, le=7)
     under_staffing_penalty: float | None = None
     time_limit_s: float = Field(20.0, gt=0, le=MAX_SOLVE_S)
 
@@ -287,13 +301,13 @@ def adherence(
 class IntradayRequest(BaseModel):
     """Today's forecast and schedule per interval, and the actuals of elapsed intervals."""
 
-    forecast_offered: list[float]
-    forecast_aht_s: list[float]
-    scheduled_agents: list[float]
-    actual_offered: list[float]
-    actual_answered: list[float]
-    actual_handle_s: list[float]
-    interval_s: float = 1800
+    forecast_offered: list[Count] = Field(min_length=1, max_length=MAX_INTERVALS)
+    forecast_aht_s: list[Seconds] = Field(min_length=1, max_length=MAX_INTERVALS)
+    scheduled_agents: list[Count] = Field(min_length=1, max_length=MAX_INTERVALS)
+    actual_offered: list[Count] = Field(max_length=MAX_INTERVALS)
+    actual_answered: list[Count] = Field(max_length=MAX_INTERVALS)
+    actual_handle_s: list[Count] = Field(max_length=MAX_INTERVALS)
+    interval_s: float = Field(1800, ge=60, le=86400)
     target: str = "80/20"
     patience_s: float | None = Field(None, gt=0)
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from hotline.config.center import WEEKDAYS
 from hotline.config.validate import check_text
+from hotline.core.documents import load_yaml
 from hotline.core.errors import NotFound
 from hotline.identity import audit
 from hotline.identity.roles import ALL_ROLES
@@ -259,7 +260,7 @@ def edit_center(
     the file are not kept (the YAML editor keeps them).
     """
     text, _ = center_text(request)
-    data = yaml.safe_load(text) if text else None
+    data = load_yaml(text, source=SAVED_NAME) if text else None
     if not isinstance(data, dict):
         return JSONResponse({"error": "not_found", "message": "no configuration"}, 404)
     try:

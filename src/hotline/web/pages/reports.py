@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from hotline.core.spreadsheet import append_row
 from hotline.identity.scope import EVERYONE, AgentScope
 from hotline.metrics import service as metrics
 from hotline.metrics.compute import KpiReport, queue_figures
@@ -34,6 +35,9 @@ REPORT_ROLES = ("supervisor", "team_lead", "manager", "wfm", "qa")
 SHOWN = ("offered", "answered", "abandoned", "service_level", "asa_s", "aht_s", "abandon_rate")
 #: Longest span one page computes, so a careless filter cannot tie up the server.
 MAX_DAYS = 92
+#: The dates a report can cover (a calendar date past these cannot be turned into instants).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 class Filters:
@@ -49,6 +53,10 @@ class Filters:
             raise HTTPException(
                 422, [{"field": "from", "problem": "dates look like 2026-11-23"}]
             ) from None
+        for field, day in (("from", self.date_from), ("to", self.date_to)):
+            if not FIRST_DAY <= day <= LAST_DAY:
+                problem = f"give a date from {FIRST_DAY} to {LAST_DAY}"
+                raise HTTPException(422, [{"field": field, "problem": problem}])
         if self.date_to < self.date_from or (self.date_to - self.date_from).days > MAX_DAYS:
             raise HTTPException(
                 422, [{"field": "to", "problem": f"give a range of 0 to {MAX_DAYS} days"}]
@@ -63,6 +71,9 @@ class Filters:
         self.team = query.get("team") or ""
         self.agent = query.get("agent") or ""
         self.timezone = timezone
+        for field, value in (("queue", self.queue), ("team", self.team), ("agent", self.agent)):
+            if len(value) > 64:
+                raise HTTPException(422, [{"field": field, "problem": "at most 64 characters"}])
 
     def span(self) -> tuple[datetime, datetime]:
         """The first and last instants the filters cover, in the center's time zone."""
@@ -107,11 +118,25 @@ def selected_contacts(
                 pl.col("agent").replace_strict(teams, default=None, return_dtype=pl.String),
             ).alias("team")
         )
-    for column, value in (("queue", filters.queue), ("team", filters.team)):
+    known: dict[str, set[str]] = {"queue": set(), "team": set(), "agent": set()}
+    if center is not None:
+        known = {
+            "queue": {q.id for q in center.queues},
+            "team": {t.id for t in center.teams},
+            "agent": {a.id for a in center.agents},
+        }
+    for column, value in (
+        ("queue", filters.queue),
+        ("team", filters.team),
+        ("agent", filters.agent),
+    ):
         if value:
             frame = frame.filter(pl.col(column) == value)
-    if filters.agent:
-        frame = frame.filter(pl.col("agent") == filters.agent)
+            # Imported records may name queues, teams and agents of another ACD: a name is
+            # unknown only when neither the center nor the records have it.
+            if value not in known[column] and frame.is_empty():
+                problem = f"no {column} {value!r} in this center or its contact records"
+                raise HTTPException(422, [{"field": column, "problem": problem}])
     if not scope.everyone:
         if filters.by == "team" or filters.team:
             frame = frame.filter(pl.col("team").is_in(sorted(scope.teams)))
@@ -295,7 +320,7 @@ def reports_page(
     for row in rows:
         row["_headline"] = _headline(report, row)
     target = None
-    if center is not None and filters.queue:
+    if center is not None and filters.queue in {q.id for q in center.queues}:
         target = center.queue(filters.queue).target.service_level
     context = page_context(request, user)
     context.update(
@@ -344,13 +369,14 @@ def reports_export(
     sheet.title = "figures"
     rows = report.rows()
     columns = list(report.table.columns)
-    sheet.append(columns)
+    # Text cells stay text: a queue or agent name from an imported file is never a formula.
+    append_row(sheet, columns)
     for row in rows:
-        sheet.append([row[c] for c in columns])
+        append_row(sheet, [row[c] for c in columns])
     about = book.create_sheet("settings")
-    about.append(["setting", "value"])
+    append_row(about, ["setting", "value"])
     for key, value in report.header().items():
-        about.append([key, value if isinstance(value, str) else json.dumps(value)])
+        append_row(about, [key, value if isinstance(value, str) else json.dumps(value)])
     buffer = io.BytesIO()
     book.save(buffer)
     return Response(
