@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from hotline.core.errors import Conflict, ValidationFailed
+from hotline.core.errors import ValidationFailed
 from hotline.core.settings import load_settings
-from hotline.metrics import service
+from hotline.metrics import imports, service
 from hotline.metrics.importer import ReadResult, load_mapping, read_contact_records
-from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.db import make_engine, make_session_factory, session_scope, writing
+from hotline.store.jobs import create_job
 from hotline.store.migrate import upgrade
 
 console = Console()
@@ -91,25 +100,65 @@ def import_contacts(
         console=error_console,
         transient=True,
     ) as progress:
-        task = progress.add_task(f"Reading {file.name}", total=None)
+        progress.add_task(f"Reading {file.name}", total=None)
         result = read_or_exit(file, mapping=mapping, tz=tz, skip_bad_rows=skip_bad_rows)
-        progress.update(task, description=f"Storing {len(result.records)} contact records")
-        settings = load_settings()
-        engine = make_engine(settings.resolved_database_url())
+    name = source or file.name
+    engine = make_engine(load_settings().resolved_database_url())
+    try:
         upgrade(engine)
-        name = source or file.name
-        try:
-            with session_scope(make_session_factory(engine)) as session:
-                stored = service.import_records(
-                    session=session, records=result.records, source=name, replace=replace
+        factory = make_session_factory(engine)
+        # Stored as a job (staged in short transactions, published in one step), so a
+        # running server's sign-ins and tickets go on meanwhile.
+        with session_scope(factory) as session:
+            existing = service.source_size(session=session, source=name)
+            if existing and not replace:
+                error_console.print(
+                    f"[red]error[/red] source {name!r} already holds {existing} contact "
+                    "records; use --replace to import it again",
+                    highlight=False,
                 )
-        except Conflict as exc:
-            error_console.print(f"[red]error[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
+                raise typer.Exit(1)
+            job = create_job(writing(session), kind=imports.KIND, file=str(file), actor="cli")
+            job_id = job.id
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=error_console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("staging", total=len(result.records) or None)
+
+            def show(job: dict[str, Any]) -> None:
+                progress.update(
+                    task,
+                    description=f"{job['state']} {name}",
+                    total=job["rows_total"] or None,
+                    completed=job["rows_done"],
+                )
+
+            ended = imports.run_contact_import(
+                factory,
+                job_id=job_id,
+                records=result.records,
+                source=name,
+                replace=replace,
+                summary=imports.read_summary(result),
+                on_progress=show,
+            )
+    finally:
+        engine.dispose()
+    if ended["state"] != "done":
+        message = ended["result"].get("message", "failed")
+        error_console.print(f"[red]error[/red] {message}", highlight=False)
+        error_console.print(f"import job {job_id} failed; nothing was stored", highlight=False)
+        raise typer.Exit(1)
+    stored = ended["result"]["stored"]
     console.print(
         f"{file}: stored {stored} contact records as source {name!r} "
         f"({result.rows_read} rows read, {len(result.skipped_lines)} skipped, "
-        f"{result.ignored} left out by the mapping)",
+        f"{result.ignored} left out by the mapping; job {job_id})",
         highlight=False,
         soft_wrap=True,
     )

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.core.errors import NotFound, ValidationFailed
+from hotline.core.errors import ValidationFailed
 from hotline.crm.service import (
     check_customers_csv,
     discard_staged_customers,
@@ -35,7 +34,11 @@ from hotline.crm.service import (
     stage_customers,
 )
 from hotline.store.db import utcnow, writing
-from hotline.store.models.imports import ImportJob
+
+# The job records are every import kind's (contact records too): kept in the store, used here.
+from hotline.store.jobs import create_job, get_job, job_view
+
+__all__ = ["CHUNK", "JobStopped", "create_job", "get_job", "job_view", "run_customer_import"]
 
 log = logging.getLogger(__name__)
 
@@ -47,48 +50,6 @@ Progress = Callable[[dict[str, Any]], None]
 
 class JobStopped(Exception):
     """The job was told to stop (the server is stopping) before it finished."""
-
-
-def create_job(session: Session, *, kind: str, file: str, actor: str) -> ImportJob:
-    """Record a queued import job in the caller's transaction; returns it (id set)."""
-    job = ImportJob(
-        id=uuid.uuid4().hex,
-        kind=kind,
-        file=file[:256],
-        state="queued",
-        rows_total=0,
-        rows_done=0,
-        created_by=actor,
-        created_at=utcnow(),
-        result={},
-    )
-    session.add(job)
-    session.flush()
-    return job
-
-
-def get_job(session: Session, *, job_id: str) -> ImportJob:
-    """The import job ``job_id``; :class:`NotFound` when there is none."""
-    job = session.get(ImportJob, job_id)
-    if job is None:
-        raise NotFound(f"import job {job_id} does not exist")
-    return job
-
-
-def job_view(job: ImportJob) -> dict[str, Any]:
-    """What the API and the CLI show of a job."""
-    return {
-        "job_id": job.id,
-        "kind": job.kind,
-        "file": job.file,
-        "state": job.state,
-        "rows_total": job.rows_total,
-        "rows_done": job.rows_done,
-        "created_by": job.created_by,
-        "created_at": job.created_at,
-        "finished_at": job.finished_at,
-        "result": dict(job.result or {}),
-    }
 
 
 def run_customer_import(

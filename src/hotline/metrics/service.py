@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict
@@ -37,6 +37,7 @@ from hotline.metrics.definitions import MetricSettings, QueueThresholds, Service
 from hotline.metrics.importer import read_contact_records
 from hotline.metrics.records import RECORD_COLUMNS, ContactRecord
 from hotline.store.models.core import ContactEventRow
+from hotline.store.models.imports import StagedContactRecord
 from hotline.store.models.metrics import ContactRecordRow
 
 # Besides its own functions, what other domains read of metrics' record files (WFM forecasts
@@ -45,16 +46,20 @@ __all__ = [
     "BANK_TIMEZONE",
     "ContactRecord",
     "agent_report",
+    "discard_staged_records",
     "event_log",
     "experience_report",
     "export_records",
     "import_records",
     "kpi_report",
+    "publish_staged_records",
     "read_bank",
     "read_contact_files",
     "records_frame",
     "settings_for_center",
+    "source_size",
     "sources",
+    "stage_records",
     "teams_for_center",
 ]
 
@@ -101,6 +106,67 @@ def import_records(
         session.execute(insert(ContactRecordRow), rows)
     session.flush()
     return len(records)
+
+
+def source_size(*, session: Session, source: str) -> int:
+    """How many contact records ``source`` holds (0 when it was never imported)."""
+    count = session.scalar(
+        select(func.count()).select_from(ContactRecordRow).where(ContactRecordRow.source == source)
+    )
+    return int(count or 0)
+
+
+def stage_records(
+    session: Session, *, job_id: str, records: Sequence[ContactRecord], first_seq: int
+) -> None:
+    """Stage one chunk of an import job's records (file order from ``first_seq``) in the
+    caller's short transaction; nothing reads them until :func:`publish_staged_records`."""
+    rows: list[dict[str, Any]] = []
+    for seq, record in enumerate(records, start=first_seq):
+        row = {name: getattr(record, name) for name in RECORD_COLUMNS}
+        row.update(job_id=job_id, seq=seq, attributes=dict(record.attributes))
+        rows.append(row)
+        if len(rows) >= _BATCH:
+            session.execute(insert(StagedContactRecord), rows)
+            rows = []
+    if rows:
+        session.execute(insert(StagedContactRecord), rows)
+
+
+def publish_staged_records(session: Session, *, job_id: str, source: str, replace: bool) -> int:
+    """Store a job's staged records under ``source``: the import's one short, set-based step.
+
+    In the caller's transaction: refuse (:class:`Conflict`) a source that already holds
+    records unless ``replace``, which deletes them here, in the same transaction; copy the
+    staged rows with one ``INSERT … SELECT``; delete them from staging. Commit it with the job's
+    end and either all of it happens or none. Returns how many records were stored.
+    """
+    existing = source_size(session=session, source=source)
+    if existing:
+        if not replace:
+            raise Conflict(
+                f"source {source!r} already holds {existing} contact records; "
+                "use replace to import it again"
+            )
+        session.execute(delete(ContactRecordRow).where(ContactRecordRow.source == source))
+    staged = StagedContactRecord
+    columns = [getattr(staged, name) for name in RECORD_COLUMNS]
+    chosen = (
+        select(literal(source, ContactRecordRow.source.type), *columns, staged.attributes)
+        .where(staged.job_id == job_id)
+        .order_by(staged.seq)
+    )
+    session.execute(
+        insert(ContactRecordRow).from_select(["source", *RECORD_COLUMNS, "attributes"], chosen)
+    )
+    stored = source_size(session=session, source=source)
+    discard_staged_records(session, job_id=job_id)
+    return stored
+
+
+def discard_staged_records(session: Session, *, job_id: str) -> None:
+    """Delete a job's staged records (after its publish, or when it failed)."""
+    session.execute(delete(StagedContactRecord).where(StagedContactRecord.job_id == job_id))
 
 
 def _insert_by_copy(session: Session, records: Sequence[ContactRecord], source: str) -> None:

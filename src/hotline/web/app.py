@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,11 +25,14 @@ from hotline import __version__
 from hotline.config.center import CenterConfig
 from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import Settings, load_settings
-from hotline.store.db import WriterQueueTimeout, make_engine, make_session_factory
+from hotline.store.db import WriterQueueTimeout, make_engine, make_session_factory, writing
+from hotline.store.jobs import fail_interrupted_jobs
 from hotline.web import readiness
 from hotline.web.auth import require_roles
 from hotline.web.events import EventHub
 from hotline.web.security import OriginCheck, SecurityHeaders
+
+log = logging.getLogger(__name__)
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -42,6 +47,24 @@ def load_secret(settings: Settings) -> bytes:
     path.write_bytes(key)
     path.chmod(0o600)
     return key
+
+
+def fail_interrupted_imports(factory: sessionmaker[Session]) -> list[str]:
+    """End the import jobs a crash (kill -9) left ``running`` as failed, "interrupted by a
+    restart", and delete their staged rows; return their ids.
+
+    Safe because one server owns a database today: when it starts, no worker of its own runs
+    a job yet (see :func:`hotline.store.jobs.fail_interrupted_jobs`; several nodes on one
+    database will need the routing engine's lease to tell a dead owner from a live one).
+    """
+    with writing(factory()) as session:
+        if not inspect(session.connection()).has_table("import_jobs"):
+            return []  # a database not migrated yet has no jobs
+        ids = fail_interrupted_jobs(session)
+        session.commit()
+    for job_id in ids:
+        log.warning("import job %s was interrupted by a restart: failed, nothing imported", job_id)
+    return ids
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -64,6 +87,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.bind(asyncio.get_running_loop())
+        # Import jobs a crash cut short, before anything else starts (the live driver's
+        # crash recovery is one of the on_start parts below).
+        await asyncio.to_thread(fail_interrupted_imports, app.state.session_factory)
         for start in app.state.on_start:
             await start(app)
         yield

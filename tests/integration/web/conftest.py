@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 from functools import cache
 from pathlib import Path
 
@@ -70,3 +71,16 @@ def token_for(app_client: TestClient) -> Callable[[str], str]:
         return cache[role]
 
     return sign_in
+
+
+def finished_contact_import(client: TestClient, started: Any, headers: dict[str, str]) -> Any:
+    """The job of a ``POST /api/reports/contacts`` answer (202), once its worker ended it.
+
+    Waits on the app's one job worker (a no-op queued behind the job) rather than polling, so
+    no request shares the test's one database connection with the job while it runs.
+    """
+    assert started.status_code == 202, started.text
+    client.app.state.job_worker.submit(lambda: None).result(timeout=120)  # type: ignore[attr-defined]
+    job = client.get(f"/api/reports/imports/{started.json()['job_id']}", headers=headers)
+    assert job.status_code == 200, job.text
+    return job.json()

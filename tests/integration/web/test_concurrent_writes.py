@@ -170,5 +170,5 @@ def test_a_contact_file_is_parsed_with_no_write_lock_held(
             files={"file": ("march.csv", csv.encode(), "text/csv")},
             data={"source": "march"},
         )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     assert others == ["wrote"]

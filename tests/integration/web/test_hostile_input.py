@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from hotline.web.limits import DESCRIPTION_LENGTH, MAX_BODY_BYTES, NOTE_LENGTH
+from tests.integration.web.conftest import finished_contact_import
 from tests.unit.core.test_documents import billion_laughs
 
 TokenFor = Callable[[str], str]
@@ -179,7 +180,8 @@ def test_report_exports_never_turn_imported_names_into_formulas(
         files={"file": ("march.csv", csv_text.encode(), "text/csv")},
         data={"source": "hostile"},
     )
-    assert response.status_code == 201, response.text
+    job = finished_contact_import(app_client, response, _auth(token_for("wfm")))
+    assert job["state"] == "done", job
     headers = _auth(token_for("supervisor"))
     query = "from=2026-03-02&to=2026-03-02&interval=day"
 
@@ -224,5 +226,7 @@ def test_a_chinese_excel_export_is_imported_and_says_its_encoding(
         files={"file": ("导出.csv", text.encode("gbk"), "text/csv")},
         data={"source": "gbk"},
     )
-    assert response.status_code == 201, response.text
-    assert response.json()["encoding"] == "gb18030"
+    assert response.status_code == 202, response.text
+    assert response.json()["result"]["encoding"] == "gb18030"
+    job = finished_contact_import(app_client, response, _auth(token_for("wfm")))
+    assert (job["state"], job["result"]["stored"]) == ("done", 1)

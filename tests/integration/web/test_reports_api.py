@@ -7,6 +7,8 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.integration.web.conftest import finished_contact_import
+
 CSV = (
     "contact_id,queue,arrived_at,queued_at,answered_at,abandoned_at,agent,talk_s,outcome\n"
     "c1,vip,2026-03-02T08:00:00,2026-03-02T08:00:00,2026-03-02T08:00:04,,a001,100,answered\n"
@@ -22,14 +24,15 @@ def auth(token: str) -> dict[str, str]:
 def test_import_then_kpis_use_the_center_thresholds(
     app_client: TestClient, token_for: Callable[[str], str]
 ) -> None:
-    response = app_client.post(
+    started = app_client.post(
         "/api/reports/contacts",
         headers=auth(token_for("wfm")),
         files={"file": ("march.csv", CSV.encode(), "text/csv")},
         data={"source": "api-test"},
     )
-    assert response.status_code == 201, response.text
-    assert response.json()["stored"] == 3
+    job = finished_contact_import(app_client, started, auth(token_for("wfm")))
+    assert job["state"] == "done", job
+    assert job["result"]["stored"] == job["result"]["rows_read"] == 3
 
     response = app_client.get(
         "/api/reports/kpis",
@@ -127,7 +130,7 @@ def test_bad_rows_are_refused_with_locations_and_roles_are_enforced(
         files={"file": ("march.csv", CSV.encode(), "text/csv")},
         data={"source": "twice"},
     )
-    assert again.status_code == 201
+    assert finished_contact_import(app_client, again, auth(token_for("manager")))["state"] == "done"
     conflict = app_client.post(
         "/api/reports/contacts",
         headers=auth(token_for("manager")),
@@ -187,12 +190,13 @@ def test_a_team_lead_reads_only_their_own_teams_agent_rows(
     assert {r["team"] for r in rows("manager", "team")} == {"t-install", "t-repair"}
     assert {r["team"] for r in rows("team_lead", "team")} == {"t-install"}
 
-    app_client.post(
+    started = app_client.post(
         "/api/reports/contacts",
         headers=auth(token_for("wfm")),
         files={"file": ("scope.csv", CSV.replace("a002", "a011").encode(), "text/csv")},
         data={"source": "scope-csv"},
     )
+    assert finished_contact_import(app_client, started, auth(token_for("wfm")))["state"] == "done"
     kpis = app_client.get(
         "/api/reports/kpis",
         params={"interval": "day", "by": "queue,agent", "source": "scope-csv"},

@@ -101,6 +101,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/reports/experience"): SUPERVISION,
     ("GET", "/api/reports/sources"): SUPERVISION,
     ("POST", "/api/reports/contacts"): MANAGERS | {"wfm"},
+    ("GET", "/api/reports/imports/{job_id}"): MANAGERS | {"wfm"},
     # workforce management
     ("POST", "/api/wfm/erlang"): PLANNERS,
     ("POST", "/api/wfm/forecast"): PLANNERS,

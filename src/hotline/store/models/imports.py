@@ -3,6 +3,7 @@ transactions beside the center's work, then published in one quick set-based swa
 
 Rows in ``import_staged_customers`` / ``import_staged_points`` belong to one job and are seen
 by nothing else; a failed job's rows are deleted, a finished one's were moved out by the swap.
+Contact records (``import_staged_contact_records``) are staged the same way.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -63,3 +64,39 @@ class StagedContactPoint(Base):
     value: Mapped[str] = mapped_column(String(256))
     e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
     phone_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class StagedContactRecord(Base):
+    """A checked contact record of an import job (kind ``contacts``), waiting for its publish.
+
+    The columns are those of ``contact_records`` (:mod:`hotline.store.models.metrics`) less the
+    source, which the publish writes; ``seq`` keeps file order.
+    """
+
+    __tablename__ = "import_staged_contact_records"
+    __table_args__ = (
+        Index("ix_import_staged_contact_records_job_seq", "job_id", "seq", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)
+    contact_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(16))
+    customer: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    arrived_at: Mapped[float] = mapped_column(Float)
+    queued_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    answered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    abandoned_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    team: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    talk_s: Mapped[float] = mapped_column(Float)
+    hold_s: Mapped[float] = mapped_column(Float)
+    wrap_s: Mapped[float] = mapped_column(Float)
+    transferred: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(16))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -3,8 +3,9 @@
 ``GET /api/reports/kpis`` computes every queue figure per interval by queue, channel, team or
 agent, with each queue's thresholds and service-level variant taken from the center
 configuration; the answer's ``report`` block states them. ``POST /api/reports/contacts``
-imports a contact-record file (or another ACD's export through a shipped mapping); a file with
-bad rows is refused whole with every located problem unless ``skip_bad_rows`` is set.
+imports a contact-record file (or another ACD's export through a shipped mapping) as a
+background job (:mod:`hotline.metrics.imports`); a file with bad rows is refused whole with
+every located problem unless ``skip_bad_rows`` is set.
 
 A team lead reads per-agent and per-team rows of their own team(s) only
 (:mod:`hotline.web.access`); rows per queue, channel or interval stay whole.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import replace as replace_field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +30,19 @@ from fastapi import (
     UploadFile,
     status,
 )
+from fastapi import Path as Path_
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from hotline.core.errors import ValidationFailed
+from hotline.core.errors import Conflict, ValidationFailed
 from hotline.identity import audit
 from hotline.identity.scope import AgentScope
-from hotline.metrics import service
+from hotline.metrics import imports, service
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
 from hotline.metrics.importer import read_contact_records, shipped_mapping
 from hotline.store.db import writing
+from hotline.store.jobs import create_job, get_job, job_view
+from hotline.web import jobs
 from hotline.web.access import scope_of
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import TimeZoneForm, TimeZoneQuery
@@ -160,8 +166,32 @@ def sources(
     return service.sources(session=session)
 
 
-@router.post("/contacts", status_code=status.HTTP_201_CREATED)
+class ContactImportJobOut(BaseModel):
+    """A background contact-record import: its state, progress and, once ended, its result.
+
+    ``state``: queued, staging, publishing, then done or failed; ``rows_done`` of
+    ``rows_total`` records staged. ``result``: ``source``, ``stored`` (0 until done, and 0
+    when the job failed: a failed job stores nothing and leaves the source as it was),
+    ``rows_read``, ``ignored`` (left out by the mapping), ``encoding``, ``skipped_lines`` and
+    ``skipped`` (line, field, rule); a failed job adds ``error`` (``conflict``, ``failed`` or
+    ``interrupted``) and ``message``.
+    """
+
+    job_id: str
+    kind: str
+    file: str
+    state: str
+    rows_total: int
+    rows_done: int
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    result: dict[str, Any]
+
+
+@router.post("/contacts", status_code=status.HTTP_202_ACCEPTED)
 def import_contacts(
+    request: Request,
     file: UploadFile = File(..., description="Contact-record CSV, or an export (gzip allowed)."),
     source: str = Form(..., min_length=1, max_length=128),
     mapping: str | None = Form(None, description="A shipped mapping, e.g. anonymous_bank."),
@@ -170,15 +200,19 @@ def import_contacts(
     replace: bool = Form(False),
     user: CurrentUser = Depends(require_roles(*IMPORTERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
-    """Import contact records; 422 with every located problem when the file is refused.
+) -> ContactImportJobOut:
+    """Check a contact-record file, then store it in the background; 202 with the job.
 
-    Importing a source that already exists answers 409 unless ``replace`` is set.
+    A refused file answers 422 with every located problem and no job; a source that already
+    holds records answers 409 unless ``replace`` is set. The records are then staged in short
+    transactions and stored in one quick step (replacing the source's old records in that same
+    step), all or none, while the center keeps working; ``GET /api/reports/imports/{job_id}``
+    shows progress and the result.
     """
     # Only mappings shipped with Hotline, by name: never a file of the server's own.
     export_mapping = shipped_mapping(mapping) if mapping else None
     # Copying and parsing a big file takes seconds: do it with no write transaction open
-    # (ending the sign-in check's), then queue as a writer only to store the records.
+    # (ending the sign-in check's); only the job's short transactions write.
     session.commit()
     suffix = ".gz" if (file.filename or "").endswith(".gz") else ".csv"
     with tempfile.TemporaryDirectory() as folder:
@@ -196,24 +230,44 @@ def import_contacts(
             raise ValidationFailed([replace_field(p, file=name) for p in failed.problems]) from None
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-    # A second import of the same source raises Conflict: the app answers 409.
+    existing = service.source_size(session=session, source=source)
+    session.commit()
+    if existing and not replace:
+        # Said now rather than after staging; the publish checks again (another job may win).
+        raise Conflict(
+            f"source {source!r} already holds {existing} contact records; "
+            "use replace to import it again"
+        )
     writing(session)
-    stored = service.import_records(
-        session=session, records=result.records, source=source, replace=replace
-    )
+    job = create_job(session, kind=imports.KIND, file=file.filename or source, actor=user.username)
+    job.result = imports.read_summary(result)
     audit.record(
         session,
         actor=user.username,
-        action="contacts.import",
+        action="contacts.import_started",
         target=source,
-        detail={"stored": stored, "skipped_lines": result.skipped_lines[:1000]},
+        detail={"job_id": job.id, "replace": replace, "rows_read": result.rows_read},
     )
-    session.commit()  # open the writer queue now, not after another thread hop
-    return {
-        "source": source,
-        "stored": stored,
-        "rows_read": result.rows_read,
-        "ignored": result.ignored,
-        "encoding": result.encoding,
-        "skipped": [{"line": p.line, "field": p.field, "rule": p.rule} for p in result.skipped],
-    }
+    view = job_view(job)
+    session.commit()  # the job exists before its worker looks for it
+    jobs.background(request.app).submit(
+        imports.run_contact_import,
+        request.app.state.session_factory,
+        job_id=job.id,
+        records=result.records,
+        source=source,
+        replace=replace,
+        summary=view["result"],
+        stop=jobs.stopping(request.app),
+    )
+    return ContactImportJobOut(**view)
+
+
+@router.get("/imports/{job_id}", response_model=ContactImportJobOut)
+def contact_import_job(
+    job_id: str = Path_(max_length=32),
+    _: CurrentUser = Depends(require_roles(*IMPORTERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ContactImportJobOut:
+    """One contact-record import job: state, ``rows_done`` of ``rows_total``, and result."""
+    return ContactImportJobOut(**job_view(get_job(session, job_id=job_id, kind=imports.KIND)))
