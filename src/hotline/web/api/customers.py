@@ -287,7 +287,8 @@ def import_job(
     session: Session = Depends(db_session, scope="function"),
 ) -> ImportJobOut:
     """One import job: state, ``rows_done`` of ``rows_total``, and its result once ended."""
-    return ImportJobOut(**imports.job_view(imports.get_job(session, job_id=job_id)))
+    job = imports.get_job(session, job_id=job_id, kind="customers")
+    return ImportJobOut(**imports.job_view(job))
 
 
 @router.post("/import-products", status_code=201)
