@@ -80,6 +80,15 @@ def job_view(job: ImportJob) -> dict[str, Any]:
     }
 
 
+def has_interrupted_work(session: Session) -> bool:
+    """Whether a job has not ended or a staged row is left: a read, to skip the write (and
+    the writer queue) of :func:`fail_interrupted_jobs` on the usual clean start."""
+    unfinished = select(ImportJob.id).where(ImportJob.state.not_in(ENDED_STATES)).limit(1)
+    if session.scalar(unfinished) is not None:
+        return True
+    return any(session.scalar(select(table.id).limit(1)) is not None for table in _STAGING_TABLES)
+
+
 def fail_interrupted_jobs(session: Session) -> list[str]:
     """End every job that has not ended as ``failed`` (interrupted by a restart) and delete
     its staged rows, in the caller's (write) transaction; return the ids of those jobs.

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,7 +27,7 @@ from hotline.config.center import CenterConfig
 from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.core.settings import Settings, load_settings
 from hotline.store.db import WriterQueueTimeout, make_engine, make_session_factory, writing
-from hotline.store.jobs import fail_interrupted_jobs
+from hotline.store.jobs import fail_interrupted_jobs, has_interrupted_work
 from hotline.web import readiness
 from hotline.web.auth import require_roles
 from hotline.web.events import EventHub
@@ -57,11 +58,20 @@ def fail_interrupted_imports(factory: sessionmaker[Session]) -> list[str]:
     a job yet (see :func:`hotline.store.jobs.fail_interrupted_jobs`; several nodes on one
     database will need the routing engine's lease to tell a dead owner from a live one).
     """
-    with writing(factory()) as session:
+    with factory() as session:  # a read first: a clean start writes nothing
         if not inspect(session.connection()).has_table("import_jobs"):
             return []  # a database not migrated yet has no jobs
-        ids = fail_interrupted_jobs(session)
-        session.commit()
+        if not has_interrupted_work(session):
+            return []
+    try:
+        with writing(factory()) as session:
+            ids = fail_interrupted_jobs(session)
+            session.commit()
+    except SQLAlchemyError:
+        # The server still starts, so that /ready can say what is wrong (e.g. a read-only
+        # disk); the jobs are failed on a later start.
+        log.exception("could not fail the import jobs interrupted by a restart")
+        return []
     for job_id in ids:
         log.warning("import job %s was interrupted by a restart: failed, nothing imported", job_id)
     return ids
