@@ -113,7 +113,8 @@ def demo(
     # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
     history = ContactHistoryRecorder(session_factory=factory)
     driver = LiveDriver(center=center, honour_hours=respect_hours, seed=seed, on_finished=[history])
-    humans = [agent for _, _, agent in accounts if agent]
+    # The team lead signs in as their own agent (a001 leads t-install): list each agent once.
+    humans = list(dict.fromkeys(agent for _, _, agent in accounts if agent))
     parts = [DemoTraffic(driver, seed=seed, rate=rate, human_agents=humans)] if traffic else []
     attach(app, driver, history, *parts)
     attach_sla_sweeper(app)
