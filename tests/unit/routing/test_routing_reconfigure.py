@@ -206,7 +206,7 @@ def random_queues(rng: random.Random) -> tuple[QueueConfig, ...]:
     queues = []
     for queue_id in ids:
         skill = rng.choice(SKILLS)
-        overflow = ()
+        overflow: tuple[OverflowRule, ...] = ()
         others = [q for q in ids if q != queue_id]
         if others and rng.random() < 0.4:
             overflow = (
