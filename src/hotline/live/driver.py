@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -514,7 +515,7 @@ class LiveDriver:
         with nothing in flight (then every piece waits for it).
         """
         waiting = [
-            {"kind": kind, "id": item, "reason": reason}
+            {"kind": kind, "id": item, "reason": reason, **_explained(reason)}
             for (kind, item), reason in sorted(self._waiting.items())
         ]
         return {
@@ -914,6 +915,40 @@ class LiveDriver:
 
 
 Starter = Callable[[Any], Awaitable[None]]
+
+
+_HELD_BY = re.compile(
+    r"contact (?P<contact>\S+) (?P<stage>waiting|offered to|in hand of|in consultation with"
+    r"|in wrap-up by|in wrap-up)(?: (?P<agent>\S+))?"
+)
+_OVERFLOWED_TO = re.compile(r"queue (?P<queue>\S+) still overflows to")
+_STAGES = {
+    "waiting": "waiting",
+    "offered to": "offered",
+    "in hand of": "in_hand",
+    "in consultation with": "consult",
+    "in wrap-up by": "wrap_up",
+    "in wrap-up": "wrap_up",
+}
+
+
+def _explained(reason: str) -> dict[str, str]:
+    """The parts of a routing engine's "why not yet" for screens to word in their language.
+
+    ``contact``, ``stage`` (waiting, offered, in_hand, consult, wrap_up) and ``agent`` when a
+    contact holds the piece up; ``overflow_from`` when a queue still overflows to it;
+    ``stage: quiet`` when engine-wide settings wait for no contact in flight.
+    """
+    held = _HELD_BY.search(reason)
+    if held is not None:
+        parts = {"contact": held["contact"], "stage": _STAGES[held["stage"]]}
+        if held["agent"]:
+            parts["agent"] = held["agent"]
+        return parts
+    overflow = _OVERFLOWED_TO.search(reason)
+    if overflow is not None:
+        return {"stage": "overflow", "overflow_from": overflow["queue"]}
+    return {"stage": "quiet"}
 
 
 def attach(app: Any, driver: LiveDriver, *extra: Any) -> None:

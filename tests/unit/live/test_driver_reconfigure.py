@@ -132,16 +132,19 @@ def test_a_held_call_holds_up_only_its_own_queue_and_agent() -> None:
         assert "a002" not in driver.engine.queue_members("complaints")
         status = driver.apply_status()
         assert status["pending"] is True and status["whole"] == []
+        held = {"contact": contact, "stage": "in_hand", "agent": "a002"}
         assert status["waiting"] == [
             {
                 "kind": "agent",
                 "id": "a002",
                 "reason": f"agent a002 is busy: contact {contact} in hand of a002",
+                **held,
             },
             {
                 "kind": "queue",
                 "id": "installation",
                 "reason": f"queue installation is busy: contact {contact} in hand of a002",
+                **held,
             },
         ]
         assert any(m["type"] == "config_progress" for m in published)
@@ -151,7 +154,7 @@ def test_a_held_call_holds_up_only_its_own_queue_and_agent() -> None:
         assert len(driver.apply_status()["waiting"]) == 2
         await driver.command(lambda now: ContactEnded(at=now, contact_id=contact))
         # Wrap-up (30 s) still holds both; the wrap-up timer ends it and they apply.
-        assert len(driver.apply_status()["waiting"]) == 2
+        assert [w["stage"] for w in driver.apply_status()["waiting"]] == ["wrap_up", "wrap_up"]
         clock.advance(30)
         await driver.tick()
         assert driver.apply_status()["pending"] is False

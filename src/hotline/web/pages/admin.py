@@ -132,7 +132,8 @@ def save_center(
 
 
 def _apply(request: Request, result: Any) -> dict[str, Any]:
-    """Hand a saved configuration to the running live driver (applied at its next idle moment).
+    """Hand a saved configuration to the running live driver (each queue and agent switches
+    at its own safe point: when it holds no contact).
 
     Without a live driver (tests, an app built without one) the file is only saved: a server
     starting in the same home (``hotline serve``, ``hotline demo``) loads it.
@@ -148,7 +149,11 @@ def _apply(request: Request, result: Any) -> dict[str, Any]:
 def apply_status(
     request: Request, _: CurrentUser = Depends(require_roles(*ADMINS))
 ) -> dict[str, Any]:
-    """Whether a saved configuration still waits for an idle moment to take effect."""
+    """Whether a saved configuration still waits to take effect: which queues and agents, why.
+
+    ``waiting`` lists each piece not yet applied with the contact that holds it up
+    (``contact``, ``stage``, ``agent``), for the page to word in the reader's language.
+    """
     driver = getattr(request.app.state, "live", None)
     saved = (Path(request.app.state.settings.home) / SAVED_NAME).exists()
     if driver is None:
