@@ -549,13 +549,11 @@ class LiveDriver:
             results, waiting = apply_ready(self.engine, target)
             for result in results:
                 self._after(result)
-            changed = bool(results) or waiting != self._waiting
-            self._waiting = waiting
-            if not changed:
-                return
             if waiting:
-                self._follow(self._in_force(center, waiting))
-                self.publish({"type": "config_progress", "at": now, **self.apply_status()})
+                if results or waiting != self._waiting:
+                    self._waiting = waiting
+                    self._follow(self._in_force(center, waiting))
+                    self.publish({"type": "config_progress", "at": now, **self.apply_status()})
                 return
             self._follow(center)
         self.config = self.engine.config

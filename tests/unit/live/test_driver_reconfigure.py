@@ -198,3 +198,25 @@ def test_a_changed_channel_capacity_still_waits_for_a_quiet_center() -> None:
         await driver.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_change_routing_does_not_use_applies_at_once() -> None:
+    clock = ManualClock(T0)
+
+    async def scenario() -> None:
+        driver = LiveDriver(center=center(), clock=clock)
+        await driver.start()
+        await driver.command(lambda now: AgentLoggedIn(at=now, agent_id="a002"))
+        contact = await driver.queue_contact("installation")
+        await driver.command(lambda now: OfferAnswered(at=now, contact_id=contact, agent_id="a002"))
+        base = center()
+        agents = [
+            a.model_copy(update={"team": "t-repair"}) if a.id == "a003" else a for a in base.agents
+        ]
+        driver.reconfigure(base.model_copy(update={"agents": agents}))
+        await driver.tick()
+        assert driver.apply_status()["pending"] is False
+        assert next(a for a in driver.center.agents if a.id == "a003").team == "t-repair"
+        await driver.stop()
+
+    asyncio.run(scenario())

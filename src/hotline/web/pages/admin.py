@@ -4,7 +4,8 @@ Every edit of the center is an edit of its configuration text, checked by exactl
 of ``hotline config validate`` (:func:`hotline.config.validate.check_text`) before it is
 kept; a refused edit comes back with each problem's line and field. A kept edit is written to
 ``<home>/center.yaml``, audited, and handed to the running live driver, which switches to it
-at its next idle moment (:meth:`hotline.live.driver.LiveDriver.reconfigure`). After a
+queue by queue and agent by agent, each when it holds no contact
+(:meth:`hotline.live.driver.LiveDriver.reconfigure`). After a
 restart the server routes with the file it is started with (``hotline serve --center``).
 Besides the YAML editor, structured forms change a queue's targets and wrap-up, an agent's
 team and skills, and a calendar's hours and holidays; each writes a new configuration checked
