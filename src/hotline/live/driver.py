@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +42,7 @@ from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event, EventKind
 from hotline.live import recovery
 from hotline.live.wallboard import Wallboard
-from hotline.routing.engine import Result, RoutingEngine
+from hotline.routing.engine import Result, RoutingEngine, apply_ready, engine_wide_changes
 from hotline.routing.model import (
     AgentLoggedIn,
     AgentState,
@@ -50,6 +51,7 @@ from hotline.routing.model import (
     ContactQueued,
     NewDay,
     Offer,
+    RoutingConfig,
     RoutingConflict,
     StartCallback,
 )
@@ -215,8 +217,13 @@ class LiveDriver:
         #: Called with every saved configuration at once (the voice server takes new IVR
         #: flows and the emergency switch for new calls without waiting for an idle moment).
         self.on_reconfigure: list[Callable[[CenterConfig], None]] = []
-        #: A saved configuration waiting for an idle moment to replace the running one.
+        #: A saved configuration not yet wholly in force (see reconfigure).
         self.pending_center: CenterConfig | None = None
+        self._target: RoutingConfig | None = None
+        # Queues and agents of the pending configuration not yet applied, and why.
+        self._waiting: dict[tuple[str, str], str] = {}
+        # Engine-wide settings the pending configuration changes (a rebuild at full idle).
+        self._whole: list[str] = []
         self.applied_at: float | None = None
 
     # ------------------------------------------------------------------ life cycle
@@ -467,17 +474,31 @@ class LiveDriver:
     # ------------------------------------------------------------------ reconfiguration
 
     def reconfigure(self, center: CenterConfig) -> None:
-        """Route with ``center`` from the next idle moment on (no contact waiting or in hand).
+        """Route with ``center``, each queue and agent from its own safe point on.
 
-        The routing engine has no way to change its queues or agents under live contacts, so
-        the driver builds a new engine from the new configuration when nothing is in flight:
-        queue targets, wrap-up times, strategies, requirements, agents' skills and teams, and
-        business hours all take effect then. Logged-in agents stay logged in, in the same
-        state and reason (an agent no longer in the configuration is left out). Until then
-        :attr:`pending_center` holds the new configuration (the admin page shows "pending").
-        Today's wallboard figures carry on; the new targets colour them from the switch on.
+        The routing engine changes one queue when none of its contacts waits, rings, talks
+        or is wrapped up, and one agent when they hold nothing (new queues and agents at
+        once; see :meth:`RoutingEngine.configure_queue`): after every engine step the driver
+        applies whatever of the saved configuration has reached its safe point, so a held
+        call holds up only its own queue and agent. A changed agent stays logged in, in the
+        same state and reason, with today's counters; an agent no longer in the
+        configuration is logged out once they hold nothing. The views follow piece by piece:
+        :attr:`center` is the configuration in force (new where applied, old where pending),
+        and the wallboard's targets, names and teams and the wrap-up times shown with it.
+
+        Engine-wide settings (channel capacities, and so the capacity an agent has on a
+        channel) cannot change under live contacts: when the new configuration changes them,
+        the whole engine is rebuilt at the next moment nothing is in flight, as before.
+        Until everything applied, :attr:`pending_center` holds the new configuration and
+        :meth:`apply_status` says what waits and why (the admin page shows it).
         """
         self.pending_center = center
+        self._target = routing_config_from_center(
+            center, honour_hours=self._honour_hours, seed=self._seed
+        )
+        self._waiting = {}
+        self._whole = engine_wide_changes(self.engine.config, self._target)
+        self._queue_ids = {q.id for q in center.queues}
         for hook in self.on_reconfigure:
             try:
                 hook(center)
@@ -487,8 +508,22 @@ class LiveDriver:
             self.post(lambda engine, now: (None, None))  # wake the engine task to try now
 
     def apply_status(self) -> dict[str, Any]:
-        """Whether a saved configuration is still waiting to take effect, and when one last did."""
-        return {"pending": self.pending_center is not None, "applied_at": self.applied_at}
+        """Whether a saved configuration still waits to take effect, what of it, and why.
+
+        ``waiting`` lists each queue and agent not yet applied with the reason (the contact
+        that holds it up); ``whole`` names the engine-wide settings that wait for a moment
+        with nothing in flight (then every piece waits for it).
+        """
+        waiting = [
+            {"kind": kind, "id": item, "reason": reason, **_explained(reason)}
+            for (kind, item), reason in sorted(self._waiting.items())
+        ]
+        return {
+            "pending": self.pending_center is not None,
+            "applied_at": self.applied_at,
+            "waiting": waiting,
+            "whole": list(self._whole) if self.pending_center is not None else [],
+        }
 
     def _idle(self) -> bool:
         engine = self.engine
@@ -498,13 +533,65 @@ class LiveDriver:
         return all(engine.agent_state(agent) not in busy for agent in engine.agents())
 
     def _apply_pending(self, now: float) -> None:
+        """Apply what of the saved configuration has reached its safe point (every step)."""
         center = self.pending_center
-        if center is None or not self._idle():
+        target = self._target
+        if center is None or target is None:
             return
-        old = self.engine
-        config = routing_config_from_center(
-            center, honour_hours=self._honour_hours, seed=self._seed
+        if self._whole:
+            if not self._idle():
+                self._waiting = {
+                    ("engine", ", ".join(self._whole)): "waits for no contact in flight"
+                }
+                return
+            self._rebuild(center, target, now)
+        else:
+            results, waiting = apply_ready(self.engine, target)
+            for result in results:
+                self._after(result)
+            if waiting:
+                if results or waiting != self._waiting:
+                    self._waiting = waiting
+                    self._follow(self._in_force(center, waiting))
+                    self.publish({"type": "config_progress", "at": now, **self.apply_status()})
+                return
+            self._follow(center)
+        self.config = self.engine.config
+        self.pending_center = None
+        self._target = None
+        self._waiting = {}
+        self._whole = []
+        self.applied_at = now
+        log.info("live routing: new center configuration applied")
+        self.publish({"type": "config_applied", "at": now})
+
+    def _in_force(self, center: CenterConfig, waiting: dict[tuple[str, str], str]) -> CenterConfig:
+        """``center`` with each queue and agent still waiting as it is now in force."""
+        old_queues = {q.id: q for q in self.center.queues}
+        old_agents = {a.id: a for a in self.center.agents}
+        queues = [old_queues.get(q.id) if ("queue", q.id) in waiting else q for q in center.queues]
+        new_queues = {q.id for q in center.queues}
+        queues += [q for q in self.center.queues if q.id not in new_queues]
+        agents = [old_agents.get(a.id) if ("agent", a.id) in waiting else a for a in center.agents]
+        new_agents = {a.id for a in center.agents}
+        agents += [a for a in self.center.agents if a.id not in new_agents]
+        return center.model_copy(
+            update={
+                "queues": [q for q in queues if q is not None],
+                "agents": [a for a in agents if a is not None],
+            }
         )
+
+    def _follow(self, center: CenterConfig) -> None:
+        """Make the views (wallboard targets, names, teams; wrap-up times) show ``center``."""
+        self.center = center
+        self.wallboard.reconfigure(center)
+        self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
+        self._agent_wrap_s = {a.id: a.wrap_up_s for a in center.agents}
+
+    def _rebuild(self, center: CenterConfig, config: RoutingConfig, now: float) -> None:
+        """A new engine for engine-wide changes, built while nothing is in flight."""
+        old = self.engine
         engine = RoutingEngine(config)
         known = {agent.id for agent in center.agents}
         for agent in old.agents():
@@ -522,17 +609,8 @@ class LiveDriver:
                         reason=old.agent_reason(agent) if state is AgentState.NOT_READY else None,
                     )
                 )
-        self.center = center
-        self.config = config
         self.engine = engine
-        self.wallboard.reconfigure(center)
-        self._queue_ids = {q.id for q in center.queues}
-        self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
-        self._agent_wrap_s = {a.id: a.wrap_up_s for a in center.agents}
-        self.pending_center = None
-        self.applied_at = now
-        log.info("live routing: new center configuration applied")
-        self.publish({"type": "config_applied", "at": now})
+        self._follow(center)
 
     # ------------------------------------------------------------------ views
 
@@ -615,6 +693,8 @@ class LiveDriver:
                 self._apply_pending(now)
             if item is None:
                 self._after(self.engine.advance(now))
+                if self.pending_center is not None:
+                    self._apply_pending(self.engine.now)
                 continue
             job, future = item
             self.stats.jobs += 1
@@ -634,6 +714,8 @@ class LiveDriver:
                 continue
             if result is not None:
                 self._after(result)
+            if self.pending_center is not None:
+                self._apply_pending(self.engine.now)  # a piece may have reached its safe point
             if future is not None and not future.done():
                 future.set_result(value)
 
@@ -831,6 +913,40 @@ class LiveDriver:
 
 
 Starter = Callable[[Any], Awaitable[None]]
+
+
+_HELD_BY = re.compile(
+    r"contact (?P<contact>\S+) (?P<stage>waiting|offered to|in hand of|in consultation with"
+    r"|in wrap-up by|in wrap-up)(?: (?P<agent>\S+))?"
+)
+_OVERFLOWED_TO = re.compile(r"queue (?P<queue>\S+) still overflows to")
+_STAGES = {
+    "waiting": "waiting",
+    "offered to": "offered",
+    "in hand of": "in_hand",
+    "in consultation with": "consult",
+    "in wrap-up by": "wrap_up",
+    "in wrap-up": "wrap_up",
+}
+
+
+def _explained(reason: str) -> dict[str, str]:
+    """The parts of a routing engine's "why not yet" for screens to word in their language.
+
+    ``contact``, ``stage`` (waiting, offered, in_hand, consult, wrap_up) and ``agent`` when a
+    contact holds the piece up; ``overflow_from`` when a queue still overflows to it;
+    ``stage: quiet`` when engine-wide settings wait for no contact in flight.
+    """
+    held = _HELD_BY.search(reason)
+    if held is not None:
+        parts = {"contact": held["contact"], "stage": _STAGES[held["stage"]]}
+        if held["agent"]:
+            parts["agent"] = held["agent"]
+        return parts
+    overflow = _OVERFLOWED_TO.search(reason)
+    if overflow is not None:
+        return {"stage": "overflow", "overflow_from": overflow["queue"]}
+    return {"stage": "quiet"}
 
 
 def attach(app: Any, driver: LiveDriver, *extra: Any) -> None:

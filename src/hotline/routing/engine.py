@@ -39,6 +39,13 @@ Driving it
       ``contact_stage``, ``contact_queue``, ``contact_history``, ``waiting_contacts``, ``position``,
       ``estimated_wait``, ``queue_estimated_wait``, ``queue_snapshot``, ``queue_members``,
       ``eligible``, ``requirements``.
+    * Reconfiguration, piece by piece, at each piece's own safe point: ``configure_queue`` /
+      ``remove_queue`` when the queue has no contact waiting, offered, in hand or in wrap-up
+      (``queue_busy`` says which one holds it up), ``configure_agent`` / ``remove_agent`` when
+      the agent holds nothing (``agent_busy``). Adding a queue or an agent is always safe. A
+      changed agent keeps state, reason, idle time and today's counters. The settings of
+      :class:`~hotline.routing.model.RoutingConfig` as a whole (channel capacities, exclusive
+      channels, seed, auto-answer) change only with a new engine.
     * A refused command raises :class:`~hotline.routing.model.RoutingConflict` and changes
       nothing. The engine reads the contact's state: ``ContactEnded`` on a contact still
       queued or ringing is an abandon; ``ContactAbandoned`` on a connected one ends it.
@@ -73,8 +80,8 @@ from __future__ import annotations
 import heapq
 import random
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -273,6 +280,7 @@ class _Queue:
         "entry_rules",
         "handle_s",
         "id",
+        "indexed",
         "key",
         "logged_in",
         "members",
@@ -304,6 +312,9 @@ class _Queue:
         self.logged_in = 0
         self.serving_slots = 0
         self.handle_s = cfg.expected_handle_s
+        # The skills this queue is found under in RoutingEngine._queues_by_skill; empty when
+        # it is one of the open queues (an alternative that names no skill).
+        self.indexed: tuple[str, ...] = ()
 
 
 class _Pool:
@@ -514,17 +525,13 @@ class RoutingEngine:
         self._queues_by_skill: dict[str, list[_Queue]] = {}
         self._open_queues: list[_Queue] = []
         for queue in self._queues.values():
-            # Index each queue under one skill of every alternative, so a new agent is checked
-            # only against queues that name a skill they hold (or that need no skill at all).
-            firsts = [[t.skill for t in alt if isinstance(t, SkillTerm)] for alt in queue.widest]
-            if any(not named for named in firsts):
-                self._open_queues.append(queue)
-            else:
-                for skill in sorted({named[0] for named in firsts}):
-                    self._queues_by_skill.setdefault(skill, []).append(queue)
+            self._index_queue(queue)
             for ring in range(len(queue.rings)):
                 self._pool(queue, ring, (), queue.channel)
         self._agents: dict[str, _Agent] = {}
+        # Agents are numbered in registration order (ties between agents go to the lower
+        # number); a removed agent's number is never reused.
+        self._next_index = 0
         self._contacts: dict[str, _Contact] = {}
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = 0
@@ -752,6 +759,207 @@ class RoutingEngine:
         """How many contacts of ``channel`` the agent may hold at once."""
         return self._agent(agent_id).capacity.get(channel, 0)
 
+    # ------------------------------------------------------------------ reconfiguration
+
+    def queue_busy(self, queue_id: str) -> str | None:
+        """Why ``queue_id`` is not at its safe point now, or ``None`` when it is.
+
+        A queue's safe point: no contact of it waits, rings, talks or is being wrapped up.
+        Only there may :meth:`configure_queue` change it or :meth:`remove_queue` remove it,
+        since its pools, rings and timers hold nothing then.
+        """
+        queue = self._queue(queue_id)
+        for contact in self._contacts.values():
+            if contact.queue is queue:
+                return _busy_text(contact)
+        for agent in self._agents.values():
+            for item in agent.items.values():
+                if item.queue is queue:
+                    return f"contact {item.contact.id} {_ITEM_TEXT[item.stage]} {agent.id}"
+        return None
+
+    def agent_busy(self, agent_id: str) -> str | None:
+        """Why ``agent_id`` is not at their safe point now (they hold a contact), or ``None``."""
+        agent = self._agent(agent_id)
+        for contact_id, item in agent.items.items():
+            return f"contact {contact_id} {_ITEM_TEXT[item.stage]} {agent.id}"
+        return None
+
+    def configure_queue(self, cfg: QueueConfig) -> Result:
+        """Add a queue, or change one at its safe point (:meth:`queue_busy`), at ``now``.
+
+        The queue is rebuilt from ``cfg`` — requirements, ageing rings, strategy, targets,
+        overflow, hours — and every known agent is checked against it again, keeping their
+        state and fairness keys; the other queues, their contacts and agents' places in them
+        are untouched. The learned average handle time carries on unless ``cfg`` changes the
+        expected one. Raises :class:`RoutingConflict` (nothing changed) while the queue is
+        busy, or when an overflow rule names a queue the engine does not know.
+
+        What the engine takes only as a whole — :class:`RoutingConfig`'s channel capacities,
+        exclusive channels, seed, ring-no-answer reason and auto-answer — a driver changes by
+        building a new engine.
+        """
+        return self.configure_queues((cfg,))
+
+    def configure_queues(self, cfgs: Sequence[QueueConfig]) -> Result:
+        """:meth:`configure_queue` for several queues at once, all or none.
+
+        New queues that overflow to each other are added together this way; an overflow
+        target may be any queue the engine knows or one of ``cfgs``.
+        """
+        known = {cfg.id for cfg in cfgs} | set(self._queues)
+        for cfg in cfgs:
+            if cfg.id in self._queues:
+                busy = self.queue_busy(cfg.id)
+                if busy is not None:
+                    raise RoutingConflict(f"queue {cfg.id} is busy: {busy}")
+            for rule in cfg.overflow:
+                if rule.target is not None and rule.target not in known:
+                    raise RoutingConflict(
+                        f"queue {cfg.id}: overflow target {rule.target!r} is not a queue"
+                    )
+        for cfg in cfgs:
+            self._install_queue(cfg)
+        self._reconfigured()
+        return self._take_result()
+
+    def _install_queue(self, cfg: QueueConfig) -> None:
+        old = self._queues.get(cfg.id)
+        queue = _Queue(cfg)
+        if old is not None:
+            self._drop_queue(old)
+            if old.cfg.expected_handle_s == cfg.expected_handle_s:
+                queue.handle_s = old.handle_s
+        self._queues[cfg.id] = queue
+        self._index_queue(queue)
+        for agent in sorted(self._agents.values(), key=lambda a: a.index):
+            if not self._meets(agent, queue):
+                continue
+            queue.members[agent.id] = agent
+            agent.queues.append(queue)
+            agent.queues.sort(key=lambda q: q.id)
+            agent.proficiency[queue.id] = sum(agent.skills.get(s, 0) for s in queue.skills)
+            if agent.presence != _OUT:
+                queue.logged_in += 1
+            if agent.presence == _READY:
+                queue.serving_slots += agent.capacity.get(queue.channel, 0)
+        # The ring pools notify their available members (see _pool): new work finds them.
+        for ring in range(len(queue.rings)):
+            self._pool(queue, ring, (), queue.channel)
+
+    def remove_queue(self, queue_id: str) -> Result:
+        """Remove a queue at its safe point; refused while busy or another queue overflows to it."""
+        return self.remove_queues((queue_id,))
+
+    def remove_queues(self, queue_ids: Sequence[str]) -> Result:
+        """:meth:`remove_queue` for several queues at once (that may overflow to each other)."""
+        gone = set(queue_ids)
+        for queue_id in queue_ids:
+            self._queue(queue_id)
+            busy = self.queue_busy(queue_id)
+            if busy is not None:
+                raise RoutingConflict(f"queue {queue_id} is busy: {busy}")
+            blocker = self._overflowing_to(queue_id, gone)
+            if blocker is not None:
+                raise RoutingConflict(f"queue {blocker} still overflows to queue {queue_id}")
+        for queue_id in queue_ids:
+            self._drop_queue(self._queues.pop(queue_id))
+        self._reconfigured()
+        return self._take_result()
+
+    def _overflowing_to(self, queue_id: str, leaving: set[str]) -> str | None:
+        """A queue that stays (not in ``leaving``) and overflows to ``queue_id``, if any."""
+        for other in self._queues.values():
+            if other.id not in leaving and any(r.target == queue_id for r in other.cfg.overflow):
+                return other.id
+        return None
+
+    def configure_agent(self, cfg: AgentConfig) -> Result:
+        """Add an agent (logged out), or change one who holds nothing (:meth:`agent_busy`).
+
+        A changed agent keeps presence, reason, idle time and today's counters (see
+        :meth:`_update_agent`); if ready, they are matched at once with work their new skills
+        open. Raises :class:`RoutingConflict` (nothing changed) while they hold a contact.
+        """
+        agent = self._agents.get(cfg.id)
+        if agent is not None:
+            busy = self.agent_busy(cfg.id)
+            if busy is not None:
+                raise RoutingConflict(f"agent {cfg.id} is busy: {busy}")
+        self._register(cfg)
+        self._reconfigured()
+        self._settle()
+        return self._take_result()
+
+    def remove_agent(self, agent_id: str) -> Result:
+        """Remove an agent who holds nothing; one still logged in is logged out first."""
+        agent = self._agent(agent_id)
+        busy = self.agent_busy(agent_id)
+        if busy is not None:
+            raise RoutingConflict(f"agent {agent_id} is busy: {busy}")
+        if agent.presence != _OUT:
+            self._on_logout(AgentLoggedOut(at=self.now, agent_id=agent_id))
+            self._settle()
+        agent.version += 1  # any entry left in a heap is stale from now on
+        for queue in agent.queues:
+            queue.members.pop(agent.id, None)
+        for pool in agent.pools:
+            pool.members.discard(agent.id)
+        self._dirty.pop(agent, None)
+        del self._agents[agent_id]
+        self._reconfigured()
+        return self._take_result()
+
+    def _reconfigured(self) -> None:
+        """Keep :attr:`config` saying what the engine routes with, after a piece changed."""
+        self.config = replace(
+            self.config,
+            queues=tuple(q.cfg for q in self._queues.values()),
+            agents=tuple(a.cfg for a in self._agents.values()),
+        )
+
+    def _index_queue(self, queue: _Queue) -> None:
+        """Index a queue under one skill of every alternative of its widest ring.
+
+        A new agent is then checked only against queues that name a skill they hold (or that
+        need no skill at all).
+        """
+        firsts = [[t.skill for t in alt if isinstance(t, SkillTerm)] for alt in queue.widest]
+        if any(not named for named in firsts):
+            self._open_queues.append(queue)
+        else:
+            queue.indexed = tuple(sorted({named[0] for named in firsts}))
+            for skill in queue.indexed:
+                self._queues_by_skill.setdefault(skill, []).append(queue)
+
+    def _meets(self, agent: _Agent, queue: _Queue) -> bool:
+        """Whether the agent is a member of ``queue`` (the test of :meth:`_enrol`)."""
+        if queue.indexed and not any(skill in agent.skills for skill in queue.indexed):
+            return False
+        return matches_any(queue.widest, agent.skills, agent.languages)
+
+    def _drop_queue(self, queue: _Queue) -> None:
+        """Take a queue at its safe point out of the indexes and its members' pools."""
+        if queue in self._open_queues:
+            self._open_queues.remove(queue)
+        for skill in queue.indexed:
+            queues = self._queues_by_skill[skill]
+            queues.remove(queue)
+            if not queues:
+                del self._queues_by_skill[skill]
+        for agent in queue.members.values():
+            agent.queues.remove(queue)
+            agent.proficiency.pop(queue.id, None)
+            agent.pools = [p for p in agent.pools if p.queue is not queue]
+            agent.push_pools = [p for p in agent.push_pools if p.queue is not queue]
+            agent.innermost = {k: p for k, p in agent.innermost.items() if p.queue is not queue}
+            channels: list[Channel] = []
+            for pool in agent.pools:
+                if pool.channel not in channels:
+                    channels.append(pool.channel)
+            agent.channels = channels
+        queue.members = {}
+
     # ------------------------------------------------------------------ plumbing
 
     def _shared(
@@ -873,15 +1081,25 @@ class RoutingEngine:
     # ------------------------------------------------------------------ agents
 
     def _register(self, cfg: AgentConfig) -> _Agent:
+        """Know an agent by ``cfg``: a new one (logged out), or a known one holding nothing.
+
+        A known agent keeps their presence, reason, idle time and today's counters (the
+        fairness keys of the strategies) and their number; only what the configuration says
+        — skills, languages, capacity, wrap-up — and so their queues and pools change.
+        """
         old = self._agents.get(cfg.id)
         if old is not None:
-            for pool in old.pools:
-                pool.members.discard(old.id)
-            for queue in old.queues:
-                queue.members.pop(old.id, None)
+            self._update_agent(old, cfg)
+            return old
         capacity = {ch: self.config.capacity(cfg, ch) for ch in Channel}
-        agent = _Agent(cfg, old.index if old else len(self._agents), capacity)
+        agent = _Agent(cfg, self._next_index, capacity)
+        self._next_index += 1
         self._agents[cfg.id] = agent
+        self._enrol(agent)
+        return agent
+
+    def _enrol(self, agent: _Agent) -> None:
+        """Make the agent a member of every queue (and its pools) whose requirements they meet."""
         candidates: dict[str, _Queue] = {q.id: q for q in self._open_queues}
         for skill in agent.skills:
             for queue in self._queues_by_skill.get(skill, ()):
@@ -894,7 +1112,47 @@ class RoutingEngine:
             agent.proficiency[queue.id] = sum(agent.skills.get(s, 0) for s in queue.skills)
             for pool in queue.pools.values():
                 self._join(agent, pool)
-        return agent
+
+    def _update_agent(self, agent: _Agent, cfg: AgentConfig) -> None:
+        """Give a known agent who holds nothing a new configuration, in place.
+
+        The agent leaves every queue and pool and joins those the new skills and languages
+        meet; the queues' logged-in and serving counts follow. Presence, reason, idle time,
+        today's counters and the agent's number stay, so the strategies' fairness keys carry
+        on as if nothing happened. A queue the agent was the last one logged in to follows
+        its no-agents rule, as after a logout.
+        """
+        assert not agent.items
+        logged_in = agent.presence != _OUT
+        self._leave_serving(agent)
+        left = list(agent.queues)
+        for queue in left:
+            queue.members.pop(agent.id, None)
+            if logged_in:
+                queue.logged_in -= 1
+        for pool in agent.pools:
+            pool.members.discard(agent.id)
+        agent.cfg = cfg
+        agent.skills = dict(cfg.skills)
+        agent.languages = cfg.languages
+        agent.capacity = {ch: self.config.capacity(cfg, ch) for ch in Channel}
+        agent.load = dict.fromkeys(agent.capacity, 0)
+        agent.pools = []
+        agent.push_pools = []
+        agent.innermost = {}
+        agent.channels = []
+        agent.queues = []
+        agent.proficiency = {}
+        self._enrol(agent)
+        if logged_in:
+            for queue in agent.queues:
+                queue.logged_in += 1
+        if agent.presence == _READY:
+            self._join_serving(agent)
+        self._invalidate(agent)
+        for queue in left:
+            if logged_in and queue.logged_in == 0:
+                self._empty_queue_rules(queue)
 
     def _join(self, agent: _Agent, pool: _Pool) -> None:
         if agent.capacity.get(pool.channel, 0) <= 0:
@@ -2012,6 +2270,27 @@ def _refuses(agent: _Agent, contact: _Contact) -> bool:
     return bool(contact.declined and agent.id in contact.declined) or contact.id in agent.items
 
 
+#: How an agent holds a contact, by the item's stage (for "why not yet" texts).
+_ITEM_TEXT = {
+    _ITEM_RINGING: "offered to",
+    _ITEM_TALKING: "in hand of",
+    _ITEM_CONSULT: "in consultation with",
+    _ITEM_WRAP: "in wrap-up by",
+}
+
+
+def _busy_text(contact: _Contact) -> str:
+    """What a contact is doing, for the reason a change to its queue waits."""
+    agent = contact.agent
+    if contact.stage == _WAITING:
+        return f"contact {contact.id} waiting"
+    if contact.stage == _RINGING and agent is not None:
+        return f"contact {contact.id} offered to {agent.id}"
+    if contact.stage == _CONNECTED and agent is not None:
+        return f"contact {contact.id} in hand of {agent.id}"
+    return f"contact {contact.id} in wrap-up"
+
+
 def _contact_order(contact: _Contact) -> tuple[int, float, int]:
     return (-contact.cls, contact.credited_at, contact.seq)
 
@@ -2040,3 +2319,91 @@ def replay(
         events.extend(engine.advance(deadline).events)
         deadline = engine.next_deadline()
     return events
+
+
+#: The settings of a routing configuration that apply to the whole engine (see
+#: :func:`engine_wide_changes`); queues and agents change piece by piece.
+ENGINE_WIDE_SETTINGS: Final = (
+    "default_capacity",
+    "exclusive_channels",
+    "ring_no_answer_reason",
+    "seed",
+    "auto_answer",
+)
+
+
+def engine_wide_changes(current: RoutingConfig, target: RoutingConfig) -> list[str]:
+    """The engine-wide settings ``target`` changes: those need a new engine, at full idle.
+
+    >>> from hotline.routing.model import QueueConfig, RoutingConfig
+    >>> engine_wide_changes(RoutingConfig(queues=()), RoutingConfig(queues=(), seed=2))
+    ['seed']
+    """
+    return [
+        name for name in ENGINE_WIDE_SETTINGS if getattr(current, name) != getattr(target, name)
+    ]
+
+
+def apply_ready(
+    engine: RoutingEngine, target: RoutingConfig
+) -> tuple[list[Result], dict[tuple[str, str], str]]:
+    """Apply every queue and agent of ``target`` that differs from the engine's and is safe now.
+
+    In an order that keeps overflow targets known: new queues, then changed queues, then
+    removed ones (a queue still named by another's overflow waits for that one to change);
+    then agents, new, changed and removed. Returns the results to carry out and, for each
+    piece still waiting, ``("queue" | "agent", id) -> why`` (e.g. ``contact c-1 in hand of
+    alice``); an empty mapping means the engine now routes with ``target``'s queues and agents.
+    Engine-wide settings are not looked at (:func:`engine_wide_changes`).
+    """
+    results: list[Result] = []
+    waiting: dict[tuple[str, str], str] = {}
+    current_queues = {q.id: q for q in engine.config.queues}
+    target_queues = {q.id: q for q in target.queues}
+    added = [q for q in target.queues if q.id not in current_queues]
+    changed = [q for q in target.queues if q.id in current_queues and current_queues[q.id] != q]
+    if added:
+        try:
+            results.append(engine.configure_queues(added))
+        except RoutingConflict as conflict:
+            for cfg in added:
+                waiting[("queue", cfg.id)] = str(conflict)
+    for cfg in changed:
+        try:
+            results.append(engine.configure_queue(cfg))
+        except RoutingConflict as conflict:
+            waiting[("queue", cfg.id)] = str(conflict)
+    # Removed queues go together once safe, except those a staying queue still overflows to.
+    leaving: set[str] = set()
+    for queue_id in current_queues:
+        if queue_id not in target_queues:
+            busy = engine.queue_busy(queue_id)
+            if busy is None:
+                leaving.add(queue_id)
+            else:
+                waiting[("queue", queue_id)] = f"queue {queue_id} is busy: {busy}"
+    while True:
+        blocked = {q: engine._overflowing_to(q, leaving) for q in leaving}
+        held = {q: b for q, b in blocked.items() if b is not None}
+        if not held:
+            break
+        for queue_id, blocker in held.items():
+            leaving.discard(queue_id)
+            waiting[("queue", queue_id)] = f"queue {blocker} still overflows to queue {queue_id}"
+    if leaving:
+        results.append(engine.remove_queues(sorted(leaving)))
+    current_agents = {a.id: a for a in engine.config.agents}
+    target_ids = {a.id for a in target.agents}
+    for agent_cfg in target.agents:
+        if current_agents.get(agent_cfg.id) != agent_cfg:
+            try:
+                results.append(engine.configure_agent(agent_cfg))
+            except RoutingConflict as conflict:
+                waiting[("agent", agent_cfg.id)] = str(conflict)
+    for agent_id in current_agents:
+        if agent_id not in target_ids:
+            try:
+                results.append(engine.remove_agent(agent_id))
+            except RoutingConflict as conflict:
+                waiting[("agent", agent_id)] = str(conflict)
+    return results, waiting

@@ -390,7 +390,7 @@ def test_administrator_changes_a_role_and_quick_edits_apply_live(
     with admin.expect_response(f"{server.url}/admin/center/edit") as answer:
         admin.click("#edit-queue button[type=submit]")
     assert answer.value.ok and answer.value.json()["pending"] is True
-    # Saved; the live engine switches at its next idle moment, and the page says when.
+    # Saved; the live engine switches each queue when it holds no contact; the page says when.
     expect(admin.locator("#apply-status")).to_contain_text("待应用")
     admin.screenshot(path=str(server.shots / "14-admin-apply-pending.png"), full_page=False)
     expect(admin.locator("#apply-status")).to_contain_text("已应用到实时路由", timeout=15000)

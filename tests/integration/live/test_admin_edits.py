@@ -9,6 +9,7 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.integration.live.conftest import PASSWORD
 from tests.integration.live.test_pages import client, sign_in
 
 __all__ = ["client"]
@@ -103,3 +104,56 @@ def test_only_admins_edit(client: TestClient) -> None:
         "wrap_up_s": 9,
     }
     assert client.post("/admin/center/edit", json={"edit": edit}).status_code == 403
+
+
+def test_a_held_call_holds_up_only_its_own_queue_and_the_page_says_why(
+    client: TestClient, tmp_path: Path
+) -> None:
+    def auth(username: str) -> dict[str, str]:
+        response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return {"authorization": f"Bearer {response.json()['token']}"}
+
+    agent, boss, root = auth("a001"), auth("boss"), auth("root")
+    client.cookies.clear()
+    base = "/api/live/agents/a001"
+    assert client.post(f"{base}/state", json={"state": "ready"}, headers=agent).status_code == 200
+    placed = client.post("/api/live/contacts", json={"queue": "installation"}, headers=boss)
+    contact = placed.json()["contact_id"]
+    for action in ("answer", "hold"):
+        assert client.post(f"{base}/contacts/{contact}/{action}", headers=agent).status_code == 200
+
+    def edit(queue: str, threshold_s: int, wrap_up_s: int) -> None:
+        change = {
+            "kind": "queue",
+            "id": queue,
+            "service_level": 0.8,
+            "threshold_s": threshold_s,
+            "wrap_up_s": wrap_up_s,
+        }
+        response = client.post("/admin/center/edit", json={"edit": change}, headers=root)
+        assert response.status_code == 200, response.text
+
+    edit("installation", 35, 30)
+    edit("repair", 45, 40)
+    client.get("/api/live/wallboard", headers=boss)  # a step of the engine
+    status = client.get("/admin/center/status", headers=root).json()
+    assert status["pending"] is True
+    assert [
+        (w["kind"], w["id"], w["contact"], w["stage"], w["agent"]) for w in status["waiting"]
+    ] == [("queue", "installation", contact, "in_hand", "a001")]
+    driver = cast(FastAPI, client.app).state.live
+    # The held call does not stop the change to repair; installation keeps its old target.
+    assert driver.wallboard.settings.for_queue("repair").service_level_s == 45
+    assert driver.center.queue("installation").target.threshold_s == 20
+
+    assert client.post(f"{base}/contacts/{contact}/hangup", headers=agent).status_code == 200
+    done = client.post(
+        f"{base}/contacts/{contact}/wrap-up",
+        json={"disposition": "installation_booked"},
+        headers=agent,
+    )
+    assert done.status_code == 200
+    status = client.get("/admin/center/status", headers=root).json()
+    assert status["pending"] is False and status["waiting"] == []
+    assert driver.wallboard.settings.for_queue("installation").service_level_s == 35

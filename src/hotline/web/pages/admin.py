@@ -4,7 +4,8 @@ Every edit of the center is an edit of its configuration text, checked by exactl
 of ``hotline config validate`` (:func:`hotline.config.validate.check_text`) before it is
 kept; a refused edit comes back with each problem's line and field. A kept edit is written to
 ``<home>/center.yaml``, audited, and handed to the running live driver, which switches to it
-at its next idle moment (:meth:`hotline.live.driver.LiveDriver.reconfigure`). After a
+queue by queue and agent by agent, each when it holds no contact
+(:meth:`hotline.live.driver.LiveDriver.reconfigure`). After a
 restart the server routes with the file it is started with (``hotline serve --center``).
 Besides the YAML editor, structured forms change a queue's targets and wrap-up, an agent's
 team and skills, and a calendar's hours and holidays; each writes a new configuration checked
@@ -132,7 +133,8 @@ def save_center(
 
 
 def _apply(request: Request, result: Any) -> dict[str, Any]:
-    """Hand a saved configuration to the running live driver (applied at its next idle moment).
+    """Hand a saved configuration to the running live driver (each queue and agent switches
+    at its own safe point: when it holds no contact).
 
     Without a live driver (tests, an app built without one) the file is only saved: a server
     starting in the same home (``hotline serve``, ``hotline demo``) loads it.
@@ -148,7 +150,11 @@ def _apply(request: Request, result: Any) -> dict[str, Any]:
 def apply_status(
     request: Request, _: CurrentUser = Depends(require_roles(*ADMINS))
 ) -> dict[str, Any]:
-    """Whether a saved configuration still waits for an idle moment to take effect."""
+    """Whether a saved configuration still waits to take effect: which queues and agents, why.
+
+    ``waiting`` lists each piece not yet applied with the contact that holds it up
+    (``contact``, ``stage``, ``agent``), for the page to word in the reader's language.
+    """
     driver = getattr(request.app.state, "live", None)
     saved = (Path(request.app.state.settings.home) / SAVED_NAME).exists()
     if driver is None:

@@ -114,12 +114,24 @@
     };
   }
 
-  // Apply status: a saved configuration may wait for an idle moment before routing uses it.
+  // Apply status: each queue and agent of a saved configuration switches at its own safe
+  // point (holding no contact); the page says which still wait, and for which contact.
+  function waitingText(item) {
+    const what = `${t(`admin.wait_${item.kind}`)} ${item.id}`;
+    const stage = t(`admin.wait_stage_${item.stage}`);
+    if (item.stage === 'overflow') return `${what}: ${stage} ${item.overflow_from}`;
+    if (item.stage === 'quiet') return `${what}: ${stage}`;
+    return `${what}: ${t('admin.wait_contact')} ${item.contact} ${stage} ${item.agent || ''}`.trim();
+  }
   function showStatus(status) {
     const box = el('apply-status');
     if (!box) return;
+    const waiting = (status.waiting || []).map(waitingText);
     if (!status.live) box.textContent = status.saved ? t('admin.apply_restart') : '';
-    else if (status.pending) box.textContent = t('admin.apply_pending');
+    else if (status.pending) {
+      box.textContent = t('admin.apply_pending');
+      if (waiting.length) box.textContent += ` ${t('admin.apply_waiting')} ${waiting.join('; ')}`;
+    }
     else if (status.applied_at) box.textContent = `${t('admin.apply_live')} ${new Date(status.applied_at * 1000).toLocaleTimeString()}`;
     else box.textContent = '';
     box.className = status.pending ? 'warn' : 'muted';
@@ -213,7 +225,7 @@
         li.textContent = data.message || data.error || 'error';
         list.appendChild(li);
       }
-      if (ok) showStatus({live: !data.restart, saved: true, pending: data.pending, applied_at: data.applied_at});
+      if (ok) showStatus({live: !data.restart, saved: true, pending: data.pending, applied_at: data.applied_at, waiting: data.waiting});
     };
   }
 })();
