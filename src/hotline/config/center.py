@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from hotline.config.flow import Flow, HoursNode, OpeningHours
+from hotline.core.requirements import parse_requirement
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STRATEGIES = (
@@ -32,7 +33,6 @@ STRATEGIES = (
 CHANNELS = ("voice", "chat", "email", "sms", "app", "video", "callback", "outbound")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(>=|==|>)\s*([1-5])\s*$")
 
 
 class Strict(BaseModel):
@@ -79,6 +79,16 @@ def _check_period(text: str) -> str:
 
 
 OpeningPeriod = Annotated[str, AfterValidator(_check_period)]
+
+
+def _check_requirement(text: str) -> str:
+    parse_requirement(text)
+    return text
+
+
+#: One requirement term in the one grammar the routing engine matches
+#: (:mod:`hotline.core.requirements`): ``repair >= 3``, ``vip``, ``language == en``.
+RequirementTerm = Annotated[str, AfterValidator(_check_requirement)]
 
 
 class Holiday(Strict):
@@ -163,7 +173,7 @@ class AgeingStep(Strict):
 
     after_s: float = Field(gt=0)
     min_proficiency: int | None = Field(default=None, ge=1, le=5)
-    requirements: list[str] | None = Field(
+    requirements: list[RequirementTerm] | None = Field(
         default=None,
         description="extra agents reached from this step on (rings only widen); [] means any agent",
     )
@@ -187,7 +197,7 @@ class Queue(Strict):
         "voice"
     )
     calendar: str | None = None
-    requirements: list[str] = Field(default_factory=list)
+    requirements: list[RequirementTerm] = Field(default_factory=list)
     target: ServiceTarget
     priority: int = Field(default=0, ge=0, le=100)
     priority_head_start_s: float = Field(default=0, ge=0)
@@ -204,13 +214,6 @@ class Queue(Strict):
     def _strategy(cls, value: str) -> str:
         if value not in STRATEGIES:
             raise ValueError(f"unknown strategy {value!r}; use one of {', '.join(STRATEGIES)}")
-        return value
-
-    @field_validator("requirements")
-    @classmethod
-    def _requirements(cls, value: list[str]) -> list[str]:
-        for text in value:
-            parse_requirement(text)
         return value
 
 
@@ -370,28 +373,3 @@ class CenterConfig(Strict):
             if configured.id == channel:
                 return configured.capacity
         return 1
-
-
-class Requirement(BaseModel):
-    """One parsed requirement term, ``skill >= level``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    skill: str
-    operator: str
-    level: int
-
-
-def parse_requirement(text: str) -> Requirement:
-    """Parse ``"repair >= 3"`` (operators ``>=``, ``>``, ``==``; levels 1–5).
-
-    >>> parse_requirement("repair>=3")
-    Requirement(skill='repair', operator='>=', level=3)
-    """
-    match = _REQUIREMENT.match(text)
-    if not match:
-        raise ValueError(
-            f"requirement {text!r} must look like 'skill >= level' with a level from 1 to 5"
-        )
-    skill, operator, level = match.groups()
-    return Requirement(skill=skill, operator=operator, level=int(level))

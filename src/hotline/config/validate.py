@@ -23,10 +23,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import ValidationError
 
-from hotline.config.center import CenterConfig, parse_requirement
+from hotline.config.center import CenterConfig
 from hotline.config.flow import HoursNode, QueueNode
 from hotline.core.documents import DocumentRefused, compose_yaml, construct_yaml
 from hotline.core.errors import Problem, ValidationFailed
+from hotline.core.requirements import (
+    LanguageTerm,
+    matches_all,
+    parse_requirement,
+    parse_requirements,
+)
 
 Path_ = tuple[str | int, ...]
 
@@ -207,7 +213,16 @@ def _cross_checks(
 
     def requirement_skills(path: Path_, requirements: list[str]) -> None:
         for k, text in enumerate(requirements):
-            known((*path, k), parse_requirement(text).skill, skills, "skill")
+            term = parse_requirement(text)
+            if isinstance(term, LanguageTerm):
+                if term.language not in config.center.languages:
+                    error(
+                        (*path, k),
+                        f"language {term.language!r} is not one of the center's: "
+                        + ", ".join(sorted(config.center.languages)),
+                    )
+            else:
+                known((*path, k), term.skill, skills, "skill")
 
     for i, queue in enumerate(config.queues):
         base: Path_ = ("queues", i)
@@ -282,8 +297,10 @@ def _cross_checks(
                 )
 
     for i, queue in enumerate(config.queues):
-        terms = [parse_requirement(t) for t in queue.requirements]
-        if not any(_satisfies(agent.skills, terms) for agent in config.agents) and config.agents:
+        terms = parse_requirements(queue.requirements)
+        if config.agents and not any(
+            matches_all(terms, agent.skills, frozenset(agent.languages)) for agent in config.agents
+        ):
             warn(
                 ("queues", i, "requirements"),
                 f"no agent has the skills queue {queue.id!r} requires",
@@ -351,15 +368,6 @@ def _check_ticket_categories(config: CenterConfig, error: Any) -> None:
                         (*spot, "choices"),
                         f"only choice fields have choices ({custom.name!r} is {custom.type})",
                     )
-
-
-def _satisfies(agent_skills: dict[str, int], terms: list[Any]) -> bool:
-    for term in terms:
-        level = agent_skills.get(term.skill, 0)
-        ok = {">=": level >= term.level, ">": level > term.level, "==": level == term.level}
-        if not ok[term.operator]:
-            return False
-    return True
 
 
 def _check_overflow_loops(config: CenterConfig, error: Any) -> None:

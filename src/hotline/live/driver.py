@@ -9,8 +9,9 @@ and overflow timers fire on time without polling.
 
 After every step the driver
 
-* appends the engine's events to the contact event log (``store.event_log.append``, source
-  ``live``) in small batches written off the event loop, so a slow disk never stalls routing;
+* appends the engine's events to the contact event log (the log's one writer,
+  ``store.event_log.EventLogWriter``, source ``live``) in small batches written off the
+  event loop, so a slow disk never stalls routing;
 * publishes each event, each offer and each cancelled offer to screens (``publish``: the
   web :class:`~hotline.web.events.EventHub`), and a fresh wallboard as soon as anything
   changed — bursts coalesced, at most one board per ``snapshot_every_s`` — and every second
@@ -56,8 +57,7 @@ from hotline.routing.model import (
     StartCallback,
 )
 from hotline.routing.service import routing_config_from_center
-from hotline.store.db import writing
-from hotline.store.event_log import append, recording_rows
+from hotline.store.event_log import EventLogWriter
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class LiveDriver:
         self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
         self._agent_wrap_s = {a.id: a.wrap_up_s for a in center.agents}
         self._listeners: list[Listener] = []
-        self._pending: list[Event] = []
+        self._event_log = EventLogWriter(source="live", max_pending=MAX_PENDING_EVENTS)
         self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any] | None]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._changed: asyncio.Event | None = None
@@ -274,7 +274,7 @@ class LiveDriver:
                 await task
         self._tasks = []
         await self.flush()
-        if was_running and self.session_factory is not None and not self._pending:
+        if was_running and self.session_factory is not None and not self._event_log.pending:
             try:
                 await asyncio.to_thread(self._recover, recovery.SHUTDOWN)
             except Exception:  # the next start closes them instead (reason "crash")
@@ -780,11 +780,7 @@ class LiveDriver:
         """
         numbered = [event.renumbered(next(self._log_seq)) for event in events]
         self.stats.events += len(numbered)
-        self._pending.extend(numbered)
-        if len(self._pending) > MAX_PENDING_EVENTS:
-            dropped = len(self._pending) - MAX_PENDING_EVENTS
-            self.stats.events_dropped += dropped
-            del self._pending[:dropped]
+        self.stats.events_dropped += self._event_log.add(numbered)
         self.wallboard.record(numbered)
         watched = self.watched()
         for event in numbered:
@@ -864,31 +860,26 @@ class LiveDriver:
         """Write the events waiting for the database (in a worker thread)."""
         if self.session_factory is None:
             # No database (a unit test, a dry run): nothing keeps the events.
-            self._pending.clear()
+            self._event_log.discard()
             return
-        if not self._pending:
+        if not self._event_log.pending:
             return
-        batch, self._pending = self._pending, []
         try:
-            await asyncio.to_thread(self._write, batch)
+            written = await asyncio.to_thread(self._write, self.session_factory)
         except Exception:
-            # Keep the batch for the next try, ahead of newer events, so the log stays in order.
+            # The writer keeps the batch for the next try, ahead of newer events.
             self.stats.write_failures += 1
-            log.exception("live routing: writing %d events to the event log failed", len(batch))
-            self._pending[:0] = batch
+            log.exception(
+                "live routing: writing %d events to the event log failed", self._event_log.pending
+            )
             return
-        self.stats.events_written += len(batch)
+        self.stats.events_written += written
 
-    def _write(self, batch: list[Event]) -> None:
-        assert self.session_factory is not None
+    def _write(self, session_factory: sessionmaker[Session]) -> int:
         started = self.clock.now()
-        # One short transaction per batch, queued with the web's writers (not polling for
-        # SQLite's lock beside them): every event since the last flush in one INSERT.
-        with writing(self.session_factory()) as session:
-            append(session, batch, source="live")
-            session.add_all(recording_rows(batch))  # call recordings, kept per contact
-            session.commit()
+        written = self._event_log.flush(session_factory)
         self.stats.last_write_s = [*self.stats.last_write_s[-9:], self.clock.now() - started]
+        return written
 
     async def _wallboard_loop(self) -> None:
         assert self._changed is not None

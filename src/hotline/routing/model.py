@@ -15,7 +15,6 @@ out the *effects* it returns. Everything here is immutable plain data.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -24,6 +23,14 @@ from types import MappingProxyType
 from typing import Final
 
 from hotline.core.events import Channel
+from hotline.core.requirements import LanguageTerm as LanguageTerm  # noqa: PLC0414 (re-exported)
+from hotline.core.requirements import RequirementError
+from hotline.core.requirements import SkillTerm as SkillTerm  # noqa: PLC0414 (re-exported)
+from hotline.core.requirements import Term as Term  # noqa: PLC0414 (re-exported)
+from hotline.core.requirements import canonical as canonical  # noqa: PLC0414 (re-exported)
+from hotline.core.requirements import matches_all as matches_all  # noqa: PLC0414 (re-exported)
+from hotline.core.requirements import parse_requirement as _parse_requirement
+from hotline.core.requirements import parse_requirements as _parse_requirements
 from hotline.core.values import Value
 
 
@@ -95,112 +102,20 @@ class OverflowAction(StrEnum):
 
 # --------------------------------------------------------------------------- requirements
 
-_SKILL_TERM = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(>=|==|>)\s*([1-5])\s*$")
-_LANGUAGE_TERM = re.compile(r"^\s*(?:language|lang)\s*(?:==|=|:)\s*([A-Za-z0-9_-]+)\s*$")
-_BARE_SKILL = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*$")
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class SkillTerm:
-    """``skill >= level`` (also ``>`` and ``==``): the agent's proficiency in ``skill``.
-
-    >>> SkillTerm("repair", ">=", 3).matches({"repair": 4}, frozenset())
-    True
-    """
-
-    skill: str
-    operator: str
-    level: int
-
-    def matches(self, skills: Mapping[str, int], languages: frozenset[str]) -> bool:
-        """Whether an agent with ``skills`` meets this term."""
-        have = skills.get(self.skill, 0)
-        if self.operator == ">=":
-            return have >= self.level
-        if self.operator == ">":
-            return have > self.level
-        return have == self.level
-
-    def minimum(self) -> int:
-        """The lowest proficiency that can satisfy this term."""
-        return self.level + 1 if self.operator == ">" else self.level
-
-    def relaxed(self, min_proficiency: int) -> SkillTerm:
-        """This term after an ageing step that accepts ``min_proficiency`` or better."""
-        if self.minimum() <= min_proficiency and self.operator != "==":
-            return self
-        if self.operator == "==" and self.level <= min_proficiency:
-            return self
-        return SkillTerm(self.skill, ">=", min(self.minimum(), min_proficiency))
-
-    def implied_by(self, terms: tuple[Term, ...]) -> bool:
-        """Whether every agent meeting ``terms`` also meets this term."""
-        for other in terms:
-            if not isinstance(other, SkillTerm) or other.skill != self.skill:
-                continue
-            if self.operator == "==":
-                if other.operator == "==" and other.level == self.level:
-                    return True
-            elif other.minimum() >= self.minimum():
-                return True
-        return False
-
-    def __str__(self) -> str:
-        return f"{self.skill} {self.operator} {self.level}"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class LanguageTerm:
-    """``language == en``: the agent speaks the language.
-
-    >>> LanguageTerm("en").matches({}, frozenset({"en", "zh-CN"}))
-    True
-    """
-
-    language: str
-
-    def matches(self, skills: Mapping[str, int], languages: frozenset[str]) -> bool:
-        """Whether an agent speaking ``languages`` meets this term."""
-        return self.language in languages
-
-    def relaxed(self, min_proficiency: int) -> LanguageTerm:
-        """Languages are never relaxed by ageing: a caller who speaks only English stays so."""
-        return self
-
-    def implied_by(self, terms: tuple[Term, ...]) -> bool:
-        """Whether ``terms`` already require this language."""
-        return self in terms
-
-    def __str__(self) -> str:
-        return f"language == {self.language}"
-
-
-Term = SkillTerm | LanguageTerm
+# The grammar and the terms are hotline.core.requirements' (the center configuration checks the
+# same expressions); routing re-exports them and raises its own error for a bad expression.
 
 
 def parse_requirement(text: str) -> Term:
-    """Parse one requirement term.
-
-    Accepted forms: ``skill >= 3``, ``skill > 2``, ``skill == 5`` (levels 1–5), a bare ``skill``
-    (meaning ``skill >= 1``, e.g. ``vip``) and ``language == en`` (also ``lang:en``).
+    """Parse one requirement term (:func:`hotline.core.requirements.parse_requirement`).
 
     >>> parse_requirement("repair>=3")
     SkillTerm(skill='repair', operator='>=', level=3)
-    >>> parse_requirement("language == en")
-    LanguageTerm(language='en')
     """
-    match = _LANGUAGE_TERM.match(text)
-    if match:
-        return LanguageTerm(match.group(1))
-    match = _SKILL_TERM.match(text)
-    if match:
-        return SkillTerm(match.group(1), match.group(2), int(match.group(3)))
-    match = _BARE_SKILL.match(text)
-    if match and match.group(1) not in {"language", "lang"}:
-        return SkillTerm(match.group(1), ">=", 1)
-    raise RoutingError(
-        f"requirement {text!r} must look like 'skill >= 3', 'skill', or 'language == en'"
-    )
+    try:
+        return _parse_requirement(text)
+    except RequirementError as error:
+        raise RoutingError(str(error)) from None
 
 
 def parse_requirements(texts: tuple[str, ...] | list[str]) -> tuple[Term, ...]:
@@ -209,22 +124,10 @@ def parse_requirements(texts: tuple[str, ...] | list[str]) -> tuple[Term, ...]:
     >>> parse_requirements(["b >= 2", "a", "b >= 2"])
     (SkillTerm(skill='a', operator='>=', level=1), SkillTerm(skill='b', operator='>=', level=2))
     """
-    return canonical([parse_requirement(t) for t in texts])
-
-
-def canonical(terms: Iterable[Term]) -> tuple[Term, ...]:
-    """Sort and de-duplicate terms so equal conjunctions compare equal."""
-    unique: set[Term] = set(terms)
-    skills = sorted(t for t in unique if isinstance(t, SkillTerm))
-    languages = sorted(t for t in unique if isinstance(t, LanguageTerm))
-    return (*skills, *languages)
-
-
-def matches_all(
-    terms: tuple[Term, ...], skills: Mapping[str, int], languages: frozenset[str]
-) -> bool:
-    """Whether an agent meets every term of a conjunction (the empty one matches anyone)."""
-    return all(t.matches(skills, languages) for t in terms)
+    try:
+        return _parse_requirements(texts)
+    except RequirementError as error:
+        raise RoutingError(str(error)) from None
 
 
 def widens(wider: tuple[Term, ...], narrower: tuple[Term, ...]) -> bool:

@@ -3,17 +3,25 @@
 Rows are only ever inserted; the database refuses updates and deletes (see the foundation
 migration). ``source`` tells live traffic from a simulation run or a replay. Finished call
 recordings among the events become rows of ``recordings`` (:func:`recording_rows`).
+
+A running driver (the live routing driver, the standalone voice server) does not write each
+event as it happens: it hands them to an :class:`EventLogWriter`, which keeps them in order and
+writes everything waiting in one short transaction per :meth:`EventLogWriter.flush`, queued with
+the process's other writers (:func:`hotline.store.db.writing`), so database round trips stay off
+the per-event path of live contacts.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Event, EventKind
+from hotline.store.db import writing
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
 
@@ -70,3 +78,75 @@ def recording_rows(events: Iterable[Event]) -> list[Recording]:
             )
         )
     return rows
+
+
+class EventLogWriter:
+    """The contact events a running driver has not written yet, written in batches.
+
+    :meth:`add` keeps events in arrival order (dropping the oldest beyond ``max_pending``, so a
+    database down for hours cannot exhaust memory); :meth:`flush` writes all of them, and
+    their finished recordings, in one transaction queued at the database's writer gate. A
+    failed write keeps the batch, ahead of newer events, for the next flush: the log stays in
+    order and a database restart loses nothing. :meth:`add` and :meth:`flush` may run on
+    different threads (the live driver adds on its event loop and flushes in a worker thread).
+
+    >>> from hotline.store.db import make_engine, make_session_factory
+    >>> from hotline.store.migrate import upgrade
+    >>> engine = make_engine("sqlite://")
+    >>> upgrade(engine)
+    >>> writer = EventLogWriter(source="live")
+    >>> writer.add([Event(seq=1, at=0.0, kind=EventKind.ARRIVED, contact_id="v-1")])
+    0
+    >>> writer.flush(make_session_factory(engine)), writer.pending
+    (1, 0)
+    """
+
+    def __init__(self, *, source: str = "live", max_pending: int | None = None) -> None:
+        self.source = source
+        self.max_pending = max_pending
+        self._pending: list[Event] = []
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        """How many events wait for the next flush."""
+        return len(self._pending)
+
+    def add(self, events: Iterable[Event]) -> int:
+        """Keep ``events`` for the next flush; return how many of the oldest were dropped."""
+        with self._lock:
+            self._pending.extend(events)
+            if self.max_pending is None or len(self._pending) <= self.max_pending:
+                return 0
+            dropped = len(self._pending) - self.max_pending
+            del self._pending[:dropped]
+            return dropped
+
+    def discard(self) -> int:
+        """Forget the waiting events (a driver without a database); return how many."""
+        with self._lock:
+            count = len(self._pending)
+            self._pending = []
+            return count
+
+    def flush(self, session_factory: sessionmaker[Session]) -> int:
+        """Write every waiting event in one transaction; return how many were written.
+
+        On an error the events are kept for the next flush and the error is raised.
+        """
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return 0
+        try:
+            # One short transaction per batch, queued with the process's other writers (not
+            # polling for SQLite's lock beside them): every event since the last flush.
+            with writing(session_factory()) as session:
+                written = append(session, batch, source=self.source)
+                session.add_all(recording_rows(batch))  # call recordings, kept per contact
+                session.commit()
+        except BaseException:
+            with self._lock:
+                self._pending[:0] = batch
+            raise
+        return written

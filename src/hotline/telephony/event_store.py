@@ -1,8 +1,9 @@
 """The voice server's contact event log in the database, and its recordings kept with the contact.
 
 :class:`DatabaseSink` is an :class:`~hotline.telephony.ports.EventSink` that buffers the
-driver's events and writes them in one transaction per :meth:`DatabaseSink.flush` through
-:func:`hotline.store.event_log.append` (``source="live"``), so METRICS figures — CSAT from
+driver's events and writes them in one transaction per :meth:`DatabaseSink.flush` through the
+contact event log's one writer, :class:`hotline.store.event_log.EventLogWriter`
+(``source="live"``), so METRICS figures — CSAT from
 ``survey_answered``, ``hotline report kpis`` — see voice calls like any other contact.
 Each ``recording_stopped`` event that carries a WAV path also becomes a row of
 ``recordings`` (:class:`hotline.store.models.telephony.Recording`) for the API to list and
@@ -28,9 +29,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Event
-from hotline.store import event_log
-from hotline.store.db import session_scope
-from hotline.store.event_log import recording_rows
+from hotline.store.event_log import EventLogWriter, recording_rows
 from hotline.telephony.ports import EventSink
 
 log = logging.getLogger(__name__)
@@ -39,17 +38,23 @@ __all__ = ["DatabaseSink", "TeeSink", "recording_rows"]
 
 
 class DatabaseSink:
-    """Buffers contact events and writes them (and recordings) to the database on flush."""
+    """An :class:`~hotline.telephony.ports.EventSink` over the contact event log's writer.
+
+    The buffering, ordering and batch writes are :class:`hotline.store.event_log.EventLogWriter`'s
+    (the live routing driver writes through the same class); this adapter adds the voice
+    server's policy: a failed write is logged and retried at the next tick, never raised into
+    the call handling.
+    """
 
     def __init__(self, session_factory: sessionmaker[Session], *, source: str = "live") -> None:
         self.session_factory = session_factory
         self.source = source
-        self._pending: list[Event] = []
+        self.log = EventLogWriter(source=source)
         self.written = 0
 
     def append(self, event: Event) -> None:
         """Queue one event for the next flush."""
-        self._pending.append(event)
+        self.log.add((event,))
 
     def flush(self) -> int:
         """Write the queued events in one transaction; return how many were written.
@@ -57,17 +62,10 @@ class DatabaseSink:
         On a database error the events stay queued and the next flush tries again (the
         JSON-lines log beside it has them already), so a database restart loses nothing.
         """
-        if not self._pending:
-            return 0
-        batch = self._pending
-        self._pending = []
         try:
-            with session_scope(self.session_factory) as session:
-                written = event_log.append(session, batch, source=self.source)
-                session.add_all(recording_rows(batch))
+            written = self.log.flush(self.session_factory)
         except Exception:
             log.exception("contact event log: database write failed; retrying next flush")
-            self._pending = batch + self._pending
             return 0
         self.written += written
         return written

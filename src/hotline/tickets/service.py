@@ -37,6 +37,8 @@ from hotline.tickets import figures, sla
 from hotline.tickets.calendar import BusinessCalendar, Interval, parse_hours
 from hotline.tickets.categories import check_ticket_fields
 from hotline.tickets.workflow import (
+    NOT_FINISHED_STATES,
+    OPEN_STATES,
     Action,
     ComplaintLevel,
     Effect,
@@ -663,15 +665,7 @@ def check_sla(session: Session, *, now: datetime, actor: str = "sla") -> list[di
     Returns the escalations sent now (ticket, clock, stage, role). Run it every minute.
     """
     sent_now: list[dict[str, Any]] = []
-    open_states = [
-        s.value
-        for s in (
-            TicketState.NEW,
-            TicketState.OPEN,
-            TicketState.WAITING_CUSTOMER,
-            TicketState.DISPATCHED,
-        )
-    ]
+    open_states = sorted(state.value for state in OPEN_STATES)
     for ticket in session.scalars(select(Ticket).where(Ticket.state.in_(open_states))):
         statuses = sla_status(session, ticket=ticket, now=now)
         wanted = sla.escalations(policy_of(ticket), statuses)
@@ -776,9 +770,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 # ---------------------------------------------------------------- per customer
 
-# The tickets a screen pop shows: every one not yet closed or cancelled. A resolved ticket
-# still shows, since it waits for its verification callback (the "one ticket to the end" loop).
-OPEN_TICKET_STATES = ("new", "open", "waiting_customer", "dispatched", "resolved")
+# The tickets a screen pop shows: every one not yet finished (closed or cancelled). A resolved
+# ticket still shows, since it waits for its verification callback (workflow.NOT_FINISHED_STATES).
+_SCREEN_POP_STATES = sorted(state.value for state in NOT_FINISHED_STATES)
 _tickets = Ticket.__table__.c
 _CUSTOMER_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 # A prebuilt Core statement, not an ORM query: it runs on every inbound call's screen pop
@@ -794,7 +788,7 @@ _OPEN_TICKETS_OF = (
         _tickets.queue,
         _tickets.assignee,
     )
-    .where(_tickets.customer_id.in_(_CUSTOMER_IDS), _tickets.state.in_(OPEN_TICKET_STATES))
+    .where(_tickets.customer_id.in_(_CUSTOMER_IDS), _tickets.state.in_(_SCREEN_POP_STATES))
     .order_by(_tickets.id.desc())
 )
 

@@ -74,10 +74,16 @@ class Priority(StrEnum):
 
 
 FIELD_WORK = frozenset({TicketType.REPAIR, TicketType.INSTALLATION})
+#: Tickets still being worked: their SLA clocks run and ``check_sla`` escalates them.
 OPEN_STATES = frozenset(
     {TicketState.NEW, TicketState.OPEN, TicketState.WAITING_CUSTOMER, TicketState.DISPATCHED}
 )
+#: Tickets at the end of their life: nothing more happens to them unless one is reopened.
 FINAL_STATES = frozenset({TicketState.CLOSED, TicketState.CANCELLED})
+#: Tickets not yet finished: the open ones and the resolved ones, which wait for their
+#: verification callback before closing (the "one ticket to the end" loop). The screen pop
+#: lists these, so the agent on a customer's next call sees the ticket awaiting verification.
+NOT_FINISHED_STATES = frozenset(set(TicketState) - FINAL_STATES)
 
 S, A = TicketState, Action
 # The transition table: (state, action) → next state. Guards beyond the table (closed loop,
@@ -108,7 +114,7 @@ TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
     (S.WAITING_CUSTOMER, A.CANCEL): S.CANCELLED,
     (S.DISPATCHED, A.CANCEL): S.CANCELLED,
 }
-for _state in OPEN_STATES | {S.RESOLVED}:
+for _state in NOT_FINISHED_STATES:
     TRANSITIONS[(_state, A.ESCALATE)] = _state
     # Answering the customer starts work on a new ticket and leaves any other open one be.
     TRANSITIONS[(_state, A.UPDATE)] = S.OPEN if _state is S.NEW else _state

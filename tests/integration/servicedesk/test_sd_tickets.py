@@ -239,3 +239,31 @@ def test_link_article_counts_use(setup: tuple[Session, int, int]) -> None:
     )
     link = tickets.link_article(session, ticket_id=ticket.id, article_id=article.id, actor="a")
     assert link.version == 1 and article.uses == 1
+
+
+def test_screen_pop_lists_resolved_tickets_and_sla_sweep_skips_them(
+    setup: tuple[Session, int, int],
+) -> None:
+    """Two meanings of "open" (tickets.workflow): the screen pop shows every ticket not
+    finished, a resolved one too (it awaits its verification callback), while the SLA sweep
+    escalates only tickets still being worked."""
+    session, customer_id, _ = setup
+    made = {}
+    for action in (None, "resolve", "cancel"):
+        ticket = tickets.create_ticket(
+            session,
+            type="inquiry",
+            subject=f"咨询 {action}",
+            customer_id=customer_id,
+            priority="urgent",
+            actor="a",
+            now=MONDAY_9,
+        )
+        if action is not None:
+            tickets.act(session, ticket_id=ticket.id, action=action, actor="a", now=MONDAY_9)
+        made[action] = ticket
+    assert made["resolve"].state == "resolved" and made["cancel"].state == "cancelled"
+    listed = [t["number"] for t in tickets.open_tickets_of(session, customer_ids=[customer_id])]
+    assert listed == [made["resolve"].number, made[None].number]
+    swept = {s["ticket"] for s in tickets.check_sla(session, now=MONDAY_9 + 30 * H)}
+    assert swept == {made[None].number}

@@ -146,3 +146,41 @@ def test_cli_validate_exits_non_zero_and_prints_located_errors(tmp_path: Path) -
 def test_missing_file_is_an_error() -> None:
     result = check_file("/nonexistent/center.yaml")
     assert str(result.errors[0]) == "/nonexistent/center.yaml: file not found"
+
+
+GRAMMAR = """\
+center: {name: Demo, languages: [zh-CN, en]}
+skills:
+  - {id: repair}
+  - {id: vip}
+queues:
+  - id: english_repair
+    requirements: ['repair >= 2', 'lang:en', vip]
+    target: {service_level: 0.8, threshold_s: 20}
+    ageing:
+      - {after_s: 30, requirements: ['repair => 1']}
+  - id: french
+    requirements: ['language == fr']
+    target: {service_level: 0.8, threshold_s: 20}
+teams:
+  - {id: t1}
+agents:
+  - {id: a001, team: t1, skills: {repair: 3, vip: 1}, languages: [zh-CN]}
+"""
+
+
+def test_requirements_follow_the_routing_grammar_and_are_checked_where_they_stand() -> None:
+    """The configuration accepts what the routing engine matches (bare skills, languages) and
+    refuses a bad term in an ageing step with its line, as in the queue's own requirements."""
+    result = check_text(GRAMMAR, file="center.yaml")
+    errors = {(p.line, p.field): p.rule for p in result.errors}
+    assert errors.keys() == {(10, "queues[0].ageing[0].requirements[0]")}
+    assert "must look like 'skill >= 3'" in errors[(10, "queues[0].ageing[0].requirements[0]")]
+    fixed = check_text(GRAMMAR.replace("repair => 1", "repair >= 1"), file="center.yaml")
+    problems = {(p.line, p.field): p.rule for p in [*fixed.errors, *fixed.warnings]}
+    assert problems == {
+        (12, "queues[1].requirements[0]"): "language 'fr' is not one of the center's: en, zh-CN",
+        # a001 has the skills but speaks no English: the language term counts, as in routing
+        (7, "queues[0].requirements"): "no agent has the skills queue 'english_repair' requires",
+        (12, "queues[1].requirements"): "no agent has the skills queue 'french' requires",
+    }

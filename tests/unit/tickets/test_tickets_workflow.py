@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import doctest
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import hotline
 from hotline.core.errors import Conflict
 from hotline.tickets import workflow
 from hotline.tickets.workflow import (
@@ -181,3 +184,40 @@ def test_an_update_to_the_customer_goes_through_the_workflow(
 def test_no_update_on_a_finished_ticket(state: TicketState) -> None:
     with pytest.raises(Conflict, match=f"cannot update a ticket that is {state.value}"):
         transition(TicketFacts(TicketType.INQUIRY, state), Action.UPDATE)
+
+
+def test_open_and_not_finished_are_the_two_meanings_of_open() -> None:
+    """Open (SLA clocks run) is not finished less resolved; finished and not are a partition."""
+    assert set(TicketState) == workflow.NOT_FINISHED_STATES | workflow.FINAL_STATES
+    assert not workflow.NOT_FINISHED_STATES & workflow.FINAL_STATES
+    assert {TicketState.RESOLVED} == workflow.NOT_FINISHED_STATES - workflow.OPEN_STATES
+
+
+def _state_names(node: ast.AST) -> set[str]:
+    """The ticket states a tuple, list or set literal names (as strings or members)."""
+    if not isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return set()
+    found = set()
+    for element in node.elts:
+        if isinstance(element, ast.Constant) and isinstance(element.value, str):
+            found.add(element.value)
+        elif isinstance(element, ast.Attribute):
+            found.add(element.attr.lower())
+    return found & {"waiting_customer", "dispatched", "resolved"}
+
+
+def test_ticket_states_are_listed_only_in_the_workflow() -> None:
+    """Every other module asks the workflow which states are open: no second list of states.
+
+    A literal naming two of ``waiting_customer``, ``dispatched`` and ``resolved`` (as strings
+    or ``TicketState`` members) is a list of states; ``tickets.service`` had two.
+    """
+    root = Path(hotline.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "tickets" / "workflow.py" or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if len(_state_names(node)) >= 2:
+                offenders.append(f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}")
+    assert offenders == []

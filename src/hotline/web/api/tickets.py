@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from hotline.config.center import CenterConfig, TicketTypeCategories, parse_requirement
+from hotline.config.center import CenterConfig, TicketTypeCategories
+from hotline.core.requirements import matches_all, parse_requirements
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
@@ -33,27 +34,18 @@ OVERSIGHT = ("team_lead", "supervisor", "manager", "qa", "wfm")
 
 
 def agent_queues(center: CenterConfig | None, agent_id: str | None) -> set[str]:
-    """Queues whose every requirement the agent's skills meet."""
+    """Queues whose every requirement the agent meets (skills and languages, as routing)."""
     if center is None or agent_id is None:
         return set()
     agent = next((a for a in center.agents if a.id == agent_id), None)
     if agent is None:
         return set()
-    found = set()
-    for queue in center.queues:
-        ok = True
-        for text in queue.requirements:
-            need = parse_requirement(text)
-            have = agent.skills.get(need.skill, 0)
-            if need.operator == ">=":
-                ok = ok and have >= need.level
-            elif need.operator == ">":
-                ok = ok and have > need.level
-            else:
-                ok = ok and have == need.level
-        if ok:
-            found.add(queue.id)
-    return found
+    languages = frozenset(agent.languages)
+    return {
+        queue.id
+        for queue in center.queues
+        if matches_all(parse_requirements(queue.requirements), agent.skills, languages)
+    }
 
 
 def may_see_ticket(
