@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.calendar import BusinessCalendar
 from hotline.core.errors import Conflict
 from hotline.crm import service as crm
 from hotline.kb import service as kb
 from hotline.store.models.core import AuditEntry
 from hotline.tickets import service as tickets
-from hotline.tickets.calendar import BusinessCalendar
 
 MONDAY_9 = datetime(2026, 11, 23, 9, tzinfo=UTC)
 H = timedelta(hours=1)
