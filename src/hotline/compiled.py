@@ -32,6 +32,7 @@ from types import ModuleType
 COMPILED_MODULES: tuple[str, ...] = (
     "hotline.core.values",
     "hotline.core.events",
+    "hotline.core.calendar",
     "hotline.routing.model",
     "hotline.routing.strategies",
     "hotline.routing.engine",

@@ -58,7 +58,7 @@ def parse_period(text: str) -> Period:
     match = _PERIOD.match(text.strip())
     if not match:
         raise ValueError(f"hours {text!r} must look like 08:00-20:00")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    h1, m1, h2, m2 = [int(g) for g in match.groups()]
     if h1 > 23 or m1 > 59:
         raise ValueError(f"start time in {text!r} is not a time of day")
     if h2 > 24 or m2 > 59 or (h2 == 24 and m2 != 0):
@@ -224,7 +224,7 @@ class BusinessCalendar:
         if end <= start:
             return 0.0
         total = 0.0
-        merged = merge_intervals((lo.astimezone(UTC), hi.astimezone(UTC)) for lo, hi in pauses)
+        merged = merge_intervals([(lo.astimezone(UTC), hi.astimezone(UTC)) for lo, hi in pauses])
         for lo, hi in self.open_intervals(start, end):
             total += (hi - lo).total_seconds()
             for pause_lo, pause_hi in merged:
