@@ -239,3 +239,19 @@ def test_link_article_counts_use(setup: tuple[Session, int, int]) -> None:
     )
     link = tickets.link_article(session, ticket_id=ticket.id, article_id=article.id, actor="a")
     assert link.version == 1 and article.uses == 1
+
+
+def test_a_stored_calendar_keeps_its_holidays_and_make_up_days(db_session: Session) -> None:
+    # National Day week: the holiday closes, the make-up Saturday opens on split hours.
+    calendar = BusinessCalendar.weekdays(
+        "Asia/Shanghai",
+        "09:00-12:00,13:00-18:00",
+        saturday="09:00-12:00",
+        holidays=[date(2026, 10, 1), date(2026, 10, 2)],
+        working_days={date(2026, 10, 10): "09:00-12:00,13:00-17:30"},
+    )
+    tickets.save_calendar(db_session, name="beijing", calendar=calendar)
+    loaded = tickets.load_calendar(db_session, "beijing")
+    assert loaded == calendar
+    assert loaded.hours_on(date(2026, 10, 1)) == ()
+    assert loaded.hours_on(date(2026, 10, 10)) == ((32_400, 43_200), (46_800, 63_000))
