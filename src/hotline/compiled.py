@@ -33,6 +33,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "hotline.core.values",
     "hotline.core.events",
     "hotline.core.requirements",
+    "hotline.core.calendar",
     "hotline.routing.model",
     "hotline.routing.strategies",
     "hotline.routing.engine",

@@ -11,17 +11,15 @@ skills, duplicate agents, impossible hours — are checked in :mod:`hotline.conf
 
 from __future__ import annotations
 
-import itertools
-import re
-from datetime import date, time
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from hotline.config.flow import Flow, HoursNode, OpeningHours
+from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STRATEGIES = (
     "longest_idle",
     "least_occupied",
@@ -32,7 +30,6 @@ STRATEGIES = (
 )
 CHANNELS = ("voice", "chat", "email", "sms", "app", "video", "callback", "outbound")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
 class Strict(BaseModel):
@@ -41,41 +38,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TimeRange(Strict):
-    """An opening period within one day, e.g. 08:00–20:00 (end may be 24:00)."""
-
-    start: time
-    end_minute: int = Field(description="minutes after midnight when the period ends")
-
-    @property
-    def start_minute(self) -> int:
-        """Minutes after midnight when the period starts."""
-        return self.start.hour * 60 + self.start.minute
-
-
-def parse_hours(text: str) -> TimeRange:
-    """Parse ``"08:00-20:00"`` into a :class:`TimeRange`, refusing impossible hours.
-
-    >>> parse_hours("08:00-20:00").end_minute
-    1200
-    """
-    match = _HOURS.match(text.strip())
-    if not match:
-        raise ValueError(f"hours {text!r} must look like 08:00-20:00")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if h1 > 23 or m1 > 59:
-        raise ValueError(f"start time in {text!r} is not a time of day")
-    if h2 > 24 or m2 > 59 or (h2 == 24 and m2 != 0):
-        raise ValueError(f"end time in {text!r} is not a time of day (24:00 is the latest)")
-    end = h2 * 60 + m2
-    if end <= h1 * 60 + m1:
-        raise ValueError(f"hours {text!r} end before they start")
-    return TimeRange(start=time(h1, m1), end_minute=end)
-
-
 def _check_period(text: str) -> str:
-    parse_hours(text)
+    parse_period(text)
     return text
+
+
+def _check_day(value: list[str]) -> list[str]:
+    parse_periods(value)
+    return value
 
 
 OpeningPeriod = Annotated[str, AfterValidator(_check_period)]
@@ -98,6 +68,11 @@ class Holiday(Strict):
     name: str = ""
     hours: list[OpeningPeriod] = Field(default_factory=list, description="empty: closed all day")
 
+    @field_validator("hours")
+    @classmethod
+    def _no_overlap(cls, value: list[str]) -> list[str]:
+        return _check_day(value)
+
 
 class WeeklyHours(Strict):
     """Opening periods per weekday; a day left out is closed."""
@@ -113,16 +88,11 @@ class WeeklyHours(Strict):
     @field_validator("*")
     @classmethod
     def _no_overlap(cls, value: list[str]) -> list[str]:
-        ranges = sorted((parse_hours(p) for p in value), key=lambda r: r.start_minute)
-        for first, second in itertools.pairwise(ranges):
-            if second.start_minute < first.end_minute:
-                raise ValueError("opening periods overlap")
-        return value
+        return _check_day(value)
 
-    def periods(self, weekday: int) -> list[TimeRange]:
-        """The opening periods of ``weekday`` (0 = Monday), in order."""
-        texts: list[str] = getattr(self, WEEKDAYS[weekday])
-        return sorted((parse_hours(t) for t in texts), key=lambda r: r.start_minute)
+    def periods(self, weekday: int) -> Periods:
+        """The opening periods of ``weekday`` (0 = Monday), in order, in seconds of the day."""
+        return parse_periods(getattr(self, WEEKDAYS[weekday]))
 
 
 class Calendar(Strict):
@@ -133,6 +103,21 @@ class Calendar(Strict):
     timezone: str | None = None
     hours: WeeklyHours = Field(default_factory=WeeklyHours)
     holidays: list[Holiday] = Field(default_factory=list)
+
+    def business_calendar(self, default_timezone: str) -> BusinessCalendar:
+        """This calendar as the one business-hours value routing, the IVR and tickets ask.
+
+        >>> cal = Calendar(id="c", hours=WeeklyHours(mon=["08:00-20:00"]),
+        ...                holidays=[Holiday(date=date(2026, 10, 1))])
+        >>> core = cal.business_calendar("Asia/Shanghai")
+        >>> core.weekly[0], core.weekly[6], core.holidays[date(2026, 10, 1)], core.time_zone
+        (((28800, 72000),), (), (), 'Asia/Shanghai')
+        """
+        return BusinessCalendar(
+            time_zone=self.timezone or default_timezone,
+            weekly={day: self.hours.periods(day) for day in range(7)},
+            holidays={holiday.date: parse_periods(holiday.hours) for holiday in self.holidays},
+        )
 
 
 class Site(Strict):

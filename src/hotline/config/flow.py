@@ -24,28 +24,17 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from hotline.core.calendar import WEEKDAYS, BusinessCalendar, parse_periods
 
 DIGITS = "0123456789*#"
-_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _minutes(text: str) -> tuple[int, int]:
-    match = _HOURS.match(text.strip())
-    if not match:
-        raise ValueError(f"hours {text!r} must look like 08:00-20:00")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    start, end = h1 * 60 + m1, h2 * 60 + m2
-    if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or end > 24 * 60 or end <= start:
-        raise ValueError(f"hours {text!r} are not an opening period within one day")
-    return start, end
 
 
 class OpeningHours(_Strict):
@@ -64,6 +53,7 @@ class OpeningHours(_Strict):
 
     weekly: dict[str, list[str]] = Field(default_factory=dict)
     holidays: dict[date, list[str]] = Field(default_factory=dict)
+    _calendar: BusinessCalendar = PrivateAttr()
 
     @field_validator("weekly")
     @classmethod
@@ -71,31 +61,35 @@ class OpeningHours(_Strict):
         for day, periods in value.items():
             if day not in WEEKDAYS:
                 raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
-            for period in periods:
-                _minutes(period)
+            parse_periods(periods)
         return value
 
     @field_validator("holidays")
     @classmethod
     def _holidays(cls, value: dict[date, list[str]]) -> dict[date, list[str]]:
         for periods in value.values():
-            for period in periods:
-                _minutes(period)
+            parse_periods(periods)
         return value
 
+    def model_post_init(self, context: Any, /) -> None:
+        """Build the core calendar once; every call through an hours node asks it."""
+        # Local wall-clock time is all the IVR has, so the zone is never consulted.
+        self._calendar = BusinessCalendar(
+            time_zone="UTC",
+            weekly={WEEKDAYS.index(day): parse_periods(p) for day, p in self.weekly.items()},
+            holidays={day: parse_periods(p) for day, p in self.holidays.items()},
+        )
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        """These hours as the core business-hours calendar."""
+        return self._calendar
+
     def is_open(self, local: datetime) -> bool:
-        """Whether the center is open at ``local`` (a naive or aware local date-time)."""
-        day = local.date()
-        if day in self.holidays:
-            periods = self.holidays[day]
-        else:
-            periods = self.weekly.get(WEEKDAYS[local.weekday()], [])
-        minute = local.hour * 60 + local.minute
-        for period in periods:
-            start, end = _minutes(period)
-            if start <= minute < end:
-                return True
-        return False
+        """Whether the center is open at ``local`` (a naive local date-time, or an aware one)."""
+        if local.tzinfo is not None:
+            local = local.replace(tzinfo=None)  # read as wall-clock time, as before
+        return self._calendar.is_open(local)
 
 
 class PlayNode(_Strict):

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from hotline.core.calendar import BusinessCalendar
 from hotline.core.events import Channel
 from hotline.core.requirements import LanguageTerm as LanguageTerm  # noqa: PLC0414 (re-exported)
 from hotline.core.requirements import RequirementError
@@ -158,40 +158,6 @@ def simplify(alternatives: Iterable[tuple[Term, ...]]) -> Alternatives:
         if not any(widens(other, alt) for other in kept):
             kept.append(alt)
     return tuple(kept)
-
-
-# --------------------------------------------------------------------------- calendars
-
-
-@dataclass(frozen=True, slots=True)
-class BusinessCalendar:
-    """Opening hours per weekday plus holidays, in a time zone handed in by the caller.
-
-    ``weekly`` maps a weekday (0 = Monday) to opening periods in minutes after midnight;
-    ``holidays`` maps a date to its own periods (empty: closed all day). The engine stays pure:
-    the time zone object and the holiday list come from configuration, not from the system.
-
-    >>> from datetime import timezone, timedelta
-    >>> cal = BusinessCalendar(weekly={0: ((480, 1200),)}, tz=timezone(timedelta(hours=8)))
-    >>> cal.is_open(datetime(2026, 11, 23, 9, 0, tzinfo=timezone(timedelta(hours=8))).timestamp())
-    True
-    """
-
-    weekly: Mapping[int, tuple[tuple[int, int], ...]]
-    holidays: Mapping[date, tuple[tuple[int, int], ...]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-    tz: tzinfo = UTC
-
-    def is_open(self, at: float) -> bool:
-        """Whether the calendar is open at the instant ``at`` (seconds since the Unix epoch)."""
-        local = datetime.fromtimestamp(at, self.tz)
-        day = local.date()
-        periods = self.holidays.get(day)
-        if periods is None:
-            periods = self.weekly.get(local.weekday(), ())
-        minute = local.hour * 60 + local.minute + local.second / 60.0
-        return any(start <= minute < end for start, end in periods)
 
 
 # --------------------------------------------------------------------------- configuration

@@ -12,9 +12,9 @@ Mapping, field by field:
 * ``queue.priority`` becomes the queue's default contact priority; with
   ``priority_head_start_s > 0`` the queue orders by head start (each priority level credits that
   many seconds of waiting), otherwise by strict priority classes.
-* ``queue.calendar`` (or the center's ``default_calendar``) becomes a
-  :class:`~hotline.routing.model.BusinessCalendar` in the calendar's (or center's) time zone,
-  holidays included.
+* ``queue.calendar`` (or the center's ``default_calendar``) becomes the one business-hours
+  value, :class:`~hotline.core.calendar.BusinessCalendar`, in the calendar's (or center's)
+  time zone, holidays included; the engine asks it ``is_open`` with its own clock.
 * ``queue.ageing`` steps keep their meaning: ``min_proficiency`` relaxes the rings so far,
   ``requirements`` adds a group of agents (bullseye rings only grow).
 * ``channels`` give the default capacity per channel (a disabled channel has capacity 0);
@@ -23,15 +23,13 @@ Mapping, field by field:
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
-from hotline.config.center import Calendar, CenterConfig, parse_hours
+from hotline.config.center import Calendar, CenterConfig
+from hotline.core.calendar import BusinessCalendar
 from hotline.core.events import Channel
 from hotline.routing.model import (
     DEFAULT_CAPACITY,
     AgeingStep,
     AgentConfig,
-    BusinessCalendar,
     OverflowAction,
     OverflowCondition,
     OverflowRule,
@@ -58,28 +56,15 @@ __all__ = [
 
 
 def business_calendar(calendar: Calendar, default_timezone: str) -> BusinessCalendar:
-    """The engine's calendar for one configured calendar, in its (or the center's) time zone.
+    """The calendar a queue asks ``is_open``: the configured one, in its (or the center's) zone.
 
     >>> from hotline.config.center import WeeklyHours
     >>> cal = business_calendar(
     ...     Calendar(id="c", hours=WeeklyHours(mon=["08:00-20:00"])), "Asia/Shanghai")
-    >>> cal.weekly[0], cal.weekly[6]
-    (((480, 1200),), ())
+    >>> cal.weekly[0], cal.weekly[6], cal.time_zone
+    (((28800, 72000),), (), 'Asia/Shanghai')
     """
-    weekly = {
-        day: tuple((r.start_minute, r.end_minute) for r in calendar.hours.periods(day))
-        for day in range(7)
-    }
-    holidays = {
-        holiday.date: tuple(
-            (r.start_minute, r.end_minute)
-            for r in sorted((parse_hours(p) for p in holiday.hours), key=lambda r: r.start_minute)
-        )
-        for holiday in calendar.holidays
-    }
-    return BusinessCalendar(
-        weekly=weekly, holidays=holidays, tz=ZoneInfo(calendar.timezone or default_timezone)
-    )
+    return calendar.business_calendar(default_timezone)
 
 
 def routing_config_from_center(

@@ -8,7 +8,7 @@ Definitions, as written in METRICS.md:
 - ``avg_delay_s`` = mean of max(0, closed − due) over closed items (with a due time);
 - ``first_response_s``, ``resolution_s`` = mean business-hours durations on each ticket's
   calendar (the caller computes each ticket's durations with
-  :meth:`hotline.tickets.calendar.BusinessCalendar.business_seconds`).
+  :meth:`hotline.core.calendar.BusinessCalendar.business_seconds`).
 """
 
 from __future__ import annotations

@@ -18,6 +18,13 @@ from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hotline.config.center import TicketTypeCategories
+from hotline.core.calendar import (
+    BusinessCalendar,
+    Interval,
+    Periods,
+    format_periods,
+    parse_periods,
+)
 from hotline.core.errors import Conflict, NotFound
 from hotline.core.ids import new_id
 from hotline.crm import service as crm
@@ -34,7 +41,6 @@ from hotline.store.models.tickets import (
     TicketVerification,
 )
 from hotline.tickets import figures, sla
-from hotline.tickets.calendar import BusinessCalendar, Interval, parse_hours
 from hotline.tickets.categories import check_ticket_fields
 from hotline.tickets.workflow import (
     NOT_FINISHED_STATES,
@@ -66,18 +72,13 @@ def save_calendar(session: Session, *, name: str, calendar: BusinessCalendar) ->
     """Store (or replace) a site's business-hours calendar under ``name``."""
     row = session.get(BusinessCalendarRow, name) or BusinessCalendarRow(name=name)
     row.time_zone = calendar.time_zone
-    row.weekly = {str(day): _hours_text(hours) for day, hours in calendar.weekly.items()}
-    row.holidays = sorted(d.isoformat() for d in calendar.holidays)
-    row.working_days = {d.isoformat(): _hours_text(h) for d, h in calendar.working_days.items()}
+    row.weekly = {str(day): format_periods(hours) for day, hours in calendar.weekly.items()}
+    # Stored as the desk's two lists: holidays (closed all day) and make-up working days.
+    special = calendar.holidays.items()
+    row.holidays = sorted(d.isoformat() for d, hours in special if not hours)
+    row.working_days = {d.isoformat(): format_periods(h) for d, h in special if h}
     session.add(row)
     session.flush()
-
-
-def _hours_text(hours: Sequence[tuple[int, int]]) -> str:
-    return ",".join(
-        f"{s // 3600:02d}:{s % 3600 // 60:02d}-{e // 3600:02d}:{e % 3600 // 60:02d}"
-        for s, e in hours
-    )
 
 
 def load_calendar(session: Session, name: str | None) -> BusinessCalendar:
@@ -87,11 +88,13 @@ def load_calendar(session: Session, name: str | None) -> BusinessCalendar:
         if name and name != DEFAULT_CALENDAR:
             raise NotFound(f"business calendar {name!r} does not exist")
         return FALLBACK_CALENDAR
+    special: dict[date, Periods] = {date.fromisoformat(d): () for d in row.holidays}
+    # A make-up working day wins over a holiday on the same date.
+    special.update({date.fromisoformat(d): parse_periods(t) for d, t in row.working_days.items()})
     return BusinessCalendar(
         time_zone=row.time_zone,
-        weekly={int(day): parse_hours(text) for day, text in row.weekly.items()},
-        holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
-        working_days={date.fromisoformat(d): parse_hours(t) for d, t in row.working_days.items()},
+        weekly={int(day): parse_periods(text) for day, text in row.weekly.items()},
+        holidays=special,
     )
 
 

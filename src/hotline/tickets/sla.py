@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from functools import partial
 
-from hotline.tickets.calendar import BusinessCalendar, Interval
+from hotline.core.calendar import BusinessCalendar, Interval
 from hotline.tickets.workflow import Priority, TicketType
 
 HOUR = 3600.0

@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.calendar import BusinessCalendar
 from hotline.core.errors import Conflict, NotFound
 from hotline.notifications import service as notifications
 from hotline.store.models.tickets import TicketEvent
 from hotline.tickets import service as tickets
-from hotline.tickets.calendar import BusinessCalendar
 
 Auth = Callable[[str], dict[str, str]]
 MONDAY_9 = datetime(2026, 11, 23, 9, tzinfo=UTC)

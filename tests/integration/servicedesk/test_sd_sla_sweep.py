@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.core.calendar import BusinessCalendar
 from hotline.core.clock import ManualClock
 from hotline.core.settings import Settings
 from hotline.live.sla import SlaSweeper, attach_sla_sweeper, sweep_interval_from_env
 from hotline.store.models.core import AuditEntry
 from hotline.tickets import service as tickets
-from hotline.tickets.calendar import BusinessCalendar
 from hotline.web.app import create_app
 
 MONDAY_9 = datetime(2026, 11, 23, 9, tzinfo=UTC)

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.calendar import BusinessCalendar
 from hotline.core.errors import Conflict
 from hotline.crm import service as crm
 from hotline.kb import service as kb
 from hotline.store.models.core import AuditEntry
 from hotline.tickets import service as tickets
-from hotline.tickets.calendar import BusinessCalendar
 
 MONDAY_9 = datetime(2026, 11, 23, 9, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -267,3 +267,19 @@ def test_screen_pop_lists_resolved_tickets_and_sla_sweep_skips_them(
     assert listed == [made["resolve"].number, made[None].number]
     swept = {s["ticket"] for s in tickets.check_sla(session, now=MONDAY_9 + 30 * H)}
     assert swept == {made[None].number}
+
+
+def test_a_stored_calendar_keeps_its_holidays_and_make_up_days(db_session: Session) -> None:
+    # National Day week: the holiday closes, the make-up Saturday opens on split hours.
+    calendar = BusinessCalendar.weekdays(
+        "Asia/Shanghai",
+        "09:00-12:00,13:00-18:00",
+        saturday="09:00-12:00",
+        holidays=[date(2026, 10, 1), date(2026, 10, 2)],
+        working_days={date(2026, 10, 10): "09:00-12:00,13:00-17:30"},
+    )
+    tickets.save_calendar(db_session, name="beijing", calendar=calendar)
+    loaded = tickets.load_calendar(db_session, "beijing")
+    assert loaded == calendar
+    assert loaded.hours_on(date(2026, 10, 1)) == ()
+    assert loaded.hours_on(date(2026, 10, 10)) == ((32_400, 43_200), (46_800, 63_000))

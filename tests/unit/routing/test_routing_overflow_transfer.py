@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from hotline.core.calendar import BusinessCalendar, parse_periods
 from hotline.core.events import Channel, Event, EventKind
 from hotline.routing.engine import Result, RoutingEngine, Segment, replay
 from hotline.routing.model import (
@@ -14,7 +15,6 @@ from hotline.routing.model import (
     AgentLoggedOut,
     AgentReady,
     AnnouncePosition,
-    BusinessCalendar,
     CallbackRequested,
     ConnectConsult,
     ConsultEnded,
@@ -116,11 +116,11 @@ def test_no_agents_logged_in_sends_callers_to_voicemail() -> None:
 
 
 def week_calendar() -> BusinessCalendar:
-    weekdays = {day: ((8 * 60, 20 * 60),) for day in range(5)}
+    weekdays = {day: parse_periods("08:00-20:00") for day in range(5)}
     return BusinessCalendar(
+        time_zone="Asia/Shanghai",  # UTC+8 all year, as SHANGHAI below
         weekly=weekdays,
-        holidays={date(2026, 10, 1): (), date(2026, 10, 2): ((10 * 60, 16 * 60),)},
-        tz=SHANGHAI,
+        holidays={date(2026, 10, 1): (), date(2026, 10, 2): parse_periods("10:00-16:00")},
     )
 
 

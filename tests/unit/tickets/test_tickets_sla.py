@@ -5,8 +5,8 @@ from __future__ import annotations
 import doctest
 from datetime import UTC, datetime, timedelta
 
+from hotline.core.calendar import BusinessCalendar
 from hotline.tickets import figures, sla
-from hotline.tickets.calendar import BusinessCalendar
 from hotline.tickets.sla import HOUR, ClockName, ClockState, SlaPolicy, Timeline, evaluate
 
 CAL = BusinessCalendar.weekdays("UTC", "09:00-17:00")

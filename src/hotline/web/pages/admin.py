@@ -25,8 +25,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.config.center import WEEKDAYS
 from hotline.config.validate import check_text
+from hotline.core.calendar import WEEKDAYS
 from hotline.core.documents import load_yaml
 from hotline.core.errors import NotFound
 from hotline.identity import audit
