@@ -509,6 +509,13 @@ class _Contact:
         self.history: list[Segment] = []
 
 
+def _age_order(timer: _Timer) -> tuple[int, float, int]:
+    """Where a contact waits in its queue: higher class first, then credited start, arrival."""
+    contact = timer.contact
+    assert contact is not None
+    return (-contact.cls, contact.credited_at, contact.seq)
+
+
 class RoutingEngine:
     """The ACD state machine: ``handle(command) -> Result``, ``advance(now) -> Result``.
 
@@ -1046,8 +1053,35 @@ class RoutingEngine:
             if timer.cancelled:
                 self._stale_timers -= 1
                 continue
+            if timers and timers[0][0] == deadline and timer.kind == "age":
+                self._fire_together(deadline, timer)
+                continue
             timer.cancelled = True  # fired: no longer in the heap
             self.now = max(self.now, deadline)
+            self._fire(timer)
+            self._settle()
+
+    def _fire_together(self, deadline: float, first: _Timer) -> None:
+        """Fire every timer due at ``deadline``, contacts reaching a wider ring in queue order.
+
+        Contacts that age at the same instant are offered the agents their new ring reaches
+        in the order they wait in the queue (class, credited start, arrival), not in the order
+        their timers happened to be armed: a contact returned to the queue after a ring
+        timeout re-arms its timers later than those who arrived after it.
+        """
+        timers = self._timers
+        batch = [first]
+        while timers and timers[0][0] == deadline:
+            batch.append(heapq.heappop(timers)[2])
+        ages = [t for t in batch if t.kind == "age" and t.contact is not None]
+        others = [t for t in batch if t.kind != "age" or t.contact is None]
+        ages.sort(key=_age_order)
+        self.now = max(self.now, deadline)
+        for timer in others + ages:
+            if timer.cancelled:  # cancelled by a timer fired before it in this batch
+                self._stale_timers = max(0, self._stale_timers - 1)
+                continue
+            timer.cancelled = True  # fired: no longer in the heap
             self._fire(timer)
             self._settle()
 

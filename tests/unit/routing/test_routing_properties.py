@@ -450,3 +450,13 @@ def test_a_busy_fixed_sequence_keeps_every_promise() -> None:
         for _ in range(3000)
     ]
     run(ops)
+
+
+def test_contacts_ageing_at_one_instant_are_offered_in_queue_order() -> None:
+    # Found by the random sequences above: c3 is offered at once to a0 (t=0), rings out at
+    # t=15 and goes back to its place, so its ageing timer is armed after those of c4…c11,
+    # who queued behind it. At t=20 they all reach the ring a1 qualifies for; a1 must get c3,
+    # not c4 (the engine fired the ageing timers in the order they were armed).
+    ops = [(0, 0, 0, 0.0)] * 2 + [(1, 0, 1, 0.0), (1, 1, 1, 0.0)] + [(1, 0, 0, 0.0)] * 4
+    ops += [(7, 0, 0, 0.0)] * 2 + [(0, 0, 0, 0.0)] * 9 + [(0, 0, 0, 30.0)]
+    run(ops)
