@@ -200,8 +200,6 @@ class LiveDriver:
         self._arrived_from: dict[str, str] = {}
         self._callback_handles: list[asyncio.TimerHandle] = []
         self._queue_ids = {q.id for q in center.queues}
-        self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
-        self._agent_wrap_s = {a.id: a.wrap_up_s for a in center.agents}
         self._listeners: list[Listener] = []
         self._event_log = EventLogWriter(source="live", max_pending=MAX_PENDING_EVENTS)
         self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any] | None]] | None = None
@@ -586,8 +584,6 @@ class LiveDriver:
         """Make the views (wallboard targets, names, teams; wrap-up times) show ``center``."""
         self.center = center
         self.wallboard.reconfigure(center)
-        self._wrap_s = {q.id: q.wrap_up_s for q in center.queues}
-        self._agent_wrap_s = {a.id: a.wrap_up_s for a in center.agents}
 
     def _rebuild(self, center: CenterConfig, config: RoutingConfig, now: float) -> None:
         """A new engine for engine-wide changes, built while nothing is in flight."""
@@ -808,10 +804,10 @@ class LiveDriver:
         elif kind in (EventKind.RESUMED, EventKind.DISCONNECTED) and contact_id:
             self.on_hold.discard(contact_id)
         if kind is EventKind.DISCONNECTED and contact_id and agent_id:
-            wrap_s = self._agent_wrap_s.get(agent_id)
-            if wrap_s is None:
-                wrap_s = self._wrap_s.get(event.queue or "", 0.0)
-            self.wrap_until[(agent_id, contact_id)] = event.at + wrap_s
+            # The engine's rule (the agent's wrap-up time, else the queue's), not a copy of it.
+            due = self.engine.wrap_up_due(agent_id, contact_id)
+            if due is not None:
+                self.wrap_until[(agent_id, contact_id)] = due
         elif kind is EventKind.WRAP_UP_ENDED and contact_id and agent_id:
             self.wrap_until.pop((agent_id, contact_id), None)
             if "disposition" in event.data:

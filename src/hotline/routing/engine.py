@@ -645,6 +645,27 @@ class RoutingEngine:
         agent = self._agents.get(agent_id)
         return agent.reason if agent and agent.presence == _NOT_READY else None
 
+    def wrap_up_due(self, agent_id: str, contact_id: str) -> float | None:
+        """When the agent's wrap-up of the contact ends by itself; ``None`` when not wrapping it.
+
+        The wrap-up time is the agent's own, else the queue's (``_start_wrap``): drivers ask
+        here rather than repeating that rule.
+
+        >>> engine = RoutingEngine(RoutingConfig(queues=(QueueConfig("q", wrap_up_s=30.0),),
+        ...     agents=(AgentConfig("a"),)))
+        >>> _ = engine.handle(AgentLoggedIn(at=0, agent_id="a"))
+        >>> _ = engine.handle(ContactQueued(at=0, contact_id="c", queue="q"))
+        >>> _ = engine.handle(OfferAnswered(at=1, contact_id="c", agent_id="a"))
+        >>> _ = engine.handle(ContactEnded(at=60.0, contact_id="c"))
+        >>> engine.wrap_up_due("a", "c")
+        90.0
+        """
+        agent = self._agents.get(agent_id)
+        item = agent.items.get(contact_id) if agent is not None else None
+        if item is None or item.stage != _ITEM_WRAP or item.timer is None:
+            return None
+        return item.timer.deadline
+
     def agent_contacts(self, agent_id: str) -> dict[str, str]:
         """The contacts an agent holds, with their stage (ringing, talking, wrap_up, consult)."""
         names = {

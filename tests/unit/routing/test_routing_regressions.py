@@ -10,6 +10,7 @@ from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
     ConsultStarted,
+    ContactEnded,
     ContactQueued,
     Offer,
     OfferAnswered,
@@ -18,6 +19,7 @@ from hotline.routing.model import (
     RoutingConflict,
     TransferredToAgent,
     TransferredToQueue,
+    WrapUpEnded,
 )
 
 
@@ -93,3 +95,27 @@ def test_agent_wrapping_a_chat_cannot_be_handed_it_back_directly(hand_back: str)
     assert next(e.kind for e in ended.events if e.agent_id == "a0") is EventKind.WRAP_UP_ENDED
     engine.handle(ConsultStarted(at=6.0, contact_id="c1", agent_id="a0"))
     assert engine.agent_contacts("a0") == {"c1": "consult"}
+
+
+def test_wrap_up_due_follows_the_agents_own_time_else_the_queues() -> None:
+    # Drivers ask the engine when a wrap-up ends instead of repeating its rule.
+    engine = RoutingEngine(
+        RoutingConfig(
+            queues=(QueueConfig("q", wrap_up_s=30.0),),
+            agents=(AgentConfig("a"), AgentConfig("b", wrap_up_s=5.0)),
+        )
+    )
+    pairs = (("a", "c1"), ("b", "c2"))
+    for agent, contact in pairs:
+        engine.handle(AgentLoggedIn(at=0.0, agent_id=agent))
+        engine.handle(ContactQueued(at=0.0, contact_id=contact, queue="q"))
+        assert engine.wrap_up_due(agent, contact) is None  # ringing, not wrapping
+    for agent, contact in pairs:
+        engine.handle(OfferAnswered(at=1.0, contact_id=contact, agent_id=agent))
+    for _, contact in pairs:
+        engine.handle(ContactEnded(at=10.0, contact_id=contact))
+    assert engine.wrap_up_due("a", "c1") == 40.0
+    assert engine.wrap_up_due("b", "c2") == 15.0
+    engine.handle(WrapUpEnded(at=12.0, agent_id="b", contact_id="c2"))
+    assert engine.wrap_up_due("b", "c2") is None
+    assert engine.wrap_up_due("nobody", "c1") is None
