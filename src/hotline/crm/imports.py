@@ -36,7 +36,7 @@ from hotline.crm.service import (
 from hotline.store.db import utcnow, writing
 
 # The job records are every import kind's (contact records too): kept in the store, used here.
-from hotline.store.jobs import create_job, get_job, job_view
+from hotline.store.jobs import create_job, get_job, job_updater, job_view
 
 __all__ = ["CHUNK", "JobStopped", "create_job", "get_job", "job_view", "run_customer_import"]
 
@@ -70,22 +70,7 @@ def run_customer_import(
     ``stop``, once set, ends the job at its next chunk (the server is stopping).
     """
 
-    def update(session: Session | None = None, **fields: Any) -> dict[str, Any]:
-        own = session is None
-        session = session or writing(factory())
-        try:
-            job = get_job(session, job_id=job_id)
-            for name, value in fields.items():
-                setattr(job, name, value)
-            view = job_view(job)
-            if own:
-                session.commit()
-        finally:
-            if own:
-                session.close()
-        if on_progress is not None:
-            on_progress(view)
-        return view
+    update = job_updater(factory, job_id, on_progress)
 
     update(state="checking")
     try:

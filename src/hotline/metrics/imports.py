@@ -30,7 +30,7 @@ from hotline.metrics.importer import ReadResult
 from hotline.metrics.records import ContactRecord
 from hotline.metrics.service import discard_staged_records, publish_staged_records, stage_records
 from hotline.store.db import utcnow, writing
-from hotline.store.jobs import get_job, job_view
+from hotline.store.jobs import job_updater
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +81,7 @@ def run_contact_import(
     """
     base = dict(summary or {"stored": 0})
 
-    def update(session: Session | None = None, **fields: Any) -> dict[str, Any]:
-        own = session is None
-        session = session or writing(factory())
-        try:
-            job = get_job(session, job_id=job_id)
-            for name, value in fields.items():
-                setattr(job, name, value)
-            view = job_view(job)
-            if own:
-                session.commit()
-        finally:
-            if own:
-                session.close()
-        if on_progress is not None:
-            on_progress(view)
-        return view
+    update = job_updater(factory, job_id, on_progress)
 
     total = len(records)
     update(state="staging", rows_total=total, rows_done=0, result=base)

@@ -15,13 +15,14 @@ their staged rows, so nothing half-imported is ever published and nobody waits o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.errors import NotFound
-from hotline.store.db import utcnow
+from hotline.store.db import utcnow, writing
 from hotline.store.models.imports import (
     ImportJob,
     StagedContactPoint,
@@ -119,3 +120,37 @@ def fail_interrupted_jobs(session: Session) -> list[str]:
         session.execute(delete(table))
     session.flush()
     return ids
+
+
+JobUpdate = Callable[..., dict[str, Any]]
+
+
+def job_updater(
+    factory: sessionmaker[Session],
+    job_id: str,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> JobUpdate:
+    """``update(session=None, **fields)``: set a job's fields and return its view.
+
+    With no session it writes in a short transaction of its own (queued as a writer); with
+    one, in that session's transaction. Each update is also handed to ``on_progress``.
+    """
+
+    def update(session: Session | None = None, **fields: Any) -> dict[str, Any]:
+        own = session is None
+        session = session or writing(factory())
+        try:
+            job = get_job(session, job_id=job_id)
+            for name, value in fields.items():
+                setattr(job, name, value)
+            view = job_view(job)
+            if own:
+                session.commit()
+        finally:
+            if own:
+                session.close()
+        if on_progress is not None:
+            on_progress(view)
+        return view
+
+    return update
