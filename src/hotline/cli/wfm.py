@@ -18,7 +18,7 @@ from rich.table import Table
 from hotline.core.documents import dict_rows, load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.core.spreadsheet import append_row, csv_cell
-from hotline.wfm import service
+from hotline.wfm import files
 from hotline.wfm.erlang import ServiceTarget, required_agents
 from hotline.wfm.forecast import (
     ForecastSettings,
@@ -114,10 +114,10 @@ def _records(*, contacts: list[Path], bank: Path | None, tz: str) -> tuple[list[
     """Contact records from files or the bank logs, and the time zone to read them in."""
     try:
         if bank is not None:
-            return service.read_bank(bank), service.BANK_TIMEZONE
+            return files.read_bank(bank), files.BANK_TIMEZONE
         if not contacts:
             raise typer.BadParameter("give --contacts FILE (or --bank DIR)")
-        return service.read_contacts(contacts, tz=tz), tz
+        return files.read_contacts(contacts, tz=tz), tz
     except ValidationFailed as exc:
         for problem in exc.problems[:50]:
             error_console.print(f"[red]error[/red] {problem}", highlight=False)
@@ -134,7 +134,7 @@ def _history(
     queue: str | None,
 ) -> History:
     records, zone = _records(contacts=contacts, bank=bank, tz=tz)
-    return service.history_from_records(
+    return files.history_from_records(
         records, interval_s=interval_s, timezone=zone, channel=channel, queue=queue
     )
 
@@ -163,7 +163,7 @@ def _calendar(path: Path | None) -> list[SpecialDay]:
     if path is None:
         return []
     try:
-        return service.read_calendar(path)
+        return files.read_calendar(path)
     except ValidationFailed as exc:
         for problem in exc.problems:
             error_console.print(f"[red]error[/red] {problem}", highlight=False)
@@ -237,7 +237,7 @@ def forecast_command(
     title = "Forecast"
     for current in channels:
         try:
-            history = service.history_from_records(
+            history = files.history_from_records(
                 records, interval_s=interval_s, timezone=zone, channel=current, queue=queue
             )
             result = forecast(
@@ -527,9 +527,9 @@ def schedule_command(
     table.add_row("seconds", f"{result.seconds:.1f}")
     console.print(table)
     if out is not None:
-        service.write_schedule(result, out, interval_s=interval_s)
+        files.write_schedule(result, out, interval_s=interval_s)
     if chart is not None:
-        service.plot_coverage(result, chart, first_day=first_day, interval_s=interval_s)
+        files.plot_coverage(result, chart, first_day=first_day, interval_s=interval_s)
 
 
 @wfm_app.command("adherence")
@@ -560,8 +560,8 @@ def adherence_command(
         with teams.open(newline="", encoding="utf-8") as handle:
             team_map = {row["agent"]: row["team"] for row in dict_rows(handle, source=str(teams))}
     report = adherence_report(
-        schedule=service.read_roster(roster, tz=tz),
-        events=service.read_events(events, replication=replication),
+        schedule=files.read_roster(roster, tz=tz),
+        events=files.read_events(events, replication=replication),
         window_start=start.timestamp(),
         window_end=(start + timedelta(days=1)).timestamp(),
         teams=team_map,
@@ -637,7 +637,7 @@ def intraday_command(
     offered = [0.0] * elapsed
     answered = [0.0] * elapsed
     handled = [0.0] * elapsed
-    for record in service.read_contacts(contacts, tz=tz):
+    for record in files.read_contacts(contacts, tz=tz):
         if record.queued_at is None:
             continue
         index = int((record.queued_at - day_start.timestamp()) // interval_s)
@@ -646,8 +646,8 @@ def intraday_command(
             if record.answered_at is not None:
                 answered[index] += 1
                 handled[index] += record.handle_s
-    scheduled = service.phones_per_interval(
-        service.read_roster(roster, tz=tz),
+    scheduled = files.phones_per_interval(
+        files.read_roster(roster, tz=tz),
         day_start=day_start.timestamp(),
         interval_s=interval_s,
         slots=slots,
@@ -824,8 +824,8 @@ def verify_plan_command(
         error_console.print(f"[red]error[/red] the forecast has no contacts on {day}")
         raise typer.Exit(1)
     day_aht = sum(o * a for o, a in zip(offered, aht, strict=True)) / sum(offered)
-    on_phones = service.phones_per_interval(
-        service.read_roster(roster, tz=tz),
+    on_phones = files.phones_per_interval(
+        files.read_roster(roster, tz=tz),
         day_start=start.timestamp(),
         interval_s=interval_s,
         slots=slots,

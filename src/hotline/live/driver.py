@@ -56,7 +56,7 @@ from hotline.routing.model import (
     RoutingConflict,
     StartCallback,
 )
-from hotline.routing.service import routing_config_from_center
+from hotline.routing.from_center import routing_config_from_center
 from hotline.store.event_log import EventLogWriter
 
 log = logging.getLogger(__name__)

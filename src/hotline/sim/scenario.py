@@ -64,7 +64,7 @@ from hotline.routing.model import (
     RoutingError,
     Strategy,
 )
-from hotline.routing.service import routing_config_from_center
+from hotline.routing.from_center import routing_config_from_center
 from hotline.sim.distributions import Distribution, Exponential, Never, from_spec
 
 

@@ -20,7 +20,7 @@ The model is the one most contact-center planners use, made robust and honest:
 
 Everything works on a :class:`History`: day × interval matrices of offered contacts, answered
 contacts and handling seconds in the center's local time. Building one from contact records
-is done by :mod:`hotline.wfm.service`. Pure: no I/O.
+is done by :mod:`hotline.wfm.files`. Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from hotline.cli.main import app
 from hotline.wfm.forecast import backtest, rolling_origins
-from hotline.wfm.service import history_from_records, read_calendar, read_contacts
+from hotline.wfm.files import history_from_records, read_calendar, read_contacts
 
 REPO = Path(__file__).resolve().parents[3]
 BANK = REPO.parent / "shared" / "data" / "anonymous-bank"

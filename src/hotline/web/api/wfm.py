@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import TimeZoneQuery
-from hotline.wfm import service
+from hotline.wfm import files
 from hotline.wfm.adherence import ScheduledActivity, adherence_report
 from hotline.wfm.erlang import ServiceTarget, required_agents
 from hotline.wfm.forecast import ForecastSettings, SpecialDay, forecast
@@ -111,7 +111,7 @@ def forecast_route(
 ) -> dict[str, Any]:
     """Offered contacts and AHT per interval from the stored history, with bounds."""
     try:
-        history = service.history_from_store(
+        history = files.history_from_store(
             session=session,
             interval_s=interval,
             timezone=timezone,
@@ -233,7 +233,7 @@ def schedule(
         "under_staffed_agent_intervals": result.under_staffed_agent_intervals,
         "penalty_per_agent_interval": result.penalty_per_agent_interval,
         "seconds": result.seconds,
-        "shifts": service.schedule_rows(result, interval_s=body.interval_s),
+        "shifts": files.schedule_rows(result, interval_s=body.interval_s),
         "coverage": {
             skill: {
                 "required": result.required[skill].tolist(),
@@ -275,7 +275,7 @@ def adherence(
         raise HTTPException(UNPROCESSABLE, "window_end ≤ window_start")
     report = adherence_report(
         schedule=[ScheduledActivity(a.agent_id, a.start, a.end, a.activity) for a in body.schedule],
-        events=service.stored_events(session=session, source=body.source),
+        events=files.stored_events(session=session, source=body.source),
         window_start=body.window_start,
         window_end=body.window_end,
         teams=body.teams,

@@ -18,7 +18,7 @@ from hotline.routing.model import (
     RouteToVoicemail,
     Strategy,
 )
-from hotline.routing.service import routing_config_from_center
+from hotline.routing.from_center import routing_config_from_center
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,8 +1,12 @@
-"""Workforce-management service: the I/O edge of the pure WFM modules.
+"""Workforce management's files: the I/O edge of the pure WFM modules.
 
 It reads contact-record files (through the metrics domain's public reader, so a record means
-the same thing here as in every report), the special-day calendar, and turns them into the
-inputs of :mod:`hotline.wfm.forecast`; the CLI and the API call these functions.
+the same thing here as in every report), the special-day calendar, rosters and event-log files,
+and turns them into the inputs of :mod:`hotline.wfm.forecast` and :mod:`hotline.wfm.adherence`;
+it writes schedules (CSV, Excel) and their coverage charts, and asks the metrics service for
+the stored contact history. WFM keeps no tables of its own, so it has no ``service`` module
+(in Hotline that name means a domain's persistence-facing service); the CLI and the API call
+these functions.
 """
 
 from __future__ import annotations
