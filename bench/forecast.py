@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hotline.wfm.forecast import History, backtest, rolling_origins
 from hotline.wfm.files import bank_history, read_calendar
+from hotline.wfm.forecast import History, backtest, rolling_origins
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "anonymous-bank"

@@ -53,6 +53,7 @@ from hotline.config.validate import load_center
 from hotline.core.documents import load_yaml
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Channel
+from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import (
     AgentConfig,
     OverflowAction,
@@ -64,7 +65,6 @@ from hotline.routing.model import (
     RoutingError,
     Strategy,
 )
-from hotline.routing.from_center import routing_config_from_center
 from hotline.sim.distributions import Distribution, Exponential, Never, from_spec
 
 

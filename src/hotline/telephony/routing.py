@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event
 from hotline.routing.engine import RoutingEngine
+from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import (
     AgentLoggedIn,
     AgentNotReady,
@@ -54,7 +55,6 @@ from hotline.routing.model import (
     TransferredToAgent,
     TransferredToQueue,
 )
-from hotline.routing.from_center import routing_config_from_center
 from hotline.telephony.ports import (
     AnnounceWait,
     DialCallback,

@@ -79,9 +79,7 @@ def test_the_models_give_back_the_drivers_json_unchanged() -> None:
         )
         ringing = await driver.agent_view("a001")  # the offer, with its attached data
         clock.advance(3.5)
-        await driver.command(
-            lambda now: OfferAnswered(at=now, contact_id=contact, agent_id="a001")
-        )
+        await driver.command(lambda now: OfferAnswered(at=now, contact_id=contact, agent_id="a001"))
         await driver.command(lambda now: ContactHeld(at=now, contact_id=contact))
         driver.schedule_callback(
             queue="installation",

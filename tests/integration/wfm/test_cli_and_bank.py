@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from hotline.cli.main import app
-from hotline.wfm.forecast import backtest, rolling_origins
 from hotline.wfm.files import history_from_records, read_calendar, read_contacts
+from hotline.wfm.forecast import backtest, rolling_origins
 
 REPO = Path(__file__).resolve().parents[3]
 BANK = REPO.parent / "shared" / "data" / "anonymous-bank"
