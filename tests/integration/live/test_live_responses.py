@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,6 +23,8 @@ from hotline.live.driver import LiveDriver
 from hotline.routing.model import AgentLoggedIn, ContactEnded, ContactHeld, OfferAnswered
 from hotline.web.api.live.schemas import AgentDesk, CommandApplied, WallboardView
 from hotline.web.app import create_app, iter_routes
+from tests.integration.live.conftest import live_client
+from tests.integration.live.test_live_api import auth
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 T0 = 1772416800.25  # Monday 10:00 in Shanghai (a wall clock's time has a fraction)
@@ -122,3 +125,56 @@ def test_a_call_control_on_a_phone_call_says_so_and_an_engine_one_does_not() -> 
         "events": [],
         "phone": True,
     }
+
+
+class FakePhones:
+    """The voice driver's call controls, for one phone call (an in-tree fake, not a mock)."""
+
+    def __init__(self, contact_id: str) -> None:
+        self.contact_id = contact_id
+        self.held: list[str] = []
+
+    def handles(self, contact_id: str) -> bool:
+        return contact_id == self.contact_id
+
+    def hold(self, contact_id: str) -> None:
+        self.held.append(contact_id)
+
+
+def test_through_the_app_a_phone_call_control_answers_phone_true_and_others_no_phone_key(
+    session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
+) -> None:
+    with live_client(
+        session_factory=session_factory,
+        db_session=db_session,
+        home=tmp_path,
+        users=(("a001", ["agent"], "a001"), ("boss", ["supervisor"], None)),
+    ) as client:
+        agent, boss = auth(client, "a001"), auth(client, "boss")
+        base = "/api/live/agents/a001"
+        client.post(f"{base}/state", json={"state": "ready"}, headers=agent)
+        contacts = []
+        for _ in range(2):
+            placed = client.post(
+                "/api/live/contacts", json={"queue": "installation"}, headers=boss
+            ).json()
+            assert set(placed) == {"contact_id", "queue"}
+            contacts.append(placed["contact_id"])
+        first, second = contacts
+        client.post(f"{base}/contacts/{first}/answer", headers=agent)
+        held = client.post(f"{base}/contacts/{first}/hold", headers=agent)
+        assert held.status_code == 200 and held.json() == {"ok": True, "events": ["held"]}
+        client.post(f"{base}/contacts/{first}/hangup", headers=agent)
+        client.post(
+            f"{base}/contacts/{first}/wrap-up",
+            json={"disposition": "installation_booked"},
+            headers=agent,
+        )
+        # The second contact is a phone call of the voice server: hold goes to the SIP call.
+        client.post(f"{base}/contacts/{second}/answer", headers=agent)
+        phones = FakePhones(second)
+        client.app.state.voice = SimpleNamespace(parts=object(), center=phones)  # type: ignore[attr-defined]
+        on_phone = client.post(f"{base}/contacts/{second}/hold", headers=agent)
+        assert on_phone.status_code == 200, on_phone.text
+        assert on_phone.json() == {"ok": True, "events": [], "phone": True}
+        assert phones.held == [second]
