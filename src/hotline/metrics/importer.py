@@ -283,6 +283,9 @@ def _from_interchange(
 # Mapping files for other ACDs' exports
 
 
+#: What a mapping may say about rows that break the contact-record rules.
+BAD_ROW_POLICIES = ("reject", "skip")
+
 _FIELD_KEYS = frozenset(
     {
         "column",
@@ -349,6 +352,11 @@ class ExportMapping:
     keep_columns: tuple[str, ...] = ()
     pseudo_agents: frozenset[str] = frozenset()
     """Agent ids that are not people (e.g. the bank's NO_SERVER): not staffing when fitting."""
+    bad_rows: str = "reject"
+    """The export's known-quirk policy: ``reject`` the file on a bad row (the default), or
+    ``skip`` bad rows and list each one (a shipped mapping whose source is known to carry a
+    few rows that break the contact-record rules, e.g. the bank's answered calls without
+    service times, so the documented command works on the real files)."""
     source: str = ""
 
     @classmethod
@@ -422,6 +430,15 @@ class ExportMapping:
                 zone(str(tz))
             except ValueError as exc:
                 problems.append(Problem(rule=str(exc), file=source, field="timezone"))
+        bad_rows = str(data.get("bad_rows", "reject"))
+        if bad_rows not in BAD_ROW_POLICIES:
+            problems.append(
+                Problem(
+                    rule=f"must be one of {', '.join(BAD_ROW_POLICIES)}, got {bad_rows!r}",
+                    file=source,
+                    field="bad_rows",
+                )
+            )
         if problems:
             raise ValidationFailed(problems)
         date_spec = data.get("date") or {}
@@ -445,11 +462,17 @@ class ExportMapping:
             arrival_is_earliest=bool(data.get("arrival_is_earliest", False)),
             keep_columns=tuple(map(str, data.get("keep_columns", []))),
             pseudo_agents=frozenset(map(str, data.get("pseudo_agents", []))),
+            bad_rows=bad_rows,
             source=source,
         )
 
     def read(self, path: Path, *, skip_bad_rows: bool = False, tz: str = "UTC") -> ReadResult:
-        """Read ``path`` through this mapping (the mapping's time zone wins over ``tz``)."""
+        """Read ``path`` through this mapping (the mapping's time zone wins over ``tz``).
+
+        Bad rows are skipped and listed when ``skip_bad_rows`` is set or the mapping's own
+        ``bad_rows`` policy is ``skip``.
+        """
+        skip_bad_rows = skip_bad_rows or self.bad_rows == "skip"
         timezone = zone(self.timezone or tz)
         name = str(path)
         encoding = file_encoding(path)
