@@ -229,6 +229,33 @@ def test_bank_logs_forecast_beats_seasonal_naive():
     overall = {r.method: r for r in rows if r.horizon_day == 0}
     assert overall["hotline"].wape < 0.85 * overall["seasonal_naive"].wape
     assert abs(overall["hotline"].bias) < 0.1
+    # Per origin (issue 21's goal): at least 15 % better than last week at ≥ 80 % of the
+    # origins, and the 80 % band covering 75–85 % of the scored intervals.
+    from hotline.wfm.accuracy import naive_scale, score_origin, share_beating, summarise
+    from hotline.wfm.forecast import forecast, seasonal_naive, staffed_mask
+
+    calendar = shipped_calendar("israel-1999")
+    scores = {}
+    for origin in origins:
+        window = history.truncated(origin + 14)
+        present = window.offered[origin:].sum(axis=1) > 0
+        scored = (staffed_mask(window, origin=origin, days=14) > 0) & present[:, None]
+        ours = forecast(history.truncated(origin), days=14, calendar=calendar)
+        scale = naive_scale(history.offered, origin=origin, training_weeks=16)
+        common = {"origin": origin, "actual": window.offered[origin:], "scored": scored}
+        scores[origin] = {
+            "hotline": score_origin(
+                "hotline", predicted=ours.offered, scale=scale,
+                low=ours.offered_low, high=ours.offered_high, **common,
+            ),
+            "naive": score_origin(
+                "naive", predicted=seasonal_naive(history, origin=origin, days=14),
+                scale=scale, **common,
+            ),
+        }  # fmt: skip
+    assert share_beating(scores, method="hotline", baseline="naive", by_at_least=0.15) >= 0.8
+    coverage = summarise([s["hotline"] for s in scores.values()]).coverage
+    assert coverage is not None and 0.75 <= coverage <= 0.85
 
 
 def test_contact_file_reader_rejects_bad_rows(tmp_path):
