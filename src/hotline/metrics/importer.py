@@ -132,13 +132,15 @@ def read_contact_records(
     path: Path,
     *,
     tz: str = "UTC",
-    skip_bad_rows: bool = False,
+    skip_bad_rows: bool | None = None,
     mapping: ExportMapping | None = None,
 ) -> ReadResult:
     """Read a contact-record file (or, with ``mapping``, another ACD's export).
 
     Raises :class:`ValidationFailed` listing every located problem when a row is bad and
-    ``skip_bad_rows`` is false; a missing required column always rejects the file.
+    bad rows are not skipped; a missing required column always rejects the file.
+    ``skip_bad_rows``: true skips (and lists) bad rows, false rejects the file, ``None`` (the
+    default) follows the mapping's ``bad_rows`` policy (reject without a mapping).
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.csv"
@@ -167,7 +169,7 @@ def read_contact_records(
         result = _collect(
             name,
             ((line, _from_interchange(row, extra, timezone)) for line, row in reader),
-            skip_bad_rows,
+            bool(skip_bad_rows),
         )
     return replace(result, encoding=encoding.removesuffix("-sig"))
 
@@ -466,13 +468,13 @@ class ExportMapping:
             source=source,
         )
 
-    def read(self, path: Path, *, skip_bad_rows: bool = False, tz: str = "UTC") -> ReadResult:
+    def read(self, path: Path, *, skip_bad_rows: bool | None = None, tz: str = "UTC") -> ReadResult:
         """Read ``path`` through this mapping (the mapping's time zone wins over ``tz``).
 
-        Bad rows are skipped and listed when ``skip_bad_rows`` is set or the mapping's own
-        ``bad_rows`` policy is ``skip``.
+        Bad rows are skipped and listed when ``skip_bad_rows`` is true, reject the file when
+        it is false, and follow the mapping's own ``bad_rows`` policy when it is ``None``.
         """
-        skip_bad_rows = skip_bad_rows or self.bad_rows == "skip"
+        skip = self.bad_rows == "skip" if skip_bad_rows is None else skip_bad_rows
         timezone = zone(self.timezone or tz)
         name = str(path)
         encoding = file_encoding(path)
@@ -494,7 +496,7 @@ class ExportMapping:
                     ]
                 )
             result = _collect(
-                name, ((line, self._convert(row, timezone)) for line, row in reader), skip_bad_rows
+                name, ((line, self._convert(row, timezone)) for line, row in reader), skip
             )
         return replace(result, encoding=encoding.removesuffix("-sig"))
 

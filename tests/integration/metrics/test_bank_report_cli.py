@@ -110,6 +110,8 @@ def test_a_mapping_without_the_policy_still_rejects_the_file(bank_month: Path) -
     assert [(p.line, p.field) for p in failed.value.problems] == [(4, "answered_at")]
     read = shipped.read(bank_month)
     assert len(read.records) == 3 and read.skipped_lines == [4]
+    with pytest.raises(ValidationFailed):  # an explicit choice still wins over the policy
+        shipped.read(bank_month, skip_bad_rows=False)
 
 
 def test_an_unknown_bad_row_policy_is_refused_naming_the_field() -> None:
