@@ -6,8 +6,9 @@ Brown et al., JASA 100(469), 2005), read from ``../shared/data/anonymous-bank``.
 Held-out days: the last ``--days`` full weekdays (Sunday–Thursday) of the data. Everything
 before the first of them is the training history. For each held-out day:
 
-* **inputs both models share**: the day's arrivals per queue and quarter hour (what came),
-  the day's effective staffing per quarter hour inferred from its logs
+* **inputs both models share**: the day's arrivals per queue and interval (what came; 5
+  minutes by default, ``--interval``), the day's effective staffing per interval inferred
+  from its logs
   (:func:`hotline.sim.fit.effective_staffing`: peak concurrency of busy agents, per group of
   agents serving the same queues), and from the *training* days only: each queue's handle
   times (empirical) and patience (Kaplan–Meier on censored waits, exponential tail);
@@ -15,8 +16,12 @@ before the first of them is the training history. For each held-out day:
   for the day, its queues' handle time and patience replaced by the training fits, simulated
   through the real routing engine (``--replications`` runs, seed 1999), figures from the
   simulated event log by the metrics module;
-* **Erlang A** (M/M/n+M) per quarter hour over the pooled center: the same arrivals, the
-  same staff (all groups together), the training mean handle time and mean patience.
+* **Erlang A** (M/M/n+M) per interval over the pooled center: the same arrivals, the same
+  staff (all groups together), the training mean handle time and mean patience.
+
+Staff changes within a quarter hour matter: measured on the 20 held-out days, 15-minute
+intervals gave abandon-rate MAE 4.6 points and ASA MAPE 35 % (5 % of days within error),
+5-minute intervals 1.5 points and 16 % (50 % of days within error).
 
 A day is *within error* when its abandon rate is within 1.5 percentage points and its ASA
 within 20 % of the actual. Abandon rate as METRICS.md defines it (short abandons under 5 s
@@ -25,7 +30,7 @@ short abandons. Prints a Rich table per day and one final JSON line with ``days`
 ``share_days_within_error``, ``abandon_rate_mae_pp``, ``asa_mape`` and the same with an
 ``erlang_a_`` prefix.
 
-    .venv/bin/python bench/twin.py [--quick] [--days N] [--replications R]
+    .venv/bin/python bench/twin.py [--quick] [--days N] [--replications R] [--staffing seen]
 """
 
 from __future__ import annotations
@@ -58,7 +63,6 @@ from hotline.wfm.erlang import erlang_a_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "anonymous-bank"
-INTERVAL_S = 900.0
 ABANDON_PP = 1.5
 ASA_RELATIVE = 0.20
 console = Console(stderr=True, width=120)
@@ -110,8 +114,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 days, 2 months of history")
     parser.add_argument("--days", type=int, default=None, help="held-out days")
     parser.add_argument("--replications", type=int, default=None)
+    parser.add_argument("--interval", type=float, default=300.0, help="seconds per interval")
+    parser.add_argument(
+        "--staffing",
+        choices=("concurrency", "seen"),
+        default="concurrency",
+        help="how staff per interval is inferred (seen: every agent with a call in hand)",
+    )
     args = parser.parse_args()
     held_out_days = args.days or (5 if args.quick else 20)
+    interval_s = float(args.interval)
     replications = args.replications or (2 if args.quick else 4)
 
     started = time.perf_counter()
@@ -140,11 +152,11 @@ def main() -> None:
         actual = by_day[day]
         scenario = fit_scenario(
             actual,
-            interval_s=INTERVAL_S,
+            interval_s=interval_s,
             timezone=BANK_TIMEZONE,
             name=f"twin {day}",
             pseudo_agents=pseudo,
-            staffing="concurrency",
+            staffing=args.staffing,
         )
         scenario = replace(
             scenario,
@@ -167,7 +179,7 @@ def main() -> None:
             staff += np.array(group.per_interval or (group.count,) * scenario.intervals)
         calls = np.zeros(scenario.intervals)
         for stream in scenario.arrivals:
-            calls += np.array(stream.rates_per_s) * INTERVAL_S
+            calls += np.array(stream.rates_per_s) * interval_s
         lost = 0.0
         waited = 0.0
         served = 0.0
@@ -178,7 +190,7 @@ def main() -> None:
                 agents=int(n),
                 calls=float(c),
                 aht_s=mean_handle,
-                interval_s=INTERVAL_S,
+                interval_s=interval_s,
                 patience_s=mean_patience,
                 answer_within_s=20.0,
             )
@@ -237,6 +249,8 @@ def main() -> None:
                 "last_day": rows[-1]["day"],
                 "training_contacts": len(training),
                 "replications": replications,
+                "staffing": args.staffing,
+                "interval_s": interval_s,
                 **ours,
                 **{f"erlang_a_{k}": v for k, v in peer.items()},
                 "goal": {"abandon_pp": ABANDON_PP, "asa_relative": ASA_RELATIVE},
