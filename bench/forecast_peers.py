@@ -150,8 +150,8 @@ def main() -> None:
     training_weeks = int(data["training_weeks"])
     results: dict[str, list[np.ndarray]] = {}
     seconds: dict[str, float] = {"statsforecast": 0.0, "lightgbm": 0.0}
-    # Extended the data by the horizon so the last origin's lag features exist (known values
-    # only: every lag is at least 14 days, the horizon).
+    # Each peer reads days before the origin only: the LightGBM lags are at least 14 days,
+    # the horizon, so every feature of a forecast day is known at its origin.
     for origin in origins:
         started = time.perf_counter()
         with warnings.catch_warnings():
