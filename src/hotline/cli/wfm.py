@@ -19,6 +19,7 @@ from hotline.core.documents import dict_rows, load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.core.spreadsheet import append_row, csv_cell
 from hotline.wfm import files
+from hotline.wfm.calendars import shipped_calendar, shipped_calendars
 from hotline.wfm.erlang import ServiceTarget, required_agents
 from hotline.wfm.forecast import (
     ForecastSettings,
@@ -26,6 +27,7 @@ from hotline.wfm.forecast import (
     SpecialDay,
     backtest,
     forecast,
+    forecast_by_queue,
     rolling_origins,
 )
 
@@ -159,15 +161,72 @@ def _save_rows(rows: list[dict[str, object]], path: Path) -> None:
         writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
 
 
-def _calendar(path: Path | None) -> list[SpecialDay]:
-    if path is None:
+def _calendar(name_or_path: str | None) -> list[SpecialDay]:
+    """A calendar file, or a calendar shipped with Hotline named without a path."""
+    if name_or_path is None:
         return []
     try:
-        return files.read_calendar(path)
+        if not Path(name_or_path).exists() and name_or_path in shipped_calendars():
+            return shipped_calendar(name_or_path)
+        if not Path(name_or_path).exists():
+            error_console.print(
+                f"[red]error[/red] --calendar: no file {name_or_path!r} and no shipped calendar "
+                f"of that name (shipped: {', '.join(shipped_calendars())})",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
+        return files.read_calendar(Path(name_or_path))
     except ValidationFailed as exc:
         for problem in exc.problems:
             error_console.print(f"[red]error[/red] {problem}", highlight=False)
         raise typer.Exit(1) from exc
+
+
+def _forecast_by_queue(
+    records: list[Any],
+    *,
+    zone: str,
+    interval_s: int,
+    channel: str | None,
+    days: int,
+    calendar: list[SpecialDay],
+    level: float,
+    output: str,
+    out: Path | None,
+) -> None:
+    """Rows of one forecast per queue, reconciled with the forecast of their total."""
+    total = files.history_from_records(
+        records, interval_s=interval_s, timezone=zone, channel=channel
+    )
+    names = sorted({r.queue for r in records if r.queue and r.queued_at is not None})
+    queues = {
+        name: files.history_from_records(
+            records, interval_s=interval_s, timezone=zone, channel=channel, queue=name,
+            first_day=total.first_day, last_day=total.day(total.days - 1),
+        )
+        for name in names
+    }  # fmt: skip
+    try:
+        result = forecast_by_queue(
+            total, queues, days=days, calendar=calendar, settings=ForecastSettings(level=level)
+        )
+    except ValueError as exc:
+        error_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from exc
+    for note in result.total.notes:
+        error_console.print(f"note: {note}", highlight=False)
+    for day in result.total.excluded:
+        error_console.print(f"left out of the fit: {day.describe()}", highlight=False)
+    rows: list[dict[str, object]] = []
+    for name, queue_forecast in result.queues.items():
+        for interval_row in queue_forecast.intervals():
+            row = interval_row.as_row()
+            rows.append({"interval_start": row.pop("interval_start"), "queue": name, **row})
+    if out is not None:
+        _save_rows(rows, out)
+        return
+    _write_rows(rows, output, f"Forecast per queue from {total.day(result.total.origin)}")
 
 
 def _interval_seconds(text: str) -> int:
@@ -198,6 +257,10 @@ def _write_rows(rows: list[dict[str, object]], output: str, title: str) -> None:
         raise typer.BadParameter("format must be csv, json or table")
 
 
+CALENDAR_HELP = (
+    "Special days: a CSV file (date,label[,kind][,factor][,like]) or a calendar shipped with "
+    "Hotline: israel-1999, china-2025-2026."
+)
 CONTACTS_HELP = "Contact-record CSV file (METRICS.md format); repeat for several files."
 BANK_HELP = "Read the 1999 Anonymous Bank logs from this directory instead of --contacts."
 
@@ -209,14 +272,18 @@ def forecast_command(
     horizon: str = typer.Option("14d", "--horizon", help="How far ahead: whole days, e.g. 14d."),
     interval: str = typer.Option("30m", "--interval", help="Interval length: 15m, 30m or 60m."),
     tz: str = typer.Option("UTC", "--tz", help="The center's time zone, e.g. Asia/Shanghai."),
-    calendar: Path | None = typer.Option(
-        None, "--calendar", help="Special days CSV: date,label[,factor][,like]."
-    ),
+    calendar: str | None = typer.Option(None, "--calendar", help=CALENDAR_HELP),
     channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
     queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
     level: float = typer.Option(0.8, "--level", help="Prediction-interval coverage."),
     by_channel: bool = typer.Option(
         False, "--by-channel", help="One forecast per channel, with a channel column."
+    ),
+    by_queue: bool = typer.Option(
+        False,
+        "--by-queue",
+        help="One forecast per queue, with a queue column, reconciled so that the queues add "
+        "up to the forecast of their total in every interval.",
     ),
     output: str = typer.Option("csv", "--format", help="csv, json or table."),
     out: Path | None = typer.Option(None, "--out", help="Write to a file (.csv or .xlsx)."),
@@ -233,6 +300,12 @@ def forecast_command(
         channels = [channel]
     days = max(1, round(parse_duration(horizon) / 86400))
     special_days = _calendar(calendar)
+    if by_queue:
+        _forecast_by_queue(
+            records, zone=zone, interval_s=interval_s, channel=channel, days=days,
+            calendar=special_days, level=level, output=output, out=out,
+        )  # fmt: skip
+        return
     rows: list[dict[str, object]] = []
     title = "Forecast"
     for current in channels:
@@ -248,6 +321,8 @@ def forecast_command(
             raise typer.Exit(1) from exc
         for note in result.notes:
             error_console.print(f"note: {note}", highlight=False)
+        for day in result.excluded:
+            error_console.print(f"left out of the fit: {day.describe()}", highlight=False)
         title = f"Forecast from {history.day(result.origin)}"
         for interval_row in result.intervals():
             row = interval_row.as_row()
@@ -271,7 +346,7 @@ def backtest_command(
         "56d", "--min-training", help="History needed before the first origin."
     ),
     tz: str = typer.Option("UTC", "--tz", help="The center's time zone."),
-    calendar: Path | None = typer.Option(None, "--calendar", help="Special days CSV."),
+    calendar: str | None = typer.Option(None, "--calendar", help=CALENDAR_HELP),
     queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
     output: str = typer.Option("table", "--format", help="table, csv or json."),
     out: Path | None = typer.Option(None, "--out", help="Write to a file (.csv or .xlsx)."),

@@ -222,7 +222,7 @@ def import_contacts(
                 handle.write(chunk)
         try:
             result = read_contact_records(
-                path, tz=timezone, skip_bad_rows=skip_bad_rows, mapping=export_mapping
+                path, tz=timezone, skip_bad_rows=skip_bad_rows or None, mapping=export_mapping
             )
         except ValidationFailed as failed:
             # Problems name the temporary path; report them against the uploaded name.

@@ -94,6 +94,7 @@ class SpecialDayIn(BaseModel):
     label: str
     factor: float | None = Field(None, ge=0)
     like: str | None = None
+    kind: str | None = Field(None, description="Occasions of one kind learn from each other.")
 
 
 @router.post("/forecast")
@@ -122,7 +123,7 @@ def forecast_route(
         result = forecast(
             history,
             days=horizon_days,
-            calendar=[SpecialDay(c.day, c.label, c.factor, c.like) for c in calendar or []],
+            calendar=[SpecialDay(c.day, c.label, c.factor, c.like, c.kind) for c in calendar or []],
             settings=ForecastSettings(level=level),
         )
     except ValueError as exc:
@@ -132,6 +133,10 @@ def forecast_route(
         "timezone": timezone,
         "level": level,
         "notes": result.notes,
+        "excluded": [
+            {"day": e.day.isoformat(), "contacts": e.actual, "reason": e.reason}
+            for e in result.excluded
+        ],
         "rows": [r.as_row() for r in result.intervals()],
     }
 
