@@ -52,6 +52,8 @@ TICKET_VIEWERS = CUSTOMER_SERVICE | {"qa", "wfm"}
 KB_AUTHORS = CUSTOMER_SERVICE | {"qa"}
 KB_REVIEWERS = SUPERVISORS | {"qa"}
 LISTENERS = SUPERVISORS | {"qa"}
+#: Quality evaluations: QA and the floor; a team lead their teams'; an agent their own.
+QA_READERS = SUPERVISORS | {"qa", "team_lead", "agent"}
 
 MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     # platform
@@ -154,6 +156,18 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/contacts/{contact_id}/recordings"): LISTENERS,
     ("GET", "/api/recordings/{recording_id}/audio"): LISTENERS,
     ("GET", "/api/voicemails"): LISTENERS,
+    # quality: QA scores, agents see (and answer) only their own, supervisors review disputes
+    ("GET", "/api/quality/forms"): QA_READERS,
+    ("POST", "/api/quality/evaluations"): ADMIN | {"qa"},
+    ("GET", "/api/quality/evaluations"): QA_READERS,
+    ("GET", "/api/quality/evaluations/{evaluation_id}"): QA_READERS,
+    ("POST", "/api/quality/evaluations/{evaluation_id}/acknowledge"): ADMIN | {"agent"},
+    ("POST", "/api/quality/evaluations/{evaluation_id}/dispute"): ADMIN | {"agent"},
+    ("POST", "/api/quality/evaluations/{evaluation_id}/review"): SUPERVISORS,
+    ("GET", "/api/quality/accuracy"): QA_READERS,
+    ("GET", "/api/quality/sampling-plan"): SUPERVISORS | {"qa"},
+    ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
+    ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,
