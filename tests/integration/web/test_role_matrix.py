@@ -178,6 +178,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/reports"): SUPERVISION,
     ("GET", "/reports/export"): SUPERVISION,
     ("GET", "/admin"): MANAGERS,
+    ("GET", "/quality"): SUPERVISORS | {"qa"},
+    ("GET", "/quality/mine"): ADMIN | {"agent"},
     ("POST", "/admin/center"): ADMIN,
     ("GET", "/admin/center/status"): MANAGERS,
     ("POST", "/admin/center/edit"): ADMIN,
