@@ -83,13 +83,24 @@ def proportion_sample_size(p: float, margin: float, confidence: float = 0.95) ->
     return math.ceil(_z(confidence) ** 2 * spread / (margin * margin))
 
 
+def mean_margin_for_sd(sd: float, n: int, confidence: float = 0.95) -> float:
+    """The 95 % margin of a mean of ``n`` scores spread with standard deviation ``sd``.
+
+    >>> round(mean_margin_for_sd(8, 4), 1), round(mean_margin_for_sd(8, 8), 1)
+    (12.7, 6.7)
+    """
+    if n < 2:
+        raise ValueError("a margin needs at least 2 evaluations")
+    return float(student_t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+
+
 def evaluations_needed(sd: float, margin: float, confidence: float = 0.95) -> int:
     """The fewest evaluations whose mean score is known to ± ``margin`` points, for scores
     spread with standard deviation ``sd`` (the *t* quantile shrinks as ``n`` grows)."""
     if sd <= 0 or margin <= 0:
         raise ValueError("sd and margin must be positive")
     n = 2
-    while float(student_t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n) > margin:
+    while mean_margin_for_sd(sd, n, confidence) > margin:
         n += 1
         if n > 100_000:
             break
