@@ -15,7 +15,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 from hotline.config.evaluation import EvaluationForm
 from hotline.core.errors import Conflict, NotFound
 from hotline.identity import audit
+from hotline.quality.calibration import complete_table, drift, icc_2_1, question_agreement
 from hotline.quality.scoring import score_answers
 from hotline.quality.statistics import AccuracyFigures, EvaluationFacts, accuracy
 from hotline.quality.workflow import TransitionRefused, transition
 from hotline.store.db import utcnow
-from hotline.store.models.quality import Evaluation
+from hotline.store.models.quality import Calibration, CalibrationScore, Evaluation
 
 
 def month_bounds(month: str, timezone: str = "UTC") -> tuple[datetime, datetime]:
@@ -258,3 +259,170 @@ def agent_accuracy(
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC (for comparisons with stored timestamps)."""
     return moment.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def create_calibration(
+    *,
+    session: Session,
+    name: str,
+    form: EvaluationForm,
+    contact_ids: Sequence[str],
+    evaluators: Sequence[str],
+    actor: str,
+) -> Calibration:
+    """Open a calibration session: ``evaluators`` score ``contact_ids`` blind on ``form``."""
+    if len(set(evaluators)) < 2:
+        raise ValueError("evaluators: a calibration needs at least two different evaluators")
+    if not contact_ids or len(set(contact_ids)) != len(contact_ids):
+        raise ValueError("contact_ids: give one or more contacts, each once")
+    row = Calibration(
+        name=name,
+        created_by=actor,
+        created_at=utcnow(),
+        form_id=form.id,
+        form_version=form.version,
+        form=form.model_dump(mode="json"),
+        contact_ids=list(contact_ids),
+        evaluators=sorted(set(evaluators)),
+        status="open",
+        outcome={},
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="quality.calibration_open",
+        target=str(row.id),
+        detail={"contacts": list(contact_ids), "evaluators": row.evaluators},
+    )
+    return row
+
+
+def get_calibration(*, session: Session, calibration_id: int) -> Calibration:
+    """The calibration session ``calibration_id`` (``NotFound`` when there is none)."""
+    row = session.get(Calibration, calibration_id)
+    if row is None:
+        raise NotFound(f"calibration {calibration_id} does not exist")
+    return row
+
+
+def list_calibrations(*, session: Session, limit: int = 100) -> list[Calibration]:
+    """Calibration sessions, newest first."""
+    query = select(Calibration).order_by(Calibration.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def calibration_scores(*, session: Session, calibration_id: int) -> list[CalibrationScore]:
+    """Every blind score of a session, by evaluator and contact."""
+    query = (
+        select(CalibrationScore)
+        .where(CalibrationScore.calibration_id == calibration_id)
+        .order_by(CalibrationScore.evaluator, CalibrationScore.contact_id)
+    )
+    return list(session.scalars(query))
+
+
+def score_calibration(
+    *,
+    session: Session,
+    calibration_id: int,
+    evaluator: str,
+    contact_id: str,
+    answers: Mapping[str, int | None],
+) -> CalibrationScore:
+    """Record ``evaluator``'s blind answers for one contact (again: replaces them while open)."""
+    row = get_calibration(session=session, calibration_id=calibration_id)
+    if row.status != "open":
+        raise Conflict(f"calibration {calibration_id} is closed")
+    if evaluator not in row.evaluators:
+        raise Conflict(f"{evaluator} is not an evaluator of calibration {calibration_id}")
+    if contact_id not in row.contact_ids:
+        raise ValueError(f"contact_id: {contact_id} is not one of this calibration's contacts")
+    scored = score_answers(EvaluationForm.model_validate(row.form), answers)
+    existing = session.scalars(
+        select(CalibrationScore).where(
+            CalibrationScore.calibration_id == calibration_id,
+            CalibrationScore.evaluator == evaluator,
+            CalibrationScore.contact_id == contact_id,
+        )
+    ).first()
+    if existing is None:
+        existing = CalibrationScore(
+            calibration_id=calibration_id, evaluator=evaluator, contact_id=contact_id
+        )
+        session.add(existing)
+    existing.answers = dict(answers)
+    existing.score = scored.score
+    existing.scored_at = utcnow()
+    audit.record(
+        session,
+        actor=evaluator,
+        action="quality.calibration_score",
+        target=str(calibration_id),
+        detail={"contact_id": contact_id, "score": scored.score},
+    )
+    return existing
+
+
+def close_calibration(
+    *, session: Session, calibration_id: int, actor: str, drift_points: float = 5.0
+) -> Calibration:
+    """Close a session and keep its outcome: kappa per question, ICC(2,1), drift."""
+    row = get_calibration(session=session, calibration_id=calibration_id)
+    if row.status != "open":
+        raise Conflict(f"calibration {calibration_id} is already closed")
+    scores = calibration_scores(session=session, calibration_id=calibration_id)
+    scorers = {s.evaluator for s in scores}
+    if len(scorers) < 2:
+        raise Conflict("at least two evaluators must have scored before the session closes")
+    form = EvaluationForm.model_validate(row.form)
+    answers: dict[str, dict[str, dict[str, int | None]]] = {}
+    totals: dict[str, dict[str, float]] = {}
+    for s in scores:
+        totals.setdefault(s.evaluator, {})[s.contact_id] = s.score
+        for question, value in s.answers.items():
+            answers.setdefault(question, {}).setdefault(s.evaluator, {})[s.contact_id] = value
+    agreement = [
+        question_agreement(q.id, answers.get(q.id, {}), q.points)
+        for section in form.sections
+        for q in section.questions
+    ]
+    shared, table = complete_table(totals)
+    row.outcome = {
+        "questions": [
+            {
+                "question": a.question,
+                "kappa": a.kappa,
+                "observed": a.observed,
+                "contacts": a.contacts,
+            }
+            for a in agreement
+        ],
+        "icc_2_1": icc_2_1(table),
+        "icc_contacts": len(shared),
+        "drift_points": drift_points,
+        "evaluators": [
+            {
+                "evaluator": d.evaluator,
+                "mean_difference": round(d.mean_difference, 2),
+                "contacts": d.contacts,
+                "drifting": d.drifting,
+            }
+            for d in drift(totals, drift_points=drift_points)
+        ],
+        "missing": sorted(set(row.evaluators) - scorers),
+    }
+    row.status = "closed"
+    row.closed_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="quality.calibration_close",
+        target=str(row.id),
+        detail={"icc_2_1": row.outcome["icc_2_1"]},
+    )
+    return row

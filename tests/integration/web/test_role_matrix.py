@@ -168,6 +168,11 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/quality/sampling-plan"): SUPERVISORS | {"qa"},
     ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
     ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
+    ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},
+    ("GET", "/api/quality/calibrations"): SUPERVISORS | {"qa"},
+    ("GET", "/api/quality/calibrations/{calibration_id}"): SUPERVISORS | {"qa"},
+    ("POST", "/api/quality/calibrations/{calibration_id}/scores"): SUPERVISORS | {"qa"},
+    ("POST", "/api/quality/calibrations/{calibration_id}/close"): SUPERVISORS | {"qa"},
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,

@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -53,3 +64,44 @@ class Evaluation(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     review_note: Mapped[str] = mapped_column(Text, default="")
     original_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Calibration(Base):
+    """A calibration session: named evaluators score the same contacts blind on one form.
+
+    ``outcome`` is written when the session closes (agreement per question, ICC(2,1) on
+    totals, drifting evaluators) and kept, so the team can look back at its calibration.
+    """
+
+    __tablename__ = "quality_calibrations"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    form_id: Mapped[str] = mapped_column(String(64))
+    form_version: Mapped[int] = mapped_column(Integer)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    contact_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    evaluators: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # open, closed
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CalibrationScore(Base):
+    """One evaluator's blind score of one contact in a calibration session."""
+
+    __tablename__ = "quality_calibration_scores"
+    __table_args__ = (UniqueConstraint("calibration_id", "evaluator", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    calibration_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("quality_calibrations.id", ondelete="CASCADE")
+    )
+    evaluator: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[str] = mapped_column(String(128))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    score: Mapped[float] = mapped_column(Float)
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

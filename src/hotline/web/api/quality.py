@@ -610,3 +610,169 @@ def workspace(
         ],
         evaluations=[row.id for row in found],
     )
+
+
+# --------------------------------------------------------------------------- calibration
+
+CALIBRATORS = (Role.QA, Role.SUPERVISOR, Role.MANAGER)
+
+
+class CalibrationIn(BaseModel):
+    """A new calibration session: who scores which contacts, on which form."""
+
+    name: str = Field(min_length=1, max_length=200)
+    form_id: str = Field(min_length=1, max_length=64)
+    form_version: int | None = Field(None, ge=1, le=10_000)
+    contact_ids: list[str] = Field(min_length=1, max_length=50)
+    evaluators: list[str] = Field(min_length=2, max_length=20)
+
+
+class CalibrationScoreIn(BaseModel):
+    """One evaluator's blind answers for one contact of the session."""
+
+    contact_id: str = Field(min_length=1, max_length=128)
+    answers: dict[str, int | None]
+
+
+class CalibrationScoreOut(BaseModel):
+    """A blind score (shown to others only once the session is closed)."""
+
+    evaluator: str
+    contact_id: str
+    answers: dict[str, int | None]
+    score: float
+
+
+class CalibrationOut(BaseModel):
+    """A calibration session; while open, ``scores`` holds only the caller's own."""
+
+    id: int
+    name: str
+    created_by: str
+    created_at: datetime
+    form_id: str
+    form_version: int
+    form: dict[str, Any]
+    contact_ids: list[str]
+    evaluators: list[str]
+    status: str
+    submitted: dict[str, int] = Field(description="scores in so far, per evaluator")
+    scores: list[CalibrationScoreOut]
+    outcome: dict[str, Any]
+
+
+def _calibration_out(session: Session, row: Any, user: CurrentUser) -> CalibrationOut:
+    scores = quality.calibration_scores(session=session, calibration_id=row.id)
+    submitted: dict[str, int] = {name: 0 for name in row.evaluators}
+    for score in scores:
+        submitted[score.evaluator] = submitted.get(score.evaluator, 0) + 1
+    # Blind while open: nobody sees another evaluator's answers before the session closes.
+    shown = (
+        scores if row.status == "closed" else [s for s in scores if s.evaluator == user.username]
+    )
+    return CalibrationOut(
+        id=row.id,
+        name=row.name,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        form_id=row.form_id,
+        form_version=row.form_version,
+        form=row.form,
+        contact_ids=row.contact_ids,
+        evaluators=row.evaluators,
+        status=row.status,
+        submitted=submitted,
+        scores=[CalibrationScoreOut.model_validate(s, from_attributes=True) for s in shown],
+        outcome=row.outcome,
+    )
+
+
+@router.post("/api/quality/calibrations", response_model=CalibrationOut, status_code=201)
+def open_calibration(
+    body: CalibrationIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*CALIBRATORS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CalibrationOut:
+    """Open a calibration session on a form of the center configuration."""
+    _, config = _quality(request)
+    try:
+        form = config.form(body.form_id, body.form_version)
+    except KeyError:
+        raise ValidationFailed(
+            [
+                Problem(
+                    f"no evaluation form {body.form_id!r} in the center configuration",
+                    field="form_id",
+                )
+            ]
+        ) from None
+    try:
+        row = quality.create_calibration(
+            session=session,
+            name=body.name,
+            form=form,
+            contact_ids=body.contact_ids,
+            evaluators=body.evaluators,
+            actor=user.username,
+        )
+    except ValueError as problem:
+        raise _answer_problem(problem) from problem
+    return _calibration_out(session, row, user)
+
+
+@router.get("/api/quality/calibrations", response_model=list[CalibrationOut])
+def calibrations(
+    user: CurrentUser = Depends(require_roles(*CALIBRATORS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[CalibrationOut]:
+    """Calibration sessions, newest first (blind while open)."""
+    return [
+        _calibration_out(session, row, user) for row in quality.list_calibrations(session=session)
+    ]
+
+
+@router.get("/api/quality/calibrations/{calibration_id}", response_model=CalibrationOut)
+def calibration(
+    calibration_id: RecordId,
+    user: CurrentUser = Depends(require_roles(*CALIBRATORS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> CalibrationOut:
+    """One session: the caller's own scores while open; everything and the outcome once closed."""
+    row = quality.get_calibration(session=session, calibration_id=calibration_id)
+    return _calibration_out(session, row, user)
+
+
+@router.post("/api/quality/calibrations/{calibration_id}/scores", response_model=CalibrationOut)
+def calibration_score(
+    calibration_id: RecordId,
+    body: CalibrationScoreIn,
+    user: CurrentUser = Depends(require_roles(*CALIBRATORS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CalibrationOut:
+    """Score one contact of the session, blind (only the session's evaluators may)."""
+    try:
+        quality.score_calibration(
+            session=session,
+            calibration_id=calibration_id,
+            evaluator=user.username,
+            contact_id=body.contact_id,
+            answers=body.answers,
+        )
+    except (AnswerProblem, ValueError) as problem:
+        raise _answer_problem(problem) from problem
+    row = quality.get_calibration(session=session, calibration_id=calibration_id)
+    return _calibration_out(session, row, user)
+
+
+@router.post("/api/quality/calibrations/{calibration_id}/close", response_model=CalibrationOut)
+def close_calibration(
+    calibration_id: RecordId,
+    user: CurrentUser = Depends(require_roles(Role.SUPERVISOR, Role.MANAGER, Role.QA)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CalibrationOut:
+    """Close the session: agreement per question, ICC(2,1) on totals and drift are kept."""
+    row = quality.close_calibration(
+        session=session, calibration_id=calibration_id, actor=user.username
+    )
+    return _calibration_out(session, row, user)
