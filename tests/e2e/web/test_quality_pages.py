@@ -104,6 +104,7 @@ def _seed(factory: sessionmaker[Session], home: Path) -> None:
             ("qa1", ["qa"], None),
             ("a001", ["agent"], "a001"),
             ("boss", ["supervisor"], None),
+            ("qa2", ["qa"], None),
         ):
             session.add(
                 User(
@@ -301,3 +302,55 @@ def test_the_quality_pages_pass_axe_in_both_languages(browser: Any, site: Site) 
         expect(agent.locator("#my-evaluations tbody tr")).to_have_count(1)
         assert serious_violations(agent) == [], lang
     qa.screenshot(path=str(site.shots / "quality-03-workspace-en.png"), full_page=True)
+
+
+def _score_all(page: Any, harsh: bool) -> None:
+    from playwright.sync_api import expect
+
+    forms = page.locator("form.cal-score")
+    expect(forms).to_have_count(2)
+    for i in range(2):
+        form = forms.nth(i)
+        if harsh:  # misses the greeting, the offer of further help and the closing phrase
+            for question in ("greeting", "further_help", "closing_phrase"):
+                form.locator(f"select[data-question={question}]").select_option("0")
+        form.locator("button[type=submit]").click()
+        expect(page.locator("form.cal-score").nth(i).locator("button")).to_contain_text("重新提交")
+
+
+def test_a_calibration_session_is_scored_blind_and_shows_the_drifting_evaluator(
+    browser: Any, site: Site
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    boss = _page(browser, site, "boss", axe=True)
+    boss.goto(f"{site.url}/quality/calibration")
+    boss.fill("#calibration-form input[name=name]", "十二月校准")
+    boss.fill("#calibration-form input[name=contacts]", f"{CONTACT}, v-qa-e2e-2")
+    boss.fill("#calibration-form input[name=evaluators]", "qa1, qa2, boss")
+    boss.click("#calibration-form button[type=submit]")
+    card = boss.locator("section.calibration").first
+    expect(card.locator(".status")).to_have_text("进行中")
+    assert serious_violations(boss) == []
+
+    for username, harsh in (("qa1", True), ("qa2", False)):
+        page = _page(browser, site, username)
+        page.goto(f"{site.url}/quality/calibration")
+        _score_all(page, harsh)
+    boss.reload()
+    _score_all(boss, harsh=False)
+    expect(card).to_contain_text("boss 2/2 · qa1 2/2 · qa2 2/2")
+    card.locator("button.close").click()
+    expect(card.locator(".status")).to_have_text("已结束")
+    expect(card.locator(".icc")).to_contain_text("ICC(2,1)")
+    expect(card.locator("tr[data-evaluator=qa1] td").nth(2)).to_have_text("偏离")
+    expect(card.locator("tr[data-evaluator=qa2] td").nth(2)).to_have_text("一致")
+    expect(card.locator("tr[data-question=greeting] td").nth(2)).to_have_text("33%")
+    boss.screenshot(path=str(site.shots / "quality-04-calibration.png"), full_page=True)
+    assert serious_violations(boss) == []
+    boss.goto(f"{site.url}/quality/calibration?lang=en")
+    expect(boss.locator("h1")).to_have_text("QA calibration")
+    expect(boss.locator("section.calibration .status").first).to_have_text("closed")
+    assert serious_violations(boss) == []

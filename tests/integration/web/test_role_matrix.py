@@ -185,6 +185,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/admin"): MANAGERS,
     ("GET", "/quality"): SUPERVISORS | {"qa"},
     ("GET", "/quality/mine"): ADMIN | {"agent"},
+    ("GET", "/quality/calibration"): SUPERVISORS | {"qa"},
     ("POST", "/admin/center"): ADMIN,
     ("GET", "/admin/center/status"): MANAGERS,
     ("POST", "/admin/center/edit"): ADMIN,

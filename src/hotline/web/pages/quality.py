@@ -58,3 +58,15 @@ def mine(request: Request, user: CurrentUser = Depends(require_roles(Role.AGENT)
     context = page_context(request, user)
     context.update(agent_id=user.agent_id, month=_month(request), texts=_texts(context["lang"]))
     return render(request, "quality_mine.html", context)
+
+
+@router.get("/quality/calibration", response_class=HTMLResponse)
+def calibration(
+    request: Request, user: CurrentUser = Depends(require_roles(*WORKSPACE_ROLES))
+) -> HTMLResponse:
+    """Calibration sessions: open one, score its contacts blind, close it and keep the outcome."""
+    center = current_center(request)
+    forms = center.quality.current_forms() if center is not None and center.quality else []
+    context = page_context(request, user)
+    context.update(forms=forms, username=user.username, texts=_texts(context["lang"]))
+    return render(request, "quality_calibration.html", context)
