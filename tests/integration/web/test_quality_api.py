@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +34,11 @@ PERFECT = {
     "further_help": 1,
     "closing_phrase": 1,
 }
+
+
+#: Who may see what, and what the checks refuse, does not depend on the database: these run
+#: on SQLite only (the flows that read and write evaluations run on both).
+SQLITE_ONLY = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
 
 
 def _contact(
@@ -179,6 +185,7 @@ def test_qa_scores_a_contact_the_agent_disputes_and_a_supervisor_amends(
     ]
 
 
+@SQLITE_ONLY
 def test_bad_answers_and_the_wrong_agent_are_refused_naming_the_field(
     app_client: TestClient,
     token_for: Callable[[str], str],
@@ -218,6 +225,7 @@ def test_bad_answers_and_the_wrong_agent_are_refused_naming_the_field(
     assert old_version.json()["fatal_error"] is True
 
 
+@SQLITE_ONLY
 def test_agents_see_only_their_own_and_team_leads_their_teams(
     app_client: TestClient,
     token_for: Callable[[str], str],
@@ -338,6 +346,7 @@ def test_the_sampling_plan_targets_long_calls_transfers_and_repeat_callers(
     assert "v-long" not in {p["contact_id"] for p in after["picks"]}
 
 
+@SQLITE_ONLY
 def test_segments_mark_hold_and_transfer_on_the_recording_time_axis(
     app_client: TestClient,
     token_for: Callable[[str], str],

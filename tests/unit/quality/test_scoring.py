@@ -116,7 +116,7 @@ def test_a_missing_answer_is_refused() -> None:
         score_answers(form, answers)
 
 
-@settings(deadline=None, max_examples=150)
+@settings(deadline=None, max_examples=60)
 @given(st.data())
 def test_scores_stay_between_0_and_100_and_never_rise_when_an_answer_falls(
     data: st.DataObject,
