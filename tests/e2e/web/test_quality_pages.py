@@ -4,7 +4,7 @@ A QA specialist opens this month's sampling plan, opens the contact it proposes,
 recording (a real WAV file streamed by the recordings API, which audits the playback), changes
 the speed, jumps to the hold segment the event log marks, scores the contact on the sample
 center's form and sees the score. The agent then sees the evaluation on their own quality
-page with its trend and disputes it; a supervisor upholds the dispute. The flow runs with
+page with its trend and disputes it; a supervisor amends the score on review. The flow runs with
 the QA specialist's page under its Content Security Policy; the other pages (and the QA
 page once more) are checked with axe-core in zh-CN and en (no serious or critical
 violations). A calibration session is opened, scored blind and closed on its page.
@@ -219,7 +219,7 @@ def _audio(page: Any, script: str) -> Any:
     return page.evaluate(f"() => {{ const a = document.getElementById('qa-audio'); {script} }}")
 
 
-def test_qa_plays_scores_the_agent_disputes_and_a_supervisor_upholds(
+def test_qa_plays_scores_the_agent_disputes_and_a_supervisor_amends(
     browser: Any, site: Site
 ) -> None:
     from playwright.sync_api import expect
@@ -289,18 +289,25 @@ def test_qa_plays_scores_the_agent_disputes_and_a_supervisor_upholds(
     agent.screenshot(path=str(site.shots / "quality-02-mine.png"), full_page=True)
     assert serious_violations(agent) == []
 
-    # A supervisor reviews the dispute and upholds the score.
+    # A supervisor reviews the dispute: the form opens with the evaluation's answers, and the
+    # corrected answer re-scores it.
     boss = _page(browser, site, "boss", axe=True)
     boss.goto(f"{site.url}/quality")
     dispute = boss.locator("#dispute-table tbody tr")
     expect(dispute).to_contain_text("客户已拒绝提供保修卡")
-    expect(boss.locator("#evaluation-form")).to_have_count(0)  # a supervisor does not score
-    dispute.locator("input").fill("录音中已说明政策")
-    dispute.locator("button").click()
+    expect(boss.locator("#form-card")).to_be_hidden()  # a supervisor does not score
+    dispute.locator("button.amend").click()
+    expect(boss.locator("#amending")).to_be_visible()
+    expect(boss.locator("#q-voice-service-correct_info")).to_have_value("2")
+    expect(boss.locator("#q-voice-service-ticket_complete")).to_have_value("na")
+    boss.select_option("#q-voice-service-correct_info", "4")
+    boss.fill("#qa-summary", "客户拒绝提供保修卡，说明已足够")
+    boss.click("#submit-evaluation")
+    expect(boss.locator("#evaluation-result")).to_have_text(f"已改分： {expected} → 100.0")
     expect(boss.locator("#disputes-empty")).to_be_visible()
     agent.goto(f"{site.url}/quality/mine?lang=en")
     expect(agent.locator("h1")).to_have_text("My quality")
-    expect(agent.locator("#my-evaluations .status")).to_have_text("Upheld")
+    expect(agent.locator("#my-evaluations .status")).to_have_text("Amended")
     assert serious_violations(agent) == []
 
     # The pages pass axe with a contact open: the supervisor's in zh-CN, the QA form in en.

@@ -266,6 +266,24 @@ def test_agents_see_only_their_own_and_team_leads_their_teams(
     assert [row["agent_id"] for row in accuracy["agents"]] == ["a001"]
     everyone = app_client.get("/api/quality/accuracy", headers=qa).json()
     assert [row["agent_id"] for row in everyone["agents"]] == ["a001", "a011"]
+    # a dispute goes to a supervisor or manager, never back to QA; the manager upholds it
+    assert (
+        app_client.post(
+            f"/api/quality/evaluations/{own}/dispute", headers=agent, json={"reason": "不同意"}
+        ).json()["status"]
+        == "disputed"
+    )
+    by_qa = app_client.post(
+        f"/api/quality/evaluations/{own}/review", headers=qa, json={"decision": "uphold"}
+    )
+    assert by_qa.status_code == 403
+    manager = _headers(token_for, "manager")
+    upheld = app_client.post(
+        f"/api/quality/evaluations/{own}/review",
+        headers=manager,
+        json={"decision": "uphold", "note": "录音证实"},
+    )
+    assert (upheld.json()["status"], upheld.json()["review_note"]) == ("upheld", "录音证实")
     # the agent of a011 acknowledges their own
     token = app_client.post(
         "/api/auth/login", json={"username": "agent11", "password": "correct-horse-9"}

@@ -26,6 +26,9 @@
   if (workspace) {
     const month = workspace.dataset.month;
     let contact = null;
+    // A reviewer amending a disputed evaluation: the form is filled with its answers and
+    // submitting sends the corrected answers as the review (the server re-scores them).
+    let amending = null;
 
     async function loadPlan() {
       const list = el('plan-list');
@@ -131,6 +134,17 @@
         for (const input of part.querySelectorAll('input[data-comment]')) {
           if (input.value.trim()) comments[input.dataset.comment] = input.value.trim();
         }
+        if (amending) {
+          try {
+            const amended = await call('POST', `/api/quality/evaluations/${amending.id}/review`, {
+              decision: 'amend', note: el('qa-summary').value, answers,
+            });
+            text('evaluation-result', `${t('qa.amended')} ${amended.original_score.toFixed(1)} → ${amended.score.toFixed(1)}`);
+            stopAmending();
+            loadDisputes();
+          } catch (error) { text('evaluation-result', String(error.message || error)); }
+          return;
+        }
         try {
           const made = await call('POST', '/api/quality/evaluations', {
             contact_id: contact.contact_id, agent_id: contact.agent_id, form_id: choice.value,
@@ -142,6 +156,34 @@
           loadAccuracy();
         } catch (error) { text('evaluation-result', String(error.message || error)); }
       });
+    }
+
+    function stopAmending() {
+      amending = null;
+      el('amending').hidden = true;
+      el('form-card').hidden = !document.querySelector('[data-evaluator-role]');
+    }
+
+    async function amend(evaluation) {
+      const choice = el('form-choice');
+      const option = [...choice.options].find((o) => o.value === evaluation.form_id);
+      if (!option || Number(option.dataset.version) !== evaluation.form_version) {
+        showError('qa-error', t('qa.amend_old_version'));
+        return;
+      }
+      choice.value = evaluation.form_id;
+      choice.dispatchEvent(new Event('change'));
+      const part = document.querySelector(`.qa-form[data-form="${evaluation.form_id}"]`);
+      for (const select of part.querySelectorAll('select[data-question]')) {
+        const value = evaluation.answers[select.dataset.question];
+        select.value = value == null ? 'na' : String(value);
+      }
+      amending = evaluation;
+      el('amending').textContent = `${t('qa.amend')} #${evaluation.id}`;
+      el('amending').hidden = false;
+      el('form-card').hidden = false;
+      await openContact(evaluation.contact_id);
+      el('form-card').scrollIntoView();
     }
 
     async function loadAccuracy() {
@@ -185,7 +227,12 @@
             loadDisputes();
           } catch (error) { showError('qa-error', error); }
         });
-        td.append(note, uphold);
+        const change = document.createElement('button');
+        change.type = 'button';
+        change.className = 'secondary amend';
+        change.textContent = t('qa.amend');
+        change.addEventListener('click', () => amend(e));
+        td.append(note, uphold, change);
         return row;
       }));
       el('disputes-empty').hidden = rows.length > 0;
