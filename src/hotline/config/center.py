@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
@@ -311,6 +312,7 @@ class CenterConfig(Strict):
     disposition_codes: list[DispositionCode] = Field(default_factory=list)
     ticket_categories: list[TicketTypeCategories] = Field(default_factory=list)
     ivr: IvrConfig | None = None
+    quality: QualityConfig | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

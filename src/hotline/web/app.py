@@ -278,6 +278,9 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(recordings.router)
     app.include_router(notifications.router)
+    from hotline.web.api import quality
+
+    app.include_router(quality.router)
     pages.mount(app)
 
 
