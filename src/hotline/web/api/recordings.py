@@ -76,7 +76,7 @@ def _summary(recording: Recording) -> dict[str, Any]:
     }
 
 
-@router.get("/contacts/{contact_id}/recordings", responses=errors())
+@router.get("/contacts/{contact_id}/recordings", responses=errors(422))
 def list_recordings(
     contact_id: str,
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
