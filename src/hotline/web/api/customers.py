@@ -25,7 +25,6 @@ from hotline.web.api.responses import (
     IsoText,
     Number,
     ResponseModel,
-    Timestamp,
     errors,
 )
 from hotline.web.api.tickets import visible_tickets
@@ -234,7 +233,7 @@ class ContactOut(ResponseModel):
     """A contact just added to the customer's history."""
 
     id: int
-    at: Timestamp
+    at: datetime
 
 
 class ImportedProductsOut(ResponseModel):
@@ -255,7 +254,7 @@ class UndoneMergeOut(ResponseModel):
     """A merge undone, and when."""
 
     merge_id: int
-    undone_at: Timestamp | None
+    undone_at: datetime | None
 
 
 @router.get("/pop", responses=errors(422))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotline.identity.roles import ALL_ROLES
 from hotline.kb import service as kb
-from hotline.web.api.responses import Number, ResponseModel, Timestamp, errors
+from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import RecordId
 from hotline.web.limits import ARTICLE_LENGTH, NAME_LENGTH, NOTE_LENGTH
@@ -78,8 +78,8 @@ class ArticleOut(ResponseModel):
     current_version: int
     published_version: int | None
     tags: list[str]
-    valid_from: Timestamp | None
-    valid_until: Timestamp | None
+    valid_from: datetime | None
+    valid_until: datetime | None
     views: int
     uses: int
     helpful_yes: int

@@ -18,10 +18,9 @@ Refusals have one shape (``hotline.web.app``'s exception handlers): ``{"error": 
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ResponseModel(BaseModel):
@@ -83,15 +82,9 @@ def errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     return documented
 
 
-def _iso(moment: date) -> str:
-    return moment.isoformat()
-
-
-#: A moment as Python's ``isoformat`` writes it (``2026-11-02T08:00:00+00:00``), as the
-#: handlers' plain dictionaries were encoded; Pydantic's own encoding would write ``Z``.
-Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json")]
 #: A figure that may be whole or not, kept as the handler computed it (``3`` stays ``3``, a
-#: ``float`` field would make it ``3.0``).
+#: ``float`` field would make it ``3.0``). Moments are plain ``datetime`` fields: Pydantic
+#: writes them as the untyped answers were written (``2026-11-02T08:00:00Z``).
 Number = int | float
 #: A moment already written as ISO 8601 text by the domain service.
 IsoText = Annotated[str, Field(description="ISO 8601 date and time.")]

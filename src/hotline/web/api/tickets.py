@@ -22,7 +22,7 @@ from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
 from hotline.tickets.workflow import Action
 from hotline.web.access import mask_personal
-from hotline.web.api.responses import IsoText, Number, ResponseModel, Timestamp, errors
+from hotline.web.api.responses import IsoText, Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import MAX_RECORD_ID, RecordId, RecordRef
 from hotline.web.limits import DESCRIPTION_LENGTH, NAME_LENGTH, NOTE_LENGTH
@@ -185,14 +185,14 @@ class SlaClockOut(ResponseModel):
     state: str
     target_s: Number | None
     elapsed_s: Number
-    due_at: Timestamp | None
+    due_at: datetime | None
 
 
 class TicketEventOut(ResponseModel):
     """One step of a ticket's history (``to``: the state it led to; the note masked per the
     personal-data policy)."""
 
-    at: Timestamp
+    at: datetime
     actor: str
     action: str
     to: str | None
