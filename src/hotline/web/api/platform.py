@@ -43,6 +43,41 @@ MANAGERS = ("admin", "manager")
 SUPERVISION = ("supervisor", "team_lead", "manager", "wfm", "qa")
 
 
+class MeOut(ResponseModel):
+    """The signed-in user: username, roles, the agent they are (if any) and their language."""
+
+    username: str
+    roles: list[str]
+    agent_id: str | None
+    language: str
+
+
+class AuditEntryOut(ResponseModel):
+    """One audit entry: when (ISO 8601), who, what, on which record, and the details."""
+
+    at: str
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class ConfigProblemOut(ResponseModel):
+    """A problem in a configuration: its line (when known), field and the rule it breaks."""
+
+    line: int | None
+    field: str | None
+    problem: str
+
+
+class ConfigCheckOut(ResponseModel):
+    """Whether a configuration is valid: its errors (any makes it invalid) and warnings."""
+
+    ok: bool
+    errors: list[ConfigProblemOut]
+    warnings: list[ConfigProblemOut]
+
+
 class LoginRequest(BaseModel):
     """Credentials for signing in."""
 
@@ -272,15 +307,6 @@ def stream_ticket(
     )
 
 
-class MeOut(ResponseModel):
-    """The signed-in user: username, roles, the agent they are (if any) and their language."""
-
-    username: str
-    roles: list[str]
-    agent_id: str | None
-    language: str
-
-
 @router.get("/me", responses=errors())
 def me(user: CurrentUser = Depends(require_roles())) -> MeOut:
     """Who am I: username, roles, agent id and language."""
@@ -457,16 +483,6 @@ def reset_password(
     return Response(status_code=204)
 
 
-class AuditEntryOut(ResponseModel):
-    """One audit entry: when (ISO 8601), who, what, on which record, and the details."""
-
-    at: str
-    actor: str
-    action: str
-    target: str
-    detail: dict[str, Any]
-
-
 @router.get("/audit", responses=errors(422))
 def audit_log(
     limit: int = 100,
@@ -497,22 +513,6 @@ class ConfigText(BaseModel):
     """A center configuration as YAML text, for checking before it takes effect."""
 
     text: str = Field(max_length=2_000_000)
-
-
-class ConfigProblemOut(ResponseModel):
-    """A problem in a configuration: its line (when known), field and the rule it breaks."""
-
-    line: int | None
-    field: str | None
-    problem: str
-
-
-class ConfigCheckOut(ResponseModel):
-    """Whether a configuration is valid: its errors (any makes it invalid) and warnings."""
-
-    ok: bool
-    errors: list[ConfigProblemOut]
-    warnings: list[ConfigProblemOut]
 
 
 @router.post("/config/validate", responses=errors(422))

@@ -44,28 +44,6 @@ UNPROCESSABLE = 422
 MAX_SOLVE_S = 60.0
 
 
-def _target(text: str, **caps: float | None) -> ServiceTarget:
-    try:
-        return ServiceTarget.parse(text, **caps)
-    except ValueError as exc:
-        raise HTTPException(UNPROCESSABLE, str(exc)) from None
-
-
-class ErlangRequest(BaseModel):
-    """One interval to staff."""
-
-    # Bounds keep the offered load (calls × AHT ÷ interval) a number Erlang formulas can
-    # evaluate: a million calls in an interval is far beyond any contact center.
-    calls: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
-    aht_s: float = Field(gt=0, le=86_400, allow_inf_nan=False)
-    interval_s: float = Field(1800, ge=60, le=86_400, allow_inf_nan=False)
-    target: str = Field("80/20", max_length=64)
-    patience_s: float | None = Field(None, gt=0, le=86_400, allow_inf_nan=False)
-    shrinkage: float = Field(0.0, ge=0, lt=1)
-    max_occupancy: float | None = Field(None, gt=0, le=1)
-    max_abandon_rate: float | None = Field(None, gt=0, lt=1)
-
-
 class StaffingOut(ResponseModel):
     """The staffing answer METRICS.md asks for: the offered load, the target, the agents
     needed (and heads to schedule after shrinkage) and the outcomes they give."""
@@ -86,6 +64,234 @@ class StaffingOut(ResponseModel):
     abandon_rate: Number
     occupancy: Number
     probability_of_wait: Number
+
+
+class ForecastRowOut(ResponseModel):
+    """One interval's forecast: offered contacts and AHT, each with its lower and upper bound,
+    and the special day it falls on (empty when none)."""
+
+    interval_start: str = Field(description="ISO 8601 date and time.")
+    offered: Number
+    offered_low: Number
+    offered_high: Number
+    aht_s: Number
+    aht_s_low: Number
+    aht_s_high: Number
+    special_day: str
+
+
+class ForecastOut(ResponseModel):
+    """A forecast per interval, at the bounds' confidence ``level``, with the model's notes."""
+
+    interval_s: int
+    timezone: str
+    level: Number
+    notes: list[str]
+    rows: list[ForecastRowOut]
+
+
+class ShiftOut(ResponseModel):
+    """One agent's shift on one day, with clock times and its breaks (``10:00-10:15 …``)."""
+
+    agent: str
+    date: str = Field(description="ISO 8601 date.")
+    shift: str
+    skill: str
+    start: str
+    end: str
+    breaks: str
+    paid_hours: Number
+
+
+class CoverageOut(ResponseModel):
+    """Agents required and scheduled per interval: one list of intervals per day."""
+
+    required: list[list[Number]]
+    scheduled: list[list[Number]]
+
+
+class ScheduleOut(ResponseModel):
+    """A roster: the solver's status, its cost, the understaffing left, the shifts and the
+    coverage per skill."""
+
+    status: str
+    labour_cost: Number
+    under_staffed_intervals: int
+    under_staffed_agent_intervals: Number
+    penalty_per_agent_interval: Number
+    seconds: Number
+    shifts: list[ShiftOut]
+    coverage: dict[str, CoverageOut]
+
+
+class AdherenceOut(ResponseModel):
+    """Adherence and conformance of one agent or team over the window (``null`` when nothing
+    was scheduled)."""
+
+    name: str
+    scheduled_minutes: Number
+    adherent_minutes: Number
+    adherence: Number | None
+    scheduled_phone_minutes: Number
+    actual_phone_minutes: Number
+    conformance: Number | None
+
+
+class AdherenceExceptionOut(ResponseModel):
+    """A stretch (epoch seconds) in which an agent did something other than scheduled."""
+
+    agent_id: str
+    start: Number
+    end: Number
+    scheduled: str
+    actual: str
+    minutes: Number
+
+
+class AdherenceReportOut(ResponseModel):
+    """Adherence per agent and per team, and the exceptions list."""
+
+    agents: list[AdherenceOut]
+    teams: list[AdherenceOut]
+    exceptions: list[AdherenceExceptionOut]
+
+
+class IntradayIntervalOut(ResponseModel):
+    """One interval of today: forecast, actual so far, re-forecast, staffing and the gap
+    (scheduled − required: negative means short)."""
+
+    index: int
+    elapsed: bool
+    forecast_offered: Number
+    actual_offered: Number | None
+    reforecast_offered: Number
+    forecast_aht_s: Number
+    reforecast_aht_s: Number
+    required_agents: int
+    scheduled_agents: Number
+    gap: Number
+
+
+class IntradayOut(ResponseModel):
+    """The re-forecast day, the volume and AHT ratios it used, and the agent-intervals short."""
+
+    volume_ratio: Number
+    aht_ratio: Number
+    short_agent_intervals: Number
+    intervals: list[IntradayIntervalOut]
+
+
+class QueueVerdictOut(ResponseModel):
+    """One queue: its load and target, the Erlang answer, and the simulated figures of the
+    plan with their 95 % confidence half-widths (``null`` when the simulation saw none)."""
+
+    interval_start: str | None
+    queue: str
+    offered: Number
+    simulated_offered: Number | None
+    aht_s: Number
+    target: str
+    home_team: str
+    home_agents: int
+    erlang_agents: int
+    erlang_service_level: Number
+    service_level: Number | None
+    service_level_ci95: Number | None
+    asa_s: Number | None
+    asa_ci95: Number | None
+    abandon_rate: Number | None
+    abandon_ci95: Number | None
+    occupancy: Number | None
+    occupancy_ci95: Number | None
+    meets_target: bool | None
+
+
+class TeamVerdictOut(ResponseModel):
+    """One team of the plan: agents on the phones, roster size, simulated occupancy."""
+
+    team: str
+    agents: int
+    roster: int
+    occupancy: Number | None
+
+
+class EstimateOut(ResponseModel):
+    """A simulated mean and its 95 % confidence half-width (``null``: not measured)."""
+
+    mean: Number | None
+    ci95_half_width: Number | None
+
+
+class SearchStepOut(ResponseModel):
+    """One plan the search evaluated: what changed, whether it met the targets, kept or not."""
+
+    step: int
+    phase: str
+    change: str
+    agents: int
+    meets: bool
+    worst_queue: str | None
+    worst_gap: Number
+    kept: bool
+
+
+class SearchOut(ResponseModel):
+    """How the search for the least plan went: ``met``, ``met (budget)`` or ``not met``."""
+
+    status: str
+    evaluations: int
+    wall_s: Number
+    steps: list[SearchStepOut]
+
+
+class IntervalVerdictOut(ResponseModel):
+    """One interval's verdict: the plan checked (or found) beside Erlang's, per queue and
+    team; ``search`` only when the least plan was searched for."""
+
+    interval_start: str | None
+    plan: dict[str, int]
+    agents: int
+    erlang_plan: dict[str, int]
+    erlang_agents: int
+    meets_targets: bool
+    rule: str
+    queues: list[QueueVerdictOut]
+    teams: list[TeamVerdictOut]
+    center_occupancy: EstimateOut
+    replications: int
+    seed: int
+    search: SearchOut | None = None
+
+
+class MultiSkillOut(ResponseModel):
+    """The verdict of each interval, with the seed and replications that reproduce it."""
+
+    seed: int
+    replications: int
+    interval_s: Number
+    intervals: list[IntervalVerdictOut]
+
+
+def _target(text: str, **caps: float | None) -> ServiceTarget:
+    try:
+        return ServiceTarget.parse(text, **caps)
+    except ValueError as exc:
+        raise HTTPException(UNPROCESSABLE, str(exc)) from None
+
+
+class ErlangRequest(BaseModel):
+    """One interval to staff."""
+
+    # Bounds keep the offered load (calls × AHT ÷ interval) a number Erlang formulas can
+    # evaluate: a million calls in an interval is far beyond any contact center.
+    calls: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    aht_s: float = Field(gt=0, le=86_400, allow_inf_nan=False)
+    interval_s: float = Field(1800, ge=60, le=86_400, allow_inf_nan=False)
+    target: str = Field("80/20", max_length=64)
+    patience_s: float | None = Field(None, gt=0, le=86_400, allow_inf_nan=False)
+    shrinkage: float = Field(0.0, ge=0, lt=1)
+    max_occupancy: float | None = Field(None, gt=0, le=1)
+    max_abandon_rate: float | None = Field(None, gt=0, lt=1)
 
 
 @router.post("/erlang", responses=errors(422))
@@ -117,30 +323,6 @@ class SpecialDayIn(BaseModel):
     label: str
     factor: float | None = Field(None, ge=0)
     like: str | None = None
-
-
-class ForecastRowOut(ResponseModel):
-    """One interval's forecast: offered contacts and AHT, each with its lower and upper bound,
-    and the special day it falls on (empty when none)."""
-
-    interval_start: str = Field(description="ISO 8601 date and time.")
-    offered: Number
-    offered_low: Number
-    offered_high: Number
-    aht_s: Number
-    aht_s_low: Number
-    aht_s_high: Number
-    special_day: str
-
-
-class ForecastOut(ResponseModel):
-    """A forecast per interval, at the bounds' confidence ``level``, with the model's notes."""
-
-    interval_s: int
-    timezone: str
-    level: Number
-    notes: list[str]
-    rows: list[ForecastRowOut]
 
 
 @router.post("/forecast", responses=errors(422))
@@ -237,40 +419,6 @@ class ScheduleRequest(BaseModel):
     time_limit_s: float = Field(20.0, gt=0, le=MAX_SOLVE_S)
 
 
-class ShiftOut(ResponseModel):
-    """One agent's shift on one day, with clock times and its breaks (``10:00-10:15 …``)."""
-
-    agent: str
-    date: str = Field(description="ISO 8601 date.")
-    shift: str
-    skill: str
-    start: str
-    end: str
-    breaks: str
-    paid_hours: Number
-
-
-class CoverageOut(ResponseModel):
-    """Agents required and scheduled per interval: one list of intervals per day."""
-
-    required: list[list[Number]]
-    scheduled: list[list[Number]]
-
-
-class ScheduleOut(ResponseModel):
-    """A roster: the solver's status, its cost, the understaffing left, the shifts and the
-    coverage per skill."""
-
-    status: str
-    labour_cost: Number
-    under_staffed_intervals: int
-    under_staffed_agent_intervals: Number
-    penalty_per_agent_interval: Number
-    seconds: Number
-    shifts: list[ShiftOut]
-    coverage: dict[str, CoverageOut]
-
-
 @router.post("/schedule", responses=errors(422))
 def schedule(
     body: ScheduleRequest, user: CurrentUser = Depends(require_roles(*PLANNERS))
@@ -349,38 +497,6 @@ class AdherenceRequest(BaseModel):
     source: str | None = None
 
 
-class AdherenceOut(ResponseModel):
-    """Adherence and conformance of one agent or team over the window (``null`` when nothing
-    was scheduled)."""
-
-    name: str
-    scheduled_minutes: Number
-    adherent_minutes: Number
-    adherence: Number | None
-    scheduled_phone_minutes: Number
-    actual_phone_minutes: Number
-    conformance: Number | None
-
-
-class AdherenceExceptionOut(ResponseModel):
-    """A stretch (epoch seconds) in which an agent did something other than scheduled."""
-
-    agent_id: str
-    start: Number
-    end: Number
-    scheduled: str
-    actual: str
-    minutes: Number
-
-
-class AdherenceReportOut(ResponseModel):
-    """Adherence per agent and per team, and the exceptions list."""
-
-    agents: list[AdherenceOut]
-    teams: list[AdherenceOut]
-    exceptions: list[AdherenceExceptionOut]
-
-
 @router.post("/adherence", responses=errors(422))
 def adherence(
     body: AdherenceRequest,
@@ -429,31 +545,6 @@ class IntradayRequest(BaseModel):
     interval_s: float = Field(1800, ge=60, le=86400)
     target: str = "80/20"
     patience_s: float | None = Field(None, gt=0)
-
-
-class IntradayIntervalOut(ResponseModel):
-    """One interval of today: forecast, actual so far, re-forecast, staffing and the gap
-    (scheduled − required: negative means short)."""
-
-    index: int
-    elapsed: bool
-    forecast_offered: Number
-    actual_offered: Number | None
-    reforecast_offered: Number
-    forecast_aht_s: Number
-    reforecast_aht_s: Number
-    required_agents: int
-    scheduled_agents: Number
-    gap: Number
-
-
-class IntradayOut(ResponseModel):
-    """The re-forecast day, the volume and AHT ratios it used, and the agent-intervals short."""
-
-    volume_ratio: Number
-    aht_ratio: Number
-    short_agent_intervals: Number
-    intervals: list[IntradayIntervalOut]
 
 
 @router.post("/intraday", responses=errors(422))
@@ -518,97 +609,6 @@ class MultiSkillRequest(BaseModel):
 
 #: At most this many intervals per request: each one is a search of its own.
 MAX_MULTISKILL_INTERVALS = 4
-
-
-class QueueVerdictOut(ResponseModel):
-    """One queue: its load and target, the Erlang answer, and the simulated figures of the
-    plan with their 95 % confidence half-widths (``null`` when the simulation saw none)."""
-
-    interval_start: str | None
-    queue: str
-    offered: Number
-    simulated_offered: Number | None
-    aht_s: Number
-    target: str
-    home_team: str
-    home_agents: int
-    erlang_agents: int
-    erlang_service_level: Number
-    service_level: Number | None
-    service_level_ci95: Number | None
-    asa_s: Number | None
-    asa_ci95: Number | None
-    abandon_rate: Number | None
-    abandon_ci95: Number | None
-    occupancy: Number | None
-    occupancy_ci95: Number | None
-    meets_target: bool | None
-
-
-class TeamVerdictOut(ResponseModel):
-    """One team of the plan: agents on the phones, roster size, simulated occupancy."""
-
-    team: str
-    agents: int
-    roster: int
-    occupancy: Number | None
-
-
-class EstimateOut(ResponseModel):
-    """A simulated mean and its 95 % confidence half-width (``null``: not measured)."""
-
-    mean: Number | None
-    ci95_half_width: Number | None
-
-
-class SearchStepOut(ResponseModel):
-    """One plan the search evaluated: what changed, whether it met the targets, kept or not."""
-
-    step: int
-    phase: str
-    change: str
-    agents: int
-    meets: bool
-    worst_queue: str | None
-    worst_gap: Number
-    kept: bool
-
-
-class SearchOut(ResponseModel):
-    """How the search for the least plan went: ``met``, ``met (budget)`` or ``not met``."""
-
-    status: str
-    evaluations: int
-    wall_s: Number
-    steps: list[SearchStepOut]
-
-
-class IntervalVerdictOut(ResponseModel):
-    """One interval's verdict: the plan checked (or found) beside Erlang's, per queue and
-    team; ``search`` only when the least plan was searched for."""
-
-    interval_start: str | None
-    plan: dict[str, int]
-    agents: int
-    erlang_plan: dict[str, int]
-    erlang_agents: int
-    meets_targets: bool
-    rule: str
-    queues: list[QueueVerdictOut]
-    teams: list[TeamVerdictOut]
-    center_occupancy: EstimateOut
-    replications: int
-    seed: int
-    search: SearchOut | None = None
-
-
-class MultiSkillOut(ResponseModel):
-    """The verdict of each interval, with the seed and replications that reproduce it."""
-
-    seed: int
-    replications: int
-    interval_s: Number
-    intervals: list[IntervalVerdictOut]
 
 
 @router.post(
