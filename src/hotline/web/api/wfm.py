@@ -10,7 +10,7 @@ scheduling and intraday take their inputs in the request body.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -22,7 +22,7 @@ from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import TimeZoneQuery
 from hotline.wfm import service
 from hotline.wfm.adherence import ScheduledActivity, adherence_report
-from hotline.wfm.erlang import ServiceTarget, required_agents
+from hotline.wfm.erlang import Model, ServiceTarget, required_agents
 from hotline.wfm.forecast import ForecastSettings, SpecialDay, forecast
 from hotline.wfm.intraday import reforecast_day
 from hotline.wfm.schedule import (
@@ -48,7 +48,7 @@ class StaffingOut(ResponseModel):
     """The staffing answer METRICS.md asks for: the offered load, the target, the agents
     needed (and heads to schedule after shrinkage) and the outcomes they give."""
 
-    model: Literal["erlang_c", "erlang_a"]
+    model: Model
     calls: Number
     aht_s: Number
     interval_s: Number

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import APIRouter, Depends, Request
@@ -116,16 +116,28 @@ class WaitingPieceOut(ResponseModel):
     overflow_from: str | None = None
 
 
-class ApplyStatusOut(ResponseModel):
-    """Whether a saved configuration still waits to take effect (``waiting`` and ``whole``
-    only when a live driver runs)."""
+class SavedOnlyStatusOut(ResponseModel):
+    """No live driver runs: a saved configuration takes effect at the next start."""
 
-    live: bool
+    live: Literal[False]
+    pending: bool
+    applied_at: Number | None
+    saved: bool
+
+
+class LiveApplyStatusOut(ResponseModel):
+    """The live driver's progress with a saved configuration: what still waits, and why."""
+
+    live: Literal[True]
     saved: bool
     pending: bool
     applied_at: Number | None
-    waiting: list[WaitingPieceOut] | None = None
-    whole: list[str] | None = None
+    waiting: list[WaitingPieceOut]
+    whole: list[str]
+
+
+#: Whether a saved configuration still waits to take effect.
+ApplyStatusOut = Annotated[SavedOnlyStatusOut | LiveApplyStatusOut, Field(discriminator="live")]
 
 
 class CenterSavedOut(ResponseModel):
@@ -203,12 +215,10 @@ def _apply(request: Request, result: Any) -> dict[str, Any]:
     return {"restart": False, **driver.apply_status()}
 
 
-@router.get(
-    "/admin/center/status", response_model=ApplyStatusOut, response_model_exclude_unset=True
-)
+@router.get("/admin/center/status", response_model=ApplyStatusOut)
 def apply_status(
     request: Request, _: CurrentUser = Depends(require_roles(*ADMINS))
-) -> ApplyStatusOut:
+) -> SavedOnlyStatusOut | LiveApplyStatusOut:
     """Whether a saved configuration still waits to take effect: which queues and agents, why.
 
     ``waiting`` lists each piece not yet applied with the contact that holds it up
@@ -217,8 +227,10 @@ def apply_status(
     driver = getattr(request.app.state, "live", None)
     saved = (Path(request.app.state.settings.home) / SAVED_NAME).exists()
     if driver is None:
-        return ApplyStatusOut(live=False, pending=False, applied_at=None, saved=saved)
-    return ApplyStatusOut.model_validate({"live": True, "saved": saved, **driver.apply_status()})
+        return SavedOnlyStatusOut(live=False, pending=False, applied_at=None, saved=saved)
+    return LiveApplyStatusOut.model_validate(
+        {"live": True, "saved": saved, **driver.apply_status()}
+    )
 
 
 class QueueEdit(BaseModel):
