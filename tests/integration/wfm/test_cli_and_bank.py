@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from hotline.cli.main import app
 from hotline.wfm.calendars import shipped_calendar
-from hotline.wfm.forecast import backtest, rolling_origins
 from hotline.wfm.files import history_from_records, read_contacts
+from hotline.wfm.forecast import backtest, rolling_origins
 
 REPO = Path(__file__).resolve().parents[3]
 BANK = REPO.parent / "shared" / "data" / "anonymous-bank"

@@ -52,11 +52,12 @@ from hotline.store.models.telephony import Recording
 from hotline.store.models.tickets import Ticket
 from hotline.web.access import current_center, scope_of
 from hotline.web.api.recordings import LISTENERS
+from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
 from hotline.web.fields import RecordId
 from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
 
-router = APIRouter(tags=["quality"])
+router = APIRouter(tags=["quality"], responses=errors(422))
 
 EVALUATORS = (Role.QA,)
 REVIEWERS = (Role.SUPERVISOR, Role.MANAGER)

@@ -34,9 +34,10 @@ from hotline.web.api.live.guards import (
     own,
 )
 from hotline.web.api.live.schemas import AgentDesk, CommandApplied
+from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, require_roles
 
-router = APIRouter(prefix="/api/live", tags=["live"])
+router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 
 
 @router.get("/agents/{agent_id}")

@@ -38,9 +38,10 @@ from hotline.telephony.outbound import OriginationRefused
 from hotline.web.api.live.commands import apply_command, control, on_phone
 from hotline.web.api.live.guards import OWN_DESK, driver_of, holding, own, phone_call, voice_of
 from hotline.web.api.live.schemas import CommandApplied, DialedCall, PromisedCallback
+from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session
 
-router = APIRouter(prefix="/api/live", tags=["live"])
+router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 
 
 @router.post("/agents/{agent_id}/contacts/{contact_id}/answer")

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from hotline.web.api.live.guards import OWN_DESK, driver_of, holding, own
 from hotline.web.api.live.schemas import DeskTicket
+from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session
 from hotline.web.fields import RecordRef
 
-router = APIRouter(prefix="/api/live", tags=["live"])
+router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 T = TypeVar("T")
 
 

@@ -17,9 +17,10 @@ from hotline.identity.roles import hidden_fields
 from hotline.web.access import hides_customer_identity, mask_personal
 from hotline.web.api.live.guards import DESK, OWN_DESK, SUPERVISION, driver_of, holding, own
 from hotline.web.api.live.schemas import KnowledgeHit, ScreenPop
+from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
-router = APIRouter(prefix="/api/live", tags=["live"])
+router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 
 
 @router.get("/agents/{agent_id}/contacts/{contact_id}/screen-pop")

@@ -20,9 +20,10 @@ from hotline.routing.model import RoutingConflict
 from hotline.web.access import mask_personal, scope_of, scoped_board
 from hotline.web.api.live.guards import SUPERVISION, driver_of, voice_of
 from hotline.web.api.live.schemas import EmergencySetting, PlacedContact, WallboardView
+from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
-router = APIRouter(prefix="/api/live", tags=["live"])
+router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 
 
 @router.get("/wallboard")
