@@ -1,8 +1,9 @@
 """The routing engine (ACD): a pure, deterministic state machine.
 
-Drivers — the live server, the simulator, replay — hand the engine timestamped commands
-(:mod:`hotline.routing.model`) and carry out the effects it returns; every step is also written
-as an :class:`~hotline.core.events.Event` of the contact event log (METRICS.md). The engine never
+Drivers — the live server (:mod:`hotline.live`), the simulator (:mod:`hotline.sim`), replay
+(:mod:`hotline.replay`) — hand the engine timestamped commands (:mod:`hotline.routing.model`)
+and carry out the effects it returns; every step is also written as an
+:class:`~hotline.core.events.Event` of the contact event log (METRICS.md). The engine never
 reads a clock, never sleeps and does no I/O: timers (ring-no-answer, wrap-up, ageing, overflow,
 announcements) are kept inside and fire when a driver moves time forward, either by sending a
 command stamped later or by calling :meth:`RoutingEngine.advance`. :meth:`next_deadline` says
@@ -86,11 +87,11 @@ ring_timeout_s=20.0, kind='queue')
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-from hotline.core.events import Channel, Event
+from hotline.core.events import Channel
 from hotline.routing.handlers import MAX_OVERFLOW_HOPS, Handlers
 from hotline.routing.model import (
     AgentConfig,
@@ -135,7 +136,6 @@ __all__ = [
     "Segment",
     "apply_ready",
     "engine_wide_changes",
-    "replay",
 ]
 
 
@@ -534,32 +534,6 @@ class RoutingEngine(Handlers):
                     channels.append(pool.channel)
             agent.channels = channels
         queue.members = {}
-
-
-def replay(
-    engine: RoutingEngine, commands: Iterable[Command], *, settle_s: float = 86_400.0
-) -> list[Event]:
-    """Feed commands in order, then run the timers due within ``settle_s`` of the last one.
-
-    The bound matters: a caller who waits with nobody to serve them hears a position
-    announcement every period for ever, so "run until no timer is left" need not end.
-    Returns the whole event log.
-
-    >>> from hotline.routing.model import QueueConfig, RoutingConfig, ContactQueued
-    >>> log = replay(RoutingEngine(RoutingConfig(queues=(QueueConfig("q"),))),
-    ...              [ContactQueued(at=0.0, contact_id="c1", queue="q")])
-    >>> [e.kind.value for e in log]
-    ['arrived', 'queued']
-    """
-    events: list[Event] = []
-    for command in commands:
-        events.extend(engine.handle(command).events)
-    until = engine.now + settle_s
-    deadline = engine.next_deadline()
-    while deadline is not None and deadline <= until:
-        events.extend(engine.advance(deadline).events)
-        deadline = engine.next_deadline()
-    return events
 
 
 #: The settings of a routing configuration that apply to the whole engine (see
