@@ -130,6 +130,8 @@ class QueueSnapshot:
 
 
 class _Timer:
+    """Something due at ``deadline``: ``kind`` is ring, wrap, age, overflow or announce."""
+
     __slots__ = ("agent", "cancelled", "contact", "deadline", "kind", "value")
 
     def __init__(
@@ -164,6 +166,8 @@ class _Item:
 
 
 class _Queue:
+    """A queue as configured, with its pools, members and waiting contacts."""
+
     __slots__ = (
         "cfg",
         "channel",
@@ -208,6 +212,9 @@ class _Queue:
 
 
 class _Pool:
+    """One (ring, extra terms, channel) of a queue: its waiting contacts and available agents
+    (see :mod:`hotline.routing.pools`)."""
+
     __slots__ = (
         "agents",
         "channel",
@@ -257,6 +264,8 @@ class _Pool:
 
 
 class _Agent:
+    """An agent: presence, the contacts in hand (items), load per channel, pools, counters."""
+
     __slots__ = (
         "capacity",
         "cfg",
@@ -337,6 +346,8 @@ _AgentEntry = tuple[tuple[float, ...], int, int, "_Agent"]
 
 
 class _Contact:
+    """A contact the engine routes: its stage, queue, ring, place in line, timers, history."""
+
     __slots__ = (
         "agent",
         "answered",
