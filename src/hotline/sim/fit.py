@@ -48,6 +48,7 @@ from hotline.core.events import Channel
 from hotline.metrics.compute import queue_figures, records_to_frame
 from hotline.metrics.definitions import MetricSettings
 from hotline.metrics.records import ContactRecord
+from hotline.replay.driver import TraceContact
 from hotline.routing.model import AgentConfig, QueueConfig
 from hotline.sim.distributions import (
     Constant,
@@ -60,7 +61,7 @@ from hotline.sim.distributions import (
 )
 from hotline.sim.driver import SimulationRun
 from hotline.sim.results import replication_frames
-from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario, TraceContact
+from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario
 
 
 def fit_patience(waits: Sequence[float], abandoned: Sequence[bool]) -> Distribution:
