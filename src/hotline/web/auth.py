@@ -17,11 +17,10 @@ from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hotline.identity import service as identity
 from hotline.identity.roles import ALL_ROLES, allowed
-from hotline.identity.sessions import live_session
+from hotline.identity.sessions import live_account
 from hotline.identity.tokens import STREAM, TokenClaims, read_token
-from hotline.store.db import writing_async
+from hotline.store.db import reading, writing_async
 
 COOKIE = "hotline_session"
 # Requests that only read take no write lock on SQLite; the rest queue for it up front.
@@ -73,11 +72,36 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     try:
         if request.method not in READ_ONLY_METHODS:
             await writing_async(session)
+        else:
+            reading(session, purpose=_purpose(request))
         yield session
     except BaseException:
         await run_in_threadpool(_end, session, commit=False)
         raise
     await run_in_threadpool(_end, session, commit=True)
+
+
+async def writer_session(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency: a session that queues as a writer whatever the method.
+
+    For a GET that writes: a playback or a read of personal data that is audited. Its
+    transaction takes its turn in the writer queue like any change (``writing_async``), so
+    the audit entry never takes SQLite's lock outside the queue; the route's own reads go in
+    the same short transaction.
+    """
+    session = get_session(request)
+    try:
+        await writing_async(session)
+        yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _purpose(request: Request) -> str:
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
 def _end(session: Session, *, commit: bool) -> None:
@@ -98,7 +122,7 @@ def read_session(request: Request) -> Iterator[Session]:
     ``writing(session)`` itself after ``session.commit()`` ended the read, writes, and
     commits before returning.
     """
-    session = get_session(request)
+    session = reading(get_session(request), purpose=_purpose(request))
     try:
         yield session
         session.commit()
@@ -142,15 +166,10 @@ def user_for(session: Session, claims: TokenClaims | None) -> CurrentUser | None
     """The active user whose live session ``claims`` name, or ``None``."""
     if claims is None:
         return None
-    if (
-        live_session(
-            session, session_id=claims.session_id, username=claims.username, now=time.time()
-        )
-        is None
-    ):
-        return None
-    user = identity.get_user(session, username=claims.username)
-    if user is None or not user.active:
+    user = live_account(
+        session, session_id=claims.session_id, username=claims.username, now=time.time()
+    )
+    if user is None:
         return None
     return CurrentUser(
         username=user.username,

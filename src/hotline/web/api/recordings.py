@@ -28,7 +28,7 @@ from hotline.identity.roles import RECORDING_ROLES, hidden_fields
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
 from hotline.web.access import mask_personal
-from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
 from hotline.web.fields import RecordId
 
 router = APIRouter(prefix="/api", tags=["recordings"])
@@ -70,12 +70,13 @@ def list_recordings(
 def play_recording(
     recording_id: RecordId,
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = Depends(writer_session, scope="function"),
 ) -> FileResponse:
     """Stream one recording's WAV; the playback is audited.
 
-    The session is function-scoped: it commits the audit entry when this function returns,
-    before the first byte of audio leaves.
+    A GET that writes: its session queues as a writer (``writer_session``), and, being
+    function-scoped, commits the audit entry when this function returns, before the first
+    byte of audio leaves.
     """
     recording = session.get(Recording, recording_id)
     if recording is None:
