@@ -4,14 +4,17 @@ Each route declares who may call it with ``Depends(require_roles(...))``; a test
 whole app to prove every route does, and that a role outside the list gets 403 and no data.
 A token is good only while the server-side session it names is live (see
 ``identity.sessions``). Tokens never travel in a URL: the live-event streams, which a browser
-opens without headers, accept a one-minute ``?ticket=`` from ``POST /api/auth/stream-ticket``.
+opens without headers, accept a one-minute ``?ticket=`` from ``POST /api/auth/stream-ticket``,
+good for opening one stream: a ticket seen once (in a log, a browser's history) opens nothing.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session
@@ -145,11 +148,65 @@ def _token_from(request: Request | WebSocket) -> str | None:
     return bearer_token(request) or request.cookies.get(COOKIE) or None
 
 
+class StreamTicketBook:
+    """The stream tickets this server issued and not yet used: each opens one stream, once.
+
+    A ticket is an HMAC-signed token like a session's; the book only remembers its id until
+    it is used or expires (a minute), so a ticket copied from a log or a browser's history
+    after use opens nothing. The book is the process's memory: a ticket is used on the server
+    that issued it (one server owns a database today, as for import jobs; several web nodes
+    will need the ids in the database or sticky sessions for the two stream routes).
+
+    >>> book = StreamTicketBook()
+    >>> book.issue("t1", expires_at=100.0, now=40.0)
+    >>> book.redeem("t1", now=41.0), book.redeem("t1", now=42.0)
+    (True, False)
+    """
+
+    #: More tickets alive at once than any center opens streams in a minute: the oldest go.
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._live: dict[str, float] = {}
+
+    def issue(self, ticket_id: str, *, expires_at: float, now: float) -> None:
+        """Remember a newly issued ticket until ``expires_at``."""
+        with self._mutex:
+            if len(self._live) >= self.LIMIT:
+                self._live = {t: e for t, e in self._live.items() if e > now}
+                while len(self._live) >= self.LIMIT:
+                    del self._live[next(iter(self._live))]
+            self._live[ticket_id] = expires_at
+
+    def redeem(self, ticket_id: str, *, now: float) -> bool:
+        """Cross a ticket off; True only the first time, and only before it expires."""
+        with self._mutex:
+            expires_at = self._live.pop(ticket_id, None)
+        return expires_at is not None and expires_at > now
+
+
+def stream_ticket_book(app: Any) -> StreamTicketBook:
+    """The app's book of stream tickets (one per app)."""
+    state = app.state
+    book = getattr(state, "stream_tickets", None)
+    if book is None:
+        with _BOOK_MUTEX:
+            book = getattr(state, "stream_tickets", None)
+            if book is None:
+                book = state.stream_tickets = StreamTicketBook()
+    assert isinstance(book, StreamTicketBook)
+    return book
+
+
+_BOOK_MUTEX = threading.Lock()
+
+
 def claims_from(request: Request | WebSocket, *, tickets: bool = False) -> TokenClaims | None:
     """The valid session-token claims of a request (header or cookie), if any.
 
-    With ``tickets``, a stream ticket in ``?ticket=`` is accepted too (live-event streams only).
-    A session token in the URL is never accepted.
+    With ``tickets``, a stream ticket in ``?ticket=`` is accepted too (live-event streams only),
+    once: using it crosses it off. A session token in the URL is never accepted.
     """
     secret: bytes = request.app.state.secret
     now = time.time()
@@ -158,7 +215,10 @@ def claims_from(request: Request | WebSocket, *, tickets: bool = False) -> Token
         return read_token(token, secret=secret, now=now)
     ticket = request.query_params.get("ticket") if tickets else None
     if ticket:
-        return read_token(ticket, secret=secret, now=now, purpose=STREAM)
+        claims = read_token(ticket, secret=secret, now=now, purpose=STREAM)
+        if claims is None or not stream_ticket_book(request.app).redeem(claims.ticket_id, now=now):
+            return None
+        return claims
     return None
 
 

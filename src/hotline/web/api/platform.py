@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,6 +33,7 @@ from hotline.web.auth import (
     read_session,
     require_roles,
     require_stream_roles,
+    stream_ticket_book,
     user_for,
 )
 
@@ -225,7 +227,7 @@ def change_own_password(
 
 
 class StreamTicket(BaseModel):
-    """A one-minute ticket for opening a live-event stream (``?ticket=``)."""
+    """A one-minute ticket for opening one live-event stream, once (``?ticket=``)."""
 
     ticket: str
     expires_at: float
@@ -240,17 +242,21 @@ def stream_ticket(
 ) -> StreamTicket:
     """A short-lived ticket for ``/api/events/ws`` or ``/api/events/stream``.
 
-    Only these streams accept a credential in the URL, and only this kind: it lasts 60 s, is
-    good for nothing else, and dies with the session it was issued from.
+    Only these streams accept a credential in the URL, and only this kind: it lasts 60 s,
+    opens one stream once (a reconnect asks for a new one), is good for nothing else, and
+    dies with the session it was issued from.
     """
-    expires_at = time.time() + STREAM_TICKET_S
+    now = time.time()
+    expires_at = now + STREAM_TICKET_S
     claims = TokenClaims(
         username=user.username,
         roles=user.roles,
         expires_at=expires_at,
         session_id=user.session_id,
         purpose=STREAM,
+        ticket_id=secrets.token_urlsafe(16),
     )
+    stream_ticket_book(request.app).issue(claims.ticket_id, expires_at=expires_at, now=now)
     return StreamTicket(
         ticket=issue_token(claims, secret=request.app.state.secret), expires_at=expires_at
     )
