@@ -36,6 +36,7 @@ from hotline.web.auth import (
     stream_ticket_book,
     user_for,
 )
+from hotline.web.proxies import client_address
 
 router = APIRouter(prefix="/api", tags=["platform"])
 
@@ -57,11 +58,6 @@ class LoginResponse(BaseModel):
     username: str
     roles: list[str]
     expires_at: float
-
-
-def client_address(request: Request) -> str:
-    """The address a request came from (the proxy's, behind a reverse proxy)."""
-    return request.client.host if request.client else "unknown"
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
