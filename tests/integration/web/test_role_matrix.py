@@ -160,6 +160,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/login"): PUBLIC,
     ("GET", "/logout"): PUBLIC,
     ("GET", "/console"): EVERYONE,
+    ("GET", "/account/password"): EVERYONE,  # change your own password
     ("GET", "/desk"): ADMIN | {"agent"},
     ("GET", "/wallboard"): SUPERVISION,
     ("GET", "/reports"): SUPERVISION,

@@ -206,6 +206,13 @@ def test_a_user_changes_their_own_password(app_client: TestClient) -> None:
         headers=this,
     )
     assert weak.status_code == 422
+    assert weak.json()["problems"] == [
+        {
+            "field": "body.new_password",
+            "line": None,
+            "problem": "password is one of the most common passwords found in breaches",
+        }
+    ]
     changed = app_client.post(
         "/api/auth/password",
         json={"current_password": PASSWORD, "new_password": "staple-Battery-37"},

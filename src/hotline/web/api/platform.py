@@ -8,6 +8,7 @@ import math
 import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket, status
@@ -17,9 +18,10 @@ from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
 from hotline.config.validate import check_text
+from hotline.core.errors import ValidationFailed
 from hotline.identity import audit, sessions, throttle
 from hotline.identity import service as identity
-from hotline.identity.passwords import MIN_LENGTH, verify_password
+from hotline.identity.passwords import MIN_LENGTH, check_password, verify_password
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.scope import team_lead_problem
 from hotline.identity.tokens import STREAM, TokenClaims, issue_token
@@ -211,6 +213,13 @@ def change_own_password(
         raise HTTPException(
             422, [{"field": "body.current_password", "problem": "is not your current password"}]
         )
+    try:
+        check_password(body.new_password, username=user.username)
+    except ValidationFailed as refused:
+        # The policy's problems, located at the field the caller filled in.
+        raise ValidationFailed(
+            [replace(p, field="body.new_password") for p in refused.problems]
+        ) from None
     writing(session)
     identity.set_password(
         session,
