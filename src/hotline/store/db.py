@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -286,9 +287,42 @@ def reading(session: Session, *, purpose: str) -> Session:
     writer committed in between. So a reader's flush or bulk write raises
     :class:`ReaderWrote` naming ``purpose`` (e.g. ``GET /api/recordings/{id}/audio``); the
     route declares a writer session instead. Returns the session, for chaining.
+
+    On PostgreSQL a reader also runs in autocommit: under READ COMMITTED, the default, every
+    statement sees its own snapshot whether or not a transaction wraps them, so the
+    transaction bought a request nothing but two more round trips to the server (``BEGIN``
+    before its first query, ``COMMIT`` at its end), on a worker thread waiting on the network.
     """
     session.info[_READER] = purpose
+    bind = session.bind
+    postgres = isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+    if postgres and isinstance(bind, Engine) and not session.in_transaction():
+        session.info[_WRITER_BIND] = bind
+        session.bind = _autocommit(bind)
     return session
+
+
+_WRITER_BIND = "hotline_writer_bind"
+_autocommit_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit(engine: Engine) -> Engine:
+    # One autocommit view per engine; it shares the engine's pool (and a connection's
+    # isolation level goes back to the default when it returns to the pool).
+    view = _autocommit_engines.get(engine)
+    if view is None:
+        view = _autocommit_engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return view
+
+
+def _stop_reading(session: Session) -> None:
+    """A reader becomes a writer: its next transaction is a real one again (PostgreSQL)."""
+    session.info.pop(_READER, None)
+    writer_bind = session.info.pop(_WRITER_BIND, None)
+    if writer_bind is not None:
+        if session.in_transaction():
+            session.commit()  # a reader has nothing to commit: this only ends autocommit
+        session.bind = writer_bind
 
 
 @event.listens_for(Session, "before_flush")
@@ -326,7 +360,7 @@ def writing(session: Session) -> Session:
     nothing. Keep the transaction short: every other writer waits for it. Returns the session,
     for chaining. A session declared a reader (:func:`reading`) becomes a writer.
     """
-    session.info.pop(_READER, None)
+    _stop_reading(session)
     if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
         gate = _gate_of(session)
         if gate is not None:
@@ -343,7 +377,7 @@ async def writing_async(session: Session) -> Session:
     handler): a writer that waited in a worker thread would hold a thread the gate's holder
     may need to finish.
     """
-    session.info.pop(_READER, None)
+    _stop_reading(session)
     if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
         gate = _gate_of(session)
         if gate is not None:
