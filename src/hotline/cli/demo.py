@@ -11,6 +11,7 @@ from rich.table import Table
 
 from hotline.cli.platform import center_path
 from hotline.config.validate import load_center
+from hotline.core.settings import load_settings
 from hotline.identity import service as identity
 from hotline.store.db import make_engine, make_session_factory, session_scope
 from hotline.store.migrate import upgrade
@@ -66,8 +67,19 @@ def demo(
         envvar="HOTLINE_SECURE_COOKIES",
         help="Served over HTTPS (e.g. behind a TLS proxy): mark cookies Secure and send HSTS.",
     ),
+    trusted_proxy: list[str] = typer.Option(
+        [],
+        "--trusted-proxy",
+        help="A reverse proxy's address or network (repeatable; also HOTLINE_TRUSTED_PROXIES, "
+        "comma-separated) whose X-Forwarded-For names the client, for sign-in throttling and "
+        "the audit log; the header is ignored from anyone else.",
+    ),
 ) -> None:
     """Start the platform with the sample center (SQLite), live routing and demo traffic."""
+    try:
+        load_settings().with_trusted_proxies(trusted_proxy)  # refused before anything starts
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--trusted-proxy") from None
     os.environ["HOTLINE_HOME"] = str(home)
     os.environ.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{home.resolve() / 'hotline.db'}")
     center = load_center(center_path(home, None))
@@ -98,7 +110,6 @@ def demo(
         f"Open http://{host}:{port}/ in a browser (Ctrl-C stops the demo).", highlight=False
     )
 
-    from hotline.core.settings import load_settings
     from hotline.live.driver import LiveDriver, attach
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
@@ -109,6 +120,7 @@ def demo(
     settings = load_settings()
     if secure_cookies:
         settings = settings.model_copy(update={"secure_cookies": True})
+    settings = settings.with_trusted_proxies(trusted_proxy)
     app = create_app(settings=settings, session_factory=factory, center=center)
     # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
     history = ContactHistoryRecorder(session_factory=factory)

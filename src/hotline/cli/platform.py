@@ -352,6 +352,13 @@ def serve(
         envvar="HOTLINE_SECURE_COOKIES",
         help="Served over HTTPS (e.g. behind a TLS proxy): mark cookies Secure and send HSTS.",
     ),
+    trusted_proxy: list[str] = typer.Option(
+        [],
+        "--trusted-proxy",
+        help="A reverse proxy's address or network (repeatable; also HOTLINE_TRUSTED_PROXIES, "
+        "comma-separated) whose X-Forwarded-For names the client, for sign-in throttling and "
+        "the audit log; the header is ignored from anyone else.",
+    ),
 ) -> None:
     """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
     from hotline.config.validate import load_center
@@ -361,7 +368,10 @@ def serve(
     from hotline.web.app import create_app
     from hotline.web.serving import serve_app
 
-    settings = load_settings()
+    try:
+        settings = load_settings().with_trusted_proxies(trusted_proxy)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--trusted-proxy") from None
     if secure_cookies:
         settings = settings.model_copy(update={"secure_cookies": True})
     path = center_path(settings.home, center)

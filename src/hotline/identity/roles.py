@@ -59,7 +59,11 @@ PERSONAL_DATA_POLICY: dict[PersonalField, frozenset[str]] = {
 
 # Roles that may see every kind of personal data unmasked.
 PERSONAL_DATA_ROLES: frozenset[str] = frozenset.intersection(*PERSONAL_DATA_POLICY.values())
-RECORDING_ROLES: frozenset[str] = frozenset({Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.QA})
+#: Roles that may list and play call recordings; a team lead only the recordings of their own
+#: teams' agents (``hotline.identity.scope``), the others every recording.
+RECORDING_ROLES: frozenset[str] = frozenset(
+    {Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.QA, Role.TEAM_LEAD}
+)
 
 
 def validate_roles(roles: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from hotline.identity.throttle import ThrottlePolicy
+from hotline.store.models.core import User
 from hotline.store.models.identity import AuthSession, LoginFailures
 
 
@@ -49,6 +50,28 @@ def live_session(
     if row.expires_at <= now:
         return None
     return row
+
+
+def live_account(session: Session, *, session_id: str, username: str, now: float) -> User | None:
+    """The active user ``username`` if their session ``session_id`` is live, in one query.
+
+    Every authenticated request asks this, so it is one round trip to the database (the
+    session row joined to its user), not one for the session and another for the user: on
+    PostgreSQL each round trip is a network wait on a worker thread.
+    """
+    query = (
+        select(User)
+        .join(AuthSession, AuthSession.username == User.username)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.username == username,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+            User.username == username,
+            User.active.is_(True),
+        )
+    )
+    return session.scalars(query).first()
 
 
 def revoke_session(session: Session, *, session_id: str, reason: str, now: float) -> bool:

@@ -3,8 +3,10 @@
 The signature proves the server issued the token; the session it names (``sid``) decides
 whether it is still good, so signing out or a password reset ends it at once. A token has one
 *purpose*: ``session`` tokens travel in the ``Authorization`` header or the session cookie;
-``stream`` tickets live a minute, and are the only thing accepted in a URL, where a browser's
-WebSocket or EventSource cannot send a header (URLs end up in logs and history).
+``stream`` tickets live a minute, are good for one stream, and are the only thing accepted in
+a URL, where a browser's WebSocket or EventSource cannot send a header (URLs end up in logs
+and history). A ticket carries its own id (``ticket_id``), which the server that issued it
+crosses off when it is used (``hotline.web.auth.StreamTicketBook``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class TokenClaims:
     expires_at: float
     session_id: str = ""
     purpose: str = SESSION
+    ticket_id: str = ""
 
 
 def _b64(data: bytes) -> str:
@@ -53,6 +56,7 @@ def issue_token(claims: TokenClaims, *, secret: bytes) -> str:
             "e": claims.expires_at,
             "s": claims.session_id,
             "p": claims.purpose,
+            **({"t": claims.ticket_id} if claims.ticket_id else {}),
         },
         separators=(",", ":"),
     ).encode()
@@ -84,9 +88,12 @@ def read_token(
             expires_at=float(data["e"]),
             session_id=str(data["s"]),
             purpose=str(data["p"]),
+            ticket_id=str(data.get("t", "")),
         )
     except (ValueError, KeyError, TypeError):
         return None
     if claims.expires_at <= now or claims.purpose != purpose or not claims.session_id:
         return None
+    if claims.purpose == STREAM and not claims.ticket_id:
+        return None  # a stream ticket that cannot be crossed off is no ticket
     return claims

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -124,6 +125,8 @@ def make_engine(url: str) -> Engine:
 SQLITE_BEGIN = "hotline_sqlite_begin"
 # session.info key of the gate a session holds until its transaction ends.
 _HELD_GATE = "hotline_write_gate"
+# session.info key of a session declared a reader (``reading``): what it was opened for.
+_READER = "hotline_reader"
 # How long a writer waits for its turn before giving up (a bug holding the gate, another
 # process holding the file): far above any healthy queue, so a busy center queues, never fails.
 GATE_WAIT_S = 60.0
@@ -271,14 +274,93 @@ def _transaction_ended(session: Session, transaction: Any) -> None:
         _open_gate(session)
 
 
+class ReaderWrote(RuntimeError):
+    """A session declared a reader (:func:`reading`) tried to write without :func:`writing`."""
+
+
+def reading(session: Session, *, purpose: str) -> Session:
+    """Declare ``session`` a reader: it may not write until it goes through :func:`writing`.
+
+    A web request that only reads (GET) takes no place in the writer queue; if its handler
+    then wrote anyway (an audit entry for a playback), that write would take SQLite's lock
+    outside the queue and, after reading, fail with "database is locked" whenever another
+    writer committed in between. So a reader's flush or bulk write raises
+    :class:`ReaderWrote` naming ``purpose`` (e.g. ``GET /api/recordings/{id}/audio``); the
+    route declares a writer session instead. Returns the session, for chaining.
+
+    On PostgreSQL a reader also runs in autocommit: under READ COMMITTED, the default, every
+    statement sees its own snapshot whether or not a transaction wraps them, so the
+    transaction bought a request nothing but two more round trips to the server (``BEGIN``
+    before its first query, ``COMMIT`` at its end), on a worker thread waiting on the network.
+    """
+    session.info[_READER] = purpose
+    bind = session.bind
+    postgres = isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+    if postgres and isinstance(bind, Engine) and not session.in_transaction():
+        session.info[_WRITER_BIND] = bind
+        session.bind = _autocommit(bind)
+    return session
+
+
+_WRITER_BIND = "hotline_writer_bind"
+_autocommit_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit(engine: Engine) -> Engine:
+    # One autocommit view per engine; it shares the engine's pool (and a connection's
+    # isolation level goes back to the default when it returns to the pool).
+    view = _autocommit_engines.get(engine)
+    if view is None:
+        view = _autocommit_engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return view
+
+
+def _stop_reading(session: Session) -> None:
+    """A reader becomes a writer: its next transaction is a real one again (PostgreSQL)."""
+    session.info.pop(_READER, None)
+    writer_bind = session.info.pop(_WRITER_BIND, None)
+    if writer_bind is not None:
+        if session.in_transaction():
+            session.commit()  # a reader has nothing to commit: this only ends autocommit
+        session.bind = writer_bind
+
+
+@event.listens_for(Session, "before_flush")
+def _reader_flushes(session: Session, _context: Any, _instances: Any) -> None:
+    purpose = session.info.get(_READER)
+    changed = session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)
+    if purpose is not None and changed:
+        raise ReaderWrote(
+            f"{purpose} opened a reading session and then wrote "
+            f"{_describe_changes(session)}; declare it a writer (store.db.writing)"
+        )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _reader_executes(state: Any) -> None:
+    purpose = state.session.info.get(_READER)
+    if purpose is not None and (state.is_insert or state.is_update or state.is_delete):
+        raise ReaderWrote(
+            f"{purpose} opened a reading session and then ran an "
+            f"{'INSERT' if state.is_insert else 'UPDATE' if state.is_update else 'DELETE'}; "
+            "declare it a writer (store.db.writing)"
+        )
+
+
+def _describe_changes(session: Session) -> str:
+    names = {type(row).__name__ for row in (*session.new, *session.dirty, *session.deleted)}
+    return ", ".join(sorted(names))
+
+
 def writing(session: Session) -> Session:
     """Mark ``session``'s transaction as one that will write; call before its first query.
 
     On SQLite this waits for the process's turn at the database (:class:`WriteGate`), then
     begins the transaction IMMEDIATE (taking the write lock now); elsewhere it changes
     nothing. Keep the transaction short: every other writer waits for it. Returns the session,
-    for chaining.
+    for chaining. A session declared a reader (:func:`reading`) becomes a writer.
     """
+    _stop_reading(session)
     if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
         gate = _gate_of(session)
         if gate is not None:
@@ -295,6 +377,7 @@ async def writing_async(session: Session) -> Session:
     handler): a writer that waited in a worker thread would hold a thread the gate's holder
     may need to finish.
     """
+    _stop_reading(session)
     if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
         gate = _gate_of(session)
         if gate is not None:

@@ -4,24 +4,26 @@ Each route declares who may call it with ``Depends(require_roles(...))``; a test
 whole app to prove every route does, and that a role outside the list gets 403 and no data.
 A token is good only while the server-side session it names is live (see
 ``identity.sessions``). Tokens never travel in a URL: the live-event streams, which a browser
-opens without headers, accept a one-minute ``?ticket=`` from ``POST /api/auth/stream-ticket``.
+opens without headers, accept a one-minute ``?ticket=`` from ``POST /api/auth/stream-ticket``,
+good for opening one stream: a ticket seen once (in a log, a browser's history) opens nothing.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hotline.identity import service as identity
 from hotline.identity.roles import ALL_ROLES, allowed
-from hotline.identity.sessions import live_session
+from hotline.identity.sessions import live_account
 from hotline.identity.tokens import STREAM, TokenClaims, read_token
-from hotline.store.db import writing_async
+from hotline.store.db import reading, writing_async
 
 COOKIE = "hotline_session"
 # Requests that only read take no write lock on SQLite; the rest queue for it up front.
@@ -73,11 +75,36 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     try:
         if request.method not in READ_ONLY_METHODS:
             await writing_async(session)
+        else:
+            reading(session, purpose=_purpose(request))
         yield session
     except BaseException:
         await run_in_threadpool(_end, session, commit=False)
         raise
     await run_in_threadpool(_end, session, commit=True)
+
+
+async def writer_session(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency: a session that queues as a writer whatever the method.
+
+    For a GET that writes: a playback or a read of personal data that is audited. Its
+    transaction takes its turn in the writer queue like any change (``writing_async``), so
+    the audit entry never takes SQLite's lock outside the queue; the route's own reads go in
+    the same short transaction.
+    """
+    session = get_session(request)
+    try:
+        await writing_async(session)
+        yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _purpose(request: Request) -> str:
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
 def _end(session: Session, *, commit: bool) -> None:
@@ -98,7 +125,7 @@ def read_session(request: Request) -> Iterator[Session]:
     ``writing(session)`` itself after ``session.commit()`` ended the read, writes, and
     commits before returning.
     """
-    session = get_session(request)
+    session = reading(get_session(request), purpose=_purpose(request))
     try:
         yield session
         session.commit()
@@ -121,11 +148,65 @@ def _token_from(request: Request | WebSocket) -> str | None:
     return bearer_token(request) or request.cookies.get(COOKIE) or None
 
 
+class StreamTicketBook:
+    """The stream tickets this server issued and not yet used: each opens one stream, once.
+
+    A ticket is an HMAC-signed token like a session's; the book only remembers its id until
+    it is used or expires (a minute), so a ticket copied from a log or a browser's history
+    after use opens nothing. The book is the process's memory: a ticket is used on the server
+    that issued it (one server owns a database today, as for import jobs; several web nodes
+    will need the ids in the database or sticky sessions for the two stream routes).
+
+    >>> book = StreamTicketBook()
+    >>> book.issue("t1", expires_at=100.0, now=40.0)
+    >>> book.redeem("t1", now=41.0), book.redeem("t1", now=42.0)
+    (True, False)
+    """
+
+    #: More tickets alive at once than any center opens streams in a minute: the oldest go.
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._live: dict[str, float] = {}
+
+    def issue(self, ticket_id: str, *, expires_at: float, now: float) -> None:
+        """Remember a newly issued ticket until ``expires_at``."""
+        with self._mutex:
+            if len(self._live) >= self.LIMIT:
+                self._live = {t: e for t, e in self._live.items() if e > now}
+                while len(self._live) >= self.LIMIT:
+                    del self._live[next(iter(self._live))]
+            self._live[ticket_id] = expires_at
+
+    def redeem(self, ticket_id: str, *, now: float) -> bool:
+        """Cross a ticket off; True only the first time, and only before it expires."""
+        with self._mutex:
+            expires_at = self._live.pop(ticket_id, None)
+        return expires_at is not None and expires_at > now
+
+
+def stream_ticket_book(app: Any) -> StreamTicketBook:
+    """The app's book of stream tickets (one per app)."""
+    state = app.state
+    book = getattr(state, "stream_tickets", None)
+    if book is None:
+        with _BOOK_MUTEX:
+            book = getattr(state, "stream_tickets", None)
+            if book is None:
+                book = state.stream_tickets = StreamTicketBook()
+    assert isinstance(book, StreamTicketBook)
+    return book
+
+
+_BOOK_MUTEX = threading.Lock()
+
+
 def claims_from(request: Request | WebSocket, *, tickets: bool = False) -> TokenClaims | None:
     """The valid session-token claims of a request (header or cookie), if any.
 
-    With ``tickets``, a stream ticket in ``?ticket=`` is accepted too (live-event streams only).
-    A session token in the URL is never accepted.
+    With ``tickets``, a stream ticket in ``?ticket=`` is accepted too (live-event streams only),
+    once: using it crosses it off. A session token in the URL is never accepted.
     """
     secret: bytes = request.app.state.secret
     now = time.time()
@@ -134,7 +215,10 @@ def claims_from(request: Request | WebSocket, *, tickets: bool = False) -> Token
         return read_token(token, secret=secret, now=now)
     ticket = request.query_params.get("ticket") if tickets else None
     if ticket:
-        return read_token(ticket, secret=secret, now=now, purpose=STREAM)
+        claims = read_token(ticket, secret=secret, now=now, purpose=STREAM)
+        if claims is None or not stream_ticket_book(request.app).redeem(claims.ticket_id, now=now):
+            return None
+        return claims
     return None
 
 
@@ -142,15 +226,10 @@ def user_for(session: Session, claims: TokenClaims | None) -> CurrentUser | None
     """The active user whose live session ``claims`` name, or ``None``."""
     if claims is None:
         return None
-    if (
-        live_session(
-            session, session_id=claims.session_id, username=claims.username, now=time.time()
-        )
-        is None
-    ):
-        return None
-    user = identity.get_user(session, username=claims.username)
-    if user is None or not user.active:
+    user = live_account(
+        session, session_id=claims.session_id, username=claims.username, now=time.time()
+    )
+    if user is None:
         return None
     return CurrentUser(
         username=user.username,

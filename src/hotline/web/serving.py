@@ -55,5 +55,8 @@ def serve_app(app: Any, *, host: str, port: int, log_level: str = "warning") -> 
         port=port,
         log_level=log_level,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        # The app decides whose X-Forwarded-For to believe (hotline.web.proxies); uvicorn's
+        # default would believe any process on 127.0.0.1.
+        proxy_headers=False,
     )
     StoppingServer(config, app=app).run()

@@ -26,11 +26,13 @@ def _wav(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _recording(factory: sessionmaker[Session], path: Path, contact: str = "v-abc") -> int:
+def _recording(
+    factory: sessionmaker[Session], path: Path, contact: str = "v-abc", agent: str = "a001"
+) -> int:
     # written like the voice server writes it: through a session of the app's own factory
     row = Recording(
         contact_id=contact,
-        agent_id="a001",
+        agent_id=agent,
         queue="repair",
         path=str(path),
         media_type="audio/wav",
@@ -81,7 +83,7 @@ def test_other_roles_get_403_and_nothing_is_audited(
     _wav(tmp_path / "v-abc.wav")
     recording_id = _recording(session_factory, tmp_path / "v-abc.wav")
     outsiders = sorted(set(ALL_ROLES) - set(RECORDING_ROLES))
-    assert {"agent", "team_lead", "wfm"} <= set(outsiders)
+    assert {"agent", "wfm"} <= set(outsiders)
     for role in outsiders:
         headers = {"authorization": f"Bearer {token_for(role)}"}
         for url in ("/api/contacts/v-abc/recordings", f"/api/recordings/{recording_id}/audio"):
@@ -165,3 +167,43 @@ def test_voicemails_are_listed_newest_first_with_the_number_to_call_back(
     ]
     agent = {"authorization": f"Bearer {token_for('agent')}"}
     assert app_client.get("/api/voicemails", headers=agent).status_code == 403
+
+
+def test_a_team_lead_lists_and_plays_only_their_teams_recordings_all_audited(
+    app_client: TestClient,
+    token_for: Callable[[str], str],
+    db_session: Session,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    """The team lead leads t-install (agent a001's team); a011 is of t-repair."""
+    headers = {"authorization": f"Bearer {token_for('team_lead')}"}
+    audio = _wav(tmp_path / "own.wav")
+    _wav(tmp_path / "other.wav")
+    own = _recording(session_factory, tmp_path / "own.wav", contact="v-x", agent="a001")
+    other = _recording(session_factory, tmp_path / "other.wav", contact="v-x", agent="a011")
+    # A transferred call: one contact, recordings of two agents; the lead sees their own.
+    listed = app_client.get("/api/contacts/v-x/recordings", headers=headers)
+    assert [item["id"] for item in listed.json()] == [own]
+    played = app_client.get(f"/api/recordings/{own}/audio", headers=headers)
+    assert played.status_code == 200 and played.content == audio
+    refused = app_client.get(f"/api/recordings/{other}/audio", headers=headers)
+    assert refused.status_code == 403, refused.text
+    assert b"RIFF" not in refused.content
+    assert "outside your team" in refused.json()["message"]
+    assert app_client.get("/api/voicemails", headers=headers).json() == []
+    # The floor's roles hear both.
+    qa = {"authorization": f"Bearer {token_for('qa')}"}
+    listed_for_qa = app_client.get("/api/contacts/v-x/recordings", headers=qa).json()
+    assert [item["id"] for item in listed_for_qa] == [own, other]
+    assert app_client.get(f"/api/recordings/{other}/audio", headers=qa).status_code == 200
+    entries = db_session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action.in_(["recording.play", "recording.play_refused"]))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [(e.actor, e.action, e.detail["recording_id"]) for e in entries] == [
+        ("team_lead", "recording.play", own),
+        ("team_lead", "recording.play_refused", other),
+        ("qa", "recording.play", other),
+    ]

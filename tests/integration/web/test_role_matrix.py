@@ -51,7 +51,8 @@ TEAM_LEADS_UP = SUPERVISORS | {"team_lead"}
 TICKET_VIEWERS = CUSTOMER_SERVICE | {"qa", "wfm"}
 KB_AUTHORS = CUSTOMER_SERVICE | {"qa"}
 KB_REVIEWERS = SUPERVISORS | {"qa"}
-LISTENERS = SUPERVISORS | {"qa"}
+#: Recordings: a team lead only their own teams' agents' (test_recordings_api.py).
+LISTENERS = SUPERVISORS | {"qa", "team_lead"}
 #: Quality evaluations: QA and the floor; a team lead their teams'; an agent their own.
 QA_READERS = SUPERVISORS | {"qa", "team_lead", "agent"}
 
@@ -152,7 +153,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/notifications"): EVERYONE,
     ("POST", "/api/notifications/read"): EVERYONE,
     ("POST", "/api/notifications/{notification_id}/read"): EVERYONE,
-    # recordings: team leads and WFM never hear calls
+    # recordings: WFM and agents never hear calls; team leads their own teams' agents'.
     ("GET", "/api/contacts/{contact_id}/recordings"): LISTENERS,
     ("GET", "/api/recordings/{recording_id}/audio"): LISTENERS,
     ("GET", "/api/voicemails"): LISTENERS,
@@ -178,6 +179,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/login"): PUBLIC,
     ("GET", "/logout"): PUBLIC,
     ("GET", "/console"): EVERYONE,
+    ("GET", "/account/password"): EVERYONE,  # change your own password
     ("GET", "/desk"): ADMIN | {"agent"},
     ("GET", "/wallboard"): SUPERVISION,
     ("GET", "/reports"): SUPERVISION,

@@ -206,6 +206,13 @@ def test_a_user_changes_their_own_password(app_client: TestClient) -> None:
         headers=this,
     )
     assert weak.status_code == 422
+    assert weak.json()["problems"] == [
+        {
+            "field": "body.new_password",
+            "line": None,
+            "problem": "password is one of the most common passwords found in breaches",
+        }
+    ]
     changed = app_client.post(
         "/api/auth/password",
         json={"current_password": PASSWORD, "new_password": "staple-Battery-37"},
@@ -287,17 +294,47 @@ def test_a_stream_ticket_opens_the_streams_and_nothing_else(
     assert issued.status_code == 200
     ticket = issued.json()["ticket"]
     assert issued.json()["expires_at"] <= time.time() + 60
+    other = app_client.post("/api/auth/stream-ticket", headers=supervisor).json()["ticket"]
     app_client.cookies.clear()
     hub = cast(FastAPI, app_client.app).state.hub
     with app_client.websocket_connect(f"/api/events/ws?ticket={ticket}") as socket:
         _portal(app_client).call(hub.publish, {"kind": "queued", "queue": "repair"})
         assert socket.receive_json() == {"kind": "queued", "queue": "repair"}
-    with app_client.stream("GET", f"/api/events/stream?ticket={ticket}") as response:
+    with app_client.stream("GET", f"/api/events/stream?ticket={other}") as response:
         assert response.status_code == 200
         assert next(response.iter_lines()) == ": connected"
     # Not a session token: refused as a bearer, and in the URL of any other route.
     assert app_client.get("/api/me", headers=_auth(ticket)).status_code == 401
     assert app_client.get(f"/api/live/wallboard?ticket={ticket}").status_code == 401
+
+
+def _socket_opens(client: TestClient, url: str) -> bool:
+    """True when the WebSocket at ``url`` opens and delivers a live message; False on 4403."""
+    hub = cast(FastAPI, client.app).state.hub
+    try:
+        with client.websocket_connect(url) as socket:
+            _portal(client).call(hub.publish, {"kind": "probe"})
+            return bool(socket.receive_json() == {"kind": "probe"})
+    except WebSocketDisconnect as closed:
+        assert closed.code == 4403
+        return False
+
+
+def test_a_stream_ticket_opens_one_stream_once(app_client: TestClient, token_for: TokenFor) -> None:
+    supervisor = _auth(token_for("supervisor"))
+    issue = "/api/auth/stream-ticket"
+    socket_ticket = app_client.post(issue, headers=supervisor).json()["ticket"]
+    stream_ticket = app_client.post(issue, headers=supervisor).json()["ticket"]
+    app_client.cookies.clear()
+    assert _socket_opens(app_client, f"/api/events/ws?ticket={socket_ticket}")
+    # Used once: it opens neither a second WebSocket nor the event stream.
+    assert not _socket_opens(app_client, f"/api/events/ws?ticket={socket_ticket}")
+    assert app_client.get(f"/api/events/stream?ticket={socket_ticket}").status_code == 401
+    with app_client.stream("GET", f"/api/events/stream?ticket={stream_ticket}") as response:
+        assert response.status_code == 200
+        assert next(response.iter_lines()) == ": connected"
+    assert app_client.get(f"/api/events/stream?ticket={stream_ticket}").status_code == 401
+    assert not _socket_opens(app_client, f"/api/events/ws?ticket={stream_ticket}")
 
 
 def test_a_stream_ticket_expires_and_dies_with_its_session(
@@ -316,6 +353,7 @@ def test_a_stream_ticket_expires_and_dies_with_its_session(
             time.time() - 1,
             session_id=claims.session_id,
             purpose=tokens.STREAM,
+            ticket_id="stale",
         ),
         secret=secret,
     )

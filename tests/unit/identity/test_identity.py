@@ -42,11 +42,17 @@ def test_tokens_round_trip_and_expire() -> None:
 
 def test_tokens_are_for_one_purpose_and_one_session() -> None:
     ticket = issue_token(
-        TokenClaims("li.na", ("agent",), 1000.0, session_id="s1", purpose="stream"),
+        TokenClaims("li.na", ("agent",), 1000.0, session_id="s1", purpose="stream", ticket_id="t"),
         secret=SECRET,
     )
     assert read_token(ticket, secret=SECRET, now=0.0) is None
-    assert read_token(ticket, secret=SECRET, now=0.0, purpose="stream") is not None
+    claims = read_token(ticket, secret=SECRET, now=0.0, purpose="stream")
+    assert claims is not None and claims.ticket_id == "t"
+    # A stream ticket without its own id could not be crossed off once used: refused.
+    unnamed = issue_token(
+        TokenClaims("li.na", ("agent",), 1000.0, session_id="s1", purpose="stream"), secret=SECRET
+    )
+    assert read_token(unnamed, secret=SECRET, now=0.0, purpose="stream") is None
     without_session = issue_token(TokenClaims("li.na", ("agent",), 1000.0), secret=SECRET)
     assert read_token(without_session, secret=SECRET, now=0.0) is None
 

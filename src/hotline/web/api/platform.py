@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket, status
@@ -17,9 +19,10 @@ from starlette.websockets import WebSocketDisconnect
 
 from hotline.config.center import CenterConfig
 from hotline.config.validate import check_text
+from hotline.core.errors import ValidationFailed
 from hotline.identity import audit, sessions, throttle
 from hotline.identity import service as identity
-from hotline.identity.passwords import MIN_LENGTH, verify_password
+from hotline.identity.passwords import MIN_LENGTH, check_password, verify_password
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.scope import team_lead_problem
 from hotline.identity.tokens import STREAM, TokenClaims, issue_token
@@ -34,8 +37,10 @@ from hotline.web.auth import (
     read_session,
     require_roles,
     require_stream_roles,
+    stream_ticket_book,
     user_for,
 )
+from hotline.web.proxies import client_address
 
 router = APIRouter(prefix="/api", tags=["platform"])
 
@@ -92,11 +97,6 @@ class LoginResponse(ResponseModel):
     username: str
     roles: list[str]
     expires_at: float
-
-
-def client_address(request: Request) -> str:
-    """The address a request came from (the proxy's, behind a reverse proxy)."""
-    return request.client.host if request.client else "unknown"
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
@@ -264,6 +264,13 @@ def change_own_password(
         raise HTTPException(
             422, [{"field": "body.current_password", "problem": "is not your current password"}]
         )
+    try:
+        check_password(body.new_password, username=user.username)
+    except ValidationFailed as refused:
+        # The policy's problems, located at the field the caller filled in.
+        raise ValidationFailed(
+            [replace(p, field="body.new_password") for p in refused.problems]
+        ) from None
     writing(session)
     identity.set_password(
         session,
@@ -276,7 +283,7 @@ def change_own_password(
 
 
 class StreamTicket(ResponseModel):
-    """A one-minute ticket for opening a live-event stream (``?ticket=``)."""
+    """A one-minute ticket for opening one live-event stream, once (``?ticket=``)."""
 
     ticket: str
     expires_at: float
@@ -291,17 +298,21 @@ def stream_ticket(
 ) -> StreamTicket:
     """A short-lived ticket for ``/api/events/ws`` or ``/api/events/stream``.
 
-    Only these streams accept a credential in the URL, and only this kind: it lasts 60 s, is
-    good for nothing else, and dies with the session it was issued from.
+    Only these streams accept a credential in the URL, and only this kind: it lasts 60 s,
+    opens one stream once (a reconnect asks for a new one), is good for nothing else, and
+    dies with the session it was issued from.
     """
-    expires_at = time.time() + STREAM_TICKET_S
+    now = time.time()
+    expires_at = now + STREAM_TICKET_S
     claims = TokenClaims(
         username=user.username,
         roles=user.roles,
         expires_at=expires_at,
         session_id=user.session_id,
         purpose=STREAM,
+        ticket_id=secrets.token_urlsafe(16),
     )
+    stream_ticket_book(request.app).issue(claims.ticket_id, expires_at=expires_at, now=now)
     return StreamTicket(
         ticket=issue_token(claims, secret=request.app.state.secret), expires_at=expires_at
     )

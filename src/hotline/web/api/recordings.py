@@ -1,9 +1,11 @@
 """Call recordings API: list a contact's recordings and play one back, for permitted roles only.
 
 Only the roles in :data:`hotline.identity.roles.RECORDING_ROLES` (admin, manager,
-supervisor, QA) may list or hear recordings; every playback is written to the audit log
-(``recording.play``) before the audio is streamed, so who listened to which call is on
-record even when the download is cut short.
+supervisor, QA, team lead) may list or hear recordings, and a team lead only those of their
+own teams' agents (:mod:`hotline.identity.scope`): the lists leave the others out, and
+playing one is refused (403). Every playback is written to the audit log (``recording.play``)
+before the audio is streamed, so who listened to which call is on record even when the
+download is cut short; a refused one is audited too (``recording.play_refused``).
 
 Example::
 
@@ -17,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,9 +30,9 @@ from hotline.identity import audit
 from hotline.identity.roles import RECORDING_ROLES, hidden_fields
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
-from hotline.web.access import mask_personal
+from hotline.web.access import mask_personal, scope_of
 from hotline.web.api.responses import Number, ResponseModel, errors
-from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
 from hotline.web.fields import RecordId
 
 router = APIRouter(prefix="/api", tags=["recordings"])
@@ -79,16 +81,23 @@ def _summary(recording: Recording) -> dict[str, Any]:
 @router.get("/contacts/{contact_id}/recordings", responses=errors(422))
 def list_recordings(
     contact_id: str,
+    request: Request,
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> list[RecordingOut]:
-    """The recordings of one contact, oldest first (an empty list when it has none)."""
+    """The recordings of one contact, oldest first (an empty list when it has none); a team
+    lead's list holds only those of their own teams' agents."""
+    scope = scope_of(request, user)
     query = (
         select(Recording)
         .where(Recording.contact_id == contact_id)
         .order_by(Recording.recorded_at, Recording.id)
     )
-    return [RecordingOut.model_validate(_summary(r)) for r in session.scalars(query)]
+    return [
+        RecordingOut.model_validate(_summary(r))
+        for r in session.scalars(query)
+        if scope.covers(r.agent_id)
+    ]
 
 
 @router.get(
@@ -104,17 +113,36 @@ def list_recordings(
 )
 def play_recording(
     recording_id: RecordId,
+    request: Request,
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
-    session: Session = Depends(db_session, scope="function"),
-) -> FileResponse:
-    """Stream one recording's WAV; the playback is audited.
+    session: Session = Depends(writer_session, scope="function"),
+) -> Response:
+    """Stream one recording's WAV; the playback is audited (403 and audited: a team lead's
+    request for a recording of another team's agent).
 
-    The session is function-scoped: it commits the audit entry when this function returns,
-    before the first byte of audio leaves.
+    A GET that writes: its session queues as a writer (``writer_session``), and, being
+    function-scoped, commits the audit entry when this function returns, before the first
+    byte of audio leaves.
     """
     recording = session.get(Recording, recording_id)
     if recording is None:
         raise NotFound(f"recording {recording_id} does not exist")
+    if not scope_of(request, user).covers(recording.agent_id):
+        audit.record(
+            session,
+            actor=user.username,
+            action="recording.play_refused",
+            target=recording.contact_id,
+            detail={"recording_id": recording.id, "agent_id": recording.agent_id},
+        )
+        # Answered, not raised: the transaction commits, so the refusal stays on record.
+        return JSONResponse(
+            {
+                "error": "forbidden",
+                "message": f"recording {recording_id} is of an agent outside your team(s)",
+            },
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
     path = Path(recording.path)
     if not path.is_file():
         raise NotFound(f"the audio of recording {recording_id} is no longer on disk")
@@ -132,12 +160,17 @@ def play_recording(
 
 @router.get("/voicemails", responses=errors(422))
 def list_voicemails(
+    request: Request,
     limit: int = Query(50, ge=1, le=500),
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> list[VoicemailOut]:
     """The voicemail messages callers left (queue exit ``voicemail``), newest first, each with
-    the number that called, so someone can call back."""
+    the number that called, so someone can call back. A message reached no agent: a team
+    lead, who hears only their teams' agents' calls, gets none."""
+    scope = scope_of(request, user)
+    if not scope.everyone:
+        return []
     rows = list(
         session.scalars(
             select(Recording)

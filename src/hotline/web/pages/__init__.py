@@ -63,6 +63,12 @@ def console(request: Request, user: CurrentUser = Depends(require_roles())) -> H
     )
 
 
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request, user: CurrentUser = Depends(require_roles())) -> HTMLResponse:
+    """Change your own password (``POST /api/auth/password``): every signed-in user."""
+    return render(request, "account.html", page_context(request, user))
+
+
 def mount(app: FastAPI) -> None:
     """Add the pages and static files to ``app``."""
     from hotline.web.pages import admin, live, quality, reports
