@@ -68,10 +68,15 @@ from hotline.ivr.interpreter import (
 )
 from hotline.telephony.call_control import Call
 from hotline.telephony.consult import Consults
-from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.media.numbers import announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
-from hotline.telephony.media.sdp import ANSWER_DIRECTION, direction, is_hold, with_direction
+from hotline.telephony.media.sdp import (
+    ANSWER_DIRECTION,
+    direction,
+    is_hold,
+    placeholder_sdp,
+    with_direction,
+)
 from hotline.telephony.outbound import Originator
 from hotline.telephony.ports import (
     AgentPhone,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from hotline.core.events import EventKind
 from hotline.telephony.call_control import Call, CallControl
-from hotline.telephony.fake import placeholder_sdp
+from hotline.telephony.media.sdp import placeholder_sdp
 from hotline.telephony.ports import MediaUnavailable, TransferRefused
 
 log = logging.getLogger(__name__)

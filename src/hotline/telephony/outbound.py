@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from hotline.core.events import Direction, EventKind, Outcome
 from hotline.telephony.call_control import CallControl
-from hotline.telephony.fake import placeholder_sdp
+from hotline.telephony.media.sdp import placeholder_sdp
 from hotline.telephony.ports import DialCallback, MediaUnavailable
 
 CUSTOMER, AGENT = "customer", "agent"

@@ -233,7 +233,7 @@ def test_unusable_offer_is_refused_with_488_and_no_alarm() -> None:
 def _engine_rig() -> Rig:
     from hotline.config.validate import load_center
     from hotline.routing.engine import RoutingEngine
-    from hotline.telephony.routing import EngineRouter, voice_routing_config
+    from hotline.telephony.acd import EngineRouter, voice_routing_config
     from hotline.telephony.server import SAMPLE_CENTER
 
     rig = Rig()

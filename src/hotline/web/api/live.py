@@ -7,7 +7,7 @@ log out a forgotten session) but never answer or hang up for them. A command tha
 fit the engine's state — answering a call the caller already left — is a 409 with the reason.
 
 When the server also runs the voice server (``hotline serve --sip-port``), a contact that is
-a phone call is controlled through it (:mod:`hotline.telephony.live`): hold plays music to
+a phone call is controlled through it (:mod:`hotline.telephony.joined`): hold plays music to
 the caller, hang-up ends the agent's phone leg, transfer re-routes the caller, consult rings
 the other agent's phone and joins the two agents (then transfers the caller or goes back),
 decline stops the agent's phone ringing — each also telling the one routing engine. A phone call is
