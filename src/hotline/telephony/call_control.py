@@ -18,43 +18,101 @@ from typing import Any, Protocol
 from hotline.core.clock import Clock
 from hotline.core.events import Event, EventKind
 from hotline.ivr.interpreter import Interpreter, IvrState
+from hotline.telephony.call_state import CallEvent, CallState
 from hotline.telephony.ports import CallRouter, MediaServer, RoutingDecision, Signalling
 
 
 @dataclass
 class Call:
-    """One voice contact as the driver tracks it."""
+    """One voice contact as the driver tracks it: the call's state (:mod:`.call_state`, changed
+    only by its transitions) and the driver's handles on the world (legs, SDPs, tasks, timers).
+    """
 
-    contact_id: str
     leg: str
-    caller: str
-    called: str
-    arrived_at: float
+    state: CallState
     ivr: IvrState | None = None
-    queue: str | None = None
-    queued_at: float | None = None
-    agent_id: str | None = None
     agent_leg: str | None = None
     # More phones of the ringing agent, rung at the same time; the first to answer wins.
     fork_legs: list[str] = field(default_factory=list)
-    ringing_agent: str | None = None
+    answering: str | None = None  # the phone that just answered (it keeps its leg)
     ring_timer: asyncio.TimerHandle | None = None
-    answered_at: float | None = None
     agent_sdp: str = ""
     agent_remote_sdp: str = ""  # the SDP of the phone the caller talks to
     # What we last answered each side with: a re-INVITE's answer is this, re-directed.
     local_sdp: dict[str, str] = field(default_factory=dict)
-    held_since: float | None = None
     playing: asyncio.Task[None] | None = None
     music: asyncio.Task[None] | None = None
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    finished: bool = False
     recording: bool = False
-    language: str = "zh-CN"
     interpreter: Interpreter | None = None  # the IVR flow of the number called
-    # The queue exit the caller is leaving by (closed_message, voicemail, callback), if any.
-    released: str | None = None
     voicemail: bool = False  # the caller's message is being recorded
+
+    # The state's facts, read-only here: only a transition changes them.
+
+    @property
+    def contact_id(self) -> str:
+        """The contact id."""
+        return self.state.contact_id
+
+    @property
+    def caller(self) -> str:
+        """The calling number."""
+        return self.state.caller
+
+    @property
+    def called(self) -> str:
+        """The number called."""
+        return self.state.called
+
+    @property
+    def arrived_at(self) -> float:
+        """When the call arrived."""
+        return self.state.arrived_at
+
+    @property
+    def queue(self) -> str | None:
+        """The queue the caller waits in (or waited in)."""
+        return self.state.queue
+
+    @property
+    def queued_at(self) -> float | None:
+        """When the caller (last) joined a queue."""
+        return self.state.queued_at
+
+    @property
+    def language(self) -> str:
+        """The caller's language."""
+        return self.state.language
+
+    @property
+    def agent_id(self) -> str | None:
+        """The agent on the line with the caller."""
+        return self.state.agent_id
+
+    @property
+    def ringing_agent(self) -> str | None:
+        """The agent whose phone rings with the call."""
+        return self.state.ringing_agent
+
+    @property
+    def answered_at(self) -> float | None:
+        """When the agent now on the line answered."""
+        return self.state.answered_at
+
+    @property
+    def held_since(self) -> float | None:
+        """Since when the caller is on hold."""
+        return self.state.held_since
+
+    @property
+    def released(self) -> str | None:
+        """The queue exit the caller is leaving by (closed_message, voicemail, callback)."""
+        return self.state.released
+
+    @property
+    def finished(self) -> bool:
+        """Whether the call has ended."""
+        return self.state.finished
 
 
 class OutboundSettings(Protocol):
@@ -107,6 +165,10 @@ class CallControl(Protocol):
         data: Mapping[str, Any] | None = None,
         unrouted: bool = False,
     ) -> Event: ...
+
+    def step(self, call: Call, event: CallEvent) -> None:
+        """Feed ``event`` to the call's state machine and carry out its effects."""
+        ...
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]: ...
 

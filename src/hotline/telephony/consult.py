@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from hotline.core.events import EventKind
 from hotline.telephony.call_control import Call, CallControl
+from hotline.telephony.call_state import ConsultBegan, ConsultFinished
 from hotline.telephony.media.sdp import placeholder_sdp
 from hotline.telephony.ports import MediaUnavailable, TransferRefused
 
@@ -88,13 +89,7 @@ class Consults:
         decisions = center.router.consult_started(
             at=center.clock.now(), contact_id=contact_id, agent_id=agent_id
         )
-        center.emit(
-            EventKind.CONSULT_STARTED,
-            contact_id=contact_id,
-            agent_id=call.agent_id,
-            queue=call.queue,
-            data={"consulted": agent_id},
-        )
+        center.step(call, ConsultBegan(at=center.clock.now(), agent_id=agent_id))
         consult = Consult(contact_id, agent_id, f"cs-{next(self._legs)}", f"{contact_id}~consult")
         self.by_contact[contact_id] = consult
         self._by_leg[consult.leg] = consult
@@ -220,13 +215,7 @@ class Consults:
         decisions = center.router.consult_ended(
             at=center.clock.now(), contact_id=call.contact_id, transfer=transfer
         )
-        center.emit(
-            EventKind.CONSULT_ENDED,
-            contact_id=call.contact_id,
-            agent_id=call.agent_id,
-            queue=call.queue,
-            data={"consulted": consult.agent_id, "transfer": transfer},
-        )
+        center.step(call, ConsultFinished(at=center.clock.now(), transfer=transfer))
         self._forget(consult)
         if transfer:
             first_leg = call.agent_leg
@@ -235,9 +224,7 @@ class Consults:
                 center._sip().hang_up(first_leg)
             # the caller's relay keeps recording: the consulted agent joins the same recording
             call.agent_leg = consult.leg
-            call.agent_id = consult.agent_id
             call.agent_remote_sdp = consult.sdp
-            call.held_since = None
             center._by_leg[consult.leg] = call
             center._spawn(self._rejoin(call, consult, consult.leg, consult.sdp))
         else:
