@@ -304,7 +304,8 @@ class CallCenter:
             self.sink.append(event)
         return event
 
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+    def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run ``coroutine`` as a task of this driver (:meth:`drain` waits for it)."""
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -320,7 +321,9 @@ class CallCenter:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _sip(self) -> Signalling:
+    @property
+    def sip(self) -> Signalling:
+        """The SIP side (raises when it is not attached yet)."""
         if self.signalling is None:
             raise RuntimeError("the SIP side is not attached")
         return self.signalling
@@ -360,30 +363,30 @@ class CallCenter:
                     call.ring_timer.cancel()
                 call.ring_timer = None
             elif isinstance(effect, Bridge):
-                self._spawn(self._bridge(call))
+                self.spawn(self._bridge(call))
             elif isinstance(effect, StartMusic):
-                call.music = self._spawn(self._music(call))
+                self.start_music(call)
             elif isinstance(effect, EndMusic):
-                self._spawn(self._end_music(call))
+                self.spawn(self._end_music(call))
             elif isinstance(effect, MuteCaller):
-                self._spawn(self._mute_caller(call, muted=effect.muted))
+                self.spawn(self._mute_caller(call, muted=effect.muted))
             elif isinstance(effect, Announce):
-                self._spawn(self._announce(call, effect))
+                self.spawn(self._announce(call, effect))
             elif isinstance(effect, LeaveQueue):
                 if effect.callback_id is not None:
                     self.callback_numbers[effect.callback_id] = call.caller
-                self._spawn(self._leave_queue(call, effect))
+                self.spawn(self._leave_queue(call, effect))
             elif isinstance(effect, HangUpCaller):
                 self._by_leg.pop(call.leg, None)
-                self._sip().hang_up(call.leg)
+                self.sip.hang_up(call.leg)
             elif isinstance(effect, HangUpAgent):
                 if call.agent_leg is not None:  # an API transfer: the agent's phone is still up
                     self._by_leg.pop(call.agent_leg, None)
-                    self._sip().hang_up(call.agent_leg)
+                    self.sip.hang_up(call.agent_leg)
                     call.agent_leg = None
                 call.local_sdp.pop(AGENT, None)
             elif isinstance(effect, EndConversation):
-                self._spawn(self._end_conversation(call))
+                self.spawn(self._end_conversation(call))
             elif isinstance(effect, TellIvr):
                 now = self.clock.now()
                 if effect.notice is IvrNotice.CALLER_HUNG_UP:
@@ -429,7 +432,7 @@ class CallCenter:
         call.agent_leg, call.fork_legs = legs[0], legs[1:]
         for fork, contact in zip(legs, effect.phones, strict=True):
             self._by_leg[fork] = call
-            self._sip().dial(fork, contact=contact, caller=call.caller, sdp=call.agent_sdp)
+            self.sip.dial(fork, contact=contact, caller=call.caller, sdp=call.agent_sdp)
 
     def _ring_timer_fired(self, call: Call, token: int) -> None:
         call.ring_timer = None
@@ -451,7 +454,7 @@ class CallCenter:
         self.calls[contact_id] = call
         self._by_leg[leg] = call
         self._carry_out(call, effects)
-        self._spawn(self._setup(call, sdp))
+        self.spawn(self._setup(call, sdp))
 
     async def _setup(self, call: Call, sdp: str) -> None:
         try:
@@ -461,11 +464,11 @@ class CallCenter:
             )
         except MediaRejected as exc:
             # The relay is healthy but cannot use this offer (no common codec, bad SDP).
-            self._sip().reject(call.leg, 488, "Not Acceptable Here")
+            self.sip.reject(call.leg, 488, "Not Acceptable Here")
             self.step(call, MediaFailed(at=self.clock.now(), reason=f"media_rejected: {exc}"))
             return
         except MediaUnavailable as exc:
-            self._sip().reject(call.leg, 503, "Service Unavailable")
+            self.sip.reject(call.leg, 503, "Service Unavailable")
             if not self.media_alarm:
                 self.media_alarm = True
                 self.emit(
@@ -482,7 +485,7 @@ class CallCenter:
         self.step(call, MediaReady(at=self.clock.now()))
         call.agent_sdp = agent_side
         call.local_sdp[CALLER] = caller_side
-        self._sip().answer(call.leg, caller_side)
+        self.sip.answer(call.leg, caller_side)
         local = datetime.fromtimestamp(call.arrived_at, self._zone).replace(tzinfo=None)
         call.interpreter = self._by_number.get(_sip_user(call.called), self.interpreter)
         state, effects = call.interpreter.start(
@@ -531,7 +534,7 @@ class CallCenter:
 
     async def _bridge(self, call: Call) -> None:
         started_recording = False
-        self._stop_playing(call)
+        self.stop_playing(call)
         if call.music is not None:
             await call.music  # the music must have started before we stop it
         try:
@@ -577,7 +580,7 @@ class CallCenter:
         """Stop the agent's ringing phones (all, or all but ``keep``)."""
         for leg in [call.agent_leg, *call.fork_legs]:
             if leg is not None and leg != keep and self._by_leg.pop(leg, None) is not None:
-                self._sip().hang_up(leg)
+                self.sip.hang_up(leg)
         call.fork_legs = []
         if call.agent_leg != keep:
             call.agent_leg = None
@@ -601,7 +604,7 @@ class CallCenter:
             call.agent_leg = None
             self.step(call, AgentLeft(at=now))  # ringing: ring-no-answer; talking: survey
             return
-        self._stop_playing(call)
+        self.stop_playing(call)
         self.step(call, CallerLeft(at=now))
 
     async def _end_conversation(self, call: Call) -> None:
@@ -622,11 +625,11 @@ class CallCenter:
         call = self._by_leg.get(leg)
         side = AGENT if call is not None and leg == call.agent_leg else CALLER
         if call is None or call.finished or side not in call.local_sdp:
-            self._sip().reject(leg, 491, "Request Pending")
+            self.sip.reject(leg, 491, "Request Pending")
             return
         answer = with_direction(call.local_sdp[side], ANSWER_DIRECTION[direction(sdp)])
         call.local_sdp[side] = answer
-        self._sip().answer(leg, answer)
+        self.sip.answer(leg, answer)
         if side != AGENT or call.answered_at is None:
             return  # a caller's own hold changes nothing for the ACD
         now = self.clock.now()
@@ -654,7 +657,8 @@ class CallCenter:
         """Whether ``contact_id`` is a phone call of this driver (inbound, or a callback)."""
         return contact_id in self.calls or self.outbound.routed(contact_id)
 
-    def _connected(self, contact_id: str) -> Call:
+    def connected(self, contact_id: str) -> Call:
+        """The connected call ``contact_id``; raises :class:`TransferRefused` when it is not."""
         call = self.calls.get(contact_id)
         if call is None or call.state.phase not in CONNECTED or call.agent_leg is None:
             raise TransferRefused(f"{contact_id} is not a connected call")
@@ -667,21 +671,21 @@ class CallCenter:
         of the agent, and the agent no longer hears the caller. Raises
         :class:`TransferRefused` when the call is not connected.
         """
-        call = self._connected(contact_id)
+        call = self.connected(contact_id)
         self.step(call, HoldRequested(at=self.clock.now(), by="desktop"))
 
     def resume(self, contact_id: str) -> None:
         """Take the caller off hold from the desktop."""
-        call = self._connected(contact_id)
+        call = self.connected(contact_id)
         self.step(call, ResumeRequested(at=self.clock.now()))
 
     def hang_up_agent(self, contact_id: str) -> None:
         """End the conversation from the desktop: the agent's phone is hung up, the caller
         gets the survey, the agent wraps up."""
-        call = self._connected(contact_id)
+        call = self.connected(contact_id)
         leg = call.agent_leg
         assert leg is not None
-        self._sip().hang_up(leg)
+        self.sip.hang_up(leg)
         self.hung_up(leg)
 
     def consult(self, contact_id: str, agent_id: str) -> None:
@@ -858,15 +862,15 @@ class CallCenter:
                     data={"node": effect.node, "action": effect.action, **effect.detail},
                 )
             elif isinstance(effect, PlayPrompts):
-                self._stop_playing(call)
+                self.stop_playing(call)
                 paths = [
                     str(prompt_path(self.settings.prompts, effect.language, p))
                     for p in effect.prompts
                 ]
-                call.playing = self._spawn(self._play(call, paths, effect.token))
+                call.playing = self.spawn(self._play(call, paths, effect.token))
             elif isinstance(effect, StopPrompts):
-                self._stop_playing(call)
-                self._spawn(self.media.stop(call=call.contact_id, tag=CALLER))
+                self.stop_playing(call)
+                self.spawn(self.media.stop(call=call.contact_id, tag=CALLER))
             elif isinstance(effect, StartTimer):
                 handle = loop.call_later(
                     effect.seconds,
@@ -886,7 +890,7 @@ class CallCenter:
                     data={"score": effect.score, "scale_max": effect.scale_max, "survey": "csat"},
                 )
             elif isinstance(effect, Hangup):
-                self._stop_playing(call)
+                self.stop_playing(call)
                 self.step(call, IvrHungUp(at=self.clock.now(), outcome=effect.outcome))
 
     def _feed_later(self, call: Call, event: TimerFired) -> None:
@@ -901,7 +905,8 @@ class CallCenter:
             call.playing = None
             self._feed(call, PromptEnded(at=self.clock.now(), token=token))
 
-    def _stop_playing(self, call: Call) -> None:
+    def stop_playing(self, call: Call) -> None:
+        """Cancel the prompts being played to the caller (not the music on hold)."""
         if call.playing is not None and not call.playing.done():
             call.playing.cancel()
         call.playing = None
@@ -915,7 +920,7 @@ class CallCenter:
         if self.settings.recording_notice is None:
             self._join_queue(call, effect)
         else:
-            call.music = self._spawn(self._notice_then_queue(call, effect))
+            call.music = self.spawn(self._notice_then_queue(call, effect))
 
     async def _notice_then_queue(self, call: Call, effect: Enqueue) -> None:
         # The notice comes before the queue, not at the bridge: no agent is offered the
@@ -949,7 +954,7 @@ class CallCenter:
 
     async def _leave_queue(self, call: Call, decision: LeaveQueue) -> None:
         """Carry out a queue exit: closed message, voicemail or callback, then release."""
-        self._stop_playing(call)
+        self.stop_playing(call)
         if call.music is not None:
             await call.music  # the music must have started before we stop it
         with contextlib.suppress(MediaUnavailable):
@@ -997,7 +1002,7 @@ class CallCenter:
             prompts.append("callback_offer")
         said = await self._say(call, prompts, go_on=lambda: self._waiting(call))
         if said and self._waiting(call):
-            call.music = self._spawn(self._music(call))
+            self.start_music(call)
 
     async def _say(self, call: Call, prompts: Iterable[str], *, go_on: Callable[[], bool]) -> bool:
         """Play ``prompts`` to the caller one after another while ``go_on()`` holds; ``False``
@@ -1012,6 +1017,18 @@ class CallCenter:
                 return False
             await asyncio.sleep((playback.duration_ms or 1000) / 1000)
         return True
+
+    def start_music(self, call: Call) -> None:
+        """Play music on hold to the caller (``call.music`` is the task starting it)."""
+        call.music = self.spawn(self._music(call))
+
+    def bind_leg(self, leg: str, call: Call) -> None:
+        """SIP events of ``leg`` are about ``call`` from now on (a consulted agent's leg)."""
+        self._by_leg[leg] = call
+
+    def unbind_leg(self, leg: str) -> None:
+        """Forget ``leg`` (it was hung up)."""
+        self._by_leg.pop(leg, None)
 
     async def _music(self, call: Call) -> None:
         music = self.settings.prompts / "common" / f"{MUSIC_ON_HOLD}.wav"
@@ -1066,7 +1083,7 @@ class CallCenter:
     def _finish(self, call: Call, finish: Finish) -> None:
         for handle in call.timers:
             handle.cancel()
-        self._stop_playing(call)
+        self.stop_playing(call)
         if finish.log:
             data: dict[str, Any] = {"outcome": finish.outcome.value}
             if finish.reason:
@@ -1079,7 +1096,7 @@ class CallCenter:
                 data=data,
             )
         if finish.outcome is not Outcome.FAILED:
-            self._spawn(self._release(call))
+            self.spawn(self._release(call))
         self.calls.pop(call.contact_id, None)
 
     async def _release(self, call: Call) -> None:

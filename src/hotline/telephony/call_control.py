@@ -125,35 +125,53 @@ class OutboundSettings(Protocol):
 
 
 class CallControl(Protocol):
-    """What consults and outbound calls use of the voice driver.
+    """The voice driver as consults, transfers, calls out and callbacks use it.
 
-    Some of these are the driver's private helpers (spawning a task, the signalling port,
-    routing decisions): the helpers are the driver's own parts, living in their own files.
+    The small public surface of :class:`~hotline.telephony.call_center.CallCenter` its
+    helpers work through; none of them touches the driver's private members (a gate in
+    ``tests/unit/gates/`` fails when a module does). A call's state changes only through
+    :meth:`step`.
     """
 
     @property
-    def settings(self) -> OutboundSettings: ...
+    def settings(self) -> OutboundSettings:
+        """The driver's settings (the outbound trunk)."""
+        ...
 
     @property
-    def media(self) -> MediaServer: ...
+    def media(self) -> MediaServer:
+        """The media relay."""
+        ...
 
     @property
-    def router(self) -> CallRouter: ...
+    def router(self) -> CallRouter:
+        """The ACD."""
+        ...
 
     @property
-    def clock(self) -> Clock: ...
+    def clock(self) -> Clock:
+        """The driver's clock."""
+        ...
 
     @property
-    def calls(self) -> dict[str, Call]: ...
+    def sip(self) -> Signalling:
+        """The SIP side."""
+        ...
 
     @property
-    def _by_leg(self) -> dict[str, Call]: ...
+    def calls(self) -> dict[str, Call]:
+        """The inbound calls in progress, by contact id."""
+        ...
 
     @property
-    def router_logs(self) -> bool: ...
+    def router_logs(self) -> bool:
+        """Whether the ACD writes the routing events of the contact event log itself."""
+        ...
 
     @property
-    def phone_of(self) -> dict[str, str]: ...
+    def phone_of(self) -> dict[str, str]:
+        """One registered phone per agent: where consults and calls out ring."""
+        ...
 
     def emit(
         self,
@@ -164,20 +182,38 @@ class CallControl(Protocol):
         queue: str | None = None,
         data: Mapping[str, Any] | None = None,
         unrouted: bool = False,
-    ) -> Event: ...
+    ) -> Event:
+        """Append an event to the contact event log (see the driver's ``emit``)."""
+        ...
 
     def step(self, call: Call, event: CallEvent) -> None:
         """Feed ``event`` to the call's state machine and carry out its effects."""
         ...
 
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]: ...
+    def route(self, decisions: Iterable[RoutingDecision]) -> None:
+        """Carry out the ACD's decisions."""
+        ...
 
-    def _sip(self) -> Signalling: ...
+    def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run ``coroutine`` as one of the driver's tasks."""
+        ...
 
-    def _connected(self, contact_id: str) -> Call: ...
+    def connected(self, contact_id: str) -> Call:
+        """The connected call ``contact_id``; raises ``TransferRefused`` when it is not."""
+        ...
 
-    def _stop_playing(self, call: Call) -> None: ...
+    def stop_playing(self, call: Call) -> None:
+        """Cancel the prompts being played to the caller."""
+        ...
 
-    async def _music(self, call: Call) -> None: ...
+    def start_music(self, call: Call) -> None:
+        """Play music on hold to the caller."""
+        ...
 
-    def _route(self, decisions: Iterable[RoutingDecision]) -> None: ...
+    def bind_leg(self, leg: str, call: Call) -> None:
+        """SIP events of ``leg`` are about ``call`` from now on."""
+        ...
+
+    def unbind_leg(self, leg: str) -> None:
+        """Forget ``leg``."""
+        ...
