@@ -480,8 +480,10 @@ class CallCenter:
         if self.media_alarm:
             self.media_alarm = False
             self.emit(EventKind.ALARM, data={"component": "media", "state": "recovered"})
-        if call.finished:
-            return  # the caller gave up while the relay was set up
+        if call.finished:  # the caller gave up while the relay was set up: release it again
+            with contextlib.suppress(MediaUnavailable):
+                await self.media.delete(call=call.contact_id)
+            return
         self.step(call, MediaReady(at=self.clock.now()))
         call.agent_sdp = agent_side
         call.local_sdp[CALLER] = caller_side
