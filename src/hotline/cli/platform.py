@@ -264,7 +264,7 @@ def _live_voice(
     recording_notice: str,
 ) -> Any:
     """The voice server for ``serve --sip``, checked before anything starts."""
-    from hotline.telephony.live import LiveVoice
+    from hotline.telephony.joined import LiveVoice
     from hotline.telephony.server import ServerOptions, ivr_options, load_phones, network_options
 
     def fail(message: str) -> NoReturn:

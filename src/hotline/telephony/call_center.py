@@ -27,6 +27,14 @@ One :class:`CallCenter` runs on an asyncio loop. For every incoming call it
 When the media server does not answer, new calls get ``503 Service Unavailable`` and an
 ``alarm`` event; the alarm clears (another ``alarm`` event, ``state=recovered``) with the
 first call that gets media again.
+
+The driver is an adapter around a pure state machine: what a call *is* — its phase (IVR,
+queued, ringing, talking, held, consulting, transferring, survey, released, ended), its
+agent, queue and timestamps — lives in :mod:`hotline.telephony.call_state`, changed only by
+``transition(state, event)``. The driver turns SIP, media, timer, IVR and ACD happenings into
+that module's events (:meth:`CallCenter.step`) and carries out the effects it returns (log
+entries, dials and hang-ups, media commands, requests to the ACD); the :class:`Call` record
+keeps only the driver's handles on the world (legs, SDPs, tasks, timers).
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from zoneinfo import ZoneInfo
 
 from hotline.config.flow import Flow
 from hotline.core.clock import Clock, WallClock
-from hotline.core.events import OUTCOMES, Channel, Event, EventKind, Outcome
+from hotline.core.events import Channel, Event, EventKind, Outcome
 from hotline.ivr.interpreter import (
     AgentHungUp,
     CallerHungUp,
@@ -67,11 +75,62 @@ from hotline.ivr.interpreter import (
     TimerFired,
 )
 from hotline.telephony.call_control import Call
+from hotline.telephony.call_state import (
+    CONNECTED,
+    AgentAnswered,
+    AgentLeft,
+    Announce,
+    AskRouter,
+    Bridge,
+    Bridged,
+    CallEffect,
+    CallerLeft,
+    CallEvent,
+    CancelRingTimer,
+    EndConversation,
+    EndMusic,
+    ExitClosed,
+    Finish,
+    HangUpAgent,
+    HangUpCaller,
+    HoldRequested,
+    IvrHungUp,
+    IvrNotice,
+    LeaveQueue,
+    Log,
+    MediaFailed,
+    MediaReady,
+    MuteCaller,
+    Offered,
+    OfferWithdrawn,
+    QueueChosen,
+    QueueExited,
+    QueueJoined,
+    QueueMoved,
+    ResumeRequested,
+    RingFailed,
+    RingPhones,
+    RingTimerFired,
+    RouterRequest,
+    StartMusic,
+    StartRingTimer,
+    StopRingingPhones,
+    TellIvr,
+    Transferred,
+    WaitAnnounced,
+    transition,
+)
+from hotline.telephony.call_state import start as start_call
 from hotline.telephony.consult import Consults
-from hotline.telephony.fake import placeholder_sdp
 from hotline.telephony.media.numbers import announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
-from hotline.telephony.media.sdp import ANSWER_DIRECTION, direction, is_hold, with_direction
+from hotline.telephony.media.sdp import (
+    ANSWER_DIRECTION,
+    direction,
+    is_hold,
+    placeholder_sdp,
+    with_direction,
+)
 from hotline.telephony.outbound import Originator
 from hotline.telephony.ports import (
     AgentPhone,
@@ -129,12 +188,7 @@ ROUTING_KINDS = frozenset(
         EventKind.CONSULT_ENDED,
     }
 )
-# How a caller released by a queue exit ends, and what they hear first.
-EXIT_OUTCOMES = {
-    "closed_message": Outcome.CLOSED,
-    "voicemail": Outcome.OVERFLOWED,
-    "callback": Outcome.CALLBACK,
-}
+# What a caller released by a queue exit hears (how the call ends: call_state.EXIT_OUTCOMES).
 EXIT_PROMPTS = {
     "closed_message": ("closed",),
     "voicemail": ("voicemail_greeting", "beep"),
@@ -250,7 +304,8 @@ class CallCenter:
             self.sink.append(event)
         return event
 
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+    def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run ``coroutine`` as a task of this driver (:meth:`drain` waits for it)."""
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -266,23 +321,140 @@ class CallCenter:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _sip(self) -> Signalling:
+    @property
+    def sip(self) -> Signalling:
+        """The SIP side (raises when it is not attached yet)."""
         if self.signalling is None:
             raise RuntimeError("the SIP side is not attached")
         return self.signalling
+
+    # -- the call state machine (:mod:`hotline.telephony.call_state`) and its effects
+
+    def step(self, call: Call, event: CallEvent) -> None:
+        """Feed ``event`` to the call's state machine and carry out what it says."""
+        call.state, effects = transition(call.state, event)
+        self._carry_out(call, effects)
+
+    def _carry_out(self, call: Call, effects: Iterable[CallEffect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Log):
+                self.emit(
+                    effect.kind,
+                    contact_id=None if effect.agent_event else call.contact_id,
+                    agent_id=effect.agent_id,
+                    queue=effect.queue,
+                    data=effect.data,
+                )
+            elif isinstance(effect, AskRouter):
+                self._route(self._ask(call, effect))
+            elif isinstance(effect, RingPhones):
+                self._ring_phones(call, effect)
+            elif isinstance(effect, StopRingingPhones):
+                keep = call.answering if effect.keep_answered else None
+                self._hang_up_ringing(call, keep=keep)
+                if keep is not None:
+                    call.agent_leg = keep
+            elif isinstance(effect, StartRingTimer):
+                call.ring_timer = asyncio.get_running_loop().call_later(
+                    effect.seconds, self._ring_timer_fired, call, effect.token
+                )
+            elif isinstance(effect, CancelRingTimer):
+                if call.ring_timer is not None:
+                    call.ring_timer.cancel()
+                call.ring_timer = None
+            elif isinstance(effect, Bridge):
+                self.spawn(self._bridge(call))
+            elif isinstance(effect, StartMusic):
+                self.start_music(call)
+            elif isinstance(effect, EndMusic):
+                self.spawn(self._end_music(call))
+            elif isinstance(effect, MuteCaller):
+                self.spawn(self._mute_caller(call, muted=effect.muted))
+            elif isinstance(effect, Announce):
+                self.spawn(self._announce(call, effect))
+            elif isinstance(effect, LeaveQueue):
+                if effect.callback_id is not None:
+                    self.callback_numbers[effect.callback_id] = call.caller
+                self.spawn(self._leave_queue(call, effect))
+            elif isinstance(effect, HangUpCaller):
+                self._by_leg.pop(call.leg, None)
+                self.sip.hang_up(call.leg)
+            elif isinstance(effect, HangUpAgent):
+                if call.agent_leg is not None:  # an API transfer: the agent's phone is still up
+                    self._by_leg.pop(call.agent_leg, None)
+                    self.sip.hang_up(call.agent_leg)
+                    call.agent_leg = None
+                call.local_sdp.pop(AGENT, None)
+            elif isinstance(effect, EndConversation):
+                self.spawn(self._end_conversation(call))
+            elif isinstance(effect, TellIvr):
+                now = self.clock.now()
+                if effect.notice is IvrNotice.CALLER_HUNG_UP:
+                    self._feed(call, CallerHungUp(at=now))
+                else:
+                    self._feed(call, AgentHungUp(at=now))
+            else:
+                self._finish(call, effect)
+
+    def _ask(self, call: Call, request: AskRouter) -> list[RoutingDecision]:
+        """Tell the ACD what the state machine says; its decisions come back."""
+        now, contact_id = self.clock.now(), call.contact_id
+        kind = request.request
+        if kind is RouterRequest.QUEUED:
+            assert request.queue is not None
+            return self.router.contact_queued(
+                at=now,
+                contact_id=contact_id,
+                queue=request.queue,
+                priority=request.priority,
+                language=request.language,
+                data=request.data,
+            )
+        if kind is RouterRequest.ANSWERED:
+            assert request.agent_id is not None
+            return self.router.offer_answered(
+                at=now, contact_id=contact_id, agent_id=request.agent_id
+            )
+        if kind is RouterRequest.REJECTED:
+            assert request.agent_id is not None
+            return self.router.offer_rejected(
+                at=now, contact_id=contact_id, agent_id=request.agent_id
+            )
+        if kind is RouterRequest.ABANDONED:
+            return self.router.contact_abandoned(at=now, contact_id=contact_id)
+        if kind is RouterRequest.HELD:
+            return self.router.contact_held(at=now, contact_id=contact_id)
+        return self.router.contact_resumed(at=now, contact_id=contact_id)
+
+    def _ring_phones(self, call: Call, effect: RingPhones) -> None:
+        # every registered phone of the agent rings; the first to answer takes the call
+        legs = [f"out-{next(self._legs)}" for _ in effect.phones]
+        call.agent_leg, call.fork_legs = legs[0], legs[1:]
+        for fork, contact in zip(legs, effect.phones, strict=True):
+            self._by_leg[fork] = call
+            self.sip.dial(fork, contact=contact, caller=call.caller, sdp=call.agent_sdp)
+
+    def _ring_timer_fired(self, call: Call, token: int) -> None:
+        call.ring_timer = None
+        self.step(call, RingTimerFired(at=self.clock.now(), token=token))
 
     # -- SignallingEvents
 
     def incoming(self, leg: str, *, caller: str, called: str, sdp: str) -> None:
         """A caller arrived: get media, answer, start the IVR."""
         contact_id = f"v-{secrets.token_hex(6)}"
-        call = Call(contact_id, leg, caller, called, self.clock.now())
+        state, effects = start_call(
+            contact_id=contact_id,
+            caller=caller,
+            called=called,
+            at=self.clock.now(),
+            acd_logs=self.router_logs,
+        )
+        call = Call(leg, state)
         self.calls[contact_id] = call
         self._by_leg[leg] = call
-        self.emit(
-            EventKind.ARRIVED, contact_id=contact_id, data={"caller": caller, "called": called}
-        )
-        self._spawn(self._setup(call, sdp))
+        self._carry_out(call, effects)
+        self.spawn(self._setup(call, sdp))
 
     async def _setup(self, call: Call, sdp: str) -> None:
         try:
@@ -292,25 +464,30 @@ class CallCenter:
             )
         except MediaRejected as exc:
             # The relay is healthy but cannot use this offer (no common codec, bad SDP).
-            self._sip().reject(call.leg, 488, "Not Acceptable Here")
-            self._finish(call, Outcome.FAILED, reason=f"media_rejected: {exc}")
+            self.sip.reject(call.leg, 488, "Not Acceptable Here")
+            self.step(call, MediaFailed(at=self.clock.now(), reason=f"media_rejected: {exc}"))
             return
         except MediaUnavailable as exc:
-            self._sip().reject(call.leg, 503, "Service Unavailable")
+            self.sip.reject(call.leg, 503, "Service Unavailable")
             if not self.media_alarm:
                 self.media_alarm = True
                 self.emit(
                     EventKind.ALARM,
                     data={"component": "media", "state": "raised", "error": str(exc)},
                 )
-            self._finish(call, Outcome.FAILED, reason="media_unavailable")
+            self.step(call, MediaFailed(at=self.clock.now(), reason="media_unavailable"))
             return
         if self.media_alarm:
             self.media_alarm = False
             self.emit(EventKind.ALARM, data={"component": "media", "state": "recovered"})
+        if call.finished:  # the caller gave up while the relay was set up: release it again
+            with contextlib.suppress(MediaUnavailable):
+                await self.media.delete(call=call.contact_id)
+            return
+        self.step(call, MediaReady(at=self.clock.now()))
         call.agent_sdp = agent_side
         call.local_sdp[CALLER] = caller_side
-        self._sip().answer(call.leg, caller_side)
+        self.sip.answer(call.leg, caller_side)
         local = datetime.fromtimestamp(call.arrived_at, self._zone).replace(tzinfo=None)
         call.interpreter = self._by_number.get(_sip_user(call.called), self.interpreter)
         state, effects = call.interpreter.start(
@@ -352,25 +529,21 @@ class CallCenter:
         call = self._by_leg.get(leg)
         if call is None or call.finished or (leg != call.agent_leg and leg not in call.fork_legs):
             return
-        self._hang_up_ringing(call, keep=leg)  # the agent's other phones stop ringing
-        call.agent_leg = leg
-        if call.ring_timer is not None:
-            call.ring_timer.cancel()
-        call.agent_id = call.ringing_agent
-        call.ringing_agent = None
-        call.answered_at = self.clock.now()
+        call.answering = leg  # the agent's other phones stop ringing
         call.local_sdp[AGENT] = call.agent_sdp  # the offer the phone just accepted
         call.agent_remote_sdp = sdp
-        self._spawn(self._bridge(call, sdp))
+        self.step(call, AgentAnswered(at=self.clock.now()))
 
-    async def _bridge(self, call: Call, sdp: str) -> None:
+    async def _bridge(self, call: Call) -> None:
         started_recording = False
-        self._stop_playing(call)
+        self.stop_playing(call)
         if call.music is not None:
             await call.music  # the music must have started before we stop it
         try:
             await self.media.stop(call=call.contact_id, tag=CALLER)
-            await self.media.answer(call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=sdp)
+            await self.media.answer(
+                call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=call.agent_remote_sdp
+            )
             if not call.recording:  # after a transfer the recording simply goes on
                 await self.media.start_recording(call=call.contact_id)
                 call.recording = started_recording = True
@@ -380,24 +553,7 @@ class CallCenter:
                 contact_id=call.contact_id,
                 data={"component": "media", "state": "bridge_failed", "error": str(exc)},
             )
-        wait = (call.answered_at or 0.0) - (call.queued_at or call.arrived_at)
-        self.emit(
-            EventKind.ANSWERED,
-            contact_id=call.contact_id,
-            agent_id=call.agent_id,
-            queue=call.queue,
-            data={"wait_s": round(wait, 3)},
-        )
-        if started_recording:
-            self.emit(
-                EventKind.RECORDING_STARTED, contact_id=call.contact_id, agent_id=call.agent_id
-            )
-        assert call.agent_id is not None
-        self._route(
-            self.router.offer_answered(
-                at=self.clock.now(), contact_id=call.contact_id, agent_id=call.agent_id
-            )
-        )
+        self.step(call, Bridged(at=self.clock.now(), recording_started=started_recording))
 
     def failed(self, leg: str, code: int) -> None:
         """An agent leg failed (busy, declined, unreachable): ring-no-answer handling."""
@@ -410,7 +566,7 @@ class CallCenter:
         call = self._by_leg.pop(leg, None)
         if call is None or self._fork_gone(call, leg) or leg != call.agent_leg:
             return
-        self._agent_did_not_answer(call, reason=f"sip_{code}")
+        self.step(call, RingFailed(at=self.clock.now(), reason=f"sip_{code}"))
 
     def _fork_gone(self, call: Call, leg: str) -> bool:
         """One of several ringing phones gave up; ``True`` while another still rings."""
@@ -426,36 +582,10 @@ class CallCenter:
         """Stop the agent's ringing phones (all, or all but ``keep``)."""
         for leg in [call.agent_leg, *call.fork_legs]:
             if leg is not None and leg != keep and self._by_leg.pop(leg, None) is not None:
-                self._sip().hang_up(leg)
+                self.sip.hang_up(leg)
         call.fork_legs = []
         if call.agent_leg != keep:
             call.agent_leg = None
-
-    def _agent_did_not_answer(self, call: Call, *, reason: str) -> None:
-        if call.ring_timer is not None:
-            call.ring_timer.cancel()
-        agent_id = call.ringing_agent
-        self._hang_up_ringing(call)
-        call.ringing_agent = None
-        if agent_id is None or call.finished:
-            return
-        self.emit(
-            EventKind.RING_NO_ANSWER,
-            contact_id=call.contact_id,
-            agent_id=agent_id,
-            queue=call.queue,
-            data={"reason": reason},
-        )
-        self.emit(
-            EventKind.AGENT_STATE,
-            agent_id=agent_id,
-            data={"state": "not_ready", "reason": "ring_no_answer"},
-        )
-        self._route(
-            self.router.offer_rejected(
-                at=self.clock.now(), contact_id=call.contact_id, agent_id=agent_id
-            )
-        )
 
     def hung_up(self, leg: str) -> None:
         """Someone hung up: the caller (abandon, IVR hang-up, end of talk) or the agent."""
@@ -474,58 +604,10 @@ class CallCenter:
             return  # one of the agent's phones gave up; another still rings
         if leg == call.agent_leg:
             call.agent_leg = None
-            call.held_since = None  # the survey prompt takes over from any music on hold
-            if call.answered_at is None:
-                self._agent_did_not_answer(call, reason="hung_up_while_ringing")
-                return
-            self.emit(
-                EventKind.DISCONNECTED,
-                contact_id=call.contact_id,
-                agent_id=call.agent_id,
-                queue=call.queue,
-                data={"by": "agent"},
-            )
-            self._spawn(self._end_conversation(call))
-            self._feed(call, AgentHungUp(at=now))
+            self.step(call, AgentLeft(at=now))  # ringing: ring-no-answer; talking: survey
             return
-        # the caller hung up
-        self._stop_playing(call)
-        if call.released is not None:
-            # leaving by a queue exit (the ACD has finished the contact): a voicemail ends here
-            self._finish(call, EXIT_OUTCOMES[call.released], reason=call.released)
-            return
-        if call.ivr is not None:
-            self._feed(call, CallerHungUp(at=now))
-        if call.answered_at is not None and call.agent_leg is not None:
-            self.emit(
-                EventKind.DISCONNECTED,
-                contact_id=call.contact_id,
-                agent_id=call.agent_id,
-                queue=call.queue,
-                data={"by": "caller"},
-            )
-            self._sip().hang_up(call.agent_leg)
-            self._by_leg.pop(call.agent_leg, None)
-            call.agent_leg = None
-            self._spawn(self._end_conversation(call))
-            self._finish(call, Outcome.ANSWERED)
-        elif call.answered_at is not None:
-            self._finish(call, Outcome.ANSWERED)  # hung up during the survey
-        elif call.queued_at is not None:
-            if call.agent_leg is not None:
-                self._hang_up_ringing(call)
-                if call.ring_timer is not None:
-                    call.ring_timer.cancel()
-            self.emit(
-                EventKind.ABANDONED,
-                contact_id=call.contact_id,
-                queue=call.queue,
-                data={"wait_s": round(now - call.queued_at, 3)},
-            )
-            self._route(self.router.contact_abandoned(at=now, contact_id=call.contact_id))
-            self._finish(call, Outcome.ABANDONED)
-        else:
-            self._finish(call, Outcome.IVR_HANGUP)
+        self.stop_playing(call)
+        self.step(call, CallerLeft(at=now))
 
     async def _end_conversation(self, call: Call) -> None:
         if call.recording:
@@ -545,46 +627,17 @@ class CallCenter:
         call = self._by_leg.get(leg)
         side = AGENT if call is not None and leg == call.agent_leg else CALLER
         if call is None or call.finished or side not in call.local_sdp:
-            self._sip().reject(leg, 491, "Request Pending")
+            self.sip.reject(leg, 491, "Request Pending")
             return
         answer = with_direction(call.local_sdp[side], ANSWER_DIRECTION[direction(sdp)])
         call.local_sdp[side] = answer
-        self._sip().answer(leg, answer)
+        self.sip.answer(leg, answer)
         if side != AGENT or call.answered_at is None:
             return  # a caller's own hold changes nothing for the ACD
-        if is_hold(sdp) and call.held_since is None:
-            self._hold(call, by="agent")
-        elif not is_hold(sdp) and call.held_since is not None:
-            self._resume(call)
-
-    def _hold(self, call: Call, *, by: str) -> None:
         now = self.clock.now()
-        call.held_since = now
-        self.emit(
-            EventKind.HELD,
-            contact_id=call.contact_id,
-            agent_id=call.agent_id,
-            queue=call.queue,
-            data={"by": by},
+        self.step(
+            call, HoldRequested(at=now, by="agent") if is_hold(sdp) else ResumeRequested(at=now)
         )
-        self._route(self.router.contact_held(at=now, contact_id=call.contact_id))
-        call.music = self._spawn(self._music(call))
-        self._spawn(self._mute_caller(call, muted=True))
-
-    def _resume(self, call: Call) -> None:
-        now = self.clock.now()
-        held_s = now - (call.held_since or now)
-        call.held_since = None
-        self.emit(
-            EventKind.RESUMED,
-            contact_id=call.contact_id,
-            agent_id=call.agent_id,
-            queue=call.queue,
-            data={"hold_s": round(held_s, 3)},
-        )
-        self._route(self.router.contact_resumed(at=now, contact_id=call.contact_id))
-        self._spawn(self._end_music(call))
-        self._spawn(self._mute_caller(call, muted=False))
 
     async def _mute_caller(self, call: Call, *, muted: bool) -> None:
         """While on hold the caller hears music and the agent no longer hears the caller."""
@@ -606,9 +659,10 @@ class CallCenter:
         """Whether ``contact_id`` is a phone call of this driver (inbound, or a callback)."""
         return contact_id in self.calls or self.outbound.routed(contact_id)
 
-    def _connected(self, contact_id: str) -> Call:
+    def connected(self, contact_id: str) -> Call:
+        """The connected call ``contact_id``; raises :class:`TransferRefused` when it is not."""
         call = self.calls.get(contact_id)
-        if call is None or call.finished or call.answered_at is None or call.agent_leg is None:
+        if call is None or call.state.phase not in CONNECTED or call.agent_leg is None:
             raise TransferRefused(f"{contact_id} is not a connected call")
         return call
 
@@ -619,23 +673,21 @@ class CallCenter:
         of the agent, and the agent no longer hears the caller. Raises
         :class:`TransferRefused` when the call is not connected.
         """
-        call = self._connected(contact_id)
-        if call.held_since is None:
-            self._hold(call, by="desktop")
+        call = self.connected(contact_id)
+        self.step(call, HoldRequested(at=self.clock.now(), by="desktop"))
 
     def resume(self, contact_id: str) -> None:
         """Take the caller off hold from the desktop."""
-        call = self._connected(contact_id)
-        if call.held_since is not None:
-            self._resume(call)
+        call = self.connected(contact_id)
+        self.step(call, ResumeRequested(at=self.clock.now()))
 
     def hang_up_agent(self, contact_id: str) -> None:
         """End the conversation from the desktop: the agent's phone is hung up, the caller
         gets the survey, the agent wraps up."""
-        call = self._connected(contact_id)
+        call = self.connected(contact_id)
         leg = call.agent_leg
         assert leg is not None
-        self._sip().hang_up(leg)
+        self.sip.hang_up(leg)
         self.hung_up(leg)
 
     def consult(self, contact_id: str, agent_id: str) -> None:
@@ -651,8 +703,7 @@ class CallCenter:
         call = self.calls.get(contact_id)
         if call is None or call.ringing_agent != agent_id or call.agent_leg is None:
             raise TransferRefused(f"{contact_id} is not ringing at agent {agent_id}")
-        self._hang_up_ringing(call)
-        self._agent_did_not_answer(call, reason="declined")
+        self.step(call, RingFailed(at=self.clock.now(), reason="declined"))
 
     def has_prompt(self, prompt: str) -> bool:
         """Whether audio for ``prompt`` exists (in any language's folder)."""
@@ -691,15 +742,7 @@ class CallCenter:
             self.transfer(call.contact_id, agent_id=to_agent, queue=None if to_agent else user)
         except TransferRefused as exc:
             log.info("transfer of %s to %s refused: %s", call.contact_id, target, exc)
-            self.emit(
-                EventKind.DISCONNECTED,
-                contact_id=call.contact_id,
-                agent_id=call.agent_id,
-                queue=call.queue,
-                data={"by": "agent", "transfer_refused": user},
-            )
-            self._spawn(self._end_conversation(call))
-            self._feed(call, AgentHungUp(at=self.clock.now()))
+            self.step(call, AgentLeft(at=self.clock.now(), refused_transfer=user))
 
     def transfer(
         self, contact_id: str, *, queue: str | None = None, agent_id: str | None = None
@@ -711,7 +754,7 @@ class CallCenter:
         and picks who rings next. Raises :class:`TransferRefused` when it cannot.
         """
         call = self.calls.get(contact_id)
-        if call is None or call.finished or call.answered_at is None:
+        if call is None or call.state.phase not in CONNECTED:
             raise TransferRefused(f"{contact_id} is not a connected call")
         if (queue is None) == (agent_id is None):
             raise ValueError("transfer to exactly one of queue or agent_id")
@@ -723,26 +766,7 @@ class CallCenter:
         else:
             assert queue is not None
             decisions = self.router.transfer_to_queue(at=now, contact_id=contact_id, queue=queue)
-        previous = call.agent_id
-        if call.agent_leg is not None:  # an API transfer: the agent's phone is still up
-            self._by_leg.pop(call.agent_leg, None)
-            self._sip().hang_up(call.agent_leg)
-            call.agent_leg = None
-        self.emit(
-            EventKind.TRANSFERRED,
-            contact_id=contact_id,
-            agent_id=previous,
-            queue=call.queue,
-            data={"to_queue": queue} if queue else {"to_agent": agent_id},
-        )
-        if queue is not None:
-            call.queue = queue
-        call.agent_id = None
-        call.answered_at = None
-        call.held_since = None
-        call.local_sdp.pop(AGENT, None)
-        call.queued_at = now
-        call.music = self._spawn(self._music(call))
+        self.step(call, Transferred(at=now, queue=queue, agent_id=agent_id))
         self._route(decisions)
 
     async def _end_music(self, call: Call) -> None:
@@ -802,13 +826,7 @@ class CallCenter:
 
     def _waiting(self, call: Call) -> bool:
         """Whether the caller waits in a queue (no agent ringing or talking, no exit taken)."""
-        return (
-            call.queued_at is not None
-            and call.answered_at is None
-            and call.agent_leg is None
-            and call.released is None
-            and not call.finished
-        )
+        return call.state.waiting
 
     def _may_call_back(self, call: Call) -> bool:
         return self.settings.trunk is not None and self._waiting(call)
@@ -846,15 +864,15 @@ class CallCenter:
                     data={"node": effect.node, "action": effect.action, **effect.detail},
                 )
             elif isinstance(effect, PlayPrompts):
-                self._stop_playing(call)
+                self.stop_playing(call)
                 paths = [
                     str(prompt_path(self.settings.prompts, effect.language, p))
                     for p in effect.prompts
                 ]
-                call.playing = self._spawn(self._play(call, paths, effect.token))
+                call.playing = self.spawn(self._play(call, paths, effect.token))
             elif isinstance(effect, StopPrompts):
-                self._stop_playing(call)
-                self._spawn(self.media.stop(call=call.contact_id, tag=CALLER))
+                self.stop_playing(call)
+                self.spawn(self.media.stop(call=call.contact_id, tag=CALLER))
             elif isinstance(effect, StartTimer):
                 handle = loop.call_later(
                     effect.seconds,
@@ -874,16 +892,8 @@ class CallCenter:
                     data={"score": effect.score, "scale_max": effect.scale_max, "survey": "csat"},
                 )
             elif isinstance(effect, Hangup):
-                self._stop_playing(call)
-                self._by_leg.pop(call.leg, None)
-                self._sip().hang_up(call.leg)
-                if call.answered_at is not None:
-                    outcome = Outcome.ANSWERED
-                elif effect.outcome in OUTCOMES:
-                    outcome = Outcome(effect.outcome)
-                else:
-                    outcome = Outcome.IVR_HANGUP
-                self._finish(call, outcome, reason=effect.outcome or "survey_done")
+                self.stop_playing(call)
+                self.step(call, IvrHungUp(at=self.clock.now(), outcome=effect.outcome))
 
     def _feed_later(self, call: Call, event: TimerFired) -> None:
         if not call.finished:
@@ -897,7 +907,8 @@ class CallCenter:
             call.playing = None
             self._feed(call, PromptEnded(at=self.clock.now(), token=token))
 
-    def _stop_playing(self, call: Call) -> None:
+    def stop_playing(self, call: Call) -> None:
+        """Cancel the prompts being played to the caller (not the music on hold)."""
         if call.playing is not None and not call.playing.done():
             call.playing.cancel()
         call.playing = None
@@ -905,12 +916,13 @@ class CallCenter:
     # -- queue and agents
 
     def _enqueue(self, call: Call, effect: Enqueue) -> None:
-        call.queue = effect.queue
-        call.language = effect.language
+        self.step(
+            call, QueueChosen(at=self.clock.now(), queue=effect.queue, language=effect.language)
+        )
         if self.settings.recording_notice is None:
             self._join_queue(call, effect)
         else:
-            call.music = self._spawn(self._notice_then_queue(call, effect))
+            call.music = self.spawn(self._notice_then_queue(call, effect))
 
     async def _notice_then_queue(self, call: Call, effect: Enqueue) -> None:
         # The notice comes before the queue, not at the bridge: no agent is offered the
@@ -938,44 +950,13 @@ class CallCenter:
             self._join_queue(call, effect)
 
     def _join_queue(self, call: Call, effect: Enqueue) -> None:
-        now = self.clock.now()
-        call.queued_at = now
-        self.emit(
-            EventKind.QUEUED,
-            contact_id=call.contact_id,
-            queue=effect.queue,
-            data={"priority": effect.priority, **effect.data},
-        )
-        call.music = self._spawn(self._music(call))
-        self._route(
-            self.router.contact_queued(
-                at=now,
-                contact_id=call.contact_id,
-                queue=effect.queue,
-                priority=effect.priority,
-                language=effect.language,
-                data={"caller": call.caller, **effect.data},
-            )
+        self.step(
+            call, QueueJoined(at=self.clock.now(), priority=effect.priority, data=effect.data)
         )
 
-    async def _leave_queue(self, call: Call, decision: ReleaseCaller) -> None:
+    async def _leave_queue(self, call: Call, decision: LeaveQueue) -> None:
         """Carry out a queue exit: closed message, voicemail or callback, then release."""
-        if decision.callback_id is not None:
-            self.callback_numbers[decision.callback_id] = call.caller
-            self.emit(
-                EventKind.CALLBACK_REQUESTED,
-                contact_id=call.contact_id,
-                queue=call.queue,
-                data={"callback_id": decision.callback_id, "number": call.caller},
-            )
-        elif decision.exit == "voicemail":
-            self.emit(
-                EventKind.OVERFLOWED,
-                contact_id=call.contact_id,
-                queue=call.queue,
-                data={"to": "voicemail"},
-            )
-        self._stop_playing(call)
+        self.stop_playing(call)
         if call.music is not None:
             await call.music  # the music must have started before we stop it
         with contextlib.suppress(MediaUnavailable):
@@ -1010,13 +991,9 @@ class CallCenter:
         self._close_exit(call)
 
     def _close_exit(self, call: Call) -> None:
-        if call.finished or call.released is None:
-            return
-        self._by_leg.pop(call.leg, None)
-        self._sip().hang_up(call.leg)
-        self._finish(call, EXIT_OUTCOMES[call.released], reason=call.released)
+        self.step(call, ExitClosed(at=self.clock.now()))
 
-    async def _announce(self, call: Call, decision: AnnounceWait) -> None:
+    async def _announce(self, call: Call, decision: Announce) -> None:
         # Over the music: the comfort message, then position and estimated wait spoken from
         # number prompts played one after another, then the music again. Each prompt waits
         # for the previous one; an agent starting to ring ends the announcement (the bridge
@@ -1027,7 +1004,7 @@ class CallCenter:
             prompts.append("callback_offer")
         said = await self._say(call, prompts, go_on=lambda: self._waiting(call))
         if said and self._waiting(call):
-            call.music = self._spawn(self._music(call))
+            self.start_music(call)
 
     async def _say(self, call: Call, prompts: Iterable[str], *, go_on: Callable[[], bool]) -> bool:
         """Play ``prompts`` to the caller one after another while ``go_on()`` holds; ``False``
@@ -1042,6 +1019,18 @@ class CallCenter:
                 return False
             await asyncio.sleep((playback.duration_ms or 1000) / 1000)
         return True
+
+    def start_music(self, call: Call) -> None:
+        """Play music on hold to the caller (``call.music`` is the task starting it)."""
+        call.music = self.spawn(self._music(call))
+
+    def bind_leg(self, leg: str, call: Call) -> None:
+        """SIP events of ``leg`` are about ``call`` from now on (a consulted agent's leg)."""
+        self._by_leg[leg] = call
+
+    def unbind_leg(self, leg: str) -> None:
+        """Forget ``leg`` (it was hung up)."""
+        self._by_leg.pop(leg, None)
 
     async def _music(self, call: Call) -> None:
         music = self.settings.prompts / "common" / f"{MUSIC_ON_HOLD}.wav"
@@ -1068,76 +1057,39 @@ class CallCenter:
             call = self.calls.get(decision.contact_id)
             if call is None or call.finished:
                 continue
+            now = self.clock.now()
             if isinstance(decision, ReleaseCaller):
-                if call.released is None and call.answered_at is None:
-                    call.released = decision.exit
-                    self._spawn(self._leave_queue(call, decision))
-                continue
-            if isinstance(decision, RingAgent):
-                self._ring(call, decision)
+                event: CallEvent = QueueExited(
+                    at=now, exit=decision.exit, callback_id=decision.callback_id
+                )
+            elif isinstance(decision, RingAgent):
+                phones = tuple(self.phones.get(decision.agent_id, {}).values())
+                event = Offered(
+                    at=now,
+                    agent_id=decision.agent_id,
+                    phones=phones,
+                    ring_timeout_s=decision.ring_timeout_s,
+                )
             elif isinstance(decision, AnnounceWait):
-                if call.answered_at is None and call.agent_leg is None:
-                    self._spawn(self._announce(call, decision))
+                event = WaitAnnounced(
+                    at=now, position=decision.position, estimated_wait_s=decision.estimated_wait_s
+                )
             elif isinstance(decision, QueueChanged):
-                call.queue = decision.queue  # the music goes on; the ACD logged the overflow
-            elif isinstance(decision, StopRinging) and call.ringing_agent == decision.agent_id:
-                self._hang_up_ringing(call)
-                if call.ring_timer is not None:
-                    call.ring_timer.cancel()
-                call.ringing_agent = None
-
-    def _ring(self, call: Call, decision: RingAgent) -> None:
-        contacts = list(self.phones.get(decision.agent_id, {}).values())
-        data: dict[str, Any] = {"phone": contacts[0] if contacts else ""}
-        if len(contacts) > 1:
-            data["phones"] = contacts
-        self.emit(
-            EventKind.OFFERED,
-            contact_id=call.contact_id,
-            agent_id=decision.agent_id,
-            queue=call.queue,
-            data=data,
-        )
-        call.ringing_agent = decision.agent_id
-        if not contacts:
-            self._agent_did_not_answer(call, reason="no_phone")
-            return
-        # every registered phone of the agent rings; the first to answer takes the call
-        legs = [f"out-{next(self._legs)}" for _ in contacts]
-        leg = legs[0]
-        call.agent_leg, call.fork_legs = leg, legs[1:]
-        for fork, contact in zip(legs, contacts, strict=True):
-            self._by_leg[fork] = call
-            self._sip().dial(fork, contact=contact, caller=call.caller, sdp=call.agent_sdp)
-        if not self.router_logs:  # the routing engine runs its own ring-no-answer timer
-            call.ring_timer = asyncio.get_running_loop().call_later(
-                decision.ring_timeout_s, self._ring_timeout, call, leg
-            )
-
-    def _ring_timeout(self, call: Call, leg: str) -> None:
-        if call.answered_at is not None or call.finished:
-            return
-        if leg not in (call.agent_leg, *call.fork_legs):
-            return  # a timer of an earlier ring
-        self._hang_up_ringing(call)
-        self._agent_did_not_answer(call, reason="ring_timeout")
+                event = QueueMoved(at=now, queue=decision.queue)
+            else:
+                event = OfferWithdrawn(at=now, agent_id=decision.agent_id)
+            self.step(call, event)
 
     # -- end of a contact
 
-    def _finish(self, call: Call, outcome: Outcome, *, reason: str | None = None) -> None:
-        if call.finished:
-            return
-        call.finished = True
+    def _finish(self, call: Call, finish: Finish) -> None:
         for handle in call.timers:
             handle.cancel()
-        if call.ring_timer is not None:
-            call.ring_timer.cancel()
-        self._stop_playing(call)
-        data: dict[str, Any] = {"outcome": outcome.value}
-        if reason:
-            data["reason"] = reason
-        if not (self.router_logs and call.queued_at is not None):
-            # a router that keeps the log finishes the contacts it queued (after wrap-up)
+        self.stop_playing(call)
+        if finish.log:
+            data: dict[str, Any] = {"outcome": finish.outcome.value}
+            if finish.reason:
+                data["reason"] = finish.reason
             self.emit(
                 EventKind.FINISHED,
                 contact_id=call.contact_id,
@@ -1145,8 +1097,8 @@ class CallCenter:
                 queue=call.queue,
                 data=data,
             )
-        if outcome is not Outcome.FAILED:
-            self._spawn(self._release(call))
+        if finish.outcome is not Outcome.FAILED:
+            self.spawn(self._release(call))
         self.calls.pop(call.contact_id, None)
 
     async def _release(self, call: Call) -> None:

@@ -18,43 +18,101 @@ from typing import Any, Protocol
 from hotline.core.clock import Clock
 from hotline.core.events import Event, EventKind
 from hotline.ivr.interpreter import Interpreter, IvrState
+from hotline.telephony.call_state import CallEvent, CallState
 from hotline.telephony.ports import CallRouter, MediaServer, RoutingDecision, Signalling
 
 
 @dataclass
 class Call:
-    """One voice contact as the driver tracks it."""
+    """One voice contact as the driver tracks it: the call's state (:mod:`.call_state`, changed
+    only by its transitions) and the driver's handles on the world (legs, SDPs, tasks, timers).
+    """
 
-    contact_id: str
     leg: str
-    caller: str
-    called: str
-    arrived_at: float
+    state: CallState
     ivr: IvrState | None = None
-    queue: str | None = None
-    queued_at: float | None = None
-    agent_id: str | None = None
     agent_leg: str | None = None
     # More phones of the ringing agent, rung at the same time; the first to answer wins.
     fork_legs: list[str] = field(default_factory=list)
-    ringing_agent: str | None = None
+    answering: str | None = None  # the phone that just answered (it keeps its leg)
     ring_timer: asyncio.TimerHandle | None = None
-    answered_at: float | None = None
     agent_sdp: str = ""
     agent_remote_sdp: str = ""  # the SDP of the phone the caller talks to
     # What we last answered each side with: a re-INVITE's answer is this, re-directed.
     local_sdp: dict[str, str] = field(default_factory=dict)
-    held_since: float | None = None
     playing: asyncio.Task[None] | None = None
     music: asyncio.Task[None] | None = None
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    finished: bool = False
     recording: bool = False
-    language: str = "zh-CN"
     interpreter: Interpreter | None = None  # the IVR flow of the number called
-    # The queue exit the caller is leaving by (closed_message, voicemail, callback), if any.
-    released: str | None = None
     voicemail: bool = False  # the caller's message is being recorded
+
+    # The state's facts, read-only here: only a transition changes them.
+
+    @property
+    def contact_id(self) -> str:
+        """The contact id."""
+        return self.state.contact_id
+
+    @property
+    def caller(self) -> str:
+        """The calling number."""
+        return self.state.caller
+
+    @property
+    def called(self) -> str:
+        """The number called."""
+        return self.state.called
+
+    @property
+    def arrived_at(self) -> float:
+        """When the call arrived."""
+        return self.state.arrived_at
+
+    @property
+    def queue(self) -> str | None:
+        """The queue the caller waits in (or waited in)."""
+        return self.state.queue
+
+    @property
+    def queued_at(self) -> float | None:
+        """When the caller (last) joined a queue."""
+        return self.state.queued_at
+
+    @property
+    def language(self) -> str:
+        """The caller's language."""
+        return self.state.language
+
+    @property
+    def agent_id(self) -> str | None:
+        """The agent on the line with the caller."""
+        return self.state.agent_id
+
+    @property
+    def ringing_agent(self) -> str | None:
+        """The agent whose phone rings with the call."""
+        return self.state.ringing_agent
+
+    @property
+    def answered_at(self) -> float | None:
+        """When the agent now on the line answered."""
+        return self.state.answered_at
+
+    @property
+    def held_since(self) -> float | None:
+        """Since when the caller is on hold."""
+        return self.state.held_since
+
+    @property
+    def released(self) -> str | None:
+        """The queue exit the caller is leaving by (closed_message, voicemail, callback)."""
+        return self.state.released
+
+    @property
+    def finished(self) -> bool:
+        """Whether the call has ended."""
+        return self.state.finished
 
 
 class OutboundSettings(Protocol):
@@ -67,35 +125,53 @@ class OutboundSettings(Protocol):
 
 
 class CallControl(Protocol):
-    """What consults and outbound calls use of the voice driver.
+    """The voice driver as consults, transfers, calls out and callbacks use it.
 
-    Some of these are the driver's private helpers (spawning a task, the signalling port,
-    routing decisions): the helpers are the driver's own parts, living in their own files.
+    The small public surface of :class:`~hotline.telephony.call_center.CallCenter` its
+    helpers work through; none of them touches the driver's private members (a gate in
+    ``tests/unit/gates/`` fails when a module does). A call's state changes only through
+    :meth:`step`.
     """
 
     @property
-    def settings(self) -> OutboundSettings: ...
+    def settings(self) -> OutboundSettings:
+        """The driver's settings (the outbound trunk)."""
+        ...
 
     @property
-    def media(self) -> MediaServer: ...
+    def media(self) -> MediaServer:
+        """The media relay."""
+        ...
 
     @property
-    def router(self) -> CallRouter: ...
+    def router(self) -> CallRouter:
+        """The ACD."""
+        ...
 
     @property
-    def clock(self) -> Clock: ...
+    def clock(self) -> Clock:
+        """The driver's clock."""
+        ...
 
     @property
-    def calls(self) -> dict[str, Call]: ...
+    def sip(self) -> Signalling:
+        """The SIP side."""
+        ...
 
     @property
-    def _by_leg(self) -> dict[str, Call]: ...
+    def calls(self) -> dict[str, Call]:
+        """The inbound calls in progress, by contact id."""
+        ...
 
     @property
-    def router_logs(self) -> bool: ...
+    def router_logs(self) -> bool:
+        """Whether the ACD writes the routing events of the contact event log itself."""
+        ...
 
     @property
-    def phone_of(self) -> dict[str, str]: ...
+    def phone_of(self) -> dict[str, str]:
+        """One registered phone per agent: where consults and calls out ring."""
+        ...
 
     def emit(
         self,
@@ -106,16 +182,38 @@ class CallControl(Protocol):
         queue: str | None = None,
         data: Mapping[str, Any] | None = None,
         unrouted: bool = False,
-    ) -> Event: ...
+    ) -> Event:
+        """Append an event to the contact event log (see the driver's ``emit``)."""
+        ...
 
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]: ...
+    def step(self, call: Call, event: CallEvent) -> None:
+        """Feed ``event`` to the call's state machine and carry out its effects."""
+        ...
 
-    def _sip(self) -> Signalling: ...
+    def route(self, decisions: Iterable[RoutingDecision]) -> None:
+        """Carry out the ACD's decisions."""
+        ...
 
-    def _connected(self, contact_id: str) -> Call: ...
+    def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run ``coroutine`` as one of the driver's tasks."""
+        ...
 
-    def _stop_playing(self, call: Call) -> None: ...
+    def connected(self, contact_id: str) -> Call:
+        """The connected call ``contact_id``; raises ``TransferRefused`` when it is not."""
+        ...
 
-    async def _music(self, call: Call) -> None: ...
+    def stop_playing(self, call: Call) -> None:
+        """Cancel the prompts being played to the caller."""
+        ...
 
-    def _route(self, decisions: Iterable[RoutingDecision]) -> None: ...
+    def start_music(self, call: Call) -> None:
+        """Play music on hold to the caller."""
+        ...
+
+    def bind_leg(self, leg: str, call: Call) -> None:
+        """SIP events of ``leg`` are about ``call`` from now on."""
+        ...
+
+    def unbind_leg(self, leg: str) -> None:
+        """Forget ``leg``."""
+        ...

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 from hotline.core.events import EventKind
 from hotline.telephony.call_control import Call, CallControl
-from hotline.telephony.fake import placeholder_sdp
+from hotline.telephony.call_state import ConsultBegan, ConsultFinished
+from hotline.telephony.media.sdp import placeholder_sdp
 from hotline.telephony.ports import MediaUnavailable, TransferRefused
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Consults:
         open, the agent has no registered phone or the ACD refuses (agent not available).
         """
         center = self.center
-        call = center._connected(contact_id)
+        call = center.connected(contact_id)
         if contact_id in self.by_contact:
             raise TransferRefused(f"{contact_id} already has a consult")
         phone = center.phone_of.get(agent_id)
@@ -88,21 +89,15 @@ class Consults:
         decisions = center.router.consult_started(
             at=center.clock.now(), contact_id=contact_id, agent_id=agent_id
         )
-        center.emit(
-            EventKind.CONSULT_STARTED,
-            contact_id=contact_id,
-            agent_id=call.agent_id,
-            queue=call.queue,
-            data={"consulted": agent_id},
-        )
+        center.step(call, ConsultBegan(at=center.clock.now(), agent_id=agent_id))
         consult = Consult(contact_id, agent_id, f"cs-{next(self._legs)}", f"{contact_id}~consult")
         self.by_contact[contact_id] = consult
         self._by_leg[consult.leg] = consult
         consult.timer = asyncio.get_running_loop().call_later(
             CONSULT_RING_S, self._ring_timeout, consult
         )
-        center._route(decisions)
-        center._spawn(self._ring(call, consult, phone))
+        center.route(decisions)
+        center.spawn(self._ring(call, consult, phone))
 
     def finish(self, contact_id: str, *, transfer: bool) -> None:
         """End the consult: hand the caller to the consulted agent, or go back to them."""
@@ -128,7 +123,7 @@ class Consults:
         if consult.timer is not None:
             consult.timer.cancel()
         consult.sdp = sdp
-        self.center._spawn(self._connect(call, consult))
+        self.center.spawn(self._connect(call, consult))
 
     def failed(self, leg: str, code: int) -> None:
         """The consulted phone was busy or refused: back to the caller."""
@@ -152,10 +147,10 @@ class Consults:
             return
         self._forget(consult)
         if consult.leg:
-            self.center._sip().hang_up(consult.leg)
-        self.center._spawn(self._delete(consult))
+            self.center.sip.hang_up(consult.leg)
+        self.center.spawn(self._delete(consult))
         with contextlib.suppress(TransferRefused):
-            self.center._route(
+            self.center.route(
                 self.center.router.consult_ended(
                     at=self.center.clock.now(), contact_id=call.contact_id, transfer=False
                 )
@@ -171,7 +166,7 @@ class Consults:
                 call=call.contact_id, from_tag="caller", to_tag="agent", sdp=placeholder_sdp()
             )
             if call.held_since is None:
-                call.music = center._spawn(center._music(call))
+                center.start_music(call)
             to_consulted = await center.media.offer(
                 call=consult.relay, from_tag=FIRST, sdp=call.agent_remote_sdp
             )
@@ -179,7 +174,7 @@ class Consults:
             self._give_up(consult, reason=f"media_unavailable: {exc}")
             return
         if consult.leg and consult.contact_id in self.by_contact:
-            center._sip().dial(consult.leg, contact=phone, caller=call.caller, sdp=to_consulted)
+            center.sip.dial(consult.leg, contact=phone, caller=call.caller, sdp=to_consulted)
 
     async def _connect(self, call: Call, consult: Consult) -> None:
         try:
@@ -196,14 +191,14 @@ class Consults:
 
     def _update(self, leg: str, sdp: str) -> None:
         self._updating.add(leg)
-        self.center._sip().update(leg, sdp)
+        self.center.sip.update(leg, sdp)
 
     def _ring_timeout(self, consult: Consult) -> None:
         if consult.answered or consult.contact_id not in self.by_contact:
             return
         if consult.leg:
             self._by_leg.pop(consult.leg, None)
-            self.center._sip().hang_up(consult.leg)
+            self.center.sip.hang_up(consult.leg)
             consult.leg = ""
         self._give_up(consult, reason="ring_timeout")
 
@@ -220,39 +215,31 @@ class Consults:
         decisions = center.router.consult_ended(
             at=center.clock.now(), contact_id=call.contact_id, transfer=transfer
         )
-        center.emit(
-            EventKind.CONSULT_ENDED,
-            contact_id=call.contact_id,
-            agent_id=call.agent_id,
-            queue=call.queue,
-            data={"consulted": consult.agent_id, "transfer": transfer},
-        )
+        center.step(call, ConsultFinished(at=center.clock.now(), transfer=transfer))
         self._forget(consult)
         if transfer:
             first_leg = call.agent_leg
             if first_leg is not None:
-                center._by_leg.pop(first_leg, None)
-                center._sip().hang_up(first_leg)
+                center.unbind_leg(first_leg)
+                center.sip.hang_up(first_leg)
             # the caller's relay keeps recording: the consulted agent joins the same recording
             call.agent_leg = consult.leg
-            call.agent_id = consult.agent_id
             call.agent_remote_sdp = consult.sdp
-            call.held_since = None
-            center._by_leg[consult.leg] = call
-            center._spawn(self._rejoin(call, consult, consult.leg, consult.sdp))
+            center.bind_leg(consult.leg, call)
+            center.spawn(self._rejoin(call, consult, consult.leg, consult.sdp))
         else:
             if consult.leg:
-                center._sip().hang_up(consult.leg)
+                center.sip.hang_up(consult.leg)
             if call.agent_leg is not None:
-                center._spawn(self._rejoin(call, consult, call.agent_leg, call.agent_remote_sdp))
-        center._route(decisions)
+                center.spawn(self._rejoin(call, consult, call.agent_leg, call.agent_remote_sdp))
+        center.route(decisions)
 
     async def _rejoin(self, call: Call, consult: Consult, leg: str, phone_sdp: str) -> None:
         """Put ``leg``'s phone back on the caller's relay (and the relay back on the phone)."""
         center = self.center
         try:
             if call.held_since is None:
-                center._stop_playing(call)
+                center.stop_playing(call)
                 if call.music is not None:
                     await call.music  # the music must have started before we stop it
                 await center.media.stop(call=call.contact_id, tag="caller")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotline.core.events import Event
+from hotline.telephony.media.sdp import placeholder_sdp
 from hotline.telephony.ports import (
     DialCallback,
     MediaRejected,
@@ -27,15 +28,6 @@ from hotline.telephony.ports import (
     StopRinging,
     TransferRefused,
 )
-
-
-def placeholder_sdp(port: int = 9) -> str:
-    """An SDP for 'nobody yet' (discard port): the IVR side of a call before an agent."""
-    return (
-        "v=0\r\no=hotline 1 1 IN IP4 127.0.0.1\r\ns=hotline\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-        f"m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
-        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n"
-    )
 
 
 @dataclass

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from hotline.core.events import Direction, EventKind, Outcome
 from hotline.telephony.call_control import CallControl
-from hotline.telephony.fake import placeholder_sdp
+from hotline.telephony.media.sdp import placeholder_sdp
 from hotline.telephony.ports import DialCallback, MediaUnavailable
 
 CUSTOMER, AGENT = "customer", "agent"
@@ -115,7 +115,7 @@ class Originator:
         )
         self.calls[call.contact_id] = call
         self._by_leg[leg] = call
-        self.center._spawn(self._ring_agent(call, phone))
+        self.center.spawn(self._ring_agent(call, phone))
 
     async def _ring_agent(self, call: OutboundCall, phone: str) -> None:
         try:
@@ -134,7 +134,7 @@ class Originator:
             agent_id=call.agent_id,
             data={"phone": phone, "direction": Direction.OUTBOUND.value},
         )
-        self.center._sip().dial(call.agent_leg, contact=phone, caller=call.number, sdp=to_agent)
+        self.center.sip.dial(call.agent_leg, contact=phone, caller=call.number, sdp=to_agent)
 
     def stop_ringing(self, contact_id: str, agent_id: str) -> None:
         """The ACD took the callback offer back (ring timeout): stop the agent's phone."""
@@ -142,7 +142,7 @@ class Originator:
         if call is None or call.agent_id != agent_id or call.agent_answered_at is not None:
             return
         if self._by_leg.pop(call.agent_leg, None) is not None:
-            self.center._sip().hang_up(call.agent_leg)
+            self.center.sip.hang_up(call.agent_leg)
         self._forget(call)
 
     def _forget(self, call: OutboundCall) -> None:
@@ -151,7 +151,7 @@ class Originator:
             if leg:
                 self._by_leg.pop(leg, None)
         self.calls.pop(call.contact_id, None)
-        self.center._spawn(self._release(call))
+        self.center.spawn(self._release(call))
 
     def _reject(self, call: OutboundCall) -> None:
         """The agent's phone did not take the callback: ring-no-answer for the ACD."""
@@ -162,7 +162,7 @@ class Originator:
             agent_id=call.agent_id,
             data={"reason": "callback_not_answered"},
         )
-        center._route(
+        center.route(
             center.router.offer_rejected(
                 at=center.clock.now(), contact_id=call.contact_id, agent_id=call.agent_id
             )
@@ -203,7 +203,7 @@ class Originator:
         self._by_leg[leg] = call
         self._emit(EventKind.ARRIVED, call, caller=agent_id, called=number, reason=reason)
         self._emit(EventKind.OFFERED, call, phone=phone, leg="agent")
-        self.center._sip().dial(leg, contact=phone, caller=number, sdp=to_agent)
+        self.center.sip.dial(leg, contact=phone, caller=number, sdp=to_agent)
         return contact_id
 
     def ringing(self, leg: str) -> None:
@@ -225,17 +225,17 @@ class Originator:
                     agent_id=call.agent_id,
                     data={"direction": Direction.OUTBOUND.value},
                 )
-                center._route(
+                center.route(
                     center.router.offer_answered(
                         at=call.agent_answered_at,
                         contact_id=call.contact_id,
                         agent_id=call.agent_id,
                     )
                 )
-            self.center._spawn(self._dial_customer(call, sdp))
+            self.center.spawn(self._dial_customer(call, sdp))
         else:
             call.customer_answered_at = self.center.clock.now()
-            self.center._spawn(self._bridge(call, sdp))
+            self.center.spawn(self._bridge(call, sdp))
 
     async def _dial_customer(self, call: OutboundCall, agent_sdp: str) -> None:
         try:
@@ -254,7 +254,7 @@ class Originator:
         self._by_leg[leg] = call
         if not call.routed:  # a callback's one offer was the ACD's, to the agent
             self._emit(EventKind.OFFERED, call, leg="customer", number=call.number)
-        self.center._sip().dial(
+        self.center.sip.dial(
             leg, contact=trunk.format(number=call.number), caller=call.agent_id, sdp=to_customer
         )
 
@@ -330,7 +330,7 @@ class Originator:
         call.finished = True
         for leg in (call.agent_leg, call.customer_leg):
             if leg and self._by_leg.pop(leg, None) is not None:
-                self.center._sip().hang_up(leg)
+                self.center.sip.hang_up(leg)
         data: dict[str, object] = {"outcome": outcome.value}
         if reason:
             data["reason"] = reason
@@ -339,13 +339,13 @@ class Originator:
             center = self.center
             if not center.router_logs:
                 center.emit(EventKind.FINISHED, contact_id=call.contact_id, data=data)
-            center._route(
+            center.route(
                 center.router.contact_ended(at=center.clock.now(), contact_id=call.contact_id)
             )
         else:
             self._emit(EventKind.FINISHED, call, **data)
         self.calls.pop(call.contact_id, None)
-        self.center._spawn(self._release(call))
+        self.center.spawn(self._release(call))
 
     async def _release(self, call: OutboundCall) -> None:
         with contextlib.suppress(MediaUnavailable):

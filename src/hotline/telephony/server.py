@@ -38,6 +38,7 @@ from hotline.core.events import Event, EventKind
 from hotline.routing.engine import RoutingEngine
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
+from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
 from hotline.telephony.event_store import DatabaseSink, TeeSink
 from hotline.telephony.media.prompts import RECORDING_NOTICE
@@ -54,7 +55,6 @@ from hotline.telephony.overload import (
     overload_tick,
 )
 from hotline.telephony.ports import AgentPhone, CallRouter, EventSink
-from hotline.telephony.routing import EngineRouter, voice_routing_config
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
 

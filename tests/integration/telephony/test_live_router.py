@@ -17,7 +17,7 @@ from hotline.live.driver import LiveDriver
 from hotline.routing.model import AgentNotReady, AgentReady
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
 from hotline.telephony.fake import FakeMediaServer, FakeSignalling
-from hotline.telephony.live import DriverSink, LiveRouter
+from hotline.telephony.joined import DriverSink, LiveRouter
 from hotline.telephony.ports import AgentPhone
 from hotline.telephony.server import SAMPLE_CENTER
 
@@ -134,7 +134,7 @@ def test_a_phone_coming_back_does_not_end_an_agents_break() -> None:
 def test_saving_the_center_switches_the_emergency_announcement_on_for_new_calls() -> None:
     from types import SimpleNamespace
 
-    from hotline.telephony.live import LiveVoice
+    from hotline.telephony.joined import LiveVoice
     from hotline.telephony.server import ServerOptions, center_ivr
 
     rig = LiveRig()
@@ -217,7 +217,7 @@ def test_a_called_number_picks_its_own_ivr_flow() -> None:
 def test_refused_calls_raise_an_overload_alarm_in_the_log_and_on_the_wallboard_feed() -> None:
     from types import SimpleNamespace
 
-    from hotline.telephony.live import LiveVoice
+    from hotline.telephony.joined import LiveVoice
     from hotline.telephony.overload import OverloadBounds
     from hotline.telephony.server import LoadMonitor, ServerOptions
 

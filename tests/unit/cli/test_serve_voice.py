@@ -11,7 +11,7 @@ import typer
 from hotline.cli.platform import _live_voice
 from hotline.config.validate import load_center
 from hotline.live.driver import LiveDriver
-from hotline.telephony.live import LiveVoice
+from hotline.telephony.joined import LiveVoice
 from hotline.telephony.media.prompts import RECORDING_NOTICE
 from hotline.telephony.server import SAMPLE_CENTER
 

@@ -67,7 +67,7 @@ def test_wait_is_rounded_up_to_whole_minutes() -> None:
 def test_the_driver_plays_the_announcement_then_the_music() -> None:
     async def scenario(rig: Rig) -> None:
         await _to_queue(rig)  # English, nobody logged in: the caller waits
-        rig.center._route([AnnounceWait(rig.contact, 12, 130.0)])  # as the ACD decides
+        rig.center.route([AnnounceWait(rig.contact, 12, 130.0)])  # as the ACD decides
         await rig.settle(0.2)
         rig.center.hung_up("in-1")
 
@@ -88,7 +88,7 @@ def test_an_agent_ringing_cuts_the_announcement_short() -> None:
     async def scenario(rig: Rig) -> None:
         rig.media.duration_ms = 100
         await _to_queue(rig)
-        rig.center._route([AnnounceWait(rig.contact, 12, 130.0)])
+        rig.center.route([AnnounceWait(rig.contact, 12, 130.0)])
         await asyncio.sleep(0.15)  # comfort message played, position being spoken
         rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")  # rings at once
         await rig.settle(0.3)

@@ -218,6 +218,21 @@ def test_unknown_phone_user_and_unknown_legs_are_ignored() -> None:
     assert rig.sink.events == []
 
 
+def test_a_caller_gone_during_media_set_up_is_not_answered_nor_greeted() -> None:
+    """The caller's CANCEL arrives before the relay is ready: no 200 OK, no IVR, one end."""
+
+    async def scenario(rig: Rig) -> None:
+        rig.center.incoming("in-1", caller="1", called="400", sdp="v=0")
+        rig.center.hung_up("in-1")  # before the set-up task has run
+        await rig.settle()
+
+    rig = run(scenario)
+    assert ("answer", "in-1") not in rig.sip.actions
+    assert rig.sink.kinds() == ["arrived", "finished"]
+    assert rig.data("finished") == [{"outcome": "ivr_hangup"}]
+    assert rig.media.commands[-1] == ("delete", {"call": rig.contact})  # the relay released
+
+
 def test_unusable_offer_is_refused_with_488_and_no_alarm() -> None:
     async def scenario(rig: Rig) -> None:
         rig.media.reject_offers = True
@@ -233,7 +248,7 @@ def test_unusable_offer_is_refused_with_488_and_no_alarm() -> None:
 def _engine_rig() -> Rig:
     from hotline.config.validate import load_center
     from hotline.routing.engine import RoutingEngine
-    from hotline.telephony.routing import EngineRouter, voice_routing_config
+    from hotline.telephony.acd import EngineRouter, voice_routing_config
     from hotline.telephony.server import SAMPLE_CENTER
 
     rig = Rig()

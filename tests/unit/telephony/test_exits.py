@@ -14,8 +14,8 @@ from hotline.config.validate import load_center
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import AgentLoggedIn
+from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter
-from hotline.telephony.routing import EngineRouter, voice_routing_config
 from hotline.telephony.server import SAMPLE_CENTER
 from tests.unit.telephony.test_call_center import OPEN, Rig, _to_queue
 

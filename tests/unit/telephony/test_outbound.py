@@ -11,11 +11,11 @@ from hotline.config.flow import sample_flow
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.routing.engine import RoutingEngine
+from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
 from hotline.telephony.fake import FakeMediaServer, FakeRouter, FakeSignalling, ListSink
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.ports import AgentPhone, CallRouter
-from hotline.telephony.routing import EngineRouter, voice_routing_config
 from hotline.telephony.server import SAMPLE_CENTER
 
 OPEN = 1772416800.0

@@ -6,7 +6,7 @@ import asyncio
 
 from hotline.config.validate import load_center
 from hotline.routing.model import OverflowAction
-from hotline.telephony.routing import voice_routing_config
+from hotline.telephony.acd import voice_routing_config
 from hotline.telephony.server import SAMPLE_CENTER
 from tests.unit.telephony.test_call_center import _engine_rig
 

@@ -67,3 +67,12 @@ def with_direction(sdp: str, wanted: str) -> str:
         out = sdp.rstrip("\r\n") + f"{newline}a={wanted}{newline}"
     # RFC 3264 §8: a changed session description carries a higher version
     return _ORIGIN.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", out, count=1)
+
+
+def placeholder_sdp(port: int = 9) -> str:
+    """An SDP for 'nobody yet' (discard port): the IVR side of a call before an agent."""
+    return (
+        "v=0\r\no=hotline 1 1 IN IP4 127.0.0.1\r\ns=hotline\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n"
+    )

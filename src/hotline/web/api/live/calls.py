@@ -4,7 +4,7 @@ wrap up, promise a call back, click-to-dial.
 Each acts for the agent's own agent id on a contact in their hands (a 403 for anyone else,
 checked before the body is read; a 409 when the contact is not with them). When the server
 also runs the voice server (``hotline serve --sip-port``), a contact that is a phone call is
-controlled through it (:mod:`hotline.telephony.live`): hold plays music to the caller, hang-up
+controlled through it (:mod:`hotline.telephony.joined`): hold plays music to the caller, hang-up
 ends the agent's phone leg, transfer re-routes the caller, consult rings the other agent's
 phone and joins the two agents (then transfers the caller or goes back), decline stops the
 agent's phone ringing — each also telling the one routing engine. A phone call is answered on

@@ -1,4 +1,7 @@
-"""Phone calls routed by the web app's live engine: one engine for the desk, wallboard and SIP.
+"""The voice server joined to the web app's live engine: one engine for desk, wallboard and SIP.
+
+(``hotline serve --sip``, the "joined" server of ``bench/sip_load.py --joined``; named so it
+does not repeat the name of the :mod:`hotline.live` driver it joins.)
 
 ``hotline serve --sip-port N`` runs the voice server inside the web server's process and
 asyncio loop, and joins it to the live driver (:class:`~hotline.live.driver.LiveDriver`):
@@ -37,9 +40,9 @@ from hotline.core.events import Event
 from hotline.live.driver import LiveDriver
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import AgentReady, AgentState, Command, RoutingConflict
+from hotline.telephony.acd import CommandRouter, voice_decisions
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.ports import RoutingDecision, TransferRefused
-from hotline.telephony.routing import CommandRouter, voice_decisions
 from hotline.telephony.server import (
     ServerOptions,
     VoiceParts,

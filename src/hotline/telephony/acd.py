@@ -1,4 +1,7 @@
-"""The routing engine behind the telephony driver's :class:`~hotline.telephony.ports.CallRouter`.
+"""The voice driver's ACD port: the routing engine behind its :class:`~.ports.CallRouter`.
+
+(Named for what it is to telephony — the automatic call distributor it asks — so it does not
+repeat the name of the :mod:`hotline.routing` domain it adapts.)
 
 Telephony never decides which agent gets a call: :class:`EngineRouter` turns the driver's
 calls into :mod:`hotline.routing.model` commands for :class:`~hotline.routing.engine.RoutingEngine`
