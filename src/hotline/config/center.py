@@ -273,6 +273,24 @@ class TicketTypeCategories(Strict):
     categories: list[TicketCategory] = Field(default_factory=list)
 
 
+class ServiceProviderConfig(Strict):
+    """A field-service provider (服务网点): where it works, what it repairs, how much at once.
+
+    Dispatch sends a repair or installation order only to a provider whose ``regions`` hold
+    the order's region and whose ``categories`` hold its product category (an empty list
+    means any), while its open work orders are fewer than ``capacity``. ``staff`` are the
+    usernames of the provider's people who sign in to the provider portal (role
+    ``provider``); they see only this provider's work orders.
+    """
+
+    code: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    regions: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    capacity: int = Field(default=20, ge=1, le=100_000)
+    staff: list[str] = Field(default_factory=list)
+
+
 class CenterInfo(Strict):
     """The center's name, default time zone and languages."""
 
@@ -310,6 +328,7 @@ class CenterConfig(Strict):
     reason_codes: list[ReasonCode] = Field(default_factory=list)
     disposition_codes: list[DispositionCode] = Field(default_factory=list)
     ticket_categories: list[TicketTypeCategories] = Field(default_factory=list)
+    service_providers: list[ServiceProviderConfig] = Field(default_factory=list)
     ivr: IvrConfig | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:

@@ -58,6 +58,10 @@ from hotline.tickets.workflow import (
     transition,
 )
 
+#: ``session.info`` key of the ids of the tickets changed in the session's transaction (an
+#: adapter announces them once it commits: ``hotline.web.ticket_feed``).
+CHANGED = "hotline_tickets_changed"
+
 DEFAULT_CALENDAR = "default"
 # Used when no calendar named "default" is stored: a typical mainland service desk.
 FALLBACK_CALENDAR = BusinessCalendar.weekdays(
@@ -137,6 +141,7 @@ def create_ticket(
     complaint_level: str | None = None,
     contact_id: str | None = None,
     calendar: str | None = None,
+    region: str = "",
     now: datetime | None = None,
     schema: Sequence[TicketTypeCategories] = (),
 ) -> Ticket:
@@ -160,7 +165,7 @@ def create_ticket(
         schema, ticket_type=ticket_type.value, category=category, custom_fields=custom_fields or {}
     )
     now = now or utcnow()
-    warranty = False
+    warranty, product_model = False, ""
     if customer_id is not None:
         customer_id = crm.get_customer(session, customer_id=customer_id).id
     if product_id is not None:
@@ -169,6 +174,7 @@ def create_ticket(
             raise Conflict(f"product {product_id} does not belong to customer {customer_id}")
         customer_id = product.customer_id
         warranty = crm.in_warranty(product, now.date())
+        product_model = product.model
     cal = load_calendar(session, calendar)
     policy = sla.policy_for(ticket_type, priority)
     ticket = Ticket(
@@ -184,6 +190,8 @@ def create_ticket(
         contact_id=contact_id,
         queue=queue,
         calendar=calendar,
+        region=region,
+        product_model=product_model,
         sla=asdict(policy) | {"escalate_to": list(policy.escalate_to)},
         custom_fields=custom_fields,
         warranty=warranty,
@@ -464,6 +472,7 @@ def _event(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
+    session.info.setdefault(CHANGED, set()).add(ticket.id)
     event = TicketEvent(
         ticket_id=ticket.id,
         at=now,
@@ -476,6 +485,60 @@ def _event(
     )
     session.add(event)
     return event
+
+
+def record_event(
+    session: Session,
+    *,
+    ticket: Ticket,
+    actor: str,
+    action: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> TicketEvent:
+    """Append a history entry that changes no state (a note, a provider's acceptance…),
+    audited as ``ticket.<action>``."""
+    event = _event(
+        session,
+        ticket,
+        actor=actor,
+        action=action,
+        before=ticket.state,
+        after=ticket.state,
+        now=now or utcnow(),
+        note=note,
+        data=data,
+    )
+    audit(session, actor=actor, action=f"ticket.{action}", target=f"ticket:{ticket.number}")
+    session.flush()
+    return event
+
+
+def add_note(
+    session: Session,
+    *,
+    ticket_id: int,
+    actor: str,
+    note: str,
+    internal: bool,
+    now: datetime | None = None,
+) -> Ticket:
+    """Add a note: an **internal** one only the desk reads (no SLA effect), or a reply to the
+    customer, which is an update (:func:`respond`: it stops the first-response clock and
+    restarts the next-update one).
+
+    Example: ``add_note(session, ticket_id=5, actor="agent7", note="配件已订", internal=True)``.
+    """
+    if not internal:
+        return respond(session, ticket_id=ticket_id, actor=actor, note=note, now=now)
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    if ticket.state in (TicketState.CLOSED, TicketState.CANCELLED):
+        raise Conflict(f"ticket {ticket.number} is {ticket.state}: reopen it to add notes")
+    record_event(
+        session, ticket=ticket, actor=actor, action="note", note=note, data={"internal": True}
+    )
+    return ticket
 
 
 def respond(
@@ -764,6 +827,12 @@ def ticket_view(ticket: Ticket, *, masked: bool = False) -> dict[str, Any]:
         "first_response_at": _iso(ticket.first_response_at),
         "resolved_at": _iso(ticket.resolved_at),
         "closed_at": _iso(ticket.closed_at),
+        "region": ticket.region,
+        "product_model": ticket.product_model,
+        "appointment_from": _iso(ticket.appointment_from),
+        "appointment_to": _iso(ticket.appointment_to),
+        "accepted_at": _iso(ticket.accepted_at),
+        "paused": ticket.paused_since is not None,
     }
 
 
