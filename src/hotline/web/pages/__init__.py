@@ -65,10 +65,11 @@ def console(request: Request, user: CurrentUser = Depends(require_roles())) -> H
 
 def mount(app: FastAPI) -> None:
     """Add the pages and static files to ``app``."""
-    from hotline.web.pages import admin, live, reports
+    from hotline.web.pages import admin, backoffice, live, reports
 
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(router)
     app.include_router(live.router)
     app.include_router(reports.router)
     app.include_router(admin.router)
+    app.include_router(backoffice.router)
