@@ -53,6 +53,7 @@ from hotline.tickets.workflow import (
     TicketState,
     TicketType,
     Verification,
+    close_blockers,
     complaint_notices,
     notify,
     transition,
@@ -350,6 +351,12 @@ def facts_of(session: Session, ticket: Ticket) -> TicketFacts:
         complaint_level=ComplaintLevel(ticket.complaint_level) if ticket.complaint_level else None,
         acknowledged=tuple(ticket.acknowledged),
     )
+
+
+def close_blockers_of(session: Session, *, ticket_id: int) -> list[str]:
+    """What still keeps the ticket from closing (the closed loop: verification, parts
+    check, complaint escalations); empty when it may close."""
+    return close_blockers(facts_of(session, get_ticket(session, ticket_id=ticket_id)))
 
 
 def act(

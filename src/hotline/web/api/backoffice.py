@@ -25,7 +25,6 @@ from hotline.tickets import service as tickets
 from hotline.tickets.sla import ClockState
 from hotline.tickets.workflow import (
     TicketType,
-    close_blockers,
     escalation_path,
     next_escalation,
 )
@@ -398,7 +397,6 @@ def ticket_page(
     masked = PersonalField.CONTENT in hidden
     view = tickets.ticket_view(ticket, masked=masked)
     view["subject"] = _subject(user, view["subject"])
-    facts = tickets.facts_of(session, ticket)
     complaint = None
     if ticket.type == TicketType.COMPLAINT and ticket.complaint_level:
         complaint = ComplaintOut(
@@ -426,7 +424,7 @@ def ticket_page(
         provider=field_service.provider_code(session, ticket.provider_id),
         clocks=_clocks(session, ticket, utcnow()),
         history=history,
-        close_blockers=close_blockers(facts),
+        close_blockers=tickets.close_blockers_of(session, ticket_id=ticket.id),
         complaint=complaint,
         product=None if masked else _product(session, ticket),
         fields=_fields_schema(request, ticket.type),

@@ -106,6 +106,7 @@ class TicketIn(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     contact_id: str | None = None
     calendar: str | None = None
+    region: str = Field("", max_length=64, description="Where field work is done.")
 
 
 class ActionIn(BaseModel):
