@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from hotline.config.center import CenterConfig
+from hotline.tickets.workflow import TicketState, TicketType
 from hotline.web.access import current_center, scope_of
 from hotline.web.api.provider_portal import provider_of
 from hotline.web.api.tickets import VIEWERS, WORKERS
@@ -22,8 +23,8 @@ from hotline.web.pages.rendering import page_context, render
 router = APIRouter(include_in_schema=False)
 
 LEADS = ("team_lead", "supervisor", "manager")
-TICKET_TYPES = ("repair", "installation", "inquiry", "complaint", "suggestion")
-TICKET_STATES = ("new", "open", "waiting_customer", "dispatched", "resolved", "closed", "cancelled")
+TICKET_TYPES = tuple(kind.value for kind in TicketType)
+TICKET_STATES = tuple(state.value for state in TicketState)
 
 
 def _categories(center: CenterConfig | None) -> list[str]:
