@@ -304,6 +304,16 @@ def report_visit(
     )
 
 
+def claimed(session: Session, *, ticket_id: int) -> bool:
+    """Whether the provider already submitted the warranty claim of this order."""
+    found = session.scalar(
+        select(func.count(TicketEvent.id)).where(
+            TicketEvent.ticket_id == ticket_id, TicketEvent.action == "claim_submitted"
+        )
+    )
+    return bool(found)
+
+
 def submit_claim(
     session: Session,
     *,
@@ -325,12 +335,7 @@ def submit_claim(
         raise Conflict(f"work order {ticket.number} is not under warranty: no warranty claim")
     if ticket.state not in (TicketState.RESOLVED, TicketState.CLOSED):
         raise Conflict(f"work order {ticket.number} is {ticket.state}: report the fix first")
-    claimed = session.scalar(
-        select(func.count(TicketEvent.id)).where(
-            TicketEvent.ticket_id == ticket.id, TicketEvent.action == "claim_submitted"
-        )
-    )
-    if claimed:
+    if claimed(session, ticket_id=ticket.id):
         raise Conflict(f"a claim for work order {ticket.number} was already submitted")
     if ticket.claim_status == "none":
         ticket.claim_status = "pending"

@@ -24,6 +24,7 @@ from hotline.tickets import field_service, work_queue
 from hotline.tickets import service as tickets
 from hotline.tickets.sla import ClockState
 from hotline.tickets.workflow import (
+    OPEN_STATES,
     TicketType,
     escalation_path,
     next_escalation,
@@ -35,6 +36,7 @@ from hotline.web.fields import RecordId, RecordRef
 from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
 
 router = APIRouter(prefix="/api/backoffice", tags=["back office"])
+OPEN_STATE_VALUES = frozenset(state.value for state in OPEN_STATES)
 
 LEADS = ("team_lead", "supervisor", "manager")
 
@@ -85,7 +87,8 @@ class QueuePageOut(BaseModel):
 
 def _clocks(session: Session, ticket: Ticket, now: datetime) -> list[ClockOut]:
     calendar = tickets.load_calendar(session, ticket.calendar)
-    is_open = calendar.is_open(now)
+    # A ticket no longer being worked counts nothing down, whatever a clock never stopped.
+    is_open = ticket.state in OPEN_STATE_VALUES and calendar.is_open(now)
     return [
         ClockOut(
             clock=status.clock.value,

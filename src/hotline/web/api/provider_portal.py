@@ -50,13 +50,14 @@ class WorkOrderOut(BaseModel):
     product_model: str
     warranty: bool
     claim_status: str
+    claim_submitted: bool
     appointment_from: datetime | None
     appointment_to: datetime | None
     accepted_at: datetime | None
     created_at: datetime
 
 
-def _out(ticket: Ticket) -> WorkOrderOut:
+def _out(session: Session, ticket: Ticket) -> WorkOrderOut:
     return WorkOrderOut(
         id=ticket.id,
         number=ticket.number,
@@ -69,6 +70,7 @@ def _out(ticket: Ticket) -> WorkOrderOut:
         product_model=ticket.product_model,
         warranty=ticket.warranty,
         claim_status=ticket.claim_status,
+        claim_submitted=field_service.claimed(session, ticket_id=ticket.id),
         appointment_from=ticket.appointment_from,
         appointment_to=ticket.appointment_to,
         accepted_at=ticket.accepted_at,
@@ -97,7 +99,9 @@ def work_orders(
 ) -> list[WorkOrderOut]:
     """My provider's work orders: open ones by appointment first."""
     _, provider = staff
-    return [_out(t) for t in field_service.provider_orders(session, provider=provider.code)]
+    return [
+        _out(session, t) for t in field_service.provider_orders(session, provider=provider.code)
+    ]
 
 
 @router.post("/work-orders/{ticket_id}/accept", response_model=WorkOrderOut)
@@ -109,9 +113,10 @@ def accept(
     """Accept a work order dispatched to my provider."""
     user, provider = staff
     return _out(
+        session,
         field_service.accept(
             session, ticket_id=ticket_id, provider=provider.code, actor=user.username
-        )
+        ),
     )
 
 
@@ -133,6 +138,7 @@ def schedule(
     """Schedule (or move) the visit."""
     user, provider = staff
     return _out(
+        session,
         field_service.schedule(
             session,
             ticket_id=ticket_id,
@@ -141,7 +147,7 @@ def schedule(
             appointment_to=body.appointment_to,
             note=body.note,
             actor=user.username,
-        )
+        ),
     )
 
 
@@ -167,6 +173,7 @@ def report_visit(
     if any(len(part) > NAME_LENGTH or not part.strip() for part in body.parts):
         raise HTTPException(422, f"each part is 1 to {NAME_LENGTH} characters")
     return _out(
+        session,
         field_service.report_visit(
             session,
             ticket_id=ticket_id,
@@ -177,7 +184,7 @@ def report_visit(
             fixed=body.fixed,
             note=body.note,
             actor=user.username,
-        )
+        ),
     )
 
 
@@ -199,6 +206,7 @@ def submit_claim(
     """Submit the warranty claim of a finished order (once)."""
     user, provider = staff
     return _out(
+        session,
         field_service.submit_claim(
             session,
             ticket_id=ticket_id,
@@ -207,7 +215,7 @@ def submit_claim(
             amount_yuan=body.amount_yuan,
             note=body.note,
             actor=user.username,
-        )
+        ),
     )
 
 

@@ -66,7 +66,7 @@
     el('o-accept').hidden = !withUs || Boolean(order.accepted_at);
     el('o-schedule').hidden = !withUs || !order.accepted_at;
     el('o-visit').hidden = !withUs || !order.accepted_at;
-    el('o-claim').hidden = !order.warranty || !['resolved', 'closed'].includes(order.state);
+    el('o-claim').hidden = !order.warranty || order.claim_submitted || !['resolved', 'closed'].includes(order.state);
     if (!el('w-arrived').value) el('w-arrived').value = Backoffice.localValue(new Date());
   }
 

@@ -63,10 +63,13 @@
       Backoffice.countdown(Backoffice.cell(row, '', 'sla-left'), clock, loadedAt);
       return row;
     }));
-    el('t-blockers').replaceChildren(...page.close_blockers.map((reason) => {
+    const finished = ['closed', 'cancelled'].includes(k.state);
+    const blockers = finished ? [] : page.close_blockers;
+    el('t-blockers').replaceChildren(...blockers.map((reason) => {
       const li = document.createElement('li'); li.className = 'warn'; li.textContent = reason; return li;
     }));
-    el('t-can-close').hidden = page.close_blockers.length > 0;
+    el('t-can-close').hidden = blockers.length > 0;
+    text('t-can-close', finished ? t(`ticket.state.${k.state}`) : t('bo.can_close'));
     drawComplaint();
     drawFields();
     drawHistory();
@@ -148,7 +151,7 @@
       const head = document.createElement('div');
       const kind = entry.internal ? t('bo.internal_note') : t(`bo.action.${entry.action}`);
       head.append(time, ` · ${entry.actor} · ${kind}`);
-      if (entry.from_state !== entry.to_state) head.append(` · ${t('ticket.state.' + entry.from_state)} → ${t('ticket.state.' + entry.to_state)}`);
+      if (entry.from_state && entry.from_state !== entry.to_state) head.append(` · ${t('ticket.state.' + entry.from_state)} → ${t('ticket.state.' + entry.to_state)}`);
       li.appendChild(head);
       if (entry.note) { const p = document.createElement('div'); p.textContent = entry.note; li.appendChild(p); }
       const data = entry.data || {};
