@@ -26,7 +26,7 @@ from hotline.core.errors import Conflict, NotFound
 from hotline.identity.audit import record as audit
 from hotline.store.models.tickets import SavedTicketView, ServiceProvider, Ticket
 from hotline.tickets import service
-from hotline.tickets.workflow import OPEN_STATES
+from hotline.tickets.workflow import NOT_FINISHED_STATES, OPEN_STATES, TicketType
 
 #: The SLA states the queue filters on in the database: past due, waiting on the customer
 #: (clocks stopped), or running within target.
@@ -180,6 +180,18 @@ def bulk_assign(
         except (Conflict, NotFound) as refused:
             outcome[ticket_id] = str(refused)
     return outcome
+
+
+def open_complaints(session: Session, *, limit: int = 200) -> list[Ticket]:
+    """Complaints not yet finished, the nearest deadline first (the supervisor's board)."""
+    states = sorted(state.value for state in NOT_FINISHED_STATES)
+    query = (
+        select(Ticket)
+        .where(Ticket.type == TicketType.COMPLAINT.value, Ticket.state.in_(states))
+        .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 # ---------------------------------------------------------------- saved views

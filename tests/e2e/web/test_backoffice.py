@@ -61,13 +61,18 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     digest = hash_password(PASSWORD)
     center = load_center(SAMPLE)
     with factory() as session:
-        for username, roles in (("boss", ["supervisor"]), ("anjia1", ["provider"])):
+        for username, roles, agent_id in (
+            ("boss", ["supervisor"], None),
+            ("lead", ["team_lead"], "a001"),  # a001 leads t-install
+            ("anjia1", ["provider"], None),
+        ):
             session.add(
                 User(
                     username=username,
                     display_name=username,
                     password_hash=digest,
                     roles=roles,
+                    agent_id=agent_id,
                     language="zh-CN",
                     active=True,
                 )
@@ -252,3 +257,43 @@ def test_the_pages_in_english_pass_the_accessibility_check(browser: Any, base_ur
     _accessible(provider)
     # A provider cannot open the work queue.
     assert provider.goto(f"{base_url}/work").status == 403
+
+
+def test_the_complaint_board_walks_the_escalation_path(browser: Any, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    boss = _signed_in(browser, base_url, "boss")
+    created = boss.evaluate(
+        """async () => (await fetch('/api/tickets', {method: 'POST',
+             headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify({type: 'complaint', subject: '师傅未按约上门',
+                                   complaint_level: '2'})})).json()"""
+    )
+    boss.click("#nav-complaints")
+    row = boss.locator("#board-rows tr", has_text=created["number"])
+    expect(row).to_contain_text("重大投诉")
+    expect(row.locator("td").nth(4)).to_have_text("组长")  # the team lead must act first
+    expect(row.locator("button")).to_have_count(0)  # not the supervisor's turn yet
+    _accessible(boss, "backoffice-complaints.png")
+    # The team lead acknowledges (through the API); the board follows live.
+    lead = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    try:
+        page = lead.new_page()
+        page.goto(f"{base_url}/login")
+        page.fill("input[name=username]", "lead")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base_url}/console")
+        page.evaluate(
+            f"""async () => fetch('/api/tickets/{created["id"]}/actions', {{method: 'POST',
+                 headers: {{'Content-Type': 'application/json'}},
+                 body: JSON.stringify({{action: 'escalate', target: 'team_lead'}})}})"""
+        )
+    finally:
+        lead.close()
+    expect(row.locator("button")).to_have_count(1, timeout=5000)
+    row.locator("button").focus()
+    boss.keyboard.press("Enter")
+    expect(row).to_contain_text("路径已完成")
+    boss.locator("#only-mine").check()
+    expect(boss.locator("#board-rows tr", has_text=created["number"])).to_have_count(0)

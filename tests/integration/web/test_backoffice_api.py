@@ -277,3 +277,51 @@ def test_saved_views_and_bad_filters_answer_clearly(client: TestClient, auth: He
     )
     assert wrong.status_code == 422
     assert wrong.json()["problems"][0]["field"] == "appointment_to"
+
+
+def test_the_complaint_board_shows_who_must_act_next(client: TestClient, auth: Headers) -> None:
+    serious = _ok(
+        client.post(
+            "/api/tickets",
+            json={"type": "complaint", "subject": "上门迟到三小时", "complaint_level": "2"},
+            headers=auth("a001"),
+        ),
+        201,
+    )
+    ordinary = _ok(
+        client.post(
+            "/api/tickets",
+            json={"type": "complaint", "subject": "态度不好", "priority": "low"},
+            headers=auth("a001"),
+        ),
+        201,
+    )
+    assert client.get("/api/backoffice/complaints", headers=auth("a001")).status_code == 403
+    board = _ok(client.get("/api/backoffice/complaints", headers=auth("boss")))
+    # The nearest deadline first: the normal-priority complaint is due before the low one.
+    assert [row["id"] for row in board] == [serious["id"], ordinary["id"]]
+    assert board[0]["complaint"] == {
+        "level": "2",
+        "path": ["team_lead", "supervisor"],
+        "acknowledged": [],
+        "next_role": "team_lead",
+        "deadline": board[0]["complaint"]["deadline"],
+    }
+    # The supervisor may not skip the team lead; the team lead acknowledges, then the boss.
+    skipped = client.post(
+        f"/api/tickets/{serious['id']}/actions",
+        json={"action": "escalate", "target": "supervisor"},
+        headers=auth("boss"),
+    )
+    assert skipped.status_code == 409 and "team_lead next" in skipped.text
+    for who, role in (("lead", "team_lead"), ("boss", "supervisor")):
+        _ok(
+            client.post(
+                f"/api/tickets/{serious['id']}/actions",
+                json={"action": "escalate", "target": role},
+                headers=auth(who),
+            )
+        )
+    board = _ok(client.get("/api/backoffice/complaints", headers=auth("lead")))
+    assert board[0]["complaint"]["next_role"] is None
+    assert board[0]["complaint"]["acknowledged"] == ["team_lead", "supervisor"]

@@ -152,6 +152,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/backoffice/tickets/{ticket_id}/providers"): CUSTOMER_SERVICE,
     ("POST", "/api/backoffice/tickets/{ticket_id}/dispatch"): CUSTOMER_SERVICE,
     ("GET", "/api/backoffice/providers"): TEAM_LEADS_UP,
+    ("GET", "/api/backoffice/complaints"): TEAM_LEADS_UP,
     # provider portal
     ("GET", "/api/provider/work-orders"): PROVIDER_STAFF,
     ("POST", "/api/provider/work-orders/{ticket_id}/accept"): PROVIDER_STAFF,
@@ -193,6 +194,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/work"): CUSTOMER_SERVICE,
     ("GET", "/tickets/{ticket_id}"): TICKET_VIEWERS,
     ("GET", "/provider"): PROVIDER_STAFF,
+    ("GET", "/complaints"): TEAM_LEADS_UP,
 }
 
 #: Path parameters an admitted caller may use (the agent and the team lead are both a001).

@@ -402,13 +402,7 @@ def ticket_page(
     view["subject"] = _subject(user, view["subject"])
     complaint = None
     if ticket.type == TicketType.COMPLAINT and ticket.complaint_level:
-        complaint = ComplaintOut(
-            level=ticket.complaint_level,
-            path=list(escalation_path(ticket.complaint_level)),
-            acknowledged=list(ticket.acknowledged),
-            next_role=next_escalation(ticket.complaint_level, ticket.acknowledged),
-            deadline=ticket.due_at,
-        )
+        complaint = _complaint(ticket)
     history = [
         HistoryOut(
             at=e.at,
@@ -432,6 +426,52 @@ def ticket_page(
         product=None if masked else _product(session, ticket),
         fields=_fields_schema(request, ticket.type),
     )
+
+
+class ComplaintRow(BaseModel):
+    """A complaint on the supervisor's board."""
+
+    id: int
+    number: str
+    subject: str
+    state: str
+    assignee: str | None
+    complaint: ComplaintOut
+    overdue: bool
+
+
+def _complaint(ticket: Ticket) -> ComplaintOut:
+    level = ticket.complaint_level or "1"
+    return ComplaintOut(
+        level=level,
+        path=list(escalation_path(level)),
+        acknowledged=list(ticket.acknowledged),
+        next_role=next_escalation(level, ticket.acknowledged),
+        deadline=ticket.due_at,
+    )
+
+
+@router.get("/complaints", response_model=list[ComplaintRow])
+def complaints(
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*LEADS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[ComplaintRow]:
+    """The complaint board: every unfinished complaint, its level, the mandatory escalation
+    path, who must act next and the deadline; the nearest deadline first."""
+    now = utcnow()
+    return [
+        ComplaintRow(
+            id=t.id,
+            number=t.number,
+            subject=_subject(user, t.subject),
+            state=t.state,
+            assignee=t.assignee,
+            complaint=_complaint(t),
+            overdue=t.due_at is not None and t.due_at < now,
+        )
+        for t in work_queue.open_complaints(session)
+    ]
 
 
 class NoteIn(BaseModel):

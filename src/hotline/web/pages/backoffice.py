@@ -85,6 +85,16 @@ def ticket_page(
     return render(request, "ticket.html", context)
 
 
+@router.get("/complaints", response_class=HTMLResponse)
+def complaint_board(
+    request: Request, user: CurrentUser = Depends(require_roles(*LEADS))
+) -> HTMLResponse:
+    """The complaint board: levels, escalation paths, who acts next, deadlines."""
+    context = page_context(request, user)
+    context.update(texts=page_texts(request, context["lang"]), roles=list(user.roles))
+    return render(request, "complaints.html", context)
+
+
 @router.get("/provider", response_class=HTMLResponse)
 def provider_portal(
     request: Request, user: CurrentUser = Depends(require_roles("provider"))
