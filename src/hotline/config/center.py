@@ -259,11 +259,17 @@ class CustomField(Strict):
 
 
 class TicketCategory(Strict):
-    """One category of a ticket type (``water_heater`` under ``repair``) and its fields."""
+    """One category of a ticket type (``water_heater`` under ``repair``) and its fields.
+
+    ``warranty_months``: how long a product of this category is under warranty, counted
+    from its installation date (else its purchase date), when the product record carries
+    no warranty end date of its own.
+    """
 
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
     fields: list[CustomField] = Field(default_factory=list)
+    warranty_months: int | None = Field(default=None, ge=1, le=240)
 
 
 class TicketTypeCategories(Strict):

@@ -41,7 +41,7 @@ from hotline.store.models.tickets import (
     TicketVerification,
 )
 from hotline.tickets import figures, sla
-from hotline.tickets.categories import check_ticket_fields
+from hotline.tickets.categories import check_ticket_fields, decide_warranty, warranty_months
 from hotline.tickets.workflow import (
     NOT_FINISHED_STATES,
     OPEN_STATES,
@@ -166,7 +166,7 @@ def create_ticket(
         schema, ticket_type=ticket_type.value, category=category, custom_fields=custom_fields or {}
     )
     now = now or utcnow()
-    warranty, product_model = False, ""
+    warranty, product_model, warranty_reason = False, "", ""
     if customer_id is not None:
         customer_id = crm.get_customer(session, customer_id=customer_id).id
     if product_id is not None:
@@ -174,7 +174,16 @@ def create_ticket(
         if customer_id is not None and product.customer_id != customer_id:
             raise Conflict(f"product {product_id} does not belong to customer {customer_id}")
         customer_id = product.customer_id
-        warranty = crm.in_warranty(product, now.date())
+        decision = decide_warranty(
+            on=now.date(),
+            warranty_until=product.warranty_until,
+            purchased_on=product.purchased_on,
+            installed_on=product.installed_on,
+            months=warranty_months(
+                schema, ticket_type=ticket_type.value, category=product.category or category
+            ),
+        )
+        warranty, warranty_reason = decision.covered, decision.reason
         product_model = product.model
     cal = load_calendar(session, calendar)
     policy = sla.policy_for(ticket_type, priority)
@@ -217,6 +226,7 @@ def create_ticket(
         after=TicketState.NEW.value,
         now=now,
         note=subject,
+        data={"warranty": warranty_reason} if warranty_reason else None,
     )
     for effect in complaint_notices(facts_of(session, ticket)):
         _apply(session, ticket, effect, now=now, actor=actor)

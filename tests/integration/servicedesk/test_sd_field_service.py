@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.config.center import ServiceProviderConfig
+from hotline.config.center import ServiceProviderConfig, TicketCategory, TicketTypeCategories
 from hotline.core.calendar import BusinessCalendar
 from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.crm import service as crm
@@ -347,3 +347,51 @@ def test_committed_ticket_changes_are_announced_and_rolled_back_ones_are_not(
         tickets.add_note(other, ticket_id=ticket_id, actor="a", note="y", internal=True)
         other.commit()
     assert published == [{"type": "tickets_changed", "ids": [ticket_id]}]
+
+
+def test_warranty_is_decided_from_installation_or_purchase_date(
+    desk: tuple[Session, int],
+) -> None:
+    session, _ = desk
+    schema = [
+        TicketTypeCategories(
+            type="repair", categories=[TicketCategory(id="water_heater", warranty_months=36)]
+        )
+    ]
+    customer = crm.create_customer(session, name="李娜", phones=["13900001111"], actor="a")
+
+    def ticket_for(
+        purchased_on: date | None = None,
+        installed_on: date | None = None,
+        warranty_until: date | None = None,
+    ) -> Any:
+        product = crm.add_product(
+            session,
+            customer_id=customer.id,
+            model="JSQ30",
+            category="water_heater",
+            purchased_on=purchased_on,
+            installed_on=installed_on,
+            warranty_until=warranty_until,
+        )
+        return tickets.create_ticket(
+            session,
+            type="repair",
+            subject="不加热",
+            product_id=product.id,
+            category="water_heater",
+            actor="a001",
+            now=MONDAY_9,  # 2026-11-23
+            schema=schema,
+        )
+
+    # Bought four years ago but installed two years ago: the warranty runs from installation.
+    installed = ticket_for(purchased_on=date(2022, 11, 1), installed_on=date(2024, 11, 1))
+    assert installed.warranty
+    reason = tickets.history(session, ticket_id=installed.id)[0].data["warranty"]
+    assert reason == "36 months from installation on 2024-11-01"
+    assert not ticket_for(purchased_on=date(2023, 11, 1)).warranty  # 36 months ended 2026-11-01
+    assert ticket_for(purchased_on=date(2023, 11, 30)).warranty
+    # A recorded end date wins over the category's period; no dates at all, no warranty.
+    assert not ticket_for(installed_on=date(2026, 1, 1), warranty_until=date(2026, 6, 30)).warranty
+    assert not ticket_for().warranty

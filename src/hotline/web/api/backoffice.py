@@ -22,6 +22,7 @@ from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import field_service, work_queue
 from hotline.tickets import service as tickets
+from hotline.tickets.categories import decide_warranty, warranty_months
 from hotline.tickets.sla import ClockState
 from hotline.tickets.workflow import (
     OPEN_STATES,
@@ -326,6 +327,9 @@ class ProductOut(BaseModel):
     installed_on: str | None
     warranty_until: str | None
     in_warranty: bool
+    #: On what grounds: its own end date, or the category's period from installation or
+    #: purchase (the center configuration's ``warranty_months``).
+    warranty_reason: str
 
 
 class ComplaintOut(BaseModel):
@@ -371,10 +375,23 @@ def _iso_day(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _product(session: Session, ticket: Ticket) -> ProductOut | None:
+def _product(request: Request, session: Session, ticket: Ticket) -> ProductOut | None:
     if ticket.product_id is None:
         return None
     product = crm.get_product(session, product_id=ticket.product_id)
+    center = current_center(request)
+    months = warranty_months(
+        center.ticket_categories if center else [],
+        ticket_type=ticket.type,
+        category=product.category or ticket.category,
+    )
+    decision = decide_warranty(
+        on=utcnow().date(),
+        warranty_until=product.warranty_until,
+        purchased_on=product.purchased_on,
+        installed_on=product.installed_on,
+        months=months,
+    )
     return ProductOut(
         id=product.id,
         model=product.model,
@@ -382,8 +399,9 @@ def _product(session: Session, ticket: Ticket) -> ProductOut | None:
         serial_number=product.serial_number,
         purchased_on=_iso_day(product.purchased_on),
         installed_on=_iso_day(product.installed_on),
-        warranty_until=_iso_day(product.warranty_until),
-        in_warranty=crm.in_warranty(product, utcnow().date()),
+        warranty_until=_iso_day(decision.until),
+        in_warranty=decision.covered,
+        warranty_reason=decision.reason,
     )
 
 
@@ -423,7 +441,7 @@ def ticket_page(
         history=history,
         close_blockers=tickets.close_blockers_of(session, ticket_id=ticket.id),
         complaint=complaint,
-        product=None if masked else _product(session, ticket),
+        product=None if masked else _product(request, session, ticket),
         fields=_fields_schema(request, ticket.type),
     )
 

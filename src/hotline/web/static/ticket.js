@@ -47,7 +47,7 @@
       [t('bo.customer'), k.customer_id ? `#${k.customer_id}` : '–'],
       [t('bo.product'), product ? `${product.model} · ${product.serial_number || ''}` : (k.product_model || '–')],
       [t('bo.purchased'), product ? (product.purchased_on || '–') + ' / ' + (product.installed_on || '–') : '–'],
-      [t('bo.warranty'), k.warranty ? `${t('bo.in_warranty')} (${product && product.warranty_until || ''})` : t('bo.out_of_warranty')],
+      [t('bo.warranty'), (k.warranty ? t('bo.in_warranty') : t('bo.out_of_warranty')) + (product ? ` · ${product.warranty_reason}` : '')],
       [t('bo.region'), k.region || '–'],
       [t('bo.provider'), page.provider || '–'],
       [t('bo.appointment'), k.appointment_from ? `${Backoffice.when(k.appointment_from)} – ${Backoffice.when(k.appointment_to)}` : '–'],
