@@ -296,6 +296,14 @@ def get_ticket(session: Session, *, ticket_id: int) -> Ticket:
     return ticket
 
 
+def ticket_by_number(session: Session, *, number: str) -> Ticket:
+    """The ticket with this number (as customers and staff quote it), or :class:`NotFound`."""
+    ticket = session.scalars(select(Ticket).where(Ticket.number == number)).first()
+    if ticket is None:
+        raise NotFound(f"ticket {number} does not exist")
+    return ticket
+
+
 def list_tickets(
     session: Session,
     *,
@@ -556,6 +564,77 @@ def add_note(
         session, ticket=ticket, actor=actor, action="note", note=note, data={"internal": True}
     )
     return ticket
+
+
+def link_tickets(
+    session: Session, *, ticket_id: int, other_id: int, actor: str, now: datetime | None = None
+) -> Ticket:
+    """Link two tickets about related problems (the same fault reported twice over time, an
+    installation and its later repair): each one's history names the other."""
+    ticket, other = (
+        get_ticket(session, ticket_id=ticket_id),
+        get_ticket(session, ticket_id=other_id),
+    )
+    if ticket.id == other.id:
+        raise Conflict("a ticket cannot be linked to itself")
+    if other.id in linked_ids(session, ticket_id=ticket.id):
+        raise Conflict(f"tickets {ticket.number} and {other.number} are already linked")
+    for one, two in ((ticket, other), (other, ticket)):
+        record_event(
+            session,
+            ticket=one,
+            actor=actor,
+            action="link",
+            data={"ticket_id": two.id, "number": two.number},
+            now=now,
+        )
+    return ticket
+
+
+def merge_ticket(
+    session: Session, *, ticket_id: int, into_id: int, actor: str, now: datetime | None = None
+) -> Ticket:
+    """Merge a duplicate into the ticket that carries on: the duplicate is cancelled with a
+    note naming the survivor, both histories record the merge, and they stay linked.
+
+    Example: ``merge_ticket(session, ticket_id=8, into_id=5, actor="lead1")``.
+    """
+    duplicate, survivor = (
+        get_ticket(session, ticket_id=ticket_id),
+        get_ticket(session, ticket_id=into_id),
+    )
+    if duplicate.id == survivor.id:
+        raise Conflict("a ticket cannot be merged into itself")
+    if survivor.state in (TicketState.CLOSED, TicketState.CANCELLED):
+        raise Conflict(f"ticket {survivor.number} is {survivor.state}: merge into an open one")
+    act(
+        session,
+        ticket_id=duplicate.id,
+        action=Action.CANCEL.value,
+        actor=actor,
+        note=f"merged into {survivor.number}",
+        data={"merged_into": survivor.id, "number": survivor.number},
+        now=now,
+    )
+    record_event(
+        session,
+        ticket=survivor,
+        actor=actor,
+        action="merge",
+        data={"ticket_id": duplicate.id, "number": duplicate.number},
+        now=now,
+    )
+    return survivor
+
+
+def linked_ids(session: Session, *, ticket_id: int) -> list[int]:
+    """The tickets linked to or merged with this one, in the order they were."""
+    found: list[int] = []
+    for event in history(session, ticket_id=ticket_id):
+        other = event.data.get("ticket_id") or event.data.get("merged_into")
+        if event.action in ("link", "merge", "cancel") and other and other not in found:
+            found.append(int(other))
+    return found
 
 
 def respond(

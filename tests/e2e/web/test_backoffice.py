@@ -297,3 +297,12 @@ def test_the_complaint_board_walks_the_escalation_path(browser: Any, base_url: s
     expect(row).to_contain_text("路径已完成")
     boss.locator("#only-mine").check()
     expect(boss.locator("#board-rows tr", has_text=created["number"])).to_have_count(0)
+    boss.locator("#only-mine").uncheck()
+    # The complaint is about the repair order: link them from the complaint's page.
+    row.locator("a").click()
+    repair = boss.evaluate("async () => (await fetch('/api/tickets/1')).json()")
+    boss.fill("#r-number", repair["number"])
+    boss.click("#btn-link")
+    expect(boss.locator("#t-related")).to_contain_text(repair["number"])
+    expect(boss.locator("#complaint-card")).to_contain_text("路径已完成")
+    _accessible(boss)

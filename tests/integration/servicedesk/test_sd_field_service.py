@@ -395,3 +395,25 @@ def test_warranty_is_decided_from_installation_or_purchase_date(
     # A recorded end date wins over the category's period; no dates at all, no warranty.
     assert not ticket_for(installed_on=date(2026, 1, 1), warranty_until=date(2026, 6, 30)).warranty
     assert not ticket_for().warranty
+
+
+def test_link_and_merge_keep_both_histories(desk: tuple[Session, int]) -> None:
+    session, _ = desk
+    first, second, duplicate = _repair(session), _repair(session), _repair(session)
+    tickets.link_tickets(session, ticket_id=first, other_id=second, actor="a")
+    with pytest.raises(Conflict, match="already linked"):
+        tickets.link_tickets(session, ticket_id=second, other_id=first, actor="a")
+    with pytest.raises(Conflict, match="itself"):
+        tickets.link_tickets(session, ticket_id=first, other_id=first, actor="a")
+    assert tickets.linked_ids(session, ticket_id=second) == [first]
+    tickets.merge_ticket(session, ticket_id=duplicate, into_id=first, actor="lead")
+    merged = tickets.get_ticket(session, ticket_id=duplicate)
+    survivor = tickets.get_ticket(session, ticket_id=first)
+    assert merged.state == "cancelled"
+    assert (
+        tickets.history(session, ticket_id=duplicate)[-1].note == f"merged into {survivor.number}"
+    )
+    assert tickets.linked_ids(session, ticket_id=first) == [second, duplicate]
+    assert tickets.linked_ids(session, ticket_id=duplicate) == [first]
+    with pytest.raises(Conflict, match="merge into an open one"):
+        tickets.merge_ticket(session, ticket_id=second, into_id=duplicate, actor="lead")

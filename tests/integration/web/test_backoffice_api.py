@@ -49,7 +49,7 @@ def client(
             )
         )
     customer = crm.create_customer(db_session, name="张伟", phones=["13812345678"], actor="t")
-    crm.add_product(
+    product = crm.add_product(
         db_session,
         customer_id=customer.id,
         model="JSQ25-13",
@@ -60,6 +60,7 @@ def client(
     db_session.commit()
     settings = Settings(home=tmp_path, secret_key="test-secret")
     app = create_app(settings=settings, session_factory=session_factory, center=with_staff(SAMPLE))
+    app.state.test_product_id = product.id  # ids differ between databases and runs
     with TestClient(app) as test_client:
         yield test_client
 
@@ -101,7 +102,7 @@ def _repair(client: TestClient, auth: Headers, **extra: Any) -> dict[str, Any]:
         "queue": "repair",
         "category": "water_heater",
         "custom_fields": {"model_number": "JSQ25-13", "serial_number": "SN0001"},
-        "product_id": 1,
+        "product_id": client.app.state.test_product_id,  # type: ignore[attr-defined]
         "region": "hefei",
     } | extra
     return _ok(client.post("/api/tickets", json=body, headers=auth("a001")), 201)
@@ -325,3 +326,36 @@ def test_the_complaint_board_shows_who_must_act_next(client: TestClient, auth: H
     board = _ok(client.get("/api/backoffice/complaints", headers=auth("lead")))
     assert board[0]["complaint"]["next_role"] is None
     assert board[0]["complaint"]["acknowledged"] == ["team_lead", "supervisor"]
+
+
+def test_link_and_merge_by_number_within_what_one_may_see(
+    client: TestClient, auth: Headers
+) -> None:
+    first, duplicate = _repair(client, auth), _repair(client, auth)
+    hidden = _repair(client, auth, queue="vip")  # not one of agent a001's queues
+    blocked = client.post(
+        f"/api/backoffice/tickets/{first['id']}/links",
+        json={"number": hidden["number"]},
+        headers=auth("a001"),
+    )
+    assert blocked.status_code == 404
+    _ok(
+        client.post(
+            f"/api/backoffice/tickets/{first['id']}/links",
+            json={"number": hidden["number"]},
+            headers=auth("boss"),
+        )
+    )
+    merged = _ok(
+        client.post(
+            f"/api/backoffice/tickets/{duplicate['id']}/merge",
+            json={"number": first["number"]},
+            headers=auth("a001"),
+        )
+    )
+    assert merged["state"] == "cancelled"
+    # The agent sees the merged duplicate among the related tickets, not the hidden one.
+    page = _ok(client.get(f"/api/backoffice/tickets/{first['id']}", headers=auth("a001")))
+    assert [r["number"] for r in page["related"]] == [duplicate["number"]]
+    page = _ok(client.get(f"/api/backoffice/tickets/{first['id']}", headers=auth("boss")))
+    assert [r["number"] for r in page["related"]] == [hidden["number"], duplicate["number"]]

@@ -149,6 +149,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/backoffice/assign"): TEAM_LEADS_UP,
     ("GET", "/api/backoffice/tickets/{ticket_id}"): TICKET_VIEWERS,
     ("POST", "/api/backoffice/tickets/{ticket_id}/notes"): CUSTOMER_SERVICE,
+    ("POST", "/api/backoffice/tickets/{ticket_id}/links"): CUSTOMER_SERVICE,
+    ("POST", "/api/backoffice/tickets/{ticket_id}/merge"): CUSTOMER_SERVICE,
     ("GET", "/api/backoffice/tickets/{ticket_id}/providers"): CUSTOMER_SERVICE,
     ("POST", "/api/backoffice/tickets/{ticket_id}/dispatch"): CUSTOMER_SERVICE,
     ("GET", "/api/backoffice/providers"): TEAM_LEADS_UP,

@@ -42,6 +42,14 @@ OPEN_STATE_VALUES = frozenset(state.value for state in OPEN_STATES)
 LEADS = ("team_lead", "supervisor", "manager")
 
 
+class TicketOut(BaseModel):
+    """A ticket after a change."""
+
+    id: int
+    number: str
+    state: str
+
+
 class ClockOut(BaseModel):
     """One SLA clock: its state, business seconds left and whether it is counting now."""
 
@@ -342,6 +350,15 @@ class ComplaintOut(BaseModel):
     deadline: datetime | None
 
 
+class RelatedOut(BaseModel):
+    """A ticket linked to or merged with this one."""
+
+    id: int
+    number: str
+    state: str
+    subject: str
+
+
 class TicketPageOut(BaseModel):
     """Everything the ticket page shows."""
 
@@ -353,6 +370,7 @@ class TicketPageOut(BaseModel):
     complaint: ComplaintOut | None
     product: ProductOut | None
     fields: list[dict[str, Any]]
+    related: list[RelatedOut]
 
 
 def _visible(request: Request, user: CurrentUser, session: Session, ticket_id: int) -> Ticket:
@@ -443,7 +461,68 @@ def ticket_page(
         complaint=complaint,
         product=None if masked else _product(request, session, ticket),
         fields=_fields_schema(request, ticket.type),
+        related=_related(request, user, session, ticket),
     )
+
+
+def _related(
+    request: Request, user: CurrentUser, session: Session, ticket: Ticket
+) -> list[RelatedOut]:
+    center = current_center(request)
+    shown: list[RelatedOut] = []
+    for other_id in tickets.linked_ids(session, ticket_id=ticket.id):
+        other = tickets.get_ticket(session, ticket_id=other_id)
+        # A linked ticket the viewer may not see stays unseen, as everywhere else.
+        if may_see_ticket(center, user, queue=other.queue, assignee=other.assignee):
+            subject = _subject(user, other.subject)
+            shown.append(
+                RelatedOut(id=other.id, number=other.number, state=other.state, subject=subject)
+            )
+    return shown
+
+
+class RelationIn(BaseModel):
+    """Another ticket, by the number people quote."""
+
+    number: str = Field(min_length=1, max_length=32)
+
+
+def _other(request: Request, user: CurrentUser, session: Session, number: str) -> Ticket:
+    other = tickets.ticket_by_number(session, number=number)
+    return _visible(request, user, session, other.id)
+
+
+@router.post("/tickets/{ticket_id}/links", response_model=TicketOut)
+def link(
+    ticket_id: RecordId,
+    body: RelationIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> TicketOut:
+    """Link this ticket and another one (both histories name the other)."""
+    _visible(request, user, session, ticket_id)
+    other = _other(request, user, session, body.number)
+    ticket = tickets.link_tickets(
+        session, ticket_id=ticket_id, other_id=other.id, actor=user.username
+    )
+    return TicketOut(id=ticket.id, number=ticket.number, state=ticket.state)
+
+
+@router.post("/tickets/{ticket_id}/merge", response_model=TicketOut)
+def merge(
+    ticket_id: RecordId,
+    body: RelationIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> TicketOut:
+    """Merge this ticket (a duplicate) into another: this one is cancelled, naming it."""
+    _visible(request, user, session, ticket_id)
+    survivor = _other(request, user, session, body.number)
+    tickets.merge_ticket(session, ticket_id=ticket_id, into_id=survivor.id, actor=user.username)
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    return TicketOut(id=ticket.id, number=ticket.number, state=ticket.state)
 
 
 class ComplaintRow(BaseModel):
@@ -497,14 +576,6 @@ class NoteIn(BaseModel):
 
     note: str = Field(min_length=1, max_length=NOTE_LENGTH)
     internal: bool = True
-
-
-class TicketOut(BaseModel):
-    """A ticket after a change."""
-
-    id: int
-    number: str
-    state: str
 
 
 @router.post("/tickets/{ticket_id}/notes", response_model=TicketOut)

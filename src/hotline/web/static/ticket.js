@@ -71,6 +71,12 @@
     el('t-can-close').hidden = blockers.length > 0;
     text('t-can-close', finished ? t(`ticket.state.${k.state}`) : t('bo.can_close'));
     drawComplaint();
+    el('t-related').replaceChildren(...page.related.map((other) => {
+      const li = document.createElement('li');
+      const link = document.createElement('a'); link.href = `/tickets/${other.id}`; link.textContent = other.number;
+      li.append(link, ` · ${other.subject} · ${t('ticket.state.' + other.state)}`);
+      return li;
+    }));
     drawFields();
     drawHistory();
     if (mayWork) drawActions();
@@ -161,6 +167,8 @@
       if (data.fixed !== undefined) details.push(data.fixed ? t('bo.fixed') : t('bo.not_fixed'));
       if (data.on_time !== undefined && data.on_time !== null) details.push(data.on_time ? t('bo.on_time') : t('bo.late'));
       if (data.provider && entry.action === 'dispatch') details.push(`${t('bo.provider')}: ${data.provider}` + (data.reassigned_from ? ` (${t('bo.reassigned_from')} ${data.reassigned_from})` : ''));
+      if (data.number && ['link', 'merge', 'cancel'].includes(entry.action)) details.push(`${t('bo.other_ticket')}: ${data.number}`);
+      if (data.warranty) details.push(`${t('bo.warranty')}: ${data.warranty}`);
       if (data.amount_yuan !== undefined) details.push(`${t('bo.amount')}: ${data.amount_yuan}`);
       if (details.length) { const p = document.createElement('div'); p.className = 'muted small'; p.textContent = details.join(' · '); li.appendChild(p); }
       return li;
@@ -208,6 +216,14 @@
     return region;
   }
   if (mayWork) {
+    el('relate-form').onsubmit = (event) => {
+      event.preventDefault();
+      run(() => call('POST', `/api/backoffice/tickets/${id}/links`, {number: el('r-number').value.trim()}));
+    };
+    el('btn-merge').onclick = () => {
+      if (!el('r-number').reportValidity()) return;
+      run(() => call('POST', `/api/backoffice/tickets/${id}/merge`, {number: el('r-number').value.trim()}));
+    };
     el('btn-assign').onclick = () => run(() => call('POST', `/api/tickets/${id}/actions`, {action: 'assign', target: el('assign-to').value.trim()}));
     el('dispatch-form').onsubmit = (event) => {
       event.preventDefault();
