@@ -207,6 +207,7 @@ def test_a_repair_order_goes_round_the_loop_in_the_browser(browser: Any, base_ur
 
     # The provider's technician: only their own order; accept, visit, claim.
     provider = _signed_in(browser, base_url, "anjia1")
+    expect(provider.locator("#notice-count")).to_have_text("1")  # the dispatch notice
     provider.click("#nav-provider")
     orders = provider.locator("#p-orders tr")
     expect(orders).to_have_count(1)

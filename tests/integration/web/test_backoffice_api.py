@@ -138,6 +138,12 @@ def test_create_dispatch_provider_visit_verify_close_over_http(
             headers=auth("a001"),
         )
     )
+    # The dispatched provider's staff are told, in their own inbox; another provider's not.
+    inbox = _ok(client.get("/api/notifications", headers=auth("provider")))
+    assert [(n["kind"], n["ticket_number"]) for n in inbox["items"]] == [
+        ("work_order_dispatched", ticket["number"])
+    ]
+    assert _ok(client.get("/api/notifications", headers=auth("xinda1")))["items"] == []
     # The provider sees its own order (the fault, not the customer's number) ...
     orders = _ok(client.get("/api/provider/work-orders", headers=auth("provider")))
     assert [o["id"] for o in orders] == [tid] and orders[0]["description"] == "客户说洗澡没热水"

@@ -27,6 +27,17 @@ from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
 router = APIRouter(prefix="/api/provider", tags=["provider portal"])
 
 
+def staff_of(request: Request, user: CurrentUser) -> str | None:
+    """The code of the provider whose staff ``user`` is (``None``: nobody's staff)."""
+    if "provider" not in user.roles:
+        return None
+    center = current_center(request)
+    for provider in center.service_providers if center else []:
+        if user.username in provider.staff:
+            return provider.code
+    return None
+
+
 def provider_of(request: Request, user: CurrentUser) -> ServiceProviderConfig:
     """The provider whose staff ``user`` is; 403 when they are nobody's staff."""
     center = current_center(request)
