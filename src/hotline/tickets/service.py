@@ -810,7 +810,29 @@ def policy_of(ticket: Ticket) -> sla.SlaPolicy:
 
 def sla_status(session: Session, *, ticket: Ticket, now: datetime) -> list[sla.ClockStatus]:
     """Evaluate the ticket's SLA clocks at ``now`` on its calendar."""
-    timeline = sla.Timeline(
+    calendar = load_calendar(session, ticket.calendar)
+    return sla.evaluate(policy_of(ticket), _timeline(ticket), calendar, now)
+
+
+def resolution_status(
+    session: Session,
+    *,
+    ticket: Ticket,
+    now: datetime,
+    calendars: dict[str | None, BusinessCalendar] | None = None,
+) -> sla.ClockStatus:
+    """The ticket's resolution clock at ``now`` (the one a work queue sorts and counts down
+    by); ``calendars`` caches the calendars across the tickets of one page."""
+    calendars = {} if calendars is None else calendars
+    if ticket.calendar not in calendars:
+        calendars[ticket.calendar] = load_calendar(session, ticket.calendar)
+    return sla.evaluate_resolution(
+        policy_of(ticket), _timeline(ticket), calendars[ticket.calendar], now
+    )
+
+
+def _timeline(ticket: Ticket) -> sla.Timeline:
+    return sla.Timeline(
         created_at=ticket.created_at,
         first_response_at=ticket.first_response_at,
         last_update_at=ticket.last_update_at,
@@ -818,7 +840,6 @@ def sla_status(session: Session, *, ticket: Ticket, now: datetime) -> list[sla.C
         pauses=_pauses(ticket),
         paused_since=ticket.paused_since,
     )
-    return sla.evaluate(policy_of(ticket), timeline, load_calendar(session, ticket.calendar), now)
 
 
 def check_sla(session: Session, *, now: datetime, actor: str = "sla") -> list[dict[str, Any]]:

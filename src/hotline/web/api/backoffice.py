@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig, ServiceProviderConfig
+from hotline.core.calendar import BusinessCalendar
 from hotline.crm import service as crm
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.store.db import utcnow
@@ -23,7 +24,7 @@ from hotline.store.models.tickets import Ticket
 from hotline.tickets import field_service, work_queue
 from hotline.tickets import service as tickets
 from hotline.tickets.categories import decide_warranty, warranty_months
-from hotline.tickets.sla import ClockState
+from hotline.tickets.sla import ClockState, ClockStatus
 from hotline.tickets.workflow import (
     OPEN_STATES,
     TicketType,
@@ -94,20 +95,27 @@ class QueuePageOut(BaseModel):
     items: list[QueueRow]
 
 
-def _clocks(session: Session, ticket: Ticket, now: datetime) -> list[ClockOut]:
-    calendar = tickets.load_calendar(session, ticket.calendar)
+def _clock_out(status: ClockStatus, *, counting: bool) -> ClockOut:
+    return ClockOut(
+        clock=status.clock.value,
+        state=status.state.value,
+        target_s=status.target_s,
+        remaining_s=status.remaining_s,
+        due_at=status.due_at,
+        ticking=counting
+        and status.state in (ClockState.RUNNING, ClockState.WARNING, ClockState.BREACHED),
+    )
+
+
+def _counting(ticket: Ticket, calendar: BusinessCalendar, now: datetime) -> bool:
     # A ticket no longer being worked counts nothing down, whatever a clock never stopped.
-    is_open = ticket.state in OPEN_STATE_VALUES and calendar.is_open(now)
+    return ticket.state in OPEN_STATE_VALUES and calendar.is_open(now)
+
+
+def _clocks(session: Session, ticket: Ticket, now: datetime) -> list[ClockOut]:
+    counting = _counting(ticket, tickets.load_calendar(session, ticket.calendar), now)
     return [
-        ClockOut(
-            clock=status.clock.value,
-            state=status.state.value,
-            target_s=status.target_s,
-            remaining_s=status.remaining_s,
-            due_at=status.due_at,
-            ticking=is_open
-            and status.state in (ClockState.RUNNING, ClockState.WARNING, ClockState.BREACHED),
-        )
+        _clock_out(status, counting=counting)
         for status in tickets.sla_status(session, ticket=ticket, now=now)
     ]
 
@@ -182,6 +190,7 @@ def queue(
     now = utcnow()
     page = work_queue.search(session, wanted=wanted, now=now, sort=sort, offset=offset, limit=limit)
     codes = _providers_by_id(session, page.tickets)
+    calendars: dict[str | None, BusinessCalendar] = {}
     items = [
         QueueRow(
             id=t.id,
@@ -200,7 +209,10 @@ def queue(
             created_at=t.created_at,
             due_at=t.due_at,
             paused=t.paused_since is not None,
-            resolution=_clocks(session, t, now)[2],
+            resolution=_clock_out(
+                tickets.resolution_status(session, ticket=t, now=now, calendars=calendars),
+                counting=_counting(t, calendars[t.calendar], now),
+            ),
         )
         for t in page.tickets
     ]
