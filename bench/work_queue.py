@@ -59,6 +59,7 @@ INDEXES = {
     "ix_tickets_state_due": "tickets (state, due_at)",
     "ix_tickets_assignee_state": "tickets (assignee, state)",
     "ix_tickets_provider_state": "tickets (provider_id, state)",
+    "ix_tickets_region_state": "tickets (region, state)",
 }
 SLA = json.dumps(
     {

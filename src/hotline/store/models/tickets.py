@@ -50,10 +50,11 @@ class Ticket(Base):
         Index("ix_tickets_customer_state", "customer_id", "state"),
         Index("ix_tickets_queue_state", "queue", "state"),
         # The work queue filters by state and pages in due-time (SLA risk) order, per
-        # assignee or provider (migration backoffice_0001).
+        # assignee, provider or region (migration backoffice_0001).
         Index("ix_tickets_state_due", "state", "due_at"),
         Index("ix_tickets_assignee_state", "assignee", "state"),
         Index("ix_tickets_provider_state", "provider_id", "state"),
+        Index("ix_tickets_region_state", "region", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -32,6 +32,7 @@ def upgrade() -> None:
     op.create_index("ix_tickets_state_due", "tickets", ["state", "due_at"])
     op.create_index("ix_tickets_assignee_state", "tickets", ["assignee", "state"])
     op.create_index("ix_tickets_provider_state", "tickets", ["provider_id", "state"])
+    op.create_index("ix_tickets_region_state", "tickets", ["region", "state"])
     op.create_table(
         "ticket_saved_views",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -45,6 +46,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("ticket_saved_views")
+    op.drop_index("ix_tickets_region_state", table_name="tickets")
     op.drop_index("ix_tickets_provider_state", table_name="tickets")
     op.drop_index("ix_tickets_assignee_state", table_name="tickets")
     op.drop_index("ix_tickets_state_due", table_name="tickets")
