@@ -24,7 +24,12 @@ from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import RecordId
 from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
 
-router = APIRouter(prefix="/api/provider", tags=["provider portal"])
+_PROVIDER_ROLE = require_roles("provider")
+# The role check on every route itself (the door the route tests look for), then
+# ``provider_staff`` finds the user's provider (FastAPI runs the shared check once).
+router = APIRouter(
+    prefix="/api/provider", tags=["provider portal"], dependencies=[Depends(_PROVIDER_ROLE)]
+)
 
 
 def staff_of(request: Request, user: CurrentUser) -> str | None:
@@ -87,9 +92,6 @@ def _out(session: Session, ticket: Ticket) -> WorkOrderOut:
         accepted_at=ticket.accepted_at,
         created_at=ticket.created_at,
     )
-
-
-_PROVIDER_ROLE = require_roles("provider")
 
 
 def provider_staff(
