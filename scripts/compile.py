@@ -62,6 +62,10 @@ def main() -> int:
         ["--config-file", str(config), *paths],
         opt_level="3",
         target_dir=str(BUILD / "c"),
+        # One group: every module goes into one shared library (hotline_engine__mypyc), so
+        # calls between them — the engine's handlers, pools, timers and records, the event
+        # vocabulary — stay native C calls and attribute reads, as within one module.
+        separate=False,
         group_name="hotline_engine",
     )
     setup(

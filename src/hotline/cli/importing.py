@@ -37,8 +37,9 @@ def read_or_exit(file: Path, *, mapping: str | None, tz: str, skip_bad_rows: boo
         raise typer.Exit(2)
     try:
         export_mapping = load_mapping(mapping) if mapping else None
+        # Without --skip-bad-rows a mapping's own known-quirk policy applies.
         result = read_contact_records(
-            file, tz=tz, skip_bad_rows=skip_bad_rows, mapping=export_mapping
+            file, tz=tz, skip_bad_rows=skip_bad_rows or None, mapping=export_mapping
         )
     except ValidationFailed as failed:
         for problem in failed.problems:

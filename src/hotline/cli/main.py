@@ -38,6 +38,9 @@ def _register() -> None:
     from hotline.cli import routing
 
     routing.register(app)
+    from hotline.cli import quality
+
+    quality.register(app)
 
 
 _register()

@@ -137,6 +137,12 @@ def kpis(
         "queue", "--by", help=f"Comma-separated, from {', '.join(DIMENSIONS)}; 'center' for none."
     ),
     output_format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    metadata: Path = typer.Option(
+        None,
+        "--metadata",
+        help="With --format csv: write the settings the figures were computed with (interval, "
+        "time zone, thresholds, notes) to this JSON sidecar file; without it they go to stderr.",
+    ),
     tz: str = typer.Option("UTC", "--tz", help="Time zone of intervals and naive timestamps."),
     thresholds: Path = typer.Option(
         None,
@@ -211,7 +217,12 @@ def kpis(
     if output_format == "json":
         typer.echo(report.to_json())
     elif output_format == "csv":
+        # The CSV stays plain (header row first) so spreadsheets and pandas read it as is.
         typer.echo(report.to_csv(), nl=False)
+        if metadata is not None:
+            metadata.write_text(report.metadata_json() + "\n", encoding="utf-8")
+        else:
+            error_console.print(f"settings: {report.metadata_json()}", highlight=False)
     else:
         render_table(report, console)
 

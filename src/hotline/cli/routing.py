@@ -12,8 +12,8 @@ from rich.table import Table
 
 from hotline.config.validate import load_center
 from hotline.core.errors import ValidationFailed
+from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import RoutingConfig, RoutingError, matches_any
-from hotline.routing.service import routing_config_from_center
 
 console = Console()
 error_console = Console(stderr=True)

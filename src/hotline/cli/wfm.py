@@ -18,7 +18,8 @@ from rich.table import Table
 from hotline.core.documents import dict_rows, load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.core.spreadsheet import append_row, csv_cell
-from hotline.wfm import service
+from hotline.wfm import files
+from hotline.wfm.calendars import shipped_calendar, shipped_calendars
 from hotline.wfm.erlang import ServiceTarget, required_agents
 from hotline.wfm.forecast import (
     ForecastSettings,
@@ -26,6 +27,7 @@ from hotline.wfm.forecast import (
     SpecialDay,
     backtest,
     forecast,
+    forecast_by_queue,
     rolling_origins,
 )
 
@@ -114,10 +116,10 @@ def _records(*, contacts: list[Path], bank: Path | None, tz: str) -> tuple[list[
     """Contact records from files or the bank logs, and the time zone to read them in."""
     try:
         if bank is not None:
-            return service.read_bank(bank), service.BANK_TIMEZONE
+            return files.read_bank(bank), files.BANK_TIMEZONE
         if not contacts:
             raise typer.BadParameter("give --contacts FILE (or --bank DIR)")
-        return service.read_contacts(contacts, tz=tz), tz
+        return files.read_contacts(contacts, tz=tz), tz
     except ValidationFailed as exc:
         for problem in exc.problems[:50]:
             error_console.print(f"[red]error[/red] {problem}", highlight=False)
@@ -134,7 +136,7 @@ def _history(
     queue: str | None,
 ) -> History:
     records, zone = _records(contacts=contacts, bank=bank, tz=tz)
-    return service.history_from_records(
+    return files.history_from_records(
         records, interval_s=interval_s, timezone=zone, channel=channel, queue=queue
     )
 
@@ -159,15 +161,72 @@ def _save_rows(rows: list[dict[str, object]], path: Path) -> None:
         writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
 
 
-def _calendar(path: Path | None) -> list[SpecialDay]:
-    if path is None:
+def _calendar(name_or_path: str | None) -> list[SpecialDay]:
+    """A calendar file, or a calendar shipped with Hotline named without a path."""
+    if name_or_path is None:
         return []
     try:
-        return service.read_calendar(path)
+        if not Path(name_or_path).exists() and name_or_path in shipped_calendars():
+            return shipped_calendar(name_or_path)
+        if not Path(name_or_path).exists():
+            error_console.print(
+                f"[red]error[/red] --calendar: no file {name_or_path!r} and no shipped calendar "
+                f"of that name (shipped: {', '.join(shipped_calendars())})",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
+        return files.read_calendar(Path(name_or_path))
     except ValidationFailed as exc:
         for problem in exc.problems:
             error_console.print(f"[red]error[/red] {problem}", highlight=False)
         raise typer.Exit(1) from exc
+
+
+def _forecast_by_queue(
+    records: list[Any],
+    *,
+    zone: str,
+    interval_s: int,
+    channel: str | None,
+    days: int,
+    calendar: list[SpecialDay],
+    level: float,
+    output: str,
+    out: Path | None,
+) -> None:
+    """Rows of one forecast per queue, reconciled with the forecast of their total."""
+    total = files.history_from_records(
+        records, interval_s=interval_s, timezone=zone, channel=channel
+    )
+    names = sorted({r.queue for r in records if r.queue and r.queued_at is not None})
+    queues = {
+        name: files.history_from_records(
+            records, interval_s=interval_s, timezone=zone, channel=channel, queue=name,
+            first_day=total.first_day, last_day=total.day(total.days - 1),
+        )
+        for name in names
+    }  # fmt: skip
+    try:
+        result = forecast_by_queue(
+            total, queues, days=days, calendar=calendar, settings=ForecastSettings(level=level)
+        )
+    except ValueError as exc:
+        error_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from exc
+    for note in result.total.notes:
+        error_console.print(f"note: {note}", highlight=False)
+    for day in result.total.excluded:
+        error_console.print(f"left out of the fit: {day.describe()}", highlight=False)
+    rows: list[dict[str, object]] = []
+    for name, queue_forecast in result.queues.items():
+        for interval_row in queue_forecast.intervals():
+            row = interval_row.as_row()
+            rows.append({"interval_start": row.pop("interval_start"), "queue": name, **row})
+    if out is not None:
+        _save_rows(rows, out)
+        return
+    _write_rows(rows, output, f"Forecast per queue from {total.day(result.total.origin)}")
 
 
 def _interval_seconds(text: str) -> int:
@@ -198,6 +257,10 @@ def _write_rows(rows: list[dict[str, object]], output: str, title: str) -> None:
         raise typer.BadParameter("format must be csv, json or table")
 
 
+CALENDAR_HELP = (
+    "Special days: a CSV file (date,label[,kind][,factor][,like]) or a calendar shipped with "
+    "Hotline: israel-1999, china-2025-2026."
+)
 CONTACTS_HELP = "Contact-record CSV file (METRICS.md format); repeat for several files."
 BANK_HELP = "Read the 1999 Anonymous Bank logs from this directory instead of --contacts."
 
@@ -209,14 +272,18 @@ def forecast_command(
     horizon: str = typer.Option("14d", "--horizon", help="How far ahead: whole days, e.g. 14d."),
     interval: str = typer.Option("30m", "--interval", help="Interval length: 15m, 30m or 60m."),
     tz: str = typer.Option("UTC", "--tz", help="The center's time zone, e.g. Asia/Shanghai."),
-    calendar: Path | None = typer.Option(
-        None, "--calendar", help="Special days CSV: date,label[,factor][,like]."
-    ),
+    calendar: str | None = typer.Option(None, "--calendar", help=CALENDAR_HELP),
     channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
     queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
     level: float = typer.Option(0.8, "--level", help="Prediction-interval coverage."),
     by_channel: bool = typer.Option(
         False, "--by-channel", help="One forecast per channel, with a channel column."
+    ),
+    by_queue: bool = typer.Option(
+        False,
+        "--by-queue",
+        help="One forecast per queue, with a queue column, reconciled so that the queues add "
+        "up to the forecast of their total in every interval.",
     ),
     output: str = typer.Option("csv", "--format", help="csv, json or table."),
     out: Path | None = typer.Option(None, "--out", help="Write to a file (.csv or .xlsx)."),
@@ -233,11 +300,17 @@ def forecast_command(
         channels = [channel]
     days = max(1, round(parse_duration(horizon) / 86400))
     special_days = _calendar(calendar)
+    if by_queue:
+        _forecast_by_queue(
+            records, zone=zone, interval_s=interval_s, channel=channel, days=days,
+            calendar=special_days, level=level, output=output, out=out,
+        )  # fmt: skip
+        return
     rows: list[dict[str, object]] = []
     title = "Forecast"
     for current in channels:
         try:
-            history = service.history_from_records(
+            history = files.history_from_records(
                 records, interval_s=interval_s, timezone=zone, channel=current, queue=queue
             )
             result = forecast(
@@ -248,6 +321,8 @@ def forecast_command(
             raise typer.Exit(1) from exc
         for note in result.notes:
             error_console.print(f"note: {note}", highlight=False)
+        for day in result.excluded:
+            error_console.print(f"left out of the fit: {day.describe()}", highlight=False)
         title = f"Forecast from {history.day(result.origin)}"
         for interval_row in result.intervals():
             row = interval_row.as_row()
@@ -271,7 +346,7 @@ def backtest_command(
         "56d", "--min-training", help="History needed before the first origin."
     ),
     tz: str = typer.Option("UTC", "--tz", help="The center's time zone."),
-    calendar: Path | None = typer.Option(None, "--calendar", help="Special days CSV."),
+    calendar: str | None = typer.Option(None, "--calendar", help=CALENDAR_HELP),
     queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
     output: str = typer.Option("table", "--format", help="table, csv or json."),
     out: Path | None = typer.Option(None, "--out", help="Write to a file (.csv or .xlsx)."),
@@ -527,9 +602,9 @@ def schedule_command(
     table.add_row("seconds", f"{result.seconds:.1f}")
     console.print(table)
     if out is not None:
-        service.write_schedule(result, out, interval_s=interval_s)
+        files.write_schedule(result, out, interval_s=interval_s)
     if chart is not None:
-        service.plot_coverage(result, chart, first_day=first_day, interval_s=interval_s)
+        files.plot_coverage(result, chart, first_day=first_day, interval_s=interval_s)
 
 
 @wfm_app.command("adherence")
@@ -560,8 +635,8 @@ def adherence_command(
         with teams.open(newline="", encoding="utf-8") as handle:
             team_map = {row["agent"]: row["team"] for row in dict_rows(handle, source=str(teams))}
     report = adherence_report(
-        schedule=service.read_roster(roster, tz=tz),
-        events=service.read_events(events, replication=replication),
+        schedule=files.read_roster(roster, tz=tz),
+        events=files.read_events(events, replication=replication),
         window_start=start.timestamp(),
         window_end=(start + timedelta(days=1)).timestamp(),
         teams=team_map,
@@ -637,7 +712,7 @@ def intraday_command(
     offered = [0.0] * elapsed
     answered = [0.0] * elapsed
     handled = [0.0] * elapsed
-    for record in service.read_contacts(contacts, tz=tz):
+    for record in files.read_contacts(contacts, tz=tz):
         if record.queued_at is None:
             continue
         index = int((record.queued_at - day_start.timestamp()) // interval_s)
@@ -646,8 +721,8 @@ def intraday_command(
             if record.answered_at is not None:
                 answered[index] += 1
                 handled[index] += record.handle_s
-    scheduled = service.phones_per_interval(
-        service.read_roster(roster, tz=tz),
+    scheduled = files.phones_per_interval(
+        files.read_roster(roster, tz=tz),
         day_start=day_start.timestamp(),
         interval_s=interval_s,
         slots=slots,
@@ -824,8 +899,8 @@ def verify_plan_command(
         error_console.print(f"[red]error[/red] the forecast has no contacts on {day}")
         raise typer.Exit(1)
     day_aht = sum(o * a for o, a in zip(offered, aht, strict=True)) / sum(offered)
-    on_phones = service.phones_per_interval(
-        service.read_roster(roster, tz=tz),
+    on_phones = files.phones_per_interval(
+        files.read_roster(roster, tz=tz),
         day_start=start.timestamp(),
         interval_s=interval_s,
         slots=slots,

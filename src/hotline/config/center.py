@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
@@ -336,6 +337,7 @@ class CenterConfig(Strict):
     ticket_categories: list[TicketTypeCategories] = Field(default_factory=list)
     service_providers: list[ServiceProviderConfig] = Field(default_factory=list)
     ivr: IvrConfig | None = None
+    quality: QualityConfig | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

@@ -309,6 +309,7 @@ def _cross_checks(
     _check_ticket_categories(config, error)
     _check_service_providers(config, error)
     _check_ivr(config, error, known, queues, calendars)
+    _check_quality(config, error, channels)
     return errors, warnings
 
 
@@ -364,6 +365,42 @@ def _check_service_providers(config: CenterConfig, error: Any) -> None:
                     f"unknown ticket category {category!r} (configured: "
                     f"{', '.join(sorted(categories))})",
                 )
+def _check_quality(config: CenterConfig, error: Any, channels: set[str]) -> None:
+    """Evaluation forms: one row per (id, version), ids unique inside a form, fatal questions
+    pass/fail, channels enabled."""
+    if config.quality is None:
+        return
+    versions: set[tuple[str, int]] = set()
+    for i, form in enumerate(config.quality.forms):
+        base: Path_ = ("quality", "forms", i)
+        if (form.id, form.version) in versions:
+            error((*base, "version"), f"form {form.id!r} version {form.version} is defined twice")
+        versions.add((form.id, form.version))
+        for k, channel in enumerate(form.channels):
+            if config.channels and channel not in channels:
+                error((*base, "channels", k), f"channel {channel!r} is not enabled in 'channels'")
+        section_ids: set[str] = set()
+        question_ids: set[str] = set()
+        for j, section in enumerate(form.sections):
+            where: Path_ = (*base, "sections", j)
+            if section.id in section_ids:
+                error((*where, "id"), f"duplicate section {section.id!r} in form {form.id!r}")
+            section_ids.add(section.id)
+            for k, question in enumerate(section.questions):
+                spot: Path_ = (*where, "questions", k)
+                if question.id in question_ids:
+                    error(
+                        (*spot, "id"),
+                        f"duplicate question {question.id!r} in form {form.id!r} "
+                        "(answers are keyed by question id, so ids are unique across sections)",
+                    )
+                question_ids.add(question.id)
+                if question.fatal != "none" and question.points != 1:
+                    error(
+                        (*spot, "points"),
+                        f"fatal question {question.id!r} must be pass/fail (points: 1), "
+                        f"not a 0-{question.points} rating",
+                    )
 
 
 def _check_ticket_categories(config: CenterConfig, error: Any) -> None:

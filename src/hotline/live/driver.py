@@ -19,6 +19,11 @@ After every step the driver
 * keeps what the agent desktop needs that the engine does not: the contact's attached data
   (customer, subject), the open offer, when wrap-up ends, which contact is on hold.
 
+This module is the engine task and its jobs. The rest has a module of its own: the desk
+state (:mod:`hotline.live.desk_state`), the event log and recovery
+(:mod:`hotline.live.persistence`), a saved configuration taking effect piece by piece
+(:mod:`hotline.live.reconfiguration`), the wallboard (:mod:`hotline.live.wallboard`).
+
 Commands that do not fit the engine's state (a caller hangs up while the agent answers) raise
 :class:`~hotline.routing.model.RoutingConflict` to the caller of :meth:`LiveDriver.command`;
 fire-and-forget jobs (:meth:`LiveDriver.post`) log the conflict and carry on.
@@ -30,9 +35,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -40,24 +43,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.clock import Clock, WallClock
-from hotline.core.events import Channel, Event, EventKind
+from hotline.core.events import Channel, Event
 from hotline.live import recovery
+from hotline.live.desk_state import DeskState, OnFinished, OpenOffer
+from hotline.live.persistence import EventLogPersistence
+from hotline.live.reconfiguration import PendingConfiguration, engine_idle
+from hotline.live.stats import DriverStats
 from hotline.live.wallboard import Wallboard
-from hotline.routing.engine import Result, RoutingEngine, apply_ready, engine_wide_changes
-from hotline.routing.model import (
-    AgentLoggedIn,
-    AgentState,
-    CancelOffer,
-    Command,
-    ContactQueued,
-    NewDay,
-    Offer,
-    RoutingConfig,
-    RoutingConflict,
-    StartCallback,
-)
-from hotline.routing.service import routing_config_from_center
-from hotline.store.event_log import EventLogWriter
+from hotline.routing.engine import Result, RoutingEngine
+from hotline.routing.from_center import routing_config_from_center
+from hotline.routing.model import Command, ContactQueued, NewDay, RoutingConflict
 
 log = logging.getLogger(__name__)
 
@@ -67,75 +62,6 @@ Listener = Callable[[Result], None]
 #: A job runs inside the engine task with the engine and "now"; it returns what the caller
 #: awaits, and the engine result it produced (or ``None`` when it only read state).
 Job = Callable[[RoutingEngine, float], tuple[T, Result | None]]
-
-#: Events kept in memory waiting for the database before the oldest are dropped (and counted).
-MAX_PENDING_EVENTS = 200_000
-
-
-@dataclass
-class OpenOffer:
-    """A contact ringing at an agent, as the desktop shows it."""
-
-    contact_id: str
-    agent_id: str
-    queue: str | None
-    channel: str
-    kind: str
-    offered_at: float
-    ring_timeout_s: float
-
-    def as_dict(self, attached: dict[str, Any]) -> dict[str, Any]:
-        """JSON-ready, with the contact's attached data (the screen pop's fallback)."""
-        return {
-            "type": "offer",
-            "contact_id": self.contact_id,
-            "agent_id": self.agent_id,
-            "queue": self.queue,
-            "channel": self.channel,
-            "kind": self.kind,
-            "offered_at": self.offered_at,
-            "ring_timeout_s": self.ring_timeout_s,
-            "attached": attached,
-        }
-
-
-@dataclass(frozen=True)
-class FinishedContact:
-    """A contact the live engine finished, as the ``on_finished`` hooks receive it.
-
-    ``customer`` is the number the contact was attached with (the calling number for voice),
-    ``agent_id`` the last agent who answered it, ``attached`` the rest of its attached data.
-    """
-
-    contact_id: str
-    at: float
-    channel: str | None
-    queue: str | None
-    outcome: str
-    customer: str | None
-    agent_id: str | None
-    disposition: str | None
-    attached: dict[str, Any]
-
-
-OnFinished = Callable[[FinishedContact], None]
-
-
-@dataclass
-class DriverStats:
-    """Counters a health page or test reads."""
-
-    jobs: int = 0
-    conflicts: int = 0
-    events: int = 0
-    events_written: int = 0
-    write_failures: int = 0
-    events_dropped: int = 0
-    snapshots: int = 0
-    #: Contacts found in progress on start or stop and closed as ``interrupted``.
-    recovered: int = 0
-    started_at: float = 0.0
-    last_write_s: list[float] = field(default_factory=list)
 
 
 class LiveDriver:
@@ -174,7 +100,6 @@ class LiveDriver:
     ) -> None:
         self.center = center
         self.clock: Clock = clock or WallClock()
-        self.session_factory = session_factory
         self.publish: Publish = publish or (lambda message: None)
         #: Whether any screen listens to what is published now: boards and the event stream
         #: are built only for someone (attach() asks the web app's hub).
@@ -185,23 +110,15 @@ class LiveDriver:
         self.flush_every_s = flush_every_s
         self.snapshot_every_s = snapshot_every_s
         self.stats = DriverStats()
-        self.attached: dict[str, dict[str, Any]] = {}
-        self.offers: dict[str, OpenOffer] = {}
-        self.wrap_until: dict[tuple[str, str], float] = {}
-        self.on_hold: set[str] = set()
-        #: Contacts whose agent is consulting another agent → the consulted agent.
-        self.consults: dict[str, str] = {}
-        self.dispositions: dict[str, str] = {}
-        self.callbacks: dict[str, dict[str, Any]] = {}
-        #: Called (in the engine task; keep them quick) with every finished contact, e.g. to
-        #: add it to the customer's contact history. The driver knows nothing of the CRM.
-        self.on_finished: list[OnFinished] = list(on_finished)
-        self._answered_by: dict[str, str] = {}
-        self._arrived_from: dict[str, str] = {}
+        #: What the desktop shows beside the engine (attached data, offers, hold, wrap-up).
+        self.desk = DeskState(on_finished)
+        #: The event log (numbered, written off the loop) and recovery after a restart.
+        self.persistence = EventLogPersistence(
+            clock=self.clock, stats=self.stats, session_factory=session_factory
+        )
         self._callback_handles: list[asyncio.TimerHandle] = []
         self._queue_ids = {q.id for q in center.queues}
         self._listeners: list[Listener] = []
-        self._event_log = EventLogWriter(source="live", max_pending=MAX_PENDING_EVENTS)
         self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any] | None]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._changed: asyncio.Event | None = None
@@ -209,20 +126,49 @@ class LiveDriver:
         stamp = datetime.fromtimestamp(self.clock.now()).strftime("%y%m%d%H%M%S")
         self._prefix = contact_prefix or f"L{stamp}"
         self._numbers = itertools.count(1)
-        self._log_seq = itertools.count(1)
-        self._honour_hours = honour_hours
-        self._seed = seed
         #: Called with every saved configuration at once (the voice server takes new IVR
         #: flows and the emergency switch for new calls without waiting for an idle moment).
         self.on_reconfigure: list[Callable[[CenterConfig], None]] = []
-        #: A saved configuration not yet wholly in force (see reconfigure).
-        self.pending_center: CenterConfig | None = None
-        self._target: RoutingConfig | None = None
-        # Queues and agents of the pending configuration not yet applied, and why.
-        self._waiting: dict[tuple[str, str], str] = {}
-        # Engine-wide settings the pending configuration changes (a rebuild at full idle).
-        self._whole: list[str] = []
+        #: A saved configuration on its way into force (see reconfigure).
+        self.pending = PendingConfiguration(honour_hours=honour_hours, seed=seed)
+        #: When the last saved configuration was wholly in force.
         self.applied_at: float | None = None
+
+    # ------------------------------------------------------------------ the parts' state
+
+    @property
+    def session_factory(self) -> sessionmaker[Session] | None:
+        """The database the event log goes to (``None``: nothing keeps the events)."""
+        return self.persistence.session_factory
+
+    @session_factory.setter
+    def session_factory(self, factory: sessionmaker[Session] | None) -> None:
+        self.persistence.session_factory = factory
+
+    @property
+    def attached(self) -> dict[str, dict[str, Any]]:
+        """Each contact's attached data (customer, subject, ...) until it finishes."""
+        return self.desk.attached
+
+    @property
+    def offers(self) -> dict[str, OpenOffer]:
+        """The offer ringing at each agent."""
+        return self.desk.offers
+
+    @property
+    def dispositions(self) -> dict[str, str]:
+        """The disposition chosen at the end of each contact's wrap-up."""
+        return self.desk.dispositions
+
+    @property
+    def on_finished(self) -> list[OnFinished]:
+        """Hooks called with every finished contact (see :class:`DeskState`)."""
+        return self.desk.on_finished
+
+    @property
+    def pending_center(self) -> CenterConfig | None:
+        """A saved configuration not yet wholly in force (see :meth:`reconfigure`)."""
+        return self.pending.center
 
     # ------------------------------------------------------------------ life cycle
 
@@ -246,7 +192,7 @@ class LiveDriver:
         self.stats.started_at = self.clock.now()
         self._day = self._local_day(self.clock.now())
         if self.session_factory is not None:
-            await asyncio.to_thread(self._recover, recovery.CRASH)
+            await asyncio.to_thread(self.persistence.recover, recovery.CRASH)
             await asyncio.to_thread(self._rebuild_today)
         self._tasks = [
             asyncio.create_task(self._engine_loop(), name="live-engine"),
@@ -272,42 +218,19 @@ class LiveDriver:
                 await task
         self._tasks = []
         await self.flush()
-        if was_running and self.session_factory is not None and not self._event_log.pending:
+        if was_running and self.session_factory is not None and not self.persistence.pending:
             try:
-                await asyncio.to_thread(self._recover, recovery.SHUTDOWN)
+                await asyncio.to_thread(self.persistence.recover, recovery.SHUTDOWN)
             except Exception:  # the next start closes them instead (reason "crash")
                 log.exception("live routing: closing the contacts in progress failed")
 
-    def _recover(self, reason: str) -> None:
-        assert self.session_factory is not None
-        events = recovery.recover(
-            self.session_factory,
-            now=self.clock.now(),
-            reason=reason,
-            first_seq=next(self._log_seq),
-        )
-        if events:
-            # Keep this run's sequence ahead of the numbers the closing events took.
-            self._log_seq = itertools.count(events[-1].seq + 1)
-            self.stats.recovered += sum(e.kind is EventKind.FINISHED for e in events)
-            self.stats.events += len(events)
-            self.stats.events_written += len(events)
-            log.warning(
-                "live routing: closed %d contacts and %d agents left in progress (%s)",
-                sum(e.kind is EventKind.FINISHED for e in events),
-                sum(e.kind is EventKind.AGENT_STATE for e in events),
-                reason,
-            )
-
     def _rebuild_today(self) -> None:
         """Feed the wallboard today's logged events (its figures survive a restart)."""
-        assert self.session_factory is not None
         now = self.clock.now()
         midnight = datetime.fromtimestamp(now, self.wallboard.tz).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        events = recovery.events_since(self.session_factory, since=midnight.timestamp())
-        self.wallboard.record(events)
+        self.wallboard.record(self.persistence.events_since(midnight.timestamp()))
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(result)`` in the engine task after every step (simulated peers)."""
@@ -436,11 +359,11 @@ class LiveDriver:
             "note": note,
             "for_contact": for_contact,
         }
-        self.callbacks[callback_id] = entry
+        self.desk.callbacks[callback_id] = entry
         delay = max(0.0, due_at - self.clock.now())
 
         def due() -> None:
-            if self.callbacks.pop(callback_id, None) is None or self._jobs is None:
+            if self.desk.callbacks.pop(callback_id, None) is None or self._jobs is None:
                 return
             self.attached[callback_id] = {
                 "customer": customer,
@@ -490,12 +413,7 @@ class LiveDriver:
         Until everything applied, :attr:`pending_center` holds the new configuration and
         :meth:`apply_status` says what waits and why (the admin page shows it).
         """
-        self.pending_center = center
-        self._target = routing_config_from_center(
-            center, honour_hours=self._honour_hours, seed=self._seed
-        )
-        self._waiting = {}
-        self._whole = engine_wide_changes(self.engine.config, self._target)
+        self.pending.begin(center, self.engine.config)
         self._queue_ids = {q.id for q in center.queues}
         for hook in self.on_reconfigure:
             try:
@@ -512,101 +430,31 @@ class LiveDriver:
         that holds it up); ``whole`` names the engine-wide settings that wait for a moment
         with nothing in flight (then every piece waits for it).
         """
-        waiting = [
-            {"kind": kind, "id": item, "reason": reason, **_explained(reason)}
-            for (kind, item), reason in sorted(self._waiting.items())
-        ]
-        return {
-            "pending": self.pending_center is not None,
-            "applied_at": self.applied_at,
-            "waiting": waiting,
-            "whole": list(self._whole) if self.pending_center is not None else [],
-        }
-
-    def _idle(self) -> bool:
-        engine = self.engine
-        if engine.contacts() or self.offers:
-            return False
-        busy = {AgentState.RESERVED, AgentState.ON_CONTACT, AgentState.WRAP_UP}
-        return all(engine.agent_state(agent) not in busy for agent in engine.agents())
+        return self.pending.status(applied_at=self.applied_at)
 
     def _apply_pending(self, now: float) -> None:
         """Apply what of the saved configuration has reached its safe point (every step)."""
-        center = self.pending_center
-        target = self._target
-        if center is None or target is None:
-            return
-        if self._whole:
-            if not self._idle():
-                self._waiting = {
-                    ("engine", ", ".join(self._whole)): "waits for no contact in flight"
-                }
-                return
-            self._rebuild(center, target, now)
-        else:
-            results, waiting = apply_ready(self.engine, target)
-            for result in results:
-                self._after(result)
-            if waiting:
-                if results or waiting != self._waiting:
-                    self._waiting = waiting
-                    self._follow(self._in_force(center, waiting))
-                    self.publish({"type": "config_progress", "at": now, **self.apply_status()})
-                return
-            self._follow(center)
-        self.config = self.engine.config
-        self.pending_center = None
-        self._target = None
-        self._waiting = {}
-        self._whole = []
-        self.applied_at = now
-        log.info("live routing: new center configuration applied")
-        self.publish({"type": "config_applied", "at": now})
-
-    def _in_force(self, center: CenterConfig, waiting: dict[tuple[str, str], str]) -> CenterConfig:
-        """``center`` with each queue and agent still waiting as it is now in force."""
-        old_queues = {q.id: q for q in self.center.queues}
-        old_agents = {a.id: a for a in self.center.agents}
-        queues = [old_queues.get(q.id) if ("queue", q.id) in waiting else q for q in center.queues]
-        new_queues = {q.id for q in center.queues}
-        queues += [q for q in self.center.queues if q.id not in new_queues]
-        agents = [old_agents.get(a.id) if ("agent", a.id) in waiting else a for a in center.agents]
-        new_agents = {a.id for a in center.agents}
-        agents += [a for a in self.center.agents if a.id not in new_agents]
-        return center.model_copy(
-            update={
-                "queues": [q for q in queues if q is not None],
-                "agents": [a for a in agents if a is not None],
-            }
+        step = self.pending.step(
+            self.engine,
+            self.center,
+            idle=lambda: engine_idle(self.engine, offers_open=bool(self.desk.offers)),
+            now=now,
         )
-
-    def _follow(self, center: CenterConfig) -> None:
-        """Make the views (wallboard targets, names, teams; wrap-up times) show ``center``."""
-        self.center = center
-        self.wallboard.reconfigure(center)
-
-    def _rebuild(self, center: CenterConfig, config: RoutingConfig, now: float) -> None:
-        """A new engine for engine-wide changes, built while nothing is in flight."""
-        old = self.engine
-        engine = RoutingEngine(config)
-        known = {agent.id for agent in center.agents}
-        for agent in old.agents():
-            state = old.agent_state(agent)
-            if state is AgentState.LOGGED_OUT or agent not in known:
-                continue
-            # The agents' states do not change, so the re-login's events are not news for the
-            # event log or the wallboard; they are dropped.
-            with contextlib.suppress(RoutingConflict):
-                engine.handle(
-                    AgentLoggedIn(
-                        at=max(now, engine.now),
-                        agent_id=agent,
-                        ready=state is AgentState.AVAILABLE,
-                        reason=old.agent_reason(agent) if state is AgentState.NOT_READY else None,
-                    )
-                )
-        self.engine = engine
-        self._follow(center)
+        if step.engine is not None:
+            self.engine = step.engine
+        for result in step.results:
+            self._after(result)
+        if step.follow is not None:
+            # The views (wallboard targets, names, teams; wrap-up times) show it from now on.
+            self.center = step.follow
+            self.wallboard.reconfigure(step.follow)
+        if step.progress:
+            self.publish({"type": "config_progress", "at": now, **self.apply_status()})
+        if step.applied:
+            self.config = self.engine.config
+            self.applied_at = now
+            log.info("live routing: new center configuration applied")
+            self.publish({"type": "config_applied", "at": now})
 
     # ------------------------------------------------------------------ views
 
@@ -631,34 +479,8 @@ class LiveDriver:
 
     def _agent_view(self, engine: RoutingEngine, agent_id: str, now: float) -> dict[str, Any]:
         presence = self.wallboard.agents.get(agent_id)
-        contacts = []
-        for contact_id, stage in engine.agent_contacts(agent_id).items():
-            contacts.append(
-                {
-                    "contact_id": contact_id,
-                    "stage": stage,
-                    "queue": engine.contact_queue(contact_id),
-                    "on_hold": contact_id in self.on_hold,
-                    "consulting": self.consults.get(contact_id),
-                    "wrap_until": self.wrap_until.get((agent_id, contact_id)),
-                    "attached": self.attached.get(contact_id, {}),
-                }
-            )
-        offer = self.offers.get(agent_id)
-        return {
-            "agent_id": agent_id,
-            "now": now,
-            "state": engine.agent_state(agent_id).value,
-            "reason": engine.agent_reason(agent_id),
-            "since": presence.since if presence else None,
-            "contacts": contacts,
-            "offer": offer.as_dict(self.attached.get(offer.contact_id, {})) if offer else None,
-            # The call backs this agent promised that are not yet due, soonest first.
-            "callbacks": sorted(
-                (cb for cb in self.callbacks.values() if cb["requested_by"] == agent_id),
-                key=lambda cb: float(cb["due_at"]),
-            ),
-        }
+        since = presence.since if presence else None
+        return self.desk.agent_view(engine, agent_id, now, since=since)
 
     def holds(self, agent_id: str, contact_id: str) -> bool:
         """Whether ``contact_id`` is in ``agent_id``'s hands (ringing, talking or wrap-up).
@@ -730,36 +552,8 @@ class LiveDriver:
         if not result.events and not result.effects:
             return
         self._log(result.events)
-        for effect in result.effects:
-            if isinstance(effect, Offer):
-                offer = OpenOffer(
-                    contact_id=effect.contact_id,
-                    agent_id=effect.agent_id,
-                    queue=effect.queue,
-                    channel=effect.channel.value,
-                    kind=effect.kind,
-                    offered_at=self.engine.now,
-                    ring_timeout_s=effect.ring_timeout_s,
-                )
-                self.offers[effect.agent_id] = offer
-                self.publish(offer.as_dict(self.attached.get(effect.contact_id, {})))
-            elif isinstance(effect, CancelOffer):
-                current = self.offers.get(effect.agent_id)
-                if current is not None and current.contact_id == effect.contact_id:
-                    del self.offers[effect.agent_id]
-                self.publish(
-                    {
-                        "type": "offer_cancelled",
-                        "contact_id": effect.contact_id,
-                        "agent_id": effect.agent_id,
-                        "reason": effect.reason,
-                    }
-                )
-            elif isinstance(effect, StartCallback):
-                self.attached[effect.callback_id] = {
-                    **self.attached.get(effect.contact_id, {}),
-                    "callback_for": effect.contact_id,
-                }
+        for message in self.desk.apply_effects(result.effects, now=self.engine.now):
+            self.publish(message)
         for listener in self._listeners:
             try:
                 listener(result)
@@ -769,83 +563,14 @@ class LiveDriver:
             self._changed.set()
 
     def _log(self, events: Sequence[Event]) -> None:
-        """Number events in this log's one sequence, keep them for the database, show them.
-
-        The engine numbers its events, the voice driver its own, and a new configuration
-        starts a new engine: the log renumbers them all, so ``(at, seq)`` orders it.
-        """
-        numbered = [event.renumbered(next(self._log_seq)) for event in events]
-        self.stats.events += len(numbered)
-        self.stats.events_dropped += self._event_log.add(numbered)
+        """Number events in the log's one sequence, keep them for the database, show them."""
+        numbered = self.persistence.number(events)
         self.wallboard.record(numbered)
         watched = self.watched()
         for event in numbered:
-            self._remember(event)
+            self.desk.remember(event, engine=self.engine)
             if watched:
                 self.publish({"type": "event", **event.as_dict()})
-
-    def _remember(self, event: Event) -> None:
-        """Keep the desktop's own state: answered offers, hold, wrap-up deadlines."""
-        kind = event.kind
-        contact_id = event.contact_id
-        agent_id = event.agent_id
-        if kind is EventKind.ANSWERED and agent_id:
-            if contact_id:
-                self._answered_by[contact_id] = agent_id
-            current = self.offers.get(agent_id)
-            if current is not None and current.contact_id == contact_id:
-                del self.offers[agent_id]
-        elif kind is EventKind.HELD and contact_id:
-            self.on_hold.add(contact_id)
-        elif kind is EventKind.CONSULT_STARTED and contact_id:
-            self.consults[contact_id] = str(event.data.get("consulted", ""))
-        elif kind is EventKind.CONSULT_ENDED and contact_id:
-            self.consults.pop(contact_id, None)
-        elif kind in (EventKind.RESUMED, EventKind.DISCONNECTED) and contact_id:
-            self.on_hold.discard(contact_id)
-        if kind is EventKind.DISCONNECTED and contact_id and agent_id:
-            # The engine's rule (the agent's wrap-up time, else the queue's), not a copy of it.
-            due = self.engine.wrap_up_due(agent_id, contact_id)
-            if due is not None:
-                self.wrap_until[(agent_id, contact_id)] = due
-        elif kind is EventKind.WRAP_UP_ENDED and contact_id and agent_id:
-            self.wrap_until.pop((agent_id, contact_id), None)
-            if "disposition" in event.data:
-                self.dispositions[contact_id] = str(event.data["disposition"])
-        elif kind is EventKind.ARRIVED and contact_id and self.on_finished:
-            # Contacts queued by command alone (not queue_contact) carry their number here.
-            if event.data.get("customer"):
-                self._arrived_from[contact_id] = str(event.data["customer"])
-        elif kind is EventKind.FINISHED and contact_id:
-            attached = self.attached.pop(contact_id, None) or {}
-            self.on_hold.discard(contact_id)
-            answered_by = self._answered_by.pop(contact_id, None)
-            number = self._arrived_from.pop(contact_id, None)
-            if self.on_finished:
-                if number and not attached.get("customer"):
-                    attached = {**attached, "customer": number}
-                self._finished(event, contact_id, attached, answered_by)
-
-    def _finished(
-        self, event: Event, contact_id: str, attached: dict[str, Any], agent_id: str | None
-    ) -> None:
-        customer = attached.get("customer")
-        finished = FinishedContact(
-            contact_id=contact_id,
-            at=event.at,
-            channel=event.channel.value if event.channel else None,
-            queue=event.queue,
-            outcome=str(event.data.get("outcome", "")),
-            customer=str(customer) if customer else None,
-            agent_id=agent_id,
-            disposition=self.dispositions.get(contact_id),
-            attached={k: v for k, v in attached.items() if k != "customer"},
-        )
-        for hook in self.on_finished:
-            try:
-                hook(finished)
-            except Exception:  # a history writer's bug must not stop routing
-                log.exception("live routing: on_finished hook failed")
 
     async def _writer_loop(self) -> None:
         while True:
@@ -854,28 +579,7 @@ class LiveDriver:
 
     async def flush(self) -> None:
         """Write the events waiting for the database (in a worker thread)."""
-        if self.session_factory is None:
-            # No database (a unit test, a dry run): nothing keeps the events.
-            self._event_log.discard()
-            return
-        if not self._event_log.pending:
-            return
-        try:
-            written = await asyncio.to_thread(self._write, self.session_factory)
-        except Exception:
-            # The writer keeps the batch for the next try, ahead of newer events.
-            self.stats.write_failures += 1
-            log.exception(
-                "live routing: writing %d events to the event log failed", self._event_log.pending
-            )
-            return
-        self.stats.events_written += written
-
-    def _write(self, session_factory: sessionmaker[Session]) -> int:
-        started = self.clock.now()
-        written = self._event_log.flush(session_factory)
-        self.stats.last_write_s = [*self.stats.last_write_s[-9:], self.clock.now() - started]
-        return written
+        await self.persistence.flush()
 
     async def _wallboard_loop(self) -> None:
         assert self._changed is not None
@@ -900,40 +604,6 @@ class LiveDriver:
 
 
 Starter = Callable[[Any], Awaitable[None]]
-
-
-_HELD_BY = re.compile(
-    r"contact (?P<contact>\S+) (?P<stage>waiting|offered to|in hand of|in consultation with"
-    r"|in wrap-up by|in wrap-up)(?: (?P<agent>\S+))?"
-)
-_OVERFLOWED_TO = re.compile(r"queue (?P<queue>\S+) still overflows to")
-_STAGES = {
-    "waiting": "waiting",
-    "offered to": "offered",
-    "in hand of": "in_hand",
-    "in consultation with": "consult",
-    "in wrap-up by": "wrap_up",
-    "in wrap-up": "wrap_up",
-}
-
-
-def _explained(reason: str) -> dict[str, str]:
-    """The parts of a routing engine's "why not yet" for screens to word in their language.
-
-    ``contact``, ``stage`` (waiting, offered, in_hand, consult, wrap_up) and ``agent`` when a
-    contact holds the piece up; ``overflow_from`` when a queue still overflows to it;
-    ``stage: quiet`` when engine-wide settings wait for no contact in flight.
-    """
-    held = _HELD_BY.search(reason)
-    if held is not None:
-        parts = {"contact": held["contact"], "stage": _STAGES[held["stage"]]}
-        if held["agent"]:
-            parts["agent"] = held["agent"]
-        return parts
-    overflow = _OVERFLOWED_TO.search(reason)
-    if overflow is not None:
-        return {"stage": "overflow", "overflow_from": overflow["queue"]}
-    return {"stage": "quiet"}
 
 
 def attach(app: Any, driver: LiveDriver, *extra: Any) -> None:

@@ -1,7 +1,7 @@
 """Contacts the live engine finished, added to the customers' contact history (CRM).
 
 The live driver calls its ``on_finished`` hooks with a
-:class:`~hotline.live.driver.FinishedContact` whenever a contact ends (answered, abandoned,
+:class:`~hotline.live.desk_state.FinishedContact` whenever a contact ends (answered, abandoned,
 called back…). :class:`ContactHistoryRecorder` is such a hook: it keeps the contact in memory
 and writes batches in a worker thread through
 :func:`hotline.crm.service.record_finished_contact`, which finds the customer by the
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel
 from hotline.crm import service as crm
-from hotline.live.driver import FinishedContact
+from hotline.live.desk_state import FinishedContact
 from hotline.store.db import writing
 
 log = logging.getLogger(__name__)

@@ -88,7 +88,7 @@ class Wallboard:
 
     >>> from pathlib import Path
     >>> from hotline.config.validate import load_center
-    >>> from hotline.routing.service import routing_config_from_center
+    >>> from hotline.routing.from_center import routing_config_from_center
     >>> sample = Path(__file__).parent.parent / "config/samples/appliance_center.yaml"
     >>> center = load_center(sample)
     >>> board = Wallboard(center)

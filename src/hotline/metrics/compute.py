@@ -169,10 +169,16 @@ class KpiReport:
         return json.dumps({"report": self.header(), "rows": self.rows()}, indent=2)
 
     def to_csv(self) -> str:
-        """Return the figures as CSV, preceded by ``#`` lines stating the settings used."""
-        head = json.dumps(self.header())
+        """Return the figures as plain CSV: the header row first, as spreadsheets and
+        ``pandas.read_csv`` expect. The settings used travel beside it
+        (:meth:`metadata_json`: a sidecar file, or an HTTP header), never inside it."""
         table = self.table.with_columns(pl.col("interval_start").dt.to_string("%+"))
-        return f"# {head}\n{safe_text(table).write_csv()}"
+        return safe_text(table).write_csv()
+
+    def metadata_json(self) -> str:
+        """Return :meth:`header` as one line of ASCII JSON (fit for a sidecar file or an HTTP
+        header), stating the settings a CSV export of this report was computed with."""
+        return json.dumps(self.header(), ensure_ascii=True)
 
 
 def _thresholds(frame: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:

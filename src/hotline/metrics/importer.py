@@ -132,13 +132,15 @@ def read_contact_records(
     path: Path,
     *,
     tz: str = "UTC",
-    skip_bad_rows: bool = False,
+    skip_bad_rows: bool | None = None,
     mapping: ExportMapping | None = None,
 ) -> ReadResult:
     """Read a contact-record file (or, with ``mapping``, another ACD's export).
 
     Raises :class:`ValidationFailed` listing every located problem when a row is bad and
-    ``skip_bad_rows`` is false; a missing required column always rejects the file.
+    bad rows are not skipped; a missing required column always rejects the file.
+    ``skip_bad_rows``: true skips (and lists) bad rows, false rejects the file, ``None`` (the
+    default) follows the mapping's ``bad_rows`` policy (reject without a mapping).
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.csv"
@@ -167,7 +169,7 @@ def read_contact_records(
         result = _collect(
             name,
             ((line, _from_interchange(row, extra, timezone)) for line, row in reader),
-            skip_bad_rows,
+            bool(skip_bad_rows),
         )
     return replace(result, encoding=encoding.removesuffix("-sig"))
 
@@ -283,6 +285,9 @@ def _from_interchange(
 # Mapping files for other ACDs' exports
 
 
+#: What a mapping may say about rows that break the contact-record rules.
+BAD_ROW_POLICIES = ("reject", "skip")
+
 _FIELD_KEYS = frozenset(
     {
         "column",
@@ -349,6 +354,11 @@ class ExportMapping:
     keep_columns: tuple[str, ...] = ()
     pseudo_agents: frozenset[str] = frozenset()
     """Agent ids that are not people (e.g. the bank's NO_SERVER): not staffing when fitting."""
+    bad_rows: str = "reject"
+    """The export's known-quirk policy: ``reject`` the file on a bad row (the default), or
+    ``skip`` bad rows and list each one (a shipped mapping whose source is known to carry a
+    few rows that break the contact-record rules, e.g. the bank's answered calls without
+    service times, so the documented command works on the real files)."""
     source: str = ""
 
     @classmethod
@@ -422,6 +432,15 @@ class ExportMapping:
                 zone(str(tz))
             except ValueError as exc:
                 problems.append(Problem(rule=str(exc), file=source, field="timezone"))
+        bad_rows = str(data.get("bad_rows", "reject"))
+        if bad_rows not in BAD_ROW_POLICIES:
+            problems.append(
+                Problem(
+                    rule=f"must be one of {', '.join(BAD_ROW_POLICIES)}, got {bad_rows!r}",
+                    file=source,
+                    field="bad_rows",
+                )
+            )
         if problems:
             raise ValidationFailed(problems)
         date_spec = data.get("date") or {}
@@ -445,11 +464,17 @@ class ExportMapping:
             arrival_is_earliest=bool(data.get("arrival_is_earliest", False)),
             keep_columns=tuple(map(str, data.get("keep_columns", []))),
             pseudo_agents=frozenset(map(str, data.get("pseudo_agents", []))),
+            bad_rows=bad_rows,
             source=source,
         )
 
-    def read(self, path: Path, *, skip_bad_rows: bool = False, tz: str = "UTC") -> ReadResult:
-        """Read ``path`` through this mapping (the mapping's time zone wins over ``tz``)."""
+    def read(self, path: Path, *, skip_bad_rows: bool | None = None, tz: str = "UTC") -> ReadResult:
+        """Read ``path`` through this mapping (the mapping's time zone wins over ``tz``).
+
+        Bad rows are skipped and listed when ``skip_bad_rows`` is true, reject the file when
+        it is false, and follow the mapping's own ``bad_rows`` policy when it is ``None``.
+        """
+        skip = self.bad_rows == "skip" if skip_bad_rows is None else skip_bad_rows
         timezone = zone(self.timezone or tz)
         name = str(path)
         encoding = file_encoding(path)
@@ -471,7 +496,7 @@ class ExportMapping:
                     ]
                 )
             result = _collect(
-                name, ((line, self._convert(row, timezone)) for line, row in reader), skip_bad_rows
+                name, ((line, self._convert(row, timezone)) for line, row in reader), skip
             )
         return replace(result, encoding=encoding.removesuffix("-sig"))
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hotline.core.events import Event
+from hotline.replay.driver import TraceReplay
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import (
     AgentLoggedIn,
@@ -139,6 +140,8 @@ class Simulation:
         ]
         self._id_prefix = f"r{replication}-c"  # contact ids: r0-c0000001, r0-c0000002…
         self._handle_rng = random.Random(f"{prefix}:handle")
+        # Historical contacts to bring back instead of the Poisson streams (--replay).
+        self._trace = TraceReplay(scenario.trace)
         self._patience_rng = random.Random(f"{prefix}:patience")
         self._arrivals: list[Iterator[float]] = [
             poisson_arrivals(stream.rates_per_s, scenario.interval_s, scenario.start, rng)
@@ -267,36 +270,25 @@ class Simulation:
             self._push(following, self._arrive, stream_index)
 
     def _replay(self, index: int) -> None:
-        """A historical contact arrives again, with its own handle time and patience."""
-        trace = self.scenario.trace[index]
-        spec = self._queues[trace.queue]
+        """A historical contact arrives again (:mod:`hotline.replay`), with its own handle time
+        and patience; the next one is scheduled at its own recorded time."""
+        replayed = self._trace
         self._contact_count += 1
         contact_id = f"{self._id_prefix}{self._contact_count:07d}"
-        handle = (
-            trace.handle_s
-            if trace.handle_s is not None
-            else spec.handle_time.sample(self._handle_rng)
+        arrival = replayed.arrival(
+            index, contact_id, handle=self._draw_handle, beyond=self._patience_beyond
         )
-        if trace.abandoned:
-            patience = trace.waited_s
-        else:
-            # Answered after waiting waited_s: the caller would have waited at least that
-            # long. Draw the rest from the queue's patience, beyond what was observed.
-            patience = _beyond(spec.patience, trace.waited_s, self._patience_rng)
-        self._contacts[contact_id] = _Contact(handle_s=handle, patience_s=patience)
-        self._command(
-            ContactQueued(
-                at=self.now,
-                contact_id=contact_id,
-                queue=trace.queue,
-                channel=trace.channel,
-                priority=trace.priority,
-            )
-        )
-        if math.isfinite(patience):
-            self._expect_patience(contact_id, self.now + patience)
-        if index + 1 < len(self.scenario.trace):
-            self._push(self.scenario.trace[index + 1].at, self._replay, index + 1)
+        self._contacts[contact_id] = _Contact(arrival.handle_s, arrival.patience_s)
+        self._command(arrival.command)
+        if math.isfinite(arrival.patience_s):
+            self._expect_patience(contact_id, self.now + arrival.patience_s)
+        if index + 1 < len(replayed):
+            self._push(replayed.at(index + 1), self._replay, index + 1)
+
+    def _patience_beyond(self, queue_id: str, waited_s: float) -> float:
+        """A patience for a contact of ``queue_id`` answered after ``waited_s``: longer than
+        that (a right-censored observation), from the queue's patience distribution."""
+        return _beyond(self._queues[queue_id].patience, waited_s, self._patience_rng)
 
     def _expect_patience(self, contact_id: str, at: float) -> None:
         """Schedule the caller giving up at ``at``, unless they already talk to an agent.
@@ -380,8 +372,8 @@ class Simulation:
         """Run to the end of the arrivals plus the drain; return the event log."""
         began = time.perf_counter()
         self._schedule_people()
-        if self.scenario.trace:
-            self._push(self.scenario.trace[0].at, self._replay, 0)
+        if len(self._trace):
+            self._push(self._trace.at(0), self._replay, 0)
         else:
             for index, stream in enumerate(self._arrivals):
                 first = next(stream, None)

@@ -11,11 +11,25 @@ From contact records (METRICS.md, or any ACD's export through a mapping) this es
   the survival function of patience is estimated with Kaplan–Meier; beyond the longest
   observed abandon, an exponential tail with the censored-data MLE rate (abandons ÷ total
   waiting time) carries the remaining mass;
-- **agents per interval**: an agent works an interval when they had a contact in hand
-  (answer to end of handling) at some time in it, from the ``agent`` column; each agent serves
-  the queues they were seen serving in the history. Pseudo-agents of an export (the bank's
-  ``NO_SERVER``; a mapping lists them under ``pseudo_agents``) are not people and add no
-  staff.
+- **agents per interval**, two methods (``staffing=``):
+
+  * ``"seen"`` (the default): an agent works an interval when they had a contact in hand
+    (answer to end of handling) at some time in it, from the ``agent`` column; each agent
+    serves the queues they were seen serving in the history. An upper bound: an agent who
+    took one call at 10:01 and left counts for the whole quarter hour, so the twin is too
+    good around shift changes and breaks.
+  * ``"concurrency"`` (effective staffing, :func:`effective_staffing`): agents are grouped
+    by the set of queues they served. Assumption: while a caller of the group's queues
+    waits, every agent on the phones is busy (work-conserving routing), so at those moments
+    the number of the group's agents busy with answered contacts *is* its staff on the
+    phones. In an interval where callers waited, the staff is the time-average of busy
+    agents over the moments someone waited (rounded). Agents logged in but idle, or busy
+    with work outside the logs, are invisible and not counted — right for a twin, as they
+    were not available to callers. In an interval without any waiting the concurrency is
+    only a lower bound: its peak plus one agent of slack, capped by the agents seen.
+
+  Pseudo-agents of an export (the bank's ``NO_SERVER``; a mapping lists them under
+  ``pseudo_agents``) are not people and add no staff.
 
 :func:`compare` then puts simulated and actual figures side by side, per day.
 """
@@ -34,6 +48,7 @@ from hotline.core.events import Channel
 from hotline.metrics.compute import queue_figures, records_to_frame
 from hotline.metrics.definitions import MetricSettings
 from hotline.metrics.records import ContactRecord
+from hotline.replay.driver import TraceContact
 from hotline.routing.model import AgentConfig, QueueConfig
 from hotline.sim.distributions import (
     Constant,
@@ -46,7 +61,7 @@ from hotline.sim.distributions import (
 )
 from hotline.sim.driver import SimulationRun
 from hotline.sim.results import replication_frames
-from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario, TraceContact
+from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario
 
 
 def fit_patience(waits: Sequence[float], abandoned: Sequence[bool]) -> Distribution:
@@ -65,6 +80,92 @@ def fit_patience(waits: Sequence[float], abandoned: Sequence[bool]) -> Distribut
     )
 
 
+def effective_staffing(
+    records: Sequence[ContactRecord],
+    *,
+    start: float,
+    interval_s: float,
+    intervals: int,
+    pseudo_agents: Collection[str] = (),
+) -> dict[frozenset[str], list[int]]:
+    """Agents on the phones per interval, per group of agents serving the same queues, from
+    the answered contacts' concurrency (method and assumptions: the module docstring).
+
+    >>> from hotline.metrics.records import ContactRecord as C
+    >>> calls = [C(contact_id=f"c{i}", arrived_at=t, queued_at=t, answered_at=t + w,
+    ...            agent=a, queue="q", outcome="answered", talk_s=100)
+    ...          for i, (t, w, a) in enumerate([(0, 0, "a"), (10, 30, "b"), (20, 80, "a"),
+    ...                                         (1000, 0, "b")])]
+    >>> effective_staffing(calls, start=0, interval_s=900, intervals=2)
+    {frozenset({'q'}): [2, 1]}
+    """
+    served: dict[str, set[str]] = defaultdict(set)
+    for r in records:
+        if r.answered_at is not None and r.agent and r.agent not in pseudo_agents and r.queue:
+            served[r.agent].add(r.queue)
+    group_of = {agent: frozenset(queues) for agent, queues in served.items()}
+    spans: dict[frozenset[str], list[tuple[float, float, str]]] = defaultdict(list)
+    waits: dict[frozenset[str], list[tuple[float, float]]] = defaultdict(list)
+    for r in records:
+        if r.answered_at is not None and r.agent in group_of:
+            assert r.agent is not None
+            spans[group_of[r.agent]].append(
+                (r.answered_at, r.answered_at + max(r.handle_s, 1.0), r.agent)
+            )
+    for r in records:
+        wait = r.wait_s
+        if r.queued_at is None or r.queue is None or not wait or wait <= 0:
+            continue
+        for group in spans:
+            if r.queue in group:
+                waits[group].append((r.queued_at, r.queued_at + wait))
+    staffing: dict[frozenset[str], list[int]] = {}
+    for group, busy in spans.items():
+        peak = [0] * intervals
+        busy_while_waiting = [0.0] * intervals  # ∫ busy agents dt over moments with a wait
+        waiting_time = [0.0] * intervals
+        seen: list[set[str]] = [set() for _ in range(intervals)]
+        # One sweep over both timelines: +/-1 busy agents (kind 0), +/-1 waiting callers (1).
+        events = sorted(
+            [(b, -0.5, 0, 1) for b, _, _ in busy]
+            + [(e, -1.0, 0, -1) for _, e, _ in busy]
+            + [(b, 0.0, 1, 1) for b, _ in waits[group]]
+            + [(e, -1.0, 1, -1) for _, e in waits[group]]
+        )
+        agents_busy = 0
+        callers_waiting = 0
+        for index, (moment, _, kind, step) in enumerate(events):
+            if kind == 0:
+                agents_busy += step
+            else:
+                callers_waiting += step
+            following = events[index + 1][0] if index + 1 < len(events) else moment
+            if following <= moment or agents_busy <= 0:
+                continue
+            cursor = moment
+            while cursor < following:
+                k = int((cursor - start) // interval_s)
+                edge = min(following, start + (k + 1) * interval_s)
+                if 0 <= k < intervals:
+                    peak[k] = max(peak[k], agents_busy)
+                    if callers_waiting > 0:
+                        busy_while_waiting[k] += agents_busy * (edge - cursor)
+                        waiting_time[k] += edge - cursor
+                cursor = edge
+        for begin, end, agent in busy:
+            first_k = max(0, int((begin - start) // interval_s))
+            last_k = min(intervals - 1, int((end - start) // interval_s))
+            for k in range(first_k, last_k + 1):
+                seen[k].add(agent)
+        staffing[group] = [
+            max(1, round(busy_while_waiting[k] / waiting_time[k]))
+            if waiting_time[k] > 0
+            else min(len(seen[k]), peak[k] + 1)
+            for k in range(intervals)
+        ]
+    return staffing
+
+
 def fit_scenario(
     records: Sequence[ContactRecord],
     *,
@@ -72,6 +173,7 @@ def fit_scenario(
     timezone: str = "UTC",
     name: str = "fitted",
     pseudo_agents: Collection[str] = (),
+    staffing: str = "seen",
 ) -> Scenario:
     """Estimate a scenario (arrivals, handle time, patience, staffing) from contact records.
 
@@ -109,12 +211,12 @@ def fit_scenario(
             waits[r.queue].append(max(wait, 0.0))
             gave_up[r.queue].append(r.abandoned_at is not None and r.answered_at is None)
 
-    staffing = [set[str]() for _ in range(intervals)]
+    working_in = [set[str]() for _ in range(intervals)]
     for begin, end, agent in busy:
         first_k = max(0, int((begin - start) // interval_s))
         last_k = min(intervals - 1, int((end - start) // interval_s))
         for k in range(first_k, last_k + 1):
-            staffing[k].add(agent)
+            working_in[k].add(agent)
     served: dict[str, set[str]] = defaultdict(set)
     for r in queued:
         answered_by_person = r.agent is not None and r.agent not in pseudo_agents
@@ -148,6 +250,8 @@ def fit_scenario(
                 channel=channel,
             )
         )
+    if staffing not in {"seen", "concurrency"}:
+        raise ValueError(f"staffing must be 'seen' or 'concurrency', got {staffing!r}")
     # One group per agent: each works the intervals in which they handled contacts, and
     # serves the queues they were seen serving (the bank's internet desk, for instance, is a
     # separate room: pooling it with the main floor would make the twin too good).
@@ -156,11 +260,26 @@ def fit_scenario(
             name=agent,
             count=1,
             skills={},
-            per_interval=tuple(int(agent in working) for working in staffing),
+            per_interval=tuple(int(agent in working) for working in working_in),
             members=(AgentConfig(agent, skills=dict.fromkeys(sorted(queues_served), 1)),),
         )
         for agent, queues_served in sorted(served.items())
     )
+    if staffing == "concurrency":
+        effective = effective_staffing(
+            queued, start=start, interval_s=interval_s, intervals=intervals,
+            pseudo_agents=pseudo_agents,
+        )  # fmt: skip
+        groups = tuple(
+            AgentGroup(
+                name="+".join(sorted(group)),
+                count=max(counts_k) if counts_k else 0,
+                skills=dict.fromkeys(sorted(group), 1),
+                per_interval=tuple(counts_k),
+            )
+            for group, counts_k in sorted(effective.items(), key=lambda i: sorted(i[0]))
+            if max(counts_k, default=0) > 0
+        )
     return Scenario(
         name=name,
         start=float(start),

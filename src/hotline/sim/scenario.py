@@ -53,6 +53,8 @@ from hotline.config.validate import load_center
 from hotline.core.documents import load_yaml
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.events import Channel
+from hotline.replay.driver import TraceContact
+from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import (
     AgentConfig,
     OverflowAction,
@@ -64,7 +66,6 @@ from hotline.routing.model import (
     RoutingError,
     Strategy,
 )
-from hotline.routing.service import routing_config_from_center
 from hotline.sim.distributions import Distribution, Exponential, Never, from_spec
 
 
@@ -132,25 +133,6 @@ class ArrivalStream:
     queue: str
     rates_per_s: tuple[float, ...]
     channel: Channel = Channel.VOICE
-    priority: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TraceContact:
-    """One historical contact replayed through the engine (trace-driven simulation).
-
-    ``handle_s`` is its real talk + hold + wrap (``None``: never answered, drawn from the
-    queue's distribution if the twin answers it). A contact that abandoned after
-    ``waited_s`` had exactly that patience; one that was answered after ``waited_s`` had a
-    patience longer than that (censored), drawn from the queue's patience beyond it.
-    """
-
-    at: float
-    queue: str
-    channel: Channel
-    handle_s: float | None
-    waited_s: float
-    abandoned: bool
     priority: int | None = None
 
 

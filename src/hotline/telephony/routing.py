@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event
 from hotline.routing.engine import RoutingEngine
+from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import (
     AgentLoggedIn,
     AgentNotReady,
@@ -54,7 +55,6 @@ from hotline.routing.model import (
     TransferredToAgent,
     TransferredToQueue,
 )
-from hotline.routing.service import routing_config_from_center
 from hotline.telephony.ports import (
     AnnounceWait,
     DialCallback,
@@ -81,7 +81,7 @@ def voice_routing_config(
 ) -> RoutingConfig:
     """The engine's configuration for a center's queues and agents, as the voice path runs it.
 
-    It is :func:`hotline.routing.service.routing_config_from_center` — the same queues,
+    It is :func:`hotline.routing.from_center.routing_config_from_center` — the same queues,
     agents, capacities, ageing steps and overflow rules every channel uses — with calendars
     left to the IVR (its ``hours`` node), and callback rules kept only when ``callbacks``
     (the server has a trunk to call customers back on).

@@ -29,6 +29,7 @@ from hotline.core.settings import Settings, load_settings
 from hotline.store.db import WriterQueueTimeout, make_engine, make_session_factory, writing
 from hotline.store.jobs import fail_interrupted_jobs, has_interrupted_work
 from hotline.web import readiness
+from hotline.web.api.responses import ResponseModel
 from hotline.web.auth import require_roles
 from hotline.web.events import EventHub
 from hotline.web.security import OriginCheck, SecurityHeaders
@@ -76,6 +77,27 @@ def fail_interrupted_imports(factory: sessionmaker[Session]) -> list[str]:
     for job_id in ids:
         log.warning("import job %s was interrupted by a restart: failed, nothing imported", job_id)
     return ids
+
+
+class HealthOut(ResponseModel):
+    """The process answers: ``ok``, and the version it runs."""
+
+    status: str
+    version: str
+
+
+class ReadyOut(ResponseModel):
+    """Every readiness check passed: ``ready``."""
+
+    status: str
+
+
+class NotReadyOut(ResponseModel):
+    """Not ready (503): each failing check with its reason, and all of them in one line."""
+
+    status: str
+    reason: str
+    checks: dict[str, str]
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -172,12 +194,17 @@ def create_app(
         return JSONResponse({"error": "conflict", "message": str(error)}, status_code=409)
 
     @app.get("/health", tags=["platform"])
-    def health() -> dict[str, str]:
+    def health() -> HealthOut:
         """Liveness: the process answers."""
-        return {"status": "ok", "version": __version__}
+        return HealthOut(status="ok", version=__version__)
 
-    @app.get("/ready", tags=["platform"])
-    def ready() -> JSONResponse:
+    @app.get(
+        "/ready",
+        tags=["platform"],
+        response_model=ReadyOut,
+        responses={503: {"model": NotReadyOut, "description": "A readiness check failed."}},
+    )
+    def ready() -> ReadyOut | JSONResponse:
         """Readiness: the database takes writes, the disk has room, routing (and voice) run.
 
         503 with each failing check and its reason when not (``hotline.web.readiness``).
@@ -188,7 +215,7 @@ def create_app(
             return JSONResponse(
                 {"status": "not_ready", "reason": reason, "checks": problems}, status_code=503
             )
-        return JSONResponse({"status": "ready"})
+        return ReadyOut(status="ready")
 
     _include_routers(app)
     _add_docs(app)
@@ -284,6 +311,9 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(backoffice.router)
     app.include_router(provider_portal.router)
+    from hotline.web.api import quality
+
+    app.include_router(quality.router)
     pages.mount(app)
 
 

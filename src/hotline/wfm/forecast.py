@@ -20,14 +20,14 @@ The model is the one most contact-center planners use, made robust and honest:
 
 Everything works on a :class:`History`: day × interval matrices of offered contacts, answered
 contacts and handling seconds in the center's local time. Building one from contact records
-is done by :mod:`hotline.wfm.service`. Pure: no I/O.
+is done by :mod:`hotline.wfm.files`. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,17 +42,23 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 @dataclass(frozen=True, slots=True)
 class SpecialDay:
-    """One calendar entry: a date with a label, and optionally how it behaves.
+    """One calendar entry: a date with a label, optionally a kind, and how it may behave.
 
-    ``factor`` multiplies the day's volume; ``like`` names a weekday whose level and intraday
-    shape the day follows (a holiday eve that behaves like a Friday). Without either, the
-    effect is learnt from earlier days carrying the same label.
+    The effect of a special day is learnt from the data: its volume factor (against the level
+    an ordinary day of its weekday would have) and its intraday shape come from earlier days
+    with the same ``label`` (e.g. ``passover``), else from earlier days of the same ``kind``
+    (e.g. ``holiday_eve``: every eve of every holiday). Only when the history holds neither do
+    the calendar's own priors apply: ``like`` names a weekday whose level and intraday shape
+    the day follows (a holiday eve that behaves like a Friday), ``factor`` multiplies the
+    day's volume (0 = closed). Without any, the day is forecast as an ordinary one and a note
+    says so.
     """
 
     day: date
     label: str
     factor: float | None = None
     like: str | None = None
+    kind: str | None = None
 
     def __post_init__(self) -> None:
         if self.like is not None and self.like.lower() not in WEEKDAYS:
@@ -197,6 +203,28 @@ class IntervalForecast:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ExcludedDay:
+    """A day of the training window left out of the fit, and why (shown to the planner)."""
+
+    day: date
+    reason: str
+    actual: float
+    expected: float | None = None
+
+    def describe(self) -> str:
+        """One line: the day, its volume and the reason.
+
+        >>> ExcludedDay(date(1999, 3, 8), "unusual volume", 474.0, 1890.0).describe()
+        '1999-03-08 (Monday): 474 contacts against 1890 expected: unusual volume'
+        """
+        against = f" against {self.expected:.0f} expected" if self.expected is not None else ""
+        return (
+            f"{self.day} ({WEEKDAYS[self.day.weekday()].capitalize()}): "
+            f"{self.actual:.0f} contacts{against}: {self.reason}"
+        )
+
+
 @dataclass(frozen=True)
 class _PointModel:
     """Point forecasts for ``days`` days from ``origin`` (a day index of the history)."""
@@ -206,6 +234,7 @@ class _PointModel:
     aht_s: FloatArray
     labels: list[str | None]
     notes: list[str]
+    excluded: list[ExcludedDay] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -223,6 +252,8 @@ class Forecast:
     labels: list[str | None]
     dispersion: float
     notes: list[str] = field(default_factory=list)
+    excluded: list[ExcludedDay] = field(default_factory=list)
+    """Days of the training window left out of the fit, each with its reason."""
 
     def intervals(self) -> list[IntervalForecast]:
         """One :class:`IntervalForecast` per interval, in time order, with local timestamps."""
@@ -271,6 +302,15 @@ def _point_forecast(
         raise ValueError("a forecast needs at least two weeks of history")
     # A weekday with no contacts at all in the window is a closed day, not missing data.
     open_days = sorted({history.weekday(d) for d in ordinary})
+    excluded = [
+        ExcludedDay(
+            history.day(d),
+            "no contacts on a day this weekday is open: a recording gap or an unlisted closure",
+            0.0,
+        )
+        for d in range(first, origin)
+        if totals[d] == 0 and history.day(d) not in calendar and history.weekday(d) in open_days
+    ]
 
     # Daily level: log(total) = weekday level + slope·(d − origin), WLS, one outlier round.
     def fit(days_used: list[int]) -> tuple[FloatArray, FloatArray, float]:
@@ -306,15 +346,16 @@ def _point_forecast(
     mad = float(np.median(np.abs(residual - np.median(residual)))) * 1.4826
     limit = max(settings.outlier_log_ratio, 4.0 * mad)
     kept = [d for d, r in zip(ordinary, residual, strict=True) if abs(r) <= limit]
-    dropped = len(ordinary) - len(kept)
-    if dropped:
-        notes.append(
-            f"{dropped} unusual day(s) left out of the fit at origin {history.day(origin)}"
-        )
+    outliers = [(d, r) for d, r in zip(ordinary, residual, strict=True) if abs(r) > limit]
     if {history.weekday(d) for d in kept} == set(open_days):
+        if outliers:
+            notes.append(
+                f"{len(outliers)} unusual day(s) left out of the fit at origin "
+                f"{history.day(origin)}"
+            )
         coef, residual, _ = fit(kept)
     else:
-        kept = ordinary
+        kept, outliers = ordinary, []
     weights = _weights(kept, origin, half_life)
     smearing = float((weights * np.exp(residual)).sum() / weights.sum())
 
@@ -322,6 +363,20 @@ def _point_forecast(
         if weekday not in open_days:
             return 0.0
         return math.exp(coef[weekday] + coef[7] * (d - origin) / 7.0) * smearing
+
+    for d, r in outliers:
+        expected = level(d, history.weekday(d))
+        excluded.append(
+            ExcludedDay(
+                history.day(d),
+                f"unusual volume ({totals[d] / expected:.2f}× the level fitted without it; "
+                f"|log ratio| {abs(r):.2f} beyond {limit:.2f}, the larger of "
+                f"{settings.outlier_log_ratio} and 4 MADs)",
+                float(totals[d]),
+                expected,
+            )
+        )
+    excluded.sort(key=lambda e: e.day)
 
     # Intraday shape per weekday, and AHT per weekday × interval, from the kept days.
     slots = history.slots
@@ -367,24 +422,37 @@ def _point_forecast(
         day_volume = level(d, weekday)
         if special is not None:
             learnt = _learn_special(
-                history, origin=origin, label=special.label, calendar=calendar, level=level
+                history,
+                origin=origin,
+                calendar=calendar,
+                level=level,
+                label=special.label,
             )
-            if special.like is not None:
-                like = WEEKDAYS.index(special.like.lower())
-                day_volume, day_shape, weekday = level(d, like), shape[like], like
-            elif learnt is not None:
+            if learnt is None and special.kind is not None:
+                learnt = _learn_special(
+                    history,
+                    origin=origin,
+                    calendar=calendar,
+                    level=level,
+                    kind=special.kind,
+                )
+            if learnt is not None:
                 day_volume *= learnt[0]
                 day_shape = learnt[1]
-            elif special.factor is None:
+            elif special.like is not None or special.factor is not None:
+                if special.like is not None:
+                    like = WEEKDAYS.index(special.like.lower())
+                    day_volume, day_shape, weekday = level(d, like), shape[like], like
+                if special.factor is not None:
+                    day_volume *= special.factor
+            else:
                 notes.append(
-                    f"{day} ({special.label}): no earlier day with this label, no factor or "
-                    "like given; forecast as an ordinary day"
+                    f"{day} ({special.label}): no earlier day with this label or kind, no "
+                    "factor or like given; forecast as an ordinary day"
                 )
-            if special.factor is not None:
-                day_volume *= special.factor
         offered[k] = day_volume * day_shape
         aht[k] = aht_table[weekday]
-    return _PointModel(origin, offered, aht, labels, notes)
+    return _PointModel(origin, offered, aht, labels, notes, excluded)
 
 
 def _pool_shapes(
@@ -418,15 +486,20 @@ def _learn_special(
     history: History,
     *,
     origin: int,
-    label: str,
     calendar: Mapping[date, SpecialDay],
     level: Callable[[int, int], float],
+    label: str | None = None,
+    kind: str | None = None,
 ) -> tuple[float, FloatArray] | None:
-    """Volume factor and intraday shape of earlier days labelled ``label``, if any."""
+    """Volume factor and intraday shape of earlier special days with this ``label`` (or, if
+    given instead, this ``kind``), if any: Σ actual ÷ Σ the ordinary level of their
+    weekdays, and their pooled intraday shape."""
+
+    def matches(special: SpecialDay) -> bool:
+        return special.label == label if label is not None else special.kind == kind
+
     seen = [
-        d
-        for d in range(origin)
-        if (s := calendar.get(history.day(d))) is not None and s.label == label
+        d for d in range(origin) if (s := calendar.get(history.day(d))) is not None and matches(s)
     ]
     if not seen:
         return None
@@ -521,6 +594,7 @@ def forecast(
         labels=point.labels,
         dispersion=dispersion,
         notes=point.notes,
+        excluded=point.excluded,
     )
 
 
@@ -674,3 +748,98 @@ def backtest(
             wape, bias = wape_and_bias(a, p)
             rows.append(BacktestRow(name, k + 1, wape, bias, int(a.size)))
     return rows
+
+
+# --------------------------------------------------------------------------- per queue
+
+
+@dataclass(frozen=True)
+class QueueForecasts:
+    """A forecast of the total and one per queue, reconciled: per interval the queues'
+    offered contacts (and their bounds) add up to the total's."""
+
+    total: Forecast
+    queues: dict[str, Forecast]
+
+
+def reconcile(total: FloatArray, parts: Mapping[str, FloatArray]) -> dict[str, FloatArray]:
+    """Scale the parts so that they add up to ``total`` in every cell (top-down with the
+    parts' own forecast proportions: the total, forecast from more contacts, sets the level;
+    the queues set the split). A cell where every part is zero is split by the parts' shares
+    of the whole horizon.
+
+    >>> out = reconcile(np.array([[10.0, 4.0]]), {"a": np.array([[3.0, 0.0]]),
+    ...                                           "b": np.array([[9.0, 0.0]])})
+    >>> out["a"].tolist(), out["b"].tolist()
+    ([[2.5, 1.0]], [[7.5, 3.0]])
+    """
+    if not parts:
+        return {}
+    names = list(parts)
+    stack = np.stack([np.asarray(parts[n], dtype=np.float64) for n in names])
+    if stack.shape[1:] != total.shape:
+        raise ValueError("every part must have the total's shape")
+    sums = stack.sum(axis=0)
+    overall = stack.reshape(len(names), -1).sum(axis=1)
+    fallback = (
+        overall / overall.sum() if overall.sum() > 0 else np.full(len(names), 1.0 / len(names))
+    )
+    shares = np.where(
+        sums > 0,
+        stack / np.where(sums > 0, sums, 1.0),
+        fallback[:, None, None] * np.ones_like(stack),
+    )
+    return {name: shares[k] * total for k, name in enumerate(names)}
+
+
+def forecast_by_queue(
+    total: History,
+    queues: Mapping[str, History],
+    *,
+    days: int,
+    calendar: Iterable[SpecialDay] = (),
+    settings: ForecastSettings | None = None,
+) -> QueueForecasts:
+    """Forecast the total and each queue (same days and intervals), then reconcile the queues'
+    offered contacts with the total's (:func:`reconcile`); each queue keeps its own AHT, its
+    intraday split and its relative prediction band around the reconciled level. A queue with
+    too little history to forecast on its own gets the total's pattern scaled by its share of
+    the training contacts.
+    """
+    calendar = list(calendar)
+    whole = forecast(total, days=days, calendar=calendar, settings=settings)
+    own: dict[str, Forecast] = {}
+    for name, history in queues.items():
+        if history.days != total.days or history.first_day != total.first_day:
+            raise ValueError(f"queue {name!r}: its history must cover the total's days")
+        try:
+            own[name] = forecast(history, days=days, calendar=calendar, settings=settings)
+        except ValueError:
+            share = history.offered.sum() / max(total.offered.sum(), 1.0)
+            own[name] = replace(
+                whole,
+                offered=whole.offered * share,
+                offered_low=whole.offered_low * share,
+                offered_high=whole.offered_high * share,
+                notes=[
+                    *whole.notes,
+                    f"{name}: too little history; the total's pattern × {share:.3f}",
+                ],
+            )
+    offered = reconcile(whole.offered, {n: f.offered for n, f in own.items()})
+    reconciled: dict[str, Forecast] = {}
+    for name, own_forecast in own.items():
+        # Each queue keeps its own relative uncertainty around its reconciled level.
+        scale = np.divide(
+            offered[name],
+            own_forecast.offered,
+            out=np.ones_like(offered[name]),
+            where=own_forecast.offered > 1e-9,
+        )
+        reconciled[name] = replace(
+            own_forecast,
+            offered=offered[name],
+            offered_low=np.minimum(own_forecast.offered_low * scale, offered[name]),
+            offered_high=np.maximum(own_forecast.offered_high * scale, offered[name]),
+        )
+    return QueueForecasts(total=whole, queues=reconciled)

@@ -39,7 +39,7 @@ import yaml
 from hotline.config.center import CenterConfig
 from hotline.core.documents import csv_records, load_yaml
 from hotline.core.errors import Problem, ValidationFailed
-from hotline.routing.service import (
+from hotline.routing.from_center import (
     AgentConfig,
     QueueConfig,
     SkillTerm,

@@ -290,7 +290,9 @@ def test_the_desk_controls_the_phone_call_routed_by_the_same_engine(
         assert "CALL_ESTABLISHED" in agent.types()  # the phone answered, not the desk
         # answering on the desk is refused: a phone call is answered on the phone
         assert desk.post(f"/api/live/agents/a001/contacts/{contact}/answer").status_code == 409
-        assert desk.post(f"/api/live/agents/a001/contacts/{contact}/hold").status_code == 200
+        held = desk.post(f"/api/live/agents/a001/contacts/{contact}/hold")
+        assert held.status_code == 200, held.text
+        assert held.json() == {"ok": True, "events": [], "phone": True}  # on the SIP call
         time.sleep(1.0)
         assert desk.post(f"/api/live/agents/a001/contacts/{contact}/resume").status_code == 200
         time.sleep(0.5)

@@ -19,7 +19,7 @@ from tests.e2e.web.test_console import (  # noqa: F401 (browser, server: module 
     server,
 )
 
-PAGES = ["/console", "/wallboard", "/reports", "/admin"]
+PAGES = ["/console", "/wallboard", "/reports", "/admin", "/quality", "/quality/calibration"]
 
 
 def _csp_violations(page: Any) -> list[str]:

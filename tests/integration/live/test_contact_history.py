@@ -12,7 +12,8 @@ from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.crm import service as crm
 from hotline.desk import customers as desk
-from hotline.live.driver import FinishedContact, LiveDriver
+from hotline.live.desk_state import FinishedContact
+from hotline.live.driver import LiveDriver
 from hotline.live.history import ContactHistoryRecorder
 from hotline.routing.model import AgentLoggedIn, ContactEnded, OfferAnswered, WrapUpEnded
 from hotline.store.models.crm import CustomerContact

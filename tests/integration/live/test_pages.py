@@ -94,7 +94,9 @@ def test_reports_export_states_the_variant(client: TestClient) -> None:
     csv = client.get("/reports/export?format=csv&interval=day")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     first = csv.text.splitlines()[0]
-    assert first.startswith("# ") and '"vip": {"variant": "service_level"' in first
+    assert first.startswith("interval_start,")  # a plain CSV: the header row comes first
+    settings = csv.headers["x-hotline-report-settings"]
+    assert '"vip": {"variant": "service_level"' in settings
     xlsx = client.get("/reports/export?format=xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     bad = client.get("/reports?from=2026-13-01", headers={"accept": "text/html"})

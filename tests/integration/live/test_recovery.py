@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
-from hotline.live.driver import DriverStats, LiveDriver
+from hotline.live.driver import LiveDriver
+from hotline.live.stats import DriverStats
 from hotline.metrics import service as metrics
 from hotline.routing.model import AgentLoggedIn, ContactEnded, OfferAnswered
 from hotline.store.models.core import ContactEventRow

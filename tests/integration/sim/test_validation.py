@@ -19,7 +19,7 @@ import pytest
 from hotline.metrics.bankdata import bank_mapping, read_bank_month
 from hotline.metrics.compute import queue_figures
 from hotline.sim.driver import simulate
-from hotline.sim.fit import compare, fit_scenario
+from hotline.sim.fit import compare, fit_scenario, replay_scenario
 from hotline.sim.results import replication_frames
 from hotline.sim.scenario import scenario_from_dict
 from hotline.wfm.erlang import erlang_a_figures, erlang_c_figures
@@ -116,3 +116,23 @@ def test_fit_on_a_bank_month_and_compare_per_day() -> None:
         "asa_s_simulated",
     } <= set(table.columns)
     assert days.select(pl.col("abandon_rate_simulated").is_not_null().all()).item()
+
+
+@pytest.mark.skipif(not BANK_MONTH.exists(), reason="shared bank data not present")
+def test_replaying_a_bank_month_offers_every_real_contact_again_on_its_day() -> None:
+    """Replay (``hotline simulate --fit-from … --replay``) brings back each queued contact of
+    the month at its own time, where fitting only matches the volume within 15 %."""
+    records = read_bank_month(BANK_MONTH).records
+    replayed = replay_scenario(
+        records,
+        timezone="Asia/Jerusalem",
+        name="bank 1999-01 replayed",
+        pseudo_agents=bank_mapping().pseudo_agents,
+    )
+    queued = [r for r in records if r.queued_at is not None and r.queue is not None]
+    assert len(replayed.trace) == len(queued)
+    run = simulate(replayed, replications=1, seed=1)
+    assert run.contacts == len(queued)
+    days = compare(run, records).drop_nulls("offered_actual")
+    assert days.height >= 25
+    assert (days["offered_simulated"] == days["offered_actual"]).all(), days

@@ -57,6 +57,8 @@ LISTENERS = SUPERVISORS | {"qa"}
 PROVIDER_STAFF = frozenset({"provider"})
 #: Everyone who works inside the center: the live feed and the desk's knowledge search.
 CENTER_STAFF = EVERYONE - PROVIDER_STAFF
+#: Quality evaluations: QA and the floor; a team lead their teams'; an agent their own.
+QA_READERS = SUPERVISORS | {"qa", "team_lead", "agent"}
 
 MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     # platform
@@ -180,6 +182,23 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/contacts/{contact_id}/recordings"): LISTENERS,
     ("GET", "/api/recordings/{recording_id}/audio"): LISTENERS,
     ("GET", "/api/voicemails"): LISTENERS,
+    # quality: QA scores, agents see (and answer) only their own, supervisors review disputes
+    ("GET", "/api/quality/forms"): QA_READERS,
+    ("POST", "/api/quality/evaluations"): ADMIN | {"qa"},
+    ("GET", "/api/quality/evaluations"): QA_READERS,
+    ("GET", "/api/quality/evaluations/{evaluation_id}"): QA_READERS,
+    ("POST", "/api/quality/evaluations/{evaluation_id}/acknowledge"): ADMIN | {"agent"},
+    ("POST", "/api/quality/evaluations/{evaluation_id}/dispute"): ADMIN | {"agent"},
+    ("POST", "/api/quality/evaluations/{evaluation_id}/review"): SUPERVISORS,
+    ("GET", "/api/quality/accuracy"): QA_READERS,
+    ("GET", "/api/quality/sampling-plan"): SUPERVISORS | {"qa"},
+    ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
+    ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
+    ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},
+    ("GET", "/api/quality/calibrations"): SUPERVISORS | {"qa"},
+    ("GET", "/api/quality/calibrations/{calibration_id}"): SUPERVISORS | {"qa"},
+    ("POST", "/api/quality/calibrations/{calibration_id}/scores"): SUPERVISORS | {"qa"},
+    ("POST", "/api/quality/calibrations/{calibration_id}/close"): SUPERVISORS | {"qa"},
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,
@@ -190,6 +209,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/reports"): SUPERVISION,
     ("GET", "/reports/export"): SUPERVISION,
     ("GET", "/admin"): MANAGERS,
+    ("GET", "/quality"): SUPERVISORS | {"qa"},
+    ("GET", "/quality/mine"): ADMIN | {"agent"},
+    ("GET", "/quality/calibration"): SUPERVISORS | {"qa"},
     ("POST", "/admin/center"): ADMIN,
     ("GET", "/admin/center/status"): MANAGERS,
     ("POST", "/admin/center/edit"): ADMIN,

@@ -16,9 +16,12 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.orm import Session, sessionmaker
@@ -106,12 +109,10 @@ def _operations(client: TestClient) -> Iterator[Any]:
             yield operation
 
 
-def test_no_request_the_schema_allows_makes_the_server_fail(
-    fuzz_client: tuple[TestClient, str],
-) -> None:
-    app_client, token = fuzz_client
+def fuzz(app_client: TestClient, headers: dict[str, str]) -> list[str]:
+    """Send each operation's examples; return the failures (5xx, or an answer that does not
+    match the model its status documents)."""
     failures: list[str] = []
-    headers = {"Authorization": f"Bearer {token}"}
     for operation in _operations(app_client):
 
         @settings(
@@ -147,5 +148,41 @@ def test_no_request_the_schema_allows_makes_the_server_fail(
                 )
 
         run()
+    return failures
+
+
+def test_no_request_the_schema_allows_makes_the_server_fail(
+    fuzz_client: tuple[TestClient, str],
+) -> None:
+    app_client, token = fuzz_client
+    failures = fuzz(app_client, {"Authorization": f"Bearer {token}"})
     if failures:
         pytest.fail(f"{len(failures)} failure(s):\n" + "\n".join(failures), pytrace=False)
+
+
+class _Promise(BaseModel):
+    """What the planted route documents."""
+
+    count: int
+
+
+def test_an_answer_that_breaks_its_documented_model_is_a_failure() -> None:
+    """The conformance check can fail: a route that answers other than its documented model
+    (or its documented refusal) is reported; one that keeps its word is not."""
+    app = FastAPI()
+
+    @app.get("/kept", response_model=_Promise)
+    def kept() -> dict[str, Any]:
+        return {"count": 1}
+
+    @app.get("/broken", response_model=_Promise)
+    def broken() -> JSONResponse:
+        return JSONResponse({"count": "many"})  # a Response passes FastAPI unchecked
+
+    @app.get("/refused", responses={404: {"model": _Promise}})
+    def refused() -> JSONResponse:
+        return JSONResponse({"error": "not_found"}, status_code=404)
+
+    with TestClient(app) as client:
+        failures = fuzz(client, {})
+    assert [failure.split(" ->")[0] for failure in failures] == ["GET /broken", "GET /refused"]

@@ -15,7 +15,7 @@ from hotline.config.center import Calendar, Holiday, WeeklyHours
 from hotline.config.flow import HoursNode
 from hotline.config.validate import check_text, load_center
 from hotline.core.calendar import BusinessCalendar
-from hotline.routing.service import routing_config_from_center
+from hotline.routing.from_center import routing_config_from_center
 
 SAMPLE = Path(__file__).parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 

@@ -171,6 +171,24 @@ def test_an_adapter_importing_the_web_app_breaks_the_layers(tmp_path: Path) -> N
     assert broken(result) == {LAYERS, SIBLING_CYCLES}
 
 
+def test_the_replay_driver_reaching_up_into_the_simulator_breaks_the_layers(
+    tmp_path: Path,
+) -> None:
+    """Replay sits under the simulator (which replays recorded arrivals through it)."""
+    result = lint_imports_with(tmp_path, {"replay/leak.py": "from hotline.sim import scenario"})
+    assert result.returncode == 1
+    assert "hotline.replay is not allowed to import hotline.sim" in result.stdout
+    assert "hotline.replay.leak -> hotline.sim.scenario" in result.stdout
+    assert LAYERS in broken(result)
+
+
+def test_the_replay_driver_doing_io_breaks_purity(tmp_path: Path) -> None:
+    result = lint_imports_with(tmp_path, {"replay/driver.py": "from hotline.store import db"})
+    assert result.returncode == 1
+    assert "hotline.replay.driver -> hotline.store" in result.stdout
+    assert PURE in broken(result)
+
+
 @pytest.mark.parametrize("kernel", ["config", "identity"])
 def test_a_shared_kernel_importing_a_domain_breaks_the_layers(tmp_path: Path, kernel: str) -> None:
     """The center model and identity sit below the domains."""

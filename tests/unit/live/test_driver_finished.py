@@ -7,7 +7,8 @@ from pathlib import Path
 
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
-from hotline.live.driver import FinishedContact, LiveDriver
+from hotline.live.desk_state import FinishedContact
+from hotline.live.driver import LiveDriver
 from hotline.live.history import summary_of
 from hotline.routing.model import (
     AgentLoggedIn,
@@ -76,5 +77,5 @@ def test_finished_contacts_reach_the_hooks_and_a_failing_hook_does_not_stop_rout
     assert abandoned.agent_id is None
     bare = finished[-1]
     assert bare.contact_id == "T-1" and bare.customer == "+8613900000002"
-    assert driver._arrived_from == {} and driver._answered_by == {}
+    assert driver.desk.arrived_from == {} and driver.desk.answered_by == {}
     assert driver.attached.get(first.contact_id) is None  # forgotten once handed over

@@ -8,7 +8,7 @@ import pytest
 
 from hotline.core.calendar import BusinessCalendar, parse_periods
 from hotline.core.events import Channel, Event, EventKind
-from hotline.routing.engine import Result, RoutingEngine, Segment, replay
+from hotline.routing.engine import Result, RoutingEngine, Segment
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
@@ -305,28 +305,3 @@ def test_consult_without_transfer_frees_the_consulted_agent() -> None:
     engine.handle(ContactQueued(at=11, contact_id="c2", queue="sales"))
     result = engine.handle(ConsultEnded(at=20, contact_id="c1"))
     assert offers(result) == [("c2", "cat")]
-
-
-def test_replay_runs_every_timer_to_the_end() -> None:
-    engine = RoutingEngine(RoutingConfig(queues=(QueueConfig("q"),), agents=(AgentConfig("a"),)))
-    log = replay(
-        engine,
-        [
-            AgentLoggedIn(at=0, agent_id="a"),
-            ContactQueued(at=1, contact_id="c1", queue="q"),
-        ],
-    )
-    assert [e.kind.value for e in log if e.contact_id] == [
-        "arrived",
-        "queued",
-        "offered",
-        "ring_no_answer",
-    ]
-
-
-def test_replay_stops_even_when_announcements_would_go_on_for_ever() -> None:
-    queue = QueueConfig("q", announce_every_s=60)
-    engine = RoutingEngine(RoutingConfig(queues=(queue,)))
-    log = replay(engine, [ContactQueued(at=0, contact_id="c1", queue="q")], settle_s=600)
-    announced = [e.at for e in log if e.kind is EventKind.POSITION_ANNOUNCED]
-    assert announced == [0, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600]

@@ -12,8 +12,8 @@ import dataclasses
 
 from hotline.config.validate import load_center
 from hotline.routing.engine import RoutingEngine
+from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import AgentLoggedIn
-from hotline.routing.service import routing_config_from_center
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.routing import EngineRouter, voice_routing_config
 from hotline.telephony.server import SAMPLE_CENTER

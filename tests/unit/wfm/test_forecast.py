@@ -161,3 +161,79 @@ def test_history_from_contacts_uses_local_time():
     assert history.first_day == date(2026, 1, 5)
     assert history.offered[0, 1] == 1
     assert history.answered.sum() == 0
+
+
+def test_a_first_holiday_learns_from_earlier_days_of_its_kind():
+    # Two earlier eves of other holidays ran at 30 %; the new label has never been seen.
+    special = {17: 0.3, 38: 0.3, 59: 0.3}
+    rates = true_rates(70, special=special)
+    history = history_from(rates[:56])
+    calendar = [
+        SpecialDay(START + timedelta(days=17), "new_year_eve", kind="holiday_eve"),
+        SpecialDay(START + timedelta(days=38), "spring_eve", kind="holiday_eve"),
+        SpecialDay(START + timedelta(days=59), "autumn_eve", kind="holiday_eve"),
+    ]
+    result = forecast(history, days=14, calendar=calendar)
+    assert result.offered[3].sum() == pytest.approx(rates[59].sum(), rel=0.2)
+    assert not any("autumn_eve" in note for note in result.notes)
+    # Without the kind the same day is an unknown label: ordinary volume, and a note.
+    unkind = [SpecialDay(s.day, s.label) for s in calendar]
+    plain = forecast(history, days=14, calendar=unkind)
+    assert plain.offered[3].sum() > 2.5 * result.offered[3].sum()
+    assert any("autumn_eve" in note for note in plain.notes)
+
+
+def test_a_calendar_prior_applies_only_until_the_history_shows_the_effect():
+    special = {31: 0.6, 59: 0.6}  # a half-volume day, not the 0.1 the calendar assumed
+    rates = true_rates(70, special=special)
+    history = history_from(rates[:56])
+    first = SpecialDay(START + timedelta(days=31), "festival", factor=0.1)
+    second = SpecialDay(START + timedelta(days=59), "festival", factor=0.1)
+    before = forecast(history.truncated(28), days=7, calendar=[first, second])
+    assert before.offered[3].sum() == pytest.approx(0.1 * rates[31].sum() / 0.6, rel=0.2)
+    learnt = forecast(history, days=14, calendar=[first, second])
+    assert learnt.offered[3].sum() == pytest.approx(rates[59].sum(), rel=0.2)
+
+
+def test_days_left_out_of_the_fit_are_listed_with_their_reason():
+    rates = true_rates(70)
+    history = history_from(rates[:56])
+    offered = history.offered.copy()
+    offered[43] *= 0.3  # an outage on a Tuesday
+    offered[36] = 0.0  # a recording gap on a Tuesday
+    broken = History(START, 1800, "UTC", offered, history.answered, history.handle_s)
+    result = forecast(broken, days=7)
+    by_day = {e.day: e for e in result.excluded}
+    assert set(by_day) == {START + timedelta(days=36), START + timedelta(days=43)}
+    gap, outage = by_day[START + timedelta(days=36)], by_day[START + timedelta(days=43)]
+    assert "recording gap" in gap.describe() and gap.actual == 0
+    assert outage.expected == pytest.approx(outage.actual / 0.3, rel=0.15)
+    assert "unusual volume (0.3" in outage.describe(), outage.describe()
+    # Sundays are closed every week: not a gap, not listed.
+    assert all(e.day.weekday() != 6 for e in result.excluded)
+
+
+def test_queue_forecasts_add_up_to_the_total_and_keep_their_own_split():
+    from hotline.wfm.forecast import forecast_by_queue, reconcile
+
+    rates = true_rates(70)
+    sales = history_from(rates[:56] * 0.7, seed=1)
+    care = history_from(rates[:56] * 0.3, seed=2)
+    total = History(
+        START,
+        1800,
+        "UTC",
+        sales.offered + care.offered,
+        sales.answered + care.answered,
+        sales.handle_s + care.handle_s,
+    )
+    result = forecast_by_queue(total, {"sales": sales, "care": care}, days=7)
+    summed = result.queues["sales"].offered + result.queues["care"].offered
+    np.testing.assert_allclose(summed, result.total.offered, rtol=1e-9, atol=1e-9)
+    share = result.queues["sales"].offered.sum() / result.total.offered.sum()
+    assert share == pytest.approx(0.7, abs=0.03)
+    for queue in result.queues.values():
+        assert np.all(queue.offered_low <= queue.offered + 1e-9)
+        assert np.all(queue.offered <= queue.offered_high + 1e-9)
+    with pytest.raises(ValueError, match="every part must have"):
+        reconcile(np.zeros((1, 2)), {"a": np.zeros((1, 3))})

@@ -1,6 +1,15 @@
 """Every table's model; importing this package registers them all on ``Base.metadata``."""
 
-from hotline.store.models import crm, health, imports, kb, notifications, telephony, tickets
+from hotline.store.models import (
+    crm,
+    health,
+    imports,
+    kb,
+    notifications,
+    quality,
+    telephony,
+    tickets,
+)
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
 from hotline.store.models.identity import AuthSession, LoginFailures
 from hotline.store.models.metrics import ContactRecordRow
@@ -17,6 +26,7 @@ __all__ = [
     "imports",
     "kb",
     "notifications",
+    "quality",
     "registered_tables",
     "telephony",
     "tickets",

@@ -21,6 +21,12 @@ from hotline.desk import customers as desk
 from hotline.identity.audit import record as audit
 from hotline.web import jobs
 from hotline.web.access import current_center, hides_customer_identity
+from hotline.web.api.responses import (
+    IsoText,
+    Number,
+    ResponseModel,
+    errors,
+)
 from hotline.web.api.tickets import visible_tickets
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import RecordId
@@ -88,28 +94,191 @@ class CsvIn(BaseModel):
     default_area_code: str | None = Field(None, max_length=8)
 
 
-@router.get("/pop")
+class PopCustomerOut(ResponseModel):
+    """A customer behind the calling number (name masked for roles without personal data)."""
+
+    id: int
+    name: str
+    vip_level: int
+    site: str | None
+
+
+class PopProductOut(ResponseModel):
+    """A product one of those customers owns."""
+
+    id: int
+    customer_id: int
+    model: str
+    serial_number: str | None
+    warranty_until: str | None = Field(description="ISO 8601 date, or null.")
+
+
+class PopContactOut(ResponseModel):
+    """One of their last contacts, newest first."""
+
+    at: IsoText
+    channel: str
+    direction: str
+    agent_id: str | None
+    summary: str
+
+
+class PopTicketOut(ResponseModel):
+    """An open ticket of theirs that the caller of the route may see."""
+
+    id: int
+    number: str
+    type: str
+    state: str
+    subject: str
+    due_at: str | None = Field(description="ISO 8601 date and time, or null.")
+    queue: str | None
+    assignee: str | None
+
+
+class ScreenPopOut(ResponseModel):
+    """What the desk shows when a call arrives: the customer(s) behind the number, their
+    products, last contacts and open tickets (``e164`` null when the number is not one)."""
+
+    calling_number: str
+    e164: str | None
+    customers: list[PopCustomerOut]
+    products: list[PopProductOut]
+    last_contacts: list[PopContactOut]
+    open_tickets: list[PopTicketOut]
+
+
+class CustomerPhoneOut(ResponseModel):
+    """A phone number of a customer (masked for roles without personal data)."""
+
+    e164: str
+    kind: str
+
+
+class CustomerProductOut(ResponseModel):
+    """A product the customer owns."""
+
+    id: int
+    model: str
+    serial_number: str | None
+    warranty_until: str | None = Field(description="ISO 8601 date, or null.")
+
+
+class CustomerOut(ResponseModel):
+    """A customer with phones, e-mails, addresses and products (masked per the personal-data
+    policy); ``merged_into_id`` names the survivor of a merge."""
+
+    id: int
+    name: str
+    vip_level: int
+    site: str | None
+    merged_into_id: int | None
+    phones: list[CustomerPhoneOut]
+    emails: list[str]
+    addresses: list[str]
+    products: list[CustomerProductOut]
+
+
+class PossibleDuplicateOut(ResponseModel):
+    """An existing customer who is probably the same person, and the evidence."""
+
+    customer_id: int
+    score: Number
+    reasons: list[str]
+
+
+class CreatedCustomerOut(CustomerOut):
+    """A new customer, with the existing customers who are probably the same person."""
+
+    possible_duplicates: list[PossibleDuplicateOut]
+
+
+class DuplicatePairOut(ResponseModel):
+    """Two customers who are probably one person, with the evidence."""
+
+    left: int
+    right: int
+    score: Number
+    reasons: list[str]
+
+
+class DuplicatesOut(ResponseModel):
+    """Likely duplicates among active customers: clusters of ids, scored pairs, and the
+    duplication rate; ``skipped_blocks`` counts blocks too common to compare pairwise."""
+
+    customers: int
+    duplication_rate: Number
+    clusters: list[list[int]]
+    pairs: list[DuplicatePairOut]
+    skipped_blocks: int
+
+
+class ProductOut(ResponseModel):
+    """A product just recorded."""
+
+    id: int
+    customer_id: int
+    model: str
+
+
+class PhoneOut(ResponseModel):
+    """A phone number just added, normalised (``kind``: mobile, fixed…)."""
+
+    id: int
+    e164: str
+    kind: str
+
+
+class ContactOut(ResponseModel):
+    """A contact just added to the customer's history."""
+
+    id: int
+    at: datetime
+
+
+class ImportedProductsOut(ResponseModel):
+    """How many products the CSV import stored, and their ids."""
+
+    imported: int
+    ids: list[int]
+
+
+class MergeOut(ResponseModel):
+    """A merge done: its id (to undo it) and how many records moved to the survivor."""
+
+    merge_id: int
+    moved: dict[str, list[int]]
+
+
+class UndoneMergeOut(ResponseModel):
+    """A merge undone, and when."""
+
+    merge_id: int
+    undone_at: datetime | None
+
+
+@router.get("/pop", responses=errors(422))
 def screen_pop(
     request: Request,
     number: str = Query(..., description="Calling number as caller ID shows it."),
     area_code: str | None = Query(None, description="Area code for local numbers."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> ScreenPopOut:
     """Screen pop: the customer(s) behind a calling number, products, contacts, open tickets."""
     pop = desk.screen_pop(
         session, calling_number=number, default_area_code=area_code, masked=masked_for(user)
     )
     pop.open_tickets = visible_tickets(current_center(request), user, pop.open_tickets)
-    return pop.__dict__
+    return ScreenPopOut.model_validate(pop.__dict__)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors(422))
 def create_customer(
     body: CustomerIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> CreatedCustomerOut:
     """Create a customer (phones normalised; bad ones reported, nothing saved).
 
     The answer lists ``possible_duplicates``: existing customers who are probably the same
@@ -128,69 +297,77 @@ def create_customer(
     )
     # Caught now, the duplicate never collects its own history; the agent decides.
     possible = crm.likely_duplicates_of(session, customer_id=customer.id)
-    return crm.customer_view(session, customer=customer, masked=masked_for(user)) | {
-        "possible_duplicates": [
-            {
-                "customer_id": p.right if p.left == customer.id else p.left,
-                "score": p.score,
-                "reasons": list(p.reasons),
-            }
-            for p in possible
-        ]
-    }
+    view = crm.customer_view(session, customer=customer, masked=masked_for(user))
+    return CreatedCustomerOut.model_validate(
+        view
+        | {
+            "possible_duplicates": [
+                {
+                    "customer_id": p.right if p.left == customer.id else p.left,
+                    "score": p.score,
+                    "reasons": list(p.reasons),
+                }
+                for p in possible
+            ]
+        }
+    )
 
 
-@router.get("/duplicates")
+@router.get("/duplicates", responses=errors())
 def duplicates(
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> DuplicatesOut:
     """Likely duplicate customers, the evidence for each pair, and the duplication rate."""
     report = crm.duplicate_report(session)
-    return {
-        "customers": report.customers,
-        "duplication_rate": report.duplication_rate,
-        "clusters": report.clusters,
-        "pairs": [
-            {"left": p.left, "right": p.right, "score": p.score, "reasons": list(p.reasons)}
-            for p in report.pairs
-        ],
-        "skipped_blocks": len(report.skipped_blocks),
-    }
+    return DuplicatesOut.model_validate(
+        {
+            "customers": report.customers,
+            "duplication_rate": report.duplication_rate,
+            "clusters": report.clusters,
+            "pairs": [
+                {"left": p.left, "right": p.right, "score": p.score, "reasons": list(p.reasons)}
+                for p in report.pairs
+            ],
+            "skipped_blocks": len(report.skipped_blocks),
+        }
+    )
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", responses=errors(404, 422))
 def get_customer(
     customer_id: RecordId,
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> CustomerOut:
     """A customer with phones, e-mails, addresses and products (merged ids lead to the survivor)."""
     customer = crm.get_customer(session, customer_id=customer_id)
-    return crm.customer_view(session, customer=customer, masked=masked_for(user))
+    return CustomerOut.model_validate(
+        crm.customer_view(session, customer=customer, masked=masked_for(user))
+    )
 
 
-@router.post("/{customer_id}/products", status_code=201)
+@router.post("/{customer_id}/products", status_code=201, responses=errors(404, 422))
 def add_product(
     customer_id: RecordId,
     body: ProductIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> ProductOut:
     """Record a product the customer owns."""
     product = crm.add_product(
         session, customer_id=customer_id, actor=user.username, **body.model_dump()
     )
-    return {"id": product.id, "customer_id": product.customer_id, "model": product.model}
+    return ProductOut(id=product.id, customer_id=product.customer_id, model=product.model)
 
 
-@router.post("/{customer_id}/phones", status_code=201)
+@router.post("/{customer_id}/phones", status_code=201, responses=errors(404, 422))
 def add_phone(
     customer_id: RecordId,
     body: PhoneIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> PhoneOut:
     """Add a phone number (normalised to E.164; 422 if it is not a phone number)."""
     customer = crm.get_customer(session, customer_id=customer_id)
     phone = crm.add_phone(
@@ -204,16 +381,16 @@ def add_phone(
         session, actor=user.username, action="customer.phone_add", target=f"customer:{customer.id}"
     )
     session.flush()
-    return {"id": phone.id, "e164": phone.e164, "kind": phone.kind}
+    return PhoneOut(id=phone.id, e164=phone.e164, kind=phone.kind)
 
 
-@router.post("/{customer_id}/contacts", status_code=201)
+@router.post("/{customer_id}/contacts", status_code=201, responses=errors(404, 422))
 def add_contact(
     customer_id: RecordId,
     body: ContactIn,
     user: CurrentUser = Depends(require_roles(*SERVICE)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> ContactOut:
     """Add a contact to the customer's history (the agent handling it is the caller)."""
     customer = crm.get_customer(session, customer_id=customer_id)
     contact = crm.record_contact(
@@ -226,10 +403,10 @@ def add_contact(
         summary=body.summary,
     )
     session.flush()
-    return {"id": contact.id, "at": contact.at}
+    return ContactOut(id=contact.id, at=contact.at)
 
 
-class ImportJobOut(BaseModel):
+class ImportJobOut(ResponseModel):
     """A background import: its state, progress and, once ended, its result.
 
     ``state``: queued, checking, staging, publishing, then done or failed. ``result`` of a
@@ -250,7 +427,7 @@ class ImportJobOut(BaseModel):
     result: dict[str, Any]
 
 
-@router.post("/import", status_code=202, response_model=ImportJobOut)
+@router.post("/import", status_code=202, response_model=ImportJobOut, responses=errors(422))
 def import_customers(
     body: CsvIn,
     request: Request,
@@ -280,7 +457,7 @@ def import_customers(
     return ImportJobOut(**view)
 
 
-@router.get("/imports/{job_id}", response_model=ImportJobOut)
+@router.get("/imports/{job_id}", response_model=ImportJobOut, responses=errors(404, 422))
 def import_job(
     job_id: str = Path_(max_length=32),
     _: CurrentUser = Depends(require_roles("supervisor", "manager")),
@@ -291,12 +468,12 @@ def import_job(
     return ImportJobOut(**imports.job_view(job))
 
 
-@router.post("/import-products", status_code=201)
+@router.post("/import-products", status_code=201, responses=errors(422))
 def import_products(
     body: CsvIn,
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> ImportedProductsOut:
     """Import products from CSV text (matched to customers by phone); all or nothing."""
     ids = crm.import_products_csv(
         session,
@@ -305,29 +482,29 @@ def import_products(
         default_area_code=body.default_area_code,
         actor=user.username,
     )
-    return {"imported": len(ids), "ids": ids}
+    return ImportedProductsOut(imported=len(ids), ids=ids)
 
 
-@router.post("/{survivor_id}/merge/{merged_id}")
+@router.post("/{survivor_id}/merge/{merged_id}", responses=errors(404, 409, 422))
 def merge(
     survivor_id: RecordId,
     merged_id: RecordId,
     user: CurrentUser = Depends(require_roles(*MERGERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> MergeOut:
     """Merge ``merged_id`` into ``survivor_id`` keeping all history; returns the merge id."""
     done = desk.merge_customers(
         session, survivor_id=survivor_id, merged_id=merged_id, actor=user.username
     )
-    return {"merge_id": done.id, "moved": done.moved}
+    return MergeOut(merge_id=done.id, moved=done.moved)
 
 
-@router.post("/merges/{merge_id}/undo")
+@router.post("/merges/{merge_id}/undo", responses=errors(404, 409, 422))
 def undo_merge(
     merge_id: RecordId,
     user: CurrentUser = Depends(require_roles(*MERGERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> UndoneMergeOut:
     """Undo a merge: everything moves back and the merged customer is active again."""
     undone = desk.undo_merge(session, merge_id=merge_id, actor=user.username)
-    return {"merge_id": undone.id, "undone_at": undone.undone_at}
+    return UndoneMergeOut(merge_id=undone.id, undone_at=undone.undone_at)

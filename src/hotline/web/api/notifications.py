@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from hotline.identity.roles import ALL_ROLES
 from hotline.notifications import service as notifications
 from hotline.web.api.provider_portal import staff_of
+from hotline.web.api.responses import ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 MAX_ID = 2**63 - 1
 
 
-class NotificationOut(BaseModel):
+class NotificationOut(ResponseModel):
     """One notification as its reader sees it; ``kind`` and ``params`` render the text."""
 
     id: int
@@ -44,21 +44,21 @@ class NotificationOut(BaseModel):
     read: bool
 
 
-class InboxOut(BaseModel):
+class InboxOut(ResponseModel):
     """The caller's unread count and newest notifications, newest first."""
 
     unread: int
     items: list[NotificationOut]
 
 
-class MarkedOut(BaseModel):
+class MarkedOut(ResponseModel):
     """How many notifications were marked read now, and how many are left unread."""
 
     marked: int
     unread: int
 
 
-@router.get("", response_model=InboxOut)
+@router.get("", response_model=InboxOut, responses=errors(422))
 def inbox(
     request: Request,
     unread: bool = Query(False, description="only the notifications not read yet"),
@@ -83,7 +83,7 @@ def inbox(
     )
 
 
-@router.post("/read", response_model=MarkedOut)
+@router.post("/read", response_model=MarkedOut, responses=errors())
 def read_all(
     request: Request,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
@@ -96,7 +96,7 @@ def read_all(
     return MarkedOut(marked=marked, unread=0)
 
 
-@router.post("/{notification_id}/read", response_model=MarkedOut)
+@router.post("/{notification_id}/read", response_model=MarkedOut, responses=errors(404, 422))
 def read_one(
     request: Request,
     notification_id: int = Path(ge=1, le=MAX_ID),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
+from hotline.config.center import CenterConfig
 from hotline.config.validate import check_text
 from hotline.identity import audit, sessions, throttle
 from hotline.identity import service as identity
@@ -24,6 +25,7 @@ from hotline.identity.scope import team_lead_problem
 from hotline.identity.tokens import STREAM, TokenClaims, issue_token
 from hotline.store.db import writing
 from hotline.web.access import Feed, current_center, live_feed
+from hotline.web.api.responses import ErrorOut, InvalidRequestOut, ResponseModel, errors
 from hotline.web.auth import (
     COOKIE,
     CurrentUser,
@@ -41,6 +43,41 @@ MANAGERS = ("admin", "manager")
 SUPERVISION = ("supervisor", "team_lead", "manager", "wfm", "qa")
 
 
+class MeOut(ResponseModel):
+    """The signed-in user: username, roles, the agent they are (if any) and their language."""
+
+    username: str
+    roles: list[str]
+    agent_id: str | None
+    language: str
+
+
+class AuditEntryOut(ResponseModel):
+    """One audit entry: when (ISO 8601), who, what, on which record, and the details."""
+
+    at: str
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class ConfigProblemOut(ResponseModel):
+    """A problem in a configuration: its line (when known), field and the rule it breaks."""
+
+    line: int | None
+    field: str | None
+    problem: str
+
+
+class ConfigCheckOut(ResponseModel):
+    """Whether a configuration is valid: its errors (any makes it invalid) and warnings."""
+
+    ok: bool
+    errors: list[ConfigProblemOut]
+    warnings: list[ConfigProblemOut]
+
+
 class LoginRequest(BaseModel):
     """Credentials for signing in."""
 
@@ -48,7 +85,7 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-class LoginResponse(BaseModel):
+class LoginResponse(ResponseModel):
     """A bearer token and who it belongs to."""
 
     token: str
@@ -101,7 +138,14 @@ def _refuse_while_locked(session: Session, *, keys: list[str], actor: str, addre
 @router.post(
     "/auth/login",
     response_model=LoginResponse,
-    responses={429: {"description": "too many wrong passwords; retry after Retry-After s"}},
+    responses={
+        401: {"model": ErrorOut, "description": "Wrong username or password."},
+        422: {"model": InvalidRequestOut, "description": "The request breaks a rule."},
+        429: {
+            "model": ErrorOut,
+            "description": "Too many wrong passwords; retry after Retry-After seconds.",
+        },
+    },
 )
 def login(
     body: LoginRequest,
@@ -163,7 +207,7 @@ def login(
     )
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, responses=errors())
 def logout(
     request: Request,
     user: CurrentUser = Depends(require_roles()),
@@ -184,7 +228,14 @@ class PasswordChange(BaseModel):
     new_password: str = Field(min_length=MIN_LENGTH, max_length=256)
 
 
-@router.post("/auth/password", status_code=204)
+@router.post(
+    "/auth/password",
+    status_code=204,
+    responses={
+        **errors(422),
+        429: {"model": ErrorOut, "description": "Too many wrong passwords; retry later."},
+    },
+)
 def change_own_password(
     body: PasswordChange,
     request: Request,
@@ -224,7 +275,7 @@ def change_own_password(
     return Response(status_code=204)
 
 
-class StreamTicket(BaseModel):
+class StreamTicket(ResponseModel):
     """A one-minute ticket for opening a live-event stream (``?ticket=``)."""
 
     ticket: str
@@ -234,7 +285,7 @@ class StreamTicket(BaseModel):
 STREAM_TICKET_S = 60.0
 
 
-@router.post("/auth/stream-ticket", response_model=StreamTicket)
+@router.post("/auth/stream-ticket", response_model=StreamTicket, responses=errors())
 def stream_ticket(
     request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION, "agent"))
 ) -> StreamTicket:
@@ -256,15 +307,15 @@ def stream_ticket(
     )
 
 
-@router.get("/me")
-def me(user: CurrentUser = Depends(require_roles())) -> dict[str, Any]:
+@router.get("/me", responses=errors())
+def me(user: CurrentUser = Depends(require_roles())) -> MeOut:
     """Who am I: username, roles, agent id and language."""
-    return {
-        "username": user.username,
-        "roles": list(user.roles),
-        "agent_id": user.agent_id,
-        "language": user.language,
-    }
+    return MeOut(
+        username=user.username,
+        roles=list(user.roles),
+        agent_id=user.agent_id,
+        language=user.language,
+    )
 
 
 class UserCreate(BaseModel):
@@ -278,7 +329,7 @@ class UserCreate(BaseModel):
     language: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")
 
 
-class UserOut(BaseModel):
+class UserOut(ResponseModel):
     """A user as shown to administrators (never the password hash)."""
 
     username: str
@@ -289,7 +340,7 @@ class UserOut(BaseModel):
     active: bool
 
 
-@router.get("/users", response_model=list[UserOut])
+@router.get("/users", response_model=list[UserOut], responses=errors())
 def list_users(
     _: CurrentUser = Depends(require_roles(*MANAGERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -325,7 +376,7 @@ def _check_team_lead(request: Request, roles: list[str], agent_id: str | None) -
         raise HTTPException(422, [{"field": "agent_id", "problem": problem}])
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201, responses=errors(409, 422))
 def create_user(
     body: UserCreate,
     request: Request,
@@ -385,7 +436,7 @@ def _user_out(u: Any) -> UserOut:
     )
 
 
-@router.patch("/users/{username}", response_model=UserOut)
+@router.patch("/users/{username}", response_model=UserOut, responses=errors(404, 409, 422))
 def change_user(
     username: str,
     body: UserChange,
@@ -419,7 +470,7 @@ def change_user(
     return _user_out(account)
 
 
-@router.post("/users/{username}/password", status_code=204)
+@router.post("/users/{username}/password", status_code=204, responses=errors(404, 422))
 def reset_password(
     username: str,
     body: PasswordReset,
@@ -432,35 +483,30 @@ def reset_password(
     return Response(status_code=204)
 
 
-@router.get("/audit")
+@router.get("/audit", responses=errors(422))
 def audit_log(
     limit: int = 100,
     _: CurrentUser = Depends(require_roles(*MANAGERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> list[dict[str, Any]]:
+) -> list[AuditEntryOut]:
     """The newest audit entries: who did what, when."""
     return [
-        {
-            "at": e.at.isoformat(),
-            "actor": e.actor,
-            "action": e.action,
-            "target": e.target,
-            "detail": e.detail,
-        }
+        AuditEntryOut(
+            at=e.at.isoformat(), actor=e.actor, action=e.action, target=e.target, detail=e.detail
+        )
         for e in audit.newest(session, limit=min(max(limit, 1), 1000))
     ]
 
 
-@router.get("/config/center")
+@router.get("/config/center", responses=errors(404))
 def center_config(
     request: Request, _: CurrentUser = Depends(require_roles(*SUPERVISION))
-) -> dict[str, Any]:
+) -> CenterConfig:
     """The center configuration the platform is running with."""
-    center = request.app.state.center
+    center: CenterConfig | None = request.app.state.center
     if center is None:
         raise HTTPException(404, "no center configuration loaded")
-    data: dict[str, Any] = center.model_dump(mode="json")
-    return data
+    return center
 
 
 class ConfigText(BaseModel):
@@ -469,20 +515,22 @@ class ConfigText(BaseModel):
     text: str = Field(max_length=2_000_000)
 
 
-@router.post("/config/validate")
+@router.post("/config/validate", responses=errors(422))
 def validate_config(
     body: ConfigText,
     _: CurrentUser = Depends(require_roles("admin", "manager", "supervisor", "wfm")),
-) -> dict[str, Any]:
+) -> ConfigCheckOut:
     """Check a configuration with the same rules as ``hotline config validate``."""
     result = check_text(body.text, file="<request>")
-    return {
-        "ok": result.ok,
-        "errors": [{"line": p.line, "field": p.field, "problem": p.rule} for p in result.errors],
-        "warnings": [
-            {"line": p.line, "field": p.field, "problem": p.rule} for p in result.warnings
+    return ConfigCheckOut(
+        ok=result.ok,
+        errors=[
+            ConfigProblemOut(line=p.line, field=p.field, problem=p.rule) for p in result.errors
         ],
-    }
+        warnings=[
+            ConfigProblemOut(line=p.line, field=p.field, problem=p.rule) for p in result.warnings
+        ],
+    )
 
 
 def feed_filter(
@@ -498,7 +546,17 @@ def feed_filter(
     return live_feed(current_center(request), roles, agent_id)
 
 
-@router.get("/events/stream")
+@router.get(
+    "/events/stream",
+    response_class=StreamingResponse,
+    responses={
+        **errors(),
+        200: {
+            "description": "Server-Sent Events: each ``data:`` line one live message (JSON).",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+    },
+)
 async def event_stream(
     request: Request, user: CurrentUser = Depends(require_stream_roles(*SUPERVISION, "agent"))
 ) -> StreamingResponse:

@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,12 +29,36 @@ from hotline.identity.roles import RECORDING_ROLES, hidden_fields
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
 from hotline.web.access import mask_personal
+from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import RecordId
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 
 LISTENERS = tuple(sorted(RECORDING_ROLES))
+
+
+class RecordingOut(ResponseModel):
+    """One recording of a contact (``kind``: the call, or a voicemail), with the address of
+    its audio."""
+
+    id: int
+    contact_id: str
+    agent_id: str | None
+    queue: str | None
+    media_type: str
+    seconds: Number
+    channels: list[Any] = Field(description="What each audio channel carries.")
+    recorded_at: Number = Field(description="When recording began (epoch seconds).")
+    kind: str
+    audio: str
+
+
+class VoicemailOut(RecordingOut):
+    """A voicemail message, with the number that called (masked per the personal-data policy;
+    ``null`` when unknown)."""
+
+    caller: str | None
 
 
 def _summary(recording: Recording) -> dict[str, Any]:
@@ -51,22 +76,32 @@ def _summary(recording: Recording) -> dict[str, Any]:
     }
 
 
-@router.get("/contacts/{contact_id}/recordings")
+@router.get("/contacts/{contact_id}/recordings", responses=errors(422))
 def list_recordings(
     contact_id: str,
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> list[dict[str, Any]]:
+) -> list[RecordingOut]:
     """The recordings of one contact, oldest first (an empty list when it has none)."""
     query = (
         select(Recording)
         .where(Recording.contact_id == contact_id)
         .order_by(Recording.recorded_at, Recording.id)
     )
-    return [_summary(r) for r in session.scalars(query)]
+    return [RecordingOut.model_validate(_summary(r)) for r in session.scalars(query)]
 
 
-@router.get("/recordings/{recording_id}/audio", response_class=FileResponse)
+@router.get(
+    "/recordings/{recording_id}/audio",
+    response_class=FileResponse,
+    responses={
+        **errors(404, 422),
+        200: {
+            "description": "The recording as WAV (stereo: caller left, agent right).",
+            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+)
 def play_recording(
     recording_id: RecordId,
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
@@ -95,12 +130,12 @@ def play_recording(
     )
 
 
-@router.get("/voicemails")
+@router.get("/voicemails", responses=errors(422))
 def list_voicemails(
     limit: int = Query(50, ge=1, le=500),
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> list[dict[str, Any]]:
+) -> list[VoicemailOut]:
     """The voicemail messages callers left (queue exit ``voicemail``), newest first, each with
     the number that called, so someone can call back."""
     rows = list(
@@ -120,4 +155,4 @@ def list_voicemails(
     callers = {a.contact_id: a.data.get("caller") for a in arrivals}
     listed = [{**_summary(r), "caller": callers.get(r.contact_id)} for r in rows]
     shown: list[dict[str, Any]] = mask_personal(listed, hidden_fields(user.roles))
-    return shown
+    return [VoicemailOut.model_validate(message) for message in shown]

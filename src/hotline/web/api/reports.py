@@ -31,7 +31,6 @@ from fastapi import (
     status,
 )
 from fastapi import Path as Path_
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, ValidationFailed
@@ -44,6 +43,7 @@ from hotline.store.db import writing
 from hotline.store.jobs import create_job, get_job, job_view
 from hotline.web import jobs
 from hotline.web.access import scope_of
+from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import TimeZoneForm, TimeZoneQuery
 
@@ -55,6 +55,54 @@ READERS = ("manager", "supervisor", "team_lead", "wfm", "qa")
 IMPORTERS = ("manager", "wfm")
 
 
+class ThresholdsOut(ResponseModel):
+    """The thresholds one queue's figures use: the service-level variant and its threshold,
+    and the short-abandon threshold (METRICS.md)."""
+
+    variant: str
+    service_level_threshold_s: Number
+    short_abandon_threshold_s: Number
+
+
+class ReportSettingsOut(ResponseModel):
+    """The default thresholds and each queue's own."""
+
+    default: ThresholdsOut
+    per_queue: dict[str, ThresholdsOut]
+
+
+class KpiHeaderOut(ResponseModel):
+    """What a reader must know to compare these figures with others: the interval, the
+    grouping, the time zone, which interval a contact counts in, the thresholds, and notes."""
+
+    interval: str
+    by: list[str]
+    timezone: str
+    interval_of: str
+    thresholds: ReportSettingsOut
+    notes: list[str]
+
+
+#: One row of figures: the interval start (ISO 8601), the grouping columns, then the figures.
+Row = dict[str, Any]
+
+
+class KpiReportOut(ResponseModel):
+    """Every METRICS.md queue figure per interval and grouping, under the settings used."""
+
+    report: KpiHeaderOut
+    rows: list[Row]
+
+
+class FiguresOut(ResponseModel):
+    """Figures per interval and grouping (agent states or survey answers), as asked for."""
+
+    interval: str
+    by: str
+    timezone: str
+    rows: list[Row]
+
+
 def _center_settings(request: Request) -> tuple[MetricSettings, dict[str, str]]:
     center = request.app.state.center
     if center is None:
@@ -62,7 +110,7 @@ def _center_settings(request: Request) -> tuple[MetricSettings, dict[str, str]]:
     return service.settings_for_center(center), service.teams_for_center(center)
 
 
-@router.get("/kpis")
+@router.get("/kpis", responses=errors(422))
 def kpis(
     request: Request,
     interval: str = Query("30m", description=f"One of {', '.join(INTERVALS)}."),
@@ -71,7 +119,7 @@ def kpis(
     source: str | None = Query(None, description="Only this imported source."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> KpiReportOut:
     """Every METRICS.md queue figure per interval, stating the thresholds and variants used."""
     dimensions = tuple(d.strip() for d in by.split(",") if d.strip() and d.strip() != "center")
     settings, teams = _center_settings(request)
@@ -87,7 +135,8 @@ def kpis(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"report": report.header(), "rows": _in_scope(report.rows(), scope_of(request, user))}
+    rows = _in_scope(report.rows(), scope_of(request, user))
+    return KpiReportOut.model_validate({"report": report.header(), "rows": rows})
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:
@@ -109,7 +158,7 @@ def _in_scope(rows: list[dict[str, Any]], scope: AgentScope) -> list[dict[str, A
     return kept
 
 
-@router.get("/agents")
+@router.get("/agents", responses=errors(422))
 def agents(
     request: Request,
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
@@ -118,7 +167,7 @@ def agents(
     source: str | None = Query(None, description="Only events of this source (live, sim…)."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> FiguresOut:
     """Occupancy and utilization per agent or team, from agent states in the event log."""
     _, teams = _center_settings(request)
     try:
@@ -133,10 +182,10 @@ def agents(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     rows = _in_scope(_rows(frame), scope_of(request, user))
-    return {"interval": interval, "by": by, "timezone": timezone, "rows": rows}
+    return FiguresOut(interval=interval, by=by, timezone=timezone, rows=rows)
 
 
-@router.get("/experience")
+@router.get("/experience", responses=errors(422))
 def experience(
     request: Request,
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
@@ -144,7 +193,7 @@ def experience(
     timezone: TimeZoneQuery = "UTC",
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> FiguresOut:
     """CSAT (top-2-box), DSAT and NPS per interval from survey answers."""
     dimensions = () if by == "center" else (by,)
     try:
@@ -154,10 +203,10 @@ def experience(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     rows = _in_scope(_rows(frame), scope_of(request, user))
-    return {"interval": interval, "by": by, "timezone": timezone, "rows": rows}
+    return FiguresOut(interval=interval, by=by, timezone=timezone, rows=rows)
 
 
-@router.get("/sources")
+@router.get("/sources", responses=errors())
 def sources(
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -166,7 +215,7 @@ def sources(
     return service.sources(session=session)
 
 
-class ContactImportJobOut(BaseModel):
+class ContactImportJobOut(ResponseModel):
     """A background contact-record import: its state, progress and, once ended, its result.
 
     ``state``: queued, staging, publishing, then done or failed; ``rows_done`` of
@@ -189,7 +238,7 @@ class ContactImportJobOut(BaseModel):
     result: dict[str, Any]
 
 
-@router.post("/contacts", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/contacts", status_code=status.HTTP_202_ACCEPTED, responses=errors(409, 422))
 def import_contacts(
     request: Request,
     file: UploadFile = File(..., description="Contact-record CSV, or an export (gzip allowed)."),
@@ -222,7 +271,7 @@ def import_contacts(
                 handle.write(chunk)
         try:
             result = read_contact_records(
-                path, tz=timezone, skip_bad_rows=skip_bad_rows, mapping=export_mapping
+                path, tz=timezone, skip_bad_rows=skip_bad_rows or None, mapping=export_mapping
             )
         except ValidationFailed as failed:
             # Problems name the temporary path; report them against the uploaded name.
@@ -263,7 +312,7 @@ def import_contacts(
     return ContactImportJobOut(**view)
 
 
-@router.get("/imports/{job_id}", response_model=ContactImportJobOut)
+@router.get("/imports/{job_id}", response_model=ContactImportJobOut, responses=errors(404, 422))
 def contact_import_job(
     job_id: str = Path_(max_length=32),
     _: CurrentUser = Depends(require_roles(*IMPORTERS)),

@@ -22,6 +22,7 @@ from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
 from hotline.tickets.workflow import Action
 from hotline.web.access import mask_personal
+from hotline.web.api.responses import IsoText, Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import MAX_RECORD_ID, RecordId, RecordRef
 from hotline.web.limits import DESCRIPTION_LENGTH, NAME_LENGTH, NOTE_LENGTH
@@ -85,10 +86,14 @@ def _visible(request: Request, user: CurrentUser, session: Session, ticket_id: i
     return ticket
 
 
-def _view(user: CurrentUser, ticket: Ticket) -> dict[str, Any]:
+def _fields(user: CurrentUser, ticket: Ticket) -> dict[str, Any]:
     # The personal-data policy: a ticket's description and custom fields are its content.
     masked = PersonalField.CONTENT in hidden_fields(user.roles)
     return tickets.ticket_view(ticket, masked=masked)
+
+
+def _view(user: CurrentUser, ticket: Ticket) -> TicketOut:
+    return TicketOut.model_validate(_fields(user, ticket))
 
 
 class TicketIn(BaseModel):
@@ -145,13 +150,107 @@ class ProviderIn(BaseModel):
     phone: str = Field("", max_length=NAME_LENGTH)
 
 
-@router.post("", status_code=201)
+class TicketOut(ResponseModel):
+    """A ticket or work order as the API shows it; ``description`` and ``custom_fields`` are
+    empty for roles the personal-data policy keeps a ticket's content from."""
+
+    id: int
+    number: str
+    type: str
+    category: str
+    priority: str
+    state: str
+    subject: str
+    description: str
+    customer_id: int | None
+    product_id: int | None
+    queue: str
+    assignee: str | None
+    provider_id: int | None
+    warranty: bool
+    complaint_level: str | None
+    acknowledged: list[str] = Field(description="The roles that acknowledged its escalation.")
+    claim_status: str
+    custom_fields: dict[str, Any]
+    created_at: IsoText
+    due_at: IsoText | None
+    first_response_at: IsoText | None
+    resolved_at: IsoText | None
+    closed_at: IsoText | None
+
+
+class SlaClockOut(ResponseModel):
+    """Where one SLA clock stands now, in business seconds on the ticket's calendar."""
+
+    clock: str
+    state: str
+    target_s: Number | None
+    elapsed_s: Number
+    due_at: datetime | None
+
+
+class TicketEventOut(ResponseModel):
+    """One step of a ticket's history (``to``: the state it led to; the note masked per the
+    personal-data policy)."""
+
+    at: datetime
+    actor: str
+    action: str
+    to: str | None
+    note: str
+
+
+class TicketDetailOut(TicketOut):
+    """A ticket with its SLA clocks and history."""
+
+    sla: list[SlaClockOut]
+    history: list[TicketEventOut]
+
+
+class DeferredWorkOut(ResponseModel):
+    """Deferred-work figures (METRICS.md) of one period: tickets closed, on time, backlog."""
+
+    closed: int
+    on_time_rate: Number | None
+    avg_delay_s: Number | None
+    backlog: int
+    backlog_by_age: dict[str, int]
+    first_response_s: Number | None
+    resolution_s: Number | None
+
+
+class EscalationOut(ResponseModel):
+    """An SLA escalation sent now: the ticket, the clock and stage, the role told."""
+
+    ticket: str
+    clock: str
+    stage: str
+    since: str
+    role: str
+
+
+class ProviderOut(ResponseModel):
+    """A field-service provider just registered."""
+
+    id: int
+    code: str
+
+
+class ArticleLinkOut(ResponseModel):
+    """A knowledge-base article (at its version) linked to a ticket."""
+
+    ticket_id: int
+    article_id: int
+    version: int
+
+
+@router.post("", status_code=201, responses=errors(404, 422))
 def create_ticket(
     body: TicketIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> TicketOut:
     """Open a ticket; SLA targets of its type and priority are fixed on it.
 
     The category and custom fields are checked against the center configuration's
@@ -175,15 +274,15 @@ class FieldsIn(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
 
 
-@router.get("/categories")
+@router.get("/categories", responses=errors())
 def categories(
     request: Request, user: CurrentUser = Depends(require_roles(*VIEWERS))
-) -> list[dict[str, Any]]:
+) -> list[TicketTypeCategories]:
     """The configured categories of each ticket type, with their custom fields."""
-    return [section.model_dump() for section in _schema(request)]
+    return _schema(request)
 
 
-@router.get("")
+@router.get("", responses=errors(422))
 def list_tickets(
     request: Request,
     state: list[str] = Query([], description="Only these states."),
@@ -192,7 +291,7 @@ def list_tickets(
     limit: int = Query(100, ge=1, le=1000),
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> list[dict[str, Any]]:
+) -> list[TicketOut]:
     """Tickets, newest first; an agent gets only their queues' tickets and their own."""
     if user.has(*OVERSIGHT):
         rows = tickets.list_tickets(
@@ -217,80 +316,91 @@ def list_tickets(
     return [_view(user, t) for t in rows]
 
 
-@router.get("/figures")
+@router.get("/figures", responses=errors(422))
 def figures(
     start: datetime,
     end: datetime,
     queue: str | None = None,
     user: CurrentUser = Depends(require_roles("team_lead", "supervisor", "manager", "wfm")),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> DeferredWorkOut:
     """Deferred-work figures (METRICS.md) for ``[start, end)``."""
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(422, "start and end need a time zone (e.g. 2026-11-01T00:00:00Z)")
-    return tickets.deferred_work(session, start=start, end=end, queue=queue).__dict__
+    work = tickets.deferred_work(session, start=start, end=end, queue=queue)
+    return DeferredWorkOut.model_validate(work.__dict__)
 
 
-@router.post("/sla-check")
+@router.post("/sla-check", responses=errors())
 def sla_check(
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
     session: Session = Depends(db_session, scope="function"),
-) -> list[dict[str, Any]]:
+) -> list[EscalationOut]:
     """Escalate every open ticket whose SLA clocks warn or breach (each escalation once)."""
-    return tickets.check_sla(session, now=utcnow(), actor=user.username)
+    sent = tickets.check_sla(session, now=utcnow(), actor=user.username)
+    return [EscalationOut.model_validate(escalation) for escalation in sent]
 
 
-@router.post("/providers", status_code=201)
+@router.post("/providers", status_code=201, responses=errors(409, 422))
 def create_provider(
     body: ProviderIn,
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> ProviderOut:
     """Register a field-service provider."""
     provider = tickets.create_provider(session, actor=user.username, **body.model_dump())
-    return {"id": provider.id, "code": provider.code}
+    return ProviderOut(id=provider.id, code=provider.code)
 
 
-@router.get("/{ticket_id}")
+@router.get("/{ticket_id}", responses=errors(404, 422))
 def get_ticket(
     ticket_id: RecordId,
     request: Request,
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> TicketDetailOut:
     """A ticket with its SLA clocks and history."""
     ticket = _visible(request, user, session, ticket_id)
     clocks = tickets.sla_status(session, ticket=ticket, now=utcnow())
-    return _view(user, ticket) | {
-        "sla": [
-            {
-                "clock": c.clock,
-                "state": c.state,
-                "target_s": c.target_s,
-                "elapsed_s": c.elapsed_s,
-                "due_at": c.due_at,
-            }
-            for c in clocks
-        ],
-        # Notes are what the customer and the desk wrote: masked by the personal-data policy.
-        "history": mask_personal(
-            [
-                {"at": e.at, "actor": e.actor, "action": e.action, "to": e.to_state, "note": e.note}
-                for e in tickets.history(session, ticket_id=ticket.id)
+    return TicketDetailOut.model_validate(
+        _fields(user, ticket)
+        | {
+            "sla": [
+                {
+                    "clock": c.clock,
+                    "state": c.state,
+                    "target_s": c.target_s,
+                    "elapsed_s": c.elapsed_s,
+                    "due_at": c.due_at,
+                }
+                for c in clocks
             ],
-            hidden_fields(user.roles),
-        ),
-    }
+            # Notes are what the customer and the desk wrote: masked by the personal-data policy.
+            "history": mask_personal(
+                [
+                    {
+                        "at": e.at,
+                        "actor": e.actor,
+                        "action": e.action,
+                        "to": e.to_state,
+                        "note": e.note,
+                    }
+                    for e in tickets.history(session, ticket_id=ticket.id)
+                ],
+                hidden_fields(user.roles),
+            ),
+        }
+    )
 
 
-@router.post("/{ticket_id}/actions")
+@router.post("/{ticket_id}/actions", responses=errors(404, 409, 422))
 def act(
     ticket_id: RecordId,
     body: ActionIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> TicketOut:
     """Apply an action (assign, dispatch, resolve, close…); 409 with the reason if refused.
 
     Escalating a complaint to a role is an acknowledgement by that role: only a user who
@@ -310,14 +420,14 @@ def act(
     return _view(user, ticket)
 
 
-@router.post("/{ticket_id}/updates")
+@router.post("/{ticket_id}/updates", responses=errors(404, 409, 422))
 def update(
     ticket_id: RecordId,
     body: NoteIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> TicketOut:
     """Record an update to the customer, or (with ``provider``) the provider's report."""
     _visible(request, user, session, ticket_id)
     if body.provider:
@@ -334,14 +444,14 @@ def update(
     return _view(user, ticket)
 
 
-@router.patch("/{ticket_id}/fields")
+@router.patch("/{ticket_id}/fields", responses=errors(404, 422))
 def update_fields(
     ticket_id: RecordId,
     body: FieldsIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> TicketOut:
     """Change the category and custom fields, checked against the configured categories."""
     _visible(request, user, session, ticket_id)
     ticket = tickets.update_fields(
@@ -355,14 +465,14 @@ def update_fields(
     return _view(user, ticket)
 
 
-@router.post("/{ticket_id}/verification")
+@router.post("/{ticket_id}/verification", responses=errors(404, 409, 422))
 def verify(
     ticket_id: RecordId,
     body: VerificationIn,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> TicketOut:
     """Record the verification callback; an unconfirmed fix reopens the ticket."""
     _visible(request, user, session, ticket_id)
     tickets.record_verification(
@@ -371,20 +481,22 @@ def verify(
     return _view(user, tickets.get_ticket(session, ticket_id=ticket_id))
 
 
-@router.post("/{ticket_id}/articles/{article_id}", status_code=201)
+@router.post("/{ticket_id}/articles/{article_id}", status_code=201, responses=errors(404, 409, 422))
 def link_article(
     ticket_id: RecordId,
     article_id: RecordId,
     request: Request,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> ArticleLinkOut:
     """Link the knowledge-base article used on this ticket (counts a use)."""
     _visible(request, user, session, ticket_id)
     link = tickets.link_article(
         session, ticket_id=ticket_id, article_id=article_id, actor=user.username
     )
-    return {"ticket_id": link.ticket_id, "article_id": link.article_id, "version": link.version}
+    return ArticleLinkOut(
+        ticket_id=link.ticket_id, article_id=link.article_id, version=link.version
+    )
 
 
 class LevelIn(BaseModel):
@@ -393,14 +505,14 @@ class LevelIn(BaseModel):
     level: str = Field(pattern="^[123]$")
 
 
-@router.post("/{ticket_id}/complaint-level")
+@router.post("/{ticket_id}/complaint-level", responses=errors(404, 409, 422))
 def raise_level(
     ticket_id: RecordId,
     body: LevelIn,
     request: Request,
     user: CurrentUser = Depends(require_roles("team_lead", "supervisor", "manager")),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> TicketOut:
     """Raise a complaint's level (only upwards); its mandatory escalation path grows."""
     _visible(request, user, session, ticket_id)
     ticket = tickets.raise_complaint_level(

@@ -10,18 +10,19 @@ scheduling and intraday take their inputs in the request body.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import TimeZoneQuery
-from hotline.wfm import service
+from hotline.wfm import files
 from hotline.wfm.adherence import ScheduledActivity, adherence_report
-from hotline.wfm.erlang import ServiceTarget, required_agents
+from hotline.wfm.erlang import Model, ServiceTarget, required_agents
 from hotline.wfm.forecast import ForecastSettings, SpecialDay, forecast
 from hotline.wfm.intraday import reforecast_day
 from hotline.wfm.schedule import (
@@ -41,6 +42,245 @@ PLANNERS = ("wfm", "manager", "supervisor")
 UNPROCESSABLE = 422
 #: A request may not hold a web worker longer than this.
 MAX_SOLVE_S = 60.0
+
+
+class StaffingOut(ResponseModel):
+    """The staffing answer METRICS.md asks for: the offered load, the target, the agents
+    needed (and heads to schedule after shrinkage) and the outcomes they give."""
+
+    model: Model
+    calls: Number
+    aht_s: Number
+    interval_s: Number
+    patience_s: Number | None
+    load_erlangs: Number
+    target_service_level: Number
+    target_answer_within_s: Number
+    agents: int
+    shrinkage: Number
+    scheduled_heads: int
+    service_level: Number
+    asa_s: Number
+    abandon_rate: Number
+    occupancy: Number
+    probability_of_wait: Number
+
+
+class ForecastRowOut(ResponseModel):
+    """One interval's forecast: offered contacts and AHT, each with its lower and upper bound,
+    and the special day it falls on (empty when none)."""
+
+    interval_start: str = Field(description="ISO 8601 date and time.")
+    offered: Number
+    offered_low: Number
+    offered_high: Number
+    aht_s: Number
+    aht_s_low: Number
+    aht_s_high: Number
+    special_day: str
+
+
+class ExcludedDayOut(ResponseModel):
+    """A day left out of the forecast's fit (an outlier), its contacts and why."""
+
+    day: str = Field(description="ISO 8601 date.")
+    contacts: Number
+    reason: str
+
+
+class ForecastOut(ResponseModel):
+    """A forecast per interval, at the bounds' confidence ``level``, with the model's notes."""
+
+    interval_s: int
+    timezone: str
+    level: Number
+    notes: list[str]
+    excluded: list[ExcludedDayOut] = Field(
+        description="Days of the training window left out of the fit, with the reason."
+    )
+    rows: list[ForecastRowOut]
+
+
+class ShiftOut(ResponseModel):
+    """One agent's shift on one day, with clock times and its breaks (``10:00-10:15 …``)."""
+
+    agent: str
+    date: str = Field(description="ISO 8601 date.")
+    shift: str
+    skill: str
+    start: str
+    end: str
+    breaks: str
+    paid_hours: Number
+
+
+class CoverageOut(ResponseModel):
+    """Agents required and scheduled per interval: one list of intervals per day."""
+
+    required: list[list[Number]]
+    scheduled: list[list[Number]]
+
+
+class ScheduleOut(ResponseModel):
+    """A roster: the solver's status, its cost, the understaffing left, the shifts and the
+    coverage per skill."""
+
+    status: str
+    labour_cost: Number
+    under_staffed_intervals: int
+    under_staffed_agent_intervals: Number
+    penalty_per_agent_interval: Number
+    seconds: Number
+    shifts: list[ShiftOut]
+    coverage: dict[str, CoverageOut]
+
+
+class AdherenceOut(ResponseModel):
+    """Adherence and conformance of one agent or team over the window (``null`` when nothing
+    was scheduled)."""
+
+    name: str
+    scheduled_minutes: Number
+    adherent_minutes: Number
+    adherence: Number | None
+    scheduled_phone_minutes: Number
+    actual_phone_minutes: Number
+    conformance: Number | None
+
+
+class AdherenceExceptionOut(ResponseModel):
+    """A stretch (epoch seconds) in which an agent did something other than scheduled."""
+
+    agent_id: str
+    start: Number
+    end: Number
+    scheduled: str
+    actual: str
+    minutes: Number
+
+
+class AdherenceReportOut(ResponseModel):
+    """Adherence per agent and per team, and the exceptions list."""
+
+    agents: list[AdherenceOut]
+    teams: list[AdherenceOut]
+    exceptions: list[AdherenceExceptionOut]
+
+
+class IntradayIntervalOut(ResponseModel):
+    """One interval of today: forecast, actual so far, re-forecast, staffing and the gap
+    (scheduled − required: negative means short)."""
+
+    index: int
+    elapsed: bool
+    forecast_offered: Number
+    actual_offered: Number | None
+    reforecast_offered: Number
+    forecast_aht_s: Number
+    reforecast_aht_s: Number
+    required_agents: int
+    scheduled_agents: Number
+    gap: Number
+
+
+class IntradayOut(ResponseModel):
+    """The re-forecast day, the volume and AHT ratios it used, and the agent-intervals short."""
+
+    volume_ratio: Number
+    aht_ratio: Number
+    short_agent_intervals: Number
+    intervals: list[IntradayIntervalOut]
+
+
+class QueueVerdictOut(ResponseModel):
+    """One queue: its load and target, the Erlang answer, and the simulated figures of the
+    plan with their 95 % confidence half-widths (``null`` when the simulation saw none)."""
+
+    interval_start: str | None
+    queue: str
+    offered: Number
+    simulated_offered: Number | None
+    aht_s: Number
+    target: str
+    home_team: str
+    home_agents: int
+    erlang_agents: int
+    erlang_service_level: Number
+    service_level: Number | None
+    service_level_ci95: Number | None
+    asa_s: Number | None
+    asa_ci95: Number | None
+    abandon_rate: Number | None
+    abandon_ci95: Number | None
+    occupancy: Number | None
+    occupancy_ci95: Number | None
+    meets_target: bool | None
+
+
+class TeamVerdictOut(ResponseModel):
+    """One team of the plan: agents on the phones, roster size, simulated occupancy."""
+
+    team: str
+    agents: int
+    roster: int
+    occupancy: Number | None
+
+
+class EstimateOut(ResponseModel):
+    """A simulated mean and its 95 % confidence half-width (``null``: not measured)."""
+
+    mean: Number | None
+    ci95_half_width: Number | None
+
+
+class SearchStepOut(ResponseModel):
+    """One plan the search evaluated: what changed, whether it met the targets, kept or not."""
+
+    step: int
+    phase: str
+    change: str
+    agents: int
+    meets: bool
+    worst_queue: str | None
+    worst_gap: Number
+    kept: bool
+
+
+class SearchOut(ResponseModel):
+    """How the search for the least plan went: ``met``, ``met (budget)`` or ``not met``."""
+
+    status: str
+    evaluations: int
+    wall_s: Number
+    steps: list[SearchStepOut]
+
+
+class IntervalVerdictOut(ResponseModel):
+    """One interval's verdict: the plan checked (or found) beside Erlang's, per queue and
+    team; ``search`` only when the least plan was searched for."""
+
+    interval_start: str | None
+    plan: dict[str, int]
+    agents: int
+    erlang_plan: dict[str, int]
+    erlang_agents: int
+    meets_targets: bool
+    rule: str
+    queues: list[QueueVerdictOut]
+    teams: list[TeamVerdictOut]
+    center_occupancy: EstimateOut
+    replications: int
+    seed: int
+    search: SearchOut | None = None
+
+
+class MultiSkillOut(ResponseModel):
+    """The verdict of each interval, with the seed and replications that reproduce it."""
+
+    seed: int
+    replications: int
+    interval_s: Number
+    intervals: list[IntervalVerdictOut]
 
 
 def _target(text: str, **caps: float | None) -> ServiceTarget:
@@ -65,10 +305,10 @@ class ErlangRequest(BaseModel):
     max_abandon_rate: float | None = Field(None, gt=0, lt=1)
 
 
-@router.post("/erlang")
+@router.post("/erlang", responses=errors(422))
 def erlang(
     body: ErlangRequest, user: CurrentUser = Depends(require_roles(*PLANNERS))
-) -> dict[str, Any]:
+) -> StaffingOut:
     """Agents required for one interval (Erlang C, or Erlang A with ``patience_s``)."""
     target = _target(
         body.target, max_occupancy=body.max_occupancy, max_abandon_rate=body.max_abandon_rate
@@ -84,7 +324,7 @@ def erlang(
         )
     except ValueError as exc:
         raise HTTPException(UNPROCESSABLE, str(exc)) from None
-    return answer.as_dict()
+    return StaffingOut.model_validate(answer.as_dict())
 
 
 class SpecialDayIn(BaseModel):
@@ -94,9 +334,10 @@ class SpecialDayIn(BaseModel):
     label: str
     factor: float | None = Field(None, ge=0)
     like: str | None = None
+    kind: str | None = Field(None, description="Occasions of one kind learn from each other.")
 
 
-@router.post("/forecast")
+@router.post("/forecast", responses=errors(422))
 def forecast_route(
     calendar: list[SpecialDayIn] | None = None,
     interval: int = Query(1800, description="Interval length in seconds (900, 1800, 3600)."),
@@ -108,10 +349,10 @@ def forecast_route(
     level: float = Query(0.8, gt=0, lt=1),
     user: CurrentUser = Depends(require_roles(*PLANNERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> ForecastOut:
     """Offered contacts and AHT per interval from the stored history, with bounds."""
     try:
-        history = service.history_from_store(
+        history = files.history_from_store(
             session=session,
             interval_s=interval,
             timezone=timezone,
@@ -122,18 +363,24 @@ def forecast_route(
         result = forecast(
             history,
             days=horizon_days,
-            calendar=[SpecialDay(c.day, c.label, c.factor, c.like) for c in calendar or []],
+            calendar=[SpecialDay(c.day, c.label, c.factor, c.like, c.kind) for c in calendar or []],
             settings=ForecastSettings(level=level),
         )
     except ValueError as exc:
         raise HTTPException(UNPROCESSABLE, str(exc)) from None
-    return {
-        "interval_s": interval,
-        "timezone": timezone,
-        "level": level,
-        "notes": result.notes,
-        "rows": [r.as_row() for r in result.intervals()],
-    }
+    return ForecastOut.model_validate(
+        {
+            "interval_s": interval,
+            "timezone": timezone,
+            "level": level,
+            "notes": result.notes,
+            "excluded": [
+                {"day": e.day.isoformat(), "contacts": e.actual, "reason": e.reason}
+                for e in result.excluded
+            ],
+            "rows": [r.as_row() for r in result.intervals()],
+        }
+    )
 
 
 #: A count or amount that cannot be negative (contacts, agents, seconds of handling).
@@ -188,10 +435,10 @@ class ScheduleRequest(BaseModel):
     time_limit_s: float = Field(20.0, gt=0, le=MAX_SOLVE_S)
 
 
-@router.post("/schedule")
+@router.post("/schedule", responses=errors(422))
 def schedule(
     body: ScheduleRequest, user: CurrentUser = Depends(require_roles(*PLANNERS))
-) -> dict[str, Any]:
+) -> ScheduleOut:
     """Roster with CP-SAT: cover the requirements at least cost; returns shifts and coverage."""
     try:
         problem = ScheduleProblem(
@@ -226,22 +473,24 @@ def schedule(
         result = solve_schedule(problem)
     except ValueError as exc:
         raise HTTPException(UNPROCESSABLE, str(exc)) from None
-    return {
-        "status": result.status,
-        "labour_cost": result.labour_cost,
-        "under_staffed_intervals": result.under_staffed_intervals,
-        "under_staffed_agent_intervals": result.under_staffed_agent_intervals,
-        "penalty_per_agent_interval": result.penalty_per_agent_interval,
-        "seconds": result.seconds,
-        "shifts": service.schedule_rows(result, interval_s=body.interval_s),
-        "coverage": {
-            skill: {
-                "required": result.required[skill].tolist(),
-                "scheduled": result.scheduled[skill].tolist(),
-            }
-            for skill in result.required
-        },
-    }
+    return ScheduleOut.model_validate(
+        {
+            "status": result.status,
+            "labour_cost": result.labour_cost,
+            "under_staffed_intervals": result.under_staffed_intervals,
+            "under_staffed_agent_intervals": result.under_staffed_agent_intervals,
+            "penalty_per_agent_interval": result.penalty_per_agent_interval,
+            "seconds": result.seconds,
+            "shifts": files.schedule_rows(result, interval_s=body.interval_s),
+            "coverage": {
+                skill: {
+                    "required": result.required[skill].tolist(),
+                    "scheduled": result.scheduled[skill].tolist(),
+                }
+                for skill in result.required
+            },
+        }
+    )
 
 
 class ActivityIn(BaseModel):
@@ -264,38 +513,40 @@ class AdherenceRequest(BaseModel):
     source: str | None = None
 
 
-@router.post("/adherence")
+@router.post("/adherence", responses=errors(422))
 def adherence(
     body: AdherenceRequest,
     user: CurrentUser = Depends(require_roles(*PLANNERS)),
     session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+) -> AdherenceReportOut:
     """Adherence and conformance per agent and team, and the exceptions list."""
     if body.window_end <= body.window_start:
         raise HTTPException(UNPROCESSABLE, "window_end ≤ window_start")
     report = adherence_report(
         schedule=[ScheduledActivity(a.agent_id, a.start, a.end, a.activity) for a in body.schedule],
-        events=service.stored_events(session=session, source=body.source),
+        events=files.stored_events(session=session, source=body.source),
         window_start=body.window_start,
         window_end=body.window_end,
         teams=body.teams,
         grace_s=body.grace_s,
     )
-    return {
-        "agents": [f.as_row() for f in report.agents],
-        "teams": [f.as_row() for f in report.teams],
-        "exceptions": [
-            {
-                "agent_id": e.agent_id,
-                "start": e.start,
-                "end": e.end,
-                "scheduled": e.scheduled,
-                "actual": e.actual,
-                "minutes": round(e.minutes, 1),
-            }
-            for e in report.exceptions
-        ],
-    }
+    return AdherenceReportOut.model_validate(
+        {
+            "agents": [f.as_row() for f in report.agents],
+            "teams": [f.as_row() for f in report.teams],
+            "exceptions": [
+                {
+                    "agent_id": e.agent_id,
+                    "start": e.start,
+                    "end": e.end,
+                    "scheduled": e.scheduled,
+                    "actual": e.actual,
+                    "minutes": round(e.minutes, 1),
+                }
+                for e in report.exceptions
+            ],
+        }
+    )
 
 
 class IntradayRequest(BaseModel):
@@ -312,10 +563,10 @@ class IntradayRequest(BaseModel):
     patience_s: float | None = Field(None, gt=0)
 
 
-@router.post("/intraday")
+@router.post("/intraday", responses=errors(422))
 def intraday(
     body: IntradayRequest, user: CurrentUser = Depends(require_roles(*PLANNERS))
-) -> dict[str, Any]:
+) -> IntradayOut:
     """Re-forecast the rest of today from actuals so far and show the staffing gap."""
     try:
         plan = reforecast_day(
@@ -331,12 +582,14 @@ def intraday(
         )
     except ValueError as exc:
         raise HTTPException(UNPROCESSABLE, str(exc)) from None
-    return {
-        "volume_ratio": plan.volume_ratio,
-        "aht_ratio": plan.aht_ratio,
-        "short_agent_intervals": plan.short_agent_intervals,
-        "intervals": [i.as_row() for i in plan.intervals],
-    }
+    return IntradayOut.model_validate(
+        {
+            "volume_ratio": plan.volume_ratio,
+            "aht_ratio": plan.aht_ratio,
+            "short_agent_intervals": plan.short_agent_intervals,
+            "intervals": [i.as_row() for i in plan.intervals],
+        }
+    )
 
 
 class QueueLoadIn(BaseModel):
@@ -374,12 +627,17 @@ class MultiSkillRequest(BaseModel):
 MAX_MULTISKILL_INTERVALS = 4
 
 
-@router.post("/verify-multiskill")
+@router.post(
+    "/verify-multiskill",
+    responses=errors(422),
+    # ``search`` is left out of an interval when no search ran, as before the model.
+    response_model_exclude_unset=True,
+)
 def verify_multiskill(
     body: MultiSkillRequest,
     request: Request,
     user: CurrentUser = Depends(require_roles(*PLANNERS)),
-) -> dict[str, Any]:
+) -> MultiSkillOut:
     """Simulate a multi-skill staffing plan per queue beside Erlang, or search the least one.
 
     The search's time limit per interval is this route's :data:`MAX_SOLVE_S` shared among the
@@ -439,9 +697,11 @@ def verify_multiskill(
         ) from None
     except ValueError as exc:
         raise HTTPException(UNPROCESSABLE, str(exc)) from None
-    return {
-        "seed": body.seed,
-        "replications": body.replications,
-        "interval_s": body.interval_s,
-        "intervals": [verdict.as_dict(center) for verdict in verdicts],
-    }
+    return MultiSkillOut.model_validate(
+        {
+            "seed": body.seed,
+            "replications": body.replications,
+            "interval_s": body.interval_s,
+            "intervals": [verdict.as_dict(center) for verdict in verdicts],
+        }
+    )

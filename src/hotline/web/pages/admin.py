@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import APIRouter, Depends, Request
@@ -32,6 +32,7 @@ from hotline.core.errors import NotFound
 from hotline.identity import audit
 from hotline.identity.roles import ALL_ROLES
 from hotline.store.models.core import User
+from hotline.web.api.responses import Number, ResponseModel
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.pages.live import page_texts
 from hotline.web.pages.rendering import page_context, render
@@ -90,6 +91,73 @@ class CenterText(BaseModel):
     text: str = Field(max_length=2_000_000)
 
 
+class CenterProblemOut(ResponseModel):
+    """A problem in the edited configuration: line, field, rule, ``error`` or ``warning``;
+    after a structured edit also the form ``input`` it concerns (``null``: elsewhere)."""
+
+    line: int | None
+    field: str | None
+    problem: str
+    level: str
+    input: str | None = None
+
+
+class WaitingPieceOut(ResponseModel):
+    """A queue or agent whose new configuration waits, and why: the contact holding it up
+    (``contact``, ``stage``, ``agent``), the queue still overflowing to it
+    (``overflow_from``), or ``stage: quiet`` for engine-wide settings."""
+
+    kind: str
+    id: str
+    reason: str
+    contact: str | None = None
+    stage: str
+    agent: str | None = None
+    overflow_from: str | None = None
+
+
+class SavedOnlyStatusOut(ResponseModel):
+    """No live driver runs: a saved configuration takes effect at the next start."""
+
+    live: Literal[False]
+    pending: bool
+    applied_at: Number | None
+    saved: bool
+
+
+class LiveApplyStatusOut(ResponseModel):
+    """The live driver's progress with a saved configuration: what still waits, and why."""
+
+    live: Literal[True]
+    saved: bool
+    pending: bool
+    applied_at: Number | None
+    waiting: list[WaitingPieceOut]
+    whole: list[str]
+
+
+#: Whether a saved configuration still waits to take effect.
+ApplyStatusOut = Annotated[SavedOnlyStatusOut | LiveApplyStatusOut, Field(discriminator="live")]
+
+
+class CenterSavedOut(ResponseModel):
+    """A kept (or, with ``save`` false, only checked) configuration: where it was written,
+    its warnings, and how it takes effect: at once piece by piece on the running driver
+    (``pending``, ``waiting``, ``whole``) or at the next start (``restart``). A check alone
+    answers ``ok`` and the new ``text``."""
+
+    saved: bool
+    ok: bool | None = None
+    path: str | None = None
+    problems: list[CenterProblemOut]
+    text: str | None = None
+    restart: bool | None = None
+    pending: bool | None = None
+    applied_at: Number | None = None
+    waiting: list[WaitingPieceOut] | None = None
+    whole: list[str] | None = None
+
+
 def _problems(result: Any) -> list[dict[str, Any]]:
     return [
         {"line": p.line, "field": p.field, "problem": p.rule, "level": level}
@@ -98,13 +166,14 @@ def _problems(result: Any) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/admin/center")
+# Fields an answer does not have stay out of it (``response_model_exclude_unset``).
+@router.post("/admin/center", response_model=CenterSavedOut, response_model_exclude_unset=True)
 def save_center(
     body: CenterText,
     request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
-) -> JSONResponse:
+) -> CenterSavedOut | JSONResponse:
     """Check the configuration text with the validator's rules; keep it only when valid."""
     result = check_text(body.text, file=SAVED_NAME)
     if not result.ok:
@@ -127,7 +196,7 @@ def save_center(
             "warnings": len(result.warnings),
         },
     )
-    return JSONResponse(
+    return CenterSavedOut.model_validate(
         {"saved": True, "path": str(path), "problems": _problems(result), **_apply(request, result)}
     )
 
@@ -146,10 +215,10 @@ def _apply(request: Request, result: Any) -> dict[str, Any]:
     return {"restart": False, **driver.apply_status()}
 
 
-@router.get("/admin/center/status")
+@router.get("/admin/center/status", response_model=ApplyStatusOut)
 def apply_status(
     request: Request, _: CurrentUser = Depends(require_roles(*ADMINS))
-) -> dict[str, Any]:
+) -> SavedOnlyStatusOut | LiveApplyStatusOut:
     """Whether a saved configuration still waits to take effect: which queues and agents, why.
 
     ``waiting`` lists each piece not yet applied with the contact that holds it up
@@ -158,8 +227,10 @@ def apply_status(
     driver = getattr(request.app.state, "live", None)
     saved = (Path(request.app.state.settings.home) / SAVED_NAME).exists()
     if driver is None:
-        return {"live": False, "pending": False, "applied_at": None, "saved": saved}
-    return {"live": True, "saved": saved, **driver.apply_status()}
+        return SavedOnlyStatusOut(live=False, pending=False, applied_at=None, saved=saved)
+    return LiveApplyStatusOut.model_validate(
+        {"live": True, "saved": saved, **driver.apply_status()}
+    )
 
 
 class QueueEdit(BaseModel):
@@ -252,13 +323,13 @@ def _form_field(field: str | None, prefix: str) -> str | None:
     return parts[0] or None
 
 
-@router.post("/admin/center/edit")
+@router.post("/admin/center/edit", response_model=CenterSavedOut, response_model_exclude_unset=True)
 def edit_center(
     body: StructuredEdit,
     request: Request,
     user: CurrentUser = Depends(require_roles("admin")),
     session: Session = Depends(db_session, scope="function"),
-) -> JSONResponse:
+) -> CenterSavedOut | JSONResponse:
     """Make one structured edit, check the whole new configuration like ``hotline config
     validate``, and keep it only when valid; each problem names the form field it concerns.
 
@@ -281,7 +352,9 @@ def edit_center(
             {"error": "invalid_request", "saved": False, "problems": problems}, status_code=422
         )
     if not body.save:
-        return JSONResponse({"saved": False, "ok": True, "problems": problems, "text": new_text})
+        return CenterSavedOut.model_validate(
+            {"saved": False, "ok": True, "problems": problems, "text": new_text}
+        )
     path = Path(request.app.state.settings.home) / SAVED_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new_text, encoding="utf-8")
@@ -292,6 +365,6 @@ def edit_center(
         target=body.edit.id,
         detail=body.edit.model_dump(mode="json"),
     )
-    return JSONResponse(
+    return CenterSavedOut.model_validate(
         {"saved": True, "path": str(path), "problems": problems, **_apply(request, result)}
     )

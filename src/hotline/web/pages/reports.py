@@ -347,7 +347,8 @@ def reports_export(
     user: CurrentUser = Depends(require_roles(*REPORT_ROLES)),
     session: Session = Depends(db_session, scope="function"),
 ) -> Response:
-    """The same figures as CSV (``#`` line with the settings first) or Excel (two sheets)."""
+    """The same figures as plain CSV (the settings in the ``x-hotline-report-settings``
+    header, as one line of JSON) or Excel (two sheets)."""
     center = request.app.state.center
     filters = Filters(request, center.center.timezone if center is not None else "UTC")
     contacts = selected_contacts(request, session, filters, scope_of(request, user))
@@ -357,7 +358,10 @@ def reports_export(
         return Response(
             report.to_csv(),
             media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+            headers={
+                "content-disposition": f'attachment; filename="{name}.csv"',
+                "x-hotline-report-settings": report.metadata_json(),
+            },
         )
     if format != "xlsx":
         raise HTTPException(422, [{"field": "format", "problem": "use csv or xlsx"}])

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from hotline.config.validate import load_center
 from hotline.core.events import Channel, EventKind
 from hotline.routing.engine import RoutingEngine
+from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import (
     AgentLoggedIn,
     ContactQueued,
@@ -18,7 +19,6 @@ from hotline.routing.model import (
     RouteToVoicemail,
     Strategy,
 )
-from hotline.routing.service import routing_config_from_center
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,8 +1,12 @@
-"""Workforce-management service: the I/O edge of the pure WFM modules.
+"""Workforce management's files: the I/O edge of the pure WFM modules.
 
 It reads contact-record files (through the metrics domain's public reader, so a record means
-the same thing here as in every report), the special-day calendar, and turns them into the
-inputs of :mod:`hotline.wfm.forecast`; the CLI and the API call these functions.
+the same thing here as in every report), the special-day calendar, rosters and event-log files,
+and turns them into the inputs of :mod:`hotline.wfm.forecast` and :mod:`hotline.wfm.adherence`;
+it writes schedules (CSV, Excel) and their coverage charts, and asks the metrics service for
+the stored contact history. WFM keeps no tables of its own, so it has no ``service`` module
+(in Hotline that name means a domain's persistence-facing service); the CLI and the API call
+these functions.
 """
 
 from __future__ import annotations
@@ -16,8 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from hotline.core.documents import csv_records, dict_rows, load_json
-from hotline.core.errors import Problem, ValidationFailed
+from hotline.core.documents import dict_rows, load_json
 from hotline.core.events import Event
 from hotline.core.spreadsheet import append_row, csv_cell
 from hotline.metrics import service as metrics_service
@@ -58,8 +61,11 @@ def history_from_records(
     timezone: str,
     channel: str | None = None,
     queue: str | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
 ) -> History:
-    """Offered contacts (those that queued) and their handling per local interval.
+    """Offered contacts (those that queued) and their handling per local interval (from
+    ``first_day`` to ``last_day`` when given, e.g. to align a queue with its total).
 
     >>> r = ContactRecord(contact_id="c", arrived_at=0.0, queued_at=0.0, answered_at=5.0,
     ...                   agent="a", outcome="answered", talk_s=100, wrap_s=20)
@@ -78,7 +84,12 @@ def history_from_records(
         queued.append(record.queued_at)
         handled.append(record.handle_s if record.answered_at is not None else None)
     return History.from_contacts(
-        queued_at=queued, handle_s=handled, interval_s=interval_s, timezone=timezone
+        queued_at=queued,
+        handle_s=handled,
+        interval_s=interval_s,
+        timezone=timezone,
+        first_day=first_day,
+        last_day=last_day,
     )
 
 
@@ -89,35 +100,11 @@ def bank_history(directory: Path, *, interval_s: int, queue: str | None = None) 
 
 
 def read_calendar(path: Path) -> list[SpecialDay]:
-    """Read a special-day calendar CSV: ``date,label[,factor][,like]``.
+    """Read a special-day calendar CSV (``date,label[,kind][,factor][,like]``, see
+    :mod:`hotline.wfm.calendars`); every bad row is reported with its line."""
+    from hotline.wfm.calendars import parse_calendar
 
-    ``date`` is YYYY-MM-DD; ``factor`` multiplies the day's volume (0 = closed); ``like``
-    names a weekday the day behaves like. Every bad row is reported with its line.
-    """
-    days: list[SpecialDay] = []
-    problems: list[Problem] = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        header, records = csv_records(handle, source=str(path))
-        if not {"date", "label"} <= set(header):
-            raise ValidationFailed(
-                [Problem(rule="calendar needs date and label columns", file=str(path), line=1)]
-            )
-        for line, row in records:
-            try:
-                factor = row.get("factor") or None
-                days.append(
-                    SpecialDay(
-                        day=date.fromisoformat((row["date"] or "").strip()),
-                        label=(row["label"] or "").strip() or "special",
-                        factor=float(factor) if factor else None,
-                        like=(row.get("like") or "").strip() or None,
-                    )
-                )
-            except ValueError as exc:
-                problems.append(Problem(rule=str(exc), file=str(path), line=line, field="date"))
-    if problems:
-        raise ValidationFailed(problems)
-    return days
+    return parse_calendar(path.read_text(encoding="utf-8"), source=str(path))
 
 
 # --------------------------------------------------------------------------- schedule output

@@ -1,11 +1,12 @@
-"""Routing's service layer: build the engine's configuration from the center file.
+"""The routing engine's configuration, translated from the center file.
 
 The center file (:mod:`hotline.config.center`) speaks the administrator's language — weekday
 opening hours in a named time zone, ``strategy: longest_idle``, overflow rules as records;
 the pure engine wants immutable :class:`~hotline.routing.model.RoutingConfig` values and a
 ready-made time zone object. This module does that translation (it may read the time-zone
-database; the engine never does). Other domains reach routing through this module (the import
-contracts hold them to it).
+database; the engine never does). Routing keeps no records, so it has no ``service`` module
+(in Hotline that name means a domain's persistence-facing service): other domains reach
+routing through this module, its public face (the import contracts hold them to it).
 
 Mapping, field by field:
 

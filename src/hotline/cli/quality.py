@@ -1,0 +1,180 @@
+"""Quality commands: ``hotline quality score|accuracy|precision``.
+
+``score`` checks a form and a set of answers offline (what a QA lead does before putting a
+new form version into the center file); ``accuracy`` prints each agent's fatal and non-fatal
+accuracy with its margin from the evaluations in the database; ``precision`` shows, before
+anyone evaluates, how far a mean score of n evaluations can be trusted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from hotline.cli.platform import SAMPLE_CENTER, _sessions
+from hotline.config.center import CenterConfig
+from hotline.config.evaluation import QualityConfig
+from hotline.config.validate import check_file
+from hotline.core.documents import DocumentRefused, load_yaml
+from hotline.quality import service
+from hotline.quality.scoring import AnswerProblem, score_answers
+from hotline.quality.statistics import evaluations_needed, mean_margin_for_sd
+from hotline.store.db import session_scope
+
+console = Console()
+# Problems go out unwrapped and unhighlighted: a path and line must stay on one line.
+error_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+quality_app = typer.Typer(
+    help="Quality management: score evaluations, accuracy with margins, precision.",
+    no_args_is_help=True,
+)
+
+CENTER = typer.Option(SAMPLE_CENTER, "--center", help="Center configuration file (YAML).")
+
+
+def _center(path: Path) -> CenterConfig:
+    result = check_file(path)
+    if not result.ok or result.config is None:
+        for problem in result.errors:
+            error_console.print(f"[red]error[/red] {problem}")
+        raise typer.Exit(1)
+    return result.config
+
+
+@quality_app.command("score")
+def score(
+    answers_file: Path = typer.Argument(..., help="YAML: question id → 0..points or na."),
+    form: str = typer.Option(..., "--form", help="Form id in the center configuration."),
+    version: int | None = typer.Option(None, "--version", help="Form version (newest)."),
+    center: Path = CENTER,
+) -> None:
+    """Score one set of answers on a form, section by section."""
+    config = _center(center)
+    try:
+        chosen = (config.quality or QualityConfig()).form(form, version)
+    except KeyError:
+        error_console.print(
+            f"{center}: no evaluation form {form!r}" + (f" v{version}" if version else "")
+        )
+        raise typer.Exit(1) from None
+    try:
+        text = answers_file.read_text(encoding="utf-8")
+        raw = load_yaml(text, source=str(answers_file))
+    except (OSError, DocumentRefused, yaml.YAMLError) as error:
+        error_console.print(f"{answers_file}: {error}")
+        raise typer.Exit(1) from None
+    if not isinstance(raw, dict):
+        error_console.print(
+            f"{answers_file}:1: the answers must be a mapping: question id → answer"
+        )
+        raise typer.Exit(1)
+    answers = {str(k): (None if v in (None, "na", "N/A") else v) for k, v in raw.items()}
+    try:
+        scored = score_answers(chosen, answers)
+    except AnswerProblem as problem:
+        question = problem.field.removeprefix("answers.")
+        lines = [i for i, row in enumerate(text.splitlines(), 1) if row.split(":")[0] == question]
+        where = f"{answers_file}:{lines[0]}" if lines else str(answers_file)
+        error_console.print(f"{where}: {question}: {problem.rule}")
+        raise typer.Exit(1) from None
+    table = Table(title=f"{chosen.name} (v{chosen.version})")
+    for column in ("section", "weight", "earned", "zeroed by"):
+        table.add_column(column)
+    for section in scored.sections:
+        share = "N/A" if section.earned_share is None else f"{100 * section.earned_share:.1f}%"
+        table.add_row(section.name, f"{section.weight:g}", share, section.zeroed_by or "")
+    console.print(table)
+    console.print(
+        f"score {scored.score:.2f}; fatal error: {'yes' if scored.fatal_error else 'no'}"
+        f"; non-fatal errors {scored.nonfatal_errors} of {scored.nonfatal_opportunities}"
+    )
+
+
+@quality_app.command("accuracy")
+def accuracy(
+    month: str = typer.Option(None, "--month", help="YYYY-MM (this month)."),
+    center: Path = CENTER,
+) -> None:
+    """Each agent's fatal and non-fatal accuracy and mean score, with 95 % margins."""
+    config = _center(center)
+    zone = config.center.timezone
+    month = month or datetime.now(ZoneInfo(zone)).strftime("%Y-%m")
+    try:
+        since, until = service.month_bounds(month, zone)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--month") from None
+    policy = (config.quality or QualityConfig()).sampling
+    engine, factory = _sessions()
+    try:
+        with session_scope(factory) as session:
+            figures = service.agent_accuracy(
+                session=session,
+                since=since,
+                until=until,
+                agents=None,
+                margin_points=policy.margin_points,
+                assumed_sd=policy.assumed_sd_points,
+            )
+    finally:
+        engine.dispose()
+    table = Table(title=f"QA accuracy {month} (95 % intervals)")
+    for column in (
+        "agent",
+        "n",
+        "mean ± margin",
+        "fatal accuracy",
+        "non-fatal accuracy",
+        f"needed for ±{policy.margin_points:g}",
+    ):
+        table.add_column(column)
+    for agent, f in figures.items():
+        mean = "–" if f.mean_score is None else f"{f.mean_score:.1f}"
+        if f.score_margin is not None:
+            mean += f" ± {f.score_margin:.1f}"
+        fatal = (
+            "–"
+            if f.fatal_accuracy is None
+            else (
+                f"{100 * f.fatal_accuracy:.1f}% [{100 * f.fatal_interval[0]:.1f}–"
+                f"{100 * f.fatal_interval[1]:.1f}]"
+            )
+        )
+        nonfatal = (
+            "–"
+            if f.nonfatal_accuracy is None
+            else (
+                f"{100 * f.nonfatal_accuracy:.1f}% [{100 * f.nonfatal_interval[0]:.1f}–"
+                f"{100 * f.nonfatal_interval[1]:.1f}]"
+            )
+        )
+        table.add_row(agent, str(f.evaluations), mean, fatal, nonfatal, str(f.evaluations_needed))
+    console.print(table)
+    if not figures:
+        console.print(f"no evaluations in {month}")
+
+
+@quality_app.command("precision")
+def precision(
+    sd: float = typer.Option(8.0, "--sd", min=0.1, help="Spread (sd) of scores, in points."),
+    margin: float = typer.Option(5.0, "--margin", min=0.1, help="Wanted ± points."),
+) -> None:
+    """How well n evaluations pin down a mean score, and the n a wanted margin needs."""
+    table = Table(title=f"95 % margin of a mean score (scores spread sd {sd:g} points)")
+    table.add_column("evaluations")
+    table.add_column("± points")
+    for n in (2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50):
+        table.add_row(str(n), f"{mean_margin_for_sd(sd, n):.1f}")
+    console.print(table)
+    console.print(f"for ±{margin:g} points: {evaluations_needed(sd, margin)} evaluations")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the quality commands to the ``hotline`` command."""
+    app.add_typer(quality_app, name="quality")

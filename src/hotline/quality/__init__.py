@@ -1,0 +1,1 @@
+"""Quality management: evaluation scoring, QA sampling, accuracy with its margin of error."""

@@ -1,0 +1,137 @@
+"""An agent's desktop and state: the desk view, ready / not ready / log out.
+
+The agent changes their own state; a supervisor, manager or the lead of the agent's team may
+change it too (send them on a break, log out a forgotten session), and that is on the record.
+Logging in happens on the first ready or not ready.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from hotline.identity import audit
+from hotline.identity.roles import hidden_fields
+from hotline.routing.model import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentNotReady,
+    AgentReady,
+    Command,
+)
+from hotline.store.db import writing
+from hotline.web.access import mask_personal, require_agent, scope_of
+from hotline.web.api.live.commands import apply_command
+from hotline.web.api.live.guards import (
+    DESK,
+    STATE_CONTROL,
+    SUPERVISION,
+    driver_of,
+    may_set_state,
+    own,
+)
+from hotline.web.api.live.schemas import AgentDesk, CommandApplied
+from hotline.web.api.responses import errors
+from hotline.web.auth import CurrentUser, require_roles
+
+router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
+
+
+@router.get("/agents/{agent_id}")
+async def agent_desk(
+    agent_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*DESK, *SUPERVISION)),
+) -> AgentDesk:
+    """One agent's desktop: state, reason, contacts in hand, the ringing offer.
+
+    Supervision roles see the agents they oversee (a team lead: their own team's); callers'
+    personal data is masked for roles the policy keeps it from.
+    """
+    if user.agent_id != agent_id:
+        if not user.has(*SUPERVISION):
+            own(user, agent_id)
+        require_agent(scope_of(request, user), agent_id)
+    view = await driver_of(request).agent_view(agent_id)
+    return AgentDesk.model_validate(mask_personal(view, hidden_fields(user.roles)))
+
+
+class StateChange(BaseModel):
+    """Ready, not ready (with a reason code), or log out."""
+
+    state: Literal["ready", "not_ready", "logout"]
+    reason: str | None = Field(default=None, max_length=64)
+
+
+STATE_GUARD = require_roles(*STATE_CONTROL)
+
+
+def _state_control(
+    request: Request, agent_id: str, user: CurrentUser = Depends(STATE_GUARD)
+) -> None:
+    """Who may change this agent's state, checked at the door (before the body is read)."""
+    may_set_state(request, user, agent_id)
+
+
+@router.post("/agents/{agent_id}/state", dependencies=[Depends(_state_control)])
+async def set_state(
+    agent_id: str,
+    body: StateChange,
+    request: Request,
+    user: CurrentUser = Depends(STATE_GUARD),
+) -> CommandApplied:
+    """Change an agent's state; logging in happens on the first ready or not ready.
+
+    The agent themselves, a supervisor or manager, or the lead of the agent's team.
+    """
+    driver = driver_of(request)
+    center = driver.center
+    if agent_id not in {a.id for a in center.agents}:
+        raise HTTPException(404, f"agent {agent_id} is not in the center configuration")
+    if body.state == "not_ready":
+        codes = {r.id for r in center.reason_codes}
+        if body.reason not in codes:
+            raise HTTPException(
+                422, [{"field": "body.reason", "problem": f"choose a reason code: {sorted(codes)}"}]
+            )
+    logged_out = driver.engine.agent_state(agent_id).value == "logged_out"
+    reason = body.reason
+
+    def command(now: float) -> Command:
+        if body.state == "logout":
+            return AgentLoggedOut(at=now, agent_id=agent_id)
+        if logged_out:
+            ready = body.state == "ready"
+            return AgentLoggedIn(
+                at=now, agent_id=agent_id, ready=ready, reason=None if ready else reason
+            )
+        if body.state == "ready":
+            return AgentReady(at=now, agent_id=agent_id)
+        assert reason is not None
+        return AgentNotReady(at=now, agent_id=agent_id, reason=reason)
+
+    result = await apply_command(driver, command)
+    if user.agent_id != agent_id:
+        # A supervisor's or team lead's action on someone else's agent: on the record.
+        await run_in_threadpool(
+            _record,
+            request,
+            actor=user.username,
+            action="agent.state",
+            target=agent_id,
+            detail={"state": body.state, "reason": reason},
+        )
+    return result
+
+
+def _record(
+    request: Request, *, actor: str, action: str, target: str, detail: dict[str, Any]
+) -> None:
+    """Write one audit entry in its own short transaction (live routes hold no session)."""
+    with request.app.state.session_factory() as session:
+        writing(session)
+        audit.record(session, actor=actor, action=action, target=target, detail=detail)
+        session.commit()

@@ -1,0 +1,293 @@
+"""What the live routes answer: typed response models, so ``/docs`` documents every answer.
+
+The JSON is the one the live driver and the desk compositions build (the models describe it,
+they do not reshape it): field order, ``null`` values and numbers as given. A number that the
+engine or the center file may give as an integer (a default of ``5`` seconds) is a
+:data:`Number` and stays ``5`` in the JSON; counts are integers, clock times are floats.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+#: A figure kept as given: an integer stays an integer in the JSON, a fraction a fraction.
+Number = int | float
+
+
+# --------------------------------------------------------------------------- commands
+
+
+class CommandApplied(BaseModel):
+    """A desk action the routing engine (or the phone call) carried out.
+
+    ``events`` are the kinds of the contact events it produced; ``phone`` is present (``true``)
+    only when the action went to the SIP call, which tells the engine in its own time.
+    """
+
+    ok: bool
+    events: list[str]
+    phone: bool | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+class PromisedCallback(BaseModel):
+    """A call back an agent promised; a callback contact is queued at ``due_at``."""
+
+    callback_id: str
+    queue: str
+    due_at: float
+    customer: str | None
+    requested_by: str
+    note: str
+    for_contact: str | None
+
+
+class DialedCall(BaseModel):
+    """A click-to-dial call being placed: the agent's phone rings first."""
+
+    contact_id: str
+    agent_id: str
+    number: str
+
+
+class EmergencySetting(BaseModel):
+    """The emergency announcement played to every new caller (``null``: off)."""
+
+    emergency_prompt: str | None
+
+
+class PlacedContact(BaseModel):
+    """A contact queued by hand."""
+
+    contact_id: str
+    queue: str
+
+
+# --------------------------------------------------------------------------- the desktop
+
+
+class DeskOffer(BaseModel):
+    """The contact ringing at the agent, with its attached data (the screen pop's fallback)."""
+
+    type: Literal["offer"]
+    contact_id: str
+    agent_id: str
+    queue: str | None
+    channel: str
+    kind: str
+    offered_at: float
+    ring_timeout_s: Number
+    attached: dict[str, Any]
+
+
+class DeskContact(BaseModel):
+    """A contact in the agent's hands: ringing, talking or in wrap-up."""
+
+    contact_id: str
+    stage: str
+    queue: str | None
+    on_hold: bool
+    consulting: str | None
+    wrap_until: float | None
+    attached: dict[str, Any]
+
+
+class AgentDesk(BaseModel):
+    """One agent's desktop: state and reason, contacts in hand, the ringing offer, call backs."""
+
+    agent_id: str
+    now: float
+    state: str
+    reason: str | None
+    since: float | None
+    contacts: list[DeskContact]
+    offer: DeskOffer | None
+    callbacks: list[PromisedCallback]
+
+
+# --------------------------------------------------------------------------- screen pop
+
+
+class PopCustomer(BaseModel):
+    """A customer the calling number belongs to (the name masked for roles without it)."""
+
+    id: int
+    name: str
+    vip_level: int
+    site: str | None
+
+
+class PopProduct(BaseModel):
+    """A product of one of those customers."""
+
+    id: int
+    customer_id: int
+    model: str
+    serial_number: str | None
+    warranty_until: str | None
+
+
+class PopContact(BaseModel):
+    """One of the customers' last contacts, newest first."""
+
+    at: str
+    channel: str
+    direction: str
+    agent_id: str | None
+    summary: str
+
+
+class PopTicket(BaseModel):
+    """An open ticket of those customers that this agent may open."""
+
+    id: int
+    number: str
+    type: str
+    state: str
+    subject: str
+    due_at: str | None
+    queue: str
+    assignee: str | None
+
+
+class ScreenPop(BaseModel):
+    """What the desktop shows for a contact: its attached data and the customer behind it."""
+
+    contact_id: str
+    attached: dict[str, Any]
+    customers: list[PopCustomer]
+    products: list[PopProduct]
+    last_contacts: list[PopContact]
+    open_tickets: list[PopTicket]
+
+
+class KnowledgeHit(BaseModel):
+    """A published knowledge article matching the desktop's search."""
+
+    article_id: int
+    title: str
+    score: float
+    version: int
+
+
+class DeskTicket(BaseModel):
+    """A ticket opened from the desktop, as the service desk keeps it."""
+
+    id: int
+    number: str
+    type: str
+    category: str
+    priority: str
+    state: str
+    subject: str
+    description: str
+    customer_id: int | None
+    product_id: int | None
+    queue: str
+    assignee: str | None
+    provider_id: int | None
+    warranty: bool
+    complaint_level: str | None
+    acknowledged: list[str]
+    claim_status: str
+    custom_fields: dict[str, Any]
+    created_at: str
+    due_at: str | None
+    first_response_at: str | None
+    resolved_at: str | None
+    closed_at: str | None
+
+
+# --------------------------------------------------------------------------- the wallboard
+
+
+class QueueTarget(BaseModel):
+    """A queue's service-level target and the thresholds its figures use."""
+
+    service_level: Number
+    threshold_s: Number
+    short_abandon_s: Number
+    variant: str
+
+
+class QueueFigures(BaseModel):
+    """A queue's figures for today or the current interval (METRICS.md definitions)."""
+
+    offered: int | None
+    answered: int | None
+    abandoned: int | None
+    interrupted: int | None
+    service_level: float | None
+    asa_s: float | None
+    abandon_rate: float | None
+    aht_s: float | None
+
+
+class QueueTile(BaseModel):
+    """One queue on the wallboard: waiting now, agents by state, figures, status colour."""
+
+    id: str
+    name: str
+    channel: str
+    target: QueueTarget
+    waiting: int
+    longest_wait_s: Number
+    agents_logged_in: int
+    agents_available: int
+    agents_by_state: dict[str, int]
+    today: QueueFigures
+    interval: QueueFigures
+    status: Literal["idle", "good", "warn", "bad"]
+
+
+class AgentRow(BaseModel):
+    """One agent on the wallboard: state, reason, time in state, the contact in hand."""
+
+    id: str
+    name: str
+    team: str
+    state: str
+    reason: str | None
+    since: float
+    contact: str | None
+    contact_stage: str | None
+    contact_queue: str | None
+    contacts: int
+
+
+class BoardTotals(BaseModel):
+    """The whole center at a glance."""
+
+    waiting: int
+    longest_wait_s: Number
+    offered_today: int
+    answered_today: int
+    abandoned_today: int
+    agents_by_state: dict[str, int]
+    agents_logged_in: int
+
+
+class BoardAlert(BaseModel):
+    """Something a supervisor should look at (``code``: sl_below_target, long_wait,
+    no_agents), with the value that raised it and its target."""
+
+    level: Literal["warn", "bad"]
+    queue: str
+    code: str
+    value: Number
+    target: Number | None
+
+
+class WallboardView(BaseModel):
+    """The wallboard (实时大屏): queues and agents now, today's and this interval's figures."""
+
+    type: Literal["wallboard"]
+    now: float
+    local_time: str
+    interval_minutes: int
+    interval_start: str
+    queues: list[QueueTile]
+    agents: list[AgentRow]
+    totals: BoardTotals
+    alerts: list[BoardAlert]

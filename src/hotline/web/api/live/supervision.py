@@ -1,0 +1,99 @@
+"""Supervision: the wallboard, queuing a contact by hand, the emergency announcement.
+
+The wallboard shows queues and agents now with today's and this interval's figures; a team
+lead's board lists the agents of their own team(s) (the queues stay whole). The live streams
+of the same data (``/api/events/stream``, ``/api/events/ws``) live with the platform routes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.core.events import Channel
+from hotline.identity import audit
+from hotline.identity.roles import hidden_fields
+from hotline.routing.model import RoutingConflict
+from hotline.web.access import mask_personal, scope_of, scoped_board
+from hotline.web.api.live.guards import SUPERVISION, driver_of, voice_of
+from hotline.web.api.live.schemas import EmergencySetting, PlacedContact, WallboardView
+from hotline.web.api.responses import errors
+from hotline.web.auth import CurrentUser, db_session, require_roles
+
+router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
+
+
+@router.get("/wallboard")
+async def wallboard(
+    request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION))
+) -> WallboardView:
+    """Queues and agents now; today's and this interval's figures with their variant.
+
+    A team lead's board lists the agents of their own team(s); the queues stay whole.
+    """
+    board = await driver_of(request).snapshot()
+    shown = mask_personal(scoped_board(board, scope_of(request, user)), hidden_fields(user.roles))
+    return WallboardView.model_validate(shown)
+
+
+class Emergency(BaseModel):
+    """The emergency announcement: a prompt id played to every new caller, or none (off)."""
+
+    prompt: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[\w-]+$")
+
+
+@router.put("/voice/emergency")
+async def set_emergency(
+    body: Emergency,
+    request: Request,
+    user: CurrentUser = Depends(require_roles("supervisor", "manager", "admin")),
+    session: Session = Depends(db_session, scope="function"),
+) -> EmergencySetting:
+    """Switch the emergency announcement on (a prompt id) or off (``null``) for new calls.
+
+    Until the next saved configuration or restart; the audit log keeps who switched it.
+    """
+    center = voice_of(request)
+    if center is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server takes no phone calls")
+    if body.prompt is not None and not center.has_prompt(body.prompt):
+        raise HTTPException(
+            422, [{"field": "body.prompt", "problem": f"no audio for prompt {body.prompt!r}"}]
+        )
+    center.emergency_prompt = body.prompt
+    audit.record(
+        session, actor=user.username, action="voice.emergency", target=body.prompt or "off"
+    )
+    return EmergencySetting(emergency_prompt=body.prompt)
+
+
+class NewContact(BaseModel):
+    """A contact placed in a queue by hand: a test call, a walk-in, a web form."""
+
+    queue: str = Field(min_length=1, max_length=64)
+    customer: str | None = Field(default=None, max_length=64)
+    subject: str = Field(default="", max_length=200)
+    channel: Literal["voice", "chat", "email", "sms", "app", "video"] | None = None
+
+
+@router.post("/contacts", status_code=201)
+async def place_contact(
+    body: NewContact,
+    request: Request,
+    _: CurrentUser = Depends(require_roles("supervisor", "manager")),
+) -> PlacedContact:
+    """Queue a contact by hand; it is routed like any other."""
+    driver = driver_of(request)
+    try:
+        contact_id = await driver.queue_contact(
+            body.queue,
+            customer=body.customer,
+            channel=Channel(body.channel) if body.channel else None,
+            attached={"subject": body.subject} if body.subject else None,
+        )
+    except RoutingConflict as conflict:
+        raise HTTPException(422, [{"field": "body.queue", "problem": str(conflict)}]) from None
+    return PlacedContact(contact_id=contact_id, queue=body.queue)

@@ -1,0 +1,337 @@
+// Quality pages: the QA workspace (sampling plan, player with segments, evaluation form,
+// accuracy, disputes) and the agent's own quality view (evaluations, trend, acknowledge or
+// dispute). Every figure and every check comes from the quality API.
+'use strict';
+(() => {
+  const {t, call, el, text, duration, percent} = Hotline;
+  const cell = (row, value) => {
+    const td = document.createElement('td');
+    td.textContent = value ?? '–';
+    row.appendChild(td);
+    return td;
+  };
+  const margin = (value, low, high) => (value == null ? '–'
+    : `${percent(value)} [${percent(low)}–${percent(high)}]`);
+  const scoreText = (a) => (a.mean_score == null ? '–'
+    : `${a.mean_score.toFixed(1)}${a.score_margin == null ? '' : ` ± ${a.score_margin.toFixed(1)}`}`);
+  const showError = (id, error) => {
+    const node = el(id);
+    if (!node) return;
+    node.textContent = error ? String(error.message || error) : '';
+    node.hidden = !error;
+  };
+
+  // ------------------------------------------------------------------ QA workspace
+  const workspace = el('qa-workspace');
+  if (workspace) {
+    const month = workspace.dataset.month;
+    let contact = null;
+    // A reviewer amending a disputed evaluation: the form is filled with its answers and
+    // submitting sends the corrected answers as the review (the server re-scores them).
+    let amending = null;
+
+    async function loadPlan() {
+      const list = el('plan-list');
+      try {
+        const plan = await call('GET', `/api/quality/sampling-plan?month=${month}`);
+        list.replaceChildren(...plan.picks.map((pick) => {
+          const li = document.createElement('li');
+          const button = document.createElement('button');
+          button.type = 'button';
+          button.className = 'secondary';
+          button.dataset.contact = pick.contact_id;
+          button.textContent = `${pick.contact_id} · ${pick.agent_id} · ${t('qareason.' + pick.reason)}`;
+          button.addEventListener('click', () => openContact(pick.contact_id));
+          li.appendChild(button);
+          return li;
+        }));
+        el('plan-empty').hidden = plan.picks.length > 0;
+      } catch (error) { showError('qa-error', error); }
+    }
+
+    function drawSegments(segments, seconds) {
+      const bar = el('segment-bar');
+      const audio = el('qa-audio');
+      // Only what the recording holds: the IVR and queue before it began are listed, not drawn.
+      const shown = segments.filter((s) => (s.end_s > 0 || s.start_s >= 0) && s.start_s < seconds);
+      bar.replaceChildren(...shown.map((s) => {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = `seg-${s.kind}`;
+        const start = Math.max(0, s.start_s), end = Math.min(seconds, s.end_s);
+        button.dataset.start = String(start);
+        button.dataset.kind = s.kind;
+        button.setAttribute('aria-label', `${t('qa.seg_' + s.kind)} ${duration(start)}`);
+        button.title = `${t('qa.seg_' + s.kind)} ${duration(start)}–${duration(end)}`;
+        // Positions through the CSSOM: the page's CSP forbids inline style attributes.
+        button.style.left = `${(100 * start) / seconds}%`;
+        if (end > start) button.style.width = `${(100 * (end - start)) / seconds}%`;
+        button.addEventListener('click', () => { audio.currentTime = start; });
+        return button;
+      }));
+      el('segment-list').replaceChildren(...segments.map((s) => {
+        const li = document.createElement('li');
+        li.textContent = `${t('qa.seg_' + s.kind)}: ${s.start_s.toFixed(1)} s – ${s.end_s.toFixed(1)} s`;
+        return li;
+      }));
+    }
+
+    async function openContact(id) {
+      showError('qa-error', null);
+      try {
+        const found = await call('GET', `/api/quality/contacts/${encodeURIComponent(id)}`);
+        contact = found;
+        el('contact-card').hidden = false;
+        text('qa-contact-id', found.contact_id);
+        text('qa-agent', found.agent_id || '–');
+        text('qa-queue', found.queue || '–');
+        el('qa-tickets').replaceChildren(...found.tickets.map((ticket) => {
+          const li = document.createElement('li');
+          li.textContent = `${ticket.number} · ${ticket.type} · ${ticket.state} · ${ticket.subject}`;
+          return li;
+        }));
+        const recording = found.recordings.find((r) => r.kind === 'conversation') || found.recordings[0];
+        el('player').hidden = !recording;
+        el('no-recording').hidden = Boolean(recording);
+        if (recording) {
+          const audio = el('qa-audio');
+          audio.src = recording.audio;
+          audio.playbackRate = Number(el('qa-speed').value);
+          const timeline = await call('GET', `/api/contacts/${encodeURIComponent(id)}/segments`)
+            .catch(() => ({segments: []}));
+          drawSegments(timeline.segments, recording.seconds || timeline.seconds || 1);
+        }
+        el('evaluation-result') && text('evaluation-result', '');
+      } catch (error) { showError('qa-error', error); }
+    }
+
+    el('open-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      openContact(el('open-contact').value.trim());
+    });
+    el('qa-speed').addEventListener('change', () => {
+      el('qa-audio').playbackRate = Number(el('qa-speed').value);
+    });
+    // A new source resets the rate in some browsers: apply the chosen speed once it loads.
+    el('qa-audio').addEventListener('loadedmetadata', () => {
+      el('qa-audio').playbackRate = Number(el('qa-speed').value);
+    });
+
+    const form = el('evaluation-form');
+    if (form) {
+      const choice = el('form-choice');
+      choice.addEventListener('change', () => {
+        for (const part of document.querySelectorAll('.qa-form')) part.hidden = part.dataset.form !== choice.value;
+      });
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        if (!contact) { showError('qa-error', t('qa.open_first')); return; }
+        const part = document.querySelector(`.qa-form[data-form="${choice.value}"]`);
+        const answers = {}, comments = {};
+        for (const select of part.querySelectorAll('select[data-question]')) {
+          answers[select.dataset.question] = select.value === 'na' ? null : Number(select.value);
+        }
+        for (const input of part.querySelectorAll('input[data-comment]')) {
+          if (input.value.trim()) comments[input.dataset.comment] = input.value.trim();
+        }
+        if (amending) {
+          try {
+            const amended = await call('POST', `/api/quality/evaluations/${amending.id}/review`, {
+              decision: 'amend', note: el('qa-summary').value, answers,
+            });
+            text('evaluation-result', `${t('qa.amended')} ${amended.original_score.toFixed(1)} → ${amended.score.toFixed(1)}`);
+            stopAmending();
+            loadDisputes();
+          } catch (error) { text('evaluation-result', String(error.message || error)); }
+          return;
+        }
+        try {
+          const made = await call('POST', '/api/quality/evaluations', {
+            contact_id: contact.contact_id, agent_id: contact.agent_id, form_id: choice.value,
+            form_version: Number(choice.selectedOptions[0].dataset.version), answers, comments,
+            summary: el('qa-summary').value,
+          });
+          text('evaluation-result', `${t('qa.saved')} ${made.score.toFixed(1)}${made.fatal_error ? ` · ${t('qa.fatal_error')}` : ''}`);
+          loadPlan();
+          loadAccuracy();
+        } catch (error) { text('evaluation-result', String(error.message || error)); }
+      });
+    }
+
+    function stopAmending() {
+      amending = null;
+      el('amending').hidden = true;
+      el('form-card').hidden = !document.querySelector('[data-evaluator-role]');
+    }
+
+    async function amend(evaluation) {
+      const choice = el('form-choice');
+      const option = [...choice.options].find((o) => o.value === evaluation.form_id);
+      if (!option || Number(option.dataset.version) !== evaluation.form_version) {
+        showError('qa-error', t('qa.amend_old_version'));
+        return;
+      }
+      choice.value = evaluation.form_id;
+      choice.dispatchEvent(new Event('change'));
+      const part = document.querySelector(`.qa-form[data-form="${evaluation.form_id}"]`);
+      for (const select of part.querySelectorAll('select[data-question]')) {
+        const value = evaluation.answers[select.dataset.question];
+        select.value = value == null ? 'na' : String(value);
+      }
+      amending = evaluation;
+      el('amending').textContent = `${t('qa.amend')} #${evaluation.id}`;
+      el('amending').hidden = false;
+      el('form-card').hidden = false;
+      await openContact(evaluation.contact_id);
+      el('form-card').scrollIntoView();
+    }
+
+    async function loadAccuracy() {
+      try {
+        const report = await call('GET', `/api/quality/accuracy?month=${month}`);
+        el('accuracy-table').tBodies[0].replaceChildren(...report.agents.map((a) => {
+          const row = document.createElement('tr');
+          row.dataset.agent = a.agent_id;
+          cell(row, a.agent_id);
+          cell(row, a.evaluations);
+          cell(row, scoreText(a));
+          cell(row, margin(a.fatal_accuracy, a.fatal_low, a.fatal_high));
+          cell(row, margin(a.nonfatal_accuracy, a.nonfatal_low, a.nonfatal_high));
+          cell(row, `${a.evaluations_needed} (± ${report.margin_points})`);
+          return row;
+        }));
+      } catch (error) { showError('qa-error', error); }
+    }
+
+    async function loadDisputes() {
+      const table = el('dispute-table');
+      if (!table) return;
+      const rows = await call('GET', '/api/quality/evaluations?status=disputed').catch(() => []);
+      table.tBodies[0].replaceChildren(...rows.map((e) => {
+        const row = document.createElement('tr');
+        row.dataset.evaluation = String(e.id);
+        cell(row, e.contact_id);
+        cell(row, e.agent_id);
+        cell(row, e.score.toFixed(1));
+        cell(row, e.dispute_reason);
+        const td = cell(row, '');
+        const note = document.createElement('input');
+        note.setAttribute('aria-label', t('qa.review_note'));
+        note.placeholder = t('qa.review_note');
+        const uphold = document.createElement('button');
+        uphold.type = 'button';
+        uphold.textContent = t('qa.uphold');
+        uphold.addEventListener('click', async () => {
+          try {
+            await call('POST', `/api/quality/evaluations/${e.id}/review`, {decision: 'uphold', note: note.value});
+            loadDisputes();
+          } catch (error) { showError('qa-error', error); }
+        });
+        const change = document.createElement('button');
+        change.type = 'button';
+        change.className = 'secondary amend';
+        change.textContent = t('qa.amend');
+        change.addEventListener('click', () => amend(e));
+        td.append(note, uphold, change);
+        return row;
+      }));
+      el('disputes-empty').hidden = rows.length > 0;
+    }
+
+    loadPlan();
+    loadAccuracy();
+    loadDisputes();
+  }
+
+  // ------------------------------------------------------------------ the agent's own view
+  const mine = el('qa-mine');
+  if (mine) {
+    const month = mine.dataset.month;
+
+    function drawTrend(rows) {
+      const svg = el('trend');
+      const ns = 'http://www.w3.org/2000/svg';
+      const points = rows.slice().reverse();
+      const parts = [];
+      for (const y of [0, 50, 100]) {
+        const line = document.createElementNS(ns, 'line');
+        const py = 150 - y * 1.4;
+        line.setAttribute('x1', '30'); line.setAttribute('x2', '590');
+        line.setAttribute('y1', String(py)); line.setAttribute('y2', String(py));
+        const label = document.createElementNS(ns, 'text');
+        label.setAttribute('x', '0'); label.setAttribute('y', String(py + 4));
+        label.textContent = String(y);
+        parts.push(line, label);
+      }
+      if (points.length) {
+        const step = points.length > 1 ? 560 / (points.length - 1) : 0;
+        const line = document.createElementNS(ns, 'polyline');
+        line.setAttribute('points', points.map((e, i) => `${30 + i * step},${150 - e.score * 1.4}`).join(' '));
+        parts.push(line);
+        points.forEach((e, i) => {
+          const dot = document.createElementNS(ns, 'circle');
+          dot.setAttribute('cx', String(30 + i * step));
+          dot.setAttribute('cy', String(150 - e.score * 1.4));
+          dot.setAttribute('r', '3');
+          dot.setAttribute('fill', e.fatal_error ? '#b3261e' : '#1f5fa8');
+          const title = document.createElementNS(ns, 'title');
+          title.textContent = `${e.evaluated_at.slice(0, 10)} ${e.score.toFixed(1)}`;
+          dot.appendChild(title);
+          parts.push(dot);
+        });
+      }
+      svg.replaceChildren(...parts);
+    }
+
+    function decide(e, td) {
+      if (e.status !== 'submitted') return;
+      const ack = document.createElement('button');
+      ack.type = 'button';
+      ack.className = 'ack';
+      ack.textContent = t('qa.acknowledge');
+      const reason = document.createElement('input');
+      reason.className = 'dispute-reason';
+      reason.setAttribute('aria-label', t('qa.reason'));
+      reason.placeholder = t('qa.reason');
+      const dispute = document.createElement('button');
+      dispute.type = 'button';
+      dispute.className = 'secondary dispute';
+      dispute.textContent = t('qa.dispute');
+      const act = async (path, body) => {
+        try { await call('POST', `/api/quality/evaluations/${e.id}/${path}`, body); load(); }
+        catch (error) { showError('mine-error', error); }
+      };
+      ack.addEventListener('click', () => act('acknowledge'));
+      dispute.addEventListener('click', () => act('dispute', {reason: reason.value}));
+      td.append(ack, reason, dispute);
+    }
+
+    async function load() {
+      showError('mine-error', null);
+      try {
+        const rows = await call('GET', '/api/quality/evaluations');
+        el('my-evaluations').tBodies[0].replaceChildren(...rows.map((e) => {
+          const row = document.createElement('tr');
+          row.dataset.evaluation = String(e.id);
+          cell(row, e.evaluated_at.slice(0, 10));
+          cell(row, e.contact_id);
+          cell(row, `${e.score.toFixed(1)}${e.fatal_error ? ` · ${t('qa.fatal_error')}` : ''}`);
+          cell(row, t('qa.status_' + e.status)).className = 'status';
+          const questions = {};
+          for (const section of e.form.sections || []) for (const q of section.questions) questions[q.id] = q.text;
+          cell(row, [e.summary, ...Object.entries(e.comments).map(([k, v]) => `${questions[k] || k}: ${v}`)].filter(Boolean).join(' · '));
+          decide(e, cell(row, ''));
+          return row;
+        }));
+        el('mine-empty').hidden = rows.length > 0;
+        drawTrend(rows);
+        const report = await call('GET', `/api/quality/accuracy?month=${month}`);
+        const a = report.agents.find((x) => x.agent_id === mine.dataset.agent);
+        text('my-figures', a
+          ? `${t('qa.mean_score')} ${scoreText(a)} · ${t('qa.fatal_accuracy')} ${margin(a.fatal_accuracy, a.fatal_low, a.fatal_high)} · ${t('qa.nonfatal_accuracy')} ${margin(a.nonfatal_accuracy, a.nonfatal_low, a.nonfatal_high)} · ${t('qa.evaluations')} ${a.evaluations}`
+          : t('qa.none_yet'));
+      } catch (error) { showError('mine-error', error); }
+    }
+    load();
+  }
+})();
