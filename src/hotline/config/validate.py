@@ -365,6 +365,8 @@ def _check_service_providers(config: CenterConfig, error: Any) -> None:
                     f"unknown ticket category {category!r} (configured: "
                     f"{', '.join(sorted(categories))})",
                 )
+
+
 def _check_quality(config: CenterConfig, error: Any, channels: set[str]) -> None:
     """Evaluation forms: one row per (id, version), ids unique inside a form, fatal questions
     pass/fail, channels enabled."""

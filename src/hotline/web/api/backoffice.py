@@ -32,18 +32,22 @@ from hotline.tickets.workflow import (
     next_escalation,
 )
 from hotline.web.access import current_center, mask_personal, require_agent, scope_of
+from hotline.web.api.responses import ResponseModel, errors
 from hotline.web.api.tickets import OVERSIGHT, VIEWERS, WORKERS, agent_queues, may_see_ticket
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import RecordId, RecordRef
 from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
 
+#: The refusals of a change to one record, and of reading one.
+CHANGE_ERRORS = errors(404, 409, 422)
+LOOKUP_ERRORS = errors(404, 422)
 router = APIRouter(prefix="/api/backoffice", tags=["back office"])
 OPEN_STATE_VALUES = frozenset(state.value for state in OPEN_STATES)
 
 LEADS = ("team_lead", "supervisor", "manager")
 
 
-class TicketOut(BaseModel):
+class TicketOut(ResponseModel):
     """A ticket after a change."""
 
     id: int
@@ -51,7 +55,7 @@ class TicketOut(BaseModel):
     state: str
 
 
-class ClockOut(BaseModel):
+class ClockOut(ResponseModel):
     """One SLA clock: its state, business seconds left and whether it is counting now."""
 
     clock: str
@@ -63,7 +67,7 @@ class ClockOut(BaseModel):
     ticking: bool
 
 
-class QueueRow(BaseModel):
+class QueueRow(ResponseModel):
     """A ticket as the work queue lists it."""
 
     id: int
@@ -85,7 +89,7 @@ class QueueRow(BaseModel):
     resolution: ClockOut
 
 
-class QueuePageOut(BaseModel):
+class QueuePageOut(ResponseModel):
     """One page of the work queue."""
 
     total: int
@@ -135,7 +139,7 @@ def _team_agents(center: CenterConfig | None, team: str) -> list[str]:
     return [agent.id for agent in center.agents if agent.team == team]
 
 
-@router.get("/queue", response_model=QueuePageOut)
+@router.get("/queue", response_model=QueuePageOut, responses=CHANGE_ERRORS)
 def queue(
     request: Request,
     type: list[str] = Query([], description="Only these ticket types."),
@@ -228,7 +232,7 @@ class ViewIn(BaseModel):
     filters: dict[str, list[str] | str] = Field(default_factory=dict, max_length=30)
 
 
-class ViewOut(BaseModel):
+class ViewOut(ResponseModel):
     """A saved work-queue view."""
 
     id: int
@@ -236,7 +240,7 @@ class ViewOut(BaseModel):
     filters: dict[str, Any]
 
 
-@router.get("/views", response_model=list[ViewOut])
+@router.get("/views", response_model=list[ViewOut], responses=errors())
 def views(
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
@@ -248,7 +252,7 @@ def views(
     ]
 
 
-@router.post("/views", response_model=ViewOut, status_code=201)
+@router.post("/views", response_model=ViewOut, status_code=201, responses=errors(422))
 def save_view(
     body: ViewIn,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -261,13 +265,13 @@ def save_view(
     return ViewOut(id=view.id, name=view.name, filters=view.filters)
 
 
-class Deleted(BaseModel):
+class Deleted(ResponseModel):
     """What was deleted."""
 
     deleted: int
 
 
-@router.delete("/views/{view_id}", response_model=Deleted)
+@router.delete("/views/{view_id}", response_model=Deleted, responses=LOOKUP_ERRORS)
 def delete_view(
     view_id: RecordId,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
@@ -285,21 +289,21 @@ class AssignIn(BaseModel):
     assignee: str = Field(min_length=1, max_length=NAME_LENGTH)
 
 
-class Refusal(BaseModel):
+class Refusal(ResponseModel):
     """A ticket that was not assigned, and why."""
 
     id: int
     problem: str
 
 
-class AssignOut(BaseModel):
+class AssignOut(ResponseModel):
     """The outcome of a bulk assignment."""
 
     assigned: list[int]
     refused: list[Refusal]
 
 
-@router.post("/assign", response_model=AssignOut)
+@router.post("/assign", response_model=AssignOut, responses=errors(422))
 def bulk_assign(
     body: AssignIn,
     request: Request,
@@ -323,7 +327,7 @@ def bulk_assign(
 # ---------------------------------------------------------------- the ticket page
 
 
-class HistoryOut(BaseModel):
+class HistoryOut(ResponseModel):
     """One entry of the ticket's history."""
 
     at: datetime
@@ -336,7 +340,7 @@ class HistoryOut(BaseModel):
     data: dict[str, Any]
 
 
-class ProductOut(BaseModel):
+class ProductOut(ResponseModel):
     """The customer's product the ticket is about, and its warranty today."""
 
     id: int
@@ -352,7 +356,7 @@ class ProductOut(BaseModel):
     warranty_reason: str
 
 
-class ComplaintOut(BaseModel):
+class ComplaintOut(ResponseModel):
     """A complaint's level, its mandatory escalation path, who must act next, its deadline."""
 
     level: str
@@ -362,7 +366,7 @@ class ComplaintOut(BaseModel):
     deadline: datetime | None
 
 
-class RelatedOut(BaseModel):
+class RelatedOut(ResponseModel):
     """A ticket linked to or merged with this one."""
 
     id: int
@@ -371,7 +375,7 @@ class RelatedOut(BaseModel):
     subject: str
 
 
-class TicketPageOut(BaseModel):
+class TicketPageOut(ResponseModel):
     """Everything the ticket page shows."""
 
     ticket: dict[str, Any]
@@ -435,7 +439,7 @@ def _product(request: Request, session: Session, ticket: Ticket) -> ProductOut |
     )
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketPageOut)
+@router.get("/tickets/{ticket_id}", response_model=TicketPageOut, responses=LOOKUP_ERRORS)
 def ticket_page(
     ticket_id: RecordId,
     request: Request,
@@ -504,7 +508,7 @@ def _other(request: Request, user: CurrentUser, session: Session, number: str) -
     return _visible(request, user, session, other.id)
 
 
-@router.post("/tickets/{ticket_id}/links", response_model=TicketOut)
+@router.post("/tickets/{ticket_id}/links", response_model=TicketOut, responses=CHANGE_ERRORS)
 def link(
     ticket_id: RecordId,
     body: RelationIn,
@@ -521,7 +525,7 @@ def link(
     return TicketOut(id=ticket.id, number=ticket.number, state=ticket.state)
 
 
-@router.post("/tickets/{ticket_id}/merge", response_model=TicketOut)
+@router.post("/tickets/{ticket_id}/merge", response_model=TicketOut, responses=CHANGE_ERRORS)
 def merge(
     ticket_id: RecordId,
     body: RelationIn,
@@ -537,7 +541,7 @@ def merge(
     return TicketOut(id=ticket.id, number=ticket.number, state=ticket.state)
 
 
-class ComplaintRow(BaseModel):
+class ComplaintRow(ResponseModel):
     """A complaint on the supervisor's board."""
 
     id: int
@@ -560,7 +564,7 @@ def _complaint(ticket: Ticket) -> ComplaintOut:
     )
 
 
-@router.get("/complaints", response_model=list[ComplaintRow])
+@router.get("/complaints", response_model=list[ComplaintRow], responses=errors())
 def complaints(
     request: Request,
     user: CurrentUser = Depends(require_roles(*LEADS)),
@@ -590,7 +594,7 @@ class NoteIn(BaseModel):
     internal: bool = True
 
 
-@router.post("/tickets/{ticket_id}/notes", response_model=TicketOut)
+@router.post("/tickets/{ticket_id}/notes", response_model=TicketOut, responses=CHANGE_ERRORS)
 def add_note(
     ticket_id: RecordId,
     body: NoteIn,
@@ -614,7 +618,7 @@ def _configured_providers(request: Request) -> list[ServiceProviderConfig]:
     return list(center.service_providers) if center else []
 
 
-class ProviderFitOut(BaseModel):
+class ProviderFitOut(ResponseModel):
     """A provider checked for one work order."""
 
     code: str
@@ -625,7 +629,11 @@ class ProviderFitOut(BaseModel):
     reasons: list[str]
 
 
-@router.get("/tickets/{ticket_id}/providers", response_model=list[ProviderFitOut])
+@router.get(
+    "/tickets/{ticket_id}/providers",
+    response_model=list[ProviderFitOut],
+    responses=LOOKUP_ERRORS,
+)
 def suggest_providers(
     ticket_id: RecordId,
     request: Request,
@@ -661,7 +669,7 @@ class DispatchIn(BaseModel):
     note: str = Field("", max_length=NOTE_LENGTH)
 
 
-@router.post("/tickets/{ticket_id}/dispatch", response_model=TicketOut)
+@router.post("/tickets/{ticket_id}/dispatch", response_model=TicketOut, responses=CHANGE_ERRORS)
 def dispatch(
     ticket_id: RecordId,
     body: DispatchIn,
@@ -685,7 +693,7 @@ def dispatch(
     return TicketOut(id=ticket.id, number=ticket.number, state=ticket.state)
 
 
-class ProviderFiguresOut(BaseModel):
+class ProviderFiguresOut(ResponseModel):
     """A provider's load and field-service figures."""
 
     code: str
@@ -719,7 +727,7 @@ def provider_figures_out(
     ]
 
 
-@router.get("/providers", response_model=list[ProviderFiguresOut])
+@router.get("/providers", response_model=list[ProviderFiguresOut], responses=errors(422))
 def providers(
     request: Request,
     since: datetime | None = Query(None, description="Only visits from this instant on."),

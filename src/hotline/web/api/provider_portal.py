@@ -20,9 +20,13 @@ from hotline.store.models.tickets import Ticket
 from hotline.tickets import field_service
 from hotline.web.access import current_center
 from hotline.web.api.backoffice import ProviderFiguresOut, provider_figures_out
+from hotline.web.api.responses import ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import RecordId
 from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
+
+#: The refusals of a change to one work order.
+CHANGE_ERRORS = errors(404, 409, 422)
 
 _PROVIDER_ROLE = require_roles("provider")
 # The role check on every route itself (the door the route tests look for), then
@@ -52,7 +56,7 @@ def provider_of(request: Request, user: CurrentUser) -> ServiceProviderConfig:
     raise HTTPException(403, "your account is not on any service provider's staff")
 
 
-class WorkOrderOut(BaseModel):
+class WorkOrderOut(ResponseModel):
     """A work order as its provider sees it."""
 
     id: int
@@ -105,7 +109,7 @@ PROVIDER = Depends(provider_staff)
 Staff = tuple[CurrentUser, ServiceProviderConfig]
 
 
-@router.get("/work-orders", response_model=list[WorkOrderOut])
+@router.get("/work-orders", response_model=list[WorkOrderOut], responses=errors())
 def work_orders(
     staff: Staff = PROVIDER,
     session: Session = Depends(db_session, scope="function"),
@@ -117,7 +121,9 @@ def work_orders(
     ]
 
 
-@router.post("/work-orders/{ticket_id}/accept", response_model=WorkOrderOut)
+@router.post(
+    "/work-orders/{ticket_id}/accept", response_model=WorkOrderOut, responses=CHANGE_ERRORS
+)
 def accept(
     ticket_id: RecordId,
     staff: Staff = PROVIDER,
@@ -141,7 +147,11 @@ class ScheduleIn(BaseModel):
     note: str = Field("", max_length=NOTE_LENGTH)
 
 
-@router.post("/work-orders/{ticket_id}/schedule", response_model=WorkOrderOut)
+@router.post(
+    "/work-orders/{ticket_id}/schedule",
+    response_model=WorkOrderOut,
+    responses=CHANGE_ERRORS,
+)
 def schedule(
     ticket_id: RecordId,
     body: ScheduleIn,
@@ -174,7 +184,7 @@ class VisitIn(BaseModel):
     note: str = Field("", max_length=NOTE_LENGTH)
 
 
-@router.post("/work-orders/{ticket_id}/visit", response_model=WorkOrderOut)
+@router.post("/work-orders/{ticket_id}/visit", response_model=WorkOrderOut, responses=CHANGE_ERRORS)
 def report_visit(
     ticket_id: RecordId,
     body: VisitIn,
@@ -209,7 +219,7 @@ class ClaimIn(BaseModel):
     note: str = Field("", max_length=NOTE_LENGTH)
 
 
-@router.post("/work-orders/{ticket_id}/claim", response_model=WorkOrderOut)
+@router.post("/work-orders/{ticket_id}/claim", response_model=WorkOrderOut, responses=CHANGE_ERRORS)
 def submit_claim(
     ticket_id: RecordId,
     body: ClaimIn,
@@ -232,7 +242,7 @@ def submit_claim(
     )
 
 
-@router.get("/figures", response_model=ProviderFiguresOut)
+@router.get("/figures", response_model=ProviderFiguresOut, responses=errors())
 def figures(
     staff: Staff = PROVIDER,
     session: Session = Depends(db_session, scope="function"),
