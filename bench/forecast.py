@@ -51,6 +51,7 @@ from rich.table import Table
 
 from hotline.wfm.accuracy import OriginScore, naive_scale, score_origin, share_beating, summarise
 from hotline.wfm.calendars import shipped_calendar
+from hotline.wfm.files import bank_history
 from hotline.wfm.forecast import (
     History,
     forecast,
@@ -58,7 +59,6 @@ from hotline.wfm.forecast import (
     seasonal_naive,
     staffed_mask,
 )
-from hotline.wfm.files import bank_history
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "anonymous-bank"
