@@ -177,6 +177,12 @@ class TicketOut(ResponseModel):
     first_response_at: IsoText | None
     resolved_at: IsoText | None
     closed_at: IsoText | None
+    region: str = Field(description="Where field work is done (dispatch matches providers).")
+    product_model: str
+    appointment_from: IsoText | None
+    appointment_to: IsoText | None
+    accepted_at: IsoText | None = Field(description="When the provider accepted the order.")
+    paused: bool = Field(description="SLA clocks stopped: waiting on the customer.")
 
 
 class SlaClockOut(ResponseModel):
