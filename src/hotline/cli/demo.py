@@ -22,12 +22,15 @@ DEMO_PASSWORD = "hotline-demo"
 
 
 def demo_users(
-    center_agents: list[str], first_team_lead: str | None = None
+    center_agents: list[str],
+    first_team_lead: str | None = None,
+    provider_staff: list[str] | None = None,
 ) -> list[tuple[str, list[str], str | None]]:
     """The demo accounts: one per role, plus a sign-in for each of the first agents.
 
     The team lead signs in as the lead of the center's first team (``teams[].lead``), so
-    they oversee that team's agents.
+    they oversee that team's agents; the first field-service provider's staff sign in to
+    the provider portal.
     """
     users: list[tuple[str, list[str], str | None]] = [
         ("admin", ["admin"], None),
@@ -38,6 +41,7 @@ def demo_users(
         ("wfm", ["wfm"], None),
     ]
     users += [(agent, ["agent"], agent) for agent in center_agents[:5]]
+    users += [(name, ["provider"], None) for name in (provider_staff or [])]
     return users
 
 
@@ -87,7 +91,8 @@ def demo(
     upgrade(engine)
     factory = make_session_factory(engine)
     leads = [team.lead for team in center.teams if team.lead]
-    accounts = demo_users([a.id for a in center.agents], leads[0] if leads else None)
+    staff = center.service_providers[0].staff if center.service_providers else []
+    accounts = demo_users([a.id for a in center.agents], leads[0] if leads else None, staff)
     with session_scope(factory) as session:
         for username, roles, agent_id in accounts:
             if identity.get_user(session, username=username) is None:

@@ -260,11 +260,17 @@ class CustomField(Strict):
 
 
 class TicketCategory(Strict):
-    """One category of a ticket type (``water_heater`` under ``repair``) and its fields."""
+    """One category of a ticket type (``water_heater`` under ``repair``) and its fields.
+
+    ``warranty_months``: how long a product of this category is under warranty, counted
+    from its installation date (else its purchase date), when the product record carries
+    no warranty end date of its own.
+    """
 
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
     fields: list[CustomField] = Field(default_factory=list)
+    warranty_months: int | None = Field(default=None, ge=1, le=240)
 
 
 class TicketTypeCategories(Strict):
@@ -272,6 +278,24 @@ class TicketTypeCategories(Strict):
 
     type: Literal["inquiry", "installation", "repair", "complaint", "suggestion"]
     categories: list[TicketCategory] = Field(default_factory=list)
+
+
+class ServiceProviderConfig(Strict):
+    """A field-service provider (服务网点): where it works, what it repairs, how much at once.
+
+    Dispatch sends a repair or installation order only to a provider whose ``regions`` hold
+    the order's region and whose ``categories`` hold its product category (an empty list
+    means any), while its open work orders are fewer than ``capacity``. ``staff`` are the
+    usernames of the provider's people who sign in to the provider portal (role
+    ``provider``); they see only this provider's work orders.
+    """
+
+    code: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    regions: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    capacity: int = Field(default=20, ge=1, le=100_000)
+    staff: list[str] = Field(default_factory=list)
 
 
 class CenterInfo(Strict):
@@ -311,6 +335,7 @@ class CenterConfig(Strict):
     reason_codes: list[ReasonCode] = Field(default_factory=list)
     disposition_codes: list[DispositionCode] = Field(default_factory=list)
     ticket_categories: list[TicketTypeCategories] = Field(default_factory=list)
+    service_providers: list[ServiceProviderConfig] = Field(default_factory=list)
     ivr: IvrConfig | None = None
     quality: QualityConfig | None = None
 

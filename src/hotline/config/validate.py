@@ -307,6 +307,7 @@ def _cross_checks(
             )
     _check_overflow_loops(config, error)
     _check_ticket_categories(config, error)
+    _check_service_providers(config, error)
     _check_ivr(config, error, known, queues, calendars)
     _check_quality(config, error, channels)
     return errors, warnings
@@ -337,6 +338,33 @@ def _check_ivr(
                 known((*base, "nodes", name, "calendar"), node.calendar, calendars, "calendar")
     for number, flow_id in config.ivr.numbers.items():
         known(("ivr", "numbers", number), flow_id, flow_ids, "IVR flow")
+
+
+def _check_service_providers(config: CenterConfig, error: Any) -> None:
+    """Provider codes unique, a sign-in name on one provider's staff only, known categories."""
+    codes: set[str] = set()
+    staff: dict[str, str] = {}
+    categories = {c.id for s in config.ticket_categories for c in s.categories}
+    for i, provider in enumerate(config.service_providers):
+        base: Path_ = ("service_providers", i)
+        if provider.code in codes:
+            error((*base, "code"), f"duplicate service provider {provider.code!r}")
+        codes.add(provider.code)
+        for j, username in enumerate(provider.staff):
+            if username in staff and staff[username] != provider.code:
+                error(
+                    (*base, "staff", j),
+                    f"{username!r} is already staff of provider {staff[username]!r}; "
+                    "a provider's user works for one provider only",
+                )
+            staff.setdefault(username, provider.code)
+        for j, category in enumerate(provider.categories):
+            if categories and category not in categories:
+                error(
+                    (*base, "categories", j),
+                    f"unknown ticket category {category!r} (configured: "
+                    f"{', '.join(sorted(categories))})",
+                )
 
 
 def _check_quality(config: CenterConfig, error: Any, channels: set[str]) -> None:

@@ -18,6 +18,9 @@ class Role(StrEnum):
     QA = "qa"
     WFM = "wfm"
     AGENT = "agent"
+    #: Staff of a field-service provider (服务网点): the provider portal only, and only their
+    #: own provider's work orders (the center configuration lists each provider's staff).
+    PROVIDER = "provider"
 
 
 ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
@@ -53,8 +56,9 @@ PERSONAL_DATA_POLICY: dict[PersonalField, frozenset[str]] = {
     PersonalField.EMAIL: _SERVING,
     PersonalField.ADDRESS: _SERVING,
     # A ticket's subject names the fault ("washer leaks"), which WFM reads to see workload.
-    PersonalField.SUBJECT: _SERVING | {Role.WFM},
-    PersonalField.CONTENT: _SERVING,
+    # A provider's technician reads the fault and the customer's words to repair it.
+    PersonalField.SUBJECT: _SERVING | {Role.WFM, Role.PROVIDER},
+    PersonalField.CONTENT: _SERVING | {Role.PROVIDER},
 }
 
 # Roles that may see every kind of personal data unmasked.

@@ -85,14 +85,20 @@ def send(
     return row
 
 
-def _reaches(username: str, roles: list[str] | tuple[str, ...]) -> Any:
-    """The SQL condition "this notification is addressed to this user"."""
+def _reaches(username: str, roles: list[str] | tuple[str, ...], provider: str | None = None) -> Any:
+    """The SQL condition "this notification is addressed to this user" (or, for a field
+    service provider's staff, to their ``provider``)."""
     mine = Notification.addressee_kind == "user", Notification.addressee == username
+    theirs = [and_(*mine)]
+    if provider is not None:
+        theirs.append(
+            and_(Notification.addressee_kind == "provider", Notification.addressee == provider)
+        )
     if Role.ADMIN in roles:
-        return or_(Notification.addressee_kind == "role", and_(*mine))
+        return or_(Notification.addressee_kind == "role", *theirs)
     return or_(
         and_(Notification.addressee_kind == "role", Notification.addressee.in_(list(roles))),
-        and_(*mine),
+        *theirs,
     )
 
 
@@ -117,6 +123,7 @@ def inbox(
     roles: list[str] | tuple[str, ...],
     unread_only: bool = False,
     limit: int = 50,
+    provider: str | None = None,
 ) -> list[InboxItem]:
     """The newest notifications that reach this user, newest first."""
     read = (
@@ -124,7 +131,9 @@ def inbox(
         .where(NotificationRead.username == username)
         .scalar_subquery()
     )
-    query = select(Notification, Notification.id.in_(read)).where(_reaches(username, roles))
+    query = select(Notification, Notification.id.in_(read)).where(
+        _reaches(username, roles, provider)
+    )
     if unread_only:
         query = query.where(Notification.id.not_in(read))
     rows = session.execute(query.order_by(Notification.id.desc()).limit(limit)).all()
@@ -143,13 +152,19 @@ def inbox(
     ]
 
 
-def unread_count(session: Session, *, username: str, roles: list[str] | tuple[str, ...]) -> int:
+def unread_count(
+    session: Session,
+    *,
+    username: str,
+    roles: list[str] | tuple[str, ...],
+    provider: str | None = None,
+) -> int:
     """How many notifications reaching this user are unread."""
     read = select(NotificationRead.notification_id).where(NotificationRead.username == username)
     query = (
         select(func.count())
         .select_from(Notification)
-        .where(_reaches(username, roles), Notification.id.not_in(read.scalar_subquery()))
+        .where(_reaches(username, roles, provider), Notification.id.not_in(read.scalar_subquery()))
     )
     return int(session.scalar(query) or 0)
 
@@ -161,6 +176,7 @@ def mark_read(
     roles: list[str] | tuple[str, ...],
     notification_id: int | None = None,
     now: datetime | None = None,
+    provider: str | None = None,
 ) -> int:
     """Mark one notification (or, with no id, every one) read for this user; return how many.
 
@@ -168,13 +184,13 @@ def mark_read(
     """
     read = select(NotificationRead.notification_id).where(NotificationRead.username == username)
     query = select(Notification.id).where(
-        _reaches(username, roles), Notification.id.not_in(read.scalar_subquery())
+        _reaches(username, roles, provider), Notification.id.not_in(read.scalar_subquery())
     )
     if notification_id is not None:
         reaches = session.scalar(
             select(func.count())
             .select_from(Notification)
-            .where(Notification.id == notification_id, _reaches(username, roles))
+            .where(Notification.id == notification_id, _reaches(username, roles, provider))
         )
         if not reaches:
             raise NotFound(f"notification {notification_id} does not exist")

@@ -11,6 +11,7 @@ works as before). Values are normalised: numbers become numbers, dates ISO ``YYY
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -116,3 +117,80 @@ def check_ticket_fields(
         problems.sort(key=lambda p: p.field or "")
         raise ValidationFailed(problems)
     return cleaned
+
+
+@dataclass(frozen=True)
+class WarrantyDecision:
+    """Whether a product is under warranty on a day, and on what grounds."""
+
+    covered: bool
+    until: date | None
+    reason: str
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    # The same day of the month, or the month's last day (31 Jan + 1 month → 28/29 Feb).
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def decide_warranty(
+    *,
+    on: date,
+    warranty_until: date | None,
+    purchased_on: date | None,
+    installed_on: date | None,
+    months: int | None,
+) -> WarrantyDecision:
+    """Decide a product's warranty on ``on``: its own end date if recorded, else ``months``
+    from installation (the warranty starts when the product is put to use), else from
+    purchase; no dates, no warranty.
+
+    >>> decision = decide_warranty(on=date(2026, 12, 1), warranty_until=None,
+    ...                            purchased_on=date(2024, 10, 1),
+    ...                            installed_on=date(2024, 12, 15), months=24)
+    >>> decision.covered, decision.until.isoformat(), decision.reason
+    (True, '2026-12-15', '24 months from installation on 2024-12-15')
+    >>> decide_warranty(on=date(2026, 12, 1), warranty_until=None, purchased_on=date(2024, 10, 1),
+    ...                 installed_on=None, months=24).covered
+    False
+    """
+    if warranty_until is not None:
+        return WarrantyDecision(
+            on <= warranty_until, warranty_until, f"warranty until {warranty_until.isoformat()}"
+        )
+    start, event = (installed_on, "installation") if installed_on else (purchased_on, "purchase")
+    if start is None or months is None:
+        missing = "no warranty period for the category" if start else "no purchase date"
+        return WarrantyDecision(False, None, missing)
+    until = _add_months(start, months)
+    return WarrantyDecision(
+        start <= on <= until, until, f"{months} months from {event} on {start.isoformat()}"
+    )
+
+
+def warranty_months(
+    schema: Sequence[TicketTypeCategories], *, ticket_type: str, category: str
+) -> int | None:
+    """The configured warranty period of ``category``: as listed under ``ticket_type``, else
+    under any other type (a repair and an installation of one product category share it).
+
+    >>> from hotline.config.center import TicketCategory, TicketTypeCategories
+    >>> schema = [TicketTypeCategories(type="installation", categories=[
+    ...     TicketCategory(id="water_heater", warranty_months=36)])]
+    >>> warranty_months(schema, ticket_type="repair", category="water_heater")
+    36
+    """
+    periods = [
+        (section.type != ticket_type, c.warranty_months)
+        for section in schema
+        for c in section.categories
+        if c.id == category and c.warranty_months is not None
+    ]
+    return min(periods)[1] if periods else None

@@ -41,7 +41,7 @@ from hotline.store.models.tickets import (
     TicketVerification,
 )
 from hotline.tickets import figures, sla
-from hotline.tickets.categories import check_ticket_fields
+from hotline.tickets.categories import check_ticket_fields, decide_warranty, warranty_months
 from hotline.tickets.workflow import (
     NOT_FINISHED_STATES,
     OPEN_STATES,
@@ -53,10 +53,15 @@ from hotline.tickets.workflow import (
     TicketState,
     TicketType,
     Verification,
+    close_blockers,
     complaint_notices,
     notify,
     transition,
 )
+
+#: ``session.info`` key of the ids of the tickets changed in the session's transaction (an
+#: adapter announces them once it commits: ``hotline.web.ticket_feed``).
+CHANGED = "hotline_tickets_changed"
 
 DEFAULT_CALENDAR = "default"
 # Used when no calendar named "default" is stored: a typical mainland service desk.
@@ -137,6 +142,7 @@ def create_ticket(
     complaint_level: str | None = None,
     contact_id: str | None = None,
     calendar: str | None = None,
+    region: str = "",
     now: datetime | None = None,
     schema: Sequence[TicketTypeCategories] = (),
 ) -> Ticket:
@@ -160,7 +166,7 @@ def create_ticket(
         schema, ticket_type=ticket_type.value, category=category, custom_fields=custom_fields or {}
     )
     now = now or utcnow()
-    warranty = False
+    warranty, product_model, warranty_reason = False, "", ""
     if customer_id is not None:
         customer_id = crm.get_customer(session, customer_id=customer_id).id
     if product_id is not None:
@@ -168,7 +174,17 @@ def create_ticket(
         if customer_id is not None and product.customer_id != customer_id:
             raise Conflict(f"product {product_id} does not belong to customer {customer_id}")
         customer_id = product.customer_id
-        warranty = crm.in_warranty(product, now.date())
+        decision = decide_warranty(
+            on=now.date(),
+            warranty_until=product.warranty_until,
+            purchased_on=product.purchased_on,
+            installed_on=product.installed_on,
+            months=warranty_months(
+                schema, ticket_type=ticket_type.value, category=product.category or category
+            ),
+        )
+        warranty, warranty_reason = decision.covered, decision.reason
+        product_model = product.model
     cal = load_calendar(session, calendar)
     policy = sla.policy_for(ticket_type, priority)
     ticket = Ticket(
@@ -184,6 +200,8 @@ def create_ticket(
         contact_id=contact_id,
         queue=queue,
         calendar=calendar,
+        region=region,
+        product_model=product_model,
         sla=asdict(policy) | {"escalate_to": list(policy.escalate_to)},
         custom_fields=custom_fields,
         warranty=warranty,
@@ -208,6 +226,7 @@ def create_ticket(
         after=TicketState.NEW.value,
         now=now,
         note=subject,
+        data={"warranty": warranty_reason} if warranty_reason else None,
     )
     for effect in complaint_notices(facts_of(session, ticket)):
         _apply(session, ticket, effect, now=now, actor=actor)
@@ -277,6 +296,14 @@ def get_ticket(session: Session, *, ticket_id: int) -> Ticket:
     return ticket
 
 
+def ticket_by_number(session: Session, *, number: str) -> Ticket:
+    """The ticket with this number (as customers and staff quote it), or :class:`NotFound`."""
+    ticket = session.scalars(select(Ticket).where(Ticket.number == number)).first()
+    if ticket is None:
+        raise NotFound(f"ticket {number} does not exist")
+    return ticket
+
+
 def list_tickets(
     session: Session,
     *,
@@ -342,6 +369,12 @@ def facts_of(session: Session, ticket: Ticket) -> TicketFacts:
         complaint_level=ComplaintLevel(ticket.complaint_level) if ticket.complaint_level else None,
         acknowledged=tuple(ticket.acknowledged),
     )
+
+
+def close_blockers_of(session: Session, *, ticket_id: int) -> list[str]:
+    """What still keeps the ticket from closing (the closed loop: verification, parts
+    check, complaint escalations); empty when it may close."""
+    return close_blockers(facts_of(session, get_ticket(session, ticket_id=ticket_id)))
 
 
 def act(
@@ -464,6 +497,7 @@ def _event(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
+    session.info.setdefault(CHANGED, set()).add(ticket.id)
     event = TicketEvent(
         ticket_id=ticket.id,
         at=now,
@@ -476,6 +510,131 @@ def _event(
     )
     session.add(event)
     return event
+
+
+def record_event(
+    session: Session,
+    *,
+    ticket: Ticket,
+    actor: str,
+    action: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> TicketEvent:
+    """Append a history entry that changes no state (a note, a provider's acceptance…),
+    audited as ``ticket.<action>``."""
+    event = _event(
+        session,
+        ticket,
+        actor=actor,
+        action=action,
+        before=ticket.state,
+        after=ticket.state,
+        now=now or utcnow(),
+        note=note,
+        data=data,
+    )
+    audit(session, actor=actor, action=f"ticket.{action}", target=f"ticket:{ticket.number}")
+    session.flush()
+    return event
+
+
+def add_note(
+    session: Session,
+    *,
+    ticket_id: int,
+    actor: str,
+    note: str,
+    internal: bool,
+    now: datetime | None = None,
+) -> Ticket:
+    """Add a note: an **internal** one only the desk reads (no SLA effect), or a reply to the
+    customer, which is an update (:func:`respond`: it stops the first-response clock and
+    restarts the next-update one).
+
+    Example: ``add_note(session, ticket_id=5, actor="agent7", note="配件已订", internal=True)``.
+    """
+    if not internal:
+        return respond(session, ticket_id=ticket_id, actor=actor, note=note, now=now)
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    if ticket.state in (TicketState.CLOSED, TicketState.CANCELLED):
+        raise Conflict(f"ticket {ticket.number} is {ticket.state}: reopen it to add notes")
+    record_event(
+        session, ticket=ticket, actor=actor, action="note", note=note, data={"internal": True}
+    )
+    return ticket
+
+
+def link_tickets(
+    session: Session, *, ticket_id: int, other_id: int, actor: str, now: datetime | None = None
+) -> Ticket:
+    """Link two tickets about related problems (the same fault reported twice over time, an
+    installation and its later repair): each one's history names the other."""
+    ticket, other = (
+        get_ticket(session, ticket_id=ticket_id),
+        get_ticket(session, ticket_id=other_id),
+    )
+    if ticket.id == other.id:
+        raise Conflict("a ticket cannot be linked to itself")
+    if other.id in linked_ids(session, ticket_id=ticket.id):
+        raise Conflict(f"tickets {ticket.number} and {other.number} are already linked")
+    for one, two in ((ticket, other), (other, ticket)):
+        record_event(
+            session,
+            ticket=one,
+            actor=actor,
+            action="link",
+            data={"ticket_id": two.id, "number": two.number},
+            now=now,
+        )
+    return ticket
+
+
+def merge_ticket(
+    session: Session, *, ticket_id: int, into_id: int, actor: str, now: datetime | None = None
+) -> Ticket:
+    """Merge a duplicate into the ticket that carries on: the duplicate is cancelled with a
+    note naming the survivor, both histories record the merge, and they stay linked.
+
+    Example: ``merge_ticket(session, ticket_id=8, into_id=5, actor="lead1")``.
+    """
+    duplicate, survivor = (
+        get_ticket(session, ticket_id=ticket_id),
+        get_ticket(session, ticket_id=into_id),
+    )
+    if duplicate.id == survivor.id:
+        raise Conflict("a ticket cannot be merged into itself")
+    if survivor.state in (TicketState.CLOSED, TicketState.CANCELLED):
+        raise Conflict(f"ticket {survivor.number} is {survivor.state}: merge into an open one")
+    act(
+        session,
+        ticket_id=duplicate.id,
+        action=Action.CANCEL.value,
+        actor=actor,
+        note=f"merged into {survivor.number}",
+        data={"merged_into": survivor.id, "number": survivor.number},
+        now=now,
+    )
+    record_event(
+        session,
+        ticket=survivor,
+        actor=actor,
+        action="merge",
+        data={"ticket_id": duplicate.id, "number": duplicate.number},
+        now=now,
+    )
+    return survivor
+
+
+def linked_ids(session: Session, *, ticket_id: int) -> list[int]:
+    """The tickets linked to or merged with this one, in the order they were."""
+    found: list[int] = []
+    for event in history(session, ticket_id=ticket_id):
+        other = event.data.get("ticket_id") or event.data.get("merged_into")
+        if event.action in ("link", "merge", "cancel") and other and other not in found:
+            found.append(int(other))
+    return found
 
 
 def respond(
@@ -651,7 +810,29 @@ def policy_of(ticket: Ticket) -> sla.SlaPolicy:
 
 def sla_status(session: Session, *, ticket: Ticket, now: datetime) -> list[sla.ClockStatus]:
     """Evaluate the ticket's SLA clocks at ``now`` on its calendar."""
-    timeline = sla.Timeline(
+    calendar = load_calendar(session, ticket.calendar)
+    return sla.evaluate(policy_of(ticket), _timeline(ticket), calendar, now)
+
+
+def resolution_status(
+    session: Session,
+    *,
+    ticket: Ticket,
+    now: datetime,
+    calendars: dict[str | None, BusinessCalendar] | None = None,
+) -> sla.ClockStatus:
+    """The ticket's resolution clock at ``now`` (the one a work queue sorts and counts down
+    by); ``calendars`` caches the calendars across the tickets of one page."""
+    calendars = {} if calendars is None else calendars
+    if ticket.calendar not in calendars:
+        calendars[ticket.calendar] = load_calendar(session, ticket.calendar)
+    return sla.evaluate_resolution(
+        policy_of(ticket), _timeline(ticket), calendars[ticket.calendar], now
+    )
+
+
+def _timeline(ticket: Ticket) -> sla.Timeline:
+    return sla.Timeline(
         created_at=ticket.created_at,
         first_response_at=ticket.first_response_at,
         last_update_at=ticket.last_update_at,
@@ -659,7 +840,6 @@ def sla_status(session: Session, *, ticket: Ticket, now: datetime) -> list[sla.C
         pauses=_pauses(ticket),
         paused_since=ticket.paused_since,
     )
-    return sla.evaluate(policy_of(ticket), timeline, load_calendar(session, ticket.calendar), now)
 
 
 def check_sla(session: Session, *, now: datetime, actor: str = "sla") -> list[dict[str, Any]]:
@@ -764,6 +944,12 @@ def ticket_view(ticket: Ticket, *, masked: bool = False) -> dict[str, Any]:
         "first_response_at": _iso(ticket.first_response_at),
         "resolved_at": _iso(ticket.resolved_at),
         "closed_at": _iso(ticket.closed_at),
+        "region": ticket.region,
+        "product_model": ticket.product_model,
+        "appointment_from": _iso(ticket.appointment_from),
+        "appointment_to": _iso(ticket.appointment_to),
+        "accepted_at": _iso(ticket.accepted_at),
+        "paused": ticket.paused_since is not None,
     }
 
 

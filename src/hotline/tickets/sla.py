@@ -176,6 +176,36 @@ def evaluate(
     return statuses
 
 
+def evaluate_resolution(
+    policy: SlaPolicy, timeline: Timeline, calendar: BusinessCalendar, now: datetime
+) -> ClockStatus:
+    """The resolution clock alone, as :func:`evaluate` gives it (a work-queue row shows
+    only this one, and each clock costs a walk over the calendar's days).
+
+    >>> from datetime import UTC
+    >>> cal = BusinessCalendar.weekdays("UTC", "09:00-17:00")
+    >>> made = datetime(2026, 11, 20, 16, tzinfo=UTC)
+    >>> now = datetime(2026, 11, 23, 9, 45, tzinfo=UTC)
+    >>> policy = SlaPolicy("p", 2 * HOUR, None, 8 * HOUR)
+    >>> evaluate_resolution(policy, Timeline(made), cal, now) == evaluate(
+    ...     policy, Timeline(made), cal, now)[2]
+    True
+    """
+    pauses = list(timeline.pauses)
+    if timeline.paused_since is not None:
+        pauses.append((timeline.paused_since, max(now, timeline.paused_since)))
+    return _clock(
+        ClockName.RESOLUTION,
+        policy,
+        calendar=calendar,
+        start=timeline.created_at,
+        stop=timeline.resolved_at,
+        pauses=pauses,
+        now=now,
+        paused=timeline.paused_since is not None,
+    )
+
+
 def _clock(
     name: ClockName,
     policy: SlaPolicy,

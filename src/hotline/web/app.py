@@ -33,6 +33,7 @@ from hotline.web.api.responses import ResponseModel
 from hotline.web.auth import require_roles
 from hotline.web.events import EventHub
 from hotline.web.security import OriginCheck, SecurityHeaders
+from hotline.web.ticket_feed import announce_ticket_changes
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def create_app(
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.resolved_database_url()))
     hub = EventHub()
+    announce_ticket_changes(session_factory, hub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -305,6 +307,10 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(recordings.router)
     app.include_router(notifications.router)
+    from hotline.web.api import backoffice, provider_portal
+
+    app.include_router(backoffice.router)
+    app.include_router(provider_portal.router)
     from hotline.web.api import quality
 
     app.include_router(quality.router)

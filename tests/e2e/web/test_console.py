@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,13 @@ def _seed_service_desk(session: Any) -> None:
         session, name="张伟", phones=["13800138000"], vip_level=2, actor="e2e"
     )
     crm.add_product(
-        session, customer_id=customer.id, model="格力 KFR-35GW", serial_number="GL2026001"
+        session,
+        customer_id=customer.id,
+        model="格力 KFR-35GW",
+        serial_number="GL2026001",
+        category="air_conditioner",
+        # No warranty end date: the category's 72 months from purchase decide it.
+        purchased_on=date.today() - timedelta(days=30),
     )
     crm.record_contact(session, customer_id=customer.id, channel="voice", summary="咨询保修期")
     tickets.create_ticket(
@@ -234,9 +241,16 @@ def test_agent_and_supervisor_work_a_contact_end_to_end(browser: Any, server: Se
 
     # Open a ticket for the contact from the desktop.
     agent.select_option("#ticket-form select[name=type]", "installation")
+    agent.select_option("#ticket-category", "air_conditioner")
+    expect(agent.locator("#ticket-product option")).to_have_count(2)  # –, the caller's one
     agent.fill("#ticket-form input[name=subject]", "格力空调挂机安装")
+    # The category's configured fields, the required ones marked so.
+    expect(agent.locator("#ticket-custom [data-custom=model_number][required]")).to_have_count(1)
+    agent.fill("#ticket-custom [data-custom=model_number]", "KFR-35GW")
+    agent.fill("#ticket-custom [data-custom=purchase_date]", date.today().isoformat())
     agent.click("#ticket-form button[type=submit]")
     expect(agent.locator("#ticket-result")).to_contain_text("已创建工单")
+    expect(agent.locator("#ticket-warranty")).to_have_text("保内")
     ticket_number = agent.locator("#ticket-result").inner_text().split()[-1]
     agent.fill("#kb-query", "空调 安装")
     agent.click("#kb-form button")

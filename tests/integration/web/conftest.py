@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.config.center import CenterConfig
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
@@ -51,9 +52,17 @@ def app_client(
         )
     db_session.commit()
     settings = Settings(home=tmp_path, secret_key="test-secret")
-    app = create_app(settings=settings, session_factory=session_factory, center=load_center(SAMPLE))
+    app = create_app(settings=settings, session_factory=session_factory, center=with_staff(SAMPLE))
     with TestClient(app) as client:
         yield client
+
+
+def with_staff(path: Path) -> CenterConfig:
+    """The center of ``path`` with the user ``provider`` on its first provider's staff."""
+    center = load_center(path)
+    first, *rest = center.service_providers
+    staffed = first.model_copy(update={"staff": [*first.staff, "provider"]})
+    return center.model_copy(update={"service_providers": [staffed, *rest]})
 
 
 @pytest.fixture

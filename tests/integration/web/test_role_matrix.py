@@ -53,6 +53,11 @@ KB_AUTHORS = CUSTOMER_SERVICE | {"qa"}
 KB_REVIEWERS = SUPERVISORS | {"qa"}
 #: Recordings: a team lead only their own teams' agents' (test_recordings_api.py).
 LISTENERS = SUPERVISORS | {"qa", "team_lead"}
+#: A service provider's staff work in the provider portal only: their own provider's work
+#: orders; an admin passes the role check but is nobody's staff, so is refused too.
+PROVIDER_STAFF = frozenset({"provider"})
+#: Everyone who works inside the center: the live feed and the desk's knowledge search.
+CENTER_STAFF = EVERYONE - PROVIDER_STAFF
 #: Quality evaluations: QA and the floor; a team lead their teams'; an agent their own.
 QA_READERS = SUPERVISORS | {"qa", "team_lead", "agent"}
 
@@ -63,7 +68,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/auth/login"): PUBLIC,
     ("POST", "/api/auth/logout"): EVERYONE,  # revokes its token: called with a fresh one
     ("POST", "/api/auth/password"): EVERYONE,
-    ("POST", "/api/auth/stream-ticket"): EVERYONE,
+    ("POST", "/api/auth/stream-ticket"): CENTER_STAFF,
     # The interactive API documentation, for signed-in users.
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/docs"): EVERYONE,
@@ -76,8 +81,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/audit"): MANAGERS,
     ("GET", "/api/config/center"): SUPERVISION,
     ("POST", "/api/config/validate"): PLANNERS,
-    ("GET", "/api/events/stream"): EVERYONE,
-    ("WEBSOCKET", "/api/events/ws"): EVERYONE,
+    ("GET", "/api/events/stream"): CENTER_STAFF,
+    ("WEBSOCKET", "/api/events/ws"): CENTER_STAFF,
     # live routing
     ("GET", "/api/live/wallboard"): SUPERVISION,
     ("GET", "/api/live/agents/{agent_id}"): SUPERVISION | {"agent"},
@@ -96,7 +101,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/callback"): DESK,
     ("GET", "/api/live/agents/{agent_id}/contacts/{contact_id}/screen-pop"): DESK,
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/tickets"): DESK,
-    ("GET", "/api/live/knowledge"): EVERYONE,
+    ("GET", "/api/live/knowledge"): CENTER_STAFF,
     ("POST", "/api/live/contacts"): SUPERVISORS,
     # reports
     ("GET", "/api/reports/kpis"): SUPERVISION,
@@ -139,6 +144,27 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/tickets/{ticket_id}/verification"): CUSTOMER_SERVICE,
     ("POST", "/api/tickets/{ticket_id}/articles/{article_id}"): CUSTOMER_SERVICE,
     ("POST", "/api/tickets/{ticket_id}/complaint-level"): TEAM_LEADS_UP,
+    # back office: work queue, ticket page, dispatch
+    ("GET", "/api/backoffice/queue"): CUSTOMER_SERVICE,
+    ("GET", "/api/backoffice/views"): CUSTOMER_SERVICE,
+    ("POST", "/api/backoffice/views"): CUSTOMER_SERVICE,
+    ("DELETE", "/api/backoffice/views/{view_id}"): CUSTOMER_SERVICE,
+    ("POST", "/api/backoffice/assign"): TEAM_LEADS_UP,
+    ("GET", "/api/backoffice/tickets/{ticket_id}"): TICKET_VIEWERS,
+    ("POST", "/api/backoffice/tickets/{ticket_id}/notes"): CUSTOMER_SERVICE,
+    ("POST", "/api/backoffice/tickets/{ticket_id}/links"): CUSTOMER_SERVICE,
+    ("POST", "/api/backoffice/tickets/{ticket_id}/merge"): CUSTOMER_SERVICE,
+    ("GET", "/api/backoffice/tickets/{ticket_id}/providers"): CUSTOMER_SERVICE,
+    ("POST", "/api/backoffice/tickets/{ticket_id}/dispatch"): CUSTOMER_SERVICE,
+    ("GET", "/api/backoffice/providers"): TEAM_LEADS_UP,
+    ("GET", "/api/backoffice/complaints"): TEAM_LEADS_UP,
+    # provider portal
+    ("GET", "/api/provider/work-orders"): PROVIDER_STAFF,
+    ("POST", "/api/provider/work-orders/{ticket_id}/accept"): PROVIDER_STAFF,
+    ("POST", "/api/provider/work-orders/{ticket_id}/schedule"): PROVIDER_STAFF,
+    ("POST", "/api/provider/work-orders/{ticket_id}/visit"): PROVIDER_STAFF,
+    ("POST", "/api/provider/work-orders/{ticket_id}/claim"): PROVIDER_STAFF,
+    ("GET", "/api/provider/figures"): PROVIDER_STAFF,
     # knowledge base
     ("GET", "/api/kb/search"): EVERYONE,
     ("GET", "/api/kb/articles/{article_id}"): EVERYONE,
@@ -191,6 +217,10 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/admin/center"): ADMIN,
     ("GET", "/admin/center/status"): MANAGERS,
     ("POST", "/admin/center/edit"): ADMIN,
+    ("GET", "/work"): CUSTOMER_SERVICE,
+    ("GET", "/tickets/{ticket_id}"): TICKET_VIEWERS,
+    ("GET", "/provider"): PROVIDER_STAFF,
+    ("GET", "/complaints"): TEAM_LEADS_UP,
 }
 
 #: Path parameters an admitted caller may use (the agent and the team lead are both a001).

@@ -48,7 +48,7 @@ def test_floor_roles_see_everyone_and_an_agent_only_themselves() -> None:
     assert agent.keep(["a001", "a002", "a012"]) == ["a002"]
 
 
-def test_the_policy_hides_customer_identity_from_wfm_only() -> None:
+def test_the_policy_hides_customer_identity_from_wfm_and_providers_only() -> None:
     assert set(PERSONAL_DATA_POLICY) == set(PersonalField)
     assert {"admin", "manager", "supervisor", "team_lead", "qa", "agent"} == PERSONAL_DATA_ROLES
     assert hidden_fields(["wfm"]) == {
@@ -58,8 +58,15 @@ def test_the_policy_hides_customer_identity_from_wfm_only() -> None:
         PersonalField.ADDRESS,
         PersonalField.CONTENT,
     }
+    # A provider's technician reads the fault (subject, content), never who the customer is.
+    assert hidden_fields(["provider"]) == {
+        PersonalField.PHONE,
+        PersonalField.NAME,
+        PersonalField.EMAIL,
+        PersonalField.ADDRESS,
+    }
     for role in ALL_ROLES:
-        if role != "wfm":
+        if role not in ("wfm", "provider"):
             assert hidden_fields([role]) == frozenset(), role
     # Holding a role that may see a field is enough.
     assert hidden_fields(["wfm", "qa"]) == frozenset()

@@ -49,6 +49,12 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_customer_state", "customer_id", "state"),
         Index("ix_tickets_queue_state", "queue", "state"),
+        # The work queue filters by state and pages in due-time (SLA risk) order, per
+        # assignee, provider or region (migration backoffice_0001).
+        Index("ix_tickets_state_due", "state", "due_at"),
+        Index("ix_tickets_assignee_state", "assignee", "state"),
+        Index("ix_tickets_provider_state", "provider_id", "state"),
+        Index("ix_tickets_region_state", "region", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -82,6 +88,25 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Field service (migration backoffice_0001): where the work is, the product's model as
+    # the desk recorded it, the appointment window agreed and when the provider accepted.
+    region: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    product_model: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    appointment_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    appointment_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SavedTicketView(Base):
+    """A work-queue filter a person saved under a name, to open again with one click."""
+
+    __tablename__ = "ticket_saved_views"
+    __table_args__ = (UniqueConstraint("username", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class TicketEvent(Base):

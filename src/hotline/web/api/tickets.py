@@ -111,6 +111,7 @@ class TicketIn(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     contact_id: str | None = None
     calendar: str | None = None
+    region: str = Field("", max_length=64, description="Where field work is done.")
 
 
 class ActionIn(BaseModel):
@@ -176,6 +177,12 @@ class TicketOut(ResponseModel):
     first_response_at: IsoText | None
     resolved_at: IsoText | None
     closed_at: IsoText | None
+    region: str = Field(description="Where field work is done (dispatch matches providers).")
+    product_model: str
+    appointment_from: IsoText | None
+    appointment_to: IsoText | None
+    accepted_at: IsoText | None = Field(description="When the provider accepted the order.")
+    paused: bool = Field(description="SLA clocks stopped: waiting on the customer.")
 
 
 class SlaClockOut(ResponseModel):

@@ -71,11 +71,12 @@ def password_page(request: Request, user: CurrentUser = Depends(require_roles())
 
 def mount(app: FastAPI) -> None:
     """Add the pages and static files to ``app``."""
-    from hotline.web.pages import admin, live, quality, reports
+    from hotline.web.pages import admin, backoffice, live, quality, reports
 
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(router)
     app.include_router(live.router)
     app.include_router(reports.router)
     app.include_router(admin.router)
+    app.include_router(backoffice.router)
     app.include_router(quality.router)

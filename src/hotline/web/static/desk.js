@@ -125,6 +125,11 @@
     text('pop-number', pop.attached.customer || '');
     for (const id of ['pop-products', 'pop-contacts', 'pop-tickets']) el(id).replaceChildren();
     pop.products.forEach((p) => item(el('pop-products'), `${p.model} · ${p.serial_number || ''} ${p.warranty_until ? '· ' + t('desk.warranty') + ' ' + p.warranty_until : ''}`));
+    const blank = document.createElement('option'); blank.value = ''; blank.textContent = '–';
+    el('ticket-product').replaceChildren(blank, ...pop.products.map((p) => {
+      const option = document.createElement('option'); option.value = p.id; option.textContent = `${p.model} · ${p.serial_number || ''}`; return option;
+    }));
+    if (pop.products.length === 1) el('ticket-product').value = String(pop.products[0].id);
     pop.last_contacts.forEach((c) => item(el('pop-contacts'), `${c.at.slice(0, 16).replace('T', ' ')} · ${t('channel.' + c.channel)} · ${c.summary || ''}`));
     pop.open_tickets.forEach((k) => item(el('pop-tickets'), `${k.number} · ${k.subject} · ${t('ticket.state.' + k.state)}`));
     if (!pop.products.length) item(el('pop-products'), t('desk.none'));
@@ -190,17 +195,65 @@
     const contact = current() || (view && view.offer ? {contact_id: view.offer.contact_id} : null);
     if (!contact) { text('ticket-result', t('desk.ticket_needs_contact')); return; }
     const form = new FormData(event.target);
+    const custom = {};
+    el('ticket-custom').querySelectorAll('[data-custom]').forEach((input) => {
+      if (input.value !== '') custom[input.dataset.custom] = input.value;
+    });
+    const product = form.get('product_id');
     try {
-      const ticket = await call('POST', `${base}/contacts/${encodeURIComponent(contact.contact_id)}/tickets`, {
+      // The service desk's own route: it checks the category and custom fields against the
+      // center's configuration and decides the warranty from the product's dates.
+      const ticket = await call('POST', '/api/tickets', {
         type: form.get('type'), subject: form.get('subject'),
         description: form.get('description'), priority: form.get('priority'),
-        customer_id: popCustomer,
+        category: form.get('category') || '', custom_fields: custom,
+        customer_id: popCustomer, product_id: product ? Number(product) : null,
+        contact_id: contact.contact_id, queue: contact.queue || '',
       });
       text('ticket-result', `${t('ticket.created')} ${ticket.number}`);
+      text('ticket-warranty', product ? (ticket.warranty ? t('bo.in_warranty') : t('bo.out_of_warranty')) : '');
       event.target.reset();
+      drawCategories();
       popFor = null; render();
     } catch (error) { text('ticket-result', String(error.message || error)); }
   };
+
+  // The categories of the chosen ticket type and the custom fields of the chosen category
+  // (the center configuration's ticket_categories); the caller's products from the pop.
+  let categories = [];
+  call('GET', '/api/tickets/categories').then((sections) => { categories = sections; drawCategories(); }).catch(() => {});
+  const typeSelect = el('ticket-form').elements.type;
+  function drawCategories() {
+    const section = categories.find((s) => s.type === typeSelect.value);
+    const blank = document.createElement('option'); blank.value = ''; blank.textContent = '–';
+    el('ticket-category').replaceChildren(blank, ...(section ? section.categories : []).map((c) => {
+      const option = document.createElement('option'); option.value = c.id; option.textContent = c.name || c.id; return option;
+    }));
+    drawCustomFields();
+  }
+  function drawCustomFields() {
+    const section = categories.find((s) => s.type === typeSelect.value);
+    const chosen = section && section.categories.find((c) => c.id === el('ticket-category').value);
+    el('ticket-custom').replaceChildren(...(chosen ? chosen.fields : []).map((def) => {
+      const label = document.createElement('label');
+      label.textContent = (def.label || def.name) + (def.required ? ' *' : '');
+      let input;
+      if (def.type === 'choice') {
+        input = document.createElement('select');
+        for (const choice of ['', ...def.choices]) {
+          const option = document.createElement('option'); option.value = choice; option.textContent = choice || '–'; input.appendChild(option);
+        }
+      } else {
+        input = document.createElement('input');
+        input.type = def.type === 'number' ? 'number' : (def.type === 'date' ? 'date' : 'text');
+      }
+      input.dataset.custom = def.name; input.required = Boolean(def.required);
+      label.appendChild(input);
+      return label;
+    }));
+  }
+  typeSelect.addEventListener('change', drawCategories);
+  el('ticket-category').addEventListener('change', drawCustomFields);
 
   el('kb-form').onsubmit = async (event) => {
     event.preventDefault();
