@@ -156,6 +156,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/contacts/{contact_id}/recordings"): LISTENERS,
     ("GET", "/api/recordings/{recording_id}/audio"): LISTENERS,
     ("GET", "/api/voicemails"): LISTENERS,
+    ("GET", "/api/recordings"): LISTENERS,
+    ("GET", "/api/recordings/{recording_id}/download"): MANAGERS,
     # quality: QA scores, agents see (and answer) only their own, supervisors review disputes
     ("GET", "/api/quality/forms"): QA_READERS,
     ("POST", "/api/quality/evaluations"): ADMIN | {"qa"},
@@ -186,6 +188,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/quality"): SUPERVISORS | {"qa"},
     ("GET", "/quality/mine"): ADMIN | {"agent"},
     ("GET", "/quality/calibration"): SUPERVISORS | {"qa"},
+    ("GET", "/recordings"): LISTENERS,
     ("POST", "/admin/center"): ADMIN,
     ("GET", "/admin/center/status"): MANAGERS,
     ("POST", "/admin/center/edit"): ADMIN,
