@@ -125,6 +125,9 @@ def test_each_filter_narrows_the_search_on_the_server(
     assert _contacts(_search(app_client, token, min_seconds=60, max_seconds=100)) == ["v-late"]
     assert _contacts(_search(app_client, token, disposition="resolved")) == ["v-early"]
     assert _contacts(_search(app_client, token, number="13800000001")) == ["v-noon", "v-early"]
+    # typed as people write it: spaced, or with the country code
+    assert _contacts(_search(app_client, token, number="138 0000 0001")) == ["v-noon", "v-early"]
+    assert _contacts(_search(app_client, token, number="+86 139 0000 0002")) == ["v-late"]
     # the customer's other phone finds the call they made from the first one
     assert _contacts(_search(app_client, token, number="13711112222")) == ["v-late"]
     assert _contacts(_search(app_client, token, customer=seeded["customer"])) == ["v-late"]

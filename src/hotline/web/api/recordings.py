@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.errors import NotFound, Problem, ValidationFailed
 from hotline.crm import service as crm
+from hotline.crm.phones import PhoneKind, try_normalize
 from hotline.identity import audit
 from hotline.identity.roles import RECORDING_DOWNLOAD_ROLES, RECORDING_ROLES, hidden_fields
 from hotline.store.models.core import ContactEventRow
@@ -203,11 +204,24 @@ def _day_bounds(request: Request, since: date | None, until: date | None) -> tup
     return low, high
 
 
-def _contacts_with(kind: str, key: str, value: str) -> Select[Any]:
-    """Contact ids whose event log has a ``kind`` event with ``data[key] == value``."""
+def _contacts_with(kind: str, key: str, values: list[str]) -> Select[Any]:
+    """Contact ids whose event log has a ``kind`` event with ``data[key]`` among ``values``."""
     return select(ContactEventRow.contact_id).where(
-        ContactEventRow.kind == kind, ContactEventRow.data[key].as_string() == value
+        ContactEventRow.kind == kind, ContactEventRow.data[key].as_string().in_(values)
     )
+
+
+def _spellings(number: str) -> list[str]:
+    """The ways caller ID may have written ``number``: as typed, E.164, and national (with
+    the trunk 0 for landlines), so "138 1234 5678" finds a caller logged as 13812345678."""
+    spellings = [number]
+    parsed = try_normalize(number)
+    if parsed is not None:
+        national = parsed.e164.removeprefix("+86")
+        spellings += [parsed.e164, national]
+        if parsed.kind != PhoneKind.MOBILE:
+            spellings.append("0" + national)
+    return list(dict.fromkeys(spellings))
 
 
 def _event_values(
@@ -241,9 +255,9 @@ def search_recordings(
     """Find recordings by day, agent, queue, customer, calling number, duration and
     disposition; newest first, one page at a time.
 
-    ``number`` matches the number the event log recorded for the caller, and every number
-    of the customers who own it. Searching is not audited (it plays nothing); playing and
-    downloading are.
+    ``number`` matches the number the event log recorded for the caller (however it is
+    spaced or prefixed), and every number of the customers who own it. Searching is not
+    audited (it plays nothing); playing and downloading are.
     """
     problems = []
     if since and until and since > until:
@@ -277,7 +291,7 @@ def search_recordings(
         owners = crm.customers_with_number(session, number=wanted)
         query = query.where(
             or_(
-                Recording.contact_id.in_(_contacts_with("arrived", "caller", wanted)),
+                Recording.contact_id.in_(_contacts_with("arrived", "caller", _spellings(wanted))),
                 Recording.contact_id.in_(
                     select(CustomerContact.contact_id).where(
                         CustomerContact.customer_id.in_(owners)
@@ -287,7 +301,7 @@ def search_recordings(
         )
     if disposition:
         query = query.where(
-            Recording.contact_id.in_(_contacts_with("wrap_up_ended", "disposition", disposition))
+            Recording.contact_id.in_(_contacts_with("wrap_up_ended", "disposition", [disposition]))
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(
