@@ -131,6 +131,28 @@ def test_each_filter_narrows_the_search_on_the_server(
     # the customer's other phone finds the call they made from the first one
     assert _contacts(_search(app_client, token, number="13711112222")) == ["v-late"]
     assert _contacts(_search(app_client, token, customer=seeded["customer"])) == ["v-late"]
+    assert _search(app_client, token, customer=999999)["total"] == 0
+
+
+def test_a_merged_customer_id_finds_the_survivors_calls(
+    app_client: TestClient,
+    token_for: TokenFor,
+    seeded: dict[str, int],
+    session_factory: sessionmaker[Session],
+) -> None:
+    from hotline.desk import customers as desk
+
+    with session_factory() as session:
+        survivor = crm.create_customer(session, name="李娜", phones=["13711112223"])
+        session.flush()
+        desk.merge_customers(
+            session, survivor_id=survivor.id, merged_id=seeded["customer"], actor="supervisor"
+        )
+        session.commit()
+        survivor_id = survivor.id
+    token = token_for("supervisor")
+    assert _contacts(_search(app_client, token, customer=seeded["customer"])) == ["v-late"]
+    assert _contacts(_search(app_client, token, customer=survivor_id)) == ["v-late"]
     assert (
         _search(app_client, token, agent="a001", queue="repair", since="2026-03-01")["total"] == 0
     )

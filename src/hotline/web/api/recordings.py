@@ -21,6 +21,7 @@ disposition the agent chose at wrap-up (both from the contact event log).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -281,6 +282,9 @@ def search_recordings(
     if max_seconds is not None:
         query = query.where(Recording.seconds <= max_seconds)
     if customer is not None:
+        # A merged customer's contacts moved to the survivor: search the survivor's.
+        with suppress(NotFound):
+            customer = crm.get_customer(session, customer_id=customer).id
         query = query.where(
             Recording.contact_id.in_(
                 select(CustomerContact.contact_id).where(CustomerContact.customer_id == customer)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from hotline.identity.roles import Role
-from hotline.web.api.customers import MERGERS, READERS
+from hotline.web.api.customers import READERS
 from hotline.web.auth import CurrentUser, require_roles
 from hotline.web.fields import RecordId
 from hotline.web.i18n import catalog
@@ -29,7 +29,7 @@ def search(request: Request, user: CurrentUser = Depends(require_roles(*READERS)
     """Find a customer; supervisors and managers also review likely duplicates here."""
     context = page_context(request, user)
     context.update(
-        reviewer=user.has(Role.SUPERVISOR, Role.MANAGER) and user.has(*MERGERS),
+        reviewer=user.has(Role.SUPERVISOR, Role.MANAGER),
         texts=_texts(context["lang"]),
     )
     return render(request, "customers.html", context)
