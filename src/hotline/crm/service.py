@@ -495,6 +495,57 @@ def find_customers(
     return list(session.scalars(query.order_by(Customer.id).limit(limit)).unique())
 
 
+def search_customers(session: Session, *, text: str, limit: int = 20) -> list[Customer]:
+    """Active customers that ``text`` names: a phone number (normalised), a product's serial
+    number, or a name, compared folded (full/half width, traditional or simplified Chinese,
+    case and spaces ignored) from its start, so 张 finds 张伟 and 張偉 finds 张伟.
+
+    Merged records lead to their survivor; each customer is listed once, oldest first.
+
+    Example: ``search_customers(session, text="138 1234 5678")``.
+    """
+    text = text.strip()
+    owners: list[int] = []
+    number = try_normalize(text)
+    if number is not None:
+        owners += session.scalars(
+            select(CustomerPhone.customer_id).where(CustomerPhone.e164 == number.e164)
+        ).all()
+    owners += session.scalars(select(Product.customer_id).where(Product.serial_number == text))
+    folded = matching.fold(text)
+    if folded:
+        # LIKE wildcards typed by a user are literal characters here.
+        pattern = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        owners += session.scalars(
+            select(Customer.id)
+            .where(
+                Customer.merged_into_id.is_(None),
+                Customer.name_folded.like(pattern, escape="\\"),
+            )
+            .order_by(Customer.id)
+            .limit(limit)
+        ).all()
+    found: dict[int, Customer] = {}
+    for owner in owners:
+        customer = get_customer(session, customer_id=owner)
+        found.setdefault(customer.id, customer)
+    return sorted(found.values(), key=lambda c: c.id)[:limit]
+
+
+def contact_history(
+    session: Session, *, customer_id: int, limit: int = 100
+) -> list[CustomerContact]:
+    """The customer's contacts on every channel, newest first."""
+    return list(
+        session.scalars(
+            select(CustomerContact)
+            .where(CustomerContact.customer_id == customer_id)
+            .order_by(CustomerContact.at.desc(), CustomerContact.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 # ---------------------------------------------------------------- duplicates and merging
 
 

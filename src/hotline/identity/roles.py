@@ -68,6 +68,9 @@ PERSONAL_DATA_ROLES: frozenset[str] = frozenset.intersection(*PERSONAL_DATA_POLI
 RECORDING_ROLES: frozenset[str] = frozenset(
     {Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.QA, Role.TEAM_LEAD}
 )
+#: Roles that may take a recording away as a file (evidence for a complaint or a dispute);
+#: the others who may hear a call listen in the browser only.
+RECORDING_DOWNLOAD_ROLES: frozenset[str] = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 def validate_roles(roles: list[str]) -> list[str]:

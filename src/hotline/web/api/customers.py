@@ -3,6 +3,17 @@
 Personal data (names, phones, e-mails, addresses) is masked by the one policy,
 :data:`hotline.identity.roles.PERSONAL_DATA_POLICY`. The screen pop lists only the open
 tickets the caller of the route may see (an agent: their queues' and their own).
+
+The customer page (360°) searches and shows customers masked for everyone, so that a name
+or number is on screen only when someone needs it: ``POST /api/customers/{id}/reveal``
+shows one customer in full, to the roles the policy lets see it, and every reveal is
+audited (``customer.reveal``).
+
+Example::
+
+    GET  /api/customers?q=13812345678         -> [{"id": 7, "name": "张*", ...}]
+    GET  /api/customers/7/overview            -> identities, products, contacts, tickets
+    POST /api/customers/7/reveal              -> the customer unmasked (audited)
 """
 
 from __future__ import annotations
@@ -10,15 +21,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi import Path as Path_
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.crm import imports, rules
 from hotline.crm import service as crm
 from hotline.desk import customers as desk
 from hotline.identity.audit import record as audit
+from hotline.store.models.tickets import Ticket
+from hotline.tickets import service as tickets
 from hotline.web import jobs
 from hotline.web.access import current_center, hides_customer_identity
 from hotline.web.api.responses import (
@@ -28,7 +42,7 @@ from hotline.web.api.responses import (
     errors,
 )
 from hotline.web.api.tickets import visible_tickets
-from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
 from hotline.web.fields import RecordId
 from hotline.web.limits import MAX_UPLOAD_BYTES, NAME_LENGTH, NOTE_LENGTH
 
@@ -508,3 +522,144 @@ def undo_merge(
     """Undo a merge: everything moves back and the merged customer is active again."""
     undone = desk.undo_merge(session, merge_id=merge_id, actor=user.username)
     return UndoneMergeOut(merge_id=undone.id, undone_at=undone.undone_at)
+
+
+# ---------------------------------------------------------------- the customer page (360°)
+
+
+class FoundCustomerOut(ResponseModel):
+    """A customer a search found, masked (reveal one to see it in full)."""
+
+    id: int
+    name: str
+    vip_level: int
+    site: str | None
+    phones: list[str]
+    products: list[str] = Field(description="Model and serial number of each product.")
+
+
+class OverviewContactOut(ResponseModel):
+    """One contact with the customer, on any channel."""
+
+    at: datetime
+    channel: str
+    direction: str
+    contact_id: str | None
+    agent_id: str | None
+    summary: str
+
+
+class OverviewTicketOut(ResponseModel):
+    """One of the customer's tickets that the caller of the route may see."""
+
+    id: int
+    number: str
+    type: str
+    state: str
+    subject: str
+    created_at: str = Field(description="ISO 8601 date and time.")
+    queue: str | None
+    assignee: str | None
+
+
+class OverviewOut(ResponseModel):
+    """A customer at a glance: identities and contact points (masked), products, every
+    contact on every channel, and tickets; ``may_reveal`` says whether the caller may see
+    the customer unmasked through ``POST /api/customers/{id}/reveal``."""
+
+    customer: CustomerOut
+    contacts: list[OverviewContactOut]
+    tickets: list[OverviewTicketOut]
+    may_reveal: bool
+
+
+@router.get("", responses=errors(422))
+def search_customers(
+    q: str = Query(
+        ...,
+        min_length=1,
+        max_length=64,
+        description="A phone number, name, ticket number or product serial number.",
+    ),
+    limit: int = Query(20, ge=1, le=100),
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[FoundCustomerOut]:
+    """Find customers by phone, name (traditional or simplified, from its start), ticket
+    number or serial number; each listed masked, oldest first."""
+    found = crm.search_customers(session, text=q, limit=limit)
+    owner = session.scalar(select(Ticket.customer_id).where(Ticket.number == q.strip()))
+    if owner is not None and all(c.id != owner for c in found):
+        # the ticket's customer exists: tickets refer to customers by foreign key
+        found.append(crm.get_customer(session, customer_id=owner))
+    rows = []
+    for customer in found[:limit]:
+        view = crm.customer_view(session, customer=customer, masked=True)
+        rows.append(
+            FoundCustomerOut(
+                id=view["id"],
+                name=view["name"],
+                vip_level=view["vip_level"],
+                site=view["site"],
+                phones=[p["e164"] for p in view["phones"]],
+                products=[
+                    f"{p['model']} {p['serial_number'] or ''}".strip() for p in view["products"]
+                ],
+            )
+        )
+    return rows
+
+
+@router.get("/{customer_id}/overview", responses=errors(404, 422))
+def overview(
+    customer_id: RecordId,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> OverviewOut:
+    """The customer page's data: the customer masked, products, contacts and the tickets the
+    caller may see (a merged id leads to the survivor)."""
+    customer = crm.get_customer(session, customer_id=customer_id)
+    view = crm.customer_view(session, customer=customer, masked=True)
+    contacts = crm.contact_history(session, customer_id=customer.id)
+    rows = [
+        tickets.ticket_view(t, masked=masked_for(user))
+        for t in tickets.list_tickets(session, customer_id=customer.id)
+    ]
+    return OverviewOut(
+        customer=CustomerOut.model_validate(view),
+        contacts=[
+            OverviewContactOut(
+                at=c.at,
+                channel=c.channel,
+                direction=c.direction,
+                contact_id=c.contact_id,
+                agent_id=c.agent_id,
+                summary=c.summary,
+            )
+            for c in contacts
+        ],
+        tickets=[
+            OverviewTicketOut.model_validate({k: row[k] for k in OverviewTicketOut.model_fields})
+            for row in visible_tickets(current_center(request), user, rows)
+        ],
+        may_reveal=not masked_for(user),
+    )
+
+
+@router.post("/{customer_id}/reveal", responses=errors(404, 422))
+def reveal(
+    customer_id: RecordId,
+    user: CurrentUser = Depends(require_roles(*READERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CustomerOut:
+    """Show one customer unmasked, to the roles the personal-data policy allows; the reveal
+    is audited (``customer.reveal``) whoever asks."""
+    customer = crm.get_customer(session, customer_id=customer_id)
+    if masked_for(user):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "your roles may see this customer's personal data only masked",
+        )
+    audit(session, actor=user.username, action="customer.reveal", target=str(customer.id))
+    return CustomerOut.model_validate(crm.customer_view(session, customer=customer, masked=False))

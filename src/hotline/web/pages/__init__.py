@@ -71,7 +71,7 @@ def password_page(request: Request, user: CurrentUser = Depends(require_roles())
 
 def mount(app: FastAPI) -> None:
     """Add the pages and static files to ``app``."""
-    from hotline.web.pages import admin, backoffice, live, quality, reports
+    from hotline.web.pages import admin, backoffice, customers, live, quality, recordings, reports
 
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(router)
@@ -80,3 +80,5 @@ def mount(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(backoffice.router)
     app.include_router(quality.router)
+    app.include_router(recordings.router)
+    app.include_router(customers.router)

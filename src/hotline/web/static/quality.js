@@ -3,7 +3,7 @@
 // dispute). Every figure and every check comes from the quality API.
 'use strict';
 (() => {
-  const {t, call, el, text, duration, percent} = Hotline;
+  const {t, call, el, text, percent} = Hotline;
   const cell = (row, value) => {
     const td = document.createElement('td');
     td.textContent = value ?? '–';
@@ -29,6 +29,7 @@
     // A reviewer amending a disputed evaluation: the form is filled with its answers and
     // submitting sends the corrected answers as the review (the server re-scores them).
     let amending = null;
+    const player = HotlinePlayer.mount({audio: 'qa-audio', speed: 'qa-speed', bar: 'segment-bar', list: 'segment-list'});
 
     async function loadPlan() {
       const list = el('plan-list');
@@ -49,33 +50,6 @@
       } catch (error) { showError('qa-error', error); }
     }
 
-    function drawSegments(segments, seconds) {
-      const bar = el('segment-bar');
-      const audio = el('qa-audio');
-      // Only what the recording holds: the IVR and queue before it began are listed, not drawn.
-      const shown = segments.filter((s) => (s.end_s > 0 || s.start_s >= 0) && s.start_s < seconds);
-      bar.replaceChildren(...shown.map((s) => {
-        const button = document.createElement('button');
-        button.type = 'button';
-        button.className = `seg-${s.kind}`;
-        const start = Math.max(0, s.start_s), end = Math.min(seconds, s.end_s);
-        button.dataset.start = String(start);
-        button.dataset.kind = s.kind;
-        button.setAttribute('aria-label', `${t('qa.seg_' + s.kind)} ${duration(start)}`);
-        button.title = `${t('qa.seg_' + s.kind)} ${duration(start)}–${duration(end)}`;
-        // Positions through the CSSOM: the page's CSP forbids inline style attributes.
-        button.style.left = `${(100 * start) / seconds}%`;
-        if (end > start) button.style.width = `${(100 * (end - start)) / seconds}%`;
-        button.addEventListener('click', () => { audio.currentTime = start; });
-        return button;
-      }));
-      el('segment-list').replaceChildren(...segments.map((s) => {
-        const li = document.createElement('li');
-        li.textContent = `${t('qa.seg_' + s.kind)}: ${s.start_s.toFixed(1)} s – ${s.end_s.toFixed(1)} s`;
-        return li;
-      }));
-    }
-
     async function openContact(id) {
       showError('qa-error', null);
       try {
@@ -93,14 +67,7 @@
         const recording = found.recordings.find((r) => r.kind === 'conversation') || found.recordings[0];
         el('player').hidden = !recording;
         el('no-recording').hidden = Boolean(recording);
-        if (recording) {
-          const audio = el('qa-audio');
-          audio.src = recording.audio;
-          audio.playbackRate = Number(el('qa-speed').value);
-          const timeline = await call('GET', `/api/contacts/${encodeURIComponent(id)}/segments`)
-            .catch(() => ({segments: []}));
-          drawSegments(timeline.segments, recording.seconds || timeline.seconds || 1);
-        }
+        if (recording) await player.load(recording, found.contact_id);
         el('evaluation-result') && text('evaluation-result', '');
       } catch (error) { showError('qa-error', error); }
     }
@@ -108,13 +75,6 @@
     el('open-form').addEventListener('submit', (event) => {
       event.preventDefault();
       openContact(el('open-contact').value.trim());
-    });
-    el('qa-speed').addEventListener('change', () => {
-      el('qa-audio').playbackRate = Number(el('qa-speed').value);
-    });
-    // A new source resets the rate in some browsers: apply the chosen speed once it loads.
-    el('qa-audio').addEventListener('loadedmetadata', () => {
-      el('qa-audio').playbackRate = Number(el('qa-speed').value);
     });
 
     const form = el('evaluation-form');

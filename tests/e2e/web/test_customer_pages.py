@@ -1,0 +1,219 @@
+"""The customer pages in headless Chromium against the real server (uvicorn on 127.0.0.1).
+
+An agent finds a customer by the traditional spelling of the name, opens the 360° page
+(identities masked, products, contacts on every channel, tickets) and reveals the personal
+data, which is audited. A supervisor reviews the likely duplicates, merges a pair and undoes
+the merge. The pages run under their Content Security Policy at 1366×768 and pass axe-core
+in zh-CN and en (no serious or critical violations).
+
+Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.validate import load_center
+from hotline.core.settings import Settings
+from hotline.identity.passwords import hash_password
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.migrate import upgrade
+from hotline.store.models.core import AuditEntry, User
+from hotline.store.models.crm import CustomerMerge
+from hotline.web.app import create_app
+from tests.e2e.web.test_console import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    SAMPLE,
+    _free_port,
+    _require_browser,
+)
+from tests.e2e.web.test_quality_pages import Site
+
+pytestmark = pytest.mark.e2e
+
+
+def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
+    from hotline.crm import service as crm
+    from hotline.tickets import service as tickets
+
+    digest = hash_password(PASSWORD)
+    with factory() as session:
+        for username, roles, agent_id in (
+            ("a001", ["agent"], "a001"),
+            ("boss", ["supervisor"], None),
+        ):
+            session.add(
+                User(
+                    username=username,
+                    display_name=username,
+                    password_hash=digest,
+                    roles=roles,
+                    agent_id=agent_id,
+                    language="zh-CN",
+                    active=True,
+                )
+            )
+        zhang = crm.create_customer(
+            session, name="张伟", phones=["13812345678"], addresses=["北京市朝阳区建国路88号"]
+        )
+        # the same person typed in again on another call: a likely duplicate
+        again = crm.create_customer(session, name="张伟", phones=["138-1234-5678"])
+        crm.create_customer(session, name="李娜", phones=["13900001111"])
+        session.flush()
+        crm.add_product(session, customer_id=zhang.id, model="JSQ30-16", serial_number="SN-88-001")
+        for channel, day, summary in (("voice", 1, "热水器不加热"), ("chat", 2, "问维修进度")):
+            crm.record_contact(
+                session,
+                customer_id=zhang.id,
+                channel=channel,
+                agent_id="a001",
+                at=datetime(2026, 3, day, 9, 0, tzinfo=UTC),
+                summary=summary,
+            )
+        tickets.create_ticket(
+            session,
+            type="repair",
+            subject="热水器不加热",
+            actor="a001",
+            customer_id=zhang.id,
+            queue="repair",
+        )
+        session.commit()
+        return {"zhang": zhang.id, "again": again.id}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The real app on a temporary SQLite database, served by uvicorn in a thread."""
+    _require_browser()
+    import uvicorn
+
+    home = tmp_path_factory.mktemp("customers")
+    engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    _seed(factory)
+    app = create_app(
+        settings=Settings(home=home, secret_key="e2e-secret"),
+        session_factory=factory,
+        center=load_center(SAMPLE),
+    )
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn-customers", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.05)
+    yield Site(url=f"http://127.0.0.1:{port}", factory=factory, shots=home)
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def _page(browser: Any, site: Site, username: str, *, axe: bool = False) -> Any:
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale="zh-CN", bypass_csp=axe
+    )
+    page = context.new_page()
+    page.goto(f"{site.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/console")
+    return page
+
+
+def test_an_agent_finds_a_customer_and_reveals_them_audited(browser: Any, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    agent = _page(browser, site, "a001")
+    errors: list[str] = []
+    agent.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    agent.click("#nav-customers")
+    agent.fill("#cust-q", "張偉")  # traditional characters find the simplified name
+    agent.press("#cust-q", "Enter")
+    rows = agent.locator("#cust-results tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("JSQ30-16 SN-88-001")
+    expect(rows.first).not_to_contain_text("13812345678")  # masked in the list
+    rows.first.locator("a").click()
+
+    expect(agent.locator("#c-contacts tbody tr")).to_have_count(2)
+    expect(agent.locator("#c-contacts tbody tr").first).to_contain_text("问维修进度")
+    expect(agent.locator("#c-tickets tbody tr")).to_contain_text("热水器不加热")
+    expect(agent.locator("#c-products tbody tr")).to_contain_text("SN-88-001")
+    expect(agent.locator("#c-name-full")).not_to_have_text("张伟")
+    expect(agent.locator("#c-phones")).not_to_contain_text("13812345678")
+    agent.click("#c-reveal")
+    expect(agent.locator("#c-name-full")).to_have_text("张伟")
+    expect(agent.locator("#c-phones")).to_contain_text("+8613812345678")
+    expect(agent.locator("#c-addresses")).to_have_text("北京市朝阳区建国路88号")
+    expect(agent.locator("#c-masked")).to_be_hidden()
+    with site.factory() as session:
+        reveals = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "customer.reveal")
+        ).all()
+        assert [e.actor for e in reveals] == ["a001"]
+    assert errors == []
+
+
+def test_a_supervisor_merges_duplicates_and_undoes_it(browser: Any, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    boss = _page(browser, site, "boss")
+    boss.goto(f"{site.url}/customers")
+    pairs = boss.locator("#dup-table tbody tr")
+    expect(pairs).to_have_count(1)
+    pairs.first.locator("button.merge").click()
+    expect(boss.locator("#dup-result")).to_contain_text("已合并")
+    expect(boss.locator("#dup-none")).to_be_visible()
+    expect(boss.locator("#dup-undo")).to_be_focused()
+    boss.keyboard.press("Enter")
+    expect(boss.locator("#dup-result")).to_have_text("已撤销合并。")
+    expect(pairs).to_have_count(1)
+    with site.factory() as session:
+        [merge] = session.scalars(select(CustomerMerge)).all()
+        assert merge.undone_at is not None
+
+
+def test_the_customer_pages_pass_axe_in_both_languages(browser: Any, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    for lang, title in (("zh-CN", "客户"), ("en", "Customers")):
+        boss = _page(browser, site, "boss", axe=True)
+        boss.goto(f"{site.url}/customers?lang={lang}&q=13812345678")
+        expect(boss.locator("h1")).to_have_text(title)
+        expect(boss.locator("#cust-results tbody tr")).to_have_count(2)
+        expect(boss.locator("#dup-table tbody tr")).to_have_count(1)
+        assert serious_violations(boss) == []
+        boss.locator("#cust-results tbody tr a").first.click()
+        expect(boss.locator("#c-contacts tbody tr")).to_have_count(2)
+        assert serious_violations(boss) == []
+        boss.context.close()
