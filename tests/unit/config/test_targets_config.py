@@ -77,7 +77,9 @@ targets:
     assert (12, "targets.metrics[4]", "at_least 0.9 is above at_most 0.8") in found
     assert (13, "targets.metrics[5]", "give at_least, at_most or both") in found
     assert {8, 9, 10, 11, 12, 13, 14} <= lines
-    assert any((field or "").startswith("targets.costs.labour_per_agent_hour") for _, field, _ in found)
+    assert any(
+        (field or "").startswith("targets.costs.labour_per_agent_hour") for _, field, _ in found
+    )
     assert any((field or "").startswith("targets.costs.currency") for _, field, _ in found)
 
 
