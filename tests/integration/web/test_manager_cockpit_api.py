@@ -39,8 +39,8 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE)
 
 
-@pytest.fixture
-def ten_days(db_session: Session) -> None:
+def seed_ten_days(session: Session) -> None:
+    """Store the ten days described above (also used by the browser test)."""
     records = []
     events = []
     seq = 0
@@ -74,10 +74,10 @@ def ten_days(db_session: Session) -> None:
                     data={"state": state},
                 )
             )
-    metrics.import_records(session=db_session, records=records, source="cockpit-test")
-    event_log.append(db_session, events, source="cockpit-test")
+    metrics.import_records(session=session, records=records, source="cockpit-test")
+    event_log.append(session, events, source="cockpit-test")
     tickets.create_ticket(
-        db_session,
+        session,
         type="repair",
         subject="洗衣机不脱水",
         actor="a011",
@@ -86,13 +86,18 @@ def ten_days(db_session: Session) -> None:
     )
     for n in range(2):
         tickets.create_ticket(
-            db_session,
+            session,
             type="complaint",
             subject=f"投诉 {n}",
             actor="a021",
             queue="complaints",
             now=at(date(2026, 3, 10), 11 + n),
         )
+
+
+@pytest.fixture
+def ten_days(db_session: Session) -> None:
+    seed_ten_days(db_session)
     db_session.commit()
 
 
