@@ -12,9 +12,11 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,6 +140,8 @@ def test_manager_reads_the_cockpit_in_both_languages(site: str, browser: Any) ->
     assert "a020" in outliers.first.inner_text() and "2.85" in outliers.first.inner_text()
     assert page.locator("#by-queue tbody tr").first.inner_text().startswith("repair")
     assert serious_violations(page) == []
+    if shots := os.environ.get("HOTLINE_SCREENSHOTS"):
+        page.screenshot(path=str(Path(shots) / "manager-cockpit.png"), full_page=True)
 
     page.goto(f"{site}/manager?{PERIOD}&lang=en")
     assert page.locator("h1").inner_text() == "Manager cockpit"

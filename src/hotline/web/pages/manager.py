@@ -41,17 +41,27 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:.1f}" if unit != "money" else f"{value:.2f}"
 
 
+def signals_by_day(figure: FigureOut) -> dict[date, str]:
+    """The chart's out-of-control days, each with every rule it broke in one line."""
+    days: dict[date, list[str]] = {}
+    for signal in figure.chart.signals if figure.chart else []:
+        days.setdefault(signal.day, []).append(signal.description)
+    return {day: "; ".join(rules) for day, rules in days.items()}
+
+
 def chart_svg(figure: FigureOut, days: list[date], title: str) -> Markup:
     """The figure's control chart as an accessible inline SVG (empty without a chart)."""
     chart = figure.chart
     if chart is None:
         return Markup("")
+    # The scale fits the points and limits; a target far from them (a backlog cap of 200 over
+    # days of 3) is left off rather than squashing the chart flat.
     bounds = [*chart.values, *chart.lower, *chart.upper, chart.centre]
-    if figure.target is not None:
-        bounds += [b for b in (figure.target.at_least, figure.target.at_most) if b is not None]
     low, high = min(bounds), max(bounds)
     if high - low < 1e-12:
-        low, high = low - 1, high + 1
+        # No spread at all: a band around the value of its own size (a few points for shares).
+        delta = 0.05 if figure.unit == "ratio" else max(abs(low) * 0.05, 1.0)
+        low, high = low - delta, high + delta
     pad = (high - low) * 0.08
     low, high = low - pad, high + pad
     span = max(1, len(days) - 1)
@@ -77,7 +87,7 @@ def chart_svg(figure: FigureOut, days: list[date], title: str) -> Markup:
             ]
         return out
 
-    flagged = {s.day: s for s in chart.signals}
+    flagged = signals_by_day(figure)
     parts = [
         f'<svg class="control-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
         f'height="{HEIGHT}" role="img" aria-label="{escape(title)}: {len(chart.values)} '
@@ -113,10 +123,10 @@ def chart_svg(figure: FigureOut, days: list[date], title: str) -> Markup:
     )
     for day, value in zip(chart.days, chart.values, strict=True):
         shown = format_value(value, figure.unit)
-        signal = flagged.get(day)
-        css = "point out" if signal else "point"
-        radius = 4.5 if signal else 2.5
-        note = f" — {signal.description}" if signal else ""
+        rules = flagged.get(day)
+        css = "point out" if rules else "point"
+        radius = 4.5 if rules else 2.5
+        note = f" — {rules}" if rules else ""
         parts.append(
             f'<circle class="{css}" cx="{x(day):.1f}" cy="{y(value):.1f}" r="{radius}">'
             f"<title>{day}: {escape(shown)}{escape(note)}</title></circle>"
@@ -150,6 +160,7 @@ def manager_page(
             f.metric: chart_svg(f, answer.days, translate(f"figure.{f.metric}"))
             for f in answer.figures
         },
+        signals={f.metric: signals_by_day(f) for f in answer.figures},
         fmt=format_value,
         units={f.metric: f.unit for f in answer.figures},
     )
