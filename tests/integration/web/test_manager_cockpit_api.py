@@ -213,3 +213,49 @@ def test_cockpit_period_is_checked_and_roles_enforced(
     for role in ("team_lead", "agent", "qa", "wfm"):
         refused = app_client.get("/api/manager/cockpit", headers=auth(token_for(role)))
         assert refused.status_code == 403, role
+
+
+def test_the_days_alerts_reach_the_managers_once(
+    app_client: TestClient, token_for: Callable[[str], str], ten_days: None
+) -> None:
+    first = app_client.post(
+        "/api/manager/alerts/notify",
+        params={"day": "2026-03-10"},
+        headers=auth(token_for("supervisor")),
+    )
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["day"] == "2026-03-10"
+    # The default period is the 30 days to 10 March: besides the eight alerts of the 10-day
+    # view, the backlog's last day (3 after a month of 0 and five days of 1) now also breaks
+    # rules 2 and 3.
+    backlog = {a["detail"][:6] for a in body["alerts"] if a["metric"] == "backlog"}
+    assert backlog == {"rule 1", "rule 2", "rule 3"}
+    assert body["sent"] == len(body["alerts"]) == 10
+    again = app_client.post(
+        "/api/manager/alerts/notify",
+        params={"day": "2026-03-10"},
+        headers=auth(token_for("manager")),
+    ).json()
+    assert again["sent"] == 0 and len(again["alerts"]) == 10
+
+    inbox = app_client.get("/api/notifications", headers=auth(token_for("manager"))).json()
+    alerts = [item for item in inbox["items"] if item["kind"] == "kpi_alert"]
+    assert len(alerts) == 10
+    service_level = {
+        (a["params"]["alert"], a["params"]["value"], a["params"]["detail"])
+        for a in alerts
+        if a["params"]["metric"] == "service_level"
+    }
+    assert service_level == {
+        ("target", "0.2", "target at least 0.8"),
+        ("control", "0.2", "rule 1: one point beyond 3σ (below)"),
+    }
+    assert all(a["params"]["where"] == "center" for a in alerts)
+    lead = app_client.get("/api/notifications", headers=auth(token_for("team_lead"))).json()
+    assert not [item for item in lead["items"] if item["kind"] == "kpi_alert"]
+
+    audit = app_client.get("/api/audit", headers=auth(token_for("admin")))
+    assert audit.status_code == 200, audit.text
+    entries = [e for e in audit.json() if e["action"] == "manager.alerts_notified"]
+    assert [e["detail"]["sent"] for e in entries] == [0, 10]

@@ -106,6 +106,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/reports/imports/{job_id}"): MANAGERS | {"wfm"},
     # manager cockpit
     ("GET", "/api/manager/cockpit"): SUPERVISORS,
+    ("POST", "/api/manager/alerts/notify"): SUPERVISORS,
     # workforce management
     ("POST", "/api/wfm/erlang"): PLANNERS,
     ("POST", "/api/wfm/forecast"): PLANNERS,

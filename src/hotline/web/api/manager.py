@@ -7,6 +7,9 @@ today's figures per queue and team, the alerts of the last day (targets and cont
 crossed), and the agents whose AHT, FCR or occupancy lie beyond the team mean ± k standard
 deviations with the z-score and p-values (:mod:`hotline.web.cockpit`).
 
+``POST /api/manager/alerts/notify`` sends the day's alerts as in-app notifications to the
+managers (each alert once, however often it is called: a scheduler or a person may run it).
+
 Managers, supervisors and admins read it; it shows agents by id, with no customer data.
 """
 
@@ -17,8 +20,11 @@ from datetime import date
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
+from hotline.identity import audit
+from hotline.notifications import service as notifications
+from hotline.store.db import writing
 from hotline.web.api.responses import Number, ResponseModel, errors
-from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
 from hotline.web.cockpit import FIGURES, Cockpit, build_cockpit, period
 
 router = APIRouter(prefix="/api/manager", tags=["manager"])
@@ -228,3 +234,49 @@ def cockpit(
 ) -> CockpitOut:
     """The center's figures per day with control charts, targets, alerts and outlier agents."""
     return cockpit_out(load_cockpit(request, session, date_from, date_to))
+
+
+class AlertsSentOut(ResponseModel):
+    """The day checked, its alerts, and how many were sent now (the others went before)."""
+
+    day: date
+    alerts: list[AlertOut]
+    sent: int
+
+
+@router.post("/alerts/notify", responses=errors(422))
+def notify_alerts(
+    request: Request,
+    day: date | None = Query(None, description="The day to check (default: today)."),
+    user: CurrentUser = Depends(require_roles(*COCKPIT_ROLES)),
+    session: Session = Depends(read_session, scope="function"),
+) -> AlertsSentOut:
+    """Send ``day``'s crossed targets and control limits to the managers, each alert once."""
+    # The figures are read first with no write transaction open; only the sending writes.
+    answer = cockpit_out(load_cockpit(request, session, None, day))
+    session.commit()
+    writing(session)
+    managers = notifications.Addressee.role("manager")
+    sent = 0
+    for alert in answer.alerts:
+        params = {
+            "alert": alert.kind,
+            "metric": alert.metric,
+            "where": f"{alert.level} {alert.id}" if alert.id else alert.level,
+            "day": alert.day.isoformat(),
+            "value": f"{alert.value:.4g}",
+            "detail": alert.detail,
+        }
+        if notifications.was_sent(session, to=managers, kind="kpi_alert", params=params):
+            continue
+        notifications.send(session, to=managers, kind="kpi_alert", params=params)
+        sent += 1
+    audit.record(
+        session,
+        actor=user.username,
+        action="manager.alerts_notified",
+        target=answer.date_to.isoformat(),
+        detail={"alerts": len(answer.alerts), "sent": sent},
+    )
+    session.commit()
+    return AlertsSentOut(day=answer.date_to, alerts=answer.alerts, sent=sent)
