@@ -28,7 +28,7 @@ TargetLevel = Literal["center", "queue", "team", "agent"]
 
 #: The figures a target may name (METRICS.md ids), with the levels the cockpit computes each at.
 #: Ticket figures and cost exist for the whole center only; occupancy comes from agent states
-#: (per agent and team); survey figures are per queue and agent.
+#: (per agent and team); survey figures are per queue.
 TARGET_METRICS: Mapping[str, tuple[TargetLevel, ...]] = MappingProxyType(
     {
         "service_level": ("center", "queue", "team", "agent"),
@@ -37,9 +37,9 @@ TARGET_METRICS: Mapping[str, tuple[TargetLevel, ...]] = MappingProxyType(
         "aht_s": ("center", "queue", "team", "agent"),
         "occupancy": ("center", "team", "agent"),
         "fcr": ("center", "queue", "team", "agent"),
-        "csat": ("center", "queue", "agent"),
-        "dsat": ("center", "queue", "agent"),
-        "nps": ("center", "queue", "agent"),
+        "csat": ("center", "queue"),
+        "dsat": ("center", "queue"),
+        "nps": ("center", "queue"),
         "backlog": ("center",),
         "on_time_rate": ("center",),
         "complaints": ("center",),

@@ -279,7 +279,8 @@ def build_cockpit(
         values: dict[str, float | None] = {name: _number(row.get(name)) for name in QUEUE_COLUMNS}
         # A queue is judged by its own headline service-level variant (config ``target.variant``).
         values["service_level"] = _number(row.get("reported_service_level"))
-        values["csat"] = _number(queue_surveys.get(row["queue"], {}).get("csat"))
+        for name in ("csat", "dsat", "nps"):
+            values[name] = _number(queue_surveys.get(row["queue"], {}).get(name))
         by_queue.append({"id": row["queue"], "figures": values})
     team_occupancy: dict[str, tuple[float, float]] = {}
     agent_occupancy: dict[str, float | None] = {}
