@@ -310,7 +310,26 @@ def _cross_checks(
     _check_service_providers(config, error)
     _check_ivr(config, error, known, queues, calendars)
     _check_quality(config, error, channels)
+    _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     return errors, warnings
+
+
+def _check_targets(
+    config: CenterConfig, error: Any, known: Any, pools: dict[str, set[str]]
+) -> None:
+    """Each target names a queue, team or agent the center has, and is set once."""
+    if config.targets is None:
+        return
+    seen: set[tuple[str, str, str | None]] = set()
+    for i, target in enumerate(config.targets.metrics):
+        base: Path_ = ("targets", "metrics", i)
+        if target.level != "center":
+            known((*base, "id"), target.id, pools[target.level], target.level)
+        key = (target.metric, target.level, target.id)
+        if key in seen:
+            where = f" {target.id}" if target.id else ""
+            error(base, f"a second {target.metric} target for {target.level}{where}")
+        seen.add(key)
 
 
 def _check_ivr(

@@ -35,6 +35,14 @@ KINDS: dict[str, tuple[str, ...]] = {
     "ticket_assigned": ("subject", "by"),  # a ticket assigned to this user
     "work_order_dispatched": ("subject",),  # a work order sent to this provider
     "sla_escalation": ("clock", "stage"),  # an SLA clock warns or breached
+    "kpi_alert": (
+        "alert",
+        "metric",
+        "where",
+        "day",
+        "value",
+        "detail",
+    ),  # a target or limit crossed
 }
 ADDRESSEE_KINDS = ("role", "user", "provider")
 
@@ -83,6 +91,18 @@ def send(
     )
     session.add(row)
     return row
+
+
+def was_sent(session: Session, *, to: Addressee, kind: str, params: dict[str, Any]) -> bool:
+    """True when a notification of ``kind`` with these ``params`` already went to ``to``
+    (so a check run twice sends each alert once)."""
+    wanted = {key: str(value) for key, value in params.items()}
+    query = select(Notification.params).where(
+        Notification.kind == kind,
+        Notification.addressee_kind == to.kind,
+        Notification.addressee == to.name,
+    )
+    return any(dict(sent) == wanted for sent in session.scalars(query))
 
 
 def _reaches(username: str, roles: list[str] | tuple[str, ...], provider: str | None = None) -> Any:

@@ -918,6 +918,24 @@ def deferred_work(
     return figures.deferred_work_figures(items, start=start, end=end)
 
 
+def opened_per_day(
+    session: Session, *, start: datetime, end: datetime, ticket_type: str, timezone: str
+) -> dict[date, int]:
+    """How many tickets of ``ticket_type`` (e.g. ``complaint``) were opened on each local day
+    of ``[start, end)``, cancelled ones included (the customer still complained)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    counts: dict[date, int] = {}
+    query = select(Ticket.created_at).where(
+        Ticket.type == ticket_type, Ticket.created_at >= start, Ticket.created_at < end
+    )
+    for created in session.scalars(query):
+        day = created.astimezone(zone).date()
+        counts[day] = counts.get(day, 0) + 1
+    return counts
+
+
 def ticket_view(ticket: Ticket, *, masked: bool = False) -> dict[str, Any]:
     """A ticket as the API returns it (custom fields masked for roles without personal data)."""
     return {

@@ -314,6 +314,9 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import quality
 
     app.include_router(quality.router)
+    from hotline.web.api import manager
+
+    app.include_router(manager.router)
     pages.mount(app)
 
 

@@ -19,7 +19,15 @@ from tests.e2e.web.test_console import (  # noqa: F401 (browser, server: module 
     server,
 )
 
-PAGES = ["/console", "/wallboard", "/reports", "/admin", "/quality", "/quality/calibration"]
+PAGES = [
+    "/console",
+    "/wallboard",
+    "/reports",
+    "/admin",
+    "/quality",
+    "/quality/calibration",
+    "/manager",
+]
 
 
 def _csp_violations(page: Any) -> list[str]:

@@ -110,6 +110,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/reports/sources"): SUPERVISION,
     ("POST", "/api/reports/contacts"): MANAGERS | {"wfm"},
     ("GET", "/api/reports/imports/{job_id}"): MANAGERS | {"wfm"},
+    # manager cockpit
+    ("GET", "/api/manager/cockpit"): SUPERVISORS,
+    ("POST", "/api/manager/alerts/notify"): SUPERVISORS,
     # workforce management
     ("POST", "/api/wfm/erlang"): PLANNERS,
     ("POST", "/api/wfm/forecast"): PLANNERS,
@@ -215,6 +218,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/wallboard"): SUPERVISION,
     ("GET", "/reports"): SUPERVISION,
     ("GET", "/reports/export"): SUPERVISION,
+    ("GET", "/manager"): SUPERVISORS,
     ("GET", "/admin"): MANAGERS,
     ("GET", "/quality"): SUPERVISORS | {"qa"},
     ("GET", "/quality/mine"): ADMIN | {"agent"},

@@ -71,7 +71,16 @@ def password_page(request: Request, user: CurrentUser = Depends(require_roles())
 
 def mount(app: FastAPI) -> None:
     """Add the pages and static files to ``app``."""
-    from hotline.web.pages import admin, backoffice, customers, live, quality, recordings, reports
+    from hotline.web.pages import (
+        admin,
+        backoffice,
+        customers,
+        live,
+        manager,
+        quality,
+        recordings,
+        reports,
+    )
 
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(router)
@@ -82,3 +91,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(quality.router)
     app.include_router(recordings.router)
     app.include_router(customers.router)
+    app.include_router(manager.router)
