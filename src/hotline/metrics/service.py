@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from hotline.store.models.metrics import ContactRecordRow
 __all__ = [
     "BANK_TIMEZONE",
     "ContactRecord",
+    "agent_period_figures",
     "agent_report",
     "discard_staged_records",
     "event_log",
@@ -345,6 +347,109 @@ def agent_report(
         timezone=timezone,
         teams=teams,
     )
+
+
+#: The per-agent figures of a team scorecard, as METRICS.md names them.
+AGENT_FIGURES: tuple[str, ...] = ("answered", "aht_s", "acw_s", "avg_hold_s", "fcr")
+
+
+@dataclass(frozen=True)
+class AgentPeriodFigures:
+    """Each agent's figures over a period (``totals``: one row per agent) and per local day
+    (``daily``: ``interval_start`` as a date, one row per agent and day), with the columns
+    ``answered``, ``aht_s``, ``acw_s``, ``avg_hold_s``, ``fcr`` (from contact records),
+    ``occupancy`` (from agent states) and ``csat`` with ``surveys`` (from survey answers)."""
+
+    totals: pl.DataFrame
+    daily: pl.DataFrame
+
+
+def agent_period_figures(
+    *,
+    session: Session,
+    since: float,
+    until: float,
+    agents: Collection[str] | None = None,
+    settings: MetricSettings | None = None,
+    timezone: str = "UTC",
+) -> AgentPeriodFigures:
+    """Each agent's METRICS.md figures over [``since``, ``until``) (epoch seconds), in total and
+    per local day, for the agents in ``agents`` (everyone when ``None``).
+
+    Contacts count in the period they queued in (as every queue figure does); occupancy
+    sums handling and available seconds over the period's days before dividing, so the
+    period's figure is the definition applied to the whole period, not a mean of days.
+    """
+    frame = records_frame(session=session)
+    frame = frame.filter(
+        (pl.col("queued_at") >= since)
+        & (pl.col("queued_at") < until)
+        & pl.col("agent").is_not_null()
+    )
+    if agents is not None:
+        frame = frame.filter(pl.col("agent").is_in(list(agents)))
+    columns = ["agent", *AGENT_FIGURES]
+    whole = queue_figures(
+        frame, interval="all", by=("agent",), settings=settings, timezone=timezone
+    )
+    totals = whole.table.select(columns)
+    per_day = queue_figures(
+        frame, interval="day", by=("agent",), settings=settings, timezone=timezone
+    )
+    daily = per_day.table.select("interval_start", *columns)
+
+    events = [
+        e for e in event_log(session=session) if since <= e.at < until and e.agent_id is not None
+    ]
+    if agents is not None:
+        kept = set(agents)
+        events = [e for e in events if e.agent_id in kept]
+    states = agent_figures(events, interval="day", timezone=timezone, until=until)
+    occupancy_daily = states.select("interval_start", "agent", "occupancy")
+    occupancy_total = states.group_by("agent").agg(
+        pl.when((pl.col("handling_s").sum() + pl.col("idle_s").sum()) > 0)
+        .then(pl.col("handling_s").sum() / (pl.col("handling_s").sum() + pl.col("idle_s").sum()))
+        .alias("occupancy")
+    )
+    surveys = [e for e in events if e.kind is EventKind.SURVEY_ANSWERED]
+    csat_daily = experience_figures(surveys, interval="day", timezone=timezone, by=("agent",))
+    # The period's CSAT is the definition over all the period's answers: moving every answer
+    # to the period's first instant puts them in one bucket of the same computation.
+    csat_total = experience_figures(
+        [
+            Event(e.seq, since, e.kind, e.contact_id, agent_id=e.agent_id, data=e.data)
+            for e in surveys
+        ],
+        interval="day",
+        timezone=timezone,
+        by=("agent",),
+    ).select("agent", "surveys", "csat")
+
+    totals = (
+        totals.join(occupancy_total, on="agent", how="full", coalesce=True)
+        .join(csat_total, on="agent", how="full", coalesce=True)
+        .sort("agent")
+    )
+    keys = ["interval_start", "agent"]
+    daily = daily.with_columns(pl.col("interval_start").dt.date())
+    daily = (
+        daily.join(
+            occupancy_daily.with_columns(pl.col("interval_start").dt.date()),
+            on=keys,
+            how="full",
+            coalesce=True,
+        )
+        .join(
+            csat_daily.select("interval_start", "agent", "surveys", "csat").with_columns(
+                pl.col("interval_start").dt.date()
+            ),
+            on=keys,
+            how="full",
+            coalesce=True,
+        )
+        .sort(keys)
+    )
+    return AgentPeriodFigures(totals=totals, daily=daily)
 
 
 def experience_report(

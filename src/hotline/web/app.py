@@ -308,6 +308,9 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import quality
 
     app.include_router(quality.router)
+    from hotline.web.api import people
+
+    app.include_router(people.router)
     pages.mount(app)
 
 

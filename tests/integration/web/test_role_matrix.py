@@ -166,6 +166,10 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/quality/evaluations/{evaluation_id}/review"): SUPERVISORS,
     ("GET", "/api/quality/accuracy"): QA_READERS,
     ("GET", "/api/quality/sampling-plan"): SUPERVISORS | {"qa"},
+    # people: team scorecards for team leads (their teams) and up; an agent's own figures
+    ("GET", "/api/people/scorecard"): TEAM_LEADS_UP,
+    ("GET", "/api/people/agents/{agent_id}"): TEAM_LEADS_UP,
+    ("GET", "/api/people/me"): ADMIN | {"agent"},
     ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
     ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
     ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},

@@ -1,0 +1,220 @@
+"""Team scorecards, grades and the agent's own figures through the API, on SQLite and
+PostgreSQL: figures from contact records, agent states, survey answers and evaluations; who
+sees whose; the period checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from hotline.core.events import Event, EventKind
+from hotline.metrics.service import ContactRecord, import_records
+from hotline.store import event_log
+from hotline.store.models.quality import Evaluation
+
+#: 2026-03-02 08:00 in Shanghai (the sample center's time zone); 00:00 UTC.
+T0 = 1_772_409_600.0
+DAY = 86_400.0
+PERIOD = {"start": "2026-03-02", "end": "2026-03-03"}
+SQLITE_ONLY = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
+
+
+def _headers(token_for: Callable[[str], str], role: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token_for(role)}"}
+
+
+def _record(
+    contact: str, agent: str, at: float, *, talk: float, hold: float, wrap: float, customer: str
+) -> ContactRecord:
+    return ContactRecord(
+        contact_id=contact,
+        arrived_at=at,
+        queued_at=at,
+        answered_at=at + 10,
+        ended_at=at + 10 + talk + hold,
+        outcome="answered",
+        queue="repair",
+        agent=agent,
+        customer=customer,
+        talk_s=talk,
+        hold_s=hold,
+        wrap_s=wrap,
+    )
+
+
+def _seed(session: Session) -> None:
+    """a001 (t-install, led by a001): two days of calls, states, surveys, one evaluation;
+    a002 (t-install): one day; a011 (t-repair, another lead's team): one call."""
+    records = [
+        # day 1: a001 handles 300 + 30 + 60 = 390 s; the customer calls back within 24 h
+        _record("c1", "a001", T0 + 3600, talk=300, hold=30, wrap=60, customer="13800000001"),
+        _record("c2", "a001", T0 + 7200, talk=300, hold=30, wrap=60, customer="13800000002"),
+        # day 2: 200 s talk, 40 s wrap; c3 repeats c1's customer (c1 not first-contact resolved)
+        _record("c3", "a001", T0 + DAY + 1800, talk=200, hold=0, wrap=40, customer="13800000001"),
+        _record("c4", "a002", T0 + 3600, talk=500, hold=100, wrap=200, customer="13800000004"),
+        _record("c5", "a011", T0 + 3600, talk=100, hold=0, wrap=10, customer="13800000005"),
+        # outside the period (a day before): never counted
+        _record("c0", "a001", T0 - DAY, talk=9000, hold=0, wrap=0, customer="13800000009"),
+    ]
+    import_records(session=session, records=records, source="people-test")
+    state = EventKind.AGENT_STATE
+    event_log.append(
+        session,
+        [
+            Event(1, T0, state, agent_id="a001", data={"state": "available"}),
+            Event(2, T0 + 600, state, agent_id="a001", data={"state": "on_contact"}),
+            Event(3, T0 + 2400, state, agent_id="a001", data={"state": "logged_out"}),
+            Event(4, T0 + 3000, EventKind.SURVEY_ANSWERED, "c1", agent_id="a001",
+                  data={"score": 5, "scale_max": 5}),
+            Event(5, T0 + DAY + 3000, EventKind.SURVEY_ANSWERED, "c3", agent_id="a001",
+                  data={"score": 2, "scale_max": 5}),
+        ],
+        source="people-events",
+    )  # fmt: skip
+    session.add(
+        Evaluation(
+            contact_id="c1",
+            agent_id="a001",
+            evaluator="qa",
+            evaluated_at=datetime.fromtimestamp(T0 + 7200, UTC),
+            form_id="voice-service",
+            form_version=2,
+            score=90.0,
+            fatal_error=False,
+            nonfatal_errors=1,
+            nonfatal_opportunities=8,
+            summary="",
+        )
+    )
+    session.commit()
+
+
+def test_a_team_lead_sees_their_team_graded_against_the_center_rules(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    _seed(db_session)
+    response = app_client.get(
+        "/api/people/scorecard", params=PERIOD, headers=_headers(token_for, "team_lead")
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # a001 leads t-install: its ten agents and no one else's
+    assert {a["team"] for a in body["agents"]} == {"t-install"}
+    assert body["days"] == ["2026-03-02", "2026-03-03"]
+    card = next(a for a in body["agents"] if a["agent"] == "a001")
+    figures = card["figures"]
+    assert card["answered"] == 3
+    assert figures["aht_s"] == pytest.approx((390 + 390 + 240) / 3)
+    assert figures["acw_s"] == pytest.approx((60 + 60 + 40) / 3)
+    assert figures["avg_hold_s"] == pytest.approx(20.0)
+    assert figures["fcr"] == pytest.approx(2 / 3)  # c1 was repeated within 24 h by c3
+    assert figures["occupancy"] == pytest.approx(1800 / 2400)
+    assert figures["csat"] == pytest.approx(0.5) and card["surveys"] == 2
+    assert figures["quality_score"] == 90.0 and figures["fatal_accuracy"] == 1.0
+    assert figures["adherence"] is None
+    assert card["trends"]["aht_s"] == [pytest.approx(390.0), pytest.approx(240.0)]
+    assert card["trends"]["csat"] == [1.0, 0.0]
+
+    # grading under the sample center's rules, recomputed here from the rules themselves
+    rules = {"aht_s": (2, 360, 600), "acw_s": (1, 45, 120), "avg_hold_s": (1, 20, 90),
+             "occupancy": (1, 0.8, 0.5), "fcr": (2, 0.85, 0.6), "csat": (3, 0.9, 0.6),
+             "fatal_accuracy": (3, 1.0, 0.8)}  # fmt: skip
+    marks = {
+        m: 100 * min(1.0, max(0.0, (figures[m] - floor) / (target - floor)))
+        for m, (_, target, floor) in rules.items()
+    }
+    weight = sum(w for w, _, _ in rules.values())
+    score = sum(rules[m][0] * marks[m] for m in rules) / weight
+    grading = card["grading"]
+    assert grading["score"] == pytest.approx(score, abs=0.01)
+    assert grading["grade"] == (
+        "A" if score >= 85 else "B" if score >= 70 else "C" if score >= 55 else "D"
+    )
+    assert grading["missing"] == ["adherence"]
+    assert grading["movers"][0] == "csat"  # 0.5 against 0.9: the costliest figure
+    assert sum(p["points_lost"] for p in grading["parts"]) == pytest.approx(100 - score, abs=0.05)
+    assert body["targets"]["aht_s"] == 360
+    # agents with no contacts have no figures and are not graded
+    quiet = next(a for a in body["agents"] if a["agent"] == "a003")
+    assert quiet["grading"]["grade"] is None and quiet["figures"]["aht_s"] is None
+    assert body["grades"]["-"] >= 8
+    assert body["team_averages"]["t-install"]["aht_s"] == pytest.approx(
+        ((390 + 390 + 240) / 3 + 800) / 2
+    )
+    assert any("adherence" in note for note in body["notes"])
+
+
+@SQLITE_ONLY
+def test_a_team_lead_is_refused_another_teams_agents(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    _seed(db_session)
+    lead = _headers(token_for, "team_lead")
+    other_agent = app_client.get("/api/people/agents/a011", params=PERIOD, headers=lead)
+    assert other_agent.status_code == 403
+    assert "not in your team" in other_agent.json()["message"]
+    other_team = app_client.get(
+        "/api/people/scorecard", params={**PERIOD, "team": "t-repair"}, headers=lead
+    )
+    assert other_team.status_code == 403
+    own = app_client.get("/api/people/agents/a002", params=PERIOD, headers=lead)
+    assert own.status_code == 200 and own.json()["agents"][0]["answered"] == 1
+    # a supervisor sees the whole floor, and the other team's agent
+    boss = _headers(token_for, "supervisor")
+    floor = app_client.get("/api/people/scorecard", params=PERIOD, headers=boss).json()
+    assert {"t-install", "t-repair", "t-care", "t-vip"} <= {a["team"] for a in floor["agents"]}
+    repair = app_client.get(
+        "/api/people/scorecard", params={**PERIOD, "team": "t-repair"}, headers=boss
+    ).json()
+    assert {a["team"] for a in repair["agents"]} == {"t-repair"}
+    assert app_client.get(
+        "/api/people/scorecard", params={**PERIOD, "team": "t-nowhere"}, headers=boss
+    ).status_code == 404  # fmt: skip
+
+
+@SQLITE_ONLY
+def test_an_agent_sees_only_their_own_figures_against_target_and_team(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    _seed(db_session)
+    agent = _headers(token_for, "agent")  # linked to a001
+    mine = app_client.get("/api/people/me", params=PERIOD, headers=agent)
+    assert mine.status_code == 200, mine.text
+    body = mine.json()
+    assert body["card"]["agent"] == "a001"
+    assert "agents" not in body  # only a mean of the team, never the colleagues' rows
+    assert body["team_average"]["aht_s"] == pytest.approx(((390 + 390 + 240) / 3 + 800) / 2)
+    assert body["targets"]["csat"] == 0.9
+    assert [(e["contact_id"], e["score"]) for e in body["evaluations"]] == [("c1", 90.0)]
+    assert body["card"]["grading"]["grade"] in {"A", "B", "C", "D"}
+    # an agent may not read the team scorecard nor a colleague's card
+    assert app_client.get("/api/people/scorecard", headers=agent).status_code == 403
+    assert app_client.get("/api/people/agents/a002", headers=agent).status_code == 403
+
+
+@SQLITE_ONLY
+def test_a_bad_period_is_refused_naming_the_rule(
+    app_client: TestClient, token_for: Callable[[str], str]
+) -> None:
+    lead = _headers(token_for, "team_lead")
+    backwards = app_client.get(
+        "/api/people/scorecard", params={"start": "2026-03-05", "end": "2026-03-01"}, headers=lead
+    )
+    assert backwards.status_code == 422
+    assert "end 2026-03-01 is before start 2026-03-05" in backwards.text
+    too_long = app_client.get(
+        "/api/people/me", params={"start": "2025-01-01", "end": "2026-03-01"}, headers=lead
+    )
+    assert too_long.status_code == 403  # a team lead is no agent: refused before the period
+    long_agent = app_client.get(
+        "/api/people/me",
+        params={"start": "2025-01-01", "end": "2026-03-01"},
+        headers=_headers(token_for, "agent"),
+    )
+    assert long_agent.status_code == 422 and "at most 93 days" in long_agent.text
+    not_a_date = app_client.get("/api/people/scorecard", params={"start": "March"}, headers=lead)
+    assert not_a_date.status_code == 422
