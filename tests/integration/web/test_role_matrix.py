@@ -211,6 +211,7 @@ OTHER_TEAMS_AGENT = "a011"
 FOREIGN_AGENT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/live/agents/{agent_id}"): SUPERVISION - {"team_lead"},
     ("POST", "/api/live/agents/{agent_id}/state"): SUPERVISORS,
+    ("GET", "/api/people/agents/{agent_id}"): SUPERVISORS,
 }
 
 
