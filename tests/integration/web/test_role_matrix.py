@@ -189,6 +189,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/admin"): MANAGERS,
     ("GET", "/quality"): SUPERVISORS | {"qa"},
     ("GET", "/quality/mine"): ADMIN | {"agent"},
+    ("GET", "/team"): TEAM_LEADS_UP,
+    ("GET", "/me"): ADMIN | {"agent"},
     ("GET", "/quality/calibration"): SUPERVISORS | {"qa"},
     ("POST", "/admin/center"): ADMIN,
     ("GET", "/admin/center/status"): MANAGERS,

@@ -65,7 +65,7 @@ def console(request: Request, user: CurrentUser = Depends(require_roles())) -> H
 
 def mount(app: FastAPI) -> None:
     """Add the pages and static files to ``app``."""
-    from hotline.web.pages import admin, live, quality, reports
+    from hotline.web.pages import admin, live, people, quality, reports
 
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(router)
@@ -73,3 +73,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(reports.router)
     app.include_router(admin.router)
     app.include_router(quality.router)
+    app.include_router(people.router)
