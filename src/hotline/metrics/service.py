@@ -381,22 +381,23 @@ def agent_period_figures(
     period's figure is the definition applied to the whole period, not a mean of days.
     """
     frame = records_frame(session=session)
-    frame = frame.filter(
-        (pl.col("queued_at") >= since)
-        & (pl.col("queued_at") < until)
-        & pl.col("agent").is_not_null()
-    )
-    if agents is not None:
-        frame = frame.filter(pl.col("agent").is_in(list(agents)))
+    # Every contact of the period, whoever answered it: a repeat contact answered by another
+    # agent (or another team) still makes the first one not resolved (FCR), so the agents
+    # are picked from the figures, not from the contacts.
+    frame = frame.filter((pl.col("queued_at") >= since) & (pl.col("queued_at") < until))
     columns = ["agent", *AGENT_FIGURES]
     whole = queue_figures(
         frame, interval="all", by=("agent",), settings=settings, timezone=timezone
     )
-    totals = whole.table.select(columns)
+    totals = whole.table.select(columns).filter(pl.col("agent").is_not_null())
     per_day = queue_figures(
         frame, interval="day", by=("agent",), settings=settings, timezone=timezone
     )
-    daily = per_day.table.select("interval_start", *columns)
+    daily = per_day.table.select("interval_start", *columns).filter(pl.col("agent").is_not_null())
+    if agents is not None:
+        chosen = list(agents)
+        totals = totals.filter(pl.col("agent").is_in(chosen))
+        daily = daily.filter(pl.col("agent").is_in(chosen))
 
     events = [
         e for e in event_log(session=session) if since <= e.at < until and e.agent_id is not None

@@ -11,6 +11,7 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -52,9 +53,10 @@ PERIOD = "start=2026-03-02&end=2026-03-03"
 
 @dataclass
 class Site:
-    """The running server."""
+    """The running server, and where screenshots go."""
 
     url: str
+    shots: Path
 
 
 def _record(contact: str, agent: str, at: float, talk: float, wrap: float) -> ContactRecord:
@@ -151,7 +153,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the server did not start")
         time.sleep(0.05)
-    yield Site(url=f"http://127.0.0.1:{port}")
+    shots = Path(os.environ.get("HOTLINE_SCREENSHOTS") or home / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    yield Site(url=f"http://127.0.0.1:{port}", shots=shots)
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
@@ -209,6 +213,7 @@ def test_a_team_lead_reads_the_scorecard_of_their_team(browser: Any, site: Site)
     # a003 has contact figures only (6 of 14 weight, under the half the rules ask): ungraded
     expect(lead.locator("#scorecard tr[data-agent=a003] .grade-cell")).to_have_text("未评级")
     assert serious_violations(lead) == []
+    lead.screenshot(path=str(site.shots / "people-01-team.png"), full_page=True)
 
     lead.goto(f"{site.url}/team?{PERIOD}&lang=en")
     expect(lead.locator("h1")).to_have_text("Team scorecard")
@@ -239,5 +244,6 @@ def test_an_agent_sees_their_own_figures_grade_and_evaluations(browser: Any, sit
     agent.goto(f"{site.url}/me?{PERIOD}&lang=en")
     expect(agent.locator("h1")).to_have_text("My figures")
     assert serious_violations(agent) == []
+    agent.screenshot(path=str(site.shots / "people-02-me-en.png"), full_page=True)
     refused = agent.goto(f"{site.url}/team")
     assert refused is not None and refused.status == 403

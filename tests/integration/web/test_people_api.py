@@ -57,6 +57,8 @@ def _seed(session: Session) -> None:
         _record("c3", "a001", T0 + DAY + 1800, talk=200, hold=0, wrap=40, customer="13800000001"),
         _record("c4", "a002", T0 + 3600, talk=500, hold=100, wrap=200, customer="13800000004"),
         _record("c5", "a011", T0 + 3600, talk=100, hold=0, wrap=10, customer="13800000005"),
+        # c4's customer calls again and reaches a011 of another team: c4 was not resolved
+        _record("c6", "a011", T0 + 7200, talk=100, hold=0, wrap=10, customer="13800000004"),
         # outside the period (a day before): never counted
         _record("c0", "a001", T0 - DAY, talk=9000, hold=0, wrap=0, customer="13800000009"),
     ]
@@ -163,6 +165,8 @@ def test_a_team_lead_is_refused_another_teams_agents(
     assert other_team.status_code == 403
     own = app_client.get("/api/people/agents/a002", params=PERIOD, headers=lead)
     assert own.status_code == 200 and own.json()["agents"][0]["answered"] == 1
+    # a002's one contact was repeated, answered by another team's agent: FCR 0, not 100 %
+    assert own.json()["agents"][0]["figures"]["fcr"] == 0.0
     # a supervisor sees the whole floor, and the other team's agent
     boss = _headers(token_for, "supervisor")
     floor = app_client.get("/api/people/scorecard", params=PERIOD, headers=boss).json()

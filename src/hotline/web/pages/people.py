@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import date
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -178,6 +179,7 @@ def my_page(
         context = page_context(request, user)
         context.update(card=None)
         return render(request, "me.html", context)
+    zone = ZoneInfo(center.center.timezone)
     team = [a.id for a in center.agents if a.team == mine.team]
     card = service.scorecard(session=session, center=center, start=start, end=end, agents=team)
     own = next(c for c in card.agents if c.agent == mine.id)
@@ -187,5 +189,6 @@ def my_page(
         own=own,
         average=card.team_averages.get(mine.team, {}),
         evaluations=service.recent_evaluations(session=session, agent_id=mine.id),
+        local_date=lambda moment: moment.astimezone(zone).date().isoformat(),
     )
     return render(request, "me.html", context)
