@@ -200,31 +200,54 @@ def sources(*, session: Session) -> dict[str, int]:
 
 
 def records_frame(
-    *, session: Session, source: str | None = None, include_events: bool = True
+    *,
+    session: Session,
+    source: str | None = None,
+    include_events: bool = True,
+    queued_from: float | None = None,
+    queued_until: float | None = None,
 ) -> pl.DataFrame:
     """Imported records and contacts folded from the event log (of ``source`` when given).
 
     A source names an import (``hotline import contacts --source``) or a writer of the event
-    log (``live``, ``sim:<scenario>``); without one, everything is included.
+    log (``live``, ``sim:<scenario>``); without one, everything is included. With
+    ``queued_from`` / ``queued_until`` (epoch seconds) only contacts queued in
+    [``queued_from``, ``queued_until``) are returned; the database picks the imported ones
+    (by its ``queued_at`` index), so a month of a large history does not load every year.
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        frame = _records_by_copy(session, source)
+        frame = _records_by_copy(session, source, queued_from, queued_until)
     else:
         columns = [getattr(ContactRecordRow, name) for name in RECORD_COLUMNS]
         query = select(*columns)
         if source is not None:
             query = query.where(ContactRecordRow.source == source)
+        if queued_from is not None:
+            query = query.where(ContactRecordRow.queued_at >= queued_from)
+        if queued_until is not None:
+            query = query.where(ContactRecordRow.queued_at < queued_until)
         rows = session.execute(query).all()
         frame = pl.DataFrame([tuple(row) for row in rows], schema=FRAME_SCHEMA, orient="row")
     if include_events:
         events = event_log(session=session, source=source)
         if events:
-            frame = pl.concat([frame, events_to_frame(events)], how="vertical")
+            folded = events_to_frame(events)
+            # Contacts are folded whole from all their events, then kept by when they queued.
+            if queued_from is not None:
+                folded = folded.filter(pl.col("queued_at") >= queued_from)
+            if queued_until is not None:
+                folded = folded.filter(pl.col("queued_at") < queued_until)
+            frame = pl.concat([frame, folded], how="vertical")
     return frame
 
 
-def _records_by_copy(session: Session, source: str | None) -> pl.DataFrame:
+def _records_by_copy(
+    session: Session,
+    source: str | None,
+    queued_from: float | None = None,
+    queued_until: float | None = None,
+) -> pl.DataFrame:
     """Read contact records from PostgreSQL with ``COPY … TO STDOUT`` straight into Polars.
 
     Row-by-row fetching costs microseconds per row in Python; COPY streams CSV that Polars
@@ -234,7 +257,17 @@ def _records_by_copy(session: Session, source: str | None) -> pl.DataFrame:
     columns = ", ".join(
         f"{name}::int" if name == "transferred" else name for name in RECORD_COLUMNS
     )
-    where = " WHERE source = %s" if source is not None else ""
+    conditions: list[str] = []
+    parameters: list[Any] = []
+    for condition, value in (
+        ("source = %s", source),
+        ("queued_at >= %s", queued_from),
+        ("queued_at < %s", queued_until),
+    ):
+        if value is not None:
+            conditions.append(condition)
+            parameters.append(value)
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     statement = (
         f"COPY (SELECT {columns} FROM contact_records{where} ORDER BY id) "
         "TO STDOUT WITH (FORMAT csv, HEADER true)"
@@ -243,7 +276,7 @@ def _records_by_copy(session: Session, source: str | None) -> pl.DataFrame:
     # The psycopg connection under SQLAlchemy's pool; its cursor speaks COPY.
     raw: Any = session.connection().connection.dbapi_connection
     buffer = io.BytesIO()
-    with raw.cursor() as cursor, cursor.copy(statement, (source,) if source else None) as copy:
+    with raw.cursor() as cursor, cursor.copy(statement, parameters or None) as copy:
         for chunk in copy:
             buffer.write(chunk)
     buffer.seek(0)
@@ -380,11 +413,10 @@ def agent_period_figures(
     sums handling and available seconds over the period's days before dividing, so the
     period's figure is the definition applied to the whole period, not a mean of days.
     """
-    frame = records_frame(session=session)
     # Every contact of the period, whoever answered it: a repeat contact answered by another
     # agent (or another team) still makes the first one not resolved (FCR), so the agents
     # are picked from the figures, not from the contacts.
-    frame = frame.filter((pl.col("queued_at") >= since) & (pl.col("queued_at") < until))
+    frame = records_frame(session=session, queued_from=since, queued_until=until)
     columns = ["agent", *AGENT_FIGURES]
     whole = queue_figures(
         frame, interval="all", by=("agent",), settings=settings, timezone=timezone

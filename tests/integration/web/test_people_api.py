@@ -46,6 +46,18 @@ def _record(
     )
 
 
+def _live_contact(contact: str, agent: str, at: float) -> list[Event]:
+    """A contact queued at ``at`` and answered by ``agent`` for 100 s, as the live driver
+    logs one."""
+    return [
+        Event(10, at, EventKind.ARRIVED, contact),
+        Event(11, at, EventKind.QUEUED, contact, queue="repair"),
+        Event(12, at + 5, EventKind.ANSWERED, contact, agent_id=agent, queue="repair"),
+        Event(13, at + 105, EventKind.DISCONNECTED, contact, agent_id=agent),
+        Event(14, at + 105, EventKind.FINISHED, contact, data={"outcome": "answered"}),
+    ]
+
+
 def _seed(session: Session) -> None:
     """a001 (t-install, led by a001): two days of calls, states, surveys, one evaluation;
     a002 (t-install): one day; a011 (t-repair, another lead's team): one call."""
@@ -74,6 +86,10 @@ def _seed(session: Session) -> None:
                   data={"score": 5, "scale_max": 5}),
             Event(5, T0 + DAY + 3000, EventKind.SURVEY_ANSWERED, "c3", agent_id="a001",
                   data={"score": 2, "scale_max": 5}),
+            # contacts folded from the event log count too, by when they queued: a003 answers
+            # one in the period and one two days before it
+            *_live_contact("live-1", "a003", T0 + 4000),
+            *_live_contact("live-0", "a003", T0 - 2 * DAY),
         ],
         source="people-events",
     )  # fmt: skip
@@ -141,11 +157,13 @@ def test_a_team_lead_sees_their_team_graded_against_the_center_rules(
     assert sum(p["points_lost"] for p in grading["parts"]) == pytest.approx(100 - score, abs=0.05)
     assert body["targets"]["aht_s"] == 360
     # agents with no contacts have no figures and are not graded
-    quiet = next(a for a in body["agents"] if a["agent"] == "a003")
+    quiet = next(a for a in body["agents"] if a["agent"] == "a004")
     assert quiet["grading"]["grade"] is None and quiet["figures"]["aht_s"] is None
-    assert body["grades"]["-"] >= 8
+    assert body["grades"]["-"] >= 7
+    live = next(a for a in body["agents"] if a["agent"] == "a003")
+    assert live["answered"] == 1 and live["figures"]["aht_s"] == pytest.approx(100.0)
     assert body["team_averages"]["t-install"]["aht_s"] == pytest.approx(
-        ((390 + 390 + 240) / 3 + 800) / 2
+        ((390 + 390 + 240) / 3 + 800 + 100) / 3
     )
     assert any("adherence" in note for note in body["notes"])
 
@@ -191,7 +209,7 @@ def test_an_agent_sees_only_their_own_figures_against_target_and_team(
     body = mine.json()
     assert body["card"]["agent"] == "a001"
     assert "agents" not in body  # only a mean of the team, never the colleagues' rows
-    assert body["team_average"]["aht_s"] == pytest.approx(((390 + 390 + 240) / 3 + 800) / 2)
+    assert body["team_average"]["aht_s"] == pytest.approx(((390 + 390 + 240) / 3 + 800 + 100) / 3)
     assert body["targets"]["csat"] == 0.9
     assert [(e["contact_id"], e["score"]) for e in body["evaluations"]] == [("c1", 90.0)]
     assert body["card"]["grading"]["grade"] in {"A", "B", "C", "D"}
