@@ -36,6 +36,10 @@ METRICS: tuple[str, ...] = tuple(SCORECARD_METRICS)
 TRENDED: tuple[str, ...] = ("aht_s", "acw_s", "avg_hold_s", "occupancy", "fcr", "csat")
 #: The longest period a scorecard covers.
 MAX_DAYS = 93
+#: The dates a scorecard can cover: a calendar date outside these cannot be turned into
+#: instants in every time zone (epoch seconds, a day after).
+FIRST_DAY = date(1970, 1, 2)
+LAST_DAY = date(2999, 12, 31)
 
 NO_SCHEDULE = "adherence: no published schedule (rosters are not stored yet)"
 
@@ -76,7 +80,12 @@ def period_problem(start: date, end: date) -> str | None:
 
     >>> period_problem(date(2026, 3, 2), date(2026, 3, 1))
     'end 2026-03-01 is before start 2026-03-02'
+    >>> period_problem(date(9999, 12, 31), date(9999, 12, 31))
+    'give dates from 1970-01-02 to 2999-12-31, not 9999-12-31'
     """
+    for day in (start, end):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            return f"give dates from {FIRST_DAY} to {LAST_DAY}, not {day}"
     if end < start:
         return f"end {end} is before start {start}"
     if (end - start).days + 1 > MAX_DAYS:

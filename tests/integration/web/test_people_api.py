@@ -238,5 +238,13 @@ def test_a_bad_period_is_refused_naming_the_rule(
         headers=_headers(token_for, "agent"),
     )
     assert long_agent.status_code == 422 and "at most 93 days" in long_agent.text
+    last_day = app_client.get(
+        "/api/people/scorecard", params={"start": "9999-12-31", "end": "9999-12-31"}, headers=lead
+    )
+    assert last_day.status_code == 422 and "give dates from 1970-01-02" in last_day.text
+    page = app_client.get(
+        "/team", params={"start": "9999-12-31", "end": "9999-12-31"}, headers=lead
+    )
+    assert page.status_code == 422
     not_a_date = app_client.get("/api/people/scorecard", params={"start": "March"}, headers=lead)
     assert not_a_date.status_code == 422
