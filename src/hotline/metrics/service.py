@@ -55,6 +55,7 @@ __all__ = [
     "import_records",
     "kpi_report",
     "publish_staged_records",
+    "queue_mix_figures",
     "read_bank",
     "read_contact_files",
     "records_frame",
@@ -483,6 +484,41 @@ def agent_period_figures(
         .sort(keys)
     )
     return AgentPeriodFigures(totals=totals, daily=daily)
+
+
+def queue_mix_figures(
+    *,
+    session: Session,
+    since: float,
+    until: float,
+    level: str = "agent",
+    teams: Mapping[str, str] | None = None,
+    settings: MetricSettings | None = None,
+    timezone: str = "UTC",
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The period's per-contact figures (``answered`` and :data:`AGENT_FIGURES`) of each
+    ``level`` (``agent`` or ``team``): in total, by queue, and each queue's over everyone —
+    what a fair comparison needs, since handle time and resolution depend on the queue.
+
+    Contacts count by when they queued in [``since``, ``until``); ``teams`` (agent → team)
+    fills the team of records that name none.
+    """
+    if level not in ("agent", "team"):
+        raise ValueError("a queue mix is by agent or team")
+    frame = records_frame(session=session, queued_from=since, queued_until=until)
+    if teams:
+        frame = with_teams(frame, teams)
+    columns = ["answered", *AGENT_FIGURES[1:]]
+
+    def figures(by: tuple[str, ...]) -> pl.DataFrame:
+        table = queue_figures(
+            frame, interval="all", by=by, settings=settings, timezone=timezone
+        ).table
+        return table.select(*by, *columns).filter(
+            pl.all_horizontal(pl.col(name).is_not_null() for name in by)
+        )
+
+    return figures((level,)), figures((level, "queue")), figures(("queue",))
 
 
 def experience_report(

@@ -27,6 +27,7 @@ from hotline.config.center import CenterConfig
 from hotline.config.grading import SCORECARD_METRICS
 from hotline.metrics import service as metrics
 from hotline.people.grading import Grading, grade
+from hotline.people.leaderboard import NORMALISED, RANKABLE, Entry, Standing, standings
 from hotline.quality import service as quality
 
 #: The figures of a scorecard, in the order a scorecard shows them.
@@ -231,3 +232,74 @@ def recent_evaluations(
         )
         for row in rows
     ]
+
+
+def leaderboard(
+    *,
+    session: Session,
+    center: CenterConfig,
+    start: date,
+    end: date,
+    metric: str,
+    level: str = "agent",
+    entrants: Collection[str] | None = None,
+    minimum_answered: int = 1,
+) -> list[Standing]:
+    """Agents (or teams, ``level="team"``) ranked on ``metric`` from ``start`` to ``end``
+    (local dates, both included), fairly across queue mixes (:mod:`hotline.people.leaderboard`);
+    only ``entrants`` (agent or team ids; everyone when ``None``) are ranked, against the
+    whole center's queue figures."""
+    problem = period_problem(start, end)
+    if problem is not None:
+        raise ValueError(problem)
+    if level not in ("agent", "team"):
+        raise ValueError(f"a leaderboard ranks agents or teams, not {level!r}")
+    if metric not in RANKABLE:
+        raise ValueError(f"a leaderboard ranks on {', '.join(RANKABLE)}, not {metric!r}")
+    zone = ZoneInfo(center.center.timezone)
+    since = datetime.combine(start, time(), zone).timestamp()
+    until = datetime.combine(end + timedelta(days=1), time(), zone).timestamp()
+    totals, by_queue, queues = metrics.queue_mix_figures(
+        session=session,
+        since=since,
+        until=until,
+        level=level,
+        teams=metrics.teams_for_center(center),
+        settings=metrics.settings_for_center(center),
+        timezone=center.center.timezone,
+    )
+    mixes: dict[str, dict[str, int]] = {}
+    for row in by_queue.to_dicts():
+        mixes.setdefault(row[level], {})[row["queue"]] = int(row["answered"])
+    names = [a.id for a in center.agents] if level == "agent" else [t.id for t in center.teams]
+    chosen = [n for n in names if entrants is None or n in set(entrants)]
+    if metric in NORMALISED:
+        values = {row[level]: _float(row[metric]) for row in totals.to_dicts()}
+        entries = {n: Entry(values.get(n), mixes.get(n, {})) for n in chosen}
+        queue_values = {row["queue"]: _float(row[metric]) for row in queues.to_dicts()}
+        return standings(
+            entries,
+            metric=metric,
+            queue_values=queue_values,
+            minimum_answered=minimum_answered,
+        )
+    card = scorecard(session=session, center=center, start=start, end=end)
+    if level == "agent":
+        figures = {c.agent: _card_value(c, metric) for c in card.agents}
+    else:
+        figures = {}
+        for team in chosen:
+            present = [
+                v
+                for c in card.agents
+                if c.team == team and (v := _card_value(c, metric)) is not None
+            ]
+            figures[team] = fmean(present) if present else None
+    entries = {n: Entry(figures.get(n), mixes.get(n, {})) for n in chosen}
+    return standings(entries, metric=metric, minimum_answered=minimum_answered)
+
+
+def _card_value(card: AgentCard, metric: str) -> float | None:
+    if metric == "score":
+        return card.grading.score if card.grading is not None else None
+    return card.figures.get(metric)

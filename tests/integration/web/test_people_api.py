@@ -248,3 +248,68 @@ def test_a_bad_period_is_refused_naming_the_rule(
     assert page.status_code == 422
     not_a_date = app_client.get("/api/people/scorecard", params={"start": "March"}, headers=lead)
     assert not_a_date.status_code == 422
+
+
+def _mix_record(contact: str, agent: str, queue: str, handle: float) -> ContactRecord:
+    return ContactRecord(
+        contact_id=contact,
+        arrived_at=T0 + 600,
+        queued_at=T0 + 600,
+        answered_at=T0 + 610,
+        ended_at=T0 + 610 + handle,
+        outcome="answered",
+        queue=queue,
+        agent=agent,
+        customer=f"139{contact}",
+        talk_s=handle,
+    )
+
+
+@SQLITE_ONLY
+def test_the_leaderboard_ranks_handle_time_against_each_queue_mix(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    # repair averages 500 s (a001 400, a002 600, a011 500); installation 150 s (a003 200,
+    # a004 100). Raw handle time favours the installers; against their mix a001 beats a003.
+    handles = {
+        ("a001", "repair"): 400, ("a002", "repair"): 600, ("a011", "repair"): 500,
+        ("a003", "installation"): 200, ("a004", "installation"): 100,
+    }  # fmt: skip
+    records = [
+        _mix_record(f"{agent}-{queue}-{n}", agent, queue, handle)
+        for (agent, queue), handle in handles.items()
+        for n in range(2)
+    ]
+    import_records(session=db_session, records=records, source="mix")
+    db_session.commit()
+    lead = _headers(token_for, "team_lead")
+    board = app_client.get("/api/people/leaderboard", params=PERIOD, headers=lead)
+    assert board.status_code == 200, board.text
+    body = board.json()
+    assert body["normalised"] is True
+    places = [(s["rank"], s["name"], round(s["index"], 3)) for s in body["standings"]]
+    assert places == [(1, "a004", 0.667), (2, "a001", 0.8), (3, "a002", 1.2), (4, "a003", 1.333)]
+    assert body["standings"][1]["expected"] == 500.0  # a011 (another team) counts in the queue
+    # teams, by a supervisor: both teams match the center on their own mix, and tie
+    boss = _headers(token_for, "supervisor")
+    teams = app_client.get(
+        "/api/people/leaderboard", params={**PERIOD, "level": "team"}, headers=boss
+    ).json()["standings"]
+    assert [(s["rank"], s["name"], s["index"]) for s in teams] == [
+        (1, "t-install", 1.0),
+        (1, "t-repair", 1.0),
+    ]
+    # a team lead's team leaderboard holds their own team only
+    own = app_client.get(
+        "/api/people/leaderboard", params={**PERIOD, "level": "team"}, headers=lead
+    ).json()["standings"]
+    assert [s["name"] for s in own] == ["t-install"]
+    # figures that do not depend on the queue are ranked as they are
+    raw = app_client.get(
+        "/api/people/leaderboard", params={**PERIOD, "metric": "csat"}, headers=lead
+    ).json()
+    assert raw["normalised"] is False and raw["standings"] == []  # nobody was surveyed
+    bad = app_client.get(
+        "/api/people/leaderboard", params={**PERIOD, "metric": "salary"}, headers=lead
+    )
+    assert bad.status_code == 422 and "not 'salary'" in bad.text

@@ -170,6 +170,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/people/scorecard"): TEAM_LEADS_UP,
     ("GET", "/api/people/agents/{agent_id}"): TEAM_LEADS_UP,
     ("GET", "/api/people/me"): ADMIN | {"agent"},
+    ("GET", "/api/people/leaderboard"): TEAM_LEADS_UP,
     ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
     ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
     ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},

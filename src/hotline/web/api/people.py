@@ -6,7 +6,9 @@ daily trends and grade (:mod:`hotline.people.service`); ``?team=`` narrows it to
 a team lead naming another team is refused. ``GET /api/people/agents/{agent_id}`` is one
 agent's card, refused outside the caller's scope. ``GET /api/people/me`` is the signed-in
 agent's own card, compared with their targets and their team's average, with their recent
-evaluations — never anyone else's.
+evaluations — never anyone else's. ``GET /api/people/leaderboard`` ranks agents or teams on
+one figure, on the index against each entrant's queue mix where the figure depends on the
+queue (:mod:`hotline.people.leaderboard`).
 
 Periods are local dates of the center (``start``, ``end``, both included; by default the
 last 28 days up to today).
@@ -25,6 +27,7 @@ from hotline.config.center import CenterConfig
 from hotline.identity.roles import Role
 from hotline.people import service
 from hotline.people.grading import Grading, distribution
+from hotline.people.leaderboard import NORMALISED, RANKABLE
 from hotline.web.access import current_center, require_agent, scope_of
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, read_session, require_roles
@@ -263,4 +266,76 @@ def my_figures(
         team_average=card.team_averages.get(mine.team, {}),
         evaluations=[EvaluationOut.model_validate(e, from_attributes=True) for e in evaluations],
         notes=card.notes,
+    )
+
+
+class StandingOut(ResponseModel):
+    """One place: the entrant's figure, the center's figure on their queue mix (``expected``)
+    and the ratio of the two (``index``) for figures that depend on the queue, and the answered
+    contacts behind it."""
+
+    rank: int
+    name: str
+    value: Number
+    expected: Number | None
+    index: Number | None
+    answered: int
+
+
+class LeaderboardOut(ResponseModel):
+    """Agents or teams ranked on one figure over a period, best first; ``normalised`` says
+    whether the rank is on the index against each entrant's queue mix."""
+
+    start: date
+    end: date
+    metric: str
+    level: str
+    normalised: bool
+    minimum_answered: int
+    standings: list[StandingOut]
+
+
+@router.get("/leaderboard", responses=errors(409, 422))
+def leaderboard(
+    request: Request,
+    metric: str = Query("aht_s", description=f"One of {', '.join(RANKABLE)}."),
+    level: str = Query("agent", description="agent or team."),
+    start: date | None = START,
+    end: date | None = END,
+    minimum_answered: int = Query(1, ge=0, le=100_000, description="Fewer contacts: left off."),
+    user: CurrentUser = Depends(require_roles(*SCORECARD_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> LeaderboardOut:
+    """Agents or teams ranked on a figure, fairly across queue mixes (a team lead: their
+    teams' agents, or their teams)."""
+    center = _center(request)
+    first, last = period(center, start, end)
+    if metric not in RANKABLE:
+        raise HTTPException(422, f"metric: one of {', '.join(RANKABLE)}, not {metric!r}")
+    if level not in ("agent", "team"):
+        raise HTTPException(422, f"level: agent or team, not {level!r}")
+    scope = scope_of(request, user)
+    entrants = (
+        [a.id for a in center.agents if scope.covers(a.id)]
+        if level == "agent"
+        else [t.id for t in center.teams if scope.covers_team(t.id)]
+    )
+    board = service.leaderboard(
+        session=session,
+        center=center,
+        start=first,
+        end=last,
+        metric=metric,
+        level=level,
+        entrants=entrants,
+        minimum_answered=minimum_answered,
+    )
+    return LeaderboardOut(
+        start=first,
+        end=last,
+        metric=metric,
+        level=level,
+        normalised=metric in NORMALISED,
+        minimum_answered=minimum_answered,
+        standings=[StandingOut.model_validate(s, from_attributes=True) for s in board],
     )
