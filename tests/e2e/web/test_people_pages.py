@@ -215,6 +215,17 @@ def test_a_team_lead_reads_the_scorecard_of_their_team(browser: Any, site: Site)
     assert serious_violations(lead) == []
     lead.screenshot(path=str(site.shots / "people-01-team.png"), full_page=True)
 
+    # The leaderboard ranks handle time against the repair queue's 425 s (a011 counts in it):
+    # a003's 230 s first, a002's 595 s second.
+    board = lead.locator("#board tbody tr")
+    assert board.evaluate_all("rs => rs.map(r => r.dataset.agent)") == ["a003", "a002"]
+    expect(board.nth(1)).to_contain_text("1.40")
+    lead.select_option("#board-form select[name=board]", "csat")
+    lead.click("#board-form button[type=submit]")
+    lead.wait_for_url("**board=csat")
+    expect(lead.locator("#board tbody tr")).to_have_count(1)  # only a002 was surveyed
+    assert serious_violations(lead) == []
+
     lead.goto(f"{site.url}/team?{PERIOD}&lang=en")
     expect(lead.locator("h1")).to_have_text("Team scorecard")
     expect(lead.locator(".note").first).to_contain_text("no published schedule")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from hotline.config.grading import GradingRule
 from hotline.identity.roles import Role
 from hotline.people import service
+from hotline.people.leaderboard import NORMALISED, RANKABLE
 from hotline.web.access import current_center, scope_of
 from hotline.web.api.people import SCORECARD_READERS, period
 from hotline.web.auth import CurrentUser, read_session, require_roles
@@ -43,7 +44,7 @@ def show(metric: str, value: float | None) -> str:
         return "–"
     if metric in SECONDS:
         return f"{value:.0f} s"
-    if metric in SCORES:
+    if metric in SCORES or metric == "score":
         return f"{value:.1f}"
     return f"{100 * value:.1f} %"
 
@@ -147,11 +148,22 @@ def team_page(
         a.id for a in center.agents if scope.covers(a.id) and (team is None or a.team == team)
     ]
     card = service.scorecard(session=session, center=center, start=start, end=end, agents=agents)
+    metric = request.query_params.get("board") or "aht_s"
+    if metric not in RANKABLE:
+        raise HTTPException(422, [{"field": "board", "problem": f"one of {', '.join(RANKABLE)}"}])
+    board = service.leaderboard(
+        session=session, center=center, start=start, end=end, metric=metric, entrants=agents
+    )
     context = _context(request, user, card)
     context.update(
         teams=[t for t in center.teams if scope.covers_team(t.id)],
         team=team,
         grades=_grade_counts(card),
+        board=board,
+        board_metric=metric,
+        rankable=RANKABLE,
+        normalised=metric in NORMALISED,
+        names={a.id: a.name for a in center.agents},
     )
     return render(request, "team.html", context)
 
