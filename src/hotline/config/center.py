@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
+from hotline.config.grading import GradingConfig
 from hotline.config.targets import Targets
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
@@ -340,6 +341,7 @@ class CenterConfig(Strict):
     ivr: IvrConfig | None = None
     quality: QualityConfig | None = None
     targets: Targets | None = None
+    grading: GradingConfig | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from hotline.store.models.metrics import ContactRecordRow
 __all__ = [
     "BANK_TIMEZONE",
     "ContactRecord",
+    "agent_period_figures",
     "agent_report",
     "discard_staged_records",
     "event_log",
@@ -53,6 +55,7 @@ __all__ = [
     "import_records",
     "kpi_report",
     "publish_staged_records",
+    "queue_mix_figures",
     "read_bank",
     "read_contact_files",
     "records_frame",
@@ -198,31 +201,54 @@ def sources(*, session: Session) -> dict[str, int]:
 
 
 def records_frame(
-    *, session: Session, source: str | None = None, include_events: bool = True
+    *,
+    session: Session,
+    source: str | None = None,
+    include_events: bool = True,
+    queued_from: float | None = None,
+    queued_until: float | None = None,
 ) -> pl.DataFrame:
     """Imported records and contacts folded from the event log (of ``source`` when given).
 
     A source names an import (``hotline import contacts --source``) or a writer of the event
-    log (``live``, ``sim:<scenario>``); without one, everything is included.
+    log (``live``, ``sim:<scenario>``); without one, everything is included. With
+    ``queued_from`` / ``queued_until`` (epoch seconds) only contacts queued in
+    [``queued_from``, ``queued_until``) are returned; the database picks the imported ones
+    (by its ``queued_at`` index), so a month of a large history does not load every year.
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        frame = _records_by_copy(session, source)
+        frame = _records_by_copy(session, source, queued_from, queued_until)
     else:
         columns = [getattr(ContactRecordRow, name) for name in RECORD_COLUMNS]
         query = select(*columns)
         if source is not None:
             query = query.where(ContactRecordRow.source == source)
+        if queued_from is not None:
+            query = query.where(ContactRecordRow.queued_at >= queued_from)
+        if queued_until is not None:
+            query = query.where(ContactRecordRow.queued_at < queued_until)
         rows = session.execute(query).all()
         frame = pl.DataFrame([tuple(row) for row in rows], schema=FRAME_SCHEMA, orient="row")
     if include_events:
         events = event_log(session=session, source=source)
         if events:
-            frame = pl.concat([frame, events_to_frame(events)], how="vertical")
+            folded = events_to_frame(events)
+            # Contacts are folded whole from all their events, then kept by when they queued.
+            if queued_from is not None:
+                folded = folded.filter(pl.col("queued_at") >= queued_from)
+            if queued_until is not None:
+                folded = folded.filter(pl.col("queued_at") < queued_until)
+            frame = pl.concat([frame, folded], how="vertical")
     return frame
 
 
-def _records_by_copy(session: Session, source: str | None) -> pl.DataFrame:
+def _records_by_copy(
+    session: Session,
+    source: str | None,
+    queued_from: float | None = None,
+    queued_until: float | None = None,
+) -> pl.DataFrame:
     """Read contact records from PostgreSQL with ``COPY … TO STDOUT`` straight into Polars.
 
     Row-by-row fetching costs microseconds per row in Python; COPY streams CSV that Polars
@@ -232,7 +258,17 @@ def _records_by_copy(session: Session, source: str | None) -> pl.DataFrame:
     columns = ", ".join(
         f"{name}::int" if name == "transferred" else name for name in RECORD_COLUMNS
     )
-    where = " WHERE source = %s" if source is not None else ""
+    conditions: list[str] = []
+    parameters: list[Any] = []
+    for condition, value in (
+        ("source = %s", source),
+        ("queued_at >= %s", queued_from),
+        ("queued_at < %s", queued_until),
+    ):
+        if value is not None:
+            conditions.append(condition)
+            parameters.append(value)
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     statement = (
         f"COPY (SELECT {columns} FROM contact_records{where} ORDER BY id) "
         "TO STDOUT WITH (FORMAT csv, HEADER true)"
@@ -241,7 +277,7 @@ def _records_by_copy(session: Session, source: str | None) -> pl.DataFrame:
     # The psycopg connection under SQLAlchemy's pool; its cursor speaks COPY.
     raw: Any = session.connection().connection.dbapi_connection
     buffer = io.BytesIO()
-    with raw.cursor() as cursor, cursor.copy(statement, (source,) if source else None) as copy:
+    with raw.cursor() as cursor, cursor.copy(statement, parameters or None) as copy:
         for chunk in copy:
             buffer.write(chunk)
     buffer.seek(0)
@@ -345,6 +381,144 @@ def agent_report(
         timezone=timezone,
         teams=teams,
     )
+
+
+#: The per-agent figures of a team scorecard, as METRICS.md names them.
+AGENT_FIGURES: tuple[str, ...] = ("answered", "aht_s", "acw_s", "avg_hold_s", "fcr")
+
+
+@dataclass(frozen=True)
+class AgentPeriodFigures:
+    """Each agent's figures over a period (``totals``: one row per agent) and per local day
+    (``daily``: ``interval_start`` as a date, one row per agent and day), with the columns
+    ``answered``, ``aht_s``, ``acw_s``, ``avg_hold_s``, ``fcr`` (from contact records),
+    ``occupancy`` (from agent states) and ``csat`` with ``surveys`` (from survey answers)."""
+
+    totals: pl.DataFrame
+    daily: pl.DataFrame
+
+
+def agent_period_figures(
+    *,
+    session: Session,
+    since: float,
+    until: float,
+    agents: Collection[str] | None = None,
+    settings: MetricSettings | None = None,
+    timezone: str = "UTC",
+) -> AgentPeriodFigures:
+    """Each agent's METRICS.md figures over [``since``, ``until``) (epoch seconds), in total and
+    per local day, for the agents in ``agents`` (everyone when ``None``).
+
+    Contacts count in the period they queued in (as every queue figure does); occupancy
+    sums handling and available seconds over the period's days before dividing, so the
+    period's figure is the definition applied to the whole period, not a mean of days.
+    """
+    # Every contact of the period, whoever answered it: a repeat contact answered by another
+    # agent (or another team) still makes the first one not resolved (FCR), so the agents
+    # are picked from the figures, not from the contacts.
+    frame = records_frame(session=session, queued_from=since, queued_until=until)
+    columns = ["agent", *AGENT_FIGURES]
+    whole = queue_figures(
+        frame, interval="all", by=("agent",), settings=settings, timezone=timezone
+    )
+    totals = whole.table.select(columns).filter(pl.col("agent").is_not_null())
+    per_day = queue_figures(
+        frame, interval="day", by=("agent",), settings=settings, timezone=timezone
+    )
+    daily = per_day.table.select("interval_start", *columns).filter(pl.col("agent").is_not_null())
+    if agents is not None:
+        chosen = list(agents)
+        totals = totals.filter(pl.col("agent").is_in(chosen))
+        daily = daily.filter(pl.col("agent").is_in(chosen))
+
+    events = [
+        e for e in event_log(session=session) if since <= e.at < until and e.agent_id is not None
+    ]
+    if agents is not None:
+        kept = set(agents)
+        events = [e for e in events if e.agent_id in kept]
+    states = agent_figures(events, interval="day", timezone=timezone, until=until)
+    occupancy_daily = states.select("interval_start", "agent", "occupancy")
+    occupancy_total = states.group_by("agent").agg(
+        pl.when((pl.col("handling_s").sum() + pl.col("idle_s").sum()) > 0)
+        .then(pl.col("handling_s").sum() / (pl.col("handling_s").sum() + pl.col("idle_s").sum()))
+        .alias("occupancy")
+    )
+    surveys = [e for e in events if e.kind is EventKind.SURVEY_ANSWERED]
+    csat_daily = experience_figures(surveys, interval="day", timezone=timezone, by=("agent",))
+    # The period's CSAT is the definition over all the period's answers: moving every answer
+    # to the period's first instant puts them in one bucket of the same computation.
+    csat_total = experience_figures(
+        [
+            Event(e.seq, since, e.kind, e.contact_id, agent_id=e.agent_id, data=e.data)
+            for e in surveys
+        ],
+        interval="day",
+        timezone=timezone,
+        by=("agent",),
+    ).select("agent", "surveys", "csat")
+
+    totals = (
+        totals.join(occupancy_total, on="agent", how="full", coalesce=True)
+        .join(csat_total, on="agent", how="full", coalesce=True)
+        .sort("agent")
+    )
+    keys = ["interval_start", "agent"]
+    daily = daily.with_columns(pl.col("interval_start").dt.date())
+    daily = (
+        daily.join(
+            occupancy_daily.with_columns(pl.col("interval_start").dt.date()),
+            on=keys,
+            how="full",
+            coalesce=True,
+        )
+        .join(
+            csat_daily.select("interval_start", "agent", "surveys", "csat").with_columns(
+                pl.col("interval_start").dt.date()
+            ),
+            on=keys,
+            how="full",
+            coalesce=True,
+        )
+        .sort(keys)
+    )
+    return AgentPeriodFigures(totals=totals, daily=daily)
+
+
+def queue_mix_figures(
+    *,
+    session: Session,
+    since: float,
+    until: float,
+    level: str = "agent",
+    teams: Mapping[str, str] | None = None,
+    settings: MetricSettings | None = None,
+    timezone: str = "UTC",
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The period's per-contact figures (``answered`` and :data:`AGENT_FIGURES`) of each
+    ``level`` (``agent`` or ``team``): in total, by queue, and each queue's over everyone —
+    what a fair comparison needs, since handle time and resolution depend on the queue.
+
+    Contacts count by when they queued in [``since``, ``until``); ``teams`` (agent → team)
+    fills the team of records that name none.
+    """
+    if level not in ("agent", "team"):
+        raise ValueError("a queue mix is by agent or team")
+    frame = records_frame(session=session, queued_from=since, queued_until=until)
+    if teams:
+        frame = with_teams(frame, teams)
+    columns = ["answered", *AGENT_FIGURES[1:]]
+
+    def figures(by: tuple[str, ...]) -> pl.DataFrame:
+        table = queue_figures(
+            frame, interval="all", by=by, settings=settings, timezone=timezone
+        ).table
+        return table.select(*by, *columns).filter(
+            pl.all_horizontal(pl.col(name).is_not_null() for name in by)
+        )
+
+    return figures((level,)), figures((level, "queue")), figures(("queue",))
 
 
 def experience_report(

@@ -317,6 +317,10 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import manager
 
     app.include_router(manager.router)
+
+    from hotline.web.api import people
+
+    app.include_router(people.router)
     pages.mount(app)
 
 

@@ -201,6 +201,11 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/quality/evaluations/{evaluation_id}/review"): SUPERVISORS,
     ("GET", "/api/quality/accuracy"): QA_READERS,
     ("GET", "/api/quality/sampling-plan"): SUPERVISORS | {"qa"},
+    # people: team scorecards for team leads (their teams) and up; an agent's own figures
+    ("GET", "/api/people/scorecard"): TEAM_LEADS_UP,
+    ("GET", "/api/people/agents/{agent_id}"): TEAM_LEADS_UP,
+    ("GET", "/api/people/me"): ADMIN | {"agent"},
+    ("GET", "/api/people/leaderboard"): TEAM_LEADS_UP,
     ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
     ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
     ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},
@@ -222,6 +227,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/admin"): MANAGERS,
     ("GET", "/quality"): SUPERVISORS | {"qa"},
     ("GET", "/quality/mine"): ADMIN | {"agent"},
+    ("GET", "/team"): TEAM_LEADS_UP,
+    ("GET", "/me"): ADMIN | {"agent"},
     ("GET", "/quality/calibration"): SUPERVISORS | {"qa"},
     ("GET", "/recordings"): LISTENERS,
     ("GET", "/customers"): CUSTOMER_READERS,
@@ -251,6 +258,7 @@ OTHER_TEAMS_AGENT = "a011"
 FOREIGN_AGENT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/live/agents/{agent_id}"): SUPERVISION - {"team_lead"},
     ("POST", "/api/live/agents/{agent_id}/state"): SUPERVISORS,
+    ("GET", "/api/people/agents/{agent_id}"): SUPERVISORS,
 }
 
 

@@ -77,6 +77,7 @@ def mount(app: FastAPI) -> None:
         customers,
         live,
         manager,
+        people,
         quality,
         recordings,
         reports,
@@ -92,3 +93,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(recordings.router)
     app.include_router(customers.router)
     app.include_router(manager.router)
+    app.include_router(people.router)

@@ -1,0 +1,1 @@
+"""People management: team scorecards, agent grading and the agent's own figures."""

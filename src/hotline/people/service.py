@@ -1,0 +1,305 @@
+"""Team scorecards and the agent's own figures: a composition of metrics, quality and grading.
+
+A team lead runs a team on a scorecard: per agent, over a chosen period, handle time,
+after-contact work, hold, occupancy, adherence, first contact resolution, satisfaction and
+quality accuracy, each against its target, with a daily trend, and the agent's grade. The
+contact figures come from :func:`hotline.metrics.service.agent_period_figures` (the METRICS.md
+definitions, never redefined here), the quality figures from
+:func:`hotline.quality.service.agent_accuracy`, the grade from :mod:`hotline.people.grading`
+under the center's ``grading:`` rules, which also give each figure its target.
+
+Adherence needs a published schedule; rosters are not stored yet, so adherence is reported as
+not available (``None``) with a note, and grading leaves it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import fmean
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from hotline.config.center import CenterConfig
+from hotline.config.grading import SCORECARD_METRICS
+from hotline.metrics import service as metrics
+from hotline.people.grading import Grading, grade
+from hotline.people.leaderboard import NORMALISED, RANKABLE, Entry, Standing, standings
+from hotline.quality import service as quality
+
+#: The figures of a scorecard, in the order a scorecard shows them.
+METRICS: tuple[str, ...] = tuple(SCORECARD_METRICS)
+#: Figures followed day by day (a sparkline each); quality comes from a handful of
+#: evaluations a month, too few to draw per day.
+TRENDED: tuple[str, ...] = ("aht_s", "acw_s", "avg_hold_s", "occupancy", "fcr", "csat")
+#: The longest period a scorecard covers.
+MAX_DAYS = 93
+#: The dates a scorecard can cover: a calendar date outside these cannot be turned into
+#: instants in every time zone (epoch seconds, a day after).
+FIRST_DAY = date(1970, 1, 2)
+LAST_DAY = date(2999, 12, 31)
+
+NO_SCHEDULE = "adherence: no published schedule (rosters are not stored yet)"
+
+
+@dataclass(frozen=True)
+class AgentCard:
+    """One agent's row of a scorecard."""
+
+    agent: str
+    name: str
+    team: str
+    figures: dict[str, float | None]
+    trends: dict[str, list[float | None]]
+    answered: int
+    surveys: int
+    evaluations: int
+    grading: Grading | None
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """Agents' figures over [``start``, ``end``] (local dates, both included), each figure's
+    target (from the grading rules; absent when the center grades not on it), the mean of
+    each team's agents, and notes on what could not be computed."""
+
+    start: date
+    end: date
+    timezone: str
+    days: list[date]
+    targets: dict[str, float]
+    agents: list[AgentCard]
+    team_averages: dict[str, dict[str, float | None]]
+    notes: list[str] = field(default_factory=list)
+
+
+def period_problem(start: date, end: date) -> str | None:
+    """Why [``start``, ``end``] is not a period a scorecard covers, or ``None``.
+
+    >>> period_problem(date(2026, 3, 2), date(2026, 3, 1))
+    'end 2026-03-01 is before start 2026-03-02'
+    >>> period_problem(date(9999, 12, 31), date(9999, 12, 31))
+    'give dates from 1970-01-02 to 2999-12-31, not 9999-12-31'
+    """
+    for day in (start, end):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            return f"give dates from {FIRST_DAY} to {LAST_DAY}, not {day}"
+    if end < start:
+        return f"end {end} is before start {start}"
+    if (end - start).days + 1 > MAX_DAYS:
+        return f"a scorecard covers at most {MAX_DAYS} days, not {(end - start).days + 1}"
+    return None
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def scorecard(
+    *,
+    session: Session,
+    center: CenterConfig,
+    start: date,
+    end: date,
+    agents: Collection[str] | None = None,
+) -> Scorecard:
+    """The scorecard of ``agents`` (every configured agent when ``None``) from ``start`` to
+    ``end`` (local dates in the center's time zone, both included)."""
+    problem = period_problem(start, end)
+    if problem is not None:
+        raise ValueError(problem)
+    timezone = center.center.timezone
+    zone = ZoneInfo(timezone)
+    since = datetime.combine(start, time(), zone)
+    until = datetime.combine(end + timedelta(days=1), time(), zone)
+    configured = [a for a in center.agents if agents is None or a.id in set(agents)]
+    ids = [a.id for a in configured]
+    figures = metrics.agent_period_figures(
+        session=session,
+        since=since.timestamp(),
+        until=until.timestamp(),
+        agents=ids,
+        settings=metrics.settings_for_center(center),
+        timezone=timezone,
+    )
+    policy = center.quality.sampling if center.quality is not None else None
+    accuracy = quality.agent_accuracy(
+        session=session,
+        since=since.astimezone(UTC),
+        until=until.astimezone(UTC),
+        agents=ids,
+        margin_points=policy.margin_points if policy else 5.0,
+        assumed_sd=policy.assumed_sd_points if policy else 12.0,
+    )
+    totals = {row["agent"]: row for row in figures.totals.to_dicts()}
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    daily: dict[tuple[str, date], dict[str, Any]] = {
+        (row["agent"], row["interval_start"]): row for row in figures.daily.to_dicts()
+    }
+    cards = []
+    for agent in configured:
+        row = totals.get(agent.id, {})
+        qa = accuracy.get(agent.id)
+        values: dict[str, float | None] = {
+            "aht_s": _float(row.get("aht_s")),
+            "acw_s": _float(row.get("acw_s")),
+            "avg_hold_s": _float(row.get("avg_hold_s")),
+            "occupancy": _float(row.get("occupancy")),
+            "adherence": None,
+            "fcr": _float(row.get("fcr")),
+            "csat": _float(row.get("csat")),
+            "quality_score": qa.mean_score if qa else None,
+            "fatal_accuracy": qa.fatal_accuracy if qa else None,
+            "nonfatal_accuracy": qa.nonfatal_accuracy if qa else None,
+        }
+        trends = {
+            metric: [_float(daily.get((agent.id, day), {}).get(metric)) for day in days]
+            for metric in TRENDED
+        }
+        cards.append(
+            AgentCard(
+                agent=agent.id,
+                name=agent.name,
+                team=agent.team,
+                figures=values,
+                trends=trends,
+                answered=int(row.get("answered") or 0),
+                surveys=int(row.get("surveys") or 0),
+                evaluations=qa.evaluations if qa else 0,
+                grading=grade(values, center.grading) if center.grading is not None else None,
+            )
+        )
+    targets = {rule.metric: rule.target for rule in center.grading.rules} if center.grading else {}
+    notes = [NO_SCHEDULE]
+    if center.grading is None:
+        notes.append("no grading rules in the center configuration: no targets, no grades")
+    return Scorecard(
+        start=start,
+        end=end,
+        timezone=timezone,
+        days=days,
+        targets=targets,
+        agents=cards,
+        team_averages=team_averages(cards),
+        notes=notes,
+    )
+
+
+def team_averages(cards: Collection[AgentCard]) -> dict[str, dict[str, float | None]]:
+    """Each team's mean of its agents' figures (agents without the figure left out)."""
+    teams: dict[str, list[AgentCard]] = {}
+    for card in cards:
+        teams.setdefault(card.team, []).append(card)
+    out: dict[str, dict[str, float | None]] = {}
+    for team, members in sorted(teams.items()):
+        out[team] = {}
+        for metric in METRICS:
+            present = [v for c in members if (v := c.figures[metric]) is not None]
+            out[team][metric] = round(fmean(present), 6) if present else None
+    return out
+
+
+@dataclass(frozen=True)
+class RecentEvaluation:
+    """One of an agent's evaluations, as the agent sees it on their own dashboard."""
+
+    id: int
+    contact_id: str
+    evaluated_at: datetime
+    form_id: str
+    score: float
+    fatal_error: bool
+    status: str
+
+
+def recent_evaluations(
+    *, session: Session, agent_id: str, limit: int = 10
+) -> list[RecentEvaluation]:
+    """The agent's newest evaluations."""
+    rows = quality.list_evaluations(session=session, agents=[agent_id], limit=limit)
+    return [
+        RecentEvaluation(
+            id=row.id,
+            contact_id=row.contact_id,
+            evaluated_at=row.evaluated_at,
+            form_id=row.form_id,
+            score=row.score,
+            fatal_error=row.fatal_error,
+            status=row.status,
+        )
+        for row in rows
+    ]
+
+
+def leaderboard(
+    *,
+    session: Session,
+    center: CenterConfig,
+    start: date,
+    end: date,
+    metric: str,
+    level: str = "agent",
+    entrants: Collection[str] | None = None,
+    minimum_answered: int = 1,
+) -> list[Standing]:
+    """Agents (or teams, ``level="team"``) ranked on ``metric`` from ``start`` to ``end``
+    (local dates, both included), fairly across queue mixes (:mod:`hotline.people.leaderboard`);
+    only ``entrants`` (agent or team ids; everyone when ``None``) are ranked, against the
+    whole center's queue figures."""
+    problem = period_problem(start, end)
+    if problem is not None:
+        raise ValueError(problem)
+    if level not in ("agent", "team"):
+        raise ValueError(f"a leaderboard ranks agents or teams, not {level!r}")
+    if metric not in RANKABLE:
+        raise ValueError(f"a leaderboard ranks on {', '.join(RANKABLE)}, not {metric!r}")
+    zone = ZoneInfo(center.center.timezone)
+    since = datetime.combine(start, time(), zone).timestamp()
+    until = datetime.combine(end + timedelta(days=1), time(), zone).timestamp()
+    totals, by_queue, queues = metrics.queue_mix_figures(
+        session=session,
+        since=since,
+        until=until,
+        level=level,
+        teams=metrics.teams_for_center(center),
+        settings=metrics.settings_for_center(center),
+        timezone=center.center.timezone,
+    )
+    mixes: dict[str, dict[str, int]] = {}
+    for row in by_queue.to_dicts():
+        mixes.setdefault(row[level], {})[row["queue"]] = int(row["answered"])
+    names = [a.id for a in center.agents] if level == "agent" else [t.id for t in center.teams]
+    chosen = [n for n in names if entrants is None or n in set(entrants)]
+    if metric in NORMALISED:
+        values = {row[level]: _float(row[metric]) for row in totals.to_dicts()}
+        entries = {n: Entry(values.get(n), mixes.get(n, {})) for n in chosen}
+        queue_values = {row["queue"]: _float(row[metric]) for row in queues.to_dicts()}
+        return standings(
+            entries,
+            metric=metric,
+            queue_values=queue_values,
+            minimum_answered=minimum_answered,
+        )
+    card = scorecard(session=session, center=center, start=start, end=end)
+    if level == "agent":
+        figures = {c.agent: _card_value(c, metric) for c in card.agents}
+    else:
+        figures = {}
+        for team in chosen:
+            present = [
+                v
+                for c in card.agents
+                if c.team == team and (v := _card_value(c, metric)) is not None
+            ]
+            figures[team] = fmean(present) if present else None
+    entries = {n: Entry(figures.get(n), mixes.get(n, {})) for n in chosen}
+    return standings(entries, metric=metric, minimum_answered=minimum_answered)
+
+
+def _card_value(card: AgentCard, metric: str) -> float | None:
+    if metric == "score":
+        return card.grading.score if card.grading is not None else None
+    return card.figures.get(metric)

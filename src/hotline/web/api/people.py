@@ -1,0 +1,341 @@
+"""People API: the team scorecard with grades, one agent's card, and the agent's own figures.
+
+``GET /api/people/scorecard`` gives every agent the caller oversees (a team lead: their own
+teams; supervisors and managers: the floor) their figures over a period, each figure's target,
+daily trends and grade (:mod:`hotline.people.service`); ``?team=`` narrows it to one team, and
+a team lead naming another team is refused. ``GET /api/people/agents/{agent_id}`` is one
+agent's card, refused outside the caller's scope. ``GET /api/people/me`` is the signed-in
+agent's own card, compared with their targets and their team's average, with their recent
+evaluations — never anyone else's. ``GET /api/people/leaderboard`` ranks agents or teams on
+one figure, on the index against each entrant's queue mix where the figure depends on the
+queue (:mod:`hotline.people.leaderboard`).
+
+Periods are local dates of the center (``start``, ``end``, both included; by default the
+last 28 days up to today).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import Path as Path_
+from sqlalchemy.orm import Session
+
+from hotline.config.center import CenterConfig
+from hotline.identity.roles import Role
+from hotline.people import service
+from hotline.people.grading import Grading, distribution
+from hotline.people.leaderboard import NORMALISED, RANKABLE
+from hotline.web.access import current_center, require_agent, scope_of
+from hotline.web.api.responses import Number, ResponseModel, errors
+from hotline.web.auth import CurrentUser, read_session, require_roles
+
+router = APIRouter(prefix="/api/people", tags=["people"])
+
+#: Who reads team scorecards: team leads (their teams), supervisors and managers (the floor).
+SCORECARD_READERS = (Role.MANAGER, Role.SUPERVISOR, Role.TEAM_LEAD)
+DEFAULT_DAYS = 28
+
+
+class PartOut(ResponseModel):
+    """One figure's part in a grade: value, marks 0..100, share of the weight, points lost."""
+
+    metric: str
+    value: Number
+    target: Number
+    floor: Number
+    marks: Number
+    weight_share: Number
+    points_lost: Number
+
+
+class GradingOut(ResponseModel):
+    """A weighted score 0..100 and grade A–D (``null`` when too few figures were available),
+    the figures that cost points (``movers``, costliest first), every part, and the graded
+    figures the agent had no value for."""
+
+    score: Number | None
+    grade: str | None
+    movers: list[str]
+    parts: list[PartOut]
+    missing: list[str]
+    weight_available: Number
+
+
+class AgentCardOut(ResponseModel):
+    """One agent's figures over the period (``null``: not available), daily trends (one value
+    per day of ``days``), counts behind them and grade."""
+
+    agent: str
+    name: str
+    team: str
+    figures: dict[str, Number | None]
+    trends: dict[str, list[Number | None]]
+    answered: int
+    surveys: int
+    evaluations: int
+    grading: GradingOut | None
+
+
+class ScorecardOut(ResponseModel):
+    """A team scorecard: the period, each figure's target, the agents' cards, each team's
+    mean, how many agents earned each grade, and what could not be computed."""
+
+    start: date
+    end: date
+    timezone: str
+    days: list[date]
+    targets: dict[str, Number]
+    agents: list[AgentCardOut]
+    team_averages: dict[str, dict[str, Number | None]]
+    grades: dict[str, int]
+    notes: list[str]
+
+
+class EvaluationOut(ResponseModel):
+    """One of the agent's recent evaluations."""
+
+    id: int
+    contact_id: str
+    evaluated_at: datetime
+    form_id: str
+    score: Number
+    fatal_error: bool
+    status: str
+
+
+class MyFiguresOut(ResponseModel):
+    """The signed-in agent's own card, their targets and their team's average over the period,
+    and their recent evaluations."""
+
+    start: date
+    end: date
+    timezone: str
+    days: list[date]
+    targets: dict[str, Number]
+    card: AgentCardOut
+    team_average: dict[str, Number | None]
+    evaluations: list[EvaluationOut]
+    notes: list[str]
+
+
+def _grading(result: Grading | None) -> GradingOut | None:
+    if result is None:
+        return None
+    return GradingOut(
+        score=result.score,
+        grade=result.grade,
+        movers=[part.metric for part in result.movers()],
+        parts=[PartOut.model_validate(part, from_attributes=True) for part in result.parts],
+        missing=list(result.missing),
+        weight_available=result.weight_available,
+    )
+
+
+def card_out(card: service.AgentCard) -> AgentCardOut:
+    """The response shape of one agent's card."""
+    return AgentCardOut(
+        agent=card.agent,
+        name=card.name,
+        team=card.team,
+        figures=dict(card.figures),
+        trends={k: list(v) for k, v in card.trends.items()},
+        answered=card.answered,
+        surveys=card.surveys,
+        evaluations=card.evaluations,
+        grading=_grading(card.grading),
+    )
+
+
+def _center(request: Request) -> CenterConfig:
+    center = current_center(request)
+    if center is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "no center configuration is loaded: no agents to score"
+        )
+    return center
+
+
+def period(center: CenterConfig, start: date | None, end: date | None) -> tuple[date, date]:
+    """The asked period, by default the last 28 days up to today (the center's time zone);
+    422 with the rule broken when it is not one a scorecard covers."""
+    today = datetime.now(ZoneInfo(center.center.timezone)).date()
+    last = end or today
+    first = start or last - timedelta(days=DEFAULT_DAYS - 1)
+    problem = service.period_problem(first, last)
+    if problem is not None:
+        raise HTTPException(422, f"start/end: {problem}")
+    return first, last
+
+
+START = Query(None, description="First local date of the period (default: 27 days before end).")
+END = Query(None, description="Last local date of the period, included (default: today).")
+
+
+def _scorecard_out(card: service.Scorecard) -> ScorecardOut:
+    return ScorecardOut(
+        start=card.start,
+        end=card.end,
+        timezone=card.timezone,
+        days=card.days,
+        targets=card.targets,
+        agents=[card_out(a) for a in card.agents],
+        team_averages=card.team_averages,
+        grades=distribution([a.grading.grade if a.grading else None for a in card.agents]),
+        notes=card.notes,
+    )
+
+
+@router.get("/scorecard", responses=errors(409, 422))
+def scorecard(
+    request: Request,
+    start: date | None = START,
+    end: date | None = END,
+    team: str | None = Query(None, max_length=64, description="Only this team's agents."),
+    user: CurrentUser = Depends(require_roles(*SCORECARD_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> ScorecardOut:
+    """Each agent's figures against target, with trends and grade (a team lead: their teams)."""
+    center = _center(request)
+    first, last = period(center, start, end)
+    scope = scope_of(request, user)
+    if team is not None:
+        if team not in {t.id for t in center.teams}:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"team {team} does not exist")
+        if not scope.covers_team(team):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"team {team} is not one you lead")
+    agents = [
+        a.id for a in center.agents if scope.covers(a.id) and (team is None or a.team == team)
+    ]
+    card = service.scorecard(session=session, center=center, start=first, end=last, agents=agents)
+    return _scorecard_out(card)
+
+
+@router.get("/agents/{agent_id}", responses=errors(404, 409, 422))
+def agent_card(
+    request: Request,
+    agent_id: str = Path_(..., max_length=64),
+    start: date | None = START,
+    end: date | None = END,
+    user: CurrentUser = Depends(require_roles(*SCORECARD_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> ScorecardOut:
+    """One agent's scorecard (403 outside the caller's teams)."""
+    center = _center(request)
+    first, last = period(center, start, end)
+    require_agent(scope_of(request, user), agent_id)
+    if agent_id not in {a.id for a in center.agents}:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"agent {agent_id} does not exist")
+    card = service.scorecard(
+        session=session, center=center, start=first, end=last, agents=[agent_id]
+    )
+    return _scorecard_out(card)
+
+
+@router.get("/me", responses=errors(409, 422))
+def my_figures(
+    request: Request,
+    start: date | None = START,
+    end: date | None = END,
+    user: CurrentUser = Depends(require_roles(Role.AGENT)),
+    session: Session = Depends(read_session, scope="function"),
+) -> MyFiguresOut:
+    """My figures against my targets and my team's average, my grade, my recent evaluations."""
+    center = _center(request)
+    first, last = period(center, start, end)
+    mine = next((a for a in center.agents if a.id == user.agent_id), None)
+    if mine is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "your account is linked to no agent of the center configuration (users.agent_id)",
+        )
+    # The team average needs the team's figures; only the mean leaves this function.
+    team = [a.id for a in center.agents if a.team == mine.team]
+    card = service.scorecard(session=session, center=center, start=first, end=last, agents=team)
+    own = next(c for c in card.agents if c.agent == mine.id)
+    evaluations = service.recent_evaluations(session=session, agent_id=mine.id)
+    return MyFiguresOut(
+        start=card.start,
+        end=card.end,
+        timezone=card.timezone,
+        days=card.days,
+        targets=card.targets,
+        card=card_out(own),
+        team_average=card.team_averages.get(mine.team, {}),
+        evaluations=[EvaluationOut.model_validate(e, from_attributes=True) for e in evaluations],
+        notes=card.notes,
+    )
+
+
+class StandingOut(ResponseModel):
+    """One place: the entrant's figure, the center's figure on their queue mix (``expected``)
+    and the ratio of the two (``index``) for figures that depend on the queue, and the answered
+    contacts behind it."""
+
+    rank: int
+    name: str
+    value: Number
+    expected: Number | None
+    index: Number | None
+    answered: int
+
+
+class LeaderboardOut(ResponseModel):
+    """Agents or teams ranked on one figure over a period, best first; ``normalised`` says
+    whether the rank is on the index against each entrant's queue mix."""
+
+    start: date
+    end: date
+    metric: str
+    level: str
+    normalised: bool
+    minimum_answered: int
+    standings: list[StandingOut]
+
+
+@router.get("/leaderboard", responses=errors(409, 422))
+def leaderboard(
+    request: Request,
+    metric: str = Query("aht_s", description=f"One of {', '.join(RANKABLE)}."),
+    level: str = Query("agent", description="agent or team."),
+    start: date | None = START,
+    end: date | None = END,
+    minimum_answered: int = Query(1, ge=0, le=100_000, description="Fewer contacts: left off."),
+    user: CurrentUser = Depends(require_roles(*SCORECARD_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> LeaderboardOut:
+    """Agents or teams ranked on a figure, fairly across queue mixes (a team lead: their
+    teams' agents, or their teams)."""
+    center = _center(request)
+    first, last = period(center, start, end)
+    if metric not in RANKABLE:
+        raise HTTPException(422, f"metric: one of {', '.join(RANKABLE)}, not {metric!r}")
+    if level not in ("agent", "team"):
+        raise HTTPException(422, f"level: agent or team, not {level!r}")
+    scope = scope_of(request, user)
+    entrants = (
+        [a.id for a in center.agents if scope.covers(a.id)]
+        if level == "agent"
+        else [t.id for t in center.teams if scope.covers_team(t.id)]
+    )
+    board = service.leaderboard(
+        session=session,
+        center=center,
+        start=first,
+        end=last,
+        metric=metric,
+        level=level,
+        entrants=entrants,
+        minimum_answered=minimum_answered,
+    )
+    return LeaderboardOut(
+        start=first,
+        end=last,
+        metric=metric,
+        level=level,
+        normalised=metric in NORMALISED,
+        minimum_answered=minimum_answered,
+        standings=[StandingOut.model_validate(s, from_attributes=True) for s in board],
+    )

@@ -1,0 +1,260 @@
+"""The team scorecard and the agent's own figures in headless Chromium against the real server.
+
+A team lead opens ``/team`` for a fixed period: their team's agents, each figure against its
+target with a sparkline of its days, the grade and what moved it; another team is refused.
+The agent opens ``/me``: their figures against target and team average, their grade, their
+recent evaluation, and nobody else's row. Every page passes axe-core in zh-CN and en (no
+serious or critical violations).
+
+Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.validate import load_center
+from hotline.core.events import Event, EventKind
+from hotline.core.settings import Settings
+from hotline.identity.passwords import hash_password
+from hotline.metrics.service import ContactRecord, import_records
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.event_log import append
+from hotline.store.migrate import upgrade
+from hotline.store.models.core import User
+from hotline.store.models.quality import Evaluation
+from hotline.web.app import create_app
+from tests.e2e.web.test_console import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    SAMPLE,
+    _free_port,
+    _require_browser,
+)
+
+pytestmark = pytest.mark.e2e
+
+#: 2026-03-02 08:00 in Shanghai; the scorecard covers 2 and 3 March.
+T0 = 1_772_409_600.0
+DAY = 86_400.0
+PERIOD = "start=2026-03-02&end=2026-03-03"
+
+
+@dataclass
+class Site:
+    """The running server, and where screenshots go."""
+
+    url: str
+    shots: Path
+
+
+def _record(contact: str, agent: str, at: float, talk: float, wrap: float) -> ContactRecord:
+    return ContactRecord(
+        contact_id=contact,
+        arrived_at=at,
+        queued_at=at,
+        answered_at=at + 8,
+        ended_at=at + 8 + talk,
+        outcome="answered",
+        queue="repair",
+        agent=agent,
+        customer=f"1380000{contact}",
+        talk_s=talk,
+        wrap_s=wrap,
+    )
+
+
+def _seed(factory: sessionmaker[Session]) -> None:
+    digest = hash_password(PASSWORD)
+    with factory() as session:
+        for username, roles, agent_id in (
+            ("lead", ["team_lead"], "a001"),
+            ("a002", ["agent"], "a002"),
+        ):
+            session.add(
+                User(
+                    username=username,
+                    display_name=username,
+                    password_hash=digest,
+                    roles=roles,
+                    agent_id=agent_id,
+                    language="zh-CN",
+                    active=True,
+                )
+            )
+        import_records(
+            session=session,
+            records=[
+                _record("0001", "a002", T0 + 3600, 300, 40),
+                _record("0002", "a002", T0 + DAY + 3600, 700, 150),
+                _record("0003", "a003", T0 + 3600, 200, 30),
+                _record("0004", "a011", T0 + 3600, 250, 30),
+            ],
+            source="people-e2e",
+        )
+        append(
+            session,
+            [
+                Event(1, T0 + 5000, EventKind.SURVEY_ANSWERED, "0001", agent_id="a002",
+                      data={"score": 5, "scale_max": 5}),
+            ],
+        )  # fmt: skip
+        session.add(
+            Evaluation(
+                contact_id="0001",
+                agent_id="a002",
+                evaluator="qa",
+                evaluated_at=datetime.fromtimestamp(T0 + 7200, UTC),
+                form_id="voice-service",
+                form_version=2,
+                score=88.0,
+                fatal_error=False,
+                nonfatal_errors=1,
+                nonfatal_opportunities=8,
+                summary="",
+            )
+        )
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The real app on a temporary SQLite database, served by uvicorn in a thread."""
+    _require_browser()
+    import uvicorn
+
+    home: Path = tmp_path_factory.mktemp("people")
+    engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    _seed(factory)
+    app = create_app(
+        settings=Settings(home=home, secret_key="e2e-secret"),
+        session_factory=factory,
+        center=load_center(SAMPLE),
+    )
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn-people", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.05)
+    shots = Path(os.environ.get("HOTLINE_SCREENSHOTS") or home / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    yield Site(url=f"http://127.0.0.1:{port}", shots=shots)
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def _page(browser: Any, site: Site, username: str) -> Any:
+    # axe-core is injected as a script, which the pages' CSP would refuse
+    context = browser.new_context(viewport={"width": 1366, "height": 1000}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{site.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/console")
+    return page
+
+
+def test_a_team_lead_reads_the_scorecard_of_their_team(browser: Any, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    lead = _page(browser, site, "lead")
+    lead.click("#nav-team")
+    expect(lead.locator("h1")).to_have_text("团队计分卡")
+    lead.fill("input[name=start]", "2026-03-02")
+    lead.fill("input[name=end]", "2026-03-03")
+    lead.click("#team-filters button[type=submit]")
+    lead.wait_for_url(f"{site.url}/team?start=2026-03-02&end=2026-03-03&team=")
+    rows = lead.locator("#scorecard tbody tr")
+    agents = rows.evaluate_all("rs => rs.map(r => r.dataset.agent)")
+    assert "a002" in agents and "a003" in agents and "a011" not in agents  # t-repair is not theirs
+    a002 = lead.locator("#scorecard tr[data-agent=a002]")
+    # 300 + 40 and 700 + 150 seconds: 595 s against a 360 s target, missed
+    aht = a002.locator("td[data-metric=aht_s]")
+    expect(aht).to_contain_text("595 s")
+    expect(aht).to_have_class("figure missed")
+    expect(aht.locator("svg.spark polyline")).to_have_count(1)  # two days: a line
+    expect(a002.locator("td[data-metric=csat]")).to_contain_text("100.0 %")
+    expect(a002.locator("td[data-metric=quality_score]")).to_contain_text("88.0")
+    # marks: aht 2.1, acw 33.3, hold, fcr, csat and fatal accuracy 100; weights 2 1 1 2 3 3
+    expect(a002.locator(".grade-cell")).to_contain_text("B 78.1")
+    # a003 has contact figures only (6 of 14 weight, under the half the rules ask): ungraded
+    expect(lead.locator("#scorecard tr[data-agent=a003] .grade-cell")).to_have_text("未评级")
+    assert serious_violations(lead) == []
+    lead.screenshot(path=str(site.shots / "people-01-team.png"), full_page=True)
+
+    # The leaderboard ranks handle time against the repair queue's 425 s (a011 counts in it):
+    # a003's 230 s first, a002's 595 s second.
+    board = lead.locator("#board tbody tr")
+    assert board.evaluate_all("rs => rs.map(r => r.dataset.agent)") == ["a003", "a002"]
+    expect(board.nth(1)).to_contain_text("1.40")
+    lead.select_option("#board-form select[name=board]", "csat")
+    lead.click("#board-form button[type=submit]")
+    lead.wait_for_url("**board=csat")
+    expect(lead.locator("#board tbody tr")).to_have_count(1)  # only a002 was surveyed
+    assert serious_violations(lead) == []
+
+    lead.goto(f"{site.url}/team?{PERIOD}&lang=en")
+    expect(lead.locator("h1")).to_have_text("Team scorecard")
+    expect(lead.locator(".note").first).to_contain_text("no published schedule")
+    assert serious_violations(lead) == []
+
+    refused = lead.goto(f"{site.url}/team?{PERIOD}&team=t-repair")
+    assert refused is not None and refused.status == 403
+
+
+def test_an_agent_sees_their_own_figures_grade_and_evaluations(browser: Any, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    agent = _page(browser, site, "a002")
+    agent.goto(f"{site.url}/me?{PERIOD}")
+    expect(agent.locator("h1")).to_have_text("我的指标")
+    aht = agent.locator("#my-figures tr[data-metric=aht_s] td")
+    expect(aht.nth(0)).to_have_text("595 s")
+    expect(aht.nth(1)).to_have_text("360 s")  # the target from the grading rules
+    expect(aht.nth(2)).to_have_text("412 s")  # the mean of a002 (595 s) and a003 (230 s)
+    expect(agent.locator("#my-grade .grade")).to_have_count(1)
+    expect(agent.locator("#my-movers li").first).to_contain_text("平均处理时长")
+    expect(agent.locator("#my-evaluations tbody tr")).to_have_count(1)
+    assert "a003" not in agent.content()  # colleagues count only in the team's mean
+    assert serious_violations(agent) == []
+    agent.goto(f"{site.url}/me?{PERIOD}&lang=en")
+    expect(agent.locator("h1")).to_have_text("My figures")
+    assert serious_violations(agent) == []
+    agent.screenshot(path=str(site.shots / "people-02-me-en.png"), full_page=True)
+    refused = agent.goto(f"{site.url}/team")
+    assert refused is not None and refused.status == 403
