@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hotline.identity.roles import ALL_ROLES
 from hotline.kb import service as kb
 from hotline.web.api.responses import Number, ResponseModel, errors
-from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
 from hotline.web.fields import RecordId
 from hotline.web.limits import ARTICLE_LENGTH, NAME_LENGTH, NOTE_LENGTH
 
@@ -157,9 +157,10 @@ def search(
 def read(
     article_id: RecordId,
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = Depends(writer_session, scope="function"),
 ) -> PublishedArticleOut:
-    """Read the published version (counts a view)."""
+    """Read the published version (counts a view: a GET that writes, so its session queues
+    as a writer)."""
     version = kb.read(session, article_id=article_id)
     attachments = kb.attachments(session, article_id=article_id)
     return PublishedArticleOut.model_validate(
