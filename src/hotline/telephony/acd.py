@@ -155,11 +155,8 @@ class CommandRouter(ABC):
 
     Each call of the voice driver becomes one :mod:`hotline.routing.model` command; how the
     command reaches an engine is :meth:`_apply`'s business (the engine directly, or the web
-    app's live driver). ``owns_contact_events`` tells the driver that the engine logs the
-    routing events and runs the ring timers.
+    app's live driver). The engine logs the routing events and runs the ring timers.
     """
-
-    owns_contact_events = True
 
     def __init__(self) -> None:
         self.conflicts = 0
