@@ -776,21 +776,12 @@ class CallCenter:
             phones[user] = contact
             if had_phone:
                 return  # already reachable: one more phone to ring
-            self.emit(
-                EventKind.AGENT_STATE,
-                agent_id=agent_id,
-                data={"state": "ready", "reason": "phone_registered", "contact": contact},
-            )
+            # the ACD logs the agent's state change
             self._route(self.router.agent_ready(at=now, agent_id=agent_id))
         else:
             phones.pop(user, None)
             if phones or not had_phone:
                 return  # another phone still rings for the agent
-            self.emit(
-                EventKind.AGENT_STATE,
-                agent_id=agent_id,
-                data={"state": "not_ready", "reason": "phone_unregistered"},
-            )
             self._route(
                 self.router.agent_not_ready(at=now, agent_id=agent_id, reason="phone_unregistered")
             )
