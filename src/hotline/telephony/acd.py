@@ -155,11 +155,8 @@ class CommandRouter(ABC):
 
     Each call of the voice driver becomes one :mod:`hotline.routing.model` command; how the
     command reaches an engine is :meth:`_apply`'s business (the engine directly, or the web
-    app's live driver). ``owns_contact_events`` tells the driver that the engine logs the
-    routing events and runs the ring timers.
+    app's live driver). The engine logs the routing events and runs the ring timers.
     """
-
-    owns_contact_events = True
 
     def __init__(self) -> None:
         self.conflicts = 0
@@ -207,10 +204,22 @@ class CommandRouter(ABC):
         return self._apply(at, lambda now: AgentReady(at=now, agent_id=agent_id))
 
     def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
-        """The agent can take no new calls."""
-        if self._engine().agent_state(agent_id) is AgentState.LOGGED_OUT:
+        """The agent can take no new calls; a call ringing there goes to the next agent.
+
+        (The phone that rang is gone, so the offer is withdrawn at once rather than left
+        to the ring-no-answer timer.)
+        """
+        engine = self._engine()
+        if engine.agent_state(agent_id) is AgentState.LOGGED_OUT:
             return []
-        return self._apply(at, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason))
+        decisions: list[RoutingDecision] = []
+        for contact_id, stage in engine.agent_contacts(agent_id).items():
+            if stage == "ringing":
+                decisions.append(StopRinging(contact_id, agent_id, reason))
+                decisions += self.offer_rejected(at=at, contact_id=contact_id, agent_id=agent_id)
+        return decisions + self._apply(
+            at, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason)
+        )
 
     def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
         """The agent's phone answered."""

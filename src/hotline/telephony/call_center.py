@@ -86,7 +86,6 @@ from hotline.telephony.call_state import (
     CallEffect,
     CallerLeft,
     CallEvent,
-    CancelRingTimer,
     EndConversation,
     EndMusic,
     ExitClosed,
@@ -110,10 +109,8 @@ from hotline.telephony.call_state import (
     ResumeRequested,
     RingFailed,
     RingPhones,
-    RingTimerFired,
     RouterRequest,
     StartMusic,
-    StartRingTimer,
     StopRingingPhones,
     TellIvr,
     Transferred,
@@ -168,8 +165,8 @@ def _sip_user(target: str) -> str:
 
 
 CALLER, AGENT = "caller", "agent"
-# Events the ACD writes itself when it keeps the contact event log (the routing engine
-# does); with a router that does not (the in-tree fake), the driver writes them.
+# Events the ACD (the routing engine) writes itself; the driver writes them only for calls
+# the ACD never saw (outbound calls, ``unrouted``).
 ROUTING_KINDS = frozenset(
     {
         EventKind.QUEUED,
@@ -259,13 +256,12 @@ class CallCenter:
         self.callback_numbers: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._zone = ZoneInfo(settings.timezone)
-        # A router that logs routing events (and runs ring timers) gets our sink, so its
-        # events share one sequence with ours.
-        self.router_logs = bool(getattr(router, "owns_contact_events", False))
         self.outbound = Originator(self)
         self.consults = Consults(self)
+        # The server's own engine gets our sink, so its events share one sequence with ours
+        # (the web app's live driver writes the log of its engine itself).
         emit_to = getattr(router, "emit_to", None)
-        if self.router_logs and emit_to is not None:
+        if emit_to is not None:
             emit_to(self.append_routed)
 
     def append_routed(self, event: Event) -> None:
@@ -284,7 +280,7 @@ class CallCenter:
         data: Mapping[str, Any] | None = None,
         unrouted: bool = False,
     ) -> Event:
-        """Append one event to the contact event log (routing events only without a router log).
+        """Append one event to the contact event log (routing events only when ``unrouted``).
 
         ``unrouted``: the ACD never saw this contact (outbound calls), so routing events
         are ours to write even when the router keeps the log.
@@ -299,7 +295,7 @@ class CallCenter:
             channel=Channel.VOICE if contact_id else None,
             data=dict(data or {}),
         )
-        if unrouted or not (self.router_logs and kind in ROUTING_KINDS):
+        if unrouted or kind not in ROUTING_KINDS:
             event = event.renumbered(next(self._seq))
             self.sink.append(event)
         return event
@@ -354,14 +350,6 @@ class CallCenter:
                 self._hang_up_ringing(call, keep=keep)
                 if keep is not None:
                     call.agent_leg = keep
-            elif isinstance(effect, StartRingTimer):
-                call.ring_timer = asyncio.get_running_loop().call_later(
-                    effect.seconds, self._ring_timer_fired, call, effect.token
-                )
-            elif isinstance(effect, CancelRingTimer):
-                if call.ring_timer is not None:
-                    call.ring_timer.cancel()
-                call.ring_timer = None
             elif isinstance(effect, Bridge):
                 self.spawn(self._bridge(call))
             elif isinstance(effect, StartMusic):
@@ -434,10 +422,6 @@ class CallCenter:
             self._by_leg[fork] = call
             self.sip.dial(fork, contact=contact, caller=call.caller, sdp=call.agent_sdp)
 
-    def _ring_timer_fired(self, call: Call, token: int) -> None:
-        call.ring_timer = None
-        self.step(call, RingTimerFired(at=self.clock.now(), token=token))
-
     # -- SignallingEvents
 
     def incoming(self, leg: str, *, caller: str, called: str, sdp: str) -> None:
@@ -448,7 +432,6 @@ class CallCenter:
             caller=caller,
             called=called,
             at=self.clock.now(),
-            acd_logs=self.router_logs,
         )
         call = Call(leg, state)
         self.calls[contact_id] = call
@@ -511,7 +494,7 @@ class CallCenter:
         return await self.outbound.originate(agent_id=agent_id, number=number, reason=reason)
 
     def ringing(self, leg: str) -> None:
-        """The agent's phone rings (nothing to do: the ring timer already runs)."""
+        """The agent's phone rings (nothing to do: the engine times the ring)."""
         if self.outbound.owns(leg):
             return
         call = self._by_leg.get(leg)
@@ -793,21 +776,12 @@ class CallCenter:
             phones[user] = contact
             if had_phone:
                 return  # already reachable: one more phone to ring
-            self.emit(
-                EventKind.AGENT_STATE,
-                agent_id=agent_id,
-                data={"state": "ready", "reason": "phone_registered", "contact": contact},
-            )
+            # the ACD logs the agent's state change
             self._route(self.router.agent_ready(at=now, agent_id=agent_id))
         else:
             phones.pop(user, None)
             if phones or not had_phone:
                 return  # another phone still rings for the agent
-            self.emit(
-                EventKind.AGENT_STATE,
-                agent_id=agent_id,
-                data={"state": "not_ready", "reason": "phone_unregistered"},
-            )
             self._route(
                 self.router.agent_not_ready(at=now, agent_id=agent_id, reason="phone_unregistered")
             )
@@ -1064,12 +1038,7 @@ class CallCenter:
                 )
             elif isinstance(decision, RingAgent):
                 phones = tuple(self.phones.get(decision.agent_id, {}).values())
-                event = Offered(
-                    at=now,
-                    agent_id=decision.agent_id,
-                    phones=phones,
-                    ring_timeout_s=decision.ring_timeout_s,
-                )
+                event = Offered(at=now, agent_id=decision.agent_id, phones=phones)
             elif isinstance(decision, AnnounceWait):
                 event = WaitAnnounced(
                     at=now, position=decision.position, estimated_wait_s=decision.estimated_wait_s

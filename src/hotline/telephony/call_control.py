@@ -35,7 +35,6 @@ class Call:
     # More phones of the ringing agent, rung at the same time; the first to answer wins.
     fork_legs: list[str] = field(default_factory=list)
     answering: str | None = None  # the phone that just answered (it keeps its leg)
-    ring_timer: asyncio.TimerHandle | None = None
     agent_sdp: str = ""
     agent_remote_sdp: str = ""  # the SDP of the phone the caller talks to
     # What we last answered each side with: a re-INVITE's answer is this, re-directed.
@@ -161,11 +160,6 @@ class CallControl(Protocol):
     @property
     def calls(self) -> dict[str, Call]:
         """The inbound calls in progress, by contact id."""
-        ...
-
-    @property
-    def router_logs(self) -> bool:
-        """Whether the ACD writes the routing events of the contact event log itself."""
         ...
 
     @property

@@ -17,11 +17,13 @@ its time. An event that does not apply in the current phase (a late timer, a sec
 a re-INVITE racing a BYE) changes nothing and has no effect, so after ``ended`` nothing
 happens at all.
 
-Who writes routing events: when the ACD keeps the contact event log itself (the routing
-engine does; ``acd_logs``), the driver does not log ``finished`` for a queued call (the engine
-writes it after wrap-up) and runs no ring timer of its own (the engine times the ring).
+Who writes routing events: the ACD (the routing engine) keeps the routing events of the
+contact event log and times the ring itself; the driver writes the routing events of the
+:class:`Log` effects only for calls the ACD never saw (outbound), and does not log
+``finished`` for a queued call (the engine writes it after wrap-up). There is no ring timer
+here: the engine's ring-no-answer timer withdraws the offer (:class:`OfferWithdrawn`).
 
->>> state, effects = start(contact_id="v-1", caller="138", called="400", at=0.0, acd_logs=False)
+>>> state, effects = start(contact_id="v-1", caller="138", called="400", at=0.0)
 >>> state.phase, [type(e).__name__ for e in effects]
 (<Phase.SETUP: 'setup'>, ['Log'])
 >>> state, _ = transition(state, MediaReady(at=0.1))
@@ -82,16 +84,13 @@ class CallState:
     caller: str
     called: str
     arrived_at: float
-    # The ACD writes the routing events and times the ring itself (the routing engine).
-    acd_logs: bool
     phase: Phase = Phase.SETUP
     language: str = "zh-CN"
     queue: str | None = None
     queued_at: float | None = None
     ringing_agent: str | None = None
-    # Offers made so far; the token of the driver's ring timer while one runs.
+    # Offers made so far.
     offers: int = 0
-    ring_timer: int | None = None
     agent_id: str | None = None
     answered_at: float | None = None
     held_since: float | None = None
@@ -148,20 +147,15 @@ class QueueJoined:
 
 @dataclass(frozen=True, slots=True)
 class Offered:
-    """The ACD offers the call to ``agent_id``; ``phones`` are the agent's registered phones."""
+    """The ACD offers the call to ``agent_id``; ``phones`` are the agent's registered phones.
+
+    How long they ring is the ACD's business: it withdraws the offer when its ring timer runs
+    out (:class:`OfferWithdrawn`).
+    """
 
     at: float
     agent_id: str
     phones: tuple[str, ...]
-    ring_timeout_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class RingTimerFired:
-    """The driver's ring timer ``token`` fired."""
-
-    at: float
-    token: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +293,6 @@ CallEvent = (
     | QueueChosen
     | QueueJoined
     | Offered
-    | RingTimerFired
     | AgentAnswered
     | Bridged
     | RingFailed
@@ -369,21 +362,6 @@ class StopRingingPhones:
     """Hang up the agent's phones still ringing (all, or all but the one that answered)."""
 
     keep_answered: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StartRingTimer:
-    """Run ring timer ``token`` for ``seconds``; report :class:`RingTimerFired`."""
-
-    token: int
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class CancelRingTimer:
-    """Cancel ring timer ``token``."""
-
-    token: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,8 +446,6 @@ CallEffect = (
     | AskRouter
     | RingPhones
     | StopRingingPhones
-    | StartRingTimer
-    | CancelRingTimer
     | Bridge
     | StartMusic
     | EndMusic
@@ -488,9 +464,9 @@ Step = tuple[CallState, tuple[CallEffect, ...]]
 # ---------------------------------------------------------------- transitions
 
 
-def start(*, contact_id: str, caller: str, called: str, at: float, acd_logs: bool) -> Step:
+def start(*, contact_id: str, caller: str, called: str, at: float) -> Step:
     """A caller arrived: the call exists and its arrival is logged."""
-    state = CallState(contact_id, caller, called, at, acd_logs)
+    state = CallState(contact_id, caller, called, at)
     return state, (Log(EventKind.ARRIVED, data={"caller": caller, "called": called}),)
 
 
@@ -507,14 +483,11 @@ def _nothing(state: CallState) -> Step:
 
 
 def _end(state: CallState, outcome: Outcome, reason: str | None, *effects: CallEffect) -> Step:
-    """End the call: ``effects``, the ring timer cancelled, then :class:`Finish`."""
+    """End the call: ``effects``, then :class:`Finish`."""
     out: list[CallEffect] = list(effects)
-    if state.ring_timer is not None:
-        out.append(CancelRingTimer(state.ring_timer))
-    # An ACD that keeps the log finishes the contacts it queued itself (after wrap-up).
-    log = not (state.acd_logs and state.queued_at is not None)
-    out.append(Finish(outcome, reason, log))
-    return replace(state, phase=Phase.ENDED, ring_timer=None, outcome=outcome), tuple(out)
+    # The ACD finishes the contacts it queued itself (after wrap-up).
+    out.append(Finish(outcome, reason, state.queued_at is None))
+    return replace(state, phase=Phase.ENDED, outcome=outcome), tuple(out)
 
 
 def _media_ready(state: CallState, event: MediaReady) -> Step:
@@ -566,11 +539,8 @@ def _offered(state: CallState, event: Offered) -> Step:
     if not event.phones:
         after, rejected = _not_answered(ringing, "no_phone", stop_phones=False)
         return after, (offered, *rejected)
-    effects: list[CallEffect] = [offered, RingPhones(event.agent_id, event.phones)]
-    if not state.acd_logs:  # the routing engine runs its own ring-no-answer timer
-        effects.append(StartRingTimer(ringing.offers, event.ring_timeout_s))
-        ringing = replace(ringing, ring_timer=ringing.offers)
-    return ringing, tuple(effects)
+    # the routing engine runs the ring-no-answer timer (it withdraws the offer)
+    return ringing, (offered, RingPhones(event.agent_id, event.phones))
 
 
 def _not_answered(state: CallState, reason: str, *, stop_phones: bool = True) -> Step:
@@ -578,8 +548,6 @@ def _not_answered(state: CallState, reason: str, *, stop_phones: bool = True) ->
     agent_id = state.ringing_agent
     assert agent_id is not None
     effects: list[CallEffect] = []
-    if state.ring_timer is not None:
-        effects.append(CancelRingTimer(state.ring_timer))
     if stop_phones:
         effects.append(StopRingingPhones())
     effects += [
@@ -597,15 +565,8 @@ def _not_answered(state: CallState, reason: str, *, stop_phones: bool = True) ->
         ),
         AskRouter(RouterRequest.REJECTED, agent_id=agent_id),
     ]
-    after = replace(state, phase=Phase.QUEUED, ringing_agent=None, ring_timer=None)
+    after = replace(state, phase=Phase.QUEUED, ringing_agent=None)
     return after, tuple(effects)
-
-
-def _ring_timer_fired(state: CallState, event: RingTimerFired) -> Step:
-    if state.phase is not Phase.RINGING or state.ring_timer != event.token:
-        return _nothing(state)  # a timer of an earlier ring
-    # fired: nothing left to cancel
-    return _not_answered(replace(state, ring_timer=None), "ring_timeout")
 
 
 def _ring_failed(state: CallState, event: RingFailed) -> Step:
@@ -617,16 +578,12 @@ def _ring_failed(state: CallState, event: RingFailed) -> Step:
 def _agent_answered(state: CallState, event: AgentAnswered) -> Step:
     if state.phase is not Phase.RINGING:
         return _nothing(state)
-    effects: list[CallEffect] = [StopRingingPhones(keep_answered=True)]
-    if state.ring_timer is not None:
-        effects.append(CancelRingTimer(state.ring_timer))
-    effects.append(Bridge())
+    effects: list[CallEffect] = [StopRingingPhones(keep_answered=True), Bridge()]
     talking = replace(
         state,
         phase=Phase.TALKING,
         agent_id=state.ringing_agent,
         ringing_agent=None,
-        ring_timer=None,
         answered_at=event.at,
     )
     return talking, tuple(effects)
@@ -653,10 +610,7 @@ def _bridged(state: CallState, event: Bridged) -> Step:
 def _offer_withdrawn(state: CallState, event: OfferWithdrawn) -> Step:
     if state.phase is not Phase.RINGING or state.ringing_agent != event.agent_id:
         return _nothing(state)
-    effects: list[CallEffect] = [StopRingingPhones()]
-    if state.ring_timer is not None:
-        effects.append(CancelRingTimer(state.ring_timer))
-    return replace(state, phase=Phase.QUEUED, ringing_agent=None, ring_timer=None), tuple(effects)
+    return replace(state, phase=Phase.QUEUED, ringing_agent=None), (StopRingingPhones(),)
 
 
 def _wait_announced(state: CallState, event: WaitAnnounced) -> Step:
@@ -675,8 +629,6 @@ def _queue_exited(state: CallState, event: QueueExited) -> Step:
     effects: list[CallEffect] = []
     if state.phase is Phase.RINGING:  # the offer is void: the caller leaves
         effects.append(StopRingingPhones())
-        if state.ring_timer is not None:
-            effects.append(CancelRingTimer(state.ring_timer))
     if event.callback_id is not None:
         effects.append(
             Log(
@@ -688,9 +640,7 @@ def _queue_exited(state: CallState, event: QueueExited) -> Step:
     elif event.exit == "voicemail":
         effects.append(Log(EventKind.OVERFLOWED, queue=state.queue, data={"to": "voicemail"}))
     effects.append(LeaveQueue(event.exit, event.callback_id))
-    released = replace(
-        state, phase=Phase.RELEASED, released=event.exit, ringing_agent=None, ring_timer=None
-    )
+    released = replace(state, phase=Phase.RELEASED, released=event.exit, ringing_agent=None)
     return released, tuple(effects)
 
 
@@ -865,7 +815,6 @@ _HANDLERS: dict[type[Any], Callable[[CallState, Any], Step]] = {
     QueueChosen: _queue_chosen,
     QueueJoined: _queue_joined,
     Offered: _offered,
-    RingTimerFired: _ring_timer_fired,
     AgentAnswered: _agent_answered,
     Bridged: _bridged,
     RingFailed: _ring_failed,

@@ -337,8 +337,6 @@ class Originator:
         if call.routed:
             # the ACD's contact: the agent wraps up, and the ACD writes ``finished`` after
             center = self.center
-            if not center.router_logs:
-                center.emit(EventKind.FINISHED, contact_id=call.contact_id, data=data)
             center.route(
                 center.router.contact_ended(at=center.clock.now(), contact_id=call.contact_id)
             )

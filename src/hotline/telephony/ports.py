@@ -1,8 +1,9 @@
 """The ports of the telephony driver: small Protocols between call logic and the world.
 
 The live call driver (:mod:`hotline.telephony.call_center`) never speaks SIP, bencode or
-RTP itself. It talks to three ports, each with one real adapter and one in-tree fake
-(:mod:`hotline.telephony.fake`):
+RTP itself. It talks to three ports; the media server and the SIP side each have one real
+adapter and one in-tree fake (:mod:`hotline.telephony.fake`), the ACD has no fake — tests
+drive the real routing engine through :class:`hotline.telephony.acd.EngineRouter`:
 
 - :class:`MediaServer` — the media relay (rtpengine over its ng protocol): offer/answer,
   play prompts and music on hold, record. DTMF digits come back as callbacks.

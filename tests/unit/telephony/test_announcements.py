@@ -97,4 +97,5 @@ def test_an_agent_ringing_cuts_the_announcement_short() -> None:
     rig = run(scenario)
     played = rig.media.played(rig.contact)
     assert played[-2:] == ["queue_comfort", "queue_position"]  # cut short, no music after
-    assert played.count("music_on_hold") == 1  # only the music from joining the queue
+    # only the music from joining the queue and after the engine's announcement on entry
+    assert played.count("music_on_hold") == 2

@@ -1,27 +1,65 @@
-"""The voice driver against in-tree fakes: media server, SIP side and a small ACD."""
+"""The voice driver against in-tree fakes of the media server and SIP side, routed by the real
+routing engine (the sample center's queues and agents) through :class:`EngineRouter`."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from hotline.config.flow import sample_flow
+from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
+from hotline.routing.engine import RoutingEngine
+from hotline.routing.model import OverflowCondition, RoutingConfig
+from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
-from hotline.telephony.fake import FakeMediaServer, FakeRouter, FakeSignalling, ListSink
+from hotline.telephony.fake import FakeMediaServer, FakeSignalling, ListSink
 from hotline.telephony.ports import AgentPhone
+from hotline.telephony.server import SAMPLE_CENTER
 
 # Monday 2026-03-02 10:00 in Shanghai: the hotline is open.
 OPEN = 1772416800.0
 PHONES = (AgentPhone("a001", "1001", "pw1"), AgentPhone("a002", "1002", "pw2"))
 
 
+UNSTAFFED = OverflowCondition.NO_AGENTS_LOGGED_IN
+
+
+def rig_routing_config() -> RoutingConfig:
+    """The sample center's voice routing, with two changes the driver tests rely on.
+
+    Both phone owners (a001, a002) speak English and serve repair as well, so an English
+    caller in the installation or repair queue can ring either; and no queue has a voicemail
+    exit for "no agent logged in", so a caller waits for the first phone to register.
+    """
+    config = voice_routing_config(load_center(SAMPLE_CENTER))
+    agents = tuple(
+        dataclasses.replace(
+            a,
+            languages=a.languages | {"en"},
+            skills={**a.skills, "repair": max(a.skills.get("repair", 0), 3)},
+        )
+        if a.id in {"a001", "a002"}
+        else a
+        for a in config.agents
+    )
+    queues = tuple(
+        dataclasses.replace(
+            q,
+            overflow=tuple(r for r in q.overflow if r.when is not UNSTAFFED),
+        )
+        for q in config.queues
+    )
+    return dataclasses.replace(config, agents=agents, queues=queues)
+
+
 class Rig:
-    def __init__(self, *, ring_timeout_s: float = 5.0, emergency: str | None = None) -> None:
+    def __init__(self, *, emergency: str | None = None) -> None:
         self.media = FakeMediaServer(duration_ms=5)
         self.sip = FakeSignalling()
-        self.router = FakeRouter(ring_timeout_s=ring_timeout_s)
+        self.router = EngineRouter(RoutingEngine(rig_routing_config()))
         self.sink = ListSink()
         self.clock = ManualClock(OPEN)
         self.center = CallCenter(
@@ -81,7 +119,8 @@ def test_full_call_ivr_queue_agent_survey() -> None:
     async def scenario(rig: Rig) -> None:
         await _to_queue(rig)
         contact = rig.contact
-        assert rig.data("queued")[0]["menu"] == "2"
+        [queued] = [e for e in rig.sink.events if e.kind.value == "queued"]
+        assert queued.queue == "installation"  # menu key 2
         assert rig.media.played(contact)[-1] == "music_on_hold"
         rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
         await rig.settle()
@@ -95,6 +134,8 @@ def test_full_call_ivr_queue_agent_survey() -> None:
         await rig.key("5")
         await rig.settle()
         assert ("hang_up", "in-1") in rig.sip.actions
+        rig.clock.advance(31)  # installation wrap-up is 30 s: the engine finishes the contact
+        rig.center.tick()
 
     rig = run(scenario)
     kinds = rig.sink.kinds(rig.contact)
@@ -145,16 +186,21 @@ def test_ring_no_answer_rings_the_next_agent() -> None:
         rig.center.registration_changed("1002", "sip:1002@127.0.0.1:5072")
         await _to_queue(rig)
         assert ("dial", "out-1", "sip:1001@127.0.0.1:5071") in rig.sip.actions
-        await asyncio.sleep(0.15)  # ring timeout
+        rig.clock.advance(19)
+        rig.center.tick()
+        await rig.settle()
+        assert ("hang_up", "out-1") not in rig.sip.actions  # still ringing
+        rig.clock.advance(1)  # the engine's ring timeout (20 s) runs out
+        rig.center.tick()
         await rig.settle()
         assert ("hang_up", "out-1") in rig.sip.actions
         assert ("dial", "out-2", "sip:1002@127.0.0.1:5072") in rig.sip.actions
         rig.center.hung_up("in-1")
 
-    rig = run(scenario, ring_timeout_s=0.1)
+    rig = run(scenario)
     rna = next(e for e in rig.sink.events if e.kind.value == "ring_no_answer")
     assert rna.agent_id == "a001"
-    assert rna.data["reason"] == "ring_timeout"
+    assert rna.at == OPEN + 20.0  # timed by the engine's clock
     assert rig.data("finished")[0]["outcome"] == "abandoned"
 
 
@@ -246,6 +292,7 @@ def test_unusable_offer_is_refused_with_488_and_no_alarm() -> None:
 
 
 def _engine_rig() -> Rig:
+    """A rig routed by the sample center exactly as the server runs it (no test changes)."""
     from hotline.config.validate import load_center
     from hotline.routing.engine import RoutingEngine
     from hotline.telephony.acd import EngineRouter, voice_routing_config
@@ -253,7 +300,7 @@ def _engine_rig() -> Rig:
 
     rig = Rig()
     router = EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
-    rig.router = router  # type: ignore[assignment]
+    rig.router = router
     rig.center = CallCenter(
         settings=rig.center.settings,
         media=rig.media,
@@ -323,7 +370,7 @@ def _not_ready_installer(rig: Rig) -> None:
     """An installation agent logged in but not ready: the queue is staffed (no voicemail)."""
     from hotline.routing.model import AgentLoggedIn
 
-    engine = rig.router.engine  # type: ignore[attr-defined]
+    engine = rig.router.engine
     engine.handle(AgentLoggedIn(at=OPEN, agent_id="a002", ready=False, reason="break"))
 
 

@@ -21,7 +21,6 @@ from hotline.telephony.call_state import (
     CallerLeft,
     CallEvent,
     CallState,
-    CancelRingTimer,
     ConsultBegan,
     ConsultFinished,
     EndConversation,
@@ -48,10 +47,8 @@ from hotline.telephony.call_state import (
     ResumeRequested,
     RingFailed,
     RingPhones,
-    RingTimerFired,
     RouterRequest,
     StartMusic,
-    StartRingTimer,
     StopRingingPhones,
     TellIvr,
     Transferred,
@@ -63,11 +60,9 @@ from hotline.telephony.call_state import (
 PHONE = "sip:1001@127.0.0.1:5071"
 
 
-def run(
-    events: Sequence[CallEvent], *, acd_logs: bool = False
-) -> tuple[CallState, list[CallEffect]]:
+def run(events: Sequence[CallEvent]) -> tuple[CallState, list[CallEffect]]:
     """The state after ``events`` from a fresh call, and the effects of the last event."""
-    state, effects = start(contact_id="v-1", caller="138", called="400", at=0.0, acd_logs=acd_logs)
+    state, effects = start(contact_id="v-1", caller="138", called="400", at=0.0)
     last: tuple[CallEffect, ...] = effects
     for event in events:
         state, last = transition(state, event)
@@ -90,7 +85,7 @@ QUEUED: list[CallEvent] = [
 ]
 RINGING: list[CallEvent] = [
     *QUEUED,
-    Offered(at=10.0, agent_id="a001", phones=(PHONE,), ring_timeout_s=15),
+    Offered(at=10.0, agent_id="a001", phones=(PHONE,)),
 ]
 TALKING: list[CallEvent] = [*RINGING, AgentAnswered(at=12.0)]
 HELD: list[CallEvent] = [*TALKING, HoldRequested(at=20.0, by="agent")]
@@ -130,11 +125,11 @@ def test_joining_the_queue_logs_plays_music_and_asks_the_acd() -> None:
     ]
 
 
-def test_an_offer_rings_every_phone_and_the_driver_times_the_ring_without_an_acd_log() -> None:
+def test_an_offer_rings_every_phone_and_leaves_the_ring_timeout_to_the_engine() -> None:
     phones = (PHONE, "sip:1011@127.0.0.1:5081")
-    offer = Offered(at=10.0, agent_id="a001", phones=phones, ring_timeout_s=15)
+    offer = Offered(at=10.0, agent_id="a001", phones=phones)
     state, effects = run([*QUEUED, offer])
-    assert (state.phase, state.ringing_agent, state.ring_timer) == (Phase.RINGING, "a001", 1)
+    assert (state.phase, state.ringing_agent) == (Phase.RINGING, "a001")
     assert effects == [
         Log(
             EventKind.OFFERED,
@@ -143,25 +138,21 @@ def test_an_offer_rings_every_phone_and_the_driver_times_the_ring_without_an_acd
             data={"phone": PHONE, "phones": list(phones)},
         ),
         RingPhones("a001", phones),
-        StartRingTimer(1, 15),
     ]
-    # the routing engine times the ring itself
-    state, effects = run([*QUEUED, offer], acd_logs=True)
-    assert state.ring_timer is None and not any(isinstance(e, StartRingTimer) for e in effects)
 
 
 def test_an_offer_to_an_agent_without_a_phone_is_ring_no_answer_at_once() -> None:
-    state, effects = run([*QUEUED, Offered(at=10.0, agent_id="a001", phones=(), ring_timeout_s=15)])
+    state, effects = run([*QUEUED, Offered(at=10.0, agent_id="a001", phones=())])
     assert state.phase is Phase.QUEUED and state.ringing_agent is None
     assert logged(effects) == ["offered", "ring_no_answer", "agent_state"]
     assert asked(effects) == [RouterRequest.REJECTED]
     assert not any(isinstance(e, StopRingingPhones) for e in effects)
 
 
-def test_answer_stops_the_other_phones_cancels_the_timer_and_bridges() -> None:
+def test_answer_stops_the_other_phones_and_bridges() -> None:
     state, effects = run(TALKING)
     assert (state.phase, state.agent_id, state.answered_at) == (Phase.TALKING, "a001", 12.0)
-    assert effects == [StopRingingPhones(keep_answered=True), CancelRingTimer(1), Bridge()]
+    assert effects == [StopRingingPhones(keep_answered=True), Bridge()]
 
 
 def test_bridged_logs_the_answer_with_the_wait_and_tells_the_acd() -> None:
@@ -173,26 +164,18 @@ def test_bridged_logs_the_answer_with_the_wait_and_tells_the_acd() -> None:
     ]
 
 
-def test_ring_timeout_failure_and_decline_put_the_caller_back_in_the_queue() -> None:
-    for event in (RingTimerFired(at=25.0, token=1), RingFailed(at=11.0, reason="sip_486")):
-        state, effects = run([*RINGING, event])
-        assert state.phase is Phase.QUEUED and state.ring_timer is None
-        assert logged(effects) == ["ring_no_answer", "agent_state"]
-        assert asked(effects) == [RouterRequest.REJECTED]
-        assert StopRingingPhones() in effects
-        # a timer that fired is not cancelled; one still running is
-        assert (CancelRingTimer(1) in effects) == isinstance(event, RingFailed)
-
-
-def test_a_timer_of_an_earlier_ring_changes_nothing() -> None:
-    state, effects = run([*RINGING, RingTimerFired(at=25.0, token=7)])
-    assert state.phase is Phase.RINGING and effects == []
+def test_a_failed_or_declined_ring_puts_the_caller_back_in_the_queue() -> None:
+    state, effects = run([*RINGING, RingFailed(at=11.0, reason="sip_486")])
+    assert state.phase is Phase.QUEUED and state.ringing_agent is None
+    assert logged(effects) == ["ring_no_answer", "agent_state"]
+    assert asked(effects) == [RouterRequest.REJECTED]
+    assert StopRingingPhones() in effects
 
 
 def test_the_acd_withdrawing_its_offer_stops_the_phones() -> None:
     state, effects = run([*RINGING, OfferWithdrawn(at=11.0, agent_id="a001")])
     assert state.phase is Phase.QUEUED
-    assert effects == [StopRingingPhones(), CancelRingTimer(1)]
+    assert effects == [StopRingingPhones()]  # e.g. the engine's ring timeout
     assert run([*RINGING, OfferWithdrawn(at=11.0, agent_id="a002")])[1] == []
 
 
@@ -223,19 +206,18 @@ def test_a_queue_exit_releases_the_caller_then_closes_the_line() -> None:
     assert logged(effects) == ["overflowed"]
     state, effects = run([*released, ExitClosed(at=60.0)])
     assert state.outcome is Outcome.OVERFLOWED
-    # the ACD queued the contact and finishes it itself when it keeps the log
-    assert effects == [HangUpCaller(), Finish(Outcome.OVERFLOWED, "voicemail", log=True)]
-    state, effects = run([*released, CallerLeft(at=50.0)], acd_logs=True)
+    # the ACD queued the contact and finishes it itself
+    assert effects == [HangUpCaller(), Finish(Outcome.OVERFLOWED, "voicemail", log=False)]
+    state, effects = run([*released, CallerLeft(at=50.0)])
     assert effects == [Finish(Outcome.OVERFLOWED, "voicemail", log=False)]
     assert run([*TALKING, QueueExited(at=40.0, exit="closed_message")])[1] == []
     assert run([*IN_IVR, QueueExited(at=40.0, exit="closed_message")])[1] == []
 
 
-def test_a_queue_exit_while_the_agent_rings_stops_the_phones_and_the_timer() -> None:
-    """Found by the random sequences: the ring timer outlived the released caller."""
+def test_a_queue_exit_while_the_agent_rings_stops_the_phones() -> None:
     state, effects = run([*RINGING, QueueExited(at=40.0, exit="closed_message")])
-    assert (state.phase, state.ringing_agent, state.ring_timer) == (Phase.RELEASED, None, None)
-    assert effects == [StopRingingPhones(), CancelRingTimer(1), LeaveQueue("closed_message", None)]
+    assert (state.phase, state.ringing_agent) == (Phase.RELEASED, None)
+    assert effects == [StopRingingPhones(), LeaveQueue("closed_message", None)]
 
 
 def test_hold_and_resume_only_while_talking() -> None:
@@ -274,7 +256,7 @@ def test_the_agent_hanging_up_starts_the_survey_and_the_wrap_up() -> None:
     assert isinstance(log, Log) and log.data["transfer_refused"] == "nowhere"
     # the survey's goodbye ends the call as answered
     state, effects = run([*TALKING, AgentLeft(at=30.0), IvrHungUp(at=40.0, outcome=None)])
-    assert effects == [HangUpCaller(), Finish(Outcome.ANSWERED, "survey_done", log=True)]
+    assert effects == [HangUpCaller(), Finish(Outcome.ANSWERED, "survey_done", log=False)]
 
 
 def test_an_agent_phone_hanging_up_while_ringing_is_ring_no_answer() -> None:
@@ -287,7 +269,7 @@ def test_the_caller_hanging_up_ends_the_call_as_the_phase_says() -> None:
     state, effects = run([*IN_IVR, CallerLeft(at=3.0)])
     assert state.outcome is Outcome.IVR_HANGUP
     assert effects == [TellIvr(IvrNotice.CALLER_HUNG_UP), Finish(Outcome.IVR_HANGUP, None, True)]
-    state, effects = run([*RINGING, CallerLeft(at=11.0)], acd_logs=True)
+    state, effects = run([*RINGING, CallerLeft(at=11.0)])
     assert state.outcome is Outcome.ABANDONED
     assert effects == [
         TellIvr(IvrNotice.CALLER_HUNG_UP),
@@ -303,7 +285,7 @@ def test_the_caller_hanging_up_ends_the_call_as_the_phase_says() -> None:
         Log(EventKind.DISCONNECTED, agent_id="a001", queue="repair", data={"by": "caller"}),
         HangUpAgent(),
         EndConversation(),
-        Finish(Outcome.ANSWERED, None, log=True),
+        Finish(Outcome.ANSWERED, None, log=False),
     ]
     assert run([*TALKING, CallerLeft(at=40.0), CallerLeft(at=41.0)])[1] == []
 
@@ -336,7 +318,7 @@ def test_a_blind_transfer_hangs_up_the_agent_and_waits_again() -> None:
         StartMusic(),
     ]
     # the next agent rings and answers as from the queue
-    offer = Offered(at=51.0, agent_id="a002", phones=(PHONE,), ring_timeout_s=15)
+    offer = Offered(at=51.0, agent_id="a002", phones=(PHONE,))
     state, _ = run([*HELD, Transferred(at=50.0, agent_id="a002"), offer, AgentAnswered(at=52.0)])
     assert (state.phase, state.agent_id) == (Phase.TALKING, "a002")
     assert run([*QUEUED, Transferred(at=50.0, queue="complaints")])[1] == []
@@ -381,9 +363,7 @@ EVENTS: st.SearchStrategy[CallEvent] = st.one_of(
         at=st.just(0.0),
         agent_id=AGENTS,
         phones=st.sampled_from([(), (PHONE,), (PHONE, "sip:1011@h")]),
-        ring_timeout_s=st.just(15.0),
     ),
-    st.builds(RingTimerFired, at=st.just(0.0), token=st.integers(0, 4)),
     st.just(AgentAnswered(at=0)),
     st.builds(Bridged, at=st.just(0.0), recording_started=st.booleans()),
     st.builds(RingFailed, at=st.just(0.0), reason=st.just("sip_486")),
@@ -417,20 +397,17 @@ MILESTONES = st.sampled_from([[], IN_IVR, QUEUED, RINGING, TALKING, HELD])
 
 
 @settings(max_examples=1000, deadline=None)
-@given(prefix=MILESTONES, events=st.lists(EVENTS, max_size=30), acd_logs=st.booleans())
+@given(prefix=MILESTONES, events=st.lists(EVENTS, max_size=30))
 def test_invariants_hold_over_any_sequence_of_events(
-    prefix: list[CallEvent], events: list[CallEvent], acd_logs: bool
+    prefix: list[CallEvent], events: list[CallEvent]
 ) -> None:
-    """No effect after the end; exactly one end; at most one agent bridged at a time; hold
-    only from talking; every ring timer cancelled or fired, none left at the end."""
-    state, _ = start(contact_id="v-1", caller="138", called="400", at=0.0, acd_logs=acd_logs)
+    """No effect after the end; exactly one end, logged by the driver only for a call the
+    ACD never queued; at most one agent bridged at a time; hold only from talking."""
+    state, _ = start(contact_id="v-1", caller="138", called="400", at=0.0)
     finishes = 0
-    running: set[int] = set()  # ring timers started and neither cancelled nor fired
     for n, raw in enumerate([*prefix, *events], start=1):
         event = dataclasses.replace(raw, at=float(n))  # time moves on
         before = state
-        if isinstance(event, RingTimerFired) and event.token in running:
-            running.discard(event.token)  # it fired
         state, effects = transition(before, event)
         if before.phase is Phase.ENDED:
             assert effects == () and state == before
@@ -438,12 +415,8 @@ def test_invariants_hold_over_any_sequence_of_events(
         for effect in effects:
             if isinstance(effect, Finish):
                 finishes += 1
-            elif isinstance(effect, StartRingTimer):
-                assert not acd_logs and effect.token not in running
-                running.add(effect.token)
-            elif isinstance(effect, CancelRingTimer):
-                assert effect.token in running  # only a running timer is cancelled
-                running.discard(effect.token)
+                # the engine writes ``finished`` for the contacts it queued (after wrap-up)
+                assert effect.log == (before.queued_at is None)
             elif isinstance(effect, Bridge):
                 assert before.phase is Phase.RINGING  # never a second agent on the line
             elif isinstance(effect, Log) and effect.kind is EventKind.HELD:
@@ -453,7 +426,6 @@ def test_invariants_hold_over_any_sequence_of_events(
         # the state's own facts agree with its phase
         assert (state.phase is Phase.ENDED) == (finishes == 1)
         assert finishes <= 1
-        assert running == ({state.ring_timer} if state.ring_timer is not None else set())
         if state.phase in CONNECTED:
             assert state.agent_id is not None and state.answered_at is not None
         if state.phase not in CONNECTED and state.phase not in (Phase.SURVEY, Phase.ENDED):
@@ -464,5 +436,3 @@ def test_invariants_hold_over_any_sequence_of_events(
             assert state.held_since is not None
         if state.phase is Phase.RINGING:
             assert state.ringing_agent is not None
-    if state.phase is Phase.ENDED:
-        assert not running

@@ -30,7 +30,7 @@ def _rig(*, trunk: str | None = TRUNK, honour_hours: bool = False) -> Rig:
     else:
         config = voice_routing_config(center, callbacks=trunk is not None)
     router = EngineRouter(RoutingEngine(config))
-    rig.router = router  # type: ignore[assignment]
+    rig.router = router
     settings = dataclasses.replace(rig.center.settings, trunk=trunk)
     rig.center = CallCenter(
         settings=settings, media=rig.media, router=router, sink=rig.sink, clock=rig.clock
@@ -40,7 +40,7 @@ def _rig(*, trunk: str | None = TRUNK, honour_hours: bool = False) -> Rig:
 
 
 def _engine(rig: Rig) -> RoutingEngine:
-    return rig.router.engine  # type: ignore[attr-defined]
+    return rig.router.engine
 
 
 def _events(rig: Rig, contact_id: str) -> list[tuple[str, dict[str, object]]]:

@@ -1,4 +1,4 @@
-"""Outbound origination (click-to-dial) against the in-tree fakes."""
+"""Outbound origination (click-to-dial) against the in-tree fakes and the routing engine."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from hotline.core.clock import ManualClock
 from hotline.routing.engine import RoutingEngine
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
-from hotline.telephony.fake import FakeMediaServer, FakeRouter, FakeSignalling, ListSink
+from hotline.telephony.fake import FakeMediaServer, FakeSignalling, ListSink
 from hotline.telephony.outbound import OriginationRefused
-from hotline.telephony.ports import AgentPhone, CallRouter
+from hotline.telephony.ports import AgentPhone
 from hotline.telephony.server import SAMPLE_CENTER
 
 OPEN = 1772416800.0
@@ -23,15 +23,9 @@ PHONES = (AgentPhone("a001", "1001", "pw1"),)
 TRUNK = "sip:{number}@127.0.0.1:5070"
 
 
-def make_center(
-    *, trunk: str | None = TRUNK, engine: bool = False
-) -> tuple[CallCenter, FakeSignalling, ListSink]:
+def make_center(*, trunk: str | None = TRUNK) -> tuple[CallCenter, FakeSignalling, ListSink]:
     sip, sink = FakeSignalling(), ListSink()
-    router: CallRouter = (
-        EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
-        if engine
-        else FakeRouter(ring_timeout_s=5.0)
-    )
+    router = EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
     center = CallCenter(
         settings=CallCenterSettings(
             flow=sample_flow(),
@@ -55,12 +49,11 @@ def outbound_kinds(sink: ListSink, contact: str) -> list[str]:
     return [e.kind.value for e in events]
 
 
-@pytest.mark.parametrize("engine", [False, True], ids=["fake_router", "routing_engine"])
-def test_click_to_dial_rings_agent_then_customer_and_bridges(engine: bool) -> None:
+def test_click_to_dial_rings_agent_then_customer_and_bridges() -> None:
     # With the routing engine the ACD keeps the log of routed contacts; an outbound call
     # never went through it, so the driver must still write its offered/answered events.
     async def scenario() -> None:
-        center, sip, sink = make_center(engine=engine)
+        center, sip, sink = make_center()
         center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
         contact = await center.originate(agent_id="a001", number="13800000000")
         dials = [a for a in sip.actions if a[0] == "dial"]

@@ -12,7 +12,8 @@ def test_notice_plays_before_the_queue_and_the_recording() -> None:
         await _to_queue(rig)
         contact = rig.contact
         played = rig.media.played(contact)
-        assert played[-2:] == ["recording_notice", "music_on_hold"]
+        notice = played.index("recording_notice")
+        assert played[notice + 1] == "music_on_hold"  # then the queue
         rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
         await rig.settle()
         rig.center.answered("out-1", "v=0 agent")
