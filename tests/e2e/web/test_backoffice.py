@@ -14,8 +14,6 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,12 +29,12 @@ from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
 from hotline.web.app import create_app
 from tests.e2e.web.accessibility import serious_violations
+from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PASSWORD,
     SAMPLE,
-    _free_port,
     _require_browser,
 )
 
@@ -49,7 +47,6 @@ OPEN, DISPATCHED, RESOLVED, CLOSED = "处理中", "已派工", "已解决", "已
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real app on a temporary SQLite database with one repair order waiting."""
     _require_browser()
-    import uvicorn
 
     from hotline.crm import service as crm
     from hotline.tickets import service as tickets
@@ -106,18 +103,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         session_factory=factory,
         center=center,
     )
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-backoffice", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, name="backoffice") as url:
+        yield url
     engine.dispose()
 
 

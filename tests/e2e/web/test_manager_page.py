@@ -13,8 +13,6 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,12 +27,12 @@ from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
 from hotline.web.app import create_app
 from tests.e2e.web.accessibility import serious_violations
+from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PASSWORD,
     SAMPLE,
-    _free_port,
     _require_browser,
 )
 from tests.integration.web.test_manager_cockpit_api import seed_ten_days
@@ -48,7 +46,6 @@ PERIOD = "from=2026-03-01&to=2026-03-10"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real app on a temporary SQLite database with the ten days, served by uvicorn."""
     _require_browser()
-    import uvicorn
 
     home = tmp_path_factory.mktemp("manager")
     engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
@@ -72,18 +69,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         session_factory=factory,
         center=load_center(SAMPLE),
     )
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-manager", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, name="manager") as url:
+        yield url
     engine.dispose()
 
 

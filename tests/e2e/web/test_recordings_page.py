@@ -11,7 +11,6 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,12 +30,12 @@ from hotline.store.migrate import upgrade
 from hotline.store.models.core import AuditEntry, User
 from hotline.store.models.telephony import Recording
 from hotline.web.app import create_app
+from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PASSWORD,
     SAMPLE,
-    _free_port,
     _require_browser,
 )
 from tests.e2e.web.test_quality_pages import HOLD, SECONDS, Site, _wav
@@ -116,7 +115,6 @@ def _seed(factory: sessionmaker[Session], home: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The real app on a temporary SQLite database, served by uvicorn in a thread."""
     _require_browser()
-    import uvicorn
 
     home = tmp_path_factory.mktemp("recordings")
     engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
@@ -128,18 +126,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         session_factory=factory,
         center=load_center(SAMPLE),
     )
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-recordings", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    yield Site(url=f"http://127.0.0.1:{port}", factory=factory, shots=home)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, name="recordings") as url:
+        yield Site(url=url, factory=factory, shots=home)
     engine.dispose()
 
 
