@@ -125,17 +125,41 @@ def set_password(
     actor: str,
     keep_session: str | None = None,
 ) -> User:
+    """Check ``password`` against the policy, hash it and :func:`set_password_hash`.
+
+    For the command line. A web route hashes before its write transaction begins and calls
+    :func:`set_password_hash`: an Argon2 hash takes a fifth of a second, and every other
+    writer would wait behind it.
+    """
+    check_password(password, username=username)
+    return set_password_hash(
+        session,
+        username=username,
+        password_hash=hash_password(password),
+        actor=actor,
+        keep_session=keep_session,
+    )
+
+
+def set_password_hash(
+    session: Session,
+    *,
+    username: str,
+    password_hash: str,
+    actor: str,
+    keep_session: str | None = None,
+) -> User:
     """Replace a user's password with a new Argon2 hash and revoke their sessions.
 
-    The policy applies (:func:`check_password`); the password itself is never logged. A user
-    changing their own password keeps the session they did it from (``keep_session``); every
-    other session of theirs, e.g. on a stolen laptop, ends.
+    The caller checked the password against the policy (:func:`check_password`) and hashed
+    it (:func:`hash_password`); the password itself is never logged. A user changing their
+    own password keeps the session they did it from (``keep_session``); every other session
+    of theirs, e.g. on a stolen laptop, ends.
     """
     user = get_user(session, username=username)
     if user is None:
         raise NotFound(f"no user {username!r}")
-    check_password(password, username=username)
-    user.password_hash = hash_password(password)
+    user.password_hash = password_hash
     revoked = revoke_user_sessions(
         session, username=username, reason="password", now=time.time(), keep=keep_session
     )

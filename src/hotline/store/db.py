@@ -159,6 +159,11 @@ class WriteGate:
         """How many writers wait now."""
         return len(self._waiters)
 
+    @property
+    def held(self) -> bool:
+        """Whether a writer holds the gate now."""
+        return self._held
+
     def _take_or_queue(self, wake: Callable[[], None]) -> bool:
         with self._mutex:
             if not self._held:

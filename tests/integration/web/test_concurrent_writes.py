@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
-from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.db import make_engine, make_session_factory, session_scope, write_gate
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
 from hotline.store.models.tickets import Ticket
@@ -172,3 +172,59 @@ def test_a_contact_file_is_parsed_with_no_write_lock_held(
         )
     assert response.status_code == 202, response.text
     assert others == ["wrote"]
+
+
+def test_password_changes_hash_outside_the_writer_turn(
+    file_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argon2 takes a fifth of a second: hashed inside a write transaction, every other
+    writer of the center would wait for it. Both the own-password change and the admin's
+    reset hash first, then take their turn."""
+    import hotline.web.api.platform as platform_api
+
+    with session_scope(file_factory) as session:
+        session.add(
+            User(
+                username="root",
+                display_name="root",
+                password_hash=hash_password(PASSWORD),
+                roles=["admin"],
+                agent_id=None,
+                language="en",
+                active=True,
+            )
+        )
+    gate = write_gate(file_factory.kw["bind"])
+    assert gate is not None
+    held_while_hashing: list[bool] = []
+
+    def hash_and_look(password: str) -> str:
+        held_while_hashing.append(gate.held)
+        return hash_password(password)
+
+    monkeypatch.setattr(platform_api, "hash_password", hash_and_look)
+    settings = Settings(home=tmp_path, secret_key="test-secret")
+    app = create_app(settings=settings, session_factory=file_factory, center=load_center(SAMPLE))
+    with TestClient(app) as client:
+        root = client.post("/api/auth/login", json={"username": "root", "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {root.json()['token']}"}
+        reset = client.post(
+            "/api/users/a001/password", json={"password": "brand-new-pass-7"}, headers=headers
+        )
+        assert reset.status_code == 204, reset.text
+        weak = client.post(
+            "/api/users/a001/password", json={"password": "password"}, headers=headers
+        )
+        assert weak.status_code == 422
+        assert weak.json()["problems"][0]["field"] == "body.password"
+        own = client.post(
+            "/api/auth/password",
+            json={"current_password": PASSWORD, "new_password": "another-long-pass-3"},
+            headers=headers,
+        )
+        assert own.status_code == 204, own.text
+        again = client.post(
+            "/api/auth/login", json={"username": "a001", "password": "brand-new-pass-7"}
+        )
+        assert again.status_code == 200
+    assert held_while_hashing == [False, False]
