@@ -12,8 +12,6 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,12 +32,12 @@ from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
 from hotline.store.models.quality import Evaluation
 from hotline.web.app import create_app
+from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PASSWORD,
     SAMPLE,
-    _free_port,
     _require_browser,
 )
 
@@ -132,8 +130,6 @@ def _seed(factory: sessionmaker[Session]) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The real app on a temporary SQLite database, served by uvicorn in a thread."""
     _require_browser()
-    import uvicorn
-
     home: Path = tmp_path_factory.mktemp("people")
     engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
     upgrade(engine)
@@ -144,20 +140,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         session_factory=factory,
         center=load_center(SAMPLE),
     )
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-people", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
     shots = Path(os.environ.get("HOTLINE_SCREENSHOTS") or home / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    yield Site(url=f"http://127.0.0.1:{port}", shots=shots)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, name="people") as url:
+        yield Site(url=url, shots=shots)
     engine.dispose()
 
 

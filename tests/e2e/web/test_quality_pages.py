@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -41,12 +40,12 @@ from hotline.store.migrate import upgrade
 from hotline.store.models.core import AuditEntry, User
 from hotline.store.models.telephony import Recording
 from hotline.web.app import create_app
+from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PASSWORD,
     SAMPLE,
-    _free_port,
     _require_browser,
 )
 
@@ -159,8 +158,6 @@ def _seed(factory: sessionmaker[Session], home: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The real app on a temporary SQLite database, served by uvicorn in a thread."""
     _require_browser()
-    import uvicorn
-
     home = tmp_path_factory.mktemp("quality")
     engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
     upgrade(engine)
@@ -171,20 +168,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         session_factory=factory,
         center=load_center(SAMPLE),
     )
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-quality", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
     shots = Path(os.environ.get("HOTLINE_SCREENSHOTS") or home / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    yield Site(url=f"http://127.0.0.1:{port}", factory=factory, shots=shots)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, name="quality") as url:
+        yield Site(url=url, factory=factory, shots=shots)
     engine.dispose()
 
 
