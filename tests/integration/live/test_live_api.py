@@ -199,3 +199,34 @@ def test_warm_transfer_through_a_consult(client: TestClient) -> None:
         for c in client.get(base, headers=first).json()["contacts"]
         if c["stage"] != "wrap_up"
     ]
+
+
+def test_an_agent_links_a_ticket_only_to_a_contact_in_their_hands(client: TestClient) -> None:
+    """The desk opens tickets through ``POST /api/tickets`` with the contact in hand; an
+    agent naming another agent's call must be refused, a supervisor may link any call."""
+    a001, a002, boss = auth(client, "a001"), auth(client, "a002"), auth(client, "boss")
+    assert (
+        client.post("/api/live/agents/a001/state", json={"state": "ready"}, headers=a001)
+    ).status_code == 200
+    placed = client.post(
+        "/api/live/contacts",
+        json={"queue": "installation", "customer": "13800138000"},
+        headers=boss,
+    )
+    contact = placed.json()["contact_id"]
+    assert (
+        client.get("/api/live/agents/a001", headers=a001).json()["offer"]["contact_id"] == contact
+    )
+    ticket = {"type": "installation", "subject": "空调安装预约", "queue": "installation"}
+    theirs = client.post("/api/tickets", json={**ticket, "contact_id": contact}, headers=a002)
+    assert theirs.status_code == 409 and contact in theirs.json()["message"]
+    unknown = client.post("/api/tickets", json={**ticket, "contact_id": "c-none"}, headers=a001)
+    assert unknown.status_code == 409
+    own = client.post("/api/tickets", json={**ticket, "contact_id": contact}, headers=a001)
+    assert own.status_code == 201, own.text
+    assert (
+        client.post(
+            "/api/tickets", json={**ticket, "contact_id": contact}, headers=boss
+        ).status_code
+        == 201
+    )

@@ -250,7 +250,7 @@ class ArticleLinkOut(ResponseModel):
     version: int
 
 
-@router.post("", status_code=201, responses=errors(404, 422))
+@router.post("", status_code=201, responses=errors(404, 409, 422))
 def create_ticket(
     body: TicketIn,
     request: Request,
@@ -260,8 +260,21 @@ def create_ticket(
     """Open a ticket; SLA targets of its type and priority are fixed on it.
 
     The category and custom fields are checked against the center configuration's
-    ``ticket_categories``; each problem comes back (422) with its field.
+    ``ticket_categories``; each problem comes back (422) with its field. An agent links a
+    ticket only to a contact in their hands (ringing, talking or in wrap-up): the link
+    counts in first-contact resolution and brings the contact's recording to the ticket,
+    so it must not name somebody else's call. Team leads and above link any contact.
     """
+    if body.contact_id is not None and not user.has(*OVERSIGHT):
+        driver = getattr(request.app.state, "live", None)
+        if (
+            user.agent_id is None
+            or driver is None
+            or not driver.holds(user.agent_id, body.contact_id)
+        ):
+            raise HTTPException(
+                409, f"contact {body.contact_id} is not in your hands; link only your own contact"
+            )
     ticket = tickets.create_ticket(
         session, actor=user.username, schema=_schema(request), **body.model_dump()
     )
