@@ -70,6 +70,7 @@ __all__ = [
     "Figures",
     "add_do_not_call",
     "add_query_list",
+    "audit_refusal",
     "campaign_rules",
     "claim_next",
     "consents",
@@ -80,6 +81,7 @@ __all__ = [
     "get_record",
     "import_list_csv",
     "list_campaigns",
+    "list_name",
     "listing",
     "normalized_number",
     "purge_expired_consents",
@@ -403,14 +405,36 @@ def screen_number(
     if entry is None:
         return None
     name = list_name(entry)
+    audit_refusal(
+        session,
+        number=number,
+        list_name=name,
+        actor=actor,
+        path=path,
+        campaign_id=campaign_id,
+        contact_id=contact_id,
+    )
+    return name
+
+
+def audit_refusal(
+    session: Session,
+    *,
+    number: str,
+    list_name: str,
+    actor: str,
+    path: str,
+    campaign_id: int | None = None,
+    contact_id: str | None = None,
+) -> None:
+    """Keep one refusal to dial a listed number in the audit log (``campaign.dnc_refused``)."""
     audit(
         session,
         actor=actor,
         action="campaign.dnc_refused",
         target=normalized_number(number) or number,
-        detail={"path": path, "list": name, "campaign": campaign_id, "contact": contact_id},
+        detail={"path": path, "list": list_name, "campaign": campaign_id, "contact": contact_id},
     )
-    return name
 
 
 def add_do_not_call(
