@@ -71,6 +71,7 @@ __all__ = [
     "add_do_not_call",
     "add_query_list",
     "audit_refusal",
+    "block_if_listed",
     "campaign_rules",
     "claim_next",
     "consents",
@@ -84,6 +85,7 @@ __all__ = [
     "list_name",
     "listing",
     "normalized_number",
+    "note_dialled",
     "purge_expired_consents",
     "record_consent",
     "record_result",
@@ -693,6 +695,32 @@ def _held(session: Session, record_id: int, agent_id: str) -> tuple[Campaign, Ca
     if record.status != str(RecordStatus.DIALLING) or record.held_by != agent_id:
         raise Conflict(f"record {record_id} is not being dialled by {agent_id}")
     return get_campaign(session, campaign_id=record.campaign_id), record
+
+
+def block_if_listed(
+    session: Session, *, record_id: int, agent_id: str, now: datetime
+) -> str | None:
+    """Before the agent dials a held record: the list that forbids it (the record is then
+    blocked and the refusal audited), or ``None`` when it may be dialled."""
+    campaign, record = _held(session, record_id, agent_id)
+    listed = screen_number(
+        session, number=record.phone, actor=agent_id, path="campaign", campaign_id=campaign.id
+    )
+    if listed is not None:
+        _apply(session, campaign, record, Blocked(at=now, list_name=listed))
+    return listed
+
+
+def note_dialled(session: Session, *, record_id: int, agent_id: str, contact_id: str) -> None:
+    """Keep that the agent's call for a held record went out as contact ``contact_id``."""
+    _held(session, record_id, agent_id)
+    audit(
+        session,
+        actor=agent_id,
+        action="campaign.dial",
+        target=str(record_id),
+        detail={"contact": contact_id},
+    )
 
 
 def skip_record(session: Session, *, record_id: int, agent_id: str, now: datetime) -> None:
