@@ -243,6 +243,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/reports"): SUPERVISION,
     ("GET", "/reports/export"): SUPERVISION,
     ("GET", "/manager"): SUPERVISORS,
+    ("GET", "/campaigns"): SUPERVISORS,
     ("GET", "/admin"): MANAGERS,
     ("GET", "/quality"): SUPERVISORS | {"qa"},
     ("GET", "/quality/mine"): ADMIN | {"agent"},
