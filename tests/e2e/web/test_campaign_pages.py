@@ -174,6 +174,8 @@ def test_a_supervisor_sets_up_a_campaign_and_an_agent_works_it(browser: Any, sit
         "campaign.result",
     ):
         assert action in actions, action
+    boss.context.close()
+    agent.context.close()
 
 
 def test_the_campaign_pages_pass_axe_in_both_languages(browser: Any, site: Site) -> None:
@@ -181,15 +183,15 @@ def test_the_campaign_pages_pass_axe_in_both_languages(browser: Any, site: Site)
 
     from tests.e2e.web.accessibility import serious_violations
 
+    boss = _page(browser, site, "boss", axe=True)
+    agent = _page(browser, site, "a001", axe=True)
     for lang, title in (("zh-CN", "外呼活动"), ("en", "Outbound campaigns")):
-        boss = _page(browser, site, "boss", axe=True)
         boss.goto(f"{site.url}/campaigns?lang={lang}")
         expect(boss.locator("h1")).to_have_text(title)
         expect(boss.locator("#camp-table tbody tr, #camp-empty:visible").first).to_be_visible()
         assert serious_violations(boss) == []
-        boss.context.close()
-        agent = _page(browser, site, "a001", axe=True)
         agent.goto(f"{site.url}/desk?lang={lang}")
         expect(agent.locator("#camp-card")).to_be_visible()
         assert serious_violations(agent) == []
-        agent.context.close()
+    boss.context.close()
+    agent.context.close()
