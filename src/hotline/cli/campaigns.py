@@ -1,5 +1,5 @@
-"""Campaign commands: ``hotline campaigns create|list|import|query|state|show`` and
-``hotline campaigns dnc add|list|remove``.
+"""Campaign commands: ``hotline campaigns create|list|import|query|state|show|purge-consents``
+and ``hotline campaigns dnc add|list|remove``.
 
 What a supervisor does on the ``/campaigns`` page, from a shell: create a campaign with its
 calling hours and retry rules (a YAML file, checked with located problems), fill its list
@@ -26,7 +26,7 @@ from hotline.campaigns import service as campaigns
 from hotline.core.documents import DocumentRefused, decode_text, load_yaml
 from hotline.core.errors import HotlineError, ValidationFailed
 from hotline.core.settings import load_settings
-from hotline.store.db import make_engine, make_session_factory, session_scope, writing
+from hotline.store.db import make_engine, make_session_factory, session_scope, utcnow, writing
 
 console = Console()
 # Problems go out unwrapped and unhighlighted: a path and line must stay on one line.
@@ -254,6 +254,14 @@ def dnc_remove(
     with _session() as session:
         campaigns.remove_do_not_call(session, entry_id=entry_id, actor=actor)
         console.print(f"entry {entry_id} removed")
+
+
+@campaigns_app.command("purge-consents")
+def purge_consents(actor: str = ACTOR) -> None:
+    """Delete consent records past their keep-until time (never sooner than 30 days)."""
+    with _session() as session:
+        deleted = campaigns.purge_expired_consents(session, now=utcnow(), actor=actor)
+        console.print(f"{deleted} consent records past their retention deleted")
 
 
 def register(app: typer.Typer) -> None:

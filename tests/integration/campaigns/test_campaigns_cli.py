@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from hotline.campaigns import service as campaigns
 from hotline.cli.main import app
 from hotline.store.db import make_engine
 from hotline.store.migrate import upgrade
@@ -62,3 +64,12 @@ def test_a_campaign_from_the_shell(database: Path, tmp_path: Path) -> None:
     assert "entry 1 removed" in invoke("campaigns", "dnc", "remove", "1")
     again = runner.invoke(app, ["campaigns", "state", "1", "draft"])
     assert again.exit_code == 1
+    # consent is kept 30 days: a consent recorded now is not purged
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as connection, Session(bind=connection) as session:
+        campaigns.record_consent(
+            session, number="13812345678", evidence="recorded call v-1", actor="a001"
+        )
+        session.flush()
+    engine.dispose()
+    assert "0 consent records" in invoke("campaigns", "purge-consents")
