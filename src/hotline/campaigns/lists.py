@@ -27,8 +27,9 @@ from hotline.core.errors import Problem, ValidationFailed
 
 #: Columns with a meaning of their own; any other column is data shown to the agent.
 KNOWN_COLUMNS = ("phone", "name", "time_zone", "customer_id", "callback_at")
-#: A list larger than this is refused (split it, or build it from a query).
-MAX_ROWS = 50_000
+#: A list file larger than this is refused: split it (each file goes in whole or not at all).
+#: Lists go in inside the request, holding the writer turn (~2 s at this size), not as jobs.
+MAX_ROWS = 20_000
 #: At most this many problems are listed (the file is refused either way).
 MAX_PROBLEMS = 200
 

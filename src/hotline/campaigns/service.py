@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.campaigns.lists import ListRow, check_list_csv
+from hotline.campaigns.lists import MAX_ROWS, ListRow, check_list_csv
 from hotline.campaigns.records import (
     Attempted,
     AttemptLogged,
@@ -221,6 +221,7 @@ def _add_rows(
     )
     listed = _listed_numbers(session, campaign.id, [row.phone for row in rows])
     added = blocked = skipped = 0
+    values: list[dict[str, Any]] = []
     for row in rows:
         if row.phone in existing:
             skipped += 1  # already on this campaign's list
@@ -229,22 +230,25 @@ def _add_rows(
         status = RecordStatus.BLOCKED if row.phone in listed else RecordStatus.WAITING
         blocked += status is RecordStatus.BLOCKED
         added += status is RecordStatus.WAITING
-        data = {k: v for k, v in row.data.items() if v}
-        session.add(
-            CampaignRecord(
-                campaign_id=campaign.id,
-                phone=row.phone,
-                name=row.name,
-                time_zone=row.time_zone,
-                customer_id=row.customer_id,
-                data=data,
-                source=source,
-                status=str(status),
-                attempts=0,
-                due_at=row.callback_at,
-                last_result=None,
-            )
+        values.append(
+            {
+                "campaign_id": campaign.id,
+                "phone": row.phone,
+                "name": row.name,
+                "time_zone": row.time_zone,
+                "customer_id": row.customer_id,
+                "data": {k: v for k, v in row.data.items() if v},
+                "source": source,
+                "status": str(status),
+                "attempts": 0,
+                "due_at": row.callback_at,
+                "held_by": None,
+                "last_result": None,
+            }
         )
+    # One executemany, not an object per row: a big list holds the writer turn ~10× shorter.
+    if values:
+        session.execute(insert(CampaignRecord), values)
     session.flush()
     return {"added": added, "blocked": blocked, "already_listed": skipped}
 
@@ -297,6 +301,7 @@ def add_query_list(
     }
     targets = customers_owning(
         session,
+        limit=MAX_ROWS,
         category=category,
         model=model,
         installed_from=installed_from,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hotline.campaigns import lists
 from hotline.campaigns.lists import check_list_csv
 from hotline.campaigns.pacing import PacingState, ProgressivePacer
 from hotline.core.errors import ValidationFailed
@@ -66,6 +67,17 @@ def test_a_file_without_a_phone_column_or_rows_is_refused() -> None:
         check_list_csv(text="phone\n", file="l.csv", normalize=normalize)
     with pytest.raises(ValidationFailed, match="more cells"):
         check_list_csv(text="phone\n13812345678,x\n", file="l.csv", normalize=normalize)
+
+
+def test_a_list_longer_than_the_limit_is_refused_at_its_first_extra_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lists, "MAX_ROWS", 2)
+    text = "phone\n13812345678\n13912345678\n13712345678\n"
+    with pytest.raises(ValidationFailed) as failed:
+        check_list_csv(text=text, file="big.csv", normalize=normalize)
+    [problem] = failed.value.problems
+    assert (problem.line, problem.rule) == (4, "a list holds at most 2 rows")
 
 
 @pytest.mark.parametrize(
