@@ -246,7 +246,7 @@ def _add_rows(
                 "last_result": None,
             }
         )
-    # One executemany, not an object per row: a big list holds the writer turn ~10× shorter.
+    # One executemany, not an object per row: a big list holds the writer turn ~3× shorter.
     if values:
         session.execute(insert(CampaignRecord), values)
     session.flush()
