@@ -1106,3 +1106,82 @@ def import_products_csv(
             )
             ids.append(product.id)
     return ids
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """A customer to call about one of their products (a campaign list built from a query)."""
+
+    customer_id: int
+    name: str
+    phone: str
+    product_model: str
+    serial_number: str | None
+
+
+def customers_owning(
+    session: Session,
+    *,
+    category: str | None = None,
+    model: str | None = None,
+    installed_from: date | None = None,
+    installed_to: date | None = None,
+    warranty_ends_by: date | None = None,
+    limit: int = 50_000,
+) -> list[CallTarget]:
+    """Active customers owning a product that matches, each once, with their first number.
+
+    Mobiles come before landlines; a customer without a number is left out (there is no one
+    to call). ``warranty_ends_by`` keeps products whose warranty ends on or before that day.
+    """
+    query = (
+        select(Customer.id, Customer.name, Product.model, Product.serial_number)
+        .join(Product, Product.customer_id == Customer.id)
+        .where(Customer.merged_into_id.is_(None))
+    )
+    if category:
+        query = query.where(Product.category == category)
+    if model:
+        query = query.where(Product.model == model)
+    if installed_from:
+        query = query.where(Product.installed_on >= installed_from)
+    if installed_to:
+        query = query.where(Product.installed_on <= installed_to)
+    if warranty_ends_by:
+        query = query.where(Product.warranty_until <= warranty_ends_by)
+    owners: dict[int, tuple[str, str, str | None]] = {}
+    for customer_id, name, product_model, serial in session.execute(
+        query.order_by(Customer.id, Product.id)
+    ):
+        owners.setdefault(customer_id, (name, product_model, serial))
+        if len(owners) >= limit:
+            break
+    phone_rows: list[tuple[int, str, str]] = []
+    ids = list(owners)
+    for start in range(0, len(ids), 1000):  # bounded IN lists (SQLite's parameter limit)
+        phone_rows += [
+            (customer_id, e164, kind)
+            for customer_id, e164, kind in session.execute(
+                select(CustomerPhone.customer_id, CustomerPhone.e164, CustomerPhone.kind)
+                .where(CustomerPhone.customer_id.in_(ids[start : start + 1000]))
+                .order_by(CustomerPhone.id)
+            )
+        ]
+    phones: dict[int, str] = {}
+    for customer_id, e164, _kind in sorted(phone_rows, key=lambda row: row[2] != PhoneKind.MOBILE):
+        phones.setdefault(customer_id, e164)
+    return [
+        CallTarget(customer_id, name, phones[customer_id], product_model, serial)
+        for customer_id, (name, product_model, serial) in owners.items()
+        if customer_id in phones
+    ]
+
+
+def normalized_number(raw: str) -> str | None:
+    """A phone number as written → its E.164 form (``None``: not a phone number).
+
+    >>> normalized_number("138-1234-5678"), normalized_number("hello")
+    ('+8613812345678', None)
+    """
+    number = try_normalize(raw)
+    return number.e164 if number is not None else None

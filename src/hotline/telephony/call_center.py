@@ -138,6 +138,7 @@ from hotline.telephony.ports import (
     MediaRejected,
     MediaServer,
     MediaUnavailable,
+    NumberScreen,
     QueueChanged,
     ReleaseCaller,
     RingAgent,
@@ -218,6 +219,8 @@ class CallCenterSettings:
     trunk: str | None = None
     # Offer waiting callers a callback (needs the trunk): the key they press for it.
     callback_key: str | None = "1"
+    # The do-not-call lists asked before every outbound call (click-to-dial, callbacks).
+    do_not_call: NumberScreen | None = None
     # The longest voicemail message taken before the line is closed.
     voicemail_max_s: float = 120.0
 

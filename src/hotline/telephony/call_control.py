@@ -19,7 +19,13 @@ from hotline.core.clock import Clock
 from hotline.core.events import Event, EventKind
 from hotline.ivr.interpreter import Interpreter, IvrState
 from hotline.telephony.call_state import CallEvent, CallState
-from hotline.telephony.ports import CallRouter, MediaServer, RoutingDecision, Signalling
+from hotline.telephony.ports import (
+    CallRouter,
+    MediaServer,
+    NumberScreen,
+    RoutingDecision,
+    Signalling,
+)
 
 
 @dataclass
@@ -120,6 +126,11 @@ class OutboundSettings(Protocol):
     @property
     def trunk(self) -> str | None:
         """The outbound trunk as a SIP URI template (``{number}`` is the dialled number)."""
+        ...
+
+    @property
+    def do_not_call(self) -> NumberScreen | None:
+        """The do-not-call lists every outbound call asks first (``None``: none kept)."""
         ...
 
 

@@ -134,3 +134,29 @@ class ListSink:
         return [
             e.kind.value for e in self.events if contact_id is None or e.contact_id == contact_id
         ]
+
+
+@dataclass
+class FakeNumberScreen:
+    """A do-not-call list in memory: ``numbers`` maps a listed number to its list's name."""
+
+    numbers: dict[str, str] = field(default_factory=dict)
+    refusals: list[dict[str, str | None]] = field(default_factory=list)
+
+    async def listed(self, number: str) -> str | None:
+        """The list holding ``number``, as written, or ``None``."""
+        return self.numbers.get(number)
+
+    async def refused(
+        self, *, number: str, list_name: str, agent_id: str, path: str, contact_id: str | None
+    ) -> None:
+        """Remember the refusal."""
+        self.refusals.append(
+            {
+                "number": number,
+                "list": list_name,
+                "agent": agent_id,
+                "path": path,
+                "contact": contact_id,
+            }
+        )

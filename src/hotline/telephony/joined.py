@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from hotline.config.center import CenterConfig
@@ -42,6 +43,7 @@ from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import AgentReady, AgentState, Command, RoutingConflict
 from hotline.telephony.acd import CommandRouter, voice_decisions
 from hotline.telephony.call_center import CallCenter
+from hotline.telephony.do_not_call import DatabaseScreen
 from hotline.telephony.ports import RoutingDecision, TransferRefused
 from hotline.telephony.server import (
     ServerOptions,
@@ -200,9 +202,12 @@ class LiveVoice:
 
     async def start(self) -> None:
         """Start SIP, media control and the registrations' expiry."""
-        self.parts = await start_voice(
-            self.options, router=self.router, sink=DriverSink(self.driver)
-        )
+        options = self.options
+        factory = self.driver.session_factory
+        if options.do_not_call is None and factory is not None:
+            # the web app's database: every outbound call asks its do-not-call lists
+            options = replace(options, do_not_call=DatabaseScreen(factory))
+        self.parts = await start_voice(options, router=self.router, sink=DriverSink(self.driver))
         self.router.attach(self.parts.center)
         self._ticker = asyncio.create_task(self._tick(), name="voice-registrations")
 

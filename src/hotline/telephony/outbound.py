@@ -20,6 +20,13 @@ it offered the callback to the agent, so the agent's phone ringing is the offer 
 or a refusal is ring-no-answer, the ACD picks again), the agent answering is the offer
 answered, and the end of the call starts the agent's wrap-up. The customer leg's result is
 logged as ``dialled`` (answered, busy, no_answer, failed).
+
+Do-not-call: before either path rings anyone it asks the center's do-not-call lists
+(``settings.do_not_call``, a :class:`~hotline.telephony.ports.NumberScreen`). A listed number
+is never dialled: click-to-dial raises :class:`DoNotCallRefused` (nothing rings, nothing is
+logged as a contact); a callback is logged ``dialled`` with result ``do_not_call`` and ended
+as abandoned, so the ACD frees the agent. Each refusal is kept by the screen (audited), in a
+task of its own: the caller may hold the database's writer turn while it waits here.
 """
 
 from __future__ import annotations
@@ -39,6 +46,15 @@ CUSTOMER, AGENT = "customer", "agent"
 
 class OriginationRefused(Exception):
     """The call cannot be placed (no registered phone, no trunk, media down)."""
+
+
+class DoNotCallRefused(OriginationRefused):
+    """The number is on a do-not-call list (``list_name``): it is never dialled."""
+
+    def __init__(self, number: str, list_name: str) -> None:
+        super().__init__(f"{number} is on the do-not-call list ({list_name}): not dialled")
+        self.number = number
+        self.list_name = list_name
 
 
 @dataclass
@@ -118,6 +134,14 @@ class Originator:
         self.center.spawn(self._ring_agent(call, phone))
 
     async def _ring_agent(self, call: OutboundCall, phone: str) -> None:
+        listed = await self._listed(
+            call.number, agent_id=call.agent_id, path="callback", contact_id=call.contact_id
+        )
+        if listed is not None:
+            self._refuse_callback(call)
+            return
+        if call.finished:
+            return
         try:
             to_agent = await self.center.media.offer(
                 call=call.contact_id, from_tag=CUSTOMER, sdp=placeholder_sdp()
@@ -135,6 +159,42 @@ class Originator:
             data={"phone": phone, "direction": Direction.OUTBOUND.value},
         )
         self.center.sip.dial(call.agent_leg, contact=phone, caller=call.number, sdp=to_agent)
+
+    async def _listed(
+        self, number: str, *, agent_id: str, path: str, contact_id: str | None
+    ) -> str | None:
+        """The do-not-call list holding ``number`` (its refusal kept), or ``None``."""
+        screen = self.center.settings.do_not_call
+        if screen is None:
+            return None
+        listed = await screen.listed(number)
+        if listed is not None:
+            self.center.spawn(
+                screen.refused(
+                    number=number,
+                    list_name=listed,
+                    agent_id=agent_id,
+                    path=path,
+                    contact_id=contact_id,
+                )
+            )
+        return listed
+
+    def _refuse_callback(self, call: OutboundCall) -> None:
+        """A callback to a listed number: not dialled; the ACD ends it and frees the agent."""
+        center = self.center
+        call.finished = True  # nothing was set up on the media server yet: nothing to free
+        self._by_leg.pop(call.agent_leg, None)
+        self.calls.pop(call.contact_id, None)
+        center.emit(
+            EventKind.DIALLED,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            data={"direction": Direction.OUTBOUND.value, "result": "do_not_call"},
+        )
+        center.route(
+            center.router.contact_abandoned(at=center.clock.now(), contact_id=call.contact_id)
+        )
 
     def stop_ringing(self, contact_id: str, agent_id: str) -> None:
         """The ACD took the callback offer back (ring timeout): stop the agent's phone."""
@@ -182,7 +242,8 @@ class Originator:
 
         Example: ``contact = await center.originate(agent_id="a001", number="13800000000")``.
         Raises :class:`OriginationRefused` when the agent has no registered phone, no trunk
-        is configured, or the media server is down.
+        is configured, or the media server is down, and :class:`DoNotCallRefused` when the
+        number is on a do-not-call list (``reason`` names the path that asked).
         """
         trunk = self.center.settings.trunk
         if trunk is None:
@@ -190,6 +251,9 @@ class Originator:
         phone = self.center.phone_of.get(agent_id)
         if phone is None:
             raise OriginationRefused(f"agent {agent_id} has no registered phone")
+        listed = await self._listed(number, agent_id=agent_id, path=reason, contact_id=None)
+        if listed is not None:
+            raise DoNotCallRefused(number, listed)
         contact_id = f"o-{secrets.token_hex(6)}"
         leg = f"ob-{next(self._legs)}"
         call = OutboundCall(contact_id, agent_id, number, leg, self.center.clock.now(), reason)

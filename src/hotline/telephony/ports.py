@@ -324,3 +324,23 @@ class AgentPhone:
     user: str
     password: str
     extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class NumberScreen(Protocol):
+    """The do-not-call lists as the dialling paths see them: asked before any call goes out.
+
+    Click-to-dial, the ACD's callbacks and the campaign dialler all ask :meth:`listed` before
+    they ring anyone; a listed number is never dialled, and :meth:`refused` keeps the refusal
+    (the audit log). The real adapter reads the campaigns' tables
+    (:class:`hotline.telephony.do_not_call.DatabaseScreen`).
+    """
+
+    async def listed(self, number: str) -> str | None:
+        """The list that holds ``number`` (``center``, ``campaign:<id>``), or ``None``."""
+        ...
+
+    async def refused(
+        self, *, number: str, list_name: str, agent_id: str, path: str, contact_id: str | None
+    ) -> None:
+        """Keep the refusal to dial ``number`` on ``path`` for ``agent_id`` (audited)."""
+        ...

@@ -24,7 +24,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
+from hotline.telephony.do_not_call import DatabaseScreen
 from hotline.telephony.event_store import DatabaseSink, TeeSink
 from hotline.telephony.media.prompts import RECORDING_NOTICE
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
@@ -54,7 +55,7 @@ from hotline.telephony.overload import (
     admit,
     overload_tick,
 )
-from hotline.telephony.ports import AgentPhone, CallRouter, EventSink
+from hotline.telephony.ports import AgentPhone, CallRouter, EventSink, NumberScreen
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
 
@@ -110,6 +111,8 @@ class ServerOptions:
     control_port: int | None = None
     # Where new calls are refused with 503 + Retry-After (overload control).
     overload: OverloadBounds = field(default_factory=OverloadBounds)
+    # The do-not-call lists every outbound call asks first (with a database: its lists).
+    do_not_call: NumberScreen | None = None
 
     @property
     def events_path(self) -> Path:
@@ -426,6 +429,7 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
             recording_executor=converters,
             recording_notice=options.recording_notice,
             trunk=options.trunk,
+            do_not_call=options.do_not_call,
         ),
         media=media,
         router=router,
@@ -488,8 +492,11 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     if options.database_url:
         engine = make_engine(options.database_url)
         upgrade(engine)
-        database = DatabaseSink(make_session_factory(engine), source="live")
+        factory = make_session_factory(engine)
+        database = DatabaseSink(factory, source="live")
         sink = TeeSink([jsonl, database])
+        if options.do_not_call is None:
+            options = replace(options, do_not_call=DatabaseScreen(factory))
     router = options.router or engine_router(
         options.center or SAMPLE_CENTER, callbacks=options.trunk is not None
     )

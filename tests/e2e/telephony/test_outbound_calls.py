@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from hotline.campaigns import service as campaigns
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.models.core import AuditEntry
 from hotline.telephony.media.prompts import generate_all
 
 from .telephony_peers import (
@@ -119,4 +124,40 @@ def test_click_to_dial_rings_agent_then_customer_and_logs_outbound(
     assert dict(finished["data"])["outcome"] == "answered"
     # unknown agents are refused on the control port, not crashed on
     assert "error" in originate(server.control_port, "nobody", "1")
+    assert server.alive()
+
+
+def test_a_number_on_the_do_not_call_list_is_never_dialled_and_the_refusal_is_audited(
+    outbound: tuple[VoiceServer, int, Path],
+) -> None:
+    """The real server asks its database's do-not-call list before ringing anyone."""
+    server, _, _ = outbound
+    assert server.control_port is not None
+    engine = make_engine(server.database_url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            campaigns.add_do_not_call(session, number="13900000000", actor="boss")
+            session.commit()
+        seen = len(server.events())
+        reply = originate(server.control_port, "a001", "139-0000-0000")
+        assert "do-not-call" in reply.get("error", ""), reply
+        deadline = time.monotonic() + 10
+        while True:
+            with factory() as session:
+                refused = list(
+                    session.scalars(
+                        select(AuditEntry).where(AuditEntry.action == "campaign.dnc_refused")
+                    )
+                )
+            if refused or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [(e.actor, e.target, e.detail["path"]) for e in refused] == [
+            ("a001", "+8613900000000", "click_to_dial")
+        ]
+        # nothing rang: no contact was started for the refused number
+        assert [e for e in server.events()[seen:] if e["kind"] in ("arrived", "offered")] == []
+    finally:
+        engine.dispose()
     assert server.alive()

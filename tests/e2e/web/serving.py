@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hotline.web.serving import StoppingServer
 from tests.e2e.web.test_console import _free_port
 
 
@@ -19,7 +20,10 @@ def serving(app: Any, *, name: str) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # The app's own stop (hotline.web.serving): a desk's live stream ends at once instead of
+    # holding uvicorn's wait for open connections until the join below gives up.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = StoppingServer(config, app=app)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{name}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

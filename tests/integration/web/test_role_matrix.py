@@ -213,6 +213,25 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/quality/calibrations/{calibration_id}"): SUPERVISORS | {"qa"},
     ("POST", "/api/quality/calibrations/{calibration_id}/scores"): SUPERVISORS | {"qa"},
     ("POST", "/api/quality/calibrations/{calibration_id}/close"): SUPERVISORS | {"qa"},
+    # campaigns: supervisors run them and keep the do-not-call lists, team leads watch, an
+    # agent (with an agent id: not an admin) works the records; consent is taken by anyone
+    # who serves the customer
+    ("GET", "/api/campaigns"): SUPERVISORS | {"team_lead"},
+    ("POST", "/api/campaigns"): SUPERVISORS,
+    ("GET", "/api/campaigns/{campaign_id}"): SUPERVISORS | {"team_lead"},
+    ("POST", "/api/campaigns/{campaign_id}/state"): SUPERVISORS,
+    ("POST", "/api/campaigns/{campaign_id}/list"): SUPERVISORS,
+    ("POST", "/api/campaigns/{campaign_id}/query-list"): SUPERVISORS,
+    ("GET", "/api/campaigns/{campaign_id}/records"): SUPERVISORS | {"team_lead"},
+    ("POST", "/api/campaigns/{campaign_id}/next"): DESK,
+    ("POST", "/api/campaigns/records/{record_id}/skip"): DESK,
+    ("POST", "/api/campaigns/records/{record_id}/result"): DESK,
+    ("POST", "/api/campaigns/records/{record_id}/dial"): DESK,
+    ("GET", "/api/do-not-call"): SUPERVISORS,
+    ("POST", "/api/do-not-call"): SUPERVISORS,
+    ("DELETE", "/api/do-not-call/{entry_id}"): SUPERVISORS,
+    ("GET", "/api/consents"): SUPERVISORS,
+    ("POST", "/api/consents"): CUSTOMER_SERVICE,
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,
@@ -224,6 +243,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/reports"): SUPERVISION,
     ("GET", "/reports/export"): SUPERVISION,
     ("GET", "/manager"): SUPERVISORS,
+    ("GET", "/campaigns"): SUPERVISORS,
     ("GET", "/admin"): MANAGERS,
     ("GET", "/quality"): SUPERVISORS | {"qa"},
     ("GET", "/quality/mine"): ADMIN | {"agent"},

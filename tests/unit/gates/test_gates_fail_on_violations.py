@@ -211,6 +211,19 @@ def test_a_domain_reading_another_domains_tables_breaks_their_protection(
     assert broken(result) == {"Only tickets and the adapters use tickets's tables"}
 
 
+def test_campaigns_tables_are_protected_and_its_rules_pure(tmp_path: Path) -> None:
+    """The campaigns domain's place in the contracts: its tables are its own, its rules pure."""
+    result = lint_imports_with(
+        tmp_path,
+        {
+            "tickets/service.py": "from hotline.store.models.campaigns import DoNotCall as _D",
+            "campaigns/rules.py": "import sqlalchemy as _sqlalchemy",
+        },
+    )
+    assert result.returncode == 1
+    assert broken(result) == {"Only campaigns and the adapters use campaigns's tables", PURE}
+
+
 def test_a_pure_module_reaching_io_through_another_module_breaks_purity(
     tmp_path: Path,
 ) -> None:

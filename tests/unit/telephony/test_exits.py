@@ -16,13 +16,19 @@ from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import AgentLoggedIn
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter
+from hotline.telephony.fake import FakeNumberScreen
 from hotline.telephony.server import SAMPLE_CENTER
 from tests.unit.telephony.test_call_center import OPEN, Rig, _to_queue
 
 TRUNK = "sip:{number}@127.0.0.1:5090"
 
 
-def _rig(*, trunk: str | None = TRUNK, honour_hours: bool = False) -> Rig:
+def _rig(
+    *,
+    trunk: str | None = TRUNK,
+    honour_hours: bool = False,
+    screen: FakeNumberScreen | None = None,
+) -> Rig:
     rig = Rig()
     center = load_center(SAMPLE_CENTER)
     if honour_hours:
@@ -31,7 +37,7 @@ def _rig(*, trunk: str | None = TRUNK, honour_hours: bool = False) -> Rig:
         config = voice_routing_config(center, callbacks=trunk is not None)
     router = EngineRouter(RoutingEngine(config))
     rig.router = router
-    settings = dataclasses.replace(rig.center.settings, trunk=trunk)
+    settings = dataclasses.replace(rig.center.settings, trunk=trunk, do_not_call=screen)
     rig.center = CallCenter(
         settings=settings, media=rig.media, router=router, sink=rig.sink, clock=rig.clock
     )
@@ -251,3 +257,28 @@ def test_a_caller_reaching_a_queue_just_after_it_closed_hears_the_closed_message
     assert rig.media.played(rig.contact)[-1] == "closed"
     assert ("hang_up", "in-1") in rig.sip.actions
     assert rig.contact not in rig.center.calls
+
+
+def test_a_callback_to_a_listed_number_is_never_dialled_and_frees_the_agent() -> None:
+    screen = FakeNumberScreen({"13800000000": "center"})
+    rig = _rig(screen=screen)
+
+    async def scenario() -> None:
+        _waiting_with_agent_on_break(rig)
+        await _to_queue(rig)
+        await rig.settle(0.1)
+        await rig.key("1")
+        await rig.settle(0.05)
+        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+        await rig.settle()
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+    callback = f"{rig.contact}:callback"
+    # neither the agent's phone nor the customer's number was rung
+    assert [a for a in rig.sip.actions if a[0] == "dial"] == []
+    events = _events(rig, callback)
+    assert ("dialled", {"direction": "outbound", "result": "do_not_call"}) in events
+    assert [d["outcome"] for k, d in events if k == "finished"] == ["abandoned"]
+    assert _engine(rig).agent_contacts("a001") == {}  # free again for the next one
+    assert [(r["path"], r["contact"]) for r in screen.refusals] == [("callback", callback)]

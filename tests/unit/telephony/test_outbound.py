@@ -13,8 +13,8 @@ from hotline.core.clock import ManualClock
 from hotline.routing.engine import RoutingEngine
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
-from hotline.telephony.fake import FakeMediaServer, FakeSignalling, ListSink
-from hotline.telephony.outbound import OriginationRefused
+from hotline.telephony.fake import FakeMediaServer, FakeNumberScreen, FakeSignalling, ListSink
+from hotline.telephony.outbound import DoNotCallRefused, OriginationRefused
 from hotline.telephony.ports import AgentPhone
 from hotline.telephony.server import SAMPLE_CENTER
 
@@ -23,7 +23,9 @@ PHONES = (AgentPhone("a001", "1001", "pw1"),)
 TRUNK = "sip:{number}@127.0.0.1:5070"
 
 
-def make_center(*, trunk: str | None = TRUNK) -> tuple[CallCenter, FakeSignalling, ListSink]:
+def make_center(
+    *, trunk: str | None = TRUNK, screen: FakeNumberScreen | None = None
+) -> tuple[CallCenter, FakeSignalling, ListSink]:
     sip, sink = FakeSignalling(), ListSink()
     router = EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
     center = CallCenter(
@@ -33,6 +35,7 @@ def make_center(*, trunk: str | None = TRUNK) -> tuple[CallCenter, FakeSignallin
             recordings=Path("/recordings"),
             phones=PHONES,
             trunk=trunk,
+            do_not_call=screen,
         ),
         media=FakeMediaServer(duration_ms=5),
         router=router,
@@ -133,3 +136,31 @@ def test_refused_without_phone_or_trunk() -> None:
             await center.originate(agent_id="a001", number="1")
 
     asyncio.run(scenario())
+
+
+def test_a_listed_number_is_never_dialled_by_click_to_dial_and_the_refusal_is_kept() -> None:
+    screen = FakeNumberScreen({"13800000000": "center"})
+
+    async def scenario() -> None:
+        center, sip, sink = make_center(screen=screen)
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        with pytest.raises(DoNotCallRefused, match="do-not-call list") as refused:
+            await center.originate(agent_id="a001", number="13800000000")
+        assert refused.value.list_name == "center"
+        await center.drain()
+        assert [a for a in sip.actions if a[0] == "dial"] == []  # not even the agent's phone
+        assert [e for e in sink.events if e.contact_id] == [] and center.outbound.calls == {}
+        # another number goes out as before
+        await center.originate(agent_id="a001", number="13900000000")
+        assert [a[0] for a in sip.actions] == ["dial"]
+
+    asyncio.run(scenario())
+    assert screen.refusals == [
+        {
+            "number": "13800000000",
+            "list": "center",
+            "agent": "a001",
+            "path": "click_to_dial",
+            "contact": None,
+        }
+    ]

@@ -7,8 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from hotline.campaigns.service import list_campaigns
+from hotline.store.db import reading
 from hotline.web.auth import CurrentUser, require_roles
 from hotline.web.i18n import catalog
+from hotline.web.pages.campaigns import DESK_RESULTS
 from hotline.web.pages.rendering import page_context, render
 
 router = APIRouter(include_in_schema=False)
@@ -33,6 +36,16 @@ def page_texts(request: Request, language: str) -> dict[str, str]:
     return texts
 
 
+def running_campaigns(request: Request) -> list[dict[str, Any]]:
+    """The campaigns an agent may work now (running), for the desk's campaign card."""
+    with reading(request.app.state.session_factory(), purpose="GET /desk") as session:
+        return [
+            {"id": c.id, "name": c.name, "mode": c.mode}
+            for c in list_campaigns(session)
+            if c.state == "running"
+        ]
+
+
 @router.get("/desk", response_class=HTMLResponse)
 def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) -> HTMLResponse:
     """The agent desktop of the signed-in agent."""
@@ -48,6 +61,8 @@ def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) 
         disposition_codes=center.disposition_codes if center else [],
         queues=center.queues if center else [],
         texts=page_texts(request, context["lang"]),
+        running_campaigns=running_campaigns(request),
+        campaign_results=DESK_RESULTS,
     )
     return render(request, "desk.html", context)
 

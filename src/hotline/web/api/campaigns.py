@@ -1,0 +1,651 @@
+"""Campaigns API: supervisors run outbound campaigns, agents work them from the desk.
+
+Supervisors (and managers, admins) create a campaign with its calling hours and retry rules,
+fill its list from a CSV file or a query over customers and products, start and pause it,
+and keep the do-not-call lists; team leads see the campaigns and their figures. An agent
+takes the next record in preview (the record and the script), dials it (the click-to-dial
+path, screened against the do-not-call lists), skips it, or records the result, which the
+retry rules turn into the next attempt's time. Consent to a callback is recorded with its
+evidence by whoever serves the customer.
+
+Example::
+
+    POST /api/campaigns {"name": "installs-dec", "kind": "follow_up", "mode": "preview"}
+    POST /api/campaigns/1/list {"file": "dec.csv", "text": "phone,name\\n138...,Ada\\n"}
+    POST /api/campaigns/1/state {"state": "running"}
+    POST /api/campaigns/1/next                       -> {"record": {...}, "script": "..."}
+    POST /api/campaigns/records/7/result {"result": "busy"}
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.campaigns import service as campaigns
+from hotline.campaigns.rules import CallResult, CampaignKind, DialMode
+from hotline.crm.privacy import mask_name, mask_phone
+from hotline.identity.roles import PersonalField, hidden_fields
+from hotline.store.db import utcnow
+from hotline.telephony.outbound import OriginationRefused
+from hotline.web.api.live.guards import voice_of
+from hotline.web.api.responses import ResponseModel, errors
+from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
+
+router = APIRouter(prefix="/api", tags=["campaigns"])
+
+#: Who runs campaigns and keeps the do-not-call lists.
+CAMPAIGN_MANAGERS = ("supervisor", "manager")
+#: Who may see campaigns and their figures.
+CAMPAIGN_VIEWERS = (*CAMPAIGN_MANAGERS, "team_lead")
+#: Who records a customer's consent to a callback.
+CONSENT_TAKERS = (*CAMPAIGN_VIEWERS, "agent")
+MAX_ID = 2**63 - 1
+
+
+class CampaignAgent(RoleGuard):
+    """Admits an agent with an agent id of their own (records are held per agent id)."""
+
+    def __call__(self, user: CurrentUser = Depends(current_user, scope="function")) -> CurrentUser:
+        admitted = self.admit(user)
+        if admitted.agent_id is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "only an agent works campaign records")
+        return admitted
+
+
+AGENT = CampaignAgent(("agent",))
+MANAGE = require_roles(*CAMPAIGN_MANAGERS)
+VIEW = require_roles(*CAMPAIGN_VIEWERS)
+
+
+# ----------------------------------------------------------------------------- answers
+
+
+class FiguresOut(ResponseModel):
+    """Live figures: records by status; attempts, answers, connects, abandons so far."""
+
+    records: dict[str, int]
+    attempts: int
+    answers: int
+    connects: int
+    abandons: int
+    results: dict[str, int]
+
+
+class CampaignOut(ResponseModel):
+    """A campaign with its rules and live figures."""
+
+    id: int
+    name: str
+    kind: str
+    mode: str
+    state: str
+    calling_hours: dict[str, Any]
+    retry: dict[str, Any]
+    script: str
+    agents: list[str]
+    created_by: str
+    created_at: datetime
+    figures: FiguresOut
+
+
+class CampaignsOut(ResponseModel):
+    """Every campaign, newest first."""
+
+    items: list[CampaignOut]
+
+
+class RecordOut(ResponseModel):
+    """One record of a campaign's list, masked by the personal-data policy."""
+
+    id: int
+    campaign_id: int
+    phone: str
+    name: str
+    time_zone: str | None
+    customer_id: int | None
+    data: dict[str, str]
+    status: str
+    attempts: int
+    due_at: datetime | None
+    held_by: str | None
+    last_result: str | None
+
+
+class RecordsOut(ResponseModel):
+    """A page of a campaign's records."""
+
+    items: list[RecordOut]
+
+
+class NextOut(ResponseModel):
+    """The record handed to the agent (``null``: nothing may be dialled now) and the script."""
+
+    record: RecordOut | None
+    script: str
+    campaign: str
+
+
+class ImportedOut(ResponseModel):
+    """Records added by a list, blocked by a do-not-call list, or on the list already."""
+
+    added: int
+    blocked: int
+    already_listed: int
+
+
+class DialOut(ResponseModel):
+    """The call placed for a record (``contact_id``), or the do-not-call list that refused it."""
+
+    record_id: int
+    contact_id: str | None
+    refused: str | None
+
+
+class DoneOut(ResponseModel):
+    """The record after the change."""
+
+    record: RecordOut
+
+
+class DoNotCallOut(ResponseModel):
+    """One do-not-call entry (no campaign: center-wide)."""
+
+    id: int
+    number: str
+    campaign_id: int | None
+    reason: str
+    added_by: str
+    added_at: datetime
+
+
+class DoNotCallListOut(ResponseModel):
+    """A do-not-call list, newest first."""
+
+    items: list[DoNotCallOut]
+
+
+class ConsentOut(ResponseModel):
+    """A callback the customer agreed to, with its evidence and how long it is kept."""
+
+    id: int
+    number: str
+    customer_id: int | None
+    campaign_id: int | None
+    callback_at: datetime | None
+    evidence: str
+    contact_id: str | None
+    recorded_by: str
+    recorded_at: datetime
+    keep_until: datetime
+
+
+class ConsentsOut(ResponseModel):
+    """Consent records, newest first."""
+
+    items: list[ConsentOut]
+
+
+class RemovedOut(ResponseModel):
+    """The entry taken off its list."""
+
+    removed: int
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+class CampaignIn(BaseModel):
+    """A new campaign: kind, mode, calling hours, retry rules, script, reserved agents."""
+
+    name: str = Field(min_length=1, max_length=128)
+    kind: CampaignKind
+    mode: DialMode
+    calling_hours: dict[str, Any] = Field(default_factory=dict)
+    retry: dict[str, Any] = Field(default_factory=dict)
+    script: str = Field(default="", max_length=20_000)
+    agents: list[str] = Field(default_factory=list, max_length=500)
+
+
+class StateIn(BaseModel):
+    """The state to move a campaign to."""
+
+    state: str = Field(pattern="^(running|paused|finished)$")
+
+
+class ListFileIn(BaseModel):
+    """A list file: its name (for the problems' locations) and its CSV text."""
+
+    file: str = Field(default="list.csv", min_length=1, max_length=200)
+    text: str = Field(min_length=1)
+
+
+class ListQueryIn(BaseModel):
+    """Customers owning products that match (every given field must match)."""
+
+    category: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=64)
+    installed_from: date | None = None
+    installed_to: date | None = None
+    warranty_ends_by: date | None = None
+
+
+class ResultIn(BaseModel):
+    """An attempt's result; ``callback_at`` (with its offset) for ``callback_requested``."""
+
+    result: CallResult
+    contact_id: str | None = Field(default=None, max_length=64)
+    callback_at: datetime | None = None
+
+
+class DoNotCallIn(BaseModel):
+    """A number to put on the center-wide list, or on one campaign's."""
+
+    number: str = Field(min_length=3, max_length=40)
+    campaign_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    reason: str = Field(default="", max_length=200)
+
+
+class ConsentIn(BaseModel):
+    """A callback the customer agreed to, and the evidence of it."""
+
+    number: str = Field(min_length=3, max_length=40)
+    evidence: str = Field(min_length=1, max_length=2000)
+    callback_at: datetime | None = None
+    customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    campaign_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    contact_id: str | None = Field(default=None, max_length=64)
+    keep_days: int = Field(default=30, ge=30, le=3650)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _figures(session: Session, campaign_id: int) -> FiguresOut:
+    f = campaigns.figures(session, campaign_id=campaign_id)
+    return FiguresOut(
+        records=f.records,
+        attempts=f.attempts,
+        answers=f.answers,
+        connects=f.connects,
+        abandons=f.abandons,
+        results=f.results,
+    )
+
+
+def _campaign(session: Session, campaign: campaigns.Campaign) -> CampaignOut:
+    return CampaignOut(
+        id=campaign.id,
+        name=campaign.name,
+        kind=campaign.kind,
+        mode=campaign.mode,
+        state=campaign.state,
+        calling_hours=campaign.calling_hours,
+        retry=campaign.retry,
+        script=campaign.script,
+        agents=campaign.agents,
+        created_by=campaign.created_by,
+        created_at=campaign.created_at,
+        figures=_figures(session, campaign.id),
+    )
+
+
+def _record(record: campaigns.CampaignRecord, user: CurrentUser) -> RecordOut:
+    hidden = hidden_fields(user.roles)
+    phone = mask_phone(record.phone) if PersonalField.PHONE in hidden else record.phone
+    name = mask_name(record.name) if PersonalField.NAME in hidden and record.name else record.name
+    return RecordOut(
+        id=record.id,
+        campaign_id=record.campaign_id,
+        phone=phone,
+        name=name,
+        time_zone=record.time_zone,
+        customer_id=record.customer_id,
+        data=record.data,
+        status=record.status,
+        attempts=record.attempts,
+        due_at=record.due_at,
+        held_by=record.held_by,
+        last_result=record.last_result,
+    )
+
+
+def _agent_id(user: CurrentUser) -> str:
+    assert user.agent_id is not None  # CampaignAgent admits agents with an id only
+    return user.agent_id
+
+
+def _entry(entry: campaigns.DoNotCall, user: CurrentUser) -> DoNotCallOut:
+    hidden = hidden_fields(user.roles)
+    number = mask_phone(entry.number) if PersonalField.PHONE in hidden else entry.number
+    return DoNotCallOut(
+        id=entry.id,
+        number=number,
+        campaign_id=entry.campaign_id,
+        reason=entry.reason,
+        added_by=entry.added_by,
+        added_at=entry.added_at,
+    )
+
+
+def _consent(consent: campaigns.Consent, user: CurrentUser) -> ConsentOut:
+    hidden = hidden_fields(user.roles)
+    number = mask_phone(consent.number) if PersonalField.PHONE in hidden else consent.number
+    return ConsentOut(
+        id=consent.id,
+        number=number,
+        customer_id=consent.customer_id,
+        campaign_id=consent.campaign_id,
+        callback_at=consent.callback_at,
+        evidence=consent.evidence,
+        contact_id=consent.contact_id,
+        recorded_by=consent.recorded_by,
+        recorded_at=consent.recorded_at,
+        keep_until=consent.keep_until,
+    )
+
+
+CAMPAIGN_ID = Path(ge=1, le=2**31 - 1)
+RECORD_ID = Path(ge=1, le=MAX_ID)
+
+
+# ----------------------------------------------------------------------------- campaigns
+
+
+@router.get("/campaigns", response_model=CampaignsOut, responses=errors())
+def list_all(
+    user: CurrentUser = Depends(VIEW),
+    session: Session = Depends(db_session, scope="function"),
+) -> CampaignsOut:
+    """Every campaign with its live figures, newest first."""
+    return CampaignsOut(items=[_campaign(session, c) for c in campaigns.list_campaigns(session)])
+
+
+@router.post("/campaigns", status_code=201, response_model=CampaignOut, responses=errors(409, 422))
+def create(
+    body: CampaignIn,
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> CampaignOut:
+    """Create a campaign (draft); its calling hours and retry rules are checked first."""
+    campaign = campaigns.create_campaign(
+        session,
+        name=body.name,
+        kind=str(body.kind),
+        mode=str(body.mode),
+        actor=user.username,
+        calling_hours=body.calling_hours,
+        retry=body.retry,
+        script=body.script,
+        agents=body.agents,
+    )
+    return _campaign(session, campaign)
+
+
+@router.get("/campaigns/{campaign_id}", response_model=CampaignOut, responses=errors(404, 422))
+def one(
+    campaign_id: int = CAMPAIGN_ID,
+    user: CurrentUser = Depends(VIEW),
+    session: Session = Depends(db_session, scope="function"),
+) -> CampaignOut:
+    """One campaign with its live figures."""
+    return _campaign(session, campaigns.get_campaign(session, campaign_id=campaign_id))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/state", response_model=CampaignOut, responses=errors(404, 409, 422)
+)
+def change_state(
+    body: StateIn,
+    campaign_id: int = CAMPAIGN_ID,
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> CampaignOut:
+    """Start, pause, resume or finish a campaign."""
+    campaign = campaigns.set_state(
+        session, campaign_id=campaign_id, state=body.state, actor=user.username
+    )
+    return _campaign(session, campaign)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/list", response_model=ImportedOut, responses=errors(404, 409, 422)
+)
+def import_list(
+    body: ListFileIn,
+    campaign_id: int = CAMPAIGN_ID,
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> ImportedOut:
+    """Add a CSV list (``phone`` required): all rows or, with located problems, none."""
+    counts = campaigns.import_list_csv(
+        session, campaign_id=campaign_id, text=body.text, file=body.file, actor=user.username
+    )
+    return ImportedOut(**counts)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/query-list",
+    response_model=ImportedOut,
+    responses=errors(404, 409, 422),
+)
+def query_list(
+    body: ListQueryIn,
+    campaign_id: int = CAMPAIGN_ID,
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> ImportedOut:
+    """Add the customers who own matching products (their first mobile, else landline)."""
+    counts = campaigns.add_query_list(
+        session,
+        campaign_id=campaign_id,
+        actor=user.username,
+        category=body.category,
+        model=body.model,
+        installed_from=body.installed_from,
+        installed_to=body.installed_to,
+        warranty_ends_by=body.warranty_ends_by,
+    )
+    return ImportedOut(**counts)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/records", response_model=RecordsOut, responses=errors(404, 422)
+)
+def records(
+    campaign_id: int = CAMPAIGN_ID,
+    record_status: str | None = Query(
+        None, alias="status", pattern="^(waiting|dialling|done|exhausted|blocked)$"
+    ),
+    limit: int = Query(100, ge=1, le=1000),
+    user: CurrentUser = Depends(VIEW),
+    session: Session = Depends(db_session, scope="function"),
+) -> RecordsOut:
+    """A campaign's records, optionally of one status, in list order."""
+    campaigns.get_campaign(session, campaign_id=campaign_id)
+    found = campaigns.records_of(
+        session, campaign_id=campaign_id, status=record_status, limit=limit
+    )
+    return RecordsOut(items=[_record(r, user) for r in found])
+
+
+# ----------------------------------------------------------------------------- the desk
+
+
+@router.post(
+    "/campaigns/{campaign_id}/next", response_model=NextOut, responses=errors(404, 409, 422)
+)
+def next_record(
+    campaign_id: int = CAMPAIGN_ID,
+    user: CurrentUser = Depends(AGENT),
+    session: Session = Depends(db_session, scope="function"),
+) -> NextOut:
+    """Preview: the next record the agent may dial now (the one they hold, if any)."""
+    campaign = campaigns.get_campaign(session, campaign_id=campaign_id)
+    record = campaigns.claim_next(
+        session, campaign_id=campaign_id, agent_id=_agent_id(user), now=utcnow()
+    )
+    return NextOut(
+        record=_record(record, user) if record is not None else None,
+        script=campaign.script,
+        campaign=campaign.name,
+    )
+
+
+@router.post(
+    "/campaigns/records/{record_id}/skip", response_model=DoneOut, responses=errors(404, 409, 422)
+)
+def skip(
+    record_id: int = RECORD_ID,
+    user: CurrentUser = Depends(AGENT),
+    session: Session = Depends(db_session, scope="function"),
+) -> DoneOut:
+    """Give a previewed record back undialled."""
+    campaigns.skip_record(session, record_id=record_id, agent_id=_agent_id(user), now=utcnow())
+    return DoneOut(record=_record(campaigns.get_record(session, record_id=record_id), user))
+
+
+@router.post(
+    "/campaigns/records/{record_id}/result",
+    response_model=DoneOut,
+    responses=errors(404, 409, 422),
+)
+def result(
+    body: ResultIn,
+    record_id: int = RECORD_ID,
+    user: CurrentUser = Depends(AGENT),
+    session: Session = Depends(db_session, scope="function"),
+) -> DoneOut:
+    """Record an attempt's result; the retry rules set when the record comes back."""
+    record = campaigns.record_result(
+        session,
+        record_id=record_id,
+        agent_id=_agent_id(user),
+        result=str(body.result),
+        now=utcnow(),
+        contact_id=body.contact_id,
+        callback_at=body.callback_at,
+    )
+    return DoneOut(record=_record(record, user))
+
+
+@router.post(
+    "/campaigns/records/{record_id}/dial",
+    status_code=201,
+    response_model=DialOut,
+    responses=errors(404, 409, 422, 503),
+)
+async def dial(
+    request: Request,
+    record_id: int = RECORD_ID,
+    user: CurrentUser = Depends(AGENT),
+    session: Session = Depends(db_session, scope="function"),
+) -> DialOut:
+    """Preview dialling: ring the agent's phone, then the record's number via the trunk.
+
+    The campaign's own do-not-call list and the center's are asked first: a listed number
+    is not dialled, the record is blocked and the refusal audited (``refused`` names the
+    list). 503 when this server takes no phone calls; 409 when the call cannot be placed.
+    """
+    agent_id = _agent_id(user)
+    refused = campaigns.block_if_listed(
+        session, record_id=record_id, agent_id=agent_id, now=utcnow()
+    )
+    if refused is not None:
+        return DialOut(record_id=record_id, contact_id=None, refused=refused)
+    record = campaigns.get_record(session, record_id=record_id)
+    center = voice_of(request)
+    if center is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server takes no phone calls")
+    try:
+        contact_id = await center.originate(
+            agent_id=agent_id, number=record.phone, reason="campaign"
+        )
+    except OriginationRefused as refusal:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
+    campaigns.note_dialled(session, record_id=record_id, agent_id=agent_id, contact_id=contact_id)
+    return DialOut(record_id=record_id, contact_id=contact_id, refused=None)
+
+
+# ----------------------------------------------------------------------- do-not-call lists
+
+
+@router.get("/do-not-call", response_model=DoNotCallListOut, responses=errors(422))
+def do_not_call_list(
+    campaign_id: int | None = Query(None, ge=1, le=2**31 - 1),
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> DoNotCallListOut:
+    """The center-wide list, or one campaign's own list."""
+    entries = campaigns.do_not_call_entries(session, campaign_id=campaign_id)
+    return DoNotCallListOut(items=[_entry(e, user) for e in entries])
+
+
+@router.post(
+    "/do-not-call", status_code=201, response_model=DoNotCallOut, responses=errors(404, 409, 422)
+)
+def do_not_call_add(
+    body: DoNotCallIn,
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> DoNotCallOut:
+    """Put a number on a list; its records not yet finished are blocked at once."""
+    entry = campaigns.add_do_not_call(
+        session,
+        number=body.number,
+        actor=user.username,
+        campaign_id=body.campaign_id,
+        reason=body.reason,
+    )
+    return _entry(entry, user)
+
+
+@router.delete("/do-not-call/{entry_id}", response_model=RemovedOut, responses=errors(404, 422))
+def do_not_call_remove(
+    entry_id: int = Path(ge=1, le=2**31 - 1),
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> RemovedOut:
+    """Take a number off its list (audited)."""
+    campaigns.remove_do_not_call(session, entry_id=entry_id, actor=user.username)
+    return RemovedOut(removed=entry_id)
+
+
+# --------------------------------------------------------------------------------- consent
+
+
+@router.post("/consents", status_code=201, response_model=ConsentOut, responses=errors(404, 422))
+def consent_add(
+    body: ConsentIn,
+    user: CurrentUser = Depends(require_roles(*CONSENT_TAKERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ConsentOut:
+    """Keep a callback the customer agreed to, with its evidence (kept ≥ 30 days)."""
+    consent = campaigns.record_consent(
+        session,
+        number=body.number,
+        evidence=body.evidence,
+        actor=user.username,
+        callback_at=body.callback_at,
+        customer_id=body.customer_id,
+        campaign_id=body.campaign_id,
+        contact_id=body.contact_id,
+        keep_days=body.keep_days,
+    )
+    return _consent(consent, user)
+
+
+@router.get("/consents", response_model=ConsentsOut, responses=errors(422))
+def consent_list(
+    number: str | None = Query(None, min_length=3, max_length=40),
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> ConsentsOut:
+    """Consent records, newest first; of one number when given."""
+    return ConsentsOut(
+        items=[_consent(c, user) for c in campaigns.consents(session, number=number)]
+    )

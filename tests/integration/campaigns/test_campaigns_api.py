@@ -1,0 +1,201 @@
+"""The campaigns API end to end over HTTP: a supervisor sets up, an agent works the records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.store.models.campaigns import CampaignRecord, DoNotCall
+from hotline.store.models.core import AuditEntry
+from tests.integration.servicedesk.conftest import auth, desk_client
+
+__all__ = ["auth", "desk_client"]  # the fixtures, shared with the service-desk tests
+
+Auth = Callable[[str], dict[str, str]]
+ALWAYS = {"weekdays": "00:00-24:00", "saturday": "00:00-24:00", "sunday": "00:00-24:00"}
+
+
+def make(client: TestClient, auth: Auth, **kw: object) -> dict[str, object]:
+    body = {
+        "name": "installs",
+        "kind": "follow_up",
+        "mode": "preview",
+        "calling_hours": ALWAYS,
+        "retry": {"max_attempts": 3, "busy": {"after_minutes": 10}},
+        "script": "Was the installation done? Any fee charged?",
+        **kw,
+    }
+    answer = client.post("/api/campaigns", json=body, headers=auth("supervisor"))
+    assert answer.status_code == 201, answer.text
+    created: dict[str, object] = answer.json()
+    return created
+
+
+def test_bad_rules_and_bad_list_files_are_located_4xx_never_a_500(
+    desk_client: TestClient, auth: Auth
+) -> None:
+    answer = desk_client.post(
+        "/api/campaigns",
+        json={
+            "name": "x",
+            "kind": "follow_up",
+            "mode": "preview",
+            "calling_hours": {"weekdays": "09:00-25:00", "time_zone": "Nowhere/City"},
+            "retry": {"busy": {"after_minutes": -5}},
+        },
+        headers=auth("supervisor"),
+    )
+    assert answer.status_code == 422
+    assert {p["field"] for p in answer.json()["problems"]} == {
+        "calling_hours.weekdays",
+        "calling_hours.time_zone",
+        "retry.busy.after_minutes",
+    }
+    campaign = make(desk_client, auth)
+    bad = desk_client.post(
+        f"/api/campaigns/{campaign['id']}/list",
+        json={"file": "dec.csv", "text": "phone,name\n13812345678,Ada\nnot-a-number,Bo\n"},
+        headers=auth("supervisor"),
+    )
+    assert bad.status_code == 422
+    assert bad.json()["problems"] == [
+        {"field": "phone", "line": 3, "problem": "not a phone number: 'not-a-number'"}
+    ]
+    records = desk_client.get(
+        f"/api/campaigns/{campaign['id']}/records", headers=auth("supervisor")
+    )
+    assert records.json() == {"items": []}  # nothing half-imported
+
+
+def test_a_supervisor_runs_a_campaign_and_an_agent_works_it(
+    desk_client: TestClient, auth: Auth, db_session: Session
+) -> None:
+    campaign = make(desk_client, auth)
+    cid = campaign["id"]
+    listed = desk_client.post(
+        f"/api/campaigns/{cid}/list",
+        json={
+            "file": "dec.csv",
+            "text": "phone,name,model\n13812345678,Ada,KFR-35\n13912345678,Bo,\n",
+        },
+        headers=auth("supervisor"),
+    )
+    assert listed.json() == {"added": 2, "blocked": 0, "already_listed": 0}
+    # an agent may not start it; a draft campaign hands out nothing
+    agent = auth("agent")
+    assert desk_client.post(f"/api/campaigns/{cid}/next", headers=agent).status_code == 409
+    started = desk_client.post(
+        f"/api/campaigns/{cid}/state", json={"state": "running"}, headers=auth("supervisor")
+    )
+    assert started.json()["state"] == "running"
+    # Bo's number goes on this campaign's do-not-call list
+    entry = desk_client.post(
+        "/api/do-not-call",
+        json={"number": "139 1234 5678", "campaign_id": cid, "reason": "asked"},
+        headers=auth("supervisor"),
+    )
+    assert entry.status_code == 201 and entry.json()["number"] == "+8613912345678"
+    first = desk_client.post(f"/api/campaigns/{cid}/next", headers=agent).json()
+    assert first["script"].startswith("Was the installation done")
+    record = first["record"]
+    assert (record["name"], record["phone"], record["data"]) == (
+        "Ada",
+        "+8613812345678",
+        {"model": "KFR-35"},
+    )
+    # no phone server here: the dial is refused as unavailable, the record stays held
+    assert (
+        desk_client.post(f"/api/campaigns/records/{record['id']}/dial", headers=agent).status_code
+        == 503
+    )
+    busy = desk_client.post(
+        f"/api/campaigns/records/{record['id']}/result",
+        json={"result": "busy", "contact_id": "o-1"},
+        headers=agent,
+    )
+    assert busy.status_code == 200, busy.text
+    assert (busy.json()["record"]["status"], busy.json()["record"]["attempts"]) == ("waiting", 1)
+    # nothing else may be dialled now (Bo is listed, Ada is due in 10 minutes)
+    assert desk_client.post(f"/api/campaigns/{cid}/next", headers=agent).json()["record"] is None
+    figures = desk_client.get(f"/api/campaigns/{cid}", headers=auth("team_lead")).json()["figures"]
+    assert figures["attempts"] == 1 and figures["records"]["blocked"] == 1
+    assert figures["results"] == {"busy": 1}
+    actions = set(db_session.scalars(select(AuditEntry.action)))
+    assert {
+        "campaign.create",
+        "campaign.list_import",
+        "campaign.dnc_add",
+        "campaign.result",
+    } <= actions
+
+
+def test_a_held_record_whose_number_gets_listed_is_refused_at_dial_time_and_audited(
+    desk_client: TestClient, auth: Auth, db_session: Session
+) -> None:
+    campaign = make(desk_client, auth)
+    cid = campaign["id"]
+    desk_client.post(
+        f"/api/campaigns/{cid}/list",
+        json={"text": "phone\n13812345678\n"},
+        headers=auth("supervisor"),
+    )
+    desk_client.post(
+        f"/api/campaigns/{cid}/state", json={"state": "running"}, headers=auth("supervisor")
+    )
+    agent = auth("agent")
+    record = desk_client.post(f"/api/campaigns/{cid}/next", headers=agent).json()["record"]
+    # listed behind the desk's back (as if another server had written it): the dial asks again
+    db_session.add(DoNotCall(number="+8613812345678", added_by="boss", reason=""))
+    db_session.commit()
+    dialled = desk_client.post(f"/api/campaigns/records/{record['id']}/dial", headers=agent)
+    assert dialled.status_code == 201
+    assert dialled.json() == {"record_id": record["id"], "contact_id": None, "refused": "center"}
+    db_session.expire_all()
+    assert db_session.get(CampaignRecord, record["id"]).status == "blocked"  # type: ignore[union-attr]
+    refusals = list(
+        db_session.scalars(select(AuditEntry).where(AuditEntry.action == "campaign.dnc_refused"))
+    )
+    assert [(r.actor, r.detail["path"]) for r in refusals] == [("a001", "campaign")]
+
+
+def test_consent_and_the_do_not_call_list_for_supervisors(
+    desk_client: TestClient, auth: Auth
+) -> None:
+    consent = desk_client.post(
+        "/api/consents",
+        json={
+            "number": "13812345678",
+            "evidence": "recorded call v-9 at 00:42",
+            "contact_id": "v-9",
+            "callback_at": "2026-12-04T10:00:00+08:00",
+        },
+        headers=auth("agent"),
+    )
+    assert consent.status_code == 201, consent.text
+    kept = consent.json()
+    assert kept["recorded_by"] == "agent"
+    too_short = desk_client.post(
+        "/api/consents",
+        json={"number": "13812345678", "evidence": "x", "keep_days": 7},
+        headers=auth("agent"),
+    )
+    assert too_short.status_code == 422
+    listed = desk_client.get("/api/consents?number=13812345678", headers=auth("supervisor"))
+    assert [c["id"] for c in listed.json()["items"]] == [kept["id"]]
+    entry = desk_client.post(
+        "/api/do-not-call", json={"number": "13812345678"}, headers=auth("manager")
+    ).json()
+    again = desk_client.post(
+        "/api/do-not-call", json={"number": "+8613812345678"}, headers=auth("manager")
+    )
+    assert again.status_code == 409
+    assert (
+        desk_client.get("/api/do-not-call", headers=auth("supervisor")).json()["items"][0]["id"]
+        == entry["id"]
+    )
+    gone = desk_client.delete(f"/api/do-not-call/{entry['id']}", headers=auth("supervisor"))
+    assert gone.json() == {"removed": entry["id"]}
+    assert desk_client.get("/api/do-not-call", headers=auth("supervisor")).json()["items"] == []
