@@ -5,6 +5,11 @@ from __future__ import annotations
 import base64
 
 
+def _base64(data: bytes) -> str:
+    # Lines end in CRLF on the wire (RFC 5321 §2.3.8); a bare LF makes one endless line.
+    return base64.encodebytes(data).decode().replace("\n", "\r\n")
+
+
 def customer_mail(
     *,
     sender: str = "Li Lei <li.lei@example.com>",
@@ -32,12 +37,12 @@ def customer_mail(
         head.append(f"References: {references}")
     if extra:
         head.append(extra)
-    text_part = base64.encodebytes(body.encode()).decode()
+    text_part = _base64(body.encode())
     if attachment is None:
         head += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64"]
         return ("\r\n".join(head) + "\r\n\r\n" + text_part).encode()
     head.append('Content-Type: multipart/mixed; boundary="b1"')
-    photo = base64.encodebytes(attachment).decode()
+    photo = _base64(attachment)
     parts = [
         "--b1",
         "Content-Type: text/plain; charset=utf-8",
