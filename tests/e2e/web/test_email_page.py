@@ -3,8 +3,9 @@
 A customer's mail (with a photo) opened a ticket and its acknowledgement waits in the outbox;
 a supervisor sees both on the ticket page, with the attachment, and answers by e-mail; the
 reply appears waiting to send, the outbox hands it to an aiosmtpd relay on 127.0.0.1 with
-the threading headers, and the page then shows it sent. The page passes axe-core (no serious
-or critical violations) in zh-CN and en.
+the threading headers, and the page then shows it sent. An administrator adds a mailbox on the
+admin page (settings missing the IMAP user refused, naming the field) and sees the quarantine. The pages pass axe-core
+(no serious or critical violations) in zh-CN and en.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -32,7 +33,7 @@ from tests.e2e.web.serving import serving
 from tests.e2e.web.test_backoffice import VIEWPORT
 from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _require_browser
 from tests.integration.channels.test_email_servers import Relay, free_port
-from tests.unit.channels.mail_samples import customer_mail
+from tests.unit.channels.mail_samples import MALFORMED, customer_mail
 
 pytestmark = pytest.mark.e2e
 
@@ -53,17 +54,19 @@ def site(
     controller = Controller(relay, hostname="127.0.0.1", port=port)
     controller.start()
     with factory() as session:
-        session.add(
-            User(
-                username="boss",
-                display_name="boss",
-                password_hash=hash_password(PASSWORD),
-                roles=["supervisor"],
-                agent_id=None,
-                language="zh-CN",
-                active=True,
+        digest = hash_password(PASSWORD)
+        for username, role in (("boss", "supervisor"), ("root", "admin")):
+            session.add(
+                User(
+                    username=username,
+                    display_name=username,
+                    password_hash=digest,
+                    roles=[role],
+                    agent_id=None,
+                    language="zh-CN",
+                    active=True,
+                )
             )
-        )
         box = service.save_mailbox(
             session,
             settings=MailboxSettings(
@@ -78,6 +81,7 @@ def site(
         opened = service.receive(
             session, raw=customer_mail(attachment=b"photo"), mailbox=box, source="smtp"
         )
+        service.receive(session, raw=MALFORMED, mailbox=box, source="smtp")
         session.commit()
     assert opened.ticket_id is not None
     app = create_app(settings=settings, session_factory=factory)
@@ -87,11 +91,11 @@ def site(
     engine.dispose()
 
 
-def _signed_in(browser: Any, base_url: str, locale: str) -> Any:
+def _signed_in(browser: Any, base_url: str, locale: str, username: str = "boss") -> Any:
     context = browser.new_context(viewport=VIEWPORT, locale=locale, bypass_csp=True)
     page = context.new_page()
     page.goto(f"{base_url}/login")
-    page.fill("input[name=username]", "boss")
+    page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/console")
@@ -139,4 +143,19 @@ def test_the_ticket_page_shows_the_thread_and_sends_a_reply(
         expect(english.locator("#email-title")).to_have_text("E-mail")
         expect(english.locator("#email-thread > li").nth(2)).to_contain_text("Sent")
         assert serious_violations(english) == []
+        # the admin page's e-mail section: a second mailbox, a refusal, the quarantine
+        admin = _signed_in(browser, base_url, "en", username="root")
+        admin.goto(f"{base_url}/admin?lang=en")
+        form = admin.locator("#mailbox-form")
+        form.locator("input[name=address]").fill("vip@support.example.com")
+        form.locator("input[name=smtp_host]").fill("127.0.0.1")
+        form.locator("input[name=imap_host]").fill("127.0.0.1")  # but no IMAP user: refused
+        form.get_by_role("button", name="Save mailbox").click()
+        expect(admin.locator("#mailbox-problems")).to_contain_text("imap_username")
+        form.locator("input[name=imap_host]").fill("")
+        form.get_by_role("button", name="Save mailbox").click()
+        expect(admin.locator("#mailbox-result")).to_contain_text("vip@support.example.com")
+        expect(admin.locator("#mailboxes > tr")).to_have_count(2)
+        expect(admin.locator("#quarantine")).to_contain_text("boundary never occurs")
+        assert serious_violations(admin) == []
         browser.close()
