@@ -198,6 +198,18 @@ def test_the_outbox_retries_then_gives_up_on_the_ticket(db_session: Session) -> 
     assert tickets.history(db_session, ticket_id=first.ticket_id)[-1].action == "email_failed"
 
 
+def test_overlong_headers_are_cut_not_refused(db_session: Session) -> None:
+    box = _mailbox(db_session)
+    long_id = "<" + "x" * 300 + "@example.com>"
+    raw = customer_mail(subject="长" * 600, message_id=long_id)
+    received = service.receive(db_session, raw=raw, mailbox=box, source="smtp", now=NOW)
+    assert received.outcome == "opened"
+    row = db_session.get(EmailMessage, received.email_id)
+    assert row is not None
+    assert len(row.subject) == 512
+    assert row.message_id == long_id[:255]
+
+
 def test_reply_needs_a_customer_mail(db_session: Session) -> None:
     ticket = tickets.create_ticket(db_session, type="inquiry", subject="phone", actor="a")
     with pytest.raises(Conflict, match="no e-mail"):

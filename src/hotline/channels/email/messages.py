@@ -152,6 +152,8 @@ def parse(raw: bytes) -> InboundMessage:
     name, address = parseaddr(sender_header)
     if "@" not in address:
         raise MalformedMessage(f"the From header has no sender address: {sender_header!r}")
+    if len(address) > 254:  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets with <>
+        raise MalformedMessage(f"the From address is longer than 254 characters: {address[:40]}…")
     try:
         Address(addr_spec=address)
     except (ValueError, IndexError, errors.HeaderParseError) as error:

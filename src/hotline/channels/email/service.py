@@ -400,7 +400,15 @@ def _open_ticket(
     )
 
 
+#: Column widths (``store.models.email``): a longer header is cut, never refused (PostgreSQL
+#: would refuse the row, and the sending server would retry for days).
+_WIDTHS = {"message_id": 255, "in_reply_to": 255, "sender": 254, "subject": 512}
+
+
 def _store(session: Session, *, now: datetime, **values: Any) -> EmailMessage:
+    for name, width in _WIDTHS.items():
+        if isinstance(values.get(name), str):
+            values[name] = values[name][:width]
     row = EmailMessage(created_at=now, **values)
     session.add(row)
     session.flush()
