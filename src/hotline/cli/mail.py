@@ -7,11 +7,12 @@ stopped (Ctrl-C: the receiver closes and the loop ends within a second).
 
 from __future__ import annotations
 
-import threading
-import time
+import asyncio
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
@@ -20,9 +21,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.channels.email import poller, sender, service
-from hotline.channels.email.receiver import MailReceiver, largest_limit
+from hotline.channels.email import sender, service
 from hotline.channels.email.settings import MailboxSettings
+from hotline.channels.email.worker import MailWorker, poll_all
 from hotline.core.errors import HotlineError
 from hotline.core.settings import load_settings
 from hotline.store.db import make_engine, make_session_factory
@@ -132,21 +133,11 @@ def quarantine() -> None:
     console.print(table)
 
 
-def _poll_all(factory: sessionmaker[Session], secret: bytes) -> dict[str, dict[str, int]]:
-    with factory() as session:
-        boxes = [
-            b.address for b in service.list_mailboxes(session, active_only=True) if b.imap_host
-        ]
-    return {
-        address: poller.poll(factory, address=address, secret=secret).outcomes for address in boxes
-    }
-
-
 @mail_app.command("poll")
 def poll() -> None:
     """Read every active mailbox that has an IMAP host once."""
     with _factory() as factory:
-        for address, outcomes in _poll_all(factory, _secret()).items():
+        for address, outcomes in poll_all(factory, secret=_secret()).items():
             console.print(f"{address}: {outcomes or 'nothing new'}")
 
 
@@ -160,37 +151,44 @@ def send() -> None:
     console.print(f"{len(outcomes)} message(s) tried")
 
 
+def parse_address(value: str, *, option: str) -> tuple[str, int]:
+    """``host:port`` of an option; :class:`typer.BadParameter` naming the option otherwise."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise typer.BadParameter(f"expected host:port, got {value!r}", param_hint=option)
+    return host, int(port)
+
+
 @mail_app.command("serve")
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="SMTP listen address."),
-    port: int = typer.Option(2525, "--port", help="SMTP listen port."),
+    listen: str = typer.Option("127.0.0.1:2525", "--listen", help="SMTP listen host:port."),
     every: float = typer.Option(30.0, "--every", min=1.0, help="Seconds between IMAP polls."),
 ) -> None:
     """Receive mail by SMTP, poll the IMAP mailboxes and send the outbox until stopped."""
-    secret = _secret()
-    stop = threading.Event()
+    host, port = parse_address(listen, option="--listen")
     with _factory() as factory:
-        receiver = MailReceiver(
-            factory, host=host, port=port, max_message_bytes=largest_limit(factory)
-        )
-        receiver.start()
-        console.print(f"receiving SMTP on {host}:{port}; Ctrl-C stops")
-        next_poll = 0.0
-        try:
-            with console.status("outbox and mailboxes") as status:
-                while not stop.is_set():
-                    sent = sender.deliver_due(factory, secret=secret)
-                    if time.monotonic() >= next_poll:
-                        polled = _poll_all(factory, secret)
-                        next_poll = time.monotonic() + every
-                        status.update(f"last poll {time.strftime('%H:%M:%S')}: {polled}")
-                    if sent:
-                        console.print(f"outbox: {[(o.email_id, o.status) for o in sent]}")
-                    stop.wait(1.0)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            receiver.stop()
+        worker = MailWorker(factory, secret=_secret(), host=host, port=port, poll_every_s=every)
+
+        async def run() -> None:
+            await worker.start()
+            console.print(f"receiving SMTP on {host}:{port}; Ctrl-C stops")
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await worker.stop()
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+
+
+def attach(app: Any, listen: str) -> MailWorker:
+    """Run the e-mail channel inside the web server (``hotline serve --mail host:port``)."""
+    host, port = parse_address(listen, option="--mail")
+    worker = MailWorker(app.state.session_factory, secret=app.state.secret, host=host, port=port)
+    app.state.mail = worker
+    app.state.on_start.append(worker.start)
+    app.state.on_stop.append(worker.stop)
+    return worker
 
 
 def register(app: typer.Typer) -> None:

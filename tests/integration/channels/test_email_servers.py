@@ -11,6 +11,7 @@ import email
 import smtplib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,16 +22,20 @@ import pytest
 from aioimaplib.imap_testing_server import Mail, MockImapServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.channels.email import poller, sender, service
 from hotline.channels.email.receiver import MailReceiver
 from hotline.channels.email.settings import MailboxSettings
+from hotline.cli import mail as mail_cli
+from hotline.core.settings import Settings
 from hotline.store.db import make_engine, make_session_factory, utcnow
 from hotline.store.migrate import upgrade
 from hotline.store.models.email import EmailMessage
 from hotline.tickets import service as tickets
+from hotline.web.app import create_app
 from tests.unit.channels.mail_samples import MALFORMED, bounce_of, customer_mail
 
 SECRET = b"server-test-secret"
@@ -119,12 +124,18 @@ def receiver(
     server.stop()
 
 
-def _smtp(port: int, raw: bytes, *, mail_from: str = "li.lei@example.com") -> tuple[int, str]:
+def _smtp(
+    port: int,
+    raw: bytes,
+    *,
+    mail_from: str = "li.lei@example.com",
+    to: str = "help@support.example.com",
+) -> tuple[int, str]:
     """Deliver ``raw`` as a mail server would; the reply to DATA (or to RCPT if refused)."""
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
         client.ehlo("mx.example.com")
         client.mail(mail_from)
-        code, reply = client.rcpt("help@support.example.com")
+        code, reply = client.rcpt(to)
         if code >= 400:
             return code, reply.decode()
         code, reply = client.data(raw)
@@ -313,3 +324,27 @@ def test_the_poller_reads_an_imap_mailbox_once(
     assert "left on the IMAP server" in latest.reason
     assert b"<i2@x>" in latest.raw
     assert len(latest.raw) < 4096  # only the headers of the huge one
+
+
+def test_the_web_server_runs_the_channel_and_stops_it(
+    factory: sessionmaker[Session], relay: tuple[Relay, int], tmp_path: Path
+) -> None:
+    """``hotline serve --mail``: the receiver and the outbox live and die with the app."""
+    handler, relay_port = relay
+    _mailbox(factory, "web@support.example.com", smtp_port=relay_port)
+    settings = Settings(home=tmp_path, secret_key=SECRET.decode())
+    app = create_app(settings=settings, session_factory=factory)
+    port = free_port()
+    worker = mail_cli.attach(app, f"127.0.0.1:{port}")
+    worker.send_every_s = 0.1
+    before = len(handler.received)
+    with TestClient(app):
+        raw = customer_mail(to="web@support.example.com", message_id="<w1@example.com>")
+        code, reply = _smtp(port, raw, to="web@support.example.com")
+        assert code == 250, reply
+        deadline = time.monotonic() + 10
+        while len(handler.received) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [e.rcpt_tos for e in handler.received[before:]] == [["li.lei@example.com"]]
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
+        pass
