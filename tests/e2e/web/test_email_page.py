@@ -4,8 +4,8 @@ A customer's mail (with a photo) opened a ticket and its acknowledgement waits i
 a supervisor sees both on the ticket page, with the attachment, and answers by e-mail; the
 reply appears waiting to send, the outbox hands it to an aiosmtpd relay on 127.0.0.1 with
 the threading headers, and the page then shows it sent. An administrator adds a mailbox on the
-admin page (settings missing the IMAP user refused, naming the field) and sees the quarantine. The pages pass axe-core
-(no serious or critical violations) in zh-CN and en.
+admin page (settings missing the IMAP user refused, naming the field) and sees the quarantine.
+The pages pass axe-core (no serious or critical violations) in zh-CN and en.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
