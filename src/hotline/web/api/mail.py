@@ -15,6 +15,7 @@ addresses, subjects and text masked by the personal-data policy.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import Response
@@ -124,12 +125,12 @@ def _ticket(request: Request, user: CurrentUser, session: Session, ticket_id: in
     return ticket.id
 
 
-def _masked(user: CurrentUser, message: dict[str, object]) -> EmailOut:
+def _masked(user: CurrentUser, message: dict[str, Any]) -> EmailOut:
     hidden = hidden_fields(user.roles)
     view = dict(message)
     if PersonalField.EMAIL in hidden:
         view["sender"] = mask_email(str(view["sender"]))
-        view["recipients"] = [mask_email(str(a)) for a in view["recipients"]]  # type: ignore[attr-defined]
+        view["recipients"] = [mask_email(str(a)) for a in view["recipients"]]
     if PersonalField.SUBJECT in hidden:
         view["subject"] = "***"
     if PersonalField.CONTENT in hidden:
