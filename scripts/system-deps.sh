@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, only when they are missing.
-# Usage: scripts/system-deps.sh [postgres] [browser] [compiler]
+# Usage: scripts/system-deps.sh [postgres] [browser] [compiler] [mail]
 #   compiler: gcc and the headers of $PYTHON (default python3.11), for scripts/compile.py
+#   mail: Dovecot's IMAP server, the mailbox the e-mail poller's end-to-end test reads
 set -euo pipefail
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(postgres)
@@ -18,6 +19,8 @@ for part in "${want[@]}"; do
       command -v gcc >/dev/null || packages+=(gcc)
       include=$("${PYTHON:-python3.11}" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
       [ -f "$include/Python.h" ] || packages+=(libpython3.11-dev) ;;
+    mail)
+      [ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd) ;;
     *) echo "system-deps: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

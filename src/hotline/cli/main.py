@@ -44,6 +44,9 @@ def _register() -> None:
     from hotline.cli import campaigns
 
     campaigns.register(app)
+    from hotline.cli import mail
+
+    mail.register(app)
 
 
 _register()

@@ -352,6 +352,12 @@ def serve(
         envvar="HOTLINE_SECURE_COOKIES",
         help="Served over HTTPS (e.g. behind a TLS proxy): mark cookies Secure and send HSTS.",
     ),
+    mail: str = typer.Option(
+        "",
+        "--mail",
+        help="Also run the e-mail channel: receive SMTP on host:port (e.g. 0.0.0.0:2525), "
+        "poll the mailboxes' IMAP boxes and send the outbox (mailboxes: hotline mail mailbox).",
+    ),
     trusted_proxy: list[str] = typer.Option(
         [],
         "--trusted-proxy",
@@ -410,6 +416,11 @@ def serve(
         console.print(f"Phone calls: SIP on {sip}")
     attach(app, driver, *parts)
     attach_sla_sweeper(app)
+    if mail:
+        from hotline.cli import mail as mail_cli
+
+        mail_cli.attach(app, mail)
+        console.print(f"E-mail: SMTP on {mail}")
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

@@ -284,6 +284,20 @@ def customers_with_number(
     return list(dict.fromkeys(ids))
 
 
+def customers_with_email(session: Session, *, address: str) -> list[Customer]:
+    """The customers (merged ones followed to their survivor) with this e-mail address.
+
+    Example: ``customers_with_email(session, address="Li.Lei@example.com")`` (case ignored).
+    """
+    ids = session.scalars(
+        select(CustomerEmail.customer_id)
+        .where(CustomerEmail.address == address.strip().lower())
+        .order_by(CustomerEmail.customer_id)
+    )
+    found = {get_customer(session, customer_id=customer_id).id for customer_id in ids}
+    return [get_customer(session, customer_id=customer_id) for customer_id in sorted(found)]
+
+
 def record_finished_contact(
     session: Session,
     *,

@@ -145,8 +145,13 @@ def create_ticket(
     region: str = "",
     now: datetime | None = None,
     schema: Sequence[TicketTypeCategories] = (),
+    sla_targets: dict[str, Any] | None = None,
 ) -> Ticket:
     """Open a ticket; the SLA targets of its type and priority are fixed on it now.
+
+    ``sla_targets`` replaces those targets for a ticket a channel opens with its own (an
+    e-mail mailbox's): ``name`` and the :class:`~hotline.tickets.sla.SlaPolicy` fields in
+    business seconds, ``{"name": "email", "first_response_s": 14400.0, ...}``.
 
     ``schema`` is the center configuration's ``ticket_categories``: the category and custom
     fields are checked against it (:func:`hotline.tickets.categories.check_ticket_fields`).
@@ -186,7 +191,7 @@ def create_ticket(
         warranty, warranty_reason = decision.covered, decision.reason
         product_model = product.model
     cal = load_calendar(session, calendar)
-    policy = sla.policy_for(ticket_type, priority)
+    policy = sla.SlaPolicy(**sla_targets) if sla_targets else sla.policy_for(ticket_type, priority)
     ticket = Ticket(
         number=new_id("tmp")[:32],
         type=ticket_type.value,

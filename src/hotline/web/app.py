@@ -324,6 +324,9 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import campaigns
 
     app.include_router(campaigns.router)
+    from hotline.web.api import mail
+
+    app.include_router(mail.router)
     pages.mount(app)
 
 

@@ -150,6 +150,14 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/tickets/{ticket_id}/verification"): CUSTOMER_SERVICE,
     ("POST", "/api/tickets/{ticket_id}/articles/{article_id}"): CUSTOMER_SERVICE,
     ("POST", "/api/tickets/{ticket_id}/complaint-level"): TEAM_LEADS_UP,
+    # e-mail (issue #16): a ticket's mail as its ticket; mailboxes and quarantine for admins
+    ("GET", "/api/tickets/{ticket_id}/emails"): TICKET_VIEWERS,
+    ("POST", "/api/tickets/{ticket_id}/emails"): CUSTOMER_SERVICE,
+    ("GET", "/api/email/attachments/{attachment_id}"): TICKET_VIEWERS,
+    ("GET", "/api/email/mailboxes"): ADMIN,
+    ("PUT", "/api/email/mailboxes"): ADMIN,
+    ("DELETE", "/api/email/mailboxes/{address}"): ADMIN,
+    ("GET", "/api/email/quarantine"): ADMIN,
     # back office: work queue, ticket page, dispatch
     ("GET", "/api/backoffice/queue"): CUSTOMER_SERVICE,
     ("GET", "/api/backoffice/views"): CUSTOMER_SERVICE,

@@ -3,6 +3,7 @@
 from hotline.store.models import (
     campaigns,
     crm,
+    email,
     health,
     imports,
     kb,
@@ -24,6 +25,7 @@ __all__ = [
     "User",
     "campaigns",
     "crm",
+    "email",
     "health",
     "imports",
     "kb",
