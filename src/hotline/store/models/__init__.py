@@ -2,6 +2,7 @@
 
 from hotline.store.models import (
     crm,
+    followup,
     health,
     imports,
     kb,
@@ -22,6 +23,7 @@ __all__ = [
     "LoginFailures",
     "User",
     "crm",
+    "followup",
     "health",
     "imports",
     "kb",
