@@ -529,7 +529,7 @@ def figures(session: Session, *, now: datetime, since: datetime | None = None) -
     decided = select(ClaimDecision, FollowUpTask).join(
         FollowUpTask, FollowUpTask.ticket_id == ClaimDecision.ticket_id
     )
-    for decision, task in session.execute(decided).tuples():
+    for decision, task in session.execute(decided):
         settled.append((task.due_at, task.finished_at, decision.at))
     return {
         "tasks": len(records),

@@ -921,7 +921,7 @@ def submitted_claims(
         .order_by(TicketEvent.at, TicketEvent.id)
     )
     claims: list[SubmittedClaim] = []
-    for event, ticket in session.execute(query).tuples():
+    for event, ticket in session.execute(query):
         data = event.data or {}
         code = str(data.get("provider", ""))
         if provider is not None and code != provider:

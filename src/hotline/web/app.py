@@ -321,6 +321,10 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import people
 
     app.include_router(people.router)
+    from hotline.web.api import followup, settlement
+
+    app.include_router(followup.router)
+    app.include_router(settlement.router)
     pages.mount(app)
 
 

@@ -75,6 +75,7 @@ def mount(app: FastAPI) -> None:
         admin,
         backoffice,
         customers,
+        followup,
         live,
         manager,
         people,
@@ -94,3 +95,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(customers.router)
     app.include_router(manager.router)
     app.include_router(people.router)
+    app.include_router(followup.router)
