@@ -116,6 +116,7 @@ def demo(
     )
 
     from hotline.live.driver import LiveDriver, attach
+    from hotline.live.followup_sweep import attach_followup_sweeper
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
     from hotline.live.traffic import DemoTraffic
@@ -135,6 +136,7 @@ def demo(
     parts = [DemoTraffic(driver, seed=seed, rate=rate, human_agents=humans)] if traffic else []
     attach(app, driver, history, *parts)
     attach_sla_sweeper(app)
+    attach_followup_sweeper(app)
     if traffic:
         console.print(
             f"Simulated traffic: seed {seed}, rate x{rate:g}; agents {', '.join(humans)} "

@@ -41,6 +41,9 @@ def _register() -> None:
     from hotline.cli import quality
 
     quality.register(app)
+    from hotline.cli import followup
+
+    followup.register(app)
 
 
 _register()
