@@ -397,6 +397,8 @@ def record_answers(
     """
     now = now or utcnow()
     task = get_task(session, task_id=task_id)
+    if task.state != TaskState.OPEN.value:  # a finished task is a conflict, whatever the answers
+        raise Conflict(f"the follow-up is {task.state}: nothing more to record")
     try:
         checked = rules.check_answers(task.questions, answers)
     except ValueError as exc:
