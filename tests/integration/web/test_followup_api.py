@@ -150,7 +150,9 @@ def test_resolve_makes_a_task_whose_answers_close_the_loop_and_settle_the_claim(
     assert task["questions"] == ["done", "fee", "part_matches", "csat", "nps", "comment"]
     assert task["urgency"] == "later" and task["phones"] == ["+8613812345678"]
     assert task["customer_name"] == "张伟"
-    claim = {"parts": ["加热管"], "amount_yuan": 150, "labour_yuan": 60, "travel_yuan": 20}
+    # A part named like a formula: finance's spreadsheet must show it as text, not run it.
+    formula = '=HYPERLINK("http://evil.example","x")'
+    claim = {"parts": [formula], "amount_yuan": 150, "labour_yuan": 60, "travel_yuan": 20}
     _ok(client.post(f"/api/provider/work-orders/{tid}/claim", json=claim, headers=auth("provider")))
     early = client.post(
         f"/api/settlement/claims/{tid}/decision", json={"approve": True}, headers=auth("clerk")
@@ -225,6 +227,8 @@ def test_resolve_makes_a_task_whose_answers_close_the_loop_and_settle_the_claim(
     sheet = load_workbook(io.BytesIO(excel.content))["claims"]
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
     assert rows[0][0] == closed["number"] and rows[0][8] == 150 and rows[0][11] == "approved"
+    parts_cell = sheet.cell(row=3, column=5)
+    assert parts_cell.value == formula and parts_cell.data_type == "s"
     figures = _ok(client.get("/api/followup/figures", headers=auth("clerk")))
     assert figures["on_time_rate"] == 1 and figures["late_settlement_share"] == 0
 
