@@ -187,6 +187,10 @@ def test_resolve_then_follow_up_closes_or_reopens_the_order(browser: Any, base_u
     expect(agent.locator("#t-outcome")).to_contain_text("已核实")
     expect(agent.locator("#t-outcome")).to_contain_text(RESOLVED)
     expect(agent.locator("#fu-none")).to_be_visible()
+    # The figures: the verified order counts for its provider and product.
+    expect(agent.locator("#fu-outcomes")).to_contain_text("hf-anjia")
+    expect(agent.locator("#fu-outcomes")).to_contain_text("JSQ25-13")
+    expect(agent.locator("#fu-backlog rect")).to_have_count(4)
     _accessible(agent)
 
     # Verified: the ticket may close now.

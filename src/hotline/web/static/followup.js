@@ -11,11 +11,49 @@
   function message(text) { el('fu-message').textContent = text || ''; }
   function problem(text) { const node = el('t-error'); node.textContent = text || ''; node.hidden = !text; }
 
+  // Backlog by age as bars (SVG attributes, not inline styles: the pages' CSP forbids those).
+  const SVG = 'http://www.w3.org/2000/svg';
+  function svg(name, attributes, text) {
+    const node = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+    if (text != null) node.textContent = text;
+    return node;
+  }
+  function backlogChart(backlog) {
+    const chart = el('fu-backlog');
+    const buckets = Object.keys(backlog);
+    const most = Math.max(1, ...Object.values(backlog));
+    const parts = [];
+    buckets.forEach((bucket, i) => {
+      const width = Math.round(220 * backlog[bucket] / most);
+      const y = 10 + i * 34;
+      parts.push(svg('text', {x: 0, y: y + 17, 'font-size': 12}, t('fu.age.' + bucket)));
+      parts.push(svg('rect', {x: 90, y, width: Math.max(width, 1), height: 24, fill: '#1d4e89', 'data-bucket': bucket}));
+      parts.push(svg('text', {x: 96 + width, y: y + 17, 'font-size': 12}, String(backlog[bucket])));
+    });
+    chart.replaceChildren(...parts);
+    el('fu-backlog-text').textContent = buckets.map((b) => `${t('fu.age.' + b)}: ${backlog[b]}`).join(' · ');
+  }
+  function outcomes(byProvider, byProduct) {
+    const rows = [];
+    for (const [label, table] of [[t('fu.provider'), byProvider], [t('fu.product'), byProduct]]) {
+      for (const [name, counts] of Object.entries(table)) {
+        const tr = document.createElement('tr');
+        Backoffice.cell(tr, `${label}: ${name}`);
+        for (const state of ['verified', 'not_verified', 'unreached']) Backoffice.cell(tr, String(counts[state]));
+        rows.push(tr);
+      }
+    }
+    el('fu-outcomes').replaceChildren(...rows);
+  }
   async function figures() {
     try {
       const f = await call('GET', '/api/followup/figures');
       el('fu-figures').textContent = `${t('fu.open')}: ${f.open} · ${t('fu.overdue')}: ${f.overdue} · ${t('fu.on_time')}: ${Hotline.percent(f.on_time_rate)}`;
-    } catch (error) { el('fu-figures').textContent = ''; }
+      backlogChart(f.backlog_by_age);
+      outcomes(f.outcomes_by_provider, f.outcomes_by_product);
+      el('fu-late').textContent = `${t('fu.late_settlement')}: ${Hotline.percent(f.late_settlement_share)}`;
+    } catch (error) { el('fu-figures').textContent = String(error.message || error); }
   }
 
   async function load() {
