@@ -37,6 +37,8 @@ from tests.e2e.web.test_console import (
 pytestmark = pytest.mark.e2e
 VIEWPORT = {"width": 1366, "height": 768}
 OPEN, RESOLVED, CLOSED = "处理中", "已解决", "已关闭"
+#: The served app's session factory, for the provider's claim (made as the portal makes it).
+DATABASE: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +112,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         session_factory=factory,
         center=center,
     )
+    DATABASE["factory"] = factory
     with serving(app, name="followup") as url:
         yield url
     engine.dispose()
@@ -199,6 +202,36 @@ def test_resolve_then_follow_up_closes_or_reopens_the_order(browser: Any, base_u
     boss.click("#act-close")
     expect(boss.locator("#t-state")).to_have_text(CLOSED)
 
+    # The provider claims the verified order; the settlement clerk approves it.
+    from hotline.tickets import field_service
+
+    with DATABASE["factory"]() as session:
+        field_service.submit_claim(
+            session,
+            ticket_id=1,
+            provider="hf-anjia",
+            parts=["加热管"],
+            amount_yuan=180,
+            breakdown={"labour_yuan": 60, "parts_yuan": 100, "travel_yuan": 20},
+            actor="anjia1",
+        )
+        session.commit()
+    clerk = _signed_in(browser, base_url, "clerk")
+    clerk.click("#nav-settlement")
+    line = clerk.locator("#st-claims tr").first
+    expect(line).to_contain_text("待处理")
+    expect(clerk.locator("#st-totals")).to_contain_text("hf-anjia")
+    _accessible(clerk)
+    line.locator(".st-reject").click()  # no reason: refused in the page, nothing sent
+    expect(clerk.locator("#st-message")).to_contain_text("驳回需要填写原因")
+    line.locator(".st-approve").click()
+    expect(clerk.locator("#st-claims tr").first).to_contain_text("已批准")
+    expect(clerk.locator("#st-totals")).to_contain_text("1 · ¥180.00")
+    link = clerk.locator("#st-totals a").first.get_attribute("href")
+    download = clerk.request.get(base_url + link)
+    assert download.ok and download.headers["content-type"].startswith("application/vnd.openxml")
+    _accessible(clerk)
+
     # Not verified: the second order reopens.
     _resolve(boss, base_url, 2)
     _answer(agent, "热水器漏水", done=False)
@@ -215,7 +248,7 @@ def test_the_pages_in_english_and_who_may_open_them(browser: Any, base_url: str)
     clerk.goto(f"{base_url}/settlement?lang=en")
     expect(clerk.locator("h1")).to_have_text("Provider settlement")
     expect(clerk.locator("#st-month")).to_have_value(datetime.now(UTC).strftime("%Y-%m"))
-    expect(clerk.locator("#st-none")).to_be_visible()
+    expect(clerk.locator("#st-message")).to_be_empty()
     _accessible(clerk)
     expect(clerk.locator("#nav-followup")).to_have_count(0)
     assert clerk.goto(f"{base_url}/followup").status == 403

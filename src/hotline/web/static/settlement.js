@@ -8,12 +8,8 @@
 
   function message(text) { el('st-message').textContent = text || ''; }
 
-  async function decide(line, approve) {
-    let reason = '';
-    if (!approve) {
-      reason = window.prompt(t('st.reason_prompt'), '') || '';
-      if (!reason.trim()) { message(t('st.reason_needed')); return; }
-    }
+  async function decide(line, approve, reason = '') {
+    if (!approve && !reason.trim()) { message(t('st.reason_needed')); return; }
     try {
       await call('POST', `/api/settlement/claims/${line.ticket_id}/decision`, {approve, reason});
       message(`${line.number}: ${t(approve ? 'st.approved' : 'st.rejected')}`);
@@ -56,10 +52,14 @@
         approve.type = 'button'; approve.textContent = t('st.approve'); approve.className = 'st-approve';
         approve.disabled = !line.verified || line.flags.length > 0;
         approve.onclick = () => decide(line, true);
+        const reason = document.createElement('input');
+        reason.className = 'st-reason'; reason.maxLength = 2000;
+        reason.setAttribute('aria-label', `${t('st.reason_prompt')} ${line.number}`);
+        reason.placeholder = t('st.reason_prompt');
         const reject = document.createElement('button');
         reject.type = 'button'; reject.textContent = t('st.reject'); reject.className = 'secondary st-reject';
-        reject.onclick = () => decide(line, false);
-        actions.append(approve, ' ', reject);
+        reject.onclick = () => decide(line, false, reason.value);
+        actions.append(approve, ' ', reason, ' ', reject);
         Backoffice.cell(tr, actions);
       } else Backoffice.cell(tr, '');
       return tr;
