@@ -284,6 +284,9 @@ class TaskFacts:
     attempts: int = 0
     max_attempts: int = 3
     not_verified: str = "reopen"
+    #: The order closed before the call (its rule did not hold the close): there is no
+    #: verification left to record, but a customer who says it is not done still counts.
+    ticket_closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -341,11 +344,15 @@ def transition(facts: TaskFacts, event: TaskEvent) -> tuple[TaskState, int, list
         attempts = facts.attempts + 1
         if attempts < facts.max_attempts:
             return TaskState.OPEN, attempts, []
-        effects = [Effect("verify", {"reached": False, "confirmed": False})] if field_work else []
+        unverified = field_work and not facts.ticket_closed
+        effects = [Effect("verify", {"reached": False, "confirmed": False})] if unverified else []
         return TaskState.UNREACHED, attempts, effects
     answers = event.answers
     effects = []
-    if field_work:
+    if field_work and facts.ticket_closed:
+        if not answers.done:
+            effects.append(Effect("reopen" if facts.not_verified == "reopen" else "complaint"))
+    elif field_work:
         effects.append(
             Effect(
                 "verify",

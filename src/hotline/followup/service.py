@@ -359,7 +359,8 @@ def task_view(
     }
 
 
-def _facts(task: FollowUpTask) -> rules.TaskFacts:
+def _facts(session: Session, task: FollowUpTask) -> rules.TaskFacts:
+    ticket = tickets.get_ticket(session, ticket_id=task.ticket_id)
     return rules.TaskFacts(
         state=TaskState(task.state),
         ticket_type=task.ticket_type,
@@ -368,6 +369,7 @@ def _facts(task: FollowUpTask) -> rules.TaskFacts:
         attempts=task.attempts,
         max_attempts=task.max_attempts,
         not_verified=task.not_verified,
+        ticket_closed=ticket.state == "closed" and task.ticket_type in tickets.FOLLOWED_TYPES,
     )
 
 
@@ -406,7 +408,7 @@ def record_answers(
         raise ValidationFailed(
             [Problem(problem, field=f"answers.{name}") for name, problem in problems]
         ) from None
-    state, attempts, effects = rules.transition(_facts(task), rules.Answered(checked))
+    state, attempts, effects = rules.transition(_facts(session, task), rules.Answered(checked))
     _current(session, task)
     _carry_out(session, task, effects, actor=actor, now=now, note=checked.comment)
     task.state, task.attempts = state.value, attempts
@@ -430,7 +432,7 @@ def record_not_reached(
     ``unreached`` and the ticket's verification says so."""
     now = now or utcnow()
     task = get_task(session, task_id=task_id)
-    state, attempts, effects = rules.transition(_facts(task), rules.NotReached(note))
+    state, attempts, effects = rules.transition(_facts(session, task), rules.NotReached(note))
     _current(session, task)
     _carry_out(session, task, effects, actor=actor, now=now, note=note)
     task.state, task.attempts, task.agent = state.value, attempts, actor

@@ -443,3 +443,20 @@ def test_the_dialling_list_takes_due_tasks_most_urgent_first(
         due[0].phone == "+8613812345678" and due[0].script == "repair" and due[0].priority == "high"
     )
     assert followup.due_tasks(db_session, until=MONDAY_10 + H) == []
+
+
+def test_an_order_closed_before_its_call_reopens_when_the_customer_says_not_done(
+    db_session: Session, product: int
+) -> None:
+    rule = FollowUpRule(
+        id="installs", type="installation", due_hours=8, script="short", require_before_close=False
+    )
+    ticket_id = _resolved(db_session, product, kind="installation", parts=())
+    task = followup.generate_for_ticket(db_session, ticket_id=ticket_id, center=_center(rule))
+    assert task is not None and tickets.close_blockers_of(db_session, ticket_id=ticket_id) == []
+    tickets.act(db_session, ticket_id=ticket_id, action="close", actor="a001", now=MONDAY_10 + H)
+    followup.record_answers(
+        db_session, task_id=task.id, answers={"done": False}, actor="hf1", now=MONDAY_10 + 2 * H
+    )
+    assert task.state == "not_verified"
+    assert tickets.get_ticket(db_session, ticket_id=ticket_id).state == "open"

@@ -255,3 +255,12 @@ def test_business_calendar_makes_a_friday_evening_resolution_due_next_week() -> 
     assert plan is not None
     local = plan.due_at.astimezone(CALENDAR.zone)
     assert local.date() == date(2026, 11, 30) and local.hour == 17
+
+
+def test_an_order_closed_before_its_call_reopens_without_a_verification() -> None:
+    closed = TaskFacts(TaskState.OPEN, "installation", warranty=False, parts=(), ticket_closed=True)
+    assert rules.transition(closed, Answered(Answers(done=True)))[2] == []
+    _, _, effects = rules.transition(closed, Answered(Answers(done=False)))
+    assert [e.kind for e in effects] == ["reopen"]
+    last = TaskFacts(TaskState.OPEN, "installation", False, (), max_attempts=1, ticket_closed=True)
+    assert rules.transition(last, NotReached())[::2] == (TaskState.UNREACHED, [])
