@@ -18,8 +18,14 @@ def serving(app: Any, *, name: str) -> Iterator[str]:
     """Serve ``app`` on a free port until the block ends; yields its base URL."""
     import uvicorn
 
+    from hotline.web.serving import StoppingServer
+
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # The app's own stop path (hotline.web.serving): live streams end when the stop begins,
+    # so a page's WebSocket does not hold the server's exit for the join's 10 s.
+    server = StoppingServer(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"), app=app
+    )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{name}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

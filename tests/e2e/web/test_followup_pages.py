@@ -239,6 +239,8 @@ def test_resolve_then_follow_up_closes_or_reopens_the_order(browser: Any, base_u
     expect(agent.locator("#t-outcome")).to_contain_text(OPEN)
     boss.goto(f"{base_url}/tickets/2")
     expect(boss.locator("#t-state")).to_have_text(OPEN)
+    for page in (boss, agent, clerk):  # the ticket page's live feed ends with its page
+        page.context.close()
 
 
 def test_the_pages_in_english_and_who_may_open_them(browser: Any, base_url: str) -> None:
