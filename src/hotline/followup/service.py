@@ -647,8 +647,9 @@ def decide_claim(
         session,
         since=datetime(1970, 1, 1, tzinfo=UTC),
         until=now + timedelta(days=1),
+        ticket_id=ticket.id,
     )
-    claim = next((c for c in claims if c.ticket_id == ticket.id), None)
+    claim = claims[0] if claims else None
     if claim is None:
         raise NotFound(f"work order {ticket.number} has no claim submitted")
     if session.scalars(select(ClaimDecision).where(ClaimDecision.ticket_id == ticket.id)).first():

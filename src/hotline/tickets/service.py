@@ -906,7 +906,12 @@ class SubmittedClaim:
 
 
 def submitted_claims(
-    session: Session, *, since: datetime, until: datetime, provider: str | None = None
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    provider: str | None = None,
+    ticket_id: int | None = None,
 ) -> list[SubmittedClaim]:
     """The warranty claims submitted in ``[since, until)``, oldest first, with whether the
     order's current resolution was verified (reached, confirmed, parts matching)."""
@@ -920,6 +925,8 @@ def submitted_claims(
         )
         .order_by(TicketEvent.at, TicketEvent.id)
     )
+    if ticket_id is not None:
+        query = query.where(TicketEvent.ticket_id == ticket_id)
     claims: list[SubmittedClaim] = []
     for event, ticket in session.execute(query):
         data = event.data or {}

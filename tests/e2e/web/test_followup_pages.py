@@ -225,6 +225,8 @@ def test_resolve_then_follow_up_closes_or_reopens_the_order(browser: Any, base_u
     line.locator(".st-reject").click()  # no reason: refused in the page, nothing sent
     expect(clerk.locator("#st-message")).to_contain_text("驳回需要填写原因")
     line.locator(".st-approve").click()
+    # A decision waits its turn at the database's writer gate: on a busy machine, give it time.
+    expect(clerk.locator("#st-message")).to_contain_text("已批准", timeout=15000)
     expect(clerk.locator("#st-claims tr").first).to_contain_text("已批准")
     expect(clerk.locator("#st-totals")).to_contain_text("1 · ¥180.00")
     link = clerk.locator("#st-totals a").first.get_attribute("href")
