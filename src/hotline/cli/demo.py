@@ -30,8 +30,10 @@ def demo_users(
 
     The team lead signs in as the lead of the center's first team (``teams[].lead``), so
     they oversee that team's agents; the first field-service provider's staff sign in to
-    the provider portal.
+    the provider portal. The 回访 agent is an agent too (the sixth), so the workbench's dial
+    button rings a desk phone; the settlement clerk settles providers' claims.
     """
+    caller = center_agents[5] if len(center_agents) > 5 else None
     users: list[tuple[str, list[str], str | None]] = [
         ("admin", ["admin"], None),
         ("manager", ["manager"], None),
@@ -42,6 +44,10 @@ def demo_users(
     ]
     users += [(agent, ["agent"], agent) for agent in center_agents[:5]]
     users += [(name, ["provider"], None) for name in (provider_staff or [])]
+    users += [
+        ("followup", ["followup", "agent"] if caller else ["followup"], caller),
+        ("settlement", ["settlement"], None),
+    ]
     return users
 
 
@@ -116,6 +122,7 @@ def demo(
     )
 
     from hotline.live.driver import LiveDriver, attach
+    from hotline.live.followup_sweep import attach_followup_sweeper
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
     from hotline.live.traffic import DemoTraffic
@@ -135,6 +142,7 @@ def demo(
     parts = [DemoTraffic(driver, seed=seed, rate=rate, human_agents=humans)] if traffic else []
     attach(app, driver, history, *parts)
     attach_sla_sweeper(app)
+    attach_followup_sweeper(app)
     if traffic:
         console.print(
             f"Simulated traffic: seed {seed}, rate x{rate:g}; agents {', '.join(humans)} "

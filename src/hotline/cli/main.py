@@ -47,6 +47,9 @@ def _register() -> None:
     from hotline.cli import mail
 
     mail.register(app)
+    from hotline.cli import followup
+
+    followup.register(app)
 
 
 _register()

@@ -369,6 +369,7 @@ def serve(
     """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
     from hotline.config.validate import load_center
     from hotline.live.driver import LiveDriver, attach
+    from hotline.live.followup_sweep import attach_followup_sweeper
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
     from hotline.web.app import create_app
@@ -421,6 +422,7 @@ def serve(
 
         mail_cli.attach(app, mail)
         console.print(f"E-mail: SMTP on {mail}")
+    attach_followup_sweeper(app)
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
+from hotline.config.followup import FollowUpConfig
 from hotline.config.grading import GradingConfig
 from hotline.config.targets import Targets
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
@@ -342,6 +343,7 @@ class CenterConfig(Strict):
     quality: QualityConfig | None = None
     targets: Targets | None = None
     grading: GradingConfig | None = None
+    followup: FollowUpConfig | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

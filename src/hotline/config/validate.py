@@ -310,6 +310,7 @@ def _cross_checks(
     _check_service_providers(config, error)
     _check_ivr(config, error, known, queues, calendars)
     _check_quality(config, error, channels)
+    _check_followup(config, error, known, calendars)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     return errors, warnings
 
@@ -422,6 +423,52 @@ def _check_quality(config: CenterConfig, error: Any, channels: set[str]) -> None
                         f"fatal question {question.id!r} must be pass/fail (points: 1), "
                         f"not a 0-{question.points} rating",
                     )
+
+
+def _check_followup(config: CenterConfig, error: Any, known: Any, calendars: set[str]) -> None:
+    """Follow-up work: unique script, rule and escalation ids; rules naming a script and
+    ticket categories the center has; no warranty or parts filter on complaints."""
+    if config.followup is None:
+        return
+    followup = config.followup
+    if followup.calendar is not None:
+        known(("followup", "calendar"), followup.calendar, calendars, "calendar")
+    scripts: set[str] = set()
+    for i, script in enumerate(followup.scripts):
+        if script.id in scripts:
+            error(("followup", "scripts", i, "id"), f"duplicate follow-up script {script.id!r}")
+        scripts.add(script.id)
+        if len(set(script.questions)) != len(script.questions):
+            error(("followup", "scripts", i, "questions"), "a script asks each question once")
+    categories = {
+        section.type: {c.id for c in section.categories} for section in config.ticket_categories
+    }
+    rules: set[str] = set()
+    for i, rule in enumerate(followup.rules):
+        base: Path_ = ("followup", "rules", i)
+        if rule.id in rules:
+            error((*base, "id"), f"duplicate follow-up rule {rule.id!r}")
+        rules.add(rule.id)
+        if rule.script not in scripts:
+            error(
+                (*base, "script"),
+                f"unknown follow-up script {rule.script!r} (defined: {', '.join(sorted(scripts))})",
+            )
+        known_categories = categories.get(rule.type)
+        for j, category in enumerate(rule.categories):
+            if known_categories and category not in known_categories:
+                error(
+                    (*base, "categories", j),
+                    f"unknown {rule.type} category {category!r} (configured: "
+                    f"{', '.join(sorted(known_categories))})",
+                )
+        if rule.type == "complaint" and (rule.warranty is not None or rule.parts is not None):
+            error(base, "a complaint has no warranty or replaced parts: leave them out")
+    stages: set[str] = set()
+    for i, escalation in enumerate(followup.escalations):
+        if escalation.id in stages:
+            error(("followup", "escalations", i, "id"), f"duplicate escalation {escalation.id!r}")
+        stages.add(escalation.id)
 
 
 def _check_ticket_categories(config: CenterConfig, error: Any) -> None:

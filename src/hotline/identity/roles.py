@@ -21,6 +21,11 @@ class Role(StrEnum):
     #: Staff of a field-service provider (服务网点): the provider portal only, and only their
     #: own provider's work orders (the center configuration lists each provider's staff).
     PROVIDER = "provider"
+    #: The 回访 group: calls customers back after repairs, installations and complaints and
+    #: records what they say (with ``agent`` too, to dial from the desk).
+    FOLLOWUP = "followup"
+    #: The settlement clerk (结算): approves or rejects providers' claims, exports statements.
+    SETTLEMENT = "settlement"
 
 
 ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
@@ -44,7 +49,7 @@ class PersonalField(StrEnum):
 # Roles that serve or supervise customers, and so need to see who they are. WFM plans
 # staffing from volumes and handle times: it needs none of a customer's identity.
 _SERVING: frozenset[str] = frozenset(
-    {Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.TEAM_LEAD, Role.QA, Role.AGENT}
+    {Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.TEAM_LEAD, Role.QA, Role.AGENT, Role.FOLLOWUP}
 )
 
 #: The one masking policy: which roles see each kind of personal data unmasked. Every route

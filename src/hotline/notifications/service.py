@@ -35,6 +35,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "ticket_assigned": ("subject", "by"),  # a ticket assigned to this user
     "work_order_dispatched": ("subject",),  # a work order sent to this provider
     "sla_escalation": ("clock", "stage"),  # an SLA clock warns or breached
+    "followup_due_soon": ("task", "due_at"),  # a follow-up (回访) task is due soon
+    "followup_overdue": ("task", "due_at"),  # a follow-up task is past its due time
     "kpi_alert": (
         "alert",
         "metric",

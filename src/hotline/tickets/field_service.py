@@ -14,7 +14,7 @@ a history entry, so the ticket page shows it, and is audited.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -324,8 +324,12 @@ def submit_claim(
     actor: str,
     note: str = "",
     now: datetime | None = None,
+    breakdown: Mapping[str, float] | None = None,
 ) -> Ticket:
     """The provider claims the warranty parts of a finished order (once per order).
+
+    ``breakdown`` splits the amount into ``labour_yuan``, ``parts_yuan`` and ``travel_yuan``
+    (the settlement statement shows them); its parts must add up to the amount.
 
     Only an order under warranty has a claim; the center's verification decides it (a part
     that does not match the reported fault rejects it when the order closes).
@@ -337,6 +341,17 @@ def submit_claim(
         raise Conflict(f"work order {ticket.number} is {ticket.state}: report the fix first")
     if claimed(session, ticket_id=ticket.id):
         raise Conflict(f"a claim for work order {ticket.number} was already submitted")
+    split = {key: round(float(value), 2) for key, value in (breakdown or {}).items()}
+    if split and (min(split.values()) < 0 or abs(sum(split.values()) - amount_yuan) > 0.005):
+        raise ValidationFailed(
+            [
+                Problem(
+                    f"labour, parts and travel ({sum(split.values()):.2f}) must add up to "
+                    f"the amount claimed ({amount_yuan:.2f}), none below 0",
+                    field="amount_yuan",
+                )
+            ]
+        )
     if ticket.claim_status == "none":
         ticket.claim_status = "pending"
     service.record_event(
@@ -345,7 +360,7 @@ def submit_claim(
         actor=actor,
         action="claim_submitted",
         note=note,
-        data={"provider": provider, "parts": list(parts), "amount_yuan": amount_yuan},
+        data={"provider": provider, "parts": list(parts), "amount_yuan": amount_yuan} | split,
         now=now,
     )
     return ticket

@@ -10,11 +10,11 @@ code runs live and in tests.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select, update
+from sqlalchemy import BindParameter, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.config.center import TicketTypeCategories
@@ -373,7 +373,23 @@ def facts_of(session: Session, ticket: Ticket) -> TicketFacts:
         else None,
         complaint_level=ComplaintLevel(ticket.complaint_level) if ticket.complaint_level else None,
         acknowledged=tuple(ticket.acknowledged),
+        verification_waived=_waived(session, ticket),
     )
+
+
+def _waived(session: Session, ticket: Ticket) -> bool:
+    if ticket.resolved_at is None:
+        return False
+    found = session.scalar(
+        select(TicketEvent.id)
+        .where(
+            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.action == WAIVED,
+            TicketEvent.at >= ticket.resolved_at,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def close_blockers_of(session: Session, *, ticket_id: int) -> list[str]:
@@ -690,10 +706,12 @@ def record_verification(
     part_matches_fault: bool | None = None,
     note: str = "",
     now: datetime | None = None,
+    reopen: bool = True,
 ) -> TicketVerification:
     """Record the verification callback (回访) of a resolved work order.
 
-    If the customer was reached and says the problem is not fixed, the ticket reopens.
+    If the customer was reached and says the problem is not fixed, the ticket reopens
+    (unless ``reopen`` is false: the follow-up rules open a complaint about it instead).
     """
     now = now or utcnow()
     ticket = get_ticket(session, ticket_id=ticket_id)
@@ -724,7 +742,7 @@ def record_verification(
         },
         now=now,
     )
-    if reached and not customer_confirmed:
+    if reached and not customer_confirmed and reopen:
         act(
             session,
             ticket_id=ticket_id,
@@ -734,6 +752,219 @@ def record_verification(
             now=now,
         )
     return check
+
+
+# ---------------------------------------------------------------- follow-up (回访) facts
+
+#: The ticket event that says this resolution needs no verification callback to close.
+WAIVED = "verification_waived"
+#: The ticket event that says a follow-up held the provider's claim.
+CLAIM_FLAGGED = "claim_flagged"
+
+
+@dataclass(frozen=True)
+class ResolutionFacts:
+    """A resolved work order or a closed complaint, as the follow-up rules see it.
+
+    ``at`` is when it was resolved (for a complaint: closed); ``parts`` are the parts the
+    provider reported replacing on the visit that resolved it.
+    """
+
+    ticket_id: int
+    number: str
+    type: str
+    category: str
+    state: str
+    warranty: bool
+    parts: tuple[str, ...]
+    at: datetime
+    provider: str | None
+    product_model: str
+    customer_id: int | None
+    subject: str
+
+
+FOLLOWED_TYPES = (TicketType.REPAIR.value, TicketType.INSTALLATION.value)
+
+
+def _parts_reported(session: Session, ticket_id: int) -> tuple[str, ...]:
+    rows = session.scalars(
+        select(TicketEvent.data)
+        .where(
+            TicketEvent.ticket_id == ticket_id,
+            TicketEvent.action.in_(("provider_completed", "provider_update")),
+        )
+        .order_by(TicketEvent.id.desc())
+    )
+    for data in rows:
+        if data and data.get("parts"):
+            return tuple(str(part) for part in data["parts"])
+    return ()
+
+
+def resolution_of(session: Session, *, ticket_id: int) -> ResolutionFacts | None:
+    """The ticket's current resolution, or ``None`` when it has none: a repair or
+    installation order not resolved, a complaint not closed, or any other ticket."""
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    return _resolution(session, ticket)
+
+
+def _resolution(session: Session, ticket: Ticket) -> ResolutionFacts | None:
+    at: datetime | None
+    if ticket.type in FOLLOWED_TYPES and ticket.state in ("resolved", "closed"):
+        at = ticket.resolved_at
+    elif ticket.type == TicketType.COMPLAINT and ticket.state == "closed":
+        at = ticket.closed_at
+    else:
+        return None
+    if at is None:
+        return None
+    provider = session.get(ServiceProvider, ticket.provider_id) if ticket.provider_id else None
+    return ResolutionFacts(
+        ticket_id=ticket.id,
+        number=ticket.number,
+        type=ticket.type,
+        category=ticket.category,
+        state=ticket.state,
+        warranty=ticket.warranty,
+        parts=_parts_reported(session, ticket.id),
+        at=at,
+        provider=provider.code if provider else None,
+        product_model=ticket.product_model,
+        customer_id=ticket.customer_id,
+        subject=ticket.subject,
+    )
+
+
+def resolutions_since(session: Session, *, since: datetime) -> list[ResolutionFacts]:
+    """Every current resolution from ``since`` on (the follow-up sweep's input)."""
+    query = select(Ticket).where(
+        or_(
+            (Ticket.type.in_(FOLLOWED_TYPES))
+            & Ticket.state.in_(("resolved", "closed"))
+            & (Ticket.resolved_at >= since),
+            (Ticket.type == TicketType.COMPLAINT.value)
+            & (Ticket.state == "closed")
+            & (Ticket.closed_at >= since),
+        )
+    )
+    found = (_resolution(session, ticket) for ticket in session.scalars(query.order_by(Ticket.id)))
+    return [facts for facts in found if facts is not None]
+
+
+def waive_verification(
+    session: Session, *, ticket_id: int, actor: str, reason: str, now: datetime | None = None
+) -> None:
+    """Record that this resolution may close without a verification callback (the
+    follow-up rules did not sample it, or do not hold its close)."""
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    if not _waived(session, ticket):
+        record_event(session, ticket=ticket, actor=actor, action=WAIVED, note=reason, now=now)
+
+
+def flag_claim(
+    session: Session,
+    *,
+    ticket_id: int,
+    flags: Sequence[str],
+    actor: str,
+    now: datetime | None = None,
+) -> None:
+    """Note on the ticket that the follow-up held the provider's claim, and why."""
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    record_event(
+        session,
+        ticket=ticket,
+        actor=actor,
+        action=CLAIM_FLAGGED,
+        note=", ".join(flags),
+        data={"flags": list(flags)},
+        now=now,
+    )
+
+
+def reopen(
+    session: Session, *, ticket_id: int, actor: str, note: str, now: datetime | None = None
+) -> Ticket:
+    """Reopen a resolved or closed ticket (a follow-up found it not settled)."""
+    return act(
+        session, ticket_id=ticket_id, action=Action.REOPEN.value, actor=actor, note=note, now=now
+    )
+
+
+@dataclass(frozen=True)
+class SubmittedClaim:
+    """A provider's warranty claim for one work order, as submitted in the portal."""
+
+    ticket_id: int
+    number: str
+    provider: str
+    at: datetime
+    parts: tuple[str, ...]
+    amount_yuan: float
+    labour_yuan: float
+    parts_yuan: float
+    travel_yuan: float
+    claim_status: str
+    verified: bool
+    product_model: str
+
+
+def submitted_claims(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    provider: str | None = None,
+    ticket_id: int | None = None,
+) -> list[SubmittedClaim]:
+    """The warranty claims submitted in ``[since, until)``, oldest first, with whether the
+    order's current resolution was verified (reached, confirmed, parts matching)."""
+    query = (
+        select(TicketEvent, Ticket)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(
+            TicketEvent.action == "claim_submitted",
+            TicketEvent.at >= since,
+            TicketEvent.at < until,
+        )
+        .order_by(TicketEvent.at, TicketEvent.id)
+    )
+    if ticket_id is not None:
+        query = query.where(TicketEvent.ticket_id == ticket_id)
+    claims: list[SubmittedClaim] = []
+    for event, ticket in session.execute(query):
+        data = event.data or {}
+        code = str(data.get("provider", ""))
+        if provider is not None and code != provider:
+            continue
+        check = facts_of(session, ticket).verification
+        verified = bool(
+            check
+            and check.reached
+            and check.customer_confirmed
+            and check.part_matches_fault is not False
+        )
+        amount = float(data.get("amount_yuan", 0))
+        labour = float(data.get("labour_yuan", 0))
+        travel = float(data.get("travel_yuan", 0))
+        claims.append(
+            SubmittedClaim(
+                ticket_id=ticket.id,
+                number=ticket.number,
+                provider=code,
+                at=event.at,
+                parts=tuple(str(p) for p in data.get("parts", [])),
+                amount_yuan=amount,
+                labour_yuan=labour,
+                parts_yuan=float(data.get("parts_yuan", max(amount - labour - travel, 0.0))),
+                travel_yuan=travel,
+                claim_status=ticket.claim_status,
+                verified=verified,
+                product_model=ticket.product_model,
+            )
+        )
+    return claims
 
 
 def raise_complaint_level(

@@ -217,6 +217,9 @@ class TicketFacts:
     verification: Verification | None = None
     complaint_level: ComplaintLevel | None = None
     acknowledged: tuple[str, ...] = ()
+    #: The center's follow-up rules need no verification callback for this resolution
+    #: (the order was not sampled, or its rule does not hold the close for it).
+    verification_waived: bool = False
 
 
 def close_blockers(facts: TicketFacts) -> list[str]:
@@ -224,11 +227,14 @@ def close_blockers(facts: TicketFacts) -> list[str]:
 
     >>> close_blockers(TicketFacts(TicketType.REPAIR, TicketState.RESOLVED))
     ['repair orders need a verification callback before closing']
+    >>> close_blockers(TicketFacts(TicketType.REPAIR, TicketState.RESOLVED,
+    ...                            verification_waived=True))
+    []
     """
     reasons: list[str] = []
     if facts.state is not TicketState.RESOLVED:
         reasons.append(f"only a resolved ticket can close (it is {facts.state.value})")
-    if facts.type in FIELD_WORK:
+    if facts.type in FIELD_WORK and not (facts.verification_waived and facts.verification is None):
         check = facts.verification
         if check is None:
             reasons.append(f"{facts.type.value} orders need a verification callback before closing")

@@ -327,6 +327,10 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import mail
 
     app.include_router(mail.router)
+    from hotline.web.api import followup, settlement
+
+    app.include_router(followup.router)
+    app.include_router(settlement.router)
     pages.mount(app)
 
 

@@ -56,10 +56,16 @@ LISTENERS = SUPERVISORS | {"qa", "team_lead"}
 #: A service provider's staff work in the provider portal only: their own provider's work
 #: orders; an admin passes the role check but is nobody's staff, so is refused too.
 PROVIDER_STAFF = frozenset({"provider"})
-#: Everyone who works inside the center: the live feed and the desk's knowledge search.
-CENTER_STAFF = EVERYONE - PROVIDER_STAFF
+#: Everyone who works inside the center: the live feed and the desk's knowledge search (the
+#: 回访 group and the settlement clerk work from their own pages, which poll instead; a 回访
+#: agent who takes calls holds the agent role too).
+CENTER_STAFF = EVERYONE - PROVIDER_STAFF - {"followup", "settlement"}
 #: Quality evaluations: QA and the floor; a team lead their teams'; an agent their own.
 QA_READERS = SUPERVISORS | {"qa", "team_lead", "agent"}
+#: Follow-up (回访) work: the 回访 group and the floor that runs it.
+FOLLOWUP = SUPERVISORS | {"followup"}
+#: Provider settlement: the settlement clerk and managers.
+SETTLEMENT = MANAGERS | {"settlement"}
 
 MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     # platform
@@ -267,6 +273,18 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/work"): CUSTOMER_SERVICE,
     ("GET", "/tickets/{ticket_id}"): TICKET_VIEWERS,
     ("GET", "/provider"): PROVIDER_STAFF,
+    ("GET", "/followup"): FOLLOWUP,
+    ("GET", "/settlement"): SETTLEMENT,
+    # follow-up (回访) and provider settlement
+    ("GET", "/api/followup/tasks"): FOLLOWUP,
+    ("GET", "/api/followup/tasks/{task_id}"): FOLLOWUP,
+    ("POST", "/api/followup/tasks/{task_id}/answers"): FOLLOWUP,
+    ("POST", "/api/followup/tasks/{task_id}/not-reached"): FOLLOWUP,
+    ("POST", "/api/followup/sweep"): FOLLOWUP,
+    ("GET", "/api/followup/figures"): FOLLOWUP | {"settlement"},
+    ("GET", "/api/settlement/statements"): SETTLEMENT,
+    ("GET", "/api/settlement/statements/{provider}/statement.xlsx"): SETTLEMENT,
+    ("POST", "/api/settlement/claims/{ticket_id}/decision"): SETTLEMENT,
     ("GET", "/complaints"): TEAM_LEADS_UP,
 }
 

@@ -224,6 +224,26 @@ def test_campaigns_tables_are_protected_and_its_rules_pure(tmp_path: Path) -> No
     assert broken(result) == {"Only campaigns and the adapters use campaigns's tables", PURE}
 
 
+def test_tickets_reading_the_follow_up_tables_breaks_their_protection(tmp_path: Path) -> None:
+    """Follow-up tasks are the followup domain's: tickets ask followup.service, never the rows."""
+    result = lint_imports_with(
+        tmp_path,
+        {"tickets/sla.py": "from hotline.store.models.followup import FollowUpTask as _Task"},
+    )
+    assert result.returncode == 1
+    assert "hotline.tickets.sla -> hotline.store.models.followup" in result.stdout
+    assert "Only followup and the adapters use followup's tables" in broken(result)
+
+
+def test_the_follow_up_rules_doing_io_breaks_purity(tmp_path: Path) -> None:
+    result = lint_imports_with(
+        tmp_path, {"followup/rules.py": "from hotline.followup import service as _service"}
+    )
+    assert result.returncode == 1
+    assert "hotline.followup.rules -> hotline.followup.service" in result.stdout
+    assert PURE in broken(result)
+
+
 def test_a_pure_module_reaching_io_through_another_module_breaks_purity(
     tmp_path: Path,
 ) -> None:

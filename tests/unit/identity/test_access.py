@@ -50,7 +50,16 @@ def test_floor_roles_see_everyone_and_an_agent_only_themselves() -> None:
 
 def test_the_policy_hides_customer_identity_from_wfm_and_providers_only() -> None:
     assert set(PERSONAL_DATA_POLICY) == set(PersonalField)
-    assert {"admin", "manager", "supervisor", "team_lead", "qa", "agent"} == PERSONAL_DATA_ROLES
+    # The 回访 group calls customers back, so it sees who they are; the settlement clerk not.
+    assert {
+        "admin",
+        "manager",
+        "supervisor",
+        "team_lead",
+        "qa",
+        "agent",
+        "followup",
+    } == PERSONAL_DATA_ROLES
     assert hidden_fields(["wfm"]) == {
         PersonalField.PHONE,
         PersonalField.NAME,
@@ -65,8 +74,10 @@ def test_the_policy_hides_customer_identity_from_wfm_and_providers_only() -> Non
         PersonalField.EMAIL,
         PersonalField.ADDRESS,
     }
+    # The settlement clerk pays providers for work orders: no customer data at all.
+    assert hidden_fields(["settlement"]) == set(PersonalField)
     for role in ALL_ROLES:
-        if role not in ("wfm", "provider"):
+        if role not in ("wfm", "provider", "settlement"):
             assert hidden_fields([role]) == frozenset(), role
     # Holding a role that may see a field is enough.
     assert hidden_fields(["wfm", "qa"]) == frozenset()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.config.center import ServiceProviderConfig
+from hotline.followup import service as followup
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import field_service
 from hotline.web.access import current_center
@@ -188,6 +189,7 @@ class VisitIn(BaseModel):
 def report_visit(
     ticket_id: RecordId,
     body: VisitIn,
+    request: Request,
     staff: Staff = PROVIDER,
     session: Session = Depends(db_session, scope="function"),
 ) -> WorkOrderOut:
@@ -195,20 +197,20 @@ def report_visit(
     user, provider = staff
     if any(len(part) > NAME_LENGTH or not part.strip() for part in body.parts):
         raise HTTPException(422, f"each part is 1 to {NAME_LENGTH} characters")
-    return _out(
+    ticket = field_service.report_visit(
         session,
-        field_service.report_visit(
-            session,
-            ticket_id=ticket_id,
-            provider=provider.code,
-            arrived_at=body.arrived_at,
-            fault_found=body.fault_found,
-            parts=body.parts,
-            fixed=body.fixed,
-            note=body.note,
-            actor=user.username,
-        ),
+        ticket_id=ticket_id,
+        provider=provider.code,
+        arrived_at=body.arrived_at,
+        fault_found=body.fault_found,
+        parts=body.parts,
+        fixed=body.fixed,
+        note=body.note,
+        actor=user.username,
     )
+    # A fixed order is resolved: its follow-up (回访) task is made now.
+    followup.generate_for_ticket(session, ticket_id=ticket.id, center=current_center(request))
+    return _out(session, ticket)
 
 
 class ClaimIn(BaseModel):
@@ -216,6 +218,11 @@ class ClaimIn(BaseModel):
 
     parts: list[str] = Field(min_length=1, max_length=50)
     amount_yuan: float = Field(ge=0, le=1_000_000)
+    labour_yuan: float = Field(0, ge=0, le=1_000_000, description="Of the amount: labour.")
+    parts_yuan: float | None = Field(
+        None, ge=0, le=1_000_000, description="Of the amount: parts (default: the rest)."
+    )
+    travel_yuan: float = Field(0, ge=0, le=1_000_000, description="Of the amount: travel.")
     note: str = Field("", max_length=NOTE_LENGTH)
 
 
@@ -236,6 +243,13 @@ def submit_claim(
             provider=provider.code,
             parts=body.parts,
             amount_yuan=body.amount_yuan,
+            breakdown={
+                "labour_yuan": body.labour_yuan,
+                "travel_yuan": body.travel_yuan,
+                "parts_yuan": body.parts_yuan
+                if body.parts_yuan is not None
+                else body.amount_yuan - body.labour_yuan - body.travel_yuan,
+            },
             note=body.note,
             actor=user.username,
         ),

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig, TicketTypeCategories
 from hotline.core.requirements import matches_all, parse_requirements
+from hotline.followup import service as followup
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
 from hotline.tickets.workflow import Action
-from hotline.web.access import mask_personal
+from hotline.web.access import current_center, mask_personal
 from hotline.web.api.responses import IsoText, Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import MAX_RECORD_ID, RecordId, RecordRef
@@ -436,6 +437,8 @@ def act(
         note=body.note,
         actor=user.username,
     )
+    # A resolved order or a closed complaint gets its follow-up (回访) task now.
+    followup.generate_for_ticket(session, ticket_id=ticket.id, center=current_center(request))
     return _view(user, ticket)
 
 
@@ -458,6 +461,7 @@ def update(
             completed=body.completed,
             parts=body.parts,
         )
+        followup.generate_for_ticket(session, ticket_id=ticket.id, center=current_center(request))
     else:
         ticket = tickets.respond(session, ticket_id=ticket_id, note=body.note, actor=user.username)
     return _view(user, ticket)

@@ -76,6 +76,7 @@ def mount(app: FastAPI) -> None:
         backoffice,
         campaigns,
         customers,
+        followup,
         live,
         manager,
         people,
@@ -96,3 +97,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(manager.router)
     app.include_router(people.router)
     app.include_router(campaigns.router)
+    app.include_router(followup.router)
