@@ -34,7 +34,7 @@ import math
 from collections import deque
 from enum import StrEnum
 
-from hotline.pacing.state import CallResult, DialerState, Outcome
+from hotline.pacing.state import AbandonCap, CallResult, DialerState, Outcome
 
 #: Seconds between two samples of ready agents and waiting calls.
 SAMPLE_EVERY_S = 1.0
@@ -87,6 +87,8 @@ class AdaptivePacer:
         if not -40 <= intensity <= 40:
             raise ValueError("adaptive_intensity must be within -40..40")
         self.method = method
+        # Kept only to say which rule VICIdial aims at; it does not hold agents to it.
+        self.cap = AbandonCap(round(dropped_percentage))
         self.dial_level = dial_level
         self.maximum_level = maximum_level
         self.dropped_percentage = dropped_percentage

@@ -83,9 +83,9 @@ def calls_allowed(state: DialerState, cap: AbandonCap) -> int:
     >>> calls_allowed(DialerState(now=0.0, free_agents=4, releasing_agents=4), AbandonCap(3))
     0
     """
-    slack = cap.allowance(answered=state.answered_today) - state.abandoned_today
-    if slack < 0:
-        return 0
+    # Calls the free agents cover add nothing to the exposure; beyond them, each call may.
+    # (A negative slack means the rules were broken elsewhere: still only covered calls.)
+    slack = max(0, cap.allowance(answered=state.answered_today) - state.abandoned_today)
     counted = state.free_agents - state.releasing_agents
     return max(0, slack + counted - state.waiting - state.ringing)
 

@@ -46,6 +46,8 @@ class Pacer(Protocol):
 
     name: str
     defers_release: bool
+    cap: AbandonCap
+    """The cap the pacer keeps; the dialler asks ``may_release`` with it."""
 
     def calls_to_place(self, state: DialerState) -> int:
         """Calls to place now (never negative)."""
@@ -71,13 +73,13 @@ class ProgressivePacer:
     defers_release = True
 
     def __init__(self) -> None:
-        self._no_abandons = AbandonCap(0)
+        self.cap = AbandonCap(0)
 
     def calls_to_place(self, state: DialerState) -> int:
         """Free agents (without a pending not-ready) minus the calls already in flight."""
         if state.remaining_s <= 0:
             return 0
-        return calls_allowed(state, self._no_abandons)
+        return calls_allowed(state, self.cap)
 
     def on_result(self, result: CallResult) -> None:
         """Progressive pacing learns nothing."""
