@@ -159,8 +159,10 @@ class AdaptivePacer:
         recent = self._recent
         while recent and recent[0][0] <= now - 60.0:
             recent.popleft()
-        self._calls_one = len(recent)
+        # A dropped call is one row of VICIdial's call log (status DROP), already counted
+        # among the calls when it was answered.
         self._drops_one = sum(1 for _, dropped in recent if dropped)
+        self._calls_one = len(recent) - self._drops_one
         self._calls_today = self._resolved_today
         self._answers_today = self._answered_seen
         self._drops_today = self._dropped_seen

@@ -9,13 +9,13 @@ inbound). A call not connected within 2 s is abandoned: the simulator carries ou
 pacer's :class:`~hotline.pacing.state.PlaySafeMessage` and counts it.
 
 **Blended** days add inbound queues (e.g. VIP at 99 % in 5 s) served by the same agents.
-Inbound keeps its service level, outbound fills idle time: the engine hands idle agents to
-inbound; the dialler *holds* an idle agent for the campaign (a not-ready with reason
-``outbound`` in the engine) only while more idle agents than ``inbound_reserve`` remain for
-inbound and no inbound contact waits, and gives held agents back (within the budget rule
-of :mod:`hotline.pacing.budget`) as soon as inbound contacts wait. An answered campaign call
-readies a held agent, and the campaign queue's top priority class makes the engine give it
-to that call. Inbound figures come from the event log through :mod:`hotline.metrics`.
+Inbound keeps its service level, outbound fills idle time: the dialler *holds* idle agents
+(a not-ready with reason ``outbound`` in the engine) and hands one back to the engine the
+moment an inbound contact waits. It places no calls on the account of ``inbound_reserve`` of
+the held agents (they count as releasing in the :class:`~hotline.pacing.state.DialerState`),
+so the budget rule of :mod:`hotline.pacing.budget` lets them go at once. An answered
+campaign call readies a held agent, and the campaign queue's top priority class makes the
+engine give it to that call. Inbound figures come from the event log through :mod:`hotline.metrics`.
 
 Agents also go not-ready on their own (breaks, short personal not-ready); with a pacer that
 ``defers_release`` their not-ready waits until the budget allows it.
@@ -301,6 +301,10 @@ class CampaignSimulation:
             elif state is not None:
                 talking += 1
         counted_releasing = sum(1 for a in self._releasing if self._is_free_for_dialler(a))
+        if self.blended:
+            # Inbound's reserve: held agents the dialler places no calls for, so that they
+            # can be handed to an inbound contact the moment one waits.
+            counted_releasing += min(self.day.inbound_reserve, max(0, free - counted_releasing))
         return DialerState(
             now=self.now,
             free_agents=free,
@@ -377,7 +381,7 @@ class CampaignSimulation:
             return
         if self.now >= self.day.day_s:
             return
-        for agent_id in idle[self.day.inbound_reserve :]:
+        for agent_id in idle:
             self._held.add(agent_id)
             self._command(AgentNotReady(at=self.now, agent_id=agent_id, reason=HOLD_REASON))
 

@@ -1,0 +1,78 @@
+"""Campaign and blended days in the simulator: the real engine, the cap, determinism."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.pacing.adaptive import AdaptivePacer
+from hotline.pacing.pacers import PredictivePacer, ProgressivePacer
+from hotline.sim.outbound import CampaignDay, Customers, InboundQueue, run_day
+
+DAY = CampaignDay(agents=10, day_s=3 * 3600.0, breaks=((3600.0, 900.0),), not_ready_per_hour=1.0)
+
+
+@pytest.fixture(scope="module")
+def days():
+    return {
+        pacer.name: run_day(DAY, pacer, seed=11)
+        for pacer in (ProgressivePacer(), PredictivePacer(), AdaptivePacer())
+    }
+
+
+def test_predictive_keeps_the_cap_at_every_instant_and_works_more_than_progressive(days):
+    predictive, progressive = days["predictive"], days["progressive"]
+    assert predictive.max_exposure_over_allowance <= 0
+    assert predictive.abandoned * 100 <= 3 * predictive.answered
+    assert predictive.safe_messages == predictive.abandoned
+    assert progressive.abandoned == 0
+    assert predictive.productivity > progressive.productivity
+
+
+def test_answered_calls_go_through_the_routing_engine_event_log(days):
+    result = days["predictive"]
+    kinds = {}
+    for event in result.events:
+        if event.contact_id and event.contact_id.startswith("call-"):
+            kinds[event.kind.value] = kinds.get(event.kind.value, 0) + 1
+    assert kinds["queued"] == result.answered
+    assert kinds["answered"] == result.connected
+    assert kinds.get("abandoned", 0) == result.abandoned
+
+
+def test_the_customers_answer_at_the_configured_rate(days):
+    result = days["progressive"]
+    assert 0.38 < result.answered / result.dialled < 0.52  # 45 % ± the day's swing
+
+
+def test_the_same_seed_gives_the_same_day():
+    again = [run_day(DAY, PredictivePacer(), seed=5) for _ in range(2)]
+    assert (again[0].dialled, again[0].abandoned, again[0].talk_s) == (
+        again[1].dialled,
+        again[1].abandoned,
+        again[1].talk_s,
+    )
+
+
+def test_a_list_of_leads_runs_out():
+    day = CampaignDay(agents=3, day_s=3600.0, breaks=(), leads=40)
+    assert run_day(day, ProgressivePacer(), seed=2).dialled == 40
+
+
+def test_blended_inbound_keeps_its_service_level_while_outbound_fills_idle_time():
+    vip = InboundQueue(
+        "vip", rates_per_hour=(20.0, 20.0), priority=10, service_level=0.99, threshold_s=5.0
+    )
+    day = CampaignDay(
+        agents=10, day_s=2 * 3600.0, breaks=(), inbound=(vip,), inbound_reserve=2,
+        not_ready_per_hour=0.0,
+    )
+    result = run_day(day, PredictivePacer(), seed=3)
+    assert result.inbound_service_level["vip"] is not None
+    assert result.inbound_service_level["vip"] >= 0.95
+    assert result.connected > 100
+    assert result.max_exposure_over_allowance <= 0
+
+
+def test_customers_out_of_range_are_refused():
+    with pytest.raises(ValueError, match="answer_rate"):
+        Customers(answer_rate=0.95, answer_swing=0.1)
