@@ -178,7 +178,9 @@ class PredictivePacer:
         agents_var = busy * freeing * (1.0 - freeing)
         risk = self.marginal_risk
         placed = 0
-        excess = _expected_excess(state.ringing * p - agents_mean, _sd(state.ringing, p, agents_var))
+        excess = _expected_excess(
+            state.ringing * p - agents_mean, _sd(state.ringing, p, agents_var)
+        )
         while placed < allowed:
             calls = state.ringing + placed + 1
             following = _expected_excess(calls * p - agents_mean, _sd(calls, p, agents_var))

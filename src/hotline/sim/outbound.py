@@ -340,7 +340,7 @@ class CampaignSimulation:
         count = self.pacer.calls_to_place(state)
         if self.day.leads is not None:
             count = min(count, self.day.leads - self.result.dialled)
-        for _ in range(count):
+        for _call in range(count):
             self._dial()
         due = self.pacer.next_decision_at(self.now)
         if due is not None and due < self.day.day_s and due != self._decision_due:
@@ -413,16 +413,16 @@ class CampaignSimulation:
         """The ringing call is answered, busy, or rings out."""
         call = self._calls[call_id]
         self._ringing -= 1
-        self.pacer.on_result(CallResult(at=self.now, outcome=call.outcome, ring_s=call.answer_after))
+        self.pacer.on_result(
+            CallResult(at=self.now, outcome=call.outcome, ring_s=call.answer_after)
+        )
         if call.outcome is not Outcome.ANSWERED:
             del self._calls[call_id]
             self._decide()
             return
         self.result.answered += 1
         self._waiting.add(call_id)
-        self._command(
-            ContactQueued(self.now, call_id, CAMPAIGN_QUEUE, priority=CAMPAIGN_PRIORITY)
-        )
+        self._command(ContactQueued(self.now, call_id, CAMPAIGN_QUEUE, priority=CAMPAIGN_PRIORITY))
         if call_id in self._waiting and self.blended:
             held = [a for a in sorted(self._held) if self._state.get(a) is AgentState.NOT_READY]
             if held:

@@ -53,9 +53,12 @@ def test_intensity_scales_the_correction():
 def test_calls_placed_are_the_goal_less_the_calls_under_way():
     pacer = AdaptivePacer(dial_level=2.0)
     # round(2.0 × (4 ready + 6 in call)) − (3 ringing + 1 waiting + 6 talking) = 10
-    assert pacer.calls_to_place(
-        DialerState(now=0.0, free_agents=4, talking_agents=6, ringing=3, waiting=1)
-    ) == 10
+    assert (
+        pacer.calls_to_place(
+            DialerState(now=0.0, free_agents=4, talking_agents=6, ringing=3, waiting=1)
+        )
+        == 10
+    )
 
 
 @pytest.mark.parametrize(

@@ -151,8 +151,10 @@ def test_a_dialler_that_lets_agents_go_at_once_is_caught():
     """Rule 3 broken: Hypothesis finds a day on which the cap is exceeded."""
     broken = find(
         st.tuples(days, st.integers(min_value=1, max_value=12)),
-        lambda case: play(case[0], case[1], defer=False, greedy=True).abandoned * 100
-        > 3 * play(case[0], case[1], defer=False, greedy=True).answered,
+        lambda case: (
+            play(case[0], case[1], defer=False, greedy=True).abandoned * 100
+            > 3 * play(case[0], case[1], defer=False, greedy=True).answered
+        ),
         settings=settings(max_examples=2000, deadline=None, database=None),
     )
     steps, _ = broken
@@ -162,7 +164,9 @@ def test_a_dialler_that_lets_agents_go_at_once_is_caught():
 def test_progressive_places_one_call_per_free_agent_and_holds_pending_agents():
     state = DialerState(now=0.0, free_agents=5, releasing_agents=2, ringing=1)
     assert ProgressivePacer().calls_to_place(state) == 2
-    assert ProgressivePacer().calls_to_place(DialerState(now=0.0, free_agents=5, remaining_s=0)) == 0
+    assert (
+        ProgressivePacer().calls_to_place(DialerState(now=0.0, free_agents=5, remaining_s=0)) == 0
+    )
 
 
 def test_no_budget_before_the_day_has_answers():
@@ -181,5 +185,5 @@ def test_abandons_already_spent_leave_only_covered_calls():
 
 @pytest.mark.parametrize("percent", [-1, 101])
 def test_a_cap_outside_0_to_100_percent_is_refused(percent):
-    with pytest.raises(ValueError, match="within 0..100"):
+    with pytest.raises(ValueError, match=r"within 0\.\.100"):
         AbandonCap(percent)

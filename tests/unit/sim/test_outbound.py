@@ -30,7 +30,7 @@ def test_predictive_keeps_the_cap_at_every_instant_and_works_more_than_progressi
 
 def test_answered_calls_go_through_the_routing_engine_event_log(days):
     result = days["predictive"]
-    kinds = {}
+    kinds: dict[str, int] = {}
     for event in result.events:
         if event.contact_id and event.contact_id.startswith("call-"):
             kinds[event.kind.value] = kinds.get(event.kind.value, 0) + 1
@@ -63,7 +63,11 @@ def test_blended_inbound_keeps_its_service_level_while_outbound_fills_idle_time(
         "vip", rates_per_hour=(20.0, 20.0), priority=10, service_level=0.99, threshold_s=5.0
     )
     day = CampaignDay(
-        agents=10, day_s=2 * 3600.0, breaks=(), inbound=(vip,), inbound_reserve=2,
+        agents=10,
+        day_s=2 * 3600.0,
+        breaks=(),
+        inbound=(vip,),
+        inbound_reserve=2,
         not_ready_per_hour=0.0,
     )
     result = run_day(day, PredictivePacer(), seed=3)
