@@ -127,7 +127,9 @@ class CampaignDay:
 
     ``breaks`` are (start, length) in seconds for every agent, staggered by agent;
     ``not_ready_per_hour`` adds short personal not-ready spells at random (mean
-    ``not_ready_s``). ``leads`` limits the calls to place (``None``: the list never runs out).
+    ``not_ready_s``). ``leads`` is the campaign list's size (``None``: it never runs out): a
+    lead is done once connected to an agent; one not reached is dialled again later, never
+    twice at once.
     """
 
     agents: int
@@ -339,7 +341,9 @@ class CampaignSimulation:
         )
         count = self.pacer.calls_to_place(state)
         if self.day.leads is not None:
-            count = min(count, self.day.leads - self.result.dialled)
+            # One call at a time per open lead; a lead is done once connected.
+            open_leads = self.day.leads - self.result.connected - state.ringing - state.waiting
+            count = min(count, max(0, open_leads))
         for _call in range(count):
             self._dial()
         due = self.pacer.next_decision_at(self.now)
