@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hotline.pacing.adaptive import AdaptivePacer
 from hotline.pacing.pacers import PredictivePacer, ProgressivePacer
+from hotline.sim.distributions import LogNormal
 from hotline.sim.outbound import CampaignDay, Customers, InboundQueue, run_day
 
 DAY = CampaignDay(agents=10, day_s=3 * 3600.0, breaks=((3600.0, 900.0),), not_ready_per_hour=1.0)
@@ -82,3 +85,35 @@ def test_blended_inbound_keeps_its_service_level_while_outbound_fills_idle_time(
 def test_customers_out_of_range_are_refused():
     with pytest.raises(ValueError, match="answer_rate"):
         Customers(answer_rate=0.95, answer_swing=0.1)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    agents=st.integers(min_value=1, max_value=15),
+    answer_rate=st.floats(min_value=0.3, max_value=0.6),
+    ring_mean=st.floats(min_value=2.0, max_value=20.0),
+    talk_mean=st.floats(min_value=20.0, max_value=600.0),
+    not_ready_per_hour=st.floats(min_value=0.0, max_value=12.0),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_the_cap_holds_on_any_simulated_day(
+    agents, answer_rate, ring_mean, talk_mean, not_ready_per_hour, seed
+):
+    """Whatever the customers and agents do, the predictive pacer's day stays within 3 %."""
+    customers = Customers(
+        answer_rate=answer_rate,
+        answer_swing=0.0,
+        ring_before_answer=LogNormal(ring_mean, ring_mean),
+        talk=LogNormal(talk_mean, talk_mean * 1.5),
+    )
+    day = CampaignDay(
+        agents=agents,
+        day_s=1800.0,
+        customers=customers,
+        breaks=((600.0, 300.0),),
+        not_ready_per_hour=not_ready_per_hour,
+        not_ready_s=60.0,
+    )
+    result = run_day(day, PredictivePacer(marginal_risk=0.9), seed=seed)
+    assert result.max_exposure_over_allowance <= 0
+    assert result.abandoned * 100 <= 3 * result.answered
