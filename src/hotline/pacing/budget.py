@@ -54,7 +54,10 @@ have earned a budget (34 answers per abandon at 3 %).
 
 from __future__ import annotations
 
-from hotline.pacing.state import AbandonCap, DialerState
+from collections.abc import Sequence
+from dataclasses import replace
+
+from hotline.pacing.state import AbandonCap, DialerState, PlaySafeMessage, ReleaseAgent
 
 
 def uncovered(state: DialerState) -> int:
@@ -105,3 +108,39 @@ def may_release(state: DialerState, cap: AbandonCap) -> bool:
         0, state.waiting + state.ringing - (state.free_agents - 1)
     )
     return without <= cap.allowance(answered=state.answered_today)
+
+
+def releases(state: DialerState, cap: AbandonCap, pending: Sequence[str]) -> list[ReleaseAgent]:
+    """Which of the free agents waiting to go not-ready may go now, in order (rule 3).
+
+    Each release leaves one free agent fewer for the next one's check.
+
+    >>> s = DialerState(now=0.0, free_agents=3, ringing=1, releasing_agents=3)
+    >>> [r.agent_id for r in releases(s, AbandonCap(3), ["a1", "a2", "a3"])]
+    ['a1', 'a2']
+    """
+    allowed: list[ReleaseAgent] = []
+    for agent_id in pending:
+        if not may_release(state, cap):
+            break
+        allowed.append(ReleaseAgent(agent_id))
+        state = replace(
+            state,
+            free_agents=state.free_agents - 1,
+            releasing_agents=max(0, state.releasing_agents - 1),
+            not_ready_agents=state.not_ready_agents + 1,
+        )
+    return allowed
+
+
+def wait_expired(state: DialerState, call_id: str) -> tuple[DialerState, PlaySafeMessage]:
+    """An answered call reached 2 s without an agent (rule 2): one abandon, the safe message.
+
+    >>> s, effect = wait_expired(DialerState(now=2.0, waiting=1, answered_today=40), "c7")
+    >>> s.waiting, s.abandoned_today, effect
+    (0, 1, PlaySafeMessage(call_id='c7'))
+    """
+    if state.waiting < 1:
+        raise ValueError(f"call {call_id}: no answered call is waiting for an agent")
+    after = replace(state, waiting=state.waiting - 1, abandoned_today=state.abandoned_today + 1)
+    return after, PlaySafeMessage(call_id)

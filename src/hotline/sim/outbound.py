@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from hotline.core.events import Event
 from hotline.metrics.compute import events_to_frame, queue_figures
 from hotline.metrics.definitions import MetricSettings, QueueThresholds
-from hotline.pacing.budget import may_release
+from hotline.pacing.budget import may_release, releases, wait_expired
 from hotline.pacing.pacers import Pacer
 from hotline.pacing.state import (
     ABANDON_AFTER_S,
@@ -353,13 +353,12 @@ class CampaignSimulation:
 
     def _release_pending(self) -> None:
         """Agents waiting to go not-ready go, one by one, while the budget allows."""
-        for agent_id in list(self._releasing):
-            if not self._is_free_for_dialler(agent_id):
-                continue
-            if not may_release(self.state(), self.pacer.cap):
-                return
-            length = self._releasing.pop(agent_id)
-            self._go_not_ready(agent_id, length)
+        if not self._releasing:
+            return
+        pending = [a for a in self._releasing if self._is_free_for_dialler(a)]
+        for release in releases(self.state(), self.pacer.cap, pending):
+            length = self._releasing.pop(release.agent_id)
+            self._go_not_ready(release.agent_id, length)
 
     def _rebalance(self) -> None:
         """Blended: hold idle agents for the campaign or hand them back to inbound."""
@@ -439,11 +438,12 @@ class CampaignSimulation:
     def _abandon_if_waiting(self, call_id: str) -> None:
         if call_id not in self._waiting:
             return
+        _, safe_message = wait_expired(self.state(), call_id)
         self._waiting.discard(call_id)
         self._command(ContactAbandoned(self.now, call_id))
         self._calls.pop(call_id, None)
         self.result.abandoned += 1
-        self._safe_message(PlaySafeMessage(call_id))
+        self._safe_message(safe_message)
         self.pacer.on_result(CallResult(at=self.now, outcome=Outcome.ABANDONED))
         self._decide()
 

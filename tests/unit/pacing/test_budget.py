@@ -15,7 +15,14 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from hotline.pacing.budget import calls_allowed, exposure, may_release, within_cap
+from hotline.pacing.budget import (
+    calls_allowed,
+    exposure,
+    may_release,
+    releases,
+    wait_expired,
+    within_cap,
+)
 from hotline.pacing.pacers import PredictivePacer, ProgressivePacer
 from hotline.pacing.state import AbandonCap, CallResult, DialerState, Outcome
 
@@ -187,3 +194,14 @@ def test_abandons_already_spent_leave_only_covered_calls():
 def test_a_cap_outside_0_to_100_percent_is_refused(percent):
     with pytest.raises(ValueError, match=r"within 0\.\.100"):
         AbandonCap(percent)
+
+
+def test_a_wait_expiring_with_no_call_waiting_is_refused():
+    with pytest.raises(ValueError, match="no answered call is waiting"):
+        wait_expired(DialerState(now=0.0), "c1")
+
+
+def test_releases_stop_where_the_commitments_need_the_agents():
+    state = DialerState(now=0.0, free_agents=4, ringing=3, answered_today=34, releasing_agents=4)
+    # One abandon of budget: 3 ringing need 2 free agents in the worst case.
+    assert [r.agent_id for r in releases(state, CAP, ["a", "b", "c", "d"])] == ["a", "b"]
