@@ -11,11 +11,13 @@ pacer's :class:`~hotline.pacing.state.PlaySafeMessage` and counts it.
 **Blended** days add inbound queues (e.g. VIP at 99 % in 5 s) served by the same agents.
 Inbound keeps its service level, outbound fills idle time: the dialler *holds* idle agents
 (a not-ready with reason ``outbound`` in the engine) and hands one back to the engine the
-moment an inbound contact waits. It places no calls on the account of ``inbound_reserve`` of
-the held agents (they count as releasing in the :class:`~hotline.pacing.state.DialerState`),
-so the budget rule of :mod:`hotline.pacing.budget` lets them go at once. An answered
-campaign call readies a held agent, and the campaign queue's top priority class makes the
-engine give it to that call. Inbound figures come from the event log through :mod:`hotline.metrics`.
+moment an inbound contact waits. ``inbound_reserve`` of the held agents are inbound's: the
+campaign does not count them as free, places no calls on their account and its answered
+calls do not take them, so they go to inbound at once; the reserve is handed out first and
+refilled first (from the campaign's idle agents only while the budget rule of
+:mod:`hotline.pacing.budget` allows). An answered campaign call readies one of the
+campaign's held agents, and the campaign queue's top priority class makes the engine give it
+to that call. Inbound figures come from the event log through :mod:`hotline.metrics`.
 
 Agents also go not-ready on their own (breaks, short personal not-ready); with a pacer that
 ``defers_release`` their not-ready waits until the budget allows it.
@@ -242,6 +244,7 @@ class CampaignSimulation:
         self._state: dict[str, AgentState] = {}
         self._reason: dict[str, str | None] = {}
         self._held: set[str] = set()
+        self._reserve: set[str] = set()  # held agents kept for inbound, not the campaign's
         self._releasing: dict[str, float] = {}  # agent -> length of the not-ready they wait for
         self._wants_break: dict[str, float] = {}  # busy agent -> length, when they come free
         self._on_break: set[str] = set()
@@ -294,7 +297,7 @@ class CampaignSimulation:
                 if not self.blended:
                     free += 1
             elif state is AgentState.NOT_READY:
-                if agent_id in self._held:
+                if agent_id in self._held and agent_id not in self._reserve:
                     free += 1
                 else:
                     not_ready += 1
@@ -303,10 +306,6 @@ class CampaignSimulation:
             elif state is not None:
                 talking += 1
         counted_releasing = sum(1 for a in self._releasing if self._is_free_for_dialler(a))
-        if self.blended:
-            # Inbound's reserve: held agents the dialler places no calls for, so that they
-            # can be handed to an inbound contact the moment one waits.
-            counted_releasing += min(self.day.inbound_reserve, max(0, free - counted_releasing))
         return DialerState(
             now=self.now,
             free_agents=free,
@@ -325,7 +324,11 @@ class CampaignSimulation:
     def _is_free_for_dialler(self, agent_id: str) -> bool:
         state = self._state.get(agent_id)
         if self.blended:
-            return state is AgentState.NOT_READY and agent_id in self._held
+            return (
+                state is AgentState.NOT_READY
+                and agent_id in self._held
+                and agent_id not in self._reserve
+            )
         return state is AgentState.AVAILABLE
 
     def _decide(self, _: None = None) -> None:
@@ -351,10 +354,27 @@ class CampaignSimulation:
             self._decision_due = due
             self._push(due, self._decide, None)
 
+    def _held_idle(self) -> list[str]:
+        """The campaign's held idle agents (blended days), those without a pending not-ready
+        first; inbound's reserve is not among them."""
+        idle = [a for a in sorted(self._held - self._reserve) if self._is_free_for_dialler(a)]
+        return sorted(idle, key=lambda a: a in self._releasing)
+
+    def _hand_to_inbound(self, agent_id: str) -> None:
+        self._held.discard(agent_id)
+        self._reserve.discard(agent_id)
+        self._command(AgentReady(at=self.now, agent_id=agent_id))
+
     def _release_pending(self) -> None:
         """Agents waiting to go not-ready go, one by one, while the budget allows."""
         if not self._releasing:
             return
+        if self.blended:
+            # Agents the engine has (not held) and inbound's reserve are not the campaign's:
+            # they go at once.
+            for agent_id in list(self._releasing):
+                if self._state.get(agent_id) is AgentState.AVAILABLE or (agent_id in self._reserve):
+                    self._go_not_ready(agent_id, self._releasing.pop(agent_id))
         pending = [a for a in self._releasing if self._is_free_for_dialler(a)]
         for release in releases(self.state(), self.pacer.cap, pending):
             length = self._releasing.pop(release.agent_id)
@@ -371,22 +391,34 @@ class CampaignSimulation:
         ]
         if inbound_waiting:
             # Inbound first: give held agents back while the budget allows.
-            for agent_id in sorted(self._held):
+            # The reserve first (the campaign does not count on it), then the campaign's.
+            for agent_id in [*sorted(self._reserve), *self._held_idle()]:
                 if inbound_waiting <= 0:
                     break
-                if self._state.get(agent_id) is not AgentState.NOT_READY:
-                    continue
-                if self.pacer.defers_release and not may_release(self.state(), self.pacer.cap):
+                counted = agent_id not in self._reserve
+                if (
+                    counted
+                    and self.pacer.defers_release
+                    and not may_release(self.state(), self.pacer.cap)
+                ):
                     break
-                self._held.discard(agent_id)
-                self._command(AgentReady(at=self.now, agent_id=agent_id))
+                self._hand_to_inbound(agent_id)
                 inbound_waiting -= 1
             return
         if self.now >= self.day.day_s:
             return
         for agent_id in idle:
             self._held.add(agent_id)
+            if len(self._reserve) < self.day.inbound_reserve:
+                self._reserve.add(agent_id)
             self._command(AgentNotReady(at=self.now, agent_id=agent_id, reason=HOLD_REASON))
+        # Refill the reserve from the campaign's idle agents while the budget allows.
+        for agent_id in self._held_idle():
+            if len(self._reserve) >= self.day.inbound_reserve:
+                break
+            if self.pacer.defers_release and not may_release(self.state(), self.pacer.cap):
+                break
+            self._reserve.add(agent_id)
 
     def _dial(self) -> None:
         """Place one call: the customer's response is drawn from the call's own stream."""
@@ -427,7 +459,7 @@ class CampaignSimulation:
         self._waiting.add(call_id)
         self._command(ContactQueued(self.now, call_id, CAMPAIGN_QUEUE, priority=CAMPAIGN_PRIORITY))
         if call_id in self._waiting and self.blended:
-            held = [a for a in sorted(self._held) if self._state.get(a) is AgentState.NOT_READY]
+            held = self._held_idle()
             if held:
                 self._held.discard(held[0])
                 self._command(AgentReady(at=self.now, agent_id=held[0]))
@@ -515,6 +547,7 @@ class CampaignSimulation:
 
     def _go_not_ready(self, agent_id: str, length: float) -> None:
         self._held.discard(agent_id)
+        self._reserve.discard(agent_id)
         self._on_break.add(agent_id)
         if self._reason.get(agent_id) == HOLD_REASON or self._state.get(agent_id) is not (
             AgentState.NOT_READY
