@@ -106,6 +106,9 @@ def simulate_campaign_command(
     backlog: int | None = typer.Option(
         None, "--backlog", min=0, help="Plan: fewest agents that clear this many leads in --days."
     ),
+    max_agents: int = typer.Option(
+        200, "--max-agents", min=1, help="Plan: the most agents to consider."
+    ),
     seed: int = typer.Option(1, "--seed", help="Seed of the first day."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
@@ -138,7 +141,15 @@ def simulate_campaign_command(
         TimeElapsedColumn(),
     )
     if backlog is not None:
-        _plan(day, backlog=backlog, days=days, seed=seed, as_json=as_json, columns=columns)
+        _plan(
+            day,
+            backlog=backlog,
+            days=days,
+            seed=seed,
+            most=max_agents,
+            as_json=as_json,
+            columns=columns,
+        )
         return
     names = list(PACERS) if pacer == "all" else [pacer]
     rows: list[DayResult] = []
@@ -183,7 +194,14 @@ def simulate_campaign_command(
 
 
 def _plan(
-    day: CampaignDay, *, backlog: int, days: int, seed: int, as_json: bool, columns: Any
+    day: CampaignDay,
+    *,
+    backlog: int,
+    days: int,
+    seed: int,
+    most: int,
+    as_json: bool,
+    columns: Any,
 ) -> None:
     with Progress(*columns, console=error_console, transient=True) as bar:
         task = bar.add_task("head counts tried", total=None)
@@ -192,9 +210,12 @@ def _plan(
             bar.update(task, description=f"{outcome.agents} agents: cleared {outcome.cleared}")
             bar.advance(task)
 
-        best = fewest_agents(day, backlog=backlog, days=days, seed=seed, progress=tried)
+        best = fewest_agents(day, backlog=backlog, days=days, seed=seed, most=most, progress=tried)
     if best is None:
-        message = f"even 200 agents do not clear {backlog} leads in {days} day(s)"
+        message = (
+            f"even {most} agents do not clear {backlog} leads in {days} day(s) "
+            "with every inbound target met"
+        )
         if as_json:
             print(json.dumps({"backlog": backlog, "days": days, "agents": None}))
         else:

@@ -52,7 +52,7 @@ def test_the_planner_answers_how_many_agents_clear_a_backlog_while_inbound_keeps
     )
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output.splitlines()[-1])
-    assert 1 <= plan["agents"] < 200
+    assert 1 <= plan["agents"] <= 24
     assert plan["cleared_on_day"] == 1
     assert plan["worst_day_inbound_service_level"]["vip"] >= 0.9
 
@@ -67,3 +67,23 @@ def test_an_unknown_pacer_is_refused():
     result = runner.invoke(app, ["simulate-campaign", "--pacer", "psychic"])
     assert result.exit_code == 2
     assert "choose predictive, adaptive, progressive or all" in result.output
+
+
+def test_a_backlog_too_big_for_the_agents_allowed_says_so():
+    result = runner.invoke(
+        app,
+        [
+            "simulate-campaign",
+            "--backlog",
+            "5000",
+            "--days",
+            "1",
+            "--hours",
+            "1",
+            "--max-agents",
+            "2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 1
+    assert json.loads(result.output.splitlines()[-1])["agents"] is None
