@@ -71,11 +71,11 @@ def summary(results: list[DayResult]) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     """Run the days and print the comparison (one JSON line)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="40 days (under two minutes)")
+    parser.add_argument("--quick", action="store_true", help="20 days (well under two minutes)")
     parser.add_argument("--days", type=int, default=None, help="simulated days (default 150)")
     parser.add_argument("--seed", type=int, default=1, help="first day's seed")
     args = parser.parse_args(argv)
-    days = args.days or (40 if args.quick else 150)
+    days = args.days or (20 if args.quick else 150)
     if days < 1:
         parser.error("--days must be at least 1")
     console = Console(stderr=True)
