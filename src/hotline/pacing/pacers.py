@@ -11,7 +11,10 @@ forecast (the guarantee is stated in :mod:`hotline.pacing.budget`).
 **Predictive** (Hotline's) forecasts from the campaign's own results, estimated online:
 
 * the answer rate, as a Beta posterior over the day's answered and unanswered calls
-  (prior Beta(2, 2): no opinion beyond "somewhere in the middle");
+  (prior Beta(2, 2): no opinion beyond "somewhere in the middle"), with exponential
+  forgetting — each result weighs 1, the ones before it (1 − 1/``memory_calls``) as much as
+  before — so the estimate follows an answer rate that moves over the day (people home at
+  some hours more than others);
 * how long answered calls ring first, and how long an agent is held by a call (talk plus
   wrap-up), as running means with a prior;
 * how many busy agents come free before the next answers: each busy agent within the ring
@@ -118,9 +121,13 @@ class PredictivePacer:
         prior_ring_s: float = 12.0,
         prior_handle_s: float = 180.0,
         prior_weight: float = 5.0,
+        memory_calls: float = 500.0,
     ) -> None:
         if not 0 <= marginal_risk < 1:
             raise ValueError(f"marginal_risk must be within [0, 1), not {marginal_risk}")
+        if memory_calls < 1:
+            raise ValueError(f"memory_calls must be at least 1, not {memory_calls}")
+        self._keep = 1.0 - 1.0 / memory_calls
         self.cap = cap or AbandonCap(3)
         self.marginal_risk = marginal_risk
         self._answers = prior_answers
@@ -132,7 +139,10 @@ class PredictivePacer:
 
     @property
     def answer_rate(self) -> float:
-        """The posterior mean of the answer rate: Beta(a, b) has mean a / (a + b)."""
+        """The posterior mean of the answer rate: Beta(a, b) has mean a / (a + b).
+
+        ``a`` and ``b`` are the (discounted) answered and unanswered calls plus the prior.
+        """
         return self._answers / (self._answers + self._misses)
 
     @property
@@ -148,6 +158,9 @@ class PredictivePacer:
     def on_result(self, result: CallResult) -> None:
         """Update the posterior and the running means."""
         outcome = result.outcome
+        if outcome in _RESOLVED:
+            self._answers *= self._keep
+            self._misses *= self._keep
         if outcome is Outcome.ANSWERED:
             self._answers += 1
             self._ring_total += result.ring_s
@@ -191,6 +204,10 @@ class PredictivePacer:
             excess = following
             placed += 1
         return placed
+
+
+#: Outcomes of a ringing call: each is one observation of the answer rate.
+_RESOLVED = frozenset({Outcome.ANSWERED, Outcome.BUSY, Outcome.NO_ANSWER, Outcome.FAILED})
 
 
 def _sd(calls: int, answer_rate: float, agents_var: float) -> float:

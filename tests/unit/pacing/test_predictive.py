@@ -63,3 +63,14 @@ def test_never_more_than_the_budget_allows(
         abandoned_today=abandoned,
     )
     assert 0 <= pacer.calls_to_place(state) <= calls_allowed(state, AbandonCap(3))
+
+
+def test_the_answer_rate_follows_a_change_during_the_day():
+    pacer = PredictivePacer(memory_calls=200)
+    for index in range(2000):  # the morning: 6 in 10 answer
+        outcome = Outcome.ANSWERED if index % 10 < 6 else Outcome.NO_ANSWER
+        pacer.on_result(CallResult(at=0.0, outcome=outcome, ring_s=10.0))
+    for index in range(600):  # the afternoon: 3 in 10
+        outcome = Outcome.ANSWERED if index % 10 < 3 else Outcome.NO_ANSWER
+        pacer.on_result(CallResult(at=0.0, outcome=outcome, ring_s=10.0))
+    assert abs(pacer.answer_rate - 0.3) < 0.05  # a plain count would say 0.53
