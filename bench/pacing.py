@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seed, args.seed + days):
             day = day_conditions(seed)
             for pacer in pacers():
-                results.setdefault(pacer.name, []).append(run_day(day, pacer, seed=seed))
+                result = run_day(day, pacer, seed=seed)
+                result.events = []  # the figures are taken; the event logs would fill memory
+                results.setdefault(pacer.name, []).append(result)
             bar.advance(task)
     figures = {name: summary(rs) for name, rs in results.items()}
     hotline, peer, progressive = (

@@ -62,6 +62,7 @@ def simulate_backlog(
             PredictivePacer(cap=day.cap),
             seed=seed + index,
         )
+        result.events = []  # its figures are taken; many candidates' logs would fill memory
         results.append(result)
         remaining -= result.connected
         inbound_met = inbound_met and all(
