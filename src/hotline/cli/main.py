@@ -29,6 +29,9 @@ def _register() -> None:
     from hotline.cli import simulate
 
     simulate.register(app)
+    from hotline.cli import campaign_sim
+
+    campaign_sim.register(app)
     from hotline.cli import telephony
 
     telephony.register(app)

@@ -189,6 +189,20 @@ def test_the_replay_driver_doing_io_breaks_purity(tmp_path: Path) -> None:
     assert PURE in broken(result)
 
 
+def test_the_pacing_domain_doing_io_or_using_routing_breaks_purity_and_layers(
+    tmp_path: Path,
+) -> None:
+    """Pacing is a pure domain: no event loop, and no other domain (the dialler composes)."""
+    result = lint_imports_with(
+        tmp_path,
+        {"pacing/budget.py": "import asyncio as _loop\nfrom hotline.routing import engine"},
+    )
+    assert result.returncode == 1
+    assert "hotline.pacing.budget -> asyncio" in result.stdout
+    assert "hotline.pacing is not allowed to import hotline.routing" in result.stdout
+    assert broken(result) == {LAYERS, PURE}
+
+
 @pytest.mark.parametrize("kernel", ["config", "identity"])
 def test_a_shared_kernel_importing_a_domain_breaks_the_layers(tmp_path: Path, kernel: str) -> None:
     """The center model and identity sit below the domains."""
