@@ -1,0 +1,1 @@
+"""Digital channels: web chat, e-mail, WeChat and SMS, beside voice."""
