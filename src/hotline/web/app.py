@@ -321,6 +321,9 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import people
 
     app.include_router(people.router)
+    from hotline.web.api import chat
+
+    app.include_router(chat.router)
     pages.mount(app)
 
 

@@ -174,6 +174,14 @@ def transcript(*, session: Session, conversation_id: str) -> Transcript:
     return _transcript(row, _messages(session, conversation_id))
 
 
+def summary(*, session: Session, conversation_id: str) -> Transcript:
+    """A conversation without its messages (NotFound if there is none)."""
+    row = session.get(ChatConversation, conversation_id)
+    if row is None:
+        raise NotFound(f"no chat conversation {conversation_id}")
+    return _transcript(row, [])
+
+
 def restore(*, session: Session, conversation_id: str) -> tuple[Conversation, list[Message]]:
     """A kept conversation's state rebuilt from its messages, and the messages."""
     row = session.get(ChatConversation, conversation_id)

@@ -74,6 +74,7 @@ def mount(app: FastAPI) -> None:
     from hotline.web.pages import (
         admin,
         backoffice,
+        chat,
         customers,
         live,
         manager,
@@ -94,3 +95,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(customers.router)
     app.include_router(manager.router)
     app.include_router(people.router)
+    app.include_router(chat.router)
