@@ -60,6 +60,8 @@ PROVIDER_STAFF = frozenset({"provider"})
 CENTER_STAFF = EVERYONE - PROVIDER_STAFF
 #: Quality evaluations: QA and the floor; a team lead their teams'; an agent their own.
 QA_READERS = SUPERVISORS | {"qa", "team_lead", "agent"}
+#: Web chat: agents work their chats; the floor, QA and team leads (their teams) watch and read.
+CHAT_STAFF = SUPERVISORS | {"agent", "team_lead", "qa"}
 
 MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     # platform
@@ -213,6 +215,17 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/quality/calibrations/{calibration_id}"): SUPERVISORS | {"qa"},
     ("POST", "/api/quality/calibrations/{calibration_id}/scores"): SUPERVISORS | {"qa"},
     ("POST", "/api/quality/calibrations/{calibration_id}/close"): SUPERVISORS | {"qa"},
+    # web chat: customers are not users (the widget, starting a chat: origin-checked and
+    # rate-limited); their socket opens with a conversation's token only, never a staff role
+    ("GET", "/chat/widget.js"): PUBLIC,
+    ("OPTIONS", "/chat/api/conversations"): PUBLIC,
+    ("POST", "/chat/api/conversations"): PUBLIC,
+    ("WEBSOCKET", "/chat/ws"): frozenset(),
+    ("WEBSOCKET", "/api/chat/ws"): CHAT_STAFF,
+    ("GET", "/api/chat/conversations"): CHAT_STAFF,
+    ("GET", "/api/chat/conversations/{conversation_id}"): CHAT_STAFF,
+    ("GET", "/api/chat/attachments/{attachment_id}"): CHAT_STAFF,
+    ("GET", "/chat/desk"): CHAT_STAFF,
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,

@@ -460,7 +460,9 @@ async def desk_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4403)
         return
     if relay is None:
-        await websocket.close(code=1013)  # try again later: live routing is not running
+        await websocket.accept()
+        await websocket.send_json({"type": "unavailable", "rule": "live routing is not running"})
+        await websocket.close(code=1013)  # try again later
         return
     agent_id = user.agent_id if "agent" in user.roles else None
     supervising = user.has(*CHAT_SUPERVISION)
