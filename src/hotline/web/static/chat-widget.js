@@ -155,8 +155,16 @@
     state.lastSeq = m.seq;
     save();
     var mine = m.client_id ? log.querySelector('li[data-client-id="' + m.client_id + '"]') : null;
+    if (mine) { log.removeChild(mine); }
+    // In sequence order, before the messages still waiting for their number.
     var node = bubble(m, false);
-    if (mine) { log.replaceChild(node, mine); } else { log.appendChild(node); }
+    var next = null;
+    Array.prototype.some.call(log.children, function (li) {
+      var seq = Number(li.getAttribute("data-seq") || "0");
+      if (!seq || seq > m.seq) { next = li; return true; }
+      return false;
+    });
+    log.insertBefore(node, next);
     if (m.client_id) { forget(m.client_id); }
     if (m.sender === "agent") { typing.hidden = true; }
     log.scrollTop = log.scrollHeight;
