@@ -64,7 +64,7 @@ from hotline.core.events import Event as LogEvent
 from hotline.live.driver import LiveDriver
 from hotline.routing.engine import Result
 from hotline.routing.model import CancelOffer, Offer
-from hotline.store.db import writing
+from hotline.store.db import writing_async
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,7 @@ class ChatRelay:
         self._tasks: list[asyncio.Task[None]] = []
         self._attachment_ids = itertools.count(1)
         self._ending: set[asyncio.Task[str | None]] = set()
+        self._closing = False
         driver.add_listener(self._on_result)
 
     # ------------------------------------------------------------------ life cycle
@@ -202,18 +203,27 @@ class ChatRelay:
         ]
 
     async def stop(self) -> None:
-        """Close every socket, stop the tasks, and commit what is still waiting."""
+        """Close every socket, stop the tasks, and commit what is still waiting.
+
+        The writer is not cancelled in the middle of a commit (its thread would commit anyway
+        and the batch be written twice): it is told to finish, writes what is left and ends.
+        """
+        self._closing = True
         for live in self.active.values():
             for outbox in live.customers | live.watchers:
                 outbox.close()
         for outboxes in self.desks.values():
             for outbox in outboxes:
                 outbox.close()
-        for task in self._tasks:
+        writer, *others = self._tasks or [None]
+        for task in others:
             task.cancel()
-        for task in self._tasks:
+        for task in others:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if writer is not None:
+            self._wake.set()
+            await writer
         self._tasks = []
         if self._ending:
             await asyncio.gather(*self._ending, return_exceptions=True)
@@ -233,8 +243,16 @@ class ChatRelay:
         settings = self.settings()
         conversation_id = self.driver.new_contact_id()
         now = self.clock()
-        await asyncio.to_thread(
-            self._write_open, conversation_id, settings.queue, pre_chat, now, origin, address
+        await self._in_writer(
+            lambda session: service.open_conversation(
+                session=session,
+                conversation_id=conversation_id,
+                queue=settings.queue,
+                pre_chat=pre_chat,
+                started_at=now,
+                origin=origin,
+                address=address,
+            )
         )
         self.active[conversation_id] = LiveConversation(
             state=Conversation(id=conversation_id, started_at=now),
@@ -257,26 +275,27 @@ class ChatRelay:
         )
         return conversation_id
 
-    def _write_open(
-        self,
-        conversation_id: str,
-        queue: str,
-        pre_chat: service.PreChat,
-        now: float,
-        origin: str | None,
-        address: str | None,
-    ) -> None:
-        with writing(self.session_factory()) as session:
-            service.open_conversation(
-                session=session,
-                conversation_id=conversation_id,
-                queue=queue,
-                pre_chat=pre_chat,
-                started_at=now,
-                origin=origin,
-                address=address,
-            )
-            session.commit()
+    async def _in_writer(self, work: Callable[[Session], None]) -> None:
+        """Run ``work`` in one write transaction and commit it.
+
+        The writer's turn is awaited on the event loop (``writing_async``), never in a worker
+        thread: a thread blocked on the turn could be the very thread the turn's holder needs
+        to finish (the web requests' writers share the same few threads).
+        """
+        session = self.session_factory()
+        try:
+            await writing_async(session)
+
+            def run() -> None:
+                work(session)
+                session.commit()
+
+            await asyncio.to_thread(run)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
     async def get(self, conversation_id: str) -> LiveConversation:
         """The conversation, from memory or (after a restart, or once finished) the database."""
@@ -474,19 +493,15 @@ class ChatRelay:
     ) -> None:
         """Write a checked file before the message that points at it is posted."""
         now = self.clock()
-
-        def write() -> None:
-            with writing(self.session_factory()) as session:
-                service.save_attachment(
-                    session=session,
-                    conversation_id=conversation_id,
-                    attachment=attachment,
-                    data=data,
-                    at=now,
-                )
-                session.commit()
-
-        await asyncio.to_thread(write)
+        await self._in_writer(
+            lambda session: service.save_attachment(
+                session=session,
+                conversation_id=conversation_id,
+                attachment=attachment,
+                data=data,
+                at=now,
+            )
+        )
 
     def _audience(self, live: LiveConversation) -> set[Outbox]:
         return live.customers | live.watchers | self._desk_of(live)
@@ -564,7 +579,7 @@ class ChatRelay:
     # ------------------------------------------------------------------ the writer
 
     async def _writer_loop(self) -> None:
-        while True:
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
             await asyncio.sleep(BATCH_WAIT_S)  # let a burst join the batch
@@ -581,9 +596,14 @@ class ChatRelay:
         if not batch.messages and not batch.states:
             return
         self._batch = _Batch()
+        states = list(batch.states.values())
         try:
-            await asyncio.to_thread(self._write, batch.messages, list(batch.states.values()))
-        except BaseException:
+            await self._in_writer(
+                lambda session: service.save(
+                    session=session, messages=batch.messages, states=states
+                )
+            )
+        except Exception:
             # Put it back in front of what arrived meanwhile (order kept per conversation).
             later = self._batch
             later.messages[:0] = batch.messages
@@ -594,8 +614,3 @@ class ChatRelay:
             outbox.send(
                 {"type": "ack", "conversation": conversation_id, "client_id": client_id, "seq": seq}
             )
-
-    def _write(self, messages: list[tuple[str, Message]], states: list[Conversation]) -> None:
-        with writing(self.session_factory()) as session:
-            service.save(session=session, messages=messages, states=states)
-            session.commit()
