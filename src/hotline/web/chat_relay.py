@@ -189,6 +189,7 @@ class ChatRelay:
         self._attachment_ids = itertools.count(1)
         self._ending: set[asyncio.Task[str | None]] = set()
         self._closing = False
+        self._writing = asyncio.Lock()
         driver.add_listener(self._on_result)
 
     # ------------------------------------------------------------------ life cycle
@@ -590,8 +591,20 @@ class ChatRelay:
                 await asyncio.sleep(0.5)
                 self._wake.set()
 
+    async def settled(self) -> None:
+        """Return once everything accepted so far is committed (tests read the database)."""
+        while self._batch.messages or self._batch.states or self._writing.locked():
+            async with self._writing:
+                await self._flush()
+
     async def flush(self) -> None:
         """Commit the waiting messages and states, then acknowledge their senders."""
+        if self._writing.locked():
+            return  # the writer commits them right after its current batch
+        async with self._writing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         batch = self._batch
         if not batch.messages and not batch.states:
             return
