@@ -542,8 +542,12 @@ class ChatRelay:
                 self.apply(live, AgentJoined(at=event.at, agent_id=event.agent_id), sender=None)
                 for outbox in self.desks.get(event.agent_id, ()):
                     self._send_conversation(outbox, live)
-            elif event.kind is EventKind.ABANDONED and live.state.phase is not Phase.ENDED:
-                # The engine gave up on it (a queue exit): the chat ends for the customer too.
+            elif (
+                event.kind in (EventKind.ABANDONED, EventKind.DISCONNECTED)
+                and live.state.phase is not Phase.ENDED
+            ):
+                # The engine ended it without the relay (a queue exit, a simulated agent of
+                # the demo hanging up): the chat ends for the customer too.
                 self.apply(
                     live, Ended(at=event.at, by=Sender.SYSTEM), sender=None, engine_ended=True
                 )
