@@ -216,7 +216,8 @@ class ChatRelay:
         for outboxes in self.desks.values():
             for outbox in outboxes:
                 outbox.close()
-        writer, *others = self._tasks or [None]
+        writer = self._tasks[0] if self._tasks else None
+        others = self._tasks[1:]
         for task in others:
             task.cancel()
         for task in others:

@@ -67,17 +67,19 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     upgrade(engine)
     factory = make_session_factory(engine)
     with factory() as session:
-        session.add(
-            User(
-                username="a004",
-                display_name="a004",
-                password_hash=hash_password(PASSWORD),
-                roles=["agent"],
-                agent_id="a004",
-                language="en",
-                active=True,
+        digest = hash_password(PASSWORD)
+        for username, roles, agent_id in (("a004", ["agent"], "a004"), ("qa1", ["qa"], None)):
+            session.add(
+                User(
+                    username=username,
+                    display_name=username,
+                    password_hash=digest,
+                    roles=roles,
+                    agent_id=agent_id,
+                    language="en",
+                    active=True,
+                )
             )
-        )
         session.commit()
     with serving(shop_app, name="shop") as shop:
         sample = load_center(SAMPLE)
@@ -189,8 +191,26 @@ def test_a_customer_and_an_agent_chat_through_the_server_across_a_dropped_connec
     shop.click('#hotline-chat .hc-score[data-score="5"]')
     expect(shop.locator("#hotline-chat .hc-thanks")).to_be_visible()
     expect(desk.locator(".chat-wrap")).to_be_enabled()
+    chat_id = desk.locator(".chat-panel").get_attribute("data-conversation")
     desk.select_option(".chat-disposition", "resolved")
     desk.click(".chat-wrap")
     expect(desk.locator(".chat-panel")).to_have_count(0)
     desk_context.close()
     shop_context.close()
+
+    # QA opens the chat where they open any contact: the transcript stands in for a recording.
+    qa_context = browser.new_context(locale="zh-CN", bypass_csp=True)
+    qa = qa_context.new_page()
+    qa.goto(f"{sites.hotline}/login")
+    qa.fill("input[name=username]", "qa1")
+    qa.fill("input[name=password]", PASSWORD)
+    qa.click("button[type=submit]")
+    qa.wait_for_url(f"{sites.hotline}/console")
+    qa.goto(f"{sites.hotline}/quality")
+    qa.fill("#open-contact", chat_id or "")
+    qa.locator("#open-form button[type=submit]").click()
+    expect(qa.locator("#qa-chat")).to_be_visible()
+    expect(qa.locator("#qa-transcript li")).to_have_count(7)
+    expect(qa.locator("#qa-transcript")).to_contain_text("型号是 XQB80")
+    assert serious_violations(qa) == []
+    qa_context.close()

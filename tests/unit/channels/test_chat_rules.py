@@ -15,6 +15,7 @@ from hotline.channels.chat.conversation import (
     AttachmentRef,
     Conversation,
     CustomerWrote,
+    Effect,
     EndContact,
     Ended,
     Event,
@@ -36,16 +37,18 @@ from hotline.channels.chat.tokens import read_conversation_token, sign_conversat
 from hotline.config.chat import ChatSettings
 
 
-def run(events: list[Event], settings: ChatSettings | None = None) -> tuple[Conversation, list]:
+def run(
+    events: list[Event], settings: ChatSettings | None = None
+) -> tuple[Conversation, list[Effect]]:
     state = Conversation(id="c1", started_at=0.0)
-    effects: list = []
+    effects: list[Effect] = []
     for event in events:
         state, out = transition(state, event, settings=settings)
         effects.extend(out)
     return state, effects
 
 
-def posted(effects: list) -> list[Message]:
+def posted(effects: list[Effect]) -> list[Message]:
     return [e.message for e in effects if isinstance(e, Post)]
 
 
