@@ -16,6 +16,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from hotline.channels.chat.attachments import PNG_MAGIC
+from hotline.crm import service as crm
 from hotline.store.models.chat import ChatConversation, ChatMessage
 from hotline.store.models.core import ContactEventRow
 from tests.integration.live.conftest import live_client
@@ -85,6 +86,9 @@ def ready(client: TestClient, agent: str) -> dict[str, str]:
 def test_a_chat_from_the_widget_to_the_agent_and_back_with_a_dropped_connection(
     client: TestClient, db_session: Session
 ) -> None:
+    # The customer is on file from an earlier call: the chat's screen pop finds them by phone.
+    known = crm.create_customer(db_session, name="王小明", phones=["+86 138 0013 8000"], actor="t")
+    db_session.commit()
     # Only a004 of the chat agents is ready: the engine offers the chat to them.
     agent = ready(client, "a004")
     started = start(client)
@@ -102,6 +106,10 @@ def test_a_chat_from_the_widget_to_the_agent_and_back_with_a_dropped_connection(
         desk.send_json({"type": "accept", "conversation": chat})
         opened = until(desk, of("conversation", conversation=chat))
         assert [m["body"] for m in opened["messages"]][:1] == ["你好，洗衣机漏水"]
+        settle(client)
+        pop = client.get(f"/api/live/agents/a004/contacts/{chat}/screen-pop", headers=agent).json()
+        assert [c["id"] for c in pop["customers"]] == [known.id]
+        assert pop["attached"]["subject"] == "洗衣机漏水"
         joined = until(customer, of("message", kind="joined"))
         assert joined["seq"] == 2 and joined["agent_id"] == "a004"
         customer.send_json({"type": "typing"})

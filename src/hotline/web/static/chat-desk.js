@@ -135,12 +135,30 @@
       }
       chats.set(id, chat);
       byId('chat-none').hidden = true;
+      if (me) screenPop(id, panel);
     }
     for (const m of summary.messages || []) addMessage(chat, m);
     setPhase(chat, summary.phase);
     if (!active || !chats.has(active)) select(id);
     else chat.panel.hidden = active !== id;
     return chat;
+  }
+
+  // The screen pop, as for a call: the customer behind the phone given in the pre-chat form,
+  // their last contacts on every channel and their open tickets.
+  async function screenPop(id, panel) {
+    try {
+      const pop = await call('GET', `/api/live/agents/${encodeURIComponent(me)}/contacts/${encodeURIComponent(id)}/screen-pop`);
+      const customer = pop.customers[0];
+      panel.querySelector('.chat-pop-customer').textContent = customer
+        ? `${T.known_customer}: ${customer.name}${customer.vip_level ? ` (VIP ${customer.vip_level})` : ''} · ${T.open_tickets}: ${pop.open_tickets.length}`
+        : T.new_customer;
+      panel.querySelector('.chat-pop-contacts').replaceChildren(...pop.last_contacts.slice(0, 5).map((c) => {
+        const li = document.createElement('li');
+        li.textContent = `${c.at.slice(0, 16).replace('T', ' ')} · ${c.channel} · ${c.summary}`;
+        return li;
+      }));
+    } catch (error) { /* the offer may have been withdrawn meanwhile: nothing to show */ }
   }
 
   function close(id) {
