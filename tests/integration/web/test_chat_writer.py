@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from hotline.channels.chat import service
 from hotline.channels.chat.conversation import CustomerWrote
+from hotline.config.chat import ChatSettings
 from hotline.config.validate import load_center
 from hotline.live.driver import LiveDriver
 from hotline.store.db import make_engine, make_session_factory, writing, writing_async
 from hotline.store.migrate import upgrade
 from hotline.store.models.chat import ChatMessage
-from hotline.web.api.chat import ChatSettings
 from hotline.web.chat_relay import ChatRelay, Outbox
 from tests.integration.live.conftest import SAMPLE
 
