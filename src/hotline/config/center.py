@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from hotline.config.chat import ChatSettings
 from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
 from hotline.config.followup import FollowUpConfig
@@ -344,6 +345,7 @@ class CenterConfig(Strict):
     targets: Targets | None = None
     grading: GradingConfig | None = None
     followup: FollowUpConfig | None = None
+    chat: ChatSettings | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

@@ -311,6 +311,7 @@ def _cross_checks(
     _check_ivr(config, error, known, queues, calendars)
     _check_quality(config, error, channels)
     _check_followup(config, error, known, calendars)
+    _check_chat(config, error)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     return errors, warnings
 
@@ -331,6 +332,20 @@ def _check_targets(
             where = f" {target.id}" if target.id else ""
             error(base, f"a second {target.metric} target for {target.level}{where}")
         seen.add(key)
+
+
+def _check_chat(config: CenterConfig, error: Any) -> None:
+    """The chat widget's queue is a queue of this center, of channel ``chat``."""
+    if config.chat is None:
+        return
+    queue = next((q for q in config.queues if q.id == config.chat.queue), None)
+    if queue is None:
+        error(("chat", "queue"), f"queue {config.chat.queue!r} is not one of the center's queues")
+    elif queue.channel != "chat":
+        error(
+            ("chat", "queue"),
+            f"queue {queue.id!r} takes {queue.channel} contacts; the widget needs a chat queue",
+        )
 
 
 def _check_ivr(

@@ -52,7 +52,14 @@ from hotline.live.stats import DriverStats
 from hotline.live.wallboard import Wallboard
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.from_center import routing_config_from_center
-from hotline.routing.model import Command, ContactQueued, NewDay, RoutingConflict
+from hotline.routing.model import (
+    Command,
+    ContactAbandoned,
+    ContactEnded,
+    ContactQueued,
+    NewDay,
+    RoutingConflict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +337,45 @@ class LiveDriver:
             )
         )
         return contact_id
+
+    # ------------------------------------------------------------------ digital contacts
+
+    async def offer_digital(
+        self,
+        queue: str,
+        *,
+        channel: Channel,
+        customer: str | None,
+        attached: dict[str, Any],
+        contact_id: str | None = None,
+    ) -> str:
+        """Route a digital contact (a chat, an e-mail) with the same engine as calls.
+
+        It waits in ``queue`` and is offered to an agent with room on ``channel`` (the
+        agent's capacity: e.g. three chats beside the phone), and the event log records it
+        like a call, with its channel. The agent accepts it as they answer a call.
+        """
+        return await self.queue_contact(
+            queue, customer=customer, channel=channel, attached=attached, contact_id=contact_id
+        )
+
+    async def end_digital(self, contact_id: str) -> str | None:
+        """End a digital contact: abandoned while it waits or rings, ended once accepted.
+
+        Once ended the agent's wrap-up starts, as after a call. Returns what happened
+        (``abandoned``, ``ended``), or ``None`` when the engine no longer has the contact in
+        progress (already ended, or finished).
+        """
+
+        def job(engine: RoutingEngine, now: float) -> tuple[str | None, Result | None]:
+            stage = engine.contact_stage(contact_id)
+            if stage in ("waiting", "ringing"):
+                return "abandoned", engine.handle(ContactAbandoned(at=now, contact_id=contact_id))
+            if stage == "connected":
+                return "ended", engine.handle(ContactEnded(at=now, contact_id=contact_id))
+            return None, None
+
+        return await self.run(job)
 
     def schedule_callback(
         self,

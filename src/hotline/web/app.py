@@ -331,6 +331,9 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(followup.router)
     app.include_router(settlement.router)
+    from hotline.web.api import chat
+
+    app.include_router(chat.router)
     pages.mount(app)
 
 

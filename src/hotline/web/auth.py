@@ -36,6 +36,10 @@ PUBLIC_PATHS = frozenset(
         "/login",
         "/logout",
         "/",
+        # The web chat widget's own routes: customers are not users (hotline.web.api.chat
+        # checks the page's origin and limits each address instead).
+        "/chat/widget.js",
+        "/chat/api/conversations",
     }
 )
 

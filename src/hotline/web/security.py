@@ -38,6 +38,9 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 LOGIN_PATH = "/api/auth/login"
+#: The customer chat widget's routes run on other sites' pages and use no cookie: they check
+#: the page's origin against the widget settings themselves (``hotline.web.api.chat``).
+SELF_CHECKED_PATHS = frozenset({"/chat/ws", "/chat/api/conversations"})
 
 
 class SecurityHeaders:
@@ -90,6 +93,8 @@ class OriginCheck:
         self.allowed = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
     def _must_check(self, scope: Scope, headers: Headers) -> bool:
+        if scope["path"] in SELF_CHECKED_PATHS:
+            return False
         cookie_signed = f"{COOKIE}=" in headers.get("cookie", "") and not headers.get(
             "authorization", ""
         ).lower().startswith("bearer ")

@@ -99,11 +99,13 @@ def _hold_stream_open(base: str, token: str) -> threading.Event:
     return opened
 
 
-def _hold_socket_open(base: str, token: str) -> threading.Event:
-    """An agent desk's WebSocket, read in a thread until the server closes it."""
+def _hold_socket_open(
+    base: str, token: str | None, path: str = "/api/events/ws"
+) -> threading.Event:
+    """An agent desk's WebSocket (or a chat's), read in a thread until the server closes it."""
     opened = threading.Event()
-    url = base.replace("http://", "ws://") + "/api/events/ws"
-    headers = {"Authorization": f"Bearer {token}", "Origin": base}
+    url = base.replace("http://", "ws://") + path
+    headers = {"Origin": base} | ({"Authorization": f"Bearer {token}"} if token else {})
 
     def read() -> None:
         with (
@@ -140,6 +142,15 @@ def test_sigterm_stops_the_server_while_a_live_stream_is_open(tmp_path: Path) ->
         token = _token(base)
         _hold_stream_open(base, token)
         _hold_socket_open(base, token)
+        # A customer's chat widget and the supervisors' chat desk socket hold no stop up either.
+        chat = httpx.post(
+            f"{base}/chat/api/conversations",
+            json={"name": "王", "phone": "13800138000", "topic": "停机"},
+            timeout=30,
+        )
+        assert chat.status_code == 201, chat.text
+        _hold_socket_open(base, None, f"/chat/ws?token={chat.json()['token']}")
+        _hold_socket_open(base, token, "/api/chat/ws")
         took = _stop(process)
     assert took < STOP_WITHIN_S
 

@@ -66,6 +66,8 @@ QA_READERS = SUPERVISORS | {"qa", "team_lead", "agent"}
 FOLLOWUP = SUPERVISORS | {"followup"}
 #: Provider settlement: the settlement clerk and managers.
 SETTLEMENT = MANAGERS | {"settlement"}
+#: Web chat: agents work their chats; the floor, QA and team leads (their teams) watch and read.
+CHAT_STAFF = SUPERVISORS | {"agent", "team_lead", "qa"}
 
 MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     # platform
@@ -246,6 +248,17 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("DELETE", "/api/do-not-call/{entry_id}"): SUPERVISORS,
     ("GET", "/api/consents"): SUPERVISORS,
     ("POST", "/api/consents"): CUSTOMER_SERVICE,
+    # web chat: customers are not users (the widget, starting a chat: origin-checked and
+    # rate-limited); their socket opens with a conversation's token only, never a staff role
+    ("GET", "/chat/widget.js"): PUBLIC,
+    ("OPTIONS", "/chat/api/conversations"): PUBLIC,
+    ("POST", "/chat/api/conversations"): PUBLIC,
+    ("WEBSOCKET", "/chat/ws"): frozenset(),
+    ("WEBSOCKET", "/api/chat/ws"): CHAT_STAFF,
+    ("GET", "/api/chat/conversations"): CHAT_STAFF,
+    ("GET", "/api/chat/conversations/{conversation_id}"): CHAT_STAFF,
+    ("GET", "/api/chat/attachments/{attachment_id}"): CHAT_STAFF,
+    ("GET", "/chat/desk"): CHAT_STAFF,
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,

@@ -2,6 +2,7 @@
 
 from hotline.store.models import (
     campaigns,
+    chat,
     crm,
     email,
     followup,
@@ -25,6 +26,7 @@ __all__ = [
     "LoginFailures",
     "User",
     "campaigns",
+    "chat",
     "crm",
     "email",
     "followup",

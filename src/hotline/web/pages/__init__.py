@@ -75,6 +75,7 @@ def mount(app: FastAPI) -> None:
         admin,
         backoffice,
         campaigns,
+        chat,
         customers,
         followup,
         live,
@@ -98,3 +99,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(people.router)
     app.include_router(campaigns.router)
     app.include_router(followup.router)
+    app.include_router(chat.router)

@@ -66,7 +66,16 @@
         }));
         const recording = found.recordings.find((r) => r.kind === 'conversation') || found.recordings[0];
         el('player').hidden = !recording;
-        el('no-recording').hidden = Boolean(recording);
+        // A chat has a transcript instead of a recording (GET /api/chat/conversations/{id}).
+        const chat = recording ? null : await call('GET', `/api/chat/conversations/${encodeURIComponent(id)}`).catch(() => null);
+        el('no-recording').hidden = Boolean(recording || chat);
+        el('qa-chat').hidden = !chat;
+        el('qa-transcript').replaceChildren(...(chat ? chat.messages : []).map((m) => {
+          const li = document.createElement('li');
+          const at = new Date(m.at * 1000).toLocaleTimeString();
+          li.textContent = `${m.seq}. ${at} ${m.sender}${m.agent_id ? ' ' + m.agent_id : ''}: ${m.kind === 'text' || m.kind === 'attachment' ? m.body : m.kind}`;
+          return li;
+        }));
         if (recording) await player.load(recording, found.contact_id);
         el('evaluation-result') && text('evaluation-result', '');
       } catch (error) { showError('qa-error', error); }

@@ -1,0 +1,225 @@
+"""Keeping chats: conversations, their numbered messages, attachments and survey answers.
+
+The chat domain's persistence-facing service. The live relay (``hotline.web.chat_relay``)
+decides with the pure rules (:mod:`hotline.channels.chat.conversation`) and keeps the outcome
+here; the QA workspace and the agent desk read transcripts back. Each function takes the
+caller's session and does not commit: the caller's transaction decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.channels.chat.conversation import (
+    AttachmentRef,
+    Conversation,
+    Kind,
+    Message,
+    Phase,
+    Sender,
+    replay,
+)
+from hotline.core.errors import NotFound
+from hotline.store.models.chat import ChatAttachment, ChatConversation, ChatMessage
+
+
+@dataclass(frozen=True, slots=True)
+class PreChat:
+    """What the customer filled in before the chat: name, phone or e-mail, topic."""
+
+    name: str
+    topic: str
+    phone: str | None = None
+    email: str | None = None
+    language: str = "zh-CN"
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """A conversation as kept: the pre-chat form, its outcome and every message in order."""
+
+    id: str
+    queue: str
+    pre_chat: PreChat
+    started_at: float
+    phase: Phase
+    agent_id: str | None
+    ended_at: float | None
+    ended_by: str | None
+    survey_score: int | None
+    messages: list[Message]
+
+
+def open_conversation(
+    *,
+    session: Session,
+    conversation_id: str,
+    queue: str,
+    pre_chat: PreChat,
+    started_at: float,
+    origin: str | None,
+    address: str | None,
+) -> None:
+    """Keep a new conversation (waiting), as the customer's pre-chat form gave it."""
+    session.add(
+        ChatConversation(
+            id=conversation_id,
+            queue=queue,
+            language=pre_chat.language,
+            customer_name=pre_chat.name,
+            customer_phone=pre_chat.phone,
+            customer_email=pre_chat.email,
+            topic=pre_chat.topic,
+            origin=origin,
+            address=address,
+            started_at=started_at,
+            phase=Phase.WAITING.value,
+        )
+    )
+
+
+def save(
+    *,
+    session: Session,
+    messages: Sequence[tuple[str, Message]],
+    states: Sequence[Conversation],
+) -> None:
+    """Keep new messages (``(conversation id, message)``) and conversations' new states."""
+    session.add_all(
+        ChatMessage(
+            conversation_id=conversation_id,
+            seq=message.seq,
+            at=message.at,
+            sender=message.sender.value,
+            kind=message.kind.value,
+            body=message.body,
+            agent_id=message.agent_id,
+            client_id=message.client_id,
+            attachment_id=message.attachment.id if message.attachment else None,
+        )
+        for conversation_id, message in messages
+    )
+    for state in states:
+        row = session.get(ChatConversation, state.id)
+        if row is None:
+            continue
+        row.phase = state.phase.value
+        row.agent_id = state.agent_id
+        row.ended_at = state.ended_at
+        row.ended_by = state.ended_by.value if state.ended_by else None
+        row.survey_score = state.survey_score
+
+
+def save_attachment(
+    *, session: Session, conversation_id: str, attachment: AttachmentRef, data: bytes, at: float
+) -> None:
+    """Keep a file sent in a conversation (checked before: type, size, content)."""
+    session.add(
+        ChatAttachment(
+            id=attachment.id,
+            conversation_id=conversation_id,
+            name=attachment.name,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            data=data,
+            at=at,
+        )
+    )
+
+
+def attachment(*, session: Session, attachment_id: str) -> tuple[str, AttachmentRef, bytes]:
+    """A kept file: its conversation, its description and its bytes (NotFound if none)."""
+    row = session.get(ChatAttachment, attachment_id)
+    if row is None:
+        raise NotFound(f"no chat attachment {attachment_id}")
+    ref = AttachmentRef(id=row.id, name=row.name, content_type=row.content_type, size=row.size)
+    return row.conversation_id, ref, row.data
+
+
+def _messages(session: Session, conversation_id: str, after: int = 0) -> list[Message]:
+    rows = session.execute(
+        select(ChatMessage, ChatAttachment)
+        .outerjoin(ChatAttachment, ChatAttachment.id == ChatMessage.attachment_id)
+        .where(ChatMessage.conversation_id == conversation_id, ChatMessage.seq > after)
+        .order_by(ChatMessage.seq)
+    ).all()
+    return [
+        Message(
+            seq=m.seq,
+            at=m.at,
+            sender=Sender(m.sender),
+            kind=Kind(m.kind),
+            body=m.body,
+            agent_id=m.agent_id,
+            attachment=(
+                AttachmentRef(id=a.id, name=a.name, content_type=a.content_type, size=a.size)
+                if a is not None
+                else None
+            ),
+            client_id=m.client_id,
+        )
+        for m, a in rows
+    ]
+
+
+def transcript(*, session: Session, conversation_id: str) -> Transcript:
+    """A conversation with every message, in order (NotFound if there is none)."""
+    row = session.get(ChatConversation, conversation_id)
+    if row is None:
+        raise NotFound(f"no chat conversation {conversation_id}")
+    return _transcript(row, _messages(session, conversation_id))
+
+
+def summary(*, session: Session, conversation_id: str) -> Transcript:
+    """A conversation without its messages (NotFound if there is none)."""
+    row = session.get(ChatConversation, conversation_id)
+    if row is None:
+        raise NotFound(f"no chat conversation {conversation_id}")
+    return _transcript(row, [])
+
+
+def restore(*, session: Session, conversation_id: str) -> tuple[Conversation, list[Message]]:
+    """A kept conversation's state rebuilt from its messages, and the messages."""
+    row = session.get(ChatConversation, conversation_id)
+    if row is None:
+        raise NotFound(f"no chat conversation {conversation_id}")
+    messages = _messages(session, conversation_id)
+    state = replay(Conversation(id=row.id, started_at=row.started_at), messages)
+    if row.survey_score is not None:
+        state = replace(state, survey_score=row.survey_score)
+    return state, messages
+
+
+def conversations(
+    *, session: Session, agent_id: str | None = None, limit: int = 50
+) -> list[Transcript]:
+    """The latest conversations (of one agent, or all), newest first, without messages."""
+    query = select(ChatConversation).order_by(ChatConversation.started_at.desc()).limit(limit)
+    if agent_id is not None:
+        query = query.where(ChatConversation.agent_id == agent_id)
+    return [_transcript(row, []) for row in session.scalars(query)]
+
+
+def _transcript(row: ChatConversation, messages: list[Message]) -> Transcript:
+    return Transcript(
+        id=row.id,
+        queue=row.queue,
+        pre_chat=PreChat(
+            name=row.customer_name,
+            topic=row.topic,
+            phone=row.customer_phone,
+            email=row.customer_email,
+            language=row.language,
+        ),
+        started_at=row.started_at,
+        phase=Phase(row.phase),
+        agent_id=row.agent_id,
+        ended_at=row.ended_at,
+        ended_by=row.ended_by,
+        survey_score=row.survey_score,
+        messages=messages,
+    )
