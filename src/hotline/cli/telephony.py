@@ -97,6 +97,7 @@ def serve_command(
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
     from hotline.config.validate import load_center
+    from hotline.core.heap import freeze_startup_heap
     from hotline.core.settings import load_settings
     from hotline.telephony.overload import OverloadBounds
     from hotline.telephony.server import (
@@ -136,6 +137,9 @@ def serve_command(
         **network_options(sip=sip, ng=ng, rtp_ports=rtp_ports),
         **menus,
     )
+    # start-up is done: keep its objects out of the collector's full scans, whose pauses
+    # stop the SIP thread and the event loop (hotline.core.heap)
+    freeze_startup_heap()
     asyncio.run(serve(options))
 
 

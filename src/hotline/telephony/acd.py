@@ -16,6 +16,11 @@ calendars are left out here. Ageing steps, overflow to another queue and the que
 (closed message, voicemail, callback) are carried out; callbacks only when the server has an
 outbound trunk to place them (without one, callback rules are left out). Position and wait
 announcements are kept: the engine says when, the driver speaks them.
+
+What an agent's phone registering or going away does to the agent's state is decided in one
+place, :func:`on_phone_registered` and :func:`on_phone_unregistered`, for every router: a
+logged-out agent is logged in, an agent the system made not ready because the phone went away
+is ready again, and a state a person chose (a break, a reason code) is never overridden.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import dataclasses
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event
@@ -150,6 +156,64 @@ def voice_decisions(
     return decisions
 
 
+#: The not-ready reason the system gives an agent whose last phone went away.
+PHONE_UNREGISTERED = "phone_unregistered"
+
+
+class PhoneAction(StrEnum):
+    """What an agent's phone registering or going away does to the agent's state."""
+
+    LOG_IN = "log_in"
+    READY = "ready"
+    NOT_READY = "not_ready"
+
+
+def on_phone_registered(*, state: AgentState, reason: str | None) -> PhoneAction | None:
+    """What the agent's first phone registering does: the one phone-registration policy.
+
+    ``state`` is the agent's state and ``reason`` the not-ready reason code of their presence
+    (``None`` unless not ready), as the routing engine reports them.
+
+    - A logged-out agent is logged in, ready, with the skills the center configuration gives
+      them (the phone is how a voice agent signs in).
+    - An agent the system made not ready because their last phone went away
+      (:data:`PHONE_UNREGISTERED`) is ready again.
+    - A state a person chose — a break or any other not-ready reason code, chosen by the agent
+      or a supervisor — is never overridden by a phone; nor is an agent who is already ready
+      or on a contact changed.
+
+    >>> on_phone_registered(state=AgentState.LOGGED_OUT, reason=None)
+    <PhoneAction.LOG_IN: 'log_in'>
+    >>> on_phone_registered(state=AgentState.NOT_READY, reason="phone_unregistered")
+    <PhoneAction.READY: 'ready'>
+    >>> on_phone_registered(state=AgentState.NOT_READY, reason="lunch") is None
+    True
+    """
+    if state is AgentState.LOGGED_OUT:
+        return PhoneAction.LOG_IN
+    if reason == PHONE_UNREGISTERED:
+        return PhoneAction.READY
+    return None
+
+
+def on_phone_unregistered(*, state: AgentState, reason: str | None) -> PhoneAction | None:
+    """What the agent's last phone going away does (the other half of the policy).
+
+    A ready agent (available, or busy with a contact and ready for the next) is made not
+    ready with reason :data:`PHONE_UNREGISTERED`, so no call rings a phone that is gone. An
+    agent already not ready keeps their reason: a break stays a break, and a phone
+    registering later does not end it. A logged-out agent stays logged out.
+
+    >>> on_phone_unregistered(state=AgentState.AVAILABLE, reason=None)
+    <PhoneAction.NOT_READY: 'not_ready'>
+    >>> on_phone_unregistered(state=AgentState.NOT_READY, reason="lunch") is None
+    True
+    """
+    if state is AgentState.LOGGED_OUT or reason is not None:
+        return None
+    return PhoneAction.NOT_READY
+
+
 class CommandRouter(ABC):
     """A :class:`~hotline.telephony.ports.CallRouter` that speaks routing-engine commands.
 
@@ -197,29 +261,40 @@ class CommandRouter(ABC):
             ),
         )
 
-    def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
-        """Log the agent in (first time) or make them available."""
-        if self._engine().agent_state(agent_id) is AgentState.LOGGED_OUT:
+    def phone_registered(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
+        """The agent's first phone registered: what :func:`on_phone_registered` says."""
+        engine = self._engine()
+        action = on_phone_registered(
+            state=engine.agent_state(agent_id), reason=engine.agent_reason(agent_id)
+        )
+        if action is PhoneAction.LOG_IN:
             return self._apply(at, lambda now: AgentLoggedIn(at=now, agent_id=agent_id, ready=True))
-        return self._apply(at, lambda now: AgentReady(at=now, agent_id=agent_id))
+        if action is PhoneAction.READY:
+            return self._apply(at, lambda now: AgentReady(at=now, agent_id=agent_id))
+        return []
 
-    def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
-        """The agent can take no new calls; a call ringing there goes to the next agent.
+    def phone_unregistered(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
+        """The agent's last phone went away: a call ringing there goes to the next agent, and
+        the agent is made not ready as :func:`on_phone_unregistered` says.
 
         (The phone that rang is gone, so the offer is withdrawn at once rather than left
         to the ring-no-answer timer.)
         """
         engine = self._engine()
-        if engine.agent_state(agent_id) is AgentState.LOGGED_OUT:
+        state = engine.agent_state(agent_id)
+        if state is AgentState.LOGGED_OUT:
             return []
+        action = on_phone_unregistered(state=state, reason=engine.agent_reason(agent_id))
         decisions: list[RoutingDecision] = []
         for contact_id, stage in engine.agent_contacts(agent_id).items():
             if stage == "ringing":
-                decisions.append(StopRinging(contact_id, agent_id, reason))
+                decisions.append(StopRinging(contact_id, agent_id, PHONE_UNREGISTERED))
                 decisions += self.offer_rejected(at=at, contact_id=contact_id, agent_id=agent_id)
-        return decisions + self._apply(
-            at, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason)
-        )
+        if action is PhoneAction.NOT_READY:
+            decisions += self._apply(
+                at, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=PHONE_UNREGISTERED)
+            )
+        return decisions
 
     def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
         """The agent's phone answered."""

@@ -767,8 +767,9 @@ class CallCenter:
         return {agent: next(iter(p.values())) for agent, p in self.phones.items() if p}
 
     def registration_changed(self, user: str, contact: str | None) -> None:
-        """An agent's first phone registered (agent ready) or the last one went away (agent
-        not ready); with several phones, the others keep the agent reachable."""
+        """An agent's first phone registered or the last one went away: the ACD applies the
+        phone-registration policy (:func:`hotline.telephony.acd.on_phone_registered`); with
+        several phones, the others keep the agent reachable."""
         agent_id = self._agent_by_user.get(user)
         if agent_id is None:
             return
@@ -780,14 +781,12 @@ class CallCenter:
             if had_phone:
                 return  # already reachable: one more phone to ring
             # the ACD logs the agent's state change
-            self._route(self.router.agent_ready(at=now, agent_id=agent_id))
+            self._route(self.router.phone_registered(at=now, agent_id=agent_id))
         else:
             phones.pop(user, None)
             if phones or not had_phone:
                 return  # another phone still rings for the agent
-            self._route(
-                self.router.agent_not_ready(at=now, agent_id=agent_id, reason="phone_unregistered")
-            )
+            self._route(self.router.phone_unregistered(at=now, agent_id=agent_id))
 
     def dtmf(self, call_id: str, tag: str, key: str) -> None:
         """A key from the media server's DTMF detector (only the caller's keys matter)."""

@@ -24,8 +24,9 @@ Overload: once a second the voice server's overload state (:mod:`hotline.telepho
 is published to the screens as a ``voice_load`` message — whether new calls are being refused
 with 503 now, why, and how many were refused — and the wallboard shows it.
 
-An agent's phone registering makes a logged-out agent ready (and an agent made not ready
-because the phone went away ready again); an agent on a break stays on the break.
+What an agent's phone registering or going away does to the agent's state is the one policy
+of :mod:`hotline.telephony.acd` (:func:`~hotline.telephony.acd.on_phone_registered`), the same
+as for the voice server's own engine.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from hotline.config.center import CenterConfig
 from hotline.core.events import Event
 from hotline.live.driver import LiveDriver
 from hotline.routing.engine import RoutingEngine
-from hotline.routing.model import AgentReady, AgentState, Command, RoutingConflict
+from hotline.routing.model import Command, RoutingConflict
 from hotline.telephony.acd import CommandRouter, voice_decisions
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.do_not_call import DatabaseScreen
@@ -55,8 +56,6 @@ from hotline.telephony.server import (
 )
 
 log = logging.getLogger(__name__)
-
-PHONE_UNREGISTERED = "phone_unregistered"
 
 
 class LiveRouter(CommandRouter):
@@ -130,22 +129,6 @@ class LiveRouter(CommandRouter):
             language=language,
             data=data,
         )
-
-    def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
-        """The agent's phone registered: log in a logged-out agent; leave a break alone."""
-        engine = self.driver.engine
-        state = engine.agent_state(agent_id)
-        if state is AgentState.NOT_READY and engine.agent_reason(agent_id) == PHONE_UNREGISTERED:
-            return self._apply(at, lambda now: AgentReady(at=now, agent_id=agent_id))
-        if state is AgentState.LOGGED_OUT:
-            return super().agent_ready(at=at, agent_id=agent_id)
-        return []
-
-    def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
-        """The agent's last phone went away: not ready, unless already (a break stays)."""
-        if self.driver.engine.agent_state(agent_id) is AgentState.NOT_READY:
-            return []
-        return super().agent_not_ready(at=at, agent_id=agent_id, reason=reason)
 
     def advance(self, *, at: float) -> list[RoutingDecision]:
         """Nothing: the live driver's engine task fires the timers on time itself."""

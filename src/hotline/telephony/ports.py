@@ -245,12 +245,13 @@ class CallRouter(Protocol):
         """A caller entered a queue."""
         ...
 
-    def agent_ready(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
-        """An agent can take calls (logged in, phone registered)."""
+    def phone_registered(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
+        """The agent's first phone registered (the agent may be logged in or made ready)."""
         ...
 
-    def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
-        """An agent can no longer take calls (e.g. ``phone_unregistered``)."""
+    def phone_unregistered(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
+        """The agent's last phone went away (calls stop ringing there; the agent may be made
+        not ready with reason ``phone_unregistered``)."""
         ...
 
     def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:

@@ -22,6 +22,8 @@ from typing import Any
 
 import uvicorn
 
+from hotline.core.heap import freeze_startup_heap
+
 #: Seconds uvicorn waits for requests still running after the stop began (streams are closed
 #: at once; this bounds a slow report or import request).
 SHUTDOWN_GRACE_S = 5
@@ -59,4 +61,7 @@ def serve_app(app: Any, *, host: str, port: int, log_level: str = "warning") -> 
         # default would believe any process on 127.0.0.1.
         proxy_headers=False,
     )
+    # start-up is done: keep its objects out of the collector's full scans, whose pauses
+    # stop the voice server's SIP thread and event loop (hotline.core.heap)
+    freeze_startup_heap()
     StoppingServer(config, app=app).run()

@@ -14,7 +14,7 @@ from hotline.config.validate import load_center
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import AgentLoggedIn
-from hotline.telephony.acd import EngineRouter, voice_routing_config
+from hotline.telephony.acd import PHONE_UNREGISTERED, EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.fake import FakeNumberScreen
 from hotline.telephony.server import SAMPLE_CENTER
@@ -93,15 +93,19 @@ def test_the_voicemail_line_closes_after_the_longest_message() -> None:
     assert rig.contact not in rig.center.calls
 
 
-def _waiting_with_agent_on_break(rig: Rig) -> None:
-    _engine(rig).handle(AgentLoggedIn(at=OPEN, agent_id="a001", ready=False, reason="break"))
+def _waiting_with_agents_phone_gone(rig: Rig) -> None:
+    # a001 is logged in, made not ready by the system because the phone went away: a phone
+    # registering makes them ready again (a break they chose would stay a break)
+    _engine(rig).handle(
+        AgentLoggedIn(at=OPEN, agent_id="a001", ready=False, reason=PHONE_UNREGISTERED)
+    )
 
 
 def test_pressing_1_keeps_the_place_and_the_callback_rings_the_agent_then_the_customer() -> None:
     rig = _rig()
 
     async def scenario() -> None:
-        _waiting_with_agent_on_break(rig)
+        _waiting_with_agents_phone_gone(rig)
         await _to_queue(rig)
         await rig.settle(0.1)
         contact = rig.contact
@@ -156,7 +160,7 @@ def test_pressing_1_keeps_the_place_and_the_callback_rings_the_agent_then_the_cu
 
 async def _callback_ringing(rig: Rig) -> str:
     """A caller presses 1; a001 comes back from a break and the callback rings their phone."""
-    _waiting_with_agent_on_break(rig)
+    _waiting_with_agents_phone_gone(rig)
     await _to_queue(rig)
     await rig.settle(0.1)
     await rig.key("1")
@@ -202,7 +206,7 @@ def test_without_a_trunk_no_callback_is_offered_and_1_does_nothing_in_the_queue(
     rig = _rig(trunk=None)
 
     async def scenario() -> None:
-        _waiting_with_agent_on_break(rig)
+        _waiting_with_agents_phone_gone(rig)
         await _to_queue(rig)
         await rig.settle(0.1)
         await rig.key("1")
@@ -220,7 +224,7 @@ def test_the_callback_rule_releases_a_caller_who_waited_too_long() -> None:
     rig = _rig()
 
     async def scenario() -> None:
-        _waiting_with_agent_on_break(rig)
+        _waiting_with_agents_phone_gone(rig)
         await _to_queue(rig)
         await rig.settle(0.1)
         rig.clock.advance(241)  # installation: wait_exceeds 240 -> callback
