@@ -268,7 +268,7 @@ def test_a_callback_to_a_listed_number_is_never_dialled_and_frees_the_agent() ->
     rig = _rig(screen=screen)
 
     async def scenario() -> None:
-        _waiting_with_agent_on_break(rig)
+        _waiting_with_agents_phone_gone(rig)
         await _to_queue(rig)
         await rig.settle(0.1)
         await rig.key("1")
