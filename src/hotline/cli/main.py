@@ -41,6 +41,9 @@ def _register() -> None:
     from hotline.cli import quality
 
     quality.register(app)
+    from hotline.cli import cluster
+
+    cluster.register(app)
 
 
 _register()

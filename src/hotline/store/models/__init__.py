@@ -1,6 +1,7 @@
 """Every table's model; importing this package registers them all on ``Base.metadata``."""
 
 from hotline.store.models import (
+    cluster,
     crm,
     health,
     imports,
@@ -21,6 +22,7 @@ __all__ = [
     "ContactRecordRow",
     "LoginFailures",
     "User",
+    "cluster",
     "crm",
     "health",
     "imports",
