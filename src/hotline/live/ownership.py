@@ -234,7 +234,7 @@ class PartitionNode:
             why = str(refused)
             log.error("node %s steps down: %s", self.name, refused)
         finally:
-            await driver.stop()
+            await driver.stop()  # its last write is fenced too
             if driver.persistence.fenced is not None and why == "stopped":
                 why = str(driver.persistence.fenced)
                 self.stats.refused += 1
@@ -245,7 +245,13 @@ class PartitionNode:
             self.on_state("stopped", {"partition": self.partition, "epoch": lease.epoch})
         else:
             self.on_state(
-                "stepped_down", {"partition": self.partition, "epoch": lease.epoch, "why": why}
+                "stepped_down",
+                {
+                    "partition": self.partition,
+                    "epoch": lease.epoch,
+                    "why": why,
+                    "write_refused": driver.persistence.fenced is not None,
+                },
             )
 
     async def _apply_inbox(self, driver: LiveDriver, position: int) -> int:

@@ -137,7 +137,7 @@ def fold(
         if event.kind is EventKind.ARRIVED and event.data.get("customer"):
             contact.customer = str(event.data["customer"])
         if event.kind in (EventKind.QUEUED, EventKind.TRANSFERRED, EventKind.OVERFLOWED):
-            if event.kind is EventKind.QUEUED or contact.stage not in _IN_HAND:
+            if event.kind is not EventKind.OVERFLOWED:  # an overflow keeps the place
                 contact.since = event.at
             contact.stage, contact.agent_id = "waiting", None
         elif event.kind in (EventKind.RING_NO_ANSWER, EventKind.OFFERED):

@@ -1,0 +1,129 @@
+"""Partition leases and fencing, on SQLite and on a real PostgreSQL (issue #20).
+
+A lease is taken only once it lapsed on the database's clock; each change of hands raises the
+epoch; renewal and every fenced write are refused to an epoch that is no longer the lease's,
+and a refused batch writes nothing. On PostgreSQL a takeover racing an owner's batch waits for
+it to commit (the new owner then reads it) instead of slipping in under it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.core.events import Event, EventKind
+from hotline.store import partitions
+from hotline.store.db import make_session_factory, writing
+from hotline.store.event_log import EventLogWriter
+from hotline.store.models.cluster import PartitionWrite
+from hotline.store.models.core import ContactEventRow
+from hotline.store.partitions import Fenced
+
+
+def _fenced_writer(lease: partitions.Lease) -> Callable[[Session, Sequence[Event], int], None]:
+    def before(session: Session, batch: Sequence[Event], mark: int) -> None:
+        partitions.fence(session, lease, inbox_position=mark)
+        partitions.record_write(session, lease, events=len(batch), inbox_position=mark)
+
+    return before
+
+
+def _events(session: Session, contact: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ContactEventRow)
+            .where(ContactEventRow.contact_id == contact)
+        )
+        or 0
+    )
+
+
+def test_a_lease_changes_hands_only_when_it_lapsed_and_the_old_epoch_cannot_write(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    a = partitions.try_acquire(session_factory, partition="p1", owner="a", ttl_s=0.3)
+    assert a is not None and a.epoch == 1 and a.inbox_position == 0
+    assert partitions.try_acquire(session_factory, partition="p1", owner="b", ttl_s=0.3) is None
+    assert partitions.renew(session_factory, a)
+
+    writer = EventLogWriter(source="live")
+    writer.add([Event(1, 1.0, EventKind.QUEUED, "before", queue="repair")])
+    writer.set_mark(7)
+    assert writer.flush(session_factory, before=_fenced_writer(a)) == 1
+
+    time.sleep(0.4)  # a is paused past its lease
+    b = partitions.try_acquire(session_factory, partition="p1", owner="b", ttl_s=5.0)
+    assert b is not None and b.epoch == 2
+    assert b.inbox_position == 7  # b continues after what a wrote
+
+    writer.add([Event(2, 2.0, EventKind.QUEUED, "after", queue="repair")])
+    writer.set_mark(9)
+    with pytest.raises(Fenced, match="epoch 1 of 'a' is no longer"):
+        writer.flush(session_factory, before=_fenced_writer(a))
+    assert _events(db_session, "after") == 0 and _events(db_session, "before") == 1
+    assert not partitions.renew(session_factory, a)
+    lease = partitions.current(db_session, "p1")
+    assert lease is not None and (lease.owner, lease.epoch, lease.inbox_position) == ("b", 2, 7)
+    writes = db_session.execute(
+        select(PartitionWrite.epoch, PartitionWrite.owner, PartitionWrite.inbox_position).where(
+            PartitionWrite.partition == "p1"
+        )
+    ).all()
+    assert [tuple(w) for w in writes] == [(1, "a", 7)]
+
+
+def test_a_lapsed_lease_nobody_took_is_renewed_and_a_released_one_is_taken_at_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    a = partitions.try_acquire(session_factory, partition="p2", owner="a", ttl_s=0.1)
+    assert a is not None
+    time.sleep(0.2)
+    assert partitions.renew(session_factory, a)  # nobody wrote in between: still a's
+    assert partitions.release(session_factory, a)
+    b = partitions.try_acquire(session_factory, partition="p2", owner="b", ttl_s=5.0)
+    assert b is not None and b.epoch == a.epoch + 1
+
+
+def test_inbox_rows_come_back_in_order_after_a_position(db_session: Session) -> None:
+    ids = [
+        partitions.accept(db_session, partition="p3", kind="contact", payload={"n": n}, at=0.0)
+        for n in range(3)
+    ]
+    partitions.accept(db_session, partition="other", kind="contact", payload={}, at=0.0)
+    rows = partitions.inbox_after(db_session, partition="p3", position=ids[0])
+    assert [r.payload["n"] for r in rows] == [1, 2]
+    with pytest.raises(ValueError, match="inbox kind 'shout' is not one of"):
+        partitions.accept(db_session, partition="p3", kind="shout", payload={}, at=0.0)
+
+
+def test_on_postgresql_a_takeover_waits_for_the_owners_batch_to_commit(
+    postgres_engine: Engine,
+) -> None:
+    factory = make_session_factory(postgres_engine)
+    a = partitions.try_acquire(factory, partition="race", owner="a", ttl_s=0.2)
+    assert a is not None
+    time.sleep(0.3)  # lapsed: a takeover may begin
+    owner = writing(factory())
+    partitions.fence(owner, a, inbox_position=1)  # holds the lease row until commit
+    taken: list[partitions.Lease | None] = []
+    thread = threading.Thread(
+        target=lambda: taken.append(
+            partitions.try_acquire(factory, partition="race", owner="b", ttl_s=5.0)
+        )
+    )
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "the takeover must wait for the owner's transaction"
+    owner.commit()
+    owner.close()
+    thread.join(5)
+    assert taken and taken[0] is not None
+    assert taken[0].epoch == 2 and taken[0].inbox_position == 1  # it saw a's batch
+    with factory() as late, pytest.raises(Fenced):
+        partitions.fence(late, a, inbox_position=2)
