@@ -357,6 +357,8 @@ class NodeProcess:
             self.process.kill()
         self.process.wait()
         self._reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self._stderr.close()
 
 
