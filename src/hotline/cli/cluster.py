@@ -1,4 +1,4 @@
-"""More than one node: ``hotline node`` (own or stand by for a routing partition).
+"""More than one node and the system of record's safety: ``node``, ``backup``, ``restore``.
 
 Start the same command on several machines (or several times on one) against the same
 PostgreSQL: one node owns the partition and routes, the others stand by and take over within
@@ -31,6 +31,38 @@ error_console = Console(stderr=True)
 def register(app: typer.Typer) -> None:
     """Add the cluster commands to the ``hotline`` command."""
     app.command("node")(node)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+
+
+def backup(
+    path: Path = typer.Argument(..., help="File to write (pg_dump custom format, or SQLite)."),
+) -> None:
+    """Back up the database (HOTLINE_DATABASE_URL) while the center keeps working."""
+    from hotline.store import backup as backups
+
+    url = load_settings().resolved_database_url()
+    try:
+        done = backups.backup(url, path)
+    except backups.BackupFailed as error:
+        error_console.print(f"[red]error[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from error
+    print(f"backed up {done.tables} tables ({done.kind}) to {done.path}: {done.size_bytes} bytes")
+
+
+def restore(
+    path: Path = typer.Argument(..., help="A file written by `hotline backup`."),
+) -> None:
+    """Restore a backup into the (empty) database HOTLINE_DATABASE_URL names."""
+    from hotline.store import backup as backups
+
+    url = load_settings().resolved_database_url()
+    try:
+        done = backups.restore(url, path)
+    except backups.BackupFailed as error:
+        error_console.print(f"[red]error[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from error
+    print(f"restored {done.tables} tables ({done.kind}) from {done.path}")
 
 
 def node(

@@ -363,17 +363,18 @@ class NodeProcess:
 
 
 @contextmanager
-def fresh_database(url: str) -> Iterator[str]:
-    """A new, migrated PostgreSQL database beside ``url``'s, dropped afterwards."""
+def fresh_database(url: str, *, migrate: bool = True) -> Iterator[str]:
+    """A new PostgreSQL database beside ``url``'s (migrated unless told), dropped afterwards."""
     name = f"hotline_failover_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         fresh = make_url(url).set(database=name).render_as_string(hide_password=False)
-        engine = make_engine(fresh)
-        upgrade(engine)
-        engine.dispose()
+        if migrate:
+            engine = make_engine(fresh)
+            upgrade(engine)
+            engine.dispose()
         yield fresh
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
