@@ -14,6 +14,9 @@ row commits; agents' commands (log in, answer, end, wrap up) come the same way. 
 applies rows in id order and records the last one applied (``inbox_position``) in the same
 fenced transaction as the events they produced, so after a takeover the next owner neither
 skips nor repeats a row. ``partition_writes`` keeps which epoch wrote which events.
+
+Web nodes keep nothing of their own: the one-use **stream tickets** a browser opens a live
+stream with are rows here too, so a ticket issued by one node opens a stream on any other.
 """
 
 from __future__ import annotations
@@ -70,3 +73,13 @@ class PartitionWrite(Base):
     owner: Mapped[str] = mapped_column(String(128))
     events: Mapped[int] = mapped_column(Integer)
     inbox_position: Mapped[int] = mapped_column(BigInteger)
+
+
+class StreamTicketRow(Base):
+    """A stream ticket issued and not yet used (``web.auth``): deleted when it is redeemed."""
+
+    __tablename__ = "stream_tickets"
+    __table_args__ = (Index("ix_stream_tickets_expires_at", "expires_at"),)
+
+    ticket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float)

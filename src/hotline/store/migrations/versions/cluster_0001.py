@@ -1,4 +1,5 @@
-"""Partition leases with fencing epochs, the partition inbox, and the fenced writes' record.
+"""Partition leases with fencing epochs, the partition inbox, the fenced writes' record, and
+the stream tickets every web node can redeem.
 
 Revision ID: cluster_0001
 Revises: 0001_foundation
@@ -47,9 +48,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partition_writes")),
     )
     op.create_index("ix_partition_writes_partition", "partition_writes", ["partition", "id"])
+    op.create_table(
+        "stream_tickets",
+        sa.Column("ticket_id", sa.String(64), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_stream_tickets")),
+    )
+    op.create_index("ix_stream_tickets_expires_at", "stream_tickets", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_stream_tickets_expires_at", table_name="stream_tickets")
+    op.drop_table("stream_tickets")
     op.drop_index("ix_partition_writes_partition", table_name="partition_writes")
     op.drop_table("partition_writes")
     op.drop_index("ix_partition_inbox_partition", table_name="partition_inbox")
