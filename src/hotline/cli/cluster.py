@@ -110,8 +110,9 @@ def node(
             poll_s=poll_s,
             on_state=tell,
         )
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--partition") from None
+    except ValueError as error:  # a partition that is no site, a lease too short
+        error_console.print(f"[red]error[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from None
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     async def main() -> None:
