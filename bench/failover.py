@@ -12,7 +12,10 @@ is reconciled with the inbox: ``contacts_lost`` and ``double_routed`` must be 0.
 
 There is no external peer for a partition takeover; the ratio printed is against the lease
 itself (``takeover_over_lease``): a standby cannot take over before the lease lapses, so a
-ratio near 1 means detection dominates and rebuilding costs little.
+ratio near 1 means detection dominates and rebuilding costs little. ``accept_to_offer_*_ms``
+is the pipeline between nodes in normal running: an inbox row's commit to the contact's
+first offer in the log (the owner is woken by PostgreSQL NOTIFY; waits for a free agent
+count too).
 
     .venv/bin/python bench/failover.py [--quick] [--rounds N] [--lease-s 1.5]
 
@@ -35,10 +38,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
+from sqlalchemy import func, select
 
 from hotline.config.validate import load_center
 from hotline.live.failover_drill import Drill, fresh_database, wait_settled
 from hotline.store.db import make_engine, make_session_factory
+from hotline.store.models.cluster import PartitionInboxRow
+from hotline.store.models.core import ContactEventRow
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "src/hotline/config/samples/appliance_center.yaml"
@@ -63,6 +69,28 @@ def postgres() -> Iterator[str]:
         subprocess.run(
             [str(REPO / "scripts/postgres.sh"), "stop", exports["HOTLINE_PG_DIR"]], check=False
         )
+
+
+def accept_to_offer_ms(drill: Drill) -> list[float]:
+    """Per contact: from its inbox row's commit to its first offer (the pipeline's latency:
+    the owner woken by NOTIFY, routing, the fenced write; plus any wait for a free agent)."""
+    with drill.session_factory() as session:
+        accepted = {
+            str(row.payload["contact_id"]): row.accepted_at
+            for row in session.execute(
+                select(PartitionInboxRow.payload, PartitionInboxRow.accepted_at).where(
+                    PartitionInboxRow.kind == "contact"
+                )
+            )
+        }
+        offered = dict(
+            session.execute(
+                select(ContactEventRow.contact_id, func.min(ContactEventRow.at))
+                .where(ContactEventRow.kind == "offered")
+                .group_by(ContactEventRow.contact_id)
+            ).all()
+        )
+    return [(offered[c] - at) * 1000 for c, at in accepted.items() if c in offered]
 
 
 def main() -> None:
@@ -107,6 +135,7 @@ def main() -> None:
                     progress.advance(task)
             drill.stop_load()
             accounting = wait_settled(drill.session_factory, partition=partition, timeout_s=60)
+            latencies = accept_to_offer_ms(drill)
         finally:
             drill.close()
             engine.dispose()
@@ -128,6 +157,8 @@ def main() -> None:
         "double_routed": len(accounting.double_routed),
         "finished_twice": len(accounting.finished_twice),
         "interrupted": len(accounting.interrupted),
+        "accept_to_offer_median_ms": round(statistics.median(latencies), 1),
+        "accept_to_offer_p95_ms": round(statistics.quantiles(latencies, n=20)[-1], 1),
         "wall_s": round(time.monotonic() - started, 1),
     }
     console.print(

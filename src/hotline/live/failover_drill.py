@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import EventKind
-from hotline.store import partitions
+from hotline.store import notify, partitions
 from hotline.store.db import make_engine, writing
 from hotline.store.migrate import upgrade
 from hotline.store.models.cluster import PartitionInboxRow, PartitionLease
@@ -132,11 +132,22 @@ class AgentDesks:
                 self._send("end", {"contact_id": contact_id})
 
     def start(self, every_s: float = 0.05) -> None:
-        """Step in a background thread every ``every_s`` until :meth:`stop`."""
+        """Step in a background thread until :meth:`stop`: as soon as the owner commits
+        events (PostgreSQL NOTIFY), and every ``every_s`` regardless."""
+        bind = self.session_factory.kw.get("bind")
+        woken = notify.listener(bind, notify.EVENTS) if isinstance(bind, Engine) else None
 
         def loop() -> None:
-            while not self._stop.wait(every_s):
-                self.step()
+            try:
+                while not self._stop.is_set():
+                    if woken is None:
+                        self._stop.wait(every_s)
+                    else:
+                        woken.wait(every_s)
+                    self.step()
+            finally:
+                if woken is not None:
+                    woken.close()
 
         self._thread = threading.Thread(target=loop, name="agent-desks", daemon=True)
         self._thread.start()

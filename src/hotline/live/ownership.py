@@ -26,14 +26,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
-from hotline.core.events import Channel, Event
+from hotline.core.events import Channel
 from hotline.live.driver import LiveDriver
 from hotline.live.takeover import describe
 from hotline.routing.engine import RoutingEngine
@@ -50,7 +51,7 @@ from hotline.routing.model import (
     RoutingConflict,
     WrapUpEnded,
 )
-from hotline.store import partitions
+from hotline.store import notify, partitions
 from hotline.store.models.cluster import PartitionInboxRow
 from hotline.store.partitions import Fenced, Lease
 
@@ -155,6 +156,9 @@ class PartitionNode:
         self.poll_s = poll_s
         self.honour_hours = honour_hours
         self.stats = NodeStats()
+        bind = session_factory.kw.get("bind")
+        #: Woken by the inbox's NOTIFY on PostgreSQL (polls every ``poll_s`` regardless).
+        self._listener = notify.listener(bind, notify.INBOX) if isinstance(bind, Engine) else None
         self.lease: Lease | None = None
         self.driver: LiveDriver | None = None
         #: Told ``("owner" | "standby" | "stepped_down", details)`` as the node's role changes.
@@ -162,6 +166,13 @@ class PartitionNode:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stand by and own the partition in turn until ``stop`` is set."""
+        try:
+            await self._run(stop)
+        finally:
+            if self._listener is not None:
+                self._listener.close()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         self.on_state("standby", {"partition": self.partition})
         while not stop.is_set():
             try:
@@ -193,11 +204,7 @@ class PartitionNode:
         )
         self.driver = driver
 
-        def fenced_write(session: Session, batch: Sequence[Event], position: int) -> None:
-            partitions.fence(session, lease, inbox_position=position)
-            partitions.record_write(session, lease, events=len(batch), inbox_position=position)
-
-        driver.persistence.before_write = fenced_write
+        driver.persistence.before_write = partitions.fenced_writer(lease)
         driver.persistence.set_mark(lease.inbox_position)
         position = lease.inbox_position
         why = "stopped"
@@ -228,7 +235,7 @@ class PartitionNode:
                         raise Fenced(f"partition {self.partition!r}: the lease changed hands")
                     if time.monotonic() - renewed > self.lease_s:
                         raise Fenced(f"partition {self.partition!r}: not renewed for a lease")
-                await _sleep_or(stop, self.poll_s)
+                await self._wait_for_work(stop)
         except Fenced as refused:
             self.stats.refused += 1
             why = str(refused)
@@ -254,6 +261,13 @@ class PartitionNode:
                 },
             )
 
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        """Wait ``poll_s``, or less: until the inbox is written to (PostgreSQL NOTIFY)."""
+        if self._listener is None:
+            await _sleep_or(stop, self.poll_s)
+        else:
+            await asyncio.to_thread(self._listener.wait, self.poll_s)
+
     async def _apply_inbox(self, driver: LiveDriver, position: int) -> int:
         """Apply the inbox rows after ``position`` in order; return the last one applied."""
         rows = await asyncio.to_thread(self._read_inbox, position)
@@ -277,6 +291,8 @@ class PartitionNode:
             self.stats.applied += 1
             position = row.id
             driver.persistence.set_mark(position)
+        if rows:
+            await driver.flush()  # what the rows caused reaches the log (and desks) at once
         return position
 
     def _read_inbox(self, position: int) -> list[PartitionInboxRow]:

@@ -25,15 +25,18 @@ database decides, not the nodes:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.core.events import Event
 from hotline.store.db import writing
 from hotline.store.models.cluster import PartitionInboxRow, PartitionLease, PartitionWrite
+from hotline.store.notify import EVENTS, INBOX, notify
 
 #: What an inbox row may ask of the owner.
 INBOX_KINDS = frozenset(
@@ -171,6 +174,23 @@ def record_write(session: Session, lease: Lease, *, events: int, inbox_position:
     )
 
 
+def fenced_writer(lease: Lease) -> Callable[[Session, Sequence[Event], int], None]:
+    """The check an owner's event-log writer runs first in every batch (``flush(before=…)``).
+
+    It fences (raising :class:`Fenced`), records the inbox position the batch reaches and which
+    epoch wrote it, and tells listeners (:data:`~hotline.store.notify.EVENTS`) on commit.
+    """
+    news = json.dumps({"partition": lease.partition, "epoch": lease.epoch})
+
+    def before(session: Session, batch: Sequence[Event], position: int) -> None:
+        fence(session, lease, inbox_position=position)
+        record_write(session, lease, events=len(batch), inbox_position=position)
+        if batch:
+            notify(session, EVENTS, news)
+
+    return before
+
+
 def mark_routing(session_factory: sessionmaker[Session], lease: Lease, *, at: float) -> None:
     """Record that the owner of ``lease`` has rebuilt its engine and routes (fenced)."""
     with writing(session_factory()) as session:
@@ -211,6 +231,7 @@ def accept(
     row = PartitionInboxRow(partition=partition, kind=kind, payload=dict(payload), accepted_at=at)
     session.add(row)
     session.flush()
+    notify(session, INBOX, partition)  # the owner applies it as soon as it commits
     return int(row.id)
 
 

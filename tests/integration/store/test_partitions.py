@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -23,14 +22,6 @@ from hotline.store.event_log import EventLogWriter
 from hotline.store.models.cluster import PartitionWrite
 from hotline.store.models.core import ContactEventRow
 from hotline.store.partitions import Fenced
-
-
-def _fenced_writer(lease: partitions.Lease) -> Callable[[Session, Sequence[Event], int], None]:
-    def before(session: Session, batch: Sequence[Event], mark: int) -> None:
-        partitions.fence(session, lease, inbox_position=mark)
-        partitions.record_write(session, lease, events=len(batch), inbox_position=mark)
-
-    return before
 
 
 def _events(session: Session, contact: str) -> int:
@@ -55,7 +46,7 @@ def test_a_lease_changes_hands_only_when_it_lapsed_and_the_old_epoch_cannot_writ
     writer = EventLogWriter(source="live")
     writer.add([Event(1, 1.0, EventKind.QUEUED, "before", queue="repair")])
     writer.set_mark(7)
-    assert writer.flush(session_factory, before=_fenced_writer(a)) == 1
+    assert writer.flush(session_factory, before=partitions.fenced_writer(a)) == 1
 
     time.sleep(0.4)  # a is paused past its lease
     b = partitions.try_acquire(session_factory, partition="p1", owner="b", ttl_s=5.0)
@@ -65,7 +56,7 @@ def test_a_lease_changes_hands_only_when_it_lapsed_and_the_old_epoch_cannot_writ
     writer.add([Event(2, 2.0, EventKind.QUEUED, "after", queue="repair")])
     writer.set_mark(9)
     with pytest.raises(Fenced, match="epoch 1 of 'a' is no longer"):
-        writer.flush(session_factory, before=_fenced_writer(a))
+        writer.flush(session_factory, before=partitions.fenced_writer(a))
     assert _events(db_session, "after") == 0 and _events(db_session, "before") == 1
     assert not partitions.renew(session_factory, a)
     lease = partitions.current(db_session, "p1")
