@@ -110,6 +110,9 @@ class EventLogWriter:
         #: (a partition owner's inbox position); written with the batch by ``before``.
         self._mark = 0
         self._written_mark = 0
+        # One flush at a time, start to commit: two batches taken in order must also commit in
+        # order (the log's order, and an owner's inbox position that never goes back).
+        self._flushing = threading.Lock()
 
     def set_mark(self, mark: int) -> None:
         """Note that the events added so far cover the input up to ``mark``."""
@@ -149,7 +152,16 @@ class EventLogWriter:
         ``before(session, batch, mark)`` runs first in the same transaction (a partition
         owner's fencing check, which also records the mark); when it raises, nothing is
         written. On an error the events are kept for the next flush and the error is raised.
+        Flushes from several threads take turns.
         """
+        with self._flushing:
+            return self._flush(session_factory, before)
+
+    def _flush(
+        self,
+        session_factory: sessionmaker[Session],
+        before: Callable[[Session, Sequence[Event], int], None] | None,
+    ) -> int:
         with self._lock:
             batch, self._pending = self._pending, []
             mark = self._mark

@@ -8,8 +8,11 @@ it to commit (the new owner then reads it) instead of slipping in under it.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -17,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Event, EventKind
 from hotline.store import partitions
-from hotline.store.db import make_session_factory, writing
+from hotline.store.db import make_engine, make_session_factory, writing
 from hotline.store.event_log import EventLogWriter
+from hotline.store.migrate import upgrade
 from hotline.store.models.cluster import PartitionWrite
 from hotline.store.models.core import ContactEventRow
 from hotline.store.partitions import Fenced
@@ -118,3 +122,40 @@ def test_on_postgresql_a_takeover_waits_for_the_owners_batch_to_commit(
     assert taken[0].epoch == 2 and taken[0].inbox_position == 1  # it saw a's batch
     with factory() as late, pytest.raises(Fenced):
         partitions.fence(late, a, inbox_position=2)
+
+
+def test_flushes_from_two_threads_commit_in_the_order_their_batches_were_taken(
+    tmp_path: Path,
+) -> None:
+    # The owner flushes after applying inbox rows while its writer task flushes on a timer:
+    # a later batch committed first would put the log out of order and move the recorded
+    # inbox position back (a takeover would then apply rows twice).
+    engine = make_engine(f"sqlite:///{tmp_path}/order.db")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    opened = itertools.count()
+
+    def slow_first(**kw: object) -> Session:
+        if next(opened) == 0:
+            time.sleep(0.3)  # the first flush is slow to reach the database
+        return factory()
+
+    marks: list[int] = []
+    writer = EventLogWriter(source="live")
+    writer.add([Event(1, 1.0, EventKind.QUEUED, "first", queue="repair")])
+    writer.set_mark(1)
+    slow = cast(sessionmaker[Session], slow_first)
+    one = threading.Thread(
+        target=writer.flush, args=(slow,), kwargs={"before": lambda s, b, m: marks.append(m)}
+    )
+    one.start()
+    time.sleep(0.1)
+    writer.add([Event(2, 2.0, EventKind.QUEUED, "second", queue="repair")])
+    writer.set_mark(2)
+    writer.flush(slow, before=lambda s, b, m: marks.append(m))
+    one.join()
+    assert marks == [1, 2]
+    with factory() as session:
+        order = session.scalars(select(ContactEventRow.contact_id).order_by(ContactEventRow.id))
+        assert list(order) == ["first", "second"]
+    engine.dispose()
