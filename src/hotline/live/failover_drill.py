@@ -291,16 +291,23 @@ def lease_of(session_factory: sessionmaker[Session], partition: str) -> Partitio
 
 
 def wait_for(
-    check: Callable[[], Any], *, timeout_s: float, every_s: float = 0.02, what: str = ""
+    check: Callable[[], Any],
+    *,
+    timeout_s: float,
+    every_s: float = 0.02,
+    what: str = "",
+    describe: Callable[[], str] | None = None,
 ) -> Any:
-    """Poll ``check`` until it returns something true; ``TimeoutError`` after ``timeout_s``."""
+    """Poll ``check`` until it returns something true; ``TimeoutError`` after ``timeout_s``
+    (its message ends with ``describe()``: what the drill looked like then)."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout_s:g} s for {what or check}")
+            state = f"; {describe()}" if describe is not None else ""
+            raise TimeoutError(f"waited {timeout_s:g} s for {what or check}{state}")
         time.sleep(every_s)
 
 
@@ -453,6 +460,17 @@ class Drill:
             what=f"{count} nodes up",
         )
 
+    def describe(self) -> str:
+        """The lease and every node's exit status and role lines (for a failure's message)."""
+        lease = lease_of(self.session_factory, self.partition)
+        held = (
+            f"lease {lease.owner} epoch {lease.epoch} routing_at {lease.routing_at}"
+            if lease is not None
+            else "no lease"
+        )
+        nodes = "; ".join(f"{n.name} exit={n.process.poll()} {n.lines}" for n in self.nodes)
+        return f"{held}; {nodes}"
+
     def start_load(self, *, rate: float, handle_s: float) -> None:
         """Log the queue's agents in and start accepting contacts at ``rate`` per second."""
         agents = eligible_agents(self.center, self.queue)
@@ -468,9 +486,11 @@ class Drill:
 
     def kill_owner(self, *, timeout_s: float = 30.0) -> Round:
         """kill -9 the owner; return how long until another node routed the partition."""
-        owner = self.owner(timeout_s=timeout_s)
+        self.owner(timeout_s=timeout_s)
+        # The owner as the lease names it now (a lease may change hands on its own).
         before = lease_of(self.session_factory, self.partition)
         assert before is not None
+        owner = next(n for n in self.nodes if n.name == before.owner)
         killed_at = time.time()
         os.kill(owner.pid, signal.SIGKILL)
         owner.process.wait()

@@ -114,6 +114,20 @@ def try_acquire(
     return Lease(partition, owner, int(row.epoch), ttl_s, int(row.inbox_position))
 
 
+def _bounded(session: Session, lease: Lease) -> None:
+    """Let PostgreSQL end this transaction if its client stops in the middle of it.
+
+    An owner's transaction holds the lease row from its first ``UPDATE`` to its commit. An
+    owner paused (SIGSTOP, a frozen VM) between the two would hold the row — and so every
+    takeover — for as long as it is paused. With ``idle_in_transaction_session_timeout`` the
+    server ends such a session after half a lease: the lock goes, a standby takes over, and
+    the paused owner finds its connection closed when it wakes (then its lease gone).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        limit_ms = max(100, int(lease.ttl_s * 500))
+        session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {limit_ms}"))
+
+
 def _changed(result: Any) -> int:
     """How many rows an ``UPDATE`` changed."""
     return int(cast(CursorResult[Any], result).rowcount)
@@ -134,6 +148,7 @@ def renew(session_factory: sessionmaker[Session], lease: Lease) -> bool:
     other owner wrote in between.
     """
     with writing(session_factory()) as session:
+        _bounded(session, lease)
         now = database_now(session)
         done = _changed(
             session.execute(
@@ -150,6 +165,7 @@ def fence(session: Session, lease: Lease, *, inbox_position: int | None = None) 
     With ``inbox_position``, also record that the inbox was applied up to that row (the
     events of those rows are written in this same transaction).
     """
+    _bounded(session, lease)
     values: dict[str, Any] = {"epoch": lease.epoch}
     if inbox_position is not None:
         values["inbox_position"] = inbox_position
@@ -202,6 +218,7 @@ def mark_routing(session_factory: sessionmaker[Session], lease: Lease, *, at: fl
 def release(session_factory: sessionmaker[Session], lease: Lease) -> bool:
     """Give the partition up now (a graceful stop): a standby may take it at once."""
     with writing(session_factory()) as session:
+        _bounded(session, lease)
         done = _changed(
             session.execute(update(PartitionLease).where(_held(lease)).values(expires_at=0.0))
         )

@@ -11,14 +11,18 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Event, EventKind
+from hotline.live.failover_drill import fresh_database
 from hotline.store import partitions
 from hotline.store.db import make_engine, make_session_factory, writing
 from hotline.store.event_log import EventLogWriter
@@ -26,6 +30,7 @@ from hotline.store.migrate import upgrade
 from hotline.store.models.cluster import PartitionWrite
 from hotline.store.models.core import ContactEventRow
 from hotline.store.partitions import Fenced
+from tests.conftest import postgres_url
 
 
 def _events(session: Session, contact: str) -> int:
@@ -39,9 +44,30 @@ def _events(session: Session, contact: str) -> int:
     )
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def committing(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A database of its own that really commits: an owner's transaction that stays open (as
+    the rolled-back fixture's does) is ended by PostgreSQL after half a lease."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/leases.db")
+        upgrade(engine)
+        yield make_session_factory(engine)
+        engine.dispose()
+        return
+    url = postgres_url()
+    if not url:
+        pytest.skip("no PostgreSQL test server (HOTLINE_TEST_POSTGRES_URL); `make test` starts one")
+    with fresh_database(url) as database_url:
+        engine = make_engine(database_url)
+        yield make_session_factory(engine)
+        engine.dispose()
+
+
 def test_a_lease_changes_hands_only_when_it_lapsed_and_the_old_epoch_cannot_write(
-    session_factory: sessionmaker[Session], db_session: Session
+    committing: sessionmaker[Session],
 ) -> None:
+    session_factory = committing
+    db_session = committing()
     a = partitions.try_acquire(session_factory, partition="p1", owner="a", ttl_s=0.3)
     assert a is not None and a.epoch == 1 and a.inbox_position == 0
     assert partitions.try_acquire(session_factory, partition="p1", owner="b", ttl_s=0.3) is None
@@ -74,8 +100,9 @@ def test_a_lease_changes_hands_only_when_it_lapsed_and_the_old_epoch_cannot_writ
 
 
 def test_a_lapsed_lease_nobody_took_is_renewed_and_a_released_one_is_taken_at_once(
-    session_factory: sessionmaker[Session],
+    committing: sessionmaker[Session],
 ) -> None:
+    session_factory = committing
     a = partitions.try_acquire(session_factory, partition="p2", owner="a", ttl_s=0.1)
     assert a is not None
     time.sleep(0.2)
@@ -105,7 +132,9 @@ def test_on_postgresql_a_takeover_waits_for_the_owners_batch_to_commit(
     assert a is not None
     time.sleep(0.3)  # lapsed: a takeover may begin
     owner = writing(factory())
-    partitions.fence(owner, a, inbox_position=1)  # holds the lease row until commit
+    # holds the lease row until commit (a busy owner: the server would end a session idle in
+    # its transaction for half of this lease, 1.5 s)
+    partitions.fence(owner, replace(a, ttl_s=3.0), inbox_position=1)
     taken: list[partitions.Lease | None] = []
     thread = threading.Thread(
         target=lambda: taken.append(
@@ -159,3 +188,21 @@ def test_flushes_from_two_threads_commit_in_the_order_their_batches_were_taken(
         order = session.scalars(select(ContactEventRow.contact_id).order_by(ContactEventRow.id))
         assert list(order) == ["first", "second"]
     engine.dispose()
+
+
+def test_on_postgresql_an_owner_stopped_inside_its_transaction_does_not_block_a_takeover(
+    postgres_engine: Engine,
+) -> None:
+    factory = make_session_factory(postgres_engine)
+    a = partitions.try_acquire(factory, partition="frozen", owner="a", ttl_s=0.4)
+    assert a is not None
+    owner = writing(factory())
+    partitions.fence(owner, a, inbox_position=1)  # ...and the process is stopped right here
+    time.sleep(0.5)  # lapsed
+    started = time.monotonic()
+    b = partitions.try_acquire(factory, partition="frozen", owner="b", ttl_s=5.0)
+    assert b is not None and b.epoch == a.epoch + 1
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(DBAPIError, match="idle-in-transaction timeout"):  # it wakes up: ended
+        owner.commit()
+    owner.close()
