@@ -53,6 +53,9 @@ def _register() -> None:
     from hotline.cli import followup
 
     followup.register(app)
+    from hotline.cli import cluster
+
+    cluster.register(app)
 
 
 _register()

@@ -5,8 +5,9 @@ whether it is still good, so signing out or a password reset ends it at once. A 
 *purpose*: ``session`` tokens travel in the ``Authorization`` header or the session cookie;
 ``stream`` tickets live a minute, are good for one stream, and are the only thing accepted in
 a URL, where a browser's WebSocket or EventSource cannot send a header (URLs end up in logs
-and history). A ticket carries its own id (``ticket_id``), which the server that issued it
-crosses off when it is used (``hotline.web.auth.StreamTicketBook``).
+and history). A ticket carries its own id (``ticket_id``), which the web node that redeems it
+— any of them: the ids are kept in the database — crosses off when it is used
+(``hotline.web.auth.StreamTicketBook``).
 """
 
 from __future__ import annotations

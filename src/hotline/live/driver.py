@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.center import CenterConfig
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event
-from hotline.live import recovery
+from hotline.live import recovery, takeover
 from hotline.live.desk_state import DeskState, OnFinished, OpenOffer
 from hotline.live.persistence import EventLogPersistence
 from hotline.live.reconfiguration import PendingConfiguration, engine_idle
@@ -104,6 +104,7 @@ class LiveDriver:
         snapshot_every_s: float = 0.25,
         contact_prefix: str | None = None,
         on_finished: Sequence[OnFinished] = (),
+        resume: bool = False,
     ) -> None:
         self.center = center
         self.clock: Clock = clock or WallClock()
@@ -140,6 +141,11 @@ class LiveDriver:
         self.pending = PendingConfiguration(honour_hours=honour_hours, seed=seed)
         #: When the last saved configuration was wholly in force.
         self.applied_at: float | None = None
+        #: A partition owner taking over: resume what the log shows in progress (waiting
+        #: contacts, contacts in hand, agents' presence) instead of closing it, and leave it
+        #: open on stop for the next owner (:mod:`hotline.live.takeover`).
+        self.resume = resume
+        self.restored: takeover.RestoreReport | None = None
 
     # ------------------------------------------------------------------ the parts' state
 
@@ -198,7 +204,12 @@ class LiveDriver:
         self._changed = asyncio.Event()
         self.stats.started_at = self.clock.now()
         self._day = self._local_day(self.clock.now())
-        if self.session_factory is not None:
+        if self.session_factory is not None and self.resume:
+            state = await asyncio.to_thread(takeover.read_state, self.session_factory)
+            self.persistence.continue_after(state.last_seq)
+            await asyncio.to_thread(self._rebuild_today)
+            self.restored = takeover.restore(self, state, now=self.clock.now())
+        elif self.session_factory is not None:
             await asyncio.to_thread(self.persistence.recover, recovery.CRASH)
             await asyncio.to_thread(self._rebuild_today)
         self._tasks = [
@@ -212,7 +223,8 @@ class LiveDriver:
 
         The contacts still open and the agents still signed in are closed in the log
         (outcome ``interrupted``, reason ``shutdown``): the next engine starts empty, and a
-        stop must leave every contact that arrived with exactly one end.
+        stop must leave every contact that arrived with exactly one end. A partition owner
+        (``resume``) leaves them open: the next owner takes them over.
         """
         for handle in self._callback_handles:
             handle.cancel()
@@ -225,7 +237,12 @@ class LiveDriver:
                 await task
         self._tasks = []
         await self.flush()
-        if was_running and self.session_factory is not None and not self.persistence.pending:
+        if (
+            was_running
+            and not self.resume
+            and self.session_factory is not None
+            and not self.persistence.pending
+        ):
             try:
                 await asyncio.to_thread(self.persistence.recover, recovery.SHUTDOWN)
             except Exception:  # the next start closes them instead (reason "crash")
@@ -592,6 +609,10 @@ class LiveDriver:
             self._day = day
             self._after(self.engine.handle(NewDay(at=now)))
             self.wallboard.start_day(now)
+
+    def after_restore(self, result: Result) -> None:
+        """Carry out a takeover's first real step (see :func:`hotline.live.takeover.restore`)."""
+        self._after(result)
 
     def _after(self, result: Result) -> None:
         """Carry out one step's effects: remember, log, publish, tell the listeners."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +26,7 @@ from hotline.core.events import Event, EventKind
 from hotline.live import recovery
 from hotline.live.stats import DriverStats
 from hotline.store.event_log import EventLogWriter
+from hotline.store.partitions import Fenced
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,19 @@ class EventLogPersistence:
         self.session_factory = session_factory
         self._writer = EventLogWriter(source="live", max_pending=max_pending)
         self._seq = itertools.count(1)
+        #: A partition owner's check, run first in every write transaction
+        #: (``before(session, batch, inbox_position)``, see ``store.partitions.fence``).
+        self.before_write: Callable[[Session, Sequence[Event], int], None] | None = None
+        #: Set when the database refused a write: this node no longer owns its partition.
+        self.fenced: Fenced | None = None
+
+    def set_mark(self, position: int) -> None:
+        """Note that the events numbered so far cover the owner's inbox up to ``position``."""
+        self._writer.set_mark(position)
+
+    def continue_after(self, seq: int) -> None:
+        """Number this run's events after ``seq`` (a takeover continues the log's numbering)."""
+        self._seq = itertools.count(seq + 1)
 
     @property
     def pending(self) -> int:
@@ -74,10 +88,15 @@ class EventLogPersistence:
         if self.session_factory is None:
             self._writer.discard()
             return
-        if not self._writer.pending:
+        if not self._writer.pending and self.before_write is None:
             return
         try:
             written = await asyncio.to_thread(self._write, self.session_factory)
+        except Fenced as refused:
+            self.stats.write_failures += 1
+            self.fenced = refused
+            log.error("live routing: %s", refused)
+            return
         except Exception:
             # The writer keeps the batch for the next try, ahead of newer events.
             self.stats.write_failures += 1
@@ -89,7 +108,7 @@ class EventLogPersistence:
 
     def _write(self, session_factory: sessionmaker[Session]) -> int:
         started = self.clock.now()
-        written = self._writer.flush(session_factory)
+        written = self._writer.flush(session_factory, before=self.before_write)
         self.stats.last_write_s = [*self.stats.last_write_s[-9:], self.clock.now() - started]
         return written
 

@@ -139,7 +139,8 @@ def _fold_open(events: Iterable[Event]) -> Iterator[_OpenContact]:
     yield from contacts.values()
 
 
-def _event(row: Row[Any]) -> Event:
+def event_of(row: Row[Any]) -> Event:
+    """The :class:`Event` of one ``contact_events`` row read with :data:`COLUMNS`."""
     return Event(
         seq=row.seq,
         at=row.at,
@@ -152,7 +153,8 @@ def _event(row: Row[Any]) -> Event:
     )
 
 
-_COLUMNS = (
+#: The ``contact_events`` columns an :class:`Event` is read from.
+COLUMNS = (
     ContactEventRow.seq,
     ContactEventRow.at,
     ContactEventRow.kind,
@@ -176,7 +178,7 @@ def open_work(session: Session, *, source: str = "live") -> OpenWork:
         .except_(finished)
     )
     contact_rows = session.execute(
-        select(*_COLUMNS)
+        select(*COLUMNS)
         .where(live, ContactEventRow.contact_id.in_(unfinished))
         .order_by(ContactEventRow.at, ContactEventRow.seq)
     ).all()
@@ -186,11 +188,11 @@ def open_work(session: Session, *, source: str = "live") -> OpenWork:
         .where(is_state, ContactEventRow.agent_id.is_not(None))
         .group_by(ContactEventRow.agent_id)
     )
-    state_rows = session.execute(select(*_COLUMNS).where(ContactEventRow.id.in_(latest))).all()
+    state_rows = session.execute(select(*COLUMNS).where(ContactEventRow.id.in_(latest))).all()
     last_at = session.scalar(select(func.max(ContactEventRow.at)).where(live)) or 0.0
     return OpenWork(
-        contact_events=[_event(row) for row in contact_rows],
-        agent_states={str(row.agent_id): _event(row) for row in state_rows},
+        contact_events=[event_of(row) for row in contact_rows],
+        agent_states={str(row.agent_id): event_of(row) for row in state_rows},
         last_at=float(last_at),
     )
 
@@ -226,8 +228,8 @@ def events_since(
     """The live log from ``since`` on, in order (the wallboard rebuilds today from it)."""
     with session_factory() as session:
         rows = session.execute(
-            select(*_COLUMNS)
+            select(*COLUMNS)
             .where(ContactEventRow.source == source, ContactEventRow.at >= since)
             .order_by(ContactEventRow.at, ContactEventRow.seq)
         ).all()
-    return [_event(row) for row in rows]
+    return [event_of(row) for row in rows]

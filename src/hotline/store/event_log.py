@@ -14,7 +14,7 @@ the per-event path of live contacts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -106,6 +106,18 @@ class EventLogWriter:
         self.max_pending = max_pending
         self._pending: list[Event] = []
         self._lock = threading.Lock()
+        #: How far the producer's input had been applied when the last events were added
+        #: (a partition owner's inbox position); written with the batch by ``before``.
+        self._mark = 0
+        self._written_mark = 0
+        # One flush at a time, start to commit: two batches taken in order must also commit in
+        # order (the log's order, and an owner's inbox position that never goes back).
+        self._flushing = threading.Lock()
+
+    def set_mark(self, mark: int) -> None:
+        """Note that the events added so far cover the input up to ``mark``."""
+        with self._lock:
+            self._mark = max(self._mark, mark)
 
     @property
     def pending(self) -> int:
@@ -129,19 +141,38 @@ class EventLogWriter:
             self._pending = []
             return count
 
-    def flush(self, session_factory: sessionmaker[Session]) -> int:
+    def flush(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        before: Callable[[Session, Sequence[Event], int], None] | None = None,
+    ) -> int:
         """Write every waiting event in one transaction; return how many were written.
 
-        On an error the events are kept for the next flush and the error is raised.
+        ``before(session, batch, mark)`` runs first in the same transaction (a partition
+        owner's fencing check, which also records the mark); when it raises, nothing is
+        written. On an error the events are kept for the next flush and the error is raised.
+        Flushes from several threads take turns.
         """
+        with self._flushing:
+            return self._flush(session_factory, before)
+
+    def _flush(
+        self,
+        session_factory: sessionmaker[Session],
+        before: Callable[[Session, Sequence[Event], int], None] | None,
+    ) -> int:
         with self._lock:
             batch, self._pending = self._pending, []
-        if not batch:
+            mark = self._mark
+        if not batch and (before is None or mark == self._written_mark):
             return 0
         try:
             # One short transaction per batch, queued with the process's other writers (not
             # polling for SQLite's lock beside them): every event since the last flush.
             with writing(session_factory()) as session:
+                if before is not None:
+                    before(session, batch, mark)
                 written = append(session, batch, source=self.source)
                 session.add_all(recording_rows(batch))  # call recordings, kept per contact
                 session.commit()
@@ -149,4 +180,5 @@ class EventLogWriter:
             with self._lock:
                 self._pending[:0] = batch
             raise
+        self._written_mark = mark
         return written

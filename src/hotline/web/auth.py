@@ -10,13 +10,13 @@ good for opening one stream: a ticket seen once (in a log, a browser's history) 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +24,7 @@ from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.sessions import live_account
 from hotline.identity.tokens import STREAM, TokenClaims, read_token
 from hotline.store.db import reading, writing_async
+from hotline.store.models.cluster import StreamTicketRow
 
 COOKIE = "hotline_session"
 # Requests that only read take no write lock on SQLite; the rest queue for it up front.
@@ -153,64 +154,61 @@ def _token_from(request: Request | WebSocket) -> str | None:
 
 
 class StreamTicketBook:
-    """The stream tickets this server issued and not yet used: each opens one stream, once.
+    """The stream tickets issued and not yet used: each opens one stream, once, on any node.
 
     A ticket is an HMAC-signed token like a session's; the book only remembers its id until
     it is used or expires (a minute), so a ticket copied from a log or a browser's history
-    after use opens nothing. The book is the process's memory: a ticket is used on the server
-    that issued it (one server owns a database today, as for import jobs; several web nodes
-    will need the ids in the database or sticky sessions for the two stream routes).
+    after use opens nothing. The ids are rows of the database (``stream_tickets``), not one
+    process's memory: a browser that reconnects through another web node redeems its ticket
+    there, and redeeming is one ``DELETE`` — of two nodes offered the same ticket at once,
+    exactly one deletes the row.
 
+    >>> from hotline.store.db import make_engine, make_session_factory
+    >>> from hotline.store.migrate import upgrade
+    >>> engine = make_engine("sqlite://")
+    >>> upgrade(engine)
+    >>> session = make_session_factory(engine)()
     >>> book = StreamTicketBook()
-    >>> book.issue("t1", expires_at=100.0, now=40.0)
-    >>> book.redeem("t1", now=41.0), book.redeem("t1", now=42.0)
+    >>> book.issue(session, "t1", expires_at=100.0, now=40.0)
+    >>> book.redeem(session, "t1", now=41.0), book.redeem(session, "t1", now=42.0)
     (True, False)
     """
 
-    #: More tickets alive at once than any center opens streams in a minute: the oldest go.
-    LIMIT = 100_000
+    def issue(self, session: Session, ticket_id: str, *, expires_at: float, now: float) -> None:
+        """Remember a newly issued ticket until ``expires_at`` (in the caller's transaction).
 
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._live: dict[str, float] = {}
+        Tickets that expired unused are cleared on the way, so the table stays small.
+        """
+        session.execute(delete(StreamTicketRow).where(StreamTicketRow.expires_at <= now))
+        session.add(StreamTicketRow(ticket_id=ticket_id, expires_at=expires_at))
+        session.flush()
 
-    def issue(self, ticket_id: str, *, expires_at: float, now: float) -> None:
-        """Remember a newly issued ticket until ``expires_at``."""
-        with self._mutex:
-            if len(self._live) >= self.LIMIT:
-                self._live = {t: e for t, e in self._live.items() if e > now}
-                while len(self._live) >= self.LIMIT:
-                    del self._live[next(iter(self._live))]
-            self._live[ticket_id] = expires_at
-
-    def redeem(self, ticket_id: str, *, now: float) -> bool:
+    def redeem(self, session: Session, ticket_id: str, *, now: float) -> bool:
         """Cross a ticket off; True only the first time, and only before it expires."""
-        with self._mutex:
-            expires_at = self._live.pop(ticket_id, None)
-        return expires_at is not None and expires_at > now
+        result = session.execute(
+            delete(StreamTicketRow).where(
+                StreamTicketRow.ticket_id == ticket_id, StreamTicketRow.expires_at > now
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
 
 
 def stream_ticket_book(app: Any) -> StreamTicketBook:
-    """The app's book of stream tickets (one per app)."""
-    state = app.state
-    book = getattr(state, "stream_tickets", None)
-    if book is None:
-        with _BOOK_MUTEX:
-            book = getattr(state, "stream_tickets", None)
-            if book is None:
-                book = state.stream_tickets = StreamTicketBook()
-    assert isinstance(book, StreamTicketBook)
-    return book
+    """The book of stream tickets (kept in the database; the app holds no state of it)."""
+    return _BOOK
 
 
-_BOOK_MUTEX = threading.Lock()
+_BOOK = StreamTicketBook()
 
 
-def claims_from(request: Request | WebSocket, *, tickets: bool = False) -> TokenClaims | None:
+def claims_from(
+    request: Request | WebSocket, *, tickets: bool = False, session: Session | None = None
+) -> TokenClaims | None:
     """The valid session-token claims of a request (header or cookie), if any.
 
     With ``tickets``, a stream ticket in ``?ticket=`` is accepted too (live-event streams only),
-    once: using it crosses it off. A session token in the URL is never accepted.
+    once: using it crosses it off in ``session``'s transaction (a writer's). A session token in
+    the URL is never accepted.
     """
     secret: bytes = request.app.state.secret
     now = time.time()
@@ -220,7 +218,9 @@ def claims_from(request: Request | WebSocket, *, tickets: bool = False) -> Token
     ticket = request.query_params.get("ticket") if tickets else None
     if ticket:
         claims = read_token(ticket, secret=secret, now=now, purpose=STREAM)
-        if claims is None or not stream_ticket_book(request.app).redeem(claims.ticket_id, now=now):
+        if claims is None or session is None:
+            return None
+        if not stream_ticket_book(request.app).redeem(session, claims.ticket_id, now=now):
             return None
         return claims
     return None
@@ -245,7 +245,7 @@ def user_for(session: Session, claims: TokenClaims | None) -> CurrentUser | None
 
 
 def _signed_in(request: Request, session: Session, *, tickets: bool) -> CurrentUser:
-    claims = claims_from(request, tickets=tickets)
+    claims = claims_from(request, tickets=tickets, session=session)
     if claims is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "sign in first", {"WWW-Authenticate": "Bearer"}
@@ -269,9 +269,13 @@ def current_user(
 
 
 def stream_user(
-    request: Request, session: Session = Depends(db_session, scope="function")
+    request: Request, session: Session = Depends(writer_session, scope="function")
 ) -> CurrentUser:
-    """As :func:`current_user`, also accepting a stream ticket in ``?ticket=``."""
+    """As :func:`current_user`, also accepting a stream ticket in ``?ticket=``.
+
+    Redeeming a ticket deletes its row, so a stream's sign-in queues as a writer (briefly: the
+    transaction ends when the stream's handler returns, before any event is sent).
+    """
     return _signed_in(request, session, tickets=True)
 
 

@@ -3,6 +3,7 @@
 from hotline.store.models import (
     campaigns,
     chat,
+    cluster,
     crm,
     email,
     followup,
@@ -27,6 +28,7 @@ __all__ = [
     "User",
     "campaigns",
     "chat",
+    "cluster",
     "crm",
     "email",
     "followup",

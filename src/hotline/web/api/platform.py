@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSoc
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from hotline.config.center import CenterConfig
@@ -31,7 +32,7 @@ from hotline.identity.passwords import (
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.scope import team_lead_problem
 from hotline.identity.tokens import STREAM, TokenClaims, issue_token
-from hotline.store.db import writing
+from hotline.store.db import writing, writing_async
 from hotline.web.access import Feed, current_center, live_feed
 from hotline.web.api.responses import ErrorOut, InvalidRequestOut, ResponseModel, errors
 from hotline.web.auth import (
@@ -294,7 +295,9 @@ STREAM_TICKET_S = 60.0
 
 @router.post("/auth/stream-ticket", response_model=StreamTicket, responses=errors())
 def stream_ticket(
-    request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION, "agent"))
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*SUPERVISION, "agent")),
+    session: Session = Depends(db_session, scope="function"),
 ) -> StreamTicket:
     """A short-lived ticket for ``/api/events/ws`` or ``/api/events/stream``.
 
@@ -312,7 +315,7 @@ def stream_ticket(
         purpose=STREAM,
         ticket_id=secrets.token_urlsafe(16),
     )
-    stream_ticket_book(request.app).issue(claims.ticket_id, expires_at=expires_at, now=now)
+    stream_ticket_book(request.app).issue(session, claims.ticket_id, expires_at=expires_at, now=now)
     return StreamTicket(
         ticket=issue_token(claims, secret=request.app.state.secret), expires_at=expires_at
     )
@@ -607,10 +610,20 @@ async def event_stream(
 async def event_socket(websocket: WebSocket) -> None:
     """Live events over a WebSocket; sign in with the session cookie, a bearer header or a
     stream ticket (``?ticket=``, from ``POST /api/auth/stream-ticket``)."""
-    claims = claims_from(websocket, tickets=True)
-    # The session and the account decide, as for every other route (revoked, deactivated).
-    with websocket.app.state.session_factory() as session:
-        account = user_for(session, claims)
+    # The session and the account decide, as for every other route (revoked, deactivated);
+    # a ticket is crossed off in the database, so it queues as a writer.
+    session = websocket.app.state.session_factory()
+    try:
+        await writing_async(session)
+
+        def sign_in() -> CurrentUser | None:
+            claims = claims_from(websocket, tickets=True, session=session)
+            return user_for(session, claims)
+
+        account = await run_in_threadpool(sign_in)
+        await run_in_threadpool(session.commit)
+    finally:
+        await run_in_threadpool(session.close)
     if account is None:
         await websocket.close(code=4403)
         return

@@ -1,0 +1,311 @@
+"""One routing engine per partition across several nodes: stand by, take over, step down.
+
+Every node started for a partition (``hotline node --partition hefei``) runs a
+:class:`PartitionNode`. One of them holds the partition's lease (``store.partitions``) and
+routes; the others stand by, asking every ``poll_s`` whether the lease has lapsed. The owner
+
+1. rebuilds its engine from the contact event log (:mod:`hotline.live.takeover`): contacts
+   waiting, contacts in agents' hands and agents' presence, as the previous owner left them;
+2. applies the partition's inbox from where the previous owner's last *written* batch left
+   off — contacts accepted by any node, agents' commands — each row once;
+3. writes its events in fenced transactions (the lease's epoch checked by the database, the
+   inbox position recorded with them), and renews the lease every ``lease_s / 4``.
+
+The owner steps down — stops routing at once, without closing anything in the log — when a
+renewal or a write is refused (another node took over while this one was paused or cut off),
+or when it could not renew for a whole lease (it must assume another has taken over). A
+paused owner that wakes up therefore never writes: the database refuses it, whatever it
+believes.
+
+Voice calls, desks and wallboards reach the owner through the database too (the inbox), so no
+node needs to know which node owns a partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.center import CenterConfig
+from hotline.core.events import Channel
+from hotline.live.driver import LiveDriver
+from hotline.live.takeover import describe
+from hotline.routing.engine import RoutingEngine
+from hotline.routing.model import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentNotReady,
+    AgentReady,
+    Command,
+    ContactAbandoned,
+    ContactEnded,
+    ContactQueued,
+    OfferAnswered,
+    RoutingConflict,
+    WrapUpEnded,
+)
+from hotline.store import notify, partitions
+from hotline.store.models.cluster import PartitionInboxRow
+from hotline.store.partitions import Fenced, Lease
+
+log = logging.getLogger(__name__)
+
+
+class BadInboxRow(ValueError):
+    """An inbox row that names no command the engine takes (it is skipped and logged)."""
+
+
+def inbox_command(row: PartitionInboxRow, now: float) -> Command:
+    """The routing command an inbox row asks for, stamped ``now``.
+
+    >>> row = PartitionInboxRow(id=1, partition="hefei", kind="answer",
+    ...                         payload={"contact_id": "c1", "agent_id": "a001"}, accepted_at=0.0)
+    >>> inbox_command(row, 5.0)
+    OfferAnswered(at=5.0, contact_id='c1', agent_id='a001')
+    """
+    p = row.payload
+    try:
+        match row.kind:
+            case "contact":
+                channel = p.get("channel")
+                return ContactQueued(
+                    at=now,
+                    contact_id=str(p["contact_id"]),
+                    queue=str(p["queue"]),
+                    channel=Channel(channel) if channel else None,
+                    customer=p.get("customer"),
+                )
+            case "agent_login":
+                return AgentLoggedIn(
+                    at=now,
+                    agent_id=str(p["agent_id"]),
+                    ready=bool(p.get("ready", True)),
+                    reason=p.get("reason"),
+                )
+            case "agent_logout":
+                return AgentLoggedOut(at=now, agent_id=str(p["agent_id"]))
+            case "agent_ready":
+                return AgentReady(at=now, agent_id=str(p["agent_id"]))
+            case "agent_not_ready":
+                return AgentNotReady(at=now, agent_id=str(p["agent_id"]), reason=str(p["reason"]))
+            case "answer":
+                return OfferAnswered(
+                    at=now, contact_id=str(p["contact_id"]), agent_id=str(p["agent_id"])
+                )
+            case "end":
+                return ContactEnded(at=now, contact_id=str(p["contact_id"]))
+            case "abandon":
+                return ContactAbandoned(at=now, contact_id=str(p["contact_id"]))
+            case "wrap_up_end":
+                return WrapUpEnded(
+                    at=now,
+                    agent_id=str(p["agent_id"]),
+                    contact_id=str(p["contact_id"]),
+                    disposition=p.get("disposition"),
+                )
+    except (KeyError, ValueError) as error:
+        raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing or bad {error}") from None
+    raise BadInboxRow(f"inbox row {row.id}: unknown kind {row.kind!r}")
+
+
+@dataclass
+class NodeStats:
+    """What one node did: terms as owner, rows applied, refusals."""
+
+    terms: int = 0
+    applied: int = 0
+    conflicts: int = 0
+    bad_rows: int = 0
+    refused: int = 0
+    last_epoch: int = 0
+    restored: list[dict[str, Any]] = field(default_factory=list)
+
+
+class PartitionNode:
+    """A node that routes ``partition`` while it holds the lease, and stands by otherwise."""
+
+    def __init__(
+        self,
+        *,
+        center: CenterConfig,
+        partition: str,
+        name: str,
+        session_factory: sessionmaker[Session],
+        lease_s: float = 2.0,
+        poll_s: float = 0.05,
+        honour_hours: bool = False,
+        on_state: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        if partition not in {site.id for site in center.sites}:
+            known = ", ".join(site.id for site in center.sites) or "none"
+            raise ValueError(f"partition {partition!r} is not a site of the center ({known})")
+        if lease_s <= 4 * poll_s:
+            raise ValueError(f"lease_s ({lease_s}) must be more than 4 × poll_s ({poll_s})")
+        self.center = center
+        self.partition = partition
+        self.name = name
+        self.session_factory = session_factory
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.honour_hours = honour_hours
+        self.stats = NodeStats()
+        bind = session_factory.kw.get("bind")
+        #: Woken by the inbox's NOTIFY on PostgreSQL (polls every ``poll_s`` regardless).
+        self._listener = notify.listener(bind, notify.INBOX) if isinstance(bind, Engine) else None
+        self.lease: Lease | None = None
+        self.driver: LiveDriver | None = None
+        #: Told ``("owner" | "standby" | "stepped_down", details)`` as the node's role changes.
+        self.on_state = on_state or (lambda state, details: None)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stand by and own the partition in turn until ``stop`` is set."""
+        try:
+            await self._run(stop)
+        finally:
+            if self._listener is not None:
+                self._listener.close()
+
+    async def _run(self, stop: asyncio.Event) -> None:
+        self.on_state("standby", {"partition": self.partition})
+        while not stop.is_set():
+            try:
+                lease = await asyncio.to_thread(
+                    partitions.try_acquire,
+                    self.session_factory,
+                    partition=self.partition,
+                    owner=self.name,
+                    ttl_s=self.lease_s,
+                )
+            except Exception:
+                log.exception("node %s: asking for the lease failed", self.name)
+                lease = None
+            if lease is None:
+                await _sleep_or(stop, self.poll_s * 4)
+                continue
+            await self._own(lease, stop)
+
+    async def _own(self, lease: Lease, stop: asyncio.Event) -> None:
+        self.lease = lease
+        self.stats.terms += 1
+        self.stats.last_epoch = lease.epoch
+        driver = LiveDriver(
+            center=self.center,
+            session_factory=self.session_factory,
+            honour_hours=self.honour_hours,
+            flush_every_s=self.poll_s,
+            resume=True,
+        )
+        self.driver = driver
+
+        driver.persistence.before_write = partitions.fenced_writer(lease)
+        driver.persistence.set_mark(lease.inbox_position)
+        position = lease.inbox_position
+        why = "stopped"
+        try:
+            await driver.start()
+            await asyncio.to_thread(
+                partitions.mark_routing, self.session_factory, lease, at=time.time()
+            )
+            restored = describe(driver.restored) if driver.restored else {}
+            self.stats.restored.append(restored)
+            self.on_state("owner", {"partition": self.partition, "epoch": lease.epoch, **restored})
+            renewed = time.monotonic()
+            while not stop.is_set():
+                position = await self._apply_inbox(driver, position)
+                if driver.persistence.fenced is not None:
+                    raise driver.persistence.fenced
+                if time.monotonic() - renewed >= self.lease_s / 4:
+                    try:
+                        held = await asyncio.to_thread(
+                            partitions.renew, self.session_factory, lease
+                        )
+                    except Exception:
+                        log.exception("node %s: renewing the lease failed", self.name)
+                        held = True  # not refused; the lease's own time limits this below
+                    else:
+                        renewed = time.monotonic()
+                    if not held:
+                        raise Fenced(f"partition {self.partition!r}: the lease changed hands")
+                    if time.monotonic() - renewed > self.lease_s:
+                        raise Fenced(f"partition {self.partition!r}: not renewed for a lease")
+                await self._wait_for_work(stop)
+        except Fenced as refused:
+            self.stats.refused += 1
+            why = str(refused)
+            log.error("node %s steps down: %s", self.name, refused)
+        finally:
+            await driver.stop()  # its last write is fenced too
+            if driver.persistence.fenced is not None and why == "stopped":
+                why = str(driver.persistence.fenced)
+                self.stats.refused += 1
+            self.driver = None
+            self.lease = None
+        if why == "stopped":
+            await asyncio.to_thread(partitions.release, self.session_factory, lease)
+            self.on_state("stopped", {"partition": self.partition, "epoch": lease.epoch})
+        else:
+            self.on_state(
+                "stepped_down",
+                {
+                    "partition": self.partition,
+                    "epoch": lease.epoch,
+                    "why": why,
+                    "write_refused": driver.persistence.fenced is not None,
+                },
+            )
+
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        """Wait ``poll_s``, or less: until the inbox is written to (PostgreSQL NOTIFY)."""
+        if self._listener is None:
+            await _sleep_or(stop, self.poll_s)
+        else:
+            await asyncio.to_thread(self._listener.wait, self.poll_s)
+
+    async def _apply_inbox(self, driver: LiveDriver, position: int) -> int:
+        """Apply the inbox rows after ``position`` in order; return the last one applied."""
+        rows = await asyncio.to_thread(self._read_inbox, position)
+        for row in rows:
+
+            def job(engine: RoutingEngine, now: float, row: PartitionInboxRow = row) -> Any:
+                command = inbox_command(row, now)
+                if isinstance(command, ContactQueued):
+                    customer = row.payload.get("customer")
+                    driver.attached.setdefault(command.contact_id, {"customer": customer})
+                return None, engine.handle(command)
+
+            try:
+                await driver.run(job)
+            except RoutingConflict as conflict:
+                self.stats.conflicts += 1
+                log.info("node %s: inbox row %d refused: %s", self.name, row.id, conflict)
+            except BadInboxRow as bad:
+                self.stats.bad_rows += 1
+                log.warning("node %s: %s", self.name, bad)
+            self.stats.applied += 1
+            position = row.id
+            driver.persistence.set_mark(position)
+        if rows:
+            await driver.flush()  # what the rows caused reaches the log (and desks) at once
+        return position
+
+    def _read_inbox(self, position: int) -> list[PartitionInboxRow]:
+        with self.session_factory() as session:
+            rows = partitions.inbox_after(session, partition=self.partition, position=position)
+            session.expunge_all()
+            return list(rows)
+
+
+async def _sleep_or(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
+    try:
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    except TimeoutError:
+        pass

@@ -1,0 +1,74 @@
+"""The takeover's pure rule: what a partition's log says is in progress (issue #20)."""
+
+from __future__ import annotations
+
+from hotline.core.events import Event, EventKind
+from hotline.live.takeover import AgentPresence, fold
+
+
+def _e(seq: int, at: float, kind: EventKind, contact: str | None = None, **kw: object) -> Event:
+    return Event(seq, at, kind, contact, **kw)  # type: ignore[arg-type]
+
+
+def test_a_ringing_contact_waits_again_and_keeps_its_place() -> None:
+    events = [
+        _e(1, 1.0, EventKind.QUEUED, "early", queue="repair"),
+        _e(2, 2.0, EventKind.QUEUED, "late", queue="repair"),
+        _e(3, 3.0, EventKind.OFFERED, "early", agent_id="a1", queue="repair"),
+    ]
+    state = fold(events, {})
+    assert [(c.contact_id, c.stage, c.agent_id) for c in state.waiting] == [
+        ("early", "waiting", None),
+        ("late", "waiting", None),
+    ]
+    assert state.in_hand == []
+
+
+def test_overflow_and_transfer_move_the_contact_to_its_last_queue() -> None:
+    events = [
+        _e(1, 1.0, EventKind.QUEUED, "c1", queue="repair"),
+        _e(2, 9.0, EventKind.OVERFLOWED, "c1", queue="complaints"),
+        _e(3, 1.0, EventKind.QUEUED, "c2", queue="repair"),
+        _e(4, 2.0, EventKind.ANSWERED, "c2", agent_id="a1", queue="repair"),
+        _e(5, 3.0, EventKind.TRANSFERRED, "c2", queue="installation"),
+    ]
+    state = fold(events, {})
+    assert [(c.contact_id, c.queue) for c in state.waiting] == [
+        ("c1", "complaints"),
+        ("c2", "installation"),
+    ]
+
+
+def test_wrap_up_stays_with_its_agent_and_an_abandoned_or_unqueued_contact_is_not_restored() -> (
+    None
+):
+    events = [
+        _e(1, 1.0, EventKind.QUEUED, "c1", queue="repair"),
+        _e(2, 2.0, EventKind.ANSWERED, "c1", agent_id="a1", queue="repair"),
+        _e(3, 5.0, EventKind.DISCONNECTED, "c1", agent_id="a1", queue="repair"),
+        _e(4, 1.0, EventKind.QUEUED, "gone", queue="repair"),
+        _e(5, 4.0, EventKind.ABANDONED, "gone", queue="repair"),
+        _e(6, 1.0, EventKind.IVR_STEP, "in-ivr"),
+    ]
+    state = fold(events, {}, last_seq=6)
+    assert [(c.contact_id, c.stage, c.agent_id) for c in state.in_hand] == [("c1", "wrap_up", "a1")]
+    assert state.waiting == []
+    assert state.last_seq == 6
+
+
+def test_agents_keep_their_presence_and_the_signed_out_stay_out() -> None:
+    def state(seq: int, agent: str, name: str, reason: str | None = None) -> Event:
+        data = {"state": name, **({"reason": reason} if reason else {})}
+        return _e(seq, float(seq), EventKind.AGENT_STATE, agent_id=agent, data=data)
+
+    agents = {
+        "busy": [state(5, "busy", "on_contact"), state(2, "busy", "not_ready", "training")],
+        "ready": [state(4, "ready", "available")],
+        "left": [state(3, "left", "logged_out")],
+        "busy-all-day": [state(6, "busy-all-day", "wrap_up")],
+    }
+    assert fold([], agents).agents == [
+        AgentPresence("busy", False, "training"),
+        AgentPresence("busy-all-day", True),
+        AgentPresence("ready", True),
+    ]
