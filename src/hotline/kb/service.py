@@ -156,6 +156,68 @@ def versions(session: Session, *, article_id: int) -> list[KbVersion]:
     )
 
 
+def categories(session: Session) -> list[str]:
+    """The names of all categories, alphabetically (the filters and the editor offer them)."""
+    return list(session.scalars(select(KbCategory.name).order_by(KbCategory.name)))
+
+
+def category_name(session: Session, *, article: KbArticle) -> str | None:
+    """The name of an article's category, if it has one."""
+    if article.category_id is None:
+        return None
+    found = session.get(KbCategory, article.category_id)
+    return found.name if found is not None else None
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """One line of the authors' list: an article, its state and its newest title."""
+
+    article_id: int
+    title: str
+    state: str
+    category: str | None
+    author: str
+    current_version: int
+    published_version: int | None
+    updated_at: datetime
+
+
+def list_articles(
+    session: Session, *, state: ArticleState | None = None, limit: int = 200
+) -> list[ArticleSummary]:
+    """Articles for the authors and reviewers, most recently changed first.
+
+    Example: ``list_articles(session, state=ArticleState.REVIEW)`` is the review queue.
+    """
+    query = (
+        select(KbArticle, KbVersion.title, KbCategory.name)
+        .join(
+            KbVersion,
+            (KbVersion.article_id == KbArticle.id)
+            & (KbVersion.version == KbArticle.current_version),
+        )
+        .outerjoin(KbCategory, KbCategory.id == KbArticle.category_id)
+        .order_by(KbArticle.updated_at.desc(), KbArticle.id.desc())
+        .limit(limit)
+    )
+    if state is not None:
+        query = query.where(KbArticle.state == state.value)
+    return [
+        ArticleSummary(
+            article_id=article.id,
+            title=title,
+            state=article.state,
+            category=name,
+            author=article.author,
+            current_version=article.current_version,
+            published_version=article.published_version,
+            updated_at=article.updated_at,
+        )
+        for article, title, name in session.execute(query)
+    ]
+
+
 def edit_article(
     session: Session,
     *,
@@ -461,10 +523,12 @@ def search(
     limit: int = 5,
     now: datetime | None = None,
     category_name: str | None = None,
+    tag: str | None = None,
 ) -> list[SearchHit]:
     """Find published, currently valid articles for a Chinese or English query, best first.
 
     Example: ``search(session, query="熱水器 E4")`` finds "热水器显示E4故障怎么办".
+    ``category_name`` and ``tag`` keep only the articles filed under them.
     """
     words = query_terms(query)
     if not words:
@@ -522,6 +586,7 @@ def search(
     hits = [
         SearchHit(article.id, title, scores[article.id], article.published_version or 0)
         for article, title in session.execute(query_articles)
+        if tag is None or tag in article.tags
     ]
     hits.sort(key=lambda hit: order[hit.article_id])
     return hits[:limit]

@@ -77,6 +77,7 @@ def mount(app: FastAPI) -> None:
         campaigns,
         customers,
         followup,
+        knowledge,
         live,
         manager,
         people,
@@ -98,3 +99,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(people.router)
     app.include_router(campaigns.router)
     app.include_router(followup.router)
+    app.include_router(knowledge.router)
