@@ -95,7 +95,9 @@ def snippet(body: str, query: str, *, length: int = SNIPPET_LENGTH) -> Snippet:
     if line_break != -1:
         start = line_break + 1
         end = min(len(body), start + length)
-    marks = [(max(s, start) - start, min(e, end) - start) for s, e in found if s < end and e > start]
+    marks = [
+        (max(s, start) - start, min(e, end) - start) for s, e in found if s < end and e > start
+    ]
     return Snippet(body[start:end], marks, start > 0, end < len(body))
 
 

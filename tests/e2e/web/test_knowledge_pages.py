@@ -50,11 +50,18 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 )
             )
         for title, body in (
-            ("空调不制冷怎么办", f"第一步：检查遥控器模式。\n\n第二步：清洗空调滤网。\n\n{HOSTILE}"),
+            (
+                "空调不制冷怎么办",
+                f"第一步：检查遥控器模式。\n\n第二步：清洗空调滤网。\n\n{HOSTILE}",
+            ),
             ("空调滤网清洗方法", "拆下面板，取出滤网，用清水冲洗后晾干。"),
         ):
             article = kb.create_article(
-                session, title=title, body=body, author="editor", category_name="空调",
+                session,
+                title=title,
+                body=body,
+                author="editor",
+                category_name="空调",
                 tags=["制冷"],
             )
             kb.submit_for_review(session, article_id=article.id, actor="editor")
@@ -172,7 +179,8 @@ def test_search_read_write_review_publish_and_find(browser: Any, site: str) -> N
     writer.click("#kb-submit")
     expect(writer.locator("#kb-editor-state")).to_contain_text("审核中")
     expect(writer.locator("#kb-save")).to_be_disabled()
-    assert errors == []
+    # The browser logs the one refusal the form was meant to get, and nothing else.
+    assert len(errors) == 1 and "422" in errors[0], errors
     writer.context.close()
 
     reviewer = _page(browser, site, "reviewer")

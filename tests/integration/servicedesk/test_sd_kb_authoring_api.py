@@ -15,7 +15,9 @@ def _publish(client: TestClient, auth: Auth, **article: object) -> int:
     assert created.status_code == 201, created.text
     url = f"/api/kb/articles/{created.json()['id']}"
     assert client.post(f"{url}/submit", headers=auth("agent")).status_code == 200
-    assert client.post(f"{url}/review", json={"approve": True}, headers=auth("qa")).status_code == 200
+    assert (
+        client.post(f"{url}/review", json={"approve": True}, headers=auth("qa")).status_code == 200
+    )
     return int(created.json()["id"])
 
 
@@ -75,7 +77,10 @@ def test_versions_comparison_and_the_review_queue(desk_client: TestClient, auth:
     assert [(a["id"], a["current_version"], a["published_version"]) for a in queue] == [
         (article, 2, 1)
     ]
-    assert desk_client.get("/api/kb/articles", params={"state": "draft"}, headers=auth("qa")).json() == []
+    assert (
+        desk_client.get("/api/kb/articles", params={"state": "draft"}, headers=auth("qa")).json()
+        == []
+    )
 
     history = desk_client.get(f"{url}/versions", headers=auth("agent")).json()
     assert [(v["version"], v["author"], v["note"]) for v in history["versions"]] == [
@@ -114,3 +119,22 @@ def test_the_editor_gets_each_refusal_at_its_field(desk_client: TestClient, auth
     fields = {p["field"]: p["problem"] for p in refused.json()["problems"]}
     assert set(fields) == {"body.title", "body.valid_until"}
     assert "after valid_from" in fields["body.valid_until"]
+
+
+def test_related_articles_by_title_then_by_category(desk_client: TestClient, auth: Auth) -> None:
+    fault = _publish(desk_client, auth, title="空调不制冷", body="检查滤网。", category="空调")
+    similar = _publish(desk_client, auth, title="空调不制冷的原因", body="缺氟。", category="其他")
+    cleaning = _publish(desk_client, auth, title="滤网清洗方法", body="拆下面板。", category="空调")
+    _publish(desk_client, auth, title="洗衣机漏水", body="检查门封。", category="洗衣机")
+    draft = desk_client.post(
+        "/api/kb/articles",
+        json={"title": "空调不制冷草稿", "body": "未发布", "category": "空调"},
+        headers=auth("agent"),
+    )
+    assert draft.status_code == 201
+    related = desk_client.get(f"/api/kb/articles/{fault}/related", headers=auth("wfm")).json()
+    # Found by the title first (another category), then the rest of its own category; never
+    # itself, another category's unrelated article, or a draft.
+    assert [r["article_id"] for r in related] == [similar, cleaning]
+    missing = desk_client.get("/api/kb/articles/999/related", headers=auth("wfm"))
+    assert missing.status_code == 404

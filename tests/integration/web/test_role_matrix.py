@@ -196,6 +196,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/kb/articles/{article_id}/feedback"): EVERYONE,
     ("POST", "/api/kb/articles/{article_id}/attachments"): KB_AUTHORS,
     ("GET", "/api/kb/categories"): EVERYONE,
+    ("GET", "/api/kb/articles/{article_id}/related"): EVERYONE,
     ("GET", "/api/kb/articles"): KB_AUTHORS,
     ("GET", "/api/kb/articles/{article_id}/versions"): KB_AUTHORS,
     ("GET", "/api/kb/articles/{article_id}/compare"): KB_AUTHORS,

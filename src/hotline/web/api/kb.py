@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
 
-from hotline.identity.roles import ALL_ROLES
 from hotline.core.errors import Problem, ValidationFailed
+from hotline.identity.roles import ALL_ROLES
 from hotline.kb import marks
 from hotline.kb import service as kb
 from hotline.web.api.responses import Number, ResponseModel, errors
@@ -248,6 +248,28 @@ def search(
     return out
 
 
+class RelatedOut(ResponseModel):
+    """An article to read next: its id, published title and version."""
+
+    article_id: int
+    title: str
+    version: int
+
+
+@router.get("/articles/{article_id}/related", responses=errors(404, 422))
+def related(
+    article_id: RecordId,
+    limit: int = Query(5, ge=1, le=20),
+    user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[RelatedOut]:
+    """Published articles related to this one: found by its title, then from its category."""
+    return [
+        RelatedOut(article_id=hit.article_id, title=hit.title, version=hit.version)
+        for hit in kb.related(session, article_id=article_id, limit=limit)
+    ]
+
+
 @router.get("/categories", responses=errors())
 def categories(
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
@@ -319,9 +341,7 @@ def compare(
 ) -> ComparisonOut:
     """What changed between two versions of an article, line by line."""
     if base == other:
-        raise ValidationFailed(
-            [Problem("compare two different versions", field="query.other")]
-        )
+        raise ValidationFailed([Problem("compare two different versions", field="query.other")])
     older = kb.version(session, article_id=article_id, number=base)
     newer = kb.version(session, article_id=article_id, number=other)
     return ComparisonOut(
@@ -329,7 +349,9 @@ def compare(
         other=other,
         title_before=older.title,
         title_after=newer.title,
-        lines=[LineOut(change=x.change, text=x.text) for x in marks.compare(older.body, newer.body)],
+        lines=[
+            LineOut(change=x.change, text=x.text) for x in marks.compare(older.body, newer.body)
+        ],
     )
 
 

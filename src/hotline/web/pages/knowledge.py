@@ -35,9 +35,7 @@ def knowledge(
 
 
 @router.get("/knowledge/manage", response_class=HTMLResponse)
-def manage(
-    request: Request, user: CurrentUser = Depends(require_roles(*AUTHORS))
-) -> HTMLResponse:
+def manage(request: Request, user: CurrentUser = Depends(require_roles(*AUTHORS))) -> HTMLResponse:
     """Write and edit articles, read their versions and changes, and move them through review."""
     context = page_context(request, user)
     context.update(

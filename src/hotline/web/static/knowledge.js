@@ -1,6 +1,6 @@
 // The knowledge page: search (Chinese or English) with the matched words highlighted, read an
 // article (its text is put in as text, never as HTML, so an article cannot run script), vote
-// "was this helpful", and related articles found by searching with the article's title.
+// "was this helpful", and related articles (by its title, then from its category).
 'use strict';
 (() => {
   const {t, call, el, text} = Hotline;
@@ -71,8 +71,7 @@
   }
 
   async function related(article) {
-    const hits = await call('GET', `/api/kb/search?${new URLSearchParams({q: article.title, limit: '6'})}`);
-    const others = hits.filter((h) => h.article_id !== article.id).slice(0, 5);
+    const others = await call('GET', `/api/kb/articles/${article.id}/related`);
     el('kb-related').replaceChildren(...others.map((h) => {
       const li = document.createElement('li');
       const a = document.createElement('a');
