@@ -171,7 +171,8 @@ def category_name(session: Session, *, article: KbArticle) -> str | None:
 
 @dataclass(frozen=True)
 class ArticleSummary:
-    """One line of the authors' list: an article, its state and its newest title."""
+    """One line of the authors' list: an article, its state, its newest title and its usage
+    (views, uses on tickets, "was this helpful" answers)."""
 
     article_id: int
     title: str
@@ -181,6 +182,10 @@ class ArticleSummary:
     current_version: int
     published_version: int | None
     updated_at: datetime
+    views: int
+    uses: int
+    helpful_yes: int
+    helpful_no: int
 
 
 def list_articles(
@@ -213,6 +218,10 @@ def list_articles(
             current_version=article.current_version,
             published_version=article.published_version,
             updated_at=article.updated_at,
+            views=article.views,
+            uses=article.uses,
+            helpful_yes=article.helpful_yes,
+            helpful_no=article.helpful_no,
         )
         for article, title, name in session.execute(query)
     ]

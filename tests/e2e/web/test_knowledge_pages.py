@@ -151,6 +151,10 @@ def test_search_read_write_review_publish_and_find(browser: Any, site: str) -> N
     # Authoring: a refused field is named at the field.
     writer.click("#kb-manage-link")
     expect(writer.locator("#kb-list tbody tr")).to_have_count(2)
+    # Usage in the list: the article just read has one view and one helpful answer of one.
+    read_row = writer.locator("#kb-list tbody tr", has_text="空调不制冷怎么办")
+    expect(read_row.locator("td").nth(5)).to_have_text("1")
+    expect(read_row.locator("td").nth(7)).to_have_text("1 / 1")
     _accessible(writer)
     writer.click("#kb-new")
     writer.fill("#kb-body", "洗碗机显示E3：进水异常。")

@@ -63,6 +63,8 @@ def test_search_marks_matches_and_filters_by_category_and_tag(
 def test_versions_comparison_and_the_review_queue(desk_client: TestClient, auth: Auth) -> None:
     article = _publish(desk_client, auth, title="洗衣机E21", body="检查排水管\n清理过滤器")
     url = f"/api/kb/articles/{article}"
+    assert desk_client.get(url, headers=auth("wfm")).status_code == 200
+    desk_client.post(f"{url}/feedback", json={"helpful": False}, headers=auth("wfm"))
     edited = desk_client.post(
         f"{url}/versions",
         json={"body": "检查排水管\n清理排水泵过滤器\n重新启动", "note": "补充步骤"},
@@ -77,6 +79,8 @@ def test_versions_comparison_and_the_review_queue(desk_client: TestClient, auth:
     assert [(a["id"], a["current_version"], a["published_version"]) for a in queue] == [
         (article, 2, 1)
     ]
+    usage = (queue[0]["views"], queue[0]["uses"], queue[0]["helpful_yes"], queue[0]["helpful_no"])
+    assert usage == (1, 0, 0, 1)
     assert (
         desk_client.get("/api/kb/articles", params={"state": "draft"}, headers=auth("qa")).json()
         == []

@@ -139,7 +139,8 @@ class SearchHitOut(ResponseModel):
 
 
 class ArticleSummaryOut(ResponseModel):
-    """One article in the authors' list: its state and newest title."""
+    """One article in the authors' list: its state, newest title and usage (views, uses on
+    tickets, helpful and unhelpful answers)."""
 
     id: int
     title: str
@@ -149,6 +150,10 @@ class ArticleSummaryOut(ResponseModel):
     current_version: int
     published_version: int | None
     updated_at: datetime
+    views: int
+    uses: int
+    helpful_yes: int
+    helpful_no: int
 
 
 class VersionOut(ResponseModel):
@@ -297,6 +302,10 @@ def list_articles(
             current_version=a.current_version,
             published_version=a.published_version,
             updated_at=a.updated_at,
+            views=a.views,
+            uses=a.uses,
+            helpful_yes=a.helpful_yes,
+            helpful_no=a.helpful_no,
         )
         for a in kb.list_articles(session, state=state)
     ]

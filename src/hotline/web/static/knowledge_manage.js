@@ -75,6 +75,9 @@
       cell(row, a.category);
       cell(row, a.published_version && a.published_version !== a.current_version ? `${a.current_version} (${t('kb.live')} ${a.published_version})` : String(a.current_version));
       cell(row, a.author);
+      cell(row, String(a.views));
+      cell(row, String(a.uses));
+      cell(row, `${a.helpful_yes} / ${a.helpful_yes + a.helpful_no}`);
       return row;
     }));
     el('kb-list-empty').hidden = articles.length > 0;
