@@ -537,7 +537,9 @@ def search(
     """Find published, currently valid articles for a Chinese or English query, best first.
 
     Example: ``search(session, query="熱水器 E4")`` finds "热水器显示E4故障怎么办".
-    ``category_name`` and ``tag`` keep only the articles filed under them.
+    ``category_name`` and ``tag`` keep only the articles filed under them (the tag is checked
+    on the best-ranked candidates, ``4 × limit`` of them, so a rare tag under a common query
+    can find fewer than exist: narrow the query too).
     """
     words = query_terms(query)
     if not words:
@@ -641,6 +643,25 @@ def related(
             for other, other_title in session.execute(same_category)
         ]
     return found
+
+
+def published_bodies(session: Session, *, article_ids: Sequence[int]) -> dict[int, str]:
+    """The published text of each of these articles, in one query (search results' snippets).
+
+    Example: ``published_bodies(session, article_ids=[hit.article_id for hit in hits])``.
+    """
+    if not article_ids:
+        return {}
+    rows = session.execute(
+        select(KbVersion.article_id, KbVersion.body)
+        .join(
+            KbArticle,
+            (KbArticle.id == KbVersion.article_id)
+            & (KbVersion.version == KbArticle.published_version),
+        )
+        .where(KbVersion.article_id.in_(list(article_ids)))
+    )
+    return {int(article_id): body for article_id, body in rows}
 
 
 def _is_prefix_term(word: str) -> bool:

@@ -233,10 +233,10 @@ def search(
 ) -> list[SearchHitOut]:
     """Published, currently valid articles for a question, best first, with the matches."""
     hits = kb.search(session, query=q, limit=limit, category_name=category, tag=tag)
+    bodies = kb.published_bodies(session, article_ids=[hit.article_id for hit in hits])
     out = []
     for hit in hits:
-        body = kb.version(session, article_id=hit.article_id, number=hit.version).body
-        cut = marks.snippet(body, q)
+        cut = marks.snippet(bodies.get(hit.article_id, ""), q)
         out.append(
             SearchHitOut(
                 article_id=hit.article_id,
