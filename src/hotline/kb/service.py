@@ -156,6 +156,77 @@ def versions(session: Session, *, article_id: int) -> list[KbVersion]:
     )
 
 
+def categories(session: Session) -> list[str]:
+    """The names of all categories, alphabetically (the filters and the editor offer them)."""
+    return list(session.scalars(select(KbCategory.name).order_by(KbCategory.name)))
+
+
+def category_name(session: Session, *, article: KbArticle) -> str | None:
+    """The name of an article's category, if it has one."""
+    if article.category_id is None:
+        return None
+    found = session.get(KbCategory, article.category_id)
+    return found.name if found is not None else None
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """One line of the authors' list: an article, its state, its newest title and its usage
+    (views, uses on tickets, "was this helpful" answers)."""
+
+    article_id: int
+    title: str
+    state: str
+    category: str | None
+    author: str
+    current_version: int
+    published_version: int | None
+    updated_at: datetime
+    views: int
+    uses: int
+    helpful_yes: int
+    helpful_no: int
+
+
+def list_articles(
+    session: Session, *, state: ArticleState | None = None, limit: int = 200
+) -> list[ArticleSummary]:
+    """Articles for the authors and reviewers, most recently changed first.
+
+    Example: ``list_articles(session, state=ArticleState.REVIEW)`` is the review queue.
+    """
+    query = (
+        select(KbArticle, KbVersion.title, KbCategory.name)
+        .join(
+            KbVersion,
+            (KbVersion.article_id == KbArticle.id)
+            & (KbVersion.version == KbArticle.current_version),
+        )
+        .outerjoin(KbCategory, KbCategory.id == KbArticle.category_id)
+        .order_by(KbArticle.updated_at.desc(), KbArticle.id.desc())
+        .limit(limit)
+    )
+    if state is not None:
+        query = query.where(KbArticle.state == state.value)
+    return [
+        ArticleSummary(
+            article_id=article.id,
+            title=title,
+            state=article.state,
+            category=name,
+            author=article.author,
+            current_version=article.current_version,
+            published_version=article.published_version,
+            updated_at=article.updated_at,
+            views=article.views,
+            uses=article.uses,
+            helpful_yes=article.helpful_yes,
+            helpful_no=article.helpful_no,
+        )
+        for article, title, name in session.execute(query)
+    ]
+
+
 def edit_article(
     session: Session,
     *,
@@ -461,10 +532,14 @@ def search(
     limit: int = 5,
     now: datetime | None = None,
     category_name: str | None = None,
+    tag: str | None = None,
 ) -> list[SearchHit]:
     """Find published, currently valid articles for a Chinese or English query, best first.
 
     Example: ``search(session, query="熱水器 E4")`` finds "热水器显示E4故障怎么办".
+    ``category_name`` and ``tag`` keep only the articles filed under them (the tag is checked
+    on the best-ranked candidates, ``4 × limit`` of them, so a rare tag under a common query
+    can find fewer than exist: narrow the query too).
     """
     words = query_terms(query)
     if not words:
@@ -522,9 +597,71 @@ def search(
     hits = [
         SearchHit(article.id, title, scores[article.id], article.published_version or 0)
         for article, title in session.execute(query_articles)
+        if tag is None or tag in article.tags
     ]
     hits.sort(key=lambda hit: order[hit.article_id])
     return hits[:limit]
+
+
+def related(
+    session: Session, *, article_id: int, limit: int = 5, now: datetime | None = None
+) -> list[SearchHit]:
+    """Articles to read next: those search finds for this one's title, then the most viewed
+    published articles of its category (a small knowledge base shares few telling words).
+
+    Example: ``related(session, article_id=7)`` under "空调不制冷" lists "空调滤网清洗".
+    """
+    article = get_article(session, article_id=article_id)
+    title = version(session, article_id=article_id).title
+    now = now or utcnow()
+    found = [
+        hit
+        for hit in search(session, query=title, limit=limit + 1, now=now)
+        if hit.article_id != article_id
+    ][:limit]
+    if len(found) < limit and article.category_id is not None:
+        seen = {hit.article_id for hit in found} | {article_id}
+        same_category = (
+            select(KbArticle, KbVersion.title)
+            .join(
+                KbVersion,
+                (KbVersion.article_id == KbArticle.id)
+                & (KbVersion.version == KbArticle.published_version),
+            )
+            .where(
+                KbArticle.category_id == article.category_id,
+                KbArticle.id.not_in(seen),
+                KbArticle.state != ArticleState.RETIRED,
+                or_(KbArticle.valid_from.is_(None), KbArticle.valid_from <= now),
+                or_(KbArticle.valid_until.is_(None), KbArticle.valid_until > now),
+            )
+            .order_by(KbArticle.views.desc(), KbArticle.id)
+            .limit(limit - len(found))
+        )
+        found += [
+            SearchHit(other.id, other_title, 0.0, other.published_version or 0)
+            for other, other_title in session.execute(same_category)
+        ]
+    return found
+
+
+def published_bodies(session: Session, *, article_ids: Sequence[int]) -> dict[int, str]:
+    """The published text of each of these articles, in one query (search results' snippets).
+
+    Example: ``published_bodies(session, article_ids=[hit.article_id for hit in hits])``.
+    """
+    if not article_ids:
+        return {}
+    rows = session.execute(
+        select(KbVersion.article_id, KbVersion.body)
+        .join(
+            KbArticle,
+            (KbArticle.id == KbVersion.article_id)
+            & (KbVersion.version == KbArticle.published_version),
+        )
+        .where(KbVersion.article_id.in_(list(article_ids)))
+    )
+    return {int(article_id): body for article_id, body in rows}
 
 
 def _is_prefix_term(word: str) -> bool:

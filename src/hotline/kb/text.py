@@ -37,6 +37,15 @@ def _to_simplified() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+def simplified(text: str) -> str:
+    """``text`` with traditional characters folded to simplified (OpenCC ``t2s``).
+
+    >>> simplified("熱水器")
+    '热水器'
+    """
+    return str(_to_simplified().convert(text))
+
+
 def terms(text: str) -> list[str]:
     """Segment ``text`` into search terms (Chinese bigrams, lower-case words).
 
@@ -45,7 +54,7 @@ def terms(text: str) -> list[str]:
     >>> terms("水")
     ['水']
     """
-    text = _to_simplified().convert(unicodedata.normalize("NFKC", text)).lower()
+    text = simplified(unicodedata.normalize("NFKC", text)).lower()
     out: list[str] = []
     for match in _TOKEN.finditer(text):
         token = match.group()

@@ -27,6 +27,8 @@ PAGES = [
     "/quality",
     "/quality/calibration",
     "/manager",
+    "/knowledge",
+    "/knowledge/manage",
 ]
 
 

@@ -255,6 +255,10 @@ def test_agent_and_supervisor_work_a_contact_end_to_end(browser: Any, server: Se
     agent.fill("#kb-query", "空调 安装")
     agent.click("#kb-form button")
     expect(agent.locator("#kb-results li").first).to_contain_text("空调安装前的准备")
+    # The title opens the article on the knowledge page (a new tab: the call stays on the desk).
+    found = agent.locator("#kb-results li a").first
+    assert (found.get_attribute("href") or "").startswith("/knowledge?article=")
+    assert found.get_attribute("target") == "_blank"
     # The new ticket joins the caller's open tickets in the screen pop.
     expect(agent.locator("#pop-tickets")).to_contain_text("格力空调挂机安装")
     expect(agent.locator("#talk-controls")).to_be_visible()

@@ -155,6 +155,8 @@ def test_every_response_carries_the_security_headers(
         ("/reports", "supervisor"),
         ("/admin", "admin"),
         ("/desk", "agent"),
+        ("/knowledge", "agent"),
+        ("/knowledge/manage", "agent"),
     ],
 )
 def test_pages_have_no_inline_script_or_style(

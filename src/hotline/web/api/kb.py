@@ -1,4 +1,9 @@
-"""Knowledge-base API: search and read for everyone; writing, review and retiring by role."""
+"""Knowledge-base API: search and read for everyone; writing, review and retiring by role.
+
+Search results carry what the knowledge page shows of them: the stretches of the title that
+matched and a snippet of the body around the first match (:mod:`hotline.kb.marks`). The
+authors' routes list articles in every state, show every version and compare two of them.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
 
+from hotline.core.errors import Problem, ValidationFailed
 from hotline.identity.roles import ALL_ROLES
+from hotline.kb import marks
 from hotline.kb import service as kb
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
@@ -35,6 +42,14 @@ class ArticleIn(BaseModel):
     language: str = Field("zh-CN", max_length=16)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+
+    @field_validator("valid_until")
+    @classmethod
+    def _after_valid_from(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("valid_from")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("valid_until must come after valid_from")
+        return value
 
 
 class EditIn(BaseModel):
@@ -103,13 +118,80 @@ class PublishedArticleOut(ArticleOut):
     attachments: list[AttachmentRefOut]
 
 
+Mark = Annotated[list[int], Field(min_length=2, max_length=2)]
+
+
 class SearchHitOut(ResponseModel):
-    """One search result: the article, its published title and version, and the score."""
+    """One search result: the article, its published title and version, and the score; the
+    ``[start, end)`` stretches of the title that matched the query, and a snippet of the body
+    around the first match with its own marks (``cut_before``/``cut_after``: the body goes on).
+    """
 
     article_id: int
     title: str
     score: Number
     version: int
+    title_marks: list[Mark]
+    snippet: str
+    snippet_marks: list[Mark]
+    cut_before: bool
+    cut_after: bool
+
+
+class ArticleSummaryOut(ResponseModel):
+    """One article in the authors' list: its state, newest title and usage (views, uses on
+    tickets, helpful and unhelpful answers)."""
+
+    id: int
+    title: str
+    state: str
+    category: str | None
+    author: str
+    current_version: int
+    published_version: int | None
+    updated_at: datetime
+    views: int
+    uses: int
+    helpful_yes: int
+    helpful_no: int
+
+
+class VersionOut(ResponseModel):
+    """One version of an article as written (versions are never changed)."""
+
+    version: int
+    title: str
+    body: str
+    author: str
+    note: str
+    created_at: datetime
+
+
+class ArticleHistoryOut(ArticleOut):
+    """An article with its category, author and every version, oldest first."""
+
+    category: str | None
+    author: str
+    reviewer: str | None
+    versions: list[VersionOut]
+
+
+class LineOut(ResponseModel):
+    """One line of a comparison: ``same``, ``added`` (in ``other``) or ``removed`` (from
+    ``base``)."""
+
+    change: str
+    text: str
+
+
+class ComparisonOut(ResponseModel):
+    """What changed from version ``base`` to version ``other``: the titles and the body lines."""
+
+    base: int
+    other: int
+    title_before: str
+    title_after: str
+    lines: list[LineOut]
 
 
 class AttachmentOut(ResponseModel):
@@ -144,13 +226,142 @@ def _article(session: Session, article_id: int) -> ArticleOut:
 def search(
     q: str = Query(..., min_length=1, description="Question in Chinese or English."),
     limit: int = Query(5, ge=1, le=50),
-    category: str | None = None,
+    category: str | None = Query(None, max_length=NAME_LENGTH),
+    tag: str | None = Query(None, max_length=64),
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
     session: Session = Depends(db_session, scope="function"),
 ) -> list[SearchHitOut]:
-    """Published, currently valid articles for a question, best first."""
-    hits = kb.search(session, query=q, limit=limit, category_name=category)
-    return [SearchHitOut.model_validate(h.__dict__) for h in hits]
+    """Published, currently valid articles for a question, best first, with the matches."""
+    hits = kb.search(session, query=q, limit=limit, category_name=category, tag=tag)
+    bodies = kb.published_bodies(session, article_ids=[hit.article_id for hit in hits])
+    out = []
+    for hit in hits:
+        cut = marks.snippet(bodies.get(hit.article_id, ""), q)
+        out.append(
+            SearchHitOut(
+                article_id=hit.article_id,
+                title=hit.title,
+                score=hit.score,
+                version=hit.version,
+                title_marks=[list(m) for m in marks.matches(hit.title, q)],
+                snippet=cut.text,
+                snippet_marks=[list(m) for m in cut.marks],
+                cut_before=cut.cut_before,
+                cut_after=cut.cut_after,
+            )
+        )
+    return out
+
+
+class RelatedOut(ResponseModel):
+    """An article to read next: its id, published title and version."""
+
+    article_id: int
+    title: str
+    version: int
+
+
+@router.get("/articles/{article_id}/related", responses=errors(404, 422))
+def related(
+    article_id: RecordId,
+    limit: int = Query(5, ge=1, le=20),
+    user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[RelatedOut]:
+    """Published articles related to this one: found by its title, then from its category."""
+    return [
+        RelatedOut(article_id=hit.article_id, title=hit.title, version=hit.version)
+        for hit in kb.related(session, article_id=article_id, limit=limit)
+    ]
+
+
+@router.get("/categories", responses=errors())
+def categories(
+    user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[str]:
+    """The categories articles are filed under, alphabetically."""
+    return kb.categories(session)
+
+
+@router.get("/articles", responses=errors(422))
+def list_articles(
+    state: kb.ArticleState | None = None,
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[ArticleSummaryOut]:
+    """Articles in every state (``state`` picks one: ``review`` is the review queue), most
+    recently changed first."""
+    return [
+        ArticleSummaryOut(
+            id=a.article_id,
+            title=a.title,
+            state=a.state,
+            category=a.category,
+            author=a.author,
+            current_version=a.current_version,
+            published_version=a.published_version,
+            updated_at=a.updated_at,
+            views=a.views,
+            uses=a.uses,
+            helpful_yes=a.helpful_yes,
+            helpful_no=a.helpful_no,
+        )
+        for a in kb.list_articles(session, state=state)
+    ]
+
+
+@router.get("/articles/{article_id}/versions", responses=errors(404, 422))
+def history(
+    article_id: RecordId,
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ArticleHistoryOut:
+    """An article in any state with every version: what the editor and the reviewer read."""
+    article = kb.get_article(session, article_id=article_id)
+    return ArticleHistoryOut.model_validate(
+        _fields(session, article_id)
+        | {
+            "category": kb.category_name(session, article=article),
+            "author": article.author,
+            "reviewer": article.reviewer,
+            "versions": [
+                {
+                    "version": v.version,
+                    "title": v.title,
+                    "body": v.body,
+                    "author": v.author,
+                    "note": v.note,
+                    "created_at": v.created_at,
+                }
+                for v in kb.versions(session, article_id=article_id)
+            ],
+        }
+    )
+
+
+@router.get("/articles/{article_id}/compare", responses=errors(404, 422))
+def compare(
+    article_id: RecordId,
+    base: int = Query(..., ge=1, le=1_000_000, description="The older version."),
+    other: int = Query(..., ge=1, le=1_000_000, description="The newer version."),
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ComparisonOut:
+    """What changed between two versions of an article, line by line."""
+    if base == other:
+        raise ValidationFailed([Problem("compare two different versions", field="query.other")])
+    older = kb.version(session, article_id=article_id, number=base)
+    newer = kb.version(session, article_id=article_id, number=other)
+    return ComparisonOut(
+        base=base,
+        other=other,
+        title_before=older.title,
+        title_after=newer.title,
+        lines=[
+            LineOut(change=x.change, text=x.text) for x in marks.compare(older.body, newer.body)
+        ],
+    )
 
 
 @router.get("/articles/{article_id}", responses=errors(404, 422))

@@ -78,6 +78,7 @@ def mount(app: FastAPI) -> None:
         chat,
         customers,
         followup,
+        knowledge,
         live,
         manager,
         people,
@@ -100,3 +101,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(campaigns.router)
     app.include_router(followup.router)
     app.include_router(chat.router)
+    app.include_router(knowledge.router)

@@ -263,7 +263,17 @@
     if (!q) return;
     try {
       const hits = await call('GET', `/api/live/knowledge?q=${encodeURIComponent(q)}`);
-      hits.forEach((h) => item(list, `${h.title} (v${h.version})`));
+      // Each title opens the article on the knowledge page, in a new tab: the call stays here.
+      hits.forEach((h) => {
+        const li = document.createElement('li');
+        const link = document.createElement('a');
+        link.href = `/knowledge?article=${h.article_id}`;
+        link.target = '_blank';
+        link.rel = 'noopener';
+        link.textContent = `${h.title} (v${h.version})`;
+        li.appendChild(link);
+        list.appendChild(li);
+      });
       if (!hits.length) item(list, t('desk.none'));
     } catch (error) { item(list, String(error.message || error)); }
   };
