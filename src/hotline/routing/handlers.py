@@ -109,6 +109,8 @@ from hotline.routing.state import (
     _PriorityMode,
     _Queue,
     _Timer,
+    agent_skills,
+    identity_term,
 )
 from hotline.routing.strategies import estimated_wait_s, smoothed_handle_s
 from hotline.routing.timers import TimerHeap
@@ -339,6 +341,13 @@ class Handlers:
             contact.timers.append(
                 self._timer(contact.queue.cfg.announce_every_s, "announce", contact)
             )
+        elif kind == "prefer":
+            assert contact is not None
+            if contact.preferred is not None:
+                self._drop_preference(contact)
+                if contact.stage == _WAITING:
+                    leave_pool(contact)
+                    self._wait(contact)
 
     # ------------------------------------------------------------------ agents
 
@@ -395,7 +404,7 @@ class Handlers:
         for pool in agent.pools:
             pool.members.discard(agent.id)
         agent.cfg = cfg
-        agent.skills = dict(cfg.skills)
+        agent.skills = agent_skills(cfg)
         agent.languages = cfg.languages
         agent.capacity = {ch: self.config.capacity(cfg, ch) for ch in Channel}
         agent.load = dict.fromkeys(agent.capacity, 0)
@@ -500,6 +509,9 @@ class Handlers:
         """Put a contact into ``queue`` (its place counted from ``place_at``) or overflow it."""
         if contact.timers:
             self._cancel_contact_timers(contact)
+        if contact.queue is not None:
+            # Moving on (overflow, transfer): the preference was for the first queue only.
+            self._drop_preference(contact)
         contact.queue = queue
         contact.queued_at = self.now
         contact.place_at = place_at
@@ -552,6 +564,20 @@ class Handlers:
                 contact.timers.append(self._timer(delay, "overflow", contact, value=rule))
         if cfg.announce_every_s is not None:
             contact.timers.append(self._timer(cfg.announce_every_s, "announce", contact))
+        if contact.preferred is not None:
+            delay = contact.preferred_until - self.now
+            contact.timers.append(self._timer(delay, "prefer", contact))
+
+    def _drop_preference(self, contact: _Contact) -> None:
+        """The contact no longer waits for its preferred agent: anyone eligible may take it.
+
+        Its own terms lose the identity term; a contact waiting in a pool must then move
+        to the pool of its remaining terms (the caller does that: ``leave_pool``, ``_wait``).
+        """
+        preferred = contact.preferred
+        if preferred is not None:
+            contact.extra = tuple(t for t in contact.extra if t != preferred)
+            contact.preferred = None
 
     def _texts(self, extra: tuple[Term, ...]) -> tuple[str, ...]:
         texts = self._text_cache.get(extra)
@@ -666,6 +692,7 @@ class Handlers:
 
     def _callback(self, contact: _Contact, target: _Queue, reason: str) -> None:
         queue = contact.queue
+        self._drop_preference(contact)
         callback_id = f"{contact.id}:callback"
         serial = 1
         while callback_id in self._contacts:
@@ -713,6 +740,9 @@ class Handlers:
         queue = contact.queue
         if contact.stage == _WAITING:
             leave_pool(contact)
+        if contact.preferred is not None:
+            # One offer is the preference's due: should it fail, anyone may take the contact.
+            self._drop_preference(contact)
         contact.stage = _RINGING
         contact.agent = agent
         contact.offer_kind = kind
@@ -1125,6 +1155,13 @@ class Handlers:
             extra,
         )
         contact.customer = command.customer
+        preferred = command.preferred_agent
+        if preferred is not None and command.preferred_for_s > 0 and preferred in self._agents:
+            # An agent the engine does not know cannot take it: no preference then.
+            term = identity_term(preferred)
+            contact.preferred = term
+            contact.preferred_until = self.now + command.preferred_for_s
+            contact.extra = canonical((*contact.extra, term))
         self._contacts[contact.id] = contact
         if command.log_arrival:
             if command.customer is None:

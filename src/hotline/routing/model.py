@@ -374,6 +374,12 @@ class ContactQueued(Value):
 
     ``requirements`` and ``language`` add to the queue's own; ``priority`` defaults to the
     queue's. ``log_arrival`` also writes the ``arrived`` event (off when the IVR did).
+
+    ``preferred_agent`` (a "sticky agent": the one who owns the caller's open ticket) is the
+    only agent offered the contact for its first ``preferred_for_s`` seconds in the queue —
+    provided they serve the queue and meet the contact's terms; after that, or as soon as
+    the preferred agent lets an offer of it go (declined, rang out), anyone eligible may take
+    it, the contact keeping its place.
     """
 
     __slots__ = (
@@ -383,6 +389,8 @@ class ContactQueued(Value):
         "customer",
         "language",
         "log_arrival",
+        "preferred_agent",
+        "preferred_for_s",
         "priority",
         "queue",
         "requirements",
@@ -397,6 +405,8 @@ class ContactQueued(Value):
         "language",
         "log_arrival",
         "customer",
+        "preferred_agent",
+        "preferred_for_s",
     )
 
     def __init__(
@@ -410,6 +420,8 @@ class ContactQueued(Value):
         language: str | None = None,
         log_arrival: bool = True,
         customer: str | None = None,
+        preferred_agent: str | None = None,
+        preferred_for_s: float = 0.0,
     ) -> None:
         self.at: Final = at
         self.contact_id: Final = contact_id
@@ -420,6 +432,8 @@ class ContactQueued(Value):
         self.language: Final = language
         self.log_arrival: Final = log_arrival
         self.customer: Final = customer
+        self.preferred_agent: Final = preferred_agent
+        self.preferred_for_s: Final = preferred_for_s
 
 
 @dataclass(frozen=True, slots=True)
