@@ -9,6 +9,7 @@ keeps its place in line throughout.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -50,7 +51,7 @@ def _center() -> RoutingEngine:
     return engine
 
 
-def _offers(effects: list[object]) -> list[tuple[str, str]]:
+def _offers(effects: Sequence[object]) -> list[tuple[str, str]]:
     return [(e.contact_id, e.agent_id) for e in effects if isinstance(e, Offer)]
 
 
@@ -134,7 +135,7 @@ def drive(ops: list[tuple[int, int, int, float]]) -> None:
     window: dict[str, tuple[str, float]] = {}  # contact -> (preferred agent, until)
     offered: set[str] = set()
 
-    def check(effects: list[object], at: float) -> None:
+    def check(effects: Sequence[object], at: float) -> None:
         for effect in effects:
             if not isinstance(effect, Offer) or effect.kind != "queue":
                 continue
