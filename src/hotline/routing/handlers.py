@@ -42,6 +42,7 @@ from hotline.routing.model import (
     ContactAbandoned,
     ContactEnded,
     ContactHeld,
+    ContactMoved,
     ContactQueued,
     ContactResumed,
     Effect,
@@ -188,6 +189,7 @@ class Handlers:
             ContactResumed: self._on_resumed,
             TransferredToQueue: self._on_transfer_to_queue,
             TransferredToAgent: self._on_transfer_to_agent,
+            ContactMoved: self._on_moved,
             ConsultStarted: self._on_consult_started,
             ConsultEnded: self._on_consult_ended,
             CallbackRequested: self._on_callback_requested,
@@ -1075,6 +1077,40 @@ class Handlers:
             self._end_consult(contact, transfer=False)
         self._hand_over(contact, agent, {"to_agent": target.id})
         self._offer(contact, target, "transfer")
+
+    def _on_moved(self, command: ContactMoved) -> None:
+        """A supervisor moves a waiting contact to another queue (keeping its place) or
+        straight to an available agent."""
+        contact = self._contact(command.contact_id)
+        source = contact.queue
+        if contact.stage != _WAITING or source is None:
+            raise RoutingConflict(f"{command.contact_id} is not waiting in a queue")
+        if (command.queue is None) == (command.agent_id is None):
+            raise RoutingConflict("move a waiting contact to a queue or to an agent, not both")
+        if command.agent_id is not None:
+            agent = self._available(command.agent_id, contact)
+            if contact.declined:
+                contact.declined.discard(agent.id)  # the supervisor's choice stands
+            self._drop_preference(contact)
+            self._offer(contact, agent, "transfer")
+            return
+        assert command.queue is not None
+        target = self._queue(command.queue)
+        if target is source:
+            raise RoutingConflict(f"{contact.id} already waits in queue {target.id}")
+        if contact.channel != target.channel and contact.channel is not _Channel.CALLBACK:
+            raise RoutingConflict(
+                f"queue {target.id} takes {target.channel.value}, not {contact.channel.value}"
+            )
+        leave_pool(contact)
+        self._event(
+            _EventKind.OVERFLOWED,
+            contact,
+            queue=source,
+            data={"to": target.id, "reason": "moved"},
+        )
+        self._effects.append(MovedToQueue(contact.id, source.id, target.id, "moved"))
+        self._enter_queue(contact, target, contact.place_at, check_rules=False)
 
     def _on_consult_started(self, command: ConsultStarted) -> None:
         contact, agent = self._connected(command.contact_id)

@@ -564,6 +564,21 @@ class TransferredToAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactMoved:
+    """A supervisor moves a *waiting* contact: to another queue (``queue``), keeping its
+    place — its wait still counts from when it first queued — or straight to an available
+    agent (``agent_id``; a supervisor picking a call for themselves names their own), who is
+    offered it at once; if that offer fails the contact returns to its queue and place.
+    Exactly one of ``queue`` and ``agent_id``.
+    """
+
+    at: float
+    contact_id: str
+    queue: str | None = None
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ConsultStarted:
     """The agent consults another (available) agent while the customer waits on hold."""
 
@@ -618,6 +633,7 @@ Command = (
     | ContactResumed
     | TransferredToQueue
     | TransferredToAgent
+    | ContactMoved
     | ConsultStarted
     | ConsultEnded
     | CallbackRequested
