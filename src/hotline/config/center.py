@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from hotline.config.caller_rules import CallerRules
+from hotline.config.crisis import CrisisConfig
 from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
 from hotline.config.grading import GradingConfig
@@ -354,6 +355,7 @@ class CenterConfig(Strict):
     targets: Targets | None = None
     grading: GradingConfig | None = None
     caller_rules: CallerRules | None = None
+    crisis: CrisisConfig | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

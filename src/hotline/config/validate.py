@@ -312,6 +312,11 @@ def _cross_checks(
     _check_quality(config, error, channels)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     _check_caller_rules(config, error, warn, known, queues)
+    if config.crisis is not None:
+        for i, queue_id in enumerate(config.crisis.close_queues):
+            known(("crisis", "close_queues", i), queue_id, queues, "queue")
+        if config.queues and set(config.crisis.close_queues) >= queues:
+            error(("crisis", "close_queues"), "crisis mode cannot close every queue")
     return errors, warnings
 
 

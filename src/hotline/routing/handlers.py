@@ -559,8 +559,13 @@ class Handlers:
         for ring in range(contact.ring + 1, len(rings)):
             contact.timers.append(self._timer(rings[ring][0] - elapsed, "age", contact, value=ring))
         cfg = queue.cfg
+        is_callback = contact.channel is _Channel.CALLBACK
         for rule in cfg.overflow:
             if rule.when is _OverflowCondition.WAIT_EXCEEDS:
+                if is_callback and rule.action is _OverflowAction.CALLBACK:
+                    # A callback is one already: nobody is on the line to release, and a
+                    # callback of a callback would only replace it, again and again.
+                    continue
                 assert rule.value is not None
                 delay = rule.value - elapsed
                 contact.timers.append(self._timer(delay, "overflow", contact, value=rule))
