@@ -16,7 +16,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from hotline.config.caller_rules import CallerRules
 from hotline.config.chat import ChatSettings
+from hotline.config.crisis import CrisisConfig
 from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
 from hotline.config.followup import FollowUpConfig
@@ -198,6 +200,11 @@ class Queue(Strict):
     ageing: list[AgeingStep] = Field(default_factory=list)
     overflow: list[OverflowRule] = Field(default_factory=list)
     announce_every_s: float | None = Field(default=None, gt=0)
+    announce_agent_number: bool = Field(
+        default=False,
+        description="tell the caller the answering agent's job number when the call connects "
+        "('N 号话务员为您服务' / 'Agent number N is serving you')",
+    )
 
     @field_validator("strategy")
     @classmethod
@@ -227,6 +234,11 @@ class Agent(Strict):
     languages: list[str] = Field(default_factory=lambda: ["zh-CN"])
     capacity: dict[str, int] = Field(default_factory=dict)
     wrap_up_s: float | None = Field(default=None, ge=0, le=3600)
+    job_number: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,8}$",
+        description="the agent's job number (工号), announced to callers digit by digit",
+    )
 
     @field_validator("skills")
     @classmethod
@@ -346,6 +358,8 @@ class CenterConfig(Strict):
     grading: GradingConfig | None = None
     followup: FollowUpConfig | None = None
     chat: ChatSettings | None = None
+    caller_rules: CallerRules | None = None
+    crisis: CrisisConfig | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

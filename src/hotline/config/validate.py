@@ -313,7 +313,59 @@ def _cross_checks(
     _check_followup(config, error, known, calendars)
     _check_chat(config, error)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
+    _check_caller_rules(config, error, warn, known, queues)
+    if config.crisis is not None:
+        for i, queue_id in enumerate(config.crisis.close_queues):
+            known(("crisis", "close_queues", i), queue_id, queues, "queue")
+        if config.queues and set(config.crisis.close_queues) >= queues:
+            error(("crisis", "close_queues"), "crisis mode cannot close every queue")
     return errors, warnings
+
+
+def _check_caller_rules(
+    config: CenterConfig, error: Any, warn: Any, known: Any, queues: set[str]
+) -> None:
+    """Caller rules name queues the center has, list a number once, grade VIP levels once;
+    queues that announce the agent's job number have agents with one."""
+    rules = config.caller_rules
+    if rules is not None:
+        base: Path_ = ("caller_rules",)
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(rules.nuisance):
+            digits = "".join(ch for ch in entry.number if ch.isdigit())
+            if digits in seen:
+                error(
+                    (*base, "nuisance", i, "number"),
+                    f"number {entry.number!r} is already listed as nuisance[{seen[digits]}]",
+                )
+            seen.setdefault(digits, i)
+        levels: set[int] = set()
+        for i, rule in enumerate(rules.vip):
+            path = (*base, "vip", i)
+            if rule.min_level in levels:
+                error((*path, "min_level"), f"another VIP rule already starts at {rule.min_level}")
+            levels.add(rule.min_level)
+            if rule.priority is None and rule.queue is None:
+                error(path, "a VIP rule must set a priority or a queue")
+            known((*path, "queue"), rule.queue, queues, "queue")
+        for i, queue_id in enumerate(rules.queues):
+            known((*base, "queues", i), queue_id, queues, "queue")
+    for i, queue in enumerate(config.queues):
+        if not queue.announce_agent_number:
+            continue
+        terms = parse_requirements(queue.requirements)
+        missing = [
+            agent.id
+            for agent in config.agents
+            if agent.job_number is None
+            and matches_all(terms, agent.skills, frozenset(agent.languages))
+        ]
+        if missing:
+            warn(
+                ("queues", i, "announce_agent_number"),
+                f"agents without a job_number serve queue {queue.id!r}, so their callers hear "
+                "no number: " + ", ".join(missing),
+            )
 
 
 def _check_targets(

@@ -37,7 +37,9 @@ Driving it
     * Commands (all carry ``at``): ``ContactQueued``, ``AgentLoggedIn`` / ``AgentLoggedOut``,
       ``AgentReady`` / ``AgentNotReady(reason)``, ``OfferAnswered`` / ``OfferRejected``,
       ``ContactAbandoned``, ``ContactEnded``, ``WrapUpEnded``, ``ContactHeld`` /
-      ``ContactResumed``, ``TransferredToQueue`` / ``TransferredToAgent``, ``ConsultStarted``
+      ``ContactResumed``, ``TransferredToQueue`` / ``TransferredToAgent``, ``ContactMoved``
+      (a supervisor moves a waiting contact; a contact may prefer an agent for a while:
+      ``ContactQueued(preferred_agent=, preferred_for_s=)``), ``ConsultStarted``
       / ``ConsultEnded(transfer)``, ``CallbackRequested``, ``NewDay``, ``Tick``.
     * Effects to carry out: ``Offer`` (ring the agent), ``CancelOffer``, ``ConnectConsult``,
       ``AnnouncePosition``, ``PlayClosedMessage``, ``RouteToVoicemail``, ``StartCallback``,
@@ -46,7 +48,8 @@ Driving it
       ``result.events`` to the event log; sleep until ``engine.next_deadline()`` (or the next
       outside event) and call ``engine.advance(now)``.
     * Queries for screens: ``agent_state``, ``agent_reason``, ``agent_contacts``,
-      ``contact_stage``, ``contact_queue``, ``contact_history``, ``waiting_contacts``, ``position``,
+      ``contact_stage``, ``contact_queue``, ``contact_history``, ``waiting_contacts``,
+      ``waiting_since``, ``position``,
       ``estimated_wait``, ``queue_estimated_wait``, ``queue_snapshot``, ``queue_members``,
       ``eligible``, ``requirements``.
     * Reconfiguration, piece by piece, at each piece's own safe point: ``configure_queue`` /
@@ -266,6 +269,16 @@ class RoutingEngine(Handlers):
         """The contacts waiting in a queue, in service order (position 1 first)."""
         queue = self._queue(queue_id)
         return [c.id for c in sorted(queue.waiting.values(), key=_contact_order)]
+
+    def waiting_since(self, contact_id: str) -> float | None:
+        """When the waiting contact's place in line counts from, or ``None`` if not waiting.
+
+        The first queueing: a contact moved to another queue, or a callback, keeps it.
+        """
+        contact = self._contacts.get(contact_id)
+        if contact is None or contact.stage != _WAITING or contact.queue is None:
+            return None
+        return contact.place_at
 
     def position(self, contact_id: str) -> int | None:
         """The waiting contact's position in its queue (1 = next), or ``None``."""

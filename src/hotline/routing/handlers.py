@@ -42,6 +42,7 @@ from hotline.routing.model import (
     ContactAbandoned,
     ContactEnded,
     ContactHeld,
+    ContactMoved,
     ContactQueued,
     ContactResumed,
     Effect,
@@ -109,6 +110,8 @@ from hotline.routing.state import (
     _PriorityMode,
     _Queue,
     _Timer,
+    agent_skills,
+    identity_term,
 )
 from hotline.routing.strategies import estimated_wait_s, smoothed_handle_s
 from hotline.routing.timers import TimerHeap
@@ -186,6 +189,7 @@ class Handlers:
             ContactResumed: self._on_resumed,
             TransferredToQueue: self._on_transfer_to_queue,
             TransferredToAgent: self._on_transfer_to_agent,
+            ContactMoved: self._on_moved,
             ConsultStarted: self._on_consult_started,
             ConsultEnded: self._on_consult_ended,
             CallbackRequested: self._on_callback_requested,
@@ -339,6 +343,13 @@ class Handlers:
             contact.timers.append(
                 self._timer(contact.queue.cfg.announce_every_s, "announce", contact)
             )
+        elif kind == "prefer":
+            assert contact is not None
+            if contact.preferred is not None:
+                self._drop_preference(contact)
+                if contact.stage == _WAITING:
+                    leave_pool(contact)
+                    self._wait(contact)
 
     # ------------------------------------------------------------------ agents
 
@@ -395,7 +406,7 @@ class Handlers:
         for pool in agent.pools:
             pool.members.discard(agent.id)
         agent.cfg = cfg
-        agent.skills = dict(cfg.skills)
+        agent.skills = agent_skills(cfg)
         agent.languages = cfg.languages
         agent.capacity = {ch: self.config.capacity(cfg, ch) for ch in Channel}
         agent.load = dict.fromkeys(agent.capacity, 0)
@@ -500,6 +511,9 @@ class Handlers:
         """Put a contact into ``queue`` (its place counted from ``place_at``) or overflow it."""
         if contact.timers:
             self._cancel_contact_timers(contact)
+        if contact.queue is not None:
+            # Moving on (overflow, transfer): the preference was for the first queue only.
+            self._drop_preference(contact)
         contact.queue = queue
         contact.queued_at = self.now
         contact.place_at = place_at
@@ -545,13 +559,32 @@ class Handlers:
         for ring in range(contact.ring + 1, len(rings)):
             contact.timers.append(self._timer(rings[ring][0] - elapsed, "age", contact, value=ring))
         cfg = queue.cfg
+        is_callback = contact.channel is _Channel.CALLBACK
         for rule in cfg.overflow:
             if rule.when is _OverflowCondition.WAIT_EXCEEDS:
+                if is_callback and rule.action is _OverflowAction.CALLBACK:
+                    # A callback is one already: nobody is on the line to release, and a
+                    # callback of a callback would only replace it, again and again.
+                    continue
                 assert rule.value is not None
                 delay = rule.value - elapsed
                 contact.timers.append(self._timer(delay, "overflow", contact, value=rule))
         if cfg.announce_every_s is not None:
             contact.timers.append(self._timer(cfg.announce_every_s, "announce", contact))
+        if contact.preferred is not None:
+            delay = contact.preferred_until - self.now
+            contact.timers.append(self._timer(delay, "prefer", contact))
+
+    def _drop_preference(self, contact: _Contact) -> None:
+        """The contact no longer waits for its preferred agent: anyone eligible may take it.
+
+        Its own terms lose the identity term; a contact waiting in a pool must then move
+        to the pool of its remaining terms (the caller does that: ``leave_pool``, ``_wait``).
+        """
+        preferred = contact.preferred
+        if preferred is not None:
+            contact.extra = tuple(t for t in contact.extra if t != preferred)
+            contact.preferred = None
 
     def _texts(self, extra: tuple[Term, ...]) -> tuple[str, ...]:
         texts = self._text_cache.get(extra)
@@ -666,6 +699,7 @@ class Handlers:
 
     def _callback(self, contact: _Contact, target: _Queue, reason: str) -> None:
         queue = contact.queue
+        self._drop_preference(contact)
         callback_id = f"{contact.id}:callback"
         serial = 1
         while callback_id in self._contacts:
@@ -713,6 +747,9 @@ class Handlers:
         queue = contact.queue
         if contact.stage == _WAITING:
             leave_pool(contact)
+        if contact.preferred is not None:
+            # One offer is the preference's due: should it fail, anyone may take the contact.
+            self._drop_preference(contact)
         contact.stage = _RINGING
         contact.agent = agent
         contact.offer_kind = kind
@@ -1046,6 +1083,40 @@ class Handlers:
         self._hand_over(contact, agent, {"to_agent": target.id})
         self._offer(contact, target, "transfer")
 
+    def _on_moved(self, command: ContactMoved) -> None:
+        """A supervisor moves a waiting contact to another queue (keeping its place) or
+        straight to an available agent."""
+        contact = self._contact(command.contact_id)
+        source = contact.queue
+        if contact.stage != _WAITING or source is None:
+            raise RoutingConflict(f"{command.contact_id} is not waiting in a queue")
+        if (command.queue is None) == (command.agent_id is None):
+            raise RoutingConflict("move a waiting contact to a queue or to an agent, not both")
+        if command.agent_id is not None:
+            agent = self._available(command.agent_id, contact)
+            if contact.declined:
+                contact.declined.discard(agent.id)  # the supervisor's choice stands
+            self._drop_preference(contact)
+            self._offer(contact, agent, "transfer")
+            return
+        assert command.queue is not None
+        target = self._queue(command.queue)
+        if target is source:
+            raise RoutingConflict(f"{contact.id} already waits in queue {target.id}")
+        if contact.channel != target.channel and contact.channel is not _Channel.CALLBACK:
+            raise RoutingConflict(
+                f"queue {target.id} takes {target.channel.value}, not {contact.channel.value}"
+            )
+        leave_pool(contact)
+        self._event(
+            _EventKind.OVERFLOWED,
+            contact,
+            queue=source,
+            data={"to": target.id, "reason": "moved"},
+        )
+        self._effects.append(MovedToQueue(contact.id, source.id, target.id, "moved"))
+        self._enter_queue(contact, target, contact.place_at, check_rules=False)
+
     def _on_consult_started(self, command: ConsultStarted) -> None:
         contact, agent = self._connected(command.contact_id)
         if contact.consult is not None:
@@ -1125,6 +1196,13 @@ class Handlers:
             extra,
         )
         contact.customer = command.customer
+        preferred = command.preferred_agent
+        if preferred is not None and command.preferred_for_s > 0 and preferred in self._agents:
+            # An agent the engine does not know cannot take it: no preference then.
+            term = identity_term(preferred)
+            contact.preferred = term
+            contact.preferred_until = self.now + command.preferred_for_s
+            contact.extra = canonical((*contact.extra, term))
         self._contacts[contact.id] = contact
         if command.log_arrival:
             if command.customer is None:

@@ -374,6 +374,12 @@ class ContactQueued(Value):
 
     ``requirements`` and ``language`` add to the queue's own; ``priority`` defaults to the
     queue's. ``log_arrival`` also writes the ``arrived`` event (off when the IVR did).
+
+    ``preferred_agent`` (a "sticky agent": the one who owns the caller's open ticket) is the
+    only agent offered the contact for its first ``preferred_for_s`` seconds in the queue —
+    provided they serve the queue and meet the contact's terms; after that, or as soon as
+    the preferred agent lets an offer of it go (declined, rang out), anyone eligible may take
+    it, the contact keeping its place.
     """
 
     __slots__ = (
@@ -383,6 +389,8 @@ class ContactQueued(Value):
         "customer",
         "language",
         "log_arrival",
+        "preferred_agent",
+        "preferred_for_s",
         "priority",
         "queue",
         "requirements",
@@ -397,6 +405,8 @@ class ContactQueued(Value):
         "language",
         "log_arrival",
         "customer",
+        "preferred_agent",
+        "preferred_for_s",
     )
 
     def __init__(
@@ -410,6 +420,8 @@ class ContactQueued(Value):
         language: str | None = None,
         log_arrival: bool = True,
         customer: str | None = None,
+        preferred_agent: str | None = None,
+        preferred_for_s: float = 0.0,
     ) -> None:
         self.at: Final = at
         self.contact_id: Final = contact_id
@@ -420,6 +432,8 @@ class ContactQueued(Value):
         self.language: Final = language
         self.log_arrival: Final = log_arrival
         self.customer: Final = customer
+        self.preferred_agent: Final = preferred_agent
+        self.preferred_for_s: Final = preferred_for_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,6 +564,21 @@ class TransferredToAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactMoved:
+    """A supervisor moves a *waiting* contact: to another queue (``queue``), keeping its
+    place — its wait still counts from when it first queued — or straight to an available
+    agent (``agent_id``; a supervisor picking a call for themselves names their own), who is
+    offered it at once; if that offer fails the contact returns to its queue and place.
+    Exactly one of ``queue`` and ``agent_id``.
+    """
+
+    at: float
+    contact_id: str
+    queue: str | None = None
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ConsultStarted:
     """The agent consults another (available) agent while the customer waits on hold."""
 
@@ -604,6 +633,7 @@ Command = (
     | ContactResumed
     | TransferredToQueue
     | TransferredToAgent
+    | ContactMoved
     | ConsultStarted
     | ConsultEnded
     | CallbackRequested

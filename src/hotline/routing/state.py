@@ -263,6 +263,25 @@ class _Pool:
         self.waiting = 0
 
 
+def identity_term(agent_id: str) -> SkillTerm:
+    """The requirement only ``agent_id`` meets: how a contact prefers one agent (sticky agent).
+
+    Every agent the engine knows carries a skill named ``@<agent id>`` at level 1
+    (:func:`agent_skills`). No written requirement can name it (the grammar does not allow
+    ``@``), so the term exists only while the engine puts it among a contact's own terms;
+    ageing never relaxes it (level 1 is the lowest), and pools keyed by it hold exactly the
+    contacts that wait for that agent.
+    """
+    return SkillTerm("@" + agent_id, ">=", 1)
+
+
+def agent_skills(cfg: AgentConfig) -> dict[str, int]:
+    """The agent's skills as the engine matches them: the configured ones and their identity."""
+    skills = dict(cfg.skills)
+    skills["@" + cfg.id] = 1
+    return skills
+
+
 class _Agent:
     """An agent: presence, the contacts in hand (items), load per channel, pools, counters."""
 
@@ -311,7 +330,7 @@ class _Agent:
         self.cfg = cfg
         self.id = cfg.id
         self.index = index
-        self.skills = dict(cfg.skills)
+        self.skills = agent_skills(cfg)
         self.languages = cfg.languages
         self.capacity = capacity
         self.presence = _OUT
@@ -366,6 +385,8 @@ class _Contact:
         "overflow_due",
         "place_at",
         "pool",
+        "preferred",
+        "preferred_until",
         "priority",
         "queue",
         "queued_at",
@@ -406,6 +427,9 @@ class _Contact:
         self.hops = 0
         self.overflow_due: OverflowRule | None = None
         self.offer_kind = "queue"
+        # The sticky-agent term (see ``identity_term``) among ``extra``, while it holds.
+        self.preferred: SkillTerm | None = None
+        self.preferred_until = 0.0
         self.customer: str | None = None
         self.history: list[Segment] = []
 

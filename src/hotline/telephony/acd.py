@@ -258,6 +258,9 @@ class CommandRouter(ABC):
                 language=language,
                 log_arrival=False,
                 customer=data.get("caller"),
+                # the caller rules' sticky agent (CallCenter._recognised)
+                preferred_agent=data.get("preferred_agent"),
+                preferred_for_s=float(data.get("preferred_for_s") or 0.0),
             ),
         )
 

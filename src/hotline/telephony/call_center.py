@@ -47,12 +47,19 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hotline.config.caller_rules import (
+    CallerFacts,
+    CallerRules,
+    NuisanceNumber,
+    nuisance_entry,
+    route_caller,
+)
 from hotline.config.flow import Flow
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event, EventKind, Outcome
@@ -85,6 +92,7 @@ from hotline.telephony.call_state import (
     Bridged,
     CallEffect,
     CallerLeft,
+    CallerRefused,
     CallEvent,
     EndConversation,
     EndMusic,
@@ -119,7 +127,7 @@ from hotline.telephony.call_state import (
 )
 from hotline.telephony.call_state import start as start_call
 from hotline.telephony.consult import Consults
-from hotline.telephony.media.numbers import announcement
+from hotline.telephony.media.numbers import agent_number_announcement, announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
 from hotline.telephony.media.sdp import (
     ANSWER_DIRECTION,
@@ -132,6 +140,7 @@ from hotline.telephony.outbound import Originator
 from hotline.telephony.ports import (
     AgentPhone,
     AnnounceWait,
+    CallerDirectory,
     CallRouter,
     DialCallback,
     EventSink,
@@ -223,6 +232,14 @@ class CallCenterSettings:
     do_not_call: NumberScreen | None = None
     # The longest voicemail message taken before the line is closed.
     voicemail_max_s: float = 120.0
+    # The center file's caller rules (VIP, complaints, sticky agent, nuisance numbers); they
+    # need a CallerDirectory to look callers up. None: every caller is routed as the IVR says.
+    caller_rules: CallerRules | None = None
+    # The agents the center has: a ticket owned by anyone else makes no sticky preference.
+    agents: frozenset[str] | None = None
+    # Job numbers (工号) by agent, and the queues whose callers hear the number on connect.
+    job_numbers: Mapping[str, str] = field(default_factory=dict)
+    announce_agent_number: frozenset[str] = frozenset()
 
 
 class CallCenter:
@@ -236,11 +253,15 @@ class CallCenter:
         router: CallRouter,
         sink: EventSink,
         clock: Clock | None = None,
+        callers: CallerDirectory | None = None,
     ) -> None:
         self.settings = settings
         self.media = media
         self.router = router
         self.sink = sink
+        self.callers = callers
+        # contact id -> what the caller directory said about the caller (rules need it)
+        self.caller_facts: dict[str, CallerFacts] = {}
         self.clock = clock or WallClock()
         self.signalling: Signalling | None = None
         self.interpreter = Interpreter(settings.flow)
@@ -442,7 +463,45 @@ class CallCenter:
         self._carry_out(call, effects)
         self.spawn(self._setup(call, sdp))
 
+    def _nuisance(self, call: Call) -> NuisanceNumber | None:
+        """The nuisance entry the caller's number matches (caller rules), if any."""
+        rules = self.settings.caller_rules
+        if rules is None or not rules.nuisance:
+            return None
+        normalize = self.callers.normalize if self.callers is not None else None
+        if normalize is None:
+            return nuisance_entry(rules, call.caller)
+        return nuisance_entry(rules, call.caller, normalize)
+
+    async def _look_up_caller(self, call: Call) -> None:
+        """Ask the caller directory about the caller, for the VIP/complaint/sticky rules.
+
+        A directory that fails (database down) is no reason to drop the caller: they are
+        routed as the IVR says, and an alarm says why they were not recognised.
+        """
+        rules = self.settings.caller_rules
+        if self.callers is None or rules is None:
+            return
+        if not (rules.vip or rules.complaints or rules.sticky):
+            return
+        try:
+            self.caller_facts[call.contact_id] = await self.callers.facts(call.caller)
+        except Exception as exc:  # any failure of the look-up: route the caller unrecognised
+            self.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "caller_directory", "state": "failed", "error": str(exc)},
+            )
+
     async def _setup(self, call: Call, sdp: str) -> None:
+        nuisance = self._nuisance(call)
+        if nuisance is not None and nuisance.action == "block":
+            # Refused before any media or IVR: the nuisance caller costs one SIP answer.
+            self.sip.reject(call.leg, 403, "Forbidden")
+            self.step(call, CallerRefused(at=self.clock.now(), reason="nuisance_block"))
+            return
+        if nuisance is None:
+            await self._look_up_caller(call)
         try:
             agent_side = await self.media.offer(call=call.contact_id, from_tag=CALLER, sdp=sdp)
             caller_side = await self.media.answer(
@@ -474,6 +533,9 @@ class CallCenter:
         call.agent_sdp = agent_side
         call.local_sdp[CALLER] = caller_side
         self.sip.answer(call.leg, caller_side)
+        if nuisance is not None:  # the rule says: a recording, then goodbye
+            call.playing = self.spawn(self._refuse_with_recording(call, nuisance.prompt))
+            return
         local = datetime.fromtimestamp(call.arrived_at, self._zone).replace(tzinfo=None)
         call.interpreter = self._by_number.get(_sip_user(call.called), self.interpreter)
         state, effects = call.interpreter.start(
@@ -486,6 +548,16 @@ class CallCenter:
         )
         call.ivr = state
         self._apply(call, effects)
+
+    async def _refuse_with_recording(self, call: Call, prompt: str) -> None:
+        self.emit(
+            EventKind.IVR_STEP,
+            contact_id=call.contact_id,
+            data={"action": "nuisance_recording", "prompt": prompt},
+        )
+        await self._say(call, (prompt,), go_on=lambda: not call.finished)
+        if not call.finished:
+            self.step(call, CallerRefused(at=self.clock.now(), reason="nuisance_recording"))
 
     async def originate(self, *, agent_id: str, number: str, reason: str = "click_to_dial") -> str:
         """Click-to-dial: ring the agent's phone, then the customer via the trunk.
@@ -540,6 +612,24 @@ class CallCenter:
                 data={"component": "media", "state": "bridge_failed", "error": str(exc)},
             )
         self.step(call, Bridged(at=self.clock.now(), recording_started=started_recording))
+        self._announce_agent_number(call)
+
+    def _announce_agent_number(self, call: Call) -> None:
+        """ "N 号话务员为您服务": the queue says so, and the agent has a job number."""
+        if call.finished or call.queue not in self.settings.announce_agent_number:
+            return
+        number = self.settings.job_numbers.get(call.agent_id or "")
+        if number is None:
+            return
+        self.emit(
+            EventKind.IVR_STEP,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            queue=call.queue,
+            data={"action": "agent_number", "job_number": number},
+        )
+        prompts = agent_number_announcement(number, call.language)
+        self.spawn(self._say(call, prompts, go_on=lambda: not call.finished))
 
     def failed(self, leg: str, code: int) -> None:
         """An agent leg failed (busy, declined, unreachable): ring-no-answer handling."""
@@ -891,7 +981,46 @@ class CallCenter:
 
     # -- queue and agents
 
+    def _recognised(self, call: Call, effect: Enqueue) -> Enqueue:
+        """The IVR's queue request after the caller rules: queue, priority, sticky agent.
+
+        What applied is logged (an ``ivr_step`` of action ``caller_recognised``), and a
+        preferred agent travels to the ACD as ``preferred_agent``/``preferred_for_s``.
+        """
+        rules = self.settings.caller_rules
+        facts = self.caller_facts.get(call.contact_id)
+        if rules is None or facts is None:
+            return effect
+        routed = route_caller(
+            rules,
+            facts,
+            queue=effect.queue,
+            priority=effect.priority,
+            normalize=self.callers.normalize if self.callers is not None else lambda n: n,
+            agents=self.settings.agents,
+        )
+        if not routed.reasons:
+            return effect
+        data = dict(effect.data)
+        if routed.preferred_agent is not None:
+            data["preferred_agent"] = routed.preferred_agent
+            data["preferred_for_s"] = f"{routed.preferred_for_s:g}"
+        self.emit(
+            EventKind.IVR_STEP,
+            contact_id=call.contact_id,
+            queue=routed.queue,
+            data={
+                "action": "caller_recognised",
+                "rules": " ".join(routed.reasons),
+                "from_queue": effect.queue,
+                "priority": routed.priority,
+                **{k: data[k] for k in ("preferred_agent", "preferred_for_s") if k in data},
+            },
+        )
+        return replace(effect, queue=routed.queue, priority=routed.priority, data=data)
+
     def _enqueue(self, call: Call, effect: Enqueue) -> None:
+        effect = self._recognised(call, effect)
         self.step(
             call, QueueChosen(at=self.clock.now(), queue=effect.queue, language=effect.language)
         )
@@ -1068,9 +1197,10 @@ class CallCenter:
                 queue=call.queue,
                 data=data,
             )
-        if finish.outcome is not Outcome.FAILED:
+        if finish.outcome is not Outcome.FAILED and finish.media:
             self.spawn(self._release(call))
         self.calls.pop(call.contact_id, None)
+        self.caller_facts.pop(call.contact_id, None)
 
     async def _release(self, call: Call) -> None:
         if call.recording:

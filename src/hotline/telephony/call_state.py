@@ -120,6 +120,18 @@ class MediaReady:
 
 
 @dataclass(frozen=True, slots=True)
+class CallerRefused:
+    """The caller rules refuse this caller (a nuisance number): the call ends unqueued.
+
+    ``reason`` says which rule (``nuisance_block``: refused before the IVR;
+    ``nuisance_recording``: told so by a recording, then released).
+    """
+
+    at: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class MediaFailed:
     """The media relay refused or did not answer: the caller was rejected."""
 
@@ -290,6 +302,7 @@ class ConsultFinished:
 CallEvent = (
     MediaReady
     | MediaFailed
+    | CallerRefused
     | QueueChosen
     | QueueJoined
     | Offered
@@ -434,11 +447,13 @@ class TellIvr:
 @dataclass(frozen=True, slots=True)
 class Finish:
     """The call ended: stop its timers and prompts, release its media (unless it failed to
-    get any), and log ``finished`` when ``log``."""
+    get any, or was refused before it had any: ``media`` false), and log ``finished`` when
+    ``log``."""
 
     outcome: Outcome
     reason: str | None
     log: bool
+    media: bool = True
 
 
 CallEffect = (
@@ -500,6 +515,15 @@ def _media_failed(state: CallState, event: MediaFailed) -> Step:
     if state.phase is not Phase.SETUP:
         return _nothing(state)
     return _end(state, Outcome.FAILED, event.reason)
+
+
+def _caller_refused(state: CallState, event: CallerRefused) -> Step:
+    if state.phase not in (Phase.SETUP, Phase.IVR):
+        return _nothing(state)
+    if state.phase is Phase.SETUP:  # refused before media: nothing to hang up or release
+        ended = replace(state, phase=Phase.ENDED, outcome=Outcome.CLOSED)
+        return ended, (Finish(Outcome.CLOSED, event.reason, True, media=False),)
+    return _end(state, Outcome.CLOSED, event.reason, HangUpCaller())
 
 
 def _queue_chosen(state: CallState, event: QueueChosen) -> Step:
@@ -812,6 +836,7 @@ def _consult_finished(state: CallState, event: ConsultFinished) -> Step:
 _HANDLERS: dict[type[Any], Callable[[CallState, Any], Step]] = {
     MediaReady: _media_ready,
     MediaFailed: _media_failed,
+    CallerRefused: _caller_refused,
     QueueChosen: _queue_chosen,
     QueueJoined: _queue_joined,
     Offered: _offered,

@@ -11,6 +11,8 @@ drive the real routing engine through :class:`hotline.telephony.acd.EngineRouter
   the caller's leg; dial, cancel and hang up the agent's leg.
 - :class:`CallRouter` — the ACD (automatic call distributor) that decides which agent gets
   which queued caller. Telephony never decides that itself (DESIGN.md).
+- :class:`CallerDirectory` — who is calling: the CRM's customer behind the calling number
+  and their open tickets, for the caller rules (:mod:`hotline.config.caller_rules`).
 
 Call-leg events flow the other way through :class:`SignallingEvents`, which the driver
 implements. All methods run on the driver's asyncio loop; adapters that own threads (sippy)
@@ -23,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hotline.config.caller_rules import CallerFacts
 from hotline.core.events import Event
 
 
@@ -344,4 +347,20 @@ class NumberScreen(Protocol):
         self, *, number: str, list_name: str, agent_id: str, path: str, contact_id: str | None
     ) -> None:
         """Keep the refusal to dial ``number`` on ``path`` for ``agent_id`` (audited)."""
+        ...
+
+
+class CallerDirectory(Protocol):
+    """Who is calling: the facts the caller rules route on.
+
+    The real adapter (:class:`hotline.telephony.callers.DatabaseCallerDirectory`) reads the
+    CRM and the tickets; tests pass a small class with fixed answers.
+    """
+
+    async def facts(self, number: str) -> CallerFacts:
+        """VIP level and open tickets of the customer(s) behind ``number``."""
+        ...
+
+    def normalize(self, number: str) -> str | None:
+        """The number in the one form the CRM stores (E.164), ``None`` if it is none."""
         ...

@@ -29,6 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from hotline.config.caller_rules import CallerRules
 from hotline.config.center import CenterConfig
 from hotline.config.flow import Flow, sample_flow
 from hotline.config.validate import load_center
@@ -40,6 +41,7 @@ from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
+from hotline.telephony.callers import DatabaseCallerDirectory
 from hotline.telephony.do_not_call import DatabaseScreen
 from hotline.telephony.event_store import DatabaseSink, TeeSink
 from hotline.telephony.media.prompts import RECORDING_NOTICE
@@ -55,7 +57,7 @@ from hotline.telephony.overload import (
     admit,
     overload_tick,
 )
-from hotline.telephony.ports import AgentPhone, CallRouter, EventSink, NumberScreen
+from hotline.telephony.ports import AgentPhone, CallerDirectory, CallRouter, EventSink, NumberScreen
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
 
@@ -113,6 +115,13 @@ class ServerOptions:
     overload: OverloadBounds = field(default_factory=OverloadBounds)
     # The do-not-call lists every outbound call asks first (with a database: its lists).
     do_not_call: NumberScreen | None = None
+    # The center file's caller rules and agents' job numbers (:func:`caller_options`); the
+    # callers are looked up in the database at ``database_url`` (or ``callers``, if given).
+    caller_rules: CallerRules | None = None
+    agents: frozenset[str] | None = None
+    job_numbers: Mapping[str, str] = field(default_factory=dict)
+    announce_agent_number: frozenset[str] = frozenset()
+    callers: CallerDirectory | None = None
 
     @property
     def events_path(self) -> Path:
@@ -205,16 +214,34 @@ def network_options(*, sip: str, ng: str, rtp_ports: str) -> dict[str, Any]:
 
 def ivr_options(flow: Path | None, center: CenterConfig) -> dict[str, Any]:
     """The voice menus as :class:`ServerOptions` fields: the ``--flow`` file, else the center
-    file's ``ivr`` section (flows by number, emergency switch), else the sample flow."""
+    file's ``ivr`` section (flows by number, emergency switch), else the sample flow; and
+    the center's caller rules and job numbers (:func:`caller_options`)."""
+    callers = caller_options(center)
     if flow is not None:
-        return {"flow": load_flow(flow)}
+        return {"flow": load_flow(flow), **callers}
     ivr = center_ivr(center)
     if ivr is None:
-        return {"flow": sample_flow()}
+        return {"flow": sample_flow(), **callers}
     return {
         "flow": ivr.flow,
         "flows_by_number": ivr.by_number,
         "emergency_prompt": ivr.emergency_prompt,
+        **callers,
+    }
+
+
+def caller_options(center: CenterConfig) -> dict[str, Any]:
+    """The center's caller rules, agents and job numbers as :class:`ServerOptions` fields.
+
+    >>> options = caller_options(load_center(SAMPLE_CENTER))
+    >>> sorted(options)
+    ['agents', 'announce_agent_number', 'caller_rules', 'job_numbers']
+    """
+    return {
+        "caller_rules": center.caller_rules,
+        "agents": frozenset(a.id for a in center.agents),
+        "job_numbers": {a.id: a.job_number for a in center.agents if a.job_number},
+        "announce_agent_number": frozenset(q.id for q in center.queues if q.announce_agent_number),
     }
 
 
@@ -375,6 +402,16 @@ def note_overload(parts: VoiceParts) -> OverloadAlarm | None:
     return alarm
 
 
+def _caller_directory(options: ServerOptions) -> CallerDirectory | None:
+    """Who answers "who is calling": the options' own, else the database's, when rules ask."""
+    if options.callers is not None or options.caller_rules is None:
+        return options.callers
+    if options.database_url is None:
+        log.warning("caller rules set but no database: callers are not recognised")
+        return None
+    return DatabaseCallerDirectory(make_session_factory(make_engine(options.database_url)))
+
+
 @dataclass
 class VoiceParts:
     """The running pieces of a voice server, as :func:`start_voice` started them."""
@@ -430,10 +467,15 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
             recording_notice=options.recording_notice,
             trunk=options.trunk,
             do_not_call=options.do_not_call,
+            caller_rules=options.caller_rules,
+            agents=options.agents,
+            job_numbers=options.job_numbers,
+            announce_agent_number=options.announce_agent_number,
         ),
         media=media,
         router=router,
         sink=sink,
+        callers=_caller_directory(options),
     )
 
     def on_key(event: DtmfEvent) -> None:

@@ -111,6 +111,10 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/tickets"): DESK,
     ("GET", "/api/live/knowledge"): CENTER_STAFF,
     ("POST", "/api/live/contacts"): SUPERVISORS,
+    ("GET", "/api/live/waiting"): SUPERVISION,
+    ("POST", "/api/live/contacts/{contact_id}/move"): TEAM_LEADS_UP,
+    ("POST", "/api/live/contacts/{contact_id}/pick"): TEAM_LEADS_UP,
+    ("POST", "/api/live/agents/{agent_id}/force-logout"): TEAM_LEADS_UP,
     # reports
     ("GET", "/api/reports/kpis"): SUPERVISION,
     ("GET", "/api/reports/agents"): SUPERVISION,
@@ -324,6 +328,7 @@ OTHER_TEAMS_AGENT = "a011"
 FOREIGN_AGENT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/live/agents/{agent_id}"): SUPERVISION - {"team_lead"},
     ("POST", "/api/live/agents/{agent_id}/state"): SUPERVISORS,
+    ("POST", "/api/live/agents/{agent_id}/force-logout"): SUPERVISORS,
     ("GET", "/api/people/agents/{agent_id}"): SUPERVISORS,
 }
 

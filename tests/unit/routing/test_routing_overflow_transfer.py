@@ -305,3 +305,33 @@ def test_consult_without_transfer_frees_the_consulted_agent() -> None:
     engine.handle(ContactQueued(at=11, contact_id="c2", queue="sales"))
     result = engine.handle(ConsultEnded(at=20, contact_id="c1"))
     assert offers(result) == [("c2", "cat")]
+
+
+def test_a_callback_waiting_past_the_callback_rule_is_not_called_back_again() -> None:
+    """The rule "wait exceeds 60 s → callback" releases a caller once; the callback that
+    keeps their place waits on, and is never replaced by a callback of itself."""
+    from hotline.routing.model import (
+        AgentConfig,
+        ContactQueued,
+        OverflowAction,
+        OverflowCondition,
+        OverflowRule,
+        QueueConfig,
+        RoutingConfig,
+    )
+
+    offer_callback = OverflowRule(
+        OverflowCondition.WAIT_EXCEEDS, OverflowAction.CALLBACK, 60, "repair"
+    )
+    engine = RoutingEngine(
+        RoutingConfig(
+            queues=(QueueConfig("repair", overflow=(offer_callback,)),),
+            agents=(AgentConfig("a1"),),
+        )
+    )
+    engine.handle(ContactQueued(at=0.0, contact_id="c1", queue="repair"))
+    kinds = [e.kind.value for e in engine.advance(60.0).events]
+    assert kinds.count("callback_requested") == 1
+    later = engine.advance(600.0)
+    assert [e.kind.value for e in later.events if e.kind.value == "callback_requested"] == []
+    assert engine.waiting_contacts("repair") == ["c1:callback"]

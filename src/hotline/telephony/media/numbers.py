@@ -13,6 +13,9 @@ takes its 一).
 ['num_4', 'num_10', 'num_2']
 >>> announcement(3, 150.0, "en")
 ['queue_position', 'num_3', 'queue_wait', 'num_3', 'minutes']
+
+When a call connects, queues that say so announce the agent's job number
+(:func:`agent_number_announcement`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ NUMBER_TEXTS: dict[str, dict[str, str]] = {
         "queue_wait": "Your estimated wait is",
         "minute": "minute.",
         "minutes": "minutes.",
+        "agent_number": "Agent number",
+        "agent_serving": "is serving you.",
     },
     "zh-CN": {
         **{f"num_{n}": digit for n, digit in enumerate(_ZH_DIGITS)},
@@ -65,6 +70,7 @@ NUMBER_TEXTS: dict[str, dict[str, str]] = {
         "queue_wait": "预计等待时间",
         "minute": "分钟。",
         "minutes": "分钟。",
+        "agent_serving": "号话务员为您服务。",
     },
 }
 
@@ -125,3 +131,20 @@ def announcement(position: int, estimated_wait_s: float | None, language: str) -
         prompts += ["queue_wait", *number_prompts(minutes, language)]
         prompts.append("minute" if minutes == 1 and not zh else "minutes")
     return prompts
+
+
+def agent_number_announcement(job_number: str, language: str) -> list[str]:
+    """Prompt ids for "N 号话务员为您服务" / "Agent number N is serving you".
+
+    Job numbers (工号) are read digit by digit, as Chinese centers do (1024: 一零二四), so
+    the words ``num_0`` … ``num_9`` of both languages suffice.
+
+    >>> agent_number_announcement("1024", "zh-CN")
+    ['num_1', 'num_0', 'num_2', 'num_4', 'agent_serving']
+    >>> agent_number_announcement("7", "en")
+    ['agent_number', 'num_7', 'agent_serving']
+    """
+    digits = [f"num_{d}" for d in job_number if d.isdigit()]
+    if language.startswith("zh"):
+        return [*digits, "agent_serving"]
+    return ["agent_number", *digits, "agent_serving"]

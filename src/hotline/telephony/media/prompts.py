@@ -40,6 +40,7 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
         "callback_offer": "如需回电，请按一，我们会保留您的排队位置并给您回电。",
         "callback_confirmed": "好的，坐席空闲时我们会给您回电。再见。",
         "voicemail_greeting": "现在无法接听您的来电，请在提示音后留言，说完后挂机即可。",
+        "nuisance_notice": "您的号码已被限制呼入本热线。再见。",
     },
     "en": {
         "language": "普通话请按一。For English, press two.",
@@ -62,6 +63,7 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
         "voicemail_greeting": (
             "No one can take your call now. Please leave a message after the tone, then hang up."
         ),
+        "nuisance_notice": "Calls from your number cannot reach this hotline. Goodbye.",
     },
 }
 

@@ -17,6 +17,8 @@ from hotline.web.pages.rendering import page_context, render
 router = APIRouter(include_in_schema=False)
 
 SUPERVISION = ("supervisor", "team_lead", "manager", "wfm", "qa")
+#: Who may act from the wallboard (the API checks it again: hotline.web.api.live.floor).
+FLOOR_ACTIONS = ("supervisor", "team_lead", "manager")
 
 
 def page_texts(request: Request, language: str) -> dict[str, str]:
@@ -75,5 +77,16 @@ def wallboard(
 ) -> HTMLResponse:
     """The wallboard; ``?mode=big`` opens the full-screen 大屏 layout."""
     context: dict[str, Any] = page_context(request, user)
-    context.update(big=mode == "big", texts=page_texts(request, context["lang"]))
+    center = request.app.state.center
+    context.update(
+        big=mode == "big",
+        texts=page_texts(request, context["lang"]),
+        # Supervisor actions (hotline.web.api.live.floor): moving and picking waiting
+        # contacts, changing an agent's state, logging out a stuck agent.
+        floor=user.has(*FLOOR_ACTIONS),
+        move_queues=user.has("supervisor", "manager"),
+        own_agent=user.agent_id or "",
+        reason_codes=center.reason_codes if center else [],
+        queues=[q for q in center.queues] if center else [],
+    )
     return render(request, "wallboard.html", context)

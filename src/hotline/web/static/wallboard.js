@@ -93,6 +93,8 @@
       return row;
     });
     body.replaceChildren(...rows);
+    // Supervisor actions (floor.js) add their controls to the rows just drawn.
+    document.dispatchEvent(new CustomEvent('hotline:board', {detail: board}));
   }
 
   function tick() {

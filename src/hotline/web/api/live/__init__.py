@@ -8,7 +8,9 @@ routing engine. The routes are split by concern, all under ``/api/live``:
   call backs and click-to-dial;
 * :mod:`.screen_pop` — the screen pop and the knowledge search;
 * :mod:`.desk_tickets` — tickets opened from the desk for the contact in hand;
-* :mod:`.supervision` — the wallboard, contacts queued by hand, the emergency announcement.
+* :mod:`.supervision` — the wallboard, contacts queued by hand, the emergency announcement;
+* :mod:`.floor` — supervisor actions: the contacts waiting, moving or picking one, logging
+  out a stuck agent.
 
 Who may act is in :mod:`.guards`, how an action is carried out in :mod:`.commands`, and what
 each route answers in :mod:`.schemas` (typed models, so ``/docs`` documents every answer).
@@ -18,8 +20,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hotline.web.api.live import agent_state, calls, desk_tickets, screen_pop, supervision
+from hotline.web.api.live import (
+    agent_state,
+    calls,
+    desk_tickets,
+    floor,
+    screen_pop,
+    supervision,
+)
 
 router = APIRouter()
-for _part in (supervision, agent_state, calls, screen_pop, desk_tickets):
+for _part in (supervision, floor, agent_state, calls, screen_pop, desk_tickets):
     router.include_router(_part.router)

@@ -7,11 +7,11 @@ Logging in happens on the first ready or not ready.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from hotline.identity import audit
 from hotline.identity.roles import hidden_fields
@@ -22,7 +22,6 @@ from hotline.routing.model import (
     AgentReady,
     Command,
 )
-from hotline.store.db import writing
 from hotline.web.access import mask_personal, require_agent, scope_of
 from hotline.web.api.live.commands import apply_command
 from hotline.web.api.live.guards import (
@@ -35,7 +34,7 @@ from hotline.web.api.live.guards import (
 )
 from hotline.web.api.live.schemas import AgentDesk, CommandApplied
 from hotline.web.api.responses import errors
-from hotline.web.auth import CurrentUser, require_roles
+from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 
@@ -82,6 +81,7 @@ async def set_state(
     body: StateChange,
     request: Request,
     user: CurrentUser = Depends(STATE_GUARD),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Change an agent's state; logging in happens on the first ready or not ready.
 
@@ -115,23 +115,14 @@ async def set_state(
 
     result = await apply_command(driver, command)
     if user.agent_id != agent_id:
-        # A supervisor's or team lead's action on someone else's agent: on the record.
-        await run_in_threadpool(
-            _record,
-            request,
+        # A supervisor's or team lead's action on someone else's agent: on the record, in
+        # the request's own writer transaction (the signed-in user's session holds the
+        # SQLite write gate until the handler ends: a second session would wait for it).
+        audit.record(
+            session,
             actor=user.username,
             action="agent.state",
             target=agent_id,
             detail={"state": body.state, "reason": reason},
         )
     return result
-
-
-def _record(
-    request: Request, *, actor: str, action: str, target: str, detail: dict[str, Any]
-) -> None:
-    """Write one audit entry in its own short transaction (live routes hold no session)."""
-    with request.app.state.session_factory() as session:
-        writing(session)
-        audit.record(session, actor=actor, action=action, target=target, detail=detail)
-        session.commit()

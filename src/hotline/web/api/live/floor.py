@@ -1,0 +1,208 @@
+"""Supervisor actions on the floor: the contacts waiting, moving one, picking one, and
+logging out an agent whose session is stuck.
+
+From the wallboard a supervisor sees who waits where and acts on it: moves a waiting contact
+to another queue (it keeps its place: its wait still counts from when it first queued) or
+straight to an available agent, picks one for themselves (a supervisor with an agent id of
+their own takes the call), and logs out an agent who left without logging out — their
+wrap-up is closed and a ringing offer withdrawn first; an agent still on a contact is not
+logged out (409). Each action is a routing-engine command through the live driver and is on
+the audit record. Supervisors and managers act on every queue and agent; a team lead only on
+the agents of their own team(s) (``hotline.identity.scope``) and does not move contacts
+between queues, which belong to the whole floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
+
+from hotline.identity import audit
+from hotline.identity.roles import hidden_fields
+from hotline.routing.engine import RoutingEngine
+from hotline.routing.model import (
+    AgentLoggedOut,
+    Command,
+    ContactMoved,
+    OfferRejected,
+    WrapUpEnded,
+)
+from hotline.web.access import mask_personal, require_agent, scope_of
+from hotline.web.api.live.commands import apply_command
+from hotline.web.api.live.guards import SUPERVISION, driver_of
+from hotline.web.api.live.schemas import CommandApplied, Number
+from hotline.web.api.responses import ResponseModel, errors
+from hotline.web.auth import CurrentUser, db_session, require_roles
+
+router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
+
+#: Who acts on the floor; a team lead only for their own teams' agents.
+FLOOR_ACTIONS = ("supervisor", "team_lead", "manager")
+
+
+class WaitingContact(ResponseModel):
+    """One contact waiting in a queue now."""
+
+    contact_id: str
+    queue: str
+    channel: str
+    position: int
+    waited_s: Number
+    customer: str | None
+
+
+class WaitingContacts(ResponseModel):
+    """Every contact waiting now, queue by queue, each queue in service order."""
+
+    contacts: list[WaitingContact]
+
+
+def _letting_go(agent_id: str, contact_id: str, stage: str) -> Callable[[float], Command]:
+    """The command that frees the agent of one contact: a ringing offer is withdrawn (the
+    contact goes back to its place in line), a wrap-up is ended."""
+    if stage == "ringing":
+        return lambda now: OfferRejected(at=now, contact_id=contact_id, agent_id=agent_id)
+    return lambda now: WrapUpEnded(at=now, agent_id=agent_id, contact_id=contact_id)
+
+
+def _waiting(engine: RoutingEngine, now: float, attached: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for queue in engine.config.queues:
+        for position, contact_id in enumerate(engine.waiting_contacts(queue.id), start=1):
+            since = engine.waiting_since(contact_id)
+            rows.append(
+                {
+                    "contact_id": contact_id,
+                    "queue": queue.id,
+                    "channel": queue.channel.value,
+                    "position": position,
+                    "waited_s": round(now - since, 1) if since is not None else 0,
+                    "customer": (attached.get(contact_id) or {}).get("customer"),
+                }
+            )
+    return rows
+
+
+@router.get("/waiting")
+async def waiting_contacts(
+    request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION))
+) -> WaitingContacts:
+    """The contacts waiting now, queue by queue in service order; callers masked per policy."""
+    driver = driver_of(request)
+
+    def job(engine: RoutingEngine, now: float) -> tuple[list[dict[str, Any]], None]:
+        return _waiting(engine, now, driver.attached), None
+
+    rows = await driver.run(job)
+    return WaitingContacts(contacts=mask_personal(rows, hidden_fields(user.roles)))
+
+
+class Move(BaseModel):
+    """Where a waiting contact goes: another queue, or an (available) agent — one of them."""
+
+    queue: str | None = Field(default=None, min_length=1, max_length=64)
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Move:
+        if (self.queue is None) == (self.agent_id is None):
+            raise ValueError("give either a queue or an agent_id")
+        return self
+
+
+@router.post("/contacts/{contact_id}/move")
+async def move_contact(
+    contact_id: str,
+    body: Move,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*FLOOR_ACTIONS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CommandApplied:
+    """Move a waiting contact to another queue (keeping its place) or offer it to an agent.
+
+    409 when the contact no longer waits or the agent cannot take it now. A team lead moves
+    contacts only to the agents of their own team(s).
+    """
+    driver = driver_of(request)
+    if body.queue is not None:
+        if not user.has("supervisor", "manager"):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "only supervisors and managers move contacts"
+            )
+        if body.queue not in {q.id for q in driver.engine.config.queues}:
+            raise HTTPException(
+                422, [{"field": "body.queue", "problem": f"unknown queue {body.queue!r}"}]
+            )
+    else:
+        assert body.agent_id is not None
+        require_agent(scope_of(request, user), body.agent_id)
+    result = await apply_command(
+        driver,
+        lambda now: ContactMoved(
+            at=now, contact_id=contact_id, queue=body.queue, agent_id=body.agent_id
+        ),
+    )
+    target = {"queue": body.queue} if body.queue is not None else {"agent_id": body.agent_id}
+    audit.record(
+        session, actor=user.username, action="contact.move", target=contact_id, detail=target
+    )
+    return result
+
+
+@router.post("/contacts/{contact_id}/pick")
+async def pick_contact(
+    contact_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*FLOOR_ACTIONS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CommandApplied:
+    """Take a waiting contact oneself: it is offered to the caller's own agent id at once.
+
+    409 without an agent id of one's own, or when one is not ready with room for it.
+    """
+    if not user.agent_id:
+        raise HTTPException(status.HTTP_409_CONFLICT, "you have no agent id to take calls with")
+    agent_id = user.agent_id
+    result = await apply_command(
+        driver_of(request),
+        lambda now: ContactMoved(at=now, contact_id=contact_id, agent_id=agent_id),
+    )
+    audit.record(session, actor=user.username, action="contact.pick", target=contact_id)
+    return result
+
+
+@router.post("/agents/{agent_id}/force-logout")
+async def force_logout(
+    agent_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*FLOOR_ACTIONS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CommandApplied:
+    """Log out an agent whose session is stuck: close their wrap-ups, withdraw a ringing offer,
+    log them out. 409 while they are on a contact (talking or consulting): end that first.
+    """
+    require_agent(scope_of(request, user), agent_id)
+    driver = driver_of(request)
+    holding = driver.engine.agent_contacts(agent_id)
+    busy = [c for c, stage in holding.items() if stage in ("talking", "consult")]
+    if busy:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"agent {agent_id} is on {', '.join(busy)}: end it first"
+        )
+    events: list[str] = []
+    for contact_id, stage in holding.items():
+        done = await apply_command(driver, _letting_go(agent_id, contact_id, stage))
+        events += done.events
+    done = await apply_command(driver, lambda now: AgentLoggedOut(at=now, agent_id=agent_id))
+    audit.record(
+        session,
+        actor=user.username,
+        action="agent.force_logout",
+        target=agent_id,
+        detail={"closed": sorted(holding)},
+    )
+    return CommandApplied(ok=True, events=events + done.events)
