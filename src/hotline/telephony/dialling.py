@@ -108,8 +108,29 @@ class AgentLeaving:
     agent_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectFailed:
+    """The agent's phone did not take a connected call: the agent is gone from the pool and
+    the customer waits again from when they answered (so their 2 s keep running).
+
+    A phone failing is an agent leaving without asking: it is outside the budget's guarantee
+    (as a crash would be); the dialler still abandons the call after 2 s and counts it.
+    """
+
+    at: float
+    call_id: str
+    answered_at: float
+
+
 DiallerEvent = (
-    CallPlaced | CallAnswered | CallNotAnswered | WaitExpired | CallEnded | AgentFree | AgentLeaving
+    CallPlaced
+    | CallAnswered
+    | CallNotAnswered
+    | WaitExpired
+    | CallEnded
+    | AgentFree
+    | AgentLeaving
+    | ConnectFailed
 )
 
 
@@ -246,6 +267,17 @@ def transition(
             effects.append(ReleaseAgent(agent))
         else:
             book = replace(book, free=(*book.free, agent))
+    elif isinstance(event, ConnectFailed):
+        entry = next((t for t in book.talking if t[0] == event.call_id), None)
+        if entry is None:
+            return book, ()
+        agent = entry[1]
+        book = replace(
+            book,
+            talking=tuple(t for t in book.talking if t[0] != event.call_id),
+            waiting=((event.call_id, event.answered_at), *book.waiting),
+            leaving_after_call=book.leaving_after_call - {agent},
+        )
     elif isinstance(event, AgentFree):
         if book.known(event.agent_id):
             return book, ()

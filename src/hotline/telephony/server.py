@@ -40,9 +40,11 @@ from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
+from hotline.telephony.dial_lists import DatabaseDialLists
+from hotline.telephony.dialler import Dialler
 from hotline.telephony.do_not_call import DatabaseScreen
 from hotline.telephony.event_store import DatabaseSink, TeeSink
-from hotline.telephony.media.prompts import RECORDING_NOTICE
+from hotline.telephony.media.prompts import RECORDING_NOTICE, SAFE_MESSAGE, prompt_path
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
 from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
 from hotline.telephony.outbound import OriginationRefused
@@ -113,6 +115,10 @@ class ServerOptions:
     overload: OverloadBounds = field(default_factory=OverloadBounds)
     # The do-not-call lists every outbound call asks first (with a database: its lists).
     do_not_call: NumberScreen | None = None
+    # Dial the database's running progressive/predictive campaigns (needs trunk + database).
+    dialler: bool = False
+    # The dialler gives up a customer's call ringing this long: no answer.
+    dial_ring_timeout_s: float = 25.0
 
     @property
     def events_path(self) -> Path:
@@ -502,6 +508,16 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     )
     parts = await start_voice(options, router=router, sink=sink)
     stop = asyncio.Event()
+    dialling: asyncio.Task[None] | None = None
+    if options.dialler and database is not None and options.trunk is not None:
+        dialler = Dialler(
+            parts.center,
+            DatabaseDialLists(database.session_factory),
+            safe_message=prompt_path(options.prompts, options.flow.languages[0], SAFE_MESSAGE),
+            ring_timeout_s=options.dial_ring_timeout_s,
+        )
+        parts.center.dialler = dialler
+        dialling = asyncio.create_task(dialler.run(stop))
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
@@ -521,6 +537,9 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
+        stop.set()
+        if dialling is not None:
+            await dialling
         await stop_voice(parts)
         jsonl.close()
         if database is not None:
