@@ -1,0 +1,179 @@
+"""End-to-end progressive dialling: the voice server's dialler calls a campaign's customers.
+
+The customers are one sipp UAS standing in for the trunk (``customers_dialled.xml``: by the
+number's last digit they answer, are busy, never answer, or answer and hang up); a baresip
+agent, the campaign's reserved agent, takes the connected calls. A fifth number is on the
+center's do-not-call list and is never dialled. The campaign's attempts (in the server's
+database) and the contact event log show each result. Run with ``HOTLINE_E2E=1``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hotline.campaigns import service as campaigns
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.models.campaigns import CampaignAttempt, CampaignRecord
+from hotline.telephony.media.prompts import generate_all
+
+from .telephony_peers import BaresipAgent, VoiceServer, free_port, port_block, require_tools
+
+pytestmark = pytest.mark.e2e
+
+HERE = Path(__file__).parent
+ALL_DAY = {"weekdays": "00:00-23:59", "saturday": "00:00-23:59", "sunday": "00:00-23:59"}
+#: The customers by the number's last digit (the sipp scenario's choice).
+ANSWERS, BUSY, SILENT, HANGS_UP, LISTED = (f"1380000000{d}" for d in range(1, 6))
+
+
+@pytest.fixture(scope="module")
+def dialler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServer, int, Path]]:
+    require_tools()
+    root = tmp_path_factory.mktemp("dialler")
+    prompts = root / "prompts"
+    generate_all(prompts)
+    phones = root / "phones.yaml"
+    phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
+    customer_port = free_port()
+    server = VoiceServer(
+        workdir=root / "server",
+        prompts=prompts,
+        phones=phones,
+        slot=0,
+        trunk=f"sip:{{number}}@127.0.0.1:{customer_port}",
+        extra_args=("--dialler", "--dial-ring-timeout", "3"),
+    )
+    server.start()
+    agent = BaresipAgent(
+        workdir=root / "agent",
+        user="1001",
+        password="agent-secret",
+        registrar_port=server.sip_port,
+        voice=prompts / "en" / "welcome.wav",
+        slot=1,
+        talk_s=3.0,  # longer than the customer who hangs up after 1.5 s
+    )
+    agent.start()
+    server.wait_for(lambda events: any(e["kind"] == "agent_state" for e in events))
+    try:
+        yield server, customer_port, root
+    finally:
+        agent.stop()
+        server.stop()
+
+
+def test_progressive_campaign_dials_customers_first_and_keeps_each_result(
+    dialler: tuple[VoiceServer, int, Path],
+) -> None:
+    server, customer_port, root = dialler
+    log = (root / "customers.log").open("wb")
+    customers = subprocess.Popen(
+        [
+            "sipp",
+            "-sf",
+            str(HERE / "customers_dialled.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(customer_port),
+            "-mp",
+            str(port_block(3)[0]),
+            "-m",
+            "4",
+            "-nostdin",
+            "-timeout",
+            "40s",
+            "-timeout_error",
+        ],
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    factory = make_session_factory(make_engine(server.database_url))
+    try:
+        with factory() as session:
+            campaigns.add_do_not_call(session, number=LISTED, actor="boss")
+            campaign = campaigns.create_campaign(
+                session,
+                name="installs-dec",
+                kind="follow_up",
+                mode="progressive",
+                actor="boss",
+                calling_hours=ALL_DAY,
+                agents=["a001"],
+            )
+            numbers = [ANSWERS, BUSY, SILENT, HANGS_UP, LISTED]
+            campaigns.import_list_csv(
+                session,
+                campaign_id=campaign.id,
+                text="phone\n" + "\n".join(numbers) + "\n",
+                file="list.csv",
+                actor="boss",
+            )
+            campaigns.set_state(session, campaign_id=campaign.id, state="running", actor="boss")
+            session.commit()
+            campaign_id = campaign.id
+        events = server.wait_for(
+            lambda events: (
+                sum(
+                    1
+                    for e in events
+                    if e["kind"] == "finished" and str(e["contact_id"]).startswith("d-")
+                )
+                >= 4
+            ),
+            timeout_s=30.0,
+        )
+        assert customers.wait(timeout=15) == 0  # all four customers' calls went as scripted
+    finally:
+        if customers.poll() is None:
+            customers.kill()
+            customers.wait()
+        log.close()
+    dialled = [e for e in events if str(e["contact_id"]).startswith("d-")]
+    assert all(dict(e["data"]).get("direction") == "outbound" for e in dialled)
+    called = {e["contact_id"]: dict(e["data"])["called"] for e in dialled if e["kind"] == "arrived"}
+    assert len(called) == 4 and not any(n.endswith(LISTED) for n in called.values())
+    by_number = {
+        called[e["contact_id"]][-1]: dict(e["data"])["result"]
+        for e in dialled
+        if e["kind"] == "finished"
+    }
+    assert by_number == {"1": "completed", "2": "busy", "3": "no_answer", "4": "completed"}
+    answered = {e["contact_id"] for e in dialled if e["kind"] == "answered"}
+    assert {called[c][-1] for c in answered} == {"1", "4"}  # both reached the agent
+    assert all(e["agent_id"] == "a001" for e in dialled if e["kind"] == "answered")
+    hung_up_by = {
+        called[e["contact_id"]][-1]: dict(e["data"])["by"]
+        for e in dialled
+        if e["kind"] == "disconnected"
+    }
+    assert hung_up_by == {"1": "agent", "4": "customer"}
+    with factory() as session:
+        attempts = session.scalars(
+            select(CampaignAttempt).where(CampaignAttempt.campaign_id == campaign_id)
+        ).all()
+        records = {
+            r.id: r
+            for r in session.scalars(
+                select(CampaignRecord).where(CampaignRecord.campaign_id == campaign_id)
+            )
+        }
+        got = {
+            records[a.record_id].phone[-1]: (a.result, a.answered, a.connected) for a in attempts
+        }
+        assert got == {
+            "1": ("completed", True, True),
+            "2": ("busy", False, False),
+            "3": ("no_answer", False, False),
+            "4": ("completed", True, True),
+        }
+        statuses = {r.phone[-1]: r.status for r in records.values()}
+        assert statuses["5"] == "blocked"  # the listed number: never dialled
+        assert statuses["2"] == statuses["3"] == "waiting"  # retried later, by the rules
+    assert server.alive()
