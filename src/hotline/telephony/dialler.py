@@ -81,11 +81,14 @@ HOLD_REASON = "outbound"
 
 @dataclass(frozen=True, slots=True)
 class DialCampaign:
-    """A running campaign the dialler works: its mode and reserved agents."""
+    """A running campaign the dialler works: its mode, reserved agents, and the day's live
+    answers and abandons so far (a dialler started mid-day resumes the day's budget)."""
 
     id: int
     mode: str
     agents: tuple[str, ...]
+    answered_today: int = 0
+    abandoned_today: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,9 @@ class Dialler:
         self.calls: dict[str, DialledCall] = {}
         self._by_leg: dict[str, DialledCall] = {}
         self._legs = itertools.count(1)
+        # Set by every change that may let the pacer place a call (an agent or a call
+        # freed): the loop asks again at once instead of at its next poll.
+        self._changed = asyncio.Event()
 
     # -- the loop
 
@@ -207,11 +213,20 @@ class Dialler:
                 await self.round(refresh=refresh)
             except Exception:  # a database hiccup must not stop the dialler
                 log.exception("dialler: a round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.poll_s)
+            await self._pause(stop)
         for campaign in list(self.campaigns.values()):
             for agent_id in sorted(campaign.held):
                 self._hand_back(campaign, agent_id)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Wait for the next poll, a change, or the stop, whichever comes first."""
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._changed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        self._changed.clear()
 
     async def round(self, *, refresh: bool = True) -> None:
         """One round: (re)read the running campaigns, take or let go agents, place calls."""
@@ -232,7 +247,12 @@ class Dialler:
         for campaign_id, info in wanted.items():
             if campaign_id not in self.campaigns:
                 pacer = pacer_for(info.mode)
-                book = DiallerBook(campaign_id=campaign_id, cap=pacer.cap)
+                book = DiallerBook(
+                    campaign_id=campaign_id,
+                    cap=pacer.cap,
+                    answered=info.answered_today,
+                    abandoned=info.abandoned_today,
+                )
                 self.campaigns[campaign_id] = _Campaign(info, pacer, book)
         for campaign_id, campaign in list(self.campaigns.items()):
             if campaign_id not in wanted and not campaign.held and not self._busy(campaign):
@@ -348,6 +368,8 @@ class Dialler:
     def _feed(self, campaign: _Campaign, event: DiallerEvent) -> None:
         campaign.book, effects = transition(campaign.book, event)
         self._carry_out(campaign, effects)
+        if not isinstance(event, CallPlaced):
+            self._changed.set()
 
     def _carry_out(self, campaign: _Campaign, effects: tuple[DiallerEffect, ...]) -> None:
         for effect in effects:
