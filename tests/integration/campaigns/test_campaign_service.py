@@ -342,18 +342,20 @@ def test_the_days_answers_and_abandons_are_counted_from_the_attempts(db_session:
     campaigns.set_state(db_session, campaign_id=campaign.id, state="running", actor="boss")
     results = [("dialler:1", "abandoned", NOW), ("dialler:2", "completed", NOW)]
     results.append(("dialler:3", "busy", NOW))
+    record_id = 0
     for holder, result, at in results:
         record = campaigns.claim_next(db_session, campaign_id=campaign.id, agent_id=holder, now=at)
         assert record is not None
+        record_id = record.id
         campaigns.record_result(
-            db_session, record_id=record.id, agent_id=holder, result=result, now=at
+            db_session, record_id=record_id, agent_id=holder, result=result, now=at
         )
     # one answered attempt from yesterday does not count
     yesterday = NOW - timedelta(days=1)
     db_session.add(
         CampaignAttempt(
             campaign_id=campaign.id,
-            record_id=record.id,
+            record_id=record_id,
             number=9,
             at=yesterday,
             mode="predictive",
