@@ -44,7 +44,7 @@ def test_a_campaign_with_bad_rules_is_refused_with_every_field_named(db_session:
         make_campaign(
             db_session,
             kind="cold_calls",
-            mode="predictive",
+            mode="robocall",
             calling_hours={"weekdays": "9-5"},
             retry={"busy": {"after_minutes": 0}},
         )
