@@ -230,7 +230,7 @@ def predictive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Voice
         server.stop()
 
 
-DIAL_S = 15.0
+DIAL_S = 12.0
 EARLIER_ANSWERS = 100
 
 

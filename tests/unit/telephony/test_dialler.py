@@ -188,3 +188,23 @@ def test_an_agent_on_a_voice_call_or_not_registered_is_not_taken() -> None:
         assert len(dials(sip)) == 1
 
     asyncio.run(scenario())
+
+
+def test_a_paused_campaign_places_no_call_and_hands_its_agents_back_to_the_acd() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, sink, lists = make_dialler(["13800000001", "13800000002"])
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        assert len(dials(sip)) == 1
+        lists.campaigns = []  # paused: no longer among the running ones
+        await dialler.round()
+        # a001's release waits: the call it covers still rings (rule 3)
+        assert dialler.campaigns[7].held == {"a001"}
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        assert len(dials(sip)) == 1 and 7 not in dialler.campaigns
+        states = [e.data for e in sink.events if e.kind.value == "agent_state"]
+        assert states[-1]["state"] == "available"  # the ACD has a001 again
+
+    asyncio.run(scenario())
