@@ -172,6 +172,20 @@ class CommandRouter(ABC):
     def _engine(self) -> RoutingEngine:
         """The engine, for reading agent states."""
 
+    def agent_idle(self, agent_id: str) -> bool:
+        """Whether the engine leaves the agent idle (available, nothing offered or held)."""
+        return self._engine().agent_state(agent_id) is AgentState.AVAILABLE
+
+    def waiting_for(self, agent_id: str) -> int:
+        """Contacts waiting in a queue that the agent could take (inbound's claim on them)."""
+        engine = self._engine()
+        return sum(
+            1
+            for contact_id in engine.contacts()
+            if engine.contact_stage(contact_id) == "waiting"
+            and engine.eligible(agent_id, contact_id)
+        )
+
     def contact_queued(
         self,
         *,

@@ -2,9 +2,11 @@
 
 For every running campaign in ``progressive`` or ``predictive`` mode the dialler keeps the
 campaign's reserved agents (the campaign's ``agents`` with a registered phone, taken only
-when no voice call has them, and held in the ACD as not-ready ``outbound`` so inbound
-routing leaves them to the campaign), asks the campaign's pacer (:mod:`hotline.pacing`:
-``ProgressivePacer`` or ``PredictivePacer``) how many calls to place, claims that many
+when the ACD leaves them idle and no inbound contact waits for them, and held in the ACD as
+not-ready ``outbound`` so inbound routing leaves them to the campaign; handed back as soon
+as an inbound contact waits for one, once the abandon budget allows it), asks the
+campaign's pacer (:mod:`hotline.pacing`: ``ProgressivePacer`` or ``PredictivePacer``) how
+many calls to place, claims that many
 records (:func:`hotline.campaigns.service.claim_next` through :class:`DialLists`: both
 do-not-call lists asked again, calling hours in the customer's time zone) and dials the
 customers through the trunk. The decisions are the pure book's
@@ -262,22 +264,25 @@ class Dialler:
         return any(c.campaign_id == campaign.info.id for c in self.calls.values())
 
     def _taken(self, agent_id: str) -> bool:
-        """Whether the agent is held by another campaign or has a voice call of the driver."""
+        """Whether the agent is not the dialler's to take: held by another campaign, not left
+        idle by the ACD (on a call, offered one, in wrap-up, not ready), or needed by inbound
+        contacts waiting for them (inbound keeps priority; outbound fills idle time)."""
         if any(agent_id in c.held for c in self.campaigns.values()):
             return True
-        return any(
-            agent_id in (call.agent_id, call.ringing_agent)
-            for call in self.center.calls.values()
-            if not call.finished
-        )
+        router = self.center.router
+        return not router.agent_idle(agent_id) or router.waiting_for(agent_id) > 0
 
     def _sync_agents(self, campaign: _Campaign) -> None:
-        """Take the campaign's idle registered agents; let go the ones gone or unassigned."""
+        """Take the campaign's idle registered agents; let go the ones gone, unassigned, or
+        wanted by waiting inbound contacts (each release waits for the budget: rule 3)."""
         now = self.center.clock.now()
         reserved = set(campaign.info.agents)
+        book = campaign.book
         for agent_id in sorted(campaign.held):
             gone = agent_id not in reserved or agent_id not in self.center.phone_of
-            if gone and agent_id not in campaign.book.releasing:
+            wanted = self.center.router.waiting_for(agent_id) > 0
+            leaving = agent_id in book.releasing or agent_id in book.leaving_after_call
+            if (gone or wanted) and not leaving:
                 self._feed(campaign, AgentLeaving(at=now, agent_id=agent_id))
         for agent_id in campaign.info.agents:
             if agent_id in self.center.phone_of and not self._taken(agent_id):
@@ -464,7 +469,8 @@ class Dialler:
         if campaign is None or call.finished:
             return
         if agent_id is not None:
-            campaign.held.discard(agent_id)  # the phone is gone: the ACD hears it unregister
+            # Out of the pool: back to the ACD (taken again next round if still idle there).
+            self._hand_back(campaign, agent_id)
         at = self.center.clock.now()
         answered_at = call.answered_at if call.answered_at is not None else at
         # The customer waits again; their 2 s run from the answer (the timer set then).

@@ -249,6 +249,15 @@ class CallRouter(Protocol):
         """An agent can take calls (logged in, phone registered)."""
         ...
 
+    def agent_idle(self, agent_id: str) -> bool:
+        """Whether the ACD leaves the agent idle: available, nothing offered or held (the
+        campaigns' dialler takes only such agents)."""
+        ...
+
+    def waiting_for(self, agent_id: str) -> int:
+        """Contacts waiting in a queue that the agent could take (inbound keeps priority)."""
+        ...
+
     def agent_not_ready(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
         """An agent can no longer take calls (e.g. ``phone_unregistered``)."""
         ...

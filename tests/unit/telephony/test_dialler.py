@@ -208,3 +208,30 @@ def test_a_paused_campaign_places_no_call_and_hands_its_agents_back_to_the_acd()
         assert states[-1]["state"] == "available"  # the ACD has a001 again
 
     asyncio.run(scenario())
+
+
+def test_inbound_keeps_priority_a_held_agent_goes_to_a_waiting_caller_once_covered() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, _ = make_dialler(["13800000001", "13800000002"])
+        router = center.router
+        assert isinstance(router, EngineRouter)
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a001"} and len(dials(sip)) == 1
+        # An inbound caller a001 could serve waits: the engine has no idle agent for them.
+        router.contact_queued(
+            at=OPEN, contact_id="v-1", queue="repair", priority=0, language=None, data={}
+        )
+        assert router.waiting_for("a001") == 1
+        await dialler.round()
+        # a001 still covers the customer's ringing call: the release waits (rule 3) ...
+        assert dialler.campaigns[7].held == {"a001"} and len(dials(sip)) == 1
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        # ... then a001 is the ACD's again, offered the caller, and no new call is placed.
+        assert dialler.campaigns[7].held == set()
+        assert router.engine.agent_contacts("a001") == {"v-1": "ringing"}
+        assert len(dials(sip)) == 1
+
+    asyncio.run(scenario())
