@@ -6,10 +6,9 @@ when the ACD leaves them idle and no inbound contact waits for them, and held in
 not-ready ``outbound`` so inbound routing leaves them to the campaign; handed back as soon
 as an inbound contact waits for one, once the abandon budget allows it), asks the
 campaign's pacer (:mod:`hotline.pacing`: ``ProgressivePacer`` or ``PredictivePacer``) how
-many calls to place, claims that many
-records (:func:`hotline.campaigns.service.claim_next` through :class:`DialLists`: both
-do-not-call lists asked again, calling hours in the customer's time zone) and dials the
-customers through the trunk. The decisions are the pure book's
+many calls to place, claims that many records (:func:`hotline.campaigns.service.claim_next`
+through :class:`DialLists`: both do-not-call lists asked again, calling hours in the
+customer's time zone) and dials the customers through the trunk. The decisions are the pure book's
 (:mod:`hotline.telephony.dialling`); this module does the I/O: SIP legs, media, timers, the
 event log and the campaign's attempts.
 
