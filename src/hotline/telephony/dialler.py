@@ -149,7 +149,6 @@ class DialledCall:
     recording: bool = False
     finished: bool = False
     timer: asyncio.TimerHandle | None = None
-    network_result: str | None = None
 
 
 @dataclass
@@ -403,7 +402,6 @@ class Dialler:
             self._cancel_timer(call)
             call.customer_sdp = sdp
             call.answered_at = self.center.clock.now()
-            call.network_result = "answered"
             self._emit(EventKind.DIALLED, call, number=call.record.number, result="answered")
             self.center.spawn(self._customer_answered(call, sdp))
         else:
@@ -535,7 +533,6 @@ class Dialler:
         self._not_answered(call, "no_answer")
 
     def _not_answered(self, call: DialledCall, result: str) -> None:
-        call.network_result = result
         self._emit(EventKind.DIALLED, call, number=call.record.number, result=result)
         campaign = self.campaigns.get(call.campaign_id)
         if campaign is not None:
