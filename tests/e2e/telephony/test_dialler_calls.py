@@ -322,11 +322,18 @@ def test_predictive_campaign_under_load_keeps_the_abandon_cap(
     )
     assert answered >= 20
     assert day_rate <= 0.03  # the cap is per campaign per day
-    with factory() as session:
-        kept = campaigns.answers_since(
-            session, campaign_id=campaign_id, since=datetime.now(UTC) - timedelta(hours=1)
-        )
-    assert kept == (EARLIER_ANSWERS + answered, abandoned)  # every result became an attempt
+    # Every result became an attempt (each is written just after its ``finished`` event).
+    expected = (EARLIER_ANSWERS + answered, abandoned)
+    deadline = time.monotonic() + 5.0
+    while True:
+        with factory() as session:
+            kept = campaigns.answers_since(
+                session, campaign_id=campaign_id, since=datetime.now(UTC) - timedelta(hours=1)
+            )
+        if kept == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert kept == expected
     assert _in_flight(events) == 0
 
 
