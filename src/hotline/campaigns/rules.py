@@ -46,10 +46,13 @@ class CampaignKind(StrEnum):
 
 
 class DialMode(StrEnum):
-    """How records reach agents: the agent dials (preview) or the dialler does (progressive)."""
+    """How records reach agents: the agent dials (preview), or the voice server's dialler
+    dials customers first (progressive: one call per free agent; predictive: paced by
+    :mod:`hotline.pacing` under the 3 % abandon cap)."""
 
     PREVIEW = "preview"
     PROGRESSIVE = "progressive"
+    PREDICTIVE = "predictive"
 
 
 class CallResult(StrEnum):

@@ -70,6 +70,7 @@ __all__ = [
     "Figures",
     "add_do_not_call",
     "add_query_list",
+    "answers_since",
     "audit_refusal",
     "block_if_listed",
     "campaign_rules",
@@ -845,3 +846,16 @@ def figures(session: Session, *, campaign_id: int) -> Figures:
         abandons=results.get(str(CallResult.ABANDONED), 0),
         results=results,
     )
+
+
+def answers_since(session: Session, *, campaign_id: int, since: datetime) -> tuple[int, int]:
+    """The campaign's live answers and abandons from ``since`` (aware) on: the day's counts a
+    dialler restarted mid-day resumes its abandon budget from, so a restart never resets it.
+    """
+    answers, abandons = session.execute(
+        select(
+            func.count().filter(CampaignAttempt.answered),
+            func.count().filter(CampaignAttempt.result == str(CallResult.ABANDONED)),
+        ).where(CampaignAttempt.campaign_id == campaign_id, CampaignAttempt.at >= since)
+    ).one()
+    return int(answers or 0), int(abandons or 0)

@@ -82,6 +82,14 @@ def serve_command(
     control_port: int = typer.Option(
         0, help="Local TCP port (127.0.0.1) taking JSON-line origination requests (0: none)."
     ),
+    dialler: bool = typer.Option(
+        False,
+        help="Dial the running progressive and predictive campaigns of the database "
+        "(needs --trunk and a database).",
+    ),
+    dial_ring_timeout: float = typer.Option(
+        25.0, help="The dialler gives up a customer's call ringing this long (s): no answer."
+    ),
     max_setup_backlog: int = typer.Option(
         25,
         help="Overload control: refuse new calls with 503 + Retry-After while this many "
@@ -119,6 +127,11 @@ def serve_command(
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+    database = database_url or load_settings().database_url or None
+    if dialler and (not trunk or not database):
+        raise typer.BadParameter("--dialler needs --trunk and a database (--database-url)")
+    if dial_ring_timeout <= 0:
+        raise typer.BadParameter(f"--dial-ring-timeout must be above 0, not {dial_ring_timeout}")
     if emergency_prompt:
         menus["emergency_prompt"] = emergency_prompt
     options = ServerOptions(
@@ -129,11 +142,13 @@ def serve_command(
         spawn_rtpengine=spawn_rtpengine,
         center=center,
         run_seconds=run_seconds or None,
-        database_url=database_url or load_settings().database_url or None,
+        database_url=database,
         recording_notice=recording_notice or None,
         trunk=trunk or None,
         control_port=control_port or None,
         overload=overload,
+        dialler=dialler,
+        dial_ring_timeout_s=dial_ring_timeout,
         **network_options(sip=sip, ng=ng, rtp_ports=rtp_ports),
         **menus,
     )

@@ -236,6 +236,35 @@ class CommandRouter(ABC):
     def _engine(self) -> RoutingEngine:
         """The engine, for reading agent states."""
 
+    def agent_idle(self, agent_id: str) -> bool:
+        """Whether the engine leaves the agent idle (available, nothing offered or held)."""
+        return self._engine().agent_state(agent_id) is AgentState.AVAILABLE
+
+    def waiting_for(self, agent_id: str) -> int:
+        """Contacts waiting in a queue that the agent could take (inbound's claim on them)."""
+        engine = self._engine()
+        return sum(
+            1
+            for contact_id in engine.contacts()
+            if engine.contact_stage(contact_id) == "waiting"
+            and engine.eligible(agent_id, contact_id)
+        )
+
+    def hold_agent(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
+        """Take an idle agent out of the ACD's pool, not ready with ``reason`` (the dialler
+        holds its campaign's agents this way; only an idle agent is held, so nothing rings)."""
+        return self._apply(at, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=reason))
+
+    def release_agent(self, *, at: float, agent_id: str, phone: bool) -> list[RoutingDecision]:
+        """Hand an agent the dialler held back to the ACD: ready again, or — their phone gone
+        meanwhile — not ready as :func:`on_phone_unregistered` would have made them, so the
+        phone registering again makes them ready (the one registration policy)."""
+        if phone:
+            return self._apply(at, lambda now: AgentReady(at=now, agent_id=agent_id))
+        return self._apply(
+            at, lambda now: AgentNotReady(at=now, agent_id=agent_id, reason=PHONE_UNREGISTERED)
+        )
+
     def contact_queued(
         self,
         *,

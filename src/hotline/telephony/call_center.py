@@ -127,6 +127,7 @@ from hotline.telephony.call_state import (
 )
 from hotline.telephony.call_state import start as start_call
 from hotline.telephony.consult import Consults
+from hotline.telephony.dialler import Dialler
 from hotline.telephony.media.numbers import agent_number_announcement, announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
 from hotline.telephony.media.sdp import (
@@ -282,6 +283,8 @@ class CallCenter:
         self._zone = ZoneInfo(settings.timezone)
         self.outbound = Originator(self)
         self.consults = Consults(self)
+        # The campaigns' dialler, when the server runs one (it owns its customers' legs).
+        self.dialler: Dialler | None = None
         # The server's own engine gets our sink, so its events share one sequence with ours
         # (the web app's live driver writes the log of its engine itself).
         emit_to = getattr(router, "emit_to", None)
@@ -570,7 +573,7 @@ class CallCenter:
 
     def ringing(self, leg: str) -> None:
         """The agent's phone rings (nothing to do: the engine times the ring)."""
-        if self.outbound.owns(leg):
+        if self.outbound.owns(leg) or self._dialler_owns(leg):
             return
         call = self._by_leg.get(leg)
         if call is not None:
@@ -580,6 +583,9 @@ class CallCenter:
         """The agent picked up: bridge, record, log."""
         if self.outbound.owns(leg):
             self.outbound.answered(leg, sdp)
+            return
+        if self.dialler is not None and self.dialler.owns(leg):
+            self.dialler.answered(leg, sdp)
             return
         if self.consults.owns(leg):
             self.consults.answered(leg, sdp)
@@ -636,6 +642,9 @@ class CallCenter:
         if self.outbound.owns(leg):
             self.outbound.failed(leg, code)
             return
+        if self.dialler is not None and self.dialler.owns(leg):
+            self.dialler.failed(leg, code)
+            return
         if self.consults.is_consult_leg(leg):
             self.consults.failed(leg, code)
             return
@@ -643,6 +652,10 @@ class CallCenter:
         if call is None or self._fork_gone(call, leg) or leg != call.agent_leg:
             return
         self.step(call, RingFailed(at=self.clock.now(), reason=f"sip_{code}"))
+
+    def _dialler_owns(self, leg: str) -> bool:
+        """Whether ``leg`` is one of the campaigns' dialler's customer or agent legs."""
+        return self.dialler is not None and self.dialler.owns(leg)
 
     def _fork_gone(self, call: Call, leg: str) -> bool:
         """One of several ringing phones gave up; ``True`` while another still rings."""
@@ -667,6 +680,9 @@ class CallCenter:
         """Someone hung up: the caller (abandon, IVR hang-up, end of talk) or the agent."""
         if self.outbound.owns(leg):
             self.outbound.hung_up(leg)
+            return
+        if self.dialler is not None and self.dialler.owns(leg):
+            self.dialler.hung_up(leg)
             return
         if self.consults.is_consult_leg(leg):
             self.consults.hung_up(leg)

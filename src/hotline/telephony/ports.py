@@ -257,6 +257,24 @@ class CallRouter(Protocol):
         not ready with reason ``phone_unregistered``)."""
         ...
 
+    def agent_idle(self, agent_id: str) -> bool:
+        """Whether the ACD leaves the agent idle: available, nothing offered or held (the
+        campaigns' dialler takes only such agents)."""
+        ...
+
+    def waiting_for(self, agent_id: str) -> int:
+        """Contacts waiting in a queue that the agent could take (inbound keeps priority)."""
+        ...
+
+    def hold_agent(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
+        """Take an idle agent out of the ACD's pool, not ready with ``reason`` (the dialler)."""
+        ...
+
+    def release_agent(self, *, at: float, agent_id: str, phone: bool) -> list[RoutingDecision]:
+        """Hand a held agent back: ready if ``phone`` (registered), else not ready as a lost
+        phone makes them."""
+        ...
+
     def offer_answered(self, *, at: float, contact_id: str, agent_id: str) -> list[RoutingDecision]:
         """The agent answered."""
         ...

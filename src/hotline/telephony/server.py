@@ -42,9 +42,11 @@ from hotline.store.migrate import upgrade
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
 from hotline.telephony.callers import DatabaseCallerDirectory
+from hotline.telephony.dial_lists import DatabaseDialLists
+from hotline.telephony.dialler import Dialler
 from hotline.telephony.do_not_call import DatabaseScreen
 from hotline.telephony.event_store import DatabaseSink, TeeSink
-from hotline.telephony.media.prompts import RECORDING_NOTICE
+from hotline.telephony.media.prompts import RECORDING_NOTICE, SAFE_MESSAGE, prompt_path
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
 from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
 from hotline.telephony.outbound import OriginationRefused
@@ -122,6 +124,10 @@ class ServerOptions:
     job_numbers: Mapping[str, str] = field(default_factory=dict)
     announce_agent_number: frozenset[str] = frozenset()
     callers: CallerDirectory | None = None
+    # Dial the database's running progressive/predictive campaigns (needs trunk + database).
+    dialler: bool = False
+    # The dialler gives up a customer's call ringing this long: no answer.
+    dial_ring_timeout_s: float = 25.0
 
     @property
     def events_path(self) -> Path:
@@ -544,6 +550,16 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     )
     parts = await start_voice(options, router=router, sink=sink)
     stop = asyncio.Event()
+    dialling: asyncio.Task[None] | None = None
+    if options.dialler and database is not None and options.trunk is not None:
+        dialler = Dialler(
+            parts.center,
+            DatabaseDialLists(database.session_factory),
+            safe_message=prompt_path(options.prompts, options.flow.languages[0], SAFE_MESSAGE),
+            ring_timeout_s=options.dial_ring_timeout_s,
+        )
+        parts.center.dialler = dialler
+        dialling = asyncio.create_task(dialler.run(stop))
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
@@ -559,11 +575,17 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             parts.stack.expire_registrations()
             note_overload(parts)
             if database is not None:
-                database.flush()
+                # In a worker thread: on SQLite the write waits for the database's writer
+                # turn, and a loop blocked on it could not run the coroutine holding the turn
+                # (a do-not-call audit, the dialler's attempts) — nor any call meanwhile.
+                await asyncio.to_thread(database.flush)
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
+        stop.set()
+        if dialling is not None:
+            await dialling
         await stop_voice(parts)
         jsonl.close()
         if database is not None:
-            database.close()
+            await asyncio.to_thread(database.close)

@@ -164,6 +164,7 @@ def test_a_supervisor_sets_up_a_campaign_and_an_agent_works_it(browser: Any, sit
     boss.reload()
     figures = boss.locator("#camp-table tbody tr td")
     expect(figures.nth(5)).to_have_text("1")  # attempts
+    expect(boss.locator("#camp-table tbody tr td.budget")).to_have_text("0")  # none earned yet
     actions = _actions(site.factory)
     for action in (
         "campaign.create",

@@ -44,7 +44,7 @@ def test_a_campaign_with_bad_rules_is_refused_with_every_field_named(db_session:
         make_campaign(
             db_session,
             kind="cold_calls",
-            mode="predictive",
+            mode="robocall",
             calling_hours={"weekdays": "9-5"},
             retry={"busy": {"after_minutes": 0}},
         )
@@ -331,3 +331,39 @@ def test_state_changes_follow_the_campaign_life(db_session: Session) -> None:
             db_session, campaign_id=campaign.id, text=LIST, file="l.csv", actor="boss"
         )
     assert db_session.scalars(select(CampaignRecord)).first() is None
+
+
+def test_the_days_answers_and_abandons_are_counted_from_the_attempts(db_session: Session) -> None:
+    """What a dialler restarted mid-day resumes its abandon budget from."""
+    campaign = make_campaign(db_session, mode="predictive")
+    campaigns.import_list_csv(
+        db_session, campaign_id=campaign.id, text=LIST, file="list.csv", actor="boss"
+    )
+    campaigns.set_state(db_session, campaign_id=campaign.id, state="running", actor="boss")
+    results = [("dialler:1", "abandoned", NOW), ("dialler:2", "completed", NOW)]
+    results.append(("dialler:3", "busy", NOW))
+    record_id = 0
+    for holder, result, at in results:
+        record = campaigns.claim_next(db_session, campaign_id=campaign.id, agent_id=holder, now=at)
+        assert record is not None
+        record_id = record.id
+        campaigns.record_result(
+            db_session, record_id=record_id, agent_id=holder, result=result, now=at
+        )
+    # one answered attempt from yesterday does not count
+    yesterday = NOW - timedelta(days=1)
+    db_session.add(
+        CampaignAttempt(
+            campaign_id=campaign.id,
+            record_id=record_id,
+            number=9,
+            at=yesterday,
+            mode="predictive",
+            result="completed",
+            answered=True,
+            connected=True,
+        )
+    )
+    db_session.flush()
+    since = NOW - timedelta(hours=2)
+    assert campaigns.answers_since(db_session, campaign_id=campaign.id, since=since) == (2, 1)

@@ -123,6 +123,9 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_works_it(
     figures = desk_client.get(f"/api/campaigns/{cid}", headers=auth("team_lead")).json()["figures"]
     assert figures["attempts"] == 1 and figures["records"]["blocked"] == 1
     assert figures["results"] == {"busy": 1}
+    # a busy line is no live answer: no abandon budget earned yet today (3 % of 0)
+    assert (figures["answers_today"], figures["abandons_today"]) == (0, 0)
+    assert figures["abandon_budget_left"] == 0
     actions = set(db_session.scalars(select(AuditEntry.action)))
     assert {
         "campaign.create",

@@ -1,4 +1,4 @@
-"""List files: located problems, nothing half-checked, and the pacing interface."""
+"""List files: located problems, nothing half-checked."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from hotline.campaigns import lists
 from hotline.campaigns.lists import check_list_csv
-from hotline.campaigns.pacing import PacingState, ProgressivePacer
 from hotline.core.errors import ValidationFailed
 
 
@@ -78,20 +77,3 @@ def test_a_list_longer_than_the_limit_is_refused_at_its_first_extra_line(
         check_list_csv(text=text, file="big.csv", normalize=normalize)
     [problem] = failed.value.problems
     assert (problem.line, problem.rule) == (4, "a list holds at most 2 rows")
-
-
-@pytest.mark.parametrize(
-    ("state", "calls"),
-    [
-        (PacingState(free_agents=0, records_ready=9), 0),
-        (PacingState(free_agents=3, records_ready=9), 3),
-        (PacingState(free_agents=3, ringing=2, records_ready=9), 1),
-        (PacingState(free_agents=3, waiting_for_agent=1, ringing=1, records_ready=9), 1),
-        (PacingState(free_agents=5, records_ready=2), 2),
-        (PacingState(free_agents=1, ringing=3, records_ready=2), 0),
-    ],
-)
-def test_progressive_pacing_places_one_call_per_uncovered_free_agent(
-    state: PacingState, calls: int
-) -> None:
-    assert ProgressivePacer().calls_to_place(state) == calls

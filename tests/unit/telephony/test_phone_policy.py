@@ -100,3 +100,26 @@ def test_a_phone_coming_back_makes_ready_an_agent_the_system_made_not_ready() ->
         ("not_ready", PHONE_UNREGISTERED),
         ("available", None),
     ]
+
+
+def test_an_agent_the_dialler_lets_go_after_their_phone_went_is_ready_when_it_comes_back() -> None:
+    """The dialler holds a campaign's agents as not ready ("campaign"); a phone going away
+    meanwhile keeps that reason (a chosen state is never overridden by a phone). Handing such
+    an agent back must leave them as a lost phone would, or the phone coming back would not
+    make them ready and they would sit out of the ACD for good."""
+    rig = Rig()
+    engine = rig.router.engine
+
+    async def scenario() -> None:
+        rig.center.registration_changed("1001", PHONE)
+        now = rig.clock.now()
+        rig.center.route(rig.router.hold_agent(at=now, agent_id="a001", reason="campaign"))
+        rig.center.registration_changed("1001", None)
+        assert engine.agent_reason("a001") == "campaign"
+        rig.center.route(rig.router.release_agent(at=now, agent_id="a001", phone=False))
+        assert engine.agent_reason("a001") == PHONE_UNREGISTERED
+        rig.center.registration_changed("1001", PHONE)
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+    assert engine.agent_state("a001") is AgentState.AVAILABLE

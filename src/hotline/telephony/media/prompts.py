@@ -41,6 +41,10 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
         "callback_confirmed": "好的，坐席空闲时我们会给您回电。再见。",
         "voicemail_greeting": "现在无法接听您的来电，请在提示音后留言，说完后挂机即可。",
         "nuisance_notice": "您的号码已被限制呼入本热线。再见。",
+        # The dialler's safe message to a person it could not connect (an abandoned call).
+        "safe_message": (
+            "您好，这里是家电服务热线。很抱歉现在没有客服可以接听，今天不会再次打扰您。再见。"
+        ),
     },
     "en": {
         "language": "普通话请按一。For English, press two.",
@@ -64,6 +68,10 @@ PROMPT_TEXTS: dict[str, dict[str, str]] = {
             "No one can take your call now. Please leave a message after the tone, then hang up."
         ),
         "nuisance_notice": "Calls from your number cannot reach this hotline. Goodbye.",
+        "safe_message": (
+            "Hello, this is the appliance service hotline. Sorry, no agent is free to take this "
+            "call. We will not call again today. Goodbye."
+        ),
     },
 }
 
@@ -74,6 +82,7 @@ for _language, _texts in NUMBER_TEXTS.items():
 MUSIC_ON_HOLD = "music_on_hold"
 BEEP = "beep"
 RECORDING_NOTICE = "recording_notice"
+SAFE_MESSAGE = "safe_message"
 
 
 def prompt_path(root: Path, language: str, prompt: str) -> Path:

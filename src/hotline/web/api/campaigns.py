@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
@@ -30,6 +31,7 @@ from hotline.campaigns import service as campaigns
 from hotline.campaigns.rules import CallResult, CampaignKind, DialMode
 from hotline.crm.privacy import mask_name, mask_phone
 from hotline.identity.roles import PersonalField, hidden_fields
+from hotline.pacing.state import AbandonCap
 from hotline.store.db import utcnow
 from hotline.telephony.outbound import OriginationRefused
 from hotline.web.api.live.guards import voice_of
@@ -74,6 +76,12 @@ class FiguresOut(ResponseModel):
     connects: int
     abandons: int
     results: dict[str, int]
+    answers_today: int = Field(description="Live answers today, in the campaign's time zone.")
+    abandons_today: int
+    abandon_budget_left: int = Field(
+        description="Abandons the 3 % cap still allows today: ⌊3 % × answers today⌋ − abandons "
+        "today (the predictive dialler's budget; it grows with every 34 answers)."
+    )
 
 
 class CampaignOut(ResponseModel):
@@ -265,8 +273,11 @@ class ConsentIn(BaseModel):
 # ----------------------------------------------------------------------------- helpers
 
 
-def _figures(session: Session, campaign_id: int) -> FiguresOut:
-    f = campaigns.figures(session, campaign_id=campaign_id)
+def _figures(session: Session, campaign: campaigns.Campaign) -> FiguresOut:
+    f = campaigns.figures(session, campaign_id=campaign.id)
+    zone = ZoneInfo(campaigns.campaign_rules(campaign).hours.time_zone)
+    midnight = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    answers, abandons = campaigns.answers_since(session, campaign_id=campaign.id, since=midnight)
     return FiguresOut(
         records=f.records,
         attempts=f.attempts,
@@ -274,6 +285,9 @@ def _figures(session: Session, campaign_id: int) -> FiguresOut:
         connects=f.connects,
         abandons=f.abandons,
         results=f.results,
+        answers_today=answers,
+        abandons_today=abandons,
+        abandon_budget_left=AbandonCap().allowance(answered=answers) - abandons,
     )
 
 
@@ -290,7 +304,7 @@ def _campaign(session: Session, campaign: campaigns.Campaign) -> CampaignOut:
         agents=campaign.agents,
         created_by=campaign.created_by,
         created_at=campaign.created_at,
-        figures=_figures(session, campaign.id),
+        figures=_figures(session, campaign),
     )
 
 

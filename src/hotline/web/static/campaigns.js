@@ -63,6 +63,7 @@
       cell(row, c.figures.answers);
       cell(row, c.figures.connects);
       cell(row, c.figures.abandons);
+      cell(row, c.figures.abandon_budget_left).className = 'budget';
       const actions = cell(row, '');
       for (const state of NEXT[c.state]) actions.appendChild(button(t(LABEL[state]), () => move(c, state), {state}));
       return row;

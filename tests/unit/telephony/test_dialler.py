@@ -1,0 +1,237 @@
+"""The campaigns' dialler in the voice driver, against the in-tree fakes and the routing engine.
+
+Customer legs first through the trunk; an answered customer is connected to the campaign's
+free agent; busy and unanswered legs are results of their own; a customer no agent takes
+within 2 s hears the safe message and is hung up. Each call's result is kept as an attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from hotline.config.flow import sample_flow
+from hotline.config.validate import load_center
+from hotline.core.clock import ManualClock
+from hotline.routing.engine import RoutingEngine
+from hotline.telephony.acd import EngineRouter, voice_routing_config
+from hotline.telephony.call_center import CallCenter, CallCenterSettings
+from hotline.telephony.dialler import DialCampaign, Dialler, DialRecord
+from hotline.telephony.fake import FakeMediaServer, FakeSignalling, ListSink
+from hotline.telephony.ports import AgentPhone
+from hotline.telephony.server import SAMPLE_CENTER
+
+OPEN = 1772416800.0
+PHONES = (AgentPhone("a001", "1001", "pw1"), AgentPhone("a002", "1002", "pw2"))
+TRUNK = "sip:{number}@127.0.0.1:5070"
+
+
+@dataclass
+class MemoryLists:
+    """The campaign's records in memory: claims in order, results kept."""
+
+    campaigns: list[DialCampaign]
+    numbers: list[str]
+    claimed: list[tuple[int, str]] = field(default_factory=list)
+    results: list[tuple[int, str, bool, bool]] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+
+    async def running(self) -> list[DialCampaign]:
+        return self.campaigns
+
+    async def claim(self, *, campaign_id: int, holder: str, now: datetime) -> DialRecord | None:
+        if not self.numbers:
+            return None
+        record = DialRecord(id=len(self.claimed) + 1, number=self.numbers.pop(0))
+        self.claimed.append((record.id, holder))
+        return record
+
+    async def result(
+        self,
+        *,
+        record_id: int,
+        holder: str,
+        result: str,
+        now: datetime,
+        contact_id: str,
+        answered: bool,
+        connected: bool,
+    ) -> None:
+        assert (record_id, holder) in self.claimed
+        self.results.append((record_id, result, answered, connected))
+
+    async def release(self, *, record_id: int, holder: str, now: datetime) -> None:
+        self.released.append(record_id)
+
+
+def make_dialler(
+    numbers: list[str], *, agents: tuple[str, ...] = ("a001",), mode: str = "progressive"
+) -> tuple[CallCenter, Dialler, FakeSignalling, ListSink, MemoryLists]:
+    sip, sink = FakeSignalling(), ListSink()
+    router = EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
+    center = CallCenter(
+        settings=CallCenterSettings(
+            flow=sample_flow(),
+            prompts=Path("/prompts"),
+            recordings=Path("/recordings"),
+            phones=PHONES,
+            trunk=TRUNK,
+        ),
+        media=FakeMediaServer(duration_ms=5),
+        router=router,
+        sink=sink,
+        clock=ManualClock(OPEN),
+    )
+    center.signalling = sip
+    lists = MemoryLists([DialCampaign(7, mode, agents)], numbers)
+    dialler = Dialler(center, lists, safe_message=Path("/prompts/en/safe_message.wav"))
+    center.dialler = dialler
+    return center, dialler, sip, sink, lists
+
+
+def dials(sip: FakeSignalling) -> list[tuple[str, ...]]:
+    return [a for a in sip.actions if a[0] == "dial"]
+
+
+def kinds(sink: ListSink, contact: str) -> list[str]:
+    events = [e for e in sink.events if e.contact_id == contact]
+    assert all(e.data.get("direction") == "outbound" for e in events)
+    assert all(e.data.get("campaign") == 7 for e in events)
+    return [e.kind.value for e in events]
+
+
+def test_customer_first_then_the_free_agent_and_the_attempt_is_kept() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, sink, lists = make_dialler(["13800000001", "13800000002"])
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        # one free agent, progressive: one call, to the customer first
+        assert dials(sip) == [("dial", "dl-1", "sip:13800000001@127.0.0.1:5070")]
+        [contact] = dialler.calls
+        held = [e for e in sink.events if e.kind.value == "agent_state"]
+        assert held[-1].data["reason"] == "outbound"  # inbound routing leaves a001 alone
+        center.answered("dl-1", "v=0 customer")
+        await center.drain()
+        assert dials(sip)[-1] == ("dial", "dl-2", "sip:1001@127.0.0.1:5090")  # the agent
+        center.answered("dl-2", "v=0 agent")
+        await center.drain()
+        await dialler.round()
+        assert len(dials(sip)) == 2  # the agent is busy: no second call
+        center.hung_up("dl-1")
+        await center.drain()
+        assert ("hang_up", "dl-2") in sip.actions
+        assert kinds(sink, contact) == [
+            "arrived",
+            "dialled",
+            "answered",
+            "recording_started",
+            "disconnected",
+            "finished",
+        ]
+        assert lists.results == [(1, "completed", True, True)]
+        await dialler.round()
+        assert dials(sip)[-1] == ("dial", "dl-3", "sip:13800000002@127.0.0.1:5070")
+
+    asyncio.run(scenario())
+
+
+def test_busy_and_unanswered_customers_are_results_of_their_own() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, sink, lists = make_dialler(["13800000001", "13800000002"])
+        dialler.ring_timeout_s = 0.05
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        await asyncio.sleep(0.1)  # the second rings out
+        await center.drain()
+        assert ("hang_up", "dl-2") in sip.actions  # CANCEL
+        assert lists.results == [(1, "busy", False, False), (2, "no_answer", False, False)]
+        results = [e.data["result"] for e in sink.events if e.kind.value == "dialled"]
+        assert results == ["busy", "no_answer"]
+
+    asyncio.run(scenario())
+
+
+def test_a_customer_no_agent_takes_within_2_s_hears_the_safe_message() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, sink, lists = make_dialler(["13800000001"])
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        [contact] = dialler.calls
+        center.answered("dl-1", "v=0 customer")
+        await center.drain()
+        assert dials(sip)[-1][1] == "dl-2"  # the agent's phone rings, and never answers
+        await asyncio.sleep(2.2)
+        await center.drain()
+        media = center.media
+        assert isinstance(media, FakeMediaServer)
+        assert media.played(contact) == ["safe_message"]
+        assert ("hang_up", "dl-2") in sip.actions and ("hang_up", "dl-1") in sip.actions
+        assert "abandoned" in kinds(sink, contact)
+        assert lists.results == [(1, "abandoned", True, False)]
+        book = dialler.campaigns[7].book
+        assert (book.answered, book.abandoned) == (1, 1)
+
+    asyncio.run(scenario())
+
+
+def test_an_agent_on_a_voice_call_or_not_registered_is_not_taken() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, _ = make_dialler(["13800000001"], agents=("a001", "a002"))
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a002"}  # a001 has no phone
+        assert len(dials(sip)) == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_paused_campaign_places_no_call_and_hands_its_agents_back_to_the_acd() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, sink, lists = make_dialler(["13800000001", "13800000002"])
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        assert len(dials(sip)) == 1
+        lists.campaigns = []  # paused: no longer among the running ones
+        await dialler.round()
+        # a001's release waits: the call it covers still rings (rule 3)
+        assert dialler.campaigns[7].held == {"a001"}
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        assert len(dials(sip)) == 1 and 7 not in dialler.campaigns
+        states = [e.data for e in sink.events if e.kind.value == "agent_state"]
+        assert states[-1]["state"] == "available"  # the ACD has a001 again
+
+    asyncio.run(scenario())
+
+
+def test_inbound_keeps_priority_a_held_agent_goes_to_a_waiting_caller_once_covered() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, _ = make_dialler(["13800000001", "13800000002"])
+        router = center.router
+        assert isinstance(router, EngineRouter)
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a001"} and len(dials(sip)) == 1
+        # An inbound caller a001 could serve waits: the engine has no idle agent for them.
+        router.contact_queued(
+            at=OPEN, contact_id="v-1", queue="repair", priority=0, language=None, data={}
+        )
+        assert router.waiting_for("a001") == 1
+        await dialler.round()
+        # a001 still covers the customer's ringing call: the release waits (rule 3) ...
+        assert dialler.campaigns[7].held == {"a001"} and len(dials(sip)) == 1
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        # ... then a001 is the ACD's again, offered the caller, and no new call is placed.
+        assert dialler.campaigns[7].held == set()
+        assert router.engine.agent_contacts("a001") == {"v-1": "ringing"}
+        assert len(dials(sip)) == 1
+
+    asyncio.run(scenario())

@@ -1,0 +1,167 @@
+"""The live dialler's book: connections, abandons, deferred not-ready, and the cap (Hypothesis).
+
+Hypothesis plays the world against the book of :mod:`hotline.telephony.dialling` driven as
+the adapter drives it (it places exactly what the pacer allows): which ringing call is
+answered or not, when answered calls run out of their 2 s, when connected calls end, agents
+asking to leave or coming back. At every step the abandon cap holds, no agent is on two
+calls, and a call is connected to an agent only when that agent was free.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hotline.pacing.budget import within_cap
+from hotline.pacing.pacers import PredictivePacer, ProgressivePacer
+from hotline.pacing.state import AbandonCap, Outcome, PlaySafeMessage, ReleaseAgent
+from hotline.telephony.dialling import (
+    AgentFree,
+    AgentLeaving,
+    CallAnswered,
+    CallEnded,
+    CallNotAnswered,
+    CallPlaced,
+    Connect,
+    DiallerBook,
+    DiallerEffect,
+    PacingBroken,
+    Report,
+    WaitExpired,
+    transition,
+)
+
+
+def kinds(effects: tuple[DiallerEffect, ...]) -> list[str]:
+    return [type(e).__name__ for e in effects]
+
+
+def test_an_answered_call_goes_at_once_to_the_free_agent() -> None:
+    book = DiallerBook(campaign_id=1, cap=AbandonCap(0))
+    book, _ = transition(book, AgentFree(at=0.0, agent_id="a1"))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c1"))
+    book, effects = transition(book, CallAnswered(at=5.0, call_id="c1"))
+    assert Connect("c1", "a1") in effects
+    book, effects = transition(book, CallEnded(at=65.0, call_id="c1"))
+    [report] = effects
+    assert isinstance(report, Report) and report.result.outcome is Outcome.COMPLETED
+    assert report.result.handle_s == 60.0
+    assert book.free == ("a1",)
+
+
+def test_a_call_beyond_the_budget_is_refused() -> None:
+    book = DiallerBook(campaign_id=1, cap=AbandonCap(0))
+    book, _ = transition(book, AgentFree(at=0.0, agent_id="a1"))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c1"))
+    with pytest.raises(PacingBroken, match="c2 over budget"):
+        transition(book, CallPlaced(at=0.0, call_id="c2"))
+
+
+def test_a_waiting_call_past_two_seconds_is_abandoned_with_the_safe_message() -> None:
+    book = DiallerBook(campaign_id=1, answered=100)  # 3 % of 100: room for 3 abandons
+    book, _ = transition(book, AgentFree(at=0.0, agent_id="a1"))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c1"))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c2"))
+    book, _ = transition(book, CallAnswered(at=3.0, call_id="c1"))
+    book, effects = transition(book, CallAnswered(at=4.0, call_id="c2"))
+    assert kinds(effects) == ["Report"] and book.waiting == (("c2", 4.0),)
+    book, effects = transition(book, WaitExpired(at=6.0, call_id="c2"))
+    assert effects[0] == PlaySafeMessage("c2")
+    assert book.abandoned == 1 and book.waiting == ()
+    # the timer of a call that was connected in time changes nothing
+    assert transition(book, WaitExpired(at=5.0, call_id="c1")) == (book, ())
+
+
+def test_a_free_agents_not_ready_waits_until_the_ringing_calls_are_covered() -> None:
+    book = DiallerBook(campaign_id=1, cap=AbandonCap(0))
+    for agent in ("a1", "a2"):
+        book, _ = transition(book, AgentFree(at=0.0, agent_id=agent))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c1"))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c2"))
+    book, effects = transition(book, AgentLeaving(at=1.0, agent_id="a2"))
+    assert effects == () and book.releasing == ("a2",)
+    book, effects = transition(book, CallNotAnswered(at=20.0, call_id="c2", outcome=Outcome.BUSY))
+    assert ReleaseAgent("a2") in effects and book.free == ("a1",)
+
+
+def test_a_talking_agent_who_asks_leaves_after_the_call() -> None:
+    book = DiallerBook(campaign_id=1, cap=AbandonCap(0))
+    book, _ = transition(book, AgentFree(at=0.0, agent_id="a1"))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c1"))
+    book, _ = transition(book, CallAnswered(at=1.0, call_id="c1"))
+    book, effects = transition(book, AgentLeaving(at=2.0, agent_id="a1"))
+    assert effects == ()
+    book, effects = transition(book, CallEnded(at=30.0, call_id="c1"))
+    assert ReleaseAgent("a1") in effects and book.free == ()
+
+
+ACTIONS = st.sampled_from(("answer", "miss", "expire", "end", "leave", "back"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    agents=st.integers(min_value=1, max_value=5),
+    predictive=st.booleans(),
+    warm_answers=st.integers(min_value=0, max_value=300),
+    steps=st.lists(st.tuples(ACTIONS, st.integers(min_value=0, max_value=50)), max_size=250),
+)
+def test_the_cap_holds_at_every_step_whatever_the_world_does(
+    agents: int, predictive: bool, warm_answers: int, steps: list[tuple[str, int]]
+) -> None:
+    pacer = PredictivePacer() if predictive else ProgressivePacer()
+    book = DiallerBook(campaign_id=1, cap=pacer.cap, answered=warm_answers)
+    away: list[str] = []
+    now = 0.0
+    placed = 0
+    effects: tuple[DiallerEffect, ...] = ()
+    for i in range(agents):
+        book, effects = transition(book, AgentFree(at=now, agent_id=f"a{i}"))
+    for action, pick in steps:
+        now += 1.0
+        # The adapter's rule 1: exactly what the pacer says, never more.
+        for _ in range(pacer.calls_to_place(book.state(now))):
+            placed += 1
+            book, effects = transition(book, CallPlaced(at=now, call_id=f"c{placed}"))
+        # Who may be connected by this event: the free agents, and one who comes free by it.
+        may_take = set(book.free)
+        if action == "answer" and book.ringing:
+            call = book.ringing[pick % len(book.ringing)][0]
+            book, effects = transition(book, CallAnswered(at=now, call_id=call))
+        elif action == "miss" and book.ringing:
+            call = book.ringing[pick % len(book.ringing)][0]
+            event = CallNotAnswered(at=now, call_id=call, outcome=Outcome.NO_ANSWER)
+            book, effects = transition(book, event)
+        elif action == "expire" and book.waiting:
+            book, effects = transition(book, WaitExpired(at=now, call_id=book.waiting[0][0]))
+        elif action == "end" and book.talking:
+            call, agent, _ = book.talking[pick % len(book.talking)]
+            may_take.add(agent)
+            book, effects = transition(book, CallEnded(at=now, call_id=call))
+        elif action == "leave":
+            pool = [*book.free, *(agent for _, agent, _ in book.talking)]
+            if pool:
+                book, effects = transition(
+                    book, AgentLeaving(at=now, agent_id=pool[pick % len(pool)])
+                )
+        elif action == "back" and away:
+            agent = away.pop()
+            may_take.add(agent)  # back and free: it may take a waiting call at once
+            book, effects = transition(book, AgentFree(at=now, agent_id=agent))
+        else:
+            continue
+        for effect in effects:
+            if isinstance(effect, Connect):
+                assert effect.agent_id in may_take
+            elif isinstance(effect, ReleaseAgent):
+                assert effect.agent_id not in book.free
+                away.append(effect.agent_id)
+            elif isinstance(effect, Report):
+                pacer.on_result(effect.result)
+            else:
+                assert isinstance(effect, PlaySafeMessage)
+        talking = [agent for _, agent, _ in book.talking]
+        assert len(talking) == len(set(talking))
+        assert not set(talking) & set(book.free)
+        assert within_cap(book.state(now), book.cap), book
+    assert book.abandoned <= book.cap.allowance(answered=book.answered)
