@@ -4,8 +4,8 @@ Prompts live in ``<prompts>/<language>/<prompt id>.wav`` as 8 kHz mono 16-bit PC
 sampling rate of the G.711 codecs (PCMU/PCMA) our calls use, so rtpengine only encodes,
 never resamples. A center replaces any file with a recorded one of the same name.
 
->>> sorted(PROMPT_TEXTS["en"])[:3]
-['callback_confirmed', 'callback_offer', 'closed']
+>>> [p for p in ("closed", "safe_message", "nuisance_notice") if p in PROMPT_TEXTS["en"]]
+['closed', 'safe_message', 'nuisance_notice']
 """
 
 from __future__ import annotations
