@@ -20,5 +20,5 @@ export HOTLINE_REQUIRE_POSTGRES=1
 export HOTLINE_E2E=1
 
 echo "== pytest (SQLite and PostgreSQL at ${HOTLINE_TEST_POSTGRES_URL})"
-.venv/bin/pytest -q -p no:cacheprovider "$@"
+.venv/bin/pytest -q -p no:cacheprovider --durations=25 "$@"
 echo "make test: all gates passed in $(( $(date +%s) - start )) s"
