@@ -500,20 +500,25 @@ class Dialler:
             self._emit(EventKind.RECORDING_STARTED, call)
 
     async def _safe_message(self, call: DialledCall) -> None:
-        """Abandoned: the safe message to the customer, then hang up."""
+        """Abandoned: the safe message to the customer, then hang up.
+
+        Whatever fails on the way (the agent's leg, the media server refusing the playback)
+        or a stop cancelling the task, the call ends here and its end is logged.
+        """
         call.abandoned = True
         self._emit(EventKind.ABANDONED, call, reason="no_agent_within_2s", safe_message=True)
-        if call.agent_leg and self._by_leg.pop(call.agent_leg, None) is not None:
-            self.center.sip.hang_up(call.agent_leg)
-            call.agent_leg = None
         try:
+            if call.agent_leg and self._by_leg.pop(call.agent_leg, None) is not None:
+                self.center.sip.hang_up(call.agent_leg)
+                call.agent_leg = None
             playback = await self.center.media.play(
                 call=call.contact_id, tag=CUSTOMER, path=str(self.safe_message)
             )
             await asyncio.sleep((playback.duration_ms or 1000) / 1000)
-        except MediaUnavailable:
-            pass
-        self._finish(call, "abandoned", ContactOutcome.ABANDONED)
+        except Exception:
+            log.exception("dialler: the safe message to %s failed", call.contact_id)
+        finally:
+            self._finish(call, "abandoned", ContactOutcome.ABANDONED)
 
     def failed(self, leg: str, code: int) -> None:
         """A leg failed: the customer's number (busy, unanswered, failed) or the agent's phone."""

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 
 from hotline.pacing.budget import calls_allowed, releases
 from hotline.pacing.state import (
+    ABANDON_AFTER_S,
     AbandonCap,
     CallResult,
     DialerState,
@@ -278,6 +279,17 @@ def transition(
             waiting=((event.call_id, event.answered_at), *book.waiting),
             leaving_after_call=book.leaving_after_call - {agent},
         )
+        if at - event.answered_at >= ABANDON_AFTER_S:
+            # The phone failed after the customer's 2 s were over: abandoned now. Waiting
+            # again would wait for a timer that has already fired, and the call would hang
+            # (or, connected to the next free agent, break rule 2).
+            book = replace(
+                book, waiting=_without(book.waiting, event.call_id), abandoned=book.abandoned + 1
+            )
+            effects.append(PlaySafeMessage(event.call_id))
+            effects.append(
+                Report(CallResult(at=at, outcome=Outcome.ABANDONED, wait_s=at - event.answered_at))
+            )
     elif isinstance(event, AgentFree):
         if book.known(event.agent_id):
             return book, ()

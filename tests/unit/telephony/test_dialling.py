@@ -24,6 +24,7 @@ from hotline.telephony.dialling import (
     CallNotAnswered,
     CallPlaced,
     Connect,
+    ConnectFailed,
     DiallerBook,
     DiallerEffect,
     PacingBroken,
@@ -71,6 +72,28 @@ def test_a_waiting_call_past_two_seconds_is_abandoned_with_the_safe_message() ->
     assert book.abandoned == 1 and book.waiting == ()
     # the timer of a call that was connected in time changes nothing
     assert transition(book, WaitExpired(at=5.0, call_id="c1")) == (book, ())
+
+
+def test_an_agents_phone_failing_after_the_two_seconds_abandons_the_call_at_once() -> None:
+    """The 2 s timer fired while the agent's phone rang (or the phone refused late): the call
+    must not go back to waiting for a timer that will not fire again, nor on to the next free
+    agent past its 2 s. It is abandoned now, with the safe message."""
+    book = DiallerBook(campaign_id=1, answered=100)
+    book, _ = transition(book, AgentFree(at=0.0, agent_id="a1"))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c1"))
+    book, effects = transition(book, CallAnswered(at=3.0, call_id="c1"))
+    assert Connect("c1", "a1") in effects
+    book, _ = transition(book, AgentFree(at=4.0, agent_id="a2"))
+    book, effects = transition(book, ConnectFailed(at=5.5, call_id="c1", answered_at=3.0))
+    assert effects[0] == PlaySafeMessage("c1") and Connect("c1", "a2") not in effects
+    assert book.waiting == () and book.abandoned == 1
+    # within the 2 s the next free agent takes it
+    book, _ = transition(book, CallPlaced(at=6.0, call_id="c2"))
+    book, effects = transition(book, CallAnswered(at=7.0, call_id="c2"))
+    assert Connect("c2", "a2") in effects
+    book, _ = transition(book, AgentFree(at=7.2, agent_id="a3"))
+    book, effects = transition(book, ConnectFailed(at=7.5, call_id="c2", answered_at=7.0))
+    assert Connect("c2", "a3") in effects and book.abandoned == 1
 
 
 def test_a_free_agents_not_ready_waits_until_the_ringing_calls_are_covered() -> None:
