@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.store.db import make_engine
@@ -21,6 +21,54 @@ from hotline.store.migrate import upgrade
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, give each worker its own PostgreSQL database.
+
+    The session fixtures drop and recreate the ``public`` schema; two workers on one database
+    would pull it from under each other. The worker's database is made fresh here, and the
+    environment variable is rewritten, so every consumer (fixtures, subprocess servers,
+    ``pg_dump``) reaches the worker's own.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
+    if worker and url:
+        os.environ["HOTLINE_TEST_POSTGRES_URL"] = _fresh_worker_database(url, worker)
+
+
+def _fresh_worker_database(url: str, worker: str) -> str:
+    """Create (or recreate) ``<database>_<worker>`` on the test server; return its URL."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+# Tests whose deadlines measure real processes (SIP calls through rtpengine, node takeover,
+# kill-and-restart rounds): under ``--dist loadgroup`` they run one after another on one worker,
+# so no two of them compete for the CPU their timers measure.
+ONE_AT_A_TIME = (
+    "tests/e2e/telephony/",
+    "tests/integration/live/test_failover_faults.py",
+    "tests/integration/live/test_stop_and_restart.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for ``--dist loadgroup``: a module's tests share a worker (and its
+    module-scoped servers); the :data:`ONE_AT_A_TIME` tests share one worker."""
+    for item in items:
+        path = item.path.relative_to(REPO).as_posix()
+        group = "one-at-a-time" if path.startswith(ONE_AT_A_TIME) else path
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def postgres_url() -> str | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from hotline.cli import mail as mail_cli
 from hotline.cli.main import app
 from hotline.store.db import make_engine
 from hotline.store.migrate import upgrade
@@ -22,7 +24,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     engine.dispose()
     monkeypatch.setenv("HOTLINE_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("HOTLINE_SECRET_KEY", "cli-secret")
-    monkeypatch.setenv("COLUMNS", "200")  # Rich tables unwrapped
+    # Rich tables unwrapped: the module's console was made at import, before any COLUMNS here
+    monkeypatch.setattr(mail_cli, "console", Console(width=200))
     return path
 
 
