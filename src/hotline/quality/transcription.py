@@ -133,11 +133,16 @@ def read_legs(path: Path) -> tuple[dict[Channel, Samples], float]:
     A stereo recording holds the caller left and the agent right; a mono one (a voicemail)
     is the caller's alone. 16-bit PCM WAV, as the voice server writes them.
     """
-    with wave.open(str(path), "rb") as wav:
-        if wav.getsampwidth() != 2:
-            raise ValueError(f"{path}: {8 * wav.getsampwidth()}-bit audio, expected 16-bit PCM")
-        rate, channels = wav.getframerate(), wav.getnchannels()
-        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    try:
+        with wave.open(str(path), "rb") as wav:
+            width = wav.getsampwidth()
+            rate, channels = wav.getframerate(), wav.getnchannels()
+            frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<u1")
+    except (wave.Error, EOFError) as error:
+        raise ValueError(f"{path}: not a WAV recording ({error})") from error
+    if width != 2:
+        raise ValueError(f"{path}: {8 * width}-bit audio, expected 16-bit PCM")
+    frames = frames.view("<i2")
     if channels not in (1, 2):
         raise ValueError(f"{path}: {channels} channels, expected 1 or 2")
     audio = frames.reshape(-1, channels).astype(np.float32) / 32768.0
