@@ -74,7 +74,7 @@ PERFECT = {
 #: Seconds from the start of the recording: the agent held the caller from 6 s to 11 s.
 HOLD = (6.0, 11.0)
 #: What ``hotline quality transcribe`` stored for the call, and what its checks flagged.
-SAID = [
+SAID: list[dict[str, Any]] = [
     {"channel": "agent", "start": 0.4, "end": 2.5, "text": "您好，欢迎致电家电服务热线"},
     {"channel": "caller", "start": 3.0, "end": 5.5, "text": "本次通话可能会被录音"},
     {"channel": "agent", "start": 12.0, "end": 14.0, "text": "这个不归我管"},
