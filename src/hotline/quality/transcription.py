@@ -232,9 +232,16 @@ def queued(*, session: Session) -> int:
 
 
 def claim(*, session: Session) -> tuple[Transcript, Recording] | None:
-    """Take the oldest queued transcript (it becomes ``running``), with its recording."""
+    """Take the oldest queued transcript (it becomes ``running``), with its recording.
+
+    On PostgreSQL the row is locked and rows other workers hold are skipped, so several
+    workers can share the queue; SQLite has one writer at a time anyway."""
     row = session.scalars(
-        select(Transcript).where(Transcript.state == "queued").order_by(Transcript.id).limit(1)
+        select(Transcript)
+        .where(Transcript.state == "queued")
+        .order_by(Transcript.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     ).first()
     if row is None:
         return None

@@ -82,6 +82,22 @@ def test_transcripts_go_to_listeners_in_scope_and_reading_is_audited(
     agent = _headers(token_for, "agent")
     assert app_client.get("/api/contacts/v-1/transcript", headers=agent).status_code == 403
     assert app_client.get("/api/contacts/v-9/transcript", headers=qa).status_code == 404
+    with session_factory() as session:  # recorded, not transcribed yet: scoped all the same
+        for contact, agent_id in (("v-3", "a001"), ("v-4", "a011")):
+            session.add(
+                Recording(
+                    contact_id=contact,
+                    agent_id=agent_id,
+                    path=f"/nowhere/{contact}.wav",
+                    seconds=6.5,
+                    channels=["caller", "agent"],
+                    recorded_at=1_700_000_000.0,
+                )
+            )
+        session.commit()
+    waiting = app_client.get("/api/contacts/v-3/transcript", headers=lead)
+    assert waiting.status_code == 200 and waiting.json()["transcripts"] == []
+    assert app_client.get("/api/contacts/v-4/transcript", headers=lead).status_code == 403
 
 
 @SQLITE_ONLY

@@ -154,34 +154,32 @@ def _recording(session, tmp_path: Path, contact: str, agent: str, lines) -> Reco
 
 
 def test_the_queue_transcribes_each_recording_once_and_search_finds_it(
-    database, tmp_path: Path
+    db_session, tmp_path: Path
 ) -> None:
-    _, factory = database
-    with factory() as session:
-        _recording(session, tmp_path, "v-1", "a001", CALL)
-        _recording(session, tmp_path, "v-2", "a002", CALL[:3])
-        assert transcription.enqueue(session=session) == 2
-        assert transcription.enqueue(session=session) == 0  # queued once
-        while claimed := transcription.claim(session=session):
-            row, recording = claimed
-            heard = transcription.transcribe_recording(
-                ToneTranscriber(), Path(recording.path), RULES
-            )
-            transcription.finish(session=session, row=row, heard=heard, model="fake")
-        session.commit()
-        assert transcription.queued(session=session) == 0
-        # traditional, spaces and punctuation in the query change nothing
-        found = transcription.search(session=session, query="錄 音")
-        assert [t.contact_id for t in found] == ["v-2", "v-1"]
-        both = transcription.search(session=session, query="录音 不归我管")
-        assert [t.contact_id for t in both] == ["v-1"]
-        scoped = transcription.search(session=session, query="录音", agents={"a002"})
-        assert [t.contact_id for t in scoped] == ["v-2"]
-        assert transcription.search(session=session, query="100%_") == []  # LIKE escaped
-        with pytest.raises(ValueError, match="nothing to search"):
-            transcription.search(session=session, query=" ，。 ")
-        flagged = transcription.flagged_contacts(session=session, contact_ids=["v-1", "v-9"])
-        assert flagged == {"v-1": ["forbidden_phrase", "over_talk", "silence"]}
+    """On SQLite and PostgreSQL (the claim locks its row there, skipping locked ones)."""
+    session = db_session
+    _recording(session, tmp_path, "v-1", "a001", CALL)
+    _recording(session, tmp_path, "v-2", "a002", CALL[:3])
+    assert transcription.enqueue(session=session) == 2
+    assert transcription.enqueue(session=session) == 0  # queued once
+    while claimed := transcription.claim(session=session):
+        row, recording = claimed
+        heard = transcription.transcribe_recording(ToneTranscriber(), Path(recording.path), RULES)
+        transcription.finish(session=session, row=row, heard=heard, model="fake")
+    session.commit()
+    assert transcription.queued(session=session) == 0
+    # traditional, spaces and punctuation in the query change nothing
+    found = transcription.search(session=session, query="錄 音")
+    assert [t.contact_id for t in found] == ["v-2", "v-1"]
+    both = transcription.search(session=session, query="录音 不归我管")
+    assert [t.contact_id for t in both] == ["v-1"]
+    scoped = transcription.search(session=session, query="录音", agents={"a002"})
+    assert [t.contact_id for t in scoped] == ["v-2"]
+    assert transcription.search(session=session, query="100%_") == []  # LIKE escaped
+    with pytest.raises(ValueError, match="nothing to search"):
+        transcription.search(session=session, query=" ，。 ")
+    flagged = transcription.flagged_contacts(session=session, contact_ids=["v-1", "v-9"])
+    assert flagged == {"v-1": ["forbidden_phrase", "over_talk", "silence"]}
 
 
 def test_a_recording_that_keeps_failing_leaves_the_queue(database, tmp_path: Path) -> None:

@@ -890,11 +890,13 @@ def contact_transcript(
     """The contact's transcripts with the checks' flags, for the roles that may hear its
     recordings; reading is audited (a GET that writes, like playing the recording)."""
     rows = transcription.transcript_of(session=session, contact_id=contact_id)
-    scope = scope_of(request, user)
-    if any(not scope.covers(row.agent_id) for row in rows):
-        raise HTTPException(403, f"contact {contact_id} was handled outside your team(s)")
-    if not rows and _conversation(session, contact_id) is None:
+    recording = None if rows else _conversation(session, contact_id)
+    if not rows and recording is None:
         raise NotFound(f"contact {contact_id} has no recording")
+    agents = [row.agent_id for row in rows] if rows else [recording.agent_id if recording else None]
+    scope = scope_of(request, user)
+    if not all(scope.covers(agent) for agent in agents):
+        raise HTTPException(403, f"contact {contact_id} was handled outside your team(s)")
     audit.record(
         session,
         actor=user.username,
