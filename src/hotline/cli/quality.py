@@ -228,7 +228,7 @@ def transcribe(
                         heard = transcription.transcribe_recording(
                             transcriber,
                             Path(recording.path),
-                            rules,
+                            rules if recording.kind == "conversation" else None,
                             job_number=job_numbers.get(recording.agent_id or ""),
                         )
                     except (OSError, ValueError, EOFError) as error:

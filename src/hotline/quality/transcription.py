@@ -179,11 +179,12 @@ class Heard:
 def transcribe_recording(
     transcriber: Transcriber,
     path: Path,
-    rules: SpeechChecks,
+    rules: SpeechChecks | None,
     *,
     job_number: str | None = None,
 ) -> Heard:
-    """Transcribe both legs of the recording at ``path`` and run the checks on them."""
+    """Transcribe both legs of the recording at ``path`` and run the checks on them
+    (``rules`` ``None``: no checks, as for a caller's voicemail, which no agent answered)."""
     started = time.perf_counter()
     legs, seconds = read_legs(path)
     pieces = {
@@ -193,6 +194,8 @@ def transcribe_recording(
         for channel, samples in legs.items()
     }
     utterances = merge_channels(pieces)
+    if rules is None:
+        return Heard(utterances, [], seconds, time.perf_counter() - started)
     simple_rules = rules.model_copy(
         update={
             item: [simplified(p) for p in getattr(rules, item)]

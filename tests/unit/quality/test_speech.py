@@ -113,6 +113,8 @@ def test_the_pipeline_splits_the_legs_keeps_times_and_simplifies(tmp_path: Path)
         for f in transcription.transcribe_recording(ToneTranscriber(), path, traditional).flags
     ]
     assert "recording_notice_missing" not in kinds
+    # a voicemail is transcribed (and searchable) but not checked: no agent answered it
+    assert transcription.transcribe_recording(ToneTranscriber(), path, None).flags == []
 
 
 def test_a_recording_that_is_not_16_bit_pcm_is_refused_by_name(tmp_path: Path) -> None:
@@ -229,18 +231,20 @@ def test_the_transcribe_command_works_the_queue_with_an_operator_model(
     url, factory = database
     with factory() as session:
         _recording(session, tmp_path, "v-1", "a001", CALL)
+        _recording(session, tmp_path, "m-1", "a001", CALL).kind = "voicemail"
         session.commit()
     monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
     model = "py:tests.unit.quality.speech_fakes:make"
     result = CliRunner().invoke(app, ["quality", "transcribe", "--model", model])
     assert result.exit_code == 0, result.output
-    assert "1 recording(s) queued; 1 to transcribe" in result.output
-    assert "1 transcribed, 0 failed (18 s of audio; real-time factor" in result.output
+    assert "2 recording(s) queued; 2 to transcribe" in result.output
+    assert "2 transcribed, 0 failed (36 s of audio; real-time factor" in result.output
     with factory() as session:
-        row = session.query(Transcript).one()
-        assert (row.state, row.model, len(row.utterances)) == ("done", "fake:tones", 5)
-        # the sample center's checks ran: this agent said a forbidden phrase
-        assert "forbidden_phrase" in {f["kind"] for f in row.flags}
+        call, voicemail = session.query(Transcript).order_by(Transcript.id).all()
+        assert (call.state, call.model, len(call.utterances)) == ("done", "fake:tones", 5)
+        # the sample center's checks ran on the call: this agent said a forbidden phrase
+        assert "forbidden_phrase" in {f["kind"] for f in call.flags}
+        assert (voicemail.contact_id, voicemail.flags) == ("m-1", [])  # no agent: no checks
     again = CliRunner().invoke(app, ["quality", "transcribe", "--model", model])
     assert "0 recording(s) queued; 0 to transcribe" in again.output
     bad = CliRunner().invoke(app, ["quality", "transcribe", "--model", "py:nowhere"])
