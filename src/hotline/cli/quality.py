@@ -1,9 +1,11 @@
-"""Quality commands: ``hotline quality score|accuracy|precision``.
+"""Quality commands: ``hotline quality score|accuracy|precision|transcribe``.
 
 ``score`` checks a form and a set of answers offline (what a QA lead does before putting a
 new form version into the center file); ``accuracy`` prints each agent's fatal and non-fatal
 accuracy with its margin from the evaluations in the database; ``precision`` shows, before
-anyone evaluates, how far a mean score of n evaluations can be trusted.
+anyone evaluates, how far a mean score of n evaluations can be trusted; ``transcribe`` is the
+speech-analytics worker: it queues the recordings not yet transcribed and transcribes them on
+the CPU, one committed transcript at a time, so the web server never waits on it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 import typer
 import yaml
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hotline.cli.platform import SAMPLE_CENTER, _sessions
@@ -22,7 +25,7 @@ from hotline.config.center import CenterConfig
 from hotline.config.evaluation import QualityConfig
 from hotline.config.validate import check_file
 from hotline.core.documents import DocumentRefused, load_yaml
-from hotline.quality import service
+from hotline.quality import service, transcription
 from hotline.quality.scoring import AnswerProblem, score_answers
 from hotline.quality.statistics import evaluations_needed, mean_margin_for_sd
 from hotline.store.db import session_scope
@@ -173,6 +176,77 @@ def precision(
         table.add_row(str(n), f"{mean_margin_for_sd(sd, n):.1f}")
     console.print(table)
     console.print(f"for ±{margin:g} points: {evaluations_needed(sd, margin)} evaluations")
+
+
+@quality_app.command("transcribe")
+def transcribe(
+    model: str = typer.Option(
+        None,
+        "--model",
+        envvar="HOTLINE_SPEECH_MODEL",
+        help="A CTranslate2 Whisper model folder, or py:module:factory for your own engine "
+        "(default: var/models/whisper-base, installed by scripts/speech_model.py).",
+    ),
+    limit: int = typer.Option(0, "--limit", min=0, help="Transcribe at most this many (0: all)."),
+    center: Path = CENTER,
+) -> None:
+    """Queue the recordings not yet transcribed, then transcribe the queue with progress."""
+    config = _center(center)
+    rules = (config.quality or QualityConfig()).speech
+    job_numbers = {a.id: a.job_number for a in config.agents if a.job_number}
+    engine, factory = _sessions()
+    try:
+        with session_scope(factory) as session:
+            added = transcription.enqueue(session=session)
+            waiting = transcription.queued(session=session)
+        total = min(waiting, limit) if limit else waiting
+        console.print(f"{added} recording(s) queued; {waiting} to transcribe")
+        if not total:
+            return
+        try:
+            transcriber = transcription.load_transcriber(model)
+        except (OSError, ValueError, ImportError, AttributeError) as error:
+            error_console.print(f"--model: {error}")
+            raise typer.Exit(1) from None
+        done = failed = 0
+        audio_s = busy_s = 0.0
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=error_console, transient=True) as bar:
+            task = bar.add_task("transcribing", total=total)
+            while done + failed < total:
+                with session_scope(factory) as session:
+                    claimed = transcription.claim(session=session)
+                    if claimed is None:
+                        break
+                    row, recording = claimed
+                    try:
+                        heard = transcription.transcribe_recording(
+                            transcriber,
+                            Path(recording.path),
+                            rules if recording.kind == "conversation" else None,
+                            job_number=job_numbers.get(recording.agent_id or ""),
+                        )
+                    except (OSError, ValueError, EOFError) as error:
+                        transcription.fail(session=session, row=row, error=str(error))
+                        error_console.print(f"{recording.path}: {error}")
+                        failed += 1
+                    else:
+                        transcription.finish(
+                            session=session, row=row, heard=heard, model=transcriber.name
+                        )
+                        audio_s += heard.seconds
+                        busy_s += heard.processing_s
+                        done += 1
+                bar.update(task, completed=done + failed)
+    finally:
+        engine.dispose()
+    speed = f"; real-time factor {busy_s / audio_s:.2f}" if audio_s else ""
+    console.print(f"{done} transcribed, {failed} failed ({audio_s:.0f} s of audio{speed})")
 
 
 def register(app: typer.Typer) -> None:

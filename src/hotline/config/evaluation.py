@@ -16,6 +16,7 @@ fatal questions being pass/fail) are checked in :mod:`hotline.config.validate`.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,6 +77,9 @@ class TargetedSampling(_Strict):
     long_calls: int = Field(default=1, ge=0, le=50)
     transfers: int = Field(default=1, ge=0, le=50)
     repeat_callers: int = Field(default=1, ge=0, le=50)
+    speech_flags: int = Field(
+        default=1, ge=0, le=50, description="contacts the automated speech checks flagged"
+    )
 
 
 class SamplingPolicy(_Strict):
@@ -91,11 +95,49 @@ class SamplingPolicy(_Strict):
     )
 
 
+def phrase_key(text: str) -> str:
+    """``text`` as speech checks and transcript search compare it: NFKC (full-width forms to
+    half-width), lower case, without spaces or punctuation.
+
+    >>> phrase_key("您好， 工号 ３５２１！Hello")
+    '您好工号3521hello'
+    """
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+
+
+class SpeechChecks(_Strict):
+    """Automated checks on every transcribed call (``quality.speech``).
+
+    The script items are phrases, any one of which satisfies the item: the agent's
+    **greeting** within ``greeting_within_s`` of the agent's first words, the **closing** in
+    the agent's last ``closing_within_s``, the **recording notice** anywhere on either leg
+    (a prompt or the agent), the agent's **job number** (工号, from ``agents``) said by the
+    agent when ``job_number`` is on, and no **forbidden** phrase on the agent's leg. Matching
+    ignores spaces, punctuation, case and full-width forms; transcripts are kept in
+    simplified characters, and phrases are converted to simplified before matching. From the
+    two legs' timing: a **silence** is a stretch of at least ``silence_s`` with neither party
+    speaking, an **over-talk** one of at least ``over_talk_s`` with both speaking at once.
+    """
+
+    greeting: list[str] = Field(default_factory=list, max_length=50)
+    greeting_within_s: float = Field(default=15.0, gt=0, le=600)
+    closing: list[str] = Field(default_factory=list, max_length=50)
+    closing_within_s: float = Field(default=30.0, gt=0, le=600)
+    recording_notice: list[str] = Field(default_factory=list, max_length=50)
+    job_number: bool = False
+    forbidden: list[str] = Field(default_factory=list, max_length=500)
+    silence_s: float = Field(default=10.0, gt=0, le=3600)
+    over_talk_s: float = Field(default=2.0, gt=0, le=3600)
+
+
 class QualityConfig(_Strict):
-    """The ``quality:`` section: evaluation forms (all versions) and the sampling policy."""
+    """The ``quality:`` section: evaluation forms (all versions), the sampling policy and the
+    automated speech checks."""
 
     forms: list[EvaluationForm] = Field(default_factory=list)
     sampling: SamplingPolicy = Field(default_factory=SamplingPolicy)
+    speech: SpeechChecks = Field(default_factory=SpeechChecks)
 
     def current_forms(self) -> list[EvaluationForm]:
         """The newest version of every form, in the order forms first appear.

@@ -24,6 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from hotline.config.center import CenterConfig
+from hotline.config.evaluation import phrase_key
 from hotline.config.flow import HoursNode, QueueNode
 from hotline.core.documents import DocumentRefused, compose_yaml, construct_yaml
 from hotline.core.errors import Problem, ValidationFailed
@@ -310,6 +311,7 @@ def _cross_checks(
     _check_service_providers(config, error)
     _check_ivr(config, error, known, queues, calendars)
     _check_quality(config, error, channels)
+    _check_speech(config, error)
     _check_followup(config, error, known, calendars)
     _check_chat(config, error)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
@@ -490,6 +492,28 @@ def _check_quality(config: CenterConfig, error: Any, channels: set[str]) -> None
                         f"fatal question {question.id!r} must be pass/fail (points: 1), "
                         f"not a 0-{question.points} rating",
                     )
+
+
+def _check_speech(config: CenterConfig, error: Any) -> None:
+    """Speech checks: every phrase has something to match once spaces and punctuation go,
+    and a job-number check needs the agents' job numbers."""
+    if config.quality is None:
+        return
+    speech = config.quality.speech
+    for item in ("greeting", "closing", "recording_notice", "forbidden"):
+        for k, phrase in enumerate(getattr(speech, item)):
+            if not phrase_key(phrase):
+                error(
+                    ("quality", "speech", item, k),
+                    f"phrase {phrase!r} has nothing to match (only spaces or punctuation)",
+                )
+            elif len(phrase) > 100:
+                error(("quality", "speech", item, k), "a phrase is at most 100 characters")
+    if speech.job_number and not any(agent.job_number for agent in config.agents):
+        error(
+            ("quality", "speech", "job_number"),
+            "the job-number check is on but no agent has a job_number",
+        )
 
 
 def _check_followup(config: CenterConfig, error: Any, known: Any, calendars: set[str]) -> None:

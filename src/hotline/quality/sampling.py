@@ -2,8 +2,10 @@
 
 Each agent gets ``per_agent_month`` evaluations. First come the **targeted** picks — the
 contacts most likely to hide a problem: long calls (at least ``long_call_s`` of talk and
-hold), transferred contacts, and contacts whose customer came back within 24 hours (the
-repeat-contact rule of METRICS.md ``fcr``: the first contact did not resolve it). The rest
+hold), transferred contacts, contacts whose customer came back within 24 hours (the
+repeat-contact rule of METRICS.md ``fcr``: the first contact did not resolve it), and calls
+the automated speech checks flagged (a missed script item, a forbidden phrase, a long
+silence or over-talk: :mod:`hotline.quality.speech`). The rest
 are drawn **at random, stratified by queue and channel**: each (queue, channel) stratum gets
 a share of the random picks in proportion to its share of the agent's contacts (largest
 remainder), so a sample of six from an agent who works repair calls and chats is not six
@@ -43,12 +45,14 @@ class Candidate:
     arrived_at: float
     transferred: bool = False
     customer: str | None = None
+    speech_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Pick:
     """A contact chosen for evaluation and why: ``long_call``, ``transfer``,
-    ``repeat_caller`` or ``random`` (then ``stratum`` says from which queue/channel)."""
+    ``repeat_caller``, ``speech_flags`` or ``random`` (then ``stratum`` says from which
+    queue/channel)."""
 
     contact_id: str
     agent: str
@@ -110,6 +114,7 @@ def plan_sample(
     long_calls: int,
     transfers: int,
     repeat_callers: int,
+    speech_flags: int = 0,
     already: frozenset[str] = frozenset(),
 ) -> list[Pick]:
     """The sampling plan over ``candidates`` (one month's handled contacts), agent by agent.
@@ -135,6 +140,7 @@ def plan_sample(
                     ("long_call", long_calls),
                     ("transfer", transfers),
                     ("repeat_caller", repeat_callers),
+                    ("speech_flags", speech_flags),
                 ),
                 long_call_s=long_call_s,
             )
@@ -158,6 +164,9 @@ def _agent_plan(
         ),
         "transfer": [c for c in contacts if c.transferred],
         "repeat_caller": [c for c in contacts if c.contact_id in repeated],
+        "speech_flags": sorted(
+            (c for c in contacts if c.speech_flags), key=lambda c: -len(c.speech_flags)
+        ),
     }
     chosen: list[Pick] = []
     taken: set[str] = set()

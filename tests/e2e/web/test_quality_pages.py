@@ -2,7 +2,9 @@
 
 A QA specialist opens this month's sampling plan, opens the contact it proposes, plays its
 recording (a real WAV file streamed by the recordings API, which audits the playback), changes
-the speed, jumps to the hold segment the event log marks, scores the contact on the sample
+the speed, jumps to the hold segment the event log marks, sees the call's transcript with the
+automated checks' flags beside the player (a flag seeks the recording), finds the call by
+searching the transcripts for a traditional-character word, scores the contact on the sample
 center's form and sees the score. The agent then sees the evaluation on their own quality
 page with its trend and disputes it; a supervisor amends the score on review. The flow runs with
 the QA specialist's page under its Content Security Policy; the other pages (and the QA
@@ -34,10 +36,12 @@ from hotline.config.validate import load_center
 from hotline.core.events import Channel, Event, EventKind
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
+from hotline.quality.transcription import search_key
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.event_log import append
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import AuditEntry, User
+from hotline.store.models.quality import Transcript
 from hotline.store.models.telephony import Recording
 from hotline.web.app import create_app
 from tests.e2e.web.serving import serving
@@ -69,6 +73,16 @@ PERFECT = {
 }
 #: Seconds from the start of the recording: the agent held the caller from 6 s to 11 s.
 HOLD = (6.0, 11.0)
+#: What ``hotline quality transcribe`` stored for the call, and what its checks flagged.
+SAID: list[dict[str, Any]] = [
+    {"channel": "agent", "start": 0.4, "end": 2.5, "text": "您好，欢迎致电家电服务热线"},
+    {"channel": "caller", "start": 3.0, "end": 5.5, "text": "本次通话可能会被录音"},
+    {"channel": "agent", "start": 12.0, "end": 14.0, "text": "这个不归我管"},
+]
+FLAGS = [
+    {"kind": "closing_missing", "start": None, "end": None, "detail": ""},
+    {"kind": "forbidden_phrase", "start": 12.0, "end": 14.0, "detail": "不归我管"},
+]
 
 
 @dataclass
@@ -132,15 +146,28 @@ def _seed(factory: sessionmaker[Session], home: Path) -> None:
                 )
             )
         append(session, events)
+        recording = Recording(
+            contact_id=CONTACT,
+            agent_id="a001",
+            queue="repair",
+            path=str(audio),
+            seconds=SECONDS,
+            channels=["caller", "agent"],
+            recorded_at=answered + SECONDS,
+        )
+        session.add(recording)
+        session.flush()
         session.add(
-            Recording(
+            Transcript(
+                recording_id=recording.id,
                 contact_id=CONTACT,
                 agent_id="a001",
-                queue="repair",
-                path=str(audio),
+                state="done",
+                model="faster-whisper:whisper-base",
                 seconds=SECONDS,
-                channels=["caller", "agent"],
-                recorded_at=answered + SECONDS,
+                utterances=SAID,
+                search_text=search_key(" ".join(u["text"] for u in SAID)),
+                flags=FLAGS,
             )
         )
         tickets.create_ticket(
@@ -241,6 +268,22 @@ def test_qa_plays_scores_the_agent_disputes_and_a_supervisor_amends(
     )
     left = qa.locator("#segment-bar button[data-kind=hold]").evaluate("b => b.style.left")
     assert left == "30%"  # 6 s of 20 s: positioned through the CSSOM, despite the CSP
+
+    # Beside the player: the transcript, both legs, and the checks' flags; a flag seeks.
+    expect(qa.locator("#qa-flags li")).to_have_text(["缺少结束语", "0:12 禁用语 · 不归我管"])
+    expect(qa.locator("#qa-utterances li")).to_have_count(3)
+    expect(qa.locator("#qa-utterances li").nth(1)).to_have_text("0:03 客户 本次通话可能会被录音")
+    qa.click("#qa-flags button")
+    qa.wait_for_function(
+        "() => Math.abs(document.getElementById('qa-audio').currentTime - 12) < 0.2"
+    )
+    # Transcript search: a traditional-character query finds the simplified transcript.
+    qa.fill("#transcript-query", "錄音")
+    qa.click("#transcript-search button")
+    hit = qa.locator("#transcript-hits li")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text("本次通话可能会被录音")
+    expect(hit.locator(".badge")).to_have_text(["缺少结束语", "禁用语"])
     qa.screenshot(path=str(site.shots / "quality-01-workspace.png"), full_page=True)
 
     # Score it: correct_info 2 of 4 costs a quarter of the accuracy section (45 × 3/6 × 1/2).
@@ -308,6 +351,8 @@ def test_qa_plays_scores_the_agent_disputes_and_a_supervisor_amends(
     checker.fill("#open-contact", CONTACT)
     checker.click("#open-form button")
     expect(checker.locator("#segment-bar button")).to_have_count(4)
+    expect(checker.locator("#qa-speech h3")).to_have_text("Call transcript")
+    expect(checker.locator("#qa-flags li").first).to_have_text("no closing")
     assert serious_violations(checker) == []
     checker.screenshot(path=str(site.shots / "quality-03-workspace-en.png"), full_page=True)
 

@@ -233,6 +233,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/people/leaderboard"): TEAM_LEADS_UP,
     ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
     ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
+    ("GET", "/api/contacts/{contact_id}/transcript"): LISTENERS,
+    ("GET", "/api/quality/transcripts"): LISTENERS,
     ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},
     ("GET", "/api/quality/calibrations"): SUPERVISORS | {"qa"},
     ("GET", "/api/quality/calibrations/{calibration_id}"): SUPERVISORS | {"qa"},

@@ -105,3 +105,38 @@ class CalibrationScore(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     score: Mapped[float] = mapped_column(Float)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Transcript(Base):
+    """A recording's transcript, and its place in the transcription queue.
+
+    A row is queued (``state='queued'``) for each voice recording; ``hotline quality
+    transcribe`` claims rows (``running``), transcribes them on the CPU and stores
+    ``utterances`` (each ``{"channel": "caller"|"agent", "start", "end", "text"}``, seconds
+    from the start, simplified characters), ``search_text`` (the text normalised for search)
+    and the automated checks' ``flags`` (``done``), or the reason it could not (``failed``).
+    ``model`` names the model that heard it; ``processing_s`` the CPU time it took.
+    """
+
+    __tablename__ = "quality_transcripts"
+    __table_args__ = (
+        UniqueConstraint("recording_id", name="uq_quality_transcripts_recording_id"),
+        Index("ix_quality_transcripts_state", "state", "id"),
+        Index("ix_quality_transcripts_contact", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    recording_id: Mapped[int] = mapped_column(BigInteger)
+    contact_id: Mapped[str] = mapped_column(String(128))
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    processing_s: Mapped[float] = mapped_column(Float, default=0.0)
+    utterances: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -21,6 +21,11 @@ Example::
     GET  /api/quality/accuracy?month=2026-12   -> per agent: fatal/non-fatal accuracy ± margin
     GET  /api/quality/sampling-plan?month=2026-12   -> the contacts to evaluate, and why
     GET  /api/contacts/v-1/segments   -> [{"kind": "hold", "start_s": 30.0, "end_s": 50.0}, ...]
+    GET  /api/contacts/v-1/transcript   -> both legs' words with times, and the checks' flags
+    GET  /api/quality/transcripts?q=录音   -> transcribed calls containing every word
+
+Transcripts are what was said on a recording, so they go to the roles that may hear it
+(team leads: their teams' agents only), and reading one is audited (``transcript.read``).
 """
 
 from __future__ import annotations
@@ -38,10 +43,12 @@ from sqlalchemy.orm import Session
 from hotline.config.center import CenterConfig
 from hotline.config.evaluation import EvaluationForm, QualityConfig
 from hotline.core.errors import NotFound, Problem, ValidationFailed
+from hotline.identity import audit
 from hotline.identity.roles import PersonalField, Role, hidden_fields
 from hotline.identity.scope import AgentScope
 from hotline.metrics import service as metrics
 from hotline.quality import service as quality
+from hotline.quality import transcription
 from hotline.quality.sampling import Candidate, plan_sample
 from hotline.quality.scoring import AnswerProblem
 from hotline.quality.segments import timeline
@@ -52,8 +59,14 @@ from hotline.store.models.telephony import Recording
 from hotline.store.models.tickets import Ticket
 from hotline.web.access import current_center, scope_of
 from hotline.web.api.recordings import LISTENERS
-from hotline.web.api.responses import errors
-from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
+from hotline.web.api.responses import Number, ResponseModel, errors
+from hotline.web.auth import (
+    CurrentUser,
+    db_session,
+    read_session,
+    require_roles,
+    writer_session,
+)
 from hotline.web.fields import RecordId
 from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
 
@@ -473,7 +486,8 @@ def sampling_plan(
     session: Session = Depends(read_session, scope="function"),
 ) -> SamplingPlanOut:
     """This month's contacts to evaluate per agent: targeted (long calls, transfers, repeat
-    callers within 24 h) first, the rest random and stratified by queue and channel."""
+    callers within 24 h, calls the speech checks flagged) first, the rest random and
+    stratified by queue and channel."""
     center, config = _quality(request)
     month, since, until = _month(month, center)
     policy = config.sampling
@@ -483,6 +497,9 @@ def sampling_plan(
         & pl.col("answered_at").is_not_null()
         & (pl.col("arrived_at") >= since.timestamp())
         & (pl.col("arrived_at") < until.timestamp())
+    )
+    flagged = transcription.flagged_contacts(
+        session=session, contact_ids=answered.get_column("contact_id").to_list()
     )
     candidates = [
         Candidate(
@@ -494,6 +511,7 @@ def sampling_plan(
             arrived_at=float(row["arrived_at"]),
             transferred=bool(row["transferred"]),
             customer=row["customer"],
+            speech_flags=tuple(flagged.get(row["contact_id"], ())),
         )
         for row in answered.iter_rows(named=True)
     ]
@@ -505,6 +523,7 @@ def sampling_plan(
         long_calls=policy.targeted.long_calls,
         transfers=policy.targeted.transfers,
         repeat_callers=policy.targeted.repeat_callers,
+        speech_flags=policy.targeted.speech_flags,
         already=quality.evaluated_contacts(session=session),
     )
     return SamplingPlanOut(
@@ -777,3 +796,159 @@ def close_calibration(
         session=session, calibration_id=calibration_id, actor=user.username
     )
     return _calibration_out(session, row, user)
+
+
+# --------------------------------------------------------------------------- transcripts
+
+
+class UtteranceOut(ResponseModel):
+    """What one party said: ``channel`` is ``caller`` or ``agent``, times in seconds from the
+    start of the recording."""
+
+    channel: str
+    start: Number
+    end: Number
+    text: str
+
+
+class FlagOut(ResponseModel):
+    """A finding of the automated checks (``greeting_missing``, ``closing_missing``,
+    ``recording_notice_missing``, ``job_number_missing``, ``forbidden_phrase``, ``silence``,
+    ``over_talk``), where it is if it has a place, and a detail."""
+
+    kind: str
+    start: Number | None
+    end: Number | None
+    detail: str
+
+
+class TranscriptOut(ResponseModel):
+    """One recording's transcript: ``state`` is ``queued``, ``running``, ``done`` or
+    ``failed`` (then ``error`` says why); ``model`` names the model that heard it."""
+
+    recording_id: int
+    contact_id: str
+    agent_id: str | None
+    state: str
+    error: str
+    model: str
+    seconds: Number
+    utterances: list[UtteranceOut]
+    flags: list[FlagOut]
+
+
+class ContactTranscriptOut(ResponseModel):
+    """A contact's transcripts, one per recording (none before any is queued)."""
+
+    contact_id: str
+    transcripts: list[TranscriptOut]
+
+
+class TranscriptHitOut(ResponseModel):
+    """A transcribed call that contains the query: its lines that match, and its flags."""
+
+    recording_id: int
+    contact_id: str
+    agent_id: str | None
+    seconds: Number
+    matches: list[UtteranceOut]
+    flags: list[str]
+
+
+class TranscriptSearchOut(ResponseModel):
+    """Calls whose transcript contains every word of ``query``, newest first."""
+
+    query: str
+    hits: list[TranscriptHitOut]
+
+
+def _transcript_out(row: Any) -> TranscriptOut:
+    return TranscriptOut(
+        recording_id=row.recording_id,
+        contact_id=row.contact_id,
+        agent_id=row.agent_id,
+        state=row.state,
+        error=row.error,
+        model=row.model,
+        seconds=row.seconds,
+        utterances=[UtteranceOut(**u) for u in row.utterances],
+        flags=[FlagOut(**f) for f in row.flags],
+    )
+
+
+@router.get(
+    "/api/contacts/{contact_id}/transcript",
+    response_model=ContactTranscriptOut,
+    responses=errors(401, 403, 404),
+)
+def contact_transcript(
+    contact_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*LISTENERS)),
+    session: Session = Depends(writer_session, scope="function"),
+) -> ContactTranscriptOut:
+    """The contact's transcripts with the checks' flags, for the roles that may hear its
+    recordings; reading is audited (a GET that writes, like playing the recording)."""
+    rows = transcription.transcript_of(session=session, contact_id=contact_id)
+    recording = None if rows else _conversation(session, contact_id)
+    if not rows and recording is None:
+        raise NotFound(f"contact {contact_id} has no recording")
+    agents = [row.agent_id for row in rows] if rows else [recording.agent_id if recording else None]
+    scope = scope_of(request, user)
+    if not all(scope.covers(agent) for agent in agents):
+        raise HTTPException(403, f"contact {contact_id} was handled outside your team(s)")
+    audit.record(
+        session,
+        actor=user.username,
+        action="transcript.read",
+        target=contact_id,
+        detail={"recordings": [row.recording_id for row in rows]},
+    )
+    return ContactTranscriptOut(
+        contact_id=contact_id, transcripts=[_transcript_out(row) for row in rows]
+    )
+
+
+@router.get(
+    "/api/quality/transcripts",
+    response_model=TranscriptSearchOut,
+    responses=errors(401, 403, 422),
+)
+def search_transcripts(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=NAME_LENGTH, description="words to find"),
+    limit: int = Query(50, ge=1, le=200),
+    user: CurrentUser = Depends(require_roles(*LISTENERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> TranscriptSearchOut:
+    """Transcribed calls containing every word of ``q`` (traditional or simplified, spaces
+    and punctuation ignored); a team lead finds only their teams' agents' calls."""
+    scope = scope_of(request, user)
+    try:
+        rows = transcription.search(
+            session=session,
+            query=q,
+            agents=None if scope.everyone else scope.agents,
+            limit=limit,
+        )
+    except ValueError as error:
+        raise ValidationFailed([Problem(str(error), field="query.q")]) from error
+    keys = [transcription.search_key(word) for word in q.split()]
+    hits = []
+    for row in rows:
+        matches = [
+            UtteranceOut(**u)
+            for u in row.utterances
+            if any(key and key in transcription.search_key(u["text"]) for key in keys)
+        ]
+        hits.append(
+            TranscriptHitOut(
+                recording_id=row.recording_id,
+                contact_id=row.contact_id,
+                agent_id=row.agent_id,
+                seconds=row.seconds,
+                matches=matches,
+                flags=sorted({str(f["kind"]) for f in row.flags}),
+            )
+        )
+    return TranscriptSearchOut(query=q, hits=hits)

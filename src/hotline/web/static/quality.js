@@ -77,9 +77,75 @@
           return li;
         }));
         if (recording) await player.load(recording, found.contact_id);
+        await showSpeech(recording ? found.contact_id : null);
         el('evaluation-result') && text('evaluation-result', '');
       } catch (error) { showError('qa-error', error); }
     }
+
+    // The call's transcript beside the player: the automated checks' flags, then who said
+    // what; a line or a flag with a place seeks the recording there.
+    const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+    const seekButton = (label, start) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link';
+      button.textContent = label;
+      button.addEventListener('click', () => { el('qa-audio').currentTime = start; });
+      return button;
+    };
+    async function showSpeech(id) {
+      el('qa-speech').hidden = !id;
+      if (!id) return;
+      const found = await call('GET', `/api/contacts/${encodeURIComponent(id)}/transcript`);
+      const done = found.transcripts.find((x) => x.state === 'done');
+      text('qa-speech-state', done ? `${t('qa.speech_state')} · ${done.model}`
+        : (found.transcripts[0] ? `${t('qa.speech_state')} · ${found.transcripts[0].state}` : t('qa.speech_none')));
+      const flags = done ? done.flags : [];
+      el('qa-flags').replaceChildren(...(flags.length ? flags : [null]).map((flag) => {
+        const li = document.createElement('li');
+        if (!flag) { li.textContent = done ? t('qa.speech_clean') : '–'; return li; }
+        const label = `${t('qa.flag.' + flag.kind)}${flag.detail ? ' · ' + flag.detail : ''}`;
+        li.className = 'badge warn';
+        if (flag.start == null) li.textContent = label;
+        else li.appendChild(seekButton(`${clock(flag.start)} ${label}`, flag.start));
+        return li;
+      }));
+      el('qa-utterances').replaceChildren(...(done ? done.utterances : []).map((u) => {
+        const li = document.createElement('li');
+        li.dataset.channel = u.channel;
+        li.appendChild(seekButton(`${clock(u.start)} ${t('qa.leg_' + u.channel)}`, u.start));
+        li.append(` ${u.text}`);
+        return li;
+      }));
+    }
+
+    el('transcript-search').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      showError('qa-error', null);
+      try {
+        const q = el('transcript-query').value.trim();
+        const found = await call('GET', `/api/quality/transcripts?q=${encodeURIComponent(q)}`);
+        el('transcript-hits').replaceChildren(...found.hits.map((hit) => {
+          const li = document.createElement('li');
+          const button = document.createElement('button');
+          button.type = 'button';
+          button.className = 'secondary';
+          button.dataset.contact = hit.contact_id;
+          button.textContent = `${hit.contact_id} · ${hit.agent_id || '–'}`;
+          button.addEventListener('click', () => openContact(hit.contact_id));
+          li.appendChild(button);
+          li.append(` ${hit.matches.map((m) => m.text).join(' … ')}`);
+          for (const kind of hit.flags) {
+            const badge = document.createElement('span');
+            badge.className = 'badge warn';
+            badge.textContent = t('qa.flag.' + kind);
+            li.append(' ', badge);
+          }
+          return li;
+        }));
+        el('transcript-none').hidden = found.hits.length > 0;
+      } catch (error) { showError('qa-error', error); }
+    });
 
     el('open-form').addEventListener('submit', (event) => {
       event.preventDefault();
