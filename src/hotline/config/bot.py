@@ -17,7 +17,7 @@ What the bot may do is decided here, and checked before it takes effect:
 
 >>> settings = BotSettings.model_validate({"queues": ["chat"]})
 >>> settings.enabled_for("chat"), settings.enabled_for("email"), settings.threshold
-(True, False, 0.6)
+(True, False, 0.5)
 >>> settings.asks_for_agent("我要转人工"), settings.asks_for_agent("Can I talk to an AGENT?")
 (True, True)
 >>> try:
@@ -65,7 +65,7 @@ class BotSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     queues: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(default_factory=list)
-    threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     handover_words: list[HandoverWord] = Field(
         default_factory=lambda: list(DEFAULT_HANDOVER_WORDS), max_length=50
     )
