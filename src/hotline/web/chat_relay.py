@@ -328,7 +328,12 @@ class ChatRelay:
             return
         if not posted[0].body:
             return
-        state, said = await asyncio.to_thread(self._bot_turn, live.bot, posted[0].body, settings)
+        # Between two batch writes: the relay keeps one database turn at a time (a test's
+        # sessions share one connection, which two threads must not use at once).
+        async with self._writing:
+            state, said = await asyncio.to_thread(
+                self._bot_turn, live.bot, posted[0].body, settings
+            )
         live.bot = state
         for effect in said:
             if live.state.phase is not Phase.BOT:

@@ -1,0 +1,87 @@
+"""Web chat with the first-line bot: the bot answers first, hands over on request, and the
+agent who takes the chat from the routing engine reads the bot's turns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.bot import BotSettings
+from hotline.config.validate import load_center
+from hotline.kb import service as kb
+from hotline.store.models.chat import ChatMessage
+from tests.integration.live.conftest import SAMPLE, live_client
+from tests.integration.live.test_chat import of, ready, settle, start, until
+
+
+@pytest.fixture
+def client(
+    session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
+) -> Iterator[TestClient]:
+    article = kb.create_article(
+        db_session,
+        title="燃气热水器显示E4故障",
+        body="E4是超温保护。请调低出水温度，清洗进水过滤网后重新开机。",
+        author="w",
+    )
+    kb.submit_for_review(db_session, article_id=article.id, actor="w")
+    kb.review(db_session, article_id=article.id, reviewer="r", approve=True)
+    db_session.commit()
+    sample = load_center(SAMPLE)
+    center = sample.model_copy(update={"bot": BotSettings(queues=["chat"])})
+    with live_client(
+        session_factory=session_factory,
+        db_session=db_session,
+        home=tmp_path,
+        users=(("a004", ["agent"], "a004"),),
+        center=center,
+    ) as test_client:
+        yield test_client
+
+
+def test_the_bot_answers_then_hands_over_and_the_agent_reads_its_turns(
+    client: TestClient, db_session: Session
+) -> None:
+    agent = ready(client, "a004")
+    started = start(client)
+    chat = started["conversation"]
+    with (
+        client.websocket_connect("/api/chat/ws", headers=agent) as desk,
+        client.websocket_connect(f"/chat/ws?token={started['token']}&after=0") as customer,
+    ):
+        assert until(customer, of("state"))["phase"] == "bot"
+        customer.send_json({"type": "message", "text": "热水器显示E4怎么办", "client_id": "k1"})
+        answer = until(customer, of("message", sender="bot"))
+        assert answer["seq"] == 2 and answer["body"].startswith(
+            "燃气热水器显示E4故障\nE4是超温保护"
+        )
+        customer.send_json({"type": "message", "text": "还是不行，转人工", "client_id": "k2"})
+        handed = until(customer, of("message", kind="handed_over"))
+        assert handed["seq"] == 4 and handed["body"] == "asked"
+        assert until(customer, of("state", phase="waiting"))
+        # Only now does the routing engine offer the chat; the agent opens it with the bot's turns.
+        until(desk, of("offer", conversation=chat))
+        desk.send_json({"type": "accept", "conversation": chat})
+        opened = until(desk, of("conversation", conversation=chat))
+        assert [(m["sender"], m["kind"]) for m in opened["messages"]][:4] == [
+            ("customer", "text"),
+            ("bot", "text"),
+            ("customer", "text"),
+            ("system", "handed_over"),
+        ]
+        assert until(customer, of("message", kind="joined"))["agent_id"] == "a004"
+        # The bot is quiet once an agent has the chat.
+        customer.send_json({"type": "message", "text": "E4又出现了", "client_id": "k3"})
+        assert until(desk, of("message", sender="customer"))["body"] == "E4又出现了"
+    settle(client)
+    senders = db_session.scalars(
+        select(ChatMessage.sender)
+        .where(ChatMessage.conversation_id == chat)
+        .order_by(ChatMessage.seq)
+    ).all()
+    assert senders == ["customer", "bot", "customer", "system", "system", "customer"]
