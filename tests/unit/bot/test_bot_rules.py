@@ -58,7 +58,7 @@ def test_confidence_is_the_share_of_telling_weight_the_article_holds() -> None:
 def test_a_question_is_searched_and_answered_above_the_threshold_only() -> None:
     state, effects = transition(BotState(), CustomerSaid("热水器E4"), settings=SETTINGS)
     assert effects == (Search("热水器E4"),)
-    answered, effects = transition(state, Found(E4), settings=SETTINGS)
+    _, effects = transition(state, Found(E4), settings=SETTINGS)
     (reply,) = effects
     assert isinstance(reply, Reply) and reply.kind == "article" and reply.article_id == 7
     assert reply.text.startswith("热水器E4\n调低出水温度")
