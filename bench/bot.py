@@ -201,40 +201,28 @@ def main() -> None:
             started = time.perf_counter()
             indexed = bot.load_knowledge(session)
             peers = KeywordSearchBot(session)
-            ours = [
-                (
-                    c,
-                    converse(
+
+            def play(knowledge: Any, rules: BotSettings) -> list[tuple[dict[str, Any], Outcome]]:
+                return [
+                    (
                         c,
-                        session=session,
-                        knowledge=indexed,
-                        settings=settings,
-                        keys=keys,
-                        numbers=numbers,
-                    ),
-                )
-                for c in conversations
-            ]
+                        converse(
+                            c,
+                            session=session,
+                            knowledge=knowledge,
+                            settings=rules,
+                            keys=keys,
+                            numbers=numbers,
+                        ),
+                    )
+                    for c in conversations
+                ]
+
+            ours = play(indexed, settings)
             elapsed = time.perf_counter() - started
             sweep = []
             for threshold in SWEEP:
-                other = settings.model_copy(update={"threshold": threshold})
-                swept = figures(
-                    [
-                        (
-                            c,
-                            converse(
-                                c,
-                                session=session,
-                                knowledge=indexed,
-                                settings=other,
-                                keys=keys,
-                                numbers=numbers,
-                            ),
-                        )
-                        for c in conversations
-                    ]
-                )
+                swept = figures(play(indexed, settings.model_copy(update={"threshold": threshold})))
                 sweep.append(
                     {
                         "threshold": threshold,
@@ -242,20 +230,7 @@ def main() -> None:
                         "containment": swept["containment"],
                     }
                 )
-            theirs = [
-                (
-                    c,
-                    converse(
-                        c,
-                        session=session,
-                        knowledge=peers,
-                        settings=settings,
-                        keys=keys,
-                        numbers=numbers,
-                    ),
-                )
-                for c in conversations
-            ]
+            theirs = play(peers, settings)
         engine.dispose()
     bot_figures, peer_figures = figures(ours), figures(theirs)
     for conversation, outcome in ours:

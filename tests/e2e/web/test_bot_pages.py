@@ -14,7 +14,6 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -27,7 +26,6 @@ from starlette.routing import Route
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
-from hotline.kb import service as kb
 from hotline.live.driver import LiveDriver, attach
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
@@ -35,18 +33,12 @@ from hotline.store.models.core import User
 from hotline.web.app import create_app
 from tests.e2e.web.accessibility import serious_violations
 from tests.e2e.web.serving import serving
-from tests.e2e.web.test_chat_pages import SHOP_PAGE
-from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SAMPLE, _require_browser
+from tests.e2e.web.test_chat_pages import SHOP_PAGE, Sites, browser
+from tests.e2e.web.test_console import PASSWORD, SAMPLE, _require_browser
+from tests.integration.bot.test_bot_service import E4_BODY, E4_TITLE, publish
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class Sites:
-    """The shop's page and the Hotline server, each on its own origin."""
-
-    shop: str
-    hotline: str
+__all__ = ["browser"]  # the chat pages' module-scoped browser, on this module's sites
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +70,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
                     active=True,
                 )
             )
-        article = kb.create_article(
-            session,
-            title="燃气热水器显示E4故障",
-            body="E4是超温保护。请调低出水温度，清洗进水过滤网后重新开机。",
-            author="kb_author",
-        )
-        kb.submit_for_review(session, article_id=article.id, actor="kb_author")
-        kb.review(session, article_id=article.id, reviewer="kb_reviewer", approve=True)
+        publish(session, E4_TITLE, E4_BODY)
         session.commit()
     with serving(Starlette(routes=[Route("/", page)]), name="shop") as shop:
         # The center as the server starts with it: the sample, the shop allowed, the bot off.
@@ -105,18 +90,6 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
             hotline_url["url"] = url
             yield Sites(shop=shop, hotline=url)
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser(sites: Sites) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 def sign_in(browser: Any, sites: Sites, username: str, locale: str) -> tuple[Any, Any]:

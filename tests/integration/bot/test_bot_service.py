@@ -14,9 +14,12 @@ from hotline.kb import service as kb
 from hotline.tickets import service as tickets
 
 SETTINGS = BotSettings(queues=["chat"])
+E4_TITLE = "燃气热水器显示E4故障"
+E4_BODY = "E4是超温保护。请调低出水温度，清洗进水过滤网后重新开机。"
 
 
 def publish(session: Session, title: str, body: str, language: str = "zh-CN") -> int:
+    """Write, submit and approve an article (the bot answers only from published ones)."""
     article = kb.create_article(session, title=title, body=body, author="w", language=language)
     kb.submit_for_review(session, article_id=article.id, actor="w")
     kb.review(session, article_id=article.id, reviewer="r", approve=True)

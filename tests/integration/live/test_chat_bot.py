@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.bot import BotSettings
 from hotline.config.validate import load_center
-from hotline.kb import service as kb
 from hotline.store.models.chat import ChatMessage
+from tests.integration.bot.test_bot_service import E4_BODY, E4_TITLE, publish
 from tests.integration.live.conftest import SAMPLE, live_client
 from tests.integration.live.test_chat import of, ready, settle, start, until
 
@@ -23,14 +23,7 @@ from tests.integration.live.test_chat import of, ready, settle, start, until
 def client(
     session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
 ) -> Iterator[TestClient]:
-    article = kb.create_article(
-        db_session,
-        title="燃气热水器显示E4故障",
-        body="E4是超温保护。请调低出水温度，清洗进水过滤网后重新开机。",
-        author="w",
-    )
-    kb.submit_for_review(db_session, article_id=article.id, actor="w")
-    kb.review(db_session, article_id=article.id, reviewer="r", approve=True)
+    publish(db_session, E4_TITLE, E4_BODY)
     db_session.commit()
     sample = load_center(SAMPLE)
     center = sample.model_copy(update={"bot": BotSettings(queues=["chat"])})
