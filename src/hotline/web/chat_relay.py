@@ -445,6 +445,25 @@ class ChatRelay:
             live.watchers.discard(outbox)
         if outbox.agent_id is not None:
             self.desks.get(outbox.agent_id, set()).discard(outbox)
+        for live in list(self.active.values()):
+            self._release_if_done(live)
+
+    def _release_if_done(self, live: LiveConversation) -> None:
+        """Let go of a chat the bot kept to its end once it is written and nobody watches.
+
+        A routed chat is let go at the engine's ``finished``; one the bot kept never reaches
+        the engine, so it is let go here (the database has it; :meth:`get` loads it again).
+        """
+        kept_by_bot = live.bot is not None and not live.bot.handed_over
+        if (
+            kept_by_bot
+            and live.state.phase is Phase.ENDED
+            and not live.customers
+            and not live.watchers
+            and live.state.id not in self._batch.states
+            and not any(cid == live.state.id for cid, _ in self._batch.messages)
+        ):
+            self.active.pop(live.state.id, None)
 
     def connect_desk(self, agent_id: str, outbox: Outbox) -> None:
         """An agent's desk connected: their chats in hand and the chats offered to them."""
@@ -727,3 +746,7 @@ class ChatRelay:
             outbox.send(
                 {"type": "ack", "conversation": conversation_id, "client_id": client_id, "seq": seq}
             )
+        for state in states:
+            live = self.active.get(state.id)
+            if live is not None:
+                self._release_if_done(live)

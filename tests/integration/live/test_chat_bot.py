@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -78,3 +80,31 @@ def test_the_bot_answers_then_hands_over_and_the_agent_reads_its_turns(
         .order_by(ChatMessage.seq)
     ).all()
     assert senders == ["customer", "bot", "customer", "system", "system", "customer"]
+
+
+def test_a_chat_the_bot_resolves_never_reaches_the_engine_and_is_let_go(
+    client: TestClient, db_session: Session
+) -> None:
+    started = start(client, language="en")
+    chat = started["conversation"]
+    with client.websocket_connect(f"/chat/ws?token={started['token']}&after=0") as customer:
+        customer.send_json({"type": "message", "text": "My heater shows E4", "client_id": "k1"})
+        # No English article: the bot says so in English and asks again.
+        miss = until(customer, of("message", sender="bot"))
+        assert miss["body"].startswith("Sorry, I found no answer")
+        customer.send_json({"type": "message", "text": "热水器E4", "client_id": "k2"})
+        assert until(customer, of("message", sender="bot"))["body"].startswith("燃气热水器")
+        customer.send_json({"type": "end"})
+        assert until(customer, of("state", phase="ended"))
+        customer.send_json({"type": "survey", "score": 5})
+        until(customer, of("state", rated=True))
+    settle(client)
+    app = cast(FastAPI, client.app)
+    assert chat not in app.state.chat.active  # written, nobody watching: let go
+    assert app.state.live.engine.position(chat) is None  # never queued
+    senders = db_session.scalars(
+        select(ChatMessage.sender)
+        .where(ChatMessage.conversation_id == chat)
+        .order_by(ChatMessage.seq)
+    ).all()
+    assert senders == ["customer", "bot", "customer", "bot", "system"]
