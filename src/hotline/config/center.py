@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from hotline.config.bot import BotSettings
 from hotline.config.caller_rules import CallerRules
 from hotline.config.chat import ChatSettings
 from hotline.config.crisis import CrisisConfig
@@ -358,6 +359,7 @@ class CenterConfig(Strict):
     grading: GradingConfig | None = None
     followup: FollowUpConfig | None = None
     chat: ChatSettings | None = None
+    bot: BotSettings | None = None
     caller_rules: CallerRules | None = None
     crisis: CrisisConfig | None = None
 

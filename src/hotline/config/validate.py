@@ -314,6 +314,7 @@ def _cross_checks(
     _check_speech(config, error)
     _check_followup(config, error, known, calendars)
     _check_chat(config, error)
+    _check_bot(config, error)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     _check_caller_rules(config, error, warn, known, queues)
     if config.crisis is not None:
@@ -400,6 +401,26 @@ def _check_chat(config: CenterConfig, error: Any) -> None:
             ("chat", "queue"),
             f"queue {queue.id!r} takes {queue.channel} contacts; the widget needs a chat queue",
         )
+
+
+def _check_bot(config: CenterConfig, error: Any) -> None:
+    """Each queue the bot talks first on is a chat queue of this center, named once."""
+    if config.bot is None:
+        return
+    queues = {q.id: q for q in config.queues}
+    seen: set[str] = set()
+    for i, queue_id in enumerate(config.bot.queues):
+        queue = queues.get(queue_id)
+        if queue is None:
+            error(("bot", "queues", i), f"queue {queue_id!r} is not one of the center's queues")
+        elif queue.channel != "chat":
+            error(
+                ("bot", "queues", i),
+                f"queue {queue_id!r} takes {queue.channel} contacts; the bot talks on chat queues",
+            )
+        elif queue_id in seen:
+            error(("bot", "queues", i), f"queue {queue_id!r} is named twice")
+        seen.add(queue_id)
 
 
 def _check_ivr(

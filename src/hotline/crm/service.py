@@ -421,8 +421,31 @@ def lookup_number(
         customer_id = row.merged_into_id or row.id
         if customer_id not in ids:
             ids.append(customer_id)
+    return _popped(session, pop, ids, contacts=contacts, masked=masked)
+
+
+def lookup_address(
+    session: Session, *, address: str, contacts: int = 5, masked: bool = False
+) -> NumberLookup:
+    """Look up an e-mail address the way :func:`lookup_number` looks up a calling number.
+
+    A chat whose customer left only an e-mail in the pre-chat form, or an e-mail's sender,
+    pops the same customer, products and contacts (on every channel) as their call would.
+    Example: ``lookup_address(session, address="li.lei@example.com").customers``.
+    """
+    pop = NumberLookup(calling_number=address, e164=None)
+    ids = [customer.id for customer in customers_with_email(session, address=address)]
+    session.flush()
+    return _popped(session, pop, ids, contacts=contacts, masked=masked)
+
+
+def _popped(
+    session: Session, pop: NumberLookup, ids: list[int], *, contacts: int, masked: bool
+) -> NumberLookup:
+    """``pop`` with the customers ``ids`` (merges followed), their products and contacts."""
     if not ids:
         return pop
+    connection = session.connection()
     customers = connection.execute(_POP_CUSTOMERS, {"ids": ids}).all()
     if any(c.merged_into_id is not None for c in customers):
         # A survivor that was itself merged later: follow the chain (rare, so the slow way).

@@ -41,7 +41,8 @@ def screen_pop(
     contacts: int = 5,
     masked: bool = False,
 ) -> ScreenPop:
-    """Look up a calling number: customer(s), their products, last contacts and open tickets.
+    """Look up a calling number (or a chat's e-mail address): customer(s), their products,
+    last contacts and open tickets.
 
     Several customers can share a number (a family landline); all are returned, newest
     contact first in each list. Example::
@@ -49,13 +50,18 @@ def screen_pop(
         pop = screen_pop(session, calling_number="+86 138 1234 5678")
         pop.customers[0]["name"]
     """
-    found = crm.lookup_number(
-        session,
-        calling_number=calling_number,
-        default_area_code=default_area_code,
-        contacts=contacts,
-        masked=masked,
-    )
+    if "@" in calling_number:  # a chat or an e-mail that gave an address, not a number
+        found = crm.lookup_address(
+            session, address=calling_number, contacts=contacts, masked=masked
+        )
+    else:
+        found = crm.lookup_number(
+            session,
+            calling_number=calling_number,
+            default_area_code=default_area_code,
+            contacts=contacts,
+            masked=masked,
+        )
     return ScreenPop(
         calling_number=found.calling_number,
         e164=found.e164,

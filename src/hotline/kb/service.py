@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, NotFound
 from hotline.identity.audit import record as audit
-from hotline.kb.text import query_terms, segment
+from hotline.kb.text import query_terms, segment, terms
 from hotline.store.db import utcnow
 from hotline.store.models.kb import (
     KbArticle,
@@ -662,6 +662,52 @@ def published_bodies(session: Session, *, article_ids: Sequence[int]) -> dict[in
         .where(KbVersion.article_id.in_(list(article_ids)))
     )
     return {int(article_id): body for article_id, body in rows}
+
+
+def search_terms(text: str) -> list[str]:
+    """``text`` cut into the knowledge base's search terms (Chinese bigrams, lower-case words).
+
+    The one segmentation every retrieval over the articles shares (the index, the search and
+    the bot). Example: ``search_terms("熱水器 E4")`` → ``['热水', '水器', 'e4']``.
+    """
+    return terms(text)
+
+
+@dataclass(frozen=True)
+class PublishedArticle:
+    """An article's published text, as answers quote it."""
+
+    article_id: int
+    title: str
+    body: str
+    language: str
+
+
+def published_articles(session: Session, *, now: datetime | None = None) -> list[PublishedArticle]:
+    """Every published, currently valid article with its published title and body, by id.
+
+    The first-line bot answers only from these. Example:
+    ``[a.title for a in published_articles(session)]``.
+    """
+    now = now or utcnow()
+    rows = session.execute(
+        select(KbArticle.id, KbVersion.title, KbVersion.body, KbArticle.language)
+        .join(
+            KbVersion,
+            (KbVersion.article_id == KbArticle.id)
+            & (KbVersion.version == KbArticle.published_version),
+        )
+        .where(
+            KbArticle.state != ArticleState.RETIRED,
+            or_(KbArticle.valid_from.is_(None), KbArticle.valid_from <= now),
+            or_(KbArticle.valid_until.is_(None), KbArticle.valid_until > now),
+        )
+        .order_by(KbArticle.id)
+    )
+    return [
+        PublishedArticle(int(article_id), title, body, language)
+        for article_id, title, body, language in rows
+    ]
 
 
 def _is_prefix_term(word: str) -> bool:

@@ -309,6 +309,22 @@ def ticket_by_number(session: Session, *, number: str) -> Ticket:
     return ticket
 
 
+def ticket_of_caller(session: Session, *, number: str, phone: str) -> Ticket | None:
+    """Ticket ``number`` if its customer is on file with ``phone``, else ``None``.
+
+    Self-service lookups (the bot, an IVR) tell a ticket's state only to someone who knows
+    both its number and its customer's phone; "no such number" and "not your ticket" answer
+    the same, so the lookup reveals nothing. Example:
+    ``ticket_of_caller(session, number="20261203000001", phone="13800138000")``.
+    """
+    ticket = session.scalars(select(Ticket).where(Ticket.number == number)).first()
+    if ticket is None or ticket.customer_id is None:
+        return None
+    owners = crm.customers_with_number(session, number=phone)
+    followed = crm.get_customer(session, customer_id=ticket.customer_id).id
+    return ticket if followed in owners else None
+
+
 def list_tickets(
     session: Session,
     *,

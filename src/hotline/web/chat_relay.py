@@ -13,6 +13,12 @@ carries out their effects —
 * ``RecordSurvey``: a ``survey_answered`` event goes into the contact event log, so the
   reports' CSAT includes chats.
 
+When the center enables the first-line bot for the chat queue (``bot`` in the center file),
+a new conversation talks to the bot first (:mod:`hotline.bot`): each customer message gets
+the bot's answer — from the published knowledge articles, or a ticket lookup — as a ``bot``
+message, and only the bot's hand-over (asked for, or after failed turns) offers the chat to
+the routing engine, with everything said so far in the conversation the agent opens.
+
 Chats are routed by the one live routing engine (:meth:`LiveDriver.offer_digital`); the relay
 listens to the engine's results for the offers of its conversations (shown on the agent's
 desk) and the answers (the agent joined). While a chat waits, the customer sees their place
@@ -38,15 +44,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.bot import service as bot
+from hotline.bot.dialogue import BotState, HandOver
 from hotline.channels.chat import service
 from hotline.channels.chat.conversation import (
     Acknowledge,
     AgentJoined,
     AttachmentRef,
+    BotWrote,
     Conversation,
     EndContact,
     Ended,
     Event,
+    HandedOver,
     Message,
     Phase,
     Post,
@@ -58,6 +68,7 @@ from hotline.channels.chat.conversation import (
     transition,
 )
 from hotline.channels.chat.limits import SlidingWindow
+from hotline.config.bot import BotSettings
 from hotline.config.chat import ChatSettings
 from hotline.core.events import Channel, EventKind
 from hotline.core.events import Event as LogEvent
@@ -75,6 +86,8 @@ POSITION_EVERY_S = 2.0
 OUTBOX_LIMIT = 2000
 #: The longest a batch waits for more messages before it is written.
 BATCH_WAIT_S = 0.02
+#: How long the bot answers from the same published articles before reading them again.
+KNOWLEDGE_TTL_S = 30.0
 CLOSED: dict[str, Any] = {"type": "closed"}
 
 
@@ -116,6 +129,10 @@ class LiveConversation:
     offered_to: str | None = None
     shown_position: tuple[int | None, int | None] = (None, None)
     recent: SlidingWindow | None = None
+    #: The bot's memory while the conversation is with the bot (``None`` otherwise).
+    bot: BotState | None = None
+    #: Who the customer is for the screen pop (phone or e-mail), kept for a later hand-over.
+    customer: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """What a desk lists: who, what about, where it is."""
@@ -174,12 +191,17 @@ class ChatRelay:
         driver: LiveDriver,
         session_factory: sessionmaker[Session],
         settings: Callable[[], ChatSettings],
+        bot_settings: Callable[[], BotSettings | None] = lambda: None,
+        time_zone: str = "Asia/Shanghai",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.driver = driver
         self.session_factory = session_factory
         self.settings = settings
+        self.bot_settings = bot_settings
+        self.time_zone = time_zone
         self.clock = clock
+        self._knowledge: tuple[float, bot.Knowledge] | None = None
         self.active: dict[str, LiveConversation] = {}
         self.desks: dict[str, set[Outbox]] = {}
         self.starts = SlidingWindow(limit=settings().conversations_per_hour, window_s=3600.0)
@@ -256,26 +278,91 @@ class ChatRelay:
                 address=address,
             )
         )
-        self.active[conversation_id] = LiveConversation(
-            state=Conversation(id=conversation_id, started_at=now),
+        bot_settings = self.bot_settings()
+        with_bot = bot_settings is not None and bot_settings.enabled_for(settings.queue)
+        live = LiveConversation(
+            state=Conversation(
+                id=conversation_id,
+                started_at=now,
+                phase=Phase.BOT if with_bot else Phase.WAITING,
+            ),
             queue=settings.queue,
             pre_chat=pre_chat,
             recent=SlidingWindow(limit=settings.messages_per_minute, window_s=60.0),
+            bot=BotState.start(language=pre_chat.language, phone=pre_chat.phone)
+            if with_bot
+            else None,
+            customer=customer,
         )
+        self.active[conversation_id] = live
+        if not with_bot:
+            await self._route(live)
+        return conversation_id
+
+    async def _route(self, live: LiveConversation) -> None:
+        """Offer the conversation to the routing engine (at the start, or on hand-over)."""
         attached = {
-            "customer_name": pre_chat.name,
-            "email": pre_chat.email,
-            "subject": pre_chat.topic,
+            "customer_name": live.pre_chat.name,
+            "email": live.pre_chat.email,
+            "subject": live.pre_chat.topic,
             "chat": True,
         }
         await self.driver.offer_digital(
-            settings.queue,
+            live.queue,
             channel=Channel.CHAT,
-            customer=customer,
+            customer=live.customer,
             attached=attached,
-            contact_id=conversation_id,
+            contact_id=live.state.id,
         )
-        return conversation_id
+
+    # ------------------------------------------------------------------ the bot
+
+    async def customer_wrote(
+        self, live: LiveConversation, event: Event, *, sender: Outbox | None
+    ) -> None:
+        """A customer's message: posted, then answered by the bot while it has the chat."""
+        effects = self.apply(live, event, sender=sender)
+        posted = [e.message for e in effects if isinstance(e, Post)]
+        settings = self.bot_settings()
+        if not posted or live.bot is None or settings is None or live.state.phase is not Phase.BOT:
+            return
+        if not posted[0].body:
+            return
+        # Between two batch writes: the relay keeps one database turn at a time (a test's
+        # sessions share one connection, which two threads must not use at once).
+        async with self._writing:
+            state, said = await asyncio.to_thread(
+                self._bot_turn, live.bot, posted[0].body, settings
+            )
+        live.bot = state
+        for effect in said:
+            if live.state.phase is not Phase.BOT:
+                break  # the customer ended the chat meanwhile
+            if isinstance(effect, HandOver):
+                self.apply(live, HandedOver(at=self.clock(), reason=effect.reason), sender=None)
+                await self._route(live)
+            else:
+                self.apply(live, BotWrote(at=self.clock(), text=effect.text), sender=None)
+
+    def _bot_turn(
+        self, state: BotState, text: str, settings: BotSettings
+    ) -> tuple[BotState, list[Any]]:
+        """The bot's answer to ``text`` (in a worker thread: it reads the database)."""
+        with self.session_factory() as session:
+            now = self.clock()
+            cached = self._knowledge
+            if cached is None or now - cached[0] > KNOWLEDGE_TTL_S:
+                cached = (now, bot.load_knowledge(session))
+                self._knowledge = cached
+            new_state, said = bot.respond(
+                state,
+                text,
+                session=session,
+                knowledge=cached[1],
+                settings=settings,
+                time_zone=self.time_zone,
+            )
+            return new_state, list(said)
 
     async def _in_writer(self, work: Callable[[Session], None]) -> None:
         """Run ``work`` in one write transaction and commit it.
@@ -314,6 +401,14 @@ class ChatRelay:
                 pre_chat=transcript.pre_chat,
                 messages=transcript.messages,
                 recent=SlidingWindow(limit=settings.messages_per_minute, window_s=60.0),
+                bot=(
+                    BotState.start(
+                        language=transcript.pre_chat.language, phone=transcript.pre_chat.phone
+                    )
+                    if state.phase is Phase.BOT
+                    else None
+                ),
+                customer=transcript.pre_chat.phone or transcript.pre_chat.email,
             )
             self.active[conversation_id] = live
         return live
@@ -350,6 +445,25 @@ class ChatRelay:
             live.watchers.discard(outbox)
         if outbox.agent_id is not None:
             self.desks.get(outbox.agent_id, set()).discard(outbox)
+        for live in list(self.active.values()):
+            self._release_if_done(live)
+
+    def _release_if_done(self, live: LiveConversation) -> None:
+        """Let go of a chat the bot kept to its end once it is written and nobody watches.
+
+        A routed chat is let go at the engine's ``finished``; one the bot kept never reaches
+        the engine, so it is let go here (the database has it; :meth:`get` loads it again).
+        """
+        kept_by_bot = live.bot is not None and not live.bot.handed_over
+        if (
+            kept_by_bot
+            and live.state.phase is Phase.ENDED
+            and not live.customers
+            and not live.watchers
+            and live.state.id not in self._batch.states
+            and not any(cid == live.state.id for cid, _ in self._batch.messages)
+        ):
+            self.active.pop(live.state.id, None)
 
     def connect_desk(self, agent_id: str, outbox: Outbox) -> None:
         """An agent's desk connected: their chats in hand and the chats offered to them."""
@@ -632,3 +746,7 @@ class ChatRelay:
             outbox.send(
                 {"type": "ack", "conversation": conversation_id, "client_id": client_id, "seq": seq}
             )
+        for state in states:
+            live = self.active.get(state.id)
+            if live is not None:
+                self._release_if_done(live)

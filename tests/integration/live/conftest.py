@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.config.center import CenterConfig
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
@@ -27,8 +28,9 @@ def live_client(
     db_session: Session,
     home: Path,
     users: tuple[tuple[str, list[str], str | None], ...],
+    center: CenterConfig | None = None,
 ) -> Iterator[TestClient]:
-    """Add ``users`` (username, roles, agent id); run the sample center with live routing."""
+    """Add ``users`` (username, roles, agent id); run ``center`` (default: the sample) live."""
     digest = hash_password(PASSWORD)
     for username, roles, agent_id in users:
         db_session.add(
@@ -43,7 +45,7 @@ def live_client(
             )
         )
     db_session.commit()
-    center = load_center(SAMPLE)
+    center = center or load_center(SAMPLE)
     app = create_app(
         settings=Settings(home=home, secret_key="test-secret"),
         session_factory=session_factory,

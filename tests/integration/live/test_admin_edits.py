@@ -94,6 +94,45 @@ def test_hours_and_holidays_edit(client: TestClient, tmp_path: Path) -> None:
     assert str(calendar["holidays"][0]["date"]) == "2026-12-25"
 
 
+def test_the_bot_edit_names_the_bad_field_and_takes_effect_for_new_chats(
+    client: TestClient, tmp_path: Path
+) -> None:
+    sign_in(client, "root")
+    page = client.get("/admin").text
+    assert 'id="edit-bot"' in page and 'name="queues" value="chat"' in page
+    edit = {
+        "kind": "bot",
+        "queues": ["chat", "repair"],
+        "threshold": 1.2,
+        "handover_words": ["人工", "agent"],
+        "max_failed_turns": 2,
+    }
+    refused = client.post("/admin/center/edit", json={"edit": edit})
+    assert refused.status_code == 422
+    assert {(p["input"], p["field"]) for p in refused.json()["problems"]} == {
+        ("threshold", "bot.threshold")
+    }
+    refused = client.post("/admin/center/edit", json={"edit": {**edit, "threshold": 0.4}})
+    assert refused.status_code == 422
+    (problem,) = refused.json()["problems"]
+    assert problem["input"] == "queues" and "the bot talks on chat queues" in problem["problem"]
+    assert not (tmp_path / "center.yaml").exists()
+    kept = client.post(
+        "/admin/center/edit", json={"edit": {**edit, "threshold": 0.4, "queues": ["chat"]}}
+    )
+    assert kept.status_code == 200, kept.text
+    assert _saved(tmp_path)["bot"] == {
+        "queues": ["chat"],
+        "threshold": 0.4,
+        "handover_words": ["人工", "agent"],
+        "max_failed_turns": 2,
+    }
+    client.get("/api/live/wallboard")  # the driver's next step applies it
+    driver = cast(FastAPI, client.app).state.live
+    assert driver.center.bot is not None and driver.center.bot.enabled_for("chat")
+    assert client.get("/api/audit").json()[0]["action"] == "center.edit.bot"
+
+
 def test_only_admins_edit(client: TestClient) -> None:
     sign_in(client, "boss")
     edit = {

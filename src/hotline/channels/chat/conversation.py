@@ -11,8 +11,12 @@ it already took, so a message re-sent after a drop is acknowledged again, not po
 
 Phases::
 
-    waiting ──agent joins──▶ talking ──either side ends──▶ ended
-       └──────────── customer leaves ────────────────────────┘
+    bot ──hand over──▶ waiting ──agent joins──▶ talking ──either side ends──▶ ended
+     └───────────────────┴──────── customer leaves ─────────────────────────┘
+
+A conversation starts with the first-line bot (:mod:`hotline.bot`) when the center enables
+it for the queue, else waiting. Only the bot writes in the ``bot`` phase, and the hand-over
+(a system note with the reason) is final: the agent who joins reads the bot's turns.
 
 The customer may write while waiting (the agent reads it on joining); the agent writes only
 once joined, and only the agent who joined. After the end nothing is posted any more; the
@@ -50,6 +54,7 @@ SCALE_MAX = 5
 class Phase(StrEnum):
     """Where a conversation is: waiting for an agent, talking, or ended."""
 
+    BOT = "bot"
     WAITING = "waiting"
     TALKING = "talking"
     ENDED = "ended"
@@ -60,6 +65,7 @@ class Sender(StrEnum):
 
     CUSTOMER = "customer"
     AGENT = "agent"
+    BOT = "bot"
     SYSTEM = "system"
 
 
@@ -69,6 +75,7 @@ class Kind(StrEnum):
     TEXT = "text"
     ATTACHMENT = "attachment"
     JOINED = "joined"
+    HANDED_OVER = "handed_over"
     ENDED = "ended"
 
 
@@ -146,6 +153,22 @@ class Attached:
 
 
 @dataclass(frozen=True, slots=True)
+class BotWrote:
+    """The first-line bot answered (only while the conversation is with the bot)."""
+
+    at: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOver:
+    """The bot handed the conversation over to the queue (``reason``: why)."""
+
+    at: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class AgentJoined:
     """The routing engine's offer was accepted: the agent is on the conversation."""
 
@@ -170,7 +193,16 @@ class SurveyAnswered:
     score: int
 
 
-Event = CustomerWrote | AgentWrote | Attached | AgentJoined | Ended | SurveyAnswered
+Event = (
+    CustomerWrote
+    | AgentWrote
+    | Attached
+    | BotWrote
+    | HandedOver
+    | AgentJoined
+    | Ended
+    | SurveyAnswered
+)
 
 
 # --------------------------------------------------------------------------- effects
@@ -255,6 +287,18 @@ def transition(
     limits = settings or ChatSettings()
     if isinstance(event, CustomerWrote | AgentWrote | Attached):
         return _sent(conversation, event, limits)
+    if isinstance(event, BotWrote):
+        if conversation.phase is not Phase.BOT:
+            return conversation, (Refuse("text", "the bot has handed this conversation over"),)
+        problem = check_text(event.text, max_chars=limits.max_message_chars)
+        if problem is not None:
+            return conversation, (Refuse("text", problem),)
+        return _post(conversation, Message(0, event.at, Sender.BOT, Kind.TEXT, event.text))
+    if isinstance(event, HandedOver):
+        if conversation.phase is not Phase.BOT:
+            return conversation, ()
+        queued = replace(conversation, phase=Phase.WAITING)
+        return _post(queued, Message(0, event.at, Sender.SYSTEM, Kind.HANDED_OVER, event.reason))
     if isinstance(event, AgentJoined):
         if conversation.phase is not Phase.WAITING:
             return conversation, ()
@@ -265,10 +309,13 @@ def transition(
             return conversation, ()
         if event.by is Sender.AGENT and event.agent_id != conversation.agent_id:
             return conversation, (Refuse("conversation", "only the agent on the chat ends it"),)
+        with_bot = conversation.phase is Phase.BOT
         abandoned = conversation.phase is Phase.WAITING
         ended = replace(conversation, phase=Phase.ENDED, ended_at=event.at, ended_by=event.by)
         note = Message(0, event.at, Sender.SYSTEM, Kind.ENDED, event.by.value, event.agent_id)
         ended, posted = _post(ended, note)
+        if with_bot:  # never routed: the bot kept it to the end, no engine contact to end
+            return ended, posted
         return ended, (*posted, EndContact(abandoned=abandoned))
     # SurveyAnswered
     if conversation.phase is not Phase.ENDED:
@@ -368,7 +415,11 @@ def replay(conversation: Conversation, messages: Iterable[Message]) -> Conversat
         if message.client_id is not None:
             client_ids = (*client_ids, (message.client_id, message.seq))[-REMEMBERED_CLIENT_IDS:]
         state = replace(state, last_seq=max(state.last_seq, message.seq), client_ids=client_ids)
-        if message.kind is Kind.JOINED:
+        if message.sender is Sender.BOT and state.phase is Phase.WAITING:
+            state = replace(state, phase=Phase.BOT)
+        elif message.kind is Kind.HANDED_OVER:
+            state = replace(state, phase=Phase.WAITING)
+        elif message.kind is Kind.JOINED:
             state = replace(state, phase=Phase.TALKING, agent_id=message.agent_id)
         elif message.kind is Kind.ENDED:
             by = Sender(message.body) if message.body in {s.value for s in Sender} else None

@@ -58,6 +58,7 @@ from hotline.channels.chat.conversation import (
     SurveyAnswered,
 )
 from hotline.channels.chat.tokens import read_conversation_token, sign_conversation_token
+from hotline.config.bot import BotSettings
 from hotline.config.chat import ChatSettings
 from hotline.identity.roles import hidden_fields
 from hotline.live.driver import LiveDriver
@@ -88,10 +89,19 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def chat_settings(app: Any) -> ChatSettings:
     """The widget settings in force (the center file's ``chat``; defaults without one)."""
-    driver = getattr(app.state, "live", None)
-    center = getattr(driver, "center", None) or app.state.center
-    settings = getattr(center, "chat", None)
+    settings = getattr(_center(app), "chat", None)
     return settings if isinstance(settings, ChatSettings) else ChatSettings()
+
+
+def _center(app: Any) -> Any:
+    driver = getattr(app.state, "live", None)
+    return getattr(driver, "center", None) or app.state.center
+
+
+def bot_settings(app: Any) -> BotSettings | None:
+    """The first-line bot's settings in force (the center file's ``bot``; none: no bot)."""
+    settings = getattr(_center(app), "bot", None)
+    return settings if isinstance(settings, BotSettings) else None
 
 
 def relay_of(app: Any) -> ChatRelay | None:
@@ -106,6 +116,8 @@ def relay_of(app: Any) -> ChatRelay | None:
         driver=driver,
         session_factory=app.state.session_factory,
         settings=lambda: chat_settings(app),
+        bot_settings=lambda: bot_settings(app),
+        time_zone=getattr(getattr(_center(app), "center", None), "timezone", "Asia/Shanghai"),
     )
     relay.start()
     app.state.chat = relay
@@ -414,7 +426,7 @@ async def customer_socket(websocket: WebSocket) -> None:
                 _refuse(outbox, "text", "too many messages; wait a moment", live.state.id)
                 return
             event = CustomerWrote(at=now, text=_text(frame), client_id=_client_id(frame))
-            relay.apply(live, event, sender=outbox)
+            await relay.customer_wrote(live, event, sender=outbox)
         elif kind == "attachment":
             if not relay.allow_message(live):
                 _refuse(outbox, "attachment", "too many messages; wait a moment", live.state.id)

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.config.bot import BotSettings
 from hotline.config.validate import check_text
 from hotline.core.calendar import WEEKDAYS
 from hotline.core.documents import load_yaml
@@ -71,8 +72,9 @@ def admin_page(
     context = page_context(request, user)
     # Show the configuration as saved (it may not be routing yet: see the apply status).
     shown = check_text(text, file=SAVED_NAME).config if text else None
+    center = shown or request.app.state.center
     context.update(
-        center=shown or request.app.state.center,
+        center=center,
         users=users,
         roles=ALL_ROLES,
         weekdays=WEEKDAYS,
@@ -80,6 +82,8 @@ def admin_page(
         config_origin=origin,
         can_save=user.has("admin"),
         live=getattr(request.app.state, "live", None) is not None,
+        # The bot's form shows the settings in the file, or the defaults it would start with.
+        bot=(center.bot if center is not None else None) or BotSettings(),
         texts=page_texts(request, context["lang"]),
     )
     return render(request, "admin.html", context)
@@ -269,10 +273,25 @@ class HoursEdit(BaseModel):
     holidays: list[Holiday] = Field(default_factory=list)
 
 
+class BotEdit(BaseModel):
+    """The first-line bot: the chat queues it talks first on, its confidence threshold, the
+    words that hand over to an agent, and the failed turns before it hands over itself."""
+
+    kind: Literal["bot"]
+    id: Literal["bot"] = "bot"
+    queues: list[str]
+    threshold: float
+    handover_words: list[str]
+    max_failed_turns: int
+
+
+Edit = QueueEdit | AgentEdit | HoursEdit | BotEdit
+
+
 class StructuredEdit(BaseModel):
     """One structured edit of the center; ``save`` false only checks it."""
 
-    edit: QueueEdit | AgentEdit | HoursEdit = Field(discriminator="kind")
+    edit: Edit = Field(discriminator="kind")
     save: bool = True
 
 
@@ -283,8 +302,13 @@ def _entry(data: dict[str, Any], section: str, entry_id: str) -> tuple[int, dict
     raise NotFound(f"no {section[:-1]} {entry_id!r} in the configuration")
 
 
-def _apply_edit(data: dict[str, Any], edit: QueueEdit | AgentEdit | HoursEdit) -> str:
+def _apply_edit(data: dict[str, Any], edit: Edit) -> str:
     """Change ``data`` (the parsed configuration) in place; return the edited entry's path."""
+    if isinstance(edit, BotEdit):
+        bot = dict(data.get("bot") or {})
+        bot.update(edit.model_dump(exclude={"kind", "id"}))
+        data["bot"] = bot
+        return "bot"
     if isinstance(edit, QueueEdit):
         index, queue = _entry(data, "queues", edit.id)
         target = dict(queue.get("target") or {})

@@ -189,13 +189,27 @@
         return {hours, holidays};
       },
     },
+    // The bot has one entry: the form is filled by the page, nothing to choose.
+    bot: {
+      read(form) {
+        const words = form.elements.namedItem('handover_words').value.split(/[\n,，]/).map((x) => x.trim()).filter(Boolean);
+        return {
+          queues: [...form.querySelectorAll('input[name="queues"]:checked')].map((box) => box.value),
+          threshold: Number(form.elements.namedItem('threshold').value),
+          max_failed_turns: Number(form.elements.namedItem('max_failed_turns').value),
+          handover_words: words,
+        };
+      },
+    },
   };
   for (const form of document.querySelectorAll('form.edit-form')) {
     const kind = forms[form.dataset.kind];
     const chooser = form.elements.namedItem('id');
-    const pick = () => kind.fill(form, chooser.selectedOptions[0]);
-    chooser.onchange = pick;
-    pick();
+    if (kind.fill) {
+      const pick = () => kind.fill(form, chooser.selectedOptions[0]);
+      chooser.onchange = pick;
+      pick();
+    }
     form.onsubmit = async (event) => {
       event.preventDefault();
       for (const slot of form.querySelectorAll('.field-error')) slot.textContent = '';

@@ -46,6 +46,7 @@
   function who(m) {
     if (m.sender === 'agent') return T.you;
     if (m.sender === 'customer') return T.customer;
+    if (m.sender === 'bot') return T.bot;
     return T.system;
   }
 
@@ -61,6 +62,7 @@
     const body = document.createElement('span');
     body.className = 'body';
     if (m.kind === 'joined') body.textContent = T.joined;
+    else if (m.kind === 'handed_over') body.textContent = `${T.handed_over} (${m.body})`;
     else if (m.kind === 'ended') body.textContent = T.ended;
     else if (m.kind === 'attachment' && m.attachment) {
       const link = document.createElement('a');

@@ -135,13 +135,14 @@
   }
 
   function bubble(m, pending) {
-    var who = m.sender === "customer" ? T.you : (m.sender === "agent" ? T.agent : T.system);
+    var who = m.sender === "customer" ? T.you : (m.sender === "agent" ? T.agent : (m.sender === "bot" ? T.bot : T.system));
     var li = el("li", { "class": "hc-msg hc-" + m.sender + (pending ? " hc-pending" : "") });
     if (m.client_id) { li.setAttribute("data-client-id", m.client_id); }
     if (m.seq) { li.setAttribute("data-seq", String(m.seq)); }
     var meta = el("span", { "class": "hc-meta" }, who + (m.at ? " · " + time(m.at) : ""));
     var body;
     if (m.kind === "joined") { body = el("span", {}, T.joined); }
+    else if (m.kind === "handed_over") { body = el("span", {}, T.handed_over); }
     else if (m.kind === "ended") { body = el("span", {}, T.ended); }
     else if (m.kind === "attachment") { body = el("span", { "class": "hc-file" }, "📎 " + m.body + (m.attachment ? " (" + Math.ceil(m.attachment.size / 1024) + " KB)" : "")); }
     else { body = el("span", { "class": "hc-body" }, m.body); }

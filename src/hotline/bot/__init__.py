@@ -1,0 +1,1 @@
+"""The first-line bot: knowledge answers, self-service lookups, handover to an agent."""
