@@ -132,6 +132,15 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/wfm/adherence"): PLANNERS,
     ("POST", "/api/wfm/intraday"): PLANNERS,
     ("POST", "/api/wfm/verify-multiskill"): PLANNERS,
+    # rosters: planners draft and publish; an agent reads their own schedule; team leads read
+    # their teams' adherence
+    ("GET", "/api/wfm/rosters"): PLANNERS,
+    ("POST", "/api/wfm/rosters"): PLANNERS,
+    ("GET", "/api/wfm/rosters/{roster_id}"): PLANNERS,
+    ("PUT", "/api/wfm/rosters/{roster_id}/shifts"): PLANNERS,
+    ("POST", "/api/wfm/rosters/{roster_id}/publish"): PLANNERS,
+    ("GET", "/api/wfm/me/schedule"): ADMIN | {"agent"},
+    ("GET", "/api/wfm/adherence/day"): PLANNERS | {"team_lead"},
     # customers (WFM never reaches customer records)
     ("GET", "/api/customers/pop"): CUSTOMER_READERS,
     ("POST", "/api/customers"): CUSTOMER_SERVICE,
