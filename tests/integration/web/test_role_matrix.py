@@ -294,6 +294,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/quality/mine"): ADMIN | {"agent"},
     ("GET", "/team"): TEAM_LEADS_UP,
     ("GET", "/me"): ADMIN | {"agent"},
+    ("GET", "/planning"): PLANNERS,
     ("GET", "/quality/calibration"): SUPERVISORS | {"qa"},
     ("GET", "/recordings"): LISTENERS,
     ("GET", "/knowledge"): EVERYONE,
