@@ -34,6 +34,7 @@ from datetime import datetime
 
 from hotline.core.events import Event, EventKind
 from hotline.wfm.adherence import BREAK, PHONES, ScheduledActivity
+from hotline.wfm.schedule import Assignment, ShiftTemplate
 
 #: The kinds of break a shift holds; a lunch is unpaid.
 BREAK_KINDS: tuple[str, ...] = ("break", "lunch")
@@ -282,8 +283,9 @@ def state_stretches(
     >>> log = [Event(1, 100, EventKind.AGENT_STATE, agent_id="a", data={"state": "available"}),
     ...        Event(2, 200, EventKind.AGENT_STATE, agent_id="a",
     ...              data={"state": "not_ready", "reason": "Training"})]
-    >>> state_stretches(log, agent_id="a", since=0, until=300)
-    [(0, 100, 'logged_out', ''), (100, 200, 'available', ''), (200, 300, 'not_ready', 'training')]
+    >>> state_stretches(log, agent_id="a", since=0.0, until=300.0)
+    [(0.0, 100.0, 'logged_out', ''), (100.0, 200.0, 'available', ''), \
+(200.0, 300.0, 'not_ready', 'training')]
     """
     ordered = sorted(
         (e for e in events if e.kind is EventKind.AGENT_STATE and e.agent_id == agent_id),
@@ -410,3 +412,43 @@ def shrinkage(
                     continue
                 lost[key] = lost.get(key, 0.0) + (s1 - s0) / 60
     return Shrinkage(scheduled / 60, lost, assumed)
+
+
+def roster_rows(
+    assignments: Iterable[Assignment], *, interval_s: int, templates: Sequence[ShiftTemplate]
+) -> list[dict[str, object]]:
+    """The solver's shifts as a draft roster takes them (``POST /api/wfm/rosters``): local
+    clock times, each break a ``lunch`` when its template's break is unpaid, else a ``break``.
+    A time of 24:00 is written 00:00 (an end not after the start falls on the next day).
+
+    >>> from datetime import date
+    >>> from hotline.wfm.schedule import Assignment, Break, ShiftTemplate
+    >>> day = ShiftTemplate("day", start=16, length=18, breaks=(Break(2, 8, 10, paid=False),))
+    >>> shift = Assignment("a001", date(2026, 3, 2), "day", "repair", 16, 34, ((24, 26),), 8.0)
+    >>> roster_rows([shift], interval_s=1800, templates=[day])
+    [{'agent': 'a001', 'date': '2026-03-02', 'start': '08:00', 'end': '17:00', 'skill': 'repair', \
+'breaks': [{'start': '12:00', 'end': '13:00', 'kind': 'lunch'}]}]
+    """
+    by_name = {t.name: t for t in templates}
+
+    def clock(slot: int) -> str:
+        seconds = slot * interval_s % 86400
+        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+    rows: list[dict[str, object]] = []
+    for a in assignments:
+        kinds = [("break" if b.paid else "lunch") for b in by_name[a.template].breaks]
+        rows.append(
+            {
+                "agent": a.agent_id,
+                "date": a.day.isoformat(),
+                "start": clock(a.start),
+                "end": clock(a.end),
+                "skill": a.skill,
+                "breaks": [
+                    {"start": clock(b0), "end": clock(b1), "kind": kind}
+                    for (b0, b1), kind in zip(a.breaks, kinds, strict=True)
+                ],
+            }
+        )
+    return rows

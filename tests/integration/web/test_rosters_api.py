@@ -222,3 +222,28 @@ def test_adherence_attendance_and_shrinkage_against_the_roster_in_force(
     assert adherence["a002"] == 0
     assert adherence["a003"] is None  # no shift: not available
     assert not any(note.startswith("adherence") for note in card["notes"])
+
+
+def test_the_solver_s_schedule_is_saved_as_a_draft_roster(
+    app_client: TestClient, token_for: Callable[[str], str]
+) -> None:
+    wfm = _headers(token_for, "wfm")
+    need = [0.0] * 24
+    need[8:17] = [1.0] * 9
+    lunch = {"length": 1, "earliest": 4, "latest": 4, "paid": False}
+    problem = {
+        "first_day": DAY,
+        "interval_s": 3600,
+        "requirements": {"repair": [need]},
+        "agents": [{"agent_id": "a001", "skills": ["repair"]}],
+        "templates": [{"name": "day", "start": 8, "length": 9, "breaks": [lunch]}],
+        "min_days_off": 0,
+        "time_limit_s": 5,
+    }
+    solved = app_client.post("/api/wfm/schedule", json=problem, headers=wfm)
+    assert solved.status_code == 200, solved.text
+    shifts = solved.json()["roster_shifts"]
+    assert shifts == [_shift("a001", "08:00", "17:00", breaks=LUNCH)]
+    saved = app_client.post("/api/wfm/rosters", json=_roster(shifts), headers=wfm)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["shifts"][0]["paid_hours"] == 8
