@@ -247,3 +247,18 @@ def test_the_solver_s_schedule_is_saved_as_a_draft_roster(
     saved = app_client.post("/api/wfm/rosters", json=_roster(shifts), headers=wfm)
     assert saved.status_code == 201, saved.text
     assert saved.json()["shifts"][0]["paid_hours"] == 8
+
+
+def test_the_desk_shows_the_agent_s_next_shift_and_break(
+    app_client: TestClient, token_for: Callable[[str], str]
+) -> None:
+    wfm = _headers(token_for, "wfm")
+    tomorrow = (datetime.now(SHANGHAI) + timedelta(days=1)).date().isoformat()
+    shift = {**_shift("a001", "08:00", "17:00", breaks=LUNCH), "date": tomorrow}
+    roster = {**_roster([shift]), "period_start": tomorrow, "period_end": tomorrow}
+    created = app_client.post("/api/wfm/rosters", json=roster, headers=wfm).json()
+    agent = _headers(token_for, "agent")  # agent a001
+    assert 'id="desk-next-shift"' not in app_client.get("/desk", headers=agent).text
+    app_client.post(f"/api/wfm/rosters/{created['id']}/publish", headers=wfm)
+    desk = app_client.get("/desk", headers=agent).text
+    assert f"下一班次: {tomorrow} 08:00–17:00 · 下一次休息: 12:00–13:00 (午餐)" in desk
