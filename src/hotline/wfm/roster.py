@@ -73,6 +73,8 @@ class RosterShift:
     end: datetime
     skill: str = "default"
     breaks: tuple[RosterBreak, ...] = ()
+    #: The stored shift's id (``None`` before it is saved).
+    shift_id: int | None = None
 
     @property
     def hours(self) -> float:

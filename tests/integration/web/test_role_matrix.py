@@ -141,6 +141,10 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/wfm/rosters/{roster_id}/publish"): PLANNERS,
     ("GET", "/api/wfm/me/schedule"): ADMIN | {"agent"},
     ("GET", "/api/wfm/adherence/day"): PLANNERS | {"team_lead"},
+    ("POST", "/api/wfm/me/requests"): ADMIN | {"agent"},
+    ("GET", "/api/wfm/me/requests"): ADMIN | {"agent"},
+    ("GET", "/api/wfm/requests"): PLANNERS,
+    ("POST", "/api/wfm/requests/{request_id}/decision"): PLANNERS,
     # customers (WFM never reaches customer records)
     ("GET", "/api/customers/pop"): CUSTOMER_READERS,
     ("POST", "/api/customers"): CUSTOMER_SERVICE,

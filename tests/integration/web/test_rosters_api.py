@@ -262,3 +262,128 @@ def test_the_desk_shows_the_agent_s_next_shift_and_break(
     app_client.post(f"/api/wfm/rosters/{created['id']}/publish", headers=wfm)
     desk = app_client.get("/desk", headers=agent).text
     assert f"下一班次: {tomorrow} 08:00–17:00 · 下一次休息: 12:00–13:00 (午餐)" in desk
+
+
+def test_agents_ask_for_swaps_and_leave_and_the_planner_decides(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    wfm = _headers(token_for, "wfm")
+    agent = _headers(token_for, "agent")  # agent a001
+    today = datetime.now(SHANGHAI).date()
+    first, second, third = (today + timedelta(days=n) for n in (1, 2, 3))
+    shifts = [
+        {**_shift("a001", "08:00", "17:00", breaks=LUNCH), "date": first.isoformat()},
+        {**_shift("a002", "09:00", "13:00"), "date": first.isoformat()},
+        {**_shift("a001", "08:00", "12:00", skill="chat"), "date": second.isoformat()},
+        {**_shift("a002", "10:00", "14:00"), "date": second.isoformat()},
+        {**_shift("a001", "08:00", "12:00"), "date": third.isoformat()},
+    ]
+    period = {"period_start": first.isoformat(), "period_end": third.isoformat()}
+    roster = app_client.post("/api/wfm/rosters", json={**_roster(shifts), **period}, headers=wfm)
+    ids = {(s["agent"], s["date"], s["start"]): s["id"] for s in roster.json()["shifts"]}
+    mine, theirs = ids["a001", str(first), "08:00"], ids["a002", str(first), "09:00"]
+    chat = ids["a001", str(second), "08:00"]
+    ask = "/api/wfm/me/requests"
+    draft = app_client.post(ask, json={"kind": "leave", "shift_id": mine}, headers=agent)
+    assert draft.json()["problems"][0]["problem"] == f"shift {mine} is not in a published roster"
+    app_client.post(f"/api/wfm/rosters/{roster.json()['id']}/publish", headers=wfm)
+    not_mine = app_client.post(ask, json={"kind": "leave", "shift_id": theirs}, headers=agent)
+    assert not_mine.json()["problems"][0] == {
+        "field": "shift_id", "line": None, "problem": f"shift {theirs} is not yours"
+    }  # fmt: skip
+
+    swap = {"kind": "swap", "shift_id": mine, "other_shift_id": theirs, "reason": "doctor"}
+    asked = app_client.post(ask, json=swap, headers=agent)
+    assert asked.status_code == 201, asked.text
+    assert app_client.post(ask, json=swap, headers=agent).status_code == 409  # already waiting
+    queue = app_client.get("/api/wfm/requests", params={"status": "pending"}, headers=wfm).json()
+    assert [(r["kind"], r["agent"], r["reason"]) for r in queue["requests"]] == [
+        ("swap", "a001", "doctor")
+    ]
+    decided = app_client.post(
+        f"/api/wfm/requests/{asked.json()['id']}/decision", json={"approve": True}, headers=wfm
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "approved"
+    # the published roster changed: a001 now works 09:00–13:00, a002 08:00–17:00
+    schedule = app_client.get(
+        "/api/wfm/me/schedule", params={"start": first.isoformat(), "days": 1}, headers=agent
+    ).json()
+    assert [(s["id"], s["start"], s["end"]) for s in schedule["shifts"]] == [
+        (theirs, "09:00", "13:00")
+    ]
+    again = app_client.post(
+        f"/api/wfm/requests/{asked.json()['id']}/decision", json={"approve": False}, headers=wfm
+    )
+    assert again.status_code == 409
+
+    # leave: rejected once, then asked again and approved; the shift leaves the roster
+    leave = {"kind": "leave", "shift_id": theirs, "reason": "family"}
+    first_ask = app_client.post(ask, json=leave, headers=agent).json()
+    no = {"approve": False, "note": "short-staffed that day"}
+    app_client.post(f"/api/wfm/requests/{first_ask['id']}/decision", json=no, headers=wfm)
+    second_ask = app_client.post(ask, json=leave, headers=agent).json()
+    yes = app_client.post(
+        f"/api/wfm/requests/{second_ask['id']}/decision", json={"approve": True}, headers=wfm
+    )
+    assert yes.json()["shift"]["start"] == "09:00"  # as it was when asked
+    schedule = app_client.get(
+        "/api/wfm/me/schedule", params={"start": first.isoformat(), "days": 1}, headers=agent
+    ).json()
+    assert schedule["shifts"] == []
+    mine_listed = app_client.get(ask, headers=agent).json()["requests"]
+    assert [(r["kind"], r["status"], r["note"]) for r in mine_listed] == [
+        ("leave", "approved", ""),
+        ("leave", "rejected", "short-staffed that day"),
+        ("swap", "approved", ""),
+    ]
+
+    # a swap is refused when the colleague cannot work the shift's skill (a002 has no chat)
+    a002_now = mine  # a002's since the swap
+    cross = {"kind": "swap", "shift_id": chat, "other_shift_id": a002_now}
+    refused = app_client.post(ask, json=cross, headers=agent).json()
+    answer = app_client.post(
+        f"/api/wfm/requests/{refused['id']}/decision", json={"approve": True}, headers=wfm
+    )
+    assert answer.status_code == 422
+    assert answer.json()["problems"] == [
+        {"field": "shift_id", "line": None, "problem": "a002 cannot work chat"}
+    ]
+    # a swap that would break the rules is refused and leaves the roster as it was: a001
+    # would work a002's 10:00–14:00 over their own 08:00–12:00 chat shift
+    later = ids["a001", str(third), "08:00"]
+    overlap = {
+        "kind": "swap",
+        "shift_id": later,
+        "other_shift_id": ids["a002", str(second), "10:00"],
+    }
+    unsafe = app_client.post(ask, json=overlap, headers=agent).json()
+    answer = app_client.post(
+        f"/api/wfm/requests/{unsafe['id']}/decision", json={"approve": True}, headers=wfm
+    )
+    assert answer.status_code == 422
+    assert answer.json()["problems"][0]["problem"] == (
+        f"after the swap: a001 on {second} 10:00 overlaps a001 on {second} 08:00"
+    )
+    days = app_client.get(
+        "/api/wfm/me/schedule", params={"start": second.isoformat(), "days": 2}, headers=agent
+    ).json()
+    assert [(s["date"], s["start"]) for s in days["shifts"]] == [
+        (str(second), "08:00"),
+        (str(third), "08:00"),
+    ]
+    actions = db_session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.action.like("roster.request%"))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == [
+        "roster.request.swap",
+        "roster.request.approved",
+        "roster.request.leave",
+        "roster.request.rejected",
+        "roster.request.leave",
+        "roster.request.approved",
+        "roster.request.swap",
+        "roster.request.swap",
+    ]

@@ -1,4 +1,5 @@
-"""Rosters: the shifts a planner keeps as a draft, edits and publishes for a period.
+"""Rosters: the shifts a planner keeps as a draft, edits and publishes for a period, and the
+agents' swap and leave requests against them.
 
 A roster is a draft until it is published; publishing it supersedes any published roster
 whose period overlaps it, so for every day at most one roster is in force and an agent's
@@ -58,3 +59,27 @@ class RosterShiftRow(Base):
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     breaks: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+class RosterRequest(Base):
+    """An agent's request against a published shift: ``leave`` (not to work it) or ``swap``
+    (to exchange it with a colleague's ``other_shift_id``); a planner decides it."""
+
+    __tablename__ = "roster_requests"
+    __table_args__ = (Index("ix_roster_requests_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str] = mapped_column(String(64))
+    shift_id: Mapped[int] = mapped_column(BigIntId)
+    other_shift_id: Mapped[int | None] = mapped_column(BigIntId, nullable=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    #: The shifts as they were when asked (``shift``, and ``other`` for a swap).
+    shifts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # "pending", "approved" or "rejected"
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    note: Mapped[str] = mapped_column(String(500), default="")

@@ -107,9 +107,10 @@ class BreakOut(ResponseModel):
 
 
 class RosterShiftOut(ResponseModel):
-    """One shift: the agent, the local date it starts on, clock times, skill, breaks and the
-    hours paid."""
+    """One shift: its id (what a swap or leave request names), the agent, the local date it
+    starts on, clock times, skill, breaks and the hours paid."""
 
+    id: int | None
     agent: str
     date: str = Field(description="ISO 8601 date.")
     start: str
@@ -290,6 +291,7 @@ def _break_out(brk: RosterBreak) -> BreakOut:
 
 def _shift_out(shift: RosterShift) -> RosterShiftOut:
     return RosterShiftOut(
+        id=shift.shift_id,
         agent=shift.agent_id,
         date=shift.start.date().isoformat(),
         start=_clock(shift.start),
@@ -565,3 +567,143 @@ def day_figures(
             lost_minutes={k: round(v, 1) for k, v in shrink.lost_minutes.items()},
         ),
     )
+
+
+# --------------------------------------------------------------------------- swap and leave
+
+
+class ChangeRequestIn(BaseModel):
+    """A leave request for one of my published shifts, or a swap of it with a colleague's."""
+
+    kind: Literal["leave", "swap"]
+    shift_id: int = Field(ge=1, le=MAX_ID)
+    other_shift_id: int | None = Field(None, ge=1, le=MAX_ID)
+    reason: str = Field("", max_length=500)
+
+
+class DecisionIn(BaseModel):
+    """A planner's decision on a request, with a note for the agent."""
+
+    approve: bool
+    note: str = Field("", max_length=500)
+
+
+class ChangeRequestOut(ResponseModel):
+    """A swap or leave request, the shifts it named (as they were when asked) and its
+    decision."""
+
+    id: int
+    kind: str
+    agent: str
+    shift: RosterShiftOut
+    other_shift: RosterShiftOut | None
+    reason: str
+    status: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str
+
+
+class ChangeRequestListOut(ResponseModel):
+    """Requests, newest first."""
+
+    requests: list[ChangeRequestOut]
+
+
+def _request_out(view: service.RequestView) -> ChangeRequestOut:
+    return ChangeRequestOut(
+        id=view.id,
+        kind=view.kind,
+        agent=view.agent_id,
+        shift=_shift_out(view.shift),
+        other_shift=_shift_out(view.other_shift) if view.other_shift else None,
+        reason=view.reason,
+        status=view.status,
+        requested_at=view.requested_at,
+        decided_by=view.decided_by,
+        decided_at=view.decided_at,
+        note=view.note,
+    )
+
+
+def _my_agent(center: CenterConfig, user: CurrentUser) -> str:
+    if user.agent_id is None or not any(a.id == user.agent_id for a in center.agents):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "you are not an agent of this center")
+    return user.agent_id
+
+
+@router.post("/me/requests", status_code=201, responses=errors(404, 409, 422))
+def request_change(
+    body: ChangeRequestIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(Role.AGENT)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ChangeRequestOut:
+    """Ask for leave from one of my published shifts not yet started, or to swap it with a
+    colleague's; a planner decides."""
+    center = _center(request)
+    view = service.request_change(
+        session=session,
+        kind=body.kind,
+        agent_id=_my_agent(center, user),
+        shift_id=body.shift_id,
+        other_shift_id=body.other_shift_id,
+        reason=body.reason,
+        timezone=center.center.timezone,
+        actor=user.username,
+        now=datetime.now(UTC),
+    )
+    return _request_out(view)
+
+
+@router.get("/me/requests", responses=errors(404, 409))
+def my_requests(
+    request: Request,
+    user: CurrentUser = Depends(require_roles(Role.AGENT)),
+    session: Session = Depends(read_session, scope="function"),
+) -> ChangeRequestListOut:
+    """My swap and leave requests and their decisions."""
+    center = _center(request)
+    views = service.list_requests(
+        session=session, timezone=center.center.timezone, agent_id=_my_agent(center, user)
+    )
+    return ChangeRequestListOut(requests=[_request_out(v) for v in views])
+
+
+@router.get("/requests", responses=errors(409, 422))
+def requests(
+    request: Request,
+    status_: Literal["pending", "approved", "rejected"] | None = Query(None, alias="status"),
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> ChangeRequestListOut:
+    """Agents' swap and leave requests, newest first (``?status=pending`` for the queue)."""
+    views = service.list_requests(
+        session=session, timezone=_center(request).center.timezone, status=status_
+    )
+    return ChangeRequestListOut(requests=[_request_out(v) for v in views])
+
+
+@router.post("/requests/{request_id}/decision", responses=errors(404, 409, 422))
+def decide_request(
+    body: DecisionIn,
+    request: Request,
+    request_id: Annotated[int, Path_(ge=1, le=MAX_ID)],
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ChangeRequestOut:
+    """Approve (the published roster changes: a leave takes the shift off, a swap exchanges
+    the two agents, once each can work the other's skill and the rules still hold) or reject."""
+    center = _center(request)
+    skills = {a.id: set(a.skills) for a in center.agents}
+    view = service.decide_request(
+        session=session,
+        request_id=request_id,
+        approve=body.approve,
+        note=body.note,
+        timezone=center.center.timezone,
+        actor=user.username,
+        can_work=lambda agent, skill: skill == "default" or skill in skills.get(agent, set()),
+    )
+    return _request_out(view)

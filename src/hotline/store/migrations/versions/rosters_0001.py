@@ -1,4 +1,4 @@
-"""Rosters: draft and published shifts with their breaks.
+"""Rosters: draft and published shifts with their breaks; swap and leave requests.
 
 Revision ID: rosters_0001
 Revises: 0001_foundation
@@ -53,9 +53,29 @@ def upgrade() -> None:
     )
     op.create_index("ix_roster_shifts_roster", "roster_shifts", ["roster_id", "start_at"])
     op.create_index("ix_roster_shifts_agent", "roster_shifts", ["agent_id", "start_at"])
+    op.create_table(
+        "roster_requests",
+        sa.Column("id", BigIntId, autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("agent_id", sa.String(64), nullable=False),
+        sa.Column("shift_id", BigIntId, nullable=False),
+        sa.Column("other_shift_id", BigIntId, nullable=True),
+        sa.Column("reason", sa.String(500), nullable=False),
+        sa.Column("shifts", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("requested_by", sa.String(64), nullable=False),
+        sa.Column("requested_at", UTCDateTime(), nullable=False),
+        sa.Column("decided_by", sa.String(64), nullable=True),
+        sa.Column("decided_at", UTCDateTime(), nullable=True),
+        sa.Column("note", sa.String(500), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_roster_requests")),
+    )
+    op.create_index("ix_roster_requests_status", "roster_requests", ["status", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_roster_requests_status", table_name="roster_requests")
+    op.drop_table("roster_requests")
     op.drop_index("ix_roster_shifts_agent", table_name="roster_shifts")
     op.drop_index("ix_roster_shifts_roster", table_name="roster_shifts")
     op.drop_table("roster_shifts")
