@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,24 +54,33 @@ def _week(day: date) -> list[RosterShift]:
 
 
 def _seed(factory: sessionmaker[Session]) -> None:
+    digest = hash_password(PASSWORD)
+    tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
     with factory() as session:
-        session.add(
-            User(
-                username="planner",
-                display_name="planner",
-                password_hash=hash_password(PASSWORD),
-                roles=["wfm"],
-                language="zh-CN",
-                active=True,
+        for username, role, agent in (("planner", "wfm", None), ("a001", "agent", "a001")):
+            session.add(
+                User(
+                    username=username,
+                    display_name=username,
+                    password_hash=digest,
+                    roles=[role],
+                    agent_id=agent,
+                    language="zh-CN",
+                    active=True,
+                )
             )
-        )
-        for first, publish in ((WEEK_1, True), (WEEK_2, False)):
+        # week 1 in force (held to below), a001's shift tomorrow in force, week 2 a draft
+        for first, publish, shifts in (
+            (WEEK_1, True, _week(WEEK_1)),
+            (tomorrow, True, _week(tomorrow)[:1]),
+            (WEEK_2, False, _week(WEEK_2)),
+        ):
             roster = rosters.create_roster(
                 session=session,
                 name=f"week of {first}",
                 period_start=first,
                 period_end=first + timedelta(days=6),
-                shifts=_week(first),
+                shifts=shifts,
                 rules=ShiftRules(),
                 shrinkage=0.3,
                 timezone="Asia/Shanghai",
@@ -119,61 +129,100 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine.dispose()
 
 
-def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(site: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture(scope="module")
+def browser(site: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def _signed_in(browser: Any, site: str, username: str) -> Any:
+    # axe-core is injected as a script, which the pages' CSP would refuse
+    page = browser.new_context(viewport={"width": 1366, "height": 1000}, bypass_csp=True).new_page()
+    page.goto(f"{site}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/console")
+    return page
+
+
+def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(browser: Any, site: str) -> None:
+    from playwright.sync_api import expect
 
     from tests.e2e.web.accessibility import serious_violations
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        # axe-core is injected as a script, which the pages' CSP would refuse
-        page = browser.new_context(
-            viewport={"width": 1366, "height": 1000}, bypass_csp=True
-        ).new_page()
-        page.goto(f"{site}/login")
-        page.fill("input[name=username]", "planner")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{site}/console")
-        page.click("#nav-planning")
-        expect(page.locator("h1")).to_have_text("排班计划")
-        # the newest roster, a draft, on its first day: two bars, a001's with its lunch
-        expect(page.locator("#planning-status")).to_have_text("草稿")
-        expect(page.locator("#planning-gantt g.gantt-shift")).to_have_count(2)
-        expect(page.locator("#planning-gantt g[data-agent=a001] rect.gantt-break")).to_have_count(1)
-        assert serious_violations(page) == []
+    page = _signed_in(browser, site, "planner")
+    page.click("#nav-planning")
+    expect(page.locator("h1")).to_have_text("排班计划")
+    # the newest roster, a draft, on its first day: two bars, a001's with its lunch
+    expect(page.locator("#planning-status")).to_have_text("草稿")
+    expect(page.locator("#planning-gantt g.gantt-shift")).to_have_count(2)
+    expect(page.locator("#planning-gantt g[data-agent=a001] rect.gantt-break")).to_have_count(1)
+    assert serious_violations(page) == []
 
-        a002 = page.locator("#planning-shifts tr[data-agent=a002]")
-        a002.locator(".shift-end").fill("21:00")
-        page.click("#planning-save")
-        problem = a002.locator(".shift-problem")
-        expect(problem).to_contain_text("lasts 12 h; a shift lasts at most 10 h")
-        expect(problem).to_contain_text("needs at least 30 min")
-        a002.locator(".shift-end").fill("14:00")
-        page.click("#planning-save")
-        expect(page.locator("#planning-shifts tr[data-agent=a002] .shift-end")).to_have_value(
-            "14:00"
-        )
-        expect(page.locator("#planning-shifts .shift-problem").first).to_have_text("")
-        page.click("#planning-publish")
-        expect(page.locator("#planning-status")).to_have_text("已发布")
-        expect(page.locator("#planning-save")).to_have_count(0)
+    a002 = page.locator("#planning-shifts tr[data-agent=a002]")
+    a002.locator(".shift-end").fill("21:00")
+    page.click("#planning-save")
+    problem = a002.locator(".shift-problem")
+    expect(problem).to_contain_text("lasts 12 h; a shift lasts at most 10 h")
+    expect(problem).to_contain_text("needs at least 30 min")
+    a002.locator(".shift-end").fill("14:00")
+    page.click("#planning-save")
+    expect(page.locator("#planning-shifts tr[data-agent=a002] .shift-end")).to_have_value("14:00")
+    expect(page.locator("#planning-shifts .shift-problem").first).to_have_text("")
+    page.click("#planning-publish")
+    expect(page.locator("#planning-status")).to_have_text("已发布")
+    expect(page.locator("#planning-save")).to_have_count(0)
 
-        # the week before, held to its published roster, in English
-        page.goto(f"{site}/planning?roster=1&day={WEEK_1}&lang=en")
-        expect(page.locator("h1")).to_have_text("Workforce planning")
-        # a001: 405 of 540 scheduled minutes in the scheduled activity
-        expect(page.locator("#planning-adherence tr[data-agent=a001]")).to_contain_text("75.0 %")
-        expect(page.locator("#planning-attendance tr[data-agent=a001]")).to_contain_text(
-            "late 15.0 min"
-        )
-        expect(page.locator("#planning-attendance tr[data-agent=a002]")).to_contain_text("absent")
-        # 720 phone minutes scheduled: absence 15 + 60 + 240, training 60
-        shrinkage = page.locator("#planning-shrinkage")
-        expect(shrinkage).to_contain_text("measured 52.1 %")
-        expect(shrinkage).to_contain_text("plan 30 %")
-        expect(page.locator("svg.shrinkage rect[data-reason=training]")).to_have_count(1)
-        assert serious_violations(page) == []
-        browser.close()
+    # the week before, held to its published roster, in English
+    page.goto(f"{site}/planning?roster=1&day={WEEK_1}&lang=en")
+    expect(page.locator("h1")).to_have_text("Workforce planning")
+    # a001: 405 of 540 scheduled minutes in the scheduled activity
+    expect(page.locator("#planning-adherence tr[data-agent=a001]")).to_contain_text("75.0 %")
+    expect(page.locator("#planning-attendance tr[data-agent=a001]")).to_contain_text(
+        "late 15.0 min"
+    )
+    expect(page.locator("#planning-attendance tr[data-agent=a002]")).to_contain_text("absent")
+    # 720 phone minutes scheduled: absence 15 + 60 + 240, training 60
+    shrinkage = page.locator("#planning-shrinkage")
+    expect(shrinkage).to_contain_text("measured 52.1 %")
+    expect(shrinkage).to_contain_text("plan 30 %")
+    expect(page.locator("svg.shrinkage rect[data-reason=training]")).to_have_count(1)
+    assert serious_violations(page) == []
+
+
+def test_an_agent_asks_for_leave_and_the_planner_approves_it(browser: Any, site: str) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    agent = _signed_in(browser, site, "a001")
+    agent.goto(f"{site}/me")
+    shift = agent.locator("#my-shifts tbody tr")
+    expect(shift).to_have_count(1)
+    shift.locator(".leave-reason").fill("family")
+    shift.locator(".leave-request").click()
+    expect(agent.locator("#my-requests tr[data-status=pending]")).to_contain_text("待审批")
+
+    planner = _signed_in(browser, site, "planner")
+    planner.goto(f"{site}/planning")
+    asked = planner.locator("#planning-requests tr[data-status=pending]")
+    expect(asked).to_contain_text("a001")
+    expect(asked).to_contain_text("family")
+    assert serious_violations(planner) == []
+    asked.locator(".request-approve").click()
+    expect(planner.locator("#planning-requests tr[data-status=approved]")).to_contain_text(
+        "已批准 planner"
+    )
+
+    # the shift is off a001's roster; the request shows its decision, in English too
+    agent.goto(f"{site}/me?lang=en")
+    expect(agent.locator("#my-shifts")).to_have_count(0)
+    expect(agent.locator("#my-requests tr[data-status=approved]")).to_contain_text("approved")
+    assert serious_violations(agent) == []

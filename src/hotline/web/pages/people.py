@@ -26,7 +26,9 @@ from hotline.web.access import current_center, scope_of
 from hotline.web.api.people import SCORECARD_READERS, period
 from hotline.web.api.rosters import my_schedule
 from hotline.web.auth import CurrentUser, read_session, require_roles
+from hotline.web.pages.live import page_texts
 from hotline.web.pages.rendering import page_context, render
+from hotline.wfm import service as rosters
 
 router = APIRouter(include_in_schema=False)
 
@@ -205,6 +207,10 @@ def my_page(
         own=own,
         average=card.team_averages.get(mine.team, {}),
         evaluations=service.recent_evaluations(session=session, agent_id=mine.id),
+        requests=rosters.list_requests(
+            session=session, timezone=center.center.timezone, agent_id=mine.id, limit=20
+        ),
+        texts=page_texts(request, context["lang"]),
         schedule=my_schedule(
             session=session,
             center=center,

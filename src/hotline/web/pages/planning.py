@@ -205,6 +205,7 @@ def planning_page(
         if shrink is not None and shrink.scheduled_minutes
         else "",
         timezone=timezone,
+        requests=service.list_requests(session=session, timezone=timezone, limit=50),
     )
     return render(request, "planning.html", context)
 
