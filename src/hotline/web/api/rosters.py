@@ -239,6 +239,13 @@ def _center(request: Request) -> CenterConfig:
     return center
 
 
+def _my_agent(center: CenterConfig, user: CurrentUser) -> str:
+    """The signed-in user's agent id; 404 when they are not an agent of the center."""
+    if user.agent_id is None or not any(a.id == user.agent_id for a in center.agents):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "you are not an agent of this center")
+    return user.agent_id
+
+
 def _at(day: date, clock: str, zone: ZoneInfo, *, after: datetime | None = None) -> datetime:
     """``clock`` on ``day`` in ``zone``; on the next day when not after ``after``."""
     moment = datetime.combine(day, time.fromisoformat(clock), zone)
@@ -449,14 +456,13 @@ def my_schedule_route(
 ) -> MyScheduleOut:
     """My published shifts, my next shift and my next break."""
     center = _center(request)
-    if user.agent_id is None or not any(a.id == user.agent_id for a in center.agents):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "you are not an agent of this center")
+    agent_id = _my_agent(center, user)
     now = datetime.now(UTC)
     today = now.astimezone(ZoneInfo(center.center.timezone)).date()
     return my_schedule(
         session=session,
         center=center,
-        agent_id=user.agent_id,
+        agent_id=agent_id,
         start=start or today,
         days=days,
         now=now,
@@ -625,12 +631,6 @@ def _request_out(view: service.RequestView) -> ChangeRequestOut:
         decided_at=view.decided_at,
         note=view.note,
     )
-
-
-def _my_agent(center: CenterConfig, user: CurrentUser) -> str:
-    if user.agent_id is None or not any(a.id == user.agent_id for a in center.agents):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "you are not an agent of this center")
-    return user.agent_id
 
 
 @router.post("/me/requests", status_code=201, responses=errors(404, 409, 422))
