@@ -308,6 +308,40 @@ def event_log(*, session: Session, source: str | None = None) -> list[Event]:
     return out
 
 
+#: How far before a window agent-state events are read for the state the window opens in: an
+#: agent's state changes at least at every log-in of a working day.
+STATE_LOOKBACK_S = 86_400.0
+
+
+def agent_state_events(
+    *, session: Session, since: float, until: float, agents: Collection[str] | None = None
+) -> list[Event]:
+    """The ``agent_state`` events of ``agents`` (everyone when ``None``) before ``until``,
+    from a day before ``since`` (so the state an agent was in when the window opened is
+    known), in order; every source (live and simulated) alike."""
+    query = (
+        select(ContactEventRow)
+        .where(
+            ContactEventRow.kind == EventKind.AGENT_STATE.value,
+            ContactEventRow.at >= since - STATE_LOOKBACK_S,
+            ContactEventRow.at < until,
+        )
+        .order_by(ContactEventRow.at, ContactEventRow.seq)
+    )
+    if agents is not None:
+        query = query.where(ContactEventRow.agent_id.in_(list(agents)))
+    return [
+        Event(
+            seq=row.seq,
+            at=row.at,
+            kind=EventKind.AGENT_STATE,
+            agent_id=row.agent_id,
+            data=row.data or {},
+        )
+        for row in session.scalars(query)
+    ]
+
+
 # The center configuration names the variants briefly (config/center.py ``ServiceTarget``).
 _VARIANTS: Mapping[str, ServiceLevelVariant] = {
     "service_level": "service_level",

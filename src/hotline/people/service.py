@@ -8,8 +8,9 @@ definitions, never redefined here), the quality figures from
 :func:`hotline.quality.service.agent_accuracy`, the grade from :mod:`hotline.people.grading`
 under the center's ``grading:`` rules, which also give each figure its target.
 
-Adherence needs a published schedule; rosters are not stored yet, so adherence is reported as
-not available (``None``) with a note, and grading leaves it out.
+Adherence is measured against the published roster (:mod:`hotline.people.schedules`) over the
+scheduled time already passed; an agent with no published shift in the period has none
+(``None``), and grading leaves it out.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from hotline.config.center import CenterConfig
 from hotline.config.grading import SCORECARD_METRICS
 from hotline.metrics import service as metrics
+from hotline.people import schedules
 from hotline.people.grading import Grading, grade
 from hotline.people.leaderboard import NORMALISED, RANKABLE, Entry, Standing, standings
 from hotline.quality import service as quality
@@ -42,7 +44,7 @@ MAX_DAYS = 93
 FIRST_DAY = date(1970, 1, 2)
 LAST_DAY = date(2999, 12, 31)
 
-NO_SCHEDULE = "adherence: no published schedule (rosters are not stored yet)"
+NO_SCHEDULE = "adherence: no published schedule in the period"
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,11 @@ def scorecard(
     start: date,
     end: date,
     agents: Collection[str] | None = None,
+    now: datetime | None = None,
 ) -> Scorecard:
     """The scorecard of ``agents`` (every configured agent when ``None``) from ``start`` to
-    ``end`` (local dates in the center's time zone, both included)."""
+    ``end`` (local dates in the center's time zone, both included); adherence counts the
+    scheduled time before ``now`` (the wall clock when ``None``)."""
     problem = period_problem(start, end)
     if problem is not None:
         raise ValueError(problem)
@@ -134,6 +138,14 @@ def scorecard(
         margin_points=policy.margin_points if policy else 5.0,
         assumed_sd=policy.assumed_sd_points if policy else 12.0,
     )
+    held = schedules.schedule_figures(
+        session=session,
+        since=since,
+        until=until,
+        now=now or datetime.now(UTC),
+        timezone=timezone,
+        agents=ids,
+    )
     totals = {row["agent"]: row for row in figures.totals.to_dicts()}
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     daily: dict[tuple[str, date], dict[str, Any]] = {
@@ -148,7 +160,7 @@ def scorecard(
             "acw_s": _float(row.get("acw_s")),
             "avg_hold_s": _float(row.get("avg_hold_s")),
             "occupancy": _float(row.get("occupancy")),
-            "adherence": None,
+            "adherence": held.adherence[agent.id].adherence if agent.id in held.adherence else None,
             "fcr": _float(row.get("fcr")),
             "csat": _float(row.get("csat")),
             "quality_score": qa.mean_score if qa else None,
@@ -173,7 +185,7 @@ def scorecard(
             )
         )
     targets = {rule.metric: rule.target for rule in center.grading.rules} if center.grading else {}
-    notes = [NO_SCHEDULE]
+    notes = [] if held.adherence else [NO_SCHEDULE]
     if center.grading is None:
         notes.append("no grading rules in the center configuration: no targets, no grades")
     return Scorecard(

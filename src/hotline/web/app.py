@@ -295,9 +295,10 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import reports
 
     app.include_router(reports.router)
-    from hotline.web.api import wfm
+    from hotline.web.api import rosters, wfm
 
     app.include_router(wfm.router)
+    app.include_router(rosters.router)
     from hotline.web.api import customers, kb, tickets
 
     app.include_router(customers.router)

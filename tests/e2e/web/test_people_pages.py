@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,8 @@ from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
 from hotline.store.models.quality import Evaluation
 from hotline.web.app import create_app
+from hotline.wfm import service as rosters
+from hotline.wfm.roster import RosterBreak, RosterShift, ShiftRules
 from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import (
     CHROMIUM,
@@ -124,6 +127,32 @@ def _seed(factory: sessionmaker[Session]) -> None:
             )
         )
         session.commit()
+        _publish_tomorrow(session)
+
+
+def _publish_tomorrow(session: Session) -> None:
+    """A published roster giving a002 a shift tomorrow (by the wall clock, in Shanghai), with
+    a lunch, so ``/me`` has a next shift and a next break to show."""
+    zone = ZoneInfo("Asia/Shanghai")
+    tomorrow = datetime.now(UTC).astimezone(zone).date() + timedelta(days=1)
+
+    def at(hour: int) -> datetime:
+        return datetime.combine(tomorrow, time(hour), zone)
+
+    lunch = RosterBreak(at(12), at(13), "lunch")
+    roster = rosters.create_roster(
+        session=session,
+        name="next week",
+        period_start=tomorrow,
+        period_end=tomorrow + timedelta(days=6),
+        shifts=[RosterShift("a002", at(8), at(17), "repair", (lunch,))],
+        rules=ShiftRules(),
+        shrinkage=0.3,
+        timezone="Asia/Shanghai",
+        actor="wfm",
+    )
+    rosters.publish(session=session, roster_id=roster.id, timezone="Asia/Shanghai", actor="wfm")
+    session.commit()
 
 
 @pytest.fixture(scope="module")
@@ -237,9 +266,16 @@ def test_an_agent_sees_their_own_figures_grade_and_evaluations(browser: Any, sit
     expect(agent.locator("#my-movers li").first).to_contain_text("平均处理时长")
     expect(agent.locator("#my-evaluations tbody tr")).to_have_count(1)
     assert "a003" not in agent.content()  # colleagues count only in the team's mean
+    # my published schedule: tomorrow 08:00–17:00 with a lunch, which is also what comes next
+    expect(agent.locator("#my-shifts tbody tr")).to_have_count(1)
+    expect(agent.locator("#my-shifts tbody tr td").nth(1)).to_have_text("08:00–17:00")
+    expect(agent.locator("#my-next")).to_contain_text("下一班次")
+    expect(agent.locator("#my-next")).to_contain_text("12:00–13:00 (午餐)")
     assert serious_violations(agent) == []
     agent.goto(f"{site.url}/me?{PERIOD}&lang=en")
     expect(agent.locator("h1")).to_have_text("My figures")
+    expect(agent.locator("#my-next")).to_contain_text("Next shift")
+    expect(agent.locator("#my-shifts tbody tr td").nth(3)).to_have_text("12:00–13:00 lunch")
     assert serious_violations(agent) == []
     agent.screenshot(path=str(site.shots / "people-02-me-en.png"), full_page=True)
     refused = agent.goto(f"{site.url}/team")

@@ -132,6 +132,19 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/wfm/adherence"): PLANNERS,
     ("POST", "/api/wfm/intraday"): PLANNERS,
     ("POST", "/api/wfm/verify-multiskill"): PLANNERS,
+    # rosters: planners draft and publish; an agent reads their own schedule; team leads read
+    # their teams' adherence
+    ("GET", "/api/wfm/rosters"): PLANNERS,
+    ("POST", "/api/wfm/rosters"): PLANNERS,
+    ("GET", "/api/wfm/rosters/{roster_id}"): PLANNERS,
+    ("PUT", "/api/wfm/rosters/{roster_id}/shifts"): PLANNERS,
+    ("POST", "/api/wfm/rosters/{roster_id}/publish"): PLANNERS,
+    ("GET", "/api/wfm/me/schedule"): ADMIN | {"agent"},
+    ("GET", "/api/wfm/adherence/day"): PLANNERS | {"team_lead"},
+    ("POST", "/api/wfm/me/requests"): ADMIN | {"agent"},
+    ("GET", "/api/wfm/me/requests"): ADMIN | {"agent"},
+    ("GET", "/api/wfm/requests"): PLANNERS,
+    ("POST", "/api/wfm/requests/{request_id}/decision"): PLANNERS,
     # customers (WFM never reaches customer records)
     ("GET", "/api/customers/pop"): CUSTOMER_READERS,
     ("POST", "/api/customers"): CUSTOMER_SERVICE,
@@ -287,6 +300,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/quality/mine"): ADMIN | {"agent"},
     ("GET", "/team"): TEAM_LEADS_UP,
     ("GET", "/me"): ADMIN | {"agent"},
+    ("GET", "/planning"): PLANNERS,
     ("GET", "/quality/calibration"): SUPERVISORS | {"qa"},
     ("GET", "/recordings"): LISTENERS,
     ("GET", "/knowledge"): EVERYONE,

@@ -315,3 +315,18 @@ def test_pytest_treats_warnings_as_errors(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 1 and "DeprecationWarning" in result.stdout
+
+
+def test_rosters_tables_are_wfm_s_and_the_roster_rules_pure(tmp_path: Path) -> None:
+    """Rosters belong to the workforce domain: the people compositions ask ``wfm.service``, and
+    the roster rules do no I/O."""
+    result = lint_imports_with(
+        tmp_path,
+        {
+            "people/schedules.py": "from hotline.store.models.wfm import Roster as _Roster",
+            "wfm/roster.py": "import sqlalchemy as _sqlalchemy",
+        },
+    )
+    assert result.returncode == 1
+    assert "hotline.people.schedules -> hotline.store.models.wfm" in result.stdout
+    assert broken(result) == {"Only wfm and the adapters use the rosters' tables", PURE}

@@ -25,6 +25,7 @@ from hotline.wfm.adherence import ScheduledActivity, adherence_report
 from hotline.wfm.erlang import Model, ServiceTarget, required_agents
 from hotline.wfm.forecast import ForecastSettings, SpecialDay, forecast
 from hotline.wfm.intraday import reforecast_day
+from hotline.wfm.roster import roster_rows
 from hotline.wfm.schedule import (
     Agent,
     Break,
@@ -133,6 +134,28 @@ class ScheduleOut(ResponseModel):
     seconds: Number
     shifts: list[ShiftOut]
     coverage: dict[str, CoverageOut]
+    roster_shifts: list[RosterShiftIn] = Field(
+        description="The shifts as POST /api/wfm/rosters takes them, to save as a draft roster."
+    )
+
+
+class RosterBreakIn(ResponseModel):
+    """A break of a roster shift: local clock times, ``break`` (paid) or ``lunch`` (unpaid)."""
+
+    start: str
+    end: str
+    kind: str
+
+
+class RosterShiftIn(ResponseModel):
+    """A shift in the shape ``POST /api/wfm/rosters`` takes."""
+
+    agent: str
+    date: str = Field(description="ISO 8601 date.")
+    start: str
+    end: str
+    skill: str
+    breaks: list[RosterBreakIn]
 
 
 class AdherenceOut(ResponseModel):
@@ -482,6 +505,9 @@ def schedule(
             "penalty_per_agent_interval": result.penalty_per_agent_interval,
             "seconds": result.seconds,
             "shifts": files.schedule_rows(result, interval_s=body.interval_s),
+            "roster_shifts": roster_rows(
+                result.assignments, interval_s=body.interval_s, templates=problem.templates
+            ),
             "coverage": {
                 skill: {
                     "required": result.required[skill].tolist(),

@@ -82,6 +82,7 @@ def mount(app: FastAPI) -> None:
         live,
         manager,
         people,
+        planning,
         quality,
         recordings,
         reports,
@@ -98,6 +99,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(customers.router)
     app.include_router(manager.router)
     app.include_router(people.router)
+    app.include_router(planning.router)
     app.include_router(campaigns.router)
     app.include_router(followup.router)
     app.include_router(chat.router)

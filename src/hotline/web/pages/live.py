@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -9,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from hotline.campaigns.service import list_campaigns
 from hotline.store.db import reading
+from hotline.web.api.rosters import MyScheduleOut, my_schedule
 from hotline.web.auth import CurrentUser, require_roles
 from hotline.web.i18n import catalog
 from hotline.web.pages.campaigns import DESK_RESULTS
@@ -65,8 +67,18 @@ def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) 
         texts=page_texts(request, context["lang"]),
         running_campaigns=running_campaigns(request),
         campaign_results=DESK_RESULTS,
+        schedule=next_on_schedule(request, center, agent.id) if agent else None,
     )
     return render(request, "desk.html", context)
+
+
+def next_on_schedule(request: Request, center: Any, agent_id: str) -> MyScheduleOut:
+    """The agent's next published shift and break, for the desk's compact line."""
+    now = datetime.now(UTC)
+    with reading(request.app.state.session_factory(), purpose="GET /desk") as session:
+        return my_schedule(
+            session=session, center=center, agent_id=agent_id, start=now.date(), days=1, now=now
+        )
 
 
 @router.get("/wallboard", response_class=HTMLResponse)

@@ -9,7 +9,7 @@ supervisors and managers the floor; an agent sees only themselves, beside their 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,14 +24,19 @@ from hotline.people import service
 from hotline.people.leaderboard import NORMALISED, RANKABLE
 from hotline.web.access import current_center, scope_of
 from hotline.web.api.people import SCORECARD_READERS, period
+from hotline.web.api.rosters import my_schedule
 from hotline.web.auth import CurrentUser, read_session, require_roles
+from hotline.web.pages.live import page_texts
 from hotline.web.pages.rendering import page_context, render
+from hotline.wfm import service as rosters
 
 router = APIRouter(include_in_schema=False)
 
 #: How each figure is printed: seconds whole, ratios as percentages, scores with one decimal.
 SECONDS = ("aht_s", "acw_s", "avg_hold_s")
 SCORES = ("quality_score",)
+#: How far ahead ``/me`` shows the agent's published shifts.
+SCHEDULE_DAYS = 14
 
 
 def show(metric: str, value: float | None) -> str:
@@ -181,7 +186,8 @@ def my_page(
     user: CurrentUser = Depends(require_roles(Role.AGENT)),
     session: Session = Depends(read_session, scope="function"),
 ) -> HTMLResponse:
-    """My figures against my targets and my team's mean, my grade and my recent evaluations."""
+    """My figures against my targets and my team's mean, my grade, my recent evaluations and
+    my published schedule for the next two weeks."""
     center = current_center(request)
     if center is None:
         raise HTTPException(409, "no center configuration is loaded")
@@ -201,6 +207,18 @@ def my_page(
         own=own,
         average=card.team_averages.get(mine.team, {}),
         evaluations=service.recent_evaluations(session=session, agent_id=mine.id),
+        requests=rosters.list_requests(
+            session=session, timezone=center.center.timezone, agent_id=mine.id, limit=20
+        ),
+        texts=page_texts(request, context["lang"]),
+        schedule=my_schedule(
+            session=session,
+            center=center,
+            agent_id=mine.id,
+            start=datetime.now(UTC).astimezone(zone).date(),
+            days=SCHEDULE_DAYS,
+            now=datetime.now(UTC),
+        ),
         local_date=lambda moment: moment.astimezone(zone).date().isoformat(),
     )
     return render(request, "me.html", context)

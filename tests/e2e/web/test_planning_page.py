@@ -1,0 +1,228 @@
+"""The planner's page in headless Chromium against the real server.
+
+A planner opens ``/planning`` from the top bar: the newest roster (a draft) as a Gantt chart
+of its first day; they stretch a shift past the rules and see the broken rules at its row,
+fix it, save and publish. The week before, held to its published roster: adherence per agent,
+who was late or absent, and shrinkage by reason beside the plan's assumption. The page passes
+axe-core in zh-CN and en (no serious or critical violations).
+
+Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.validate import load_center
+from hotline.core.events import Event, EventKind
+from hotline.core.settings import Settings
+from hotline.identity.passwords import hash_password
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.event_log import append
+from hotline.store.migrate import upgrade
+from hotline.store.models.core import User
+from hotline.web.app import create_app
+from hotline.wfm import service as rosters
+from hotline.wfm.roster import RosterBreak, RosterShift, ShiftRules
+from tests.e2e.web.serving import serving
+from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SAMPLE, _require_browser
+
+pytestmark = pytest.mark.e2e
+
+ZONE = ZoneInfo("Asia/Shanghai")
+WEEK_1 = date(2026, 3, 2)
+WEEK_2 = date(2026, 3, 9)
+
+
+def _at(day: date, hour: float) -> datetime:
+    return datetime.combine(day, time(), ZONE) + timedelta(hours=hour)
+
+
+def _week(day: date) -> list[RosterShift]:
+    lunch = RosterBreak(_at(day, 12), _at(day, 13), "lunch")
+    return [
+        RosterShift("a001", _at(day, 8), _at(day, 17), "repair", (lunch,)),
+        RosterShift("a002", _at(day, 9), _at(day, 13), "repair"),
+    ]
+
+
+def _seed(factory: sessionmaker[Session]) -> None:
+    digest = hash_password(PASSWORD)
+    tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
+    with factory() as session:
+        for username, role, agent in (("planner", "wfm", None), ("a001", "agent", "a001")):
+            session.add(
+                User(
+                    username=username,
+                    display_name=username,
+                    password_hash=digest,
+                    roles=[role],
+                    agent_id=agent,
+                    language="zh-CN",
+                    active=True,
+                )
+            )
+        # week 1 in force (held to below), a001's shift tomorrow in force, week 2 a draft
+        for first, publish, shifts in (
+            (WEEK_1, True, _week(WEEK_1)),
+            (tomorrow, True, _week(tomorrow)[:1]),
+            (WEEK_2, False, _week(WEEK_2)),
+        ):
+            roster = rosters.create_roster(
+                session=session,
+                name=f"week of {first}",
+                period_start=first,
+                period_end=first + timedelta(days=6),
+                shifts=shifts,
+                rules=ShiftRules(),
+                shrinkage=0.3,
+                timezone="Asia/Shanghai",
+                actor="planner",
+            )
+            if publish:
+                rosters.publish(
+                    session=session, roster_id=roster.id, timezone="Asia/Shanghai", actor="planner"
+                )
+        state = EventKind.AGENT_STATE
+        append(
+            session,
+            [
+                # a001: 15 min late, lunch on time, an hour of training, gone at 16:00
+                Event(1, _at(WEEK_1, 8.25).timestamp(), state, agent_id="a001",
+                      data={"state": "available"}),
+                Event(2, _at(WEEK_1, 12).timestamp(), state, agent_id="a001",
+                      data={"state": "not_ready", "reason": "lunch"}),
+                Event(3, _at(WEEK_1, 13).timestamp(), state, agent_id="a001",
+                      data={"state": "not_ready", "reason": "training"}),
+                Event(4, _at(WEEK_1, 14).timestamp(), state, agent_id="a001",
+                      data={"state": "available"}),
+                Event(5, _at(WEEK_1, 16).timestamp(), state, agent_id="a001",
+                      data={"state": "logged_out"}),
+            ],
+        )  # fmt: skip
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real app on a temporary SQLite database, served by the shared helper."""
+    _require_browser()
+    home: Path = tmp_path_factory.mktemp("planning")
+    engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    _seed(factory)
+    app = create_app(
+        settings=Settings(home=home, secret_key="e2e-secret"),
+        session_factory=factory,
+        center=load_center(SAMPLE),
+    )
+    with serving(app, name="planning") as url:
+        yield url
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(site: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def _signed_in(browser: Any, site: str, username: str) -> Any:
+    # axe-core is injected as a script, which the pages' CSP would refuse
+    page = browser.new_context(viewport={"width": 1366, "height": 1000}, bypass_csp=True).new_page()
+    page.goto(f"{site}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/console")
+    return page
+
+
+def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(browser: Any, site: str) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    page = _signed_in(browser, site, "planner")
+    page.click("#nav-planning")
+    expect(page.locator("h1")).to_have_text("排班计划")
+    # the newest roster, a draft, on its first day: two bars, a001's with its lunch
+    expect(page.locator("#planning-status")).to_have_text("草稿")
+    expect(page.locator("#planning-gantt g.gantt-shift")).to_have_count(2)
+    expect(page.locator("#planning-gantt g[data-agent=a001] rect.gantt-break")).to_have_count(1)
+    assert serious_violations(page) == []
+
+    a002 = page.locator("#planning-shifts tr[data-agent=a002]")
+    a002.locator(".shift-end").fill("21:00")
+    page.click("#planning-save")
+    problem = a002.locator(".shift-problem")
+    expect(problem).to_contain_text("lasts 12 h; a shift lasts at most 10 h")
+    expect(problem).to_contain_text("needs at least 30 min")
+    a002.locator(".shift-end").fill("14:00")
+    page.click("#planning-save")
+    expect(page.locator("#planning-shifts tr[data-agent=a002] .shift-end")).to_have_value("14:00")
+    expect(page.locator("#planning-shifts .shift-problem").first).to_have_text("")
+    page.click("#planning-publish")
+    expect(page.locator("#planning-status")).to_have_text("已发布")
+    expect(page.locator("#planning-save")).to_have_count(0)
+
+    # the week before, held to its published roster, in English
+    page.goto(f"{site}/planning?roster=1&day={WEEK_1}&lang=en")
+    expect(page.locator("h1")).to_have_text("Workforce planning")
+    # a001: 405 of 540 scheduled minutes in the scheduled activity
+    expect(page.locator("#planning-adherence tr[data-agent=a001]")).to_contain_text("75.0 %")
+    expect(page.locator("#planning-attendance tr[data-agent=a001]")).to_contain_text(
+        "late 15.0 min"
+    )
+    expect(page.locator("#planning-attendance tr[data-agent=a002]")).to_contain_text("absent")
+    # 720 phone minutes scheduled: absence 15 + 60 + 240, training 60
+    shrinkage = page.locator("#planning-shrinkage")
+    expect(shrinkage).to_contain_text("measured 52.1 %")
+    expect(shrinkage).to_contain_text("plan 30 %")
+    expect(page.locator("svg.shrinkage rect[data-reason=training]")).to_have_count(1)
+    assert serious_violations(page) == []
+
+
+def test_an_agent_asks_for_leave_and_the_planner_approves_it(browser: Any, site: str) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    agent = _signed_in(browser, site, "a001")
+    agent.goto(f"{site}/me")
+    shift = agent.locator("#my-shifts tbody tr")
+    expect(shift).to_have_count(1)
+    shift.locator(".leave-reason").fill("family")
+    shift.locator(".leave-request").click()
+    expect(agent.locator("#my-requests tr[data-status=pending]")).to_contain_text("待审批")
+
+    planner = _signed_in(browser, site, "planner")
+    planner.goto(f"{site}/planning")
+    asked = planner.locator("#planning-requests tr[data-status=pending]")
+    expect(asked).to_contain_text("a001")
+    expect(asked).to_contain_text("family")
+    assert serious_violations(planner) == []
+    asked.locator(".request-approve").click()
+    expect(planner.locator("#planning-requests tr[data-status=approved]")).to_contain_text(
+        "已批准 planner"
+    )
+
+    # the shift is off a001's roster; the request shows its decision, in English too
+    agent.goto(f"{site}/me?lang=en")
+    expect(agent.locator("#my-shifts")).to_have_count(0)
+    expect(agent.locator("#my-requests tr[data-status=approved]")).to_contain_text("approved")
+    assert serious_violations(agent) == []
