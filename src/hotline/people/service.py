@@ -14,21 +14,28 @@ not available (``None``) with a note, and grading leaves it out.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig
 from hotline.config.grading import SCORECARD_METRICS
+from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
+from hotline.identity import audit
 from hotline.metrics import service as metrics
+from hotline.people.competitions import ContestStanding, combine, running
+from hotline.people.competitions import problems as contest_problems
 from hotline.people.grading import Grading, grade
 from hotline.people.leaderboard import NORMALISED, RANKABLE, Entry, Standing, standings
 from hotline.quality import service as quality
+from hotline.store.db import utcnow
+from hotline.store.models.people import Competition
 
 #: The figures of a scorecard, in the order a scorecard shows them.
 METRICS: tuple[str, ...] = tuple(SCORECARD_METRICS)
@@ -303,3 +310,153 @@ def _card_value(card: AgentCard, metric: str) -> float | None:
     if metric == "score":
         return card.grading.score if card.grading is not None else None
     return card.figures.get(metric)
+
+
+@dataclass(frozen=True)
+class CompetitionStandings:
+    """A contest and where it stands: the overall places (place points over its figures)
+    and each figure's own leaderboard."""
+
+    competition: Competition
+    status: str
+    overall: list[ContestStanding]
+    boards: dict[str, list[Standing]]
+
+
+def create_competition(
+    *,
+    session: Session,
+    center: CenterConfig,
+    actor: str,
+    name: str,
+    level: str,
+    metrics: Sequence[str],
+    start: date,
+    end: date,
+    teams: Collection[str],
+    minimum_answered: int = 1,
+) -> Competition:
+    """Store a contest between the agents (or teams) of ``teams`` and audit it
+    (``people.competition.create``); ``ValidationFailed`` names each field and rule broken."""
+    found = contest_problems(
+        name=name,
+        level=level,
+        metrics=metrics,
+        start=start,
+        end=end,
+        teams=teams,
+        known_teams=[t.id for t in center.teams],
+    )
+    period = period_problem(start, end)
+    if period is not None:
+        found.append(("start", period))
+    if not teams:
+        found.append(("teams", "name at least one team"))
+    if found:
+        raise ValidationFailed([Problem(rule, field=where) for where, rule in found])
+    row = Competition(
+        name=name.strip(),
+        level=level,
+        metrics=list(metrics),
+        start=start,
+        end=end,
+        teams=sorted(set(teams)),
+        minimum_answered=minimum_answered,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="people.competition.create",
+        target=str(row.id),
+        detail={
+            "name": row.name,
+            "level": level,
+            "metrics": list(metrics),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "teams": row.teams,
+        },
+    )
+    return row
+
+
+def get_competition(*, session: Session, competition_id: int) -> Competition:
+    """One contest (``NotFound`` if there is none)."""
+    row = session.get(Competition, competition_id)
+    if row is None:
+        raise NotFound(f"competition {competition_id} does not exist")
+    return row
+
+
+def list_competitions(
+    *,
+    session: Session,
+    teams: Collection[str] | None = None,
+    ending_from: date | None = None,
+    include_withdrawn: bool = False,
+) -> list[Competition]:
+    """Contests covering any of ``teams`` (every contest when ``None``), ending on or after
+    ``ending_from``, newest first."""
+    query = select(Competition).order_by(Competition.start.desc(), Competition.id.desc())
+    if ending_from is not None:
+        query = query.where(Competition.end >= ending_from)
+    if not include_withdrawn:
+        query = query.where(Competition.withdrawn_at.is_(None))
+    rows = list(session.scalars(query))
+    if teams is None:
+        return rows
+    wanted = set(teams)
+    return [row for row in rows if wanted & set(row.teams)]
+
+
+def withdraw_competition(*, session: Session, competition_id: int, actor: str) -> Competition:
+    """Withdraw a contest (it leaves the desk and the wallboard; its row and audit trail
+    stay), audited as ``people.competition.withdraw``."""
+    row = get_competition(session=session, competition_id=competition_id)
+    if row.withdrawn_at is not None:
+        raise Conflict(f"competition {competition_id} was withdrawn already")
+    row.withdrawn_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="people.competition.withdraw",
+        target=str(row.id),
+        detail={"name": row.name},
+    )
+    return row
+
+
+def competition_standings(
+    *, session: Session, center: CenterConfig, competition: Competition, today: date
+) -> CompetitionStandings:
+    """Where ``competition`` stands: each figure's leaderboard between its entrants over the
+    contest's period (up to ``today`` while it runs), fairly across queue mixes, and the
+    overall places by place points (:func:`hotline.people.competitions.combine`)."""
+    teams = set(competition.teams)
+    entrants = (
+        [a.id for a in center.agents if a.team in teams]
+        if competition.level == "agent"
+        else [t.id for t in center.teams if t.id in teams]
+    )
+    status = running(competition.start, competition.end, today)
+    end = min(competition.end, max(today, competition.start))
+    boards = {
+        metric: leaderboard(
+            session=session,
+            center=center,
+            start=competition.start,
+            end=end,
+            metric=metric,
+            level=competition.level,
+            entrants=entrants,
+            minimum_answered=competition.minimum_answered,
+        )
+        for metric in competition.metrics
+    }
+    return CompetitionStandings(
+        competition=competition, status=status, overall=combine(boards), boards=boards
+    )

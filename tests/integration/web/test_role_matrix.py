@@ -231,6 +231,12 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/people/agents/{agent_id}"): TEAM_LEADS_UP,
     ("GET", "/api/people/me"): ADMIN | {"agent"},
     ("GET", "/api/people/leaderboard"): TEAM_LEADS_UP,
+    # contests: team leads (between their own teams) and managers run them; the desk's panel
+    ("POST", "/api/people/competitions"): MANAGERS | {"team_lead"},
+    ("GET", "/api/people/competitions"): TEAM_LEADS_UP,
+    ("GET", "/api/people/competitions/mine"): ADMIN | {"agent"},
+    ("GET", "/api/people/competitions/{competition_id}"): TEAM_LEADS_UP,
+    ("DELETE", "/api/people/competitions/{competition_id}"): MANAGERS | {"team_lead"},
     ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
     ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
     ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},

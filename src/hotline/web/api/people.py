@@ -8,7 +8,10 @@ agent's card, refused outside the caller's scope. ``GET /api/people/me`` is the 
 agent's own card, compared with their targets and their team's average, with their recent
 evaluations — never anyone else's. ``GET /api/people/leaderboard`` ranks agents or teams on
 one figure, on the index against each entrant's queue mix where the figure depends on the
-queue (:mod:`hotline.people.leaderboard`).
+queue (:mod:`hotline.people.leaderboard`). ``/api/people/competitions`` runs contests over
+chosen figures and periods between agents or teams (:mod:`hotline.people.competitions`):
+team leads between their own teams, managers anywhere; ``/competitions/mine`` is what the
+desk shows an agent.
 
 Periods are local dates of the center (``start``, ``end``, both included; by default the
 last 28 days up to today).
@@ -21,16 +24,19 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi import Path as Path_
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig
 from hotline.identity.roles import Role
 from hotline.people import service
+from hotline.people.competitions import MAX_METRICS, MAX_NAME, running
 from hotline.people.grading import Grading, distribution
 from hotline.people.leaderboard import NORMALISED, RANKABLE
+from hotline.store.models.people import Competition
 from hotline.web.access import current_center, require_agent, scope_of
 from hotline.web.api.responses import Number, ResponseModel, errors
-from hotline.web.auth import CurrentUser, read_session, require_roles
+from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
 
 router = APIRouter(prefix="/api/people", tags=["people"])
 
@@ -339,3 +345,252 @@ def leaderboard(
         minimum_answered=minimum_answered,
         standings=[StandingOut.model_validate(s, from_attributes=True) for s in board],
     )
+
+
+#: Who runs contests: team leads (between their own teams) and managers.
+ORGANISERS = (Role.MANAGER, Role.TEAM_LEAD)
+
+
+class CompetitionIn(BaseModel):
+    """A contest to run: its name, who competes (``agent`` or ``team``), 1–4 figures, the
+    period (local dates, both included) and the teams whose agents (or which teams) compete
+    (a team lead: only teams they lead; empty: every team the organiser oversees)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., max_length=MAX_NAME)
+    level: str = Field("agent", max_length=8)
+    metrics: list[str] = Field(..., min_length=1, max_length=MAX_METRICS)
+    start: date
+    end: date
+    teams: list[str] = Field(default_factory=list, max_length=200)
+    minimum_answered: int = Field(1, ge=0, le=100_000)
+
+
+class CompetitionOut(ResponseModel):
+    """A stored contest and where it stands in time (``upcoming``, ``running``,
+    ``finished``; ``withdrawn`` once its organiser withdrew it)."""
+
+    id: int
+    name: str
+    level: str
+    metrics: list[str]
+    start: date
+    end: date
+    teams: list[str]
+    minimum_answered: int
+    created_by: str
+    created_at: datetime
+    status: str
+
+
+class ContestStandingOut(ResponseModel):
+    """One overall place: place points over the contest's figures and the rank on each."""
+
+    rank: int
+    name: str
+    display_name: str
+    points: int
+    places: dict[str, int]
+
+
+class CompetitionStandingsOut(ResponseModel):
+    """A contest, its overall places (most place points first) and each figure's own
+    leaderboard (``normalised``: the figures ranked on the index against the queue mix)."""
+
+    competition: CompetitionOut
+    overall: list[ContestStandingOut]
+    boards: dict[str, list[StandingOut]]
+    normalised: list[str]
+
+
+def competition_out(row: Competition, today: date) -> CompetitionOut:
+    """The response shape of a stored contest."""
+    return CompetitionOut(
+        id=row.id,
+        name=row.name,
+        level=row.level,
+        metrics=list(row.metrics),
+        start=row.start,
+        end=row.end,
+        teams=list(row.teams),
+        minimum_answered=row.minimum_answered,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        status="withdrawn" if row.withdrawn_at else running(row.start, row.end, today),
+    )
+
+
+def standings_out(
+    center: CenterConfig, result: service.CompetitionStandings, today: date
+) -> CompetitionStandingsOut:
+    """The response shape of a contest's standings, entrants named as the center names them."""
+    names = {a.id: a.name for a in center.agents} | {t.id: t.name or t.id for t in center.teams}
+    return CompetitionStandingsOut(
+        competition=competition_out(result.competition, today),
+        overall=[
+            ContestStandingOut(
+                rank=s.rank,
+                name=s.name,
+                display_name=names.get(s.name, s.name),
+                points=s.points,
+                places=dict(s.places),
+            )
+            for s in result.overall
+        ],
+        boards={
+            metric: [StandingOut.model_validate(s, from_attributes=True) for s in board]
+            for metric, board in result.boards.items()
+        },
+        normalised=[m for m in result.boards if m in NORMALISED],
+    )
+
+
+def today_of(center: CenterConfig) -> date:
+    """Today in the center's time zone."""
+    return datetime.now(ZoneInfo(center.center.timezone)).date()
+
+
+def visible_teams(request: Request, user: CurrentUser, center: CenterConfig) -> list[str] | None:
+    """The teams whose contests the caller sees (``None``: every contest)."""
+    scope = scope_of(request, user)
+    if scope.everyone:
+        return None
+    return [t.id for t in center.teams if scope.covers_team(t.id)]
+
+
+@router.post("/competitions", status_code=201, responses=errors(403, 409, 422))
+def create_competition(
+    body: CompetitionIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*ORGANISERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CompetitionOut:
+    """Run a contest between agents or teams over chosen figures (a team lead: between
+    their own teams only); audited."""
+    center = _center(request)
+    scope = scope_of(request, user)
+    teams = body.teams or [t.id for t in center.teams if scope.covers_team(t.id)]
+    known = {t.id for t in center.teams}
+    foreign = sorted(t for t in teams if t in known and not scope.covers_team(t))
+    if foreign:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"teams: {', '.join(foreign)} is not a team you lead"
+        )
+    row = service.create_competition(
+        session=session,
+        center=center,
+        actor=user.username,
+        name=body.name,
+        level=body.level,
+        metrics=body.metrics,
+        start=body.start,
+        end=body.end,
+        teams=teams,
+        minimum_answered=body.minimum_answered,
+    )
+    return competition_out(row, today_of(center))
+
+
+@router.get("/competitions", responses=errors(409))
+def list_competitions(
+    request: Request,
+    finished: bool = Query(False, description="Also contests that ended over 30 days ago."),
+    user: CurrentUser = Depends(require_roles(*SCORECARD_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[CompetitionOut]:
+    """The contests covering the caller's teams (supervisors and managers: every contest),
+    newest first."""
+    center = _center(request)
+    today = today_of(center)
+    rows = service.list_competitions(
+        session=session,
+        teams=visible_teams(request, user, center),
+        ending_from=None if finished else today - timedelta(days=30),
+    )
+    return [competition_out(row, today) for row in rows]
+
+
+@router.get("/competitions/mine", responses=errors(409))
+def my_competitions(
+    request: Request,
+    user: CurrentUser = Depends(require_roles(Role.AGENT)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[CompetitionStandingsOut]:
+    """The running contests the signed-in agent (or their team) competes in, with standings."""
+    center = _center(request)
+    mine = next((a for a in center.agents if a.id == user.agent_id), None)
+    if mine is None:
+        return []
+    return running_standings(session=session, center=center, teams=[mine.team])
+
+
+def running_standings(
+    *, session: Session, center: CenterConfig, teams: list[str] | None
+) -> list[CompetitionStandingsOut]:
+    """The standings of every running contest covering any of ``teams`` (every running
+    contest when ``None``): what the desk and the wallboard show."""
+    today = today_of(center)
+    rows = service.list_competitions(session=session, teams=teams, ending_from=today)
+    return [
+        standings_out(
+            center,
+            service.competition_standings(
+                session=session, center=center, competition=row, today=today
+            ),
+            today,
+        )
+        for row in rows
+        if row.start <= today
+    ]
+
+
+@router.get("/competitions/{competition_id}", responses=errors(404, 409, 422))
+def competition_standings(
+    request: Request,
+    competition_id: int = Path_(..., ge=1, le=2**62),
+    user: CurrentUser = Depends(require_roles(*SCORECARD_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> CompetitionStandingsOut:
+    """A contest's overall places and each figure's leaderboard (404 for a contest outside
+    the caller's teams, as for one that does not exist)."""
+    center = _center(request)
+    row = _visible(request, user, center, session, competition_id)
+    today = today_of(center)
+    result = service.competition_standings(
+        session=session, center=center, competition=row, today=today
+    )
+    return standings_out(center, result, today)
+
+
+def _visible(
+    request: Request, user: CurrentUser, center: CenterConfig, session: Session, number: int
+) -> Competition:
+    row = service.get_competition(session=session, competition_id=number)
+    teams = visible_teams(request, user, center)
+    if teams is not None and not set(teams) & set(row.teams):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"competition {number} does not exist")
+    return row
+
+
+@router.delete("/competitions/{competition_id}", responses=errors(403, 404, 409, 422))
+def withdraw_competition(
+    request: Request,
+    competition_id: int = Path_(..., ge=1, le=2**62),
+    user: CurrentUser = Depends(require_roles(*ORGANISERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CompetitionOut:
+    """Withdraw a contest (a team lead: only one between teams they all lead); audited."""
+    center = _center(request)
+    row = _visible(request, user, center, session, competition_id)
+    scope = scope_of(request, user)
+    foreign = sorted(t for t in row.teams if not scope.covers_team(t))
+    if foreign:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"competition {competition_id} also covers {', '.join(foreign)}: not teams you lead",
+        )
+    row = service.withdraw_competition(
+        session=session, competition_id=competition_id, actor=user.username
+    )
+    return competition_out(row, today_of(center))

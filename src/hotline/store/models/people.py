@@ -1,0 +1,40 @@
+"""People management records: the contests team leads and managers run.
+
+A competition names its figures, its period (local dates of the center, both included), who
+competes (agents or teams) and the teams it covers; its standings are never stored — they
+are computed from the contact records whenever asked (:mod:`hotline.people.service`), so a
+late survey answer or a reviewed evaluation moves them as it moves the scorecard. A contest
+withdrawn by its organiser keeps its row (``withdrawn_at``) beside its audit entries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.store.db import Base, UTCDateTime, utcnow
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Competition(Base):
+    """One contest over ``metrics`` from ``start`` to ``end`` between agents or teams
+    (``level``) of ``teams``."""
+
+    __tablename__ = "competitions"
+    __table_args__ = (Index("ix_competitions_end", "end"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120))
+    level: Mapped[str] = mapped_column(String(8))
+    metrics: Mapped[list[str]] = mapped_column(JSON)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    teams: Mapped[list[str]] = mapped_column(JSON)
+    minimum_answered: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
