@@ -6,17 +6,23 @@ The agent opens ``/me``: their figures against target and team average, their gr
 recent evaluation, and nobody else's row. Every page passes axe-core in zh-CN and en (no
 serious or critical violations).
 
+A team lead starts a contest from ``/team`` (handle time, today's calls); the agent finds
+their place on the desk, marked as theirs, and the lead the standings on the wallboard; the
+lead withdraws it and it leaves the desk.
+
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -98,6 +104,9 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 _record("0002", "a002", T0 + DAY + 3600, 700, 150),
                 _record("0003", "a003", T0 + 3600, 200, 30),
                 _record("0004", "a011", T0 + 3600, 250, 30),
+                # today, for a running contest: a002 the shorter calls
+                _record("0101", "a002", time.time() - 3600, 200, 20),
+                _record("0102", "a003", time.time() - 3600, 500, 20),
             ],
             source="people-e2e",
         )
@@ -244,3 +253,55 @@ def test_an_agent_sees_their_own_figures_grade_and_evaluations(browser: Any, sit
     agent.screenshot(path=str(site.shots / "people-02-me-en.png"), full_page=True)
     refused = agent.goto(f"{site.url}/team")
     assert refused is not None and refused.status == 403
+
+
+def test_a_contest_started_on_the_team_page_shows_on_the_desk_and_the_wallboard(
+    browser: Any, site: Site
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    lead = _page(browser, site, "lead")
+    lead.goto(f"{site.url}/team?lang=en")
+    expect(lead.locator("#contests .contest")).to_have_count(0)
+    form = lead.locator("#contest-form")
+    form.locator("input[name=name]").fill("本周 AHT 赛")
+    form.locator("input[name=start]").fill((today - timedelta(days=1)).isoformat())
+    form.locator("input[name=end]").fill((today + timedelta(days=6)).isoformat())
+    form.locator("input[name=metrics][value=aht_s]").check()
+    form.locator("button[type=submit]").click()
+    contest = lead.locator("#contests .contest")
+    expect(contest).to_have_count(1)
+    expect(contest.locator("h3")).to_contain_text("running")
+    # today's calls: a002's 220 s beats a003's 520 s on the repair queue's own figure
+    places = contest.locator("tbody tr")
+    assert places.evaluate_all("rs => rs.map(r => r.dataset.entrant)") == ["a002", "a003"]
+    expect(places.first).to_contain_text("2")  # two ranked: first earns 2 points
+    assert serious_violations(lead) == []
+
+    agent = _page(browser, site, "a002")
+    agent.goto(f"{site.url}/desk")
+    card = agent.locator("#contest-card")
+    expect(card.locator("h2")).to_have_text("我的竞赛")
+    own = card.locator("tr.own")
+    expect(own).to_have_attribute("data-entrant", "a002")
+    expect(own).to_contain_text("我")
+    assert serious_violations(agent) == []
+    agent.goto(f"{site.url}/desk?lang=en")
+    expect(agent.locator("#contest-card h2")).to_have_text("My contests")
+    assert serious_violations(agent) == []
+    agent.screenshot(path=str(site.shots / "people-03-desk-contest.png"), full_page=True)
+
+    lead.goto(f"{site.url}/wallboard?mode=big")
+    wall = lead.locator("#wall-contests")
+    expect(wall.locator("h3")).to_contain_text("本周 AHT 赛")
+    expect(wall.locator("tbody tr")).to_have_count(2)
+    lead.screenshot(path=str(site.shots / "people-04-wallboard-contest.png"), full_page=True)
+
+    lead.goto(f"{site.url}/team")
+    lead.locator("#contests .contest-withdraw").click()
+    expect(lead.locator("#contests .contest")).to_have_count(0)
+    agent.goto(f"{site.url}/desk")
+    expect(agent.locator("#contest-card")).to_have_count(0)

@@ -492,7 +492,7 @@ def create_competition(
     return competition_out(row, today_of(center))
 
 
-@router.get("/competitions", responses=errors(409))
+@router.get("/competitions", responses=errors(409, 422))
 def list_competitions(
     request: Request,
     finished: bool = Query(False, description="Also contests that ended over 30 days ago."),

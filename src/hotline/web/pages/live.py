@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from hotline.campaigns.service import list_campaigns
+from hotline.config.center import CenterConfig
 from hotline.store.db import reading
+from hotline.web.api.people import CompetitionStandingsOut, running_standings, visible_teams
 from hotline.web.auth import CurrentUser, require_roles
 from hotline.web.i18n import catalog
 from hotline.web.pages.campaigns import DESK_RESULTS
@@ -48,6 +50,17 @@ def running_campaigns(request: Request) -> list[dict[str, Any]]:
         ]
 
 
+def contests(
+    request: Request, center: CenterConfig | None, teams: list[str] | None
+) -> list[CompetitionStandingsOut]:
+    """The running contests covering ``teams`` (all when ``None``), with their standings:
+    the desk's and the wallboard's contest panels."""
+    if center is None:
+        return []
+    with reading(request.app.state.session_factory(), purpose="contests") as session:
+        return running_standings(session=session, center=center, teams=teams)
+
+
 @router.get("/desk", response_class=HTMLResponse)
 def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) -> HTMLResponse:
     """The agent desktop of the signed-in agent."""
@@ -65,6 +78,10 @@ def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) 
         texts=page_texts(request, context["lang"]),
         running_campaigns=running_campaigns(request),
         campaign_results=DESK_RESULTS,
+        # Standings move slowly (they are over days): drawn with the page, not pushed.
+        contests=contests(request, center, [agent.team]) if agent else [],
+        contest_rows=3,
+        mine=[agent.id, agent.team] if agent else [],
     )
     return render(request, "desk.html", context)
 
@@ -88,5 +105,10 @@ def wallboard(
         own_agent=user.agent_id or "",
         reason_codes=center.reason_codes if center else [],
         queues=[q for q in center.queues] if center else [],
+        contests=contests(
+            request, center, visible_teams(request, user, center) if center else None
+        ),
+        contest_rows=5,
+        mine=[],
     )
     return render(request, "wallboard.html", context)

@@ -9,7 +9,7 @@ supervisors and managers the floor; an agent sees only themselves, beside their 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,12 +18,21 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from hotline.config.center import CenterConfig
 from hotline.config.grading import GradingRule
 from hotline.identity.roles import Role
 from hotline.people import service
 from hotline.people.leaderboard import NORMALISED, RANKABLE
 from hotline.web.access import current_center, scope_of
-from hotline.web.api.people import SCORECARD_READERS, period
+from hotline.web.api.people import (
+    ORGANISERS,
+    SCORECARD_READERS,
+    CompetitionStandingsOut,
+    period,
+    standings_out,
+    today_of,
+    visible_teams,
+)
 from hotline.web.auth import CurrentUser, read_session, require_roles
 from hotline.web.pages.rendering import page_context, render
 
@@ -156,6 +165,11 @@ def team_page(
     )
     context = _context(request, user, card)
     context.update(
+        contests=contests_for(session, center, teams=visible_teams(request, user, center)),
+        contest_rows=CONTEST_ROWS,
+        mine=[],
+        organiser=user.has(*ORGANISERS),
+        can_withdraw=user.has(*ORGANISERS),
         teams=[t for t in center.teams if scope.covers_team(t.id)],
         team=team,
         grades=_grade_counts(card),
@@ -166,6 +180,36 @@ def team_page(
         names={a.id: a.name for a in center.agents},
     )
     return render(request, "team.html", context)
+
+
+#: How many places of a contest a page lists (an agent's own place is always shown too).
+CONTEST_ROWS = 10
+
+
+def contests_for(
+    session: Session, center: CenterConfig, *, teams: list[str] | None
+) -> list[CompetitionStandingsOut]:
+    """The standings of the newest contests covering ``teams`` (every contest when ``None``)
+    that ended at most 30 days ago, as the API answers them: running ones first."""
+    today = today_of(center)
+    rows = service.list_competitions(
+        session=session, teams=teams, ending_from=today - timedelta(days=30)
+    )[:MAX_CONTESTS]
+    shown = [
+        standings_out(
+            center,
+            service.competition_standings(
+                session=session, center=center, competition=row, today=today
+            ),
+            today,
+        )
+        for row in rows
+    ]
+    return sorted(shown, key=lambda c: c.competition.status != "running")
+
+
+#: The most contests a page shows at once.
+MAX_CONTESTS = 5
 
 
 def _grade_counts(card: service.Scorecard) -> dict[str, int]:
