@@ -353,7 +353,6 @@ def _running_contest_records(session: Session) -> dict[str, object]:
     }
 
 
-@SQLITE_ONLY
 def test_a_team_lead_runs_a_contest_between_their_agents_on_place_points(
     app_client: TestClient, token_for: Callable[[str], str], db_session: Session
 ) -> None:
