@@ -29,13 +29,14 @@ from hotline.config.grading import SCORECARD_METRICS
 from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from hotline.identity import audit
 from hotline.metrics import service as metrics
+from hotline.people.coaching import MAX_TEXT, CoachingRefused, transition
 from hotline.people.competitions import ContestStanding, combine, running
 from hotline.people.competitions import problems as contest_problems
 from hotline.people.grading import Grading, grade
 from hotline.people.leaderboard import NORMALISED, RANKABLE, Entry, Standing, standings
 from hotline.quality import service as quality
 from hotline.store.db import utcnow
-from hotline.store.models.people import Competition
+from hotline.store.models.people import CoachingTask, Competition
 
 #: The figures of a scorecard, in the order a scorecard shows them.
 METRICS: tuple[str, ...] = tuple(SCORECARD_METRICS)
@@ -460,3 +461,161 @@ def competition_standings(
     return CompetitionStandings(
         competition=competition, status=status, overall=combine(boards), boards=boards
     )
+
+
+def create_coaching(
+    *,
+    session: Session,
+    center: CenterConfig,
+    actor: str,
+    agent_id: str,
+    note: str,
+    due: date,
+    evaluation_id: int | None = None,
+    metric: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> CoachingTask:
+    """Store a coaching task for ``agent_id`` due on ``due`` and audit it
+    (``people.coaching.create``). With ``evaluation_id`` it comes from that QA evaluation of
+    the agent (its score, form and contact kept); with ``metric`` (and the period ``start`` –
+    ``end``) from the agent's figure, which is computed here with the team's mean and the
+    target, never taken from the caller. ``ValidationFailed`` names each field and rule."""
+    agent = next((a for a in center.agents if a.id == agent_id), None)
+    found: list[Problem] = []
+    if agent is None:
+        found.append(Problem(f"no agent {agent_id}", field="agent_id"))
+    if not note.strip():
+        found.append(Problem("write what the agent should work on", field="note"))
+    elif len(note) > MAX_TEXT:
+        found.append(Problem(f"at most {MAX_TEXT} characters, not {len(note)}", field="note"))
+    if not FIRST_DAY <= due <= LAST_DAY:
+        found.append(Problem(f"give a date from {FIRST_DAY} to {LAST_DAY}", field="due"))
+    if evaluation_id is not None and metric is not None:
+        found.append(Problem("from an evaluation or from a figure, not both", field="metric"))
+    if metric is not None and metric not in METRICS:
+        found.append(Problem(f"one of {', '.join(METRICS)}, not {metric!r}", field="metric"))
+    if metric is not None and (start is None or end is None):
+        found.append(Problem("a figure needs its period: start and end", field="start"))
+    elif (
+        metric is not None
+        and start is not None
+        and end is not None
+        and (problem := period_problem(start, end)) is not None
+    ):
+        found.append(Problem(problem, field="start"))
+    if found or agent is None:
+        raise ValidationFailed(found)
+    source, detail = "note", {}
+    if evaluation_id is not None:
+        evaluation = quality.get_evaluation(session=session, evaluation_id=evaluation_id)
+        if evaluation.agent_id != agent_id:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        f"evaluation {evaluation_id} is of {evaluation.agent_id}, not {agent_id}",
+                        field="evaluation_id",
+                    )
+                ]
+            )
+        source = "evaluation"
+        detail = {
+            "evaluation_id": evaluation.id,
+            "contact_id": evaluation.contact_id,
+            "form_id": evaluation.form_id,
+            "score": evaluation.score,
+            "fatal_error": evaluation.fatal_error,
+        }
+    elif metric is not None and start is not None and end is not None:
+        team = [a.id for a in center.agents if a.team == agent.team]
+        card = scorecard(session=session, center=center, start=start, end=end, agents=team)
+        own = next(c for c in card.agents if c.agent == agent_id)
+        source = "figure"
+        detail = {
+            "metric": metric,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "value": own.figures[metric],
+            "team_mean": card.team_averages.get(agent.team, {}).get(metric),
+            "target": card.targets.get(metric),
+        }
+    row = CoachingTask(
+        agent_id=agent_id,
+        team=agent.team,
+        note=note.strip(),
+        due=due,
+        source=source,
+        source_detail=detail,
+        status="open",
+        created_by=actor,
+        created_at=utcnow(),
+        outcome="",
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="people.coaching.create",
+        target=agent_id,
+        detail={"task_id": row.id, "source": source, "due": due.isoformat(), **detail},
+    )
+    return row
+
+
+def get_coaching(*, session: Session, task_id: int) -> CoachingTask:
+    """One coaching task (``NotFound`` if there is none)."""
+    row = session.get(CoachingTask, task_id)
+    if row is None:
+        raise NotFound(f"coaching task {task_id} does not exist")
+    return row
+
+
+def list_coaching(
+    *, session: Session, agents: Collection[str] | None = None, include_closed: bool = False
+) -> list[CoachingTask]:
+    """Coaching tasks of ``agents`` (everyone's when ``None``), soonest due first."""
+    query = select(CoachingTask).order_by(CoachingTask.due, CoachingTask.id)
+    if agents is not None:
+        query = query.where(CoachingTask.agent_id.in_(list(agents)))
+    if not include_closed:
+        query = query.where(CoachingTask.status != "closed")
+    return list(session.scalars(query))
+
+
+def acknowledge_coaching(
+    *, session: Session, task_id: int, actor: str, actor_agent: str | None
+) -> CoachingTask:
+    """The coached agent acknowledges their task; audited (``people.coaching.acknowledge``).
+    ``CoachingRefused`` when it is not theirs or not open."""
+    row = get_coaching(session=session, task_id=task_id)
+    row.status = transition(row.status, "acknowledge", actor_agent=actor_agent, agent=row.agent_id)
+    row.acknowledged_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="people.coaching.acknowledge",
+        target=row.agent_id,
+        detail={"task_id": row.id},
+    )
+    return row
+
+
+def close_coaching(*, session: Session, task_id: int, actor: str, outcome: str) -> CoachingTask:
+    """The coach closes an acknowledged task with its outcome; audited
+    (``people.coaching.close``). ``CoachingRefused`` when it cannot be closed now."""
+    row = get_coaching(session=session, task_id=task_id)
+    if len(outcome) > MAX_TEXT:
+        raise CoachingRefused(f"outcome: at most {MAX_TEXT} characters, not {len(outcome)}")
+    row.status = transition(row.status, "close", outcome=outcome)
+    row.closed_by = actor
+    row.closed_at = utcnow()
+    row.outcome = outcome.strip()
+    audit.record(
+        session,
+        actor=actor,
+        action="people.coaching.close",
+        target=row.agent_id,
+        detail={"task_id": row.id, "outcome": row.outcome},
+    )
+    return row

@@ -8,7 +8,8 @@ serious or critical violations).
 
 A team lead starts a contest from ``/team`` (handle time, today's calls); the agent finds
 their place on the desk, marked as theirs, and the lead the standings on the wallboard; the
-lead withdraws it and it leaves the desk.
+lead withdraws it and it leaves the desk. The lead assigns a coaching task from the agent's
+QA evaluation; the agent acknowledges it on ``/me``; the lead closes it with the outcome.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -305,3 +306,43 @@ def test_a_contest_started_on_the_team_page_shows_on_the_desk_and_the_wallboard(
     expect(lead.locator("#contests .contest")).to_have_count(0)
     agent.goto(f"{site.url}/desk")
     expect(agent.locator("#contest-card")).to_have_count(0)
+
+
+def test_coaching_from_an_evaluation_is_acknowledged_on_me_and_closed_on_team(
+    browser: Any, site: Site
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    lead = _page(browser, site, "lead")
+    lead.goto(f"{site.url}/team?{PERIOD}")
+    form = lead.locator("#coach-form")
+    form.locator("select[name=agent_id]").select_option("a002")
+    form.locator("input[name=evaluation_id]").fill("1")  # a002's one evaluation, 88.0
+    form.locator("textarea[name=note]").fill("保持前先征得客户同意")
+    form.locator("button[type=submit]").click()
+    task = lead.locator("#coaching-tasks tbody tr")
+    expect(task).to_have_count(1)
+    expect(task).to_have_attribute("data-status", "open")
+    expect(task).to_contain_text("质检评估 #1 · 88.0")
+    assert serious_violations(lead) == []
+
+    agent = _page(browser, site, "a002")
+    agent.goto(f"{site.url}/me?{PERIOD}&lang=en")
+    mine = agent.locator("#coaching tbody tr")
+    expect(mine).to_contain_text("保持前先征得客户同意")
+    assert serious_violations(agent) == []
+    mine.locator(".coach-ack").click()
+    expect(agent.locator("#coaching tbody tr")).to_have_attribute("data-status", "acknowledged")
+    expect(agent.locator("#coaching tbody tr")).to_contain_text("acknowledged")
+
+    lead.goto(f"{site.url}/team?{PERIOD}&lang=en")
+    row = lead.locator("#coaching-tasks tbody tr")
+    expect(row).to_have_attribute("data-status", "acknowledged")
+    assert serious_violations(lead) == []
+    row.locator(".coach-outcome").fill("asked before every hold in the next 20 calls")
+    row.locator(".coach-close").click()
+    expect(lead.locator("#coaching p.muted").first).to_have_text("No coaching tasks open.")
+    agent.goto(f"{site.url}/me?{PERIOD}")
+    expect(agent.locator("#coaching-tasks")).to_have_count(0)

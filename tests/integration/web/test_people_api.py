@@ -462,3 +462,110 @@ def test_a_team_contest_between_teams_is_seen_by_their_leads_and_withdrawn_by_a_
         app_client.get("/api/people/competitions/mine", headers=_headers(token_for, "agent")).json()
         == []
     )
+
+
+def test_coaching_from_an_evaluation_is_acknowledged_by_the_agent_and_closed_by_the_lead(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    _seed(db_session)
+    evaluation = db_session.scalars(select(Evaluation.id)).one()
+    lead = _headers(token_for, "team_lead")
+    agent = _headers(token_for, "agent")  # a001
+    created = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a001", "note": "保持前先征得同意", "due": "2026-03-10",
+              "evaluation_id": evaluation},
+        headers=lead,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    task = created.json()
+    assert task["source"] == "evaluation" and task["status"] == "open"
+    assert task["source_detail"] == {
+        "evaluation_id": evaluation,
+        "contact_id": "c1",
+        "form_id": "voice-service",
+        "score": 90.0,
+        "fatal_error": False,
+    }
+    assert task["overdue"] is True  # due in March 2026, not closed
+    # the lead cannot close it before the agent has read it
+    early = app_client.post(
+        f"/api/people/coaching/{task['id']}/close", json={"outcome": "done"}, headers=lead
+    )
+    assert early.status_code == 409 and "not acknowledged" in early.text
+    mine = app_client.get("/api/people/coaching/mine", headers=agent).json()
+    assert [t["id"] for t in mine] == [task["id"]]
+    acknowledged = app_client.post(f"/api/people/coaching/{task['id']}/acknowledge", headers=agent)
+    assert acknowledged.status_code == 200 and acknowledged.json()["status"] == "acknowledged"
+    empty = app_client.post(
+        f"/api/people/coaching/{task['id']}/close", json={"outcome": " "}, headers=lead
+    )
+    assert empty.status_code == 409 and "outcome" in empty.text
+    closed = app_client.post(
+        f"/api/people/coaching/{task['id']}/close",
+        json={"outcome": "两周内保持前均已征得同意"},
+        headers=lead,
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed" and closed.json()["closed_by"] == "team_lead"
+    assert closed.json()["overdue"] is False
+    assert app_client.get("/api/people/coaching", headers=lead).json() == []
+    assert len(app_client.get("/api/people/coaching?closed=true", headers=lead).json()) == 1
+    actions = db_session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.action.like("people.coaching.%"))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == [
+        "people.coaching.create",
+        "people.coaching.acknowledge",
+        "people.coaching.close",
+    ]
+
+
+@SQLITE_ONLY
+def test_coaching_from_a_figure_is_computed_by_the_server_and_kept_to_the_coachs_agents(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    _seed(db_session)
+    lead = _headers(token_for, "team_lead")
+    created = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a002", "note": "AHT", "due": "2026-03-20", "metric": "aht_s",
+              "start": "2026-03-02", "end": "2026-03-03"},
+        headers=lead,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    detail = created.json()["source_detail"]
+    # a002's one call: 500 + 100 hold + 200 wrap; the team's mean of a001, a002 and a003
+    assert detail["metric"] == "aht_s" and detail["value"] == 800.0
+    assert detail["team_mean"] == pytest.approx((340.0 + 800.0 + 100.0) / 3)
+    assert detail["target"] == 360.0
+    # a011 is in another lead's team; an evaluation of a001 is not a002's
+    foreign = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a011", "note": "x", "due": "2026-03-20"},
+        headers=lead,
+    )
+    assert foreign.status_code == 403
+    evaluation = db_session.scalars(select(Evaluation.id)).one()
+    wrong = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a002", "note": "x", "due": "2026-03-20", "evaluation_id": evaluation},
+        headers=lead,
+    )
+    assert wrong.status_code == 422 and "is of a001, not a002" in wrong.text
+    bad = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a002", "note": " ", "due": "2026-03-20", "metric": "salary"},
+        headers=lead,
+    )
+    assert bad.status_code == 422
+    fields = {p["field"] for p in bad.json()["problems"]}
+    assert fields == {"note", "metric", "start"}
+    # only the coached agent acknowledges: a001's account may not acknowledge a002's task
+    refused = app_client.post(
+        f"/api/people/coaching/{created.json()['id']}/acknowledge",
+        headers=_headers(token_for, "agent"),
+    )
+    assert refused.status_code == 403 and "not yours to acknowledge" in refused.text

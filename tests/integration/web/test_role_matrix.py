@@ -237,6 +237,12 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/people/competitions/mine"): ADMIN | {"agent"},
     ("GET", "/api/people/competitions/{competition_id}"): TEAM_LEADS_UP,
     ("DELETE", "/api/people/competitions/{competition_id}"): MANAGERS | {"team_lead"},
+    # coaching: team leads (their teams), QA, supervisors and managers coach; the agent acknowledges
+    ("POST", "/api/people/coaching"): TEAM_LEADS_UP | {"qa"},
+    ("GET", "/api/people/coaching"): TEAM_LEADS_UP | {"qa"},
+    ("GET", "/api/people/coaching/mine"): ADMIN | {"agent"},
+    ("POST", "/api/people/coaching/{task_id}/acknowledge"): ADMIN | {"agent"},
+    ("POST", "/api/people/coaching/{task_id}/close"): TEAM_LEADS_UP | {"qa"},
     ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
     ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
     ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},

@@ -1,4 +1,4 @@
-"""People management records: the contests team leads and managers run.
+"""People management records: the contests team leads and managers run, and coaching tasks.
 
 A competition names its figures, its period (local dates of the center, both included), who
 competes (agents or teams) and the teams it covers; its standings are never stored — they
@@ -10,8 +10,9 @@ withdrawn by its organiser keeps its row (``withdrawn_at``) beside its audit ent
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -38,3 +39,27 @@ class Competition(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CoachingTask(Base):
+    """A coaching note and task for ``agent_id``, due on ``due``, from an evaluation, a figure
+    or the coach's own observation (``source`` and ``source_detail``); ``status`` follows
+    :mod:`hotline.people.coaching`."""
+
+    __tablename__ = "coaching_tasks"
+    __table_args__ = (Index("ix_coaching_tasks_agent", "agent_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    due: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(16))
+    source_detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str] = mapped_column(Text, default="")

@@ -11,7 +11,9 @@ one figure, on the index against each entrant's queue mix where the figure depen
 queue (:mod:`hotline.people.leaderboard`). ``/api/people/competitions`` runs contests over
 chosen figures and periods between agents or teams (:mod:`hotline.people.competitions`):
 team leads between their own teams, managers anywhere; ``/competitions/mine`` is what the
-desk shows an agent.
+desk shows an agent. ``/api/people/coaching`` keeps coaching tasks from a QA evaluation, a
+figure or a note (:mod:`hotline.people.coaching`): the agent acknowledges
+(``/coaching/{id}/acknowledge``), the coach closes with the outcome; every step audited.
 
 Periods are local dates of the center (``start``, ``end``, both included; by default the
 last 28 days up to today).
@@ -30,10 +32,11 @@ from sqlalchemy.orm import Session
 from hotline.config.center import CenterConfig
 from hotline.identity.roles import Role
 from hotline.people import service
+from hotline.people.coaching import MAX_TEXT, CoachingRefused, overdue
 from hotline.people.competitions import MAX_METRICS, MAX_NAME, running
 from hotline.people.grading import Grading, distribution
 from hotline.people.leaderboard import NORMALISED, RANKABLE
-from hotline.store.models.people import Competition
+from hotline.store.models.people import CoachingTask, Competition
 from hotline.web.access import current_center, require_agent, scope_of
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
@@ -594,3 +597,184 @@ def withdraw_competition(
         session=session, competition_id=competition_id, actor=user.username
     )
     return competition_out(row, today_of(center))
+
+
+#: Who coaches: team leads (their teams' agents), QA evaluators, supervisors and managers.
+COACHES = (Role.MANAGER, Role.SUPERVISOR, Role.TEAM_LEAD, Role.QA)
+
+
+class CoachingIn(BaseModel):
+    """A coaching task for one agent, due on ``due``: from a QA evaluation of theirs
+    (``evaluation_id``), from one of their figures over a period (``metric``, ``start``,
+    ``end``: the server computes the figure), or from the coach's own note (neither)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str = Field(..., max_length=64)
+    note: str = Field(..., max_length=MAX_TEXT)
+    due: date
+    evaluation_id: int | None = Field(None, ge=1, le=2**62)
+    metric: str | None = Field(None, max_length=32)
+    start: date | None = None
+    end: date | None = None
+
+
+class CoachingCloseIn(BaseModel):
+    """What came of the coaching."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(..., max_length=MAX_TEXT)
+
+
+class CoachingOut(ResponseModel):
+    """A coaching task: for whom, what, by when, where it came from (``source_detail``: the
+    evaluation's score and form, or the figure with the team's mean and the target), and how
+    far it got (``open`` → ``acknowledged`` by the agent → ``closed`` by the coach with an
+    outcome; ``overdue`` past its due date and not closed)."""
+
+    id: int
+    agent_id: str
+    agent_name: str
+    team: str
+    note: str
+    due: date
+    source: str
+    source_detail: dict[str, str | Number | bool | None]
+    status: str
+    overdue: bool
+    created_by: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+    closed_by: str | None
+    closed_at: datetime | None
+    outcome: str
+
+
+def coaching_out(center: CenterConfig, row: CoachingTask) -> CoachingOut:
+    """The response shape of a coaching task."""
+    names = {a.id: a.name for a in center.agents}
+    return CoachingOut(
+        id=row.id,
+        agent_id=row.agent_id,
+        agent_name=names.get(row.agent_id, row.agent_id),
+        team=row.team,
+        note=row.note,
+        due=row.due,
+        source=row.source,
+        source_detail=dict(row.source_detail),
+        status=row.status,
+        overdue=overdue(row.status, row.due, today_of(center)),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        acknowledged_at=row.acknowledged_at,
+        closed_by=row.closed_by,
+        closed_at=row.closed_at,
+        outcome=row.outcome,
+    )
+
+
+def _refused(error: CoachingRefused) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, str(error))
+
+
+@router.post("/coaching", status_code=201, responses=errors(403, 404, 409, 422))
+def create_coaching(
+    body: CoachingIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*COACHES)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CoachingOut:
+    """Coach an agent (a team lead: their teams' agents) from an evaluation, a figure or a
+    note, with a due date; audited."""
+    center = _center(request)
+    require_agent(scope_of(request, user), body.agent_id)
+    row = service.create_coaching(
+        session=session,
+        center=center,
+        actor=user.username,
+        agent_id=body.agent_id,
+        note=body.note,
+        due=body.due,
+        evaluation_id=body.evaluation_id,
+        metric=body.metric,
+        start=body.start,
+        end=body.end,
+    )
+    return coaching_out(center, row)
+
+
+@router.get("/coaching", responses=errors(409, 422))
+def list_coaching(
+    request: Request,
+    closed: bool = Query(False, description="Also closed tasks."),
+    user: CurrentUser = Depends(require_roles(*COACHES)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[CoachingOut]:
+    """The coaching tasks of the caller's agents (a team lead: their teams'), soonest due
+    first."""
+    center = _center(request)
+    scope = scope_of(request, user)
+    agents = None if scope.everyone else [a.id for a in center.agents if scope.covers(a.id)]
+    rows = service.list_coaching(session=session, agents=agents, include_closed=closed)
+    return [coaching_out(center, row) for row in rows]
+
+
+@router.get("/coaching/mine", responses=errors(409, 422))
+def my_coaching(
+    request: Request,
+    closed: bool = Query(False, description="Also closed tasks."),
+    user: CurrentUser = Depends(require_roles(Role.AGENT)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[CoachingOut]:
+    """The signed-in agent's own coaching tasks."""
+    center = _center(request)
+    if not user.agent_id:
+        return []
+    rows = service.list_coaching(session=session, agents=[user.agent_id], include_closed=closed)
+    return [coaching_out(center, row) for row in rows]
+
+
+@router.post("/coaching/{task_id}/acknowledge", responses=errors(403, 404, 409, 422))
+def acknowledge_coaching(
+    request: Request,
+    task_id: int = Path_(..., ge=1, le=2**62),
+    user: CurrentUser = Depends(require_roles(Role.AGENT)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CoachingOut:
+    """The coached agent acknowledges their own task; audited."""
+    center = _center(request)
+    task = service.get_coaching(session=session, task_id=task_id)
+    if task.agent_id != user.agent_id:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"coaching task {task_id} is not yours to acknowledge"
+        )
+    try:
+        row = service.acknowledge_coaching(
+            session=session, task_id=task_id, actor=user.username, actor_agent=user.agent_id
+        )
+    except CoachingRefused as refused:
+        raise _refused(refused) from None
+    return coaching_out(center, row)
+
+
+@router.post("/coaching/{task_id}/close", responses=errors(403, 404, 409, 422))
+def close_coaching(
+    body: CoachingCloseIn,
+    request: Request,
+    task_id: int = Path_(..., ge=1, le=2**62),
+    user: CurrentUser = Depends(require_roles(*COACHES)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CoachingOut:
+    """The coach closes an acknowledged task with its outcome (a team lead: their teams'
+    agents' tasks); audited."""
+    center = _center(request)
+    task = service.get_coaching(session=session, task_id=task_id)
+    require_agent(scope_of(request, user), task.agent_id)
+    try:
+        row = service.close_coaching(
+            session=session, task_id=task_id, actor=user.username, outcome=body.outcome
+        )
+    except CoachingRefused as refused:
+        raise _refused(refused) from None
+    return coaching_out(center, row)

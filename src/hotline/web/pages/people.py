@@ -28,6 +28,7 @@ from hotline.web.api.people import (
     ORGANISERS,
     SCORECARD_READERS,
     CompetitionStandingsOut,
+    coaching_out,
     period,
     standings_out,
     today_of,
@@ -168,6 +169,12 @@ def team_page(
         contests=contests_for(session, center, teams=visible_teams(request, user, center)),
         contest_rows=CONTEST_ROWS,
         mine=[],
+        coaching=[
+            coaching_out(center, row)
+            for row in service.list_coaching(session=session, agents=agents)
+        ],
+        coach_side=True,
+        coach_prefill=_coach_prefill(request, end),
         organiser=user.has(*ORGANISERS),
         can_withdraw=user.has(*ORGANISERS),
         teams=[t for t in center.teams if scope.covers_team(t.id)],
@@ -180,6 +187,17 @@ def team_page(
         names={a.id: a.name for a in center.agents},
     )
     return render(request, "team.html", context)
+
+
+def _coach_prefill(request: Request, end: date) -> dict[str, str]:
+    """The coaching form's agent and figure when the page is opened from a cockpit outlier
+    (``?coach=a007&metric=aht_s``), and a due date two weeks after the period."""
+    query = request.query_params
+    return {
+        "agent": query.get("coach") or "",
+        "metric": query.get("metric") or "",
+        "due": (end + timedelta(days=14)).isoformat(),
+    }
 
 
 #: How many places of a contest a page lists (an agent's own place is always shown too).
@@ -245,6 +263,11 @@ def my_page(
         own=own,
         average=card.team_averages.get(mine.team, {}),
         evaluations=service.recent_evaluations(session=session, agent_id=mine.id),
+        coaching=[
+            coaching_out(center, row)
+            for row in service.list_coaching(session=session, agents=[mine.id])
+        ],
+        coach_side=False,
         local_date=lambda moment: moment.astimezone(zone).date().isoformat(),
     )
     return render(request, "me.html", context)

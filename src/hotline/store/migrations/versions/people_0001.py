@@ -1,4 +1,4 @@
-"""Competitions: the contests team leads and managers run.
+"""Competitions (the contests team leads and managers run) and coaching tasks.
 
 Revision ID: people_0001
 Revises: 0001_foundation
@@ -34,8 +34,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_competitions")),
     )
     op.create_index("ix_competitions_end", "competitions", ["end"])
+    op.create_table(
+        "coaching_tasks",
+        sa.Column("id", BigIntId, autoincrement=True, nullable=False),
+        sa.Column("agent_id", sa.String(64), nullable=False),
+        sa.Column("team", sa.String(64), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("due", sa.Date(), nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("source_detail", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("acknowledged_at", UTCDateTime(), nullable=True),
+        sa.Column("closed_by", sa.String(64), nullable=True),
+        sa.Column("closed_at", UTCDateTime(), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_coaching_tasks")),
+    )
+    op.create_index("ix_coaching_tasks_agent", "coaching_tasks", ["agent_id", "status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_coaching_tasks_agent", table_name="coaching_tasks")
+    op.drop_table("coaching_tasks")
     op.drop_index("ix_competitions_end", table_name="competitions")
     op.drop_table("competitions")
