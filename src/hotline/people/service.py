@@ -34,9 +34,15 @@ from hotline.people.competitions import ContestStanding, combine, running
 from hotline.people.competitions import problems as contest_problems
 from hotline.people.grading import Grading, grade
 from hotline.people.leaderboard import NORMALISED, RANKABLE, Entry, Standing, standings
+from hotline.people.training import course_problems, passed
 from hotline.quality import service as quality
 from hotline.store.db import utcnow
-from hotline.store.models.people import CoachingTask, Competition
+from hotline.store.models.people import (
+    CoachingTask,
+    Competition,
+    TrainingCourse,
+    TrainingResult,
+)
 
 #: The figures of a scorecard, in the order a scorecard shows them.
 METRICS: tuple[str, ...] = tuple(SCORECARD_METRICS)
@@ -619,3 +625,106 @@ def close_coaching(*, session: Session, task_id: int, actor: str, outcome: str) 
         detail={"task_id": row.id, "outcome": row.outcome},
     )
     return row
+
+
+def create_course(
+    *,
+    session: Session,
+    center: CenterConfig,
+    actor: str,
+    name: str,
+    skill: str,
+    proficiency: int,
+    pass_mark: float,
+) -> TrainingCourse:
+    """Store a course on one of the center's skills and audit it (``people.course.create``);
+    ``ValidationFailed`` names each field and rule broken."""
+    found = course_problems(
+        name=name,
+        skill=skill,
+        proficiency=proficiency,
+        pass_mark=pass_mark,
+        skills=[s.id for s in center.skills],
+    )
+    if found:
+        raise ValidationFailed([Problem(rule, field=where) for where, rule in found])
+    row = TrainingCourse(
+        name=name.strip(),
+        skill=skill,
+        proficiency=proficiency,
+        pass_mark=pass_mark,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="people.course.create",
+        target=str(row.id),
+        detail={"name": row.name, "skill": skill, "proficiency": proficiency},
+    )
+    return row
+
+
+def list_courses(*, session: Session) -> list[TrainingCourse]:
+    """Every course, by name."""
+    return list(session.scalars(select(TrainingCourse).order_by(TrainingCourse.name)))
+
+
+def record_exam(
+    *,
+    session: Session,
+    center: CenterConfig,
+    actor: str,
+    course_id: int,
+    agent_id: str,
+    score: float,
+) -> tuple[TrainingCourse, TrainingResult]:
+    """Record ``agent_id``'s exam score on a course and whether it passed, audited
+    (``people.training.exam``). Granting the skill on a pass is a change of the center file,
+    which the caller makes (``granted`` is set then)."""
+    course = session.get(TrainingCourse, course_id)
+    if course is None:
+        raise NotFound(f"course {course_id} does not exist")
+    found: list[Problem] = []
+    if agent_id not in {a.id for a in center.agents}:
+        found.append(Problem(f"no agent {agent_id}", field="agent_id"))
+    if not 0 <= score <= 100:
+        found.append(Problem(f"from 0 to 100, not {score:g}", field="score"))
+    if found:
+        raise ValidationFailed(found)
+    row = TrainingResult(
+        course_id=course.id,
+        agent_id=agent_id,
+        score=score,
+        passed=passed(score, course.pass_mark),
+        granted=False,
+        recorded_by=actor,
+        recorded_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="people.training.exam",
+        target=agent_id,
+        detail={"course_id": course.id, "score": score, "passed": row.passed},
+    )
+    return course, row
+
+
+def training_records(
+    *, session: Session, agents: Collection[str] | None = None
+) -> list[tuple[TrainingResult, TrainingCourse]]:
+    """Exam results of ``agents`` (everyone's when ``None``) with their courses, newest first."""
+    query = (
+        select(TrainingResult, TrainingCourse)
+        .join(TrainingCourse, TrainingCourse.id == TrainingResult.course_id)
+        .order_by(TrainingResult.recorded_at.desc(), TrainingResult.id.desc())
+    )
+    if agents is not None:
+        query = query.where(TrainingResult.agent_id.in_(list(agents)))
+    return [(row[0], row[1]) for row in session.execute(query)]

@@ -9,7 +9,9 @@ serious or critical violations).
 A team lead starts a contest from ``/team`` (handle time, today's calls); the agent finds
 their place on the desk, marked as theirs, and the lead the standings on the wallboard; the
 lead withdraws it and it leaves the desk. The lead assigns a coaching task from the agent's
-QA evaluation; the agent acknowledges it on ``/me``; the lead closes it with the outcome.
+QA evaluation; the agent acknowledges it on ``/me``; the lead closes it with the outcome. A
+manager sets up a course; the lead records the agent's passing exam, which grants the skill
+in the center file; the agent sees the certification on ``/me``.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -62,6 +64,7 @@ class Site:
 
     url: str
     shots: Path
+    home: Path
 
 
 def _record(contact: str, agent: str, at: float, talk: float, wrap: float) -> ContactRecord:
@@ -86,6 +89,7 @@ def _seed(factory: sessionmaker[Session]) -> None:
         for username, roles, agent_id in (
             ("lead", ["team_lead"], "a001"),
             ("a002", ["agent"], "a002"),
+            ("boss", ["manager"], None),
         ):
             session.add(
                 User(
@@ -153,7 +157,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shots = Path(os.environ.get("HOTLINE_SCREENSHOTS") or home / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     with serving(app, name="people") as url:
-        yield Site(url=url, shots=shots)
+        yield Site(url=url, shots=shots, home=home)
     engine.dispose()
 
 
@@ -346,3 +350,38 @@ def test_coaching_from_an_evaluation_is_acknowledged_on_me_and_closed_on_team(
     expect(lead.locator("#coaching p.muted").first).to_have_text("No coaching tasks open.")
     agent.goto(f"{site.url}/me?{PERIOD}")
     expect(agent.locator("#coaching-tasks")).to_have_count(0)
+
+
+def test_a_course_is_set_up_an_exam_passed_and_the_skill_granted(browser: Any, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    boss = _page(browser, site, "boss")
+    boss.goto(f"{site.url}/team?{PERIOD}&lang=en")
+    course = boss.locator("#course-form")
+    course.locator("input[name=name]").fill("Repair, advanced")
+    course.locator("select[name=skill]").select_option("repair")
+    course.locator("input[name=proficiency]").fill("3")
+    course.locator("button[type=submit]").click()
+    expect(boss.locator("#exam-form select[name=course] option")).to_have_count(1)
+    assert serious_violations(boss) == []
+
+    lead = _page(browser, site, "lead")
+    lead.goto(f"{site.url}/team?{PERIOD}")
+    exam = lead.locator("#exam-form")
+    expect(lead.locator("#course-form")).to_have_count(0)  # courses are the managers'
+    exam.locator("select[name=agent_id]").select_option("a002")
+    exam.locator("input[name=score]").fill("86")
+    exam.locator("button[type=submit]").click()
+    record = lead.locator("#training-records tbody tr[data-agent=a002]")
+    expect(record).to_contain_text("86 / 80")
+    expect(record).to_contain_text("已授予技能")  # a002 held repair 1
+    assert serious_violations(lead) == []
+    saved = (site.home / "center.yaml").read_text(encoding="utf-8")
+    assert "id: a002" in saved and "repair: 3" in saved
+
+    agent = _page(browser, site, "a002")
+    agent.goto(f"{site.url}/me?{PERIOD}&lang=en")
+    expect(agent.locator("#training tbody tr")).to_contain_text("skill granted")
+    assert serious_violations(agent) == []

@@ -243,6 +243,12 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/people/coaching/mine"): ADMIN | {"agent"},
     ("POST", "/api/people/coaching/{task_id}/acknowledge"): ADMIN | {"agent"},
     ("POST", "/api/people/coaching/{task_id}/close"): TEAM_LEADS_UP | {"qa"},
+    # training: managers set up courses (a pass changes routing); leads and up record exams
+    ("POST", "/api/people/courses"): MANAGERS,
+    ("GET", "/api/people/courses"): TEAM_LEADS_UP,
+    ("POST", "/api/people/courses/{course_id}/results"): TEAM_LEADS_UP,
+    ("GET", "/api/people/training"): TEAM_LEADS_UP,
+    ("GET", "/api/people/training/mine"): ADMIN | {"agent"},
     ("GET", "/api/quality/contacts/{contact_id}"): SUPERVISORS | {"qa"},
     ("GET", "/api/contacts/{contact_id}/segments"): LISTENERS,
     ("POST", "/api/quality/calibrations"): SUPERVISORS | {"qa"},

@@ -1,4 +1,4 @@
-"""People management records: the contests team leads and managers run, and coaching tasks.
+"""People management records: contests, coaching tasks, training courses and exam results.
 
 A competition names its figures, its period (local dates of the center, both included), who
 competes (agents or teams) and the teams it covers; its standings are never stored — they
@@ -12,7 +12,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -63,3 +74,37 @@ class CoachingTask(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class TrainingCourse(Base):
+    """A course teaching ``skill`` to ``proficiency``, ending in an exam passed at
+    ``pass_mark`` (0–100)."""
+
+    __tablename__ = "training_courses"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120))
+    skill: Mapped[str] = mapped_column(String(64))
+    proficiency: Mapped[int] = mapped_column(Integer)
+    pass_mark: Mapped[float] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrainingResult(Base):
+    """An agent's exam on a course: the score, whether it passed, and whether passing
+    raised the agent's skill (``granted``; false when they already held it at that level)."""
+
+    __tablename__ = "training_results"
+    __table_args__ = (Index("ix_training_results_agent", "agent_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    course_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("training_courses.id", ondelete="CASCADE")
+    )
+    agent_id: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

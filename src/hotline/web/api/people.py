@@ -14,6 +14,9 @@ team leads between their own teams, managers anywhere; ``/competitions/mine`` is
 desk shows an agent. ``/api/people/coaching`` keeps coaching tasks from a QA evaluation, a
 figure or a note (:mod:`hotline.people.coaching`): the agent acknowledges
 (``/coaching/{id}/acknowledge``), the coach closes with the outcome; every step audited.
+``/api/people/courses`` and ``/training`` keep courses and exam results
+(:mod:`hotline.people.training`); a pass grants the course's routing skill through the center
+file (:func:`hotline.web.center_file.grant_skill`, the administrator's path).
 
 Periods are local dates of the center (``start``, ``end``, both included; by default the
 last 28 days up to today).
@@ -36,10 +39,17 @@ from hotline.people.coaching import MAX_TEXT, CoachingRefused, overdue
 from hotline.people.competitions import MAX_METRICS, MAX_NAME, running
 from hotline.people.grading import Grading, distribution
 from hotline.people.leaderboard import NORMALISED, RANKABLE
-from hotline.store.models.people import CoachingTask, Competition
+from hotline.people.training import MAX_NAME as TRAINING_NAME
+from hotline.store.models.people import (
+    CoachingTask,
+    Competition,
+    TrainingCourse,
+    TrainingResult,
+)
 from hotline.web.access import current_center, require_agent, scope_of
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
+from hotline.web.center_file import grant_skill
 
 router = APIRouter(prefix="/api/people", tags=["people"])
 
@@ -778,3 +788,179 @@ def close_coaching(
     except CoachingRefused as refused:
         raise _refused(refused) from None
     return coaching_out(center, row)
+
+
+#: Who records exam results: team leads (their teams' agents), supervisors and managers.
+TRAINERS = (Role.MANAGER, Role.SUPERVISOR, Role.TEAM_LEAD)
+
+
+class CourseIn(BaseModel):
+    """A course teaching one of the center's skills to a proficiency (1–5), ending in an exam
+    passed at ``pass_mark`` (0–100)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., max_length=TRAINING_NAME)
+    skill: str = Field(..., max_length=64)
+    proficiency: int = Field(..., ge=-1000, le=1000)
+    pass_mark: float = Field(..., ge=-1000, le=1000)
+
+
+class CourseOut(ResponseModel):
+    """A course: the skill and proficiency a pass grants, and the pass mark."""
+
+    id: int
+    name: str
+    skill: str
+    proficiency: int
+    pass_mark: Number
+    created_by: str
+    created_at: datetime
+
+
+class ExamIn(BaseModel):
+    """An agent's exam score (0–100) on a course."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str = Field(..., max_length=64)
+    score: float = Field(..., ge=-1000, le=1000)
+
+
+class TrainingRecordOut(ResponseModel):
+    """One exam result: the course, the score against the pass mark, whether it passed, and
+    whether passing raised the agent's routing skill (``granted``: false when they already
+    held it at that level or higher)."""
+
+    id: int
+    agent_id: str
+    agent_name: str
+    course_id: int
+    course: str
+    skill: str
+    proficiency: int
+    pass_mark: Number
+    score: Number
+    passed: bool
+    granted: bool
+    recorded_by: str
+    recorded_at: datetime
+
+
+def _course_out(row: TrainingCourse) -> CourseOut:
+    return CourseOut.model_validate(row, from_attributes=True)
+
+
+def record_out(
+    center: CenterConfig, result: TrainingResult, course: TrainingCourse
+) -> TrainingRecordOut:
+    """The response shape of one exam result."""
+    names = {a.id: a.name for a in center.agents}
+    return TrainingRecordOut(
+        id=result.id,
+        agent_id=result.agent_id,
+        agent_name=names.get(result.agent_id, result.agent_id),
+        course_id=course.id,
+        course=course.name,
+        skill=course.skill,
+        proficiency=course.proficiency,
+        pass_mark=course.pass_mark,
+        score=result.score,
+        passed=result.passed,
+        granted=result.granted,
+        recorded_by=result.recorded_by,
+        recorded_at=result.recorded_at,
+    )
+
+
+@router.post("/courses", status_code=201, responses=errors(409, 422))
+def create_course(
+    body: CourseIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(Role.MANAGER)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CourseOut:
+    """Set up a course on one of the center's skills (managers: a pass changes routing);
+    audited."""
+    center = _center(request)
+    row = service.create_course(
+        session=session,
+        center=center,
+        actor=user.username,
+        name=body.name,
+        skill=body.skill,
+        proficiency=body.proficiency,
+        pass_mark=body.pass_mark,
+    )
+    return _course_out(row)
+
+
+@router.get("/courses", responses=errors())
+def list_courses(
+    user: CurrentUser = Depends(require_roles(*TRAINERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[CourseOut]:
+    """Every course, by name."""
+    return [_course_out(row) for row in service.list_courses(session=session)]
+
+
+@router.post("/courses/{course_id}/results", status_code=201, responses=errors(403, 404, 409, 422))
+def record_exam(
+    body: ExamIn,
+    request: Request,
+    course_id: int = Path_(..., ge=1, le=2**62),
+    user: CurrentUser = Depends(require_roles(*TRAINERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> TrainingRecordOut:
+    """Record an agent's exam (a team lead: their teams' agents); a pass grants the course's
+    skill at its proficiency through the center file, as an administrator's skill edit does,
+    and the live engine routes with it from the agent's next free moment. Audited."""
+    center = _center(request)
+    require_agent(scope_of(request, user), body.agent_id)
+    course, row = service.record_exam(
+        session=session,
+        center=center,
+        actor=user.username,
+        course_id=course_id,
+        agent_id=body.agent_id,
+        score=body.score,
+    )
+    if row.passed:
+        row.granted = grant_skill(
+            request,
+            session,
+            actor=user.username,
+            agent_id=body.agent_id,
+            skill=course.skill,
+            proficiency=course.proficiency,
+            detail={"course_id": course.id, "result_id": row.id},
+        )
+    return record_out(center, row, course)
+
+
+@router.get("/training", responses=errors(409))
+def training_records(
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*TRAINERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[TrainingRecordOut]:
+    """Exam results of the caller's agents (a team lead: their teams'), newest first."""
+    center = _center(request)
+    scope = scope_of(request, user)
+    agents = None if scope.everyone else [a.id for a in center.agents if scope.covers(a.id)]
+    rows = service.training_records(session=session, agents=agents)
+    return [record_out(center, result, course) for result, course in rows]
+
+
+@router.get("/training/mine", responses=errors(409))
+def my_training(
+    request: Request,
+    user: CurrentUser = Depends(require_roles(Role.AGENT)),
+    session: Session = Depends(read_session, scope="function"),
+) -> list[TrainingRecordOut]:
+    """The signed-in agent's own exam results and certifications."""
+    center = _center(request)
+    if not user.agent_id:
+        return []
+    rows = service.training_records(session=session, agents=[user.agent_id])
+    return [record_out(center, result, course) for result, course in rows]

@@ -8,8 +8,9 @@ supervisors and managers the floor; an agent sees only themselves, beside their 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from hotline.web.api.people import (
     CompetitionStandingsOut,
     coaching_out,
     period,
+    record_out,
     standings_out,
     today_of,
     visible_teams,
@@ -174,6 +176,14 @@ def team_page(
             for row in service.list_coaching(session=session, agents=agents)
         ],
         coach_side=True,
+        courses=service.list_courses(session=session),
+        course_author=user.has(Role.MANAGER),
+        skills=center.skills,
+        training=[
+            record_out(center, result, course)
+            for result, course in service.training_records(session=session, agents=agents)
+        ],
+        local_date=_local_date(center),
         coach_prefill=_coach_prefill(request, end),
         organiser=user.has(*ORGANISERS),
         can_withdraw=user.has(*ORGANISERS),
@@ -187,6 +197,12 @@ def team_page(
         names={a.id: a.name for a in center.agents},
     )
     return render(request, "team.html", context)
+
+
+def _local_date(center: CenterConfig) -> Callable[[datetime], str]:
+    """A function printing an instant as the center's local date."""
+    zone = ZoneInfo(center.center.timezone)
+    return lambda moment: moment.astimezone(zone).date().isoformat()
 
 
 def _coach_prefill(request: Request, end: date) -> dict[str, str]:
@@ -253,7 +269,6 @@ def my_page(
         context = page_context(request, user)
         context.update(card=None)
         return render(request, "me.html", context)
-    zone = ZoneInfo(center.center.timezone)
     team = [a.id for a in center.agents if a.team == mine.team]
     card = service.scorecard(session=session, center=center, start=start, end=end, agents=team)
     own = next(c for c in card.agents if c.agent == mine.id)
@@ -268,6 +283,10 @@ def my_page(
             for row in service.list_coaching(session=session, agents=[mine.id])
         ],
         coach_side=False,
-        local_date=lambda moment: moment.astimezone(zone).date().isoformat(),
+        training=[
+            record_out(center, result, course)
+            for result, course in service.training_records(session=session, agents=[mine.id])
+        ],
+        local_date=_local_date(center),
     )
     return render(request, "me.html", context)
