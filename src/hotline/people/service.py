@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -391,12 +391,19 @@ def create_competition(
     return row
 
 
+Row = TypeVar("Row", Competition, CoachingTask, TrainingCourse)
+
+
+def _one(session: Session, model: type[Row], number: int, what: str) -> Row:
+    row = session.get(model, number)
+    if row is None:
+        raise NotFound(f"{what} {number} does not exist")
+    return row
+
+
 def get_competition(*, session: Session, competition_id: int) -> Competition:
     """One contest (``NotFound`` if there is none)."""
-    row = session.get(Competition, competition_id)
-    if row is None:
-        raise NotFound(f"competition {competition_id} does not exist")
-    return row
+    return _one(session, Competition, competition_id, "competition")
 
 
 def list_competitions(
@@ -571,10 +578,7 @@ def create_coaching(
 
 def get_coaching(*, session: Session, task_id: int) -> CoachingTask:
     """One coaching task (``NotFound`` if there is none)."""
-    row = session.get(CoachingTask, task_id)
-    if row is None:
-        raise NotFound(f"coaching task {task_id} does not exist")
-    return row
+    return _one(session, CoachingTask, task_id, "coaching task")
 
 
 def list_coaching(
@@ -685,9 +689,7 @@ def record_exam(
     """Record ``agent_id``'s exam score on a course and whether it passed, audited
     (``people.training.exam``). Granting the skill on a pass is a change of the center file,
     which the caller makes (``granted`` is set then)."""
-    course = session.get(TrainingCourse, course_id)
-    if course is None:
-        raise NotFound(f"course {course_id} does not exist")
+    course = _one(session, TrainingCourse, course_id, "course")
     found: list[Problem] = []
     if agent_id not in {a.id for a in center.agents}:
         found.append(Problem(f"no agent {agent_id}", field="agent_id"))

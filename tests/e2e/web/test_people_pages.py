@@ -8,10 +8,12 @@ serious or critical violations).
 
 A team lead starts a contest from ``/team`` (handle time, today's calls); the agent finds
 their place on the desk, marked as theirs, and the lead the standings on the wallboard; the
-lead withdraws it and it leaves the desk. The lead assigns a coaching task from the agent's
-QA evaluation; the agent acknowledges it on ``/me``; the lead closes it with the outcome. A
-manager sets up a course; the lead records the agent's passing exam, which grants the skill
-in the center file; the agent sees the certification on ``/me``.
+lead withdraws it and it leaves the desk. The wallboard also draws today's charts (offered
+and answered per half hour against the forecast, service level, backlog, reasons). The lead
+assigns a coaching task from the agent's QA evaluation; the agent acknowledges it on
+``/me``; the lead closes it with the outcome. A manager sets up a course; the lead records
+the agent's passing exam, which grants the skill in the center file; the agent sees the
+certification on ``/me``.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -303,6 +305,17 @@ def test_a_contest_started_on_the_team_page_shows_on_the_desk_and_the_wallboard(
     wall = lead.locator("#wall-contests")
     expect(wall.locator("h3")).to_contain_text("本周 AHT 赛")
     expect(wall.locator("tbody tr")).to_have_count(2)
+    # the 大屏's charts: today per half hour (a002's and a003's calls an hour ago), the
+    # service level, the backlog, the reasons; no forecast from March's handful of calls
+    charts = lead.locator("#wall-charts")
+    expect(charts.locator("svg.wall-chart")).to_have_count(3)
+    expect(charts.locator("#chart-volume polyline.offered")).not_to_have_count(0)
+    expect(charts.locator(".note")).to_contain_text("two weeks of history")
+    assert serious_violations(lead) == []
+    lead.goto(f"{site.url}/wallboard?lang=en")
+    expect(lead.locator("#wall-charts h2")).to_contain_text("Today")
+    expect(lead.locator("#chart-reasons")).to_contain_text("No tickets opened today.")
+    assert serious_violations(lead) == []
     lead.screenshot(path=str(site.shots / "people-04-wallboard-contest.png"), full_page=True)
 
     lead.goto(f"{site.url}/team")
