@@ -56,6 +56,9 @@ def _register() -> None:
     from hotline.cli import cluster
 
     cluster.register(app)
+    from hotline.cli import people
+
+    people.register(app)
 
 
 _register()

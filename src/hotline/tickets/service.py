@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, or_, select, update
+from sqlalchemy import BindParameter, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.config.center import TicketTypeCategories
@@ -1186,6 +1186,22 @@ def opened_per_day(
         day = created.astimezone(zone).date()
         counts[day] = counts.get(day, 0) + 1
     return counts
+
+
+def opened_by_category(
+    session: Session, *, start: datetime, end: datetime, limit: int = 5
+) -> list[tuple[str, int]]:
+    """The ``limit`` most frequent categories (the reasons customers got in touch) of tickets
+    opened in ``[start, end)``, most first; uncategorised tickets count as ``""``."""
+    count = func.count(Ticket.id)
+    query = (
+        select(Ticket.category, count)
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .group_by(Ticket.category)
+        .order_by(count.desc(), Ticket.category)
+        .limit(limit)
+    )
+    return [(category or "", int(number)) for category, number in session.execute(query)]
 
 
 def ticket_view(ticket: Ticket, *, masked: bool = False) -> dict[str, Any]:

@@ -6,15 +6,26 @@ The agent opens ``/me``: their figures against target and team average, their gr
 recent evaluation, and nobody else's row. Every page passes axe-core in zh-CN and en (no
 serious or critical violations).
 
+A team lead starts a contest from ``/team`` (handle time, today's calls); the agent finds
+their place on the desk, marked as theirs, and the lead the standings on the wallboard; the
+lead withdraws it and it leaves the desk. The wallboard also draws today's charts (offered
+and answered per half hour against the forecast, service level, backlog, reasons). The lead
+assigns a coaching task from the agent's QA evaluation; the agent acknowledges it on
+``/me``; the lead closes it with the outcome. A manager sets up a course; the lead records
+the agent's passing exam, which grants the skill in the center file; the agent sees the
+certification on ``/me``.
+
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +69,7 @@ class Site:
 
     url: str
     shots: Path
+    home: Path
 
 
 def _record(contact: str, agent: str, at: float, talk: float, wrap: float) -> ContactRecord:
@@ -82,6 +94,7 @@ def _seed(factory: sessionmaker[Session]) -> None:
         for username, roles, agent_id in (
             ("lead", ["team_lead"], "a001"),
             ("a002", ["agent"], "a002"),
+            ("boss", ["manager"], None),
         ):
             session.add(
                 User(
@@ -101,6 +114,9 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 _record("0002", "a002", T0 + DAY + 3600, 700, 150),
                 _record("0003", "a003", T0 + 3600, 200, 30),
                 _record("0004", "a011", T0 + 3600, 250, 30),
+                # today, for a running contest: a002 the shorter calls
+                _record("0101", "a002", time.time() - 3600, 200, 20),
+                _record("0102", "a003", time.time() - 3600, 500, 20),
             ],
             source="people-e2e",
         )
@@ -137,7 +153,7 @@ def _publish_tomorrow(session: Session) -> None:
     tomorrow = datetime.now(UTC).astimezone(zone).date() + timedelta(days=1)
 
     def at(hour: int) -> datetime:
-        return datetime.combine(tomorrow, time(hour), zone)
+        return datetime.combine(tomorrow, day_time(hour), zone)
 
     lunch = RosterBreak(at(12), at(13), "lunch")
     roster = rosters.create_roster(
@@ -172,7 +188,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shots = Path(os.environ.get("HOTLINE_SCREENSHOTS") or home / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     with serving(app, name="people") as url:
-        yield Site(url=url, shots=shots)
+        yield Site(url=url, shots=shots, home=home)
     engine.dispose()
 
 
@@ -280,3 +296,141 @@ def test_an_agent_sees_their_own_figures_grade_and_evaluations(browser: Any, sit
     agent.screenshot(path=str(site.shots / "people-02-me-en.png"), full_page=True)
     refused = agent.goto(f"{site.url}/team")
     assert refused is not None and refused.status == 403
+
+
+def test_a_contest_started_on_the_team_page_shows_on_the_desk_and_the_wallboard(
+    browser: Any, site: Site
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    lead = _page(browser, site, "lead")
+    lead.goto(f"{site.url}/team?lang=en")
+    expect(lead.locator("#contests .contest")).to_have_count(0)
+    form = lead.locator("#contest-form")
+    form.locator("input[name=name]").fill("本周 AHT 赛")
+    form.locator("input[name=start]").fill((today - timedelta(days=1)).isoformat())
+    form.locator("input[name=end]").fill((today + timedelta(days=6)).isoformat())
+    form.locator("input[name=metrics][value=aht_s]").check()
+    form.locator("button[type=submit]").click()
+    contest = lead.locator("#contests .contest")
+    expect(contest).to_have_count(1)
+    expect(contest.locator("h3")).to_contain_text("running")
+    # today's calls: a002's 220 s beats a003's 520 s on the repair queue's own figure
+    places = contest.locator("tbody tr")
+    assert places.evaluate_all("rs => rs.map(r => r.dataset.entrant)") == ["a002", "a003"]
+    expect(places.first).to_contain_text("2")  # two ranked: first earns 2 points
+    assert serious_violations(lead) == []
+
+    agent = _page(browser, site, "a002")
+    agent.goto(f"{site.url}/desk")
+    card = agent.locator("#contest-card")
+    expect(card.locator("h2")).to_have_text("我的竞赛")
+    own = card.locator("tr.own")
+    expect(own).to_have_attribute("data-entrant", "a002")
+    expect(own).to_contain_text("我")
+    assert serious_violations(agent) == []
+    agent.goto(f"{site.url}/desk?lang=en")
+    expect(agent.locator("#contest-card h2")).to_have_text("My contests")
+    assert serious_violations(agent) == []
+    agent.screenshot(path=str(site.shots / "people-03-desk-contest.png"), full_page=True)
+
+    lead.goto(f"{site.url}/wallboard?mode=big")
+    wall = lead.locator("#wall-contests")
+    expect(wall.locator("h3")).to_contain_text("本周 AHT 赛")
+    expect(wall.locator("tbody tr")).to_have_count(2)
+    # the 大屏's charts: today per half hour (a002's and a003's calls an hour ago), the
+    # service level, the backlog, the reasons; no forecast from March's handful of calls
+    charts = lead.locator("#wall-charts")
+    expect(charts.locator("svg.wall-chart")).to_have_count(3)
+    expect(charts.locator("#chart-volume polyline.offered")).not_to_have_count(0)
+    expect(charts.locator(".note")).to_contain_text("two weeks of history")
+    assert serious_violations(lead) == []
+    lead.goto(f"{site.url}/wallboard?lang=en")
+    expect(lead.locator("#wall-charts h2")).to_contain_text("Today")
+    expect(lead.locator("#chart-reasons")).to_contain_text("No tickets opened today.")
+    assert serious_violations(lead) == []
+    lead.screenshot(path=str(site.shots / "people-04-wallboard-contest.png"), full_page=True)
+
+    lead.goto(f"{site.url}/team")
+    lead.locator("#contests .contest-withdraw").click()
+    expect(lead.locator("#contests .contest")).to_have_count(0)
+    agent.goto(f"{site.url}/desk")
+    expect(agent.locator("#contest-card")).to_have_count(0)
+
+
+def test_coaching_from_an_evaluation_is_acknowledged_on_me_and_closed_on_team(
+    browser: Any, site: Site
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    lead = _page(browser, site, "lead")
+    lead.goto(f"{site.url}/team?{PERIOD}")
+    form = lead.locator("#coach-form")
+    form.locator("select[name=agent_id]").select_option("a002")
+    form.locator("input[name=evaluation_id]").fill("1")  # a002's one evaluation, 88.0
+    form.locator("textarea[name=note]").fill("保持前先征得客户同意")
+    form.locator("button[type=submit]").click()
+    task = lead.locator("#coaching-tasks tbody tr")
+    expect(task).to_have_count(1)
+    expect(task).to_have_attribute("data-status", "open")
+    expect(task).to_contain_text("质检评估 #1 · 88.0")
+    assert serious_violations(lead) == []
+
+    agent = _page(browser, site, "a002")
+    agent.goto(f"{site.url}/me?{PERIOD}&lang=en")
+    mine = agent.locator("#coaching tbody tr")
+    expect(mine).to_contain_text("保持前先征得客户同意")
+    assert serious_violations(agent) == []
+    mine.locator(".coach-ack").click()
+    expect(agent.locator("#coaching tbody tr")).to_have_attribute("data-status", "acknowledged")
+    expect(agent.locator("#coaching tbody tr")).to_contain_text("acknowledged")
+
+    lead.goto(f"{site.url}/team?{PERIOD}&lang=en")
+    row = lead.locator("#coaching-tasks tbody tr")
+    expect(row).to_have_attribute("data-status", "acknowledged")
+    assert serious_violations(lead) == []
+    row.locator(".coach-outcome").fill("asked before every hold in the next 20 calls")
+    row.locator(".coach-close").click()
+    expect(lead.locator("#coaching p.muted").first).to_have_text("No coaching tasks open.")
+    agent.goto(f"{site.url}/me?{PERIOD}")
+    expect(agent.locator("#coaching-tasks")).to_have_count(0)
+
+
+def test_a_course_is_set_up_an_exam_passed_and_the_skill_granted(browser: Any, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    boss = _page(browser, site, "boss")
+    boss.goto(f"{site.url}/team?{PERIOD}&lang=en")
+    course = boss.locator("#course-form")
+    course.locator("input[name=name]").fill("Repair, advanced")
+    course.locator("select[name=skill]").select_option("repair")
+    course.locator("input[name=proficiency]").fill("3")
+    course.locator("button[type=submit]").click()
+    expect(boss.locator("#exam-form select[name=course] option")).to_have_count(1)
+    assert serious_violations(boss) == []
+
+    lead = _page(browser, site, "lead")
+    lead.goto(f"{site.url}/team?{PERIOD}")
+    exam = lead.locator("#exam-form")
+    expect(lead.locator("#course-form")).to_have_count(0)  # courses are the managers'
+    exam.locator("select[name=agent_id]").select_option("a002")
+    exam.locator("input[name=score]").fill("86")
+    exam.locator("button[type=submit]").click()
+    record = lead.locator("#training-records tbody tr[data-agent=a002]")
+    expect(record).to_contain_text("86 / 80")
+    expect(record).to_contain_text("已授予技能")  # a002 held repair 1
+    assert serious_violations(lead) == []
+    saved = (site.home / "center.yaml").read_text(encoding="utf-8")
+    assert "id: a002" in saved and "repair: 3" in saved
+
+    agent = _page(browser, site, "a002")
+    agent.goto(f"{site.url}/me?{PERIOD}&lang=en")
+    expect(agent.locator("#training tbody tr")).to_contain_text("skill granted")
+    assert serious_violations(agent) == []

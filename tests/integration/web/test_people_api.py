@@ -4,16 +4,21 @@ sees whose; the period checked."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.core.events import Event, EventKind
 from hotline.metrics.service import ContactRecord, import_records
 from hotline.store import event_log
+from hotline.store.models.core import AuditEntry
 from hotline.store.models.quality import Evaluation
 
 #: 2026-03-02 08:00 in Shanghai (the sample center's time zone); 00:00 UTC.
@@ -313,3 +318,254 @@ def test_the_leaderboard_ranks_handle_time_against_each_queue_mix(
         "/api/people/leaderboard", params={**PERIOD, "metric": "salary"}, headers=lead
     )
     assert bad.status_code == 422 and "not 'salary'" in bad.text
+
+
+def _running_contest_records(session: Session) -> dict[str, object]:
+    """The leaderboard test's queue mix an hour ago, and a contest body running since
+    yesterday (the sample center's local dates) over handle time and FCR."""
+    now = time.time()
+    handles = {
+        ("a001", "repair"): 400, ("a002", "repair"): 600, ("a011", "repair"): 500,
+        ("a003", "installation"): 200, ("a004", "installation"): 100,
+    }  # fmt: skip
+    import_records(
+        session=session,
+        records=[
+            replace(
+                _mix_record(f"{agent}-{queue}-{n}", agent, queue, handle),
+                arrived_at=now - 3600,
+                queued_at=now - 3600,
+                answered_at=now - 3590,
+                ended_at=now - 3590 + handle,
+            )
+            for (agent, queue), handle in handles.items()
+            for n in range(2)
+        ],
+        source="contest",
+    )
+    session.commit()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return {
+        "name": "三月安装组 AHT + FCR",
+        "metrics": ["aht_s", "fcr"],
+        "start": (today - timedelta(days=1)).isoformat(),
+        "end": (today + timedelta(days=6)).isoformat(),
+    }
+
+
+def test_a_team_lead_runs_a_contest_between_their_agents_on_place_points(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    body = _running_contest_records(db_session)
+    lead = _headers(token_for, "team_lead")
+    created = app_client.post("/api/people/competitions", json=body, headers=lead)
+    assert created.status_code == 201, created.text
+    contest = created.json()
+    # no teams named: the lead's own team
+    assert contest["teams"] == ["t-install"] and contest["status"] == "running"
+    assert contest["created_by"] == "team_lead"
+    standings = app_client.get(f"/api/people/competitions/{contest['id']}", headers=lead)
+    assert standings.status_code == 200, standings.text
+    result = standings.json()
+    # handle time on the index against each mix: a004, a001, a002, a003 (4, 3, 2, 1 points);
+    # every call resolved first time: all four share FCR's first place (4 points each)
+    assert [(s["rank"], s["name"], s["points"]) for s in result["overall"]] == [
+        (1, "a004", 8),
+        (2, "a001", 7),
+        (3, "a002", 6),
+        (4, "a003", 5),
+    ]
+    assert result["overall"][1]["places"] == {"aht_s": 2, "fcr": 1}
+    assert result["overall"][1]["display_name"] == "郑静芳"
+    assert result["normalised"] == ["aht_s", "fcr"]
+    # a011 (t-repair) is not in the contest, but counts in the center's repair figure
+    assert result["boards"]["aht_s"][1]["expected"] == 500.0
+    # the agent sees it on the desk, with the same standings
+    mine = app_client.get("/api/people/competitions/mine", headers=_headers(token_for, "agent"))
+    assert mine.status_code == 200, mine.text
+    assert [c["competition"]["id"] for c in mine.json()] == [contest["id"]]
+    assert mine.json()[0]["overall"] == result["overall"]
+    # audited
+    audit = db_session.execute(
+        select(AuditEntry.actor, AuditEntry.target).where(
+            AuditEntry.action == "people.competition.create"
+        )
+    ).all()
+    assert audit == [("team_lead", str(contest["id"]))]
+
+
+@SQLITE_ONLY
+def test_a_contest_is_refused_naming_the_field_and_a_lead_keeps_to_their_teams(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    body = _running_contest_records(db_session)
+    lead = _headers(token_for, "team_lead")
+    foreign = app_client.post(
+        "/api/people/competitions", json={**body, "teams": ["t-repair"]}, headers=lead
+    )
+    assert foreign.status_code == 403 and "t-repair is not a team you lead" in foreign.text
+    bad = app_client.post(
+        "/api/people/competitions",
+        json={**body, "metrics": ["aht_s", "salary"], "level": "crew", "teams": ["t-mars"]},
+        headers=_headers(token_for, "manager"),
+    )
+    assert bad.status_code == 422, bad.text
+    problems = {(p["field"], p["problem"]) for p in bad.json()["problems"]}
+    assert ("level", "agent or team, not 'crew'") in problems
+    assert ("teams", "no team t-mars") in problems
+    assert any(f == "metrics" and "not 'salary'" in p for f, p in problems)
+    backwards = app_client.post(
+        "/api/people/competitions", json={**body, "end": "2026-01-01"}, headers=lead
+    )
+    assert backwards.status_code == 422 and "is before start" in backwards.text
+    # agents and supervisors read, they do not organise
+    for role in ("agent", "supervisor"):
+        refused = app_client.post(
+            "/api/people/competitions", json=body, headers=_headers(token_for, role)
+        )
+        assert refused.status_code == 403
+
+
+@SQLITE_ONLY
+def test_a_team_contest_between_teams_is_seen_by_their_leads_and_withdrawn_by_a_manager(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    body = _running_contest_records(db_session)
+    boss = _headers(token_for, "manager")
+    lead = _headers(token_for, "team_lead")
+    created = app_client.post(
+        "/api/people/competitions",
+        json={**body, "level": "team", "teams": ["t-install", "t-repair"], "metrics": ["aht_s"]},
+        headers=boss,
+    ).json()
+    others = app_client.post(
+        "/api/people/competitions",
+        json={**body, "teams": ["t-care"], "metrics": ["csat"]},
+        headers=boss,
+    ).json()
+    # the lead of t-install sees the contest their team is in, not t-care's
+    seen = app_client.get("/api/people/competitions", headers=lead).json()
+    assert [c["id"] for c in seen] == [created["id"]]
+    hidden = app_client.get(f"/api/people/competitions/{others['id']}", headers=lead)
+    assert hidden.status_code == 404
+    teams = app_client.get(f"/api/people/competitions/{created['id']}", headers=lead).json()
+    assert [(s["rank"], s["name"]) for s in teams["overall"]] == [(1, "t-install"), (1, "t-repair")]
+    # the lead may not withdraw a contest that also covers another lead's team
+    refused = app_client.delete(f"/api/people/competitions/{created['id']}", headers=lead)
+    assert refused.status_code == 403 and "t-repair" in refused.text
+    gone = app_client.delete(f"/api/people/competitions/{created['id']}", headers=boss)
+    assert gone.status_code == 200 and gone.json()["status"] == "withdrawn"
+    again = app_client.delete(f"/api/people/competitions/{created['id']}", headers=boss)
+    assert again.status_code == 409
+    assert app_client.get("/api/people/competitions", headers=lead).json() == []
+    assert (
+        app_client.get("/api/people/competitions/mine", headers=_headers(token_for, "agent")).json()
+        == []
+    )
+
+
+def test_coaching_from_an_evaluation_is_acknowledged_by_the_agent_and_closed_by_the_lead(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    _seed(db_session)
+    evaluation = db_session.scalars(select(Evaluation.id)).one()
+    lead = _headers(token_for, "team_lead")
+    agent = _headers(token_for, "agent")  # a001
+    created = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a001", "note": "保持前先征得同意", "due": "2026-03-10",
+              "evaluation_id": evaluation},
+        headers=lead,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    task = created.json()
+    assert task["source"] == "evaluation" and task["status"] == "open"
+    assert task["source_detail"] == {
+        "evaluation_id": evaluation,
+        "contact_id": "c1",
+        "form_id": "voice-service",
+        "score": 90.0,
+        "fatal_error": False,
+    }
+    assert task["overdue"] is True  # due in March 2026, not closed
+    # the lead cannot close it before the agent has read it
+    early = app_client.post(
+        f"/api/people/coaching/{task['id']}/close", json={"outcome": "done"}, headers=lead
+    )
+    assert early.status_code == 409 and "not acknowledged" in early.text
+    mine = app_client.get("/api/people/coaching/mine", headers=agent).json()
+    assert [t["id"] for t in mine] == [task["id"]]
+    acknowledged = app_client.post(f"/api/people/coaching/{task['id']}/acknowledge", headers=agent)
+    assert acknowledged.status_code == 200 and acknowledged.json()["status"] == "acknowledged"
+    empty = app_client.post(
+        f"/api/people/coaching/{task['id']}/close", json={"outcome": " "}, headers=lead
+    )
+    assert empty.status_code == 409 and "outcome" in empty.text
+    closed = app_client.post(
+        f"/api/people/coaching/{task['id']}/close",
+        json={"outcome": "两周内保持前均已征得同意"},
+        headers=lead,
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed" and closed.json()["closed_by"] == "team_lead"
+    assert closed.json()["overdue"] is False
+    assert app_client.get("/api/people/coaching", headers=lead).json() == []
+    assert len(app_client.get("/api/people/coaching?closed=true", headers=lead).json()) == 1
+    actions = db_session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.action.like("people.coaching.%"))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == [
+        "people.coaching.create",
+        "people.coaching.acknowledge",
+        "people.coaching.close",
+    ]
+
+
+@SQLITE_ONLY
+def test_coaching_from_a_figure_is_computed_by_the_server_and_kept_to_the_coachs_agents(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session
+) -> None:
+    _seed(db_session)
+    lead = _headers(token_for, "team_lead")
+    created = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a002", "note": "AHT", "due": "2026-03-20", "metric": "aht_s",
+              "start": "2026-03-02", "end": "2026-03-03"},
+        headers=lead,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    detail = created.json()["source_detail"]
+    # a002's one call: 500 + 100 hold + 200 wrap; the team's mean of a001, a002 and a003
+    assert detail["metric"] == "aht_s" and detail["value"] == 800.0
+    assert detail["team_mean"] == pytest.approx((340.0 + 800.0 + 100.0) / 3)
+    assert detail["target"] == 360.0
+    # a011 is in another lead's team; an evaluation of a001 is not a002's
+    foreign = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a011", "note": "x", "due": "2026-03-20"},
+        headers=lead,
+    )
+    assert foreign.status_code == 403
+    evaluation = db_session.scalars(select(Evaluation.id)).one()
+    wrong = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a002", "note": "x", "due": "2026-03-20", "evaluation_id": evaluation},
+        headers=lead,
+    )
+    assert wrong.status_code == 422 and "is of a001, not a002" in wrong.text
+    bad = app_client.post(
+        "/api/people/coaching",
+        json={"agent_id": "a002", "note": " ", "due": "2026-03-20", "metric": "salary"},
+        headers=lead,
+    )
+    assert bad.status_code == 422
+    fields = {p["field"] for p in bad.json()["problems"]}
+    assert fields == {"note", "metric", "start"}
+    # only the coached agent acknowledges: a001's account may not acknowledge a002's task
+    refused = app_client.post(
+        f"/api/people/coaching/{created.json()['id']}/acknowledge",
+        headers=_headers(token_for, "agent"),
+    )
+    assert refused.status_code == 403 and "not yours to acknowledge" in refused.text

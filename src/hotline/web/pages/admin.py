@@ -30,34 +30,19 @@ from hotline.config.validate import check_text
 from hotline.core.calendar import WEEKDAYS
 from hotline.core.documents import load_yaml
 from hotline.core.errors import NotFound
-from hotline.identity import audit
 from hotline.identity.roles import ALL_ROLES
 from hotline.store.models.core import User
 from hotline.web.api.responses import Number, ResponseModel
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.center_file import SAVED_NAME, center_text, write_checked
+from hotline.web.center_file import apply_live as _apply
+from hotline.web.center_file import problems_of as _problems
 from hotline.web.pages.live import page_texts
 from hotline.web.pages.rendering import page_context, render
 
 router = APIRouter(include_in_schema=False)
 
 ADMINS = ("admin", "manager")
-SAVED_NAME = "center.yaml"
-
-
-def center_text(request: Request) -> tuple[str, str]:
-    """The configuration text being edited and where it came from."""
-    settings = request.app.state.settings
-    saved = Path(settings.home) / SAVED_NAME
-    if saved.exists():
-        return saved.read_text(encoding="utf-8"), str(saved)
-    if settings.center_config and Path(settings.center_config).exists():
-        path = Path(settings.center_config)
-        return path.read_text(encoding="utf-8"), str(path)
-    center = request.app.state.center
-    if center is None:
-        return "", ""
-    data = center.model_dump(mode="json", exclude_defaults=True)
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), "running"
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -162,14 +147,6 @@ class CenterSavedOut(ResponseModel):
     whole: list[str] | None = None
 
 
-def _problems(result: Any) -> list[dict[str, Any]]:
-    return [
-        {"line": p.line, "field": p.field, "problem": p.rule, "level": level}
-        for level, problems in (("error", result.errors), ("warning", result.warnings))
-        for p in problems
-    ]
-
-
 # Fields an answer does not have stay out of it (``response_model_exclude_unset``).
 @router.post("/admin/center", response_model=CenterSavedOut, response_model_exclude_unset=True)
 def save_center(
@@ -185,15 +162,14 @@ def save_center(
             {"error": "invalid_request", "saved": False, "problems": _problems(result)},
             status_code=422,
         )
-    path = Path(request.app.state.settings.home) / SAVED_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body.text, encoding="utf-8")
     assert result.config is not None
-    audit.record(
+    path = write_checked(
+        request,
         session,
+        text=body.text,
         actor=user.username,
         action="center.save",
-        target=str(path),
+        target=str(Path(request.app.state.settings.home) / SAVED_NAME),
         detail={
             "queues": len(result.config.queues),
             "agents": len(result.config.agents),
@@ -203,20 +179,6 @@ def save_center(
     return CenterSavedOut.model_validate(
         {"saved": True, "path": str(path), "problems": _problems(result), **_apply(request, result)}
     )
-
-
-def _apply(request: Request, result: Any) -> dict[str, Any]:
-    """Hand a saved configuration to the running live driver (each queue and agent switches
-    at its own safe point: when it holds no contact).
-
-    Without a live driver (tests, an app built without one) the file is only saved: a server
-    starting in the same home (``hotline serve``, ``hotline demo``) loads it.
-    """
-    driver = getattr(request.app.state, "live", None)
-    if driver is None or result.config is None:
-        return {"restart": True, "pending": False}
-    driver.reconfigure(result.config)
-    return {"restart": False, **driver.apply_status()}
 
 
 @router.get("/admin/center/status", response_model=ApplyStatusOut)
@@ -379,11 +341,10 @@ def edit_center(
         return CenterSavedOut.model_validate(
             {"saved": False, "ok": True, "problems": problems, "text": new_text}
         )
-    path = Path(request.app.state.settings.home) / SAVED_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new_text, encoding="utf-8")
-    audit.record(
+    path = write_checked(
+        request,
         session,
+        text=new_text,
         actor=user.username,
         action=f"center.edit.{body.edit.kind}",
         target=body.edit.id,

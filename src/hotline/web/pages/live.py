@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from hotline.campaigns.service import list_campaigns
+from hotline.config.center import CenterConfig
 from hotline.store.db import reading
+from hotline.web.api.people import CompetitionStandingsOut, running_standings, visible_teams
 from hotline.web.api.rosters import MyScheduleOut, my_schedule
 from hotline.web.auth import CurrentUser, require_roles
 from hotline.web.i18n import catalog
 from hotline.web.pages.campaigns import DESK_RESULTS
 from hotline.web.pages.rendering import page_context, render
+from hotline.web.wallboard_charts import WallCharts, line_chart
+from hotline.web.wallboard_charts import build as build_charts
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,6 +56,51 @@ def running_campaigns(request: Request) -> list[dict[str, Any]]:
         ]
 
 
+def contests(
+    request: Request, center: CenterConfig | None, teams: list[str] | None
+) -> list[CompetitionStandingsOut]:
+    """The running contests covering ``teams`` (all when ``None``), with their standings:
+    the desk's and the wallboard's contest panels."""
+    if center is None:
+        return []
+    with reading(request.app.state.session_factory(), purpose="contests") as session:
+        return running_standings(session=session, center=center, teams=teams)
+
+
+def _charts(
+    request: Request, center: CenterConfig | None, t: Callable[[str], str]
+) -> dict[str, Any] | None:
+    """The 大屏's charts drawn for the page (today so far; they move by the half hour)."""
+    if center is None:
+        return None
+    with reading(request.app.state.session_factory(), purpose="wallboard charts") as session:
+        charts: WallCharts = build_charts(session=session, center=center, now=datetime.now(UTC))
+    volume = [("offered", t("chart.offered"), charts.offered)]
+    volume.append(("answered", t("chart.answered"), charts.answered))
+    if charts.forecast is not None:
+        volume.append(("forecast", t("chart.forecast"), list(charts.forecast)))
+    return {
+        "data": charts,
+        "volume": Markup(
+            line_chart(title=t("chart.volume"), labels=charts.intervals, series=volume)
+        ),
+        "service_level": Markup(
+            line_chart(
+                title=t("chart.service_level"),
+                labels=charts.intervals,
+                series=[("service-level", t("chart.service_level"), charts.service_level)],
+            )
+        ),
+        "backlog": Markup(
+            line_chart(
+                title=t("chart.backlog"),
+                labels=[f"{d:%m-%d}" for d in charts.backlog_days],
+                series=[("backlog", t("chart.backlog"), list(charts.backlog))],
+            )
+        ),
+    }
+
+
 @router.get("/desk", response_class=HTMLResponse)
 def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) -> HTMLResponse:
     """The agent desktop of the signed-in agent."""
@@ -68,6 +119,10 @@ def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) 
         running_campaigns=running_campaigns(request),
         campaign_results=DESK_RESULTS,
         schedule=next_on_schedule(request, center, agent.id) if agent else None,
+        # Standings move slowly (they are over days): drawn with the page, not pushed.
+        contests=contests(request, center, [agent.team]) if agent else [],
+        contest_rows=3,
+        mine=[agent.id, agent.team] if agent else [],
     )
     return render(request, "desk.html", context)
 
@@ -100,5 +155,11 @@ def wallboard(
         own_agent=user.agent_id or "",
         reason_codes=center.reason_codes if center else [],
         queues=[q for q in center.queues] if center else [],
+        contests=contests(
+            request, center, visible_teams(request, user, center) if center else None
+        ),
+        contest_rows=5,
+        mine=[],
+        charts=_charts(request, center, context["t"]),
     )
     return render(request, "wallboard.html", context)

@@ -8,8 +8,9 @@ supervisors and managers the floor; an agent sees only themselves, beside their 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,12 +19,23 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from hotline.config.center import CenterConfig
 from hotline.config.grading import GradingRule
 from hotline.identity.roles import Role
 from hotline.people import service
 from hotline.people.leaderboard import NORMALISED, RANKABLE
 from hotline.web.access import current_center, scope_of
-from hotline.web.api.people import SCORECARD_READERS, period
+from hotline.web.api.people import (
+    ORGANISERS,
+    SCORECARD_READERS,
+    CompetitionStandingsOut,
+    coaching_out,
+    period,
+    record_out,
+    standings_out,
+    today_of,
+    visible_teams,
+)
 from hotline.web.api.rosters import my_schedule
 from hotline.web.auth import CurrentUser, read_session, require_roles
 from hotline.web.pages.live import page_texts
@@ -161,6 +173,25 @@ def team_page(
     )
     context = _context(request, user, card)
     context.update(
+        contests=contests_for(session, center, teams=visible_teams(request, user, center)),
+        contest_rows=CONTEST_ROWS,
+        mine=[],
+        coaching=[
+            coaching_out(center, row)
+            for row in service.list_coaching(session=session, agents=agents)
+        ],
+        coach_side=True,
+        courses=service.list_courses(session=session),
+        course_author=user.has(Role.MANAGER),
+        skills=center.skills,
+        training=[
+            record_out(center, result, course)
+            for result, course in service.training_records(session=session, agents=agents)
+        ],
+        local_date=_local_date(center),
+        coach_prefill=_coach_prefill(request, end),
+        organiser=user.has(*ORGANISERS),
+        can_withdraw=user.has(*ORGANISERS),
         teams=[t for t in center.teams if scope.covers_team(t.id)],
         team=team,
         grades=_grade_counts(card),
@@ -171,6 +202,53 @@ def team_page(
         names={a.id: a.name for a in center.agents},
     )
     return render(request, "team.html", context)
+
+
+def _local_date(center: CenterConfig) -> Callable[[datetime], str]:
+    """A function printing an instant as the center's local date."""
+    zone = ZoneInfo(center.center.timezone)
+    return lambda moment: moment.astimezone(zone).date().isoformat()
+
+
+def _coach_prefill(request: Request, end: date) -> dict[str, str]:
+    """The coaching form's agent and figure when the page is opened from a cockpit outlier
+    (``?coach=a007&metric=aht_s``), and a due date two weeks after the period."""
+    query = request.query_params
+    return {
+        "agent": query.get("coach") or "",
+        "metric": query.get("metric") or "",
+        "due": (end + timedelta(days=14)).isoformat(),
+    }
+
+
+#: How many places of a contest a page lists (an agent's own place is always shown too).
+CONTEST_ROWS = 10
+
+
+def contests_for(
+    session: Session, center: CenterConfig, *, teams: list[str] | None
+) -> list[CompetitionStandingsOut]:
+    """The standings of the newest contests covering ``teams`` (every contest when ``None``)
+    that ended at most 30 days ago, as the API answers them: running ones first."""
+    today = today_of(center)
+    rows = service.list_competitions(
+        session=session, teams=teams, ending_from=today - timedelta(days=30)
+    )[:MAX_CONTESTS]
+    shown = [
+        standings_out(
+            center,
+            service.competition_standings(
+                session=session, center=center, competition=row, today=today
+            ),
+            today,
+        )
+        for row in rows
+    ]
+    return sorted(shown, key=lambda c: c.competition.status != "running")
+
+
+#: The most contests a page shows at once.
+MAX_CONTESTS = 5
 
 
 def _grade_counts(card: service.Scorecard) -> dict[str, int]:
@@ -197,7 +275,6 @@ def my_page(
         context = page_context(request, user)
         context.update(card=None)
         return render(request, "me.html", context)
-    zone = ZoneInfo(center.center.timezone)
     team = [a.id for a in center.agents if a.team == mine.team]
     card = service.scorecard(session=session, center=center, start=start, end=end, agents=team)
     own = next(c for c in card.agents if c.agent == mine.id)
@@ -215,10 +292,19 @@ def my_page(
             session=session,
             center=center,
             agent_id=mine.id,
-            start=datetime.now(UTC).astimezone(zone).date(),
+            start=datetime.now(UTC).astimezone(ZoneInfo(center.center.timezone)).date(),
             days=SCHEDULE_DAYS,
             now=datetime.now(UTC),
         ),
-        local_date=lambda moment: moment.astimezone(zone).date().isoformat(),
+        coaching=[
+            coaching_out(center, row)
+            for row in service.list_coaching(session=session, agents=[mine.id])
+        ],
+        coach_side=False,
+        training=[
+            record_out(center, result, course)
+            for result, course in service.training_records(session=session, agents=[mine.id])
+        ],
+        local_date=_local_date(center),
     )
     return render(request, "me.html", context)
