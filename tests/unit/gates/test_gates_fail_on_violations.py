@@ -315,3 +315,19 @@ def test_pytest_treats_warnings_as_errors(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 1 and "DeprecationWarning" in result.stdout
+
+
+def test_the_survey_statistics_doing_io_or_reading_quality_break_purity_and_layers(
+    tmp_path: Path,
+) -> None:
+    """Survey statistics are pure, and surveys reach no other domain (the web composes)."""
+    result = lint_imports_with(
+        tmp_path,
+        {
+            "surveys/statistics.py": "from hotline.store import db\nfrom hotline.quality import service"
+        },
+    )
+    assert result.returncode == 1
+    assert "hotline.surveys.statistics -> hotline.store" in result.stdout
+    assert "hotline.surveys is not allowed to import hotline.quality" in result.stdout
+    assert broken(result) == {LAYERS, PURE}

@@ -594,6 +594,59 @@ def queue_reply(
     return row
 
 
+def queue_notice(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    kind: str,
+    author: str,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """Queue a message that answers no e-mail (a survey link after a contact) from the first
+    active mailbox; the relay sends it like any reply. :class:`Conflict` when the center has
+    no active mailbox to send from.
+
+    Example: ``queue_notice(session, to="c@example.com", subject="满意度调查", text=link,
+    kind="survey", author="lead1")``.
+    """
+    now = now or utcnow()
+    mailbox = next(iter(list_mailboxes(session, active_only=True)), None)
+    if mailbox is None:
+        raise Conflict("no active mailbox to send the e-mail from (add one on the mail page)")
+    mail = headers.OutgoingMail(
+        from_address=mailbox.address,
+        from_name=mailbox.display_name,
+        to=(to,),
+        subject=subject,
+        message_id=headers.message_id(
+            token=f"{new_id('mail')}.{kind}", domain=mailbox.address.split("@", 1)[1]
+        ),
+        text=text,
+        auto_submitted="auto-generated",
+    )
+    return _store(
+        session,
+        mailbox_id=mailbox.id,
+        ticket_id=None,
+        direction="out",
+        kind=kind,
+        message_id=mail.message_id,
+        in_reply_to=None,
+        references=[],
+        sender=mailbox.address,
+        recipients=[to],
+        subject=mail.subject,
+        body=text,
+        raw=headers.build(mail, date=now),
+        author=author,
+        status="queued",
+        next_attempt_at=now,
+        now=now,
+    )
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One outbox message ready for the relay (read outside any write transaction)."""

@@ -12,6 +12,7 @@ from hotline.store.models import (
     kb,
     notifications,
     quality,
+    surveys,
     telephony,
     tickets,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "notifications",
     "quality",
     "registered_tables",
+    "surveys",
     "telephony",
     "tickets",
 ]
