@@ -420,7 +420,7 @@ def _check_surveys(config: CenterConfig, error: Any) -> None:
                     f"duplicate question {question.id!r} in survey {definition.id!r} "
                     "(answers are keyed by question id)",
                 )
-            questions[question.id] = question.kind
+            questions.setdefault(question.id, question.kind)
         if definition.overall is not None and questions.get(definition.overall) != "csat":
             csat = ", ".join(q for q, kind in questions.items() if kind == "csat") or "none"
             error(

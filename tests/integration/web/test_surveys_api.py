@@ -23,7 +23,6 @@ from hotline.store.models.email import EmailMessage
 from hotline.surveys import service as surveys
 from tests.integration.web.conftest import SAMPLE, with_staff
 
-
 #: What a browser sends with the page's own form (the client holds the staff's sign-in cookie,
 #: so the server's Origin check applies, as it would to a signed-in person's browser).
 SAME_ORIGIN = {"origin": "http://testserver"}

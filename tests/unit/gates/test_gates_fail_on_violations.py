@@ -324,7 +324,8 @@ def test_the_survey_statistics_doing_io_or_reading_quality_break_purity_and_laye
     result = lint_imports_with(
         tmp_path,
         {
-            "surveys/statistics.py": "from hotline.store import db\nfrom hotline.quality import service"
+            "surveys/statistics.py": "from hotline.store import db\n"
+            "from hotline.quality import service"
         },
     )
     assert result.returncode == 1
