@@ -170,7 +170,8 @@ def test_a_customer_answers_once_and_a_manager_reads_the_results(browser: Any, s
     # An answer off the scale, as a hand-made form would send it: the question is named.
     customer.evaluate(
         "() => { const r = document.querySelector('input[name=speed]');"
-        " r.value = '9'; r.checked = true; document.getElementById('survey-form').noValidate = true; }"
+        " r.value = '9'; r.checked = true;"
+        " document.getElementById('survey-form').noValidate = true; }"
     )
     customer.click("button[type=submit]")
     expect(customer.locator("#e-speed")).to_contain_text("answer 9 is outside the scale 1-5")

@@ -38,7 +38,7 @@ SURVEY = SurveyDefinition(
 def test_wilson_intervals_agree_with_statsmodels(successes: int, n: int) -> None:
     ours = proportion(successes, n)
     low, high = proportion_confint(successes, n, alpha=0.05, method="wilson")
-    assert (ours.low, ours.high) == (pytest.approx(low), pytest.approx(high))
+    assert ours.low == pytest.approx(low) and ours.high == pytest.approx(high)
 
 
 def test_the_nps_interval_is_the_normal_interval_of_the_trinomial_score() -> None:
@@ -50,7 +50,9 @@ def test_the_nps_interval_is_the_normal_interval_of_the_trinomial_score() -> Non
     u = np.where(np.array(scores) >= 9, 1.0, np.where(np.array(scores) <= 6, -1.0, 0.0))
     half = 1.959964 * u.std() / np.sqrt(len(u)) * 100
     assert nps.score == pytest.approx(100 * u.mean())
-    assert (nps.low, nps.high) == (pytest.approx(nps.score - half), pytest.approx(nps.score + half))
+    assert nps.low == pytest.approx(nps.score - half) and nps.high == pytest.approx(
+        nps.score + half
+    )
     covered = 0
     for _ in range(400):
         sample = rng.choice([10, 8, 2], size=200, p=[0.4, 0.35, 0.25])
@@ -117,7 +119,7 @@ def test_drivers_rank_what_moves_the_overall_answer() -> None:
                 },
             )
             for i, (o, s, r, ok) in enumerate(rows)
-        ],  # fmt: skip
+        ],
         teams={},
         definitions=[SURVEY],
     )
