@@ -17,7 +17,9 @@ channel (METRICS.md, "Experience and quality"):
 * response rates per channel: contacts an agent handled, and how many of them answered;
 * the **importance–performance** matrix: for each other question (attribute ratings,
   resolved yes/no), importance = Pearson correlation with the overall CSAT answer across the
-  responses that have both, performance = its mean on a 0–1 scale.
+  responses that have both, performance = its mean on a 0–1 scale;
+* QA against CSAT: each agent's mean QA score beside their mean overall CSAT answer, and the
+  Pearson correlation across agents.
 
 Pure: no I/O. Example::
 
@@ -376,3 +378,56 @@ def _correlation(pairs: Sequence[tuple[float, float]]) -> float | None:
     if x.std() == 0 or y.std() == 0:
         return None
     return float(np.corrcoef(x, y)[0, 1])
+
+
+# --------------------------------------------------------------------------- QA and CSAT
+
+
+@dataclass(frozen=True)
+class AgentQuality:
+    """One agent's mean QA score beside the mean overall CSAT answer customers gave them."""
+
+    agent: str
+    evaluations: int
+    qa_mean: float
+    answers: int
+    csat_mean: float
+
+
+@dataclass(frozen=True)
+class QaVersusCsat:
+    """Does the QA score agree with the customers? Pearson r across agents (``None`` under 3
+    agents with both figures, or when either never varies)."""
+
+    agents: tuple[AgentQuality, ...]
+    correlation: float | None
+
+
+def qa_versus_csat(
+    qa_scores: Mapping[str, Sequence[float]], responses: Iterable[Response]
+) -> QaVersusCsat:
+    """Each agent's mean QA score (0–100) beside their mean overall CSAT (1–5), and the
+    correlation across the agents who have both.
+
+    >>> rs = [Response(f"c{i}", 0.0, None, None, a, None, None, {}, overall=o)
+    ...       for i, (a, o) in enumerate([("a1", 5), ("a2", 3), ("a3", 1), ("a4", 4)])]
+    >>> found = qa_versus_csat({"a1": [95.0], "a2": [80.0], "a3": [60.0]}, rs)
+    >>> [a.agent for a in found.agents], round(found.correlation, 3)
+    (['a1', 'a2', 'a3'], 0.997)
+    """
+    overall: dict[str, list[int]] = {}
+    for response in responses:
+        if response.agent is not None and response.overall is not None:
+            overall.setdefault(response.agent, []).append(response.overall)
+    agents = tuple(
+        AgentQuality(
+            agent,
+            len(scores),
+            sum(scores) / len(scores),
+            len(overall[agent]),
+            sum(overall[agent]) / len(overall[agent]),
+        )
+        for agent, scores in sorted(qa_scores.items())
+        if scores and agent in overall
+    )
+    return QaVersusCsat(agents, _correlation([(a.qa_mean, a.csat_mean) for a in agents]))

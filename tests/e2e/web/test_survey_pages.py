@@ -2,10 +2,11 @@
 
 A customer opens the survey link of a voice contact in Chinese, sends an answer out of range
 by hand (the browser's own checks are bypassed, as a hand-made request would), sees the
-question named, corrects it and is thanked; opening the link again is refused, and a forged
-link too, in English. A manager then opens ``/surveys`` and reads the answer among the IVR's
-ratings with its interval, the response rate per channel and the driver chart. Every page is
-checked with axe-core (no serious or critical violations), in both languages.
+question named, corrects it, leaves a dissatisfied comment and is thanked; opening the link
+again is refused, and a forged link too, in English. A manager then opens ``/surveys`` and
+reads the answer among the IVR's ratings with its interval, the response rate per channel,
+the driver chart and the comment as a DSAT root cause. Every page is checked with axe-core
+(no serious or critical violations), in both languages.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -164,7 +165,7 @@ def test_a_customer_answers_once_and_a_manager_reads_the_results(browser: Any, s
     customer.goto(f"{site.url}{site.link}")
     expect(customer.locator("h1")).to_have_text("服务满意度调查")
     assert serious_violations(customer) == []
-    for question, value in [("overall", "5"), ("agent", "4"), ("recommend", "10")]:
+    for question, value in [("overall", "2"), ("agent", "4"), ("recommend", "10")]:
         customer.check(f"input[name={question}][value='{value}']")
     customer.check("input[name=resolved][value=yes]")
     # An answer off the scale, as a hand-made form would send it: the question is named.
@@ -177,7 +178,7 @@ def test_a_customer_answers_once_and_a_manager_reads_the_results(browser: Any, s
     expect(customer.locator("#e-speed")).to_contain_text("answer 9 is outside the scale 1-5")
     assert serious_violations(customer) == []
     customer.check("input[name=speed][value='3']")
-    customer.fill("textarea[name=comment]", "师傅很专业，但等了三天")
+    customer.fill("textarea[name=comment]", "师傅很专业，但是上门迟到了三天")
     customer.click("button[type=submit]")
     expect(customer.locator("#survey-thanks")).to_have_text("谢谢！您的评价已记录。")
 
@@ -200,13 +201,17 @@ def test_a_customer_answers_once_and_a_manager_reads_the_results(browser: Any, s
     expect(manager.locator("#nav-surveys")).to_be_visible()
     manager.goto(f"{site.url}/surveys?lang=en")
     expect(manager.locator("h1")).to_have_text("Survey results")
-    # three CSAT answers (IVR 5 and 2, the page's 5): 2 of 3 in the top two boxes
-    expect(manager.locator("#surveys-overall")).to_contain_text("CSAT 66.7% [")
+    # three CSAT answers (IVR 5 and 2, the page's 2): 1 of 3 in the top two boxes
+    expect(manager.locator("#surveys-overall")).to_contain_text("CSAT 33.3% [")
     expect(manager.locator("#surveys-overall")).to_contain_text("n=3")
     expect(manager.locator("#surveys-rates tbody tr")).to_have_count(1)
     expect(manager.locator("#surveys-rates tbody")).to_contain_text("voice")
     expect(manager.locator("#surveys-drivers tbody tr")).to_have_count(4)
     expect(manager.locator("#surveys-matrix title")).to_have_count(1)
+    # the dissatisfied comment, cut into words, is the one root cause; no QA scores yet
+    expect(manager.locator("#surveys-causes tbody tr")).to_have_count(1)
+    expect(manager.locator("#surveys-causes tbody")).to_contain_text("上门迟到了三天")
+    expect(manager.locator("#surveys-qa-r")).to_contain_text("too few agents")
     assert serious_violations(manager) == []
     manager.select_option("#surveys-by", "product")
     manager.click("#surveys-filter button[type=submit]")

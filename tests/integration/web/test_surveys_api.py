@@ -22,6 +22,7 @@ from hotline.store.models.core import AuditEntry, ContactEventRow
 from hotline.store.models.email import EmailMessage
 from hotline.surveys import service as surveys
 from tests.integration.web.conftest import SAMPLE, with_staff
+from tests.integration.web.test_quality_api import PERFECT
 
 #: What a browser sends with the page's own form (the client holds the staff's sign-in cookie,
 #: so the server's Origin check applies, as it would to a signed-in person's browser).
@@ -154,6 +155,12 @@ def test_a_link_is_emailed_answered_once_and_refused_when_reused_forged_or_expir
         session.commit()
     old = app_client.get(f"/s/{token}?lang=en")
     assert old.status_code == 410 and "expired" in old.text
+    # The dissatisfied comment is a DSAT root cause on the results
+    results = app_client.get("/api/surveys/results", headers=lead).json()
+    assert results["dissatisfied_comments"] == 1
+    [cause] = results["root_causes"]
+    assert set(cause["keywords"]) < {"师傅", "迟到", "两个", "小时"}  # jieba's words
+    assert cause["example"] == "师傅迟到了两个小时"
 
 
 @pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
@@ -191,6 +198,21 @@ def test_results_count_every_channel_with_intervals_and_a_team_lead_sees_their_t
     rates = {r["channel"]: (r["contacts"], r["responses"]) for r in body["response_rates"]}
     assert rates == {"voice": (4, 3), "chat": (1, 1)}
     assert [d["question"] for d in body["drivers"]] == ["agent", "speed", "recommend", "resolved"]
+
+    # QA against CSAT: a001's evaluation beside their customers' answers (two agents: no r)
+    qa = _headers(token_for, "qa")
+    scored = app_client.post(
+        "/api/quality/evaluations",
+        json={"contact_id": "c-0", "agent_id": "a001", "form_id": "voice-service",
+              "answers": PERFECT},
+        headers=qa,
+    )  # fmt: skip
+    assert scored.status_code == 201, scored.text
+    body = app_client.get("/api/surveys/results", headers=_headers(token_for, "manager")).json()
+    assert body["qa_csat"]["agents"] == [
+        {"agent": "a001", "evaluations": 1, "qa_mean": 100, "answers": 3, "csat_mean": 10 / 3}
+    ]
+    assert body["qa_csat"]["correlation"] is None
 
     lead = app_client.get(
         "/api/surveys/results", params={"by": "agent"}, headers=_headers(token_for, "team_lead")

@@ -18,6 +18,7 @@ from hotline.surveys.statistics import (
     proportion,
     responses_from_events,
 )
+from hotline.surveys.verbatims import root_causes
 
 SURVEY = SurveyDefinition(
     id="after",
@@ -129,3 +130,25 @@ def test_drivers_rank_what_moves_the_overall_answer() -> None:
     assert abs(matrix["recommend"].importance or 0) < 0.2
     assert matrix["solved"].performance == pytest.approx(0.6)
     assert matrix["speed"].performance == pytest.approx(0.5)
+
+
+def test_dissatisfied_comments_are_grouped_by_their_chinese_and_english_words() -> None:
+    comments = [
+        "师傅迟到了两个小时",
+        "上门师傅迟到，还不道歉",
+        "The engineer was late",
+        "热水器修了还是不加热",
+        "热水器还是不加热，白修了",
+        "电话一直打不通，等了很久",
+        "电话打不通",
+        "!!!",  # no words: left out
+    ]
+    groups = root_causes(comments, seed=3)
+    assert sum(g.size for g in groups) == 7
+    assert root_causes(comments, seed=3) == groups  # the same seed, the same report
+    by_keyword = {word: g for g in groups for word in g.keywords}
+    assert by_keyword["迟到"] is by_keyword["师傅"]
+    assert by_keyword["热水器"].example in comments[3:5]
+    assert by_keyword["电话"].size == 2
+    assert len(groups) == 3  # ⌈√7⌉
+    assert root_causes(["!!!"]) == []

@@ -35,8 +35,8 @@ from hotline.channels.email import service as email
 from hotline.config.center import CenterConfig
 from hotline.config.surveys import SurveyDefinition, SurveysConfig
 from hotline.core.errors import NotFound, Problem, ValidationFailed
-from hotline.identity.roles import Role
-from hotline.quality.service import month_bounds
+from hotline.identity.roles import PersonalField, Role, hidden_fields
+from hotline.quality import service as quality
 from hotline.surveys import service as surveys
 from hotline.surveys.statistics import (
     Dimension,
@@ -46,8 +46,10 @@ from hotline.surveys.statistics import (
     drivers,
     figures,
     group_figures,
+    qa_versus_csat,
     response_rates,
 )
+from hotline.surveys.verbatims import root_causes
 from hotline.web.access import current_center, scope_of
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
@@ -136,6 +138,34 @@ class DriverOut(ResponseModel):
     n: int
 
 
+class RootCauseOut(ResponseModel):
+    """A group of dissatisfied customers' comments, named by its keywords."""
+
+    keywords: list[str]
+    size: int
+    example: str = Field(
+        description="the group's most typical comment (masked for roles "
+        "that may not read customers' words)"
+    )
+
+
+class AgentQualityOut(ResponseModel):
+    """One agent's mean QA score beside the mean overall CSAT customers gave them."""
+
+    agent: str
+    evaluations: int
+    qa_mean: Number
+    answers: int
+    csat_mean: Number
+
+
+class QaCsatOut(ResponseModel):
+    """QA against CSAT: Pearson r across the agents with both (null under 3 agents)."""
+
+    correlation: Number | None
+    agents: list[AgentQualityOut]
+
+
 class ResultsOut(ResponseModel):
     """A month's survey results, grouped ``by`` one attribute, with how they were computed."""
 
@@ -149,6 +179,9 @@ class ResultsOut(ResponseModel):
     response_rates: list[RateOut]
     survey_id: str | None
     drivers: list[DriverOut]
+    dissatisfied_comments: int = Field(description="comments of responses with CSAT 1 or 2")
+    root_causes: list[RootCauseOut]
+    qa_csat: QaCsatOut
 
 
 def surveys_config(request: Request) -> tuple[CenterConfig | None, SurveysConfig | None]:
@@ -265,7 +298,7 @@ def results(
     zone = center.center.timezone if center is not None else "UTC"
     if month is None:
         month = datetime.now(ZoneInfo(zone)).strftime("%Y-%m")
-    since, until = month_bounds(month, zone)
+    since, until = quality.month_bounds(month, zone)
     teams = {a.id: a.team for a in center.agents} if center is not None else {}
     definitions = config.definitions if config is not None else []
     found = surveys.responses(
@@ -287,6 +320,21 @@ def results(
         }
     definition = config.definition() if config is not None else None
     matrix = drivers(found, definition) if definition is not None else []
+    # DSAT root causes: the comments of responses with overall CSAT 1 or 2.
+    unhappy = [c for r in found if r.overall is not None and r.overall <= 2 for c in r.comments]
+    causes = root_causes(unhappy)
+    masked = PersonalField.CONTENT in hidden_fields(user.roles)
+    evaluations = quality.list_evaluations(
+        session=session,
+        agents=None if scope.everyone else scope.agents,
+        since=since,
+        until=until,
+        limit=100_000,
+    )
+    qa_scores: dict[str, list[float]] = {}
+    for evaluation in evaluations:
+        qa_scores.setdefault(evaluation.agent_id, []).append(evaluation.score)
+    qa_csat = qa_versus_csat(qa_scores, found)
     texts = {q.id: q.text[language] for q in definition.questions} if definition else {}
     return ResultsOut(
         month=month,
@@ -318,4 +366,24 @@ def results(
             )
             for d in matrix
         ],
+        dissatisfied_comments=len(unhappy),
+        root_causes=[
+            RootCauseOut(
+                keywords=list(c.keywords), size=c.size, example="…" if masked else c.example
+            )
+            for c in causes
+        ],
+        qa_csat=QaCsatOut(
+            correlation=qa_csat.correlation,
+            agents=[
+                AgentQualityOut(
+                    agent=a.agent,
+                    evaluations=a.evaluations,
+                    qa_mean=a.qa_mean,
+                    answers=a.answers,
+                    csat_mean=a.csat_mean,
+                )
+                for a in qa_csat.agents
+            ],
+        ),
     )

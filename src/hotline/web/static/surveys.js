@@ -76,6 +76,13 @@
       el('surveys-drivers').querySelector('tbody').replaceChildren(...data.drivers.map((d) => row(
         [d.text, d.importance == null ? '–' : d.importance.toFixed(2), percent(d.performance), String(d.n)])));
       drawMatrix(data.drivers);
+      el('surveys-causes-note').textContent = `${t('surveys.causes_note')} (${data.dissatisfied_comments})`;
+      el('surveys-causes').querySelector('tbody').replaceChildren(...data.root_causes.map((c) => row(
+        [c.keywords.join(' · '), String(c.size), c.example])));
+      const qa = data.qa_csat;
+      el('surveys-qa-r').textContent = `${t('surveys.correlation')}: ${qa.correlation == null ? t('surveys.too_few') : qa.correlation.toFixed(2)}`;
+      el('surveys-qa').querySelector('tbody').replaceChildren(...qa.agents.map((a) => row(
+        [a.agent, a.qa_mean.toFixed(1), String(a.evaluations), a.csat_mean.toFixed(2), String(a.answers)])));
     } catch (failure) {
       error.textContent = String(failure.message || failure);
       error.hidden = false;
