@@ -139,6 +139,15 @@ def send_link(
     return invitation, token
 
 
+def link_path(token: str) -> str:
+    """The survey page's path for ``token``, for whatever carries the link (e-mail, SMS).
+
+    >>> link_path("7.1767225600.sig")
+    '/s/7.1767225600.sig'
+    """
+    return f"/s/{token}"
+
+
 def open_link(*, session: Session, token: str, secret: bytes, now: datetime) -> SurveyInvitation:
     """The link's row if it may still be answered; :class:`LinkRefused` says why not."""
     signed = signing.read(token, purpose=PURPOSE, secret=secret, now=now.timestamp())

@@ -85,7 +85,6 @@ def _link_from_mail(factory: sessionmaker[Session], email_id: int) -> str:
     return found.group(1)
 
 
-@pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
 def test_a_link_is_emailed_answered_once_and_refused_when_reused_forged_or_expired(
     app_client: TestClient,
     token_for: Callable[[str], str],

@@ -244,7 +244,7 @@ async def send_link(
         product=body.product,
         ticket_number=body.ticket_number,
     )
-    url = f"{str(request.base_url).rstrip('/')}/s/{token}?lang={body.language}"
+    url = f"{str(request.base_url).rstrip('/')}{surveys.link_path(token)}?lang={body.language}"
     mail = email.queue_notice(
         session,
         to=body.email,
