@@ -40,6 +40,7 @@ from hotline.store.models.core import ContactEventRow
 from hotline.store.models.surveys import SurveyInvitation
 from hotline.surveys.answers import check_answers
 from hotline.surveys.statistics import Response, responses_from_events
+from hotline.surveys.voc import VocReport, build_report
 
 PURPOSE = b"survey-link"
 #: Who answers a survey link in the audit log: the customer has no account.
@@ -272,6 +273,27 @@ def responses(
     return responses_from_events(
         (_event(row) for row in rows), teams=teams, definitions=definitions
     )
+
+
+def monthly_report(
+    *,
+    session: Session,
+    month: str,
+    since: datetime,
+    until: datetime,
+    timezone: str,
+    teams: Mapping[str, str],
+    definitions: Sequence[SurveyDefinition] = (),
+) -> VocReport:
+    """The voice-of-the-customer report of ``month`` (``[since, until)``), by product line."""
+    found = responses(
+        session=session,
+        since=since.timestamp(),
+        until=until.timestamp(),
+        teams=teams,
+        definitions=definitions,
+    )
+    return build_report(found, month=month, timezone=timezone)
 
 
 def handled_contacts(

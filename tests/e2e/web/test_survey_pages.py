@@ -212,6 +212,10 @@ def test_a_customer_answers_once_and_a_manager_reads_the_results(browser: Any, s
     expect(manager.locator("#surveys-causes tbody tr")).to_have_count(1)
     expect(manager.locator("#surveys-causes tbody")).to_contain_text("上门迟到了三天")
     expect(manager.locator("#surveys-qa-r")).to_contain_text("too few agents")
+    # the month's report for the product units downloads as a PDF
+    with manager.expect_download() as download:
+        manager.click("#voc-pdf")
+    assert download.value.suggested_filename.startswith("voc-")
     assert serious_violations(manager) == []
     manager.select_option("#surveys-by", "product")
     manager.click("#surveys-filter button[type=submit]")

@@ -4,6 +4,7 @@ answers (IVR, chat, page), a team lead seeing only their teams'."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -154,6 +156,13 @@ def test_a_link_is_emailed_answered_once_and_refused_when_reused_forged_or_expir
         session.commit()
     old = app_client.get(f"/s/{token}?lang=en")
     assert old.status_code == 410 and "expired" in old.text
+    # The month's voice-of-the-customer report carries the answer under its product line
+    book = app_client.get("/api/surveys/voc.xlsx", headers=lead)
+    assert book.status_code == 200
+    assert book.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert load_workbook(io.BytesIO(book.content)).sheetnames == ["summary", "1-washer"]
+    document = app_client.get("/api/surveys/voc.pdf", headers=lead)
+    assert document.status_code == 200 and document.content.startswith(b"%PDF")
     # The dissatisfied comment is a DSAT root cause on the results
     results = app_client.get("/api/surveys/results", headers=lead).json()
     assert results["dissatisfied_comments"] == 1

@@ -24,10 +24,10 @@ Example::
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,8 @@ from hotline.surveys.statistics import (
     response_rates,
 )
 from hotline.surveys.verbatims import root_causes
+from hotline.surveys.voc import VocReport
+from hotline.surveys.voc_export import pdf, workbook
 from hotline.web.access import current_center, scope_of
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
@@ -60,6 +62,8 @@ Language = Literal["zh-CN", "en"]
 
 SENDERS = (Role.TEAM_LEAD, Role.SUPERVISOR, Role.MANAGER)
 READERS = (Role.TEAM_LEAD, Role.SUPERVISOR, Role.MANAGER, Role.QA)
+#: The whole floor's report for the product units: not a team lead's (they see their teams').
+VOC_READERS = (Role.SUPERVISOR, Role.MANAGER, Role.QA)
 CONFIDENCE = 0.95
 NPS_METHOD = (
     "normal interval on the mean of the per-answer score (+1 promoter, 0 passive, "
@@ -263,6 +267,74 @@ async def send_link(
     )
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MONTH = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (this month)")
+
+
+def _report_file(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        **errors(422),
+        200: {
+            "description": f"The month's voice-of-the-customer report as {what}.",
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        },
+    }
+
+
+def _voc(request: Request, session: Session, month: str | None) -> VocReport:
+    center, config = surveys_config(request)
+    zone = center.center.timezone if center is not None else "UTC"
+    month = month or datetime.now(ZoneInfo(zone)).strftime("%Y-%m")
+    since, until = quality.month_bounds(month, zone)
+    return surveys.monthly_report(
+        session=session,
+        month=month,
+        since=since,
+        until=until,
+        timezone=zone,
+        teams={a.id: a.team for a in center.agents} if center is not None else {},
+        definitions=config.definitions if config is not None else [],
+    )
+
+
+@router.get(
+    "/api/surveys/voc.xlsx", response_class=Response, responses=_report_file(XLSX, "a workbook")
+)
+def voc_excel(
+    request: Request,
+    month: str | None = MONTH,
+    user: CurrentUser = Depends(require_roles(*VOC_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> Response:
+    """The month's voice-of-the-customer report per product line, for the product units."""
+    report = _voc(request, session, month)
+    return Response(
+        workbook(report),
+        media_type=XLSX,
+        headers={"content-disposition": f'attachment; filename="voc-{report.month}.xlsx"'},
+    )
+
+
+@router.get(
+    "/api/surveys/voc.pdf",
+    response_class=Response,
+    responses=_report_file("application/pdf", "a PDF"),
+)
+def voc_pdf(
+    request: Request,
+    month: str | None = MONTH,
+    user: CurrentUser = Depends(require_roles(*VOC_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> Response:
+    """The month's voice-of-the-customer report per product line, as a PDF."""
+    report = _voc(request, session, month)
+    return Response(
+        pdf(report),
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="voc-{report.month}.pdf"'},
+    )
+
+
 def _share(p: Proportion) -> ShareOut:
     return ShareOut(share=p.share, low=p.low, high=p.high, n=p.n)
 
@@ -285,9 +357,7 @@ def _group(g: GroupFigures) -> GroupOut:
 @router.get("/api/surveys/results", response_model=ResultsOut, responses=errors(422))
 def results(
     request: Request,
-    month: str | None = Query(
-        None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (this month)"
-    ),
+    month: str | None = MONTH,
     by: Dimension = Query("queue", description="queue, team, agent, product or channel"),
     language: Language = Query("zh-CN", description="the questions' wording"),
     user: CurrentUser = Depends(require_roles(*READERS)),

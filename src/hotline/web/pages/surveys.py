@@ -9,7 +9,8 @@ it works on any phone.
 
 ``/surveys`` shows the month's results from ``/api/surveys/results``: CSAT, DSAT, NPS and
 resolution with their intervals per queue, team, agent, product or channel, the response
-rates per channel and the importance–performance chart of the center's survey.
+rates per channel, the importance–performance chart, the DSAT root causes, QA against CSAT
+and the month's voice-of-the-customer report to download (Excel, PDF).
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from sqlalchemy.orm import Session
 
 from hotline.config.surveys import SurveyDefinition
 from hotline.core.errors import ValidationFailed
-from hotline.identity.roles import Role
 from hotline.surveys import service as surveys
 from hotline.web.access import current_center
-from hotline.web.api.surveys import READERS
+from hotline.web.api.surveys import READERS, VOC_READERS
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
 from hotline.web.i18n import catalog
 from hotline.web.pages.rendering import page_context, render, templates
@@ -139,6 +139,6 @@ def results_page(
         month=datetime.now(zone).strftime("%Y-%m"),
         texts=_texts(context["lang"], "surveys."),
         has_surveys=center is not None and center.surveys is not None,
-        may_send=user.has(Role.TEAM_LEAD, Role.SUPERVISOR, Role.MANAGER),
+        may_export=user.has(*VOC_READERS),
     )
     return render(request, "surveys.html", context)

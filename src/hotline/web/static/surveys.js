@@ -60,6 +60,9 @@
   async function load() {
     const month = el('surveys-month').value || root.dataset.month;
     const by = el('surveys-by').value;
+    for (const [id, kind] of [['voc-xlsx', 'xlsx'], ['voc-pdf', 'pdf']]) {
+      if (el(id)) el(id).href = `/api/surveys/voc.${kind}?month=${month}`;
+    }
     const error = el('surveys-error');
     try {
       const data = await call('GET', `/api/surveys/results?month=${month}&by=${by}&language=${lang}`);
