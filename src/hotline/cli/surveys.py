@@ -7,17 +7,14 @@ weekly trend, the DSAT root causes and the customers' complaints, faults and sug
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
 from hotline.cli.platform import _sessions
-from hotline.cli.quality import CENTER, _center
-from hotline.quality.service import month_bounds
+from hotline.cli.quality import CENTER, _center, month_option
 from hotline.store.db import session_scope
 from hotline.surveys import service
 from hotline.surveys.voc_export import pdf, workbook
@@ -36,11 +33,7 @@ def voc(
     """Write the month's voice-of-the-customer report per product line (Excel and PDF)."""
     config = _center(center)
     zone = config.center.timezone
-    month = month or datetime.now(ZoneInfo(zone)).strftime("%Y-%m")
-    try:
-        since, until = month_bounds(month, zone)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--month") from None
+    month, since, until = month_option(month, zone)
     out.mkdir(parents=True, exist_ok=True)
     engine, factory = _sessions()
     with Progress(console=console, transient=True) as progress:

@@ -271,7 +271,7 @@ def responses(
         .order_by(ContactEventRow.at, ContactEventRow.seq, ContactEventRow.id)
     )
     return responses_from_events(
-        (_event(row) for row in rows), teams=teams, definitions=definitions
+        (event_log.event_of(row) for row in rows), teams=teams, definitions=definitions
     )
 
 
@@ -313,16 +313,3 @@ def handled_contacts(
     for channel, contact_id, agent_id in rows:
         handled.setdefault(channel or "unknown", {})[str(contact_id)] = agent_id
     return handled
-
-
-def _event(row: ContactEventRow) -> Event:
-    return Event(
-        seq=row.seq,
-        at=row.at,
-        kind=EventKind(row.kind),
-        contact_id=row.contact_id,
-        agent_id=row.agent_id,
-        queue=row.queue,
-        channel=Channel(row.channel) if row.channel in _CHANNELS else None,
-        data=row.data or {},
-    )

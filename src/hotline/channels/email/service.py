@@ -507,19 +507,35 @@ def _outgoing(
         ),
         auto_submitted="auto-replied" if auto else None,
     )
+    return _queue(
+        session, mailbox=mailbox, mail=mail, ticket_id=ticket.id, kind=kind, author=author, now=now
+    )
+
+
+def _queue(
+    session: Session,
+    *,
+    mailbox: Mailbox,
+    mail: headers.OutgoingMail,
+    ticket_id: int | None,
+    kind: str,
+    author: str,
+    now: datetime,
+) -> EmailMessage:
+    """Put ``mail`` in the outbox, due now."""
     return _store(
         session,
         mailbox_id=mailbox.id,
-        ticket_id=ticket.id,
+        ticket_id=ticket_id,
         direction="out",
         kind=kind,
         message_id=mail.message_id,
         in_reply_to=mail.in_reply_to,
         references=list(mail.references),
         sender=mailbox.address,
-        recipients=[to],
+        recipients=list(mail.to),
         subject=mail.subject,
-        body=text,
+        body=mail.text,
         raw=headers.build(mail, date=now),
         author=author,
         status="queued",
@@ -626,24 +642,8 @@ def queue_notice(
         text=text,
         auto_submitted="auto-generated",
     )
-    return _store(
-        session,
-        mailbox_id=mailbox.id,
-        ticket_id=None,
-        direction="out",
-        kind=kind,
-        message_id=mail.message_id,
-        in_reply_to=None,
-        references=[],
-        sender=mailbox.address,
-        recipients=[to],
-        subject=mail.subject,
-        body=text,
-        raw=headers.build(mail, date=now),
-        author=author,
-        status="queued",
-        next_attempt_at=now,
-        now=now,
+    return _queue(
+        session, mailbox=mailbox, mail=mail, ticket_id=None, kind=kind, author=author, now=now
     )
 
 
