@@ -44,6 +44,9 @@ def _register() -> None:
     from hotline.cli import quality
 
     quality.register(app)
+    from hotline.cli import surveys
+
+    surveys.register(app)
     from hotline.cli import campaigns
 
     campaigns.register(app)

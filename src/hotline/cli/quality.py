@@ -51,6 +51,17 @@ def _center(path: Path) -> CenterConfig:
     return result.config
 
 
+def month_option(month: str | None, zone: str) -> tuple[str, datetime, datetime]:
+    """``--month`` (this month in ``zone`` when left out) and its bounds; a located usage
+    error (exit 2) when it is not ``YYYY-MM``."""
+    month = month or datetime.now(ZoneInfo(zone)).strftime("%Y-%m")
+    try:
+        since, until = service.month_bounds(month, zone)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--month") from None
+    return month, since, until
+
+
 @quality_app.command("score")
 def score(
     answers_file: Path = typer.Argument(..., help="YAML: question id → 0..points or na."),
@@ -107,12 +118,7 @@ def accuracy(
 ) -> None:
     """Each agent's fatal and non-fatal accuracy and mean score, with 95 % margins."""
     config = _center(center)
-    zone = config.center.timezone
-    month = month or datetime.now(ZoneInfo(zone)).strftime("%Y-%m")
-    try:
-        since, until = service.month_bounds(month, zone)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--month") from None
+    month, since, until = month_option(month, config.center.timezone)
     policy = (config.quality or QualityConfig()).sampling
     engine, factory = _sessions()
     try:

@@ -24,6 +24,7 @@ from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
 from hotline.config.followup import FollowUpConfig
 from hotline.config.grading import GradingConfig
+from hotline.config.surveys import SurveysConfig
 from hotline.config.targets import Targets
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
@@ -362,6 +363,7 @@ class CenterConfig(Strict):
     bot: BotSettings | None = None
     caller_rules: CallerRules | None = None
     crisis: CrisisConfig | None = None
+    surveys: SurveysConfig | None = None
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

@@ -315,6 +315,7 @@ def _cross_checks(
     _check_followup(config, error, known, calendars)
     _check_chat(config, error)
     _check_bot(config, error)
+    _check_surveys(config, error)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     _check_caller_rules(config, error, warn, known, queues)
     if config.crisis is not None:
@@ -421,6 +422,40 @@ def _check_bot(config: CenterConfig, error: Any) -> None:
         elif queue_id in seen:
             error(("bot", "queues", i), f"queue {queue_id!r} is named twice")
         seen.add(queue_id)
+
+
+def _check_surveys(config: CenterConfig, error: Any) -> None:
+    """Surveys: unique survey and question ids, ``overall`` naming a CSAT question of its
+    survey, ``default`` naming a survey."""
+    if config.surveys is None:
+        return
+    ids: set[str] = set()
+    for i, definition in enumerate(config.surveys.definitions):
+        base: Path_ = ("surveys", "definitions", i)
+        if definition.id in ids:
+            error((*base, "id"), f"duplicate survey {definition.id!r}")
+        ids.add(definition.id)
+        questions: dict[str, str] = {}
+        for j, question in enumerate(definition.questions):
+            if question.id in questions:
+                error(
+                    (*base, "questions", j, "id"),
+                    f"duplicate question {question.id!r} in survey {definition.id!r} "
+                    "(answers are keyed by question id)",
+                )
+            questions.setdefault(question.id, question.kind)
+        if definition.overall is not None and questions.get(definition.overall) != "csat":
+            csat = ", ".join(q for q, kind in questions.items() if kind == "csat") or "none"
+            error(
+                (*base, "overall"),
+                f"overall must name a csat question of survey {definition.id!r} (csat: {csat})",
+            )
+    default = config.surveys.default
+    if default is not None and default not in ids:
+        error(
+            ("surveys", "default"),
+            f"unknown survey {default!r} (defined: {', '.join(sorted(ids))})",
+        )
 
 
 def _check_ivr(

@@ -559,7 +559,8 @@ def experience_figures(
 ) -> pl.DataFrame:
     """CSAT (top-2-box), DSAT (bottom box) and NPS per interval from survey answers.
 
-    A survey answer carries ``score`` and ``scale_max`` (5 for CSAT, 10 for NPS on 0–10).
+    A survey answer carries ``score`` and ``scale_max`` (5 for CSAT, 10 for NPS on 0–10); an
+    answer without ``score`` (a survey page's response with no overall rating) counts in none.
     ``csat`` = share of answers in the top two boxes of a 1–``scale_max`` scale, ``dsat`` =
     share of answers 1; ``nps`` = % of 9–10 minus % of 0–6 over 0–10 answers, in points.
 
@@ -577,8 +578,8 @@ def experience_figures(
         raise ValueError(f"cannot break down survey answers by {unknown}; choose queue or agent")
     rows: dict[str, list[Any]] = {"at": [], "queue": [], "agent": [], "score": [], "scale": []}
     for event in events:
-        if event.kind is not EventKind.SURVEY_ANSWERED:
-            continue
+        if event.kind is not EventKind.SURVEY_ANSWERED or "score" not in event.data:
+            continue  # an answer with no rating (only yes/no or text) is no CSAT or NPS answer
         rows["at"].append(event.at)
         rows["queue"].append(event.queue)
         rows["agent"].append(event.agent_id)

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict
-from hotline.core.events import Channel, Event, EventKind
+from hotline.core.events import Event, EventKind
 from hotline.metrics.bankdata import BANK_TIMEZONE, bank_month_files, read_bank_records
 from hotline.metrics.compute import (
     FRAME_SCHEMA,
@@ -37,6 +37,7 @@ from hotline.metrics.compute import (
 from hotline.metrics.definitions import MetricSettings, QueueThresholds, ServiceLevelVariant
 from hotline.metrics.importer import read_contact_records
 from hotline.metrics.records import RECORD_COLUMNS, ContactRecord
+from hotline.store.event_log import event_of
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.imports import StagedContactRecord
 from hotline.store.models.metrics import ContactRecordRow
@@ -291,21 +292,7 @@ def event_log(*, session: Session, source: str | None = None) -> list[Event]:
     query = select(ContactEventRow).order_by(ContactEventRow.at, ContactEventRow.seq)
     if source is not None:
         query = query.where(ContactEventRow.source == source)
-    out: list[Event] = []
-    for row in session.scalars(query):
-        out.append(
-            Event(
-                seq=row.seq,
-                at=row.at,
-                kind=EventKind(row.kind),
-                contact_id=row.contact_id,
-                agent_id=row.agent_id,
-                queue=row.queue,
-                channel=Channel(row.channel) if row.channel else None,
-                data=row.data or {},
-            )
-        )
-    return out
+    return [event_of(row) for row in session.scalars(query)]
 
 
 #: How far before a window agent-state events are read for the state the window opens in: an

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.core.events import Event, EventKind
+from hotline.core.events import Channel, Event, EventKind
 from hotline.store.db import writing
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
@@ -48,6 +48,24 @@ def append(session: Session, events: Iterable[Event], *, source: str = "live") -
     if rows:
         session.execute(insert(ContactEventRow), rows)
     return len(rows)
+
+
+def event_of(row: Any) -> Event:
+    """The :class:`Event` a ``contact_events`` row (or a row read with its columns) holds; a
+    channel this version does not know reads as ``None``."""
+    return Event(
+        seq=row.seq,
+        at=row.at,
+        kind=EventKind(row.kind),
+        contact_id=row.contact_id,
+        agent_id=row.agent_id,
+        queue=row.queue,
+        channel=Channel(row.channel) if row.channel in _CHANNELS else None,
+        data=row.data or {},
+    )
+
+
+_CHANNELS = frozenset(c.value for c in Channel)
 
 
 def recording_rows(events: Iterable[Event]) -> list[Recording]:

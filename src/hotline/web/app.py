@@ -335,6 +335,9 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import chat
 
     app.include_router(chat.router)
+    from hotline.web.api import surveys
+
+    app.include_router(surveys.router)
     pages.mount(app)
 
 

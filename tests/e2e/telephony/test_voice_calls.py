@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from hotline.store.db import make_engine
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
+from hotline.surveys import service as surveys
 from hotline.telephony.media.prompts import generate_all
 from hotline.telephony.media.recording import ulaw_to_linear
 from hotline.telephony.media.rtpengine import RtpengineProcess
@@ -222,11 +223,25 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
                 break
             assert time.monotonic() < deadline, [r.kind for r in stored]
             time.sleep(0.2)
+        # The survey results read the caller's key 4 as the contact's overall CSAT answer,
+        # with the call's channel, queue, agent and the agent's team.
+        with Session(engine) as session:
+            found = surveys.responses(
+                session=session, since=0.0, until=time.time() + 60, teams={"a001": "t-install"}
+            )
     finally:
         engine.dispose()
     assert {r.source for r in stored} == {"live"}
     [answer] = [r for r in stored if r.kind == "survey_answered"]
     assert answer.data["score"] == 4
+    [response] = [r for r in found if r.contact_id == contact]
+    assert (response.overall, response.channel, response.queue, response.agent, response.team) == (
+        4,
+        "voice",
+        "installation",
+        "a001",
+        "t-install",
+    )
     assert [(r.path, r.agent_id) for r in recordings] == [(str(path), "a001")]
 
 

@@ -301,6 +301,16 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/chat/conversations/{conversation_id}"): CHAT_STAFF,
     ("GET", "/api/chat/attachments/{attachment_id}"): CHAT_STAFF,
     ("GET", "/chat/desk"): CHAT_STAFF,
+    # surveys: links sent by the floor (a team lead's teams only), results read by the floor
+    # and QA; the survey page is the customer's, opened by its signed single-use link
+    ("POST", "/api/surveys/links"): TEAM_LEADS_UP,
+    ("GET", "/api/surveys/results"): TEAM_LEADS_UP | {"qa"},
+    # the voice-of-the-customer report is the whole floor's, for the product units
+    ("GET", "/api/surveys/voc.xlsx"): SUPERVISORS | {"qa"},
+    ("GET", "/api/surveys/voc.pdf"): SUPERVISORS | {"qa"},
+    ("GET", "/surveys"): TEAM_LEADS_UP | {"qa"},
+    ("GET", "/s/{token}"): PUBLIC,
+    ("POST", "/s/{token}"): PUBLIC,
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,

@@ -330,3 +330,20 @@ def test_rosters_tables_are_wfm_s_and_the_roster_rules_pure(tmp_path: Path) -> N
     assert result.returncode == 1
     assert "hotline.people.schedules -> hotline.store.models.wfm" in result.stdout
     assert broken(result) == {"Only wfm and the adapters use the rosters' tables", PURE}
+
+
+def test_the_survey_statistics_doing_io_or_reading_quality_break_purity_and_layers(
+    tmp_path: Path,
+) -> None:
+    """Survey statistics are pure, and surveys reach no other domain (the web composes)."""
+    result = lint_imports_with(
+        tmp_path,
+        {
+            "surveys/statistics.py": "from hotline.store import db\n"
+            "from hotline.quality import service"
+        },
+    )
+    assert result.returncode == 1
+    assert "hotline.surveys.statistics -> hotline.store" in result.stdout
+    assert "hotline.surveys is not allowed to import hotline.quality" in result.stdout
+    assert broken(result) == {LAYERS, PURE}

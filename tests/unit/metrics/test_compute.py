@@ -272,6 +272,19 @@ def test_experience_figures_csat_dsat_nps() -> None:
     assert row["nps"] == pytest.approx(100 * (2 - 1) / 4)
 
 
+def test_experience_figures_leave_out_answers_without_a_rating() -> None:
+    """A survey page's response with only yes/no and text answers is no CSAT answer (it
+    counted as a 1–5 answer below the top boxes before)."""
+    from hotline.metrics.compute import experience_figures
+
+    rated = Event(1, T0, EventKind.SURVEY_ANSWERED, "c1", queue="q", data={"score": 5})
+    unrated = Event(
+        2, T0 + 1, EventKind.SURVEY_ANSWERED, "c2", queue="q", data={"answers": {"ok": True}}
+    )
+    row = experience_figures([rated, unrated], interval="day").row(0, named=True)
+    assert (row["surveys"], row["csat"]) == (1, 1.0)
+
+
 def test_whole_period_interval_spans_the_data() -> None:
     records = [answered("c1", "q", 5, at=T0), answered("c2", "q", 30, at=T0 + 7200)]
     (row,) = queue_figures(records_to_frame(records), interval="all", by=()).rows()

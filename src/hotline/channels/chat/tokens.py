@@ -16,32 +16,17 @@ True
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+from hotline.core import signing
 
 PURPOSE = b"chat-conversation"
 
 
-def _signature(body: str, secret: bytes) -> str:
-    digest = hmac.new(secret, PURPOSE + b"|" + body.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def sign_conversation_token(conversation_id: str, *, expires_at: float, secret: bytes) -> str:
     """A token for ``conversation_id`` valid until ``expires_at`` (Unix seconds)."""
-    body = f"{conversation_id}.{int(expires_at)}"
-    return f"{body}.{_signature(body, secret)}"
+    return signing.sign(conversation_id, purpose=PURPOSE, expires_at=expires_at, secret=secret)
 
 
 def read_conversation_token(token: str, *, secret: bytes, now: float) -> str | None:
     """The conversation a valid, unexpired token names, else ``None``."""
-    body, _, signature = token.rpartition(".")
-    conversation_id, _, expires = body.rpartition(".")
-    if not conversation_id or not expires.isdigit():
-        return None
-    if not hmac.compare_digest(signature, _signature(body, secret)):
-        return None
-    if now >= int(expires):
-        return None
-    return conversation_id
+    signed = signing.read(token, purpose=PURPOSE, secret=secret, now=now)
+    return signed.subject if signed is not None and signed.valid else None

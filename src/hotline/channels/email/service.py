@@ -507,19 +507,35 @@ def _outgoing(
         ),
         auto_submitted="auto-replied" if auto else None,
     )
+    return _queue(
+        session, mailbox=mailbox, mail=mail, ticket_id=ticket.id, kind=kind, author=author, now=now
+    )
+
+
+def _queue(
+    session: Session,
+    *,
+    mailbox: Mailbox,
+    mail: headers.OutgoingMail,
+    ticket_id: int | None,
+    kind: str,
+    author: str,
+    now: datetime,
+) -> EmailMessage:
+    """Put ``mail`` in the outbox, due now."""
     return _store(
         session,
         mailbox_id=mailbox.id,
-        ticket_id=ticket.id,
+        ticket_id=ticket_id,
         direction="out",
         kind=kind,
         message_id=mail.message_id,
         in_reply_to=mail.in_reply_to,
         references=list(mail.references),
         sender=mailbox.address,
-        recipients=[to],
+        recipients=list(mail.to),
         subject=mail.subject,
-        body=text,
+        body=mail.text,
         raw=headers.build(mail, date=now),
         author=author,
         status="queued",
@@ -592,6 +608,43 @@ def queue_reply(
     tickets.respond(session, ticket_id=ticket_id, actor=actor, note=text, now=now)
     audit(session, actor=actor, action="email.reply", target=f"ticket:{ticket.number}")
     return row
+
+
+def queue_notice(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    kind: str,
+    author: str,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """Queue a message that answers no e-mail (a survey link after a contact) from the first
+    active mailbox; the relay sends it like any reply. :class:`Conflict` when the center has
+    no active mailbox to send from.
+
+    Example: ``queue_notice(session, to="c@example.com", subject="满意度调查", text=link,
+    kind="survey", author="lead1")``.
+    """
+    now = now or utcnow()
+    mailbox = next(iter(list_mailboxes(session, active_only=True)), None)
+    if mailbox is None:
+        raise Conflict("no active mailbox to send the e-mail from (add one on the mail page)")
+    mail = headers.OutgoingMail(
+        from_address=mailbox.address,
+        from_name=mailbox.display_name,
+        to=(to,),
+        subject=subject,
+        message_id=headers.message_id(
+            token=f"{new_id('mail')}.{kind}", domain=mailbox.address.split("@", 1)[1]
+        ),
+        text=text,
+        auto_submitted="auto-generated",
+    )
+    return _queue(
+        session, mailbox=mailbox, mail=mail, ticket_id=None, kind=kind, author=author, now=now
+    )
 
 
 @dataclass(frozen=True)

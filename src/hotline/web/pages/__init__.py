@@ -86,6 +86,7 @@ def mount(app: FastAPI) -> None:
         quality,
         recordings,
         reports,
+        surveys,
     )
 
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
@@ -104,3 +105,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(followup.router)
     app.include_router(chat.router)
     app.include_router(knowledge.router)
+    app.include_router(surveys.router)

@@ -1,0 +1,42 @@
+"""Survey links: one row per link sent, answered at most once.
+
+The answers themselves are not kept here: they are ``survey_answered`` events in the contact
+event log, next to the answers the IVR and web chat collect, so there is one store of
+responses. A row here remembers what a link was sent for (the contact, its channel, queue and
+agent, the product), when it expires and when it was answered, which is what makes a link
+single-use. The link's token is signed over the row id and the expiry; the row keeps neither
+the token nor the customer's address.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.store.db import Base, UTCDateTime, utcnow
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class SurveyInvitation(Base):
+    """A survey link sent to a customer about one contact (``answered_at`` once used)."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (Index("ix_survey_invitations_contact", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    survey_id: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    product: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ticket_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sent_by: Mapped[str] = mapped_column(String(64))
+    sent_via: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
