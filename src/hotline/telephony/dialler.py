@@ -2,9 +2,11 @@
 
 For every running campaign in ``progressive`` or ``predictive`` mode the dialler keeps the
 campaign's reserved agents (the campaign's ``agents`` with a registered phone, taken only
-when the ACD leaves them idle and no inbound contact waits for them, and held in the ACD as
+when the routing engine lends them — idle, no inbound contact waiting for them, every queue
+they serve keeping its ``outbound_reserve`` of idle agents — and held in the ACD as
 not-ready ``outbound`` so inbound routing leaves them to the campaign; handed back as soon
-as an inbound contact waits for one, once the abandon budget allows it), asks the
+as an inbound contact waits for one or the engine wants one back for a queue's reserve,
+once the abandon budget allows it), asks the
 campaign's pacer (:mod:`hotline.pacing`: ``ProgressivePacer`` or ``PredictivePacer``) how
 many calls to place, claims that many records (:func:`hotline.campaigns.service.claim_next`
 through :class:`DialLists`: both do-not-call lists asked again, calling hours in the
@@ -262,25 +264,33 @@ class Dialler:
         return any(c.campaign_id == campaign.info.id for c in self.calls.values())
 
     def _taken(self, agent_id: str) -> bool:
-        """Whether the agent is not the dialler's to take: held by another campaign, not left
-        idle by the ACD (on a call, offered one, in wrap-up, not ready), or needed by inbound
-        contacts waiting for them (inbound keeps priority; outbound fills idle time)."""
+        """Whether the agent is not the dialler's to take: held by another campaign, or not
+        lent by the ACD (:meth:`CallRouter.may_lend`: on a call, offered one, in wrap-up, not
+        ready, needed by inbound contacts waiting for them, or part of a queue's outbound
+        reserve — inbound keeps its service level; outbound fills idle time)."""
         if any(agent_id in c.held for c in self.campaigns.values()):
             return True
-        router = self.center.router
-        return not router.agent_idle(agent_id) or router.waiting_for(agent_id) > 0
+        return not self.center.router.may_lend(agent_id)
 
     def _sync_agents(self, campaign: _Campaign) -> None:
-        """Take the campaign's idle registered agents; let go the ones gone, unassigned, or
-        wanted by waiting inbound contacts (each release waits for the budget: rule 3)."""
+        """Take the campaign's agents the ACD lends; let go the ones gone, unassigned, wanted
+        by waiting inbound contacts, or wanted back by the ACD to refill a queue's outbound
+        reserve (each release waits for the budget: rule 3)."""
         now = self.center.clock.now()
         reserved = set(campaign.info.agents)
         book = campaign.book
+        router = self.center.router
+
+        def leaving(agent_id: str) -> bool:
+            return agent_id in book.releasing or agent_id in book.leaving_after_call
+
+        # Agents already on their way out count first towards a reserve the ACD is short of.
+        held = sorted(campaign.held, key=lambda agent_id: (not leaving(agent_id), agent_id))
+        refill = set(router.reserve_refill(held))
         for agent_id in sorted(campaign.held):
             gone = agent_id not in reserved or agent_id not in self.center.phone_of
-            wanted = self.center.router.waiting_for(agent_id) > 0
-            leaving = agent_id in book.releasing or agent_id in book.leaving_after_call
-            if (gone or wanted) and not leaving:
+            wanted = router.waiting_for(agent_id) > 0 or agent_id in refill
+            if (gone or wanted) and not leaving(agent_id):
                 self._feed(campaign, AgentLeaving(at=now, agent_id=agent_id))
         for agent_id in campaign.info.agents:
             if agent_id in self.center.phone_of and not self._taken(agent_id):

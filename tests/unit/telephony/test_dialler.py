@@ -67,10 +67,25 @@ class MemoryLists:
 
 
 def make_dialler(
-    numbers: list[str], *, agents: tuple[str, ...] = ("a001",), mode: str = "progressive"
+    numbers: list[str],
+    *,
+    agents: tuple[str, ...] = ("a001",),
+    mode: str = "progressive",
+    reserve: dict[str, int] | None = None,
 ) -> tuple[CallCenter, Dialler, FakeSignalling, ListSink, MemoryLists]:
+    """A dialler on the fakes and the real engine; ``reserve`` sets queues' outbound reserve
+    as the center file would (``queues[].outbound_reserve``)."""
     sip, sink = FakeSignalling(), ListSink()
-    router = EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
+    center_file = load_center(SAMPLE_CENTER)
+    center_file = center_file.model_copy(
+        update={
+            "queues": [
+                q.model_copy(update={"outbound_reserve": (reserve or {}).get(q.id, 0)})
+                for q in center_file.queues
+            ]
+        }
+    )
+    router = EngineRouter(RoutingEngine(voice_routing_config(center_file)))
     center = CallCenter(
         settings=CallCenterSettings(
             flow=sample_flow(),
@@ -233,5 +248,65 @@ def test_inbound_keeps_priority_a_held_agent_goes_to_a_waiting_caller_once_cover
         assert dialler.campaigns[7].held == set()
         assert router.engine.agent_contacts("a001") == {"v-1": "ringing"}
         assert len(dials(sip)) == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_queue_s_outbound_reserve_is_left_idle_so_its_caller_is_answered_at_once() -> None:
+    """Blending through the engine: the center file keeps one idle installation agent back
+    from the campaign (``outbound_reserve: 1``), so an installation caller arriving while
+    the campaign dials is offered an agent at once, not after the campaign's call ends."""
+
+    async def scenario() -> None:
+        center, dialler, sip, sink, _ = make_dialler(
+            ["13800000001", "13800000002"], agents=("a001", "a002"), reserve={"installation": 1}
+        )
+        router = center.router
+        assert isinstance(router, EngineRouter)
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        # a001 is held; a002 is the installation queue's reserve, left idle by the engine
+        assert dialler.campaigns[7].held == {"a001"} and len(dials(sip)) == 1
+        assert router.engine.first_ring_idle("installation") == ["a002"]
+        router.contact_queued(
+            at=OPEN, contact_id="v-1", queue="installation", priority=0, language=None, data={}
+        )
+        assert router.engine.agent_contacts("a002") == {"v-1": "ringing"}  # at once
+        clock = center.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(2)
+        router.offer_answered(at=clock.now(), contact_id="v-1", agent_id="a002")
+        [answered] = [
+            e for e in sink.events if e.kind.value == "answered" and e.contact_id == "v-1"
+        ]
+        assert answered.data["wait_s"] <= 5
+        # The reserve is short now: the engine wants a001 back, once its ringing call is covered.
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a001"} and len(dials(sip)) == 1
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        assert dialler.campaigns[7].held == set() and len(dials(sip)) == 1
+        assert router.engine.first_ring_idle("installation") == ["a001"] and not router.conflicts
+
+    asyncio.run(scenario())
+
+
+def test_without_a_reserve_the_campaign_holds_every_idle_agent_and_the_caller_waits() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, _ = make_dialler(
+            ["13800000001", "13800000002"], agents=("a001", "a002")
+        )
+        router = center.router
+        assert isinstance(router, EngineRouter)
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a001", "a002"} and len(dials(sip)) == 2
+        router.contact_queued(
+            at=OPEN, contact_id="v-1", queue="installation", priority=0, language=None, data={}
+        )
+        assert router.engine.contact_stage("v-1") == "waiting"
 
     asyncio.run(scenario())
