@@ -58,6 +58,7 @@ class DatabaseDialLists:
                         agents=tuple(c.agents or ()),
                         answered_today=answered,
                         abandoned_today=abandoned,
+                        day=midnight.date().isoformat(),
                     )
                 )
             return running

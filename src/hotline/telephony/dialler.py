@@ -63,6 +63,7 @@ from hotline.telephony.dialling import (
     CallPlaced,
     Connect,
     ConnectFailed,
+    DayTurned,
     DiallerBook,
     DiallerEffect,
     DiallerEvent,
@@ -92,6 +93,9 @@ class DialCampaign:
     agents: tuple[str, ...]
     answered_today: int = 0
     abandoned_today: int = 0
+    day: str = ""
+    """The campaign's day the counts are for (ISO date in its zone): when it changes, the
+    book's abandon cap starts the new day (:class:`~hotline.telephony.dialling.DayTurned`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,7 @@ class _Campaign:
     book: DiallerBook
     held: set[str] = field(default_factory=set)
     placing: bool = False
+    pacer_day: str = ""
 
 
 def pacer_for(mode: str) -> Pacer:
@@ -245,7 +250,18 @@ class Dialler:
                 # Paused or finished: no new call; its agents go once the budget allows.
                 campaign.info = DialCampaign(campaign_id, campaign.info.mode, ())
             else:
-                campaign.info = wanted[campaign_id]
+                campaign.info = info = wanted[campaign_id]
+                book = campaign.book
+                pending = book.next_day.day if book.next_day is not None else book.day
+                if info.day and info.day != pending:
+                    # Midnight in the campaign's zone: the cap counts the new day's answers.
+                    turn = DayTurned(
+                        at=self.center.clock.now(),
+                        day=info.day,
+                        answered=info.answered_today,
+                        abandoned=info.abandoned_today,
+                    )
+                    self._feed(campaign, turn)
         for campaign_id, info in wanted.items():
             if campaign_id not in self.campaigns:
                 pacer = pacer_for(info.mode)
@@ -254,8 +270,9 @@ class Dialler:
                     cap=pacer.cap,
                     answered=info.answered_today,
                     abandoned=info.abandoned_today,
+                    day=info.day,
                 )
-                self.campaigns[campaign_id] = _Campaign(info, pacer, book)
+                self.campaigns[campaign_id] = _Campaign(info, pacer, book, pacer_day=info.day)
         for campaign_id, campaign in list(self.campaigns.items()):
             if campaign_id not in wanted and not campaign.held and not self._busy(campaign):
                 del self.campaigns[campaign_id]
@@ -320,6 +337,12 @@ class Dialler:
         try:
             while campaign.info.agents:
                 now = self.center.clock.now()
+                if campaign.book.turning:
+                    return  # the previous day's calls first (DayTurned)
+                if campaign.pacer_day != campaign.book.day:
+                    # A new campaign day, a new pacer (as the simulator's days).
+                    campaign.pacer = pacer_for(campaign.info.mode)
+                    campaign.pacer_day = campaign.book.day
                 if campaign.pacer.calls_to_place(campaign.book.state(now)) < 1:
                     return
                 if self.center.settings.trunk is None:
@@ -332,7 +355,8 @@ class Dialler:
                     return
                 # The pacer is asked again: the book may have changed while the claim ran.
                 now = self.center.clock.now()
-                if campaign.pacer.calls_to_place(campaign.book.state(now)) < 1:
+                book = campaign.book
+                if book.turning or campaign.pacer.calls_to_place(book.state(now)) < 1:
                     await self._give_back(contact_id, record)
                     return
                 await self._dial(campaign, contact_id, record)

@@ -310,3 +310,45 @@ def test_without_a_reserve_the_campaign_holds_every_idle_agent_and_the_caller_wa
         assert router.engine.contact_stage("v-1") == "waiting"
 
     asyncio.run(scenario())
+
+
+def test_at_the_campaigns_midnight_the_cap_counts_the_new_day_after_the_old_days_calls() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, lists = make_dialler(["13800000001", "13800000002"])
+        lists.campaigns = [DialCampaign(7, "progressive", ("a001",), 40, 1, day="2026-03-02")]
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        book = dialler.campaigns[7].book
+        assert (book.day, book.answered, book.abandoned) == ("2026-03-02", 40, 1)
+        assert len(dials(sip)) == 1
+        lists.campaigns = [DialCampaign(7, "progressive", ("a001",), 0, 0, day="2026-03-03")]
+        center.failed("dl-1", 480)  # the old day's call had not rung out yet: now it has
+        await center.drain()
+        await dialler.round()
+        book = dialler.campaigns[7].book
+        assert (book.day, book.answered, book.abandoned) == ("2026-03-03", 0, 0)
+        assert book.dialled == 1 and len(dials(sip)) == 2  # the new day's first call
+
+    asyncio.run(scenario())
+
+
+def test_while_the_old_days_call_rings_the_new_day_places_no_call() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, lists = make_dialler(
+            ["13800000001", "13800000002", "13800000003"], agents=("a001", "a002")
+        )
+        lists.campaigns = [DialCampaign(7, "progressive", ("a001", "a002"), day="2026-03-02")]
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        assert len(dials(sip)) == 1
+        lists.campaigns = [DialCampaign(7, "progressive", ("a001", "a002"), day="2026-03-03")]
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        # a002 came free, but the day turns only once dl-1 no longer rings: no call meanwhile
+        assert dialler.campaigns[7].book.turning and len(dials(sip)) == 1
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        assert not dialler.campaigns[7].book.turning and len(dials(sip)) == 3
+
+    asyncio.run(scenario())
