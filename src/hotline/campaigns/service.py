@@ -68,7 +68,9 @@ __all__ = [
     "Consent",
     "DoNotCall",
     "Figures",
+    "ListRow",
     "add_do_not_call",
+    "add_list",
     "add_query_list",
     "answers_since",
     "audit_refusal",
@@ -263,17 +265,50 @@ def import_list_csv(
     is written). Numbers already on the campaign's list are left as they are; numbers on a
     do-not-call list go in ``blocked`` (never dialled, counted). Returns the counts.
     """
+    _open_for_records(session, campaign_id)
+    rows = check_list_csv(text=text, file=file, normalize=normalized_number)
+    return add_list(
+        session,
+        campaign_id=campaign_id,
+        rows=rows,
+        source=f"file:{file}",
+        actor=actor,
+        action="campaign.list_import",
+        detail={"file": file, "rows": len(rows)},
+    )
+
+
+def _open_for_records(session: Session, campaign_id: int) -> Campaign:
     campaign = get_campaign(session, campaign_id=campaign_id)
     if campaign.state == "finished":
         raise Conflict("the campaign is finished: it takes no new records")
-    rows = check_list_csv(text=text, file=file, normalize=normalized_number)
-    counts = _add_rows(session, campaign, rows, source=f"file:{file}"[:200])
+    return campaign
+
+
+def add_list(
+    session: Session,
+    *,
+    campaign_id: int,
+    rows: Sequence[ListRow],
+    source: str,
+    actor: str,
+    action: str = "campaign.list_add",
+    detail: Mapping[str, object] | None = None,
+) -> dict[str, int]:
+    """Add checked rows (numbers normalised) to a campaign's list, audited as ``action``.
+
+    What the file import and the customer query use, and what a composition above this domain
+    uses for lists of its own (the due follow-ups: :mod:`hotline.desk.followup_calls`).
+    Returns the counts: ``added``, ``blocked`` (on a do-not-call list), ``already_listed``.
+    """
+    campaign = _open_for_records(session, campaign_id)
+    counts = _add_rows(session, campaign, rows, source=source[:200])
     audit(
         session,
         actor=actor,
-        action="campaign.list_import",
+        action=action,
         target=str(campaign.id),
-        detail={"file": file, "rows": len(rows), **counts},
+        detail={**(detail or {}), **counts},
     )
     return counts
 
@@ -290,9 +325,7 @@ def add_query_list(
     warranty_ends_by: date | None = None,
 ) -> dict[str, int]:
     """Add the customers who own matching products (the CRM's query) to a campaign."""
-    campaign = get_campaign(session, campaign_id=campaign_id)
-    if campaign.state == "finished":
-        raise Conflict("the campaign is finished: it takes no new records")
+    _open_for_records(session, campaign_id)
     query: dict[str, object] = {
         "category": category,
         "model": model,
@@ -323,15 +356,15 @@ def add_query_list(
         for t in targets
     ]
     described = {k: str(v) for k, v in query.items() if v}
-    counts = _add_rows(session, campaign, rows, source=f"query:{described}"[:200])
-    audit(
+    return add_list(
         session,
+        campaign_id=campaign_id,
+        rows=rows,
+        source=f"query:{described}",
         actor=actor,
         action="campaign.list_query",
-        target=str(campaign.id),
-        detail={"query": described, "matched": len(rows), **counts},
+        detail={"query": described, "matched": len(rows)},
     )
-    return counts
 
 
 def get_record(session: Session, *, record_id: int) -> CampaignRecord:

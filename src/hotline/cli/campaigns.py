@@ -1,5 +1,5 @@
-"""Campaign commands: ``hotline campaigns create|list|import|query|state|show|purge-consents``
-and ``hotline campaigns dnc add|list|remove``.
+"""Campaign commands: ``hotline campaigns create|list|import|query|followups|state|show|``
+``purge-consents`` and ``hotline campaigns dnc add|list|remove``.
 
 What a supervisor does on the ``/campaigns`` page, from a shell: create a campaign with its
 calling hours and retry rules (a YAML file, checked with located problems), fill its list
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from hotline.campaigns import service as campaigns
 from hotline.core.documents import DocumentRefused, decode_text, load_yaml
 from hotline.core.errors import HotlineError, ValidationFailed
 from hotline.core.settings import load_settings
+from hotline.desk.followup_calls import add_due_followups
 from hotline.store.db import make_engine, make_session_factory, session_scope, utcnow, writing
 
 console = Console()
@@ -176,6 +177,23 @@ def query_list(
             installed_to=end,
         )
         console.print(f"{counts['added']} records added, {counts['blocked']} blocked")
+
+
+@campaigns_app.command("followups")
+def followup_list(
+    campaign_id: int = typer.Argument(..., help="The campaign."),
+    hours: float = typer.Option(24, "--hours", min=0, help="Due within this many hours."),
+    actor: str = ACTOR,
+) -> None:
+    """Add the open follow-ups (回访) due within ``--hours``, overdue ones too, most urgent
+    first; each call's result goes back to its task."""
+    until = datetime.now(UTC) + timedelta(hours=hours)
+    with _session() as session:
+        counts = add_due_followups(session, campaign_id=campaign_id, until=until, actor=actor)
+        console.print(
+            f"{counts['added']} records added, {counts['blocked']} blocked, "
+            f"{counts['already_listed']} already listed, {counts['no_phone']} with no number"
+        )
 
 
 @campaigns_app.command("state")

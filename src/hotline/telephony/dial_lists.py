@@ -29,6 +29,7 @@ from hotline.campaigns.service import (
     skip_record,
 )
 from hotline.core.errors import Conflict
+from hotline.desk.followup_calls import result_to_followup
 from hotline.store.db import reading, writing
 from hotline.telephony.dialler import DIALLED_MODES, DialCampaign, DialRecord
 
@@ -97,10 +98,11 @@ class DatabaseDialLists:
         answered: bool,
         connected: bool,
     ) -> None:
-        """Keep one call's result as the campaign's attempt."""
+        """Keep one call's result as the campaign's attempt (and as the follow-up task's, for
+        a follow-up's record: :func:`~hotline.desk.followup_calls.result_to_followup`)."""
 
         def work(session: Session) -> None:
-            record_result(
+            record = record_result(
                 session,
                 record_id=record_id,
                 agent_id=holder,
@@ -110,6 +112,7 @@ class DatabaseDialLists:
                 answered=answered,
                 connected=connected,
             )
+            result_to_followup(session, record=record, result=result, actor="dialler", now=now)
 
         await self._write(work)
 

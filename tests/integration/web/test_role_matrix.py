@@ -247,6 +247,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/campaigns/{campaign_id}/state"): SUPERVISORS,
     ("POST", "/api/campaigns/{campaign_id}/list"): SUPERVISORS,
     ("POST", "/api/campaigns/{campaign_id}/query-list"): SUPERVISORS,
+    ("POST", "/api/campaigns/{campaign_id}/followup-list"): SUPERVISORS,
     ("GET", "/api/campaigns/{campaign_id}/records"): SUPERVISORS | {"team_lead"},
     ("POST", "/api/campaigns/{campaign_id}/next"): DESK,
     ("POST", "/api/campaigns/records/{record_id}/skip"): DESK,

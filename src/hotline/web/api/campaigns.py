@@ -24,12 +24,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.campaigns import service as campaigns
 from hotline.campaigns.rules import CallResult, CampaignKind, DialMode
 from hotline.crm.privacy import mask_name, mask_phone
+from hotline.desk.followup_calls import add_due_followups, result_to_followup
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.pacing.state import AbandonCap
 from hotline.store.db import utcnow
@@ -146,6 +147,12 @@ class ImportedOut(ResponseModel):
     already_listed: int
 
 
+class FollowUpListOut(ImportedOut):
+    """A list of due follow-ups: what went on it, and the tasks with no number to call."""
+
+    no_phone: int
+
+
 class DialOut(ResponseModel):
     """The call placed for a record (``contact_id``), or the do-not-call list that refused it."""
 
@@ -240,6 +247,12 @@ class ListQueryIn(BaseModel):
     installed_from: date | None = None
     installed_to: date | None = None
     warranty_ends_by: date | None = None
+
+
+class FollowUpListIn(BaseModel):
+    """The open follow-ups due by ``until`` (with its offset), overdue ones included."""
+
+    until: AwareDatetime
 
 
 class ResultIn(BaseModel):
@@ -467,6 +480,25 @@ def query_list(
     return ImportedOut(**counts)
 
 
+@router.post(
+    "/campaigns/{campaign_id}/followup-list",
+    response_model=FollowUpListOut,
+    responses=errors(404, 409, 422),
+)
+def followup_list(
+    body: FollowUpListIn,
+    campaign_id: int = CAMPAIGN_ID,
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> FollowUpListOut:
+    """Add the due follow-ups (回访), most urgent first; each call's result goes back to its
+    task (busy, no answer, failed, abandoned: a not-reached attempt)."""
+    counts = add_due_followups(
+        session, campaign_id=campaign_id, until=body.until, actor=user.username
+    )
+    return FollowUpListOut(**counts)
+
+
 @router.get(
     "/campaigns/{campaign_id}/records", response_model=RecordsOut, responses=errors(404, 422)
 )
@@ -534,15 +566,20 @@ def result(
     user: CurrentUser = Depends(AGENT),
     session: Session = Depends(db_session, scope="function"),
 ) -> DoneOut:
-    """Record an attempt's result; the retry rules set when the record comes back."""
+    """Record an attempt's result; the retry rules set when the record comes back, and a
+    follow-up's record carries it to its task."""
+    now = utcnow()
     record = campaigns.record_result(
         session,
         record_id=record_id,
         agent_id=_agent_id(user),
         result=str(body.result),
-        now=utcnow(),
+        now=now,
         contact_id=body.contact_id,
         callback_at=body.callback_at,
+    )
+    result_to_followup(
+        session, record=record, result=str(body.result), actor=user.username, now=now
     )
     return DoneOut(record=_record(record, user))
 
