@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.campaigns.lists import MAX_ROWS, ListRow, check_list_csv
@@ -76,9 +76,11 @@ __all__ = [
     "audit_refusal",
     "block_if_listed",
     "campaign_rules",
+    "check_list",
     "claim_next",
     "consents",
     "create_campaign",
+    "discard_list",
     "do_not_call_entries",
     "figures",
     "get_campaign",
@@ -89,6 +91,7 @@ __all__ = [
     "listing",
     "normalized_number",
     "note_dialled",
+    "publish_list",
     "purge_expired_consents",
     "record_consent",
     "record_result",
@@ -97,7 +100,12 @@ __all__ = [
     "screen_number",
     "set_state",
     "skip_record",
+    "stage_list",
+    "staged_by",
 ]
+
+#: The holder prefix of records a background import has staged (``staged_by``).
+STAGED_PREFIX = "import:"
 
 #: A campaign's states and which a supervisor may move it to from each.
 STATE_CHANGES: Mapping[str, frozenset[str]] = {
@@ -214,9 +222,15 @@ def set_state(session: Session, *, campaign_id: int, state: str, actor: str) -> 
 
 
 def _add_rows(
-    session: Session, campaign: Campaign, rows: Sequence[ListRow], *, source: str
+    session: Session,
+    campaign: Campaign,
+    rows: Sequence[ListRow],
+    *,
+    source: str,
+    held_by: str | None = None,
 ) -> dict[str, int]:
-    """Insert checked rows as waiting records (blocked at once when their number is listed)."""
+    """Insert checked rows as waiting records (blocked at once when their number is listed);
+    ``held_by`` keeps them out of every claim until a background import publishes them."""
     existing = set(
         session.scalars(
             select(CampaignRecord.phone).where(CampaignRecord.campaign_id == campaign.id)
@@ -245,7 +259,7 @@ def _add_rows(
                 "status": str(status),
                 "attempts": 0,
                 "due_at": row.callback_at,
-                "held_by": None,
+                "held_by": held_by,
                 "last_result": None,
             }
         )
@@ -276,6 +290,64 @@ def import_list_csv(
         action="campaign.list_import",
         detail={"file": file, "rows": len(rows)},
     )
+
+
+def check_list(session: Session, *, campaign_id: int, text: str, file: str) -> list[ListRow]:
+    """A list file checked whole for a campaign that takes records (what a background import
+    stages): :class:`ValidationFailed` with file, line, field and rule for each bad row."""
+    _open_for_records(session, campaign_id)
+    return check_list_csv(text=text, file=file, normalize=normalized_number)
+
+
+def staged_by(job_id: str) -> str:
+    """The holder of the records a background import has staged and not yet published.
+
+    >>> staged_by("3f2a")
+    'import:3f2a'
+    """
+    return f"{STAGED_PREFIX}{job_id}"
+
+
+def stage_list(
+    session: Session, *, campaign_id: int, job_id: str, rows: Sequence[ListRow], file: str
+) -> dict[str, int]:
+    """Stage one chunk of a background import: the rows go in held by the job (no claim
+    takes them) until :func:`publish_list`; returns the chunk's counts."""
+    campaign = _open_for_records(session, campaign_id)
+    return _add_rows(session, campaign, rows, source=f"file:{file}", held_by=staged_by(job_id))
+
+
+def publish_list(
+    session: Session,
+    *,
+    campaign_id: int,
+    job_id: str,
+    file: str,
+    rows: int,
+    counts: Mapping[str, int],
+    actor: str,
+) -> None:
+    """Publish a background import's staged records at once (all of them become dialable
+    in this one statement), audited as the file import is."""
+    session.execute(
+        update(CampaignRecord)
+        .where(
+            CampaignRecord.campaign_id == campaign_id, CampaignRecord.held_by == staged_by(job_id)
+        )
+        .values(held_by=None)
+    )
+    audit(
+        session,
+        actor=actor,
+        action="campaign.list_import",
+        target=str(campaign_id),
+        detail={"file": file, "rows": rows, "job": job_id, **counts},
+    )
+
+
+def discard_list(session: Session, *, job_id: str) -> None:
+    """Delete what a failed background import staged: nothing is half-imported."""
+    session.execute(delete(CampaignRecord).where(CampaignRecord.held_by == staged_by(job_id)))
 
 
 def _open_for_records(session: Session, campaign_id: int) -> Campaign:
@@ -703,6 +775,7 @@ def claim_next(
         .where(
             CampaignRecord.campaign_id == campaign_id,
             CampaignRecord.status == str(RecordStatus.WAITING),
+            CampaignRecord.held_by.is_(None),  # not staged by an import still running
             or_(CampaignRecord.due_at.is_(None), CampaignRecord.due_at <= now),
         )
         .order_by(CampaignRecord.due_at.is_not(None), CampaignRecord.due_at, CampaignRecord.id)

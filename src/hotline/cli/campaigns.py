@@ -19,9 +19,11 @@ from typing import Any
 import typer
 import yaml
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from hotline.campaigns import imports as list_imports
 from hotline.campaigns import service as campaigns
 from hotline.core.documents import DocumentRefused, decode_text, load_yaml
 from hotline.core.errors import HotlineError, ValidationFailed
@@ -134,20 +136,46 @@ def import_list(
     file: Path = typer.Argument(..., help="CSV: phone (required), name, time_zone, …"),
     actor: str = ACTOR,
 ) -> None:
-    """Add a list file: every row is checked first, then all go in or none."""
+    """Add a list file: every row is checked first, then written in chunks as an import job
+    (progress shown) and published at once — all rows go in or none."""
     try:
         text = decode_text(file.read_bytes(), source=str(file)).text
     except (OSError, ValidationFailed) as refused:
         error_console.print(f"[red]error[/red] {refused}")
         raise typer.Exit(1) from None
     with _session() as session:
-        counts = campaigns.import_list_csv(
-            session, campaign_id=campaign_id, text=text, file=str(file), actor=actor
-        )
-        console.print(
-            f"{counts['added']} records added, {counts['blocked']} blocked (do not call), "
-            f"{counts['already_listed']} already on the list"
-        )
+        rows = campaigns.check_list(session, campaign_id=campaign_id, text=text, file=str(file))
+        job_id = list_imports.create_job(
+            session, kind=list_imports.LIST_JOB, file=str(file), actor=actor
+        ).id
+    engine = make_engine(load_settings().resolved_database_url())
+    try:
+        with Progress(console=error_console, transient=True) as progress:
+            task = progress.add_task("staging", total=len(rows))
+
+            def show(job: dict[str, Any]) -> None:
+                progress.update(task, description=job["state"], completed=job["rows_done"])
+
+            ended = list_imports.run_list_import(
+                make_session_factory(engine),
+                job_id=job_id,
+                campaign_id=campaign_id,
+                rows=rows,
+                file=str(file),
+                actor=actor,
+                on_progress=show,
+            )
+    finally:
+        engine.dispose()
+    counts = ended["result"]
+    if ended["state"] != "done":
+        error_console.print(f"[red]error[/red] {counts.get('message', ended['state'])}")
+        error_console.print(f"import job {job_id} failed; nothing was written")
+        raise typer.Exit(1)
+    console.print(
+        f"{counts['added']} records added, {counts['blocked']} blocked (do not call), "
+        f"{counts['already_listed']} already on the list (job {job_id})"
+    )
 
 
 @campaigns_app.command("query")

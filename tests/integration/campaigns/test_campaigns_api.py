@@ -34,6 +34,26 @@ def make(client: TestClient, auth: Auth, **kw: object) -> dict[str, object]:
     return created
 
 
+def add_list(client: TestClient, auth: Auth, campaign_id: object, text: str) -> dict[str, object]:
+    """Import a list file (202, a background job) and return its job once its worker ended it.
+
+    Waits on the app's one job worker (a no-op queued behind the job) rather than polling, so
+    no request shares the test's one database connection with the job while it runs.
+    """
+    headers = auth("supervisor")
+    started = client.post(
+        f"/api/campaigns/{campaign_id}/list",
+        json={"file": "dec.csv", "text": text},
+        headers=headers,
+    )
+    assert started.status_code == 202, started.text
+    client.app.state.job_worker.submit(lambda: None).result(timeout=120)  # type: ignore[attr-defined]
+    job = client.get(f"/api/campaigns/list-jobs/{started.json()['job_id']}", headers=headers)
+    assert job.status_code == 200, job.text
+    ended: dict[str, object] = job.json()
+    return ended
+
+
 def test_bad_rules_and_bad_list_files_are_located_4xx_never_a_500(
     desk_client: TestClient, auth: Auth
 ) -> None:
@@ -75,15 +95,11 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_works_it(
 ) -> None:
     campaign = make(desk_client, auth)
     cid = campaign["id"]
-    listed = desk_client.post(
-        f"/api/campaigns/{cid}/list",
-        json={
-            "file": "dec.csv",
-            "text": "phone,name,model\n13812345678,Ada,KFR-35\n13912345678,Bo,\n",
-        },
-        headers=auth("supervisor"),
+    listed = add_list(
+        desk_client, auth, cid, "phone,name,model\n13812345678,Ada,KFR-35\n13912345678,Bo,\n"
     )
-    assert listed.json() == {"added": 2, "blocked": 0, "already_listed": 0}
+    assert listed["state"] == "done" and listed["rows_done"] == listed["rows_total"] == 2
+    assert listed["result"] == {"added": 2, "blocked": 0, "already_listed": 0}
     # an agent may not start it; a draft campaign hands out nothing
     agent = auth("agent")
     assert desk_client.post(f"/api/campaigns/{cid}/next", headers=agent).status_code == 409
@@ -140,11 +156,7 @@ def test_a_held_record_whose_number_gets_listed_is_refused_at_dial_time_and_audi
 ) -> None:
     campaign = make(desk_client, auth)
     cid = campaign["id"]
-    desk_client.post(
-        f"/api/campaigns/{cid}/list",
-        json={"text": "phone\n13812345678\n"},
-        headers=auth("supervisor"),
-    )
+    assert add_list(desk_client, auth, cid, "phone\n13812345678\n")["state"] == "done"
     desk_client.post(
         f"/api/campaigns/{cid}/state", json={"state": "running"}, headers=auth("supervisor")
     )

@@ -246,6 +246,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/campaigns/{campaign_id}"): SUPERVISORS | {"team_lead"},
     ("POST", "/api/campaigns/{campaign_id}/state"): SUPERVISORS,
     ("POST", "/api/campaigns/{campaign_id}/list"): SUPERVISORS,
+    ("GET", "/api/campaigns/list-jobs/{job_id}"): SUPERVISORS,
     ("POST", "/api/campaigns/{campaign_id}/query-list"): SUPERVISORS,
     ("POST", "/api/campaigns/{campaign_id}/followup-list"): SUPERVISORS,
     ("GET", "/api/campaigns/{campaign_id}/records"): SUPERVISORS | {"team_lead"},

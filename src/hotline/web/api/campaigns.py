@@ -27,6 +27,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.campaigns import imports as list_imports
 from hotline.campaigns import service as campaigns
 from hotline.campaigns.rules import CallResult, CampaignKind, DialMode
 from hotline.crm.privacy import mask_name, mask_phone
@@ -35,6 +36,7 @@ from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.pacing.state import AbandonCap
 from hotline.store.db import utcnow
 from hotline.telephony.outbound import OriginationRefused
+from hotline.web import jobs
 from hotline.web.api.live.guards import voice_of
 from hotline.web.api.responses import ResponseModel, errors
 from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
@@ -145,6 +147,27 @@ class ImportedOut(ResponseModel):
     added: int
     blocked: int
     already_listed: int
+
+
+class ListJobOut(ResponseModel):
+    """A list file being imported in the background: its state, progress and, once ended,
+    its counts.
+
+    ``state``: queued, staging, publishing, then done or failed. ``result`` of a done job:
+    ``added``, ``blocked``, ``already_listed``; of a failed one: ``error``, ``message`` and
+    ``added`` 0 (a failed job imports nothing).
+    """
+
+    job_id: str
+    kind: str
+    file: str
+    state: str
+    rows_total: int
+    rows_done: int
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    result: dict[str, Any]
 
 
 class FollowUpListOut(ImportedOut):
@@ -440,19 +463,49 @@ def change_state(
 
 
 @router.post(
-    "/campaigns/{campaign_id}/list", response_model=ImportedOut, responses=errors(404, 409, 422)
+    "/campaigns/{campaign_id}/list",
+    status_code=202,
+    response_model=ListJobOut,
+    responses=errors(404, 409, 422),
 )
 def import_list(
     body: ListFileIn,
+    request: Request,
     campaign_id: int = CAMPAIGN_ID,
     user: CurrentUser = Depends(MANAGE),
     session: Session = Depends(db_session, scope="function"),
-) -> ImportedOut:
-    """Add a CSV list (``phone`` required): all rows or, with located problems, none."""
-    counts = campaigns.import_list_csv(
-        session, campaign_id=campaign_id, text=body.text, file=body.file, actor=user.username
+) -> ListJobOut:
+    """Add a CSV list (``phone`` required): checked whole here (a bad row: 422 with file, line
+    and field, nothing starts), then written in the background — 202 with the job to follow
+    at ``GET /api/campaigns/list-jobs/{job_id}``; all rows become dialable at once, or none."""
+    rows = campaigns.check_list(session, campaign_id=campaign_id, text=body.text, file=body.file)
+    job = list_imports.create_job(
+        session, kind=list_imports.LIST_JOB, file=body.file, actor=user.username
     )
-    return ImportedOut(**counts)
+    view = list_imports.job_view(job)
+    session.commit()  # the job exists before its worker looks for it
+    jobs.background(request.app).submit(
+        list_imports.run_list_import,
+        request.app.state.session_factory,
+        job_id=job.id,
+        campaign_id=campaign_id,
+        rows=rows,
+        file=body.file,
+        actor=user.username,
+        stop=jobs.stopping(request.app),
+    )
+    return ListJobOut(**view)
+
+
+@router.get("/campaigns/list-jobs/{job_id}", response_model=ListJobOut, responses=errors(404, 422))
+def list_job(
+    job_id: str = Path(min_length=1, max_length=32),
+    _: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> ListJobOut:
+    """One list import: state, ``rows_done`` of ``rows_total``, and its counts once ended."""
+    job = list_imports.get_job(session, job_id=job_id, kind=list_imports.LIST_JOB)
+    return ListJobOut(**list_imports.job_view(job))
 
 
 @router.post(
