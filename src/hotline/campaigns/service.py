@@ -57,6 +57,7 @@ from hotline.store.db import utcnow
 from hotline.store.models.campaigns import (
     Campaign,
     CampaignAttempt,
+    CampaignPacing,
     CampaignRecord,
     Consent,
     DoNotCall,
@@ -64,6 +65,7 @@ from hotline.store.models.campaigns import (
 
 __all__ = [
     "Campaign",
+    "CampaignPacing",
     "CampaignRecord",
     "Consent",
     "DoNotCall",
@@ -86,11 +88,13 @@ __all__ = [
     "get_campaign",
     "get_record",
     "import_list_csv",
+    "keep_pacing",
     "list_campaigns",
     "list_name",
     "listing",
     "normalized_number",
     "note_dialled",
+    "pacing_of",
     "publish_list",
     "purge_expired_consents",
     "record_consent",
@@ -965,3 +969,36 @@ def answers_since(session: Session, *, campaign_id: int, since: datetime) -> tup
         ).where(CampaignAttempt.campaign_id == campaign_id, CampaignAttempt.at >= since)
     ).one()
     return int(answers or 0), int(abandons or 0)
+
+
+def keep_pacing(
+    session: Session,
+    *,
+    campaign_id: int,
+    at: datetime,
+    day: str,
+    ringing: int,
+    waiting: int,
+    free_agents: int,
+    talking_agents: int,
+    releasing_agents: int,
+    answered_today: int,
+    abandoned_today: int,
+    allowance: int,
+) -> None:
+    """Keep what the dialler sees of a campaign now (calls ringing and waiting for an agent,
+    its agents, the day's answers and abandons and the cap's allowance), replacing the last."""
+    row = session.get(CampaignPacing, campaign_id)
+    if row is None:
+        row = CampaignPacing(campaign_id=campaign_id)
+        session.add(row)
+    row.at, row.day, row.ringing, row.waiting = at, day, ringing, waiting
+    row.free_agents, row.talking_agents = free_agents, talking_agents
+    row.releasing_agents, row.answered_today = releasing_agents, answered_today
+    row.abandoned_today, row.allowance = abandoned_today, allowance
+    session.flush()
+
+
+def pacing_of(session: Session, *, campaign_id: int) -> CampaignPacing | None:
+    """What the dialler last kept of the campaign (``None`` when no dialler worked it)."""
+    return session.get(CampaignPacing, campaign_id)

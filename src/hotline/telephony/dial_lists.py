@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from hotline.campaigns.service import (
     answers_since,
     campaign_rules,
     claim_next,
+    keep_pacing,
     list_campaigns,
     record_result,
     skip_record,
@@ -31,7 +33,7 @@ from hotline.campaigns.service import (
 from hotline.core.errors import Conflict
 from hotline.desk.followup_calls import result_to_followup
 from hotline.store.db import reading, writing
-from hotline.telephony.dialler import DIALLED_MODES, DialCampaign, DialRecord
+from hotline.telephony.dialler import DIALLED_MODES, DialCampaign, DialRecord, PacingSnapshot
 
 _T = TypeVar("_T")
 
@@ -113,6 +115,15 @@ class DatabaseDialLists:
                 connected=connected,
             )
             result_to_followup(session, record=record, result=result, actor="dialler", now=now)
+
+        await self._write(work)
+
+    async def pacing(self, snapshots: list[PacingSnapshot]) -> None:
+        """Keep what the dialler sees of its campaigns now, one row per campaign."""
+
+        def work(session: Session) -> None:
+            for snapshot in snapshots:
+                keep_pacing(session, **asdict(snapshot))
 
         await self._write(work)
 

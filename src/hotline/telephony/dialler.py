@@ -43,7 +43,7 @@ import contextlib
 import itertools
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -81,6 +81,9 @@ CUSTOMER, AGENT = "customer", "agent"
 DIALLED_MODES = frozenset({str(DialMode.PROGRESSIVE), str(DialMode.PREDICTIVE)})
 #: The not-ready reason of an agent the dialler holds for a campaign (as the simulator's).
 HOLD_REASON = "outbound"
+#: How often an unchanged pacing state is kept again (the page's sign of a live dialler).
+KEEP_ALIVE_S = 30.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,24 @@ class DialCampaign:
     day: str = ""
     """The campaign's day the counts are for (ISO date in its zone): when it changes, the
     book's abandon cap starts the new day (:class:`~hotline.telephony.dialling.DayTurned`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PacingSnapshot:
+    """What the dialler sees of one campaign now, for the campaigns page (kept in the
+    database: the dialler runs in the voice server, the page in the web server)."""
+
+    campaign_id: int
+    at: datetime
+    day: str
+    ringing: int
+    waiting: int
+    free_agents: int
+    talking_agents: int
+    releasing_agents: int
+    answered_today: int
+    abandoned_today: int
+    allowance: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +155,10 @@ class DialLists(Protocol):
 
     async def release(self, *, record_id: int, holder: str, now: datetime) -> None:
         """Give a claimed record back undialled (no attempt)."""
+        ...
+
+    async def pacing(self, snapshots: list[PacingSnapshot]) -> None:
+        """Keep what the dialler sees of its campaigns now (for the campaigns page)."""
         ...
 
 
@@ -201,6 +226,8 @@ class Dialler:
         self.calls: dict[str, DialledCall] = {}
         self._by_leg: dict[str, DialledCall] = {}
         self._legs = itertools.count(1)
+        # What was last kept of each campaign's pacing, and when (see _keep_pacing).
+        self._kept: dict[int, tuple[PacingSnapshot, float]] = {}
         # Set by every change that may let the pacer place a call (an agent or a call
         # freed): the loop asks again at once instead of at its next poll.
         self._changed = asyncio.Event()
@@ -242,6 +269,39 @@ class Dialler:
         for campaign in list(self.campaigns.values()):
             self._sync_agents(campaign)
             await self._place(campaign)
+        if refresh:
+            await self._keep_pacing()
+
+    async def _keep_pacing(self) -> None:
+        """Keep each campaign's pacing state when it changed, or every ``KEEP_ALIVE_S`` so the
+        page knows the dialler still works it (a write per change, not per poll)."""
+        now = self.center.clock.now()
+        stamp = datetime.now(UTC)
+        changed: list[PacingSnapshot] = []
+        for campaign in self.campaigns.values():
+            book = campaign.book
+            state = book.state(now)
+            snapshot = PacingSnapshot(
+                campaign_id=campaign.info.id,
+                at=stamp,
+                day=book.day,
+                ringing=state.ringing,
+                waiting=state.waiting,
+                free_agents=state.free_agents,
+                talking_agents=state.talking_agents,
+                releasing_agents=state.releasing_agents,
+                answered_today=state.answered_today,
+                abandoned_today=state.abandoned_today,
+                allowance=book.cap.allowance(answered=state.answered_today),
+            )
+            facts = replace(snapshot, at=EPOCH)
+            last = self._kept.get(campaign.info.id)
+            if last is not None and last[0] == facts and now - last[1] < KEEP_ALIVE_S:
+                continue
+            self._kept[campaign.info.id] = (facts, now)
+            changed.append(snapshot)
+        if changed:
+            await self.lists.pacing(changed)
 
     def _sync_campaigns(self, running: list[DialCampaign]) -> None:
         wanted = {c.id: c for c in running}

@@ -18,7 +18,7 @@ from hotline.core.clock import ManualClock
 from hotline.routing.engine import RoutingEngine
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
-from hotline.telephony.dialler import DialCampaign, Dialler, DialRecord
+from hotline.telephony.dialler import DialCampaign, Dialler, DialRecord, PacingSnapshot
 from hotline.telephony.fake import FakeMediaServer, FakeSignalling, ListSink
 from hotline.telephony.ports import AgentPhone
 from hotline.telephony.server import SAMPLE_CENTER
@@ -37,6 +37,7 @@ class MemoryLists:
     claimed: list[tuple[int, str]] = field(default_factory=list)
     results: list[tuple[int, str, bool, bool]] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
+    kept: list[PacingSnapshot] = field(default_factory=list)
 
     async def running(self) -> list[DialCampaign]:
         return self.campaigns
@@ -64,6 +65,9 @@ class MemoryLists:
 
     async def release(self, *, record_id: int, holder: str, now: datetime) -> None:
         self.released.append(record_id)
+
+    async def pacing(self, snapshots: list[PacingSnapshot]) -> None:
+        self.kept.extend(snapshots)
 
 
 def make_dialler(
@@ -350,5 +354,33 @@ def test_while_the_old_days_call_rings_the_new_day_places_no_call() -> None:
         await center.drain()
         await dialler.round()
         assert not dialler.campaigns[7].book.turning and len(dials(sip)) == 3
+
+    asyncio.run(scenario())
+
+
+def test_the_pacing_state_is_kept_when_it_changes_for_the_campaigns_page() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, lists = make_dialler(
+            ["13800000001", "13800000002"], agents=("a001", "a002"), mode="predictive"
+        )
+        lists.campaigns = [DialCampaign(7, "predictive", ("a001", "a002"), 100, 1, day="d1")]
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        ringing = len(dials(sip))
+        [first] = lists.kept
+        assert (first.campaign_id, first.day, first.ringing, first.free_agents) == (
+            7,
+            "d1",
+            ringing,
+            1,
+        )
+        assert (first.answered_today, first.abandoned_today, first.allowance) == (100, 1, 3)
+        await dialler.round()
+        assert len(lists.kept) == 1  # nothing changed: nothing kept again
+        center.answered("dl-1", "v=0 customer")
+        await center.drain()
+        await dialler.round()
+        last = lists.kept[-1]
+        assert last.answered_today == 101 and last.talking_agents == 1
 
     asyncio.run(scenario())

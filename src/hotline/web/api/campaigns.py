@@ -38,7 +38,7 @@ from hotline.store.db import utcnow
 from hotline.telephony.outbound import OriginationRefused
 from hotline.web import jobs
 from hotline.web.api.live.guards import voice_of
-from hotline.web.api.responses import ResponseModel, errors
+from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
 
 router = APIRouter(prefix="/api", tags=["campaigns"])
@@ -70,6 +70,29 @@ VIEW = require_roles(*CAMPAIGN_VIEWERS)
 # ----------------------------------------------------------------------------- answers
 
 
+class DiallerOut(ResponseModel):
+    """What the voice server's dialler last saw of the campaign, and when (``at``): calls
+    ringing and waiting for an agent (at most 2 s), its agents free, talking and leaving, the
+    day's live answers and abandons and the 3 % cap's allowance."""
+
+    at: datetime
+    day: str
+    dial_level: Number = Field(
+        description="Calls in flight (ringing or waiting) per agent the dialler holds."
+    )
+    ringing: int
+    waiting: int
+    free_agents: int
+    talking_agents: int
+    releasing_agents: int
+    answered_today: int
+    abandoned_today: int
+    allowance: int
+    budget_used: Number = Field(
+        description="Abandons today ÷ the cap's allowance (0 when none is allowed yet)."
+    )
+
+
 class FiguresOut(ResponseModel):
     """Live figures: records by status; attempts, answers, connects, abandons so far."""
 
@@ -84,6 +107,9 @@ class FiguresOut(ResponseModel):
     abandon_budget_left: int = Field(
         description="Abandons the 3 % cap still allows today: ⌊3 % × answers today⌋ − abandons "
         "today (the predictive dialler's budget; it grows with every 34 answers)."
+    )
+    dialler: DiallerOut | None = Field(
+        default=None, description="The live dialler's state (None: no dialler has worked it)."
     )
 
 
@@ -324,6 +350,27 @@ def _figures(session: Session, campaign: campaigns.Campaign) -> FiguresOut:
         answers_today=answers,
         abandons_today=abandons,
         abandon_budget_left=AbandonCap().allowance(answered=answers) - abandons,
+        dialler=_dialler(campaigns.pacing_of(session, campaign_id=campaign.id)),
+    )
+
+
+def _dialler(row: campaigns.CampaignPacing | None) -> DiallerOut | None:
+    if row is None:
+        return None
+    agents = row.free_agents + row.talking_agents + row.releasing_agents
+    return DiallerOut(
+        at=row.at,
+        day=row.day,
+        dial_level=round((row.ringing + row.waiting) / agents, 2) if agents else 0,
+        ringing=row.ringing,
+        waiting=row.waiting,
+        free_agents=row.free_agents,
+        talking_agents=row.talking_agents,
+        releasing_agents=row.releasing_agents,
+        answered_today=row.answered_today,
+        abandoned_today=row.abandoned_today,
+        allowance=row.allowance,
+        budget_used=round(row.abandoned_today / row.allowance, 3) if row.allowance else 0,
     )
 
 

@@ -64,6 +64,12 @@
       cell(row, c.figures.connects);
       cell(row, c.figures.abandons);
       cell(row, c.figures.abandon_budget_left).className = 'budget';
+      const live = c.figures.dialler;
+      cell(row, live ? fill(t('camp.dialler_state'), {
+        ...live,
+        budget_used: `${Math.round(live.budget_used * 100)} %`,
+        at: new Date(live.at).toLocaleTimeString(),
+      }) : '–').className = 'dialler';
       const actions = cell(row, '');
       for (const state of NEXT[c.state]) actions.appendChild(button(t(LABEL[state]), () => move(c, state), {state}));
       return row;
