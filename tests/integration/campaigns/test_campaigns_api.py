@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.store.models.campaigns import CampaignRecord, DoNotCall
-from hotline.store.models.core import AuditEntry
+from hotline.store.models.core import AuditEntry, User
 from tests.integration.servicedesk.conftest import auth, desk_client
 
 __all__ = ["auth", "desk_client"]  # the fixtures, shared with the service-desk tests
@@ -136,7 +137,7 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_works_it(
     assert (busy.json()["record"]["status"], busy.json()["record"]["attempts"]) == ("waiting", 1)
     # nothing else may be dialled now (Bo is listed, Ada is due in 10 minutes)
     assert desk_client.post(f"/api/campaigns/{cid}/next", headers=agent).json()["record"] is None
-    figures = desk_client.get(f"/api/campaigns/{cid}", headers=auth("team_lead")).json()["figures"]
+    figures = desk_client.get(f"/api/campaigns/{cid}", headers=auth("supervisor")).json()["figures"]
     assert figures["attempts"] == 1 and figures["records"]["blocked"] == 1
     assert figures["results"] == {"busy": 1}
     # a busy line is no live answer: no abandon budget earned yet today (3 % of 0)
@@ -214,3 +215,32 @@ def test_consent_and_the_do_not_call_list_for_supervisors(
     gone = desk_client.delete(f"/api/do-not-call/{entry['id']}", headers=auth("supervisor"))
     assert gone.json() == {"removed": entry["id"]}
     assert desk_client.get("/api/do-not-call", headers=auth("supervisor")).json()["items"] == []
+
+
+def test_a_team_lead_sees_and_runs_only_their_teams_campaigns(
+    desk_client: TestClient, auth: Auth, db_session: Session
+) -> None:
+    """A campaign is a team's through its reserved agents: a team lead sees one that reserves
+    an agent of a team they lead, and runs one that reserves only such agents."""
+    lead = db_session.scalars(select(User).where(User.username == "team_lead")).one()
+    lead.agent_id = "a001"  # leads t-install (a001, a002, ...); a011 is t-repair's
+    db_session.commit()
+    ours = make(desk_client, auth, name="install-team", agents=["a001", "a002"])
+    mixed = make(desk_client, auth, name="mixed", agents=["a002", "a011"])
+    theirs = make(desk_client, auth, name="repair-team", agents=["a011"])
+    headers = auth("team_lead")
+    seen = desk_client.get("/api/campaigns", headers=headers).json()["items"]
+    assert sorted(c["name"] for c in seen) == ["install-team", "mixed"]
+    for path in (f"/api/campaigns/{theirs['id']}", f"/api/campaigns/{theirs['id']}/records"):
+        assert desk_client.get(path, headers=headers).status_code == 403
+
+    def run(campaign: dict[str, object]) -> Any:
+        path = f"/api/campaigns/{campaign['id']}/state"
+        return desk_client.post(path, json={"state": "running"}, headers=headers)
+
+    assert run(ours).json()["state"] == "running"
+    refused = run(mixed)
+    assert refused.status_code == 403 and "outside the teams you lead" in refused.text
+    assert run(theirs).status_code == 403
+    floor = desk_client.get("/api/campaigns", headers=auth("supervisor")).json()["items"]
+    assert len(floor) == 3

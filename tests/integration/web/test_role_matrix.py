@@ -244,7 +244,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/campaigns"): SUPERVISORS | {"team_lead"},
     ("POST", "/api/campaigns"): SUPERVISORS,
     ("GET", "/api/campaigns/{campaign_id}"): SUPERVISORS | {"team_lead"},
-    ("POST", "/api/campaigns/{campaign_id}/state"): SUPERVISORS,
+    ("POST", "/api/campaigns/{campaign_id}/state"): SUPERVISORS | {"team_lead"},
     ("POST", "/api/campaigns/{campaign_id}/list"): SUPERVISORS,
     ("GET", "/api/campaigns/list-jobs/{job_id}"): SUPERVISORS,
     ("POST", "/api/campaigns/{campaign_id}/query-list"): SUPERVISORS,

@@ -37,6 +37,7 @@ from hotline.pacing.state import AbandonCap
 from hotline.store.db import utcnow
 from hotline.telephony.outbound import OriginationRefused
 from hotline.web import jobs
+from hotline.web.access import scope_of
 from hotline.web.api.live.guards import voice_of
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
@@ -65,6 +66,33 @@ class CampaignAgent(RoleGuard):
 AGENT = CampaignAgent(("agent",))
 MANAGE = require_roles(*CAMPAIGN_MANAGERS)
 VIEW = require_roles(*CAMPAIGN_VIEWERS)
+#: Who starts and pauses campaigns: supervisors and managers, and a team lead their teams'.
+RUN = require_roles(*CAMPAIGN_VIEWERS)
+
+
+def _teams_campaign(request: Request, user: CurrentUser, campaign: campaigns.Campaign) -> bool:
+    """Whether the campaign is the user's to see: every campaign for the floor's roles; for
+    a team lead, one whose reserved agents include an agent of a team they lead."""
+    scope = scope_of(request, user)
+    return scope.everyone or any(scope.covers(agent) for agent in campaign.agents or ())
+
+
+def _seen(request: Request, user: CurrentUser, campaign: campaigns.Campaign) -> None:
+    if not _teams_campaign(request, user, campaign):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"campaign {campaign.id} is not one of your teams'"
+        )
+
+
+def _run_by(request: Request, user: CurrentUser, campaign: campaigns.Campaign) -> None:
+    """A team lead runs only a campaign all of whose reserved agents are in teams they lead."""
+    scope = scope_of(request, user)
+    agents = campaign.agents or []
+    if not scope.everyone and not (agents and all(scope.covers(a) for a in agents)):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"campaign {campaign.id} reserves agents outside the teams you lead",
+        )
 
 
 # ----------------------------------------------------------------------------- answers
@@ -455,11 +483,18 @@ RECORD_ID = Path(ge=1, le=MAX_ID)
 
 @router.get("/campaigns", response_model=CampaignsOut, responses=errors())
 def list_all(
+    request: Request,
     user: CurrentUser = Depends(VIEW),
     session: Session = Depends(db_session, scope="function"),
 ) -> CampaignsOut:
-    """Every campaign with its live figures, newest first."""
-    return CampaignsOut(items=[_campaign(session, c) for c in campaigns.list_campaigns(session)])
+    """Every campaign with its live figures, newest first (a team lead: their teams')."""
+    return CampaignsOut(
+        items=[
+            _campaign(session, c)
+            for c in campaigns.list_campaigns(session)
+            if _teams_campaign(request, user, c)
+        ]
+    )
 
 
 @router.post("/campaigns", status_code=201, response_model=CampaignOut, responses=errors(409, 422))
@@ -485,12 +520,15 @@ def create(
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut, responses=errors(404, 422))
 def one(
+    request: Request,
     campaign_id: int = CAMPAIGN_ID,
     user: CurrentUser = Depends(VIEW),
     session: Session = Depends(db_session, scope="function"),
 ) -> CampaignOut:
-    """One campaign with its live figures."""
-    return _campaign(session, campaigns.get_campaign(session, campaign_id=campaign_id))
+    """One campaign with its live figures (a team lead: one of their teams')."""
+    campaign = campaigns.get_campaign(session, campaign_id=campaign_id)
+    _seen(request, user, campaign)
+    return _campaign(session, campaign)
 
 
 @router.post(
@@ -498,11 +536,14 @@ def one(
 )
 def change_state(
     body: StateIn,
+    request: Request,
     campaign_id: int = CAMPAIGN_ID,
-    user: CurrentUser = Depends(MANAGE),
+    user: CurrentUser = Depends(RUN),
     session: Session = Depends(db_session, scope="function"),
 ) -> CampaignOut:
-    """Start, pause, resume or finish a campaign."""
+    """Start, pause, resume or finish a campaign (a team lead: one all of whose reserved
+    agents are in teams they lead)."""
+    _run_by(request, user, campaigns.get_campaign(session, campaign_id=campaign_id))
     campaign = campaigns.set_state(
         session, campaign_id=campaign_id, state=body.state, actor=user.username
     )
@@ -603,6 +644,7 @@ def followup_list(
     "/campaigns/{campaign_id}/records", response_model=RecordsOut, responses=errors(404, 422)
 )
 def records(
+    request: Request,
     campaign_id: int = CAMPAIGN_ID,
     record_status: str | None = Query(
         None, alias="status", pattern="^(waiting|dialling|done|exhausted|blocked)$"
@@ -612,7 +654,7 @@ def records(
     session: Session = Depends(db_session, scope="function"),
 ) -> RecordsOut:
     """A campaign's records, optionally of one status, in list order."""
-    campaigns.get_campaign(session, campaign_id=campaign_id)
+    _seen(request, user, campaigns.get_campaign(session, campaign_id=campaign_id))
     found = campaigns.records_of(
         session, campaign_id=campaign_id, status=record_status, limit=limit
     )
