@@ -38,6 +38,7 @@ from hotline.store.db import utcnow
 from hotline.telephony.outbound import OriginationRefused
 from hotline.web import jobs
 from hotline.web.access import scope_of
+from hotline.web.api.customers import ImportJobOut
 from hotline.web.api.live.guards import voice_of
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
@@ -203,7 +204,7 @@ class ImportedOut(ResponseModel):
     already_listed: int
 
 
-class ListJobOut(ResponseModel):
+class ListJobOut(ImportJobOut):
     """A list file being imported in the background: its state, progress and, once ended,
     its counts.
 
@@ -211,17 +212,6 @@ class ListJobOut(ResponseModel):
     ``added``, ``blocked``, ``already_listed``; of a failed one: ``error``, ``message`` and
     ``added`` 0 (a failed job imports nothing).
     """
-
-    job_id: str
-    kind: str
-    file: str
-    state: str
-    rows_total: int
-    rows_done: int
-    created_by: str
-    created_at: datetime
-    finished_at: datetime | None
-    result: dict[str, Any]
 
 
 class FollowUpListOut(ImportedOut):
