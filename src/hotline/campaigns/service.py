@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.campaigns.lists import MAX_ROWS, ListRow, check_list_csv
@@ -57,6 +57,7 @@ from hotline.store.db import utcnow
 from hotline.store.models.campaigns import (
     Campaign,
     CampaignAttempt,
+    CampaignPacing,
     CampaignRecord,
     Consent,
     DoNotCall,
@@ -64,29 +65,37 @@ from hotline.store.models.campaigns import (
 
 __all__ = [
     "Campaign",
+    "CampaignPacing",
     "CampaignRecord",
     "Consent",
     "DoNotCall",
     "Figures",
+    "ListRow",
     "add_do_not_call",
+    "add_list",
     "add_query_list",
     "answers_since",
     "audit_refusal",
     "block_if_listed",
     "campaign_rules",
+    "check_list",
     "claim_next",
     "consents",
     "create_campaign",
+    "discard_list",
     "do_not_call_entries",
     "figures",
     "get_campaign",
     "get_record",
     "import_list_csv",
+    "keep_pacing",
     "list_campaigns",
     "list_name",
     "listing",
     "normalized_number",
     "note_dialled",
+    "pacing_of",
+    "publish_list",
     "purge_expired_consents",
     "record_consent",
     "record_result",
@@ -95,7 +104,12 @@ __all__ = [
     "screen_number",
     "set_state",
     "skip_record",
+    "stage_list",
+    "staged_by",
 ]
+
+#: The holder prefix of records a background import has staged (``staged_by``).
+STAGED_PREFIX = "import:"
 
 #: A campaign's states and which a supervisor may move it to from each.
 STATE_CHANGES: Mapping[str, frozenset[str]] = {
@@ -212,9 +226,15 @@ def set_state(session: Session, *, campaign_id: int, state: str, actor: str) -> 
 
 
 def _add_rows(
-    session: Session, campaign: Campaign, rows: Sequence[ListRow], *, source: str
+    session: Session,
+    campaign: Campaign,
+    rows: Sequence[ListRow],
+    *,
+    source: str,
+    held_by: str | None = None,
 ) -> dict[str, int]:
-    """Insert checked rows as waiting records (blocked at once when their number is listed)."""
+    """Insert checked rows as waiting records (blocked at once when their number is listed);
+    ``held_by`` keeps them out of every claim until a background import publishes them."""
     existing = set(
         session.scalars(
             select(CampaignRecord.phone).where(CampaignRecord.campaign_id == campaign.id)
@@ -243,7 +263,7 @@ def _add_rows(
                 "status": str(status),
                 "attempts": 0,
                 "due_at": row.callback_at,
-                "held_by": None,
+                "held_by": held_by,
                 "last_result": None,
             }
         )
@@ -263,17 +283,108 @@ def import_list_csv(
     is written). Numbers already on the campaign's list are left as they are; numbers on a
     do-not-call list go in ``blocked`` (never dialled, counted). Returns the counts.
     """
-    campaign = get_campaign(session, campaign_id=campaign_id)
-    if campaign.state == "finished":
-        raise Conflict("the campaign is finished: it takes no new records")
+    _open_for_records(session, campaign_id)
     rows = check_list_csv(text=text, file=file, normalize=normalized_number)
-    counts = _add_rows(session, campaign, rows, source=f"file:{file}"[:200])
+    return add_list(
+        session,
+        campaign_id=campaign_id,
+        rows=rows,
+        source=f"file:{file}",
+        actor=actor,
+        action="campaign.list_import",
+        detail={"file": file, "rows": len(rows)},
+    )
+
+
+def check_list(session: Session, *, campaign_id: int, text: str, file: str) -> list[ListRow]:
+    """A list file checked whole for a campaign that takes records (what a background import
+    stages): :class:`ValidationFailed` with file, line, field and rule for each bad row."""
+    _open_for_records(session, campaign_id)
+    return check_list_csv(text=text, file=file, normalize=normalized_number)
+
+
+def staged_by(job_id: str) -> str:
+    """The holder of the records a background import has staged and not yet published.
+
+    >>> staged_by("3f2a")
+    'import:3f2a'
+    """
+    return f"{STAGED_PREFIX}{job_id}"
+
+
+def stage_list(
+    session: Session, *, campaign_id: int, job_id: str, rows: Sequence[ListRow], file: str
+) -> dict[str, int]:
+    """Stage one chunk of a background import: the rows go in held by the job (no claim
+    takes them) until :func:`publish_list`; returns the chunk's counts."""
+    campaign = _open_for_records(session, campaign_id)
+    return _add_rows(session, campaign, rows, source=f"file:{file}", held_by=staged_by(job_id))
+
+
+def publish_list(
+    session: Session,
+    *,
+    campaign_id: int,
+    job_id: str,
+    file: str,
+    rows: int,
+    counts: Mapping[str, int],
+    actor: str,
+) -> None:
+    """Publish a background import's staged records at once (all of them become dialable
+    in this one statement), audited as the file import is."""
+    session.execute(
+        update(CampaignRecord)
+        .where(
+            CampaignRecord.campaign_id == campaign_id, CampaignRecord.held_by == staged_by(job_id)
+        )
+        .values(held_by=None)
+    )
     audit(
         session,
         actor=actor,
         action="campaign.list_import",
+        target=str(campaign_id),
+        detail={"file": file, "rows": rows, "job": job_id, **counts},
+    )
+
+
+def discard_list(session: Session, *, job_id: str) -> None:
+    """Delete what a failed background import staged: nothing is half-imported."""
+    session.execute(delete(CampaignRecord).where(CampaignRecord.held_by == staged_by(job_id)))
+
+
+def _open_for_records(session: Session, campaign_id: int) -> Campaign:
+    campaign = get_campaign(session, campaign_id=campaign_id)
+    if campaign.state == "finished":
+        raise Conflict("the campaign is finished: it takes no new records")
+    return campaign
+
+
+def add_list(
+    session: Session,
+    *,
+    campaign_id: int,
+    rows: Sequence[ListRow],
+    source: str,
+    actor: str,
+    action: str = "campaign.list_add",
+    detail: Mapping[str, object] | None = None,
+) -> dict[str, int]:
+    """Add checked rows (numbers normalised) to a campaign's list, audited as ``action``.
+
+    What the file import and the customer query use, and what a composition above this domain
+    uses for lists of its own (the due follow-ups: :mod:`hotline.desk.followup_calls`).
+    Returns the counts: ``added``, ``blocked`` (on a do-not-call list), ``already_listed``.
+    """
+    campaign = _open_for_records(session, campaign_id)
+    counts = _add_rows(session, campaign, rows, source=source[:200])
+    audit(
+        session,
+        actor=actor,
+        action=action,
         target=str(campaign.id),
-        detail={"file": file, "rows": len(rows), **counts},
+        detail={**(detail or {}), **counts},
     )
     return counts
 
@@ -290,9 +401,7 @@ def add_query_list(
     warranty_ends_by: date | None = None,
 ) -> dict[str, int]:
     """Add the customers who own matching products (the CRM's query) to a campaign."""
-    campaign = get_campaign(session, campaign_id=campaign_id)
-    if campaign.state == "finished":
-        raise Conflict("the campaign is finished: it takes no new records")
+    _open_for_records(session, campaign_id)
     query: dict[str, object] = {
         "category": category,
         "model": model,
@@ -323,15 +432,15 @@ def add_query_list(
         for t in targets
     ]
     described = {k: str(v) for k, v in query.items() if v}
-    counts = _add_rows(session, campaign, rows, source=f"query:{described}"[:200])
-    audit(
+    return add_list(
         session,
+        campaign_id=campaign_id,
+        rows=rows,
+        source=f"query:{described}",
         actor=actor,
         action="campaign.list_query",
-        target=str(campaign.id),
-        detail={"query": described, "matched": len(rows), **counts},
+        detail={"query": described, "matched": len(rows)},
     )
-    return counts
 
 
 def get_record(session: Session, *, record_id: int) -> CampaignRecord:
@@ -670,6 +779,7 @@ def claim_next(
         .where(
             CampaignRecord.campaign_id == campaign_id,
             CampaignRecord.status == str(RecordStatus.WAITING),
+            CampaignRecord.held_by.is_(None),  # not staged by an import still running
             or_(CampaignRecord.due_at.is_(None), CampaignRecord.due_at <= now),
         )
         .order_by(CampaignRecord.due_at.is_not(None), CampaignRecord.due_at, CampaignRecord.id)
@@ -859,3 +969,36 @@ def answers_since(session: Session, *, campaign_id: int, since: datetime) -> tup
         ).where(CampaignAttempt.campaign_id == campaign_id, CampaignAttempt.at >= since)
     ).one()
     return int(answers or 0), int(abandons or 0)
+
+
+def keep_pacing(
+    session: Session,
+    *,
+    campaign_id: int,
+    at: datetime,
+    day: str,
+    ringing: int,
+    waiting: int,
+    free_agents: int,
+    talking_agents: int,
+    releasing_agents: int,
+    answered_today: int,
+    abandoned_today: int,
+    allowance: int,
+) -> None:
+    """Keep what the dialler sees of a campaign now (calls ringing and waiting for an agent,
+    its agents, the day's answers and abandons and the cap's allowance), replacing the last."""
+    row = session.get(CampaignPacing, campaign_id)
+    if row is None:
+        row = CampaignPacing(campaign_id=campaign_id)
+        session.add(row)
+    row.at, row.day, row.ringing, row.waiting = at, day, ringing, waiting
+    row.free_agents, row.talking_agents = free_agents, talking_agents
+    row.releasing_agents, row.answered_today = releasing_agents, answered_today
+    row.abandoned_today, row.allowance = abandoned_today, allowance
+    session.flush()
+
+
+def pacing_of(session: Session, *, campaign_id: int) -> CampaignPacing | None:
+    """What the dialler last kept of the campaign (``None`` when no dialler worked it)."""
+    return session.get(CampaignPacing, campaign_id)

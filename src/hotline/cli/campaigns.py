@@ -1,5 +1,5 @@
-"""Campaign commands: ``hotline campaigns create|list|import|query|state|show|purge-consents``
-and ``hotline campaigns dnc add|list|remove``.
+"""Campaign commands: ``hotline campaigns create|list|import|query|followups|state|show|``
+``purge-consents`` and ``hotline campaigns dnc add|list|remove``.
 
 What a supervisor does on the ``/campaigns`` page, from a shell: create a campaign with its
 calling hours and retry rules (a YAML file, checked with located problems), fill its list
@@ -12,20 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from hotline.campaigns import imports as list_imports
 from hotline.campaigns import service as campaigns
 from hotline.core.documents import DocumentRefused, decode_text, load_yaml
 from hotline.core.errors import HotlineError, ValidationFailed
 from hotline.core.settings import load_settings
+from hotline.desk.followup_calls import add_due_followups
 from hotline.store.db import make_engine, make_session_factory, session_scope, utcnow, writing
 
 console = Console()
@@ -133,20 +136,46 @@ def import_list(
     file: Path = typer.Argument(..., help="CSV: phone (required), name, time_zone, …"),
     actor: str = ACTOR,
 ) -> None:
-    """Add a list file: every row is checked first, then all go in or none."""
+    """Add a list file: every row is checked first, then written in chunks as an import job
+    (progress shown) and published at once — all rows go in or none."""
     try:
         text = decode_text(file.read_bytes(), source=str(file)).text
     except (OSError, ValidationFailed) as refused:
         error_console.print(f"[red]error[/red] {refused}")
         raise typer.Exit(1) from None
     with _session() as session:
-        counts = campaigns.import_list_csv(
-            session, campaign_id=campaign_id, text=text, file=str(file), actor=actor
-        )
-        console.print(
-            f"{counts['added']} records added, {counts['blocked']} blocked (do not call), "
-            f"{counts['already_listed']} already on the list"
-        )
+        rows = campaigns.check_list(session, campaign_id=campaign_id, text=text, file=str(file))
+        job_id = list_imports.create_job(
+            session, kind=list_imports.LIST_JOB, file=str(file), actor=actor
+        ).id
+    engine = make_engine(load_settings().resolved_database_url())
+    try:
+        with Progress(console=error_console, transient=True) as progress:
+            task = progress.add_task("staging", total=len(rows))
+
+            def show(job: dict[str, Any]) -> None:
+                progress.update(task, description=job["state"], completed=job["rows_done"])
+
+            ended = list_imports.run_list_import(
+                make_session_factory(engine),
+                job_id=job_id,
+                campaign_id=campaign_id,
+                rows=rows,
+                file=str(file),
+                actor=actor,
+                on_progress=show,
+            )
+    finally:
+        engine.dispose()
+    counts = ended["result"]
+    if ended["state"] != "done":
+        error_console.print(f"[red]error[/red] {counts.get('message', ended['state'])}")
+        error_console.print(f"import job {job_id} failed; nothing was written")
+        raise typer.Exit(1)
+    console.print(
+        f"{counts['added']} records added, {counts['blocked']} blocked (do not call), "
+        f"{counts['already_listed']} already on the list (job {job_id})"
+    )
 
 
 @campaigns_app.command("query")
@@ -176,6 +205,23 @@ def query_list(
             installed_to=end,
         )
         console.print(f"{counts['added']} records added, {counts['blocked']} blocked")
+
+
+@campaigns_app.command("followups")
+def followup_list(
+    campaign_id: int = typer.Argument(..., help="The campaign."),
+    hours: float = typer.Option(24, "--hours", min=0, help="Due within this many hours."),
+    actor: str = ACTOR,
+) -> None:
+    """Add the open follow-ups (回访) due within ``--hours``, overdue ones too, most urgent
+    first; each call's result goes back to its task."""
+    until = datetime.now(UTC) + timedelta(hours=hours)
+    with _session() as session:
+        counts = add_due_followups(session, campaign_id=campaign_id, until=until, actor=actor)
+        console.print(
+            f"{counts['added']} records added, {counts['blocked']} blocked, "
+            f"{counts['already_listed']} already listed, {counts['no_phone']} with no number"
+        )
 
 
 @campaigns_app.command("state")

@@ -207,6 +207,13 @@ class Queue(Strict):
         description="tell the caller the answering agent's job number when the call connects "
         "('N 号话务员为您服务' / 'Agent number N is serving you')",
     )
+    outbound_reserve: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="blending: idle agents of this queue (its first ring) that campaigns' "
+        "diallers leave to it, so a caller arriving while they dial finds an agent at once",
+    )
 
     @field_validator("strategy")
     @classmethod

@@ -252,6 +252,11 @@ def get_task(session: Session, *, task_id: int) -> FollowUpTask:
     return task
 
 
+def is_open(task: FollowUpTask) -> bool:
+    """Whether the task still waits for its call (answers or attempts may be recorded)."""
+    return task.state == TaskState.OPEN.value
+
+
 def list_tasks(
     session: Session, *, states: Sequence[str] = ("open",), limit: int = 200
 ) -> list[FollowUpTask]:

@@ -329,6 +329,99 @@ class RoutingEngine(Handlers):
         """Agents who serve the queue (meet its widest requirements)."""
         return list(self._queue(queue_id).members)
 
+    def first_ring_idle(self, queue_id: str) -> list[str]:
+        """The queue's members the engine leaves idle now (available, nothing offered or held)
+        who meet its first ring — those a caller arriving now would be offered at once."""
+        queue = self._queue(queue_id)
+        first = queue.rings[0][1]
+        idle = []
+        for agent_id in queue.members:
+            agent = self._agents[agent_id]
+            if agent.state is AgentState.AVAILABLE and matches_any(
+                first, agent.skills, agent.languages
+            ):
+                idle.append(agent_id)
+        return sorted(idle)
+
+    def reserve_shortfall(self) -> dict[str, int]:
+        """Blending: the queues whose outbound reserve is not met now, and by how many idle
+        agents (a dialler hands that many of the agents it holds back to the engine).
+
+        >>> from hotline.routing.model import AgentConfig, AgentLoggedIn, RoutingConfig
+        >>> engine = RoutingEngine(RoutingConfig(
+        ...     queues=(QueueConfig("vip", outbound_reserve=2),), agents=(AgentConfig("a"),)))
+        >>> _ = engine.handle(AgentLoggedIn(at=0.0, agent_id="a"))
+        >>> engine.reserve_shortfall()
+        {'vip': 1}
+        """
+        shortfall: dict[str, int] = {}
+        for queue in self._queues.values():
+            reserve = queue.cfg.outbound_reserve
+            if reserve > 0:
+                missing = reserve - len(self.first_ring_idle(queue.id))
+                if missing > 0:
+                    shortfall[queue.id] = missing
+        return shortfall
+
+    def reserve_refill(self, held: Sequence[str]) -> list[str]:
+        """Blending: which of the agents a dialler holds (``held``, in its order of preference)
+        go back so that every queue's outbound reserve is met again — for each queue short of
+        idle first-ring agents, that many of the held agents who would serve its first ring.
+
+        >>> from hotline.routing.model import AgentConfig, AgentLoggedIn, RoutingConfig
+        >>> engine = RoutingEngine(RoutingConfig(
+        ...     queues=(QueueConfig("vip", requirements=("vip",), outbound_reserve=1),),
+        ...     agents=(AgentConfig("a"), AgentConfig("b", skills={"vip": 1}))))
+        >>> engine.reserve_refill(["a", "b"])  # a does not serve vip
+        ['b']
+        """
+        back: list[str] = []
+        for queue_id, missing in self.reserve_shortfall().items():
+            queue = self._queue(queue_id)
+            first = queue.rings[0][1]
+            serving = [
+                agent_id
+                for agent_id in held
+                if agent_id in queue.members
+                and matches_any(
+                    first, self._agents[agent_id].skills, self._agents[agent_id].languages
+                )
+            ]
+            back += [agent_id for agent_id in serving[:missing] if agent_id not in back]
+        return back
+
+    def may_lend(self, agent_id: str) -> bool:
+        """Blending: whether a campaign's dialler may take the agent for outbound now.
+
+        Inbound keeps its service level, outbound fills idle time: the engine lends an agent
+        only when it leaves them idle, no waiting contact could take them, and every queue
+        they serve keeps its ``outbound_reserve`` of idle first-ring agents without them.
+
+        >>> from hotline.routing.model import AgentConfig, AgentLoggedIn, RoutingConfig
+        >>> engine = RoutingEngine(RoutingConfig(
+        ...     queues=(QueueConfig("vip", outbound_reserve=1),),
+        ...     agents=(AgentConfig("a"), AgentConfig("b"))))
+        >>> _ = engine.handle(AgentLoggedIn(at=0.0, agent_id="a"))
+        >>> engine.may_lend("a")  # the reserve's only idle agent
+        False
+        >>> _ = engine.handle(AgentLoggedIn(at=0.0, agent_id="b"))
+        >>> engine.may_lend("a"), engine.may_lend("b")
+        (True, True)
+        """
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.state is not AgentState.AVAILABLE:
+            return False
+        for contact_id in self._contacts:
+            if self.contact_stage(contact_id) == "waiting" and self.eligible(agent_id, contact_id):
+                return False
+        for queue in self._queues.values():
+            reserve = queue.cfg.outbound_reserve
+            if reserve > 0 and agent_id in queue.members:
+                others = [a for a in self.first_ring_idle(queue.id) if a != agent_id]
+                if agent_id in self.first_ring_idle(queue.id) and len(others) < reserve:
+                    return False
+        return True
+
     def eligible(self, agent_id: str, contact_id: str) -> bool:
         """Whether the agent meets the waiting contact's requirements at its current ring."""
         agent = self._agents.get(agent_id)

@@ -101,6 +101,7 @@ def routing_config_from_center(
                 target_threshold_s=queue.target.threshold_s,
                 wrap_up_s=queue.wrap_up_s,
                 ring_timeout_s=queue.ring_timeout_s,
+                outbound_reserve=queue.outbound_reserve,
                 ageing=tuple(
                     AgeingStep(
                         after_s=step.after_s,

@@ -219,9 +219,15 @@ class QueueConfig:
     calendar: BusinessCalendar | None = None
     announce_every_s: float | None = None
     expected_handle_s: float = 180.0
+    outbound_reserve: int = 0
+    """Blending: how many idle agents who serve this queue's first ring a campaign's dialler
+    must leave to it (:meth:`~hotline.routing.engine.RoutingEngine.may_lend`), so that a
+    caller arriving while campaigns dial finds an agent at once."""
 
     def __post_init__(self) -> None:
         parse_requirements(self.requirements)
+        if self.outbound_reserve < 0:
+            raise RoutingError(f"queue {self.id}: the outbound reserve cannot be negative")
         if self.target_threshold_s <= 0:
             raise RoutingError(f"queue {self.id}: target threshold must be positive")
         if self.ring_timeout_s <= 0:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.errors import NotFound
 from hotline.store.db import utcnow, writing
+from hotline.store.models.campaigns import CampaignRecord
 from hotline.store.models.imports import (
     ImportJob,
     StagedContactPoint,
@@ -37,6 +38,9 @@ INTERRUPTED = "interrupted by a restart"
 
 # Every staging table, whatever the job's kind: recovery empties them for interrupted jobs.
 _STAGING_TABLES: tuple[Any, ...] = (StagedCustomer, StagedContactPoint, StagedContactRecord)
+# A campaign list job stages its rows as the campaign's records, held by the job
+# (``hotline.campaigns.service.staged_by``) until it publishes them.
+_STAGED_CAMPAIGN_RECORDS = CampaignRecord.held_by.like("import:%")
 
 
 def create_job(session: Session, *, kind: str, file: str, actor: str) -> ImportJob:
@@ -87,6 +91,8 @@ def has_interrupted_work(session: Session) -> bool:
     unfinished = select(ImportJob.id).where(ImportJob.state.not_in(ENDED_STATES)).limit(1)
     if session.scalar(unfinished) is not None:
         return True
+    if session.scalar(select(CampaignRecord.id).where(_STAGED_CAMPAIGN_RECORDS).limit(1)):
+        return True
     return any(session.scalar(select(table.id).limit(1)) is not None for table in _STAGING_TABLES)
 
 
@@ -118,6 +124,7 @@ def fail_interrupted_jobs(session: Session) -> list[str]:
     # failure path never ran): nothing else reads them.
     for table in _STAGING_TABLES:
         session.execute(delete(table))
+    session.execute(delete(CampaignRecord).where(_STAGED_CAMPAIGN_RECORDS))
     session.flush()
     return ids
 

@@ -236,10 +236,6 @@ class CommandRouter(ABC):
     def _engine(self) -> RoutingEngine:
         """The engine, for reading agent states."""
 
-    def agent_idle(self, agent_id: str) -> bool:
-        """Whether the engine leaves the agent idle (available, nothing offered or held)."""
-        return self._engine().agent_state(agent_id) is AgentState.AVAILABLE
-
     def waiting_for(self, agent_id: str) -> int:
         """Contacts waiting in a queue that the agent could take (inbound's claim on them)."""
         engine = self._engine()
@@ -249,6 +245,16 @@ class CommandRouter(ABC):
             if engine.contact_stage(contact_id) == "waiting"
             and engine.eligible(agent_id, contact_id)
         )
+
+    def may_lend(self, agent_id: str) -> bool:
+        """Whether the engine lends the agent to a dialler now (:meth:`RoutingEngine.may_lend`:
+        idle, no waiting contact for them, every queue's outbound reserve kept)."""
+        return self._engine().may_lend(agent_id)
+
+    def reserve_refill(self, held: Sequence[str]) -> list[str]:
+        """The held agents the engine wants back for its queues' outbound reserves
+        (:meth:`RoutingEngine.reserve_refill`)."""
+        return self._engine().reserve_refill(held)
 
     def hold_agent(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
         """Take an idle agent out of the ACD's pool, not ready with ``reason`` (the dialler

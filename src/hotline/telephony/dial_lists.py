@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -24,13 +25,15 @@ from hotline.campaigns.service import (
     answers_since,
     campaign_rules,
     claim_next,
+    keep_pacing,
     list_campaigns,
     record_result,
     skip_record,
 )
 from hotline.core.errors import Conflict
+from hotline.desk.followup_calls import result_to_followup
 from hotline.store.db import reading, writing
-from hotline.telephony.dialler import DIALLED_MODES, DialCampaign, DialRecord
+from hotline.telephony.dialler import DIALLED_MODES, DialCampaign, DialRecord, PacingSnapshot
 
 _T = TypeVar("_T")
 
@@ -58,6 +61,7 @@ class DatabaseDialLists:
                         agents=tuple(c.agents or ()),
                         answered_today=answered,
                         abandoned_today=abandoned,
+                        day=midnight.date().isoformat(),
                     )
                 )
             return running
@@ -96,10 +100,11 @@ class DatabaseDialLists:
         answered: bool,
         connected: bool,
     ) -> None:
-        """Keep one call's result as the campaign's attempt."""
+        """Keep one call's result as the campaign's attempt (and as the follow-up task's, for
+        a follow-up's record: :func:`~hotline.desk.followup_calls.result_to_followup`)."""
 
         def work(session: Session) -> None:
-            record_result(
+            record = record_result(
                 session,
                 record_id=record_id,
                 agent_id=holder,
@@ -109,6 +114,16 @@ class DatabaseDialLists:
                 answered=answered,
                 connected=connected,
             )
+            result_to_followup(session, record=record, result=result, actor="dialler", now=now)
+
+        await self._write(work)
+
+    async def pacing(self, snapshots: list[PacingSnapshot]) -> None:
+        """Keep what the dialler sees of its campaigns now, one row per campaign."""
+
+        def work(session: Session) -> None:
+            for snapshot in snapshots:
+                keep_pacing(session, **asdict(snapshot))
 
         await self._write(work)
 

@@ -2,9 +2,11 @@
 
 For every running campaign in ``progressive`` or ``predictive`` mode the dialler keeps the
 campaign's reserved agents (the campaign's ``agents`` with a registered phone, taken only
-when the ACD leaves them idle and no inbound contact waits for them, and held in the ACD as
+when the routing engine lends them — idle, no inbound contact waiting for them, every queue
+they serve keeping its ``outbound_reserve`` of idle agents — and held in the ACD as
 not-ready ``outbound`` so inbound routing leaves them to the campaign; handed back as soon
-as an inbound contact waits for one, once the abandon budget allows it), asks the
+as an inbound contact waits for one or the engine wants one back for a queue's reserve,
+once the abandon budget allows it), asks the
 campaign's pacer (:mod:`hotline.pacing`: ``ProgressivePacer`` or ``PredictivePacer``) how
 many calls to place, claims that many records (:func:`hotline.campaigns.service.claim_next`
 through :class:`DialLists`: both do-not-call lists asked again, calling hours in the
@@ -41,7 +43,7 @@ import contextlib
 import itertools
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -61,6 +63,7 @@ from hotline.telephony.dialling import (
     CallPlaced,
     Connect,
     ConnectFailed,
+    DayTurned,
     DiallerBook,
     DiallerEffect,
     DiallerEvent,
@@ -78,6 +81,9 @@ CUSTOMER, AGENT = "customer", "agent"
 DIALLED_MODES = frozenset({str(DialMode.PROGRESSIVE), str(DialMode.PREDICTIVE)})
 #: The not-ready reason of an agent the dialler holds for a campaign (as the simulator's).
 HOLD_REASON = "outbound"
+#: How often an unchanged pacing state is kept again (the page's sign of a live dialler).
+KEEP_ALIVE_S = 30.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,27 @@ class DialCampaign:
     agents: tuple[str, ...]
     answered_today: int = 0
     abandoned_today: int = 0
+    day: str = ""
+    """The campaign's day the counts are for (ISO date in its zone): when it changes, the
+    book's abandon cap starts the new day (:class:`~hotline.telephony.dialling.DayTurned`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PacingSnapshot:
+    """What the dialler sees of one campaign now, for the campaigns page (kept in the
+    database: the dialler runs in the voice server, the page in the web server)."""
+
+    campaign_id: int
+    at: datetime
+    day: str
+    ringing: int
+    waiting: int
+    free_agents: int
+    talking_agents: int
+    releasing_agents: int
+    answered_today: int
+    abandoned_today: int
+    allowance: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +157,10 @@ class DialLists(Protocol):
         """Give a claimed record back undialled (no attempt)."""
         ...
 
+    async def pacing(self, snapshots: list[PacingSnapshot]) -> None:
+        """Keep what the dialler sees of its campaigns now (for the campaigns page)."""
+        ...
+
 
 @dataclass
 class DialledCall:
@@ -160,6 +191,7 @@ class _Campaign:
     book: DiallerBook
     held: set[str] = field(default_factory=set)
     placing: bool = False
+    pacer_day: str = ""
 
 
 def pacer_for(mode: str) -> Pacer:
@@ -194,6 +226,8 @@ class Dialler:
         self.calls: dict[str, DialledCall] = {}
         self._by_leg: dict[str, DialledCall] = {}
         self._legs = itertools.count(1)
+        # What was last kept of each campaign's pacing, and when (see _keep_pacing).
+        self._kept: dict[int, tuple[PacingSnapshot, float]] = {}
         # Set by every change that may let the pacer place a call (an agent or a call
         # freed): the loop asks again at once instead of at its next poll.
         self._changed = asyncio.Event()
@@ -235,6 +269,39 @@ class Dialler:
         for campaign in list(self.campaigns.values()):
             self._sync_agents(campaign)
             await self._place(campaign)
+        if refresh:
+            await self._keep_pacing()
+
+    async def _keep_pacing(self) -> None:
+        """Keep each campaign's pacing state when it changed, or every ``KEEP_ALIVE_S`` so the
+        page knows the dialler still works it (a write per change, not per poll)."""
+        now = self.center.clock.now()
+        stamp = datetime.now(UTC)
+        changed: list[PacingSnapshot] = []
+        for campaign in self.campaigns.values():
+            book = campaign.book
+            state = book.state(now)
+            snapshot = PacingSnapshot(
+                campaign_id=campaign.info.id,
+                at=stamp,
+                day=book.day,
+                ringing=state.ringing,
+                waiting=state.waiting,
+                free_agents=state.free_agents,
+                talking_agents=state.talking_agents,
+                releasing_agents=state.releasing_agents,
+                answered_today=state.answered_today,
+                abandoned_today=state.abandoned_today,
+                allowance=book.cap.allowance(answered=state.answered_today),
+            )
+            facts = replace(snapshot, at=EPOCH)
+            last = self._kept.get(campaign.info.id)
+            if last is not None and last[0] == facts and now - last[1] < KEEP_ALIVE_S:
+                continue
+            self._kept[campaign.info.id] = (facts, now)
+            changed.append(snapshot)
+        if changed:
+            await self.lists.pacing(changed)
 
     def _sync_campaigns(self, running: list[DialCampaign]) -> None:
         wanted = {c.id: c for c in running}
@@ -243,7 +310,18 @@ class Dialler:
                 # Paused or finished: no new call; its agents go once the budget allows.
                 campaign.info = DialCampaign(campaign_id, campaign.info.mode, ())
             else:
-                campaign.info = wanted[campaign_id]
+                campaign.info = info = wanted[campaign_id]
+                book = campaign.book
+                pending = book.next_day.day if book.next_day is not None else book.day
+                if info.day and info.day != pending:
+                    # Midnight in the campaign's zone: the cap counts the new day's answers.
+                    turn = DayTurned(
+                        at=self.center.clock.now(),
+                        day=info.day,
+                        answered=info.answered_today,
+                        abandoned=info.abandoned_today,
+                    )
+                    self._feed(campaign, turn)
         for campaign_id, info in wanted.items():
             if campaign_id not in self.campaigns:
                 pacer = pacer_for(info.mode)
@@ -252,8 +330,9 @@ class Dialler:
                     cap=pacer.cap,
                     answered=info.answered_today,
                     abandoned=info.abandoned_today,
+                    day=info.day,
                 )
-                self.campaigns[campaign_id] = _Campaign(info, pacer, book)
+                self.campaigns[campaign_id] = _Campaign(info, pacer, book, pacer_day=info.day)
         for campaign_id, campaign in list(self.campaigns.items()):
             if campaign_id not in wanted and not campaign.held and not self._busy(campaign):
                 del self.campaigns[campaign_id]
@@ -262,25 +341,33 @@ class Dialler:
         return any(c.campaign_id == campaign.info.id for c in self.calls.values())
 
     def _taken(self, agent_id: str) -> bool:
-        """Whether the agent is not the dialler's to take: held by another campaign, not left
-        idle by the ACD (on a call, offered one, in wrap-up, not ready), or needed by inbound
-        contacts waiting for them (inbound keeps priority; outbound fills idle time)."""
+        """Whether the agent is not the dialler's to take: held by another campaign, or not
+        lent by the ACD (:meth:`CallRouter.may_lend`: on a call, offered one, in wrap-up, not
+        ready, needed by inbound contacts waiting for them, or part of a queue's outbound
+        reserve — inbound keeps its service level; outbound fills idle time)."""
         if any(agent_id in c.held for c in self.campaigns.values()):
             return True
-        router = self.center.router
-        return not router.agent_idle(agent_id) or router.waiting_for(agent_id) > 0
+        return not self.center.router.may_lend(agent_id)
 
     def _sync_agents(self, campaign: _Campaign) -> None:
-        """Take the campaign's idle registered agents; let go the ones gone, unassigned, or
-        wanted by waiting inbound contacts (each release waits for the budget: rule 3)."""
+        """Take the campaign's agents the ACD lends; let go the ones gone, unassigned, wanted
+        by waiting inbound contacts, or wanted back by the ACD to refill a queue's outbound
+        reserve (each release waits for the budget: rule 3)."""
         now = self.center.clock.now()
         reserved = set(campaign.info.agents)
         book = campaign.book
+        router = self.center.router
+
+        def leaving(agent_id: str) -> bool:
+            return agent_id in book.releasing or agent_id in book.leaving_after_call
+
+        # Agents already on their way out count first towards a reserve the ACD is short of.
+        held = sorted(campaign.held, key=lambda agent_id: (not leaving(agent_id), agent_id))
+        refill = set(router.reserve_refill(held))
         for agent_id in sorted(campaign.held):
             gone = agent_id not in reserved or agent_id not in self.center.phone_of
-            wanted = self.center.router.waiting_for(agent_id) > 0
-            leaving = agent_id in book.releasing or agent_id in book.leaving_after_call
-            if (gone or wanted) and not leaving:
+            wanted = router.waiting_for(agent_id) > 0 or agent_id in refill
+            if (gone or wanted) and not leaving(agent_id):
                 self._feed(campaign, AgentLeaving(at=now, agent_id=agent_id))
         for agent_id in campaign.info.agents:
             if agent_id in self.center.phone_of and not self._taken(agent_id):
@@ -310,6 +397,12 @@ class Dialler:
         try:
             while campaign.info.agents:
                 now = self.center.clock.now()
+                if campaign.book.turning:
+                    return  # the previous day's calls first (DayTurned)
+                if campaign.pacer_day != campaign.book.day:
+                    # A new campaign day, a new pacer (as the simulator's days).
+                    campaign.pacer = pacer_for(campaign.info.mode)
+                    campaign.pacer_day = campaign.book.day
                 if campaign.pacer.calls_to_place(campaign.book.state(now)) < 1:
                     return
                 if self.center.settings.trunk is None:
@@ -322,7 +415,8 @@ class Dialler:
                     return
                 # The pacer is asked again: the book may have changed while the claim ran.
                 now = self.center.clock.now()
-                if campaign.pacer.calls_to_place(campaign.book.state(now)) < 1:
+                book = campaign.book
+                if book.turning or campaign.pacer.calls_to_place(book.state(now)) < 1:
                     await self._give_back(contact_id, record)
                     return
                 await self._dial(campaign, contact_id, record)

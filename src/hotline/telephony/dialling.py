@@ -23,6 +23,9 @@ keeps two of them by construction and gives the third to the adapter:
    until then the agent still takes the campaign's answered calls. A talking agent who asks
    leaves after the call without asking the budget (busy agents were never counted as free).
 
+The cap counts per campaign day: at the campaign's midnight (:class:`DayTurned`) the book
+counts the new day's answers once the calls placed before it no longer ring or wait.
+
 Agents are connected in the order they came free (the one idle longest first), as the routing
 engine's default strategy does.
 
@@ -123,6 +126,22 @@ class ConnectFailed:
     answered_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class DayTurned:
+    """The campaign's day turned (midnight in the campaign's zone): the abandon cap counts
+    afresh from the new day's live answers and abandons so far (``answered``, ``abandoned``).
+
+    The calls placed before midnight belong to the day they were placed on, whose budget
+    covered them: the new day starts once none of them rings or waits for an agent, and no
+    call is placed meanwhile (:attr:`DiallerBook.turning`).
+    """
+
+    at: float
+    day: str
+    answered: int = 0
+    abandoned: int = 0
+
+
 DiallerEvent = (
     CallPlaced
     | CallAnswered
@@ -132,6 +151,7 @@ DiallerEvent = (
     | AgentFree
     | AgentLeaving
     | ConnectFailed
+    | DayTurned
 )
 
 
@@ -177,6 +197,16 @@ class DiallerBook:
     answered: int = 0
     abandoned: int = 0
     dialled: int = 0
+    day: str = ""
+    """The campaign day the counts are for (ISO date in the campaign's zone)."""
+    next_day: DayTurned | None = None
+    """A day turn waiting for the previous day's calls to be answered, connected or ended."""
+
+    @property
+    def turning(self) -> bool:
+        """Whether the day has turned and the previous day's calls still ring or wait: no
+        call may be placed until the new day starts."""
+        return self.next_day is not None
 
     def state(self, now: float, *, remaining_s: float = float("inf")) -> DialerState:
         """The campaign's situation for the pacer and the budget."""
@@ -222,7 +252,7 @@ def transition(
     effects: list[DiallerEffect] = []
     at = event.at
     if isinstance(event, CallPlaced):
-        if calls_allowed(book.state(at), book.cap) < 1:
+        if book.turning or calls_allowed(book.state(at), book.cap) < 1:
             raise PacingBroken(f"campaign {book.campaign_id}: call {event.call_id} over budget")
         book = replace(book, ringing=(*book.ringing, (event.call_id, at)), dialled=book.dialled + 1)
     elif isinstance(event, CallAnswered):
@@ -290,6 +320,10 @@ def transition(
             effects.append(
                 Report(CallResult(at=at, outcome=Outcome.ABANDONED, wait_s=at - event.answered_at))
             )
+    elif isinstance(event, DayTurned):
+        if event.day == book.day:
+            return book, ()
+        book = replace(book, next_day=event)
     elif isinstance(event, AgentFree):
         if book.known(event.agent_id):
             return book, ()
@@ -329,6 +363,16 @@ def _settle(
         effects.append(Connect(call_id, agent))
         effects.append(
             Report(CallResult(at=at, outcome=Outcome.CONNECTED, wait_s=at - answered_at))
+        )
+    turn = book.next_day
+    if turn is not None and not book.ringing and not book.waiting:
+        book = replace(
+            book,
+            day=turn.day,
+            next_day=None,
+            answered=turn.answered,
+            abandoned=turn.abandoned,
+            dialled=0,
         )
     for release in releases(book.state(at), book.cap, book.releasing):
         book = replace(

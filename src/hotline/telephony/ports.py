@@ -21,7 +21,7 @@ hop onto it first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -257,13 +257,18 @@ class CallRouter(Protocol):
         not ready with reason ``phone_unregistered``)."""
         ...
 
-    def agent_idle(self, agent_id: str) -> bool:
-        """Whether the ACD leaves the agent idle: available, nothing offered or held (the
-        campaigns' dialler takes only such agents)."""
-        ...
-
     def waiting_for(self, agent_id: str) -> int:
         """Contacts waiting in a queue that the agent could take (inbound keeps priority)."""
+        ...
+
+    def may_lend(self, agent_id: str) -> bool:
+        """Whether the ACD lends the agent to outbound now: idle, wanted by no waiting
+        contact, and every queue they serve keeps its outbound reserve without them."""
+        ...
+
+    def reserve_refill(self, held: Sequence[str]) -> list[str]:
+        """Which of the held agents (in this order) the ACD wants back to meet its queues'
+        outbound reserves."""
         ...
 
     def hold_agent(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:

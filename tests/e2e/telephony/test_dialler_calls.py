@@ -337,6 +337,13 @@ def test_predictive_campaign_under_load_keeps_the_abandon_cap(
         time.sleep(0.2)
     assert kept == expected
     assert _in_flight(events) == 0, _unfinished(events)
+    # What the dialler kept of its book for the campaigns page: the day resumed from the
+    # attempts, and the cap's allowance of the answers it had seen.
+    with factory() as session:
+        pacing = campaigns.pacing_of(session, campaign_id=campaign_id)
+    assert pacing is not None and pacing.answered_today >= EARLIER_ANSWERS
+    assert pacing.allowance == 3 * pacing.answered_today // 100
+    assert pacing.abandoned_today <= pacing.allowance
 
 
 def _in_flight(events: list[dict[str, object]]) -> int:

@@ -12,17 +12,20 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.campaigns import service as campaigns
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
+from hotline.store.models.campaigns import Campaign
 from hotline.store.models.core import AuditEntry, User
 from hotline.web.app import create_app
 from tests.e2e.web.serving import serving
@@ -165,6 +168,29 @@ def test_a_supervisor_sets_up_a_campaign_and_an_agent_works_it(browser: Any, sit
     figures = boss.locator("#camp-table tbody tr td")
     expect(figures.nth(5)).to_have_text("1")  # attempts
     expect(boss.locator("#camp-table tbody tr td.budget")).to_have_text("0")  # none earned yet
+    expect(boss.locator("#camp-table tbody tr td.dialler")).to_have_text("–")  # no dialler yet
+    # The voice server's dialler keeps what it sees; the page shows it.
+    with site.factory() as session:
+        [campaign_id] = session.scalars(select(Campaign.id))
+        campaigns.keep_pacing(
+            session,
+            campaign_id=campaign_id,
+            at=datetime.now(UTC),
+            day="2026-12-03",
+            ringing=3,
+            waiting=1,
+            free_agents=1,
+            talking_agents=1,
+            releasing_agents=0,
+            answered_today=100,
+            abandoned_today=1,
+            allowance=3,
+        )
+        session.commit()
+    boss.reload()
+    expect(boss.locator("#camp-table tbody tr td.dialler")).to_contain_text(
+        "level 2 · ringing 3 · waiting 1 · agents 1 free, 1 talking · budget used 33 %"
+    )
     actions = _actions(site.factory)
     for action in (
         "campaign.create",

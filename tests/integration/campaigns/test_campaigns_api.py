@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.store.models.campaigns import CampaignRecord, DoNotCall
-from hotline.store.models.core import AuditEntry
+from hotline.store.models.core import AuditEntry, User
 from tests.integration.servicedesk.conftest import auth, desk_client
 
 __all__ = ["auth", "desk_client"]  # the fixtures, shared with the service-desk tests
@@ -32,6 +33,26 @@ def make(client: TestClient, auth: Auth, **kw: object) -> dict[str, object]:
     assert answer.status_code == 201, answer.text
     created: dict[str, object] = answer.json()
     return created
+
+
+def add_list(client: TestClient, auth: Auth, campaign_id: object, text: str) -> dict[str, object]:
+    """Import a list file (202, a background job) and return its job once its worker ended it.
+
+    Waits on the app's one job worker (a no-op queued behind the job) rather than polling, so
+    no request shares the test's one database connection with the job while it runs.
+    """
+    headers = auth("supervisor")
+    started = client.post(
+        f"/api/campaigns/{campaign_id}/list",
+        json={"file": "dec.csv", "text": text},
+        headers=headers,
+    )
+    assert started.status_code == 202, started.text
+    client.app.state.job_worker.submit(lambda: None).result(timeout=120)  # type: ignore[attr-defined]
+    job = client.get(f"/api/campaigns/list-jobs/{started.json()['job_id']}", headers=headers)
+    assert job.status_code == 200, job.text
+    ended: dict[str, object] = job.json()
+    return ended
 
 
 def test_bad_rules_and_bad_list_files_are_located_4xx_never_a_500(
@@ -75,15 +96,11 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_works_it(
 ) -> None:
     campaign = make(desk_client, auth)
     cid = campaign["id"]
-    listed = desk_client.post(
-        f"/api/campaigns/{cid}/list",
-        json={
-            "file": "dec.csv",
-            "text": "phone,name,model\n13812345678,Ada,KFR-35\n13912345678,Bo,\n",
-        },
-        headers=auth("supervisor"),
+    listed = add_list(
+        desk_client, auth, cid, "phone,name,model\n13812345678,Ada,KFR-35\n13912345678,Bo,\n"
     )
-    assert listed.json() == {"added": 2, "blocked": 0, "already_listed": 0}
+    assert listed["state"] == "done" and listed["rows_done"] == listed["rows_total"] == 2
+    assert listed["result"] == {"added": 2, "blocked": 0, "already_listed": 0}
     # an agent may not start it; a draft campaign hands out nothing
     agent = auth("agent")
     assert desk_client.post(f"/api/campaigns/{cid}/next", headers=agent).status_code == 409
@@ -120,7 +137,7 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_works_it(
     assert (busy.json()["record"]["status"], busy.json()["record"]["attempts"]) == ("waiting", 1)
     # nothing else may be dialled now (Bo is listed, Ada is due in 10 minutes)
     assert desk_client.post(f"/api/campaigns/{cid}/next", headers=agent).json()["record"] is None
-    figures = desk_client.get(f"/api/campaigns/{cid}", headers=auth("team_lead")).json()["figures"]
+    figures = desk_client.get(f"/api/campaigns/{cid}", headers=auth("supervisor")).json()["figures"]
     assert figures["attempts"] == 1 and figures["records"]["blocked"] == 1
     assert figures["results"] == {"busy": 1}
     # a busy line is no live answer: no abandon budget earned yet today (3 % of 0)
@@ -140,11 +157,7 @@ def test_a_held_record_whose_number_gets_listed_is_refused_at_dial_time_and_audi
 ) -> None:
     campaign = make(desk_client, auth)
     cid = campaign["id"]
-    desk_client.post(
-        f"/api/campaigns/{cid}/list",
-        json={"text": "phone\n13812345678\n"},
-        headers=auth("supervisor"),
-    )
+    assert add_list(desk_client, auth, cid, "phone\n13812345678\n")["state"] == "done"
     desk_client.post(
         f"/api/campaigns/{cid}/state", json={"state": "running"}, headers=auth("supervisor")
     )
@@ -202,3 +215,32 @@ def test_consent_and_the_do_not_call_list_for_supervisors(
     gone = desk_client.delete(f"/api/do-not-call/{entry['id']}", headers=auth("supervisor"))
     assert gone.json() == {"removed": entry["id"]}
     assert desk_client.get("/api/do-not-call", headers=auth("supervisor")).json()["items"] == []
+
+
+def test_a_team_lead_sees_and_runs_only_their_teams_campaigns(
+    desk_client: TestClient, auth: Auth, db_session: Session
+) -> None:
+    """A campaign is a team's through its reserved agents: a team lead sees one that reserves
+    an agent of a team they lead, and runs one that reserves only such agents."""
+    lead = db_session.scalars(select(User).where(User.username == "team_lead")).one()
+    lead.agent_id = "a001"  # leads t-install (a001, a002, ...); a011 is t-repair's
+    db_session.commit()
+    ours = make(desk_client, auth, name="install-team", agents=["a001", "a002"])
+    mixed = make(desk_client, auth, name="mixed", agents=["a002", "a011"])
+    theirs = make(desk_client, auth, name="repair-team", agents=["a011"])
+    headers = auth("team_lead")
+    seen = desk_client.get("/api/campaigns", headers=headers).json()["items"]
+    assert sorted(c["name"] for c in seen) == ["install-team", "mixed"]
+    for path in (f"/api/campaigns/{theirs['id']}", f"/api/campaigns/{theirs['id']}/records"):
+        assert desk_client.get(path, headers=headers).status_code == 403
+
+    def run(campaign: dict[str, object]) -> Any:
+        path = f"/api/campaigns/{campaign['id']}/state"
+        return desk_client.post(path, json={"state": "running"}, headers=headers)
+
+    assert run(ours).json()["state"] == "running"
+    refused = run(mixed)
+    assert refused.status_code == 403 and "outside the teams you lead" in refused.text
+    assert run(theirs).status_code == 403
+    floor = desk_client.get("/api/campaigns", headers=auth("supervisor")).json()["items"]
+    assert len(floor) == 3

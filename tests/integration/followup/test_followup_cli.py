@@ -1,4 +1,5 @@
-"""``hotline followup due|sweep|statement`` end to end on a SQLite file."""
+"""``hotline followup due|sweep|statement`` and ``hotline campaigns followups`` end to end on
+a SQLite file."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def test_sweep_due_and_statement(database: str, tmp_path: Path) -> None:
     assert "0 follow-up(s) created" in invoke("followup", "sweep", "--center", str(center))
     due = invoke("followup", "due", "--hours", "1000")
     assert "1 follow-up(s) due" in due and "+8613812345678" in due and "high" in due
+    # The due follow-ups go on a campaign's list (a second time: already on it).
+    invoke("campaigns", "create", "回访", "--kind", "follow_up", "--mode", "progressive")
+    listed = invoke("campaigns", "followups", "1", "--hours", "1000")
+    assert "1 records added" in listed and "0 with no number" in listed
+    assert "1 already listed" in invoke("campaigns", "followups", "1", "--hours", "1000")
 
     month = datetime.now(UTC).strftime("%Y-%m")
     assert f"no claim was submitted in {month}" in invoke(

@@ -184,3 +184,16 @@ def test_requirements_follow_the_routing_grammar_and_are_checked_where_they_stan
         (7, "queues[0].requirements"): "no agent has the skills queue 'english_repair' requires",
         (12, "queues[1].requirements"): "no agent has the skills queue 'french' requires",
     }
+
+
+def test_a_queue_s_outbound_reserve_is_checked_with_its_line() -> None:
+    text = """\
+center: {name: Demo}
+queues:
+  - {id: vip, target: {service_level: 0.99, threshold_s: 5}, outbound_reserve: 1}
+  - {id: repair, target: {service_level: 0.8, threshold_s: 20}, outbound_reserve: -1}
+"""
+    result = check_text(text, file="center.yaml")
+    assert [(p.line, p.field) for p in result.errors] == [(4, "queues[1].outbound_reserve")]
+    fixed = check_text(text.replace("-1}", "0}"), file="center.yaml")
+    assert not fixed.errors

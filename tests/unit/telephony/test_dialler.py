@@ -18,7 +18,7 @@ from hotline.core.clock import ManualClock
 from hotline.routing.engine import RoutingEngine
 from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter, CallCenterSettings
-from hotline.telephony.dialler import DialCampaign, Dialler, DialRecord
+from hotline.telephony.dialler import DialCampaign, Dialler, DialRecord, PacingSnapshot
 from hotline.telephony.fake import FakeMediaServer, FakeSignalling, ListSink
 from hotline.telephony.ports import AgentPhone
 from hotline.telephony.server import SAMPLE_CENTER
@@ -37,6 +37,7 @@ class MemoryLists:
     claimed: list[tuple[int, str]] = field(default_factory=list)
     results: list[tuple[int, str, bool, bool]] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
+    kept: list[PacingSnapshot] = field(default_factory=list)
 
     async def running(self) -> list[DialCampaign]:
         return self.campaigns
@@ -65,12 +66,30 @@ class MemoryLists:
     async def release(self, *, record_id: int, holder: str, now: datetime) -> None:
         self.released.append(record_id)
 
+    async def pacing(self, snapshots: list[PacingSnapshot]) -> None:
+        self.kept.extend(snapshots)
+
 
 def make_dialler(
-    numbers: list[str], *, agents: tuple[str, ...] = ("a001",), mode: str = "progressive"
+    numbers: list[str],
+    *,
+    agents: tuple[str, ...] = ("a001",),
+    mode: str = "progressive",
+    reserve: dict[str, int] | None = None,
 ) -> tuple[CallCenter, Dialler, FakeSignalling, ListSink, MemoryLists]:
+    """A dialler on the fakes and the real engine; ``reserve`` sets queues' outbound reserve
+    as the center file would (``queues[].outbound_reserve``)."""
     sip, sink = FakeSignalling(), ListSink()
-    router = EngineRouter(RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER))))
+    center_file = load_center(SAMPLE_CENTER)
+    center_file = center_file.model_copy(
+        update={
+            "queues": [
+                q.model_copy(update={"outbound_reserve": (reserve or {}).get(q.id, 0)})
+                for q in center_file.queues
+            ]
+        }
+    )
+    router = EngineRouter(RoutingEngine(voice_routing_config(center_file)))
     center = CallCenter(
         settings=CallCenterSettings(
             flow=sample_flow(),
@@ -233,5 +252,135 @@ def test_inbound_keeps_priority_a_held_agent_goes_to_a_waiting_caller_once_cover
         assert dialler.campaigns[7].held == set()
         assert router.engine.agent_contacts("a001") == {"v-1": "ringing"}
         assert len(dials(sip)) == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_queue_s_outbound_reserve_is_left_idle_so_its_caller_is_answered_at_once() -> None:
+    """Blending through the engine: the center file keeps one idle installation agent back
+    from the campaign (``outbound_reserve: 1``), so an installation caller arriving while
+    the campaign dials is offered an agent at once, not after the campaign's call ends."""
+
+    async def scenario() -> None:
+        center, dialler, sip, sink, _ = make_dialler(
+            ["13800000001", "13800000002"], agents=("a001", "a002"), reserve={"installation": 1}
+        )
+        router = center.router
+        assert isinstance(router, EngineRouter)
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        # a001 is held; a002 is the installation queue's reserve, left idle by the engine
+        assert dialler.campaigns[7].held == {"a001"} and len(dials(sip)) == 1
+        assert router.engine.first_ring_idle("installation") == ["a002"]
+        router.contact_queued(
+            at=OPEN, contact_id="v-1", queue="installation", priority=0, language=None, data={}
+        )
+        assert router.engine.agent_contacts("a002") == {"v-1": "ringing"}  # at once
+        clock = center.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(2)
+        router.offer_answered(at=clock.now(), contact_id="v-1", agent_id="a002")
+        [answered] = [
+            e for e in sink.events if e.kind.value == "answered" and e.contact_id == "v-1"
+        ]
+        assert answered.data["wait_s"] <= 5
+        # The reserve is short now: the engine wants a001 back, once its ringing call is covered.
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a001"} and len(dials(sip)) == 1
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        assert dialler.campaigns[7].held == set() and len(dials(sip)) == 1
+        assert router.engine.first_ring_idle("installation") == ["a001"] and not router.conflicts
+
+    asyncio.run(scenario())
+
+
+def test_without_a_reserve_the_campaign_holds_every_idle_agent_and_the_caller_waits() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, _ = make_dialler(
+            ["13800000001", "13800000002"], agents=("a001", "a002")
+        )
+        router = center.router
+        assert isinstance(router, EngineRouter)
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a001", "a002"} and len(dials(sip)) == 2
+        router.contact_queued(
+            at=OPEN, contact_id="v-1", queue="installation", priority=0, language=None, data={}
+        )
+        assert router.engine.contact_stage("v-1") == "waiting"
+
+    asyncio.run(scenario())
+
+
+def test_at_the_campaigns_midnight_the_cap_counts_the_new_day_after_the_old_days_calls() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, lists = make_dialler(["13800000001", "13800000002"])
+        lists.campaigns = [DialCampaign(7, "progressive", ("a001",), 40, 1, day="2026-03-02")]
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        book = dialler.campaigns[7].book
+        assert (book.day, book.answered, book.abandoned) == ("2026-03-02", 40, 1)
+        assert len(dials(sip)) == 1
+        lists.campaigns = [DialCampaign(7, "progressive", ("a001",), 0, 0, day="2026-03-03")]
+        center.failed("dl-1", 480)  # the old day's call had not rung out yet: now it has
+        await center.drain()
+        await dialler.round()
+        book = dialler.campaigns[7].book
+        assert (book.day, book.answered, book.abandoned) == ("2026-03-03", 0, 0)
+        assert book.dialled == 1 and len(dials(sip)) == 2  # the new day's first call
+
+    asyncio.run(scenario())
+
+
+def test_while_the_old_days_call_rings_the_new_day_places_no_call() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, lists = make_dialler(
+            ["13800000001", "13800000002", "13800000003"], agents=("a001", "a002")
+        )
+        lists.campaigns = [DialCampaign(7, "progressive", ("a001", "a002"), day="2026-03-02")]
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        assert len(dials(sip)) == 1
+        lists.campaigns = [DialCampaign(7, "progressive", ("a001", "a002"), day="2026-03-03")]
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        # a002 came free, but the day turns only once dl-1 no longer rings: no call meanwhile
+        assert dialler.campaigns[7].book.turning and len(dials(sip)) == 1
+        center.failed("dl-1", 486)
+        await center.drain()
+        await dialler.round()
+        assert not dialler.campaigns[7].book.turning and len(dials(sip)) == 3
+
+    asyncio.run(scenario())
+
+
+def test_the_pacing_state_is_kept_when_it_changes_for_the_campaigns_page() -> None:
+    async def scenario() -> None:
+        center, dialler, sip, _, lists = make_dialler(
+            ["13800000001", "13800000002"], agents=("a001", "a002"), mode="predictive"
+        )
+        lists.campaigns = [DialCampaign(7, "predictive", ("a001", "a002"), 100, 1, day="d1")]
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        ringing = len(dials(sip))
+        [first] = lists.kept
+        assert (first.campaign_id, first.day, first.ringing, first.free_agents) == (
+            7,
+            "d1",
+            ringing,
+            1,
+        )
+        assert (first.answered_today, first.abandoned_today, first.allowance) == (100, 1, 3)
+        await dialler.round()
+        assert len(lists.kept) == 1  # nothing changed: nothing kept again
+        center.answered("dl-1", "v=0 customer")
+        await center.drain()
+        await dialler.round()
+        last = lists.kept[-1]
+        assert last.answered_today == 101 and last.talking_agents == 1
 
     asyncio.run(scenario())

@@ -25,6 +25,7 @@ from hotline.telephony.dialling import (
     CallPlaced,
     Connect,
     ConnectFailed,
+    DayTurned,
     DiallerBook,
     DiallerEffect,
     PacingBroken,
@@ -119,7 +120,25 @@ def test_a_talking_agent_who_asks_leaves_after_the_call() -> None:
     assert ReleaseAgent("a1") in effects and book.free == ()
 
 
-ACTIONS = st.sampled_from(("answer", "miss", "expire", "end", "leave", "back"))
+def test_the_day_turns_once_the_previous_days_calls_no_longer_ring() -> None:
+    """Midnight in the campaign's zone: the cap counts the new day's answers, but the calls
+    placed before it belong to the day that placed them; none is placed in between."""
+    book = DiallerBook(campaign_id=1, cap=AbandonCap(0), answered=40, abandoned=1, day="d1")
+    book, _ = transition(book, AgentFree(at=0.0, agent_id="a1"))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c1"))
+    book, _ = transition(book, DayTurned(at=1.0, day="d2", answered=3, abandoned=0))
+    assert book.turning and book.day == "d1" and book.answered == 40
+    with pytest.raises(PacingBroken, match="c2 over budget"):
+        transition(book, CallPlaced(at=1.0, call_id="c2"))
+    book, _ = transition(book, CallAnswered(at=2.0, call_id="c1"))  # the old day's answer
+    assert not book.turning and book.day == "d2"
+    assert (book.answered, book.abandoned, book.dialled) == (3, 0, 0)
+    assert book.talking == (("c1", "a1", 2.0),)  # still connected, on the agent it had
+    same, effects = transition(book, DayTurned(at=3.0, day="d2"))
+    assert same == book and effects == ()
+
+
+ACTIONS = st.sampled_from(("answer", "miss", "expire", "end", "leave", "back", "midnight"))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,17 +156,20 @@ def test_the_cap_holds_at_every_step_whatever_the_world_does(
     away: list[str] = []
     now = 0.0
     placed = 0
+    days = 0
     effects: tuple[DiallerEffect, ...] = ()
     for i in range(agents):
         book, effects = transition(book, AgentFree(at=now, agent_id=f"a{i}"))
     for action, pick in steps:
         now += 1.0
-        # The adapter's rule 1: exactly what the pacer says, never more.
-        for _ in range(pacer.calls_to_place(book.state(now))):
+        # The adapter's rule 1: exactly what the pacer says, never more (none while the day
+        # turns).
+        for _ in range(0 if book.turning else pacer.calls_to_place(book.state(now))):
             placed += 1
             book, effects = transition(book, CallPlaced(at=now, call_id=f"c{placed}"))
         # Who may be connected by this event: the free agents, and one who comes free by it.
         may_take = set(book.free)
+        day_before = (book.day, book.answered, book.abandoned)
         if action == "answer" and book.ringing:
             call = book.ringing[pick % len(book.ringing)][0]
             book, effects = transition(book, CallAnswered(at=now, call_id=call))
@@ -167,6 +189,9 @@ def test_the_cap_holds_at_every_step_whatever_the_world_does(
                 book, effects = transition(
                     book, AgentLeaving(at=now, agent_id=pool[pick % len(pool)])
                 )
+        elif action == "midnight":
+            days += 1
+            book, effects = transition(book, DayTurned(at=now, day=f"day-{days}"))
         elif action == "back" and away:
             agent = away.pop()
             may_take.add(agent)  # back and free: it may take a waiting call at once
@@ -187,4 +212,9 @@ def test_the_cap_holds_at_every_step_whatever_the_world_does(
         assert len(talking) == len(set(talking))
         assert not set(talking) & set(book.free)
         assert within_cap(book.state(now), book.cap), book
+        if book.day != day_before[0]:
+            # The day that ended kept the cap, and the new one counts from its own start.
+            _, answered, abandoned = day_before
+            assert abandoned <= book.cap.allowance(answered=answered)
+            assert book.abandoned == 0 and book.dialled == 0
     assert book.abandoned <= book.cap.allowance(answered=book.answered)

@@ -117,3 +117,22 @@ class Consent(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     keep_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CampaignPacing(Base):
+    """What the voice server's dialler last saw of a campaign it works: one row per campaign,
+    replaced as the dialler's book changes (the ``/campaigns`` page shows it with its time)."""
+
+    __tablename__ = "campaign_pacing"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day: Mapped[str] = mapped_column(String(10))
+    ringing: Mapped[int] = mapped_column(Integer)
+    waiting: Mapped[int] = mapped_column(Integer)
+    free_agents: Mapped[int] = mapped_column(Integer)
+    talking_agents: Mapped[int] = mapped_column(Integer)
+    releasing_agents: Mapped[int] = mapped_column(Integer)
+    answered_today: Mapped[int] = mapped_column(Integer)
+    abandoned_today: Mapped[int] = mapped_column(Integer)
+    allowance: Mapped[int] = mapped_column(Integer)

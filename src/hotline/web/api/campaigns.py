@@ -24,18 +24,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.campaigns import imports as list_imports
 from hotline.campaigns import service as campaigns
 from hotline.campaigns.rules import CallResult, CampaignKind, DialMode
 from hotline.crm.privacy import mask_name, mask_phone
+from hotline.desk.followup_calls import add_due_followups, result_to_followup
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.pacing.state import AbandonCap
 from hotline.store.db import utcnow
 from hotline.telephony.outbound import OriginationRefused
+from hotline.web import jobs
+from hotline.web.access import scope_of
+from hotline.web.api.customers import ImportJobOut
 from hotline.web.api.live.guards import voice_of
-from hotline.web.api.responses import ResponseModel, errors
+from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
 
 router = APIRouter(prefix="/api", tags=["campaigns"])
@@ -62,9 +67,59 @@ class CampaignAgent(RoleGuard):
 AGENT = CampaignAgent(("agent",))
 MANAGE = require_roles(*CAMPAIGN_MANAGERS)
 VIEW = require_roles(*CAMPAIGN_VIEWERS)
+#: Who starts and pauses campaigns: supervisors and managers, and a team lead their teams'.
+RUN = require_roles(*CAMPAIGN_VIEWERS)
+
+
+def _teams_campaign(request: Request, user: CurrentUser, campaign: campaigns.Campaign) -> bool:
+    """Whether the campaign is the user's to see: every campaign for the floor's roles; for
+    a team lead, one whose reserved agents include an agent of a team they lead."""
+    scope = scope_of(request, user)
+    return scope.everyone or any(scope.covers(agent) for agent in campaign.agents or ())
+
+
+def _seen(request: Request, user: CurrentUser, campaign: campaigns.Campaign) -> None:
+    if not _teams_campaign(request, user, campaign):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"campaign {campaign.id} is not one of your teams'"
+        )
+
+
+def _run_by(request: Request, user: CurrentUser, campaign: campaigns.Campaign) -> None:
+    """A team lead runs only a campaign all of whose reserved agents are in teams they lead."""
+    scope = scope_of(request, user)
+    agents = campaign.agents or []
+    if not scope.everyone and not (agents and all(scope.covers(a) for a in agents)):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"campaign {campaign.id} reserves agents outside the teams you lead",
+        )
 
 
 # ----------------------------------------------------------------------------- answers
+
+
+class DiallerOut(ResponseModel):
+    """What the voice server's dialler last saw of the campaign, and when (``at``): calls
+    ringing and waiting for an agent (at most 2 s), its agents free, talking and leaving, the
+    day's live answers and abandons and the 3 % cap's allowance."""
+
+    at: datetime
+    day: str
+    dial_level: Number = Field(
+        description="Calls in flight (ringing or waiting) per agent the dialler holds."
+    )
+    ringing: int
+    waiting: int
+    free_agents: int
+    talking_agents: int
+    releasing_agents: int
+    answered_today: int
+    abandoned_today: int
+    allowance: int
+    budget_used: Number = Field(
+        description="Abandons today ÷ the cap's allowance (0 when none is allowed yet)."
+    )
 
 
 class FiguresOut(ResponseModel):
@@ -81,6 +136,9 @@ class FiguresOut(ResponseModel):
     abandon_budget_left: int = Field(
         description="Abandons the 3 % cap still allows today: ⌊3 % × answers today⌋ − abandons "
         "today (the predictive dialler's budget; it grows with every 34 answers)."
+    )
+    dialler: DiallerOut | None = Field(
+        default=None, description="The live dialler's state (None: no dialler has worked it)."
     )
 
 
@@ -144,6 +202,22 @@ class ImportedOut(ResponseModel):
     added: int
     blocked: int
     already_listed: int
+
+
+class ListJobOut(ImportJobOut):
+    """A list file being imported in the background: its state, progress and, once ended,
+    its counts.
+
+    ``state``: queued, staging, publishing, then done or failed. ``result`` of a done job:
+    ``added``, ``blocked``, ``already_listed``; of a failed one: ``error``, ``message`` and
+    ``added`` 0 (a failed job imports nothing).
+    """
+
+
+class FollowUpListOut(ImportedOut):
+    """A list of due follow-ups: what went on it, and the tasks with no number to call."""
+
+    no_phone: int
 
 
 class DialOut(ResponseModel):
@@ -242,6 +316,12 @@ class ListQueryIn(BaseModel):
     warranty_ends_by: date | None = None
 
 
+class FollowUpListIn(BaseModel):
+    """The open follow-ups due by ``until`` (with its offset), overdue ones included."""
+
+    until: AwareDatetime
+
+
 class ResultIn(BaseModel):
     """An attempt's result; ``callback_at`` (with its offset) for ``callback_requested``."""
 
@@ -288,6 +368,27 @@ def _figures(session: Session, campaign: campaigns.Campaign) -> FiguresOut:
         answers_today=answers,
         abandons_today=abandons,
         abandon_budget_left=AbandonCap().allowance(answered=answers) - abandons,
+        dialler=_dialler(campaigns.pacing_of(session, campaign_id=campaign.id)),
+    )
+
+
+def _dialler(row: campaigns.CampaignPacing | None) -> DiallerOut | None:
+    if row is None:
+        return None
+    agents = row.free_agents + row.talking_agents + row.releasing_agents
+    return DiallerOut(
+        at=row.at,
+        day=row.day,
+        dial_level=round((row.ringing + row.waiting) / agents, 2) if agents else 0,
+        ringing=row.ringing,
+        waiting=row.waiting,
+        free_agents=row.free_agents,
+        talking_agents=row.talking_agents,
+        releasing_agents=row.releasing_agents,
+        answered_today=row.answered_today,
+        abandoned_today=row.abandoned_today,
+        allowance=row.allowance,
+        budget_used=round(row.abandoned_today / row.allowance, 3) if row.allowance else 0,
     )
 
 
@@ -372,11 +473,18 @@ RECORD_ID = Path(ge=1, le=MAX_ID)
 
 @router.get("/campaigns", response_model=CampaignsOut, responses=errors())
 def list_all(
+    request: Request,
     user: CurrentUser = Depends(VIEW),
     session: Session = Depends(db_session, scope="function"),
 ) -> CampaignsOut:
-    """Every campaign with its live figures, newest first."""
-    return CampaignsOut(items=[_campaign(session, c) for c in campaigns.list_campaigns(session)])
+    """Every campaign with its live figures, newest first (a team lead: their teams')."""
+    return CampaignsOut(
+        items=[
+            _campaign(session, c)
+            for c in campaigns.list_campaigns(session)
+            if _teams_campaign(request, user, c)
+        ]
+    )
 
 
 @router.post("/campaigns", status_code=201, response_model=CampaignOut, responses=errors(409, 422))
@@ -402,12 +510,15 @@ def create(
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut, responses=errors(404, 422))
 def one(
+    request: Request,
     campaign_id: int = CAMPAIGN_ID,
     user: CurrentUser = Depends(VIEW),
     session: Session = Depends(db_session, scope="function"),
 ) -> CampaignOut:
-    """One campaign with its live figures."""
-    return _campaign(session, campaigns.get_campaign(session, campaign_id=campaign_id))
+    """One campaign with its live figures (a team lead: one of their teams')."""
+    campaign = campaigns.get_campaign(session, campaign_id=campaign_id)
+    _seen(request, user, campaign)
+    return _campaign(session, campaign)
 
 
 @router.post(
@@ -415,11 +526,14 @@ def one(
 )
 def change_state(
     body: StateIn,
+    request: Request,
     campaign_id: int = CAMPAIGN_ID,
-    user: CurrentUser = Depends(MANAGE),
+    user: CurrentUser = Depends(RUN),
     session: Session = Depends(db_session, scope="function"),
 ) -> CampaignOut:
-    """Start, pause, resume or finish a campaign."""
+    """Start, pause, resume or finish a campaign (a team lead: one all of whose reserved
+    agents are in teams they lead)."""
+    _run_by(request, user, campaigns.get_campaign(session, campaign_id=campaign_id))
     campaign = campaigns.set_state(
         session, campaign_id=campaign_id, state=body.state, actor=user.username
     )
@@ -427,19 +541,49 @@ def change_state(
 
 
 @router.post(
-    "/campaigns/{campaign_id}/list", response_model=ImportedOut, responses=errors(404, 409, 422)
+    "/campaigns/{campaign_id}/list",
+    status_code=202,
+    response_model=ListJobOut,
+    responses=errors(404, 409, 422),
 )
 def import_list(
     body: ListFileIn,
+    request: Request,
     campaign_id: int = CAMPAIGN_ID,
     user: CurrentUser = Depends(MANAGE),
     session: Session = Depends(db_session, scope="function"),
-) -> ImportedOut:
-    """Add a CSV list (``phone`` required): all rows or, with located problems, none."""
-    counts = campaigns.import_list_csv(
-        session, campaign_id=campaign_id, text=body.text, file=body.file, actor=user.username
+) -> ListJobOut:
+    """Add a CSV list (``phone`` required): checked whole here (a bad row: 422 with file, line
+    and field, nothing starts), then written in the background — 202 with the job to follow
+    at ``GET /api/campaigns/list-jobs/{job_id}``; all rows become dialable at once, or none."""
+    rows = campaigns.check_list(session, campaign_id=campaign_id, text=body.text, file=body.file)
+    job = list_imports.create_job(
+        session, kind=list_imports.LIST_JOB, file=body.file, actor=user.username
     )
-    return ImportedOut(**counts)
+    view = list_imports.job_view(job)
+    session.commit()  # the job exists before its worker looks for it
+    jobs.background(request.app).submit(
+        list_imports.run_list_import,
+        request.app.state.session_factory,
+        job_id=job.id,
+        campaign_id=campaign_id,
+        rows=rows,
+        file=body.file,
+        actor=user.username,
+        stop=jobs.stopping(request.app),
+    )
+    return ListJobOut(**view)
+
+
+@router.get("/campaigns/list-jobs/{job_id}", response_model=ListJobOut, responses=errors(404, 422))
+def list_job(
+    job_id: str = Path(min_length=1, max_length=32),
+    _: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> ListJobOut:
+    """One list import: state, ``rows_done`` of ``rows_total``, and its counts once ended."""
+    job = list_imports.get_job(session, job_id=job_id, kind=list_imports.LIST_JOB)
+    return ListJobOut(**list_imports.job_view(job))
 
 
 @router.post(
@@ -467,10 +611,30 @@ def query_list(
     return ImportedOut(**counts)
 
 
+@router.post(
+    "/campaigns/{campaign_id}/followup-list",
+    response_model=FollowUpListOut,
+    responses=errors(404, 409, 422),
+)
+def followup_list(
+    body: FollowUpListIn,
+    campaign_id: int = CAMPAIGN_ID,
+    user: CurrentUser = Depends(MANAGE),
+    session: Session = Depends(db_session, scope="function"),
+) -> FollowUpListOut:
+    """Add the due follow-ups (回访), most urgent first; each call's result goes back to its
+    task (busy, no answer, failed, abandoned: a not-reached attempt)."""
+    counts = add_due_followups(
+        session, campaign_id=campaign_id, until=body.until, actor=user.username
+    )
+    return FollowUpListOut(**counts)
+
+
 @router.get(
     "/campaigns/{campaign_id}/records", response_model=RecordsOut, responses=errors(404, 422)
 )
 def records(
+    request: Request,
     campaign_id: int = CAMPAIGN_ID,
     record_status: str | None = Query(
         None, alias="status", pattern="^(waiting|dialling|done|exhausted|blocked)$"
@@ -480,7 +644,7 @@ def records(
     session: Session = Depends(db_session, scope="function"),
 ) -> RecordsOut:
     """A campaign's records, optionally of one status, in list order."""
-    campaigns.get_campaign(session, campaign_id=campaign_id)
+    _seen(request, user, campaigns.get_campaign(session, campaign_id=campaign_id))
     found = campaigns.records_of(
         session, campaign_id=campaign_id, status=record_status, limit=limit
     )
@@ -534,15 +698,20 @@ def result(
     user: CurrentUser = Depends(AGENT),
     session: Session = Depends(db_session, scope="function"),
 ) -> DoneOut:
-    """Record an attempt's result; the retry rules set when the record comes back."""
+    """Record an attempt's result; the retry rules set when the record comes back, and a
+    follow-up's record carries it to its task."""
+    now = utcnow()
     record = campaigns.record_result(
         session,
         record_id=record_id,
         agent_id=_agent_id(user),
         result=str(body.result),
-        now=utcnow(),
+        now=now,
         contact_id=body.contact_id,
         callback_at=body.callback_at,
+    )
+    result_to_followup(
+        session, record=record, result=str(body.result), actor=user.username, now=now
     )
     return DoneOut(record=_record(record, user))
 

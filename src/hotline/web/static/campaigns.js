@@ -64,6 +64,12 @@
       cell(row, c.figures.connects);
       cell(row, c.figures.abandons);
       cell(row, c.figures.abandon_budget_left).className = 'budget';
+      const live = c.figures.dialler;
+      cell(row, live ? fill(t('camp.dialler_state'), {
+        ...live,
+        budget_used: `${Math.round(live.budget_used * 100)} %`,
+        at: new Date(live.at).toLocaleTimeString(),
+      }) : '–').className = 'dialler';
       const actions = cell(row, '');
       for (const state of NEXT[c.state]) actions.appendChild(button(t(LABEL[state]), () => move(c, state), {state}));
       return row;
@@ -117,8 +123,15 @@
     const file = el('list-file').files[0];
     if (!file) return;
     try {
-      const counts = await call('POST', `/api/campaigns/${el('list-campaign').value}/list`, {file: file.name, text: await file.text()});
-      say(fill(t('camp.imported'), counts));
+      // Checked whole at once (a bad row is refused here); written in the background.
+      let job = await call('POST', `/api/campaigns/${el('list-campaign').value}/list`, {file: file.name, text: await file.text()});
+      while (job.state !== 'done' && job.state !== 'failed') {
+        say(fill(t('camp.importing'), job));
+        await new Promise((resolve) => { setTimeout(resolve, 500); });
+        job = await call('GET', `/api/campaigns/list-jobs/${job.job_id}`);
+      }
+      if (job.state === 'failed') throw new Error(job.result.message || job.state);
+      say(fill(t('camp.imported'), job.result));
       await load();
     } catch (error) { showError(error); }
   });
