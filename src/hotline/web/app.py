@@ -334,6 +334,9 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import chat
 
     app.include_router(chat.router)
+    from hotline.web.api import wechat
+
+    app.include_router(wechat.router)
     pages.mount(app)
 
 

@@ -78,6 +78,30 @@ BATCH_WAIT_S = 0.02
 CLOSED: dict[str, Any] = {"type": "closed"}
 
 
+async def in_writer(session_factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Any:
+    """Run ``work`` in one write transaction, commit it, and return what ``work`` returned.
+
+    The writer's turn is awaited on the event loop (``writing_async``), never in a worker
+    thread: a thread blocked on the turn could be the very thread the turn's holder needs
+    to finish (the web requests' writers share the same few threads).
+    """
+    session = session_factory()
+    try:
+        await writing_async(session)
+
+        def run() -> Any:
+            done = work(session)
+            session.commit()
+            return done
+
+        return await asyncio.to_thread(run)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
 class Outbox:
     """What one WebSocket is to be sent, in order; the route's sender task drains it."""
 
@@ -116,6 +140,11 @@ class LiveConversation:
     offered_to: str | None = None
     shown_position: tuple[int | None, int | None] = (None, None)
     recent: SlidingWindow | None = None
+    #: Why an agent's reply of a kind (``text``, ``attachment``) may not go out now, or
+    #: ``None``; set by a channel with rules of its own (WeChat's 48-hour window).
+    refuse_reply: Callable[[str, float], str | None] | None = None
+    #: The channel the customer writes on: ``web`` (the widget) or ``wechat``.
+    channel: str = "web"
 
     def summary(self) -> dict[str, Any]:
         """What a desk lists: who, what about, where it is."""
@@ -131,6 +160,7 @@ class LiveConversation:
             "language": self.pre_chat.language,
             "started_at": self.state.started_at,
             "last_seq": self.state.last_seq,
+            "channel": self.channel,
         }
 
 
@@ -240,16 +270,22 @@ class ChatRelay:
         origin: str | None,
         address: str | None,
         customer: str | None,
+        queue: str | None = None,
+        channel: str = "web",
     ) -> str:
-        """Keep a new conversation, queue it in the routing engine, and hold it here."""
+        """Keep a new conversation, queue it in the routing engine, and hold it here.
+
+        ``queue`` is the widget's (``chat.queue``) unless another channel names its own.
+        """
         settings = self.settings()
+        queue = queue or settings.queue
         conversation_id = self.driver.new_contact_id()
         now = self.clock()
         await self._in_writer(
             lambda session: service.open_conversation(
                 session=session,
                 conversation_id=conversation_id,
-                queue=settings.queue,
+                queue=queue,
                 pre_chat=pre_chat,
                 started_at=now,
                 origin=origin,
@@ -258,9 +294,10 @@ class ChatRelay:
         )
         self.active[conversation_id] = LiveConversation(
             state=Conversation(id=conversation_id, started_at=now),
-            queue=settings.queue,
+            queue=queue,
             pre_chat=pre_chat,
             recent=SlidingWindow(limit=settings.messages_per_minute, window_s=60.0),
+            channel=channel,
         )
         attached = {
             "customer_name": pre_chat.name,
@@ -269,7 +306,7 @@ class ChatRelay:
             "chat": True,
         }
         await self.driver.offer_digital(
-            settings.queue,
+            queue,
             channel=Channel.CHAT,
             customer=customer,
             attached=attached,
@@ -277,27 +314,9 @@ class ChatRelay:
         )
         return conversation_id
 
-    async def _in_writer(self, work: Callable[[Session], None]) -> None:
-        """Run ``work`` in one write transaction and commit it.
-
-        The writer's turn is awaited on the event loop (``writing_async``), never in a worker
-        thread: a thread blocked on the turn could be the very thread the turn's holder needs
-        to finish (the web requests' writers share the same few threads).
-        """
-        session = self.session_factory()
-        try:
-            await writing_async(session)
-
-            def run() -> None:
-                work(session)
-                session.commit()
-
-            await asyncio.to_thread(run)
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    async def _in_writer(self, work: Callable[[Session], Any]) -> Any:
+        """Run ``work`` in one write transaction, commit it, and return what it returned."""
+        return await in_writer(self.session_factory, work)
 
     async def get(self, conversation_id: str) -> LiveConversation:
         """The conversation, from memory or (after a restart, or once finished) the database."""

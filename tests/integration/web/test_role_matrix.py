@@ -268,6 +268,13 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/chat/conversations/{conversation_id}"): CHAT_STAFF,
     ("GET", "/api/chat/attachments/{attachment_id}"): CHAT_STAFF,
     ("GET", "/chat/desk"): CHAT_STAFF,
+    # WeChat (issue #16): WeChat's push is checked by the account's signature, not a user;
+    # the accounts are the administrators'.
+    ("GET", "/wechat/push/{app_id}"): PUBLIC,
+    ("POST", "/wechat/push/{app_id}"): PUBLIC,
+    ("GET", "/api/wechat/accounts"): ADMIN,
+    ("PUT", "/api/wechat/accounts"): ADMIN,
+    ("DELETE", "/api/wechat/accounts/{app_id}"): ADMIN,
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,

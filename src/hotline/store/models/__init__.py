@@ -14,6 +14,7 @@ from hotline.store.models import (
     quality,
     telephony,
     tickets,
+    wechat,
 )
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
 from hotline.store.models.identity import AuthSession, LoginFailures
@@ -40,6 +41,7 @@ __all__ = [
     "registered_tables",
     "telephony",
     "tickets",
+    "wechat",
 ]
 
 
