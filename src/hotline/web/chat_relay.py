@@ -314,6 +314,16 @@ class ChatRelay:
         )
         return conversation_id
 
+    async def write(self, work: Callable[[Session], Any]) -> Any:
+        """Commit ``work`` (a channel's own records of these conversations) in turn with the
+        relay's batches, and return what it returned."""
+        try:
+            async with self._writing:
+                return await self._in_writer(work)
+        finally:
+            if self._batch.messages or self._batch.states:
+                self._wake.set()  # a batch that waited for this write is written next
+
     async def _in_writer(self, work: Callable[[Session], Any]) -> Any:
         """Run ``work`` in one write transaction, commit it, and return what it returned."""
         return await in_writer(self.session_factory, work)

@@ -31,7 +31,7 @@ from hotline.channels.chat.conversation import CustomerWrote, Ended, Phase, Send
 from hotline.channels.wechat import service as wechat
 from hotline.channels.wechat.client import MessageApi, SendRefused
 from hotline.channels.wechat.protocol import Inbound, reply_refusal
-from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox, in_writer
+from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class WeChatBridge:
         if inbound.msg_type == "event":
             await self._event(account, inbound, push_id)
             return None
-        known = await asyncio.to_thread(self._follower, open_id)
+        known = await self._follower(open_id)
         live = await self._open_conversation(account, inbound, known)
         self.last_message[open_id] = now
         self._attach(live, account.app_id, open_id)
@@ -124,12 +124,15 @@ class WeChatBridge:
                 session, push_id=push_id, status="delivered", conversation_id=conversation_id
             )
 
-        await in_writer(self.session_factory, done)
+        await self.relay.write(done)
         return conversation_id
 
-    def _follower(self, open_id: str) -> wechat.Follower | None:
-        with self.session_factory() as session:
-            return wechat.follower(session, open_id=open_id)
+    async def _follower(self, open_id: str) -> wechat.Follower | None:
+        # Read in the writer's turn: the follower's row is written by the push before.
+        found: wechat.Follower | None = await self.relay.write(
+            lambda session: wechat.follower(session, open_id=open_id)
+        )
+        return found
 
     async def _open_conversation(
         self, account: wechat.Account, inbound: Inbound, known: wechat.Follower | None
@@ -175,7 +178,7 @@ class WeChatBridge:
         open_id = inbound.from_user
         subscribed = {"subscribe": True, "unsubscribe": False}.get(inbound.event)
         if inbound.event == "unsubscribe":
-            known = await asyncio.to_thread(self._follower, open_id)
+            known = await self._follower(open_id)
             if known is not None and known.conversation_id is not None:
                 live = self.relay.active.get(known.conversation_id)
                 if live is not None and live.state.phase is not Phase.ENDED:
@@ -187,7 +190,7 @@ class WeChatBridge:
             )
             wechat.mark_push(session, push_id=push_id, status="event")
 
-        await in_writer(self.session_factory, done)
+        await self.relay.write(done)
 
     # ------------------------------------------------------------------ outbound
 

@@ -223,6 +223,25 @@ def test_a_follower_chats_with_an_agent_at_the_desk_through_wechat(
                 {"type": "message", "conversation": chat, "text": "还在吗？", "client_id": "d4"}
             )
             assert "48 h" in until(desk, of("refused", client_id="d4"))["rule"]
+
+            # WeChat refuses a reply of its own accord (its count limit): the agent is told.
+            assert push(client, message_xml(BLOCKED, 1003, "在吗")).text == "success"
+            second = until(desk, of("offer"))["conversation"]
+            desk.send_json({"type": "accept", "conversation": second})
+            until(desk, of("conversation", conversation=second))
+            desk.send_json(
+                {"type": "message", "conversation": second, "text": "您好", "client_id": "e1"}
+            )
+            refused = until(desk, of("refused", client_id="e1"))
+            assert "45047" in refused["rule"] and "not delivered on WeChat" in refused["rule"]
+            # The follower unfollows: their conversation ends, the agent's wrap-up starts.
+            unfollow = (
+                f"<xml><ToUserName>gh_7f083739789a</ToUserName><FromUserName>{BLOCKED}"
+                f"</FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+                "<MsgType>event</MsgType><Event>unsubscribe</Event></xml>"
+            )
+            assert push(client, unfollow).text == "success"
+            assert until(desk, of("state", conversation=second))["phase"] == "ended"
         settle(client)
         client.portal.call(_sent, bridge)  # type: ignore[union-attr]
         assert len(wechat_api.sent) == 2
@@ -236,7 +255,12 @@ def test_a_follower_chats_with_an_agent_at_the_desk_through_wechat(
     assert "还在吗？" not in bodies
     assert bodies.count("洗衣机不脱水，怎么办？") == 1 and "XQB80-123" in bodies
     kept = db_session.scalars(select(WeChatPush).order_by(WeChatPush.id)).all()
-    assert [(p.status, p.conversation_id) for p in kept] == [("delivered", chat)] * 2
+    assert [(p.status, p.conversation_id) for p in kept] == [
+        ("delivered", chat),
+        ("delivered", chat),
+        ("delivered", second),
+        ("event", None),
+    ]
 
 
 async def _sent(bridge: Any) -> None:

@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
@@ -177,18 +178,27 @@ async def push(request: Request, app_id: str) -> Response:
             at=now,
         )
 
-    push_id: int | None = await in_writer(request.app.state.session_factory, keep)
+    bridge = bridge_of(request.app)
+    push_id: int | None = await _write(request, keep)
     if push_id is None:
         return PlainTextResponse(SUCCESS)  # WeChat's retry of a push already kept
-    bridge = bridge_of(request.app)
     if bridge is not None:
         work = asyncio.ensure_future(bridge.receive(account, inbound, push_id))
+        work.add_done_callback(_log_failure)
         try:
             # Shielded: past the deadline it goes on, and WeChat is answered in time anyway.
             await asyncio.wait_for(asyncio.shield(work), ANSWER_WITHIN_S)
         except TimeoutError:
             log.warning("wechat: push %s still being posted after %s s", push_id, ANSWER_WITHIN_S)
+        except Exception:
+            pass
     return PlainTextResponse(SUCCESS)
+
+
+def _log_failure(task: asyncio.Future[str | None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        # The push is kept (status ``received``): nothing is lost, it waits for a look.
+        log.error("wechat: a kept push could not be posted", exc_info=task.exception())
 
 
 async def _body(request: Request) -> bytes:
@@ -229,7 +239,15 @@ async def _keep_malformed(
             error=reason,
         )
 
-    await in_writer(request.app.state.session_factory, keep)
+    await _write(request, keep)
+
+
+async def _write(request: Request, work: Callable[[Session], Any]) -> Any:
+    """Commit ``work``, in turn with the chat relay's batches when chats are running."""
+    bridge = bridge_of(request.app)
+    if bridge is not None:
+        return await bridge.relay.write(work)
+    return await in_writer(request.app.state.session_factory, work)
 
 
 # --------------------------------------------------------------------------- accounts (admin)
