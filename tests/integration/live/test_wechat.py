@@ -124,7 +124,12 @@ def push(
     timestamp: int | None = None,
     sealed_for: str = APP_ID,
 ) -> Any:
-    """POST ``xml`` as WeChat does in safe mode: encrypted, signed twice."""
+    """POST ``xml`` as WeChat does in safe mode: encrypted, signed twice.
+
+    The relay's writer is let finish first: the test's sessions share one connection (see
+    ``settle``), and the push reads the account on it.
+    """
+    settle(client)
     stamp, nonce = str(timestamp or int(time.time())), "1372623149"
     sealed = encrypt(xml, encoding_aes_key=AES_KEY, app_id=sealed_for, random16=b"0123456789abcdef")
     query = {
