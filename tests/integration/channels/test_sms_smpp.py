@@ -15,7 +15,8 @@ import pytest
 import smpplib.consts
 import smpplib.smpp
 
-from hotline.channels.sms.smpp import GatewayDown, IncomingSms, SmppGateway
+from hotline.channels.sms.gateway import GatewayDown
+from hotline.channels.sms.smpp import IncomingSms, SmppGateway
 from hotline.channels.sms.text import RECEIPT, Receipt, decode, segments
 
 REMINDER = (

@@ -16,7 +16,7 @@ Example::
 
     gateway = SmppGateway(host="127.0.0.1", port=2775, system_id="hotline", password="pw",
                           source_addr="10690000", on_message=print, on_receipt=print)
-    gateway.start()
+    gateway.start()   # an SmsGateway (hotline.channels.sms.gateway)
     ids = gateway.send(to="13800138000", text="您好，您的维修预约在明天上午。")
 """
 
@@ -36,6 +36,7 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
+from hotline.channels.sms.gateway import GatewayDown
 from hotline.channels.sms.text import RECEIPT, Receipt, decode, parse_receipt, segments
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,6 @@ ENQUIRE_EVERY_S = 10.0
 ANSWER_WAIT_S = 10.0
 #: Waits between binding attempts after a failure (the last one repeats).
 RECONNECT_WAITS_S = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-
-
-class GatewayDown(RuntimeError):
-    """The SMSC cannot take a message now (not bound, or it refused): keep it and retry."""
 
 
 @dataclass(frozen=True, slots=True)
