@@ -85,8 +85,27 @@ def _account(request: Request, app_id: str) -> wechat.Account:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
 
 
-def _refused(refusal: protocol.ProtocolRefused, code: int) -> HTTPException:
-    return HTTPException(code, f"{refusal.field}: {refusal.rule}")
+def _signed(
+    account: wechat.Account,
+    query: Any,
+    now: float,
+    *,
+    signature: str = "signature",
+    encrypted: str | None = None,
+) -> None:
+    """403 unless the query's ``signature`` (or ``msg_signature`` over ``encrypted``) is
+    the account token's and its timestamp is fresh."""
+    try:
+        protocol.check_push(
+            token=account.token,
+            timestamp=query.get("timestamp", ""),
+            nonce=query.get("nonce", ""),
+            given=query.get(signature, ""),
+            now=now,
+            encrypted=encrypted,
+        )
+    except protocol.ProtocolRefused as refusal:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{refusal.field}: {refusal.rule}") from None
 
 
 @router.get(PUSH_PATH, include_in_schema=False)
@@ -94,16 +113,7 @@ def verify_url(request: Request, app_id: str) -> Response:
     """WeChat's check of the push URL: the signed ``echostr`` is echoed back."""
     account = _account(request, app_id)
     query = request.query_params
-    try:
-        protocol.check_push(
-            token=account.token,
-            timestamp=query.get("timestamp", ""),
-            nonce=query.get("nonce", ""),
-            given=query.get("signature", ""),
-            now=time.time(),
-        )
-    except protocol.ProtocolRefused as refusal:
-        raise _refused(refusal, status.HTTP_403_FORBIDDEN) from None
+    _signed(account, query, time.time())
     echo = query.get("echostr", "")
     if not echo or len(echo) > 128:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "echostr: WeChat's check carries it")
@@ -115,18 +125,8 @@ async def push(request: Request, app_id: str) -> Response:
     """A follower's message or event pushed by WeChat: checked, kept, posted, answered."""
     account = _account(request, app_id)
     query = request.query_params
-    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
     now = time.time()
-    try:
-        protocol.check_push(
-            token=account.token,
-            timestamp=timestamp,
-            nonce=nonce,
-            given=query.get("signature", ""),
-            now=now,
-        )
-    except protocol.ProtocolRefused as refusal:
-        raise _refused(refusal, status.HTTP_403_FORBIDDEN) from None
+    _signed(account, query, now)
     body = await _body(request)
     safe = query.get("encrypt_type", "raw") == "aes"
     if account.encoding_aes_key and not safe:
@@ -141,17 +141,7 @@ async def push(request: Request, app_id: str) -> Response:
                     "encrypt_type", "this account has no EncodingAESKey: set safe mode first"
                 )
             encrypted = protocol.encrypted_part(body)
-            try:
-                protocol.check_push(
-                    token=account.token,
-                    timestamp=timestamp,
-                    nonce=nonce,
-                    given=query.get("msg_signature", ""),
-                    now=now,
-                    encrypted=encrypted,
-                )
-            except protocol.ProtocolRefused as refusal:
-                raise _refused(refusal, status.HTTP_403_FORBIDDEN) from None
+            _signed(account, query, now, signature="msg_signature", encrypted=encrypted)
             xml = protocol.decrypt(
                 encrypted, encoding_aes_key=account.encoding_aes_key, app_id=account.app_id
             )
