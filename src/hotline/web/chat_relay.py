@@ -105,6 +105,10 @@ async def in_writer(session_factory: sessionmaker[Session], work: Callable[[Sess
 class Outbox:
     """What one WebSocket is to be sent, in order; the route's sender task drains it."""
 
+    #: Whether this outbox keeps a finished conversation in memory while it is there (a
+    #: browser's socket does; a channel's standing outbox, e.g. a WeChat follower's, does not).
+    holds = True
+
     def __init__(self, *, who: str, agent_id: str | None = None) -> None:
         self.who = who
         self.agent_id = agent_id
@@ -581,7 +585,11 @@ class ChatRelay:
                 self.apply(
                     live, Ended(at=event.at, by=Sender.SYSTEM), sender=None, engine_ended=True
                 )
-            elif event.kind is EventKind.FINISHED and not live.customers and not live.watchers:
+            elif (
+                event.kind is EventKind.FINISHED
+                and not any(o.holds for o in live.customers)
+                and not live.watchers
+            ):
                 self.active.pop(live.state.id, None)  # kept in the database; loaded on demand
 
     # ------------------------------------------------------------------ queue position

@@ -42,6 +42,8 @@ STOP_WAIT_S = 5.0
 class FollowerOutbox(Outbox):
     """A WeChat follower's side of their conversation: the agent's texts go to WeChat."""
 
+    holds = False  # a finished conversation leaves memory; the next message reloads it
+
     def __init__(self, bridge: WeChatBridge, *, app_id: str, open_id: str) -> None:
         super().__init__(who=f"wechat:{open_id}")
         self.bridge = bridge

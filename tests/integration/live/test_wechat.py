@@ -247,6 +247,9 @@ def test_a_follower_chats_with_an_agent_at_the_desk_through_wechat(
             )
             assert push(client, unfollow).text == "success"
             assert until(desk, of("state", conversation=second))["phase"] == "ended"
+            desk.send_json({"type": "wrap_up", "conversation": second})
+            until(desk, of("wrapped_up", conversation=second))
+            assert second not in bridge.relay.active  # finished: not held in memory
         settle(client)
         client.portal.call(_sent, bridge)  # type: ignore[union-attr]
         assert len(wechat_api.sent) == 2
