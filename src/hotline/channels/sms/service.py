@@ -19,10 +19,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.campaigns import service as campaigns
+from hotline.channels.email import credentials
 from hotline.channels.sms.gateway import GatewayDown, SmsGateway
 from hotline.channels.sms.rules import PURPOSES, QuietHours, quiet_refusal
+from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.text import Receipt, TextRefused, segments
+from hotline.core.errors import NotFound
+from hotline.identity.audit import record as audit
+from hotline.store.db import utcnow
+from hotline.store.models.sms import SmsGateway as GatewayRow
 from hotline.store.models.sms import SmsMessage
+
+#: The purpose the gateway password's encryption key is derived for.
+PURPOSE = b"hotline sms credentials"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +119,52 @@ def messages(session: Session, *, ticket_id: int | None = None) -> Sequence[SmsM
     if ticket_id is not None:
         query = query.where(SmsMessage.ticket_id == ticket_id)
     return session.scalars(query).all()
+
+
+# --------------------------------------------------------------------------- the gateway
+
+
+def save_gateway(
+    session: Session, *, settings: GatewaySettings, secret: bytes, actor: str
+) -> GatewayRow:
+    """Create or update the SMSC gateway; the password is stored encrypted (``None`` keeps
+    the stored one)."""
+    row = session.get(GatewayRow, settings.name)
+    created = row is None
+    if row is None:
+        row = GatewayRow(name=settings.name, password="")
+    for name in ("host", "port", "system_id", "source_addr", "active"):
+        setattr(row, name, getattr(settings, name))
+    if settings.password is not None:
+        row.password = credentials.encrypt(settings.password, secret=secret, purpose=PURPOSE)
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="sms.gateway.create" if created else "sms.gateway.update",
+        target=f"sms-gateway:{row.name}",
+    )
+    return row
+
+
+def gateway_settings(session: Session, *, secret: bytes, name: str = "default") -> GatewaySettings:
+    """The active gateway's settings with its password decrypted (NotFound when none)."""
+    row = session.get(GatewayRow, name)
+    if row is None or not row.active:
+        raise NotFound(f"no active SMS gateway {name!r}: add one with 'hotline sms gateway'")
+    return GatewaySettings(
+        name=row.name,
+        host=row.host,
+        port=row.port,
+        system_id=row.system_id,
+        password=credentials.decrypt(row.password, secret=secret, purpose=PURPOSE),
+        source_addr=row.source_addr,
+        active=row.active,
+    )
+
+
+def gateways(session: Session) -> Sequence[GatewayRow]:
+    """The gateways configured, by name."""
+    return session.scalars(select(GatewayRow).order_by(GatewayRow.name)).all()

@@ -1,4 +1,4 @@
-"""The SMS channel: the messages sent (or refused) and their receipts.
+"""The SMS channel: the SMSC gateway, the messages sent (or refused) and their receipts.
 
 Revision ID: sms_0001
 Revises: 0001_foundation
@@ -33,7 +33,20 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_messages")),
     )
+    op.create_table(
+        "sms_gateways",
+        sa.Column("name", sa.String(32), nullable=False),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("port", sa.Integer(), nullable=False),
+        sa.Column("system_id", sa.String(16), nullable=False),
+        sa.Column("password", sa.Text(), nullable=False),
+        sa.Column("source_addr", sa.String(21), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_sms_gateways")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sms_gateways")
     op.drop_table("sms_messages")
