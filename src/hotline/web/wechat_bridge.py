@@ -35,6 +35,8 @@ from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox
 
 log = logging.getLogger(__name__)
 
+#: Who writes to the follower: the agent, and a first-line bot where one answers chats.
+REPLYING = frozenset({"agent", "bot"})
 #: The longest the bridge waits for replies still being sent when the server stops.
 STOP_WAIT_S = 5.0
 
@@ -51,13 +53,14 @@ class FollowerOutbox(Outbox):
         self.open_id = open_id
 
     def send(self, message: dict[str, Any]) -> None:
-        """Hand an agent's text message to WeChat; the rest is for browsers only."""
+        """Hand an agent's (or a first-line bot's) text message to WeChat; the rest — system
+        notes, queue positions, typing — is for browsers only."""
         if self.closed:
             return
-        if (message.get("type"), message.get("sender"), message.get("kind")) == (
-            "message",
-            "agent",
-            "text",
+        if (
+            message.get("type") == "message"
+            and message.get("sender") in REPLYING
+            and message.get("kind") == "text"
         ):
             self.bridge.deliver(self, message)
 
