@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from hotline.store.db import make_engine
 from hotline.store.migrate import upgrade
@@ -19,5 +20,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     engine.dispose()
     monkeypatch.setenv("HOTLINE_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("HOTLINE_SECRET_KEY", "cli-secret")
-    monkeypatch.setenv("COLUMNS", "200")  # Rich tables unwrapped
+    # Rich tables unwrapped: the commands' console is made at import, before COLUMNS is set here.
+    wide = Console(width=200)
+    for module in ("hotline.cli.mail", "hotline.cli.wechat", "hotline.cli.sms"):
+        monkeypatch.setattr(f"{module}.console", wide)
     return path
