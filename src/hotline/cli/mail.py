@@ -12,11 +12,11 @@ import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +29,7 @@ from hotline.core.settings import load_settings
 from hotline.store.db import make_engine, make_session_factory
 from hotline.web.app import load_secret
 
+Settings = TypeVar("Settings", bound=BaseModel)
 console = Console()
 error_console = Console(stderr=True)
 mail_app = typer.Typer(
@@ -38,7 +39,8 @@ mail_app = typer.Typer(
 
 
 @contextmanager
-def _factory() -> Iterator[sessionmaker[Session]]:
+def database() -> Iterator[sessionmaker[Session]]:
+    """The configured database's session factory; a Hotline error is printed, exit 1."""
     engine = make_engine(load_settings().resolved_database_url())
     try:
         yield make_session_factory(engine)
@@ -49,7 +51,8 @@ def _factory() -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
-def _secret() -> bytes:
+def server_secret() -> bytes:
+    """The server's secret (what stored channel credentials are encrypted with)."""
     return load_secret(load_settings())
 
 
@@ -61,8 +64,9 @@ def _lines(text: str) -> dict[str, int]:
     return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
 
 
-def read_mailbox(path: Path) -> MailboxSettings:
-    """A mailbox file's settings; :class:`typer.Exit` after printing each located problem."""
+def read_settings(path: Path, model: type[Settings], what: str) -> Settings:
+    """A settings file read as ``model``; :class:`typer.Exit` after printing each problem
+    located as ``file:line: field: rule`` (``what`` names the settings in messages)."""
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text)
@@ -70,14 +74,14 @@ def read_mailbox(path: Path) -> MailboxSettings:
         error_console.print(f"{path}: not YAML: {error}", highlight=False)
         raise typer.Exit(1) from None
     if not isinstance(data, dict):
-        error_console.print(f"{path}: must be a mapping of mailbox settings", highlight=False)
+        error_console.print(f"{path}: must be a mapping of {what} settings", highlight=False)
         raise typer.Exit(1)
     try:
-        return MailboxSettings.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as failure:
         lines = _lines(text)
         for problem in failure.errors():
-            field = ".".join(str(part) for part in problem["loc"]) or "(mailbox)"
+            field = ".".join(str(part) for part in problem["loc"]) or f"({what})"
             line = lines.get(field.split(".", 1)[0])
             where = f"{path}:{line}" if line else str(path)
             error_console.print(
@@ -87,14 +91,19 @@ def read_mailbox(path: Path) -> MailboxSettings:
         raise typer.Exit(1) from None
 
 
+def read_mailbox(path: Path) -> MailboxSettings:
+    """A mailbox file's settings; :class:`typer.Exit` after printing each located problem."""
+    return read_settings(path, MailboxSettings, "mailbox")
+
+
 @mail_app.command("mailbox")
 def mailbox(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="YAML mailbox settings."),
 ) -> None:
     """Create or update a mailbox from a YAML file (passwords are stored encrypted)."""
     settings = read_mailbox(file)
-    with _factory() as factory, factory() as session:
-        box = service.save_mailbox(session, settings=settings, secret=_secret(), actor="cli")
+    with database() as factory, factory() as session:
+        box = service.save_mailbox(session, settings=settings, secret=server_secret(), actor="cli")
         session.commit()
         console.print(f"mailbox {box.address} saved")
 
@@ -103,7 +112,7 @@ def mailbox(
 def mailboxes() -> None:
     """List the mailboxes (passwords only as set or not)."""
     table = Table("address", "queue", "smtp relay", "imap", "limit (MiB)", "active")
-    with _factory() as factory, factory() as session:
+    with database() as factory, factory() as session:
         for box in service.list_mailboxes(session):
             table.add_row(
                 box.address,
@@ -120,7 +129,7 @@ def mailboxes() -> None:
 def quarantine() -> None:
     """List the received messages that could not be read, with the reason."""
     table = Table("id", "received", "mailbox", "source", "bytes", "reason")
-    with _factory() as factory, factory() as session:
+    with database() as factory, factory() as session:
         for row in service.list_quarantine(session):
             table.add_row(
                 str(row.id),
@@ -136,16 +145,16 @@ def quarantine() -> None:
 @mail_app.command("poll")
 def poll() -> None:
     """Read every active mailbox that has an IMAP host once."""
-    with _factory() as factory:
-        for address, outcomes in poll_all(factory, secret=_secret()).items():
+    with database() as factory:
+        for address, outcomes in poll_all(factory, secret=server_secret()).items():
             console.print(f"{address}: {outcomes or 'nothing new'}")
 
 
 @mail_app.command("send")
 def send() -> None:
     """Hand every due message of the outbox to its mailbox's relay once."""
-    with _factory() as factory:
-        outcomes = sender.deliver_due(factory, secret=_secret())
+    with database() as factory:
+        outcomes = sender.deliver_due(factory, secret=server_secret())
     for outcome in outcomes:
         console.print(f"message {outcome.email_id}: {outcome.status} {outcome.error}".strip())
     console.print(f"{len(outcomes)} message(s) tried")
@@ -166,8 +175,10 @@ def serve(
 ) -> None:
     """Receive mail by SMTP, poll the IMAP mailboxes and send the outbox until stopped."""
     host, port = parse_address(listen, option="--listen")
-    with _factory() as factory:
-        worker = MailWorker(factory, secret=_secret(), host=host, port=port, poll_every_s=every)
+    with database() as factory:
+        worker = MailWorker(
+            factory, secret=server_secret(), host=host, port=port, poll_every_s=every
+        )
 
         async def run() -> None:
             await worker.start()

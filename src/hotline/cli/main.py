@@ -53,6 +53,12 @@ def _register() -> None:
     from hotline.cli import mail
 
     mail.register(app)
+    from hotline.cli import wechat
+
+    wechat.register(app)
+    from hotline.cli import sms
+
+    sms.register(app)
     from hotline.cli import followup
 
     followup.register(app)

@@ -338,6 +338,10 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import surveys
 
     app.include_router(surveys.router)
+
+    from hotline.web.api import wechat
+
+    app.include_router(wechat.router)
     pages.mount(app)
 
 

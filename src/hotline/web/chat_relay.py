@@ -91,8 +91,36 @@ KNOWLEDGE_TTL_S = 30.0
 CLOSED: dict[str, Any] = {"type": "closed"}
 
 
+async def in_writer(session_factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Any:
+    """Run ``work`` in one write transaction, commit it, and return what ``work`` returned.
+
+    The writer's turn is awaited on the event loop (``writing_async``), never in a worker
+    thread: a thread blocked on the turn could be the very thread the turn's holder needs
+    to finish (the web requests' writers share the same few threads).
+    """
+    session = session_factory()
+    try:
+        await writing_async(session)
+
+        def run() -> Any:
+            done = work(session)
+            session.commit()
+            return done
+
+        return await asyncio.to_thread(run)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
 class Outbox:
     """What one WebSocket is to be sent, in order; the route's sender task drains it."""
+
+    #: Whether this outbox keeps a finished conversation in memory while it is there (a
+    #: browser's socket does; a channel's standing outbox, e.g. a WeChat follower's, does not).
+    holds = True
 
     def __init__(self, *, who: str, agent_id: str | None = None) -> None:
         self.who = who
@@ -133,6 +161,11 @@ class LiveConversation:
     bot: BotState | None = None
     #: Who the customer is for the screen pop (phone or e-mail), kept for a later hand-over.
     customer: str | None = None
+    #: Why an agent's reply of a kind (``text``, ``attachment``) may not go out now, or
+    #: ``None``; set by a channel with rules of its own (WeChat's 48-hour window).
+    refuse_reply: Callable[[str, float], str | None] | None = None
+    #: The channel the customer writes on: ``web`` (the widget) or ``wechat``.
+    channel: str = "web"
 
     def summary(self) -> dict[str, Any]:
         """What a desk lists: who, what about, where it is."""
@@ -148,6 +181,7 @@ class LiveConversation:
             "language": self.pre_chat.language,
             "started_at": self.state.started_at,
             "last_seq": self.state.last_seq,
+            "channel": self.channel,
         }
 
 
@@ -262,16 +296,22 @@ class ChatRelay:
         origin: str | None,
         address: str | None,
         customer: str | None,
+        queue: str | None = None,
+        channel: str = "web",
     ) -> str:
-        """Keep a new conversation, queue it in the routing engine, and hold it here."""
+        """Keep a new conversation, queue it in the routing engine, and hold it here.
+
+        ``queue`` is the widget's (``chat.queue``) unless another channel names its own.
+        """
         settings = self.settings()
+        queue = queue or settings.queue
         conversation_id = self.driver.new_contact_id()
         now = self.clock()
         await self._in_writer(
             lambda session: service.open_conversation(
                 session=session,
                 conversation_id=conversation_id,
-                queue=settings.queue,
+                queue=queue,
                 pre_chat=pre_chat,
                 started_at=now,
                 origin=origin,
@@ -279,20 +319,21 @@ class ChatRelay:
             )
         )
         bot_settings = self.bot_settings()
-        with_bot = bot_settings is not None and bot_settings.enabled_for(settings.queue)
+        with_bot = bot_settings is not None and bot_settings.enabled_for(queue)
         live = LiveConversation(
             state=Conversation(
                 id=conversation_id,
                 started_at=now,
                 phase=Phase.BOT if with_bot else Phase.WAITING,
             ),
-            queue=settings.queue,
+            queue=queue,
             pre_chat=pre_chat,
             recent=SlidingWindow(limit=settings.messages_per_minute, window_s=60.0),
             bot=BotState.start(language=pre_chat.language, phone=pre_chat.phone)
             if with_bot
             else None,
             customer=customer,
+            channel=channel,
         )
         self.active[conversation_id] = live
         if not with_bot:
@@ -364,27 +405,19 @@ class ChatRelay:
             )
             return new_state, list(said)
 
-    async def _in_writer(self, work: Callable[[Session], None]) -> None:
-        """Run ``work`` in one write transaction and commit it.
-
-        The writer's turn is awaited on the event loop (``writing_async``), never in a worker
-        thread: a thread blocked on the turn could be the very thread the turn's holder needs
-        to finish (the web requests' writers share the same few threads).
-        """
-        session = self.session_factory()
+    async def write(self, work: Callable[[Session], Any]) -> Any:
+        """Commit ``work`` (a channel's own records of these conversations) in turn with the
+        relay's batches, and return what it returned."""
         try:
-            await writing_async(session)
-
-            def run() -> None:
-                work(session)
-                session.commit()
-
-            await asyncio.to_thread(run)
-        except BaseException:
-            session.rollback()
-            raise
+            async with self._writing:
+                return await self._in_writer(work)
         finally:
-            session.close()
+            if self._batch.messages or self._batch.states:
+                self._wake.set()  # a batch that waited for this write is written next
+
+    async def _in_writer(self, work: Callable[[Session], Any]) -> Any:
+        """Run ``work`` in one write transaction, commit it, and return what it returned."""
+        return await in_writer(self.session_factory, work)
 
     async def get(self, conversation_id: str) -> LiveConversation:
         """The conversation, from memory or (after a restart, or once finished) the database."""
@@ -666,7 +699,11 @@ class ChatRelay:
                 self.apply(
                     live, Ended(at=event.at, by=Sender.SYSTEM), sender=None, engine_ended=True
                 )
-            elif event.kind is EventKind.FINISHED and not live.customers and not live.watchers:
+            elif (
+                event.kind is EventKind.FINISHED
+                and not any(o.holds for o in live.customers)
+                and not live.watchers
+            ):
                 self.active.pop(live.state.id, None)  # kept in the database; loaded on demand
 
     # ------------------------------------------------------------------ queue position

@@ -4,29 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
-from hotline.cli import mail as mail_cli
 from hotline.cli.main import app
-from hotline.store.db import make_engine
-from hotline.store.migrate import upgrade
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    engine.dispose()
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("HOTLINE_SECRET_KEY", "cli-secret")
-    # Rich tables unwrapped: the module's console was made at import, before any COLUMNS here
-    monkeypatch.setattr(mail_cli, "console", Console(width=200))
-    return path
 
 
 def test_mailbox_from_yaml_with_located_errors(database: Path, tmp_path: Path) -> None:

@@ -313,6 +313,13 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/surveys"): TEAM_LEADS_UP | {"qa"},
     ("GET", "/s/{token}"): PUBLIC,
     ("POST", "/s/{token}"): PUBLIC,
+    # WeChat (issue #16): WeChat's push is checked by the account's signature, not a user;
+    # the accounts are the administrators'.
+    ("GET", "/wechat/push/{app_id}"): PUBLIC,
+    ("POST", "/wechat/push/{app_id}"): PUBLIC,
+    ("GET", "/api/wechat/accounts"): ADMIN,
+    ("PUT", "/api/wechat/accounts"): ADMIN,
+    ("DELETE", "/api/wechat/accounts/{app_id}"): ADMIN,
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,

@@ -22,12 +22,18 @@ class CredentialError(ValueError):
     """A stored credential cannot be decrypted (another key, or altered)."""
 
 
-def _key(secret: bytes) -> bytes:
+#: What the key of mailbox passwords is derived for; other channels' credentials (WeChat's
+#: app secret, an SMS gateway's password) pass a purpose of their own, so one stolen key
+#: does not open the others.
+MAIL = b"hotline e-mail credentials"
+
+
+def _key(secret: bytes, purpose: bytes) -> bytes:
     # One secret serves several purposes (token signing, this): derive a key of our own.
-    return hashlib.sha256(b"hotline e-mail credentials\x00" + secret).digest()
+    return hashlib.sha256(purpose + b"\x00" + secret).digest()
 
 
-def encrypt(plain: str, *, secret: bytes, nonce: bytes | None = None) -> str:
+def encrypt(plain: str, *, secret: bytes, nonce: bytes | None = None, purpose: bytes = MAIL) -> str:
     """``plain`` encrypted for storage; the empty string stays empty (no password).
 
     >>> decrypt(encrypt("s3cret", secret=b"k"), secret=b"k")
@@ -35,7 +41,7 @@ def encrypt(plain: str, *, secret: bytes, nonce: bytes | None = None) -> str:
     """
     if not plain:
         return ""
-    cipher = AES.new(_key(secret), AES.MODE_GCM, nonce=nonce or _random_nonce())
+    cipher = AES.new(_key(secret, purpose), AES.MODE_GCM, nonce=nonce or _random_nonce())
     data, tag = cipher.encrypt_and_digest(plain.encode())
     return PREFIX + base64.b64encode(cipher.nonce + tag + data).decode()
 
@@ -46,7 +52,7 @@ def _random_nonce() -> bytes:
     return secrets.token_bytes(_NONCE)
 
 
-def decrypt(stored: str, *, secret: bytes) -> str:
+def decrypt(stored: str, *, secret: bytes, purpose: bytes = MAIL) -> str:
     """The password stored as ``stored``; :class:`CredentialError` when it cannot be read."""
     if not stored:
         return ""
@@ -54,7 +60,7 @@ def decrypt(stored: str, *, secret: bytes) -> str:
         raise CredentialError("the stored credential is not in the encrypted format")
     blob = base64.b64decode(stored[len(PREFIX) :])
     nonce, tag, data = blob[:_NONCE], blob[_NONCE : _NONCE + _TAG], blob[_NONCE + _TAG :]
-    cipher = AES.new(_key(secret), AES.MODE_GCM, nonce=nonce)
+    cipher = AES.new(_key(secret, purpose), AES.MODE_GCM, nonce=nonce)
     try:
         return cipher.decrypt_and_verify(data, tag).decode()
     except ValueError:

@@ -13,9 +13,11 @@ from hotline.store.models import (
     notifications,
     people,
     quality,
+    sms,
     surveys,
     telephony,
     tickets,
+    wechat,
     wfm,
 )
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
@@ -42,9 +44,11 @@ __all__ = [
     "people",
     "quality",
     "registered_tables",
+    "sms",
     "surveys",
     "telephony",
     "tickets",
+    "wechat",
     "wfm",
 ]
 

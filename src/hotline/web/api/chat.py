@@ -528,6 +528,19 @@ async def desk_socket(websocket: WebSocket) -> None:
                 )
             except RoutingConflict as conflict:
                 _refuse(outbox, "conversation", str(conflict), conversation_id)
+        elif kind in ("message", "attachment") and (
+            rule := live.refuse_reply
+            and live.refuse_reply("text" if kind == "message" else "attachment", now)
+        ):
+            outbox.send(
+                {
+                    "type": "refused",
+                    "conversation": conversation_id,
+                    "field": "text" if kind == "message" else "attachment",
+                    "rule": rule,
+                    "client_id": _client_id(frame),
+                }
+            )
         elif kind == "message":
             event = AgentWrote(
                 at=now, agent_id=agent_id, text=_text(frame), client_id=_client_id(frame)

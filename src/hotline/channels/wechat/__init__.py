@@ -1,0 +1,1 @@
+"""The WeChat official account channel: followers' messages become chat conversations."""
