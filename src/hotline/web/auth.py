@@ -41,6 +41,12 @@ PUBLIC_PATHS = frozenset(
         # checks the page's origin and limits each address instead).
         "/chat/widget.js",
         "/chat/api/conversations",
+        # A survey's page: the customer holds a signed, single-use link, not an account
+        # (hotline.web.api.surveys checks the signature, the expiry and the one use).
+        "/s/{token}",
+        # WeChat's push: each request is signed with the account's Token (and, in safe mode,
+        # sealed with its AES key); hotline.web.api.wechat refuses anything else.
+        "/wechat/push/{app_id}",
     }
 )
 

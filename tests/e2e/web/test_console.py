@@ -419,7 +419,11 @@ def test_administrator_changes_a_role_and_quick_edits_apply_live(
     expect(admin.locator("#user-result")).to_contain_text("b002")
     newcomer.goto(f"{server.url}/wallboard")
     expect(newcomer).to_have_url(f"{server.url}/login")
-    admin.reload()
+    # The page reloads itself after the change (admin.js); reloading it here as well raced
+    # with that and aborted under load. Its row offers to reactivate once it has reloaded.
+    expect(admin.locator("tr[data-user=b002] .user-active")).to_have_attribute(
+        "data-active", "true", timeout=10000
+    )
     admin.screenshot(path=str(server.shots / "15-admin-users.png"), full_page=True)
     newcomer.context.close()
     admin.context.close()
