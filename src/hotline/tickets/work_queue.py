@@ -2,10 +2,12 @@
 
 Back-office staff live in this list all day. It must stay fast with millions of tickets, so
 every filter is a ``WHERE`` on an indexed column and the page is cut by the database
-(``LIMIT``/``OFFSET`` after a ``COUNT``), never in Python. "SLA risk" order is the order of
-the resolution due time (``due_at``, fixed at creation in business time and moved when a
-pause ends): the ticket nearest to breach, or furthest past it, comes first; tickets without
-a resolution target come last.
+(``LIMIT``/``OFFSET``), never in Python. The count beside the page is capped: counting every
+one of a million open tickets costs more than the page itself and tells a person no more
+than "over a thousand", so the database stops counting ``COUNT_CAP`` tickets past the page.
+"SLA risk" order is the order of the resolution due time (``due_at``, fixed at creation in
+business time and moved when a pause ends): the ticket nearest to breach, or furthest past
+it, comes first; tickets without a resolution target come last.
 
 People keep the filters they use as **saved views** (one name per person), and a team lead
 assigns a selection of tickets at once (**bulk assign**), each through the ticket workflow,
@@ -33,6 +35,8 @@ from hotline.tickets.workflow import NOT_FINISHED_STATES, OPEN_STATES, TicketTyp
 SLA_FILTERS = ("breached", "paused", "running")
 SORTS = ("sla", "newest", "oldest")
 PAGE_SIZE_MAX = 200
+#: How far past the page the count goes before it says "more than this".
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -107,12 +111,17 @@ def _conditions(session: Session, wanted: QueueFilter, now: datetime) -> list[Co
 
 @dataclass(frozen=True)
 class QueuePage:
-    """One page of the work queue and how many tickets the filter matches in all."""
+    """One page of the work queue and how many tickets the filter matches.
+
+    ``total`` is exact unless ``capped``: then the filter matches more than ``total``
+    (``offset`` + the cap) tickets, shown as "1,000+".
+    """
 
     tickets: list[Ticket]
     total: int
     offset: int
     limit: int
+    capped: bool = False
 
 
 def search(
@@ -123,8 +132,10 @@ def search(
     sort: str = "sla",
     offset: int = 0,
     limit: int = 50,
+    count_cap: int = COUNT_CAP,
 ) -> QueuePage:
-    """The tickets ``wanted`` selects, sorted and paged by the database.
+    """The tickets ``wanted`` selects, sorted and paged by the database, and their count
+    up to ``count_cap`` tickets past the page.
 
     Example::
 
@@ -135,8 +146,12 @@ def search(
     if sort not in SORTS:
         raise Conflict(f"unknown sort {sort!r} (use: {', '.join(SORTS)})")
     limit = max(1, min(limit, PAGE_SIZE_MAX))
+    offset = max(0, offset)
     where = _conditions(session, wanted, now)
-    total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
+    # Count no further than COUNT_CAP past the page: the database stops at the LIMIT.
+    reach = offset + count_cap
+    matched = select(Ticket.id).where(*where).limit(reach + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(matched)) or 0
     order = {
         # NULL due times (no resolution target) last on SQLite and PostgreSQL alike.
         "sla": (Ticket.due_at.is_(None), Ticket.due_at, Ticket.id),
@@ -144,9 +159,9 @@ def search(
         "oldest": (Ticket.id,),
     }[sort]
     rows = session.scalars(
-        select(Ticket).where(*where).order_by(*order).offset(max(0, offset)).limit(limit)
+        select(Ticket).where(*where).order_by(*order).offset(offset).limit(limit)
     )
-    return QueuePage(list(rows), total, max(0, offset), limit)
+    return QueuePage(list(rows), min(total, reach), offset, limit, capped=total > reach)
 
 
 def bulk_assign(

@@ -276,7 +276,20 @@ def test_the_work_queue_filters_sorts_and_pages_in_the_database(
     page = work_queue.search(
         session, wanted=work_queue.QueueFilter(), now=now, sort="oldest", offset=4, limit=4
     )
-    assert page.total == 6 and len(page.tickets) == 2
+    assert page.total == 6 and len(page.tickets) == 2 and not page.capped
+    # The count stops ``count_cap`` tickets past the page and says there are more.
+    page = work_queue.search(
+        session, wanted=work_queue.QueueFilter(), now=now, limit=2, count_cap=3
+    )
+    assert (page.total, page.capped, len(page.tickets)) == (3, True, 2)
+    page = work_queue.search(
+        session, wanted=work_queue.QueueFilter(), now=now, offset=2, limit=2, count_cap=3
+    )
+    assert (page.total, page.capped) == (5, True)
+    page = work_queue.search(
+        session, wanted=work_queue.QueueFilter(), now=now, offset=3, limit=2, count_cap=3
+    )
+    assert (page.total, page.capped) == (6, False)
     with pytest.raises(Conflict, match="unknown SLA filter"):
         ids(sla=("late",))
 

@@ -90,9 +90,11 @@ class QueueRow(ResponseModel):
 
 
 class QueuePageOut(ResponseModel):
-    """One page of the work queue."""
+    """One page of the work queue; ``total`` counts no further than 1,000 tickets past the
+    page, and ``total_capped`` says the filter matches more than that."""
 
     total: int
+    total_capped: bool
     offset: int
     limit: int
     now: datetime
@@ -221,7 +223,12 @@ def queue(
         for t in page.tickets
     ]
     return QueuePageOut(
-        total=page.total, offset=page.offset, limit=page.limit, now=now, items=items
+        total=page.total,
+        total_capped=page.capped,
+        offset=page.offset,
+        limit=page.limit,
+        now=now,
+        items=items,
     )
 
 
