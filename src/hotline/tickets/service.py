@@ -46,6 +46,7 @@ from hotline.tickets.workflow import (
     NOT_FINISHED_STATES,
     OPEN_STATES,
     Action,
+    CloseBlocker,
     ComplaintLevel,
     Effect,
     Priority,
@@ -53,10 +54,10 @@ from hotline.tickets.workflow import (
     TicketState,
     TicketType,
     Verification,
-    close_blockers,
     complaint_notices,
     notify,
     transition,
+    what_blocks_closing,
 )
 
 #: ``session.info`` key of the ids of the tickets changed in the session's transaction (an
@@ -394,8 +395,14 @@ def _waived(session: Session, ticket: Ticket) -> bool:
 
 def close_blockers_of(session: Session, *, ticket_id: int) -> list[str]:
     """What still keeps the ticket from closing (the closed loop: verification, parts
-    check, complaint escalations); empty when it may close."""
-    return close_blockers(facts_of(session, get_ticket(session, ticket_id=ticket_id)))
+    check, complaint escalations), in English; empty when it may close."""
+    return [blocker.text for blocker in what_blocks_closing_of(session, ticket_id=ticket_id)]
+
+
+def what_blocks_closing_of(session: Session, *, ticket_id: int) -> list[CloseBlocker]:
+    """The same reasons as :func:`close_blockers_of`, each with a code and its values, for
+    a page to say them in its reader's language."""
+    return what_blocks_closing(facts_of(session, get_ticket(session, ticket_id=ticket_id)))
 
 
 def act(

@@ -178,7 +178,10 @@ def test_a_repair_order_goes_round_the_loop_in_the_browser(browser: Any, base_ur
     ticket = boss.context.new_page()
     ticket.goto(base_url + boss.locator("#queue-table tbody a").first.get_attribute("href"))
     expect(ticket.locator("#t-state")).to_have_text(OPEN)
-    expect(ticket.locator("#t-blockers li").first).to_contain_text("only a resolved ticket")
+    # What blocks closing, in the reader's language (the ticket's state and type too).
+    expect(ticket.locator("#t-blockers li")).to_have_text(
+        ["只有已解决的工单才能关闭（当前：处理中）", "报修工单关闭前需要回访确认"]
+    )
     expect(ticket.locator("#t-facts")).to_contain_text("SN2026001")
     expect(ticket.locator("#t-facts")).to_contain_text("保内")
     _accessible(ticket)
@@ -216,7 +219,7 @@ def test_a_repair_order_goes_round_the_loop_in_the_browser(browser: Any, base_ur
 
     # Back at the center: the ticket page followed live; verify, then close.
     expect(ticket.locator("#t-state")).to_have_text(RESOLVED, timeout=5000)
-    expect(ticket.locator("#t-blockers li").first).to_contain_text("verification callback")
+    expect(ticket.locator("#t-blockers li").first).to_have_text("报修工单关闭前需要回访确认")
     expect(ticket.locator("#t-history")).to_contain_text("加热管烧坏")
     ticket.check("#v-part")
     ticket.click("#verify-form button[type=submit]")

@@ -182,6 +182,13 @@ def test_create_dispatch_provider_visit_verify_close_over_http(
     assert figures["first_visit_fix_rate"] == 1.0 and figures["on_time_rate"] == 1.0
     page = _ok(client.get(f"/api/backoffice/tickets/{tid}", headers=auth("a001")))
     assert page["close_blockers"] == ["repair orders need a verification callback before closing"]
+    assert page["blockers"] == [
+        {
+            "code": "needs_verification",
+            "values": {"type": "repair"},
+            "text": "repair orders need a verification callback before closing",
+        }
+    ]
     assert page["product"]["serial_number"] == "SN0001" and page["product"]["in_warranty"]
     visit_entry = next(h for h in page["history"] if h["action"] == "provider_completed")
     assert visit_entry["data"]["fault_found"] == "加热管烧坏" and visit_entry["data"]["on_time"]

@@ -382,14 +382,25 @@ class RelatedOut(ResponseModel):
     subject: str
 
 
+class BlockerOut(ResponseModel):
+    """One reason the ticket may not close yet: a code and its values (the page says it in
+    the reader's language) and the English text."""
+
+    code: str
+    values: dict[str, str]
+    text: str
+
+
 class TicketPageOut(ResponseModel):
-    """Everything the ticket page shows."""
+    """Everything the ticket page shows; ``close_blockers`` in English, ``blockers`` with
+    their codes."""
 
     ticket: dict[str, Any]
     provider: str | None
     clocks: list[ClockOut]
     history: list[HistoryOut]
     close_blockers: list[str]
+    blockers: list[BlockerOut]
     complaint: ComplaintOut | None
     product: ProductOut | None
     fields: list[dict[str, Any]]
@@ -475,12 +486,14 @@ def ticket_page(
         )
         for e in tickets.history(session, ticket_id=ticket.id)
     ]
+    blockers = tickets.what_blocks_closing_of(session, ticket_id=ticket.id)
     return TicketPageOut(
         ticket=view,
         provider=field_service.provider_code(session, ticket.provider_id),
         clocks=_clocks(session, ticket, utcnow()),
         history=history,
-        close_blockers=tickets.close_blockers_of(session, ticket_id=ticket.id),
+        close_blockers=[blocker.text for blocker in blockers],
+        blockers=[BlockerOut(code=b.code, values=b.values, text=b.text) for b in blockers],
         complaint=complaint,
         product=None if masked else _product(request, session, ticket),
         fields=_fields_schema(request, ticket.type),

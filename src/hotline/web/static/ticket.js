@@ -17,6 +17,22 @@
   };
   let page = null;
 
+  // A reason closing is blocked, in the page's language: its code's text with the values
+  // (a state, a ticket type, the roles still to acknowledge) put in, themselves translated.
+  function blockerText(blocker) {
+    const v = blocker.values;
+    const said = {
+      state: v.state && t(`ticket.state.${v.state}`),
+      type: v.type && t(`ticket.type.${v.type}`),
+      level: v.level,
+      missing: v.missing && v.missing.split(',').map((role) => t(`role.${role}`)).join('、'),
+    };
+    const key = `bo.blocker.${blocker.code}`;
+    const template = t(key);
+    if (template === key) return blocker.text;  // a reason this page does not know yet
+    return template.replace(/\{(\w+)\}/g, (_, name) => said[name] ?? '');
+  }
+
   function showError(error) {
     const node = el('page-error');
     node.textContent = error ? String(error.message || error) : '';
@@ -64,9 +80,9 @@
       return row;
     }));
     const finished = ['closed', 'cancelled'].includes(k.state);
-    const blockers = finished ? [] : page.close_blockers;
-    el('t-blockers').replaceChildren(...blockers.map((reason) => {
-      const li = document.createElement('li'); li.className = 'warn'; li.textContent = reason; return li;
+    const blockers = finished ? [] : page.blockers;
+    el('t-blockers').replaceChildren(...blockers.map((blocker) => {
+      const li = document.createElement('li'); li.className = 'warn'; li.textContent = blockerText(blocker); return li;
     }));
     el('t-can-close').hidden = blockers.length > 0;
     text('t-can-close', finished ? t(`ticket.state.${k.state}`) : t('bo.can_close'));
