@@ -64,9 +64,7 @@
               text('dup-result', `${t('cust.merged')} #${p.right} → #${p.left}`);
               el('dup-undo').hidden = false;
               el('dup-undo').focus();
-              // Comparing every customer with every likely twin reads the whole customer file (seconds
-    // with a million customers): the review runs when asked, not on every visit.
-    el('dup-scan')?.addEventListener('click', loadDuplicates);
+              loadDuplicates();
             } catch (error) { text('dup-result', String(error.message || error)); }
           });
           const tr = row([link(`/customers/${p.left}`, `#${p.left}`), link(`/customers/${p.right}`, `#${p.right}`),
@@ -84,9 +82,7 @@
         text('dup-result', t('cust.undone'));
         el('dup-undo').hidden = true;
         lastMerge = null;
-        // Comparing every customer with every likely twin reads the whole customer file (seconds
-    // with a million customers): the review runs when asked, not on every visit.
-    el('dup-scan')?.addEventListener('click', loadDuplicates);
+        loadDuplicates();
       } catch (error) { text('dup-result', String(error.message || error)); }
     });
     const q = new URLSearchParams(location.search).get('q');
