@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from hotline.config.validate import load_center
+from hotline.core.files import PNG_MAGIC
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
 from hotline.store.db import make_engine, make_session_factory
@@ -39,6 +40,7 @@ from tests.e2e.web.test_console import (
 )
 
 pytestmark = pytest.mark.e2e
+PHOTO = PNG_MAGIC + b"nameplate JSQ25-13"
 VIEWPORT = {"width": 1366, "height": 768}
 OPEN, DISPATCHED, RESOLVED, CLOSED = "处理中", "已派工", "已解决", "已关闭"
 
@@ -188,6 +190,20 @@ def test_a_repair_order_goes_round_the_loop_in_the_browser(browser: Any, base_ur
     ticket.fill("#n-text", "已联系客户,约明天上门")
     ticket.click("#note-form button[type=submit]")
     expect(ticket.locator("#t-history li.internal")).to_have_count(1)
+    # A photo of the nameplate is kept with the ticket; a program is refused, saying why.
+    ticket.set_input_files(
+        "#f-file", files=[{"name": "铭牌.png", "mimeType": "image/png", "buffer": PHOTO}]
+    )
+    ticket.click("#file-form button[type=submit]")
+    expect(ticket.locator("#t-files a")).to_have_text(["铭牌.png"])
+    expect(ticket.locator("#t-no-files")).to_be_hidden()
+    ticket.set_input_files(
+        "#f-file",
+        files=[{"name": "x.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ"}],
+    )
+    ticket.click("#file-form button[type=submit]")
+    expect(ticket.locator("#page-error")).to_contain_text("are not accepted")
+    expect(ticket.locator("#t-files a")).to_have_count(1)
     expect(ticket.locator("#d-provider option")).not_to_have_count(0)
     ticket.select_option("#d-provider", "hf-anjia")
     ticket.click("#dispatch-form button[type=submit]")

@@ -95,7 +95,22 @@
     }));
     drawFields();
     drawHistory();
+    drawFiles();
     if (mayWork) drawActions();
+  }
+
+  // The ticket's files: each a download link (the download is audited on the server).
+  function drawFiles() {
+    el('t-files').replaceChildren(...page.attachments.map((file) => {
+      const li = document.createElement('li');
+      const link = document.createElement('a');
+      link.href = `/api/backoffice/attachments/${file.id}`;
+      link.textContent = file.filename;
+      const size = file.size_bytes < 1024 * 1024 ? `${Math.ceil(file.size_bytes / 1024)} KB` : `${(file.size_bytes / 1048576).toFixed(1)} MB`;
+      li.append(link, ` · ${size} · ${file.uploaded_by} · ${new Date(file.uploaded_at).toLocaleString(document.documentElement.lang)}`);
+      return li;
+    }));
+    el('t-no-files').hidden = page.attachments.length > 0;
   }
 
   function drawComplaint() {
@@ -255,6 +270,21 @@
         reached: el('v-reached').checked, customer_confirmed: el('v-confirmed').checked,
         part_replaced: part, part_matches_fault: part ? el('v-matches').checked : null, note: el('v-note').value,
       }));
+    };
+    el('file-form').onsubmit = (event) => {
+      event.preventDefault();
+      const body = new FormData();
+      body.append('file', el('f-file').files[0]);
+      run(async () => {
+        // multipart, so not through Hotline.call (which sends JSON); the same refusals.
+        const response = await fetch(`/api/backoffice/attachments/tickets/${id}`, {method: 'POST', body, credentials: 'same-origin'});
+        if (!response.ok) {
+          const data = await response.json().catch(() => ({}));
+          const problems = (data.problems || []).map((p) => p.problem).join('; ');
+          throw new Error(problems || data.message || response.statusText);
+        }
+        el('f-file').value = '';
+      });
     };
     el('note-form').onsubmit = (event) => {
       event.preventDefault();
