@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import Engine
 
+from hotline.crm import matching
 from hotline.identity import service as identity
 from hotline.store.db import make_engine, make_session_factory, session_scope
 from hotline.store.migrate import upgrade
@@ -60,7 +62,7 @@ from work_queue import rows as ticket_rows
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_MS = 300.0
 PASSWORD = "bench-pages-2026"
-SEED_VERSION = "1"  # bump when seeded_rows or load change what they write
+SEED_VERSION = "2"  # bump when seeded_rows or load change what they write
 console = Console(stderr=True)
 
 
@@ -68,10 +70,18 @@ def log(message: str) -> None:
     console.print(f"[pages] {message}", highlight=False)
 
 
+@cache
+def name_pinyin(name: str) -> str:
+    """The customer's search key, once per distinct name (the names repeat)."""
+    return matching.pinyin_key(name)
+
+
 def seeded_rows(customers: int, tickets: int, *, suffix: str) -> Iterator[tuple[str, list[Any]]]:
     """(table, batch) in foreign-key order: customers and theirs, then the tickets."""
     for table, batch in customer_rows(customers, zone_suffix=suffix):
-        if table != "tickets":  # screen_pop's own few tickets: ours come next
+        if table == "customers":  # with the name in pinyin, as the service writes it
+            yield table, [(*row, name_pinyin(row[1])) for row in batch]
+        elif table != "tickets":  # screen_pop's own few tickets: ours come next
             yield table, batch
     providers = [(p, f"p{p:02d}", f"Provider {p}", REGIONS[p % 8]) for p in range(1, PROVIDERS + 1)]
     yield "service_providers", providers
@@ -85,12 +95,16 @@ def load(engine: Engine, customers: int, tickets: int) -> None:
     statements = {
         "insert": {
             **INSERTS,
+            "customers": INSERTS["customers"].replace(
+                ", updated_at)", ", updated_at, name_pinyin)"
+            ),
             "service_providers": "INSERT INTO service_providers (id, code, name, region, phone, "
             "active) VALUES ({}, '', true)",
             "tickets": f"INSERT INTO tickets ({COLUMNS}, customer_id) VALUES ({{}})",
         },
         "copy": {
             **COPIES,
+            "customers": COPIES["customers"].replace(", updated_at)", ", updated_at, name_pinyin)"),
             "tickets": f"COPY tickets ({COLUMNS}, customer_id) FROM STDIN",
         },
     }
@@ -191,6 +205,8 @@ def page_requests(customers: int, tickets: int, rng: random.Random) -> dict[str,
         "complaints": ["/complaints", "/api/backoffice/complaints"],
         "customers": ["/customers"],
         "customer_search_name": [f"/api/customers?q={name}"],
+        "customer_search_unknown_name": ["/api/customers?q=欧阳修"],  # nobody: no early stop
+        "customer_search_pinyin": ["/api/customers?q=wangwei"],
         "customer_search_phone": [f"/api/customers?q={mobile(customer)}"],
         "customer_search_serial": [f"/api/customers?q=SN{customer:010d}"],
         "customer_search_ticket": [f"/api/customers?q=T{ticket:012d}"],
