@@ -34,7 +34,7 @@ from hotline.tickets.workflow import (
     next_escalation,
 )
 from hotline.web.access import current_center, mask_personal, require_agent, scope_of
-from hotline.web.api.responses import ResponseModel, errors
+from hotline.web.api.responses import ResponseModel, errors, file_download
 from hotline.web.api.tickets import OVERSIGHT, VIEWERS, WORKERS, agent_queues, may_see_ticket
 from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
 from hotline.web.fields import RecordId, RecordRef
@@ -696,15 +696,7 @@ def upload_attachment(
 @router.get(
     "/attachments/{attachment_id}",
     response_class=Response,
-    responses={
-        **errors(404, 422),
-        200: {
-            "description": "The attached file, to keep (its own media type).",
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        },
-    },
+    responses=file_download("The attached file, to keep (its own media type)."),
 )
 def download_attachment(
     attachment_id: RecordId,
