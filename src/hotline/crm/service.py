@@ -465,7 +465,11 @@ def lookup_number(
 
 def customer_view(session: Session, *, customer: Customer, masked: bool) -> dict[str, Any]:
     """A customer with phones, e-mails, addresses and products, masked when asked."""
-    phones = session.scalars(select(CustomerPhone).where(CustomerPhone.customer_id == customer.id))
+    phones = session.scalars(
+        select(CustomerPhone)
+        .where(CustomerPhone.customer_id == customer.id)
+        .order_by(CustomerPhone.id)
+    )
     emails = session.scalars(select(CustomerEmail).where(CustomerEmail.customer_id == customer.id))
     addresses = session.scalars(
         select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)
