@@ -53,8 +53,12 @@ class ServiceProvider(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-#: The states of a ticket still being worked, as SQL (``tickets.workflow.NOT_FINISHED_STATES``).
-UNFINISHED = "state IN ('new', 'open', 'waiting_customer', 'dispatched', 'resolved')"
+#: Tickets being worked (``tickets.workflow.OPEN_STATES``), and complaints not yet finished
+#: (``NOT_FINISHED_STATES``), as SQL: the work queue's and the complaint board's rows.
+OPEN_SQL = "state IN ('new', 'open', 'waiting_customer', 'dispatched')"
+COMPLAINTS_SQL = (
+    "type = 'complaint' AND state IN ('new', 'open', 'waiting_customer', 'dispatched', 'resolved')"
+)
 
 
 class Ticket(Base):
@@ -70,15 +74,23 @@ class Ticket(Base):
         Index("ix_tickets_assignee_state", "assignee", "state"),
         Index("ix_tickets_provider_state", "provider_id", "state"),
         Index("ix_tickets_region_state", "region", "state"),
-        # Unfinished tickets in due-time order (migration workqueue_0001): PostgreSQL walks it
-        # for any view of open work and stops at the page, where (state, due_at) had it sort
-        # every open ticket (SQLite already walks (state, due_at) for these pages).
+        # Open tickets, and unfinished complaints, in due-time order (migration
+        # workqueue_0001): PostgreSQL walks them for the work queue's and the complaint
+        # board's pages and stops at the page, where (state, due_at) had it sort every open
+        # ticket (SQLite already walks (state, due_at) for these pages).
         Index(
-            "ix_tickets_unfinished_due",
+            "ix_tickets_open_due",
             "due_at",
             "id",
-            postgresql_where=text(UNFINISHED),
-            sqlite_where=text(UNFINISHED),
+            postgresql_where=text(OPEN_SQL),
+            sqlite_where=text(OPEN_SQL),
+        ),
+        Index(
+            "ix_tickets_complaints_due",
+            "due_at",
+            "id",
+            postgresql_where=text(COMPLAINTS_SQL),
+            sqlite_where=text(COMPLAINTS_SQL),
         ),
     )
 
