@@ -504,6 +504,39 @@ def list_name(entry: DoNotCall) -> str:
     return "center" if entry.campaign_id is None else f"campaign:{entry.campaign_id}"
 
 
+@dataclass(frozen=True)
+class CallingFlags:
+    """What the center may do with one of a customer's numbers: the do-not-call lists that
+    hold it (``center`` or ``campaign:<id>``) and the callbacks the customer agreed to (kept
+    consents), for the customer's page."""
+
+    number: str
+    do_not_call: tuple[str, ...]
+    consents: int
+
+
+def calling_flags(session: Session, *, numbers: Sequence[str]) -> list[CallingFlags]:
+    """The do-not-call lists and kept consents of each E.164 number, in the order given.
+
+    Example: ``calling_flags(session, numbers=["+8613812345678"])[0].do_not_call``.
+    """
+    wanted = list(dict.fromkeys(numbers))
+    listed: dict[str, list[str]] = {number: [] for number in wanted}
+    for entry in session.scalars(
+        select(DoNotCall).where(DoNotCall.number.in_(wanted)).order_by(DoNotCall.id)
+    ):
+        listed[entry.number].append(list_name(entry))
+    kept: dict[str, int] = {
+        number: count
+        for number, count in session.execute(
+            select(Consent.number, func.count())
+            .where(Consent.number.in_(wanted), Consent.keep_until > utcnow())
+            .group_by(Consent.number)
+        )
+    }
+    return [CallingFlags(n, tuple(listed.get(n, ())), kept.get(n, 0)) for n in numbers]
+
+
 def screen_number(
     session: Session,
     *,

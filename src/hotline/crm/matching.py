@@ -78,6 +78,19 @@ def fold(text: str) -> str:
     return _NOT_WORD.sub("", text.lower())
 
 
+def pinyin_key(name: str) -> str:
+    """A name as its pinyin, folded and run together, for search by pinyin: what an agent
+    types when the customer spells their name or the input method is in Latin letters.
+
+    Each character takes its most common reading (a surname read otherwise, 曾 as zeng, is
+    found by its Chinese characters). Letters and digits stay as they are.
+
+    >>> pinyin_key("張 偉"), pinyin_key("王丽"), pinyin_key("Li Na")
+    ('zhangwei', 'wangli', 'lina')
+    """
+    return "".join(lazy_pinyin(fold(name)))
+
+
 def address_digits(address: str) -> str:
     """The numbers in an address (road number, building, room), joined by ``-``.
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    and_,
     bindparam,
     delete,
     func,
@@ -143,6 +144,7 @@ def create_customer(
     customer = Customer(
         name=name.strip(),
         name_folded=matching.fold(name),
+        name_pinyin=matching.pinyin_key(name),
         site=site,
         vip_level=vip_level,
         language=language,
@@ -486,7 +488,11 @@ def _popped(
 
 def customer_view(session: Session, *, customer: Customer, masked: bool) -> dict[str, Any]:
     """A customer with phones, e-mails, addresses and products, masked when asked."""
-    phones = session.scalars(select(CustomerPhone).where(CustomerPhone.customer_id == customer.id))
+    phones = session.scalars(
+        select(CustomerPhone)
+        .where(CustomerPhone.customer_id == customer.id)
+        .order_by(CustomerPhone.id)
+    )
     emails = session.scalars(select(CustomerEmail).where(CustomerEmail.customer_id == customer.id))
     addresses = session.scalars(
         select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)
@@ -551,14 +557,17 @@ def search_customers(session: Session, *, text: str, limit: int = 20) -> list[Cu
     owners += session.scalars(select(Product.customer_id).where(Product.serial_number == text))
     folded = matching.fold(text)
     if folded:
-        # LIKE wildcards typed by a user are literal characters here.
-        pattern = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         owners += session.scalars(
             select(Customer.id)
-            .where(
-                Customer.merged_into_id.is_(None),
-                Customer.name_folded.like(pattern, escape="\\"),
-            )
+            .where(Customer.merged_into_id.is_(None), _starts_with(Customer.name_folded, folded))
+            .order_by(Customer.id)
+            .limit(limit)
+        ).all()
+    if folded.isascii() and folded.isalpha():
+        # Latin letters may be a name spelt in pinyin: zhangwei, zhang wei, ZHANG Wei.
+        owners += session.scalars(
+            select(Customer.id)
+            .where(Customer.merged_into_id.is_(None), _starts_with(Customer.name_pinyin, folded))
             .order_by(Customer.id)
             .limit(limit)
         ).all()
@@ -567,6 +576,20 @@ def search_customers(session: Session, *, text: str, limit: int = 20) -> list[Cu
         customer = get_customer(session, customer_id=owner)
         found.setdefault(customer.id, customer)
     return sorted(found.values(), key=lambda c: c.id)[:limit]
+
+
+def _starts_with(column: Any, prefix: str) -> Any:
+    """``column`` starts with ``prefix``, as a range an index answers on SQLite and PostgreSQL.
+
+    SQLite's LIKE ignores case, so it cannot use a plain index and reads every customer;
+    a range between the prefix and the prefix followed by the highest character can. The
+    range is exact where text sorts by code point (SQLite; PostgreSQL under the C or
+    C.UTF-8 collation, as ``scripts/postgres.sh`` sets up); the LIKE repeats the test, so a
+    collation that sorts otherwise can narrow the answer but never widen it (its wildcards
+    escaped: a % typed by a user is a character here).
+    """
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return and_(column >= prefix, column < prefix + "\U0010ffff", column.like(pattern, escape="\\"))
 
 
 def contact_history(
@@ -954,6 +977,7 @@ def stage_customers(
                 "line": row.line,
                 "name": row.name,
                 "name_folded": matching.fold(row.name),
+                "name_pinyin": matching.pinyin_key(row.name),
                 "site": row.site,
                 "vip_level": row.vip_level,
             }
@@ -973,7 +997,8 @@ def stage_customers(
 
 
 CUSTOMER_SWAP_COLUMNS = (
-    *("id", "name", "name_folded", "kind", "vip_level", "language", "site", "note"),
+    *("id", "name", "name_folded", "name_pinyin", "kind", "vip_level", "language", "site"),
+    "note",
     *("created_at", "updated_at"),
 )
 
@@ -1011,6 +1036,7 @@ def publish_staged_customers(session: Session, *, job_id: str, file: str, actor:
                 staged.c.seq + base,
                 staged.c.name,
                 staged.c.name_folded,
+                staged.c.name_pinyin,
                 literal("person"),
                 staged.c.vip_level,
                 literal("zh-CN"),

@@ -9,13 +9,14 @@ code runs live and in tests.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from hotline.config.center import TicketTypeCategories
 from hotline.core.calendar import (
@@ -25,7 +26,8 @@ from hotline.core.calendar import (
     format_periods,
     parse_periods,
 )
-from hotline.core.errors import Conflict, NotFound
+from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
+from hotline.core.files import check_file
 from hotline.core.ids import new_id
 from hotline.crm import service as crm
 from hotline.identity.audit import record as audit
@@ -37,6 +39,7 @@ from hotline.store.models.tickets import (
     ServiceProvider,
     Ticket,
     TicketArticle,
+    TicketAttachment,
     TicketEvent,
     TicketVerification,
 )
@@ -46,6 +49,7 @@ from hotline.tickets.workflow import (
     NOT_FINISHED_STATES,
     OPEN_STATES,
     Action,
+    CloseBlocker,
     ComplaintLevel,
     Effect,
     Priority,
@@ -53,10 +57,10 @@ from hotline.tickets.workflow import (
     TicketState,
     TicketType,
     Verification,
-    close_blockers,
     complaint_notices,
     notify,
     transition,
+    what_blocks_closing,
 )
 
 #: ``session.info`` key of the ids of the tickets changed in the session's transaction (an
@@ -410,8 +414,14 @@ def _waived(session: Session, ticket: Ticket) -> bool:
 
 def close_blockers_of(session: Session, *, ticket_id: int) -> list[str]:
     """What still keeps the ticket from closing (the closed loop: verification, parts
-    check, complaint escalations); empty when it may close."""
-    return close_blockers(facts_of(session, get_ticket(session, ticket_id=ticket_id)))
+    check, complaint escalations), in English; empty when it may close."""
+    return [blocker.text for blocker in what_blocks_closing_of(session, ticket_id=ticket_id)]
+
+
+def what_blocks_closing_of(session: Session, *, ticket_id: int) -> list[CloseBlocker]:
+    """The same reasons as :func:`close_blockers_of`, each with a code and its values, for
+    a page to say them in its reader's language."""
+    return what_blocks_closing(facts_of(session, get_ticket(session, ticket_id=ticket_id)))
 
 
 def act(
@@ -601,6 +611,86 @@ def add_note(
         session, ticket=ticket, actor=actor, action="note", note=note, data={"internal": True}
     )
     return ticket
+
+
+#: What may be attached to a ticket: photos of the fault or the nameplate, scanned invoices
+#: and letters, plain-text notes; at most 10 MB each.
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "application/pdf", "text/plain")
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def attach_file(
+    session: Session,
+    *,
+    ticket_id: int,
+    filename: str,
+    media_type: str,
+    data: bytes,
+    actor: str,
+) -> TicketAttachment:
+    """Keep a file with the ticket, after :func:`hotline.core.files.check_file` (type, size,
+    content matching its type); its history says who attached what.
+
+    Example: ``attach_file(session, ticket_id=5, filename="铭牌.jpg", media_type="image/jpeg",
+    data=photo, actor="a001")``.
+    """
+    ticket = get_ticket(session, ticket_id=ticket_id)
+    problem = check_file(
+        name=filename,
+        content_type=media_type,
+        data=data,
+        allowed_types=ATTACHMENT_TYPES,
+        max_bytes=ATTACHMENT_MAX_BYTES,
+    )
+    if problem is not None:
+        raise ValidationFailed([Problem(rule=problem, field="file")])
+    digest = hashlib.sha256(data).hexdigest()
+    attachment = TicketAttachment(
+        ticket_id=ticket.id,
+        filename=filename,
+        media_type=media_type,
+        size_bytes=len(data),
+        sha256=digest,
+        data=data,
+        uploaded_by=actor,
+    )
+    session.add(attachment)
+    session.flush()
+    record_event(
+        session,
+        ticket=ticket,
+        actor=actor,
+        action="attachment",
+        data={"internal": True, "attachment_id": attachment.id, "filename": filename},
+    )
+    return attachment
+
+
+def attachments_of(session: Session, *, ticket_id: int) -> list[TicketAttachment]:
+    """The ticket's files, oldest first (their bytes are loaded only when read)."""
+    return list(
+        session.scalars(
+            select(TicketAttachment)
+            .where(TicketAttachment.ticket_id == ticket_id)
+            .order_by(TicketAttachment.id)
+            .options(defer(TicketAttachment.data))
+        )
+    )
+
+
+def read_attachment(session: Session, *, attachment_id: int, actor: str) -> TicketAttachment:
+    """One attachment with its bytes, the reading audited (``ticket.attachment_read``)."""
+    attachment = session.get(TicketAttachment, attachment_id)
+    if attachment is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    audit(
+        session,
+        actor=actor,
+        action="ticket.attachment_read",
+        target=f"ticket:{attachment.ticket_id}",
+        detail={"attachment_id": attachment.id, "filename": attachment.filename},
+    )
+    return attachment
 
 
 def link_tickets(

@@ -222,8 +222,18 @@ class TicketFacts:
     verification_waived: bool = False
 
 
+@dataclass(frozen=True)
+class CloseBlocker:
+    """One reason a ticket may not close yet: a stable ``code`` and its ``values`` (for a page
+    to say it in the reader's language) and the English ``text``."""
+
+    code: str
+    text: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
 def close_blockers(facts: TicketFacts) -> list[str]:
-    """Reasons the ticket may not close yet; empty when it may.
+    """Reasons the ticket may not close yet, in English; empty when it may.
 
     >>> close_blockers(TicketFacts(TicketType.REPAIR, TicketState.RESOLVED))
     ['repair orders need a verification callback before closing']
@@ -231,32 +241,70 @@ def close_blockers(facts: TicketFacts) -> list[str]:
     ...                            verification_waived=True))
     []
     """
-    reasons: list[str] = []
+    return [blocker.text for blocker in what_blocks_closing(facts)]
+
+
+def what_blocks_closing(facts: TicketFacts) -> list[CloseBlocker]:
+    """What the ticket still lacks before it may close, each with its code and values.
+
+    >>> [b.code for b in what_blocks_closing(TicketFacts(TicketType.REPAIR, TicketState.OPEN))]
+    ['not_resolved', 'needs_verification']
+    """
+    reasons: list[CloseBlocker] = []
     if facts.state is not TicketState.RESOLVED:
-        reasons.append(f"only a resolved ticket can close (it is {facts.state.value})")
+        reasons.append(
+            CloseBlocker(
+                "not_resolved",
+                f"only a resolved ticket can close (it is {facts.state.value})",
+                {"state": facts.state.value},
+            )
+        )
     if facts.type in FIELD_WORK and not (facts.verification_waived and facts.verification is None):
         check = facts.verification
         if check is None:
-            reasons.append(f"{facts.type.value} orders need a verification callback before closing")
+            reasons.append(
+                CloseBlocker(
+                    "needs_verification",
+                    f"{facts.type.value} orders need a verification callback before closing",
+                    {"type": facts.type.value},
+                )
+            )
         elif not check.reached:
-            reasons.append("the verification callback did not reach the customer")
+            reasons.append(
+                CloseBlocker(
+                    "verification_unreached",
+                    "the verification callback did not reach the customer",
+                )
+            )
         elif not check.customer_confirmed:
-            reasons.append("the customer did not confirm the work was done")
+            reasons.append(
+                CloseBlocker("not_confirmed", "the customer did not confirm the work was done")
+            )
         elif facts.warranty and check.part_replaced and check.part_matches_fault is None:
             reasons.append(
-                "a warranty part was replaced: record whether it matches the reported fault"
+                CloseBlocker(
+                    "part_match_unrecorded",
+                    "a warranty part was replaced: record whether it matches the reported fault",
+                )
             )
     reasons.extend(_complaint_blockers(facts))
     return reasons
 
 
-def _complaint_blockers(facts: TicketFacts) -> list[str]:
+def _complaint_blockers(facts: TicketFacts) -> list[CloseBlocker]:
     if facts.type is not TicketType.COMPLAINT or facts.complaint_level is None:
         return []
     missing = missing_escalations(facts.complaint_level, facts.acknowledged)
     if not missing:
         return []
-    return [f"complaint level {facts.complaint_level.value} still needs: {', '.join(missing)}"]
+    level = str(facts.complaint_level.value)
+    return [
+        CloseBlocker(
+            "complaint_escalations",
+            f"complaint level {level} still needs: {', '.join(missing)}",
+            {"level": level, "missing": ",".join(missing)},
+        )
+    ]
 
 
 @dataclass(frozen=True)

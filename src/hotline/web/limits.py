@@ -3,7 +3,8 @@
 A request body is refused with 413 before it is read in full, whether or not the caller is
 signed in: by its declared ``Content-Length`` before the application runs, and by the bytes
 actually received for a chunked or lying request. Only the upload routes (contact-record and
-customer imports, the center configuration) take large bodies; everything else is small.
+customer imports, the center configuration, ticket attachments) take large bodies;
+everything else is small.
 
 Free-text fields of the API models (ticket subjects and descriptions, notes, knowledge-base
 article bodies, comments) have a maximum length too, so a body under the limit still cannot
@@ -31,6 +32,7 @@ UPLOAD_PREFIXES = (
     "/api/wfm/multiskill",
     "/api/config/validate",
     "/admin/center",
+    "/api/backoffice/attachments/",  # files attached to tickets (10 MB each)
 )
 
 #: Maximum lengths of free text, in characters.

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from hotline.config.validate import load_center
+from hotline.core.files import PNG_MAGIC
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
 from hotline.store.db import make_engine, make_session_factory
@@ -39,6 +40,7 @@ from tests.e2e.web.test_console import (
 )
 
 pytestmark = pytest.mark.e2e
+PHOTO = PNG_MAGIC + b"nameplate JSQ25-13"
 VIEWPORT = {"width": 1366, "height": 768}
 OPEN, DISPATCHED, RESOLVED, CLOSED = "处理中", "已派工", "已解决", "已关闭"
 
@@ -178,13 +180,30 @@ def test_a_repair_order_goes_round_the_loop_in_the_browser(browser: Any, base_ur
     ticket = boss.context.new_page()
     ticket.goto(base_url + boss.locator("#queue-table tbody a").first.get_attribute("href"))
     expect(ticket.locator("#t-state")).to_have_text(OPEN)
-    expect(ticket.locator("#t-blockers li").first).to_contain_text("only a resolved ticket")
+    # What blocks closing, in the reader's language (the ticket's state and type too).
+    expect(ticket.locator("#t-blockers li")).to_have_text(
+        ["只有已解决的工单才能关闭（当前：处理中）", "报修工单关闭前需要回访确认"]
+    )
     expect(ticket.locator("#t-facts")).to_contain_text("SN2026001")
     expect(ticket.locator("#t-facts")).to_contain_text("保内")
     _accessible(ticket)
     ticket.fill("#n-text", "已联系客户,约明天上门")
     ticket.click("#note-form button[type=submit]")
     expect(ticket.locator("#t-history li.internal")).to_have_count(1)
+    # A photo of the nameplate is kept with the ticket; a program is refused, saying why.
+    ticket.set_input_files(
+        "#f-file", files=[{"name": "铭牌.png", "mimeType": "image/png", "buffer": PHOTO}]
+    )
+    ticket.click("#file-form button[type=submit]")
+    expect(ticket.locator("#t-files a")).to_have_text(["铭牌.png"])
+    expect(ticket.locator("#t-no-files")).to_be_hidden()
+    ticket.set_input_files(
+        "#f-file",
+        files=[{"name": "x.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ"}],
+    )
+    ticket.click("#file-form button[type=submit]")
+    expect(ticket.locator("#page-error")).to_contain_text("are not accepted")
+    expect(ticket.locator("#t-files a")).to_have_count(1)
     expect(ticket.locator("#d-provider option")).not_to_have_count(0)
     ticket.select_option("#d-provider", "hf-anjia")
     ticket.click("#dispatch-form button[type=submit]")
@@ -216,7 +235,7 @@ def test_a_repair_order_goes_round_the_loop_in_the_browser(browser: Any, base_ur
 
     # Back at the center: the ticket page followed live; verify, then close.
     expect(ticket.locator("#t-state")).to_have_text(RESOLVED, timeout=5000)
-    expect(ticket.locator("#t-blockers li").first).to_contain_text("verification callback")
+    expect(ticket.locator("#t-blockers li").first).to_have_text("报修工单关闭前需要回访确认")
     expect(ticket.locator("#t-history")).to_contain_text("加热管烧坏")
     ticket.check("#v-part")
     ticket.click("#verify-form button[type=submit]")

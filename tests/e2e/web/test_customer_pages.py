@@ -41,6 +41,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
+    from hotline.campaigns import service as campaigns
     from hotline.crm import service as crm
     from hotline.tickets import service as tickets
 
@@ -68,6 +69,8 @@ def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
         again = crm.create_customer(session, name="张伟", phones=["138-1234-5678"])
         crm.create_customer(session, name="李娜", phones=["13900001111"])
         session.flush()
+        # the customer asked never to be called by campaigns (the campaigns' own list)
+        campaigns.add_do_not_call(session, number="13812345678", actor="e2e")
         crm.add_product(session, customer_id=zhang.id, model="JSQ30-16", serial_number="SN-88-001")
         for channel, day, summary in (("voice", 1, "热水器不加热"), ("chat", 2, "问维修进度")):
             crm.record_contact(
@@ -156,6 +159,8 @@ def test_an_agent_finds_a_customer_and_reveals_them_audited(browser: Any, site: 
     expect(agent.locator("#c-products tbody tr")).to_contain_text("SN-88-001")
     expect(agent.locator("#c-name-full")).not_to_have_text("张伟")
     expect(agent.locator("#c-phones")).not_to_contain_text("13812345678")
+    expect(agent.locator("#c-flags")).to_contain_text("禁止外呼 (全中心名单)")
+    expect(agent.locator("#c-flags")).not_to_contain_text("13812345678")
     agent.click("#c-reveal")
     expect(agent.locator("#c-name-full")).to_have_text("张伟")
     expect(agent.locator("#c-phones")).to_contain_text("+8613812345678")
@@ -175,6 +180,8 @@ def test_a_supervisor_merges_duplicates_and_undoes_it(browser: Any, site: Site) 
     boss = _page(browser, site, "boss")
     boss.goto(f"{site.url}/customers")
     pairs = boss.locator("#dup-table tbody tr")
+    expect(pairs).to_have_count(0)  # the review runs when asked
+    boss.locator("#dup-scan").click()
     expect(pairs).to_have_count(1)
     pairs.first.locator("button.merge").click()
     expect(boss.locator("#dup-result")).to_contain_text("已合并")
@@ -198,6 +205,7 @@ def test_the_customer_pages_pass_axe_in_both_languages(browser: Any, site: Site)
         boss.goto(f"{site.url}/customers?lang={lang}&q=13812345678")
         expect(boss.locator("h1")).to_have_text(title)
         expect(boss.locator("#cust-results tbody tr")).to_have_count(2)
+        boss.locator("#dup-scan").click()
         expect(boss.locator("#dup-table tbody tr")).to_have_count(1)
         assert serious_violations(boss) == []
         boss.locator("#cust-results tbody tr a").first.click()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -151,3 +152,55 @@ def test_csv_import_is_all_or_nothing_with_located_errors(db_session: Session) -
 def test_missing_column_is_reported(db_session: Session) -> None:
     with pytest.raises(ValidationFailed, match="missing column 'name'"):
         crm.import_customers_csv(db_session, text="phones\n13800000000\n", file="x.csv")
+
+
+def test_search_by_name_in_pinyin_or_either_script_ticket_and_serial(db_session: Session) -> None:
+    zhang = crm.create_customer(db_session, name="张伟", phones=["13800000001"], actor="t")
+    traditional = crm.create_customer(db_session, name="張偉明", phones=["13800000002"], actor="t")
+    crm.create_customer(db_session, name="章小伟", phones=["13800000003"], actor="t")
+    crm.create_customer(db_session, name="Zhang Lan", phones=["13800000004"], actor="t")
+    product = crm.add_product(
+        db_session,
+        customer_id=zhang.id,
+        model="JSQ25",
+        category="water_heater",
+        serial_number="SN7788",
+    )
+    db_session.flush()
+
+    def found(text: str) -> list[str]:
+        return [c.name for c in crm.search_customers(db_session, text=text)]
+
+    assert found("zhangwei") == ["张伟", "張偉明"]  # pinyin, from the name's start
+    assert found("Zhang Wei") == found("ZHANGWEI") == ["张伟", "張偉明"]
+    assert found("zhang") == ["张伟", "張偉明", "章小伟", "Zhang Lan"]  # 章 reads zhang too
+    assert found("張偉") == found("张伟") == ["张伟", "張偉明"]  # either script
+    assert found("SN7788") == ["张伟"]
+    assert product.customer_id == zhang.id and traditional.name_pinyin == "zhangweiming"
+
+
+def test_the_pinyin_migration_fills_existing_customers(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from hotline.store.db import make_engine
+    from hotline.store.migrate import alembic_config, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "customersearch@-1")
+        connection.execute(
+            text(
+                "INSERT INTO customers (id, name, name_folded, kind, vip_level, language, note, "
+                "created_at, updated_at) VALUES (1, '劉德華', '刘德华', 'person', 0, 'zh-CN', '', "
+                "'2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        keys = connection.execute(text("SELECT name_pinyin FROM customers")).scalars().all()
+    assert keys == ["liudehua"]
+    engine.dispose()

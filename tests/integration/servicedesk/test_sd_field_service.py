@@ -15,7 +15,7 @@ from hotline.core.calendar import BusinessCalendar
 from hotline.core.errors import Conflict, NotFound, ValidationFailed
 from hotline.crm import service as crm
 from hotline.store.models.core import AuditEntry
-from hotline.store.models.tickets import TicketEvent
+from hotline.store.models.tickets import Ticket, TicketEvent
 from hotline.tickets import field_service, work_queue
 from hotline.tickets import service as tickets
 from hotline.web.events import EventHub
@@ -276,7 +276,36 @@ def test_the_work_queue_filters_sorts_and_pages_in_the_database(
     page = work_queue.search(
         session, wanted=work_queue.QueueFilter(), now=now, sort="oldest", offset=4, limit=4
     )
-    assert page.total == 6 and len(page.tickets) == 2
+    assert page.total == 6 and len(page.tickets) == 2 and not page.capped
+    # The count stops ``count_cap`` tickets past the page and says there are more.
+    page = work_queue.search(
+        session, wanted=work_queue.QueueFilter(), now=now, limit=2, count_cap=3
+    )
+    assert (page.total, page.capped, len(page.tickets)) == (3, True, 2)
+    page = work_queue.search(
+        session, wanted=work_queue.QueueFilter(), now=now, offset=2, limit=2, count_cap=3
+    )
+    assert (page.total, page.capped) == (5, True)
+    page = work_queue.search(
+        session, wanted=work_queue.QueueFilter(), now=now, offset=3, limit=2, count_cap=3
+    )
+    assert (page.total, page.capped) == (6, False)
+    # Tickets without a resolution target come after the others, by id, across pages.
+    for untimed in fresh[1:3]:
+        session.get_one(Ticket, untimed).due_at = None
+    session.flush()
+    order = ids()
+    assert order[-2:] == fresh[1:3] and set(order) == set(every)
+
+    def paged(offset: int, limit: int) -> list[int]:
+        page = work_queue.search(
+            session, wanted=work_queue.QueueFilter(), now=now, offset=offset, limit=limit
+        )
+        return [t.id for t in page.tickets]
+
+    assert paged(0, 4) + paged(4, 4) == order
+    assert paged(3, 3) == order[3:6] and paged(5, 4) == order[5:]
+    assert [t.id for t in work_queue.open_complaints(session)] == []
     with pytest.raises(Conflict, match="unknown SLA filter"):
         ids(sla=("late",))
 

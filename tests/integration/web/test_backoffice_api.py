@@ -182,6 +182,13 @@ def test_create_dispatch_provider_visit_verify_close_over_http(
     assert figures["first_visit_fix_rate"] == 1.0 and figures["on_time_rate"] == 1.0
     page = _ok(client.get(f"/api/backoffice/tickets/{tid}", headers=auth("a001")))
     assert page["close_blockers"] == ["repair orders need a verification callback before closing"]
+    assert page["blockers"] == [
+        {
+            "code": "needs_verification",
+            "values": {"type": "repair"},
+            "text": "repair orders need a verification callback before closing",
+        }
+    ]
     assert page["product"]["serial_number"] == "SN0001" and page["product"]["in_warranty"]
     visit_entry = next(h for h in page["history"] if h["action"] == "provider_completed")
     assert visit_entry["data"]["fault_found"] == "加热管烧坏" and visit_entry["data"]["on_time"]
@@ -365,3 +372,62 @@ def test_link_and_merge_by_number_within_what_one_may_see(
     assert [r["number"] for r in page["related"]] == [duplicate["number"]]
     page = _ok(client.get(f"/api/backoffice/tickets/{first['id']}", headers=auth("boss")))
     assert [r["number"] for r in page["related"]] == [hidden["number"], duplicate["number"]]
+
+
+def test_attachments_upload_list_download_and_refusals(
+    client: TestClient, auth: Headers, session_factory: sessionmaker[Session]
+) -> None:
+    from sqlalchemy import select
+
+    from hotline.core.files import PNG_MAGIC
+    from hotline.store.models.core import AuditEntry
+    from hotline.tickets.service import ATTACHMENT_MAX_BYTES
+
+    tid = _repair(client, auth)["id"]
+    photo = PNG_MAGIC + b"the nameplate"
+    url = f"/api/backoffice/attachments/tickets/{tid}"
+    kept = _ok(
+        client.post(url, files={"file": ("铭牌.png", photo, "image/png")}, headers=auth("a001")),
+        201,
+    )
+    assert (kept["filename"], kept["size_bytes"], kept["uploaded_by"]) == (
+        "铭牌.png",
+        len(photo),
+        "a001",
+    )
+    page = _ok(client.get(f"/api/backoffice/tickets/{tid}", headers=auth("boss")))
+    assert [a["id"] for a in page["attachments"]] == [kept["id"]]
+    assert page["history"][-1]["action"] == "attachment"
+
+    download = client.get(f"/api/backoffice/attachments/{kept['id']}", headers=auth("boss"))
+    assert download.status_code == 200 and download.content == photo
+    assert download.headers["content-type"] == "image/png"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    with session_factory() as session:
+        reads = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "ticket.attachment_read")
+        ).all()
+        assert [(r.actor, r.detail["attachment_id"]) for r in reads] == [("boss", kept["id"])]
+    # WFM sees tickets without their content: not their files either (and nothing audited).
+    refused = client.get(f"/api/backoffice/attachments/{kept['id']}", headers=auth("planner"))
+    assert refused.status_code == 403
+    assert client.get("/api/backoffice/attachments/999999", headers=auth("boss")).status_code == 404
+
+    def refusal(name: str, data: bytes, media_type: str) -> str:
+        answer = client.post(url, files={"file": (name, data, media_type)}, headers=auth("a001"))
+        assert answer.status_code == 422, answer.text
+        [problem] = answer.json()["problems"]
+        assert problem["field"] == "file"
+        return str(problem["problem"])
+
+    assert refusal("a.exe", b"MZ...", "application/x-msdownload").startswith(
+        "files of type application/x-msdownload are not accepted"
+    )
+    assert refusal("fake.png", b"MZ...", "image/png") == "the file's content is not image/png"
+    too_big = b"a" * (ATTACHMENT_MAX_BYTES + 1)
+    assert refusal("big.txt", too_big, "text/plain") == (
+        f"a file may have at most {ATTACHMENT_MAX_BYTES} bytes; "
+        f"this one has {ATTACHMENT_MAX_BYTES + 1}"
+    )
+    page = _ok(client.get(f"/api/backoffice/tickets/{tid}", headers=auth("boss")))
+    assert len(page["attachments"]) == 1

@@ -109,8 +109,13 @@ def test_search_finds_by_ticket_number_and_nothing_for_strangers(
 
 
 def test_overview_shows_contacts_products_and_the_tickets_the_caller_may_see_masked(
-    app_client: TestClient, token_for: TokenFor, customers: dict[str, Any]
+    app_client: TestClient,
+    token_for: TokenFor,
+    customers: dict[str, Any],
+    session_factory: sessionmaker[Session],
 ) -> None:
+    from hotline.campaigns import service as campaigns
+
     url = f"/api/customers/{customers['zhang']}/overview"
     view = _get(app_client, token_for("supervisor"), url)
     assert view["may_reveal"] is True
@@ -124,6 +129,14 @@ def test_overview_shows_contacts_products_and_the_tickets_the_caller_may_see_mas
         ("voice", "热水器不加热"),
     ]
     assert {t["number"] for t in view["tickets"]} == {customers["repair"], customers["complaint"]}
+    # Calling flags per number, masked like the number: none until listed or consented.
+    assert [(f["do_not_call"], f["consents"]) for f in view["calling_flags"]] == [([], 0)]
+    with session_factory() as session:
+        campaigns.add_do_not_call(session, number="13812345678", actor="t", reason="投诉")
+        campaigns.record_consent(session, number="13812345678", evidence="call v-1", actor="t")
+        session.commit()
+    [flags] = _get(app_client, token_for("supervisor"), url)["calling_flags"]
+    assert flags == {"phone": person["phones"][0]["e164"], "do_not_call": ["center"], "consents": 1}
     # the agent a001 does not serve the complaints queue: that ticket is not theirs to see
     agent_view = _get(app_client, token_for("agent"), url)
     assert customers["complaint"] not in {t["number"] for t in agent_view["tickets"]}

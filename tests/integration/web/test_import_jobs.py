@@ -180,6 +180,8 @@ def test_the_swap_keeps_ids_consecutive_and_later_customers_after_them(
     ).all()
     assert phones == ["+8613800000029"]
     assert db_session.get(Customer, ids[0]).name == "客户0"  # type: ignore[union-attr]
+    # Imported customers are found by pinyin like any other.
+    assert db_session.get(Customer, ids[0]).name_pinyin == "kehu0"  # type: ignore[union-attr]
     after = crm.create_customer(db_session, name="晚到的", phones=["13900000002"])
     assert after.id > ids[-1]
     staged = db_session.scalar(select(func.count()).select_from(StagedCustomer))

@@ -191,6 +191,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/backoffice/assign"): TEAM_LEADS_UP,
     ("GET", "/api/backoffice/tickets/{ticket_id}"): TICKET_VIEWERS,
     ("POST", "/api/backoffice/tickets/{ticket_id}/notes"): CUSTOMER_SERVICE,
+    ("POST", "/api/backoffice/attachments/tickets/{ticket_id}"): CUSTOMER_SERVICE,
+    # WFM sees tickets without their content, so without their files.
+    ("GET", "/api/backoffice/attachments/{attachment_id}"): CUSTOMER_READERS,
     ("POST", "/api/backoffice/tickets/{ticket_id}/links"): CUSTOMER_SERVICE,
     ("POST", "/api/backoffice/tickets/{ticket_id}/merge"): CUSTOMER_SERVICE,
     ("GET", "/api/backoffice/tickets/{ticket_id}/providers"): CUSTOMER_SERVICE,

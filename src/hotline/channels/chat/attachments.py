@@ -1,10 +1,8 @@
 """What a file must be before a chat accepts it: a type the widget settings allow, a size
 under their limit, and content that really is of the type it claims.
 
-A browser says what type a file is from its name; a ``.png`` renamed from an ``.exe`` would
-pass a check of the declared type alone. So the first bytes are read too (the "magic
-numbers" of PNG, JPEG, GIF and PDF) and plain text must be UTF-8; a file whose content does
-not match its declared type is refused, and so is one of a type not allowed at all.
+The rule itself (types, size, content that matches its type) is the center's one file
+check, :func:`hotline.core.files.check_file`; the widget settings say which types and sizes.
 
 >>> from hotline.config.chat import ChatSettings
 >>> settings = ChatSettings()
@@ -19,16 +17,9 @@ True
 from __future__ import annotations
 
 from hotline.config.chat import ChatSettings
+from hotline.core.files import MAGIC, MAX_NAME_CHARS, PNG_MAGIC, check_file
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-#: The first bytes each binary type starts with.
-MAGIC: dict[str, tuple[bytes, ...]] = {
-    "image/png": (PNG_MAGIC,),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "application/pdf": (b"%PDF-",),
-}
-MAX_NAME_CHARS = 200
+__all__ = ["MAGIC", "MAX_NAME_CHARS", "PNG_MAGIC", "check_attachment"]
 
 
 def check_attachment(
@@ -44,25 +35,10 @@ def check_attachment(
     ...                  settings=ChatSettings(max_attachment_bytes=10))
     'a file may have at most 10 bytes; this one has 11'
     """
-    if not name.strip() or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
-        return f"a file name has 1 to {MAX_NAME_CHARS} characters and no slashes"
-    allowed = settings.attachment_types
-    if content_type not in allowed:
-        listed = ", ".join(allowed[:-1]) + (" or " if len(allowed) > 1 else "") + allowed[-1]
-        return f"files of type {content_type} are not accepted; send {listed}"
-    if not data:
-        return "the file is empty"
-    if len(data) > settings.max_attachment_bytes:
-        return (
-            f"a file may have at most {settings.max_attachment_bytes} bytes; "
-            f"this one has {len(data)}"
-        )
-    magic = MAGIC.get(content_type)
-    if magic is not None and not data.startswith(magic):
-        return f"the file's content is not {content_type}"
-    if content_type.startswith("text/"):
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return "a text file must be UTF-8"
-    return None
+    return check_file(
+        name=name,
+        content_type=content_type,
+        data=data,
+        allowed_types=settings.attachment_types,
+        max_bytes=settings.max_attachment_bytes,
+    )

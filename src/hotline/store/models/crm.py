@@ -24,6 +24,8 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     name_folded: Mapped[str] = mapped_column(String(128), index=True)
+    #: The name in pinyin, run together (``matching.pinyin_key``): search by pinyin.
+    name_pinyin: Mapped[str] = mapped_column(String(512), index=True, default="")
     kind: Mapped[str] = mapped_column(String(16), default="person")
     vip_level: Mapped[int] = mapped_column(Integer, default=0)
     language: Mapped[str] = mapped_column(String(8), default="zh-CN")

@@ -47,6 +47,7 @@ class StagedCustomer(Base):
     line: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(128))
     name_folded: Mapped[str] = mapped_column(String(128))
+    name_pinyin: Mapped[str] = mapped_column(String(512), default="")
     site: Mapped[str | None] = mapped_column(String(64), nullable=True)
     vip_level: Mapped[int] = mapped_column(Integer)
 

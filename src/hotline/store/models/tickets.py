@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -42,6 +53,14 @@ class ServiceProvider(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+#: Tickets being worked (``tickets.workflow.OPEN_STATES``), and complaints not yet finished
+#: (``NOT_FINISHED_STATES``), as SQL: the work queue's and the complaint board's rows.
+OPEN_SQL = "state IN ('new', 'open', 'waiting_customer', 'dispatched')"
+COMPLAINTS_SQL = (
+    "type = 'complaint' AND state IN ('new', 'open', 'waiting_customer', 'dispatched', 'resolved')"
+)
+
+
 class Ticket(Base):
     """A ticket or work order, from the first contact to the verified close."""
 
@@ -55,6 +74,24 @@ class Ticket(Base):
         Index("ix_tickets_assignee_state", "assignee", "state"),
         Index("ix_tickets_provider_state", "provider_id", "state"),
         Index("ix_tickets_region_state", "region", "state"),
+        # Open tickets, and unfinished complaints, in due-time order (migration
+        # workqueue_0001): PostgreSQL walks them for the work queue's and the complaint
+        # board's pages and stops at the page, where (state, due_at) had it sort every open
+        # ticket (SQLite already walks (state, due_at) for these pages).
+        Index(
+            "ix_tickets_open_due",
+            "due_at",
+            "id",
+            postgresql_where=text(OPEN_SQL),
+            sqlite_where=text(OPEN_SQL),
+        ),
+        Index(
+            "ix_tickets_complaints_due",
+            "due_at",
+            "id",
+            postgresql_where=text(COMPLAINTS_SQL),
+            sqlite_where=text(COMPLAINTS_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -154,3 +191,23 @@ class TicketArticle(Base):
     version: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
+
+
+class TicketAttachment(Base):
+    """A file attached to a ticket (a photo of the fault, an invoice, the customer's letter).
+
+    The bytes are kept in the database beside the ticket, so every web node serves them and a
+    backup holds them; the size limit keeps the table reasonable.
+    """
+
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig, ServiceProviderConfig
 from hotline.core.calendar import BusinessCalendar
+from hotline.core.errors import NotFound
 from hotline.crm import service as crm
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.store.db import utcnow
@@ -32,9 +34,9 @@ from hotline.tickets.workflow import (
     next_escalation,
 )
 from hotline.web.access import current_center, mask_personal, require_agent, scope_of
-from hotline.web.api.responses import ResponseModel, errors
+from hotline.web.api.responses import ResponseModel, errors, file_download
 from hotline.web.api.tickets import OVERSIGHT, VIEWERS, WORKERS, agent_queues, may_see_ticket
-from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
 from hotline.web.fields import RecordId, RecordRef
 from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
 
@@ -90,9 +92,11 @@ class QueueRow(ResponseModel):
 
 
 class QueuePageOut(ResponseModel):
-    """One page of the work queue."""
+    """One page of the work queue; ``total`` counts no further than 1,000 tickets past the
+    page, and ``total_capped`` says the filter matches more than that."""
 
     total: int
+    total_capped: bool
     offset: int
     limit: int
     now: datetime
@@ -221,7 +225,12 @@ def queue(
         for t in page.tickets
     ]
     return QueuePageOut(
-        total=page.total, offset=page.offset, limit=page.limit, now=now, items=items
+        total=page.total,
+        total_capped=page.capped,
+        offset=page.offset,
+        limit=page.limit,
+        now=now,
+        items=items,
     )
 
 
@@ -375,14 +384,37 @@ class RelatedOut(ResponseModel):
     subject: str
 
 
+class BlockerOut(ResponseModel):
+    """One reason the ticket may not close yet: a code and its values (the page says it in
+    the reader's language) and the English text."""
+
+    code: str
+    values: dict[str, str]
+    text: str
+
+
+class AttachmentOut(ResponseModel):
+    """A file kept with a ticket (its bytes at ``GET /api/backoffice/attachments/{id}``)."""
+
+    id: int
+    filename: str
+    media_type: str
+    size_bytes: int
+    uploaded_by: str
+    uploaded_at: datetime
+
+
 class TicketPageOut(ResponseModel):
-    """Everything the ticket page shows."""
+    """Everything the ticket page shows; ``close_blockers`` in English, ``blockers`` with
+    their codes."""
 
     ticket: dict[str, Any]
     provider: str | None
     clocks: list[ClockOut]
     history: list[HistoryOut]
     close_blockers: list[str]
+    blockers: list[BlockerOut]
+    attachments: list[AttachmentOut]
     complaint: ComplaintOut | None
     product: ProductOut | None
     fields: list[dict[str, Any]]
@@ -468,12 +500,17 @@ def ticket_page(
         )
         for e in tickets.history(session, ticket_id=ticket.id)
     ]
+    blockers = tickets.what_blocks_closing_of(session, ticket_id=ticket.id)
     return TicketPageOut(
         ticket=view,
         provider=field_service.provider_code(session, ticket.provider_id),
         clocks=_clocks(session, ticket, utcnow()),
         history=history,
-        close_blockers=tickets.close_blockers_of(session, ticket_id=ticket.id),
+        close_blockers=[blocker.text for blocker in blockers],
+        blockers=[BlockerOut(code=b.code, values=b.values, text=b.text) for b in blockers],
+        attachments=[
+            _attachment_out(a) for a in tickets.attachments_of(session, ticket_id=ticket.id)
+        ],
         complaint=complaint,
         product=None if masked else _product(request, session, ticket),
         fields=_fields_schema(request, ticket.type),
@@ -608,6 +645,81 @@ def add_note(
         session, ticket_id=ticket_id, actor=user.username, note=body.note, internal=body.internal
     )
     return TicketOut(id=ticket.id, number=ticket.number, state=ticket.state)
+
+
+# ---------------------------------------------------------------- attachments
+
+
+def _attachment_out(attachment: Any) -> AttachmentOut:
+    return AttachmentOut(
+        id=attachment.id,
+        filename=attachment.filename,
+        media_type=attachment.media_type,
+        size_bytes=attachment.size_bytes,
+        uploaded_by=attachment.uploaded_by,
+        uploaded_at=attachment.uploaded_at,
+    )
+
+
+@router.post(
+    "/attachments/tickets/{ticket_id}",
+    response_model=AttachmentOut,
+    status_code=201,
+    responses=CHANGE_ERRORS,
+)
+def upload_attachment(
+    ticket_id: RecordId,
+    request: Request,
+    file: UploadFile = File(
+        ..., description="JPEG, PNG, GIF, PDF or UTF-8 text, at most 10 MB (multipart field)."
+    ),
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> AttachmentOut:
+    """Attach a file to a ticket: refused with 422 naming the rule when its type is not
+    allowed, it is too big or empty, or its content is not what its type says."""
+    _visible(request, user, session, ticket_id)
+    # Already received whole (the upload routes' body limit, 32 MB, bounds it), so the
+    # refusal can say how big it really is.
+    data = file.file.read()
+    attachment = tickets.attach_file(
+        session,
+        ticket_id=ticket_id,
+        filename=file.filename or "",
+        media_type=file.content_type or "",
+        data=data,
+        actor=user.username,
+    )
+    return _attachment_out(attachment)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses=file_download("The attached file, to keep (its own media type)."),
+)
+def download_attachment(
+    attachment_id: RecordId,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*VIEWERS)),
+    session: Session = Depends(writer_session, scope="function"),
+) -> Response:
+    """Download a ticket's file, for those who see the ticket and its content (a role whose
+    view of tickets is masked may not); audited (``ticket.attachment_read``)."""
+    if PersonalField.CONTENT in hidden_fields(user.roles):
+        raise HTTPException(403, "your role sees tickets without their content or files")
+    attachment = tickets.read_attachment(session, attachment_id=attachment_id, actor=user.username)
+    try:
+        _visible(request, user, session, attachment.ticket_id)
+    except HTTPException:
+        raise NotFound(f"attachment {attachment_id} does not exist") from None
+    return Response(
+        content=attachment.data,
+        media_type=attachment.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
+        },
+    )
 
 
 # ---------------------------------------------------------------- dispatch

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.campaigns import service as campaigns
 from hotline.crm import imports, rules
 from hotline.crm import service as crm
 from hotline.desk import customers as desk
@@ -330,9 +331,12 @@ def create_customer(
 @router.get("/duplicates", responses=errors())
 def duplicates(
     user: CurrentUser = Depends(require_roles("supervisor", "manager")),
-    session: Session = Depends(db_session, scope="function"),
+    session: Session = Depends(read_session, scope="function"),
 ) -> DuplicatesOut:
-    """Likely duplicate customers, the evidence for each pair, and the duplication rate."""
+    """Likely duplicate customers, the evidence for each pair, and the duplication rate.
+
+    It reads every active customer (seconds with a million): a reader's session, so the
+    writers' turn is not held meanwhile, and the page asks for it only when told to."""
     report = crm.duplicate_report(session)
     return DuplicatesOut.model_validate(
         {
@@ -562,6 +566,15 @@ class OverviewTicketOut(ResponseModel):
     assignee: str | None
 
 
+class CallingFlagsOut(ResponseModel):
+    """One of the customer's numbers (masked as the page shows it): the do-not-call lists
+    holding it (``center`` or ``campaign:<id>``) and how many callback consents are kept."""
+
+    phone: str
+    do_not_call: list[str]
+    consents: int
+
+
 class OverviewOut(ResponseModel):
     """A customer at a glance: identities and contact points (masked), products, every
     contact on every channel, and tickets; ``may_reveal`` says whether the caller may see
@@ -570,6 +583,7 @@ class OverviewOut(ResponseModel):
     customer: CustomerOut
     contacts: list[OverviewContactOut]
     tickets: list[OverviewTicketOut]
+    calling_flags: list[CallingFlagsOut]
     may_reveal: bool
 
 
@@ -621,6 +635,9 @@ def overview(
     caller may see (a merged id leads to the survivor)."""
     customer = crm.get_customer(session, customer_id=customer_id)
     view = crm.customer_view(session, customer=customer, masked=True)
+    full = crm.customer_view(session, customer=customer, masked=False)
+    numbers = [p["e164"] for p in full["phones"]]
+    flags = campaigns.calling_flags(session, numbers=numbers)
     contacts = crm.contact_history(session, customer_id=customer.id)
     rows = [
         tickets.ticket_view(t, masked=masked_for(user))
@@ -642,6 +659,12 @@ def overview(
         tickets=[
             OverviewTicketOut.model_validate({k: row[k] for k in OverviewTicketOut.model_fields})
             for row in visible_tickets(current_center(request), user, rows)
+        ],
+        calling_flags=[
+            CallingFlagsOut(
+                phone=shown["e164"], do_not_call=list(f.do_not_call), consents=f.consents
+            )
+            for shown, f in zip(view["phones"], flags, strict=True)
         ],
         may_reveal=not masked_for(user),
     )

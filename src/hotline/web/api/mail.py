@@ -28,7 +28,7 @@ from hotline.crm.privacy import mask_email
 from hotline.identity.audit import record as audit
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.tickets import service as tickets
-from hotline.web.api.responses import ResponseModel, errors
+from hotline.web.api.responses import ResponseModel, errors, file_download
 from hotline.web.api.tickets import VIEWERS, WORKERS, may_see_ticket
 from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
 from hotline.web.fields import RecordId
@@ -172,15 +172,7 @@ def reply(
 @router.get(
     "/api/email/attachments/{attachment_id}",
     response_class=Response,
-    responses={
-        **errors(404, 422),
-        200: {
-            "description": "The attachment as a file.",
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        },
-    },
+    responses=file_download("The attachment as a file."),
 )
 def download_attachment(
     attachment_id: RecordId,

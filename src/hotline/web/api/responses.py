@@ -82,6 +82,20 @@ def errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     return documented
 
 
+def file_download(description: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that answers with a file to keep (any type), besides
+    404 and 422 for a missing or malformed id.
+
+    >>> list(file_download("The file.")[200]["content"])
+    ['application/octet-stream']
+    """
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        **errors(404, 422),
+        200: {"description": description, "content": {"application/octet-stream": binary}},
+    }
+
+
 #: A figure that may be whole or not, kept as the handler computed it (``3`` stays ``3``, a
 #: ``float`` field would make it ``3.0``). Moments are plain ``datetime`` fields: Pydantic
 #: writes them as the untyped answers were written (``2026-11-02T08:00:00Z``).

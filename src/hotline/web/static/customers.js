@@ -87,7 +87,9 @@
     });
     const q = new URLSearchParams(location.search).get('q');
     if (q) { el('cust-q').value = q; search(q); }
-    loadDuplicates();
+    // Comparing every customer with every likely twin reads the whole customer file (seconds
+    // with a million customers): the review runs when asked, not on every visit.
+    el('dup-scan')?.addEventListener('click', loadDuplicates);
   }
 
   // ------------------------------------------------------------------ one customer (360°)
@@ -109,6 +111,12 @@
       try {
         const view = await call('GET', `/api/customers/${id}/overview`);
         showCustomer(view.customer);
+        // Do-not-call lists (the campaigns' own) and kept callback consents, per number.
+        const flagged = view.calling_flags.filter((f) => f.do_not_call.length || f.consents);
+        text('c-flags', flagged.map((f) => [
+          f.do_not_call.length ? `${t('cust.do_not_call')} (${f.do_not_call.map((l) => (l === 'center' ? t('cust.dnc_center') : l)).join(', ')})` : '',
+          f.consents ? `${t('cust.consents')} ${f.consents}` : '',
+        ].filter(Boolean).map((said) => `${f.phone}: ${said}`).join('; ')).join('; ') || t('cust.no_flags'));
         el('c-reveal').hidden = !view.may_reveal;
         el('c-tickets').tBodies[0].replaceChildren(...view.tickets.map((k) =>
           row([k.number, k.type, k.state, k.subject, k.created_at.slice(0, 16).replace('T', ' ')])));

@@ -17,6 +17,22 @@
   };
   let page = null;
 
+  // A reason closing is blocked, in the page's language: its code's text with the values
+  // (a state, a ticket type, the roles still to acknowledge) put in, themselves translated.
+  function blockerText(blocker) {
+    const v = blocker.values;
+    const said = {
+      state: v.state && t(`ticket.state.${v.state}`),
+      type: v.type && t(`ticket.type.${v.type}`),
+      level: v.level,
+      missing: v.missing && v.missing.split(',').map((role) => t(`role.${role}`)).join('、'),
+    };
+    const key = `bo.blocker.${blocker.code}`;
+    const template = t(key);
+    if (template === key) return blocker.text;  // a reason this page does not know yet
+    return template.replace(/\{(\w+)\}/g, (_, name) => said[name] ?? '');
+  }
+
   function showError(error) {
     const node = el('page-error');
     node.textContent = error ? String(error.message || error) : '';
@@ -64,9 +80,9 @@
       return row;
     }));
     const finished = ['closed', 'cancelled'].includes(k.state);
-    const blockers = finished ? [] : page.close_blockers;
-    el('t-blockers').replaceChildren(...blockers.map((reason) => {
-      const li = document.createElement('li'); li.className = 'warn'; li.textContent = reason; return li;
+    const blockers = finished ? [] : page.blockers;
+    el('t-blockers').replaceChildren(...blockers.map((blocker) => {
+      const li = document.createElement('li'); li.className = 'warn'; li.textContent = blockerText(blocker); return li;
     }));
     el('t-can-close').hidden = blockers.length > 0;
     text('t-can-close', finished ? t(`ticket.state.${k.state}`) : t('bo.can_close'));
@@ -79,7 +95,22 @@
     }));
     drawFields();
     drawHistory();
+    drawFiles();
     if (mayWork) drawActions();
+  }
+
+  // The ticket's files: each a download link (the download is audited on the server).
+  function drawFiles() {
+    el('t-files').replaceChildren(...page.attachments.map((file) => {
+      const li = document.createElement('li');
+      const link = document.createElement('a');
+      link.href = `/api/backoffice/attachments/${file.id}`;
+      link.textContent = file.filename;
+      const size = file.size_bytes < 1024 * 1024 ? `${Math.ceil(file.size_bytes / 1024)} KB` : `${(file.size_bytes / 1048576).toFixed(1)} MB`;
+      li.append(link, ` · ${size} · ${file.uploaded_by} · ${new Date(file.uploaded_at).toLocaleString(document.documentElement.lang)}`);
+      return li;
+    }));
+    el('t-no-files').hidden = page.attachments.length > 0;
   }
 
   function drawComplaint() {
@@ -239,6 +270,21 @@
         reached: el('v-reached').checked, customer_confirmed: el('v-confirmed').checked,
         part_replaced: part, part_matches_fault: part ? el('v-matches').checked : null, note: el('v-note').value,
       }));
+    };
+    el('file-form').onsubmit = (event) => {
+      event.preventDefault();
+      const body = new FormData();
+      body.append('file', el('f-file').files[0]);
+      run(async () => {
+        // multipart, so not through Hotline.call (which sends JSON); the same refusals.
+        const response = await fetch(`/api/backoffice/attachments/tickets/${id}`, {method: 'POST', body, credentials: 'same-origin'});
+        if (!response.ok) {
+          const data = await response.json().catch(() => ({}));
+          const problems = (data.problems || []).map((p) => p.problem).join('; ');
+          throw new Error(problems || data.message || response.statusText);
+        }
+        el('f-file').value = '';
+      });
     };
     el('note-form').onsubmit = (event) => {
       event.preventDefault();

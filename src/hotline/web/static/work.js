@@ -56,9 +56,11 @@
     el('queue-table').tBodies[0].replaceChildren(...rows);
     el('select-all').checked = false;
     const last = Math.min(total, offset + page.items.length);
-    el('queue-count').textContent = total ? `${offset + 1}–${last} / ${total}` : t('bo.none');
+    // A capped count (the filter matches more) reads "1–50 / 1,000+".
+    const counted = total.toLocaleString(document.documentElement.lang) + (page.total_capped ? '+' : '');
+    el('queue-count').textContent = total ? `${offset + 1}–${last} / ${counted}` : t('bo.none');
     el('page-prev').disabled = offset === 0;
-    el('page-next').disabled = offset + PAGE >= total;
+    el('page-next').disabled = !page.total_capped && offset + PAGE >= total;
     el('queue-message').textContent = '';
   }
 
