@@ -51,26 +51,6 @@ def _fresh_worker_database(url: str, worker: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-# Tests whose deadlines measure real processes (SIP calls through rtpengine, node takeover,
-# kill-and-restart rounds): under ``--dist loadgroup`` they run one after another on one worker,
-# so no two of them compete for the CPU their timers measure.
-ONE_AT_A_TIME = (
-    "tests/e2e/telephony/",
-    "tests/integration/live/test_failover_faults.py",
-    "tests/integration/live/test_stop_and_restart.py",
-)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group tests for ``--dist loadgroup``: a module's tests share a worker (and its
-    module-scoped servers); the :data:`ONE_AT_A_TIME` tests share one worker."""
-    for item in items:
-        path = item.path.relative_to(REPO).as_posix()
-        group = "one-at-a-time" if path.startswith(ONE_AT_A_TIME) else path
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def postgres_url() -> str | None:
     """The test server's URL, or None (PostgreSQL tests then skip; under make test they fail)."""
     url = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
