@@ -447,6 +447,7 @@ def test_link_and_merge_keep_both_histories(desk: tuple[Session, int]) -> None:
     with pytest.raises(Conflict, match="merge into an open one"):
         tickets.merge_ticket(session, ticket_id=second, into_id=duplicate, actor="lead")
 
+
 def test_one_regions_repairs_are_read_from_their_own_index(sqlite_engine: Engine) -> None:
     """The work queue's region view ("chengdu's repairs", in SLA order) is answered from
     (region, type, state, due_at) on SQLite (migration workqueue2_0001): with (region,
@@ -477,3 +478,70 @@ def test_one_regions_repairs_are_read_from_their_own_index(sqlite_engine: Engine
     assert "ix_tickets_region_type_state_due" in plan, plan
     assert "SCAN tickets" not in plan, plan
 
+
+def test_fault_statistics_per_model_with_repeats_first_visit_fixes_and_months(
+    desk: tuple[Session, int],
+) -> None:
+    """The product units' figures: a repair of a serial repaired 44 days before is a repeat
+    (the earlier one before the period), the technician's finding is the fault category
+    (the desk's custom field ``fault`` where no visit was reported), and the first visit
+    decides the first-visit fix."""
+    session, _ = desk
+    owner = crm.create_customer(session, name="李娜", phones=["13912345678"], actor="a")
+
+    def heater(serial: str) -> int:
+        return crm.add_product(
+            session,
+            customer_id=owner.id,
+            model="JSQ25-13",
+            serial_number=serial,
+            category="water_heater",
+            warranty_until=date(2027, 1, 1),
+        ).id
+
+    first, second = heater("SN-0001"), heater("SN-0002")
+    _repair(session, first, now=MONDAY_9 - timedelta(days=44))  # October: before the period
+    again = _repair(session, first)
+    other = _repair(session, second, now=MONDAY_9 + H)
+    washer = crm.add_product(session, customer_id=owner.id, model="XQB70", category="washer")
+    _repair(
+        session, washer.id, category="washer", custom_fields={"fault": "漏水"}, now=MONDAY_9 + 2 * H
+    )
+    for ticket_id, outcomes in (
+        (again, [("温控器", [], False), ("加热管烧坏", ["加热管"], True)]),
+        (other, [("加热管烧坏", ["加热管", "密封圈"], True)]),
+    ):
+        _dispatch(session, ticket_id)
+        field_service.accept(session, ticket_id=ticket_id, provider="hf-anjia", actor="anjia1")
+        for hours, (fault, parts, fixed) in enumerate(outcomes, start=25):
+            field_service.report_visit(
+                session,
+                ticket_id=ticket_id,
+                provider="hf-anjia",
+                arrived_at=MONDAY_9 + hours * H,
+                fault_found=fault,
+                parts=parts,
+                fixed=fixed,
+                actor="anjia1",
+            )
+    november = tickets.fault_statistics(
+        session,
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        end=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    heaters, washers = november
+    assert (heaters.product_line, heaters.model, heaters.repairs) == ("water_heater", "JSQ25-13", 2)
+    assert heaters.repeat_repairs == 1
+    assert heaters.first_visit_fix_rate == 0.5
+    assert heaters.faults == {"加热管烧坏": 2}
+    assert heaters.parts == {"加热管": 2, "密封圈": 1}
+    assert heaters.monthly == {"2026-11": 2}
+    assert (washers.product_line, washers.model, washers.repairs) == ("washer", "XQB70", 1)
+    assert washers.faults == {"漏水": 1} and washers.first_visit_fix_rate is None
+    # From October on, the earlier repair counts too and is no repeat itself.
+    autumn = tickets.fault_statistics(
+        session, start=datetime(2026, 10, 1, tzinfo=UTC), end=datetime(2026, 12, 1, tzinfo=UTC)
+    )
+    assert (autumn[0].repairs, autumn[0].repeat_repairs) == (3, 1)
+    assert autumn[0].monthly == {"2026-10": 1, "2026-11": 2}
+    assert autumn[0].faults == {"加热管烧坏": 2, "unreported": 1}
