@@ -44,14 +44,15 @@ def workbook(models: Sequence[ModelFaults], *, since: str, until: str) -> bytes:
                 None if rate is None else round(rate, 4),
             ],
         )
-    sheets: list[tuple[str, str, Callable[[ModelFaults], dict[str, int]]]] = [
-        ("faults", "故障类别 Fault category", lambda m: m.faults),
-        ("parts", "配件 Part", lambda m: m.parts),
-        ("monthly", "月份 Month", lambda m: m.monthly),
+    repairs, uses = "维修单 Repairs", "使用次数 Times used"
+    sheets: list[tuple[str, str, str, Callable[[ModelFaults], dict[str, int]]]] = [
+        ("faults", "故障类别 Fault category", repairs, lambda m: m.faults),
+        ("parts", "配件 Part", uses, lambda m: m.parts),
+        ("monthly", "月份 Month", repairs, lambda m: m.monthly),
     ]
-    for title, header, counts in sheets:
+    for title, header, counted, counts in sheets:
         sheet = book.create_sheet(title)
-        append_row(sheet, ["产品线 Product line", "型号 Model", header, "维修单 Repairs"])
+        append_row(sheet, ["产品线 Product line", "型号 Model", header, counted])
         for m in models:
             for key, count in counts(m).items():
                 append_row(sheet, [m.product_line, m.model, key, count])

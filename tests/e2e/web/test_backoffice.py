@@ -337,8 +337,10 @@ def test_the_fault_statistics_show_the_repaired_model_in_both_languages(
     _accessible(boss, "backoffice-faults.png")
     book = boss.request.get(base_url + boss.locator("#fault-export").get_attribute("href"))
     assert book.status == 200
-    summary = load_workbook(io.BytesIO(book.body()))["summary"]
-    assert [c.value for c in summary[3]][:5] == ["water_heater", "JSQ25-13", 1, 0, 1.0]
+    workbook = load_workbook(io.BytesIO(book.body()))
+    assert [c.value for c in workbook["summary"][3]] == ["water_heater", "JSQ25-13", 1, 0, 1.0]
+    assert [c.value for c in workbook["faults"][2]] == ["water_heater", "JSQ25-13", "加热管烧坏", 1]
+    assert [c.value for c in workbook["parts"][2]] == ["water_heater", "JSQ25-13", "加热管", 1]
     boss.goto(f"{base_url}/faults?lang=en")
     expect(boss.locator("h1")).to_have_text("Fault statistics per product and model")
     expect(boss.locator("#fault-models tbody tr")).to_have_count(1)
@@ -346,6 +348,8 @@ def test_the_fault_statistics_show_the_repaired_model_in_both_languages(
     # A period that runs backwards is refused, naming the field.
     wrong = boss.request.get(f"{base_url}/api/backoffice/faults?since=2026-12&until=2026-01")
     assert wrong.status == 422 and "since" in wrong.text()
+    ancient = boss.request.get(f"{base_url}/api/backoffice/faults?since=0001-01&until=0001-02")
+    assert ancient.status == 422
     # The team lead has no link to it and may not open it.
     lead = _signed_in(browser, base_url, "lead")
     expect(lead.locator("#nav-faults")).to_have_count(0)

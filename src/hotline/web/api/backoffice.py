@@ -855,11 +855,12 @@ def providers(
     return provider_figures_out(session, _configured_providers(request), since)
 
 
-#: The product units' readers of the fault statistics (as of the voice-of-the-customer
-#: report they also read): supervisors, managers and quality.
+#: The product units' readers of the fault statistics, as of the voice-of-the-customer
+#: report: supervisors, managers and quality.
 FAULT_READERS = (Role.SUPERVISOR, Role.MANAGER, Role.QA)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: A month from 2000 on (earlier years would run the 90-day look-back off the calendar).
+_MONTH = r"^2\d{3}-(0[1-9]|1[0-2])$"
 SINCE = Query(None, pattern=_MONTH, description="First month, YYYY-MM (five months before until)")
 UNTIL = Query(None, pattern=_MONTH, description="Last month, YYYY-MM (this month)")
 #: The longest period one request reads (months).
