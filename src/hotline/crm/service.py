@@ -242,6 +242,18 @@ def get_product(session: Session, *, product_id: int) -> Product:
     return product
 
 
+def products_by_id(session: Session, *, product_ids: Iterable[int]) -> dict[int, Product]:
+    """The products of ``product_ids`` that exist, by id (one query per 500 ids)."""
+    wanted = sorted(set(product_ids))
+    found: dict[int, Product] = {}
+    for first in range(0, len(wanted), 500):
+        chunk = wanted[first : first + 500]
+        found.update(
+            (p.id, p) for p in session.scalars(select(Product).where(Product.id.in_(chunk)))
+        )
+    return found
+
+
 def in_warranty(product: Product, on: date) -> bool:
     """True when ``product`` is under warranty on ``on``."""
     return product.warranty_until is not None and on <= product.warranty_until

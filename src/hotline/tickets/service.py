@@ -43,7 +43,7 @@ from hotline.store.models.tickets import (
     TicketEvent,
     TicketVerification,
 )
-from hotline.tickets import figures, sla
+from hotline.tickets import faults, figures, sla
 from hotline.tickets.categories import check_ticket_fields, decide_warranty, warranty_months
 from hotline.tickets.workflow import (
     NOT_FINISHED_STATES,
@@ -1402,3 +1402,79 @@ def _move_tickets(
 
 # A customer's tickets follow the customer through a merge and back through its undo.
 CUSTOMER_TICKETS = crm.FollowingRecords(name="tickets", ids_of=_ticket_ids_of, move=_move_tickets)
+
+
+#: The history entries of a provider's reported visits (``field_service.report_visit``).
+_VISIT_ACTIONS = ("provider_update", "provider_completed")
+
+
+def fault_statistics(
+    session: Session, *, start: datetime, end: datetime, timezone: str = "UTC"
+) -> list[faults.ModelFaults]:
+    """Fault statistics per product line and model of the repairs opened in ``[start, end)``
+    (:mod:`hotline.tickets.faults`), months counted in ``timezone``.
+
+    Reads the repairs opened from :data:`~hotline.tickets.faults.REPEAT_WINDOW` before
+    ``start`` (to find repeats across it), their products and their reported visits.
+    """
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    tickets = list(
+        session.execute(
+            select(
+                Ticket.id,
+                Ticket.created_at,
+                Ticket.category,
+                Ticket.product_model,
+                Ticket.product_id,
+                Ticket.custom_fields,
+            )
+            .where(
+                Ticket.type == TicketType.REPAIR,
+                Ticket.created_at >= start - faults.REPEAT_WINDOW,
+                Ticket.created_at < end,
+            )
+            .order_by(Ticket.id)
+        )
+    )
+    products = crm.products_by_id(
+        session, product_ids=[row.product_id for row in tickets if row.product_id is not None]
+    )
+    visits: dict[int, list[faults.RepairVisit]] = {}
+    ids = [row.id for row in tickets]
+    for first in range(0, len(ids), 500):
+        events = session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.data).where(
+                TicketEvent.ticket_id.in_(ids[first : first + 500]),
+                TicketEvent.action.in_(_VISIT_ACTIONS),
+            )
+        )
+        for ticket_id, data in events:
+            if not data or not data.get("visit"):
+                continue
+            visits.setdefault(ticket_id, []).append(
+                faults.RepairVisit(
+                    arrived_at=datetime.fromisoformat(data["arrived_at"]),
+                    fault_found=str(data.get("fault_found") or ""),
+                    parts=tuple(str(part) for part in data.get("parts") or ()),
+                    fixed=bool(data.get("fixed")),
+                )
+            )
+    repairs: list[faults.Repair] = []
+    for row in tickets:
+        product = products.get(row.product_id) if row.product_id is not None else None
+        custom = row.custom_fields or {}
+        repairs.append(
+            faults.Repair(
+                ticket_id=row.id,
+                opened_at=row.created_at,
+                product_line=(product.category if product else "") or row.category or "",
+                model=(product.model if product else "") or row.product_model or "",
+                serial_number=product.serial_number if product else None,
+                desk_fault=str(custom.get("fault") or ""),
+                visits=tuple(visits.get(row.id, ())),
+            )
+        )
+    months = {r.ticket_id: r.opened_at.astimezone(zone).strftime("%Y-%m") for r in repairs}
+    return faults.fault_statistics(repairs, start=start, end=end, month_of=months)

@@ -313,3 +313,44 @@ def test_the_complaint_board_walks_the_escalation_path(browser: Any, base_url: s
     expect(boss.locator("#t-related")).to_contain_text(repair["number"])
     expect(boss.locator("#complaint-card")).to_contain_text("路径已完成")
     _accessible(boss)
+
+
+def test_the_fault_statistics_show_the_repaired_model_in_both_languages(
+    browser: Any, base_url: str
+) -> None:
+    """After the loop above, the product units see the repair under its model: the fault
+    the technician found, the part, a first-visit fix; the workbook holds the same."""
+    import io
+
+    from openpyxl import load_workbook
+    from playwright.sync_api import expect
+
+    boss = _signed_in(browser, base_url, "boss")
+    boss.click("#nav-faults")
+    row = boss.locator("#fault-models tbody tr", has_text="JSQ25-13")
+    expect(row).to_contain_text("water_heater")
+    expect(row.locator("td").nth(1)).to_have_text("1")  # repairs
+    expect(row).to_contain_text("100.0%")  # fixed on the first visit
+    expect(row).to_contain_text("加热管烧坏 (1)")
+    expect(row).to_contain_text("加热管 (1)")
+    expect(boss.locator("#fault-trend meter")).not_to_have_count(0)
+    _accessible(boss, "backoffice-faults.png")
+    book = boss.request.get(base_url + boss.locator("#fault-export").get_attribute("href"))
+    assert book.status == 200
+    workbook = load_workbook(io.BytesIO(book.body()))
+    assert [c.value for c in workbook["summary"][3]] == ["water_heater", "JSQ25-13", 1, 0, 1.0]
+    assert [c.value for c in workbook["faults"][2]] == ["water_heater", "JSQ25-13", "加热管烧坏", 1]
+    assert [c.value for c in workbook["parts"][2]] == ["water_heater", "JSQ25-13", "加热管", 1]
+    boss.goto(f"{base_url}/faults?lang=en")
+    expect(boss.locator("h1")).to_have_text("Fault statistics per product and model")
+    expect(boss.locator("#fault-models tbody tr")).to_have_count(1)
+    _accessible(boss)
+    # A period that runs backwards is refused, naming the field.
+    wrong = boss.request.get(f"{base_url}/api/backoffice/faults?since=2026-12&until=2026-01")
+    assert wrong.status == 422 and "since" in wrong.text()
+    ancient = boss.request.get(f"{base_url}/api/backoffice/faults?since=0001-01&until=0001-02")
+    assert ancient.status == 422
+    # The team lead has no link to it and may not open it.
+    lead = _signed_in(browser, base_url, "lead")
+    expect(lead.locator("#nav-faults")).to_have_count(0)
+    assert lead.goto(f"{base_url}/faults").status == 403

@@ -200,6 +200,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/backoffice/tickets/{ticket_id}/dispatch"): CUSTOMER_SERVICE,
     ("GET", "/api/backoffice/providers"): TEAM_LEADS_UP,
     ("GET", "/api/backoffice/complaints"): TEAM_LEADS_UP,
+    ("GET", "/api/backoffice/faults"): SUPERVISORS | {"qa"},
+    ("GET", "/api/backoffice/faults.xlsx"): SUPERVISORS | {"qa"},
     # provider portal
     ("GET", "/api/provider/work-orders"): PROVIDER_STAFF,
     ("POST", "/api/provider/work-orders/{ticket_id}/accept"): PROVIDER_STAFF,
@@ -366,6 +368,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/settlement/statements/{provider}/statement.xlsx"): SETTLEMENT,
     ("POST", "/api/settlement/claims/{ticket_id}/decision"): SETTLEMENT,
     ("GET", "/complaints"): TEAM_LEADS_UP,
+    ("GET", "/faults"): SUPERVISORS | {"qa"},
 }
 
 #: Path parameters an admitted caller may use (the agent and the team lead are both a001).

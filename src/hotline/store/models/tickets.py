@@ -74,6 +74,9 @@ class Ticket(Base):
         Index("ix_tickets_assignee_state", "assignee", "state"),
         Index("ix_tickets_provider_state", "provider_id", "state"),
         Index("ix_tickets_region_state", "region", "state"),
+        # One region's tickets of one type in due-time order (migration workqueue2_0001):
+        # the work queue's region view ("chengdu's repairs") reads its page from the index.
+        Index("ix_tickets_region_type_state_due", "region", "type", "state", "due_at"),
         # Open tickets, and unfinished complaints, in due-time order (migration
         # workqueue_0001): PostgreSQL walks them for the work queue's and the complaint
         # board's pages and stops at the page, where (state, due_at) had it sort every open

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
@@ -18,14 +19,16 @@ from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig, ServiceProviderConfig
 from hotline.core.calendar import BusinessCalendar
-from hotline.core.errors import NotFound
+from hotline.core.errors import NotFound, Problem, ValidationFailed
 from hotline.crm import service as crm
-from hotline.identity.roles import PersonalField, hidden_fields
+from hotline.identity.roles import PersonalField, Role, hidden_fields
+from hotline.quality import service as quality
 from hotline.store.db import utcnow
 from hotline.store.models.tickets import Ticket
-from hotline.tickets import field_service, work_queue
+from hotline.tickets import fault_export, field_service, work_queue
 from hotline.tickets import service as tickets
 from hotline.tickets.categories import decide_warranty, warranty_months
+from hotline.tickets.faults import ModelFaults
 from hotline.tickets.sla import ClockState, ClockStatus
 from hotline.tickets.workflow import (
     OPEN_STATES,
@@ -36,7 +39,7 @@ from hotline.tickets.workflow import (
 from hotline.web.access import current_center, mask_personal, require_agent, scope_of
 from hotline.web.api.responses import ResponseModel, errors, file_download
 from hotline.web.api.tickets import OVERSIGHT, VIEWERS, WORKERS, agent_queues, may_see_ticket
-from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
+from hotline.web.auth import CurrentUser, db_session, read_session, require_roles, writer_session
 from hotline.web.fields import RecordId, RecordRef
 from hotline.web.limits import NAME_LENGTH, NOTE_LENGTH
 
@@ -850,3 +853,128 @@ def providers(
     if since is not None and since.tzinfo is None:
         raise HTTPException(422, "since needs a time zone (e.g. 2026-11-01T00:00:00+08:00)")
     return provider_figures_out(session, _configured_providers(request), since)
+
+
+#: The product units' readers of the fault statistics, as of the voice-of-the-customer
+#: report: supervisors, managers and quality.
+FAULT_READERS = (Role.SUPERVISOR, Role.MANAGER, Role.QA)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: A month from 2000 on (earlier years would run the 90-day look-back off the calendar).
+_MONTH = r"^2\d{3}-(0[1-9]|1[0-2])$"
+SINCE = Query(None, pattern=_MONTH, description="First month, YYYY-MM (five months before until)")
+UNTIL = Query(None, pattern=_MONTH, description="Last month, YYYY-MM (this month)")
+#: The longest period one request reads (months).
+FAULT_MONTHS_MAX = 24
+
+
+class ModelFaultsOut(ResponseModel):
+    """One model's repairs in the period: fault categories, parts, repeats, first-visit fixes."""
+
+    product_line: str
+    model: str
+    repairs: int
+    repeat_repairs: int
+    first_visit_fix_rate: float | None
+    #: Repairs by fault category (the technician's finding, else the desk's), most first.
+    faults: dict[str, int]
+    #: Parts used on the visits, per part, most first.
+    parts: dict[str, int]
+    #: Repairs opened per month (YYYY-MM, the center's time zone).
+    monthly: dict[str, int]
+
+
+class FaultsOut(ResponseModel):
+    """Fault statistics per product line and model over whole months."""
+
+    since: str
+    until: str
+    models: list[ModelFaultsOut]
+
+
+def fault_period(
+    request: Request, session: Session, since: str | None, until: str | None
+) -> tuple[str, str, list[ModelFaults]]:
+    """The months ``since``..``until`` (defaults: the six months to this one, in the
+    center's time zone) and their fault statistics; 422 naming the field when the period
+    runs backwards or over :data:`FAULT_MONTHS_MAX` months."""
+    center = current_center(request)
+    zone = center.center.timezone if center is not None else "UTC"
+    until = until or datetime.now(ZoneInfo(zone)).strftime("%Y-%m")
+    last = int(until[:4]) * 12 + int(until[5:]) - 1
+    since = since or f"{(last - 5) // 12:04d}-{(last - 5) % 12 + 1:02d}"
+    first = int(since[:4]) * 12 + int(since[5:]) - 1
+    if first > last:
+        raise ValidationFailed([Problem(f"{since} is after until ({until})", field="since")])
+    if last - first >= FAULT_MONTHS_MAX:
+        raise ValidationFailed(
+            [
+                Problem(
+                    f"at most {FAULT_MONTHS_MAX} months at a time, not {last - first + 1}",
+                    field="since",
+                )
+            ]
+        )
+    start, _ = quality.month_bounds(since, zone)
+    _, end = quality.month_bounds(until, zone)
+    return since, until, tickets.fault_statistics(session, start=start, end=end, timezone=zone)
+
+
+def faults_out(since: str, until: str, found: list[ModelFaults]) -> FaultsOut:
+    """The statistics as the API returns them."""
+    return FaultsOut(
+        since=since,
+        until=until,
+        models=[
+            ModelFaultsOut(
+                product_line=m.product_line,
+                model=m.model,
+                repairs=m.repairs,
+                repeat_repairs=m.repeat_repairs,
+                first_visit_fix_rate=m.first_visit_fix_rate,
+                faults=m.faults,
+                parts=m.parts,
+                monthly=m.monthly,
+            )
+            for m in found
+        ],
+    )
+
+
+@router.get("/faults", response_model=FaultsOut, responses=errors(422))
+def faults(
+    request: Request,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    user: CurrentUser = Depends(require_roles(*FAULT_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> FaultsOut:
+    """Repairs per product line and model over whole months: fault categories, parts used,
+    repeat repairs (same serial within 90 days), first-visit fix rate, and per month."""
+    return faults_out(*fault_period(request, session, since, until))
+
+
+@router.get(
+    "/faults.xlsx",
+    response_class=Response,
+    responses={
+        **errors(422),
+        200: {
+            "description": "The fault statistics as an Excel workbook.",
+            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+)
+def faults_excel(
+    request: Request,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    user: CurrentUser = Depends(require_roles(*FAULT_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> Response:
+    """The fault statistics per product line and model for the product units (.xlsx)."""
+    since, until, found = fault_period(request, session, since, until)
+    return Response(
+        fault_export.workbook(found, since=since, until=until),
+        media_type=XLSX,
+        headers={"content-disposition": f'attachment; filename="faults-{since}-{until}.xlsx"'},
+    )

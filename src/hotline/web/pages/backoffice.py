@@ -1,4 +1,5 @@
-"""Back-office pages: the work queue, the ticket page, the complaint board, the provider portal.
+"""Back-office pages: the work queue, the ticket page, the complaint board, the provider portal,
+the fault statistics.
 
 Each page is a shell the browser fills from the back-office API (``/api/backoffice``, the
 tickets API and ``/api/provider``), so the API's access rules and masking are the pages'
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig
 from hotline.tickets.workflow import TicketState, TicketType
 from hotline.web.access import current_center, scope_of
+from hotline.web.api.backoffice import FAULT_READERS, SINCE, UNTIL, fault_period
 from hotline.web.api.provider_portal import provider_of
 from hotline.web.api.tickets import VIEWERS, WORKERS
-from hotline.web.auth import CurrentUser, require_roles
+from hotline.web.auth import CurrentUser, read_session, require_roles
 from hotline.web.fields import RecordId
 from hotline.web.pages.live import page_texts
 from hotline.web.pages.rendering import page_context, render
@@ -104,3 +107,27 @@ def provider_portal(
     context = page_context(request, user)
     context.update(texts=page_texts(request, context["lang"]), provider=provider)
     return render(request, "provider.html", context)
+
+
+@router.get("/faults", response_class=HTMLResponse)
+def fault_statistics(
+    request: Request,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    user: CurrentUser = Depends(require_roles(*FAULT_READERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> HTMLResponse:
+    """Fault statistics per product line and model for the product units, with the
+    workbook to take away: repairs, fault categories, parts, repeats, first-visit fixes and
+    each model's months."""
+    since, until, models = fault_period(request, session, since, until)
+    context = page_context(request, user)
+    months = sorted({month for m in models for month in m.monthly})
+    context.update(
+        since=since,
+        until=until,
+        models=models,
+        months=months,
+        busiest=max((count for m in models for count in m.monthly.values()), default=0),
+    )
+    return render(request, "faults.html", context)
