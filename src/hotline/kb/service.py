@@ -22,24 +22,28 @@ terms (a question phrased differently from the article), leaving very common ter
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from hotline.core.errors import Conflict, NotFound
+from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
+from hotline.core.files import check_file
 from hotline.identity.audit import record as audit
-from hotline.kb.text import query_terms, segment, terms
+from hotline.kb.text import QUERY_LENGTH, normalised_query, query_terms, segment, terms
 from hotline.store.db import utcnow
 from hotline.store.models.kb import (
     KbArticle,
     KbAttachment,
     KbCategory,
     KbFeedback,
+    KbImage,
     KbSearchDocument,
+    KbSearchMiss,
     KbTerm,
     KbVersion,
 )
@@ -366,6 +370,57 @@ def add_attachment(
 def attachments(session: Session, *, article_id: int) -> list[KbAttachment]:
     """Attachments of an article."""
     return list(session.scalars(select(KbAttachment).where(KbAttachment.article_id == article_id)))
+
+
+#: What an article may show: photographs and screenshots, at most 5 MB each.
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+
+
+def upload_image(
+    session: Session, *, filename: str, media_type: str, data: bytes, actor: str
+) -> KbImage:
+    """Keep an image for articles, after :func:`hotline.core.files.check_file` (a PNG, JPEG
+    or GIF whose content is what it claims, under the size limit); audited (``kb.image``).
+
+    Example: ``upload_image(session, filename="面板.png", media_type="image/png", data=png,
+    actor="kb_editor")``; the article then shows it as ``![面板](/api/kb/images/{id})``.
+    """
+    problem = check_file(
+        name=filename,
+        content_type=media_type,
+        data=data,
+        allowed_types=IMAGE_TYPES,
+        max_bytes=IMAGE_MAX_BYTES,
+    )
+    if problem is not None:
+        raise ValidationFailed([Problem(rule=problem, field="file")])
+    image = KbImage(
+        filename=filename,
+        media_type=media_type,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        uploaded_by=actor,
+    )
+    session.add(image)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="kb.image",
+        target=f"kb_image:{image.id}",
+        detail={"file": filename, "bytes": len(data)},
+    )
+    return image
+
+
+def image(session: Session, *, image_id: int) -> KbImage:
+    """An uploaded image with its bytes, or :class:`NotFound`."""
+    found = session.get(KbImage, image_id)
+    if found is None:
+        raise NotFound(f"image {image_id} does not exist")
+    return found
 
 
 # ---------------------------------------------------------------- usage and feedback
@@ -764,3 +819,73 @@ def reindex(session: Session) -> int:
         )
         count += 1
     return count
+
+
+# ---------------------------------------------------------------- gaps
+
+
+def record_miss(session: Session, *, query: str, now: datetime | None = None) -> bool:
+    """Keep a search that found nothing, under its normalised query (one insert); ``False``
+    when the query normalises to nothing (only punctuation), which is not kept.
+
+    Example: ``record_miss(session, query="冰箱 結冰")`` counts one more "冰箱 结冰".
+    """
+    normalised = normalised_query(query)
+    if not normalised:
+        return False
+    session.add(
+        KbSearchMiss(
+            query=normalised, asked=query.strip()[:QUERY_LENGTH], searched_at=now or utcnow()
+        )
+    )
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A question the knowledge base did not answer: the normalised query, how many searches
+    for it found nothing in the period, the last one, and how it was last typed."""
+
+    query: str
+    searches: int
+    last_searched: datetime
+    asked: str
+
+
+def gaps(
+    session: Session, *, days: int = 30, limit: int = 50, now: datetime | None = None
+) -> list[Gap]:
+    """The unanswered questions of the last ``days`` days, most asked first (then the most
+    recent): what authors should write next.
+
+    Example: ``gaps(session, days=7)[0].query`` is the week's most asked unanswered question.
+    """
+    since = (now or utcnow()) - timedelta(days=days)
+    counted = (
+        select(
+            KbSearchMiss.query,
+            func.count().label("searches"),
+            func.max(KbSearchMiss.searched_at).label("last_searched"),
+            func.max(KbSearchMiss.id).label("last_id"),
+        )
+        .where(KbSearchMiss.searched_at >= since)
+        .group_by(KbSearchMiss.query)
+        .order_by(text("searches DESC"), text("last_searched DESC"), KbSearchMiss.query)
+        .limit(limit)
+        .subquery()
+    )
+    rows = session.execute(
+        select(counted, KbSearchMiss.asked)
+        .join(KbSearchMiss, KbSearchMiss.id == counted.c.last_id)
+        .order_by(counted.c.searches.desc(), counted.c.last_searched.desc(), counted.c.query)
+    )
+    return [
+        Gap(
+            query=row.query,
+            searches=int(row.searches),
+            last_searched=row.last_searched,
+            asked=row.asked,
+        )
+        for row in rows
+    ]

@@ -94,3 +94,26 @@ def query_terms(text: str) -> list[str]:
     for term in terms(text):
         seen.setdefault(term, None)
     return list(seen)
+
+
+#: The longest normalised query kept by the gap report (longer ones are cut).
+QUERY_LENGTH = 200
+
+
+def normalised_query(text: str) -> str:
+    """A search as the gap report counts it: full-width folded (NFKC), traditional folded to
+    simplified, lower-cased, punctuation dropped, Chinese runs joined and other words
+    separated by one space, so 熱水器 E4？, "热水器  e4" and 热水器e4 are one question.
+
+    >>> normalised_query("  熱水器ＥＡ４ 故障？ 冰箱 ")
+    '热水器 ea4 故障冰箱'
+    >>> normalised_query("？！")
+    ''
+    """
+    folded = simplified(unicodedata.normalize("NFKC", text)).lower()
+    joined = ""
+    for token in _TOKEN.findall(folded):
+        # Chinese is written without spaces: 冰箱 结冰 and 冰箱结冰 are one question.
+        glued = joined and not joined[-1].isascii() and not token[0].isascii()
+        joined += token if glued or not joined else " " + token
+    return joined[:QUERY_LENGTH].strip()

@@ -5,14 +5,17 @@ holds markup (shown as text: no script runs, no element is made), sees related a
 says it helped; then writes a new article: the refused title is named at its field, the
 second version is compared with the first, and it goes to review. A QA reviewer publishes
 it from the review queue, and a WFM planner, who reads but does not write, finds it by
-search in English terms and has no authoring link. Every page state passes axe-core (no
-serious or critical violations), at 1366×768, in zh-CN and en.
+search in English terms and has no authoring link. Then a search that finds nothing shows
+in the authors' gap report, whose link starts an article written in Markdown with an
+uploaded image (previewed), which a reader sees rendered with the picture loaded. Every page
+state passes axe-core (no serious or critical violations), at 1366×768, in zh-CN and en.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -213,4 +216,91 @@ def test_search_read_write_review_publish_and_find(browser: Any, site: str) -> N
     expect(planner.locator("#kb-article-body")).to_contain_text("清洗进水阀滤网")
     _accessible(planner)  # an article in English
     assert planner.goto(f"{site}/knowledge/manage").status == 403
+    planner.context.close()
+
+
+def _png(width: int = 24, height: int = 16) -> bytes:
+    """A real (decodable) PNG of one colour, so the browser's loaded image has a size."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x1f\x6f\xb4" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_gap_report_leads_to_an_article_with_an_image(
+    browser: Any, site: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A search that finds nothing shows in the authors' gap report; its link starts an
+    article titled with the question, written in Markdown with an uploaded image (previewed),
+    which readers then see rendered, the picture loaded, in zh-CN and en."""
+    from playwright.sync_api import expect
+
+    picture = tmp_path_factory.mktemp("picture") / "门封.png"
+    picture.write_bytes(_png())
+    writer = _page(browser, site, "writer")
+    writer.goto(f"{site}/knowledge")
+    writer.fill("#kb-q", "冰箱 結冰？")
+    writer.press("#kb-q", "Enter")
+    expect(writer.locator("#kb-empty")).to_be_visible()
+    # The miss is written after the answer went out: wait until the report holds it.
+    writer.wait_for_function("async () => (await (await fetch('/api/kb/gaps')).json()).length > 0")
+
+    writer.goto(f"{site}/knowledge/manage")
+    gap = writer.locator("#kb-gaps tbody tr")
+    expect(gap).to_have_count(1)
+    expect(gap.locator("td").nth(0)).to_have_text("冰箱结冰")
+    expect(gap.locator("td").nth(1)).to_have_text("1")
+    _accessible(writer)  # the gap report, in Chinese
+    gap.locator("a").click()
+    expect(writer.locator("#kb-title")).to_have_value("冰箱 結冰？")
+    writer.fill("#kb-title", "冰箱冷藏室结冰")
+    writer.fill("#kb-body", "## 处理步骤\n\n1. 检查**门封**是否贴合\n2. 调高温度档位\n")
+    writer.locator("#kb-image").set_input_files(str(picture))
+    expect(writer.locator("#kb-body")).to_have_value(
+        re.compile(r"2\. 调高温度档位\n!\[门封\]\(/api/kb/images/\d+\)\n$")
+    )
+    preview = writer.locator("#kb-preview")
+    expect(preview.locator("h2")).to_have_text("处理步骤")
+    expect(preview.locator("strong")).to_have_text("门封")
+    image = preview.locator("img[alt=门封]")
+    expect(image).to_have_js_property("naturalWidth", 24)
+    _accessible(writer)  # the editor with its preview and image
+    writer.click("#kb-save")
+    expect(writer.locator("#kb-versions tbody tr")).to_have_count(1)
+    writer.click("#kb-submit")
+    expect(writer.locator("#kb-editor-state")).to_contain_text("审核中")
+    writer.context.close()
+
+    reviewer = _page(browser, site, "reviewer")
+    reviewer.goto(f"{site}/knowledge/manage?lang=en")
+    expect(reviewer.locator("#kb-gaps-title")).to_have_text("Knowledge gaps")
+    expect(reviewer.locator("#kb-gaps tbody tr")).to_have_count(1)
+    _accessible(reviewer)  # the gap report, in English
+    reviewer.select_option("#kb-state", "review")
+    reviewer.locator("#kb-list tbody tr", has_text="冰箱冷藏室结冰").locator("button").click()
+    reviewer.click("#kb-approve")
+    expect(reviewer.locator("#kb-editor-state")).to_contain_text("Published")
+    reviewer.context.close()
+
+    planner = _page(browser, site, "planner")
+    planner.goto(f"{site}/knowledge?lang=en")
+    planner.fill("#kb-q", "冰箱结冰")
+    planner.press("#kb-q", "Enter")
+    planner.locator("#kb-results > li a.kb-hit").first.click()
+    body = planner.locator("#kb-article-body")
+    expect(body.locator("h2")).to_have_text("处理步骤")
+    expect(body.locator("ol li")).to_have_count(2)
+    expect(body.locator("img[alt=门封]")).to_have_js_property("naturalWidth", 24)
+    _accessible(planner)  # the rendered article with its image, in English
     planner.context.close()

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -120,3 +130,39 @@ class KbTerm(Base):
 
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     documents: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KbSearchMiss(Base):
+    """A search that found nothing: the knowledge base's gaps, counted per normalised query.
+
+    One row per unanswered search (searches that found something are not kept), written after
+    the answer was sent; the gap report groups them by ``query`` over a period.
+    """
+
+    __tablename__ = "kb_search_misses"
+    __table_args__ = (Index("ix_kb_search_misses_searched_at", "searched_at", "query"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query: Mapped[str] = mapped_column(String(200))
+    asked: Mapped[str] = mapped_column(String(200))
+    searched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KbImage(Base):
+    """An image shown in articles (a wiring diagram, a control panel, an error display).
+
+    Uploaded by an author and referenced from an article's Markdown as
+    ``![alt](/api/kb/images/{id})``; the bytes are kept in the database like ticket
+    attachments, so every web node serves them and a backup holds them.
+    """
+
+    __tablename__ = "kb_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

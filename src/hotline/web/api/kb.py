@@ -10,16 +10,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.identity.roles import ALL_ROLES
-from hotline.kb import marks
+from hotline.kb import markdown, marks
 from hotline.kb import service as kb
-from hotline.web.api.responses import Number, ResponseModel, errors
-from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
+from hotline.store.db import writing_async
+from hotline.web.api.responses import Number, ResponseModel, errors, file_download
+from hotline.web.auth import (
+    CurrentUser,
+    db_session,
+    get_session,
+    require_roles,
+    writer_session,
+)
 from hotline.web.fields import RecordId
 from hotline.web.limits import ARTICLE_LENGTH, NAME_LENGTH, NOTE_LENGTH
 
@@ -110,10 +119,13 @@ class AttachmentRefOut(ResponseModel):
 
 
 class PublishedArticleOut(ArticleOut):
-    """An article with the text of its published version and its attachments."""
+    """An article with the text of its published version (``body``, Markdown as written, and
+    ``html``, rendered safe: raw HTML escaped, only the knowledge base's own images) and its
+    attachments."""
 
     title: str
     body: str
+    html: str
     version: int
     attachments: list[AttachmentRefOut]
 
@@ -222,8 +234,30 @@ def _article(session: Session, article_id: int) -> ArticleOut:
     return ArticleOut.model_validate(_fields(session, article_id))
 
 
+async def _keep_miss(request: Request, query: str) -> None:
+    """Count a search that found nothing, after its answer went out (the gap report's row):
+    one short insert that queues at the writer gate like any write, on the event loop."""
+    session = get_session(request)
+    try:
+        await writing_async(session)
+        await run_in_threadpool(_insert_miss, session, query)
+    finally:
+        session.close()
+
+
+def _insert_miss(session: Session, query: str) -> None:
+    try:
+        kb.record_miss(session, query=query)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 @router.get("/search", responses=errors(422))
 def search(
+    request: Request,
+    background: BackgroundTasks,
     q: str = Query(..., min_length=1, description="Question in Chinese or English."),
     limit: int = Query(5, ge=1, le=50),
     category: str | None = Query(None, max_length=NAME_LENGTH),
@@ -231,8 +265,14 @@ def search(
     user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
     session: Session = Depends(db_session, scope="function"),
 ) -> list[SearchHitOut]:
-    """Published, currently valid articles for a question, best first, with the matches."""
+    """Published, currently valid articles for a question, best first, with the matches.
+
+    A search over the whole knowledge base (no category or tag) that finds nothing is kept
+    for the gap report, written after the answer is sent so the search does not wait for it.
+    """
     hits = kb.search(session, query=q, limit=limit, category_name=category, tag=tag)
+    if not hits and category is None and not tag:
+        background.add_task(_keep_miss, request, q)
     bodies = kb.published_bodies(session, article_ids=[hit.article_id for hit in hits])
     out = []
     for hit in hits:
@@ -379,6 +419,7 @@ def read(
         | {
             "title": version.title,
             "body": version.body,
+            "html": markdown.render(version.body),
             "version": version.version,
             "attachments": [
                 {"filename": a.filename, "media_type": a.media_type, "uri": a.uri}
@@ -480,3 +521,94 @@ def attach(
         session, article_id=article_id, actor=user.username, **body.model_dump()
     )
     return AttachmentOut(id=attachment.id, filename=attachment.filename)
+
+
+class GapOut(ResponseModel):
+    """A question the knowledge base did not answer: the normalised query, how many searches
+    for it found nothing in the period, when it was last asked and how it was typed then."""
+
+    query: str
+    searches: int
+    last_searched: datetime
+    asked: str
+
+
+@router.get("/gaps", responses=errors(422))
+def gaps(
+    days: int = Query(30, ge=1, le=366, description="The period: the last so many days."),
+    limit: int = Query(50, ge=1, le=500),
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[GapOut]:
+    """The gap report: searches that found nothing in the last ``days`` days, counted per
+    normalised query, most asked first (what to write next)."""
+    return [
+        GapOut(query=g.query, searches=g.searches, last_searched=g.last_searched, asked=g.asked)
+        for g in kb.gaps(session, days=days, limit=limit)
+    ]
+
+
+class PreviewIn(BaseModel):
+    """An article's Markdown being written."""
+
+    body: str = Field(max_length=ARTICLE_LENGTH)
+
+
+class PreviewOut(ResponseModel):
+    """The Markdown as readers will see it (safe HTML)."""
+
+    html: str
+
+
+@router.post("/preview", responses=errors(422))
+def preview(body: PreviewIn, user: CurrentUser = Depends(require_roles(*AUTHORS))) -> PreviewOut:
+    """Render Markdown as the knowledge page will show it (nothing is stored)."""
+    return PreviewOut(html=markdown.render(body.body))
+
+
+class ImageOut(ResponseModel):
+    """An uploaded image: its id, where it is served, and the Markdown that shows it."""
+
+    id: int
+    filename: str
+    url: str
+    markdown: str
+
+
+@router.post("/images", status_code=201, responses=errors(422))
+def upload_image(
+    file: UploadFile = File(..., description="PNG, JPEG or GIF, at most 5 MB (multipart field)."),
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ImageOut:
+    """Upload an image for articles: refused with 422 naming the rule when it is not a PNG,
+    JPEG or GIF (by its content too), is empty or too big."""
+    # Already received whole (the upload routes' body limit bounds it).
+    data = file.file.read()
+    name = file.filename or ""
+    image = kb.upload_image(
+        session, filename=name, media_type=file.content_type or "", data=data, actor=user.username
+    )
+    url = markdown.image_source(image.id)
+    alt = name.rsplit(".", 1)[0].replace("[", "").replace("]", "")
+    return ImageOut(id=image.id, filename=name, url=url, markdown=f"![{alt}]({url})")
+
+
+@router.get(
+    "/images/{image_id}",
+    response_class=Response,
+    responses=file_download("The image, in its own media type."),
+)
+def show_image(
+    image_id: RecordId,
+    user: CurrentUser = Depends(require_roles(*ALL_ROLES)),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """An image an article shows, for every signed-in role (images hold no personal data;
+    an image is never changed, so the browser may keep it)."""
+    found = kb.image(session, image_id=image_id)
+    return Response(
+        content=found.data,
+        media_type=found.media_type,
+        headers={"Cache-Control": "private, max-age=86400"},
+    )

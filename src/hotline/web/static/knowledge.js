@@ -62,14 +62,6 @@
     } catch (error) { showError(error); }
   }
 
-  function paragraphs(body) {
-    return body.split(/\n{2,}/).map((part) => {
-      const p = document.createElement('p');
-      p.textContent = part;  // text, not HTML: an article cannot inject markup or script
-      return p;
-    });
-  }
-
   async function related(article) {
     const others = await call('GET', `/api/kb/articles/${article.id}/related`);
     el('kb-related').replaceChildren(...others.map((h) => {
@@ -98,7 +90,9 @@
         li.textContent = tag;
         return li;
       }));
-      el('kb-article-body').replaceChildren(...paragraphs(article.body));
+      // The server's rendering of the Markdown: raw HTML in an article arrives escaped (shown
+      // as text) and only the knowledge base's own images are kept (hotline.kb.markdown).
+      el('kb-article-body').innerHTML = article.html;
       el('kb-article-attachments').replaceChildren(...article.attachments.map((a) => {
         const li = document.createElement('li');
         li.textContent = `${a.filename} (${a.media_type})`;

@@ -211,7 +211,70 @@
     } catch (error) { showError(error); }
   }
 
+  // The gap report: questions searched for and not answered, most asked first; "write" opens
+  // a new article titled with the question (also reachable as /knowledge/manage?new=…).
+  async function gaps() {
+    const found = await call('GET', `/api/kb/gaps?days=${el('kb-gap-days').value}`);
+    el('kb-gaps').tBodies[0].replaceChildren(...found.map((gap) => {
+      const row = document.createElement('tr');
+      cell(row, gap.query).title = gap.asked;
+      cell(row, String(gap.searches));
+      cell(row, new Date(gap.last_searched).toLocaleString(document.documentElement.lang));
+      const link = document.createElement('a');
+      link.href = `/knowledge/manage?${new URLSearchParams({new: gap.asked})}`;
+      link.textContent = t('kb.gap_write');
+      link.setAttribute('aria-label', `${t('kb.gap_write')}: ${gap.query}`);
+      link.addEventListener('click', (event) => { event.preventDefault(); startFrom(gap.asked); });
+      cell(row, '').appendChild(link);
+      return row;
+    }));
+    el('kb-gaps-empty').hidden = found.length > 0;
+  }
+
+  function startFrom(question) {
+    blank();
+    el('kb-title').value = question;
+    el('kb-body').focus();
+  }
+
+  // Markdown as readers will see it, rendered by the server (the same rendering as reading).
+  async function preview() {
+    const shown = await call('POST', '/api/kb/preview', {body: el('kb-body').value});
+    const box = el('kb-preview');
+    box.innerHTML = shown.html;  // safe: raw HTML escaped by hotline.kb.markdown
+    box.hidden = false;
+  }
+
+  // Upload the chosen picture and put its Markdown where the cursor is.
+  async function insertImage() {
+    const input = el('kb-image');
+    const file = input.files[0];
+    if (!file) return;
+    const slot = el('kb-image-problem');
+    slot.textContent = '';
+    const data = new FormData();
+    data.append('file', file);
+    const response = await fetch('/api/kb/images', {method: 'POST', body: data, credentials: 'same-origin'});
+    const answer = await response.json().catch(() => ({}));
+    input.value = '';
+    if (!response.ok) {
+      slot.textContent = (answer.problems || []).map((p) => p.problem).join('; ') || answer.message || response.statusText;
+      return;
+    }
+    const body = el('kb-body');
+    const at = body.selectionStart ?? body.value.length;
+    const before = body.value.slice(0, at);
+    const line = before && !before.endsWith('\n') ? '\n' : '';
+    body.value = `${before}${line}${answer.markdown}\n${body.value.slice(at)}`;
+    body.focus();
+    await preview();
+  }
+
   form.addEventListener('submit', save);
+  el('kb-preview-go').addEventListener('click', () => preview().catch(showError));
+  el('kb-image-go').addEventListener('click', () => el('kb-image').click());
+  el('kb-image').addEventListener('change', () => insertImage().catch(showError));
+  el('kb-gap-days').addEventListener('change', () => gaps().catch(showError));
   el('kb-new').addEventListener('click', blank);
   el('kb-state').addEventListener('change', () => list().catch(showError));
   el('kb-submit').addEventListener('click', () => act('submit'));
@@ -223,4 +286,7 @@
   el('kb-compare').addEventListener('submit', compare);
   list().catch(showError);
   loadCategories().catch(showError);
+  gaps().catch(showError);
+  const asked = new URLSearchParams(location.search).get('new');
+  if (asked) startFrom(asked);
 })();
