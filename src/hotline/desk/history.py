@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -31,19 +32,18 @@ from hotline.tickets import service as tickets
 #: before the change made during it, a follow-up is made before its outcome.
 KINDS = ("contact", "change", "survey", "followup", "followup_outcome")
 
-Item = tickets.TicketEvent | crm.CustomerContact | surveys.ContactAnswer | followup.FollowUpTask
-
-
 @dataclass(frozen=True)
 class Entry:
-    """One entry of a history: when, what kind (one of :data:`KINDS`) and the record."""
+    """One entry of a history: when, what kind (one of :data:`KINDS`) and the record: a
+    ticket change (``TicketEvent``), a CRM contact (``CustomerContact``), a survey answer
+    (:class:`~hotline.surveys.service.ContactAnswer`) or a follow-up task (``FollowUpTask``)."""
 
     at: datetime
     kind: str
-    item: Item
+    item: Any
 
 
-def contact_ids_of(ticket: tickets.Ticket, changes: Sequence[tickets.TicketEvent]) -> list[str]:
+def contact_ids_of(ticket: Any, changes: Sequence[Any]) -> list[str]:
     """The contacts a ticket belongs to: the one it was opened in, and any a change names
     (``data["contact_id"]``: a call or chat in which it was worked), in order, once each."""
     found = [ticket.contact_id] if ticket.contact_id else []
@@ -71,7 +71,7 @@ def ticket_timeline(session: Session, *, ticket_id: int) -> list[Entry]:
     return ordered(entries)
 
 
-def followup_entries(tasks: Sequence[followup.FollowUpTask]) -> list[Entry]:
+def followup_entries(tasks: Sequence[Any]) -> list[Entry]:
     """Each task when it was made, and its outcome when it ended."""
     entries = [Entry(t.created_at, "followup", t) for t in tasks]
     entries += [Entry(t.finished_at, "followup_outcome", t) for t in tasks if t.finished_at]
@@ -89,11 +89,11 @@ class CustomerFeedback:
     """What a customer said after being served: survey answers and follow-up tasks."""
 
     surveys: list[surveys.ContactAnswer]
-    followups: list[followup.FollowUpTask]
+    followups: list[Any]
 
 
 def customer_feedback(
-    session: Session, *, customer_id: int, visible_tickets: Sequence[tickets.Ticket]
+    session: Session, *, customer_id: int, visible_tickets: Sequence[Any]
 ) -> CustomerFeedback:
     """The survey answers about the customer's contacts and their tickets' contacts, and the
     follow-up tasks of ``visible_tickets`` (the customer's tickets the reader may see)."""

@@ -5,7 +5,7 @@ and the follow-up (回访) tasks with their outcomes, beside the ticket's own ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,16 +27,53 @@ RESOLVED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 VERIFIED = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 
 
-def _answer(at: datetime, data: dict[str, Any]) -> Event:
-    return Event(
-        0,
-        at.timestamp(),
-        EventKind.SURVEY_ANSWERED,
-        contact_id="v-1",
-        agent_id="a001",
-        queue="repair",
-        channel=Channel.VOICE,
-        data=data,
+def survey_answer(
+    contact_id: str, at: datetime, answers: dict[str, Any], *, nps: int | None = None
+) -> list[Event]:
+    """The ``survey_answered`` events of one response about ``contact_id`` (agent a001's
+    voice call in the repair queue), as the surveys service writes them: one with every
+    answer and the overall score, and one more for an NPS answer."""
+    whole = {"survey": "csat", "response": 1, "product": None}
+
+    def event(data: dict[str, Any]) -> Event:
+        return Event(
+            0,
+            at.timestamp(),
+            EventKind.SURVEY_ANSWERED,
+            contact_id=contact_id,
+            agent_id="a001",
+            queue="repair",
+            channel=Channel.VOICE,
+            data=data,
+        )
+
+    overall = {"score": answers["overall"], "scale_max": 5, "question": "overall"}
+    events = [event({**whole, "answers": answers, **overall})]
+    if nps is not None:
+        events.append(event({**whole, "score": nps, "scale_max": 10, "question": "nps"}))
+    return events
+
+
+def followup_task(
+    ticket: Any, *, made: datetime, finished: datetime | None, answers: dict[str, Any]
+) -> FollowUpTask:
+    """A follow-up task of ``ticket`` made at ``made``, due two days later; ``verified`` by
+    hf1 at ``finished`` with ``answers``, or still open."""
+    return FollowUpTask(
+        ticket_id=ticket.id,
+        resolution_key=f"{ticket.id}:1",
+        rule="repair_done",
+        script="repair",
+        questions=["done", "csat", "comment"],
+        ticket_type=ticket.type,
+        created_at=made,
+        resolved_at=made,
+        due_at=made + timedelta(days=2),
+        state="verified" if finished else "open",
+        finished_at=finished,
+        attempts=1 if finished else 0,
+        answers=answers if finished else {},
+        agent="hf1" if finished else None,
     )
 
 
@@ -82,25 +119,9 @@ def served(session_factory: sessionmaker[Session], tmp_path: Any) -> dict[str, A
             now=OPENED,
         )
         session.flush()
-        whole = {"survey": "csat", "response": 1, "product": None}
-        event_log.append(
-            session,
-            [
-                _answer(
-                    ANSWERED,
-                    {**whole, "answers": {"overall": 4, "nps": 9, "comment": "师傅很好"}}
-                    | {"score": 4, "scale_max": 5, "question": "overall"},
-                ),
-                _answer(ANSWERED, {**whole, "score": 9, "scale_max": 10, "question": "nps"}),
-                Event(
-                    0,
-                    ANSWERED.timestamp(),
-                    EventKind.SURVEY_ANSWERED,
-                    contact_id="v-2",
-                    data={**whole, "answers": {"overall": 1}, "score": 1, "scale_max": 5},
-                ),
-            ],
-        )
+        comment = {"overall": 4, "nps": 9, "comment": "师傅很好"}
+        event_log.append(session, survey_answer("v-1", ANSWERED, comment, nps=9))
+        event_log.append(session, survey_answer("v-2", ANSWERED, {"overall": 1}))
         audio = tmp_path / "v-1.wav"
         audio.write_bytes(b"RIFF")
         session.add(
@@ -113,25 +134,9 @@ def served(session_factory: sessionmaker[Session], tmp_path: Any) -> dict[str, A
                 recorded_at=CALLED.timestamp(),
             )
         )
+        confirmed = {"done": True, "csat": 5, "comment": "修好了"}
         for ticket, finished in ((repair, VERIFIED), (complaint, None)):
-            session.add(
-                FollowUpTask(
-                    ticket_id=ticket.id,
-                    resolution_key=f"{ticket.id}:1",
-                    rule="repair_done",
-                    script="repair",
-                    questions=["done", "csat", "comment"],
-                    ticket_type=ticket.type,
-                    created_at=RESOLVED,
-                    resolved_at=RESOLVED,
-                    due_at=datetime(2026, 3, 4, 10, 0, tzinfo=UTC),
-                    state="verified" if finished else "open",
-                    finished_at=finished,
-                    attempts=1 if finished else 0,
-                    answers={"done": True, "csat": 5, "comment": "修好了"} if finished else {},
-                    agent="hf1" if finished else None,
-                )
-            )
+            session.add(followup_task(ticket, made=RESOLVED, finished=finished, answers=confirmed))
         session.commit()
         return {
             "zhang": zhang.id,

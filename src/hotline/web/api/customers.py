@@ -660,7 +660,7 @@ def overview(
     shown = {row["id"] for row in rows}
     seen = [t for t in theirs if t.id in shown]
     feedback = history.customer_feedback(session, customer_id=customer.id, visible_tickets=seen)
-    numbers = {t.id: t.number for t in seen}
+    ticket_numbers = {t.id: t.number for t in seen}
     masked_words = hides_content(user)
     return OverviewOut(
         customer=CustomerOut.model_validate(view),
@@ -681,7 +681,7 @@ def overview(
         ],
         surveys=[survey_out(a, masked=masked_words) for a in feedback.surveys],
         followups=[
-            followup_out(t, numbers=numbers, masked=masked_words) for t in feedback.followups
+            followup_out(t, numbers=ticket_numbers, masked=masked_words) for t in feedback.followups
         ],
         calling_flags=[
             CallingFlagsOut(
