@@ -32,6 +32,7 @@ from hotline.tickets import service as tickets
 #: before the change made during it, a follow-up is made before its outcome.
 KINDS = ("contact", "change", "survey", "followup", "followup_outcome")
 
+
 @dataclass(frozen=True)
 class Entry:
     """One entry of a history: when, what kind (one of :data:`KINDS`) and the record: a

@@ -31,7 +31,6 @@ from hotline.store import event_log
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
-from hotline.store.models.telephony import Recording
 from hotline.web.app import create_app
 from tests.e2e.web.accessibility import serious_violations
 from tests.e2e.web.serving import serving
@@ -42,7 +41,7 @@ from tests.e2e.web.test_console import (
     SAMPLE,
     _require_browser,
 )
-from tests.integration.web.test_history_api import survey_answer
+from tests.integration.web.test_history_api import recorded, survey_answer
 
 pytestmark = pytest.mark.e2e
 PHOTO = PNG_MAGIC + b"nameplate JSQ25-13"
@@ -102,17 +101,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             at=called,
             summary="热水器不加热",
         )
-        audio = home / "voice-1.wav"
-        audio.write_bytes(b"RIFF")
-        session.add(
-            Recording(
-                contact_id="voice-1",
-                agent_id="a001",
-                path=str(audio),
-                seconds=42.0,
-                recorded_at=called.timestamp(),
-            )
-        )
+        session.add(recorded(home, "voice-1", called))
         answered = called + timedelta(minutes=5)
         event_log.append(session, survey_answer("voice-1", answered, {"overall": 4}))
         tickets.create_ticket(

@@ -2,9 +2,10 @@
 
 An agent finds a customer by the traditional spelling of the name, opens the 360° page
 (identities masked, products, contacts on every channel, tickets, survey answers and
-follow-ups) and reveals the personal data, which is audited. A supervisor reviews the likely duplicates, merges a pair and undoes
-the merge. The pages run under their Content Security Policy at 1366×768 and pass axe-core
-in zh-CN and en (no serious or critical violations).
+follow-ups) and reveals the personal data, which is audited. A supervisor reviews the
+likely duplicates, merges a pair and undoes the merge. The pages run under their Content
+Security Policy at 1366×768 and pass axe-core in zh-CN and en (no serious or critical
+violations).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """

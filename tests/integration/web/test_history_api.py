@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,8 +78,21 @@ def followup_task(
     )
 
 
+def recorded(folder: Path, contact_id: str, at: datetime) -> Recording:
+    """A 41.5 s recording of agent a001's call ``contact_id``, its file in ``folder``."""
+    audio = folder / f"{contact_id}.wav"
+    audio.write_bytes(b"RIFF")
+    return Recording(
+        contact_id=contact_id,
+        agent_id="a001",
+        path=str(audio),
+        seconds=41.5,
+        recorded_at=at.timestamp(),
+    )
+
+
 @pytest.fixture
-def served(session_factory: sessionmaker[Session], tmp_path: Any) -> dict[str, Any]:
+def served(session_factory: sessionmaker[Session], tmp_path: Path) -> dict[str, Any]:
     """张伟 called (v-1, recorded, agent a001); a repair ticket opened in that call; he
     answered the survey (CSAT 4, NPS 9, a comment); the ticket's follow-up reached him and
     he confirmed the fix. A complaint of his, in a queue a001 does not serve, has a
@@ -122,18 +136,7 @@ def served(session_factory: sessionmaker[Session], tmp_path: Any) -> dict[str, A
         comment = {"overall": 4, "nps": 9, "comment": "师傅很好"}
         event_log.append(session, survey_answer("v-1", ANSWERED, comment, nps=9))
         event_log.append(session, survey_answer("v-2", ANSWERED, {"overall": 1}))
-        audio = tmp_path / "v-1.wav"
-        audio.write_bytes(b"RIFF")
-        session.add(
-            Recording(
-                contact_id="v-1",
-                agent_id="a001",
-                queue="repair",
-                path=str(audio),
-                seconds=41.5,
-                recorded_at=CALLED.timestamp(),
-            )
-        )
+        session.add(recorded(tmp_path, "v-1", CALLED))
         confirmed = {"done": True, "csat": 5, "comment": "修好了"}
         for ticket, finished in ((repair, VERIFIED), (complaint, None)):
             session.add(followup_task(ticket, made=RESOLVED, finished=finished, answers=confirmed))

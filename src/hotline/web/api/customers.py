@@ -39,6 +39,7 @@ from hotline.web import jobs
 from hotline.web.access import current_center, hides_customer_identity
 from hotline.web.api.history import (
     FollowupOut,
+    OverviewContactOut,
     SurveyAnswerOut,
     followup_out,
     hides_content,
@@ -548,17 +549,6 @@ class FoundCustomerOut(ResponseModel):
     site: str | None
     phones: list[str]
     products: list[str] = Field(description="Model and serial number of each product.")
-
-
-class OverviewContactOut(ResponseModel):
-    """One contact with the customer, on any channel."""
-
-    at: datetime
-    channel: str
-    direction: str
-    contact_id: str | None
-    agent_id: str | None
-    summary: str
 
 
 class OverviewTicketOut(ResponseModel):

@@ -35,9 +35,8 @@ class RecordingLinkOut(ResponseModel):
     audio: str = Field(description="The address of its audio (``GET``, WAV).")
 
 
-class ContactEntryOut(ResponseModel):
-    """A contact (call, chat, e-mail…) with the customer; ``recordings`` lists only those the
-    reader may hear (none for roles without recordings, a team lead's own teams' only)."""
+class OverviewContactOut(ResponseModel):
+    """One contact with the customer, on any channel."""
 
     at: datetime
     channel: str
@@ -45,6 +44,12 @@ class ContactEntryOut(ResponseModel):
     contact_id: str | None
     agent_id: str | None
     summary: str
+
+
+class ContactEntryOut(OverviewContactOut):
+    """A contact (call, chat, e-mail…) with the customer; ``recordings`` lists only those the
+    reader may hear (none for roles without recordings, a team lead's own teams' only)."""
+
     recordings: list[RecordingLinkOut]
 
 
