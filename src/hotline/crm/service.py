@@ -618,6 +618,26 @@ def contact_history(
     )
 
 
+def contacts_with_ids(
+    session: Session, *, customer_id: int, contact_ids: Sequence[str]
+) -> list[CustomerContact]:
+    """The customer's contacts recorded under ``contact_ids`` (the engine's contact ids),
+    oldest first: the contacts a ticket of theirs was opened or worked in."""
+    wanted = sorted({c for c in contact_ids if c})
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(CustomerContact)
+            .where(
+                CustomerContact.customer_id == customer_id,
+                CustomerContact.contact_id.in_(wanted),
+            )
+            .order_by(CustomerContact.at, CustomerContact.id)
+        )
+    )
+
+
 # ---------------------------------------------------------------- duplicates and merging
 
 

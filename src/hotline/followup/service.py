@@ -270,6 +270,19 @@ def list_tasks(
     return list(session.scalars(query))
 
 
+def tasks_of_tickets(session: Session, *, ticket_ids: Sequence[int]) -> list[FollowUpTask]:
+    """Every follow-up task of ``ticket_ids``, whatever its state, oldest first: a ticket's
+    or a customer's history shows when each was made, when it is due and how it ended."""
+    if not ticket_ids:
+        return []
+    query = (
+        select(FollowUpTask)
+        .where(FollowUpTask.ticket_id.in_(sorted(set(ticket_ids))))
+        .order_by(FollowUpTask.created_at, FollowUpTask.id)
+    )
+    return list(session.scalars(query))
+
+
 @dataclass(frozen=True)
 class DueTask:
     """A follow-up to call, as a dialling list takes it."""

@@ -313,3 +313,58 @@ def handled_contacts(
     for channel, contact_id, agent_id in rows:
         handled.setdefault(channel or "unknown", {})[str(contact_id)] = agent_id
     return handled
+
+
+@dataclass(frozen=True)
+class ContactAnswer:
+    """One survey response given about a contact, as a customer's or a ticket's history
+    shows it: the overall score (``score`` of ``scale_max``, when the survey has an overall
+    question) and every answer."""
+
+    contact_id: str
+    at: datetime
+    survey: str
+    channel: str | None
+    agent_id: str | None
+    score: float | None
+    scale_max: int | None
+    answers: dict[str, Any]
+
+
+def answers_of_contacts(
+    *, session: Session, contact_ids: Sequence[str], limit: int = 100
+) -> list[ContactAnswer]:
+    """The survey responses given about ``contact_ids``, oldest first, at most ``limit``.
+
+    A response is one ``survey_answered`` event holding every answer; the extra per-question
+    NPS events of the same response (:func:`answer_events`) are not listed again.
+    """
+    wanted = sorted({c for c in contact_ids if c})
+    if not wanted:
+        return []
+    rows = session.scalars(
+        select(ContactEventRow)
+        .where(
+            ContactEventRow.kind == EventKind.SURVEY_ANSWERED.value,
+            ContactEventRow.contact_id.in_(wanted),
+        )
+        .order_by(ContactEventRow.at, ContactEventRow.seq, ContactEventRow.id)
+    )
+    found: list[ContactAnswer] = []
+    for row in rows:
+        data = row.data or {}
+        if "answers" not in data or row.contact_id is None:
+            continue
+        found.append(
+            ContactAnswer(
+                contact_id=row.contact_id,
+                at=datetime.fromtimestamp(row.at, UTC),
+                survey=str(data.get("survey", "")),
+                channel=row.channel,
+                agent_id=row.agent_id,
+                score=data.get("score"),
+                scale_max=data.get("scale_max"),
+                answers=dict(data["answers"]),
+            )
+        )
+    return found[-limit:]

@@ -5,8 +5,10 @@ queue (filters, a saved view, bulk assign), opens the ticket page and dispatches
 provider with an appointment window; the work queue, still open, shows the provider within
 seconds (live feed); the provider's technician accepts it in the provider portal and reports
 the visit and a claim; the supervisor's ticket page follows live, records the verification
-callback and closes the ticket, the closed loop showing what blocked it until then. Every
-page passes axe-core (no serious or critical violations) at 1366×768, in zh-CN and en.
+callback and closes the ticket, the closed loop showing what blocked it until then; its
+history shows the call it was opened in (with the recording), the caller's survey answer and
+the follow-up task the visit made. Every page passes axe-core (no serious or critical
+violations) at 1366×768, in zh-CN and en.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from hotline.config.validate import load_center
 from hotline.core.files import PNG_MAGIC
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
+from hotline.store import event_log
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
@@ -38,6 +41,7 @@ from tests.e2e.web.test_console import (
     SAMPLE,
     _require_browser,
 )
+from tests.integration.web.test_history_api import recorded, survey_answer
 
 pytestmark = pytest.mark.e2e
 PHOTO = PNG_MAGIC + b"nameplate JSQ25-13"
@@ -86,11 +90,27 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             purchased_on=date.today() - timedelta(days=200),
             warranty_until=date.today() + timedelta(days=165),
         )
+        # the call the order was opened in: recorded, and the caller answered the survey
+        called = datetime.now(UTC) - timedelta(hours=1)
+        crm.record_contact(
+            session,
+            customer_id=customer.id,
+            channel="voice",
+            contact_id="voice-1",
+            agent_id="a001",
+            at=called,
+            summary="热水器不加热",
+        )
+        session.add(recorded(home, "voice-1", called))
+        answered = called + timedelta(minutes=5)
+        event_log.append(session, survey_answer("voice-1", answered, {"overall": 4}))
         tickets.create_ticket(
             session,
             type="repair",
             subject="热水器不加热",
             description="洗澡时没有热水",
+            customer_id=customer.id,
+            contact_id="voice-1",
             product_id=product.id,
             category="water_heater",
             custom_fields={"model_number": "JSQ25-13", "serial_number": "SN2026001"},
@@ -190,6 +210,9 @@ def test_a_repair_order_goes_round_the_loop_in_the_browser(browser: Any, base_ur
     ticket.fill("#n-text", "已联系客户,约明天上门")
     ticket.click("#note-form button[type=submit]")
     expect(ticket.locator("#t-history li.internal")).to_have_count(1)
+    # The whole history: the call it was opened in (a supervisor may hear it), its survey.
+    expect(ticket.locator("#t-history li.contact")).to_contain_text("播放录音 (42 s)")
+    expect(ticket.locator("#t-history li.survey")).to_contain_text("评分 4 / 5")
     # A photo of the nameplate is kept with the ticket; a program is refused, saying why.
     ticket.set_input_files(
         "#f-file", files=[{"name": "铭牌.png", "mimeType": "image/png", "buffer": PHOTO}]
@@ -237,6 +260,8 @@ def test_a_repair_order_goes_round_the_loop_in_the_browser(browser: Any, base_ur
     expect(ticket.locator("#t-state")).to_have_text(RESOLVED, timeout=5000)
     expect(ticket.locator("#t-blockers li").first).to_have_text("报修工单关闭前需要回访确认")
     expect(ticket.locator("#t-history")).to_contain_text("加热管烧坏")
+    # the warranty repair with parts got its follow-up (回访) task when the visit resolved it
+    expect(ticket.locator("#t-history li.followup")).to_contain_text("生成回访任务")
     ticket.check("#v-part")
     ticket.click("#verify-form button[type=submit]")
     expect(ticket.locator("#t-can-close")).to_be_visible()
@@ -257,6 +282,8 @@ def test_the_pages_in_english_pass_the_accessibility_check(browser: Any, base_ur
     boss.goto(f"{base_url}/tickets/1?lang=en")
     expect(boss.locator("#clocks-title")).to_have_text("SLA clocks")
     expect(boss.locator("#t-number")).not_to_be_empty()
+    expect(boss.locator("#t-history li.contact")).to_contain_text("Play the recording")
+    expect(boss.locator("#t-history li.survey")).to_contain_text("Survey answered")
     _accessible(boss)
     provider = _signed_in(browser, base_url, "anjia1", locale="en")
     provider.goto(f"{base_url}/provider?lang=en")

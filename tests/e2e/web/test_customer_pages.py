@@ -1,10 +1,11 @@
 """The customer pages in headless Chromium against the real server (uvicorn on 127.0.0.1).
 
 An agent finds a customer by the traditional spelling of the name, opens the 360° page
-(identities masked, products, contacts on every channel, tickets) and reveals the personal
-data, which is audited. A supervisor reviews the likely duplicates, merges a pair and undoes
-the merge. The pages run under their Content Security Policy at 1366×768 and pass axe-core
-in zh-CN and en (no serious or critical violations).
+(identities masked, products, contacts on every channel, tickets, survey answers and
+follow-ups) and reveals the personal data, which is audited. A supervisor reviews the
+likely duplicates, merges a pair and undoes the merge. The pages run under their Content
+Security Policy at 1366×768 and pass axe-core in zh-CN and en (no serious or critical
+violations).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
+from hotline.store import event_log
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import AuditEntry, User
@@ -36,6 +38,7 @@ from tests.e2e.web.test_console import (
     _require_browser,
 )
 from tests.e2e.web.test_quality_pages import Site
+from tests.integration.web.test_history_api import followup_task, survey_answer
 
 pytestmark = pytest.mark.e2e
 
@@ -77,17 +80,31 @@ def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
                 session,
                 customer_id=zhang.id,
                 channel=channel,
+                contact_id=f"{channel}-{day}",
                 agent_id="a001",
                 at=datetime(2026, 3, day, 9, 0, tzinfo=UTC),
                 summary=summary,
             )
-        tickets.create_ticket(
+        repair = tickets.create_ticket(
             session,
             type="repair",
             subject="热水器不加热",
             actor="a001",
             customer_id=zhang.id,
             queue="repair",
+            contact_id="voice-1",
+        )
+        session.flush()
+        # what he said afterwards: the call's survey, and the repair's follow-up (回访)
+        answered = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+        event_log.append(session, survey_answer("voice-1", answered, {"overall": 4}))
+        session.add(
+            followup_task(
+                repair,
+                made=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+                finished=datetime(2026, 3, 3, 15, 0, tzinfo=UTC),
+                answers={"done": True, "csat": 5},
+            )
         )
         session.commit()
         return {"zhang": zhang.id, "again": again.id}
@@ -200,7 +217,7 @@ def test_the_customer_pages_pass_axe_in_both_languages(browser: Any, site: Site)
 
     from tests.e2e.web.accessibility import serious_violations
 
-    for lang, title in (("zh-CN", "客户"), ("en", "Customers")):
+    for lang, title, verified in (("zh-CN", "客户", "已核实"), ("en", "Customers", "verified")):
         boss = _page(browser, site, "boss", axe=True)
         boss.goto(f"{site.url}/customers?lang={lang}&q=13812345678")
         expect(boss.locator("h1")).to_have_text(title)
@@ -210,5 +227,11 @@ def test_the_customer_pages_pass_axe_in_both_languages(browser: Any, site: Site)
         assert serious_violations(boss) == []
         boss.locator("#cust-results tbody tr a").first.click()
         expect(boss.locator("#c-contacts tbody tr")).to_have_count(2)
+        # the survey answer about his call, and the repair's follow-up with its outcome
+        survey = boss.locator("#c-surveys tbody tr")
+        expect(survey).to_contain_text("4 / 5")
+        expect(survey).to_contain_text("overall: 4")
+        expect(boss.locator("#c-followups tbody tr")).to_contain_text(verified)
+        expect(boss.locator("#c-followups tbody tr")).to_contain_text("done: true; csat: 5")
         assert serious_violations(boss) == []
         boss.context.close()

@@ -21,6 +21,7 @@ from hotline.config.center import CenterConfig, ServiceProviderConfig
 from hotline.core.calendar import BusinessCalendar
 from hotline.core.errors import NotFound, Problem, ValidationFailed
 from hotline.crm import service as crm
+from hotline.desk import history as desk_history
 from hotline.identity.roles import PersonalField, Role, hidden_fields
 from hotline.quality import service as quality
 from hotline.store.db import utcnow
@@ -37,6 +38,7 @@ from hotline.tickets.workflow import (
     next_escalation,
 )
 from hotline.web.access import current_center, mask_personal, require_agent, scope_of
+from hotline.web.api.history import HistoryEntryOut, timeline_out
 from hotline.web.api.responses import ResponseModel, errors, file_download
 from hotline.web.api.tickets import OVERSIGHT, VIEWERS, WORKERS, agent_queues, may_see_ticket
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles, writer_session
@@ -409,12 +411,14 @@ class AttachmentOut(ResponseModel):
 
 class TicketPageOut(ResponseModel):
     """Everything the ticket page shows; ``close_blockers`` in English, ``blockers`` with
-    their codes."""
+    their codes; ``timeline`` the whole history in time order: the ``history`` of changes
+    and responses with the ticket's contacts, their survey answers and its follow-ups."""
 
     ticket: dict[str, Any]
     provider: str | None
     clocks: list[ClockOut]
     history: list[HistoryOut]
+    timeline: list[HistoryEntryOut]
     close_blockers: list[str]
     blockers: list[BlockerOut]
     attachments: list[AttachmentOut]
@@ -481,7 +485,9 @@ def ticket_page(
     user: CurrentUser = Depends(require_roles(*VIEWERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> TicketPageOut:
-    """A ticket with its clocks, full history, what blocks closing, complaint path, product."""
+    """A ticket with its clocks, full history (changes, contacts with their recordings for the
+    roles that may hear them, survey answers, follow-ups), what blocks closing, complaint
+    path, product."""
     ticket = _visible(request, user, session, ticket_id)
     hidden = hidden_fields(user.roles)
     masked = PersonalField.CONTENT in hidden
@@ -503,12 +509,20 @@ def ticket_page(
         )
         for e in tickets.history(session, ticket_id=ticket.id)
     ]
+    timeline = timeline_out(
+        request,
+        user,
+        session,
+        desk_history.ticket_timeline(session, ticket_id=ticket.id),
+        number=ticket.number,
+    )
     blockers = tickets.what_blocks_closing_of(session, ticket_id=ticket.id)
     return TicketPageOut(
         ticket=view,
         provider=field_service.provider_code(session, ticket.provider_id),
         clocks=_clocks(session, ticket, utcnow()),
         history=history,
+        timeline=timeline,
         close_blockers=[blocker.text for blocker in blockers],
         blockers=[BlockerOut(code=b.code, values=b.values, text=b.text) for b in blockers],
         attachments=[

@@ -31,11 +31,20 @@ from hotline.campaigns import service as campaigns
 from hotline.crm import imports, rules
 from hotline.crm import service as crm
 from hotline.desk import customers as desk
+from hotline.desk import history
 from hotline.identity.audit import record as audit
 from hotline.store.models.tickets import Ticket
 from hotline.tickets import service as tickets
 from hotline.web import jobs
 from hotline.web.access import current_center, hides_customer_identity
+from hotline.web.api.history import (
+    FollowupOut,
+    OverviewContactOut,
+    SurveyAnswerOut,
+    followup_out,
+    hides_content,
+    survey_out,
+)
 from hotline.web.api.responses import (
     IsoText,
     Number,
@@ -542,17 +551,6 @@ class FoundCustomerOut(ResponseModel):
     products: list[str] = Field(description="Model and serial number of each product.")
 
 
-class OverviewContactOut(ResponseModel):
-    """One contact with the customer, on any channel."""
-
-    at: datetime
-    channel: str
-    direction: str
-    contact_id: str | None
-    agent_id: str | None
-    summary: str
-
-
 class OverviewTicketOut(ResponseModel):
     """One of the customer's tickets that the caller of the route may see."""
 
@@ -577,12 +575,15 @@ class CallingFlagsOut(ResponseModel):
 
 class OverviewOut(ResponseModel):
     """A customer at a glance: identities and contact points (masked), products, every
-    contact on every channel, and tickets; ``may_reveal`` says whether the caller may see
-    the customer unmasked through ``POST /api/customers/{id}/reveal``."""
+    contact on every channel, tickets, the survey answers about their contacts and the
+    follow-ups of their tickets (those the caller may see); ``may_reveal`` says whether the
+    caller may see the customer unmasked through ``POST /api/customers/{id}/reveal``."""
 
     customer: CustomerOut
     contacts: list[OverviewContactOut]
     tickets: list[OverviewTicketOut]
+    surveys: list[SurveyAnswerOut]
+    followups: list[FollowupOut]
     calling_flags: list[CallingFlagsOut]
     may_reveal: bool
 
@@ -631,18 +632,26 @@ def overview(
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(read_session, scope="function"),
 ) -> OverviewOut:
-    """The customer page's data: the customer masked, products, contacts and the tickets the
-    caller may see (a merged id leads to the survivor)."""
+    """The customer page's data: the customer masked, products, contacts, the tickets the
+    caller may see, survey answers and those tickets' follow-ups (a merged id leads to the
+    survivor)."""
     customer = crm.get_customer(session, customer_id=customer_id)
     view = crm.customer_view(session, customer=customer, masked=True)
     full = crm.customer_view(session, customer=customer, masked=False)
     numbers = [p["e164"] for p in full["phones"]]
     flags = campaigns.calling_flags(session, numbers=numbers)
     contacts = crm.contact_history(session, customer_id=customer.id)
-    rows = [
-        tickets.ticket_view(t, masked=masked_for(user))
-        for t in tickets.list_tickets(session, customer_id=customer.id)
-    ]
+    theirs = tickets.list_tickets(session, customer_id=customer.id)
+    rows = visible_tickets(
+        current_center(request),
+        user,
+        [tickets.ticket_view(t, masked=masked_for(user)) for t in theirs],
+    )
+    shown = {row["id"] for row in rows}
+    seen = [t for t in theirs if t.id in shown]
+    feedback = history.customer_feedback(session, customer_id=customer.id, visible_tickets=seen)
+    ticket_numbers = {t.id: t.number for t in seen}
+    masked_words = hides_content(user)
     return OverviewOut(
         customer=CustomerOut.model_validate(view),
         contacts=[
@@ -658,7 +667,11 @@ def overview(
         ],
         tickets=[
             OverviewTicketOut.model_validate({k: row[k] for k in OverviewTicketOut.model_fields})
-            for row in visible_tickets(current_center(request), user, rows)
+            for row in rows
+        ],
+        surveys=[survey_out(a, masked=masked_words) for a in feedback.surveys],
+        followups=[
+            followup_out(t, numbers=ticket_numbers, masked=masked_words) for t in feedback.followups
         ],
         calling_flags=[
             CallingFlagsOut(

@@ -107,6 +107,8 @@
       el('c-products').tBodies[0].replaceChildren(...c.products.map((p) =>
         row([p.model, p.serial_number, p.warranty_until])));
     }
+    const when = (at) => at.slice(0, 16).replace('T', ' ');
+    const said = (answers) => Object.entries(answers).map(([question, answer]) => `${question}: ${answer}`).join('; ') || '–';
     async function load() {
       try {
         const view = await call('GET', `/api/customers/${id}/overview`);
@@ -122,6 +124,14 @@
           row([k.number, k.type, k.state, k.subject, k.created_at.slice(0, 16).replace('T', ' ')])));
         el('c-contacts').tBodies[0].replaceChildren(...view.contacts.map((c) =>
           row([c.at.slice(0, 16).replace('T', ' '), c.channel, c.direction, c.agent_id, c.summary])));
+        // What the customer said afterwards: survey answers, and the 回访 calls on their tickets.
+        el('c-surveys').tBodies[0].replaceChildren(...view.surveys.map((s) =>
+          row([when(s.at), s.survey, s.channel || '–', s.agent_id || '–',
+            s.score == null ? '–' : `${s.score} / ${s.scale_max}`, said(s.answers)])));
+        el('c-surveys-none').hidden = view.surveys.length > 0;
+        el('c-followups').tBodies[0].replaceChildren(...view.followups.map((f) =>
+          row([link(`/tickets/${f.ticket_id}`, f.ticket_number || `#${f.ticket_id}`), when(f.due_at), t(`fu.state.${f.state}`), said(f.answers)])));
+        el('c-followups-none').hidden = view.followups.length > 0;
       } catch (error) { showError('c-error', error); }
     }
     el('c-reveal').addEventListener('click', async () => {

@@ -179,31 +179,78 @@
     run(() => call('PATCH', `/api/tickets/${id}/fields`, {category: el('f-category').value, custom_fields: custom}));
   };
 
-  function drawHistory() {
-    el('t-history').replaceChildren(...page.history.map((entry) => {
-      const li = document.createElement('li');
-      if (entry.internal) li.className = 'internal';
-      else if (entry.action === 'update') li.className = 'customer';
-      const time = document.createElement('time'); time.dateTime = entry.at; time.textContent = Backoffice.when(entry.at);
-      const head = document.createElement('div');
-      const kind = entry.internal ? t('bo.internal_note') : t(`bo.action.${entry.action}`);
-      head.append(time, ` · ${entry.actor} · ${kind}`);
-      if (entry.from_state && entry.from_state !== entry.to_state) head.append(` · ${t('ticket.state.' + entry.from_state)} → ${t('ticket.state.' + entry.to_state)}`);
-      li.appendChild(head);
-      if (entry.note) { const p = document.createElement('div'); p.textContent = entry.note; li.appendChild(p); }
-      const data = entry.data || {};
-      const details = [];
-      if (data.fault_found) details.push(`${t('bo.fault_found')}: ${data.fault_found}`);
-      if (data.parts && data.parts.length) details.push(`${t('bo.parts')}: ${data.parts.join(', ')}`);
-      if (data.fixed !== undefined) details.push(data.fixed ? t('bo.fixed') : t('bo.not_fixed'));
-      if (data.on_time !== undefined && data.on_time !== null) details.push(data.on_time ? t('bo.on_time') : t('bo.late'));
-      if (data.provider && entry.action === 'dispatch') details.push(`${t('bo.provider')}: ${data.provider}` + (data.reassigned_from ? ` (${t('bo.reassigned_from')} ${data.reassigned_from})` : ''));
-      if (data.number && ['link', 'merge', 'cancel'].includes(entry.action)) details.push(`${t('bo.other_ticket')}: ${data.number}`);
-      if (data.warranty) details.push(`${t('bo.warranty')}: ${data.warranty}`);
-      if (data.amount_yuan !== undefined) details.push(`${t('bo.amount')}: ${data.amount_yuan}`);
-      if (details.length) { const p = document.createElement('div'); p.className = 'muted small'; p.textContent = details.join(' · '); li.appendChild(p); }
+  // One time-ordered list: the ticket's changes and responses, the contacts it was opened or
+  // worked in (with the recording, for roles that may hear it), the survey answers about
+  // those contacts and its follow-ups (回访) with their outcomes; newest first.
+  function changeItem(entry) {
+    const li = document.createElement('li');
+    if (entry.internal) li.className = 'internal';
+    else if (entry.action === 'update') li.className = 'customer';
+    const time = document.createElement('time'); time.dateTime = entry.at; time.textContent = Backoffice.when(entry.at);
+    const head = document.createElement('div');
+    const kind = entry.internal ? t('bo.internal_note') : t(`bo.action.${entry.action}`);
+    head.append(time, ` · ${entry.actor} · ${kind}`);
+    if (entry.from_state && entry.from_state !== entry.to_state) head.append(` · ${t('ticket.state.' + entry.from_state)} → ${t('ticket.state.' + entry.to_state)}`);
+    li.appendChild(head);
+    if (entry.note) { const p = document.createElement('div'); p.textContent = entry.note; li.appendChild(p); }
+    const data = entry.data || {};
+    const details = [];
+    if (data.fault_found) details.push(`${t('bo.fault_found')}: ${data.fault_found}`);
+    if (data.parts && data.parts.length) details.push(`${t('bo.parts')}: ${data.parts.join(', ')}`);
+    if (data.fixed !== undefined) details.push(data.fixed ? t('bo.fixed') : t('bo.not_fixed'));
+    if (data.on_time !== undefined && data.on_time !== null) details.push(data.on_time ? t('bo.on_time') : t('bo.late'));
+    if (data.provider && entry.action === 'dispatch') details.push(`${t('bo.provider')}: ${data.provider}` + (data.reassigned_from ? ` (${t('bo.reassigned_from')} ${data.reassigned_from})` : ''));
+    if (data.number && ['link', 'merge', 'cancel'].includes(entry.action)) details.push(`${t('bo.other_ticket')}: ${data.number}`);
+    if (data.warranty) details.push(`${t('bo.warranty')}: ${data.warranty}`);
+    if (data.amount_yuan !== undefined) details.push(`${t('bo.amount')}: ${data.amount_yuan}`);
+    if (details.length) { const p = document.createElement('div'); p.className = 'muted small'; p.textContent = details.join(' · '); li.appendChild(p); }
+    return li;
+  }
+  function line(className, at, ...parts) {
+    const li = document.createElement('li');
+    li.className = className;
+    const time = document.createElement('time'); time.dateTime = at; time.textContent = Backoffice.when(at);
+    const head = document.createElement('div');
+    head.append(time, ...parts.filter(Boolean).map((part) => ` · ${part}`));
+    li.appendChild(head);
+    return li;
+  }
+  const said = (answers) => Object.entries(answers).map(([question, answer]) => `${question}: ${answer}`).join('; ');
+  function detail(li, words) {
+    if (!words) return;
+    const p = document.createElement('div'); p.className = 'muted small'; p.textContent = words; li.appendChild(p);
+  }
+  function contactItem(at, c) {
+    const li = line('contact', at, t('bo.tl.contact'), c.channel, c.direction, c.agent_id, c.contact_id);
+    detail(li, c.summary);
+    for (const recording of c.recordings) {
+      const a = document.createElement('a');
+      a.href = recording.audio;
+      a.textContent = `${t('bo.tl.play')} (${Math.round(recording.seconds)} s)`;
+      const p = document.createElement('div'); p.appendChild(a); li.appendChild(p);
+    }
+    return li;
+  }
+  function timelineItem(entry) {
+    if (entry.kind === 'change') return changeItem(page.history[entry.change]);
+    if (entry.kind === 'contact') return contactItem(entry.at, entry.contact);
+    if (entry.kind === 'survey') {
+      const s = entry.survey;
+      const li = line('survey', entry.at, t('bo.tl.survey'), s.survey,
+        s.score == null ? '' : `${t('bo.tl.score')} ${s.score} / ${s.scale_max}`);
+      detail(li, said(s.answers));
       return li;
-    }).reverse());
+    }
+    const f = entry.followup;
+    if (entry.kind === 'followup') {
+      return line('followup', entry.at, `${t('bo.tl.followup')} ${Backoffice.when(f.due_at)}`, f.rule);
+    }
+    const li = line('followup', entry.at, t('bo.tl.followup_outcome'), t(`fu.state.${f.state}`), f.agent);
+    detail(li, said(f.answers));
+    return li;
+  }
+  function drawHistory() {
+    el('t-history').replaceChildren(...page.timeline.map(timelineItem).reverse());
   }
 
   async function drawActions() {
