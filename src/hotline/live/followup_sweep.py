@@ -30,19 +30,26 @@ log = logging.getLogger(__name__)
 DEFAULT_EVERY_S = 300.0
 
 
-def sweep_interval_from_env() -> float:
-    """The sweep interval in seconds from ``HOTLINE_FOLLOWUP_SWEEP_S`` (``0`` = no sweep)."""
-    raw = os.environ.get("HOTLINE_FOLLOWUP_SWEEP_S", "")
+def sweep_interval_from_env(variable: str = "HOTLINE_FOLLOWUP_SWEEP_S") -> float:
+    """The sweep interval in seconds from ``variable`` (``0`` = no sweep; default 300)."""
+    raw = os.environ.get(variable, "")
     if not raw:
         return DEFAULT_EVERY_S
     value = float(raw)
     if value < 0:
-        raise ValueError(f"HOTLINE_FOLLOWUP_SWEEP_S must be 0 or more seconds, not {raw!r}")
+        raise ValueError(f"{variable} must be 0 or more seconds, not {raw!r}")
     return value
 
 
-class FollowUpSweeper:
-    """Runs :func:`hotline.followup.service.sweep` on start and every ``every_s`` seconds."""
+class Sweeper:
+    """Runs :meth:`sweep_once` in a worker thread on start and every ``every_s`` seconds.
+
+    A subclass says what one sweep does (:class:`FollowUpSweeper`, the survey links'
+    :class:`hotline.live.survey_sweep.SurveyLinkSweeper`).
+    """
+
+    #: The sweep's name in the log and on its task.
+    name = "sweep"
 
     def __init__(
         self,
@@ -53,7 +60,7 @@ class FollowUpSweeper:
         every_s: float = DEFAULT_EVERY_S,
     ) -> None:
         if every_s <= 0:
-            raise ValueError("the follow-up sweep interval must be more than 0 seconds")
+            raise ValueError(f"the {self.name} interval must be more than 0 seconds")
         self.app = app
         self.session_factory = session_factory
         self.clock: Clock = clock or WallClock()
@@ -62,15 +69,11 @@ class FollowUpSweeper:
         self.failures = 0
         self._task: asyncio.Task[None] | None = None
 
-    def sweep_once(self) -> followup.SweepResult:
+    def sweep_once(self) -> object:
         """One sweep in its own write transaction; returns what it did."""
-        now = datetime.fromtimestamp(self.clock.now(), UTC)
-        with writing(self.session_factory()) as session:
-            result = followup.sweep(session, center=self.app.state.center, now=now)
-            session.commit()
-        return result
+        raise NotImplementedError
 
-    async def sweep(self) -> followup.SweepResult:
+    async def sweep(self) -> object:
         """One sweep in a worker thread."""
         result = await asyncio.to_thread(self.sweep_once)
         self.sweeps += 1
@@ -82,13 +85,13 @@ class FollowUpSweeper:
                 await self.sweep()
             except Exception:  # a database hiccup must not end the sweeps for good
                 self.failures += 1
-                log.exception("follow-up sweep failed")
+                log.exception("%s failed", self.name)
             await asyncio.sleep(self.every_s)
 
     async def start(self, _: Any = None) -> None:
         """Start sweeping on the running loop (the first sweep runs at once)."""
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop(), name="followup-sweep")
+            self._task = asyncio.create_task(self._loop(), name=self.name)
 
     async def stop(self, _: Any = None) -> None:
         """Stop sweeping (a sweep in its worker thread finishes its transaction first)."""
@@ -98,6 +101,20 @@ class FollowUpSweeper:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+
+
+class FollowUpSweeper(Sweeper):
+    """Runs :func:`hotline.followup.service.sweep` on start and every ``every_s`` seconds."""
+
+    name = "follow-up sweep"
+
+    def sweep_once(self) -> followup.SweepResult:
+        """One sweep in its own write transaction; returns what it did."""
+        now = datetime.fromtimestamp(self.clock.now(), UTC)
+        with writing(self.session_factory()) as session:
+            result = followup.sweep(session, center=self.app.state.center, now=now)
+            session.commit()
+        return result
 
 
 def attach_followup_sweeper(

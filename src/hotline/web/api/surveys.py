@@ -209,15 +209,6 @@ def survey_definition(config: SurveysConfig | None, survey_id: str | None) -> Su
         ) from None
 
 
-LINK_TEXT = {
-    "zh-CN": "您好，感谢您联系我们。请花一分钟评价本次服务：\n{url}\n"
-    "链接 {hours} 小时内有效，仅可使用一次。\n",
-    "en": "Hello, thank you for contacting us. Please take a minute to rate our service:\n"
-    "{url}\nThe link works once, for {hours} hours.\n",
-}
-LINK_SUBJECT = {"zh-CN": "服务满意度调查", "en": "How did we do?"}
-
-
 @router.post(
     "/api/surveys/links", response_model=LinkSent, status_code=201, responses=errors(404, 409, 422)
 )
@@ -252,8 +243,8 @@ async def send_link(
     mail = email.queue_notice(
         session,
         to=body.email,
-        subject=LINK_SUBJECT[body.language],
-        text=LINK_TEXT[body.language].format(url=url, hours=config.link_ttl_hours),
+        subject=surveys.LINK_SUBJECT[body.language],
+        text=surveys.LINK_TEXT[body.language].format(url=url, hours=config.link_ttl_hours),
         kind="survey",
         author=user.username,
         now=now,
