@@ -332,6 +332,19 @@ def handled_contacts(
     return handled
 
 
+def invitations(
+    *, session: Session, since: datetime, until: datetime
+) -> list[tuple[str, str | None, bool]]:
+    """The survey links sent in ``[since, until)``: each one's carrier (``email``, ``sms``),
+    the agent of its contact and whether it was answered — the links' response rates."""
+    rows = session.execute(
+        select(
+            SurveyInvitation.sent_via, SurveyInvitation.agent_id, SurveyInvitation.answered_at
+        ).where(SurveyInvitation.created_at >= since, SurveyInvitation.created_at < until)
+    )
+    return [(via, agent, answered is not None) for via, agent, answered in rows]
+
+
 # --------------------------------------------------------------------------- links by rule
 
 #: Who sends the links the ``surveys.send`` rule asks for, in the audit log.

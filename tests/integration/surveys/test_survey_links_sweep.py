@@ -31,6 +31,7 @@ from hotline.store.migrate import upgrade
 from hotline.store.models.email import EmailMessage
 from hotline.store.models.surveys import SurveyInvitation
 from hotline.surveys import service as surveys
+from hotline.surveys.statistics import link_rates
 from hotline.tickets import service as tickets
 from tests.integration.channels.test_sms_smpp import StandInSmsc
 
@@ -132,9 +133,19 @@ def test_the_sweep_mails_texts_skips_do_not_call_and_sends_once(
     opened = surveys.open_link(session=db_session, token=token, secret=SECRET, now=LATER)
     assert opened.sent_via == "sms" and opened.occasion is not None
 
+    surveys.answer_link(
+        session=db_session, token=token, secret=SECRET, survey=_config().definition(),
+        raw={"overall": "4", "agent": "5", "speed": "4", "recommend": "8", "resolved": "yes"},
+        now=LATER,
+    )  # fmt: skip
+
     again = sweep(LATER + timedelta(hours=1))
     assert (again.emailed, again.texted) == ([], [])
     assert len(gateway.sent) == len(numbers)
+    # The response rates count the links by carrier: two SMS, one answered; one e-mail.
+    sent = surveys.invitations(session=db_session, since=RESOLVED, until=LATER + timedelta(1))
+    rates = {r.channel: (r.contacts, r.responses) for r in link_rates((v, a) for v, _, a in sent)}
+    assert rates == {"link:email": (1, 0), "link:sms": (2, 1)}
 
 
 def test_a_call_answered_in_the_ivr_gets_no_link_and_one_per_period(

@@ -46,6 +46,7 @@ from hotline.surveys.statistics import (
     drivers,
     figures,
     group_figures,
+    link_rates,
     qa_versus_csat,
     response_rates,
 )
@@ -123,7 +124,9 @@ class GroupOut(ResponseModel):
 
 
 class RateOut(ResponseModel):
-    """Of the contacts handled on a channel, how many answered a survey."""
+    """Of the contacts handled on a channel, how many answered a survey; on the rows
+    ``link:email`` and ``link:sms``, of the survey links sent by that carrier, how many
+    were answered (``contacts`` then counts links)."""
 
     channel: str
     contacts: int
@@ -373,6 +376,7 @@ def results(
     handled = surveys.handled_contacts(
         session=session, since=since.timestamp(), until=until.timestamp()
     )
+    links = surveys.invitations(session=session, since=since, until=until)
     if not scope.everyone:
         found = [r for r in found if scope.covers(r.agent)]
         handled = {
@@ -412,6 +416,10 @@ def results(
             for r in response_rates(
                 {channel: set(contacts) for channel, contacts in handled.items()},
                 found,
+                CONFIDENCE,
+            )
+            + link_rates(
+                [(via, answered) for via, agent, answered in links if scope.covers(agent)],
                 CONFIDENCE,
             )
         ],
