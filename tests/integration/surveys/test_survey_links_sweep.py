@@ -5,12 +5,13 @@ and the response rates count e-mail and SMS invitations apart."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from hotline.campaigns import service as campaigns
@@ -22,9 +23,11 @@ from hotline.channels.sms.settings import GatewaySettings
 from hotline.cli.main import app
 from hotline.config.surveys import SurveysConfig, SurveySendRule
 from hotline.config.validate import load_center
+from hotline.core.clock import ManualClock
 from hotline.core.events import Channel, Event, EventKind
+from hotline.core.settings import Settings
 from hotline.crm import service as crm
-from hotline.live.survey_sweep import sweep_links
+from hotline.live.survey_sweep import attach_survey_sweeper, sweep_links
 from hotline.store import event_log
 from hotline.store.db import make_engine
 from hotline.store.migrate import upgrade
@@ -33,6 +36,7 @@ from hotline.store.models.surveys import SurveyInvitation
 from hotline.surveys import service as surveys
 from hotline.surveys.statistics import link_rates
 from hotline.tickets import service as tickets
+from hotline.web.app import create_app
 from tests.integration.channels.test_sms_smpp import StandInSmsc
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
@@ -229,3 +233,60 @@ def test_the_command_line_sweep_needs_a_rule(
     swept = runner.invoke(app, ["surveys", "sweep", "--center", str(ruled)])
     assert swept.exit_code == 0, swept.output
     assert "0 link(s) e-mailed, 0 texted, 0 SMS refused, 0 occasion(s) skipped" in swept.output
+
+
+class PowerCut(FakeGateway):
+    """A gateway during which the process dies: the SMS may or may not have left."""
+
+    def send(self, *, to: str, text: str) -> list[str]:
+        raise KeyboardInterrupt("power cut")
+
+
+def test_a_crash_while_texting_never_texts_twice(
+    db_session: Session, center: dict[str, int]
+) -> None:
+    calls = _config(RULE.model_copy(update={"after_tickets": []}))
+    with pytest.raises(KeyboardInterrupt):
+        surveys.send_due_links(
+            session=db_session, config=calls, secret=SECRET, now=LATER, gateway=PowerCut()
+        )
+    db_session.rollback()
+    assert _links(db_session) == {center["caller"]: "sms"}  # recorded before the send
+    gateway = FakeGateway()
+    after = surveys.send_due_links(
+        session=db_session, config=calls, secret=SECRET, now=LATER, gateway=gateway
+    )
+    assert (after.texted, gateway.sent) == ([], [])
+
+
+def test_the_server_sweeps_links_at_start(
+    db_session: Session,
+    session_factory: sessionmaker[Session],
+    center: dict[str, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = create_app(
+        settings=Settings(home=tmp_path, secret_key="t"),
+        session_factory=session_factory,
+        center=load_center(SAMPLE).model_copy(update={"surveys": _config()}),
+    )
+    sweeper = attach_survey_sweeper(app, every_s=3600, clock=ManualClock(LATER.timestamp()))
+    assert sweeper is not None and app.state.survey_sweeper is sweeper
+
+    async def scenario() -> None:
+        for start in app.state.on_start:
+            await start(app)
+        for _ in range(1000):  # the first sweep runs at start: wait for it (bounded)
+            if sweeper.sweeps:
+                break
+            await asyncio.sleep(0.01)
+        for stop in app.state.on_stop:
+            await stop(app)
+
+    asyncio.run(scenario())
+    assert sweeper.sweeps == 1 and sweeper.failures == 0
+    # no SMS gateway configured: only the customer with an address gets a link
+    assert _links(db_session) == {center["mail"]: "email"}
+    monkeypatch.setenv("HOTLINE_SURVEY_SWEEP_S", "0")
+    assert attach_survey_sweeper(create_app(settings=Settings(home=tmp_path))) is None
