@@ -17,7 +17,7 @@ import contextlib
 import logging
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -117,19 +117,42 @@ class FollowUpSweeper(Sweeper):
         return result
 
 
+SweeperT = TypeVar("SweeperT", bound=Sweeper)
+
+
+def attach_sweeper(
+    app: Any,
+    kind: type[SweeperT],
+    *,
+    attribute: str,
+    variable: str,
+    every_s: float | None = None,
+    clock: Clock | None = None,
+) -> SweeperT | None:
+    """Run a ``kind`` sweeper while ``app`` runs, kept as ``app.state.<attribute>`` and
+    started and stopped with it; ``every_s`` defaults to the environment's ``variable``
+    (300 s; ``0`` adds none)."""
+    every = sweep_interval_from_env(variable) if every_s is None else every_s
+    if every <= 0:
+        setattr(app.state, attribute, None)
+        return None
+    sweeper = kind(app=app, session_factory=app.state.session_factory, clock=clock, every_s=every)
+    setattr(app.state, attribute, sweeper)
+    app.state.on_start.append(sweeper.start)
+    app.state.on_stop.append(sweeper.stop)
+    return sweeper
+
+
 def attach_followup_sweeper(
     app: Any, *, every_s: float | None = None, clock: Clock | None = None
 ) -> FollowUpSweeper | None:
     """Sweep follow-ups while ``app`` runs: ``app.state.followup_sweeper``, started and
     stopped with it; ``every_s`` defaults to ``HOTLINE_FOLLOWUP_SWEEP_S`` (300 s)."""
-    every = sweep_interval_from_env() if every_s is None else every_s
-    if every <= 0:
-        app.state.followup_sweeper = None
-        return None
-    sweeper = FollowUpSweeper(
-        app=app, session_factory=app.state.session_factory, clock=clock, every_s=every
+    return attach_sweeper(
+        app,
+        FollowUpSweeper,
+        attribute="followup_sweeper",
+        variable="HOTLINE_FOLLOWUP_SWEEP_S",
+        every_s=every_s,
+        clock=clock,
     )
-    app.state.followup_sweeper = sweeper
-    app.state.on_start.append(sweeper.start)
-    app.state.on_stop.append(sweeper.stop)
-    return sweeper

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hotline.channels.sms import service as sms
+from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.smpp import SmppGateway
 from hotline.core.clock import Clock
 from hotline.core.errors import NotFound
-from hotline.live.followup_sweep import Sweeper, sweep_interval_from_env
+from hotline.live.followup_sweep import Sweeper, attach_sweeper
 from hotline.store.db import writing
 from hotline.surveys import service as surveys
 
@@ -35,22 +36,15 @@ BIND_TIMEOUT_S = 10.0
 class LazySmpp:
     """The center's SMSC gateway, bound on the first message and stopped by :meth:`close`."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self._smpp: SmppGateway | None = None
 
     def send(self, *, to: str, text: str) -> list[str]:
         """Bind (once) and submit; :class:`GatewayDown` when the SMSC does not bind."""
         if self._smpp is None:
-            s = self.settings
-            self._smpp = SmppGateway(
-                host=s.host,
-                port=s.port,
-                system_id=s.system_id,
-                password=s.password or "",
-                source_addr=s.source_addr,
-                on_message=lambda _: None,
-                on_receipt=lambda _: None,
+            self._smpp = SmppGateway.of(
+                self.settings, on_message=lambda _: None, on_receipt=lambda _: None
             )
             self._smpp.start()
             self._smpp.wait_bound(BIND_TIMEOUT_S)
@@ -108,14 +102,11 @@ def attach_survey_sweeper(
 ) -> SurveyLinkSweeper | None:
     """Send the rule's survey links while ``app`` runs: ``app.state.survey_sweeper``;
     ``every_s`` defaults to ``HOTLINE_SURVEY_SWEEP_S`` (300 s)."""
-    every = sweep_interval_from_env("HOTLINE_SURVEY_SWEEP_S") if every_s is None else every_s
-    if every <= 0:
-        app.state.survey_sweeper = None
-        return None
-    sweeper = SurveyLinkSweeper(
-        app=app, session_factory=app.state.session_factory, clock=clock, every_s=every
+    return attach_sweeper(
+        app,
+        SurveyLinkSweeper,
+        attribute="survey_sweeper",
+        variable="HOTLINE_SURVEY_SWEEP_S",
+        every_s=every_s,
+        clock=clock,
     )
-    app.state.survey_sweeper = sweeper
-    app.state.on_start.append(sweeper.start)
-    app.state.on_stop.append(sweeper.stop)
-    return sweeper

@@ -5,7 +5,6 @@ and the response rates count e-mail and SMS invitations apart."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from hotline.surveys.statistics import link_rates
 from hotline.tickets import service as tickets
 from hotline.web.app import create_app
 from tests.integration.channels.test_sms_smpp import StandInSmsc
+from tests.integration.followup.test_followup_sweeper import start_and_stop
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 runner = CliRunner()
@@ -274,17 +274,7 @@ def test_the_server_sweeps_links_at_start(
     sweeper = attach_survey_sweeper(app, every_s=3600, clock=ManualClock(LATER.timestamp()))
     assert sweeper is not None and app.state.survey_sweeper is sweeper
 
-    async def scenario() -> None:
-        for start in app.state.on_start:
-            await start(app)
-        for _ in range(1000):  # the first sweep runs at start: wait for it (bounded)
-            if sweeper.sweeps:
-                break
-            await asyncio.sleep(0.01)
-        for stop in app.state.on_stop:
-            await stop(app)
-
-    asyncio.run(scenario())
+    start_and_stop(app, sweeper)
     assert sweeper.sweeps == 1 and sweeper.failures == 0
     # no SMS gateway configured: only the customer with an address gets a link
     assert _links(db_session) == {center["mail"]: "email"}
