@@ -372,6 +372,7 @@ def serve(
     from hotline.live.followup_sweep import attach_followup_sweeper
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
+    from hotline.live.survey_sweep import attach_survey_sweeper
     from hotline.web.app import create_app
     from hotline.web.serving import serve_app
 
@@ -423,6 +424,7 @@ def serve(
         mail_cli.attach(app, mail)
         console.print(f"E-mail: SMTP on {mail}")
     attach_followup_sweeper(app)
+    attach_survey_sweeper(app)
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

@@ -61,15 +61,7 @@ def send(
 
     with database() as factory, factory() as session:
         settings = service.gateway_settings(session, secret=server_secret())
-        smpp = SmppGateway(
-            host=settings.host,
-            port=settings.port,
-            system_id=settings.system_id,
-            password=settings.password or "",
-            source_addr=settings.source_addr,
-            on_message=lambda sms: None,
-            on_receipt=on_receipt,
-        )
+        smpp = SmppGateway.of(settings, on_message=lambda sms: None, on_receipt=on_receipt)
         smpp.start()
         try:
             if not smpp.wait_bound(10):

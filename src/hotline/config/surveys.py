@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -67,12 +67,46 @@ class SurveyDefinition(_Strict):
         return next((q.id for q in self.questions if q.kind == "csat"), None)
 
 
+TicketTrigger = Literal["inquiry", "installation", "repair", "complaint", "suggestion"]
+ContactTrigger = Literal["voice", "chat"]
+
+
+class SurveySendRule(_Strict):
+    """When the center sends a survey link on its own (``surveys.send`` in the center file).
+
+    After a ticket of one of ``after_tickets``' types is resolved, and/or after a contact on
+    one of ``after_contacts``' channels ends without the customer answering the survey in that
+    channel (the IVR's DTMF question, chat's rating), the sweep waits ``wait_minutes`` and then
+    sends the link: by e-mail when the customer has an address, else by SMS when a gateway is
+    configured and the customer has a mobile number. A customer gets at most one invitation
+    every ``once_per_days`` days; a number on a do-not-call list never gets one. ``base_url``
+    is where customers open the survey page (the links are ``<base_url>/s/<token>``).
+
+    >>> SurveySendRule(after_tickets=["repair"], base_url="https://cc.example.com").wait_minutes
+    30
+    """
+
+    after_tickets: list[TicketTrigger] = Field(default_factory=list)
+    after_contacts: list[ContactTrigger] = Field(default_factory=list)
+    wait_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    once_per_days: int = Field(default=30, ge=0, le=365)
+    survey: str | None = Field(None, description="the survey sent (the default one when unset)")
+    base_url: str = Field(pattern=r"^https?://[^/\s]+(/\S*)?$", max_length=200)
+
+    @model_validator(mode="after")
+    def _something_triggers(self) -> SurveySendRule:
+        if not self.after_tickets and not self.after_contacts:
+            raise ValueError("name at least one of after_tickets or after_contacts")
+        return self
+
+
 class SurveysConfig(_Strict):
     """The center's surveys; the link sent after a contact uses ``default`` (the first)."""
 
     definitions: list[SurveyDefinition] = Field(min_length=1)
     default: str | None = None
     link_ttl_hours: int = Field(default=168, ge=1, le=24 * 90)
+    send: SurveySendRule | None = None
 
     def definition(self, survey_id: str | None = None) -> SurveyDefinition:
         """The survey named ``survey_id`` (the default one when ``None``); ``KeyError`` if none."""

@@ -426,7 +426,7 @@ def _check_bot(config: CenterConfig, error: Any) -> None:
 
 def _check_surveys(config: CenterConfig, error: Any) -> None:
     """Surveys: unique survey and question ids, ``overall`` naming a CSAT question of its
-    survey, ``default`` naming a survey."""
+    survey, ``default`` and ``send.survey`` naming a survey."""
     if config.surveys is None:
         return
     ids: set[str] = set()
@@ -455,6 +455,12 @@ def _check_surveys(config: CenterConfig, error: Any) -> None:
         error(
             ("surveys", "default"),
             f"unknown survey {default!r} (defined: {', '.join(sorted(ids))})",
+        )
+    send = config.surveys.send
+    if send is not None and send.survey is not None and send.survey not in ids:
+        error(
+            ("surveys", "send", "survey"),
+            f"unknown survey {send.survey!r} (defined: {', '.join(sorted(ids))})",
         )
 
 

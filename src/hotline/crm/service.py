@@ -62,9 +62,11 @@ __all__ = [
     "DuplicateReport",
     "FollowingRecords",
     "NumberLookup",
+    "Reach",
     "add_phone",
     "add_product",
     "check_customers_csv",
+    "contacts_since",
     "create_customer",
     "customer_view",
     "customers_with_number",
@@ -81,6 +83,7 @@ __all__ = [
     "merge_customers",
     "profiles",
     "publish_staged_customers",
+    "reach",
     "record_contact",
     "record_finished_contact",
     "stage_customers",
@@ -358,6 +361,50 @@ def record_finished_contact(
         for customer_id in ids
         if customer_id not in known
     ]
+
+
+def contacts_since(
+    session: Session, *, since: datetime, channels: Sequence[str]
+) -> list[CustomerContact]:
+    """The customers' contacts on ``channels`` from ``since`` on, oldest first (a contact
+    shared by a family's landline is listed once per customer)."""
+    query = (
+        select(CustomerContact)
+        .where(
+            CustomerContact.channel.in_(list(channels)),
+            CustomerContact.at >= since,
+            CustomerContact.contact_id.is_not(None),
+        )
+        .order_by(CustomerContact.at, CustomerContact.id)
+    )
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a customer can be sent a message: their first e-mail address and mobile number."""
+
+    email: str | None
+    mobile: str | None
+
+
+def reach(session: Session, *, customer_id: int) -> Reach:
+    """The customer's (merges followed) first e-mail address and first mobile number."""
+    customer = get_customer(session, customer_id=customer_id)
+    email = session.scalars(
+        select(CustomerEmail.address)
+        .where(CustomerEmail.customer_id == customer.id)
+        .order_by(CustomerEmail.id)
+    ).first()
+    mobile = session.scalars(
+        select(CustomerPhone.e164)
+        .where(
+            CustomerPhone.customer_id == customer.id,
+            CustomerPhone.kind == PhoneKind.MOBILE.value,
+        )
+        .order_by(CustomerPhone.id)
+    ).first()
+    return Reach(email, mobile)
 
 
 _customers = Customer.__table__.c

@@ -22,25 +22,33 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from hotline.config.surveys import SurveyDefinition
+from hotline.campaigns import service as campaigns
+from hotline.channels.email import service as email
+from hotline.channels.sms import service as sms
+from hotline.config.surveys import SurveyDefinition, SurveysConfig
 from hotline.core import signing
 from hotline.core.errors import HotlineError, Problem, ValidationFailed
 from hotline.core.events import Channel, Event, EventKind
+from hotline.crm import service as crm
 from hotline.identity import audit
 from hotline.store import event_log
+from hotline.store.db import writing
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.surveys import SurveyInvitation
 from hotline.surveys.answers import check_answers
+from hotline.surveys.sending import Decision, Occasion, decide
 from hotline.surveys.statistics import Response, responses_from_events
 from hotline.surveys.voc import VocReport, build_report
+from hotline.tickets import service as tickets
 
 PURPOSE = b"survey-link"
 #: Who answers a survey link in the audit log: the customer has no account.
@@ -106,9 +114,16 @@ def send_link(
     now: datetime,
     product: str | None = None,
     ticket_number: str | None = None,
+    facts: ContactFacts | None = None,
+    customer_id: int | None = None,
+    occasion: str | None = None,
 ) -> tuple[SurveyInvitation, str]:
-    """Make a single-use link to ``survey`` about ``contact_id``; return its row and token."""
-    facts = contact_facts(session, contact_id=contact_id)
+    """Make a single-use link to ``survey`` about ``contact_id``; return its row and token.
+
+    ``facts`` default to the contact's own events (:func:`contact_facts`); a link sent by rule
+    names the customer and the ``occasion`` it follows (one link per occasion).
+    """
+    facts = facts or contact_facts(session, contact_id=contact_id)
     invitation = SurveyInvitation(
         survey_id=survey.id,
         contact_id=contact_id,
@@ -121,6 +136,8 @@ def send_link(
         sent_via=sent_via,
         created_at=now,
         expires_at=now + timedelta(hours=ttl_hours),
+        customer_id=customer_id,
+        occasion=occasion,
     )
     session.add(invitation)
     session.flush()
@@ -368,3 +385,232 @@ def answers_of_contacts(
             )
         )
     return found[-limit:]
+
+
+def invitations(
+    *, session: Session, since: datetime, until: datetime
+) -> list[tuple[str, str | None, bool]]:
+    """The survey links sent in ``[since, until)``: each one's carrier (``email``, ``sms``),
+    the agent of its contact and whether it was answered — the links' response rates."""
+    rows = session.execute(
+        select(
+            SurveyInvitation.sent_via, SurveyInvitation.agent_id, SurveyInvitation.answered_at
+        ).where(SurveyInvitation.created_at >= since, SurveyInvitation.created_at < until)
+    )
+    return [(via, agent, answered is not None) for via, agent, answered in rows]
+
+
+# --------------------------------------------------------------------------- links by rule
+
+#: Who sends the links the ``surveys.send`` rule asks for, in the audit log.
+SWEEP_ACTOR = "surveys"
+#: How far back the sweep looks for resolved tickets and finished contacts.
+SWEEP_LOOKBACK = timedelta(days=3)
+
+LINK_TEXT = {
+    "zh-CN": "您好，感谢您联系我们。请花一分钟评价本次服务：\n{url}\n"
+    "链接 {hours} 小时内有效，仅可使用一次。\n",
+    "en": "Hello, thank you for contacting us. Please take a minute to rate our service:\n"
+    "{url}\nThe link works once, for {hours} hours.\n",
+}
+LINK_SUBJECT = {"zh-CN": "服务满意度调查", "en": "How did we do?"}
+SMS_TEXT = {
+    "zh-CN": "感谢您联系我们，请为本次服务评分：{url}（{hours}小时内有效）",
+    "en": "Thank you for contacting us. Please rate our service: {url} (valid {hours} h)",
+}
+
+
+def link_language(language: str | None) -> Literal["zh-CN", "en"]:
+    """The survey page's language for a customer's ``language`` (zh-CN unless English)."""
+    return "en" if (language or "").lower().startswith("en") else "zh-CN"
+
+
+@dataclass
+class LinkSweep:
+    """What one sweep did: links sent by carrier, occasions skipped with why, SMS refused."""
+
+    emailed: list[int]
+    texted: list[int]
+    skipped: dict[str, str]
+    refused: dict[int, str]
+
+
+def send_due_links(
+    *,
+    session: Session,
+    config: SurveysConfig | None,
+    secret: bytes,
+    now: datetime,
+    gateway: sms.SmsGateway | None = None,
+    lookback: timedelta = SWEEP_LOOKBACK,
+) -> LinkSweep:
+    """Send the survey links the center's ``surveys.send`` rule asks for now.
+
+    Each link is recorded (its row holds the occasion, unique) and committed *before* its SMS
+    goes out, so a crash between the two leaves the link unsent rather than sent twice; an
+    e-mail is queued in the same transaction as its link (the outbox sends it later). An
+    occasion still in its waiting time is left for a later sweep; one decided against is not
+    recorded and is looked at again until it falls out of ``lookback``. Commits.
+    """
+    result = LinkSweep([], [], {}, {})
+    rule = config.send if config is not None else None
+    if config is None or rule is None:
+        return result
+    survey = config.definition(rule.survey)
+    mailbox = any(True for _ in email.list_mailboxes(session, active_only=True))
+    invited: set[int] = set()  # customers sent a link by this sweep
+    for found, facts in _occasions(session, config=config, since=now - lookback):
+        occasion = found
+        if occasion.customer_id in invited:
+            occasion = replace(occasion, last_invited=now)
+        decision: Decision = decide(
+            rule, occasion, now=now, sms_gateway=gateway is not None, mailbox=mailbox
+        )
+        if decision.action == "wait":
+            continue
+        if decision.action == "skip":
+            result.skipped[occasion.key] = decision.reason
+            continue
+        assert occasion.customer_id is not None
+        invited.add(occasion.customer_id)
+        language = link_language(
+            crm.get_customer(session, customer_id=occasion.customer_id).language
+        )
+        invitation, token = send_link(
+            session=session,
+            survey=survey,
+            contact_id=facts.contact_id,
+            sent_by=SWEEP_ACTOR,
+            sent_via=decision.action,
+            ttl_hours=config.link_ttl_hours,
+            secret=secret,
+            now=now,
+            ticket_number=occasion.key.removeprefix("ticket:")
+            if occasion.kind == "ticket"
+            else None,
+            facts=facts,
+            customer_id=occasion.customer_id,
+            occasion=occasion.key,
+        )
+        url = f"{rule.base_url.rstrip('/')}{link_path(token)}?lang={language}"
+        if decision.action == "email":
+            assert occasion.email is not None
+            email.queue_notice(
+                session,
+                to=occasion.email,
+                subject=LINK_SUBJECT[language],
+                text=LINK_TEXT[language].format(url=url, hours=config.link_ttl_hours),
+                kind="survey",
+                author=SWEEP_ACTOR,
+                now=now,
+            )
+            _commit(session)
+            result.emailed.append(invitation.id)
+            continue
+        assert occasion.mobile is not None and gateway is not None
+        _commit(session)  # the link first: a crash from here on never sends it twice
+        outcome = sms.send_sms(
+            session=session,
+            gateway=gateway,
+            to=occasion.mobile,
+            text=SMS_TEXT[language].format(url=url, hours=config.link_ttl_hours),
+            purpose="survey",
+            actor=SWEEP_ACTOR,
+            now=now,
+        )
+        _commit(session)
+        if outcome.status == "sent":
+            result.texted.append(invitation.id)
+        else:
+            result.refused[invitation.id] = outcome.reason
+    return result
+
+
+def _commit(session: Session) -> None:
+    """Commit, and declare the next transaction a writer again (SQLite's write gate)."""
+    session.commit()
+    writing(session)
+
+
+def _occasions(
+    session: Session, *, config: SurveysConfig, since: datetime
+) -> list[tuple[Occasion, ContactFacts]]:
+    """The resolved tickets and finished contacts the rule may follow that have no link yet,
+    with what the survey's answers will be counted under."""
+    rule = config.send
+    assert rule is not None
+    found: list[tuple[str, str, str, datetime, int | None, ContactFacts]] = []
+    if rule.after_tickets:
+        for ticket in tickets.resolved_since(session, since=since, types=rule.after_tickets):
+            facts = ContactFacts(
+                ticket.contact_id or f"ticket:{ticket.number}", None, ticket.queue, ticket.assignee
+            )
+            if ticket.contact_id is not None:
+                # A contact the event log does not hold keeps the ticket's own queue.
+                with contextlib.suppress(ValidationFailed):
+                    facts = contact_facts(session, contact_id=ticket.contact_id)
+            found.append(
+                (f"ticket:{ticket.number}", "ticket", ticket.type, ticket.resolved_at,
+                 ticket.customer_id, facts)
+            )  # fmt: skip
+    if rule.after_contacts:
+        for contact in crm.contacts_since(session, since=since, channels=rule.after_contacts):
+            assert contact.contact_id is not None
+            facts = ContactFacts(contact.contact_id, contact.channel, None, contact.agent_id)
+            with_events = session.scalar(
+                select(func.count()).where(ContactEventRow.contact_id == contact.contact_id)
+            )
+            if with_events:
+                facts = contact_facts(session, contact_id=contact.contact_id)
+            found.append(
+                (f"contact:{contact.contact_id}", "contact", contact.channel, contact.at,
+                 contact.customer_id, facts)
+            )  # fmt: skip
+    keys = [key for key, *_ in found]
+    sent = set(
+        session.scalars(select(SurveyInvitation.occasion).where(SurveyInvitation.occasion.in_(keys)))
+    ) if keys else set()  # fmt: skip
+    occasions = []
+    seen: set[str] = set()
+    for key, kind, what, ended, customer_id, facts in found:
+        if key in sent or key in seen:
+            continue
+        seen.add(key)
+        reach = crm.reach(session, customer_id=customer_id) if customer_id else None
+        mobile = reach.mobile if reach else None
+        occasion = Occasion(
+            key,
+            "ticket" if kind == "ticket" else "contact",
+            what,
+            ended,
+            customer_id,
+            email=reach.email if reach else None,
+            mobile=mobile,
+            last_invited=_last_invited(session, customer_id) if customer_id else None,
+            answered_in_channel=kind == "contact" and _answered(session, facts.contact_id),
+            do_not_call=mobile is not None
+            and campaigns.listing(session, number=mobile) is not None,
+        )
+        occasions.append((occasion, facts))
+    return occasions
+
+
+def _last_invited(session: Session, customer_id: int) -> datetime | None:
+    """When the customer was last sent a link by rule."""
+    return session.scalar(
+        select(func.max(SurveyInvitation.created_at)).where(
+            SurveyInvitation.customer_id == customer_id
+        )
+    )
+
+
+def _answered(session: Session, contact_id: str) -> bool:
+    """Whether the contact already holds a survey answer (the IVR's, chat's, a link's)."""
+    return bool(
+        session.scalar(
+            select(func.count()).where(
+                ContactEventRow.contact_id == contact_id,
+                ContactEventRow.kind == EventKind.SURVEY_ANSWERED.value,
+            )
+        )
+    )

@@ -315,6 +315,39 @@ def response_rates(
     return rates
 
 
+#: The response-rate row of the links sent by one carrier: ``link:email``, ``link:sms``.
+LINK_ROW = "link:{via}"
+
+
+def link_rates(
+    invitations: Iterable[tuple[str, bool]], confidence: float = 0.95
+) -> list[ResponseRate]:
+    """Per carrier of survey links (``email``, ``sms``): links sent and how many answered.
+
+    ``invitations`` holds each link's carrier and whether it was answered. A link answers for
+    a contact on some channel, so its response is counted there too; these rows say which
+    carrier brings the answers back.
+
+    >>> [(r.channel, r.contacts, r.responses, r.rate.share) for r in
+    ...  link_rates([("sms", True), ("email", False), ("sms", False), ("email", False)])]
+    [('link:email', 2, 0, 0.0), ('link:sms', 2, 1, 0.5)]
+    """
+    sent: dict[str, int] = {}
+    answered: dict[str, int] = {}
+    for via, used in invitations:
+        sent[via] = sent.get(via, 0) + 1
+        answered[via] = answered.get(via, 0) + int(used)
+    return [
+        ResponseRate(
+            LINK_ROW.format(via=via),
+            sent[via],
+            answered[via],
+            proportion(answered[via], sent[via], confidence),
+        )
+        for via in sorted(sent)
+    ]
+
+
 # --------------------------------------------------------------------------- drivers
 
 

@@ -958,6 +958,43 @@ def resolutions_since(session: Session, *, since: datetime) -> list[ResolutionFa
     return [facts for facts in found if facts is not None]
 
 
+@dataclass(frozen=True)
+class ResolvedTicket:
+    """A ticket resolved at ``resolved_at``, as a post-resolution survey sees it."""
+
+    ticket_id: int
+    number: str
+    type: str
+    resolved_at: datetime
+    customer_id: int | None
+    contact_id: str | None
+    queue: str
+    assignee: str | None
+
+
+def resolved_since(
+    session: Session, *, since: datetime, types: Sequence[str]
+) -> list[ResolvedTicket]:
+    """The tickets of ``types`` resolved from ``since`` on (still resolved or closed since),
+    oldest resolution first: what the survey sweep may follow with a link."""
+    query = (
+        select(Ticket)
+        .where(
+            Ticket.type.in_(list(types)),
+            Ticket.state.in_(("resolved", "closed")),
+            Ticket.resolved_at >= since,
+        )
+        .order_by(Ticket.resolved_at, Ticket.id)
+    )
+    return [
+        ResolvedTicket(
+            t.id, t.number, t.type, t.resolved_at, t.customer_id, t.contact_id, t.queue, t.assignee
+        )
+        for t in session.scalars(query)
+        if t.resolved_at is not None
+    ]
+
+
 def waive_verification(
     session: Session, *, ticket_id: int, actor: str, reason: str, now: datetime | None = None
 ) -> None:

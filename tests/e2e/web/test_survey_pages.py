@@ -204,8 +204,10 @@ def test_a_customer_answers_once_and_a_manager_reads_the_results(browser: Any, s
     # three CSAT answers (IVR 5 and 2, the page's 2): 1 of 3 in the top two boxes
     expect(manager.locator("#surveys-overall")).to_contain_text("CSAT 33.3% [")
     expect(manager.locator("#surveys-overall")).to_contain_text("n=3")
-    expect(manager.locator("#surveys-rates tbody tr")).to_have_count(1)
+    # the contacts' channel, and the e-mailed link (answered) on its carrier's row
+    expect(manager.locator("#surveys-rates tbody tr")).to_have_count(2)
     expect(manager.locator("#surveys-rates tbody")).to_contain_text("voice")
+    expect(manager.locator("#surveys-rates tbody")).to_contain_text("link:email")
     expect(manager.locator("#surveys-drivers tbody tr")).to_have_count(4)
     expect(manager.locator("#surveys-matrix title")).to_have_count(1)
     # the dissatisfied comment, cut into words, is the one root cause; no QA scores yet

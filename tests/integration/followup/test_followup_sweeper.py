@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.core.settings import Settings
 from hotline.crm import service as crm
-from hotline.live.followup_sweep import attach_followup_sweeper, sweep_interval_from_env
+from hotline.live.followup_sweep import Sweeper, attach_followup_sweeper, sweep_interval_from_env
 from hotline.store.models.followup import FollowUpTask
 from hotline.tickets import service as tickets
 from hotline.web.app import create_app
@@ -48,6 +49,22 @@ def missed(db_session: Session) -> int:
     return ticket.id
 
 
+def start_and_stop(app: Any, sweeper: Sweeper) -> None:
+    """Start ``app``'s background work, wait (bounded) for the sweep made at start, stop."""
+
+    async def scenario() -> None:
+        for start in app.state.on_start:
+            await start(app)
+        for _ in range(1000):
+            if sweeper.sweeps:
+                break
+            await asyncio.sleep(0.01)
+        for stop in app.state.on_stop:
+            await stop(app)
+
+    asyncio.run(scenario())
+
+
 def test_the_app_sweeps_at_start_and_stops(
     db_session: Session, session_factory: sessionmaker[Session], missed: int, tmp_path: Path
 ) -> None:
@@ -60,17 +77,7 @@ def test_the_app_sweeps_at_start_and_stops(
     sweeper = attach_followup_sweeper(app, every_s=3600, clock=clock)
     assert sweeper is not None and app.state.followup_sweeper is sweeper
 
-    async def scenario() -> None:
-        for start in app.state.on_start:
-            await start(app)
-        for _ in range(500):  # the first sweep runs at start: wait for it (bounded)
-            if sweeper.sweeps:
-                break
-            await asyncio.sleep(0.01)
-        for stop in app.state.on_stop:
-            await stop(app)
-
-    asyncio.run(scenario())
+    start_and_stop(app, sweeper)
     assert sweeper.sweeps == 1 and sweeper.failures == 0
     tasks = db_session.scalars(select(FollowUpTask).where(FollowUpTask.ticket_id == missed)).all()
     assert [t.rule for t in tasks] == ["warranty-repair-parts"]

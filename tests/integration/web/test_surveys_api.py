@@ -165,6 +165,10 @@ def test_a_link_is_emailed_answered_once_and_refused_when_reused_forged_or_expir
     assert document.status_code == 200 and document.content.startswith(b"%PDF")
     # The dissatisfied comment is a DSAT root cause on the results
     results = app_client.get("/api/surveys/results", headers=lead).json()
+    rates = {r["channel"]: (r["contacts"], r["responses"]) for r in results["response_rates"]}
+    # the answered link's response counts on its contact's channel and on its carrier's row
+    assert rates["voice"] == (1, 1) and rates["link:email"][1] == 1
+    assert "link:sms" not in rates
     assert results["dissatisfied_comments"] == 1
     [cause] = results["root_causes"]
     assert set(cause["keywords"]) < {"师傅", "迟到", "两个", "小时"}  # jieba's words

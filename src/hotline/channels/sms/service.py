@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from hotline.campaigns import service as campaigns
 from hotline.channels.email import credentials
-from hotline.channels.sms.gateway import GatewayDown, SmsGateway
+from hotline.channels.sms.gateway import GatewayDown
+from hotline.channels.sms.gateway import SmsGateway as SmsGateway  # noqa: PLC0414 (re-exported)
 from hotline.channels.sms.rules import PURPOSES, QuietHours, quiet_refusal
 from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.text import Receipt, TextRefused, segments

@@ -37,6 +37,7 @@ import smpplib.exceptions
 import smpplib.smpp
 
 from hotline.channels.sms.gateway import GatewayDown
+from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.text import RECEIPT, Receipt, decode, parse_receipt, segments
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,25 @@ class SmppGateway:
         self._thread: threading.Thread | None = None
         #: How many times a session was bound (reconnections show here).
         self.binds = 0
+
+    @classmethod
+    def of(
+        cls,
+        settings: GatewaySettings,
+        *,
+        on_message: Callable[[IncomingSms], None],
+        on_receipt: Callable[[Receipt], None],
+    ) -> SmppGateway:
+        """The session to the gateway ``settings`` describe (its password decrypted)."""
+        return cls(
+            host=settings.host,
+            port=settings.port,
+            system_id=settings.system_id,
+            password=settings.password or "",
+            source_addr=settings.source_addr,
+            on_message=on_message,
+            on_receipt=on_receipt,
+        )
 
     # ------------------------------------------------------------------ life
 

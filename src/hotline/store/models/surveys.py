@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -25,7 +25,11 @@ class SurveyInvitation(Base):
     """A survey link sent to a customer about one contact (``answered_at`` once used)."""
 
     __tablename__ = "survey_invitations"
-    __table_args__ = (Index("ix_survey_invitations_contact", "contact_id"),)
+    __table_args__ = (
+        Index("ix_survey_invitations_contact", "contact_id"),
+        Index("ix_survey_invitations_customer", "customer_id", "created_at"),
+        UniqueConstraint("occasion", name="uq_survey_invitations_occasion"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     survey_id: Mapped[str] = mapped_column(String(64))
@@ -40,3 +44,7 @@ class SurveyInvitation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The customer a link sent by rule went to, and what it followed (``ticket:<id>``,
+    #: ``contact:<id>``: one link per occasion); both empty on links sent by hand.
+    customer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    occasion: Mapped[str | None] = mapped_column(String(80), nullable=True)

@@ -46,6 +46,7 @@ from hotline.surveys.statistics import (
     drivers,
     figures,
     group_figures,
+    link_rates,
     qa_versus_csat,
     response_rates,
 )
@@ -123,7 +124,9 @@ class GroupOut(ResponseModel):
 
 
 class RateOut(ResponseModel):
-    """Of the contacts handled on a channel, how many answered a survey."""
+    """Of the contacts handled on a channel, how many answered a survey; on the rows
+    ``link:email`` and ``link:sms``, of the survey links sent by that carrier, how many
+    were answered (``contacts`` then counts links)."""
 
     channel: str
     contacts: int
@@ -209,15 +212,6 @@ def survey_definition(config: SurveysConfig | None, survey_id: str | None) -> Su
         ) from None
 
 
-LINK_TEXT = {
-    "zh-CN": "您好，感谢您联系我们。请花一分钟评价本次服务：\n{url}\n"
-    "链接 {hours} 小时内有效，仅可使用一次。\n",
-    "en": "Hello, thank you for contacting us. Please take a minute to rate our service:\n"
-    "{url}\nThe link works once, for {hours} hours.\n",
-}
-LINK_SUBJECT = {"zh-CN": "服务满意度调查", "en": "How did we do?"}
-
-
 @router.post(
     "/api/surveys/links", response_model=LinkSent, status_code=201, responses=errors(404, 409, 422)
 )
@@ -252,8 +246,8 @@ async def send_link(
     mail = email.queue_notice(
         session,
         to=body.email,
-        subject=LINK_SUBJECT[body.language],
-        text=LINK_TEXT[body.language].format(url=url, hours=config.link_ttl_hours),
+        subject=surveys.LINK_SUBJECT[body.language],
+        text=surveys.LINK_TEXT[body.language].format(url=url, hours=config.link_ttl_hours),
         kind="survey",
         author=user.username,
         now=now,
@@ -382,6 +376,7 @@ def results(
     handled = surveys.handled_contacts(
         session=session, since=since.timestamp(), until=until.timestamp()
     )
+    links = surveys.invitations(session=session, since=since, until=until)
     if not scope.everyone:
         found = [r for r in found if scope.covers(r.agent)]
         handled = {
@@ -421,6 +416,10 @@ def results(
             for r in response_rates(
                 {channel: set(contacts) for channel, contacts in handled.items()},
                 found,
+                CONFIDENCE,
+            )
+            + link_rates(
+                [(via, answered) for via, agent, answered in links if scope.covers(agent)],
                 CONFIDENCE,
             )
         ],
