@@ -10,12 +10,14 @@ collect_ignore = [str(source_path(module)) for module in COMPILED_MODULES]
 
 
 # Tests whose deadlines measure real processes (SIP calls through rtpengine, node takeover,
-# kill-and-restart rounds): under pytest-xdist they run one after another on one worker, so no
-# two of them compete for the CPU their timers measure.
+# kill-and-restart rounds, the desk's latency during a big import): under pytest-xdist they
+# run one after another on one worker, so no two of them compete for the CPU their timers
+# measure.
 ONE_AT_A_TIME = (
     "tests/e2e/telephony/",
     "tests/integration/live/test_failover_faults.py",
     "tests/integration/live/test_stop_and_restart.py",
+    "tests/integration/web/test_contact_import_jobs.py",  # desk latency during a big import
 )
 
 

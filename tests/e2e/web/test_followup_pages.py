@@ -152,8 +152,9 @@ def _resolve(boss: Any, base_url: str, ticket_id: int) -> None:
     boss.goto(f"{base_url}/tickets/{ticket_id}")
     boss.click("#act-resolve")
     expect(boss.locator("#t-state")).to_have_text(RESOLVED)
-    # The sample center's rule: a warranty repair with a part waits for its follow-up.
-    expect(boss.locator("#t-blockers li").first).to_contain_text("verification callback")
+    # The sample center's rule: a warranty repair with a part waits for its follow-up (the
+    # blocker is in the page's language, zh-CN here, since blockers come as codes).
+    expect(boss.locator("#t-blockers li").first).to_contain_text("回访确认")
 
 
 def _answer(agent: Any, subject: str, *, done: bool) -> None:
