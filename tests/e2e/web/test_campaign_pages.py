@@ -148,8 +148,11 @@ def test_a_supervisor_sets_up_a_campaign_and_an_agent_works_it(browser: Any, sit
 
     agent = _page(browser, site, "a001")
     agent.click("#nav-desk")
+    # The card's script binds its buttons once the page has loaded: a click before that is
+    # lost (a fresh-clone run under load clicked too early and waited for nothing).
+    agent.wait_for_load_state("load")
     agent.click("#camp-next")
-    expect(agent.locator("#camp-record-name")).to_have_text("Ada")
+    expect(agent.locator("#camp-record-name")).to_have_text("Ada", timeout=15000)
     expect(agent.locator("#camp-script")).to_have_text(
         "Was the installation done? Was a fee charged?"
     )
