@@ -23,7 +23,7 @@ from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.smpp import SmppGateway
 from hotline.core.clock import Clock
 from hotline.core.errors import NotFound
-from hotline.live.followup_sweep import Sweeper, attach_sweeper
+from hotline.live.sweeper import Sweeper, attach_sweeper
 from hotline.store.db import writing
 from hotline.surveys import service as surveys
 

@@ -15,7 +15,8 @@ from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.core.settings import Settings
 from hotline.crm import service as crm
-from hotline.live.followup_sweep import Sweeper, attach_followup_sweeper, sweep_interval_from_env
+from hotline.live.followup_sweep import attach_followup_sweeper
+from hotline.live.sweeper import Sweeper, sweep_interval_from_env
 from hotline.store.models.followup import FollowUpTask
 from hotline.tickets import service as tickets
 from hotline.web.app import create_app
