@@ -374,6 +374,7 @@ def serve(
     from hotline.live.sla import attach_sla_sweeper
     from hotline.live.survey_sweep import attach_survey_sweeper
     from hotline.web.app import create_app
+    from hotline.web.scheduled_reports import attach_report_sweeper
     from hotline.web.serving import serve_app
 
     try:
@@ -425,6 +426,7 @@ def serve(
         console.print(f"E-mail: SMTP on {mail}")
     attach_followup_sweeper(app)
     attach_survey_sweeper(app)
+    attach_report_sweeper(app)
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

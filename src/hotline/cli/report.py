@@ -316,5 +316,9 @@ def experience(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``hotline report`` to the ``hotline`` command."""
+    """Add ``hotline report`` (also spelt ``hotline reports``) to the ``hotline`` command."""
+    from hotline.cli.report_schedules import schedule_app
+
+    report_app.add_typer(schedule_app, name="schedule")
     app.add_typer(report_app, name="report")
+    app.add_typer(report_app, name="reports", hidden=True)
