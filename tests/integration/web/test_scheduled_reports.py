@@ -82,8 +82,8 @@ def _attachment(session: Session, email_id: int) -> tuple[str, bytes, str]:
     row = session.get(EmailMessage, email_id)
     assert row is not None
     message = message_from_bytes(row.raw, policy=policy.default)
-    (part,) = list(message.iter_attachments())  # type: ignore[attr-defined]
-    return part.get_filename(), part.get_content(), ", ".join(row.recipients)
+    (part,) = list(message.iter_attachments())
+    return str(part.get_filename()), part.get_content(), ", ".join(row.recipients)
 
 
 def test_a_due_report_is_sent_once_with_its_figures(
