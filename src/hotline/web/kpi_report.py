@@ -24,7 +24,7 @@ from hotline.config.center import CenterConfig
 from hotline.core.spreadsheet import append_row
 from hotline.identity.scope import EVERYONE, AgentScope
 from hotline.metrics import service as metrics
-from hotline.metrics.compute import KpiReport, queue_figures
+from hotline.metrics.compute import KpiReport, queue_figures, with_sites
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS
 
 #: Longest span one page computes, so a careless filter cannot tie up the server.
@@ -63,8 +63,14 @@ class Filters:
         self.queue = query.get("queue") or ""
         self.team = query.get("team") or ""
         self.agent = query.get("agent") or ""
+        self.site = query.get("site") or ""
         self.timezone = timezone
-        for field, value in (("queue", self.queue), ("team", self.team), ("agent", self.agent)):
+        for field, value in (
+            ("queue", self.queue),
+            ("team", self.team),
+            ("agent", self.agent),
+            ("site", self.site),
+        ):
             if len(value) > 64:
                 raise HTTPException(422, [{"field": field, "problem": "at most 64 characters"}])
 
@@ -86,6 +92,7 @@ class Filters:
                 "queue": self.queue,
                 "team": self.team,
                 "agent": self.agent,
+                "site": self.site,
             }
         )
 
@@ -111,17 +118,24 @@ def selected_contacts(
                 pl.col("agent").replace_strict(teams, default=None, return_dtype=pl.String),
             ).alias("team")
         )
-    known: dict[str, set[str]] = {"queue": set(), "team": set(), "agent": set()}
+    # Each contact's site: its queue's, else its agent's (no sites: none).
+    queue_sites, agent_sites = (
+        (center.queue_sites(), center.agent_sites()) if center is not None else ({}, {})
+    )
+    frame = with_sites(frame, queues=queue_sites, agents=agent_sites)
+    known: dict[str, set[str]] = {"queue": set(), "team": set(), "agent": set(), "site": set()}
     if center is not None:
         known = {
             "queue": {q.id for q in center.queues},
             "team": {t.id for t in center.teams},
             "agent": {a.id for a in center.agents},
+            "site": {s.id for s in center.sites},
         }
     for column, value in (
         ("queue", filters.queue),
         ("team", filters.team),
         ("agent", filters.agent),
+        ("site", filters.site),
     ):
         if value:
             frame = frame.filter(pl.col(column) == value)

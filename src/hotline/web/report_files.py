@@ -194,7 +194,9 @@ def _settlement(
 
 #: The exports a schedule may send.
 REPORTS: Mapping[str, ReportKind] = {
-    "kpis": ReportKind(("xlsx", "csv"), ("by", "interval", "queue", "team", "agent"), _kpis),
+    "kpis": ReportKind(
+        ("xlsx", "csv"), ("by", "interval", "queue", "team", "agent", "site"), _kpis
+    ),
     "cockpit": ReportKind(("xlsx",), (), _cockpit),
     "voc": ReportKind(("xlsx", "pdf"), (), _voc),
     "faults": ReportKind(("xlsx",), (), _faults),

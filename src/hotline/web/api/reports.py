@@ -120,12 +120,20 @@ def kpis(
     by: str = Query("queue", description=f"Comma-separated from {', '.join(DIMENSIONS)}."),
     timezone: TimeZoneQuery = "UTC",
     source: str | None = Query(None, description="Only this imported source."),
+    site: str | None = Query(
+        None,
+        max_length=64,
+        description="Only contacts of this site (its queues', else its agents').",
+    ),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> KpiReportOut:
     """Every METRICS.md queue figure per interval, stating the thresholds and variants used."""
     dimensions = tuple(d.strip() for d in by.split(",") if d.strip() and d.strip() != "center")
     settings, teams = _center_settings(request)
+    center = request.app.state.center
+    if site is not None and (center is None or site not in {s.id for s in center.sites}):
+        raise HTTPException(422, [{"field": "site", "problem": f"no site {site!r} in this center"}])
     try:
         report = service.kpi_report(
             session=session,
@@ -135,6 +143,8 @@ def kpis(
             timezone=timezone,
             source=source,
             teams=teams,
+            sites=service.sites_for_center(center) if center is not None else None,
+            site=site,
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
