@@ -295,8 +295,9 @@ def queue_figures(
     grouped by the local-time interval (``15m``, ``30m``, ``1h``, ``day``, ``month``) in which
     the contact queued, and by the ``by`` columns (any of queue, channel, team, agent, site
     (:func:`with_sites`); empty for the whole center). Ratios with nothing to measure are
-    null, not zero. Besides the four named variants, ``reported_service_level`` is the service level under each contact's
-    queue's headline variant (the figure a center that switched variants reports).
+    null, not zero. Besides the four named variants, ``reported_service_level`` is the service
+    level under each contact's queue's headline variant (the figure a center that switched
+    variants reports).
 
     >>> rec = ContactRecord(contact_id="c1", arrived_at=0.0, queued_at=0.0, answered_at=15.0,
     ...                     agent="a1", queue="repair", outcome="answered", talk_s=120.0)
