@@ -54,7 +54,9 @@ def alert_key(alert: Alert) -> str:
     return f"{alert.kind}:{alert.metric}:{alert.level}:{alert.id or ''}"
 
 
-def _params(alert: Alert) -> dict[str, Any]:
+def alert_params(alert: Any) -> dict[str, Any]:
+    """A cockpit alert (:class:`Alert`, or the API's) as a ``kpi_alert`` notification's
+    parameters."""
     return {
         "alert": alert.kind,
         "metric": alert.metric,
@@ -111,7 +113,7 @@ def sweep_alerts(
                     session.add(row)
             except IntegrityError:  # another node raised it a moment ago
                 continue
-            params = _params(alert)
+            params = alert_params(alert)
             for role in targets.alert_roles:
                 notifications.send(
                     session,

@@ -51,7 +51,18 @@ class Period:
         return self.last.strftime("%Y-%m")
 
 
-Renderer = Callable[[Session, CenterConfig | None, str, Mapping[str, str], Period], bytes]
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a renderer is asked for: the database, the center, the format, filters and days."""
+
+    session: Session
+    center: CenterConfig | None
+    format: str
+    filters: Mapping[str, str]
+    period: Period
+
+
+Renderer = Callable[[Asked], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,45 +75,35 @@ class ReportKind:
     required: tuple[str, ...] = ()
 
 
-def _kpis(
-    session: Session,
-    center: CenterConfig | None,
-    format: str,
-    filters: Mapping[str, str],
-    period: Period,
-) -> bytes:
+def _kpis(asked: Asked) -> bytes:
     from hotline.web.kpi_report import Filters, build_report, kpi_workbook, selected_contacts
 
     query = {
-        "from": period.first.isoformat(),
-        "to": period.last.isoformat(),
-        "interval": filters.get("interval") or "day",
-        **{k: v for k, v in filters.items() if k != "interval"},
+        "from": asked.period.first.isoformat(),
+        "to": asked.period.last.isoformat(),
+        "interval": asked.filters.get("interval") or "day",
+        **{k: v for k, v in asked.filters.items() if k != "interval"},
     }
-    chosen = Filters(query, period.timezone)
-    report = build_report(center, chosen, selected_contacts(center, session, chosen))
-    if format == "csv":
+    chosen = Filters(query, asked.period.timezone)
+    report = build_report(
+        asked.center, chosen, selected_contacts(asked.center, asked.session, chosen)
+    )
+    if asked.format == "csv":
         return report.to_csv().encode("utf-8")
     return kpi_workbook(report)
 
 
-def _cockpit(
-    session: Session,
-    center: CenterConfig | None,
-    format: str,
-    filters: Mapping[str, str],
-    period: Period,
-) -> bytes:
+def _cockpit(asked: Asked) -> bytes:
     from openpyxl import Workbook
 
     from hotline.web.cockpit import FIGURES, build_cockpit
 
     cockpit = build_cockpit(
-        session=session,
-        center=center,
-        first=period.first,
-        last=period.last,
-        timezone=period.timezone,
+        session=asked.session,
+        center=asked.center,
+        first=asked.period.first,
+        last=asked.period.last,
+        timezone=asked.period.timezone,
     )
     book = Workbook()
     sheet = book.active
@@ -137,59 +138,45 @@ def _cockpit(
     return buffer.getvalue()
 
 
-def _voc(
-    session: Session,
-    center: CenterConfig | None,
-    format: str,
-    filters: Mapping[str, str],
-    period: Period,
-) -> bytes:
+def _voc(asked: Asked) -> bytes:
     from hotline.quality.service import month_bounds
     from hotline.surveys import service as surveys
     from hotline.surveys.voc_export import pdf, workbook
 
-    since, until = month_bounds(period.month, period.timezone)
+    since, until = month_bounds(asked.period.month, asked.period.timezone)
     report = surveys.monthly_report(
-        session=session,
-        month=period.month,
+        session=asked.session,
+        month=asked.period.month,
         since=since,
         until=until,
-        timezone=period.timezone,
-        teams={a.id: a.team for a in center.agents} if center is not None else {},
-        definitions=center.surveys.definitions if center and center.surveys else [],
+        timezone=asked.period.timezone,
+        teams={a.id: a.team for a in asked.center.agents} if asked.center is not None else {},
+        definitions=asked.center.surveys.definitions
+        if asked.center and asked.center.surveys
+        else [],
     )
-    return pdf(report) if format == "pdf" else workbook(report)
+    return pdf(report) if asked.format == "pdf" else workbook(report)
 
 
-def _faults(
-    session: Session,
-    center: CenterConfig | None,
-    format: str,
-    filters: Mapping[str, str],
-    period: Period,
-) -> bytes:
+def _faults(asked: Asked) -> bytes:
     from hotline.quality.service import month_bounds
     from hotline.tickets import fault_export
     from hotline.tickets import service as tickets
 
-    start, end = month_bounds(period.month, period.timezone)
-    found = tickets.fault_statistics(session, start=start, end=end, timezone=period.timezone)
-    return fault_export.workbook(found, since=period.month, until=period.month)
+    start, end = month_bounds(asked.period.month, asked.period.timezone)
+    found = tickets.fault_statistics(
+        asked.session, start=start, end=end, timezone=asked.period.timezone
+    )
+    return fault_export.workbook(found, since=asked.period.month, until=asked.period.month)
 
 
-def _settlement(
-    session: Session,
-    center: CenterConfig | None,
-    format: str,
-    filters: Mapping[str, str],
-    period: Period,
-) -> bytes:
+def _settlement(asked: Asked) -> bytes:
     from hotline.followup import service as followup
     from hotline.followup.export import statement_workbook
 
-    provider = filters["provider"]
-    lines = followup.statement(session, month=period.month, provider=provider)
-    return statement_workbook(lines, provider=provider, month=period.month)
+    provider = asked.filters["provider"]
+    lines = followup.statement(asked.session, month=asked.period.month, provider=provider)
+    return statement_workbook(lines, provider=provider, month=asked.period.month)
 
 
 #: The exports a schedule may send.
@@ -246,7 +233,7 @@ def render(
     the page's 422 :class:`fastapi.HTTPException`; the caller records it as the run's error.
     """
     check_request(report, format, filters)
-    content = REPORTS[report].render(session, center, format, filters, period)
+    content = REPORTS[report].render(Asked(session, center, format, filters, period))
     days = (
         f"{period.first}"
         if period.first == period.last

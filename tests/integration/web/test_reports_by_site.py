@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,11 +23,12 @@ from hotline.cli.main import app as cli
 from hotline.metrics import service as metrics
 from hotline.metrics.records import ContactRecord
 from hotline.store.db import make_engine, make_session_factory
-from hotline.store.migrate import upgrade
+from tests.integration.followup.test_followup_cli import database
 from tests.integration.web.conftest import PASSWORD, SAMPLE
 from tests.integration.web.test_manager_cockpit_api import ZONE, auth, seed_ten_days
 
 DAY = {"interval": "day", "timezone": "Asia/Shanghai"}
+__all__ = ["database"]  # the command line's database (a fixture)
 
 
 def seed(session: Session) -> None:
@@ -111,16 +111,12 @@ def test_the_kpi_report_by_site_and_for_one_site(
     assert refused.status_code == 422 and "site" in refused.text
 
 
-def test_the_command_line_reports_by_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+def test_the_command_line_reports_by_site(database: str) -> None:
+    engine = make_engine(database)
     with make_session_factory(engine)() as session:
         seed(session)
         session.commit()
     engine.dispose()
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
-    monkeypatch.setenv("HOTLINE_HOME", str(tmp_path))
     runner = CliRunner()
     base = ["report", "kpis", "--center", str(SAMPLE), "--tz", "Asia/Shanghai", "-i", "day"]
     result = runner.invoke(cli, [*base, "--by", "site", "--site", "chengdu", "-f", "json"])

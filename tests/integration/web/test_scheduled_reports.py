@@ -28,15 +28,16 @@ from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.core.errors import ValidationFailed
 from hotline.core.settings import Settings
-from hotline.store.db import make_engine
-from hotline.store.migrate import upgrade
 from hotline.store.models.email import EmailMessage
 from hotline.store.models.reports import ReportRun
 from hotline.web import scheduled_reports as scheduled
 from hotline.web.app import create_app
+from tests.integration.followup.test_followup_cli import database
 from tests.integration.followup.test_followup_sweeper import start_and_stop
 from tests.integration.web.conftest import SAMPLE
 from tests.integration.web.test_manager_cockpit_api import ZONE, auth, seed_ten_days
+
+__all__ = ["database"]  # the command line's database (a fixture)
 
 CENTER = load_center(SAMPLE)
 MADE = datetime(2026, 3, 1, tzinfo=UTC)
@@ -219,15 +220,7 @@ def test_the_app_sends_due_reports_from_its_sweep(
     assert any(r[1] == "service_level" for r in book["alerts"].values)
 
 
-def test_the_command_line_adds_lists_runs_and_removes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
-    monkeypatch.setenv("HOTLINE_HOME", str(tmp_path))
+def test_the_command_line_adds_lists_runs_and_removes(database: str) -> None:
     runner = CliRunner()
 
     def invoke(*args: str, code: int = 0) -> str:
