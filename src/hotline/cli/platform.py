@@ -373,7 +373,9 @@ def serve(
     from hotline.live.history import ContactHistoryRecorder
     from hotline.live.sla import attach_sla_sweeper
     from hotline.live.survey_sweep import attach_survey_sweeper
+    from hotline.web.alert_sweep import attach_alert_sweeper
     from hotline.web.app import create_app
+    from hotline.web.scheduled_reports import attach_report_sweeper
     from hotline.web.serving import serve_app
 
     try:
@@ -425,6 +427,8 @@ def serve(
         console.print(f"E-mail: SMTP on {mail}")
     attach_followup_sweeper(app)
     attach_survey_sweeper(app)
+    attach_report_sweeper(app)
+    attach_alert_sweeper(app)
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import typer
 import yaml
 from rich.console import Console
@@ -24,6 +25,7 @@ from hotline.metrics.compute import (
     read_parquet_records,
     records_to_frame,
     safe_text,
+    with_sites,
     with_teams,
 )
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, MetricSettings
@@ -159,8 +161,14 @@ def kpis(
         help="Center configuration: per-queue targets and agent teams "
         "(default: HOTLINE_CENTER_CONFIG; --thresholds wins).",
     ),
+    site: str = typer.Option(
+        None,
+        "--site",
+        help="Only this site's contacts (its queues', else its agents'; sites come from the "
+        "center configuration). --by site breaks the figures down by site.",
+    ),
 ) -> None:
-    """Compute every METRICS.md queue figure per interval, by queue, channel, team or agent.
+    """Compute every METRICS.md queue figure per interval, by queue, channel, team, agent or site.
 
     The report states the service-level variant and thresholds it used.
     """
@@ -171,15 +179,30 @@ def kpis(
     settings = _load_settings(thresholds)
     teams: dict[str, str] = {}
     center_config = _center(center)
+    sites: tuple[dict[str, str], dict[str, str]] | None = None
     if center_config is not None:
         teams = service.teams_for_center(center_config)
+        sites = service.sites_for_center(center_config)
         if thresholds is None:
             settings = service.settings_for_center(center_config)
+    if site is not None and (
+        center_config is None or site not in {s.id for s in center_config.sites}
+    ):
+        known = ", ".join(s.id for s in center_config.sites) if center_config else "none"
+        error_console.print(f"[red]error[/red] --site: no site {site!r} (sites: {known})")
+        raise typer.Exit(2)
+
+    def sited(frame: Any) -> Any:
+        frame = with_teams(frame, teams)
+        if sites is not None:
+            frame = with_sites(frame, queues=sites[0], agents=sites[1])
+        return frame.filter(pl.col("site") == site) if site is not None else frame
+
     try:
         if contacts is not None and contacts.suffix == ".parquet":
             frame = _read_parquet(contacts, tz=tz, skip_bad_rows=skip_bad_rows)
             report = queue_figures(
-                with_teams(frame, teams),
+                sited(frame),
                 interval=interval,
                 by=dimensions,
                 settings=settings,
@@ -191,7 +214,7 @@ def kpis(
             # A mapping's time zone is the source center's own (e.g. the bank's Israel time).
             timezone = (load_mapping(mapping).timezone or tz) if mapping else tz
             report = queue_figures(
-                with_teams(records_to_frame(result.records), teams),
+                sited(records_to_frame(result.records)),
                 interval=interval,
                 by=dimensions,
                 settings=settings,
@@ -210,6 +233,8 @@ def kpis(
                     timezone=tz,
                     source=source,
                     teams=teams,
+                    sites=sites,
+                    site=site,
                 )
     except ValueError as exc:
         error_console.print(f"[red]error[/red] {exc}", highlight=False)
@@ -316,5 +341,9 @@ def experience(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``hotline report`` to the ``hotline`` command."""
+    """Add ``hotline report`` (also spelt ``hotline reports``) to the ``hotline`` command."""
+    from hotline.cli.report_schedules import schedule_app
+
+    report_app.add_typer(schedule_app, name="schedule")
     app.add_typer(report_app, name="report")
+    app.add_typer(report_app, name="reports", hidden=True)

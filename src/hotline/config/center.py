@@ -191,6 +191,11 @@ class Queue(Strict):
         "voice"
     )
     calendar: str | None = None
+    site: str | None = Field(
+        default=None,
+        description="the site that answers this queue: its contacts count toward that site "
+        "on the wallboard's site map and in reports by site",
+    )
     requirements: list[RequirementTerm] = Field(default_factory=list)
     target: ServiceTarget
     priority: int = Field(default=0, ge=0, le=100)
@@ -409,6 +414,23 @@ class CenterConfig(Strict):
             if queue.id == queue_id:
                 return queue
         raise KeyError(queue_id)
+
+    def agent_sites(self) -> dict[str, str]:
+        """Each agent's site: its own, else its team's (agents with neither are left out).
+
+        >>> from pathlib import Path
+        >>> from hotline.config.validate import load_center
+        >>> center = load_center(Path(__file__).parent / "samples/appliance_center.yaml")
+        >>> center.agent_sites()["a001"], center.queue_sites()["vip"]
+        ('hefei', 'chengdu')
+        """
+        teams = {team.id: team.site for team in self.teams}
+        found = {agent.id: agent.site or teams.get(agent.team) for agent in self.agents}
+        return {agent: site for agent, site in found.items() if site is not None}
+
+    def queue_sites(self) -> dict[str, str]:
+        """Each queue's site (queues without one are left out)."""
+        return {queue.id: queue.site for queue in self.queues if queue.site is not None}
 
     def channel_capacity(self, agent: Agent, channel: str) -> int:
         """The number of contacts of ``channel`` that ``agent`` may hold at once."""

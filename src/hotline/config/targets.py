@@ -18,13 +18,16 @@ MetricTarget(metric='service_level', level='center', id=None, at_least=0.8, at_m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TargetLevel = Literal["center", "queue", "team", "agent"]
+#: The roles an alert may be addressed to (those who run the center's figures).
+AlertRole = Literal["manager", "supervisor", "team_lead", "wfm", "qa", "admin"]
 
 #: The figures a target may name (METRICS.md ids), with the levels the cockpit computes each at.
 #: Ticket figures and cost exist for the whole center only; occupancy comes from agent states
@@ -123,6 +126,23 @@ class Targets(_Strict):
     metrics: list[MetricTarget] = Field(default_factory=list)
     outlier_k: float = Field(default=2.0, gt=0, le=6, description="flag agents beyond mean ± k·s")
     costs: Costs | None = None
+    alert_roles: list[AlertRole] = Field(
+        default_factory=lambda: list[AlertRole](["manager"]),
+        description="who is notified in the app when the alert sweep raises an alert",
+    )
+    alert_emails: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="addresses the alert sweep also e-mails (through the outbox) on a raise",
+    )
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
 
     def for_level(
         self, metric: str, level: TargetLevel, id: str | None = None

@@ -228,6 +228,7 @@ def _cross_checks(
     for i, queue in enumerate(config.queues):
         base: Path_ = ("queues", i)
         known((*base, "calendar"), queue.calendar, calendars, "calendar")
+        known((*base, "site"), queue.site, sites, "site")
         if config.channels and queue.channel not in channels:
             error((*base, "channel"), f"channel {queue.channel!r} is not enabled in 'channels'")
         requirement_skills((*base, "requirements"), queue.requirements)
@@ -276,11 +277,14 @@ def _cross_checks(
                 ("teams", i, "lead"),
                 f"team lead {team.lead!r} belongs to team {team_of[team.lead]!r}",
             )
+    site_of_team = {t.id: t.site for t in config.teams}
     languages = set(config.center.languages)
     for i, agent in enumerate(config.agents):
         base = ("agents", i)
         known((*base, "team"), agent.team, teams, "team")
         known((*base, "site"), agent.site, sites, "site")
+        if config.sites and agent.site is None and site_of_team.get(agent.team) is None:
+            warn((*base, "site"), "the center has sites: give the agent or its team one")
         for skill in agent.skills:
             known((*base, "skills", skill), skill, skills, "skill")
         for channel in agent.capacity:

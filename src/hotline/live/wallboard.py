@@ -6,7 +6,10 @@ event log, computed by :mod:`hotline.metrics` exactly as reports compute them, w
 queue's own threshold and headline variant), and its agents by state. Per agent it shows
 state, reason code, time in state and the contact in hand. Alerts name what a supervisor
 should look at: a service level under target, a caller waiting past the threshold, callers
-with nobody to answer them.
+with nobody to answer them. The site map has a tile per site of the center file: its agents
+by state (an agent's own site, else its team's), the contacts waiting in its queues and the
+longest wait, and today's service level of its contacts (a contact is its queue's site's, each
+judged under its queue's headline variant).
 
 Figures are recomputed only when something changed (and at most once per ``refresh_s``, by
 default as often as the driver draws the board, at most four times a second): only the contacts that
@@ -26,7 +29,7 @@ import polars as pl
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Event, EventKind
-from hotline.metrics.compute import queue_figures, records_to_frame
+from hotline.metrics.compute import queue_figures, records_to_frame, with_sites
 from hotline.metrics.definitions import MetricSettings, QueueThresholds, ServiceLevelVariant
 from hotline.metrics.records import ContactRecord, fold_events
 from hotline.routing.engine import RoutingEngine
@@ -108,10 +111,16 @@ class Wallboard:
         self.agents: dict[str, AgentPresence] = {}
         self._names = {a.id: a.name for a in center.agents}
         self._teams = {a.id: a.team for a in center.agents}
+        self._queue_sites = center.queue_sites()
+        self._agent_sites = center.agent_sites()
         self._events: dict[str, list[Event]] = {}
         self._records: dict[str, ContactRecord] = {}
         self._changed: set[str] = set()
-        self._figures: dict[str, dict[str, dict[str, Any]]] = {"today": {}, "interval": {}}
+        self._figures: dict[str, dict[str, dict[str, Any]]] = {
+            "today": {},
+            "interval": {},
+            "sites": {},
+        }
         self._figures_at = float("-inf")
         self._figures_key: tuple[str, str] | None = None
         self._day: str | None = None
@@ -122,6 +131,8 @@ class Wallboard:
         self.settings = metric_settings(center)
         self._names = {a.id: a.name for a in center.agents}
         self._teams = {a.id: a.team for a in center.agents}
+        self._queue_sites = center.queue_sites()
+        self._agent_sites = center.agent_sites()
         self._figures_at = float("-inf")
 
     # ------------------------------------------------------------------ feeding
@@ -178,7 +189,9 @@ class Wallboard:
         records = [
             r for r in self._records.values() if r.queued_at is not None and r.queued_at >= since
         ]
-        frame = records_to_frame(records)
+        frame = with_sites(
+            records_to_frame(records), queues=self._queue_sites, agents=self._agent_sites
+        )
         interval = f"{minutes}m" if minutes < 60 else "1h"
         today = queue_figures(
             frame, interval="day", by=("queue",), settings=self.settings, timezone=self.tz.key
@@ -186,9 +199,13 @@ class Wallboard:
         current = queue_figures(
             frame, interval=interval, by=("queue",), settings=self.settings, timezone=self.tz.key
         )
+        sites = queue_figures(
+            frame, interval="day", by=("site",), settings=self.settings, timezone=self.tz.key
+        )
         self._figures = {
             "today": _by_queue(today.table, day_start),
             "interval": _by_queue(current.table, interval_start),
+            "sites": _by_queue(sites.table, day_start, key="site"),
         }
         self._figures_at = now
         self._figures_key = key
@@ -234,9 +251,44 @@ class Wallboard:
             ),
             "queues": queues,
             "agents": agents,
+            "sites": self._site_tiles(queues, agents),
             "totals": _totals(queues, agents),
             "alerts": alerts,
         }
+
+    def _site_tiles(
+        self, queues: list[dict[str, Any]], agents: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A tile per site: agents by state, contacts waiting, longest wait, SL today."""
+        tiles = []
+        for site in self.center.sites:
+            states = dict.fromkeys((s.value for s in SHOWN_STATES), 0)
+            for agent in agents:
+                if self._agent_sites.get(agent["id"]) == site.id and agent["state"] in states:
+                    states[agent["state"]] += 1
+            mine = [q for q in queues if self._queue_sites.get(q["id"]) == site.id]
+            today = self._figures["sites"].get(site.id, {})
+            status = "idle"
+            for queue in mine:
+                status = _worse(status, queue["status"])
+            tiles.append(
+                {
+                    "id": site.id,
+                    "name": site.name or site.id,
+                    "queues": [q["id"] for q in mine],
+                    "agents_by_state": states,
+                    "agents_logged_in": sum(states.values()),
+                    "waiting": sum(q["waiting"] for q in mine),
+                    "longest_wait_s": max((q["longest_wait_s"] for q in mine), default=0.0),
+                    "today": {
+                        "offered": today.get("offered", 0),
+                        "answered": today.get("answered", 0),
+                        "service_level": today.get("reported_service_level"),
+                    },
+                    "status": status,
+                }
+            )
+        return tiles
 
     def _queue_tile(self, engine: RoutingEngine, queue_id: str, now: float) -> dict[str, Any]:
         queue = self.center.queue(queue_id)
@@ -295,13 +347,15 @@ class Wallboard:
         }
 
 
-def _by_queue(table: pl.DataFrame, start: datetime) -> dict[str, dict[str, Any]]:
-    """Rows of a figures table whose interval starts at ``start``, keyed by queue."""
+def _by_queue(
+    table: pl.DataFrame, start: datetime, *, key: str = "queue"
+) -> dict[str, dict[str, Any]]:
+    """Rows of a figures table whose interval starts at ``start``, keyed by ``key``."""
     out: dict[str, dict[str, Any]] = {}
     for row in table.to_dicts():
         began = row["interval_start"]
-        if abs(began - start) < timedelta(seconds=1) and row["queue"] is not None:
-            out[str(row["queue"])] = row
+        if abs(began - start) < timedelta(seconds=1) and row[key] is not None:
+            out[str(row[key])] = row
     return out
 
 

@@ -137,6 +137,26 @@ def with_teams(frame: pl.DataFrame, teams: Mapping[str, str]) -> pl.DataFrame:
     )
 
 
+def with_sites(
+    frame: pl.DataFrame, *, queues: Mapping[str, str], agents: Mapping[str, str]
+) -> pl.DataFrame:
+    """Add the ``site`` column: the site of the contact's queue, else of its agent.
+
+    A contact belongs to the site that answers its queue (the site map's and the reports'
+    grouping); a contact with no queue of a site (an outbound call) to its agent's.
+
+    >>> f = records_to_frame([
+    ...     ContactRecord(contact_id="c1", arrived_at=0.0, outcome="closed", queue="vip"),
+    ...     ContactRecord(contact_id="c2", arrived_at=0.0, outcome="closed", agent="a1"),
+    ...     ContactRecord(contact_id="c3", arrived_at=0.0, outcome="closed")])
+    >>> with_sites(f, queues={"vip": "chengdu"}, agents={"a1": "hefei"})["site"].to_list()
+    ['chengdu', 'hefei', None]
+    """
+    by_queue = pl.col("queue").replace_strict(dict(queues), default=None, return_dtype=pl.String)
+    by_agent = pl.col("agent").replace_strict(dict(agents), default=None, return_dtype=pl.String)
+    return frame.with_columns(pl.coalesce(by_queue, by_agent).alias("site"))
+
+
 @dataclass(frozen=True)
 class KpiReport:
     """Queue figures per interval and dimension, with the settings that produced them."""
@@ -273,10 +293,11 @@ def queue_figures(
 
     ``frame`` holds contact records (:func:`records_to_frame`, :func:`conform`). Rows are
     grouped by the local-time interval (``15m``, ``30m``, ``1h``, ``day``, ``month``) in which
-    the contact queued, and by the ``by`` columns (any of queue, channel, team, agent; empty
-    for the whole center). Ratios with nothing to measure are null, not zero. Besides the
-    four named variants, ``reported_service_level`` is the service level under each contact's
-    queue's headline variant (the figure a center that switched variants reports).
+    the contact queued, and by the ``by`` columns (any of queue, channel, team, agent, site
+    (:func:`with_sites`); empty for the whole center). Ratios with nothing to measure are
+    null, not zero. Besides the four named variants, ``reported_service_level`` is the service
+    level under each contact's queue's headline variant (the figure a center that switched
+    variants reports).
 
     >>> rec = ContactRecord(contact_id="c1", arrived_at=0.0, queued_at=0.0, answered_at=15.0,
     ...                     agent="a1", queue="repair", outcome="answered", talk_s=120.0)
@@ -293,6 +314,9 @@ def queue_figures(
     settings = settings or MetricSettings()
     dims = list(by)
     keys = ["interval_start", *dims]
+    if "site" in dims and "site" not in frame.columns:
+        # No sites known (:func:`with_sites` not applied): every contact is of no site.
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("site"))
 
     lazy = frame.lazy().with_columns(_repeat_flags(frame))
     lazy = lazy.filter(pl.col("queued_at").is_not_null())

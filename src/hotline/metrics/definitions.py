@@ -38,7 +38,7 @@ INTERVALS: Mapping[str, int | None] = MappingProxyType(
 )
 
 #: Dimensions a report can be broken down by (``--by``).
-DIMENSIONS: tuple[str, ...] = ("queue", "channel", "team", "agent")
+DIMENSIONS: tuple[str, ...] = ("queue", "channel", "team", "agent", "site")
 
 
 @dataclass(frozen=True, slots=True)

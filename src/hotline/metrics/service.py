@@ -32,6 +32,7 @@ from hotline.metrics.compute import (
     frame_to_csv,
     frame_to_parquet,
     queue_figures,
+    with_sites,
     with_teams,
 )
 from hotline.metrics.definitions import MetricSettings, QueueThresholds, ServiceLevelVariant
@@ -360,6 +361,11 @@ def teams_for_center(center: Any) -> dict[str, str]:
     return {agent.id: agent.team for agent in center.agents}
 
 
+def sites_for_center(center: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """Each configured queue's and agent's site, for reports by site."""
+    return center.queue_sites(), center.agent_sites()
+
+
 def kpi_report(
     *,
     session: Session,
@@ -369,14 +375,24 @@ def kpi_report(
     timezone: str = "UTC",
     source: str | None = None,
     teams: Mapping[str, str] | None = None,
+    sites: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
+    site: str | None = None,
 ) -> KpiReport:
     """Compute the queue figures of METRICS.md over what the database holds.
 
-    ``teams`` (agent id → team) fills the team of contacts whose record names none.
+    ``teams`` (agent id → team) fills the team of contacts whose record names none;
+    ``sites`` (queue id → site, agent id → site) gives each contact its site
+    (:func:`hotline.metrics.compute.with_sites`), and ``site`` keeps only that site's.
     """
     frame = records_frame(session=session, source=source)
     if teams:
         frame = with_teams(frame, teams)
+    if sites is not None:
+        frame = with_sites(frame, queues=sites[0], agents=sites[1])
+    if site is not None:
+        if "site" not in frame.columns:
+            raise ValueError(f"no site {site!r}: the center names no sites")
+        frame = frame.filter(pl.col("site") == site)
     report = queue_figures(frame, interval=interval, by=by, settings=settings, timezone=timezone)
     report.notes.append(
         f"{frame.height} contacts from the database"

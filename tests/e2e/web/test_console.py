@@ -199,7 +199,7 @@ def test_agent_and_supervisor_work_a_contact_end_to_end(browser: Any, server: Se
     agent.screenshot(path=str(server.shots / "02-console-agent.png"), full_page=True)
     supervisor = _signed_in(browser, server, "boss")
     supervisor.goto(f"{server.url}/wallboard")
-    expect(supervisor.locator(".tile")).to_have_count(6)
+    expect(supervisor.locator("#tiles .tile")).to_have_count(6)
     expect(supervisor.locator("body")).to_have_attribute("data-live", "ws", timeout=5000)
 
     # The agent goes ready; the wallboard shows a001 available.
@@ -293,6 +293,16 @@ def test_agent_and_supervisor_work_a_contact_end_to_end(browser: Any, server: Se
     expect(tile.locator(".abandoned")).to_have_text("0 / 1")
     expect(tile.locator(".sl-today")).to_have_text("100.0%")
     assert server.driver.dispositions[contact] == "installation_booked"
+    # The site map: the installation queue is Hefei's, a001 sits there and is available.
+    hefei = supervisor.locator("#site-tiles .tile[data-site=hefei]")
+    expect(hefei.locator("h3")).to_have_text("合肥中心")
+    expect(hefei.locator(".sl-today")).to_have_text("100.0%")
+    expect(hefei.locator(".offered")).to_have_text("1 / 1")
+    expect(hefei.locator(".waiting")).to_have_text("0")
+    expect(hefei.locator(".state-available")).to_have_text("空闲 1")
+    chengdu = supervisor.locator("#site-tiles .tile[data-site=chengdu]")
+    expect(chengdu.locator(".sl-today")).to_have_text("–")
+    expect(chengdu.locator(".state-available")).to_have_text("空闲 0")
 
     page_latencies = agent.evaluate("window.hotlineLatencies || []")
     board_latencies = supervisor.evaluate("window.hotlineLatencies || []")
@@ -312,8 +322,12 @@ def test_agent_and_supervisor_work_a_contact_end_to_end(browser: Any, server: Se
     expect(agent.locator("#state")).to_have_text("Available")
     expect(agent.locator("h2").first).to_contain_text("Agent desktop")
     agent.screenshot(path=str(server.shots / "07-desk-en.png"), full_page=True)
-    supervisor.goto(f"{server.url}/wallboard?mode=big")
-    expect(supervisor.locator(".tile")).to_have_count(6)
+    supervisor.goto(f"{server.url}/wallboard?mode=big&lang=en")
+    expect(supervisor.locator("#tiles .tile")).to_have_count(6)
+    expect(supervisor.locator("#site-map h2")).to_have_text("Sites")
+    expect(supervisor.locator("#site-tiles .tile[data-site=hefei] .state-available")).to_have_text(
+        "Available 1"
+    )
     supervisor.screenshot(path=str(server.shots / "08-wallboard-big.png"), full_page=True)
 
     # Reports show the finished contact; an agent cannot open the administration.
@@ -385,7 +399,7 @@ def test_administrator_changes_a_role_and_quick_edits_apply_live(
     admin.click("tr[data-user=b002] .user-save-roles")
     expect(admin.locator("#user-result")).to_contain_text("b002 → team_lead")
     assert newcomer.goto(f"{server.url}/wallboard").status == 200
-    expect(newcomer.locator(".tile")).to_have_count(6)
+    expect(newcomer.locator("#tiles .tile")).to_have_count(6)
     newcomer.screenshot(path=str(server.shots / "12-team-lead-wallboard.png"), full_page=True)
 
     # An administrator cannot take their own admin role away.

@@ -4,8 +4,9 @@ A manager opens the cockpit over the ten days of the API test (a repair queue wh
 level falls from 80 % to 20 % on the last day, an agent with three times the team's AHT), in
 zh-CN and then in English: today's tiles mark the targets crossed, the service-level p-chart
 marks the last day in red with rule 1, the alerts list the crossed target and control limit,
-and the outlier agents list a020 with its z-score. Both languages pass axe-core (no serious or
-critical violations).
+and the outlier agents list a020 with its z-score. The manager then schedules the KPI report
+(a refused format is named on the page), and its run, failed for want of a mailbox, shows
+the reason. Both languages pass axe-core (no serious or critical violations).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ from tests.integration.web.test_manager_cockpit_api import seed_ten_days
 pytestmark = pytest.mark.e2e
 
 PERIOD = "from=2026-03-01&to=2026-03-10"
+#: The served app's session factory, for running the report sweep as the server would.
+SERVED: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +73,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         session_factory=factory,
         center=load_center(SAMPLE),
     )
+    SERVED["factory"] = factory
     with serving(app, name="manager") as url:
         yield url
     engine.dispose()
@@ -126,6 +131,34 @@ def test_manager_reads_the_cockpit_in_both_languages(site: str, browser: Any) ->
     assert outliers.count() == 1
     assert "a020" in outliers.first.inner_text() and "2.85" in outliers.first.inner_text()
     assert page.locator("#by-queue tbody tr").first.inner_text().startswith("repair")
+
+    # A daily KPI report by queue: a PDF is refused (the KPI report exists as Excel or CSV).
+    form = page.locator("#schedule-form")
+    form.locator("input[name=name]").fill("每日 KPI")
+    form.locator("select[name=report]").select_option("kpis")
+    form.locator("select[name=format]").select_option("pdf")
+    form.locator("input[name=at]").fill("07:30")
+    form.locator("input[name=recipients]").fill("boss@example.com, lead@example.com")
+    form.locator("input[name=filters]").fill("by=queue")
+    form.locator("button[type=submit]").click()
+    page.wait_for_function(
+        "document.getElementById('schedule-message').textContent.includes('format')"
+    )
+    form.locator("select[name=format]").select_option("xlsx")
+    form.locator("button[type=submit]").click()
+    row = page.locator("#schedule-rows tbody tr")
+    row.first.wait_for()
+    assert "每日 KPI" in row.first.inner_text() and "尚未发送" in row.first.inner_text()
+    assert "by=queue" in row.first.inner_text() and "每天 07:30" in row.first.inner_text()
+    # The sweep runs it the next morning; the center has no mailbox, so the run fails.
+    from hotline.web.scheduled_reports import run_due
+
+    (outcome,) = run_due(
+        SERVED["factory"], center=load_center(SAMPLE), now=datetime.now(UTC) + timedelta(days=1)
+    )
+    assert outcome.status == "failed"
+    page.reload()
+    assert "失败: no active mailbox" in page.locator("#schedule-rows .run-failed").inner_text()
     assert serious_violations(page) == []
     if shots := os.environ.get("HOTLINE_SCREENSHOTS"):
         page.screenshot(path=str(Path(shots) / "manager-cockpit.png"), full_page=True)
@@ -134,7 +167,11 @@ def test_manager_reads_the_cockpit_in_both_languages(site: str, browser: Any) ->
     assert page.locator("h1").inner_text() == "Manager cockpit"
     assert "target crossed" in page.locator("#today-service_level").inner_text()
     assert "individuals (XmR) chart" in page.locator("#chart-aht_s h3").inner_text()
+    assert "Scheduled reports" in page.locator("#schedules h2").inner_text()
+    assert "failed: no active mailbox" in page.locator("#schedule-rows .run-failed").inner_text()
     assert serious_violations(page) == []
+    page.locator(".schedule-remove").first.click()
+    page.locator("#no-schedules").wait_for()
 
     bad = page.goto(f"{site}/manager?from=yesterday")
     assert bad is not None and bad.status == 422

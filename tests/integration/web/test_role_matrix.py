@@ -122,6 +122,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/reports/sources"): SUPERVISION,
     ("POST", "/api/reports/contacts"): MANAGERS | {"wfm"},
     ("GET", "/api/reports/imports/{job_id}"): MANAGERS | {"wfm"},
+    ("GET", "/api/reports/schedules"): SUPERVISORS,
+    ("POST", "/api/reports/schedules"): SUPERVISORS,
+    ("DELETE", "/api/reports/schedules/{schedule_id}"): SUPERVISORS,
     # manager cockpit
     ("GET", "/api/manager/cockpit"): SUPERVISORS,
     ("POST", "/api/manager/alerts/notify"): SUPERVISORS,

@@ -197,3 +197,21 @@ queues:
     assert [(p.line, p.field) for p in result.errors] == [(4, "queues[1].outbound_reserve")]
     fixed = check_text(text.replace("-1}", "0}"), file="center.yaml")
     assert not fixed.errors
+
+
+def test_queues_agents_and_teams_belong_to_known_sites() -> None:
+    text = SAMPLE_CENTER.read_text(encoding="utf-8")
+    wrong = text.replace("    site: hefei\n", "    site: wuhan\n", 1)
+    wrong = wrong.replace(
+        "name: 客户关怀组 Customer care, site: chengdu", "name: 客户关怀组 Customer care"
+    )
+    wrong = wrong.replace(
+        "{id: a021, name: 潘桂, team: t-care, site: chengdu,",
+        "{id: a021, name: 潘桂, team: t-care,",
+    )
+    result = check_text(wrong, file="center.yaml")
+    assert [str(p) for p in result.errors] == [
+        "center.yaml:69: queues[1].site: unknown site 'wuhan' (defined: chengdu, hefei)"
+    ]
+    assert [p.field for p in result.warnings] == ["agents[20].site"]
+    assert "give the agent or its team one" in result.warnings[0].rule

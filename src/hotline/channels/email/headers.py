@@ -74,6 +74,15 @@ def reply_references(parent_id: str | None, parent_references: Sequence[str]) ->
 
 
 @dataclass(frozen=True)
+class MailAttachment:
+    """A file sent with a message: its name, media type (``type/subtype``) and bytes."""
+
+    filename: str
+    media_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingMail:
     """One message to send; ``auto_submitted`` is set on automatic answers (RFC 3834)."""
 
@@ -86,6 +95,7 @@ class OutgoingMail:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     auto_submitted: str | None = None
+    attachments: tuple[MailAttachment, ...] = ()
 
 
 def build(mail: OutgoingMail, *, date: datetime) -> bytes:
@@ -108,6 +118,11 @@ def build(mail: OutgoingMail, *, date: datetime) -> bytes:
         # Microsoft Exchange's own loop guard: no out-of-office answer to this message.
         message["X-Auto-Response-Suppress"] = "All"
     message.set_content(mail.text)
+    for attached in mail.attachments:
+        main, _, sub = attached.media_type.partition("/")
+        message.add_attachment(
+            attached.content, maintype=main, subtype=sub, filename=attached.filename
+        )
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
 

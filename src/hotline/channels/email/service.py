@@ -613,16 +613,17 @@ def queue_reply(
 def queue_notice(
     session: Session,
     *,
-    to: str,
+    to: str | Sequence[str],
     subject: str,
     text: str,
     kind: str,
     author: str,
     now: datetime | None = None,
+    attachments: Sequence[headers.MailAttachment] = (),
 ) -> EmailMessage:
-    """Queue a message that answers no e-mail (a survey link after a contact) from the first
-    active mailbox; the relay sends it like any reply. :class:`Conflict` when the center has
-    no active mailbox to send from.
+    """Queue a message that answers no e-mail (a survey link after a contact, a scheduled
+    report with its file ``attachments``) from the first active mailbox; the relay sends it
+    like any reply. :class:`Conflict` when the center has no active mailbox to send from.
 
     Example: ``queue_notice(session, to="c@example.com", subject="满意度调查", text=link,
     kind="survey", author="lead1")``.
@@ -634,13 +635,14 @@ def queue_notice(
     mail = headers.OutgoingMail(
         from_address=mailbox.address,
         from_name=mailbox.display_name,
-        to=(to,),
+        to=(to,) if isinstance(to, str) else tuple(to),
         subject=subject,
         message_id=headers.message_id(
             token=f"{new_id('mail')}.{kind}", domain=mailbox.address.split("@", 1)[1]
         ),
         text=text,
         auto_submitted="auto-generated",
+        attachments=tuple(attachments),
     )
     return _queue(
         session, mailbox=mailbox, mail=mail, ticket_id=None, kind=kind, author=author, now=now

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from hotline.identity import audit
 from hotline.notifications import service as notifications
 from hotline.store.db import writing
+from hotline.web.alert_sweep import alert_params
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
 from hotline.web.cockpit import FIGURES, Cockpit, build_cockpit, period
@@ -259,14 +260,7 @@ def notify_alerts(
     managers = notifications.Addressee.role("manager")
     sent = 0
     for alert in answer.alerts:
-        params = {
-            "alert": alert.kind,
-            "metric": alert.metric,
-            "where": f"{alert.level} {alert.id}" if alert.id else alert.level,
-            "day": alert.day.isoformat(),
-            "value": f"{alert.value:.4g}",
-            "detail": alert.detail,
-        }
+        params = alert_params(alert)
         if notifications.was_sent(session, to=managers, kind="kpi_alert", params=params):
             continue
         notifications.send(session, to=managers, kind="kpi_alert", params=params)

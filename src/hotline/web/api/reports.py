@@ -31,6 +31,7 @@ from fastapi import (
     status,
 )
 from fastapi import Path as Path_
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, ValidationFailed
@@ -42,10 +43,12 @@ from hotline.metrics.importer import read_contact_records, shipped_mapping
 from hotline.store.db import writing
 from hotline.store.jobs import create_job, get_job, job_view
 from hotline.web import jobs
-from hotline.web.access import scope_of
+from hotline.web import scheduled_reports as scheduled
+from hotline.web.access import current_center, scope_of
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import TimeZoneForm, TimeZoneQuery
+from hotline.web.report_files import REPORTS
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -117,12 +120,20 @@ def kpis(
     by: str = Query("queue", description=f"Comma-separated from {', '.join(DIMENSIONS)}."),
     timezone: TimeZoneQuery = "UTC",
     source: str | None = Query(None, description="Only this imported source."),
+    site: str | None = Query(
+        None,
+        max_length=64,
+        description="Only contacts of this site (its queues', else its agents').",
+    ),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> KpiReportOut:
     """Every METRICS.md queue figure per interval, stating the thresholds and variants used."""
     dimensions = tuple(d.strip() for d in by.split(",") if d.strip() and d.strip() != "center")
     settings, teams = _center_settings(request)
+    center = request.app.state.center
+    if site is not None and (center is None or site not in {s.id for s in center.sites}):
+        raise HTTPException(422, [{"field": "site", "problem": f"no site {site!r} in this center"}])
     try:
         report = service.kpi_report(
             session=session,
@@ -132,6 +143,8 @@ def kpis(
             timezone=timezone,
             source=source,
             teams=teams,
+            sites=service.sites_for_center(center) if center is not None else None,
+            site=site,
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -320,3 +333,151 @@ def contact_import_job(
 ) -> ContactImportJobOut:
     """One contact-record import job: state, ``rows_done`` of ``rows_total``, and result."""
     return ContactImportJobOut(**job_view(get_job(session, job_id=job_id, kind=imports.KIND)))
+
+
+# ---------------------------------------------------------------- scheduled reports
+
+#: Who defines scheduled reports: the people who run the center.
+SCHEDULERS = ("manager", "supervisor")
+
+
+class ScheduleIn(ResponseModel):
+    """A scheduled report: which export (``kpis``, ``cockpit``, ``voc``, ``faults``,
+    ``settlement``), its format and filters, ``daily``/``weekly`` (on ``weekday``, 0 =
+    Monday)/``monthly`` (on ``day_of_month``, 1–28) at ``at`` (HH:MM, the center's time
+    zone), and the addresses it goes to."""
+
+    name: str = Field(min_length=1, max_length=120)
+    report: str = Field(max_length=32)
+    format: str = Field(max_length=8)
+    filters: dict[str, str] = Field(default_factory=dict, max_length=8)
+    frequency: str = Field(max_length=8)
+    at: str = Field(max_length=5)
+    weekday: int | None = Field(None, ge=0, le=6)
+    day_of_month: int | None = Field(None, ge=1, le=28)
+    recipients: list[str] = Field(min_length=1, max_length=20)
+
+
+class RunOut(ResponseModel):
+    """One due time of a schedule: ``running``, ``sent`` (the outbox message) or ``failed``
+    with the reason."""
+
+    id: int
+    due_at: datetime
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    error: str
+    email_id: int | None
+    attachment: str
+
+
+class ScheduleOut(ResponseModel):
+    """A scheduled report and its latest runs, newest first."""
+
+    id: int
+    name: str
+    report: str
+    format: str
+    filters: dict[str, str]
+    frequency: str
+    at: str
+    weekday: int | None
+    day_of_month: int | None
+    timezone: str
+    recipients: list[str]
+    created_by: str
+    created_at: datetime
+    runs: list[RunOut]
+
+
+class SchedulesOut(ResponseModel):
+    """Every scheduled report, and the reports and formats a schedule may name."""
+
+    schedules: list[ScheduleOut]
+    reports: dict[str, list[str]]
+
+
+class ScheduleRemovedOut(ResponseModel):
+    """The schedule removed."""
+
+    removed: int
+
+
+def schedule_out(schedule: Any, runs: list[Any], timezone: str) -> ScheduleOut:
+    """A schedule as the API and the manager page show it."""
+    return ScheduleOut(
+        id=schedule.id,
+        name=schedule.name,
+        report=schedule.report,
+        format=schedule.format,
+        filters=schedule.filters,
+        frequency=schedule.frequency,
+        at=schedule.at,
+        weekday=schedule.weekday,
+        day_of_month=schedule.day_of_month,
+        timezone=timezone,
+        recipients=schedule.recipients,
+        created_by=schedule.created_by,
+        created_at=schedule.created_at,
+        runs=[
+            RunOut(
+                id=r.id,
+                due_at=r.due_at,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                status=r.status,
+                error=r.error,
+                email_id=r.email_id,
+                attachment=r.attachment,
+            )
+            for r in runs
+        ],
+    )
+
+
+def schedules_out(request: Request, session: Session) -> SchedulesOut:
+    """Every schedule with its latest runs, in the center's time zone."""
+    center = current_center(request)
+    timezone = center.center.timezone if center is not None else "UTC"
+    runs = scheduled.recent_runs(session)
+    return SchedulesOut(
+        schedules=[
+            schedule_out(s, runs.get(s.id, []), timezone) for s in scheduled.list_schedules(session)
+        ],
+        reports={name: list(kind.formats) for name, kind in REPORTS.items()},
+    )
+
+
+@router.get("/schedules", responses=errors())
+def list_schedules(
+    request: Request,
+    _: CurrentUser = Depends(require_roles(*SCHEDULERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> SchedulesOut:
+    """Every scheduled report with its latest runs (failures with their reason)."""
+    return schedules_out(request, session)
+
+
+@router.post("/schedules", status_code=201, responses=errors(422))
+def add_schedule(
+    request: Request,
+    body: ScheduleIn,
+    user: CurrentUser = Depends(require_roles(*SCHEDULERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ScheduleOut:
+    """Send a report by e-mail daily, weekly or monthly (422 naming the field refused)."""
+    center = current_center(request)
+    schedule = scheduled.add_schedule(session, **body.model_dump(), actor=user.username)
+    return schedule_out(schedule, [], center.center.timezone if center is not None else "UTC")
+
+
+@router.delete("/schedules/{schedule_id}", responses=errors(404, 422))
+def remove_schedule(
+    schedule_id: int = Path_(ge=1, le=2**53),
+    user: CurrentUser = Depends(require_roles(*SCHEDULERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ScheduleRemovedOut:
+    """Stop sending a scheduled report (its runs go with it)."""
+    scheduled.remove_schedule(session, schedule_id=schedule_id, actor=user.username)
+    return ScheduleRemovedOut(removed=schedule_id)

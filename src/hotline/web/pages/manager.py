@@ -4,12 +4,14 @@ today per queue and team, and the outlier agents (zh-CN and en).
 The page reads the same answer as ``GET /api/manager/cockpit`` (:mod:`hotline.web.api.manager`)
 and draws each control chart as inline SVG built here: the daily points, the centre line, the
 control limits (stepped for a p-chart, whose limits follow each day's contacts), the target,
-and the out-of-control points marked in red with the rule they broke. No JavaScript.
+and the out-of-control points marked in red with the rule they broke. Below, the scheduled
+reports with their latest runs and failures, and a form to add one (its only script).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -17,12 +19,15 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from hotline.web.api.manager import COCKPIT_ROLES, FigureOut, cockpit_out, load_cockpit
+from hotline.web.api.reports import schedules_out
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.pages.live import page_texts
 from hotline.web.pages.rendering import page_context, render
 
 router = APIRouter(include_in_schema=False)
 
 WIDTH, HEIGHT = 420, 150
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LEFT, RIGHT, TOP, BOTTOM = 46, 8, 8, 20
 
 
@@ -154,6 +159,13 @@ def manager_page(
     answer = cockpit_out(load_cockpit(request, session, chosen["from"], chosen["to"]))
     context = page_context(request, user)
     translate = context["t"]
+    context.update(
+        schedules=schedules_out(request, session),
+        timezone=answer.timezone,
+        zone=ZoneInfo(answer.timezone),
+        weekdays=WEEKDAYS,
+        texts=page_texts(request, context["lang"]),
+    )
     context.update(
         cockpit=answer,
         charts={

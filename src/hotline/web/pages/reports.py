@@ -9,8 +9,7 @@ from the center configuration, and the page prints them beside the figures.
 from __future__ import annotations
 
 import io
-import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,13 +18,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from hotline.core.spreadsheet import append_row
-from hotline.identity.scope import EVERYONE, AgentScope
-from hotline.metrics import service as metrics
-from hotline.metrics.compute import KpiReport, queue_figures
+from hotline.metrics.compute import KpiReport
 from hotline.metrics.definitions import DIMENSIONS, INTERVALS, QUEUE_FIGURES
 from hotline.web.access import scope_of
 from hotline.web.auth import CurrentUser, db_session, require_roles
+from hotline.web.kpi_report import Filters, build_report, kpi_workbook, selected_contacts
 from hotline.web.pages.rendering import page_context, render
 
 router = APIRouter(include_in_schema=False)
@@ -33,141 +30,6 @@ router = APIRouter(include_in_schema=False)
 REPORT_ROLES = ("supervisor", "team_lead", "manager", "wfm", "qa")
 #: Columns shown on the page (every figure goes into the exports).
 SHOWN = ("offered", "answered", "abandoned", "service_level", "asa_s", "aht_s", "abandon_rate")
-#: Longest span one page computes, so a careless filter cannot tie up the server.
-MAX_DAYS = 92
-#: The dates a report can cover (a calendar date past these cannot be turned into instants).
-FIRST_DAY = date(1970, 1, 1)
-LAST_DAY = date(2999, 12, 31)
-
-
-class Filters:
-    """The report's filters, read from the query string and checked."""
-
-    def __init__(self, request: Request, timezone: str) -> None:
-        query = request.query_params
-        today = datetime.now(ZoneInfo(timezone)).date()
-        try:
-            self.date_from = date.fromisoformat(query.get("from") or today.isoformat())
-            self.date_to = date.fromisoformat(query.get("to") or self.date_from.isoformat())
-        except ValueError:
-            raise HTTPException(
-                422, [{"field": "from", "problem": "dates look like 2026-11-23"}]
-            ) from None
-        for field, day in (("from", self.date_from), ("to", self.date_to)):
-            if not FIRST_DAY <= day <= LAST_DAY:
-                problem = f"give a date from {FIRST_DAY} to {LAST_DAY}"
-                raise HTTPException(422, [{"field": field, "problem": problem}])
-        if self.date_to < self.date_from or (self.date_to - self.date_from).days > MAX_DAYS:
-            raise HTTPException(
-                422, [{"field": "to", "problem": f"give a range of 0 to {MAX_DAYS} days"}]
-            )
-        self.interval = query.get("interval") or "30m"
-        if self.interval not in INTERVALS:
-            raise HTTPException(422, [{"field": "interval", "problem": "unknown interval"}])
-        self.by = query.get("by") or "queue"
-        if self.by not in DIMENSIONS:
-            raise HTTPException(422, [{"field": "by", "problem": "unknown breakdown"}])
-        self.queue = query.get("queue") or ""
-        self.team = query.get("team") or ""
-        self.agent = query.get("agent") or ""
-        self.timezone = timezone
-        for field, value in (("queue", self.queue), ("team", self.team), ("agent", self.agent)):
-            if len(value) > 64:
-                raise HTTPException(422, [{"field": field, "problem": "at most 64 characters"}])
-
-    def span(self) -> tuple[datetime, datetime]:
-        """The first and last instants the filters cover, in the center's time zone."""
-        tz = ZoneInfo(self.timezone)
-        start = datetime.combine(self.date_from, datetime.min.time(), tz)
-        end = datetime.combine(self.date_to + timedelta(days=1), datetime.min.time(), tz)
-        return start, end
-
-    def query_string(self) -> str:
-        """The filters as a query string, for the export links."""
-        from urllib.parse import urlencode
-
-        return urlencode(
-            {
-                "from": self.date_from.isoformat(),
-                "to": self.date_to.isoformat(),
-                "interval": self.interval,
-                "by": self.by,
-                "queue": self.queue,
-                "team": self.team,
-                "agent": self.agent,
-            }
-        )
-
-
-def selected_contacts(
-    request: Request, session: Session, filters: Filters, scope: AgentScope = EVERYONE
-) -> pl.DataFrame:
-    """The database's contacts for the chosen queue, team and agent (any date).
-
-    Broken down or filtered by agent or team, only ``scope``'s agents and teams count: a team
-    lead reads their own team's figures. Per queue and channel the figures stay whole.
-    """
-    center = request.app.state.center
-    frame = metrics.records_frame(session=session)
-    if center is not None:
-        # Contacts folded from the event log carry no team; the center file knows each agent's.
-        teams = {a.id: a.team for a in center.agents}
-        frame = frame.with_columns(
-            pl.coalesce(
-                pl.col("team"),
-                pl.col("agent").replace_strict(teams, default=None, return_dtype=pl.String),
-            ).alias("team")
-        )
-    known: dict[str, set[str]] = {"queue": set(), "team": set(), "agent": set()}
-    if center is not None:
-        known = {
-            "queue": {q.id for q in center.queues},
-            "team": {t.id for t in center.teams},
-            "agent": {a.id for a in center.agents},
-        }
-    for column, value in (
-        ("queue", filters.queue),
-        ("team", filters.team),
-        ("agent", filters.agent),
-    ):
-        if value:
-            frame = frame.filter(pl.col(column) == value)
-            # Imported records may name queues, teams and agents of another ACD: a name is
-            # unknown only when neither the center nor the records have it.
-            if value not in known[column] and frame.is_empty():
-                problem = f"no {column} {value!r} in this center or its contact records"
-                raise HTTPException(422, [{"field": column, "problem": problem}])
-    if not scope.everyone:
-        if filters.by == "team" or filters.team:
-            frame = frame.filter(pl.col("team").is_in(sorted(scope.teams)))
-        if filters.by == "agent" or filters.agent:
-            frame = frame.filter(pl.col("agent").is_in(sorted(scope.agents)))
-    return frame
-
-
-def build_report(request: Request, filters: Filters, contacts: pl.DataFrame) -> KpiReport:
-    """Compute the figures per interval of the selected contacts queued in the date range."""
-    from hotline.live.wallboard import metric_settings
-
-    center = request.app.state.center
-    first, last = filters.span()
-    start, end = first.timestamp(), last.timestamp()
-    frame = contacts.filter((pl.col("queued_at") >= start) & (pl.col("queued_at") < end))
-    settings = metric_settings(center) if center is not None else None
-    report = queue_figures(
-        frame,
-        interval=filters.interval,
-        by=(filters.by,),
-        settings=settings,
-        timezone=filters.timezone,
-    )
-    report.notes.append(
-        f"{frame.height} contacts queued {filters.date_from} to {filters.date_to} "
-        f"({filters.timezone}); imported records and the contact event log"
-    )
-    return report
-
-
 #: Weeks of history a volume forecast learns from, and the fewest days it needs.
 FORECAST_WEEKS = 8
 MIN_HISTORY_DAYS = 14
@@ -312,9 +174,9 @@ def reports_page(
     """Interval KPIs for the chosen queue, team, agent and dates, with charts."""
     center = request.app.state.center
     timezone = center.center.timezone if center is not None else "UTC"
-    filters = Filters(request, timezone)
-    contacts = selected_contacts(request, session, filters, scope_of(request, user))
-    report = build_report(request, filters, contacts)
+    filters = Filters(request.query_params, timezone)
+    contacts = selected_contacts(center, session, filters, scope_of(request, user))
+    report = build_report(center, filters, contacts)
     predicted = volume_forecast(filters, contacts)
     rows = report.rows()
     for row in rows:
@@ -350,9 +212,9 @@ def reports_export(
     """The same figures as plain CSV (the settings in the ``x-hotline-report-settings``
     header, as one line of JSON) or Excel (two sheets)."""
     center = request.app.state.center
-    filters = Filters(request, center.center.timezone if center is not None else "UTC")
-    contacts = selected_contacts(request, session, filters, scope_of(request, user))
-    report = build_report(request, filters, contacts)
+    filters = Filters(request.query_params, center.center.timezone if center is not None else "UTC")
+    contacts = selected_contacts(center, session, filters, scope_of(request, user))
+    report = build_report(center, filters, contacts)
     name = f"hotline-kpis-{filters.date_from}-{filters.date_to}"
     if format == "csv":
         return Response(
@@ -365,26 +227,8 @@ def reports_export(
         )
     if format != "xlsx":
         raise HTTPException(422, [{"field": "format", "problem": "use csv or xlsx"}])
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "figures"
-    rows = report.rows()
-    columns = list(report.table.columns)
-    # Text cells stay text: a queue or agent name from an imported file is never a formula.
-    append_row(sheet, columns)
-    for row in rows:
-        append_row(sheet, [row[c] for c in columns])
-    about = book.create_sheet("settings")
-    append_row(about, ["setting", "value"])
-    for key, value in report.header().items():
-        append_row(about, [key, value if isinstance(value, str) else json.dumps(value)])
-    buffer = io.BytesIO()
-    book.save(buffer)
     return Response(
-        buffer.getvalue(),
+        kpi_workbook(report),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
     )

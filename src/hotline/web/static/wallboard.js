@@ -52,6 +52,34 @@
     return div;
   }
 
+  // The site map: a tile per site (agents by state, waiting, longest wait, SL today).
+  function siteTile(site) {
+    const div = document.createElement('div');
+    div.className = `tile site status-${site.status}`;
+    div.dataset.site = site.id;
+    div.innerHTML = `
+      <h3></h3>
+      <div class="big-number"><span class="waiting"></span><small>${t('wall.waiting')}</small></div>
+      <dl>
+        <dt>${t('wall.longest')}</dt><dd class="longest"></dd>
+        <dt>${t('wall.sl_today')}</dt><dd class="sl-today"></dd>
+        <dt>${t('wall.offered_today')}</dt><dd class="offered"></dd>
+      </dl>
+      <div class="states"></div>`;
+    div.querySelector('h3').textContent = site.name;
+    div.querySelector('.waiting').textContent = site.waiting;
+    div.querySelector('.longest').textContent = duration(site.longest_wait_s);
+    div.querySelector('.sl-today').textContent = percent(site.today.service_level);
+    div.querySelector('.offered').textContent = `${site.today.answered} / ${site.today.offered}`;
+    div.querySelector('.states').replaceChildren(...['available', 'on_contact', 'wrap_up', 'not_ready'].map((state) => {
+      const span = document.createElement('span');
+      span.className = `count state-${state}`;
+      span.textContent = `${t('state.' + state)} ${site.agents_by_state[state]}`;
+      return span;
+    }));
+    return div;
+  }
+
   function draw() {
     offset = board.now - Date.now() / 1000;
     text('wall-clock', board.local_time.slice(11, 19));
@@ -66,6 +94,9 @@
       text(`total-${state}`, totals.agents_by_state[state]);
     }
     el('tiles').replaceChildren(...board.queues.map(tile));
+    const sites = board.sites || [];
+    el('site-map').hidden = sites.length === 0;
+    el('site-tiles').replaceChildren(...sites.map(siteTile));
     const alerts = el('alerts');
     alerts.replaceChildren();
     for (const alert of board.alerts) {

@@ -279,8 +279,33 @@ class BoardAlert(BaseModel):
     target: Number | None
 
 
+class SiteFigures(BaseModel):
+    """A site's contacts today: offered, answered, and the service level (each contact
+    under its queue's headline variant)."""
+
+    offered: int | None
+    answered: int | None
+    service_level: float | None
+
+
+class SiteTile(BaseModel):
+    """One site on the wallboard's site map: its queues, its agents by state (an agent's own
+    site, else its team's), contacts waiting in its queues, the longest wait, today."""
+
+    id: str
+    name: str
+    queues: list[str]
+    agents_by_state: dict[str, int]
+    agents_logged_in: int
+    waiting: int
+    longest_wait_s: Number
+    today: SiteFigures
+    status: Literal["idle", "good", "warn", "bad"]
+
+
 class WallboardView(BaseModel):
-    """The wallboard (实时大屏): queues and agents now, today's and this interval's figures."""
+    """The wallboard (实时大屏): queues and agents now, today's and this interval's figures,
+    and the site map (a tile per site of the center file; none without sites)."""
 
     type: Literal["wallboard"]
     now: float
@@ -289,5 +314,6 @@ class WallboardView(BaseModel):
     interval_start: str
     queues: list[QueueTile]
     agents: list[AgentRow]
+    sites: list[SiteTile]
     totals: BoardTotals
     alerts: list[BoardAlert]
