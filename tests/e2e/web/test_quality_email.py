@@ -38,7 +38,6 @@ from hotline.web.app import create_app
 from hotline.web.email_relay import attach_email_router
 from tests.e2e.web.accessibility import serious_violations
 from tests.e2e.web.serving import serving
-from tests.e2e.web.test_backoffice import VIEWPORT
 from tests.e2e.web.test_console import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -152,7 +151,9 @@ def test_qa_evaluates_an_email_contact_from_its_thread(site: Site) -> None:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
-        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", bypass_csp=True)
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 768}, locale="zh-CN", bypass_csp=True
+        )
         page = context.new_page()
         page.goto(f"{site.url}/login")
         page.fill("input[name=username]", "qa1")
