@@ -7,7 +7,8 @@ ends it in the engine, and the contact event log holds it. The QA specialist the
 in this month's sampling plan, opens it — the thread shows where a call shows its player:
 the customer's mail with its attachment named, the acknowledgement and the reply, in order —
 and scores it; reading the thread is audited. The page passes axe-core (no serious or
-critical violations) in zh-CN and in en.
+critical violations) in zh-CN and in en. The customer's thank-you is a new contact, which the
+agent ends on the ticket page with "no reply needed".
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -31,7 +32,7 @@ from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
 from hotline.live.driver import LiveDriver, attach
-from hotline.store.db import make_engine, make_session_factory
+from hotline.store.db import make_engine, make_session_factory, writing
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import AuditEntry, ContactEventRow, User
 from hotline.web.app import create_app
@@ -109,29 +110,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     engine.dispose()
 
 
-def _handled_by_the_agent(site: Site) -> tuple[str, int]:
-    """A mail arrives; the agent accepts the contact the engine offers and replies to it."""
-    with site.factory() as session:
+def _arrives(site: Site, raw: bytes) -> tuple[str, int]:
+    """A customer's mail arrives (as the SMTP receiver takes it): its contact and ticket."""
+    with writing(site.factory()) as session:  # the writer's turn, as the receiver takes it
         box = mail.get_mailbox(session, address="help@support.example.com")
-        received = mail.receive(
-            session, raw=customer_mail(attachment=b"PHOTO" * 300), mailbox=box, source="smtp"
-        )
+        received = mail.receive(session, raw=raw, mailbox=box, source="smtp")
         session.commit()
-    contact, ticket = received.contact_id, received.ticket_id
-    assert contact is not None and ticket is not None
-    with httpx.Client(base_url=site.url, headers={"origin": site.url}) as api:
-        login = api.post("/api/auth/login", json={"username": "a021", "password": PASSWORD})
-        api.headers["authorization"] = f"Bearer {login.json()['token']}"
-        desk = "/api/live/agents/a021"
-        assert api.post(f"{desk}/state", json={"state": "ready"}).status_code == 200
-        _until(
-            lambda: (api.get(desk).json().get("offer") or {}).get("contact_id") == contact,
-            "the offer of the e-mail contact",
-        )
-        assert api.post(f"{desk}/contacts/{contact}/answer").status_code == 200
-        reply = api.post(f"/api/tickets/{ticket}/emails", json={"text": "已安排师傅明天上门。"})
-        assert reply.status_code == 201, reply.text
+    assert received.contact_id is not None and received.ticket_id is not None
+    return received.contact_id, received.ticket_id
 
+
+def _accepted(api: httpx.Client, contact: str) -> None:
+    """The agent is offered ``contact`` by the engine and accepts it."""
+    desk = "/api/live/agents/a021"
+    _until(
+        lambda: (api.get(desk).json().get("offer") or {}).get("contact_id") == contact,
+        "the offer of the e-mail contact",
+    )
+    assert api.post(f"{desk}/contacts/{contact}/answer").status_code == 200
+
+
+def _finished(site: Site, contact: str) -> None:
     def finished() -> bool:
         with site.factory() as session:
             kinds = session.scalars(
@@ -140,26 +139,45 @@ def _handled_by_the_agent(site: Site) -> tuple[str, int]:
         return "finished" in kinds
 
     _until(finished, "the end of the e-mail contact in the event log")
-    return contact, ticket
 
 
-def test_qa_evaluates_an_email_contact_from_its_thread(site: Site) -> None:
+@pytest.fixture(scope="module")
+def agent_api(site: Site) -> Iterator[httpx.Client]:
+    """The agent a021's API session, ready for contacts."""
+    with httpx.Client(base_url=site.url, headers={"origin": site.url}) as api:
+        login = api.post("/api/auth/login", json={"username": "a021", "password": PASSWORD})
+        api.headers["authorization"] = f"Bearer {login.json()['token']}"
+        ready = api.post("/api/live/agents/a021/state", json={"state": "ready"})
+        assert ready.status_code == 200
+        yield api
+
+
+def _signed_in(browser: Any, site: Site, username: str) -> Any:
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale="zh-CN", bypass_csp=True
+    )
+    page = context.new_page()
+    page.goto(f"{site.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/console")
+    return page
+
+
+def test_qa_evaluates_an_email_contact_from_its_thread(site: Site, agent_api: httpx.Client) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    contact, _ticket = _handled_by_the_agent(site)
+    contact, ticket = _arrives(site, customer_mail(attachment=b"PHOTO" * 300))
+    _accepted(agent_api, contact)
+    reply = agent_api.post(f"/api/tickets/{ticket}/emails", json={"text": "已安排师傅明天上门。"})
+    assert reply.status_code == 201, reply.text
+    _finished(site, contact)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
-        context = browser.new_context(
-            viewport={"width": 1366, "height": 768}, locale="zh-CN", bypass_csp=True
-        )
-        page = context.new_page()
-        page.goto(f"{site.url}/login")
-        page.fill("input[name=username]", "qa1")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{site.url}/console")
+        page = _signed_in(browser, site, "qa1")
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
@@ -192,7 +210,26 @@ def test_qa_evaluates_an_email_contact_from_its_thread(site: Site) -> None:
         expect(thread.nth(2)).to_contain_text("Out · Reply")
         assert serious_violations(page) == []
         assert errors == []
+
+        # The customer thanks them: a new contact on the ticket, which the agent accepts and
+        # ends from the ticket page with "no reply needed".
+        thanks, same = _arrives(
+            site,
+            customer_mail(
+                message_id="<thanks@example.com>",
+                in_reply_to=reply.json()["message_id"],
+                body="谢谢！",
+            ),
+        )
+        assert same == ticket and thanks != contact
+        _accepted(agent_api, thanks)
+        desk = _signed_in(browser, site, "a021")
+        desk.goto(f"{site.url}/tickets/{ticket}")
+        expect(desk.locator("#email-thread > li")).to_have_count(4)
+        desk.get_by_role("button", name="无需回复").click()
+        expect(desk.locator("#email-no-reply-done")).to_be_visible()
         browser.close()
+    _finished(site, thanks)
     with site.factory() as session:
         reads = session.scalars(
             select(AuditEntry.actor).where(
