@@ -360,11 +360,12 @@ def receive(
     )
 
 
-def _already_received(session: Session, message_id: str) -> bool:
+def _already_received(session: Session, message_id: str, *, direction: str = "in") -> bool:
+    """Whether a message with ``message_id`` went ``direction`` already (in: received)."""
     return (
         session.scalars(
             select(EmailMessage.id).where(
-                EmailMessage.message_id == message_id, EmailMessage.direction == "in"
+                EmailMessage.message_id == message_id, EmailMessage.direction == direction
             )
         ).first()
         is not None
@@ -647,10 +648,14 @@ def queue_notice(
     kind: str,
     author: str,
     now: datetime | None = None,
+    once_as: str | None = None,
 ) -> EmailMessage:
     """Queue a message that answers no e-mail (a survey link after a contact) from the first
     active mailbox; the relay sends it like any reply. :class:`Conflict` when the center has
     no active mailbox to send from.
+
+    ``once_as`` makes the message one of a kind: it becomes the Message-ID's token, and a
+    second message with the same one is refused (:class:`Conflict`), e.g. a chat's transcript.
 
     Example: ``queue_notice(session, to="c@example.com", subject="满意度调查", text=link,
     kind="survey", author="lead1")``.
@@ -659,14 +664,17 @@ def queue_notice(
     mailbox = next(iter(list_mailboxes(session, active_only=True)), None)
     if mailbox is None:
         raise Conflict("no active mailbox to send the e-mail from (add one on the mail page)")
+    message_id = headers.message_id(
+        token=once_as or f"{new_id('mail')}.{kind}", domain=mailbox.address.split("@", 1)[1]
+    )
+    if once_as is not None and _already_received(session, message_id, direction="out"):
+        raise Conflict(f"this {kind} e-mail has already been sent")
     mail = headers.OutgoingMail(
         from_address=mailbox.address,
         from_name=mailbox.display_name,
         to=(to,),
         subject=subject,
-        message_id=headers.message_id(
-            token=f"{new_id('mail')}.{kind}", domain=mailbox.address.split("@", 1)[1]
-        ),
+        message_id=message_id,
         text=text,
         auto_submitted="auto-generated",
     )
