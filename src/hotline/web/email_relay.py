@@ -14,7 +14,11 @@ report counts it under channel ``email``.
 
 It works in rounds: at start, when woken (a reply was committed: :meth:`wake`), and every
 ``every_s`` seconds for mail another process received. Because the database holds the state,
-a round that fails is simply done again by the next one.
+a round that fails is simply done again by the next one. The first round also takes back the
+contacts a previous run had queued but the engine no longer holds (the stop closed them in
+the event log, as it closes calls): each is ended as ``interrupted`` and queued again as a new
+contact, so no customer's mail is left waiting for nobody. A partition owner that resumed the
+contacts in progress (:mod:`hotline.live.takeover`) holds them, and they are left alone.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class EmailRouter:
         self.routed = 0
         self.ended = 0
         self._lock = asyncio.Lock()
+        self._recovered = False
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -86,6 +91,9 @@ class EmailRouter:
         Returns how many were queued and how many ended.
         """
         async with self._lock:
+            if not self._recovered:
+                await self._take_back_lost()
+                self._recovered = True
             pending, ending = await asyncio.to_thread(self._read)
             routed: list[tuple[str, str | None]] = []
             for contact in pending:
@@ -115,6 +123,25 @@ class EmailRouter:
             self.routed += sum(1 for _, queue in routed if queue is not None)
             self.ended += len(ending)
             return sum(1 for _, queue in routed if queue is not None), len(ending)
+
+    async def _take_back_lost(self) -> None:
+        def routed() -> list[str]:
+            with self.session_factory() as session:
+                reading(session, purpose="e-mail router")
+                return mail.routed_contacts(session)
+
+        ids = await asyncio.to_thread(routed)
+        if not ids:
+            return
+        lost: list[str] = await self.driver.run(
+            lambda engine, now: ([c for c in ids if engine.contact_stage(c) is None], None)
+        )
+        if lost:
+            log.warning("e-mail router: queueing %d interrupted e-mail contacts again", len(lost))
+            await in_writer(
+                self.session_factory,
+                lambda s: [mail.requeue(s, contact_id=contact_id) for contact_id in lost],
+            )
 
     @staticmethod
     def _mark(session: Session, routed: list[tuple[str, str | None]], ending: list[str]) -> None:

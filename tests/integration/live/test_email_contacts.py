@@ -250,3 +250,40 @@ def test_a_mailbox_without_an_email_queue_leaves_the_ticket_to_the_work_queue(
         assert mail.contacts_to_route(db_session) == []
         mail.queue_reply(db_session, ticket_id=opened.ticket_id, text="好的", actor="a021")
         assert mail.ends_to_tell(db_session) == []
+
+
+def test_a_contact_the_stopped_server_held_is_queued_again_after_the_restart(
+    session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
+) -> None:
+    def server(users: tuple[tuple[str, list[str], str | None], ...]) -> Any:
+        return live_client(
+            session_factory=session_factory,
+            db_session=db_session,
+            home=tmp_path,
+            users=users,
+            prepare=lambda app: attach_email_router(app, every_s=None),
+        )
+
+    with server((("a021", ["agent"], "a021"),)) as client:
+        mail.save_mailbox(
+            db_session,
+            settings=MailboxSettings(address="help@support.example.com", queue="email"),
+            secret=b"k" * 32,
+            actor="admin",
+        )
+        db_session.commit()
+        lost = receive(db_session, ManualClock(time.time()), customer_mail())
+        assert route(client) == (1, 0)
+    # The stop closed the waiting contact in the event log; the next run queues the mail again.
+    with server(()) as client:
+        assert route(client) == (1, 0)
+        agent = auth(client, "a021")
+        ready = client.post("/api/live/agents/a021/state", json={"state": "ready"}, headers=agent)
+        assert ready.status_code == 200
+        offer = client.get("/api/live/agents/a021", headers=agent).json()["offer"]
+        assert offer["contact_id"] not in (None, lost.contact_id)
+        assert offer["attached"]["ticket_number"] == lost.ticket_number
+        assert route(client) == (0, 0)  # taken back once, not at every round
+    assert lost.contact_id is not None
+    old = mail.contact_thread(db_session, contact_id=lost.contact_id)
+    assert (old.state, old.ended_by) == ("ended", "interrupted")

@@ -901,6 +901,42 @@ def mark_routed(session: Session, *, contact_id: str, queue: str) -> None:
         contact.engine_told = False
 
 
+def routed_contacts(session: Session) -> list[str]:
+    """The e-mail contacts the routing engine is meant to hold (queued or with an agent)."""
+    return list(
+        session.scalars(select(EmailContact.contact_id).where(EmailContact.state == "routed"))
+    )
+
+
+def requeue(session: Session, *, contact_id: str, now: datetime | None = None) -> str | None:
+    """A routed contact the engine lost (the server stopped while it waited or was in hand,
+    which closed it in the event log): end it as ``interrupted`` and open a new contact for
+    the same mail, to be queued again. Returns the new contact's id (``None``: nothing to do).
+    """
+    old = session.get(EmailContact, contact_id)
+    if old is None or old.state != "routed":
+        return None
+    old.state, old.ended_at, old.ended_by = "ended", now or utcnow(), "interrupted"
+    old.engine_told = True
+    fresh = EmailContact(
+        contact_id=new_contact_id(),
+        ticket_id=old.ticket_id,
+        mailbox_id=old.mailbox_id,
+        customer=old.customer,
+        subject=old.subject,
+        state="new",
+        queue="",
+        first_email_id=old.first_email_id,
+        opened_at=now or utcnow(),
+        ended_by="",
+        ended_actor="",
+        engine_told=False,
+    )
+    session.add(fresh)
+    session.flush()
+    return fresh.contact_id
+
+
 def mark_unrouted(session: Session, *, contact_id: str) -> None:
     """No e-mail queue of the center file takes the contact: its ticket is worked from the
     work queue only."""
