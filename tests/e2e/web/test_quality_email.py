@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.channels.email import service as mail
-from hotline.channels.email.settings import MailboxSettings
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
@@ -46,6 +45,7 @@ from tests.e2e.web.test_console import (
     SAMPLE,
     _require_browser,
 )
+from tests.integration.live.test_email_contacts import add_mailbox
 from tests.unit.channels.mail_samples import customer_mail
 
 pytestmark = pytest.mark.e2e
@@ -90,13 +90,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                     active=True,
                 )
             )
-        mail.save_mailbox(
-            session,
-            settings=MailboxSettings(address="help@support.example.com", queue="email"),
-            secret=b"e2e" * 11,
-            actor="e2e",
-        )
         session.commit()
+        add_mailbox(session)
     center = load_center(SAMPLE)
     app = create_app(
         settings=Settings(home=Path(home), secret_key="e2e-secret"),

@@ -7,10 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.channels.email import service as mail
-from hotline.channels.email.settings import MailboxSettings
 from hotline.store.models.email import EmailMessage
 from tests.integration.live.test_chat import client, of, ready, settle, start, until
+from tests.integration.live.test_email_contacts import add_mailbox
 
 __all__ = ["client"]  # the chat tests' app with live routing, as a fixture here too
 
@@ -18,13 +17,7 @@ __all__ = ["client"]  # the chat tests' app with live routing, as a fixture here
 def test_the_customer_gets_the_transcript_by_email_once_after_the_end(
     client: TestClient, db_session: Session
 ) -> None:
-    mail.save_mailbox(
-        db_session,
-        settings=MailboxSettings(address="help@support.example.com", display_name="客服中心"),
-        secret=b"k" * 32,
-        actor="admin",
-    )
-    db_session.commit()
+    add_mailbox(db_session)
     agent = ready(client, "a004")
     started = start(client, email="wang@example.com", phone=None)
     chat = started["conversation"]

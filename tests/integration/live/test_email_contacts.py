@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,23 +39,44 @@ def clock() -> ManualClock:
     return ManualClock(time.time())
 
 
+def add_mailbox(session: Session, *, queue: str = "email") -> None:
+    """The service mailbox help@support.example.com, whose contacts wait in ``queue``."""
+    mail.save_mailbox(
+        session,
+        settings=MailboxSettings(
+            address="help@support.example.com", display_name="客服中心", queue=queue
+        ),
+        secret=b"k" * 32,
+        actor="admin",
+    )
+    session.commit()
+
+
+def email_server(
+    session_factory: sessionmaker[Session], db_session: Session, home: Path, **options: Any
+) -> AbstractContextManager[TestClient]:
+    """The app with live routing and its e-mail router (``options``: those of live_client).
+
+    The router has no rounds of its own here: the test runs each one (the test's sessions
+    share one connection, which the router's thread must not use while the test does).
+    """
+    options.setdefault("users", ())
+    return live_client(
+        session_factory=session_factory,
+        db_session=db_session,
+        home=home,
+        prepare=lambda app: attach_email_router(app, every_s=None),
+        **options,
+    )
+
+
 @pytest.fixture
 def client(
     session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path, clock: ManualClock
 ) -> Iterator[TestClient]:
-    # The router has no rounds of its own here: the test runs each one (the test's sessions
-    # share one connection, which the router's thread must not use while the test does).
-    with live_client(
-        session_factory=session_factory,
-        db_session=db_session,
-        home=tmp_path,
-        users=(
-            ("a021", ["agent"], "a021"),
-            ("qa1", ["qa"], None),
-            ("wfm1", ["wfm"], None),
-        ),
-        clock=clock,
-        prepare=lambda app: attach_email_router(app, every_s=None),
+    users = (("a021", ["agent"], "a021"), ("qa1", ["qa"], None), ("wfm1", ["wfm"], None))
+    with email_server(
+        session_factory, db_session, tmp_path, users=users, clock=clock
     ) as test_client:
         yield test_client
 
@@ -82,13 +104,7 @@ def receive(db_session: Session, clock: ManualClock, raw: bytes) -> mail.Receive
 def test_an_email_is_queued_offered_answered_replied_and_counted_under_email(
     client: TestClient, db_session: Session, clock: ManualClock
 ) -> None:
-    mail.save_mailbox(
-        db_session,
-        settings=MailboxSettings(address="help@support.example.com", queue="email"),
-        secret=b"k" * 32,
-        actor="admin",
-    )
-    db_session.commit()
+    add_mailbox(db_session)
     agent = auth(client, "a021")
     desk = "/api/live/agents/a021"
 
@@ -227,21 +243,8 @@ def test_a_mailbox_without_an_email_queue_leaves_the_ticket_to_the_work_queue(
     voice_only = center.model_copy(
         update={"queues": [q for q in center.queues if q.channel != "email"]}
     )
-    with live_client(
-        session_factory=session_factory,
-        db_session=db_session,
-        home=tmp_path,
-        users=(),
-        center=voice_only,
-        prepare=lambda app: attach_email_router(app, every_s=None),
-    ) as client:
-        mail.save_mailbox(
-            db_session,
-            settings=MailboxSettings(address="help@support.example.com", queue="email"),
-            secret=b"k" * 32,
-            actor="admin",
-        )
-        db_session.commit()
+    with email_server(session_factory, db_session, tmp_path, center=voice_only) as client:
+        add_mailbox(db_session)
         opened = receive(db_session, ManualClock(time.time()), customer_mail())
         assert route(client) == (0, 0)
         assert opened.ticket_id is not None
@@ -255,27 +258,13 @@ def test_a_mailbox_without_an_email_queue_leaves_the_ticket_to_the_work_queue(
 def test_a_contact_the_stopped_server_held_is_queued_again_after_the_restart(
     session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
 ) -> None:
-    def server(users: tuple[tuple[str, list[str], str | None], ...]) -> Any:
-        return live_client(
-            session_factory=session_factory,
-            db_session=db_session,
-            home=tmp_path,
-            users=users,
-            prepare=lambda app: attach_email_router(app, every_s=None),
-        )
-
-    with server((("a021", ["agent"], "a021"),)) as client:
-        mail.save_mailbox(
-            db_session,
-            settings=MailboxSettings(address="help@support.example.com", queue="email"),
-            secret=b"k" * 32,
-            actor="admin",
-        )
-        db_session.commit()
+    agent_user = (("a021", ["agent"], "a021"),)
+    with email_server(session_factory, db_session, tmp_path, users=agent_user) as client:
+        add_mailbox(db_session)
         lost = receive(db_session, ManualClock(time.time()), customer_mail())
         assert route(client) == (1, 0)
     # The stop closed the waiting contact in the event log; the next run queues the mail again.
-    with server(()) as client:
+    with email_server(session_factory, db_session, tmp_path) as client:
         assert route(client) == (1, 0)
         agent = auth(client, "a021")
         ready = client.post("/api/live/agents/a021/state", json={"state": "ready"}, headers=agent)

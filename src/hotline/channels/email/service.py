@@ -792,24 +792,33 @@ def _open_or_join_contact(
         if current is not None:
             return current.contact_id
         contact_id = new_contact_id()
-    session.add(
-        EmailContact(
-            contact_id=contact_id,
-            ticket_id=ticket_id,
-            mailbox_id=mailbox.id,
-            customer=row.sender,
-            subject=row.subject,
-            state="new",
-            queue="",
-            first_email_id=row.id,
-            opened_at=now,
-            ended_by="",
-            ended_actor="",
-            engine_told=False,
-        )
+    _new_contact(
+        session,
+        contact_id=contact_id,
+        ticket_id=ticket_id,
+        mailbox_id=mailbox.id,
+        customer=row.sender,
+        subject=row.subject,
+        first_email_id=row.id,
+        now=now,
     )
-    session.flush()
     return contact_id
+
+
+def _new_contact(session: Session, *, now: datetime, **fields: Any) -> EmailContact:
+    """A new e-mail contact (state ``new``: waiting for the router) with ``fields``."""
+    contact = EmailContact(
+        state="new",
+        queue="",
+        opened_at=now,
+        ended_by="",
+        ended_actor="",
+        engine_told=False,
+        **fields,
+    )
+    session.add(contact)
+    session.flush()
+    return contact
 
 
 def open_contact_of(session: Session, *, ticket_id: int) -> EmailContact | None:
@@ -916,25 +925,18 @@ def requeue(session: Session, *, contact_id: str, now: datetime | None = None) -
     old = session.get(EmailContact, contact_id)
     if old is None or old.state != "routed":
         return None
-    old.state, old.ended_at, old.ended_by = "ended", now or utcnow(), "interrupted"
-    old.engine_told = True
-    fresh = EmailContact(
+    now = now or utcnow()
+    old.state, old.ended_at, old.ended_by, old.engine_told = "ended", now, "interrupted", True
+    return _new_contact(
+        session,
         contact_id=new_contact_id(),
         ticket_id=old.ticket_id,
         mailbox_id=old.mailbox_id,
         customer=old.customer,
         subject=old.subject,
-        state="new",
-        queue="",
         first_email_id=old.first_email_id,
-        opened_at=now or utcnow(),
-        ended_by="",
-        ended_actor="",
-        engine_told=False,
-    )
-    session.add(fresh)
-    session.flush()
-    return fresh.contact_id
+        now=now,
+    ).contact_id
 
 
 def mark_unrouted(session: Session, *, contact_id: str) -> None:
