@@ -232,6 +232,8 @@ def test_an_email_is_queued_offered_answered_replied_and_counted_under_email(
     workspace = client.get(f"/api/quality/contacts/{first.contact_id}", headers=qa).json()
     assert workspace["channel"] == "email" and workspace["agent_id"] == "a021"
     assert [t["number"] for t in workspace["tickets"]] == [first.ticket_number]
+    reply_contact = client.get(f"/api/quality/contacts/{again.contact_id}", headers=qa).json()
+    assert [t["number"] for t in reply_contact["tickets"]] == [first.ticket_number]
 
 
 def test_a_mailbox_without_an_email_queue_leaves_the_ticket_to_the_work_queue(

@@ -967,6 +967,12 @@ def mark_told(session: Session, *, contact_ids: Sequence[str]) -> None:
             contact.engine_told = True
 
 
+def ticket_of_contact(session: Session, *, contact_id: str) -> int | None:
+    """The ticket an e-mail contact is about (``None``: no such e-mail contact)."""
+    contact = session.get(EmailContact, contact_id)
+    return contact.ticket_id if contact is not None else None
+
+
 @dataclass(frozen=True)
 class ContactThread:
     """An e-mail contact as a reader sees it: its ticket and the thread up to its end.
