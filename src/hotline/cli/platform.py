@@ -376,6 +376,7 @@ def serve(
     from hotline.web.alert_sweep import attach_alert_sweeper
     from hotline.web.app import create_app
     from hotline.web.scheduled_reports import attach_report_sweeper
+    from hotline.web.email_relay import attach_email_router
     from hotline.web.serving import serve_app
 
     try:
@@ -419,6 +420,8 @@ def serve(
         parts.append(voice)
         console.print(f"Phone calls: SIP on {sip}")
     attach(app, driver, *parts)
+    # E-mail contacts (received here or by `hotline mail serve`) go through the same engine.
+    attach_email_router(app)
     attach_sla_sweeper(app)
     if mail:
         from hotline.cli import mail as mail_cli

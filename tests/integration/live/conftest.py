@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.config.validate import load_center
+from hotline.core.clock import Clock
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
 from hotline.live.driver import LiveDriver, attach
@@ -29,8 +31,11 @@ def live_client(
     home: Path,
     users: tuple[tuple[str, list[str], str | None], ...],
     center: CenterConfig | None = None,
+    clock: Clock | None = None,
+    prepare: Callable[[Any], object] | None = None,
 ) -> Iterator[TestClient]:
-    """Add ``users`` (username, roles, agent id); run ``center`` (default: the sample) live."""
+    """Add ``users`` (username, roles, agent id); run ``center`` (default: the sample) live
+    on ``clock`` (the wall clock); ``prepare`` adds parts to the app before it starts."""
     digest = hash_password(PASSWORD)
     for username, roles, agent_id in users:
         db_session.add(
@@ -53,7 +58,9 @@ def live_client(
     )
     # The test's sessions share one connection; the event-log writer (another thread) would
     # use it concurrently, so it writes only when the app stops.
-    attach(app, LiveDriver(center=center, honour_hours=False, flush_every_s=3600))
+    attach(app, LiveDriver(center=center, clock=clock, honour_hours=False, flush_every_s=3600))
+    if prepare is not None:
+        prepare(app)
     # The pages' scripts post with the session cookie; a browser then sends the page's Origin.
     with TestClient(app, headers={"origin": "http://testserver"}) as test_client:
         yield test_client

@@ -181,6 +181,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     # e-mail (issue #16): a ticket's mail as its ticket; mailboxes and quarantine for admins
     ("GET", "/api/tickets/{ticket_id}/emails"): TICKET_VIEWERS,
     ("POST", "/api/tickets/{ticket_id}/emails"): CUSTOMER_SERVICE,
+    ("POST", "/api/tickets/{ticket_id}/emails/no-reply"): CUSTOMER_SERVICE,
+    ("GET", "/api/email/contacts/{contact_id}"): CUSTOMER_READERS,
     ("GET", "/api/email/attachments/{attachment_id}"): TICKET_VIEWERS,
     ("GET", "/api/email/mailboxes"): ADMIN,
     ("PUT", "/api/email/mailboxes"): ADMIN,

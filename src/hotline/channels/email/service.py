@@ -8,6 +8,13 @@ mailbox's SLA targets, keeps the attachments, and queues the acknowledgement wit
 number when RFC 3834 allows. Replies (:func:`queue_reply`) wait in the outbox
 (``email_messages`` with status ``queued``) until the sender adapter hands them to the relay:
 a relay that is down delays mail, never loses it.
+
+E-mail is a contact of the universal queue too: a new thread, or a customer's mail on a ticket
+with no e-mail contact in progress, opens an e-mail contact (``email_contacts``, state
+``new``; a new ticket carries its id) which the live driver's e-mail router queues in the
+routing engine (:func:`contacts_to_route`, :func:`mark_routed`); the agent's reply or "no
+reply needed" (:func:`close_without_reply`) ends it, and the router tells the engine
+(:func:`ends_to_tell`, :func:`mark_told`), so the contact event log holds it like a call.
 """
 
 from __future__ import annotations
@@ -34,7 +41,13 @@ from hotline.core.ids import new_id
 from hotline.crm import service as crm
 from hotline.identity.audit import record as audit
 from hotline.store.db import utcnow
-from hotline.store.models.email import EmailAttachment, EmailMessage, Mailbox, QuarantinedEmail
+from hotline.store.models.email import (
+    EmailAttachment,
+    EmailContact,
+    EmailMessage,
+    Mailbox,
+    QuarantinedEmail,
+)
 from hotline.tickets import service as tickets
 
 # The ticket workflow's words (``tickets.workflow``), which this domain may not import.
@@ -194,6 +207,8 @@ class Received:
     ticket_number: str | None = None
     reason: str = ""
     email_id: int | None = None
+    #: The e-mail contact the message opened or joined (threaded and opened messages).
+    contact_id: str | None = None
 
 
 def quarantine(
@@ -271,8 +286,10 @@ def receive(
         return _record_bounce(session, message, raw=raw, mailbox=mailbox, now=now)
     decision = _thread(session, message)
     opened = decision.ticket_id is None
+    contact_id: str | None = None
     if opened:
-        ticket = _open_ticket(session, message, mailbox=mailbox, now=now)
+        contact_id = new_contact_id()
+        ticket = _open_ticket(session, message, mailbox=mailbox, now=now, contact_id=contact_id)
     else:
         assert decision.ticket_id is not None
         ticket = tickets.get_ticket(session, ticket_id=decision.ticket_id)
@@ -292,6 +309,9 @@ def receive(
         raw=raw,
         status="received",
         now=now,
+    )
+    contact = _open_or_join_contact(
+        session, ticket_id=ticket.id, row=row, mailbox=mailbox, contact_id=contact_id, now=now
     )
     for attachment in message.attachments:
         session.add(
@@ -336,14 +356,16 @@ def receive(
         ticket_id=ticket.id,
         ticket_number=ticket.number,
         email_id=row.id,
+        contact_id=contact,
     )
 
 
-def _already_received(session: Session, message_id: str) -> bool:
+def _already_received(session: Session, message_id: str, *, direction: str = "in") -> bool:
+    """Whether a message with ``message_id`` went ``direction`` already (in: received)."""
     return (
         session.scalars(
             select(EmailMessage.id).where(
-                EmailMessage.message_id == message_id, EmailMessage.direction == "in"
+                EmailMessage.message_id == message_id, EmailMessage.direction == direction
             )
         ).first()
         is not None
@@ -377,7 +399,12 @@ def _thread(session: Session, message: messages.InboundMessage) -> threads.Threa
 
 
 def _open_ticket(
-    session: Session, message: messages.InboundMessage, *, mailbox: Mailbox, now: datetime
+    session: Session,
+    message: messages.InboundMessage,
+    *,
+    mailbox: Mailbox,
+    now: datetime,
+    contact_id: str,
 ) -> Any:
     customers = crm.customers_with_email(session, address=message.sender)
     if customers:
@@ -397,6 +424,7 @@ def _open_ticket(
         actor=SYSTEM,
         now=now,
         sla_targets=_sla_targets(mailbox),
+        contact_id=contact_id,
     )
 
 
@@ -606,6 +634,7 @@ def queue_reply(
         auto=False,
     )
     tickets.respond(session, ticket_id=ticket_id, actor=actor, note=text, now=now)
+    _end_contact(session, ticket_id=ticket_id, by="reply", actor=actor, now=now, last=row.id)
     audit(session, actor=actor, action="email.reply", target=f"ticket:{ticket.number}")
     return row
 
@@ -620,10 +649,14 @@ def queue_notice(
     author: str,
     now: datetime | None = None,
     attachments: Sequence[headers.MailAttachment] = (),
+    once_as: str | None = None,
 ) -> EmailMessage:
     """Queue a message that answers no e-mail (a survey link after a contact, a scheduled
     report with its file ``attachments``) from the first active mailbox; the relay sends it
     like any reply. :class:`Conflict` when the center has no active mailbox to send from.
+
+    ``once_as`` makes the message one of a kind: it becomes the Message-ID's token, and a
+    second message with the same one is refused (:class:`Conflict`), e.g. a chat's transcript.
 
     Example: ``queue_notice(session, to="c@example.com", subject="满意度调查", text=link,
     kind="survey", author="lead1")``.
@@ -632,14 +665,17 @@ def queue_notice(
     mailbox = next(iter(list_mailboxes(session, active_only=True)), None)
     if mailbox is None:
         raise Conflict("no active mailbox to send the e-mail from (add one on the mail page)")
+    message_id = headers.message_id(
+        token=once_as or f"{new_id('mail')}.{kind}", domain=mailbox.address.split("@", 1)[1]
+    )
+    if once_as is not None and _already_received(session, message_id, direction="out"):
+        raise Conflict(f"this {kind} e-mail has already been sent")
     mail = headers.OutgoingMail(
         from_address=mailbox.address,
         from_name=mailbox.display_name,
         to=(to,) if isinstance(to, str) else tuple(to),
         subject=subject,
-        message_id=headers.message_id(
-            token=f"{new_id('mail')}.{kind}", domain=mailbox.address.split("@", 1)[1]
-        ),
+        message_id=message_id,
         text=text,
         auto_submitted="auto-generated",
         attachments=tuple(attachments),
@@ -728,6 +764,259 @@ def mark_failed(
     else:
         row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
     return row.status
+
+
+# ---------------------------------------------------------------- e-mail contacts
+
+#: An e-mail contact not yet ended: ``new`` (waiting for the router) or ``routed`` (in the
+#: routing engine's queue or in an agent's hands).
+IN_PROGRESS = ("new", "routed")
+
+
+def new_contact_id() -> str:
+    """A contact id for an e-mail contact, unique across servers (``email_<time><random>``)."""
+    return new_id("email")
+
+
+def _open_or_join_contact(
+    session: Session,
+    *,
+    ticket_id: int,
+    row: EmailMessage,
+    mailbox: Mailbox,
+    contact_id: str | None,
+    now: datetime,
+) -> str:
+    """The e-mail contact a customer's message belongs to: the ticket's contact in progress,
+    else a new one (``contact_id`` when the ticket was opened for it just now)."""
+    if contact_id is None:
+        current = open_contact_of(session, ticket_id=ticket_id)
+        if current is not None:
+            return current.contact_id
+        contact_id = new_contact_id()
+    _new_contact(
+        session,
+        contact_id=contact_id,
+        ticket_id=ticket_id,
+        mailbox_id=mailbox.id,
+        customer=row.sender,
+        subject=row.subject,
+        first_email_id=row.id,
+        now=now,
+    )
+    return contact_id
+
+
+def _new_contact(session: Session, *, now: datetime, **fields: Any) -> EmailContact:
+    """A new e-mail contact (state ``new``: waiting for the router) with ``fields``."""
+    contact = EmailContact(
+        state="new",
+        queue="",
+        opened_at=now,
+        ended_by="",
+        ended_actor="",
+        engine_told=False,
+        **fields,
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def open_contact_of(session: Session, *, ticket_id: int) -> EmailContact | None:
+    """The ticket's e-mail contact in progress (queued or with an agent), if any."""
+    return session.scalars(
+        select(EmailContact).where(
+            EmailContact.ticket_id == ticket_id, EmailContact.state.in_(IN_PROGRESS)
+        )
+    ).first()
+
+
+def _end_contact(
+    session: Session, *, ticket_id: int, by: str, actor: str, now: datetime, last: int | None
+) -> EmailContact | None:
+    contact = open_contact_of(session, ticket_id=ticket_id)
+    if contact is None:
+        return None
+    # One the router never queued has nothing to end in the engine.
+    told = contact.state == "new"
+    contact.state, contact.ended_at, contact.ended_by = "ended", now, by
+    contact.ended_actor, contact.last_email_id, contact.engine_told = actor, last, told
+    session.flush()
+    return contact
+
+
+def close_without_reply(
+    session: Session, *, ticket_id: int, actor: str, now: datetime | None = None
+) -> EmailContact:
+    """End the ticket's e-mail contact with no reply ("no reply needed": a thank-you, an
+    out-of-office); the ticket stays as it is. :class:`Conflict` when none is in progress.
+
+    Example: ``close_without_reply(session, ticket_id=5, actor="agent7")``.
+    """
+    now = now or utcnow()
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    contact = _end_contact(
+        session, ticket_id=ticket_id, by="no_reply", actor=actor, now=now, last=None
+    )
+    if contact is None:
+        raise Conflict(f"ticket {ticket.number} has no e-mail contact in progress")
+    audit(session, actor=actor, action="email.no_reply", target=f"contact:{contact.contact_id}")
+    return contact
+
+
+@dataclass(frozen=True)
+class ContactToRoute:
+    """An e-mail contact the router is to queue in the routing engine."""
+
+    contact_id: str
+    ticket_id: int
+    ticket_number: str
+    mailbox_queue: str
+    customer: str
+    subject: str
+
+
+def contacts_to_route(session: Session, *, limit: int = 200) -> list[ContactToRoute]:
+    """The e-mail contacts not yet queued in the routing engine, oldest first."""
+    rows = session.execute(
+        select(EmailContact, Mailbox.queue)
+        .outerjoin(Mailbox, Mailbox.id == EmailContact.mailbox_id)
+        .where(EmailContact.state == "new")
+        .order_by(EmailContact.opened_at, EmailContact.contact_id)
+        .limit(limit)
+    ).all()
+    return [
+        ContactToRoute(
+            contact_id=contact.contact_id,
+            ticket_id=contact.ticket_id,
+            ticket_number=tickets.get_ticket(session, ticket_id=contact.ticket_id).number,
+            mailbox_queue=queue or "",
+            customer=contact.customer,
+            subject=contact.subject,
+        )
+        for contact, queue in rows
+    ]
+
+
+def mark_routed(session: Session, *, contact_id: str, queue: str) -> None:
+    """The routing engine has queued the contact in ``queue``; one ended meanwhile (a reply
+    sent from the ticket while the router worked) is left for the router to end there too."""
+    contact = session.get(EmailContact, contact_id)
+    if contact is None:
+        return
+    contact.queue = queue
+    if contact.state == "new":
+        contact.state = "routed"
+    else:
+        contact.engine_told = False
+
+
+def routed_contacts(session: Session) -> list[str]:
+    """The e-mail contacts the routing engine is meant to hold (queued or with an agent)."""
+    return list(
+        session.scalars(select(EmailContact.contact_id).where(EmailContact.state == "routed"))
+    )
+
+
+def requeue(session: Session, *, contact_id: str, now: datetime | None = None) -> str | None:
+    """A routed contact the engine lost (the server stopped while it waited or was in hand,
+    which closed it in the event log): end it as ``interrupted`` and open a new contact for
+    the same mail, to be queued again. Returns the new contact's id (``None``: nothing to do).
+    """
+    old = session.get(EmailContact, contact_id)
+    if old is None or old.state != "routed":
+        return None
+    now = now or utcnow()
+    old.state, old.ended_at, old.ended_by, old.engine_told = "ended", now, "interrupted", True
+    return _new_contact(
+        session,
+        contact_id=new_contact_id(),
+        ticket_id=old.ticket_id,
+        mailbox_id=old.mailbox_id,
+        customer=old.customer,
+        subject=old.subject,
+        first_email_id=old.first_email_id,
+        now=now,
+    ).contact_id
+
+
+def mark_unrouted(session: Session, *, contact_id: str) -> None:
+    """No e-mail queue of the center file takes the contact: its ticket is worked from the
+    work queue only."""
+    contact = session.get(EmailContact, contact_id)
+    if contact is not None and contact.state == "new":
+        contact.state = "unrouted"
+
+
+def ends_to_tell(session: Session, *, limit: int = 200) -> list[str]:
+    """Ended e-mail contacts the routing engine still holds (reply or "no reply needed")."""
+    return list(
+        session.scalars(
+            select(EmailContact.contact_id)
+            .where(EmailContact.state == "ended", EmailContact.engine_told.is_(False))
+            .order_by(EmailContact.ended_at)
+            .limit(limit)
+        )
+    )
+
+
+def mark_told(session: Session, *, contact_ids: Sequence[str]) -> None:
+    """The routing engine has ended these contacts too."""
+    for contact_id in contact_ids:
+        contact = session.get(EmailContact, contact_id)
+        if contact is not None:
+            contact.engine_told = True
+
+
+def ticket_of_contact(session: Session, *, contact_id: str) -> int | None:
+    """The ticket an e-mail contact is about (``None``: no such e-mail contact)."""
+    contact = session.get(EmailContact, contact_id)
+    return contact.ticket_id if contact is not None else None
+
+
+@dataclass(frozen=True)
+class ContactThread:
+    """An e-mail contact as a reader sees it: its ticket and the thread up to its end.
+
+    ``messages`` are :func:`thread_of`'s, each with ``in_contact``: whether it is one of this
+    contact's (the customer's mail that opened or joined it, the reply that ended it) or
+    earlier mail on the ticket, shown for context.
+    """
+
+    contact_id: str
+    ticket_id: int
+    queue: str
+    state: str
+    ended_by: str
+    messages: list[dict[str, Any]]
+
+
+def contact_thread(session: Session, *, contact_id: str) -> ContactThread:
+    """The thread of an e-mail contact; :class:`NotFound` when there is no such contact."""
+    contact = session.get(EmailContact, contact_id)
+    if contact is None:
+        raise NotFound(f"e-mail contact {contact_id} does not exist")
+    later = session.scalars(
+        select(EmailContact.first_email_id).where(
+            EmailContact.ticket_id == contact.ticket_id,
+            EmailContact.first_email_id > contact.first_email_id,
+        )
+    ).all()
+    last = contact.last_email_id or (min(later) - 1 if later else None)
+    shown = []
+    for message in thread_of(session, ticket_id=contact.ticket_id):
+        if last is not None and message["id"] > last:
+            break
+        shown.append(message | {"in_contact": message["id"] >= contact.first_email_id})
+    return ContactThread(
+        contact_id=contact.contact_id,
+        ticket_id=contact.ticket_id,
+        queue=contact.queue,
+        state=contact.state,
+        ended_by=contact.ended_by,
+        messages=shown,
+    )
 
 
 # ---------------------------------------------------------------- reading

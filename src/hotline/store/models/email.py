@@ -131,3 +131,39 @@ class QuarantinedEmail(Base):
     reason: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EmailContact(Base):
+    """An e-mail as a contact of the universal queue: one per case the customer opens by mail.
+
+    A new thread, or a customer's mail on a ticket with no e-mail contact in progress, opens
+    one (``state`` ``new``); the live routing engine queues it (``routed``, in ``queue``) and
+    offers it to an agent with e-mail capacity; the agent's reply or "no reply needed" ends it
+    (``ended``, ``ended_by`` ``reply`` or ``no_reply``), and ``engine_told`` records that the
+    engine has ended it too. A mailbox whose queue the center file lacks leaves it
+    ``unrouted`` (the ticket is still worked from the work queue). Its messages are those of
+    the ticket from ``first_email_id`` up to ``last_email_id`` (the reply that ended it).
+    """
+
+    __tablename__ = "email_contacts"
+    __table_args__ = (
+        Index("ix_email_contacts_state", "state", "engine_told"),
+        Index("ix_email_contacts_ticket", "ticket_id", "state"),
+    )
+
+    contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("email_mailboxes.id", ondelete="SET NULL"), nullable=True
+    )
+    customer: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(512), default="")
+    state: Mapped[str] = mapped_column(String(16), default="new")
+    queue: Mapped[str] = mapped_column(String(64), default="")
+    first_email_id: Mapped[int] = mapped_column(BigIntId)
+    last_email_id: Mapped[int | None] = mapped_column(BigIntId, nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_by: Mapped[str] = mapped_column(String(16), default="")
+    ended_actor: Mapped[str] = mapped_column(String(64), default="")
+    engine_told: Mapped[bool] = mapped_column(Boolean, default=False)

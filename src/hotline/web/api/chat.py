@@ -17,7 +17,9 @@ chats in progress and watches one live, read-only. Transcripts and files are rea
 ``GET /api/chat/conversations/{id}`` and ``/api/chat/attachments/{id}``.
 
 Frames (JSON), customer → server: ``message {text, client_id}``, ``typing``, ``attachment
-{name, content_type, data (base64), client_id}``, ``end``, ``survey {score}``. Agent → server:
+{name, content_type, data (base64), client_id}``, ``end``, ``survey {score}``, ``transcript``
+(once ended: the transcript by e-mail to the pre-chat form's address, answered with
+``transcript_sent {to}``; :mod:`hotline.web.chat_transcript`). Agent → server:
 ``accept``, ``message``, ``attachment``, ``typing``, ``end``, ``wrap_up {disposition}`` (each
 with ``conversation``), and for supervisors ``watch {conversation}``. Server → both:
 ``state``, ``message``, ``ack``, ``typing``, ``queue`` (customer: position and expected wait),
@@ -60,6 +62,8 @@ from hotline.channels.chat.conversation import (
 from hotline.channels.chat.tokens import read_conversation_token, sign_conversation_token
 from hotline.config.bot import BotSettings
 from hotline.config.chat import ChatSettings
+from hotline.core.errors import Conflict
+from hotline.crm.privacy import mask_email
 from hotline.identity.roles import hidden_fields
 from hotline.live.driver import LiveDriver
 from hotline.routing.model import OfferAnswered, RoutingConflict, WrapUpEnded
@@ -67,6 +71,7 @@ from hotline.web.access import current_center, mask_personal, scope_for, scope_o
 from hotline.web.api.responses import ErrorOut, ResponseModel, errors
 from hotline.web.auth import CurrentUser, claims_from, read_session, require_roles, user_for
 from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox, message_json
+from hotline.web.chat_transcript import send_transcript
 from hotline.web.i18n import LANGUAGES, catalog
 from hotline.web.proxies import client_address
 from hotline.web.security import origin_of, own_origin
@@ -448,13 +453,33 @@ async def customer_socket(websocket: WebSocket) -> None:
                 _refuse(outbox, "score", "a rating is a whole number 1 to 5", live.state.id)
                 return
             relay.apply(live, SurveyAnswered(at=now, score=score), sender=outbox)
+        elif kind == "transcript":
+            await _email_transcript(relay, live, outbox)
         else:
-            _refuse(outbox, "type", "one of message, typing, attachment, end, survey")
+            _refuse(outbox, "type", "one of message, typing, attachment, end, survey, transcript")
 
     try:
         await _pump(websocket, outbox, handle)
     finally:
         relay.disconnect(outbox)
+
+
+async def _email_transcript(relay: ChatRelay, live: LiveConversation, outbox: Outbox) -> None:
+    """The ended chat's transcript to the pre-chat form's e-mail, once (see chat_transcript)."""
+    await relay.settled()  # the last messages and the end are in the database first
+    conversation = live.state.id
+    try:
+        address = await relay.write(
+            lambda session: send_transcript(
+                session, conversation_id=conversation, time_zone=relay.time_zone
+            )
+        )
+    except Conflict as refused:
+        _refuse(outbox, "transcript", str(refused), conversation)
+        return
+    outbox.send(
+        {"type": "transcript_sent", "conversation": conversation, "to": mask_email(address)}
+    )
 
 
 def _staff(websocket: WebSocket) -> CurrentUser | None:

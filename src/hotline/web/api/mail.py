@@ -2,6 +2,8 @@
 
     GET    /api/tickets/7/emails              -> the thread, oldest first (ticket viewers)
     POST   /api/tickets/7/emails              -> queue a reply to the customer (the desk)
+    POST   /api/tickets/7/emails/no-reply     -> end the e-mail contact with no reply (the desk)
+    GET    /api/email/contacts/email_01..     -> an e-mail contact's thread (QA; audited)
     GET    /api/email/attachments/3           -> one attachment as a file (ticket viewers)
     GET    /api/email/mailboxes               -> the mailboxes, passwords only as "set" (admin)
     PUT    /api/email/mailboxes               -> create or update one, checked first (admin)
@@ -9,7 +11,11 @@
     GET    /api/email/quarantine              -> messages that could not be read (admin)
 
 A ticket's mail is seen by those who may see the ticket (``tickets.may_see_ticket``), with
-addresses, subjects and text masked by the personal-data policy.
+addresses, subjects and text masked by the personal-data policy. A reply or "no reply needed"
+ends the ticket's e-mail contact in progress; the live driver's e-mail router
+(:mod:`hotline.web.email_relay`) then ends it in the routing engine. An e-mail contact's
+thread goes only to the roles that may read the customer's words, and each reading is
+audited (``email.contact.read``).
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.channels.email import service as mail
 from hotline.channels.email.settings import MailboxSettings
+from hotline.core.errors import NotFound
 from hotline.crm.privacy import mask_email
 from hotline.identity.audit import record as audit
 from hotline.identity.roles import PersonalField, hidden_fields
@@ -31,6 +38,7 @@ from hotline.tickets import service as tickets
 from hotline.web.api.responses import ResponseModel, errors, file_download
 from hotline.web.api.tickets import VIEWERS, WORKERS, may_see_ticket
 from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
+from hotline.web.email_relay import wake_email_router
 from hotline.web.fields import RecordId
 from hotline.web.limits import NOTE_LENGTH
 
@@ -125,7 +133,8 @@ def _ticket(request: Request, user: CurrentUser, session: Session, ticket_id: in
     return ticket.id
 
 
-def _masked(user: CurrentUser, message: dict[str, Any]) -> EmailOut:
+def masked_email(user: CurrentUser, message: dict[str, Any]) -> EmailOut:
+    """One message as ``user`` may see it (the personal-data policy's masks)."""
     hidden = hidden_fields(user.roles)
     view = dict(message)
     if PersonalField.EMAIL in hidden:
@@ -148,7 +157,7 @@ def ticket_emails(
 ) -> list[EmailOut]:
     """The ticket's e-mail, oldest first, masked by the personal-data policy."""
     _ticket(request, user, session, ticket_id)
-    return [_masked(user, m) for m in mail.thread_of(session, ticket_id=ticket_id)]
+    return [masked_email(user, m) for m in mail.thread_of(session, ticket_id=ticket_id)]
 
 
 @router.post("/api/tickets/{ticket_id}/emails", status_code=201, responses=errors(404, 409, 422))
@@ -156,17 +165,111 @@ def reply(
     ticket_id: RecordId,
     body: ReplyIn,
     request: Request,
+    background: BackgroundTasks,
     user: CurrentUser = Depends(require_roles(*WORKERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> EmailOut:
     """Queue a reply to the customer's latest e-mail (threading headers, the ticket number in
-    the subject); it counts as an update to the customer. 409 when there is no e-mail to
-    answer. The outbox sends it (``hotline mail serve``), retrying while the relay is down."""
+    the subject); it counts as an update to the customer and ends the ticket's e-mail contact
+    in progress. 409 when there is no e-mail to answer. The outbox sends it (``hotline mail
+    serve``), retrying while the relay is down."""
     _ticket(request, user, session, ticket_id)
     row = mail.queue_reply(session, ticket_id=ticket_id, text=body.text, actor=user.username)
+    # After the commit (the session's scope is the handler): the router ends the contact.
+    background.add_task(wake_email_router, request.app)
     session.flush()
     (view,) = [m for m in mail.thread_of(session, ticket_id=ticket_id) if m["id"] == row.id]
-    return _masked(user, view)
+    return masked_email(user, view)
+
+
+class ContactEndedOut(ResponseModel):
+    """The e-mail contact just ended: ``ended_by`` ``reply`` or ``no_reply``."""
+
+    contact_id: str
+    ticket_id: int
+    ended_by: str
+
+
+@router.post(
+    "/api/tickets/{ticket_id}/emails/no-reply", status_code=200, responses=errors(404, 409, 422)
+)
+def no_reply_needed(
+    ticket_id: RecordId,
+    request: Request,
+    background: BackgroundTasks,
+    user: CurrentUser = Depends(require_roles(*WORKERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ContactEndedOut:
+    """End the ticket's e-mail contact without a reply (a thank-you, an out-of-office): the
+    handle time stops, the ticket stays as it is. 409 when no e-mail contact is in progress."""
+    _ticket(request, user, session, ticket_id)
+    contact = mail.close_without_reply(session, ticket_id=ticket_id, actor=user.username)
+    background.add_task(wake_email_router, request.app)
+    return ContactEndedOut(
+        contact_id=contact.contact_id, ticket_id=contact.ticket_id, ended_by=contact.ended_by
+    )
+
+
+class ContactEmailOut(EmailOut):
+    """A message of an e-mail contact's thread: ``in_contact`` tells this contact's own mail
+    from the ticket's earlier mail, shown for context."""
+
+    in_contact: bool
+
+
+class ContactThreadOut(ResponseModel):
+    """An e-mail contact's thread, oldest first, as the QA workspace shows it."""
+
+    contact_id: str
+    ticket_id: int
+    ticket_number: str
+    queue: str
+    state: str
+    ended_by: str
+    messages: list[ContactEmailOut]
+
+
+#: Who may read an e-mail contact's thread: the roles that see the customer's words.
+THREAD_READERS = ("agent", "team_lead", "supervisor", "manager", "qa")
+
+
+@router.get("/api/email/contacts/{contact_id}", responses=errors(404, 422))
+def contact_thread(
+    request: Request,
+    contact_id: str = Path(max_length=64),
+    user: CurrentUser = Depends(require_roles(*THREAD_READERS)),
+    session: Session = Depends(writer_session, scope="function"),
+) -> ContactThreadOut:
+    """An e-mail contact's thread (the messages in and out, in order, with their attachments
+    named) for evaluating it; audited. 404 for a contact that is not an e-mail or whose
+    ticket the reader may not see."""
+    try:
+        found = mail.contact_thread(session, contact_id=contact_id)
+    except NotFound:
+        raise HTTPException(404, f"e-mail contact {contact_id} does not exist") from None
+    ticket = tickets.get_ticket(session, ticket_id=found.ticket_id)
+    if not may_see_ticket(
+        request.app.state.center, user, queue=ticket.queue, assignee=ticket.assignee
+    ):
+        raise HTTPException(404, f"e-mail contact {contact_id} does not exist")
+    audit(session, actor=user.username, action="email.contact.read", target=f"contact:{contact_id}")
+    return ContactThreadOut(
+        contact_id=found.contact_id,
+        ticket_id=found.ticket_id,
+        ticket_number=ticket.number,
+        queue=found.queue,
+        state=found.state,
+        ended_by=found.ended_by,
+        messages=[
+            ContactEmailOut(
+                **masked_email(
+                    user, {k: v for k, v in m.items() if k != "in_contact"}
+                ).model_dump(),
+                in_contact=m["in_contact"],
+            )
+            for m in found.messages
+        ],
+    )
 
 
 @router.get(

@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.channels.email import service as mail
 from hotline.config.center import CenterConfig
 from hotline.config.evaluation import EvaluationForm, QualityConfig
 from hotline.core.errors import NotFound, Problem, ValidationFailed
@@ -598,6 +599,10 @@ def workspace(
         select(Recording).where(Recording.contact_id == contact_id).order_by(Recording.id)
     ).all()
     tickets = session.scalars(select(Ticket).where(Ticket.contact_id == contact_id)).all()
+    if not tickets and channel == "email":
+        # A later e-mail contact on a ticket: the ticket carries the first one's id.
+        about = mail.ticket_of_contact(session, contact_id=contact_id)
+        tickets = session.scalars(select(Ticket).where(Ticket.id == about)).all()
     masked = PersonalField.CONTENT in hidden_fields(user.roles)
     found = quality.list_evaluations(session=session, contact_id=contact_id)
     if not events and not recordings and not tickets and not found:

@@ -25,7 +25,8 @@ WORKSPACE_ROLES = (Role.QA, Role.SUPERVISOR, Role.MANAGER)
 
 
 def _texts(language: str) -> dict[str, str]:
-    return {k: v for k, v in catalog(language).items() if k.startswith(("qa.", "qareason."))}
+    wanted = ("qa.", "qareason.", "email.kind.", "email.from", "email.to", "email.attachments")
+    return {k: v for k, v in catalog(language).items() if k.startswith(wanted)}
 
 
 def _month(request: Request) -> str:

@@ -25,6 +25,8 @@
     lastSeq: saved.lastSeq || 0,
     phase: saved.phase || null,
     rated: !!saved.rated,
+    hasEmail: !!saved.hasEmail,
+    mailed: !!saved.mailed,
     pending: {},
     order: [],
     socket: null,
@@ -37,7 +39,7 @@
   function save() {
     sessionStorage.setItem(KEY, JSON.stringify({
       conversation: state.conversation, token: state.token, lastSeq: state.lastSeq,
-      phase: state.phase, rated: state.rated
+      phase: state.phase, rated: state.rated, hasEmail: state.hasEmail, mailed: state.mailed
     }));
   }
 
@@ -111,6 +113,11 @@
   survey.appendChild(scores);
   var thanks = el("p", { "class": "hc-thanks", hidden: "" }, T.survey_thanks);
   survey.appendChild(thanks);
+  // The transcript by e-mail, to the address of the form (only when one was given).
+  var mailButton = el("button", { type: "button", "class": "hc-secondary", hidden: "" }, T.transcript);
+  var mailed = el("p", { "class": "hc-mailed", role: "status", hidden: "" });
+  survey.appendChild(mailButton);
+  survey.appendChild(mailed);
   panel.appendChild(survey);
 
   root.appendChild(launcher);
@@ -184,6 +191,7 @@
       show("survey");
       queueLine.textContent = "";
       if (state.rated) { scores.hidden = true; thanks.hidden = false; }
+      mailButton.hidden = !state.hasEmail || state.mailed;
     } else {
       show("talk");
       if (phase === "talking") { queueLine.textContent = T.connected; }
@@ -208,6 +216,17 @@
       typing.hidden = false;
       clearTimeout(state.typingTimer);
       state.typingTimer = setTimeout(function () { typing.hidden = true; }, 4000);
+    }
+    else if (msg.type === "transcript_sent") {
+      state.mailed = true;
+      save();
+      mailButton.hidden = true;
+      mailed.textContent = T.transcript_sent.replace("{to}", msg.to);
+      mailed.hidden = false;
+    }
+    else if (msg.type === "refused" && msg.field === "transcript") {
+      mailed.textContent = T.refused + " " + msg.rule;
+      mailed.hidden = false;
     }
     else if (msg.type === "refused") {
       if (msg.client_id) {
@@ -282,6 +301,8 @@
       state.token = answer.data.token;
       state.lastSeq = 0;
       state.phase = "waiting";
+      state.hasEmail = !!body.email;
+      state.mailed = false;
       save();
       show("talk");
       queueLine.textContent = T.waiting;
@@ -332,6 +353,7 @@
   });
 
   endButton.addEventListener("click", function () { send({ type: "end" }); });
+  mailButton.addEventListener("click", function () { send({ type: "transcript" }); });
 
   function rate(score) {
     send({ type: "survey", score: score });

@@ -138,9 +138,16 @@
     const attached = el('pop-attached');
     attached.replaceChildren();
     for (const [key, value] of Object.entries(pop.attached)) {
-      if (value == null || value === '') continue;
+      if (value == null || value === '' || key === 'ticket_id') continue;
       const dt = document.createElement('dt'); dt.textContent = t(`attached.${key}`);
       const dd = document.createElement('dd'); dd.textContent = String(value);
+      // An e-mail contact: its ticket's page holds the thread and the reply.
+      if (key === 'ticket_number' && pop.attached.ticket_id) {
+        const link = document.createElement('a');
+        link.href = `/tickets/${encodeURIComponent(pop.attached.ticket_id)}`;
+        link.textContent = String(value);
+        dd.replaceChildren(link);
+      }
       attached.append(dt, dd);
     }
   }

@@ -82,6 +82,19 @@
       }
       await load();
     });
+    // "No reply needed" (a thank-you, an out-of-office): the e-mail contact in progress ends,
+    // its handle time stops; 409 when none is in progress.
+    el('email-no-reply').addEventListener('click', async () => {
+      const node = el('page-error');
+      node.hidden = true;
+      try {
+        await call('POST', `/api/tickets/${id}/emails/no-reply`);
+        el('email-no-reply-done').hidden = false;
+      } catch (error) {
+        node.textContent = String(error.message || error);
+        node.hidden = false;
+      }
+    });
   }
   load();
 })();

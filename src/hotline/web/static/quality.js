@@ -66,9 +66,13 @@
         }));
         const recording = found.recordings.find((r) => r.kind === 'conversation') || found.recordings[0];
         el('player').hidden = !recording;
+        // An e-mail has its thread instead of a recording (GET /api/email/contacts/{id}, audited).
+        const email = !recording && found.channel === 'email'
+          ? await call('GET', `/api/email/contacts/${encodeURIComponent(id)}`).catch(() => null) : null;
+        showEmail(email);
         // A chat has a transcript instead of a recording (GET /api/chat/conversations/{id}).
-        const chat = recording ? null : await call('GET', `/api/chat/conversations/${encodeURIComponent(id)}`).catch(() => null);
-        el('no-recording').hidden = Boolean(recording || chat);
+        const chat = recording || email ? null : await call('GET', `/api/chat/conversations/${encodeURIComponent(id)}`).catch(() => null);
+        el('no-recording').hidden = Boolean(recording || chat || email);
         el('qa-chat').hidden = !chat;
         el('qa-transcript').replaceChildren(...(chat ? chat.messages : []).map((m) => {
           const li = document.createElement('li');
@@ -80,6 +84,44 @@
         await showSpeech(recording ? found.contact_id : null);
         el('evaluation-result') && text('evaluation-result', '');
       } catch (error) { showError('qa-error', error); }
+    }
+
+    // An e-mail contact's thread: each message in or out, in order, with its attachments
+    // named; the ticket's earlier mail (before this contact) is dimmed.
+    function showEmail(thread) {
+      el('qa-email').hidden = !thread;
+      text('qa-email-ticket', thread ? thread.ticket_number : '');
+      el('qa-email-thread').replaceChildren(...(thread ? thread.messages : []).map((m) => {
+        const li = document.createElement('li');
+        li.className = `email email-${m.direction}${m.in_contact ? '' : ' muted'}`;
+        li.dataset.kind = m.kind;
+        const head = document.createElement('div');
+        const kind = document.createElement('strong');
+        kind.textContent = `${t(m.direction === 'in' ? 'qa.email_in' : 'qa.email_out')} · ${t('email.kind.' + m.kind)}`;
+        head.append(kind, ` · ${new Date(m.created_at).toLocaleString()}`);
+        if (!m.in_contact) head.append(` · ${t('qa.email_earlier')}`);
+        const who = document.createElement('div');
+        who.textContent = `${t('email.from')}: ${m.sender} → ${t('email.to')}: ${m.recipients.join(', ')}`;
+        const subject = document.createElement('div');
+        subject.className = 'email-subject';
+        subject.textContent = m.subject;
+        const body = document.createElement('p');
+        body.className = 'email-body';
+        body.textContent = m.body;
+        li.append(head, who, subject, body);
+        if (m.attachments.length) {
+          const files = document.createElement('ul');
+          files.className = 'email-files';
+          files.setAttribute('aria-label', t('email.attachments'));
+          files.replaceChildren(...m.attachments.map((file) => {
+            const item = document.createElement('li');
+            item.textContent = `${file.filename} (${Math.ceil(file.size / 1024)} KB)`;
+            return item;
+          }));
+          li.append(files);
+        }
+        return li;
+      }));
     }
 
     // The call's transcript beside the player: the automated checks' flags, then who said
