@@ -52,3 +52,32 @@
     if (answer) { message(t('planning.published')); location.reload(); }
   });
 })();
+
+// The forecast's overrides: add one (with its reason) or withdraw one; the page reloads to
+// draw the forecast and the requirements with it.
+(() => {
+  const {call, el} = Hotline;
+  const form = el('planning-override-form');
+  if (!form) return;
+  const say = (text) => { el('planning-override-message').textContent = text; };
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    try {
+      await call('POST', '/api/wfm/overrides', {
+        day: data.get('day'), start: data.get('start'), end: data.get('end'),
+        percent: Number(data.get('percent')), reason: data.get('reason'),
+        queue: data.get('queue') || null,
+      });
+      location.reload();
+    } catch (error) { say(String(error.message || error)); }
+  });
+  for (const button of document.querySelectorAll('#planning-overrides .override-delete')) {
+    button.addEventListener('click', async () => {
+      try {
+        await call('DELETE', `/api/wfm/overrides/${button.closest('tr').dataset.override}`);
+        location.reload();
+      } catch (error) { say(String(error.message || error)); }
+    });
+  }
+})();
