@@ -3,8 +3,11 @@
 A planner opens ``/planning`` from the top bar: the newest roster (a draft) as a Gantt chart
 of its first day; they stretch a shift past the rules and see the broken rules at its row,
 fix it, save and publish. The week before, held to its published roster: adherence per agent,
-who was late or absent, and shrinkage by reason beside the plan's assumption. The page passes
-axe-core in zh-CN and en (no serious or critical violations).
+who was late or absent, and shrinkage by reason beside the plan's assumption. Over four weeks
+of repair calls, the week's forecast against its Monday's actuals, an override with its reason
+that raises Tuesday morning's forecast and requirements, the agents required against the
+roster's heads per half hour, and a what-if of two more agents. The page passes axe-core in
+zh-CN and en (no serious or critical violations).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -24,6 +27,8 @@ from hotline.config.validate import load_center
 from hotline.core.events import Event, EventKind
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
+from hotline.metrics import service as metrics_service
+from hotline.metrics.records import ContactRecord
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.event_log import append
 from hotline.store.migrate import upgrade
@@ -53,6 +58,24 @@ def _week(day: date) -> list[RosterShift]:
     ]
 
 
+def _repair_calls(day: date, per_half_hour: int) -> list[ContactRecord]:
+    """Repair calls every half hour from 09:00 to 17:00, each handled in 300 s."""
+    return [
+        ContactRecord(
+            contact_id=f"r{day}-{slot}-{k}",
+            arrived_at=_at(day, slot / 2).timestamp() + 60 * k,
+            queued_at=_at(day, slot / 2).timestamp() + 60 * k,
+            answered_at=_at(day, slot / 2).timestamp() + 60 * k + 5,
+            outcome="answered",
+            queue="repair",
+            agent="a001",
+            talk_s=300.0,
+        )
+        for slot in range(18, 34)
+        for k in range(per_half_hour)
+    ]
+
+
 def _seed(factory: sessionmaker[Session]) -> None:
     digest = hash_password(PASSWORD)
     tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
@@ -73,7 +96,7 @@ def _seed(factory: sessionmaker[Session]) -> None:
         for first, publish, shifts in (
             (WEEK_1, True, _week(WEEK_1)),
             (tomorrow, True, _week(tomorrow)[:1]),
-            (WEEK_2, False, _week(WEEK_2)),
+            (WEEK_2, False, _week(WEEK_2) + _week(WEEK_2 + timedelta(days=1))),
         ):
             roster = rosters.create_roster(
                 session=session,
@@ -90,6 +113,11 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 rosters.publish(
                     session=session, roster_id=roster.id, timezone="Asia/Shanghai", actor="planner"
                 )
+        # four weeks of repair calls before week 2, and its Monday's (busier) actuals
+        calls = [c for d in range(28) for c in _repair_calls(WEEK_2 - timedelta(days=28 - d), 10)]
+        metrics_service.import_records(
+            session=session, records=calls + _repair_calls(WEEK_2, 14), source="e2e"
+        )
         state = EventKind.AGENT_STATE
         append(
             session,
@@ -226,3 +254,70 @@ def test_an_agent_asks_for_leave_and_the_planner_approves_it(browser: Any, site:
     expect(agent.locator("#my-shifts")).to_have_count(0)
     expect(agent.locator("#my-requests tr[data-status=approved]")).to_contain_text("approved")
     assert serious_violations(agent) == []
+
+
+def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_roster(
+    browser: Any, site: str
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    tuesday = WEEK_2 + timedelta(days=1)
+    page = _signed_in(browser, site, "planner")
+    page.goto(f"{site}/planning?roster=3&day={tuesday}&queue=repair")
+    chart = page.locator("#planning-forecast-chart svg.forecast-chart")
+    expect(chart.locator("polyline.forecast-line")).to_have_count(1)
+    expect(chart.locator("polyline.actual-line")).to_have_count(1)  # Monday's only
+    expect(page.locator(f"#planning-week tr[data-day='{WEEK_2}'] td.actual")).to_have_text("224")
+    expect(page.locator(f"#planning-week tr[data-day='{tuesday}'] td.actual")).to_have_text("–")
+    ten = page.locator("#planning-intervals tr[data-start='10:00']")
+    # a001 (lunch at noon) and a002 on the roster; ten 300-s calls need 4 agents, 6 heads
+    # after the roster's 30 % shrinkage
+    expect(ten.locator("td.scheduled")).to_have_text("2")
+    expect(ten.locator("td.required")).to_have_text("6")
+    expect(ten).to_have_class("gap-short")
+    expect(ten.locator("td.gap")).to_contain_text("-4 不足")
+    expect(page.locator("#planning-intervals tr[data-start='12:00'] td.scheduled")).to_have_text(
+        "1"
+    )
+    expect(page.locator("svg.requirements-chart rect.required.short")).not_to_have_count(0)
+    before = float(ten.locator("td").nth(0).inner_text())
+    assert serious_violations(page) == []
+
+    form = page.locator("#planning-override-form")
+    form.locator("input[name=start]").fill("12:00")
+    form.locator("input[name=end]").fill("09:00")
+    form.locator("input[name=reason]").fill("mailing")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#planning-override-message")).to_contain_text("end")
+    form.locator("input[name=start]").fill("09:00")
+    form.locator("input[name=end]").fill("12:00")
+    form.locator("input[name=percent]").fill("20")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#planning-overrides tbody tr")).to_have_count(1)
+    expect(page.locator("#planning-overrides tbody tr")).to_contain_text("mailing")
+    expect(page.locator("#planning-forecast-notes")).to_contain_text(
+        f"override +20 % on {tuesday} 09:00–12:00 (repair): mailing"
+    )
+    after = float(page.locator("#planning-intervals tr[data-start='10:00'] td").nth(0).inner_text())
+    assert after == pytest.approx(1.2 * before, abs=0.06)
+
+    # what if two more agents answered from now on: a better service level at 10:00
+    page.fill("#planning-plan-form input[name=extra]", "2")
+    page.click("#planning-plan-form button[type=submit]")
+    ten = page.locator("#planning-intervals tr[data-start='10:00']")
+    expect(ten.locator("td.what-if-sl")).not_to_have_text(ten.locator("td.sl").inner_text())
+    assert float(ten.locator("td.what-if-sl").inner_text().rstrip(" %")) > float(
+        ten.locator("td.sl").inner_text().rstrip(" %")
+    )
+
+    page.goto(f"{site}/planning?roster=3&day={tuesday}&queue=repair&lang=en")
+    expect(page.locator("#planning-forecast-title")).to_contain_text("Forecast")
+    expect(page.locator("#planning-requirements-title")).to_contain_text("Agents required")
+    expect(page.locator("#planning-intervals tr[data-start='10:00'] td.gap")).to_contain_text(
+        "short"
+    )
+    assert serious_violations(page) == []
+    page.click("#planning-overrides .override-delete")
+    expect(page.locator("#planning-overrides")).to_have_count(0)
