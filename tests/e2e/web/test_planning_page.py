@@ -2,7 +2,9 @@
 
 A planner opens ``/planning`` from the top bar: the newest roster (a draft) as a Gantt chart
 of its first day; they stretch a shift past the rules and see the broken rules at its row,
-fix it, save and publish. The week before, held to its published roster: adherence per agent,
+fix it, add a shift (checked the same way), move a lunch, remove a shift, save and publish.
+An agent asks on ``/me`` to swap their shift with a colleague's and for leave; the planner
+approves both on ``/planning``. The week before, held to its published roster: adherence per agent,
 who was late or absent, and shrinkage by reason beside the plan's assumption. Over four weeks
 of repair calls, the week's forecast against its Monday's actuals, an override with its reason
 that raises Tuesday morning's forecast and requirements, the agents required against the
@@ -95,7 +97,7 @@ def _seed(factory: sessionmaker[Session]) -> None:
         # week 1 in force (held to below), a001's shift tomorrow in force, week 2 a draft
         for first, publish, shifts in (
             (WEEK_1, True, _week(WEEK_1)),
-            (tomorrow, True, _week(tomorrow)[:1]),
+            (tomorrow, True, _week(tomorrow)),
             (WEEK_2, False, _week(WEEK_2) + _week(WEEK_2 + timedelta(days=1))),
         ):
             roster = rosters.create_roster(
@@ -204,6 +206,29 @@ def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(browser: Any, 
     page.click("#planning-save")
     expect(page.locator("#planning-shifts tr[data-agent=a002] .shift-end")).to_have_value("14:00")
     expect(page.locator("#planning-shifts .shift-problem").first).to_have_text("")
+
+    # a shift added for a003 is checked like the others, the problem at the new row
+    new = page.locator("#planning-new-shift")
+    new.locator(".new-agent").select_option("a003")
+    new.locator(".new-skill").select_option("repair")
+    new.locator(".new-start").fill("08:00")
+    new.locator(".new-end").fill("20:00")
+    page.click("#planning-add-shift")
+    expect(new.locator(".shift-problem")).to_contain_text("lasts 12 h")
+    new.locator(".new-end").fill("17:00")
+    page.click("#planning-add-shift")
+    expect(page.locator("#planning-gantt g.gantt-shift")).to_have_count(3)
+    # a001's lunch moved half an hour later, a002's shift removed
+    a001 = page.locator("#planning-shifts tbody tr[data-agent=a001]")
+    a001.locator(".break-start").fill("12:30")
+    a001.locator(".break-end").fill("13:30")
+    page.click("#planning-save")
+    expect(a001.locator(".break-start")).to_have_value("12:30")
+    lunch = page.locator("#planning-gantt g[data-agent=a001] rect.gantt-break title")
+    expect(lunch).to_have_text("lunch 12:30–13:30")
+    page.locator("#planning-shifts tbody tr[data-agent=a002] .shift-remove").click()
+    expect(page.locator("#planning-shifts tbody tr[data-agent=a002]")).to_have_count(0)
+    expect(page.locator("#planning-gantt g.gantt-shift")).to_have_count(2)
     page.click("#planning-publish")
     expect(page.locator("#planning-status")).to_have_text("已发布")
     expect(page.locator("#planning-save")).to_have_count(0)
@@ -225,7 +250,9 @@ def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(browser: Any, 
     assert serious_violations(page) == []
 
 
-def test_an_agent_asks_for_leave_and_the_planner_approves_it(browser: Any, site: str) -> None:
+def test_an_agent_asks_for_a_swap_and_leave_and_the_planner_approves_them(
+    browser: Any, site: str
+) -> None:
     from playwright.sync_api import expect
 
     from tests.e2e.web.accessibility import serious_violations
@@ -234,25 +261,36 @@ def test_an_agent_asks_for_leave_and_the_planner_approves_it(browser: Any, site:
     agent.goto(f"{site}/me")
     shift = agent.locator("#my-shifts tbody tr")
     expect(shift).to_have_count(1)
+    expect(shift).to_contain_text("08:00–17:00")
+    # a swap with a colleague's shift tomorrow, asked on /me and approved on /planning
+    expect(shift.locator(".swap-with option")).to_contain_text(["a002 黄艳"])
+    shift.locator(".swap-request").click()
+    expect(agent.locator("#my-requests tr[data-status=pending]")).to_contain_text("换班 ↔ a002")
+    planner = _signed_in(browser, site, "planner")
+    planner.goto(f"{site}/planning")
+    planner.locator("#planning-requests tr[data-status=pending] .request-approve").click()
+    expect(planner.locator("#planning-requests tr[data-status=approved]")).to_contain_text("a002")
+    agent.goto(f"{site}/me")
+    expect(shift).to_contain_text("09:00–13:00")
+
     shift.locator(".leave-reason").fill("family")
     shift.locator(".leave-request").click()
     expect(agent.locator("#my-requests tr[data-status=pending]")).to_contain_text("待审批")
 
-    planner = _signed_in(browser, site, "planner")
     planner.goto(f"{site}/planning")
     asked = planner.locator("#planning-requests tr[data-status=pending]")
     expect(asked).to_contain_text("a001")
     expect(asked).to_contain_text("family")
     assert serious_violations(planner) == []
     asked.locator(".request-approve").click()
-    expect(planner.locator("#planning-requests tr[data-status=approved]")).to_contain_text(
+    expect(planner.locator("#planning-requests tr[data-status=approved]").first).to_contain_text(
         "已批准 planner"
     )
 
     # the shift is off a001's roster; the request shows its decision, in English too
     agent.goto(f"{site}/me?lang=en")
     expect(agent.locator("#my-shifts")).to_have_count(0)
-    expect(agent.locator("#my-requests tr[data-status=approved]")).to_contain_text("approved")
+    expect(agent.locator("#my-requests tr[data-status=approved]").first).to_contain_text("approved")
     assert serious_violations(agent) == []
 
 

@@ -366,6 +366,8 @@ def planning_page(
         if shrink is not None and shrink.scheduled_minutes
         else "",
         timezone=timezone,
+        agents=center.agents,
+        skills=sorted({skill for a in center.agents for skill in a.skills}),
         requests=service.list_requests(session=session, timezone=timezone, limit=50),
     )
     return render(request, "planning.html", context)
