@@ -203,7 +203,8 @@ def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(browser: Any, 
     expect(problem).to_contain_text("lasts 12 h; a shift lasts at most 10 h")
     expect(problem).to_contain_text("needs at least 30 min")
     a002.locator(".shift-end").fill("14:00")
-    page.click("#planning-save")
+    with page.expect_navigation():  # saved, the page reloads
+        page.click("#planning-save")
     expect(page.locator("#planning-shifts tr[data-agent=a002] .shift-end")).to_have_value("14:00")
     expect(page.locator("#planning-shifts .shift-problem").first).to_have_text("")
 
@@ -216,13 +217,15 @@ def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(browser: Any, 
     page.click("#planning-add-shift")
     expect(new.locator(".shift-problem")).to_contain_text("lasts 12 h")
     new.locator(".new-end").fill("17:00")
-    page.click("#planning-add-shift")
+    with page.expect_navigation():
+        page.click("#planning-add-shift")
     expect(page.locator("#planning-gantt g.gantt-shift")).to_have_count(3)
     # a001's lunch moved half an hour later, a002's shift removed
     a001 = page.locator("#planning-shifts tbody tr[data-agent=a001]")
     a001.locator(".break-start").fill("12:30")
     a001.locator(".break-end").fill("13:30")
-    page.click("#planning-save")
+    with page.expect_navigation():
+        page.click("#planning-save")
     expect(a001.locator(".break-start")).to_have_value("12:30")
     lunch = page.locator("#planning-gantt g[data-agent=a001] rect.gantt-break title")
     expect(lunch).to_have_text("lunch 12:30–13:30")
@@ -349,6 +352,14 @@ def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_rost
     assert float(ten.locator("td.what-if-sl").inner_text().rstrip(" %")) > float(
         ten.locator("td.sl").inner_text().rstrip(" %")
     )
+
+    # today: the intraday view, nothing recorded yet, so the re-forecast is the forecast
+    today = datetime.now(ZONE).date()
+    page.goto(f"{site}/planning?day={today}&queue=repair&extra=1")
+    expect(page.locator("#planning-intraday")).to_contain_text("1.00")
+    intraday = page.locator("#planning-intraday-chart svg.intraday-chart")
+    expect(intraday.locator("polyline.forecast-line")).to_have_count(1)
+    expect(intraday.locator("polyline.what-if-line")).to_have_count(1)
 
     page.goto(f"{site}/planning?roster=3&day={tuesday}&queue=repair&lang=en")
     expect(page.locator("#planning-forecast-title")).to_contain_text("Forecast")

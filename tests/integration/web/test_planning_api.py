@@ -21,9 +21,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.config.validate import load_center
 from hotline.metrics import service as metrics_service
 from hotline.metrics.records import ContactRecord
 from hotline.store.models.core import AuditEntry
+from hotline.web.api.planning import planned_day
+from tests.integration.web.conftest import SAMPLE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIRST = date(2026, 2, 2)  # a Monday: four whole weeks before the planned one
@@ -31,9 +34,12 @@ MONDAY = date(2026, 3, 2)
 TUESDAY = "2026-03-03"
 
 
-def _calls(day: date, per_half_hour: int, start: int) -> list[ContactRecord]:
+def _calls(
+    day: date, per_half_hour: int, start: int, slots: range = range(18, 34)
+) -> list[ContactRecord]:
+    """Repair calls in each half hour of ``slots`` (default 09:00 to 17:00), 300 s each."""
     records: list[ContactRecord] = []
-    for slot in range(18, 34):  # 09:00 to 17:00
+    for slot in slots:
         moment = datetime.combine(day, time(), SHANGHAI) + timedelta(minutes=30 * slot)
         for k in range(per_half_hour):
             at = moment.timestamp() + 60 * k
@@ -215,3 +221,45 @@ def test_the_days_plan_sets_requirements_against_the_roster(
     assert "the contact history starts on 2026-02-02" in refused.text
     unknown = app_client.get("/api/wfm/plan/day", params={"queue": "nope"}, headers=wfm)
     assert unknown.status_code == 422
+
+
+def test_intraday_re_forecasts_the_rest_of_the_day_from_its_completed_intervals(
+    db_session: Session, history: None
+) -> None:
+    wednesday = MONDAY + timedelta(days=2)
+    # twice the forecast from 09:00 to 11:00, and calls in the interval still under way
+    busy = _calls(wednesday, 20, 10_000, range(18, 22)) + _calls(
+        wednesday, 5, 20_000, range(22, 23)
+    )
+    metrics_service.import_records(session=db_session, records=busy, source="planning-today")
+    db_session.flush()
+    center = load_center(SAMPLE)
+    now = datetime.combine(wednesday, time(11, 10), SHANGHAI)
+
+    def plan(extra: int) -> Any:
+        return planned_day(
+            session=db_session,
+            center=center,
+            day=wednesday,
+            queue_id="repair",
+            roster_id=None,
+            extra_agents=extra,
+            now=now,
+        ).plan
+
+    today = plan(0)
+    by_clock = {f"{i.index // 2:02d}:{30 * (i.index % 2):02d}": i for i in today.intervals}
+    assert [i.index for i in today.intervals if i.elapsed] == list(range(22))
+    assert by_clock["10:30"].actual_offered == 20
+    assert by_clock["11:00"].actual_offered is None  # under way: not an actual yet
+    # (80 + 50) ÷ (40 + 50) of the forecast for the rest of the day
+    assert today.volume_ratio == pytest.approx(130 / 90, rel=0.02)
+    later = by_clock["14:00"]
+    assert later.reforecast_offered == pytest.approx(later.forecast_offered * 130 / 90, rel=0.02)
+    assert later.required_agents >= 4
+    assert later.scheduled_heads == 0 and later.service_level == 0.0
+    # with six more agents from now the rest of the day meets the target
+    what_if = {i.index: i for i in plan(6).intervals}[later.index]
+    assert what_if.what_if_service_level is not None and what_if.what_if_service_level > 0.8
+    assert what_if.what_if_asa_s is not None and what_if.what_if_asa_s < 20
+    assert by_clock["10:30"].what_if_service_level is None

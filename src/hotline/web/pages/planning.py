@@ -149,6 +149,8 @@ FORECAST_LINE = "#2f6fb3"
 ACTUAL_LINE = "#b3412f"
 REQUIRED_FILL = "#8fa8c4"
 SCHEDULED_LINE = "#1d6b3a"
+REFORECAST_LINE = "#6a4fb3"
+WHAT_IF_LINE = "#d9822b"
 
 
 def _polyline(points: list[tuple[float, float]], colour: str, css: str) -> str:
@@ -276,6 +278,78 @@ def requirements_chart(planned: PlannedDay, *, label: str) -> str:
             "scheduled-line",
         )
     )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def intraday_chart(planned: PlannedDay, *, label: str, sl_label: str) -> str:
+    """Today in two panels over the same half hours: contacts offered as forecast, as they
+    came so far and as re-forecast for the rest of the day; below, the service level the
+    roster is expected to give for the rest of the day, and with the what-if's agents, beside
+    the target (dashed)."""
+    rows = planned.plan.intervals
+    ahead = [r for r in rows if not r.elapsed]
+    step, left, top, panel, gap = 14, 40, 10, 120, 30
+    width = left + step * len(rows) + 10
+    height = top + 2 * panel + gap + 24
+    peak = max(
+        1.0, *(max(r.forecast_offered, r.reforecast_offered, r.actual_offered or 0.0) for r in rows)
+    )
+
+    def x(i: int) -> float:
+        return left + i * step + step / 2
+
+    def volume(value: float) -> float:
+        return top + panel - value / peak * panel
+
+    def level(value: float) -> float:
+        return top + 2 * panel + gap - value * panel
+
+    target = level(planned.target.service_level)
+    parts = [
+        f'<svg class="intraday-chart" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(label)}; {escape(sl_label)}">'
+        f"<title>{escape(label)}; {escape(sl_label)}</title>",
+        f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end" fill="#222">'
+        f"{peak:.0f}</text>",
+        f'<text x="{left - 4}" y="{level(1.0) + 8:.1f}" font-size="10" text-anchor="end" '
+        'fill="#222">100%</text>',
+        f'<line class="target" x1="{left}" x2="{width - 10}" y1="{target:.1f}" '
+        f'y2="{target:.1f}" stroke="#555" stroke-dasharray="4 3"/>',
+        _polyline(
+            [(x(r.index), volume(r.forecast_offered)) for r in rows], FORECAST_LINE, "forecast-line"
+        ),
+        _polyline(
+            [(x(r.index), volume(r.actual_offered)) for r in rows if r.actual_offered is not None],
+            ACTUAL_LINE,
+            "actual-line",
+        ),
+        _polyline(
+            [(x(r.index), volume(r.reforecast_offered)) for r in ahead],
+            REFORECAST_LINE,
+            "reforecast-line",
+        ),
+        _polyline(
+            [(x(r.index), level(r.service_level)) for r in ahead if r.service_level is not None],
+            SCHEDULED_LINE,
+            "service-level-line",
+        ),
+        _polyline(
+            [
+                (x(r.index), level(r.what_if_service_level))
+                for r in ahead
+                if r.what_if_service_level is not None
+            ],
+            WHAT_IF_LINE,
+            "what-if-line",
+        ),
+    ]
+    parts += [
+        f'<text x="{left + r.index * step}" y="{height - 6}" font-size="10" fill="#222">'
+        f"{r.index * INTERVAL_S // 3600:02d}</text>"
+        for r in rows
+        if r.index % 4 == 0
+    ]
     parts.append("</svg>")
     return "".join(parts)
 
@@ -427,6 +501,13 @@ def _plan(
             planned, week, actual=actual, label=f"{t('planning.forecast')} {week[0]} – {week[-1]}"
         ),
         requirements_chart=requirements_chart(planned, label=f"{t('planning.requirements')} {day}"),
+        intraday_chart=intraday_chart(
+            planned,
+            label=f"{t('planning.intraday')} {day}",
+            sl_label=t("planning.service_level"),
+        )
+        if day == parts["today"]
+        else "",
         week_totals=[
             {
                 "day": date_,
