@@ -11,8 +11,9 @@ raises the expected service level.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from hotline.metrics import service as metrics_service
 from hotline.metrics.records import ContactRecord
 from hotline.store.models.core import AuditEntry
 from hotline.web.api.planning import planned_day
+from hotline.web.wallboard_charts import build
 from tests.integration.web.conftest import SAMPLE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -263,3 +265,41 @@ def test_intraday_re_forecasts_the_rest_of_the_day_from_its_completed_intervals(
     assert what_if.what_if_service_level is not None and what_if.what_if_service_level > 0.8
     assert what_if.what_if_asa_s is not None and what_if.what_if_asa_s < 20
     assert by_clock["10:30"].what_if_service_level is None
+
+
+def test_the_reports_page_and_the_wallboard_forecast_with_the_overrides(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session, history: None
+) -> None:
+    wfm = _headers(token_for, "wfm")
+
+    def expected_on_the_report() -> float:
+        page = app_client.get(
+            f"/reports?from={TUESDAY}&to={TUESDAY}&interval=30m&queue=repair&lang=en",
+            headers=wfm,
+        )
+        assert page.status_code == 200, page.text
+        total = re.search(r"; ([\d.]+) contacts expected", page.text)
+        assert total is not None, page.text
+        return float(total.group(1))
+
+    tuesday = datetime.combine(date.fromisoformat(TUESDAY), time(10, 20), SHANGHAI)
+    center = load_center(SAMPLE)
+
+    def on_the_wallboard() -> float:
+        charts = build(session=db_session, center=center, now=tuesday.astimezone(UTC))
+        assert charts.forecast is not None, charts.notes
+        return charts.forecast[charts.intervals.index("10:00")]
+
+    report, wall = expected_on_the_report(), on_the_wallboard()
+    whole_day = {"day": TUESDAY, "start": "00:00", "end": "23:59", "reason": "mailing"}
+    for queue, percent in (("repair", 100), (None, 50)):
+        made = app_client.post(
+            "/api/wfm/overrides",
+            json={**whole_day, "queue": queue, "percent": percent},
+            headers=wfm,
+        )
+        assert made.status_code == 201, made.text
+    db_session.expire_all()
+    # the repair report takes both (×2 ×1.5), the center's wallboard the center-wide one only
+    assert expected_on_the_report() == pytest.approx(3 * report, rel=0.01)
+    assert on_the_wallboard() == pytest.approx(1.5 * wall, rel=0.01)
