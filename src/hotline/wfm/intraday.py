@@ -224,13 +224,13 @@ def plan_day(
     ...                 forecast_high=[120, 120], forecast_aht_s=[180, 180],
     ...                 actual_offered=[], actual_answered=[], actual_handle_s=[],
     ...                 scheduled_heads=[14, 20], interval_s=1800,
-    ...                 target=ServiceTarget.parse("80/20"), shrinkage=0.3, extra_agents=1)
+    ...                 target=ServiceTarget.parse("80/20"), shrinkage=0.3, extra_agents=3)
     >>> [(i.required_agents, i.required_heads, i.gap) for i in plan.intervals]
     [(14, 20, -6.0), (14, 20, 0.0)]
     >>> [round(i.service_level, 3) for i in plan.intervals], plan.intervals[0].asa_s
     ([0.0, 0.888], None)
-    >>> round(plan.intervals[0].what_if_service_level, 3)
-    0.398
+    >>> [round(i.what_if_service_level, 3) for i in plan.intervals]
+    [0.64, 0.986]
     """
     if not 0.0 <= shrinkage < 1.0:
         raise ValueError("shrinkage must be in [0, 1)")

@@ -47,15 +47,14 @@ BREAK_FILL = "#f2c14e"
 
 def gantt(shifts: list[RosterShift], *, day: date, zone: ZoneInfo, label: str) -> str:
     """The day's shifts as an SVG Gantt chart: one row per agent, a bar per shift clipped to
-        the day, breaks drawn over it; every bar has a ``<title>`` for screen readers.
+    the day, breaks drawn over it; every bar has a ``<title>`` for screen readers.
 
-        >>> from collections.abc import Callable
-    from datetime import UTC
-        >>> s = RosterShift("a001", datetime(2026, 3, 2, 8, tzinfo=UTC),
-        ...                 datetime(2026, 3, 2, 12, tzinfo=UTC))
-        >>> svg = gantt([s], day=date(2026, 3, 2), zone=ZoneInfo("UTC"), label="Shifts")
-        >>> 'data-agent="a001"' in svg and 'x="362.0"' in svg and 'width="136.0"' in svg
-        True
+    >>> from datetime import UTC
+    >>> s = RosterShift("a001", datetime(2026, 3, 2, 8, tzinfo=UTC),
+    ...                 datetime(2026, 3, 2, 12, tzinfo=UTC))
+    >>> svg = gantt([s], day=date(2026, 3, 2), zone=ZoneInfo("UTC"), label="Shifts")
+    >>> 'data-agent="a001"' in svg and 'x="362.0"' in svg and 'width="136.0"' in svg
+    True
     """
     start = datetime.combine(day, time(), zone)
     end = start + timedelta(days=1)
