@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,13 @@ from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from hotline.identity import audit
 from hotline.store.models.wfm import ForecastOverrideRow, Roster, RosterRequest, RosterShiftRow
 from hotline.wfm import files
-from hotline.wfm.forecast import Forecast, ForecastOverride, apply_overrides, forecast
+from hotline.wfm.forecast import (
+    Forecast,
+    ForecastOverride,
+    ForecastSettings,
+    apply_overrides,
+    forecast,
+)
 from hotline.wfm.roster import RosterBreak, RosterShift, ShiftRules, check_roster
 
 DRAFT = "draft"
@@ -647,6 +653,11 @@ def overridden(
     return apply_overrides(result, applying), applying
 
 
+#: Weeks of history a stored forecast reads: the forecaster's training weeks, the weeks of
+#: its pseudo-out-of-sample bounds and one to spare.
+LOOKBACK_WEEKS = ForecastSettings().training_weeks + ForecastSettings().pseudo_origins + 1
+
+
 @dataclass(frozen=True)
 class PlannedForecast:
     """A forecast of whole days from the stored history, the overrides applied to it, and how
@@ -681,9 +692,24 @@ def stored_forecast(
     """The forecast of ``days`` days from ``first_day`` (local) made from the contact history
     before ``first_day``, with the kept overrides applied, beside the actuals recorded on
     those days. Raises ``ValueError`` (in words) when the history cannot make one."""
-    history = files.history_from_store(
-        session=session, interval_s=interval_s, timezone=timezone, queue=queue
-    )
+    zone = ZoneInfo(timezone)
+    # Only the weeks the forecaster learns from are read, however long the history is.
+    since = datetime.combine(first_day - timedelta(weeks=LOOKBACK_WEEKS), time(), zone)
+    until = datetime.combine(first_day + timedelta(days=days), time(), zone)
+    try:
+        history = files.history_from_store(
+            session=session,
+            interval_s=interval_s,
+            timezone=timezone,
+            queue=queue,
+            queued_from=since.timestamp(),
+            queued_until=until.timestamp(),
+        )
+    except ValueError:
+        raise ValueError(
+            f"no contacts{f' of queue {queue}' if queue else ''} queued from {since.date()} "
+            f"to {first_day + timedelta(days=days - 1)} to forecast from"
+        ) from None
     origin = (first_day - history.first_day).days
     if origin < 0:
         raise ValueError(

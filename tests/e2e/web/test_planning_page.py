@@ -117,6 +117,9 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 )
         # four weeks of repair calls before week 2, and its Monday's (busier) actuals
         calls = [c for d in range(28) for c in _repair_calls(WEEK_2 - timedelta(days=28 - d), 10)]
+        # and three quiet weeks before today, for the intraday view
+        today = datetime.now(ZONE).date()
+        calls += [c for d in range(1, 22) for c in _repair_calls(today - timedelta(days=d), 1)]
         metrics_service.import_records(
             session=session, records=calls + _repair_calls(WEEK_2, 14), source="e2e"
         )

@@ -220,7 +220,7 @@ def test_the_days_plan_sets_requirements_against_the_roster(
         "/api/wfm/plan/day", params={"day": "2025-01-06", "queue": "repair"}, headers=wfm
     )
     assert refused.status_code == 422
-    assert "the contact history starts on 2026-02-02" in refused.text
+    assert "no contacts of queue repair queued from 2024-08-19 to 2025-01-12" in refused.text
     unknown = app_client.get("/api/wfm/plan/day", params={"queue": "nope"}, headers=wfm)
     assert unknown.status_code == 422
 

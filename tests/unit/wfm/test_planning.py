@@ -4,6 +4,7 @@ interval, and a day's requirements, re-forecast and what-if."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from hotline.wfm.erlang import ServiceTarget
 from hotline.wfm.forecast import Forecast, ForecastOverride, History, apply_overrides
-from hotline.wfm.intraday import plan_day
+from hotline.wfm.intraday import DayPlan, plan_day
 from hotline.wfm.roster import RosterBreak, RosterShift, coverage
 
 MONDAY = date(2026, 3, 2)
@@ -90,19 +91,32 @@ def test_coverage_counts_heads_on_shift_and_off_break_by_the_share_of_each_inter
     assert heads[34] == 0.0
 
 
+def _plan(**changes: Any) -> DayPlan:
+    """A plan of intervals of ten 300-s calls (bounds 8 to 12) and six heads, 25 % shrinkage,
+    with ``changes`` to those inputs."""
+    inputs: dict[str, Any] = {
+        "forecast_offered": [10.0] * 4,
+        "forecast_low": [8.0] * 4,
+        "forecast_high": [12.0] * 4,
+        "forecast_aht_s": [300.0] * 4,
+        "actual_offered": [],
+        "actual_answered": [],
+        "actual_handle_s": [],
+        "scheduled_heads": [6.0] * 4,
+        "interval_s": 1800,
+        "target": TARGET,
+        "shrinkage": 0.25,
+    }
+    return plan_day(**{**inputs, **changes})
+
+
 def test_a_day_in_the_future_needs_erlangs_agents_grossed_up_for_shrinkage() -> None:
-    plan = plan_day(
+    plan = _plan(
         forecast_offered=[10.0, 0.0],
         forecast_low=[8.0, 0.0],
         forecast_high=[12.0, 0.0],
         forecast_aht_s=[300.0, 300.0],
-        actual_offered=[],
-        actual_answered=[],
-        actual_handle_s=[],
         scheduled_heads=[3.0, 2.0],
-        interval_s=1800,
-        target=TARGET,
-        shrinkage=0.25,
     )
     busy, quiet = plan.intervals
     assert (busy.required_agents, busy.required_heads, busy.gap) == (4, 6, -3.0)
@@ -114,18 +128,10 @@ def test_a_day_in_the_future_needs_erlangs_agents_grossed_up_for_shrinkage() -> 
 
 
 def test_the_elapsed_part_of_the_day_re_forecasts_the_rest() -> None:
-    plan = plan_day(
-        forecast_offered=[10.0] * 4,
-        forecast_low=[8.0] * 4,
-        forecast_high=[12.0] * 4,
-        forecast_aht_s=[300.0] * 4,
+    plan = _plan(
         actual_offered=[40.0, 40.0],
         actual_answered=[40.0, 40.0],
         actual_handle_s=[40 * 300.0] * 2,
-        scheduled_heads=[6.0] * 4,
-        interval_s=1800,
-        target=TARGET,
-        shrinkage=0.25,
         extra_agents=3,
     )
     done, _, ahead, _ = plan.intervals
@@ -140,18 +146,12 @@ def test_the_elapsed_part_of_the_day_re_forecasts_the_rest() -> None:
 
 @given(st.integers(min_value=-5, max_value=20), st.floats(min_value=0, max_value=60))
 def test_more_agents_never_lower_the_projected_service_level(extra: int, calls: float) -> None:
-    plan = plan_day(
+    plan = _plan(
         forecast_offered=[calls],
         forecast_low=[calls],
         forecast_high=[calls],
         forecast_aht_s=[300.0],
-        actual_offered=[],
-        actual_answered=[],
-        actual_handle_s=[],
         scheduled_heads=[8.0],
-        interval_s=1800,
-        target=TARGET,
-        shrinkage=0.25,
         extra_agents=extra,
     )
     row = plan.intervals[0]
@@ -164,16 +164,4 @@ def test_more_agents_never_lower_the_projected_service_level(extra: int, calls: 
 
 def test_a_plan_refuses_bounds_of_another_length() -> None:
     with pytest.raises(ValueError, match="bounds"):
-        plan_day(
-            forecast_offered=[1.0, 2.0],
-            forecast_low=[1.0],
-            forecast_high=[1.0, 2.0],
-            forecast_aht_s=[300.0, 300.0],
-            actual_offered=[],
-            actual_answered=[],
-            actual_handle_s=[],
-            scheduled_heads=[1.0, 1.0],
-            interval_s=1800,
-            target=TARGET,
-            shrinkage=0.25,
-        )
+        _plan(forecast_low=[1.0])

@@ -162,6 +162,15 @@ def _polyline(points: list[tuple[float, float]], colour: str, css: str) -> str:
     )
 
 
+def _ticks(left: float, y: Callable[[float], float], scale: float) -> list[str]:
+    """The value axis' labels at 0, half and the top of the scale."""
+    return [
+        f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="10" text-anchor="end" '
+        f'fill="#222">{tick:.0f}</text>'
+        for tick in (0.0, scale / 2, scale)
+    ]
+
+
 def forecast_chart(
     planned: PlannedDay, week: list[date], *, actual: list[list[float]], label: str
 ) -> str:
@@ -187,13 +196,9 @@ def forecast_chart(
     parts = [
         f'<svg class="forecast-chart" viewBox="0 0 {width:.0f} {height + 40}" '
         f'width="{width:.0f}" height="{height + 40}" role="img" aria-label="{escape(label)}">'
-        f"<title>{escape(label)}</title>"
+        f"<title>{escape(label)}</title>",
+        *_ticks(left, y, scale),
     ]
-    for tick in (0.0, scale / 2, scale):
-        parts.append(
-            f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="10" text-anchor="end" '
-            f'fill="#222">{tick:.0f}</text>'
-        )
     band = [
         (x(d, s), y(float(forecast.offered_high[d, s]))) for d in range(days) for s in range(slots)
     ]
@@ -247,13 +252,9 @@ def requirements_chart(planned: PlannedDay, *, label: str) -> str:
     parts = [
         f'<svg class="requirements-chart" viewBox="0 0 {width} {height + 36}" width="{width}" '
         f'height="{height + 36}" role="img" aria-label="{escape(label)}">'
-        f"<title>{escape(label)}</title>"
+        f"<title>{escape(label)}</title>",
+        *_ticks(left, y, scale),
     ]
-    for tick in (0.0, scale / 2, scale):
-        parts.append(
-            f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="10" text-anchor="end" '
-            f'fill="#222">{tick:.0f}</text>'
-        )
     for r in rows:
         x0 = left + r.index * bar
         clock = f"{r.index * INTERVAL_S // 3600:02d}:{r.index * INTERVAL_S % 3600 // 60:02d}"
