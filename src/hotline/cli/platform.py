@@ -375,8 +375,8 @@ def serve(
     from hotline.live.survey_sweep import attach_survey_sweeper
     from hotline.web.alert_sweep import attach_alert_sweeper
     from hotline.web.app import create_app
-    from hotline.web.scheduled_reports import attach_report_sweeper
     from hotline.web.email_relay import attach_email_router
+    from hotline.web.scheduled_reports import attach_report_sweeper
     from hotline.web.serving import serve_app
 
     try:

@@ -295,10 +295,11 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import reports
 
     app.include_router(reports.router)
-    from hotline.web.api import rosters, wfm
+    from hotline.web.api import planning, rosters, wfm
 
     app.include_router(wfm.router)
     app.include_router(rosters.router)
+    app.include_router(planning.router)
     from hotline.web.api import customers, kb, tickets
 
     app.include_router(customers.router)

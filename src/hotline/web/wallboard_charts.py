@@ -27,6 +27,7 @@ from hotline.config.center import CenterConfig
 from hotline.metrics import service as metrics
 from hotline.metrics.compute import queue_figures
 from hotline.tickets import service as tickets
+from hotline.wfm import service as wfm
 from hotline.wfm.forecast import History, forecast
 
 INTERVAL_S = 1800
@@ -35,7 +36,8 @@ BACKLOG_DAYS = 14
 DEFINITIONS = {
     "offered": "contacts queued in the interval (METRICS.md offered)",
     "answered": "contacts answered, by the interval they queued in (METRICS.md answered)",
-    "forecast": "offered per interval forecast from the 8 weeks before today (wfm.forecast)",
+    "forecast": "offered per interval forecast from the 8 weeks before today (wfm.forecast), "
+    "with the planner's center-wide overrides",
     "service_level": "answered with wait_s <= T / (answered + abandoned - short_abandoned)",
     "backlog": "open tickets at the end of the day",
     "reasons": "categories of the tickets opened today",
@@ -139,7 +141,8 @@ def _forecast(
             first_day=first,
             last_day=today - timedelta(days=1),
         )
-        result = forecast(history, days=1)
+        # the planner's center-wide overrides of today apply here as on the planner's page
+        result, _ = wfm.overridden(session=session, result=forecast(history, days=1), queue=None)
     except ValueError as refused:
         notes.append(f"forecast: {refused}")
         return None

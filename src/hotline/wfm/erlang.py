@@ -149,12 +149,18 @@ def log_erlang_b(agents: int, load: float) -> float:
         return 0.0
     if agents <= _RECURSION_AGENTS:
         # Small groups: the recursion below is exact and cheaper than a special-function call.
-        return math.log(_erlang_b_recursion(agents, load))
+        return _log(_erlang_b_recursion(agents, load))
     cdf = float(special.gammaincc(agents + 1, load))
     if cdf > _TINY:
         return agents * math.log(load) - load - float(special.gammaln(agents + 1)) - math.log(cdf)
     # Far fewer agents than the load: the cdf underflows; fall back to the recursion.
-    return math.log(_erlang_b_recursion(agents, load))
+    return _log(_erlang_b_recursion(agents, load))
+
+
+def _log(probability: float) -> float:
+    """``log`` of a probability that may have underflowed to zero (a load of a few 1e-300
+    Erlangs, as a forecast's quiet night can hold): minus infinity, not a domain error."""
+    return math.log(probability) if probability > 0.0 else -math.inf
 
 
 def _erlang_b_recursion(agents: int, load: float) -> float:

@@ -208,11 +208,16 @@ def history_from_store(
     source: str | None = None,
     channel: str | None = None,
     queue: str | None = None,
+    queued_from: float | None = None,
+    queued_until: float | None = None,
 ) -> History:
-    """Forecasting history from the contact records (and event log) in the database."""
+    """Forecasting history from the contact records (and event log) in the database, of the
+    contacts queued in [``queued_from``, ``queued_until``) (epoch seconds) when given."""
     import polars as pl
 
-    frame = metrics_service.records_frame(session=session, source=source)
+    frame = metrics_service.records_frame(
+        session=session, source=source, queued_from=queued_from, queued_until=queued_until
+    )
     frame = frame.filter(pl.col("queued_at").is_not_null() & (pl.col("direction") == "inbound"))
     if channel is not None:
         frame = frame.filter(pl.col("channel") == channel)

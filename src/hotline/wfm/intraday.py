@@ -14,10 +14,11 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hotline.wfm.erlang import ServiceTarget, required_agents
+from hotline.wfm.erlang import ServiceTarget, queue_figures, required_agents
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +144,149 @@ def reforecast_day(
             )
         )
     return IntradayPlan(volume_ratio, aht_ratio, intervals)
+
+
+# --------------------------------------------------------------------------- a day's plan
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInterval:
+    """One interval of a planned day, as the planner's page draws it.
+
+    ``required_heads`` are the agents Erlang needs on the phones grossed up for shrinkage
+    (``⌈agents ÷ (1 − shrinkage)⌉``): the heads to have on shift and off break, comparable
+    with ``scheduled_heads`` (the roster's agents on shift and not on a break). ``gap`` is
+    scheduled − required (negative: short). ``service_level`` and ``asa_s`` are what the
+    scheduled heads, less shrinkage, are expected to give on the re-forecast load;
+    ``what_if_*`` the same with ``extra_agents`` more (or fewer) on the phones — only for
+    intervals still to come (``None`` once elapsed; ``asa_s`` ``None`` too when the queue
+    cannot keep up: its wait grows without bound).
+    """
+
+    index: int
+    elapsed: bool
+    forecast_offered: float
+    forecast_low: float
+    forecast_high: float
+    actual_offered: float | None
+    reforecast_offered: float
+    aht_s: float
+    required_agents: int
+    required_heads: int
+    scheduled_heads: float
+    gap: float
+    service_level: float | None
+    asa_s: float | None
+    what_if_service_level: float | None
+    what_if_asa_s: float | None
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """A day's intervals and what the re-forecast learnt from the day so far."""
+
+    volume_ratio: float
+    aht_ratio: float
+    shrinkage: float
+    extra_agents: int
+    intervals: list[PlanInterval]
+
+    @property
+    def short_heads(self) -> float:
+        """Head-intervals short over the intervals still to come."""
+        return sum(-i.gap for i in self.intervals if not i.elapsed and i.gap < 0)
+
+
+def plan_day(
+    *,
+    forecast_offered: Sequence[float],
+    forecast_low: Sequence[float],
+    forecast_high: Sequence[float],
+    forecast_aht_s: Sequence[float],
+    actual_offered: Sequence[float],
+    actual_answered: Sequence[float],
+    actual_handle_s: Sequence[float],
+    scheduled_heads: Sequence[float],
+    interval_s: float,
+    target: ServiceTarget,
+    shrinkage: float,
+    extra_agents: int = 0,
+    patience_s: float | None = None,
+) -> DayPlan:
+    """Requirements per interval against the roster's coverage, re-forecast from the day so
+    far (:func:`reforecast_day`), and the service level and ASA the roster gives — and would
+    give with ``extra_agents`` more on the phones from the first interval still to come.
+
+    Requirements are Erlang C (Erlang A with ``patience_s``) on the re-forecast volume and
+    AHT at the queue's target. ``actual_*`` cover the elapsed intervals.
+
+    >>> plan = plan_day(forecast_offered=[100, 100], forecast_low=[80, 80],
+    ...                 forecast_high=[120, 120], forecast_aht_s=[180, 180],
+    ...                 actual_offered=[], actual_answered=[], actual_handle_s=[],
+    ...                 scheduled_heads=[14, 20], interval_s=1800,
+    ...                 target=ServiceTarget.parse("80/20"), shrinkage=0.3, extra_agents=3)
+    >>> [(i.required_agents, i.required_heads, i.gap) for i in plan.intervals]
+    [(14, 20, -6.0), (14, 20, 0.0)]
+    >>> [round(i.service_level, 3) for i in plan.intervals], plan.intervals[0].asa_s
+    ([0.0, 0.888], None)
+    >>> [round(i.what_if_service_level, 3) for i in plan.intervals]
+    [0.64, 0.986]
+    """
+    if not 0.0 <= shrinkage < 1.0:
+        raise ValueError("shrinkage must be in [0, 1)")
+    if not (len(forecast_low) == len(forecast_high) == len(forecast_offered)):
+        raise ValueError("the forecast's bounds must cover the same intervals")
+    base = reforecast_day(
+        forecast_offered=forecast_offered,
+        forecast_aht_s=forecast_aht_s,
+        actual_offered=actual_offered,
+        actual_answered=actual_answered,
+        actual_handle_s=actual_handle_s,
+        scheduled_agents=scheduled_heads,
+        interval_s=interval_s,
+        target=target,
+        patience_s=patience_s,
+    )
+
+    def outcome(agents: int, row: IntradayInterval) -> tuple[float, float | None]:
+        figures = queue_figures(
+            agents=max(0, agents),
+            calls=row.reforecast_offered,
+            aht_s=max(row.reforecast_aht_s, 1.0),
+            interval_s=interval_s,
+            answer_within_s=target.answer_within_s,
+            patience_s=patience_s,
+        )
+        asa = None if math.isinf(figures.asa_s) else figures.asa_s
+        return figures.service_level, asa
+
+    intervals = []
+    for row in base.intervals:
+        heads = math.ceil(row.required_agents / (1.0 - shrinkage) - 1e-9)
+        sl = asa = what_sl = what_asa = None
+        if not row.elapsed:
+            # Shrinkage takes its share of the heads on shift; what is left answers contacts.
+            on_phones = math.floor(row.scheduled_agents * (1.0 - shrinkage) + 1e-9)
+            sl, asa = outcome(on_phones, row)
+            what_sl, what_asa = outcome(on_phones + extra_agents, row)
+        intervals.append(
+            PlanInterval(
+                index=row.index,
+                elapsed=row.elapsed,
+                forecast_offered=row.forecast_offered,
+                forecast_low=float(forecast_low[row.index]),
+                forecast_high=float(forecast_high[row.index]),
+                actual_offered=row.actual_offered,
+                reforecast_offered=row.reforecast_offered,
+                aht_s=row.reforecast_aht_s,
+                required_agents=row.required_agents,
+                required_heads=heads,
+                scheduled_heads=row.scheduled_agents,
+                gap=row.scheduled_agents - heads,
+                service_level=sl,
+                asa_s=asa,
+                what_if_service_level=what_sl,
+                what_if_asa_s=what_asa,
+            )
+        )
+    return DayPlan(base.volume_ratio, base.aht_ratio, shrinkage, extra_agents, intervals)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hotline.core.events import Event, EventKind
 from hotline.wfm.adherence import BREAK, PHONES, ScheduledActivity
@@ -454,3 +454,33 @@ def roster_rows(
             }
         )
     return rows
+
+
+def coverage(
+    shifts: Iterable[RosterShift], *, day_start: datetime, interval_s: int, slots: int
+) -> list[float]:
+    """Heads on shift and off break per interval from ``day_start``: each shift counts for
+    the share of the interval it covers, less its breaks (an agent on shift for the second
+    half of an interval is half a head there).
+
+    >>> from datetime import UTC
+    >>> at = lambda h: datetime(2026, 3, 2, tzinfo=UTC) + timedelta(hours=h)
+    >>> s = RosterShift("a001", at(8.5), at(11), breaks=(RosterBreak(at(9.5), at(9.75)),))
+    >>> coverage([s], day_start=at(8), interval_s=1800, slots=7)
+    [0.0, 1.0, 1.0, 0.5, 1.0, 1.0, 0.0]
+    """
+    heads = [0.0] * slots
+    end_of_day = day_start + timedelta(seconds=interval_s * slots)
+    for shift in shifts:
+        pieces = [(shift.start, shift.end, 1.0)] + [(b.start, b.end, -1.0) for b in shift.breaks]
+        for begins, ends, sign in pieces:
+            start, end = max(begins, day_start), min(ends, end_of_day)
+            if end <= start:
+                continue
+            first = int((start - day_start).total_seconds() // interval_s)
+            last = int(((end - day_start).total_seconds() - 1e-9) // interval_s)
+            for slot in range(first, min(last, slots - 1) + 1):
+                begin = day_start + timedelta(seconds=slot * interval_s)
+                overlap = min(end, begin + timedelta(seconds=interval_s)) - max(start, begin)
+                heads[slot] += sign * overlap.total_seconds() / interval_s
+    return [round(h, 4) for h in heads]

@@ -11,8 +11,8 @@ audited.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from hotline.identity import audit
-from hotline.store.models.wfm import Roster, RosterRequest, RosterShiftRow
+from hotline.store.models.wfm import ForecastOverrideRow, Roster, RosterRequest, RosterShiftRow
+from hotline.wfm import files
+from hotline.wfm.forecast import (
+    Forecast,
+    ForecastOverride,
+    ForecastSettings,
+    apply_overrides,
+    forecast,
+)
 from hotline.wfm.roster import RosterBreak, RosterShift, ShiftRules, check_roster
 
 DRAFT = "draft"
@@ -557,3 +565,173 @@ def _apply(
         raise ValidationFailed(
             [Problem(rule=f"after the swap: {p.problem}", field="approve") for p in broken]
         )
+
+
+# --------------------------------------------------------------------------- forecast overrides
+
+
+def _override(row: ForecastOverrideRow) -> ForecastOverride:
+    return ForecastOverride(
+        day=row.day,
+        start=time.fromisoformat(row.start),
+        end=time.fromisoformat(row.end),
+        percent=row.percent,
+        reason=row.reason,
+        queue=row.queue,
+        id=row.id,
+    )
+
+
+def add_override(*, session: Session, override: ForecastOverride, actor: str) -> ForecastOverride:
+    """Keep a planner's correction of the forecast (audited); every forecast of its day and
+    queue applies it from now on."""
+    row = ForecastOverrideRow(
+        queue=override.queue,
+        day=override.day,
+        start=f"{override.start:%H:%M}",
+        end=f"{override.end:%H:%M}",
+        percent=override.percent,
+        reason=override.reason,
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="forecast.override.create",
+        target=f"forecast_override:{row.id}",
+        detail={"line": override.describe()},
+    )
+    return _override(row)
+
+
+def delete_override(*, session: Session, override_id: int, actor: str) -> None:
+    """Withdraw a forecast override (audited, with what it said)."""
+    row = session.get(ForecastOverrideRow, override_id)
+    if row is None:
+        raise NotFound(f"no forecast override {override_id}")
+    line = _override(row).describe()
+    session.delete(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="forecast.override.delete",
+        target=f"forecast_override:{override_id}",
+        detail={"line": line},
+    )
+    session.flush()
+
+
+def list_overrides(*, session: Session, first_day: date, last_day: date) -> list[ForecastOverride]:
+    """The overrides of [``first_day``, ``last_day``] for every queue, in time order."""
+    rows = session.scalars(
+        select(ForecastOverrideRow)
+        .where(ForecastOverrideRow.day >= first_day, ForecastOverrideRow.day <= last_day)
+        .order_by(ForecastOverrideRow.day, ForecastOverrideRow.start, ForecastOverrideRow.id)
+    ).all()
+    return [_override(r) for r in rows]
+
+
+def overridden(
+    *, session: Session, result: Forecast, queue: str | None
+) -> tuple[Forecast, list[ForecastOverride]]:
+    """``result`` (a forecast of ``queue``, of the whole center when ``None``) with the kept
+    overrides that apply to it, and those overrides.
+
+    A queue's forecast takes that queue's overrides and the center-wide ones; the whole
+    center's forecast takes the center-wide ones only (a queue's correction cannot be placed
+    in a total without that queue's own forecast).
+    """
+    first = result.history.day(result.origin)
+    last = result.history.day(result.origin + result.offered.shape[0] - 1)
+    applying = [
+        o
+        for o in list_overrides(session=session, first_day=first, last_day=last)
+        if o.queue is None or o.queue == queue
+    ]
+    return apply_overrides(result, applying), applying
+
+
+#: Weeks of history a stored forecast reads: the forecaster's training weeks, the weeks of
+#: its pseudo-out-of-sample bounds and one to spare.
+LOOKBACK_WEEKS = ForecastSettings().training_weeks + ForecastSettings().pseudo_origins + 1
+
+
+@dataclass(frozen=True)
+class PlannedForecast:
+    """A forecast of whole days from the stored history, the overrides applied to it, and how
+    many of its first days the history already holds (their actuals)."""
+
+    forecast: Forecast
+    overrides: list[ForecastOverride]
+    actual_days: int
+
+    def actual(self, day: int) -> tuple[list[float], list[float], list[float]] | None:
+        """Offered, answered and handling seconds per interval of day ``day`` of the forecast
+        as recorded so far (``None`` when the history does not reach it)."""
+        if day >= self.actual_days:
+            return None
+        history, at = self.forecast.history, self.forecast.origin + day
+        return (
+            history.offered[at].tolist(),
+            history.answered[at].tolist(),
+            history.handle_s[at].tolist(),
+        )
+
+
+def stored_forecast(
+    *,
+    session: Session,
+    timezone: str,
+    first_day: date,
+    days: int,
+    queue: str | None = None,
+    interval_s: int = 1800,
+) -> PlannedForecast:
+    """The forecast of ``days`` days from ``first_day`` (local) made from the contact history
+    before ``first_day``, with the kept overrides applied, beside the actuals recorded on
+    those days. Raises ``ValueError`` (in words) when the history cannot make one."""
+    zone = ZoneInfo(timezone)
+    # Only the weeks the forecaster learns from are read, however long the history is.
+    since = datetime.combine(first_day - timedelta(weeks=LOOKBACK_WEEKS), time(), zone)
+    until = datetime.combine(first_day + timedelta(days=days), time(), zone)
+    try:
+        history = files.history_from_store(
+            session=session,
+            interval_s=interval_s,
+            timezone=timezone,
+            queue=queue,
+            queued_from=since.timestamp(),
+            queued_until=until.timestamp(),
+        )
+    except ValueError:
+        raise ValueError(
+            f"no contacts{f' of queue {queue}' if queue else ''} queued from {since.date()} "
+            f"to {first_day + timedelta(days=days - 1)} to forecast from"
+        ) from None
+    origin = (first_day - history.first_day).days
+    if origin < 0:
+        raise ValueError(
+            f"the contact history starts on {history.first_day}: nothing before {first_day} "
+            "to forecast it from"
+        )
+    if origin <= history.days:
+        result = forecast(history, days=days, origin=origin)
+    else:
+        # Beyond the history: forecast from its end and keep the days asked for.
+        ahead = origin - history.days
+        whole = forecast(history, days=ahead + days)
+        result = replace(
+            whole,
+            origin=origin,
+            offered=whole.offered[ahead:],
+            offered_low=whole.offered_low[ahead:],
+            offered_high=whole.offered_high[ahead:],
+            aht_s=whole.aht_s[ahead:],
+            aht_s_low=whole.aht_s_low[ahead:],
+            aht_s_high=whole.aht_s_high[ahead:],
+            labels=whole.labels[ahead:],
+        )
+    result, applied = overridden(session=session, result=result, queue=queue)
+    return PlannedForecast(result, applied, max(0, min(days, history.days - origin)))

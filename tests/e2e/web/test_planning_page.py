@@ -2,9 +2,14 @@
 
 A planner opens ``/planning`` from the top bar: the newest roster (a draft) as a Gantt chart
 of its first day; they stretch a shift past the rules and see the broken rules at its row,
-fix it, save and publish. The week before, held to its published roster: adherence per agent,
-who was late or absent, and shrinkage by reason beside the plan's assumption. The page passes
-axe-core in zh-CN and en (no serious or critical violations).
+fix it, add a shift (checked the same way), move a lunch, remove a shift, save and publish.
+An agent asks on ``/me`` to swap their shift with a colleague's and for leave; the planner
+approves both on ``/planning``. The week before, held to its published roster: adherence per agent,
+who was late or absent, and shrinkage by reason beside the plan's assumption. Over four weeks
+of repair calls, the week's forecast against its Monday's actuals, an override with its reason
+that raises Tuesday morning's forecast and requirements, the agents required against the
+roster's heads per half hour, and a what-if of two more agents. The page passes axe-core in
+zh-CN and en (no serious or critical violations).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -24,6 +29,8 @@ from hotline.config.validate import load_center
 from hotline.core.events import Event, EventKind
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
+from hotline.metrics import service as metrics_service
+from hotline.metrics.records import ContactRecord
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.event_log import append
 from hotline.store.migrate import upgrade
@@ -53,6 +60,24 @@ def _week(day: date) -> list[RosterShift]:
     ]
 
 
+def _repair_calls(day: date, per_half_hour: int) -> list[ContactRecord]:
+    """Repair calls every half hour from 09:00 to 17:00, each handled in 300 s."""
+    return [
+        ContactRecord(
+            contact_id=f"r{day}-{slot}-{k}",
+            arrived_at=_at(day, slot / 2).timestamp() + 60 * k,
+            queued_at=_at(day, slot / 2).timestamp() + 60 * k,
+            answered_at=_at(day, slot / 2).timestamp() + 60 * k + 5,
+            outcome="answered",
+            queue="repair",
+            agent="a001",
+            talk_s=300.0,
+        )
+        for slot in range(18, 34)
+        for k in range(per_half_hour)
+    ]
+
+
 def _seed(factory: sessionmaker[Session]) -> None:
     digest = hash_password(PASSWORD)
     tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
@@ -72,8 +97,8 @@ def _seed(factory: sessionmaker[Session]) -> None:
         # week 1 in force (held to below), a001's shift tomorrow in force, week 2 a draft
         for first, publish, shifts in (
             (WEEK_1, True, _week(WEEK_1)),
-            (tomorrow, True, _week(tomorrow)[:1]),
-            (WEEK_2, False, _week(WEEK_2)),
+            (tomorrow, True, _week(tomorrow)),
+            (WEEK_2, False, _week(WEEK_2) + _week(WEEK_2 + timedelta(days=1))),
         ):
             roster = rosters.create_roster(
                 session=session,
@@ -90,6 +115,14 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 rosters.publish(
                     session=session, roster_id=roster.id, timezone="Asia/Shanghai", actor="planner"
                 )
+        # four weeks of repair calls before week 2, and its Monday's (busier) actuals
+        calls = [c for d in range(28) for c in _repair_calls(WEEK_2 - timedelta(days=28 - d), 10)]
+        # and three quiet weeks before today, for the intraday view
+        today = datetime.now(ZONE).date()
+        calls += [c for d in range(1, 22) for c in _repair_calls(today - timedelta(days=d), 1)]
+        metrics_service.import_records(
+            session=session, records=calls + _repair_calls(WEEK_2, 14), source="e2e"
+        )
         state = EventKind.AGENT_STATE
         append(
             session,
@@ -173,9 +206,35 @@ def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(browser: Any, 
     expect(problem).to_contain_text("lasts 12 h; a shift lasts at most 10 h")
     expect(problem).to_contain_text("needs at least 30 min")
     a002.locator(".shift-end").fill("14:00")
-    page.click("#planning-save")
+    with page.expect_navigation():  # saved, the page reloads
+        page.click("#planning-save")
     expect(page.locator("#planning-shifts tr[data-agent=a002] .shift-end")).to_have_value("14:00")
     expect(page.locator("#planning-shifts .shift-problem").first).to_have_text("")
+
+    # a shift added for a003 is checked like the others, the problem at the new row
+    new = page.locator("#planning-new-shift")
+    new.locator(".new-agent").select_option("a003")
+    new.locator(".new-skill").select_option("repair")
+    new.locator(".new-start").fill("08:00")
+    new.locator(".new-end").fill("20:00")
+    page.click("#planning-add-shift")
+    expect(new.locator(".shift-problem")).to_contain_text("lasts 12 h")
+    new.locator(".new-end").fill("17:00")
+    with page.expect_navigation():
+        page.click("#planning-add-shift")
+    expect(page.locator("#planning-gantt g.gantt-shift")).to_have_count(3)
+    # a001's lunch moved half an hour later, a002's shift removed
+    a001 = page.locator("#planning-shifts tbody tr[data-agent=a001]")
+    a001.locator(".break-start").fill("12:30")
+    a001.locator(".break-end").fill("13:30")
+    with page.expect_navigation():
+        page.click("#planning-save")
+    expect(a001.locator(".break-start")).to_have_value("12:30")
+    lunch = page.locator("#planning-gantt g[data-agent=a001] rect.gantt-break title")
+    expect(lunch).to_have_text("lunch 12:30–13:30")
+    page.locator("#planning-shifts tbody tr[data-agent=a002] .shift-remove").click()
+    expect(page.locator("#planning-shifts tbody tr[data-agent=a002]")).to_have_count(0)
+    expect(page.locator("#planning-gantt g.gantt-shift")).to_have_count(2)
     page.click("#planning-publish")
     expect(page.locator("#planning-status")).to_have_text("已发布")
     expect(page.locator("#planning-save")).to_have_count(0)
@@ -197,7 +256,9 @@ def test_a_planner_edits_publishes_and_holds_agents_to_the_roster(browser: Any, 
     assert serious_violations(page) == []
 
 
-def test_an_agent_asks_for_leave_and_the_planner_approves_it(browser: Any, site: str) -> None:
+def test_an_agent_asks_for_a_swap_and_leave_and_the_planner_approves_them(
+    browser: Any, site: str
+) -> None:
     from playwright.sync_api import expect
 
     from tests.e2e.web.accessibility import serious_violations
@@ -206,23 +267,109 @@ def test_an_agent_asks_for_leave_and_the_planner_approves_it(browser: Any, site:
     agent.goto(f"{site}/me")
     shift = agent.locator("#my-shifts tbody tr")
     expect(shift).to_have_count(1)
+    expect(shift).to_contain_text("08:00–17:00")
+    # a swap with a colleague's shift tomorrow, asked on /me and approved on /planning
+    expect(shift.locator(".swap-with option")).to_contain_text(["a002 黄艳"])
+    shift.locator(".swap-request").click()
+    expect(agent.locator("#my-requests tr[data-status=pending]")).to_contain_text("换班 ↔ a002")
+    planner = _signed_in(browser, site, "planner")
+    planner.goto(f"{site}/planning")
+    planner.locator("#planning-requests tr[data-status=pending] .request-approve").click()
+    expect(planner.locator("#planning-requests tr[data-status=approved]")).to_contain_text("a002")
+    agent.goto(f"{site}/me")
+    expect(shift).to_contain_text("09:00–13:00")
+
     shift.locator(".leave-reason").fill("family")
     shift.locator(".leave-request").click()
     expect(agent.locator("#my-requests tr[data-status=pending]")).to_contain_text("待审批")
 
-    planner = _signed_in(browser, site, "planner")
     planner.goto(f"{site}/planning")
     asked = planner.locator("#planning-requests tr[data-status=pending]")
     expect(asked).to_contain_text("a001")
     expect(asked).to_contain_text("family")
     assert serious_violations(planner) == []
     asked.locator(".request-approve").click()
-    expect(planner.locator("#planning-requests tr[data-status=approved]")).to_contain_text(
+    expect(planner.locator("#planning-requests tr[data-status=approved]").first).to_contain_text(
         "已批准 planner"
     )
 
     # the shift is off a001's roster; the request shows its decision, in English too
     agent.goto(f"{site}/me?lang=en")
     expect(agent.locator("#my-shifts")).to_have_count(0)
-    expect(agent.locator("#my-requests tr[data-status=approved]")).to_contain_text("approved")
+    expect(agent.locator("#my-requests tr[data-status=approved]").first).to_contain_text("approved")
     assert serious_violations(agent) == []
+
+
+def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_roster(
+    browser: Any, site: str
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    tuesday = WEEK_2 + timedelta(days=1)
+    page = _signed_in(browser, site, "planner")
+    page.goto(f"{site}/planning?roster=3&day={tuesday}&queue=repair")
+    chart = page.locator("#planning-forecast-chart svg.forecast-chart")
+    expect(chart.locator("polyline.forecast-line")).to_have_count(1)
+    expect(chart.locator("polyline.actual-line")).to_have_count(1)  # Monday's only
+    expect(page.locator(f"#planning-week tr[data-day='{WEEK_2}'] td.actual")).to_have_text("224")
+    expect(page.locator(f"#planning-week tr[data-day='{tuesday}'] td.actual")).to_have_text("–")
+    ten = page.locator("#planning-intervals tr[data-start='10:00']")
+    # a001 (lunch at noon) and a002 on the roster; ten 300-s calls need 4 agents, 6 heads
+    # after the roster's 30 % shrinkage
+    expect(ten.locator("td.scheduled")).to_have_text("2")
+    expect(ten.locator("td.required")).to_have_text("6")
+    expect(ten).to_have_class("gap-short")
+    expect(ten.locator("td.gap")).to_contain_text("-4 不足")
+    expect(page.locator("#planning-intervals tr[data-start='12:00'] td.scheduled")).to_have_text(
+        "1"
+    )
+    expect(page.locator("svg.requirements-chart rect.required.short")).not_to_have_count(0)
+    before = float(ten.locator("td").nth(0).inner_text())
+    assert serious_violations(page) == []
+
+    form = page.locator("#planning-override-form")
+    form.locator("input[name=start]").fill("12:00")
+    form.locator("input[name=end]").fill("09:00")
+    form.locator("input[name=reason]").fill("mailing")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#planning-override-message")).to_contain_text("end")
+    form.locator("input[name=start]").fill("09:00")
+    form.locator("input[name=end]").fill("12:00")
+    form.locator("input[name=percent]").fill("20")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#planning-overrides tbody tr")).to_have_count(1)
+    expect(page.locator("#planning-overrides tbody tr")).to_contain_text("mailing")
+    expect(page.locator("#planning-forecast-notes")).to_contain_text(
+        f"override +20 % on {tuesday} 09:00–12:00 (repair): mailing"
+    )
+    after = float(page.locator("#planning-intervals tr[data-start='10:00'] td").nth(0).inner_text())
+    assert after == pytest.approx(1.2 * before, abs=0.06)
+
+    # what if two more agents answered from now on: a better service level at 10:00
+    page.fill("#planning-plan-form input[name=extra]", "2")
+    page.click("#planning-plan-form button[type=submit]")
+    ten = page.locator("#planning-intervals tr[data-start='10:00']")
+    expect(ten.locator("td.what-if-sl")).not_to_have_text(ten.locator("td.sl").inner_text())
+    assert float(ten.locator("td.what-if-sl").inner_text().rstrip(" %")) > float(
+        ten.locator("td.sl").inner_text().rstrip(" %")
+    )
+
+    # today: the intraday view, nothing recorded yet, so the re-forecast is the forecast
+    today = datetime.now(ZONE).date()
+    page.goto(f"{site}/planning?day={today}&queue=repair&extra=1")
+    expect(page.locator("#planning-intraday")).to_contain_text("1.00")
+    intraday = page.locator("#planning-intraday-chart svg.intraday-chart")
+    expect(intraday.locator("polyline.forecast-line")).to_have_count(1)
+    expect(intraday.locator("polyline.what-if-line")).to_have_count(1)
+
+    page.goto(f"{site}/planning?roster=3&day={tuesday}&queue=repair&lang=en")
+    expect(page.locator("#planning-forecast-title")).to_contain_text("Forecast")
+    expect(page.locator("#planning-requirements-title")).to_contain_text("Agents required")
+    expect(page.locator("#planning-intervals tr[data-start='10:00'] td.gap")).to_contain_text(
+        "short"
+    )
+    assert serious_violations(page) == []
+    page.click("#planning-overrides .override-delete")
+    expect(page.locator("#planning-overrides")).to_have_count(0)

@@ -148,6 +148,10 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/wfm/me/requests"): ADMIN | {"agent"},
     ("GET", "/api/wfm/requests"): PLANNERS,
     ("POST", "/api/wfm/requests/{request_id}/decision"): PLANNERS,
+    ("GET", "/api/wfm/overrides"): PLANNERS,
+    ("POST", "/api/wfm/overrides"): PLANNERS,
+    ("DELETE", "/api/wfm/overrides/{override_id}"): PLANNERS,
+    ("GET", "/api/wfm/plan/day"): PLANNERS,
     # customers (WFM never reaches customer records)
     ("GET", "/api/customers/pop"): CUSTOMER_READERS,
     ("POST", "/api/customers"): CUSTOMER_SERVICE,

@@ -212,3 +212,10 @@ def test_an_interval_without_calls_meets_any_target(patience_s):
         agents=0, calls=0, aht_s=180, interval_s=1800, answer_within_s=20, patience_s=patience_s
     )
     assert (f.service_level, f.asa_s, f.occupancy, f.abandon_rate) == (1.0, 0.0, 0.0, 0.0)
+
+
+def test_a_load_of_a_few_1e_300_erlangs_needs_one_agent_not_a_domain_error():
+    # A forecast's quiet night can hold such loads; Erlang B's recursion underflows to 0.
+    tiny = required_agents(calls=1e-300, aht_s=300, interval_s=1800, target=ServiceTarget())
+    assert (tiny.agents, tiny.service_level) == (1, 1.0)
+    assert erlang_c(6, 1e-301) == 0.0

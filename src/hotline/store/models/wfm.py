@@ -83,3 +83,22 @@ class RosterRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class ForecastOverrideRow(Base):
+    """A planner's correction of the forecast for part of one local day, with its reason:
+    ``percent`` more (or fewer) contacts between ``start`` and ``end`` (``HH:MM``, local), on
+    one queue or on every queue (``queue`` null)."""
+
+    __tablename__ = "forecast_overrides"
+    __table_args__ = (Index("ix_forecast_overrides_day", "day"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    day: Mapped[date] = mapped_column(Date)
+    start: Mapped[str] = mapped_column(String(5))
+    end: Mapped[str] = mapped_column(String(5))
+    percent: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

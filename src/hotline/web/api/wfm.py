@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 from hotline.web.fields import TimeZoneQuery
-from hotline.wfm import files
+from hotline.wfm import files, service
 from hotline.wfm.adherence import ScheduledActivity, adherence_report
 from hotline.wfm.erlang import Model, ServiceTarget, required_agents
 from hotline.wfm.forecast import ForecastSettings, SpecialDay, forecast
@@ -373,7 +373,8 @@ def forecast_route(
     user: CurrentUser = Depends(require_roles(*PLANNERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> ForecastOut:
-    """Offered contacts and AHT per interval from the stored history, with bounds."""
+    """Offered contacts and AHT per interval from the stored history, with bounds and the
+    planner's overrides of those days (``GET /api/wfm/overrides``) applied."""
     try:
         history = files.history_from_store(
             session=session,
@@ -389,6 +390,8 @@ def forecast_route(
             calendar=[SpecialDay(c.day, c.label, c.factor, c.like, c.kind) for c in calendar or []],
             settings=ForecastSettings(level=level),
         )
+        # The planner's kept corrections apply to every forecast of their days and queue.
+        result, _ = service.overridden(session=session, result=result, queue=queue)
     except ValueError as exc:
         raise HTTPException(UNPROCESSABLE, str(exc)) from None
     return ForecastOut.model_validate(

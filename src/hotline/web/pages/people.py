@@ -258,6 +258,35 @@ def _grade_counts(card: service.Scorecard) -> dict[str, int]:
     return counts
 
 
+def _swap_candidates(
+    *, session: Session, center: CenterConfig, agent_id: str, team: list[str]
+) -> list[tuple[int, str]]:
+    """My team colleagues' published shifts not yet started within the schedule's window, as
+    (shift id, label) for asking a swap; the planner checks skills and rules on approval."""
+    now = datetime.now(UTC)
+    zone = ZoneInfo(center.center.timezone)
+    names = {a.id: a.name for a in center.agents}
+    colleagues = [a for a in team if a != agent_id]
+    if not colleagues:
+        return []
+    shifts = rosters.published_shifts(
+        session=session,
+        since=now,
+        until=now + timedelta(days=SCHEDULE_DAYS + 1),
+        timezone=center.center.timezone,
+        agents=colleagues,
+    ).shifts
+    return [
+        (
+            s.shift_id,
+            f"{s.agent_id} {names.get(s.agent_id, '')} {s.start.astimezone(zone):%m-%d %H:%M}"
+            f"–{s.end.astimezone(zone):%H:%M} {s.skill}",
+        )
+        for s in shifts
+        if s.shift_id is not None and s.start > now
+    ]
+
+
 @router.get("/me", response_class=HTMLResponse)
 def my_page(
     request: Request,
@@ -296,6 +325,7 @@ def my_page(
             days=SCHEDULE_DAYS,
             now=datetime.now(UTC),
         ),
+        swaps=_swap_candidates(session=session, center=center, agent_id=mine.id, team=team),
         coaching=[
             coaching_out(center, row)
             for row in service.list_coaching(session=session, agents=[mine.id])

@@ -12,6 +12,7 @@ composition, so page and API agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 from typing import Any
@@ -21,7 +22,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from hotline.config.center import CenterConfig
+from hotline.core.errors import ValidationFailed
 from hotline.web.access import current_center
+from hotline.web.api.planning import INTERVAL_S, PlannedDay, planned_day
 from hotline.web.api.rosters import day_figures
 from hotline.web.api.wfm import PLANNERS
 from hotline.web.auth import CurrentUser, read_session, require_roles
@@ -139,6 +143,217 @@ def shrinkage_bars(
     return "".join(parts)
 
 
+FORECAST_FILL = "#c9dcf0"
+FORECAST_LINE = "#2f6fb3"
+ACTUAL_LINE = "#b3412f"
+REQUIRED_FILL = "#8fa8c4"
+SCHEDULED_LINE = "#1d6b3a"
+REFORECAST_LINE = "#6a4fb3"
+WHAT_IF_LINE = "#d9822b"
+
+
+def _polyline(points: list[tuple[float, float]], colour: str, css: str) -> str:
+    if not points:
+        return ""
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    return (
+        f'<polyline class="{css}" points="{path}" fill="none" stroke="{colour}" '
+        'stroke-width="1.5"/>'
+    )
+
+
+def _ticks(left: float, y: Callable[[float], float], scale: float) -> list[str]:
+    """The value axis' labels at 0, half and the top of the scale."""
+    return [
+        f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="10" text-anchor="end" '
+        f'fill="#222">{tick:.0f}</text>'
+        for tick in (0.0, scale / 2, scale)
+    ]
+
+
+def forecast_chart(
+    planned: PlannedDay, week: list[date], *, actual: list[list[float]], label: str
+) -> str:
+    """The week's forecast per half hour as a line inside its prediction band, with the
+    actuals recorded so far over it: one ``<svg>``, day boundaries and labels on the axis.
+
+    ``actual[d]`` is day ``d``'s offered contacts per completed interval (empty: none).
+    """
+    forecast = planned.week.forecast
+    days, slots = int(forecast.offered.shape[0]), int(forecast.offered.shape[1])
+    step, left, top, height = 2.0, 44, 10, 170
+    width = left + days * slots * step + 10
+    peaks = [float(forecast.offered_high.max())]
+    peaks += [max(row) for row in actual if row]
+    scale = max(1.0, *peaks)
+
+    def y(value: float) -> float:
+        return top + height - value / scale * height
+
+    def x(d: int, s: int) -> float:
+        return left + (d * slots + s) * step
+
+    parts = [
+        f'<svg class="forecast-chart" viewBox="0 0 {width:.0f} {height + 40}" '
+        f'width="{width:.0f}" height="{height + 40}" role="img" aria-label="{escape(label)}">'
+        f"<title>{escape(label)}</title>",
+        *_ticks(left, y, scale),
+    ]
+    band = [
+        (x(d, s), y(float(forecast.offered_high[d, s]))) for d in range(days) for s in range(slots)
+    ]
+    band += [
+        (x(d, s), y(float(forecast.offered_low[d, s])))
+        for d in reversed(range(days))
+        for s in reversed(range(slots))
+    ]
+    parts.append(
+        f'<polygon class="forecast-band" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in band)}"'
+        f' fill="{FORECAST_FILL}"/>'
+    )
+    parts.append(
+        _polyline(
+            [
+                (x(d, s), y(float(forecast.offered[d, s])))
+                for d in range(days)
+                for s in range(slots)
+            ],
+            FORECAST_LINE,
+            "forecast-line",
+        )
+    )
+    for d, row in enumerate(actual):
+        if row:
+            parts.append(
+                _polyline([(x(d, s), y(v)) for s, v in enumerate(row)], ACTUAL_LINE, "actual-line")
+            )
+    for d, day in enumerate(week):
+        gx = x(d, 0)
+        parts.append(
+            f'<line x1="{gx:.1f}" y1="{top}" x2="{gx:.1f}" y2="{top + height}" stroke="#d0d4da"/>'
+            f'<text x="{gx + 4:.1f}" y="{top + height + 16}" font-size="11" fill="#222">'
+            f"{day:%m-%d}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def requirements_chart(planned: PlannedDay, *, label: str) -> str:
+    """Heads required per half hour as bars, the roster's scheduled heads as a line over
+    them; a bar's ``<title>`` says the interval's numbers and whether it is short or over."""
+    rows = planned.plan.intervals
+    bar, left, top, height = 14, 34, 10, 150
+    width = left + bar * len(rows) + 10
+    scale = max(1.0, *(max(r.required_heads, r.scheduled_heads) for r in rows))
+
+    def y(value: float) -> float:
+        return top + height - value / scale * height
+
+    parts = [
+        f'<svg class="requirements-chart" viewBox="0 0 {width} {height + 36}" width="{width}" '
+        f'height="{height + 36}" role="img" aria-label="{escape(label)}">'
+        f"<title>{escape(label)}</title>",
+        *_ticks(left, y, scale),
+    ]
+    for r in rows:
+        x0 = left + r.index * bar
+        clock = f"{r.index * INTERVAL_S // 3600:02d}:{r.index * INTERVAL_S % 3600 // 60:02d}"
+        state = "short" if r.gap < 0 else "over" if r.gap > 0 else "met"
+        parts.append(
+            f'<rect class="required {state}" data-start="{clock}" x="{x0 + 1}" '
+            f'y="{y(r.required_heads):.1f}" width="{bar - 2}" '
+            f'height="{top + height - y(r.required_heads):.1f}" '
+            f'fill="{"#d9822b" if state == "short" else REQUIRED_FILL}">'
+            f"<title>{clock} {r.required_heads} / {r.scheduled_heads:g} ({r.gap:+g})</title></rect>"
+        )
+        if r.index % 4 == 0:
+            parts.append(
+                f'<text x="{x0}" y="{top + height + 14}" font-size="10" fill="#222">'
+                f"{clock[:2]}</text>"
+            )
+    parts.append(
+        _polyline(
+            [(left + r.index * bar + bar / 2, y(r.scheduled_heads)) for r in rows],
+            SCHEDULED_LINE,
+            "scheduled-line",
+        )
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def intraday_chart(planned: PlannedDay, *, label: str, sl_label: str) -> str:
+    """Today in two panels over the same half hours: contacts offered as forecast, as they
+    came so far and as re-forecast for the rest of the day; below, the service level the
+    roster is expected to give for the rest of the day, and with the what-if's agents, beside
+    the target (dashed)."""
+    rows = planned.plan.intervals
+    ahead = [r for r in rows if not r.elapsed]
+    step, left, top, panel, gap = 14, 40, 10, 120, 30
+    width = left + step * len(rows) + 10
+    height = top + 2 * panel + gap + 24
+    peak = max(
+        1.0, *(max(r.forecast_offered, r.reforecast_offered, r.actual_offered or 0.0) for r in rows)
+    )
+
+    def x(i: int) -> float:
+        return left + i * step + step / 2
+
+    def volume(value: float) -> float:
+        return top + panel - value / peak * panel
+
+    def level(value: float) -> float:
+        return top + 2 * panel + gap - value * panel
+
+    target = level(planned.target.service_level)
+    parts = [
+        f'<svg class="intraday-chart" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(label)}; {escape(sl_label)}">'
+        f"<title>{escape(label)}; {escape(sl_label)}</title>",
+        f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end" fill="#222">'
+        f"{peak:.0f}</text>",
+        f'<text x="{left - 4}" y="{level(1.0) + 8:.1f}" font-size="10" text-anchor="end" '
+        'fill="#222">100%</text>',
+        f'<line class="target" x1="{left}" x2="{width - 10}" y1="{target:.1f}" '
+        f'y2="{target:.1f}" stroke="#555" stroke-dasharray="4 3"/>',
+        _polyline(
+            [(x(r.index), volume(r.forecast_offered)) for r in rows], FORECAST_LINE, "forecast-line"
+        ),
+        _polyline(
+            [(x(r.index), volume(r.actual_offered)) for r in rows if r.actual_offered is not None],
+            ACTUAL_LINE,
+            "actual-line",
+        ),
+        _polyline(
+            [(x(r.index), volume(r.reforecast_offered)) for r in ahead],
+            REFORECAST_LINE,
+            "reforecast-line",
+        ),
+        _polyline(
+            [(x(r.index), level(r.service_level)) for r in ahead if r.service_level is not None],
+            SCHEDULED_LINE,
+            "service-level-line",
+        ),
+        _polyline(
+            [
+                (x(r.index), level(r.what_if_service_level))
+                for r in ahead
+                if r.what_if_service_level is not None
+            ],
+            WHAT_IF_LINE,
+            "what-if-line",
+        ),
+    ]
+    parts += [
+        f'<text x="{left + r.index * step}" y="{height - 6}" font-size="10" fill="#222">'
+        f"{r.index * INTERVAL_S // 3600:02d}</text>"
+        for r in rows
+        if r.index % 4 == 0
+    ]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 @router.get("/planning", response_class=HTMLResponse)
 def planning_page(
     request: Request,
@@ -158,10 +373,19 @@ def planning_page(
     try:
         wanted = int(query["roster"]) if query.get("roster") else None
         day = date.fromisoformat(query["day"]) if query.get("day") else None
+        extra = int(query.get("extra") or 0)
     except ValueError:
         raise HTTPException(
-            422, [{"field": "roster", "problem": "a roster id and a day like 2026-03-02"}]
+            422,
+            [
+                {
+                    "field": "roster",
+                    "problem": "a roster id, a day like 2026-03-02 and a whole number of agents",
+                }
+            ],
         ) from None
+    if not -500 <= extra <= 500:
+        raise HTTPException(422, [{"field": "extra", "problem": "from -500 to 500 agents"}])
     if wanted is not None or rosters:
         chosen = service.get_roster(
             session=session, roster_id=wanted or rosters[0].id, timezone=timezone
@@ -184,6 +408,17 @@ def planning_page(
         now=now,
     )
     shrink = figures.shrinkage
+    plan = _plan(
+        session=session,
+        center=center,
+        day=day,
+        queue_id=query.get("queue") or None,
+        roster=chosen if chosen and chosen.period_start <= day <= chosen.period_end else None,
+        extra=extra,
+        now=now,
+        t=t,
+    )
+    context.update(**plan)
     context.update(
         texts=page_texts(request, context["lang"]),
         rosters=rosters,
@@ -205,9 +440,87 @@ def planning_page(
         if shrink is not None and shrink.scheduled_minutes
         else "",
         timezone=timezone,
+        agents=center.agents,
+        skills=sorted({skill for a in center.agents for skill in a.skills}),
         requests=service.list_requests(session=session, timezone=timezone, limit=50),
     )
     return render(request, "planning.html", context)
+
+
+def _plan(
+    *,
+    session: Session,
+    center: CenterConfig,
+    day: date,
+    queue_id: str | None,
+    roster: service.RosterView | None,
+    extra: int,
+    now: datetime,
+    t: Callable[[str], str],
+) -> dict[str, Any]:
+    """The forecast, requirements and intraday parts of the page: the plan of ``day`` for
+    one queue, its week's forecast chart and daily totals, the week's overrides, or the
+    reason there is no forecast."""
+    zone = ZoneInfo(center.center.timezone)
+    monday = day - timedelta(days=day.weekday())
+    week = [monday + timedelta(days=i) for i in range(7)]
+    parts: dict[str, Any] = {
+        "queues": center.queues,
+        "queue_id": queue_id or (center.queues[0].id if center.queues else ""),
+        "extra": extra,
+        "week": week,
+        "today": now.astimezone(zone).date(),
+        "overrides": service.list_overrides(session=session, first_day=week[0], last_day=week[-1]),
+        "planned": None,
+        "forecast_problem": "",
+    }
+    try:
+        planned = planned_day(
+            session=session,
+            center=center,
+            day=day,
+            queue_id=queue_id,
+            roster_id=roster.id if roster else None,
+            extra_agents=extra,
+            now=now,
+        )
+    except (ValueError, ValidationFailed) as refused:
+        parts["forecast_problem"] = str(refused)
+        return parts
+    result = planned.week.forecast
+    slots = result.offered.shape[1]
+    actual: list[list[float]] = []
+    for d, date_ in enumerate(week):
+        recorded = planned.week.actual(d)
+        start = datetime.combine(date_, time(), zone)
+        done = int(min(slots, max(0, (now - start).total_seconds() // INTERVAL_S)))
+        actual.append(recorded[0][:done] if recorded else [])
+    parts.update(
+        planned=planned,
+        forecast_chart=forecast_chart(
+            planned, week, actual=actual, label=f"{t('planning.forecast')} {week[0]} – {week[-1]}"
+        ),
+        requirements_chart=requirements_chart(planned, label=f"{t('planning.requirements')} {day}"),
+        intraday_chart=intraday_chart(
+            planned,
+            label=f"{t('planning.intraday')} {day}",
+            sl_label=t("planning.service_level"),
+        )
+        if day == parts["today"]
+        else "",
+        week_totals=[
+            {
+                "day": date_,
+                "forecast": float(result.offered[d].sum()),
+                "low": float(result.offered_low[d].sum()),
+                "high": float(result.offered_high[d].sum()),
+                "actual": sum(actual[d]) if actual[d] else None,
+                "special": result.labels[d] or "",
+            }
+            for d, date_ in enumerate(week)
+        ],
+    )
+    return parts
 
 
 def _days(first: date, last: date) -> list[date]:

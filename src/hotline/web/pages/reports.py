@@ -36,7 +36,7 @@ MIN_HISTORY_DAYS = 14
 
 
 def volume_forecast(
-    filters: Filters, contacts: pl.DataFrame
+    filters: Filters, contacts: pl.DataFrame, *, session: Session
 ) -> tuple[dict[datetime, float], int] | None:
     """Forecast offered contacts per interval over the report's dates from the weeks before.
 
@@ -45,7 +45,9 @@ def volume_forecast(
     comparison is honest. ``None`` when the interval is not 15, 30 or 60 minutes or fewer
     than :data:`MIN_HISTORY_DAYS` days of history exist. Returns the forecast by interval
     start and the number of history days used.
+    The planner's overrides of those days (the queue's and the center-wide ones) apply.
     """
+    from hotline.wfm import service as wfm_service
     from hotline.wfm.forecast import History, forecast
 
     interval_s = {"15m": 900, "30m": 1800, "1h": 3600}.get(filters.interval)
@@ -78,6 +80,9 @@ def volume_forecast(
     )
     days = (filters.date_to - filters.date_from).days + 1
     predicted = forecast(history, days=days, origin=history.days)
+    predicted, _ = wfm_service.overridden(
+        session=session, result=predicted, queue=filters.queue or None
+    )
     return {row.interval_start: row.offered for row in predicted.intervals()}, history.days
 
 
@@ -177,7 +182,7 @@ def reports_page(
     filters = Filters(request.query_params, timezone)
     contacts = selected_contacts(center, session, filters, scope_of(request, user))
     report = build_report(center, filters, contacts)
-    predicted = volume_forecast(filters, contacts)
+    predicted = volume_forecast(filters, contacts, session=session)
     rows = report.rows()
     for row in rows:
         row["_headline"] = _headline(report, row)

@@ -1,0 +1,382 @@
+"""Planning API: the forecast's manual overrides, and a day planned interval by interval.
+
+A planner corrects the forecast where they know better than the history — a mailing lands on
+Tuesday morning: +20 % from 09:00 to 12:00 — with the reason kept beside it
+(``POST /api/wfm/overrides``, audited); every forecast of that day and queue applies it from
+then on (this API, ``POST /api/wfm/forecast``, the planner's page).
+
+``GET /api/wfm/plan/day`` is one local day of one queue per 30-minute interval: the forecast
+(made before the day's week from the stored contact history, overrides applied) against the
+actuals recorded so far, re-forecast from the day so far; the agents Erlang C needs at the
+queue's service-level target on that volume and AHT, grossed up for the roster's shrinkage;
+the roster's scheduled heads (on shift, off break, on a skill the queue asks for) and the gap;
+the service level and ASA the scheduled heads are expected to give — and, as a what-if, with
+``extra_agents`` more or fewer on the phones from now on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import Path as Path_
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from hotline.config.center import CenterConfig, Queue
+from hotline.core.errors import Problem, ValidationFailed
+from hotline.core.requirements import SkillTerm, parse_requirements
+from hotline.web.access import current_center
+from hotline.web.api.responses import Number, ResponseModel, errors
+from hotline.web.api.rosters import ClockTime
+from hotline.web.api.wfm import PLANNERS
+from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
+from hotline.wfm import service
+from hotline.wfm.erlang import ServiceTarget
+from hotline.wfm.forecast import ForecastOverride
+from hotline.wfm.intraday import DayPlan, plan_day
+from hotline.wfm.roster import RosterShift, coverage
+
+router = APIRouter(prefix="/api/wfm", tags=["wfm"])
+
+#: The planner's intervals: half hours, as the Gantt and the staffing tables count them.
+INTERVAL_S = 1800
+#: The shrinkage assumed where no roster says (breaks aside: absence, training, meetings).
+DEFAULT_SHRINKAGE = 0.3
+MAX_ID = 2**62
+
+
+def _center(request: Request) -> CenterConfig:
+    center = current_center(request)
+    if center is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "no center configuration is loaded")
+    return center
+
+
+class OverrideIn(BaseModel):
+    """A correction of the forecast: ``percent`` more (negative: fewer) contacts on ``day``
+    from ``start`` to ``end`` (local clock), on ``queue`` (every queue when omitted)."""
+
+    day: date
+    start: ClockTime
+    end: ClockTime
+    percent: float = Field(ge=-100, le=1000, allow_inf_nan=False)
+    reason: str = Field(min_length=1, max_length=500)
+    queue: str | None = Field(None, min_length=1, max_length=64)
+
+
+class OverrideOut(ResponseModel):
+    """A kept override and the line the forecast's notes show for it."""
+
+    id: int
+    day: date
+    start: str
+    end: str
+    percent: Number
+    reason: str
+    queue: str | None
+    line: str
+
+
+class OverrideListOut(ResponseModel):
+    """Overrides in time order."""
+
+    overrides: list[OverrideOut]
+
+
+class OverrideDeletedOut(ResponseModel):
+    """The override withdrawn."""
+
+    deleted: int
+
+
+def _override_out(override: ForecastOverride) -> OverrideOut:
+    return OverrideOut(
+        id=override.id or 0,
+        day=override.day,
+        start=f"{override.start:%H:%M}",
+        end=f"{override.end:%H:%M}",
+        percent=override.percent,
+        reason=override.reason,
+        queue=override.queue,
+        line=override.describe(),
+    )
+
+
+@router.get("/overrides", responses=errors(422))
+def overrides(
+    first_day: date = Query(description="first local day"),
+    last_day: date = Query(description="last local day (included)"),
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> OverrideListOut:
+    """The forecast overrides of the days asked for, every queue's."""
+    if last_day < first_day:
+        raise HTTPException(422, [{"field": "last_day", "problem": "ends before first_day"}])
+    kept = service.list_overrides(session=session, first_day=first_day, last_day=last_day)
+    return OverrideListOut(overrides=[_override_out(o) for o in kept])
+
+
+@router.post("/overrides", status_code=201, responses=errors(409, 422))
+def add_override(
+    body: OverrideIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> OverrideOut:
+    """Keep a correction of the forecast with its reason (audited); 422 names the field."""
+    center = _center(request)
+    problems = []
+    if body.queue is not None and not any(q.id == body.queue for q in center.queues):
+        known = ", ".join(q.id for q in center.queues)
+        problems.append(Problem(rule=f"no queue {body.queue!r} (queues: {known})", field="queue"))
+    if body.end <= body.start:
+        problems.append(Problem(rule=f"ends at {body.end}, not after {body.start}", field="end"))
+    if problems:
+        raise ValidationFailed(problems)
+    kept = service.add_override(
+        session=session,
+        override=ForecastOverride(
+            day=body.day,
+            start=time.fromisoformat(body.start),
+            end=time.fromisoformat(body.end),
+            percent=body.percent,
+            reason=body.reason,
+            queue=body.queue,
+        ),
+        actor=user.username,
+    )
+    return _override_out(kept)
+
+
+@router.delete("/overrides/{override_id}", responses=errors(404, 422))
+def delete_override(
+    override_id: Annotated[int, Path_(ge=1, le=MAX_ID)],
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> OverrideDeletedOut:
+    """Withdraw an override (audited)."""
+    service.delete_override(session=session, override_id=override_id, actor=user.username)
+    return OverrideDeletedOut(deleted=override_id)
+
+
+# --------------------------------------------------------------------------- the day's plan
+
+
+class PlanIntervalOut(ResponseModel):
+    """One half hour of the day: forecast and bounds, actual so far, re-forecast, AHT, the
+    agents required (on the phones; heads after shrinkage), heads scheduled, the gap
+    (scheduled − required: negative is short) and the expected outcomes (``null`` once
+    elapsed; ASA ``null`` when the queue cannot keep up)."""
+
+    start: str = Field(description="HH:MM, local.")
+    elapsed: bool
+    forecast_offered: Number
+    forecast_low: Number
+    forecast_high: Number
+    actual_offered: Number | None
+    reforecast_offered: Number
+    aht_s: Number
+    required_agents: int
+    required_heads: int
+    scheduled_heads: Number
+    gap: Number
+    service_level: Number | None
+    asa_s: Number | None
+    what_if_service_level: Number | None
+    what_if_asa_s: Number | None
+
+
+class DayPlanOut(ResponseModel):
+    """A day of one queue planned per interval (see the module's description)."""
+
+    date: str = Field(description="ISO 8601 date.")
+    queue: str
+    timezone: str
+    target: str = Field(description="service level / seconds, e.g. 80/20")
+    roster: int | None = Field(description="The roster the coverage comes from (null: none).")
+    shrinkage: Number
+    extra_agents: int
+    volume_ratio: Number
+    aht_ratio: Number
+    short_heads: Number
+    notes: list[str]
+    intervals: list[PlanIntervalOut]
+
+
+@dataclass(frozen=True)
+class PlannedDay:
+    """What the page and the API show of one day: the plan and where its parts came from."""
+
+    day: date
+    queue: Queue
+    target: ServiceTarget
+    roster_id: int | None
+    plan: DayPlan
+    week: service.PlannedForecast
+    notes: list[str]
+
+
+def queue_covers(queue: Queue, skill: str) -> bool:
+    """Whether a shift on ``skill`` answers ``queue``: a ``default`` shift answers every
+    queue; otherwise the skill must be one the queue's requirements name (any skill when
+    the queue names none)."""
+    skills = {t.skill for t in parse_requirements(queue.requirements) if isinstance(t, SkillTerm)}
+    return skill == "default" or not skills or skill in skills
+
+
+def planned_day(
+    *,
+    session: Session,
+    center: CenterConfig,
+    day: date,
+    queue_id: str | None,
+    roster_id: int | None,
+    extra_agents: int,
+    now: datetime,
+) -> PlannedDay:
+    """Compose the day's plan from the forecast of its week, its actuals and a roster's
+    shifts (``roster_id``; else the shifts in force). Raises ``ValueError`` in words when
+    the history cannot make a forecast."""
+    timezone = center.center.timezone
+    zone = ZoneInfo(timezone)
+    queue = next((q for q in center.queues if q.id == queue_id), None) if queue_id else None
+    if queue is None:
+        if queue_id is not None or not center.queues:
+            raise ValidationFailed([Problem(rule=f"no queue {queue_id!r}", field="queue")])
+        queue = center.queues[0]
+    monday = day - timedelta(days=day.weekday())
+    planned = service.stored_forecast(
+        session=session,
+        timezone=timezone,
+        first_day=monday,
+        days=7,
+        queue=queue.id,
+        interval_s=INTERVAL_S,
+    )
+    d = (day - monday).days
+    result = planned.forecast
+    day_start = datetime.combine(day, time(), zone)
+    slots = 86400 // INTERVAL_S
+    shifts: list[RosterShift]
+    if roster_id is not None:
+        view = service.get_roster(session=session, roster_id=roster_id, timezone=timezone)
+        shifts, shrinkage = view.shifts, view.shrinkage
+    else:
+        published = service.published_shifts(
+            session=session, since=day_start, until=day_start + timedelta(days=1), timezone=timezone
+        )
+        shifts = published.shifts
+        shrinkage = (
+            DEFAULT_SHRINKAGE
+            if published.assumed_shrinkage is None
+            else published.assumed_shrinkage
+        )
+    heads = coverage(
+        [s for s in shifts if queue_covers(queue, s.skill)],
+        day_start=day_start,
+        interval_s=INTERVAL_S,
+        slots=slots,
+    )
+    actual = planned.actual(d)
+    elapsed = 0
+    if actual is not None:
+        done = (now - day_start).total_seconds() // INTERVAL_S
+        elapsed = int(min(slots, max(0, done)))
+    offered, answered, handle = actual or ([], [], [])
+    target = ServiceTarget(
+        service_level=min(queue.target.service_level, 0.999),
+        answer_within_s=queue.target.threshold_s,
+    )
+    plan = plan_day(
+        forecast_offered=result.offered[d].tolist(),
+        forecast_low=result.offered_low[d].tolist(),
+        forecast_high=result.offered_high[d].tolist(),
+        forecast_aht_s=result.aht_s[d].tolist(),
+        actual_offered=offered[:elapsed],
+        actual_answered=answered[:elapsed],
+        actual_handle_s=handle[:elapsed],
+        scheduled_heads=heads,
+        interval_s=INTERVAL_S,
+        target=target,
+        shrinkage=shrinkage,
+        extra_agents=extra_agents,
+    )
+    return PlannedDay(day, queue, target, roster_id, plan, planned, list(result.notes))
+
+
+def _number(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def day_plan_out(planned: PlannedDay, *, timezone: str) -> DayPlanOut:
+    """The plan as the API answers it."""
+    plan = planned.plan
+    return DayPlanOut(
+        date=planned.day.isoformat(),
+        queue=planned.queue.id,
+        timezone=timezone,
+        target=f"{100 * planned.target.service_level:g}/{planned.target.answer_within_s:g}",
+        roster=planned.roster_id,
+        shrinkage=plan.shrinkage,
+        extra_agents=plan.extra_agents,
+        volume_ratio=round(plan.volume_ratio, 4),
+        aht_ratio=round(plan.aht_ratio, 4),
+        short_heads=round(plan.short_heads, 2),
+        notes=planned.notes,
+        intervals=[
+            PlanIntervalOut(
+                start=f"{i.index * INTERVAL_S // 3600:02d}:{i.index * INTERVAL_S % 3600 // 60:02d}",
+                elapsed=i.elapsed,
+                forecast_offered=round(i.forecast_offered, 2),
+                forecast_low=round(i.forecast_low, 2),
+                forecast_high=round(i.forecast_high, 2),
+                actual_offered=i.actual_offered,
+                reforecast_offered=round(i.reforecast_offered, 2),
+                aht_s=round(i.aht_s, 1),
+                required_agents=i.required_agents,
+                required_heads=i.required_heads,
+                scheduled_heads=round(i.scheduled_heads, 2),
+                gap=round(i.gap, 2),
+                service_level=_number(i.service_level, 4),
+                asa_s=_number(i.asa_s, 1),
+                what_if_service_level=_number(i.what_if_service_level, 4),
+                what_if_asa_s=_number(i.what_if_asa_s, 1),
+            )
+            for i in plan.intervals
+        ],
+    )
+
+
+@router.get("/plan/day", responses=errors(404, 409, 422))
+def day_plan(
+    request: Request,
+    day: date | None = Query(None, description="local day (default: today)"),
+    queue: str | None = Query(None, max_length=64, description="default: the first queue"),
+    roster: int | None = Query(None, ge=1, le=MAX_ID, description="default: rosters in force"),
+    extra_agents: int = Query(0, ge=-500, le=500, description="what-if: agents added from now"),
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> DayPlanOut:
+    """A day of one queue per half hour: forecast against actuals, re-forecast, agents
+    required against the roster's coverage, and the expected service level and ASA with a
+    what-if of ``extra_agents`` more from now."""
+    center = _center(request)
+    zone = ZoneInfo(center.center.timezone)
+    now = datetime.now(UTC)
+    try:
+        planned = planned_day(
+            session=session,
+            center=center,
+            day=day or now.astimezone(zone).date(),
+            queue_id=queue,
+            roster_id=roster,
+            extra_agents=extra_agents,
+            now=now,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, [{"field": "day", "problem": str(exc)}]) from None
+    return day_plan_out(planned, timezone=center.center.timezone)
