@@ -38,6 +38,7 @@ class MemoryLists:
     results: list[tuple[int, str, bool, bool]] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
     kept: list[PacingSnapshot] = field(default_factory=list)
+    handed: list[tuple[int, str, str]] = field(default_factory=list)
 
     async def running(self) -> list[DialCampaign]:
         return self.campaigns
@@ -62,6 +63,12 @@ class MemoryLists:
     ) -> None:
         assert (record_id, holder) in self.claimed
         self.results.append((record_id, result, answered, connected))
+
+    async def connected(
+        self, *, record_id: int, holder: str, agent_id: str, contact_id: str, now: datetime
+    ) -> None:
+        assert (record_id, holder) in self.claimed
+        self.handed.append((record_id, agent_id, contact_id))
 
     async def release(self, *, record_id: int, holder: str, now: datetime) -> None:
         self.released.append(record_id)
@@ -149,7 +156,9 @@ def test_customer_first_then_the_free_agent_and_the_attempt_is_kept() -> None:
             "disconnected",
             "finished",
         ]
-        assert lists.results == [(1, "completed", True, True)]
+        # The agent holds the record now: their disposition from the desk is the attempt.
+        assert lists.handed == [(1, "a001", contact)]
+        assert lists.results == []
         await dialler.round()
         assert dials(sip)[-1] == ("dial", "dl-3", "sip:13800000002@127.0.0.1:5070")
 
