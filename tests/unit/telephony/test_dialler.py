@@ -77,15 +77,12 @@ class MemoryLists:
         self.kept.extend(snapshots)
 
 
-def make_dialler(
-    numbers: list[str],
-    *,
-    agents: tuple[str, ...] = ("a001",),
-    mode: str = "progressive",
+def voice_center(
     reserve: dict[str, int] | None = None,
-) -> tuple[CallCenter, Dialler, FakeSignalling, ListSink, MemoryLists]:
-    """A dialler on the fakes and the real engine; ``reserve`` sets queues' outbound reserve
-    as the center file would (``queues[].outbound_reserve``)."""
+) -> tuple[CallCenter, FakeSignalling, ListSink]:
+    """The voice driver on the fakes and the real engine (the sample center's queues and
+    a001/a002's phones); ``reserve`` sets queues' outbound reserve as the center file would
+    (``queues[].outbound_reserve``)."""
     sip, sink = FakeSignalling(), ListSink()
     center_file = load_center(SAMPLE_CENTER)
     center_file = center_file.model_copy(
@@ -111,6 +108,18 @@ def make_dialler(
         clock=ManualClock(OPEN),
     )
     center.signalling = sip
+    return center, sip, sink
+
+
+def make_dialler(
+    numbers: list[str],
+    *,
+    agents: tuple[str, ...] = ("a001",),
+    mode: str = "progressive",
+    reserve: dict[str, int] | None = None,
+) -> tuple[CallCenter, Dialler, FakeSignalling, ListSink, MemoryLists]:
+    """A dialler of campaign 7 on :func:`voice_center`, its records in memory."""
+    center, sip, sink = voice_center(reserve)
     lists = MemoryLists([DialCampaign(7, mode, agents)], numbers)
     dialler = Dialler(center, lists, safe_message=Path("/prompts/en/safe_message.wav"))
     center.dialler = dialler
