@@ -327,7 +327,9 @@ class Dialler:
         for campaign_id, campaign in list(self.campaigns.items()):
             if campaign_id not in wanted:
                 # Paused or finished: no new call; its agents go once the budget allows.
-                campaign.info = DialCampaign(campaign_id, campaign.info.mode, ())
+                campaign.info = DialCampaign(
+                    campaign_id, campaign.info.mode, (), queue=campaign.info.queue
+                )
             else:
                 campaign.info = info = wanted[campaign_id]
                 book = campaign.book
@@ -484,7 +486,14 @@ class Dialler:
     # -- the book
 
     def _feed(self, campaign: _Campaign, event: DiallerEvent) -> None:
-        campaign.book, effects = transition(campaign.book, event)
+        queue = campaign.info.queue
+        router = self.center.router
+
+        def choose(free: tuple[str, ...]) -> str | None:
+            # The routing engine decides, by the campaign queue's skill and proficiency rules.
+            return router.choose_held(queue, free) if queue is not None else None
+
+        campaign.book, effects = transition(campaign.book, event, choose=choose)
         self._carry_out(campaign, effects)
         if not isinstance(event, CallPlaced):
             self._changed.set()

@@ -174,6 +174,27 @@ def test_customer_first_then_the_free_agent_and_the_attempt_is_kept() -> None:
     asyncio.run(scenario())
 
 
+def test_the_routing_engine_chooses_which_held_agent_takes_the_answered_customer() -> None:
+    """The campaign works the repair queue (``repair >= 2``): a001 (repair 3) serves its first
+    ring, a002 (repair 1) only a later one, so a001 takes the call although a002 came free
+    first."""
+
+    async def scenario() -> None:
+        center, dialler, sip, _, lists = make_dialler(
+            ["13800000001", "13800000002"], agents=("a002", "a001")
+        )
+        lists.campaigns = [DialCampaign(7, "progressive", ("a002", "a001"), queue="repair")]
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        assert dialler.campaigns[7].book.free == ("a002", "a001")
+        center.answered("dl-1", "v=0 customer")
+        await center.drain()
+        assert dials(sip)[-1][2] == "sip:1001@127.0.0.1:5090"  # a001's phone rings
+
+    asyncio.run(scenario())
+
+
 def test_busy_and_unanswered_customers_are_results_of_their_own() -> None:
     async def scenario() -> None:
         center, dialler, sip, sink, lists = make_dialler(["13800000001", "13800000002"])
