@@ -66,6 +66,7 @@ from hotline.store.models.campaigns import (
 
 __all__ = [
     "Campaign",
+    "CampaignAttempt",
     "CampaignPacing",
     "CampaignRecord",
     "Consent",
