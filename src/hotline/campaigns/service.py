@@ -758,6 +758,34 @@ def _state_of(record: CampaignRecord) -> RecordState:
     )
 
 
+def _keep_attempt(
+    session: Session,
+    campaign: Campaign,
+    record: CampaignRecord,
+    logged: AttemptLogged,
+    *,
+    at: datetime,
+    contact_id: str | None,
+    answered: bool,
+    connected: bool,
+) -> None:
+    """Keep one attempt of the record as its row."""
+    session.add(
+        CampaignAttempt(
+            campaign_id=campaign.id,
+            record_id=record.id,
+            number=logged.attempt,
+            at=at,
+            agent_id=logged.agent,
+            contact_id=contact_id,
+            mode=campaign.mode,
+            result=str(logged.result),
+            answered=answered,
+            connected=connected,
+        )
+    )
+
+
 def _apply(
     session: Session,
     campaign: Campaign,
@@ -777,19 +805,15 @@ def _apply(
         if isinstance(effect, AttemptLogged) and logged is not None:
             logged.result = str(effect.result)
         elif isinstance(effect, AttemptLogged):
-            session.add(
-                CampaignAttempt(
-                    campaign_id=campaign.id,
-                    record_id=record.id,
-                    number=effect.attempt,
-                    at=event.at,
-                    agent_id=effect.agent,
-                    contact_id=contact_id,
-                    mode=campaign.mode,
-                    result=str(effect.result),
-                    answered=answered,
-                    connected=connected,
-                )
+            _keep_attempt(
+                session,
+                campaign,
+                record,
+                effect,
+                at=event.at,
+                contact_id=contact_id,
+                answered=answered,
+                connected=connected,
             )
     record.status = str(state.status)
     record.attempts = state.attempts
@@ -998,19 +1022,15 @@ def hand_over(
     whether or not the agent ever dispositions it.
     """
     campaign, record = _held(session, record_id, holder)
-    session.add(
-        CampaignAttempt(
-            campaign_id=campaign.id,
-            record_id=record.id,
-            number=record.attempts + 1,
-            at=now,
-            agent_id=agent_id,
-            contact_id=contact_id,
-            mode=campaign.mode,
-            result=str(CallResult.COMPLETED),
-            answered=True,
-            connected=True,
-        )
+    _keep_attempt(
+        session,
+        campaign,
+        record,
+        AttemptLogged(record.attempts + 1, CallResult.COMPLETED, agent_id),
+        at=now,
+        contact_id=contact_id,
+        answered=True,
+        connected=True,
     )
     record.held_by = agent_id
     record.contact_id = contact_id

@@ -289,17 +289,24 @@ def test_a_dialled_call_connected_to_the_agent_pops_on_the_desk_and_the_agent_di
     campaigns.record_result(
         db_session, record_id=record.id, agent_id="dialler:d-1", result="busy", now=morning
     )
-    later = morning + timedelta(hours=1)
-    assert campaigns.claim_next(db_session, campaign_id=cid, agent_id="dialler:d-2", now=later)
-    campaigns.hand_over(
-        db_session,
-        record_id=record.id,
-        holder="dialler:d-2",
-        agent_id="a001",
-        contact_id="d-2",
-        now=later,
-    )
-    db_session.commit()
+
+    def connected(contact: str, now: datetime) -> None:
+        """The dialler claims the record for ``contact`` and connects the call to a001."""
+        again = campaigns.claim_next(
+            db_session, campaign_id=cid, agent_id=f"dialler:{contact}", now=now
+        )
+        assert again is not None and again.id == record.id
+        campaigns.hand_over(
+            db_session,
+            record_id=record.id,
+            holder=f"dialler:{contact}",
+            agent_id="a001",
+            contact_id=contact,
+            now=now,
+        )
+        db_session.commit()
+
+    connected("d-2", morning + timedelta(hours=1))
     [call] = desk_client.get("/api/campaign-calls", headers=agent).json()["items"]
     assert (call["contact_id"], call["campaign"], call["mode"]) == ("d-2", "installs", "predictive")
     assert call["script"].startswith("Was the installation done")
@@ -363,19 +370,7 @@ def test_a_dialled_call_connected_to_the_agent_pops_on_the_desk_and_the_agent_di
     ]
     # a number listed after the call takes no callback: the list, not the hold, is named
     db_session.expire_all()  # the API wrote the record in its own session
-    again = campaigns.claim_next(
-        db_session, campaign_id=cid, agent_id="dialler:d-3", now=callback + timedelta(minutes=1)
-    )
-    assert again is not None and again.id == record.id
-    campaigns.hand_over(
-        db_session,
-        record_id=record.id,
-        holder="dialler:d-3",
-        agent_id="a001",
-        contact_id="d-3",
-        now=callback,
-    )
-    db_session.commit()
+    connected("d-3", callback + timedelta(minutes=1))
     desk_client.post("/api/do-not-call", json={"number": "13812345678"}, headers=auth("supervisor"))
     listed = disposition(callback + timedelta(days=1))
     assert listed.status_code == 422, listed.text

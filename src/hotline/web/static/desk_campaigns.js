@@ -2,11 +2,27 @@
 // (click-to-dial, screened against the do-not-call lists), skip it, or save the result; the
 // campaigns API applies the retry rules and audits each step.
 'use strict';
+// What the campaign card's two parts share: a text's {name} placeholders filled from values,
+// and a record's data (the list file's columns) as the terms of a description list.
+const DeskCampaigns = (() => {
+  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => values[k] ?? '');
+  function showRecordData(node, data) {
+    node.replaceChildren(...Object.entries(data).flatMap(([key, value]) => {
+      const dt = document.createElement('dt');
+      dt.textContent = key;
+      const dd = document.createElement('dd');
+      dd.textContent = value;
+      return [dt, dd];
+    }));
+  }
+  return {fill, showRecordData};
+})();
+
 (() => {
   const {t, call, el, text} = Hotline;
+  const {fill, showRecordData} = DeskCampaigns;
   const card = el('camp-card');
   if (!card || !el('camp-next')) return;
-  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => values[k] ?? '');
   let record = null;
   let contact = null;
 
@@ -26,14 +42,7 @@
     text('camp-record-phone', record.phone);
     text('camp-record-attempts', String(record.attempts + 1));
     text('camp-script', next.script);
-    const data = el('camp-record-data');
-    data.replaceChildren(...Object.entries(record.data).flatMap(([key, value]) => {
-      const dt = document.createElement('dt');
-      dt.textContent = key;
-      const dd = document.createElement('dd');
-      dd.textContent = value;
-      return [dt, dd];
-    }));
+    showRecordData(el('camp-record-data'), record.data);
   }
 
   el('camp-next').addEventListener('click', async () => {
@@ -89,9 +98,11 @@
 // so the desk asks for its calls every few seconds.
 (() => {
   const {t, call, el, text} = Hotline;
+  const {fill, showRecordData} = DeskCampaigns;
   const box = el('camp-call');
-  if (!box) return;
-  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => values[k] ?? '');
+  const desk = el('desk');
+  // Only an agent with an agent id has dialled calls (the API refuses anyone else).
+  if (!box || !desk || !desk.dataset.agent) return;
   const POLL_MS = 2000;
   let shown = null;
 
@@ -120,13 +131,7 @@
     text('camp-call-phone', current.record.phone);
     text('camp-call-attempt', String(current.earlier_attempts.length + 1));
     text('camp-call-script', current.script);
-    el('camp-call-data').replaceChildren(...Object.entries(current.record.data).flatMap(([key, value]) => {
-      const dt = document.createElement('dt');
-      dt.textContent = key;
-      const dd = document.createElement('dd');
-      dd.textContent = value;
-      return [dt, dd];
-    }));
+    showRecordData(el('camp-call-data'), current.record.data);
     const followup = current.followup;
     el('camp-call-followup').hidden = !followup;
     if (followup) {
