@@ -147,12 +147,16 @@ def dialable(state: RecordState, at: datetime, rules: Rules) -> bool:
     return rules.hours.calendar(state.time_zone).is_open(at)
 
 
+#: How far ahead a customer's callback may be booked (a promise the center means to keep).
+MAX_CALLBACK_AHEAD = timedelta(days=366)
+
+
 def callback_problem(
     callback_at: datetime, *, now: datetime, rules: Rules, time_zone: str | None
 ) -> str | None:
     """Why a callback time the customer asked for cannot be booked, or ``None`` if it can.
 
-    It must be aware, still ahead, and inside the campaign's calling hours read in the
+    It must be aware, still ahead (within :data:`MAX_CALLBACK_AHEAD`), and inside the campaign's calling hours read in the
     customer's own time zone (a holiday is closed): the record would otherwise come back at
     a time the rules forbid, and the promise the agent made could not be kept as made.
 
@@ -169,6 +173,8 @@ def callback_problem(
         return "a callback time needs its offset"
     if callback_at <= now:
         return "a callback time must be ahead, not in the past"
+    if callback_at - now > MAX_CALLBACK_AHEAD:
+        return f"a callback time must be within {MAX_CALLBACK_AHEAD.days} days"
     zone = time_zone or rules.hours.time_zone
     calendar = rules.hours.calendar(time_zone)
     if not calendar.is_open(callback_at):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -339,10 +339,12 @@ def test_a_dialled_call_connected_to_the_agent_pops_on_the_desk_and_the_agent_di
             f"/api/campaigns/records/{record.id}/result", json=body, headers=agent
         )
 
-    # 23:00 in Shanghai is outside the calling hours; yesterday is past: 422 naming the field
+    # 23:00 in Shanghai is outside the calling hours; yesterday is past; the year 9999 is too
+    # far ahead: 422 naming the field
     for refused, why in (
         (datetime(2026, 12, 3, 15, 0, tzinfo=UTC), "outside the campaign's calling hours"),
         (datetime(2026, 12, 1, 3, 0, tzinfo=UTC), "ahead"),
+        (datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-23))), "366 days"),
     ):
         answer = disposition(refused)
         assert answer.status_code == 422, answer.text
