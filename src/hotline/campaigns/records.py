@@ -156,9 +156,10 @@ def callback_problem(
 ) -> str | None:
     """Why a callback time the customer asked for cannot be booked, or ``None`` if it can.
 
-    It must be aware, still ahead (within :data:`MAX_CALLBACK_AHEAD`), and inside the campaign's calling hours read in the
-    customer's own time zone (a holiday is closed): the record would otherwise come back at
-    a time the rules forbid, and the promise the agent made could not be kept as made.
+    It must be aware, still ahead (within :data:`MAX_CALLBACK_AHEAD`), and inside the
+    campaign's calling hours read in the customer's own time zone (a holiday is closed): the
+    record would otherwise come back at a time the rules forbid, and the promise the agent
+    made could not be kept as made.
 
     >>> from datetime import timezone
     >>> from hotline.campaigns.rules import CallingHours, RetryPolicy
