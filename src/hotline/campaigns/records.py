@@ -147,6 +147,43 @@ def dialable(state: RecordState, at: datetime, rules: Rules) -> bool:
     return rules.hours.calendar(state.time_zone).is_open(at)
 
 
+#: How far ahead a customer's callback may be booked (a promise the center means to keep).
+MAX_CALLBACK_AHEAD = timedelta(days=366)
+
+
+def callback_problem(
+    callback_at: datetime, *, now: datetime, rules: Rules, time_zone: str | None
+) -> str | None:
+    """Why a callback time the customer asked for cannot be booked, or ``None`` if it can.
+
+    It must be aware, still ahead (within :data:`MAX_CALLBACK_AHEAD`), and inside the
+    campaign's calling hours read in the customer's own time zone (a holiday is closed): the
+    record would otherwise come back at a time the rules forbid, and the promise the agent
+    made could not be kept as made.
+
+    >>> from datetime import timezone
+    >>> from hotline.campaigns.rules import CallingHours, RetryPolicy
+    >>> rules = Rules(CallingHours(weekdays="09:00-18:00", time_zone="UTC"), RetryPolicy())
+    >>> noon = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)  # a Wednesday
+    >>> callback_problem(noon.replace(hour=15), now=noon, rules=rules, time_zone=None) is None
+    True
+    >>> callback_problem(noon.replace(hour=20), now=noon, rules=rules, time_zone=None)
+    "20:00 Wednesday 2026-12-02 in UTC is outside the campaign's calling hours"
+    """
+    if callback_at.tzinfo is None:
+        return "a callback time needs its offset"
+    if callback_at <= now:
+        return "a callback time must be ahead, not in the past"
+    if callback_at - now > MAX_CALLBACK_AHEAD:
+        return f"a callback time must be within {MAX_CALLBACK_AHEAD.days} days"
+    zone = time_zone or rules.hours.time_zone
+    calendar = rules.hours.calendar(time_zone)
+    if not calendar.is_open(callback_at):
+        local = callback_at.astimezone(calendar.zone)
+        return f"{local:%H:%M %A %Y-%m-%d} in {zone} is outside the campaign's calling hours"
+    return None
+
+
 def transition(
     state: RecordState, event: RecordEvent, rules: Rules
 ) -> tuple[RecordState, list[Effect]]:

@@ -37,6 +37,7 @@ from hotline.campaigns.records import (
     RecordStatus,
     Released,
     Rules,
+    callback_problem,
     dialable,
     transition,
 )
@@ -65,6 +66,7 @@ from hotline.store.models.campaigns import (
 
 __all__ = [
     "Campaign",
+    "CampaignAttempt",
     "CampaignPacing",
     "CampaignRecord",
     "Consent",
@@ -75,6 +77,7 @@ __all__ = [
     "add_list",
     "add_query_list",
     "answers_since",
+    "attempts_of",
     "audit_refusal",
     "block_if_listed",
     "campaign_rules",
@@ -82,11 +85,13 @@ __all__ = [
     "claim_next",
     "consents",
     "create_campaign",
+    "dialled_records",
     "discard_list",
     "do_not_call_entries",
     "figures",
     "get_campaign",
     "get_record",
+    "hand_over",
     "import_list_csv",
     "keep_pacing",
     "list_campaigns",
@@ -140,8 +145,13 @@ def create_campaign(
     retry: Mapping[str, Any] | None = None,
     script: str = "",
     agents: Sequence[str] = (),
+    queue: str | None = None,
 ) -> Campaign:
-    """Create a campaign in ``draft``; its rules are checked first (located problems)."""
+    """Create a campaign in ``draft``; its rules are checked first (located problems).
+
+    ``queue`` names the center's queue whose skill and proficiency rules choose which of the
+    campaign's held agents takes a connected call (the caller checks it is one).
+    """
     problems = [
         p
         for p in (_choice(kind, CampaignKind, "kind"), _choice(mode, DialMode, "mode"))
@@ -172,6 +182,7 @@ def create_campaign(
         retry=policy.as_dict(),
         script=script,
         agents=list(dict.fromkeys(agents)),
+        queue=queue,
         created_by=actor,
         created_at=utcnow(),
     )
@@ -182,7 +193,7 @@ def create_campaign(
         actor=actor,
         action="campaign.create",
         target=str(campaign.id),
-        detail={"name": campaign.name, "kind": kind, "mode": mode},
+        detail={"name": campaign.name, "kind": kind, "mode": mode, "queue": queue},
     )
     return campaign
 
@@ -683,10 +694,6 @@ def record_consent(
                 )
             ]
         )
-    if callback_at is not None and callback_at.tzinfo is None:
-        raise ValidationFailed(
-            [Problem("a callback time needs its offset", None, None, "callback_at")]
-        )
     if campaign_id is not None:
         get_campaign(session, campaign_id=campaign_id)
     now = utcnow()
@@ -751,6 +758,34 @@ def _state_of(record: CampaignRecord) -> RecordState:
     )
 
 
+def _keep_attempt(
+    session: Session,
+    campaign: Campaign,
+    record: CampaignRecord,
+    logged: AttemptLogged,
+    *,
+    at: datetime,
+    contact_id: str | None,
+    answered: bool,
+    connected: bool,
+) -> None:
+    """Keep one attempt of the record as its row."""
+    session.add(
+        CampaignAttempt(
+            campaign_id=campaign.id,
+            record_id=record.id,
+            number=logged.attempt,
+            at=at,
+            agent_id=logged.agent,
+            contact_id=contact_id,
+            mode=campaign.mode,
+            result=str(logged.result),
+            answered=answered,
+            connected=connected,
+        )
+    )
+
+
 def _apply(
     session: Session,
     campaign: Campaign,
@@ -760,29 +795,33 @@ def _apply(
     contact_id: str | None = None,
     answered: bool = False,
     connected: bool = False,
+    logged: CampaignAttempt | None = None,
 ) -> None:
+    """Store ``event``'s step of the record's state machine; ``logged`` is the attempt row
+    already kept for this call (a dialled call handed to an agent), which takes the result
+    instead of a new row."""
     state, effects = transition(_state_of(record), event, campaign_rules(campaign))
     for effect in effects:
-        if isinstance(effect, AttemptLogged):
-            session.add(
-                CampaignAttempt(
-                    campaign_id=campaign.id,
-                    record_id=record.id,
-                    number=effect.attempt,
-                    at=event.at,
-                    agent_id=effect.agent,
-                    contact_id=contact_id,
-                    mode=campaign.mode,
-                    result=str(effect.result),
-                    answered=answered,
-                    connected=connected,
-                )
+        if isinstance(effect, AttemptLogged) and logged is not None:
+            logged.result = str(effect.result)
+        elif isinstance(effect, AttemptLogged):
+            _keep_attempt(
+                session,
+                campaign,
+                record,
+                effect,
+                at=event.at,
+                contact_id=contact_id,
+                answered=answered,
+                connected=connected,
             )
     record.status = str(state.status)
     record.attempts = state.attempts
     record.due_at = state.due_at
     record.held_by = state.held_by
     record.last_result = str(state.last_result) if state.last_result else None
+    if state.held_by is None:
+        record.contact_id = None  # out of the hand that held it during the call
 
 
 def claim_next(
@@ -894,7 +933,10 @@ def record_result(
     """Keep one attempt's result; the retry rules decide whether and when the record returns.
 
     ``result`` is a :class:`~hotline.campaigns.rules.CallResult` value; ``callback_at`` (aware)
-    is the time the customer asked for with ``callback_requested``. A ``do_not_call`` result
+    is the time the customer asked for with ``callback_requested``: inside the calling hours in
+    the customer's zone, ahead, and not for a listed number (else :class:`ValidationFailed`
+    on ``callback_at``). ``contact_id`` defaults to the call the record is in (a dialled call
+    handed to the agent). A ``do_not_call`` result
     also puts the number on the campaign's own do-not-call list. ``answered``/``connected``
     default to what the result implies (a person was reached and talked to the agent).
     """
@@ -905,17 +947,19 @@ def record_result(
         raise ValidationFailed(
             [Problem(f"must be one of {names}, not {result!r}", None, None, "result")]
         ) from None
-    if callback_at is not None and callback_at.tzinfo is None:
-        raise ValidationFailed(
-            [Problem("a callback time needs its offset", None, None, "callback_at")]
-        )
+    if callback_at is not None:
+        # Asked before the hold: a listing blocks the record, and the answer must still say
+        # that the callback (not the agent's hold) is what the list refuses.
+        _check_callback(session, get_record(session, record_id=record_id), callback_at, now)
     campaign, record = _held(session, record_id, agent_id)
+    contact_id = contact_id or record.contact_id
     reached = outcome not in (CallResult.BUSY, CallResult.NO_ANSWER, CallResult.FAILED)
     _apply(
         session,
         campaign,
         record,
         Attempted(at=now, result=outcome, callback_at=callback_at),
+        logged=_connected_attempt(session, record),
         contact_id=contact_id,
         answered=reached if answered is None else answered,
         connected=(reached and outcome is not CallResult.ABANDONED)
@@ -941,6 +985,105 @@ def record_result(
             reason="the customer asked not to be called",
         )
     return record
+
+
+def _check_callback(session: Session, record: CampaignRecord, at: datetime, now: datetime) -> None:
+    """A customer's callback time is booked only inside the calling hours (their zone) and
+    never for a number on a do-not-call list: else 422 naming ``callback_at``."""
+    campaign = get_campaign(session, campaign_id=record.campaign_id)
+    listed = listing(session, number=record.phone, campaign_id=campaign.id)
+    problem = (
+        f"the number is on the {list_name(listed)} do-not-call list: no callback may be booked"
+        if listed is not None
+        else callback_problem(
+            at, now=now, rules=campaign_rules(campaign), time_zone=record.time_zone
+        )
+    )
+    if problem is not None:
+        raise ValidationFailed([Problem(problem, None, None, "callback_at")])
+
+
+def hand_over(
+    session: Session,
+    *,
+    record_id: int,
+    holder: str,
+    agent_id: str,
+    contact_id: str,
+    now: datetime,
+) -> CampaignRecord:
+    """The dialler connected the call it holds the record for to ``agent_id``: the record
+    passes to that agent, who sets its disposition from the desk (:func:`record_result`,
+    the preview's path) while the call is ``contact_id``. Audited ``campaign.connect``.
+
+    The call is kept at once as the record's next attempt, answered and connected, with the
+    result ``completed`` until the agent's disposition replaces it: the campaign's figures and
+    the day's live answers (the abandon budget a restarted dialler resumes from) count it
+    whether or not the agent ever dispositions it.
+    """
+    campaign, record = _held(session, record_id, holder)
+    _keep_attempt(
+        session,
+        campaign,
+        record,
+        AttemptLogged(record.attempts + 1, CallResult.COMPLETED, agent_id),
+        at=now,
+        contact_id=contact_id,
+        answered=True,
+        connected=True,
+    )
+    record.held_by = agent_id
+    record.contact_id = contact_id
+    audit(
+        session,
+        actor=holder,
+        action="campaign.connect",
+        target=str(record.id),
+        detail={"campaign": campaign.id, "agent": agent_id, "contact": contact_id},
+    )
+    return record
+
+
+def _connected_attempt(session: Session, record: CampaignRecord) -> CampaignAttempt | None:
+    """The attempt :func:`hand_over` kept for the call the record is in, if it is in one."""
+    if record.contact_id is None:
+        return None
+    return session.scalar(
+        select(CampaignAttempt).where(
+            CampaignAttempt.record_id == record.id,
+            CampaignAttempt.number == record.attempts + 1,
+            CampaignAttempt.contact_id == record.contact_id,
+        )
+    )
+
+
+def dialled_records(session: Session, *, agent_id: str) -> list[CampaignRecord]:
+    """The records the dialler handed to ``agent_id`` (connected calls of progressive and
+    predictive campaigns) that still wait for the agent's disposition, the latest record first."""
+    return list(
+        session.scalars(
+            select(CampaignRecord)
+            .join(Campaign, Campaign.id == CampaignRecord.campaign_id)
+            .where(
+                CampaignRecord.held_by == agent_id,
+                CampaignRecord.status == str(RecordStatus.DIALLING),
+                CampaignRecord.contact_id.is_not(None),
+                Campaign.mode.in_([str(DialMode.PROGRESSIVE), str(DialMode.PREDICTIVE)]),
+            )
+            .order_by(CampaignRecord.id.desc())
+        )
+    )
+
+
+def attempts_of(session: Session, *, record_id: int) -> list[CampaignAttempt]:
+    """A record's earlier attempts, the first first."""
+    return list(
+        session.scalars(
+            select(CampaignAttempt)
+            .where(CampaignAttempt.record_id == record_id)
+            .order_by(CampaignAttempt.number)
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 Runs campaign days with a pacer (or all three side by side) through the real routing
 engine, or, with ``--backlog``, answers the planner's question: the fewest agents that clear
 the backlog within ``--days`` working days while every inbound queue keeps its target.
+
+A blended day's inbound queues (``--inbound``) are the center file's (``--center``): each
+keeps the outbound reserve the file gives it (``queues[].outbound_reserve``), as the live
+dialler does; a queue the file does not have is refused.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -17,6 +22,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hotline.cli.platform import SAMPLE_CENTER
+from hotline.config.center import CenterConfig
+from hotline.config.validate import load_center
+from hotline.core.errors import ValidationFailed
 from hotline.pacing.adaptive import AdaptivePacer
 from hotline.pacing.pacers import Pacer, PredictivePacer, ProgressivePacer
 from hotline.sim.backlog import BacklogOutcome, fewest_agents
@@ -63,6 +72,22 @@ def parse_inbound(text: str) -> InboundQueue:
     )
 
 
+def reserved(queue: InboundQueue, center: CenterConfig, file: str) -> InboundQueue:
+    """The inbound queue with the outbound reserve the center file gives it.
+
+    >>> from hotline.config.center import Queue
+    >>> center = CenterConfig.model_construct(
+    ...     queues=[Queue.model_construct(id="vip", outbound_reserve=2)])
+    >>> reserved(InboundQueue("vip", (20.0,)), center, "center.yaml").outbound_reserve
+    2
+    """
+    for settings in center.queues:
+        if settings.id == queue.id:
+            return replace(queue, outbound_reserve=settings.outbound_reserve)
+    known = ", ".join(q.id for q in center.queues)
+    raise ValueError(f"--inbound {queue.id!r}: {file} has no such queue (its queues: {known})")
+
+
 def _day_row(result: DayResult) -> dict[str, Any]:
     return {
         "pacer": result.pacer,
@@ -100,8 +125,12 @@ def simulate_campaign_command(
     inbound: list[str] = typer.Option(
         [], "--inbound", help="A blended inbound queue: QUEUE:CALLS_PER_HOUR:SECONDS:TARGET[:PRIO]"
     ),
-    reserve: int = typer.Option(
-        2, "--inbound-reserve", min=0, help="Held agents kept free for inbound (blended)."
+    center: Path | None = typer.Option(
+        None,
+        "--center",
+        envvar="HOTLINE_CENTER_CONFIG",
+        help="Center configuration file whose queues the --inbound ones are (their "
+        "outbound_reserve); default: the sample.",
     ),
     backlog: int | None = typer.Option(
         None, "--backlog", min=0, help="Plan: fewest agents that clear this many leads in --days."
@@ -115,8 +144,16 @@ def simulate_campaign_command(
     """Simulate campaign days (or plan a backlog) through the real routing engine."""
     if pacer != "all" and pacer not in PACERS:
         _fail(f"--pacer {pacer!r}: choose predictive, adaptive, progressive or all")
+    center_file = center or SAMPLE_CENTER
     try:
-        queues = tuple(parse_inbound(text) for text in inbound)
+        center_config = load_center(center_file)
+    except ValidationFailed as failed:
+        _fail("\n".join(f"{center_file}: {problem}" for problem in failed.problems))
+        return
+    try:
+        queues = tuple(
+            reserved(parse_inbound(text), center_config, str(center_file)) for text in inbound
+        )
         day = CampaignDay(
             agents=agents,
             day_s=hours * 3600.0,
@@ -129,7 +166,6 @@ def simulate_campaign_command(
             wrap_up_s=wrap_up_s,
             inbound=queues,
             inbound_interval_s=hours * 3600.0,
-            inbound_reserve=reserve,
         )
     except ValueError as problem:
         _fail(str(problem))

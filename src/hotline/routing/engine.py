@@ -52,6 +52,9 @@ Driving it
       ``waiting_since``, ``position``,
       ``estimated_wait``, ``queue_estimated_wait``, ``queue_snapshot``, ``queue_members``,
       ``eligible``, ``requirements``.
+    * Blending with a campaign's dialler: ``may_lend`` (whom it may hold), ``reserve_refill``
+      (whom it hands back for a queue's outbound reserve), ``choose_held`` (which of its free
+      held agents takes an answered outbound call, by the campaign queue's rules).
     * Reconfiguration, piece by piece, at each piece's own safe point: ``configure_queue`` /
       ``remove_queue`` when the queue has no contact waiting, offered, in hand or in wrap-up
       (``queue_busy`` says which one holds it up), ``configure_agent`` / ``remove_agent`` when
@@ -105,6 +108,7 @@ from hotline.routing.model import (
     QueueConfig,
     RoutingConfig,
     RoutingConflict,
+    Strategy,
     matches_any,
 )
 from hotline.routing.pools import can_take, pool_of
@@ -389,6 +393,54 @@ class RoutingEngine(Handlers):
             ]
             back += [agent_id for agent_id in serving[:missing] if agent_id not in back]
         return back
+
+    def choose_held(self, queue_id: str, free: Sequence[str]) -> str | None:
+        """Blending: which of the free agents a dialler holds (``free``, the one free longest
+        first) takes an answered outbound call of a campaign working ``queue_id``.
+
+        The queue's own rules decide, as for an inbound contact of it: an agent who meets the
+        queue's first ring comes before one who meets only a later (wider) ring, who comes
+        before one who does not serve the queue at all (a campaign's agent all the same: the
+        customer on the line must not wait for a better one). Among equals the queue's
+        strategy orders them, except the two that would read what a held agent lacks: the
+        engine holds them not-ready, so their idle time stands still (``longest_idle``), and a
+        draw would move the engine's seeded generator from a query (``random``); both keep
+        the dialler's order. That order breaks every remaining tie. ``None`` when ``free`` is
+        empty; an unknown queue leaves the dialler's order.
+
+        >>> from hotline.routing.model import AgentConfig, RoutingConfig, Strategy
+        >>> engine = RoutingEngine(RoutingConfig(
+        ...     queues=(QueueConfig("vip", requirements=("vip",),
+        ...                         strategy=Strategy.HIGHEST_PROFICIENCY),),
+        ...     agents=(AgentConfig("a"), AgentConfig("b", skills={"vip": 1}),
+        ...             AgentConfig("c", skills={"vip": 5}))))
+        >>> engine.choose_held("vip", ["a", "b", "c"])  # a does not serve vip; c is the best
+        'c'
+        """
+        if not free:
+            return None
+        queue = self._queues.get(queue_id)
+        if queue is None:
+            return free[0]
+        strategy = queue.strategy
+        rings = queue.rings
+        ranked: list[tuple[tuple[float, ...], int, str]] = []
+        for order, agent_id in enumerate(free):
+            agent = self._agents.get(agent_id)
+            if agent is None:
+                ranked.append(((float(len(rings) + 1),), order, agent_id))
+                continue
+            tier = len(rings)
+            if agent_id in queue.members:
+                for ring, (_, alternatives, _) in enumerate(rings):
+                    if matches_any(alternatives, agent.skills, agent.languages):
+                        tier = ring
+                        break
+            key: tuple[float, ...] = (float(tier),)
+            if strategy not in (Strategy.LONGEST_IDLE, Strategy.RANDOM):
+                key += queue.key(agent, queue.id, Channel.VOICE, self._rng)
+            ranked.append((key, order, agent_id))
+        return min(ranked)[2]
 
     def may_lend(self, agent_id: str) -> bool:
         """Blending: whether a campaign's dialler may take the agent for outbound now.

@@ -11,13 +11,16 @@ pacer's :class:`~hotline.pacing.state.PlaySafeMessage` and counts it.
 **Blended** days add inbound queues (e.g. VIP at 99 % in 5 s) served by the same agents.
 Inbound keeps its service level, outbound fills idle time: the dialler *holds* idle agents
 (a not-ready with reason ``outbound`` in the engine) and hands one back to the engine the
-moment an inbound contact waits. ``inbound_reserve`` of the held agents are inbound's: the
-campaign does not count them as free, places no calls on their account and its answered
-calls do not take them, so they go to inbound at once; the reserve is handed out first and
-refilled first (from the campaign's idle agents only while the budget rule of
-:mod:`hotline.pacing.budget` allows). An answered campaign call readies one of the
-campaign's held agents, and the campaign queue's top priority class makes the engine give it
-to that call. Inbound figures come from the event log through :mod:`hotline.metrics`.
+moment an inbound contact waits. The inbound queues' **outbound reserve** — the center
+file's ``queues[].outbound_reserve``, carried by :class:`InboundQueue` (the live dialler
+leaves the same agents to the same queues, :meth:`RoutingEngine.may_lend
+<hotline.routing.engine.RoutingEngine.may_lend>`) — is inbound's: that many of the held
+agents (:attr:`CampaignDay.reserve`) the campaign does not count as free, places no calls on
+their account and its answered calls do not take them, so they go to inbound at once; the
+reserve is handed out first and refilled first (from the campaign's idle agents only while
+the budget rule of :mod:`hotline.pacing.budget` allows). An answered campaign call readies
+one of the campaign's held agents, and the campaign queue's top priority class makes the
+engine give it to that call. Inbound figures come from the event log through :mod:`hotline.metrics`.
 
 Agents also go not-ready on their own (breaks, short personal not-ready); with a pacer that
 ``defers_release`` their not-ready waits until the budget allows it.
@@ -121,6 +124,9 @@ class InboundQueue:
     priority: int = 0
     service_level: float = 0.8
     threshold_s: float = 20.0
+    outbound_reserve: int = 0
+    """Idle agents the dialler leaves to this queue: the center file's
+    ``queues[].outbound_reserve`` (``hotline simulate-campaign`` reads it from ``--center``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +149,6 @@ class CampaignDay:
     not_ready_s: float = 120.0
     inbound: tuple[InboundQueue, ...] = ()
     inbound_interval_s: float = 3600.0
-    inbound_reserve: int = 1
     leads: int | None = None
     cap: AbandonCap = field(default_factory=AbandonCap)
 
@@ -152,6 +157,19 @@ class CampaignDay:
             raise ValueError("a campaign day needs at least one agent")
         if self.day_s <= 0:
             raise ValueError("day_s must be positive")
+
+    @property
+    def reserve(self) -> int:
+        """How many held agents are inbound's: the largest outbound reserve of the inbound
+        queues. Every simulated agent serves every inbound queue's first ring, so one idle
+        agent counts towards each queue's reserve at once, as the engine counts it live.
+
+        >>> CampaignDay(agents=9, inbound=(InboundQueue("vip", (20.0,), outbound_reserve=2),
+        ...                                InboundQueue("repair", (60.0,), outbound_reserve=1)),
+        ...             ).reserve
+        2
+        """
+        return max((q.outbound_reserve for q in self.inbound), default=0)
 
 
 @dataclass
@@ -227,6 +245,7 @@ class CampaignSimulation:
                     target_service_level=q.service_level,
                     target_threshold_s=q.threshold_s,
                     default_priority=q.priority,
+                    outbound_reserve=q.outbound_reserve,
                 )
             )
         self.engine = RoutingEngine(
@@ -409,12 +428,12 @@ class CampaignSimulation:
             return
         for agent_id in idle:
             self._held.add(agent_id)
-            if len(self._reserve) < self.day.inbound_reserve:
+            if len(self._reserve) < self.day.reserve:
                 self._reserve.add(agent_id)
             self._command(AgentNotReady(at=self.now, agent_id=agent_id, reason=HOLD_REASON))
         # Refill the reserve from the campaign's idle agents while the budget allows.
         for agent_id in self._held_idle():
-            if len(self._reserve) >= self.day.inbound_reserve:
+            if len(self._reserve) >= self.day.reserve:
                 break
             if self.pacer.defers_release and not may_release(self.state(), self.pacer.cap):
                 break
@@ -575,12 +594,13 @@ class CampaignSimulation:
                 at = start + stagger
                 if at < day.day_s:
                     self._push(at, self._request, (agent_id, length))
-            if day.not_ready_per_hour > 0:
-                at = rng.expovariate(day.not_ready_per_hour / 3600.0)
+            per_second = day.not_ready_per_hour / 3600.0
+            if per_second > 0:  # a rate so small it underflows means none
+                at = rng.expovariate(per_second)
                 while at < day.day_s:
                     length = rng.expovariate(1.0 / day.not_ready_s)
                     self._push(at, self._request, (agent_id, length))
-                    at += rng.expovariate(day.not_ready_per_hour / 3600.0)
+                    at += rng.expovariate(per_second)
 
     def _schedule_inbound(self) -> None:
         for index, queue in enumerate(self.day.inbound):

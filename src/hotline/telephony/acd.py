@@ -256,6 +256,12 @@ class CommandRouter(ABC):
         (:meth:`RoutingEngine.reserve_refill`)."""
         return self._engine().reserve_refill(held)
 
+    def choose_held(self, queue_id: str, free: Sequence[str]) -> str | None:
+        """Which of the dialler's free held agents takes an answered outbound call of a
+        campaign working ``queue_id`` (:meth:`RoutingEngine.choose_held`: the queue's rings,
+        then its strategy; ``free`` in the dialler's order breaks ties)."""
+        return self._engine().choose_held(queue_id, free)
+
     def hold_agent(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
         """Take an idle agent out of the ACD's pool, not ready with ``reason`` (the dialler
         holds its campaign's agents this way; only an idle agent is held, so nothing rings)."""

@@ -6,7 +6,9 @@ running progressive and predictive campaigns, a record claimed for one call
 record blocked and the refusal audited, calling hours in the customer's time zone), and each
 call's result kept as the campaign's attempt (:func:`~hotline.campaigns.service.record_result`:
 the retry rules decide whether and when the record comes back), and the day's answers and
-abandons a dialler started mid-day resumes its abandon budget from. Every write, its wait
+abandons a dialler started mid-day resumes its abandon budget from; a connected call's record
+handed to its agent (:func:`~hotline.campaigns.service.hand_over`), whose desk then pops it
+and keeps the agent's disposition. Every write, its wait
 for the database's writer turn included, runs in a worker thread (see ``_write``).
 """
 
@@ -25,6 +27,7 @@ from hotline.campaigns.service import (
     answers_since,
     campaign_rules,
     claim_next,
+    hand_over,
     keep_pacing,
     list_campaigns,
     record_result,
@@ -59,6 +62,7 @@ class DatabaseDialLists:
                         id=c.id,
                         mode=c.mode,
                         agents=tuple(c.agents or ()),
+                        queue=c.queue,
                         answered_today=answered,
                         abandoned_today=abandoned,
                         day=midnight.date().isoformat(),
@@ -117,6 +121,21 @@ class DatabaseDialLists:
             result_to_followup(session, record=record, result=result, actor="dialler", now=now)
 
         await self._write(work)
+
+    async def connected(
+        self, *, record_id: int, holder: str, agent_id: str, contact_id: str, now: datetime
+    ) -> None:
+        """The call is connected: the record passes to the agent, who dispositions it."""
+        await self._write(
+            lambda session: hand_over(
+                session,
+                record_id=record_id,
+                holder=holder,
+                agent_id=agent_id,
+                contact_id=contact_id,
+                now=now,
+            )
+        )
 
     async def pacing(self, snapshots: list[PacingSnapshot]) -> None:
         """Keep what the dialler sees of its campaigns now, one row per campaign."""

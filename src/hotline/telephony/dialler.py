@@ -31,9 +31,17 @@ Media, with the relay as the offerer towards both sides (rtpengine):
 Each call lands in the contact event log with ``direction=outbound`` (``arrived`` when
 placed; ``dialled`` with the network result; ``answered`` when an agent takes it, or
 ``abandoned`` with ``safe_message``; ``finished`` with the outcome) and as one attempt of the
-campaign (``answered``, ``busy``, ``no_answer``, ``failed``, ``abandoned``; an answered
-call connected to an agent is kept as ``completed``), whose retry rules decide when the
-record comes back.
+campaign (``busy``, ``no_answer``, ``failed``, ``abandoned``), whose retry rules decide when
+the record comes back. A call connected to an agent is the agent's to disposition: once the
+agent's phone answers, the record passes from the dialler to the agent
+(:meth:`DialLists.connected`, which keeps the call as an answered, connected attempt at
+once), whose desk pops the campaign record with the call and turns the agent's disposition
+(and a callback time the customer asks for) into that attempt's result. Only if the hand-over
+fails does the dialler keep the call as ``completed`` itself when it ends.
+
+Which free held agent takes an answered call is the routing engine's choice
+(:meth:`~hotline.telephony.ports.CallRouter.choose_held`: the skill and proficiency rules of
+the campaign's ``queue``), not the dialler's.
 """
 
 from __future__ import annotations
@@ -99,6 +107,8 @@ class DialCampaign:
     day: str = ""
     """The campaign's day the counts are for (ISO date in its zone): when it changes, the
     book's abandon cap starts the new day (:class:`~hotline.telephony.dialling.DayTurned`)."""
+    queue: str | None = None
+    """The queue whose skill and proficiency rules choose which held agent takes a call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +163,13 @@ class DialLists(Protocol):
         """Keep one call's result as an attempt (the retry rules apply)."""
         ...
 
+    async def connected(
+        self, *, record_id: int, holder: str, agent_id: str, contact_id: str, now: datetime
+    ) -> None:
+        """The call is connected to ``agent_id``: the record passes to the agent, whose
+        disposition from the desk becomes the attempt."""
+        ...
+
     async def release(self, *, record_id: int, holder: str, now: datetime) -> None:
         """Give a claimed record back undialled (no attempt)."""
         ...
@@ -180,6 +197,8 @@ class DialledCall:
     recording: bool = False
     finished: bool = False
     timer: asyncio.TimerHandle | None = None
+    handover: asyncio.Task[bool] | None = None
+    """Passing the record to the agent (true once the agent holds it)."""
 
 
 @dataclass
@@ -308,7 +327,9 @@ class Dialler:
         for campaign_id, campaign in list(self.campaigns.items()):
             if campaign_id not in wanted:
                 # Paused or finished: no new call; its agents go once the budget allows.
-                campaign.info = DialCampaign(campaign_id, campaign.info.mode, ())
+                campaign.info = DialCampaign(
+                    campaign_id, campaign.info.mode, (), queue=campaign.info.queue
+                )
             else:
                 campaign.info = info = wanted[campaign_id]
                 book = campaign.book
@@ -465,7 +486,14 @@ class Dialler:
     # -- the book
 
     def _feed(self, campaign: _Campaign, event: DiallerEvent) -> None:
-        campaign.book, effects = transition(campaign.book, event)
+        queue = campaign.info.queue
+        router = self.center.router
+
+        def choose(free: tuple[str, ...]) -> str | None:
+            # The routing engine decides, by the campaign queue's skill and proficiency rules.
+            return router.choose_held(queue, free) if queue is not None else None
+
+        campaign.book, effects = transition(campaign.book, event, choose=choose)
         self._carry_out(campaign, effects)
         if not isinstance(event, CallPlaced):
             self._changed.set()
@@ -589,6 +617,7 @@ class Dialler:
                 data={"component": "media", "state": "bridge_failed", "error": str(exc)},
             )
         wait = center.clock.now() - (call.answered_at or call.placed_at)
+        call.handover = center.spawn(self._hand_over(call))
         self._emit(EventKind.ANSWERED, call, wait_s=round(wait, 3))
         if call.recording:
             self._emit(EventKind.RECORDING_STARTED, call)
@@ -684,12 +713,32 @@ class Dialler:
         self.calls.pop(call.contact_id, None)
         self.center.spawn(self._keep(call, result))
 
+    async def _hand_over(self, call: DialledCall) -> bool:
+        """Pass the connected call's record to its agent (their desk pops it); false when
+        that failed, so the dialler keeps the call's result itself."""
+        assert call.agent_id is not None
+        try:
+            await self.lists.connected(
+                record_id=call.record.id,
+                holder=_holder(call.contact_id),
+                agent_id=call.agent_id,
+                contact_id=call.contact_id,
+                now=datetime.now(UTC),
+            )
+        except Exception:
+            log.exception("dialler: handing %s to %s", call.contact_id, call.agent_id)
+            return False
+        return True
+
     async def _keep(self, call: DialledCall, result: str) -> None:
-        """Free the media and keep the attempt (its retry rules apply)."""
+        """Free the media and keep the attempt (its retry rules apply), unless the agent
+        holds the record now: their disposition is the attempt."""
         with contextlib.suppress(MediaUnavailable):
             if call.recording:
                 await self.center.media.stop_recording(call=call.contact_id)
             await self.center.media.delete(call=call.contact_id)
+        if call.handover is not None and await call.handover:
+            return
         try:
             await self.lists.result(
                 record_id=call.record.id,

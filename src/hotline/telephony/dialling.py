@@ -26,8 +26,10 @@ keeps two of them by construction and gives the third to the adapter:
 The cap counts per campaign day: at the campaign's midnight (:class:`DayTurned`) the book
 counts the new day's answers once the calls placed before it no longer ring or wait.
 
-Agents are connected in the order they came free (the one idle longest first), as the routing
-engine's default strategy does.
+Which free agent takes an answered call is the routing engine's choice (``choose``, the
+campaign queue's skill and proficiency rules:
+:meth:`~hotline.routing.engine.RoutingEngine.choose_held`), given the free agents in the order
+they came free; without one, or for an answer outside them, the one free longest takes it.
 
 >>> book = DiallerBook(campaign_id=1)
 >>> book, _ = transition(book, AgentFree(at=0.0, agent_id="a1"))
@@ -41,6 +43,7 @@ engine's default strategy does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from hotline.pacing.budget import calls_allowed, releases
@@ -171,6 +174,8 @@ class Report:
 
 
 DiallerEffect = Connect | PlaySafeMessage | ReleaseAgent | Report
+#: Which of the free agents (the one free longest first) takes an answered call.
+Chooser = Callable[[tuple[str, ...]], str | None]
 
 
 class PacingBroken(Exception):
@@ -241,9 +246,10 @@ def _since(pairs: tuple[tuple[str, float], ...], call_id: str) -> float | None:
 
 
 def transition(
-    book: DiallerBook, event: DiallerEvent
+    book: DiallerBook, event: DiallerEvent, *, choose: Chooser | None = None
 ) -> tuple[DiallerBook, tuple[DiallerEffect, ...]]:
-    """The book after ``event``, and what the adapter must do.
+    """The book after ``event``, and what the adapter must do; ``choose`` picks the agent an
+    answered call is connected to (the routing engine's rules).
 
     An event about a call or agent the book does not hold in the right phase (a late timer,
     a second hang-up) changes nothing. Raises :class:`PacingBroken` for a call placed beyond
@@ -289,7 +295,7 @@ def transition(
             book = replace(book, waiting=_without(book.waiting, event.call_id))
         entry = next((t for t in book.talking if t[0] == event.call_id), None)
         if entry is None:
-            return _settle(book, at, effects)
+            return _settle(book, at, effects, choose)
         _, agent, since = entry
         book = replace(book, talking=tuple(t for t in book.talking if t[0] != event.call_id))
         effects.append(Report(CallResult(at=at, outcome=Outcome.COMPLETED, handle_s=at - since)))
@@ -338,18 +344,20 @@ def transition(
             book = replace(book, leaving_after_call=book.leaving_after_call | {agent})
         else:
             return book, ()
-    return _settle(book, at, effects)
+    return _settle(book, at, effects, choose)
 
 
 def _settle(
-    book: DiallerBook, at: float, effects: list[DiallerEffect]
+    book: DiallerBook, at: float, effects: list[DiallerEffect], choose: Chooser | None
 ) -> tuple[DiallerBook, tuple[DiallerEffect, ...]]:
     """Connect waiting calls to free agents (rule 2), then let go whom the budget allows."""
     while book.waiting and book.free:
         (call_id, answered_at), *rest = book.waiting
         # A releasing agent is taken last: their not-ready may come due sooner that way.
-        staying = [a for a in book.free if a not in book.releasing]
-        agent = staying[0] if staying else book.free[0]
+        staying = tuple(a for a in book.free if a not in book.releasing)
+        candidates = staying or book.free
+        chosen = choose(candidates) if choose is not None else None
+        agent = chosen if chosen in candidates else candidates[0]
         # A releasing agent who takes a call leaves after it (their not-ready still stands).
         leaving = book.leaving_after_call | ({agent} if agent in book.releasing else set())
         book = replace(

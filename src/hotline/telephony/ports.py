@@ -271,6 +271,12 @@ class CallRouter(Protocol):
         outbound reserves."""
         ...
 
+    def choose_held(self, queue_id: str, free: Sequence[str]) -> str | None:
+        """Which of the free agents a dialler holds (``free``, longest free first) takes an
+        answered outbound call of a campaign working ``queue_id``, by that queue's skill and
+        proficiency rules."""
+        ...
+
     def hold_agent(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]:
         """Take an idle agent out of the ACD's pool, not ready with ``reason`` (the dialler)."""
         ...

@@ -6,14 +6,25 @@ record with that number is blocked), starts the campaign and sees its figures; a
 the next record on the desk with its script, saves a busy result (the retry rule holds the
 record back) and finds nothing else to call. Both pages pass axe-core in zh-CN and en.
 
+A predictive follow-up campaign's call, dialled and connected to the agent by the voice
+driver's dialler (SIP and media on the in-tree fakes, the real routing engine, the real
+database through ``DatabaseDialLists``: no sipp or baresip here), pops on the agent's desk in
+zh-CN and en (axe-core both): the campaign, the customer behind the dialled number, the
+follow-up's questions; the agent's callback time on a holiday is refused naming
+``callback_at``, the next day's is booked.
+
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -22,11 +33,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.campaigns import service as campaigns
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
+from hotline.crm import service as crm
 from hotline.identity.passwords import hash_password
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.campaigns import Campaign
 from hotline.store.models.core import AuditEntry, User
+from hotline.tickets import service as tickets
 from hotline.web.app import create_app
 from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SAMPLE, _require_browser
@@ -36,6 +49,9 @@ pytestmark = pytest.mark.e2e
 
 LIST = "phone,name,model\n13812345678,Ada,KFR-35\n13912345678,Bo,XQG-70\n"
 ALL_DAY = "00:00-24:00"
+EVERY_DAY = {"weekdays": ALL_DAY, "saturday": ALL_DAY, "sunday": ALL_DAY}
+#: A day the predictive campaign does not call (its calling hours' holiday), ahead of today.
+HOLIDAY = date.today() + timedelta(days=10)
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +241,131 @@ def test_the_campaign_pages_pass_axe_in_both_languages(browser: Any, site: Site)
         assert serious_violations(agent) == []
     boss.context.close()
     agent.context.close()
+
+
+def _dialled_and_connected(site: Site) -> str:
+    """A predictive follow-up campaign's call, dialled and connected to a001 by the voice
+    driver's dialler (the fakes for SIP and media, the real engine, the real database through
+    ``DatabaseDialLists``): the customer answers, a001's phone answers, the record passes to
+    a001. Returns the contact id."""
+    from hotline.desk.followup_calls import add_due_followups
+    from hotline.followup import service as followup
+    from hotline.telephony.dial_lists import DatabaseDialLists
+    from hotline.telephony.dialler import Dialler
+    from tests.integration.followup.test_followup_service import (
+        ALL_REPAIRS,
+        MONDAY_10,
+        _center,
+        _resolved,
+    )
+    from tests.unit.telephony.test_dialler import dials, voice_center
+
+    with site.factory() as session:
+        tickets.create_provider(session, code="hf-anjia", name="安家", actor="admin")
+        customer = crm.create_customer(session, name="张伟", phones=["13812345679"], actor="a")
+        product = crm.add_product(
+            session, customer_id=customer.id, model="JSQ25-13", category="water_heater"
+        )
+        task = followup.generate_for_ticket(
+            session,
+            ticket_id=_resolved(session, product.id),
+            center=_center(ALL_REPAIRS),
+            now=MONDAY_10,
+        )
+        assert task is not None
+        campaign = campaigns.create_campaign(
+            session,
+            name="回访-预测",
+            kind="follow_up",
+            mode="predictive",
+            actor="boss",
+            calling_hours={**EVERY_DAY, "holidays": [HOLIDAY.isoformat()]},
+            script="您好，这里是售后回访。",
+            agents=["a001"],
+            queue="repair",
+        )
+        add_due_followups(session, campaign_id=campaign.id, until=datetime.now(UTC), actor="boss")
+        campaigns.set_state(session, campaign_id=campaign.id, state="running", actor="boss")
+        session.commit()
+
+    async def scenario() -> str:
+        center, sip, _ = voice_center()
+        dialler = Dialler(center, DatabaseDialLists(site.factory), safe_message=Path("/s.wav"))
+        center.dialler = dialler
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        await dialler.round()
+        [(_, customer_leg, number)] = dials(sip)
+        assert number.startswith("sip:+8613812345679@")
+        center.answered(customer_leg, "v=0 customer")
+        await center.drain()
+        agent_leg = dials(sip)[-1][1]
+        center.answered(agent_leg, "v=0 agent")
+        await center.drain()
+        [contact] = dialler.calls
+        return contact
+
+    # In a thread of its own: Playwright's sync API keeps an event loop in this one.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, scenario()).result(timeout=60)
+
+
+def test_a_connected_predictive_call_pops_on_the_desk_and_the_agent_dispositions_it(
+    browser: Any, site: Site
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    contact = _dialled_and_connected(site)
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 900},
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        bypass_csp=True,
+    )
+    agent = context.new_page()
+    agent.goto(f"{site.url}/login?lang=zh-CN")
+    agent.fill("input[name=username]", "a001")
+    agent.fill("input[name=password]", PASSWORD)
+    agent.click("button[type=submit]")
+    agent.wait_for_url(f"{site.url}/console")
+    for lang, title, question in (
+        ("zh-CN", "外拨来电已接通：", "更换的配件"),
+        ("en", "Dialled call connected:", "Does the replaced part match"),
+    ):
+        agent.goto(f"{site.url}/desk?lang={lang}")
+        pop = agent.locator("#camp-call")
+        expect(pop).to_be_visible(timeout=15000)
+        expect(pop.locator("h3")).to_contain_text(title)
+        expect(agent.locator("#camp-call-campaign")).to_have_text("回访-预测")
+        expect(agent.locator("#camp-call-customer")).to_have_text("张伟")
+        expect(agent.locator("#camp-call-script")).to_have_text("您好，这里是售后回访。")
+        expect(agent.locator("#camp-call-questions")).to_contain_text(question)
+        expect(agent.locator("#camp-call-earlier li")).to_have_count(1)  # none before: "None"
+        assert serious_violations(agent) == []
+    # The customer asks to be called back on the center's holiday: refused, naming the field.
+    agent.select_option("#camp-call-result", "callback_requested")
+    agent.fill("#camp-call-callback", f"{HOLIDAY.isoformat()}T10:00")
+    agent.click("#camp-call-save")
+    expect(agent.locator("#camp-call-error")).to_contain_text("callback_at")
+    expect(agent.locator("#camp-call-error")).to_contain_text("outside the campaign's calling")
+    callback = HOLIDAY + timedelta(days=1)
+    agent.fill("#camp-call-callback", f"{callback.isoformat()}T10:00")
+    agent.click("#camp-call-save")
+    expect(agent.locator("#camp-call-status")).to_have_text(
+        "Disposition saved: waiting, attempts 1."
+    )
+    expect(agent.locator("#camp-call")).to_be_hidden()
+    with site.factory() as session:
+        [campaign] = session.scalars(select(Campaign).where(Campaign.name == "回访-预测"))
+        figures = campaigns.figures(session, campaign_id=campaign.id)
+        [record] = campaigns.records_of(session, campaign_id=campaign.id)
+        [attempt] = campaigns.attempts_of(session, record_id=record.id)
+    assert figures.results == {"callback_requested": 1} and figures.connects == 1
+    assert (attempt.contact_id, attempt.agent_id) == (contact, "a001")
+    assert record.due_at == datetime(
+        callback.year, callback.month, callback.day, 10, tzinfo=ZoneInfo("Asia/Shanghai")
+    )
+    actions = _actions(site.factory)
+    assert actions.index("campaign.connect") < len(actions) - actions[::-1].index("campaign.result")
+    context.close()

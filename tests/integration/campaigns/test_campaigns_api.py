@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.campaigns import service as campaigns
+from hotline.crm import service as crm
 from hotline.store.models.campaigns import CampaignRecord, DoNotCall
 from hotline.store.models.core import AuditEntry, User
 from tests.integration.servicedesk.conftest import auth, desk_client
@@ -244,3 +247,142 @@ def test_a_team_lead_sees_and_runs_only_their_teams_campaigns(
     assert run(theirs).status_code == 403
     floor = desk_client.get("/api/campaigns", headers=auth("supervisor")).json()["items"]
     assert len(floor) == 3
+
+
+def test_a_dialled_call_connected_to_the_agent_pops_on_the_desk_and_the_agent_dispositions_it(
+    desk_client: TestClient, auth: Auth, db_session: Session
+) -> None:
+    """The dialler's connect path (claim, a busy attempt, claim again, hand the connected call
+    to a001) as ``DatabaseDialLists`` runs it; then the desk's pop and the agent's disposition
+    with a callback time checked against the calling hours and the do-not-call lists."""
+    bad_queue = desk_client.post(
+        "/api/campaigns",
+        json={"name": "x", "kind": "survey", "mode": "predictive", "queue": "nowhere"},
+        headers=auth("supervisor"),
+    )
+    assert bad_queue.status_code == 422
+    assert [p["field"] for p in bad_queue.json()["problems"]] == ["queue"]
+    hours = {"weekdays": "09:00-18:00", "saturday": "09:00-18:00", "sunday": "09:00-18:00"}
+    campaign = make(
+        desk_client,
+        auth,
+        mode="predictive",
+        calling_hours={**hours, "time_zone": "Asia/Shanghai"},
+        agents=["a001"],
+        queue="installation",
+    )
+    assert campaign["queue"] == "installation"
+    cid = int(str(campaign["id"]))
+    assert add_list(desk_client, auth, cid, "phone,name\n13812345678,Ada\n")["state"] == "done"
+    crm.create_customer(db_session, name="Ada Wang", phones=["13812345678"], vip_level=1)
+    db_session.commit()
+    desk_client.post(
+        f"/api/campaigns/{cid}/state", json={"state": "running"}, headers=auth("supervisor")
+    )
+    agent = auth("agent")
+    assert desk_client.get("/api/campaign-calls", headers=agent).json() == {"items": []}
+    # 10:00 in Shanghai: the first call is busy, the second (an hour later) answered and
+    # connected to a001
+    morning = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    record = campaigns.claim_next(db_session, campaign_id=cid, agent_id="dialler:d-1", now=morning)
+    assert record is not None
+    campaigns.record_result(
+        db_session, record_id=record.id, agent_id="dialler:d-1", result="busy", now=morning
+    )
+
+    def connected(contact: str, now: datetime) -> None:
+        """The dialler claims the record for ``contact`` and connects the call to a001."""
+        again = campaigns.claim_next(
+            db_session, campaign_id=cid, agent_id=f"dialler:{contact}", now=now
+        )
+        assert again is not None and again.id == record.id
+        campaigns.hand_over(
+            db_session,
+            record_id=record.id,
+            holder=f"dialler:{contact}",
+            agent_id="a001",
+            contact_id=contact,
+            now=now,
+        )
+        db_session.commit()
+
+    connected("d-2", morning + timedelta(hours=1))
+    [call] = desk_client.get("/api/campaign-calls", headers=agent).json()["items"]
+    assert (call["contact_id"], call["campaign"], call["mode"]) == ("d-2", "installs", "predictive")
+    assert call["script"].startswith("Was the installation done")
+    assert (call["record"]["phone"], call["record"]["held_by"]) == ("+8613812345678", "a001")
+    assert [c["name"] for c in call["customers"]] == ["Ada Wang"]  # popped by the dialled number
+    assert [(a["number"], a["result"]) for a in call["earlier_attempts"]] == [(1, "busy")]
+    assert call["followup"] is None
+    # the answer counted at once (the day's live answers, the figures), as completed for now
+    figures = desk_client.get(f"/api/campaigns/{cid}", headers=auth("supervisor")).json()
+    assert figures["figures"]["results"] == {"busy": 1, "completed": 1}
+    # another agent's desk does not see it
+    db_session.add(
+        User(
+            username="other",
+            password_hash="x",
+            roles=["agent"],
+            agent_id="a002",
+            language="en",
+            active=True,
+        )
+    )
+    db_session.commit()
+    assert desk_client.get("/api/campaign-calls", headers=auth("other")).json() == {"items": []}
+
+    def disposition(at: datetime | None, result: str = "callback_requested") -> Any:
+        body: dict[str, str] = {"result": result}
+        if at is not None:
+            body["callback_at"] = at.isoformat()
+        return desk_client.post(
+            f"/api/campaigns/records/{record.id}/result", json=body, headers=agent
+        )
+
+    # 23:00 in Shanghai is outside the calling hours; yesterday is past; the year 9999 is too
+    # far ahead: 422 naming the field
+    for refused, why in (
+        (datetime(2026, 12, 3, 15, 0, tzinfo=UTC), "outside the campaign's calling hours"),
+        (datetime(2026, 12, 1, 3, 0, tzinfo=UTC), "ahead"),
+        (datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-23))), "366 days"),
+    ):
+        answer = disposition(refused)
+        assert answer.status_code == 422, answer.text
+        [problem] = answer.json()["problems"]
+        assert problem["field"] == "callback_at" and why in problem["problem"], problem
+    # a weekday at 10:30 in Shanghai, two days or more ahead: booked; the record comes back then
+    callback = _next_weekday_at(datetime.now(UTC), hour_utc=2, minute=30)
+    saved = disposition(callback)
+    assert saved.status_code == 200, saved.text
+    done = saved.json()["record"]
+    assert (done["status"], done["attempts"], done["held_by"]) == ("waiting", 2, None)
+    assert datetime.fromisoformat(done["due_at"]) == callback
+    figures = desk_client.get(f"/api/campaigns/{cid}", headers=auth("supervisor")).json()
+    assert figures["figures"]["results"] == {"busy": 1, "callback_requested": 1}
+    assert (figures["figures"]["attempts"], figures["figures"]["connects"]) == (2, 1)
+    assert desk_client.get("/api/campaign-calls", headers=agent).json() == {"items": []}
+    steps = db_session.execute(
+        select(AuditEntry.action, AuditEntry.actor)
+        .where(AuditEntry.target == str(record.id))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [tuple(step) for step in steps][-2:] == [
+        ("campaign.connect", "dialler:d-2"),
+        ("campaign.result", "a001"),
+    ]
+    # a number listed after the call takes no callback: the list, not the hold, is named
+    db_session.expire_all()  # the API wrote the record in its own session
+    connected("d-3", callback + timedelta(minutes=1))
+    desk_client.post("/api/do-not-call", json={"number": "13812345678"}, headers=auth("supervisor"))
+    listed = disposition(callback + timedelta(days=1))
+    assert listed.status_code == 422, listed.text
+    [problem] = listed.json()["problems"]
+    assert problem["field"] == "callback_at" and "center do-not-call list" in problem["problem"]
+
+
+def _next_weekday_at(now: datetime, *, hour_utc: int, minute: int) -> datetime:
+    """A moment at least a day ahead, on a weekday, at ``hour_utc``:``minute`` UTC."""
+    day = (now + timedelta(days=2)).replace(hour=hour_utc, minute=minute, second=0, microsecond=0)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day

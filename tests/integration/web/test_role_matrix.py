@@ -305,6 +305,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/campaigns/records/{record_id}/skip"): DESK,
     ("POST", "/api/campaigns/records/{record_id}/result"): DESK,
     ("POST", "/api/campaigns/records/{record_id}/dial"): DESK,
+    ("GET", "/api/campaign-calls"): DESK,
     ("GET", "/api/do-not-call"): SUPERVISORS,
     ("POST", "/api/do-not-call"): SUPERVISORS,
     ("DELETE", "/api/do-not-call/{entry_id}"): SUPERVISORS,

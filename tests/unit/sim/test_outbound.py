@@ -65,21 +65,28 @@ def test_a_list_of_leads_runs_out_once_every_lead_is_connected():
 
 def test_blended_inbound_keeps_its_service_level_while_outbound_fills_idle_time():
     vip = InboundQueue(
-        "vip", rates_per_hour=(20.0, 20.0), priority=10, service_level=0.99, threshold_s=5.0
+        "vip",
+        rates_per_hour=(20.0, 20.0),
+        priority=10,
+        service_level=0.99,
+        threshold_s=5.0,
+        outbound_reserve=2,
     )
     day = CampaignDay(
-        agents=10,
-        day_s=2 * 3600.0,
-        breaks=(),
-        inbound=(vip,),
-        inbound_reserve=2,
-        not_ready_per_hour=0.0,
+        agents=10, day_s=2 * 3600.0, breaks=(), inbound=(vip,), not_ready_per_hour=0.0
     )
     result = run_day(day, PredictivePacer(), seed=3)
     assert result.inbound_service_level["vip"] is not None
     assert result.inbound_service_level["vip"] >= 0.95
     assert result.connected > 100
     assert result.max_exposure_over_allowance <= 0
+
+
+def test_a_not_ready_rate_too_small_to_divide_means_no_personal_not_ready():
+    """Hypothesis found it: 5e-324 an hour is 0.0 a second, and drawing the first spell
+    divided by zero."""
+    day = CampaignDay(agents=1, day_s=600.0, breaks=(), not_ready_per_hour=5e-324)
+    assert run_day(day, PredictivePacer(), seed=1).dialled > 0
 
 
 def test_customers_out_of_range_are_refused():

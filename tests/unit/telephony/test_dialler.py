@@ -38,6 +38,7 @@ class MemoryLists:
     results: list[tuple[int, str, bool, bool]] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
     kept: list[PacingSnapshot] = field(default_factory=list)
+    handed: list[tuple[int, str, str]] = field(default_factory=list)
 
     async def running(self) -> list[DialCampaign]:
         return self.campaigns
@@ -63,6 +64,12 @@ class MemoryLists:
         assert (record_id, holder) in self.claimed
         self.results.append((record_id, result, answered, connected))
 
+    async def connected(
+        self, *, record_id: int, holder: str, agent_id: str, contact_id: str, now: datetime
+    ) -> None:
+        assert (record_id, holder) in self.claimed
+        self.handed.append((record_id, agent_id, contact_id))
+
     async def release(self, *, record_id: int, holder: str, now: datetime) -> None:
         self.released.append(record_id)
 
@@ -70,15 +77,12 @@ class MemoryLists:
         self.kept.extend(snapshots)
 
 
-def make_dialler(
-    numbers: list[str],
-    *,
-    agents: tuple[str, ...] = ("a001",),
-    mode: str = "progressive",
+def voice_center(
     reserve: dict[str, int] | None = None,
-) -> tuple[CallCenter, Dialler, FakeSignalling, ListSink, MemoryLists]:
-    """A dialler on the fakes and the real engine; ``reserve`` sets queues' outbound reserve
-    as the center file would (``queues[].outbound_reserve``)."""
+) -> tuple[CallCenter, FakeSignalling, ListSink]:
+    """The voice driver on the fakes and the real engine (the sample center's queues and
+    a001/a002's phones); ``reserve`` sets queues' outbound reserve as the center file would
+    (``queues[].outbound_reserve``)."""
     sip, sink = FakeSignalling(), ListSink()
     center_file = load_center(SAMPLE_CENTER)
     center_file = center_file.model_copy(
@@ -104,6 +108,18 @@ def make_dialler(
         clock=ManualClock(OPEN),
     )
     center.signalling = sip
+    return center, sip, sink
+
+
+def make_dialler(
+    numbers: list[str],
+    *,
+    agents: tuple[str, ...] = ("a001",),
+    mode: str = "progressive",
+    reserve: dict[str, int] | None = None,
+) -> tuple[CallCenter, Dialler, FakeSignalling, ListSink, MemoryLists]:
+    """A dialler of campaign 7 on :func:`voice_center`, its records in memory."""
+    center, sip, sink = voice_center(reserve)
     lists = MemoryLists([DialCampaign(7, mode, agents)], numbers)
     dialler = Dialler(center, lists, safe_message=Path("/prompts/en/safe_message.wav"))
     center.dialler = dialler
@@ -149,9 +165,32 @@ def test_customer_first_then_the_free_agent_and_the_attempt_is_kept() -> None:
             "disconnected",
             "finished",
         ]
-        assert lists.results == [(1, "completed", True, True)]
+        # The agent holds the record now: their disposition from the desk is the attempt.
+        assert lists.handed == [(1, "a001", contact)]
+        assert lists.results == []
         await dialler.round()
         assert dials(sip)[-1] == ("dial", "dl-3", "sip:13800000002@127.0.0.1:5070")
+
+    asyncio.run(scenario())
+
+
+def test_the_routing_engine_chooses_which_held_agent_takes_the_answered_customer() -> None:
+    """The campaign works the repair queue (``repair >= 2``): a001 (repair 3) serves its first
+    ring, a002 (repair 1) only a later one, so a001 takes the call although a002 came free
+    first."""
+
+    async def scenario() -> None:
+        center, dialler, sip, _, lists = make_dialler(
+            ["13800000001", "13800000002"], agents=("a002", "a001")
+        )
+        lists.campaigns = [DialCampaign(7, "progressive", ("a002", "a001"), queue="repair")]
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        await dialler.round()
+        assert dialler.campaigns[7].book.free == ("a002", "a001")
+        center.answered("dl-1", "v=0 customer")
+        await center.drain()
+        assert dials(sip)[-1][2] == "sip:1001@127.0.0.1:5090"  # a001's phone rings
 
     asyncio.run(scenario())
 

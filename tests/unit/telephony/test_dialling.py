@@ -52,6 +52,26 @@ def test_an_answered_call_goes_at_once_to_the_free_agent() -> None:
     assert book.free == ("a1",)
 
 
+def test_the_engine_s_choice_takes_the_answered_call_not_the_agent_free_longest() -> None:
+    book = DiallerBook(campaign_id=1, cap=AbandonCap(0))
+    for agent in ("a1", "a2", "a3"):
+        book, _ = transition(book, AgentFree(at=0.0, agent_id=agent))
+    book, _ = transition(book, CallPlaced(at=0.0, call_id="c1"))
+    asked: list[tuple[str, ...]] = []
+
+    def choose(free: tuple[str, ...]) -> str | None:
+        asked.append(free)
+        return "a2"
+
+    book, effects = transition(book, CallAnswered(at=5.0, call_id="c1"), choose=choose)
+    assert Connect("c1", "a2") in effects and asked == [("a1", "a2", "a3")]
+    assert book.free == ("a1", "a3")
+    # a choice outside the free agents (a stale engine) leaves the one free longest
+    book, _ = transition(book, CallPlaced(at=5.0, call_id="c2"))
+    book, effects = transition(book, CallAnswered(at=6.0, call_id="c2"), choose=lambda _: "a2")
+    assert Connect("c2", "a1") in effects
+
+
 def test_a_call_beyond_the_budget_is_refused() -> None:
     book = DiallerBook(campaign_id=1, cap=AbandonCap(0))
     book, _ = transition(book, AgentFree(at=0.0, agent_id="a1"))

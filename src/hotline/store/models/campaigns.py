@@ -39,6 +39,8 @@ class Campaign(Base):
     script: Mapped[str] = mapped_column(Text, default="")
     # agents reserved for the campaign (the progressive dialler's pool)
     agents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the queue whose skill and proficiency rules choose which held agent takes a call
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -50,6 +52,7 @@ class CampaignRecord(Base):
     __table_args__ = (
         Index("ix_campaign_records_due", "campaign_id", "status", "due_at"),
         Index("ix_campaign_records_phone", "phone"),
+        Index("ix_campaign_records_held", "held_by", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -65,6 +68,8 @@ class CampaignRecord(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     held_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_result: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # the call the record is in while an agent holds it after the dialler connected them
+    contact_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class CampaignAttempt(Base):

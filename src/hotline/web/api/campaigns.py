@@ -15,6 +15,12 @@ Example::
     POST /api/campaigns/1/state {"state": "running"}
     POST /api/campaigns/1/next                       -> {"record": {...}, "script": "..."}
     POST /api/campaigns/records/7/result {"result": "busy"}
+    GET  /api/campaign-calls                          -> {"items": [{"campaign": ..., ...}]}
+
+A progressive or predictive call the dialler connected to an agent pops on the agent's desk
+(``GET /api/campaign-calls``: the campaign, the record, the customer behind the dialled number,
+the follow-up task and its questions, the earlier attempts); the agent's disposition goes
+through the same ``result`` route as a preview's.
 """
 
 from __future__ import annotations
@@ -30,17 +36,21 @@ from sqlalchemy.orm import Session
 from hotline.campaigns import imports as list_imports
 from hotline.campaigns import service as campaigns
 from hotline.campaigns.rules import CallResult, CampaignKind, DialMode
+from hotline.core.errors import Problem, ValidationFailed
 from hotline.crm.privacy import mask_name, mask_phone
+from hotline.desk import dialled_calls
 from hotline.desk.followup_calls import add_due_followups, result_to_followup
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.pacing.state import AbandonCap
 from hotline.store.db import utcnow
 from hotline.telephony.outbound import OriginationRefused
 from hotline.web import jobs
-from hotline.web.access import scope_of
+from hotline.web.access import hides_customer_identity, scope_of
 from hotline.web.api.customers import ImportJobOut
 from hotline.web.api.live.guards import voice_of
+from hotline.web.api.live.schemas import PopContact, PopCustomer, PopProduct, PopTicket
 from hotline.web.api.responses import Number, ResponseModel, errors
+from hotline.web.api.tickets import visible_tickets
 from hotline.web.auth import CurrentUser, RoleGuard, current_user, db_session, require_roles
 
 router = APIRouter(prefix="/api", tags=["campaigns"])
@@ -154,6 +164,10 @@ class CampaignOut(ResponseModel):
     retry: dict[str, Any]
     script: str
     agents: list[str]
+    queue: str | None = Field(
+        description="The queue whose skill and proficiency rules choose which held agent "
+        "takes a connected call."
+    )
     created_by: str
     created_at: datetime
     figures: FiguresOut
@@ -234,6 +248,52 @@ class DoneOut(ResponseModel):
     record: RecordOut
 
 
+class AttemptOut(ResponseModel):
+    """One earlier attempt on a record: when, by whom, its result."""
+
+    number: int
+    at: datetime
+    agent_id: str | None
+    result: str
+    answered: bool
+    connected: bool
+
+
+class FollowUpTaskOut(ResponseModel):
+    """The follow-up task a follow-up list's record came from, with its script's questions."""
+
+    id: int
+    ticket_number: str
+    script: str
+    questions: list[str]
+    state: str
+
+
+class CampaignCallOut(ResponseModel):
+    """A connected progressive or predictive call on the agent's desk: the campaign and its
+    script, the record, the customer(s) behind the dialled number with their products, last
+    contacts and open tickets, the follow-up task, and the record's earlier attempts."""
+
+    contact_id: str
+    campaign_id: int
+    campaign: str
+    mode: str
+    script: str
+    record: RecordOut
+    customers: list[PopCustomer]
+    products: list[PopProduct]
+    last_contacts: list[PopContact]
+    open_tickets: list[PopTicket]
+    followup: FollowUpTaskOut | None
+    earlier_attempts: list[AttemptOut]
+
+
+class CampaignCallsOut(ResponseModel):
+    """The agent's connected campaign calls awaiting a disposition, the latest first."""
+
+    items: list[CampaignCallOut]
+
+
 class DoNotCallOut(ResponseModel):
     """One do-not-call entry (no campaign: center-wide)."""
 
@@ -291,6 +351,7 @@ class CampaignIn(BaseModel):
     retry: dict[str, Any] = Field(default_factory=dict)
     script: str = Field(default="", max_length=20_000)
     agents: list[str] = Field(default_factory=list, max_length=500)
+    queue: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class StateIn(BaseModel):
@@ -403,6 +464,7 @@ def _campaign(session: Session, campaign: campaigns.Campaign) -> CampaignOut:
         retry=campaign.retry,
         script=campaign.script,
         agents=campaign.agents,
+        queue=campaign.queue,
         created_by=campaign.created_by,
         created_at=campaign.created_at,
         figures=_figures(session, campaign),
@@ -490,10 +552,18 @@ def list_all(
 @router.post("/campaigns", status_code=201, response_model=CampaignOut, responses=errors(409, 422))
 def create(
     body: CampaignIn,
+    request: Request,
     user: CurrentUser = Depends(MANAGE),
     session: Session = Depends(db_session, scope="function"),
 ) -> CampaignOut:
-    """Create a campaign (draft); its calling hours and retry rules are checked first."""
+    """Create a campaign (draft); its calling hours and retry rules are checked first, and its
+    ``queue`` must be one of the center file's."""
+    center = request.app.state.center
+    queues = [q.id for q in center.queues] if center is not None else []
+    if body.queue is not None and body.queue not in queues:
+        raise ValidationFailed(
+            [Problem(f"no queue {body.queue!r} in the center file ({queues})", None, None, "queue")]
+        )
     campaign = campaigns.create_campaign(
         session,
         name=body.name,
@@ -504,6 +574,7 @@ def create(
         retry=body.retry,
         script=body.script,
         agents=body.agents,
+        queue=body.queue,
     )
     return _campaign(session, campaign)
 
@@ -714,6 +785,51 @@ def result(
         session, record=record, result=str(body.result), actor=user.username, now=now
     )
     return DoneOut(record=_record(record, user))
+
+
+@router.get("/campaign-calls", response_model=CampaignCallsOut, responses=errors())
+def campaign_calls(
+    request: Request,
+    user: CurrentUser = Depends(AGENT),
+    session: Session = Depends(db_session, scope="function"),
+) -> CampaignCallsOut:
+    """The progressive and predictive calls the dialler connected to this agent that wait for
+    the agent's disposition (``POST /api/campaigns/records/{id}/result``), the latest first."""
+    calls = dialled_calls.calls_of(
+        session, agent_id=_agent_id(user), masked=hides_customer_identity(user.roles)
+    )
+    return CampaignCallsOut(
+        items=[
+            CampaignCallOut(
+                contact_id=call.record.contact_id or "",
+                campaign_id=call.campaign.id,
+                campaign=call.campaign.name,
+                mode=call.campaign.mode,
+                script=call.campaign.script,
+                record=_record(call.record, user),
+                customers=[PopCustomer.model_validate(c) for c in call.pop.customers],
+                products=[PopProduct.model_validate(p) for p in call.pop.products],
+                last_contacts=[PopContact.model_validate(c) for c in call.pop.last_contacts],
+                open_tickets=[
+                    PopTicket.model_validate(t)
+                    for t in visible_tickets(request.app.state.center, user, call.pop.open_tickets)
+                ],
+                followup=FollowUpTaskOut(**call.followup) if call.followup else None,
+                earlier_attempts=[
+                    AttemptOut(
+                        number=a.number,
+                        at=a.at,
+                        agent_id=a.agent_id,
+                        result=a.result,
+                        answered=a.answered,
+                        connected=a.connected,
+                    )
+                    for a in call.earlier
+                ],
+            )
+            for call in calls
+        ]
+    )
 
 
 @router.post(

@@ -22,6 +22,17 @@ router = APIRouter(include_in_schema=False)
 
 #: The results an agent records on the desk (``abandoned`` is the dialler's own).
 DESK_RESULTS = [str(r) for r in CallResult if r is not CallResult.ABANDONED]
+#: The dispositions of a dialled call connected to the agent (the customer was reached).
+CONNECTED_RESULTS = [
+    str(r)
+    for r in (
+        CallResult.COMPLETED,
+        CallResult.CALLBACK_REQUESTED,
+        CallResult.DECLINED,
+        CallResult.WRONG_NUMBER,
+        CallResult.DO_NOT_CALL,
+    )
+]
 
 
 def campaign_texts(language: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from hotline.web.api.people import CompetitionStandingsOut, running_standings, v
 from hotline.web.api.rosters import MyScheduleOut, my_schedule
 from hotline.web.auth import CurrentUser, require_roles
 from hotline.web.i18n import catalog
-from hotline.web.pages.campaigns import DESK_RESULTS
+from hotline.web.pages.campaigns import CONNECTED_RESULTS, DESK_RESULTS
 from hotline.web.pages.rendering import page_context, render
 from hotline.web.wallboard_charts import WallCharts, line_chart
 from hotline.web.wallboard_charts import build as build_charts
@@ -118,6 +118,7 @@ def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) 
         texts=page_texts(request, context["lang"]),
         running_campaigns=running_campaigns(request),
         campaign_results=DESK_RESULTS,
+        connected_results=CONNECTED_RESULTS,
         schedule=next_on_schedule(request, center, agent.id) if agent else None,
         # Standings move slowly (they are over days): drawn with the page, not pushed.
         contests=contests(request, center, [agent.team]) if agent else [],
