@@ -3,6 +3,8 @@ switched under live callers; switched by the center file's rule."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from hotline.config.crisis import CrisisConfig, CrisisSwitchRule
@@ -117,7 +119,7 @@ RULE = CrisisSwitchRule(queue_longer_than=20, service_level_below=0.5, for_minut
 
 
 def _read(
-    rule: CrisisSwitchRule, readings: list[tuple[float, int, float | None]], on: bool = False
+    rule: CrisisSwitchRule, readings: Sequence[tuple[float, int, float | None]], on: bool = False
 ) -> list[tuple[float, bool, str]]:
     """Feed timed readings (time, waiting, SL) of one queue; the switches the rule made."""
     watch = SwitchWatch()

@@ -46,6 +46,20 @@ def page_texts(request: Request, language: str) -> dict[str, str]:
     return texts
 
 
+#: Who switches crisis mode from the wallboard (the API checks it again:
+#: hotline.web.api.live.supervision).
+CRISIS_SWITCHERS = ("supervisor", "manager", "admin")
+
+
+def crisis_now(request: Request) -> dict[str, Any]:
+    """Crisis mode now, for the banner drawn with the page (off when nothing routes live)."""
+    driver = getattr(request.app.state, "live", None)
+    if driver is None:
+        return {"available": False, "on": False, "reason": None, "closed_queues": []}
+    view: dict[str, Any] = driver.crisis.view()
+    return view
+
+
 def running_campaigns(request: Request) -> list[dict[str, Any]]:
     """The campaigns an agent may work now (running), for the desk's campaign card."""
     with reading(request.app.state.session_factory(), purpose="GET /desk") as session:
@@ -123,6 +137,7 @@ def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) 
         contests=contests(request, center, [agent.team]) if agent else [],
         contest_rows=3,
         mine=[agent.id, agent.team] if agent else [],
+        crisis=crisis_now(request),
     )
     return render(request, "desk.html", context)
 
@@ -145,6 +160,7 @@ def wallboard(
     """The wallboard; ``?mode=big`` opens the full-screen 大屏 layout."""
     context: dict[str, Any] = page_context(request, user)
     center = request.app.state.center
+    crisis = crisis_now(request)
     context.update(
         big=mode == "big",
         texts=page_texts(request, context["lang"]),
@@ -161,5 +177,8 @@ def wallboard(
         contest_rows=5,
         mine=[],
         charts=_charts(request, center, context["t"]),
+        crisis=crisis,
+        # Crisis mode's switch, where the center file defines the mode.
+        crisis_switch=crisis["available"] and user.has(*CRISIS_SWITCHERS),
     )
     return render(request, "wallboard.html", context)

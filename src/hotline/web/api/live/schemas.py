@@ -279,6 +279,21 @@ class BoardAlert(BaseModel):
     target: Number | None
 
 
+class CrisisView(BaseModel):
+    """Crisis mode (应急模式) now: whether the center file defines one (``available``), whether
+    it is on, since when, who switched it (a user, or ``rule``), from where (``supervisor``
+    or ``rule``) and why; the front announcement and, while on, the queues it closes."""
+
+    available: bool
+    on: bool
+    since: float | None
+    by: str | None
+    source: Literal["supervisor", "rule"] | None
+    reason: str | None
+    announcement: str | None
+    closed_queues: list[str]
+
+
 class WallboardView(BaseModel):
     """The wallboard (实时大屏): queues and agents now, today's and this interval's figures."""
 
@@ -291,3 +306,4 @@ class WallboardView(BaseModel):
     agents: list[AgentRow]
     totals: BoardTotals
     alerts: list[BoardAlert]
+    crisis: CrisisView
