@@ -4,11 +4,13 @@
 long a waiting caller is released with a callback; :func:`crisis_routing` turns that into queue
 rules the engine already knows — a closed queue gets a calendar that is never open (its
 callers hear the closed message and leave unqueued), every other queue gets a first overflow
-rule "wait exceeds N s → callback in this queue" (the callback keeps the caller's place).
-Everything else stays as configured. The live center applies the same rules to the queues in
-force when the mode is switched (:meth:`~hotline.routing.engine.RoutingEngine.change_queue_rules`),
-so the simulated effect (``bench/crisis.py``) is what the live center does. When the center
-switches the mode by itself is decided here too (:func:`watch_switch`). Pure: no I/O.
+rule "wait exceeds N s → callback in this queue" (the callback keeps the caller's place)
+and, with the section's ``overflow``, "N callers waiting → forward a new caller to the
+partner's number through the trunk". Everything else stays as configured. The live center
+applies the same rules to the queues in force when the mode is switched
+(:meth:`~hotline.routing.engine.RoutingEngine.change_queue_rules`), so the simulated effect
+(``bench/crisis.py``) is what the live center does. When the center switches the mode by
+itself is decided here too (:func:`watch_switch`). Pure: no I/O.
 
 >>> from hotline.routing.model import QueueConfig, RoutingConfig
 >>> normal = RoutingConfig(queues=(QueueConfig("repair"), QueueConfig("installation")))
@@ -45,13 +47,31 @@ def crisis_queue(queue: QueueConfig, crisis: CrisisConfig) -> QueueConfig:
     """One queue as it runs in crisis mode (closed, or offering callbacks to every waiter)."""
     if queue.id in crisis.close_queues:
         return replace(queue, calendar=NEVER_OPEN, overflow=())
-    if crisis.callback_after_s is None:
+    first: list[OverflowRule] = []
+    if crisis.overflow is not None:
+        # Past the bound a new caller goes to the partner through the trunk.
+        first.append(
+            OverflowRule(
+                OverflowCondition.QUEUE_LENGTH_EXCEEDS,
+                OverflowAction.FORWARD,
+                crisis.overflow.queue_longer_than,
+                number=crisis.overflow.number,
+            )
+        )
+    if crisis.callback_after_s is not None:
+        first.append(
+            OverflowRule(
+                OverflowCondition.WAIT_EXCEEDS,
+                OverflowAction.CALLBACK,
+                crisis.callback_after_s,
+                queue.id,
+            )
+        )
+    if not first:
         return queue
-    offer = OverflowRule(
-        OverflowCondition.WAIT_EXCEEDS, OverflowAction.CALLBACK, crisis.callback_after_s, queue.id
-    )
-    # Tried first: a caller is offered the callback before any later rule sends them on.
-    return replace(queue, overflow=(offer, *queue.overflow))
+    # Tried first: a caller is offered the callback (or forwarded) before any later rule
+    # sends them on.
+    return replace(queue, overflow=(*first, *queue.overflow))
 
 
 def crisis_routing(config: RoutingConfig, crisis: CrisisConfig) -> RoutingConfig:

@@ -42,8 +42,8 @@ Driving it
       ``ContactQueued(preferred_agent=, preferred_for_s=)``), ``ConsultStarted``
       / ``ConsultEnded(transfer)``, ``CallbackRequested``, ``NewDay``, ``Tick``.
     * Effects to carry out: ``Offer`` (ring the agent), ``CancelOffer``, ``ConnectConsult``,
-      ``AnnouncePosition``, ``PlayClosedMessage``, ``RouteToVoicemail``, ``StartCallback``,
-      ``MovedToQueue``, ``AgentStateChanged``.
+      ``AnnouncePosition``, ``PlayClosedMessage``, ``RouteToVoicemail``, ``ForwardCall``,
+      ``StartCallback``, ``MovedToQueue``, ``AgentStateChanged``.
     * Loop: ``result = engine.handle(cmd)``; carry out ``result.effects``; append
       ``result.events`` to the event log; sleep until ``engine.next_deadline()`` (or the next
       outside event) and call ``engine.advance(now)``.

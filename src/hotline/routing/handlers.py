@@ -46,6 +46,7 @@ from hotline.routing.model import (
     ContactQueued,
     ContactResumed,
     Effect,
+    ForwardCall,
     MovedToQueue,
     NewDay,
     Offer,
@@ -704,6 +705,16 @@ class Handlers:
         elif action is _OverflowAction.CALLBACK:
             target = self._queues[rule.target] if rule.target else queue
             self._callback(contact, target, reason)
+        elif action is _OverflowAction.FORWARD:
+            assert rule.number is not None
+            self._event(
+                _EventKind.OVERFLOWED,
+                contact,
+                queue=queue,
+                data={"to": "forward", "number": rule.number, "reason": reason},
+            )
+            self._effects.append(ForwardCall(contact.id, queue.id, rule.number))
+            self._finish(contact, _Outcome.OVERFLOWED)
         elif action is _OverflowAction.VOICEMAIL:
             self._event(
                 _EventKind.OVERFLOWED,

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
-from hotline.config.crisis import CrisisSwitchRule
+from hotline.config.crisis import CrisisOverflow, CrisisSwitchRule
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.live.crisis_sweep import CrisisSweeper, attach_crisis_sweeper
 from hotline.live.driver import LiveDriver
 from hotline.routing.crisis import NEVER_OPEN
-from hotline.routing.model import QueueConfig
+from hotline.routing.model import AgentLoggedIn, QueueConfig
 from hotline.store.models.core import AuditEntry
 from hotline.telephony.joined import LiveVoice
 from hotline.telephony.server import ServerOptions
@@ -230,5 +230,60 @@ def test_a_configuration_saved_in_crisis_mode_comes_in_force_with_the_crisis_rul
             assert installation().calendar is None and installation().announce_every_s == 50
         finally:
             await driver.stop()
+
+    asyncio.run(scenario())
+
+
+def test_in_crisis_mode_a_caller_past_the_bound_is_forwarded_to_the_partner_through_the_trunk() -> (
+    None
+):
+    rig = LiveRig()
+    rig.center.settings.trunk = "sip:{number}@127.0.0.1:5099"
+    crisis = rig.driver.crisis
+    assert crisis.config is not None
+    crisis.config = crisis.config.model_copy(
+        update={"overflow": CrisisOverflow(queue_longer_than=1, number="4008009000")}
+    )
+
+    async def scenario() -> None:
+        await rig.driver.start()
+        try:
+            await rig.driver.command(
+                lambda now: AgentLoggedIn(at=now, agent_id="a005", ready=False, reason="break")
+            )
+            await rig.driver.switch_crisis(on=True, by="boss", source="supervisor", reason="x")
+            await rig.driver.queue_contact("complaints")  # one waits: the bound is reached
+            rig.center.incoming("in-1", caller="13800000001", called="400", sdp="v=0")
+            await rig.settle()
+            contact = next(iter(rig.center.calls))
+            for key in ("2", "3"):  # English, complaints
+                rig.center.dtmf(contact, "caller", key)
+                await rig.settle()
+            [dial] = [a for a in rig.sip.actions if a[0] == "dial"]
+            assert dial[2] == "sip:4008009000@127.0.0.1:5099"
+            leg = dial[1]
+            assert "transfer" in rig.media.played(contact)
+            rig.center.answered(leg, "v=0 partner")
+            await rig.settle()
+            assert ("answer", contact, "v=0 partner") in [
+                (c, p["call"], p.get("sdp")) for c, p in rig.media.commands
+            ]
+            rig.center.hung_up(leg)  # the partner hangs up: the caller is released
+            await rig.settle()
+            assert ("hang_up", "in-1") in rig.sip.actions
+            await rig.center.drain()
+        finally:
+            await rig.driver.stop()
+        steps = [
+            data
+            for m in rig.published
+            if m.get("type") == "event"
+            and m.get("kind") == "ivr_step"
+            and m.get("contact_id") == contact
+            and isinstance(data := m["data"], dict)
+            and data.get("action") == "forward"
+        ]
+        assert [d["state"] for d in steps] == ["dialling", "answered", "ended"]
+        assert steps[0]["number"] == "4008009000"
 
     asyncio.run(scenario())

@@ -7,14 +7,17 @@ from collections.abc import Sequence
 
 import pytest
 
-from hotline.config.crisis import CrisisConfig, CrisisSwitchRule
+from hotline.config.crisis import CrisisConfig, CrisisOverflow, CrisisSwitchRule
 from hotline.config.validate import check_text
+from hotline.core.events import EventKind
 from hotline.routing.crisis import QueueReading, SwitchWatch, crisis_routing, watch_switch
 from hotline.routing.engine import RoutingEngine
+from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
     ContactQueued,
+    ForwardCall,
     PlayClosedMessage,
     QueueConfig,
     RoutingConfig,
@@ -170,3 +173,67 @@ crisis:
     ok = text.replace("for_minutes: 5", "{queue_longer_than: 20, service_level_below: 1.5}")
     errors = check_text(ok.replace("\n    {", " {"), file="center.yaml").errors
     assert [(p.line, p.field) for p in errors] == [(7, "crisis.switch.service_level_below")]
+
+
+# ---------------------------------------------------------------------- forwarding out
+
+
+def test_in_crisis_a_caller_past_the_bound_is_forwarded_to_the_partner_number() -> None:
+    overflow = CrisisOverflow(queue_longer_than=2, number="4008009000")
+    engine = RoutingEngine(crisis_routing(NORMAL, CrisisConfig(overflow=overflow)))
+    engine.handle(AgentLoggedIn(at=0.0, agent_id="a1", ready=False, reason="break"))
+    for at, contact in ((1.0, "c1"), (2.0, "c2")):
+        engine.handle(ContactQueued(at=at, contact_id=contact, queue="repair"))
+    third = engine.handle(ContactQueued(at=3.0, contact_id="c3", queue="repair"))
+    assert ForwardCall("c3", "repair", "4008009000") in third.effects
+    [overflowed] = [e for e in third.events if e.kind is EventKind.OVERFLOWED]
+    assert overflowed.data == {
+        "to": "forward",
+        "number": "4008009000",
+        "reason": "queue_length_exceeds",
+    }
+    assert [e.data["outcome"] for e in third.events if e.kind is EventKind.FINISHED] == [
+        "overflowed"
+    ]
+    assert engine.waiting_contacts("repair") == ["c1", "c2"]
+
+
+AFTER_HOURS = """\
+center: {name: Demo, timezone: Asia/Shanghai}
+calendars:
+  - {id: office, hours: {mon: ['09:00-18:00']}}
+queues:
+  - id: repair
+    calendar: office
+    target: {service_level: 0.8, threshold_s: 20}
+    overflow:
+      - {when: closed, action: forward, number: '+8610950000'}
+      - {when: closed, action: closed_message}
+  - {id: sales, calendar: office, target: {service_level: 0.8, threshold_s: 20}}
+"""
+
+
+def test_after_hours_a_queue_forwards_its_callers_to_the_duty_number() -> None:
+    checked = check_text(AFTER_HOURS, file="center.yaml")
+    assert checked.errors == [] and checked.config is not None
+    engine = RoutingEngine(routing_config_from_center(checked.config))
+    monday_evening = 1772449200.0  # Monday 2026-03-02 19:00 in Shanghai: closed
+    day = engine.handle(ContactQueued(at=monday_evening - 8 * 3600, contact_id="d", queue="repair"))
+    assert not any(isinstance(e, ForwardCall) for e in day.effects)  # open: the caller waits
+    assert engine.waiting_contacts("repair") == ["d"]
+    night = engine.handle(ContactQueued(at=monday_evening, contact_id="n", queue="repair"))
+    assert ForwardCall("n", "repair", "+8610950000") in night.effects
+    other = engine.handle(ContactQueued(at=monday_evening, contact_id="s", queue="sales"))
+    assert PlayClosedMessage("s", "sales") in other.effects  # no duty number: closed
+
+
+def test_a_forward_rule_needs_a_number_and_is_located() -> None:
+    text = AFTER_HOURS.replace(", number: '+8610950000'", "").replace(
+        "{when: closed, action: closed_message}",
+        "{when: closed, action: closed_message, number: '12'}",
+    )
+    found = {(p.line, p.field): p.rule for p in check_text(text, file="center.yaml").errors}
+    rule = "a forward rule needs a number, and only a forward rule has one"
+    assert found == {(9, "queues[0].overflow[0]"): rule, (10, "queues[0].overflow[1]"): rule}
+    bad = check_text(AFTER_HOURS.replace("+8610950000", "call-me"), file="center.yaml")
+    assert [(p.line, p.field) for p in bad.errors] == [(9, "queues[0].overflow[0].number")]
