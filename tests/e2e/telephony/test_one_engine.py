@@ -260,6 +260,16 @@ def _caller(
     )
 
 
+def _trunk_uas(
+    server: Platform, workdir: Path, *, timeout_s: int, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A ``sipp`` UAS on the trunk's port answering one call (a customer, a partner center)."""
+    command = ["sipp", "-sn", "uas", "-m", "1", "-i", "127.0.0.1", "-p", str(server.trunk_port)]
+    command += ["-mp", str(port_block(6)[0]), "-nostdin", "-timeout", f"{timeout_s}s"]
+    command += ["-timeout_error", *(extra or [])]
+    return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def _available(desk: httpx.Client, agent_id: str, timeout_s: float, what: str) -> None:
     _wait(
         lambda: desk.get(f"/api/live/agents/{agent_id}").json()["state"] == "available",
@@ -340,28 +350,7 @@ def test_click_to_dial_from_the_desk_reaches_the_customer_through_the_trunk(
     server, agent = platform
     _available(desk, "a001", 15, "a001 available again after wrap-up")
     agent.talk_s = 2.0  # this time the agent hangs up on the phone
-    customer = subprocess.Popen(
-        [
-            "sipp",
-            "-sn",
-            "uas",
-            "-m",
-            "1",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(server.trunk_port),
-            "-mp",
-            str(port_block(6)[0]),
-            "-nostdin",
-            "-timeout",
-            "30s",
-            "-timeout_error",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    customer = _trunk_uas(server, tmp_path, timeout_s=30)
     try:
         time.sleep(0.5)
         bad = desk.post("/api/live/agents/a001/dial", json={"number": "call me"})
@@ -499,30 +488,11 @@ def test_crisis_mode_announces_first_and_forwards_a_caller_past_the_bound_to_the
     platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
 ) -> None:
     server, _ = platform
-    partner = subprocess.Popen(
-        [
-            "sipp",
-            "-sn",
-            "uas",
-            "-m",
-            "1",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(server.trunk_port),
-            "-mp",
-            str(port_block(6)[0]),
-            "-nostdin",
-            "-timeout",
-            "90s",
-            "-timeout_error",
-            "-trace_msg",
-            "-message_file",
-            str(tmp_path / "partner.msg"),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    partner = _trunk_uas(
+        server,
+        tmp_path,
+        timeout_s=90,
+        extra=["-trace_msg", "-message_file", str(tmp_path / "partner.msg")],
     )
     boss = server.client("boss")
     # A caller who picks English, then complaints (pressed again in case the menu was not

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from hotline.campaigns.service import list_campaigns
 from hotline.config.center import CenterConfig
 from hotline.store.db import reading
+from hotline.web.api.live.supervision import CRISIS_SWITCHERS
 from hotline.web.api.people import CompetitionStandingsOut, running_standings, visible_teams
 from hotline.web.api.rosters import MyScheduleOut, my_schedule
 from hotline.web.auth import CurrentUser, require_roles
@@ -44,11 +45,6 @@ def page_texts(request: Request, language: str) -> dict[str, str]:
         for queue in center.queues:
             texts[f"queue.{queue.id}"] = queue.name or queue.id
     return texts
-
-
-#: Who switches crisis mode from the wallboard (the API checks it again:
-#: hotline.web.api.live.supervision).
-CRISIS_SWITCHERS = ("supervisor", "manager", "admin")
 
 
 def crisis_now(request: Request) -> dict[str, Any]:
