@@ -496,10 +496,10 @@ def test_crisis_mode_announces_first_and_forwards_a_caller_past_the_bound_to_the
     )
     boss = server.client("boss")
     # A caller who picks English, then complaints (pressed again in case the menu was not
-    # yet listening), and stays on the line for 30 seconds.
+    # yet listening), and stays on the line for 22 seconds (forwarded after about 14).
     scenario = tmp_path / "caller_stays.xml"
     template = (HERE / "caller_keys_then_bye.xml").read_text()
-    scenario.write_text(template.replace('milliseconds="6000"', 'milliseconds="30000"'))
+    scenario.write_text(template.replace('milliseconds="6000"', 'milliseconds="22000"'))
     caller: subprocess.Popen[bytes] | None = None
     try:
         _available(desk, "a001", 15, "a001 available again after wrap-up")
@@ -512,7 +512,7 @@ def test_crisis_mode_announces_first_and_forwards_a_caller_past_the_bound_to_the
         caller = _caller(
             server,
             tmp_path,
-            [Key(0.5, "2"), Key(9.0, "3"), Key(13.0, "3"), Key(17.0, "3")],
+            [Key(0.5, "2"), Key(7.0, "3"), Key(10.0, "3"), Key(13.0, "3")],
             scenario=str(scenario),
             timeout_s=60,
         )
