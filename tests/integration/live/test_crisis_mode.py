@@ -234,9 +234,8 @@ def test_a_configuration_saved_in_crisis_mode_comes_in_force_with_the_crisis_rul
     asyncio.run(scenario())
 
 
-def test_in_crisis_mode_a_caller_past_the_bound_is_forwarded_to_the_partner_through_the_trunk() -> (
-    None
-):
+def _forwarding_rig() -> LiveRig:
+    """The voice driver on the live engine with a trunk, crisis mode forwarding past one."""
     rig = LiveRig()
     rig.center.settings.trunk = "sip:{number}@127.0.0.1:5099"
     crisis = rig.driver.crisis
@@ -244,25 +243,50 @@ def test_in_crisis_mode_a_caller_past_the_bound_is_forwarded_to_the_partner_thro
     crisis.config = crisis.config.model_copy(
         update={"overflow": CrisisOverflow(queue_longer_than=1, number="4008009000")}
     )
+    return rig
+
+
+async def _forwarded_caller(rig: LiveRig) -> tuple[str, str]:
+    """Crisis mode on, one contact waiting in complaints; a caller picks complaints and is
+    forwarded: their contact id and the trunk leg dialled for them."""
+    await rig.driver.command(
+        lambda now: AgentLoggedIn(at=now, agent_id="a005", ready=False, reason="break")
+    )
+    await rig.driver.switch_crisis(on=True, by="boss", source="supervisor", reason="x")
+    await rig.driver.queue_contact("complaints")  # one waits: the bound is reached
+    rig.center.incoming("in-1", caller="13800000001", called="400", sdp="v=0")
+    await rig.settle()
+    contact = next(iter(rig.center.calls))
+    for key in ("2", "3"):  # English, complaints
+        rig.center.dtmf(contact, "caller", key)
+        await rig.settle()
+    [dial] = [a for a in rig.sip.actions if a[0] == "dial"]
+    assert dial[2] == "sip:4008009000@127.0.0.1:5099"
+    assert "transfer" in rig.media.played(contact)
+    return contact, dial[1]
+
+
+def _forward_steps(rig: LiveRig, contact: str) -> list[dict[str, object]]:
+    return [
+        data
+        for m in rig.published
+        if m.get("type") == "event"
+        and m.get("kind") == "ivr_step"
+        and m.get("contact_id") == contact
+        and isinstance(data := m["data"], dict)
+        and data.get("action") == "forward"
+    ]
+
+
+def test_in_crisis_mode_a_caller_past_the_bound_is_forwarded_to_the_partner_through_the_trunk() -> (
+    None
+):
+    rig = _forwarding_rig()
 
     async def scenario() -> None:
         await rig.driver.start()
         try:
-            await rig.driver.command(
-                lambda now: AgentLoggedIn(at=now, agent_id="a005", ready=False, reason="break")
-            )
-            await rig.driver.switch_crisis(on=True, by="boss", source="supervisor", reason="x")
-            await rig.driver.queue_contact("complaints")  # one waits: the bound is reached
-            rig.center.incoming("in-1", caller="13800000001", called="400", sdp="v=0")
-            await rig.settle()
-            contact = next(iter(rig.center.calls))
-            for key in ("2", "3"):  # English, complaints
-                rig.center.dtmf(contact, "caller", key)
-                await rig.settle()
-            [dial] = [a for a in rig.sip.actions if a[0] == "dial"]
-            assert dial[2] == "sip:4008009000@127.0.0.1:5099"
-            leg = dial[1]
-            assert "transfer" in rig.media.played(contact)
+            contact, leg = await _forwarded_caller(rig)
             rig.center.answered(leg, "v=0 partner")
             await rig.settle()
             assert ("answer", contact, "v=0 partner") in [
@@ -274,16 +298,31 @@ def test_in_crisis_mode_a_caller_past_the_bound_is_forwarded_to_the_partner_thro
             await rig.center.drain()
         finally:
             await rig.driver.stop()
-        steps = [
-            data
-            for m in rig.published
-            if m.get("type") == "event"
-            and m.get("kind") == "ivr_step"
-            and m.get("contact_id") == contact
-            and isinstance(data := m["data"], dict)
-            and data.get("action") == "forward"
-        ]
+        steps = _forward_steps(rig, contact)
         assert [d["state"] for d in steps] == ["dialling", "answered", "ended"]
         assert steps[0]["number"] == "4008009000"
+
+    asyncio.run(scenario())
+
+
+def test_a_partner_that_refuses_releases_the_forwarded_caller() -> None:
+    rig = _forwarding_rig()
+
+    async def scenario() -> None:
+        await rig.driver.start()
+        try:
+            contact, leg = await _forwarded_caller(rig)
+            rig.center.failed(leg, 486)  # busy
+            await rig.settle()
+            assert ("hang_up", "in-1") in rig.sip.actions
+            assert contact not in rig.center.calls
+            await rig.center.drain()
+        finally:
+            await rig.driver.stop()
+        steps = _forward_steps(rig, contact)
+        assert [(d["state"], d.get("reason")) for d in steps] == [
+            ("dialling", None),
+            ("failed", "sip_486"),
+        ]
 
     asyncio.run(scenario())
