@@ -368,6 +368,7 @@ def serve(
 ) -> None:
     """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
     from hotline.config.validate import load_center
+    from hotline.live.crisis_sweep import attach_crisis_sweeper
     from hotline.live.driver import LiveDriver, attach
     from hotline.live.followup_sweep import attach_followup_sweeper
     from hotline.live.history import ContactHistoryRecorder
@@ -423,6 +424,7 @@ def serve(
     # E-mail contacts (received here or by `hotline mail serve`) go through the same engine.
     attach_email_router(app)
     attach_sla_sweeper(app)
+    attach_crisis_sweeper(app)
     if mail:
         from hotline.cli import mail as mail_cli
 

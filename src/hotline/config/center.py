@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from hotline.config.bot import BotSettings
 from hotline.config.caller_rules import CallerRules
 from hotline.config.chat import ChatSettings
-from hotline.config.crisis import CrisisConfig
+from hotline.config.crisis import OUTSIDE_NUMBER, CrisisConfig
 from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
 from hotline.config.followup import FollowUpConfig
@@ -178,8 +178,11 @@ class OverflowRule(Strict):
 
     when: Literal["wait_exceeds", "queue_length_exceeds", "no_agents_logged_in", "closed"]
     value: float | None = Field(default=None, ge=0)
-    action: Literal["queue", "callback", "voicemail", "closed_message"]
+    action: Literal["queue", "callback", "voicemail", "closed_message", "forward"]
     target: str | None = None
+    #: ``forward``: the outside number (a partner center, the duty number after hours) the
+    #: caller is forwarded to through the trunk.
+    number: str | None = Field(default=None, pattern=OUTSIDE_NUMBER)
 
 
 class Queue(Strict):

@@ -249,6 +249,8 @@ def _cross_checks(
             path = (*base, "overflow", j)
             if rule.when in ("wait_exceeds", "queue_length_exceeds") and rule.value is None:
                 error(path, f"overflow rule '{rule.when}' needs a value")
+            if (rule.action == "forward") != (rule.number is not None):
+                error(path, "a forward rule needs a number, and only a forward rule has one")
             if rule.action == "queue":
                 if rule.target is None:
                     error(path, "overflow to a queue needs a target queue")

@@ -45,6 +45,7 @@ from hotline.config.center import CenterConfig
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event
 from hotline.live import recovery, takeover
+from hotline.live.crisis import CrisisMode, Source
 from hotline.live.desk_state import DeskState, OnFinished, OpenOffer
 from hotline.live.persistence import EventLogPersistence
 from hotline.live.reconfiguration import PendingConfiguration, engine_idle
@@ -137,8 +138,13 @@ class LiveDriver:
         #: Called with every saved configuration at once (the voice server takes new IVR
         #: flows and the emergency switch for new calls without waiting for an idle moment).
         self.on_reconfigure: list[Callable[[CenterConfig], None]] = []
-        #: A saved configuration on its way into force (see reconfigure).
-        self.pending = PendingConfiguration(honour_hours=honour_hours, seed=seed)
+        #: Crisis mode (:mod:`hotline.live.crisis`): off at start; see switch_crisis.
+        self.crisis = CrisisMode(center.crisis)
+        #: A saved configuration on its way into force (see reconfigure); while crisis mode
+        #: is on, its queues come in force with their crisis rules.
+        self.pending = PendingConfiguration(
+            honour_hours=honour_hours, seed=seed, adjust=self.crisis.routing
+        )
         #: When the last saved configuration was wholly in force.
         self.applied_at: float | None = None
         #: A partition owner taking over: resume what the log shows in progress (waiting
@@ -476,6 +482,8 @@ class LiveDriver:
         Until everything applied, :attr:`pending_center` holds the new configuration and
         :meth:`apply_status` says what waits and why (the admin page shows it).
         """
+        if center.crisis is not None:
+            self.crisis.config = center.crisis
         self.pending.begin(center, self.engine.config)
         self._queue_ids = {q.id for q in center.queues}
         for hook in self.on_reconfigure:
@@ -485,6 +493,38 @@ class LiveDriver:
                 log.exception("live routing: on_reconfigure hook failed")
         if self._jobs is not None:
             self.post(lambda engine, now: (None, None))  # wake the engine task to try now
+
+    async def switch_crisis(
+        self, *, on: bool, by: str, source: Source, reason: str
+    ) -> dict[str, Any] | None:
+        """Switch crisis mode on or off now; ``None`` when it already was (nothing done).
+
+        Every queue takes its crisis rules (closed, or offering callbacks to every caller
+        waiting past the center file's time) or its normal ones at once, under live contacts
+        (:meth:`RoutingEngine.change_queue_rules`); the switch is published to the screens
+        (``crisis``) and the mode's listeners (the voice server's announcement) hear it.
+        Raises :class:`RoutingConflict` when the center file defines no crisis mode.
+        """
+        crisis = self.crisis
+        if crisis.config is None:
+            raise RoutingConflict("the center file defines no crisis mode (no crisis section)")
+
+        def job(engine: RoutingEngine, now: float) -> tuple[dict[str, Any] | None, Result | None]:
+            if crisis.on == on:
+                return None, None
+            normal = routing_config_from_center(
+                self.center, honour_hours=self.pending.honour_hours, seed=self.pending.seed
+            )
+            result = crisis.apply(engine, normal, on=on)
+            self.config = engine.config
+            crisis.switched(on=on, now=now, by=by, source=source, reason=reason)
+            return crisis.view(), result
+
+        view = await self.run(job)
+        if view is not None:
+            log.warning("crisis mode %s by %s (%s): %s", "on" if on else "off", by, source, reason)
+            self.publish({"type": "crisis", **view})
+        return view
 
     def apply_status(self) -> dict[str, Any]:
         """Whether a saved configuration still waits to take effect, what of it, and why.
@@ -527,7 +567,7 @@ class LiveDriver:
         def job(engine: RoutingEngine, now: float) -> tuple[dict[str, Any], None]:
             # Timers that just fired must reach the board (once) before it is drawn.
             self._after(engine.advance(now))
-            return self.wallboard.snapshot(engine, now), None
+            return {**self.wallboard.snapshot(engine, now), "crisis": self.crisis.view()}, None
 
         return await self.run(job)
 

@@ -156,9 +156,17 @@ class PendingConfiguration:
     False
     """
 
-    def __init__(self, *, honour_hours: bool, seed: int) -> None:
+    def __init__(
+        self,
+        *,
+        honour_hours: bool,
+        seed: int,
+        adjust: Callable[[RoutingConfig], RoutingConfig] | None = None,
+    ) -> None:
         self.honour_hours = honour_hours
         self.seed = seed
+        #: The routing configuration as it is to run now (crisis mode's rules while it is on).
+        self.adjust: Callable[[RoutingConfig], RoutingConfig] = adjust or (lambda config: config)
         #: The saved configuration not yet wholly in force, or ``None``.
         self.center: CenterConfig | None = None
         self._target: RoutingConfig | None = None
@@ -170,8 +178,8 @@ class PendingConfiguration:
     def begin(self, center: CenterConfig, current: RoutingConfig) -> None:
         """Start bringing ``center`` into force over the engine's ``current`` configuration."""
         self.center = center
-        self._target = routing_config_from_center(
-            center, honour_hours=self.honour_hours, seed=self.seed
+        self._target = self.adjust(
+            routing_config_from_center(center, honour_hours=self.honour_hours, seed=self.seed)
         )
         self._waiting = {}
         self._whole = engine_wide_changes(current, self._target)

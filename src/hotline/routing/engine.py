@@ -42,8 +42,8 @@ Driving it
       ``ContactQueued(preferred_agent=, preferred_for_s=)``), ``ConsultStarted``
       / ``ConsultEnded(transfer)``, ``CallbackRequested``, ``NewDay``, ``Tick``.
     * Effects to carry out: ``Offer`` (ring the agent), ``CancelOffer``, ``ConnectConsult``,
-      ``AnnouncePosition``, ``PlayClosedMessage``, ``RouteToVoicemail``, ``StartCallback``,
-      ``MovedToQueue``, ``AgentStateChanged``.
+      ``AnnouncePosition``, ``PlayClosedMessage``, ``RouteToVoicemail``, ``ForwardCall``,
+      ``StartCallback``, ``MovedToQueue``, ``AgentStateChanged``.
     * Loop: ``result = engine.handle(cmd)``; carry out ``result.effects``; append
       ``result.events`` to the event log; sleep until ``engine.next_deadline()`` (or the next
       outside event) and call ``engine.advance(now)``.
@@ -55,6 +55,7 @@ Driving it
     * Blending with a campaign's dialler: ``may_lend`` (whom it may hold), ``reserve_refill``
       (whom it hands back for a queue's outbound reserve), ``choose_held`` (which of its free
       held agents takes an answered outbound call, by the campaign queue's rules).
+    * ``change_queue_rules``: a queue's overflow rules and hours, at once (crisis mode).
     * Reconfiguration, piece by piece, at each piece's own safe point: ``configure_queue`` /
       ``remove_queue`` when the queue has no contact waiting, offered, in hand or in wrap-up
       (``queue_busy`` says which one holds it up), ``configure_agent`` / ``remove_agent`` when
@@ -567,6 +568,44 @@ class RoutingEngine(Handlers):
                     )
         for cfg in cfgs:
             self._install_queue(cfg)
+        self._reconfigured()
+        return self._take_result()
+
+    def change_queue_rules(self, cfg: QueueConfig) -> Result:
+        """Change a queue's overflow rules and opening hours now, even while contacts wait.
+
+        Unlike :meth:`configure_queue`, which rebuilds a queue at its safe point, this takes
+        effect under live contacts — crisis mode (:mod:`hotline.routing.crisis`) closes
+        queues and offers callbacks in the middle of a surge. Contacts entering from now on
+        meet the new rules; each contact already waiting has its "wait exceeds" timers set
+        again from the new rules, counted from when it queued (a rule its wait has passed
+        fires at once); contacts ringing or in hand are left alone. Raises
+        :class:`RoutingConflict` (nothing changed) when ``cfg`` differs from the queue in
+        force in anything else, or an overflow rule names a queue the engine does not know.
+
+        >>> from hotline.routing.model import (OverflowAction, OverflowCondition,
+        ...     OverflowRule, QueueConfig, RoutingConfig, ContactQueued)
+        >>> engine = RoutingEngine(RoutingConfig(queues=(QueueConfig("repair"),)))
+        >>> _ = engine.handle(ContactQueued(at=0.0, contact_id="c1", queue="repair"))
+        >>> offer = OverflowRule(OverflowCondition.WAIT_EXCEEDS, OverflowAction.VOICEMAIL, 10.0)
+        >>> _ = engine.change_queue_rules(QueueConfig("repair", overflow=(offer,)))
+        >>> [type(e).__name__ for e in engine.advance(10.0).effects]
+        ['RouteToVoicemail']
+        """
+        queue = self._queue(cfg.id)
+        if replace(cfg, overflow=queue.cfg.overflow, calendar=queue.cfg.calendar) != queue.cfg:
+            raise RoutingConflict(
+                f"queue {cfg.id}: only its overflow rules and hours change under live contacts"
+            )
+        for rule in cfg.overflow:
+            if rule.target is not None and rule.target not in self._queues:
+                raise RoutingConflict(
+                    f"queue {cfg.id}: overflow target {rule.target!r} is not a queue"
+                )
+        queue.cfg = cfg
+        queue.entry_rules = bool(cfg.overflow) or cfg.calendar is not None
+        for contact in sorted(queue.waiting.values(), key=_contact_order):
+            self._rearm_overflow(contact)
         self._reconfigured()
         return self._take_result()
 

@@ -118,6 +118,7 @@ def routing_config_from_center(
                         action=OverflowAction(rule.action),
                         value=rule.value,
                         target=rule.target,
+                        number=rule.number,
                     )
                     for rule in queue.overflow
                 ),

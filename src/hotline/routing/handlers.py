@@ -46,6 +46,7 @@ from hotline.routing.model import (
     ContactQueued,
     ContactResumed,
     Effect,
+    ForwardCall,
     MovedToQueue,
     NewDay,
     Offer,
@@ -559,8 +560,19 @@ class Handlers:
         for ring in range(contact.ring + 1, len(rings)):
             contact.timers.append(self._timer(rings[ring][0] - elapsed, "age", contact, value=ring))
         cfg = queue.cfg
+        self._arm_overflow(contact, elapsed)
+        if cfg.announce_every_s is not None:
+            contact.timers.append(self._timer(cfg.announce_every_s, "announce", contact))
+        if contact.preferred is not None:
+            delay = contact.preferred_until - self.now
+            contact.timers.append(self._timer(delay, "prefer", contact))
+
+    def _arm_overflow(self, contact: _Contact, elapsed: float) -> None:
+        """Set the waiting contact's "wait exceeds" overflow timers, ``elapsed`` into its wait."""
+        queue = contact.queue
+        assert queue is not None
         is_callback = contact.channel is _Channel.CALLBACK
-        for rule in cfg.overflow:
+        for rule in queue.cfg.overflow:
             if rule.when is _OverflowCondition.WAIT_EXCEEDS:
                 if is_callback and rule.action is _OverflowAction.CALLBACK:
                     # A callback is one already: nobody is on the line to release, and a
@@ -569,11 +581,20 @@ class Handlers:
                 assert rule.value is not None
                 delay = rule.value - elapsed
                 contact.timers.append(self._timer(delay, "overflow", contact, value=rule))
-        if cfg.announce_every_s is not None:
-            contact.timers.append(self._timer(cfg.announce_every_s, "announce", contact))
-        if contact.preferred is not None:
-            delay = contact.preferred_until - self.now
-            contact.timers.append(self._timer(delay, "prefer", contact))
+
+    def _rearm_overflow(self, contact: _Contact) -> None:
+        """Replace a waiting contact's overflow timers by its queue's rules now in force.
+
+        A rule its wait has already passed fires at once (a timer due now)."""
+        kept: list[_Timer] = []
+        for timer in contact.timers:
+            if timer.kind == "overflow":
+                self._timers.cancel(timer)
+            else:
+                kept.append(timer)
+        contact.timers = kept
+        contact.overflow_due = None
+        self._arm_overflow(contact, self.now - contact.queued_at)
 
     def _drop_preference(self, contact: _Contact) -> None:
         """The contact no longer waits for its preferred agent: anyone eligible may take it.
@@ -684,6 +705,16 @@ class Handlers:
         elif action is _OverflowAction.CALLBACK:
             target = self._queues[rule.target] if rule.target else queue
             self._callback(contact, target, reason)
+        elif action is _OverflowAction.FORWARD:
+            assert rule.number is not None
+            self._event(
+                _EventKind.OVERFLOWED,
+                contact,
+                queue=queue,
+                data={"to": "forward", "number": rule.number, "reason": reason},
+            )
+            self._effects.append(ForwardCall(contact.id, queue.id, rule.number))
+            self._finish(contact, _Outcome.OVERFLOWED)
         elif action is _OverflowAction.VOICEMAIL:
             self._event(
                 _EventKind.OVERFLOWED,

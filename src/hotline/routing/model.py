@@ -98,6 +98,8 @@ class OverflowAction(StrEnum):
     CALLBACK = "callback"
     VOICEMAIL = "voicemail"
     CLOSED_MESSAGE = "closed_message"
+    #: To an outside number through the trunk (a partner center, a duty number): ``number``.
+    FORWARD = "forward"
 
 
 # --------------------------------------------------------------------------- requirements
@@ -190,6 +192,8 @@ class OverflowRule:
     action: OverflowAction
     value: float | None = None
     target: str | None = None
+    #: The outside number of a ``forward`` rule.
+    number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -721,6 +725,15 @@ class RouteToVoicemail:
 
 
 @dataclass(frozen=True, slots=True)
+class ForwardCall:
+    """Forward the caller to an outside ``number`` through the trunk (they leave the queue)."""
+
+    contact_id: str
+    queue: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
 class StartCallback:
     """Release the caller; ``callback_id`` now waits in ``queue`` in their place."""
 
@@ -755,6 +768,7 @@ Effect = (
     | AnnouncePosition
     | PlayClosedMessage
     | RouteToVoicemail
+    | ForwardCall
     | StartCallback
     | MovedToQueue
     | AgentStateChanged

@@ -51,6 +51,7 @@ from hotline.routing.model import (
     ContactHeld,
     ContactQueued,
     ContactResumed,
+    ForwardCall,
     MovedToQueue,
     Offer,
     OfferAnswered,
@@ -148,6 +149,10 @@ def voice_decisions(
         elif isinstance(effect, StartCallback):
             decisions.append(
                 ReleaseCaller(effect.contact_id, effect.queue, "callback", effect.callback_id)
+            )
+        elif isinstance(effect, ForwardCall):
+            decisions.append(
+                ReleaseCaller(effect.contact_id, effect.queue, "forward", number=effect.number)
             )
         elif isinstance(effect, RouteToVoicemail):
             decisions.append(ReleaseCaller(effect.contact_id, effect.queue, "voicemail"))

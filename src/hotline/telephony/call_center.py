@@ -128,6 +128,7 @@ from hotline.telephony.call_state import (
 from hotline.telephony.call_state import start as start_call
 from hotline.telephony.consult import Consults
 from hotline.telephony.dialler import Dialler
+from hotline.telephony.forwarding import Forwards
 from hotline.telephony.media.numbers import agent_number_announcement, announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
 from hotline.telephony.media.sdp import (
@@ -201,6 +202,7 @@ EXIT_PROMPTS = {
     "closed_message": ("closed",),
     "voicemail": ("voicemail_greeting", "beep"),
     "callback": ("callback_confirmed",),
+    "forward": ("transfer",),
 }
 MUSIC_REPEAT = 1000  # rtpengine repeats the music file this many times (hours of music)
 
@@ -283,6 +285,9 @@ class CallCenter:
         self._zone = ZoneInfo(settings.timezone)
         self.outbound = Originator(self)
         self.consults = Consults(self)
+        # Callers forwarded out through the trunk (a partner center, the duty number).
+        self.forwards = Forwards(self)
+        self.forward_numbers: dict[str, str] = {}
         # The campaigns' dialler, when the server runs one (it owns its customers' legs).
         self.dialler: Dialler | None = None
         # The server's own engine gets our sink, so its events share one sequence with ours
@@ -590,6 +595,9 @@ class CallCenter:
         if self.consults.owns(leg):
             self.consults.answered(leg, sdp)
             return
+        if self.forwards.owns(leg):
+            self.forwards.answered(leg, sdp)
+            return
         call = self._by_leg.get(leg)
         if call is None or call.finished or (leg != call.agent_leg and leg not in call.fork_legs):
             return
@@ -648,6 +656,9 @@ class CallCenter:
         if self.consults.is_consult_leg(leg):
             self.consults.failed(leg, code)
             return
+        if self.forwards.owns(leg):
+            self.forwards.failed(leg, code)
+            return
         call = self._by_leg.pop(leg, None)
         if call is None or self._fork_gone(call, leg) or leg != call.agent_leg:
             return
@@ -687,6 +698,9 @@ class CallCenter:
         if self.consults.is_consult_leg(leg):
             self.consults.hung_up(leg)
             return
+        if self.forwards.owns(leg):
+            self.forwards.hung_up(leg)
+            return
         call = self._by_leg.pop(leg, None)
         if call is None or call.finished:
             return
@@ -699,6 +713,7 @@ class CallCenter:
             self.step(call, AgentLeft(at=now))  # ringing: ring-no-answer; talking: survey
             return
         self.stop_playing(call)
+        self.forwards.caller_left(call)
         self.step(call, CallerLeft(at=now))
 
     async def _end_conversation(self, call: Call) -> None:
@@ -1076,7 +1091,8 @@ class CallCenter:
         )
 
     async def _leave_queue(self, call: Call, decision: LeaveQueue) -> None:
-        """Carry out a queue exit: closed message, voicemail or callback, then release."""
+        """Carry out a queue exit: closed message, voicemail, callback or forwarding out
+        (:mod:`hotline.telephony.forwarding`), then release."""
         self.stop_playing(call)
         if call.music is not None:
             await call.music  # the music must have started before we stop it
@@ -1085,6 +1101,10 @@ class CallCenter:
         await self._say(call, EXIT_PROMPTS[decision.exit], go_on=lambda: not call.finished)
         if call.finished:
             return
+        if decision.exit == "forward":
+            number = self.forward_numbers.pop(call.contact_id, None)
+            if number is not None and self.forwards.start(call, number):
+                return  # the exit closes when either side hangs up
         if decision.exit == "voicemail":
             try:
                 await self.media.start_recording(call=call.contact_id)
@@ -1180,6 +1200,8 @@ class CallCenter:
                 continue
             now = self.clock.now()
             if isinstance(decision, ReleaseCaller):
+                if decision.number is not None:
+                    self.forward_numbers[decision.contact_id] = decision.number
                 event: CallEvent = QueueExited(
                     at=now, exit=decision.exit, callback_id=decision.callback_id
                 )

@@ -73,6 +73,7 @@ EXIT_OUTCOMES = {
     "closed_message": Outcome.CLOSED,
     "voicemail": Outcome.OVERFLOWED,
     "callback": Outcome.CALLBACK,
+    "forward": Outcome.OVERFLOWED,
 }
 
 

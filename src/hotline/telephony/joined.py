@@ -18,7 +18,8 @@ asyncio loop, and joins it to the live driver (:class:`~hotline.live.driver.Live
   wallboard, the desktop and the database see one log.
 * :class:`LiveVoice` starts and stops the voice parts with the web app
   (:func:`hotline.live.driver.attach`), and is what the web API's call controls reach:
-  ``app.state.voice``.
+  ``app.state.voice``. It hears crisis mode's switch (:mod:`hotline.live.crisis`): new
+  callers hear the crisis announcement before the menu while the mode is on.
 
 Overload: once a second the voice server's overload state (:mod:`hotline.telephony.overload`)
 is published to the screens as a ``voice_load`` message — whether new calls are being refused
@@ -38,7 +39,9 @@ from dataclasses import replace
 from typing import Any
 
 from hotline.config.center import CenterConfig
+from hotline.config.crisis import CrisisConfig
 from hotline.core.events import Event
+from hotline.live.crisis import CrisisState
 from hotline.live.driver import LiveDriver
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import Command, RoutingConflict
@@ -163,17 +166,33 @@ class LiveVoice:
         self._ticker: asyncio.Task[None] | None = None
         if follow_center:
             driver.on_reconfigure.append(self.reconfigure)
+        driver.crisis.listeners.append(self.crisis_switched)
+
+    def _announcement(self, configured: str | None) -> str | None:
+        """The front announcement for new calls: crisis mode's while it is on and has one,
+        else the configuration's emergency switch."""
+        crisis = self.driver.crisis
+        if crisis.on and crisis.config is not None and crisis.config.announcement:
+            return crisis.config.announcement
+        return configured
 
     def reconfigure(self, center: CenterConfig) -> None:
         """Answer new calls with the saved configuration's IVR flows and emergency switch."""
         ivr = center_ivr(center)
         if ivr is None or self.parts is None:
             return
-        self.parts.center.set_ivr(
-            ivr.flow, by_number=ivr.by_number, emergency_prompt=ivr.emergency_prompt
-        )
-        log.info(
-            "voice: IVR flows from the saved configuration (emergency: %s)", ivr.emergency_prompt
+        prompt = self._announcement(ivr.emergency_prompt)
+        self.parts.center.set_ivr(ivr.flow, by_number=ivr.by_number, emergency_prompt=prompt)
+        log.info("voice: IVR flows from the saved configuration (emergency: %s)", prompt)
+
+    def crisis_switched(self, state: CrisisState, config: CrisisConfig) -> None:
+        """Crisis mode switched: new callers hear its announcement at the flow's
+        ``emergency`` node, before the menu, while it is on; the configured switch after."""
+        if self.parts is None:
+            return
+        ivr = self.driver.center.ivr
+        self.parts.center.emergency_prompt = self._announcement(
+            ivr.emergency_prompt if ivr is not None else None
         )
 
     @property

@@ -204,13 +204,15 @@ class ReleaseCaller:
 
     ``exit`` is ``closed_message`` (play the closed message, hang up), ``voicemail`` (take a
     message, then hang up) or ``callback`` (tell the caller they will be called back and hang
-    up: ``callback_id`` now waits in ``queue`` in their place).
+    up: ``callback_id`` now waits in ``queue`` in their place) or ``forward`` (tell them they
+    are being transferred and forward them to ``number`` through the trunk).
     """
 
     contact_id: str
     queue: str
     exit: str
     callback_id: str | None = None
+    number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,9 +73,10 @@ def shows_message(scope: AgentScope, message: dict[str, Any], *, queue_level: bo
     A message about an agent (an offer, a state change, a contact in their hands) reaches
     only screens that oversee that agent. Messages about no agent (a caller arriving in a
     queue, the board, a new configuration) reach supervision screens (``queue_level``),
-    never an agent's desktop.
+    never an agent's desktop. Crisis mode's switch (``crisis``) is for the whole floor: it
+    reaches every screen, desks too (their banner).
     """
-    if scope.everyone:
+    if scope.everyone or message.get("type") == "crisis":
         return True
     agent_id = message.get("agent_id")
     if agent_id is None:

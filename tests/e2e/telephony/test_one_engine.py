@@ -6,7 +6,9 @@ call it is talking on, puts the caller on hold and takes them back, and hangs up
 desk — which ends the phone leg and sends the caller to the survey. The events land in the
 server's database, in one log with the desk's. Then the agent calls a customer back from the
 desk (click-to-dial) through a ``sipp`` UAS trunk, and consults a second agent (a006, another
-baresip phone) and hands the caller over to them (warm transfer).
+baresip phone) and hands the caller over to them (warm transfer). Last, a supervisor switches
+crisis mode on: a new caller hears the crisis announcement before the menu and, the queue
+being at its bound, is forwarded through the trunk to the partner center (a ``sipp`` UAS).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from tests.e2e.telephony.telephony_peers import (
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "agent-secret-1"
+#: The partner center's number crisis mode forwards to (a sipp UAS on the trunk's port).
+PARTNER = "4008009000"
 
 
 def _all_day_center(path: Path) -> Path:
@@ -57,6 +61,9 @@ def _all_day_center(path: Path) -> Path:
     for queue in center["queues"]:
         queue["wrap_up_s"] = 1
         queue["overflow"] = [r for r in queue.get("overflow", []) if r["action"] != "callback"]
+    # Crisis mode, switched by hand only: a caller past one waiting goes to the partner center.
+    center["crisis"].pop("switch")
+    center["crisis"]["overflow"] = {"queue_longer_than": 1, "number": PARTNER}
     path.write_text(yaml.safe_dump(center, allow_unicode=True))
     return path
 
@@ -253,6 +260,16 @@ def _caller(
     )
 
 
+def _trunk_uas(
+    server: Platform, workdir: Path, *, timeout_s: int, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A ``sipp`` UAS on the trunk's port answering one call (a customer, a partner center)."""
+    command = ["sipp", "-sn", "uas", "-m", "1", "-i", "127.0.0.1", "-p", str(server.trunk_port)]
+    command += ["-mp", str(port_block(6)[0]), "-nostdin", "-timeout", f"{timeout_s}s"]
+    command += ["-timeout_error", *(extra or [])]
+    return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def _available(desk: httpx.Client, agent_id: str, timeout_s: float, what: str) -> None:
     _wait(
         lambda: desk.get(f"/api/live/agents/{agent_id}").json()["state"] == "available",
@@ -333,28 +350,7 @@ def test_click_to_dial_from_the_desk_reaches_the_customer_through_the_trunk(
     server, agent = platform
     _available(desk, "a001", 15, "a001 available again after wrap-up")
     agent.talk_s = 2.0  # this time the agent hangs up on the phone
-    customer = subprocess.Popen(
-        [
-            "sipp",
-            "-sn",
-            "uas",
-            "-m",
-            "1",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(server.trunk_port),
-            "-mp",
-            str(port_block(6)[0]),
-            "-nostdin",
-            "-timeout",
-            "30s",
-            "-timeout_error",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    customer = _trunk_uas(server, tmp_path, timeout_s=30)
     try:
         time.sleep(0.5)
         bad = desk.post("/api/live/agents/a001/dial", json={"number": "call me"})
@@ -486,3 +482,72 @@ def test_a_supervisor_switches_the_emergency_announcement_on_for_new_callers(
 
     [step] = _wait(announced, 10, "the emergency announcement in the new call's IVR steps")
     assert step.data["prompt"] == "emergency"
+
+
+def test_crisis_mode_announces_first_and_forwards_a_caller_past_the_bound_to_the_partner(
+    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
+) -> None:
+    server, _ = platform
+    partner = _trunk_uas(
+        server,
+        tmp_path,
+        timeout_s=90,
+        extra=["-trace_msg", "-message_file", str(tmp_path / "partner.msg")],
+    )
+    boss = server.client("boss")
+    # A caller who picks English, then complaints (pressed again in case the menu was not
+    # yet listening), and stays on the line for 22 seconds (forwarded after about 14).
+    scenario = tmp_path / "caller_stays.xml"
+    template = (HERE / "caller_keys_then_bye.xml").read_text()
+    scenario.write_text(template.replace('milliseconds="6000"', 'milliseconds="22000"'))
+    caller: subprocess.Popen[bytes] | None = None
+    try:
+        _available(desk, "a001", 15, "a001 available again after wrap-up")
+        desk.post("/api/live/agents/a001/state", json={"state": "not_ready", "reason": "break"})
+        switched = boss.put("/api/live/crisis", json={"on": True, "reason": "e2e storm"})
+        assert switched.status_code == 200, switched.text
+        waiting = boss.post("/api/live/contacts", json={"queue": "complaints"})
+        assert waiting.status_code == 201, waiting.text  # one waits: the bound is reached
+        before = {r.contact_id for r in server.events()}
+        caller = _caller(
+            server,
+            tmp_path,
+            [Key(0.5, "2"), Key(7.0, "3"), Key(10.0, "3"), Key(13.0, "3")],
+            scenario=str(scenario),
+            timeout_s=60,
+        )
+        out, err = caller.communicate(timeout=90)
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+        out, err = partner.communicate(timeout=30)  # the caller's BYE reached the partner
+        assert partner.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+        assert boss.put("/api/live/crisis", json={"on": False, "reason": "over"}).is_success
+    finally:
+        boss.close()
+        for process in (partner, caller):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert f"INVITE sip:{PARTNER}@127.0.0.1:{server.trunk_port}" in (
+        tmp_path / "partner.msg"
+    ).read_text(errors="replace")
+
+    def forwarded() -> list[ContactEventRow]:
+        rows = [r for r in server.events() if r.contact_id not in before]
+        ended = [r for r in rows if r.kind == "finished" and r.contact_id and "v-" in r.contact_id]
+        return rows if ended else []
+
+    rows = _wait(forwarded, 20, "the forwarded call's events")
+    steps = [r.data for r in rows if r.kind == "ivr_step"]
+    announced = next(i for i, d in enumerate(steps) if d.get("action") == "announced")
+    assert steps[announced]["prompt"] == "emergency"  # the crisis announcement ...
+    menu = next(i for i, d in enumerate(steps) if d.get("type") == "menu")
+    assert announced < menu  # ... before the menu
+    assert [d["state"] for d in steps if d.get("action") == "forward"] == [
+        "dialling",
+        "answered",
+        "ended",
+    ]
+    [overflowed] = [r for r in rows if r.kind == "overflowed"]
+    assert overflowed.data["to"] == "forward" and overflowed.data["number"] == PARTNER
+    [finished] = [r for r in rows if r.kind == "finished" and r.contact_id == overflowed.contact_id]
+    assert finished.data["outcome"] == "overflowed"

@@ -106,6 +106,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/wrap-up"): DESK,
     ("POST", "/api/live/agents/{agent_id}/dial"): DESK,
     ("PUT", "/api/live/voice/emergency"): SUPERVISORS,
+    ("GET", "/api/live/crisis"): SUPERVISION | {"agent"},
+    ("PUT", "/api/live/crisis"): SUPERVISORS,
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/callback"): DESK,
     ("GET", "/api/live/agents/{agent_id}/contacts/{contact_id}/screen-pop"): DESK,
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/tickets"): DESK,

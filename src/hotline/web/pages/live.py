@@ -13,6 +13,7 @@ from markupsafe import Markup
 from hotline.campaigns.service import list_campaigns
 from hotline.config.center import CenterConfig
 from hotline.store.db import reading
+from hotline.web.api.live.supervision import CRISIS_SWITCHERS
 from hotline.web.api.people import CompetitionStandingsOut, running_standings, visible_teams
 from hotline.web.api.rosters import MyScheduleOut, my_schedule
 from hotline.web.auth import CurrentUser, require_roles
@@ -44,6 +45,15 @@ def page_texts(request: Request, language: str) -> dict[str, str]:
         for queue in center.queues:
             texts[f"queue.{queue.id}"] = queue.name or queue.id
     return texts
+
+
+def crisis_now(request: Request) -> dict[str, Any]:
+    """Crisis mode now, for the banner drawn with the page (off when nothing routes live)."""
+    driver = getattr(request.app.state, "live", None)
+    if driver is None:
+        return {"available": False, "on": False, "reason": None, "closed_queues": []}
+    view: dict[str, Any] = driver.crisis.view()
+    return view
 
 
 def running_campaigns(request: Request) -> list[dict[str, Any]]:
@@ -124,6 +134,7 @@ def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) 
         contests=contests(request, center, [agent.team]) if agent else [],
         contest_rows=3,
         mine=[agent.id, agent.team] if agent else [],
+        crisis=crisis_now(request),
     )
     return render(request, "desk.html", context)
 
@@ -146,6 +157,7 @@ def wallboard(
     """The wallboard; ``?mode=big`` opens the full-screen 大屏 layout."""
     context: dict[str, Any] = page_context(request, user)
     center = request.app.state.center
+    crisis = crisis_now(request)
     context.update(
         big=mode == "big",
         texts=page_texts(request, context["lang"]),
@@ -162,5 +174,8 @@ def wallboard(
         contest_rows=5,
         mine=[],
         charts=_charts(request, center, context["t"]),
+        crisis=crisis,
+        # Crisis mode's switch, where the center file defines the mode.
+        crisis_switch=crisis["available"] and user.has(*CRISIS_SWITCHERS),
     )
     return render(request, "wallboard.html", context)

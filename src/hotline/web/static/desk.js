@@ -286,6 +286,7 @@
   };
 
   feed((message) => {
+    if (message.type === 'crisis') { Hotline.drawCrisis(message); return; }
     const forMe = message.agent_id === me || (message.contact_id && mine().has(message.contact_id));
     if (!forMe || message.type === 'wallboard') return;
     refresh(message.type === 'offer' ? message.offered_at : message.at);

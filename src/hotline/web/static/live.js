@@ -61,5 +61,17 @@ const Hotline = (() => {
     text('latency', `${Math.round(ms)} ms`);
     window.hotlineLatencies = latencies;
   }
-  return {t, call, feed, duration, percent, el, text, noteLatency};
+  // Crisis mode's banner (crisis_banner.html), redrawn from a board's or a switch's view.
+  function drawCrisis(view) {
+    const banner = el('crisis-banner');
+    if (!banner || !view) return;
+    banner.hidden = !view.on;
+    banner.dataset.on = view.on ? 'yes' : '';
+    text('crisis-reason', view.reason || '');
+    const closed = view.closed_queues || [];
+    el('crisis-closed').hidden = closed.length === 0;
+    text('crisis-closed-queues', closed.map((q) => t(`queue.${q}`) === `queue.${q}` ? q : t(`queue.${q}`)).join(', '));
+    document.dispatchEvent(new CustomEvent('hotline:crisis', {detail: view}));
+  }
+  return {t, call, feed, duration, percent, el, text, noteLatency, drawCrisis};
 })();

@@ -82,6 +82,7 @@
 
   function draw() {
     offset = board.now - Date.now() / 1000;
+    Hotline.drawCrisis(board.crisis);
     text('wall-clock', board.local_time.slice(11, 19));
     text('wall-interval', `${board.interval_start.slice(11, 16)} (${board.interval_minutes} min)`);
     const totals = board.totals;
@@ -157,6 +158,7 @@
 
   feed((message) => {
     if (message.type === 'voice_load') { drawVoiceLoad(message); return; }
+    if (message.type === 'crisis') { Hotline.drawCrisis(message); return; }
     if (message.type === 'event') { lastEventAt = message.at; return; }
     if (message.type !== 'wallboard') return;
     board = message;

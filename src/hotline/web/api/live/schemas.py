@@ -301,6 +301,19 @@ class SiteTile(BaseModel):
     longest_wait_s: Number
     today: SiteFigures
     status: Literal["idle", "good", "warn", "bad"]
+class CrisisView(BaseModel):
+    """Crisis mode (应急模式) now: whether the center file defines one (``available``), whether
+    it is on, since when, who switched it (a user, or ``rule``), from where (``supervisor``
+    or ``rule``) and why; the front announcement and, while on, the queues it closes."""
+
+    available: bool
+    on: bool
+    since: float | None
+    by: str | None
+    source: Literal["supervisor", "rule"] | None
+    reason: str | None
+    announcement: str | None
+    closed_queues: list[str]
 
 
 class WallboardView(BaseModel):
@@ -317,3 +330,4 @@ class WallboardView(BaseModel):
     sites: list[SiteTile]
     totals: BoardTotals
     alerts: list[BoardAlert]
+    crisis: CrisisView

@@ -1,4 +1,5 @@
-"""Supervision: the wallboard, queuing a contact by hand, the emergency announcement.
+"""Supervision: the wallboard, queuing a contact by hand, the emergency announcement, crisis
+mode.
 
 The wallboard shows queues and agents now with today's and this interval's figures; a team
 lead's board lists the agents of their own team(s) (the queues stay whole). The live streams
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
 from hotline.core.events import Channel
@@ -19,7 +20,12 @@ from hotline.identity.roles import hidden_fields
 from hotline.routing.model import RoutingConflict
 from hotline.web.access import mask_personal, scope_of, scoped_board
 from hotline.web.api.live.guards import SUPERVISION, driver_of, voice_of
-from hotline.web.api.live.schemas import EmergencySetting, PlacedContact, WallboardView
+from hotline.web.api.live.schemas import (
+    CrisisView,
+    EmergencySetting,
+    PlacedContact,
+    WallboardView,
+)
 from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
@@ -68,6 +74,68 @@ async def set_emergency(
         session, actor=user.username, action="voice.emergency", target=body.prompt or "off"
     )
     return EmergencySetting(emergency_prompt=body.prompt)
+
+
+#: Who sees whether crisis mode is on: everyone on the floor (the desks show its banner).
+CRISIS_READERS = (*SUPERVISION, "agent")
+#: Who switches crisis mode, as the emergency announcement.
+CRISIS_SWITCHERS = ("supervisor", "manager", "admin")
+
+
+class CrisisSwitch(BaseModel):
+    """Crisis mode on or off, and why: the reason is on the audit record and the banners."""
+
+    on: bool
+    reason: str = Field(min_length=1, max_length=200)
+
+    @field_validator("reason")
+    @classmethod
+    def _said(cls, reason: str) -> str:
+        if not reason.strip():
+            raise ValueError("give the reason for switching crisis mode")
+        return reason.strip()
+
+
+@router.get("/crisis")
+async def crisis_mode(
+    request: Request, _: CurrentUser = Depends(require_roles(*CRISIS_READERS))
+) -> CrisisView:
+    """Whether crisis mode is on now, since when, who switched it and why."""
+    return CrisisView.model_validate(driver_of(request).crisis.view())
+
+
+@router.put("/crisis", responses=errors(409))
+async def switch_crisis(
+    body: CrisisSwitch,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*CRISIS_SWITCHERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> CrisisView:
+    """Switch crisis mode on or off with a reason: at once every queue takes its crisis rules
+    (or its normal ones again), new callers hear the front announcement, and the wallboard and
+    the desks show a banner. Audited (``crisis.on`` / ``crisis.off``).
+
+    422 when the center file defines no crisis mode; 409 when it already is on (or off).
+    """
+    driver = driver_of(request)
+    try:
+        view = await driver.switch_crisis(
+            on=body.on, by=user.username, source="supervisor", reason=body.reason
+        )
+    except RoutingConflict as conflict:
+        raise HTTPException(422, [{"field": "body.on", "problem": str(conflict)}]) from None
+    if view is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"crisis mode is already {'on' if body.on else 'off'}"
+        )
+    audit.record(
+        session,
+        actor=user.username,
+        action="crisis.on" if body.on else "crisis.off",
+        target=body.reason,
+        detail={"source": "supervisor"},
+    )
+    return CrisisView.model_validate(view)
 
 
 class NewContact(BaseModel):

@@ -1,0 +1,143 @@
+"""Forwarding a caller out through the trunk: a partner center in a crisis, the duty number
+after hours.
+
+When the routing engine forwards a caller — an overflow rule's ``forward`` action: crisis
+mode's overflow past a bound (:mod:`hotline.routing.crisis`), a queue's after-hours rule in
+the center file — the voice driver releases them from the queue with "transferring you" and,
+as a B2BUA, dials the number through the outbound trunk, offering the caller's media relay
+(its other side, as for an agent's phone). When the far end answers, the relay is pointed at
+it and the two talk until either hangs up; the contact's outcome is ``overflowed`` (the
+engine logged ``overflowed`` with ``to: forward`` and the number). A number that fails
+(busy, unreachable, no answer within ``ring_timeout_s``) or a center without a trunk ends
+the exit and the caller is released; each step is an ``ivr_step`` event (``action:
+forward``, ``state``: dialling, answered, failed, ended).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+
+from hotline.core.events import EventKind
+from hotline.telephony.call_control import Call, CallControl
+from hotline.telephony.call_state import ExitClosed
+from hotline.telephony.ports import MediaUnavailable
+
+log = logging.getLogger(__name__)
+
+#: The media relay's two sides: the caller's, and the one an agent's phone takes.
+CALLER, AGENT = "caller", "agent"
+#: How long the far end may ring before the caller is released (seconds).
+RING_TIMEOUT_S = 60.0
+
+
+class Forwards:
+    """The voice driver's calls forwarded out through the trunk, by their outbound leg."""
+
+    def __init__(self, control: CallControl, *, ring_timeout_s: float = RING_TIMEOUT_S) -> None:
+        self.control = control
+        self.ring_timeout_s = ring_timeout_s
+        self._calls: dict[str, Call] = {}  # outbound leg -> the caller's call
+        self._legs: dict[str, str] = {}  # contact id -> its outbound leg
+        self._numbers = itertools.count(1)
+
+    def owns(self, leg: str) -> bool:
+        """Whether ``leg`` is the outbound leg of a forwarded call."""
+        return leg in self._calls
+
+    def start(self, call: Call, number: str) -> bool:
+        """Dial ``number`` through the trunk for ``call``; ``False`` when there is no trunk."""
+        trunk = self.control.settings.trunk
+        if trunk is None:
+            self._note(call, number, "failed", reason="no_trunk")
+            return False
+        leg = f"fwd-{next(self._numbers)}"
+        self._calls[leg] = call
+        self._legs[call.contact_id] = leg
+        self._note(call, number, "dialling")
+        self.control.sip.dial(
+            leg, contact=trunk.format(number=number), caller=call.caller, sdp=call.agent_sdp
+        )
+        loop = asyncio.get_running_loop()
+        call.timers.append(loop.call_later(self.ring_timeout_s, self._no_answer, leg, number))
+        return True
+
+    def answered(self, leg: str, sdp: str) -> None:
+        """The far end answered: point the caller's relay at it."""
+        call = self._calls.get(leg)
+        if call is not None and not call.finished:
+            call.agent_remote_sdp = sdp
+            self.control.spawn(self._bridge(call, leg, sdp))
+
+    async def _bridge(self, call: Call, leg: str, sdp: str) -> None:
+        try:
+            await self.control.media.answer(
+                call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=sdp
+            )
+        except MediaUnavailable as exc:
+            self.control.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "forward_failed", "error": str(exc)},
+            )
+            self._hang_up(leg)
+            self._close(call)
+            return
+        self._note(call, None, "answered")
+
+    def failed(self, leg: str, code: int) -> None:
+        """The far end refused (busy, unreachable): release the caller."""
+        call = self._drop(leg)
+        if call is not None:
+            self._note(call, None, "failed", reason=f"sip_{code}")
+            self._close(call)
+
+    def hung_up(self, leg: str) -> None:
+        """The far end hung up: the call is over."""
+        call = self._drop(leg)
+        if call is not None:
+            self._note(call, None, "ended", reason="far_end")
+            self._close(call)
+
+    def caller_left(self, call: Call) -> None:
+        """The caller hung up: hang up the far end too."""
+        leg = self._legs.get(call.contact_id)
+        if leg is not None:
+            self._drop(leg)
+            self._hang_up(leg)
+            self._note(call, None, "ended", reason="caller")
+
+    def _no_answer(self, leg: str, number: str) -> None:
+        call = self._calls.get(leg)
+        if call is None or call.agent_remote_sdp:
+            return  # answered meanwhile
+        self._drop(leg)
+        self._hang_up(leg)
+        self._note(call, number, "failed", reason="no_answer")
+        self._close(call)
+
+    def _drop(self, leg: str) -> Call | None:
+        call = self._calls.pop(leg, None)
+        if call is not None:
+            self._legs.pop(call.contact_id, None)
+        return call
+
+    def _hang_up(self, leg: str) -> None:
+        with contextlib.suppress(Exception):  # the leg may be gone already
+            self.control.sip.hang_up(leg)
+
+    def _close(self, call: Call) -> None:
+        if not call.finished:
+            self.control.step(call, ExitClosed(at=self.control.clock.now()))
+
+    def _note(self, call: Call, number: str | None, state: str, *, reason: str = "") -> None:
+        data: dict[str, str] = {"action": "forward", "state": state}
+        if number is not None:
+            data["number"] = number
+        if reason:
+            data["reason"] = reason
+        self.control.emit(
+            EventKind.IVR_STEP, contact_id=call.contact_id, queue=call.queue, data=data
+        )
