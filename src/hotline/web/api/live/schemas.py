@@ -301,6 +301,8 @@ class SiteTile(BaseModel):
     longest_wait_s: Number
     today: SiteFigures
     status: Literal["idle", "good", "warn", "bad"]
+
+
 class CrisisView(BaseModel):
     """Crisis mode (应急模式) now: whether the center file defines one (``available``), whether
     it is on, since when, who switched it (a user, or ``rule``), from where (``supervisor``
