@@ -108,6 +108,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("PUT", "/api/live/voice/emergency"): SUPERVISORS,
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/callback"): DESK,
     ("GET", "/api/live/agents/{agent_id}/contacts/{contact_id}/screen-pop"): DESK,
+    ("PUT", "/api/live/agents/{agent_id}/contacts/{contact_id}/identity"): DESK,
+    ("DELETE", "/api/live/agents/{agent_id}/contacts/{contact_id}/identity"): DESK,
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/tickets"): DESK,
     ("GET", "/api/live/knowledge"): CENTER_STAFF,
     ("POST", "/api/live/contacts"): SUPERVISORS,

@@ -151,8 +151,25 @@ class PopTicket(BaseModel):
     assignee: str | None
 
 
+class PopIdentity(BaseModel):
+    """A chat's or a WeChat follower's channel identity and the customer an agent linked it to.
+
+    ``kind``: ``wechat`` (the follower's openid), ``email`` or ``phone`` (what a web chat's
+    visitor gave); ``shown`` is masked for roles without personal data; ``customer_id`` is
+    ``null`` while it is linked to nobody.
+    """
+
+    kind: Literal["wechat", "email", "phone"]
+    shown: str
+    customer_id: int | None
+
+
 class ScreenPop(BaseModel):
-    """What the desktop shows for a contact: its attached data and the customer behind it."""
+    """What the desktop shows for a contact: its attached data and the customer behind it.
+
+    ``identity`` is present for chats and WeChat followers whose identity can be linked to a
+    customer from the desk.
+    """
 
     contact_id: str
     attached: dict[str, Any]
@@ -160,6 +177,7 @@ class ScreenPop(BaseModel):
     products: list[PopProduct]
     last_contacts: list[PopContact]
     open_tickets: list[PopTicket]
+    identity: PopIdentity | None = None
 
 
 class KnowledgeHit(BaseModel):
