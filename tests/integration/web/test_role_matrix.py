@@ -223,6 +223,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/kb/articles/{article_id}/attachments"): KB_AUTHORS,
     ("GET", "/api/kb/categories"): EVERYONE,
     ("GET", "/api/kb/gaps"): KB_AUTHORS,
+    ("GET", "/api/kb/gaps.csv"): KB_AUTHORS,
     ("POST", "/api/kb/preview"): KB_AUTHORS,
     ("POST", "/api/kb/images"): KB_AUTHORS,
     ("GET", "/api/kb/images/{image_id}"): EVERYONE,
