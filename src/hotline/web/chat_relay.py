@@ -161,8 +161,8 @@ class LiveConversation:
     bot: BotState | None = None
     #: Who the customer is for the screen pop (phone or e-mail), kept for a later hand-over.
     customer: str | None = None
-    #: Why an agent's reply of a kind (``text``, ``attachment``) may not go out now, or
-    #: ``None``; set by a channel with rules of its own (WeChat's 48-hour window).
+    #: Why an agent's reply of a kind (``text``, ``attachment:<content type>``) may not go
+    #: out now, or ``None``; set by a channel with rules of its own (WeChat's 48-hour window).
     refuse_reply: Callable[[str, float], str | None] | None = None
     #: The channel the customer writes on: ``web`` (the widget) or ``wechat``.
     channel: str = "web"

@@ -530,7 +530,9 @@ async def desk_socket(websocket: WebSocket) -> None:
                 _refuse(outbox, "conversation", str(conflict), conversation_id)
         elif kind in ("message", "attachment") and (
             rule := live.refuse_reply
-            and live.refuse_reply("text" if kind == "message" else "attachment", now)
+            and live.refuse_reply(
+                "text" if kind == "message" else f"attachment:{frame.get('content_type')}", now
+            )
         ):
             outbox.send(
                 {
