@@ -52,6 +52,7 @@ from hotline.channels.chat.conversation import (
     AgentJoined,
     AttachmentRef,
     BotWrote,
+    CallbackNoted,
     Conversation,
     EndContact,
     Ended,
@@ -72,6 +73,8 @@ from hotline.config.bot import BotSettings
 from hotline.config.chat import ChatSettings
 from hotline.core.events import Channel, EventKind
 from hotline.core.events import Event as LogEvent
+from hotline.crm import service as crm
+from hotline.crm.privacy import mask_phone
 from hotline.live.driver import LiveDriver
 from hotline.routing.engine import Result
 from hotline.routing.model import CancelOffer, Offer
@@ -364,6 +367,9 @@ class ChatRelay:
         """A customer's message: posted, then answered by the bot while it has the chat."""
         effects = self.apply(live, event, sender=sender)
         posted = [e.message for e in effects if isinstance(e, Post)]
+        if posted and self.settings().asks_for_callback(posted[0].body):
+            await self.callback_asked(live)
+            return  # a callback asked for is not a question for the bot
         settings = self.bot_settings()
         if not posted or live.bot is None or settings is None or live.state.phase is not Phase.BOT:
             return
@@ -384,6 +390,53 @@ class ChatRelay:
                 await self._route(live)
             else:
                 self.apply(live, BotWrote(at=self.clock(), text=effect.text), sender=None)
+
+    # ------------------------------------------------------------------ callbacks
+
+    async def callback_asked(self, live: LiveConversation) -> dict[str, Any] | None:
+        """The customer asked to be called back: schedule it through the live driver's
+        callback path, due now in the chat's ``callback_queue``, for the conversation
+        (``for_contact``: one case), and note it in the chat; the promised callback (or
+        ``None`` when there is no number to call).
+
+        The number is the one the customer gave in the pre-chat form, else the mobile of the
+        customer their identity (a WeChat follower's) is linked to.
+        """
+        queue = self.settings().callback_queue
+        number = await self._callback_number(live)
+        if queue is None or number is None:
+            note = "请留下电话号码以便回电 · To be called back, please give us a phone number"
+            self.apply(live, CallbackNoted(at=self.clock(), note=note), sender=None)
+            return None
+        promised = self.driver.schedule_callback(
+            queue=queue,
+            due_at=self.clock(),
+            customer=number,
+            requested_by="customer",
+            note=f"chat {live.state.id}",
+            for_contact=live.state.id,
+        )
+        shown = mask_phone(number)
+        note = f"已为您安排回电 {shown} · We will call you back at {shown}"
+        self.apply(live, CallbackNoted(at=self.clock(), note=note), sender=None)
+        return promised
+
+    async def _callback_number(self, live: LiveConversation) -> str | None:
+        if live.pre_chat.phone:
+            return live.pre_chat.phone
+        key = live.customer
+        if not key:
+            return None
+
+        def linked_mobile(session: Session) -> str | None:
+            identity = crm.identity_of(key)
+            if identity is None:
+                return None
+            customer_id = crm.identity_linked(session, identity=identity).customer_id
+            return crm.reach(session, customer_id=customer_id).mobile if customer_id else None
+
+        found: str | None = await self.write(linked_mobile)
+        return found
 
     def _bot_turn(
         self, state: BotState, text: str, settings: BotSettings

@@ -74,14 +74,17 @@ class FollowerOutbox(Outbox):
         self.open_id = open_id
 
     def send(self, message: dict[str, Any]) -> None:
-        """Hand an agent's (or a first-line bot's) text message, or an agent's image, to
-        WeChat; the rest — system notes, queue positions, typing — is for browsers only."""
+        """Hand an agent's (or a first-line bot's) text message, an agent's image, or the
+        answer to a callback request to WeChat; the rest — system notes, queue positions,
+        typing — is for browsers only."""
         if self.closed:
             return
+        if message.get("type") != "message":
+            return
         if (
-            message.get("type") == "message"
-            and message.get("sender") in REPLYING
-            and message.get("kind") in ("text", "attachment")
+            message.get("sender") in REPLYING and message.get("kind") in ("text", "attachment")
+        ) or (
+            message.get("kind") == "callback"  # the answer to the follower's callback request
         ):
             self.bridge.deliver(self, message)
 

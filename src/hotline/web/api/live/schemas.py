@@ -164,11 +164,22 @@ class PopIdentity(BaseModel):
     customer_id: int | None
 
 
+class PopChatMessage(BaseModel):
+    """One message of the chat a callback was asked for in (the same case)."""
+
+    seq: int
+    at: float
+    sender: str
+    kind: str
+    body: str
+
+
 class ScreenPop(BaseModel):
     """What the desktop shows for a contact: its attached data and the customer behind it.
 
     ``identity`` is present for chats and WeChat followers whose identity can be linked to a
-    customer from the desk.
+    customer from the desk; ``case_chat`` for a callback asked for in a chat: that chat's
+    transcript (one case, moved from chat to a call).
     """
 
     contact_id: str
@@ -178,6 +189,7 @@ class ScreenPop(BaseModel):
     last_contacts: list[PopContact]
     open_tickets: list[PopTicket]
     identity: PopIdentity | None = None
+    case_chat: list[PopChatMessage] | None = None
 
 
 class KnowledgeHit(BaseModel):

@@ -44,6 +44,7 @@ def screen_pop(
     attached = dict(driver.attached.get(contact_id, {}))
     number = attached.get("customer")
     chat = attached.get("chat") is True  # a web chat or a WeChat follower
+    case = attached.get("callback_for")  # a callback: the contact it was promised in
     attached = mask_personal(attached, hidden_fields(user.roles))
     body: dict[str, Any] = {
         "contact_id": contact_id,
@@ -73,7 +74,30 @@ def screen_pop(
             if identity is not None:
                 linked = crm.identity_linked(session, identity=identity)
                 body["identity"] = _identity(linked, masked=masked)
+    if case:
+        body["case_chat"] = _case_chat(session, str(case))
     return ScreenPop.model_validate(body)
+
+
+def _case_chat(session: Session, conversation_id: str) -> list[dict[str, Any]] | None:
+    """The transcript of the chat a callback was asked for in, or ``None`` (not a chat)."""
+    from hotline.channels.chat import service as chat_service
+    from hotline.core.errors import NotFound
+
+    try:
+        transcript = chat_service.transcript(session=session, conversation_id=conversation_id)
+    except NotFound:
+        return None
+    return [
+        {
+            "seq": m.seq,
+            "at": m.at,
+            "sender": m.sender.value,
+            "kind": m.kind.value,
+            "body": m.body,
+        }
+        for m in transcript.messages
+    ]
 
 
 class IdentityLink(BaseModel):
