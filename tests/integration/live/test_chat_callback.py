@@ -139,3 +139,20 @@ def test_a_callback_queue_must_be_a_voice_queue_of_the_center() -> None:
             p.field == "chat.callback_queue" and rule in p.rule and p.line is not None
             for p in problems
         ), problems
+
+
+def test_the_agent_offers_a_callback_from_the_chat_desk(client: TestClient) -> None:
+    agent = ready(client, "a004")
+    chat = start(client, phone="13800138000")["conversation"]
+    driver = client.app.state.live  # type: ignore[attr-defined]
+    with client.websocket_connect("/api/chat/ws", headers=agent) as desk:
+        until(desk, of("offer", conversation=chat))
+        desk.send_json({"type": "callback", "conversation": chat})
+        refused = until(desk, of("refused", conversation=chat))
+        assert refused["field"] == "callback" and "not in this conversation" in refused["rule"]
+        desk.send_json({"type": "accept", "conversation": chat})
+        until(desk, of("conversation", conversation=chat))
+        desk.send_json({"type": "callback", "conversation": chat})
+        assert "8000" in until(desk, of("message", kind="callback"))["body"]
+        promised = client.portal.call(_promised, driver, chat)  # type: ignore[union-attr]
+        assert promised == ["13800138000"]

@@ -18,8 +18,9 @@ chats in progress and watches one live, read-only. Transcripts and files are rea
 
 Frames (JSON), customer → server: ``message {text, client_id}``, ``typing``, ``attachment
 {name, content_type, data (base64), client_id}``, ``end``, ``survey {score}``. Agent → server:
-``accept``, ``message``, ``attachment``, ``typing``, ``end``, ``wrap_up {disposition}`` (each
-with ``conversation``), and for supervisors ``watch {conversation}``. Server → both:
+``accept``, ``message``, ``attachment``, ``typing``, ``end``, ``wrap_up {disposition}``,
+``callback`` (offer the customer a callback; each with ``conversation``), and for supervisors
+``watch {conversation}``. Server → both:
 ``state``, ``message``, ``ack``, ``typing``, ``queue`` (customer: position and expected wait),
 ``offer``/``offer_cancelled``/``conversation`` (desk), ``refused {field, rule}``.
 """
@@ -572,8 +573,20 @@ async def desk_socket(websocket: WebSocket) -> None:
             relay.apply(live, Ended(at=now, by=Sender.AGENT, agent_id=agent_id), sender=outbox)
         elif kind == "wrap_up":
             await _wrap_up(driver, outbox, agent_id, conversation_id, frame.get("disposition"))
+        elif kind == "callback":  # the agent offers the customer a callback
+            if relay.settings().callback_queue is None:
+                rule = "this center's chats offer no callback (chat.callback_queue)"
+                _refuse(outbox, "callback", rule, conversation_id)
+            elif live.state.agent_id != agent_id or live.state.phase is Phase.ENDED:
+                _refuse(
+                    outbox, "callback", "the agent is not in this conversation", conversation_id
+                )
+            else:
+                await relay.callback_asked(live)
         else:
-            _refuse(outbox, "type", "one of accept, message, typing, attachment, end, wrap_up")
+            _refuse(
+                outbox, "type", "one of accept, message, typing, attachment, end, wrap_up, callback"
+            )
 
     try:
         await _pump(websocket, outbox, handle)

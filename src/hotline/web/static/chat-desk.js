@@ -130,6 +130,7 @@
           if (Date.now() - typed > 2000) { typed = Date.now(); send({type: 'typing', conversation: id}); }
         });
         chat.end.onclick = () => send({type: 'end', conversation: id});
+        panel.querySelector('.chat-callback').onclick = () => send({type: 'callback', conversation: id});
         chat.wrap.onclick = () => {
           const disposition = panel.querySelector('.chat-disposition').value || null;
           send({type: 'wrap_up', conversation: id, disposition});
