@@ -15,7 +15,6 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from hotline.identity.roles import hidden_fields
-from hotline.live.driver import LiveDriver
 from hotline.web.access import hides_customer_identity, mask_personal
 from hotline.web.api.live.guards import DESK, OWN_DESK, SUPERVISION, driver_of, holding, own
 from hotline.web.api.live.schemas import KnowledgeHit, PopIdentity, ScreenPop
@@ -112,10 +111,14 @@ def _identity(identity: Any, *, masked: bool) -> PopIdentity:
     )
 
 
-def _chat_identity(driver: LiveDriver, contact_id: str) -> Any:
-    """The channel identity of the chat ``contact_id``; 409 for a call or a nameless chat."""
+def _held_chat_identity(request: Request, user: CurrentUser, agent_id: str, contact_id: str) -> Any:
+    """The channel identity of the chat ``contact_id`` the agent holds (403 for another
+    agent's id; 409 for a contact not in their hands, a call, or a chat with no identity)."""
     from hotline.crm import service as crm
 
+    own(user, agent_id)
+    driver = driver_of(request)
+    holding(driver, agent_id, contact_id)
     attached = driver.attached.get(contact_id, {})
     key = attached.get("customer")
     identity = crm.identity_of(str(key)) if key and attached.get("chat") is True else None
@@ -142,16 +145,11 @@ def link_identity(
     tickets. An identity belongs to one customer: linked to another, it is refused (409)
     until unlinked. Audited.
     """
-    own(user, agent_id)
-    driver = driver_of(request)
-    holding(driver, agent_id, contact_id)
     from hotline.crm import service as crm
 
+    identity = _held_chat_identity(request, user, agent_id, contact_id)
     linked = crm.link_identity(
-        session,
-        customer_id=body.customer_id,
-        identity=_chat_identity(driver, contact_id),
-        actor=user.username,
+        session, customer_id=body.customer_id, identity=identity, actor=user.username
     )
     session.commit()
     return _identity(linked, masked=hides_customer_identity(user.roles))
@@ -166,14 +164,10 @@ def unlink_identity(
     session: Session = Depends(db_session, scope="function"),
 ) -> PopIdentity:
     """Unlink the chat's (or WeChat follower's) identity from its customer. Audited."""
-    own(user, agent_id)
-    driver = driver_of(request)
-    holding(driver, agent_id, contact_id)
     from hotline.crm import service as crm
 
-    unlinked = crm.unlink_identity(
-        session, identity=_chat_identity(driver, contact_id), actor=user.username
-    )
+    identity = _held_chat_identity(request, user, agent_id, contact_id)
+    unlinked = crm.unlink_identity(session, identity=identity, actor=user.username)
     session.commit()
     return _identity(unlinked, masked=hides_customer_identity(user.roles))
 
