@@ -249,6 +249,8 @@ class ChatRelay:
         self._ending: set[asyncio.Task[str | None]] = set()
         self._closing = False
         self._writing = asyncio.Lock()
+        #: The conversations a callback was promised for (one per chat).
+        self._called_back: set[str] = set()
         driver.add_listener(self._on_result)
 
     # ------------------------------------------------------------------ life cycle
@@ -397,12 +399,16 @@ class ChatRelay:
         """The customer asked to be called back: schedule it through the live driver's
         callback path, due now in the chat's ``callback_queue``, for the conversation
         (``for_contact``: one case), and note it in the chat; the promised callback (or
-        ``None`` when there is no number to call).
+        ``None`` when there is no number to call, or one was promised already).
 
         The number is the one the customer gave in the pre-chat form, else the mobile of the
         customer their identity (a WeChat follower's) is linked to.
         """
         queue = self.settings().callback_queue
+        if live.state.id in self._called_back:
+            note = "回电已安排 · A callback is already booked for this chat"
+            self.apply(live, CallbackNoted(at=self.clock(), note=note), sender=None)
+            return None
         number = await self._callback_number(live)
         if queue is None or number is None:
             note = "请留下电话号码以便回电 · To be called back, please give us a phone number"
@@ -416,6 +422,7 @@ class ChatRelay:
             note=f"chat {live.state.id}",
             for_contact=live.state.id,
         )
+        self._called_back.add(live.state.id)
         shown = mask_phone(number)
         note = f"已为您安排回电 {shown} · We will call you back at {shown}"
         self.apply(live, CallbackNoted(at=self.clock(), note=note), sender=None)
@@ -735,6 +742,8 @@ class ChatRelay:
                 for outbox in self.desks.get(effect.agent_id, ()):
                     outbox.send(shown)
         for event in result.events:
+            if event.kind is EventKind.FINISHED:
+                self._called_back.discard(event.contact_id or "")  # an ended chat asks no more
             live = self.active.get(event.contact_id or "")
             if live is None:
                 continue

@@ -156,3 +156,7 @@ def test_the_agent_offers_a_callback_from_the_chat_desk(client: TestClient) -> N
         assert "8000" in until(desk, of("message", kind="callback"))["body"]
         promised = client.portal.call(_promised, driver, chat)  # type: ignore[union-attr]
         assert promised == ["13800138000"]
+        # Asked again (by the agent or the customer): one callback per chat.
+        desk.send_json({"type": "callback", "conversation": chat})
+        assert "already" in until(desk, of("message", kind="callback"))["body"]
+        assert client.portal.call(_promised, driver, chat) == promised  # type: ignore[union-attr]
