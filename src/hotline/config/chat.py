@@ -10,7 +10,10 @@ widget may do is decided here, and checked before it takes effect:
 * limits: the longest message, the largest attachment and the attachment types accepted, how
   many conversations one address may open per hour and how many messages a conversation may
   send per minute, how long a conversation's token stays valid;
-* ``canned_replies`` — the answers an agent inserts with one click.
+* ``canned_replies`` — the answers an agent inserts with one click;
+* ``callback_queue`` and ``callback_words`` — where a chat customer who asks to be called
+  back (a message that is one of the words, e.g. "回电") is queued for a callback (a voice
+  queue; none: chats offer no callback).
 
 >>> settings = ChatSettings.model_validate({"allowed_origins": ["https://shop.example.com"]})
 >>> settings.queue, settings.max_attachment_bytes, settings.allows_origin("https://shop.example.com")
@@ -80,6 +83,26 @@ class ChatSettings(BaseModel):
     messages_per_minute: int = Field(default=60, ge=1, le=10_000)
     token_ttl_s: int = Field(default=4 * 3600, ge=60, le=86_400)
     canned_replies: list[CannedReply] = Field(default_factory=list)
+    callback_queue: str | None = Field(default=None, pattern=ID_PATTERN)
+    callback_words: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=lambda: ["回电", "请回电", "给我回电话", "call me back", "callback"],
+        max_length=50,
+    )
+
+    def asks_for_callback(self, text: str) -> bool:
+        """Whether a customer's message asks to be called back (one of ``callback_words``,
+        case, spaces and end punctuation aside), where chats offer callbacks at all.
+
+        >>> settings = ChatSettings(callback_queue="repair")
+        >>> settings.asks_for_callback(" 请回电！"), settings.asks_for_callback("Call me back.")
+        (True, True)
+        >>> settings.asks_for_callback("不要回电"), ChatSettings().asks_for_callback("回电")
+        (False, False)
+        """
+        if self.callback_queue is None:
+            return False
+        said = text.strip().rstrip("!.?！。？ ").strip().casefold()
+        return said in {word.casefold() for word in self.callback_words}
 
     def allows_origin(self, origin: str | None) -> bool:
         """Whether a page of ``origin`` may open conversations (exact match, no wildcards)."""

@@ -397,7 +397,8 @@ def _check_targets(
 
 
 def _check_chat(config: CenterConfig, error: Any) -> None:
-    """The chat widget's queue is a queue of this center, of channel ``chat``."""
+    """The chat widget's queue is a queue of this center, of channel ``chat``; the queue its
+    callbacks enter, one of channel ``voice`` or ``callback``."""
     if config.chat is None:
         return
     queue = next((q for q in config.queues if q.id == config.chat.queue), None)
@@ -408,6 +409,20 @@ def _check_chat(config: CenterConfig, error: Any) -> None:
             ("chat", "queue"),
             f"queue {queue.id!r} takes {queue.channel} contacts; the widget needs a chat queue",
         )
+    callback_queue = config.chat.callback_queue
+    if callback_queue is not None:
+        called = next((q for q in config.queues if q.id == callback_queue), None)
+        if called is None:
+            error(
+                ("chat", "callback_queue"),
+                f"queue {callback_queue!r} is not one of the center's queues",
+            )
+        elif called.channel not in ("voice", "callback"):
+            error(
+                ("chat", "callback_queue"),
+                f"queue {called.id!r} takes {called.channel} contacts; "
+                "callbacks need a voice or callback queue",
+            )
 
 
 def _check_bot(config: CenterConfig, error: Any) -> None:

@@ -26,6 +26,7 @@ MAGIC: dict[str, tuple[bytes, ...]] = {
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/gif": (b"GIF87a", b"GIF89a"),
     "application/pdf": (b"%PDF-",),
+    "audio/amr": (b"#!AMR\n",),
 }
 MAX_NAME_CHARS = 200
 

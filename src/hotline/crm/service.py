@@ -46,6 +46,7 @@ from hotline.store.models.crm import (
     CustomerAddress,
     CustomerContact,
     CustomerEmail,
+    CustomerIdentity,
     CustomerMerge,
     CustomerPhone,
     Product,
@@ -56,11 +57,13 @@ from hotline.store.models.imports import StagedContactPoint, StagedCustomer
 # with the merge record they return.
 __all__ = [
     "CUSTOMER_COLUMNS",
+    "IDENTITY_KINDS",
     "MOVABLE",
     "PRODUCT_COLUMNS",
     "CustomerMerge",
     "DuplicateReport",
     "FollowingRecords",
+    "Identity",
     "NumberLookup",
     "Reach",
     "add_phone",
@@ -75,10 +78,14 @@ __all__ = [
     "find_customers",
     "get_customer",
     "get_product",
+    "identity_linked",
+    "identity_of",
     "import_customers_csv",
     "import_products_csv",
     "in_warranty",
     "likely_duplicates_of",
+    "link_identity",
+    "lookup_identity",
     "lookup_number",
     "merge_customers",
     "profiles",
@@ -88,6 +95,7 @@ __all__ = [
     "record_finished_contact",
     "stage_customers",
     "undo_merge",
+    "unlink_identity",
 ]
 
 # Tables whose rows follow their customer in a merge, by the name used in ``moved``.
@@ -97,6 +105,7 @@ MOVABLE: dict[str, Any] = {
     "addresses": CustomerAddress,
     "products": Product,
     "contacts": CustomerContact,
+    "identities": CustomerIdentity,
 }
 
 
@@ -543,6 +552,157 @@ def _popped(
         for c in connection.execute(_POP_CONTACTS, {"ids": ids, "limit": contacts})
     ]
     return pop
+
+
+# ---------------------------------------------------------------- channel identities
+
+#: How a customer is known on a digital channel: a WeChat follower's openid, or the e-mail
+#: address or number a web chat visitor gave (as an agent matched it to the customer).
+IDENTITY_KINDS = ("wechat", "email", "phone")
+#: The prefix a WeChat follower's contacts carry as their customer (``wechat:<openid>``).
+WECHAT_PREFIX = "wechat:"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A channel identity and the customer it is linked to (``None``: linked to nobody)."""
+
+    kind: str
+    value: str
+    customer_id: int | None = None
+
+    def shown(self, *, masked: bool) -> str:
+        """The identity as a person reads it, masked for roles that don't need it."""
+        if not masked:
+            return self.value
+        if self.kind == "email":
+            return mask_email(self.value)
+        if self.kind == "phone":
+            return mask_phone(self.value)
+        return "…" + self.value[-6:]
+
+
+def identity_of(key: str, *, default_area_code: str | None = None) -> Identity | None:
+    """The channel identity a contact's customer key names, or ``None`` when it names none.
+
+    A WeChat follower's key is ``wechat:<openid>``; a web chat's is the e-mail address or the
+    number its visitor gave (the number normalised to E.164, the address in lower case).
+    Example: ``identity_of("wechat:oLVPpjqs9Bhv")`` is ``Identity("wechat", "oLVPpjqs9Bhv")``.
+    """
+    key = key.strip()
+    if key.startswith(WECHAT_PREFIX):
+        open_id = key[len(WECHAT_PREFIX) :]
+        return Identity("wechat", open_id) if open_id else None
+    if "@" in key:
+        return Identity("email", key.lower())
+    number = try_normalize(key, default_area_code=default_area_code)
+    return Identity("phone", number.e164) if number is not None else None
+
+
+def identity_linked(session: Session, *, identity: Identity) -> Identity:
+    """``identity`` with the customer it is linked to (a merged one followed to its survivor)."""
+    customer_id = session.scalars(
+        select(CustomerIdentity.customer_id).where(
+            CustomerIdentity.kind == identity.kind, CustomerIdentity.value == identity.value
+        )
+    ).first()
+    if customer_id is not None:
+        customer_id = get_customer(session, customer_id=customer_id).id
+    return Identity(identity.kind, identity.value, customer_id)
+
+
+def link_identity(
+    session: Session, *, customer_id: int, identity: Identity, actor: str
+) -> Identity:
+    """Link a channel identity to a customer, so their next chat or WeChat message pops them.
+
+    De-duplicated: an identity belongs to one customer at most; linking it again to the same
+    customer changes nothing, and linking it to another is refused until it is unlinked.
+    Audited (``customer.identity_link``). Example::
+
+        link_identity(session, customer_id=7, identity=Identity("wechat", "oLVP…"), actor="a004")
+    """
+    if identity.kind not in IDENTITY_KINDS:
+        rule = f"identity kind must be one of {', '.join(IDENTITY_KINDS)}"
+        raise ValidationFailed([Problem(rule, field="kind")])
+    customer = get_customer(session, customer_id=customer_id)
+    linked = identity_linked(session, identity=identity)
+    if linked.customer_id == customer.id:
+        return linked
+    if linked.customer_id is not None:
+        raise Conflict(
+            f"this {identity.kind} identity is linked to customer {linked.customer_id}: "
+            "unlink it first"
+        )
+    session.add(
+        CustomerIdentity(
+            customer_id=customer.id, kind=identity.kind, value=identity.value, linked_by=actor
+        )
+    )
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="customer.identity_link",
+        target=f"customer:{customer.id}",
+        detail={"kind": identity.kind},
+    )
+    return Identity(identity.kind, identity.value, customer.id)
+
+
+def unlink_identity(session: Session, *, identity: Identity, actor: str) -> Identity:
+    """Unlink a channel identity from its customer; the identity as it was linked.
+
+    Audited (``customer.identity_unlink``); 404 (:class:`NotFound`) when it is linked to
+    nobody.
+    """
+    row = session.scalars(
+        select(CustomerIdentity).where(
+            CustomerIdentity.kind == identity.kind, CustomerIdentity.value == identity.value
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"this {identity.kind} identity is linked to no customer")
+    customer_id = row.customer_id
+    session.delete(row)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="customer.identity_unlink",
+        target=f"customer:{customer_id}",
+        detail={"kind": identity.kind},
+    )
+    return Identity(identity.kind, identity.value, customer_id)
+
+
+def lookup_identity(
+    session: Session,
+    *,
+    key: str,
+    default_area_code: str | None = None,
+    contacts: int = 5,
+    masked: bool = False,
+) -> NumberLookup:
+    """Look up a chat's or a WeChat follower's customer key, as :func:`lookup_number` does
+    a calling number: the customer linked to the identity first, then those on file with the
+    address or number. Example: ``lookup_identity(session, key="wechat:oLVP…").customers``.
+    """
+    identity = identity_of(key, default_area_code=default_area_code)
+    pop = NumberLookup(
+        calling_number=key,
+        e164=identity.value if identity is not None and identity.kind == "phone" else None,
+    )
+    if identity is None:
+        return pop
+    linked = identity_linked(session, identity=identity)
+    ids = [linked.customer_id] if linked.customer_id is not None else []
+    if identity.kind == "email":
+        ids += [c.id for c in customers_with_email(session, address=identity.value)]
+    elif identity.kind == "phone":
+        ids += customers_with_number(session, number=identity.value)
+    session.flush()
+    return _popped(session, pop, list(dict.fromkeys(ids)), contacts=contacts, masked=masked)
 
 
 def customer_view(session: Session, *, customer: Customer, masked: bool) -> dict[str, Any]:

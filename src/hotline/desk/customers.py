@@ -40,6 +40,7 @@ def screen_pop(
     default_area_code: str | None = None,
     contacts: int = 5,
     masked: bool = False,
+    chat: bool = False,
 ) -> ScreenPop:
     """Look up a calling number (or a chat's e-mail address): customer(s), their products,
     last contacts and open tickets.
@@ -49,8 +50,19 @@ def screen_pop(
 
         pop = screen_pop(session, calling_number="+86 138 1234 5678")
         pop.customers[0]["name"]
+
+    A chat or a WeChat follower (``chat``) is looked up by its channel identity first
+    (:func:`hotline.crm.service.lookup_identity`): the customer an agent linked it to.
     """
-    if "@" in calling_number:  # a chat or an e-mail that gave an address, not a number
+    if chat:
+        found = crm.lookup_identity(
+            session,
+            key=calling_number,
+            default_area_code=default_area_code,
+            contacts=contacts,
+            masked=masked,
+        )
+    elif "@" in calling_number:  # a chat or an e-mail that gave an address, not a number
         found = crm.lookup_address(
             session, address=calling_number, contacts=contacts, masked=masked
         )

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from hotline.core.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -42,6 +43,7 @@ from hotline.store.models.kb import (
     KbCategory,
     KbFeedback,
     KbImage,
+    KbSearch,
     KbSearchDocument,
     KbSearchMiss,
     KbTerm,
@@ -426,12 +428,21 @@ def image(session: Session, *, image_id: int) -> KbImage:
 # ---------------------------------------------------------------- usage and feedback
 
 
-def read(session: Session, *, article_id: int, now: datetime | None = None) -> KbVersion:
-    """Open the published version for reading (counts a view); refuses unpublished/expired."""
+def read(
+    session: Session, *, article_id: int, now: datetime | None = None, reader: str | None = None
+) -> KbVersion:
+    """Open the published version for reading (counts a view); refuses unpublished/expired.
+
+    When ``reader`` (a username) searched in the last :data:`OPEN_WINDOW` and this article
+    was among the results, that search counts as opened (:func:`record_search`).
+    """
+    now = now or utcnow()
     article = get_article(session, article_id=article_id)
-    if article.published_version is None or not _valid(article, now or utcnow()):
+    if article.published_version is None or not _valid(article, now):
         raise NotFound(f"article {article_id} is not published or not valid now")
     article.views += 1
+    if reader is not None:
+        _mark_opened(session, username=reader, article_id=article_id, now=now)
     return version(session, article_id=article_id, number=article.published_version)
 
 
@@ -842,15 +853,73 @@ def record_miss(session: Session, *, query: str, now: datetime | None = None) ->
     return True
 
 
+#: How long after a search an article opened from its results counts as the search's answer;
+#: a search whose window passed without one is a search whose results nobody opened.
+OPEN_WINDOW = timedelta(minutes=30)
+
+
+def record_search(
+    session: Session,
+    *,
+    query: str,
+    username: str,
+    article_ids: Sequence[int],
+    now: datetime | None = None,
+) -> bool:
+    """Keep a search that found articles, so the gap report can tell whether the person who
+    searched opened one of them (:func:`read` with ``reader``) within :data:`OPEN_WINDOW`;
+    ``False`` when the query normalises to nothing, which is not kept.
+
+    Example: ``record_search(session, query="冰箱结冰", username="a004", article_ids=[3, 9])``.
+    """
+    normalised = normalised_query(query)
+    if not normalised or not article_ids:
+        return False
+    session.add(
+        KbSearch(
+            query=normalised,
+            asked=query.strip()[:QUERY_LENGTH],
+            username=username,
+            article_ids=list(article_ids),
+            searched_at=now or utcnow(),
+        )
+    )
+    session.flush()
+    return True
+
+
+def _mark_opened(session: Session, *, username: str, article_id: int, now: datetime) -> None:
+    """The reader's latest search of the open window that showed ``article_id`` and was not
+    opened yet counts as opened now."""
+    recent = session.scalars(
+        select(KbSearch)
+        .where(
+            KbSearch.username == username,
+            KbSearch.searched_at >= now - OPEN_WINDOW,
+            KbSearch.searched_at <= now,
+            KbSearch.opened_at.is_(None),
+        )
+        .order_by(KbSearch.searched_at.desc(), KbSearch.id.desc())
+    )
+    for search in recent:
+        if article_id in search.article_ids:
+            search.opened_at = now
+            session.flush()
+            return
+
+
 @dataclass(frozen=True)
 class Gap:
     """A question the knowledge base did not answer: the normalised query, how many searches
-    for it found nothing in the period, the last one, and how it was last typed."""
+    for it found nothing in the period, how many found articles that nobody then opened
+    (``unopened``: the open window passed without one), the last of them, and how it was last
+    typed."""
 
     query: str
     searches: int
     last_searched: datetime
     asked: str
+    unopened: int = 0
 
 
 def gaps(
@@ -859,33 +928,53 @@ def gaps(
     """The unanswered questions of the last ``days`` days, most asked first (then the most
     recent): what authors should write next.
 
+    A question counts the searches for it that found nothing and those whose results nobody
+    opened within :data:`OPEN_WINDOW` (a search still inside its window is not counted yet).
     Example: ``gaps(session, days=7)[0].query`` is the week's most asked unanswered question.
     """
-    since = (now or utcnow()) - timedelta(days=days)
-    counted = (
-        select(
-            KbSearchMiss.query,
-            func.count().label("searches"),
-            func.max(KbSearchMiss.searched_at).label("last_searched"),
-            func.max(KbSearchMiss.id).label("last_id"),
+    now = now or utcnow()
+    since = now - timedelta(days=days)
+    found: dict[str, dict[str, Any]] = {}
+    for table, where, field in (
+        (KbSearchMiss, KbSearchMiss.searched_at >= since, "searches"),
+        (
+            KbSearch,
+            and_(
+                KbSearch.searched_at >= since,
+                KbSearch.searched_at <= now - OPEN_WINDOW,
+                KbSearch.opened_at.is_(None),
+            ),
+            "unopened",
+        ),
+    ):
+        counted = (
+            select(
+                table.query,
+                func.count().label("searches"),
+                func.max(table.searched_at).label("last_searched"),
+                func.max(table.id).label("last_id"),
+            )
+            .where(where)
+            .group_by(table.query)
+            .subquery()
         )
-        .where(KbSearchMiss.searched_at >= since)
-        .group_by(KbSearchMiss.query)
-        .order_by(text("searches DESC"), text("last_searched DESC"), KbSearchMiss.query)
-        .limit(limit)
-        .subquery()
-    )
-    rows = session.execute(
-        select(counted, KbSearchMiss.asked)
-        .join(KbSearchMiss, KbSearchMiss.id == counted.c.last_id)
-        .order_by(counted.c.searches.desc(), counted.c.last_searched.desc(), counted.c.query)
-    )
-    return [
-        Gap(
-            query=row.query,
-            searches=int(row.searches),
-            last_searched=row.last_searched,
-            asked=row.asked,
+        rows = session.execute(
+            select(counted, table.asked).join(table, table.id == counted.c.last_id)
         )
-        for row in rows
-    ]
+        for row in rows:
+            gap = found.setdefault(
+                row.query,
+                {"searches": 0, "unopened": 0, "last_searched": row.last_searched, "asked": ""},
+            )
+            gap[field] = int(row.searches)
+            if row.last_searched >= gap["last_searched"]:
+                gap["last_searched"], gap["asked"] = row.last_searched, row.asked
+    ordered = sorted(
+        found.items(),
+        key=lambda item: (
+            -(item[1]["searches"] + item[1]["unopened"]),
+            -item[1]["last_searched"].timestamp(),
+            item[0],
+        ),
+    )
+    return [Gap(query=query, **gap) for query, gap in ordered[:limit]]

@@ -52,6 +52,7 @@ from hotline.channels.chat.conversation import (
     AgentJoined,
     AttachmentRef,
     BotWrote,
+    CallbackNoted,
     Conversation,
     EndContact,
     Ended,
@@ -72,6 +73,8 @@ from hotline.config.bot import BotSettings
 from hotline.config.chat import ChatSettings
 from hotline.core.events import Channel, EventKind
 from hotline.core.events import Event as LogEvent
+from hotline.crm import service as crm
+from hotline.crm.privacy import mask_phone
 from hotline.live.driver import LiveDriver
 from hotline.routing.engine import Result
 from hotline.routing.model import CancelOffer, Offer
@@ -161,8 +164,8 @@ class LiveConversation:
     bot: BotState | None = None
     #: Who the customer is for the screen pop (phone or e-mail), kept for a later hand-over.
     customer: str | None = None
-    #: Why an agent's reply of a kind (``text``, ``attachment``) may not go out now, or
-    #: ``None``; set by a channel with rules of its own (WeChat's 48-hour window).
+    #: Why an agent's reply of a kind (``text``, ``attachment:<content type>``) may not go
+    #: out now, or ``None``; set by a channel with rules of its own (WeChat's 48-hour window).
     refuse_reply: Callable[[str, float], str | None] | None = None
     #: The channel the customer writes on: ``web`` (the widget) or ``wechat``.
     channel: str = "web"
@@ -246,6 +249,8 @@ class ChatRelay:
         self._ending: set[asyncio.Task[str | None]] = set()
         self._closing = False
         self._writing = asyncio.Lock()
+        #: The conversations a callback was promised for (one per chat).
+        self._called_back: set[str] = set()
         driver.add_listener(self._on_result)
 
     # ------------------------------------------------------------------ life cycle
@@ -364,6 +369,9 @@ class ChatRelay:
         """A customer's message: posted, then answered by the bot while it has the chat."""
         effects = self.apply(live, event, sender=sender)
         posted = [e.message for e in effects if isinstance(e, Post)]
+        if posted and self.settings().asks_for_callback(posted[0].body):
+            await self.callback_asked(live)
+            return  # a callback asked for is not a question for the bot
         settings = self.bot_settings()
         if not posted or live.bot is None or settings is None or live.state.phase is not Phase.BOT:
             return
@@ -384,6 +392,58 @@ class ChatRelay:
                 await self._route(live)
             else:
                 self.apply(live, BotWrote(at=self.clock(), text=effect.text), sender=None)
+
+    # ------------------------------------------------------------------ callbacks
+
+    async def callback_asked(self, live: LiveConversation) -> dict[str, Any] | None:
+        """The customer asked to be called back: schedule it through the live driver's
+        callback path, due now in the chat's ``callback_queue``, for the conversation
+        (``for_contact``: one case), and note it in the chat; the promised callback (or
+        ``None`` when there is no number to call, or one was promised already).
+
+        The number is the one the customer gave in the pre-chat form, else the mobile of the
+        customer their identity (a WeChat follower's) is linked to.
+        """
+        queue = self.settings().callback_queue
+        if live.state.id in self._called_back:
+            note = "回电已安排 · A callback is already booked for this chat"
+            self.apply(live, CallbackNoted(at=self.clock(), note=note), sender=None)
+            return None
+        number = await self._callback_number(live)
+        if queue is None or number is None:
+            note = "请留下电话号码以便回电 · To be called back, please give us a phone number"
+            self.apply(live, CallbackNoted(at=self.clock(), note=note), sender=None)
+            return None
+        promised = self.driver.schedule_callback(
+            queue=queue,
+            due_at=self.clock(),
+            customer=number,
+            requested_by="customer",
+            note=f"chat {live.state.id}",
+            for_contact=live.state.id,
+        )
+        self._called_back.add(live.state.id)
+        shown = mask_phone(number)
+        note = f"已为您安排回电 {shown} · We will call you back at {shown}"
+        self.apply(live, CallbackNoted(at=self.clock(), note=note), sender=None)
+        return promised
+
+    async def _callback_number(self, live: LiveConversation) -> str | None:
+        if live.pre_chat.phone:
+            return live.pre_chat.phone
+        key = live.customer
+        if not key:
+            return None
+
+        def linked_mobile(session: Session) -> str | None:
+            identity = crm.identity_of(key)
+            if identity is None:
+                return None
+            customer_id = crm.identity_linked(session, identity=identity).customer_id
+            return crm.reach(session, customer_id=customer_id).mobile if customer_id else None
+
+        found: str | None = await self.write(linked_mobile)
+        return found
 
     def _bot_turn(
         self, state: BotState, text: str, settings: BotSettings
@@ -682,6 +742,8 @@ class ChatRelay:
                 for outbox in self.desks.get(effect.agent_id, ()):
                     outbox.send(shown)
         for event in result.events:
+            if event.kind is EventKind.FINISHED:
+                self._called_back.discard(event.contact_id or "")  # an ended chat asks no more
             live = self.active.get(event.contact_id or "")
             if live is None:
                 continue

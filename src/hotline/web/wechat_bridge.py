@@ -7,11 +7,18 @@ agent works it at the chat desk like a web chat. The follower's side of the conv
 :class:`FollowerOutbox` among the conversation's customer sockets: it ignores everything but
 the agent's text messages, which it hands to the account's :class:`MessageApi`, in order per
 follower. Before the agent's reply is even posted, the conversation's ``refuse_reply`` says
-no past WeChat's 48 hours after the follower's last message (and to files: WeChat media
-uploads are not built), so the agent is told at once instead of the message vanishing.
+no past WeChat's 48 hours after the follower's last message (and to files other than images),
+so the agent is told at once instead of the message vanishing.
 
 A reply WeChat refuses anyway (its count limit, a blocked account) comes back to the agent's
 desk as ``refused`` with WeChat's errcode and words.
+
+Media go both ways: a follower's image or voice message is fetched from WeChat (``media/get``),
+checked like any chat file (its type among WeChat's image and voice types, the widget's size
+limit, content that is what it claims) and kept as the conversation's attachment, which the
+desk shows; one that cannot be fetched or is refused is posted as text saying why, so nothing
+is lost. An agent's image goes out through ``media/upload`` and an image message; other files
+are refused at once.
 """
 
 from __future__ import annotations
@@ -27,10 +34,24 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.channels.chat import service as chat
-from hotline.channels.chat.conversation import CustomerWrote, Ended, Phase, Sender
+from hotline.channels.chat.conversation import (
+    Attached,
+    AttachmentRef,
+    CustomerWrote,
+    Ended,
+    Phase,
+    Sender,
+)
 from hotline.channels.wechat import service as wechat
 from hotline.channels.wechat.client import MessageApi, SendRefused
-from hotline.channels.wechat.protocol import Inbound, reply_refusal
+from hotline.channels.wechat.protocol import (
+    INBOUND_MEDIA_TYPES,
+    Inbound,
+    attachment_refusal,
+    media_name,
+    reply_refusal,
+)
+from hotline.core.files import check_file
 from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox
 
 log = logging.getLogger(__name__)
@@ -53,14 +74,17 @@ class FollowerOutbox(Outbox):
         self.open_id = open_id
 
     def send(self, message: dict[str, Any]) -> None:
-        """Hand an agent's (or a first-line bot's) text message to WeChat; the rest — system
-        notes, queue positions, typing — is for browsers only."""
+        """Hand an agent's (or a first-line bot's) text message, an agent's image, or the
+        answer to a callback request to WeChat; the rest — system notes, queue positions,
+        typing — is for browsers only."""
         if self.closed:
             return
+        if message.get("type") != "message":
+            return
         if (
-            message.get("type") == "message"
-            and message.get("sender") in REPLYING
-            and message.get("kind") == "text"
+            message.get("sender") in REPLYING and message.get("kind") in ("text", "attachment")
+        ) or (
+            message.get("kind") == "callback"  # the answer to the follower's callback request
         ):
             self.bridge.deliver(self, message)
 
@@ -110,12 +134,17 @@ class WeChatBridge:
         live = await self._open_conversation(account, inbound, known)
         self.last_message[open_id] = now
         self._attach(live, account.app_id, open_id)
-        limit = self.relay.settings().max_message_chars
-        text = inbound.shown if len(inbound.shown) <= limit else inbound.shown[: limit - 1] + "…"
-        # Through the relay's customer path, so a bot that has the chat answers the follower.
-        await self.relay.customer_wrote(
-            live, CustomerWrote(at=now, text=text, client_id=f"wx{push_id}"), sender=None
-        )
+        shown = inbound.shown
+        if inbound.msg_type in INBOUND_MEDIA_TYPES and inbound.media_id:
+            problem = await self._keep_media(account, live, inbound, push_id, now)
+            shown = f"{shown} ({problem})" if problem else ""
+        if shown:
+            limit = self.relay.settings().max_message_chars
+            text = shown if len(shown) <= limit else shown[: limit - 1] + "…"
+            # Through the relay's customer path, so a bot that has the chat answers them.
+            await self.relay.customer_wrote(
+                live, CustomerWrote(at=now, text=text, client_id=f"wx{push_id}"), sender=None
+            )
         conversation_id = live.state.id
 
         def done(session: Session) -> None:
@@ -132,6 +161,48 @@ class WeChatBridge:
 
         await self.relay.write(done)
         return conversation_id
+
+    async def _keep_media(
+        self,
+        account: wechat.Account,
+        live: LiveConversation,
+        inbound: Inbound,
+        push_id: int,
+        now: float,
+    ) -> str | None:
+        """Fetch a follower's image or voice, check it and post it as their attachment; why
+        it was not kept (``None`` when it was)."""
+        limit = self.relay.settings().max_attachment_bytes
+        try:
+            content_type, data = await self._api(account).get_media(
+                media_id=inbound.media_id, max_bytes=limit
+            )
+        except SendRefused as refused:
+            log.warning("wechat: media %s not fetched: %s", inbound.media_id, refused)
+            return f"not kept: {refused}"
+        name = media_name(inbound, content_type)
+        problem = check_file(
+            name=name,
+            content_type=content_type,
+            data=data,
+            allowed_types=INBOUND_MEDIA_TYPES[inbound.msg_type],
+            max_bytes=limit,
+        )
+        if problem is not None:
+            return f"not kept: {problem}"
+        ref = AttachmentRef(
+            id=self.relay.new_attachment_id(live.state.id),
+            name=name,
+            content_type=content_type,
+            size=len(data),
+        )
+        await self.relay.keep_attachment(live.state.id, ref, data)
+        self.relay.apply(
+            live,
+            Attached(at=now, sender=Sender.CUSTOMER, attachment=ref, client_id=f"wx{push_id}"),
+            sender=None,
+        )
+        return None
 
     async def _follower(self, open_id: str) -> wechat.Follower | None:
         # Read in the writer's turn: the follower's row is written by the push before.
@@ -173,8 +244,10 @@ class WeChatBridge:
             live.customers.add(FollowerOutbox(self, app_id=app_id, open_id=open_id))
 
         def refuse_reply(kind: str, now: float) -> str | None:
-            if kind != "text":
-                return "WeChat conversations take text replies only (files are not sent)"
+            if kind.startswith("attachment"):
+                refused = attachment_refusal(kind.partition(":")[2])
+                if refused is not None:
+                    return refused
             return reply_refusal(last_customer_message_at=self.last_message.get(open_id), now=now)
 
         live.refuse_reply = refuse_reply
@@ -226,17 +299,30 @@ class WeChatBridge:
             try:
                 if api is None:
                     raise SendRefused(-1, "the WeChat account is not configured any more")
-                await api.send_text(open_id=outbox.open_id, text=str(message.get("body", "")))
+                if message.get("kind") == "attachment":
+                    await self._send_image(api, outbox.open_id, message)
+                else:
+                    await api.send_text(open_id=outbox.open_id, text=str(message.get("body", "")))
             except SendRefused as refused:
                 log.warning("wechat: reply to %s not delivered: %s", outbox.open_id, refused)
                 self._tell_agent(message, f"not delivered on WeChat: {refused}")
+
+    async def _send_image(self, api: MessageApi, open_id: str, message: dict[str, Any]) -> None:
+        """Upload the agent's image (read back from the conversation's files) and send it."""
+        attachment_id = str(message.get("attachment", {}).get("id", ""))
+        _, ref, data = await self.relay.write(
+            lambda session: chat.attachment(session=session, attachment_id=attachment_id)
+        )
+        await api.send_image(
+            open_id=open_id, name=ref.name, content_type=ref.content_type, data=data
+        )
 
     def _tell_agent(self, message: dict[str, Any], rule: str) -> None:
         agent_id = message.get("agent_id")
         shown = {
             "type": "refused",
             "conversation": message.get("conversation"),
-            "field": "text",
+            "field": "attachment" if message.get("kind") == "attachment" else "text",
             "rule": rule,
             "client_id": message.get("client_id"),
             "seq": message.get("seq"),

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from hotline.config.chat import ChatSettings
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
+from hotline.crm import service as crm
 from hotline.identity.passwords import hash_password
 from hotline.live.driver import LiveDriver, attach
 from hotline.store.db import make_engine, make_session_factory
@@ -51,6 +52,7 @@ class Sites:
 
     shop: str
     hotline: str
+    customer_id: int = 0
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,10 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
                 )
             )
         session.commit()
+        # A customer on file under another number: the agent matches the chat to them.
+        known = crm.create_customer(session, name="王小明", phones=["+86 139 0000 7777"])
+        session.commit()
+        customer_id = known.id
     with serving(shop_app, name="shop") as shop:
         sample = load_center(SAMPLE)
         assert sample.chat is not None
@@ -94,7 +100,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
         attach(app, LiveDriver(center=center, honour_hours=False))
         with serving(app, name="chat") as url:
             hotline_url["url"] = url
-            yield Sites(shop=shop, hotline=url)
+            yield Sites(shop=shop, hotline=url, customer_id=customer_id)
     engine.dispose()
 
 
@@ -148,6 +154,18 @@ def test_a_customer_and_an_agent_chat_through_the_server_across_a_dropped_connec
     desk.locator(".chat-accept").click()
     expect(desk.locator(".chat-panel .chat-who")).to_contain_text("王小明")
     expect(shop.locator("#hotline-chat .hc-log .hc-system")).to_contain_text("客服已接入")
+    # The number is on nobody's record: the agent links the visitor to the customer they
+    # matched; the screen pop then shows them, and the agent can unlink again.
+    desk.fill(".chat-link-id", str(sites.customer_id))
+    desk.click(".chat-link button[type=submit]")
+    expect(desk.locator(".chat-linked-to")).to_contain_text(
+        f"Linked to customer {sites.customer_id}"
+    )
+    expect(desk.locator(".chat-pop-customer")).to_contain_text("王小明")
+    assert serious_violations(desk) == []
+    desk.click(".chat-unlink")
+    expect(desk.locator(".chat-link")).to_be_visible()
+    expect(desk.locator(".chat-linked")).to_be_hidden()
     shop.fill("#hc-text", "洗衣机漏水了")
     shop.press("#hc-text", "Enter")
     expect(shop.locator("#hotline-chat li.hc-customer[data-seq]")).to_have_count(1)
@@ -180,6 +198,13 @@ def test_a_customer_and_an_agent_chat_through_the_server_across_a_dropped_connec
     )
     assert seqs == sorted(set(seqs)) == list(range(1, len(seqs) + 1))
 
+    # The agent offers a callback: scheduled, and both sides read the note.
+    desk.click(".chat-callback")
+    expect(desk.locator(".chat-log li.from-system .body").last).to_contain_text(
+        "We will call you back"
+    )
+    expect(shop.locator("#hotline-chat .hc-log")).to_contain_text("已为您安排回电")
+
     # The agent types a canned reply; the customer ends the chat and rates it; wrap-up.
     desk.locator(".chat-canned").first.click()
     assert "很高兴为您服务" in desk.locator(".chat-text").input_value()
@@ -210,7 +235,7 @@ def test_a_customer_and_an_agent_chat_through_the_server_across_a_dropped_connec
     qa.fill("#open-contact", chat_id or "")
     qa.locator("#open-form button[type=submit]").click()
     expect(qa.locator("#qa-chat")).to_be_visible()
-    expect(qa.locator("#qa-transcript li")).to_have_count(7)
+    expect(qa.locator("#qa-transcript li")).to_have_count(8)
     expect(qa.locator("#qa-transcript")).to_contain_text("型号是 XQB80")
     assert serious_violations(qa) == []
     qa_context.close()

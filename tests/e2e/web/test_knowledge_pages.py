@@ -261,6 +261,13 @@ def test_gap_report_leads_to_an_article_with_an_image(
     expect(gap).to_have_count(1)
     expect(gap.locator("td").nth(0)).to_have_text("冰箱结冰")
     expect(gap.locator("td").nth(1)).to_have_text("1")
+    expect(gap.locator("td").nth(2)).to_have_text("0")  # searches whose results nobody opened
+    export = writer.locator("#kb-gaps-export")
+    expect(export).to_have_attribute("href", "/api/kb/gaps.csv?days=30")
+    exported = writer.evaluate(
+        "async (url) => (await fetch(url)).text()", export.get_attribute("href")
+    )
+    assert "冰箱结冰,1,0," in exported
     _accessible(writer)  # the gap report, in Chinese
     gap.locator("a").click()
     expect(writer.locator("#kb-title")).to_have_value("冰箱 結冰？")

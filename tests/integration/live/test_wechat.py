@@ -8,6 +8,8 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from email.parser import BytesParser
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,12 +36,16 @@ BLOCKED = "oBLOCKEDfollower000000000000"
 
 
 class MessageApiStandIn:
-    """WeChat's token and customer-service message API, as published, on 127.0.0.1."""
+    """WeChat's token, customer-service message and temporary-media APIs, as published, on
+    127.0.0.1: ``media`` holds what ``media/get`` hands out (media id → content type, bytes),
+    ``uploaded`` what ``media/upload`` received (media id, file name, content type, bytes)."""
 
     def __init__(self) -> None:
         self.tokens_issued = 0
         self.sent: list[dict[str, Any]] = []
         self.token = ""
+        self.media: dict[str, tuple[str, bytes]] = {}
+        self.uploaded: list[tuple[str, str, str, bytes]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,10 +60,25 @@ class MessageApiStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _file(self, content_type: str, data: bytes) -> None:
+                self.send_response(200)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                if url.path != "/cgi-bin/token" or query.get("grant_type") != "client_credential":
+                if url.path == "/cgi-bin/media/get":
+                    found = outer.media.get(query.get("media_id", ""))
+                    if query.get("access_token") != outer.token:
+                        self._answer({"errcode": 40001, "errmsg": "invalid credential"})
+                    elif found is None:
+                        self._answer({"errcode": 40007, "errmsg": "invalid media_id"})
+                    else:
+                        self._file(*found)
+                elif url.path != "/cgi-bin/token" or query.get("grant_type") != "client_credential":
                     self._answer({"errcode": 40013, "errmsg": "invalid request"})
                 elif (query.get("appid"), query.get("secret")) != (APP_ID, SECRET):
                     self._answer({"errcode": 40125, "errmsg": "invalid appsecret"})
@@ -69,7 +90,11 @@ class MessageApiStandIn:
             def do_POST(self) -> None:
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                raw = self.rfile.read(int(self.headers["content-length"]))
+                if url.path == "/cgi-bin/media/upload":
+                    self._upload(query, raw)
+                    return
+                body = json.loads(raw)
                 if url.path != "/cgi-bin/message/custom/send":
                     self._answer({"errcode": 40013, "errmsg": "invalid request"})
                 elif query.get("access_token") != outer.token:
@@ -79,6 +104,24 @@ class MessageApiStandIn:
                 else:
                     outer.sent.append(body)
                     self._answer({"errcode": 0, "errmsg": "ok"})
+
+            def _upload(self, query: dict[str, str], raw: bytes) -> None:
+                """The multipart field ``media`` of an upload of ``type=image``."""
+                head = f"content-type: {self.headers['content-type']}\r\n\r\n".encode()
+                parts = BytesParser(policy=default).parsebytes(head + raw).iter_parts()
+                media = [p for p in parts if p.get_param("name", header="content-disposition")]
+                if query.get("access_token") != outer.token:
+                    self._answer({"errcode": 40001, "errmsg": "invalid credential"})
+                elif query.get("type") != "image" or len(media) != 1:
+                    self._answer({"errcode": 40004, "errmsg": "invalid media type"})
+                else:
+                    part = media[0]
+                    media_id = f"UPLOADED-{len(outer.uploaded) + 1}"
+                    data = part.get_payload(decode=True)
+                    assert isinstance(data, bytes)
+                    name = part.get_filename() or ""
+                    outer.uploaded.append((media_id, name, part.get_content_type(), data))
+                    self._answer({"type": "image", "media_id": media_id, "created_at": 1})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -216,13 +259,14 @@ def test_a_follower_chats_with_an_agent_at_the_desk_through_wechat(
             ]
             assert wechat_api.tokens_issued == 1  # the access token is cached
 
-            # Files are not sent to WeChat, and past 48 h after the follower's last message
-            # WeChat takes no reply: the agent is told at once, nothing is posted.
+            # Files other than images are not sent to WeChat, and past 48 h after the
+            # follower's last message WeChat takes no reply: the agent is told at once,
+            # nothing is posted.
             desk.send_json(
-                {"type": "attachment", "conversation": chat, "name": "a.png",
-                 "content_type": "image/png", "data": "", "client_id": "d3"}
+                {"type": "attachment", "conversation": chat, "name": "a.pdf",
+                 "content_type": "application/pdf", "data": "", "client_id": "d3"}
             )  # fmt: skip
-            assert "text replies only" in until(desk, of("refused", client_id="d3"))["rule"]
+            assert "text and images" in until(desk, of("refused", client_id="d3"))["rule"]
             bridge.last_message[FOLLOWER] -= 49 * 3600
             desk.send_json(
                 {"type": "message", "conversation": chat, "text": "还在吗？", "client_id": "d4"}

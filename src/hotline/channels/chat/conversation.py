@@ -77,6 +77,7 @@ class Kind(StrEnum):
     JOINED = "joined"
     HANDED_OVER = "handed_over"
     ENDED = "ended"
+    CALLBACK = "callback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,15 @@ class Ended:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackNoted:
+    """The customer asked to be called back: the conversation notes whether a callback was
+    scheduled (``note``: what the customer is told) and goes on."""
+
+    at: float
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class SurveyAnswered:
     """The customer rated the chat (CSAT, 1–5) after it ended."""
 
@@ -202,6 +212,7 @@ Event = (
     | AgentJoined
     | Ended
     | SurveyAnswered
+    | CallbackNoted
 )
 
 
@@ -304,6 +315,10 @@ def transition(
             return conversation, ()
         joined = replace(conversation, phase=Phase.TALKING, agent_id=event.agent_id)
         return _post(joined, Message(0, event.at, Sender.SYSTEM, Kind.JOINED, "", event.agent_id))
+    if isinstance(event, CallbackNoted):
+        if conversation.phase is Phase.ENDED:
+            return conversation, ()
+        return _post(conversation, Message(0, event.at, Sender.SYSTEM, Kind.CALLBACK, event.note))
     if isinstance(event, Ended):
         if conversation.phase is Phase.ENDED:
             return conversation, ()

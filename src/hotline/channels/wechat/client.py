@@ -8,11 +8,19 @@ and fetched again a few minutes before it expires, or at once when WeChat says i
 or expired (errcode 40001, 40014, 42001). WeChat answers HTTP 200 with an ``errcode``; any
 non-zero one is a refusal (45015: the follower's 48 hours have passed; 45047: too many
 messages without an answer), reported to the agent with WeChat's own words.
+
+Media go both ways through the temporary-media API: a follower's image or voice message names
+a ``MediaId`` whose bytes ``GET {api}/cgi-bin/media/get?access_token=…&media_id=…`` returns
+(with its ``Content-Type``; a refusal comes as JSON with an ``errcode``), and an agent's image
+is first uploaded, ``POST {api}/cgi-bin/media/upload?access_token=…&type=image`` with the file
+as the multipart field ``media``, then sent as ``{"msgtype": "image", "image": {"media_id":
+…}}``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,19 +103,71 @@ class MessageApi:
     async def send_text(self, *, open_id: str, text: str) -> None:
         """Send ``text`` to the follower ``open_id`` (SendRefused with WeChat's reason)."""
         body = {"touser": open_id, "msgtype": "text", "text": {"content": text}}
+        await self._with_token("POST", "/cgi-bin/message/custom/send", json=body)
+
+    async def send_image(self, *, open_id: str, name: str, content_type: str, data: bytes) -> str:
+        """Upload an image as temporary media and send it to ``open_id``; its media id."""
+        uploaded = await self._with_token(
+            "POST",
+            "/cgi-bin/media/upload",
+            params={"type": "image"},
+            files={"media": (name, data, content_type)},
+        )
+        media_id = uploaded.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise SendRefused(-1, "the upload's answer has no media_id")
+        body = {"touser": open_id, "msgtype": "image", "image": {"media_id": media_id}}
+        await self._with_token("POST", "/cgi-bin/message/custom/send", json=body)
+        return media_id
+
+    async def get_media(self, *, media_id: str, max_bytes: int) -> tuple[str, bytes]:
+        """A follower's image or voice (``MediaId``): its content type and bytes.
+
+        More than ``max_bytes`` is refused without reading the rest (SendRefused, errcode -1).
+        """
         for attempt in range(2):
             token = await self.access_token(renew=attempt > 0)
             try:
-                await self._call(
-                    "POST",
-                    "/cgi-bin/message/custom/send",
-                    params={"access_token": token},
-                    json=body,
-                )
-                return
+                return await self._download(token, media_id, max_bytes)
             except SendRefused as refused:
                 if refused.errcode not in TOKEN_ERRORS or attempt:
                     raise
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    async def _download(self, token: str, media_id: str, max_bytes: int) -> tuple[str, bytes]:
+        url = self.api_base + "/cgi-bin/media/get"
+        params = {"access_token": token, "media_id": media_id}
+        try:
+            async with self._client.stream("GET", url, params=params) as response:
+                if response.status_code != 200:
+                    raise SendRefused(-1, f"WeChat's API answered HTTP {response.status_code}")
+                content_type = response.headers.get("content-type", "").split(";")[0].strip()
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise SendRefused(-1, f"a file may have at most {max_bytes} bytes")
+        except httpx.HTTPError as error:
+            raise SendRefused(-1, f"WeChat's API could not be reached ({error})") from None
+        if content_type in ("application/json", "text/plain"):
+            # A refusal (an unknown or expired media id, a bad token) comes as JSON.
+            self._answer(bytes(data))
+            raise SendRefused(-1, "WeChat's API answered JSON instead of the media")
+        return content_type, bytes(data)
+
+    async def _with_token(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Call ``path`` with the access token, once more with a new one if it was stale."""
+        params = dict(kwargs.pop("params", {}))
+        for attempt in range(2):
+            token = await self.access_token(renew=attempt > 0)
+            try:
+                return await self._call(
+                    method, path, params={**params, "access_token": token}, **kwargs
+                )
+            except SendRefused as refused:
+                if refused.errcode not in TOKEN_ERRORS or attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -116,8 +176,13 @@ class MessageApi:
             raise SendRefused(-1, f"WeChat's API could not be reached ({error})") from None
         if response.status_code != 200:
             raise SendRefused(-1, f"WeChat's API answered HTTP {response.status_code}")
+        return self._answer(response.content)
+
+    @staticmethod
+    def _answer(content: bytes) -> dict[str, Any]:
+        """WeChat's JSON answer; SendRefused for a non-zero ``errcode`` or something else."""
         try:
-            answer = response.json()
+            answer = json.loads(content)
         except ValueError:
             raise SendRefused(-1, "WeChat's API answered something other than JSON") from None
         if not isinstance(answer, dict):

@@ -305,3 +305,50 @@ def reply_refusal(*, last_customer_message_at: float | None, now: float) -> str 
             f"it was {since / 3600:.0f} h ago"
         )
     return None
+
+
+# --------------------------------------------------------------------------- media
+
+#: What the center keeps of a follower's media message, by its ``MsgType``: WeChat hands
+#: images out as JPEG, PNG or GIF and voice as AMR (Speex for some clients).
+INBOUND_MEDIA_TYPES: dict[str, tuple[str, ...]] = {
+    "image": ("image/jpeg", "image/png", "image/gif"),
+    "voice": ("audio/amr", "audio/speex"),
+}
+#: The files an agent may send a follower: images, which the temporary-media upload takes.
+OUTBOUND_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "audio/amr": "amr",
+    "audio/speex": "spx",
+}
+
+
+def media_name(inbound: Inbound, content_type: str) -> str:
+    """The file name a follower's media is kept under in the conversation.
+
+    >>> media_name(Inbound("gh", "o1", 5, "voice", msg_id="1", media_id="a/b+c"), "audio/amr")
+    'wechat-voice-a_b_c.amr'
+    """
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in inbound.media_id)[:60]
+    return (
+        f"wechat-{inbound.msg_type}-{safe or inbound.msg_id}.{_EXTENSIONS.get(content_type, 'bin')}"
+    )
+
+
+def attachment_refusal(content_type: str) -> str | None:
+    """Why an agent's file may not go to a follower, or ``None`` for an image WeChat takes.
+
+    >>> attachment_refusal("image/png") is None
+    True
+    >>> attachment_refusal("application/pdf")[-44:]
+    'image/png or image/gif), not application/pdf'
+    """
+    if content_type in OUTBOUND_IMAGE_TYPES:
+        return None
+    return (
+        "WeChat conversations take text and images (image/jpeg, image/png or image/gif), "
+        f"not {content_type}"
+    )

@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -59,6 +69,25 @@ class CustomerEmail(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     address: Mapped[str] = mapped_column(String(254), index=True)
+
+
+class CustomerIdentity(Base):
+    """A way a customer is known on a digital channel: a WeChat follower's openid, or the
+    e-mail address or number a web chat visitor gave, as an agent matched it to the customer.
+
+    One identity belongs to one customer at most (``kind`` and ``value`` are unique): the
+    next chat or WeChat message from it pops that customer on the agent's desk.
+    """
+
+    __tablename__ = "customer_identities"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(254))
+    linked_by: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CustomerAddress(Base):

@@ -166,3 +166,28 @@ class KbImage(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KbSearch(Base):
+    """A search over the whole knowledge base that found articles, and whether the person
+    who searched opened one of them afterwards.
+
+    ``article_ids`` are the results shown; ``opened_at`` is set when the same user opens one
+    of them within the open window (``hotline.kb.service.OPEN_WINDOW``). A search whose window
+    passed with ``opened_at`` still empty is one whose results nobody opened: the gap report
+    counts those per normalised query beside the searches that found nothing.
+    """
+
+    __tablename__ = "kb_searches"
+    __table_args__ = (
+        Index("ix_kb_searches_searched_at", "searched_at", "query"),
+        Index("ix_kb_searches_username", "username", "searched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query: Mapped[str] = mapped_column(String(200))
+    asked: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(64))
+    article_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    searched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -20,8 +20,9 @@ Frames (JSON), customer → server: ``message {text, client_id}``, ``typing``, `
 {name, content_type, data (base64), client_id}``, ``end``, ``survey {score}``, ``transcript``
 (once ended: the transcript by e-mail to the pre-chat form's address, answered with
 ``transcript_sent {to}``; :mod:`hotline.web.chat_transcript`). Agent → server:
-``accept``, ``message``, ``attachment``, ``typing``, ``end``, ``wrap_up {disposition}`` (each
-with ``conversation``), and for supervisors ``watch {conversation}``. Server → both:
+``accept``, ``message``, ``attachment``, ``typing``, ``end``, ``wrap_up {disposition}``,
+``callback`` (offer the customer a callback; each with ``conversation``), and for supervisors
+``watch {conversation}``. Server → both:
 ``state``, ``message``, ``ack``, ``typing``, ``queue`` (customer: position and expected wait),
 ``offer``/``offer_cancelled``/``conversation`` (desk), ``refused {field, rule}``.
 """
@@ -555,7 +556,9 @@ async def desk_socket(websocket: WebSocket) -> None:
                 _refuse(outbox, "conversation", str(conflict), conversation_id)
         elif kind in ("message", "attachment") and (
             rule := live.refuse_reply
-            and live.refuse_reply("text" if kind == "message" else "attachment", now)
+            and live.refuse_reply(
+                "text" if kind == "message" else f"attachment:{frame.get('content_type')}", now
+            )
         ):
             outbox.send(
                 {
@@ -595,8 +598,20 @@ async def desk_socket(websocket: WebSocket) -> None:
             relay.apply(live, Ended(at=now, by=Sender.AGENT, agent_id=agent_id), sender=outbox)
         elif kind == "wrap_up":
             await _wrap_up(driver, outbox, agent_id, conversation_id, frame.get("disposition"))
+        elif kind == "callback":  # the agent offers the customer a callback
+            if relay.settings().callback_queue is None:
+                rule = "this center's chats offer no callback (chat.callback_queue)"
+                _refuse(outbox, "callback", rule, conversation_id)
+            elif live.state.agent_id != agent_id or live.state.phase is Phase.ENDED:
+                _refuse(
+                    outbox, "callback", "the agent is not in this conversation", conversation_id
+                )
+            else:
+                await relay.callback_asked(live)
         else:
-            _refuse(outbox, "type", "one of accept, message, typing, attachment, end, wrap_up")
+            _refuse(
+                outbox, "type", "one of accept, message, typing, attachment, end, wrap_up, callback"
+            )
 
     try:
         await _pump(websocket, outbox, handle)

@@ -7,6 +7,8 @@ authors' routes list articles in every state, show every version and compare two
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from hotline.core.errors import Problem, ValidationFailed
+from hotline.core.spreadsheet import csv_cell
 from hotline.identity.roles import ALL_ROLES
 from hotline.kb import markdown, marks
 from hotline.kb import service as kb
@@ -254,6 +257,26 @@ def _insert_miss(session: Session, query: str) -> None:
         raise
 
 
+async def _keep_search(request: Request, query: str, username: str, article_ids: list[int]) -> None:
+    """Keep a search that found articles, after its answer went out, so the gap report can
+    count it when nobody opens one of them (same writer path as :func:`_keep_miss`)."""
+    session = get_session(request)
+    try:
+        await writing_async(session)
+        await run_in_threadpool(_insert_search, session, query, username, article_ids)
+    finally:
+        session.close()
+
+
+def _insert_search(session: Session, query: str, username: str, article_ids: list[int]) -> None:
+    try:
+        kb.record_search(session, query=query, username=username, article_ids=article_ids)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 @router.get("/search", responses=errors(422))
 def search(
     request: Request,
@@ -267,12 +290,16 @@ def search(
 ) -> list[SearchHitOut]:
     """Published, currently valid articles for a question, best first, with the matches.
 
-    A search over the whole knowledge base (no category or tag) that finds nothing is kept
-    for the gap report, written after the answer is sent so the search does not wait for it.
+    A search over the whole knowledge base (no category or tag) is kept for the gap report —
+    one that finds nothing, and one that finds articles, so that it counts if nobody opens
+    them — written after the answer is sent so the search does not wait for it.
     """
     hits = kb.search(session, query=q, limit=limit, category_name=category, tag=tag)
     if not hits and category is None and not tag:
         background.add_task(_keep_miss, request, q)
+    elif category is None and not tag:
+        found = [hit.article_id for hit in hits]
+        background.add_task(_keep_search, request, q, user.username, found)
     bodies = kb.published_bodies(session, article_ids=[hit.article_id for hit in hits])
     out = []
     for hit in hits:
@@ -412,7 +439,7 @@ def read(
 ) -> PublishedArticleOut:
     """Read the published version (counts a view: a GET that writes, so its session queues
     as a writer)."""
-    version = kb.read(session, article_id=article_id)
+    version = kb.read(session, article_id=article_id, reader=user.username)
     attachments = kb.attachments(session, article_id=article_id)
     return PublishedArticleOut.model_validate(
         _fields(session, article_id)
@@ -525,10 +552,12 @@ def attach(
 
 class GapOut(ResponseModel):
     """A question the knowledge base did not answer: the normalised query, how many searches
-    for it found nothing in the period, when it was last asked and how it was typed then."""
+    for it found nothing in the period, how many found articles nobody then opened
+    (``unopened``), when it was last asked and how it was typed then."""
 
     query: str
     searches: int
+    unopened: int
     last_searched: datetime
     asked: str
 
@@ -540,12 +569,56 @@ def gaps(
     user: CurrentUser = Depends(require_roles(*AUTHORS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> list[GapOut]:
-    """The gap report: searches that found nothing in the last ``days`` days, counted per
-    normalised query, most asked first (what to write next)."""
+    """The gap report: searches that found nothing in the last ``days`` days, and searches
+    whose results nobody opened, counted per normalised query, most asked first (what to
+    write next)."""
     return [
-        GapOut(query=g.query, searches=g.searches, last_searched=g.last_searched, asked=g.asked)
+        GapOut(
+            query=g.query,
+            searches=g.searches,
+            unopened=g.unopened,
+            last_searched=g.last_searched,
+            asked=g.asked,
+        )
         for g in kb.gaps(session, days=days, limit=limit)
     ]
+
+
+@router.get(
+    "/gaps.csv",
+    response_class=Response,
+    responses={
+        **errors(422),
+        200: {"description": "The gap report as CSV.", "content": {"text/csv": {}}},
+    },
+)
+def gaps_export(
+    days: int = Query(30, ge=1, le=366, description="The period: the last so many days."),
+    limit: int = Query(500, ge=1, le=5000),
+    user: CurrentUser = Depends(require_roles(*AUTHORS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """The gap report as a CSV file (UTF-8 with a byte-order mark, so Excel reads Chinese):
+    query, searches that found nothing, searches whose results nobody opened, last searched,
+    as last typed. Cells that would start a formula are neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["query", "found_nothing", "results_not_opened", "last_searched", "asked"])
+    for g in kb.gaps(session, days=days, limit=limit):
+        writer.writerow(
+            [
+                csv_cell(g.query),
+                g.searches,
+                g.unopened,
+                g.last_searched.isoformat(),
+                csv_cell(g.asked),
+            ]
+        )
+    return Response(
+        content="\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="knowledge-gaps-{days}d.csv"'},
+    )
 
 
 class PreviewIn(BaseModel):

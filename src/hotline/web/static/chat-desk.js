@@ -130,6 +130,7 @@
           if (Date.now() - typed > 2000) { typed = Date.now(); send({type: 'typing', conversation: id}); }
         });
         chat.end.onclick = () => send({type: 'end', conversation: id});
+        panel.querySelector('.chat-callback').onclick = () => send({type: 'callback', conversation: id});
         chat.wrap.onclick = () => {
           const disposition = panel.querySelector('.chat-disposition').value || null;
           send({type: 'wrap_up', conversation: id, disposition});
@@ -160,7 +161,38 @@
         li.textContent = `${c.at.slice(0, 16).replace('T', ' ')} · ${c.channel} · ${c.summary}`;
         return li;
       }));
+      showIdentity(id, panel, pop);
     } catch (error) { /* the offer may have been withdrawn meanwhile: nothing to show */ }
+  }
+
+  // A chat visitor's or WeChat follower's identity: the agent links it to the customer they
+  // matched (the next chat from it pops that customer) or unlinks it.
+  function showIdentity(id, panel, pop) {
+    const form = panel.querySelector('.chat-link');
+    const linked = panel.querySelector('.chat-linked');
+    const identity = pop.identity;
+    form.hidden = !identity || identity.customer_id !== null;
+    linked.hidden = !identity || identity.customer_id === null;
+    if (!identity) return;
+    const url = `/api/live/agents/${encodeURIComponent(me)}/contacts/${encodeURIComponent(id)}/identity`;
+    const error = panel.querySelector('.chat-error');
+    if (identity.customer_id !== null) {
+      panel.querySelector('.chat-linked-to').textContent = `${T.linked} ${identity.customer_id} (${identity.shown})`;
+    } else if (pop.customers.length) {
+      form.querySelector('.chat-link-id').value = pop.customers[0].id;
+    }
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      try {
+        await call('PUT', url, {customer_id: Number(form.querySelector('.chat-link-id').value)});
+        error.textContent = '';
+        screenPop(id, panel);
+      } catch (failure) { error.textContent = failure.message; }
+    };
+    panel.querySelector('.chat-unlink').onclick = async () => {
+      try { await call('DELETE', url); error.textContent = ''; screenPop(id, panel); }
+      catch (failure) { error.textContent = failure.message; }
+    };
   }
 
   function close(id) {

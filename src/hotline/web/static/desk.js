@@ -135,6 +135,11 @@
     if (!pop.products.length) item(el('pop-products'), t('desk.none'));
     if (!pop.last_contacts.length) item(el('pop-contacts'), t('desk.none'));
     if (!pop.open_tickets.length) item(el('pop-tickets'), t('desk.none'));
+    // A callback asked for in a chat: the chat so far (one case, moved from chat to a call).
+    const who = {customer: t('chat.desk.customer'), agent: t('chat.widget.agent'), bot: t('chat.widget.bot')};
+    el('pop-case').hidden = !pop.case_chat;
+    el('pop-case-chat').replaceChildren();
+    (pop.case_chat || []).filter((m) => m.body).forEach((m) => item(el('pop-case-chat'), `${who[m.sender] || t('chat.widget.system')}: ${m.body}`));
     const attached = el('pop-attached');
     attached.replaceChildren();
     for (const [key, value] of Object.entries(pop.attached)) {

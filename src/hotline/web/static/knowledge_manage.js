@@ -214,11 +214,14 @@
   // The gap report: questions searched for and not answered, most asked first; "write" opens
   // a new article titled with the question (also reachable as /knowledge/manage?new=…).
   async function gaps() {
-    const found = await call('GET', `/api/kb/gaps?days=${el('kb-gap-days').value}`);
+    const days = el('kb-gap-days').value;
+    const found = await call('GET', `/api/kb/gaps?days=${days}`);
+    el('kb-gaps-export').href = `/api/kb/gaps.csv?days=${days}`;
     el('kb-gaps').tBodies[0].replaceChildren(...found.map((gap) => {
       const row = document.createElement('tr');
       cell(row, gap.query).title = gap.asked;
       cell(row, String(gap.searches));
+      cell(row, String(gap.unopened));
       cell(row, new Date(gap.last_searched).toLocaleString(document.documentElement.lang));
       const link = document.createElement('a');
       link.href = `/knowledge/manage?${new URLSearchParams({new: gap.asked})}`;

@@ -151,8 +151,36 @@ class PopTicket(BaseModel):
     assignee: str | None
 
 
+class PopIdentity(BaseModel):
+    """A chat's or a WeChat follower's channel identity and the customer an agent linked it to.
+
+    ``kind``: ``wechat`` (the follower's openid), ``email`` or ``phone`` (what a web chat's
+    visitor gave); ``shown`` is masked for roles without personal data; ``customer_id`` is
+    ``null`` while it is linked to nobody.
+    """
+
+    kind: Literal["wechat", "email", "phone"]
+    shown: str
+    customer_id: int | None
+
+
+class PopChatMessage(BaseModel):
+    """One message of the chat a callback was asked for in (the same case)."""
+
+    seq: int
+    at: float
+    sender: str
+    kind: str
+    body: str
+
+
 class ScreenPop(BaseModel):
-    """What the desktop shows for a contact: its attached data and the customer behind it."""
+    """What the desktop shows for a contact: its attached data and the customer behind it.
+
+    ``identity`` is present for chats and WeChat followers whose identity can be linked to a
+    customer from the desk; ``case_chat`` for a callback asked for in a chat: that chat's
+    transcript (one case, moved from chat to a call).
+    """
 
     contact_id: str
     attached: dict[str, Any]
@@ -160,6 +188,8 @@ class ScreenPop(BaseModel):
     products: list[PopProduct]
     last_contacts: list[PopContact]
     open_tickets: list[PopTicket]
+    identity: PopIdentity | None = None
+    case_chat: list[PopChatMessage] | None = None
 
 
 class KnowledgeHit(BaseModel):
