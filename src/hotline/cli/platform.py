@@ -375,6 +375,7 @@ def serve(
     from hotline.live.survey_sweep import attach_survey_sweeper
     from hotline.web.app import create_app
     from hotline.web.serving import serve_app
+    from hotline.web.sms_bridge import attach_sms_line
 
     try:
         settings = load_settings().with_trusted_proxies(trusted_proxy)
@@ -425,6 +426,8 @@ def serve(
         console.print(f"E-mail: SMTP on {mail}")
     attach_followup_sweeper(app)
     attach_survey_sweeper(app)
+    # Customers' SMS become conversations; the SMSC is bound in the background.
+    attach_sms_line(app)
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

@@ -89,6 +89,9 @@ BATCH_WAIT_S = 0.02
 #: How long the bot answers from the same published articles before reading them again.
 KNOWLEDGE_TTL_S = 30.0
 CLOSED: dict[str, Any] = {"type": "closed"}
+#: The routing channel of a conversation the customer writes on other than the web widget
+#: (an agent's SMS capacity, the event log's ``sms``); any other is routed as a chat.
+ROUTED_AS: dict[str, Channel] = {"sms": Channel.SMS}
 
 
 async def in_writer(session_factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Any:
@@ -164,7 +167,7 @@ class LiveConversation:
     #: Why an agent's reply of a kind (``text``, ``attachment``) may not go out now, or
     #: ``None``; set by a channel with rules of its own (WeChat's 48-hour window).
     refuse_reply: Callable[[str, float], str | None] | None = None
-    #: The channel the customer writes on: ``web`` (the widget) or ``wechat``.
+    #: The channel the customer writes on: ``web`` (the widget), ``wechat`` or ``sms``.
     channel: str = "web"
 
     def summary(self) -> dict[str, Any]:
@@ -350,7 +353,7 @@ class ChatRelay:
         }
         await self.driver.offer_digital(
             live.queue,
-            channel=Channel.CHAT,
+            channel=ROUTED_AS.get(live.channel, Channel.CHAT),
             customer=live.customer,
             attached=attached,
             contact_id=live.state.id,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,8 +30,10 @@ def live_client(
     home: Path,
     users: tuple[tuple[str, list[str], str | None], ...],
     center: CenterConfig | None = None,
+    setup: Callable[[Any], object] | None = None,
 ) -> Iterator[TestClient]:
-    """Add ``users`` (username, roles, agent id); run ``center`` (default: the sample) live."""
+    """Add ``users`` (username, roles, agent id); run ``center`` (default: the sample) live;
+    ``setup`` attaches more parts to the app before it starts."""
     digest = hash_password(PASSWORD)
     for username, roles, agent_id in users:
         db_session.add(
@@ -54,6 +57,8 @@ def live_client(
     # The test's sessions share one connection; the event-log writer (another thread) would
     # use it concurrently, so it writes only when the app stops.
     attach(app, LiveDriver(center=center, honour_hours=False, flush_every_s=3600))
+    if setup is not None:
+        setup(app)
     # The pages' scripts post with the session cookie; a browser then sends the page's Origin.
     with TestClient(app, headers={"origin": "http://testserver"}) as test_client:
         yield test_client
