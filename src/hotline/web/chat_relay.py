@@ -147,6 +147,29 @@ class Outbox:
             self.queue.put_nowait(CLOSED)
 
 
+class ReplyOutbox(Outbox):
+    """A channel's standing outbox for a customer outside the browser (a WeChat follower, a
+    texting customer): only the agent's (or a first-line bot's) text messages are theirs, and
+    :meth:`deliver` carries each to the channel; system notes, positions, typing are not."""
+
+    holds = False  # a finished conversation leaves memory; the customer's next message reloads it
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Hand a reply to :meth:`deliver`; ignore everything else."""
+        if self.closed:
+            return
+        if (
+            message.get("type") == "message"
+            and message.get("sender") in ("agent", "bot")
+            and message.get("kind") == "text"
+        ):
+            self.deliver(message)
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Carry a reply to the customer's channel (a subclass says how)."""
+        raise NotImplementedError
+
+
 @dataclass
 class LiveConversation:
     """A conversation the relay holds in memory: its state, messages and sockets."""
@@ -654,6 +677,19 @@ class ChatRelay:
                 at=now,
             )
         )
+
+    def refuse_to_agent(self, message: dict[str, Any], rule: str) -> None:
+        """Tell the agent's desk that their posted ``message`` did not reach the customer."""
+        shown = {
+            "type": "refused",
+            "conversation": message.get("conversation"),
+            "field": "text",
+            "rule": rule,
+            "client_id": message.get("client_id"),
+            "seq": message.get("seq"),
+        }
+        for desk in self.desks.get(str(message.get("agent_id")), ()):
+            desk.send(shown)
 
     def _audience(self, live: LiveConversation) -> set[Outbox]:
         return live.customers | live.watchers | self._desk_of(live)

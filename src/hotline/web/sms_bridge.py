@@ -50,15 +50,13 @@ from hotline.channels.sms.text import Receipt
 from hotline.core.errors import NotFound
 from hotline.crm.phones import try_normalize
 from hotline.web.api.chat import relay_of
-from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox, in_writer
+from hotline.web.chat_relay import ChatRelay, LiveConversation, ReplyOutbox, in_writer
 
 log = logging.getLogger(__name__)
 
 #: A customer's SMS joins their conversation while it is open and their previous SMS came
 #: within this many seconds; later, it starts a new one (the old one ends).
 JOIN_WINDOW_S = 4 * 3600.0
-#: Who writes to the customer: the agent, and a first-line bot where one answers chats.
-REPLYING = frozenset({"agent", "bot"})
 #: The longest the bridge waits for replies still being sent when the server stops.
 STOP_WAIT_S = 5.0
 
@@ -71,26 +69,17 @@ def sms_queue(center: Any) -> str | None:
     return None
 
 
-class SmsOutbox(Outbox):
+class SmsOutbox(ReplyOutbox):
     """A texting customer's side of their conversation: the agent's texts go out as SMS."""
-
-    holds = False  # a finished conversation leaves memory; the next SMS reloads it
 
     def __init__(self, bridge: SmsBridge, *, address: str) -> None:
         super().__init__(who=f"sms:{address}")
         self.bridge = bridge
         self.address = address
 
-    def send(self, message: dict[str, Any]) -> None:
-        """Hand an agent's text message to the SMS gateway; the rest is for browsers only."""
-        if self.closed:
-            return
-        if (
-            message.get("type") == "message"
-            and message.get("sender") in REPLYING
-            and message.get("kind") == "text"
-        ):
-            self.bridge.deliver(self, message)
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Hand an agent's (or a first-line bot's) text message to the SMS gateway."""
+        self.bridge.deliver(self, message)
 
 
 class SmsBridge:
@@ -317,22 +306,10 @@ class SmsBridge:
                 log.warning(
                     "sms: reply to %s %s: %s", outbox.address, outcome.status, outcome.reason
                 )
-                self._tell_agent(message, f"not sent by SMS ({outcome.status}): {outcome.reason}")
-
-    def _tell_agent(self, message: dict[str, Any], rule: str) -> None:
-        relay = relay_of(self.app)
-        if relay is None:
-            return
-        shown = {
-            "type": "refused",
-            "conversation": message.get("conversation"),
-            "field": "text",
-            "rule": rule,
-            "client_id": message.get("client_id"),
-            "seq": message.get("seq"),
-        }
-        for desk in relay.desks.get(str(message.get("agent_id")), ()):
-            desk.send(shown)
+                relay = relay_of(self.app)
+                if relay is not None:
+                    rule = f"not sent by SMS ({outcome.status}): {outcome.reason}"
+                    relay.refuse_to_agent(message, rule)
 
 
 class SmsLine:

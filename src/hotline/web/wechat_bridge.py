@@ -31,20 +31,16 @@ from hotline.channels.chat.conversation import CustomerWrote, Ended, Phase, Send
 from hotline.channels.wechat import service as wechat
 from hotline.channels.wechat.client import MessageApi, SendRefused
 from hotline.channels.wechat.protocol import Inbound, reply_refusal
-from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox
+from hotline.web.chat_relay import ChatRelay, LiveConversation, ReplyOutbox
 
 log = logging.getLogger(__name__)
 
-#: Who writes to the follower: the agent, and a first-line bot where one answers chats.
-REPLYING = frozenset({"agent", "bot"})
 #: The longest the bridge waits for replies still being sent when the server stops.
 STOP_WAIT_S = 5.0
 
 
-class FollowerOutbox(Outbox):
+class FollowerOutbox(ReplyOutbox):
     """A WeChat follower's side of their conversation: the agent's texts go to WeChat."""
-
-    holds = False  # a finished conversation leaves memory; the next message reloads it
 
     def __init__(self, bridge: WeChatBridge, *, app_id: str, open_id: str) -> None:
         super().__init__(who=f"wechat:{open_id}")
@@ -52,17 +48,9 @@ class FollowerOutbox(Outbox):
         self.app_id = app_id
         self.open_id = open_id
 
-    def send(self, message: dict[str, Any]) -> None:
-        """Hand an agent's (or a first-line bot's) text message to WeChat; the rest — system
-        notes, queue positions, typing — is for browsers only."""
-        if self.closed:
-            return
-        if (
-            message.get("type") == "message"
-            and message.get("sender") in REPLYING
-            and message.get("kind") == "text"
-        ):
-            self.bridge.deliver(self, message)
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Hand an agent's (or a first-line bot's) text message to WeChat."""
+        self.bridge.deliver(self, message)
 
 
 class WeChatBridge:
@@ -229,17 +217,4 @@ class WeChatBridge:
                 await api.send_text(open_id=outbox.open_id, text=str(message.get("body", "")))
             except SendRefused as refused:
                 log.warning("wechat: reply to %s not delivered: %s", outbox.open_id, refused)
-                self._tell_agent(message, f"not delivered on WeChat: {refused}")
-
-    def _tell_agent(self, message: dict[str, Any], rule: str) -> None:
-        agent_id = message.get("agent_id")
-        shown = {
-            "type": "refused",
-            "conversation": message.get("conversation"),
-            "field": "text",
-            "rule": rule,
-            "client_id": message.get("client_id"),
-            "seq": message.get("seq"),
-        }
-        for desk in self.relay.desks.get(str(agent_id), ()):
-            desk.send(shown)
+                self.relay.refuse_to_agent(message, f"not delivered on WeChat: {refused}")

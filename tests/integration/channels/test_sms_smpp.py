@@ -16,6 +16,7 @@ import smpplib.consts
 import smpplib.smpp
 
 from hotline.channels.sms.gateway import GatewayDown
+from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.smpp import OK, TRY_AGAIN, IncomingSms, SmppGateway
 from hotline.channels.sms.text import RECEIPT, Receipt, decode, segments
 
@@ -151,6 +152,17 @@ class StandInSmsc:
             self.connection.close()
 
 
+def settings_for(smsc: StandInSmsc, *, password: str = "secret") -> GatewaySettings:
+    """The gateway settings of an account on the stand-in SMSC."""
+    return GatewaySettings(
+        host="127.0.0.1",
+        port=smsc.port,
+        system_id="hotline",
+        password=password,
+        source_addr="10690000",
+    )
+
+
 def _note(received: list[IncomingSms], arrived: threading.Event, sms: IncomingSms) -> None:
     received.append(sms)
     arrived.set()
@@ -245,20 +257,16 @@ def test_an_sms_the_center_cannot_take_is_answered_try_again_and_taken_when_sent
     smsc: StandInSmsc,
 ) -> None:
     taken: list[IncomingSms] = []
+    offered: list[IncomingSms] = []
 
     def take_the_second(sms: IncomingSms) -> None:
-        if not smsc.delivered:
+        offered.append(sms)
+        if len(offered) == 1:
             raise RuntimeError("the server is stopping")
         taken.append(sms)
 
-    gateway = SmppGateway(
-        host="127.0.0.1",
-        port=smsc.port,
-        system_id="hotline",
-        password="secret",
-        source_addr="10690000",
-        on_message=take_the_second,
-        on_receipt=lambda receipt: None,
+    gateway = SmppGateway.of(
+        settings_for(smsc), on_message=take_the_second, on_receipt=lambda receipt: None
     )
     gateway.start()
     try:

@@ -7,6 +7,7 @@ the contact's events in the log on the ``sms`` channel."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,19 +20,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.campaigns import service as campaigns
 from hotline.channels.sms import service as sms
 from hotline.channels.sms.rules import QuietHours
-from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.text import decode, segments
 from hotline.config.validate import load_center
 from hotline.crm import service as crm
 from hotline.store.models.core import AuditEntry, ContactEventRow
 from hotline.store.models.sms import SmsInbound
 from hotline.web.sms_bridge import SmsBridge, attach_sms_line
-from tests.integration.channels.test_sms_smpp import StandInSmsc
+from tests.integration.channels.test_sms_smpp import StandInSmsc, settings_for
 from tests.integration.live.conftest import SAMPLE, live_client
 from tests.integration.live.test_chat import of, ready, settle, until
 
 CUSTOMER = "8613800138000"  # as the SMSC gives it
 OTHER = "8613900139000"
+SECRET = b"test-secret"  # the server's, as live_client sets it
 
 
 def sms_center(tmp_path: Path) -> Any:
@@ -68,6 +69,31 @@ def smsc() -> Iterator[StandInSmsc]:
     server.close()
 
 
+@contextmanager
+def served(
+    session_factory: sessionmaker[Session],
+    db_session: Session,
+    home: Path,
+    smsc: StandInSmsc,
+    center: Any = None,
+) -> Iterator[TestClient]:
+    """The live app with the stand-in SMSC kept as the center's gateway, bound at start."""
+    sms.save_gateway(db_session, settings=settings_for(smsc), secret=SECRET, actor="admin")
+    db_session.commit()
+    with live_client(
+        session_factory=session_factory,
+        db_session=db_session,
+        home=home,
+        users=(("a004", ["agent"], "a004"),),
+        center=center,
+        setup=attach_sms_line,
+    ) as test_client:
+        line = test_client.app.state.sms  # type: ignore[attr-defined]
+        assert line.gateway is not None and line.gateway.wait_bound(10)
+        assert line.state() == "bound"
+        yield test_client
+
+
 @pytest.fixture
 def client(
     session_factory: sessionmaker[Session],
@@ -75,29 +101,7 @@ def client(
     tmp_path: Path,
     smsc: StandInSmsc,
 ) -> Iterator[TestClient]:
-    sms.save_gateway(
-        db_session,
-        settings=GatewaySettings(
-            host="127.0.0.1",
-            port=smsc.port,
-            system_id="hotline",
-            password="secret",
-            source_addr="10690000",
-        ),
-        secret=b"test-secret",
-        actor="admin",
-    )
-    db_session.commit()
-    with live_client(
-        session_factory=session_factory,
-        db_session=db_session,
-        home=tmp_path,
-        users=(("a004", ["agent"], "a004"),),
-        center=sms_center(tmp_path),
-        setup=attach_sms_line,
-    ) as test_client:
-        line = test_client.app.state.sms  # type: ignore[attr-defined]
-        assert line.gateway is not None and line.gateway.wait_bound(10)
+    with served(session_factory, db_session, tmp_path, smsc, sms_center(tmp_path)) as test_client:
         yield test_client
 
 
@@ -252,25 +256,8 @@ def test_a_customer_texts_an_agent_works_it_at_the_desk_and_replies_by_sms(
 def test_without_an_sms_queue_a_message_is_kept_and_a_stop_word_still_counts(
     session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path, smsc: StandInSmsc
 ) -> None:
-    sms.save_gateway(
-        db_session,
-        settings=GatewaySettings(
-            host="127.0.0.1", port=smsc.port, system_id="hotline", password="secret",
-            source_addr="10690000",
-        ),
-        secret=b"test-secret",
-        actor="admin",
-    )  # fmt: skip
-    db_session.commit()
-    with live_client(
-        session_factory=session_factory,
-        db_session=db_session,
-        home=tmp_path,
-        users=(("a004", ["agent"], "a004"),),
-        setup=attach_sms_line,
-    ) as client:
+    with served(session_factory, db_session, tmp_path, smsc) as client:
         line = client.app.state.sms  # type: ignore[attr-defined]
-        assert line.gateway.wait_bound(10) and line.state() == "bound"
         text(smsc, "在吗", sender=OTHER)
         text(smsc, "STOP", sender=OTHER)
         smsc.wait(lambda: len(smsc.delivered) == 2)
