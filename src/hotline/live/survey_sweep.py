@@ -90,9 +90,9 @@ def sweep_links(
         return surveys.send_due_links(
             session=session, config=config, secret=secret, now=now, gateway=gateway
         )
-    with center_gateway(session, secret=secret) as gateway:
+    with center_gateway(session, secret=secret) as own:
         return surveys.send_due_links(
-            session=session, config=config, secret=secret, now=now, gateway=gateway
+            session=session, config=config, secret=secret, now=now, gateway=own
         )
 
 
