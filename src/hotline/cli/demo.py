@@ -128,6 +128,7 @@ def demo(
     from hotline.live.traffic import DemoTraffic
     from hotline.web.app import create_app
     from hotline.web.serving import serve_app
+    from hotline.web.sms_bridge import attach_sms_line
 
     settings = load_settings()
     if secure_cookies:
@@ -143,6 +144,7 @@ def demo(
     attach(app, driver, history, *parts)
     attach_sla_sweeper(app)
     attach_followup_sweeper(app)
+    attach_sms_line(app)
     if traffic:
         console.print(
             f"Simulated traffic: seed {seed}, rate x{rate:g}; agents {', '.join(humans)} "

@@ -379,6 +379,7 @@ def serve(
     from hotline.web.email_relay import attach_email_router
     from hotline.web.scheduled_reports import attach_report_sweeper
     from hotline.web.serving import serve_app
+    from hotline.web.sms_bridge import attach_sms_line
 
     try:
         settings = load_settings().with_trusted_proxies(trusted_proxy)
@@ -434,6 +435,8 @@ def serve(
     attach_survey_sweeper(app)
     attach_report_sweeper(app)
     attach_alert_sweeper(app)
+    # Customers' SMS become conversations; the SMSC is bound in the background.
+    attach_sms_line(app)
     console.print(
         f"Hotline listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )

@@ -4,8 +4,10 @@ After a resolved ticket or a finished voice/chat contact the center's rule may a
 survey link by e-mail or SMS once a waiting time has passed
 (:func:`hotline.surveys.service.send_due_links`). This sweep runs when the web app starts and
 then every ``every_s`` seconds (default 300, ``HOTLINE_SURVEY_SWEEP_S``; ``0`` turns it off)
-in a worker thread, like the follow-up sweep. The SMSC is bound only when a sweep has an SMS
-to send, and let go when the sweep ends.
+in a worker thread, like the follow-up sweep. Where the server keeps the SMS gateway bound
+(``app.state.sms``, :mod:`hotline.web.sms_bridge`) the links go through that session — an
+SMSC may refuse a second bind of the same account; otherwise the SMSC is bound only when a
+sweep has an SMS to send, and let go when the sweep ends.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hotline.channels.sms import service as sms
+from hotline.channels.sms.gateway import SmsGateway
 from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.smpp import SmppGateway
 from hotline.core.clock import Clock
@@ -73,13 +76,23 @@ def center_gateway(session: Session, *, secret: bytes) -> Iterator[LazySmpp | No
 
 
 def sweep_links(
-    session: Session, *, center: Any, secret: bytes, now: datetime
+    session: Session,
+    *,
+    center: Any,
+    secret: bytes,
+    now: datetime,
+    gateway: SmsGateway | None = None,
 ) -> surveys.LinkSweep:
-    """One survey-link sweep on ``session`` with the center's own SMS gateway (commits)."""
+    """One survey-link sweep on ``session`` (commits): SMS through ``gateway`` when one is
+    given (the server's bound session), else through the center's own SMS gateway."""
     config = center.surveys if center is not None else None
-    with center_gateway(session, secret=secret) as gateway:
+    if gateway is not None:
         return surveys.send_due_links(
             session=session, config=config, secret=secret, now=now, gateway=gateway
+        )
+    with center_gateway(session, secret=secret) as own:
+        return surveys.send_due_links(
+            session=session, config=config, secret=secret, now=now, gateway=own
         )
 
 
@@ -91,9 +104,15 @@ class SurveyLinkSweeper(Sweeper):
     def sweep_once(self) -> surveys.LinkSweep:
         """One sweep in its own write transactions; returns what it did."""
         now = datetime.fromtimestamp(self.clock.now(), UTC)
+        line = getattr(self.app.state, "sms", None)  # the server's SMS gateway, if it runs one
+        bound: SmsGateway | None = getattr(line, "gateway", None)
         with writing(self.session_factory()) as session:
             return sweep_links(
-                session, center=self.app.state.center, secret=self.app.state.secret, now=now
+                session,
+                center=self.app.state.center,
+                secret=self.app.state.secret,
+                now=now,
+                gateway=bound,
             )
 
 

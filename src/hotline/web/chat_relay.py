@@ -92,6 +92,9 @@ BATCH_WAIT_S = 0.02
 #: How long the bot answers from the same published articles before reading them again.
 KNOWLEDGE_TTL_S = 30.0
 CLOSED: dict[str, Any] = {"type": "closed"}
+#: The routing channel of a conversation the customer writes on other than the web widget
+#: (an agent's SMS capacity, the event log's ``sms``); any other is routed as a chat.
+ROUTED_AS: dict[str, Channel] = {"sms": Channel.SMS}
 
 
 async def in_writer(session_factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Any:
@@ -147,6 +150,29 @@ class Outbox:
             self.queue.put_nowait(CLOSED)
 
 
+class ReplyOutbox(Outbox):
+    """A channel's standing outbox for a customer outside the browser (a WeChat follower, a
+    texting customer): only the agent's (or a first-line bot's) text messages are theirs, and
+    :meth:`deliver` carries each to the channel; system notes, positions, typing are not."""
+
+    holds = False  # a finished conversation leaves memory; the customer's next message reloads it
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Hand a reply to :meth:`deliver`; ignore everything else."""
+        if self.closed:
+            return
+        if (
+            message.get("type") == "message"
+            and message.get("sender") in ("agent", "bot")
+            and message.get("kind") == "text"
+        ):
+            self.deliver(message)
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Carry a reply to the customer's channel (a subclass says how)."""
+        raise NotImplementedError
+
+
 @dataclass
 class LiveConversation:
     """A conversation the relay holds in memory: its state, messages and sockets."""
@@ -167,7 +193,7 @@ class LiveConversation:
     #: Why an agent's reply of a kind (``text``, ``attachment:<content type>``) may not go
     #: out now, or ``None``; set by a channel with rules of its own (WeChat's 48-hour window).
     refuse_reply: Callable[[str, float], str | None] | None = None
-    #: The channel the customer writes on: ``web`` (the widget) or ``wechat``.
+    #: The channel the customer writes on: ``web`` (the widget), ``wechat`` or ``sms``.
     channel: str = "web"
 
     def summary(self) -> dict[str, Any]:
@@ -355,7 +381,7 @@ class ChatRelay:
         }
         await self.driver.offer_digital(
             live.queue,
-            channel=Channel.CHAT,
+            channel=ROUTED_AS.get(live.channel, Channel.CHAT),
             customer=live.customer,
             attached=attached,
             contact_id=live.state.id,
@@ -711,6 +737,19 @@ class ChatRelay:
                 at=now,
             )
         )
+
+    def refuse_to_agent(self, message: dict[str, Any], rule: str) -> None:
+        """Tell the agent's desk that their posted ``message`` did not reach the customer."""
+        shown = {
+            "type": "refused",
+            "conversation": message.get("conversation"),
+            "field": "attachment" if message.get("kind") == "attachment" else "text",
+            "rule": rule,
+            "client_id": message.get("client_id"),
+            "seq": message.get("seq"),
+        }
+        for desk in self.desks.get(str(message.get("agent_id")), ()):
+            desk.send(shown)
 
     def _audience(self, live: LiveConversation) -> set[Outbox]:
         return live.customers | live.watchers | self._desk_of(live)

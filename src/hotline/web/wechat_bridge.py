@@ -52,20 +52,16 @@ from hotline.channels.wechat.protocol import (
     reply_refusal,
 )
 from hotline.core.files import check_file
-from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox
+from hotline.web.chat_relay import ChatRelay, LiveConversation, ReplyOutbox
 
 log = logging.getLogger(__name__)
 
-#: Who writes to the follower: the agent, and a first-line bot where one answers chats.
-REPLYING = frozenset({"agent", "bot"})
 #: The longest the bridge waits for replies still being sent when the server stops.
 STOP_WAIT_S = 5.0
 
 
-class FollowerOutbox(Outbox):
+class FollowerOutbox(ReplyOutbox):
     """A WeChat follower's side of their conversation: the agent's texts go to WeChat."""
-
-    holds = False  # a finished conversation leaves memory; the next message reloads it
 
     def __init__(self, bridge: WeChatBridge, *, app_id: str, open_id: str) -> None:
         super().__init__(who=f"wechat:{open_id}")
@@ -82,11 +78,16 @@ class FollowerOutbox(Outbox):
         if message.get("type") != "message":
             return
         if (
-            message.get("sender") in REPLYING and message.get("kind") in ("text", "attachment")
+            message.get("sender") in ("agent", "bot")
+            and message.get("kind") in ("text", "attachment")
         ) or (
             message.get("kind") == "callback"  # the answer to the follower's callback request
         ):
-            self.bridge.deliver(self, message)
+            self.deliver(message)
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Hand an agent's (or a first-line bot's) text message to WeChat."""
+        self.bridge.deliver(self, message)
 
 
 class WeChatBridge:
@@ -305,7 +306,7 @@ class WeChatBridge:
                     await api.send_text(open_id=outbox.open_id, text=str(message.get("body", "")))
             except SendRefused as refused:
                 log.warning("wechat: reply to %s not delivered: %s", outbox.open_id, refused)
-                self._tell_agent(message, f"not delivered on WeChat: {refused}")
+                self.relay.refuse_to_agent(message, f"not delivered on WeChat: {refused}")
 
     async def _send_image(self, api: MessageApi, open_id: str, message: dict[str, Any]) -> None:
         """Upload the agent's image (read back from the conversation's files) and send it."""
@@ -316,16 +317,3 @@ class WeChatBridge:
         await api.send_image(
             open_id=open_id, name=ref.name, content_type=ref.content_type, data=data
         )
-
-    def _tell_agent(self, message: dict[str, Any], rule: str) -> None:
-        agent_id = message.get("agent_id")
-        shown = {
-            "type": "refused",
-            "conversation": message.get("conversation"),
-            "field": "attachment" if message.get("kind") == "attachment" else "text",
-            "rule": rule,
-            "client_id": message.get("client_id"),
-            "seq": message.get("seq"),
-        }
-        for desk in self.relay.desks.get(str(agent_id), ()):
-            desk.send(shown)

@@ -16,7 +16,8 @@ import smpplib.consts
 import smpplib.smpp
 
 from hotline.channels.sms.gateway import GatewayDown
-from hotline.channels.sms.smpp import IncomingSms, SmppGateway
+from hotline.channels.sms.settings import GatewaySettings
+from hotline.channels.sms.smpp import OK, TRY_AGAIN, IncomingSms, SmppGateway
 from hotline.channels.sms.text import RECEIPT, Receipt, decode, segments
 
 REMINDER = (
@@ -43,6 +44,8 @@ class StandInSmsc:
         self.port = self.listener.getsockname()[1]
         self.submitted: list[Any] = []
         self.enquiries = 0
+        #: The status the client answered each deliver_sm with.
+        self.delivered: list[int] = []
         self.binds: list[tuple[str, str]] = []
         self.connection: socket.socket | None = None
         self.numbering = _Numbering()
@@ -94,6 +97,8 @@ class StandInSmsc:
             elif pdu.command == "enquire_link":
                 self.enquiries += 1
                 self._answer(pdu, "enquire_link_resp")
+            elif pdu.command == "deliver_sm_resp":
+                self.delivered.append(pdu.status)
             elif pdu.command == "unbind":
                 self._answer(pdu, "unbind_resp")
                 return
@@ -112,12 +117,19 @@ class StandInSmsc:
         with self._lock:
             self.connection.sendall(pdu.generate())
 
-    def deliver(self, short_message: bytes, *, esm_class: int = 0, data_coding: int = 0) -> None:
+    def deliver(
+        self,
+        short_message: bytes,
+        *,
+        esm_class: int = 0,
+        data_coding: int = 0,
+        source_addr: str = "8613800138000",
+    ) -> None:
         """Send the client a deliver_sm (a customer's SMS or a receipt)."""
         pdu = smpplib.smpp.make_pdu(
             "deliver_sm",
             client=self.numbering,
-            source_addr="8613800138000",
+            source_addr=source_addr,
             destination_addr="10690000",
             short_message=short_message,
             esm_class=esm_class,
@@ -138,6 +150,17 @@ class StandInSmsc:
         self.listener.close()
         if self.connection is not None:
             self.connection.close()
+
+
+def settings_for(smsc: StandInSmsc, *, password: str = "secret") -> GatewaySettings:
+    """The gateway settings of an account on the stand-in SMSC."""
+    return GatewaySettings(
+        host="127.0.0.1",
+        port=smsc.port,
+        system_id="hotline",
+        password=password,
+        source_addr="10690000",
+    )
 
 
 def _note(received: list[IncomingSms], arrived: threading.Event, sms: IncomingSms) -> None:
@@ -226,5 +249,37 @@ def test_a_refused_bind_is_retried_and_sending_meanwhile_is_refused_clearly(
         assert not gateway.wait_bound(0.1)
         with pytest.raises(GatewayDown, match="not connected"):
             gateway.send(to="8613800138000", text="你好")
+    finally:
+        gateway.stop()
+
+
+def test_an_sms_the_center_cannot_take_is_answered_try_again_and_taken_when_sent_again(
+    smsc: StandInSmsc,
+) -> None:
+    taken: list[IncomingSms] = []
+    offered: list[IncomingSms] = []
+
+    def take_the_second(sms: IncomingSms) -> None:
+        offered.append(sms)
+        if len(offered) == 1:
+            raise RuntimeError("the server is stopping")
+        taken.append(sms)
+
+    gateway = SmppGateway.of(
+        settings_for(smsc), on_message=take_the_second, on_receipt=lambda receipt: None
+    )
+    gateway.start()
+    try:
+        assert gateway.wait_bound(10)
+        long = segments("请帮我改到后天下午，" * 8, reference=9)
+        for part in long.parts:
+            smsc.deliver(part, esm_class=long.esm_class, data_coding=long.data_coding)
+        smsc.wait(lambda: len(smsc.delivered) == 2)
+        # The first part is taken; the joined message is refused for now (ESME_RX_T_APPN).
+        assert smsc.delivered == [OK, TRY_AGAIN] and taken == []
+        smsc.deliver(long.parts[-1], esm_class=long.esm_class, data_coding=long.data_coding)
+        smsc.wait(lambda: len(smsc.delivered) == 3)
+        assert smsc.delivered[-1] == OK
+        assert [sms.text for sms in taken] == ["请帮我改到后天下午，" * 8]
     finally:
         gateway.stop()

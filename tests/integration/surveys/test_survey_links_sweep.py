@@ -213,6 +213,26 @@ def test_the_server_sweep_texts_through_a_stand_in_smsc(
     ]
 
 
+def test_the_server_sweep_texts_through_the_session_the_server_keeps_bound(
+    db_session: Session, center: dict[str, int]
+) -> None:
+    # The center's gateway is kept, but the server's own bound session carries the SMS: no
+    # second bind (nothing listens on port 9 here; binding it would fail every link).
+    sms.save_gateway(
+        db_session,
+        settings=GatewaySettings(
+            host="127.0.0.1", port=9, system_id="hotline", password="secret",
+            source_addr="10690000",
+        ),
+        secret=SECRET,
+        actor="admin",
+    )  # fmt: skip
+    center_file = load_center(SAMPLE).model_copy(update={"surveys": _config()})
+    bound = FakeGateway()
+    result = sweep_links(db_session, center=center_file, secret=SECRET, now=LATER, gateway=bound)
+    assert len(result.texted) == 2 and len(bound.sent) == 2, result
+
+
 def test_the_command_line_sweep_needs_a_rule(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

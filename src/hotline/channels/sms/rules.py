@@ -18,8 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-#: What an SMS is for; reports and audits tell them apart.
-PURPOSES = ("survey", "appointment_reminder", "follow_up", "notice")
+#: What an SMS is for; reports and audits tell them apart (``conversation``: an agent's reply
+#: to a customer who texted the center).
+PURPOSES = ("survey", "appointment_reminder", "follow_up", "notice", "conversation")
+
+#: A customer's whole message asking to be texted no more: the words Chinese operators ask
+#: senders to honour ("回复TD退订") and the English ones. Compared without case or spaces.
+STOP_WORDS = frozenset({"STOP", "UNSUBSCRIBE", "退订", "TD", "T", "取消订阅"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +49,12 @@ def quiet_refusal(now: datetime, hours: QuietHours) -> str | None:
         f"quiet hours {hours.start:%H:%M}–{hours.end:%H:%M} ({hours.zone}): "
         f"send after {hours.end:%H:%M}"
     )
+
+
+def stop_request(text: str) -> bool:
+    """Whether a customer's SMS asks to be texted no more (the whole message a stop word).
+
+    >>> [stop_request(t) for t in ("STOP", " 退订 ", "td", "please stop calling me")]
+    [True, True, True, False]
+    """
+    return "".join(text.split()).upper() in STOP_WORDS

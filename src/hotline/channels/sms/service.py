@@ -5,8 +5,10 @@ adapters call (survey links after a contact, appointment reminders for installat
 repairs, follow-up notices): it refuses a number on a do-not-call list (asked through
 ``campaigns.service.screen_number``, which audits the refusal) and any SMS in quiet hours,
 submits the message through the gateway it is given, and keeps a record of each message with
-what became of it; :func:`note_receipt` records the SMSC's delivery receipts. Functions take
-the caller's session and do not commit.
+what became of it; :func:`note_receipt` records the SMSC's delivery receipts. Customers' own
+messages are kept as they arrive (:func:`keep_inbound`), each marked with where it went; a
+stop word puts the number on the center's do-not-call list (:func:`unsubscribe`). Functions
+take the caller's session and do not commit.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from hotline.channels.sms.gateway import SmsGateway as SmsGateway  # noqa: PLC04
 from hotline.channels.sms.rules import PURPOSES, QuietHours, quiet_refusal
 from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.text import Receipt, TextRefused, segments
-from hotline.core.errors import NotFound
+from hotline.core.errors import Conflict, NotFound
 from hotline.identity.audit import record as audit
 from hotline.store.db import utcnow
 from hotline.store.models.sms import SmsGateway as GatewayRow
-from hotline.store.models.sms import SmsMessage
+from hotline.store.models.sms import SmsInbound, SmsMessage
 
 #: The purpose the gateway password's encryption key is derived for.
 PURPOSE = b"hotline sms credentials"
@@ -120,6 +122,66 @@ def messages(session: Session, *, ticket_id: int | None = None) -> Sequence[SmsM
     if ticket_id is not None:
         query = query.where(SmsMessage.ticket_id == ticket_id)
     return session.scalars(query).all()
+
+
+# --------------------------------------------------------------------------- customers' SMS
+
+
+def keep_inbound(
+    session: Session, *, sender: str, to: str, text: str, received_at: float
+) -> SmsInbound:
+    """Keep a customer's SMS as it came (``received``), before anything is done with it."""
+    row = SmsInbound(
+        from_number=sender[:32],
+        to_number=to[:32],
+        text=text,
+        received_at=received_at,
+        status="received",
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def note_inbound(
+    session: Session, *, inbound_id: int, status: str, conversation_id: str | None = None
+) -> None:
+    """Say where a kept SMS went: ``conversation`` (with its id), ``stopped`` or ``unrouted``."""
+    row = session.get(SmsInbound, inbound_id)
+    if row is None:
+        raise NotFound(f"no inbound SMS {inbound_id}")
+    row.status, row.conversation_id = status, conversation_id
+
+
+def last_conversation(session: Session, *, number: str) -> tuple[str, float] | None:
+    """The conversation ``number``'s latest SMS went to, and when it came (``None``: none)."""
+    row = session.execute(
+        select(SmsInbound.conversation_id, SmsInbound.received_at)
+        .where(SmsInbound.from_number == number, SmsInbound.conversation_id.is_not(None))
+        .order_by(SmsInbound.received_at.desc(), SmsInbound.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return str(row[0]), float(row[1])
+
+
+def unsubscribe(session: Session, *, number: str, inbound_id: int) -> bool:
+    """A customer texted a stop word: their number goes on the center's do-not-call list
+    (audited as ``campaign.dnc_add`` by ``sms``); ``False`` when it was on it already."""
+    note_inbound(session, inbound_id=inbound_id, status="stopped")
+    try:
+        campaigns.add_do_not_call(
+            session, number=number, actor="sms", reason=f"SMS stop word (inbound {inbound_id})"
+        )
+    except Conflict:
+        return False
+    return True
+
+
+def inbound(session: Session, *, limit: int = 200) -> Sequence[SmsInbound]:
+    """The latest customers' SMS, newest first."""
+    return session.scalars(select(SmsInbound).order_by(SmsInbound.id.desc()).limit(limit)).all()
 
 
 # --------------------------------------------------------------------------- the gateway

@@ -42,6 +42,8 @@ from hotline.channels.sms.text import RECEIPT, Receipt, decode, parse_receipt, s
 
 log = logging.getLogger(__name__)
 OK = 0  # SMPP command_status ESME_ROK
+#: ESME_RX_T_APPN: "temporarily cannot take the message" — the SMSC delivers it again later.
+TRY_AGAIN: int = smpplib.consts.SMPP_ESME_RX_T_APPN
 
 #: Seconds of silence before an enquire_link is sent (smpplib sends it on the socket timeout).
 ENQUIRE_EVERY_S = 10.0
@@ -71,7 +73,7 @@ class SmppGateway:
         system_id: str,
         password: str,
         source_addr: str,
-        on_message: Callable[[IncomingSms], None],
+        on_message: Callable[[IncomingSms], int | None],
         on_receipt: Callable[[Receipt], None],
         enquire_every_s: float = ENQUIRE_EVERY_S,
     ) -> None:
@@ -89,13 +91,15 @@ class SmppGateway:
         self._thread: threading.Thread | None = None
         #: How many times a session was bound (reconnections show here).
         self.binds = 0
+        #: Why the last session ended or its bind failed ("" while none has).
+        self.last_error = ""
 
     @classmethod
     def of(
         cls,
         settings: GatewaySettings,
         *,
-        on_message: Callable[[IncomingSms], None],
+        on_message: Callable[[IncomingSms], int | None],
         on_receipt: Callable[[Receipt], None],
     ) -> SmppGateway:
         """The session to the gateway ``settings`` describe (its password decrypted)."""
@@ -115,6 +119,11 @@ class SmppGateway:
         """Start the session's thread (it binds, reads, and binds again after a drop)."""
         self._thread = threading.Thread(target=self._run, name="smpp-session", daemon=True)
         self._thread.start()
+
+    @property
+    def bound(self) -> bool:
+        """Whether a session is bound now (else it is binding again, or stopped)."""
+        return self._bound.is_set()
 
     def wait_bound(self, timeout: float) -> bool:
         """Wait until a session is bound; whether it is."""
@@ -152,6 +161,7 @@ class SmppGateway:
             except Exception as error:  # the SMSC went away or refused the bind
                 if self._stopping.is_set():
                     break
+                self.last_error = str(error) or type(error).__name__
                 log.warning("smpp: session to %s:%s ended: %s", self.host, self.port, error)
             self._close()
             wait = RECONNECT_WAITS_S[min(failures, len(RECONNECT_WAITS_S) - 1)]
@@ -241,7 +251,9 @@ class SmppGateway:
     # ------------------------------------------------------------------ receiving
 
     def _received(self, pdu: Any, **_: Any) -> int:
-        """A deliver_sm: a receipt or a customer's SMS (parts joined); always acknowledged."""
+        """A deliver_sm: a receipt or a customer's SMS (parts joined), acknowledged with the
+        status ``on_message`` gives (``None``: taken); one it raises on is refused for now
+        (:data:`TRY_AGAIN`), so the SMSC delivers it again rather than it being lost."""
         raw = pdu.short_message or b""
         sender = _text(pdu.source_addr)
         if pdu.esm_class & RECEIPT:
@@ -258,9 +270,16 @@ class SmppGateway:
             if len(parts) < total:
                 return OK
             text = "".join(parts[n] for n in sorted(parts))
+        incoming = IncomingSms(sender=sender, to=_text(pdu.destination_addr), text=text)
+        try:
+            status = self.on_message(incoming)
+        except Exception:
+            # The parts stay: the SMSC delivers the refused last part again to complete them.
+            log.exception("smpp: the SMS from %s could not be taken: the SMSC will retry", sender)
+            return TRY_AGAIN
+        if total > 1 and status is None:
             del self._partial[(sender, reference)]
-        self.on_message(IncomingSms(sender=sender, to=_text(pdu.destination_addr), text=text))
-        return OK
+        return OK if status is None else status
 
 
 def _text(value: bytes | str | None) -> str:

@@ -1,6 +1,6 @@
 """The SMS channel: the SMSC gateway's settings, every message the center sent (or refused to
-send) and its receipt. The gateway's password is stored encrypted
-(``hotline.channels.email.credentials``, purpose ``sms``).
+send) and its receipt, and every message customers sent the center. The gateway's password is
+stored encrypted (``hotline.channels.email.credentials``, purpose ``sms``).
 
 Only the SMS channel (:mod:`hotline.channels.sms.service`) and the adapters use this table.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -53,3 +53,23 @@ class SmsGateway(Base):
     source_addr: Mapped[str] = mapped_column(String(21))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsInbound(Base):
+    """One customer's SMS to the center (a long one joined from its parts), kept as it came.
+
+    ``status``: ``received`` (kept, not yet placed), ``conversation`` (posted in the
+    conversation ``conversation_id``), ``stopped`` (a stop word: the number went on the
+    do-not-call list), ``unrouted`` (the center has no SMS queue, or live routing is off).
+    """
+
+    __tablename__ = "sms_inbound"
+    __table_args__ = (Index("ix_sms_inbound_from", "from_number", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    from_number: Mapped[str] = mapped_column(String(32))
+    to_number: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
