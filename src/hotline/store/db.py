@@ -335,6 +335,15 @@ def reading(session: Session, *, purpose: str) -> Session:
     return session
 
 
+def is_reader(session: Session) -> bool:
+    """Whether ``session`` is a declared reader (:func:`reading`) still: it wrote nothing.
+
+    Ending such a session waits on nothing: on PostgreSQL it ran in autocommit, so no
+    ``COMMIT`` is sent; on SQLite its ``COMMIT`` only lets go of a read snapshot (WAL).
+    """
+    return _READER in session.info
+
+
 _WRITER_BIND = "hotline_writer_bind"
 _autocommit_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
