@@ -21,6 +21,11 @@ purpose) happen before the measured window and are reported apart (``login_p99_m
 ``login_errors``): each client signs in, except with ``--quick``, where each account signs in
 once and its clients share the token (51 Argon2 checks at once take 15–35 s on 2 busy cores).
 
+On a shared machine latency says as much about the neighbours as about the server, so the
+run also reports what each request cost in CPU: ``server_cpu_ms_per_request`` (the server
+process) and, with ``--postgres``, ``database_cpu_ms_per_request`` (the PostgreSQL server, all
+its processes), both over the measured window (Linux ``/proc``; null elsewhere).
+
 Comparison: the issue's targets in the same run — ``p99_target_ratio`` is p99 ÷ 500 ms on
 SQLite and p99 ÷ 200 ms on PostgreSQL (below 1 meets the goal). To compare with an older
 build, run the same command on that checkout: the load is deterministic up to ``--seed``.
@@ -224,7 +229,14 @@ async def seed(base: str) -> None:
 
 
 async def load(
-    base: str, *, clients: int, seconds: float, think_s: float, seed_: int, share_sign_ins: bool
+    base: str,
+    *,
+    clients: int,
+    seconds: float,
+    think_s: float,
+    seed_: int,
+    share_sign_ins: bool,
+    meter: CpuMeter,
 ) -> Run:
     run = Run()
     rng = random.Random(seed_)
@@ -258,9 +270,11 @@ async def load(
         ]
         await asyncio.sleep(2.0)  # everyone has started; measure from here
         run.measuring = True
+        meter.start()
         log(f"measuring {seconds:g} s")
         await asyncio.sleep(seconds)
         run.measuring = False
+        meter.stop()
         for task in [*workers, watcher]:
             task.cancel()
         for task in [*workers, watcher]:
@@ -270,6 +284,53 @@ async def load(
         for s in sessions:
             await s.aclose()
     return run
+
+
+def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """CPU time (user + system) of process ``pid`` so far; with its reaped children's too."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command's ")": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    used = int(fields[11]) + int(fields[12])
+    if with_children:
+        used += int(fields[13]) + int(fields[14])
+    return used / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of ``root`` (PostgreSQL's postmaster), its live children and those it reaped."""
+    total = cpu_seconds(root, with_children=True)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == root:
+                total += cpu_seconds(int(entry.name))
+    return total
+
+
+class CpuMeter:
+    """CPU spent by the server and the database between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, server_pid: int, database_pid: int | None) -> None:
+        self.server_pid, self.database_pid = server_pid, database_pid
+        self.server_s: float | None = None
+        self.database_s: float | None = None
+
+    def _read(self) -> tuple[float, float | None]:
+        database = tree_cpu_seconds(self.database_pid) if self.database_pid else None
+        return cpu_seconds(self.server_pid), database
+
+    def start(self) -> None:
+        with contextlib.suppress(OSError):
+            self._started = self._read()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            server, database = self._read()
+            self.server_s = server - self._started[0]
+            if database is not None and self._started[1] is not None:
+                self.database_s = database - self._started[1]
 
 
 def start_postgres() -> tuple[str, str]:
@@ -292,6 +353,11 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], home: Path) -> None
                 return
         time.sleep(0.3)
     raise RuntimeError("the server did not become ready within 120 s")
+
+
+def per_request_ms(cpu_s: float | None, requests: int) -> float | None:
+    """CPU milliseconds per request (None when not measured)."""
+    return round(cpu_s * 1000 / requests, 2) if cpu_s is not None and requests else None
 
 
 def main() -> None:
@@ -324,6 +390,8 @@ def main() -> None:
     server = subprocess.Popen(command, env=env, stdout=server_log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(base, server, home)
+        postmaster = Path(pg_dir, "data", "postmaster.pid") if pg_dir else None
+        meter = CpuMeter(server.pid, int(postmaster.read_text().split()[0]) if postmaster else None)
         log(f"server ready on {base} ({database}); seeding {CUSTOMERS} customers")
         asyncio.run(seed(base))
         run = asyncio.run(
@@ -334,6 +402,7 @@ def main() -> None:
                 think_s=args.think_ms / 1000,
                 seed_=args.seed,
                 share_sign_ins=args.quick,
+                meter=meter,
             )
         )
     finally:
@@ -369,6 +438,8 @@ def main() -> None:
         "max_ms": round(max(latencies, default=0.0), 1),
         "p99_target_ms": TARGET_MS[database],
         "p99_target_ratio": round(p99 / TARGET_MS[database], 3),
+        "server_cpu_ms_per_request": per_request_ms(meter.server_s, len(latencies) + errors),
+        "database_cpu_ms_per_request": per_request_ms(meter.database_s, len(latencies) + errors),
         "wallboard_max_lag_ms": round(max(run.board_lags_ms, default=0.0), 1),
         "wallboard_max_gap_ms": round(max(run.board_gaps_ms, default=0.0), 1),
         "wallboards_received": len(run.board_lags_ms),

@@ -18,6 +18,7 @@ under WAL they read beside the writer. PostgreSQL locks rows, not the file: no g
 from __future__ import annotations
 
 import asyncio
+import select
 import threading
 import weakref
 from collections import deque
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, exc, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -119,7 +120,34 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **POOL)
+    engine = create_engine(url, **POOL)
+    event.listen(engine, "checkout", _refuse_connection_closed_by_server)
+    return engine
+
+
+def _refuse_connection_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no pooled connection the server has closed (PostgreSQL restarted, an
+    administrator or ``idle_session_timeout`` ended its backend), without a round trip.
+
+    SQLAlchemy's ``pool_pre_ping`` proves a connection alive by sending ``SELECT 1`` before
+    every checkout: one more round trip per request, and on a busy machine each round trip
+    waits for the database process to be scheduled (bench/http_load.py on PostgreSQL). But a
+    connection that sits in the pool has nothing to read: the server speaks unasked only when
+    it ends the backend (an error message, then end-of-file) or, rarely, with a notice. So
+    the checkout looks at the socket instead (``poll`` with no wait): readable means the
+    server said something, and the connection is given up — the pool then opens a fresh one
+    and the request is served (``DisconnectionError`` is the pool's documented "retry with a
+    new connection"). A server that vanished without a word (a host lost, a cable cut) fools
+    both checks alike: ``SELECT 1`` then waits for TCP to give up, as the query would.
+    """
+    try:
+        descriptor = dbapi_connection.fileno()
+    except Exception as error:  # closed on our side: psycopg raises OperationalError
+        raise exc.DisconnectionError(f"the connection is closed: {error}") from error
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
+        raise exc.DisconnectionError("the database server ended this pooled connection")
 
 
 SQLITE_BEGIN = "hotline_sqlite_begin"
@@ -305,6 +333,15 @@ def reading(session: Session, *, purpose: str) -> Session:
         session.info[_WRITER_BIND] = bind
         session.bind = _autocommit(bind)
     return session
+
+
+def is_reader(session: Session) -> bool:
+    """Whether ``session`` is a declared reader (:func:`reading`) still: it wrote nothing.
+
+    Ending such a session waits on nothing: on PostgreSQL it ran in autocommit, so no
+    ``COMMIT`` is sent; on SQLite its ``COMMIT`` only lets go of a read snapshot (WAL).
+    """
+    return _READER in session.info
 
 
 _WRITER_BIND = "hotline_writer_bind"

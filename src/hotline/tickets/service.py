@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from hotline.config.center import TicketTypeCategories
@@ -337,11 +337,24 @@ def list_tickets(
     assignee: str | None = None,
     customer_id: int | None = None,
     limit: int = 100,
+    or_assigned_to: Sequence[str] = (),
+    assigned_in: Sequence[str] | None = None,
 ) -> list[Ticket]:
-    """Tickets, newest first, filtered by queues, states, assignee or customer."""
+    """Tickets, newest first, filtered by queues, states, assignee or customer.
+
+    ``or_assigned_to`` widens ``queues``: tickets assigned to any of those names come too,
+    whatever their queue (only from ``assigned_in`` when given) — an agent's list is their
+    queues' tickets and their own, in one query rather than one per name.
+    """
     query = select(Ticket)
     if queues is not None:
-        query = query.where(Ticket.queue.in_(list(queues)))
+        scope: ColumnElement[bool] = Ticket.queue.in_(list(queues))
+        if or_assigned_to:
+            own: ColumnElement[bool] = Ticket.assignee.in_(list(or_assigned_to))
+            if assigned_in is not None:
+                own = own & Ticket.queue.in_(list(assigned_in))
+            scope = or_(scope, own)
+        query = query.where(scope)
     if states:
         query = query.where(Ticket.state.in_(list(states)))
     if assignee:
@@ -372,8 +385,10 @@ def latest_verification(session: Session, ticket_id: int) -> TicketVerification 
 
 def facts_of(session: Session, ticket: Ticket) -> TicketFacts:
     """What the pure rules need to know about ``ticket``."""
-    check = latest_verification(session, ticket.id)
-    if check is not None and (ticket.resolved_at is None or check.at < ticket.resolved_at):
+    # Only a resolved ticket's callback counts, and only one made since the fix: an unresolved
+    # ticket (a new one, a reopened one) needs no look at its callbacks at all.
+    check = latest_verification(session, ticket.id) if ticket.resolved_at is not None else None
+    if check is not None and ticket.resolved_at is not None and check.at < ticket.resolved_at:
         # A callback about an earlier fix says nothing about the work done since a reopen.
         check = None
     return TicketFacts(

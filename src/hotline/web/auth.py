@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.sessions import live_account
 from hotline.identity.tokens import STREAM, TokenClaims, read_token
-from hotline.store.db import reading, writing_async
+from hotline.store.db import is_reader, reading, writing_async
 from hotline.store.models.cluster import StreamTicketRow
 
 COOKIE = "hotline_session"
@@ -90,9 +90,19 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
             reading(session, purpose=_purpose(request))
         yield session
     except BaseException:
-        await run_in_threadpool(_end, session, commit=False)
+        await _finish(session, commit=False)
         raise
-    await run_in_threadpool(_end, session, commit=True)
+    await _finish(session, commit=True)
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    if is_reader(session):
+        # A reader wrote nothing and its end waits on nothing (``store.db.is_reader``): end it
+        # here. A hop to a worker thread and back costs more than the work — on a busy server
+        # each hop is a wake-up and a hand-over of the GIL, twice per request.
+        _end(session, commit=commit)
+    else:
+        await run_in_threadpool(_end, session, commit=commit)
 
 
 async def writer_session(request: Request) -> AsyncIterator[Session]:
@@ -294,7 +304,12 @@ class RoleGuard:
             raise ValueError(f"unknown roles {unknown}")
         self.roles = roles
 
-    def __call__(self, user: CurrentUser = Depends(current_user, scope="function")) -> CurrentUser:
+    # A coroutine, although it only compares roles: FastAPI runs a plain ``def`` dependency
+    # in a worker thread, and on a busy server each such hop (a queue, a wake-up, the GIL
+    # handed over) added to every request's latency for no work at all.
+    async def __call__(
+        self, user: CurrentUser = Depends(current_user, scope="function")
+    ) -> CurrentUser:
         return self.admit(user)
 
     def admit(self, user: CurrentUser) -> CurrentUser:
@@ -310,7 +325,9 @@ class RoleGuard:
 class StreamRoleGuard(RoleGuard):
     """A :class:`RoleGuard` for live-event streams: also admits a ``?ticket=`` stream ticket."""
 
-    def __call__(self, user: CurrentUser = Depends(stream_user, scope="function")) -> CurrentUser:
+    async def __call__(
+        self, user: CurrentUser = Depends(stream_user, scope="function")
+    ) -> CurrentUser:
         return self.admit(user)
 
 

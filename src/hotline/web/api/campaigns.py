@@ -67,7 +67,9 @@ MAX_ID = 2**63 - 1
 class CampaignAgent(RoleGuard):
     """Admits an agent with an agent id of their own (records are held per agent id)."""
 
-    def __call__(self, user: CurrentUser = Depends(current_user, scope="function")) -> CurrentUser:
+    async def __call__(
+        self, user: CurrentUser = Depends(current_user, scope="function")
+    ) -> CurrentUser:
         admitted = self.admit(user)
         if admitted.agent_id is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only an agent works campaign records")

@@ -321,18 +321,14 @@ def list_tickets(
         allowed = agent_queues(request.app.state.center, user.agent_id)
         wanted = allowed & set(queue) if queue else allowed
         rows = tickets.list_tickets(
-            session, queues=sorted(wanted), states=state, customer_id=customer_id, limit=limit
+            session,
+            queues=sorted(wanted),
+            or_assigned_to=sorted({user.username, *([user.agent_id] if user.agent_id else [])}),
+            assigned_in=queue or None,
+            states=state,
+            customer_id=customer_id,
+            limit=limit,
         )
-        seen = {t.id for t in rows}
-        for assignee in {user.username, user.agent_id} - {None}:
-            rows += [
-                t
-                for t in tickets.list_tickets(
-                    session, assignee=assignee, states=state, customer_id=customer_id, limit=limit
-                )
-                if t.id not in seen and (not queue or t.queue in queue)
-            ]
-        rows = sorted(rows, key=lambda t: t.id, reverse=True)[:limit]
     return [_view(user, t) for t in rows]
 
 

@@ -56,12 +56,12 @@ class OwnDesk(RoleGuard):
     even an admin (who has no agent id of their own).
     """
 
-    def __call__(
+    async def __call__(
         self,
         user: CurrentUser = Depends(current_user, scope="function"),
         agent_id: str = Path(),
     ) -> CurrentUser:
-        admitted = super().__call__(user)
+        admitted = self.admit(user)
         own(admitted, agent_id)
         return admitted
 
