@@ -24,7 +24,7 @@ from hotline.campaigns import service as campaigns
 from hotline.channels.email import credentials
 from hotline.channels.sms.gateway import GatewayDown
 from hotline.channels.sms.gateway import SmsGateway as SmsGateway  # noqa: PLC0414 (re-exported)
-from hotline.channels.sms.rules import PURPOSES, QuietHours, quiet_refusal
+from hotline.channels.sms.rules import PURPOSES, QuietHours, quiet_refusal, quiet_until
 from hotline.channels.sms.settings import GatewaySettings
 from hotline.channels.sms.text import Receipt, TextRefused, segments
 from hotline.core.errors import Conflict, NotFound
@@ -39,12 +39,23 @@ PURPOSE = b"hotline sms credentials"
 
 @dataclass(frozen=True, slots=True)
 class SmsOutcome:
-    """What :func:`send_sms` did: the record's id, its status and, when not sent, why."""
+    """What :func:`send_sms` did: the record's id, its status and, when not sent, why.
+
+    ``retry_at`` is set when the refusal passes on its own: the end of the quiet hours. A
+    ``failed`` message (the gateway was down) may be tried again at any time; a number on a
+    do-not-call list never.
+    """
 
     id: int
     status: str
     reason: str = ""
     parts: int = 0
+    retry_at: datetime | None = None
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the same message may go out later (gateway down, quiet hours)."""
+        return self.status == "failed" or self.retry_at is not None
 
 
 def send_sms(
@@ -75,11 +86,13 @@ def send_sms(
         to_number=to[:32], text=text, purpose=purpose, ticket_id=ticket_id, actor=actor[:64]
     )
     reason: str | None = None
+    retry_at: datetime | None = None
     listed = campaigns.screen_number(session, number=to, actor=actor, path="sms")
     if listed is not None:
         reason = f"the number is on the do-not-call list ({listed})"
     else:
         reason = quiet_refusal(now, quiet_hours or QuietHours())
+        retry_at = quiet_until(now, quiet_hours or QuietHours())
     if reason is not None:
         record.status, record.reason = "refused", reason
     else:
@@ -91,7 +104,7 @@ def send_sms(
             record.status, record.message_ids = "sent", ",".join(ids)
     session.add(record)
     session.flush()
-    return SmsOutcome(record.id, record.status, record.reason, parts)
+    return SmsOutcome(record.id, record.status, record.reason, parts, retry_at)
 
 
 def note_receipt(session: Session, *, receipt: Receipt) -> int | None:
