@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.campaigns import service as campaigns
@@ -301,6 +301,65 @@ def unsubscribe(session: Session, *, number: str, inbound_id: int) -> bool:
 def inbound(session: Session, *, limit: int = 200) -> Sequence[SmsInbound]:
     """The latest customers' SMS, newest first."""
     return session.scalars(select(SmsInbound).order_by(SmsInbound.id.desc()).limit(limit)).all()
+
+
+# --------------------------------------------------------------------------- the message log
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One message in the log, either way: ``direction`` ``in`` (a customer's, ``number`` is
+    theirs) or ``out`` (the center's, ``number`` is the customer's it went to)."""
+
+    direction: str
+    number: str
+    text: str
+    status: str
+    reason: str
+    purpose: str
+    at: datetime
+
+
+def message_log(session: Session, *, number: str | None = None, limit: int = 100) -> list[LogEntry]:
+    """The latest messages in and out, newest first; ``number`` keeps those whose number
+    contains it (digits only are compared, so "138 0013" finds "+8613800138000")."""
+    digits = "".join(ch for ch in number or "" if ch.isdigit())
+    sent = select(SmsMessage).order_by(SmsMessage.id.desc()).limit(limit)
+    received = select(SmsInbound).order_by(SmsInbound.id.desc()).limit(limit)
+    if digits:
+        sent = sent.where(SmsMessage.to_number.contains(digits))
+        received = received.where(SmsInbound.from_number.contains(digits))
+    entries = [
+        LogEntry("out", m.to_number, m.text, m.status, m.reason, m.purpose, m.created_at)
+        for m in session.scalars(sent)
+    ]
+    entries += [
+        LogEntry(
+            "in",
+            m.from_number,
+            m.text,
+            m.status,
+            "",
+            "",
+            datetime.fromtimestamp(m.received_at, UTC),
+        )
+        for m in session.scalars(received)
+    ]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def counts_since(session: Session, *, since: datetime) -> tuple[int, int]:
+    """How many messages came in and went out (sent or tried) from ``since`` on."""
+    received = session.scalar(
+        select(func.count())
+        .select_from(SmsInbound)
+        .where(SmsInbound.received_at >= since.timestamp())
+    )
+    sent = session.scalar(
+        select(func.count()).select_from(SmsMessage).where(SmsMessage.created_at >= since)
+    )
+    return int(received or 0), int(sent or 0)
 
 
 # --------------------------------------------------------------------------- the gateway
