@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from hotline.channels.sms import service as sms
-from hotline.channels.sms.settings import GatewaySettings
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
@@ -29,7 +28,7 @@ from tests.e2e.web.accessibility import serious_violations
 from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _require_browser
 from tests.e2e.web.test_email_page import _signed_in
-from tests.integration.channels.test_sms_smpp import StandInSmsc
+from tests.integration.channels.test_sms_smpp import StandInSmsc, settings_for
 
 pytestmark = pytest.mark.e2e
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
@@ -62,10 +61,7 @@ def site(
             )  # fmt: skip
         sms.save_gateway(
             session,
-            settings=GatewaySettings(
-                host="127.0.0.1", port=smsc.port, system_id="hotline", password="secret",
-                source_addr="10690000",
-            ),
+            settings=settings_for(smsc),
             secret=app.state.secret,
             actor="admin",
         )  # fmt: skip

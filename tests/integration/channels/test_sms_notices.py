@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.campaigns import service as campaigns
 from hotline.channels.sms import service as sms
 from hotline.channels.sms.gateway import FakeGateway
-from hotline.channels.sms.settings import GatewaySettings
 from hotline.config.center import CenterConfig
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
@@ -29,7 +28,7 @@ from hotline.store.models.sms import SmsNotice
 from hotline.tickets import field_service
 from hotline.tickets import service as tickets
 from hotline.web.app import create_app
-from tests.integration.channels.test_sms_smpp import StandInSmsc
+from tests.integration.channels.test_sms_smpp import StandInSmsc, settings_for
 from tests.integration.followup.test_followup_sweeper import start_and_stop
 from tests.integration.surveys.test_survey_links_sweep import PowerCut
 
@@ -85,10 +84,7 @@ def test_a_visit_is_reminded_once_through_the_stand_in_smsc(
     try:
         sms.save_gateway(
             db_session,
-            settings=GatewaySettings(
-                host="127.0.0.1", port=smsc.port, system_id="hotline", password="secret",
-                source_addr="10690000",
-            ),
+            settings=settings_for(smsc),
             secret=SECRET,
             actor="admin",
         )  # fmt: skip

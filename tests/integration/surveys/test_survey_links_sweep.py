@@ -39,7 +39,7 @@ from hotline.surveys import service as surveys
 from hotline.surveys.statistics import link_rates
 from hotline.tickets import service as tickets
 from hotline.web.app import create_app
-from tests.integration.channels.test_sms_smpp import StandInSmsc
+from tests.integration.channels.test_sms_smpp import StandInSmsc, settings_for
 from tests.integration.followup.test_followup_sweeper import start_and_stop
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
@@ -194,10 +194,7 @@ def test_the_server_sweep_texts_through_a_stand_in_smsc(
     try:
         sms.save_gateway(
             db_session,
-            settings=GatewaySettings(
-                host="127.0.0.1", port=smsc.port, system_id="hotline", password="secret",
-                source_addr="10690000",
-            ),
+            settings=settings_for(smsc),
             secret=SECRET,
             actor="admin",
         )  # fmt: skip
@@ -318,10 +315,7 @@ def test_a_link_whose_sms_failed_is_texted_later_through_the_stand_in_smsc_once(
 ) -> None:
     smsc = StandInSmsc()
     try:
-        settings = GatewaySettings(
-            host="127.0.0.1", port=smsc.port, system_id="hotline", password="secret",
-            source_addr="10690000",
-        )  # fmt: skip
+        settings = settings_for(smsc)
         sms.save_gateway(db_session, settings=settings, secret=SECRET, actor="admin")
         center_file = load_center(SAMPLE).model_copy(update={"surveys": _config(CALLS)})
         # The server's session is not bound yet: the SMSC refuses at once.
@@ -414,15 +408,22 @@ def test_a_link_is_tried_a_bounded_number_of_times_then_marked_failed(
     assert statuses == ["failed", "failed", "failed"]
 
 
-def test_a_crash_while_retrying_never_texts_twice(
-    db_session: Session, center: dict[str, int]
-) -> None:
+def _refused_once(session: Session) -> SurveysConfig:
+    """The caller's link tried once while the gateway was down; the rule used."""
     down = FakeGateway()
     down.down = True
     config = _config(CALLS)
-    surveys.send_due_links(
-        session=db_session, config=config, secret=SECRET, now=LATER, gateway=down
+    tried = surveys.send_due_links(
+        session=session, config=config, secret=SECRET, now=LATER, gateway=down
     )
+    assert len(tried.retrying) == 1
+    return config
+
+
+def test_a_crash_while_retrying_never_texts_twice(
+    db_session: Session, center: dict[str, int]
+) -> None:
+    config = _refused_once(db_session)
     later = LATER + timedelta(minutes=5)
     with pytest.raises(KeyboardInterrupt):
         surveys.send_due_links(
@@ -441,12 +442,7 @@ def test_a_crash_while_retrying_never_texts_twice(
 def test_a_number_put_on_the_do_not_call_list_meanwhile_is_not_retried(
     db_session: Session, center: dict[str, int]
 ) -> None:
-    down = FakeGateway()
-    down.down = True
-    config = _config(CALLS)
-    surveys.send_due_links(
-        session=db_session, config=config, secret=SECRET, now=LATER, gateway=down
-    )
+    config = _refused_once(db_session)
     campaigns.add_do_not_call(db_session, number="13600003333", actor="boss")
     db_session.commit()
     gateway = FakeGateway()

@@ -15,6 +15,7 @@ Without an SMS line in this server the send is refused with 503.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -111,18 +112,9 @@ def message_log(
     entries = []
     for entry in sms.message_log(session, number=number, limit=limit):
         # The text is the customer's words (or words to them): content, as a note is.
-        shown = mask_personal({"number": entry.number, "note": entry.text}, hidden)
-        entries.append(
-            SmsLogEntryOut(
-                direction="in" if entry.direction == "in" else "out",
-                number=shown["number"],
-                text=shown["note"],
-                status=entry.status,
-                reason=entry.reason,
-                purpose=entry.purpose,
-                at=entry.at,
-            )
-        )
+        masked = mask_personal({"number": entry.number, "note": entry.text}, hidden)
+        shown = {"number": masked["number"], "text": masked["note"]}
+        entries.append(SmsLogEntryOut.model_validate(asdict(entry) | shown))
     return entries
 
 
