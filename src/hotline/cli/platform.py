@@ -372,6 +372,7 @@ def serve(
     from hotline.live.driver import LiveDriver, attach
     from hotline.live.followup_sweep import attach_followup_sweeper
     from hotline.live.history import ContactHistoryRecorder
+    from hotline.live.notice_sweep import attach_notice_sweeper
     from hotline.live.sla import attach_sla_sweeper
     from hotline.live.survey_sweep import attach_survey_sweeper
     from hotline.web.alert_sweep import attach_alert_sweeper
@@ -433,6 +434,7 @@ def serve(
         console.print(f"E-mail: SMTP on {mail}")
     attach_followup_sweeper(app)
     attach_survey_sweeper(app)
+    attach_notice_sweeper(app)
     attach_report_sweeper(app)
     attach_alert_sweeper(app)
     # Customers' SMS become conversations; the SMSC is bound in the background.

@@ -88,7 +88,8 @@ def sweep(center: Path = CENTER) -> None:
         engine.dispose()
     console.print(
         f"{len(result.emailed)} link(s) e-mailed, {len(result.texted)} texted, "
-        f"{len(result.refused)} SMS refused, {len(result.skipped)} occasion(s) skipped"
+        f"{len(result.refused)} SMS refused, {len(result.skipped)} occasion(s) skipped, "
+        f"{len(result.retrying)} SMS to try again"
     )
     for key, reason in sorted(result.skipped.items()):
         console.print(f"  {key}: {reason}", highlight=False)

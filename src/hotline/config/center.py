@@ -24,6 +24,7 @@ from hotline.config.evaluation import QualityConfig
 from hotline.config.flow import Flow, HoursNode, OpeningHours
 from hotline.config.followup import FollowUpConfig
 from hotline.config.grading import GradingConfig
+from hotline.config.sms_notices import SmsNoticeRule
 from hotline.config.surveys import SurveysConfig
 from hotline.config.targets import Targets
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
@@ -379,6 +380,7 @@ class CenterConfig(Strict):
     caller_rules: CallerRules | None = None
     crisis: CrisisConfig | None = None
     surveys: SurveysConfig | None = None
+    sms_notices: list[SmsNoticeRule] = Field(default_factory=list)
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

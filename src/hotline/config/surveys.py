@@ -80,7 +80,10 @@ class SurveySendRule(_Strict):
     sends the link: by e-mail when the customer has an address, else by SMS when a gateway is
     configured and the customer has a mobile number. A customer gets at most one invitation
     every ``once_per_days`` days; a number on a do-not-call list never gets one. ``base_url``
-    is where customers open the survey page (the links are ``<base_url>/s/<token>``).
+    is where customers open the survey page (the links are ``<base_url>/s/<token>``). A link
+    whose SMS was refused for a while (the gateway down, quiet hours) is tried again up to
+    ``sms_attempts`` times in all, ``retry_minutes`` after the first try and three times as
+    long after each further one (never in quiet hours), then marked failed.
 
     >>> SurveySendRule(after_tickets=["repair"], base_url="https://cc.example.com").wait_minutes
     30
@@ -92,6 +95,8 @@ class SurveySendRule(_Strict):
     once_per_days: int = Field(default=30, ge=0, le=365)
     survey: str | None = Field(None, description="the survey sent (the default one when unset)")
     base_url: str = Field(pattern=r"^https?://[^/\s]+(/\S*)?$", max_length=200)
+    sms_attempts: int = Field(default=5, ge=1, le=20)
+    retry_minutes: int = Field(default=5, ge=1, le=24 * 60)
 
     @model_validator(mode="after")
     def _something_triggers(self) -> SurveySendRule:

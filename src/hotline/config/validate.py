@@ -322,6 +322,7 @@ def _cross_checks(
     _check_chat(config, error)
     _check_bot(config, error)
     _check_surveys(config, error)
+    _check_sms_notices(config, error)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     _check_caller_rules(config, error, warn, known, queues)
     if config.crisis is not None:
@@ -483,6 +484,15 @@ def _check_surveys(config: CenterConfig, error: Any) -> None:
             ("surveys", "send", "survey"),
             f"unknown survey {send.survey!r} (defined: {', '.join(sorted(ids))})",
         )
+
+
+def _check_sms_notices(config: CenterConfig, error: Any) -> None:
+    """SMS notices: one rule per kind (two would text the customer twice)."""
+    kinds: set[str] = set()
+    for i, rule in enumerate(config.sms_notices):
+        if rule.kind in kinds:
+            error(("sms_notices", i, "kind"), f"a second {rule.kind} rule (one per kind)")
+        kinds.add(rule.kind)
 
 
 def _check_ivr(

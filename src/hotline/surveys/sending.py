@@ -16,6 +16,9 @@ occasions and carries the decisions out. Pure: no clock, no database.
 'wait'
 >>> decide(rule, occasion, now=at.replace(hour=3), sms_gateway=False, mailbox=True).action
 'email'
+
+A link whose SMS was refused for a while is tried again (:func:`next_try`) with growing waits
+and a bounded number of attempts; :func:`hotline.surveys.service.send_due_links` keeps count.
 """
 
 from __future__ import annotations
@@ -96,3 +99,27 @@ def decide(
             return Decision("skip", "the mobile number is on a do-not-call list")
         return Decision("sms")
     return Decision("skip", "no e-mail address or mobile number the center can reach")
+
+
+def next_try(
+    rule: SurveySendRule, *, attempts: int, now: datetime, not_before: datetime | None = None
+) -> datetime | None:
+    """When to try a link's SMS again after ``attempts`` tries, or ``None``: give up.
+
+    The waits grow threefold (``retry_minutes``, then three times that, …); ``not_before``
+    (the end of the quiet hours) puts the next try no earlier than that.
+
+    >>> from datetime import UTC
+    >>> rule = SurveySendRule(after_tickets=["repair"], base_url="https://cc.example.com",
+    ...                       sms_attempts=3, retry_minutes=5)
+    >>> at = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+    >>> [next_try(rule, attempts=n, now=at) for n in (1, 2)] == [
+    ...     at + timedelta(minutes=5), at + timedelta(minutes=15)]
+    True
+    >>> next_try(rule, attempts=3, now=at) is None
+    True
+    """
+    if attempts >= rule.sms_attempts:
+        return None
+    at = now + timedelta(minutes=rule.retry_minutes * 3 ** (attempts - 1))
+    return max(at, not_before) if not_before is not None else at

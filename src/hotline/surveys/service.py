@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -45,7 +45,7 @@ from hotline.store.db import writing
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.surveys import SurveyInvitation
 from hotline.surveys.answers import check_answers
-from hotline.surveys.sending import Decision, Occasion, decide
+from hotline.surveys.sending import Decision, Occasion, decide, next_try
 from hotline.surveys.statistics import Response, responses_from_events
 from hotline.surveys.voc import VocReport, build_report
 from hotline.tickets import service as tickets
@@ -141,12 +141,7 @@ def send_link(
     )
     session.add(invitation)
     session.flush()
-    token = signing.sign(
-        str(invitation.id),
-        purpose=PURPOSE,
-        expires_at=invitation.expires_at.timestamp(),
-        secret=secret,
-    )
+    token = _token(invitation, secret=secret)
     audit.record(
         session,
         actor=sent_by,
@@ -155,6 +150,16 @@ def send_link(
         detail={"invitation": invitation.id, "survey": survey.id, "via": sent_via},
     )
     return invitation, token
+
+
+def _token(invitation: SurveyInvitation, *, secret: bytes) -> str:
+    """The signed token of an invitation's link (the same every time it is asked for)."""
+    return signing.sign(
+        str(invitation.id),
+        purpose=PURPOSE,
+        expires_at=invitation.expires_at.timestamp(),
+        secret=secret,
+    )
 
 
 def link_path(token: str) -> str:
@@ -427,12 +432,14 @@ def link_language(language: str | None) -> Literal["zh-CN", "en"]:
 
 @dataclass
 class LinkSweep:
-    """What one sweep did: links sent by carrier, occasions skipped with why, SMS refused."""
+    """What one sweep did: links sent by carrier, occasions skipped with why, SMS refused
+    for good (``refused``) and SMS refused for now, to be tried again (``retrying``)."""
 
     emailed: list[int]
     texted: list[int]
     skipped: dict[str, str]
     refused: dict[int, str]
+    retrying: dict[int, str] = field(default_factory=dict)
 
 
 def send_due_links(
@@ -450,13 +457,18 @@ def send_due_links(
     goes out, so a crash between the two leaves the link unsent rather than sent twice; an
     e-mail is queued in the same transaction as its link (the outbox sends it later). An
     occasion still in its waiting time is left for a later sweep; one decided against is not
-    recorded and is looked at again until it falls out of ``lookback``. Commits.
+    recorded and is looked at again until it falls out of ``lookback``. A link whose SMS was
+    refused for now (the gateway down, quiet hours) is tried again by later sweeps, with
+    growing waits, until the rule's ``sms_attempts`` are spent or the link expires; then it
+    is marked failed with the reason. Commits.
     """
     result = LinkSweep([], [], {}, {})
     rule = config.send if config is not None else None
     if config is None or rule is None:
         return result
     survey = config.definition(rule.survey)
+    if gateway is not None:
+        _retry_texts(session, config=config, secret=secret, now=now, gateway=gateway, into=result)
     mailbox = any(True for _ in email.list_mailboxes(session, active_only=True))
     invited: set[int] = set()  # customers sent a link by this sweep
     for found, facts in _occasions(session, config=config, since=now - lookback):
@@ -473,9 +485,6 @@ def send_due_links(
             continue
         assert occasion.customer_id is not None
         invited.add(occasion.customer_id)
-        language = link_language(
-            crm.get_customer(session, customer_id=occasion.customer_id).language
-        )
         invitation, token = send_link(
             session=session,
             survey=survey,
@@ -492,7 +501,9 @@ def send_due_links(
             customer_id=occasion.customer_id,
             occasion=occasion.key,
         )
-        url = f"{rule.base_url.rstrip('/')}{link_path(token)}?lang={language}"
+        language, url = _link_url(
+            session, customer_id=occasion.customer_id, base_url=rule.base_url, token=token
+        )
         if decision.action == "email":
             assert occasion.email is not None
             email.queue_notice(
@@ -508,22 +519,122 @@ def send_due_links(
             result.emailed.append(invitation.id)
             continue
         assert occasion.mobile is not None and gateway is not None
+        invitation.sms_state = "sending"
         _commit(session)  # the link first: a crash from here on never sends it twice
-        outcome = sms.send_sms(
-            session=session,
-            gateway=gateway,
-            to=occasion.mobile,
+        _text_link(
+            session, invitation, config=config, to=occasion.mobile,
             text=SMS_TEXT[language].format(url=url, hours=config.link_ttl_hours),
-            purpose="survey",
-            actor=SWEEP_ACTOR,
-            now=now,
+            now=now, gateway=gateway, into=result,
+        )  # fmt: skip
+    return result
+
+
+def _link_url(
+    session: Session, *, customer_id: int, base_url: str, token: str
+) -> tuple[Literal["zh-CN", "en"], str]:
+    """The customer's language and the link to the survey page in it."""
+    language = link_language(crm.get_customer(session, customer_id=customer_id).language)
+    return language, f"{base_url.rstrip('/')}{link_path(token)}?lang={language}"
+
+
+def _text_link(
+    session: Session,
+    invitation: SurveyInvitation,
+    *,
+    config: SurveysConfig,
+    to: str,
+    text: str,
+    now: datetime,
+    gateway: sms.SmsGateway,
+    into: LinkSweep,
+) -> None:
+    """One attempt at a link's SMS (its row already committed as ``sending``), and what
+    became of it: sent, pending a later try, or failed for good. Commits."""
+    assert config.send is not None
+    outcome = sms.send_sms(
+        session=session, gateway=gateway, to=to, text=text, purpose="survey",
+        actor=SWEEP_ACTOR, now=now,
+    )  # fmt: skip
+    invitation.sms_attempts += 1
+    invitation.sms_next_try_at = None
+    if outcome.status == "sent":
+        invitation.sms_state, invitation.sms_reason = "sent", None
+        into.texted.append(invitation.id)
+        _commit(session)
+        return
+    again = (
+        next_try(
+            config.send, attempts=invitation.sms_attempts, now=now, not_before=outcome.retry_at
+        )
+        if outcome.retryable
+        else None
+    )
+    if again is not None and again < invitation.expires_at:
+        invitation.sms_state, invitation.sms_next_try_at = "pending", again
+        invitation.sms_reason = outcome.reason[:255]
+        into.retrying[invitation.id] = (
+            f"{outcome.reason}; tried again at {again:%Y-%m-%d %H:%M} UTC"
+        )
+    else:
+        why = outcome.reason
+        if outcome.retryable:
+            why = f"{why} (gave up after {invitation.sms_attempts} attempt(s))"
+        invitation.sms_state, invitation.sms_reason = "failed", why[:255]
+        into.refused[invitation.id] = why
+    _commit(session)
+
+
+def _retry_texts(
+    session: Session,
+    *,
+    config: SurveysConfig,
+    secret: bytes,
+    now: datetime,
+    gateway: sms.SmsGateway,
+    into: LinkSweep,
+) -> None:
+    """Try again the links whose SMS is due another attempt. Each is claimed (``pending`` to
+    ``sending``, committed) before its SMS goes out, so two sweeps never both send it and a
+    crash mid-send leaves it unsent rather than sent twice. Commits."""
+    assert config.send is not None
+    due = session.scalars(
+        select(SurveyInvitation.id)
+        .where(SurveyInvitation.sms_state == "pending", SurveyInvitation.sms_next_try_at <= now)
+        .order_by(SurveyInvitation.id)
+    ).all()
+    for invitation_id in due:
+        claimed = session.execute(
+            update(SurveyInvitation)
+            .where(SurveyInvitation.id == invitation_id, SurveyInvitation.sms_state == "pending")
+            .values(sms_state="sending")
         )
         _commit(session)
-        if outcome.status == "sent":
-            result.texted.append(invitation.id)
-        else:
-            result.refused[invitation.id] = outcome.reason
-    return result
+        invitation = session.get(SurveyInvitation, invitation_id)
+        if getattr(claimed, "rowcount", 0) != 1 or invitation is None:
+            continue  # another sweep has it
+        session.refresh(invitation)
+        mobile = None
+        if invitation.customer_id is not None:
+            mobile = crm.reach(session, customer_id=invitation.customer_id).mobile
+        why = ""
+        if now >= invitation.expires_at:
+            why = "the link expired before its SMS could go out"
+        elif invitation.customer_id is None or mobile is None:
+            why = "the customer has no mobile number any more"
+        if why or invitation.customer_id is None or mobile is None:
+            invitation.sms_state, invitation.sms_reason = "failed", why
+            into.refused[invitation.id] = why
+            _commit(session)
+            continue
+        token = _token(invitation, secret=secret)
+        language, url = _link_url(
+            session, customer_id=invitation.customer_id, base_url=config.send.base_url, token=token
+        )
+        _text_link(
+            session, invitation, config=config, to=mobile,
+            text=SMS_TEXT[language].format(url=url, hours=config.link_ttl_hours),
+            now=now, gateway=gateway, into=into,
+        )  # fmt: skip
 
 
 def _commit(session: Session) -> None:

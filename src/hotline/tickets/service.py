@@ -1010,6 +1010,37 @@ def resolved_since(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """An open field-service order's agreed visit: what an appointment reminder needs."""
+
+    ticket_id: int
+    number: str
+    type: str
+    customer_id: int | None
+    starts: datetime
+    ends: datetime
+
+
+def appointments_between(session: Session, *, start: datetime, end: datetime) -> list[Appointment]:
+    """The open orders whose appointment window opens from ``start`` until ``end``, soonest
+    first: the visits the SMS reminder sweep may tell customers about."""
+    query = (
+        select(Ticket)
+        .where(
+            Ticket.state.in_(sorted(state.value for state in OPEN_STATES)),
+            Ticket.appointment_from >= start,
+            Ticket.appointment_from < end,
+        )
+        .order_by(Ticket.appointment_from, Ticket.id)
+    )
+    return [
+        Appointment(t.id, t.number, t.type, t.customer_id, t.appointment_from, t.appointment_to)
+        for t in session.scalars(query)
+        if t.appointment_from is not None and t.appointment_to is not None
+    ]
+
+
 def waive_verification(
     session: Session, *, ticket_id: int, actor: str, reason: str, now: datetime | None = None
 ) -> None:

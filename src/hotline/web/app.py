@@ -343,6 +343,9 @@ def _include_routers(app: FastAPI) -> None:
     from hotline.web.api import wechat
 
     app.include_router(wechat.router)
+    from hotline.web.api import sms
+
+    app.include_router(sms.router)
     pages.mount(app)
 
 

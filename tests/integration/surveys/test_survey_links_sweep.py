@@ -1,7 +1,9 @@
 """Survey links sent by the ``surveys.send`` rule, on SQLite and PostgreSQL: after resolved
 repairs and finished calls, by the e-mail outbox or through a stand-in SMSC, never to a
 do-not-call number, once per customer per period and once per occasion however often swept;
-and the response rates count e-mail and SMS invitations apart."""
+an SMS refused for now (gateway down, quiet hours) tried again with growing waits and a
+bounded number of attempts, never sent twice; and the response rates count e-mail and SMS
+invitations apart."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from hotline.channels.email.settings import MailboxSettings
 from hotline.channels.sms import service as sms
 from hotline.channels.sms.gateway import FakeGateway
 from hotline.channels.sms.settings import GatewaySettings
+from hotline.channels.sms.smpp import SmppGateway
 from hotline.cli.main import app
 from hotline.config.surveys import SurveysConfig, SurveySendRule
 from hotline.config.validate import load_center
@@ -36,7 +39,7 @@ from hotline.surveys import service as surveys
 from hotline.surveys.statistics import link_rates
 from hotline.tickets import service as tickets
 from hotline.web.app import create_app
-from tests.integration.channels.test_sms_smpp import StandInSmsc
+from tests.integration.channels.test_sms_smpp import StandInSmsc, settings_for
 from tests.integration.followup.test_followup_sweeper import start_and_stop
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
@@ -191,10 +194,7 @@ def test_the_server_sweep_texts_through_a_stand_in_smsc(
     try:
         sms.save_gateway(
             db_session,
-            settings=GatewaySettings(
-                host="127.0.0.1", port=smsc.port, system_id="hotline", password="secret",
-                source_addr="10690000",
-            ),
+            settings=settings_for(smsc),
             secret=SECRET,
             actor="admin",
         )  # fmt: skip
@@ -300,3 +300,156 @@ def test_the_server_sweeps_links_at_start(
     assert _links(db_session) == {center["mail"]: "email"}
     monkeypatch.setenv("HOTLINE_SURVEY_SWEEP_S", "0")
     assert attach_survey_sweeper(create_app(settings=Settings(home=tmp_path))) is None
+
+
+def _texts(session: Session) -> dict[int | None, tuple[str | None, int, str | None]]:
+    rows = session.scalars(select(SurveyInvitation).where(SurveyInvitation.sent_via == "sms"))
+    return {row.customer_id: (row.sms_state, row.sms_attempts, row.sms_reason) for row in rows}
+
+
+CALLS = RULE.model_copy(update={"after_tickets": [], "sms_attempts": 3, "retry_minutes": 5})
+
+
+def test_a_link_whose_sms_failed_is_texted_later_through_the_stand_in_smsc_once(
+    db_session: Session, center: dict[str, int]
+) -> None:
+    smsc = StandInSmsc()
+    try:
+        settings = settings_for(smsc)
+        sms.save_gateway(db_session, settings=settings, secret=SECRET, actor="admin")
+        center_file = load_center(SAMPLE).model_copy(update={"surveys": _config(CALLS)})
+        # The server's session is not bound yet: the SMSC refuses at once.
+        unbound = SmppGateway.of(settings, on_message=lambda _: None, on_receipt=lambda _: None)
+        first = sweep_links(
+            db_session, center=center_file, secret=SECRET, now=LATER, gateway=unbound
+        )
+        [link] = first.retrying
+        assert (first.texted, first.refused) == ([], {})
+        assert "tried again at" in first.retrying[link]
+        state, attempts, reason = _texts(db_session)[center["caller"]]
+        assert (state, attempts) == ("pending", 1) and reason and "not connected" in reason
+        # Too early for the next try: nothing goes out, nothing binds.
+        early = sweep_links(db_session, center=center_file, secret=SECRET, now=LATER)
+        assert (early.texted, smsc.binds) == ([], [])
+        # Five minutes on, the center's own session binds and the link goes out.
+        later = LATER + timedelta(minutes=5)
+        second = sweep_links(db_session, center=center_file, secret=SECRET, now=later)
+        assert second.texted == [link] and smsc.binds == [("hotline", "secret")]
+        assert _texts(db_session)[center["caller"]] == ("sent", 2, None)
+        parts = len(smsc.submitted)
+        assert parts == 2  # one link, two UCS-2 parts
+        # Sent once: however often swept afterwards, nothing more goes out.
+        for hours in (1, 5):
+            swept = sweep_links(
+                db_session, center=center_file, secret=SECRET, now=later + timedelta(hours=hours)
+            )
+            assert (swept.texted, swept.retrying) == ([], {})
+        assert len(smsc.submitted) == parts
+    finally:
+        smsc.close()
+    kept = [(m.status, m.purpose) for m in sms.messages(db_session)]
+    assert kept == [("failed", "survey"), ("sent", "survey")]
+
+
+def test_a_link_refused_in_quiet_hours_goes_out_when_they_end(
+    db_session: Session, center: dict[str, int]
+) -> None:
+    gateway = FakeGateway()
+    night = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
+    crm.record_contact(
+        db_session, customer_id=center["text"], channel="voice",
+        at=night - timedelta(hours=1), contact_id="v-night",
+    )  # fmt: skip
+
+    def sweep(now: datetime) -> surveys.LinkSweep:
+        return surveys.send_due_links(
+            session=db_session, config=_config(CALLS), secret=SECRET, now=now, gateway=gateway
+        )
+
+    first = sweep(night)
+    assert len(first.retrying) == 2 and gateway.sent == []  # the caller and the night caller
+    assert all("after 08:00" in why for why in first.retrying.values())
+    # Every five minutes through the night: no attempt is spent before the quiet hours end.
+    for minutes in range(5, 60 * 9, 60):
+        assert sweep(night + timedelta(minutes=minutes)).retrying == {}
+    morning = datetime(2026, 11, 24, 0, 1, tzinfo=UTC)  # 08:01
+    done = sweep(morning)
+    assert sorted(done.texted) == sorted(first.retrying) and len(gateway.sent) == 2
+    assert {s for s, _, _ in _texts(db_session).values()} == {"sent"}
+    [text] = [t for to, t in gateway.sent if to == "+8613900001111"]
+    token = text.split("/s/")[1].split("?")[0]
+    opened = surveys.open_link(session=db_session, token=token, secret=SECRET, now=morning)
+    assert opened.occasion == "contact:v-night"
+
+
+def test_a_link_is_tried_a_bounded_number_of_times_then_marked_failed(
+    db_session: Session, center: dict[str, int]
+) -> None:
+    gateway = FakeGateway()
+    gateway.down = True
+
+    def sweep(now: datetime, with_gateway: FakeGateway = gateway) -> surveys.LinkSweep:
+        return surveys.send_due_links(
+            session=db_session, config=_config(CALLS), secret=SECRET, now=now,
+            gateway=with_gateway,
+        )  # fmt: skip
+
+    assert len(sweep(LATER).retrying) == 1
+    assert sweep(LATER + timedelta(minutes=4)).retrying == {}  # not due yet
+    assert len(sweep(LATER + timedelta(minutes=5)).retrying) == 1  # try 2 of 3
+    assert sweep(LATER + timedelta(minutes=19)).refused == {}  # 15 minutes after try 2
+    last = sweep(LATER + timedelta(minutes=20))
+    [why] = last.refused.values()
+    assert why == "the fake gateway is down (gave up after 3 attempt(s))"
+    assert _texts(db_session) == {center["caller"]: ("failed", 3, why)}
+    gateway.down = False
+    assert sweep(LATER + timedelta(days=1)).texted == [] and gateway.sent == []
+    statuses = [m.status for m in sms.messages(db_session)]
+    assert statuses == ["failed", "failed", "failed"]
+
+
+def _refused_once(session: Session) -> SurveysConfig:
+    """The caller's link tried once while the gateway was down; the rule used."""
+    down = FakeGateway()
+    down.down = True
+    config = _config(CALLS)
+    tried = surveys.send_due_links(
+        session=session, config=config, secret=SECRET, now=LATER, gateway=down
+    )
+    assert len(tried.retrying) == 1
+    return config
+
+
+def test_a_crash_while_retrying_never_texts_twice(
+    db_session: Session, center: dict[str, int]
+) -> None:
+    config = _refused_once(db_session)
+    later = LATER + timedelta(minutes=5)
+    with pytest.raises(KeyboardInterrupt):
+        surveys.send_due_links(
+            session=db_session, config=config, secret=SECRET, now=later, gateway=PowerCut()
+        )
+    db_session.rollback()
+    assert _texts(db_session)[center["caller"]][0] == "sending"  # claimed before the send
+    gateway = FakeGateway()
+    after = surveys.send_due_links(
+        session=db_session, config=config, secret=SECRET, now=later + timedelta(hours=1),
+        gateway=gateway,
+    )  # fmt: skip
+    assert (after.texted, gateway.sent) == ([], [])
+
+
+def test_a_number_put_on_the_do_not_call_list_meanwhile_is_not_retried(
+    db_session: Session, center: dict[str, int]
+) -> None:
+    config = _refused_once(db_session)
+    campaigns.add_do_not_call(db_session, number="13600003333", actor="boss")
+    db_session.commit()
+    gateway = FakeGateway()
+    later = surveys.send_due_links(
+        session=db_session, config=config, secret=SECRET, now=LATER + timedelta(minutes=5),
+        gateway=gateway,
+    )  # fmt: skip
+    [why] = later.refused.values()
+    assert "do-not-call" in why and gateway.sent == []
+    assert _texts(db_session)[center["caller"]][:2] == ("failed", 2)

@@ -344,6 +344,11 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/wechat/accounts"): ADMIN,
     ("PUT", "/api/wechat/accounts"): ADMIN,
     ("DELETE", "/api/wechat/accounts/{app_id}"): ADMIN,
+    # SMS: the line, the log and one message, for the floor's supervisors
+    ("GET", "/api/sms/overview"): ADMIN | {"supervisor"},
+    ("GET", "/api/sms/messages"): ADMIN | {"supervisor"},
+    ("POST", "/api/sms/messages"): ADMIN | {"supervisor"},
+    ("GET", "/sms"): ADMIN | {"supervisor"},
     # pages
     ("GET", "/"): PUBLIC,
     ("GET", "/login"): PUBLIC,

@@ -15,7 +15,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 #: What an SMS is for; reports and audits tell them apart (``conversation``: an agent's reply
@@ -49,6 +49,22 @@ def quiet_refusal(now: datetime, hours: QuietHours) -> str | None:
         f"quiet hours {hours.start:%H:%M}–{hours.end:%H:%M} ({hours.zone}): "
         f"send after {hours.end:%H:%M}"
     )
+
+
+def quiet_until(now: datetime, hours: QuietHours) -> datetime | None:
+    """When the quiet hours ``now`` falls in end (``None`` when it is not quiet at ``now``).
+
+    >>> from datetime import timezone
+    >>> quiet_until(datetime(2026, 12, 3, 14, 0, tzinfo=timezone.utc), QuietHours()).isoformat()
+    '2026-12-04T08:00:00+08:00'
+    >>> quiet_until(datetime(2026, 12, 3, 23, 0, tzinfo=timezone.utc), QuietHours()).isoformat()
+    '2026-12-04T08:00:00+08:00'
+    """
+    if quiet_refusal(now, hours) is None:
+        return None
+    local = now.astimezone(ZoneInfo(hours.zone))
+    end = local.replace(hour=hours.end.hour, minute=hours.end.minute, second=0, microsecond=0)
+    return end if end > local else end + timedelta(days=1)
 
 
 def stop_request(text: str) -> bool:

@@ -1,5 +1,6 @@
 """The SMS channel: the SMSC gateway's settings, every message the center sent (or refused to
-send) and its receipt, and every message customers sent the center. The gateway's password is
+send) and its receipt, every message customers sent the center, and the notices sent by rule
+(appointment reminders, follow-up notices), one per occasion. The gateway's password is
 stored encrypted (``hotline.channels.email.credentials``, purpose ``sms``).
 
 Only the SMS channel (:mod:`hotline.channels.sms.service`) and the adapters use this table.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, UTCDateTime, utcnow
@@ -73,3 +74,34 @@ class SmsInbound(Base):
     received_at: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16))
     conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class SmsNotice(Base):
+    """A notice by rule about one occasion (``appointment:<ticket>:<start>``,
+    ``follow_up:<task>``; unique, so it goes out once at most).
+
+    ``state``: ``sending`` while an attempt is out (committed before the SMS leaves), ``pending``
+    until ``next_try_at`` after a refusal that passes (quiet hours, the gateway down), ``sent``,
+    or ``refused`` (a do-not-call list, or the window closed first: ``reason``). ``message_id``
+    is the latest attempt's :class:`SmsMessage`.
+    """
+
+    __tablename__ = "sms_notices"
+    __table_args__ = (
+        UniqueConstraint("occasion", name="uq_sms_notices_occasion"),
+        Index("ix_sms_notices_state_next", "state", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    occasion: Mapped[str] = mapped_column(String(96))
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_number: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,6 +29,7 @@ class SurveyInvitation(Base):
         Index("ix_survey_invitations_contact", "contact_id"),
         Index("ix_survey_invitations_customer", "customer_id", "created_at"),
         UniqueConstraint("occasion", name="uq_survey_invitations_occasion"),
+        Index("ix_survey_invitations_sms_retry", "sms_state", "sms_next_try_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -48,3 +49,10 @@ class SurveyInvitation(Base):
     #: ``contact:<id>``: one link per occasion); both empty on links sent by hand.
     customer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     occasion: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    #: A link by SMS: ``sending`` while an attempt is out, ``pending`` until
+    #: ``sms_next_try_at`` after a refusal that passes, ``sent`` or ``failed`` (with
+    #: ``sms_reason``); ``sms_attempts`` counts the tries. Empty on other links.
+    sms_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sms_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sms_next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sms_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)

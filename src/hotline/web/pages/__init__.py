@@ -86,6 +86,7 @@ def mount(app: FastAPI) -> None:
         quality,
         recordings,
         reports,
+        sms,
         surveys,
     )
 
@@ -106,3 +107,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(chat.router)
     app.include_router(knowledge.router)
     app.include_router(surveys.router)
+    app.include_router(sms.router)
