@@ -94,3 +94,71 @@ def test_unknown_numbers_shared_numbers_and_replays(
     ).all()
     assert sorted(r.customer_id for r in rows) == sorted([first.id, second.id])
     assert {r.direction for r in rows} == {"outbound"}  # a callback: the center dialled out
+
+
+def test_contacts_on_every_channel_reach_the_customer_by_number_address_and_identity(
+    db_session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """A call, an SMS, a chat that left an address, an e-mail and a WeChat follower's chat
+    (linked by an agent) all land in one customer's history, with queue and outcome; the
+    screen pop of the e-mail address lists them newest first."""
+    customer = crm.create_customer(
+        db_session,
+        name="赵敏",
+        phones=["+86 139 0000 0002"],
+        emails=["Zhao.Min@example.cn"],
+        actor="t",
+    )
+    db_session.flush()
+    crm.link_identity(
+        db_session,
+        customer_id=customer.id,
+        identity=crm.Identity("wechat", "oLVPpjqs9Bhv"),
+        actor="a004",
+    )
+    db_session.commit()
+    history = ContactHistoryRecorder(session_factory=session_factory)
+    arrivals = [
+        ("V-1", "voice", "repair", "answered", "139 0000 0002"),
+        ("S-2", "sms", "chat", "answered", "13900000002"),
+        ("C-3", "chat", "chat", "abandoned", "zhao.min@example.cn"),
+        ("E-4", "email", "email", "answered", "ZHAO.MIN@example.cn"),
+        ("W-5", "chat", "chat", "answered", "wechat:oLVPpjqs9Bhv"),
+    ]
+    for minute, (contact_id, channel, queue, outcome, key) in enumerate(arrivals):
+        history(
+            FinishedContact(
+                contact_id, T0 + 60 * minute, channel, queue, outcome, key, "a004", None, {}
+            )
+        )
+    asyncio.run(history.flush())
+    assert (history.recorded, history.unmatched) == (5, 0)
+    rows = crm.contact_history(db_session, customer_id=customer.id)
+    assert [(r.contact_id, r.channel, r.queue, r.outcome) for r in rows] == [
+        ("W-5", "wechat", "chat", "answered"),
+        ("E-4", "email", "email", "answered"),
+        ("C-3", "chat", "chat", "abandoned"),
+        ("S-2", "sms", "chat", "answered"),
+        ("V-1", "voice", "repair", "answered"),
+    ]
+    # an e-mail from the address pops the customer, with their contacts on every channel
+    pop = desk.screen_pop(db_session, calling_number="zhao.min@example.cn", contacts=10)
+    assert [c["id"] for c in pop.customers] == [customer.id]
+    assert [c["channel"] for c in pop.last_contacts] == ["wechat", "email", "chat", "sms", "voice"]
+    assert pop.last_contacts[0]["queue"] == "chat" and pop.last_contacts[0]["contact_id"] == "W-5"
+
+
+def test_an_address_linked_from_a_chat_pops_its_customer_on_an_email(db_session: Session) -> None:
+    """An address an agent linked from a chat (not on file) pops the customer when an e-mail
+    comes from it."""
+    customer = crm.create_customer(db_session, name="周芷若", phones=["13700000003"], actor="t")
+    db_session.flush()
+    crm.link_identity(
+        db_session,
+        customer_id=customer.id,
+        identity=crm.Identity("email", "zhiruo@example.cn"),
+        actor="a001",
+    )
+    db_session.commit()
+    pop = desk.screen_pop(db_session, calling_number="Zhiruo@example.cn")
+    assert [c["id"] for c in pop.customers] == [customer.id]
