@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -96,27 +97,30 @@ def test_unknown_numbers_shared_numbers_and_replays(
     assert {r.direction for r in rows} == {"outbound"}  # a callback: the center dialled out
 
 
+def _linked_customer(
+    session: Session, identity: crm.Identity, *, name: str, **contact_points: list[str]
+) -> Any:
+    """A new customer with ``identity`` linked to them by an agent, committed."""
+    customer = crm.create_customer(session, name=name, actor="t", **contact_points)
+    session.flush()
+    crm.link_identity(session, customer_id=customer.id, identity=identity, actor="a004")
+    session.commit()
+    return customer
+
+
 def test_contacts_on_every_channel_reach_the_customer_by_number_address_and_identity(
     db_session: Session, session_factory: sessionmaker[Session]
 ) -> None:
     """A call, an SMS, a chat that left an address, an e-mail and a WeChat follower's chat
     (linked by an agent) all land in one customer's history, with queue and outcome; the
     screen pop of the e-mail address lists them newest first."""
-    customer = crm.create_customer(
+    customer = _linked_customer(
         db_session,
+        crm.Identity("wechat", "oLVPpjqs9Bhv"),
         name="赵敏",
         phones=["+86 139 0000 0002"],
         emails=["Zhao.Min@example.cn"],
-        actor="t",
     )
-    db_session.flush()
-    crm.link_identity(
-        db_session,
-        customer_id=customer.id,
-        identity=crm.Identity("wechat", "oLVPpjqs9Bhv"),
-        actor="a004",
-    )
-    db_session.commit()
     history = ContactHistoryRecorder(session_factory=session_factory)
     arrivals = [
         ("V-1", "voice", "repair", "answered", "139 0000 0002"),
@@ -151,14 +155,11 @@ def test_contacts_on_every_channel_reach_the_customer_by_number_address_and_iden
 def test_an_address_linked_from_a_chat_pops_its_customer_on_an_email(db_session: Session) -> None:
     """An address an agent linked from a chat (not on file) pops the customer when an e-mail
     comes from it."""
-    customer = crm.create_customer(db_session, name="周芷若", phones=["13700000003"], actor="t")
-    db_session.flush()
-    crm.link_identity(
+    customer = _linked_customer(
         db_session,
-        customer_id=customer.id,
-        identity=crm.Identity("email", "zhiruo@example.cn"),
-        actor="a001",
+        crm.Identity("email", "zhiruo@example.cn"),
+        name="周芷若",
+        phones=["13700000003"],
     )
-    db_session.commit()
     pop = desk.screen_pop(db_session, calling_number="Zhiruo@example.cn")
     assert [c["id"] for c in pop.customers] == [customer.id]
