@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,15 @@ def test_unknown_numbers_shared_numbers_and_replays(
 
 
 def _linked_customer(
-    session: Session, identity: crm.Identity, *, name: str, **contact_points: list[str]
+    session: Session,
+    identity: crm.Identity,
+    *,
+    name: str,
+    phones: list[str],
+    emails: Sequence[str] = (),
 ) -> Any:
     """A new customer with ``identity`` linked to them by an agent, committed."""
-    customer = crm.create_customer(session, name=name, actor="t", **contact_points)
+    customer = crm.create_customer(session, name=name, phones=phones, emails=emails, actor="t")
     session.flush()
     crm.link_identity(session, customer_id=customer.id, identity=identity, actor="a004")
     session.commit()
