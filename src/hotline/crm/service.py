@@ -72,6 +72,7 @@ __all__ = [
     "contacts_since",
     "create_customer",
     "customer_view",
+    "customers_of_key",
     "customers_with_number",
     "discard_staged_customers",
     "duplicate_report",
@@ -327,26 +328,31 @@ def customers_with_email(session: Session, *, address: str) -> list[Customer]:
 def record_finished_contact(
     session: Session,
     *,
-    number: str,
+    key: str,
     channel: str,
     at: datetime,
     contact_id: str,
     direction: str = "inbound",
     agent_id: str | None = None,
     summary: str = "",
+    queue: str | None = None,
+    outcome: str | None = None,
     default_area_code: str | None = None,
 ) -> list[CustomerContact]:
-    """Add a contact handled elsewhere (the live engine) to the history of ``number``'s owners.
+    """Add a contact handled elsewhere (the live engine) to the history of its customers.
 
-    The customer is found by normalised phone number; every customer sharing the number (a
-    family landline) gets the contact, since the engine cannot tell which of them called.
-    A contact already in a customer's history (same ``contact_id``) is not added twice, so a
-    replay of the event log is harmless. Unknown numbers record nothing. Example::
+    ``key`` is the customer the contact was attached with, on any channel: a calling or
+    texting number, an e-mail sender's (or chat visitor's) address, or a WeChat follower's
+    ``wechat:<openid>``; :func:`customers_of_key` finds who is behind it. Every customer
+    sharing a number (a family landline) gets the contact, since the engine cannot tell which
+    of them called. A contact already in a customer's history (same ``contact_id``) is not
+    added twice, so a replay of the event log is harmless. Unknown keys record nothing.
+    Example::
 
-        record_finished_contact(session, number="138 1234 5678", channel="voice",
+        record_finished_contact(session, key="138 1234 5678", channel="voice",
                                 at=utcnow(), contact_id="L2611230900-000001")
     """
-    ids = customers_with_number(session, number=number, default_area_code=default_area_code)
+    ids = customers_of_key(session, key=key, default_area_code=default_area_code)
     if not ids:
         return []
     known = set(
@@ -356,8 +362,11 @@ def record_finished_contact(
             )
         )
     )
-    return [
-        record_contact(
+    added = []
+    for customer_id in ids:
+        if customer_id in known:
+            continue
+        contact = record_contact(
             session,
             customer_id=customer_id,
             channel=channel,
@@ -367,9 +376,9 @@ def record_finished_contact(
             agent_id=agent_id,
             summary=summary,
         )
-        for customer_id in ids
-        if customer_id not in known
-    ]
+        contact.queue, contact.outcome = queue, outcome
+        added.append(contact)
+    return added
 
 
 def contacts_since(
@@ -438,7 +447,14 @@ _POP_PRODUCTS = select(
 ).where(_products.customer_id.in_(_IDS))
 _POP_CONTACTS = (
     select(
-        _contacts.at, _contacts.channel, _contacts.direction, _contacts.agent_id, _contacts.summary
+        _contacts.at,
+        _contacts.channel,
+        _contacts.direction,
+        _contacts.contact_id,
+        _contacts.agent_id,
+        _contacts.queue,
+        _contacts.outcome,
+        _contacts.summary,
     )
     .where(_contacts.customer_id.in_(_IDS))
     .order_by(_contacts.at.desc())
@@ -494,21 +510,6 @@ def lookup_number(
     return _popped(session, pop, ids, contacts=contacts, masked=masked)
 
 
-def lookup_address(
-    session: Session, *, address: str, contacts: int = 5, masked: bool = False
-) -> NumberLookup:
-    """Look up an e-mail address the way :func:`lookup_number` looks up a calling number.
-
-    A chat whose customer left only an e-mail in the pre-chat form, or an e-mail's sender,
-    pops the same customer, products and contacts (on every channel) as their call would.
-    Example: ``lookup_address(session, address="li.lei@example.com").customers``.
-    """
-    pop = NumberLookup(calling_number=address, e164=None)
-    ids = [customer.id for customer in customers_with_email(session, address=address)]
-    session.flush()
-    return _popped(session, pop, ids, contacts=contacts, masked=masked)
-
-
 def _popped(
     session: Session, pop: NumberLookup, ids: list[int], *, contacts: int, masked: bool
 ) -> NumberLookup:
@@ -546,7 +547,10 @@ def _popped(
             "at": c.at.isoformat(),
             "channel": c.channel,
             "direction": c.direction,
+            "contact_id": c.contact_id,
             "agent_id": c.agent_id,
+            "queue": c.queue,
+            "outcome": c.outcome,
             "summary": c.summary,
         }
         for c in connection.execute(_POP_CONTACTS, {"ids": ids, "limit": contacts})
@@ -676,6 +680,27 @@ def unlink_identity(session: Session, *, identity: Identity, actor: str) -> Iden
     return Identity(identity.kind, identity.value, customer_id)
 
 
+def customers_of_key(
+    session: Session, *, key: str, default_area_code: str | None = None
+) -> list[int]:
+    """Ids of the customers behind a contact's customer key, on any channel (merges followed).
+
+    The customer an agent linked the key's identity to comes first (a WeChat follower's
+    ``wechat:<openid>``, a chat visitor's address or number), then those on file with the
+    e-mail address or phone number. Example: ``customers_of_key(session, key="li@example.com")``.
+    """
+    identity = identity_of(key, default_area_code=default_area_code)
+    if identity is None:
+        return []
+    linked = identity_linked(session, identity=identity)
+    ids = [linked.customer_id] if linked.customer_id is not None else []
+    if identity.kind == "email":
+        ids += [c.id for c in customers_with_email(session, address=identity.value)]
+    elif identity.kind == "phone":
+        ids += customers_with_number(session, number=identity.value)
+    return list(dict.fromkeys(ids))
+
+
 def lookup_identity(
     session: Session,
     *,
@@ -695,14 +720,9 @@ def lookup_identity(
     )
     if identity is None:
         return pop
-    linked = identity_linked(session, identity=identity)
-    ids = [linked.customer_id] if linked.customer_id is not None else []
-    if identity.kind == "email":
-        ids += [c.id for c in customers_with_email(session, address=identity.value)]
-    elif identity.kind == "phone":
-        ids += customers_with_number(session, number=identity.value)
+    ids = customers_of_key(session, key=key, default_area_code=default_area_code)
     session.flush()
-    return _popped(session, pop, list(dict.fromkeys(ids)), contacts=contacts, masked=masked)
+    return _popped(session, pop, ids, contacts=contacts, masked=masked)
 
 
 def customer_view(session: Session, *, customer: Customer, masked: bool) -> dict[str, Any]:

@@ -51,20 +51,19 @@ def screen_pop(
         pop = screen_pop(session, calling_number="+86 138 1234 5678")
         pop.customers[0]["name"]
 
-    A chat or a WeChat follower (``chat``) is looked up by its channel identity first
-    (:func:`hotline.crm.service.lookup_identity`): the customer an agent linked it to.
+    A chat or a WeChat follower (``chat``), and an e-mail (an address), is looked up by its
+    channel identity first (:func:`hotline.crm.service.lookup_identity`): the customer an
+    agent linked it to, then those on file. The last contacts are on every channel.
     """
-    if chat:
+    if chat or "@" in calling_number or calling_number.startswith(crm.WECHAT_PREFIX):
+        # a chat, a WeChat follower or an e-mail's sender: the customer its identity was
+        # linked to, then those on file with the address or number
         found = crm.lookup_identity(
             session,
             key=calling_number,
             default_area_code=default_area_code,
             contacts=contacts,
             masked=masked,
-        )
-    elif "@" in calling_number:  # a chat or an e-mail that gave an address, not a number
-        found = crm.lookup_address(
-            session, address=calling_number, contacts=contacts, masked=masked
         )
     else:
         found = crm.lookup_number(

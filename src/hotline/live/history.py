@@ -4,9 +4,10 @@ The live driver calls its ``on_finished`` hooks with a
 :class:`~hotline.live.desk_state.FinishedContact` whenever a contact ends (answered, abandoned,
 called back…). :class:`ContactHistoryRecorder` is such a hook: it keeps the contact in memory
 and writes batches in a worker thread through
-:func:`hotline.crm.service.record_finished_contact`, which finds the customer by the
-normalised number the contact was attached with. The driver never sees the CRM, and a slow
-database never stalls routing.
+:func:`hotline.crm.service.record_finished_contact`, which finds the customer by the key
+the contact was attached with, on every channel: a number (call, SMS, a chat visitor's), an
+e-mail address (an e-mail's sender, a chat visitor's) or a WeChat follower's openid. The
+driver never sees the CRM, and a slow database never stalls routing.
 
 Wiring (``hotline serve`` and ``hotline demo`` do this)::
 
@@ -51,6 +52,20 @@ def summary_of(contact: FinishedContact) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def history_channel(contact: FinishedContact) -> str:
+    """The channel the history names: the engine's, but ``wechat`` for a WeChat follower's
+    conversation, which the engine routes as a chat (it takes the agent's chat capacity).
+
+    >>> history_channel(FinishedContact("c1", 0.0, "chat", "q", "answered", "wechat:oLVP",
+    ...                                 "a001", None, {}))
+    'wechat'
+    """
+    channel = contact.channel or Channel.VOICE.value
+    if channel == Channel.CHAT.value and (contact.customer or "").startswith(crm.WECHAT_PREFIX):
+        return "wechat"
+    return channel
+
+
 class ContactHistoryRecorder:
     """An ``on_finished`` hook writing finished contacts into the customers' history."""
 
@@ -72,7 +87,7 @@ class ContactHistoryRecorder:
         self._task: asyncio.Task[None] | None = None
 
     def __call__(self, contact: FinishedContact) -> None:
-        """Keep ``contact`` for the next write (contacts without a number are skipped)."""
+        """Keep ``contact`` for the next write (contacts without a customer are skipped)."""
         if not contact.customer:
             return
         self._pending.append(contact)
@@ -89,13 +104,15 @@ class ContactHistoryRecorder:
                 assert contact.customer is not None
                 rows = crm.record_finished_contact(
                     session,
-                    number=contact.customer,
-                    channel=contact.channel or Channel.VOICE.value,
+                    key=contact.customer,
+                    channel=history_channel(contact),
                     at=datetime.fromtimestamp(contact.at, UTC),
                     contact_id=contact.contact_id,
                     direction="outbound" if contact.channel in OUTGOING else "inbound",
                     agent_id=contact.agent_id,
                     summary=summary_of(contact),
+                    queue=contact.queue,
+                    outcome=contact.outcome,
                     default_area_code=self.default_area_code,
                 )
                 if not rows:

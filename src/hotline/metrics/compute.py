@@ -574,6 +574,11 @@ def agent_figures(
 # Experience figures (METRICS.md): from survey_answered events
 
 
+#: What survey answers break down by: the contact's queue, agent, or channel (the one the
+#: contact arrived on: voice, chat, email, sms…).
+EXPERIENCE_DIMENSIONS = ("queue", "agent", "channel")
+
+
 def experience_figures(
     events: Iterable[Event],
     *,
@@ -597,16 +602,35 @@ def experience_figures(
     """
     if interval not in INTERVALS or interval == "all":
         raise ValueError(f"interval must be one of {', '.join(i for i in INTERVALS if i != 'all')}")
-    unknown = [d for d in by if d not in ("queue", "agent")]
+    unknown = [d for d in by if d not in EXPERIENCE_DIMENSIONS]
     if unknown:
-        raise ValueError(f"cannot break down survey answers by {unknown}; choose queue or agent")
-    rows: dict[str, list[Any]] = {"at": [], "queue": [], "agent": [], "score": [], "scale": []}
+        raise ValueError(
+            f"cannot break down survey answers by {unknown}; "
+            f"choose from {', '.join(EXPERIENCE_DIMENSIONS)}"
+        )
+    rows: dict[str, list[Any]] = {
+        "at": [],
+        "queue": [],
+        "agent": [],
+        "channel": [],
+        "score": [],
+        "scale": [],
+    }
+    # The channel a contact arrived on: a survey answer counts there (an SMS conversation's
+    # end-of-chat survey is the SMS channel's, a voice call's IVR survey names no channel).
+    arrived_on: dict[str, str] = {}
     for event in events:
+        if event.kind is EventKind.ARRIVED and event.contact_id and event.channel is not None:
+            arrived_on[event.contact_id] = str(event.channel)
         if event.kind is not EventKind.SURVEY_ANSWERED or "score" not in event.data:
             continue  # an answer with no rating (only yes/no or text) is no CSAT or NPS answer
         rows["at"].append(event.at)
         rows["queue"].append(event.queue)
         rows["agent"].append(event.agent_id)
+        rows["channel"].append(
+            arrived_on.get(event.contact_id or "")
+            or (str(event.channel) if event.channel is not None else None)
+        )
         rows["score"].append(float(event.data.get("score", math.nan)))
         rows["scale"].append(int(event.data.get("scale_max", 5)))
     frame = pl.DataFrame(
@@ -615,6 +639,7 @@ def experience_figures(
             "at": pl.Float64(),
             "queue": pl.String(),
             "agent": pl.String(),
+            "channel": pl.String(),
             "score": pl.Float64(),
             "scale": pl.Int64(),
         },

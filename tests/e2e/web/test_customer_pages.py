@@ -1,7 +1,8 @@
 """The customer pages in headless Chromium against the real server (uvicorn on 127.0.0.1).
 
 An agent finds a customer by the traditional spelling of the name, opens the 360° page
-(identities masked, products, contacts on every channel, tickets, survey answers and
+(identities masked, products, contacts on every channel — call, chat, WeChat, SMS, e-mail,
+with the transcript of the WeChat chat they handled — tickets, survey answers and
 follow-ups) and reveals the personal data, which is audited. A supervisor reviews the
 likely duplicates, merges a pair and undoes the merge. The pages run under their Content
 Security Policy at 1366×768 and pass axe-core in zh-CN and en (no serious or critical
@@ -66,7 +67,11 @@ def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
                 )
             )
         zhang = crm.create_customer(
-            session, name="张伟", phones=["13812345678"], addresses=["北京市朝阳区建国路88号"]
+            session,
+            name="张伟",
+            phones=["13812345678"],
+            emails=["zhang.wei@example.cn"],
+            addresses=["北京市朝阳区建国路88号"],
         )
         # the same person typed in again on another call: a likely duplicate
         again = crm.create_customer(session, name="张伟", phones=["138-1234-5678"])
@@ -85,6 +90,7 @@ def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
                 at=datetime(2026, 3, day, 9, 0, tzinfo=UTC),
                 summary=summary,
             )
+        _other_channels(session, customer_id=zhang.id)
         repair = tickets.create_ticket(
             session,
             type="repair",
@@ -108,6 +114,57 @@ def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
         )
         session.commit()
         return {"zhang": zhang.id, "again": again.id}
+
+
+def _other_channels(session: Session, *, customer_id: int) -> None:
+    """His WeChat chat (an agent linked the follower), an SMS and an e-mail, as the live
+    engine finished them: found by the linked openid, his number and his address."""
+    from hotline.crm import service as crm
+    from hotline.store.models.chat import ChatConversation, ChatMessage
+
+    crm.link_identity(
+        session, customer_id=customer_id, identity=crm.Identity("wechat", "oZhang"), actor="a001"
+    )
+    session.add(
+        ChatConversation(
+            id="wechat-3",
+            queue="chat",
+            language="zh-CN",
+            customer_name="张",
+            topic="漏水",
+            started_at=1_772_528_400.0,
+            phase="ended",
+            agent_id="a001",
+        )
+    )
+    session.flush()
+    for seq, sender, body in ((1, "customer", "热水器漏水了"), (2, "agent", "师傅明天上门")):
+        session.add(
+            ChatMessage(
+                conversation_id="wechat-3",
+                seq=seq,
+                at=1_772_528_400.0 + seq,
+                sender=sender,
+                kind="text",
+                body=body,
+                agent_id="a001" if sender == "agent" else None,
+            )
+        )
+    for contact_id, channel, key, agent, outcome, day in (
+        ("wechat-3", "wechat", "wechat:oZhang", "a001", "answered", 3),
+        ("sms-4", "sms", "13812345678", "a021", "answered", 4),
+        ("email-5", "email", "zhang.wei@example.cn", "a011", "answered", 5),
+    ):
+        crm.record_finished_contact(
+            session,
+            key=key,
+            channel=channel,
+            at=datetime(2026, 3, day, 9, 0, tzinfo=UTC),
+            contact_id=contact_id,
+            agent_id=agent,
+            queue="email" if channel == "email" else "chat",
+            outcome=outcome,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +227,16 @@ def test_an_agent_finds_a_customer_and_reveals_them_audited(browser: Any, site: 
     expect(rows.first).not_to_contain_text("13812345678")  # masked in the list
     rows.first.locator("a").click()
 
-    expect(agent.locator("#c-contacts tbody tr")).to_have_count(2)
-    expect(agent.locator("#c-contacts tbody tr").first).to_contain_text("问维修进度")
+    # contacts on every channel, newest first; the agent opens their own WeChat chat only
+    contacts = agent.locator("#c-contacts tbody tr")
+    expect(contacts).to_have_count(5)
+    expect(contacts.nth(0)).to_contain_text("邮件")
+    expect(contacts.nth(1)).to_contain_text("短信")
+    expect(contacts.nth(1).locator("button")).to_have_count(0)  # another agent's SMS
+    expect(contacts.nth(3)).to_contain_text("问维修进度")
+    contacts.nth(2).locator("button").click()
+    expect(agent.locator("#c-record-lines li")).to_have_count(2)
+    expect(agent.locator("#c-record-lines li").first).to_have_text("客户: 热水器漏水了")
     expect(agent.locator("#c-tickets tbody tr")).to_contain_text("热水器不加热")
     expect(agent.locator("#c-products tbody tr")).to_contain_text("SN-88-001")
     expect(agent.locator("#c-name-full")).not_to_have_text("张伟")
@@ -217,7 +282,10 @@ def test_the_customer_pages_pass_axe_in_both_languages(browser: Any, site: Site)
 
     from tests.e2e.web.accessibility import serious_violations
 
-    for lang, title, verified in (("zh-CN", "客户", "已核实"), ("en", "Customers", "verified")):
+    for lang, title, verified, labels, answered in (
+        ("zh-CN", "客户", "已核实", ("邮件", "短信", "微信", "在线客服", "语音"), "已接通"),
+        ("en", "Customers", "verified", ("E-mail", "SMS", "WeChat", "Chat", "Voice"), "answered"),
+    ):
         boss = _page(browser, site, "boss", axe=True)
         boss.goto(f"{site.url}/customers?lang={lang}&q=13812345678")
         expect(boss.locator("h1")).to_have_text(title)
@@ -226,7 +294,14 @@ def test_the_customer_pages_pass_axe_in_both_languages(browser: Any, site: Site)
         expect(boss.locator("#dup-table tbody tr")).to_have_count(1)
         assert serious_violations(boss) == []
         boss.locator("#cust-results tbody tr a").first.click()
-        expect(boss.locator("#c-contacts tbody tr")).to_have_count(2)
+        contacts = boss.locator("#c-contacts tbody tr")
+        expect(contacts).to_have_count(5)
+        # every channel with its queue and outcome; the WeChat chat's transcript opens below
+        for row, channel in enumerate(labels):
+            expect(contacts.nth(row)).to_contain_text(channel)
+        expect(contacts.nth(2)).to_contain_text(answered)
+        contacts.nth(2).locator("button").click()
+        expect(boss.locator("#c-record-lines li").last).to_contain_text("师傅明天上门")
         # the survey answer about his call, and the repair's follow-up with its outcome
         survey = boss.locator("#c-surveys tbody tr")
         expect(survey).to_contain_text("4 / 5")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,3 +96,76 @@ def test_unknown_numbers_shared_numbers_and_replays(
     ).all()
     assert sorted(r.customer_id for r in rows) == sorted([first.id, second.id])
     assert {r.direction for r in rows} == {"outbound"}  # a callback: the center dialled out
+
+
+def _linked_customer(
+    session: Session,
+    identity: crm.Identity,
+    *,
+    name: str,
+    phones: list[str],
+    emails: Sequence[str] = (),
+) -> Any:
+    """A new customer with ``identity`` linked to them by an agent, committed."""
+    customer = crm.create_customer(session, name=name, phones=phones, emails=emails, actor="t")
+    session.flush()
+    crm.link_identity(session, customer_id=customer.id, identity=identity, actor="a004")
+    session.commit()
+    return customer
+
+
+def test_contacts_on_every_channel_reach_the_customer_by_number_address_and_identity(
+    db_session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """A call, an SMS, a chat that left an address, an e-mail and a WeChat follower's chat
+    (linked by an agent) all land in one customer's history, with queue and outcome; the
+    screen pop of the e-mail address lists them newest first."""
+    customer = _linked_customer(
+        db_session,
+        crm.Identity("wechat", "oLVPpjqs9Bhv"),
+        name="赵敏",
+        phones=["+86 139 0000 0002"],
+        emails=["Zhao.Min@example.cn"],
+    )
+    history = ContactHistoryRecorder(session_factory=session_factory)
+    arrivals = [
+        ("V-1", "voice", "repair", "answered", "139 0000 0002"),
+        ("S-2", "sms", "chat", "answered", "13900000002"),
+        ("C-3", "chat", "chat", "abandoned", "zhao.min@example.cn"),
+        ("E-4", "email", "email", "answered", "ZHAO.MIN@example.cn"),
+        ("W-5", "chat", "chat", "answered", "wechat:oLVPpjqs9Bhv"),
+    ]
+    for minute, (contact_id, channel, queue, outcome, key) in enumerate(arrivals):
+        history(
+            FinishedContact(
+                contact_id, T0 + 60 * minute, channel, queue, outcome, key, "a004", None, {}
+            )
+        )
+    asyncio.run(history.flush())
+    assert (history.recorded, history.unmatched) == (5, 0)
+    rows = crm.contact_history(db_session, customer_id=customer.id)
+    assert [(r.contact_id, r.channel, r.queue, r.outcome) for r in rows] == [
+        ("W-5", "wechat", "chat", "answered"),
+        ("E-4", "email", "email", "answered"),
+        ("C-3", "chat", "chat", "abandoned"),
+        ("S-2", "sms", "chat", "answered"),
+        ("V-1", "voice", "repair", "answered"),
+    ]
+    # an e-mail from the address pops the customer, with their contacts on every channel
+    pop = desk.screen_pop(db_session, calling_number="zhao.min@example.cn", contacts=10)
+    assert [c["id"] for c in pop.customers] == [customer.id]
+    assert [c["channel"] for c in pop.last_contacts] == ["wechat", "email", "chat", "sms", "voice"]
+    assert pop.last_contacts[0]["queue"] == "chat" and pop.last_contacts[0]["contact_id"] == "W-5"
+
+
+def test_an_address_linked_from_a_chat_pops_its_customer_on_an_email(db_session: Session) -> None:
+    """An address an agent linked from a chat (not on file) pops the customer when an e-mail
+    comes from it."""
+    customer = _linked_customer(
+        db_session,
+        crm.Identity("email", "zhiruo@example.cn"),
+        name="周芷若",
+        phones=["13700000003"],
+    )
+    pop = desk.screen_pop(db_session, calling_number="Zhiruo@example.cn")
+    assert [c["id"] for c in pop.customers] == [customer.id]

@@ -179,3 +179,86 @@ def test_reveal_shows_the_customer_in_full_and_every_reveal_is_audited(
         )
         == 3
     )
+
+
+def test_history_on_every_channel_links_each_record_for_the_roles_that_may_open_it(
+    app_client: TestClient,
+    token_for: TokenFor,
+    customers: dict[str, Any],
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The overview and the screen pop list the customer's contacts on every channel with
+    queue and outcome; each links its transcript, thread or recordings only for the roles
+    that may open it (an agent their own chats, a team lead their teams')."""
+    with session_factory() as session:
+        crm.link_identity(
+            session,
+            customer_id=customers["zhang"],
+            identity=crm.Identity("wechat", "oZhangWei"),
+            actor="a001",
+        )
+        arrivals = [
+            ("E-1", "email", "email", "answered", "zhang.wei@example.cn", "a011"),
+            ("W-2", "chat", "chat", "answered", "wechat:oZhangWei", "a001"),
+            ("S-3", "sms", "chat", "abandoned", "13812345678", None),
+            ("C-4", "chat", "chat", "answered", "zhang.wei@example.cn", "a021"),
+        ]
+        for day, (contact_id, channel, queue, outcome, key, agent) in enumerate(arrivals):
+            crm.record_finished_contact(
+                session,
+                key=key,
+                channel="wechat" if key.startswith("wechat:") else channel,
+                at=datetime(2026, 3, 3 + day, 9, 0, tzinfo=UTC),
+                contact_id=contact_id,
+                agent_id=agent,
+                queue=queue,
+                outcome=outcome,
+            )
+        session.commit()
+    url = f"/api/customers/{customers['zhang']}/overview"
+
+    def links(role: str) -> dict[str | None, str | None]:
+        contacts = _get(app_client, token_for(role), url)["contacts"]
+        return {c["contact_id"]: c["link"] for c in contacts}
+
+    view = _get(app_client, token_for("supervisor"), url)
+    assert [(c["contact_id"], c["channel"], c["queue"], c["outcome"]) for c in view["contacts"]][
+        :4
+    ] == [
+        ("C-4", "chat", "chat", "answered"),
+        ("S-3", "sms", "chat", "abandoned"),
+        ("W-2", "wechat", "chat", "answered"),
+        ("E-1", "email", "email", "answered"),
+    ]
+    assert links("supervisor") == {
+        "C-4": "/api/chat/conversations/C-4",
+        "S-3": "/api/chat/conversations/S-3",
+        "W-2": "/api/chat/conversations/W-2",
+        "E-1": "/api/email/contacts/E-1",
+        "v-1": "/api/contacts/v-1/recordings",
+        None: None,  # the chat typed in by hand names no contact
+    }
+    # agent a001 reads their own WeChat chat and the e-mail thread; no recordings, no chat
+    # of another agent's
+    assert links("agent") == {
+        "C-4": None,
+        "S-3": None,
+        "W-2": "/api/chat/conversations/W-2",
+        "E-1": "/api/email/contacts/E-1",
+        "v-1": None,
+        None: None,
+    }
+    # a001 leads t-install: a021 (customer care) is not theirs; the call's agent a001 is
+    assert links("team_lead")["C-4"] is None
+    assert links("team_lead")["v-1"] == "/api/contacts/v-1/recordings"
+    # the screen pop by e-mail address finds the customer, with the same links
+    pop = _get(app_client, token_for("agent"), "/api/customers/pop", number="Zhang.Wei@example.cn")
+    assert [c["id"] for c in pop["customers"]] == [customers["zhang"]]
+    assert [(c["contact_id"], c["link"]) for c in pop["last_contacts"][:2]] == [
+        ("C-4", None),
+        ("S-3", None),
+    ]
+    by_wechat = _get(
+        app_client, token_for("agent"), "/api/customers/pop", number="wechat:oZhangWei"
+    )
+    assert [c["id"] for c in by_wechat["customers"]] == [customers["zhang"]]

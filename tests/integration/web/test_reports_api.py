@@ -105,6 +105,11 @@ def test_agent_and_experience_figures_from_the_event_log(
         "rows"
     ]
     assert [(r["queue"], r["surveys"], r["csat"]) for r in experience] == [("vip", 1, 1.0)]
+    # by channel: an answer whose contact's arrival the log lacks counts on the survey's own
+    by_channel = app_client.get(
+        "/api/reports/experience", params={"by": "channel"}, headers=auth(token_for("qa"))
+    ).json()["rows"]
+    assert [(r["channel"], r["surveys"], r["csat"]) for r in by_channel] == [(None, 1, 1.0)]
 
 
 def test_bad_rows_are_refused_with_locations_and_roles_are_enforced(

@@ -131,6 +131,10 @@ class CustomerContact(Base):
     contact_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     summary: Mapped[str] = mapped_column(Text, default="")
+    #: The queue that served it and how it ended (``answered``, ``abandoned``…), for a
+    #: contact the live engine finished; null for one typed in by hand or recorded earlier.
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class CustomerMerge(Base):

@@ -69,6 +69,7 @@ from hotline.identity.roles import hidden_fields
 from hotline.live.driver import LiveDriver
 from hotline.routing.model import OfferAnswered, RoutingConflict, WrapUpEnded
 from hotline.web.access import current_center, mask_personal, scope_for, scope_of
+from hotline.web.api.history import may_read_chat
 from hotline.web.api.responses import ErrorOut, ResponseModel, errors
 from hotline.web.auth import CurrentUser, claims_from, read_session, require_roles, user_for
 from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox, message_json
@@ -715,13 +716,8 @@ def _summary(transcript: service.Transcript, hidden: Any) -> dict[str, Any]:
 
 def _may_read(request: Request, user: CurrentUser, agent_id: str | None) -> None:
     """403 unless ``user`` handled the chat, or oversees its agent (a team lead: their teams)."""
-    if user.agent_id is not None and user.agent_id == agent_id:
-        return
-    if user.has(*CHAT_SUPERVISION) and scope_of(request, user).covers(agent_id):
-        return
-    if user.has("supervisor", "manager", "qa"):
-        return
-    raise HTTPException(status.HTTP_403_FORBIDDEN, "this chat is not yours to read")
+    if not may_read_chat(request, user, agent_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this chat is not yours to read")
 
 
 READERS = require_roles(*CHAT_AGENTS, *CHAT_SUPERVISION)

@@ -38,11 +38,14 @@ from hotline.tickets import service as tickets
 from hotline.web import jobs
 from hotline.web.access import current_center, hides_customer_identity
 from hotline.web.api.history import (
+    ContactEntryOut,
     FollowupOut,
-    OverviewContactOut,
     SurveyAnswerOut,
+    contact_out,
     followup_out,
     hides_content,
+    linked_contacts,
+    recordings_of,
     survey_out,
 )
 from hotline.web.api.responses import (
@@ -138,13 +141,18 @@ class PopProductOut(ResponseModel):
 
 
 class PopContactOut(ResponseModel):
-    """One of their last contacts, newest first."""
+    """One of their last contacts on any channel, newest first (queue and outcome null for
+    one recorded by hand; ``link``: its record, where the caller's role may open it)."""
 
     at: IsoText
     channel: str
     direction: str
+    contact_id: str | None
     agent_id: str | None
+    queue: str | None
+    outcome: str | None
     summary: str
+    link: str | None
 
 
 class PopTicketOut(ResponseModel):
@@ -284,16 +292,21 @@ class UndoneMergeOut(ResponseModel):
 @router.get("/pop", responses=errors(422))
 def screen_pop(
     request: Request,
-    number: str = Query(..., description="Calling number as caller ID shows it."),
+    number: str = Query(
+        ...,
+        description="Calling number as caller ID shows it, an e-mail address, or wechat:<openid>.",
+    ),
     area_code: str | None = Query(None, description="Area code for local numbers."),
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> ScreenPopOut:
-    """Screen pop: the customer(s) behind a calling number, products, contacts, open tickets."""
+    """Screen pop: the customer(s) behind a calling number (or an e-mail address, or a
+    WeChat follower's ``wechat:<openid>``), products, contacts on every channel, open tickets."""
     pop = desk.screen_pop(
         session, calling_number=number, default_area_code=area_code, masked=masked_for(user)
     )
     pop.open_tickets = visible_tickets(current_center(request), user, pop.open_tickets)
+    pop.last_contacts = linked_contacts(request, user, pop.last_contacts)
     return ScreenPopOut.model_validate(pop.__dict__)
 
 
@@ -580,7 +593,7 @@ class OverviewOut(ResponseModel):
     caller may see the customer unmasked through ``POST /api/customers/{id}/reveal``."""
 
     customer: CustomerOut
-    contacts: list[OverviewContactOut]
+    contacts: list[ContactEntryOut]
     tickets: list[OverviewTicketOut]
     surveys: list[SurveyAnswerOut]
     followups: list[FollowupOut]
@@ -641,6 +654,7 @@ def overview(
     numbers = [p["e164"] for p in full["phones"]]
     flags = campaigns.calling_flags(session, numbers=numbers)
     contacts = crm.contact_history(session, customer_id=customer.id)
+    recordings = recordings_of(request, user, session, (c.contact_id for c in contacts))
     theirs = tickets.list_tickets(session, customer_id=customer.id)
     rows = visible_tickets(
         current_center(request),
@@ -654,17 +668,7 @@ def overview(
     masked_words = hides_content(user)
     return OverviewOut(
         customer=CustomerOut.model_validate(view),
-        contacts=[
-            OverviewContactOut(
-                at=c.at,
-                channel=c.channel,
-                direction=c.direction,
-                contact_id=c.contact_id,
-                agent_id=c.agent_id,
-                summary=c.summary,
-            )
-            for c in contacts
-        ],
+        contacts=[contact_out(request, user, c, recordings=recordings) for c in contacts],
         tickets=[
             OverviewTicketOut.model_validate({k: row[k] for k in OverviewTicketOut.model_fields})
             for row in rows

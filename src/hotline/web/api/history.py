@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from pydantic import Field
@@ -36,14 +37,20 @@ class RecordingLinkOut(ResponseModel):
 
 
 class OverviewContactOut(ResponseModel):
-    """One contact with the customer, on any channel."""
+    """One contact with the customer, on any channel (voice, chat, wechat, sms, email…):
+    the queue that served it and how it ended (null for one recorded by hand), and ``link``,
+    the address of its record where the reader's role may see it (null otherwise): a chat's,
+    WeChat's or SMS conversation's transcript, an e-mail's thread, a call's recordings."""
 
     at: datetime
     channel: str
     direction: str
     contact_id: str | None
     agent_id: str | None
+    queue: str | None = None
+    outcome: str | None = None
     summary: str
+    link: str | None = None
 
 
 class ContactEntryOut(OverviewContactOut):
@@ -105,6 +112,71 @@ def hides_content(user: CurrentUser) -> bool:
     return PersonalField.CONTENT in hidden_fields(user.roles)
 
 
+#: Channels whose contacts are conversations with a transcript (``/api/chat/conversations``).
+CONVERSATION_CHANNELS = frozenset({"chat", "wechat", "sms"})
+#: The roles that read any chat transcript; a team lead their teams' agents', an agent their own.
+CHAT_OVERSEERS = ("supervisor", "manager", "qa")
+#: Who may read an e-mail contact's thread (``GET /api/email/contacts/{id}``): the roles that
+#: see the customer's words (the route also hides a ticket the reader may not see).
+THREAD_READERS = ("agent", "team_lead", "supervisor", "manager", "qa")
+
+
+def may_read_chat(request: Request, user: CurrentUser, agent_id: str | None) -> bool:
+    """True when ``user`` handled the chat, or oversees its agent (a team lead: their teams)."""
+    if user.agent_id is not None and user.agent_id == agent_id:
+        return True
+    if user.has(*CHAT_OVERSEERS):
+        return True
+    return user.has("team_lead") and scope_of(request, user).covers(agent_id)
+
+
+def record_link(
+    request: Request,
+    user: CurrentUser,
+    *,
+    channel: str,
+    contact_id: str | None,
+    agent_id: str | None,
+) -> str | None:
+    """The address of a contact's record that ``user`` may open, or ``None``: a conversation's
+    transcript (chat, WeChat, SMS), an e-mail's thread, a call's recordings (the roles that
+    may hear them; a team lead's own teams' only).
+
+    Example: ``record_link(request, user, channel="email", contact_id="L1-7", agent_id=None)``
+    is ``"/api/email/contacts/L1-7"`` for an agent.
+    """
+    if not contact_id:
+        return None
+    quoted = quote(contact_id, safe="")
+    if channel in CONVERSATION_CHANNELS:
+        readable = may_read_chat(request, user, agent_id)
+        return f"/api/chat/conversations/{quoted}" if readable else None
+    if channel == "email":
+        return f"/api/email/contacts/{quoted}" if user.has(*THREAD_READERS) else None
+    if RECORDING_ROLES & set(user.roles) and scope_of(request, user).covers(agent_id):
+        return f"/api/contacts/{quoted}/recordings"
+    return None
+
+
+def linked_contacts(
+    request: Request, user: CurrentUser, contacts: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """A screen pop's last contacts, each with the link to its record ``user`` may open."""
+    return [
+        {
+            **c,
+            "link": record_link(
+                request,
+                user,
+                channel=c["channel"],
+                contact_id=c.get("contact_id"),
+                agent_id=c.get("agent_id"),
+            ),
+        }
+        for c in contacts
+    ]
+
+
 def recordings_of(
     request: Request, user: CurrentUser, session: Session, contact_ids: Iterable[str | None]
 ) -> dict[str, list[RecordingLinkOut]]:
@@ -132,16 +204,30 @@ def recordings_of(
 
 
 def contact_out(
-    contact: Any, *, masked: bool, recordings: Mapping[str, list[RecordingLinkOut]]
+    request: Request,
+    user: CurrentUser,
+    contact: Any,
+    *,
+    recordings: Mapping[str, list[RecordingLinkOut]],
 ) -> ContactEntryOut:
-    """A CRM contact record as the pages show it."""
+    """A CRM contact record as the pages show it to ``user`` (the summary masked for roles
+    without the customer's words; the link to its record where their role may open it)."""
     return ContactEntryOut(
         at=contact.at,
         channel=contact.channel,
         direction=contact.direction,
         contact_id=contact.contact_id,
         agent_id=contact.agent_id,
-        summary=HIDDEN if masked and contact.summary else contact.summary,
+        queue=contact.queue,
+        outcome=contact.outcome,
+        summary=HIDDEN if hides_content(user) and contact.summary else contact.summary,
+        link=record_link(
+            request,
+            user,
+            channel=contact.channel,
+            contact_id=contact.contact_id,
+            agent_id=contact.agent_id,
+        ),
         recordings=recordings.get(contact.contact_id or "", []),
     )
 
@@ -212,7 +298,7 @@ def timeline_out(
         if entry.kind == "change":
             fields["change"] = position[item.id]
         elif entry.kind == "contact":
-            fields["contact"] = contact_out(item, masked=masked, recordings=recordings)
+            fields["contact"] = contact_out(request, user, item, recordings=recordings)
         elif entry.kind == "survey":
             fields["survey"] = survey_out(item, masked=masked)
         else:

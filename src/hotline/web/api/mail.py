@@ -35,6 +35,7 @@ from hotline.crm.privacy import mask_email
 from hotline.identity.audit import record as audit
 from hotline.identity.roles import PersonalField, hidden_fields
 from hotline.tickets import service as tickets
+from hotline.web.api.history import THREAD_READERS
 from hotline.web.api.responses import ResponseModel, errors, file_download
 from hotline.web.api.tickets import VIEWERS, WORKERS, may_see_ticket
 from hotline.web.auth import CurrentUser, db_session, require_roles, writer_session
@@ -227,10 +228,6 @@ class ContactThreadOut(ResponseModel):
     state: str
     ended_by: str
     messages: list[ContactEmailOut]
-
-
-#: Who may read an e-mail contact's thread: the roles that see the customer's words.
-THREAD_READERS = ("agent", "team_lead", "supervisor", "manager", "qa")
 
 
 @router.get("/api/email/contacts/{contact_id}", responses=errors(404, 422))

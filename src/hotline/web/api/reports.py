@@ -202,12 +202,13 @@ def agents(
 def experience(
     request: Request,
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
-    by: str = Query("queue", description="queue, agent, or center."),
+    by: str = Query("queue", description="queue, agent, channel, or center."),
     timezone: TimeZoneQuery = "UTC",
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> FiguresOut:
-    """CSAT (top-2-box), DSAT and NPS per interval from survey answers."""
+    """CSAT (top-2-box), DSAT and NPS per interval from survey answers (by channel: the
+    channel each surveyed contact arrived on)."""
     dimensions = () if by == "center" else (by,)
     try:
         frame = service.experience_report(

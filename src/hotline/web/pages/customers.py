@@ -21,7 +21,11 @@ router = APIRouter(include_in_schema=False)
 
 
 def _texts(language: str) -> dict[str, str]:
-    return {k: v for k, v in catalog(language).items() if k.startswith(("cust.", "fu.state."))}
+    return {
+        k: v
+        for k, v in catalog(language).items()
+        if k.startswith(("cust.", "fu.state.", "channel."))
+    }
 
 
 @router.get("/customers", response_class=HTMLResponse)

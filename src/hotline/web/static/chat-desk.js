@@ -158,7 +158,7 @@
         : T.new_customer;
       panel.querySelector('.chat-pop-contacts').replaceChildren(...pop.last_contacts.slice(0, 5).map((c) => {
         const li = document.createElement('li');
-        li.textContent = `${c.at.slice(0, 16).replace('T', ' ')} · ${c.channel} · ${c.summary}`;
+        li.textContent = [c.at.slice(0, 16).replace('T', ' '), c.channel, c.queue, c.outcome, c.summary].filter(Boolean).join(' · ');
         return li;
       }));
       showIdentity(id, panel, pop);

@@ -108,6 +108,41 @@
         row([p.model, p.serial_number, p.warranty_until])));
     }
     const when = (at) => at.slice(0, 16).replace('T', ' ');
+    // A contact's record: a call's recordings to play, a conversation's transcript (chat,
+    // WeChat, SMS) or an e-mail's thread shown below the table; nothing the reader may not open.
+    function record(c) {
+      const cell = document.createElement('span');
+      for (const recording of c.recordings) {
+        cell.append(link(recording.audio, `${t('cust.play')} (${Math.round(recording.seconds)} s)`), ' ');
+      }
+      if (!c.link || c.channel === 'voice' || c.channel === 'callback' || c.channel === 'outbound') {
+        if (!cell.childNodes.length) cell.textContent = '–';
+        return cell;
+      }
+      const open = document.createElement('button');
+      open.type = 'button';
+      open.className = 'secondary small';
+      open.textContent = t(c.channel === 'email' ? 'cust.open_thread' : 'cust.open_transcript');
+      open.addEventListener('click', () => showRecord(c));
+      cell.appendChild(open);
+      return cell;
+    }
+    async function showRecord(c) {
+      showError('c-error', null);
+      try {
+        const found = await call('GET', c.link);
+        text('c-record-title', `${t(`channel.${c.channel}`)} ${c.contact_id} · ${when(c.at)}`);
+        el('c-record-lines').replaceChildren(...found.messages.map((m) => {
+          const li = document.createElement('li');
+          li.textContent = c.channel === 'email'
+            ? `${t(m.direction === 'in' ? 'cust.mail_in' : 'cust.mail_out')} · ${m.subject} · ${m.body}`
+            : `${t(`cust.sender.${m.sender}`)}: ${m.body || m.kind}`;
+          return li;
+        }));
+        el('c-record').hidden = false;
+        el('c-record-title').focus();
+      } catch (error) { showError('c-error', error); }
+    }
     const said = (answers) => Object.entries(answers).map(([question, answer]) => `${question}: ${answer}`).join('; ') || '–';
     async function load() {
       try {
@@ -122,8 +157,10 @@
         el('c-reveal').hidden = !view.may_reveal;
         el('c-tickets').tBodies[0].replaceChildren(...view.tickets.map((k) =>
           row([k.number, k.type, k.state, k.subject, k.created_at.slice(0, 16).replace('T', ' ')])));
+        // Every channel, newest first; each contact's record where this reader may open it.
         el('c-contacts').tBodies[0].replaceChildren(...view.contacts.map((c) =>
-          row([c.at.slice(0, 16).replace('T', ' '), c.channel, c.direction, c.agent_id, c.summary])));
+          row([when(c.at), t(`channel.${c.channel}`), c.queue, c.outcome ? t(`cust.outcome.${c.outcome}`) : '–',
+            c.agent_id, c.summary, record(c)])));
         // What the customer said afterwards: survey answers, and the 回访 calls on their tickets.
         el('c-surveys').tBodies[0].replaceChildren(...view.surveys.map((s) =>
           row([when(s.at), s.survey, s.channel || '–', s.agent_id || '–',

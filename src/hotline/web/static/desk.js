@@ -130,7 +130,8 @@
       const option = document.createElement('option'); option.value = p.id; option.textContent = `${p.model} · ${p.serial_number || ''}`; return option;
     }));
     if (pop.products.length === 1) el('ticket-product').value = String(pop.products[0].id);
-    pop.last_contacts.forEach((c) => item(el('pop-contacts'), `${c.at.slice(0, 16).replace('T', ' ')} · ${t('channel.' + c.channel)} · ${c.summary || ''}`));
+    // The customer's last contacts on every channel (call, chat, WeChat, SMS, e-mail).
+    pop.last_contacts.forEach((c) => item(el('pop-contacts'), [c.at.slice(0, 16).replace('T', ' '), t('channel.' + c.channel), c.queue, c.outcome && t('cust.outcome.' + c.outcome), c.summary].filter(Boolean).join(' · ')));
     pop.open_tickets.forEach((k) => item(el('pop-tickets'), `${k.number} · ${k.subject} · ${t('ticket.state.' + k.state)}`));
     if (!pop.products.length) item(el('pop-products'), t('desk.none'));
     if (!pop.last_contacts.length) item(el('pop-contacts'), t('desk.none'));

@@ -129,13 +129,19 @@ class PopProduct(BaseModel):
 
 
 class PopContact(BaseModel):
-    """One of the customers' last contacts, newest first."""
+    """One of the customers' last contacts on any channel, newest first: its queue and
+    outcome (null for one recorded by hand) and ``link``, the address of its transcript,
+    e-mail thread or recordings where this reader's role may open it."""
 
     at: str
     channel: str
     direction: str
+    contact_id: str | None = None
     agent_id: str | None
+    queue: str | None = None
+    outcome: str | None = None
     summary: str
+    link: str | None = None
 
 
 class PopTicket(BaseModel):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.identity.roles import hidden_fields
 from hotline.web.access import hides_customer_identity, mask_personal
+from hotline.web.api.history import linked_contacts
 from hotline.web.api.live.guards import DESK, OWN_DESK, SUPERVISION, driver_of, holding, own
 from hotline.web.api.live.schemas import KnowledgeHit, PopIdentity, ScreenPop
 from hotline.web.api.responses import errors
@@ -62,7 +63,7 @@ def screen_pop(
         body.update(
             customers=pop.customers,
             products=pop.products,
-            last_contacts=pop.last_contacts,
+            last_contacts=linked_contacts(request, user, pop.last_contacts),
             # Only the tickets this agent may open: another queue's subjects stay unseen.
             open_tickets=visible_tickets(driver.center, user, pop.open_tickets),
         )
