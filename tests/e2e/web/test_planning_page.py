@@ -320,6 +320,8 @@ def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_rost
     # a001 (lunch at noon) and a002 on the roster; ten 300-s calls need 4 agents, 6 heads
     # after the roster's 30 % shrinkage
     expect(ten.locator("td.scheduled")).to_have_text("2")
+    # no caller gave up in the history: no patience to estimate, Erlang C
+    expect(page.locator("#planning-staffing-model")).to_contain_text("Erlang C (前四周放弃太少")
     expect(ten.locator("td.required")).to_have_text("6")
     expect(ten).to_have_class("gap-short")
     expect(ten.locator("td.gap")).to_contain_text("-4 不足")
@@ -393,6 +395,7 @@ def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_rost
     expect(page.locator("#planning-sim-problem")).to_contain_text("a001 has no break starting")
     page.goto(f"{moved}&sim_start=12:00&sim_end=14:00")
     expect(page.locator("#planning-sim-title")).to_have_text("What-if by simulation")
+    expect(page.locator("#planning-staffing-model")).to_contain_text("Erlang C (too few abandons")
     expect(page.locator("#planning-sim-summary")).to_contain_text("break of a001 moved")
     expect(page.locator("#planning-sim tr[data-start='12:00'] td.agents")).to_have_text("0 → 1")
     page.goto(f"{site}/planning?roster=3&day={tuesday}&queue=repair&lang=en")

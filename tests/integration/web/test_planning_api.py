@@ -231,6 +231,39 @@ def test_the_days_plan_sets_requirements_against_the_roster(
     assert unknown.status_code == 422
 
 
+def test_requirements_use_erlang_a_once_the_history_shows_the_callers_patience(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session, history: None
+) -> None:
+    wfm = _headers(token_for, "wfm")
+    _publish_tuesday(app_client, wfm)
+
+    def gave_up(count: int, start: int) -> list[ContactRecord]:
+        at = datetime.combine(MONDAY, time(10), SHANGHAI).timestamp()
+        return [
+            ContactRecord(contact_id=f"gone{start + k}", arrived_at=at + k, queued_at=at + k,
+                          abandoned_at=at + k + 60, outcome="abandoned", queue="repair")
+            for k in range(count)
+        ]  # fmt: skip
+
+    # ten callers gave up in the four weeks before: too few to trust, Erlang C as before
+    metrics_service.import_records(session=db_session, records=gave_up(10, 0), source="gone")
+    db_session.commit()
+    erlang_c = _plan(app_client, wfm, day=TUESDAY, queue="repair")
+    assert (erlang_c["staffing_model"], erlang_c["patience_s"]) == ("Erlang C", None)
+    assert erlang_c["abandons"] == 10
+    # thirty: the patience is the abandons' rate over every caller's wait, answered ones
+    # censored (27 days of 160 calls and Monday's 224 answered after 5 s each, 30 after 60 s)
+    metrics_service.import_records(session=db_session, records=gave_up(20, 10), source="gone2")
+    db_session.commit()
+    erlang_a = _plan(app_client, wfm, day=TUESDAY, queue="repair")
+    assert erlang_a["staffing_model"] == "Erlang A"
+    assert erlang_a["patience_s"] == pytest.approx((27 * 160 + 224) * 5 / 30 + 60, abs=0.1)
+    # callers who give up leave the queue: two on the phones do better than Erlang C says
+    ten_c, ten_a = _at(erlang_c, "10:00"), _at(erlang_a, "10:00")
+    assert ten_a["service_level"] > ten_c["service_level"]
+    assert ten_a["required_agents"] <= ten_c["required_agents"]
+
+
 def _what_if(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
     response = client.get("/api/wfm/plan/what-if", params=params, headers=headers)
     assert response.status_code == 200, response.text

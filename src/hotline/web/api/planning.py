@@ -7,7 +7,8 @@ then on (this API, ``POST /api/wfm/forecast``, the planner's page).
 
 ``GET /api/wfm/plan/day`` is one local day of one queue per 30-minute interval: the forecast
 (made before the day's week from the stored contact history, overrides applied) against the
-actuals recorded so far, re-forecast from the day so far; the agents Erlang C needs at the
+actuals recorded so far, re-forecast from the day so far; the agents Erlang C (Erlang A where
+the weeks before the day show how long callers wait before giving up) needs at the
 queue's service-level target on that volume and AHT, grossed up for the roster's shrinkage;
 the roster's scheduled heads (on shift, off break, on a skill the queue asks for) and the gap;
 the service level and ASA the scheduled heads are expected to give — and, as a what-if, with
@@ -29,6 +30,8 @@ from sqlalchemy.orm import Session
 from hotline.config.center import CenterConfig, Queue
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.requirements import SkillTerm, parse_requirements
+from hotline.metrics import service as metrics_service
+from hotline.sim.distributions import exponential_rate_mle
 from hotline.sim.intraday import SimulatedInterval, simulate_rest_of_day
 from hotline.web.access import current_center
 from hotline.web.api.responses import Number, ResponseModel, errors
@@ -52,6 +55,10 @@ router = APIRouter(prefix="/api/wfm", tags=["wfm"])
 
 #: The planner's intervals: half hours, as the Gantt and the staffing tables count them.
 INTERVAL_S = 1800
+#: Patience is estimated from the weeks of history just before the planned day, and trusted
+#: for Erlang A only once that many callers were seen to give up.
+PATIENCE_WEEKS = 4
+MIN_ABANDONS = 20
 #: The shrinkage assumed where no roster says (breaks aside: absence, training, meetings).
 DEFAULT_SHRINKAGE = 0.3
 MAX_ID = 2**62
@@ -211,6 +218,13 @@ class DayPlanOut(ResponseModel):
     volume_ratio: Number
     aht_ratio: Number
     short_heads: Number
+    staffing_model: Literal["Erlang C", "Erlang A"] = Field(
+        description="Erlang A where the history shows the callers' patience, else Erlang C."
+    )
+    patience_s: Number | None = Field(
+        description="Mean patience estimated from the weeks before the day (null: unknown)."
+    )
+    abandons: int = Field(description="Callers who gave up in those weeks.")
     notes: list[str]
     intervals: list[PlanIntervalOut]
 
@@ -229,6 +243,52 @@ class PlannedDay:
     #: The shifts whose coverage the plan counts (on a skill the queue asks for).
     shifts: tuple[RosterShift, ...] = ()
     day_start: datetime | None = None
+    #: Mean patience (s) estimated from the history, when known: requirements are Erlang A.
+    patience_s: float | None = None
+    abandons: int = 0
+
+    @property
+    def staffing_model(self) -> Literal["Erlang C", "Erlang A"]:
+        """The formula the requirements come from."""
+        return "Erlang C" if self.patience_s is None else "Erlang A"
+
+
+@dataclass(frozen=True)
+class Patience:
+    """Callers' mean patience in a queue as the history shows it, and the abandons behind it
+    (``mean_s`` ``None`` when too few gave up to trust it)."""
+
+    mean_s: float | None
+    abandons: int
+    waits: int
+
+
+def queue_patience(
+    *, session: Session, queue_id: str, since: datetime, until: datetime
+) -> Patience:
+    """Estimate a queue's mean patience from its contacts queued in [since, until).
+
+    Every caller who waited is a survival observation: one who gave up after ``w`` seconds
+    is an observed event, one answered after ``w`` seconds a right-censored one (their
+    patience was longer). For the exponential patience Erlang A assumes, the maximum-likelihood
+    rate is abandons ÷ total waiting time (:func:`hotline.sim.distributions.exponential_rate_mle`,
+    the estimator the simulator's fitting uses for its tail); the mean is its inverse.
+    """
+    frame = metrics_service.records_frame(
+        session=session, queued_from=since.timestamp(), queued_until=until.timestamp()
+    )
+    waited = frame.filter(
+        (frame["queue"] == queue_id)
+        & frame["queued_at"].is_not_null()
+        & (frame["answered_at"].is_not_null() | frame["abandoned_at"].is_not_null())
+    )
+    gave_up = waited["answered_at"].is_null().to_list()
+    ended = waited["answered_at"].fill_null(waited["abandoned_at"]) - waited["queued_at"]
+    waits = [max(0.0, float(w)) for w in ended.to_list()]
+    abandons = sum(gave_up)
+    rate = exponential_rate_mle(waits, gave_up)
+    trusted = abandons >= MIN_ABANDONS and rate > 0
+    return Patience(1.0 / rate if trusted else None, abandons, len(waits))
 
 
 def queue_covers(queue: Queue, skill: str) -> bool:
@@ -303,6 +363,12 @@ def planned_day(
         service_level=min(queue.target.service_level, 0.999),
         answer_within_s=queue.target.threshold_s,
     )
+    patience = queue_patience(
+        session=session,
+        queue_id=queue.id,
+        since=day_start - timedelta(weeks=PATIENCE_WEEKS),
+        until=day_start,
+    )
     plan = plan_day(
         forecast_offered=result.offered[d].tolist(),
         forecast_low=result.offered_low[d].tolist(),
@@ -316,9 +382,20 @@ def planned_day(
         target=target,
         shrinkage=shrinkage,
         extra_agents=extra_agents,
+        patience_s=patience.mean_s,
     )
     return PlannedDay(
-        day, queue, target, roster_id, plan, planned, list(result.notes), covering, day_start
+        day,
+        queue,
+        target,
+        roster_id,
+        plan,
+        planned,
+        list(result.notes),
+        covering,
+        day_start,
+        patience.mean_s,
+        patience.abandons,
     )
 
 
@@ -340,6 +417,9 @@ def day_plan_out(planned: PlannedDay, *, timezone: str) -> DayPlanOut:
         volume_ratio=round(plan.volume_ratio, 4),
         aht_ratio=round(plan.aht_ratio, 4),
         short_heads=round(plan.short_heads, 2),
+        staffing_model=planned.staffing_model,
+        patience_s=_number(planned.patience_s, 1),
+        abandons=planned.abandons,
         notes=planned.notes,
         intervals=[
             PlanIntervalOut(
@@ -479,7 +559,7 @@ def simulated_what_if(planned: PlannedDay, change: WhatIfChange, *, seed: int) -
             agents=[staffing[i.index] for i in rest],
             interval_s=INTERVAL_S,
             answer_within_s=planned.target.answer_within_s,
-            patience_s=None,
+            patience_s=planned.patience_s,
             replications=WHAT_IF_REPLICATIONS,
             seed=seed,
         )
@@ -493,6 +573,7 @@ def simulated_what_if(planned: PlannedDay, change: WhatIfChange, *, seed: int) -
             aht_s=i.aht_s,
             interval_s=INTERVAL_S,
             target=planned.target,
+            patience_s=planned.patience_s,
         )
         rows.append(
             WhatIfInterval(
@@ -511,7 +592,8 @@ def simulated_what_if(planned: PlannedDay, change: WhatIfChange, *, seed: int) -
 class WhatIfIntervalOut(ResponseModel):
     """One half hour still to come: agents on the phones without and with the change, and
     the service level, ASA and abandon rate the simulator measured (mean of the
-    replications; ``null`` where no contact was measured) beside Erlang C's service level."""
+    replications; ``null`` where no contact was measured) beside Erlang's service level (C,
+    or A where the callers' patience is known)."""
 
     start: str = Field(description="HH:MM, local.")
     agents: int

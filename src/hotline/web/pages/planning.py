@@ -364,7 +364,7 @@ def intraday_chart(planned: PlannedDay, *, label: str, sl_label: str) -> str:
 
 def what_if_chart(result: WhatIfDay, *, target: float, label: str) -> str:
     """The simulated what-if over the rest of the day: the service level the simulator
-    measured without the change (green) and with it (orange), Erlang C's for each dashed in
+    measured without the change (green) and with it (orange), Erlang's for each dashed in
     the same colour, and the target (grey, dashed); a point per half hour still to come."""
     rows = result.intervals
     step, left, top, panel = 14, 40, 10, 140
