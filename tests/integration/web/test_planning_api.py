@@ -304,26 +304,19 @@ def test_a_what_if_is_simulated_over_the_rest_of_the_day_with_and_without_the_ch
     assert (_at(moved, "14:00")["agents"], _at(moved, "14:00")["agents_with"]) == (2, 1)
     # at noon a001 alone: one head less a quarter is nobody on the phones, as before
     assert (_at(moved, "12:00")["agents"], _at(moved, "12:00")["agents_with"]) == (0, 0)
-    refused = app_client.get(
-        "/api/wfm/plan/what-if",
-        params={**day, "change": "break", "agent": "a001", "start": "10:00", "end": "14:00"},
-        headers=wfm,
-    )
-    assert refused.status_code == 422
-    assert "a001 has no break starting at 10:00" in refused.text
-    outside = app_client.get(
-        "/api/wfm/plan/what-if",
-        params={**day, "change": "break", "agent": "a001", "start": "12:00", "end": "16:30"},
-        headers=wfm,
-    )
-    assert outside.status_code == 422
-    assert "would end at 17:30, outside a001's shift 08:00–17:00" in outside.text
-    nameless = app_client.get(
-        "/api/wfm/plan/what-if",
-        params={**day, "change": "break", "start": "12:00", "end": "14:00"},
-        headers=wfm,
-    )
-    assert nameless.status_code == 422 and "names the agent" in nameless.text
+    refusals = [
+        ({"agent": "a001", "start": "10:00"}, "a001 has no break starting at 10:00"),
+        ({"agent": "a001", "end": "16:30"}, "would end at 17:30, outside a001's shift 08:00–17:00"),
+        ({}, "moving a break names the agent"),
+    ]
+    for params, problem in refusals:
+        refused = app_client.get(
+            "/api/wfm/plan/what-if",
+            params={**day, "change": "break", "start": "12:00", "end": "14:00", **params},
+            headers=wfm,
+        )
+        assert refused.status_code == 422, params
+        assert problem in refused.text
 
 
 def test_intraday_re_forecasts_the_rest_of_the_day_from_its_completed_intervals(

@@ -445,6 +445,34 @@ def day_plan_out(planned: PlannedDay, *, timezone: str) -> DayPlanOut:
     )
 
 
+def _planned_or_refused(
+    request: Request,
+    session: Session,
+    *,
+    day: date | None,
+    queue: str | None,
+    roster: int | None,
+    extra_agents: int,
+) -> PlannedDay:
+    """The planned day (default: today, local), or 422 on ``day`` saying why the history
+    cannot make its forecast."""
+    center = _center(request)
+    zone = ZoneInfo(center.center.timezone)
+    now = datetime.now(UTC)
+    try:
+        return planned_day(
+            session=session,
+            center=center,
+            day=day or now.astimezone(zone).date(),
+            queue_id=queue,
+            roster_id=roster,
+            extra_agents=extra_agents,
+            now=now,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, [{"field": "day", "problem": str(exc)}]) from None
+
+
 @router.get("/plan/day", responses=errors(404, 409, 422))
 def day_plan(
     request: Request,
@@ -458,22 +486,10 @@ def day_plan(
     """A day of one queue per half hour: forecast against actuals, re-forecast, agents
     required against the roster's coverage, and the expected service level and ASA with a
     what-if of ``extra_agents`` more from now."""
-    center = _center(request)
-    zone = ZoneInfo(center.center.timezone)
-    now = datetime.now(UTC)
-    try:
-        planned = planned_day(
-            session=session,
-            center=center,
-            day=day or now.astimezone(zone).date(),
-            queue_id=queue,
-            roster_id=roster,
-            extra_agents=extra_agents,
-            now=now,
-        )
-    except ValueError as exc:
-        raise HTTPException(422, [{"field": "day", "problem": str(exc)}]) from None
-    return day_plan_out(planned, timezone=center.center.timezone)
+    planned = _planned_or_refused(
+        request, session, day=day, queue=queue, roster=roster, extra_agents=extra_agents
+    )
+    return day_plan_out(planned, timezone=_center(request).center.timezone)
 
 
 # --------------------------------------------------------------------------- what-if by simulation
@@ -671,21 +687,9 @@ def what_if(
     engine, a few replications with a fixed seed) against the roster as it stands."""
     if change == "break" and agent is None:
         raise ValidationFailed([Problem(rule="moving a break names the agent", field="agent")])
-    center = _center(request)
-    zone = ZoneInfo(center.center.timezone)
-    now = datetime.now(UTC)
-    try:
-        planned = planned_day(
-            session=session,
-            center=center,
-            day=day or now.astimezone(zone).date(),
-            queue_id=queue,
-            roster_id=roster,
-            extra_agents=0,
-            now=now,
-        )
-    except ValueError as exc:
-        raise HTTPException(422, [{"field": "day", "problem": str(exc)}]) from None
+    planned = _planned_or_refused(
+        request, session, day=day, queue=queue, roster=roster, extra_agents=0
+    )
     result = simulated_what_if(
         planned,
         WhatIfChange(kind=change, start=start, end=end, agents=agents, agent=agent),
