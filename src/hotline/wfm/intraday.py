@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from hotline.wfm.erlang import ServiceTarget, queue_figures, required_agents
+from hotline.wfm.roster import RosterShift
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,27 +250,29 @@ def plan_day(
         patience_s=patience_s,
     )
 
-    def outcome(agents: int, row: IntradayInterval) -> tuple[float, float | None]:
-        figures = queue_figures(
-            agents=max(0, agents),
-            calls=row.reforecast_offered,
-            aht_s=max(row.reforecast_aht_s, 1.0),
-            interval_s=interval_s,
-            answer_within_s=target.answer_within_s,
-            patience_s=patience_s,
-        )
-        asa = None if math.isinf(figures.asa_s) else figures.asa_s
-        return figures.service_level, asa
-
     intervals = []
     for row in base.intervals:
         heads = math.ceil(row.required_agents / (1.0 - shrinkage) - 1e-9)
         sl = asa = what_sl = what_asa = None
         if not row.elapsed:
             # Shrinkage takes its share of the heads on shift; what is left answers contacts.
-            on_phones = math.floor(row.scheduled_agents * (1.0 - shrinkage) + 1e-9)
-            sl, asa = outcome(on_phones, row)
-            what_sl, what_asa = outcome(on_phones + extra_agents, row)
+            on_phones = on_the_phones(row.scheduled_agents, shrinkage)
+            sl, asa = erlang_outcome(
+                agents=on_phones,
+                offered=row.reforecast_offered,
+                aht_s=row.reforecast_aht_s,
+                interval_s=interval_s,
+                target=target,
+                patience_s=patience_s,
+            )
+            what_sl, what_asa = erlang_outcome(
+                agents=on_phones + extra_agents,
+                offered=row.reforecast_offered,
+                aht_s=row.reforecast_aht_s,
+                interval_s=interval_s,
+                target=target,
+                patience_s=patience_s,
+            )
         intervals.append(
             PlanInterval(
                 index=row.index,
@@ -290,3 +294,92 @@ def plan_day(
             )
         )
     return DayPlan(base.volume_ratio, base.aht_ratio, shrinkage, extra_agents, intervals)
+
+
+def on_the_phones(scheduled_heads: float, shrinkage: float) -> int:
+    """The agents answering contacts out of the heads on shift and off break: shrinkage
+    (absence, training, meetings) takes its share first.
+
+    >>> on_the_phones(14, 0.3), on_the_phones(10, 0.0)
+    (9, 10)
+    """
+    return math.floor(scheduled_heads * (1.0 - shrinkage) + 1e-9)
+
+
+def erlang_outcome(
+    *,
+    agents: int,
+    offered: float,
+    aht_s: float,
+    interval_s: float,
+    target: ServiceTarget,
+    patience_s: float | None = None,
+) -> tuple[float, float | None]:
+    """Service level and ASA Erlang C (A with ``patience_s``) expects of ``agents`` on an
+    interval's load; ASA ``None`` when the queue cannot keep up.
+
+    >>> sl, asa = erlang_outcome(agents=14, offered=100, aht_s=180, interval_s=1800,
+    ...                          target=ServiceTarget.parse("80/20"))
+    >>> round(sl, 3), round(asa, 1)
+    (0.888, 7.8)
+    """
+    figures = queue_figures(
+        agents=max(0, agents),
+        calls=offered,
+        aht_s=max(aht_s, 1.0),
+        interval_s=interval_s,
+        answer_within_s=target.answer_within_s,
+        patience_s=patience_s,
+    )
+    return figures.service_level, None if math.isinf(figures.asa_s) else figures.asa_s
+
+
+# --------------------------------------------------------------------------- what-if changes
+
+
+def with_overtime(agents: Sequence[int], *, extra: int, first: int, last: int) -> list[int]:
+    """Agents on the phones per interval with ``extra`` more on overtime in intervals
+    ``[first, last)``.
+
+    >>> with_overtime([5, 5, 5, 5], extra=2, first=1, last=3)
+    [5, 7, 7, 5]
+    """
+    if extra < 1:
+        raise ValueError("overtime adds at least one agent")
+    if not 0 <= first < last <= len(agents):
+        raise ValueError("overtime must end after it starts, within the day")
+    return [a + extra if first <= i < last else a for i, a in enumerate(agents)]
+
+
+def move_break(
+    shifts: Sequence[RosterShift], *, agent_id: str, at: datetime, to: datetime
+) -> list[RosterShift]:
+    """The shifts with ``agent_id``'s break that starts at ``at`` moved to start at ``to``
+    (same length). Raises ``ValueError`` saying what is wrong: no such break, or the moved
+    one outside its shift.
+
+    >>> from datetime import UTC
+    >>> from hotline.wfm.roster import RosterBreak
+    >>> t = lambda h, m=0: datetime(2026, 3, 2, h, m, tzinfo=UTC)
+    >>> s = RosterShift("a1", t(8), t(12), breaks=(RosterBreak(t(10), t(10, 15)),))
+    >>> moved, = move_break([s], agent_id="a1", at=t(10), to=t(11))
+    >>> [(b.start.hour, b.end.minute) for b in moved.breaks]
+    [(11, 15)]
+    """
+    result = list(shifts)
+    for n, shift in enumerate(result):
+        if shift.agent_id != agent_id:
+            continue
+        for k, brk in enumerate(shift.breaks):
+            if brk.start != at:
+                continue
+            moved = replace(brk, start=to, end=to + (brk.end - brk.start))
+            if moved.start < shift.start or moved.end > shift.end:
+                raise ValueError(
+                    f"the break moved to {to:%H:%M} would end at {moved.end:%H:%M}, outside "
+                    f"{agent_id}'s shift {shift.start:%H:%M}–{shift.end:%H:%M}"
+                )
+            breaks = (*shift.breaks[:k], moved, *shift.breaks[k + 1 :])
+            result[n] = replace(shift, breaks=breaks)
+            return result
+    raise ValueError(f"{agent_id} has no break starting at {at:%H:%M} on this day's roster")

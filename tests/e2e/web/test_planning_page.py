@@ -8,8 +8,9 @@ approves both on ``/planning``. The week before, held to its published roster: a
 who was late or absent, and shrinkage by reason beside the plan's assumption. Over four weeks
 of repair calls, the week's forecast against its Monday's actuals, an override with its reason
 that raises Tuesday morning's forecast and requirements, the agents required against the
-roster's heads per half hour, and a what-if of two more agents. The page passes axe-core in
-zh-CN and en (no serious or critical violations).
+roster's heads per half hour, a what-if of two more agents, and the simulator's what-if of
+overtime and of a moved break. The page passes axe-core in zh-CN and en (no serious or critical
+violations).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -319,6 +320,8 @@ def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_rost
     # a001 (lunch at noon) and a002 on the roster; ten 300-s calls need 4 agents, 6 heads
     # after the roster's 30 % shrinkage
     expect(ten.locator("td.scheduled")).to_have_text("2")
+    # no caller gave up in the history: no patience to estimate, Erlang C
+    expect(page.locator("#planning-staffing-model")).to_contain_text("Erlang C (前四周放弃太少")
     expect(ten.locator("td.required")).to_have_text("6")
     expect(ten).to_have_class("gap-short")
     expect(ten.locator("td.gap")).to_contain_text("-4 不足")
@@ -356,6 +359,27 @@ def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_rost
         ten.locator("td.sl").inner_text().rstrip(" %")
     )
 
+    # the simulator's what-if: three agents on overtime for the day. Without them one agent
+    # on the phones (two heads less shrinkage) falls behind all morning, and the queue carried
+    # over is what Erlang's interval-by-interval figures cannot show
+    sim = page.locator("#planning-sim-form")
+    sim.locator("select[name=sim]").select_option("overtime")
+    sim.locator("input[name=sim_agents]").fill("3")
+    sim.locator("input[name=sim_start]").fill("09:00")
+    sim.locator("input[name=sim_end]").fill("17:00")
+    sim.locator("button[type=submit]").click()
+    expect(page.locator("#planning-sim-summary")).to_contain_text("3")
+    ten = page.locator("#planning-sim tr[data-start='10:00']")
+    expect(ten.locator("td.agents")).to_have_text("1 → 4")
+    simulated = ten.locator("td.sim-sl")
+    with_change = float(simulated.get_attribute("data-with") or "nan")
+    without = simulated.get_attribute("data-without") or "0"  # empty: nobody answered in time
+    assert with_change > 0.5 > float(without)
+    chart = page.locator("#planning-sim-chart svg.what-if-chart")
+    expect(chart.locator("polyline.simulated-with-line")).to_have_count(1)
+    expect(chart.locator("polyline.erlang-line")).to_have_count(1)
+    assert serious_violations(page) == []
+
     # today: the intraday view, nothing recorded yet, so the re-forecast is the forecast
     today = datetime.now(ZONE).date()
     page.goto(f"{site}/planning?day={today}&queue=repair&extra=1")
@@ -364,6 +388,16 @@ def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_rost
     expect(intraday.locator("polyline.forecast-line")).to_have_count(1)
     expect(intraday.locator("polyline.what-if-line")).to_have_count(1)
 
+    # in English: a break that is not on the roster is refused in words; a001's lunch moved
+    # to 14:00 leaves a001 on the phones at noon beside a002
+    moved = f"{site}/planning?roster=3&day={tuesday}&queue=repair&lang=en&sim=break&sim_agent=a001"
+    page.goto(f"{moved}&sim_start=10:00&sim_end=14:00")
+    expect(page.locator("#planning-sim-problem")).to_contain_text("a001 has no break starting")
+    page.goto(f"{moved}&sim_start=12:00&sim_end=14:00")
+    expect(page.locator("#planning-sim-title")).to_have_text("What-if by simulation")
+    expect(page.locator("#planning-staffing-model")).to_contain_text("Erlang C (too few abandons")
+    expect(page.locator("#planning-sim-summary")).to_contain_text("break of a001 moved")
+    expect(page.locator("#planning-sim tr[data-start='12:00'] td.agents")).to_have_text("0 → 1")
     page.goto(f"{site}/planning?roster=3&day={tuesday}&queue=repair&lang=en")
     expect(page.locator("#planning-forecast-title")).to_contain_text("Forecast")
     expect(page.locator("#planning-requirements-title")).to_contain_text("Agents required")

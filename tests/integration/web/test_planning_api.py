@@ -167,28 +167,34 @@ def test_an_override_changes_the_forecast_wherever_it_is_used(
     ]
 
 
-def test_the_days_plan_sets_requirements_against_the_roster(
-    app_client: TestClient, token_for: Callable[[str], str], history: None
-) -> None:
-    wfm = _headers(token_for, "supervisor")
+def _publish_tuesday(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
+    """Three repair agents 08:00-17:00 with lunch at noon (and an installation shift, which
+    does not answer repair), a quarter's shrinkage, published."""
     lunch = [{"start": "12:00", "end": "13:00", "kind": "lunch"}]
     shifts = [
         {"agent": agent, "date": TUESDAY, "start": "08:00", "end": "17:00", "skill": "repair",
          "breaks": lunch}
         for agent in ("a001", "a005", "a006")
     ] + [
-        # an installation shift does not answer the repair queue
         {"agent": "a002", "date": TUESDAY, "start": "09:00", "end": "13:00",
          "skill": "installation"},
     ]  # fmt: skip
-    roster = app_client.post(
+    roster: dict[str, Any] = client.post(
         "/api/wfm/rosters",
         json={"name": "March", "period_start": TUESDAY, "period_end": TUESDAY,
               "shrinkage": 0.25, "shifts": shifts},
-        headers=wfm,
+        headers=headers,
     ).json()  # fmt: skip
-    published = app_client.post(f"/api/wfm/rosters/{roster['id']}/publish", headers=wfm)
+    published = client.post(f"/api/wfm/rosters/{roster['id']}/publish", headers=headers)
     assert published.status_code == 200, published.text
+    return roster
+
+
+def test_the_days_plan_sets_requirements_against_the_roster(
+    app_client: TestClient, token_for: Callable[[str], str], history: None
+) -> None:
+    wfm = _headers(token_for, "supervisor")
+    roster = _publish_tuesday(app_client, wfm)
 
     plan = _plan(app_client, wfm, day=TUESDAY, queue="repair", extra_agents=2)
     assert (plan["roster"], plan["shrinkage"], plan["extra_agents"]) == (None, 0.25, 2)
@@ -223,6 +229,94 @@ def test_the_days_plan_sets_requirements_against_the_roster(
     assert "no contacts of queue repair queued from 2024-08-19 to 2025-01-12" in refused.text
     unknown = app_client.get("/api/wfm/plan/day", params={"queue": "nope"}, headers=wfm)
     assert unknown.status_code == 422
+
+
+def test_requirements_use_erlang_a_once_the_history_shows_the_callers_patience(
+    app_client: TestClient, token_for: Callable[[str], str], db_session: Session, history: None
+) -> None:
+    wfm = _headers(token_for, "wfm")
+    _publish_tuesday(app_client, wfm)
+
+    def gave_up(count: int, start: int) -> list[ContactRecord]:
+        at = datetime.combine(MONDAY, time(10), SHANGHAI).timestamp()
+        return [
+            ContactRecord(contact_id=f"gone{start + k}", arrived_at=at + k, queued_at=at + k,
+                          abandoned_at=at + k + 60, outcome="abandoned", queue="repair")
+            for k in range(count)
+        ]  # fmt: skip
+
+    # ten callers gave up in the four weeks before: too few to trust, Erlang C as before
+    metrics_service.import_records(session=db_session, records=gave_up(10, 0), source="gone")
+    db_session.commit()
+    erlang_c = _plan(app_client, wfm, day=TUESDAY, queue="repair")
+    assert (erlang_c["staffing_model"], erlang_c["patience_s"]) == ("Erlang C", None)
+    assert erlang_c["abandons"] == 10
+    # thirty: the patience is the abandons' rate over every caller's wait, answered ones
+    # censored (27 days of 160 calls and Monday's 224 answered after 5 s each, 30 after 60 s)
+    metrics_service.import_records(session=db_session, records=gave_up(20, 10), source="gone2")
+    db_session.commit()
+    erlang_a = _plan(app_client, wfm, day=TUESDAY, queue="repair")
+    assert erlang_a["staffing_model"] == "Erlang A"
+    assert erlang_a["patience_s"] == pytest.approx((27 * 160 + 224) * 5 / 30 + 60, abs=0.1)
+    # callers who give up leave the queue: two on the phones do better than Erlang C says
+    ten_c, ten_a = _at(erlang_c, "10:00"), _at(erlang_a, "10:00")
+    assert ten_a["service_level"] > ten_c["service_level"]
+    assert ten_a["required_agents"] <= ten_c["required_agents"]
+
+
+def _what_if(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    response = client.get("/api/wfm/plan/what-if", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_what_if_is_simulated_over_the_rest_of_the_day_with_and_without_the_change(
+    app_client: TestClient, token_for: Callable[[str], str], history: None
+) -> None:
+    wfm = _headers(token_for, "wfm")
+    _publish_tuesday(app_client, wfm)
+    day = {"day": TUESDAY, "queue": "repair"}
+    overtime = _what_if(
+        app_client, wfm, **day, change="overtime", agents=3, start="12:00", end="13:00"
+    )
+    assert (overtime["replications"], overtime["seed"]) == (3, 1)
+    assert overtime["change"] == "overtime: 3 agent(s) 12:00–13:00"
+    noon, ten = _at(overtime, "12:00"), _at(overtime, "10:00")
+    # at lunch nobody answers repair; three on overtime do
+    assert (noon["agents"], noon["agents_with"]) == (0, 3)
+    assert (ten["agents"], ten["agents_with"]) == (2, 2)
+    assert noon["offered"] > 0
+    assert noon["service_level_with"] > noon["service_level"]
+    assert noon["erlang_service_level_with"] > noon["erlang_service_level"] == 0
+    assert noon["abandon_rate"] == noon["abandon_rate_with"] == 0  # Erlang C's callers wait
+    # the same seed, the same answer
+    again = _what_if(
+        app_client, wfm, **day, change="overtime", agents=3, start="12:00", end="13:00"
+    )
+    assert again == overtime
+
+    moved = _what_if(
+        app_client, wfm, **day, change="break", agent="a001", start="12:00", end="14:00"
+    )
+    assert moved["change"] == "break of a001 moved from 12:00 to 14:00"
+    # three heads less a quarter: two on the phones at two o'clock, one with a001 at lunch
+    assert (_at(moved, "14:00")["agents"], _at(moved, "14:00")["agents_with"]) == (2, 1)
+    # at noon a001 alone: one head less a quarter is nobody on the phones, as before
+    assert (_at(moved, "12:00")["agents"], _at(moved, "12:00")["agents_with"]) == (0, 0)
+    refusals = [
+        ({"agent": "a001", "start": "10:00"}, "a001 has no break starting at 10:00"),
+        ({"agent": "a001", "end": "16:30"}, "would end at 17:30, outside a001's shift 08:00–17:00"),
+        ({}, "moving a break names the agent"),
+    ]
+    for params, problem in refusals:
+        refused = app_client.get(
+            "/api/wfm/plan/what-if",
+            params={**day, "change": "break", "start": "12:00", "end": "14:00", **params},
+            headers=wfm,
+        )
+        assert refused.status_code == 422, params
+        assert problem in refused.text
 
 
 def test_intraday_re_forecasts_the_rest_of_the_day_from_its_completed_intervals(

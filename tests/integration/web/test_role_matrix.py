@@ -156,6 +156,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/wfm/overrides"): PLANNERS,
     ("DELETE", "/api/wfm/overrides/{override_id}"): PLANNERS,
     ("GET", "/api/wfm/plan/day"): PLANNERS,
+    ("GET", "/api/wfm/plan/what-if"): PLANNERS,
     # customers (WFM never reaches customer records)
     ("GET", "/api/customers/pop"): CUSTOMER_READERS,
     ("POST", "/api/customers"): CUSTOMER_SERVICE,

@@ -7,7 +7,8 @@ then on (this API, ``POST /api/wfm/forecast``, the planner's page).
 
 ``GET /api/wfm/plan/day`` is one local day of one queue per 30-minute interval: the forecast
 (made before the day's week from the stored contact history, overrides applied) against the
-actuals recorded so far, re-forecast from the day so far; the agents Erlang C needs at the
+actuals recorded so far, re-forecast from the day so far; the agents Erlang C (Erlang A where
+the weeks before the day show how long callers wait before giving up) needs at the
 queue's service-level target on that volume and AHT, grossed up for the roster's shrinkage;
 the roster's scheduled heads (on shift, off break, on a skill the queue asks for) and the gap;
 the service level and ASA the scheduled heads are expected to give — and, as a what-if, with
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -29,6 +30,9 @@ from sqlalchemy.orm import Session
 from hotline.config.center import CenterConfig, Queue
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.requirements import SkillTerm, parse_requirements
+from hotline.metrics import service as metrics_service
+from hotline.sim.distributions import exponential_rate_mle
+from hotline.sim.intraday import SimulatedInterval, simulate_rest_of_day
 from hotline.web.access import current_center
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.api.rosters import ClockTime
@@ -37,13 +41,24 @@ from hotline.web.auth import CurrentUser, db_session, read_session, require_role
 from hotline.wfm import service
 from hotline.wfm.erlang import ServiceTarget
 from hotline.wfm.forecast import ForecastOverride
-from hotline.wfm.intraday import DayPlan, plan_day
+from hotline.wfm.intraday import (
+    DayPlan,
+    erlang_outcome,
+    move_break,
+    on_the_phones,
+    plan_day,
+    with_overtime,
+)
 from hotline.wfm.roster import RosterShift, coverage
 
 router = APIRouter(prefix="/api/wfm", tags=["wfm"])
 
 #: The planner's intervals: half hours, as the Gantt and the staffing tables count them.
 INTERVAL_S = 1800
+#: Patience is estimated from the weeks of history just before the planned day, and trusted
+#: for Erlang A only once that many callers were seen to give up.
+PATIENCE_WEEKS = 4
+MIN_ABANDONS = 20
 #: The shrinkage assumed where no roster says (breaks aside: absence, training, meetings).
 DEFAULT_SHRINKAGE = 0.3
 MAX_ID = 2**62
@@ -203,6 +218,13 @@ class DayPlanOut(ResponseModel):
     volume_ratio: Number
     aht_ratio: Number
     short_heads: Number
+    staffing_model: Literal["Erlang C", "Erlang A"] = Field(
+        description="Erlang A where the history shows the callers' patience, else Erlang C."
+    )
+    patience_s: Number | None = Field(
+        description="Mean patience estimated from the weeks before the day (null: unknown)."
+    )
+    abandons: int = Field(description="Callers who gave up in those weeks.")
     notes: list[str]
     intervals: list[PlanIntervalOut]
 
@@ -218,6 +240,55 @@ class PlannedDay:
     plan: DayPlan
     week: service.PlannedForecast
     notes: list[str]
+    #: The shifts whose coverage the plan counts (on a skill the queue asks for).
+    shifts: tuple[RosterShift, ...] = ()
+    day_start: datetime | None = None
+    #: Mean patience (s) estimated from the history, when known: requirements are Erlang A.
+    patience_s: float | None = None
+    abandons: int = 0
+
+    @property
+    def staffing_model(self) -> Literal["Erlang C", "Erlang A"]:
+        """The formula the requirements come from."""
+        return "Erlang C" if self.patience_s is None else "Erlang A"
+
+
+@dataclass(frozen=True)
+class Patience:
+    """Callers' mean patience in a queue as the history shows it, and the abandons behind it
+    (``mean_s`` ``None`` when too few gave up to trust it)."""
+
+    mean_s: float | None
+    abandons: int
+    waits: int
+
+
+def queue_patience(
+    *, session: Session, queue_id: str, since: datetime, until: datetime
+) -> Patience:
+    """Estimate a queue's mean patience from its contacts queued in [since, until).
+
+    Every caller who waited is a survival observation: one who gave up after ``w`` seconds
+    is an observed event, one answered after ``w`` seconds a right-censored one (their
+    patience was longer). For the exponential patience Erlang A assumes, the maximum-likelihood
+    rate is abandons ÷ total waiting time (:func:`hotline.sim.distributions.exponential_rate_mle`,
+    the estimator the simulator's fitting uses for its tail); the mean is its inverse.
+    """
+    frame = metrics_service.records_frame(
+        session=session, queued_from=since.timestamp(), queued_until=until.timestamp()
+    )
+    waited = frame.filter(
+        (frame["queue"] == queue_id)
+        & frame["queued_at"].is_not_null()
+        & (frame["answered_at"].is_not_null() | frame["abandoned_at"].is_not_null())
+    )
+    gave_up = waited["answered_at"].is_null().to_list()
+    ended = waited["answered_at"].fill_null(waited["abandoned_at"]) - waited["queued_at"]
+    waits = [max(0.0, float(w)) for w in ended.to_list()]
+    abandons = sum(gave_up)
+    rate = exponential_rate_mle(waits, gave_up)
+    trusted = abandons >= MIN_ABANDONS and rate > 0
+    return Patience(1.0 / rate if trusted else None, abandons, len(waits))
 
 
 def queue_covers(queue: Queue, skill: str) -> bool:
@@ -275,8 +346,9 @@ def planned_day(
             if published.assumed_shrinkage is None
             else published.assumed_shrinkage
         )
+    covering = tuple(s for s in shifts if queue_covers(queue, s.skill))
     heads = coverage(
-        [s for s in shifts if queue_covers(queue, s.skill)],
+        covering,
         day_start=day_start,
         interval_s=INTERVAL_S,
         slots=slots,
@@ -291,6 +363,12 @@ def planned_day(
         service_level=min(queue.target.service_level, 0.999),
         answer_within_s=queue.target.threshold_s,
     )
+    patience = queue_patience(
+        session=session,
+        queue_id=queue.id,
+        since=day_start - timedelta(weeks=PATIENCE_WEEKS),
+        until=day_start,
+    )
     plan = plan_day(
         forecast_offered=result.offered[d].tolist(),
         forecast_low=result.offered_low[d].tolist(),
@@ -304,8 +382,21 @@ def planned_day(
         target=target,
         shrinkage=shrinkage,
         extra_agents=extra_agents,
+        patience_s=patience.mean_s,
     )
-    return PlannedDay(day, queue, target, roster_id, plan, planned, list(result.notes))
+    return PlannedDay(
+        day,
+        queue,
+        target,
+        roster_id,
+        plan,
+        planned,
+        list(result.notes),
+        covering,
+        day_start,
+        patience.mean_s,
+        patience.abandons,
+    )
 
 
 def _number(value: float | None, digits: int) -> float | None:
@@ -326,10 +417,13 @@ def day_plan_out(planned: PlannedDay, *, timezone: str) -> DayPlanOut:
         volume_ratio=round(plan.volume_ratio, 4),
         aht_ratio=round(plan.aht_ratio, 4),
         short_heads=round(plan.short_heads, 2),
+        staffing_model=planned.staffing_model,
+        patience_s=_number(planned.patience_s, 1),
+        abandons=planned.abandons,
         notes=planned.notes,
         intervals=[
             PlanIntervalOut(
-                start=f"{i.index * INTERVAL_S // 3600:02d}:{i.index * INTERVAL_S % 3600 // 60:02d}",
+                start=_clock(i.index),
                 elapsed=i.elapsed,
                 forecast_offered=round(i.forecast_offered, 2),
                 forecast_low=round(i.forecast_low, 2),
@@ -351,6 +445,34 @@ def day_plan_out(planned: PlannedDay, *, timezone: str) -> DayPlanOut:
     )
 
 
+def _planned_or_refused(
+    request: Request,
+    session: Session,
+    *,
+    day: date | None,
+    queue: str | None,
+    roster: int | None,
+    extra_agents: int,
+) -> PlannedDay:
+    """The planned day (default: today, local), or 422 on ``day`` saying why the history
+    cannot make its forecast."""
+    center = _center(request)
+    zone = ZoneInfo(center.center.timezone)
+    now = datetime.now(UTC)
+    try:
+        return planned_day(
+            session=session,
+            center=center,
+            day=day or now.astimezone(zone).date(),
+            queue_id=queue,
+            roster_id=roster,
+            extra_agents=extra_agents,
+            now=now,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, [{"field": "day", "problem": str(exc)}]) from None
+
+
 @router.get("/plan/day", responses=errors(404, 409, 422))
 def day_plan(
     request: Request,
@@ -364,19 +486,213 @@ def day_plan(
     """A day of one queue per half hour: forecast against actuals, re-forecast, agents
     required against the roster's coverage, and the expected service level and ASA with a
     what-if of ``extra_agents`` more from now."""
-    center = _center(request)
-    zone = ZoneInfo(center.center.timezone)
-    now = datetime.now(UTC)
+    planned = _planned_or_refused(
+        request, session, day=day, queue=queue, roster=roster, extra_agents=extra_agents
+    )
+    return day_plan_out(planned, timezone=_center(request).center.timezone)
+
+
+# --------------------------------------------------------------------------- what-if by simulation
+
+#: Replications of the simulated what-if: each side of the comparison runs this many days,
+#: which bounds the run time (about a second per thousand contacts per replication).
+WHAT_IF_REPLICATIONS = 3
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+@dataclass(frozen=True)
+class WhatIfChange:
+    """A supervisor's intraday change: ``overtime`` (``agents`` more on the phones from
+    ``start`` to ``end``) or ``break`` (``agent``'s break at ``start`` moved to ``end``)."""
+
+    kind: Literal["overtime", "break"]
+    start: str
+    end: str
+    agents: int = 0
+    agent: str | None = None
+
+    def describe(self) -> str:
+        """The change in words, as the page and the API name it."""
+        if self.kind == "overtime":
+            return f"overtime: {self.agents} agent(s) {self.start}–{self.end}"
+        return f"break of {self.agent} moved from {self.start} to {self.end}"
+
+
+@dataclass(frozen=True)
+class WhatIfInterval:
+    """One interval to come: Erlang's and the simulator's figures without and with."""
+
+    index: int
+    agents: int
+    agents_with: int
+    erlang_service_level: float | None
+    erlang_service_level_with: float | None
+    simulated: SimulatedInterval
+    simulated_with: SimulatedInterval
+
+
+@dataclass(frozen=True)
+class WhatIfDay:
+    """The change's effect over the rest of the day."""
+
+    change: WhatIfChange
+    replications: int
+    seed: int
+    intervals: list[WhatIfInterval]
+
+
+def _slot(day_start: datetime, clock: str) -> datetime:
+    return day_start.replace(hour=int(clock[:2]), minute=int(clock[3:]))
+
+
+def simulated_what_if(planned: PlannedDay, change: WhatIfChange, *, seed: int) -> WhatIfDay:
+    """Run the rest of the planned day through the simulator without and with ``change``
+    (same seed, :data:`WHAT_IF_REPLICATIONS` replications), beside Erlang's figures.
+    Raises :class:`ValidationFailed` naming the field when the change does not fit the day."""
+    plan, day_start = planned.plan, planned.day_start
+    assert day_start is not None
+    rest = [i for i in plan.intervals if not i.elapsed]
+    agents = [on_the_phones(i.scheduled_heads, plan.shrinkage) for i in plan.intervals]
+    start, end = _slot(day_start, change.start), _slot(day_start, change.end)
     try:
-        planned = planned_day(
-            session=session,
-            center=center,
-            day=day or now.astimezone(zone).date(),
-            queue_id=queue,
-            roster_id=roster,
-            extra_agents=extra_agents,
-            now=now,
-        )
+        if change.kind == "overtime":
+            first = int((start - day_start).total_seconds() // INTERVAL_S)
+            last = -int(-(end - day_start).total_seconds() // INTERVAL_S)
+            changed = with_overtime(agents, extra=change.agents, first=first, last=last)
+        else:
+            shifts = move_break(planned.shifts, agent_id=change.agent or "", at=start, to=end)
+            heads = coverage(shifts, day_start=day_start, interval_s=INTERVAL_S, slots=len(agents))
+            changed = [on_the_phones(h, plan.shrinkage) for h in heads]
     except ValueError as exc:
-        raise HTTPException(422, [{"field": "day", "problem": str(exc)}]) from None
-    return day_plan_out(planned, timezone=center.center.timezone)
+        field = "end" if change.kind == "overtime" else "agent"
+        raise ValidationFailed([Problem(rule=str(exc), field=field)]) from None
+
+    def run(staffing: list[int]) -> list[SimulatedInterval]:
+        return simulate_rest_of_day(
+            queue_id=planned.queue.id,
+            offered=[i.reforecast_offered for i in rest],
+            aht_s=[i.aht_s for i in rest],
+            agents=[staffing[i.index] for i in rest],
+            interval_s=INTERVAL_S,
+            answer_within_s=planned.target.answer_within_s,
+            patience_s=planned.patience_s,
+            replications=WHAT_IF_REPLICATIONS,
+            seed=seed,
+        )
+
+    without, with_change = run(agents), run(changed)
+    rows = []
+    for n, i in enumerate(rest):
+        erlang_with, _ = erlang_outcome(
+            agents=changed[i.index],
+            offered=i.reforecast_offered,
+            aht_s=i.aht_s,
+            interval_s=INTERVAL_S,
+            target=planned.target,
+            patience_s=planned.patience_s,
+        )
+        rows.append(
+            WhatIfInterval(
+                index=i.index,
+                agents=agents[i.index],
+                agents_with=changed[i.index],
+                erlang_service_level=i.service_level,
+                erlang_service_level_with=erlang_with,
+                simulated=without[n],
+                simulated_with=with_change[n],
+            )
+        )
+    return WhatIfDay(change, WHAT_IF_REPLICATIONS, seed, rows)
+
+
+class WhatIfIntervalOut(ResponseModel):
+    """One half hour still to come: agents on the phones without and with the change, and
+    the service level, ASA and abandon rate the simulator measured (mean of the
+    replications; ``null`` where no contact was measured) beside Erlang's service level (C,
+    or A where the callers' patience is known)."""
+
+    start: str = Field(description="HH:MM, local.")
+    agents: int
+    agents_with: int
+    erlang_service_level: Number | None
+    erlang_service_level_with: Number | None
+    offered: Number
+    service_level: Number | None
+    service_level_with: Number | None
+    asa_s: Number | None
+    asa_s_with: Number | None
+    abandon_rate: Number | None
+    abandon_rate_with: Number | None
+
+
+class WhatIfOut(ResponseModel):
+    """A change evaluated by the simulator over the rest of the day, without and with."""
+
+    date: str = Field(description="ISO 8601 date.")
+    queue: str
+    change: str
+    replications: int
+    seed: int
+    intervals: list[WhatIfIntervalOut]
+
+
+def _clock(index: int) -> str:
+    return f"{index * INTERVAL_S // 3600:02d}:{index * INTERVAL_S % 3600 // 60:02d}"
+
+
+def what_if_out(planned: PlannedDay, result: WhatIfDay) -> WhatIfOut:
+    """The simulated what-if as the API answers it."""
+    return WhatIfOut(
+        date=planned.day.isoformat(),
+        queue=planned.queue.id,
+        change=result.change.describe(),
+        replications=result.replications,
+        seed=result.seed,
+        intervals=[
+            WhatIfIntervalOut(
+                start=_clock(r.index),
+                agents=r.agents,
+                agents_with=r.agents_with,
+                erlang_service_level=_number(r.erlang_service_level, 4),
+                erlang_service_level_with=_number(r.erlang_service_level_with, 4),
+                offered=round(r.simulated.offered, 2),
+                service_level=_number(r.simulated.service_level, 4),
+                service_level_with=_number(r.simulated_with.service_level, 4),
+                asa_s=_number(r.simulated.asa_s, 1),
+                asa_s_with=_number(r.simulated_with.asa_s, 1),
+                abandon_rate=_number(r.simulated.abandon_rate, 4),
+                abandon_rate_with=_number(r.simulated_with.abandon_rate, 4),
+            )
+            for r in result.intervals
+        ],
+    )
+
+
+@router.get("/plan/what-if", responses=errors(404, 409, 422))
+def what_if(
+    request: Request,
+    change: Literal["overtime", "break"] = Query(description="the change to evaluate"),
+    start: str = Query(pattern=_CLOCK, description="overtime from / the break's start, HH:MM"),
+    end: str = Query(pattern=_CLOCK, description="overtime until / the break's new start"),
+    agents: int = Query(1, ge=1, le=200, description="overtime: agents added"),
+    agent: str | None = Query(None, min_length=1, max_length=64, description="break: whose"),
+    day: date | None = Query(None, description="local day (default: today)"),
+    queue: str | None = Query(None, max_length=64, description="default: the first queue"),
+    roster: int | None = Query(None, ge=1, le=MAX_ID, description="default: rosters in force"),
+    seed: int = Query(1, ge=0, le=2**31 - 1, description="the simulation's seed"),
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> WhatIfOut:
+    """Evaluate a change for the rest of the day with the simulator (the real routing
+    engine, a few replications with a fixed seed) against the roster as it stands."""
+    if change == "break" and agent is None:
+        raise ValidationFailed([Problem(rule="moving a break names the agent", field="agent")])
+    planned = _planned_or_refused(
+        request, session, day=day, queue=queue, roster=roster, extra_agents=0
+    )
+    result = simulated_what_if(
+        planned,
+        WhatIfChange(kind=change, start=start, end=end, agents=agents, agent=agent),
+        seed=seed,
+    )
+    return what_if_out(planned, result)

@@ -12,6 +12,7 @@ composition, so page and API agree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
@@ -25,7 +26,14 @@ from sqlalchemy.orm import Session
 from hotline.config.center import CenterConfig
 from hotline.core.errors import ValidationFailed
 from hotline.web.access import current_center
-from hotline.web.api.planning import INTERVAL_S, PlannedDay, planned_day
+from hotline.web.api.planning import (
+    INTERVAL_S,
+    PlannedDay,
+    WhatIfChange,
+    WhatIfDay,
+    planned_day,
+    simulated_what_if,
+)
 from hotline.web.api.rosters import day_figures
 from hotline.web.api.wfm import PLANNERS
 from hotline.web.auth import CurrentUser, read_session, require_roles
@@ -354,6 +362,79 @@ def intraday_chart(planned: PlannedDay, *, label: str, sl_label: str) -> str:
     return "".join(parts)
 
 
+def what_if_chart(result: WhatIfDay, *, target: float, label: str) -> str:
+    """The simulated what-if over the rest of the day: the service level the simulator
+    measured without the change (green) and with it (orange), Erlang's for each dashed in
+    the same colour, and the target (grey, dashed); a point per half hour still to come."""
+    rows = result.intervals
+    step, left, top, panel = 14, 40, 10, 140
+    width = left + step * max(1, len(rows)) + 10
+    height = top + panel + 24
+
+    def x(n: int) -> float:
+        return left + n * step + step / 2
+
+    def level(value: float) -> float:
+        return top + panel - value * panel
+
+    def line(values: list[float | None], colour: str, css: str, dashed: bool = False) -> str:
+        drawn = _polyline(
+            [(x(n), level(v)) for n, v in enumerate(values) if v is not None], colour, css
+        )
+        return drawn.replace("/>", ' stroke-dasharray="3 2"/>') if dashed else drawn
+
+    parts = [
+        f'<svg class="what-if-chart" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>',
+        f'<text x="{left - 4}" y="{level(1.0) + 8:.1f}" font-size="10" text-anchor="end" '
+        'fill="#222">100%</text>',
+        f'<text x="{left - 4}" y="{level(0.0):.1f}" font-size="10" text-anchor="end" '
+        'fill="#222">0</text>',
+        f'<line class="target" x1="{left}" x2="{width - 10}" y1="{level(target):.1f}" '
+        f'y2="{level(target):.1f}" stroke="#555" stroke-dasharray="4 3"/>',
+        line([r.erlang_service_level for r in rows], SCHEDULED_LINE, "erlang-line", True),
+        line([r.erlang_service_level_with for r in rows], WHAT_IF_LINE, "erlang-with-line", True),
+        line([r.simulated.service_level for r in rows], SCHEDULED_LINE, "simulated-line"),
+        line([r.simulated_with.service_level for r in rows], WHAT_IF_LINE, "simulated-with-line"),
+    ]
+    parts += [
+        f'<text x="{left + n * step}" y="{height - 6}" font-size="10" fill="#222">'
+        f"{r.index * INTERVAL_S // 3600:02d}</text>"
+        for n, r in enumerate(rows)
+        if r.index % 4 == 0
+    ]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _what_if_change(query: Any) -> WhatIfChange | None:
+    """The simulated what-if the page's form asks for (``sim``), or ``None``; 422 naming
+    the field when a time or a count is malformed."""
+    kind = query.get("sim")
+    if not kind:
+        return None
+    start, end = query.get("sim_start", ""), query.get("sim_end", "")
+    problems = [
+        {"field": name, "problem": "a time like 14:00"}
+        for name, value in (("sim_start", start), ("sim_end", end))
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value)
+    ]
+    agents = query.get("sim_agents") or "1"
+    if kind not in ("overtime", "break"):
+        problems.append({"field": "sim", "problem": "overtime or break"})
+    if not agents.isdigit() or not 1 <= int(agents) <= 200:
+        problems.append({"field": "sim_agents", "problem": "from 1 to 200 agents"})
+    if problems:
+        raise HTTPException(422, problems)
+    return WhatIfChange(
+        kind="overtime" if kind == "overtime" else "break",
+        start=start,
+        end=end,
+        agents=int(agents),
+        agent=query.get("sim_agent") or None,
+    )
+
+
 @router.get("/planning", response_class=HTMLResponse)
 def planning_page(
     request: Request,
@@ -417,6 +498,7 @@ def planning_page(
         extra=extra,
         now=now,
         t=t,
+        change=_what_if_change(query),
     )
     context.update(**plan)
     context.update(
@@ -457,6 +539,7 @@ def _plan(
     extra: int,
     now: datetime,
     t: Callable[[str], str],
+    change: WhatIfChange | None = None,
 ) -> dict[str, Any]:
     """The forecast, requirements and intraday parts of the page: the plan of ``day`` for
     one queue, its week's forecast chart and daily totals, the week's overrides, or the
@@ -473,6 +556,9 @@ def _plan(
         "overrides": service.list_overrides(session=session, first_day=week[0], last_day=week[-1]),
         "planned": None,
         "forecast_problem": "",
+        "change": change,
+        "what_if": None,
+        "what_if_problem": "",
     }
     try:
         planned = planned_day(
@@ -487,6 +573,20 @@ def _plan(
     except (ValueError, ValidationFailed) as refused:
         parts["forecast_problem"] = str(refused)
         return parts
+    if change is not None:
+        try:
+            what_if = simulated_what_if(planned, change, seed=1)
+        except ValidationFailed as refused:
+            parts["what_if_problem"] = str(refused)
+        else:
+            parts.update(
+                what_if=what_if,
+                what_if_chart=what_if_chart(
+                    what_if,
+                    target=planned.target.service_level,
+                    label=f"{t('planning.sim_title')}: {change.describe()}",
+                ),
+            )
     result = planned.week.forecast
     slots = result.offered.shape[1]
     actual: list[list[float]] = []
