@@ -52,6 +52,12 @@ class MetricDefinition:
 
 _DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition("offered", "count", "contacts queued"),
+    MetricDefinition(
+        "cases",
+        "count",
+        "queued contacts counted once per case (a chat and its callback are one case), "
+        "in the interval and group of the case's first queued contact",
+    ),
     MetricDefinition("answered", "count", "queued contacts answered by an agent"),
     MetricDefinition("abandoned", "count", "queued contacts that left before answer"),
     MetricDefinition(
@@ -96,8 +102,8 @@ _DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition(
         "fcr",
         "ratio",
-        "1 - share of answered contacts whose customer makes another contact "
-        "(any channel) within 24 h",
+        "1 - share of answered cases whose customer makes another contact outside the case "
+        "(any channel) within 24 h; a contact without a case id is its own case",
     ),
     MetricDefinition("traffic_erlangs", "erlangs", "offered x AHT / interval length"),
 )
