@@ -52,12 +52,6 @@ class MetricDefinition:
 
 _DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition("offered", "count", "contacts queued"),
-    MetricDefinition(
-        "cases",
-        "count",
-        "queued contacts counted once per case (a chat and its callback are one case), "
-        "in the interval and group of the case's first queued contact",
-    ),
     MetricDefinition("answered", "count", "queued contacts answered by an agent"),
     MetricDefinition("abandoned", "count", "queued contacts that left before answer"),
     MetricDefinition(
@@ -106,6 +100,12 @@ _DEFINITIONS: tuple[MetricDefinition, ...] = (
         "(any channel) within 24 h; a contact without a case id is its own case",
     ),
     MetricDefinition("traffic_erlangs", "erlangs", "offered x AHT / interval length"),
+    MetricDefinition(
+        "cases",
+        "count",
+        "queued contacts counted once per case (a chat and its callback are one case), "
+        "in the interval and group of the case's first queued contact",
+    ),
 )
 
 #: Every queue figure, by id, in report column order.

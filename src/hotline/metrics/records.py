@@ -173,9 +173,9 @@ def fold_events(
     ``answered`` sets the agent. Talk time runs from answer to disconnect minus time on hold,
     after-contact work from disconnect to ``wrap_up_ended`` (or ``data["talk_s"]``,
     ``data["hold_s"]``, ``data["wrap_s"]`` when the driver states them); ``data["case_id"]``
-    of ``arrived`` names the case the contact continues (a chat's callback). ``teams`` maps
-    agent ids to team names. Contacts without a ``finished`` event are left out unless
-    ``include_unfinished``.
+    (else ``data["callback_for"]``) of ``arrived`` names the case the contact continues (a
+    chat's callback, a queued caller's callback). ``teams`` maps agent ids to team names.
+    Contacts without a ``finished`` event are left out unless ``include_unfinished``.
 
     >>> from hotline.core.events import Event, EventKind
     >>> log = [Event(1, 0.0, EventKind.ARRIVED, "c1"),
@@ -223,8 +223,11 @@ def _apply(c: _Folding, event: Event) -> None:
             c.customer = str(data["customer"])
         if "priority" in data:
             c.priority = int(data["priority"])
-        if data.get("case_id") is not None:
-            c.case_id = str(data["case_id"])
+        # A callback continues its contact's case: the live driver names the case of a
+        # callback it booked; the engine names the queued contact a callback took over.
+        case_id = data.get("case_id") or data.get("callback_for")
+        if case_id is not None:
+            c.case_id = str(case_id)
         for key, value in data.get("attributes", {}).items():
             c.attributes[str(key)] = str(value)
     elif kind is EventKind.QUEUED:

@@ -86,6 +86,10 @@ def test_the_callbacks_arrived_event_names_its_case() -> None:
     ]  # fmt: skip
     [record] = fold_events(log)
     assert record.case_id == "chat-1"
+    # A callback the engine made for a queued caller names the caller's contact.
+    engine_made = Event(1, T0, EventKind.ARRIVED, "c7-cb", data={"callback_for": "c7"})
+    [record] = fold_events([engine_made], include_unfinished=True)
+    assert record.case_id == "c7"
 
 
 def test_case_id_is_an_optional_column_of_the_contact_record_file(tmp_path: Path) -> None:
