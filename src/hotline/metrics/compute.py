@@ -294,7 +294,7 @@ def _case_flags(frame: pl.DataFrame) -> pl.DataFrame:
     every contact is its own case and the flags are exactly :func:`_repeat_flags`'s.
     """
     repeat = _repeat_flags(frame)
-    if frame.height == 0 or frame["case_id"].null_count() == frame.height:
+    if "case_id" not in frame.columns or frame["case_id"].null_count() == frame.height:
         return frame.with_columns(
             repeat, pl.lit(True).alias("_case_first"), pl.lit(True).alias("_case_lead")
         )

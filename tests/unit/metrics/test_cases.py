@@ -51,9 +51,10 @@ def test_a_chat_and_its_callback_are_one_case_and_the_callback_is_no_repeat() ->
     assert (whole["offered"], whole["answered"], whole["cases"]) == (2, 2, 1)
     assert whole["fcr"] == 1.0
     # By channel the case counts where it began: the chat; the callback adds no case.
-    by_channel = {r["channel"]: (r["offered"], r["cases"], r["fcr"]) for r in _figures(
-        [CHAT, CALLBACK], by=("channel",)
-    )}
+    by_channel = {
+        r["channel"]: (r["offered"], r["cases"], r["fcr"])
+        for r in _figures([CHAT, CALLBACK], by=("channel",))
+    }
     assert by_channel == {"chat": (1, 1, 1.0), "callback": (1, 0, None)}
 
 
