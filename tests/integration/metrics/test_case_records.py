@@ -9,28 +9,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.metrics import imports, service
 from hotline.metrics.records import ContactRecord
 from hotline.store.jobs import create_job
-
-T0 = 1_772_438_400.0
+from tests.unit.metrics.test_cases import T0, answered_contact
 
 
 def _case(prefix: str) -> list[ContactRecord]:
-    def answered(contact_id: str, at: float, case_id: str | None) -> ContactRecord:
-        return ContactRecord(
-            contact_id=contact_id,
-            arrived_at=at,
-            queued_at=at,
-            answered_at=at + 5,
-            outcome="answered",
-            agent="a004",
-            queue="general",
-            customer="13800138000",
-            case_id=case_id,
-        )
-
-    return [
-        answered(f"{prefix}-chat", T0, None),
-        answered(f"{prefix}-cb", T0 + 600, f"{prefix}-chat"),
-    ]
+    """A chat and the callback booked from it, one case."""
+    chat = answered_contact(f"{prefix}-chat", "chat", T0)
+    return [chat, answered_contact(f"{prefix}-cb", "callback", T0 + 600, case_id=chat.contact_id)]
 
 
 def _case_ids(session: Session, source: str) -> list[str | None]:

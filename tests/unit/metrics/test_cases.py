@@ -20,7 +20,7 @@ T0 = 1_772_409_600.0  # 2026-03-02 00:00 UTC
 HOUR = 3600.0
 
 
-def _answered(
+def answered_contact(
     contact_id: str, channel: str, at: float, *, case_id: str | None = None
 ) -> ContactRecord:
     return ContactRecord(
@@ -38,8 +38,8 @@ def _answered(
     )
 
 
-CHAT = _answered("chat-1", "chat", T0)
-CALLBACK = _answered("chat-1-cb", "callback", T0 + 600, case_id="chat-1")
+CHAT = answered_contact("chat-1", "chat", T0)
+CALLBACK = answered_contact("chat-1-cb", "callback", T0 + 600, case_id="chat-1")
 
 
 def _figures(records: list[ContactRecord], by: tuple[str, ...] = ()) -> list[dict[str, object]]:
@@ -59,16 +59,16 @@ def test_a_chat_and_its_callback_are_one_case_and_the_callback_is_no_repeat() ->
 
 
 def test_a_contact_outside_the_case_within_the_window_is_a_repeat() -> None:
-    later = _answered("call-9", "voice", T0 + 2 * HOUR)
+    later = answered_contact("call-9", "voice", T0 + 2 * HOUR)
     [whole] = _figures([CHAT, CALLBACK, later])
     assert (whole["offered"], whole["cases"]) == (3, 2)
     # Two cases: the chat's (repeated by the call) and the call's own.
     assert whole["fcr"] == pytest.approx(0.5)
     # The window runs from the case's last contact: a call 23 h after the callback (more
     # than 24 h after the chat) still repeats the case.
-    late = _answered("call-9", "voice", T0 + 600 + 23 * HOUR)
+    late = answered_contact("call-9", "voice", T0 + 600 + 23 * HOUR)
     assert _figures([CHAT, CALLBACK, late])[0]["fcr"] == pytest.approx(0.5)
-    gone = _answered("call-9", "voice", T0 + 600 + 25 * HOUR)
+    gone = answered_contact("call-9", "voice", T0 + 600 + 25 * HOUR)
     assert _figures([CHAT, CALLBACK, gone])[0]["fcr"] == 1.0
 
 
