@@ -99,6 +99,7 @@ def generate(rows: int, seed: int = 7) -> pl.DataFrame:
         "hold_s",
         "wrap_s",
         "transferred",
+        pl.lit(None, dtype=pl.String).alias("case_id"),
     ).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
 
 

@@ -91,6 +91,8 @@ class DeskState:
     def __init__(self, on_finished: Iterable[OnFinished] = ()) -> None:
         #: Each contact's attached data (customer, subject, ...), until it finishes.
         self.attached: dict[str, dict[str, Any]] = {}
+        #: The case each live contact continues (a callback's: the contact it was promised in).
+        self.cases: dict[str, str] = {}
         #: The offer ringing at each agent.
         self.offers: dict[str, OpenOffer] = {}
         #: When each (agent, contact) wrap-up ends, by the engine's rule.
@@ -173,6 +175,8 @@ class DeskState:
             self.consults.pop(contact_id, None)
         elif kind in (EventKind.RESUMED, EventKind.DISCONNECTED) and contact_id:
             self.on_hold.discard(contact_id)
+        if kind is EventKind.ARRIVED and contact_id and event.data.get("case_id"):
+            self.cases[contact_id] = str(event.data["case_id"])
         if kind is EventKind.DISCONNECTED and contact_id and agent_id and engine is not None:
             # The engine's rule (the agent's wrap-up time, else the queue's), not a copy of it.
             due = engine.wrap_up_due(agent_id, contact_id)
@@ -188,6 +192,7 @@ class DeskState:
                 self.arrived_from[contact_id] = str(event.data["customer"])
         elif kind is EventKind.FINISHED and contact_id:
             attached = self.attached.pop(contact_id, None) or {}
+            self.cases.pop(contact_id, None)
             self.on_hold.discard(contact_id)
             answered_by = self.answered_by.pop(contact_id, None)
             number = self.arrived_from.pop(contact_id, None)

@@ -17,7 +17,11 @@ After every step the driver
   changed — bursts coalesced, at most one board per ``snapshot_every_s`` — and every second
   regardless, so waiting times tick;
 * keeps what the agent desktop needs that the engine does not: the contact's attached data
-  (customer, subject), the open offer, when wrap-up ends, which contact is on hold.
+  (customer, subject), the open offer, when wrap-up ends, which contact is on hold;
+* writes the case a callback continues (``case_id``: the chat's or call's contact id) into
+  the callback's ``arrived`` event, so the reports count the contact and its callback as one
+  case. The routing engine does not carry cases: the driver booked the callback, so it
+  knows the case when the callback arrives.
 
 This module is the engine task and its jobs. The rest has a module of its own: the desk
 state (:mod:`hotline.live.desk_state`), the event log and recovery
@@ -43,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.clock import Clock, WallClock
-from hotline.core.events import Channel, Event
+from hotline.core.events import Channel, Event, EventKind
 from hotline.live import recovery, takeover
 from hotline.live.crisis import CrisisMode, Source
 from hotline.live.desk_state import DeskState, OnFinished, OpenOffer
@@ -126,6 +130,8 @@ class LiveDriver:
             clock=self.clock, stats=self.stats, session_factory=session_factory
         )
         self._callback_handles: list[asyncio.TimerHandle] = []
+        #: The case each booked callback continues, until its ``arrived`` event is logged.
+        self._case_of: dict[str, str] = {}
         self._queue_ids = {q.id for q in center.queues}
         self._listeners: list[Listener] = []
         self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any] | None]] | None = None
@@ -415,10 +421,16 @@ class LiveDriver:
         The callback waits in ``queue`` like any contact (channel ``callback``), so the agent
         who promised it, or any other with the skills, dials the customer when it is offered.
         Scheduled callbacks live in this server process; a restart forgets those not yet due.
+        A callback ``for_contact`` continues that contact's case (the case of the contact it
+        was promised in, which is that contact's own id unless it continues one itself).
         """
         if queue not in self._queue_ids:
             raise RoutingConflict(f"unknown queue {queue!r}")
         callback_id = self.new_contact_id() + "-cb"
+        case_id = None
+        if for_contact is not None:
+            case_id = self._case_of.get(for_contact) or self.desk.cases.get(for_contact)
+            case_id = case_id or for_contact
         entry = {
             "callback_id": callback_id,
             "queue": queue,
@@ -440,6 +452,8 @@ class LiveDriver:
                 "callback_for": for_contact,
                 "requested_by": requested_by,
             }
+            if case_id is not None:
+                self._case_of[callback_id] = case_id
             self.post_command(
                 lambda now: ContactQueued(
                     at=now,
@@ -671,6 +685,8 @@ class LiveDriver:
 
     def _log(self, events: Sequence[Event]) -> None:
         """Number events in the log's one sequence, keep them for the database, show them."""
+        if self._case_of:
+            events = [self._with_case(event) for event in events]
         numbered = self.persistence.number(events)
         self.wallboard.record(numbered)
         watched = self.watched()
@@ -678,6 +694,24 @@ class LiveDriver:
             self.desk.remember(event, engine=self.engine)
             if watched:
                 self.publish({"type": "event", **event.as_dict()})
+
+    def _with_case(self, event: Event) -> Event:
+        """A booked callback's ``arrived`` event with the case it continues in its data."""
+        if event.kind is not EventKind.ARRIVED or event.contact_id is None:
+            return event
+        case_id = self._case_of.pop(event.contact_id, None)
+        if case_id is None:
+            return event
+        return Event(
+            event.seq,
+            event.at,
+            event.kind,
+            event.contact_id,
+            event.agent_id,
+            event.queue,
+            event.channel,
+            {**event.data, "case_id": case_id},
+        )
 
     async def _writer_loop(self) -> None:
         while True:

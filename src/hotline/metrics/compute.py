@@ -60,6 +60,7 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "hold_s": pl.Float64(),
     "wrap_s": pl.Float64(),
     "transferred": pl.Boolean(),
+    "case_id": pl.String(),
 }
 assert tuple(FRAME_SCHEMA) == RECORD_COLUMNS
 
@@ -70,7 +71,7 @@ def records_to_frame(records: Iterable[ContactRecord]) -> pl.DataFrame:
     """Turn contact records into the engine's frame (attributes are left out).
 
     >>> records_to_frame([ContactRecord(contact_id="c1", arrived_at=0.0, outcome="closed")]).shape
-    (1, 18)
+    (1, 19)
     """
     columns: dict[str, list[Any]] = {name: [] for name in RECORD_COLUMNS}
     for record in records:
@@ -281,6 +282,69 @@ def _repeat_flags(frame: pl.DataFrame) -> pl.Series:
     return pl.Series("_repeat", flags)
 
 
+def _case_flags(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add what cases and FCR need: ``_repeat``, ``_case_first`` and ``_case_lead``.
+
+    A case is a contact and the later contacts that name it in ``case_id`` (a chat and the
+    callback booked from it); a contact that names none and that none names is its own case.
+    ``_case_first`` marks the case's first queued contact (where the case is counted),
+    ``_case_lead`` its first answered one (where FCR judges it), and ``_repeat`` on a case's
+    contacts says whether the customer made a contact *outside the case* after the case's
+    first contact and within the FCR window of its last (METRICS.md ``fcr``). Without case ids
+    every contact is its own case and the flags are exactly :func:`_repeat_flags`'s.
+    """
+    repeat = _repeat_flags(frame)
+    if "case_id" not in frame.columns or frame["case_id"].null_count() == frame.height:
+        return frame.with_columns(
+            repeat, pl.lit(True).alias("_case_first"), pl.lit(True).alias("_case_lead")
+        )
+    named = frame["case_id"].drop_nulls().unique()
+    # A contact's case key: its case id, or its own id when a later contact names it; none
+    # when it is its own case (ids of different sources may repeat, so an id alone is no key).
+    key = pl.coalesce(
+        "case_id", pl.when(pl.col("contact_id").is_in(named.implode())).then("contact_id")
+    )
+    framed = frame.with_columns(
+        repeat, pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), key.alias("_case")
+    )
+    cased = framed.filter(pl.col("_case").is_not_null())
+
+    def first_rows(happened: str) -> pl.Series:
+        return (
+            cased.filter(pl.col(happened).is_not_null())
+            .sort([happened, "_row"])
+            .group_by("_case", maintain_order=True)
+            .first()["_row"]
+        )
+
+    spans = (
+        cased.filter(pl.col("customer").is_not_null())
+        .group_by(["_case", "customer"])
+        .agg(pl.col("arrived_at").min().alias("_from"), pl.col("arrived_at").max().alias("_to"))
+    )
+    others = framed.filter(pl.col("customer").is_not_null()).select(
+        "customer", "arrived_at", pl.col("_case").alias("_other_case")
+    )
+    repeated = (
+        spans.join(others, on="customer")
+        .filter(
+            (pl.col("_other_case").is_null() | (pl.col("_other_case") != pl.col("_case")))
+            & (pl.col("arrived_at") > pl.col("_from"))
+            & (pl.col("arrived_at") <= pl.col("_to") + FCR_WINDOW_S)
+        )["_case"]
+        .unique()
+    )
+    own = pl.col("_case").is_null()
+    return framed.with_columns(
+        pl.when(own)
+        .then(pl.col("_repeat"))
+        .otherwise(pl.col("_case").is_in(repeated.implode()))
+        .alias("_repeat"),
+        (own | pl.col("_row").is_in(first_rows("queued_at").implode())).alias("_case_first"),
+        (own | pl.col("_row").is_in(first_rows("answered_at").implode())).alias("_case_lead"),
+    ).drop("_row", "_case")
+
+
 def queue_figures(
     frame: pl.DataFrame,
     *,
@@ -318,7 +382,7 @@ def queue_figures(
         # No sites known (:func:`with_sites` not applied): every contact is of no site.
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("site"))
 
-    lazy = frame.lazy().with_columns(_repeat_flags(frame))
+    lazy = _case_flags(frame).lazy()
     lazy = lazy.filter(pl.col("queued_at").is_not_null())
     lazy = _thresholds(lazy, settings)
     answered = pl.col("answered_at").is_not_null()
@@ -344,6 +408,7 @@ def queue_figures(
 
     partial = lazy.group_by(["_quarter", *dims]).agg(
         pl.len().cast(pl.Int64).alias("offered"),
+        total(pl.col("_case_first")).alias("cases"),
         total(ans).alias("answered"),
         total(abn).alias("abandoned"),
         total(abn & (pl.col("_wait") < pl.col("_short_t"))).alias("short_abandoned"),
@@ -359,8 +424,9 @@ def queue_figures(
         answered_sum("hold_s").alias("_hold"),
         answered_sum("wrap_s").alias("_wrap"),
         total(pl.col("transferred") & ans).alias("_transferred"),
-        total(pl.col("_repeat") & ans).alias("_repeats"),
-        total(pl.col("customer").is_not_null() & ans).alias("_known"),
+        # FCR judges a case once, at its first answered contact (the lead).
+        total(pl.col("_repeat") & ans & pl.col("_case_lead")).alias("_repeats"),
+        total(pl.col("customer").is_not_null() & ans & pl.col("_case_lead")).alias("_known"),
     )
     local = (
         pl.from_epoch(pl.col("_quarter"), time_unit="s")
@@ -380,7 +446,8 @@ def queue_figures(
             pl.col("interval_start").dt.offset_by(_EVERY[interval]) - pl.col("interval_start")
         ).dt.total_seconds()
     summed = [
-        "offered", "answered", "abandoned", "short_abandoned", "interrupted", "_ans_in", "_abn_in",
+        "offered", "cases", "answered", "abandoned", "short_abandoned", "interrupted", "_ans_in",
+        "_abn_in",
         "_head_num", "_head_den",
         "_ans_wait", "_abn_wait", "_talk", "_hold", "_wrap", "_transferred", "_repeats",
         "_known",

@@ -96,10 +96,16 @@ _DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition(
         "fcr",
         "ratio",
-        "1 - share of answered contacts whose customer makes another contact "
-        "(any channel) within 24 h",
+        "1 - share of answered cases whose customer makes another contact outside the case "
+        "(any channel) within 24 h; a contact without a case id is its own case",
     ),
     MetricDefinition("traffic_erlangs", "erlangs", "offered x AHT / interval length"),
+    MetricDefinition(
+        "cases",
+        "count",
+        "queued contacts counted once per case (a chat and its callback are one case), "
+        "in the interval and group of the case's first queued contact",
+    ),
 )
 
 #: Every queue figure, by id, in report column order.

@@ -276,6 +276,7 @@ def _from_interchange(
         hold_s=values["hold_s"],
         wrap_s=values["wrap_s"],
         transferred=transferred in {"true", "1", "yes"},
+        case_id=text("case_id"),
         attributes=MappingProxyType({c: import_cell(row[c]) for c in extra if row.get(c)}),
     )
     return record, []
@@ -568,6 +569,7 @@ class ExportMapping:
             hold_s=float(values.get("hold_s") or 0.0),
             wrap_s=float(values.get("wrap_s") or 0.0),
             transferred=str(values.get("transferred") or "").lower() in {"true", "1", "yes"},
+            case_id=_opt_str(values.get("case_id")),
             attributes=MappingProxyType(kept),
         )
         return record, []

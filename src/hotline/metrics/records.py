@@ -50,6 +50,9 @@ class ContactRecord:
     hold_s: float = 0.0
     wrap_s: float = 0.0
     transferred: bool = False
+    #: The case this contact continues (the first contact's id): a chat's callback carries the
+    #: chat's id. ``None``: the contact is its own case (or the first of one).
+    case_id: str | None = None
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -68,8 +71,8 @@ class ContactRecord:
         return self.talk_s + self.hold_s + self.wrap_s
 
 
-#: Column order of the contact-record CSV (METRICS.md), plus ``team`` and ``transferred``,
-#: which Hotline writes and reads when present.
+#: Column order of the contact-record CSV (METRICS.md), plus ``team``, ``transferred`` and
+#: ``case_id``, which Hotline writes and reads when present.
 RECORD_COLUMNS: tuple[str, ...] = tuple(
     f.name for f in fields(ContactRecord) if f.name != "attributes"
 )
@@ -153,6 +156,7 @@ class _Folding:
     talk_s: float | None = None
     transferred: bool = False
     outcome: str | None = None
+    case_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
 
 
@@ -168,9 +172,10 @@ def fold_events(
     queue (a transfer re-queues the same contact, which stays one offered contact); the first
     ``answered`` sets the agent. Talk time runs from answer to disconnect minus time on hold,
     after-contact work from disconnect to ``wrap_up_ended`` (or ``data["talk_s"]``,
-    ``data["hold_s"]``, ``data["wrap_s"]`` when the driver states them). ``teams`` maps agent
-    ids to team names. Contacts without a ``finished`` event are left out unless
-    ``include_unfinished``.
+    ``data["hold_s"]``, ``data["wrap_s"]`` when the driver states them); ``data["case_id"]``
+    (else ``data["callback_for"]``) of ``arrived`` names the case the contact continues (a
+    chat's callback, a queued caller's callback). ``teams`` maps agent ids to team names.
+    Contacts without a ``finished`` event are left out unless ``include_unfinished``.
 
     >>> from hotline.core.events import Event, EventKind
     >>> log = [Event(1, 0.0, EventKind.ARRIVED, "c1"),
@@ -218,6 +223,11 @@ def _apply(c: _Folding, event: Event) -> None:
             c.customer = str(data["customer"])
         if "priority" in data:
             c.priority = int(data["priority"])
+        # A callback continues its contact's case: the live driver names the case of a
+        # callback it booked; the engine names the queued contact a callback took over.
+        case_id = data.get("case_id") or data.get("callback_for")
+        if case_id is not None:
+            c.case_id = str(case_id)
         for key, value in data.get("attributes", {}).items():
             c.attributes[str(key)] = str(value)
     elif kind is EventKind.QUEUED:
@@ -284,5 +294,6 @@ def _finish(c: _Folding, teams: Mapping[str, str]) -> ContactRecord:
         hold_s=c.hold_s,
         wrap_s=c.wrap_s or 0.0,
         transferred=c.transferred,
+        case_id=c.case_id,
         attributes=MappingProxyType(dict(c.attributes)),
     )

@@ -1,8 +1,10 @@
 """Chat → callback as one case: a chat customer asks to be called back ("请回电"); a callback is
 scheduled through the live driver's callback path in the chat's callback queue, for the chat
 (``callback_for``: the conversation's id), and the chat says so; when the callback reaches an
-agent, the desk's screen pop shows the chat so far. A customer with no number to call is asked
-for one; a WeChat follower linked to a customer is called on that customer's mobile."""
+agent, the desk's screen pop shows the chat so far, and the reports count the chat and its
+callback as one case (the callback is not the chat's repeat contact in FCR). A customer with no
+number to call is asked for one; a WeChat follower linked to a customer is called on that
+customer's mobile."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from hotline.config.validate import check_text
 from hotline.crm import service as crm
 from tests.integration.live.conftest import SAMPLE
 from tests.integration.live.test_chat import of, ready, settle, start, until
+from tests.integration.live.test_live_api import auth
 from tests.integration.live.test_wechat import (
     FOLLOWER,
     MessageApiStandIn,
@@ -52,6 +55,10 @@ async def _promised(driver: Any, chat: str) -> list[str | None]:
     waiting = [c["customer"] for c in driver.desk.callbacks.values() if c["for_contact"] == chat]
     queued = [a["customer"] for a in driver.attached.values() if a.get("callback_for") == chat]
     return waiting + queued
+
+
+async def _flush(driver: Any) -> None:
+    await driver.flush()
 
 
 def test_a_chat_customer_asks_for_a_callback_and_the_agent_calling_sees_the_chat(
@@ -91,6 +98,26 @@ def test_a_chat_customer_asks_for_a_callback_and_the_agent_calling_sees_the_chat
     said = [(m["sender"], m["body"]) for m in pop["case_chat"] if m["kind"] == "text"]
     assert said == [("customer", "洗衣机一直漏水"), ("customer", "请回电！")]
     assert [m["kind"] for m in pop["case_chat"]][-2:] == ["callback", "ended"]
+
+    # The callback done, the reports count one case: the chat's; the callback continues it.
+    assert client.post(f"{base}/hangup", headers=agent).status_code == 200
+    done = client.post(f"{base}/wrap-up", json={"disposition": "info_given"}, headers=agent)
+    assert done.status_code == 200, done.text
+    driver = client.app.state.live  # type: ignore[attr-defined]
+    client.portal.call(_flush, driver)  # type: ignore[union-attr]
+    settle(client)
+    report = client.get(
+        "/api/reports/kpis",
+        params={"interval": "day", "by": "channel", "source": "live"},
+        headers=auth(client, "root"),
+    )
+    assert report.status_code == 200, report.text
+    rows = {r["channel"]: r for r in report.json()["rows"]}
+    assert {c: (r["offered"], r["answered"], r["cases"]) for c, r in rows.items()} == {
+        "chat": (1, 1, 1),
+        "callback": (1, 1, 0),
+    }
+    assert rows["chat"]["fcr"] == 1.0  # resolved in its case: the callback is no repeat
 
 
 def test_a_wechat_follower_is_called_on_their_linked_customers_mobile(

@@ -57,4 +57,6 @@ class ContactRecordRow(Base):
     wrap_s: Mapped[float] = mapped_column(Float)
     transferred: Mapped[bool] = mapped_column(Boolean)
     outcome: Mapped[str] = mapped_column(String(16))
+    #: The case the contact continues (its first contact's id); none: its own case.
+    case_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -29,7 +29,16 @@ router = APIRouter(include_in_schema=False)
 
 REPORT_ROLES = ("supervisor", "team_lead", "manager", "wfm", "qa")
 #: Columns shown on the page (every figure goes into the exports).
-SHOWN = ("offered", "answered", "abandoned", "service_level", "asa_s", "aht_s", "abandon_rate")
+SHOWN = (
+    "offered",
+    "cases",
+    "answered",
+    "abandoned",
+    "service_level",
+    "asa_s",
+    "aht_s",
+    "abandon_rate",
+)
 #: Weeks of history a volume forecast learns from, and the fewest days it needs.
 FORECAST_WEEKS = 8
 MIN_HISTORY_DAYS = 14
