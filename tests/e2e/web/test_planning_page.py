@@ -290,6 +290,8 @@ def test_an_agent_asks_for_a_swap_and_leave_and_the_planner_approves_them(
     expect(asked).to_contain_text("family")
     assert serious_violations(planner) == []
     asked.locator(".request-approve").click()
+    # the swap's row is approved already: wait for the leave's own row to leave "pending"
+    expect(planner.locator("#planning-requests tr[data-status=pending]")).to_have_count(0)
     expect(planner.locator("#planning-requests tr[data-status=approved]").first).to_contain_text(
         "已批准 planner"
     )
