@@ -10,7 +10,6 @@ tables.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -22,10 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.store.db import Base
-
-# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
-BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+from hotline.store.db import Base, BigIntId
 
 
 class ChatConversation(Base):

@@ -25,10 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.store.db import Base, UTCDateTime, utcnow
-
-# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
-BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+from hotline.store.db import Base, BigIntId, UTCDateTime, utcnow
 
 
 class Evaluation(Base):

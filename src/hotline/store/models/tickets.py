@@ -24,8 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.store.db import Base, UTCDateTime, utcnow
-from hotline.store.models.core import BigIntId
+from hotline.store.db import Base, BigIntId, UTCDateTime, utcnow
 
 
 class BusinessCalendarRow(Base):
