@@ -7,17 +7,19 @@ is simulated twice in the same process, with the same seeds and so the same call
 
 * **normal**: the center as configured (repair offers callbacks after 60 s, as the sample
   says);
-* **crisis**: crisis mode on for the whole surge (:func:`hotline.routing.crisis.crisis_routing`):
-  the installation-booking queue closes (its callers hear the closed message; its agents serve
-  repair, which they also have the skills for) and every caller still waiting after 30 s is
-  released with a callback that keeps their place.
+* **crisis**: crisis mode on for the whole surge, as the center file's ``crisis`` section says
+  (``--center``, the sample center by default; :func:`hotline.routing.crisis.crisis_queue`, the
+  rules the live center switches to). The sample closes the installation-booking queue (its
+  callers hear the closed message; its agents serve repair, which they also have the skills
+  for) and releases every caller still waiting after 60 s with a callback that keeps their
+  place.
 
 The routing engine runs both (the same code as live); figures are METRICS.md's, computed from
 the contact event log by ``hotline.metrics``: abandon rate and average speed of answer for the
 center, and per queue, means over the replications. The peer is the run without the mode:
 ``*_ratio`` is crisis ÷ normal. One JSON line last.
 
-    .venv/bin/python bench/crisis.py [--quick] [--replications N] [--seed S]
+    .venv/bin/python bench/crisis.py [--quick] [--replications N] [--seed S] [--center FILE]
 
 Position announcements are off in both runs (see :func:`surge`). The front announcement of
 crisis mode is not simulated: how many callers an announcement satisfies is a guess this
@@ -37,6 +39,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from hotline.config.crisis import CrisisConfig
+from hotline.config.validate import ValidationFailed, load_center
 from hotline.routing.crisis import crisis_queue
 from hotline.sim.driver import Simulation, SimulationRun
 from hotline.sim.results import replication_frames, summarise
@@ -44,9 +47,9 @@ from hotline.sim.scenario import Scenario, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "src/hotline/sim/samples/appliance_monday.yaml"
+CENTER = REPO / "src/hotline/config/samples/appliance_center.yaml"
 SURGE = 5.0
 SURGE_INTERVALS = range(2, 6)  # 09:00–11:00 in half hours from 08:00
-CRISIS = CrisisConfig(close_queues=["installation"], callback_after_s=30)
 FIGURES = ("offered", "answered", "abandoned", "abandon_rate", "asa_s", "service_level")
 
 
@@ -73,9 +76,21 @@ def surge(scenario: Scenario) -> Scenario:
     )
 
 
-def in_crisis(scenario: Scenario) -> Scenario:
+def crisis_of(center: Path) -> CrisisConfig:
+    """The center file's crisis section; a file without one (or one that does not check)
+    ends the benchmark with the file's problems."""
+    try:
+        crisis = load_center(center).crisis
+    except ValidationFailed as failed:
+        raise SystemExit(f"{center}: {failed}") from failed
+    if crisis is None:
+        raise SystemExit(f"{center}: no crisis section to simulate")
+    return crisis
+
+
+def in_crisis(scenario: Scenario, crisis: CrisisConfig) -> Scenario:
     """The scenario with crisis mode on for the whole run."""
-    queues = tuple(replace(q, config=crisis_queue(q.config, CRISIS)) for q in scenario.queues)
+    queues = tuple(replace(q, config=crisis_queue(q.config, crisis)) for q in scenario.queues)
     return replace(scenario, queues=queues, name=f"{scenario.name}, crisis mode")
 
 
@@ -110,14 +125,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 replication (< 2 minutes)")
     parser.add_argument("--replications", type=int, default=None)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--center", type=Path, default=CENTER, help="center file whose crisis section to use"
+    )
     args = parser.parse_args()
+    crisis_config = crisis_of(args.center)
     replications = args.replications or (1 if args.quick else 5)
     base = surge(load_scenario(SAMPLE))
     console = Console(stderr=True)
     console.print(f"seed {args.seed}, {replications} replications: {base.name}")
     with Progress(console=console, transient=True) as bar:
         normal = run(base, replications=replications, seed=args.seed, bar=bar)
-        crisis = run(in_crisis(base), replications=replications, seed=args.seed, bar=bar)
+        crisis = run(
+            in_crisis(base, crisis_config), replications=replications, seed=args.seed, bar=bar
+        )
 
     def ratio(figure: str) -> float | None:
         before, after = normal["center"].get(figure), crisis["center"].get(figure)
@@ -132,7 +153,8 @@ def main() -> None:
                 "benchmark": "crisis",
                 "scenario": base.name,
                 "surge": f"{SURGE:g}x for {len(SURGE_INTERVALS) / 2:g} h",
-                "crisis": CRISIS.model_dump(),
+                "center": str(args.center),
+                "crisis": crisis_config.model_dump(mode="json"),
                 "seed": args.seed,
                 "replications": replications,
                 "normal": normal,
