@@ -184,6 +184,11 @@ class OverflowRule(Strict):
     #: ``forward``: the outside number (a partner center, the duty number after hours) the
     #: caller is forwarded to through the trunk.
     number: str | None = Field(default=None, pattern=OUTSIDE_NUMBER)
+    #: ``forward``: the numbers tried next, in order, when ``number`` is busy, unreachable or
+    #: does not answer (a second partner center, a duty mobile).
+    if_busy: list[Annotated[str, Field(pattern=OUTSIDE_NUMBER)]] = Field(
+        default_factory=list, max_length=5
+    )
 
 
 class Queue(Strict):
@@ -436,6 +441,34 @@ class CenterConfig(Strict):
     def queue_sites(self) -> dict[str, str]:
         """Each queue's site (queues without one are left out)."""
         return {queue.id: queue.site for queue in self.queues if queue.site is not None}
+
+    def forward_fallbacks(self) -> dict[str, tuple[str, ...]]:
+        """The numbers tried next when a forwarded caller's number is busy, unreachable or
+        does not answer, by that number (the queues' ``forward`` rules and crisis mode's
+        overflow; validation refuses two different lists for one number).
+
+        >>> from pathlib import Path
+        >>> from hotline.config.validate import load_center
+        >>> load_center(Path(__file__).parent / "samples/appliance_center.yaml").forward_fallbacks()
+        {}
+        """
+        found: dict[str, tuple[str, ...]] = {}
+        for number, then in self._forward_rules():
+            if then:
+                found.setdefault(number, tuple(then))
+        return found
+
+    def _forward_rules(self) -> list[tuple[str, list[str]]]:
+        """Every forward rule's number and its ``if_busy`` numbers, in file order."""
+        rules = [
+            (rule.number, rule.if_busy)
+            for queue in self.queues
+            for rule in queue.overflow
+            if rule.action == "forward" and rule.number is not None
+        ]
+        if self.crisis is not None and self.crisis.overflow is not None:
+            rules.append((self.crisis.overflow.number, self.crisis.overflow.if_busy))
+        return rules
 
     def channel_capacity(self, agent: Agent, channel: str) -> int:
         """The number of contacts of ``channel`` that ``agent`` may hold at once."""

@@ -31,6 +31,8 @@ without the mode. Pure: no I/O.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: An outside number the trunk dials (digits, a leading +, * and #).
@@ -77,6 +79,10 @@ class CrisisOverflow(BaseModel):
 
     queue_longer_than: int = Field(ge=1, le=100_000)
     number: str = Field(pattern=OUTSIDE_NUMBER)
+    #: Tried next, in order, when ``number`` is busy, unreachable or does not answer.
+    if_busy: list[Annotated[str, Field(pattern=OUTSIDE_NUMBER)]] = Field(
+        default_factory=list, max_length=5
+    )
 
 
 class CrisisConfig(BaseModel):

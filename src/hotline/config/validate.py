@@ -251,6 +251,8 @@ def _cross_checks(
                 error(path, f"overflow rule '{rule.when}' needs a value")
             if (rule.action == "forward") != (rule.number is not None):
                 error(path, "a forward rule needs a number, and only a forward rule has one")
+            if rule.if_busy and rule.action != "forward":
+                error((*path, "if_busy"), "only a forward rule has numbers to try if busy")
             if rule.action == "queue":
                 if rule.target is None:
                     error(path, "overflow to a queue needs a target queue")
@@ -325,6 +327,25 @@ def _cross_checks(
     _check_sms_notices(config, error)
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     _check_caller_rules(config, error, warn, known, queues)
+    # A forwarded number's if_busy numbers: one list per number, never the number itself.
+    forwards: list[tuple[Path_, str, list[str]]] = [
+        (("queues", i, "overflow", j), rule.number, rule.if_busy)
+        for i, queue in enumerate(config.queues)
+        for j, rule in enumerate(queue.overflow)
+        if rule.number is not None
+    ]
+    if config.crisis is not None and config.crisis.overflow is not None:
+        overflow = config.crisis.overflow
+        forwards.append((("crisis", "overflow"), overflow.number, overflow.if_busy))
+    fallbacks: dict[str, list[str]] = {}
+    for path, number, then in forwards:
+        if number in then:
+            error((*path, "if_busy"), f"number {number} cannot be its own if_busy number")
+        elif then and fallbacks.setdefault(number, then) != then:
+            error(
+                (*path, "if_busy"),
+                f"another forward rule for {number} tries {fallbacks[number]} if busy, not {then}",
+            )
     if config.crisis is not None:
         for i, queue_id in enumerate(config.crisis.close_queues):
             known(("crisis", "close_queues", i), queue_id, queues, "queue")

@@ -243,6 +243,9 @@ class CallCenterSettings:
     # Job numbers (工号) by agent, and the queues whose callers hear the number on connect.
     job_numbers: Mapping[str, str] = field(default_factory=dict)
     announce_agent_number: frozenset[str] = frozenset()
+    # A forwarded number's next numbers, tried in order when it is busy, unreachable or does
+    # not answer (the center file's ``if_busy``: :meth:`CenterConfig.forward_fallbacks`).
+    forward_fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class CallCenter:

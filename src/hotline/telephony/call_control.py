@@ -133,6 +133,11 @@ class OutboundSettings(Protocol):
         """The do-not-call lists every outbound call asks first (``None``: none kept)."""
         ...
 
+    @property
+    def forward_fallbacks(self) -> Mapping[str, tuple[str, ...]]:
+        """A forwarded number's next numbers, tried in order when it is busy."""
+        ...
+
 
 class CallControl(Protocol):
     """The voice driver as consults, transfers, calls out and callbacks use it.

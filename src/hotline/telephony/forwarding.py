@@ -8,9 +8,11 @@ as a B2BUA, dials the number through the outbound trunk, offering the caller's m
 (its other side, as for an agent's phone). When the far end answers, the relay is pointed at
 it and the two talk until either hangs up; the contact's outcome is ``overflowed`` (the
 engine logged ``overflowed`` with ``to: forward`` and the number). A number that fails
-(busy, unreachable, no answer within ``ring_timeout_s``) or a center without a trunk ends
-the exit and the caller is released; each step is an ``ivr_step`` event (``action:
-forward``, ``state``: dialling, answered, failed, ended).
+(busy, unreachable, no answer within ``ring_timeout_s``) is followed by its ``if_busy``
+numbers in order (``CallCenterSettings.forward_fallbacks``: a second partner center, a duty
+mobile); when the last one fails too, or the center has no trunk, the exit ends and the
+caller is released. Each step is an ``ivr_step`` event (``action: forward``, ``state``:
+dialling, answered, failed, ended; the number on dialling and failed).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Forwards:
         self.ring_timeout_s = ring_timeout_s
         self._calls: dict[str, Call] = {}  # outbound leg -> the caller's call
         self._legs: dict[str, str] = {}  # contact id -> its outbound leg
+        self._untried: dict[str, list[str]] = {}  # contact id -> numbers still to try
         self._numbers = itertools.count(1)
 
     def owns(self, leg: str) -> bool:
@@ -48,11 +51,19 @@ class Forwards:
         return leg in self._calls
 
     def start(self, call: Call, number: str) -> bool:
-        """Dial ``number`` through the trunk for ``call``; ``False`` when there is no trunk."""
+        """Dial ``number`` through the trunk for ``call`` (its ``if_busy`` numbers after it);
+        ``False`` when there is no trunk."""
         trunk = self.control.settings.trunk
         if trunk is None:
             self._note(call, number, "failed", reason="no_trunk")
             return False
+        self._untried[call.contact_id] = list(
+            self.control.settings.forward_fallbacks.get(number, ())
+        )
+        self._dial(call, number, trunk)
+        return True
+
+    def _dial(self, call: Call, number: str, trunk: str) -> None:
         leg = f"fwd-{next(self._numbers)}"
         self._calls[leg] = call
         self._legs[call.contact_id] = leg
@@ -62,7 +73,6 @@ class Forwards:
         )
         loop = asyncio.get_running_loop()
         call.timers.append(loop.call_later(self.ring_timeout_s, self._no_answer, leg, number))
-        return True
 
     def answered(self, leg: str, sdp: str) -> None:
         """The far end answered: point the caller's relay at it."""
@@ -88,21 +98,24 @@ class Forwards:
         self._note(call, None, "answered")
 
     def failed(self, leg: str, code: int) -> None:
-        """The far end refused (busy, unreachable): release the caller."""
+        """The far end refused (busy, unreachable): try the next number, else release the
+        caller."""
         call = self._drop(leg)
         if call is not None:
             self._note(call, None, "failed", reason=f"sip_{code}")
-            self._close(call)
+            self._next_or_close(call)
 
     def hung_up(self, leg: str) -> None:
         """The far end hung up: the call is over."""
         call = self._drop(leg)
         if call is not None:
+            self._untried.pop(call.contact_id, None)
             self._note(call, None, "ended", reason="far_end")
             self._close(call)
 
     def caller_left(self, call: Call) -> None:
         """The caller hung up: hang up the far end too."""
+        self._untried.pop(call.contact_id, None)
         leg = self._legs.get(call.contact_id)
         if leg is not None:
             self._drop(leg)
@@ -116,7 +129,17 @@ class Forwards:
         self._drop(leg)
         self._hang_up(leg)
         self._note(call, number, "failed", reason="no_answer")
-        self._close(call)
+        self._next_or_close(call)
+
+    def _next_or_close(self, call: Call) -> None:
+        """Dial the caller's next ``if_busy`` number, or release them when none is left."""
+        untried = self._untried.get(call.contact_id) or []
+        trunk = self.control.settings.trunk
+        if call.finished or not untried or trunk is None:
+            self._untried.pop(call.contact_id, None)
+            self._close(call)
+            return
+        self._dial(call, untried.pop(0), trunk)
 
     def _drop(self, leg: str) -> Call | None:
         call = self._calls.pop(leg, None)

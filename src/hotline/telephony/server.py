@@ -123,6 +123,8 @@ class ServerOptions:
     agents: frozenset[str] | None = None
     job_numbers: Mapping[str, str] = field(default_factory=dict)
     announce_agent_number: frozenset[str] = frozenset()
+    # A forwarded number's next numbers when it is busy (:meth:`CenterConfig.forward_fallbacks`).
+    forward_fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     callers: CallerDirectory | None = None
     # Dial the database's running progressive/predictive campaigns (needs trunk + database).
     dialler: bool = False
@@ -241,13 +243,14 @@ def caller_options(center: CenterConfig) -> dict[str, Any]:
 
     >>> options = caller_options(load_center(SAMPLE_CENTER))
     >>> sorted(options)
-    ['agents', 'announce_agent_number', 'caller_rules', 'job_numbers']
+    ['agents', 'announce_agent_number', 'caller_rules', 'forward_fallbacks', 'job_numbers']
     """
     return {
         "caller_rules": center.caller_rules,
         "agents": frozenset(a.id for a in center.agents),
         "job_numbers": {a.id: a.job_number for a in center.agents if a.job_number},
         "announce_agent_number": frozenset(q.id for q in center.queues if q.announce_agent_number),
+        "forward_fallbacks": center.forward_fallbacks(),
     }
 
 
@@ -477,6 +480,7 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
             agents=options.agents,
             job_numbers=options.job_numbers,
             announce_agent_number=options.announce_agent_number,
+            forward_fallbacks=options.forward_fallbacks,
         ),
         media=media,
         router=router,

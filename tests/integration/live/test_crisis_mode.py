@@ -326,3 +326,37 @@ def test_a_partner_that_refuses_releases_the_forwarded_caller() -> None:
         ]
 
     asyncio.run(scenario())
+
+
+def test_a_busy_partner_is_followed_by_its_if_busy_number_then_the_caller_is_released() -> None:
+    rig = _forwarding_rig()
+    rig.center.settings.forward_fallbacks = {"4008009000": ("4008009100",)}
+
+    async def scenario() -> None:
+        await rig.driver.start()
+        try:
+            contact, leg = await _forwarded_caller(rig)
+            rig.center.failed(leg, 486)  # busy: the second partner is dialled
+            await rig.settle()
+            dials = [a for a in rig.sip.actions if a[0] == "dial"]
+            assert [d[2] for d in dials] == [
+                "sip:4008009000@127.0.0.1:5099",
+                "sip:4008009100@127.0.0.1:5099",
+            ]
+            assert ("hang_up", "in-1") not in rig.sip.actions
+            rig.center.failed(dials[1][1], 503)  # the last one fails too: released
+            await rig.settle()
+            assert ("hang_up", "in-1") in rig.sip.actions
+            assert contact not in rig.center.calls
+            await rig.center.drain()
+        finally:
+            await rig.driver.stop()
+        steps = _forward_steps(rig, contact)
+        assert [(d["state"], d.get("number"), d.get("reason")) for d in steps] == [
+            ("dialling", "4008009000", None),
+            ("failed", None, "sip_486"),
+            ("dialling", "4008009100", None),
+            ("failed", None, "sip_503"),
+        ]
+
+    asyncio.run(scenario())

@@ -215,3 +215,43 @@ def test_queues_agents_and_teams_belong_to_known_sites() -> None:
     ]
     assert [p.field for p in result.warnings] == ["agents[20].site"]
     assert "give the agent or its team one" in result.warnings[0].rule
+
+
+def test_forward_rules_name_their_if_busy_numbers_once_and_never_themselves() -> None:
+    text = """\
+center: {name: X}
+queues:
+  - id: a
+    target: {service_level: 0.8, threshold_s: 20}
+    overflow:
+      - {when: closed, action: forward, number: '4008009000', if_busy: ['4008009100']}
+      - {when: wait_exceeds, value: 30, action: callback, if_busy: ['4008009100']}
+  - id: b
+    target: {service_level: 0.8, threshold_s: 20}
+    overflow:
+      - {when: closed, action: forward, number: '4008009000', if_busy: ['13900000000']}
+      - {when: wait_exceeds, value: 90, action: forward, number: '110', if_busy: ['110']}
+crisis:
+  overflow: {queue_longer_than: 5, number: '4008009000', if_busy: ['4008009100']}
+"""
+    problems = {(p.field, p.line, p.rule) for p in check_text(text).errors}
+    assert problems == {
+        ("queues[0].overflow[1].if_busy", 7, "only a forward rule has numbers to try if busy"),
+        (
+            "queues[1].overflow[0].if_busy",
+            11,
+            "another forward rule for 4008009000 tries ['4008009100'] if busy, not ['13900000000']",
+        ),
+        ("queues[1].overflow[1].if_busy", 12, "number 110 cannot be its own if_busy number"),
+    }
+    good = check_text("""\
+center: {name: X}
+queues:
+  - id: a
+    target: {service_level: 0.8, threshold_s: 20}
+    overflow: [{when: closed, action: forward, number: '110'}]
+crisis:
+  overflow: {queue_longer_than: 5, number: '4008009000', if_busy: ['4008009100', '+8613900000000']}
+""")
+    assert good.ok and good.config is not None, good.errors
+    assert good.config.forward_fallbacks() == {"4008009000": ("4008009100", "+8613900000000")}
