@@ -100,6 +100,11 @@ def serve_command(
         help="Overload control: refuse new calls while the oldest unanswered caller has "
         "waited this long (ms).",
     ),
+    max_lag_ms: float = typer.Option(
+        100.0,
+        help="Overload control: refuse new calls while the SIP thread, the media server or "
+        "the event loop runs this late (ms).",
+    ),
     retry_after: int = typer.Option(5, help="Overload control: Retry-After (s) on a 503."),
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
@@ -123,6 +128,9 @@ def serve_command(
         overload = OverloadBounds(
             max_setup_backlog=max_setup_backlog,
             max_setup_age_s=max_setup_ms / 1000,
+            max_sip_lag_s=max_lag_ms / 1000,
+            max_media_delay_s=max_lag_ms / 1000,
+            max_loop_lag_s=max_lag_ms / 1000,
             retry_after_s=retry_after,
         )
     except ValueError as error:
