@@ -890,7 +890,17 @@ def site_center(center: CenterConfig, site: str | None) -> tuple[MultiSkillCente
     return cut, notes
 
 
-def multiskill_day(
+@dataclass(frozen=True)
+class MultiSkillLoads:
+    """The intervals of a day to staff: each queue's (re-)forecast, AHT and patience."""
+
+    center: MultiSkillCenter
+    queues: tuple[str, ...]
+    intervals: list[IntervalLoad]
+    notes: list[str]
+
+
+def multiskill_loads(
     *,
     session: Session,
     center: CenterConfig,
@@ -898,19 +908,12 @@ def multiskill_day(
     site: str | None,
     start: str | None,
     intervals: int,
-    replications: int,
-    seed: int,
     now: datetime,
-    on_replication: Callable[[Replication], None] | None = None,
-    on_step: Callable[[SearchStep], None] | None = None,
-) -> MultiSkillDay:
-    """Search, per half hour from ``start`` (default: the day's busiest), the fewest agents
-    per team (the center file's teams: each a set of skill profiles) that meet every queue's
-    target of ``site`` (or the whole center) on the day's (re-)forecast, by the simulator
-    (:func:`hotline.sim.staffing.verify_intervals`: the real routing engine, ``replications``
-    runs with ``seed``, from each queue's Erlang answer on its home team, adding for the worst
-    queue, then trimming). A queue whose history cannot be forecast is left out with a note.
-    Raises :class:`ValidationFailed` naming the field that does not fit."""
+) -> MultiSkillLoads:
+    """The load of ``intervals`` half hours from ``start`` (default: the day's busiest) on
+    the queues of ``site`` (or the whole center): each queue's planned day, as the
+    requirements step makes it. A queue whose history cannot be forecast is left out with a
+    note. Raises :class:`ValidationFailed` naming the field that does not fit."""
     staffing, notes = site_center(center, site)
     plans: list[PlannedDay] = []
     for queue in staffing.queues:
@@ -948,9 +951,36 @@ def multiskill_day(
         )
         for i in range(first, min(slots, first + intervals))
     ]
+    return MultiSkillLoads(staffing, tuple(planned), loads, notes)
+
+
+def multiskill_day(
+    *,
+    session: Session,
+    center: CenterConfig,
+    day: date,
+    site: str | None,
+    start: str | None,
+    intervals: int,
+    replications: int,
+    seed: int,
+    now: datetime,
+    on_replication: Callable[[Replication], None] | None = None,
+    on_step: Callable[[SearchStep], None] | None = None,
+) -> MultiSkillDay:
+    """Search, per half hour of :func:`multiskill_loads`, the fewest agents per team (the
+    center file's teams: each a set of skill profiles) that meet every queue's target, by
+    the simulator (:func:`hotline.sim.staffing.verify_intervals`: the real routing engine,
+    ``replications`` runs with ``seed``, from each queue's Erlang answer on its home team,
+    adding for the worst queue, then trimming). Raises :class:`ValidationFailed` naming the
+    field that does not fit."""
+    loads = multiskill_loads(
+        session=session, center=center, day=day, site=site, start=start,
+        intervals=intervals, now=now,
+    )  # fmt: skip
     verdicts = verify_intervals(
-        staffing,
-        loads,
+        loads.center,
+        loads.intervals,
         interval_s=INTERVAL_S,
         plan=None,
         search=True,
@@ -958,11 +988,13 @@ def multiskill_day(
         seed=seed,
         warmup_s=MULTISKILL_WARMUP_S,
         max_evaluations=MULTISKILL_EVALUATIONS,
-        time_limit_s=MAX_SOLVE_S / len(loads),
+        time_limit_s=MAX_SOLVE_S / len(loads.intervals),
         on_replication=on_replication,
         on_step=on_step,
     )
-    return MultiSkillDay(day, site, tuple(planned), staffing, verdicts, replications, seed, notes)
+    return MultiSkillDay(
+        day, site, loads.queues, loads.center, verdicts, replications, seed, loads.notes
+    )
 
 
 class PoolingOut(ResponseModel):
