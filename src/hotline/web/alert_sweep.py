@@ -129,9 +129,7 @@ def sweep_alerts(
                     for username in identity.team_lead_usernames(session, agent_ids=leads)
                 ]
             for addressee in addressees:
-                notifications.send(
-                    session, to=addressee, kind="kpi_alert", params=params, now=now
-                )
+                notifications.send(session, to=addressee, kind="kpi_alert", params=params, now=now)
             if targets.alert_emails:
                 try:
                     email.queue_notice(
