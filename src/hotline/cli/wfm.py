@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hotline.core.documents import dict_rows, load_yaml
@@ -976,6 +977,18 @@ def _plus_minus(value: float | None, half: float | None, *, percent: bool) -> st
     return shown if half is None else f"{shown}±{half * scale:.1f}"
 
 
+def _search_progress() -> Progress:
+    """The multi-skill search's progress bar on stderr: the plan being simulated, the
+    replications done, the time taken."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=error_console, transient=True)
+
+
 @wfm_app.command("verify-multiskill")
 def verify_multiskill_command(
     center_file: Path = typer.Option(..., "--center", help="Center configuration YAML."),
@@ -1031,7 +1044,6 @@ def verify_multiskill_command(
     --interval 30m --search --replications 10 --seed 1``.
     """
     from rich import box
-    from rich import progress as rich_progress
 
     from hotline.config.validate import load_center
     from hotline.sim.staffing import verify_intervals
@@ -1065,13 +1077,7 @@ def verify_multiskill_command(
            else ""),
         highlight=False,
     )  # fmt: skip
-    columns = (
-        rich_progress.TextColumn("{task.description}"),
-        rich_progress.BarColumn(),
-        rich_progress.MofNCompleteColumn(),
-        rich_progress.TimeElapsedColumn(),
-    )
-    with rich_progress.Progress(*columns, console=error_console, transient=True) as bar:
+    with _search_progress() as bar:
         task = bar.add_task("simulating", total=budget * replications * len(intervals))
 
         def on_step(step: multiskill.SearchStep) -> None:
@@ -1180,18 +1186,21 @@ def requirements_command(
     from datetime import UTC, date, datetime
     from zoneinfo import ZoneInfo
 
-    from rich import progress as rich_progress
-
     from hotline.cli.platform import _sessions, center_path
     from hotline.config.validate import check_file
     from hotline.core.settings import load_settings
     from hotline.store.db import reading, session_scope
-    from hotline.web.api.planning import multiskill_day, multiskill_day_out, multiskill_loads
+    from hotline.web.api.planning import (
+        CLOCK,
+        multiskill_day,
+        multiskill_day_out,
+        multiskill_loads,
+    )
     from hotline.wfm import multiskill
 
     if output not in ("table", "json"):
         raise typer.BadParameter("format must be table or json")
-    if start is not None and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", start):
+    if start is not None and not re.fullmatch(CLOCK, start):
         raise typer.BadParameter("--start is a time like 10:00")
     checked = check_file(center_path(load_settings().home, center_file))
     if not checked.ok or checked.config is None:
@@ -1216,13 +1225,7 @@ def requirements_command(
                 )  # fmt: skip
                 _print_erlang_requirements(loads, output=output)
                 return
-            columns = (
-                rich_progress.TextColumn("{task.description}"),
-                rich_progress.BarColumn(),
-                rich_progress.MofNCompleteColumn(),
-                rich_progress.TimeElapsedColumn(),
-            )
-            with rich_progress.Progress(*columns, console=error_console, transient=True) as bar:
+            with _search_progress() as bar:
                 task = bar.add_task("simulating", total=None)
 
                 def on_step(step: multiskill.SearchStep) -> None:

@@ -28,17 +28,21 @@ from tests.integration.web.test_planning_api import FIRST, MONDAY, TUESDAY, _cal
 ENDPOINT = "/api/wfm/plan/multiskill"
 
 
-@pytest.fixture
-def two_queues(db_session: Session) -> None:
+def two_queue_records() -> list[ContactRecord]:
+    """Four weeks and a Monday of repair calls, and as many installation calls."""
     records: list[ContactRecord] = []
     for d in range(28):
         records += _calls(FIRST + timedelta(days=d), 10, len(records))
     records += _calls(MONDAY, 10, len(records))
-    installation = [
+    return records + [
         replace(r, contact_id=f"i{n}", queue="installation") for n, r in enumerate(records)
     ]
+
+
+@pytest.fixture
+def two_queues(db_session: Session) -> None:
     metrics_service.import_records(
-        session=db_session, records=records + installation, source="multiskill-test"
+        session=db_session, records=two_queue_records(), source="multiskill-test"
     )
     db_session.commit()
 

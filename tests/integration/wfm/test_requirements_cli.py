@@ -6,8 +6,6 @@ the installation team's two skills (the API test's case, through the command lin
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +14,11 @@ from typer.testing import CliRunner
 
 from hotline.cli.main import app
 from hotline.metrics import service as metrics_service
-from hotline.metrics.records import ContactRecord
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from tests.integration.web.conftest import SAMPLE
-from tests.integration.web.test_planning_api import FIRST, TUESDAY, _calls
+from tests.integration.web.test_planning_api import TUESDAY
+from tests.integration.web.test_planning_multiskill_api import two_queue_records
 
 runner = CliRunner()
 
@@ -30,12 +28,10 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    records: list[ContactRecord] = []
-    for d in range(28):
-        records += _calls(FIRST + timedelta(days=d), 10, len(records))
-    records += [replace(r, contact_id=f"i{n}", queue="installation") for n, r in enumerate(records)]
     with make_session_factory(engine)() as session:
-        metrics_service.import_records(session=session, records=records, source="cli-test")
+        metrics_service.import_records(
+            session=session, records=two_queue_records(), source="cli-test"
+        )
         session.commit()
     engine.dispose()
     monkeypatch.setenv("HOTLINE_DATABASE_URL", url)

@@ -513,7 +513,8 @@ def day_plan(
 #: Replications of the simulated what-if: each side of the comparison runs this many days,
 #: which bounds the run time (about a second per thousand contacts per replication).
 WHAT_IF_REPLICATIONS = 3
-_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+#: A local clock time, HH:MM (the form fields, the query parameters and the command line).
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 @dataclass(frozen=True)
@@ -775,10 +776,10 @@ def what_if(
     request: Request,
     change: Literal["overtime", "break", "overflow"] = Query(description="the change"),
     start: str | None = Query(
-        None, pattern=_CLOCK, description="overtime from / the break's start, HH:MM"
+        None, pattern=CLOCK, description="overtime from / the break's start, HH:MM"
     ),
     end: str | None = Query(
-        None, pattern=_CLOCK, description="overtime until / the break's new start, HH:MM"
+        None, pattern=CLOCK, description="overtime until / the break's new start, HH:MM"
     ),
     agents: int = Query(1, ge=1, le=200, description="overtime: agents added"),
     agent: str | None = Query(None, min_length=1, max_length=64, description="break: whose"),
@@ -1051,7 +1052,7 @@ def multiskill_requirements(
     request: Request,
     day: date | None = Query(None, description="local day (default: today)"),
     site: str | None = Query(None, min_length=1, max_length=64, description="default: all"),
-    start: str | None = Query(None, pattern=_CLOCK, description="HH:MM; default: the busiest"),
+    start: str | None = Query(None, pattern=CLOCK, description="HH:MM; default: the busiest"),
     intervals: int = Query(1, ge=1, le=MULTISKILL_INTERVALS, description="half hours"),
     replications: int = Query(MULTISKILL_REPLICATIONS, ge=2, le=10),
     seed: int = Query(1, ge=0, le=2**31 - 1, description="the simulation's seed"),

@@ -28,6 +28,7 @@ from hotline.config.center import CenterConfig
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.web.access import current_center
 from hotline.web.api.planning import (
+    CLOCK,
     INTERVAL_S,
     MULTISKILL_INTERVALS,
     MULTISKILL_REPLICATIONS,
@@ -423,7 +424,7 @@ def _what_if_change(query: Any) -> WhatIfChange | None:
     problems = [
         {"field": name, "problem": "a time like 14:00"}
         for name, value in (("sim_start", start), ("sim_end", end))
-        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value)
+        if not re.fullmatch(CLOCK, value)
     ]
     agents = query.get("sim_agents") or "1"
     after = query.get("sim_after") or "60"
@@ -455,7 +456,7 @@ def _multiskill(
     start = query.get("ms_start") or None
     count = query.get("ms_intervals") or "1"
     problems = []
-    if start is not None and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", start):
+    if start is not None and not re.fullmatch(CLOCK, start):
         problems.append({"field": "ms_start", "problem": "a time like 14:00"})
     if not count.isdigit() or not 1 <= int(count) <= MULTISKILL_INTERVALS:
         problems.append(
