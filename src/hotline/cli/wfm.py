@@ -9,10 +9,11 @@ import re
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hotline.core.documents import dict_rows, load_yaml
@@ -30,6 +31,9 @@ from hotline.wfm.forecast import (
     forecast_by_queue,
     rolling_origins,
 )
+
+if TYPE_CHECKING:
+    from hotline.web.api.planning import MultiSkillLoads
 
 console = Console()
 error_console = Console(stderr=True)
@@ -973,6 +977,18 @@ def _plus_minus(value: float | None, half: float | None, *, percent: bool) -> st
     return shown if half is None else f"{shown}±{half * scale:.1f}"
 
 
+def _search_progress() -> Progress:
+    """The multi-skill search's progress bar on stderr: the plan being simulated, the
+    replications done, the time taken."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=error_console, transient=True)
+
+
 @wfm_app.command("verify-multiskill")
 def verify_multiskill_command(
     center_file: Path = typer.Option(..., "--center", help="Center configuration YAML."),
@@ -1028,7 +1044,6 @@ def verify_multiskill_command(
     --interval 30m --search --replications 10 --seed 1``.
     """
     from rich import box
-    from rich import progress as rich_progress
 
     from hotline.config.validate import load_center
     from hotline.sim.staffing import verify_intervals
@@ -1062,13 +1077,7 @@ def verify_multiskill_command(
            else ""),
         highlight=False,
     )  # fmt: skip
-    columns = (
-        rich_progress.TextColumn("{task.description}"),
-        rich_progress.BarColumn(),
-        rich_progress.MofNCompleteColumn(),
-        rich_progress.TimeElapsedColumn(),
-    )
-    with rich_progress.Progress(*columns, console=error_console, transient=True) as bar:
+    with _search_progress() as bar:
         task = bar.add_task("simulating", total=budget * replications * len(intervals))
 
         def on_step(step: multiskill.SearchStep) -> None:
@@ -1142,6 +1151,150 @@ def verify_multiskill_command(
                 f"in {verdict.search.wall_s:.0f} s"
             )
         console.print(summary, highlight=False)
+
+
+@wfm_app.command("requirements")
+def requirements_command(
+    day: str | None = typer.Option(None, "--day", help="Local day, YYYY-MM-DD (default: today)."),
+    site: str | None = typer.Option(None, "--site", help="The site's queues (default: all)."),
+    start: str | None = typer.Option(
+        None, "--start", help="First half hour, HH:MM (default: the day's busiest)."
+    ),
+    intervals: int = typer.Option(1, "--intervals", min=1, max=4, help="Half hours, 1 to 4."),
+    simulate: bool = typer.Option(
+        False, "--simulate", help="Search the fewest agents per team with the simulator."
+    ),
+    replications: int = typer.Option(2, "--replications", min=2, max=10),
+    seed: int = typer.Option(1, "--seed", help="Random seed (printed, so runs repeat)."),
+    center_file: Path | None = typer.Option(
+        None, "--center", help="Center configuration (default: the one the server uses)."
+    ),
+    output: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Agents required per half hour for the queues of a site (or all), from the stored
+    history's forecast of the day, as the planning page makes it.
+
+    Without ``--simulate``: each queue's own Erlang answer (C, or A where the history shows
+    the callers' patience) on its home team, added up. With it: the simulator (the real
+    routing engine, ``--replications`` runs with ``--seed``) searches from there the fewest
+    agents per team meeting every queue's target, where agents with several skills serve
+    several queues; the difference from the Erlang sum is the pooling gain.
+
+    Example: ``hotline wfm requirements --day 2026-03-03 --site hefei --start 10:00
+    --intervals 2 --simulate``.
+    """
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from hotline.cli.platform import _sessions, center_path
+    from hotline.config.validate import check_file
+    from hotline.core.settings import load_settings
+    from hotline.store.db import reading, session_scope
+    from hotline.web.api.planning import (
+        CLOCK,
+        multiskill_day,
+        multiskill_day_out,
+        multiskill_loads,
+    )
+    from hotline.wfm import multiskill
+
+    if output not in ("table", "json"):
+        raise typer.BadParameter("format must be table or json")
+    if start is not None and not re.fullmatch(CLOCK, start):
+        raise typer.BadParameter("--start is a time like 10:00")
+    checked = check_file(center_path(load_settings().home, center_file))
+    if not checked.ok or checked.config is None:
+        for problem in checked.errors:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False)
+        raise typer.Exit(1)
+    center = checked.config
+    now = datetime.now(UTC)
+    try:
+        wanted = date.fromisoformat(day) if day else now.astimezone(
+            ZoneInfo(center.center.timezone)).date()  # fmt: skip
+    except ValueError:
+        raise typer.BadParameter("--day is a date like 2026-03-03") from None
+    engine, factory = _sessions()
+    try:
+        with session_scope(factory) as session:
+            reader = reading(session, purpose="wfm requirements")
+            if not simulate:
+                loads = multiskill_loads(
+                    session=reader, center=center, day=wanted, site=site, start=start,
+                    intervals=intervals, now=now,
+                )  # fmt: skip
+                _print_erlang_requirements(loads, output=output)
+                return
+            with _search_progress() as bar:
+                task = bar.add_task("simulating", total=None)
+
+                def on_step(step: multiskill.SearchStep) -> None:
+                    bar.update(task, description=f"{step.phase} {step.plan.total} agents")
+
+                result = multiskill_day(
+                    session=reader, center=center, day=wanted, site=site, start=start,
+                    intervals=intervals, now=now, replications=replications, seed=seed,
+                    on_replication=lambda _: bar.advance(task), on_step=on_step,
+                )  # fmt: skip
+    except ValidationFailed as exc:
+        for problem in exc.problems:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    body = multiskill_day_out(result)
+    if output == "json":
+        print(body.model_dump_json())
+        return
+    table = Table(title=f"Agents per team by simulation, {body.date}"
+                        f"{' site ' + body.site if body.site else ''}: {', '.join(body.queues)} "
+                        f"(seed {seed}, {replications} replications)")  # fmt: skip
+    for column in ("half hour", "agents per team", "simulated", "Erlang per queue, added",
+                   "pooling gain", "targets met"):  # fmt: skip
+        table.add_column(column)
+    for row, verdict in zip(body.pooling, result.verdicts, strict=True):
+        table.add_row(
+            row.start, verdict.evaluation.plan.describe(), str(row.agents),
+            str(row.erlang_agents), f"{row.pooling_gain:+d}", "yes" if row.meets_targets else "no",
+        )  # fmt: skip
+    # Piped output is not cut to 80 columns, as verify-multiskill's.
+    (console if console.is_terminal else Console(width=132)).print(table)
+    for note in body.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+def _print_erlang_requirements(loads: MultiSkillLoads, *, output: str) -> None:
+    """Each queue's Erlang answer per half hour and their sum per home team."""
+    from hotline.wfm.multiskill import erlang_baseline
+
+    rows: list[dict[str, Any]] = []
+    for interval in loads.intervals:
+        answers, homes, plan = erlang_baseline(loads.center, interval, interval_s=1800)
+        rows.append(
+            {
+                "start": interval.label,
+                "queues": {q: a.agents for q, a in answers.items()},
+                "homes": homes,
+                "plan": {t: n for t, n in plan.items() if n},
+                "agents": plan.total,
+            }
+        )
+    if output == "json":
+        print(json.dumps({"queues": list(loads.queues), "notes": loads.notes, "intervals": rows}))
+        return
+    table = Table(title="Agents per queue by Erlang, on each queue's home team")
+    for column in ("half hour", "per queue", "per team", "agents"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["start"],
+            ", ".join(f"{q} {n}" for q, n in row["queues"].items()),
+            ", ".join(f"{t} {n}" for t, n in row["plan"].items()),
+            str(row["agents"]),
+        )
+    console.print(table)
+    for note in loads.notes:
+        console.print(f"note: {note}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -68,6 +68,32 @@ def led_teams(agent_id: str | None, *, teams: Mapping[str, str | None]) -> froze
     return frozenset(team for team, lead in teams.items() if lead == agent_id)
 
 
+def target_leads(
+    level: str,
+    target_id: str | None,
+    *,
+    teams: Mapping[str, str | None],
+    agent_teams: Mapping[str, str],
+) -> frozenset[str]:
+    """The agent ids of the leads answerable for a target at ``level`` for ``target_id``: a
+    team's lead, or the lead of an agent's team; nobody for a center or queue target (those
+    are the floor's, not one team's).
+
+    >>> teams, agent_teams = {"t1": "a001", "t2": None}, {"a001": "t1", "a002": "t1"}
+    >>> sorted(target_leads("agent", "a002", teams=teams, agent_teams=agent_teams))
+    ['a001']
+    >>> target_leads("team", "t2", teams=teams, agent_teams=agent_teams)
+    frozenset()
+    >>> target_leads("queue", "repair", teams=teams, agent_teams=agent_teams)
+    frozenset()
+    """
+    if target_id is None:
+        return frozenset()
+    team = {"team": target_id, "agent": agent_teams.get(target_id)}.get(level)
+    lead = teams.get(team) if team is not None else None
+    return frozenset({lead}) if lead else frozenset()
+
+
 def agent_scope(
     roles: Iterable[str],
     agent_id: str | None,

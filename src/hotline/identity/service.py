@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from hotline.identity.passwords import (
     hash_password,
     verify_password,
 )
-from hotline.identity.roles import validate_roles
+from hotline.identity.roles import Role, validate_roles
 from hotline.identity.sessions import revoke_user_sessions
 from hotline.store.models.core import User
 
@@ -57,6 +58,17 @@ def create_user(
 def get_user(session: Session, *, username: str) -> User | None:
     """Return the user named ``username`` or ``None``."""
     return session.scalars(select(User).where(User.username == username)).first()
+
+
+def team_lead_usernames(session: Session, *, agent_ids: Iterable[str]) -> list[str]:
+    """The active accounts holding the team-lead role linked to one of ``agent_ids`` (the
+    leads named by ``teams[].lead``), by username: whom a team's own alert is addressed to."""
+    wanted = sorted(set(agent_ids))
+    if not wanted:
+        return []
+    query = select(User).where(User.agent_id.in_(wanted), User.active.is_(True))
+    # Roles are a JSON list, read the same way on SQLite and PostgreSQL: filtered here.
+    return sorted(u.username for u in session.scalars(query) if Role.TEAM_LEAD in u.roles)
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:

@@ -27,7 +27,7 @@ import polars as pl
 
 from hotline.metrics.compute import events_to_frame, queue_figures
 from hotline.metrics.definitions import MetricSettings, QueueThresholds
-from hotline.routing.model import QueueConfig
+from hotline.routing.model import OverflowAction, OverflowCondition, OverflowRule, QueueConfig
 from hotline.sim.distributions import Exponential, Never
 from hotline.sim.driver import simulate
 from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario
@@ -54,6 +54,42 @@ def _mean(values: list[float]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
+@dataclass(frozen=True, slots=True)
+class QueueRestOfDay:
+    """One queue's intervals still to come: contacts offered, their AHT and the agents on
+    the phones in each, its target threshold and its callers' mean patience (``None``: they
+    wait as long as it takes, Erlang C's caller)."""
+
+    queue_id: str
+    offered: Sequence[float]
+    aht_s: Sequence[float]
+    agents: Sequence[int]
+    answer_within_s: float
+    patience_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (len(self.offered) == len(self.aht_s) == len(self.agents)):
+            raise ValueError("offered, AHT and agents must cover the same intervals")
+
+    @property
+    def mean_aht_s(self) -> float:
+        """The offered-weighted AHT over the rest of the day (at least a second)."""
+        total = sum(self.offered)
+        if total <= 0:
+            return max(1.0, max(self.aht_s, default=1.0))
+        weighted = sum(o * a for o, a in zip(self.offered, self.aht_s, strict=True))
+        return max(1.0, weighted / total)
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    """Queue ``source``'s callers who have waited ``after_s`` go on to ``target``'s agents."""
+
+    source: str
+    target: str
+    after_s: float
+
+
 def simulate_rest_of_day(
     *,
     queue_id: str,
@@ -77,65 +113,131 @@ def simulate_rest_of_day(
     >>> rows[0].service_level > rows[1].service_level
     True
     """
-    if not (len(offered) == len(aht_s) == len(agents)):
-        raise ValueError("offered, AHT and agents must cover the same intervals")
+    queue = QueueRestOfDay(queue_id, offered, aht_s, agents, answer_within_s, patience_s)
+    return simulate_queues_rest_of_day(
+        [queue], interval_s=interval_s, replications=replications, seed=seed
+    )[queue_id]
+
+
+def simulate_queues_rest_of_day(
+    queues: Sequence[QueueRestOfDay],
+    *,
+    interval_s: float,
+    replications: int,
+    seed: int,
+    overflow: Overflow | None = None,
+) -> dict[str, list[SimulatedInterval]]:
+    """Simulate several queues' rest of the day in one run, each answered by its own
+    roster's agents (a skill of the queue's own name), with ``overflow`` open when given:
+    the source's callers who have waited that long are offered to the target's agents too.
+
+    A caller keeps the queue they called (METRICS.md): an overflowed caller counts in the
+    source queue's figures, waiting from their first queueing, wherever they are answered;
+    the target's figures are its own callers', who now share its agents.
+
+    >>> busy = QueueRestOfDay("a", [40], [180], [2], 20)
+    >>> quiet = QueueRestOfDay("b", [5], [180], [5], 20)
+    >>> run = lambda o: simulate_queues_rest_of_day([busy, quiet], interval_s=1800,
+    ...     replications=2, seed=3, overflow=o)
+    >>> closed, opened = run(None), run(Overflow("a", "b", 30))
+    >>> opened["a"][0].service_level > closed["a"][0].service_level
+    True
+    """
     if replications < 1:
         raise ValueError("at least one replication is needed")
-    if not offered:
-        return []
-    total = sum(offered)
-    mean_aht = (
-        sum(o * a for o, a in zip(offered, aht_s, strict=True)) / total if total > 0 else max(aht_s)
-    )
-    queue = QueueConfig(
-        queue_id,
-        target_threshold_s=answer_within_s,
-        wrap_up_s=0.0,
-        expected_handle_s=max(mean_aht, 1.0),
-    )
-    heads = tuple(max(0, int(a)) for a in agents)
+    ids = [q.queue_id for q in queues]
+    if len(set(ids)) != len(ids):
+        raise ValueError("each queue once")
+    if overflow is not None and not {overflow.source, overflow.target} <= set(ids):
+        raise ValueError("an overflow joins two of the simulated queues")
+    if overflow is not None and overflow.source == overflow.target:
+        raise ValueError("a queue cannot overflow to itself")
+    slots = {len(q.offered) for q in queues}
+    if len(slots) > 1:
+        raise ValueError("every queue must cover the same intervals")
+    if not queues or not slots or slots == {0}:
+        return {q.queue_id: [] for q in queues}
+    specs, groups, streams = [], [], []
+    for queue in queues:
+        rules: tuple[OverflowRule, ...] = ()
+        if overflow is not None and overflow.source == queue.queue_id:
+            rules = (
+                OverflowRule(
+                    OverflowCondition.WAIT_EXCEEDS,
+                    OverflowAction.QUEUE,
+                    overflow.after_s,
+                    overflow.target,
+                ),
+            )
+        config = QueueConfig(
+            queue.queue_id,
+            requirements=(f"{queue.queue_id} >= 1",),
+            target_threshold_s=queue.answer_within_s,
+            wrap_up_s=0.0,
+            expected_handle_s=queue.mean_aht_s,
+            overflow=rules,
+        )
+        specs.append(
+            QueueSpec(
+                config=config,
+                handle_time=Exponential(queue.mean_aht_s),
+                patience=Exponential(queue.patience_s) if queue.patience_s else Never(),
+            )
+        )
+        heads = tuple(max(0, int(a)) for a in queue.agents)
+        groups.append(
+            AgentGroup(
+                name=queue.queue_id,
+                count=max(heads),
+                skills={queue.queue_id: 1},
+                per_interval=heads,
+            )
+        )
+        streams.append(
+            ArrivalStream(
+                queue=queue.queue_id, rates_per_s=tuple(o / interval_s for o in queue.offered)
+            )
+        )
     scenario = Scenario(
-        name=f"intraday what-if {queue_id}",
+        name="intraday what-if " + ", ".join(ids),
         start=_START,
         timezone="UTC",
         interval_s=interval_s,
-        queues=(
-            QueueSpec(
-                config=queue,
-                handle_time=Exponential(max(mean_aht, 1.0)),
-                patience=Exponential(patience_s) if patience_s else Never(),
-            ),
-        ),
-        agents=(AgentGroup(name="roster", count=max(heads), skills={}, per_interval=heads),),
-        arrivals=(
-            ArrivalStream(queue=queue_id, rates_per_s=tuple(o / interval_s for o in offered)),
-        ),
+        queues=tuple(specs),
+        agents=tuple(groups),
+        arrivals=tuple(streams),
     )
     settings = MetricSettings(
-        per_queue={queue_id: QueueThresholds(service_level_s=answer_within_s)}
+        per_queue={q.queue_id: QueueThresholds(service_level_s=q.answer_within_s) for q in queues}
     )
-    sums: list[dict[str, list[float]]] = [{} for _ in offered]
+    (count,) = slots
+    sums: dict[str, list[dict[str, list[float]]]] = {q: [{} for _ in range(count)] for q in ids}
     for replication in simulate(scenario, replications=replications, seed=seed).replications:
         frame = events_to_frame(replication.events).filter(pl.col("queued_at").is_not_null())
-        for index, slot in enumerate(sums):
-            since = _START + index * interval_s
-            part = frame.filter(
-                (pl.col("queued_at") >= since) & (pl.col("queued_at") < since + interval_s)
+        for queue_id, per_interval in sums.items():
+            own = frame.filter(pl.col("queue") == queue_id)
+            for index, slot in enumerate(per_interval):
+                since = _START + index * interval_s
+                part = own.filter(
+                    (pl.col("queued_at") >= since) & (pl.col("queued_at") < since + interval_s)
+                )
+                row = (
+                    queue_figures(part, interval="all", by=(), settings=settings).rows()[0]
+                    if part.height
+                    else {"offered": 0.0}
+                )
+                for name in ("offered", "service_level", "asa_s", "abandon_rate"):
+                    value = row.get(name)
+                    slot.setdefault(name, []).append(math.nan if value is None else float(value))
+    return {
+        queue_id: [
+            SimulatedInterval(
+                offered=_mean(slot["offered"]) or 0.0,
+                service_level=_mean(slot["service_level"]),
+                asa_s=_mean(slot["asa_s"]),
+                abandon_rate=_mean(slot["abandon_rate"]),
             )
-            row = (
-                queue_figures(part, interval="all", by=(), settings=settings).rows()[0]
-                if part.height
-                else {"offered": 0.0}
-            )
-            for name in ("offered", "service_level", "asa_s", "abandon_rate"):
-                value = row.get(name)
-                slot.setdefault(name, []).append(math.nan if value is None else float(value))
-    return [
-        SimulatedInterval(
-            offered=_mean(slot["offered"]) or 0.0,
-            service_level=_mean(slot["service_level"]),
-            asa_s=_mean(slot["asa_s"]),
-            abandon_rate=_mean(slot["abandon_rate"]),
-        )
-        for slot in sums
-    ]
+            for slot in per_interval
+        ]
+        for queue_id, per_interval in sums.items()
+    }

@@ -7,8 +7,11 @@ today in the center's time zone and compares its alerts with the ones it raised 
 
 - an alert not open yet is **raised**: a ``raised_alerts`` row whose ``open_key`` (kind,
   metric, level, id) is unique while it is open, an in-app notification to each role of
-  ``targets.alert_roles`` (managers by default) and, when ``targets.alert_emails`` names
-  addresses, an e-mail through the outbox;
+  ``targets.alert_roles`` (managers by default), to the lead of the team a team's or an
+  agent's target belongs to (``teams[].lead``, the accounts holding the team-lead role
+  linked to that agent id: a lead answers for their own team's figures, whichever roles the
+  center alerts) and, when ``targets.alert_emails`` names addresses, an e-mail through the
+  outbox;
 - an open alert the cockpit no longer shows is **cleared** (the figure recovered, or a new
   day began without it): its ``open_key`` is emptied, so the next crossing is a new raise.
 
@@ -32,6 +35,8 @@ from hotline.config.center import CenterConfig
 from hotline.config.targets import Targets
 from hotline.core.clock import Clock
 from hotline.core.errors import Conflict
+from hotline.identity import service as identity
+from hotline.identity.scope import target_leads
 from hotline.live.sweeper import Sweeper, attach_sweeper
 from hotline.notifications import service as notifications
 from hotline.store.db import reading, writing
@@ -73,6 +78,8 @@ def sweep_alerts(
     """Raise today's new alerts (notifying their audience once) and clear recovered ones."""
     timezone = center.center.timezone if center is not None else "UTC"
     targets = (center.targets if center is not None else None) or Targets()
+    teams = {team.id: team.lead for team in center.teams} if center is not None else {}
+    agent_teams = {agent.id: agent.team for agent in center.agents} if center is not None else {}
     session = reading(factory(), purpose="alert sweep")
     try:
         first, last = period(None, None, timezone=timezone, now=now)
@@ -114,14 +121,15 @@ def sweep_alerts(
             except IntegrityError:  # another node raised it a moment ago
                 continue
             params = alert_params(alert)
-            for role in targets.alert_roles:
-                notifications.send(
-                    session,
-                    to=notifications.Addressee.role(role),
-                    kind="kpi_alert",
-                    params=params,
-                    now=now,
-                )
+            addressees = [notifications.Addressee.role(role) for role in targets.alert_roles]
+            if "team_lead" not in targets.alert_roles:  # else every lead has it already
+                leads = target_leads(alert.level, alert.id, teams=teams, agent_teams=agent_teams)
+                addressees += [
+                    notifications.Addressee.user(username)
+                    for username in identity.team_lead_usernames(session, agent_ids=leads)
+                ]
+            for addressee in addressees:
+                notifications.send(session, to=addressee, kind="kpi_alert", params=params, now=now)
             if targets.alert_emails:
                 try:
                     email.queue_notice(

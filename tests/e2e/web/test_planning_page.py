@@ -9,8 +9,9 @@ who was late or absent, and shrinkage by reason beside the plan's assumption. Ov
 of repair calls, the week's forecast against its Monday's actuals, an override with its reason
 that raises Tuesday morning's forecast and requirements, the agents required against the
 roster's heads per half hour, a what-if of two more agents, and the simulator's what-if of
-overtime and of a moved break. The page passes axe-core in zh-CN and en (no serious or critical
-violations).
+overtime, of a moved break and of an overflow to the installation queue; the Hefei site's two
+queues staffed together by the simulator beside Erlang per queue. The page passes axe-core
+in zh-CN and en (no serious or critical violations).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -61,16 +62,25 @@ def _week(day: date) -> list[RosterShift]:
     ]
 
 
-def _repair_calls(day: date, per_half_hour: int) -> list[ContactRecord]:
-    """Repair calls every half hour from 09:00 to 17:00, each handled in 300 s."""
+def _installers(day: date) -> list[RosterShift]:
+    """Three installation agents on ``day``, 08:00 to 17:00 with lunch at noon."""
+    lunch = RosterBreak(_at(day, 12), _at(day, 13), "lunch")
+    return [
+        RosterShift(agent, _at(day, 8), _at(day, 17), "installation", (lunch,))
+        for agent in ("a003", "a004", "a005")
+    ]
+
+
+def _repair_calls(day: date, per_half_hour: int, queue: str = "repair") -> list[ContactRecord]:
+    """Repair calls (or ``queue``'s) every half hour from 09:00 to 17:00, handled in 300 s."""
     return [
         ContactRecord(
-            contact_id=f"r{day}-{slot}-{k}",
+            contact_id=f"{queue[0]}{day}-{slot}-{k}",
             arrived_at=_at(day, slot / 2).timestamp() + 60 * k,
             queued_at=_at(day, slot / 2).timestamp() + 60 * k,
             answered_at=_at(day, slot / 2).timestamp() + 60 * k + 5,
             outcome="answered",
-            queue="repair",
+            queue=queue,
             agent="a001",
             talk_s=300.0,
         )
@@ -99,7 +109,13 @@ def _seed(factory: sessionmaker[Session]) -> None:
         for first, publish, shifts in (
             (WEEK_1, True, _week(WEEK_1)),
             (tomorrow, True, _week(tomorrow)),
-            (WEEK_2, False, _week(WEEK_2) + _week(WEEK_2 + timedelta(days=1))),
+            (
+                WEEK_2,
+                False,
+                _week(WEEK_2)
+                + _week(WEEK_2 + timedelta(days=1))
+                + _installers(WEEK_2 + timedelta(days=1)),
+            ),
         ):
             roster = rosters.create_roster(
                 session=session,
@@ -118,6 +134,12 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 )
         # four weeks of repair calls before week 2, and its Monday's (busier) actuals
         calls = [c for d in range(28) for c in _repair_calls(WEEK_2 - timedelta(days=28 - d), 10)]
+        # and a quieter installation queue, the same site's (for multi-skill and overflow)
+        calls += [
+            c
+            for d in range(28)
+            for c in _repair_calls(WEEK_2 - timedelta(days=28 - d), 2, "installation")
+        ]
         # and three quiet weeks before today, for the intraday view
         today = datetime.now(ZONE).date()
         calls += [c for d in range(1, 22) for c in _repair_calls(today - timedelta(days=d), 1)]
@@ -409,3 +431,69 @@ def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_rost
     assert serious_violations(page) == []
     page.click("#planning-overrides .override-delete")
     expect(page.locator("#planning-overrides")).to_have_count(0)
+
+
+def test_a_planner_simulates_multi_skill_requirements_and_an_overflow(
+    browser: Any, site: str
+) -> None:
+    """Tuesday of week 2: the Hefei site's repair and installation queues staffed together by
+    the simulator beside their Erlang answers added up; repair (one agent on the phones for
+    ten calls a half hour) overflowing to installation (two agents for two calls) after 30 s,
+    simulated on both queues. zh-CN first, then English; axe-core on both."""
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    tuesday = WEEK_2 + timedelta(days=1)
+    page = _signed_in(browser, site, "planner")
+    page.goto(f"{site}/planning?roster=3&day={tuesday}&queue=repair")
+    expect(page.locator("#planning-multiskill-title")).to_contain_text("多技能需求")
+    form = page.locator("#planning-multiskill-form")
+    form.locator("select[name=ms_site]").select_option("hefei")
+    form.locator("input[name=ms_start]").fill("10:00")
+    form.locator("button[type=submit]").click()
+    ten = page.locator("#planning-multiskill-pooling tr[data-start='10:00']")
+    expect(ten.locator("td.met")).to_have_text("是")
+    simulated, erlang = (int(ten.locator(f"td.{c}").inner_text()) for c in ("agents", "erlang"))
+    assert 0 < simulated <= erlang
+    expect(ten.locator("td.gain")).to_have_text(f"{erlang - simulated:+d}")
+    queues = page.locator("#planning-multiskill-queues tr[data-start='10:00']")
+    expect(queues).to_have_count(2)
+    expect(page.locator("#planning-multiskill-queues tr[data-queue=repair] td.sl")).to_contain_text(
+        "%"
+    )
+    assert serious_violations(page) == []
+
+    sim = page.locator("#planning-sim-form")
+    sim.locator("select[name=sim]").select_option("overflow")
+    sim.locator("select[name=sim_to]").select_option("installation")
+    sim.locator("input[name=sim_after]").fill("30")
+    sim.locator("button[type=submit]").click()
+    expect(page.locator("#planning-sim-summary")).to_contain_text("overflow to installation")
+    own = page.locator("#planning-sim tr[data-start='10:00'] td.sim-sl")
+    other = page.locator("#planning-sim-target tr[data-start='10:00'] td.sim-sl")
+    expect(page.locator("#planning-sim-target tr[data-start='10:00'] td.agents")).to_have_text(
+        "2 → 2"
+    )
+    # repair's callers gain what installation's lose
+    assert float(own.get_attribute("data-with") or "nan") > float(
+        own.get_attribute("data-without") or "0"
+    )
+    assert float(other.get_attribute("data-with") or "nan") <= float(
+        other.get_attribute("data-without") or "nan"
+    )
+    expect(page.locator("#planning-sim-target-chart svg.what-if-chart")).to_have_count(1)
+    assert serious_violations(page) == []
+
+    page.goto(
+        f"{site}/planning?roster=3&day={tuesday}&queue=repair&lang=en&ms=1&ms_site=hefei"
+        "&ms_start=10:00&sim=overflow&sim_to=installation&sim_after=30&sim_start=12:00"
+        "&sim_end=13:00"
+    )
+    expect(page.locator("#planning-multiskill-title")).to_contain_text(
+        "Multi-skill requirements by simulation"
+    )
+    expect(page.locator("#planning-multiskill-pooling thead")).to_contain_text("Pooling gain")
+    expect(page.locator("#planning-multiskill-pooling td.met")).to_have_text("yes")
+    expect(page.locator("#planning-sim-target-title")).to_contain_text("overflowed to")
+    assert serious_violations(page) == []

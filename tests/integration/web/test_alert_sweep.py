@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.channels.email import service as email
 from hotline.channels.email.settings import MailboxSettings
+from hotline.config.targets import MetricTarget
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
 from hotline.core.settings import Settings
+from hotline.identity import service as identity
 from hotline.store.models.email import EmailMessage
 from hotline.store.models.notifications import Notification
 from hotline.store.models.reports import RaisedAlert
@@ -42,9 +44,11 @@ EVENING = datetime(2026, 3, 10, 20, 0, tzinfo=ZONE).astimezone(UTC)
 SERVICE_LEVEL = ("target:service_level:center:", "control:service_level:center:")
 
 
-def _notices(session: Session, role: str) -> list[dict[str, str]]:
+def _notices(session: Session, role: str, *, kind: str = "role") -> list[dict[str, str]]:
     query = select(Notification.params).where(
-        Notification.kind == "kpi_alert", Notification.addressee == role
+        Notification.kind == "kpi_alert",
+        Notification.addressee_kind == kind,
+        Notification.addressee == role,
     )
     return list(session.scalars(query))
 
@@ -120,3 +124,43 @@ def test_the_app_sweeps_alerts_when_it_starts(
     # The sample center tells the managers (the default audience) and e-mails nobody.
     assert any(n["metric"] == "service_level" for n in _notices(seeded, "manager"))
     assert _notices(seeded, "supervisor") == [] and _mails(seeded) == 0
+
+
+def test_a_team_or_agent_alert_goes_to_that_team_lead(
+    seeded: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """The repair team's handle time (360 s on the ten days) and its agent a020's (900 s)
+    cross targets of theirs: the repair team's lead (a011) is told of both by name, though
+    the center alerts only managers; the care team's lead and a011's plain agent account are
+    not, and nobody is told of the center's own alerts by name."""
+    assert CENTER.targets is not None
+    center = CENTER.model_copy(
+        update={
+            "targets": CENTER.targets.model_copy(
+                update={
+                    "alert_roles": ["manager"],
+                    "metrics": [
+                        *CENTER.targets.metrics,
+                        MetricTarget(metric="aht_s", level="team", id="t-repair", at_most=200),
+                        MetricTarget(metric="aht_s", level="agent", id="a020", at_most=600),
+                    ],
+                }
+            )
+        }
+    )
+    for username, roles, agent in (
+        ("lead-repair", ["team_lead"], "a011"),
+        ("lead-care", ["team_lead"], "a021"),
+        ("plain-a011", ["agent"], "a011"),
+    ):
+        identity.create_user(
+            seeded, username=username, password="Lead-pass-2026!", roles=roles, agent_id=agent
+        )
+    seeded.commit()
+    done = sweep_alerts(session_factory, center=center, now=EVENING)
+    assert {"target:aht_s:team:t-repair", "target:aht_s:agent:a020"} <= set(done.raised)
+    told = sorted(n["where"] for n in _notices(seeded, "lead-repair", kind="user"))
+    assert told == ["agent a020", "team t-repair"]
+    assert _notices(seeded, "lead-care", kind="user") == []
+    assert _notices(seeded, "plain-a011", kind="user") == []
+    assert len(_notices(seeded, "manager")) == len(done.raised)

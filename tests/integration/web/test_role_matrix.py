@@ -157,6 +157,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("DELETE", "/api/wfm/overrides/{override_id}"): PLANNERS,
     ("GET", "/api/wfm/plan/day"): PLANNERS,
     ("GET", "/api/wfm/plan/what-if"): PLANNERS,
+    ("GET", "/api/wfm/plan/multiskill"): PLANNERS,
     # customers (WFM never reaches customer records)
     ("GET", "/api/customers/pop"): CUSTOMER_READERS,
     ("POST", "/api/customers"): CUSTOMER_SERVICE,

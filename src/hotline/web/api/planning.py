@@ -17,7 +17,8 @@ the service level and ASA the scheduled heads are expected to give — and, as a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -32,11 +33,19 @@ from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.requirements import SkillTerm, parse_requirements
 from hotline.metrics import service as metrics_service
 from hotline.sim.distributions import exponential_rate_mle
-from hotline.sim.intraday import SimulatedInterval, simulate_rest_of_day
+from hotline.sim.driver import Replication
+from hotline.sim.intraday import (
+    Overflow,
+    QueueRestOfDay,
+    SimulatedInterval,
+    simulate_queues_rest_of_day,
+    simulate_rest_of_day,
+)
+from hotline.sim.staffing import IntervalVerdict, verify_intervals
 from hotline.web.access import current_center
 from hotline.web.api.responses import Number, ResponseModel, errors
 from hotline.web.api.rosters import ClockTime
-from hotline.web.api.wfm import PLANNERS
+from hotline.web.api.wfm import MAX_SOLVE_S, PLANNERS, IntervalVerdictOut
 from hotline.web.auth import CurrentUser, db_session, read_session, require_roles
 from hotline.wfm import service
 from hotline.wfm.erlang import ServiceTarget
@@ -48,6 +57,13 @@ from hotline.wfm.intraday import (
     on_the_phones,
     plan_day,
     with_overtime,
+)
+from hotline.wfm.multiskill import (
+    IntervalLoad,
+    MultiSkillCenter,
+    QueueLoad,
+    SearchStep,
+    center_from_config,
 )
 from hotline.wfm.roster import RosterShift, coverage
 
@@ -497,24 +513,31 @@ def day_plan(
 #: Replications of the simulated what-if: each side of the comparison runs this many days,
 #: which bounds the run time (about a second per thousand contacts per replication).
 WHAT_IF_REPLICATIONS = 3
-_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+#: A local clock time, HH:MM (the form fields, the query parameters and the command line).
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 @dataclass(frozen=True)
 class WhatIfChange:
     """A supervisor's intraday change: ``overtime`` (``agents`` more on the phones from
-    ``start`` to ``end``) or ``break`` (``agent``'s break at ``start`` moved to ``end``)."""
+    ``start`` to ``end``), ``break`` (``agent``'s break at ``start`` moved to ``end``) or
+    ``overflow`` (the planned queue's callers who have waited ``after_s`` offered to queue
+    ``to``'s agents too, for the rest of the day)."""
 
-    kind: Literal["overtime", "break"]
-    start: str
-    end: str
+    kind: Literal["overtime", "break", "overflow"]
+    start: str = ""
+    end: str = ""
     agents: int = 0
     agent: str | None = None
+    to: str | None = None
+    after_s: int = 60
 
     def describe(self) -> str:
         """The change in words, as the page and the API name it."""
         if self.kind == "overtime":
             return f"overtime: {self.agents} agent(s) {self.start}–{self.end}"
+        if self.kind == "overflow":
+            return f"overflow to {self.to} after {self.after_s} s"
         return f"break of {self.agent} moved from {self.start} to {self.end}"
 
 
@@ -533,22 +556,91 @@ class WhatIfInterval:
 
 @dataclass(frozen=True)
 class WhatIfDay:
-    """The change's effect over the rest of the day."""
+    """The change's effect over the rest of the day; an overflow's on its target queue too."""
 
     change: WhatIfChange
     replications: int
     seed: int
     intervals: list[WhatIfInterval]
+    target_queue: str | None = None
+    target_intervals: list[WhatIfInterval] = field(default_factory=list)
 
 
 def _slot(day_start: datetime, clock: str) -> datetime:
     return day_start.replace(hour=int(clock[:2]), minute=int(clock[3:]))
 
 
+def _rest_of_day(planned: PlannedDay, first: int) -> QueueRestOfDay:
+    """The planned queue's intervals from ``first`` on, with the roster's agents on the phones."""
+    rest = planned.plan.intervals[first:]
+    return QueueRestOfDay(
+        planned.queue.id,
+        offered=[i.reforecast_offered for i in rest],
+        aht_s=[i.aht_s for i in rest],
+        agents=[on_the_phones(i.scheduled_heads, planned.plan.shrinkage) for i in rest],
+        answer_within_s=planned.target.answer_within_s,
+        patience_s=planned.patience_s,
+    )
+
+
+def overflow_what_if(
+    planned: PlannedDay, target: PlannedDay, change: WhatIfChange, *, seed: int
+) -> WhatIfDay:
+    """Run the rest of the day of both queues in one simulation, their forecasts and their
+    rosters' agents, without and with the planned queue overflowing to ``target`` after
+    ``change.after_s`` (same seed, :data:`WHAT_IF_REPLICATIONS` replications). Erlang has
+    no answer for an overflow: its figures "with" are left empty."""
+    if target.queue.id == planned.queue.id:
+        raise ValidationFailed([Problem(rule="a queue cannot overflow to itself", field="to")])
+
+    def pending(p: PlannedDay) -> int:
+        return next((i.index for i in p.plan.intervals if not i.elapsed), len(p.plan.intervals))
+
+    first = max(pending(planned), pending(target))
+    queues = [_rest_of_day(planned, first), _rest_of_day(target, first)]
+    overflow = Overflow(planned.queue.id, target.queue.id, float(change.after_s))
+    without, opened = (
+        simulate_queues_rest_of_day(
+            queues,
+            interval_s=INTERVAL_S,
+            replications=WHAT_IF_REPLICATIONS,
+            seed=seed,
+            overflow=rule,
+        )
+        for rule in (None, overflow)
+    )
+
+    def rows(p: PlannedDay, queue: QueueRestOfDay) -> list[WhatIfInterval]:
+        return [
+            WhatIfInterval(
+                index=i.index,
+                agents=agents,
+                agents_with=agents,
+                erlang_service_level=i.service_level,
+                erlang_service_level_with=None,
+                simulated=without[p.queue.id][n],
+                simulated_with=opened[p.queue.id][n],
+            )
+            for n, (i, agents) in enumerate(
+                zip(p.plan.intervals[first:], queue.agents, strict=True)
+            )
+        ]
+
+    return WhatIfDay(
+        change,
+        WHAT_IF_REPLICATIONS,
+        seed,
+        rows(planned, queues[0]),
+        target.queue.id,
+        rows(target, queues[1]),
+    )
+
+
 def simulated_what_if(planned: PlannedDay, change: WhatIfChange, *, seed: int) -> WhatIfDay:
     """Run the rest of the planned day through the simulator without and with ``change``
     (same seed, :data:`WHAT_IF_REPLICATIONS` replications), beside Erlang's figures.
-    Raises :class:`ValidationFailed` naming the field when the change does not fit the day."""
+    Raises :class:`ValidationFailed` naming the field when the change does not fit the day.
+    (An overflow needs the other queue's day: :func:`overflow_what_if`.)"""
     plan, day_start = planned.plan, planned.day_start
     assert day_start is not None
     rest = [i for i in plan.intervals if not i.elapsed]
@@ -626,7 +718,8 @@ class WhatIfIntervalOut(ResponseModel):
 
 
 class WhatIfOut(ResponseModel):
-    """A change evaluated by the simulator over the rest of the day, without and with."""
+    """A change evaluated by the simulator over the rest of the day, without and with; an
+    overflow's effect on the queue it overflows to as well (``target_queue``)."""
 
     date: str = Field(description="ISO 8601 date.")
     queue: str
@@ -634,6 +727,10 @@ class WhatIfOut(ResponseModel):
     replications: int
     seed: int
     intervals: list[WhatIfIntervalOut]
+    target_queue: str | None = Field(None, description="overflow: the queue overflowed to")
+    target_intervals: list[WhatIfIntervalOut] = Field(
+        default_factory=list, description="overflow: that queue's own callers"
+    )
 
 
 def _clock(index: int) -> str:
@@ -648,34 +745,46 @@ def what_if_out(planned: PlannedDay, result: WhatIfDay) -> WhatIfOut:
         change=result.change.describe(),
         replications=result.replications,
         seed=result.seed,
-        intervals=[
-            WhatIfIntervalOut(
-                start=_clock(r.index),
-                agents=r.agents,
-                agents_with=r.agents_with,
-                erlang_service_level=_number(r.erlang_service_level, 4),
-                erlang_service_level_with=_number(r.erlang_service_level_with, 4),
-                offered=round(r.simulated.offered, 2),
-                service_level=_number(r.simulated.service_level, 4),
-                service_level_with=_number(r.simulated_with.service_level, 4),
-                asa_s=_number(r.simulated.asa_s, 1),
-                asa_s_with=_number(r.simulated_with.asa_s, 1),
-                abandon_rate=_number(r.simulated.abandon_rate, 4),
-                abandon_rate_with=_number(r.simulated_with.abandon_rate, 4),
-            )
-            for r in result.intervals
-        ],
+        intervals=_what_if_rows(result.intervals),
+        target_queue=result.target_queue,
+        target_intervals=_what_if_rows(result.target_intervals),
     )
+
+
+def _what_if_rows(intervals: list[WhatIfInterval]) -> list[WhatIfIntervalOut]:
+    return [
+        WhatIfIntervalOut(
+            start=_clock(r.index),
+            agents=r.agents,
+            agents_with=r.agents_with,
+            erlang_service_level=_number(r.erlang_service_level, 4),
+            erlang_service_level_with=_number(r.erlang_service_level_with, 4),
+            offered=round(r.simulated.offered, 2),
+            service_level=_number(r.simulated.service_level, 4),
+            service_level_with=_number(r.simulated_with.service_level, 4),
+            asa_s=_number(r.simulated.asa_s, 1),
+            asa_s_with=_number(r.simulated_with.asa_s, 1),
+            abandon_rate=_number(r.simulated.abandon_rate, 4),
+            abandon_rate_with=_number(r.simulated_with.abandon_rate, 4),
+        )
+        for r in intervals
+    ]
 
 
 @router.get("/plan/what-if", responses=errors(404, 409, 422))
 def what_if(
     request: Request,
-    change: Literal["overtime", "break"] = Query(description="the change to evaluate"),
-    start: str = Query(pattern=_CLOCK, description="overtime from / the break's start, HH:MM"),
-    end: str = Query(pattern=_CLOCK, description="overtime until / the break's new start"),
+    change: Literal["overtime", "break", "overflow"] = Query(description="the change"),
+    start: str | None = Query(
+        None, pattern=CLOCK, description="overtime from / the break's start, HH:MM"
+    ),
+    end: str | None = Query(
+        None, pattern=CLOCK, description="overtime until / the break's new start, HH:MM"
+    ),
     agents: int = Query(1, ge=1, le=200, description="overtime: agents added"),
     agent: str | None = Query(None, min_length=1, max_length=64, description="break: whose"),
+    to: str | None = Query(None, min_length=1, max_length=64, description="overflow: to"),
+    after_s: int = Query(60, ge=0, le=3600, description="overflow: after waiting (s)"),
     day: date | None = Query(None, description="local day (default: today)"),
     queue: str | None = Query(None, max_length=64, description="default: the first queue"),
     roster: int | None = Query(None, ge=1, le=MAX_ID, description="default: rosters in force"),
@@ -684,15 +793,286 @@ def what_if(
     session: Session = Depends(read_session, scope="function"),
 ) -> WhatIfOut:
     """Evaluate a change for the rest of the day with the simulator (the real routing
-    engine, a few replications with a fixed seed) against the roster as it stands."""
-    if change == "break" and agent is None:
-        raise ValidationFailed([Problem(rule="moving a break names the agent", field="agent")])
+    engine, a few replications with a fixed seed) against the roster as it stands; an
+    overflow runs both queues' forecasts and rosters in the same simulation."""
+    wanted = WhatIfChange(
+        kind=change, start=start or "", end=end or "", agents=agents, agent=agent, to=to,
+        after_s=after_s,
+    )  # fmt: skip
+    refused = what_if_problems(wanted)
+    if refused:
+        raise ValidationFailed(refused)
     planned = _planned_or_refused(
         request, session, day=day, queue=queue, roster=roster, extra_agents=0
     )
-    result = simulated_what_if(
-        planned,
-        WhatIfChange(kind=change, start=start, end=end, agents=agents, agent=agent),
-        seed=seed,
+    if wanted.kind == "overflow":
+        if to not in {q.id for q in _center(request).queues}:
+            raise ValidationFailed([Problem(rule=f"no queue {to!r}", field="to")])
+        other = _planned_or_refused(
+            request, session, day=planned.day, queue=to, roster=roster, extra_agents=0
+        )
+        return what_if_out(planned, overflow_what_if(planned, other, wanted, seed=seed))
+    return what_if_out(planned, simulated_what_if(planned, wanted, seed=seed))
+
+
+def what_if_problems(change: WhatIfChange) -> list[Problem]:
+    """What a change lacks, by field: overtime and a moved break name their times, a moved
+    break its agent, an overflow the queue it goes to."""
+    problems = []
+    if change.kind != "overflow":
+        problems += [
+            Problem(rule=f"{change.kind} names its {name} time, HH:MM", field=name)
+            for name, value in (("start", change.start), ("end", change.end))
+            if not value
+        ]
+    if change.kind == "break" and change.agent is None:
+        problems.append(Problem(rule="moving a break names the agent", field="agent"))
+    if change.kind == "overflow" and change.to is None:
+        problems.append(Problem(rule="an overflow names the queue it goes to", field="to"))
+    return problems
+
+
+# ---------------------------------------------------------------- multi-skill requirements
+
+#: The simulated multi-skill requirements take a few intervals at a time (each one is a search
+#: of its own, bounded in plans simulated), two replications unless asked for more.
+MULTISKILL_INTERVALS = 4
+MULTISKILL_REPLICATIONS = 2
+MULTISKILL_EVALUATIONS = 16
+#: Each simulated interval is preceded by this much of the same load, so it starts busy.
+MULTISKILL_WARMUP_S = 600.0
+
+
+@dataclass(frozen=True)
+class MultiSkillDay:
+    """The least staffing per team meeting every queue's target in a few intervals of a day,
+    found by the simulator, beside each queue's own Erlang answer added up."""
+
+    day: date
+    site: str | None
+    queues: tuple[str, ...]
+    center: MultiSkillCenter
+    verdicts: list[IntervalVerdict]
+    replications: int
+    seed: int
+    notes: list[str]
+
+
+def site_center(center: CenterConfig, site: str | None) -> tuple[MultiSkillCenter, list[str]]:
+    """The staffing view of ``center`` cut to ``site`` (every queue and team when ``None``):
+    the site's queues and its agents' teams; an overflow rule to a queue elsewhere is left
+    out, since the run has no such queue. Raises :class:`ValidationFailed` on ``site``."""
+    full = center_from_config(center)
+    if site is None:
+        return full, []
+    if site not in {s.id for s in center.sites}:
+        known = ", ".join(s.id for s in center.sites) or "none"
+        raise ValidationFailed([Problem(rule=f"no site {site!r} (sites: {known})", field="site")])
+    kept = {q for q, s in center.queue_sites().items() if s == site}
+    if not kept:
+        raise ValidationFailed([Problem(rule=f"site {site!r} answers no queue", field="site")])
+    here = {a for a, s in center.agent_sites().items() if s == site}
+    notes = []
+    queues = []
+    for queue in full.queues:
+        if queue.id not in kept:
+            continue
+        rules = tuple(r for r in queue.overflow if r.target is None or r.target in kept)
+        if len(rules) < len(queue.overflow):
+            notes.append(f"{queue.id}: overflow to another site's queue left out")
+        queues.append(replace(queue, overflow=rules))
+    teams = {t: tuple(a for a in ids if a in here) for t, ids in full.teams.items()}
+    cut = replace(
+        full,
+        queues=tuple(queues),
+        agents={a: config for a, config in full.agents.items() if a in here},
+        teams={t: ids for t, ids in teams.items() if ids},
     )
-    return what_if_out(planned, result)
+    return cut, notes
+
+
+@dataclass(frozen=True)
+class MultiSkillLoads:
+    """The intervals of a day to staff: each queue's (re-)forecast, AHT and patience."""
+
+    center: MultiSkillCenter
+    queues: tuple[str, ...]
+    intervals: list[IntervalLoad]
+    notes: list[str]
+
+
+def multiskill_loads(
+    *,
+    session: Session,
+    center: CenterConfig,
+    day: date,
+    site: str | None,
+    start: str | None,
+    intervals: int,
+    now: datetime,
+) -> MultiSkillLoads:
+    """The load of ``intervals`` half hours from ``start`` (default: the day's busiest) on
+    the queues of ``site`` (or the whole center): each queue's planned day, as the
+    requirements step makes it. A queue whose history cannot be forecast is left out with a
+    note. Raises :class:`ValidationFailed` naming the field that does not fit."""
+    staffing, notes = site_center(center, site)
+    plans: list[PlannedDay] = []
+    for queue in staffing.queues:
+        try:
+            plans.append(
+                planned_day(
+                    session=session, center=center, day=day, queue_id=queue.id,
+                    roster_id=None, extra_agents=0, now=now,
+                )
+            )  # fmt: skip
+        except ValueError as no_forecast:
+            notes.append(f"{queue.id}: no forecast ({no_forecast})")
+    if not plans:
+        raise ValidationFailed([Problem(rule="no queue has a forecast for the day", field="day")])
+    planned = {p.queue.id: p for p in plans}
+    staffing = replace(staffing, queues=tuple(q for q in staffing.queues if q.id in planned))
+    slots = len(plans[0].plan.intervals)
+    if start is None:
+        load = [sum(p.plan.intervals[i].reforecast_offered for p in plans) for i in range(slots)]
+        first = max(range(slots), key=lambda i: (load[i], -i))
+    else:
+        first = (int(start[:2]) * 3600 + int(start[3:]) * 60) // INTERVAL_S
+    loads = [
+        IntervalLoad(
+            _clock(i),
+            tuple(
+                QueueLoad(
+                    q,
+                    p.plan.intervals[i].reforecast_offered,
+                    max(p.plan.intervals[i].aht_s, 1.0),
+                    p.patience_s,
+                )
+                for q, p in planned.items()
+            ),
+        )
+        for i in range(first, min(slots, first + intervals))
+    ]
+    return MultiSkillLoads(staffing, tuple(planned), loads, notes)
+
+
+def multiskill_day(
+    *,
+    session: Session,
+    center: CenterConfig,
+    day: date,
+    site: str | None,
+    start: str | None,
+    intervals: int,
+    replications: int,
+    seed: int,
+    now: datetime,
+    on_replication: Callable[[Replication], None] | None = None,
+    on_step: Callable[[SearchStep], None] | None = None,
+) -> MultiSkillDay:
+    """Search, per half hour of :func:`multiskill_loads`, the fewest agents per team (the
+    center file's teams: each a set of skill profiles) that meet every queue's target, by
+    the simulator (:func:`hotline.sim.staffing.verify_intervals`: the real routing engine,
+    ``replications`` runs with ``seed``, from each queue's Erlang answer on its home team,
+    adding for the worst queue, then trimming). Raises :class:`ValidationFailed` naming the
+    field that does not fit."""
+    loads = multiskill_loads(
+        session=session, center=center, day=day, site=site, start=start,
+        intervals=intervals, now=now,
+    )  # fmt: skip
+    verdicts = verify_intervals(
+        loads.center,
+        loads.intervals,
+        interval_s=INTERVAL_S,
+        plan=None,
+        search=True,
+        replications=replications,
+        seed=seed,
+        warmup_s=MULTISKILL_WARMUP_S,
+        max_evaluations=MULTISKILL_EVALUATIONS,
+        time_limit_s=MAX_SOLVE_S / len(loads.intervals),
+        on_replication=on_replication,
+        on_step=on_step,
+    )
+    return MultiSkillDay(
+        day, site, loads.queues, loads.center, verdicts, replications, seed, loads.notes
+    )
+
+
+class PoolingOut(ResponseModel):
+    """One interval at a glance: agents the simulator needs, the per-queue Erlang answers
+    added up, and the difference (positive: agents saved by pooling skills)."""
+
+    start: str = Field(description="HH:MM, local.")
+    agents: int
+    erlang_agents: int
+    pooling_gain: int
+    meets_targets: bool
+
+
+class MultiSkillDayOut(ResponseModel):
+    """A few intervals of a day staffed per team by the simulator beside Erlang per queue."""
+
+    date: str = Field(description="ISO 8601 date.")
+    site: str | None
+    queues: list[str]
+    replications: int
+    seed: int
+    notes: list[str]
+    pooling: list[PoolingOut]
+    intervals: list[IntervalVerdictOut]
+
+
+def multiskill_day_out(result: MultiSkillDay) -> MultiSkillDayOut:
+    """The simulated requirements as the API answers them."""
+    return MultiSkillDayOut.model_validate(
+        {
+            "date": result.day.isoformat(),
+            "site": result.site,
+            "queues": list(result.queues),
+            "replications": result.replications,
+            "seed": result.seed,
+            "notes": result.notes,
+            "pooling": [
+                {
+                    "start": v.interval.label or "",
+                    "agents": v.evaluation.plan.total,
+                    "erlang_agents": v.erlang_plan.total,
+                    "pooling_gain": v.erlang_plan.total - v.evaluation.plan.total,
+                    "meets_targets": v.evaluation.meets(result.center, rule=v.rule),
+                }
+                for v in result.verdicts
+            ],
+            "intervals": [v.as_dict(result.center) for v in result.verdicts],
+        }
+    )
+
+
+@router.get("/plan/multiskill", responses=errors(404, 409, 422))
+def multiskill_requirements(
+    request: Request,
+    day: date | None = Query(None, description="local day (default: today)"),
+    site: str | None = Query(None, min_length=1, max_length=64, description="default: all"),
+    start: str | None = Query(None, pattern=CLOCK, description="HH:MM; default: the busiest"),
+    intervals: int = Query(1, ge=1, le=MULTISKILL_INTERVALS, description="half hours"),
+    replications: int = Query(MULTISKILL_REPLICATIONS, ge=2, le=10),
+    seed: int = Query(1, ge=0, le=2**31 - 1, description="the simulation's seed"),
+    user: CurrentUser = Depends(require_roles(*PLANNERS)),
+    session: Session = Depends(read_session, scope="function"),
+) -> MultiSkillDayOut:
+    """Requirements per half hour and team for the queues of a site (or all) by the
+    simulator, where agents with several skills serve several queues, beside the per-queue
+    Erlang answers added up (the pooling gain)."""
+    center = _center(request)
+    now = datetime.now(UTC)
+    result = multiskill_day(
+        session=session,
+        center=center,
+        day=day or now.astimezone(ZoneInfo(center.center.timezone)).date(),
+        site=site,
+        start=start,
+        intervals=intervals,
+        replications=replications,
+        seed=seed,
+        now=now,
+    )
+    return multiskill_day_out(result)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 from typing import Any
@@ -24,15 +25,21 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from hotline.config.center import CenterConfig
-from hotline.core.errors import ValidationFailed
+from hotline.core.errors import Problem, ValidationFailed
 from hotline.web.access import current_center
 from hotline.web.api.planning import (
+    CLOCK,
     INTERVAL_S,
+    MULTISKILL_INTERVALS,
+    MULTISKILL_REPLICATIONS,
     PlannedDay,
     WhatIfChange,
     WhatIfDay,
+    multiskill_day,
+    overflow_what_if,
     planned_day,
     simulated_what_if,
+    what_if_problems,
 )
 from hotline.web.api.rosters import day_figures
 from hotline.web.api.wfm import PLANNERS
@@ -417,22 +424,71 @@ def _what_if_change(query: Any) -> WhatIfChange | None:
     problems = [
         {"field": name, "problem": "a time like 14:00"}
         for name, value in (("sim_start", start), ("sim_end", end))
-        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value)
+        if not re.fullmatch(CLOCK, value)
     ]
     agents = query.get("sim_agents") or "1"
-    if kind not in ("overtime", "break"):
-        problems.append({"field": "sim", "problem": "overtime or break"})
+    after = query.get("sim_after") or "60"
+    if kind not in ("overtime", "break", "overflow"):
+        problems.append({"field": "sim", "problem": "overtime, break or overflow"})
     if not agents.isdigit() or not 1 <= int(agents) <= 200:
         problems.append({"field": "sim_agents", "problem": "from 1 to 200 agents"})
+    if not after.isdigit() or not 0 <= int(after) <= 3600:
+        problems.append({"field": "sim_after", "problem": "from 0 to 3600 seconds"})
     if problems:
         raise HTTPException(422, problems)
     return WhatIfChange(
-        kind="overtime" if kind == "overtime" else "break",
+        kind="overtime" if kind == "overtime" else "overflow" if kind == "overflow" else "break",
         start=start,
         end=end,
         agents=int(agents),
         agent=query.get("sim_agent") or None,
+        to=query.get("sim_to") or None,
+        after_s=int(after),
     )
+
+
+def _multiskill(
+    query: Any, *, session: Session, center: CenterConfig, day: date, now: datetime
+) -> dict[str, Any]:
+    """The simulated multi-skill requirements the page's form asks for (``ms``): the form's
+    values, and the result or the reason there is none; 422 naming a malformed field."""
+    site = query.get("ms_site") or None
+    start = query.get("ms_start") or None
+    count = query.get("ms_intervals") or "1"
+    problems = []
+    if start is not None and not re.fullmatch(CLOCK, start):
+        problems.append({"field": "ms_start", "problem": "a time like 14:00"})
+    if not count.isdigit() or not 1 <= int(count) <= MULTISKILL_INTERVALS:
+        problems.append(
+            {"field": "ms_intervals", "problem": f"from 1 to {MULTISKILL_INTERVALS} half hours"}
+        )
+    if problems:
+        raise HTTPException(422, problems)
+    parts: dict[str, Any] = {
+        "sites": center.sites,
+        "ms_site": site,
+        "ms_start": start,
+        "ms_intervals": int(count),
+        "multiskill": None,
+        "ms_problem": "",
+    }
+    if not query.get("ms"):
+        return parts
+    try:
+        parts["multiskill"] = multiskill_day(
+            session=session,
+            center=center,
+            day=day,
+            site=site,
+            start=start,
+            intervals=int(count),
+            replications=MULTISKILL_REPLICATIONS,
+            seed=1,
+            now=now,
+        )
+    except ValidationFailed as refused:
+        parts["ms_problem"] = str(refused)
+    return parts
 
 
 @router.get("/planning", response_class=HTMLResponse)
@@ -501,6 +557,7 @@ def planning_page(
         change=_what_if_change(query),
     )
     context.update(**plan)
+    context.update(_multiskill(query, session=session, center=center, day=day, now=now))
     context.update(
         texts=page_texts(request, context["lang"]),
         rosters=rosters,
@@ -575,17 +632,28 @@ def _plan(
         return parts
     if change is not None:
         try:
-            what_if = simulated_what_if(planned, change, seed=1)
+            what_if = _simulated(session=session, center=center, planned=planned, change=change,
+                                 now=now)  # fmt: skip
         except ValidationFailed as refused:
             parts["what_if_problem"] = str(refused)
         else:
+            label = f"{t('planning.sim_title')}: {change.describe()}"
             parts.update(
                 what_if=what_if,
                 what_if_chart=what_if_chart(
-                    what_if,
-                    target=planned.target.service_level,
-                    label=f"{t('planning.sim_title')}: {change.describe()}",
+                    what_if, target=planned.target.service_level, label=label
                 ),
+                what_if_target_chart=what_if_chart(
+                    replace(what_if, intervals=what_if.target_intervals),
+                    target=next(
+                        q.target.service_level
+                        for q in center.queues
+                        if q.id == what_if.target_queue
+                    ),
+                    label=f"{label} ({what_if.target_queue})",
+                )
+                if what_if.target_queue
+                else "",
             )
     result = planned.week.forecast
     slots = result.offered.shape[1]
@@ -621,6 +689,33 @@ def _plan(
         ],
     )
     return parts
+
+
+def _simulated(
+    *,
+    session: Session,
+    center: CenterConfig,
+    planned: PlannedDay,
+    change: WhatIfChange,
+    now: datetime,
+) -> WhatIfDay:
+    """The form's what-if; an overflow plans the queue it goes to on the same day and
+    roster first. Raises :class:`ValidationFailed` naming the field that does not fit."""
+    problems = what_if_problems(change)
+    if problems:
+        raise ValidationFailed(problems)
+    if change.kind != "overflow":
+        return simulated_what_if(planned, change, seed=1)
+    if change.to not in {q.id for q in center.queues}:
+        raise ValidationFailed([Problem(rule=f"no queue {change.to!r}", field="sim_to")])
+    try:
+        other = planned_day(
+            session=session, center=center, day=planned.day, queue_id=change.to,
+            roster_id=planned.roster_id, extra_agents=0, now=now,
+        )  # fmt: skip
+    except ValueError as no_forecast:
+        raise ValidationFailed([Problem(rule=str(no_forecast), field="sim_to")]) from None
+    return overflow_what_if(planned, other, change, seed=1)
 
 
 def _days(first: date, last: date) -> list[date]:
