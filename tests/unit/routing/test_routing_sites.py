@@ -9,23 +9,38 @@ preference, for a set of agents.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import Sequence
 
-from hotline.routing.engine import RoutingEngine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hotline.core.events import EventKind
+from hotline.routing.engine import RoutingEngine, apply_ready
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
     AgentNotReady,
     AgentReady,
+    Command,
+    ContactAbandoned,
+    ContactEnded,
     ContactQueued,
     Offer,
+    OfferAnswered,
     OfferRejected,
     OverflowAction,
     OverflowCondition,
     OverflowRule,
     QueueConfig,
     RoutingConfig,
+    RoutingConflict,
+    WrapUpEnded,
 )
+from tests.unit.routing.test_routing_pools import check_no_missed_match
+from tests.unit.routing.test_routing_properties import AGENTS, CONFIG, EXTRAS, QUEUES
+from tests.unit.routing.test_routing_sticky import operation
 
 
 def _center(*, prefer_s: float = 30, hefei_ready: bool = False) -> RoutingEngine:
@@ -173,3 +188,145 @@ def test_a_queue_overflows_to_another_sites_queue_whose_agent_answers() -> None:
     assert _offers(moved.effects) == [("c1", "cd1")]
     [overflowed] = [e for e in moved.events if e.kind.value == "overflowed"]
     assert overflowed.queue == "repair-hefei"
+
+
+def test_a_saved_configuration_brings_new_regions_and_sites_into_force() -> None:
+    engine = _center()
+    target = RoutingConfig(
+        queues=engine.config.queues,
+        agents=(
+            AgentConfig("hf1", skills={"repair": 2}, site="hefei"),
+            AgentConfig("cd1", skills={"repair": 2}, site="wuhan"),  # moved
+        ),
+        regions={"0551": "hefei", "027": "wuhan"},
+    )
+    _, waiting = apply_ready(engine, target)
+    assert waiting == {}
+    assert engine.config.site_of_number("02712345678") == "wuhan"
+    assert engine.config.site_of_number("02887654321") is None
+    queued = engine.handle(
+        ContactQueued(at=1.0, contact_id="c1", queue="repair", caller_site="wuhan")
+    )
+    assert _offers(queued.effects) == [("c1", "cd1")]
+
+
+# ----------------------------------------------------------------------------- property
+
+SITES = ("hefei", "chengdu", "wuhan")  # wuhan: nobody works there
+SITE_OF = {a.id: ("hefei" if i < 2 else "chengdu") for i, a in enumerate(AGENTS)}
+SITE_CONFIG = dataclasses.replace(
+    CONFIG,
+    queues=tuple(dataclasses.replace(q, prefer_caller_site_s=15.0) for q in QUEUES),
+    agents=tuple(dataclasses.replace(a, site=SITE_OF[a.id]) for a in AGENTS),
+)
+
+
+def drive(ops: list[tuple[int, int, int, float]]) -> None:
+    """Random traffic where most contacts come from a site's region; check every offer."""
+    engine = RoutingEngine(SITE_CONFIG)
+    now = 0.0
+    serial = 0
+    window: dict[str, tuple[str, float]] = {}  # contact -> (its site, until)
+    offered: set[str] = set()
+
+    def check(effects: Sequence[object], at: float) -> None:
+        for effect in effects:
+            if not isinstance(effect, Offer) or effect.kind != "queue":
+                continue
+            preference = window.get(effect.contact_id)
+            if preference is not None and effect.contact_id not in offered:
+                site, until = preference
+                assert SITE_OF[effect.agent_id] == site or at >= until, (
+                    f"{effect.contact_id} offered to {effect.agent_id} at {at}, "
+                    f"while it waits for {site} until {until}"
+                )
+            offered.add(effect.contact_id)
+
+    def attempt(command: Command) -> None:
+        deadline = engine.next_deadline()
+        while deadline is not None and deadline <= command.at:
+            check(engine.advance(deadline).effects, deadline)
+            deadline = engine.next_deadline()
+        check_no_missed_match(engine)
+        with contextlib.suppress(RoutingConflict):
+            result = engine.handle(command)
+            if isinstance(command, ContactQueued) and command.caller_site is not None:
+                # The preference held where the queue's agents are of that site and another's.
+                for event in result.events:
+                    if event.kind is EventKind.QUEUED and any(
+                        text.startswith("@site:") for text in event.data["requirements"]
+                    ):
+                        window[command.contact_id] = (command.caller_site, command.at + 15.0)
+            check(result.effects, command.at)
+        check_no_missed_match(engine)
+
+    def in_stage(stage: str) -> list[str]:
+        return sorted(c for c in engine.contacts() if engine.contact_stage(c) == stage)
+
+    for op, k, j, dt in ops:
+        now += dt
+        agent = AGENTS[k % len(AGENTS)].id
+        if op == 0:
+            serial += 1
+            requirements, language = EXTRAS[j % len(EXTRAS)]
+            attempt(
+                ContactQueued(
+                    at=now,
+                    contact_id=f"c{serial}",
+                    queue=QUEUES[k % len(QUEUES)].id,
+                    priority=j % 2,
+                    requirements=requirements,
+                    language=language,
+                    caller_site=SITES[(k + j) % len(SITES)] if (k + j) % 4 else None,
+                )
+            )
+        elif op == 1:
+            attempt(AgentLoggedIn(at=now, agent_id=agent, ready=j % 3 != 0))
+        elif op == 2:
+            attempt(AgentReady(at=now, agent_id=agent))
+        elif op == 3:
+            attempt(AgentNotReady(at=now, agent_id=agent, reason="break"))
+        elif op in (4, 5):
+            ringing = in_stage("ringing")
+            if ringing:
+                contact = ringing[k % len(ringing)]
+                holder = next(
+                    a.id for a in AGENTS if engine.agent_contacts(a.id).get(contact) == "ringing"
+                )
+                command = OfferAnswered if op == 4 else OfferRejected
+                attempt(command(at=now, contact_id=contact, agent_id=holder))
+        elif op == 6:
+            waiting = in_stage("waiting")
+            if waiting:
+                attempt(ContactAbandoned(at=now, contact_id=waiting[k % len(waiting)]))
+        elif op == 7:
+            connected = in_stage("connected")
+            if connected:
+                attempt(ContactEnded(at=now, contact_id=connected[k % len(connected)]))
+        elif op == 8:
+            wraps = [
+                (a.id, c)
+                for a in AGENTS
+                for c, s in engine.agent_contacts(a.id).items()
+                if s == "wrap_up"
+            ]
+            if wraps:
+                agent_id, contact = wraps[k % len(wraps)]
+                attempt(WrapUpEnded(at=now, agent_id=agent_id, contact_id=contact))
+        else:
+            deadline = engine.next_deadline()
+            while deadline is not None and deadline <= now:
+                check(engine.advance(deadline).effects, deadline)
+                deadline = engine.next_deadline()
+            engine.advance(now)
+            check_no_missed_match(engine)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(operation, min_size=20, max_size=120))
+def test_a_site_preference_is_offered_only_to_that_site_and_never_blocks_after(
+    ops: list[tuple[int, int, int, float]],
+) -> None:
+    """Before the time: only the caller's site's agents are offered the contact. Always: no
+    pool holds a waiting contact and a ready agent who could take it."""
+    drive(ops)
