@@ -187,9 +187,16 @@ class AgeingStep(Strict):
 
 
 class OverflowRule(Strict):
-    """When to leave the queue and where to go."""
+    """When to leave the queue and where to go.
 
-    when: Literal["wait_exceeds", "queue_length_exceeds", "no_agents_logged_in", "closed"]
+    ``no_agent_free``: on entry, none of the queue's agents is free to take the contact (it
+    would have to wait) — with ``action: queue`` and a target of another site, the caller
+    goes on to that site at once.
+    """
+
+    when: Literal[
+        "wait_exceeds", "queue_length_exceeds", "no_agents_logged_in", "no_agent_free", "closed"
+    ]
     value: float | None = Field(default=None, ge=0)
     action: Literal["queue", "callback", "voicemail", "closed_message", "forward"]
     target: str | None = None

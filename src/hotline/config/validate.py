@@ -724,13 +724,18 @@ def _check_overflow_site(
 
 
 def _check_overflow_loops(config: CenterConfig, error: Any) -> None:
-    """Refuse overflow chains that come back to where they started (A → B → A)."""
+    """Refuse overflow chains that come back to where they started (A → B → A), on waiting
+    time or for want of a free agent (a caller would be passed round until the hop limit)."""
+    for when, what in (
+        ("wait_exceeds", "on waiting time"),
+        ("no_agent_free", "when no agent is free"),
+    ):
+        _check_overflow_loop(config, error, when, what)
+
+
+def _check_overflow_loop(config: CenterConfig, error: Any, when: str, what: str) -> None:
     edges = {
-        q.id: [
-            r.target
-            for r in q.overflow
-            if r.action == "queue" and r.target and r.when == "wait_exceeds"
-        ]
+        q.id: [r.target for r in q.overflow if r.action == "queue" and r.target and r.when == when]
         for q in config.queues
     }
     for i, queue in enumerate(config.queues):
@@ -738,10 +743,7 @@ def _check_overflow_loops(config: CenterConfig, error: Any) -> None:
         while stack:
             current = stack.pop()
             if current == queue.id:
-                error(
-                    ("queues", i, "overflow"),
-                    f"overflow on waiting time loops back to {queue.id!r}",
-                )
+                error(("queues", i, "overflow"), f"overflow {what} loops back to {queue.id!r}")
                 break
             if current in seen:
                 continue

@@ -545,6 +545,12 @@ class Handlers:
         self._event(_EventKind.QUEUED, contact, None, queue, data)
         self._wait(contact)
         if contact.stage == _WAITING:
+            if check_rules and queue.entry_rules and contact.hops < MAX_OVERFLOW_HOPS:
+                for rule in cfg.overflow:
+                    if rule.when is _OverflowCondition.NO_AGENT_FREE:
+                        # Nobody could take it at once: it leaves before it ever waits.
+                        self._overflow(contact, rule, "no_agent_free")
+                        return
             self._arm(contact)
             if cfg.announce_every_s is not None:
                 self._announce(contact)

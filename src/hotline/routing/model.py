@@ -89,6 +89,9 @@ class OverflowCondition(StrEnum):
     QUEUE_LENGTH_EXCEEDS = "queue_length_exceeds"
     NO_AGENTS_LOGGED_IN = "no_agents_logged_in"
     CLOSED = "closed"
+    #: On entry, no agent of the queue's first ring is free to take the contact (it would have
+    #: to wait): e.g. on to another site's queue at once.
+    NO_AGENT_FREE = "no_agent_free"
 
 
 class OverflowAction(StrEnum):

@@ -105,3 +105,19 @@ def test_the_engine_gets_agents_sites_regions_and_the_sites_calendar(tmp_path: o
     assert hefei.calendar is not None and hefei.calendar.weekly[6] == ()
     # chengdu's site has none: the center's default (always open).
     assert chengdu.calendar is not None and chengdu.calendar.weekly[6] == ((0, 86400),)
+
+
+def test_overflow_when_no_agent_is_free_may_not_loop_back() -> None:
+    busy = CENTER.replace("{when: wait_exceeds, value: 60,", "{when: no_agent_free,")
+    assert _errors(busy) == []
+    looped = busy.replace(
+        "    target: {service_level: 0.8, threshold_s: 20}\nteams:",
+        "    target: {service_level: 0.8, threshold_s: 20}\n"
+        "    overflow: [{when: no_agent_free, action: queue, target: repair-hefei}]\nteams:",
+    )
+    assert _errors(looped) == [
+        "center.yaml:22: queues[0].overflow: overflow when no agent is free loops back to "
+        "'repair-hefei'",
+        "center.yaml:28: queues[1].overflow: overflow when no agent is free loops back to "
+        "'repair-chengdu'",
+    ]

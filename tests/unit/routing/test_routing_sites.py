@@ -155,30 +155,7 @@ def test_the_longest_region_prefix_names_the_callers_site() -> None:
 
 
 def test_a_queue_overflows_to_another_sites_queue_whose_agent_answers() -> None:
-    engine = RoutingEngine(
-        RoutingConfig(
-            queues=(
-                QueueConfig(
-                    "repair-hefei",
-                    requirements=("repair", "hefei_desk"),
-                    wrap_up_s=0,
-                    overflow=(
-                        OverflowRule(
-                            OverflowCondition.WAIT_EXCEEDS,
-                            OverflowAction.QUEUE,
-                            60,
-                            "repair-chengdu",
-                        ),
-                    ),
-                ),
-                QueueConfig("repair-chengdu", requirements=("repair", "chengdu_desk")),
-            ),
-            agents=(
-                AgentConfig("hf1", skills={"repair": 2, "hefei_desk": 1}, site="hefei"),
-                AgentConfig("cd1", skills={"repair": 2, "chengdu_desk": 1}, site="chengdu"),
-            ),
-        )
-    )
+    engine = _two_site_queues(OverflowCondition.WAIT_EXCEEDS, 60)
     engine.handle(AgentLoggedIn(at=0.0, agent_id="hf1", ready=False, reason="lunch"))
     engine.handle(AgentLoggedIn(at=0.0, agent_id="cd1"))
     queued = engine.handle(ContactQueued(at=1.0, contact_id="c1", queue="repair-hefei"))
@@ -188,6 +165,50 @@ def test_a_queue_overflows_to_another_sites_queue_whose_agent_answers() -> None:
     assert _offers(moved.effects) == [("c1", "cd1")]
     [overflowed] = [e for e in moved.events if e.kind.value == "overflowed"]
     assert overflowed.queue == "repair-hefei"
+
+
+def _two_site_queues(when: OverflowCondition, value: float | None = None) -> RoutingEngine:
+    """Hefei's repair queue overflows to chengdu's by ``when``; each site's agent serves its
+    own site's queue only."""
+    return RoutingEngine(
+        RoutingConfig(
+            queues=(
+                QueueConfig(
+                    "repair-hefei",
+                    requirements=("repair", "hefei_desk"),
+                    wrap_up_s=0,
+                    overflow=(OverflowRule(when, OverflowAction.QUEUE, value, "repair-chengdu"),),
+                ),
+                QueueConfig("repair-chengdu", requirements=("repair", "chengdu_desk")),
+            ),
+            agents=(
+                AgentConfig("hf1", skills={"repair": 2, "hefei_desk": 1}, site="hefei"),
+                AgentConfig("cd1", skills={"repair": 2, "chengdu_desk": 1}, site="chengdu"),
+            ),
+        )
+    )
+
+
+def test_with_no_hefei_agent_free_the_caller_goes_on_to_chengdus_queue_at_once() -> None:
+    engine = _two_site_queues(OverflowCondition.NO_AGENT_FREE)
+    engine.handle(AgentLoggedIn(at=0.0, agent_id="hf1"))
+    engine.handle(AgentLoggedIn(at=0.0, agent_id="cd1"))
+    first = engine.handle(ContactQueued(at=1.0, contact_id="c1", queue="repair-hefei"))
+    assert _offers(first.effects) == [("c1", "hf1")]  # hefei's agent was free: it stays
+    second = engine.handle(ContactQueued(at=2.0, contact_id="c2", queue="repair-hefei"))
+    assert _offers(second.effects) == [("c2", "cd1")]  # hefei busy: on to chengdu at once
+    [overflowed] = [e for e in second.events if e.kind is EventKind.OVERFLOWED]
+    assert (overflowed.queue, overflowed.data) == (
+        "repair-hefei",
+        {"to": "repair-chengdu", "reason": "no_agent_free"},
+    )
+    third = engine.handle(ContactQueued(at=3.0, contact_id="c3", queue="repair-hefei"))
+    assert _offers(third.effects) == []
+    assert engine.position("c3") == 1  # chengdu busy too: it waits there, its place kept
+    assert [e.queue for e in third.events if e.kind is EventKind.QUEUED] == [
+        "repair-hefei",
+        "repair-chengdu",
+    ]
 
 
 def test_a_saved_configuration_brings_new_regions_and_sites_into_force() -> None:
