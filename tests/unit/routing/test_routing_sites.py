@@ -9,7 +9,6 @@ preference, for a set of agents.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Sequence
 
@@ -17,30 +16,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotline.core.events import EventKind
-from hotline.routing.engine import RoutingEngine, apply_ready
+from hotline.routing.engine import Result, RoutingEngine, apply_ready
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
     AgentNotReady,
     AgentReady,
     Command,
-    ContactAbandoned,
-    ContactEnded,
     ContactQueued,
     Offer,
-    OfferAnswered,
     OfferRejected,
     OverflowAction,
     OverflowCondition,
     OverflowRule,
     QueueConfig,
     RoutingConfig,
-    RoutingConflict,
-    WrapUpEnded,
 )
-from tests.unit.routing.test_routing_pools import check_no_missed_match
 from tests.unit.routing.test_routing_properties import AGENTS, CONFIG, EXTRAS, QUEUES
-from tests.unit.routing.test_routing_sticky import operation
+from tests.unit.routing.test_routing_sticky import operation, random_traffic
 
 
 def _center(*, prefer_s: float = 30, hefei_ready: bool = False) -> RoutingEngine:
@@ -244,14 +237,30 @@ SITE_CONFIG = dataclasses.replace(
 
 def drive(ops: list[tuple[int, int, int, float]]) -> None:
     """Random traffic where most contacts come from a site's region; check every offer."""
-    engine = RoutingEngine(SITE_CONFIG)
-    now = 0.0
-    serial = 0
     window: dict[str, tuple[str, float]] = {}  # contact -> (its site, until)
     offered: set[str] = set()
 
-    def check(effects: Sequence[object], at: float) -> None:
-        for effect in effects:
+    def arrival(now: float, contact_id: str, k: int, j: int) -> ContactQueued:
+        requirements, language = EXTRAS[j % len(EXTRAS)]
+        return ContactQueued(
+            at=now,
+            contact_id=contact_id,
+            queue=QUEUES[k % len(QUEUES)].id,
+            priority=j % 2,
+            requirements=requirements,
+            language=language,
+            caller_site=SITES[(k + j) % len(SITES)] if (k + j) % 4 else None,
+        )
+
+    def observe(result: Result, at: float, command: Command | None) -> None:
+        if isinstance(command, ContactQueued) and command.caller_site is not None:
+            # The preference held where the queue's agents are of that site and another's.
+            for event in result.events:
+                if event.kind is EventKind.QUEUED and any(
+                    text.startswith("@site:") for text in event.data["requirements"]
+                ):
+                    window[command.contact_id] = (command.caller_site, at + 15.0)
+        for effect in result.effects:
             if not isinstance(effect, Offer) or effect.kind != "queue":
                 continue
             preference = window.get(effect.contact_id)
@@ -263,84 +272,7 @@ def drive(ops: list[tuple[int, int, int, float]]) -> None:
                 )
             offered.add(effect.contact_id)
 
-    def attempt(command: Command) -> None:
-        deadline = engine.next_deadline()
-        while deadline is not None and deadline <= command.at:
-            check(engine.advance(deadline).effects, deadline)
-            deadline = engine.next_deadline()
-        check_no_missed_match(engine)
-        with contextlib.suppress(RoutingConflict):
-            result = engine.handle(command)
-            if isinstance(command, ContactQueued) and command.caller_site is not None:
-                # The preference held where the queue's agents are of that site and another's.
-                for event in result.events:
-                    if event.kind is EventKind.QUEUED and any(
-                        text.startswith("@site:") for text in event.data["requirements"]
-                    ):
-                        window[command.contact_id] = (command.caller_site, command.at + 15.0)
-            check(result.effects, command.at)
-        check_no_missed_match(engine)
-
-    def in_stage(stage: str) -> list[str]:
-        return sorted(c for c in engine.contacts() if engine.contact_stage(c) == stage)
-
-    for op, k, j, dt in ops:
-        now += dt
-        agent = AGENTS[k % len(AGENTS)].id
-        if op == 0:
-            serial += 1
-            requirements, language = EXTRAS[j % len(EXTRAS)]
-            attempt(
-                ContactQueued(
-                    at=now,
-                    contact_id=f"c{serial}",
-                    queue=QUEUES[k % len(QUEUES)].id,
-                    priority=j % 2,
-                    requirements=requirements,
-                    language=language,
-                    caller_site=SITES[(k + j) % len(SITES)] if (k + j) % 4 else None,
-                )
-            )
-        elif op == 1:
-            attempt(AgentLoggedIn(at=now, agent_id=agent, ready=j % 3 != 0))
-        elif op == 2:
-            attempt(AgentReady(at=now, agent_id=agent))
-        elif op == 3:
-            attempt(AgentNotReady(at=now, agent_id=agent, reason="break"))
-        elif op in (4, 5):
-            ringing = in_stage("ringing")
-            if ringing:
-                contact = ringing[k % len(ringing)]
-                holder = next(
-                    a.id for a in AGENTS if engine.agent_contacts(a.id).get(contact) == "ringing"
-                )
-                command = OfferAnswered if op == 4 else OfferRejected
-                attempt(command(at=now, contact_id=contact, agent_id=holder))
-        elif op == 6:
-            waiting = in_stage("waiting")
-            if waiting:
-                attempt(ContactAbandoned(at=now, contact_id=waiting[k % len(waiting)]))
-        elif op == 7:
-            connected = in_stage("connected")
-            if connected:
-                attempt(ContactEnded(at=now, contact_id=connected[k % len(connected)]))
-        elif op == 8:
-            wraps = [
-                (a.id, c)
-                for a in AGENTS
-                for c, s in engine.agent_contacts(a.id).items()
-                if s == "wrap_up"
-            ]
-            if wraps:
-                agent_id, contact = wraps[k % len(wraps)]
-                attempt(WrapUpEnded(at=now, agent_id=agent_id, contact_id=contact))
-        else:
-            deadline = engine.next_deadline()
-            while deadline is not None and deadline <= now:
-                check(engine.advance(deadline).effects, deadline)
-                deadline = engine.next_deadline()
-            engine.advance(now)
-            check_no_missed_match(engine)
+    random_traffic(RoutingEngine(SITE_CONFIG), ops, arrival=arrival, observe=observe)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
