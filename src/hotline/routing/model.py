@@ -427,7 +427,8 @@ class ContactQueued(Value):
     (:meth:`RoutingConfig.site_of_number`). In a queue with ``prefer_caller_site_s`` the
     contact is offered only to that site's agents for that long, then to anyone eligible —
     the same preference as a sticky agent's, for a set of agents (a sticky agent comes
-    first). It holds only where the queue has agents of that site and of another.
+    first). It holds only where the queue has agents of that site logged in and agents of
+    another.
     """
 
     __slots__ = (

@@ -288,14 +288,15 @@ def site_term(site: str) -> SkillTerm:
 def _site_divides(queue: _Queue, site: str) -> bool:
     """Whether preferring ``site`` in ``queue`` changes who may be offered a contact.
 
-    Only where the queue's agents include some of that site and some of another: with none
-    of that site a contact would wait for nobody, with all of it the preference is moot.
-    (A scan of the members, made only for contacts that bring a site.)
+    Only where the queue's agents include some of that site who are logged in (ready or
+    not: one on a break comes back) and some of another: with none of that site at work a
+    contact would wait for nobody, with all of them of it the preference is moot. (A scan
+    of the members, made only for contacts that bring a site.)
     """
     own = other = False
     for agent in queue.members.values():
         if agent.cfg.site == site:
-            own = True
+            own = own or agent.presence != _OUT
         else:
             other = True
         if own and other:

@@ -20,6 +20,7 @@ from hotline.routing.engine import Result, RoutingEngine, apply_ready
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
+    AgentLoggedOut,
     AgentNotReady,
     AgentReady,
     Command,
@@ -119,6 +120,10 @@ def test_no_preference_without_the_queues_time_or_without_agents_of_that_site() 
         ContactQueued(at=1.0, contact_id="c2", queue="repair", caller_site="wuhan")
     )
     assert _offers(nobody.effects) == [("c2", "cd1")]  # no wuhan agent: nobody to wait for
+    away = _center()
+    away.handle(AgentLoggedOut(at=2.0, agent_id="hf1"))
+    gone = away.handle(ContactQueued(at=3.0, contact_id="c3", queue="repair", caller_site="hefei"))
+    assert _offers(gone.effects) == [("c3", "cd1")]  # hefei's agents all logged out
 
 
 def test_a_sticky_agent_comes_before_the_callers_site() -> None:
