@@ -10,7 +10,6 @@ preference, for a set of agents.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,7 +33,7 @@ from hotline.routing.model import (
     RoutingConfig,
 )
 from tests.unit.routing.test_routing_properties import AGENTS, CONFIG, EXTRAS, QUEUES
-from tests.unit.routing.test_routing_sticky import operation, random_traffic
+from tests.unit.routing.test_routing_sticky import _offers, operation, random_traffic
 
 
 def _center(*, prefer_s: float = 30, hefei_ready: bool = False) -> RoutingEngine:
@@ -59,10 +58,6 @@ def _center(*, prefer_s: float = 30, hefei_ready: bool = False) -> RoutingEngine
         engine.handle(AgentLoggedIn(at=0.0, agent_id="hf1", ready=False, reason="break"))
     engine.handle(AgentLoggedIn(at=0.0, agent_id="cd1"))
     return engine
-
-
-def _offers(effects: Sequence[object]) -> list[tuple[str, str]]:
-    return [(e.contact_id, e.agent_id) for e in effects if isinstance(e, Offer)]
 
 
 def test_a_caller_from_hefei_waits_for_hefei_then_chengdu_takes_it_after_the_time() -> None:
