@@ -130,13 +130,25 @@ class Calendar(Strict):
         )
 
 
+#: A calling-number prefix that marks a region: an area code (``0551``) or the same with the
+#: country code (``+86551``).
+REGION_PATTERN = r"^\+?[0-9]{1,15}$"
+
+
 class Site(Strict):
-    """A physical or virtual site where agents work."""
+    """A physical or virtual site where agents work (合肥中心, 成都中心).
+
+    ``calendar``: the business hours of the site's queues that name none of their own.
+    ``regions``: the calling-number prefixes whose callers this site serves first — a queue
+    with ``prefer_caller_site_s`` offers such a caller to this site's agents for that long
+    (the longest matching prefix decides; a prefix belongs to one site).
+    """
 
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
     timezone: str | None = None
     calendar: str | None = None
+    regions: list[Annotated[str, Field(pattern=REGION_PATTERN)]] = Field(default_factory=list)
 
 
 class ChannelConfig(Strict):
@@ -175,9 +187,16 @@ class AgeingStep(Strict):
 
 
 class OverflowRule(Strict):
-    """When to leave the queue and where to go."""
+    """When to leave the queue and where to go.
 
-    when: Literal["wait_exceeds", "queue_length_exceeds", "no_agents_logged_in", "closed"]
+    ``no_agent_free``: on entry, none of the queue's agents is free to take the contact (it
+    would have to wait) — with ``action: queue`` and a target of another site, the caller
+    goes on to that site at once.
+    """
+
+    when: Literal[
+        "wait_exceeds", "queue_length_exceeds", "no_agents_logged_in", "no_agent_free", "closed"
+    ]
     value: float | None = Field(default=None, ge=0)
     action: Literal["queue", "callback", "voicemail", "closed_message", "forward"]
     target: str | None = None
@@ -189,6 +208,9 @@ class OverflowRule(Strict):
     if_busy: list[Annotated[str, Field(pattern=OUTSIDE_NUMBER)]] = Field(
         default_factory=list, max_length=5
     )
+    #: ``queue``: the site the target queue belongs to, written out where the overflow
+    #: crosses sites; the check refuses a target of another site.
+    site: str | None = None
 
 
 class Queue(Strict):
@@ -199,11 +221,20 @@ class Queue(Strict):
     channel: Literal["voice", "chat", "email", "sms", "app", "video", "callback", "outbound"] = (
         "voice"
     )
-    calendar: str | None = None
+    calendar: str | None = Field(
+        default=None, description="the queue's hours; none: its site's calendar, else the center's"
+    )
     site: str | None = Field(
         default=None,
         description="the site that answers this queue: its contacts count toward that site "
         "on the wallboard's site map and in reports by site",
+    )
+    prefer_caller_site_s: float = Field(
+        default=0,
+        ge=0,
+        le=3600,
+        description="a caller from a site's region (its regions' number prefixes) is offered "
+        "only to that site's agents of this queue for this long, then to anyone eligible",
     )
     requirements: list[RequirementTerm] = Field(default_factory=list)
     target: ServiceTarget
@@ -437,6 +468,34 @@ class CenterConfig(Strict):
         teams = {team.id: team.site for team in self.teams}
         found = {agent.id: agent.site or teams.get(agent.team) for agent in self.agents}
         return {agent: site for agent, site in found.items() if site is not None}
+
+    def queue_calendar(self, queue: Queue) -> str | None:
+        """The calendar that holds ``queue``'s hours: its own, else its site's, else the
+        center's default (``None``: always open).
+
+        >>> from pathlib import Path
+        >>> from hotline.config.validate import load_center
+        >>> center = load_center(Path(__file__).parent / "samples/appliance_center.yaml")
+        >>> center.queue_calendar(center.queue("vip")), center.queue_calendar(center.queue("chat"))
+        ('vip', 'hotline')
+        """
+        if queue.calendar is not None:
+            return queue.calendar
+        for site in self.sites:
+            if site.id == queue.site and site.calendar is not None:
+                return site.calendar
+        return self.center.default_calendar
+
+    def region_sites(self) -> dict[str, str]:
+        """Each calling-number prefix of the sites' regions, and its site.
+
+        >>> from pathlib import Path
+        >>> from hotline.config.validate import load_center
+        >>> center = load_center(Path(__file__).parent / "samples/appliance_center.yaml")
+        >>> center.region_sites()["0551"], center.region_sites()["+8628"]
+        ('hefei', 'chengdu')
+        """
+        return {prefix: site.id for site in self.sites for prefix in site.regions}
 
     def queue_sites(self) -> dict[str, str]:
         """Each queue's site (queues without one are left out)."""

@@ -196,9 +196,20 @@ def _cross_checks(
 
     timezone(("center", "timezone"), config.center.timezone)
     known(("center", "default_calendar"), config.center.default_calendar, calendars, "calendar")
+    region_owner: dict[str, str] = {}
     for i, site in enumerate(config.sites):
         timezone(("sites", i, "timezone"), site.timezone)
         known(("sites", i, "calendar"), site.calendar, calendars, "calendar")
+        for j, prefix in enumerate(site.regions):
+            owner = region_owner.setdefault(prefix, site.id)
+            if owner != site.id:
+                error(
+                    ("sites", i, "regions", j),
+                    f"region {prefix!r} is claimed by site {owner!r} and site {site.id!r}: "
+                    "a calling-number prefix belongs to one site",
+                )
+            elif site.regions.index(prefix) != j:
+                error(("sites", i, "regions", j), f"region {prefix!r} is listed twice")
     for i, calendar in enumerate(config.calendars):
         timezone(("calendars", i, "timezone"), calendar.timezone)
         seen_days: set[str] = set()
@@ -260,6 +271,13 @@ def _cross_checks(
                     error((*path, "target"), "a queue cannot overflow into itself")
                 else:
                     known((*path, "target"), rule.target, queues, "queue")
+            if rule.site is not None:
+                _check_overflow_site(config, (*path, "site"), rule.site, rule.target, error)
+        if queue.prefer_caller_site_s > 0 and not region_owner:
+            warn(
+                (*base, "prefer_caller_site_s"),
+                "no site lists regions: the caller's site is never known, so never preferred",
+            )
         if queue.target.short_abandon_s > queue.target.threshold_s:
             error(
                 (*base, "target", "short_abandon_s"),
@@ -708,14 +726,37 @@ def _check_ticket_categories(config: CenterConfig, error: Any) -> None:
                     )
 
 
+def _check_overflow_site(
+    config: CenterConfig, path: Path_, site: str, target: str | None, error: Any
+) -> None:
+    """An overflow rule that names a site: a queue overflow whose target belongs to it."""
+    sites = {s.id for s in config.sites}
+    if site not in sites:
+        choices = ", ".join(sorted(sites)) or "none defined"
+        error(path, f"unknown site {site!r} (defined: {choices})")
+        return
+    queue_site = config.queue_sites()
+    if target is None or not any(q.id == target for q in config.queues):
+        error(path, "only an overflow to a queue names the site it goes to")
+    elif queue_site.get(target) != site:
+        where = queue_site.get(target)
+        belongs = f"belongs to site {where!r}" if where else "names no site"
+        error(path, f"overflow target queue {target!r} {belongs}, not {site!r}")
+
+
 def _check_overflow_loops(config: CenterConfig, error: Any) -> None:
-    """Refuse overflow chains that come back to where they started (A → B → A)."""
+    """Refuse overflow chains that come back to where they started (A → B → A), on waiting
+    time or for want of a free agent (a caller would be passed round until the hop limit)."""
+    for when, what in (
+        ("wait_exceeds", "on waiting time"),
+        ("no_agent_free", "when no agent is free"),
+    ):
+        _check_overflow_loop(config, error, when, what)
+
+
+def _check_overflow_loop(config: CenterConfig, error: Any, when: str, what: str) -> None:
     edges = {
-        q.id: [
-            r.target
-            for r in q.overflow
-            if r.action == "queue" and r.target and r.when == "wait_exceeds"
-        ]
+        q.id: [r.target for r in q.overflow if r.action == "queue" and r.target and r.when == when]
         for q in config.queues
     }
     for i, queue in enumerate(config.queues):
@@ -723,10 +764,7 @@ def _check_overflow_loops(config: CenterConfig, error: Any) -> None:
         while stack:
             current = stack.pop()
             if current == queue.id:
-                error(
-                    ("queues", i, "overflow"),
-                    f"overflow on waiting time loops back to {queue.id!r}",
-                )
+                error(("queues", i, "overflow"), f"overflow {what} loops back to {queue.id!r}")
                 break
             if current in seen:
                 continue

@@ -766,10 +766,14 @@ def apply_ready(
     then agents, new, changed and removed. Returns the results to carry out and, for each
     piece still waiting, ``("queue" | "agent", id) -> why`` (e.g. ``contact c-1 in hand of
     alice``); an empty mapping means the engine now routes with ``target``'s queues and agents.
-    Engine-wide settings are not looked at (:func:`engine_wide_changes`).
+    Engine-wide settings are not looked at (:func:`engine_wide_changes`). The sites'
+    ``regions`` take effect at once: a look-up the drivers make when a caller queues, they
+    hold no state.
     """
     results: list[Result] = []
     waiting: dict[tuple[str, str], str] = {}
+    if engine.config.regions != target.regions:
+        engine.config = replace(engine.config, regions=target.regions)
     current_queues = {q.id: q for q in engine.config.queues}
     target_queues = {q.id: q for q in target.queues}
     added = [q for q in target.queues if q.id not in current_queues]

@@ -13,13 +13,17 @@ Mapping, field by field:
 * ``queue.priority`` becomes the queue's default contact priority; with
   ``priority_head_start_s > 0`` the queue orders by head start (each priority level credits that
   many seconds of waiting), otherwise by strict priority classes.
-* ``queue.calendar`` (or the center's ``default_calendar``) becomes the one business-hours
+* ``queue.calendar`` (else its site's calendar, else the center's ``default_calendar``:
+  :meth:`~hotline.config.center.CenterConfig.queue_calendar`) becomes the one business-hours
   value, :class:`~hotline.core.calendar.BusinessCalendar`, in the calendar's (or center's)
   time zone, holidays included; the engine asks it ``is_open`` with its own clock.
 * ``queue.ageing`` steps keep their meaning: ``min_proficiency`` relaxes the rings so far,
   ``requirements`` adds a group of agents (bullseye rings only grow).
 * ``channels`` give the default capacity per channel (a disabled channel has capacity 0);
   an agent's own ``capacity`` overrides it.
+* Sites: each agent's site (its own, else its team's), each queue's
+  ``prefer_caller_site_s`` and the sites' ``regions`` (number prefix → site) go to the
+  engine, which prefers the site of a caller's region for that long.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ def routing_config_from_center(
     calendars = {c.id: business_calendar(c, center.center.timezone) for c in center.calendars}
     queues = []
     for queue in center.queues:
-        calendar_id = queue.calendar or center.center.default_calendar
+        calendar_id = center.queue_calendar(queue)
         head_start = queue.priority_head_start_s > 0
         queues.append(
             QueueConfig(
@@ -124,11 +128,13 @@ def routing_config_from_center(
                 ),
                 calendar=calendars.get(calendar_id) if honour_hours and calendar_id else None,
                 announce_every_s=queue.announce_every_s,
+                prefer_caller_site_s=queue.prefer_caller_site_s,
             )
         )
     capacity = dict(DEFAULT_CAPACITY)
     for channel in center.channels:
         capacity[Channel(channel.id)] = channel.capacity if channel.enabled else 0
+    sites = center.agent_sites()
     agents = tuple(
         AgentConfig(
             id=agent.id,
@@ -137,10 +143,17 @@ def routing_config_from_center(
             capacity={Channel(k): v for k, v in agent.capacity.items()},
             wrap_up_s=agent.wrap_up_s,
             name=agent.name,
+            site=sites.get(agent.id),
         )
         for agent in center.agents
     )
-    return RoutingConfig(queues=tuple(queues), agents=agents, default_capacity=capacity, seed=seed)
+    return RoutingConfig(
+        queues=tuple(queues),
+        agents=agents,
+        default_capacity=capacity,
+        seed=seed,
+        regions=center.region_sites(),
+    )
 
 
 def _maybe_tuple(items: list[str] | None) -> tuple[str, ...] | None:

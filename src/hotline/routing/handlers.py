@@ -110,9 +110,11 @@ from hotline.routing.state import (
     _position,
     _PriorityMode,
     _Queue,
+    _site_divides,
     _Timer,
     agent_skills,
     identity_term,
+    site_term,
 )
 from hotline.routing.strategies import estimated_wait_s, smoothed_handle_s
 from hotline.routing.timers import TimerHeap
@@ -543,6 +545,12 @@ class Handlers:
         self._event(_EventKind.QUEUED, contact, None, queue, data)
         self._wait(contact)
         if contact.stage == _WAITING:
+            if check_rules and queue.entry_rules and contact.hops < MAX_OVERFLOW_HOPS:
+                for rule in cfg.overflow:
+                    if rule.when is _OverflowCondition.NO_AGENT_FREE:
+                        # Nobody could take it at once: it leaves before it ever waits.
+                        self._overflow(contact, rule, "no_agent_free")
+                        return
             self._arm(contact)
             if cfg.announce_every_s is not None:
                 self._announce(contact)
@@ -595,6 +603,13 @@ class Handlers:
         contact.timers = kept
         contact.overflow_due = None
         self._arm_overflow(contact, self.now - contact.queued_at)
+
+    def _prefer(self, contact: _Contact, term: SkillTerm, for_s: float) -> None:
+        """The contact waits for the agents meeting ``term`` (one agent, or one site's) for
+        its first ``for_s`` seconds in the queue: the term joins its own terms until then."""
+        contact.preferred = term
+        contact.preferred_until = self.now + for_s
+        contact.extra = canonical((*contact.extra, term))
 
     def _drop_preference(self, contact: _Contact) -> None:
         """The contact no longer waits for its preferred agent: anyone eligible may take it.
@@ -1228,12 +1243,12 @@ class Handlers:
         )
         contact.customer = command.customer
         preferred = command.preferred_agent
+        site = command.caller_site
         if preferred is not None and command.preferred_for_s > 0 and preferred in self._agents:
             # An agent the engine does not know cannot take it: no preference then.
-            term = identity_term(preferred)
-            contact.preferred = term
-            contact.preferred_until = self.now + command.preferred_for_s
-            contact.extra = canonical((*contact.extra, term))
+            self._prefer(contact, identity_term(preferred), command.preferred_for_s)
+        elif site is not None and queue.cfg.prefer_caller_site_s > 0 and _site_divides(queue, site):
+            self._prefer(contact, site_term(site), queue.cfg.prefer_caller_site_s)
         self._contacts[contact.id] = contact
         if command.log_arrival:
             if command.customer is None:

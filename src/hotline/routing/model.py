@@ -89,6 +89,9 @@ class OverflowCondition(StrEnum):
     QUEUE_LENGTH_EXCEEDS = "queue_length_exceeds"
     NO_AGENTS_LOGGED_IN = "no_agents_logged_in"
     CLOSED = "closed"
+    #: On entry, no agent of the queue's first ring is free to take the contact (it would have
+    #: to wait): e.g. on to another site's queue at once.
+    NO_AGENT_FREE = "no_agent_free"
 
 
 class OverflowAction(StrEnum):
@@ -227,6 +230,10 @@ class QueueConfig:
     """Blending: how many idle agents who serve this queue's first ring a campaign's dialler
     must leave to it (:meth:`~hotline.routing.engine.RoutingEngine.may_lend`), so that a
     caller arriving while campaigns dial finds an agent at once."""
+    prefer_caller_site_s: float = 0.0
+    """Sites: a contact whose caller is in a site's region (``ContactQueued(caller_site=)``)
+    is offered only to that site's agents for its first this many seconds here, then to
+    anyone eligible (0: no preference)."""
 
     def __post_init__(self) -> None:
         parse_requirements(self.requirements)
@@ -238,6 +245,8 @@ class QueueConfig:
             raise RoutingError(f"queue {self.id}: ring timeout must be positive")
         if self.wrap_up_s < 0 or self.head_start_s < 0:
             raise RoutingError(f"queue {self.id}: wrap-up and head start cannot be negative")
+        if self.prefer_caller_site_s < 0:
+            raise RoutingError(f"queue {self.id}: the caller's site preference cannot be negative")
         previous = 0.0
         for step in self.ageing:
             if step.after_s <= previous:
@@ -296,7 +305,8 @@ class QueueConfig:
 class AgentConfig:
     """An agent: skills with proficiency 1–5, languages, capacity per channel, wrap-up override.
 
-    A channel missing from ``capacity`` takes the routing configuration's default.
+    A channel missing from ``capacity`` takes the routing configuration's default; ``site``
+    is where the agent works (callers from that site's region may prefer them).
 
     >>> AgentConfig("a1", skills={"repair": 4}, capacity={Channel.CHAT: 3}).skills["repair"]
     4
@@ -308,6 +318,7 @@ class AgentConfig:
     capacity: Mapping[Channel, int] = field(default_factory=lambda: MappingProxyType({}))
     wrap_up_s: float | None = None
     name: str = ""
+    site: str | None = None
 
     def __post_init__(self) -> None:
         for skill, level in self.skills.items():
@@ -342,6 +353,8 @@ class RoutingConfig:
     desktops set to auto-answer, or a simulation with no ringing time); the engine then logs
     the offer and the answer itself, in the order a driver answering each ``Offer`` at once
     would have sent ``OfferAnswered``, and sets no ring-no-answer timer.
+    ``regions``: calling-number prefixes (``0551``, ``+86551``) and the site whose region
+    each is (:meth:`site_of_number`).
     """
 
     queues: tuple[QueueConfig, ...]
@@ -353,6 +366,25 @@ class RoutingConfig:
     ring_no_answer_reason: str = "ring_no_answer"
     seed: int = 0
     auto_answer: bool = False
+    regions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def site_of_number(self, number: str | None) -> str | None:
+        """The site whose region ``number`` calls from: the longest prefix that matches.
+
+        Spaces and dashes in the number are ignored; a number no region claims has no site.
+
+        >>> config = RoutingConfig(queues=(), regions={"0551": "hefei", "028": "chengdu"})
+        >>> config.site_of_number("0551-6288 1234"), config.site_of_number("13800138000")
+        ('hefei', None)
+        """
+        if not number or not self.regions:
+            return None
+        digits = number.replace(" ", "").replace("-", "")
+        for length in range(len(digits), 0, -1):
+            site = self.regions.get(digits[:length])
+            if site is not None:
+                return site
+        return None
 
     def __post_init__(self) -> None:
         ids = [q.id for q in self.queues]
@@ -390,10 +422,18 @@ class ContactQueued(Value):
     provided they serve the queue and meet the contact's terms; after that, or as soon as
     the preferred agent lets an offer of it go (declined, rang out), anyone eligible may take
     it, the contact keeping its place.
+
+    ``caller_site``: the site whose region the caller calls from
+    (:meth:`RoutingConfig.site_of_number`). In a queue with ``prefer_caller_site_s`` the
+    contact is offered only to that site's agents for that long, then to anyone eligible —
+    the same preference as a sticky agent's, for a set of agents (a sticky agent comes
+    first). It holds only where the queue has agents of that site logged in and agents of
+    another.
     """
 
     __slots__ = (
         "at",
+        "caller_site",
         "channel",
         "contact_id",
         "customer",
@@ -417,6 +457,7 @@ class ContactQueued(Value):
         "customer",
         "preferred_agent",
         "preferred_for_s",
+        "caller_site",
     )
 
     def __init__(
@@ -432,6 +473,7 @@ class ContactQueued(Value):
         customer: str | None = None,
         preferred_agent: str | None = None,
         preferred_for_s: float = 0.0,
+        caller_site: str | None = None,
     ) -> None:
         self.at: Final = at
         self.contact_id: Final = contact_id
@@ -444,6 +486,7 @@ class ContactQueued(Value):
         self.customer: Final = customer
         self.preferred_agent: Final = preferred_agent
         self.preferred_for_s: Final = preferred_for_s
+        self.caller_site: Final = caller_site
 
 
 @dataclass(frozen=True, slots=True)

@@ -275,10 +275,42 @@ def identity_term(agent_id: str) -> SkillTerm:
     return SkillTerm("@" + agent_id, ">=", 1)
 
 
+def site_term(site: str) -> SkillTerm:
+    """The requirement only the agents of ``site`` meet: how a caller prefers their region's site.
+
+    Like :func:`identity_term`, for a set of agents: every agent with a site carries a skill
+    named ``@site:<site>`` at level 1 (an agent id cannot hold ``:``, so it never names one
+    agent's identity), which no written requirement can name.
+    """
+    return SkillTerm("@site:" + site, ">=", 1)
+
+
+def _site_divides(queue: _Queue, site: str) -> bool:
+    """Whether preferring ``site`` in ``queue`` changes who may be offered a contact.
+
+    Only where the queue's agents include some of that site who are logged in (ready or
+    not: one on a break comes back) and some of another: with none of that site at work a
+    contact would wait for nobody, with all of them of it the preference is moot. (A scan
+    of the members, made only for contacts that bring a site.)
+    """
+    own = other = False
+    for agent in queue.members.values():
+        if agent.cfg.site == site:
+            own = own or agent.presence != _OUT
+        else:
+            other = True
+        if own and other:
+            return True
+    return False
+
+
 def agent_skills(cfg: AgentConfig) -> dict[str, int]:
-    """The agent's skills as the engine matches them: the configured ones and their identity."""
+    """The agent's skills as the engine matches them: the configured ones, their identity and
+    their site."""
     skills = dict(cfg.skills)
     skills["@" + cfg.id] = 1
+    if cfg.site is not None:
+        skills["@site:" + cfg.site] = 1
     return skills
 
 
@@ -427,7 +459,8 @@ class _Contact:
         self.hops = 0
         self.overflow_due: OverflowRule | None = None
         self.offer_kind = "queue"
-        # The sticky-agent term (see ``identity_term``) among ``extra``, while it holds.
+        # The sticky-agent or caller's-site term (``identity_term``, ``site_term``) among
+        # ``extra``, while it holds.
         self.preferred: SkillTerm | None = None
         self.preferred_until = 0.0
         self.customer: str | None = None

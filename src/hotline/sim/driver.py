@@ -259,10 +259,22 @@ class Simulation:
             patience_s=spec.patience.sample(self._patience_rng),
         )
         self._contacts[contact_id] = contact
-        # Positional arguments (at, contact_id, queue, channel, priority): cheaper.
-        self._command(
-            ContactQueued(self.now, contact_id, stream.queue, stream.channel, stream.priority)
-        )
+        if stream.caller_site is None:
+            # Positional arguments (at, contact_id, queue, channel, priority): cheaper.
+            self._command(
+                ContactQueued(self.now, contact_id, stream.queue, stream.channel, stream.priority)
+            )
+        else:
+            self._command(
+                ContactQueued(
+                    self.now,
+                    contact_id,
+                    stream.queue,
+                    stream.channel,
+                    stream.priority,
+                    caller_site=stream.caller_site,
+                )
+            )
         if contact.patience_s < math.inf:
             self._expect_patience(contact_id, self.now + contact.patience_s)
         following = next(self._arrivals[stream_index], None)

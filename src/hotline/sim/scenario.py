@@ -34,6 +34,11 @@ add handle time, patience and what-if options by queue id, and ``agents`` groups
 center's agents by ``team`` (or ``agents: [ids]``) to give them shifts; without ``agents``,
 every agent of the center works the whole run.
 
+Sites: an agent group may say where it works (``site: hefei``; a center's agents bring their
+own), an arrival stream where its callers call from (``caller_site: hefei``, a site some agent
+works at), and a queue how long it offers such callers only to their site's agents
+(``prefer_caller_site_s``; from a center file, the queue's own setting).
+
 Problems are reported together, each with its place in the file (:class:`Problem`).
 """
 
@@ -108,6 +113,8 @@ class AgentGroup:
     per_interval: tuple[int, ...] | None = None
     members: tuple[AgentConfig, ...] = ()
     """Named agents (from a center configuration); empty: ``count`` generated agents."""
+    site: str | None = None
+    """Where the group's generated agents work (a center's agents bring their own)."""
 
     def agent_ids(self) -> list[str]:
         """Ids of the group's agents: its members', or ``<group>-001`` …"""
@@ -121,19 +128,26 @@ class AgentGroup:
         if self.members:
             return list(self.members)
         return [
-            AgentConfig(agent_id, skills=dict(self.skills), languages=self.languages)
+            AgentConfig(
+                agent_id, skills=dict(self.skills), languages=self.languages, site=self.site
+            )
             for agent_id in self.agent_ids()
         ]
 
 
 @dataclass(frozen=True, slots=True)
 class ArrivalStream:
-    """Contacts arriving at one queue: a rate per interval (contacts per second)."""
+    """Contacts arriving at one queue: a rate per interval (contacts per second).
+
+    ``caller_site``: the site whose region these callers call from (the engine prefers
+    that site's agents where the queue says so: ``prefer_caller_site_s``).
+    """
 
     queue: str
     rates_per_s: tuple[float, ...]
     channel: Channel = Channel.VOICE
     priority: int | None = None
+    caller_site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -373,6 +387,9 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
                 breaks.append((b_start, length))
             shifts.append(Shift(s_start, s_end, tuple(breaks)))
         languages = raw.get("languages")
+        site = raw.get("site")
+        if site is not None and members:
+            problem(f"{where}.site", "the center's agents bring their own site")
         groups.append(
             AgentGroup(
                 name=group_name,
@@ -382,6 +399,7 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
                 shifts=tuple(shifts),
                 per_interval=tuple(per_interval) if per_interval is not None else None,
                 members=members,
+                site=str(site) if site is not None and not members else None,
             )
         )
     if not groups and center_routing is not None and center_routing.agents:
@@ -396,6 +414,7 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
     if not groups and not any(p.field == "agents" for p in problems):
         problem("agents", "a scenario needs at least one agent group")
 
+    agent_sites = {a.site for group in groups for a in group.agent_configs() if a.site is not None}
     streams: list[ArrivalStream] = []
     for index, raw in enumerate(_list(data.get("arrivals"), "arrivals", problem)):
         where = f"arrivals[{index}]"
@@ -428,12 +447,21 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
             problem(f"{where}.channel", f"unknown channel {channel_name!r}")
             channel = Channel.VOICE
         priority = raw.get("priority")
+        caller_site = raw.get("caller_site")
+        if caller_site is not None and str(caller_site) not in agent_sites:
+            problem(
+                f"{where}.caller_site",
+                f"no agent works at site {caller_site!r} (agents' sites: "
+                + (", ".join(sorted(agent_sites)) or "none")
+                + ")",
+            )
         streams.append(
             ArrivalStream(
                 queue=queue_id,
                 rates_per_s=tuple(rates),
                 channel=channel,
                 priority=int(priority) if priority is not None else None,
+                caller_site=str(caller_site) if caller_site is not None else None,
             )
         )
     if not streams and not any(p.field == "arrivals" for p in problems):
@@ -473,7 +501,7 @@ def _queue(raw: Any, where: str, problem: Any) -> QueueSpec | None:
         "id", "channel", "requirements", "strategy", "priority_mode", "head_start_s",
         "head_start_by_priority", "wrap_up_s", "service_level_threshold_s",
         "target_service_level", "handle_time", "patience", "callback_after_s",
-        "overflow_after_s", "overflow_to", "expected_handle_s",
+        "overflow_after_s", "overflow_to", "expected_handle_s", "prefer_caller_site_s",
     }  # fmt: skip
     for key in sorted(set(raw) - known):
         problem(f"{where}.{key}", "unknown queue setting")
@@ -513,6 +541,7 @@ def _queue(raw: Any, where: str, problem: Any) -> QueueSpec | None:
             target_service_level=float(raw.get("target_service_level", 0.8)),
             overflow=tuple(overflow),
             expected_handle_s=float(raw.get("expected_handle_s", handle.mean)),
+            prefer_caller_site_s=float(raw.get("prefer_caller_site_s", 0.0)),
         )
     except (RoutingError, ValueError) as exc:
         problem(where, str(exc))

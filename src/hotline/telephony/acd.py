@@ -292,7 +292,12 @@ class CommandRouter(ABC):
         language: str | None,
         data: Mapping[str, str],
     ) -> list[RoutingDecision]:
-        """Queue the caller (the driver already logged the arrival)."""
+        """Queue the caller (the driver already logged the arrival).
+
+        The calling number's region names the caller's site
+        (:meth:`~hotline.routing.model.RoutingConfig.site_of_number`), which the queue may
+        prefer."""
+        caller_site = self._engine().config.site_of_number(data.get("caller"))
         return self._apply(
             at,
             lambda now: ContactQueued(
@@ -307,6 +312,7 @@ class CommandRouter(ABC):
                 # the caller rules' sticky agent (CallCenter._recognised)
                 preferred_agent=data.get("preferred_agent"),
                 preferred_for_s=float(data.get("preferred_for_s") or 0.0),
+                caller_site=caller_site,
             ),
         )
 

@@ -9,12 +9,12 @@ keeps its place in line throughout.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotline.routing.engine import RoutingEngine
+from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
     AgentConfig,
     AgentLoggedIn,
@@ -127,36 +127,33 @@ def test_the_preference_does_not_lift_the_queues_own_requirements() -> None:
 # ----------------------------------------------------------------------------- property
 
 
-def drive(ops: list[tuple[int, int, int, float]]) -> None:
-    """Random traffic where half the contacts prefer an agent; check every offer made."""
-    engine = RoutingEngine(CONFIG)
-    now = 0.0
-    serial = 0
-    window: dict[str, tuple[str, float]] = {}  # contact -> (preferred agent, until)
-    offered: set[str] = set()
+#: What a random run does with each engine result: (result, its instant, the command or
+#: ``None`` for a timer).
+Observer = Callable[[Result, float, Command | None], None]
 
-    def check(effects: Sequence[object], at: float) -> None:
-        for effect in effects:
-            if not isinstance(effect, Offer) or effect.kind != "queue":
-                continue
-            preference = window.get(effect.contact_id)
-            if preference is not None and effect.contact_id not in offered:
-                agent, until = preference
-                assert effect.agent_id == agent or at >= until, (
-                    f"{effect.contact_id} offered to {effect.agent_id} at {at}, "
-                    f"while it waits for {agent} until {until}"
-                )
-            offered.add(effect.contact_id)
+
+def random_traffic(
+    engine: RoutingEngine,
+    ops: list[tuple[int, int, int, float]],
+    *,
+    arrival: Callable[[float, str, int, int], ContactQueued],
+    observe: Observer,
+) -> None:
+    """Drive ``engine`` with random agents' and contacts' doings (``ops``), contacts made by
+    ``arrival(now, contact_id, k, j)``; every result goes to ``observe``, timers one deadline
+    at a time (so each offer is seen at its own instant), and the pools' invariant is checked
+    around every command."""
+    serial = 0
+    now = 0.0
 
     def attempt(command: Command) -> None:
-        # Timers fire one deadline at a time, so each offer is checked at its own instant.
         deadline = engine.next_deadline()
         while deadline is not None and deadline <= command.at:
-            check(engine.advance(deadline).effects, deadline)
+            observe(engine.advance(deadline), deadline, None)
             deadline = engine.next_deadline()
         check_no_missed_match(engine)
         with contextlib.suppress(RoutingConflict):
-            check(engine.handle(command).effects, command.at)
+            observe(engine.handle(command), command.at, command)
         check_no_missed_match(engine)
 
     def in_stage(stage: str) -> list[str]:
@@ -167,24 +164,7 @@ def drive(ops: list[tuple[int, int, int, float]]) -> None:
         agent = AGENTS[k % len(AGENTS)].id
         if op == 0:
             serial += 1
-            contact_id = f"c{serial}"
-            requirements, language = EXTRAS[j % len(EXTRAS)]
-            preferred = AGENTS[j % len(AGENTS)].id if k % 2 else None
-            for_s = float(5 + 10 * (j % 3))
-            if preferred is not None:
-                window[contact_id] = (preferred, now + for_s)
-            attempt(
-                ContactQueued(
-                    at=now,
-                    contact_id=contact_id,
-                    queue=QUEUES[k % len(QUEUES)].id,
-                    priority=j % 2,
-                    requirements=requirements,
-                    language=language,
-                    preferred_agent=preferred,
-                    preferred_for_s=for_s,
-                )
-            )
+            attempt(arrival(now, f"c{serial}", k, j))
         elif op == 1:
             attempt(AgentLoggedIn(at=now, agent_id=agent, ready=j % 3 != 0))
         elif op == 2:
@@ -221,10 +201,48 @@ def drive(ops: list[tuple[int, int, int, float]]) -> None:
         else:
             deadline = engine.next_deadline()
             while deadline is not None and deadline <= now:
-                check(engine.advance(deadline).effects, deadline)
+                observe(engine.advance(deadline), deadline, None)
                 deadline = engine.next_deadline()
             engine.advance(now)
             check_no_missed_match(engine)
+
+
+def drive(ops: list[tuple[int, int, int, float]]) -> None:
+    """Random traffic where half the contacts prefer an agent; check every offer made."""
+    window: dict[str, tuple[str, float]] = {}  # contact -> (preferred agent, until)
+    offered: set[str] = set()
+
+    def arrival(now: float, contact_id: str, k: int, j: int) -> ContactQueued:
+        requirements, language = EXTRAS[j % len(EXTRAS)]
+        preferred = AGENTS[j % len(AGENTS)].id if k % 2 else None
+        for_s = float(5 + 10 * (j % 3))
+        if preferred is not None:
+            window[contact_id] = (preferred, now + for_s)
+        return ContactQueued(
+            at=now,
+            contact_id=contact_id,
+            queue=QUEUES[k % len(QUEUES)].id,
+            priority=j % 2,
+            requirements=requirements,
+            language=language,
+            preferred_agent=preferred,
+            preferred_for_s=for_s,
+        )
+
+    def observe(result: Result, at: float, command: Command | None) -> None:
+        for effect in result.effects:
+            if not isinstance(effect, Offer) or effect.kind != "queue":
+                continue
+            preference = window.get(effect.contact_id)
+            if preference is not None and effect.contact_id not in offered:
+                agent, until = preference
+                assert effect.agent_id == agent or at >= until, (
+                    f"{effect.contact_id} offered to {effect.agent_id} at {at}, "
+                    f"while it waits for {agent} until {until}"
+                )
+            offered.add(effect.contact_id)
+
+    random_traffic(RoutingEngine(CONFIG), ops, arrival=arrival, observe=observe)
 
 
 OPERATIONS = [0] * 6 + [1] * 3 + [2] * 2 + [3] + [4] * 4 + [5, 6] + [7] * 3 + [8] * 2 + [9] * 2

@@ -307,3 +307,53 @@ def test_the_shipped_sample_scenario_runs() -> None:
     run = Simulation(sc, seed=sc.seed).run()
     outcomes = Counter(events_to_frame(run.events)["outcome"].to_list())
     assert outcomes["answered"] > 500 and run.conflicts == 0
+
+
+def test_callers_from_a_sites_region_wait_for_that_site_then_anyone() -> None:
+    """Two sites serve one queue; every caller comes from hefei's region. Hefei's one agent
+    is overloaded: chengdu's agents take a caller only after the 20 s preference, never
+    sooner — and without the preference they take callers at once."""
+
+    def two_sites(prefer_s: float) -> dict[str, Any]:
+        return small(
+            queues=[
+                {
+                    "id": "repair",
+                    "requirements": ["repair"],
+                    "handle_time": 120,
+                    "patience": "never",
+                    "prefer_caller_site_s": prefer_s,
+                }
+            ],
+            agents=[
+                {"group": "hf", "count": 1, "skills": {"repair": 2}, "site": "hefei"},
+                {"group": "cd", "count": 2, "skills": {"repair": 2}, "site": "chengdu"},
+            ],
+            arrivals=[{"queue": "repair", "rates_per_hour": [60, 60], "caller_site": "hefei"}],
+        )
+
+    def waits_by_site(prefer_s: float) -> dict[str, list[float]]:
+        run = Simulation(scenario_from_dict(two_sites(prefer_s)), seed=4).run()
+        queued = {e.contact_id: e.at for e in run.events if e.kind is EventKind.QUEUED}
+        waits: dict[str, list[float]] = {"hf": [], "cd": []}
+        for e in run.events:
+            if e.kind is EventKind.ANSWERED and e.agent_id is not None:
+                waits[e.agent_id[:2]].append(e.at - queued[str(e.contact_id)])
+        return waits
+
+    preferred = waits_by_site(20)
+    assert len(preferred["hf"]) > 10 and len(preferred["cd"]) > 10
+    assert min(preferred["cd"]) >= 20  # chengdu only after the preference ran out
+    assert min(preferred["hf"]) == 0
+    plain = waits_by_site(0)
+    assert min(plain["cd"]) < 20  # without it, chengdu's free agents answer at once
+
+
+def test_a_caller_site_no_agent_works_at_is_a_located_problem() -> None:
+    with pytest.raises(ValidationFailed) as failed:
+        scenario_from_dict(
+            small(arrivals=[{"queue": "repair", "rates_per_hour": [60], "caller_site": "wuhan"}])
+        )
+    assert [(p.field, p.rule) for p in failed.value.problems] == [
+        ("arrivals[0].caller_site", "no agent works at site 'wuhan' (agents' sites: none)")
+    ]
