@@ -14,9 +14,10 @@ the event log written to Parquet) is the same as for a run in this process:
   ``tcp://host:port`` whose workers run the same Hotline — and gathers them as they complete.
 
 A task function must be importable by name on the workers (a module-level function, as
-:func:`replicate_one` is) and its task and result must pickle: the compiled engine's events pickle by field
-(:class:`hotline.core.values.Value`), its frozen dataclasses through their constructors
-(:func:`hotline.compiled.pickle_by_constructor`, registered when this module is imported).
+:func:`replicate_one` is) and its task and result must pickle: the compiled engine's events
+pickle by field (:class:`hotline.core.values.Value`), its frozen dataclasses through their
+constructors (:func:`hotline.compiled.pickle_by_constructor`, registered when this module is
+imported).
 
 >>> from hotline.sim.scenario import scenario_from_dict
 >>> scenario = scenario_from_dict({
@@ -111,8 +112,9 @@ class DaskCluster:
     existing scheduler; close it (or use it as a context manager) when done.
     """
 
-    def __init__(self, client: Client, cluster: LocalCluster | None = None) -> None:
+    def __init__(self, client: Client, address: str, cluster: LocalCluster | None = None) -> None:
         self.client = client
+        self.address = address
         self._cluster = cluster
 
     @classmethod
@@ -127,7 +129,7 @@ class DaskCluster:
             raise ValueError("a cluster needs at least one worker")
         from distributed import Client, LocalCluster
 
-        cluster = LocalCluster(
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
@@ -137,11 +139,11 @@ class DaskCluster:
             local_directory=local_directory,
         )
         try:
-            client = Client(cluster)
+            client = Client(cluster)  # type: ignore[no-untyped-call]
         except BaseException:
             cluster.close()
             raise
-        return cls(client, cluster)
+        return cls(client, cluster.scheduler_address, cluster)
 
     @classmethod
     def connect(cls, address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> DaskCluster:
@@ -152,10 +154,10 @@ class DaskCluster:
         from distributed import Client
 
         try:
-            client = Client(address, timeout=f"{timeout_s}s")
+            client = Client(address, timeout=f"{timeout_s}s")  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise OSError(f"no Dask scheduler answered at {address}: {exc}") from exc
-        return cls(client)
+        return cls(client, address)
 
     @property
     def workers(self) -> int:
@@ -166,7 +168,7 @@ class DaskCluster:
     def description(self) -> str:
         """Where the tasks run, in words."""
         kind = "a local Dask cluster" if self._cluster is not None else "the Dask scheduler"
-        return f"{kind} at {self.client.scheduler.address} ({self.workers} workers)"
+        return f"{kind} at {self.address} ({self.workers} workers)"
 
     def map(
         self,
@@ -188,19 +190,20 @@ class DaskCluster:
         position = {future.key: index for index, future in enumerate(futures)}
         results: list[Any] = [None] * len(futures)
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 result = future.result()
                 index = position[future.key]
                 results[index] = result
                 if done is not None:
                     done(index, result)
         finally:
-            self.client.cancel([f for f in futures if not f.done()])
+            pending = [f for f in futures if not f.done()]  # type: ignore[no-untyped-call]
+            self.client.cancel(pending)  # type: ignore[no-untyped-call]
         return results
 
     def close(self) -> None:
         """Disconnect; a cluster started here is shut down with its worker processes."""
-        self.client.close()
+        self.client.close()  # type: ignore[no-untyped-call]
         if self._cluster is not None:
             self._cluster.close()
 

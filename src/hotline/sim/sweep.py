@@ -324,7 +324,7 @@ def grid_from_dict(data: Any, *, source: str = "<grid>", folder: Path | None = N
     >>> grid_from_dict({"scenario": "x.yaml", "staffing": [1, "lots"]}, source="g.yaml")
     Traceback (most recent call last):
     ...
-    hotline.core.errors.ValidationFailed: g.yaml: staffing[1]: 'lots' is not a positive number
+    hotline.core.errors.ValidationFailed: g.yaml: staffing[1]: 'lots' is not a factor in (0, 10]
     """
     problems: list[Problem] = []
 
@@ -384,7 +384,7 @@ def _factors(value: Any, where: str, problem: Callable[[str, str], None]) -> lis
     factors: list[float] = []
     for index, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, int | float) or not 0 < item <= 10:
-            problem(f"{where}[{index}]", f"{item!r} is not a positive number (at most 10)")
+            problem(f"{where}[{index}]", f"{item!r} is not a factor in (0, 10]")
         elif float(item) in factors:
             problem(f"{where}[{index}]", f"{item!r} is already in the list")
         else:

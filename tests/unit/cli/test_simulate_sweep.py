@@ -72,7 +72,7 @@ def test_every_problem_of_a_bad_grid_is_named_with_its_file_and_field(tmp_path: 
     where = f"{grid}: "
     for expected in (
         "replications: a whole number of at least 2",
-        "staffing[1]: -2 is not a positive number",
+        "staffing[1]: -2 is not a factor in (0, 10]",
         "staffing[2]: 1.0 is already in the list",
         "volume: a non-empty list of factors",
         "routing[0].strategy: unknown strategy 'fastest'",
