@@ -41,35 +41,9 @@ import time
 
 from hotline import compiled
 from hotline.sim.fanout import DaskCluster, InProcess, replicate
-from hotline.sim.scenario import Scenario, scenario_from_dict
+from hotline.sim.scenario import Scenario
 from hotline.sim.sweep import CellTask, Grid, measure_cell, sweep
-
-AGENTS = 100
-AHT_S = 180.0
-PATIENCE_S = 300.0
-LOAD_ERLANGS = 95.0
-
-
-def day(hours: float) -> Scenario:
-    """The M/M/N+M day of ``bench/sim.py``, ``hours`` long."""
-    return scenario_from_dict(
-        {
-            "start": "2026-03-02T00:00:00",
-            "interval_s": 1800,
-            "queues": [
-                {
-                    "id": "q",
-                    "handle_time": {"exponential": AHT_S},
-                    "patience": {"exponential": PATIENCE_S},
-                    "wrap_up_s": 0,
-                }
-            ],
-            "agents": [{"group": "agents", "count": AGENTS}],
-            "arrivals": [
-                {"queue": "q", "rates_per_hour": [LOAD_ERLANGS / AHT_S * 3600] * int(hours * 2)}
-            ],
-        }
-    )
+from sim import mmn_day
 
 
 def nothing(index: int) -> int:
@@ -89,7 +63,7 @@ def main() -> None:
     tasks = args.tasks or (8 if args.quick else 16)
     args.hours = args.hours or (4.0 if args.quick else 8.0)
     args.rounds = args.rounds or (3 if args.quick else 5)
-    grid = Grid(day(args.hours), replications=tasks, seed=args.seed)
+    grid = Grid(mmn_day(args.hours), replications=tasks, seed=args.seed)
     load_before = os.getloadavg()
 
     began = time.perf_counter()
@@ -110,7 +84,7 @@ def main() -> None:
         start_s = time.perf_counter() - began
         with cluster:
             # Warm up: each worker imports Hotline (the compiled engine, polars) once.
-            cluster.map(warm_up, [args.seed] * args.workers)
+            cluster.map(warm_up, [mmn_day(0.5)] * args.workers)
             empty = 200 if args.quick else 500
             began = time.perf_counter()
             cluster.map(nothing, list(range(empty)))
@@ -172,9 +146,9 @@ def main() -> None:
     )
 
 
-def warm_up(seed: int) -> int:
+def warm_up(scenario: Scenario) -> int:
     """A short replication on a worker: imports and first-call costs paid before timing."""
-    return measure_cell(CellTask(0, day(0.5), seed, 0)).contacts
+    return measure_cell(CellTask(0, scenario, 0, 0)).contacts
 
 
 if __name__ == "__main__":

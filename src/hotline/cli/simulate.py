@@ -8,7 +8,7 @@ import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -79,6 +79,25 @@ def _frame_table(title: str, frame: Any) -> Table:
             )
         )
     return table
+
+
+def refuse(failed: ValidationFailed) -> NoReturn:
+    """Print every located problem of a refused file and exit with status 1."""
+    for problem in failed.problems:
+        error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1) from None
+
+
+def simulation_progress() -> Progress:
+    """Rich progress of simulated runs on stderr: runs done and contacts simulated."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[contacts]} contacts"),
+        TimeElapsedColumn(),
+        console=error_console,
+    )
 
 
 WORKERS_OPTION = typer.Option(
@@ -190,9 +209,7 @@ def simulate_command(
         try:
             scenario = load_scenario(scenario_file)
         except ValidationFailed as failed:
-            for problem in failed.problems:
-                error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            refuse(failed)
     else:
         error_console.print("give a SCENARIO file or --fit-from FILE")
         raise typer.Exit(2)
@@ -201,14 +218,7 @@ def simulate_command(
         f"Scenario {scenario.name!r}, {replications} replications, seed {seed}", highlight=False
     )
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[contacts]} contacts"),
-        TimeElapsedColumn(),
-        console=error_console,
-    ) as progress:
+    with simulation_progress() as progress:
         task = progress.add_task("Simulating", total=replications, contacts=0)
 
         def advance(replication: Replication) -> None:

@@ -16,16 +16,20 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hotline.cli.simulate import SCHEDULER_OPTION, WORKERS_OPTION, executor_or_exit
+from hotline.cli.simulate import (
+    SCHEDULER_OPTION,
+    WORKERS_OPTION,
+    executor_or_exit,
+    refuse,
+    simulation_progress,
+)
 from hotline.core.errors import ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.sim.sweep import CellFigures, SweepResult, describe_cells, load_grid, sweep
 
 console = Console(width=None if sys.stdout.isatty() else 160)
-error_console = Console(stderr=True)
 
 #: Columns of the printed table: figure, heading, format of the mean and half-width.
 _SHOWN = (
@@ -84,9 +88,7 @@ def simulate_sweep_command(
     try:
         grid = load_grid(grid_file)
     except ValidationFailed as failed:
-        for problem in failed.problems:
-            error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        refuse(failed)
     cells = grid.cells()
     console.print(
         f"Scenario {grid.scenario.name!r}: {describe_cells(cells)} × {grid.replications} "
@@ -95,14 +97,7 @@ def simulate_sweep_command(
     )
     with (
         executor_or_exit(workers, scheduler) as executor,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[contacts]} contacts"),
-            TimeElapsedColumn(),
-            console=error_console,
-        ) as progress,
+        simulation_progress() as progress,
     ):
         task = progress.add_task("Simulating", total=len(cells) * grid.replications, contacts=0)
 

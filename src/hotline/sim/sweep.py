@@ -40,9 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
-from hotline.core.documents import load_yaml
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.metrics.compute import events_to_frame, queue_figures
 from hotline.routing.model import (
@@ -54,7 +52,7 @@ from hotline.routing.model import (
 from hotline.sim.driver import Simulation
 from hotline.sim.fanout import Executor, InProcess
 from hotline.sim.results import center_occupancy, confidence_interval, metric_settings
-from hotline.sim.scenario import AgentGroup, Scenario, load_scenario
+from hotline.sim.scenario import AgentGroup, Scenario, load_scenario, read_yaml_file
 
 #: The center's figures measured in each replication of each cell, in table order.
 CELL_FIGURES: tuple[str, ...] = (
@@ -299,23 +297,7 @@ def sweep(
 
 def load_grid(path: Path) -> Grid:
     """Read and check a grid file; every problem is reported with the file and field."""
-    source = str(path)
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"), source=source)
-    except OSError as exc:
-        raise ValidationFailed([Problem(rule=str(exc), file=source)]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ValidationFailed(
-            [
-                Problem(
-                    rule=f"not valid YAML: {exc}",
-                    file=source,
-                    line=mark.line + 1 if mark is not None else None,
-                )
-            ]
-        ) from exc
-    return grid_from_dict(data, source=source, folder=path.parent)
+    return grid_from_dict(read_yaml_file(path), source=str(path), folder=path.parent)
 
 
 def grid_from_dict(data: Any, *, source: str = "<grid>", folder: Path | None = None) -> Grid:

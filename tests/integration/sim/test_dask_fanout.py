@@ -25,8 +25,8 @@ from hotline.sim.scenario import Scenario, scenario_from_dict
 from hotline.sim.sweep import CellTask, Grid, RoutingVariant, measure_cell, sweep
 
 
-def small_scenario() -> Scenario:
-    """Two queues with skills, an overflow and impatient callers: an hour at ten agents."""
+def small_scenario(intervals: int = 2) -> Scenario:
+    """Two queues with skills, an overflow and impatient callers: half-hours at ten agents."""
     return scenario_from_dict(
         {
             "start": "2026-03-02T08:00:00",
@@ -47,8 +47,8 @@ def small_scenario() -> Scenario:
                 {"group": "general", "count": 4},
             ],
             "arrivals": [
-                {"queue": "repair", "rates_per_hour": [90, 110]},
-                {"queue": "general", "rates_per_hour": [60, 70]},
+                {"queue": "repair", "rates_per_hour": [90, 110][:intervals]},
+                {"queue": "general", "rates_per_hour": [60, 70][:intervals]},
             ],
         }
     )
@@ -102,25 +102,25 @@ def test_replications_on_two_worker_processes_equal_the_local_run(cluster):
 
 def test_a_sweep_on_the_cluster_equals_the_local_sweep_cell_by_cell(cluster):
     grid = Grid(
-        small_scenario(),
+        small_scenario(intervals=1),
         staffing=(0.8, 1.2),
         routing=(
             RoutingVariant("no overflow", overflow=False),
             RoutingVariant("callback", callback_after_s=30),
         ),
-        volume=(1.0, 1.3),
+        volume=(1.3,),
         replications=2,
         seed=4,
     )
     local = sweep(grid)
     fanned = sweep(grid, executor=cluster)
-    assert len(fanned.cells) == 8
+    assert len(fanned.cells) == 4
     assert fanned.figures == local.figures
     assert fanned.table().equals(local.table())
     table = local.table()
     # More agents answer more of the same callers within the threshold.
-    low = table.filter((table["staffing"] == 0.8) & (table["volume"] == 1.3))
-    high = table.filter((table["staffing"] == 1.2) & (table["volume"] == 1.3))
+    low = table.filter(table["staffing"] == 0.8)
+    high = table.filter(table["staffing"] == 1.2)
     assert float(high["service_level"].mean()) > float(low["service_level"].mean())  # type: ignore[arg-type]
 
 
