@@ -53,16 +53,16 @@ def nothing(index: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="8 tasks of 4 hours (< 2 min).")
+    parser.add_argument("--quick", action="store_true", help="6 tasks of 4 hours (< 2 min).")
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes.")
     parser.add_argument("--tasks", type=int, default=None, help="Replications in the batch.")
     parser.add_argument("--hours", type=float, default=None, help="Simulated hours per task.")
     parser.add_argument("--rounds", type=int, default=None, help="Local and Dask runs each.")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    tasks = args.tasks or (8 if args.quick else 16)
+    tasks = args.tasks or (6 if args.quick else 16)
     args.hours = args.hours or (4.0 if args.quick else 8.0)
-    args.rounds = args.rounds or (3 if args.quick else 5)
+    args.rounds = args.rounds or (2 if args.quick else 5)
     grid = Grid(mmn_day(args.hours), replications=tasks, seed=args.seed)
     load_before = os.getloadavg()
 
@@ -85,7 +85,7 @@ def main() -> None:
         with cluster:
             # Warm up: each worker imports Hotline (the compiled engine, polars) once.
             cluster.map(warm_up, [mmn_day(0.5)] * args.workers)
-            empty = 200 if args.quick else 500
+            empty = 100 if args.quick else 500
             began = time.perf_counter()
             cluster.map(nothing, list(range(empty)))
             overhead_s = (time.perf_counter() - began) / empty

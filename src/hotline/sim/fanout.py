@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import gc
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -195,6 +196,9 @@ class DaskCluster:
             scheduler_port=0,
             dashboard_address=None,
             local_directory=local_directory,
+            # Dask's own warnings (a worker slow to stop under load, then stopped) are not the
+            # command's news; its errors still show.
+            silence_logs=logging.ERROR,
         )
         try:
             client = Client(cluster)  # type: ignore[no-untyped-call]
@@ -324,9 +328,21 @@ def replicate(
         raise ValueError("at least one replication is needed")
     tasks = [ReplicationTask(scenario, seed, index) for index in range(replications)]
     run = SimulationRun(scenario=scenario, seed=seed)
-    run.replications = (executor or InProcess()).map(
-        replicate_one,
-        tasks,
-        done=None if progress is None else (lambda _index, replication: progress(replication)),
-    )
+    # The logs gathered are kept to the end, and rebuilding each makes many objects: every
+    # full collection meanwhile would scan all the logs received before. Each is frozen as it
+    # arrives (gc.freeze: the collector skips it from then on), as the driver does with the
+    # log it writes; left alone when the caller froze objects itself.
+    manage_gc = gc.isenabled() and gc.get_freeze_count() == 0
+
+    def arrived(_index: int, replication: Replication) -> None:
+        if manage_gc:
+            gc.freeze()
+        if progress is not None:
+            progress(replication)
+
+    try:
+        run.replications = (executor or InProcess()).map(replicate_one, tasks, done=arrived)
+    finally:
+        if manage_gc:
+            gc.unfreeze()
     return run
