@@ -166,3 +166,29 @@ def unused_tcp_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_the_sweep_command_on_a_scheduler_writes_the_table_it_writes_alone(cluster, tmp_path):
+    from typer.testing import CliRunner
+
+    from hotline.cli.main import app
+    from tests.unit.cli.test_simulate_sweep import write
+
+    grid = write(tmp_path, "scenario: scenario.yaml\nreplications: 2\nstaffing: [0.5, 1.0]\n")
+    runner = CliRunner()
+    alone = runner.invoke(app, ["simulate-sweep", str(grid), "--csv", str(tmp_path / "a.csv")])
+    fanned = runner.invoke(
+        app,
+        [
+            "simulate-sweep",
+            str(grid),
+            "--csv",
+            str(tmp_path / "b.csv"),
+            "--scheduler",
+            cluster.address,
+        ],
+    )
+    assert alone.exit_code == 0, alone.output
+    assert fanned.exit_code == 0, fanned.output
+    assert f"Running on the Dask scheduler at {cluster.address} (2 workers)" in fanned.output
+    assert (tmp_path / "b.csv").read_text() == (tmp_path / "a.csv").read_text()
