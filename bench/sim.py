@@ -35,7 +35,7 @@ from typing import Any
 from hotline import compiled
 from hotline.metrics.compute import events_to_frame, queue_figures
 from hotline.sim.driver import Simulation
-from hotline.sim.scenario import scenario_from_dict
+from hotline.sim.scenario import Scenario, scenario_from_dict
 from hotline.wfm.erlang import erlang_a_figures
 
 AGENTS = 100
@@ -84,9 +84,9 @@ def simpy_day(hours: float, seed: int) -> dict[str, Any]:
     return stats
 
 
-def hotline_day(hours: float, seed: int) -> dict[str, Any]:
-    """The same model through Hotline's simulator and routing engine."""
-    scenario = scenario_from_dict(
+def mmn_day(hours: float) -> Scenario:
+    """The M/M/N+M model as a Hotline scenario, ``hours`` long (also ``bench/sim_scale.py``'s)."""
+    return scenario_from_dict(
         {
             "start": "2026-03-02T00:00:00",
             "interval_s": 1800,
@@ -105,6 +105,11 @@ def hotline_day(hours: float, seed: int) -> dict[str, Any]:
             ],
         }
     )
+
+
+def hotline_day(hours: float, seed: int) -> dict[str, Any]:
+    """The same model through Hotline's simulator and routing engine."""
+    scenario = mmn_day(hours)
     simulation = Simulation(scenario, seed=seed)
     cpu = time.thread_time()
     run = simulation.run()

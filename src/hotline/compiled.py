@@ -16,6 +16,8 @@ source is reported once on the ``hotline`` logger.
 
 from __future__ import annotations
 
+import copyreg
+import dataclasses
 import hashlib
 import importlib.abc
 import importlib.machinery
@@ -26,7 +28,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
+from typing import Any
 
 #: The modules compiled by ``scripts/compile.py``, in dependency order.
 COMPILED_MODULES: tuple[str, ...] = (
@@ -105,6 +108,57 @@ def status() -> dict[str, bool]:
     True
     """
     return {name: is_compiled(importlib.import_module(name)) for name in COMPILED_MODULES}
+
+
+def pickle_by_constructor() -> None:
+    """Let the compiled modules' frozen dataclasses pickle: Dask's tasks carry them.
+
+    Pickle rebuilds a dataclass by assigning its fields one by one; compiled, a frozen
+    dataclass is a native class whose fields refuse assignment, so unpickling one raises
+    ``FrozenInstanceError`` (a scenario's queue configuration, overflow rules, distributions
+    and calendars are such classes). Each is registered with :mod:`copyreg` to be rebuilt
+    through its constructor instead, from its ``init`` fields (the others are derived in
+    ``__post_init__``, as ``BusinessCalendar.zone`` is). A read-only mapping
+    (``MappingProxyType``, a queue's ``head_start_by_priority``), which pickle cannot take at
+    all, is sent as a copy of its items. Interpreted classes pickle the same way.
+
+    >>> import pickle
+    >>> from hotline.routing.model import OverflowAction, OverflowCondition, OverflowRule
+    >>> pickle_by_constructor()
+    >>> rule = OverflowRule(OverflowCondition.WAIT_EXCEEDS, OverflowAction.CALLBACK, 60, "q")
+    >>> pickle.loads(pickle.dumps(rule)) == rule
+    True
+    """
+    copyreg.pickle(MappingProxyType, _mapping_proxy_items)
+    for name in COMPILED_MODULES:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and value.__module__ == name
+                and dataclasses.is_dataclass(value)
+                and value.__dataclass_params__.frozen  # type: ignore[attr-defined]
+            ):
+                copyreg.pickle(value, _by_constructor)
+
+
+def _mapping_proxy_items(proxy: MappingProxyType[Any, Any]) -> tuple[Any, tuple[Any, ...]]:
+    return _read_only, (dict(proxy),)
+
+
+def _read_only(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    """Rebuild a read-only mapping (the type itself cannot be pickled by name)."""
+    return MappingProxyType(items)
+
+
+def _by_constructor(value: Any) -> tuple[Any, tuple[Any, ...]]:
+    fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
+    return _construct, (type(value), fields)
+
+
+def _construct(cls: type, fields: dict[str, Any]) -> Any:
+    """Rebuild a frozen dataclass from its ``init`` fields (see pickle_by_constructor)."""
+    return cls(**fields)
 
 
 class _FromSource(importlib.abc.MetaPathFinder):

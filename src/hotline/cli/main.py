@@ -29,6 +29,9 @@ def _register() -> None:
     from hotline.cli import simulate
 
     simulate.register(app)
+    from hotline.cli import sweep
+
+    sweep.register(app)
     from hotline.cli import campaign_sim
 
     campaign_sim.register(app)

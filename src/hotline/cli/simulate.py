@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,7 +20,8 @@ from hotline.core.errors import ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.metrics.importer import load_mapping
 from hotline.sim import results
-from hotline.sim.driver import Replication, SimulationRun, simulate
+from hotline.sim.driver import Replication, SimulationRun
+from hotline.sim.fanout import Executor, InProcess, open_executor, replicate
 from hotline.sim.fit import compare, fit_scenario, replay_scenario
 from hotline.sim.scenario import Scenario, load_scenario
 from hotline.store import event_log
@@ -78,6 +81,55 @@ def _frame_table(title: str, frame: Any) -> Table:
     return table
 
 
+def refuse(failed: ValidationFailed) -> NoReturn:
+    """Print every located problem of a refused file and exit with status 1."""
+    for problem in failed.problems:
+        error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1) from None
+
+
+def simulation_progress() -> Progress:
+    """Rich progress of simulated runs on stderr: runs done and contacts simulated."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[contacts]} contacts"),
+        TimeElapsedColumn(),
+        console=error_console,
+    )
+
+
+WORKERS_OPTION = typer.Option(
+    None,
+    "--workers",
+    "-w",
+    min=1,
+    help="Run the replications on a local Dask cluster of this many worker processes "
+    "(1 or none: in this process). The results are the same for the same seed.",
+)
+SCHEDULER_OPTION = typer.Option(
+    None,
+    "--scheduler",
+    help="Run the replications on an existing Dask cluster (tcp://host:port) whose "
+    "workers have the same Hotline installed.",
+)
+
+
+@contextlib.contextmanager
+def executor_or_exit(workers: int | None, scheduler: str | None) -> Iterator[Executor]:
+    """The executor ``--workers``/``--scheduler`` ask for; a refusal exits with its reason."""
+    with contextlib.ExitStack() as stack:
+        try:
+            executor = stack.enter_context(open_executor(workers=workers, scheduler=scheduler))
+        except (ValueError, OSError) as exc:
+            error_console.print(f"[red]error[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        if not isinstance(executor, InProcess):
+            error_console.print(f"Running on {executor.description}", highlight=False)
+        yield executor
+
+
 def simulate_command(
     scenario_file: Path = typer.Argument(
         None, help="Scenario file (YAML); not needed with --fit-from."
@@ -117,6 +169,8 @@ def simulate_command(
         help="Append each replication's event log to the database as source "
         "'sim:<scenario>:<replication>' for reports.",
     ),
+    workers: int = WORKERS_OPTION,
+    scheduler: str = SCHEDULER_OPTION,
 ) -> None:
     """Simulate a scenario through the real routing engine; print KPIs with confidence intervals.
 
@@ -155,9 +209,7 @@ def simulate_command(
         try:
             scenario = load_scenario(scenario_file)
         except ValidationFailed as failed:
-            for problem in failed.problems:
-                error_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            refuse(failed)
     else:
         error_console.print("give a SCENARIO file or --fit-from FILE")
         raise typer.Exit(2)
@@ -166,14 +218,7 @@ def simulate_command(
         f"Scenario {scenario.name!r}, {replications} replications, seed {seed}", highlight=False
     )
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[contacts]} contacts"),
-        TimeElapsedColumn(),
-        console=error_console,
-    ) as progress:
+    with simulation_progress() as progress:
         task = progress.add_task("Simulating", total=replications, contacts=0)
 
         def advance(replication: Replication) -> None:
@@ -183,7 +228,14 @@ def simulate_command(
                 contacts=progress.tasks[task].fields["contacts"] + replication.contacts,
             )
 
-        run = simulate(scenario, replications=replications, seed=seed, progress=advance)
+        with executor_or_exit(workers, scheduler) as executor:
+            run = replicate(
+                scenario,
+                replications=replications,
+                seed=seed,
+                executor=executor,
+                progress=advance,
+            )
         progress.update(task, description="Computing figures")
         frames = results.replication_frames(run)
         summary = results.summarise(run, frames)

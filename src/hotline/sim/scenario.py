@@ -210,9 +210,15 @@ class Scenario:
 
 def load_scenario(path: Path) -> Scenario:
     """Read and check a scenario file; every problem is reported with its place."""
+    return scenario_from_dict(read_yaml_file(path), source=str(path))
+
+
+def read_yaml_file(path: Path) -> Any:
+    """Parse a YAML file of the simulator's (a scenario, a sweep's grid), or refuse it with
+    its name (and the line of a syntax error)."""
     name = str(path)
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"), source=str(path))
+        return load_yaml(path.read_text(encoding="utf-8"), source=name)
     except OSError as exc:
         raise ValidationFailed([Problem(rule=str(exc), file=name)]) from exc
     except yaml.YAMLError as exc:
@@ -226,7 +232,6 @@ def load_scenario(path: Path) -> Scenario:
                 )
             ]
         ) from exc
-    return scenario_from_dict(data, source=name)
 
 
 def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
