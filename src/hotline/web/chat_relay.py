@@ -385,6 +385,7 @@ class ChatRelay:
             customer=live.customer,
             attached=attached,
             contact_id=live.state.id,
+            entry=live.channel,
         )
 
     # ------------------------------------------------------------------ the bot
