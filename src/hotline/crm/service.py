@@ -560,11 +560,15 @@ def _popped(
 
 # ---------------------------------------------------------------- channel identities
 
-#: How a customer is known on a digital channel: a WeChat follower's openid, or the e-mail
-#: address or number a web chat visitor gave (as an agent matched it to the customer).
-IDENTITY_KINDS = ("wechat", "email", "phone")
+#: How a customer is known on a digital channel: a WeChat follower's openid, the e-mail
+#: address or number a web chat visitor gave (as an agent matched it to the customer, or as
+#: the visitor proved with a one-time code), or their id on the company's web site where they
+#: were signed in when they chatted (``chat_login``, vouched for by the site's signed token).
+IDENTITY_KINDS = ("wechat", "email", "phone", "chat_login")
 #: The prefix a WeChat follower's contacts carry as their customer (``wechat:<openid>``).
 WECHAT_PREFIX = "wechat:"
+#: The prefix of a signed-in web chat visitor's customer key (``chatlogin:<site's id>``).
+CHAT_LOGIN_PREFIX = "chatlogin:"
 
 
 @dataclass(frozen=True)
@@ -589,7 +593,8 @@ class Identity:
 def identity_of(key: str, *, default_area_code: str | None = None) -> Identity | None:
     """The channel identity a contact's customer key names, or ``None`` when it names none.
 
-    A WeChat follower's key is ``wechat:<openid>``; a web chat's is the e-mail address or the
+    A WeChat follower's key is ``wechat:<openid>``, a signed-in web chat visitor's
+    ``chatlogin:<id on the company's site>``; a web chat's is otherwise the e-mail address or the
     number its visitor gave (the number normalised to E.164, the address in lower case).
     Example: ``identity_of("wechat:oLVPpjqs9Bhv")`` is ``Identity("wechat", "oLVPpjqs9Bhv")``.
     """
@@ -597,6 +602,9 @@ def identity_of(key: str, *, default_area_code: str | None = None) -> Identity |
     if key.startswith(WECHAT_PREFIX):
         open_id = key[len(WECHAT_PREFIX) :]
         return Identity("wechat", open_id) if open_id else None
+    if key.startswith(CHAT_LOGIN_PREFIX):
+        external_id = key[len(CHAT_LOGIN_PREFIX) :]
+        return Identity("chat_login", external_id) if external_id else None
     if "@" in key:
         return Identity("email", key.lower())
     number = try_normalize(key, default_area_code=default_area_code)
