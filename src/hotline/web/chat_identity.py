@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hotline.channels.chat import service as chat
-from hotline.channels.chat.codes import SENDS_PER_HOUR, check, issue, new_code
+from hotline.channels.chat.codes import MAX_ATTEMPTS, SENDS_PER_HOUR, check, issue, new_code
 from hotline.channels.chat.login import ChatLogin, LoginRefused, read_login
 from hotline.channels.email import service as mail
 from hotline.channels.email.credentials import CredentialError
@@ -58,6 +58,14 @@ WORDS = {
         "If you did not ask for it, ignore this message.",
     },
 }
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """A code the SMS rules refused to text (do-not-call list, quiet hours): why. The refused
+    SMS stays in the SMS log; no code is kept."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -136,11 +144,11 @@ def send_code(
     server_secret: bytes,
     now: float,
     sms_line: Any = None,
-) -> str:
+) -> str | NotSent:
     """Send a new code to ``address`` (normalised by :func:`address_of`) and keep its hash;
-    returns the address masked. :class:`Conflict` when too many codes went to the chat or the
-    address in the last hour, when the center cannot send it (no mailbox, no SMS gateway),
-    or the SMS is refused (do-not-call list, quiet hours)."""
+    returns the address masked, or :class:`NotSent` when the SMS rules refused the text
+    (do-not-call list, quiet hours). :class:`Conflict` when too many codes went to the chat
+    or the address in the last hour, or the center cannot send it (no mailbox, no gateway)."""
     if (
         chat.codes_sent(
             session=session, conversation_id=conversation_id, address=address, since=now - 3600
@@ -168,7 +176,7 @@ def send_code(
             quiet_hours=getattr(bridge, "quiet_hours", None),
         )  # fmt: skip
         if outcome.status != "sent":
-            raise Conflict(f"the code was not texted: {outcome.reason}")
+            return NotSent(f"the code was not texted: {outcome.reason}")
         shown = mask_phone(address)
     pending = issue(
         code=code, conversation=conversation_id, address=address, secret=server_secret, now=now
@@ -192,8 +200,6 @@ def try_code(
 ) -> CodeTried:
     """Check a code the visitor typed against the chat's last one (:class:`Conflict` when
     none was sent); the right one proves the address (see the module)."""
-    from hotline.channels.chat.codes import MAX_ATTEMPTS
-
     latest = chat.latest_code(session=session, conversation_id=conversation_id)
     if latest is None:
         raise Conflict("no code was sent in this chat: ask for one first")

@@ -9,7 +9,9 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,16 +19,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.channels.chat.login import sign_login
+from hotline.channels.sms.rules import QuietHours
 from hotline.crm import service as crm
 from hotline.store.models.chat import ChatCode, ChatLoginSecret
 from hotline.store.models.core import AuditEntry
 from hotline.store.models.crm import CustomerIdentity
 from hotline.store.models.email import EmailMessage
+from hotline.store.models.sms import SmsMessage
 from tests.integration.live.conftest import live_client
 from tests.integration.live.test_chat import of, ready, settle, start, until
 from tests.integration.live.test_chat_identities import _accept, _pop
 from tests.integration.live.test_email_contacts import add_mailbox
 from tests.integration.live.test_live_api import auth
+from tests.integration.live.test_sms_conversations import bridge, served, smsc, submitted
+
+__all__ = ["smsc"]  # the stand-in SMSC, as a fixture here too
 
 SECRET = "3f1c9a7e5b2d48c6a0e9f7d3b1c5a8e2"
 
@@ -170,3 +177,44 @@ def test_a_code_sent_through_the_outbox_verifies_the_address(
         known.id,
         "chat-code",
     )
+
+
+def test_a_code_texted_through_the_gateway_verifies_the_mobile_within_the_sms_rules(
+    session_factory: sessionmaker[Session],
+    db_session: Session,
+    tmp_path: Path,
+    smsc: Any,
+) -> None:
+    known = crm.create_customer(db_session, name="李梅", phones=["+86 139 0013 9000"], actor="t")
+    db_session.commit()
+    with served(session_factory, db_session, tmp_path, smsc) as client:
+        started = start(client, phone=None, email="li.mei@example.com")
+        now = datetime.now(UTC)
+        with client.websocket_connect(f"/chat/ws?token={started['token']}&after=0") as customer:
+            # Quiet hours: the SMS rules refuse the text, and no code is kept.
+            hour = timedelta(hours=1)
+            quiet = QuietHours(start=(now - hour).time(), end=(now + hour).time(), zone="UTC")
+            bridge(client).quiet_hours = quiet
+            customer.send_json({"type": "verify", "kind": "phone", "address": "139 0013 9000"})
+            refused = until(customer, of("refused", field="address"))
+            assert "not texted: quiet hours" in refused["rule"]
+            bridge(client).quiet_hours = QuietHours(start=now.time(), end=now.time(), zone="UTC")
+            customer.send_json({"type": "verify", "kind": "phone", "address": "139 0013 9000"})
+            assert until(customer, of("code_sent"))["to"] != "+8613900139000"
+            smsc.wait(lambda: len(smsc.submitted) == 1)
+            [(to, body)] = submitted(smsc)
+            found = re.search(r"\b([0-9]{6})\b", body)
+            assert to.endswith("13900139000") and found is not None, body
+            customer.send_json({"type": "code", "code": found.group(1)})
+            until(customer, of("code_verified"))
+        settle(client)
+        db_session.expire_all()
+        link = db_session.scalars(
+            select(CustomerIdentity).where(CustomerIdentity.kind == "phone")
+        ).one()
+        assert (link.value, link.customer_id) == ("+8613900139000", known.id)
+        texts = db_session.scalars(
+            select(SmsMessage.status).where(SmsMessage.purpose == "verification")
+        ).all()
+        # The refusal stays in the SMS log beside the code sent (or already delivered).
+        assert sorted(texts) in (["delivered", "refused"], ["refused", "sent"])

@@ -82,6 +82,7 @@ from hotline.web.auth import (
 )
 from hotline.web.chat_identity import (
     Identified,
+    NotSent,
     address_of,
     identify_login,
     refused_login,
@@ -555,6 +556,9 @@ async def _send_code(
         )  # fmt: skip
     except Conflict as refused:
         _refuse(outbox, "address", str(refused), conversation)
+        return
+    if isinstance(shown, NotSent):
+        _refuse(outbox, "address", shown.reason, conversation)
         return
     outbox.send({"type": "code_sent", "conversation": conversation, "kind": kind, "to": shown})
 
