@@ -19,6 +19,10 @@ def test_the_login_secret_from_a_file_or_generated(database: Path, tmp_path: Pat
     refused = runner.invoke(app, ["chat", "login-secret", "--file", str(short)])
     assert refused.exit_code == 1
     assert f"{short}:1: secret: the login secret needs at least 32 characters" in refused.output
+    spaced = tmp_path / "spaced.txt"
+    spaced.write_text("a secret of many words, quite long enough\n", encoding="utf-8")
+    refused = runner.invoke(app, ["chat", "login-secret", "--file", str(spaced)])
+    assert refused.exit_code == 1 and "printable ASCII without spaces" in refused.output
     good = tmp_path / "secret.txt"
     good.write_text("3f1c9a7e5b2d48c6a0e9f7d3b1c5a8e2\n", encoding="utf-8")
     saved = runner.invoke(app, ["chat", "login-secret", "--file", str(good)])

@@ -8,6 +8,7 @@ caller's session and does not commit: the caller's transaction decides.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -239,17 +240,25 @@ def _transcript(row: ChatConversation, messages: list[Message]) -> Transcript:
 
 #: What the login secret's storage key is derived for (see ``channels.email.credentials``).
 LOGIN_SECRET_PURPOSE = b"hotline chat login secret"
-#: The shortest login secret accepted: a site's HMAC key guessed is every customer's chat.
+#: The shortest login secret accepted (a site's HMAC key guessed is every customer's chat), and
+#: the longest (printable ASCII without spaces: what a developer copies into a config file).
 MIN_LOGIN_SECRET_CHARS = 32
+MAX_LOGIN_SECRET_CHARS = 128
+_LOGIN_SECRET = re.compile(r"[\x21-\x7e]+")
 
 
 def set_login_secret(*, session: Session, secret: str, server_secret: bytes, actor: str) -> None:
     """Keep the secret the company's site signs chat login tokens with (encrypted; audited
-    ``chat.login_secret``). :class:`ValidationFailed` for one shorter than 32 characters."""
-    if len(secret.strip()) < MIN_LOGIN_SECRET_CHARS or secret != secret.strip():
+    ``chat.login_secret``). :class:`ValidationFailed` for one of under 32 or over 128
+    characters, or with other than printable ASCII (spaces included)."""
+    if not (
+        MIN_LOGIN_SECRET_CHARS <= len(secret) <= MAX_LOGIN_SECRET_CHARS
+        and _LOGIN_SECRET.fullmatch(secret)
+    ):
         rule = (
-            f"the login secret needs at least {MIN_LOGIN_SECRET_CHARS} characters and no "
-            "spaces around it (e.g. 32 random bytes in hex)"
+            f"the login secret needs at least {MIN_LOGIN_SECRET_CHARS} characters (at most "
+            f"{MAX_LOGIN_SECRET_CHARS}), printable ASCII without spaces (e.g. 32 random bytes "
+            "in hex)"
         )
         raise ValidationFailed([Problem(rule, field="secret")])
     row = session.get(ChatLoginSecret, 1)
