@@ -1,14 +1,14 @@
 """A web chat visitor proves who they are (#16): signed in on the company's site (a login token
 signed with the center's chat login secret) or by a one-time code sent through the e-mail
-outbox. Either links the chat to the customer, whom the agent's screen pop shows at once, with
-how they were identified; a forged token leaves the chat anonymous, with the reason logged."""
+outbox or texted through the SMS gateway (its quiet hours apply). Either links the chat to the
+customer, whom the agent's screen pop shows at once, with how they were identified; a forged
+token leaves the chat anonymous, with the reason logged."""
 
 from __future__ import annotations
 
 import logging
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,29 +26,17 @@ from hotline.store.models.core import AuditEntry
 from hotline.store.models.crm import CustomerIdentity
 from hotline.store.models.email import EmailMessage
 from hotline.store.models.sms import SmsMessage
-from tests.integration.live.conftest import live_client
 from tests.integration.live.test_chat import of, ready, settle, start, until
 from tests.integration.live.test_chat_identities import _accept, _pop
 from tests.integration.live.test_email_contacts import add_mailbox
 from tests.integration.live.test_live_api import auth
 from tests.integration.live.test_sms_conversations import bridge, served, smsc, submitted
+from tests.integration.live.test_wechat import client
 
-__all__ = ["smsc"]  # the stand-in SMSC, as a fixture here too
+# The app with live routing, an agent and an administrator; the stand-in SMSC: fixtures here too.
+__all__ = ["client", "smsc"]
 
 SECRET = "3f1c9a7e5b2d48c6a0e9f7d3b1c5a8e2"
-
-
-@pytest.fixture
-def client(
-    session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
-) -> Iterator[TestClient]:
-    with live_client(
-        session_factory=session_factory,
-        db_session=db_session,
-        home=tmp_path,
-        users=(("a004", ["agent"], "a004"), ("root", ["admin"], None)),
-    ) as test_client:
-        yield test_client
 
 
 def test_a_signed_in_visitor_is_linked_to_their_customer_and_popped_at_once(

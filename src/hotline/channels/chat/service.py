@@ -323,14 +323,18 @@ def keep_code(*, session: Session, pending: PendingCode, kind: str, now: float) 
     session.flush()
 
 
-def latest_code(*, session: Session, conversation_id: str) -> tuple[str, PendingCode] | None:
-    """The conversation's last code sent, with its kind (``email``, ``phone``), or ``None``."""
-    row = session.scalars(
+def _last_code(session: Session, conversation_id: str) -> ChatCode | None:
+    return session.scalars(
         select(ChatCode)
         .where(ChatCode.conversation_id == conversation_id)
         .order_by(ChatCode.id.desc())
         .limit(1)
     ).first()
+
+
+def latest_code(*, session: Session, conversation_id: str) -> tuple[str, PendingCode] | None:
+    """The conversation's last code sent, with its kind (``email``, ``phone``), or ``None``."""
+    row = _last_code(session, conversation_id)
     if row is None:
         return None
     return row.kind, PendingCode(
@@ -345,12 +349,8 @@ def latest_code(*, session: Session, conversation_id: str) -> tuple[str, Pending
 
 def record_try(*, session: Session, pending: PendingCode, now: float) -> None:
     """Keep the outcome of a try on the conversation's last code (tries spent, verified)."""
-    row = session.scalars(
-        select(ChatCode)
-        .where(ChatCode.conversation_id == pending.conversation)
-        .order_by(ChatCode.id.desc())
-        .limit(1)
-    ).one()
+    row = _last_code(session, pending.conversation)
+    assert row is not None, "a try is recorded on a code that was sent"
     row.attempts = pending.attempts
     if pending.verified and row.verified_at is None:
         row.verified_at = now
