@@ -578,6 +578,9 @@ class Identity:
     kind: str
     value: str
     customer_id: int | None = None
+    #: Who made the link: an agent's username, or ``chat-login`` / ``chat-code`` when the
+    #: customer's own proof did (``None`` while linked to nobody).
+    linked_by: str | None = None
 
     def shown(self, *, masked: bool) -> str:
         """The identity as a person reads it, masked for roles that don't need it."""
@@ -612,15 +615,17 @@ def identity_of(key: str, *, default_area_code: str | None = None) -> Identity |
 
 
 def identity_linked(session: Session, *, identity: Identity) -> Identity:
-    """``identity`` with the customer it is linked to (a merged one followed to its survivor)."""
-    customer_id = session.scalars(
-        select(CustomerIdentity.customer_id).where(
+    """``identity`` with the customer it is linked to (a merged one followed to its survivor)
+    and who linked it."""
+    row = session.execute(
+        select(CustomerIdentity.customer_id, CustomerIdentity.linked_by).where(
             CustomerIdentity.kind == identity.kind, CustomerIdentity.value == identity.value
         )
     ).first()
-    if customer_id is not None:
-        customer_id = get_customer(session, customer_id=customer_id).id
-    return Identity(identity.kind, identity.value, customer_id)
+    if row is None:
+        return Identity(identity.kind, identity.value)
+    customer_id = get_customer(session, customer_id=row.customer_id).id
+    return Identity(identity.kind, identity.value, customer_id, row.linked_by)
 
 
 def link_identity(
@@ -659,7 +664,7 @@ def link_identity(
         target=f"customer:{customer.id}",
         detail={"kind": identity.kind},
     )
-    return Identity(identity.kind, identity.value, customer.id)
+    return Identity(identity.kind, identity.value, customer.id, actor)
 
 
 def unlink_identity(session: Session, *, identity: Identity, actor: str) -> Identity:

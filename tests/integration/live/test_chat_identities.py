@@ -77,6 +77,7 @@ def test_a_wechat_follower_linked_at_the_desk_pops_their_customer_next_time(
                 "shown": FOLLOWER,
                 "customer_id": None,
                 "verified": None,
+                "matched": None,
             }
             # Unlinking what is linked to nobody, or linking a customer that doesn't exist.
             assert client.delete(url.format(first), headers=agent).status_code == 404
@@ -90,6 +91,7 @@ def test_a_wechat_follower_linked_at_the_desk_pops_their_customer_next_time(
                 "shown": FOLLOWER,
                 "customer_id": known.id,
                 "verified": None,
+                "matched": "agent",
             }
             # Again: nothing new (one identity row); to another customer: refused.
             again = client.put(url.format(first), json={"customer_id": known.id}, headers=agent)
@@ -154,6 +156,7 @@ def test_a_web_chat_visitor_matched_by_the_agent_pops_their_customer_next_time(
             "shown": "emma.s@example.org",
             "customer_id": None,
             "verified": None,
+            "matched": None,
         }
         linked = client.put(url.format(first), json={"customer_id": known.id}, headers=agent)
         assert linked.status_code == 200, linked.text
@@ -170,6 +173,7 @@ def test_a_web_chat_visitor_matched_by_the_agent_pops_their_customer_next_time(
             "shown": "+8613912340000",
             "customer_id": None,
             "verified": None,
+            "matched": None,
         }
 
 

@@ -148,6 +148,7 @@ def test_a_code_sent_through_the_outbox_verifies_the_address(
             "shown": "han@example.com",
             "customer_id": known.id,
             "verified": "code",
+            "matched": "code",
         }
         # Three codes an hour per chat and per address, no more.
         for _ in range(2):
@@ -155,6 +156,17 @@ def test_a_code_sent_through_the_outbox_verifies_the_address(
             until(customer, of("code_sent"))
         customer.send_json({"type": "verify", "kind": "email", "address": "han@example.com"})
         assert "at most 3 codes" in until(customer, of("refused", field="address"))["rule"]
+        # A later chat that only types the address: the link her code made pops her, shown as
+        # made by her own proof, not verified in this chat, and not an agent's match.
+        later = start(client, phone=None, email="han@example.com")["conversation"]
+        until(desk, of("offer", conversation=later))
+        _accept(desk, later)
+        identity = _pop(client, agent, later)["identity"]
+        assert (identity["customer_id"], identity["verified"], identity["matched"]) == (
+            known.id,
+            None,
+            "code",
+        )
     settle(client)
     db_session.expire_all()
     link = db_session.scalars(

@@ -179,7 +179,8 @@
     // How the visitor was identified: proved (the site's login, a one-time code) or the agent's match.
     const how = identity.verified === 'login' ? T.verified_login
       : identity.verified === 'code' ? T.verified_code
-      : identity.customer_id !== null ? T.matched_by_agent : '';
+      : identity.matched === 'agent' ? T.matched_by_agent
+      : identity.matched ? T.matched_by_proof : '';
     panel.querySelector('.chat-verified').textContent = how;
     panel.querySelector('.chat-verified').dataset.verified = identity.verified || '';
     if (identity.customer_id !== null) {

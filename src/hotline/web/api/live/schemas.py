@@ -165,13 +165,15 @@ class PopIdentity(BaseModel):
     in); ``shown`` is masked for roles without personal data; ``customer_id`` is ``null``
     while it is linked to nobody. ``verified``: how the visitor proved the identity in this
     chat — ``login`` (the site's signed token) or ``code`` (a one-time code) — or ``null``
-    (what they typed; a link is then the agent's match).
+    (what they typed). ``matched``: who made the link — ``agent``, or the customer's own
+    ``login`` or ``code`` (in this chat or an earlier one); ``null`` while linked to nobody.
     """
 
     kind: Literal["wechat", "email", "phone", "chat_login"]
     shown: str
     customer_id: int | None
     verified: Literal["login", "code"] | None = None
+    matched: Literal["agent", "login", "code"] | None = None
 
 
 class PopChatMessage(BaseModel):

@@ -113,7 +113,12 @@ def _identity(identity: Any, *, masked: bool, verified: Any = None) -> PopIdenti
         shown=identity.shown(masked=masked),
         customer_id=identity.customer_id,
         verified=verified if verified in ("login", "code") else None,
+        matched=_MATCHED.get(identity.linked_by or "", "agent") if identity.linked_by else None,
     )
+
+
+#: The links the customer's own proof made (``web.chat_identity``'s actors); others: agents'.
+_MATCHED = {"chat-login": "login", "chat-code": "code"}
 
 
 def _held_chat_identity(request: Request, user: CurrentUser, agent_id: str, contact_id: str) -> Any:
