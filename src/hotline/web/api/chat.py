@@ -956,8 +956,9 @@ def set_login_secret(
     session: Session = Depends(db_session, scope="function"),
 ) -> LoginSecretOut:
     """Set the secret the company's site signs its signed-in customers' chat tokens with
-    (stored encrypted, audited). A secret under 32 characters is refused (422, field
-    ``secret``). Tokens signed with the former secret identify nobody from now on."""
+    (stored encrypted, audited). A secret of under 32 or over 128 characters, or not printable
+    ASCII without spaces, is refused (422, field ``secret``). Tokens signed with the former
+    secret identify nobody from now on."""
     service.set_login_secret(
         session=session,
         secret=body.secret,
