@@ -100,6 +100,7 @@ def generate(rows: int, seed: int = 7) -> pl.DataFrame:
         "wrap_s",
         "transferred",
         pl.lit(None, dtype=pl.String).alias("case_id"),
+        pl.lit(None, dtype=pl.String).alias("entry"),
     ).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
 
 

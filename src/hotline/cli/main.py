@@ -59,6 +59,9 @@ def _register() -> None:
     from hotline.cli import wechat
 
     wechat.register(app)
+    from hotline.cli import chat
+
+    chat.register(app)
     from hotline.cli import sms
 
     sms.register(app)

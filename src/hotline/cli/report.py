@@ -321,7 +321,9 @@ def agents(
 @report_app.command("experience")
 def experience(
     interval: str = typer.Option("day", "--interval", "-i", help="15m, 30m, 1h, day or month."),
-    by: str = typer.Option("queue", "--by", help="queue, agent or channel; 'center' for none."),
+    by: str = typer.Option(
+        "queue", "--by", help="queue, agent, channel or entry; 'center' for none."
+    ),
     output_format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
     tz: str = typer.Option("UTC", "--tz", help="Time zone of the intervals."),
 ) -> None:

@@ -560,11 +560,15 @@ def _popped(
 
 # ---------------------------------------------------------------- channel identities
 
-#: How a customer is known on a digital channel: a WeChat follower's openid, or the e-mail
-#: address or number a web chat visitor gave (as an agent matched it to the customer).
-IDENTITY_KINDS = ("wechat", "email", "phone")
+#: How a customer is known on a digital channel: a WeChat follower's openid, the e-mail
+#: address or number a web chat visitor gave (as an agent matched it to the customer, or as
+#: the visitor proved with a one-time code), or their id on the company's web site where they
+#: were signed in when they chatted (``chat_login``, vouched for by the site's signed token).
+IDENTITY_KINDS = ("wechat", "email", "phone", "chat_login")
 #: The prefix a WeChat follower's contacts carry as their customer (``wechat:<openid>``).
 WECHAT_PREFIX = "wechat:"
+#: The prefix of a signed-in web chat visitor's customer key (``chatlogin:<site's id>``).
+CHAT_LOGIN_PREFIX = "chatlogin:"
 
 
 @dataclass(frozen=True)
@@ -574,6 +578,9 @@ class Identity:
     kind: str
     value: str
     customer_id: int | None = None
+    #: Who made the link: an agent's username, or ``chat-login`` / ``chat-code`` when the
+    #: customer's own proof did (``None`` while linked to nobody).
+    linked_by: str | None = None
 
     def shown(self, *, masked: bool) -> str:
         """The identity as a person reads it, masked for roles that don't need it."""
@@ -589,7 +596,8 @@ class Identity:
 def identity_of(key: str, *, default_area_code: str | None = None) -> Identity | None:
     """The channel identity a contact's customer key names, or ``None`` when it names none.
 
-    A WeChat follower's key is ``wechat:<openid>``; a web chat's is the e-mail address or the
+    A WeChat follower's key is ``wechat:<openid>``, a signed-in web chat visitor's
+    ``chatlogin:<id on the company's site>``; a web chat's is otherwise the e-mail address or the
     number its visitor gave (the number normalised to E.164, the address in lower case).
     Example: ``identity_of("wechat:oLVPpjqs9Bhv")`` is ``Identity("wechat", "oLVPpjqs9Bhv")``.
     """
@@ -597,6 +605,9 @@ def identity_of(key: str, *, default_area_code: str | None = None) -> Identity |
     if key.startswith(WECHAT_PREFIX):
         open_id = key[len(WECHAT_PREFIX) :]
         return Identity("wechat", open_id) if open_id else None
+    if key.startswith(CHAT_LOGIN_PREFIX):
+        external_id = key[len(CHAT_LOGIN_PREFIX) :]
+        return Identity("chat_login", external_id) if external_id else None
     if "@" in key:
         return Identity("email", key.lower())
     number = try_normalize(key, default_area_code=default_area_code)
@@ -604,15 +615,17 @@ def identity_of(key: str, *, default_area_code: str | None = None) -> Identity |
 
 
 def identity_linked(session: Session, *, identity: Identity) -> Identity:
-    """``identity`` with the customer it is linked to (a merged one followed to its survivor)."""
-    customer_id = session.scalars(
-        select(CustomerIdentity.customer_id).where(
+    """``identity`` with the customer it is linked to (a merged one followed to its survivor)
+    and who linked it."""
+    row = session.execute(
+        select(CustomerIdentity.customer_id, CustomerIdentity.linked_by).where(
             CustomerIdentity.kind == identity.kind, CustomerIdentity.value == identity.value
         )
     ).first()
-    if customer_id is not None:
-        customer_id = get_customer(session, customer_id=customer_id).id
-    return Identity(identity.kind, identity.value, customer_id)
+    if row is None:
+        return Identity(identity.kind, identity.value)
+    customer_id = get_customer(session, customer_id=row.customer_id).id
+    return Identity(identity.kind, identity.value, customer_id, row.linked_by)
 
 
 def link_identity(
@@ -651,7 +664,7 @@ def link_identity(
         target=f"customer:{customer.id}",
         detail={"kind": identity.kind},
     )
-    return Identity(identity.kind, identity.value, customer.id)
+    return Identity(identity.kind, identity.value, customer.id, actor)
 
 
 def unlink_identity(session: Session, *, identity: Identity, actor: str) -> Identity:

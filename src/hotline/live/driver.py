@@ -132,6 +132,9 @@ class LiveDriver:
         self._callback_handles: list[asyncio.TimerHandle] = []
         #: The case each booked callback continues, until its ``arrived`` event is logged.
         self._case_of: dict[str, str] = {}
+        #: Where each digital contact came in (``web``, ``wechat``, ``sms``), until its
+        #: ``arrived`` event is logged.
+        self._entry_of: dict[str, str] = {}
         self._queue_ids = {q.id for q in center.queues}
         self._listeners: list[Listener] = []
         self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any] | None]] | None = None
@@ -377,16 +380,25 @@ class LiveDriver:
         customer: str | None,
         attached: dict[str, Any],
         contact_id: str | None = None,
+        entry: str | None = None,
     ) -> str:
         """Route a digital contact (a chat, an e-mail) with the same engine as calls.
 
         It waits in ``queue`` and is offered to an agent with room on ``channel`` (the
         agent's capacity: e.g. three chats beside the phone), and the event log records it
-        like a call, with its channel. The agent accepts it as they answer a call.
+        like a call, with its channel. The agent accepts it as they answer a call. ``entry``
+        says where it came in when the channel does not (a WeChat follower's chat:
+        ``wechat``); the ``arrived`` event carries it, so the reports can break down by it.
         """
-        return await self.queue_contact(
-            queue, customer=customer, channel=channel, attached=attached, contact_id=contact_id
-        )
+        if entry is not None and contact_id is not None:
+            self._entry_of[contact_id] = entry
+        try:
+            return await self.queue_contact(
+                queue, customer=customer, channel=channel, attached=attached, contact_id=contact_id
+            )
+        except RoutingConflict:
+            self._entry_of.pop(contact_id or "", None)
+            raise
 
     async def end_digital(self, contact_id: str) -> str | None:
         """End a digital contact: abandoned while it waits or rings, ended once accepted.
@@ -685,7 +697,7 @@ class LiveDriver:
 
     def _log(self, events: Sequence[Event]) -> None:
         """Number events in the log's one sequence, keep them for the database, show them."""
-        if self._case_of:
+        if self._case_of or self._entry_of:
             events = [self._with_case(event) for event in events]
         numbered = self.persistence.number(events)
         self.wallboard.record(numbered)
@@ -696,11 +708,18 @@ class LiveDriver:
                 self.publish({"type": "event", **event.as_dict()})
 
     def _with_case(self, event: Event) -> Event:
-        """A booked callback's ``arrived`` event with the case it continues in its data."""
+        """A booked callback's ``arrived`` event with the case it continues in its data, a
+        digital contact's with where it came in (``entry``)."""
         if event.kind is not EventKind.ARRIVED or event.contact_id is None:
             return event
+        added: dict[str, str] = {}
         case_id = self._case_of.pop(event.contact_id, None)
-        if case_id is None:
+        if case_id is not None:
+            added["case_id"] = case_id
+        entry = self._entry_of.pop(event.contact_id, None)
+        if entry is not None:
+            added["entry"] = entry
+        if not added:
             return event
         return Event(
             event.seq,
@@ -710,7 +729,7 @@ class LiveDriver:
             event.agent_id,
             event.queue,
             event.channel,
-            {**event.data, "case_id": case_id},
+            {**event.data, **added},
         )
 
     async def _writer_loop(self) -> None:

@@ -61,6 +61,7 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "wrap_s": pl.Float64(),
     "transferred": pl.Boolean(),
     "case_id": pl.String(),
+    "entry": pl.String(),
 }
 assert tuple(FRAME_SCHEMA) == RECORD_COLUMNS
 
@@ -71,7 +72,7 @@ def records_to_frame(records: Iterable[ContactRecord]) -> pl.DataFrame:
     """Turn contact records into the engine's frame (attributes are left out).
 
     >>> records_to_frame([ContactRecord(contact_id="c1", arrived_at=0.0, outcome="closed")]).shape
-    (1, 19)
+    (1, 20)
     """
     columns: dict[str, list[Any]] = {name: [] for name in RECORD_COLUMNS}
     for record in records:
@@ -641,9 +642,10 @@ def agent_figures(
 # Experience figures (METRICS.md): from survey_answered events
 
 
-#: What survey answers break down by: the contact's queue, agent, or channel (the one the
-#: contact arrived on: voice, chat, email, sms…).
-EXPERIENCE_DIMENSIONS = ("queue", "agent", "channel")
+#: What survey answers break down by: the contact's queue, agent, channel (the one the
+#: contact arrived on: voice, chat, email, sms…) or entry point (where a chat came in: web,
+#: wechat, sms; none recorded for other contacts).
+EXPERIENCE_DIMENSIONS = ("queue", "agent", "channel", "entry")
 
 
 def experience_figures(
@@ -680,15 +682,19 @@ def experience_figures(
         "queue": [],
         "agent": [],
         "channel": [],
+        "entry": [],
         "score": [],
         "scale": [],
     }
     # The channel a contact arrived on: a survey answer counts there (an SMS conversation's
     # end-of-chat survey is the SMS channel's, a voice call's IVR survey names no channel).
     arrived_on: dict[str, str] = {}
+    came_in_at: dict[str, str] = {}
     for event in events:
         if event.kind is EventKind.ARRIVED and event.contact_id and event.channel is not None:
             arrived_on[event.contact_id] = str(event.channel)
+        if event.kind is EventKind.ARRIVED and event.contact_id and event.data.get("entry"):
+            came_in_at[event.contact_id] = str(event.data["entry"])
         if event.kind is not EventKind.SURVEY_ANSWERED or "score" not in event.data:
             continue  # an answer with no rating (only yes/no or text) is no CSAT or NPS answer
         rows["at"].append(event.at)
@@ -698,6 +704,7 @@ def experience_figures(
             arrived_on.get(event.contact_id or "")
             or (str(event.channel) if event.channel is not None else None)
         )
+        rows["entry"].append(came_in_at.get(event.contact_id or ""))
         rows["score"].append(float(event.data.get("score", math.nan)))
         rows["scale"].append(int(event.data.get("scale_max", 5)))
     frame = pl.DataFrame(
@@ -707,6 +714,7 @@ def experience_figures(
             "queue": pl.String(),
             "agent": pl.String(),
             "channel": pl.String(),
+            "entry": pl.String(),
             "score": pl.Float64(),
             "scale": pl.Int64(),
         },

@@ -37,8 +37,9 @@ INTERVALS: Mapping[str, int | None] = MappingProxyType(
     {"15m": 900, "30m": 1800, "1h": 3600, "day": 86400, "month": None, "all": None}
 )
 
-#: Dimensions a report can be broken down by (``--by``).
-DIMENSIONS: tuple[str, ...] = ("queue", "channel", "team", "agent", "site")
+#: Dimensions a report can be broken down by (``--by``). ``entry`` is where a chat came in
+#: (``web``, ``wechat``, ``sms``): a WeChat follower's conversation is channel ``chat``.
+DIMENSIONS: tuple[str, ...] = ("queue", "channel", "team", "agent", "site", "entry")
 
 
 @dataclass(frozen=True, slots=True)

@@ -277,6 +277,7 @@ def _from_interchange(
         wrap_s=values["wrap_s"],
         transferred=transferred in {"true", "1", "yes"},
         case_id=text("case_id"),
+        entry=text("entry"),
         attributes=MappingProxyType({c: import_cell(row[c]) for c in extra if row.get(c)}),
     )
     return record, []
@@ -570,6 +571,7 @@ class ExportMapping:
             wrap_s=float(values.get("wrap_s") or 0.0),
             transferred=str(values.get("transferred") or "").lower() in {"true", "1", "yes"},
             case_id=_opt_str(values.get("case_id")),
+            entry=_opt_str(values.get("entry")),
             attributes=MappingProxyType(kept),
         )
         return record, []

@@ -53,6 +53,10 @@ class ContactRecord:
     #: The case this contact continues (the first contact's id): a chat's callback carries the
     #: chat's id. ``None``: the contact is its own case (or the first of one).
     case_id: str | None = None
+    #: Where the customer came in when the channel alone does not say: a chat's entry point
+    #: (``web`` for the widget, ``wechat`` for a WeChat follower, ``sms``). ``None``: not
+    #: recorded (calls, imported records of other systems).
+    entry: str | None = None
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -71,8 +75,8 @@ class ContactRecord:
         return self.talk_s + self.hold_s + self.wrap_s
 
 
-#: Column order of the contact-record CSV (METRICS.md), plus ``team``, ``transferred`` and
-#: ``case_id``, which Hotline writes and reads when present.
+#: Column order of the contact-record CSV (METRICS.md), plus ``team``, ``transferred``,
+#: ``case_id`` and ``entry``, which Hotline writes and reads when present.
 RECORD_COLUMNS: tuple[str, ...] = tuple(
     f.name for f in fields(ContactRecord) if f.name != "attributes"
 )
@@ -157,6 +161,7 @@ class _Folding:
     transferred: bool = False
     outcome: str | None = None
     case_id: str | None = None
+    entry: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
 
 
@@ -174,7 +179,8 @@ def fold_events(
     after-contact work from disconnect to ``wrap_up_ended`` (or ``data["talk_s"]``,
     ``data["hold_s"]``, ``data["wrap_s"]`` when the driver states them); ``data["case_id"]``
     (else ``data["callback_for"]``) of ``arrived`` names the case the contact continues (a
-    chat's callback, a queued caller's callback). ``teams`` maps agent ids to team names.
+    chat's callback, a queued caller's callback), its ``data["entry"]`` where a chat came in
+    (``web``, ``wechat``, ``sms``). ``teams`` maps agent ids to team names.
     Contacts without a ``finished`` event are left out unless ``include_unfinished``.
 
     >>> from hotline.core.events import Event, EventKind
@@ -228,6 +234,8 @@ def _apply(c: _Folding, event: Event) -> None:
         case_id = data.get("case_id") or data.get("callback_for")
         if case_id is not None:
             c.case_id = str(case_id)
+        if data.get("entry") is not None:
+            c.entry = str(data["entry"])
         for key, value in data.get("attributes", {}).items():
             c.attributes[str(key)] = str(value)
     elif kind is EventKind.QUEUED:
@@ -295,5 +303,6 @@ def _finish(c: _Folding, teams: Mapping[str, str]) -> ContactRecord:
         wrap_s=c.wrap_s or 0.0,
         transferred=c.transferred,
         case_id=c.case_id,
+        entry=c.entry,
         attributes=MappingProxyType(dict(c.attributes)),
     )

@@ -195,6 +195,9 @@ class LiveConversation:
     refuse_reply: Callable[[str, float], str | None] | None = None
     #: The channel the customer writes on: ``web`` (the widget), ``wechat`` or ``sms``.
     channel: str = "web"
+    #: How the customer proved who they are (``login``: the site's signed token; ``code``: a
+    #: one-time code), or ``None`` (what the form said; an agent may match them).
+    verified: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """What a desk lists: who, what about, where it is."""
@@ -211,6 +214,7 @@ class LiveConversation:
             "started_at": self.state.started_at,
             "last_seq": self.state.last_seq,
             "channel": self.channel,
+            "verified": self.verified,
         }
 
 
@@ -329,10 +333,12 @@ class ChatRelay:
         customer: str | None,
         queue: str | None = None,
         channel: str = "web",
+        verified: str | None = None,
     ) -> str:
         """Keep a new conversation, queue it in the routing engine, and hold it here.
 
-        ``queue`` is the widget's (``chat.queue``) unless another channel names its own.
+        ``queue`` is the widget's (``chat.queue``) unless another channel names its own;
+        ``verified`` says how ``customer`` was proved (``login``), if it was.
         """
         settings = self.settings()
         queue = queue or settings.queue
@@ -365,6 +371,7 @@ class ChatRelay:
             else None,
             customer=customer,
             channel=channel,
+            verified=verified,
         )
         self.active[conversation_id] = live
         if not with_bot:
@@ -379,12 +386,15 @@ class ChatRelay:
             "subject": live.pre_chat.topic,
             "chat": True,
         }
+        if live.verified is not None:
+            attached["verified"] = live.verified
         await self.driver.offer_digital(
             live.queue,
             channel=ROUTED_AS.get(live.channel, Channel.CHAT),
             customer=live.customer,
             attached=attached,
             contact_id=live.state.id,
+            entry=live.channel,
         )
 
     # ------------------------------------------------------------------ the bot
@@ -737,6 +747,19 @@ class ChatRelay:
                 at=now,
             )
         )
+
+    def identified(self, live: LiveConversation, *, key: str, verified: str) -> None:
+        """The customer proved who they are mid-chat (a one-time code): the screen pop and the
+        history follow the new key from now on, and the agent's desk is told to pop again."""
+        live.customer = key
+        live.verified = verified
+        attached = self.driver.attached.get(live.state.id)
+        if attached is not None:
+            attached["customer"] = key
+            attached["verified"] = verified
+        shown = {"type": "verified", "conversation": live.state.id, "verified": verified}
+        for outbox in live.watchers | self._desk_of(live):
+            outbox.send(shown)
 
     def refuse_to_agent(self, message: dict[str, Any], rule: str) -> None:
         """Tell the agent's desk that their posted ``message`` did not reach the customer."""

@@ -6,19 +6,23 @@ agent signs in to Hotline in another context and opens ``/chat/desk``. The custo
 pre-chat form, the live routing engine offers the chat to the ready agent, they exchange
 messages through the real server, the customer's connection drops (offline, socket closed)
 while the agent writes and the customer types, and after it comes back nothing is lost or
-shown twice. The customer ends the chat and rates it; the agent wraps up. Both pages pass
-axe-core (no serious or critical violations), the widget in zh-CN and the desk in en.
+shown twice. The customer proves their e-mail address with a one-time code (sent through the
+outbox), and the desk pops the customer behind it, "verified by one-time code". The customer
+ends the chat and rates it; the agent wraps up. Both pages pass axe-core (no serious or
+critical violations), the widget in zh-CN and the desk in en.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -33,10 +37,12 @@ from hotline.live.driver import LiveDriver, attach
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
+from hotline.store.models.email import EmailMessage
 from hotline.web.app import create_app
 from tests.e2e.web.accessibility import serious_violations
 from tests.e2e.web.serving import serving
 from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SAMPLE, _require_browser
+from tests.integration.live.test_email_contacts import add_mailbox
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +59,20 @@ class Sites:
     shop: str
     hotline: str
     customer_id: int = 0
+    factory: Any = None
+
+    def last_code(self) -> str:
+        """The one-time code in the last code e-mail the outbox holds."""
+        with self.factory() as session:
+            mail = session.scalars(
+                select(EmailMessage)
+                .where(EmailMessage.kind == "chat_code")
+                .order_by(EmailMessage.id.desc())
+            ).first()
+        assert mail is not None and mail.recipients == ["wang.xm@example.com"]
+        found = re.search(r"(?<![0-9])[0-9]{6}(?![0-9])", mail.body)
+        assert found is not None, mail.body
+        return found.group(0)
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +104,12 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
             )
         session.commit()
         # A customer on file under another number: the agent matches the chat to them.
-        known = crm.create_customer(session, name="王小明", phones=["+86 139 0000 7777"])
+        known = crm.create_customer(
+            session, name="王小明", phones=["+86 139 0000 7777"], emails=["wang.xm@example.com"]
+        )
         session.commit()
         customer_id = known.id
+        add_mailbox(session)  # the one-time codes go out through the outbox
     with serving(shop_app, name="shop") as shop:
         sample = load_center(SAMPLE)
         assert sample.chat is not None
@@ -100,7 +123,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
         attach(app, LiveDriver(center=center, honour_hours=False))
         with serving(app, name="chat") as url:
             hotline_url["url"] = url
-            yield Sites(shop=shop, hotline=url, customer_id=customer_id)
+            yield Sites(shop=shop, hotline=url, customer_id=customer_id, factory=factory)
     engine.dispose()
 
 
@@ -166,6 +189,25 @@ def test_a_customer_and_an_agent_chat_through_the_server_across_a_dropped_connec
     desk.click(".chat-unlink")
     expect(desk.locator(".chat-link")).to_be_visible()
     expect(desk.locator(".chat-linked")).to_be_hidden()
+    # The customer proves their e-mail address with a one-time code: the desk pops them.
+    shop.click("#hotline-chat .hc-verify-open")
+    shop.select_option("#hc-verify-kind", "email")
+    shop.fill("#hc-verify-address", "wang.xm@example.com")
+    shop.click("#hotline-chat .hc-verify-ask button[type=submit]")
+    expect(shop.locator("#hotline-chat .hc-verify-status")).to_contain_text("验证码已发送至")
+    assert serious_violations(shop) == []
+    shop.fill("#hc-code", "000000" if sites.last_code() != "000000" else "111111")
+    shop.click("#hotline-chat .hc-verify-code button[type=submit]")
+    expect(shop.locator("#hotline-chat .hc-verify-status")).to_contain_text("未验证")
+    shop.fill("#hc-code", sites.last_code())
+    shop.click("#hotline-chat .hc-verify-code button[type=submit]")
+    expect(shop.locator("#hotline-chat .hc-verify-status")).to_contain_text("验证成功")
+    expect(desk.locator(".chat-verified")).to_have_text("Verified by one-time code")
+    expect(desk.locator(".chat-linked-to")).to_contain_text(
+        f"Linked to customer {sites.customer_id}"
+    )
+    expect(desk.locator(".chat-pop-customer")).to_contain_text("王小明")
+    assert serious_violations(desk) == []
     shop.fill("#hc-text", "洗衣机漏水了")
     shop.press("#hc-text", "Enter")
     expect(shop.locator("#hotline-chat li.hc-customer[data-seq]")).to_have_count(1)

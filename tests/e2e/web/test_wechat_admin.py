@@ -2,8 +2,9 @@
 
 An administrator adds an official account in zh-CN (a malformed AppID refused naming the
 field, a queue that is not a chat queue refused), sees the push URL to give WeChat and the
-account listed with its secrets only as "set"; the English page says the same. Both pass
-axe-core (no serious or critical violations). Runs with ``HOTLINE_E2E=1``.
+account listed with its secrets only as "set"; then sets the chat login secret (one too short
+refused with the rule) and sees it only as set, by whom; the English page says the same. Both
+pass axe-core (no serious or critical violations). Runs with ``HOTLINE_E2E=1``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
+from hotline.store.models.chat import ChatLoginSecret
 from hotline.store.models.core import User
 from hotline.store.models.wechat import WeChatAccount
 from hotline.web.app import create_app
@@ -29,6 +31,8 @@ from tests.e2e.web.test_email_page import _signed_in
 
 pytestmark = pytest.mark.e2e
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
+
+LOGIN_SECRET = "3f1c9a7e5b2d48c6a0e9f7d3b1c5a8e2"
 
 
 @pytest.fixture(scope="module")
@@ -100,14 +104,30 @@ def test_an_administrator_adds_a_wechat_account_in_both_languages(
         expect(rows).to_have_count(1)
         expect(rows.nth(0)).to_contain_text("Token, EncodingAESKey, AppSecret")
         expect(form.locator("input[name=app_secret]")).to_have_value("")
+        # The chat login secret: shown only as set or not, by whom.
+        login = page.locator("#chat-login-form")
+        expect(page.locator("#chat-login-state")).to_have_text(
+            "未设置密钥：登录令牌无法识别任何人。"
+        )
+        login.locator("input[name=secret]").fill("too-short")
+        login.get_by_role("button", name="保存密钥").click()
+        expect(page.locator("#chat-login-problems")).to_contain_text("at least 32 characters")
+        login.locator("input[name=secret]").fill(LOGIN_SECRET)
+        login.get_by_role("button", name="保存密钥").click()
+        expect(page.locator("#chat-login-state")).to_contain_text("已设置密钥，设置人 root")
+        expect(login.locator("input[name=secret]")).to_have_value("")
         assert serious_violations(page) == []
 
         english = _signed_in(browser, base_url, "en", username="root")
         english.goto(f"{base_url}/admin?lang=en")
         expect(english.locator("#wechat h2")).to_have_text("WeChat official accounts")
         expect(english.locator("#wechat-accounts > tr")).to_have_count(1)
+        expect(english.locator("#chat-login h2")).to_have_text("Chat login (signed-in visitors)")
+        expect(english.locator("#chat-login-state")).to_contain_text("A secret is set, by root")
         assert serious_violations(english) == []
         browser.close()
     with factory() as session:
         stored = session.get(WeChatAccount, "wx5823bf96d3bd56c7")
         assert stored is not None and "the-app-secret" not in stored.app_secret
+        login_secret = session.get(ChatLoginSecret, 1)
+        assert login_secret is not None and LOGIN_SECRET not in login_secret.secret

@@ -72,7 +72,13 @@ def test_a_wechat_follower_linked_at_the_desk_pops_their_customer_next_time(
             # A follower nobody linked yet: no customer, the identity offered for linking.
             pop = _pop(client, agent, first)
             assert pop["customers"] == [] and pop["open_tickets"] == []
-            assert pop["identity"] == {"kind": "wechat", "shown": FOLLOWER, "customer_id": None}
+            assert pop["identity"] == {
+                "kind": "wechat",
+                "shown": FOLLOWER,
+                "customer_id": None,
+                "verified": None,
+                "matched": None,
+            }
             # Unlinking what is linked to nobody, or linking a customer that doesn't exist.
             assert client.delete(url.format(first), headers=agent).status_code == 404
             missing = client.put(url.format(first), json={"customer_id": 99999}, headers=agent)
@@ -80,7 +86,13 @@ def test_a_wechat_follower_linked_at_the_desk_pops_their_customer_next_time(
             # The agent matches the follower to 李雷 on the desk.
             linked = client.put(url.format(first), json={"customer_id": known.id}, headers=agent)
             assert linked.status_code == 200, linked.text
-            assert linked.json() == {"kind": "wechat", "shown": FOLLOWER, "customer_id": known.id}
+            assert linked.json() == {
+                "kind": "wechat",
+                "shown": FOLLOWER,
+                "customer_id": known.id,
+                "verified": None,
+                "matched": "agent",
+            }
             # Again: nothing new (one identity row); to another customer: refused.
             again = client.put(url.format(first), json={"customer_id": known.id}, headers=agent)
             assert again.status_code == 200
@@ -143,6 +155,8 @@ def test_a_web_chat_visitor_matched_by_the_agent_pops_their_customer_next_time(
             "kind": "email",
             "shown": "emma.s@example.org",
             "customer_id": None,
+            "verified": None,
+            "matched": None,
         }
         linked = client.put(url.format(first), json={"customer_id": known.id}, headers=agent)
         assert linked.status_code == 200, linked.text
@@ -154,7 +168,13 @@ def test_a_web_chat_visitor_matched_by_the_agent_pops_their_customer_next_time(
         by_phone = chat_with(desk, phone="139 1234 0000", email=None)
         pop = _pop(client, agent, by_phone)
         assert pop["customers"] == []
-        assert pop["identity"] == {"kind": "phone", "shown": "+8613912340000", "customer_id": None}
+        assert pop["identity"] == {
+            "kind": "phone",
+            "shown": "+8613912340000",
+            "customer_id": None,
+            "verified": None,
+            "matched": None,
+        }
 
 
 def test_a_linked_identity_follows_its_customer_through_a_merge_and_its_undo(

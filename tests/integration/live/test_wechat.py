@@ -313,6 +313,20 @@ def test_a_follower_chats_with_an_agent_at_the_desk_through_wechat(
         ("delivered", second),
         ("event", None),
     ]
+    # The reports count the finished one (the first is still in hand) under channel chat and
+    # under entry point wechat (#16).
+    client.portal.call(_flush, client.app.state.live)  # type: ignore[attr-defined, union-attr]
+    settle(client)
+    admin = auth(client, "root")
+    query = {"interval": "day", "source": "live"}
+    for by, key in (("channel", "chat"), ("entry", "wechat")):
+        report = client.get("/api/reports/kpis", params={**query, "by": by}, headers=admin)
+        assert report.status_code == 200, report.text
+        assert [(r[by], r["offered"]) for r in report.json()["rows"]] == [(key, 1)]
+
+
+async def _flush(driver: Any) -> None:
+    await driver.flush()
 
 
 async def _sent(bridge: Any) -> None:

@@ -328,6 +328,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/chat/conversations"): CHAT_STAFF,
     ("GET", "/api/chat/conversations/{conversation_id}"): CHAT_STAFF,
     ("GET", "/api/chat/attachments/{attachment_id}"): CHAT_STAFF,
+    # the secret the company's site signs its signed-in customers' chat tokens with
+    ("GET", "/api/chat/login-secret"): ADMIN,
+    ("PUT", "/api/chat/login-secret"): ADMIN,
     ("GET", "/chat/desk"): CHAT_STAFF,
     # surveys: links sent by the floor (a team lead's teams only), results read by the floor
     # and QA; the survey page is the customer's, opened by its signed single-use link

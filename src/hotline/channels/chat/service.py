@@ -8,12 +8,14 @@ caller's session and does not commit: the caller's transaction decides.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from hotline.channels.chat.codes import PendingCode
 from hotline.channels.chat.conversation import (
     AttachmentRef,
     Conversation,
@@ -23,8 +25,17 @@ from hotline.channels.chat.conversation import (
     Sender,
     replay,
 )
-from hotline.core.errors import NotFound
-from hotline.store.models.chat import ChatAttachment, ChatConversation, ChatMessage
+from hotline.channels.email import credentials
+from hotline.core.errors import NotFound, Problem, ValidationFailed
+from hotline.identity.audit import record as audit
+from hotline.store.db import utcnow
+from hotline.store.models.chat import (
+    ChatAttachment,
+    ChatCode,
+    ChatConversation,
+    ChatLoginSecret,
+    ChatMessage,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,3 +234,124 @@ def _transcript(row: ChatConversation, messages: list[Message]) -> Transcript:
         survey_score=row.survey_score,
         messages=messages,
     )
+
+
+# --------------------------------------------------------------------------- verified visitors
+
+#: What the login secret's storage key is derived for (see ``channels.email.credentials``).
+LOGIN_SECRET_PURPOSE = b"hotline chat login secret"
+#: The shortest login secret accepted (a site's HMAC key guessed is every customer's chat), and
+#: the longest (printable ASCII without spaces: what a developer copies into a config file).
+MIN_LOGIN_SECRET_CHARS = 32
+MAX_LOGIN_SECRET_CHARS = 128
+_LOGIN_SECRET = re.compile(r"[\x21-\x7e]+")
+
+
+def set_login_secret(*, session: Session, secret: str, server_secret: bytes, actor: str) -> None:
+    """Keep the secret the company's site signs chat login tokens with (encrypted; audited
+    ``chat.login_secret``). :class:`ValidationFailed` for one of under 32 or over 128
+    characters, or with other than printable ASCII (spaces included)."""
+    if not (
+        MIN_LOGIN_SECRET_CHARS <= len(secret) <= MAX_LOGIN_SECRET_CHARS
+        and _LOGIN_SECRET.fullmatch(secret)
+    ):
+        rule = (
+            f"the login secret needs at least {MIN_LOGIN_SECRET_CHARS} characters (at most "
+            f"{MAX_LOGIN_SECRET_CHARS}), printable ASCII without spaces (e.g. 32 random bytes "
+            "in hex)"
+        )
+        raise ValidationFailed([Problem(rule, field="secret")])
+    row = session.get(ChatLoginSecret, 1)
+    if row is None:
+        row = ChatLoginSecret(id=1)
+        session.add(row)
+    row.secret = credentials.encrypt(secret, secret=server_secret, purpose=LOGIN_SECRET_PURPOSE)
+    row.updated_by = actor[:64]
+    row.updated_at = utcnow()
+    session.flush()
+    audit(session, actor=actor, action="chat.login_secret", target="chat:login-secret")
+
+
+def login_secret(*, session: Session, server_secret: bytes) -> bytes | None:
+    """The login secret in force, or ``None`` when the center has none (logins identify
+    nobody). :class:`CredentialError` when it was encrypted under another server key."""
+    row = session.get(ChatLoginSecret, 1)
+    if row is None:
+        return None
+    plain = credentials.decrypt(row.secret, secret=server_secret, purpose=LOGIN_SECRET_PURPOSE)
+    return plain.encode()
+
+
+def login_secret_set(*, session: Session) -> ChatLoginSecret | None:
+    """Who set the login secret and when (the secret itself stays encrypted), or ``None``."""
+    return session.get(ChatLoginSecret, 1)
+
+
+def codes_sent(*, session: Session, conversation_id: str, address: str, since: float) -> int:
+    """How many codes went to this conversation or this address since ``since`` (the larger)."""
+    by_chat = session.scalar(
+        select(func.count())
+        .select_from(ChatCode)
+        .where(ChatCode.conversation_id == conversation_id, ChatCode.sent_at >= since)
+    )
+    by_address = session.scalar(
+        select(func.count())
+        .select_from(ChatCode)
+        .where(ChatCode.address == address, ChatCode.sent_at >= since)
+    )
+    return max(int(by_chat or 0), int(by_address or 0))
+
+
+def keep_code(*, session: Session, pending: PendingCode, kind: str, now: float) -> None:
+    """Keep a code just sent (its hash only); an earlier pending code of the chat is void."""
+    session.execute(
+        update(ChatCode)
+        .where(ChatCode.conversation_id == pending.conversation, ChatCode.verified_at.is_(None))
+        .values(expires_at=now)
+    )
+    session.add(
+        ChatCode(
+            conversation_id=pending.conversation,
+            kind=kind,
+            address=pending.address,
+            code_hash=pending.code_hash,
+            sent_at=now,
+            expires_at=pending.expires_at,
+            attempts=0,
+        )
+    )
+    session.flush()
+
+
+def _last_code(session: Session, conversation_id: str) -> ChatCode | None:
+    return session.scalars(
+        select(ChatCode)
+        .where(ChatCode.conversation_id == conversation_id)
+        .order_by(ChatCode.id.desc())
+        .limit(1)
+    ).first()
+
+
+def latest_code(*, session: Session, conversation_id: str) -> tuple[str, PendingCode] | None:
+    """The conversation's last code sent, with its kind (``email``, ``phone``), or ``None``."""
+    row = _last_code(session, conversation_id)
+    if row is None:
+        return None
+    return row.kind, PendingCode(
+        conversation=row.conversation_id,
+        address=row.address,
+        code_hash=row.code_hash,
+        expires_at=row.expires_at,
+        attempts=row.attempts,
+        verified=row.verified_at is not None,
+    )
+
+
+def record_try(*, session: Session, pending: PendingCode, now: float) -> None:
+    """Keep the outcome of a try on the conversation's last code (tries spent, verified)."""
+    row = _last_code(session, pending.conversation)
+    assert row is not None, "a try is recorded on a code that was sent"
+    row.attempts = pending.attempts
+    if pending.verified and row.verified_at is None:
+        row.verified_at = now
+    session.flush()

@@ -19,8 +19,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 #: What an SMS is for; reports and audits tell them apart (``conversation``: an agent's reply
-#: to a customer who texted the center).
-PURPOSES = ("survey", "appointment_reminder", "follow_up", "notice", "conversation")
+#: to a customer who texted the center; ``verification``: a one-time code a chat visitor
+#: asked for to prove the number is theirs).
+PURPOSES = ("survey", "appointment_reminder", "follow_up", "notice", "conversation", "verification")
 
 #: A customer's whole message asking to be texted no more: the words Chinese operators ask
 #: senders to honour ("回复TD退订") and the English ones. Compared without case or spaces.

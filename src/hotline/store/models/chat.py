@@ -9,6 +9,8 @@ tables.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     Float,
     ForeignKey,
@@ -21,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.store.db import Base, BigIntId
+from hotline.store.db import Base, BigIntId, UTCDateTime
 
 
 class ChatConversation(Base):
@@ -83,3 +85,34 @@ class ChatAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     at: Mapped[float] = mapped_column(Float)
+
+
+class ChatLoginSecret(Base):
+    """The secret the company's web site signs its signed-in customers' chat tokens with
+    (:mod:`hotline.channels.chat.login`), encrypted with the server's key; one per center."""
+
+    __tablename__ = "chat_login_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret: Mapped[str] = mapped_column(String(400))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatCode(Base):
+    """A one-time code sent to a chat visitor's e-mail address or mobile: only its hash, when
+    it expires, the tries made, and when it verified the address
+    (:mod:`hotline.channels.chat.codes`)."""
+
+    __tablename__ = "chat_codes"
+    __table_args__ = (Index("ix_chat_codes_address", "address", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(254))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    verified_at: Mapped[float | None] = mapped_column(Float, nullable=True)

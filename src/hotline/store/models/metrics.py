@@ -55,4 +55,6 @@ class ContactRecordRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     #: The case the contact continues (its first contact's id); none: its own case.
     case_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    #: Where a chat came in (``web``, ``wechat``, ``sms``); none: not recorded.
+    entry: Mapped[str | None] = mapped_column(String(32), nullable=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -60,6 +60,7 @@ from hotline.channels.chat.conversation import (
     Sender,
     SurveyAnswered,
 )
+from hotline.channels.chat.login import MAX_TOKEN_CHARS
 from hotline.channels.chat.tokens import read_conversation_token, sign_conversation_token
 from hotline.config.bot import BotSettings
 from hotline.config.chat import ChatSettings
@@ -71,7 +72,23 @@ from hotline.routing.model import OfferAnswered, RoutingConflict, WrapUpEnded
 from hotline.web.access import current_center, mask_personal, scope_for, scope_of
 from hotline.web.api.history import may_read_chat
 from hotline.web.api.responses import ErrorOut, ResponseModel, errors
-from hotline.web.auth import CurrentUser, claims_from, read_session, require_roles, user_for
+from hotline.web.auth import (
+    CurrentUser,
+    claims_from,
+    db_session,
+    read_session,
+    require_roles,
+    user_for,
+)
+from hotline.web.chat_identity import (
+    Identified,
+    NotSent,
+    address_of,
+    identify_login,
+    refused_login,
+    send_code,
+    try_code,
+)
 from hotline.web.chat_relay import ChatRelay, LiveConversation, Outbox, message_json
 from hotline.web.chat_transcript import send_transcript
 from hotline.web.i18n import LANGUAGES, catalog
@@ -183,6 +200,9 @@ class StartChat(BaseModel):
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
     topic: str = Field(min_length=1, max_length=200)
     language: Literal["zh-CN", "en"] = "zh-CN"
+    #: The company's site's signed token for a signed-in customer (``data-user-token``;
+    #: :mod:`hotline.channels.chat.login`). One that does not hold is logged and ignored.
+    login_token: str | None = Field(default=None, max_length=MAX_TOKEN_CHARS)
 
     @model_validator(mode="after")
     def _reachable(self) -> StartChat:
@@ -272,9 +292,23 @@ async def start_chat(body: StartChat, request: Request, response: Response) -> C
         email=body.email,
         language=body.language,
     )
+    customer, verified = body.phone or body.email, None
+    if body.login_token:
+        token, secret = body.login_token, request.app.state.secret
+        identified = await relay.write(
+            lambda session: identify_login(session, token=token, server_secret=secret, now=now)
+        )
+        if isinstance(identified, Identified):
+            customer, verified = identified.key, "login"
+        else:
+            refused_login(f"from {address}", identified)
     try:
         conversation_id = await relay.open(
-            pre_chat=pre_chat, origin=origin, address=address, customer=body.phone or body.email
+            pre_chat=pre_chat,
+            origin=origin,
+            address=address,
+            customer=customer,
+            verified=verified,
         )
     except RoutingConflict as conflict:  # the widget's queue is not in the center any more
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(conflict)) from None
@@ -457,8 +491,16 @@ async def customer_socket(websocket: WebSocket) -> None:
             relay.apply(live, SurveyAnswered(at=now, score=score), sender=outbox)
         elif kind == "transcript":
             await _email_transcript(relay, live, outbox)
+        elif kind == "verify":
+            await _send_code(websocket.app, relay, live, frame, outbox)
+        elif kind == "code":
+            await _try_code(websocket.app, relay, live, frame, outbox)
         else:
-            _refuse(outbox, "type", "one of message, typing, attachment, end, survey, transcript")
+            _refuse(
+                outbox,
+                "type",
+                "one of message, typing, attachment, end, survey, transcript, verify, code",
+            )
 
     try:
         await _pump(websocket, outbox, handle)
@@ -482,6 +524,77 @@ async def _email_transcript(relay: ChatRelay, live: LiveConversation, outbox: Ou
     outbox.send(
         {"type": "transcript_sent", "conversation": conversation, "to": mask_email(address)}
     )
+
+
+async def _send_code(
+    app: Any, relay: ChatRelay, live: LiveConversation, frame: dict[str, Any], outbox: Outbox
+) -> None:
+    """A one-time code to the e-mail address or mobile the visitor named (see chat_identity)."""
+    conversation = live.state.id
+    kind, given = frame.get("kind"), frame.get("address")
+    try:
+        if not isinstance(kind, str) or not isinstance(given, str):
+            raise ValueError("a verify frame has kind (email or phone) and address")
+        address = address_of(kind, given)
+    except ValueError as problem:
+        _refuse(outbox, "address", str(problem), conversation)
+        return
+    if live.state.phase is Phase.ENDED:
+        _refuse(outbox, "address", "this chat has ended", conversation)
+        return
+    language, secret, line = (
+        live.pre_chat.language,
+        app.state.secret,
+        getattr(app.state, "sms", None),
+    )
+    try:
+        shown = await relay.write(
+            lambda session: send_code(
+                session, conversation_id=conversation, kind=kind, address=address,
+                language=language, server_secret=secret, now=time.time(), sms_line=line,
+            )
+        )  # fmt: skip
+    except Conflict as refused:
+        _refuse(outbox, "address", str(refused), conversation)
+        return
+    if isinstance(shown, NotSent):
+        _refuse(outbox, "address", shown.reason, conversation)
+        return
+    outbox.send({"type": "code_sent", "conversation": conversation, "kind": kind, "to": shown})
+
+
+async def _try_code(
+    app: Any, relay: ChatRelay, live: LiveConversation, frame: dict[str, Any], outbox: Outbox
+) -> None:
+    """The code the visitor typed: the right one proves the address (see chat_identity)."""
+    conversation, code, secret = live.state.id, frame.get("code"), app.state.secret
+    if not isinstance(code, str) or not code.strip().isdigit() or len(code.strip()) != 6:
+        _refuse(outbox, "code", "the code is the 6 digits we sent", conversation)
+        return
+    try:
+        tried = await relay.write(
+            lambda session: try_code(
+                session, conversation_id=conversation, code=code, server_secret=secret,
+                now=time.time(),
+            )
+        )  # fmt: skip
+    except Conflict as refused:
+        _refuse(outbox, "code", str(refused), conversation)
+        return
+    if tried.identified is None:
+        rules = {
+            "wrong": f"that code is not right; {tried.tries_left} tries left",
+            "locked": "no tries left for this code: ask for a new one",
+            "expired": "the code has expired: ask for a new one",
+        }
+        outbox.send(
+            {"type": "refused", "conversation": conversation, "field": "code",
+             "rule": rules[tried.outcome], "outcome": tried.outcome,
+             "tries_left": tried.tries_left}
+        )  # fmt: skip
+        return
+    relay.identified(live, key=tried.identified.key, verified="code")
+    outbox.send({"type": "code_verified", "conversation": conversation})
 
 
 def _staff(websocket: WebSocket) -> CurrentUser | None:
@@ -798,3 +911,58 @@ def download_attachment(
         media_type="application/octet-stream",
         headers={"content-disposition": f'attachment; filename="{safe_name}"'},
     )
+
+
+# --------------------------------------------------------------------------- the login secret
+
+
+class LoginSecretIn(BaseModel):
+    """The secret the company's site signs chat login tokens with (32 characters or more)."""
+
+    secret: str = Field(min_length=1, max_length=200)
+
+
+class LoginSecretOut(ResponseModel):
+    """Whether a chat login secret is set, by whom and when; never the secret itself."""
+
+    configured: bool
+    updated_by: str | None = None
+    updated_at: str | None = None
+
+
+def _login_secret_out(session: Session) -> LoginSecretOut:
+    row = service.login_secret_set(session=session)
+    if row is None:
+        return LoginSecretOut(configured=False)
+    return LoginSecretOut(
+        configured=True, updated_by=row.updated_by, updated_at=row.updated_at.isoformat()
+    )
+
+
+@router.get("/api/chat/login-secret", responses=errors())
+def login_secret_state(
+    user: CurrentUser = Depends(require_roles("admin")),
+    session: Session = Depends(read_session, scope="function"),
+) -> LoginSecretOut:
+    """Whether signed-in visitors can be identified: a chat login secret is set (by whom, when)."""
+    return _login_secret_out(session)
+
+
+@router.put("/api/chat/login-secret", responses=errors(422))
+def set_login_secret(
+    body: LoginSecretIn,
+    request: Request,
+    user: CurrentUser = Depends(require_roles("admin")),
+    session: Session = Depends(db_session, scope="function"),
+) -> LoginSecretOut:
+    """Set the secret the company's site signs its signed-in customers' chat tokens with
+    (stored encrypted, audited). A secret of under 32 or over 128 characters, or not printable
+    ASCII without spaces, is refused (422, field ``secret``). Tokens signed with the former
+    secret identify nobody from now on."""
+    service.set_login_secret(
+        session=session,
+        secret=body.secret,
+        server_secret=request.app.state.secret,
+        actor=user.username,
+    )
+    return _login_secret_out(session)

@@ -202,7 +202,7 @@ def agents(
 def experience(
     request: Request,
     interval: str = Query("day", description="15m, 30m, 1h, day or month."),
-    by: str = Query("queue", description="queue, agent, channel, or center."),
+    by: str = Query("queue", description="queue, agent, channel, entry, or center."),
     timezone: TimeZoneQuery = "UTC",
     user: CurrentUser = Depends(require_roles(*READERS)),
     session: Session = Depends(db_session, scope="function"),

@@ -176,6 +176,13 @@
     if (!identity) return;
     const url = `/api/live/agents/${encodeURIComponent(me)}/contacts/${encodeURIComponent(id)}/identity`;
     const error = panel.querySelector('.chat-error');
+    // How the visitor was identified: proved (the site's login, a one-time code) or the agent's match.
+    const how = identity.verified === 'login' ? T.verified_login
+      : identity.verified === 'code' ? T.verified_code
+      : identity.matched === 'agent' ? T.matched_by_agent
+      : identity.matched ? T.matched_by_proof : '';
+    panel.querySelector('.chat-verified').textContent = how;
+    panel.querySelector('.chat-verified').dataset.verified = identity.verified || '';
     if (identity.customer_id !== null) {
       panel.querySelector('.chat-linked-to').textContent = `${T.linked} ${identity.customer_id} (${identity.shown})`;
     } else if (pop.customers.length) {
@@ -250,6 +257,7 @@
     else if (msg.type === 'state') { const c = chats.get(msg.conversation); if (c) setPhase(c, msg.phase); }
     else if (msg.type === 'typing') { const c = chats.get(msg.conversation); if (c && c.typing) c.typing.hidden = false; }
     else if (msg.type === 'wrapped_up') close(msg.conversation);
+    else if (msg.type === 'verified') { const c = chats.get(msg.conversation); if (c && me) screenPop(msg.conversation, c.panel); }
     else if (msg.type === 'refused') {
       const c = chats.get(msg.conversation);
       const where = c && c.error ? c.error : byId('chat-status');

@@ -1,6 +1,9 @@
 /* Hotline web chat widget: embed with
  *   <script src="https://hotline.example.com/chat/widget.js" data-lang="zh-CN" defer></script>
- * The page's origin must be in the center file's chat.allowed_origins.
+ * The page's origin must be in the center file's chat.allowed_origins. A site where the
+ * customer is signed in adds data-user-token="<the token its server signed>" (or calls
+ * HotlineChat.identify(token) before the chat starts): the chat then starts identified.
+ * In the chat the customer may verify their e-mail or mobile with a one-time code.
  *
  * Reliability: every message the server accepts carries its conversation's sequence number;
  * the widget remembers the last one it saw (sessionStorage, so a page reload resumes too) and
@@ -16,6 +19,7 @@
   var wanted = (script.getAttribute("data-lang") || document.documentElement.lang || navigator.language || "zh-CN");
   var lang = wanted.toLowerCase().indexOf("en") === 0 ? "en" : "zh-CN";
   var T = STRINGS[lang] || {};
+  var userToken = script.getAttribute("data-user-token") || null;
   var KEY = "hotline-chat:" + base;
   var saved = {};
   try { saved = JSON.parse(sessionStorage.getItem(KEY) || "{}"); } catch (e) { saved = {}; }
@@ -27,6 +31,8 @@
     rated: !!saved.rated,
     hasEmail: !!saved.hasEmail,
     mailed: !!saved.mailed,
+    verified: !!saved.verified,
+    given: saved.given || {},
     pending: {},
     order: [],
     socket: null,
@@ -39,7 +45,8 @@
   function save() {
     sessionStorage.setItem(KEY, JSON.stringify({
       conversation: state.conversation, token: state.token, lastSeq: state.lastSeq,
-      phase: state.phase, rated: state.rated, hasEmail: state.hasEmail, mailed: state.mailed
+      phase: state.phase, rated: state.rated, hasEmail: state.hasEmail, mailed: state.mailed,
+      verified: state.verified, given: state.given
     }));
   }
 
@@ -98,7 +105,24 @@
   var endButton = el("button", { type: "button", "class": "hc-secondary" }, T.end);
   var talkError = el("p", { "class": "hc-error", role: "alert" });
   [textLabel, text, fileLabel, file, sendButton, endButton].forEach(function (n) { compose.appendChild(n); });
-  [queueLine, log, typing, compose, talkError].forEach(function (n) { talk.appendChild(n); });
+  // Verify an e-mail address or mobile with a one-time code (the agent then knows it is you).
+  var verify = el("div", { "class": "hc-verify" });
+  var verifyOpen = el("button", { type: "button", "class": "hc-secondary hc-verify-open", "aria-expanded": "false" }, T.verify_open);
+  var askForm = el("form", { "class": "hc-verify-ask", hidden: "" });
+  var kindLabel = el("label", { "for": "hc-verify-kind" }, T.verify_kind);
+  var kindSelect = el("select", { id: "hc-verify-kind" });
+  kindSelect.appendChild(el("option", { value: "email" }, T.email));
+  kindSelect.appendChild(el("option", { value: "phone" }, T.phone));
+  var addressLabel = el("label", { "for": "hc-verify-address" }, T.verify_address);
+  var addressInput = el("input", { id: "hc-verify-address", type: "text", maxlength: "254", autocomplete: "email" });
+  [kindLabel, kindSelect, addressLabel, addressInput, el("button", { type: "submit", "class": "hc-secondary" }, T.send_code)].forEach(function (n) { askForm.appendChild(n); });
+  var codeForm = el("form", { "class": "hc-verify-code", hidden: "" });
+  var codeLabel = el("label", { "for": "hc-code" }, T.code);
+  var codeInput = el("input", { id: "hc-code", type: "text", inputmode: "numeric", maxlength: "6", autocomplete: "one-time-code" });
+  [codeLabel, codeInput, el("button", { type: "submit", "class": "hc-secondary" }, T.check_code)].forEach(function (n) { codeForm.appendChild(n); });
+  var verifyStatus = el("p", { "class": "hc-verify-status", role: "status", "aria-live": "polite" });
+  [verifyOpen, askForm, codeForm, verifyStatus].forEach(function (n) { verify.appendChild(n); });
+  [queueLine, log, typing, compose, talkError, verify].forEach(function (n) { talk.appendChild(n); });
   panel.appendChild(talk);
 
   // The survey.
@@ -224,6 +248,15 @@
       mailed.textContent = T.transcript_sent.replace("{to}", msg.to);
       mailed.hidden = false;
     }
+    else if (msg.type === "code_sent") {
+      codeForm.hidden = false;
+      verifyStatus.textContent = T.code_sent.replace("{to}", msg.to);
+      codeInput.focus();
+    }
+    else if (msg.type === "code_verified") { verified(); }
+    else if (msg.type === "refused" && (msg.field === "address" || msg.field === "code")) {
+      verifyStatus.textContent = T.refused_verify + " " + msg.rule;
+    }
     else if (msg.type === "refused" && msg.field === "transcript") {
       mailed.textContent = T.refused + " " + msg.rule;
       mailed.hidden = false;
@@ -287,6 +320,7 @@
     };
     if (!body.name || !body.topic) { formError.textContent = T.need_name_topic; return; }
     if (!body.phone && !body.email) { formError.textContent = T.need_contact; return; }
+    if (userToken) { body.login_token = userToken; }
     fetch(base + "/chat/api/conversations", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body)
     }).then(function (r) {
@@ -303,6 +337,8 @@
       state.phase = "waiting";
       state.hasEmail = !!body.email;
       state.mailed = false;
+      state.verified = false;
+      state.given = { email: body.email, phone: body.phone };
       save();
       show("talk");
       queueLine.textContent = T.waiting;
@@ -353,6 +389,37 @@
   });
 
   endButton.addEventListener("click", function () { send({ type: "end" }); });
+
+  function prefill() {
+    addressInput.value = state.given[kindSelect.value] || "";
+    addressInput.setAttribute("type", kindSelect.value === "email" ? "email" : "tel");
+  }
+  function verified() {
+    state.verified = true;
+    save();
+    askForm.hidden = true;
+    codeForm.hidden = true;
+    verifyOpen.hidden = true;
+    verifyStatus.textContent = T.verified;
+  }
+  verifyOpen.addEventListener("click", function () {
+    askForm.hidden = !askForm.hidden;
+    verifyOpen.setAttribute("aria-expanded", String(!askForm.hidden));
+    if (!state.given.email && state.given.phone) { kindSelect.value = "phone"; }
+    prefill();
+  });
+  kindSelect.addEventListener("change", prefill);
+  askForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    verifyStatus.textContent = "";
+    send({ type: "verify", kind: kindSelect.value, address: addressInput.value.trim() });
+  });
+  codeForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    send({ type: "code", code: codeInput.value.trim() });
+    codeInput.value = "";
+  });
+  if (state.verified) { verified(); }
   mailButton.addEventListener("click", function () { send({ type: "transcript" }); });
 
   function rate(score) {
@@ -364,6 +431,8 @@
   }
 
   window.HotlineChat = {
+    /** The host site's signed token for its signed-in customer, before the chat starts. */
+    identify: function (token) { userToken = token || null; },
     /** For diagnostics and tests: the socket now, and how often it reconnected. */
     socket: function () { return state.socket; },
     reconnects: function () { return state.reconnects; }

@@ -161,13 +161,19 @@ class PopIdentity(BaseModel):
     """A chat's or a WeChat follower's channel identity and the customer an agent linked it to.
 
     ``kind``: ``wechat`` (the follower's openid), ``email`` or ``phone`` (what a web chat's
-    visitor gave); ``shown`` is masked for roles without personal data; ``customer_id`` is
-    ``null`` while it is linked to nobody.
+    visitor gave), ``chat_login`` (their id on the company's site, where they were signed
+    in); ``shown`` is masked for roles without personal data; ``customer_id`` is ``null``
+    while it is linked to nobody. ``verified``: how the visitor proved the identity in this
+    chat — ``login`` (the site's signed token) or ``code`` (a one-time code) — or ``null``
+    (what they typed). ``matched``: who made the link — ``agent``, or the customer's own
+    ``login`` or ``code`` (in this chat or an earlier one); ``null`` while linked to nobody.
     """
 
-    kind: Literal["wechat", "email", "phone"]
+    kind: Literal["wechat", "email", "phone", "chat_login"]
     shown: str
     customer_id: int | None
+    verified: Literal["login", "code"] | None = None
+    matched: Literal["agent", "login", "code"] | None = None
 
 
 class PopChatMessage(BaseModel):

@@ -45,6 +45,7 @@ def screen_pop(
     number = attached.get("customer")
     chat = attached.get("chat") is True  # a web chat or a WeChat follower
     case = attached.get("callback_for")  # a callback: the contact it was promised in
+    verified = attached.get("verified")  # a chat visitor's proof: login or code
     attached = mask_personal(attached, hidden_fields(user.roles))
     body: dict[str, Any] = {
         "contact_id": contact_id,
@@ -73,7 +74,7 @@ def screen_pop(
             identity = crm.identity_of(str(number))
             if identity is not None:
                 linked = crm.identity_linked(session, identity=identity)
-                body["identity"] = _identity(linked, masked=masked)
+                body["identity"] = _identity(linked, masked=masked, verified=verified)
     if case:
         body["case_chat"] = _case_chat(session, str(case))
     return ScreenPop.model_validate(body)
@@ -106,10 +107,18 @@ class IdentityLink(BaseModel):
     customer_id: RecordRef
 
 
-def _identity(identity: Any, *, masked: bool) -> PopIdentity:
+def _identity(identity: Any, *, masked: bool, verified: Any = None) -> PopIdentity:
     return PopIdentity(
-        kind=identity.kind, shown=identity.shown(masked=masked), customer_id=identity.customer_id
+        kind=identity.kind,
+        shown=identity.shown(masked=masked),
+        customer_id=identity.customer_id,
+        verified=verified if verified in ("login", "code") else None,
+        matched=_MATCHED.get(identity.linked_by or "", "agent") if identity.linked_by else None,
     )
+
+
+#: The links the customer's own proof made (``web.chat_identity``'s actors); others: agents'.
+_MATCHED = {"chat-login": "login", "chat-code": "code"}
 
 
 def _held_chat_identity(request: Request, user: CurrentUser, agent_id: str, contact_id: str) -> Any:
