@@ -319,7 +319,9 @@ def serve(
         "The desk, the wallboard and the calls then share one routing engine.",
     ),
     phones: Path | None = typer.Option(
-        None, "--phones", help="With --sip: YAML list of {agent|supervisor, user, password} (phones)."
+        None,
+        "--phones",
+        help="With --sip: YAML list of {agent|supervisor, user, password}.",
     ),
     prompts: Path = typer.Option(
         Path("var/prompts"), "--prompts", help="With --sip: prompt folder (telephony prompts)."

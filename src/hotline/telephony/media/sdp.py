@@ -103,13 +103,17 @@ def audio_sections(sdp: str) -> list[tuple[str, int, list[int]]]:
 
 
 def audio_sdp(host: str, ports: list[int], *, direction: str = "sendrecv") -> str:
-    """Our own SDP for G.711 audio (PCMU, PCMA) at ``host``: one section per port.
+    """Our own SDP for G.711 audio (PCMU, PCMA; RFC 4733 key presses too, which rtpengine
+    wants in a subscriber's answer as it offered them) at ``host``: one section per port.
 
     >>> print(audio_sdp("127.0.0.1", [7000], direction="recvonly").splitlines()[5])
-    m=audio 7000 RTP/AVP 0 8
+    m=audio 7000 RTP/AVP 0 8 101
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown SDP direction {direction!r}")
     head = f"v=0\r\no=hotline 1 1 IN IP4 {host}\r\ns=hotline\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
-    section = "m=audio {port} RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+    section = (
+        "m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+    )
     return head + "".join(section.format(port=port) + f"a={direction}\r\n" for port in ports)
