@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import socket
 
 import numpy as np
@@ -140,7 +141,7 @@ def test_the_mixer_sends_the_phone_the_sum_of_both_parties() -> None:
     assert any(abs(level - 6000) < 200 for level in levels), levels  # caller + agent
     assert levels[-1] == 8  # then silence (A-law's smallest level) while nobody speaks
     sequence = [int.from_bytes(packet[2:4], "big") for packet in received]
-    assert all((b - a) % 65536 == 1 for a, b in zip(sequence, sequence[1:], strict=False))
+    assert all((b - a) % 65536 == 1 for a, b in itertools.pairwise(sequence))
 
 
 # -- the voice driver's sessions (fakes of rtpengine and SIP)
