@@ -277,6 +277,21 @@ def _wait(predicate: Any, timeout_s: float, what: str) -> Any:
     pytest.fail(f"timed out waiting for {what}")
 
 
+def _talking(desk: httpx.Client, timeout_s: float, what: str) -> str:
+    """The contact a001 is talking on, once there is one."""
+    return str(
+        _wait(
+            lambda: [
+                c["contact_id"]
+                for c in desk.get("/api/live/agents/a001").json()["contacts"]
+                if c["stage"] == "talking"
+            ],
+            timeout_s,
+            what,
+        )[0]
+    )
+
+
 def _caller(
     server: Platform, workdir: Path, timeline: list[Any], *, scenario: str, timeout_s: int
 ) -> subprocess.Popen[bytes]:
@@ -427,15 +442,7 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     )
     a006 = server.client("a006")
     try:
-        contact = _wait(
-            lambda: [
-                c["contact_id"]
-                for c in desk.get("/api/live/agents/a001").json()["contacts"]
-                if c["stage"] == "talking"
-            ],
-            15,
-            "a001 talking to the caller",
-        )[0]
+        contact = _talking(desk, 15, "a001 talking to the caller")
         assert a006.post("/api/live/agents/a006/state", json={"state": "ready"}).is_success
         started = desk.post(
             f"/api/live/agents/a001/contacts/{contact}/consult", json={"agent_id": "a006"}
@@ -519,15 +526,7 @@ def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
         timeout_s=60,
     )
     try:
-        contact = _wait(
-            lambda: [
-                c["contact_id"]
-                for c in desk.get("/api/live/agents/a001").json()["contacts"]
-                if c["stage"] == "talking"
-            ],
-            20,
-            "the call talking on a001's desk",
-        )[0]
+        contact = _talking(desk, 20, "the call talking on a001's desk")
         listen, route = {"mode": "listen"}, f"/api/live/calls/{contact}/supervise"
         assert desk.post(route, json=listen).status_code == 403  # an agent
         assert lead2.post(route, json=listen).status_code == 403  # another team's lead

@@ -164,6 +164,17 @@ async def _connected_call(rig: Rig) -> str:
     return rig.contact
 
 
+async def _listening(rig: Rig, ended: list[str]) -> tuple[str, Session]:
+    """A connected call, boss's phone registered and ringing to listen to it."""
+    _supervised_rig(rig)
+    rig.center.supervisions.listeners.append(lambda _s, why: ended.append(why))
+    contact = await _connected_call(rig)
+    rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+    session = rig.center.supervise(contact, supervisor="boss", mode="listen")
+    await rig.settle()
+    return contact, session
+
+
 def test_a_supervisor_listens_until_the_agent_hangs_up() -> None:
     ended: list[tuple[Session, str]] = []
 
@@ -207,12 +218,7 @@ def test_the_supervisors_phone_hanging_up_ends_the_session_and_the_call_goes_on(
     ended: list[str] = []
 
     async def scenario(rig: Rig) -> None:
-        _supervised_rig(rig)
-        rig.center.supervisions.listeners.append(lambda _s, why: ended.append(why))
-        contact = await _connected_call(rig)
-        rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
-        session = rig.center.supervise(contact, supervisor="boss", mode="listen")
-        await rig.settle()
+        contact, session = await _listening(rig, ended)
         rig.center.answered(session.leg, "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0\r\n")
         await rig.settle()
         rig.center.hung_up(session.leg)
@@ -256,12 +262,7 @@ def test_a_supervisors_phone_that_does_not_answer_ends_the_session() -> None:
     ended: list[str] = []
 
     async def scenario(rig: Rig) -> None:
-        _supervised_rig(rig)
-        rig.center.supervisions.listeners.append(lambda _s, why: ended.append(why))
-        contact = await _connected_call(rig)
-        rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
-        session = rig.center.supervise(contact, supervisor="boss", mode="listen")
-        await rig.settle()
+        _, session = await _listening(rig, ended)
         rig.center.failed(session.leg, 486)
         await rig.settle()
         assert not rig.center.supervisions.by_contact
