@@ -225,6 +225,8 @@ class LiveVoice:
         if factory is None:
             return
         detail = {"agent_id": session.agent_id, "reason": reason}
+        if session.stopped_by is not None:
+            detail["stopped_by"] = session.stopped_by
 
         def write() -> None:
             with writing(factory()) as db:

@@ -178,6 +178,7 @@ class Session:
     to_tag: str | None = None  # rtpengine's subscriber tag of the fork
     answered: bool = False
     timer: asyncio.TimerHandle | None = None
+    stopped_by: str | None = None  # who stopped it from the wallboard (any overseer may)
 
     def view(self) -> dict[str, Any]:
         """What the wallboard and the API show of the session."""
@@ -243,11 +244,13 @@ class Supervisions:
         self.center.spawn(self._ring(session, phone, caller=call.caller))
         return session
 
-    def stop(self, contact_id: str) -> Session:
-        """End the session on ``contact_id`` (hang up the supervisor's phone)."""
+    def stop(self, contact_id: str, *, by: str) -> Session:
+        """End the session on ``contact_id`` (hang up the supervisor's phone); ``by`` is the
+        login that stopped it."""
         session = self.by_contact.get(contact_id)
         if session is None:
             raise SupervisionRefused(f"nobody supervises {contact_id}")
+        session.stopped_by = by
         self._end(session, "stopped")
         return session
 

@@ -575,7 +575,12 @@ def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
     )
     assert [(e.actor, e.action, e.target, e.detail) for e in entries] == [
         ("boss", "call.listen", contact, {"agent_id": "a001"}),
-        ("boss", "call.listen_end", contact, {"agent_id": "a001", "reason": "stopped"}),
+        (
+            "boss",
+            "call.listen_end",
+            contact,
+            {"agent_id": "a001", "reason": "stopped", "stopped_by": "boss"},
+        ),
     ]
 
 

@@ -39,6 +39,7 @@ class FakeVoice:
             "v-ringing": SimpleNamespace(finished=False, agent_id=None, answered_at=None),
         }
         self.supervisions = SimpleNamespace(by_contact={}, stop=self.stop)
+        self.stopped: list[tuple[str, str]] = []
 
     def supervise(self, contact_id: str, *, supervisor: str, mode: Mode) -> Supervision:
         if supervisor not in self.registered:
@@ -50,8 +51,10 @@ class FakeVoice:
         self.supervisions.by_contact[contact_id] = session
         return session
 
-    def stop(self, contact_id: str) -> Supervision:
+    def stop(self, contact_id: str, *, by: str) -> Supervision:
         session: Supervision = self.supervisions.by_contact.pop(contact_id)
+        session.stopped_by = by
+        self.stopped.append((contact_id, by))
         return session
 
 
@@ -135,6 +138,7 @@ def test_listening_is_refused_with_the_reason_and_audited_when_it_starts(
     assert client.post(route, headers=boss, json={}).status_code == 409  # once per call
     stopped = client.delete(route, headers=chief)  # a manager may stop it
     assert stopped.status_code == 200, stopped.text
+    assert client.app.state.voice.center.stopped == [(INSTALL_CALL, "chief")]  # type: ignore[attr-defined]
     assert client.delete(route, headers=chief).status_code == 404  # nobody listens now
     entries = [
         (e.actor, e.action, e.target, e.detail)

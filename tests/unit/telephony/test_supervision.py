@@ -227,7 +227,8 @@ def test_the_supervisors_phone_hanging_up_ends_the_session_and_the_call_goes_on(
         assert ("hang_up", "in-1") not in rig.sip.actions
         # another session may start now
         again = rig.center.supervise(contact, supervisor="boss", mode="listen")
-        rig.center.supervisions.stop(contact)
+        rig.center.supervisions.stop(contact, by="chief")
+        assert again.stopped_by == "chief"
         assert ("hang_up", again.leg) in rig.sip.actions
 
     run(scenario)

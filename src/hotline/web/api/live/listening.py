@@ -6,7 +6,8 @@ phone (the phones file's ``{supervisor, user, password}`` entry) and, once it an
 supervisor hears both the caller and the agent while nobody hears them
 (:mod:`hotline.telephony.supervision`). Agents never listen (403). The start is audited
 (``call.listen``, the call and its agent); the end (the phone hung up, the session stopped
-here, the call over) is audited by the voice server (``call.listen_end`` with the reason).
+here — by whom —, the call over) is audited by the voice server (``call.listen_end`` with the
+reason).
 
 Whisper (coach) and barge need the agent's and the caller's audio mixed with the
 supervisor's; this server does not offer them yet, so ``mode`` admits ``listen`` only.
@@ -130,5 +131,5 @@ async def stop_supervising(
     if current is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nobody listens to {contact_id}")
     require_agent(scope_of(request, user), current.agent_id)
-    ended = center.supervisions.stop(contact_id)
+    ended = center.supervisions.stop(contact_id, by=user.username)
     return SupervisionView.model_validate(ended.view())
