@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import itertools
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +30,7 @@ from hotline.telephony.media.g711 import (
 )
 from hotline.telephony.media.sdp import audio_sections
 from hotline.telephony.ports import AgentPhone
+from hotline.telephony.server import load_phones
 from hotline.telephony.supervision import Mixer, Session, SupervisionRefused
 from tests.unit.telephony.test_call_center import PHONES, Rig, _to_queue, run
 
@@ -271,3 +273,26 @@ def test_a_supervisors_phone_that_does_not_answer_ends_the_session() -> None:
 
     run(scenario)
     assert ended == ["sip_486"]
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        ("- {agent: a001, supervisor: boss, user: '1', password: p}", "exactly one of agent or"),
+        ("- {user: '1', password: p}", "exactly one of agent or supervisor"),
+        ("- {supervisor: boss, user: '1'}", "give the phone's user and password"),
+        ("- {supervisor: '', user: '1', password: p}", "the agent or supervisor is empty"),
+        (
+            "- {agent: a001, user: '1', password: p}\n- {supervisor: boss, user: '1', password: q}",
+            "entry 2: SIP user '1' is listed twice",
+        ),
+    ],
+)
+def test_a_phones_file_entry_breaking_a_rule_is_named(
+    tmp_path: Path, entries: str, problem: str
+) -> None:
+    path = tmp_path / "phones.yaml"
+    path.write_text(entries)
+    with pytest.raises(ValueError, match=problem) as refused:
+        load_phones(path)
+    assert str(path) in str(refused.value)
