@@ -275,11 +275,11 @@ def _live_voice(
         fail("--sip needs --phones FILE (the agents' phone credentials)")
     try:
         phone_list = load_phones(phones)
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as error:
-        fail(f"{phones}: not a list of {{agent, user, password}}: {error}")
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as error:
+        fail(f"{phones}: not a list of {{agent|supervisor, user, password}}: {error}")
     known = {agent.id for agent in driver.center.agents}
     for number, phone in enumerate(phone_list, start=1):
-        if phone.agent_id not in known:
+        if phone.supervisor is None and phone.agent_id not in known:
             fail(f"{phones}: entry {number}: agent {phone.agent_id!r} is not in the center")
     if not (prompts / "common").is_dir():
         fail(f"{prompts}: no prompts there (run: hotline telephony prompts --out {prompts})")
@@ -319,7 +319,9 @@ def serve(
         "The desk, the wallboard and the calls then share one routing engine.",
     ),
     phones: Path | None = typer.Option(
-        None, "--phones", help="With --sip: YAML list of {agent, user, password} (agent phones)."
+        None,
+        "--phones",
+        help="With --sip: YAML list of {agent|supervisor, user, password}.",
     ),
     prompts: Path = typer.Option(
         Path("var/prompts"), "--prompts", help="With --sip: prompt folder (telephony prompts)."

@@ -129,6 +129,7 @@ from hotline.telephony.call_state import start as start_call
 from hotline.telephony.consult import Consults
 from hotline.telephony.dialler import Dialler
 from hotline.telephony.forwarding import Forwards
+from hotline.telephony.media.g711 import Mode
 from hotline.telephony.media.numbers import agent_number_announcement, announcement
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
 from hotline.telephony.media.sdp import (
@@ -158,6 +159,7 @@ from hotline.telephony.ports import (
     StopRinging,
     TransferRefused,
 )
+from hotline.telephony.supervision import Session, SupervisionRefused, Supervisions
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +290,13 @@ class CallCenter:
         self._zone = ZoneInfo(settings.timezone)
         self.outbound = Originator(self)
         self.consults = Consults(self)
+        # Supervisors listening in (their own phones, not agents': no ACD state).
+        self.supervisions = Supervisions(self)
+        self._supervisor_by_user = {
+            p.user: p.supervisor for p in settings.phones if p.supervisor is not None
+        }
+        # supervisor's login -> their phone's registered contact URI
+        self.supervisor_phones: dict[str, str] = {}
         # Callers forwarded out through the trunk (a partner center, the duty number).
         self.forwards = Forwards(self)
         self.forward_numbers: dict[str, str] = {}
@@ -365,6 +374,13 @@ class CallCenter:
         """Feed ``event`` to the call's state machine and carry out what it says."""
         call.state, effects = transition(call.state, event)
         self._carry_out(call, effects)
+        supervised = self.supervisions.by_contact.get(call.contact_id)
+        if supervised is not None and (
+            call.finished or call.agent_leg is None or call.agent_id != supervised.agent_id
+        ):
+            # As ChanSpy's: the session ends with the supervised agent's part of the call (the
+            # agent hangs up, the caller goes to another agent, the call ends).
+            self.supervisions.call_ended(call.contact_id)
 
     def _carry_out(self, call: Call, effects: Iterable[CallEffect]) -> None:
         for effect in effects:
@@ -598,6 +614,9 @@ class CallCenter:
         if self.consults.owns(leg):
             self.consults.answered(leg, sdp)
             return
+        if self.supervisions.owns(leg):
+            self.supervisions.answered(leg, sdp)
+            return
         if self.forwards.owns(leg):
             self.forwards.answered(leg, sdp)
             return
@@ -659,6 +678,9 @@ class CallCenter:
         if self.consults.is_consult_leg(leg):
             self.consults.failed(leg, code)
             return
+        if self.supervisions.owns(leg):
+            self.supervisions.failed(leg, code)
+            return
         if self.forwards.owns(leg):
             self.forwards.failed(leg, code)
             return
@@ -700,6 +722,9 @@ class CallCenter:
             return
         if self.consults.is_consult_leg(leg):
             self.consults.hung_up(leg)
+            return
+        if self.supervisions.owns(leg):
+            self.supervisions.hung_up(leg)
             return
         if self.forwards.owns(leg):
             self.forwards.hung_up(leg)
@@ -808,6 +833,16 @@ class CallCenter:
         """End the consult: warm-transfer the caller (``transfer``) or go back to them."""
         self.consults.finish(contact_id, transfer=transfer)
 
+    def supervise(self, contact_id: str, *, supervisor: str, mode: Mode) -> Session:
+        """Ring ``supervisor``'s own phone to listen to the connected call ``contact_id``
+        (:mod:`hotline.telephony.supervision`); raises
+        :class:`~hotline.telephony.supervision.SupervisionRefused` when their phone is not
+        registered, the call is not connected or is supervised already."""
+        phone = self.supervisor_phones.get(supervisor)
+        if phone is None:
+            raise SupervisionRefused(f"{supervisor} has no registered phone")
+        return self.supervisions.start(contact_id, supervisor=supervisor, phone=phone, mode=mode)
+
     def decline(self, contact_id: str, agent_id: str) -> None:
         """The agent declines the call ringing on their phone (from the desktop)."""
         call = self.calls.get(contact_id)
@@ -894,6 +929,13 @@ class CallCenter:
         """An agent's first phone registered or the last one went away: the ACD applies the
         phone-registration policy (:func:`hotline.telephony.acd.on_phone_registered`); with
         several phones, the others keep the agent reachable."""
+        supervisor = self._supervisor_by_user.get(user)
+        if supervisor is not None:
+            if contact is None:
+                self.supervisor_phones.pop(supervisor, None)
+            else:
+                self.supervisor_phones[supervisor] = contact
+            return
         agent_id = self._agent_by_user.get(user)
         if agent_id is None:
             return

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hotline.core.events import Event
 from hotline.telephony.media.sdp import placeholder_sdp
-from hotline.telephony.ports import MediaRejected, MediaUnavailable, Playback
+from hotline.telephony.ports import MediaRejected, MediaUnavailable, Playback, Subscription
 
 
 @dataclass
@@ -77,6 +77,22 @@ class FakeMediaServer:
     async def delete(self, *, call: str) -> None:
         """Pretend to release the call."""
         self._record("delete", call=call)
+
+    async def subscribe(self, *, call: str, from_tags: list[str]) -> Subscription:
+        """Offer one placeholder audio section per forked party, as rtpengine does."""
+        self._record("subscribe", call=call, from_tags=list(from_tags))
+        head, _, media = placeholder_sdp(40004).partition("m=audio")
+        return Subscription(
+            f"sub-{len(self.commands)}", head + ("m=audio" + media) * len(from_tags)
+        )
+
+    async def subscribe_answer(self, *, call: str, to_tag: str, sdp: str) -> None:
+        """Pretend to send the forked media where ``sdp`` says."""
+        self._record("subscribe_answer", call=call, to_tag=to_tag, sdp=sdp)
+
+    async def unsubscribe(self, *, call: str, to_tag: str) -> None:
+        """Pretend to stop the fork."""
+        self._record("unsubscribe", call=call, to_tag=to_tag)
 
     async def ping(self) -> bool:
         """Up unless ``down``."""

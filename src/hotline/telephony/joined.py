@@ -41,10 +41,12 @@ from typing import Any
 from hotline.config.center import CenterConfig
 from hotline.config.crisis import CrisisConfig
 from hotline.core.events import Event
+from hotline.identity import audit
 from hotline.live.crisis import CrisisState
 from hotline.live.driver import LiveDriver
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import Command, RoutingConflict
+from hotline.store.db import writing
 from hotline.telephony.acd import CommandRouter, voice_decisions
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.do_not_call import DatabaseScreen
@@ -57,6 +59,7 @@ from hotline.telephony.server import (
     start_voice,
     stop_voice,
 )
+from hotline.telephony.supervision import Session
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +167,7 @@ class LiveVoice:
         self.router = LiveRouter(driver)
         self.parts: VoiceParts | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._audits: set[asyncio.Task[None]] = set()  # end-of-supervision audit writes
         if follow_center:
             driver.on_reconfigure.append(self.reconfigure)
         driver.crisis.listeners.append(self.crisis_switched)
@@ -211,7 +215,33 @@ class LiveVoice:
             options = replace(options, do_not_call=DatabaseScreen(factory))
         self.parts = await start_voice(options, router=self.router, sink=DriverSink(self.driver))
         self.router.attach(self.parts.center)
+        self.parts.center.supervisions.listeners.append(self.supervision_ended)
         self._ticker = asyncio.create_task(self._tick(), name="voice-registrations")
+
+    def supervision_ended(self, session: Session, reason: str) -> None:
+        """A supervisor's session ended (phone hung up, stopped, call over): audited as
+        ``call.<mode>_end`` in its own write transaction, off the loop."""
+        factory = self.driver.session_factory
+        if factory is None:
+            return
+        detail = {"agent_id": session.agent_id, "reason": reason}
+        if session.stopped_by is not None:
+            detail["stopped_by"] = session.stopped_by
+
+        def write() -> None:
+            with writing(factory()) as db:
+                audit.record(
+                    db,
+                    actor=session.supervisor,
+                    action=f"call.{session.mode}_end",
+                    target=session.contact_id,
+                    detail=detail,
+                )
+                db.commit()
+
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(write))
+        self._audits.add(task)
+        task.add_done_callback(self._audits.discard)
 
     async def _tick(self) -> None:
         while True:

@@ -51,6 +51,15 @@ class Playback:
     duration_ms: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A fork of a call's media (rtpengine's ``subscribe request``): the subscriber's tag
+    and the offer for it (one ``sendonly`` audio section per forked party)."""
+
+    to_tag: str
+    sdp: str
+
+
 class MediaServer(Protocol):
     """A media relay that bridges two legs and plays, detects DTMF and records on them.
 
@@ -91,6 +100,18 @@ class MediaServer(Protocol):
 
     async def delete(self, *, call: str) -> None:
         """Release the call's media resources."""
+        ...
+
+    async def subscribe(self, *, call: str, from_tags: list[str]) -> Subscription:
+        """Fork what each party of ``from_tags`` sends to a new subscriber (listening in)."""
+        ...
+
+    async def subscribe_answer(self, *, call: str, to_tag: str, sdp: str) -> None:
+        """The subscriber's answer: where it receives the forked media."""
+        ...
+
+    async def unsubscribe(self, *, call: str, to_tag: str) -> None:
+        """Stop forking to the subscriber ``to_tag``."""
         ...
 
     async def ping(self) -> bool:
@@ -353,12 +374,18 @@ class EventSink(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class AgentPhone:
-    """An agent's SIP credentials: the phone registers as ``user`` with ``password``."""
+    """An agent's SIP credentials: the phone registers as ``user`` with ``password``.
+
+    A supervisor's phone (the one the voice server rings to listen, whisper or barge) names
+    the supervisor's Hotline login in ``supervisor`` and has no agent id (``""``): it takes
+    no queued calls.
+    """
 
     agent_id: str
     user: str
     password: str
     extra: Mapping[str, str] = field(default_factory=dict)
+    supervisor: str | None = None
 
 
 class NumberScreen(Protocol):

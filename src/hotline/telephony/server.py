@@ -148,16 +148,39 @@ class ServerOptions:
 
 
 def load_phones(path: Path) -> tuple[AgentPhone, ...]:
-    """Read agent phone credentials: a YAML list of ``{agent, user, password}``.
+    """Read phone credentials: a YAML list of ``{agent, user, password}`` (an agent's phone)
+    or ``{supervisor, user, password}`` (a supervisor's, by Hotline login: rung to listen,
+    whisper or barge). Raises ``ValueError`` naming the entry and the rule it breaks.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "phones.yaml"
-    >>> _ = p.write_text("- {agent: a001, user: '1001', password: s3cret}")
-    >>> load_phones(p)[0].user
-    '1001'
+    >>> _ = p.write_text("- {agent: a001, user: '1001', password: s3cret}\\n"
+    ...                  "- {supervisor: boss, user: '2001', password: s3cret}")
+    >>> [(phone.agent_id, phone.supervisor) for phone in load_phones(p)]
+    [('a001', None), ('', 'boss')]
     """
     records = load_yaml(path.read_text(encoding="utf-8"), source=str(path)) or []
-    return tuple(AgentPhone(str(r["agent"]), str(r["user"]), str(r["password"])) for r in records)
+    if not isinstance(records, list):
+        raise ValueError(f"{path}: a list of phones is expected")
+    phones: list[AgentPhone] = []
+    users: set[str] = set()
+    for number, record in enumerate(records, start=1):
+        where = f"{path}: entry {number}"
+        if not isinstance(record, dict) or not record.get("user") or not record.get("password"):
+            raise ValueError(f"{where}: give the phone's user and password")
+        if ("agent" in record) == ("supervisor" in record):
+            raise ValueError(f"{where}: give exactly one of agent or supervisor")
+        owner = str(record.get("agent") or record.get("supervisor") or "")
+        if not owner:
+            raise ValueError(f"{where}: the agent or supervisor is empty")
+        user = str(record["user"])
+        if user in users:
+            raise ValueError(f"{where}: SIP user {user!r} is listed twice")
+        users.add(user)
+        supervisor = str(record["supervisor"]) if "supervisor" in record else None
+        agent_id = "" if supervisor is not None else owner
+        phones.append(AgentPhone(agent_id, user, str(record["password"]), supervisor=supervisor))
+    return tuple(phones)
 
 
 SAMPLE_CENTER = Path(__file__).resolve().parent.parent / "config/samples/appliance_center.yaml"
@@ -513,6 +536,7 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
     )
     stack.start()
     center.signalling = stack
+    center.supervisions.host = options.ng_host  # the mixer listens where rtpengine sends
     control: asyncio.Server | None = None
     if options.control_port is not None:
         control = await asyncio.start_server(
@@ -525,6 +549,7 @@ async def stop_voice(parts: VoiceParts) -> None:
     """Stop what :func:`start_voice` started, letting calls' background work finish first."""
     if parts.control is not None:
         parts.control.close()
+    parts.center.supervisions.end_all("server_stopped")
     await parts.center.drain()
     parts.overload.stop()
     parts.stack.stop()

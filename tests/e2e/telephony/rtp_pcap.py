@@ -16,21 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from hotline.telephony.media.g711 import linear_to_ulaw
+
 RATE = 8000
 FRAME = 160  # 20 ms at 8 kHz
 PCMU, TELEPHONE_EVENT = 0, 101
 KEYS = "0123456789*#"
-
-
-def linear_to_ulaw(samples: np.ndarray) -> np.ndarray:
-    """G.711 μ-law encoder (ITU-T G.711), vectorised."""
-    bias, clip = 0x84, 32635
-    x = samples.astype(np.int32)
-    sign = (x < 0).astype(np.int32) << 7
-    magnitude = np.minimum(np.abs(x), clip) + bias
-    exponent = np.clip(np.floor(np.log2(magnitude)).astype(np.int32) - 7, 0, 7)
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,9 @@ class BaresipAgent:
     rtp_ports: tuple[int, int] | None = None  # instead of the slot's whole block
     # ctrl_tcp commands to send this many seconds into each call, e.g. [(1.0, "hold")]
     during_call: list[tuple[float, str]] = field(default_factory=list)
+    # Keep what the phone hears and says as WAV files here (baresip's sndfile module:
+    # dump-<peer>-dec.wav is what it heard, -enc.wav what it said).
+    heard_dir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     _socket: socket.socket | None = None
     _thread: threading.Thread | None = None
@@ -257,6 +260,11 @@ class BaresipAgent:
                     "module g711.so",
                     "module aufile.so",
                     "module aubridge.so",
+                    *(
+                        ["module sndfile.so", f"snd_path {self.heard_dir}"]
+                        if self.heard_dir is not None
+                        else []
+                    ),
                     "module_app account.so",
                     "module_app menu.so",
                     "module_app ctrl_tcp.so",

@@ -6,9 +6,11 @@ call it is talking on, puts the caller on hold and takes them back, and hangs up
 desk — which ends the phone leg and sends the caller to the survey. The events land in the
 server's database, in one log with the desk's. Then the agent calls a customer back from the
 desk (click-to-dial) through a ``sipp`` UAS trunk, and consults a second agent (a006, another
-baresip phone) and hands the caller over to them (warm transfer). Last, a supervisor switches
-crisis mode on: a new caller hears the crisis announcement before the menu and, the queue
-being at its bound, is forwarded through the trunk to the partner center (a ``sipp`` UAS).
+baresip phone) and hands the caller over to them (warm transfer). A supervisor listens in on
+a call from their own baresip phone (the phones file's ``{supervisor: boss}``), which hears
+the caller's and the agent's tones mixed. Last, a supervisor switches crisis mode on: a new
+caller hears the crisis announcement before the menu and, the queue being at its bound, is
+forwarded through the trunk to the partner center (a ``sipp`` UAS).
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import os
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import yaml
 from sqlalchemy import select
 
 from hotline.store.db import make_engine, make_session_factory
-from hotline.store.models.core import ContactEventRow
+from hotline.store.models.core import AuditEntry, ContactEventRow
 from hotline.telephony.media.prompts import generate_all
 from hotline.telephony.server import SAMPLE_CENTER
 from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
@@ -47,6 +51,19 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "agent-secret-1"
 #: The partner center's number crisis mode forwards to (a sipp UAS on the trunk's port).
 PARTNER = "4008009000"
+#: What the caller, agent a001 and the supervisor say in the listening test: three tones.
+CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ = 440.0, 1000.0, 2500.0
+
+
+def _tone_wav(path: Path, hz: float, seconds: float = 40.0) -> Path:
+    """A phone's voice: a tone of ``hz``, 8 kHz mono 16-bit."""
+    t = np.arange(int(seconds * 8000)) / 8000
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes((8000 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes())
+    return path
 
 
 def _all_day_center(path: Path) -> Path:
@@ -76,11 +93,12 @@ class Platform:
     trunk_port: int
     process: subprocess.Popen[bytes]
     second: BaresipAgent | None = None  # a006's phone
+    supervisor: BaresipAgent | None = None  # boss's phone, keeping what it hears
 
-    def client(self, username: str = "a001") -> httpx.Client:
+    def client(self, username: str = "a001", password: str = PASSWORD) -> httpx.Client:
         client = httpx.Client(base_url=self.url, timeout=10)
         token = client.post(
-            "/api/auth/login", json={"username": username, "password": PASSWORD}
+            "/api/auth/login", json={"username": username, "password": password}
         ).json()["token"]
         client.headers["Authorization"] = f"Bearer {token}"
         return client
@@ -117,6 +135,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
     phones.write_text(
         f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n"
         f"- {{agent: a006, user: '1006', password: '{PASSWORD}'}}\n"
+        f"- {{supervisor: boss, user: '2001', password: '{PASSWORD}'}}\n"
     )
     env = {
         **os.environ,
@@ -184,7 +203,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         user="1001",
         password=PASSWORD,
         registrar_port=sip_port,
-        voice=prompts / "en" / "welcome.wav",
+        voice=_tone_wav(root / "a001.wav", AGENT_HZ),
         slot=5,
         talk_s=60.0,  # the desk hangs up, not the phone
     )
@@ -199,6 +218,19 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         talk_s=60.0,
     )
     second.start()
+    supervisor = BaresipAgent(
+        workdir=root / "supervisor",
+        user="2001",
+        password=PASSWORD,
+        registrar_port=sip_port,
+        voice=_tone_wav(root / "supervisor.wav", SUPERVISOR_HZ),
+        slot=2,
+        talk_s=120.0,  # the session is ended from the wallboard
+        heard_dir=root / "heard",
+    )
+    (root / "heard").mkdir()
+    supervisor.start()
+    server.supervisor = supervisor
     try:
         # a006 stays on a break until the consult test needs them
         a006 = server.client("a006")
@@ -214,6 +246,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         server.second = second
         yield server, agent
     finally:
+        supervisor.stop()
         second.stop()
         agent.stop()
         process.terminate()
@@ -242,6 +275,21 @@ def _wait(predicate: Any, timeout_s: float, what: str) -> Any:
             return value
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def _talking(desk: httpx.Client, timeout_s: float, what: str) -> str:
+    """The contact a001 is talking on, once there is one."""
+    return str(
+        _wait(
+            lambda: [
+                c["contact_id"]
+                for c in desk.get("/api/live/agents/a001").json()["contacts"]
+                if c["stage"] == "talking"
+            ],
+            timeout_s,
+            what,
+        )[0]
+    )
 
 
 def _caller(
@@ -394,15 +442,7 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     )
     a006 = server.client("a006")
     try:
-        contact = _wait(
-            lambda: [
-                c["contact_id"]
-                for c in desk.get("/api/live/agents/a001").json()["contacts"]
-                if c["stage"] == "talking"
-            ],
-            15,
-            "a001 talking to the caller",
-        )[0]
+        contact = _talking(desk, 15, "a001 talking to the caller")
         assert a006.post("/api/live/agents/a006/state", json={"state": "ready"}).is_success
         started = desk.post(
             f"/api/live/agents/a001/contacts/{contact}/consult", json={"agent_id": "a006"}
@@ -442,6 +482,106 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     assert disconnected.agent_id == "a006"  # the second agent ended the call
     [survey] = [r for r in rows if r.kind == "survey_answered"]
     assert survey.data["score"] == 5
+
+
+def _level(samples: np.ndarray, hz: float) -> float:
+    """The amplitude of ``hz`` in ``samples`` (one DFT bin, Hann window)."""
+    window = np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(samples * window))
+    return float(spectrum[round(hz * len(samples) / 8000)] * 2 / window.sum())
+
+
+def _supervision_audit(server: Platform) -> list[AuditEntry]:
+    engine = make_engine(f"sqlite:///{server.home / 'hotline.db'}")
+    try:
+        with make_session_factory(engine)() as session:
+            query = select(AuditEntry).where(AuditEntry.action.like("call.listen%"))
+            return list(session.scalars(query.order_by(AuditEntry.id)))
+    finally:
+        engine.dispose()
+
+
+def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
+    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
+) -> None:
+    server, agent = platform
+    phone = server.supervisor
+    assert phone is not None and phone.heard_dir is not None
+    agent.talk_s = 60.0  # the desk hangs up
+    boss, a006 = server.client("boss"), server.client("a006")
+    admin = server.client("admin", password="admin-secret-1")
+    lead = {"username": "lead2", "password": PASSWORD, "roles": ["team_lead"], "agent_id": "a011"}
+    assert admin.post("/api/users", json=lead).status_code == 201  # leads t-repair, not t-install
+    admin.close()
+    lead2 = server.client("lead2")
+    # a006 (free again after the transfer) goes on a break, so the call reaches a001
+    _available(a006, "a006", 20, "a006 free after the warm transfer")
+    a006.post("/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"})
+    _available(desk, "a001", 15, "a001 available")
+    caller = _caller(
+        server,
+        tmp_path,
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 15.0, CALLER_HZ), Key(20.0, "4")],
+        scenario="caller_ivr_queue_survey.xml",
+        timeout_s=60,
+    )
+    try:
+        contact = _talking(desk, 20, "the call talking on a001's desk")
+        listen, route = {"mode": "listen"}, f"/api/live/calls/{contact}/supervise"
+        assert desk.post(route, json=listen).status_code == 403  # an agent
+        assert lead2.post(route, json=listen).status_code == 403  # another team's lead
+        missing = boss.post("/api/live/calls/c-nobody/supervise", json=listen)
+        assert missing.status_code == 404, missing.text
+        started = boss.post(route, json=listen)
+        assert started.status_code == 201, started.text
+        assert started.json()["agent_id"] == "a001"
+        _wait(lambda: "CALL_ESTABLISHED" in phone.types(), 10, "the supervisor's phone answering")
+        heard_dir = phone.heard_dir
+
+        def heard() -> Path | None:
+            found = sorted(heard_dir.glob("dump-*-dec.wav"))
+            # three seconds of what the phone played (16-bit samples at 8 kHz)
+            return found[0] if found and found[0].stat().st_size > 44 + 3 * 16000 else None
+
+        path = _wait(heard, 15, "three seconds heard on the supervisor's phone")
+        [session] = boss.get("/api/live/supervisions").json()["sessions"]
+        assert (session["supervisor"], session["connected"]) == ("boss", True)
+        stopped = boss.delete(route)
+        assert stopped.status_code == 200, stopped.text
+        _wait(lambda: "CALL_CLOSED" in phone.types(), 10, "the supervisor's phone hung up")
+        assert boss.get("/api/live/supervisions").json() == {"sessions": []}
+        assert desk.post(f"/api/live/agents/a001/contacts/{contact}/hangup").status_code == 200
+        out, err = caller.communicate(timeout=60)
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+            caller.communicate()
+        for client in (boss, a006, lead2):
+            client.close()
+    with wave.open(str(path)) as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (1, 8000)
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    middle = samples[len(samples) // 4 : 3 * len(samples) // 4].astype(np.float64)
+    levels = {hz: _level(middle, hz) for hz in (CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ, 700.0)}
+    # both parties' tones (sent at 8,000), far above a frequency nobody sends, and not the
+    # supervisor's own: nobody's audio but the two parties' reaches the supervisor
+    assert levels[CALLER_HZ] > 2000 and levels[AGENT_HZ] > 2000, levels
+    assert levels[700.0] < 100 and levels[SUPERVISOR_HZ] < 100, levels
+    entries = _wait(
+        lambda: found if len(found := _supervision_audit(server)) >= 2 else None,
+        10,
+        "the session's start and end on the audit record",
+    )
+    assert [(e.actor, e.action, e.target, e.detail) for e in entries] == [
+        ("boss", "call.listen", contact, {"agent_id": "a001"}),
+        (
+            "boss",
+            "call.listen_end",
+            contact,
+            {"agent_id": "a001", "reason": "stopped", "stopped_by": "boss"},
+        ),
+    ]
 
 
 def test_a_supervisor_switches_the_emergency_announcement_on_for_new_callers(

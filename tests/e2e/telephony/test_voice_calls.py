@@ -26,8 +26,8 @@ from hotline.store.db import make_engine
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
 from hotline.surveys import service as surveys
+from hotline.telephony.media.g711 import ulaw_to_linear
 from hotline.telephony.media.prompts import generate_all
-from hotline.telephony.media.recording import ulaw_to_linear
 from hotline.telephony.media.rtpengine import RtpengineProcess
 
 from .rtp_pcap import Key, Tone, write_timeline

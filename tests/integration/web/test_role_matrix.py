@@ -119,6 +119,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/live/contacts/{contact_id}/move"): TEAM_LEADS_UP,
     ("POST", "/api/live/contacts/{contact_id}/pick"): TEAM_LEADS_UP,
     ("POST", "/api/live/agents/{agent_id}/force-logout"): TEAM_LEADS_UP,
+    ("GET", "/api/live/supervisions"): SUPERVISION,
+    ("POST", "/api/live/calls/{contact_id}/supervise"): TEAM_LEADS_UP,
+    ("DELETE", "/api/live/calls/{contact_id}/supervise"): TEAM_LEADS_UP,
     # reports
     ("GET", "/api/reports/kpis"): SUPERVISION,
     ("GET", "/api/reports/agents"): SUPERVISION,

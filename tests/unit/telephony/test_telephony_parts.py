@@ -11,13 +11,8 @@ import numpy as np
 import pytest
 
 from hotline.telephony.media.bencode import BencodeError, decode, encode
-from hotline.telephony.media.recording import (
-    alaw_to_linear,
-    find_pcap,
-    pcap_to_wav,
-    read_rtp_streams,
-    ulaw_to_linear,
-)
+from hotline.telephony.media.g711 import alaw_to_linear, ulaw_to_linear
+from hotline.telephony.media.recording import find_pcap, pcap_to_wav, read_rtp_streams
 from hotline.telephony.media.rtpengine import NgClient, parse_dtmf_log
 from hotline.telephony.ports import MediaRejected, MediaUnavailable
 from hotline.telephony.sip.registrar import Registrar, digest_response, parse_digest

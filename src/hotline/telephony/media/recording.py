@@ -18,33 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
+
+from hotline.telephony.media.g711 import alaw_to_linear, ulaw_to_linear
 
 SAMPLE_RATE = 8000
 PCMU, PCMA = 0, 8
 _LINKTYPE_ETHERNET, _LINKTYPE_RAW, _LINKTYPE_IPV4 = 1, 101, 228
-
-
-def ulaw_to_linear(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
-    """Decode G.711 μ-law bytes to 16-bit linear samples (ITU-T G.711, table 2a)."""
-    u = (~codes.astype(np.int32)) & 0xFF
-    sign = u & 0x80
-    exponent = (u >> 4) & 0x07
-    mantissa = u & 0x0F
-    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
-
-
-def alaw_to_linear(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
-    """Decode G.711 A-law bytes to 16-bit linear samples (ITU-T G.711, table 1a)."""
-    a = codes.astype(np.int32) ^ 0x55
-    sign = a & 0x80
-    exponent = (a >> 4) & 0x07
-    mantissa = a & 0x0F
-    magnitude = np.where(
-        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << (exponent - 1)
-    )
-    return np.where(sign != 0, magnitude, -magnitude).astype(np.int16)
 
 
 @dataclass

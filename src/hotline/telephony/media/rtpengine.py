@@ -2,7 +2,7 @@
 
 rtpengine relays RTP between the caller and the agent's phone in its own threads; Python
 only sends control commands, one datagram each (``offer``, ``answer``, ``play media``,
-``start recording``, ``delete``). Nothing per-packet happens here.
+``start recording``, ``subscribe request``, ``delete``). Nothing per-packet happens here.
 
 DTMF: rtpengine parses RFC 4733 telephone-events itself and, when started with
 ``--dtmf-log-dest=HOST:PORT``, sends one JSON datagram per key press to that port;
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.telephony.media.bencode import BencodeError, decode, encode
-from hotline.telephony.ports import MediaRejected, MediaUnavailable, Playback
+from hotline.telephony.ports import MediaRejected, MediaUnavailable, Playback, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +222,23 @@ class NgClient:
         """Release the call (ignored when rtpengine no longer knows it)."""
         with contextlib.suppress(MediaUnavailable):
             await self.request("delete", **{"call-id": call})
+
+    async def subscribe(self, *, call: str, from_tags: list[str]) -> Subscription:
+        """Fork what each of ``from_tags`` sends to a new subscriber (``subscribe request``,
+        rtpengine ≥ 10.5): the offer has one ``sendonly`` audio section per tag, in order."""
+        reply = await self.request(
+            "subscribe request", **{"call-id": call, "from-tags": list(from_tags)}
+        )
+        return Subscription(str(reply["to-tag"]), str(reply["sdp"]))
+
+    async def subscribe_answer(self, *, call: str, to_tag: str, sdp: str) -> None:
+        """Tell rtpengine where the subscriber receives the forked media (its answer)."""
+        await self.request("subscribe answer", **{"call-id": call, "to-tag": to_tag, "sdp": sdp})
+
+    async def unsubscribe(self, *, call: str, to_tag: str) -> None:
+        """Stop the fork (ignored when the call or the subscription is gone)."""
+        with contextlib.suppress(MediaUnavailable):
+            await self.request("unsubscribe", **{"call-id": call, "to-tag": to_tag})
 
     async def ping(self) -> bool:
         """Whether rtpengine answers ``ping`` with ``pong``."""

@@ -76,3 +76,44 @@ def placeholder_sdp(port: int = 9) -> str:
         f"m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
         "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n"
     )
+
+
+_CONNECTION = re.compile(r"^c=IN IP4 (\S+)", re.MULTILINE)
+_AUDIO = re.compile(r"^m=audio (\d+) RTP/AVP ([\d ]+)", re.MULTILINE)
+
+
+def audio_sections(sdp: str) -> list[tuple[str, int, list[int]]]:
+    """Each audio section of ``sdp``: its address (the section's ``c=``, else the session's),
+    port and payload types in order of preference.
+
+    >>> audio_sections("v=0\\r\\nc=IN IP4 10.0.0.1\\r\\nm=audio 4000 RTP/AVP 8 0 101\\r\\n")
+    [('10.0.0.1', 4000, [8, 0, 101])]
+    """
+    sections = re.split(r"(?m)^(?=m=)", sdp)
+    session = _CONNECTION.search(sections[0])
+    found: list[tuple[str, int, list[int]]] = []
+    for section in sections[1:]:
+        audio = _AUDIO.match(section)
+        if audio is None:
+            continue
+        address = _CONNECTION.search(section) or session
+        host = address.group(1) if address is not None else "127.0.0.1"
+        found.append((host, int(audio.group(1)), [int(t) for t in audio.group(2).split()]))
+    return found
+
+
+def audio_sdp(host: str, ports: list[int], *, direction: str = "sendrecv") -> str:
+    """Our own SDP for G.711 audio (PCMU, PCMA; RFC 4733 key presses too, which rtpengine
+    wants in a subscriber's answer as it offered them) at ``host``: one section per port.
+
+    >>> print(audio_sdp("127.0.0.1", [7000], direction="recvonly").splitlines()[5])
+    m=audio 7000 RTP/AVP 0 8 101
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown SDP direction {direction!r}")
+    head = f"v=0\r\no=hotline 1 1 IN IP4 {host}\r\ns=hotline\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
+    section = (
+        "m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+    )
+    return head + "".join(section.format(port=port) + f"a={direction}\r\n" for port in ports)

@@ -13,6 +13,8 @@ from markupsafe import Markup
 from hotline.campaigns.service import list_campaigns
 from hotline.config.center import CenterConfig
 from hotline.store.db import reading
+from hotline.web.api.live.guards import voice_of
+from hotline.web.api.live.listening import LISTENERS
 from hotline.web.api.live.supervision import CRISIS_SWITCHERS
 from hotline.web.api.people import CompetitionStandingsOut, running_standings, visible_teams
 from hotline.web.api.rosters import MyScheduleOut, my_schedule
@@ -166,6 +168,9 @@ def wallboard(
         floor=user.has(*FLOOR_ACTIONS),
         move_queues=user.has("supervisor", "manager"),
         own_agent=user.agent_id or "",
+        # Listening in on an agent's call from their row (hotline.web.api.live.listening):
+        # only where this server takes phone calls.
+        listen=user.has(*LISTENERS) and voice_of(request) is not None,
         reason_codes=center.reason_codes if center else [],
         queues=[q for q in center.queues] if center else [],
         contests=contests(

@@ -1,12 +1,16 @@
 // Supervisor actions on the wallboard: the contacts waiting (move to a queue or an agent,
-// take one oneself) and, on each agent's row, a state change and a forced log-out. Every
-// action is an API call (hotline.web.api.live.floor, .agent_state); the server checks roles.
+// take one oneself) and, on each agent's row, a state change, a forced log-out and, where
+// the server takes phone calls, listening in on the agent's call from one's own phone (and
+// who listens now). Every action is an API call (hotline.web.api.live.floor, .agent_state,
+// .listening); the server checks roles.
 'use strict';
 (() => {
   const {t, call, duration, el} = Hotline;
   const floor = el('floor');
   const ownAgent = floor.dataset.ownAgent;
   const moveQueues = floor.dataset.moveQueues === 'yes';
+  const listening = floor.dataset.listen === 'yes';
+  let listened = new Map();  // agent id -> the session on their call
   const status = el('floor-status');
   let board = null;
   // Controls are kept per agent and per contact and moved into the freshly drawn rows, so a
@@ -61,8 +65,36 @@
         button(t('floor.force_logout'), () =>
           act('POST', `/api/live/agents/${encodeURIComponent(agent.id)}/force-logout`), 'danger'),
       );
+      if (listening) {
+        const call = () => {
+          const now = board && board.agents.find((a) => a.id === agent.id);
+          return now && now.contact ? encodeURIComponent(now.contact) : null;
+        };
+        const note = document.createElement('span');
+        note.className = 'listened muted';
+        cell.append(
+          button(t('floor.listen'), () => {
+            const contact = call();
+            if (contact) act('POST', `/api/live/calls/${contact}/supervise`, {mode: 'listen'});
+          }, 'listen secondary'),
+          button(t('floor.stop_listening'), () => {
+            const session = listened.get(agent.id);
+            if (session) {
+              act('DELETE', `/api/live/calls/${encodeURIComponent(session.contact_id)}/supervise`);
+            }
+          }, 'stop-listening secondary'),
+          note,
+        );
+      }
       cell.dataset.agent = agent.id;
       agentControls.set(agent.id, cell);
+    }
+    if (listening) {
+      const session = listened.get(agent.id);
+      cell.querySelector('.listen').hidden = agent.contact_stage !== 'talking' || !!session;
+      cell.querySelector('.stop-listening').hidden = !session;
+      cell.querySelector('.listened').textContent =
+        session ? `${t('floor.listened_by')} ${session.supervisor}` : '';
     }
     return cell;
   }
@@ -129,6 +161,10 @@
     pending = true;
     setTimeout(async () => {
       try {
+        if (listening) {
+          const sessions = (await call('GET', '/api/live/supervisions')).sessions;
+          listened = new Map(sessions.map((s) => [s.agent_id, s]));
+        }
         const data = await call('GET', '/api/live/waiting');
         const rows = data.contacts.map(contactRow);
         const seen = new Set(data.contacts.map((c) => c.contact_id));

@@ -10,7 +10,8 @@ routing engine. The routes are split by concern, all under ``/api/live``:
 * :mod:`.desk_tickets` — tickets opened from the desk for the contact in hand;
 * :mod:`.supervision` — the wallboard, contacts queued by hand, the emergency announcement;
 * :mod:`.floor` — supervisor actions: the contacts waiting, moving or picking one, logging
-  out a stuck agent.
+  out a stuck agent;
+* :mod:`.listening` — a supervisor listening in on a live call from their own phone.
 
 Who may act is in :mod:`.guards`, how an action is carried out in :mod:`.commands`, and what
 each route answers in :mod:`.schemas` (typed models, so ``/docs`` documents every answer).
@@ -25,10 +26,11 @@ from hotline.web.api.live import (
     calls,
     desk_tickets,
     floor,
+    listening,
     screen_pop,
     supervision,
 )
 
 router = APIRouter()
-for _part in (supervision, floor, agent_state, calls, screen_pop, desk_tickets):
+for _part in (supervision, floor, listening, agent_state, calls, screen_pop, desk_tickets):
     router.include_router(_part.router)

@@ -1,0 +1,298 @@
+"""Listening in on a call: the G.711 mixer arithmetic (pure), ChanSpy's who-hears-whom, the
+mixer's sockets on loopback, and the voice driver's supervision sessions against the in-tree
+fakes of rtpengine and the SIP side."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hotline.telephony.call_center import CallCenter
+from hotline.telephony.media.g711 import (
+    HEARS,
+    MODES,
+    alaw_to_linear,
+    decode,
+    encode,
+    heard_by,
+    linear_to_alaw,
+    linear_to_ulaw,
+    mix,
+    rtp_audio,
+    rtp_packet,
+    ulaw_to_linear,
+)
+from hotline.telephony.media.sdp import audio_sections
+from hotline.telephony.ports import AgentPhone
+from hotline.telephony.server import load_phones
+from hotline.telephony.supervision import Mixer, Session, SupervisionRefused
+from tests.unit.telephony.test_call_center import PHONES, Rig, _to_queue, run
+
+SUPERVISOR_PHONE = AgentPhone("", "2001", "pw", supervisor="boss")
+CODES = np.arange(256, dtype=np.uint8)
+
+
+# -- G.711 and the mix (pure)
+
+
+def test_every_ulaw_code_survives_decode_then_encode() -> None:
+    back = linear_to_ulaw(ulaw_to_linear(CODES))
+    # μ-law has two zeros (0x7F is -0, 0xFF is +0): -0 comes back as +0, every other code as is
+    expected = CODES.copy()
+    expected[0x7F] = 0xFF
+    assert back.tolist() == expected.tolist()
+
+
+def test_every_alaw_code_survives_decode_then_encode() -> None:
+    assert linear_to_alaw(alaw_to_linear(CODES)).tolist() == CODES.tolist()
+
+
+@pytest.mark.parametrize("law", ["pcmu", "pcma"])
+def test_linear_audio_comes_back_within_the_laws_quantisation(law: str) -> None:
+    samples = np.linspace(-32000, 32000, 801).astype(np.int16)
+    back = decode(encode(samples, law), law).astype(np.int32)  # type: ignore[arg-type]
+    # G.711's step grows with the level: within 1/16 of the value (plus the smallest step)
+    assert np.all(np.abs(back - samples) <= np.abs(samples) / 16 + 16)
+
+
+def test_mix_adds_the_parties_and_clips_instead_of_wrapping() -> None:
+    quiet = encode(np.full(160, 1000), "pcmu")
+    other = encode(np.full(160, -3000), "pcma")
+    mixed = decode(mix([("pcmu", quiet), ("pcma", other)], law="pcmu"), "pcmu")
+    assert np.all(np.abs(mixed - (-2000)) <= 64)
+    loud = encode(np.full(160, 30000), "pcmu")
+    assert decode(mix([("pcmu", loud)] * 2, law="pcmu"), "pcmu").min() == 32124  # not negative
+    low = encode(np.full(160, -30000), "pcma")
+    assert decode(mix([("pcma", low)] * 3, law="pcma"), "pcma").max() == -32256
+
+
+def test_mix_without_frames_is_silence_and_a_short_frame_ends_in_silence() -> None:
+    assert mix([], law="pcmu") == bytes([0xFF] * 160)
+    assert mix([], law="pcma") == bytes([0xD5] * 160)
+    short = decode(mix([("pcmu", encode(np.full(80, 5000), "pcmu"))], law="pcmu"), "pcmu")
+    assert short[:80].min() > 4500 and not short[80:].any()
+
+
+def test_who_hears_whom_follows_chanspy() -> None:
+    for mode in MODES:
+        # the supervisor always hears both parties; caller and agent always hear each other
+        assert set(heard_by(mode, "supervisor")) == {"caller", "agent"}
+        assert "agent" in heard_by(mode, "caller") and "caller" in heard_by(mode, "agent")
+    hear_supervisor = {
+        mode: {who for who, sources in HEARS[mode].items() if "supervisor" in sources}
+        for mode in MODES
+    }
+    assert hear_supervisor == {"listen": set(), "whisper": {"agent"}, "barge": {"agent", "caller"}}
+
+
+def test_rtp_audio_reads_g711_past_csrcs_and_ignores_other_payloads() -> None:
+    packet = bytearray(rtp_packet(payload_type=0, seq=9, timestamp=0, ssrc=5, payload=b"\x10"))
+    assert rtp_audio(bytes(packet)) == ("pcmu", b"\x10")
+    with_csrc = bytes([0x81]) + bytes(packet[1:12]) + b"\x00\x00\x00\x07" + b"\x20\x21"
+    assert rtp_audio(with_csrc) == ("pcmu", b"\x20\x21")
+    assert rtp_audio(rtp_packet(payload_type=101, seq=1, timestamp=0, ssrc=5, payload=b"x")) is None
+    assert rtp_audio(b"\x80\x00") is None  # truncated
+    assert rtp_audio(bytes([0x00]) + bytes(packet[1:])) is None  # not RTP version 2
+
+
+# -- the mixer's sockets, on loopback
+
+
+def test_the_mixer_sends_the_phone_the_sum_of_both_parties() -> None:
+    async def scenario() -> list[bytes]:
+        phone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        phone.bind(("127.0.0.1", 0))
+        phone.setblocking(False)
+        mixer = Mixer("127.0.0.1")
+        await mixer.open()
+        try:
+            mixer.start(to=phone.getsockname(), law="pcma")
+            sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            caller, agent = mixer.party_ports
+            for seq in range(3):
+                for port, level in ((caller, 4000), (agent, 2000)):
+                    payload = encode(np.full(160, level), "pcmu")
+                    packet = rtp_packet(
+                        payload_type=0, seq=seq, timestamp=0, ssrc=1, payload=payload
+                    )
+                    sender.sendto(packet, ("127.0.0.1", port))
+            sender.close()
+            received: list[bytes] = []
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while loop.time() < deadline and len(received) < 8:
+                try:
+                    received.append(phone.recv(2048))
+                except BlockingIOError:
+                    await asyncio.sleep(0.01)
+            return received
+        finally:
+            mixer.close()
+            phone.close()
+
+    received = asyncio.run(scenario())
+    frames = [rtp_audio(packet) for packet in received]
+    assert all(frame is not None and frame[0] == "pcma" for frame in frames)
+    levels = [int(np.median(decode(frame[1], "pcma"))) for frame in frames if frame is not None]
+    assert any(abs(level - 6000) < 200 for level in levels), levels  # caller + agent
+    assert levels[-1] == 8  # then silence (A-law's smallest level) while nobody speaks
+    sequence = [int.from_bytes(packet[2:4], "big") for packet in received]
+    assert all((b - a) % 65536 == 1 for a, b in itertools.pairwise(sequence))
+
+
+# -- the voice driver's sessions (fakes of rtpengine and SIP)
+
+
+def _supervised_rig(rig: Rig) -> None:
+    settings = dataclasses.replace(rig.center.settings, phones=(*PHONES, SUPERVISOR_PHONE))
+    rig.center = CallCenter(
+        settings=settings, media=rig.media, router=rig.router, sink=rig.sink, clock=rig.clock
+    )
+    rig.center.signalling = rig.sip
+
+
+async def _connected_call(rig: Rig) -> str:
+    await _to_queue(rig)
+    rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+    await rig.settle()
+    rig.center.answered("out-1", "v=0 agent")
+    await rig.settle()
+    return rig.contact
+
+
+async def _listening(rig: Rig, ended: list[str]) -> tuple[str, Session]:
+    """A connected call, boss's phone registered and ringing to listen to it."""
+    _supervised_rig(rig)
+    rig.center.supervisions.listeners.append(lambda _s, why: ended.append(why))
+    contact = await _connected_call(rig)
+    rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+    session = rig.center.supervise(contact, supervisor="boss", mode="listen")
+    await rig.settle()
+    return contact, session
+
+
+def test_a_supervisor_listens_until_the_agent_hangs_up() -> None:
+    ended: list[tuple[Session, str]] = []
+
+    async def scenario(rig: Rig) -> None:
+        _supervised_rig(rig)
+        rig.center.supervisions.listeners.append(lambda s, why: ended.append((s, why)))
+        contact = await _connected_call(rig)
+        rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+        await rig.settle()
+        assert not any(a[0] == "dial" and a[1] != "out-1" for a in rig.sip.actions[:-1])
+        session = rig.center.supervise(contact, supervisor="boss", mode="listen")
+        assert session.agent_id == "a001" and not session.answered
+        await rig.settle()
+        assert ("dial", session.leg, "sip:2001@127.0.0.1:5090") in rig.sip.actions
+        assert session.mixer is not None
+        phone_port = session.mixer.phone_port
+        phone_sdp = f"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio {phone_port + 2} RTP/AVP 8 0\r\n"
+        rig.center.answered(session.leg, phone_sdp)
+        await rig.settle()
+        assert session.answered
+        commands = {name: params for name, params in rig.media.commands}
+        assert commands["subscribe"] == {"call": contact, "from_tags": ["caller", "agent"]}
+        answer = str(commands["subscribe_answer"]["sdp"])
+        # one receive-only section per forked party, at the mixer's party ports, in order
+        sections = audio_sections(answer)
+        assert [port for _, port, _ in sections] == session.mixer.party_ports
+        assert answer.count("a=recvonly") == 2
+        assert rig.center.supervisions.by_contact == {contact: session}
+        rig.center.hung_up("out-1")  # the agent hangs up: the caller goes to the survey
+        await rig.settle()
+        assert ("hang_up", session.leg) in rig.sip.actions
+        assert ("unsubscribe", {"call": contact, "to_tag": session.to_tag}) in rig.media.commands
+        assert rig.center.supervisions.by_contact == {}
+
+    run(scenario)
+    [(session, why)] = ended
+    assert (session.supervisor, session.agent_id, why) == ("boss", "a001", "call_ended")
+
+
+def test_the_supervisors_phone_hanging_up_ends_the_session_and_the_call_goes_on() -> None:
+    ended: list[str] = []
+
+    async def scenario(rig: Rig) -> None:
+        contact, session = await _listening(rig, ended)
+        rig.center.answered(session.leg, "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0\r\n")
+        await rig.settle()
+        rig.center.hung_up(session.leg)
+        await rig.settle()
+        assert rig.center.calls[contact].agent_id == "a001"  # still talking
+        assert ("hang_up", "in-1") not in rig.sip.actions
+        # another session may start now
+        again = rig.center.supervise(contact, supervisor="boss", mode="listen")
+        rig.center.supervisions.stop(contact, by="chief")
+        assert again.stopped_by == "chief"
+        assert ("hang_up", again.leg) in rig.sip.actions
+
+    run(scenario)
+    assert ended == ["supervisor_hung_up", "stopped"]
+
+
+def test_supervising_is_refused_without_a_phone_a_call_or_twice() -> None:
+    async def scenario(rig: Rig) -> None:
+        _supervised_rig(rig)
+        contact = await _connected_call(rig)
+        with pytest.raises(SupervisionRefused, match="no registered phone"):
+            rig.center.supervise(contact, supervisor="boss", mode="listen")
+        rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+        with pytest.raises(SupervisionRefused, match="not a call connected"):
+            rig.center.supervise("c-none", supervisor="boss", mode="listen")
+        with pytest.raises(SupervisionRefused, match="can only listen"):
+            rig.center.supervise(contact, supervisor="boss", mode="whisper")
+        rig.center.supervise(contact, supervisor="boss", mode="listen")
+        with pytest.raises(SupervisionRefused, match="boss already supervises"):
+            rig.center.supervise(contact, supervisor="boss", mode="listen")
+        rig.center.registration_changed("2001", None)  # the phone went away
+        assert "boss" not in rig.center.supervisor_phones
+        rig.center.supervisions.end_all("test over")
+        assert not rig.center.supervisions.by_contact
+        # a supervisor's phone is not an agent's: the ACD never heard of it
+        assert all(e.agent_id != "" for e in rig.sink.events if e.kind.value == "agent_state")
+
+    run(scenario)
+
+
+def test_a_supervisors_phone_that_does_not_answer_ends_the_session() -> None:
+    ended: list[str] = []
+
+    async def scenario(rig: Rig) -> None:
+        _, session = await _listening(rig, ended)
+        rig.center.failed(session.leg, 486)
+        await rig.settle()
+        assert not rig.center.supervisions.by_contact
+        assert not any(name == "subscribe" for name, _ in rig.media.commands)
+
+    run(scenario)
+    assert ended == ["sip_486"]
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        ("- {agent: a001, supervisor: boss, user: '1', password: p}", "exactly one of agent or"),
+        ("- {user: '1', password: p}", "exactly one of agent or supervisor"),
+        ("- {supervisor: boss, user: '1'}", "give the phone's user and password"),
+        ("- {supervisor: '', user: '1', password: p}", "the agent or supervisor is empty"),
+        (
+            "- {agent: a001, user: '1', password: p}\n- {supervisor: boss, user: '1', password: q}",
+            "entry 2: SIP user '1' is listed twice",
+        ),
+    ],
+)
+def test_a_phones_file_entry_breaking_a_rule_is_named(
+    tmp_path: Path, entries: str, problem: str
+) -> None:
+    path = tmp_path / "phones.yaml"
+    path.write_text(entries)
+    with pytest.raises(ValueError, match=problem) as refused:
+        load_phones(path)
+    assert str(path) in str(refused.value)
