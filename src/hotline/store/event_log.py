@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind
@@ -66,6 +66,38 @@ def event_of(row: Any) -> Event:
 
 
 _CHANNELS = frozenset(c.value for c in Channel)
+
+
+def last_seq(session: Session, *, source: str = "live") -> int:
+    """The newest position in ``source``'s log (0 when it is empty).
+
+    A driver starting on a log numbers its events after it, so ``seq`` keeps rising across
+    restarts and takeovers: it is the position a screen resumes from.
+    """
+    newest = session.scalar(
+        select(func.max(ContactEventRow.seq)).where(ContactEventRow.source == source)
+    )
+    return int(newest or 0)
+
+
+def events_after(session: Session, *, after: int, limit: int, source: str = "live") -> list[Event]:
+    """Up to ``limit`` events of ``source``'s log after position ``after``, in order."""
+    rows = session.execute(
+        select(
+            ContactEventRow.seq,
+            ContactEventRow.at,
+            ContactEventRow.kind,
+            ContactEventRow.contact_id,
+            ContactEventRow.agent_id,
+            ContactEventRow.queue,
+            ContactEventRow.channel,
+            ContactEventRow.data,
+        )
+        .where(ContactEventRow.source == source, ContactEventRow.seq > after)
+        .order_by(ContactEventRow.seq)
+        .limit(limit)
+    ).all()
+    return [event_of(row) for row in rows]
 
 
 def recording_rows(events: Iterable[Event]) -> list[Recording]:
