@@ -80,6 +80,21 @@ def last_seq(session: Session, *, source: str = "live") -> int:
     return int(newest or 0)
 
 
+def latest_agent_state(session: Session, agent_id: str, *, source: str = "live") -> str | None:
+    """The state ``source``'s log last showed for ``agent_id`` (``None``: never signed in)."""
+    data = session.scalar(
+        select(ContactEventRow.data)
+        .where(
+            ContactEventRow.source == source,
+            ContactEventRow.kind == EventKind.AGENT_STATE.value,
+            ContactEventRow.agent_id == agent_id,
+        )
+        .order_by(ContactEventRow.id.desc())
+        .limit(1)
+    )
+    return None if data is None else str(data.get("state"))
+
+
 def events_after(session: Session, *, after: int, limit: int, source: str = "live") -> list[Event]:
     """Up to ``limit`` events of ``source``'s log after position ``after``, in order."""
     rows = session.execute(
