@@ -309,11 +309,10 @@ def _serve_web_only(app: Any, *, partition: str, host: str, port: int) -> None:
     The sweepers (SLA, surveys, reports, …) and the channels stay with the one full
     ``hotline serve``: started on every web node they would each do the work again.
     """
-    from hotline.web.log_tail import attach_log_tail
+    from hotline.web.log_tail import attach_web_node
     from hotline.web.serving import serve_app
 
-    app.state.partition = partition
-    attach_log_tail(app)
+    attach_web_node(app, partition=partition)
     console.print(
         f"Hotline web node for partition {partition} on http://{host}:{port}/ "
         "(no routing engine here: screens follow the event log)"
@@ -422,9 +421,13 @@ def serve(
         raise typer.Exit(1) from error
     if web_only and web_only not in {site.id for site in center_config.sites}:
         known = ", ".join(site.id for site in center_config.sites) or "none"
-        raise typer.BadParameter(
-            f"partition {web_only!r} is not a site of the center ({known})", param_hint="--web-only"
+        error_console.print(
+            f"[red]error[/red] --web-only: partition {web_only!r} is not a site of the center "
+            f"({known})",
+            soft_wrap=True,
+            highlight=False,
         )
+        raise typer.Exit(2)
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
     app = create_app(

@@ -118,9 +118,12 @@ class LogTail:
                 woken.close()
 
 
-def attach_log_tail(app: Any, *, poll_s: float = 0.05) -> LogTail:
-    """Feed ``app``'s hub from the log, started and stopped with the app."""
+def attach_web_node(app: Any, *, partition: str, poll_s: float = 0.05) -> LogTail:
+    """Make ``app`` a web node without the engine for ``partition``: its hub follows the log
+    (started and stopped with the app) and its desks' state changes go to the partition's
+    inbox (``app.state.partition``, see ``web.api.live.agent_state``)."""
     tail = LogTail(session_factory=app.state.session_factory, hub=app.state.hub, poll_s=poll_s)
+    app.state.partition = partition
     app.state.log_tail = tail
     app.state.on_start.append(tail.start)
     app.state.on_stop.append(tail.stop)

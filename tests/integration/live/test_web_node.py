@@ -1,25 +1,21 @@
 """A web node without the engine (issue #20), with real processes on a real PostgreSQL.
 
-``hotline node`` processes own the partition (one routes, one stands by); ``hotline serve
---web-only`` serves the desk and the live stream on a kernel-chosen port with no engine in
-process. An agent signed in on the web node goes ready through it (the partition inbox) and a
-supervisor's stream there shows the owner's ``available`` event (the log, tailed); the stream
-reconnects with ``?after=`` and gets exactly the events in between; then the owner is killed
-with SIGKILL, the standby takes over, and the web node goes on serving: its stream continues
-with the new owner's events, numbered on without a hole or a repeat.
-"""
+``hotline node`` processes own the partition (one routes, one stands by). A web node made as
+``hotline serve --web-only`` makes it (``attach_web_node``; served by uvicorn on a
+kernel-chosen port in the test process, so that it starts while the nodes do) serves the desk
+and the live stream with no engine in process. An agent signed in on the web node goes ready
+through it (the partition inbox) and a supervisor's stream there shows the owner's
+``available`` event (the log, tailed); the stream reconnects with ``?after=`` and gets exactly
+the events in between; then the owner is killed with SIGKILL, the standby takes over, and the
+web node goes on serving: its stream continues with the new owner's events, numbered on
+without a hole or a repeat."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,50 +26,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from websockets.sync.client import ClientConnection, connect
 
 from hotline.config.validate import load_center
+from hotline.core.settings import Settings
 from hotline.identity.passwords import hash_password
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of, wait_for
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.core import ContactEventRow, User
+from hotline.web.app import create_app
+from hotline.web.log_tail import attach_web_node
 from tests.conftest import postgres_url
+from tests.e2e.web.serving import serving
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 PASSWORD = "correct-horse-9"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def web_node(database_url: str, home: Path, partition: str) -> Iterator[str]:
-    """``hotline serve --web-only`` on a free port; yields its base URL once ready."""
-    port = free_port()
-    env = {**os.environ, "HOTLINE_DATABASE_URL": database_url, "HOTLINE_HOME": str(home)}
-    env["HOTLINE_MIN_FREE_DISK_MB"] = "1"
-    command = [sys.executable, "-m", "hotline.cli.main", "serve", "--web-only", partition]
-    command += ["--port", str(port), "--center", str(SAMPLE)]
-    with (home / "web.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        base = f"http://127.0.0.1:{port}"
-
-        def ready() -> bool:
-            assert process.poll() is None, (home / "web.log").read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                return httpx.get(f"{base}/ready", timeout=2).status_code == 200
-            return False
-
-        try:
-            wait_for(ready, timeout_s=60, what="the web node to be ready")
-            yield base
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def add_users(factory: sessionmaker[Session]) -> None:
@@ -187,9 +151,17 @@ def test_a_web_node_serves_desks_and_streams_across_an_owner_kill(tmp_path: Path
             for name in ("n1", "n2")
         ]
         try:
-            owner = routing(factory, partition, nodes)
-            standby = next(n for n in nodes if n is not owner)
-            with web_node(database_url, tmp_path, partition) as base:
+            # The web node starts while the nodes do (the nodes' start is most of the time).
+            center = load_center(SAMPLE)
+            app = create_app(
+                settings=Settings(home=tmp_path, secret_key="test-secret"),
+                session_factory=factory,
+                center=center,
+            )
+            attach_web_node(app, partition=partition)
+            with serving(app, name="web-node") as base:
+                owner = routing(factory, partition, nodes)
+                standby = next(n for n in nodes if n is not owner)
                 agent, boss = token(base, "a001"), token(base, "boss")
                 state = f"{base}/api/live/agents/a001/state"
 

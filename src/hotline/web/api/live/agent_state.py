@@ -12,7 +12,7 @@ new state arrives on the live stream, from the log, once the owner has applied i
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -140,16 +140,18 @@ def to_inbox(
 ) -> int:
     """Put a state change in the partition's inbox for its owner (a web node without the
     engine); return the row's id. Whether it signs the agent in is read from the log."""
+    payload: dict[str, Any] = {"agent_id": agent_id}
     if state == "logout":
-        kind, payload = "agent_logout", {"agent_id": agent_id}
+        kind = "agent_logout"
     elif event_log.latest_agent_state(session, agent_id) in (None, "logged_out"):
         ready = state == "ready"
         kind = "agent_login"
-        payload = {"agent_id": agent_id, "ready": ready, "reason": None if ready else reason}
+        payload.update(ready=ready, reason=None if ready else reason)
     elif state == "ready":
-        kind, payload = "agent_ready", {"agent_id": agent_id}
+        kind = "agent_ready"
     else:
-        kind, payload = "agent_not_ready", {"agent_id": agent_id, "reason": reason}
+        kind = "agent_not_ready"
+        payload.update(reason=reason)
     return partitions.accept(
         session, partition=partition, kind=kind, payload=payload, at=time.time()
     )
