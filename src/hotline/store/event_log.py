@@ -67,6 +67,18 @@ def event_of(row: Any) -> Event:
 
 _CHANNELS = frozenset(c.value for c in Channel)
 
+#: The ``contact_events`` columns an :class:`Event` is read from (:func:`event_of`).
+EVENT_COLUMNS = (
+    ContactEventRow.seq,
+    ContactEventRow.at,
+    ContactEventRow.kind,
+    ContactEventRow.contact_id,
+    ContactEventRow.agent_id,
+    ContactEventRow.queue,
+    ContactEventRow.channel,
+    ContactEventRow.data,
+)
+
 
 def last_seq(session: Session, *, source: str = "live") -> int:
     """The newest position in ``source``'s log (0 when it is empty).
@@ -98,16 +110,7 @@ def latest_agent_state(session: Session, agent_id: str, *, source: str = "live")
 def events_after(session: Session, *, after: int, limit: int, source: str = "live") -> list[Event]:
     """Up to ``limit`` events of ``source``'s log after position ``after``, in order."""
     rows = session.execute(
-        select(
-            ContactEventRow.seq,
-            ContactEventRow.at,
-            ContactEventRow.kind,
-            ContactEventRow.contact_id,
-            ContactEventRow.agent_id,
-            ContactEventRow.queue,
-            ContactEventRow.channel,
-            ContactEventRow.data,
-        )
+        select(*EVENT_COLUMNS)
         .where(ContactEventRow.source == source, ContactEventRow.seq > after)
         .order_by(ContactEventRow.seq)
         .limit(limit)
