@@ -115,6 +115,7 @@ def routing(
     partition: str,
     nodes: list[NodeProcess],
     not_: NodeProcess | None = None,
+    timeout_s: float = 30.0,
 ) -> NodeProcess:
     """The node whose lease is routing now (other than ``not_``), once there is one."""
 
@@ -125,7 +126,10 @@ def routing(
         return next((n for n in nodes if n.name == lease.owner and n is not not_), None)
 
     found: NodeProcess = wait_for(
-        owner, timeout_s=30, what="an owner routing", describe=lambda: str([n.lines for n in nodes])
+        owner,
+        timeout_s=timeout_s,
+        what="an owner routing",
+        describe=lambda: str([n.lines for n in nodes]),
     )
     return found
 
@@ -160,7 +164,8 @@ def test_a_web_node_serves_desks_and_streams_across_an_owner_kill(tmp_path: Path
             )
             attach_web_node(app, partition=partition)
             with serving(app, name="web-node") as base:
-                owner = routing(factory, partition, nodes)
+                # A node's start is an interpreter's (seconds; a minute on a loaded machine).
+                owner = routing(factory, partition, nodes, timeout_s=120)
                 standby = next(n for n in nodes if n is not owner)
                 agent, boss = token(base, "a001"), token(base, "boss")
                 state = f"{base}/api/live/agents/a001/state"
