@@ -180,8 +180,18 @@ def browser(server: Server) -> Iterator[Any]:
         chromium.close()
 
 
-def _signed_in(browser: Any, server: Server, username: str, shot: str | None = None) -> Any:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+def _signed_in(
+    browser: Any,
+    server: Server,
+    username: str,
+    shot: str | None = None,
+    *,
+    locale: str = "zh-CN",
+    init_script: str | None = None,
+) -> Any:
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
+    if init_script is not None:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.goto(f"{server.url}/login")
     if shot:
@@ -464,14 +474,7 @@ def test_wallboard_falls_back_to_server_sent_events(browser: Any, server: Server
         headers={"origin": server.url},
     )
     assert created.status == 201, created.text()
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    context.add_init_script(NO_WEBSOCKET)
-    board = context.new_page()
-    board.goto(f"{server.url}/login")
-    board.fill("input[name=username]", "boss")
-    board.fill("input[name=password]", PASSWORD)
-    board.click("button[type=submit]")
-    board.wait_for_url(f"{server.url}/console")
+    board = _signed_in(browser, server, "boss", init_script=NO_WEBSOCKET)
     board.goto(f"{server.url}/wallboard")
     expect(board.locator("body")).to_have_attribute("data-live", "sse", timeout=10000)
 
@@ -482,7 +485,7 @@ def test_wallboard_falls_back_to_server_sent_events(browser: Any, server: Server
     expect(board.locator("tr[data-agent=a003] td.state")).to_have_text("空闲", timeout=5000)
     board.screenshot(path=str(server.shots / "16-wallboard-sse.png"), full_page=True)
     agent.context.close()
-    context.close()
+    board.context.close()
     admin.context.close()
 
 
@@ -503,14 +506,7 @@ def test_wallboard_resumes_its_stream_from_the_last_event_after_a_drop(
     the board goes on with what happened meanwhile."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en")
-    context.add_init_script(KEPT_SOCKETS)
-    board = context.new_page()
-    board.goto(f"{server.url}/login")
-    board.fill("input[name=username]", "boss")
-    board.fill("input[name=password]", PASSWORD)
-    board.click("button[type=submit]")
-    board.wait_for_url(f"{server.url}/console")
+    board = _signed_in(browser, server, "boss", locale="en", init_script=KEPT_SOCKETS)
     board.goto(f"{server.url}/wallboard")
     expect(board.locator("body")).to_have_attribute("data-live", "ws")
     state = f"{server.url}/api/live/agents/a020/state"
@@ -533,7 +529,7 @@ def test_wallboard_resumes_its_stream_from_the_last_event_after_a_drop(
     assert board.evaluate("window.keptSockets[1].url").endswith(f"/api/events/ws?after={seen}")
     expect(board.locator("body")).not_to_have_attribute("data-live-position", str(seen))
     expect(board.locator("tr[data-agent=a020]")).to_contain_text("Break")
-    context.close()
+    board.context.close()
 
 
 def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Server) -> None:

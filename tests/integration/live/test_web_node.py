@@ -27,38 +27,14 @@ from websockets.sync.client import ClientConnection, connect
 
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
-from hotline.identity.passwords import hash_password
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of, wait_for
 from hotline.store.db import make_engine, make_session_factory
-from hotline.store.models.core import ContactEventRow, User
+from hotline.store.models.core import ContactEventRow
 from hotline.web.app import create_app
 from hotline.web.log_tail import attach_web_node
 from tests.conftest import postgres_url
 from tests.e2e.web.serving import serving
-
-SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
-PASSWORD = "correct-horse-9"
-
-
-def add_users(factory: sessionmaker[Session]) -> None:
-    digest = hash_password(PASSWORD)
-    with factory() as session:
-        for username, roles, agent_id in (
-            ("a001", ["agent"], "a001"),
-            ("boss", ["supervisor"], None),
-        ):
-            session.add(
-                User(
-                    username=username,
-                    display_name=username,
-                    password_hash=digest,
-                    roles=roles,
-                    agent_id=agent_id,
-                    language="en",
-                    active=True,
-                )
-            )
-        session.commit()
+from tests.integration.live.conftest import PASSWORD, SAMPLE, add_users
 
 
 def token(base: str, username: str) -> dict[str, str]:
@@ -142,7 +118,8 @@ def test_a_web_node_serves_desks_and_streams_across_an_owner_kill(tmp_path: Path
     with fresh_database(url) as database_url:
         engine = make_engine(database_url)
         factory = make_session_factory(engine)
-        add_users(factory)
+        with factory() as session:
+            add_users(session, (("a001", ["agent"], "a001"), ("boss", ["supervisor"], None)))
         nodes = [
             NodeProcess(
                 name=name,

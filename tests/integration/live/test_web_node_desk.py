@@ -21,32 +21,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.events import Event, EventKind
 from hotline.core.settings import Settings
-from hotline.identity.passwords import hash_password
 from hotline.store import event_log
 from hotline.store.models.cluster import PartitionInboxRow
-from hotline.store.models.core import AuditEntry, User
+from hotline.store.models.core import AuditEntry
 from hotline.web.app import create_app
-from tests.integration.live.conftest import PASSWORD, SAMPLE
+from tests.integration.live.conftest import PASSWORD, SAMPLE, add_users
 
 
 @pytest.fixture
 def client(
     session_factory: sessionmaker[Session], db_session: Session, tmp_path: Path
 ) -> Iterator[TestClient]:
-    digest = hash_password(PASSWORD)
-    for username, roles, agent_id in (("a001", ["agent"], "a001"), ("boss", ["supervisor"], None)):
-        db_session.add(
-            User(
-                username=username,
-                display_name=username,
-                password_hash=digest,
-                roles=roles,
-                agent_id=agent_id,
-                language="en",
-                active=True,
-            )
-        )
-    db_session.commit()
+    add_users(db_session, (("a001", ["agent"], "a001"), ("boss", ["supervisor"], None)))
     app = create_app(
         settings=Settings(home=tmp_path, secret_key="test-secret"),
         session_factory=session_factory,
