@@ -303,6 +303,23 @@ def _live_voice(
     return LiveVoice(driver, options, follow_center=flow is None)
 
 
+def _serve_web_only(app: Any, *, partition: str, host: str, port: int) -> None:
+    """A web node without the engine: the hub follows the log, desks write to the inbox.
+
+    The sweepers (SLA, surveys, reports, …) and the channels stay with the one full
+    ``hotline serve``: started on every web node they would each do the work again.
+    """
+    from hotline.web.log_tail import attach_web_node
+    from hotline.web.serving import serve_app
+
+    attach_web_node(app, partition=partition)
+    console.print(
+        f"Hotline web node for partition {partition} on http://{host}:{port}/ "
+        "(no routing engine here: screens follow the event log)"
+    )
+    serve_app(app, host=host, port=port)
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
@@ -367,6 +384,14 @@ def serve(
         "comma-separated) whose X-Forwarded-For names the client, for sign-in throttling and "
         "the audit log; the header is ignored from anyone else.",
     ),
+    web_only: str = typer.Option(
+        "",
+        "--web-only",
+        metavar="PARTITION",
+        help="Serve the API and pages without the routing engine, for the partition (site) "
+        "that `hotline node` processes own: screens are fed from the event log, desks' state "
+        "changes go through the partition's inbox. Run as many as you like.",
+    ),
 ) -> None:
     """Start the API and web pages (run ``hotline init`` first); with --sip, phone calls too."""
     from hotline.config.validate import load_center
@@ -396,11 +421,23 @@ def serve(
     except Exception as error:
         error_console.print(f"[red]error[/red] center configuration {path} is not valid:\n{error}")
         raise typer.Exit(1) from error
+    if web_only and web_only not in {site.id for site in center_config.sites}:
+        known = ", ".join(site.id for site in center_config.sites) or "none"
+        error_console.print(
+            f"[red]error[/red] --web-only: partition {web_only!r} is not a site of the center "
+            f"({known})",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(2)
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
     app = create_app(
         settings=settings, session_factory=make_session_factory(engine), center=center_config
     )
+    if web_only:
+        _serve_web_only(app, partition=web_only, host=host, port=port)
+        return
     # Live routing: the desk, wallboard and telephony drive this engine on the wall clock.
     # Finished contacts join their customer's history; SLA clocks are swept on a schedule.
     history = ContactHistoryRecorder(session_factory=app.state.session_factory)

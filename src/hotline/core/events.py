@@ -154,6 +154,15 @@ class Event(Value):
             self.data,
         )
 
+    def live_message(self) -> dict[str, Any]:
+        """The live message screens receive for this event (``type`` ``event``).
+
+        Its ``seq`` is the event's place in the live log: the position a screen that lost its
+        connection resumes from (``/api/events/stream?after=``). The in-process driver, the
+        replay of a resumed stream and a web node tailing the log all send this one shape.
+        """
+        return {"type": "event", **self.as_dict()}
+
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of this event."""
         return {

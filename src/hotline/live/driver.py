@@ -225,6 +225,8 @@ class LiveDriver:
             await asyncio.to_thread(self._rebuild_today)
             self.restored = takeover.restore(self, state, now=self.clock.now())
         elif self.session_factory is not None:
+            # Number on from the log (as a takeover does): a screen's position stays valid.
+            await asyncio.to_thread(self.persistence.continue_after_log)
             await asyncio.to_thread(self.persistence.recover, recovery.CRASH)
             await asyncio.to_thread(self._rebuild_today)
         self._tasks = [
@@ -705,7 +707,7 @@ class LiveDriver:
         for event in numbered:
             self.desk.remember(event, engine=self.engine)
             if watched:
-                self.publish({"type": "event", **event.as_dict()})
+                self.publish(event.live_message())
 
     def _with_case(self, event: Event) -> Event:
         """A booked callback's ``arrived`` event with the case it continues in its data, a

@@ -25,6 +25,7 @@ from hotline.core.clock import Clock
 from hotline.core.events import Event, EventKind
 from hotline.live import recovery
 from hotline.live.stats import DriverStats
+from hotline.store import event_log
 from hotline.store.event_log import EventLogWriter
 from hotline.store.partitions import Fenced
 
@@ -66,6 +67,16 @@ class EventLogPersistence:
     def continue_after(self, seq: int) -> None:
         """Number this run's events after ``seq`` (a takeover continues the log's numbering)."""
         self._seq = itertools.count(seq + 1)
+
+    def continue_after_log(self) -> None:
+        """Number this run's events after the log's newest (blocking: call it in a thread).
+
+        ``seq`` then rises across restarts too: it is the position a screen that lost its
+        connection resumes from, so a restart must not number from 1 again.
+        """
+        assert self.session_factory is not None
+        with self.session_factory() as session:
+            self.continue_after(event_log.last_seq(session))
 
     @property
     def pending(self) -> int:
@@ -115,11 +126,14 @@ class EventLogPersistence:
     def recover(self, reason: str) -> None:
         """Close in the log what it shows in progress (blocking: call it in a thread)."""
         assert self.session_factory is not None
+        first_seq = next(self._seq)
+        # Nothing to close takes no number: the log's positions have no holes.
+        self._seq = itertools.count(first_seq)
         events = recovery.recover(
             self.session_factory,
             now=self.clock.now(),
             reason=reason,
-            first_seq=next(self._seq),
+            first_seq=first_seq,
         )
         if events:
             # Keep this run's sequence ahead of the numbers the closing events took.

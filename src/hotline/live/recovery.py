@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind, Outcome
 from hotline.store.db import writing
-from hotline.store.event_log import append
+from hotline.store.event_log import EVENT_COLUMNS, append
 from hotline.store.models.core import ContactEventRow
 
 #: Why a contact was interrupted: found open when the server started, or open when it stopped.
@@ -154,16 +154,7 @@ def event_of(row: Row[Any]) -> Event:
 
 
 #: The ``contact_events`` columns an :class:`Event` is read from.
-COLUMNS = (
-    ContactEventRow.seq,
-    ContactEventRow.at,
-    ContactEventRow.kind,
-    ContactEventRow.contact_id,
-    ContactEventRow.agent_id,
-    ContactEventRow.queue,
-    ContactEventRow.channel,
-    ContactEventRow.data,
-)
+COLUMNS = EVENT_COLUMNS
 
 
 def open_work(session: Session, *, source: str = "live") -> OpenWork:

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind
@@ -46,6 +46,7 @@ from hotline.routing.model import (
     OfferAnswered,
     RoutingConflict,
 )
+from hotline.store import event_log
 from hotline.store.models.core import ContactEventRow
 
 log = logging.getLogger(__name__)
@@ -197,10 +198,8 @@ def read_state(session_factory: sessionmaker[Session], *, source: str = "live") 
                 .limit(_PRESENCE_LOOKBACK)
             ).all()
             agent_events[agent_id] = [recovery.event_of(row) for row in rows]
-        last_seq = session.scalar(
-            select(func.max(ContactEventRow.seq)).where(ContactEventRow.source == source)
-        )
-    return fold(work.contact_events, agent_events, int(last_seq or 0))
+        newest = event_log.last_seq(session, source=source)
+    return fold(work.contact_events, agent_events, newest)
 
 
 class Resuming(Protocol):

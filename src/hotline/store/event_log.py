@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind
@@ -66,6 +66,56 @@ def event_of(row: Any) -> Event:
 
 
 _CHANNELS = frozenset(c.value for c in Channel)
+
+#: The ``contact_events`` columns an :class:`Event` is read from (:func:`event_of`).
+EVENT_COLUMNS = (
+    ContactEventRow.seq,
+    ContactEventRow.at,
+    ContactEventRow.kind,
+    ContactEventRow.contact_id,
+    ContactEventRow.agent_id,
+    ContactEventRow.queue,
+    ContactEventRow.channel,
+    ContactEventRow.data,
+)
+
+
+def last_seq(session: Session, *, source: str = "live") -> int:
+    """The newest position in ``source``'s log (0 when it is empty).
+
+    A driver starting on a log numbers its events after it, so ``seq`` keeps rising across
+    restarts and takeovers: it is the position a screen resumes from.
+    """
+    newest = session.scalar(
+        select(func.max(ContactEventRow.seq)).where(ContactEventRow.source == source)
+    )
+    return int(newest or 0)
+
+
+def latest_agent_state(session: Session, agent_id: str, *, source: str = "live") -> str | None:
+    """The state ``source``'s log last showed for ``agent_id`` (``None``: never signed in)."""
+    data = session.scalar(
+        select(ContactEventRow.data)
+        .where(
+            ContactEventRow.source == source,
+            ContactEventRow.kind == EventKind.AGENT_STATE.value,
+            ContactEventRow.agent_id == agent_id,
+        )
+        .order_by(ContactEventRow.id.desc())
+        .limit(1)
+    )
+    return None if data is None else str(data.get("state"))
+
+
+def events_after(session: Session, *, after: int, limit: int, source: str = "live") -> list[Event]:
+    """Up to ``limit`` events of ``source``'s log after position ``after``, in order."""
+    rows = session.execute(
+        select(*EVENT_COLUMNS)
+        .where(ContactEventRow.source == source, ContactEventRow.seq > after)
+        .order_by(ContactEventRow.seq)
+        .limit(limit)
+    ).all()
+    return [event_of(row) for row in rows]
 
 
 def recording_rows(events: Iterable[Event]) -> list[Recording]:

@@ -12,7 +12,6 @@ every subscription at once, so an open wallboard or desk never holds a stopping 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 QUEUE_LIMIT = 1000
@@ -70,17 +69,50 @@ class EventHub:
             return
         self._loop.call_soon_threadsafe(self.publish, message)
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        """Yield messages as they are published, until the caller stops or the hub closes."""
-        if self._closed:
-            return
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
-        self._subscribers.add(queue)
+    def subscribe(self) -> Subscription:
+        """A subscription to the messages published from now on, until the hub closes.
+
+        It is registered at once, before the caller's first ``await``: a stream that resumes
+        from the log subscribes first and reads the log afterwards, so every message published
+        after the read started reaches it (and it drops what the log already gave). Iterate it
+        with ``async for``; :meth:`Subscription.close` (or leaving its ``with`` block) ends it.
+        """
+        return Subscription(self, closed=self._closed)
+
+
+class Subscription:
+    """One screen's queue of messages from an :class:`EventHub` (see :meth:`EventHub.subscribe`)."""
+
+    def __init__(self, hub: EventHub, *, closed: bool = False) -> None:
+        self._hub = hub
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
+        self._ended = closed
+        if not closed:
+            hub._subscribers.add(self._queue)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if self._ended:
+            raise StopAsyncIteration
         try:
-            while True:
-                message = await queue.get()
-                if message is _CLOSED:
-                    return
-                yield message
-        finally:
-            self._subscribers.discard(queue)
+            message = await self._queue.get()
+        except BaseException:
+            self.close()
+            raise
+        if message is _CLOSED:
+            self.close()
+            raise StopAsyncIteration
+        return message
+
+    def close(self) -> None:
+        """Stop receiving messages."""
+        self._ended = True
+        self._hub._subscribers.discard(self._queue)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -14,6 +14,7 @@ client; no browser is ever downloaded.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -179,8 +180,18 @@ def browser(server: Server) -> Iterator[Any]:
         chromium.close()
 
 
-def _signed_in(browser: Any, server: Server, username: str, shot: str | None = None) -> Any:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+def _signed_in(
+    browser: Any,
+    server: Server,
+    username: str,
+    shot: str | None = None,
+    *,
+    locale: str = "zh-CN",
+    init_script: str | None = None,
+) -> Any:
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
+    if init_script is not None:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.goto(f"{server.url}/login")
     if shot:
@@ -463,14 +474,7 @@ def test_wallboard_falls_back_to_server_sent_events(browser: Any, server: Server
         headers={"origin": server.url},
     )
     assert created.status == 201, created.text()
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    context.add_init_script(NO_WEBSOCKET)
-    board = context.new_page()
-    board.goto(f"{server.url}/login")
-    board.fill("input[name=username]", "boss")
-    board.fill("input[name=password]", PASSWORD)
-    board.click("button[type=submit]")
-    board.wait_for_url(f"{server.url}/console")
+    board = _signed_in(browser, server, "boss", init_script=NO_WEBSOCKET)
     board.goto(f"{server.url}/wallboard")
     expect(board.locator("body")).to_have_attribute("data-live", "sse", timeout=10000)
 
@@ -481,8 +485,51 @@ def test_wallboard_falls_back_to_server_sent_events(browser: Any, server: Server
     expect(board.locator("tr[data-agent=a003] td.state")).to_have_text("空闲", timeout=5000)
     board.screenshot(path=str(server.shots / "16-wallboard-sse.png"), full_page=True)
     agent.context.close()
-    context.close()
+    board.context.close()
     admin.context.close()
+
+
+#: Keeps each WebSocket the page opens (and its URL) where the test can reach it.
+KEPT_SOCKETS = """
+const Native = window.WebSocket;
+window.keptSockets = [];
+window.WebSocket = class extends Native {
+  constructor(url, ...rest) { super(url, ...rest); window.keptSockets.push(this); }
+};
+"""
+
+
+def test_wallboard_resumes_its_stream_from_the_last_event_after_a_drop(
+    browser: Any, server: Server
+) -> None:
+    """The stream drops; live.js reconnects with ``?after=`` the last position it saw and
+    the board goes on with what happened meanwhile."""
+    from playwright.sync_api import expect
+
+    board = _signed_in(browser, server, "boss", locale="en", init_script=KEPT_SOCKETS)
+    board.goto(f"{server.url}/wallboard")
+    expect(board.locator("body")).to_have_attribute("data-live", "ws")
+    state = f"{server.url}/api/live/agents/a020/state"
+    headers = {"origin": server.url}
+    answer = board.request.post(state, data={"state": "ready"}, headers=headers)
+    assert answer.ok, answer.text()
+    expect(board.locator("body")).to_have_attribute("data-live-position", re.compile(r"^\d+$"))
+    expect(board.locator("tr[data-agent=a020]")).to_have_count(1)
+    board.evaluate("window.keptSockets.at(-1).close()")
+    seen = int(board.locator("body").get_attribute("data-live-position") or "0")
+    answer = board.request.post(
+        state, data={"state": "not_ready", "reason": "break"}, headers=headers
+    )
+    assert answer.ok, answer.text()
+    # (The page's CSP forbids wait_for_function's eval: poll from here.)
+    deadline = time.monotonic() + 15
+    while board.evaluate("window.keptSockets.length") < 2:
+        assert time.monotonic() < deadline, "live.js did not reconnect"
+        board.wait_for_timeout(50)
+    assert board.evaluate("window.keptSockets[1].url").endswith(f"/api/events/ws?after={seen}")
+    expect(board.locator("body")).not_to_have_attribute("data-live-position", str(seen))
+    expect(board.locator("tr[data-agent=a020]")).to_contain_text("Break")
+    board.context.close()
 
 
 def test_agent_consults_a_colleague_then_transfers_warm(browser: Any, server: Server) -> None:

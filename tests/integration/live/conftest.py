@@ -23,6 +23,26 @@ SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appli
 PASSWORD = "correct-horse-9"
 
 
+def add_users(
+    session: Session, users: tuple[tuple[str, list[str], str | None], ...], language: str = "zh-CN"
+) -> None:
+    """Add and commit ``users`` (username, roles, agent id), each with :data:`PASSWORD`."""
+    digest = hash_password(PASSWORD)
+    for username, roles, agent_id in users:
+        session.add(
+            User(
+                username=username,
+                display_name=username,
+                password_hash=digest,
+                roles=roles,
+                agent_id=agent_id,
+                language=language,
+                active=True,
+            )
+        )
+    session.commit()
+
+
 @contextmanager
 def live_client(
     *,
@@ -36,20 +56,7 @@ def live_client(
 ) -> Iterator[TestClient]:
     """Add ``users`` (username, roles, agent id); run ``center`` (default: the sample) live
     on ``clock`` (the wall clock); ``prepare`` adds parts to the app before it starts."""
-    digest = hash_password(PASSWORD)
-    for username, roles, agent_id in users:
-        db_session.add(
-            User(
-                username=username,
-                display_name=username,
-                password_hash=digest,
-                roles=roles,
-                agent_id=agent_id,
-                language="zh-CN",
-                active=True,
-            )
-        )
-    db_session.commit()
+    add_users(db_session, users)
     center = center or load_center(SAMPLE)
     app = create_app(
         settings=Settings(home=home, secret_key="test-secret"),

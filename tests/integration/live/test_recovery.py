@@ -179,3 +179,33 @@ def test_the_wallboard_keeps_todays_figures_across_a_restart(
     assert repair(before)["today"]["answered"] == 1
     assert repair(after)["today"] == repair(before)["today"]
     assert after["totals"]["answered_today"] == 1
+
+
+def test_positions_rise_across_a_crash_and_a_stop_without_a_hole(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    """A screen resumes from an event's ``seq``: a restarted driver numbers on from the log
+    (it used to start from 1 again), and a start with nothing to close takes no number."""
+    clock = ManualClock(T0)
+
+    async def scenario() -> None:
+        await _crash(await _in_progress(clock, session_factory))
+        clock.advance(60)
+        again = LiveDriver(center=load_center(SAMPLE), clock=clock, session_factory=session_factory)
+        await again.start()  # closes what the crash left open
+        await again.command(lambda now: AgentLoggedIn(at=now, agent_id="a013"))
+        await again.stop()  # closes a013's sign-in
+        third = LiveDriver(center=load_center(SAMPLE), clock=clock, session_factory=session_factory)
+        await third.start()  # nothing open: no number taken
+        await third.command(lambda now: AgentLoggedIn(at=now, agent_id="a014"))
+        await third.stop()
+
+    asyncio.run(scenario())
+    seqs = list(
+        db_session.scalars(
+            select(ContactEventRow.seq)
+            .where(ContactEventRow.source == "live")
+            .order_by(ContactEventRow.id)
+        )
+    )
+    assert seqs == list(range(1, len(seqs) + 1))

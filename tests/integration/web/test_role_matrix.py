@@ -17,7 +17,7 @@ itself: agent ids are a001, the agent's own id and an agent of the team the team
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from hotline.identity.roles import ALL_ROLES
 from hotline.web.app import iter_routes
-from hotline.web.events import EventHub
+from hotline.web.events import EventHub, Subscription
 from tests.integration.web.conftest import PASSWORD
 
 TokenFor = Callable[[str], str]
@@ -427,9 +427,8 @@ FOREIGN_AGENT: dict[tuple[str, str], frozenset[str]] = {
 class _EndedHub(EventHub):
     """A hub whose subscriptions end at once, so a stream answers and closes in a test."""
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        return
-        yield {}
+    def subscribe(self) -> Subscription:
+        return Subscription(self, closed=True)
 
 
 @pytest.fixture

@@ -50,6 +50,8 @@ class ContactEventRow(Base):
     __table_args__ = (
         Index("ix_contact_events_contact", "contact_id", "id"),
         Index("ix_contact_events_at", "at"),
+        # Reading the live log by position (a resumed stream, a web node's tail).
+        Index("ix_contact_events_source_seq", "source", "seq"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

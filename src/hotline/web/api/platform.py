@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    WebSocket,
+    status,
+)
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -21,6 +34,7 @@ from starlette.websockets import WebSocketDisconnect
 from hotline.config.center import CenterConfig
 from hotline.config.validate import check_text
 from hotline.core.errors import ValidationFailed
+from hotline.core.events import Event
 from hotline.identity import audit, sessions, throttle
 from hotline.identity import service as identity
 from hotline.identity.passwords import (
@@ -32,7 +46,9 @@ from hotline.identity.passwords import (
 from hotline.identity.roles import ALL_ROLES, allowed
 from hotline.identity.scope import team_lead_problem
 from hotline.identity.tokens import STREAM, TokenClaims, issue_token
-from hotline.store.db import writing, writing_async
+from hotline.store import event_log
+from hotline.store.db import reading, writing, writing_async
+from hotline.web import resume
 from hotline.web.access import Feed, current_center, live_feed
 from hotline.web.api.responses import ErrorOut, InvalidRequestOut, ResponseModel, errors
 from hotline.web.auth import (
@@ -576,40 +592,110 @@ def feed_filter(
     return live_feed(current_center(request), roles, agent_id)
 
 
+#: ``?after=N``: the last event position the screen saw (its ``seq``); the stream sends the
+#: logged events after it first (see :mod:`hotline.web.resume`).
+AFTER = Query(
+    None,
+    ge=0,
+    description="Resume after this event position (the ``seq`` of the last event seen): "
+    "the logged events after it come first, then the live ones, none twice.",
+)
+
+
+def live_messages(
+    connection: Request | WebSocket, feed: Feed, after: int | None
+) -> AsyncGenerator[tuple[int | None, dict[str, Any]], None]:
+    """One screen's messages, resumed from ``after``, cut by its ``feed``, each with the
+    stream's position (stamped into the message as ``position``)."""
+    app = connection.app
+    factory = app.state.session_factory
+    live = getattr(app.state, "live", None)
+
+    async def read_log(position: int, limit: int) -> tuple[list[Event], int]:
+        def read() -> tuple[list[Event], int]:
+            with reading(factory(), purpose="resume a live stream") as session:
+                events = event_log.events_after(session, after=position, limit=limit)
+                return events, max(event_log.last_seq(session), events[-1].seq if events else 0)
+
+        return await run_in_threadpool(read)
+
+    async def write_pending() -> None:
+        if live is not None:  # the in-process driver's events published but not yet written
+            await live.flush()
+
+    center = current_center(connection)
+    timezone = ZoneInfo(center.center.timezone) if center is not None else UTC
+    midnight = datetime.now(timezone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    async def messages() -> AsyncGenerator[tuple[int | None, dict[str, Any]], None]:
+        async with contextlib.aclosing(
+            resume.resumed(
+                app.state.hub,
+                after=after,
+                read_log=read_log,
+                day_start=midnight.timestamp(),
+                before_read=write_pending,
+            )
+        ) as stream:
+            async for position, message in stream:
+                shown = message if message.get("type") == "reload" else feed(message)
+                if shown is None:
+                    continue
+                yield position, shown if position is None else {**shown, "position": position}
+
+    return messages()
+
+
 @router.get(
     "/events/stream",
     response_class=StreamingResponse,
     responses={
-        **errors(),
+        **errors(422),
         200: {
-            "description": "Server-Sent Events: each ``data:`` line one live message (JSON).",
+            "description": "Server-Sent Events: each ``data:`` line one live message (JSON), "
+            "its ``id:`` the event position to resume from (``Last-Event-ID``).",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
     },
 )
 async def event_stream(
-    request: Request, user: CurrentUser = Depends(require_stream_roles(*SUPERVISION, "agent"))
+    request: Request,
+    user: CurrentUser = Depends(require_stream_roles(*SUPERVISION, "agent")),
+    after: int | None = AFTER,
+    last_event_id: str | None = Header(
+        None,
+        description="Sent by a browser's EventSource when it reconnects: the last ``id:`` "
+        "it received (takes the place of ``after``).",
+    ),
 ) -> StreamingResponse:
     """Live events as Server-Sent Events (``text/event-stream``); header, cookie or ``?ticket=``."""
-    hub = request.app.state.hub
-    feed = feed_filter(request, user.roles, user.agent_id)
+    if last_event_id:
+        if not last_event_id.isdigit():
+            problem = f"{last_event_id!r}: an event position is a whole number"
+            raise HTTPException(422, [{"field": "header.last-event-id", "problem": problem}])
+        after = int(last_event_id)
+    stream = live_messages(request, feed_filter(request, user.roles, user.agent_id), after)
 
-    async def messages() -> AsyncIterator[str]:
+    async def lines() -> AsyncIterator[str]:
         yield ": connected\n\n"
-        async for message in hub.subscribe():
-            if await request.is_disconnected():
-                break
-            shown = feed(message)
-            if shown is not None:
-                yield f"data: {json.dumps(shown, ensure_ascii=False)}\n\n"
+        async with contextlib.aclosing(stream):
+            async for position, message in stream:
+                if await request.is_disconnected():
+                    break
+                if position is not None:
+                    yield f"id: {position}\n"
+                yield f"data: {json.dumps(message, ensure_ascii=False)}\n\n"
+                if message.get("type") == "reload":
+                    break
 
-    return StreamingResponse(messages(), media_type="text/event-stream")
+    return StreamingResponse(lines(), media_type="text/event-stream")
 
 
 @router.websocket("/events/ws")
-async def event_socket(websocket: WebSocket) -> None:
+async def event_socket(websocket: WebSocket, after: int | None = AFTER) -> None:
     """Live events over a WebSocket; sign in with the session cookie, a bearer header or a
-    stream ticket (``?ticket=``, from ``POST /api/auth/stream-ticket``)."""
+    stream ticket (``?ticket=``, from ``POST /api/auth/stream-ticket``); ``?after=N``
+    resumes after the event position ``N``."""
     # The session and the account decide, as for every other route (revoked, deactivated);
     # a ticket is crossed off in the database, so it queues as a writer.
     session = websocket.app.state.session_factory()
@@ -634,11 +720,13 @@ async def event_socket(websocket: WebSocket) -> None:
         return
     feed = feed_filter(websocket, roles, agent_id)
     await websocket.accept()
-    hub = websocket.app.state.hub
+    stream = live_messages(websocket, feed, after)
     try:
-        async for message in hub.subscribe():
-            shown = feed(message)
-            if shown is not None:
-                await websocket.send_json(shown)
+        async with contextlib.aclosing(stream):
+            async for _, message in stream:
+                await websocket.send_json(message)
+                if message.get("type") == "reload":
+                    await websocket.close(code=4409)
+                    return
     except (WebSocketDisconnect, asyncio.CancelledError):
         return

@@ -18,18 +18,30 @@ const Hotline = (() => {
   }
 
   // The live feed: WebSocket first, Server-Sent Events if the socket cannot open; reconnects.
+  // Each message carries the event log's position; a reconnection asks for what came after
+  // the last one seen (?after=, or EventSource's own Last-Event-ID), so no event is missed or
+  // shown twice. A position the log cannot continue answers "reload": the page starts afresh.
   function feed(onMessage) {
     let failures = 0;
+    let position = null;
+    const after = () => (position == null ? '' : `?after=${position}`);
+    function receive(data) {
+      const message = JSON.parse(data);
+      if (message.type === 'reload') { location.reload(); return; }
+      if (message.position != null) position = message.position;
+      document.body.dataset.livePosition = position ?? '';
+      onMessage(message);
+    }
     function viaSse() {
-      const source = new EventSource('/api/events/stream');
-      source.onmessage = (e) => onMessage(JSON.parse(e.data));
+      const source = new EventSource(`/api/events/stream${after()}`);
+      source.onmessage = (e) => receive(e.data);
     }
     function viaSocket() {
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-      const socket = new WebSocket(`${scheme}://${location.host}/api/events/ws`);
+      const socket = new WebSocket(`${scheme}://${location.host}/api/events/ws${after()}`);
       let opened = false;
       socket.onopen = () => { opened = true; failures = 0; document.body.dataset.live = 'ws'; };
-      socket.onmessage = (e) => onMessage(JSON.parse(e.data));
+      socket.onmessage = (e) => receive(e.data);
       socket.onclose = () => {
         failures += 1;
         if (!opened && failures > 2) { document.body.dataset.live = 'sse'; viaSse(); return; }

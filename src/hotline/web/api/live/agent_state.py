@@ -3,18 +3,25 @@
 The agent changes their own state; a supervisor, manager or the lead of the agent's team may
 change it too (send them on a break, log out a forgotten session), and that is on the record.
 Logging in happens on the first ready or not ready.
+
+On a web node without the engine (``hotline serve --web-only``) a state change goes into the
+partition's inbox for its owner instead: the answer says ``accepted`` (the row), and the agent's
+new state arrives on the live stream, from the log, once the owner has applied it.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import time
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hotline.identity import audit
 from hotline.identity.roles import hidden_fields
+from hotline.live.driver import LiveDriver
 from hotline.routing.model import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -22,7 +29,8 @@ from hotline.routing.model import (
     AgentReady,
     Command,
 )
-from hotline.web.access import mask_personal, require_agent, scope_of
+from hotline.store import event_log, partitions
+from hotline.web.access import current_center, mask_personal, require_agent, scope_of
 from hotline.web.api.live.commands import apply_command
 from hotline.web.api.live.guards import (
     DESK,
@@ -31,6 +39,7 @@ from hotline.web.api.live.guards import (
     driver_of,
     may_set_state,
     own,
+    web_only_partition,
 )
 from hotline.web.api.live.schemas import AgentDesk, CommandApplied
 from hotline.web.api.responses import errors
@@ -87,8 +96,10 @@ async def set_state(
 
     The agent themselves, a supervisor or manager, or the lead of the agent's team.
     """
-    driver = driver_of(request)
-    center = driver.center
+    partition = web_only_partition(request)
+    center = driver_of(request).center if partition is None else current_center(request)
+    if center is None:
+        raise HTTPException(503, "this node has no center configuration")
     if agent_id not in {a.id for a in center.agents}:
         raise HTTPException(404, f"agent {agent_id} is not in the center configuration")
     if body.state == "not_ready":
@@ -97,23 +108,19 @@ async def set_state(
             raise HTTPException(
                 422, [{"field": "body.reason", "problem": f"choose a reason code: {sorted(codes)}"}]
             )
-    logged_out = driver.engine.agent_state(agent_id).value == "logged_out"
     reason = body.reason
-
-    def command(now: float) -> Command:
-        if body.state == "logout":
-            return AgentLoggedOut(at=now, agent_id=agent_id)
-        if logged_out:
-            ready = body.state == "ready"
-            return AgentLoggedIn(
-                at=now, agent_id=agent_id, ready=ready, reason=None if ready else reason
-            )
-        if body.state == "ready":
-            return AgentReady(at=now, agent_id=agent_id)
-        assert reason is not None
-        return AgentNotReady(at=now, agent_id=agent_id, reason=reason)
-
-    result = await apply_command(driver, command)
+    if partition is not None:
+        row = await run_in_threadpool(
+            to_inbox,
+            session,
+            partition=partition,
+            agent_id=agent_id,
+            state=body.state,
+            reason=reason,
+        )
+        result = CommandApplied(ok=True, events=[], accepted=row)
+    else:
+        result = await _apply(driver_of(request), agent_id, body.state, reason)
     if user.agent_id != agent_id:
         # A supervisor's or team lead's action on someone else's agent: on the record, in
         # the request's own writer transaction (the signed-in user's session holds the
@@ -126,3 +133,47 @@ async def set_state(
             detail={"state": body.state, "reason": reason},
         )
     return result
+
+
+def to_inbox(
+    session: Session, *, partition: str, agent_id: str, state: str, reason: str | None
+) -> int:
+    """Put a state change in the partition's inbox for its owner (a web node without the
+    engine); return the row's id. Whether it signs the agent in is read from the log."""
+    payload: dict[str, Any] = {"agent_id": agent_id}
+    if state == "logout":
+        kind = "agent_logout"
+    elif event_log.latest_agent_state(session, agent_id) in (None, "logged_out"):
+        ready = state == "ready"
+        kind = "agent_login"
+        payload.update(ready=ready, reason=None if ready else reason)
+    elif state == "ready":
+        kind = "agent_ready"
+    else:
+        kind = "agent_not_ready"
+        payload.update(reason=reason)
+    return partitions.accept(
+        session, partition=partition, kind=kind, payload=payload, at=time.time()
+    )
+
+
+async def _apply(
+    driver: LiveDriver, agent_id: str, state: str, reason: str | None
+) -> CommandApplied:
+    """Apply a state change to the in-process engine (logging in on the first ready)."""
+    logged_out = driver.engine.agent_state(agent_id).value == "logged_out"
+
+    def command(now: float) -> Command:
+        if state == "logout":
+            return AgentLoggedOut(at=now, agent_id=agent_id)
+        if logged_out:
+            ready = state == "ready"
+            return AgentLoggedIn(
+                at=now, agent_id=agent_id, ready=ready, reason=None if ready else reason
+            )
+        if state == "ready":
+            return AgentReady(at=now, agent_id=agent_id)
+        assert reason is not None
+        return AgentNotReady(at=now, agent_id=agent_id, reason=reason)
+
+    return await apply_command(driver, command)

@@ -27,6 +27,15 @@ def driver_of(request: Request) -> LiveDriver:
     return driver
 
 
+def web_only_partition(request: Request) -> str | None:
+    """The partition whose inbox takes this node's desk commands, when the node runs without
+    the engine (``hotline serve --web-only``); ``None`` when the engine is in process."""
+    if getattr(request.app.state, "live", None) is not None:
+        return None
+    partition: str | None = getattr(request.app.state, "partition", None)
+    return partition
+
+
 def voice_of(request: Request) -> CallCenter | None:
     """The running voice driver, when this server takes phone calls."""
     voice = getattr(request.app.state, "voice", None)

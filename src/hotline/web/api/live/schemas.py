@@ -23,12 +23,17 @@ class CommandApplied(BaseModel):
     """A desk action the routing engine (or the phone call) carried out.
 
     ``events`` are the kinds of the contact events it produced; ``phone`` is present (``true``)
-    only when the action went to the SIP call, which tells the engine in its own time.
+    only when the action went to the SIP call, which tells the engine in its own time;
+    ``accepted`` only when it went to the partition's owner through the inbox.
     """
 
     ok: bool
     events: list[str]
     phone: bool | None = Field(default=None, exclude_if=lambda value: value is None)
+    #: On a web node without the engine (``hotline serve --web-only``): the partition inbox
+    #: row that carries the action to the owner; ``events`` is empty, and what the action
+    #: did arrives on the live stream.
+    accepted: int | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class PromisedCallback(BaseModel):

@@ -1,0 +1,130 @@
+"""A web node without the routing engine: its screens are fed from the event log.
+
+``hotline serve --web-only`` runs the API and pages with no engine in process; the partition's
+owner (``hotline node``, on any machine) writes the log. :class:`LogTail` follows that log and
+publishes each new event on the node's hub as the same live message the in-process driver
+sends (:meth:`hotline.core.events.Event.live_message`), in log order, so a desk or wallboard
+stream on this node looks like one on the owner's — and, since the positions are the log's,
+a screen resumes on this node from where it left another (:mod:`hotline.web.resume`).
+
+It reads what the owner *committed*: a batch refused by fencing was never in the log, so no
+screen shows an event that did not happen. It wakes on ``hotline_events`` (PostgreSQL
+NOTIFY, sent with each owner batch) and polls every ``poll_s`` regardless, as the owner
+does with its inbox: a notification lost while the listener reconnects costs one poll. When
+the owner dies the tail simply sees the next owner's batches, which number on from the last
+committed event; a database that goes away is retried each poll, the listener re-opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.store import event_log, notify
+from hotline.store.db import reading
+from hotline.web.events import EventHub
+
+log = logging.getLogger(__name__)
+
+
+class LogTail:
+    """Publishes the live log's new events on ``hub`` as they are committed."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        hub: EventHub,
+        poll_s: float = 0.05,
+        batch: int = 500,
+    ) -> None:
+        self.session_factory = session_factory
+        self.hub = hub
+        self.poll_s = poll_s
+        self.batch = batch
+        #: The last log position published (read from the log on start).
+        self.position = 0
+        self.published = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _read(self, after: int) -> list[Any]:
+        with reading(self.session_factory(), purpose="the web node's log tail") as session:
+            return event_log.events_after(session, after=after, limit=self.batch)
+
+    def _newest(self) -> int:
+        with reading(self.session_factory(), purpose="the web node's log tail") as session:
+            return event_log.last_seq(session)
+
+    def step(self) -> int:
+        """Publish the events committed since the last step; return how many."""
+        events = self._read(self.position)
+        for event in events:
+            self.hub.publish_threadsafe(event.live_message())
+        if events:
+            self.position = events[-1].seq
+            self.published += len(events)
+        return len(events)
+
+    async def start(self, _: Any = None) -> None:
+        """Start after the log's newest event (screens resume from the log for the past)."""
+        self.position = await asyncio.to_thread(self._newest)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="log-tail", daemon=True)
+        self._thread.start()
+
+    async def stop(self, _: Any = None) -> None:
+        """Stop following the log."""
+        self._stop.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 10)
+            self._thread = None
+
+    def _listen(self) -> notify.Listener | None:
+        bind = self.session_factory.kw.get("bind")
+        if not isinstance(bind, Engine):
+            return None
+        try:
+            return notify.listener(bind, notify.EVENTS)
+        except Exception:  # the database is away: poll until it is back
+            log.warning("log tail: cannot listen on %s; polling", notify.EVENTS)
+            return None
+
+    def _run(self) -> None:
+        woken = self._listen()
+        try:
+            while not self._stop.is_set():
+                try:
+                    while self.step() == self.batch:  # a backlog: read on without waiting
+                        pass
+                    if woken is None:
+                        self._stop.wait(self.poll_s)
+                        woken = self._listen()
+                    else:
+                        woken.wait(self.poll_s)
+                except Exception:
+                    log.exception("log tail: reading the event log failed; retrying")
+                    if woken is not None:
+                        woken.close()
+                        woken = None
+                    self._stop.wait(self.poll_s)
+        finally:
+            if woken is not None:
+                woken.close()
+
+
+def attach_web_node(app: Any, *, partition: str, poll_s: float = 0.05) -> LogTail:
+    """Make ``app`` a web node without the engine for ``partition``: its hub follows the log
+    (started and stopped with the app) and its desks' state changes go to the partition's
+    inbox (``app.state.partition``, see ``web.api.live.agent_state``)."""
+    tail = LogTail(session_factory=app.state.session_factory, hub=app.state.hub, poll_s=poll_s)
+    app.state.partition = partition
+    app.state.log_tail = tail
+    app.state.on_start.append(tail.start)
+    app.state.on_stop.append(tail.stop)
+    return tail
