@@ -125,7 +125,8 @@ def send_message(
     user: CurrentUser = Depends(FLOOR),
     session: Session = Depends(db_session, scope="function"),
 ) -> SmsSentOut:
-    """Text one customer now (do-not-call list and quiet hours apply); the record's status."""
+    """Text one customer now (do-not-call list and quiet hours apply: the line's, as for the
+    desk's replies); the record's status."""
     number = try_normalize(body.to)
     if number is None or number.kind not in (PhoneKind.MOBILE, PhoneKind.INTERNATIONAL):
         raise HTTPException(422, f"to: {body.to!r} is not a mobile number")
@@ -137,6 +138,7 @@ def send_message(
         outcome = sms.send_sms(
             session=session, gateway=gateway, to=number.e164, text=body.text, purpose="notice",
             actor=user.username, now=datetime.now(UTC),
+            quiet_hours=getattr(getattr(line, "bridge", None), "quiet_hours", None),
         )  # fmt: skip
     except ValueError as problem:
         raise HTTPException(422, str(problem)) from None
