@@ -1,0 +1,277 @@
+"""The desk's browser softphone, end to end: headless Chromium takes a sipp caller's call.
+
+``hotline serve --sip ... --sip-ws-port N`` in a subprocess (uvicorn, sippy with its SIP
+WebSocket, a userspace rtpengine). Agent a001 signs in to the desk in Chromium, whose fake
+microphone plays a 1 kHz tone the test wrote (``--use-file-for-fake-audio-capture``); the
+desk's softphone (JsSIP from npm) registers over the WebSocket with a001's phone
+credentials. A sipp caller dials through the IVR (English, installation) into the queue,
+playing a 440 Hz tone; the desk rings, the agent answers with the softphone's button,
+talks, and hangs up with its button; the caller rates the call. The call's recording then
+holds the browser's 1 kHz in one channel and the caller's 440 Hz in the other: the audio
+went browser → DTLS-SRTP → rtpengine → plain RTP and back. Last, the desk with its softphone
+passes axe-core in English (the call ran in zh-CN).
+
+Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hotline.telephony.media.prompts import generate_all
+from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
+from tests.e2e.telephony.telephony_peers import (
+    HERE,
+    free_port,
+    port_block,
+    require_tools,
+    sip_request,
+    sipp_command,
+    write_open_flow,
+)
+from tests.e2e.telephony.test_one_engine import Platform, _all_day_center, _hotline, _wait
+from tests.e2e.web.accessibility import serious_violations
+from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, _free_port
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "agent-secret-1"
+BROWSER_HZ, CALLER_HZ = 1000.0, 440.0
+
+
+def _tone_wav(path: Path, hertz: float, seconds: float = 10.0, rate: int = 48000) -> Path:
+    """A mono 16-bit WAV of a sine tone: the browser's fake microphone (Chromium loops it)."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.5 * 32767 * np.sin(2 * np.pi * hertz * t)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path
+
+
+def goertzel_power(samples: np.ndarray, hertz: float, rate: int = 8000) -> float:
+    """The power of one frequency in ``samples`` (the Goertzel algorithm, as DTMF detectors
+    compute it), normalised by the signal's own energy: 1.0 means a pure tone."""
+    x = samples.astype(np.float64)
+    coefficient = 2 * np.cos(2 * np.pi * hertz / rate)
+    s1 = s2 = 0.0
+    for value in x:
+        s1, s2 = value + coefficient * s1 - s2, s1
+    power = s1 * s1 + s2 * s2 - coefficient * s1 * s2
+    energy = float(np.sum(x * x)) * len(x) / 2
+    return float(power / energy) if energy else 0.0
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, int]]:
+    require_tools()
+    root = tmp_path_factory.mktemp("softphone")
+    home = root / "home"
+    prompts = root / "prompts"
+    generate_all(prompts)
+    phones = root / "phones.yaml"
+    phones.write_text(f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n")
+    env = {
+        **os.environ,
+        "HOTLINE_HOME": str(home),
+        "HOTLINE_SECRET_KEY": "e2e-softphone",
+        "HOTLINE_ADMIN_PASSWORD": "admin-secret-1",
+    }
+    env.pop("HOTLINE_DATABASE_URL", None)
+    _hotline(env, "init")
+    _hotline(
+        env, "users", "add", "a001", "--roles", "agent", "--password", PASSWORD, "--agent-id", "a001"
+    )
+    port, sip_port, ws_port = _free_port(), free_port(), _free_port()
+    low, high = port_block(3)
+    log = (root / "server.log").open("ab")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hotline.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--center",
+            str(_all_day_center(root / "center.yaml")),
+            "--sip",
+            f"127.0.0.1:{sip_port}",
+            "--sip-ws-port",
+            str(ws_port),
+            "--phones",
+            str(phones),
+            "--prompts",
+            str(prompts),
+            "--flow",
+            str(write_open_flow(root / "flow.yaml")),
+            "--ng",
+            f"127.0.0.1:{free_port()}",
+            "--dtmf-port",
+            str(free_port()),
+            "--rtp-ports",
+            f"{low}-{high}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Platform(f"http://127.0.0.1:{port}", sip_port, home, 0, process)
+    deadline = time.monotonic() + 30
+    while sip_request(sip_port, timeout_s=0.3) != "SIP/2.0 200 OK":
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"serve --sip did not start: {(root / 'server.log').read_text()[-3000:]}")
+    try:
+        yield server, ws_port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    microphone = _tone_wav(tmp_path_factory.mktemp("microphone") / "tone.wav", BROWSER_HZ)
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",  # allow the microphone without asking
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}",
+        # ICE over 127.0.0.1: Chromium drops loopback candidates, and hides host addresses
+        # behind mDNS names rtpengine cannot resolve, unless told otherwise
+        "--allow-loopback-in-peer-connection",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        yield browser
+        browser.close()
+
+
+def _desk(browser: Any, url: str, *, locale: str, bypass_csp: bool = False) -> Any:
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 1000}, locale=locale, bypass_csp=bypass_csp
+    )
+    page = context.new_page()
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", "a001")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/console")
+    page.goto(f"{url}/desk?lang={'en' if locale == 'en' else 'zh-CN'}")
+    return page
+
+
+def _recorded_bytes(home: Path) -> int:
+    return sum(p.stat().st_size for p in home.glob("telephony/rtpengine/recordings-raw/pcaps/*"))
+
+
+def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its_audio(
+    platform: tuple[Platform, int], chromium: Any, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    server, _ = platform
+    page = _desk(chromium, server.url, locale="zh-CN")  # the desk's own CSP, not bypassed
+    card = page.locator("#softphone-card")
+    expect(card).to_be_visible()
+    expect(card).to_have_attribute("data-status", "registered")
+    expect(page.locator("#sp-status")).to_have_text("可以接听")
+    # the microphone check hears the fake microphone's tone
+    page.click("#sp-check")
+    expect(page.locator("#sp-check-result")).to_have_text("麦克风正常。", timeout=10_000)
+    # the registration made a001 ready, as a desk phone's does
+    expect(page.locator("#state")).to_have_text("空闲")
+
+    pcap = write_timeline(
+        tmp_path / "caller.pcap",
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 11.5, CALLER_HZ), Key(16.0, "4")],
+    )
+    script = tmp_path / "caller.xml"
+    script.write_text(
+        (HERE / "caller_ivr_queue_survey.xml").read_text().replace("__CALLER_PCAP__", str(pcap))
+    )
+    caller = subprocess.Popen(
+        sipp_command(script, server.sip_port, tmp_path, timeout_s=40),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        expect(card).to_have_attribute("data-call", "ringing", timeout=20_000)
+        expect(page.locator("#sp-caller")).to_have_text(re.compile(r"^1380000"))
+        page.click("#sp-answer")
+        expect(card).to_have_attribute("data-call", "talking")
+        # a few seconds of both sides' audio in the call's capture, then the agent hangs up
+        recorded = _recorded_bytes(server.home)
+        _wait(lambda: _recorded_bytes(server.home) > recorded + 80_000, 15, "audio recorded")
+        page.click("#sp-hangup")
+        expect(page.locator("#sp-call")).to_be_hidden()
+        out, err = caller.communicate(timeout=40)  # the survey, then the platform's BYE
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+
+    wanted = {"answered", "survey_answered", "finished", "recording_stopped"}
+    rows = _wait(
+        lambda: (
+            rows
+            if wanted <= {r.kind for r in (rows := server.events())}
+            and [r for r in rows if r.kind == "recording_stopped"]
+            else None
+        ),
+        20,
+        "the call's events in the server's database",
+    )
+    [answered] = [r for r in rows if r.kind == "answered"]
+    assert answered.agent_id == "a001"
+    assert "alarm" not in {r.kind for r in rows}  # rtpengine took every command
+    [survey] = [r for r in rows if r.kind == "survey_answered"]
+    assert survey.data["score"] == 4
+    [recording] = [r for r in rows if r.kind == "recording_stopped"]
+    with wave.open(str(recording.data["path"])) as wav:
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    # one channel is the browser's microphone (1 kHz), the other the caller (440 Hz)
+    heard = []
+    for channel in (0, 1):
+        samples = frames[:, channel]
+        loud = samples[np.abs(samples) > 500]
+        heard.append(
+            (goertzel_power(loud[:16000], BROWSER_HZ), goertzel_power(loud[:16000], CALLER_HZ))
+        )
+    browser_channel = max((0, 1), key=lambda c: heard[c][0])
+    browser, caller_side = heard[browser_channel], heard[1 - browser_channel]
+    assert browser[0] > 0.5 > browser[1], heard  # the browser's tone, clearly
+    assert caller_side[1] > 0.5 > caller_side[0], heard  # and the caller's in the other
+
+
+def test_the_desk_with_its_softphone_passes_axe_in_english(
+    platform: tuple[Platform, int], chromium: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    server, _ = platform
+    page = _desk(chromium, server.url, locale="en", bypass_csp=True)  # axe is injected
+    expect(page.locator("#softphone-card")).to_have_attribute("data-status", "registered")
+    expect(page.locator("#sp-title")).to_contain_text("Softphone")
+    expect(page.locator("#sp-status")).to_have_text("Ready for calls")
+    assert serious_violations(page) == []
