@@ -485,6 +485,7 @@ class CallCenter:
             )
             return  # the ring times out and the engine offers the caller to someone else
         call.webrtc = webrtc
+        call.offered_again = True
         if call.finished or call.agent_leg != legs[0]:
             return  # the caller hung up, or the engine moved on, while the relay answered
         self._dial(call, legs, phones)
@@ -655,6 +656,7 @@ class CallCenter:
                 to_tag=AGENT,
                 sdp=call.agent_remote_sdp,
                 webrtc=call.webrtc,
+                keep_ports=call.offered_again,
             )
             if not call.recording:  # after a transfer the recording simply goes on
                 await self.media.start_recording(call=call.contact_id)

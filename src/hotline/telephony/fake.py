@@ -49,13 +49,21 @@ class FakeMediaServer:
         return placeholder_sdp(40004 if webrtc else 40000)
 
     async def answer(
-        self, *, call: str, from_tag: str, to_tag: str, sdp: str, webrtc: bool = False
+        self,
+        *,
+        call: str,
+        from_tag: str,
+        to_tag: str,
+        sdp: str,
+        webrtc: bool = False,
+        keep_ports: bool = False,
     ) -> str:
-        """Return a placeholder SDP for the caller (a browser's answer: ``webrtc=True``)."""
-        if webrtc:
-            self._record("answer", call=call, to_tag=to_tag, sdp=sdp, webrtc=True)
-        else:
-            self._record("answer", call=call, to_tag=to_tag, sdp=sdp)
+        """Return a placeholder SDP for the caller; a browser's answer is recorded with
+        ``webrtc=True``, one after a second offer with ``keep_ports=True``."""
+        extra = {"webrtc": True} if webrtc else {}
+        if keep_ports:
+            extra["keep_ports"] = True
+        self._record("answer", call=call, to_tag=to_tag, sdp=sdp, **extra)
         return placeholder_sdp(40002)
 
     async def play(self, *, call: str, tag: str, path: str, repeat: int = 1) -> Playback:

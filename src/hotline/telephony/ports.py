@@ -63,10 +63,18 @@ class MediaServer(Protocol):
         ...
 
     async def answer(
-        self, *, call: str, from_tag: str, to_tag: str, sdp: str, webrtc: bool = False
+        self,
+        *,
+        call: str,
+        from_tag: str,
+        to_tag: str,
+        sdp: str,
+        webrtc: bool = False,
+        keep_ports: bool = False,
     ) -> str:
         """Register the other side's SDP (a browser's with ``webrtc``); return the SDP to
-        hand to the caller (plain RTP either way)."""
+        hand to the caller (plain RTP either way). ``keep_ports``: after a second offer,
+        the caller's side keeps the relay ports it was answered with."""
         ...
 
     async def play(self, *, call: str, tag: str, path: str, repeat: int = 1) -> Playback:

@@ -12,7 +12,9 @@ WebRTC: a browser softphone (the desk's, over SIP on a WebSocket) speaks ICE, DT
 RTCP multiplexed on one port (``UDP/TLS/RTP/SAVPF``); callers and desk phones speak plain RTP
 (``RTP/AVP``). rtpengine bridges the two in one call: the offer that goes to a browser
 carries :data:`WEBRTC_OFFER_FLAGS`, and the browser's answer is registered with
-:data:`PLAIN_ANSWER_FLAGS`, so the caller's side stays plain RTP. Recording, playback and
+:data:`PLAIN_ANSWER_FLAGS`, so the caller's side stays plain RTP. The caller was answered
+before any agent was chosen, so the browser's offer is a second offer of the caller's SDP;
+its answer carries :data:`KEEP_PORTS` so the caller's side keeps its ports. Recording, playback and
 DTMF work on the decrypted media, the same as for a desk phone.
 
 Recording: with ``--recording-method=pcap`` rtpengine writes one pcap per call into
@@ -67,6 +69,12 @@ PLAIN_ANSWER_FLAGS: dict[str, Any] = {
     "transport-protocol": "RTP/AVP",
     "rtcp-mux": ["demux"],
 }
+
+
+#: ng flag for the answer that follows a second offer (a browser rung after the caller was
+#: answered): without it rtpengine (10.5) gives the caller's side new ports on that answer,
+#: and the caller, who is never re-INVITEd, would keep sending to the old ones.
+KEEP_PORTS = "port latching"
 
 
 def encode_request(cookie: str, command: str, params: dict[str, Any]) -> bytes:
@@ -208,19 +216,39 @@ class NgClient:
             **{"call-id": call, "from-tag": from_tag, "sdp": sdp, "replace": ["origin"]},
             **flags,
         )
-        return str(reply["sdp"])
+        offer = str(reply["sdp"])
+        if webrtc:
+            # The browser's offer is a second offer on a side that already answered, and on
+            # such a side rtpengine 10.5 takes the DTLS client role at once (whatever the
+            # DTLS flag) while still writing ``setup:actpass``. A browser offered actpass
+            # becomes the client too and starts its handshake as soon as ICE connects,
+            # which can be before its answer reaches rtpengine: two clients, and the
+            # browser's DTLS fails for good. Saying ``active`` makes the browser the server
+            # (RFC 4145 roles), so rtpengine's handshake is the only one.
+            offer = offer.replace("a=setup:actpass", "a=setup:active")
+        return offer
 
     async def answer(
-        self, *, call: str, from_tag: str, to_tag: str, sdp: str, webrtc: bool = False
+        self,
+        *,
+        call: str,
+        from_tag: str,
+        to_tag: str,
+        sdp: str,
+        webrtc: bool = False,
+        keep_ports: bool = False,
     ) -> str:
         """Register the other side's SDP; return the SDP for the caller (plain RTP even when
-        ``webrtc``: the answer came from a browser)."""
-        flags = PLAIN_ANSWER_FLAGS if webrtc else {}
+        ``webrtc``: the answer came from a browser). ``keep_ports`` after a second offer:
+        the caller keeps the relay address it was answered with."""
+        params: dict[str, Any] = dict(PLAIN_ANSWER_FLAGS) if webrtc else {}
+        if keep_ports:
+            params["flags"] = [KEEP_PORTS]
         reply = await self.request(
             "answer",
             **{"call-id": call, "from-tag": from_tag, "to-tag": to_tag, "sdp": sdp},
             replace=["origin"],
-            **flags,
+            **params,
         )
         return str(reply["sdp"])
 
