@@ -49,6 +49,8 @@ def softphone_policy(host: str, port: int) -> str:
     """
     sockets = f"ws://{host}:{port} wss://{host}:{port}"
     return CONTENT_SECURITY_POLICY.replace("connect-src 'self';", f"connect-src 'self' {sockets};")
+
+
 LOGIN_PATH = "/api/auth/login"
 #: The customer chat widget's routes run on other sites' pages and use no cookie: they check
 #: the page's origin against the widget settings themselves (``hotline.web.api.chat``).

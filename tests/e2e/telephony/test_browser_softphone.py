@@ -29,6 +29,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hotline.identity.passwords import hash_password
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.migrate import upgrade
+from hotline.store.models.core import User
 from hotline.telephony.media.prompts import generate_all
 from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
 from tests.e2e.telephony.telephony_peers import (
@@ -40,7 +44,7 @@ from tests.e2e.telephony.telephony_peers import (
     sipp_command,
     write_open_flow,
 )
-from tests.e2e.telephony.test_one_engine import Platform, _all_day_center, _hotline, _wait
+from tests.e2e.telephony.test_one_engine import Platform, _all_day_center, _wait
 from tests.e2e.web.accessibility import serious_violations
 from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, _free_port
 
@@ -91,10 +95,25 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         "HOTLINE_ADMIN_PASSWORD": "admin-secret-1",
     }
     env.pop("HOTLINE_DATABASE_URL", None)
-    _hotline(env, "init")
-    _hotline(
-        env, "users", "add", "a001", "--roles", "agent", "--password", PASSWORD, "--agent-id", "a001"
-    )
+    # the database ``hotline init`` would make, with agent a001's account, made here: two
+    # fewer processes to start on a busy machine
+    home.mkdir()
+    engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        session.add(
+            User(
+                username="a001",
+                display_name="a001",
+                password_hash=hash_password(PASSWORD),
+                roles=["agent"],
+                agent_id="a001",
+                language="zh-CN",
+                active=True,
+            )
+        )
+        session.commit()
+    engine.dispose()
     port, sip_port, ws_port = _free_port(), free_port(), _free_port()
     low, high = port_block(3)
     log = (root / "server.log").open("ab")
@@ -238,7 +257,7 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
         rows = server.events()
         return rows if wanted <= {r.kind for r in rows} else None
 
-    rows = _wait(logged, 20, "the call's events in the server's database")
+    rows = _wait(logged, 45, "the call's events in the server's database")
     [answered] = [r for r in rows if r.kind == "answered"]
     assert answered.agent_id == "a001"
     assert "alarm" not in {r.kind for r in rows}  # rtpengine took every command
