@@ -42,7 +42,8 @@ from hotline.identity.passwords import hash_password
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
-from hotline.telephony.media.prompts import generate_all
+from hotline.telephony.media.prompts import beep, generate_all
+from hotline.telephony.media.recording import tone_seconds
 from sip_load import (
     AGENT_PHONES,
     AGENTS,
@@ -68,33 +69,11 @@ AUTO_ANSWER = """() => setInterval(() => {
 console = Console(stderr=True)
 
 
-def tone_wav(path: Path, seconds: float = 10.0, rate: int = 48000) -> Path:
-    """The browsers' fake microphone: a 1 kHz sine (Chromium loops the file)."""
-    t = np.arange(int(seconds * rate)) / rate
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((0.5 * 32767 * np.sin(2 * np.pi * TONE_HZ * t)).astype("<i2").tobytes())
-    return path
-
-
-def tone_seconds(path: Path, hertz: float = TONE_HZ, rate: int = 8000) -> float:
-    """Seconds of a recording (either channel) whose loudest frequency is ``hertz``."""
+def audio_ok(path: Path) -> bool:
+    """Whether a call's recording holds the browser's tone a second or more (either channel)."""
     with wave.open(str(path)) as wav:
         frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
-    size, best = rate // 10, 0
-    for channel in (0, 1):
-        samples = frames[:, channel].astype(np.float64)
-        count = 0
-        for start in range(0, len(samples) - size + 1, size):
-            block = samples[start : start + size]
-            if np.sqrt(np.mean(block**2)) < 300:
-                continue
-            peak = int(np.argmax(np.abs(np.fft.rfft(block))[1:])) + 1
-            count += abs(peak * rate / size - hertz) < 1
-        best = max(best, count)
-    return best / 10
+    return max(tone_seconds(frames[:, channel], TONE_HZ) for channel in (0, 1)) >= 1.0
 
 
 def add_agents(home: Path, count: int) -> None:
@@ -201,7 +180,8 @@ def browser_phase(
     """The calls answered on ``browsers`` desk softphones in one headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    microphone = tone_wav(root / "tone.wav")
+    microphone = root / "tone.wav"
+    beep(microphone, hz=TONE_HZ, seconds=10.0, rate=48000)  # Chromium loops it
     args = [
         "--headless",
         "--no-sandbox",
@@ -230,8 +210,11 @@ def browser_phase(
         failed = run_callers(root, "browser-callers", sip_port, calls, hold_s)
         setup, answered, recordings = phase_figures(home, since, calls, 60)
         chromium.close()
-    audio_ok = sum(1 for path in recordings if tone_seconds(path) >= 1.0)
-    return {"failed": failed + calls - answered, "setup_ms": setup, "audio_ok": audio_ok}
+    return {
+        "failed": failed + calls - answered,
+        "setup_ms": setup,
+        "audio_ok": sum(1 for path in recordings if audio_ok(path)),
+    }
 
 
 def phone_phase(
