@@ -18,7 +18,7 @@ Peer, in the same run: the same calls answered by desk SIP phones (a sipp UAS re
 the agents' phones, plain RTP, answering at once); ``setup_p50_ratio`` is the browser's p50 ÷
 the SIP phones' p50: what the WebRTC path costs over a SIP phone's.
 
-    .venv/bin/python bench/webrtc.py [--quick] [--browsers 4] [--calls 8] [--hold 4]
+    .venv/bin/python bench/webrtc.py [--quick] [--browsers 4] [--calls 8] [--hold 6]
 """
 
 from __future__ import annotations
@@ -263,10 +263,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 softphones, 4 calls (< 2 min)")
     parser.add_argument("--browsers", type=int, default=4, help="softphones (1-10)")
     parser.add_argument("--calls", type=int, default=8, help="calls per phase")
-    parser.add_argument("--hold", type=float, default=4.0, help="seconds each caller stays")
+    parser.add_argument("--hold", type=float, default=6.0, help="seconds each caller stays")
     options = parser.parse_args()
     if options.quick:
-        options.browsers, options.calls, options.hold = 2, 4, 3.0
+        options.browsers, options.calls, options.hold = 2, 4, 5.0
     if not 1 <= options.browsers <= 10:
         parser.error(f"--browsers {options.browsers}: 1 to 10")
     root = Path(tempfile.mkdtemp(prefix="hotline-webrtc-"))

@@ -6,7 +6,8 @@ microphone plays a 1 kHz tone the test wrote (``--use-file-for-fake-audio-captur
 desk's softphone (JsSIP from npm) registers over the WebSocket with a001's phone
 credentials. A sipp caller dials through the IVR (English, installation) into the queue,
 playing a 440 Hz tone; the desk rings, the agent answers with the softphone's button,
-talks, and hangs up with its button; the caller rates the call. The call's recording then
+talks, puts the caller on hold and back (re-INVITEs over the WebSocket), and hangs up with
+its button; the caller rates the call. The call's recording then
 holds the browser's 1 kHz in one channel and the caller's 440 Hz in the other: the audio
 went browser → DTLS-SRTP → rtpengine → plain RTP and back. Last, the desk with its softphone
 passes axe-core in English (the call ran in zh-CN).
@@ -219,6 +220,12 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
         # a few seconds of both sides' audio in the call's capture, then the agent hangs up
         recorded = _recorded_bytes(server.home)
         _wait(lambda: _recorded_bytes(server.home) > recorded + 80_000, 15, "audio recorded")
+        # hold and resume from the softphone: re-INVITEs over the WebSocket; the caller
+        # hears music meanwhile and the engine counts the hold
+        page.click("#sp-hold")
+        expect(card).to_have_attribute("data-call", "held")
+        page.click("#sp-unhold")
+        expect(card).to_have_attribute("data-call", "talking")
         page.click("#sp-hangup")
         expect(page.locator("#sp-call")).to_be_hidden()
         out, err = caller.communicate(timeout=40)  # the survey, then the platform's BYE
@@ -227,7 +234,7 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
         if caller.poll() is None:
             caller.kill()
 
-    wanted = {"answered", "survey_answered", "finished", "recording_stopped"}
+    wanted = {"answered", "held", "resumed", "survey_answered", "finished", "recording_stopped"}
 
     def logged() -> list[Any] | None:
         rows = server.events()

@@ -2,7 +2,8 @@
 
 The caller is answered before any agent is chosen (the IVR and the queue need media), so a
 browser agent gets a second offer of the caller's SDP with the WebRTC flags. The offer must
-carry what a browser requires (ICE, a DTLS fingerprint, rtcp-mux, the SAVPF profile), and the
+carry what a browser requires (ICE, a DTLS fingerprint, rtcp-mux, the SAVPF profile) and
+name rtpengine's DTLS role truly (``active``: after a second offer it is the client), and the
 browser's answer must leave the caller's side where it was: rtpengine 10.5 moves it to new
 ports on that answer unless told to keep them, and the caller, never re-INVITEd, would talk
 into a port nobody reads.
@@ -95,7 +96,9 @@ def test_a_browser_gets_a_webrtc_offer_and_the_caller_keeps_its_ports(rtpengine:
     assert " UDP/TLS/RTP/SAVPF 0 101" in to_browser
     for required in ("a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:sha-256 ", "a=rtcp-mux"):
         assert required in to_browser, (required, to_browser)
-    assert "a=candidate:" in to_browser and "a=setup:" in to_browser
+    assert "a=candidate:" in to_browser
+    # rtpengine is the DTLS client after a second offer: the browser is told to be the server
+    assert "a=setup:active" in to_browser and "a=setup:actpass" not in to_browser
     # the caller's side stays plain RTP on the ports it was first answered with
     assert " RTP/AVP 0 101" in again
     assert "a=ice-" not in again and "a=fingerprint" not in again
