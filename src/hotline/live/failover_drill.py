@@ -29,16 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy import Engine, create_engine, exc, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import EventKind
 from hotline.store import notify, partitions
-from hotline.store.db import make_engine, writing
+from hotline.store.db import make_engine, sqlalchemy_url, writing
 from hotline.store.migrate import upgrade
 from hotline.store.models.cluster import PartitionInboxRow, PartitionLease
 from hotline.store.models.core import ContactEventRow
+from hotline.store.pg_cluster import PostgresCluster
 
 
 def eligible_agents(center: CenterConfig, queue: str) -> list[str]:
@@ -384,11 +385,13 @@ class NodeProcess:
 def fresh_database(url: str, *, migrate: bool = True) -> Iterator[str]:
     """A new PostgreSQL database beside ``url``'s (migrated unless told), dropped afterwards."""
     name = f"hotline_failover_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-        fresh = make_url(url).set(database=name).render_as_string(hide_password=False)
+        fresh = (
+            make_url(sqlalchemy_url(url)).set(database=name).render_as_string(hide_password=False)
+        )
         if migrate:
             engine = make_engine(fresh)
             upgrade(engine)
@@ -535,3 +538,81 @@ class Drill:
             with suppress(subprocess.TimeoutExpired):
                 node.process.wait(timeout=10)
             node.close()
+
+
+@dataclass
+class PrimaryKill:
+    """One ``kill -9`` of the PostgreSQL primary and what followed (issue #20's DR fault)."""
+
+    killed: str
+    promoted: str
+    #: Primary killed → Patroni's REST API names the standby primary.
+    patroni_s: float
+    #: Primary killed → the first write through the multi-host URL committed.
+    promote_s: float
+    #: Rows of the partition inbox and the contact event log committed before the kill.
+    committed: int
+    #: Of those, how many the promoted standby does not have.
+    lost: int
+    #: The contact accepted on the promoted standby (the first write that committed).
+    probe: str
+
+
+def _committed_ids(session_factory: sessionmaker[Session]) -> set[tuple[str, int]]:
+    """Every committed row of the inbox and the contact event log, by table and id."""
+    with session_factory() as session:
+        inbox = session.scalars(select(PartitionInboxRow.id)).all()
+        events = session.scalars(select(ContactEventRow.id)).all()
+    return {("inbox", i) for i in inbox} | {("events", i) for i in events}
+
+
+def kill_primary(
+    cluster: PostgresCluster,
+    session_factory: sessionmaker[Session],
+    *,
+    partition: str,
+    queue: str,
+    timeout_s: float = 60.0,
+) -> PrimaryKill:
+    """``kill -9`` the primary's PostgreSQL, then accept one contact (the product's own
+    write path, through the multi-host URL) until it commits on the promoted standby; count
+    the rows committed before the kill that the new primary lacks.
+
+    A write that fails meanwhile (the dead primary's pooled connection, no primary yet) is
+    tried again every 50 ms: what a caller of the product sees during the switch.
+    """
+    before = _committed_ids(session_factory)
+    old = cluster.wait_streaming(timeout_s=timeout_s)
+    probe = f"P-{uuid.uuid4().hex[:8]}"
+    killed_at = time.monotonic()
+    cluster.kill_postmaster(old)
+    patroni_s: float | None = None
+
+    def write() -> bool:
+        nonlocal patroni_s
+        if patroni_s is None and cluster.primary() not in (None, old):
+            patroni_s = time.monotonic() - killed_at
+        try:
+            accept(
+                session_factory,
+                partition=partition,
+                kind="contact",
+                payload={"contact_id": probe, "queue": queue, "customer": "13800000000"},
+            )
+        except exc.DBAPIError:
+            return False
+        return True
+
+    wait_for(write, timeout_s=timeout_s, every_s=0.05, what="a write on the promoted standby")
+    promote_s = time.monotonic() - killed_at
+    promoted = cluster.primary()
+    after = _committed_ids(session_factory)
+    return PrimaryKill(
+        killed=old.name,
+        promoted=promoted.name if promoted is not None else "?",
+        patroni_s=round(patroni_s if patroni_s is not None else promote_s, 3),
+        promote_s=round(promote_s, 3),
+        committed=len(before),
+        lost=len(before - after),
+        probe=probe,
+    )
