@@ -101,7 +101,9 @@ POOL: dict[str, Any] = {"pool_timeout": 60}
 
 # ``scheme://[user@]host:port,host:port/…``: libpq's spelling of several hosts, which
 # SQLAlchemy's URL grammar (one host, an integer port) cannot parse.
-_LIBPQ_HOSTS = re.compile(r"^(?P<scheme>[^:/]+)://(?P<user>[^@/]*@)?(?P<hosts>[^/@?]*,[^/?]*)(?P<rest>/.*)?$")
+_LIBPQ_HOSTS = re.compile(
+    r"^(?P<scheme>[^:/]+)://(?P<user>[^@/]*@)?(?P<hosts>[^/@?]*,[^/?]*)(?P<rest>/.*)?$"
+)
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -163,7 +163,12 @@ class PostgresCluster:
         self.etcd_port = free_port()
         self.etcd_peer_port = free_port()
         self.members = [
-            Member(name=f"site{n}", port=free_port(), rest_port=free_port(), folder=self.home / f"site{n}")
+            Member(
+                name=f"site{n}",
+                port=free_port(),
+                rest_port=free_port(),
+                folder=self.home / f"site{n}",
+            )
             for n in (1, 2)
         ]
         self._etcd: subprocess.Popen[bytes] | None = None

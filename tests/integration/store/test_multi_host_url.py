@@ -44,7 +44,7 @@ def test_the_engine_passes_a_dead_host_and_writes_on_the_live_one(url: str) -> N
         with engine.connect() as connection:
             port = connection.execute(text("SELECT inet_server_port()")).scalar_one()
         assert row > 0
-        assert port == int(url.split(",")[1].split("/")[0].split(":")[1])
+        assert port == int(url.split(",")[1].split("/", maxsplit=1)[0].split(":")[1])
     finally:
         engine.dispose()
 
