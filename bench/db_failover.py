@@ -76,9 +76,7 @@ def main() -> None:
                         kind="contact",
                         payload={"contact_id": f"B-{run}-{n}", "queue": QUEUE},
                     )
-                results.append(
-                    kill_primary(cluster, factory, partition=PARTITION, queue=QUEUE)
-                )
+                results.append(kill_primary(cluster, factory, partition=PARTITION, queue=QUEUE))
                 rejoin_from = time.monotonic()
                 cluster.wait_streaming(timeout_s=120)  # the old primary follows again
                 rejoins.append(time.monotonic() - rejoin_from)

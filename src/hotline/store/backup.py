@@ -115,9 +115,9 @@ def restore(url: str, path: Path) -> BackupResult:
         target.parent.mkdir(parents=True, exist_ok=True)
     present = _tables(url)
     if present:
+        shown = make_url(sqlalchemy_url(url)).render_as_string(hide_password=True)
         raise BackupFailed(
-            f"the database at {make_url(sqlalchemy_url(url)).render_as_string(hide_password=True)} already "
-            f"has {present} tables: restore into an empty database"
+            f"the database at {shown} already has {present} tables: restore into an empty database"
         )
     if name == "postgresql":
         done = subprocess.run(

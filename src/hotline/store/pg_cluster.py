@@ -28,6 +28,7 @@ timeline diverged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -378,10 +379,8 @@ class PostgresCluster:
             pid = member.postmaster_pid()
         except (OSError, ValueError, IndexError):
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -394,8 +393,6 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL a process started in its own session, with its children, and reap it."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=10)
