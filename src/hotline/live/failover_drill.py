@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +39,7 @@ from hotline.store.db import make_engine, sqlalchemy_url, writing
 from hotline.store.migrate import upgrade
 from hotline.store.models.cluster import PartitionInboxRow, PartitionLease
 from hotline.store.models.core import ContactEventRow
-from hotline.store.pg_cluster import PostgresCluster
+from hotline.store.pg_cluster import PostgresCluster, wait_for
 
 
 def eligible_agents(center: CenterConfig, queue: str) -> list[str]:
@@ -289,27 +289,6 @@ def lease_of(session_factory: sessionmaker[Session], partition: str) -> Partitio
         if row is not None:
             session.expunge(row)
         return row
-
-
-def wait_for(
-    check: Callable[[], Any],
-    *,
-    timeout_s: float,
-    every_s: float = 0.02,
-    what: str = "",
-    describe: Callable[[], str] | None = None,
-) -> Any:
-    """Poll ``check`` until it returns something true; ``TimeoutError`` after ``timeout_s``
-    (its message ends with ``describe()``: what the drill looked like then)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = f"; {describe()}" if describe is not None else ""
-            raise TimeoutError(f"waited {timeout_s:g} s for {what or check}{state}")
-        time.sleep(every_s)
 
 
 class NodeProcess:
@@ -603,7 +582,13 @@ def kill_primary(
             return False
         return True
 
-    wait_for(write, timeout_s=timeout_s, every_s=0.05, what="a write on the promoted standby")
+    wait_for(
+        write,
+        timeout_s=timeout_s,
+        every_s=0.05,
+        what=f"a write after killing {old.name}'s PostgreSQL",
+        describe=cluster.describe,
+    )
     promote_s = time.monotonic() - killed_at
     promoted = cluster.primary()
     after = _committed_ids(session_factory)

@@ -111,17 +111,25 @@ def _get(url: str, *, timeout_s: float = 1.0) -> tuple[int, dict[str, Any]]:
         return 0, {}
 
 
-def wait_until(check: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
-    """Poll ``check`` every 50 ms until it returns something true; ``TimeoutError`` naming
-    ``what`` after ``timeout_s``."""
+def wait_for(
+    check: Callable[[], Any],
+    *,
+    timeout_s: float,
+    every_s: float = 0.02,
+    what: str = "",
+    describe: Callable[[], str] | None = None,
+) -> Any:
+    """Poll ``check`` until it returns something true; ``TimeoutError`` after ``timeout_s``
+    (its message ends with ``describe()``: what the processes looked like then)."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout_s:g} s for {what}")
-        time.sleep(0.05)
+            state = f"; {describe()}" if describe is not None else ""
+            raise TimeoutError(f"waited {timeout_s:g} s for {what or check}{state}")
+        time.sleep(every_s)
 
 
 @dataclass
@@ -179,20 +187,26 @@ class PostgresCluster:
         try:
             self.start()
         except BaseException:
-            self.stop()
+            self.stop(keep_logs=True)
             raise
         return self
 
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        # After a failure the folder (Patroni's, PostgreSQL's and etcd's logs) stays.
+        self.stop(keep_logs=kind is not None)
 
     def url(self, database: str) -> str:
         """The multi-host URL of ``database`` (see :func:`multi_host_url`)."""
         return multi_host_url([member.port for member in self.members], database)
 
     def start(self, *, timeout_s: float = 60.0) -> None:
-        """Start etcd and both members; return once one is primary and the other streams
-        from it (and, in synchronous mode, is its synchronous standby)."""
+        """Start etcd and both members; return once one is primary (it takes writes).
+
+        The other is still cloning it meanwhile: :meth:`wait_streaming` waits for it to
+        follow (a caller sets its database up in the meantime). Until it does, a synchronous
+        primary commits alone (Patroni's ``synchronous_mode``, not ``_strict``); the clone
+        and the stream then carry those commits over before Patroni names it synchronous.
+        """
         absent = missing_programs()
         if absent:
             raise FileNotFoundError(
@@ -204,7 +218,7 @@ class PostgresCluster:
         self._start_etcd(timeout_s=timeout_s)
         for member in self.members:
             self.start_member(member)
-        self.wait_streaming(timeout_s=timeout_s)
+        self.wait_primary(timeout_s=timeout_s)
 
     def _start_etcd(self, *, timeout_s: float) -> None:
         folder = self.home / "etcd"
@@ -229,7 +243,7 @@ class PostgresCluster:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_until(
+        wait_for(
             lambda: _get(f"{client}/health")[1].get("health") == "true",
             timeout_s=timeout_s,
             what=f"etcd on {client} (log: {self.home / 'etcd.log'})",
@@ -322,7 +336,9 @@ class PostgresCluster:
             leader = self.primary()
             return leader if leader is not None and leader is not other_than else None
 
-        result: Member = wait_until(found, timeout_s=timeout_s, what=self._what("a primary"))
+        result: Member = wait_for(
+            found, timeout_s=timeout_s, every_s=0.05, what="a primary", describe=self.describe
+        )
         return result
 
     def wait_streaming(self, *, timeout_s: float = 60.0) -> Member:
@@ -337,19 +353,23 @@ class PostgresCluster:
             others = [m for m in self.members if m is not leader]
             return leader if all(m.answers(follow) for m in others) else None
 
-        result: Member = wait_until(
-            ready, timeout_s=timeout_s, what=self._what(f"a primary and {follow} standby")
+        result: Member = wait_for(
+            ready,
+            timeout_s=timeout_s,
+            every_s=0.05,
+            what=f"a primary and a {follow} standby",
+            describe=self.describe,
         )
         return result
 
-    def _what(self, goal: str) -> str:
+    def describe(self) -> str:
+        """Each member's role now and the end of its Patroni log (for a failure's message)."""
         roles = ", ".join(f"{m.name}={m.role()}" for m in self.members)
         tails = "".join(
-            f"\n--- {m.name}/patroni.out:\n{_tail(m.folder / 'patroni.out')}"
+            f"\n--- {m.name}:\n{_tail(m.folder / 'patroni.log')}{_tail(m.folder / 'patroni.out')}"
             for m in self.members
-            if m.role() == "down"
         )
-        return f"{goal} ({roles}){tails}"
+        return f"{roles}; logs under {self.home}{tails}"
 
     def kill_postmaster(self, member: Member) -> int:
         """``kill -9`` ``member``'s PostgreSQL server (Patroni stays up); return its pid."""
@@ -357,8 +377,9 @@ class PostgresCluster:
         os.kill(pid, signal.SIGKILL)
         return pid
 
-    def stop(self) -> None:
-        """Stop every member and etcd (kill their process groups); remove the folder."""
+    def stop(self, *, keep_logs: bool = False) -> None:
+        """Stop every member and etcd (kill their process groups); remove the folder unless
+        ``keep_logs``."""
         for member in self.members:
             if member.process is not None and member.process.poll() is None:
                 _kill_group(member.process)
@@ -371,7 +392,8 @@ class PostgresCluster:
         if self._etcd_log is not None:
             self._etcd_log.close()
             self._etcd_log = None
-        shutil.rmtree(self.home, ignore_errors=True)
+        if not keep_logs:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def _kill_postgres(self, member: Member) -> None:
         """PostgreSQL runs in Patroni's session but may outlive it: stop it by its pid file."""

@@ -21,10 +21,10 @@ from sqlalchemy import create_engine, select, text
 
 from hotline.config.validate import load_center
 from hotline.core.events import EventKind
-from hotline.live.failover_drill import Drill, kill_primary, wait_for, wait_settled
+from hotline.live.failover_drill import Drill, kill_primary, wait_settled
 from hotline.store.db import make_engine, make_session_factory, sqlalchemy_url
 from hotline.store.models.core import ContactEventRow
-from hotline.store.pg_cluster import PostgresCluster, missing_programs
+from hotline.store.pg_cluster import PostgresCluster, missing_programs, wait_for
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 #: Patroni checks its PostgreSQL every second (loop_wait 1) and fails over at once on a crash
@@ -54,16 +54,6 @@ def test_kill_9_the_primary_and_the_synchronous_standby_takes_over(tmp_path: Pat
             "HOTLINE_HOME": str(home),
             "HOTLINE_ADMIN_PASSWORD": "Standby-site-drill-2026",
         }
-        init = subprocess.run(
-            [sys.executable, "-m", "hotline.cli.main", "init"],
-            env=env,
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert init.returncode == 0, init.stderr
-
         engine = make_engine(url)
         drill = Drill(
             session_factory=make_session_factory(engine),
@@ -75,8 +65,19 @@ def test_kill_9_the_primary_and_the_synchronous_standby_takes_over(tmp_path: Pat
             lease_s=1.5,
         )
         try:
+            # The node starts beside `hotline init` (both import the whole product): it
+            # stands by until the schema exists, then takes the lease.
             node = drill.start_node()
-            drill.owner()
+            init = subprocess.run(
+                [sys.executable, "-m", "hotline.cli.main", "init"],
+                env=env,
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert init.returncode == 0, init.stderr
+            drill.owner(timeout_s=60)
             drill.start_load(rate=10.0, handle_s=0.3)
             arrivals, desks = drill.arrivals, drill.desks
             assert arrivals is not None and desks is not None
