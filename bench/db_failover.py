@@ -3,12 +3,15 @@
 A real etcd and two Patroni-managed PostgreSQL members on 127.0.0.1
 (``hotline.store.pg_cluster``), synchronous replication unless ``--asynchronous``. Each round
 commits ``--rows`` contacts into a partition inbox through the product's own write path and
-the multi-host URL, kills the primary's postmaster with SIGKILL, and accepts one more contact
-until it commits on the promoted standby (``hotline.live.failover_drill.kill_primary``):
+the multi-host URL, then, with callers still being accepted back to back from a thread, kills
+the primary's postmaster with SIGKILL and accepts one more contact until it commits on the
+promoted standby (``hotline.live.failover_drill.kill_primary``):
 
 * ``promote_s``: primary killed → the first write committed on the new primary (worst round);
-* ``committed`` / ``lost``: rows committed before the kills / missing afterwards (must be 0 in
-  synchronous mode; in asynchronous mode the commits not yet streamed are lost);
+* ``committed`` / ``lost``: rows committed before the kill or acknowledged to a caller while
+  it died / missing on the new primary (must be 0 in synchronous mode; in asynchronous mode
+  the commits not yet streamed are lost); ``loss_window_ms``: how long before the kill the
+  oldest lost commit was acknowledged (the asynchronous loss window, worst round);
 * the peer, measured in the same run: Patroni's own promotion (``patroni_s``: killed → its
   REST API names the standby primary). ``write_over_patroni`` is the ratio: how much a
   client's first write adds to the promotion itself (pool check, libpq trying the hosts).
@@ -97,7 +100,10 @@ def main() -> None:
         "write_over_patroni": round(statistics.median(promotes) / statistics.median(patronis), 2),
         "rejoin_each_s": [round(r, 1) for r in rejoins],
         "committed": results[-1].committed,
+        "acknowledged_under_kill_each": [r.acknowledged for r in results],
         "lost": sum(r.lost for r in results),
+        "lost_each": [r.lost for r in results],
+        "loss_window_ms": max(r.loss_window_ms for r in results),
         "wall_s": round(time.monotonic() - started, 1),
     }
     console.print(

@@ -529,10 +529,15 @@ class PrimaryKill:
     patroni_s: float
     #: Primary killed → the first write through the multi-host URL committed.
     promote_s: float
-    #: Rows of the partition inbox and the contact event log committed before the kill.
+    #: Rows of the partition inbox and the contact event log committed before the kill,
+    #: and the contacts whose acceptance was acknowledged while it died.
     committed: int
     #: Of those, how many the promoted standby does not have.
     lost: int
+    #: How far before the kill the oldest lost commit was acknowledged (ms; 0 if none lost).
+    loss_window_ms: float
+    #: Contacts the callers' thread had acknowledged when the new primary took the probe.
+    acknowledged: int
     #: The contact accepted on the promoted standby (the first write that committed).
     probe: str
 
@@ -545,23 +550,68 @@ def _committed_ids(session_factory: sessionmaker[Session]) -> set[tuple[str, int
     return {("inbox", i) for i in inbox} | {("events", i) for i in events}
 
 
+class _Callers:
+    """Contacts accepted from a thread, back to back or ``rate`` per second, each
+    acknowledgement noted with its time; a failed acceptance (no primary) is tried again
+    20 ms later, and not counted: its caller was told it failed."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        partition: str,
+        queue: str,
+        rate: float | None,
+    ) -> None:
+        self.acknowledged: list[tuple[int, float]] = []
+        self._stop = threading.Event()
+        pause = 0.0 if rate is None else 1.0 / rate
+
+        def loop() -> None:
+            for n in itertools.count(1):
+                if self._stop.wait(pause):
+                    return
+                payload = {"contact_id": f"K-{n:06d}", "queue": queue}
+                try:
+                    row = accept(
+                        session_factory, partition=partition, kind="contact", payload=payload
+                    )
+                except exc.DBAPIError:
+                    self._stop.wait(0.02)
+                    continue
+                self.acknowledged.append((row, time.monotonic()))
+
+        self._thread = threading.Thread(target=loop, name="callers", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting and wait for the thread."""
+        self._stop.set()
+        self._thread.join()
+
+
 def kill_primary(
     cluster: PostgresCluster,
     session_factory: sessionmaker[Session],
     *,
     partition: str,
     queue: str,
+    callers_per_s: float | None = None,
     timeout_s: float = 60.0,
 ) -> PrimaryKill:
-    """``kill -9`` the primary's PostgreSQL, then accept one contact (the product's own
-    write path, through the multi-host URL) until it commits on the promoted standby; count
-    the rows committed before the kill that the new primary lacks.
+    """``kill -9`` the primary's PostgreSQL while callers are being accepted (back to back,
+    or ``callers_per_s``, a rate a partition owner and its agents keep up with), then accept
+    one contact (the product's own write path, through the multi-host URL) until it commits
+    on the promoted standby; count the rows committed before, or acknowledged during, the
+    kill that the new primary lacks.
 
     A write that fails meanwhile (the dead primary's pooled connection, no primary yet) is
     tried again every 50 ms: what a caller of the product sees during the switch.
     """
-    before = _committed_ids(session_factory)
     old = cluster.wait_streaming(timeout_s=timeout_s)
+    before = _committed_ids(session_factory)
+    callers = _Callers(session_factory, partition=partition, queue=queue, rate=callers_per_s)
+    wait_for(lambda: len(callers.acknowledged) >= 5, timeout_s=timeout_s, what="callers accepted")
     probe = f"P-{uuid.uuid4().hex[:8]}"
     killed_at = time.monotonic()
     cluster.kill_postmaster(old)
@@ -582,22 +632,33 @@ def kill_primary(
             return False
         return True
 
-    wait_for(
-        write,
-        timeout_s=timeout_s,
-        every_s=0.05,
-        what=f"a write after killing {old.name}'s PostgreSQL",
-        describe=cluster.describe,
-    )
+    try:
+        wait_for(
+            write,
+            timeout_s=timeout_s,
+            every_s=0.05,
+            what=f"a write after killing {old.name}'s PostgreSQL",
+            describe=cluster.describe,
+        )
+    finally:
+        callers.stop()
     promote_s = time.monotonic() - killed_at
     promoted = cluster.primary()
     after = _committed_ids(session_factory)
+    acknowledged = dict(callers.acknowledged)
+    committed = before | {("inbox", row) for row in acknowledged}
+    missing = committed - after
+    lost_at = [
+        acknowledged[row] for table, row in missing if table == "inbox" and row in acknowledged
+    ]
     return PrimaryKill(
         killed=old.name,
         promoted=promoted.name if promoted is not None else "?",
         patroni_s=round(patroni_s if patroni_s is not None else promote_s, 3),
         promote_s=round(promote_s, 3),
-        committed=len(before),
-        lost=len(before - after),
+        committed=len(committed),
+        lost=len(missing),
+        loss_window_ms=round(max(0.0, (killed_at - min(lost_at)) * 1000), 1) if lost_at else 0.0,
+        acknowledged=len(acknowledged),
         probe=probe,
     )
