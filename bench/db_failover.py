@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import time
@@ -54,6 +55,8 @@ def main() -> None:
         "--asynchronous", action="store_true", help="asynchronous replication (may lose commits)"
     )
     args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the cluster's processes are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rounds = args.rounds or (1 if args.quick else 5)
     synchronous = not args.asynchronous
     console = Console(stderr=True)

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -590,6 +590,14 @@ class _Callers:
         self._thread.join()
 
 
+def _try(read: Callable[[], set[tuple[str, int]]]) -> set[tuple[str, int]] | None:
+    """``read()``, or None when the database is not reachable (yet)."""
+    try:
+        return read()
+    except exc.DBAPIError:
+        return None
+
+
 def kill_primary(
     cluster: PostgresCluster,
     session_factory: sessionmaker[Session],
@@ -612,23 +620,34 @@ def kill_primary(
     before = _committed_ids(session_factory)
     callers = _Callers(session_factory, partition=partition, queue=queue, rate=callers_per_s)
     wait_for(lambda: len(callers.acknowledged) >= 5, timeout_s=timeout_s, what="callers accepted")
-    probe = f"P-{uuid.uuid4().hex[:8]}"
     killed_at = time.monotonic()
     cluster.kill_postmaster(old)
     patroni_s: float | None = None
+    # Writes the dying primary still took (its backends outlive the postmaster for a moment,
+    # and in synchronous mode its standby acknowledged them): committed, so checked too.
+    late: list[tuple[int, float]] = []
+    probe = ""
 
     def write() -> bool:
-        nonlocal patroni_s
+        nonlocal patroni_s, probe
         if patroni_s is None and cluster.primary() not in (None, old):
             patroni_s = time.monotonic() - killed_at
+        probe = f"P-{uuid.uuid4().hex[:8]}"
         try:
-            accept(
-                session_factory,
-                partition=partition,
-                kind="contact",
-                payload={"contact_id": probe, "queue": queue, "customer": "13800000000"},
-            )
+            with writing(session_factory()) as session:
+                row = partitions.accept(
+                    session,
+                    partition=partition,
+                    kind="contact",
+                    payload={"contact_id": probe, "queue": queue, "customer": "13800000000"},
+                    at=time.time(),
+                )
+                port = session.execute(text("SELECT inet_server_port()")).scalar_one()
+                session.commit()
         except exc.DBAPIError:
+            return False
+        if port == old.port:
+            late.append((row, time.monotonic()))
             return False
         return True
 
@@ -637,15 +656,19 @@ def kill_primary(
             write,
             timeout_s=timeout_s,
             every_s=0.05,
-            what=f"a write after killing {old.name}'s PostgreSQL",
+            what=f"a write on another server than {old.name}'s killed PostgreSQL",
             describe=cluster.describe,
         )
     finally:
         callers.stop()
     promote_s = time.monotonic() - killed_at
     promoted = cluster.primary()
-    after = _committed_ids(session_factory)
-    acknowledged = dict(callers.acknowledged)
+    after: set[tuple[str, int]] = wait_for(
+        lambda: _try(lambda: _committed_ids(session_factory)),
+        timeout_s=timeout_s,
+        what="reading the promoted standby",
+    )
+    acknowledged = dict(callers.acknowledged + late)
     committed = before | {("inbox", row) for row in acknowledged}
     missing = committed - after
     lost_at = [
