@@ -303,6 +303,9 @@ class PostgresCluster:
                     "host replication all 127.0.0.1/32 trust",
                 ],
                 "parameters": {"unix_socket_directories": str(member.folder)},
+                # pg_basebackup's default waits for a *spread* checkpoint: minutes when the
+                # primary has just been migrated (many dirty pages) while the standby clones.
+                "basebackup": {"checkpoint": "fast"},
             },
         }
 
