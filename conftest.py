@@ -16,6 +16,7 @@ collect_ignore = [str(source_path(module)) for module in COMPILED_MODULES]
 ONE_AT_A_TIME = (
     "tests/e2e/telephony/",
     "tests/integration/live/test_failover_faults.py",
+    "tests/integration/live/test_primary_failover.py",  # Patroni's promotion, timed
     "tests/integration/live/test_stop_and_restart.py",
     "tests/integration/live/test_web_node.py",  # an owner killed: a takeover in time
     "tests/integration/web/test_contact_import_jobs.py",  # desk latency during a big import

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, only when they are missing.
-# Usage: scripts/system-deps.sh [postgres] [browser] [compiler] [mail]
+# Usage: scripts/system-deps.sh [postgres] [browser] [compiler] [mail] [replication]
 #   compiler: gcc and the headers of $PYTHON (default python3.11), for scripts/compile.py
 #   mail: Dovecot's IMAP server, the mailbox the e-mail poller's end-to-end test reads
+#   replication: Patroni (Debian's, run by the system python3) and etcd, its consensus store:
+#     the streaming-replication standby of hotline.store.pg_cluster (the primary-kill test)
 set -euo pipefail
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(postgres)
@@ -21,6 +23,9 @@ for part in "${want[@]}"; do
       [ -f "$include/Python.h" ] || packages+=(libpython3.11-dev) ;;
     mail)
       [ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd) ;;
+    replication)
+      command -v patroni >/dev/null || packages+=(patroni)
+      command -v etcd >/dev/null || packages+=(etcd-server etcd-client) ;;
     *) echo "system-deps: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

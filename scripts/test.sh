@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 
-scripts/system-deps.sh postgres browser mail
+scripts/system-deps.sh postgres browser mail replication
 scripts/npm-deps.sh
 PYTHON=.venv/bin/python scripts/system-deps.sh compiler
 # The routing engine runs compiled; a test fails if it is not (stale or missing build).

@@ -253,6 +253,7 @@ def _live_voice(
     *,
     home: Path,
     sip: str,
+    sip_ws_port: int = 0,
     phones: Path | None,
     prompts: Path,
     trunk: str,
@@ -265,7 +266,13 @@ def _live_voice(
 ) -> Any:
     """The voice server for ``serve --sip``, checked before anything starts."""
     from hotline.telephony.joined import LiveVoice
-    from hotline.telephony.server import ServerOptions, ivr_options, load_phones, network_options
+    from hotline.telephony.server import (
+        ServerOptions,
+        ivr_options,
+        load_phones,
+        network_options,
+        websocket_port,
+    )
 
     def fail(message: str) -> NoReturn:
         error_console.print(f"[red]error[/red] {message}")
@@ -287,12 +294,17 @@ def _live_voice(
         network = network_options(sip=sip, ng=ng, rtp_ports=rtp_ports)
     except ValueError as error:
         fail(f"--sip/--ng/--rtp-ports: {error}")
+    try:
+        ws_port = websocket_port(sip_ws_port)
+    except ValueError as error:
+        fail(str(error))
     # The voice menus: --flow, else the center file's ``ivr`` section (followed when an
     # administrator saves a new configuration), else the sample flow.
     options = ServerOptions(
         workdir=home / "telephony",
         prompts=prompts,
         phones=phone_list,
+        ws_port=ws_port,
         dtmf_port=dtmf_port,
         timezone=timezone,
         trunk=trunk or None,
@@ -334,6 +346,12 @@ def serve(
         "--sip",
         help="Also take phone calls: SIP listen address host:port (UDP), e.g. 127.0.0.1:5060. "
         "The desk, the wallboard and the calls then share one routing engine.",
+    ),
+    sip_ws_port: int = typer.Option(
+        0,
+        "--sip-ws-port",
+        help="With --sip: also SIP over WebSocket (RFC 7118) on this TCP port of the --sip "
+        "host, so the desk's browser softphone can register (0: none).",
     ),
     phones: Path | None = typer.Option(
         None,
@@ -448,6 +466,7 @@ def serve(
             driver,
             home=settings.home,
             sip=sip,
+            sip_ws_port=sip_ws_port,
             phones=phones,
             prompts=prompts,
             trunk=trunk,

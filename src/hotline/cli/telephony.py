@@ -53,6 +53,11 @@ def serve_command(
     ),
     phones: Path = typer.Option(..., help="YAML list of {agent, user, password} for agent phones."),
     sip: str = typer.Option("127.0.0.1:5060", help="SIP listen address host:port (UDP)."),
+    sip_ws_port: int = typer.Option(
+        0,
+        help="Also take SIP over WebSocket (RFC 7118) on this TCP port of the --sip host, for "
+        "the desk's browser softphone (0: none).",
+    ),
     ng: str = typer.Option("127.0.0.1:22222", help="rtpengine ng control address host:port."),
     dtmf_port: int = typer.Option(22223, help="UDP port rtpengine sends DTMF events to."),
     spawn_rtpengine: bool = typer.Option(True, help="Start a userspace rtpengine of our own."),
@@ -120,6 +125,7 @@ def serve_command(
         load_phones,
         network_options,
         serve,
+        websocket_port,
     )
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
@@ -142,7 +148,12 @@ def serve_command(
         raise typer.BadParameter(f"--dial-ring-timeout must be above 0, not {dial_ring_timeout}")
     if emergency_prompt:
         menus["emergency_prompt"] = emergency_prompt
+    try:
+        ws_port = websocket_port(sip_ws_port)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
     options = ServerOptions(
+        ws_port=ws_port,
         workdir=workdir,
         prompts=prompts,
         phones=load_phones(phones),

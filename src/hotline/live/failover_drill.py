@@ -29,16 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy import Engine, create_engine, exc, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import EventKind
 from hotline.store import notify, partitions
-from hotline.store.db import make_engine, writing
+from hotline.store.db import make_engine, sqlalchemy_url, writing
 from hotline.store.migrate import upgrade
 from hotline.store.models.cluster import PartitionInboxRow, PartitionLease
 from hotline.store.models.core import ContactEventRow
+from hotline.store.pg_cluster import PostgresCluster, wait_for
 
 
 def eligible_agents(center: CenterConfig, queue: str) -> list[str]:
@@ -290,27 +291,6 @@ def lease_of(session_factory: sessionmaker[Session], partition: str) -> Partitio
         return row
 
 
-def wait_for(
-    check: Callable[[], Any],
-    *,
-    timeout_s: float,
-    every_s: float = 0.02,
-    what: str = "",
-    describe: Callable[[], str] | None = None,
-) -> Any:
-    """Poll ``check`` until it returns something true; ``TimeoutError`` after ``timeout_s``
-    (its message ends with ``describe()``: what the drill looked like then)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = f"; {describe()}" if describe is not None else ""
-            raise TimeoutError(f"waited {timeout_s:g} s for {what or check}{state}")
-        time.sleep(every_s)
-
-
 class NodeProcess:
     """One ``hotline node`` process, its role lines read as they come."""
 
@@ -384,11 +364,13 @@ class NodeProcess:
 def fresh_database(url: str, *, migrate: bool = True) -> Iterator[str]:
     """A new PostgreSQL database beside ``url``'s (migrated unless told), dropped afterwards."""
     name = f"hotline_failover_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-        fresh = make_url(url).set(database=name).render_as_string(hide_password=False)
+        fresh = (
+            make_url(sqlalchemy_url(url)).set(database=name).render_as_string(hide_password=False)
+        )
         if migrate:
             engine = make_engine(fresh)
             upgrade(engine)
@@ -535,3 +517,171 @@ class Drill:
             with suppress(subprocess.TimeoutExpired):
                 node.process.wait(timeout=10)
             node.close()
+
+
+@dataclass
+class PrimaryKill:
+    """One ``kill -9`` of the PostgreSQL primary and what followed (issue #20's DR fault)."""
+
+    killed: str
+    promoted: str
+    #: Primary killed → Patroni's REST API names the standby primary.
+    patroni_s: float
+    #: Primary killed → the first write through the multi-host URL committed.
+    promote_s: float
+    #: Rows of the partition inbox and the contact event log committed before the kill,
+    #: and the contacts whose acceptance was acknowledged while it died.
+    committed: int
+    #: Of those, how many the promoted standby does not have.
+    lost: int
+    #: How far before the kill the oldest lost commit was acknowledged (ms; 0 if none lost).
+    loss_window_ms: float
+    #: Contacts the callers' thread had acknowledged when the new primary took the probe.
+    acknowledged: int
+    #: The contact accepted on the promoted standby (the first write that committed).
+    probe: str
+
+
+def _committed_ids(session_factory: sessionmaker[Session]) -> set[tuple[str, int]]:
+    """Every committed row of the inbox and the contact event log, by table and id."""
+    with session_factory() as session:
+        inbox = session.scalars(select(PartitionInboxRow.id)).all()
+        events = session.scalars(select(ContactEventRow.id)).all()
+    return {("inbox", i) for i in inbox} | {("events", i) for i in events}
+
+
+class _Callers:
+    """Contacts accepted from a thread, back to back or ``rate`` per second, each
+    acknowledgement noted with its time; a failed acceptance (no primary) is tried again
+    20 ms later, and not counted: its caller was told it failed."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        partition: str,
+        queue: str,
+        rate: float | None,
+    ) -> None:
+        self.acknowledged: list[tuple[int, float]] = []
+        self._stop = threading.Event()
+        pause = 0.0 if rate is None else 1.0 / rate
+
+        def loop() -> None:
+            for n in itertools.count(1):
+                if self._stop.wait(pause):
+                    return
+                payload = {"contact_id": f"K-{n:06d}", "queue": queue}
+                try:
+                    row = accept(
+                        session_factory, partition=partition, kind="contact", payload=payload
+                    )
+                except exc.DBAPIError:
+                    self._stop.wait(0.02)
+                    continue
+                self.acknowledged.append((row, time.monotonic()))
+
+        self._thread = threading.Thread(target=loop, name="callers", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting and wait for the thread."""
+        self._stop.set()
+        self._thread.join()
+
+
+def _try(read: Callable[[], set[tuple[str, int]]]) -> set[tuple[str, int]] | None:
+    """``read()``, or None when the database is not reachable (yet)."""
+    try:
+        return read()
+    except exc.DBAPIError:
+        return None
+
+
+def kill_primary(
+    cluster: PostgresCluster,
+    session_factory: sessionmaker[Session],
+    *,
+    partition: str,
+    queue: str,
+    callers_per_s: float | None = None,
+    timeout_s: float = 60.0,
+) -> PrimaryKill:
+    """``kill -9`` the primary's PostgreSQL while callers are being accepted (back to back,
+    or ``callers_per_s``, a rate a partition owner and its agents keep up with), then accept
+    one contact (the product's own write path, through the multi-host URL) until it commits
+    on the promoted standby; count the rows committed before, or acknowledged during, the
+    kill that the new primary lacks.
+
+    A write that fails meanwhile (the dead primary's pooled connection, no primary yet) is
+    tried again every 50 ms: what a caller of the product sees during the switch.
+    """
+    old = cluster.wait_streaming(timeout_s=timeout_s)
+    before = _committed_ids(session_factory)
+    callers = _Callers(session_factory, partition=partition, queue=queue, rate=callers_per_s)
+    wait_for(lambda: len(callers.acknowledged) >= 5, timeout_s=timeout_s, what="callers accepted")
+    killed_at = time.monotonic()
+    cluster.kill_postmaster(old)
+    patroni_s: float | None = None
+    # Writes the dying primary still took (its backends outlive the postmaster for a moment,
+    # and in synchronous mode its standby acknowledged them): committed, so checked too.
+    late: list[tuple[int, float]] = []
+    probe = ""
+
+    def write() -> bool:
+        nonlocal patroni_s, probe
+        if patroni_s is None and cluster.primary() not in (None, old):
+            patroni_s = time.monotonic() - killed_at
+        probe = f"P-{uuid.uuid4().hex[:8]}"
+        try:
+            with writing(session_factory()) as session:
+                row = partitions.accept(
+                    session,
+                    partition=partition,
+                    kind="contact",
+                    payload={"contact_id": probe, "queue": queue, "customer": "13800000000"},
+                    at=time.time(),
+                )
+                port = session.execute(text("SELECT inet_server_port()")).scalar_one()
+                session.commit()
+        except exc.DBAPIError:
+            return False
+        if port == old.port:
+            late.append((row, time.monotonic()))
+            return False
+        return True
+
+    try:
+        wait_for(
+            write,
+            timeout_s=timeout_s,
+            every_s=0.05,
+            what=f"a write on another server than {old.name}'s killed PostgreSQL",
+            describe=cluster.describe,
+        )
+    finally:
+        callers.stop()
+    promote_s = time.monotonic() - killed_at
+    promoted = cluster.primary()
+    after: set[tuple[str, int]] = wait_for(
+        lambda: _try(lambda: _committed_ids(session_factory)),
+        timeout_s=timeout_s,
+        what="reading the promoted standby",
+    )
+    acknowledged = dict(callers.acknowledged + late)
+    committed = before | {("inbox", row) for row in acknowledged}
+    missing = committed - after
+    lost_at = [
+        acknowledged[row] for table, row in missing if table == "inbox" and row in acknowledged
+    ]
+    return PrimaryKill(
+        killed=old.name,
+        promoted=promoted.name if promoted is not None else "?",
+        patroni_s=round(patroni_s if patroni_s is not None else promote_s, 3),
+        promote_s=round(promote_s, 3),
+        committed=len(committed),
+        lost=len(missing),
+        loss_window_ms=round(max(0.0, (killed_at - min(lost_at)) * 1000), 1) if lost_at else 0.0,
+        acknowledged=len(acknowledged),
+        probe=probe,
+    )

@@ -15,7 +15,10 @@ The owner steps down — stops routing at once, without closing anything in the 
 renewal or a write is refused (another node took over while this one was paused or cut off),
 or when it could not renew for a whole lease (it must assume another has taken over). A
 paused owner that wakes up therefore never writes: the database refuses it, whatever it
-believes.
+believes. It steps down too when it loses the database while reading the inbox or taking
+over (the primary died; :mod:`hotline.store.pg_cluster`): what it routed but had not written
+is re-applied from the inbox by whichever node next takes the lease — itself, once the
+promoted standby answers and the lease (replicated with everything else) has lapsed.
 
 Voice calls, desks and wallboards reach the owner through the database too (the inbox), so no
 node needs to know which node owns a partition.
@@ -30,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
@@ -189,7 +192,22 @@ class PartitionNode:
             if lease is None:
                 await _sleep_or(stop, self.poll_s * 4)
                 continue
-            await self._own(lease, stop)
+            try:
+                await self._own(lease, stop)
+            except exc.DBAPIError as lost:
+                # The database went away under the owner (a primary killed, a promotion):
+                # stand by again rather than die; the lease decides who routes next.
+                self.stats.refused += 1
+                log.error("node %s steps down: lost the database: %s", self.name, lost.orig)
+                self.on_state(
+                    "stepped_down",
+                    {
+                        "partition": self.partition,
+                        "epoch": lease.epoch,
+                        "why": f"lost the database: {type(lost.orig).__name__}",
+                        "write_refused": False,
+                    },
+                )
 
     async def _own(self, lease: Lease, stop: asyncio.Event) -> None:
         self.lease = lease

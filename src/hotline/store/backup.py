@@ -10,7 +10,7 @@ Restoring refuses a database that already has tables: a restore is for a fresh d
 new machine, a disaster-recovery site), never a way to overwrite the live one by accident.
 
 >>> import tempfile, pathlib
->>> from hotline.store.db import make_engine
+>>> from hotline.store.db import libpq_url, make_engine, sqlalchemy_url
 >>> from hotline.store.migrate import upgrade
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> upgrade(make_engine(f"sqlite:///{folder}/live.db"))
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from sqlalchemy import inspect, make_url
 
-from hotline.store.db import make_engine
+from hotline.store.db import libpq_url, make_engine, sqlalchemy_url
 
 
 class BackupFailed(RuntimeError):
@@ -60,8 +60,8 @@ def _tool(name: str) -> str:
 
 
 def _libpq(url: str) -> str:
-    """The URL as libpq reads it (no SQLAlchemy driver suffix)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """The URL as libpq reads it (no SQLAlchemy driver suffix; several hosts in the authority)."""
+    return libpq_url(url)
 
 
 def _sqlite_path(url: str) -> Path:
@@ -83,7 +83,7 @@ def backup(url: str, path: Path) -> BackupResult:
     """Write a consistent backup of the database at ``url`` to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    name = make_url(url).get_backend_name()
+    name = make_url(sqlalchemy_url(url)).get_backend_name()
     if name == "postgresql":
         done = subprocess.run(
             [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(path), _libpq(url)],
@@ -109,15 +109,15 @@ def restore(url: str, path: Path) -> BackupResult:
     path = Path(path)
     if not path.exists():
         raise BackupFailed(f"{path}: no such backup file")
-    name = make_url(url).get_backend_name()
+    name = make_url(sqlalchemy_url(url)).get_backend_name()
     if name == "sqlite":
         target = _sqlite_path(url)
         target.parent.mkdir(parents=True, exist_ok=True)
     present = _tables(url)
     if present:
+        shown = make_url(sqlalchemy_url(url)).render_as_string(hide_password=True)
         raise BackupFailed(
-            f"the database at {make_url(url).render_as_string(hide_password=True)} already "
-            f"has {present} tables: restore into an empty database"
+            f"the database at {shown} already has {present} tables: restore into an empty database"
         )
     if name == "postgresql":
         done = subprocess.run(

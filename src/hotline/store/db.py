@@ -18,6 +18,7 @@ under WAL they read beside the writer. PostgreSQL locks rows, not the file: no g
 from __future__ import annotations
 
 import asyncio
+import re
 import select
 import threading
 import weakref
@@ -27,6 +28,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import (
     BigInteger,
@@ -97,8 +99,64 @@ def utcnow() -> datetime:
 POOL: dict[str, Any] = {"pool_timeout": 60}
 
 
+# ``scheme://[user@]host:port,host:port/…``: libpq's spelling of several hosts, which
+# SQLAlchemy's URL grammar (one host, an integer port) cannot parse.
+_LIBPQ_HOSTS = re.compile(
+    r"^(?P<scheme>[^:/]+)://(?P<user>[^@/]*@)?(?P<hosts>[^/@?]*,[^/?]*)(?P<rest>/.*)?$"
+)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``url`` with libpq's several hosts (``u@h1:p1,h2:p2/db``) spelled SQLAlchemy's way.
+
+    A PostgreSQL primary and its standby (issue #20's disaster-recovery site) are one
+    database at two addresses: libpq tries them in order, and ``target_session_attrs=
+    read-write`` keeps the one that accepts writes, so after the standby is promoted new
+    connections find it. SQLAlchemy passes repeated ``host=`` query parameters on to libpq;
+    any other URL is returned as it is.
+
+    >>> sqlalchemy_url("postgresql+psycopg://u@10.0.0.1:5432,10.0.0.2:5433/hotline")
+    'postgresql+psycopg://u@/hotline?host=10.0.0.1:5432&host=10.0.0.2:5433'
+    >>> sqlalchemy_url("postgresql+psycopg://u@a:1,b:2/db?target_session_attrs=read-write")
+    'postgresql+psycopg://u@/db?host=a:1&host=b:2&target_session_attrs=read-write'
+    """
+    found = _LIBPQ_HOSTS.match(url)
+    if found is None:
+        return url
+    hosts = [host.strip() for host in found["hosts"].split(",")]
+    if not all(hosts):
+        raise ValueError(f"database URL {url!r}: an empty host in the list of hosts")
+    path, _, query = (found["rest"] or "/").partition("?")
+    params = "&".join(f"host={quote(host, safe=':[]')}" for host in hosts)
+    tail = f"&{query}" if query else ""
+    return f"{found['scheme']}://{found['user'] or ''}{path}?{params}{tail}"
+
+
+def libpq_url(url: str) -> str:
+    """A PostgreSQL URL as libpq's own programs (``pg_dump``, ``psql``) take it: no driver
+    in the scheme, and several hosts in the authority (``u@h1:p1,h2:p2/db``), not as
+    SQLAlchemy's repeated ``host=`` parameters, which libpq would read as one host.
+
+    >>> libpq_url("postgresql+psycopg://u@/db?host=a:1&host=b:2&target_session_attrs=read-write")
+    'postgresql://u@a:1,b:2/db?target_session_attrs=read-write'
+    """
+    parsed = make_url(sqlalchemy_url(url)).set(drivername="postgresql")
+    hosts = parsed.query.get("host")
+    if not isinstance(hosts, tuple):
+        return parsed.render_as_string(hide_password=False)
+    rest = parsed.difference_update_query(["host"])
+    plain = rest.render_as_string(hide_password=False)  # postgresql://u@/db?…
+    scheme, _, after = plain.partition("://")
+    user, at, path = after.rpartition("@")
+    return f"{scheme}://{user}{at}{','.join(hosts)}{path}"
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite, create the folder, use WAL and enforce foreign keys."""
+    """Create an engine; for SQLite, create the folder, use WAL and enforce foreign keys.
+
+    A PostgreSQL URL may name several hosts (a primary and its standby, see
+    :func:`sqlalchemy_url`).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -136,7 +194,7 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
-    engine = create_engine(url, **POOL)
+    engine = create_engine(sqlalchemy_url(url), **POOL)
     event.listen(engine, "checkout", _refuse_connection_closed_by_server)
     return engine
 

@@ -159,6 +159,7 @@ from hotline.telephony.ports import (
     StopRinging,
     TransferRefused,
 )
+from hotline.telephony.sip.stack import is_websocket_contact
 from hotline.telephony.supervision import Session, SupervisionRefused, Supervisions
 
 log = logging.getLogger(__name__)
@@ -466,12 +467,47 @@ class CallCenter:
         return self.router.contact_resumed(at=now, contact_id=contact_id)
 
     def _ring_phones(self, call: Call, effect: RingPhones) -> None:
-        # every registered phone of the agent rings; the first to answer takes the call
-        legs = [f"out-{next(self._legs)}" for _ in effect.phones]
+        # Every registered phone of the agent rings; the first to answer takes the call. A
+        # browser softphone (registered over a WebSocket) needs the relay's WebRTC offer and
+        # a desk phone the plain one; rtpengine keeps one offer per side, so an agent signed
+        # in on the desk's softphone is rung there only.
+        browsers = tuple(phone for phone in effect.phones if is_websocket_contact(phone))
+        phones = browsers or effect.phones
+        legs = [f"out-{next(self._legs)}" for _ in phones]
         call.agent_leg, call.fork_legs = legs[0], legs[1:]
-        for fork, contact in zip(legs, effect.phones, strict=True):
+        for fork in legs:
             self._by_leg[fork] = call
+        if bool(browsers) != call.webrtc:
+            self.spawn(self._offer_again_then_dial(call, legs, phones, webrtc=bool(browsers)))
+        else:
+            self._dial(call, legs, phones)
+
+    def _dial(self, call: Call, legs: list[str], phones: tuple[str, ...]) -> None:
+        for fork, contact in zip(legs, phones, strict=True):
             self.sip.dial(fork, contact=contact, caller=call.caller, sdp=call.agent_sdp)
+
+    async def _offer_again_then_dial(
+        self, call: Call, legs: list[str], phones: tuple[str, ...], *, webrtc: bool
+    ) -> None:
+        """Offer the caller's SDP to the relay again, for a browser (ICE, DTLS-SRTP) or back
+        for a desk phone, then ring. The caller's side keeps its ports: rtpengine changes
+        only the side the new offer goes to."""
+        try:
+            call.agent_sdp = await self.media.offer(
+                call=call.contact_id, from_tag=CALLER, sdp=call.caller_sdp, webrtc=webrtc
+            )
+        except (MediaRejected, MediaUnavailable) as exc:
+            self.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "offer_failed", "error": str(exc)},
+            )
+            return  # the ring times out and the engine offers the caller to someone else
+        call.webrtc = webrtc
+        call.offered_again = True
+        if call.finished or call.agent_leg != legs[0]:
+            return  # the caller hung up, or the engine moved on, while the relay answered
+        self._dial(call, legs, phones)
 
     # -- SignallingEvents
 
@@ -558,6 +594,7 @@ class CallCenter:
             return
         self.step(call, MediaReady(at=self.clock.now()))
         call.agent_sdp = agent_side
+        call.caller_sdp = sdp
         call.local_sdp[CALLER] = caller_side
         self.sip.answer(call.leg, caller_side)
         if nuisance is not None:  # the rule says: a recording, then goodbye
@@ -636,7 +673,12 @@ class CallCenter:
         try:
             await self.media.stop(call=call.contact_id, tag=CALLER)
             await self.media.answer(
-                call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=call.agent_remote_sdp
+                call=call.contact_id,
+                from_tag=CALLER,
+                to_tag=AGENT,
+                sdp=call.agent_remote_sdp,
+                webrtc=call.webrtc,
+                keep_ports=call.offered_again,
             )
             if not call.recording:  # after a transfer the recording simply goes on
                 await self.media.start_recording(call=call.contact_id)

@@ -42,6 +42,9 @@ class Call:
     fork_legs: list[str] = field(default_factory=list)
     answering: str | None = None  # the phone that just answered (it keeps its leg)
     agent_sdp: str = ""
+    caller_sdp: str = ""  # the caller's offer: offered again, for a browser, when one rings
+    webrtc: bool = False  # agent_sdp is a browser's (ICE, DTLS-SRTP), not a desk phone's
+    offered_again: bool = False  # the caller's SDP was offered to the relay a second time
     agent_remote_sdp: str = ""  # the SDP of the phone the caller talks to
     # What we last answered each side with: a re-INVITE's answer is this, re-directed.
     local_sdp: dict[str, str] = field(default_factory=dict)

@@ -37,16 +37,33 @@ class FakeMediaServer:
             raise MediaUnavailable("fake media server is down")
         self.commands.append((command, params))
 
-    async def offer(self, *, call: str, from_tag: str, sdp: str) -> str:
-        """Return a placeholder SDP for the other side (or refuse it, like a bad SDP)."""
-        self._record("offer", call=call, from_tag=from_tag)
+    async def offer(self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False) -> str:
+        """Return a placeholder SDP for the other side (or refuse it, like a bad SDP); a
+        browser's offer is recorded with ``webrtc=True`` and its SDP uses port 40004."""
+        if webrtc:
+            self._record("offer", call=call, from_tag=from_tag, webrtc=True)
+        else:
+            self._record("offer", call=call, from_tag=from_tag)
         if self.reject_offers:
             raise MediaRejected("rtpengine offer: Incomplete SDP specification")
-        return placeholder_sdp(40000)
+        return placeholder_sdp(40004 if webrtc else 40000)
 
-    async def answer(self, *, call: str, from_tag: str, to_tag: str, sdp: str) -> str:
-        """Return a placeholder SDP for the caller."""
-        self._record("answer", call=call, to_tag=to_tag, sdp=sdp)
+    async def answer(
+        self,
+        *,
+        call: str,
+        from_tag: str,
+        to_tag: str,
+        sdp: str,
+        webrtc: bool = False,
+        keep_ports: bool = False,
+    ) -> str:
+        """Return a placeholder SDP for the caller; a browser's answer is recorded with
+        ``webrtc=True``, one after a second offer with ``keep_ports=True``."""
+        extra = {"webrtc": True} if webrtc else {}
+        if keep_ports:
+            extra["keep_ports"] = True
+        self._record("answer", call=call, to_tag=to_tag, sdp=sdp, **extra)
         return placeholder_sdp(40002)
 
     async def play(self, *, call: str, tag: str, path: str, repeat: int = 1) -> Playback:
@@ -111,6 +128,7 @@ class FakeSignalling:
 
     actions: list[tuple[str, ...]] = field(default_factory=list)
     answers: list[tuple[str, str]] = field(default_factory=list)  # (leg, SDP) in order
+    offers: dict[str, str] = field(default_factory=dict)  # dialled leg -> the SDP it offered
 
     def answer(self, leg: str, sdp: str) -> None:
         """Remember the answer."""
@@ -126,8 +144,9 @@ class FakeSignalling:
         self.actions.append(("hang_up", leg))
 
     def dial(self, leg: str, *, contact: str, caller: str, sdp: str) -> None:
-        """Remember the dial."""
+        """Remember the dial and its SDP."""
         self.actions.append(("dial", leg, contact))
+        self.offers[leg] = sdp
 
     def update(self, leg: str, sdp: str) -> None:
         """Remember the re-INVITE."""

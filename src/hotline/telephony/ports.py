@@ -66,12 +66,24 @@ class MediaServer(Protocol):
     ``call`` is the contact id; ``tag`` names one side (caller or agent side).
     """
 
-    async def offer(self, *, call: str, from_tag: str, sdp: str) -> str:
-        """Register the caller's SDP; return the SDP to hand to the other side."""
+    async def offer(self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False) -> str:
+        """Register the caller's SDP; return the SDP to hand to the other side (with
+        ``webrtc``: for a browser, ICE and DTLS-SRTP)."""
         ...
 
-    async def answer(self, *, call: str, from_tag: str, to_tag: str, sdp: str) -> str:
-        """Register the other side's SDP; return the SDP to hand to the caller."""
+    async def answer(
+        self,
+        *,
+        call: str,
+        from_tag: str,
+        to_tag: str,
+        sdp: str,
+        webrtc: bool = False,
+        keep_ports: bool = False,
+    ) -> str:
+        """Register the other side's SDP (a browser's with ``webrtc``); return the SDP to
+        hand to the caller (plain RTP either way). ``keep_ports``: after a second offer,
+        the caller's side keeps the relay ports it was answered with."""
         ...
 
     async def play(self, *, call: str, tag: str, path: str, repeat: int = 1) -> Playback:

@@ -92,6 +92,8 @@ class ServerOptions:
     phones: tuple[AgentPhone, ...]
     sip_host: str = "127.0.0.1"
     sip_port: int = 5060
+    # SIP over WebSocket (RFC 7118) on sip_host:ws_port for the desk's browser softphone.
+    ws_port: int | None = None
     ng_host: str = "127.0.0.1"
     ng_port: int = 22222
     dtmf_port: int = 22223
@@ -241,6 +243,19 @@ def network_options(*, sip: str, ng: str, rtp_ports: str) -> dict[str, Any]:
         "ng_port": int(ng_port),
         "rtp_ports": (low, high),
     }
+
+
+def websocket_port(port: int) -> int | None:
+    """The ``--sip-ws-port`` flag: 0 is off, else a TCP port; ``ValueError`` otherwise.
+
+    >>> websocket_port(0), websocket_port(5066)
+    (None, 5066)
+    """
+    if port == 0:
+        return None
+    if not 0 < port < 65536:
+        raise ValueError(f"--sip-ws-port {port}: a TCP port is 1-65535 (0: no WebSocket)")
+    return port
 
 
 def ivr_options(flow: Path | None, center: CenterConfig) -> dict[str, Any]:
@@ -533,6 +548,7 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
         loop=loop,
         registrar=registrar,
         admission=overload,
+        ws_port=options.ws_port,
     )
     stack.start()
     center.signalling = stack

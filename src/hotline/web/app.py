@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -187,6 +187,24 @@ def create_app(
         # Only a stuck writer or another process holding the database gets here.
         return JSONResponse(
             {"error": "busy", "message": str(error)}, status_code=503, headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unreachable(_: Request, error: OperationalError) -> JSONResponse:
+        # No server took the connection, or it died mid-request: a PostgreSQL primary killed
+        # and its standby not yet promoted (a few seconds; see "More than one node" in
+        # docs/architecture.md). The pool has dropped the dead connections; a retry in a
+        # moment reaches the new primary through the multi-host URL. Whether a write that
+        # failed at its commit was committed is unknown, so nothing is retried here.
+        log.warning("database unreachable: %s", error.orig)
+        return JSONResponse(
+            {
+                "error": "database_unavailable",
+                "message": "the database is unreachable or switching to its standby; "
+                "try again in a few seconds",
+            },
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Conflict)

@@ -37,6 +37,20 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"same-origin"),
 )
 HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+def softphone_policy(host: str, port: int) -> str:
+    """The desk's CSP when it has a softphone: its SIP WebSocket is another port of the host
+    (RFC 7118 on the voice server), which ``connect-src 'self'`` would refuse.
+
+    >>> "connect-src 'self' ws://127.0.0.1:5066 wss://127.0.0.1:5066;" in softphone_policy(
+    ...     "127.0.0.1", 5066)
+    True
+    """
+    sockets = f"ws://{host}:{port} wss://{host}:{port}"
+    return CONTENT_SECURITY_POLICY.replace("connect-src 'self';", f"connect-src 'self' {sockets};")
+
+
 LOGIN_PATH = "/api/auth/login"
 #: The customer chat widget's routes run on other sites' pages and use no cookie: they check
 #: the page's origin against the widget settings themselves (``hotline.web.api.chat``).

@@ -31,11 +31,11 @@ from hotline.live.failover_drill import (
     eligible_agents,
     fresh_database,
     lease_of,
-    wait_for,
     wait_settled,
 )
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.cluster import PartitionWrite
+from hotline.store.pg_cluster import wait_for
 from tests.conftest import postgres_url
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"

@@ -20,6 +20,7 @@ from psycopg import pq
 from sqlalchemy import Engine, text
 
 from hotline.core.settings import Settings
+from hotline.live.failover_drill import fresh_database
 from hotline.store.db import make_engine, make_session_factory
 from hotline.web.app import create_app
 
@@ -87,3 +88,36 @@ def test_a_checkout_sends_the_server_nothing(engine: Engine, tmp_path: Path) -> 
             raw.pgconn.untrace()
     sent = [line for line in trace.read_text().splitlines() if line.split("\t")[0] == "F"]
     assert sent == [], f"a checkout sent the server {sent}"
+
+
+def test_a_request_while_no_server_takes_connections_gets_503_then_is_served(
+    postgres_engine: Engine, tmp_path: Path
+) -> None:
+    # A primary killed and its standby not yet promoted, played on the test server: the
+    # app's database refuses new connections and its pooled ones are ended.
+    with fresh_database(postgres_engine.url.render_as_string(hide_password=False)) as url:
+        engine = make_engine(url)
+        name = engine.url.database
+        app = create_app(
+            settings=Settings(home=tmp_path, secret_key="test-secret"),
+            session_factory=make_session_factory(engine),
+        )
+        login = {"username": "nobody", "password": "not-the-password-9"}
+        try:
+            with TestClient(app, raise_server_exceptions=False) as client:
+                pooled = _backend_pids(engine, 3)
+                with postgres_engine.connect() as admin:
+                    admin.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+                    admin.commit()
+                _end_backends(postgres_engine, pooled)
+                refused = client.post("/api/auth/login", json=login)
+                with postgres_engine.connect() as admin:
+                    admin.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+                    admin.commit()
+                served = client.post("/api/auth/login", json=login)
+        finally:
+            engine.dispose()
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"] == "database_unavailable"
+    assert refused.headers["Retry-After"] == "2"
+    assert served.status_code == 401, served.text  # served again: a wrong password

@@ -105,6 +105,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/hangup"): DESK,
     ("POST", "/api/live/agents/{agent_id}/contacts/{contact_id}/wrap-up"): DESK,
     ("POST", "/api/live/agents/{agent_id}/dial"): DESK,
+    ("GET", "/api/live/agents/{agent_id}/softphone"): DESK,
+    ("GET", "/desk/jssip.js"): ADMIN | {"agent"},
     ("PUT", "/api/live/voice/emergency"): SUPERVISORS,
     ("GET", "/api/live/crisis"): SUPERVISION | {"agent"},
     ("PUT", "/api/live/crisis"): SUPERVISORS,

@@ -158,10 +158,10 @@ def music_on_hold(target: Path, *, seconds: int = 20) -> None:
         out.writeframes(samples.tobytes())
 
 
-def beep(target: Path, *, hz: float = 1000.0, seconds: float = 0.4) -> None:
-    """The tone before a voicemail message: a sine of ``hz`` with 10 ms fades."""
+def beep(target: Path, *, hz: float = 1000.0, seconds: float = 0.4, rate: int = 8000) -> None:
+    """The tone before a voicemail message: a sine of ``hz`` with 10 ms fades (longer, it
+    is the test microphone of the browser softphone's tests and benchmark)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    rate = 8000
     t = np.arange(int(rate * seconds)) / rate
     envelope = np.minimum(1.0, np.minimum(t, seconds - t) / 0.01)
     samples = (0.4 * np.sin(2 * np.pi * hz * t) * envelope * 32767).astype("<i2")

@@ -134,3 +134,25 @@ def find_pcap(recording_dir: Path, call: str) -> Path | None:
     """The pcap rtpengine wrote for ``call`` (named ``<call-id>-<random>.pcap``)."""
     matches = sorted((recording_dir / "pcaps").glob(f"{call}-*.pcap"))
     return matches[-1] if matches else None
+
+
+def tone_seconds(samples: npt.NDArray[np.int16], hertz: float, *, rate: int = SAMPLE_RATE) -> float:
+    """Seconds of ``samples`` (one channel) whose loudest frequency is ``hertz``: how a test
+    or a benchmark tells that a recording holds a tone that was played into the call.
+
+    Audible 100 ms blocks only (RMS 300 and up); each block's FFT peak, in 10 Hz bins, must
+    be within 1 Hz of ``hertz`` (so whole tens of hertz, e.g. 440 and 1000, are found).
+
+    >>> t = np.arange(16000) / 8000
+    >>> tone_seconds((8000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16), 1000.0)
+    2.0
+    """
+    size = rate // 10
+    blocks = 0
+    for start in range(0, len(samples) - size + 1, size):
+        block = samples[start : start + size].astype(np.float64)
+        if np.sqrt(np.mean(block**2)) < 300:
+            continue  # silence
+        peak = int(np.argmax(np.abs(np.fft.rfft(block))[1:])) + 1
+        blocks += abs(peak * rate / size - hertz) < 1
+    return blocks / 10

@@ -8,6 +8,15 @@ DTMF: rtpengine parses RFC 4733 telephone-events itself and, when started with
 ``--dtmf-log-dest=HOST:PORT``, sends one JSON datagram per key press to that port;
 :class:`DtmfListener` turns those into callbacks.
 
+WebRTC: a browser softphone (the desk's, over SIP on a WebSocket) speaks ICE, DTLS-SRTP and
+RTCP multiplexed on one port (``UDP/TLS/RTP/SAVPF``); callers and desk phones speak plain RTP
+(``RTP/AVP``). rtpengine bridges the two in one call: the offer that goes to a browser
+carries :data:`WEBRTC_OFFER_FLAGS`, and the browser's answer is registered with
+:data:`PLAIN_ANSWER_FLAGS`, so the caller's side stays plain RTP. The caller was answered
+before any agent was chosen, so the browser's offer is a second offer of the caller's SDP;
+its answer carries :data:`KEEP_PORTS` so the caller's side keeps its ports. Recording, playback and
+DTMF work on the decrypted media, the same as for a desk phone.
+
 Recording: with ``--recording-method=pcap`` rtpengine writes one pcap per call into
 ``<recording-dir>/pcaps``; :mod:`hotline.telephony.media.recording` turns it into a WAV.
 
@@ -40,6 +49,32 @@ log = logging.getLogger(__name__)
 
 # RFC 4733 section 3.2: event codes 0-9 are digits, 10 is '*', 11 is '#'.
 DTMF_KEYS = "0123456789*#ABCD"
+
+
+#: ng ``offer`` flags for a browser leg: ICE candidates of the relay's own (``force``), DTLS
+#: with rtpengine as the passive side (the browser connects), the WebRTC profile, RTCP
+#: multiplexed (browsers require it), no SDES keys (DTLS makes them), a ``mid`` per medium.
+WEBRTC_OFFER_FLAGS: dict[str, Any] = {
+    "ICE": "force",
+    "DTLS": "passive",
+    "transport-protocol": "UDP/TLS/RTP/SAVPF",
+    "rtcp-mux": ["offer", "require"],
+    "SDES": ["off"],
+    "flags": ["generate mid"],
+}
+#: ng ``answer`` flags when a browser answered: the caller's side stays plain RTP/AVP with
+#: no ICE and RTCP on its own port, as the caller's offer had it.
+PLAIN_ANSWER_FLAGS: dict[str, Any] = {
+    "ICE": "remove",
+    "transport-protocol": "RTP/AVP",
+    "rtcp-mux": ["demux"],
+}
+
+
+#: ng flag for the answer that follows a second offer (a browser rung after the caller was
+#: answered): without it rtpengine (10.5) gives the caller's side new ports on that answer,
+#: and the caller, who is never re-INVITEd, would keep sending to the old ones.
+KEEP_PORTS = "port latching"
 
 
 def encode_request(cookie: str, command: str, params: dict[str, Any]) -> bytes:
@@ -172,19 +207,48 @@ class NgClient:
 
     # -- MediaServer
 
-    async def offer(self, *, call: str, from_tag: str, sdp: str) -> str:
-        """Register the caller's SDP; return the SDP for the other side."""
+    async def offer(self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False) -> str:
+        """Register the caller's SDP; return the SDP for the other side (a browser's with
+        ``webrtc``: ICE, DTLS-SRTP, rtcp-mux)."""
+        flags = WEBRTC_OFFER_FLAGS if webrtc else {}
         reply = await self.request(
-            "offer", **{"call-id": call, "from-tag": from_tag, "sdp": sdp, "replace": ["origin"]}
+            "offer",
+            **{"call-id": call, "from-tag": from_tag, "sdp": sdp, "replace": ["origin"]},
+            **flags,
         )
-        return str(reply["sdp"])
+        offer = str(reply["sdp"])
+        if webrtc:
+            # The browser's offer is a second offer on a side that already answered, and on
+            # such a side rtpengine 10.5 takes the DTLS client role at once (whatever the
+            # DTLS flag) while still writing ``setup:actpass``. A browser offered actpass
+            # becomes the client too and starts its handshake as soon as ICE connects,
+            # which can be before its answer reaches rtpengine: two clients, and the
+            # browser's DTLS fails for good. Saying ``active`` makes the browser the server
+            # (RFC 4145 roles), so rtpengine's handshake is the only one.
+            offer = offer.replace("a=setup:actpass", "a=setup:active")
+        return offer
 
-    async def answer(self, *, call: str, from_tag: str, to_tag: str, sdp: str) -> str:
-        """Register the other side's SDP; return the SDP for the caller."""
+    async def answer(
+        self,
+        *,
+        call: str,
+        from_tag: str,
+        to_tag: str,
+        sdp: str,
+        webrtc: bool = False,
+        keep_ports: bool = False,
+    ) -> str:
+        """Register the other side's SDP; return the SDP for the caller (plain RTP even when
+        ``webrtc``: the answer came from a browser). ``keep_ports`` after a second offer:
+        the caller keeps the relay address it was answered with."""
+        params: dict[str, Any] = dict(PLAIN_ANSWER_FLAGS) if webrtc else {}
+        if keep_ports:
+            params["flags"] = [KEEP_PORTS]
         reply = await self.request(
             "answer",
             **{"call-id": call, "from-tag": from_tag, "to-tag": to_tag, "sdp": sdp},
             replace=["origin"],
+            **params,
         )
         return str(reply["sdp"])
 

@@ -19,6 +19,16 @@ refused, with the time each arrived) in sippy's thread and, given an ``admission
 asks it about every new INVITE before any call object exists; a refused caller gets
 ``503 Service Unavailable`` with ``Retry-After`` straight from this thread, so shedding load
 costs one parse and one datagram and never waits for the busy driver.
+
+SIP over WebSocket (RFC 7118), for the desk's browser softphone: given ``ws_port``, the
+stack also runs sippy's own WebSocket server (``sippy.Wss_server``, subprotocol ``sip``; plain
+``ws://`` without a certificate, ``wss://`` behind a TLS proxy) as a second transport of the
+*same* transaction manager. A browser's REGISTER, its answers and its in-dialog requests go
+through the same registrar, dialogs and call events as a desk phone's datagrams. sippy names
+each WebSocket connection ``<uuid>.invalid`` (RFC 7118 §5.2: the browser's own Via and
+Contact hosts are ``.invalid`` too) and rewrites the Contact to that name, so the binding the
+registrar keeps is ``sip:<user>@<uuid>.invalid``; :func:`is_websocket_contact` recognises it,
+and :meth:`SippyStack.dial` sends the INVITE back over that connection.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import logging
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
@@ -60,6 +71,36 @@ def parse_contact(value: str) -> tuple[str | None, str, int, int | None]:
         int(match.group("port") or 5060),
         int(expires.group(1)) if expires else None,
     )
+
+
+#: RFC 7118 §5.2: a WebSocket client has no reachable SIP address; the hosts it and the
+#: server name it by end in ``.invalid`` (RFC 2606), and only the connection reaches it.
+WEBSOCKET_HOST_SUFFIX = ".invalid"
+
+
+def is_websocket_contact(contact: str) -> bool:
+    """Whether a registered contact is reached over a WebSocket (a browser softphone).
+
+    >>> is_websocket_contact("sip:k3f9@4c1d2e7a-0b6f-4a31-9c0e-5d8e1f2a3b4c.invalid:5060")
+    True
+    >>> is_websocket_contact("sip:1001@127.0.0.1:5070")
+    False
+    """
+    try:
+        _, host, _, _ = parse_contact(contact)
+    except ValueError:
+        return False
+    return host.lower().endswith(WEBSOCKET_HOST_SUFFIX)
+
+
+def _websocket_server_type() -> Any:
+    # sippy.Wss_server names websockets' legacy protocol class in an annotation, and that
+    # name warns (DeprecationWarning) on import in websockets >= 14; the server itself uses
+    # websockets' current asyncio ``serve``.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from sippy.Wss_server import Wss_server, Wss_server_opts
+    return Wss_server, Wss_server_opts
 
 
 def _normalise_transport(ua: Any) -> None:
@@ -145,9 +186,11 @@ class SippyStack:
         clock: Callable[[], float] = time.time,
         user_agent: str = "Hotline",
         admission: AdmissionGate | None = None,
+        ws_port: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.ws_port = ws_port  # SIP over WebSocket (RFC 7118) on host:ws_port; None: off
         self.events = events
         self.loop = loop
         self.registrar = registrar
@@ -184,6 +227,9 @@ class SippyStack:
         if self._thread is not None and self._thread.is_alive():
             ED2.callFromThread(ED2.breakLoop)
             self._thread.join(timeout=5)
+        websocket = self._config.get("_wss_server")
+        if websocket is not None:
+            websocket.shutdown()  # its loop ends and it closes its connections
 
     def _run(self) -> None:
         try:
@@ -211,7 +257,14 @@ class SippyStack:
                 "_sip_port": self.port,
                 "_sip_logger": _SipLogger(),
             }
-            self._config["_sip_tm"] = OneWorkerTransactions(self._config, self._request)
+            transactions = OneWorkerTransactions(self._config, self._request)
+            self._config["_sip_tm"] = transactions
+            if self.ws_port is not None:
+                server_type, options_type = _websocket_server_type()
+                self._config["_wss_server"] = server_type(
+                    self._config,
+                    options_type((self.host, self.ws_port), transactions.handleIncoming),
+                )
         except BaseException as exc:  # report any start-up failure to start()
             self._startup_error = exc
             self._ready.set()
@@ -448,7 +501,14 @@ class SippyStack:
         from sippy.UA import UA
 
         user, host, port, _ = parse_contact(contact)
-        ua = UA(self._config, event_cb=partial(self._ua_event, leg), nh_address=(host, port))
+        # a browser is reached over its WebSocket connection, named by the .invalid host
+        transport = "wss" if is_websocket_contact(contact) else "udp"
+        ua = UA(
+            self._config,
+            event_cb=partial(self._ua_event, leg),
+            nh_address=(host, port),
+            nh_transport=transport,
+        )
         self._legs[leg] = ua
         ua.recvEvent(
             CCEventTry((None, caller or "hotline", user or "", MsgBody(sdp), None, caller))

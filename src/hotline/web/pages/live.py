@@ -22,6 +22,7 @@ from hotline.web.auth import CurrentUser, require_roles
 from hotline.web.i18n import catalog
 from hotline.web.pages.campaigns import CONNECTED_RESULTS, DESK_RESULTS
 from hotline.web.pages.rendering import page_context, render
+from hotline.web.security import softphone_policy
 from hotline.web.wallboard_charts import WallCharts, line_chart
 from hotline.web.wallboard_charts import build as build_charts
 
@@ -138,7 +139,13 @@ def desk(request: Request, user: CurrentUser = Depends(require_roles("agent"))) 
         mine=[agent.id, agent.team] if agent else [],
         crisis=crisis_now(request),
     )
-    return render(request, "desk.html", context)
+    page = render(request, "desk.html", context)
+    voice = getattr(request.app.state, "voice", None)
+    port = getattr(getattr(voice, "options", None), "ws_port", None)
+    if agent is not None and port is not None and request.url.hostname:
+        # the softphone's SIP WebSocket (another port of this host) may be opened
+        page.headers["content-security-policy"] = softphone_policy(request.url.hostname, port)
+    return page
 
 
 def next_on_schedule(request: Request, center: Any, agent_id: str) -> MyScheduleOut:

@@ -9,6 +9,7 @@ routing engine. The routes are split by concern, all under ``/api/live``:
 * :mod:`.screen_pop` — the screen pop and the knowledge search;
 * :mod:`.desk_tickets` — tickets opened from the desk for the contact in hand;
 * :mod:`.supervision` — the wallboard, contacts queued by hand, the emergency announcement;
+* :mod:`.softphone` — the desk's browser softphone: its registration and its SIP library;
 * :mod:`.floor` — supervisor actions: the contacts waiting, moving or picking one, logging
   out a stuck agent;
 * :mod:`.listening` — a supervisor listening in on a live call from their own phone.
@@ -28,9 +29,20 @@ from hotline.web.api.live import (
     floor,
     listening,
     screen_pop,
+    softphone,
     supervision,
 )
 
 router = APIRouter()
-for _part in (supervision, floor, listening, agent_state, calls, screen_pop, desk_tickets):
+for _part in (
+    supervision,
+    floor,
+    listening,
+    agent_state,
+    calls,
+    screen_pop,
+    desk_tickets,
+    softphone,
+):
     router.include_router(_part.router)
+router.include_router(softphone.library_router)

@@ -1,0 +1,218 @@
+// The desk's browser softphone: SIP over a WebSocket (RFC 7118) to the voice server, media
+// over WebRTC (rtpengine bridges it to the caller's plain RTP). JsSIP (npm) is the SIP stack,
+// loaded from /desk/jssip.js only when the server offers a softphone to this agent. It
+// registers with the agent's own phone credentials, rings here, and has its own buttons:
+// answer, hold, mute, hang up, DTMF; a microphone check with device choice before going
+// ready; JsSIP reconnects the WebSocket by itself, and a network coming back re-registers.
+'use strict';
+(() => {
+  const {t, call, el, text} = Hotline;
+  const desk = el('desk');
+  const card = el('softphone-card');
+  if (!desk || !card) return;
+  const me = desk.dataset.agent;
+  let ua = null;
+  let session = null;
+  let checking = null;
+
+  function status(key) {
+    const node = el('sp-status');
+    node.textContent = t(`sp.status.${key}`);
+    card.dataset.status = key;
+  }
+
+  function showError(error) {
+    const node = el('sp-error');
+    node.textContent = error ? String(error.message || error) : '';
+    node.hidden = !error;
+  }
+
+  function loadLibrary() {
+    if (window.JsSIP) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = '/desk/jssip.js';
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(t('sp.no_library')));
+      document.head.appendChild(script);
+    });
+  }
+
+  // Microphones the browser names (labels appear once a microphone was allowed).
+  async function listDevices() {
+    if (!navigator.mediaDevices?.enumerateDevices) return;
+    const select = el('sp-device');
+    const chosen = select.value || localStorage.getItem('hotline.microphone') || '';
+    const inputs = (await navigator.mediaDevices.enumerateDevices())
+      .filter((device) => device.kind === 'audioinput' && device.deviceId);
+    const options = [new Option(t('sp.default_device'), '')];
+    inputs.forEach((device, index) => {
+      options.push(new Option(device.label || `${t('sp.microphone')} ${index + 1}`, device.deviceId));
+    });
+    select.replaceChildren(...options);
+    if (inputs.some((device) => device.deviceId === chosen)) select.value = chosen;
+  }
+
+  function microphone() {
+    const id = el('sp-device').value;
+    return id ? {deviceId: {exact: id}} : true;
+  }
+
+  // The microphone check: three seconds of the chosen microphone's level on the meter.
+  async function checkMicrophone() {
+    if (checking) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({audio: microphone(), video: false});
+    } catch (error) {
+      text('sp-check-result', t('sp.no_microphone'));
+      return;
+    }
+    await listDevices();
+    text('sp-check-result', t('sp.checking'));
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    context.createMediaStreamSource(stream).connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    let peak = 0;
+    const until = performance.now() + 3000;
+    checking = setInterval(() => {
+      analyser.getFloatTimeDomainData(samples);
+      let sum = 0;
+      for (const value of samples) sum += value * value;
+      const level = Math.min(1, Math.sqrt(sum / samples.length) * 4);
+      el('sp-level').value = level;
+      peak = Math.max(peak, level);
+      if (performance.now() < until) return;
+      clearInterval(checking);
+      checking = null;
+      stream.getTracks().forEach((track) => track.stop());
+      context.close();
+      const result = el('sp-check-result');
+      result.textContent = peak > 0.02 ? t('sp.check_ok') : t('sp.check_silent');
+      result.dataset.peak = peak.toFixed(3);
+    }, 50);
+  }
+
+  function render() {
+    el('sp-call').hidden = !session;
+    if (!session) return;
+    const ringing = !session.isEstablished() && !session.isEnded();
+    const hold = session.isOnHold().local;
+    const muted = session.isMuted().audio;
+    const state = ringing ? 'ringing' : hold ? 'held' : 'talking';
+    const badge = el('sp-call-state');
+    badge.textContent = t(`sp.call.${state}`);
+    card.dataset.call = state;
+    el('sp-answer').hidden = !ringing;
+    el('sp-hold').hidden = ringing || hold;
+    el('sp-unhold').hidden = ringing || !hold;
+    el('sp-mute').hidden = ringing || muted;
+    el('sp-unmute').hidden = ringing || !muted;
+    el('sp-muted').hidden = !muted;
+    el('sp-keypad').hidden = ringing;
+  }
+
+  function hearRemote(connection) {
+    connection.addEventListener('track', (event) => {
+      el('sp-audio').srcObject = event.streams[0];
+    });
+  }
+
+  function take(incoming) {
+    session = incoming;
+    const who = incoming.remote_identity;
+    text('sp-caller', who.uri.user || who.display_name || '');
+    for (const name of ['accepted', 'confirmed', 'hold', 'unhold', 'muted', 'unmuted']) {
+      incoming.on(name, render);
+    }
+    incoming.on('peerconnection', ({peerconnection}) => hearRemote(peerconnection));
+    const finished = () => {
+      if (session !== incoming) return;
+      session = null;
+      delete card.dataset.call;
+      text('sp-check-result', t('sp.ended'));
+      render();
+    };
+    incoming.on('ended', finished);
+    incoming.on('failed', finished);
+    render();
+  }
+
+  async function start() {
+    let config;
+    try {
+      config = await call('GET', `/api/live/agents/${encodeURIComponent(me)}/softphone`);
+    } catch (error) {
+      return;  // no softphone for this agent now: the card stays hidden
+    }
+    if (!config.available) return;
+    card.hidden = false;
+    status('connecting');
+    listDevices();
+    try {
+      await loadLibrary();
+    } catch (error) {
+      status('failed');
+      showError(error);
+      return;
+    }
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const socket = new JsSIP.WebSocketInterface(
+      `${scheme}://${location.hostname}:${config.websocket_port}`);
+    ua = new JsSIP.UA({
+      sockets: [socket],
+      uri: `sip:${config.user}@${location.hostname}`,
+      password: config.password,
+      register: true,
+      register_expires: 600,
+      session_timers: false,
+      connection_recovery_min_interval: 1,
+      connection_recovery_max_interval: 10,
+      user_agent: 'Hotline desk softphone',
+    });
+    ua.on('connecting', () => status('connecting'));
+    ua.on('disconnected', () => status('disconnected'));
+    ua.on('registered', () => { status('registered'); showError(null); });
+    ua.on('unregistered', () => status('unregistered'));
+    ua.on('registrationFailed', (event) => { status('failed'); showError(event.cause); });
+    ua.on('newRTCSession', ({session: incoming, originator}) => {
+      if (originator !== 'remote') return;
+      if (session) { incoming.terminate({status_code: 486}); return; }  // one call at a time
+      take(incoming);
+    });
+    ua.start();
+    // A network change (Wi-Fi to cable, VPN up): JsSIP reconnects its WebSocket on its own;
+    // when the browser says it is online again, register at once instead of waiting.
+    window.addEventListener('online', () => {
+      if (!ua.isConnected()) ua.start();
+      else ua.register();
+    });
+    window.addEventListener('beforeunload', () => ua.stop());
+  }
+
+  el('sp-check').addEventListener('click', checkMicrophone);
+  el('sp-device').addEventListener('change', (event) => {
+    localStorage.setItem('hotline.microphone', event.target.value);
+  });
+  el('sp-answer').addEventListener('click', () => {
+    if (!session) return;
+    session.answer({
+      mediaConstraints: {audio: microphone(), video: false},
+      pcConfig: {iceServers: []},
+    });
+    if (session.connection) hearRemote(session.connection);
+  });
+  el('sp-hangup').addEventListener('click', () => session?.terminate());
+  el('sp-hold').addEventListener('click', () => session?.hold());
+  el('sp-unhold').addEventListener('click', () => session?.unhold());
+  el('sp-mute').addEventListener('click', () => session?.mute({audio: true}));
+  el('sp-unmute').addEventListener('click', () => session?.unmute({audio: true}));
+  for (const key of document.querySelectorAll('.sp-key')) {
+    // RFC 4733 telephone-events in the media, which rtpengine hears (not SIP INFO)
+    key.addEventListener('click', () => session?.sendDTMF(key.dataset.key,
+      {transportType: 'RFC2833'}));
+  }
+  start();
+})();
