@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from hotline.campaigns import service as campaigns
 from hotline.channels.sms import service as sms
 from hotline.channels.sms.gateway import FakeGateway
+from hotline.channels.sms.rules import QuietHours
 from hotline.store.models.core import AuditEntry
 
 
@@ -23,6 +26,10 @@ class FakeLine:
 
     def __init__(self) -> None:
         self.gateway = FakeGateway()
+        # The line's quiet hours, none here: the default (21:00–08:00 in Shanghai) would
+        # refuse the test's SMS whenever the suite runs between 13:00 and 00:00 UTC.
+        now = datetime.now(UTC).time()
+        self.bridge = SimpleNamespace(quiet_hours=QuietHours(start=now, end=now, zone="UTC"))
 
     def state(self) -> str:
         return "retrying" if self.gateway.down else "bound"
