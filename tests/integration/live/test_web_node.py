@@ -27,9 +27,10 @@ from websockets.sync.client import ClientConnection, connect
 
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
-from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of, wait_for
+from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.core import ContactEventRow
+from hotline.store.pg_cluster import wait_for
 from hotline.web.app import create_app
 from hotline.web.log_tail import attach_web_node
 from tests.conftest import postgres_url

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from hotline.telephony.media.g711 import alaw_to_linear, ulaw_to_linear
 
