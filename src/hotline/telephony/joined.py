@@ -223,21 +223,25 @@ class LiveVoice:
         """A supervisor whispers or barges in: the agent's desk is told (``coached``, on)."""
         self._tell_coached(session, on=True)
 
+    def coached_message(self, session: Session, *, on: bool) -> dict[str, Any]:
+        """The live message telling an agent a supervisor whispers or barges in (``on``) or
+        has left: about the agent, so it reaches their desk and the screens overseeing them.
+
+        ChanSpy's listen is silent to the agent; whisper and barge are not.
+        """
+        return {
+            "type": "coached",
+            "on": on,
+            "agent_id": session.agent_id,
+            "contact_id": session.contact_id,
+            "mode": session.mode,
+            "supervisor": session.supervisor,
+            "at": self.driver.clock.now(),
+        }
+
     def _tell_coached(self, session: Session, *, on: bool) -> None:
-        # ChanSpy's listen is silent to the agent; whisper and barge are not: the agent is
-        # told who coaches them and how, on their own feed (a message about the agent)
         if session.coaching:
-            self.driver.publish(
-                {
-                    "type": "coached",
-                    "on": on,
-                    "agent_id": session.agent_id,
-                    "contact_id": session.contact_id,
-                    "mode": session.mode,
-                    "supervisor": session.supervisor,
-                    "at": self.driver.clock.now(),
-                }
-            )
+            self.driver.publish(self.coached_message(session, on=on))
 
     def supervision_ended(self, session: Session, reason: str) -> None:
         """A supervisor's session ended (phone hung up, stopped, call over): audited as
