@@ -169,6 +169,7 @@
         if (listening) {
           const sessions = (await call('GET', '/api/live/supervisions')).sessions;
           listened = new Map(sessions.map((s) => [s.agent_id, s]));
+          drawAgentControls();  // a session just started or ended shows without a board push
         }
         const data = await call('GET', '/api/live/waiting');
         const rows = data.contacts.map(contactRow);
@@ -185,12 +186,17 @@
     }, wait);
   }
 
-  document.addEventListener('hotline:board', (event) => {
-    board = event.detail;
+  function drawAgentControls() {
+    if (!board) return;
     for (const row of el('agents-table').querySelectorAll('tbody tr')) {
       const agent = board.agents.find((a) => a.id === row.dataset.agent);
       if (agent) row.appendChild(agentCell(agent));
     }
+  }
+
+  document.addEventListener('hotline:board', (event) => {
+    board = event.detail;
+    drawAgentControls();
     refreshWaiting();
   });
 })();

@@ -1,0 +1,177 @@
+"""Whisper and barge from the wallboard, and the coached agent's notice on the desk, in
+headless Chromium against the real server.
+
+A supervisor (zh-CN) sees Listen, Whisper and Barge in on a talking agent's row, whispers,
+and the row says who coaches the agent; the agent's desk (English) shows the notice while the
+session is on (the live feed's ``coached`` message, as the voice server publishes it) and
+loses it when the session ends. The whisper is on the audit record; both pages pass axe-core.
+
+The voice server is the in-tree fake of the listening API's tests (its real sessions are
+tested in ``tests/unit/telephony/test_supervision.py``). Runs with ``HOTLINE_E2E=1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hotline.config.validate import load_center
+from hotline.core.settings import Settings
+from hotline.identity.passwords import hash_password
+from hotline.live.driver import LiveDriver, attach
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.migrate import upgrade
+from hotline.store.models.core import AuditEntry, User
+from hotline.telephony.joined import LiveVoice
+from hotline.telephony.server import ServerOptions
+from hotline.web.app import create_app
+from tests.e2e.web.accessibility import serious_violations
+from tests.e2e.web.serving import serving
+from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SAMPLE, _require_browser
+from tests.integration.live.test_listening_api import FakeVoice
+
+pytestmark = pytest.mark.e2e
+
+
+class Voice(FakeVoice):
+    """The listening API's fake voice server; no call of it is the desk's to control."""
+
+    def handles(self, contact_id: str) -> bool:
+        return False
+
+
+@dataclass
+class Site:
+    url: str
+    app: Any
+    driver: LiveDriver
+    voice: Voice
+    factory: Any
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    _require_browser()
+    home = tmp_path_factory.mktemp("coaching")
+    engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        for username, roles, agent, language in (
+            ("boss", ["supervisor"], None, "zh-CN"),
+            ("amy", ["agent"], "a002", "en"),
+        ):
+            session.add(
+                User(
+                    username=username,
+                    display_name=username,
+                    password_hash=hash_password(PASSWORD),
+                    roles=roles,
+                    agent_id=agent,
+                    language=language,
+                    active=True,
+                )
+            )
+        session.commit()
+    center = load_center(SAMPLE)
+    app = create_app(
+        settings=Settings(home=home, secret_key="e2e-secret"),
+        session_factory=factory,
+        center=center,
+    )
+    driver = LiveDriver(center=center, honour_hours=False)
+    attach(app, driver)
+    voice = Voice(registered={"boss"})
+    with serving(app, name="coaching") as url:
+        # a voice server without SIP over WebSocket: the desk's softphone says so
+        options = SimpleNamespace(ws_port=None)
+        app.state.voice = SimpleNamespace(parts=object(), center=voice, options=options)
+        yield Site(url, app, driver, voice, factory)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def _signed_in(browser: Any, site: Site, username: str, locale: str) -> Any:
+    context = browser.new_context(
+        viewport={"width": 1500, "height": 1100}, locale=locale, bypass_csp=True
+    )
+    page = context.new_page()
+    page.goto(f"{site.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+def _api(page: Any, site: Site, method: str, path: str, body: Any = None) -> Any:
+    answer = page.request.fetch(
+        site.url + path, method=method, data=body, headers={"Origin": site.url}
+    )
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def test_a_supervisor_whispers_from_the_wallboard_and_the_desk_says_so(
+    site: Site, browser: Any
+) -> None:
+    boss = _signed_in(browser, site, "boss", "zh-CN")
+    boss.goto(f"{site.url}/wallboard")
+    amy = _signed_in(browser, site, "amy", "en")
+    amy.goto(f"{site.url}/desk?lang=en")
+    amy.wait_for_function("() => document.body.dataset.live", timeout=10000)
+    # a002 ready, a caller for installation offered to them and answered: talking
+    _api(boss, site, "POST", "/api/live/agents/a002/state", {"state": "ready"})
+    contact = _api(boss, site, "POST", "/api/live/contacts", {"queue": "installation"})[
+        "contact_id"
+    ]
+    _api(amy, site, "POST", f"/api/live/agents/a002/contacts/{contact}/answer")
+    site.voice.calls[contact] = SimpleNamespace(finished=False, agent_id="a002", answered_at=1.0)
+
+    row = boss.locator("#agents-table tbody tr[data-agent='a002']")
+    whisper = row.get_by_role("button", name="密语")
+    whisper.wait_for(timeout=10000)
+    assert row.get_by_role("button", name="监听").is_visible()
+    assert row.get_by_role("button", name="强插").is_visible()
+    assert serious_violations(boss) == []
+    whisper.click()
+    boss.wait_for_function(
+        "() => document.querySelector(\"tr[data-agent='a002'] .listened\")"
+        ".textContent.includes('密语指导人: boss')",
+        timeout=10000,
+    )
+    assert whisper.is_hidden()  # one session per call
+    session = site.voice.supervisions.by_contact[contact]
+    assert session.mode == "whisper"
+
+    # the voice server tells the agent's feed when the supervisor's phone is connected
+    voice = LiveVoice(site.driver, ServerOptions(workdir=Path(), prompts=Path(), phones=()))
+    notice = amy.locator("#coached")
+    assert notice.is_hidden()
+    site.app.state.hub.publish_threadsafe(voice.coached_message(session, on=True))
+    notice.wait_for(state="visible", timeout=10000)
+    assert notice.inner_text() == "Being coached (only you hear them): boss"
+    assert serious_violations(amy) == []
+    site.app.state.hub.publish_threadsafe(voice.coached_message(session, on=False))
+    notice.wait_for(state="hidden", timeout=10000)
+
+    with site.factory() as db:
+        rows = db.scalars(select(AuditEntry).where(AuditEntry.action.like("call.%"))).all()
+    assert [(r.actor, r.action, r.target) for r in rows] == [("boss", "call.whisper", contact)]
