@@ -13,7 +13,6 @@ tested in ``tests/unit/telephony/test_supervision.py``). Runs with ``HOTLINE_E2E
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,22 +20,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hotline.config.validate import load_center
-from hotline.core.settings import Settings
-from hotline.identity.passwords import hash_password
-from hotline.live.driver import LiveDriver, attach
-from hotline.store.db import make_engine, make_session_factory
-from hotline.store.migrate import upgrade
-from hotline.store.models.core import AuditEntry, User
+from hotline.store.models.core import AuditEntry
 from hotline.telephony.joined import LiveVoice
 from hotline.telephony.server import ServerOptions
-from hotline.web.app import create_app
 from tests.e2e.web.accessibility import serious_violations
-from tests.e2e.web.serving import serving
-from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SAMPLE, _require_browser
+from tests.e2e.web.test_crisis_page import Site, _signed_in, browser, floor_site
 from tests.integration.live.test_listening_api import FakeVoice
 
 pytestmark = pytest.mark.e2e
+__all__ = ["browser"]  # the crisis page's Chromium, a fixture of this module too
 
 
 class Voice(FakeVoice):
@@ -46,79 +38,14 @@ class Voice(FakeVoice):
         return False
 
 
-@dataclass
-class Site:
-    url: str
-    app: Any
-    driver: LiveDriver
-    voice: Voice
-    factory: Any
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    _require_browser()
-    home = tmp_path_factory.mktemp("coaching")
-    engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    with factory() as session:
-        for username, roles, agent, language in (
-            ("boss", ["supervisor"], None, "zh-CN"),
-            ("amy", ["agent"], "a002", "en"),
-        ):
-            session.add(
-                User(
-                    username=username,
-                    display_name=username,
-                    password_hash=hash_password(PASSWORD),
-                    roles=roles,
-                    agent_id=agent,
-                    language=language,
-                    active=True,
-                )
-            )
-        session.commit()
-    center = load_center(SAMPLE)
-    app = create_app(
-        settings=Settings(home=home, secret_key="e2e-secret"),
-        session_factory=factory,
-        center=center,
-    )
-    driver = LiveDriver(center=center, honour_hours=False)
-    attach(app, driver)
-    voice = Voice(registered={"boss"})
-    with serving(app, name="coaching") as url:
+    with floor_site(tmp_path_factory, "coaching") as served:
         # a voice server without SIP over WebSocket: the desk's softphone says so
         options = SimpleNamespace(ws_port=None)
-        app.state.voice = SimpleNamespace(parts=object(), center=voice, options=options)
-        yield Site(url, app, driver, voice, factory)
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
-
-
-def _signed_in(browser: Any, site: Site, username: str, locale: str) -> Any:
-    context = browser.new_context(
-        viewport={"width": 1500, "height": 1100}, locale=locale, bypass_csp=True
-    )
-    page = context.new_page()
-    page.goto(f"{site.url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
-    return page
+        voice = Voice(registered={"boss"})
+        served.app.state.voice = SimpleNamespace(parts=object(), center=voice, options=options)
+        yield served
 
 
 def _api(page: Any, site: Site, method: str, path: str, body: Any = None) -> Any:
@@ -132,6 +59,7 @@ def _api(page: Any, site: Site, method: str, path: str, body: Any = None) -> Any
 def test_a_supervisor_whispers_from_the_wallboard_and_the_desk_says_so(
     site: Site, browser: Any
 ) -> None:
+    voice: Voice = site.app.state.voice.center
     boss = _signed_in(browser, site, "boss", "zh-CN")
     boss.goto(f"{site.url}/wallboard")
     amy = _signed_in(browser, site, "amy", "en")
@@ -143,7 +71,7 @@ def test_a_supervisor_whispers_from_the_wallboard_and_the_desk_says_so(
         "contact_id"
     ]
     _api(amy, site, "POST", f"/api/live/agents/a002/contacts/{contact}/answer")
-    site.voice.calls[contact] = SimpleNamespace(finished=False, agent_id="a002", answered_at=1.0)
+    voice.calls[contact] = SimpleNamespace(finished=False, agent_id="a002", answered_at=1.0)
 
     row = boss.locator("#agents-table tbody tr[data-agent='a002']")
     whisper = row.get_by_role("button", name="密语")
@@ -158,18 +86,18 @@ def test_a_supervisor_whispers_from_the_wallboard_and_the_desk_says_so(
         timeout=10000,
     )
     assert whisper.is_hidden()  # one session per call
-    session = site.voice.supervisions.by_contact[contact]
+    session = voice.supervisions.by_contact[contact]
     assert session.mode == "whisper"
 
     # the voice server tells the agent's feed when the supervisor's phone is connected
-    voice = LiveVoice(site.driver, ServerOptions(workdir=Path(), prompts=Path(), phones=()))
+    server = LiveVoice(site.driver, ServerOptions(workdir=Path(), prompts=Path(), phones=()))
     notice = amy.locator("#coached")
     assert notice.is_hidden()
-    site.app.state.hub.publish_threadsafe(voice.coached_message(session, on=True))
+    site.app.state.hub.publish_threadsafe(server.coached_message(session, on=True))
     notice.wait_for(state="visible", timeout=10000)
     assert notice.inner_text() == "Being coached (only you hear them): boss"
     assert serious_violations(amy) == []
-    site.app.state.hub.publish_threadsafe(voice.coached_message(session, on=False))
+    site.app.state.hub.publish_threadsafe(server.coached_message(session, on=False))
     notice.wait_for(state="hidden", timeout=10000)
 
     with site.factory() as db:

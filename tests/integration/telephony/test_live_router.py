@@ -288,7 +288,7 @@ def test_a_coached_agent_is_told_on_their_feed_and_a_listened_one_is_not() -> No
         ]
 
     for mode in ("listen", "whisper", "barge"):
-        session = Session(f"c-{mode}", "boss", "a001", mode, "sv-1", 1.0)  # type: ignore[arg-type]
+        session = Session(f"c-{mode}", "boss", "a001", mode, "sv-1", 1.0)
         voice.coaching_began(session)
         session.answered = True
         voice.supervision_ended(session, "stopped")
