@@ -486,6 +486,12 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     assert survey.data["score"] == 5
 
 
+def _supervised_caller(server: Platform, workdir: Path) -> subprocess.Popen[bytes]:
+    """A caller for installation speaking 440 Hz for 15 s, then answering the survey."""
+    timeline = [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 15.0, CALLER_HZ), Key(20.0, "4")]
+    return _caller(server, workdir, timeline, scenario="caller_ivr_queue_survey.xml", timeout_s=60)
+
+
 def _level(samples: np.ndarray, hz: float) -> float:
     """The amplitude of ``hz`` in ``samples`` (one DFT bin, Hann window)."""
     window = np.hanning(len(samples))
@@ -520,13 +526,7 @@ def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
     _available(a006, "a006", 20, "a006 free after the warm transfer")
     a006.post("/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"})
     _available(desk, "a001", 15, "a001 available")
-    caller = _caller(
-        server,
-        tmp_path,
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 15.0, CALLER_HZ), Key(20.0, "4")],
-        scenario="caller_ivr_queue_survey.xml",
-        timeout_s=60,
-    )
+    caller = _supervised_caller(server, tmp_path)
     try:
         contact = _talking(desk, 20, "the call talking on a001's desk")
         listen, route = {"mode": "listen"}, f"/api/live/calls/{contact}/supervise"
@@ -609,13 +609,7 @@ def test_a_supervisor_whispers_and_only_the_agent_hears_them(
     agent.talk_s = 60.0  # the desk hangs up
     boss = server.client("boss")
     _available(desk, "a001", 20, "a001 available after the listening test")
-    caller = _caller(
-        server,
-        tmp_path,
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 15.0, CALLER_HZ), Key(20.0, "4")],
-        scenario="caller_ivr_queue_survey.xml",
-        timeout_s=60,
-    )
+    caller = _supervised_caller(server, tmp_path)
     try:
         contact = _talking(desk, 20, "the call talking on a001's desk")
         route = f"/api/live/calls/{contact}/supervise"

@@ -217,11 +217,12 @@ def _supervised_rig(rig: Rig) -> None:
     rig.center.signalling = rig.sip
 
 
-async def _connected_call(rig: Rig) -> str:
+async def _connected_call(rig: Rig, *, phone_sdp: str = "v=0 agent") -> str:
+    """A call connected to a001's phone (answering with ``phone_sdp``); its contact id."""
     await _to_queue(rig)
     rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
     await rig.settle()
-    rig.center.answered("out-1", "v=0 agent")
+    rig.center.answered("out-1", phone_sdp)
     await rig.settle()
     return rig.contact
 
@@ -374,12 +375,7 @@ def test_whisper_takes_the_agents_leg_through_the_mixer_and_gives_it_back() -> N
         center = rig.center
         center.supervisions.listeners.append(lambda _s, why: ended.append(why))
         center.supervisions.connected.append(told.append)
-        await _to_queue(rig)
-        center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
-        await rig.settle()
-        center.answered("out-1", AGENT_PHONE_SDP)
-        await rig.settle()
-        contact = rig.contact
+        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
         call = center.calls[contact]
         relay_side = call.local_sdp["agent"]
         center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
@@ -430,12 +426,7 @@ def test_a_barge_ends_when_the_agent_consults_and_the_leg_is_given_back() -> Non
         _supervised_rig(rig)
         center = rig.center
         center.supervisions.listeners.append(lambda _s, why: ended.append(why))
-        await _to_queue(rig)
-        center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
-        await rig.settle()
-        center.answered("out-1", AGENT_PHONE_SDP)
-        await rig.settle()
-        contact = rig.contact
+        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
         center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
         session = center.supervise(contact, supervisor="boss", mode="barge")
         await rig.settle()
