@@ -765,7 +765,7 @@ class CallCenter:
         if self.consults.is_consult_leg(leg):
             self.consults.hung_up(leg)
             return
-        if self.supervisions.owns(leg):
+        if self.supervisions.is_supervisor_leg(leg):
             self.supervisions.hung_up(leg)
             return
         if self.forwards.owns(leg):
@@ -868,7 +868,9 @@ class CallCenter:
         self.hung_up(leg)
 
     def consult(self, contact_id: str, agent_id: str) -> None:
-        """Consult ``agent_id`` while the caller waits (:mod:`hotline.telephony.consult`)."""
+        """Consult ``agent_id`` while the caller waits (:mod:`hotline.telephony.consult`); a
+        supervisor whispering or barging in on the call leaves it first."""
+        self.supervisions.yield_agent_leg(contact_id)
         self.consults.start(contact_id, agent_id)
 
     def end_consult(self, contact_id: str, *, transfer: bool) -> None:
@@ -876,8 +878,8 @@ class CallCenter:
         self.consults.finish(contact_id, transfer=transfer)
 
     def supervise(self, contact_id: str, *, supervisor: str, mode: Mode) -> Session:
-        """Ring ``supervisor``'s own phone to listen to the connected call ``contact_id``
-        (:mod:`hotline.telephony.supervision`); raises
+        """Ring ``supervisor``'s own phone to listen, whisper or barge in on the connected
+        call ``contact_id`` (:mod:`hotline.telephony.supervision`); raises
         :class:`~hotline.telephony.supervision.SupervisionRefused` when their phone is not
         registered, the call is not connected or is supervised already."""
         phone = self.supervisor_phones.get(supervisor)

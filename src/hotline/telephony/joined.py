@@ -216,11 +216,39 @@ class LiveVoice:
         self.parts = await start_voice(options, router=self.router, sink=DriverSink(self.driver))
         self.router.attach(self.parts.center)
         self.parts.center.supervisions.listeners.append(self.supervision_ended)
+        self.parts.center.supervisions.connected.append(self.coaching_began)
         self._ticker = asyncio.create_task(self._tick(), name="voice-registrations")
+
+    def coaching_began(self, session: Session) -> None:
+        """A supervisor whispers or barges in: the agent's desk is told (``coached``, on)."""
+        self._tell_coached(session, on=True)
+
+    def coached_message(self, session: Session, *, on: bool) -> dict[str, Any]:
+        """The live message telling an agent a supervisor whispers or barges in (``on``) or
+        has left: about the agent, so it reaches their desk and the screens overseeing them.
+
+        ChanSpy's listen is silent to the agent; whisper and barge are not.
+        """
+        return {
+            "type": "coached",
+            "on": on,
+            "agent_id": session.agent_id,
+            "contact_id": session.contact_id,
+            "mode": session.mode,
+            "supervisor": session.supervisor,
+            "at": self.driver.clock.now(),
+        }
+
+    def _tell_coached(self, session: Session, *, on: bool) -> None:
+        if session.coaching:
+            self.driver.publish(self.coached_message(session, on=on))
 
     def supervision_ended(self, session: Session, reason: str) -> None:
         """A supervisor's session ended (phone hung up, stopped, call over): audited as
-        ``call.<mode>_end`` in its own write transaction, off the loop."""
+        ``call.<mode>_end`` in its own write transaction, off the loop; a coached agent's
+        desk is told (``coached``, off)."""
+        if session.answered:
+            self._tell_coached(session, on=False)
         factory = self.driver.session_factory
         if factory is None:
             return

@@ -1,26 +1,42 @@
-"""Supervising a live call: a supervisor listens in from their own phone (ChanSpy's listen).
+"""Supervising a live call from the supervisor's own phone: Asterisk ChanSpy's listen,
+whisper (coach) and barge.
 
-From the wallboard a supervisor asks to listen to an agent's call. The voice server rings
+From the wallboard a supervisor asks to supervise an agent's call. The voice server rings
 the supervisor's own phone (a ``{supervisor, user, password}`` entry of the phones file);
-when it answers, rtpengine forks both directions of the call — what the caller sends and
-what the agent sends — with one ``subscribe request`` naming both tags (rtpengine 10.5
-offers one ``sendonly`` audio section per tag). A phone plays one stream, so the two forks
-come to a small mixer here (:class:`Mixer`): every 20 ms it takes the newest frame of each
-party, adds them (:func:`hotline.telephony.media.g711.mix`, clipped to 16 bits) and sends
-the sum to the supervisor's phone. Nobody hears the supervisor: the call's own media path
-through rtpengine is not touched — the agent's phone is not re-INVITEd, the recording and
-hold go on as before — and what the supervisor's phone sends is dropped.
+when it answers, the session's mixer (:class:`Mixer`, one UDP port per party) is joined to
+the call, and every 20 ms it sends each party the newest frame of each source that party
+hears in the mode (:data:`hotline.telephony.media.g711.HEARS`), decoded, added, clipped to
+16 bits and encoded again (:func:`hotline.telephony.media.g711.mix`).
+
+* **Listen.** rtpengine forks both directions of the call — what the caller sends and what
+  the agent sends — with one ``subscribe request`` naming both tags (rtpengine 10.5 offers
+  one ``sendonly`` audio section per tag) to two ports of the mixer. The call's own path
+  through rtpengine is not touched, and what the supervisor's phone sends is dropped.
+* **Whisper and barge.** The supervisor's voice must reach the agent mixed with the
+  caller's, so the agent's leg goes through the mixer: rtpengine's agent side is answered
+  again with the mixer's ``caller`` port (rtpengine now sends the caller's voice there, and
+  relays to the caller — and records — whatever the mixer sends from it) and the agent's
+  phone is re-INVITEd onto the mixer's ``agent`` port (as a consult re-INVITEs it onto
+  another relay). The mixer sends the agent the caller and the supervisor, the caller the
+  agent (whisper) or the agent and the supervisor (barge), the supervisor both parties. No
+  fork is needed: both parties' voices already come through the mixer. The caller's phone
+  is never re-INVITEd. When the session ends the direct path is given back — rtpengine's
+  agent side answered with the agent's phone again, the phone re-INVITEd back onto it —
+  before the mixer's ports close. A browser agent (WebRTC, DTLS-SRTP) can only be listened
+  to: the mixer speaks plain RTP.
 
 Why mix here: rtpengine 10.5 forks media but cannot mix (its mixing arrived in later
-versions), and a browser mixer would need the supervisor on a WebRTC page. G.711 needs no
-codec library; two streams of 50 frames a second are a few hundred microseconds of numpy
-a second on the loop, so the mixer runs on the voice server's own asyncio loop.
+versions; ``play media`` and ``block media`` replace a stream, they do not add one), and a
+browser mixer would need the supervisor on a WebRTC page. G.711 needs no codec library;
+three streams of 50 frames a second are a few hundred microseconds of numpy a second, so
+the mixer runs on the voice server's own asyncio loop.
 
 The session ends when the supervisor's phone hangs up, when the supervisor stops it from
-the wallboard, when the call ends (the agent or the caller hangs up, a transfer), or when
-the phone does not answer; rtpengine's fork is then ``unsubscribe``d and the mixer's
-sockets closed. Each end is told to :attr:`Supervisions.listeners` (the web server puts it
-on the audit record).
+the wallboard, when the call ends (the agent or the caller hangs up, a transfer), when the
+agent starts a consult (whisper, barge: the consult takes the agent's leg), or when the
+phone does not answer; a fork is then ``unsubscribe``d and the mixer's sockets closed. Each
+start is told to :attr:`Supervisions.connected` (the web server tells a coached agent's
+desk) and each end to :attr:`Supervisions.listeners` (the web server audits it).
 """
 
 from __future__ import annotations
@@ -37,11 +53,15 @@ from typing import Any
 
 from hotline.telephony.call_control import CallControl
 from hotline.telephony.media.g711 import (
+    AGENT,
+    CALLER,
     FRAME_SAMPLES,
     LAW_OF,
     PAYLOAD_TYPE,
+    SUPERVISOR,
     Law,
     Mode,
+    heard_by,
     mix,
     rtp_audio,
     rtp_packet,
@@ -55,7 +75,7 @@ SUPERVISOR_RING_S = 20.0  # how long the supervisor's phone rings
 FRAME_S = FRAME_SAMPLES / 8000  # one G.711 frame: 20 ms
 #: Frames kept per party between two ticks: more is delay; a late burst drops the oldest.
 JITTER_FRAMES = 5
-FORKED = ("caller", "agent")  # the call's two parties, as the relay tags them
+FORKED = (CALLER, AGENT)  # the call's two parties, as the relay tags them
 
 
 class SupervisionRefused(TransferRefused):
@@ -72,84 +92,109 @@ class _Port(asyncio.DatagramProtocol):
 
 
 @dataclass
-class Mixer:
-    """The supervisor's mixer: one UDP port per forked party and one towards the phone.
+class _Output:
+    """One stream the mixer sends: where, in which law, its own RTP numbering."""
 
-    ``open`` binds the ports (the kernel picks them); ``start`` begins the 20 ms ticks that
-    mix the newest frame of each party and send it to the phone's address in its law.
+    to: tuple[str, int]
+    law: Law
+    seq: int = field(default_factory=lambda: random.randrange(1 << 16))
+    timestamp: int = field(default_factory=lambda: random.randrange(1 << 32))
+    ssrc: int = field(default_factory=lambda: random.randrange(1 << 32))
+
+
+@dataclass
+class Mixer:
+    """The session's mixer: one UDP port per party, named by whose voice arrives there.
+
+    ``supervisor``: the supervisor's phone. ``caller`` and ``agent``: in listen, rtpengine's
+    two forks; in whisper and barge, ``caller`` is rtpengine's agent side answered with this
+    port (the caller's voice arrives, what the caller hears leaves) and ``agent`` is the
+    agent's phone, re-INVITEd here (the agent's voice arrives, what the agent hears leaves).
+    ``open`` binds the ports (the kernel picks them); every 20 ms after the first
+    :meth:`send_to` the newest frame of each party is taken once and each port with a
+    destination is sent the mix of the parties its receiver hears in ``mode``
+    (:data:`~hotline.telephony.media.g711.HEARS`).
     """
 
     host: str
-    parties: int = len(FORKED)
+    mode: Mode = "listen"
     frames_in: int = 0
     frames_out: int = 0
-    _transports: list[asyncio.DatagramTransport] = field(default_factory=list)
-    _queues: list[collections.deque[tuple[Law, bytes]]] = field(default_factory=list)
-    _to: tuple[str, int] | None = None
-    _law: Law = "pcmu"
+    _transports: dict[str, asyncio.DatagramTransport] = field(default_factory=dict)
+    _queues: dict[str, collections.deque[tuple[Law, bytes]]] = field(default_factory=dict)
+    _outputs: dict[str, _Output] = field(default_factory=dict)
     _timer: asyncio.TimerHandle | None = None
     _next: float = 0.0
-    _seq: int = field(default_factory=lambda: random.randrange(1 << 16))
-    _timestamp: int = field(default_factory=lambda: random.randrange(1 << 32))
-    _ssrc: int = field(default_factory=lambda: random.randrange(1 << 32))
 
     async def open(self) -> None:
-        """Bind the phone's port and one port per party."""
+        """Bind one port per party."""
         loop = asyncio.get_running_loop()
-        for index in range(self.parties + 1):
+        for party in (SUPERVISOR, *FORKED):
             queue: collections.deque[tuple[Law, bytes]] = collections.deque(maxlen=JITTER_FRAMES)
             transport, _ = await loop.create_datagram_endpoint(
-                self._port(index, queue), local_addr=(self.host, 0)
+                self._port(queue), local_addr=(self.host, 0)
             )
-            self._transports.append(transport)
-            self._queues.append(queue)
+            self._transports[party] = transport
+            self._queues[party] = queue
 
-    def _port(self, index: int, queue: collections.deque[tuple[Law, bytes]]) -> Callable[[], _Port]:
-        return lambda: _Port(lambda data, _address: self._received(index, queue, data))
+    def _port(self, queue: collections.deque[tuple[Law, bytes]]) -> Callable[[], _Port]:
+        return lambda: _Port(lambda data, _address: self._received(queue, data))
 
-    def _received(
-        self, index: int, queue: collections.deque[tuple[Law, bytes]], data: bytes
-    ) -> None:
-        if index == 0:
-            return  # the supervisor's own voice: in listen mode nobody hears it
+    def _received(self, queue: collections.deque[tuple[Law, bytes]], data: bytes) -> None:
         audio = rtp_audio(data)
         if audio is not None:
             self.frames_in += 1
             queue.append(audio)
 
+    def port(self, party: str) -> int:
+        """The local port where ``party``'s voice arrives (and what they hear leaves)."""
+        return int(self._transports[party].get_extra_info("sockname")[1])
+
     @property
     def phone_port(self) -> int:
         """Where the supervisor's phone sends (and we send to it from)."""
-        return int(self._transports[0].get_extra_info("sockname")[1])
+        return self.port(SUPERVISOR)
 
     @property
     def party_ports(self) -> list[int]:
         """Where rtpengine sends each forked party, in the order of :data:`FORKED`."""
-        return [int(t.get_extra_info("sockname")[1]) for t in self._transports[1:]]
+        return [self.port(party) for party in FORKED]
 
     def start(self, *, to: tuple[str, int], law: Law) -> None:
-        """Mix and send to the phone at ``to`` in ``law`` every 20 ms until :meth:`close`."""
-        self._to, self._law = to, law
-        loop = asyncio.get_running_loop()
-        self._next = loop.time() + FRAME_S
-        self._timer = loop.call_at(self._next, self._tick)
+        """Mix and send to the supervisor's phone at ``to`` in ``law`` every 20 ms until
+        :meth:`close`."""
+        self.send_to(SUPERVISOR, to=to, law=law)
+
+    def send_to(self, party: str, *, to: tuple[str, int], law: Law) -> None:
+        """Send what ``party`` hears to ``to`` in ``law`` from ``party``'s port (a new
+        address keeps the stream's numbering); the ticks start with the first."""
+        output = self._outputs.get(party)
+        if output is None:
+            self._outputs[party] = _Output(to, law)
+        else:
+            output.to, output.law = to, law
+        if self._timer is None and self._transports:
+            loop = asyncio.get_running_loop()
+            self._next = loop.time() + FRAME_S
+            self._timer = loop.call_at(self._next, self._tick)
 
     def _tick(self) -> None:
-        if not self._transports or self._to is None:
+        if not self._transports:
             return
-        frames = [queue.popleft() for queue in self._queues[1:] if queue]
-        payload = mix(frames, law=self._law)
-        self._seq += 1
-        self._timestamp += FRAME_SAMPLES
-        packet = rtp_packet(
-            payload_type=PAYLOAD_TYPE[self._law],
-            seq=self._seq,
-            timestamp=self._timestamp,
-            ssrc=self._ssrc,
-            payload=payload,
-        )
-        self._transports[0].sendto(packet, self._to)
-        self.frames_out += 1
+        newest = {party: queue.popleft() for party, queue in self._queues.items() if queue}
+        for party, output in self._outputs.items():
+            frames = [newest[source] for source in heard_by(self.mode, party) if source in newest]
+            output.seq += 1
+            output.timestamp += FRAME_SAMPLES
+            packet = rtp_packet(
+                payload_type=PAYLOAD_TYPE[output.law],
+                seq=output.seq,
+                timestamp=output.timestamp,
+                ssrc=output.ssrc,
+                payload=mix(frames, law=output.law),
+            )
+            self._transports[party].sendto(packet, output.to)
+            self.frames_out += 1
         loop = asyncio.get_running_loop()
         # keep 20 ms on average: a late tick is followed by a sooner one, never a burst
         self._next = max(self._next + FRAME_S, loop.time())
@@ -159,9 +204,9 @@ class Mixer:
         """Stop the ticks and close every port."""
         if self._timer is not None:
             self._timer.cancel()
-        for transport in self._transports:
+        for transport in self._transports.values():
             transport.close()
-        self._transports = []
+        self._transports = {}
 
 
 @dataclass
@@ -179,6 +224,15 @@ class Session:
     answered: bool = False
     timer: asyncio.TimerHandle | None = None
     stopped_by: str | None = None  # who stopped it from the wallboard (any overseer may)
+    #: Whisper and barge: the agent's leg taken through the mixer, and the SDP of
+    #: rtpengine's agent side the phone was on before (given back at the end).
+    agent_leg: str | None = None
+    relay_sdp: str | None = None
+
+    @property
+    def coaching(self) -> bool:
+        """Whether the supervisor is heard (whisper, barge): the agent is told."""
+        return self.mode != "listen"
 
     def view(self) -> dict[str, Any]:
         """What the wallboard and the API show of the session."""
@@ -202,12 +256,17 @@ class Supervisions:
         self.by_contact: dict[str, Session] = {}
         self._by_leg: dict[str, Session] = {}
         self._legs = itertools.count(1)
+        self._updating: dict[str, Session] = {}  # agent legs with a re-INVITE of ours out
         #: Told ``(session, reason)`` when a session ends (the web server audits it).
         self.listeners: list[Callable[[Session, str], None]] = []
+        #: Told the session when the supervisor's phone is connected (the web server tells
+        #: a coached agent's desk).
+        self.connected: list[Callable[[Session], None]] = []
 
     def owns(self, leg: str) -> bool:
-        """Whether ``leg`` is a supervisor's phone leg."""
-        return leg in self._by_leg
+        """Whether ``leg`` is a supervisor's phone leg, or an agent's leg answering our
+        re-INVITE."""
+        return leg in self._by_leg or leg in self._updating
 
     # -- from the wallboard
 
@@ -217,14 +276,15 @@ class Supervisions:
         Raises :class:`SupervisionRefused` when the call is not connected to an agent or is
         already supervised.
         """
-        if mode != "listen":
-            raise SupervisionRefused(f"{mode} is not available: this server can only listen")
         try:
             call = self.center.connected(contact_id)
         except TransferRefused:
             raise SupervisionRefused(f"{contact_id} is not a call connected to an agent") from None
         if call.agent_id is None:
             raise SupervisionRefused(f"{contact_id} is not a call connected to an agent")
+        if mode != "listen" and call.webrtc:
+            # the browser's media is DTLS-SRTP, which only rtpengine speaks: the mixer cannot
+            raise SupervisionRefused(f"{mode} needs the agent on a SIP phone, not the browser")
         current = self.by_contact.get(contact_id)
         if current is not None:
             raise SupervisionRefused(f"{current.supervisor} already supervises {contact_id}")
@@ -260,6 +320,13 @@ class Supervisions:
         if session is not None:
             self._end(session, "call_ended")
 
+    def yield_agent_leg(self, contact_id: str) -> None:
+        """The agent's desktop re-points the agent's leg (a consult): a whisper or barge
+        session on the call ends first and gives the leg back."""
+        session = self.by_contact.get(contact_id)
+        if session is not None and session.coaching:
+            self._end(session, "consult")
+
     def end_all(self, reason: str) -> None:
         """End every session (the server stops)."""
         for session in list(self.by_contact.values()):
@@ -268,7 +335,16 @@ class Supervisions:
     # -- SIP events of the supervisor's leg
 
     def answered(self, leg: str, sdp: str) -> None:
-        """The supervisor's phone answered: fork the call's media to the mixer."""
+        """The supervisor's phone answered: fork the call's media to the mixer (listen), or
+        take the agent's leg through it (whisper, barge). Or the agent's phone answered our
+        re-INVITE: the mixer sends to where it says."""
+        moved = self._updating.pop(leg, None)
+        if moved is not None:
+            if self.by_contact.get(moved.contact_id) is moved and moved.mixer is not None:
+                to = _address_and_law(sdp)
+                if to is not None:
+                    moved.mixer.send_to(AGENT, to=to[0], law=to[1])
+            return
         session = self._by_leg.get(leg)
         if session is None or session.answered:
             return
@@ -276,8 +352,17 @@ class Supervisions:
             session.timer.cancel()
         self.center.spawn(self._connect(session, sdp))
 
+    def is_supervisor_leg(self, leg: str) -> bool:
+        """Whether ``leg`` is a supervisor's phone leg (not an agent's we re-INVITEd)."""
+        return leg in self._by_leg
+
     def failed(self, leg: str, code: int) -> None:
-        """The supervisor's phone was busy or refused."""
+        """The supervisor's phone was busy or refused; or the agent's phone refused our
+        re-INVITE (the session ends, the direct path is restored)."""
+        moved = self._updating.pop(leg, None)
+        if moved is not None:
+            self._end(moved, f"agent_phone_sip_{code}")
+            return
         session = self._by_leg.pop(leg, None)
         if session is not None:
             session.leg = ""
@@ -306,28 +391,98 @@ class Supervisions:
         self.center.sip.dial(session.leg, contact=phone, caller=caller, sdp=offer)
 
     async def _connect(self, session: Session, phone_sdp: str) -> None:
-        sections = audio_sections(phone_sdp)
-        law = next((LAW_OF[t] for t in sections[0][2] if t in LAW_OF), None) if sections else None
-        if law is None or session.mixer is None:
+        phone = _address_and_law(phone_sdp)
+        if phone is None or session.mixer is None:
             self._end(session, "phone_has_no_g711")
             return
-        media = self.center.media
         try:
-            fork = await media.subscribe(call=session.contact_id, from_tags=list(FORKED))
-            session.to_tag = fork.to_tag
-            forked = len(audio_sections(fork.sdp))
-            ports = session.mixer.party_ports[:forked]
-            answer = audio_sdp(self.host, ports, direction="recvonly")
-            await media.subscribe_answer(call=session.contact_id, to_tag=fork.to_tag, sdp=answer)
-        except MediaUnavailable as exc:
+            if session.coaching:
+                await self._take_agent_leg(session)
+            else:
+                await self._fork(session, session.mixer)
+        except (MediaUnavailable, TransferRefused) as exc:
             self._end(session, f"media_unavailable: {exc}")
             return
         if self.by_contact.get(session.contact_id) is not session:
             return  # ended while we asked
-        host, port, _ = sections[0]
-        session.mixer.start(to=(host, port), law=law)
+        session.mixer.start(to=phone[0], law=phone[1])
         session.answered = True
-        log.info("%s listens to %s", session.supervisor, session.contact_id)
+        log.info("%s: %s on %s", session.supervisor, session.mode, session.contact_id)
+        for listener in self.connected:
+            try:
+                listener(session)
+            except Exception:  # a listener's failure must not keep the call's state wrong
+                log.exception("supervision listener failed")
+
+    async def _fork(self, session: Session, mixer: Mixer) -> None:
+        """Listen: rtpengine forks both parties to the mixer; the call's path is untouched."""
+        media = self.center.media
+        fork = await media.subscribe(call=session.contact_id, from_tags=list(FORKED))
+        session.to_tag = fork.to_tag
+        forked = len(audio_sections(fork.sdp))
+        answer = audio_sdp(self.host, mixer.party_ports[:forked], direction="recvonly")
+        await media.subscribe_answer(call=session.contact_id, to_tag=fork.to_tag, sdp=answer)
+
+    async def _take_agent_leg(self, session: Session) -> None:
+        """Whisper, barge: the agent's leg goes through the mixer.
+
+        rtpengine's agent side is answered again with the mixer's ``caller`` port — the
+        caller's voice now comes there, and what the mixer sends from it (the agent, and in
+        barge the supervisor) is what rtpengine relays to the caller and records; the agent's
+        phone is re-INVITEd onto the mixer's ``agent`` port, where it hears the caller and
+        the supervisor. rtpengine learns the mixer's port as the agent's (symmetric RTP),
+        so nothing else of the call changes: hold, music, the recording go on through it.
+        """
+        call = self.center.connected(session.contact_id)
+        mixer = session.mixer
+        assert mixer is not None and call.agent_leg is not None
+        relay = _address_and_law(call.local_sdp.get(AGENT, ""))
+        phone = _address_and_law(call.agent_remote_sdp)
+        if relay is None or phone is None:
+            raise MediaUnavailable("the agent's leg has no G.711 audio to take")
+        await self.center.media.answer(
+            call=session.contact_id,
+            from_tag=CALLER,
+            to_tag=AGENT,
+            sdp=audio_sdp(self.host, [mixer.port(CALLER)]),
+        )
+        if self.by_contact.get(session.contact_id) is not session or call.finished:
+            return
+        mixer.mode = session.mode
+        mixer.send_to(CALLER, to=relay[0], law=phone[1])
+        mixer.send_to(AGENT, to=phone[0], law=phone[1])
+        session.agent_leg, session.relay_sdp = call.agent_leg, call.local_sdp[AGENT]
+        # the agent's phone now sends to the mixer; its own re-INVITEs (hold) are answered so
+        to_mixer = audio_sdp(self.host, [mixer.port(AGENT)])
+        call.local_sdp[AGENT] = to_mixer
+        self._updating[call.agent_leg] = session
+        self.center.sip.update(call.agent_leg, to_mixer)
+
+    async def _give_agent_leg_back(self, session: Session, mixer: Mixer) -> None:
+        """The direct path again: rtpengine's agent side answered with the agent's phone,
+        the phone re-INVITEd back onto rtpengine; then the mixer closes."""
+        call = self.center.calls.get(session.contact_id)
+        try:
+            if (
+                call is not None
+                and not call.finished
+                and call.agent_leg == session.agent_leg
+                and session.relay_sdp is not None
+            ):
+                call.local_sdp[AGENT] = session.relay_sdp
+                with contextlib.suppress(MediaUnavailable):
+                    await self.center.media.answer(
+                        call=session.contact_id,
+                        from_tag=CALLER,
+                        to_tag=AGENT,
+                        sdp=call.agent_remote_sdp,
+                    )
+                leg = session.agent_leg
+                if leg is not None and not call.finished and call.agent_leg == leg:
+                    self._updating[leg] = session
+                    self.center.sip.update(leg, session.relay_sdp)
+        finally:
+            mixer.close()
 
     def _end(self, session: Session, reason: str) -> None:
         if self.by_contact.get(session.contact_id) is not session:
@@ -339,7 +494,9 @@ class Supervisions:
             self._by_leg.pop(session.leg, None)
             with contextlib.suppress(RuntimeError):
                 self.center.sip.hang_up(session.leg)
-        if session.mixer is not None:
+        if session.mixer is not None and session.agent_leg is not None:
+            self.center.spawn(self._give_agent_leg_back(session, session.mixer))
+        elif session.mixer is not None:
             session.mixer.close()
         if session.to_tag is not None:
             self.center.spawn(
@@ -351,3 +508,14 @@ class Supervisions:
                 listener(session, reason)
             except Exception:  # a listener's failure must not keep the call's state wrong
                 log.exception("supervision listener failed")
+
+
+def _address_and_law(sdp: str) -> tuple[tuple[str, int], Law] | None:
+    """Where an SDP's first audio section receives, and its first G.711 law; ``None`` when
+    it offers no G.711."""
+    sections = audio_sections(sdp)
+    if not sections:
+        return None
+    host, port, types = sections[0]
+    law = next((LAW_OF[t] for t in types if t in LAW_OF), None)
+    return None if law is None else ((host, port), law)

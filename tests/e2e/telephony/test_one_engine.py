@@ -206,7 +206,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         voice=_tone_wav(root / "a001.wav", AGENT_HZ),
         slot=5,
         talk_s=60.0,  # the desk hangs up, not the phone
+        heard_dir=root / "agent-heard",  # what a001 hears when whispered to
     )
+    (root / "agent-heard").mkdir()
     agent.start()
     second = BaresipAgent(
         workdir=root / "agent-a006",
@@ -484,6 +486,12 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     assert survey.data["score"] == 5
 
 
+def _supervised_caller(server: Platform, workdir: Path) -> subprocess.Popen[bytes]:
+    """A caller for installation speaking 440 Hz for 15 s, then answering the survey."""
+    timeline = [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 15.0, CALLER_HZ), Key(20.0, "4")]
+    return _caller(server, workdir, timeline, scenario="caller_ivr_queue_survey.xml", timeout_s=60)
+
+
 def _level(samples: np.ndarray, hz: float) -> float:
     """The amplitude of ``hz`` in ``samples`` (one DFT bin, Hann window)."""
     window = np.hanning(len(samples))
@@ -495,7 +503,7 @@ def _supervision_audit(server: Platform) -> list[AuditEntry]:
     engine = make_engine(f"sqlite:///{server.home / 'hotline.db'}")
     try:
         with make_session_factory(engine)() as session:
-            query = select(AuditEntry).where(AuditEntry.action.like("call.listen%"))
+            query = select(AuditEntry).where(AuditEntry.action.like("call.%"))
             return list(session.scalars(query.order_by(AuditEntry.id)))
     finally:
         engine.dispose()
@@ -518,13 +526,7 @@ def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
     _available(a006, "a006", 20, "a006 free after the warm transfer")
     a006.post("/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"})
     _available(desk, "a001", 15, "a001 available")
-    caller = _caller(
-        server,
-        tmp_path,
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 15.0, CALLER_HZ), Key(20.0, "4")],
-        scenario="caller_ivr_queue_survey.xml",
-        timeout_s=60,
-    )
+    caller = _supervised_caller(server, tmp_path)
     try:
         contact = _talking(desk, 20, "the call talking on a001's desk")
         listen, route = {"mode": "listen"}, f"/api/live/calls/{contact}/supervise"
@@ -582,6 +584,88 @@ def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
             {"agent_id": "a001", "reason": "stopped", "stopped_by": "boss"},
         ),
     ]
+
+
+def _tone_levels(path: Path) -> list[dict[float, float]]:
+    """Each channel's level of a001's and the supervisor's tones in a WAV file (8 kHz)."""
+    with wave.open(str(path)) as wav:
+        channels = wav.getnchannels()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    return [
+        {
+            hz: _level(samples[c::channels].astype(np.float64), hz)
+            for hz in (AGENT_HZ, SUPERVISOR_HZ)
+        }
+        for c in range(channels)
+    ]
+
+
+def test_a_supervisor_whispers_and_only_the_agent_hears_them(
+    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
+) -> None:
+    server, agent = platform
+    assert agent.heard_dir is not None
+    heard_before = set(agent.heard_dir.glob("dump-*-dec.wav"))
+    agent.talk_s = 60.0  # the desk hangs up
+    boss = server.client("boss")
+    _available(desk, "a001", 20, "a001 available after the listening test")
+    caller = _supervised_caller(server, tmp_path)
+    try:
+        contact = _talking(desk, 20, "the call talking on a001's desk")
+        route = f"/api/live/calls/{contact}/supervise"
+        started = boss.post(route, json={"mode": "whisper"})
+        assert started.status_code == 201, started.text
+        _wait(
+            lambda: [
+                s for s in boss.get("/api/live/supervisions").json()["sessions"] if s["connected"]
+            ],
+            10,
+            "the supervisor's phone connected",
+        )
+        heard_dir = agent.heard_dir
+
+        def heard_bytes() -> int:
+            # what a001's phone heard on this call (its files' headers are written at the end)
+            return sum(
+                p.stat().st_size for p in set(heard_dir.glob("dump-*-dec.wav")) - heard_before
+            )
+
+        whisper_began = heard_bytes()
+        # five seconds heard (16-bit samples at 8 kHz) while the supervisor whispers
+        _wait(lambda: heard_bytes() > whisper_began + 5 * 16000, 15, "a001 hearing the whisper")
+        assert boss.delete(route).status_code == 200
+        _wait(lambda: boss.get("/api/live/supervisions").json() == {"sessions": []}, 10, "ended")
+        assert desk.post(f"/api/live/agents/a001/contacts/{contact}/hangup").status_code == 200
+        out, err = caller.communicate(timeout=60)
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+            caller.communicate()
+        boss.close()
+
+    def recorded() -> Path | None:
+        rows = [r for r in server.events() if r.contact_id == contact]
+        paths = [Path(str(r.data["path"])) for r in rows if r.kind == "recording_stopped"]
+        return paths[0] if paths and paths[0].exists() else None
+
+    def heard_levels() -> list[float] | None:
+        try:  # once the call is over, a001's phone has closed its files
+            paths = set(heard_dir.glob("dump-*-dec.wav")) - heard_before
+            return [_tone_levels(path)[0][SUPERVISOR_HZ] for path in paths]
+        except (wave.Error, EOFError):
+            return None
+
+    # a001 heard the supervisor's tone (about a quarter of the call's talk)...
+    levels = _wait(heard_levels, 20, "a001's phone's files closed")
+    assert levels and max(levels) > 300, levels
+    # ...and the caller did not: the recording holds what each side sent through rtpengine,
+    # and a001's side — what the caller hears — carries a001's tone and not the supervisor's
+    channels = _tone_levels(_wait(recorded, 20, "the call's recording"))
+    agent_side = max(channels, key=lambda levels: levels[AGENT_HZ])
+    assert agent_side[AGENT_HZ] > 500 and agent_side[SUPERVISOR_HZ] < 50, channels
+    entries = [e.action for e in _supervision_audit(server) if e.target == contact]
+    assert entries == ["call.whisper", "call.whisper_end"]
 
 
 def test_a_supervisor_switches_the_emergency_announcement_on_for_new_callers(

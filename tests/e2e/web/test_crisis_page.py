@@ -11,6 +11,7 @@ Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,12 +44,21 @@ class Site:
     url: str
     driver: LiveDriver
     factory: Any
+    app: Any
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with floor_site(tmp_path_factory, "crisis") as served:
+        yield served
+
+
+@contextmanager
+def floor_site(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Site]:
+    """The real app on the sample center with a supervisor (boss, zh-CN) and an agent (amy,
+    a002, English), served until the block ends."""
     _require_browser()
-    home = tmp_path_factory.mktemp("crisis")
+    home = tmp_path_factory.mktemp(name)
     engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
     upgrade(engine)
     factory = make_session_factory(engine)
@@ -77,8 +87,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     driver = LiveDriver(center=center, honour_hours=False)
     attach(app, driver)
-    with serving(app, name="crisis") as url:
-        yield Site(url, driver, factory)
+    with serving(app, name=name) as url:
+        yield Site(url, driver, factory, app)
     engine.dispose()
 
 

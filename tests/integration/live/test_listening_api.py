@@ -120,8 +120,8 @@ def test_listening_is_refused_with_the_reason_and_audited_when_it_starts(
         answer = client.post(f"/api/live/calls/{missing}/supervise", headers=boss, json={})
         assert answer.status_code == 404, answer.text
         assert f"no live call {missing}" in answer.json()["message"]
-    whisper = client.post(route, headers=boss, json={"mode": "whisper"})
-    assert whisper.status_code == 422  # only listening is offered
+    unknown = client.post(route, headers=boss, json={"mode": "spy"})
+    assert unknown.status_code == 422  # ChanSpy's three modes only
     no_phone = client.post(route, headers=chief, json={"mode": "listen"})
     assert no_phone.status_code == 409
     assert "chief has no registered phone" in no_phone.json()["message"]
@@ -146,3 +146,33 @@ def test_listening_is_refused_with_the_reason_and_audited_when_it_starts(
         if e.action.startswith("call.")
     ]
     assert entries == [("boss", "call.listen", INSTALL_CALL, {"agent_id": "a002"})]
+
+
+def test_whisper_and_barge_have_the_rights_of_listening_and_are_audited(
+    client: TestClient, db_session: Session
+) -> None:
+    _with_voice(client, FakeVoice(registered={"boss", "lead", "a002"}))
+    agent, lead, boss = auth(client, "a002"), auth(client, "lead"), auth(client, "boss")
+    install, repair = (f"/api/live/calls/{c}/supervise" for c in (INSTALL_CALL, REPAIR_CALL))
+    for mode in ("whisper", "barge"):
+        assert client.post(install, headers=agent, json={"mode": mode}).status_code == 403
+        assert client.post(install, headers=lead, json={"mode": mode}).status_code == 403
+    whisper = client.post(repair, headers=lead, json={"mode": "whisper"})
+    assert whisper.status_code == 201, whisper.text
+    assert whisper.json()["mode"] == "whisper"
+    barge = client.post(install, headers=boss, json={"mode": "barge"})
+    assert barge.status_code == 201, barge.text
+    modes = {
+        s["contact_id"]: s["mode"]
+        for s in client.get("/api/live/supervisions", headers=boss).json()["sessions"]
+    }
+    assert modes == {REPAIR_CALL: "whisper", INSTALL_CALL: "barge"}
+    entries = [
+        (e.actor, e.action, e.target)
+        for e in audit.newest(db_session, limit=20)
+        if e.action.startswith("call.")
+    ]
+    assert sorted(entries) == [
+        ("boss", "call.barge", INSTALL_CALL),
+        ("lead", "call.whisper", REPAIR_CALL),
+    ]

@@ -268,3 +268,33 @@ def test_refused_calls_raise_an_overload_alarm_in_the_log_and_on_the_wallboard_f
             await rig.driver.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_coached_agent_is_told_on_their_feed_and_a_listened_one_is_not() -> None:
+    from hotline.telephony.joined import LiveVoice
+    from hotline.telephony.server import ServerOptions
+    from hotline.telephony.supervision import Session
+
+    rig = LiveRig()
+    voice = LiveVoice(
+        rig.driver, ServerOptions(workdir=Path("/unused"), prompts=Path("/prompts"), phones=())
+    )
+
+    def told() -> list[tuple[object, ...]]:
+        return [
+            (m["on"], m["agent_id"], m["contact_id"], m["mode"], m["supervisor"])
+            for m in rig.published
+            if m["type"] == "coached"
+        ]
+
+    for mode in ("listen", "whisper", "barge"):
+        session = Session(f"c-{mode}", "boss", "a001", mode, "sv-1", 1.0)
+        voice.coaching_began(session)
+        session.answered = True
+        voice.supervision_ended(session, "stopped")
+    assert told() == [
+        (True, "a001", "c-whisper", "whisper", "boss"),
+        (False, "a001", "c-whisper", "whisper", "boss"),
+        (True, "a001", "c-barge", "barge", "boss"),
+        (False, "a001", "c-barge", "barge", "boss"),
+    ]

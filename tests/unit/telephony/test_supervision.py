@@ -15,8 +15,11 @@ import pytest
 
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.media.g711 import (
+    AGENT,
+    CALLER,
     HEARS,
     MODES,
+    Mode,
     alaw_to_linear,
     decode,
     encode,
@@ -28,7 +31,7 @@ from hotline.telephony.media.g711 import (
     rtp_packet,
     ulaw_to_linear,
 )
-from hotline.telephony.media.sdp import audio_sections
+from hotline.telephony.media.sdp import audio_sdp, audio_sections, placeholder_sdp
 from hotline.telephony.ports import AgentPhone
 from hotline.telephony.server import load_phones
 from hotline.telephony.supervision import Mixer, Session, SupervisionRefused
@@ -146,6 +149,63 @@ def test_the_mixer_sends_the_phone_the_sum_of_both_parties() -> None:
     assert all((b - a) % 65536 == 1 for a, b in itertools.pairwise(sequence))
 
 
+@pytest.mark.parametrize(("mode", "caller_hears"), [("whisper", 2000), ("barge", 3000)])
+def test_coaching_sends_each_party_what_chanspy_says_they_hear(
+    mode: Mode, caller_hears: int
+) -> None:
+    """Whisper: the agent hears the caller and the supervisor, the caller the agent only;
+    barge: the caller hears the supervisor too. Levels: caller 4000, agent 2000, supervisor
+    1000, each party's port sending what its receiver hears."""
+
+    async def scenario() -> dict[str, list[int]]:
+        mixer = Mixer("127.0.0.1", mode=mode)
+        await mixer.open()
+        ends = {}
+        for party in ("supervisor", CALLER, AGENT):
+            end = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            end.bind(("127.0.0.1", 0))
+            end.setblocking(False)
+            ends[party] = end
+        try:
+            mixer.start(to=ends["supervisor"].getsockname(), law="pcmu")
+            mixer.send_to(CALLER, to=ends[CALLER].getsockname(), law="pcmu")
+            mixer.send_to(AGENT, to=ends[AGENT].getsockname(), law="pcmu")
+            for seq in range(3):
+                for party, level in (("supervisor", 1000), (CALLER, 4000), (AGENT, 2000)):
+                    payload = encode(np.full(160, level), "pcmu")
+                    packet = rtp_packet(
+                        payload_type=0, seq=seq, timestamp=0, ssrc=1, payload=payload
+                    )
+                    ends[party].sendto(packet, ("127.0.0.1", mixer.port(party)))
+            levels: dict[str, list[int]] = {party: [] for party in ends}
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while loop.time() < deadline and min(len(v) for v in levels.values()) < 6:
+                for party, end in ends.items():
+                    try:
+                        frame = rtp_audio(end.recv(2048))
+                    except BlockingIOError:
+                        continue
+                    assert frame is not None
+                    levels[party].append(int(np.median(decode(frame[1], "pcmu"))))
+                await asyncio.sleep(0.005)
+            return levels
+        finally:
+            mixer.close()
+            for end in ends.values():
+                end.close()
+
+    levels = asyncio.run(scenario())
+
+    def heard(party: str, level: int) -> bool:
+        return any(abs(got - level) < 150 for got in levels[party])
+
+    assert heard("supervisor", 6000), levels  # caller + agent, as in listen
+    assert heard(AGENT, 5000), levels  # caller + supervisor
+    assert heard(CALLER, caller_hears), levels  # agent (+ supervisor in barge)
+    assert heard(CALLER, 3000) == (mode == "barge"), levels  # the supervisor only in barge
+
+
 # -- the voice driver's sessions (fakes of rtpengine and SIP)
 
 
@@ -157,11 +217,12 @@ def _supervised_rig(rig: Rig) -> None:
     rig.center.signalling = rig.sip
 
 
-async def _connected_call(rig: Rig) -> str:
+async def _connected_call(rig: Rig, *, phone_sdp: str = "v=0 agent") -> str:
+    """A call connected to a001's phone (answering with ``phone_sdp``); its contact id."""
     await _to_queue(rig)
     rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
     await rig.settle()
-    rig.center.answered("out-1", "v=0 agent")
+    rig.center.answered("out-1", phone_sdp)
     await rig.settle()
     return rig.contact
 
@@ -246,8 +307,10 @@ def test_supervising_is_refused_without_a_phone_a_call_or_twice() -> None:
         rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
         with pytest.raises(SupervisionRefused, match="not a call connected"):
             rig.center.supervise("c-none", supervisor="boss", mode="listen")
-        with pytest.raises(SupervisionRefused, match="can only listen"):
+        rig.center.calls[contact].webrtc = True  # the agent on the desk's browser phone
+        with pytest.raises(SupervisionRefused, match="whisper needs the agent on a SIP phone"):
             rig.center.supervise(contact, supervisor="boss", mode="whisper")
+        rig.center.calls[contact].webrtc = False
         rig.center.supervise(contact, supervisor="boss", mode="listen")
         with pytest.raises(SupervisionRefused, match="boss already supervises"):
             rig.center.supervise(contact, supervisor="boss", mode="listen")
@@ -296,3 +359,84 @@ def test_a_phones_file_entry_breaking_a_rule_is_named(
     with pytest.raises(ValueError, match=problem) as refused:
         load_phones(path)
     assert str(path) in str(refused.value)
+
+
+AGENT_PHONE_SDP = audio_sdp("127.0.0.1", [5072])
+
+
+def test_whisper_takes_the_agents_leg_through_the_mixer_and_gives_it_back() -> None:
+    """The agent's phone is re-INVITEd onto the mixer and rtpengine's agent side answered
+    with it; stopping points both back at each other, as before."""
+    ended: list[str] = []
+    told: list[Session] = []
+
+    async def scenario(rig: Rig) -> None:
+        _supervised_rig(rig)
+        center = rig.center
+        center.supervisions.listeners.append(lambda _s, why: ended.append(why))
+        center.supervisions.connected.append(told.append)
+        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
+        call = center.calls[contact]
+        relay_side = call.local_sdp["agent"]
+        center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+        session = center.supervise(contact, supervisor="boss", mode="whisper")
+        await rig.settle()
+        assert session.mixer is not None and not told
+        mixer = session.mixer
+        commands_before = len(rig.media.commands)
+        center.answered(session.leg, audio_sdp("127.0.0.1", [5092]))
+        await rig.settle()
+        assert session.answered and told == [session]
+        new = rig.media.commands[commands_before:]
+        assert not any(name == "subscribe" for name, _ in new)  # no fork: the leg is ours
+        [(_, answer)] = [(n, p) for n, p in new if n == "answer"]
+        assert answer["to_tag"] == "agent"
+        assert [port for _, port, _ in audio_sections(str(answer["sdp"]))] == [mixer.port(CALLER)]
+        # the agent's phone re-INVITEd onto the mixer; its own re-INVITEs are answered so
+        assert rig.sip.actions[-1] == ("update", "out-1")
+        to_mixer = rig.sip.answers[-1][1]
+        assert audio_sections(to_mixer)[0][1] == mixer.port(AGENT)
+        assert call.local_sdp["agent"] == to_mixer
+        # the phone's 200 for our re-INVITE is ours, not a second answer of the call
+        center.answered("out-1", audio_sdp("127.0.0.1", [5074]))
+        await rig.settle()
+        assert call.agent_remote_sdp == AGENT_PHONE_SDP
+        assert mixer._outputs[AGENT].to == ("127.0.0.1", 5074)
+        assert mixer._outputs[CALLER].to[1] == audio_sections(relay_side)[0][1]
+        assert mixer.mode == "whisper"
+        center.supervisions.stop(contact, by="boss")
+        await rig.settle()
+        restored = rig.media.commands[-1]
+        assert restored == ("answer", {"call": contact, "to_tag": "agent", "sdp": AGENT_PHONE_SDP})
+        assert rig.sip.answers[-1] == ("out-1", relay_side)
+        assert call.local_sdp["agent"] == relay_side
+        assert not mixer._transports  # closed
+        center.answered("out-1", AGENT_PHONE_SDP)  # the phone accepts the way back
+        await rig.settle()
+        assert call.agent_id == "a001" and not call.finished
+
+    run(scenario)
+    assert ended == ["stopped"]
+
+
+def test_a_barge_ends_when_the_agent_consults_and_the_leg_is_given_back() -> None:
+    ended: list[str] = []
+
+    async def scenario(rig: Rig) -> None:
+        _supervised_rig(rig)
+        center = rig.center
+        center.supervisions.listeners.append(lambda _s, why: ended.append(why))
+        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
+        center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+        session = center.supervise(contact, supervisor="boss", mode="barge")
+        await rig.settle()
+        center.answered(session.leg, placeholder_sdp(5092))
+        await rig.settle()
+        assert session.mixer is not None and session.mixer.mode == "barge"
+        center.supervisions.yield_agent_leg(contact)  # what the desk's consult does first
+        await rig.settle()
+        assert center.supervisions.by_contact == {}
+        assert rig.media.commands[-1][1]["sdp"] == AGENT_PHONE_SDP
+
+    run(scenario)
+    assert ended == ["consult"]

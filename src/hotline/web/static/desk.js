@@ -291,8 +291,18 @@
     } catch (error) { item(list, String(error.message || error)); }
   };
 
+  // A supervisor whispering to this agent or barging in on their call (ChanSpy's listen is
+  // silent): the notice stays while the session is on.
+  function drawCoached(message) {
+    const notice = el('coached');
+    notice.hidden = !message.on;
+    notice.dataset.mode = message.on ? message.mode : '';
+    text('coached-text', message.on ? `${t(`desk.coached.${message.mode}`)} ${message.supervisor}` : '');
+  }
+
   feed((message) => {
     if (message.type === 'crisis') { Hotline.drawCrisis(message); return; }
+    if (message.type === 'coached') { if (message.agent_id === me) drawCoached(message); return; }
     const forMe = message.agent_id === me || (message.contact_id && mine().has(message.contact_id));
     if (!forMe || message.type === 'wallboard') return;
     refresh(message.type === 'offer' ? message.offered_at : message.at);

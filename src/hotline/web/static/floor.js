@@ -1,7 +1,7 @@
 // Supervisor actions on the wallboard: the contacts waiting (move to a queue or an agent,
 // take one oneself) and, on each agent's row, a state change, a forced log-out and, where
-// the server takes phone calls, listening in on the agent's call from one's own phone (and
-// who listens now). Every action is an API call (hotline.web.api.live.floor, .agent_state,
+// the server takes phone calls, listening in on the agent's call from one's own phone,
+// whispering to the agent or barging in (ChanSpy's modes; and who supervises now, how). Every action is an API call (hotline.web.api.live.floor, .agent_state,
 // .listening); the server checks roles.
 'use strict';
 (() => {
@@ -72,11 +72,14 @@
         };
         const note = document.createElement('span');
         note.className = 'listened muted';
+        const supervise = (mode) => () => {
+          const contact = call();
+          if (contact) act('POST', `/api/live/calls/${contact}/supervise`, {mode});
+        };
         cell.append(
-          button(t('floor.listen'), () => {
-            const contact = call();
-            if (contact) act('POST', `/api/live/calls/${contact}/supervise`, {mode: 'listen'});
-          }, 'listen secondary'),
+          button(t('floor.listen'), supervise('listen'), 'listen supervise secondary'),
+          button(t('floor.whisper'), supervise('whisper'), 'whisper supervise secondary'),
+          button(t('floor.barge'), supervise('barge'), 'barge supervise secondary'),
           button(t('floor.stop_listening'), () => {
             const session = listened.get(agent.id);
             if (session) {
@@ -91,10 +94,12 @@
     }
     if (listening) {
       const session = listened.get(agent.id);
-      cell.querySelector('.listen').hidden = agent.contact_stage !== 'talking' || !!session;
+      for (const start of cell.querySelectorAll('.supervise')) {
+        start.hidden = agent.contact_stage !== 'talking' || !!session;
+      }
       cell.querySelector('.stop-listening').hidden = !session;
       cell.querySelector('.listened').textContent =
-        session ? `${t('floor.listened_by')} ${session.supervisor}` : '';
+        session ? `${t(`floor.mode.${session.mode}`)}: ${session.supervisor}` : '';
     }
     return cell;
   }
@@ -164,6 +169,7 @@
         if (listening) {
           const sessions = (await call('GET', '/api/live/supervisions')).sessions;
           listened = new Map(sessions.map((s) => [s.agent_id, s]));
+          drawAgentControls();  // a session just started or ended shows without a board push
         }
         const data = await call('GET', '/api/live/waiting');
         const rows = data.contacts.map(contactRow);
@@ -180,12 +186,17 @@
     }, wait);
   }
 
-  document.addEventListener('hotline:board', (event) => {
-    board = event.detail;
+  function drawAgentControls() {
+    if (!board) return;
     for (const row of el('agents-table').querySelectorAll('tbody tr')) {
       const agent = board.agents.find((a) => a.id === row.dataset.agent);
       if (agent) row.appendChild(agentCell(agent));
     }
+  }
+
+  document.addEventListener('hotline:board', (event) => {
+    board = event.detail;
+    drawAgentControls();
     refreshWaiting();
   });
 })();

@@ -1,21 +1,19 @@
-"""Listening in on a live call from the wallboard (Asterisk ChanSpy's listen).
+"""Listening in, whispering and barging in on a live call from the wallboard (Asterisk
+ChanSpy's three modes).
 
 A supervisor (or manager; a team lead only on the calls of their own team(s)' agents) asks
 to listen to a phone call connected to an agent: the voice server rings the supervisor's own
 phone (the phones file's ``{supervisor, user, password}`` entry) and, once it answers, the
-supervisor hears both the caller and the agent while nobody hears them
-(:mod:`hotline.telephony.supervision`). Agents never listen (403). The start is audited
-(``call.listen``, the call and its agent); the end (the phone hung up, the session stopped
-here — by whom —, the call over) is audited by the voice server (``call.listen_end`` with the
-reason).
-
-Whisper (coach) and barge need the agent's and the caller's audio mixed with the
-supervisor's; this server does not offer them yet, so ``mode`` admits ``listen`` only.
+supervisor hears both the caller and the agent (:mod:`hotline.telephony.supervision`): in
+``listen`` nobody hears the supervisor, in ``whisper`` (coach) the agent does, in ``barge``
+both parties do; the agent's desk is told of a whisper or a barge. The same rights hold for
+the three modes. Agents never supervise (403). The start is audited (``call.listen``,
+``call.whisper``, ``call.barge``: the call and its agent); the end (the phone hung up, the
+session stopped here — by whom —, the call over) is audited by the voice server
+(``call.<mode>_end`` with the reason).
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hotline.identity import audit
 from hotline.telephony.call_center import CallCenter
+from hotline.telephony.media.g711 import Mode
 from hotline.telephony.supervision import SupervisionRefused
 from hotline.web.access import require_agent, scope_of
 from hotline.web.api.live.guards import SUPERVISION, voice_of
@@ -31,14 +30,17 @@ from hotline.web.auth import CurrentUser, db_session, require_roles
 
 router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 
-#: Who listens in: supervisors and managers on every call, team leads on their teams' calls.
+#: Who listens in, whispers and barges in: supervisors and managers on every call, team
+#: leads on their teams' calls.
 LISTENERS = ("supervisor", "team_lead", "manager")
 
 
 class Supervise(BaseModel):
-    """How to supervise: ``listen`` (the supervisor hears both parties, nobody hears them)."""
+    """How to supervise (ChanSpy's modes): ``listen`` (the supervisor hears both parties,
+    nobody hears them), ``whisper`` (the agent hears the supervisor too, the caller does not)
+    or ``barge`` (both parties hear the supervisor)."""
 
-    mode: Literal["listen"] = "listen"
+    mode: Mode = "listen"
 
 
 class SupervisionView(ResponseModel):
@@ -97,9 +99,11 @@ async def supervise(
     user: CurrentUser = Depends(require_roles(*LISTENERS)),
     session: Session = Depends(db_session, scope="function"),
 ) -> SupervisionView:
-    """Listen to a live call: the voice server rings your own phone; answer it to hear the
-    caller and the agent. 404 when no call is connected there; 403 for a team lead on
-    another team's call; 409 when your phone is not registered or someone already listens.
+    """Listen, whisper or barge in on a live call: the voice server rings your own phone;
+    answer it to hear the caller and the agent (and, in whisper, be heard by the agent; in
+    barge, by both). 404 when no call is connected there; 403 for a team lead on another
+    team's call; 409 when your phone is not registered, someone already supervises the call,
+    or whisper and barge are asked of an agent on the browser phone.
     """
     center = _voice(request)
     agent_id = _agent_on(center, contact_id)
