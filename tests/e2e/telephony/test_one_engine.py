@@ -663,7 +663,10 @@ def test_a_supervisor_whispers_and_only_the_agent_hears_them(
     # and a001's side — what the caller hears — carries a001's tone and not the supervisor's
     channels = _tone_levels(_wait(recorded, 20, "the call's recording"))
     agent_side = max(channels, key=lambda levels: levels[AGENT_HZ])
-    assert agent_side[AGENT_HZ] > 500 and agent_side[SUPERVISOR_HZ] < 50, channels
+    # (a001's tone came through at 289 in one fresh-clone run beside two busy test workers,
+    # against about 8000 on a quiet machine: the mixer's 20 ms ticks fall behind when the
+    # CPU is short; what is heard and what is not is the check)
+    assert agent_side[AGENT_HZ] > 100 and agent_side[SUPERVISOR_HZ] < 50, channels
     entries = [e.action for e in _supervision_audit(server) if e.target == contact]
     assert entries == ["call.whisper", "call.whisper_end"]
 

@@ -348,8 +348,8 @@ def test_agent_blind_transfers_with_refer_to_another_agent(tmp_path: Path) -> No
             )
             result = caller.result()
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-        events = server.wait_for(
-            lambda evs: {"finished", "recording_stopped"} <= {str(e["kind"]) for e in evs}, 10
+        events = server.wait_for(  # the recording's conversion: see the first call's test
+            lambda evs: {"finished", "recording_stopped"} <= {str(e["kind"]) for e in evs}, 30
         )
         kinds = [e["kind"] for e in events]
         [transferred] = _by_kind(events, "transferred")
