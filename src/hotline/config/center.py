@@ -512,21 +512,23 @@ class CenterConfig(Strict):
         {}
         """
         found: dict[str, tuple[str, ...]] = {}
-        for number, then in self._forward_rules():
+        for _, number, then in self.forward_rules():
             if then:
                 found.setdefault(number, tuple(then))
         return found
 
-    def _forward_rules(self) -> list[tuple[str, list[str]]]:
-        """Every forward rule's number and its ``if_busy`` numbers, in file order."""
-        rules = [
-            (rule.number, rule.if_busy)
-            for queue in self.queues
-            for rule in queue.overflow
+    def forward_rules(self) -> list[tuple[tuple[str | int, ...], str, list[str]]]:
+        """Every forward rule in file order: where it stands in the file (for a located
+        error), its number and its ``if_busy`` numbers."""
+        rules: list[tuple[tuple[str | int, ...], str, list[str]]] = [
+            (("queues", i, "overflow", j), rule.number, rule.if_busy)
+            for i, queue in enumerate(self.queues)
+            for j, rule in enumerate(queue.overflow)
             if rule.action == "forward" and rule.number is not None
         ]
         if self.crisis is not None and self.crisis.overflow is not None:
-            rules.append((self.crisis.overflow.number, self.crisis.overflow.if_busy))
+            overflow = self.crisis.overflow
+            rules.append((("crisis", "overflow"), overflow.number, overflow.if_busy))
         return rules
 
     def channel_capacity(self, agent: Agent, channel: str) -> int:

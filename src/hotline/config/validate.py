@@ -346,17 +346,8 @@ def _cross_checks(
     _check_targets(config, error, known, {"queue": queues, "team": teams, "agent": agents})
     _check_caller_rules(config, error, warn, known, queues)
     # A forwarded number's if_busy numbers: one list per number, never the number itself.
-    forwards: list[tuple[Path_, str, list[str]]] = [
-        (("queues", i, "overflow", j), rule.number, rule.if_busy)
-        for i, queue in enumerate(config.queues)
-        for j, rule in enumerate(queue.overflow)
-        if rule.number is not None
-    ]
-    if config.crisis is not None and config.crisis.overflow is not None:
-        overflow = config.crisis.overflow
-        forwards.append((("crisis", "overflow"), overflow.number, overflow.if_busy))
     fallbacks: dict[str, list[str]] = {}
-    for path, number, then in forwards:
+    for path, number, then in config.forward_rules():
         if number in then:
             error((*path, "if_busy"), f"number {number} cannot be its own if_busy number")
         elif then and fallbacks.setdefault(number, then) != then:

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
-import sys
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,15 +39,12 @@ from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
 from tests.e2e.telephony.telephony_peers import (
     HERE,
     free_port,
-    port_block,
     require_tools,
-    sip_request,
     sipp_command,
-    write_open_flow,
 )
-from tests.e2e.telephony.test_one_engine import Platform, _all_day_center, _wait
+from tests.e2e.telephony.test_one_engine import Platform, _wait, serve_sip
 from tests.e2e.web.accessibility import serious_violations
-from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "agent-secret-1"
@@ -90,54 +86,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         )
         session.commit()
     engine.dispose()
-    port, sip_port, ws_port = _free_port(), free_port(), _free_port()
-    low, high = port_block(3)
-    log = (root / "server.log").open("ab")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hotline.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--center",
-            str(_all_day_center(root / "center.yaml")),
-            "--sip",
-            f"127.0.0.1:{sip_port}",
-            "--sip-ws-port",
-            str(ws_port),
-            "--phones",
-            str(phones),
-            "--prompts",
-            str(prompts),
-            "--flow",
-            str(write_open_flow(root / "flow.yaml")),
-            "--ng",
-            f"127.0.0.1:{free_port()}",
-            "--dtmf-port",
-            str(free_port()),
-            "--rtp-ports",
-            f"{low}-{high}",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Platform(f"http://127.0.0.1:{port}", sip_port, home, 0, process)
-    deadline = time.monotonic() + 30
-    while sip_request(sip_port, timeout_s=0.3) != "SIP/2.0 200 OK":
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"serve --sip did not start: {(root / 'server.log').read_text()[-3000:]}")
-    try:
-        yield server, ws_port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    ws_port = free_port(socket.SOCK_STREAM)
+    websocket = ("--sip-ws-port", str(ws_port))
+    with serve_sip(
+        root, env, phones=phones, prompts=prompts, rtp_slot=3, extra=websocket
+    ) as served:
+        process, port, sip_port = served
+        yield Platform(f"http://127.0.0.1:{port}", sip_port, home, 0, process), ws_port
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,13 @@ forwarded through the trunk to the partner center (a ``sipp`` UAS).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,67 @@ def _hotline(env: dict[str, str], *args: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@contextmanager
+def serve_sip(
+    root: Path,
+    env: dict[str, str],
+    *,
+    phones: Path,
+    prompts: Path,
+    rtp_slot: int,
+    extra: tuple[str, ...] = (),
+) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
+    """``hotline serve --sip`` with the all-day center and the open flow on ports the kernel
+    says are free, logging to ``root/server.log``; yields once it answers OPTIONS (the
+    process, its HTTP port, its SIP port) and stops it on the way out."""
+    port, sip_port = free_port(socket.SOCK_STREAM), free_port()
+    low, high = port_block(rtp_slot)
+    with (root / "server.log").open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hotline.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--center",
+                str(_all_day_center(root / "center.yaml")),
+                "--sip",
+                f"127.0.0.1:{sip_port}",
+                "--phones",
+                str(phones),
+                "--prompts",
+                str(prompts),
+                "--flow",
+                str(write_open_flow(root / "flow.yaml")),
+                "--ng",
+                f"127.0.0.1:{free_port()}",
+                "--dtmf-port",
+                str(free_port()),
+                "--rtp-ports",
+                f"{low}-{high}",
+                *extra,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while sip_request(sip_port, timeout_s=0.3) != "SIP/2.0 200 OK":
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log_text = (root / "server.log").read_text()[-3000:]
+                    pytest.fail(f"serve --sip did not start: {log_text}")
+            yield process, port, sip_port
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, BaresipAgent]]:
     require_tools()
@@ -159,104 +222,66 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
             "--agent-id",
             agent_id,
         )
-    port, sip_port, trunk_port = free_port(), free_port(), free_port()
-    low, high = port_block(4)
-    log = (root / "server.log").open("ab")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hotline.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--center",
-            str(_all_day_center(root / "center.yaml")),
-            "--sip",
-            f"127.0.0.1:{sip_port}",
-            "--phones",
-            str(phones),
-            "--prompts",
-            str(prompts),
-            "--flow",
-            str(write_open_flow(root / "flow.yaml")),
-            "--ng",
-            f"127.0.0.1:{free_port()}",
-            "--dtmf-port",
-            str(free_port()),
-            "--rtp-ports",
-            f"{low}-{high}",
-            "--trunk",
-            f"sip:{{number}}@127.0.0.1:{trunk_port}",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Platform(f"http://127.0.0.1:{port}", sip_port, home, trunk_port, process)
-    deadline = time.monotonic() + 30
-    while sip_request(sip_port, timeout_s=0.3) != "SIP/2.0 200 OK":
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"serve --sip did not start: {(root / 'server.log').read_text()[-3000:]}")
-    agent = BaresipAgent(
-        workdir=root / "agent",
-        user="1001",
-        password=PASSWORD,
-        registrar_port=sip_port,
-        voice=_tone_wav(root / "a001.wav", AGENT_HZ),
-        slot=5,
-        talk_s=60.0,  # the desk hangs up, not the phone
-        heard_dir=root / "agent-heard",  # what a001 hears when whispered to
-    )
-    (root / "agent-heard").mkdir()
-    agent.start()
-    second = BaresipAgent(
-        workdir=root / "agent-a006",
-        user="1006",
-        password=PASSWORD,
-        registrar_port=sip_port,
-        voice=prompts / "zh-CN" / "welcome.wav",
-        slot=7,
-        talk_s=60.0,
-    )
-    second.start()
-    supervisor = BaresipAgent(
-        workdir=root / "supervisor",
-        user="2001",
-        password=PASSWORD,
-        registrar_port=sip_port,
-        voice=_tone_wav(root / "supervisor.wav", SUPERVISOR_HZ),
-        slot=2,
-        talk_s=120.0,  # the session is ended from the wallboard
-        heard_dir=root / "heard",
-    )
-    (root / "heard").mkdir()
-    supervisor.start()
-    server.supervisor = supervisor
-    try:
-        # a006 stays on a break until the consult test needs them
-        a006 = server.client("a006")
+    trunk_port = free_port()
+    trunk = ("--trunk", f"sip:{{number}}@127.0.0.1:{trunk_port}")
+    with serve_sip(root, env, phones=phones, prompts=prompts, rtp_slot=4, extra=trunk) as served:
+        process, port, sip_port = served
+        server = Platform(f"http://127.0.0.1:{port}", sip_port, home, trunk_port, process)
+        agent = BaresipAgent(
+            workdir=root / "agent",
+            user="1001",
+            password=PASSWORD,
+            registrar_port=sip_port,
+            voice=_tone_wav(root / "a001.wav", AGENT_HZ),
+            slot=5,
+            talk_s=60.0,  # the desk hangs up, not the phone
+            heard_dir=root / "agent-heard",  # what a001 hears when whispered to
+        )
+        (root / "agent-heard").mkdir()
+        agent.start()
+        second = BaresipAgent(
+            workdir=root / "agent-a006",
+            user="1006",
+            password=PASSWORD,
+            registrar_port=sip_port,
+            voice=prompts / "zh-CN" / "welcome.wav",
+            slot=7,
+            talk_s=60.0,
+        )
+        second.start()
+        supervisor = BaresipAgent(
+            workdir=root / "supervisor",
+            user="2001",
+            password=PASSWORD,
+            registrar_port=sip_port,
+            voice=_tone_wav(root / "supervisor.wav", SUPERVISOR_HZ),
+            slot=2,
+            talk_s=120.0,  # the session is ended from the wallboard
+            heard_dir=root / "heard",
+        )
+        (root / "heard").mkdir()
+        supervisor.start()
+        server.supervisor = supervisor
         try:
-            _wait(
-                lambda: a006.get("/api/live/agents/a006").json()["state"] == "available",
-                10,
-                "a006 available after the phone registered",
-            )
-            a006.post("/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"})
+            # a006 stays on a break until the consult test needs them
+            a006 = server.client("a006")
+            try:
+                _wait(
+                    lambda: a006.get("/api/live/agents/a006").json()["state"] == "available",
+                    10,
+                    "a006 available after the phone registered",
+                )
+                a006.post(
+                    "/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"}
+                )
+            finally:
+                a006.close()
+            server.second = second
+            yield server, agent
         finally:
-            a006.close()
-        server.second = second
-        yield server, agent
-    finally:
-        supervisor.stop()
-        second.stop()
-        agent.stop()
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            supervisor.stop()
+            second.stop()
+            agent.stop()
 
 
 @pytest.fixture
