@@ -142,8 +142,11 @@ def serve_command(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     database = database_url or load_settings().database_url or None
-    if dialler and (not trunk or not database):
-        raise typer.BadParameter("--dialler needs --trunk and a database (--database-url)")
+    if dialler and (not (trunk or menus.get("trunks")) or not database):
+        raise typer.BadParameter(
+            "--dialler needs a trunk (--trunk or the center file's trunks) and a database "
+            "(--database-url)"
+        )
     if dial_ring_timeout <= 0:
         raise typer.BadParameter(f"--dial-ring-timeout must be above 0, not {dial_ring_timeout}")
     if emergency_prompt:

@@ -27,6 +27,7 @@ from hotline.config.grading import GradingConfig
 from hotline.config.sms_notices import SmsNoticeRule
 from hotline.config.surveys import SurveysConfig
 from hotline.config.targets import Targets
+from hotline.config.trunks import Trunk
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
 
@@ -417,6 +418,9 @@ class CenterConfig(Strict):
     crisis: CrisisConfig | None = None
     surveys: SurveysConfig | None = None
     sms_notices: list[SmsNoticeRule] = Field(default_factory=list)
+    #: The outbound trunks: a site's calls out leave by its own, else by the one without a
+    #: site (the center's default; :func:`hotline.config.trunks.choose_trunk`).
+    trunks: list[Trunk] = Field(default_factory=list)
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.
