@@ -474,11 +474,15 @@ def day_adherence(
     request: Request,
     day: date | None = Query(None, description="local day (default: today)"),
     team: str | None = Query(None, max_length=64),
+    site: str | None = Query(
+        None, min_length=1, max_length=64, description="one site's agents (default: all)"
+    ),
     user: CurrentUser = Depends(require_roles(*ADHERENCE_READERS)),
     session: Session = Depends(read_session, scope="function"),
 ) -> DayAdherenceOut:
     """One day's adherence per agent, attendance per shift and shrinkage by reason code
-    against the roster in force, as far as the day has come."""
+    against the roster in force, as far as the day has come; with ``site``, of that site's
+    agents (their own site, else their team's)."""
     center = _center(request)
     zone = ZoneInfo(center.center.timezone)
     now = datetime.now(UTC)
@@ -486,8 +490,16 @@ def day_adherence(
     scope = scope_of(request, user)
     if team is not None and not scope.covers_team(team):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"team {team} is not one you lead")
+    if site is not None and site not in {s.id for s in center.sites}:
+        known = ", ".join(s.id for s in center.sites) or "none"
+        raise ValidationFailed([Problem(rule=f"no site {site!r} (sites: {known})", field="site")])
+    sites = center.agent_sites()
     people = [
-        a.id for a in center.agents if scope.covers(a.id) and (team is None or a.team == team)
+        a.id
+        for a in center.agents
+        if scope.covers(a.id)
+        and (team is None or a.team == team)
+        and (site is None or sites.get(a.id) == site)
     ]
     since = datetime.combine(day, time(), zone)
     return day_figures(
