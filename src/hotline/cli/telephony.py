@@ -82,7 +82,9 @@ def serve_command(
         "empty: none.",
     ),
     trunk: str = typer.Option(
-        "", help="Outbound trunk URI template, e.g. 'sip:{number}@10.0.0.1:5060' (click-to-dial)."
+        "",
+        help="Outbound trunk URI template, e.g. 'sip:{number}@10.0.0.1:5060' (click-to-dial), "
+        "used where the center file's trunks name none for the call's site and no default.",
     ),
     control_port: int = typer.Option(
         0, help="Local TCP port (127.0.0.1) taking JSON-line origination requests (0: none)."
