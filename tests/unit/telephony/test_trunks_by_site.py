@@ -10,9 +10,11 @@ import dataclasses
 
 from hotline.config.validate import check_text
 from hotline.telephony.call_center import CallCenter
+from hotline.telephony.dialler import DialCampaign
 from hotline.telephony.ports import AgentPhone
 from hotline.telephony.server import SAMPLE_CENTER, caller_options
 from tests.unit.telephony.test_call_center import Rig, _to_queue
+from tests.unit.telephony.test_dialler import make_dialler
 
 TRUNKS = """
 trunks:
@@ -100,5 +102,31 @@ def test_a_forwarded_caller_leaves_by_the_trunk_of_the_queues_site() -> None:
         assert dialling.data["trunk"] == "hefei-ct"
         rig.center.hung_up(leg)
         await rig.settle()
+
+    asyncio.run(scenario())
+
+
+def test_a_campaign_dials_by_the_trunk_of_its_queues_site() -> None:
+    async def scenario() -> None:
+        configured = _rig().center.settings  # the sample center's sites and these trunks
+        for queue, expected in (
+            ("vip", ("sip:02866667777@10.2.0.1:5060", "02888880000")),
+            ("repair", ("sip:02866667777@10.1.0.1:5060", "055163360000")),
+        ):
+            center, dialler, sip, sink, lists = make_dialler(["02866667777"])
+            center.settings = dataclasses.replace(
+                center.settings,
+                trunk=None,
+                trunks=configured.trunks,
+                agent_sites=configured.agent_sites,
+                queue_sites=configured.queue_sites,
+            )
+            lists.campaigns = [DialCampaign(7, "progressive", ("a001",), queue=queue)]
+            center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+            await dialler.round()
+            [(_, leg, contact)] = [a for a in sip.actions if a[0] == "dial"]
+            assert (contact, sip.callers[leg]) == expected
+            [arrived] = [e for e in sink.events if e.kind.value == "arrived"]
+            assert arrived.data["trunk"] == ("chengdu-cu" if queue == "vip" else "hefei-ct")
 
     asyncio.run(scenario())
