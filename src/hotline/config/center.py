@@ -505,6 +505,26 @@ class CenterConfig(Strict):
         """Each queue's site (queues without one are left out)."""
         return {queue.id: queue.site for queue in self.queues if queue.site is not None}
 
+    def site_members(self, site: str) -> tuple[set[str], set[str]]:
+        """The queues and the agents of ``site`` (an agent's own site, else its team's);
+        ``ValueError`` naming the sites there are when there is no such site.
+
+        >>> from pathlib import Path
+        >>> from hotline.config.validate import load_center
+        >>> center = load_center(Path(__file__).parent / "samples/appliance_center.yaml")
+        >>> sorted(center.site_members("hefei")[0])
+        ['installation', 'repair']
+        >>> center.site_members("wuhan")
+        Traceback (most recent call last):
+        ...
+        ValueError: no site 'wuhan' (sites: hefei, chengdu)
+        """
+        if site not in {s.id for s in self.sites}:
+            known = ", ".join(s.id for s in self.sites) or "none"
+            raise ValueError(f"no site {site!r} (sites: {known})")
+        queues = {q for q, s in self.queue_sites().items() if s == site}
+        return queues, {a for a, s in self.agent_sites().items() if s == site}
+
     def forward_fallbacks(self) -> dict[str, tuple[str, ...]]:
         """The numbers tried next when a forwarded caller's number is busy, unreachable or
         does not answer, by that number (the queues' ``forward`` rules and crisis mode's

@@ -889,13 +889,13 @@ def site_members(center: CenterConfig, site: str) -> tuple[set[str], set[str]]:
     """The queues and the agents of ``site`` (a queue's own site; an agent's own, else its
     team's). Raises :class:`ValidationFailed` on ``site`` when there is no such site or it
     answers no queue."""
-    if site not in {s.id for s in center.sites}:
-        known = ", ".join(s.id for s in center.sites) or "none"
-        raise ValidationFailed([Problem(rule=f"no site {site!r} (sites: {known})", field="site")])
-    queues = {q for q, s in center.queue_sites().items() if s == site}
+    try:
+        queues, agents = center.site_members(site)
+    except ValueError as unknown:
+        raise ValidationFailed([Problem(rule=str(unknown), field="site")]) from None
     if not queues:
         raise ValidationFailed([Problem(rule=f"site {site!r} answers no queue", field="site")])
-    return queues, {a for a, s in center.agent_sites().items() if s == site}
+    return queues, agents
 
 
 def site_center(center: CenterConfig, site: str | None) -> tuple[MultiSkillCenter, list[str]]:

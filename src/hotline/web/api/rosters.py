@@ -490,16 +490,18 @@ def day_adherence(
     scope = scope_of(request, user)
     if team is not None and not scope.covers_team(team):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"team {team} is not one you lead")
-    if site is not None and site not in {s.id for s in center.sites}:
-        known = ", ".join(s.id for s in center.sites) or "none"
-        raise ValidationFailed([Problem(rule=f"no site {site!r} (sites: {known})", field="site")])
-    sites = center.agent_sites()
+    here: set[str] | None = None
+    if site is not None:
+        try:
+            here = center.site_members(site)[1]
+        except ValueError as unknown:
+            raise ValidationFailed([Problem(rule=str(unknown), field="site")]) from None
     people = [
         a.id
         for a in center.agents
         if scope.covers(a.id)
         and (team is None or a.team == team)
-        and (site is None or sites.get(a.id) == site)
+        and (here is None or a.id in here)
     ]
     since = datetime.combine(day, time(), zone)
     return day_figures(
