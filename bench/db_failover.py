@@ -18,7 +18,14 @@ promoted standby (``hotline.live.failover_drill.kill_primary``):
 
 Between rounds the old primary rejoins as a standby (``rejoin_s``, Patroni's pg_rewind).
 
+``--site-loss``: the whole primary site dies — its Patroni is killed with SIGKILL together
+with its PostgreSQL, so nobody gives up the leader key and the standby is promoted only once
+the key's time to live (``ttl_s``, Patroni's ``ttl``) has run out; ``promote_over_ttl`` is
+``promote_s`` against it. The site is then started again (its Patroni, which rejoins it as a
+standby).
+
     .venv/bin/python bench/db_failover.py [--quick] [--rounds N] [--rows 50] [--asynchronous]
+        [--site-loss] [--ttl 10]
 
 Prints progress on stderr and one JSON line last on stdout.
 """
@@ -54,6 +61,14 @@ def main() -> None:
     parser.add_argument(
         "--asynchronous", action="store_true", help="asynchronous replication (may lose commits)"
     )
+    parser.add_argument(
+        "--site-loss",
+        action="store_true",
+        help="kill the primary's Patroni with its PostgreSQL (the whole site), not only PostgreSQL",
+    )
+    parser.add_argument(
+        "--ttl", type=int, default=10, help="Patroni's leader key time to live, s (default 10)"
+    )
     args = parser.parse_args()
     # A SIGTERM unwinds like Ctrl-C, so the cluster's processes are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -61,7 +76,7 @@ def main() -> None:
     synchronous = not args.asynchronous
     console = Console(stderr=True)
     started = time.monotonic()
-    with PostgresCluster(synchronous=synchronous) as cluster:
+    with PostgresCluster(synchronous=synchronous, ttl_s=args.ttl) as cluster:
         admin = create_engine(sqlalchemy_url(cluster.url("postgres")), isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text("CREATE DATABASE hotline"))
@@ -72,7 +87,8 @@ def main() -> None:
         results = []
         rejoins = []
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("kill -9 the primary", total=rounds)
+            what = "the primary's site" if args.site_loss else "the primary"
+            task = progress.add_task(f"kill -9 {what}", total=rounds)
             for _ in range(rounds):
                 run = uuid.uuid4().hex[:6]
                 for n in range(args.rows):
@@ -82,8 +98,20 @@ def main() -> None:
                         kind="contact",
                         payload={"contact_id": f"B-{run}-{n}", "queue": QUEUE},
                     )
-                results.append(kill_primary(cluster, factory, partition=PARTITION, queue=QUEUE))
+                result = kill_primary(
+                    cluster,
+                    factory,
+                    partition=PARTITION,
+                    queue=QUEUE,
+                    whole_site=args.site_loss,
+                    timeout_s=60.0 + args.ttl,
+                )
+                results.append(result)
                 rejoin_from = time.monotonic()
+                if args.site_loss:  # the site comes back: its Patroni rejoins it as a standby
+                    cluster.start_member(
+                        next(m for m in cluster.members if m.name == result.killed)
+                    )
                 cluster.wait_streaming(timeout_s=120)  # the old primary follows again
                 rejoins.append(time.monotonic() - rejoin_from)
                 progress.advance(task)
@@ -93,6 +121,8 @@ def main() -> None:
     summary = {
         "bench": "db_failover",
         "synchronous": synchronous,
+        "site_loss": args.site_loss,
+        "ttl_s": args.ttl,
         "rounds": len(results),
         "rows_per_round": args.rows,
         "promote_s": round(max(promotes), 3),
@@ -101,6 +131,7 @@ def main() -> None:
         "patroni_s": round(max(patronis), 3),
         "patroni_each_s": patronis,
         "write_over_patroni": round(statistics.median(promotes) / statistics.median(patronis), 2),
+        "promote_over_ttl": round(max(promotes) / args.ttl, 2),
         "rejoin_each_s": [round(r, 1) for r in rejoins],
         "committed": results[-1].committed,
         "acknowledged_under_kill_each": [r.acknowledged for r in results],

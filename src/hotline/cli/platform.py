@@ -365,7 +365,8 @@ def serve(
         "",
         "--trunk",
         help="With --sip: outbound trunk URI template, e.g. 'sip:{number}@10.0.0.1:5060' "
-        "(click-to-dial and callbacks).",
+        "(click-to-dial and callbacks), used where the center file's trunks name none for "
+        "the call's site and no default.",
     ),
     ng: str = typer.Option(
         "127.0.0.1:22222", "--ng", help="With --sip: rtpengine ng control address host:port."

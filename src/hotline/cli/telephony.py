@@ -82,7 +82,9 @@ def serve_command(
         "empty: none.",
     ),
     trunk: str = typer.Option(
-        "", help="Outbound trunk URI template, e.g. 'sip:{number}@10.0.0.1:5060' (click-to-dial)."
+        "",
+        help="Outbound trunk URI template, e.g. 'sip:{number}@10.0.0.1:5060' (click-to-dial), "
+        "used where the center file's trunks name none for the call's site and no default.",
     ),
     control_port: int = typer.Option(
         0, help="Local TCP port (127.0.0.1) taking JSON-line origination requests (0: none)."
@@ -142,8 +144,11 @@ def serve_command(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     database = database_url or load_settings().database_url or None
-    if dialler and (not trunk or not database):
-        raise typer.BadParameter("--dialler needs --trunk and a database (--database-url)")
+    if dialler and (not (trunk or menus.get("trunks")) or not database):
+        raise typer.BadParameter(
+            "--dialler needs a trunk (--trunk or the center file's trunks) and a database "
+            "(--database-url)"
+        )
     if dial_ring_timeout <= 0:
         raise typer.BadParameter(f"--dial-ring-timeout must be above 0, not {dial_ring_timeout}")
     if emergency_prompt:

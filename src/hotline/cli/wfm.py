@@ -33,6 +33,7 @@ from hotline.wfm.forecast import (
 )
 
 if TYPE_CHECKING:
+    from hotline.config.center import CenterConfig
     from hotline.web.api.planning import MultiSkillLoads
 
 console = Console()
@@ -128,6 +129,34 @@ def _records(*, contacts: list[Path], bank: Path | None, tz: str) -> tuple[list[
         for problem in exc.problems[:50]:
             error_console.print(f"[red]error[/red] {problem}", highlight=False)
         raise typer.Exit(1) from exc
+
+
+SITE_HELP = "Only this site's queues and agents (from the center file; default: the whole center)."
+CENTER_HELP = "Center configuration (default: the one the server uses)."
+
+
+def _center(center_file: Path | None) -> CenterConfig:
+    """The center file, checked; its problems printed, located, and exit 1 when broken."""
+    from hotline.cli.platform import center_path
+    from hotline.config.validate import check_file
+    from hotline.core.settings import load_settings
+
+    checked = check_file(center_path(load_settings().home, center_file))
+    if not checked.ok or checked.config is None:
+        for problem in checked.errors:
+            error_console.print(f"[red]error[/red] {problem}", highlight=False)
+        raise typer.Exit(1)
+    return checked.config
+
+
+def _site(site: str, center_file: Path | None) -> tuple[set[str], set[str]]:
+    """The queues and agents of ``site`` in the center file (``--site``, ``--center``)."""
+    from hotline.web.api.planning import site_members
+
+    try:
+        return site_members(_center(center_file), site)
+    except ValidationFailed as exc:
+        raise typer.BadParameter(str(exc), param_hint="--site") from None
 
 
 def _history(
@@ -279,6 +308,8 @@ def forecast_command(
     calendar: str | None = typer.Option(None, "--calendar", help=CALENDAR_HELP),
     channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
     queue: str | None = typer.Option(None, "--queue", help="Only this queue."),
+    site: str | None = typer.Option(None, "--site", help=SITE_HELP),
+    center_file: Path | None = typer.Option(None, "--center", help=CENTER_HELP),
     level: float = typer.Option(0.8, "--level", help="Prediction-interval coverage."),
     by_channel: bool = typer.Option(
         False, "--by-channel", help="One forecast per channel, with a channel column."
@@ -292,12 +323,23 @@ def forecast_command(
     output: str = typer.Option("csv", "--format", help="csv, json or table."),
     out: Path | None = typer.Option(None, "--out", help="Write to a file (.csv or .xlsx)."),
 ) -> None:
-    """Forecast offered contacts and AHT per interval, with prediction bounds.
+    """Forecast offered contacts and AHT per interval, with prediction bounds; with
+    ``--site``, of the contacts of that site's queues only.
 
     Example: ``hotline wfm forecast --contacts calls.csv --horizon 14d --interval 30m``.
     """
     interval_s = _interval_seconds(interval)
     records, zone = _records(contacts=contacts, bank=bank, tz=tz)
+    if site is not None:
+        site_queues = _site(site, center_file)[0]
+        records = [r for r in records if r.queue in site_queues]
+        if not records:
+            error_console.print(
+                f"[red]error[/red] no contacts of site {site}'s queues "
+                f"({', '.join(sorted(site_queues))}) in the history",
+                highlight=False,
+            )
+            raise typer.Exit(1)
     if by_channel and channel is None:
         channels: list[str | None] = sorted({r.channel for r in records})
     else:
@@ -620,13 +662,16 @@ def adherence_command(
     day: str = typer.Option(..., "--date", help="The day to check, YYYY-MM-DD (local)."),
     tz: str = typer.Option("UTC", "--tz", help="The center's time zone."),
     teams: Path | None = typer.Option(None, "--teams", help="CSV agent,team for team figures."),
+    site: str | None = typer.Option(None, "--site", help=SITE_HELP),
+    center_file: Path | None = typer.Option(None, "--center", help=CENTER_HELP),
     grace: str = typer.Option("5m", "--grace", help="Shortest exception listed."),
     replication: int | None = typer.Option(
         None, "--replication", help="Which simulation run of a Parquet log."
     ),
     output: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
-    """Adherence and conformance per agent and team from agent-state events, and exceptions."""
+    """Adherence and conformance per agent and team from agent-state events, and exceptions;
+    with ``--site``, of that site's agents (their own site, else their team's) only."""
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
@@ -638,9 +683,15 @@ def adherence_command(
     if teams is not None:
         with teams.open(newline="", encoding="utf-8") as handle:
             team_map = {row["agent"]: row["team"] for row in dict_rows(handle, source=str(teams))}
+    schedule = files.read_roster(roster, tz=tz)
+    log = files.read_events(events, replication=replication)
+    if site is not None:
+        site_agents = _site(site, center_file)[1]
+        schedule = [a for a in schedule if a.agent_id in site_agents]
+        log = [e for e in log if e.agent_id in site_agents]
     report = adherence_report(
-        schedule=files.read_roster(roster, tz=tz),
-        events=files.read_events(events, replication=replication),
+        schedule=schedule,
+        events=log,
         window_start=start.timestamp(),
         window_end=(start + timedelta(days=1)).timestamp(),
         teams=team_map,
@@ -1166,9 +1217,7 @@ def requirements_command(
     ),
     replications: int = typer.Option(2, "--replications", min=2, max=10),
     seed: int = typer.Option(1, "--seed", help="Random seed (printed, so runs repeat)."),
-    center_file: Path | None = typer.Option(
-        None, "--center", help="Center configuration (default: the one the server uses)."
-    ),
+    center_file: Path | None = typer.Option(None, "--center", help=CENTER_HELP),
     output: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Agents required per half hour for the queues of a site (or all), from the stored
@@ -1186,9 +1235,7 @@ def requirements_command(
     from datetime import UTC, date, datetime
     from zoneinfo import ZoneInfo
 
-    from hotline.cli.platform import _sessions, center_path
-    from hotline.config.validate import check_file
-    from hotline.core.settings import load_settings
+    from hotline.cli.platform import _sessions
     from hotline.store.db import reading, session_scope
     from hotline.web.api.planning import (
         CLOCK,
@@ -1202,12 +1249,7 @@ def requirements_command(
         raise typer.BadParameter("format must be table or json")
     if start is not None and not re.fullmatch(CLOCK, start):
         raise typer.BadParameter("--start is a time like 10:00")
-    checked = check_file(center_path(load_settings().home, center_file))
-    if not checked.ok or checked.config is None:
-        for problem in checked.errors:
-            error_console.print(f"[red]error[/red] {problem}", highlight=False)
-        raise typer.Exit(1)
-    center = checked.config
+    center = _center(center_file)
     now = datetime.now(UTC)
     try:
         wanted = date.fromisoformat(day) if day else now.astimezone(

@@ -27,6 +27,7 @@ from hotline.config.grading import GradingConfig
 from hotline.config.sms_notices import SmsNoticeRule
 from hotline.config.surveys import SurveysConfig
 from hotline.config.targets import Targets
+from hotline.config.trunks import Trunk
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
 
@@ -417,6 +418,9 @@ class CenterConfig(Strict):
     crisis: CrisisConfig | None = None
     surveys: SurveysConfig | None = None
     sms_notices: list[SmsNoticeRule] = Field(default_factory=list)
+    #: The outbound trunks: a site's calls out leave by its own, else by the one without a
+    #: site (the center's default; :func:`hotline.config.trunks.choose_trunk`).
+    trunks: list[Trunk] = Field(default_factory=list)
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.
@@ -500,6 +504,26 @@ class CenterConfig(Strict):
     def queue_sites(self) -> dict[str, str]:
         """Each queue's site (queues without one are left out)."""
         return {queue.id: queue.site for queue in self.queues if queue.site is not None}
+
+    def site_members(self, site: str) -> tuple[set[str], set[str]]:
+        """The queues and the agents of ``site`` (an agent's own site, else its team's);
+        ``ValueError`` naming the sites there are when there is no such site.
+
+        >>> from pathlib import Path
+        >>> from hotline.config.validate import load_center
+        >>> center = load_center(Path(__file__).parent / "samples/appliance_center.yaml")
+        >>> sorted(center.site_members("hefei")[0])
+        ['installation', 'repair']
+        >>> center.site_members("wuhan")
+        Traceback (most recent call last):
+        ...
+        ValueError: no site 'wuhan' (sites: hefei, chengdu)
+        """
+        if site not in {s.id for s in self.sites}:
+            known = ", ".join(s.id for s in self.sites) or "none"
+            raise ValueError(f"no site {site!r} (sites: {known})")
+        queues = {q for q, s in self.queue_sites().items() if s == site}
+        return queues, {a for a, s in self.agent_sites().items() if s == site}
 
     def forward_fallbacks(self) -> dict[str, tuple[str, ...]]:
         """The numbers tried next when a forwarded caller's number is busy, unreachable or

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from hotline.config.center import CenterConfig
 from hotline.config.evaluation import phrase_key
 from hotline.config.flow import HoursNode, QueueNode
+from hotline.config.trunks import trunk_problems
 from hotline.core.documents import DocumentRefused, compose_yaml, construct_yaml
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.requirements import (
@@ -355,6 +356,8 @@ def _cross_checks(
                 (*path, "if_busy"),
                 f"another forward rule for {number} tries {fallbacks[number]} if busy, not {then}",
             )
+    for where, broken in trunk_problems(config.trunks, sites):
+        error(where, broken)
     if config.crisis is not None:
         for i, queue_id in enumerate(config.crisis.close_queues):
             known(("crisis", "close_queues", i), queue_id, queues, "queue")

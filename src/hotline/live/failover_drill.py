@@ -606,6 +606,7 @@ def kill_primary(
     queue: str,
     callers_per_s: float | None = None,
     timeout_s: float = 60.0,
+    whole_site: bool = False,
 ) -> PrimaryKill:
     """``kill -9`` the primary's PostgreSQL while callers are being accepted (back to back,
     or ``callers_per_s``, a rate a partition owner and its agents keep up with), then accept
@@ -615,13 +616,20 @@ def kill_primary(
 
     A write that fails meanwhile (the dead primary's pooled connection, no primary yet) is
     tried again every 50 ms: what a caller of the product sees during the switch.
+
+    ``whole_site``: kill the primary's Patroni with its PostgreSQL (the site is lost): the
+    standby is promoted only after the leader key's time to live, and the killed member
+    stays down until the caller starts it again (:meth:`PostgresCluster.start_member`).
     """
     old = cluster.wait_streaming(timeout_s=timeout_s)
     before = _committed_ids(session_factory)
     callers = _Callers(session_factory, partition=partition, queue=queue, rate=callers_per_s)
     wait_for(lambda: len(callers.acknowledged) >= 5, timeout_s=timeout_s, what="callers accepted")
     killed_at = time.monotonic()
-    cluster.kill_postmaster(old)
+    if whole_site:
+        cluster.kill_site(old)
+    else:
+        cluster.kill_postmaster(old)
     patroni_s: float | None = None
     # Writes the dying primary still took (its backends outlive the postmaster for a moment,
     # and in synchronous mode its standby acknowledged them): committed, so checked too.

@@ -380,6 +380,24 @@ class PostgresCluster:
         os.kill(pid, signal.SIGKILL)
         return pid
 
+    def kill_site(self, member: Member) -> int:
+        """``kill -9`` ``member``'s Patroni *and* its PostgreSQL together, as when the whole
+        site (its machine, its power, its link) is lost; return the postmaster's pid.
+
+        With its Patroni dead nobody releases or renews the leader key: the standby's Patroni
+        promotes only once the key's time to live (``ttl_s``) has run out. Patroni starts
+        PostgreSQL in a session of its own (so it may outlive Patroni), hence two kills.
+        :meth:`start_member` brings the site back; it rejoins as a standby.
+        """
+        pid = member.postmaster_pid()
+        if member.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(member.process.pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
+        if member.process is not None:
+            member.process.wait(timeout=10)
+        return pid
+
     def stop(self, *, keep_logs: bool = False) -> None:
         """Stop every member and etcd (kill their process groups); remove the folder unless
         ``keep_logs``."""

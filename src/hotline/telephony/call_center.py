@@ -61,6 +61,7 @@ from hotline.config.caller_rules import (
     route_caller,
 )
 from hotline.config.flow import Flow
+from hotline.config.trunks import OutboundRoute, Trunk, choose_trunk
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event, EventKind, Outcome
 from hotline.ivr.interpreter import (
@@ -249,6 +250,24 @@ class CallCenterSettings:
     # A forwarded number's next numbers, tried in order when it is busy, unreachable or does
     # not answer (the center file's ``if_busy``: :meth:`CenterConfig.forward_fallbacks`).
     forward_fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The center file's trunks and the sites of its agents and queues: a call out leaves by
+    # its site's trunk, else the center's default, else ``trunk`` (the server's --trunk).
+    trunks: tuple[Trunk, ...] = ()
+    agent_sites: Mapping[str, str] = field(default_factory=dict)
+    queue_sites: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def dials_out(self) -> bool:
+        """Whether any call out can be placed (a trunk in the center file or ``--trunk``)."""
+        return self.trunk is not None or bool(self.trunks)
+
+    def route_out(
+        self, *, agent_id: str | None = None, queue: str | None = None
+    ) -> OutboundRoute | None:
+        """The trunk a call out of ``agent_id`` (else of ``queue``) leaves by: the site of the
+        agent, else of the queue, chooses (:func:`~hotline.config.trunks.choose_trunk`)."""
+        site = self.agent_sites.get(agent_id or "") or self.queue_sites.get(queue or "")
+        return choose_trunk(self.trunks, site=site, fallback=self.trunk)
 
 
 class CallCenter:
@@ -1015,7 +1034,7 @@ class CallCenter:
         return call.state.waiting
 
     def _may_call_back(self, call: Call) -> bool:
-        return self.settings.trunk is not None and self._waiting(call)
+        return self.settings.dials_out and self._waiting(call)
 
     def _request_callback(self, call: Call) -> None:
         """The caller pressed for a callback: the ACD keeps their place, the caller is told."""

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hotline.config.trunks import OutboundRoute
 from hotline.core.clock import Clock
 from hotline.core.events import Event, EventKind
 from hotline.ivr.interpreter import Interpreter, IvrState
@@ -127,8 +128,15 @@ class OutboundSettings(Protocol):
     """The driver's settings as calls out see them."""
 
     @property
-    def trunk(self) -> str | None:
-        """The outbound trunk as a SIP URI template (``{number}`` is the dialled number)."""
+    def dials_out(self) -> bool:
+        """Whether any call out can be placed (some trunk is configured)."""
+        ...
+
+    def route_out(
+        self, *, agent_id: str | None = None, queue: str | None = None
+    ) -> OutboundRoute | None:
+        """The trunk a call out of ``agent_id`` (else of ``queue``) leaves by (its site's,
+        else the center's default, else the server's ``--trunk``); ``None``: none at all."""
         ...
 
     @property

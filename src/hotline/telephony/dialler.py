@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hotline.campaigns.rules import DialMode
+from hotline.config.trunks import OutboundRoute
 from hotline.core.events import Direction, EventKind
 from hotline.core.events import Outcome as ContactOutcome
 from hotline.pacing.pacers import Pacer, PredictivePacer, ProgressivePacer
@@ -426,7 +427,7 @@ class Dialler:
                     campaign.pacer_day = campaign.book.day
                 if campaign.pacer.calls_to_place(campaign.book.state(now)) < 1:
                     return
-                if self.center.settings.trunk is None:
+                if self._route(campaign) is None:
                     return
                 contact_id = f"d-{secrets.token_hex(6)}"
                 record = await self.lists.claim(
@@ -444,6 +445,10 @@ class Dialler:
         finally:
             campaign.placing = False
 
+    def _route(self, campaign: _Campaign) -> OutboundRoute | None:
+        """The trunk of the campaign queue's site (else the center's, else ``--trunk``)."""
+        return self.center.settings.route_out(queue=campaign.info.queue)
+
     async def _give_back(self, contact_id: str, record: DialRecord) -> None:
         """A record claimed but not dialled (the budget changed meanwhile): back to the list,
         as the desk's skip does, with no attempt counted."""
@@ -453,8 +458,8 @@ class Dialler:
 
     async def _dial(self, campaign: _Campaign, contact_id: str, record: DialRecord) -> None:
         center = self.center
-        trunk = center.settings.trunk
-        assert trunk is not None
+        route = self._route(campaign)
+        assert route is not None
         leg = f"dl-{next(self._legs)}"
         call = DialledCall(contact_id, campaign.info.id, record, leg, center.clock.now())
         self._feed(campaign, CallPlaced(at=call.placed_at, call_id=contact_id))
@@ -467,6 +472,7 @@ class Dialler:
             reason="campaign",
             campaign=campaign.info.id,
             record=record.id,
+            trunk=route.trunk_id,
         )
         try:
             to_customer = await center.media.offer(
@@ -477,7 +483,10 @@ class Dialler:
             return
         self._by_leg[leg] = call
         center.sip.dial(
-            leg, contact=trunk.format(number=record.number), caller="hotline", sdp=to_customer
+            leg,
+            contact=route.contact(record.number),
+            caller=route.caller("hotline"),
+            sdp=to_customer,
         )
         call.timer = asyncio.get_running_loop().call_later(
             self.ring_timeout_s, self._ring_timeout, contact_id

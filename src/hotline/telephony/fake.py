@@ -129,6 +129,7 @@ class FakeSignalling:
     actions: list[tuple[str, ...]] = field(default_factory=list)
     answers: list[tuple[str, str]] = field(default_factory=list)  # (leg, SDP) in order
     offers: dict[str, str] = field(default_factory=dict)  # dialled leg -> the SDP it offered
+    callers: dict[str, str] = field(default_factory=dict)  # dialled leg -> calling party
 
     def answer(self, leg: str, sdp: str) -> None:
         """Remember the answer."""
@@ -144,8 +145,9 @@ class FakeSignalling:
         self.actions.append(("hang_up", leg))
 
     def dial(self, leg: str, *, contact: str, caller: str, sdp: str) -> None:
-        """Remember the dial and its SDP."""
+        """Remember the dial, the calling party it presents and its SDP."""
         self.actions.append(("dial", leg, contact))
+        self.callers[leg] = caller
         self.offers[leg] = sdp
 
     def update(self, leg: str, sdp: str) -> None:

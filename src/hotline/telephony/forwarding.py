@@ -4,7 +4,8 @@ after hours.
 When the routing engine forwards a caller — an overflow rule's ``forward`` action: crisis
 mode's overflow past a bound (:mod:`hotline.routing.crisis`), a queue's after-hours rule in
 the center file — the voice driver releases them from the queue with "transferring you" and,
-as a B2BUA, dials the number through the outbound trunk, offering the caller's media relay
+as a B2BUA, dials the number through the outbound trunk of the queue's site (else the
+center's default trunk, else the server's ``--trunk``), offering the caller's media relay
 (its other side, as for an agent's phone). When the far end answers, the relay is pointed at
 it and the two talk until either hangs up; the contact's outcome is ``overflowed`` (the
 engine logged ``overflowed`` with ``to: forward`` and the number). A number that fails
@@ -22,6 +23,7 @@ import contextlib
 import itertools
 import logging
 
+from hotline.config.trunks import OutboundRoute
 from hotline.core.events import EventKind
 from hotline.telephony.call_control import Call, CallControl
 from hotline.telephony.call_state import ExitClosed
@@ -53,23 +55,28 @@ class Forwards:
     def start(self, call: Call, number: str) -> bool:
         """Dial ``number`` through the trunk for ``call`` (its ``if_busy`` numbers after it);
         ``False`` when there is no trunk."""
-        trunk = self.control.settings.trunk
-        if trunk is None:
+        route = self._route(call)
+        if route is None:
             self._note(call, number, "failed", reason="no_trunk")
             return False
         self._untried[call.contact_id] = list(
             self.control.settings.forward_fallbacks.get(number, ())
         )
-        self._dial(call, number, trunk)
+        self._dial(call, number, route)
         return True
 
-    def _dial(self, call: Call, number: str, trunk: str) -> None:
+    def _route(self, call: Call) -> OutboundRoute | None:
+        """The trunk of the caller's queue's site (else the center's, else ``--trunk``)."""
+        return self.control.settings.route_out(queue=call.queue)
+
+    def _dial(self, call: Call, number: str, route: OutboundRoute) -> None:
         leg = f"fwd-{next(self._numbers)}"
         self._calls[leg] = call
         self._legs[call.contact_id] = leg
-        self._note(call, number, "dialling")
+        self._note(call, number, "dialling", trunk=route.trunk_id)
+        # The caller's own number is passed on (a partner sees who calls), not the trunk's.
         self.control.sip.dial(
-            leg, contact=trunk.format(number=number), caller=call.caller, sdp=call.agent_sdp
+            leg, contact=route.contact(number), caller=call.caller, sdp=call.agent_sdp
         )
         loop = asyncio.get_running_loop()
         call.timers.append(loop.call_later(self.ring_timeout_s, self._no_answer, leg, number))
@@ -134,12 +141,12 @@ class Forwards:
     def _next_or_close(self, call: Call) -> None:
         """Dial the caller's next ``if_busy`` number, or release them when none is left."""
         untried = self._untried.get(call.contact_id) or []
-        trunk = self.control.settings.trunk
-        if call.finished or not untried or trunk is None:
+        route = self._route(call)
+        if call.finished or not untried or route is None:
             self._untried.pop(call.contact_id, None)
             self._close(call)
             return
-        self._dial(call, untried.pop(0), trunk)
+        self._dial(call, untried.pop(0), route)
 
     def _drop(self, leg: str) -> Call | None:
         call = self._calls.pop(leg, None)
@@ -155,12 +162,16 @@ class Forwards:
         if not call.finished:
             self.control.step(call, ExitClosed(at=self.control.clock.now()))
 
-    def _note(self, call: Call, number: str | None, state: str, *, reason: str = "") -> None:
+    def _note(
+        self, call: Call, number: str | None, state: str, *, reason: str = "", trunk: str = ""
+    ) -> None:
         data: dict[str, str] = {"action": "forward", "state": state}
         if number is not None:
             data["number"] = number
         if reason:
             data["reason"] = reason
+        if trunk:
+            data["trunk"] = trunk
         self.control.emit(
             EventKind.IVR_STEP, contact_id=call.contact_id, queue=call.queue, data=data
         )

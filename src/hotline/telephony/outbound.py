@@ -36,6 +36,7 @@ import itertools
 import secrets
 from dataclasses import dataclass
 
+from hotline.config.trunks import OutboundRoute
 from hotline.core.events import Direction, EventKind, Outcome
 from hotline.telephony.call_control import CallControl
 from hotline.telephony.media.sdp import placeholder_sdp
@@ -75,6 +76,8 @@ class OutboundCall:
     finished: bool = False
     # A callback the ACD offered (its events are the ACD's); else click-to-dial.
     routed: bool = False
+    # The trunk the customer's leg leaves by (the agent's site's, chosen when placed).
+    route: OutboundRoute | None = None
 
 
 def _dial_result(code: int) -> str:
@@ -115,9 +118,9 @@ class Originator:
         known, nothing is dialled: the offer stays on the agent's desktop, where they call
         the customer by hand.
         """
-        trunk = self.center.settings.trunk
+        route = self.center.settings.route_out(agent_id=offer.agent_id)
         phone = self.center.phone_of.get(offer.agent_id)
-        if trunk is None or phone is None or not number or offer.contact_id in self.calls:
+        if route is None or phone is None or not number or offer.contact_id in self.calls:
             return
         leg = f"ob-{next(self._legs)}"
         call = OutboundCall(
@@ -128,6 +131,7 @@ class Originator:
             self.center.clock.now(),
             reason="callback",
             routed=True,
+            route=route,
         )
         self.calls[call.contact_id] = call
         self._by_leg[leg] = call
@@ -245,8 +249,8 @@ class Originator:
         is configured, or the media server is down, and :class:`DoNotCallRefused` when the
         number is on a do-not-call list (``reason`` names the path that asked).
         """
-        trunk = self.center.settings.trunk
-        if trunk is None:
+        route = self.center.settings.route_out(agent_id=agent_id)
+        if route is None:
             raise OriginationRefused("no outbound trunk configured")
         phone = self.center.phone_of.get(agent_id)
         if phone is None:
@@ -256,7 +260,9 @@ class Originator:
             raise DoNotCallRefused(number, listed)
         contact_id = f"o-{secrets.token_hex(6)}"
         leg = f"ob-{next(self._legs)}"
-        call = OutboundCall(contact_id, agent_id, number, leg, self.center.clock.now(), reason)
+        call = OutboundCall(
+            contact_id, agent_id, number, leg, self.center.clock.now(), reason, route=route
+        )
         try:
             to_agent = await self.center.media.offer(
                 call=contact_id, from_tag=CUSTOMER, sdp=placeholder_sdp()
@@ -311,15 +317,20 @@ class Originator:
             return
         if call.finished:
             return
-        trunk = self.center.settings.trunk
-        assert trunk is not None
+        route = call.route
+        assert route is not None
         leg = f"ob-{next(self._legs)}"
         call.customer_leg = leg
         self._by_leg[leg] = call
         if not call.routed:  # a callback's one offer was the ACD's, to the agent
-            self._emit(EventKind.OFFERED, call, leg="customer", number=call.number)
+            self._emit(
+                EventKind.OFFERED, call, leg="customer", number=call.number, trunk=route.trunk_id
+            )
         self.center.sip.dial(
-            leg, contact=trunk.format(number=call.number), caller=call.agent_id, sdp=to_customer
+            leg,
+            contact=route.contact(call.number),
+            caller=route.caller(call.agent_id),
+            sdp=to_customer,
         )
 
     async def _bridge(self, call: OutboundCall, customer_sdp: str) -> None:

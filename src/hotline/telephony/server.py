@@ -32,6 +32,7 @@ from typing import Any
 from hotline.config.caller_rules import CallerRules
 from hotline.config.center import CenterConfig
 from hotline.config.flow import Flow, sample_flow
+from hotline.config.trunks import Trunk
 from hotline.config.validate import load_center
 from hotline.core.documents import load_json, load_yaml
 from hotline.core.errors import ValidationFailed
@@ -127,6 +128,11 @@ class ServerOptions:
     announce_agent_number: frozenset[str] = frozenset()
     # A forwarded number's next numbers when it is busy (:meth:`CenterConfig.forward_fallbacks`).
     forward_fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The center file's trunks, and its agents' and queues' sites (calls out leave by the
+    # site's trunk; ``trunk`` is the last resort).
+    trunks: tuple[Trunk, ...] = ()
+    agent_sites: Mapping[str, str] = field(default_factory=dict)
+    queue_sites: Mapping[str, str] = field(default_factory=dict)
     callers: CallerDirectory | None = None
     # Dial the database's running progressive/predictive campaigns (needs trunk + database).
     dialler: bool = False
@@ -277,11 +283,14 @@ def ivr_options(flow: Path | None, center: CenterConfig) -> dict[str, Any]:
 
 
 def caller_options(center: CenterConfig) -> dict[str, Any]:
-    """The center's caller rules, agents and job numbers as :class:`ServerOptions` fields.
+    """The center's caller rules, agents, job numbers, trunks and sites as
+    :class:`ServerOptions` fields.
 
     >>> options = caller_options(load_center(SAMPLE_CENTER))
-    >>> sorted(options)
-    ['agents', 'announce_agent_number', 'caller_rules', 'forward_fallbacks', 'job_numbers']
+    >>> sorted(options)[:5]
+    ['agent_sites', 'agents', 'announce_agent_number', 'caller_rules', 'forward_fallbacks']
+    >>> sorted(options)[5:]
+    ['job_numbers', 'queue_sites', 'trunks']
     """
     return {
         "caller_rules": center.caller_rules,
@@ -289,6 +298,9 @@ def caller_options(center: CenterConfig) -> dict[str, Any]:
         "job_numbers": {a.id: a.job_number for a in center.agents if a.job_number},
         "announce_agent_number": frozenset(q.id for q in center.queues if q.announce_agent_number),
         "forward_fallbacks": center.forward_fallbacks(),
+        "trunks": tuple(center.trunks),
+        "agent_sites": center.agent_sites(),
+        "queue_sites": center.queue_sites(),
     }
 
 
@@ -519,6 +531,9 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
             job_numbers=options.job_numbers,
             announce_agent_number=options.announce_agent_number,
             forward_fallbacks=options.forward_fallbacks,
+            trunks=options.trunks,
+            agent_sites=options.agent_sites,
+            queue_sites=options.queue_sites,
         ),
         media=media,
         router=router,
@@ -590,13 +605,12 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         sink = TeeSink([jsonl, database])
         if options.do_not_call is None:
             options = replace(options, do_not_call=DatabaseScreen(factory))
-    router = options.router or engine_router(
-        options.center or SAMPLE_CENTER, callbacks=options.trunk is not None
-    )
+    dials_out = options.trunk is not None or bool(options.trunks)
+    router = options.router or engine_router(options.center or SAMPLE_CENTER, callbacks=dials_out)
     parts = await start_voice(options, router=router, sink=sink)
     stop = asyncio.Event()
     dialling: asyncio.Task[None] | None = None
-    if options.dialler and database is not None and options.trunk is not None:
+    if options.dialler and database is not None and dials_out:
         dialler = Dialler(
             parts.center,
             DatabaseDialLists(database.session_factory),

@@ -10,7 +10,8 @@ of repair calls, the week's forecast against its Monday's actuals, an override w
 that raises Tuesday morning's forecast and requirements, the agents required against the
 roster's heads per half hour, a what-if of two more agents, and the simulator's what-if of
 overtime, of a moved break and of an overflow to the installation queue; the Hefei site's two
-queues staffed together by the simulator beside Erlang per queue. The page passes axe-core
+queues staffed together by the simulator beside Erlang per queue; one site's plan and
+adherence, or the whole center's, chosen on the page. The page passes axe-core
 in zh-CN and en (no serious or critical violations).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
@@ -431,6 +432,39 @@ def test_a_planner_overrides_the_forecast_and_sets_requirements_against_the_rost
     assert serious_violations(page) == []
     page.click("#planning-overrides .override-delete")
     expect(page.locator("#planning-overrides")).to_have_count(0)
+
+
+def test_a_planner_plans_and_holds_one_site_or_the_whole_center(browser: Any, site: str) -> None:
+    """Week 1's roster (a001 and a002, both at Hefei): the site selector cuts the plan's
+    queues and the adherence to the chosen site's, in zh-CN and en."""
+    from playwright.sync_api import expect
+
+    from tests.e2e.web.accessibility import serious_violations
+
+    page = _signed_in(browser, site, "planner")
+    page.goto(f"{site}/planning?roster=1&day={WEEK_1}&queue=repair")
+    queue = page.locator("#planning-plan-form select[name=queue]")
+    expect(queue.locator("option")).to_have_count(6)  # the whole center's queues
+    expect(page.locator("#planning-adherence tr[data-agent='a001']")).to_have_count(1)
+    page.select_option("#planning-site", "chengdu")
+    page.click("#planning-plan-form button[type=submit]")
+    expect(page.locator("#planning-site")).to_have_value("chengdu")
+    # Chengdu's queues only (repair, a Hefei queue, gives way to Chengdu's first); nobody
+    # of Chengdu is on the roster, so no adherence to show
+    expect(queue.locator("option")).to_have_count(4)
+    expect(queue).to_have_value("vip")
+    expect(page.locator("#planning-adherence")).to_have_count(0)
+    expect(page.locator("label:has(#planning-site)")).to_contain_text("站点")
+    assert serious_violations(page) == []
+
+    page.goto(f"{site}/planning?roster=1&day={WEEK_1}&queue=repair&site=hefei&lang=en")
+    expect(page.locator("label:has(#planning-site)")).to_contain_text("Site")
+    expect(queue).to_have_value("repair")
+    expect(queue.locator("option")).to_have_count(2)
+    expect(page.locator("#planning-adherence tbody tr")).to_have_count(2)  # a001, a002
+    assert serious_violations(page) == []
+    refused = page.goto(f"{site}/planning?site=wuhan")
+    assert refused is not None and refused.status == 422
 
 
 def test_a_planner_simulates_multi_skill_requirements_and_an_overflow(

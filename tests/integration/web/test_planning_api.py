@@ -167,14 +167,19 @@ def test_an_override_changes_the_forecast_wherever_it_is_used(
     ]
 
 
-def _publish_tuesday(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
+def _publish_tuesday(
+    client: TestClient,
+    headers: dict[str, str],
+    *,
+    repair: tuple[str, ...] = ("a001", "a005", "a006"),
+) -> dict[str, Any]:
     """Three repair agents 08:00-17:00 with lunch at noon (and an installation shift, which
     does not answer repair), a quarter's shrinkage, published."""
     lunch = [{"start": "12:00", "end": "13:00", "kind": "lunch"}]
     shifts = [
         {"agent": agent, "date": TUESDAY, "start": "08:00", "end": "17:00", "skill": "repair",
          "breaks": lunch}
-        for agent in ("a001", "a005", "a006")
+        for agent in repair
     ] + [
         {"agent": "a002", "date": TUESDAY, "start": "09:00", "end": "13:00",
          "skill": "installation"},
@@ -229,6 +234,49 @@ def test_the_days_plan_sets_requirements_against_the_roster(
     assert "no contacts of queue repair queued from 2024-08-19 to 2025-01-12" in refused.text
     unknown = app_client.get("/api/wfm/plan/day", params={"queue": "nope"}, headers=wfm)
     assert unknown.status_code == 422
+
+
+def test_a_sites_plan_and_adherence_count_only_that_sites_agents(
+    app_client: TestClient, token_for: Callable[[str], str], history: None
+) -> None:
+    # repair is a hefei queue; a021 (chengdu, repair 4) is rostered on it beside three of
+    # hefei's agents
+    wfm = _headers(token_for, "wfm")
+    _publish_tuesday(app_client, wfm, repair=("a001", "a005", "a006", "a021"))
+    center = _plan(app_client, wfm, day=TUESDAY, queue="repair")
+    hefei = _plan(app_client, wfm, day=TUESDAY, queue="repair", site="hefei")
+    assert _at(center, "10:00")["scheduled_heads"] == 4
+    assert _at(hefei, "10:00")["scheduled_heads"] == 3
+    assert _at(hefei, "10:00")["required_agents"] == _at(center, "10:00")["required_agents"]
+    # a site's default queue is its own first one; another site's queue is refused
+    # (the center's first queue is vip, hefei's installation: no history of it here)
+    default = app_client.get("/api/wfm/plan/day", params={"day": TUESDAY, "site": "hefei"},
+                             headers=wfm)  # fmt: skip
+    assert "no contacts of queue installation" in default.text
+    for params, problem in (
+        ({"queue": "repair", "site": "chengdu"}, "no queue 'repair' at site 'chengdu'"),
+        ({"site": "wuhan"}, "no site 'wuhan' (sites: hefei, chengdu)"),
+    ):
+        refused = app_client.get(
+            "/api/wfm/plan/day", params={"day": TUESDAY, **params}, headers=wfm
+        )
+        assert refused.status_code == 422, refused.text
+        assert problem in refused.text
+
+    def adherence(**params: str) -> list[str]:
+        response = app_client.get(
+            "/api/wfm/adherence/day", params={"day": TUESDAY, **params}, headers=wfm
+        )
+        assert response.status_code == 200, response.text
+        return sorted(a["agent"] for a in response.json()["agents"])
+
+    assert adherence() == ["a001", "a002", "a005", "a006", "a021"]
+    assert adherence(site="hefei") == ["a001", "a002", "a005", "a006"]
+    assert adherence(site="chengdu") == ["a021"]
+    unknown = app_client.get(
+        "/api/wfm/adherence/day", params={"day": TUESDAY, "site": "wuhan"}, headers=wfm
+    )
+    assert unknown.status_code == 422 and "no site 'wuhan'" in unknown.text
 
 
 def test_requirements_use_erlang_a_once_the_history_shows_the_callers_patience(

@@ -308,6 +308,43 @@ def test_adherence_command_from_a_jsonl_event_log(tmp_path):
     ]
     assert out["teams"][0]["name"] == "north"
 
+    # one site's agents only: ann works at hefei, bob at chengdu (through his team)
+    center = tmp_path / "center.yaml"
+    center.write_text(TWO_SITES)
+    args = ["adherence", "--events", str(events), "--roster", str(roster), "--date",
+            "2026-03-02", "--tz", "UTC", "--format", "json", "--center", str(center)]  # fmt: skip
+    hefei = json.loads(invoke(*args, "--site", "hefei"))
+    assert [a["name"] for a in hefei["agents"]] == ["ann"]
+    assert hefei["exceptions"] == []
+    chengdu = json.loads(invoke(*args, "--site", "chengdu"))
+    assert [a["name"] for a in chengdu["agents"]] == ["bob"]
+    unknown = runner.invoke(app, ["wfm", *args, "--site", "wuhan"])
+    assert unknown.exit_code == 2
+    assert "no site 'wuhan' (sites: hefei, chengdu)" in unknown.output
+
+
+TWO_SITES = """\
+center: {name: Two sites}
+sites: [{id: hefei}, {id: chengdu}]
+queues:
+  - {id: sales, site: hefei, target: {service_level: 0.8, threshold_s: 20}}
+  - {id: support, site: chengdu, target: {service_level: 0.8, threshold_s: 20}}
+teams: [{id: north, site: hefei}, {id: west, site: chengdu}]
+agents: [{id: ann, team: north}, {id: bob, team: west}]
+"""
+
+
+def test_forecast_of_one_site_takes_its_queues_contacts(contact_file, tmp_path):
+    center = tmp_path / "center.yaml"
+    center.write_text(TWO_SITES)
+    args = ["forecast", "--contacts", str(contact_file), "--horizon", "1d", "--interval",
+            "60m", "--center", str(center)]  # fmt: skip
+    # the history is all sales, hefei's queue: hefei's forecast is sales's
+    assert invoke(*args, "--site", "hefei") == invoke(*args, "--queue", "sales")
+    chengdu = runner.invoke(app, ["wfm", *args, "--site", "chengdu"])
+    assert chengdu.exit_code == 1
+    assert "no contacts of site chengdu's queues (support)" in chengdu.output
+
 
 def test_intraday_command(tmp_path):
     roster = tmp_path / "roster.csv"

@@ -324,17 +324,28 @@ def planned_day(
     roster_id: int | None,
     extra_agents: int,
     now: datetime,
+    site: str | None = None,
 ) -> PlannedDay:
     """Compose the day's plan from the forecast of its week, its actuals and a roster's
     shifts (``roster_id``; else the shifts in force). Raises ``ValueError`` in words when
-    the history cannot make a forecast."""
+    the history cannot make a forecast.
+
+    ``site``: the plan of one site — the queue must be one of the site's (default: its
+    first) and only the site's agents' shifts count as its coverage; ``None``: the whole
+    center's agents. Raises :class:`ValidationFailed` on ``site`` or ``queue``."""
     timezone = center.center.timezone
     zone = ZoneInfo(timezone)
-    queue = next((q for q in center.queues if q.id == queue_id), None) if queue_id else None
+    choices = center.queues
+    members: set[str] | None = None
+    if site is not None:
+        site_queues, members = site_members(center, site)
+        choices = [q for q in center.queues if q.id in site_queues]
+    queue = next((q for q in choices if q.id == queue_id), None) if queue_id else None
     if queue is None:
-        if queue_id is not None or not center.queues:
-            raise ValidationFailed([Problem(rule=f"no queue {queue_id!r}", field="queue")])
-        queue = center.queues[0]
+        if queue_id is not None or not choices:
+            where = f" at site {site!r}" if site is not None else ""
+            raise ValidationFailed([Problem(rule=f"no queue {queue_id!r}{where}", field="queue")])
+        queue = choices[0]
     monday = day - timedelta(days=day.weekday())
     planned = service.stored_forecast(
         session=session,
@@ -362,7 +373,11 @@ def planned_day(
             if published.assumed_shrinkage is None
             else published.assumed_shrinkage
         )
-    covering = tuple(s for s in shifts if queue_covers(queue, s.skill))
+    covering = tuple(
+        s
+        for s in shifts
+        if queue_covers(queue, s.skill) and (members is None or s.agent_id in members)
+    )
     heads = coverage(
         covering,
         day_start=day_start,
@@ -469,6 +484,7 @@ def _planned_or_refused(
     queue: str | None,
     roster: int | None,
     extra_agents: int,
+    site: str | None = None,
 ) -> PlannedDay:
     """The planned day (default: today, local), or 422 on ``day`` saying why the history
     cannot make its forecast."""
@@ -484,6 +500,7 @@ def _planned_or_refused(
             roster_id=roster,
             extra_agents=extra_agents,
             now=now,
+            site=site,
         )
     except ValueError as exc:
         raise HTTPException(422, [{"field": "day", "problem": str(exc)}]) from None
@@ -496,14 +513,24 @@ def day_plan(
     queue: str | None = Query(None, max_length=64, description="default: the first queue"),
     roster: int | None = Query(None, ge=1, le=MAX_ID, description="default: rosters in force"),
     extra_agents: int = Query(0, ge=-500, le=500, description="what-if: agents added from now"),
+    site: str | None = Query(
+        None, min_length=1, max_length=64, description="one site's queue and agents (default: all)"
+    ),
     user: CurrentUser = Depends(require_roles(*PLANNERS)),
     session: Session = Depends(read_session, scope="function"),
 ) -> DayPlanOut:
     """A day of one queue per half hour: forecast against actuals, re-forecast, agents
     required against the roster's coverage, and the expected service level and ASA with a
-    what-if of ``extra_agents`` more from now."""
+    what-if of ``extra_agents`` more from now. With ``site``: a queue of that site (default:
+    its first), covered by that site's agents only."""
     planned = _planned_or_refused(
-        request, session, day=day, queue=queue, roster=roster, extra_agents=extra_agents
+        request,
+        session,
+        day=day,
+        queue=queue,
+        roster=roster,
+        extra_agents=extra_agents,
+        site=site,
     )
     return day_plan_out(planned, timezone=_center(request).center.timezone)
 
@@ -858,6 +885,19 @@ class MultiSkillDay:
     notes: list[str]
 
 
+def site_members(center: CenterConfig, site: str) -> tuple[set[str], set[str]]:
+    """The queues and the agents of ``site`` (a queue's own site; an agent's own, else its
+    team's). Raises :class:`ValidationFailed` on ``site`` when there is no such site or it
+    answers no queue."""
+    try:
+        queues, agents = center.site_members(site)
+    except ValueError as unknown:
+        raise ValidationFailed([Problem(rule=str(unknown), field="site")]) from None
+    if not queues:
+        raise ValidationFailed([Problem(rule=f"site {site!r} answers no queue", field="site")])
+    return queues, agents
+
+
 def site_center(center: CenterConfig, site: str | None) -> tuple[MultiSkillCenter, list[str]]:
     """The staffing view of ``center`` cut to ``site`` (every queue and team when ``None``):
     the site's queues and its agents' teams; an overflow rule to a queue elsewhere is left
@@ -865,13 +905,7 @@ def site_center(center: CenterConfig, site: str | None) -> tuple[MultiSkillCente
     full = center_from_config(center)
     if site is None:
         return full, []
-    if site not in {s.id for s in center.sites}:
-        known = ", ".join(s.id for s in center.sites) or "none"
-        raise ValidationFailed([Problem(rule=f"no site {site!r} (sites: {known})", field="site")])
-    kept = {q for q, s in center.queue_sites().items() if s == site}
-    if not kept:
-        raise ValidationFailed([Problem(rule=f"site {site!r} answers no queue", field="site")])
-    here = {a for a, s in center.agent_sites().items() if s == site}
+    kept, here = site_members(center, site)
     notes = []
     queues = []
     for queue in full.queues:

@@ -474,11 +474,15 @@ def day_adherence(
     request: Request,
     day: date | None = Query(None, description="local day (default: today)"),
     team: str | None = Query(None, max_length=64),
+    site: str | None = Query(
+        None, min_length=1, max_length=64, description="one site's agents (default: all)"
+    ),
     user: CurrentUser = Depends(require_roles(*ADHERENCE_READERS)),
     session: Session = Depends(read_session, scope="function"),
 ) -> DayAdherenceOut:
     """One day's adherence per agent, attendance per shift and shrinkage by reason code
-    against the roster in force, as far as the day has come."""
+    against the roster in force, as far as the day has come; with ``site``, of that site's
+    agents (their own site, else their team's)."""
     center = _center(request)
     zone = ZoneInfo(center.center.timezone)
     now = datetime.now(UTC)
@@ -486,8 +490,18 @@ def day_adherence(
     scope = scope_of(request, user)
     if team is not None and not scope.covers_team(team):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"team {team} is not one you lead")
+    here: set[str] | None = None
+    if site is not None:
+        try:
+            here = center.site_members(site)[1]
+        except ValueError as unknown:
+            raise ValidationFailed([Problem(rule=str(unknown), field="site")]) from None
     people = [
-        a.id for a in center.agents if scope.covers(a.id) and (team is None or a.team == team)
+        a.id
+        for a in center.agents
+        if scope.covers(a.id)
+        and (team is None or a.team == team)
+        and (here is None or a.id in here)
     ]
     since = datetime.combine(day, time(), zone)
     return day_figures(

@@ -39,6 +39,7 @@ from hotline.web.api.planning import (
     overflow_what_if,
     planned_day,
     simulated_what_if,
+    site_members,
     what_if_problems,
 )
 from hotline.web.api.rosters import day_figures
@@ -523,6 +524,15 @@ def planning_page(
         ) from None
     if not -500 <= extra <= 500:
         raise HTTPException(422, [{"field": "extra", "problem": "from -500 to 500 agents"}])
+    # One site's plan and adherence (its queues, its agents), or the whole center's.
+    site = query.get("site") or None
+    site_queues: set[str] | None = None
+    site_agents: set[str] | None = None
+    if site is not None:
+        try:
+            site_queues, site_agents = site_members(center, site)
+        except ValidationFailed as refused:
+            raise HTTPException(422, [{"field": "site", "problem": str(refused)}]) from None
     if wanted is not None or rosters:
         chosen = service.get_roster(
             session=session, roster_id=wanted or rosters[0].id, timezone=timezone
@@ -539,7 +549,7 @@ def planning_page(
     figures = day_figures(
         session=session,
         center=center,
-        agents=[a.id for a in center.agents],
+        agents=[a.id for a in center.agents if site_agents is None or a.id in site_agents],
         since=since,
         until=since + timedelta(days=1),
         now=now,
@@ -555,6 +565,8 @@ def planning_page(
         now=now,
         t=t,
         change=_what_if_change(query),
+        site=site,
+        site_queues=site_queues,
     )
     context.update(**plan)
     context.update(_multiskill(query, session=session, center=center, day=day, now=now))
@@ -597,16 +609,24 @@ def _plan(
     now: datetime,
     t: Callable[[str], str],
     change: WhatIfChange | None = None,
+    site: str | None = None,
+    site_queues: set[str] | None = None,
 ) -> dict[str, Any]:
     """The forecast, requirements and intraday parts of the page: the plan of ``day`` for
     one queue, its week's forecast chart and daily totals, the week's overrides, or the
-    reason there is no forecast."""
+    reason there is no forecast. With ``site`` the queue is one of ``site_queues`` (a queue
+    of another site, left from the form, gives way to the site's first) and only the
+    site's agents cover it."""
     zone = ZoneInfo(center.center.timezone)
     monday = day - timedelta(days=day.weekday())
     week = [monday + timedelta(days=i) for i in range(7)]
+    queues = [q for q in center.queues if site_queues is None or q.id in site_queues]
+    if queue_id not in {q.id for q in queues}:
+        queue_id = None if site is not None else queue_id
     parts: dict[str, Any] = {
-        "queues": center.queues,
-        "queue_id": queue_id or (center.queues[0].id if center.queues else ""),
+        "queues": queues,
+        "site": site,
+        "queue_id": queue_id or (queues[0].id if queues else ""),
         "extra": extra,
         "week": week,
         "today": now.astimezone(zone).date(),
@@ -626,6 +646,7 @@ def _plan(
             roster_id=roster.id if roster else None,
             extra_agents=extra,
             now=now,
+            site=site,
         )
     except (ValueError, ValidationFailed) as refused:
         parts["forecast_problem"] = str(refused)
