@@ -62,6 +62,7 @@ from hotline.telephony.overload import (
 from hotline.telephony.ports import AgentPhone, CallerDirectory, CallRouter, EventSink, NumberScreen
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
+from hotline.telephony.voice_node import VoiceNodeOptions, VoicePresence
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ class ServerOptions:
     dialler: bool = False
     # The dialler gives up a customer's call ringing this long: no answer.
     dial_ring_timeout_s: float = 25.0
+    # One of a partition's voice nodes (needs a database): heartbeat and carried contacts.
+    voice_node: VoiceNodeOptions | None = None
 
     @property
     def events_path(self) -> Path:
@@ -581,12 +584,19 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     loop = asyncio.get_running_loop()
     jsonl = JsonlSink(options.events_path)
     database: DatabaseSink | None = None
+    presence: VoicePresence | None = None
     sink: EventSink = jsonl
     if options.database_url:
         engine = make_engine(options.database_url)
         upgrade(engine)
         factory = make_session_factory(engine)
-        database = DatabaseSink(factory, source="live")
+        if options.voice_node is not None:
+            sip = f"{options.sip_host}:{options.sip_port}"
+            presence = VoicePresence(factory, options.voice_node, sip=sip)
+            await asyncio.to_thread(presence.register)
+        database = DatabaseSink(
+            factory, source="live", before=presence.before_write if presence else None
+        )
         sink = TeeSink([jsonl, database])
         if options.do_not_call is None:
             options = replace(options, do_not_call=DatabaseScreen(factory))
@@ -624,6 +634,9 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
                 # turn, and a loop blocked on it could not run the coroutine holding the turn
                 # (a do-not-call audit, the dialler's attempts) — nor any call meanwhile.
                 await asyncio.to_thread(database.flush)
+            if presence is not None and not await asyncio.to_thread(presence.beat):
+                log.error("voice node declared lost by the partition owner: stopping")
+                break
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
@@ -634,3 +647,5 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         jsonl.close()
         if database is not None:
             await asyncio.to_thread(database.close)
+        if presence is not None:
+            await asyncio.to_thread(presence.stop)
