@@ -593,7 +593,6 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         if options.voice_node is not None:
             sip = f"{options.sip_host}:{options.sip_port}"
             presence = VoicePresence(factory, options.voice_node, sip=sip)
-            await asyncio.to_thread(presence.register)
         database = DatabaseSink(
             factory, source="live", before=presence.before_write if presence else None
         )
@@ -618,11 +617,14 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    if ready is not None:
-        ready.set()
-    print(f"hotline telephony: SIP on {options.sip_host}:{options.sip_port}, ready", flush=True)
     started = time.monotonic()
     try:
+        if presence is not None:
+            # once started, so that the heartbeat goes on from here every tick
+            await asyncio.to_thread(presence.register)
+        if ready is not None:
+            ready.set()
+        print(f"hotline telephony: SIP on {options.sip_host}:{options.sip_port}, ready", flush=True)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
