@@ -137,7 +137,6 @@ def serve_command(
         serve,
         websocket_port,
     )
-
     from hotline.telephony.voice_node import VoiceNodeOptions
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)

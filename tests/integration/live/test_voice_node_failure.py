@@ -173,7 +173,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
         describe=lambda: (tmp_path / "agent" / "baresip.log").read_text()[-2000:],
     )
     lease = wait_for(
-        lambda: (l := lease_of(factory, partition)) and l.routing_at and l,
+        lambda: (held := lease_of(factory, partition)) and held.routing_at and held,
         timeout_s=60,
         every_s=0.1,
         what="the owner routing",
