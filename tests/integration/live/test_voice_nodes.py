@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind
+from hotline.live.takeover import read_state
 from hotline.live.voice_nodes import VoiceNodeWatch
 from hotline.store import voice_nodes
 from hotline.store.event_log import EventLogWriter
@@ -152,3 +153,24 @@ def test_the_loss_is_written_by_the_next_owner_if_the_claiming_one_died_before_w
     )
     assert [node.name for node in lost] == ["voice-b"]
     assert [e.kind.value for e in logged] == ["disconnected", "finished", "agent_state", "alarm"]
+
+
+def test_a_new_owner_leaves_a_voice_nodes_calls_to_it(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A takeover folds the log's open contacts into the new owner's engine, except the calls
+    a live voice node carries: its own engine routes them, its loss ends them."""
+    presence = VoicePresence(session_factory, VoiceNodeOptions("voice-c", "hefei"), sip="")
+    presence.register()
+    sink = DatabaseSink(session_factory, before=presence.before_write)
+    for event in _node_events():
+        sink.append(event)
+    sink.flush()
+    with session_factory() as session:  # an owner's contact waiting, from the inbox
+        session.add(
+            ContactEventRow(source="live", seq=9, at=18.0, kind="queued", contact_id="L-1",
+                            queue="repair", data={})
+        )  # fmt: skip
+        session.commit()
+    state = read_state(session_factory)
+    assert [c.contact_id for c in state.waiting + state.in_hand] == ["L-1"]
