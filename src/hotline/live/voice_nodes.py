@@ -40,7 +40,8 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.core.events import Channel, Event, EventKind, Outcome
+from hotline.core.events import Channel, Event, EventKind
+from hotline.live.recovery import interrupted
 from hotline.store import voice_nodes
 from hotline.store.db import writing
 from hotline.store.partitions import Lease, fence
@@ -100,30 +101,13 @@ def loss_events(node: LostNode, *, at: float) -> list[Event]:
     freed: dict[str, str] = {}
     reason = {"reason": VOICE_NODE_LOST, "voice_node": node.name}
     for leg in node.legs:
-        channel = Channel(leg.channel) if leg.channel in _CHANNELS else None
-        if leg.agent_id and leg.stage == "talking":
-            out.append(
-                Event(
-                    0,
-                    at,
-                    EventKind.DISCONNECTED,
-                    leg.contact_id,
-                    agent_id=leg.agent_id,
-                    queue=leg.queue,
-                    channel=channel,
-                    data=reason,
-                )
-            )
-        out.append(
-            Event(
-                0,
-                at,
-                EventKind.FINISHED,
-                leg.contact_id,
-                queue=leg.queue,
-                channel=channel,
-                data={"outcome": Outcome.INTERRUPTED.value, **reason},
-            )
+        out += interrupted(
+            leg.contact_id,
+            at=at,
+            queue=leg.queue,
+            channel=Channel(leg.channel) if leg.channel in _CHANNELS else None,
+            talking_to=leg.agent_id if leg.stage == "talking" else None,
+            data=reason,
         )
         if leg.agent_id and leg.agent_id not in node.busy_elsewhere:
             freed[leg.agent_id] = _STATE_OF_STAGE.get(leg.stage or "", "on_contact")

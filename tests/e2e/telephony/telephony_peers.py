@@ -95,6 +95,13 @@ def write_open_flow(path: Path) -> Path:
     return path
 
 
+def write_direct_flow(path: Path, queue: str = "installation") -> Path:
+    """A flow straight into ``queue``, for tests about routing rather than menus."""
+    flow = {"id": "direct", "start": "queue", "nodes": {"queue": {"type": "queue", "queue": queue}}}
+    path.write_text(yaml.safe_dump(flow))
+    return path
+
+
 def write_quick_center(path: Path) -> Path:
     """The sample center with one-second wrap-up, so a test sees the contact finish."""
     center = yaml.safe_load(SAMPLE_CENTER.read_text(encoding="utf-8"))

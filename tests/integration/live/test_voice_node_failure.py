@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +40,7 @@ from tests.e2e.telephony.telephony_peers import (
     VoiceServer,
     require_tools,
     sipp_command,
+    write_direct_flow,
     write_quick_center,
 )
 
@@ -52,17 +52,6 @@ LOSS_BOUND_S = 8.0
 #: beside the voice group's tests on another worker, whose blocks it must never meet.
 RTP = {"voice-a": (31200, 31399), "voice-b": (31400, 31599), "agent": (31600, 31699)}
 CALLER_RTP = {"13800000101": 31700, "13800000102": 31720}
-
-
-def _flow(path: Path) -> Path:
-    """Straight into the installation queue: the test is about the node, not menus."""
-    flow = {
-        "id": "direct",
-        "start": "queue",
-        "nodes": {"queue": {"type": "queue", "queue": "installation"}},
-    }
-    path.write_text(yaml.safe_dump(flow))
-    return path
 
 
 def _log(factory: sessionmaker[Session]) -> list[ContactEventRow]:
@@ -132,7 +121,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
             database_at=database_url,
             ready_timeout_s=90,  # three interpreters start at once on a shared machine
             extra_args=(
-                "--flow", str(_flow(tmp_path / "flow.yaml")), "--recording-notice", "",
+                "--flow", str(write_direct_flow(tmp_path / "flow.yaml")), "--recording-notice", "",
                 "--node-name", name, "--partition", partition, "--heartbeat-s", "3",
             ),
         )  # fmt: skip
