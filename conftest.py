@@ -21,6 +21,7 @@ ONE_AT_A_TIME = {
         "tests/integration/live/test_primary_failover.py",  # Patroni's promotion, timed
         "tests/integration/live/test_stop_and_restart.py",
         "tests/integration/live/test_web_node.py",  # an owner killed: a takeover in time
+        "tests/integration/live/test_voice_node_failure.py",  # a voice node killed, timed
         "tests/integration/web/test_contact_import_jobs.py",  # desk latency during an import
     ),
 }

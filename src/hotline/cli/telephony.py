@@ -113,6 +113,16 @@ def serve_command(
         "the event loop runs this late (ms).",
     ),
     retry_after: int = typer.Option(5, help="Overload control: Retry-After (s) on a 503."),
+    node_name: str = typer.Option(
+        "",
+        help="Run as one of a partition's voice nodes under this name (with --partition and a "
+        "database): a heartbeat and the contacts it carries are recorded, so the partition's "
+        "owner (`hotline node`) ends its calls and frees its agents if it dies.",
+    ),
+    partition: str = typer.Option("", help="With --node-name: the site whose owner it reports to."),
+    heartbeat_s: float = typer.Option(
+        3.0, help="With --node-name: the node counts as lost this long after its last heartbeat."
+    ),
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
@@ -129,9 +139,11 @@ def serve_command(
         serve,
         websocket_port,
     )
+    from hotline.telephony.voice_node import VoiceNodeOptions
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
-    menus = ivr_options(flow, load_center(center or SAMPLE_CENTER))
+    center_config = load_center(center or SAMPLE_CENTER)
+    menus = ivr_options(flow, center_config)
     try:
         overload = OverloadBounds(
             max_setup_backlog=max_setup_backlog,
@@ -151,6 +163,19 @@ def serve_command(
         )
     if dial_ring_timeout <= 0:
         raise typer.BadParameter(f"--dial-ring-timeout must be above 0, not {dial_ring_timeout}")
+    voice_node = None
+    if node_name or partition:
+        try:
+            voice_node = VoiceNodeOptions(node_name, partition, heartbeat_s=heartbeat_s)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error
+        sites = [site.id for site in center_config.sites]
+        if partition not in sites:
+            raise typer.BadParameter(
+                f"--partition {partition!r} is not a site of the center ({', '.join(sites)})"
+            )
+        if not database:
+            raise typer.BadParameter("--node-name needs a database (--database-url)")
     if emergency_prompt:
         menus["emergency_prompt"] = emergency_prompt
     try:
@@ -173,6 +198,7 @@ def serve_command(
         overload=overload,
         dialler=dialler,
         dial_ring_timeout_s=dial_ring_timeout,
+        voice_node=voice_node,
         **network_options(sip=sip, ng=ng, rtp_ports=rtp_ports),
         **menus,
     )

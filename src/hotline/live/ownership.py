@@ -21,7 +21,9 @@ is re-applied from the inbox by whichever node next takes the lease — itself, 
 promoted standby answers and the lease (replicated with everything else) has lapsed.
 
 Voice calls, desks and wallboards reach the owner through the database too (the inbox), so no
-node needs to know which node owns a partition.
+node needs to know which node owns a partition. The owner also watches the partition's voice
+nodes' heartbeats (:mod:`hotline.live.voice_nodes`): a lapsed node's calls are ended in the
+log as ``interrupted`` and its agents freed, in the owner's fenced writes, once.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,9 +39,10 @@ from sqlalchemy import Engine, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
-from hotline.core.events import Channel
+from hotline.core.events import Channel, Event
 from hotline.live.driver import LiveDriver
 from hotline.live.takeover import describe
+from hotline.live.voice_nodes import VoiceNodeWatch
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import (
     AgentLoggedIn,
@@ -222,7 +225,14 @@ class PartitionNode:
         )
         self.driver = driver
 
-        driver.persistence.before_write = partitions.fenced_writer(lease)
+        fenced = partitions.fenced_writer(lease)
+        voices = VoiceNodeWatch(self.session_factory, lease, every_s=self.lease_s / 4)
+
+        def before_write(session: Session, batch: Sequence[Event], position: int) -> None:
+            fenced(session, batch, position)
+            voices.before_write(session, batch)
+
+        driver.persistence.before_write = before_write
         driver.persistence.set_mark(lease.inbox_position)
         position = lease.inbox_position
         why = "stopped"
@@ -239,6 +249,8 @@ class PartitionNode:
                 position = await self._apply_inbox(driver, position)
                 if driver.persistence.fenced is not None:
                     raise driver.persistence.fenced
+                if await voices.check(driver.record, driver.clock.now):
+                    await driver.flush()  # a lost voice node's contacts end in the log at once
                 if time.monotonic() - renewed >= self.lease_s / 4:
                     try:
                         held = await asyncio.to_thread(

@@ -23,7 +23,7 @@ events in one transaction and returns them. Running it twice writes nothing the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,29 +72,13 @@ def closing_events(work: OpenWork, *, at: float, reason: str) -> list[Event]:
     """
     out: list[Event] = []
     for contact in _fold_open(work.contact_events):
-        if contact.talking_to is not None:
-            out.append(
-                Event(
-                    0,
-                    at,
-                    EventKind.DISCONNECTED,
-                    contact.contact_id,
-                    agent_id=contact.talking_to,
-                    queue=contact.queue,
-                    channel=contact.channel,
-                    data={"reason": reason},
-                )
-            )
-        out.append(
-            Event(
-                0,
-                at,
-                EventKind.FINISHED,
-                contact.contact_id,
-                queue=contact.queue,
-                channel=contact.channel,
-                data={"outcome": Outcome.INTERRUPTED.value, "reason": reason},
-            )
+        out += interrupted(
+            contact.contact_id,
+            at=at,
+            queue=contact.queue,
+            channel=contact.channel,
+            talking_to=contact.talking_to,
+            data={"reason": reason},
         )
     for agent_id, last in sorted(work.agent_states.items()):
         state = str(last.data.get("state", _LOGGED_OUT))
@@ -109,6 +93,50 @@ def closing_events(work: OpenWork, *, at: float, reason: str) -> list[Event]:
                 data={"state": _LOGGED_OUT, "previous": state, "reason": reason},
             )
         )
+    return out
+
+
+def interrupted(
+    contact_id: str,
+    *,
+    at: float,
+    queue: str | None,
+    channel: Channel | None,
+    talking_to: str | None,
+    data: Mapping[str, Any],
+) -> list[Event]:
+    """The platform ends a contact: ``disconnected`` from the agent still talking to it (if
+    any), then ``finished`` with outcome ``interrupted``; both carry ``data`` (the reason).
+
+    >>> [(e.kind.value, dict(e.data)) for e in interrupted(
+    ...     "c1", at=5.0, queue="q", channel=None, talking_to=None, data={"reason": "crash"})]
+    [('finished', {'outcome': 'interrupted', 'reason': 'crash'})]
+    """
+    out: list[Event] = []
+    if talking_to is not None:
+        out.append(
+            Event(
+                0,
+                at,
+                EventKind.DISCONNECTED,
+                contact_id,
+                agent_id=talking_to,
+                queue=queue,
+                channel=channel,
+                data=data,
+            )
+        )
+    out.append(
+        Event(
+            0,
+            at,
+            EventKind.FINISHED,
+            contact_id,
+            queue=queue,
+            channel=channel,
+            data={"outcome": Outcome.INTERRUPTED.value, **data},
+        )
+    )
     return out
 
 

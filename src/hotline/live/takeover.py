@@ -46,7 +46,7 @@ from hotline.routing.model import (
     OfferAnswered,
     RoutingConflict,
 )
-from hotline.store import event_log
+from hotline.store import event_log, voice_nodes
 from hotline.store.models.core import ContactEventRow
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,9 @@ def read_state(session_factory: sessionmaker[Session], *, source: str = "live") 
     """Read the log and fold it (blocking: call it in a thread)."""
     with session_factory() as session:
         work = recovery.open_work(session, source=source)
+        # A voice node's calls are routed by its own engine and ended by its loss
+        # (:mod:`hotline.live.voice_nodes`): never taken into the owner's engine.
+        on_voice_nodes = voice_nodes.carried(session)
         agent_events: dict[str, list[Event]] = {}
         for agent_id, latest in work.agent_states.items():
             if latest.data.get("state") in _PRESENCE or latest.data.get("state") == "logged_out":
@@ -199,7 +202,8 @@ def read_state(session_factory: sessionmaker[Session], *, source: str = "live") 
             ).all()
             agent_events[agent_id] = [recovery.event_of(row) for row in rows]
         newest = event_log.last_seq(session, source=source)
-    return fold(work.contact_events, agent_events, newest)
+    contact_events = [e for e in work.contact_events if e.contact_id not in on_voice_nodes]
+    return fold(contact_events, agent_events, newest)
 
 
 class Resuming(Protocol):

@@ -24,7 +24,7 @@ database round trips off the per-event path of live calls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,9 +46,17 @@ class DatabaseSink:
     the call handling.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], *, source: str = "live") -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        source: str = "live",
+        before: Callable[[Session, Sequence[Event], int], None] | None = None,
+    ) -> None:
         self.session_factory = session_factory
         self.source = source
+        #: Run first in each write transaction (a voice node's heartbeat and legs).
+        self.before = before
         self.log = EventLogWriter(source=source)
         self.written = 0
 
@@ -63,7 +71,7 @@ class DatabaseSink:
         JSON-lines log beside it has them already), so a database restart loses nothing.
         """
         try:
-            written = self.log.flush(self.session_factory)
+            written = self.log.flush(self.session_factory, before=self.before)
         except Exception:
             log.exception("contact event log: database write failed; retrying next flush")
             return 0

@@ -63,6 +63,7 @@ from hotline.telephony.overload import (
 from hotline.telephony.ports import AgentPhone, CallerDirectory, CallRouter, EventSink, NumberScreen
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
+from hotline.telephony.voice_node import VoiceNodeOptions, VoicePresence
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ class ServerOptions:
     dialler: bool = False
     # The dialler gives up a customer's call ringing this long: no answer.
     dial_ring_timeout_s: float = 25.0
+    # One of a partition's voice nodes (needs a database): heartbeat and carried contacts.
+    voice_node: VoiceNodeOptions | None = None
 
     @property
     def events_path(self) -> Path:
@@ -596,12 +599,18 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     loop = asyncio.get_running_loop()
     jsonl = JsonlSink(options.events_path)
     database: DatabaseSink | None = None
+    presence: VoicePresence | None = None
     sink: EventSink = jsonl
     if options.database_url:
         engine = make_engine(options.database_url)
         upgrade(engine)
         factory = make_session_factory(engine)
-        database = DatabaseSink(factory, source="live")
+        if options.voice_node is not None:
+            sip = f"{options.sip_host}:{options.sip_port}"
+            presence = VoicePresence(factory, options.voice_node, sip=sip)
+        database = DatabaseSink(
+            factory, source="live", before=presence.before_write if presence else None
+        )
         sink = TeeSink([jsonl, database])
         if options.do_not_call is None:
             options = replace(options, do_not_call=DatabaseScreen(factory))
@@ -622,11 +631,14 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    if ready is not None:
-        ready.set()
-    print(f"hotline telephony: SIP on {options.sip_host}:{options.sip_port}, ready", flush=True)
     started = time.monotonic()
     try:
+        if presence is not None:
+            # once started, so that the heartbeat goes on from here every tick
+            await asyncio.to_thread(presence.register)
+        if ready is not None:
+            ready.set()
+        print(f"hotline telephony: SIP on {options.sip_host}:{options.sip_port}, ready", flush=True)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
@@ -638,6 +650,9 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
                 # turn, and a loop blocked on it could not run the coroutine holding the turn
                 # (a do-not-call audit, the dialler's attempts) — nor any call meanwhile.
                 await asyncio.to_thread(database.flush)
+            if presence is not None and not await asyncio.to_thread(presence.beat):
+                log.error("voice node declared lost by the partition owner: stopping")
+                break
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
@@ -648,3 +663,5 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         jsonl.close()
         if database is not None:
             await asyncio.to_thread(database.close)
+        if presence is not None:
+            await asyncio.to_thread(presence.stop)

@@ -95,6 +95,13 @@ def write_open_flow(path: Path) -> Path:
     return path
 
 
+def write_direct_flow(path: Path, queue: str = "installation") -> Path:
+    """A flow straight into ``queue``, for tests about routing rather than menus."""
+    flow = {"id": "direct", "start": "queue", "nodes": {"queue": {"type": "queue", "queue": queue}}}
+    path.write_text(yaml.safe_dump(flow))
+    return path
+
+
 def write_quick_center(path: Path) -> Path:
     """The sample center with one-second wrap-up, so a test sees the contact finish."""
     center = yaml.safe_load(SAMPLE_CENTER.read_text(encoding="utf-8"))
@@ -123,6 +130,8 @@ class VoiceServer:
     trunk: str | None = None  # outbound trunk URI template (click-to-dial)
     control_port: int | None = None  # origination control port (JSON lines over TCP)
     extra_args: tuple[str, ...] = ()  # more ``telephony serve`` flags
+    database_at: str | None = None  # another database than the workdir's SQLite file
+    ready_timeout_s: float = 20.0  # how long start() waits for the first OPTIONS answer
 
     @property
     def events_path(self) -> Path:
@@ -130,7 +139,7 @@ class VoiceServer:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.workdir / 'voice.db'}"
+        return self.database_at or f"sqlite:///{self.workdir / 'voice.db'}"
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -173,7 +182,7 @@ class VoiceServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with (self.workdir / "server.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + self.ready_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {(self.workdir / 'server.log').read_text()}")
@@ -230,6 +239,10 @@ class BaresipAgent:
     control_port: int = field(default_factory=lambda: free_port(socket.SOCK_STREAM))
     events: list[dict[str, object]] = field(default_factory=list)
     rtp_ports: tuple[int, int] | None = None  # instead of the slot's whole block
+    # A second registrar (another voice node): the phone registers through both (outbound2)
+    also_registrar_port: int | None = None
+    # How long stop() lets baresip un-REGISTER before killing it
+    stop_timeout_s: float = 10.0
     # ctrl_tcp commands to send this many seconds into each call, e.g. [(1.0, "hold")]
     during_call: list[tuple[float, str]] = field(default_factory=list)
     # Keep what the phone hears and says as WAV files here (baresip's sndfile module:
@@ -265,6 +278,8 @@ class BaresipAgent:
                         if self.heard_dir is not None
                         else []
                     ),
+                    # outbound (RFC 5626, two registrars) names the phone by its instance UUID
+                    *(["module_tmp uuid.so"] if self.also_registrar_port else []),
                     "module_app account.so",
                     "module_app menu.so",
                     "module_app ctrl_tcp.so",
@@ -275,7 +290,13 @@ class BaresipAgent:
         )
         (self.workdir / "accounts").write_text(
             f"<sip:{self.user}@127.0.0.1:{self.registrar_port}>;auth_pass={self.password};"
-            f'outbound="sip:127.0.0.1:{self.registrar_port}";regint=60;'
+            f'outbound="sip:127.0.0.1:{self.registrar_port}";'
+            + (
+                f'outbound2="sip:127.0.0.1:{self.also_registrar_port}";sipnat=outbound;'
+                if self.also_registrar_port
+                else ""
+            )
+            + "regint=60;"
             "audio_codecs=PCMU,PCMA;answermode=manual\n"
         )
         with (self.workdir / "baresip.log").open("ab") as log:
@@ -352,9 +373,10 @@ class BaresipAgent:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()  # baresip unregisters on SIGTERM
             try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+                self.process.wait(timeout=self.stop_timeout_s)
+            except subprocess.TimeoutExpired:  # a registrar gone: its un-REGISTER times out
                 self.process.kill()
+                self.process.wait(timeout=5)
 
 
 def originate(control_port: int, agent: str, number: str) -> dict[str, str]:

@@ -27,6 +27,7 @@ from .telephony_peers import (
     VoiceServer,
     require_tools,
     run_sipp,
+    write_direct_flow,
     write_quick_center,
 )
 
@@ -52,17 +53,6 @@ def _center(path: Path) -> Path:
     return path
 
 
-def _flow(path: Path) -> Path:
-    """Straight into the installation queue: the test is about routing, not menus."""
-    flow = {
-        "id": "direct",
-        "start": "queue",
-        "nodes": {"queue": {"type": "queue", "queue": "installation"}},
-    }
-    path.write_text(yaml.safe_dump(flow))
-    return path
-
-
 @pytest.fixture(scope="module")
 def voice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServer, BaresipAgent]]:
     require_tools()
@@ -81,7 +71,7 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServe
             "--center",
             str(center),
             "--flow",
-            str(_flow(root / "flow.yaml")),
+            str(write_direct_flow(root / "flow.yaml")),
             "--recording-notice",
             "",
         ),

@@ -18,6 +18,7 @@ from hotline.store.models import (
     surveys,
     telephony,
     tickets,
+    voice_nodes,
     wechat,
     wfm,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "surveys",
     "telephony",
     "tickets",
+    "voice_nodes",
     "wechat",
     "wfm",
 ]

@@ -1,0 +1,262 @@
+"""Voice nodes' heartbeats and carried contacts (``store.models.voice_nodes``).
+
+Like the partition lease (:mod:`hotline.store.partitions`), every decision is one conditional
+``UPDATE`` on the database's clock, so the database decides, not the nodes:
+
+* a voice node's heartbeat (:func:`beat`) pushes ``expires_at`` on only while the node has not
+  been declared lost; it is also the first statement of every transaction in which the node
+  writes its events and legs, so a node declared lost cannot write again (it stops);
+* the partition owner claims a node (:func:`claim_lapsed`) only where ``expires_at`` has
+  passed and nobody claimed it, inside the owner's fenced transaction: on PostgreSQL the two
+  ``UPDATE`` statements on the node's row take turns, so either the node's write commits first
+  (and the owner then reads its legs as they are) or the claim does (and the node's write is
+  refused);
+* the ends of a lost node's contacts are written by the owner's event log writer, in the same
+  transaction as :func:`mark_logged`, so the loss is written to the log once even if an owner
+  dies in between (the next owner finds the node claimed but not logged, and writes it).
+
+>>> from hotline.store.db import make_engine, make_session_factory
+>>> from hotline.store.migrate import upgrade
+>>> engine = make_engine("sqlite://")
+>>> upgrade(engine)
+>>> factory = make_session_factory(engine)
+>>> register(factory, node_id="n1", name="voice-a", partition="hefei", sip="", ttl_s=3.0)
+>>> heartbeat(factory, "n1", ttl_s=3.0)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.store.db import writing
+from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
+from hotline.store.partitions import database_now
+
+
+class NodeNameTaken(RuntimeError):
+    """Another run of a voice node with this name is alive (its heartbeat has not lapsed)."""
+
+
+class NodeLost(RuntimeError):
+    """The partition owner declared this voice node lost: it must not write again."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    """A contact a voice node carries, and the agent on it now (``stage``: ringing, talking,
+    wrap_up), as :func:`hotline.live.voice_nodes.carry` folds it from the node's events."""
+
+    contact_id: str
+    opened_at: float
+    queue: str | None = None
+    channel: str | None = None
+    agent_id: str | None = None
+    stage: str | None = None
+    #: When the contact finished on the node (``None`` while it goes on).
+    closed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class LostNode:
+    """A voice node the owner has claimed as lost, what it still carried, and which of its
+    agents are on another node's call (and so are not freed)."""
+
+    node_id: str
+    name: str
+    lost_at: float
+    legs: tuple[Leg, ...]
+    busy_elsewhere: frozenset[str]
+
+
+def _changed(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def register(
+    session_factory: sessionmaker[Session],
+    *,
+    node_id: str,
+    name: str,
+    partition: str,
+    sip: str,
+    ttl_s: float,
+) -> None:
+    """Record a new run of voice node ``name``; :class:`NodeNameTaken` if one is alive."""
+    with writing(session_factory()) as session:
+        now = database_now(session)
+        alive = session.scalars(
+            select(VoiceNodeRow.id).where(
+                VoiceNodeRow.name == name,
+                VoiceNodeRow.lost_at.is_(None),
+                VoiceNodeRow.expires_at >= now,
+            )
+        ).first()
+        if alive is not None:
+            raise NodeNameTaken(
+                f"voice node {name!r} is already running (run {alive}); give this one another "
+                "--node-name, or wait for its heartbeat to lapse"
+            )
+        session.add(
+            VoiceNodeRow(
+                id=node_id,
+                name=name,
+                partition=partition,
+                sip=sip,
+                started_at=now,
+                heartbeat_at=now,
+                expires_at=now + ttl_s,
+            )
+        )
+        session.commit()
+
+
+def beat(session: Session, node_id: str, *, ttl_s: float) -> bool:
+    """Renew the node's heartbeat in the caller's transaction; ``False`` once it is lost."""
+    now = database_now(session)
+    return bool(
+        _changed(
+            session.execute(
+                update(VoiceNodeRow)
+                .where(VoiceNodeRow.id == node_id, VoiceNodeRow.lost_at.is_(None))
+                .values(heartbeat_at=now, expires_at=now + ttl_s)
+            )
+        )
+    )
+
+
+def heartbeat(session_factory: sessionmaker[Session], node_id: str, *, ttl_s: float) -> bool:
+    """Renew the node's heartbeat; ``False`` when the owner has declared it lost."""
+    with writing(session_factory()) as session:
+        alive = beat(session, node_id, ttl_s=ttl_s)
+        session.commit()
+    return alive
+
+
+def stopped(session_factory: sessionmaker[Session], node_id: str) -> None:
+    """A graceful stop: the heartbeat lapses now, so the owner closes what is left at once."""
+    with writing(session_factory()) as session:
+        session.execute(
+            update(VoiceNodeRow)
+            .where(VoiceNodeRow.id == node_id, VoiceNodeRow.lost_at.is_(None))
+            .values(expires_at=0.0)
+        )
+        session.commit()
+
+
+def write_legs(session: Session, node_id: str, legs: Iterable[Leg]) -> None:
+    """Record the node's legs as they are now (in the transaction of the events they follow)."""
+    for leg in legs:
+        row = session.get(VoiceLegRow, leg.contact_id)
+        if row is None:
+            row = VoiceLegRow(contact_id=leg.contact_id, node_id=node_id, opened_at=leg.opened_at)
+            session.add(row)
+        row.node_id = node_id
+        row.queue = leg.queue
+        row.channel = leg.channel
+        row.agent_id = leg.agent_id
+        row.stage = leg.stage
+        row.closed_at = leg.closed_at
+    session.flush()
+
+
+def claim_lapsed(session: Session, *, partition: str, epoch: int) -> list[str]:
+    """Declare lost every voice node of ``partition`` whose heartbeat has lapsed (in the
+    owner's fenced transaction); return their run ids."""
+    now = database_now(session)
+    return list(
+        session.scalars(
+            update(VoiceNodeRow)
+            .where(
+                VoiceNodeRow.partition == partition,
+                VoiceNodeRow.lost_at.is_(None),
+                VoiceNodeRow.expires_at < now,
+            )
+            .values(lost_at=now, lost_epoch=epoch)
+            .returning(VoiceNodeRow.id)
+        ).all()
+    )
+
+
+def carried(session: Session) -> set[str]:
+    """The contacts voice nodes carry now (their calls are theirs, not the owner's to route)."""
+    return set(
+        session.scalars(select(VoiceLegRow.contact_id).where(VoiceLegRow.closed_at.is_(None)))
+    )
+
+
+def _leg(row: VoiceLegRow) -> Leg:
+    return Leg(
+        contact_id=row.contact_id,
+        opened_at=row.opened_at,
+        queue=row.queue,
+        channel=row.channel,
+        agent_id=row.agent_id,
+        stage=row.stage,
+    )
+
+
+def unlogged(session: Session, *, partition: str) -> list[LostNode]:
+    """The lost voice nodes of ``partition`` whose contacts' ends are not yet in the log."""
+    nodes = session.scalars(
+        select(VoiceNodeRow)
+        .where(
+            VoiceNodeRow.partition == partition,
+            VoiceNodeRow.lost_at.is_not(None),
+            VoiceNodeRow.logged_at.is_(None),
+        )
+        .order_by(VoiceNodeRow.lost_at, VoiceNodeRow.id)
+    ).all()
+    lost: list[LostNode] = []
+    for node in nodes:
+        legs = session.scalars(
+            select(VoiceLegRow)
+            .where(VoiceLegRow.node_id == node.id, VoiceLegRow.closed_at.is_(None))
+            .order_by(VoiceLegRow.opened_at, VoiceLegRow.contact_id)
+        ).all()
+        agents = {leg.agent_id for leg in legs if leg.agent_id}
+        elsewhere = session.scalars(
+            select(VoiceLegRow.agent_id)
+            .join(VoiceNodeRow, VoiceNodeRow.id == VoiceLegRow.node_id)
+            .where(
+                VoiceLegRow.node_id != node.id,
+                VoiceLegRow.closed_at.is_(None),
+                VoiceLegRow.agent_id.in_(agents),
+                VoiceNodeRow.lost_at.is_(None),
+            )
+        ).all()
+        lost.append(
+            LostNode(
+                node_id=node.id,
+                name=node.name,
+                lost_at=float(node.lost_at or 0.0),
+                legs=tuple(_leg(leg) for leg in legs),
+                busy_elsewhere=frozenset(str(a) for a in elsewhere),
+            )
+        )
+    return lost
+
+
+def mark_logged(session: Session, node_id: str, contact_ids: Sequence[str]) -> bool:
+    """Note, in the transaction writing them, that the ends of a lost node's contacts are in
+    the log; close those legs. ``False`` when it was noted already (nothing changed)."""
+    now = database_now(session)
+    done = _changed(
+        session.execute(
+            update(VoiceNodeRow)
+            .where(VoiceNodeRow.id == node_id, VoiceNodeRow.logged_at.is_(None))
+            .values(logged_at=now)
+        )
+    )
+    if done and contact_ids:
+        session.execute(
+            update(VoiceLegRow)
+            .where(VoiceLegRow.contact_id.in_(list(contact_ids)), VoiceLegRow.closed_at.is_(None))
+            .values(closed_at=now)
+        )
+    return bool(done)
