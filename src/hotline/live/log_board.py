@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 from hotline.config.center import CenterConfig
@@ -52,6 +53,7 @@ class LogBoard:
         self.crisis = CrisisMode(center.crisis)
         #: The last log position folded (events at or below it are not folded again).
         self.position = 0
+        self._day: date | None = None
         self._lock = threading.Lock()
 
     def record(self, events: Iterable[Event]) -> None:
@@ -95,6 +97,10 @@ class LogBoard:
     def snapshot(self, now: float) -> dict[str, Any]:
         """The wallboard at ``now``, as the owner's driver draws it."""
         with self._lock:
+            day = datetime.fromtimestamp(now, self.wallboard.tz).date()
+            if day != self._day:  # a new local day: yesterday's finished contacts go
+                self._day = day
+                self.wallboard.start_day(now)
             self.floor.now = now
             return {**self.wallboard.snapshot(self.floor, now), "crisis": self.crisis.view()}
 
@@ -109,6 +115,11 @@ class LogBoard:
         """The contacts the log shows in the agent's hands, with their stage."""
         with self._lock:
             return self.floor.agent_contacts(agent_id)
+
+    def agent_state(self, agent_id: str) -> str:
+        """The agent's state as the log last showed it."""
+        with self._lock:
+            return self.floor.agent_state(agent_id).value
 
     def on_hold(self, contact_id: str) -> bool:
         """Whether the log shows the contact on hold."""

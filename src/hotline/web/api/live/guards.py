@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import Depends, HTTPException, Path, Request, status
 
 from hotline.live.driver import LiveDriver
+from hotline.live.log_board import LogBoard
 from hotline.telephony.call_center import CallCenter
 from hotline.web.access import require_agent, scope_of
 from hotline.web.auth import CurrentUser, RoleGuard, current_user
@@ -34,6 +35,19 @@ def web_only_partition(request: Request) -> str | None:
         return None
     partition: str | None = getattr(request.app.state, "partition", None)
     return partition
+
+
+def log_board_of(request: Request) -> LogBoard | None:
+    """The wallboard and desk views a web node without the engine keeps from the event log
+    (``hotline serve --web-only``); ``None`` when the engine is in process."""
+    if web_only_partition(request) is None:
+        return None
+    board: LogBoard | None = getattr(request.app.state, "log_board", None)
+    if board is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "this web node does not follow the event log"
+        )
+    return board
 
 
 def voice_of(request: Request) -> CallCenter | None:
