@@ -116,6 +116,16 @@ class LogBoard:
         with self._lock:
             return self.floor.agent_contacts(agent_id)
 
+    def attached(self, contact_id: str) -> dict[str, Any]:
+        """The contact's attached data the log carries (the caller's number)."""
+        with self._lock:
+            return dict(self.desk.attached.get(contact_id, {}))
+
+    def contact_queue(self, contact_id: str) -> str | None:
+        """The queue the log shows the contact in (or last in)."""
+        with self._lock:
+            return self.floor.contact_queue(contact_id)
+
     def agent_state(self, agent_id: str) -> str:
         """The agent's state as the log last showed it."""
         with self._lock:

@@ -158,6 +158,10 @@ def test_the_desk_and_the_wallboard_on_a_web_node_follow_the_log(
     assert view.json()["offer"]["contact_id"] == "c1"
     assert view.json()["offer"]["attached"]["customer"] == "13800001111"
     assert client.get(desk, headers=other).status_code == 403
+    pop = client.get(f"{c1}/screen-pop", headers=agent)
+    assert pop.status_code == 200, pop.text
+    assert pop.json()["attached"]["customer"] == "13800001111"
+    assert client.get(f"{desk}/contacts/c9/screen-pop", headers=agent).status_code == 409
     wrap = client.post(f"{c1}/wrap-up", json={"disposition": "resolved"}, headers=agent)
     assert wrap.status_code == 409 and "the log shows it ringing" in wrap.text
     assert client.post(f"{c1}/hold", headers=agent).status_code == 409
