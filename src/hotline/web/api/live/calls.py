@@ -70,6 +70,7 @@ async def answer(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Answer (accept) the contact ringing at the agent (a phone call: on the phone)."""
     own(user, agent_id)
@@ -77,7 +78,7 @@ async def answer(
         raise HTTPException(status.HTTP_409_CONFLICT, "a phone call is answered on the phone")
     payload = {"contact_id": contact_id, "agent_id": agent_id}
     sent = await on_web_node(
-        request, agent_id, contact_id, InboxAction("answer", payload, stages=("ringing",))
+        request, session, agent_id, contact_id, InboxAction("answer", payload, stages=("ringing",))
     )
     if sent is not None:
         return sent
@@ -93,6 +94,7 @@ async def reject(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Decline the ringing contact; it goes back to its place in the queue."""
     own(user, agent_id)
@@ -101,7 +103,7 @@ async def reject(
         return on_phone(lambda: phone.decline(contact_id, agent_id))
     payload = {"contact_id": contact_id, "agent_id": agent_id}
     sent = await on_web_node(
-        request, agent_id, contact_id, InboxAction("reject", payload, stages=("ringing",))
+        request, session, agent_id, contact_id, InboxAction("reject", payload, stages=("ringing",))
     )
     if sent is not None:
         return sent
@@ -117,10 +119,12 @@ async def hold(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Put the customer on hold."""
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
@@ -136,10 +140,12 @@ async def resume(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Take the customer off hold."""
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
@@ -163,6 +169,7 @@ async def transfer(
     body: Transfer,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Transfer a connected contact to a queue or to another available agent (blind)."""
     own(user, agent_id)
@@ -181,6 +188,7 @@ async def transfer(
 
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
@@ -232,6 +240,7 @@ async def consult(
     body: ConsultStart,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Consult another available agent about a connected contact (the first step of a warm
     transfer); 409 when the agent is not available or a consult is already open."""
@@ -239,6 +248,7 @@ async def consult(
     _target_on_log(request, agent_id, queue=None, target=target)
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
@@ -255,11 +265,13 @@ async def end_consult(
     body: ConsultEnd,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """End the consult: back to the customer, or complete the warm transfer."""
     transfer = body.transfer
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
@@ -275,10 +287,12 @@ async def hang_up(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """End the conversation; wrap-up starts."""
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
@@ -301,6 +315,7 @@ async def wrap_up_done(
     body: WrapUp,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Finish wrap-up with a disposition code from the center configuration."""
     own(user, agent_id)
@@ -317,7 +332,11 @@ async def wrap_up_done(
     disposition = body.disposition
     payload = {"agent_id": agent_id, "contact_id": contact_id, "disposition": disposition}
     sent = await on_web_node(
-        request, agent_id, contact_id, InboxAction("wrap_up_end", payload, stages=("wrap_up",))
+        request,
+        session,
+        agent_id,
+        contact_id,
+        InboxAction("wrap_up_end", payload, stages=("wrap_up",)),
     )
     if sent is not None:
         return sent

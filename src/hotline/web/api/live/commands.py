@@ -9,7 +9,7 @@ leg, ...), which also tells the engine.
 On a web node without the engine (``hotline serve --web-only``) the action is checked against
 the floor as the log shows it (:class:`hotline.live.log_board.LogBoard`: a 409 when the log
 shows it cannot be done — answering a contact not ringing at the agent, wrapping up one still
-in conversation) and goes into the partition's inbox in its own short writer transaction. The
+in conversation) and goes into the partition's inbox in the request's writer transaction. The
 answer is at once, as for a state change: ``accepted`` names the inbox row and ``events`` is
 empty; what the owner did arrives on the live stream, from the log. We chose not to wait for
 the owner's event: the owner applies the inbox within a poll (tens of milliseconds), a desk
@@ -34,7 +34,6 @@ from hotline.live.driver import LiveDriver
 from hotline.live.log_board import LogBoard
 from hotline.routing.model import Command, RoutingConflict
 from hotline.store import partitions
-from hotline.store.db import writing_async
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.ports import TransferRefused
 from hotline.web.api.live.guards import (
@@ -46,7 +45,7 @@ from hotline.web.api.live.guards import (
     web_only_partition,
 )
 from hotline.web.api.live.schemas import CommandApplied
-from hotline.web.auth import CurrentUser, get_session
+from hotline.web.auth import CurrentUser
 
 
 @dataclass(frozen=True)
@@ -81,38 +80,31 @@ def check_on_log(board: LogBoard, agent_id: str, contact_id: str, action: InboxA
         )
 
 
-async def to_owner(request: Request, partition: str, action: InboxAction) -> CommandApplied:
-    """Put ``action`` in the partition's inbox (its own writer transaction); the answer names
-    the row."""
-    session = get_session(request)
-    try:
-        await writing_async(session)
-        row = await run_in_threadpool(_accept, session, partition, action)
-    finally:
-        await run_in_threadpool(session.close)  # rolls back what did not commit
-    return CommandApplied(ok=True, events=[], accepted=row)
-
-
-def _accept(session: Session, partition: str, action: InboxAction) -> int:
-    row = partitions.accept(
-        session, partition=partition, kind=action.kind, payload=action.payload, at=time.time()
-    )
-    session.commit()
-    return row
-
-
 async def on_web_node(
-    request: Request, agent_id: str, contact_id: str, action: InboxAction
+    request: Request, session: Session, agent_id: str, contact_id: str, action: InboxAction
 ) -> CommandApplied | None:
     """Carry out ``action`` through the inbox when this is a web node without the engine
-    (checked against the log first); ``None`` when the engine is in process."""
+    (checked against the log first); ``None`` when the engine is in process.
+
+    The row goes in ``session``, the request's writer transaction (committed as the handler
+    ends): the signed-in user's session is that one, and on SQLite it holds the write gate
+    until then, so a second session would wait for it for ever.
+    """
     partition = web_only_partition(request)
     if partition is None:
         return None
     board = log_board_of(request)
     assert board is not None
     check_on_log(board, agent_id, contact_id, action)
-    return await to_owner(request, partition, action)
+    row = await run_in_threadpool(
+        partitions.accept,
+        session,
+        partition=partition,
+        kind=action.kind,
+        payload=action.payload,
+        at=time.time(),
+    )
+    return CommandApplied(ok=True, events=[], accepted=row)
 
 
 async def apply_command(driver: LiveDriver, make: Callable[[float], Command]) -> CommandApplied:
@@ -135,6 +127,7 @@ def on_phone(action: Callable[[], None]) -> CommandApplied:
 
 async def control(
     request: Request,
+    session: Session,
     user: CurrentUser,
     agent_id: str,
     contact_id: str,
@@ -147,7 +140,7 @@ async def control(
     call (``phone``, which also tells the engine), else the engine ``command``; on a web node
     without the engine, ``inbox`` to the owner."""
     own(user, agent_id)
-    sent = await on_web_node(request, agent_id, contact_id, inbox)
+    sent = await on_web_node(request, session, agent_id, contact_id, inbox)
     if sent is not None:
         return sent
     driver = driver_of(request)
