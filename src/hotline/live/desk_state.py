@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotline.core.events import Event, EventKind
+from hotline.live.log_floor import FloorView
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import CancelOffer, Effect, Offer, StartCallback
 
@@ -225,7 +226,7 @@ class DeskState:
     # ------------------------------------------------------------------ views
 
     def agent_view(
-        self, engine: RoutingEngine, agent_id: str, now: float, *, since: float | None
+        self, engine: FloorView, agent_id: str, now: float, *, since: float | None
     ) -> dict[str, Any]:
         """What one agent's desktop shows: state, reason, contacts in hand, the open offer,
         the call backs they promised (``since``: when the agent entered their state)."""

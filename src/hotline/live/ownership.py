@@ -50,11 +50,18 @@ from hotline.routing.model import (
     AgentNotReady,
     AgentReady,
     Command,
+    ConsultEnded,
+    ConsultStarted,
     ContactAbandoned,
     ContactEnded,
+    ContactHeld,
     ContactQueued,
+    ContactResumed,
     OfferAnswered,
+    OfferRejected,
     RoutingConflict,
+    TransferredToAgent,
+    TransferredToQueue,
     WrapUpEnded,
 )
 from hotline.store import notify, partitions
@@ -104,6 +111,30 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
             case "answer":
                 return OfferAnswered(
                     at=now, contact_id=str(p["contact_id"]), agent_id=str(p["agent_id"])
+                )
+            case "reject":
+                return OfferRejected(
+                    at=now, contact_id=str(p["contact_id"]), agent_id=str(p["agent_id"])
+                )
+            case "hold":
+                return ContactHeld(at=now, contact_id=str(p["contact_id"]))
+            case "resume":
+                return ContactResumed(at=now, contact_id=str(p["contact_id"]))
+            case "transfer" if p.get("to_queue"):
+                return TransferredToQueue(
+                    at=now, contact_id=str(p["contact_id"]), queue=str(p["to_queue"])
+                )
+            case "transfer":
+                return TransferredToAgent(
+                    at=now, contact_id=str(p["contact_id"]), agent_id=str(p["to_agent"])
+                )
+            case "consult":
+                return ConsultStarted(
+                    at=now, contact_id=str(p["contact_id"]), agent_id=str(p["to_agent"])
+                )
+            case "consult_end":
+                return ConsultEnded(
+                    at=now, contact_id=str(p["contact_id"]), transfer=bool(p.get("transfer"))
                 )
             case "end":
                 return ContactEnded(at=now, contact_id=str(p["contact_id"]))

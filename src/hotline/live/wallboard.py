@@ -29,10 +29,10 @@ import polars as pl
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Event, EventKind
+from hotline.live.log_floor import FloorView
 from hotline.metrics.compute import queue_figures, records_to_frame, with_sites
 from hotline.metrics.definitions import MetricSettings, QueueThresholds, ServiceLevelVariant
 from hotline.metrics.records import ContactRecord, fold_events
-from hotline.routing.engine import RoutingEngine
 from hotline.routing.model import AgentState
 
 #: The center file's short variant names → the METRICS.md figure ids.
@@ -91,6 +91,7 @@ class Wallboard:
 
     >>> from pathlib import Path
     >>> from hotline.config.validate import load_center
+    >>> from hotline.routing.engine import RoutingEngine
     >>> from hotline.routing.from_center import routing_config_from_center
     >>> sample = Path(__file__).parent.parent / "config/samples/appliance_center.yaml"
     >>> center = load_center(sample)
@@ -212,8 +213,9 @@ class Wallboard:
 
     # ------------------------------------------------------------------ snapshot
 
-    def snapshot(self, engine: RoutingEngine, now: float) -> dict[str, Any]:
-        """The whole board as a JSON-ready dict (``engine`` must have been advanced to now)."""
+    def snapshot(self, engine: FloorView, now: float) -> dict[str, Any]:
+        """The whole board as a JSON-ready dict: ``engine`` is the routing engine, advanced
+        to now, or on a web node the log's fold (:class:`hotline.live.log_floor.LogFloor`)."""
         self._refresh_figures(now)
         queues = [self._queue_tile(engine, queue.id, now) for queue in self.center.queues]
         agents = []
@@ -290,7 +292,7 @@ class Wallboard:
             )
         return tiles
 
-    def _queue_tile(self, engine: RoutingEngine, queue_id: str, now: float) -> dict[str, Any]:
+    def _queue_tile(self, engine: FloorView, queue_id: str, now: float) -> dict[str, Any]:
         queue = self.center.queue(queue_id)
         thresholds = self.settings.for_queue(queue_id)
         snap = engine.queue_snapshot(queue_id)

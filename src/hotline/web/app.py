@@ -56,9 +56,12 @@ def fail_interrupted_imports(factory: sessionmaker[Session]) -> list[str]:
     """End the import jobs a crash (kill -9) left ``running`` as failed, "interrupted by a
     restart", and delete their staged rows; return their ids.
 
-    Safe because one server owns a database today: when it starts, no worker of its own runs
-    a job yet (see :func:`hotline.store.jobs.fail_interrupted_jobs`; several nodes on one
-    database will need the routing engine's lease to tell a dead owner from a live one).
+    Safe because one full server owns a database's jobs: when it starts, no worker of its
+    own runs a job yet (see :func:`hotline.store.jobs.fail_interrupted_jobs`; several nodes
+    on one database will need the routing engine's lease to tell a dead owner from a live
+    one). A web node without the engine (``hotline serve --web-only``) is one of several
+    servers on the database and does not call it: a job left ``running`` may be another
+    server's, still working.
     """
     with factory() as session:  # a read first: a clean start writes nothing
         if not inspect(session.connection()).has_table("import_jobs"):
@@ -122,8 +125,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.bind(asyncio.get_running_loop())
         # Import jobs a crash cut short, before anything else starts (the live driver's
-        # crash recovery is one of the on_start parts below).
-        await asyncio.to_thread(fail_interrupted_imports, app.state.session_factory)
+        # crash recovery is one of the on_start parts below); not on a web node.
+        if app.state.fails_interrupted_imports:
+            await asyncio.to_thread(fail_interrupted_imports, app.state.session_factory)
         for start in app.state.on_start:
             await start(app)
         yield
@@ -152,6 +156,9 @@ def create_app(
     app.state.on_start = []
     app.state.on_stop = []
     app.state.stopping = False
+    #: Whether this server fails the import jobs left running at its start: the one full
+    #: server does; a web node (``web.log_tail.attach_web_node``) does not.
+    app.state.fails_interrupted_imports = True
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:

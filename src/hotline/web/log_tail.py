@@ -20,11 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.config.center import CenterConfig
+from hotline.core.events import Event
+from hotline.live import recovery
+from hotline.live.log_board import LogBoard
 from hotline.store import event_log, notify
 from hotline.store.db import reading
 from hotline.web.events import EventHub
@@ -42,11 +48,18 @@ class LogTail:
         hub: EventHub,
         poll_s: float = 0.05,
         batch: int = 500,
+        board: LogBoard | None = None,
+        board_every_s: float = 0.25,
     ) -> None:
         self.session_factory = session_factory
         self.hub = hub
         self.poll_s = poll_s
         self.batch = batch
+        #: The node's wallboard and desk views, kept from the log (``None``: streams only).
+        self.board = board
+        self.board_every_s = board_every_s
+        self._board_at = float("-inf")
+        self._board_stale = False
         #: The last log position published (read from the log on start).
         self.position = 0
         self.published = 0
@@ -61,9 +74,25 @@ class LogTail:
         with reading(self.session_factory(), purpose="the web node's log tail") as session:
             return event_log.last_seq(session)
 
+    def _opening(self) -> tuple[int, list[Event]]:
+        """The log's newest position, and what the board folds to start: each agent's last
+        state, the contacts not finished, and today's events (for today's figures)."""
+        assert self.board is not None
+        tz = self.board.wallboard.tz
+        midnight = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        with reading(self.session_factory(), purpose="the web node's board") as session:
+            newest = event_log.last_seq(session)
+            work = recovery.open_work(session)
+        today = recovery.events_since(self.session_factory, since=midnight.timestamp())
+        events = {e.seq: e for e in [*work.agent_states.values(), *work.contact_events, *today]}
+        return newest, [events[seq] for seq in sorted(events) if seq <= newest]
+
     def step(self) -> int:
         """Publish the events committed since the last step; return how many."""
         events = self._read(self.position)
+        if self.board is not None and events:
+            self.board.record(events)  # before the screens hear of them
+            self._board_stale = True
         for event in events:
             self.hub.publish_threadsafe(event.live_message())
         if events:
@@ -71,9 +100,25 @@ class LogTail:
             self.published += len(events)
         return len(events)
 
+    def draw(self) -> bool:
+        """Publish the board when it changed (at most every ``board_every_s``) or a second
+        went by, and someone watches; return whether it did."""
+        now = time.monotonic()
+        due = self._board_at + (self.board_every_s if self._board_stale else 1.0)
+        if self.board is None or now < due or not self.hub.subscriber_count:
+            return False
+        self.hub.publish_threadsafe(self.board.snapshot(time.time()))
+        self._board_at, self._board_stale = now, False
+        return True
+
     async def start(self, _: Any = None) -> None:
-        """Start after the log's newest event (screens resume from the log for the past)."""
-        self.position = await asyncio.to_thread(self._newest)
+        """Start after the log's newest event (screens resume from the log for the past);
+        the board first folds the log's open work and today's events."""
+        if self.board is not None:
+            self.position, opening = await asyncio.to_thread(self._opening)
+            self.board.record(opening)
+        else:
+            self.position = await asyncio.to_thread(self._newest)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="log-tail", daemon=True)
         self._thread.start()
@@ -102,6 +147,7 @@ class LogTail:
                 try:
                     while self.step() == self.batch:  # a backlog: read on without waiting
                         pass
+                    self.draw()
                     if woken is None:
                         self._stop.wait(self.poll_s)
                         woken = self._listen()
@@ -120,11 +166,20 @@ class LogTail:
 
 def attach_web_node(app: Any, *, partition: str, poll_s: float = 0.05) -> LogTail:
     """Make ``app`` a web node without the engine for ``partition``: its hub follows the log
-    (started and stopped with the app) and its desks' state changes go to the partition's
-    inbox (``app.state.partition``, see ``web.api.live.agent_state``)."""
-    tail = LogTail(session_factory=app.state.session_factory, hub=app.state.hub, poll_s=poll_s)
+    (started and stopped with the app), its wallboard and desk views are folded from it
+    (``app.state.log_board``), its desks' actions go to the partition's inbox
+    (``app.state.partition``, see ``web.api.live.agent_state`` and ``.calls``), and its start
+    leaves the import jobs it finds running alone."""
+    center: CenterConfig | None = app.state.center
+    board = LogBoard(center) if center is not None else None
+    tail = LogTail(
+        session_factory=app.state.session_factory, hub=app.state.hub, poll_s=poll_s, board=board
+    )
     app.state.partition = partition
     app.state.log_tail = tail
+    app.state.log_board = board
+    # One of several servers on the database: a job left running may be another's, working.
+    app.state.fails_interrupted_imports = False
     app.state.on_start.append(tail.start)
     app.state.on_stop.append(tail.stop)
     return tail

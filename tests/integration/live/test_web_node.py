@@ -8,7 +8,11 @@ through it (the partition inbox) and a supervisor's stream there shows the owner
 ``available`` event (the log, tailed); the stream reconnects with ``?after=`` and gets exactly
 the events in between; then the owner is killed with SIGKILL, the standby takes over, and the
 web node goes on serving: its stream continues with the new owner's events, numbered on
-without a hole or a repeat."""
+without a hole or a repeat. Then the whole desk through the web node, with the new owner: a
+contact accepted into the partition shows on the web node's wallboard (waiting), the agent
+goes ready and the desk view there shows the offer, the agent answers, hangs up and wraps up
+through the web node — the owner's log has each step — and the board shows the agent's state
+at each."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from websockets.sync.client import ClientConnection, connect
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of
+from hotline.store import partitions
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.core import ContactEventRow
 from hotline.store.pg_cluster import wait_for
@@ -179,7 +184,76 @@ def test_a_web_node_serves_desks_and_streams_across_an_owner_kill(tmp_path: Path
                     every = seqs + [e["seq"] for e in after_kill]
                     assert every == list(range(position + 1, position + 1 + len(every)))
                     assert every == logged_after(factory, position)[: len(every)]
+
+                desk_through_the_web_node(base, factory, partition, agent, boss)
         finally:
             for node in nodes:
                 node.close()
             engine.dispose()
+
+
+def desk_through_the_web_node(
+    base: str,
+    factory: sessionmaker[Session],
+    partition: str,
+    agent: dict[str, str],
+    boss: dict[str, str],
+) -> None:
+    """A contact waits, is offered, answered, hung up and wrapped up through the web node."""
+    desk = f"{base}/api/live/agents/a001"
+
+    def board_shows(queue: str, waiting: int, state: str) -> bool:
+        wall = httpx.get(f"{base}/api/live/wallboard", headers=boss, timeout=30).json()
+        queues = {q["id"]: q["waiting"] for q in wall["queues"]}
+        agents = {a["id"]: a["state"] for a in wall["agents"]}
+        return queues[queue] == waiting and agents["a001"] == state
+
+    def desk_shows(stage: str) -> dict[str, Any] | None:
+        view = httpx.get(desk, headers=agent, timeout=30).json()
+        if stage == "ringing":
+            return view if view["offer"] and view["offer"]["contact_id"] == "w1" else None
+        held = {c["contact_id"]: c["stage"] for c in view["contacts"]}
+        return view if held.get("w1") == stage else None
+
+    def act(path: str, body: dict[str, Any] | None = None) -> None:
+        answer = httpx.post(f"{desk}/contacts/w1/{path}", json=body, headers=agent, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["accepted"] > 0 and answer.json()["events"] == []
+
+    # a001 is on a break (lunch): the contact waits, and the web node's board shows it.
+    with factory() as session:
+        payload = {"contact_id": "w1", "queue": "installation", "customer": "13800002222"}
+        partitions.accept(
+            session, partition=partition, kind="contact", payload=payload, at=time.time()
+        )
+        session.commit()
+    wait_for(lambda: board_shows("installation", 1, "not_ready"), timeout_s=20, what="w1 waiting")
+    early = httpx.post(f"{desk}/contacts/w1/answer", headers=agent, timeout=30)
+    assert early.status_code == 409, early.text  # the log shows nothing ringing at a001
+    answer = httpx.post(f"{desk}/state", json={"state": "ready"}, headers=agent, timeout=30)
+    assert answer.status_code == 200, answer.text
+    offered = wait_for(lambda: desk_shows("ringing"), timeout_s=20, what="w1 offered")
+    assert offered["state"] == "reserved" and offered["offer"]["queue"] == "installation"
+    assert board_shows("installation", 0, "reserved")
+    act("answer")
+    wait_for(lambda: desk_shows("talking"), timeout_s=20, what="w1 answered")
+    assert board_shows("installation", 0, "on_contact")
+    act("hangup")
+    wait_for(lambda: desk_shows("wrap_up"), timeout_s=20, what="w1 in wrap-up")
+    act("wrap-up", {"disposition": "resolved"})
+    wait_for(
+        lambda: board_shows("installation", 0, "available") and not desk_shows("wrap_up"),
+        timeout_s=20,
+        what="w1 wrapped up",
+    )
+    with factory() as session:
+        steps = session.execute(
+            select(ContactEventRow.kind, ContactEventRow.agent_id)
+            .where(ContactEventRow.contact_id == "w1")
+            .order_by(ContactEventRow.seq)
+        ).all()
+    kinds = [kind for kind, _ in steps]
+    for step in ("queued", "offered", "answered", "disconnected", "wrap_up_ended", "finished"):
+        assert step in kinds, kinds
+    assert kinds.index("answered") < kinds.index("disconnected") < kinds.index("wrap_up_ended")
+    assert {agent_id for kind, agent_id in steps if kind == "answered"} == {"a001"}

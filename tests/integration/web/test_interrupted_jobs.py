@@ -2,7 +2,9 @@
 
 Before, such a job stayed ``running`` (here ``staging``) forever, and its staged rows stayed
 in the staging tables: a client following it waited for ever, and the rows were never freed.
-The app's start (its lifespan, beside the live driver's crash recovery) now ends it.
+The app's start (its lifespan, beside the live driver's crash recovery) now ends it — the
+full server's start, not a web node's (``hotline serve --web-only``), one of several servers
+on the database, whose start would have failed a job another server was still running.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from hotline.store.jobs import create_job
 from hotline.store.models.imports import ImportJob, StagedContactRecord, StagedCustomer
 from hotline.store.models.metrics import ContactRecordRow
 from hotline.web.app import create_app
+from hotline.web.log_tail import attach_web_node
 from tests.integration.web.conftest import SAMPLE
 
 
@@ -75,3 +78,25 @@ def test_a_job_left_running_is_failed_on_the_next_start_and_its_staged_rows_remo
     assert (untouched.state, untouched.result) == ("done", {"stored": 7})
     assert _count(db_session, StagedContactRecord) == _count(db_session, StagedCustomer) == 0
     assert _count(db_session, ContactRecordRow) == 0
+
+
+def test_a_web_nodes_start_leaves_running_jobs_alone(
+    db_session: Session, session_factory: sessionmaker[Session], tmp_path: object
+) -> None:
+    job = create_job(db_session, kind="customers", file="c.csv", actor="boss")
+    job.state = "checking"  # another server's worker is checking it now
+    db_session.add(
+        StagedCustomer(
+            job_id=job.id, seq=1, line=2, name="x", name_folded="x", site=None, vip_level=0
+        )
+    )
+    db_session.commit()
+    settings = Settings(home=tmp_path, secret_key="test-secret")
+    app = create_app(settings=settings, session_factory=session_factory, center=load_center(SAMPLE))
+    attach_web_node(app, partition="hefei")
+    with TestClient(app):  # the web node starts (and stops)
+        pass
+    db_session.expire_all()
+    after = db_session.get(ImportJob, job.id)
+    assert after is not None and (after.state, after.finished_at) == ("checking", None)
+    assert _count(db_session, StagedCustomer) == 1

@@ -6,7 +6,8 @@ Logging in happens on the first ready or not ready.
 
 On a web node without the engine (``hotline serve --web-only``) a state change goes into the
 partition's inbox for its owner instead: the answer says ``accepted`` (the row), and the agent's
-new state arrives on the live stream, from the log, once the owner has applied it.
+new state arrives on the live stream, from the log, once the owner has applied it. The desk
+view there is drawn from the log (:class:`hotline.live.log_board.LogBoard`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from hotline.web.api.live.guards import (
     STATE_CONTROL,
     SUPERVISION,
     driver_of,
+    log_board_of,
     may_set_state,
     own,
     web_only_partition,
@@ -63,7 +65,11 @@ async def agent_desk(
         if not user.has(*SUPERVISION):
             own(user, agent_id)
         require_agent(scope_of(request, user), agent_id)
-    view = await driver_of(request).agent_view(agent_id)
+    board = log_board_of(request)
+    if board is not None:
+        view = board.agent_view(agent_id, time.time())
+    else:
+        view = await driver_of(request).agent_view(agent_id)
     return AgentDesk.model_validate(mask_personal(view, hidden_fields(user.roles)))
 
 

@@ -9,6 +9,11 @@ ends the agent's phone leg, transfer re-routes the caller, consult rings the oth
 phone and joins the two agents (then transfers the caller or goes back), decline stops the
 agent's phone ringing — each also telling the one routing engine. A phone call is answered on
 the phone. ``POST /agents/{id}/dial`` places a click-to-dial call.
+
+On a web node without the engine (``hotline serve --web-only``) answer, decline, hold, resume,
+transfer, consult, hang-up and wrap-up go to the partition's owner through its inbox, checked
+first against the floor as the log shows it (:mod:`.commands`); call backs and click-to-dial
+need the engine's node (503 here).
 """
 
 from __future__ import annotations
@@ -35,8 +40,23 @@ from hotline.routing.model import (
     WrapUpEnded,
 )
 from hotline.telephony.outbound import OriginationRefused
-from hotline.web.api.live.commands import apply_command, control, on_phone
-from hotline.web.api.live.guards import OWN_DESK, driver_of, holding, own, phone_call, voice_of
+from hotline.web.access import current_center
+from hotline.web.api.live.commands import (
+    InboxAction,
+    apply_command,
+    control,
+    on_phone,
+    on_web_node,
+)
+from hotline.web.api.live.guards import (
+    OWN_DESK,
+    driver_of,
+    holding,
+    log_board_of,
+    own,
+    phone_call,
+    voice_of,
+)
 from hotline.web.api.live.schemas import CommandApplied, DialedCall, PromisedCallback
 from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session
@@ -50,11 +70,18 @@ async def answer(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Answer (accept) the contact ringing at the agent (a phone call: on the phone)."""
     own(user, agent_id)
     if phone_call(request, contact_id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "a phone call is answered on the phone")
+    payload = {"contact_id": contact_id, "agent_id": agent_id}
+    sent = await on_web_node(
+        request, session, agent_id, contact_id, InboxAction("answer", payload, stages=("ringing",))
+    )
+    if sent is not None:
+        return sent
     return await apply_command(
         driver_of(request),
         lambda now: OfferAnswered(at=now, contact_id=contact_id, agent_id=agent_id),
@@ -67,12 +94,19 @@ async def reject(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Decline the ringing contact; it goes back to its place in the queue."""
     own(user, agent_id)
     phone = phone_call(request, contact_id)
     if phone is not None:
         return on_phone(lambda: phone.decline(contact_id, agent_id))
+    payload = {"contact_id": contact_id, "agent_id": agent_id}
+    sent = await on_web_node(
+        request, session, agent_id, contact_id, InboxAction("reject", payload, stages=("ringing",))
+    )
+    if sent is not None:
+        return sent
     return await apply_command(
         driver_of(request),
         lambda now: OfferRejected(at=now, contact_id=contact_id, agent_id=agent_id),
@@ -85,15 +119,18 @@ async def hold(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Put the customer on hold."""
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
         command=lambda now: ContactHeld(at=now, contact_id=contact_id),
         phone=lambda phone: phone.hold(contact_id),
+        inbox=InboxAction("hold", {"contact_id": contact_id}, on_hold=False),
     )
 
 
@@ -103,15 +140,18 @@ async def resume(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Take the customer off hold."""
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
         command=lambda now: ContactResumed(at=now, contact_id=contact_id),
         phone=lambda phone: phone.resume(contact_id),
+        inbox=InboxAction("resume", {"contact_id": contact_id}, on_hold=True),
     )
 
 
@@ -129,6 +169,7 @@ async def transfer(
     body: Transfer,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Transfer a connected contact to a queue or to another available agent (blind)."""
     own(user, agent_id)
@@ -137,6 +178,8 @@ async def transfer(
             422, [{"field": "body", "problem": "give exactly one of queue or agent_id"}]
         )
     queue, target = body.queue, body.agent_id
+    where = {"to_queue": queue} if queue is not None else {"to_agent": target}
+    _target_on_log(request, agent_id, queue=queue, target=target)
 
     def command(now: float) -> Command:
         if queue is not None:
@@ -145,12 +188,37 @@ async def transfer(
 
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
         command=command,
         phone=lambda phone: phone.transfer(contact_id, queue=queue, agent_id=target),
+        inbox=InboxAction("transfer", {"contact_id": contact_id, **where}),
     )
+
+
+def _target_on_log(
+    request: Request, agent_id: str, *, queue: str | None, target: str | None
+) -> None:
+    """On a web node: 409 when the center has no such queue or agent, or the log shows the
+    agent signed out or on a break (where the engine's node hears it from the engine)."""
+    board = log_board_of(request)
+    if board is None:
+        return
+    center = current_center(request)
+    if queue is not None and center is not None and queue not in {q.id for q in center.queues}:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"unknown queue {queue!r}")
+    if target is not None:
+        if target == agent_id:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, "an agent cannot hand a contact to themselves"
+            )
+        state = board.agent_state(target)
+        if state in ("logged_out", "not_ready"):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"agent {target} is not available (the log shows {state})"
+            )
 
 
 class ConsultStart(BaseModel):
@@ -172,17 +240,21 @@ async def consult(
     body: ConsultStart,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Consult another available agent about a connected contact (the first step of a warm
     transfer); 409 when the agent is not available or a consult is already open."""
     target = body.agent_id
+    _target_on_log(request, agent_id, queue=None, target=target)
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
         command=lambda now: ConsultStarted(at=now, contact_id=contact_id, agent_id=target),
         phone=lambda phone: phone.consult(contact_id, target),
+        inbox=InboxAction("consult", {"contact_id": contact_id, "to_agent": target}),
     )
 
 
@@ -193,16 +265,19 @@ async def end_consult(
     body: ConsultEnd,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """End the consult: back to the customer, or complete the warm transfer."""
     transfer = body.transfer
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
         command=lambda now: ConsultEnded(at=now, contact_id=contact_id, transfer=transfer),
         phone=lambda phone: phone.end_consult(contact_id, transfer=transfer),
+        inbox=InboxAction("consult_end", {"contact_id": contact_id, "transfer": transfer}),
     )
 
 
@@ -212,15 +287,18 @@ async def hang_up(
     contact_id: str,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """End the conversation; wrap-up starts."""
     return await control(
         request,
+        session,
         user,
         agent_id,
         contact_id,
         command=lambda now: ContactEnded(at=now, contact_id=contact_id),
         phone=lambda phone: phone.hang_up_agent(contact_id),
+        inbox=InboxAction("end", {"contact_id": contact_id}),
     )
 
 
@@ -237,19 +315,33 @@ async def wrap_up_done(
     body: WrapUp,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
     """Finish wrap-up with a disposition code from the center configuration."""
     own(user, agent_id)
-    driver = driver_of(request)
-    codes = {d.id for d in driver.center.disposition_codes}
+    web_node = log_board_of(request) is not None
+    center = current_center(request) if web_node else driver_of(request).center
+    if center is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no center configuration")
+    codes = {d.id for d in center.disposition_codes}
     if body.disposition not in codes:
         raise HTTPException(
             422,
             [{"field": "body.disposition", "problem": f"choose a disposition: {sorted(codes)}"}],
         )
     disposition = body.disposition
+    payload = {"agent_id": agent_id, "contact_id": contact_id, "disposition": disposition}
+    sent = await on_web_node(
+        request,
+        session,
+        agent_id,
+        contact_id,
+        InboxAction("wrap_up_end", payload, stages=("wrap_up",)),
+    )
+    if sent is not None:
+        return sent
     return await apply_command(
-        driver,
+        driver_of(request),
         lambda now: WrapUpEnded(
             at=now, agent_id=agent_id, contact_id=contact_id, disposition=disposition
         ),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from hotline.web.api.live.guards import OWN_DESK, driver_of, holding, own
+from hotline.web.api.live.guards import OWN_DESK, held_contact, own
 from hotline.web.api.live.schemas import DeskTicket
 from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session
@@ -49,11 +49,9 @@ def ticket_from_contact(
 ) -> DeskTicket:
     """Open a ticket linked to the contact the agent holds (the service desk's own rules)."""
     own(user, agent_id)
-    driver = driver_of(request)
-    holding(driver, agent_id, contact_id)
+    queue = held_contact(request, agent_id, contact_id).queue or ""
     from hotline.tickets import service as tickets
 
-    queue = driver.engine.contact_queue(contact_id) or ""
     ticket = _retry_when_locked(
         session,
         lambda: tickets.create_ticket(

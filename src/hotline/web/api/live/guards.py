@@ -7,11 +7,16 @@ session) but never answer or hang up for them; a team lead only for their own te
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from fastapi import Depends, HTTPException, Path, Request, status
 
+from hotline.config.center import CenterConfig
 from hotline.live.driver import LiveDriver
+from hotline.live.log_board import LogBoard
 from hotline.telephony.call_center import CallCenter
-from hotline.web.access import require_agent, scope_of
+from hotline.web.access import current_center, require_agent, scope_of
 from hotline.web.auth import CurrentUser, RoleGuard, current_user
 
 SUPERVISION = ("supervisor", "team_lead", "manager", "wfm", "qa")
@@ -34,6 +39,19 @@ def web_only_partition(request: Request) -> str | None:
         return None
     partition: str | None = getattr(request.app.state, "partition", None)
     return partition
+
+
+def log_board_of(request: Request) -> LogBoard | None:
+    """The wallboard and desk views a web node without the engine keeps from the event log
+    (``hotline serve --web-only``); ``None`` when the engine is in process."""
+    if web_only_partition(request) is None:
+        return None
+    board: LogBoard | None = getattr(request.app.state, "log_board", None)
+    if board is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "this web node does not follow the event log"
+        )
+    return board
 
 
 def voice_of(request: Request) -> CallCenter | None:
@@ -93,3 +111,29 @@ def holding(driver: LiveDriver, agent_id: str, contact_id: str) -> None:
     """409 unless ``contact_id`` is in ``agent_id``'s hands."""
     if not driver.holds(agent_id, contact_id):
         raise HTTPException(status.HTTP_409_CONFLICT, f"{contact_id} is not with agent {agent_id}")
+
+
+@dataclass(frozen=True)
+class HeldContact:
+    """A contact in an agent's hands, as the desk's panels (screen pop, ticket) need it."""
+
+    attached: dict[str, Any]
+    queue: str | None
+    center: CenterConfig
+
+
+def held_contact(request: Request, agent_id: str, contact_id: str) -> HeldContact:
+    """``contact_id`` in ``agent_id``'s hands (409 otherwise): from the engine where it runs,
+    from the log on a web node without it."""
+    board = log_board_of(request)
+    if board is None:
+        driver = driver_of(request)
+        holding(driver, agent_id, contact_id)
+        attached = dict(driver.attached.get(contact_id, {}))
+        return HeldContact(attached, driver.engine.contact_queue(contact_id), driver.center)
+    if contact_id not in board.holding(agent_id):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{contact_id} is not with agent {agent_id}")
+    center = current_center(request)
+    if center is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no center configuration")
+    return HeldContact(board.attached(contact_id), board.contact_queue(contact_id), center)

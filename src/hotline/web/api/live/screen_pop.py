@@ -3,7 +3,8 @@
 When a contact reaches an agent, the desktop looks up the customer behind it: customer(s),
 products, recent contacts and the open tickets this agent may open, for the caller's number
 (composed above the CRM and the service desk in :mod:`hotline.desk.customers`). Personal data
-is masked for roles the policy keeps it from.
+is masked for roles the policy keeps it from. On a web node without the engine the contact
+and its caller's number come from the log (:func:`.guards.held_contact`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from hotline.identity.roles import hidden_fields
 from hotline.web.access import hides_customer_identity, mask_personal
 from hotline.web.api.history import linked_contacts
-from hotline.web.api.live.guards import DESK, OWN_DESK, SUPERVISION, driver_of, holding, own
+from hotline.web.api.live.guards import DESK, OWN_DESK, SUPERVISION, held_contact, own
 from hotline.web.api.live.schemas import KnowledgeHit, PopIdentity, ScreenPop
 from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
@@ -39,9 +40,8 @@ def screen_pop(
     Falls back to the contact's attached data alone when the number matches no customer.
     """
     own(user, agent_id)
-    driver = driver_of(request)
-    holding(driver, agent_id, contact_id)
-    attached = dict(driver.attached.get(contact_id, {}))
+    held = held_contact(request, agent_id, contact_id)
+    attached = held.attached
     number = attached.get("customer")
     chat = attached.get("chat") is True  # a web chat or a WeChat follower
     case = attached.get("callback_for")  # a callback: the contact it was promised in
@@ -66,7 +66,7 @@ def screen_pop(
             products=pop.products,
             last_contacts=linked_contacts(request, user, pop.last_contacts),
             # Only the tickets this agent may open: another queue's subjects stay unseen.
-            open_tickets=visible_tickets(driver.center, user, pop.open_tickets),
+            open_tickets=visible_tickets(held.center, user, pop.open_tickets),
         )
         if chat:
             from hotline.crm import service as crm
@@ -127,9 +127,7 @@ def _held_chat_identity(request: Request, user: CurrentUser, agent_id: str, cont
     from hotline.crm import service as crm
 
     own(user, agent_id)
-    driver = driver_of(request)
-    holding(driver, agent_id, contact_id)
-    attached = driver.attached.get(contact_id, {})
+    attached = held_contact(request, agent_id, contact_id).attached
     key = attached.get("customer")
     identity = crm.identity_of(str(key)) if key and attached.get("chat") is True else None
     if identity is None:

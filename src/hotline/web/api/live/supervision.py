@@ -4,10 +4,13 @@ mode.
 The wallboard shows queues and agents now with today's and this interval's figures; a team
 lead's board lists the agents of their own team(s) (the queues stay whole). The live streams
 of the same data (``/api/events/stream``, ``/api/events/ws``) live with the platform routes.
+On a web node without the engine the board is drawn from the event log
+(:class:`hotline.live.log_board.LogBoard`).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -19,7 +22,7 @@ from hotline.identity import audit
 from hotline.identity.roles import hidden_fields
 from hotline.routing.model import RoutingConflict
 from hotline.web.access import mask_personal, scope_of, scoped_board
-from hotline.web.api.live.guards import SUPERVISION, driver_of, voice_of
+from hotline.web.api.live.guards import SUPERVISION, driver_of, log_board_of, voice_of
 from hotline.web.api.live.schemas import (
     CrisisView,
     EmergencySetting,
@@ -40,7 +43,11 @@ async def wallboard(
 
     A team lead's board lists the agents of their own team(s); the queues stay whole.
     """
-    board = await driver_of(request).snapshot()
+    web_node = log_board_of(request)
+    if web_node is not None:
+        board = web_node.snapshot(time.time())
+    else:
+        board = await driver_of(request).snapshot()
     shown = mask_personal(scoped_board(board, scope_of(request, user)), hidden_fields(user.roles))
     return WallboardView.model_validate(shown)
 
