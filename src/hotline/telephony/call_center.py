@@ -473,8 +473,8 @@ class CallCenter:
         legs = [f"out-{next(self._legs)}" for _ in effect.phones]
         call.agent_leg, call.fork_legs = legs[0], legs[1:]
         call.rung_with.clear()
-        call.browser_legs = {
-            leg
+        call.browsers = {
+            leg: phone
             for leg, phone in zip(legs, effect.phones, strict=True)
             if is_websocket_contact(phone)
         }
@@ -485,7 +485,7 @@ class CallCenter:
     async def _offer_then_dial(self, call: Call, legs: list[str], phones: tuple[str, ...]) -> None:
         """Get the relay's offer for each kind of phone that rings, then ring them all. The
         kind the relay was last offered for goes first, so one kind needs no second offer."""
-        kinds = sorted({leg in call.browser_legs for leg in legs}, key=lambda w: w != call.webrtc)
+        kinds = sorted({leg in call.browsers for leg in legs}, key=lambda w: w != call.webrtc)
         offers: dict[bool, str] = {}
         for webrtc in kinds:
             sdp = await self.offer_for(call, webrtc=webrtc)
@@ -495,7 +495,7 @@ class CallCenter:
         if call.finished or call.agent_leg != legs[0]:
             return  # the caller hung up, or the engine moved on, while the relay answered
         for leg, contact in zip(legs, phones, strict=True):
-            call.rung_with[leg] = offers[leg in call.browser_legs]
+            call.rung_with[leg] = offers[leg in call.browsers]
             self.sip.dial(leg, contact=contact, caller=call.caller, sdp=call.rung_with[leg])
 
     async def offer_for(self, call: Call, *, webrtc: bool) -> str | None:

@@ -47,9 +47,9 @@ class Call:
     offered_again: bool = False  # the caller's SDP was offered to the relay a second time
     agent_remote_sdp: str = ""  # the SDP of the phone the caller talks to
     # The SDP each agent leg was rung with, and the legs that ring a browser softphone
-    # (WebRTC): an agent with a browser and a desk phone is rung on both.
+    # (WebRTC), with its contact: an agent with a browser and a desk phone is rung on both.
     rung_with: dict[str, str] = field(default_factory=dict)
-    browser_legs: set[str] = field(default_factory=set)
+    browsers: dict[str, str] = field(default_factory=dict)
     # What we last answered each side with: a re-INVITE's answer is this, re-directed.
     local_sdp: dict[str, str] = field(default_factory=dict)
     playing: asyncio.Task[None] | None = None
@@ -64,7 +64,7 @@ class Call:
     @property
     def on_browser(self) -> bool:
         """Whether the agent's phone on the line (or ringing) is a browser softphone."""
-        return self.agent_leg is not None and self.agent_leg in self.browser_legs
+        return self.agent_leg is not None and self.agent_leg in self.browsers
 
     @property
     def contact_id(self) -> str:
