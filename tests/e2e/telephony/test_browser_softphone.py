@@ -63,7 +63,7 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "agent-secret-1"
 BROWSER_HZ, CALLER_HZ, CONSULTED_HZ = 1000.0, 440.0, 700.0
 KEYPAD = "159"  # pressed on the softphone's keypad during the call
-SURVEY_KEY_AT = 32.0  # seconds into the caller's timeline: the rating, after a006 hung up
+SURVEY_KEY_AT = 26.0  # seconds into the caller's timeline: the rating, after a006 hung up
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,7 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
 
     pcap = write_timeline(
         tmp_path / "caller.pcap",
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 30.0, CALLER_HZ), Key(SURVEY_KEY_AT, "4")],
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 24.0, CALLER_HZ), Key(SURVEY_KEY_AT, "4")],
     )
     script = tmp_path / "caller.xml"
     script.write_text(

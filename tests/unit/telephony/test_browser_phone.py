@@ -42,8 +42,13 @@ def _offers(rig: Rig) -> list[dict[str, object]]:
     return [params for command, params in rig.media.commands if command == "offer"]
 
 
-def _ring_both(rig: Rig) -> tuple[str, str]:
-    """a001's desk phone and browser ring together; returns their legs (desk, browser)."""
+async def _ring_both(rig: Rig) -> tuple[str, str]:
+    """a001, registered on a desk phone and the browser, is offered a caller: both phones
+    ring together; returns their legs (desk, browser)."""
+    rig.center.registration_changed("1001", DESK_PHONE)
+    rig.center.registration_changed("1011", BROWSER)
+    await _to_queue(rig)
+    await rig.settle()
     dials = {contact: leg for _, leg, contact in (a for a in rig.sip.actions if a[0] == "dial")}
     assert set(dials) == {DESK_PHONE, BROWSER}  # both rang: a fork
     desk, browser = dials[DESK_PHONE], dials[BROWSER]
@@ -60,11 +65,7 @@ def test_the_browser_answering_first_takes_the_call_and_the_desk_phone_is_cancel
     rig = _rig()
 
     async def scenario() -> None:
-        rig.center.registration_changed("1001", DESK_PHONE)
-        rig.center.registration_changed("1011", BROWSER)
-        await _to_queue(rig)
-        await rig.settle()
-        desk, browser = _ring_both(rig)
+        desk, browser = await _ring_both(rig)
         rig.center.answered(browser, "v=0 browser")
         await rig.settle()
         assert ("hang_up", desk) in rig.sip.actions  # CANCEL to the desk phone
@@ -95,11 +96,7 @@ def test_the_desk_phone_answering_first_takes_the_call_on_the_plain_offer() -> N
     rig = _rig()
 
     async def scenario() -> None:
-        rig.center.registration_changed("1001", DESK_PHONE)
-        rig.center.registration_changed("1011", BROWSER)
-        await _to_queue(rig)
-        await rig.settle()
-        desk, browser = _ring_both(rig)
+        desk, browser = await _ring_both(rig)
         rig.center.answered(desk, "v=0 desk phone")
         await rig.settle()
         assert ("hang_up", browser) in rig.sip.actions  # CANCEL to the browser

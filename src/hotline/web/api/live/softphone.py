@@ -22,14 +22,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from hotline.identity import audit
-from hotline.store.db import writing_async
 from hotline.web.api.live.guards import OWN_DESK
 from hotline.web.api.responses import ResponseModel, errors
-from hotline.web.auth import CurrentUser, get_session, require_roles
+from hotline.web.auth import CurrentUser, require_roles, write_apart
 
 router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 library_router = APIRouter(include_in_schema=False)
@@ -71,7 +68,17 @@ async def softphone(
     phone = next((p for p in options.phones if p.agent_id == agent_id), None)
     if phone is None:
         return SoftphoneOut(available=False, reason="no_phone")
-    await _audit_handout(request, actor=user.username, agent_id=agent_id, sip_user=phone.user)
+    # on the record before it goes out, in a short writer session of its own (a GET reads)
+    await write_apart(
+        request,
+        lambda session: audit.record(
+            session,
+            actor=user.username,
+            action="softphone.credentials",
+            target=agent_id,
+            detail={"sip_user": phone.user},
+        ),
+    )
     return SoftphoneOut(
         available=True,
         websocket_port=options.ws_port,
@@ -79,33 +86,6 @@ async def softphone(
         password=phone.password,
         realm=options.realm,
     )
-
-
-async def _audit_handout(request: Request, *, actor: str, agent_id: str, sip_user: str) -> None:
-    """Record the password handed out, before it goes: a GET's own session only reads (its
-    snapshot may be older than another writer's commit), so the entry takes a short writer
-    session of its own at the writer gate."""
-    session = get_session(request)
-    try:
-        await writing_async(session)
-        await run_in_threadpool(_record_handout, session, actor, agent_id, sip_user)
-    finally:
-        session.close()
-
-
-def _record_handout(session: Session, actor: str, agent_id: str, sip_user: str) -> None:
-    try:
-        audit.record(
-            session,
-            actor=actor,
-            action="softphone.credentials",
-            target=agent_id,
-            detail={"sip_user": sip_user},
-        )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 @library_router.get("/desk/jssip.js")
