@@ -26,16 +26,20 @@ def _consult_rig() -> Rig:
     return rig
 
 
-async def _talking(rig: Rig) -> str:
-    """a001 and a006 registered; a caller reaches installation and a001 answers."""
-    rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+async def _talking(
+    rig: Rig, phone: str = "sip:1001@127.0.0.1:5071", answer: str = "v=0 a001 phone"
+) -> str:
+    """a001 (on ``phone``) and a006 registered; a caller reaches installation and a001
+    answers with ``answer``."""
+    rig.center.registration_changed("1001", phone)
     rig.clock.advance(1)
     rig.center.registration_changed("1006", "sip:1006@127.0.0.1:5076")
     await _to_queue(rig)
+    await rig.settle()
     dial = [a for a in rig.sip.actions if a[0] == "dial"]
-    assert dial == [("dial", "out-1", "sip:1001@127.0.0.1:5071")]  # longest idle
+    assert dial == [("dial", "out-1", phone)]  # longest idle
     rig.clock.advance(2)
-    rig.center.answered("out-1", "v=0 a001 phone")
+    rig.center.answered("out-1", answer)
     await rig.settle()
     return rig.contact
 
@@ -174,16 +178,7 @@ BROWSER = "sip:q7w8e9r0@2f254d15-77c5-4a38-bac0-9794134dc50d.invalid:5060"
 
 async def _talking_on_the_browser(rig: Rig) -> str:
     """a001 on the browser softphone, a006 on a desk phone; a001 answers a caller."""
-    rig.center.registration_changed("1001", BROWSER)
-    rig.clock.advance(1)
-    rig.center.registration_changed("1006", "sip:1006@127.0.0.1:5076")
-    await _to_queue(rig)
-    await rig.settle()
-    assert [a for a in rig.sip.actions if a[0] == "dial"] == [("dial", "out-1", BROWSER)]
-    rig.clock.advance(2)
-    rig.center.answered("out-1", "v=0 a001 browser")
-    await rig.settle()
-    return rig.contact
+    return await _talking(rig, BROWSER, "v=0 a001 browser")
 
 
 def test_a_browser_agent_consults_on_a_second_line_and_hands_the_caller_over() -> None:
