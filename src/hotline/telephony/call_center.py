@@ -135,6 +135,7 @@ from hotline.telephony.media.numbers import agent_number_announcement, announcem
 from hotline.telephony.media.prompts import MUSIC_ON_HOLD, RECORDING_NOTICE, prompt_path
 from hotline.telephony.media.sdp import (
     ANSWER_DIRECTION,
+    audio_sections,
     direction,
     is_hold,
     placeholder_sdp,
@@ -486,33 +487,51 @@ class CallCenter:
         return self.router.contact_resumed(at=now, contact_id=contact_id)
 
     def _ring_phones(self, call: Call, effect: RingPhones) -> None:
-        # Every registered phone of the agent rings; the first to answer takes the call. A
-        # browser softphone (registered over a WebSocket) needs the relay's WebRTC offer and
-        # a desk phone the plain one; rtpengine keeps one offer per side, so an agent signed
-        # in on the desk's softphone is rung there only.
-        browsers = tuple(phone for phone in effect.phones if is_websocket_contact(phone))
-        phones = browsers or effect.phones
-        legs = [f"out-{next(self._legs)}" for _ in phones]
+        # Every registered phone of the agent rings, browser softphones and desk phones
+        # alike (each with the offer of its kind); the first to answer takes the call.
+        legs = [f"out-{next(self._legs)}" for _ in effect.phones]
         call.agent_leg, call.fork_legs = legs[0], legs[1:]
+        call.rung_with.clear()
+        call.browsers = {
+            leg: phone
+            for leg, phone in zip(legs, effect.phones, strict=True)
+            if is_websocket_contact(phone)
+        }
         for fork in legs:
             self._by_leg[fork] = call
-        if bool(browsers) != call.webrtc:
-            self.spawn(self._offer_again_then_dial(call, legs, phones, webrtc=bool(browsers)))
-        else:
-            self._dial(call, legs, phones)
+        self.spawn(self._offer_then_dial(call, legs, effect.phones))
 
-    def _dial(self, call: Call, legs: list[str], phones: tuple[str, ...]) -> None:
-        for fork, contact in zip(legs, phones, strict=True):
-            self.sip.dial(fork, contact=contact, caller=call.caller, sdp=call.agent_sdp)
+    async def _offer_then_dial(self, call: Call, legs: list[str], phones: tuple[str, ...]) -> None:
+        """Get the relay's offer for each kind of phone that rings, then ring them all. The
+        kind the relay was last offered for goes first, so one kind needs no second offer."""
+        kinds = sorted({leg in call.browsers for leg in legs}, key=lambda w: w != call.webrtc)
+        offers: dict[bool, str] = {}
+        for webrtc in kinds:
+            sdp = await self.offer_for(call, webrtc=webrtc)
+            if sdp is None:
+                return  # the ring times out and the engine offers the caller to someone else
+            offers[webrtc] = sdp
+        if call.finished or call.agent_leg != legs[0]:
+            return  # the caller hung up, or the engine moved on, while the relay answered
+        for leg, contact in zip(legs, phones, strict=True):
+            call.rung_with[leg] = offers[leg in call.browsers]
+            self.sip.dial(leg, contact=contact, caller=call.caller, sdp=call.rung_with[leg])
 
-    async def _offer_again_then_dial(
-        self, call: Call, legs: list[str], phones: tuple[str, ...], *, webrtc: bool
-    ) -> None:
-        """Offer the caller's SDP to the relay again, for a browser (ICE, DTLS-SRTP) or back
-        for a desk phone, then ring. The caller's side keeps its ports: rtpengine changes
-        only the side the new offer goes to."""
+    async def offer_for(self, call: Call, *, webrtc: bool) -> str | None:
+        """The caller relay's offer for a phone of one kind: a browser softphone's
+        (``webrtc``: ICE, DTLS-SRTP) or a desk phone's or the trunk's (plain RTP).
+
+        Every INVITE that puts a phone on the caller's relay — an agent's phones ringing, a
+        blind or warm transfer's new agent, a number forwarded through the trunk — takes its
+        SDP from here. rtpengine keeps one offer per side, so when the kind changes the
+        caller's SDP is offered again (the caller keeps its ports: the answer that follows
+        carries ``keep_ports``, see ``offered_again``). ``None`` when the relay refused (an
+        alarm says why).
+        """
+        if webrtc == call.webrtc and call.agent_sdp:
+            return call.agent_sdp
         try:
-            call.agent_sdp = await self.media.offer(
+            sdp = await self.media.offer(
                 call=call.contact_id, from_tag=CALLER, sdp=call.caller_sdp, webrtc=webrtc
             )
         except (MediaRejected, MediaUnavailable) as exc:
@@ -521,12 +540,9 @@ class CallCenter:
                 contact_id=call.contact_id,
                 data={"component": "media", "state": "offer_failed", "error": str(exc)},
             )
-            return  # the ring times out and the engine offers the caller to someone else
-        call.webrtc = webrtc
-        call.offered_again = True
-        if call.finished or call.agent_leg != legs[0]:
-            return  # the caller hung up, or the engine moved on, while the relay answered
-        self._dial(call, legs, phones)
+            return None
+        call.agent_sdp, call.webrtc, call.offered_again = sdp, webrtc, True
+        return sdp
 
     # -- SignallingEvents
 
@@ -680,7 +696,7 @@ class CallCenter:
         if call is None or call.finished or (leg != call.agent_leg and leg not in call.fork_legs):
             return
         call.answering = leg  # the agent's other phones stop ringing
-        call.local_sdp[AGENT] = call.agent_sdp  # the offer the phone just accepted
+        call.local_sdp[AGENT] = call.rung_with.get(leg, call.agent_sdp)  # what it accepted
         call.agent_remote_sdp = sdp
         self.step(call, AgentAnswered(at=self.clock.now()))
 
@@ -691,14 +707,7 @@ class CallCenter:
             await call.music  # the music must have started before we stop it
         try:
             await self.media.stop(call=call.contact_id, tag=CALLER)
-            await self.media.answer(
-                call=call.contact_id,
-                from_tag=CALLER,
-                to_tag=AGENT,
-                sdp=call.agent_remote_sdp,
-                webrtc=call.webrtc,
-                keep_ports=call.offered_again,
-            )
+            await self._take_phone(call)
             if not call.recording:  # after a transfer the recording simply goes on
                 await self.media.start_recording(call=call.contact_id)
                 call.recording = started_recording = True
@@ -710,6 +719,26 @@ class CallCenter:
             )
         self.step(call, Bridged(at=self.clock.now(), recording_started=started_recording))
         self._announce_agent_number(call)
+
+    async def _take_phone(self, call: Call) -> None:
+        """Point the relay's agent side at the phone that answered. When the agent's phones
+        of both kinds rang, the relay's last offer may be the other kind's: it is offered
+        again for this phone's kind, and the phone re-INVITEd if what it accepted changed."""
+        leg, webrtc = call.agent_leg, call.on_browser
+        accepted = call.local_sdp.get(AGENT, "")
+        if webrtc != call.webrtc:
+            await self.offer_for(call, webrtc=webrtc)
+        await self.media.answer(
+            call=call.contact_id,
+            from_tag=CALLER,
+            to_tag=AGENT,
+            sdp=call.agent_remote_sdp,
+            webrtc=webrtc,
+            keep_ports=call.offered_again,
+        )
+        if leg is not None and audio_sections(call.agent_sdp) != audio_sections(accepted):
+            call.local_sdp[AGENT] = call.rung_with[leg] = call.agent_sdp
+            self.sip.update(leg, call.agent_sdp)  # its 200 OK changes nothing: talking
 
     def _announce_agent_number(self, call: Call) -> None:
         """ "N 号话务员为您服务": the queue says so, and the agent has a job number."""

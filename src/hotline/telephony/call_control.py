@@ -47,6 +47,10 @@ class Call:
     webrtc: bool = False  # agent_sdp is a browser's (ICE, DTLS-SRTP), not a desk phone's
     offered_again: bool = False  # the caller's SDP was offered to the relay a second time
     agent_remote_sdp: str = ""  # the SDP of the phone the caller talks to
+    # The SDP each agent leg was rung with, and the legs that ring a browser softphone
+    # (WebRTC), with its contact: an agent with a browser and a desk phone is rung on both.
+    rung_with: dict[str, str] = field(default_factory=dict)
+    browsers: dict[str, str] = field(default_factory=dict)
     # What we last answered each side with: a re-INVITE's answer is this, re-directed.
     local_sdp: dict[str, str] = field(default_factory=dict)
     playing: asyncio.Task[None] | None = None
@@ -57,6 +61,11 @@ class Call:
     voicemail: bool = False  # the caller's message is being recorded
 
     # The state's facts, read-only here: only a transition changes them.
+
+    @property
+    def on_browser(self) -> bool:
+        """Whether the agent's phone on the line (or ringing) is a browser softphone."""
+        return self.agent_leg is not None and self.agent_leg in self.browsers
 
     @property
     def contact_id(self) -> str:
@@ -225,6 +234,11 @@ class CallControl(Protocol):
 
     def stop_playing(self, call: Call) -> None:
         """Cancel the prompts being played to the caller."""
+        ...
+
+    async def offer_for(self, call: Call, *, webrtc: bool) -> str | None:
+        """The caller relay's offer for a phone of one kind (``webrtc``: a browser); ``None``
+        when the relay refused (see the driver's ``offer_for``)."""
         ...
 
     def start_music(self, call: Call) -> None:

@@ -14,6 +14,19 @@ Ending the consult (``finish``):
 * **back to the caller** — the consulted agent's phone is hung up and the first agent's
   phone re-INVITEd back onto the caller's relay.
 
+**A first agent on the browser softphone** cannot be re-INVITEd onto another relay: its
+media is WebRTC, and the DTLS-SRTP session it keeps belongs to the caller's relay (rtpengine
+uses one certificate, so a browser offered another relay's SDP keeps its old session and the
+new relay never gets keys). Its call therefore stays where it is — the caller hears music over
+it — and the consult rings the browser a second time: the *consult line*, a new call (a new
+peer connection) offered WebRTC by the consult relay, which the softphone takes by itself
+while the agent consults. Once the line is up the consulted agent's phone rings on the relay's
+other side (rtpengine learns its address from its first packets: symmetric RTP). Going back
+to the caller hangs up the line and stops the music, nothing else moved; the transfer hangs
+up both browser calls and points the caller's relay at the consulted phone, offered plain
+again (``CallControl.offer_for``). Consulting an agent whose phone is a browser is refused
+(409) for now: handing them the caller would move a browser between relays.
+
 The consulted agent not answering (ring timeout, busy), or hanging up, ends the consult back
 to the caller; the caller or the first agent hanging up ends it too. The ACD (the routing
 engine's ``ConsultStarted``/``ConsultEnded``) logs ``consult_started``/``consult_ended`` and
@@ -33,6 +46,7 @@ from hotline.telephony.call_control import Call, CallControl
 from hotline.telephony.call_state import ConsultBegan, ConsultFinished
 from hotline.telephony.media.sdp import placeholder_sdp
 from hotline.telephony.ports import MediaUnavailable, TransferRefused
+from hotline.telephony.sip.stack import is_websocket_contact
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +64,7 @@ class Consult:
     relay: str
     answered: bool = False
     sdp: str = ""  # the consulted phone's SDP
+    line: str = ""  # the consult line: a second call to a first agent on the browser softphone
     timer: asyncio.TimerHandle | None = None
 
 
@@ -68,7 +83,7 @@ class Consults:
         return leg in self._by_leg or leg in self._updating
 
     def is_consult_leg(self, leg: str) -> bool:
-        """Whether ``leg`` is a consulted agent's leg."""
+        """Whether ``leg`` is a consulted agent's leg (or a browser's consult line)."""
         return leg in self._by_leg
 
     # -- from the desktop
@@ -86,11 +101,19 @@ class Consults:
         phone = center.phone_of.get(agent_id)
         if phone is None:
             raise TransferRefused(f"agent {agent_id} has no registered phone")
+        if is_websocket_contact(phone):
+            raise TransferRefused(
+                f"agent {agent_id} takes calls on the browser softphone, which a consult cannot"
+                " hand a caller to yet: transfer the call instead"
+            )
         decisions = center.router.consult_started(
             at=center.clock.now(), contact_id=contact_id, agent_id=agent_id
         )
         center.step(call, ConsultBegan(at=center.clock.now(), agent_id=agent_id))
         consult = Consult(contact_id, agent_id, f"cs-{next(self._legs)}", f"{contact_id}~consult")
+        if call.on_browser:
+            consult.line = f"cl-{next(self._legs)}"
+            self._by_leg[consult.line] = consult
         self.by_contact[contact_id] = consult
         self._by_leg[consult.leg] = consult
         consult.timer = asyncio.get_running_loop().call_later(
@@ -120,6 +143,9 @@ class Consults:
         call = self.center.calls.get(consult.contact_id) if consult else None
         if consult is None or call is None:
             return
+        if leg == consult.line:
+            self.center.spawn(self._ring_consulted(call, consult, sdp))
+            return
         if consult.timer is not None:
             consult.timer.cancel()
         consult.sdp = sdp
@@ -130,15 +156,23 @@ class Consults:
         self._updating.discard(leg)
         consult = self._by_leg.pop(leg, None)
         if consult is not None:
-            consult.leg = ""
+            self._lost(consult, leg)
             self._give_up(consult, reason=f"sip_{code}")
 
     def hung_up(self, leg: str) -> None:
         """The consulted agent hung up: back to the caller."""
         consult = self._by_leg.pop(leg, None)
         if consult is not None:
-            consult.leg = ""
+            self._lost(consult, leg)
             self._give_up(consult, reason="consulted_hung_up")
+
+    @staticmethod
+    def _lost(consult: Consult, leg: str) -> None:
+        """``leg`` is gone: the consulted agent's, or the browser's consult line."""
+        if leg == consult.line:
+            consult.line = ""
+        else:
+            consult.leg = ""
 
     def abandon(self, call: Call) -> None:
         """The caller or the first agent hung up: the consult ends with the call."""
@@ -146,8 +180,9 @@ class Consults:
         if consult is None:
             return
         self._forget(consult)
-        if consult.leg:
-            self.center.sip.hang_up(consult.leg)
+        for leg in (consult.leg, consult.line):
+            if leg:
+                self.center.sip.hang_up(leg)
         self.center.spawn(self._delete(consult))
         with contextlib.suppress(TransferRefused):
             self.center.route(
@@ -159,6 +194,9 @@ class Consults:
     # -- the work
 
     async def _ring(self, call: Call, consult: Consult, phone: str) -> None:
+        if consult.line:
+            await self._ring_line(call, consult)
+            return
         center = self.center
         try:
             # the caller waits with music; what they say reaches nobody meanwhile
@@ -176,7 +214,44 @@ class Consults:
         if consult.leg and consult.contact_id in self.by_contact:
             center.sip.dial(consult.leg, contact=phone, caller=call.caller, sdp=to_consulted)
 
+    async def _ring_line(self, call: Call, consult: Consult) -> None:
+        """Ring the first agent's browser a second time, offered WebRTC by the consult relay;
+        its own call stays on the caller's relay, where the caller now hears music."""
+        center = self.center
+        if call.held_since is None:
+            center.start_music(call)
+        try:
+            to_line = await center.media.offer(
+                call=consult.relay, from_tag=CONSULTED, sdp=placeholder_sdp(), webrtc=True
+            )
+        except MediaUnavailable as exc:
+            self._give_up(consult, reason=f"media_unavailable: {exc}")
+            return
+        browser = call.browsers.get(call.agent_leg or "")
+        if consult.line and browser and consult.contact_id in self.by_contact:
+            center.sip.dial(consult.line, contact=browser, caller=consult.agent_id, sdp=to_line)
+
+    async def _ring_consulted(self, call: Call, consult: Consult, line_sdp: str) -> None:
+        """The browser took its consult line: ring the consulted agent on the relay's other
+        side (offered plain: the relay's own offer came from a plain placeholder)."""
+        center = self.center
+        phone = center.phone_of.get(consult.agent_id)
+        try:
+            to_consulted = await center.media.answer(
+                call=consult.relay, from_tag=CONSULTED, to_tag=FIRST, sdp=line_sdp, webrtc=True
+            )
+        except MediaUnavailable as exc:
+            self._give_up(consult, reason=f"media_unavailable: {exc}")
+            return
+        if phone is None:
+            self._give_up(consult, reason="consulted_unregistered")
+        elif consult.leg and consult.contact_id in self.by_contact:
+            center.sip.dial(consult.leg, contact=phone, caller=call.caller, sdp=to_consulted)
+
     async def _connect(self, call: Call, consult: Consult) -> None:
+        if consult.line:
+            consult.answered = True  # the browser's line and the consulted phone talk
+            return
         try:
             to_first = await self.center.media.answer(
                 call=consult.relay, from_tag=FIRST, to_tag=CONSULTED, sdp=consult.sdp
@@ -217,6 +292,8 @@ class Consults:
         )
         center.step(call, ConsultFinished(at=center.clock.now(), transfer=transfer))
         self._forget(consult)
+        if consult.line:
+            center.sip.hang_up(consult.line)
         if transfer:
             first_leg = call.agent_leg
             if first_leg is not None:
@@ -231,11 +308,17 @@ class Consults:
             if consult.leg:
                 center.sip.hang_up(consult.leg)
             if call.agent_leg is not None:
-                center.spawn(self._rejoin(call, consult, call.agent_leg, call.agent_remote_sdp))
+                moved = not consult.line  # a browser's own call never left the caller's relay
+                center.spawn(
+                    self._rejoin(call, consult, call.agent_leg, call.agent_remote_sdp, moved=moved)
+                )
         center.route(decisions)
 
-    async def _rejoin(self, call: Call, consult: Consult, leg: str, phone_sdp: str) -> None:
-        """Put ``leg``'s phone back on the caller's relay (and the relay back on the phone)."""
+    async def _rejoin(
+        self, call: Call, consult: Consult, leg: str, phone_sdp: str, *, moved: bool = True
+    ) -> None:
+        """Put ``leg``'s phone back on the caller's relay (and the relay back on the phone);
+        only the music stops when the phone never left it (``moved``: a browser's call)."""
         center = self.center
         try:
             if call.held_since is None:
@@ -243,8 +326,18 @@ class Consults:
                 if call.music is not None:
                     await call.music  # the music must have started before we stop it
                 await center.media.stop(call=call.contact_id, tag="caller")
+            if not moved:
+                await self._delete(consult)
+                return
+            if call.webrtc:  # the relay's agent side spoke WebRTC to the first agent's browser
+                await center.offer_for(call, webrtc=False)
+                call.local_sdp["agent"] = call.agent_sdp
             await center.media.answer(
-                call=call.contact_id, from_tag="caller", to_tag="agent", sdp=phone_sdp
+                call=call.contact_id,
+                from_tag="caller",
+                to_tag="agent",
+                sdp=phone_sdp,
+                keep_ports=call.offered_again,
             )
         except MediaUnavailable as exc:
             center.emit(
@@ -264,5 +357,6 @@ class Consults:
         if consult.timer is not None:
             consult.timer.cancel()
         self.by_contact.pop(consult.contact_id, None)
-        if consult.leg:
-            self._by_leg.pop(consult.leg, None)
+        for leg in (consult.leg, consult.line):
+            if leg:
+                self._by_leg.pop(leg, None)

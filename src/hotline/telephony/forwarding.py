@@ -12,8 +12,10 @@ engine logged ``overflowed`` with ``to: forward`` and the number). A number that
 (busy, unreachable, no answer within ``ring_timeout_s``) is followed by its ``if_busy``
 numbers in order (``CallCenterSettings.forward_fallbacks``: a second partner center, a duty
 mobile); when the last one fails too, or the center has no trunk, the exit ends and the
-caller is released. Each step is an ``ivr_step`` event (``action: forward``, ``state``:
-dialling, answered, failed, ended; the number on dialling and failed).
+caller is released. The far end is offered the relay's plain SDP (``CallControl.offer_for``:
+after ringing a browser softphone the relay's last offer was WebRTC). Each step is an
+``ivr_step`` event (``action: forward``, ``state``: dialling, answered, failed, ended; the
+number on dialling and failed).
 """
 
 from __future__ import annotations
@@ -74,12 +76,19 @@ class Forwards:
         self._calls[leg] = call
         self._legs[call.contact_id] = leg
         self._note(call, number, "dialling", trunk=route.trunk_id)
-        # The caller's own number is passed on (a partner sees who calls), not the trunk's.
-        self.control.sip.dial(
-            leg, contact=route.contact(number), caller=call.caller, sdp=call.agent_sdp
-        )
         loop = asyncio.get_running_loop()
         call.timers.append(loop.call_later(self.ring_timeout_s, self._no_answer, leg, number))
+        self.control.spawn(self._ring(call, leg, route.contact(number)))
+
+    async def _ring(self, call: Call, leg: str, contact: str) -> None:
+        """Dial the far end with the relay's plain offer: the caller may have rung a browser
+        softphone before (its WebRTC offer is no use to a trunk). The caller's own number is
+        passed on (a partner sees who calls), not the trunk's."""
+        sdp = await self.control.offer_for(call, webrtc=False)
+        if sdp is None:
+            return  # the relay refused (an alarm says so): the far end's ring times out
+        if self._legs.get(call.contact_id) == leg and not call.finished:
+            self.control.sip.dial(leg, contact=contact, caller=call.caller, sdp=sdp)
 
     def answered(self, leg: str, sdp: str) -> None:
         """The far end answered: point the caller's relay at it."""
@@ -91,7 +100,11 @@ class Forwards:
     async def _bridge(self, call: Call, leg: str, sdp: str) -> None:
         try:
             await self.control.media.answer(
-                call=call.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=sdp
+                call=call.contact_id,
+                from_tag=CALLER,
+                to_tag=AGENT,
+                sdp=sdp,
+                keep_ports=call.offered_again,  # the caller keeps the ports it was answered with
             )
         except MediaUnavailable as exc:
             self.control.emit(

@@ -11,7 +11,7 @@ good for opening one stream: a ticket seen once (in a log, a browser's history) 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +93,30 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         await _finish(session, commit=False)
         raise
     await _finish(session, commit=True)
+
+
+async def write_apart(request: Request, work: Callable[[Session], object]) -> None:
+    """Do ``work`` in a short writer transaction of its own, committed (rolled back if it
+    raises): a reading request that must leave a row — a GET's audit entry, a search kept
+    for the knowledge base's gap report. It queues at the writer gate like any write, on the
+    event loop; the request's own session is a reader, whose snapshot may be older than
+    another writer's commit (SQLite then refuses it the write: "database is locked").
+    """
+    session = get_session(request)
+    try:
+        await writing_async(session)
+        await run_in_threadpool(_commit, session, work)
+    finally:
+        session.close()
+
+
+def _commit(session: Session, work: Callable[[Session], object]) -> None:
+    try:
+        work(session)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 async def _finish(session: Session, *, commit: bool) -> None:

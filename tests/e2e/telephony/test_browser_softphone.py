@@ -6,11 +6,15 @@ microphone plays a 1 kHz tone the test wrote (``--use-file-for-fake-audio-captur
 desk's softphone (JsSIP from npm) registers over the WebSocket with a001's phone
 credentials. A sipp caller dials through the IVR (English, installation) into the queue,
 playing a 440 Hz tone; the desk rings, the agent answers with the softphone's button,
-talks, puts the caller on hold and back (re-INVITEs over the WebSocket), and hangs up with
-its button; the caller rates the call. The call's recording then
-holds the browser's 1 kHz in one channel and the caller's 440 Hz in the other: the audio
-went browser → DTLS-SRTP → rtpengine → plain RTP and back. Last, the desk with its softphone
-passes axe-core in English (the call ran in zh-CN).
+talks, presses keys on the softphone's keypad, mutes and unmutes, puts the caller on hold and
+back (re-INVITEs over the WebSocket), then consults a006 (a baresip desk phone speaking
+700 Hz) with the softphone's Consult button — the browser rung again on its consult line —
+and completes the warm transfer; a006 talks with the caller and hangs up; the caller rates
+the call. The call's capture then holds the browser's 1 kHz (and nothing of it while it was
+muted), the keys as RFC 4733 events from the browser, the caller's 440 Hz and a006's 700 Hz:
+the audio went browser → DTLS-SRTP → rtpengine → plain RTP and back, and the caller ended up
+talking with a006. Last, the desk with its softphone passes axe-core in English (the call
+ran in zh-CN).
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -21,6 +25,7 @@ import os
 import re
 import socket
 import subprocess
+import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,11 +38,19 @@ from hotline.identity.passwords import hash_password
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
+from hotline.telephony.media.g711 import alaw_to_linear, ulaw_to_linear
 from hotline.telephony.media.prompts import beep, generate_all
-from hotline.telephony.media.recording import tone_seconds
+from hotline.telephony.media.recording import (
+    Stream,
+    find_pcap,
+    read_rtp_streams,
+    telephone_events,
+    tone_seconds,
+)
 from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
 from tests.e2e.telephony.telephony_peers import (
     HERE,
+    BaresipAgent,
     free_port,
     require_tools,
     sipp_command,
@@ -48,7 +61,9 @@ from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "agent-secret-1"
-BROWSER_HZ, CALLER_HZ = 1000.0, 440.0
+BROWSER_HZ, CALLER_HZ, CONSULTED_HZ = 1000.0, 440.0, 700.0
+KEYPAD = "159"  # pressed on the softphone's keypad during the call
+SURVEY_KEY_AT = 26.0  # seconds into the caller's timeline: the rating, after a006 hung up
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +74,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
     prompts = root / "prompts"
     generate_all(prompts)
     phones = root / "phones.yaml"
-    phones.write_text(f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n")
+    phones.write_text(
+        f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n"
+        f"- {{agent: a006, user: '1006', password: '{PASSWORD}'}}\n"
+    )
     env = {
         **os.environ,
         "HOTLINE_HOME": str(home),
@@ -73,17 +91,18 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
     engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
     upgrade(engine)
     with make_session_factory(engine)() as session:
-        session.add(
-            User(
-                username="a001",
-                display_name="a001",
-                password_hash=hash_password(PASSWORD),
-                roles=["agent"],
-                agent_id="a001",
-                language="zh-CN",
-                active=True,
+        for agent_id in ("a001", "a006"):
+            session.add(
+                User(
+                    username=agent_id,
+                    display_name=agent_id,
+                    password_hash=hash_password(PASSWORD),
+                    roles=["agent"],
+                    agent_id=agent_id,
+                    language="zh-CN",
+                    active=True,
+                )
             )
-        )
         session.commit()
     engine.dispose()
     ws_port = free_port(socket.SOCK_STREAM)
@@ -92,7 +111,37 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         root, env, phones=phones, prompts=prompts, rtp_slot=3, extra=websocket
     ) as served:
         process, port, sip_port = served
-        yield Platform(f"http://127.0.0.1:{port}", sip_port, home, 0, process), ws_port
+        server = Platform(f"http://127.0.0.1:{port}", sip_port, home, 0, process)
+        voice = root / "a006.wav"
+        beep(voice, hz=CONSULTED_HZ, seconds=40.0, rate=8000)
+        # a006's desk phone, consulted by the browser: the test hangs it up
+        second = BaresipAgent(
+            workdir=root / "a006",
+            user="1006",
+            password=PASSWORD,
+            registrar_port=sip_port,
+            voice=voice,
+            slot=6,
+            talk_s=120.0,
+        )
+        second.start()
+        try:
+            a006 = server.client("a006", PASSWORD)  # on a break until consulted
+            try:
+                _wait(
+                    lambda: a006.get("/api/live/agents/a006").json()["state"] == "available",
+                    15,
+                    "a006 available after the phone registered",
+                )
+                a006.post(
+                    "/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"}
+                )
+            finally:
+                a006.close()
+            server.second = second
+            yield server, ws_port
+        finally:
+            second.stop()
 
 
 @pytest.fixture(scope="module")
@@ -155,62 +204,125 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
 
     pcap = write_timeline(
         tmp_path / "caller.pcap",
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 11.5, CALLER_HZ), Key(16.0, "4")],
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 24.0, CALLER_HZ), Key(SURVEY_KEY_AT, "4")],
     )
     script = tmp_path / "caller.xml"
     script.write_text(
-        (HERE / "caller_ivr_queue_survey.xml").read_text().replace("__CALLER_PCAP__", str(pcap))
+        (HERE / "caller_ivr_queue_survey.xml")
+        .read_text()
+        .replace("__CALLER_PCAP__", str(pcap))
+        .replace('request="BYE" timeout="30000"', 'request="BYE" timeout="50000"')
     )
     caller = subprocess.Popen(
-        sipp_command(script, server.sip_port, tmp_path, timeout_s=40),
+        sipp_command(script, server.sip_port, tmp_path, timeout_s=60),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    called_at = time.monotonic()
+    second = server.second
+    assert second is not None
     try:
         expect(card).to_have_attribute("data-call", "ringing", timeout=20_000)
         expect(page.locator("#sp-caller")).to_have_text(re.compile(r"^1380000"))
         page.click("#sp-answer")
         expect(card).to_have_attribute("data-call", "talking")
-        # a few seconds of both sides' audio in the call's capture, then the agent hangs up
+        # a few seconds of both sides' audio in the call's capture
         recorded = _recorded_bytes(server.home)
         _wait(lambda: _recorded_bytes(server.home) > recorded + 80_000, 15, "audio recorded")
+        for key in KEYPAD:  # RFC 4733 events from the browser (JsSIP's RTCDTMFSender)
+            page.click(f".sp-key[data-key='{key}']")
+        # mute for about three seconds of audio: the caller must hear nothing of the browser
+        page.click("#sp-mute")
+        expect(page.locator("#sp-muted")).to_be_visible()
+        muted_at = time.time()
+        recorded = _recorded_bytes(server.home)
+        _wait(lambda: _recorded_bytes(server.home) > recorded + 60_000, 15, "muted audio")
+        unmuted_at = time.time()
+        page.click("#sp-unmute")
+        expect(page.locator("#sp-muted")).to_be_hidden()
         # hold and resume from the softphone: re-INVITEs over the WebSocket; the caller
         # hears music meanwhile and the engine counts the hold
         page.click("#sp-hold")
         expect(card).to_have_attribute("data-call", "held")
         page.click("#sp-unhold")
         expect(card).to_have_attribute("data-call", "talking")
-        page.click("#sp-hangup")
-        expect(page.locator("#sp-call")).to_be_hidden()
-        out, err = caller.communicate(timeout=40)  # the survey, then the platform's BYE
+        # consult a006 from the softphone's own buttons, then complete the warm transfer
+        a006 = server.client("a006", PASSWORD)
+        try:
+            assert a006.post("/api/live/agents/a006/state", json={"state": "ready"}).is_success
+        finally:
+            a006.close()
+        page.fill("#sp-target", "a006")
+        page.click("#sp-consult")
+        expect(card).to_have_attribute("data-consult", "talking", timeout=15_000)
+        _wait(lambda: "CALL_ESTABLISHED" in second.types(), 15, "a006's phone answering")
+        page.click("#sp-consult-complete")
+        expect(page.locator("#sp-call")).to_be_hidden(timeout=15_000)  # both browser calls end
+        # the caller talks with a006 a while, then a006 hangs up: the survey follows
+        recorded = _recorded_bytes(server.home)
+        _wait(lambda: _recorded_bytes(server.home) > recorded + 40_000, 15, "a006's audio")
+        _wait(lambda: time.monotonic() > called_at + SURVEY_KEY_AT - 8, 30, "the caller's turn")
+        second.command("hangup")
+        out, err = caller.communicate(timeout=50)  # the survey, then the platform's BYE
         assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
     finally:
         if caller.poll() is None:
             caller.kill()
 
-    wanted = {"answered", "held", "resumed", "survey_answered", "finished", "recording_stopped"}
+    wanted = {"answered", "held", "resumed", "consult_ended", "survey_answered", "finished"}
 
     def logged() -> list[Any] | None:
         rows = server.events()
-        return rows if wanted <= {r.kind for r in rows} else None
+        return rows if wanted | {"recording_stopped"} <= {r.kind for r in rows} else None
 
     rows = _wait(logged, 45, "the call's events in the server's database")
-    [answered] = [r for r in rows if r.kind == "answered"]
-    assert answered.agent_id == "a001"
+    answered = [r.agent_id for r in rows if r.kind == "answered"]
+    assert answered[0] == "a001"
     assert "alarm" not in {r.kind for r in rows}  # rtpengine took every command
+    [ended] = [r for r in rows if r.kind == "consult_ended"]
+    assert ended.data["transfer"] is True
+    [disconnected] = [r for r in rows if r.kind == "disconnected"]
+    assert disconnected.agent_id == "a006"  # the caller ended up with a006
     [survey] = [r for r in rows if r.kind == "survey_answered"]
     assert survey.data["score"] == 4
     [recording] = [r for r in rows if r.kind == "recording_stopped"]
     with wave.open(str(recording.data["path"])) as wav:
         frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
-    # one channel is the browser's microphone (1 kHz), the other the caller (440 Hz)
-    browser = [tone_seconds(frames[:, channel], BROWSER_HZ) for channel in (0, 1)]
-    caller_side = [tone_seconds(frames[:, channel], CALLER_HZ) for channel in (0, 1)]
-    channel = int(np.argmax(browser))
-    assert browser[channel] >= 1.0, (browser, caller_side)  # a second and more of the browser
-    assert browser[1 - channel] == 0, (browser, caller_side)  # and only in its own channel
-    assert caller_side[1 - channel] >= 1.0, (browser, caller_side)  # the caller in the other
+    assert max(tone_seconds(frames[:, channel], CALLER_HZ) for channel in (0, 1)) >= 1.0
+
+    # the capture rtpengine wrote (decrypted): who said what, and when
+    capture = find_pcap(server.home / "telephony/rtpengine/recordings-raw", ended.contact_id)
+    assert capture is not None
+    streams = read_rtp_streams(capture)
+    browser = max(streams, key=lambda s: tone_seconds(_samples(s), BROWSER_HZ))
+    heard = {
+        hz: max(tone_seconds(_samples(s), hz) for s in streams) for hz in (CALLER_HZ, CONSULTED_HZ)
+    }
+    seen = (heard, [(s.source, len(s.packets)) for s in streams])
+    assert tone_seconds(_samples(browser), BROWSER_HZ) >= 1.0, seen  # the browser's microphone
+    assert heard[CALLER_HZ] >= 1.0 and heard[CONSULTED_HZ] >= 1.0, seen  # caller, then a006
+    # muted: the browser's stream carried no tone (its packets, silent, went on)
+    window = _samples(browser, since=muted_at + 0.5, until=unmuted_at - 0.5)
+    assert len(window) >= 8000, (muted_at, unmuted_at)  # a second and more of packets
+    assert tone_seconds(window, BROWSER_HZ) == 0
+    before = _samples(browser, since=muted_at - 3.0, until=muted_at - 0.5)
+    assert tone_seconds(before, BROWSER_HZ) >= 1.0  # and the tone right before the mute
+    # the keypad's keys reached rtpengine as RFC 4733 events from the browser, in order
+    keys = "".join(key for source, key in telephone_events(capture) if source == browser.source)
+    assert keys == KEYPAD
+
+
+def _samples(stream: Stream, *, since: float = 0.0, until: float = float("inf")) -> Any:
+    """The stream's audio (G.711 decoded) captured between ``since`` and ``until`` (epoch)."""
+    chunks = [
+        (ulaw_to_linear if payload_type == 0 else alaw_to_linear)(
+            np.frombuffer(payload, dtype=np.uint8)
+        )
+        for when, payload_type, payload in stream.packets
+        if since <= when <= until
+    ]
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
 
 def test_the_desk_with_its_softphone_passes_axe_in_english(

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from hotline.telephony.call_center import CallCenter
+from hotline.telephony.media.sdp import placeholder_sdp
 from hotline.telephony.ports import AgentPhone, TransferRefused
 from tests.unit.telephony.test_call_center import Rig, _to_queue
 from tests.unit.telephony.test_exits import _engine, _events, _rig
@@ -25,16 +26,20 @@ def _consult_rig() -> Rig:
     return rig
 
 
-async def _talking(rig: Rig) -> str:
-    """a001 and a006 registered; a caller reaches installation and a001 answers."""
-    rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+async def _talking(
+    rig: Rig, phone: str = "sip:1001@127.0.0.1:5071", answer: str = "v=0 a001 phone"
+) -> str:
+    """a001 (on ``phone``) and a006 registered; a caller reaches installation and a001
+    answers with ``answer``."""
+    rig.center.registration_changed("1001", phone)
     rig.clock.advance(1)
     rig.center.registration_changed("1006", "sip:1006@127.0.0.1:5076")
     await _to_queue(rig)
+    await rig.settle()
     dial = [a for a in rig.sip.actions if a[0] == "dial"]
-    assert dial == [("dial", "out-1", "sip:1001@127.0.0.1:5071")]  # longest idle
+    assert dial == [("dial", "out-1", phone)]  # longest idle
     rig.clock.advance(2)
-    rig.center.answered("out-1", "v=0 a001 phone")
+    rig.center.answered("out-1", answer)
     await rig.settle()
     return rig.contact
 
@@ -163,6 +168,118 @@ def test_consulting_an_agent_who_is_not_available_is_refused() -> None:
         with pytest.raises(TransferRefused):
             rig.center.consult(contact, "a002")  # no phone
         rig.center.hung_up("in-1")
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+BROWSER = "sip:q7w8e9r0@2f254d15-77c5-4a38-bac0-9794134dc50d.invalid:5060"
+
+
+async def _talking_on_the_browser(rig: Rig) -> str:
+    """a001 on the browser softphone, a006 on a desk phone; a001 answers a caller."""
+    return await _talking(rig, BROWSER, "v=0 a001 browser")
+
+
+def test_a_browser_agent_consults_on_a_second_line_and_hands_the_caller_over() -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact = await _talking_on_the_browser(rig)
+        relay = f"{contact}~consult"
+        answered = [p for c, p in rig.media.commands if c == "answer" and p["call"] == contact]
+        rig.center.consult(contact, "a006")
+        await rig.settle()
+        # the browser's call stays on the caller's relay (the caller hears music over it);
+        # the browser is rung again, the consult line, offered WebRTC by the consult relay
+        assert [p for c, p in rig.media.commands if c == "answer" and p["call"] == contact] == (
+            answered
+        )
+        assert "music_on_hold" in rig.media.played(contact)
+        assert ("offer", {"call": relay, "from_tag": "consulted", "webrtc": True}) in (
+            rig.media.commands
+        )
+        assert ("dial", "cl-2", BROWSER) in rig.sip.actions
+        assert rig.sip.offers["cl-2"] == placeholder_sdp(40004)
+        assert not any(a[:2] == ("dial", "cs-1") for a in rig.sip.actions)  # not yet
+        rig.center.answered("cl-2", "v=0 a001 consult line")  # the softphone takes it
+        await rig.settle()
+        # then a006's desk phone rings on the relay's other side
+        assert ("dial", "cs-1", "sip:1006@127.0.0.1:5076") in rig.sip.actions
+        assert (
+            "answer",
+            {
+                "call": relay,
+                "to_tag": "first",
+                "sdp": "v=0 a001 consult line",
+                "webrtc": True,
+            },
+        ) in rig.media.commands
+        rig.center.answered("cs-1", "v=0 a006 phone")
+        await rig.settle()
+        assert not any(a[0] == "update" for a in rig.sip.actions)  # no browser re-INVITEd
+        rig.center.end_consult(contact, transfer=True)
+        await rig.settle()
+        # both browser calls end; the caller's relay is offered plain again for a006's
+        # phone (keeping the caller's ports), which is re-INVITEd onto it
+        assert ("hang_up", "out-1") in rig.sip.actions and ("hang_up", "cl-2") in rig.sip.actions
+        at = rig.media.commands.index(
+            (
+                "answer",
+                {"call": contact, "to_tag": "agent", "sdp": "v=0 a006 phone", "keep_ports": True},
+            )
+        )
+        assert rig.media.commands[at - 1] == ("offer", {"call": contact, "from_tag": "caller"})
+        assert ("update", "cs-1") in rig.sip.actions
+        assert ("cs-1", placeholder_sdp(40000)) in rig.sip.answers
+        assert engine.agent_contacts("a006") == {contact: "talking"}
+        assert engine.agent_contacts("a001") == {contact: "wrap_up"}
+        rig.center.hung_up("in-1")
+        await rig.settle()
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_a_browser_agent_back_from_a_consult_is_still_on_its_own_call() -> None:
+    rig = _consult_rig()
+
+    async def scenario() -> None:
+        contact = await _talking_on_the_browser(rig)
+        rig.center.consult(contact, "a006")
+        await rig.settle()
+        rig.center.answered("cl-2", "v=0 a001 consult line")
+        await rig.settle()
+        rig.center.answered("cs-1", "v=0 a006 phone")
+        await rig.settle()
+        answers_before = [c for c in rig.media.commands if c[0] == "answer"]
+        rig.center.end_consult(contact, transfer=False)
+        await rig.settle()
+        assert ("hang_up", "cs-1") in rig.sip.actions and ("hang_up", "cl-2") in rig.sip.actions
+        assert ("hang_up", "out-1") not in rig.sip.actions
+        # nothing moved: no new answer on the caller's relay, no re-INVITE; the music stops
+        assert [c for c in rig.media.commands if c[0] == "answer"] == answers_before
+        assert not any(a[0] == "update" for a in rig.sip.actions)
+        assert ("stop", {"call": contact, "tag": "caller"}) in rig.media.commands
+        assert rig.center.calls[contact].agent_leg == "out-1"
+        rig.center.hung_up("in-1")
+        await rig.settle()
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_consulting_an_agent_on_the_browser_softphone_is_refused_with_the_reason() -> None:
+    rig = _consult_rig()
+
+    async def scenario() -> None:
+        contact = await _talking(rig)
+        rig.center.registration_changed("1006", BROWSER)
+        with pytest.raises(TransferRefused, match="a006 takes calls on the browser softphone"):
+            rig.center.consult(contact, "a006")
+        rig.center.hung_up("in-1")
+        await rig.settle()
         await rig.center.drain()
 
     asyncio.run(scenario())

@@ -12,7 +12,12 @@ import pytest
 
 from hotline.telephony.media.bencode import BencodeError, decode, encode
 from hotline.telephony.media.g711 import alaw_to_linear, ulaw_to_linear
-from hotline.telephony.media.recording import find_pcap, pcap_to_wav, read_rtp_streams
+from hotline.telephony.media.recording import (
+    find_pcap,
+    pcap_to_wav,
+    read_rtp_streams,
+    telephone_events,
+)
 from hotline.telephony.media.rtpengine import NgClient, parse_dtmf_log
 from hotline.telephony.ports import MediaRejected, MediaUnavailable
 from hotline.telephony.sip.registrar import Registrar, digest_response, parse_digest
@@ -266,6 +271,28 @@ def test_pcap_to_stereo_wav_places_each_side_in_its_channel(tmp_path: Path) -> N
     assert summary.seconds == pytest.approx(1.0, abs=0.01)
     with wave.open(str(tmp_path / "out.wav")) as wav:
         assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+
+
+def test_telephone_events_in_a_capture_count_each_key_press_once(tmp_path: Path) -> None:
+    def press(at: float, port: int, code: int) -> list[tuple[float, int, int, bytes]]:
+        # RFC 4733: the event while the key is down, then its end (E bit) three times
+        going = [
+            (at + i * 0.02, port, 101, bytes([code, 10]) + (160 * (i + 1)).to_bytes(2, "big"))
+            for i in range(3)
+        ]
+        end = [
+            (at + 0.06 + i * 0.001, port, 101, bytes([code, 0x8A, 0x01, 0xE0])) for i in range(3)
+        ]
+        return going + end
+
+    audio = [(999.0, 4000, 0, bytes([0xFF]) * 160), (999.0, 5000, 0, bytes([0xFF]) * 4)]
+    packets = audio + press(1000.0, 5000, 1) + press(1000.5, 5000, 1) + press(1001.0, 4000, 11)
+    _pcap(tmp_path / "keys.pcap", packets)
+    assert telephone_events(tmp_path / "keys.pcap") == [
+        ("127.0.0.1:5000", "1"),  # a 4-byte G.711 payload is no event
+        ("127.0.0.1:5000", "1"),  # the same key twice: two presses
+        ("127.0.0.1:4000", "#"),
+    ]
 
 
 def test_pcap_without_audio_is_refused(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 import wave
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hotline.telephony.media.g711 import alaw_to_linear, ulaw_to_linear
+from hotline.telephony.media.rtpengine import DTMF_KEYS
 
 SAMPLE_RATE = 8000
 PCMU, PCMA = 0, 8
@@ -45,11 +47,12 @@ class RecordingSummary:
     rms: tuple[float, ...]
 
 
-def read_rtp_streams(pcap: Path) -> list[Stream]:
-    """Read the RTP audio packets of a pcap (classic format), grouped by source address."""
+def _rtp_packets(pcap: Path) -> Iterator[tuple[float, str, int, bytes]]:
+    """Each RTP packet of a pcap (classic format): capture time, source address, payload
+    type, and the RTP payload (after the header, its CSRCs and any extension)."""
     data = pcap.read_bytes()
     if len(data) < 24:
-        return []
+        return
     magic = data[:4]
     if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
         endian = "<"
@@ -59,7 +62,6 @@ def read_rtp_streams(pcap: Path) -> list[Stream]:
         raise ValueError(f"{pcap} is not a pcap file")
     nanoseconds = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     linktype = struct.unpack(endian + "I", data[20:24])[0]
-    streams: dict[str, Stream] = {}
     offset = 24
     while offset + 16 <= len(data):
         seconds, fraction, captured, _ = struct.unpack(endian + "IIII", data[offset : offset + 16])
@@ -72,15 +74,42 @@ def read_rtp_streams(pcap: Path) -> list[Stream]:
         source, payload = packet
         if len(payload) < 12 or payload[0] >> 6 != 2:
             continue
-        payload_type = payload[1] & 0x7F
         header = 12 + 4 * (payload[0] & 0x0F)
         if payload[0] & 0x10 and len(payload) >= header + 4:
             header += 4 + 4 * struct.unpack("!H", payload[header + 2 : header + 4])[0]
+        yield when, source, payload[1] & 0x7F, payload[header:]
+
+
+def read_rtp_streams(pcap: Path) -> list[Stream]:
+    """Read the RTP audio packets of a pcap (classic format), grouped by source address."""
+    streams: dict[str, Stream] = {}
+    for when, source, payload_type, payload in _rtp_packets(pcap):
         if payload_type not in (PCMU, PCMA):
             continue  # telephone-event, comfort noise…
         stream = streams.setdefault(source, Stream(source, []))
-        stream.packets.append((when, payload_type, payload[header:]))
+        stream.packets.append((when, payload_type, payload))
     return list(streams.values())
+
+
+def telephone_events(pcap: Path) -> list[tuple[str, str]]:
+    """The keys sent as RFC 4733 telephone-events in a capture, in order: (source, key).
+
+    An event is repeated in several packets (and its end, with the E bit, three times): a
+    key counts once, from its first packet; the same key again after an end is a new press.
+    Payload types are dynamic: a 4-byte payload that is not G.711 or comfort noise (13) and
+    names an event 0-15 is taken as one.
+    """
+    keys: list[tuple[str, str]] = []
+    last: dict[str, tuple[int, bool]] = {}  # source -> its last packet's event and E bit
+    for _, source, payload_type, payload in _rtp_packets(pcap):
+        if payload_type in (PCMU, PCMA, 13) or len(payload) != 4 or payload[0] > 15:
+            continue
+        event, ended = payload[0], bool(payload[1] & 0x80)
+        before = last.get(source)
+        if before is None or before[0] != event or (before[1] and not ended):
+            keys.append((source, DTMF_KEYS[event]))
+        last[source] = (event, ended)
+    return keys
 
 
 def _udp_payload(frame: bytes, linktype: int) -> tuple[str, bytes] | None:

@@ -12,7 +12,7 @@ WebRTC: a browser softphone (the desk's, over SIP on a WebSocket) speaks ICE, DT
 RTCP multiplexed on one port (``UDP/TLS/RTP/SAVPF``); callers and desk phones speak plain RTP
 (``RTP/AVP``). rtpengine bridges the two in one call: the offer that goes to a browser
 carries :data:`WEBRTC_OFFER_FLAGS`, and the browser's answer is registered with
-:data:`PLAIN_ANSWER_FLAGS`, so the caller's side stays plain RTP. The caller was answered
+:data:`PLAIN_FLAGS`, so the caller's side stays plain RTP. The caller was answered
 before any agent was chosen, so the browser's offer is a second offer of the caller's SDP;
 its answer carries :data:`KEEP_PORTS` so the caller's side keeps its ports. Recording, playback and
 DTMF work on the decrypted media, the same as for a desk phone.
@@ -62,9 +62,12 @@ WEBRTC_OFFER_FLAGS: dict[str, Any] = {
     "SDES": ["off"],
     "flags": ["generate mid"],
 }
-#: ng ``answer`` flags when a browser answered: the caller's side stays plain RTP/AVP with
-#: no ICE and RTCP on its own port, as the caller's offer had it.
-PLAIN_ANSWER_FLAGS: dict[str, Any] = {
+#: ng flags that keep a side plain RTP/AVP with no ICE and RTCP on its own port: on the
+#: ``answer`` when a browser answered (the caller's side stays as the caller's offer had it),
+#: and on every ``offer`` not for a browser — rtpengine otherwise offers a side the transport
+#: its last answer had, so a call going from a browser to a desk phone (a transfer, a fork
+#: the desk phone won, a consult's hand-over) would offer the desk phone DTLS-SRTP.
+PLAIN_FLAGS: dict[str, Any] = {
     "ICE": "remove",
     "transport-protocol": "RTP/AVP",
     "rtcp-mux": ["demux"],
@@ -210,7 +213,7 @@ class NgClient:
     async def offer(self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False) -> str:
         """Register the caller's SDP; return the SDP for the other side (a browser's with
         ``webrtc``: ICE, DTLS-SRTP, rtcp-mux)."""
-        flags = WEBRTC_OFFER_FLAGS if webrtc else {}
+        flags = WEBRTC_OFFER_FLAGS if webrtc else PLAIN_FLAGS
         reply = await self.request(
             "offer",
             **{"call-id": call, "from-tag": from_tag, "sdp": sdp, "replace": ["origin"]},
@@ -241,7 +244,7 @@ class NgClient:
         """Register the other side's SDP; return the SDP for the caller (plain RTP even when
         ``webrtc``: the answer came from a browser). ``keep_ports`` after a second offer:
         the caller keeps the relay address it was answered with."""
-        params: dict[str, Any] = dict(PLAIN_ANSWER_FLAGS) if webrtc else {}
+        params: dict[str, Any] = dict(PLAIN_FLAGS) if webrtc else {}
         if keep_ports:
             params["flags"] = [KEEP_PORTS]
         reply = await self.request(

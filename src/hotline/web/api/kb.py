@@ -16,20 +16,18 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, U
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from hotline.core.errors import Problem, ValidationFailed
 from hotline.core.spreadsheet import csv_cell
 from hotline.identity.roles import ALL_ROLES
 from hotline.kb import markdown, marks
 from hotline.kb import service as kb
-from hotline.store.db import writing_async
 from hotline.web.api.responses import Number, ResponseModel, errors, file_download
 from hotline.web.auth import (
     CurrentUser,
     db_session,
-    get_session,
     require_roles,
+    write_apart,
     writer_session,
 )
 from hotline.web.fields import RecordId
@@ -240,41 +238,18 @@ def _article(session: Session, article_id: int) -> ArticleOut:
 async def _keep_miss(request: Request, query: str) -> None:
     """Count a search that found nothing, after its answer went out (the gap report's row):
     one short insert that queues at the writer gate like any write, on the event loop."""
-    session = get_session(request)
-    try:
-        await writing_async(session)
-        await run_in_threadpool(_insert_miss, session, query)
-    finally:
-        session.close()
-
-
-def _insert_miss(session: Session, query: str) -> None:
-    try:
-        kb.record_miss(session, query=query)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    await write_apart(request, lambda session: kb.record_miss(session, query=query))
 
 
 async def _keep_search(request: Request, query: str, username: str, article_ids: list[int]) -> None:
     """Keep a search that found articles, after its answer went out, so the gap report can
     count it when nobody opens one of them (same writer path as :func:`_keep_miss`)."""
-    session = get_session(request)
-    try:
-        await writing_async(session)
-        await run_in_threadpool(_insert_search, session, query, username, article_ids)
-    finally:
-        session.close()
-
-
-def _insert_search(session: Session, query: str, username: str, article_ids: list[int]) -> None:
-    try:
-        kb.record_search(session, query=query, username=username, article_ids=article_ids)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    await write_apart(
+        request,
+        lambda session: kb.record_search(
+            session, query=query, username=username, article_ids=article_ids
+        ),
+    )
 
 
 @router.get("/search", responses=errors(422))

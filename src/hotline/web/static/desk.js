@@ -69,6 +69,7 @@
     }
     const contact = current();
     el('contact-card').hidden = !contact;
+    desk.dataset.contact = contact ? contact.contact_id : '';  // the softphone's transfer buttons
     if (contact) {
       text('contact-id', contact.contact_id);
       text('contact-stage', t(`stage.${contact.stage}`));

@@ -2,8 +2,11 @@
 // over WebRTC (rtpengine bridges it to the caller's plain RTP). JsSIP (npm) is the SIP stack,
 // loaded from /desk/jssip.js only when the server offers a softphone to this agent. It
 // registers with the agent's own phone credentials, rings here, and has its own buttons:
-// answer, hold, mute, hang up, DTMF; a microphone check with device choice before going
-// ready; JsSIP reconnects the WebSocket by itself, and a network coming back re-registers.
+// answer, hold, mute, hang up, DTMF, transfer and consult (the desk's live API); a microphone
+// check with device choice before going ready; JsSIP reconnects the WebSocket by itself, and
+// a network coming back re-registers. A consult rings this browser a second time (the consult
+// line: the first call's media cannot move to another relay), which is answered here at once
+// and heard instead of the first call until the consult ends.
 'use strict';
 (() => {
   const {t, call, el, text} = Hotline;
@@ -13,6 +16,8 @@
   const me = desk.dataset.agent;
   let ua = null;
   let session = null;
+  let line = null;  // the consult line, while consulting
+  let consulting = false;
   let checking = null;
 
   function status(key) {
@@ -112,12 +117,68 @@
     el('sp-unmute').hidden = ringing || !muted;
     el('sp-muted').hidden = !muted;
     el('sp-keypad').hidden = ringing;
+    el('sp-transfer').hidden = ringing || consulting;
+    el('sp-consulting').hidden = !consulting;
+    const lineState = line && line.isEstablished() ? 'talking' : 'ringing';
+    if (consulting) {
+      text('sp-consult-state', `${t(`sp.consult.${lineState}`)} ${el('sp-target').value.trim()}`);
+      card.dataset.consult = lineState;
+    } else {
+      delete card.dataset.consult;
+    }
   }
 
-  function hearRemote(connection) {
+  // What the agent hears: the consult line while it is up, else the caller's call.
+  function hearRemote(connection, owner) {
     connection.addEventListener('track', (event) => {
-      el('sp-audio').srcObject = event.streams[0];
+      owner.remoteStream = event.streams[0];
+      if (owner === (line || session)) el('sp-audio').srcObject = owner.remoteStream;
     });
+  }
+
+  function contactPath(action) {
+    const contact = desk.dataset.contact;
+    if (!contact) throw new Error(t('sp.no_contact'));
+    return `/api/live/agents/${encodeURIComponent(me)}/contacts/${encodeURIComponent(contact)}/${action}`;
+  }
+
+  async function act(action, body) {
+    showError(null);
+    try {
+      return await call('POST', contactPath(action), body);
+    } catch (error) {
+      showError(error);
+      throw error;
+    }
+  }
+
+  function target() {
+    const agent = el('sp-target').value.trim();
+    if (!agent) { showError(t('sp.no_target')); return null; }
+    return agent;
+  }
+
+  function endConsult() {
+    consulting = false;
+    line = null;
+    if (session && session.remoteStream) el('sp-audio').srcObject = session.remoteStream;
+    render();
+  }
+
+  // The server rings this browser again for the consult: answered here, no click needed.
+  function takeLine(incoming) {
+    line = incoming;
+    for (const name of ['accepted', 'confirmed']) incoming.on(name, render);
+    incoming.on('peerconnection', ({peerconnection}) => hearRemote(peerconnection, incoming));
+    const over = () => { if (line === incoming) endConsult(); };
+    incoming.on('ended', over);
+    incoming.on('failed', over);
+    incoming.answer({
+      mediaConstraints: {audio: microphone(), video: false},
+      pcConfig: {iceServers: []},
+    });
+    if (incoming.connection) hearRemote(incoming.connection, incoming);
+    render();
   }
 
   function take(incoming) {
@@ -127,10 +188,11 @@
     for (const name of ['accepted', 'confirmed', 'hold', 'unhold', 'muted', 'unmuted']) {
       incoming.on(name, render);
     }
-    incoming.on('peerconnection', ({peerconnection}) => hearRemote(peerconnection));
+    incoming.on('peerconnection', ({peerconnection}) => hearRemote(peerconnection, incoming));
     const finished = () => {
       if (session !== incoming) return;
       session = null;
+      consulting = false;
       delete card.dataset.call;
       text('sp-check-result', t('sp.ended'));
       render();
@@ -179,6 +241,7 @@
     ua.on('registrationFailed', (event) => { status('failed'); showError(event.cause); });
     ua.on('newRTCSession', ({session: incoming, originator}) => {
       if (originator !== 'remote') return;
+      if (session && consulting && !line) { takeLine(incoming); return; }
       if (session) { incoming.terminate({status_code: 486}); return; }  // one call at a time
       take(incoming);
     });
@@ -202,7 +265,7 @@
       mediaConstraints: {audio: microphone(), video: false},
       pcConfig: {iceServers: []},
     });
-    if (session.connection) hearRemote(session.connection);
+    if (session.connection) hearRemote(session.connection, session);
   });
   el('sp-hangup').addEventListener('click', () => session?.terminate());
   el('sp-hold').addEventListener('click', () => session?.hold());
@@ -214,5 +277,26 @@
     key.addEventListener('click', () => session?.sendDTMF(key.dataset.key,
       {transportType: 'RFC2833'}));
   }
+  el('sp-blind').addEventListener('click', () => {
+    const agent = target();
+    if (agent) act('transfer', {agent_id: agent}).catch(() => {});
+  });
+  el('sp-consult').addEventListener('click', async () => {
+    const agent = target();
+    if (!agent) return;
+    consulting = true;
+    render();
+    try {
+      await act('consult', {agent_id: agent});
+    } catch (error) {
+      endConsult();
+    }
+  });
+  el('sp-consult-complete').addEventListener('click', () => {
+    act('consult/end', {transfer: true}).catch(() => {});
+  });
+  el('sp-consult-back').addEventListener('click', () => {
+    act('consult/end', {transfer: false}).then(endConsult, () => {});
+  });
   start();
 })();

@@ -7,7 +7,9 @@ softphone registers with the agent's own phone credentials (the server's ``--pho
 the same digest a desk SIP phone answers), so the registrar, the ringing and the call
 controls treat it as one more phone of the agent. This route tells the signed-in agent, and
 nobody else, the WebSocket port and those credentials; the page builds the ``ws://`` (or,
-behind a TLS proxy, ``wss://``) address from its own host.
+behind a TLS proxy, ``wss://``) address from its own host. Handing out a password is on the
+record: each answer that carries one writes a ``softphone.credentials`` audit entry (who, for
+which agent, which SIP user), so a leaked password can be traced to the sessions that saw it.
 
 The softphone's JavaScript SIP stack is JsSIP, from the npm registry (``package.json``),
 bundled into one browser file by ``scripts/npm-deps.sh`` (esbuild) and served by
@@ -21,9 +23,10 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse
 
+from hotline.identity import audit
 from hotline.web.api.live.guards import OWN_DESK
 from hotline.web.api.responses import ResponseModel, errors
-from hotline.web.auth import CurrentUser, require_roles
+from hotline.web.auth import CurrentUser, require_roles, write_apart
 
 router = APIRouter(prefix="/api/live", tags=["live"], responses=errors(422))
 library_router = APIRouter(include_in_schema=False)
@@ -50,9 +53,12 @@ class SoftphoneOut(ResponseModel):
 
 @router.get("/agents/{agent_id}/softphone")
 async def softphone(
-    agent_id: str, request: Request, user: CurrentUser = Depends(OWN_DESK)
+    agent_id: str,
+    request: Request,
+    user: CurrentUser = Depends(OWN_DESK),
 ) -> SoftphoneOut:
-    """The softphone's registration for the signed-in agent (their own phone credentials)."""
+    """The softphone's registration for the signed-in agent (their own phone credentials;
+    audited as ``softphone.credentials``)."""
     voice = getattr(request.app.state, "voice", None)
     if voice is None:
         return SoftphoneOut(available=False, reason="no_voice")
@@ -62,6 +68,17 @@ async def softphone(
     phone = next((p for p in options.phones if p.agent_id == agent_id), None)
     if phone is None:
         return SoftphoneOut(available=False, reason="no_phone")
+    # on the record before it goes out, in a short writer session of its own (a GET reads)
+    await write_apart(
+        request,
+        lambda session: audit.record(
+            session,
+            actor=user.username,
+            action="softphone.credentials",
+            target=agent_id,
+            detail={"sip_user": phone.user},
+        ),
+    )
     return SoftphoneOut(
         available=True,
         websocket_port=options.ws_port,
