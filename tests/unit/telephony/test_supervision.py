@@ -366,6 +366,18 @@ def test_a_phones_file_entry_breaking_a_rule_is_named(
 AGENT_PHONE_SDP = audio_sdp("127.0.0.1", [5072])
 
 
+async def _supervising(rig: Rig, mode: Mode) -> tuple[str, str, Session]:
+    """A call connected to a001's phone (at :data:`AGENT_PHONE_SDP`) and boss's phone ringing
+    to supervise it in ``mode``: the contact, rtpengine's agent side, the session."""
+    _supervised_rig(rig)
+    contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
+    relay_side = rig.center.calls[contact].local_sdp["agent"]
+    rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+    session = rig.center.supervise(contact, supervisor="boss", mode=mode)
+    await rig.settle()
+    return contact, relay_side, session
+
+
 def test_whisper_takes_the_agents_leg_through_the_mixer_and_gives_it_back() -> None:
     """The agent's phone is re-INVITEd onto the mixer and rtpengine's agent side answered
     with it; stopping points both back at each other, as before."""
@@ -373,16 +385,11 @@ def test_whisper_takes_the_agents_leg_through_the_mixer_and_gives_it_back() -> N
     told: list[Session] = []
 
     async def scenario(rig: Rig) -> None:
-        _supervised_rig(rig)
+        contact, relay_side, session = await _supervising(rig, "whisper")
         center = rig.center
         center.supervisions.listeners.append(lambda _s, why: ended.append(why))
         center.supervisions.connected.append(told.append)
-        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
         call = center.calls[contact]
-        relay_side = call.local_sdp["agent"]
-        center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
-        session = center.supervise(contact, supervisor="boss", mode="whisper")
-        await rig.settle()
         assert session.mixer is not None and not told
         mixer = session.mixer
         commands_before = len(rig.media.commands)
@@ -425,13 +432,9 @@ def test_a_barge_ends_when_the_agent_consults_and_the_leg_is_given_back() -> Non
     ended: list[str] = []
 
     async def scenario(rig: Rig) -> None:
-        _supervised_rig(rig)
+        contact, _, session = await _supervising(rig, "barge")
         center = rig.center
         center.supervisions.listeners.append(lambda _s, why: ended.append(why))
-        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
-        center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
-        session = center.supervise(contact, supervisor="boss", mode="barge")
-        await rig.settle()
         center.answered(session.leg, placeholder_sdp(5092))
         await rig.settle()
         assert session.mixer is not None and session.mixer.mode == "barge"
@@ -452,17 +455,12 @@ def test_a_running_session_switches_mode_without_dropping_the_supervisors_phone(
     ended: list[str] = []
 
     async def scenario(rig: Rig) -> None:
-        _supervised_rig(rig)
+        contact, relay_side, session = await _supervising(rig, "listen")
         center = rig.center
         supervisions = center.supervisions
         supervisions.switched.append(lambda s, before: switched.append((before, s.mode)))
         supervisions.listeners.append(lambda _s, why: ended.append(why))
-        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
         call = center.calls[contact]
-        relay_side = call.local_sdp["agent"]
-        center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
-        session = center.supervise(contact, supervisor="boss", mode="listen")
-        await rig.settle()
         mixer = session.mixer
         assert mixer is not None
         center.answered(session.leg, audio_sdp("127.0.0.1", [5092]))

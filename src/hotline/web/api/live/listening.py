@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from hotline.identity import audit
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.media.g711 import Mode
+from hotline.telephony.supervision import Session as Supervision
 from hotline.telephony.supervision import SupervisionRefused
 from hotline.web.access import require_agent, scope_of
 from hotline.web.api.live.guards import SUPERVISION, voice_of
@@ -83,6 +84,18 @@ def _agent_on(center: CallCenter, contact_id: str) -> str:
     return call.agent_id
 
 
+def _overseen_session(
+    center: CallCenter, request: Request, user: CurrentUser, contact_id: str
+) -> Supervision:
+    """The session on ``contact_id``; 404 when nobody supervises the call, 403 for a team
+    lead on another team's call."""
+    current = center.supervisions.by_contact.get(contact_id)
+    if current is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nobody supervises {contact_id}")
+    require_agent(scope_of(request, user), current.agent_id)
+    return current
+
+
 @router.get("/supervisions", responses=errors(503))
 async def supervisions(
     request: Request, user: CurrentUser = Depends(require_roles(*SUPERVISION))
@@ -139,10 +152,7 @@ async def stop_supervising(
     """Stop listening to the call (the supervisor's phone is hung up). 404 when nobody
     listens there; 403 for a team lead on another team's call."""
     center = _voice(request)
-    current = center.supervisions.by_contact.get(contact_id)
-    if current is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nobody listens to {contact_id}")
-    require_agent(scope_of(request, user), current.agent_id)
+    _overseen_session(center, request, user, contact_id)
     ended = center.supervisions.stop(contact_id, by=user.username)
     return SupervisionView.model_validate(ended.view())
 
@@ -162,10 +172,7 @@ async def switch_mode(
     agent on the browser phone.
     """
     center = _voice(request)
-    current = center.supervisions.by_contact.get(contact_id)
-    if current is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nobody supervises {contact_id}")
-    require_agent(scope_of(request, user), current.agent_id)
+    current = _overseen_session(center, request, user, contact_id)
     if current.supervisor != user.username:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
