@@ -50,6 +50,7 @@ from hotline.store.db import writing
 from hotline.telephony.acd import CommandRouter, voice_decisions
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.do_not_call import DatabaseScreen
+from hotline.telephony.media.g711 import Mode
 from hotline.telephony.ports import RoutingDecision, TransferRefused
 from hotline.telephony.server import (
     ServerOptions,
@@ -217,11 +218,21 @@ class LiveVoice:
         self.router.attach(self.parts.center)
         self.parts.center.supervisions.listeners.append(self.supervision_ended)
         self.parts.center.supervisions.connected.append(self.coaching_began)
+        self.parts.center.supervisions.switched.append(self.coaching_switched)
         self._ticker = asyncio.create_task(self._tick(), name="voice-registrations")
 
     def coaching_began(self, session: Session) -> None:
         """A supervisor whispers or barges in: the agent's desk is told (``coached``, on)."""
         self._tell_coached(session, on=True)
+
+    def coaching_switched(self, session: Session, previous: Mode) -> None:
+        """A connected session changed mode: the agent's desk is told when the supervisor
+        starts or stops being heard (listen to whisper or barge and back), or how (whisper
+        and barge)."""
+        if session.coaching:
+            self.driver.publish(self.coached_message(session, on=True))
+        elif previous != "listen":
+            self.driver.publish(self.coached_message(session, on=False))
 
     def coached_message(self, session: Session, *, on: bool) -> dict[str, Any]:
         """The live message telling an agent a supervisor whispers or barges in (``on``) or

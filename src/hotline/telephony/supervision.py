@@ -31,6 +31,13 @@ browser mixer would need the supervisor on a WebRTC page. G.711 needs no codec l
 three streams of 50 frames a second are a few hundred microseconds of numpy a second, so
 the mixer runs on the voice server's own asyncio loop.
 
+A running session changes mode as ChanSpy's DTMF keys change it (:meth:`Supervisions.switch`):
+between whisper and barge only the mixer's table changes; from listen to whisper or barge
+the fork is ``unsubscribe``d and the agent's leg taken through the mixer; back to listen the
+leg is given back and the call forked again. The supervisor's phone stays connected
+throughout, on the same mixer port; each switch is told to :attr:`Supervisions.switched`.
+The moves of one session (connecting, switching, ending) run one at a time, in order.
+
 The session ends when the supervisor's phone hangs up, when the supervisor stops it from
 the wallboard, when the call ends (the agent or the caller hangs up, a transfer), when the
 agent starts a consult (whisper, barge: the consult takes the agent's leg), or when the
@@ -47,7 +54,7 @@ import contextlib
 import itertools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +207,10 @@ class Mixer:
         self._next = max(self._next + FRAME_S, loop.time())
         self._timer = loop.call_at(self._next, self._tick)
 
+    def stop_sending(self, party: str) -> None:
+        """Send ``party`` nothing more (their leg no longer passes through the mixer)."""
+        self._outputs.pop(party, None)
+
     def close(self) -> None:
         """Stop the ticks and close every port."""
         if self._timer is not None:
@@ -228,6 +239,9 @@ class Session:
     #: rtpengine's agent side the phone was on before (given back at the end).
     agent_leg: str | None = None
     relay_sdp: str | None = None
+    #: Held while the session's media moves (connecting, switching mode, ending), so the
+    #: moves run one after another and each finds the media where the last one left it.
+    moving: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
     @property
     def coaching(self) -> bool:
@@ -262,11 +276,26 @@ class Supervisions:
         #: Told the session when the supervisor's phone is connected (the web server tells
         #: a coached agent's desk).
         self.connected: list[Callable[[Session], None]] = []
+        #: Told ``(session, previous mode)`` when a connected session's media has moved to
+        #: its new mode (the web server tells the agent's desk).
+        self.switched: list[Callable[[Session, Mode], None]] = []
 
     def owns(self, leg: str) -> bool:
         """Whether ``leg`` is a supervisor's phone leg, or an agent's leg answering our
         re-INVITE."""
         return leg in self._by_leg or leg in self._updating
+
+    def coaching(self, agent_id: str) -> Session | None:
+        """The connected whisper or barge session on ``agent_id``'s call, if any: what the
+        agent's desk shows on load (the live feed tells it of later changes)."""
+        return next(
+            (
+                s
+                for s in self.by_contact.values()
+                if s.agent_id == agent_id and s.answered and s.coaching
+            ),
+            None,
+        )
 
     # -- from the wallboard
 
@@ -314,6 +343,29 @@ class Supervisions:
         self._end(session, "stopped")
         return session
 
+    def switch(self, contact_id: str, *, mode: Mode) -> Mode:
+        """Change the mode of the session on ``contact_id`` without hanging up the
+        supervisor's phone (ChanSpy's DTMF keys); returns the mode it had.
+
+        The media moves in the background (:attr:`switched` is told when it has); while the
+        phone still rings, the new mode is simply the one it connects in. Raises
+        :class:`SupervisionRefused` when nobody supervises the call, or whisper or barge is
+        asked of an agent on the browser phone.
+        """
+        session = self.by_contact.get(contact_id)
+        if session is None:
+            raise SupervisionRefused(f"nobody supervises {contact_id}")
+        previous = session.mode
+        if mode == previous:
+            return previous
+        if mode != "listen":
+            call = self.center.calls.get(contact_id)
+            if call is not None and call.webrtc:
+                raise SupervisionRefused(f"{mode} needs the agent on a SIP phone, not the browser")
+        session.mode = mode
+        self.center.spawn(self._switch(session, previous))
+        return previous
+
     def call_ended(self, contact_id: str) -> None:
         """The call ended or lost its agent: the session ends with it."""
         session = self.by_contact.get(contact_id)
@@ -340,7 +392,9 @@ class Supervisions:
         re-INVITE: the mixer sends to where it says."""
         moved = self._updating.pop(leg, None)
         if moved is not None:
-            if self.by_contact.get(moved.contact_id) is moved and moved.mixer is not None:
+            current = self.by_contact.get(moved.contact_id) is moved
+            # (the phone's answer to our re-INVITE back onto rtpengine moves nothing)
+            if current and moved.mixer is not None and moved.agent_leg is not None:
                 to = _address_and_law(sdp)
                 if to is not None:
                     moved.mixer.send_to(AGENT, to=to[0], law=to[1])
@@ -395,24 +449,51 @@ class Supervisions:
         if phone is None or session.mixer is None:
             self._end(session, "phone_has_no_g711")
             return
+        async with session.moving:
+            if not await self._arrange(session):
+                return
+            session.mixer.start(to=phone[0], law=phone[1])
+            session.answered = True
+        log.info("%s: %s on %s", session.supervisor, session.mode, session.contact_id)
+        _tell(self.connected, session)
+
+    async def _switch(self, session: Session, previous: Mode) -> None:
+        """Move a connected session's media to its new mode (a session still ringing
+        connects in it)."""
+        async with session.moving:
+            if not session.answered or not await self._arrange(session):
+                return
+        log.info(
+            "%s: %s -> %s on %s", session.supervisor, previous, session.mode, session.contact_id
+        )
+        _tell(self.switched, session, previous)
+
+    async def _arrange(self, session: Session) -> bool:
+        """Put the media where ``session.mode`` wants it (called holding ``moving``):
+        listen — the agent's leg given back if it was taken, the call forked to the mixer;
+        whisper, barge — the fork ended if there was one, the agent's leg taken through the
+        mixer. False when the session ended meanwhile or the media could not move (the
+        session is then ended)."""
+        mixer = session.mixer
+        assert mixer is not None
+        media = self.center.media
         try:
             if session.coaching:
-                await self._take_agent_leg(session)
+                if session.to_tag is not None:
+                    to_tag, session.to_tag = session.to_tag, None
+                    await media.unsubscribe(call=session.contact_id, to_tag=to_tag)
+                if session.agent_leg is None:
+                    await self._take_agent_leg(session)
             else:
-                await self._fork(session, session.mixer)
+                if session.agent_leg is not None:
+                    await self._give_agent_leg_back(session, mixer)
+                if session.to_tag is None and self.by_contact.get(session.contact_id) is session:
+                    await self._fork(session, mixer)
         except (MediaUnavailable, TransferRefused) as exc:
             self._end(session, f"media_unavailable: {exc}")
-            return
-        if self.by_contact.get(session.contact_id) is not session:
-            return  # ended while we asked
-        session.mixer.start(to=phone[0], law=phone[1])
-        session.answered = True
-        log.info("%s: %s on %s", session.supervisor, session.mode, session.contact_id)
-        for listener in self.connected:
-            try:
-                listener(session)
-            except Exception:  # a listener's failure must not keep the call's state wrong
-                log.exception("supervision listener failed")
+            return False
+        mixer.mode = session.mode
+        return self.by_contact.get(session.contact_id) is session
 
     async def _fork(self, session: Session, mixer: Mixer) -> None:
         """Listen: rtpengine forks both parties to the mixer; the call's path is untouched."""
@@ -446,12 +527,12 @@ class Supervisions:
             to_tag=AGENT,
             sdp=audio_sdp(self.host, [mixer.port(CALLER)]),
         )
+        session.agent_leg, session.relay_sdp = call.agent_leg, call.local_sdp[AGENT]
         if self.by_contact.get(session.contact_id) is not session or call.finished:
-            return
+            return  # ended while we asked: the ending gives the leg back
         mixer.mode = session.mode
         mixer.send_to(CALLER, to=relay[0], law=phone[1])
         mixer.send_to(AGENT, to=phone[0], law=phone[1])
-        session.agent_leg, session.relay_sdp = call.agent_leg, call.local_sdp[AGENT]
         # the agent's phone now sends to the mixer; its own re-INVITEs (hold) are answered so
         to_mixer = audio_sdp(self.host, [mixer.port(AGENT)])
         call.local_sdp[AGENT] = to_mixer
@@ -460,29 +541,39 @@ class Supervisions:
 
     async def _give_agent_leg_back(self, session: Session, mixer: Mixer) -> None:
         """The direct path again: rtpengine's agent side answered with the agent's phone,
-        the phone re-INVITEd back onto rtpengine; then the mixer closes."""
+        the phone re-INVITEd back onto rtpengine; the mixer sends the two parties nothing
+        more."""
         call = self.center.calls.get(session.contact_id)
-        try:
-            if (
-                call is not None
-                and not call.finished
-                and call.agent_leg == session.agent_leg
-                and session.relay_sdp is not None
-            ):
-                call.local_sdp[AGENT] = session.relay_sdp
-                with contextlib.suppress(MediaUnavailable):
-                    await self.center.media.answer(
-                        call=session.contact_id,
-                        from_tag=CALLER,
-                        to_tag=AGENT,
-                        sdp=call.agent_remote_sdp,
+        leg, relay_sdp = session.agent_leg, session.relay_sdp
+        session.agent_leg = session.relay_sdp = None
+        mixer.stop_sending(CALLER)
+        mixer.stop_sending(AGENT)
+        if call is None or call.finished or call.agent_leg != leg or relay_sdp is None:
+            return
+        call.local_sdp[AGENT] = relay_sdp
+        with contextlib.suppress(MediaUnavailable):
+            await self.center.media.answer(
+                call=session.contact_id, from_tag=CALLER, to_tag=AGENT, sdp=call.agent_remote_sdp
+            )
+        if leg is not None and not call.finished and call.agent_leg == leg:
+            self._updating[leg] = session
+            self.center.sip.update(leg, relay_sdp)
+
+    async def _tear_down(self, session: Session) -> None:
+        """An ended session's media, after any move still under way: the agent's leg given
+        back, the fork ended, the mixer closed."""
+        async with session.moving:
+            mixer = session.mixer
+            try:
+                if mixer is not None and session.agent_leg is not None:
+                    await self._give_agent_leg_back(session, mixer)
+                if session.to_tag is not None:
+                    await self.center.media.unsubscribe(
+                        call=session.contact_id, to_tag=session.to_tag
                     )
-                leg = session.agent_leg
-                if leg is not None and not call.finished and call.agent_leg == leg:
-                    self._updating[leg] = session
-                    self.center.sip.update(leg, session.relay_sdp)
-        finally:
-            mixer.close()
+            finally:
+                if mixer is not None:
+                    mixer.close()
 
     def _end(self, session: Session, reason: str) -> None:
         if self.by_contact.get(session.contact_id) is not session:
@@ -494,20 +585,18 @@ class Supervisions:
             self._by_leg.pop(session.leg, None)
             with contextlib.suppress(RuntimeError):
                 self.center.sip.hang_up(session.leg)
-        if session.mixer is not None and session.agent_leg is not None:
-            self.center.spawn(self._give_agent_leg_back(session, session.mixer))
-        elif session.mixer is not None:
-            session.mixer.close()
-        if session.to_tag is not None:
-            self.center.spawn(
-                self.center.media.unsubscribe(call=session.contact_id, to_tag=session.to_tag)
-            )
+        self.center.spawn(self._tear_down(session))
         log.info("supervision of %s ended: %s", session.contact_id, reason)
-        for listener in self.listeners:
-            try:
-                listener(session, reason)
-            except Exception:  # a listener's failure must not keep the call's state wrong
-                log.exception("supervision listener failed")
+        _tell(self.listeners, session, reason)
+
+
+def _tell(listeners: Iterable[Callable[..., None]], *args: Any) -> None:
+    """Tell each listener; one's failure must not keep the call's state wrong."""
+    for listener in listeners:
+        try:
+            listener(*args)
+        except Exception:
+            log.exception("supervision listener failed")
 
 
 def _address_and_law(sdp: str) -> tuple[tuple[str, int], Law] | None:

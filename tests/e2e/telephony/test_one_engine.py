@@ -8,13 +8,16 @@ server's database, in one log with the desk's. Then the agent calls a customer b
 desk (click-to-dial) through a ``sipp`` UAS trunk, and consults a second agent (a006, another
 baresip phone) and hands the caller over to them (warm transfer). A supervisor listens in on
 a call from their own baresip phone (the phones file's ``{supervisor: boss}``), which hears
-the caller's and the agent's tones mixed. Last, a supervisor switches crisis mode on: a new
+the caller's and the agent's tones mixed, then switches to whisper, to barge and back to
+listen on the same call: the agent and the caller hear the supervisor's tone exactly where
+ChanSpy says. Last, a supervisor switches crisis mode on: a new
 caller hears the crisis announcement before the menu and, the queue being at its bound, is
 forwarded through the trunk to the partner center (a ``sipp`` UAS).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -35,7 +38,9 @@ from sqlalchemy import select
 
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.core import AuditEntry, ContactEventRow
+from hotline.telephony.media.g711 import Law, decode
 from hotline.telephony.media.prompts import generate_all
+from hotline.telephony.media.recording import Stream, find_pcap, read_rtp_streams
 from hotline.telephony.server import SAMPLE_CENTER
 from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
 from tests.e2e.telephony.telephony_peers import (
@@ -55,6 +60,7 @@ PASSWORD = "agent-secret-1"
 PARTNER = "4008009000"
 #: What the caller, agent a001 and the supervisor say in the listening test: three tones.
 CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ = 440.0, 1000.0, 2500.0
+TONES = (CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ)
 
 
 def _tone_wav(path: Path, hz: float, seconds: float = 40.0) -> Path:
@@ -512,9 +518,14 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
 
 
 def _supervised_caller(server: Platform, workdir: Path) -> subprocess.Popen[bytes]:
-    """A caller for installation speaking 440 Hz for 15 s, then answering the survey."""
-    timeline = [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 15.0, CALLER_HZ), Key(20.0, "4")]
-    return _caller(server, workdir, timeline, scenario="caller_ivr_queue_survey.xml", timeout_s=60)
+    """A caller for installation speaking 440 Hz while the call is supervised, who answers
+    the survey as soon as it asks: from 6 s on, each second 0.8 s of tone and a press of 4
+    (keys belong to the conversation until the agent hangs up; the survey takes the first
+    one after). So the call lasts as long as the test needs, and not the survey's wait."""
+    timeline: list[Key | Tone] = [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 2.5, CALLER_HZ)]
+    for second in range(6, 80):
+        timeline += [Tone(second, 0.8, CALLER_HZ), Key(second + 0.85, "4")]
+    return _caller(server, workdir, timeline, scenario="caller_ivr_queue_survey.xml", timeout_s=90)
 
 
 def _level(samples: np.ndarray, hz: float) -> float:
@@ -522,6 +533,11 @@ def _level(samples: np.ndarray, hz: float) -> float:
     window = np.hanning(len(samples))
     spectrum = np.abs(np.fft.rfft(samples * window))
     return float(spectrum[round(hz * len(samples) / 8000)] * 2 / window.sum())
+
+
+def _levels(samples: np.ndarray) -> dict[float, float]:
+    """The level of each party's tone, and of 700 Hz, which nobody sends."""
+    return {hz: _level(samples.astype(np.float64), hz) for hz in (*TONES, 700.0)}
 
 
 def _supervision_audit(server: Platform) -> list[AuditEntry]:
@@ -534,24 +550,76 @@ def _supervision_audit(server: Platform) -> list[AuditEntry]:
         engine.dispose()
 
 
-def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
+def _wav_samples(paths: list[Path]) -> np.ndarray:
+    """The 8 kHz mono samples of baresip's dumps, one after the other."""
+    parts = []
+    for path in paths:
+        with wave.open(str(path)) as wav:
+            assert (wav.getnchannels(), wav.getframerate()) == (1, 8000)
+            parts.append(np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2"))
+    return np.concatenate(parts)
+
+
+def _heard_by_caller(streams: list[Stream], start: float, end: float) -> np.ndarray:
+    """What the caller was sent between the wall-clock times ``start`` and ``end``, from
+    rtpengine's capture of the call: every stream but the caller's own (the agent's phone,
+    or the mixer while the agent's leg goes through it), each stream's packets one after
+    the other (placed at their capture times, the tone would break at every late packet)."""
+    law: dict[int, Law] = {0: "pcmu", 8: "pcma"}
+
+    def audio(stream: Stream) -> np.ndarray:
+        frames = [
+            decode(payload, law[payload_type])
+            for when, payload_type, payload in stream.packets
+            if start <= when < end and payload_type in law
+        ]
+        return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+
+    heard = {stream.source: audio(stream) for stream in streams}
+    spoken = {source: a for source, a in heard.items() if len(a)}
+    caller = max(spoken, key=lambda source: _level(spoken[source].astype(np.float64), CALLER_HZ))
+    return np.concatenate([a for source, a in spoken.items() if source != caller])
+
+
+def test_a_supervisor_listens_whispers_and_barges_in_on_one_call_from_their_own_phone(
     platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
 ) -> None:
+    """ChanSpy's three modes on real phones, switched on one call without hanging up the
+    supervisor's phone: listen, whisper, barge, and back to listen. In each phase, what the
+    agent's phone heard (baresip's dump) and what the caller was sent (rtpengine's capture)
+    hold the supervisor's 2,500 Hz tone exactly where ChanSpy says; the supervisor's phone
+    heard the caller's 440 Hz and the agent's 1,000 Hz throughout, and never its own."""
     server, agent = platform
     phone = server.supervisor
-    assert phone is not None and phone.heard_dir is not None
-    agent.talk_s = 60.0  # the desk hangs up
+    assert phone is not None and phone.heard_dir is not None and agent.heard_dir is not None
+    agent_heard = agent.heard_dir
+    heard_before = set(agent_heard.glob("dump-*-dec.wav"))
+    agent.talk_s = 90.0  # the desk hangs up
     boss, a006 = server.client("boss"), server.client("a006")
     admin = server.client("admin", password="admin-secret-1")
     lead = {"username": "lead2", "password": PASSWORD, "roles": ["team_lead"], "agent_id": "a011"}
     assert admin.post("/api/users", json=lead).status_code == 201  # leads t-repair, not t-install
     admin.close()
     lead2 = server.client("lead2")
-    # a006 (free again after the transfer) goes on a break, so the call reaches a001
-    _available(a006, "a006", 20, "a006 free after the warm transfer")
+    # a006 (free again after the transfer, or still on the break they began on) goes on a
+    # break, so the call reaches a001
+    _wait(
+        lambda: a006.get("/api/live/agents/a006").json()["state"] in ("available", "not_ready"),
+        20,
+        "a006 free after the warm transfer",
+    )
     a006.post("/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"})
     _available(desk, "a001", 15, "a001 available")
+
+    def agent_dumps() -> list[Path]:
+        return sorted(set(agent_heard.glob("dump-*-dec.wav")) - heard_before)
+
+    def heard_samples() -> int:
+        # what a001's phone heard on this call so far (its files' headers come at the end)
+        return sum(max(0, p.stat().st_size - 44) for p in agent_dumps()) // 2
+
     caller = _supervised_caller(server, tmp_path)
+    phases: list[tuple[str, float, int]] = []  # mode, wall-clock start, a001's samples then
     try:
         contact = _talking(desk, 20, "the call talking on a001's desk")
         listen, route = {"mode": "listen"}, f"/api/live/calls/{contact}/supervise"
@@ -563,18 +631,29 @@ def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
         assert started.status_code == 201, started.text
         assert started.json()["agent_id"] == "a001"
         _wait(lambda: "CALL_ESTABLISHED" in phone.types(), 10, "the supervisor's phone answering")
-        heard_dir = phone.heard_dir
-
-        def heard() -> Path | None:
-            found = sorted(heard_dir.glob("dump-*-dec.wav"))
-            # three seconds of what the phone played (16-bit samples at 8 kHz)
-            return found[0] if found and found[0].stat().st_size > 44 + 3 * 16000 else None
-
-        path = _wait(heard, 15, "three seconds heard on the supervisor's phone")
-        [session] = boss.get("/api/live/supervisions").json()["sessions"]
-        assert (session["supervisor"], session["connected"]) == ("boss", True)
-        stopped = boss.delete(route)
-        assert stopped.status_code == 200, stopped.text
+        _wait(
+            lambda: [
+                s for s in boss.get("/api/live/supervisions").json()["sessions"] if s["connected"]
+            ],
+            10,
+            "the session connected",
+        )
+        phases.append(("listen", time.time(), heard_samples()))
+        for mode in ("whisper", "barge", "listen", None):
+            # two and a half seconds heard on a001's phone in this phase (8,000 samples a
+            # second): the first to let the media move, the rest to check
+            since = phases[-1][2]
+            _wait(lambda goal=since + 20000: heard_samples() > goal, 15, "a001 hearing it")
+            if mode is None:
+                break
+            assert lead2.patch(route, json={"mode": mode}).status_code == 403
+            switched = boss.patch(route, json={"mode": mode})
+            assert switched.status_code == 200, switched.text
+            phases.append((mode, time.time(), heard_samples()))
+        phases.append(("", time.time(), heard_samples()))  # where the last phase ends
+        assert phone.types().count("CALL_ESTABLISHED") == 1  # one call of the supervisor's
+        assert "CALL_CLOSED" not in phone.types()
+        assert boss.delete(route).status_code == 200
         _wait(lambda: "CALL_CLOSED" in phone.types(), 10, "the supervisor's phone hung up")
         assert boss.get("/api/live/supervisions").json() == {"sessions": []}
         assert desk.post(f"/api/live/agents/a001/contacts/{contact}/hangup").status_code == 200
@@ -586,22 +665,61 @@ def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
             caller.communicate()
         for client in (boss, a006, lead2):
             client.close()
-    with wave.open(str(path)) as wav:
-        assert (wav.getnchannels(), wav.getframerate()) == (1, 8000)
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-    middle = samples[len(samples) // 4 : 3 * len(samples) // 4].astype(np.float64)
-    levels = {hz: _level(middle, hz) for hz in (CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ, 700.0)}
-    # both parties' tones (sent at 8,000), far above a frequency nobody sends, and not the
-    # supervisor's own: nobody's audio but the two parties' reaches the supervisor
-    assert levels[CALLER_HZ] > 2000 and levels[AGENT_HZ] > 2000, levels
+
+    # the supervisor heard both parties throughout, and nobody else
+    [supervisor_heard] = sorted(phone.heard_dir.glob("dump-*-dec.wav"))
+    samples = _wav_samples([supervisor_heard])
+    levels = _levels(samples[len(samples) // 4 : 3 * len(samples) // 4])
+    assert levels[CALLER_HZ] > 1500 and levels[AGENT_HZ] > 1500, levels
     assert levels[700.0] < 100 and levels[SUPERVISOR_HZ] < 100, levels
+
+    def closed() -> list[np.ndarray] | None:
+        try:  # once the call is over, a001's phone has closed its files
+            return [_wav_samples(agent_dumps())]
+        except (wave.Error, EOFError):
+            return None
+
+    [agent_samples] = _wait(closed, 20, "a001's phone's files closed")
+    pcap = _wait(
+        lambda: find_pcap(server.home / "telephony" / "rtpengine" / "recordings-raw", contact),
+        20,
+        "the call's capture",
+    )
+    _wait(
+        lambda: [
+            r for r in server.events() if r.contact_id == contact and r.kind == "recording_stopped"
+        ],
+        30,
+        "the recording's conversion",
+    )
+    # each phase from a second after its switch (the media moving) to the next
+    streams = read_rtp_streams(pcap)
+    heard = {}
+    for (mode, at, sample), (_, until, until_sample) in itertools.pairwise(phases):
+        by_agent = _levels(agent_samples[sample + 8000 : until_sample])
+        by_caller = _levels(_heard_by_caller(streams, at + 1.0, until))
+        heard[mode if mode not in heard else "listen again"] = (by_agent, by_caller)
+    spoken = {mode: (a[SUPERVISOR_HZ], c[SUPERVISOR_HZ]) for mode, (a, c) in heard.items()}
+    # (the mixer's 20 ms ticks fall behind when the CPU is short — a001's tone once came
+    # through at 289 against about 8000 on a quiet machine —: what is heard and what is not
+    # is the check, not how loud)
+    assert spoken["listen"][0] < 100 and spoken["listen"][1] < 100, spoken  # nobody hears them
+    assert spoken["whisper"][0] > 300 and spoken["whisper"][1] < 100, spoken  # the agent only
+    assert spoken["barge"][0] > 300 and spoken["barge"][1] > 300, spoken  # both parties
+    assert spoken["listen again"][0] < 100 and spoken["listen again"][1] < 100, spoken
+    for mode, (by_agent, by_caller) in heard.items():  # the two parties hear each other
+        assert by_agent[CALLER_HZ] > 300 and by_caller[AGENT_HZ] > 300, (mode, heard)
     entries = _wait(
-        lambda: found if len(found := _supervision_audit(server)) >= 2 else None,
+        lambda: found if len(found := _supervision_audit(server)) >= 5 else None,
         10,
-        "the session's start and end on the audit record",
+        "the session's start, switches and end on the audit record",
     )
     assert [(e.actor, e.action, e.target, e.detail) for e in entries] == [
         ("boss", "call.listen", contact, {"agent_id": "a001"}),
+        *[
+            ("boss", "call.supervise_mode", contact, {"agent_id": "a001", "from": a, "to": b})
+            for a, b in (("listen", "whisper"), ("whisper", "barge"), ("barge", "listen"))
+        ],
         (
             "boss",
             "call.listen_end",
@@ -609,91 +727,6 @@ def test_a_supervisor_listens_in_on_their_own_phone_and_hears_both_parties(
             {"agent_id": "a001", "reason": "stopped", "stopped_by": "boss"},
         ),
     ]
-
-
-def _tone_levels(path: Path) -> list[dict[float, float]]:
-    """Each channel's level of a001's and the supervisor's tones in a WAV file (8 kHz)."""
-    with wave.open(str(path)) as wav:
-        channels = wav.getnchannels()
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-    return [
-        {
-            hz: _level(samples[c::channels].astype(np.float64), hz)
-            for hz in (AGENT_HZ, SUPERVISOR_HZ)
-        }
-        for c in range(channels)
-    ]
-
-
-def test_a_supervisor_whispers_and_only_the_agent_hears_them(
-    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
-) -> None:
-    server, agent = platform
-    assert agent.heard_dir is not None
-    heard_before = set(agent.heard_dir.glob("dump-*-dec.wav"))
-    agent.talk_s = 60.0  # the desk hangs up
-    boss = server.client("boss")
-    _available(desk, "a001", 20, "a001 available after the listening test")
-    caller = _supervised_caller(server, tmp_path)
-    try:
-        contact = _talking(desk, 20, "the call talking on a001's desk")
-        route = f"/api/live/calls/{contact}/supervise"
-        started = boss.post(route, json={"mode": "whisper"})
-        assert started.status_code == 201, started.text
-        _wait(
-            lambda: [
-                s for s in boss.get("/api/live/supervisions").json()["sessions"] if s["connected"]
-            ],
-            10,
-            "the supervisor's phone connected",
-        )
-        heard_dir = agent.heard_dir
-
-        def heard_bytes() -> int:
-            # what a001's phone heard on this call (its files' headers are written at the end)
-            return sum(
-                p.stat().st_size for p in set(heard_dir.glob("dump-*-dec.wav")) - heard_before
-            )
-
-        whisper_began = heard_bytes()
-        # five seconds heard (16-bit samples at 8 kHz) while the supervisor whispers
-        _wait(lambda: heard_bytes() > whisper_began + 5 * 16000, 15, "a001 hearing the whisper")
-        assert boss.delete(route).status_code == 200
-        _wait(lambda: boss.get("/api/live/supervisions").json() == {"sessions": []}, 10, "ended")
-        assert desk.post(f"/api/live/agents/a001/contacts/{contact}/hangup").status_code == 200
-        out, err = caller.communicate(timeout=60)
-        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
-    finally:
-        if caller.poll() is None:
-            caller.kill()
-            caller.communicate()
-        boss.close()
-
-    def recorded() -> Path | None:
-        rows = [r for r in server.events() if r.contact_id == contact]
-        paths = [Path(str(r.data["path"])) for r in rows if r.kind == "recording_stopped"]
-        return paths[0] if paths and paths[0].exists() else None
-
-    def heard_levels() -> list[float] | None:
-        try:  # once the call is over, a001's phone has closed its files
-            paths = set(heard_dir.glob("dump-*-dec.wav")) - heard_before
-            return [_tone_levels(path)[0][SUPERVISOR_HZ] for path in paths]
-        except (wave.Error, EOFError):
-            return None
-
-    # a001 heard the supervisor's tone (about a quarter of the call's talk)...
-    levels = _wait(heard_levels, 20, "a001's phone's files closed")
-    assert levels and max(levels) > 300, levels
-    # ...and the caller did not: the recording holds what each side sent through rtpengine,
-    # and a001's side — what the caller hears — carries a001's tone and not the supervisor's
-    channels = _tone_levels(_wait(recorded, 20, "the call's recording"))
-    agent_side = max(channels, key=lambda levels: levels[AGENT_HZ])
-    # (a001's tone came through at 289 in one fresh-clone run beside two busy test workers,
-    # against about 8000 on a quiet machine: the mixer's 20 ms ticks fall behind when the
-    # CPU is short; what is heard and what is not is the check)
-    assert agent_side[AGENT_HZ] > 100 and agent_side[SUPERVISOR_HZ] < 50, channels
-    entries = [e.action for e in _supervision_audit(server) if e.target == contact]
-    assert entries == ["call.whisper", "call.whisper_end"]
 
 
 def test_a_supervisor_switches_the_emergency_announcement_on_for_new_callers(

@@ -2,9 +2,11 @@
 headless Chromium against the real server.
 
 A supervisor (zh-CN) sees Listen, Whisper and Barge in on a talking agent's row, whispers,
-and the row says who coaches the agent; the agent's desk (English) shows the notice while the
-session is on (the live feed's ``coached`` message, as the voice server publishes it) and
-loses it when the session ends. The whisper is on the audit record; both pages pass axe-core.
+and the row says who coaches the agent; the row's other modes' buttons then switch the
+session (to barge here). The agent's desk (English) shows the notice while the session is on
+(the live feed's ``coached`` message, as the voice server publishes it), still shows it after
+a reload in the middle of the session (the desk's view says so), and loses it when the
+session ends. The whisper and the switch are on the audit record; both pages pass axe-core.
 
 The voice server is the in-tree fake of the listening API's tests (its real sessions are
 tested in ``tests/unit/telephony/test_supervision.py``). Runs with ``HOTLINE_E2E=1``.
@@ -85,21 +87,46 @@ def test_a_supervisor_whispers_from_the_wallboard_and_the_desk_says_so(
         ".textContent.includes('密语指导人: boss')",
         timeout=10000,
     )
-    assert whisper.is_hidden()  # one session per call
+    # one session per call: its own supervisor's row offers the other modes, to switch
+    assert whisper.is_hidden()
+    assert row.get_by_role("button", name="监听", exact=True).is_visible()
     session = voice.supervisions.by_contact[contact]
     assert session.mode == "whisper"
+    row.get_by_role("button", name="强插").click()
+    boss.wait_for_function(
+        "() => document.querySelector(\"tr[data-agent='a002'] .listened\")"
+        ".textContent.includes('强插人: boss')",
+        timeout=10000,
+    )
+    assert session.mode == "barge" and voice.supervisions.by_contact[contact] is session
+    assert whisper.is_visible() and row.get_by_role("button", name="强插").is_hidden()
 
     # the voice server tells the agent's feed when the supervisor's phone is connected
     server = LiveVoice(site.driver, ServerOptions(workdir=Path(), prompts=Path(), phones=()))
     notice = amy.locator("#coached")
     assert notice.is_hidden()
+    session.answered = True  # the supervisor's phone connected
     site.app.state.hub.publish_threadsafe(server.coached_message(session, on=True))
     notice.wait_for(state="visible", timeout=10000)
-    assert notice.inner_text() == "Being coached (only you hear them): boss"
+    barged = "A supervisor joined the call (the caller hears them too): boss"
+    assert notice.inner_text() == barged
     assert serious_violations(amy) == []
+    # the agent reloads the desk mid-session: it asks, and shows the notice again
+    amy.reload()
+    amy.wait_for_function("() => document.body.dataset.live", timeout=10000)
+    notice.wait_for(state="visible", timeout=10000)
+    assert notice.inner_text() == barged
     site.app.state.hub.publish_threadsafe(server.coached_message(session, on=False))
     notice.wait_for(state="hidden", timeout=10000)
 
     with site.factory() as db:
         rows = db.scalars(select(AuditEntry).where(AuditEntry.action.like("call.%"))).all()
-    assert [(r.actor, r.action, r.target) for r in rows] == [("boss", "call.whisper", contact)]
+    assert [(r.actor, r.action, r.target, r.detail) for r in rows] == [
+        ("boss", "call.whisper", contact, {"agent_id": "a002"}),
+        (
+            "boss",
+            "call.supervise_mode",
+            contact,
+            {"agent_id": "a002", "from": "whisper", "to": "barge"},
+        ),
+    ]

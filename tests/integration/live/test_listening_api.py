@@ -38,8 +38,11 @@ class FakeVoice:
             REPAIR_CALL: SimpleNamespace(finished=False, agent_id="a012", answered_at=1.0),
             "v-ringing": SimpleNamespace(finished=False, agent_id=None, answered_at=None),
         }
-        self.supervisions = SimpleNamespace(by_contact={}, stop=self.stop)
+        self.supervisions = SimpleNamespace(
+            by_contact={}, stop=self.stop, switch=self.switch, coaching=self.coaching
+        )
         self.stopped: list[tuple[str, str]] = []
+        self.on_browser: set[str] = set()  # calls whose agent is on the browser phone
 
     def supervise(self, contact_id: str, *, supervisor: str, mode: Mode) -> Supervision:
         if supervisor not in self.registered:
@@ -50,6 +53,19 @@ class FakeVoice:
         session = Supervision(contact_id, supervisor, agent_id, mode, "sv-1", 1.5)
         self.supervisions.by_contact[contact_id] = session
         return session
+
+    def switch(self, contact_id: str, *, mode: Mode) -> Mode:
+        session: Supervision = self.supervisions.by_contact[contact_id]
+        if mode != "listen" and contact_id in self.on_browser:
+            raise SupervisionRefused(f"{mode} needs the agent on a SIP phone, not the browser")
+        previous, session.mode = session.mode, mode
+        return previous
+
+    def coaching(self, agent_id: str) -> Supervision | None:
+        sessions = self.supervisions.by_contact.values()
+        return next(
+            (s for s in sessions if s.agent_id == agent_id and s.answered and s.coaching), None
+        )
 
     def stop(self, contact_id: str, *, by: str) -> Supervision:
         session: Supervision = self.supervisions.by_contact.pop(contact_id)
@@ -175,4 +191,52 @@ def test_whisper_and_barge_have_the_rights_of_listening_and_are_audited(
     assert sorted(entries) == [
         ("boss", "call.barge", INSTALL_CALL),
         ("lead", "call.whisper", REPAIR_CALL),
+    ]
+
+
+def test_the_supervisor_on_the_phone_switches_the_mode_and_each_switch_is_audited(
+    client: TestClient, db_session: Session
+) -> None:
+    voice = FakeVoice(registered={"boss", "lead"})
+    _with_voice(client, voice)
+    agent, lead = auth(client, "a002"), auth(client, "lead")
+    boss, chief = auth(client, "boss"), auth(client, "chief")
+    install, repair = (f"/api/live/calls/{c}/supervise" for c in (INSTALL_CALL, REPAIR_CALL))
+    nobody = client.patch(install, headers=boss, json={"mode": "whisper"})
+    assert nobody.status_code == 404, nobody.text
+    assert f"nobody supervises {INSTALL_CALL}" in nobody.json()["message"]
+    assert client.post(install, headers=boss, json={"mode": "listen"}).status_code == 201
+    assert client.post(repair, headers=lead, json={"mode": "listen"}).status_code == 201
+    assert client.patch(install, headers=boss, json={"mode": "spy"}).status_code == 422
+    assert client.patch(install, headers=boss, json={}).status_code == 422  # the mode is asked
+    assert client.patch(install, headers=agent, json={"mode": "barge"}).status_code == 403
+    assert client.patch(install, headers=lead, json={"mode": "barge"}).status_code == 403
+    # a manager may stop anyone's session, but not put words in another supervisor's mouth
+    someone_else = client.patch(install, headers=chief, json={"mode": "barge"})
+    assert someone_else.status_code == 403
+    assert "boss supervises v-install: only they change how" in someone_else.json()["message"]
+    for mode in ("whisper", "barge", "barge", "listen"):  # the same mode again changes nothing
+        switched = client.patch(install, headers=boss, json={"mode": mode})
+        assert switched.status_code == 200, switched.text
+        assert (switched.json()["mode"], switched.json()["supervisor"]) == (mode, "boss")
+    assert client.patch(repair, headers=lead, json={"mode": "whisper"}).status_code == 200
+    voice.on_browser.add(INSTALL_CALL)
+    browser = client.patch(install, headers=boss, json={"mode": "whisper"})
+    assert browser.status_code == 409
+    assert "whisper needs the agent on a SIP phone" in browser.json()["message"]
+    modes = {
+        s["contact_id"]: s["mode"]
+        for s in client.get("/api/live/supervisions", headers=boss).json()["sessions"]
+    }
+    assert modes == {INSTALL_CALL: "listen", REPAIR_CALL: "whisper"}
+    entries = [
+        (e.actor, e.target, e.detail)
+        for e in reversed(audit.newest(db_session, limit=20))
+        if e.action == "call.supervise_mode"
+    ]
+    assert entries == [
+        ("boss", INSTALL_CALL, {"agent_id": "a002", "from": "listen", "to": "whisper"}),
+        ("boss", INSTALL_CALL, {"agent_id": "a002", "from": "whisper", "to": "barge"}),
+        ("boss", INSTALL_CALL, {"agent_id": "a002", "from": "barge", "to": "listen"}),
+        ("lead", REPAIR_CALL, {"agent_id": "a012", "from": "listen", "to": "whisper"}),
     ]

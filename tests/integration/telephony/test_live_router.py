@@ -298,3 +298,29 @@ def test_a_coached_agent_is_told_on_their_feed_and_a_listened_one_is_not() -> No
         (True, "a001", "c-barge", "barge", "boss"),
         (False, "a001", "c-barge", "barge", "boss"),
     ]
+
+
+def test_a_switch_of_mode_tells_the_agent_when_the_supervisor_starts_or_stops_being_heard() -> None:
+    from hotline.telephony.joined import LiveVoice
+    from hotline.telephony.media.g711 import Mode
+    from hotline.telephony.server import ServerOptions
+    from hotline.telephony.supervision import Session
+
+    rig = LiveRig()
+    voice = LiveVoice(
+        rig.driver, ServerOptions(workdir=Path("/unused"), prompts=Path("/prompts"), phones=())
+    )
+    session = Session("c-1", "boss", "a001", "listen", "sv-1", 1.0, answered=True)
+    modes: tuple[Mode, ...] = ("whisper", "barge", "listen", "barge", "whisper")
+    for mode in modes:
+        previous, session.mode = session.mode, mode
+        voice.coaching_switched(session, previous)
+    voice.supervision_ended(session, "stopped")
+    assert [(m["on"], m["mode"]) for m in rig.published if m["type"] == "coached"] == [
+        (True, "whisper"),  # listen -> whisper: heard now
+        (True, "barge"),  # the notice says how
+        (False, "listen"),  # silent again
+        (True, "barge"),
+        (True, "whisper"),
+        (False, "whisper"),  # the end
+    ]

@@ -124,6 +124,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/live/supervisions"): SUPERVISION,
     ("POST", "/api/live/calls/{contact_id}/supervise"): TEAM_LEADS_UP,
     ("DELETE", "/api/live/calls/{contact_id}/supervise"): TEAM_LEADS_UP,
+    ("PATCH", "/api/live/calls/{contact_id}/supervise"): TEAM_LEADS_UP,
     # reports
     ("GET", "/api/reports/kpis"): SUPERVISION,
     ("GET", "/api/reports/agents"): SUPERVISION,

@@ -227,11 +227,13 @@ async def _connected_call(rig: Rig, *, phone_sdp: str = "v=0 agent") -> str:
     return rig.contact
 
 
-async def _listening(rig: Rig, ended: list[str]) -> tuple[str, Session]:
+async def _listening(
+    rig: Rig, ended: list[str], *, phone_sdp: str = "v=0 agent"
+) -> tuple[str, Session]:
     """A connected call, boss's phone registered and ringing to listen to it."""
     _supervised_rig(rig)
     rig.center.supervisions.listeners.append(lambda _s, why: ended.append(why))
-    contact = await _connected_call(rig)
+    contact = await _connected_call(rig, phone_sdp=phone_sdp)
     rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
     session = rig.center.supervise(contact, supervisor="boss", mode="listen")
     await rig.settle()
@@ -364,6 +366,18 @@ def test_a_phones_file_entry_breaking_a_rule_is_named(
 AGENT_PHONE_SDP = audio_sdp("127.0.0.1", [5072])
 
 
+async def _supervising(rig: Rig, mode: Mode) -> tuple[str, str, Session]:
+    """A call connected to a001's phone (at :data:`AGENT_PHONE_SDP`) and boss's phone ringing
+    to supervise it in ``mode``: the contact, rtpengine's agent side, the session."""
+    _supervised_rig(rig)
+    contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
+    relay_side = rig.center.calls[contact].local_sdp["agent"]
+    rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+    session = rig.center.supervise(contact, supervisor="boss", mode=mode)
+    await rig.settle()
+    return contact, relay_side, session
+
+
 def test_whisper_takes_the_agents_leg_through_the_mixer_and_gives_it_back() -> None:
     """The agent's phone is re-INVITEd onto the mixer and rtpengine's agent side answered
     with it; stopping points both back at each other, as before."""
@@ -371,16 +385,11 @@ def test_whisper_takes_the_agents_leg_through_the_mixer_and_gives_it_back() -> N
     told: list[Session] = []
 
     async def scenario(rig: Rig) -> None:
-        _supervised_rig(rig)
+        contact, relay_side, session = await _supervising(rig, "whisper")
         center = rig.center
         center.supervisions.listeners.append(lambda _s, why: ended.append(why))
         center.supervisions.connected.append(told.append)
-        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
         call = center.calls[contact]
-        relay_side = call.local_sdp["agent"]
-        center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
-        session = center.supervise(contact, supervisor="boss", mode="whisper")
-        await rig.settle()
         assert session.mixer is not None and not told
         mixer = session.mixer
         commands_before = len(rig.media.commands)
@@ -423,13 +432,9 @@ def test_a_barge_ends_when_the_agent_consults_and_the_leg_is_given_back() -> Non
     ended: list[str] = []
 
     async def scenario(rig: Rig) -> None:
-        _supervised_rig(rig)
+        contact, _, session = await _supervising(rig, "barge")
         center = rig.center
         center.supervisions.listeners.append(lambda _s, why: ended.append(why))
-        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
-        center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
-        session = center.supervise(contact, supervisor="boss", mode="barge")
-        await rig.settle()
         center.answered(session.leg, placeholder_sdp(5092))
         await rig.settle()
         assert session.mixer is not None and session.mixer.mode == "barge"
@@ -440,3 +445,120 @@ def test_a_barge_ends_when_the_agent_consults_and_the_leg_is_given_back() -> Non
 
     run(scenario)
     assert ended == ["consult"]
+
+
+def test_a_running_session_switches_mode_without_dropping_the_supervisors_phone() -> None:
+    """ChanSpy's keys: listen -> whisper (the fork ends, the agent's leg comes through the
+    mixer) -> barge (only the mixer's table changes) -> listen (the leg given back, the call
+    forked again) -> whisper, on one supervisor's call."""
+    switched: list[tuple[str, str]] = []
+    ended: list[str] = []
+
+    async def scenario(rig: Rig) -> None:
+        contact, relay_side, session = await _supervising(rig, "listen")
+        center = rig.center
+        supervisions = center.supervisions
+        supervisions.switched.append(lambda s, before: switched.append((before, s.mode)))
+        supervisions.listeners.append(lambda _s, why: ended.append(why))
+        call = center.calls[contact]
+        mixer = session.mixer
+        assert mixer is not None
+        center.answered(session.leg, audio_sdp("127.0.0.1", [5092]))
+        await rig.settle()
+        fork = session.to_tag
+        assert fork is not None and set(mixer._outputs) == {"supervisor"}
+
+        def since(mark: int) -> list[tuple[str, dict[str, object]]]:
+            return [(name, dict(params)) for name, params in rig.media.commands[mark:]]
+
+        # listen -> whisper
+        mark, sip_mark = len(rig.media.commands), len(rig.sip.actions)
+        assert supervisions.switch(contact, mode="whisper") == "listen"
+        await rig.settle()
+        moves = since(mark)
+        assert moves[0] == ("unsubscribe", {"call": contact, "to_tag": fork})
+        assert [name for name, _ in moves] == ["unsubscribe", "answer"]
+        assert audio_sections(str(moves[1][1]["sdp"]))[0][1] == mixer.port(CALLER)
+        assert rig.sip.actions[sip_mark:] == [("update", "out-1")]
+        assert audio_sections(call.local_sdp["agent"])[0][1] == mixer.port(AGENT)
+        center.answered("out-1", audio_sdp("127.0.0.1", [5074]))  # the phone takes the mixer
+        await rig.settle()
+        assert mixer._outputs[AGENT].to == ("127.0.0.1", 5074)
+        assert (session.mode, mixer.mode, session.to_tag) == ("whisper", "whisper", None)
+        # whisper -> barge: the mixer's table, nothing on the wire
+        mark, sip_mark = len(rig.media.commands), len(rig.sip.actions)
+        assert supervisions.switch(contact, mode="barge") == "whisper"
+        await rig.settle()
+        assert since(mark) == [] and rig.sip.actions[sip_mark:] == []
+        assert mixer.mode == "barge"
+        # barge -> listen: the leg given back, then forked again to the same mixer
+        mark, sip_mark = len(rig.media.commands), len(rig.sip.actions)
+        assert supervisions.switch(contact, mode="listen") == "barge"
+        await rig.settle()
+        moves = since(mark)
+        assert [name for name, _ in moves] == ["answer", "subscribe", "subscribe_answer"]
+        assert moves[0][1]["sdp"] == AGENT_PHONE_SDP
+        assert rig.sip.actions[sip_mark:] == [("update", "out-1")]
+        assert rig.sip.answers[-1] == ("out-1", relay_side)
+        answer = str(moves[2][1]["sdp"])
+        assert [port for _, port, _ in audio_sections(answer)] == mixer.party_ports
+        center.answered("out-1", AGENT_PHONE_SDP)  # the phone accepts the way back
+        await rig.settle()
+        assert set(mixer._outputs) == {"supervisor"}  # the parties hear rtpengine again
+        assert session.to_tag is not None and session.to_tag != fork
+        # and listen -> whisper once more
+        assert supervisions.switch(contact, mode="whisper") == "listen"
+        await rig.settle()
+        assert session.agent_leg == "out-1" and call.local_sdp["agent"] != relay_side
+        # the supervisor's phone was never hung up nor rung again, the mixer never closed
+        assert ("hang_up", session.leg) not in rig.sip.actions
+        assert [a for a in rig.sip.actions if a[0] == "dial" and a[1] == session.leg] == [
+            ("dial", session.leg, "sip:2001@127.0.0.1:5090")
+        ]
+        assert mixer._transports and session.answered
+        supervisions.stop(contact, by="boss")
+        await rig.settle()
+        assert rig.media.commands[-1] == (
+            "answer",
+            {"call": contact, "to_tag": "agent", "sdp": AGENT_PHONE_SDP},
+        )
+        assert call.local_sdp["agent"] == relay_side and not mixer._transports
+
+    run(scenario)
+    assert switched == [
+        ("listen", "whisper"),
+        ("whisper", "barge"),
+        ("barge", "listen"),
+        ("listen", "whisper"),
+    ]
+    assert ended == ["stopped"]
+
+
+def test_switching_is_refused_without_a_session_or_for_a_browser_agent() -> None:
+    switched: list[str] = []
+
+    async def scenario(rig: Rig) -> None:
+        contact, session = await _listening(rig, [], phone_sdp=AGENT_PHONE_SDP)
+        supervisions = rig.center.supervisions
+        supervisions.switched.append(lambda s, _before: switched.append(s.mode))
+        with pytest.raises(SupervisionRefused, match="nobody supervises c-none"):
+            supervisions.switch("c-none", mode="barge")
+        rig.center.calls[contact].webrtc = True
+        with pytest.raises(SupervisionRefused, match="barge needs the agent on a SIP phone"):
+            supervisions.switch(contact, mode="barge")
+        rig.center.calls[contact].webrtc = False
+        assert supervisions.switch(contact, mode="listen") == "listen"  # already: nothing
+        # while the phone rings the session simply connects in the new mode
+        mark = len(rig.media.commands)
+        assert supervisions.switch(contact, mode="barge") == "listen"
+        await rig.settle()
+        assert rig.media.commands[mark:] == []  # nothing moves before the phone answers
+        rig.center.answered(session.leg, audio_sdp("127.0.0.1", [5092]))
+        await rig.settle()
+        assert session.mixer is not None and session.mixer.mode == "barge"
+        assert session.agent_leg == "out-1" and session.to_tag is None
+        supervisions.end_all("test over")
+        await rig.settle()
+
+    run(scenario)
+    assert switched == []  # connected in barge: told as a connection, not a switch

@@ -178,6 +178,7 @@ def wallboard(
         # Listening in on an agent's call from their row (hotline.web.api.live.listening):
         # only where this server takes phone calls.
         listen=user.has(*LISTENERS) and voice_of(request) is not None,
+        me=user.username,  # whose own session's mode the row's buttons switch
         reason_codes=center.reason_codes if center else [],
         queues=[q for q in center.queues] if center else [],
         contests=contests(

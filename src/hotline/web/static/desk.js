@@ -33,6 +33,13 @@
     noteLatency(at);
   }
 
+  // On load the desk asks whether a supervisor is coaching this agent now (a reload in the
+  // middle of a whisper); after that the live feed's coached messages keep the notice.
+  async function load() {
+    await refresh();
+    if (view && view.coached) drawCoached({on: true, ...view.coached});
+  }
+
   // The call backs this agent promised and that are not yet due, soonest first.
   function renderCallbacks() {
     const rows = (view.callbacks || []).map((cb) => {
@@ -308,5 +315,5 @@
     if (!forMe || message.type === 'wallboard') return;
     refresh(message.type === 'offer' ? message.offered_at : message.at);
   });
-  refresh();
+  load();
 })();

@@ -1,7 +1,9 @@
 // Supervisor actions on the wallboard: the contacts waiting (move to a queue or an agent,
 // take one oneself) and, on each agent's row, a state change, a forced log-out and, where
 // the server takes phone calls, listening in on the agent's call from one's own phone,
-// whispering to the agent or barging in (ChanSpy's modes; and who supervises now, how). Every action is an API call (hotline.web.api.live.floor, .agent_state,
+// whispering to the agent or barging in (ChanSpy's modes; and who supervises now, how) —
+// while one's own session is on, the other two modes' buttons switch it, the phone staying
+// connected. Every action is an API call (hotline.web.api.live.floor, .agent_state,
 // .listening); the server checks roles.
 'use strict';
 (() => {
@@ -10,6 +12,7 @@
   const ownAgent = floor.dataset.ownAgent;
   const moveQueues = floor.dataset.moveQueues === 'yes';
   const listening = floor.dataset.listen === 'yes';
+  const me = floor.dataset.me;
   let listened = new Map();  // agent id -> the session on their call
   const status = el('floor-status');
   let board = null;
@@ -72,14 +75,22 @@
         };
         const note = document.createElement('span');
         note.className = 'listened muted';
-        const supervise = (mode) => () => {
-          const contact = call();
-          if (contact) act('POST', `/api/live/calls/${contact}/supervise`, {mode});
+        // No session: start one in the mode. One's own session: switch it to the mode.
+        const supervise = (mode) => {
+          const b = button(t(`floor.${mode}`), () => {
+            const session = listened.get(agent.id);
+            const contact = session ? encodeURIComponent(session.contact_id) : call();
+            if (contact) {
+              act(session ? 'PATCH' : 'POST', `/api/live/calls/${contact}/supervise`, {mode});
+            }
+          }, `${mode} supervise secondary`);
+          b.dataset.mode = mode;
+          return b;
         };
         cell.append(
-          button(t('floor.listen'), supervise('listen'), 'listen supervise secondary'),
-          button(t('floor.whisper'), supervise('whisper'), 'whisper supervise secondary'),
-          button(t('floor.barge'), supervise('barge'), 'barge supervise secondary'),
+          supervise('listen'),
+          supervise('whisper'),
+          supervise('barge'),
           button(t('floor.stop_listening'), () => {
             const session = listened.get(agent.id);
             if (session) {
@@ -95,7 +106,9 @@
     if (listening) {
       const session = listened.get(agent.id);
       for (const start of cell.querySelectorAll('.supervise')) {
-        start.hidden = agent.contact_stage !== 'talking' || !!session;
+        start.hidden = session
+          ? session.supervisor !== me || session.mode === start.dataset.mode
+          : agent.contact_stage !== 'talking';
       }
       cell.querySelector('.stop-listening').hidden = !session;
       cell.querySelector('.listened').textContent =

@@ -41,9 +41,10 @@ from hotline.web.api.live.guards import (
     log_board_of,
     may_set_state,
     own,
+    voice_of,
     web_only_partition,
 )
-from hotline.web.api.live.schemas import AgentDesk, CommandApplied
+from hotline.web.api.live.schemas import AgentDesk, CommandApplied, DeskCoached
 from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session, require_roles
 
@@ -56,7 +57,8 @@ async def agent_desk(
     request: Request,
     user: CurrentUser = Depends(require_roles(*DESK, *SUPERVISION)),
 ) -> AgentDesk:
-    """One agent's desktop: state, reason, contacts in hand, the ringing offer.
+    """One agent's desktop: state, reason, contacts in hand, the ringing offer, and the
+    supervisor whispering or barging in on their call now (so a reloaded desk shows it).
 
     Supervision roles see the agents they oversee (a team lead: their own team's); callers'
     personal data is masked for roles the policy keeps it from.
@@ -70,7 +72,12 @@ async def agent_desk(
         view = board.agent_view(agent_id, time.time())
     else:
         view = await driver_of(request).agent_view(agent_id)
-    return AgentDesk.model_validate(mask_personal(view, hidden_fields(user.roles)))
+    desk = AgentDesk.model_validate(mask_personal(view, hidden_fields(user.roles)))
+    voice = voice_of(request)  # a web node has no voice server: nobody is coached there
+    coaching = voice.supervisions.coaching(agent_id) if voice is not None else None
+    if coaching is not None:
+        desk.coached = DeskCoached.model_validate(coaching.view())
+    return desk
 
 
 class StateChange(BaseModel):

@@ -7,8 +7,10 @@ phone (the phones file's ``{supervisor, user, password}`` entry) and, once it an
 supervisor hears both the caller and the agent (:mod:`hotline.telephony.supervision`): in
 ``listen`` nobody hears the supervisor, in ``whisper`` (coach) the agent does, in ``barge``
 both parties do; the agent's desk is told of a whisper or a barge. The same rights hold for
-the three modes. Agents never supervise (403). The start is audited (``call.listen``,
-``call.whisper``, ``call.barge``: the call and its agent); the end (the phone hung up, the
+the three modes. Agents never supervise (403). The supervisor changes a running session's
+mode (``PATCH``, as ChanSpy's DTMF keys do) without their phone being rung again. The start
+is audited (``call.listen``, ``call.whisper``, ``call.barge``: the call and its agent), each
+change of mode too (``call.supervise_mode``: from, to); the end (the phone hung up, the
 session stopped here — by whom —, the call over) is audited by the voice server
 (``call.<mode>_end`` with the reason).
 """
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from hotline.identity import audit
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.media.g711 import Mode
+from hotline.telephony.supervision import Session as Supervision
 from hotline.telephony.supervision import SupervisionRefused
 from hotline.web.access import require_agent, scope_of
 from hotline.web.api.live.guards import SUPERVISION, voice_of
@@ -41,6 +44,12 @@ class Supervise(BaseModel):
     or ``barge`` (both parties hear the supervisor)."""
 
     mode: Mode = "listen"
+
+
+class SuperviseMode(BaseModel):
+    """The mode a running session changes to (ChanSpy's modes)."""
+
+    mode: Mode
 
 
 class SupervisionView(ResponseModel):
@@ -73,6 +82,18 @@ def _agent_on(center: CallCenter, contact_id: str) -> str:
     if call is None or call.finished or call.agent_id is None or call.answered_at is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no live call {contact_id}")
     return call.agent_id
+
+
+def _overseen_session(
+    center: CallCenter, request: Request, user: CurrentUser, contact_id: str
+) -> Supervision:
+    """The session on ``contact_id``; 404 when nobody supervises the call, 403 for a team
+    lead on another team's call."""
+    current = center.supervisions.by_contact.get(contact_id)
+    if current is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nobody supervises {contact_id}")
+    require_agent(scope_of(request, user), current.agent_id)
+    return current
 
 
 @router.get("/supervisions", responses=errors(503))
@@ -131,9 +152,42 @@ async def stop_supervising(
     """Stop listening to the call (the supervisor's phone is hung up). 404 when nobody
     listens there; 403 for a team lead on another team's call."""
     center = _voice(request)
-    current = center.supervisions.by_contact.get(contact_id)
-    if current is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nobody listens to {contact_id}")
-    require_agent(scope_of(request, user), current.agent_id)
+    _overseen_session(center, request, user, contact_id)
     ended = center.supervisions.stop(contact_id, by=user.username)
     return SupervisionView.model_validate(ended.view())
+
+
+@router.patch("/calls/{contact_id}/supervise", responses=errors(404, 409, 503))
+async def switch_mode(
+    contact_id: str,
+    body: SuperviseMode,
+    request: Request,
+    user: CurrentUser = Depends(require_roles(*LISTENERS)),
+    session: Session = Depends(db_session, scope="function"),
+) -> SupervisionView:
+    """Change your running session's mode — listen, whisper, barge, in any order — without
+    hanging up your phone (as ChanSpy's keys do). 404 when nobody supervises the call; 403
+    for a team lead on another team's call, or for anyone but the supervisor on the phone
+    (it is their voice the parties will hear); 409 when whisper or barge is asked of an
+    agent on the browser phone.
+    """
+    center = _voice(request)
+    current = _overseen_session(center, request, user, contact_id)
+    if current.supervisor != user.username:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"{current.supervisor} supervises {contact_id}: only they change how",
+        )
+    try:
+        previous = center.supervisions.switch(contact_id, mode=body.mode)
+    except SupervisionRefused as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
+    if previous != body.mode:
+        audit.record(
+            session,
+            actor=user.username,
+            action="call.supervise_mode",
+            target=contact_id,
+            detail={"agent_id": current.agent_id, "from": previous, "to": body.mode},
+        )
+    return SupervisionView.model_validate(current.view())

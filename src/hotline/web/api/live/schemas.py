@@ -98,8 +98,18 @@ class DeskContact(BaseModel):
     attached: dict[str, Any]
 
 
+class DeskCoached(BaseModel):
+    """A supervisor whispering to the agent or barging in on their call, now (ChanSpy's
+    listen is silent to the agent, so never shown)."""
+
+    contact_id: str
+    mode: Literal["whisper", "barge"]
+    supervisor: str
+
+
 class AgentDesk(BaseModel):
-    """One agent's desktop: state and reason, contacts in hand, the ringing offer, call backs."""
+    """One agent's desktop: state and reason, contacts in hand, the ringing offer, call backs,
+    and whether a supervisor is coaching them now (``coached``)."""
 
     agent_id: str
     now: float
@@ -109,6 +119,7 @@ class AgentDesk(BaseModel):
     contacts: list[DeskContact]
     offer: DeskOffer | None
     callbacks: list[PromisedCallback]
+    coached: DeskCoached | None = None
 
 
 # --------------------------------------------------------------------------- screen pop
