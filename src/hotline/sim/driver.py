@@ -147,6 +147,10 @@ class Simulation:
             poisson_arrivals(stream.rates_per_s, scenario.interval_s, scenario.start, rng)
             for stream, rng in zip(scenario.arrivals, self._arrival_rngs, strict=True)
         ]
+        # Each stream's callers' patience (by the stream's priority), looked up once.
+        self._stream_patience: list[Distribution] = [
+            self._queues[stream.queue].patience_of(stream.priority) for stream in scenario.arrivals
+        ]
 
     # ------------------------------------------------------------------ scheduling
 
@@ -235,7 +239,11 @@ class Simulation:
 
     def _draw_handle(self, queue_id: str | None) -> float:
         spec = self._queues.get(queue_id or "") or self.scenario.queues[0]
-        return spec.handle_time.sample(self._handle_rng)
+        return spec.handle_time_at(self._interval_now()).sample(self._handle_rng)
+
+    def _interval_now(self) -> int:
+        """The arrival interval the virtual clock is in (may lie beyond the last)."""
+        return int((self.now - self.scenario.start) // self.scenario.interval_s)
 
     def _advance_engine(self, until: float) -> None:
         """Fire every engine timer due at or before ``until``, each at its own instant."""
@@ -252,11 +260,17 @@ class Simulation:
     def _arrive(self, stream_index: int) -> None:
         stream = self.scenario.arrivals[stream_index]
         spec = self._queues[stream.queue]
+        # Only a queue refined per interval pays for finding the interval.
+        handle_time = (
+            spec.handle_time_at(self._interval_now())
+            if spec.handle_time_per_interval
+            else spec.handle_time
+        )
         self._contact_count += 1
         contact_id = f"{self._id_prefix}{self._contact_count:07d}"
         contact = _Contact(
-            handle_s=spec.handle_time.sample(self._handle_rng),
-            patience_s=spec.patience.sample(self._patience_rng),
+            handle_s=handle_time.sample(self._handle_rng),
+            patience_s=self._stream_patience[stream_index].sample(self._patience_rng),
         )
         self._contacts[contact_id] = contact
         if stream.caller_site is None:
