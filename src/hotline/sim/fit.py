@@ -31,6 +31,11 @@ From contact records (METRICS.md, or any ACD's export through a mapping) this es
   Pseudo-agents of an export (the bank's ``NO_SERVER``; a mapping lists them under
   ``pseudo_agents``) are not people and add no staff.
 
+A twin checked against days it did not see takes its callers' and agents' behaviour from
+*other* days: :func:`fit_behaviour` fits each queue's handle times per local hour and its
+patience per priority from a training history, and :func:`with_behaviour` puts them into a
+day's fitted scenario (handle time per arrival interval, one arrival stream per priority).
+
 :func:`compare` then puts simulated and actual figures side by side, per day.
 """
 
