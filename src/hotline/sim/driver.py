@@ -301,8 +301,12 @@ class Simulation:
         replayed = self._trace
         self._contact_count += 1
         contact_id = f"{self._id_prefix}{self._contact_count:07d}"
+        priority = replayed.trace[index].priority
         arrival = replayed.arrival(
-            index, contact_id, handle=self._draw_handle, beyond=self._patience_beyond
+            index,
+            contact_id,
+            handle=self._draw_handle,
+            beyond=lambda queue_id, waited_s: self._patience_beyond(queue_id, waited_s, priority),
         )
         self._contacts[contact_id] = _Contact(arrival.handle_s, arrival.patience_s)
         self._command(arrival.command)
@@ -311,10 +315,14 @@ class Simulation:
         if index + 1 < len(replayed):
             self._push(replayed.at(index + 1), self._replay, index + 1)
 
-    def _patience_beyond(self, queue_id: str, waited_s: float) -> float:
+    def _patience_beyond(
+        self, queue_id: str, waited_s: float, priority: int | None = None
+    ) -> float:
         """A patience for a contact of ``queue_id`` answered after ``waited_s``: longer than
-        that (a right-censored observation), from the queue's patience distribution."""
-        return _beyond(self._queues[queue_id].patience, waited_s, self._patience_rng)
+        that (a right-censored observation), from the patience of the queue's callers of
+        that ``priority``."""
+        spec = self._queues[queue_id]
+        return _beyond(spec.patience_of(priority), waited_s, self._patience_rng)
 
     def _expect_patience(self, contact_id: str, at: float) -> None:
         """Schedule the caller giving up at ``at``, unless they already talk to an agent.

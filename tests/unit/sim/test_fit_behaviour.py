@@ -16,6 +16,7 @@ import pytest
 
 from hotline.core.events import Channel
 from hotline.metrics.records import ContactRecord, fold_events
+from hotline.replay.driver import TraceContact
 from hotline.routing.model import PriorityMode, QueueConfig
 from hotline.sim.distributions import Constant, Never
 from hotline.sim.driver import Simulation
@@ -168,3 +169,33 @@ def test_the_simulator_draws_handle_time_by_interval_and_patience_by_priority() 
     early = {r.wait_s for r in records if r.answered_at is None and (r.queued_at or 0) < 1200}
     assert late == {50.0}
     assert early <= {10.0}
+
+
+def test_a_replayed_contact_waits_with_its_priority_s_patience() -> None:
+    # Nobody answers: each replayed caller gives up when their own priority's patience ends.
+    spec = QueueSpec(
+        config=QueueConfig(id="q", requirements=("q >= 1",)),
+        handle_time=Constant(60.0),
+        patience=Constant(10.0),
+        patience_by_priority={2: Constant(50.0)},
+    )
+    trace = tuple(
+        TraceContact(at, "q", Channel.VOICE, None, 0.0, abandoned=False, priority=priority)
+        for at, priority in ((0.0, 1), (100.0, 2), (200.0, None))
+    )
+    scenario = Scenario(
+        name="replayed priorities",
+        start=0.0,
+        timezone="UTC",
+        interval_s=600.0,
+        queues=(spec,),
+        agents=(AgentGroup(name="g", count=0, skills={"q": 1}),),
+        arrivals=(ArrivalStream("q", (0.0,)),),
+        trace=trace,
+    )
+    records = fold_events(Simulation(scenario, seed=3).run().events)
+    assert sorted((r.queued_at, r.wait_s) for r in records) == [
+        (0.0, 10.0),
+        (100.0, 50.0),
+        (200.0, 10.0),
+    ]
