@@ -346,6 +346,20 @@ def main() -> None:
     validation = before_held_out[-validation_days:]
     clock = time.perf_counter()
     choices: list[dict[str, Any]] = []
+
+    def validate(fitted: dict[str, QueueBehaviour], arrivals: str = "poisson") -> dict[str, float]:
+        """The twin's scores on the validation days with this fit."""
+        rows = evaluate(
+            validation,
+            by_day,
+            fitted,
+            replications=validation_replications,
+            interval_s=interval_s,
+            staffing=args.staffing,
+            arrivals=arrivals,
+        )
+        return scores(rows, "twin")
+
     if args.model is None:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(
@@ -356,15 +370,8 @@ def main() -> None:
                     fitted, _ = fit_on(
                         by_day, before=validation[0], window_days=window, model=model
                     )
-                    rows = evaluate(
-                        validation,
-                        by_day,
-                        fitted,
-                        replications=validation_replications,
-                        interval_s=interval_s,
-                        staffing=args.staffing,
-                    )
-                    choices.append({"model": model, "window_days": window, **scores(rows, "twin")})
+                    score = validate(fitted)
+                    choices.append({"model": model, "window_days": window, **score})
                     progress.advance(task)
         best = max(choices, key=choice_key)
         model, window = str(best["model"]), best["window_days"]
@@ -372,18 +379,8 @@ def main() -> None:
         # the moments they queued (within five minutes, calls come in bursts).
         fitted, _ = fit_on(by_day, before=validation[0], window_days=window, model=model)
         for mode in ARRIVALS:
-            rows = evaluate(
-                validation,
-                by_day,
-                fitted,
-                replications=validation_replications,
-                interval_s=interval_s,
-                staffing=args.staffing,
-                arrivals=mode,
-            )
-            choices.append(
-                {"model": model, "window_days": window, "arrivals": mode, **scores(rows, "twin")}
-            )
+            score = validate(fitted, mode)
+            choices.append({"model": model, "window_days": window, "arrivals": mode, **score})
         arrivals = str(max(choices[-len(ARRIVALS) :], key=choice_key)["arrivals"])
     else:
         model, window, arrivals = args.model, None, args.arrivals

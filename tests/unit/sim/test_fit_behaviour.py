@@ -138,6 +138,26 @@ def test_with_behaviour_splits_streams_by_priority_and_handle_times_by_local_hou
     assert queue.patience_of(2) is behaviour["q"].patience_by_priority[2]
 
 
+def simulated(
+    spec: QueueSpec,
+    group: AgentGroup,
+    *streams: ArrivalStream,
+    trace: tuple[TraceContact, ...] = (),
+) -> list[ContactRecord]:
+    """The contact records of one run of a one-queue scenario of 10-minute intervals."""
+    scenario = Scenario(
+        name="behaviour",
+        start=0.0,
+        timezone="UTC",
+        interval_s=600.0,
+        queues=(spec,),
+        agents=(group,),
+        arrivals=streams,
+        trace=trace,
+    )
+    return fold_events(Simulation(scenario, seed=3).run().events)
+
+
 def test_the_simulator_draws_handle_time_by_interval_and_patience_by_priority() -> None:
     # Interval 0: 30 s conversations, interval 1: 90 s. No agent in interval 1 after the first
     # calls: priority 1 callers give up after 10 s, priority 2 after 50 s.
@@ -148,19 +168,12 @@ def test_the_simulator_draws_handle_time_by_interval_and_patience_by_priority() 
         handle_time_per_interval=(Constant(30.0), Constant(90.0), Constant(90.0)),
         patience_by_priority={1: Constant(10.0), 2: Constant(50.0)},
     )
-    scenario = Scenario(
-        name="refined",
-        start=0.0,
-        timezone="UTC",
-        interval_s=600.0,
-        queues=(spec,),
-        agents=(AgentGroup(name="g", count=1, skills={"q": 1}, per_interval=(1, 1, 0)),),
-        arrivals=(
-            ArrivalStream("q", (0.005, 0.005, 0.0), Channel.VOICE, priority=1),
-            ArrivalStream("q", (0.0, 0.0, 0.005), Channel.VOICE, priority=2),
-        ),
+    records = simulated(
+        spec,
+        AgentGroup(name="g", count=1, skills={"q": 1}, per_interval=(1, 1, 0)),
+        ArrivalStream("q", (0.005, 0.005, 0.0), Channel.VOICE, priority=1),
+        ArrivalStream("q", (0.0, 0.0, 0.005), Channel.VOICE, priority=2),
     )
-    records = fold_events(Simulation(scenario, seed=3).run().events)
     # Handle times are drawn as the caller arrives: by the interval they queued in.
     handles = {(int((r.queued_at or 0) // 600), r.talk_s) for r in records if r.answered_at}
     assert {talk for k, talk in handles if k == 0} == {30.0}
@@ -183,17 +196,12 @@ def test_a_replayed_contact_waits_with_its_priority_s_patience() -> None:
         TraceContact(at, "q", Channel.VOICE, None, 0.0, abandoned=False, priority=priority)
         for at, priority in ((0.0, 1), (100.0, 2), (200.0, None))
     )
-    scenario = Scenario(
-        name="replayed priorities",
-        start=0.0,
-        timezone="UTC",
-        interval_s=600.0,
-        queues=(spec,),
-        agents=(AgentGroup(name="g", count=0, skills={"q": 1}),),
-        arrivals=(ArrivalStream("q", (0.0,)),),
+    records = simulated(
+        spec,
+        AgentGroup(name="g", count=0, skills={"q": 1}),
+        ArrivalStream("q", (0.0,)),
         trace=trace,
     )
-    records = fold_events(Simulation(scenario, seed=3).run().events)
     assert sorted((r.queued_at, r.wait_s) for r in records) == [
         (0.0, 10.0),
         (100.0, 50.0),
