@@ -147,6 +147,10 @@ class Simulation:
             poisson_arrivals(stream.rates_per_s, scenario.interval_s, scenario.start, rng)
             for stream, rng in zip(scenario.arrivals, self._arrival_rngs, strict=True)
         ]
+        # Each stream's callers' patience (by the stream's priority), looked up once.
+        self._stream_patience: list[Distribution] = [
+            self._queues[stream.queue].patience_of(stream.priority) for stream in scenario.arrivals
+        ]
 
     # ------------------------------------------------------------------ scheduling
 
@@ -235,7 +239,11 @@ class Simulation:
 
     def _draw_handle(self, queue_id: str | None) -> float:
         spec = self._queues.get(queue_id or "") or self.scenario.queues[0]
-        return spec.handle_time.sample(self._handle_rng)
+        return spec.handle_time_at(self._interval_now()).sample(self._handle_rng)
+
+    def _interval_now(self) -> int:
+        """The arrival interval the virtual clock is in (may lie beyond the last)."""
+        return int((self.now - self.scenario.start) // self.scenario.interval_s)
 
     def _advance_engine(self, until: float) -> None:
         """Fire every engine timer due at or before ``until``, each at its own instant."""
@@ -252,11 +260,17 @@ class Simulation:
     def _arrive(self, stream_index: int) -> None:
         stream = self.scenario.arrivals[stream_index]
         spec = self._queues[stream.queue]
+        # Only a queue refined per interval pays for finding the interval.
+        handle_time = (
+            spec.handle_time_at(self._interval_now())
+            if spec.handle_time_per_interval
+            else spec.handle_time
+        )
         self._contact_count += 1
         contact_id = f"{self._id_prefix}{self._contact_count:07d}"
         contact = _Contact(
-            handle_s=spec.handle_time.sample(self._handle_rng),
-            patience_s=spec.patience.sample(self._patience_rng),
+            handle_s=handle_time.sample(self._handle_rng),
+            patience_s=self._stream_patience[stream_index].sample(self._patience_rng),
         )
         self._contacts[contact_id] = contact
         if stream.caller_site is None:
@@ -287,8 +301,12 @@ class Simulation:
         replayed = self._trace
         self._contact_count += 1
         contact_id = f"{self._id_prefix}{self._contact_count:07d}"
+        priority = replayed.trace[index].priority
         arrival = replayed.arrival(
-            index, contact_id, handle=self._draw_handle, beyond=self._patience_beyond
+            index,
+            contact_id,
+            handle=self._draw_handle,
+            beyond=lambda queue_id, waited_s: self._patience_beyond(queue_id, waited_s, priority),
         )
         self._contacts[contact_id] = _Contact(arrival.handle_s, arrival.patience_s)
         self._command(arrival.command)
@@ -297,10 +315,14 @@ class Simulation:
         if index + 1 < len(replayed):
             self._push(replayed.at(index + 1), self._replay, index + 1)
 
-    def _patience_beyond(self, queue_id: str, waited_s: float) -> float:
+    def _patience_beyond(
+        self, queue_id: str, waited_s: float, priority: int | None = None
+    ) -> float:
         """A patience for a contact of ``queue_id`` answered after ``waited_s``: longer than
-        that (a right-censored observation), from the queue's patience distribution."""
-        return _beyond(self._queues[queue_id].patience, waited_s, self._patience_rng)
+        that (a right-censored observation), from the patience of the queue's callers of
+        that ``priority``."""
+        spec = self._queues[queue_id]
+        return _beyond(spec.patience_of(priority), waited_s, self._patience_rng)
 
     def _expect_patience(self, contact_id: str, at: float) -> None:
         """Schedule the caller giving up at ``at``, unless they already talk to an agent.

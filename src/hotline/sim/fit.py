@@ -31,15 +31,22 @@ From contact records (METRICS.md, or any ACD's export through a mapping) this es
   Pseudo-agents of an export (the bank's ``NO_SERVER``; a mapping lists them under
   ``pseudo_agents``) are not people and add no staff.
 
+A twin checked against days it did not see takes its callers' and agents' behaviour from
+*other* days: :func:`fit_behaviour` fits each queue's handle times per local hour and its
+patience per priority from a training history, and :func:`with_behaviour` puts them into a
+day's fitted scenario (handle time per arrival interval, one arrival stream per priority).
+
 :func:`compare` then puts simulated and actual figures side by side, per day.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import replace
+from collections import Counter, defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -49,7 +56,7 @@ from hotline.metrics.compute import queue_figures, records_to_frame
 from hotline.metrics.definitions import MetricSettings
 from hotline.metrics.records import ContactRecord
 from hotline.replay.driver import TraceContact
-from hotline.routing.model import AgentConfig, QueueConfig
+from hotline.routing.model import AgentConfig, PriorityMode, QueueConfig
 from hotline.sim.distributions import (
     Constant,
     Distribution,
@@ -374,3 +381,177 @@ def compare(
         )
         .sort("interval_start")
     )
+
+
+@dataclass(frozen=True)
+class QueueBehaviour:
+    """How a queue's contacts behave, fitted from history: the refinements of the twin.
+
+    ``handle_time_by_hour`` maps a local hour of day to that hour's handle times (hours with
+    too few answered contacts are absent and fall back to ``handle_time``);
+    ``patience_by_priority`` maps a priority to its callers' patience and ``priority_shares``
+    to the share of the queue's arrivals of that priority (empty: the queue's callers are
+    one class).
+    """
+
+    handle_time: Distribution
+    patience: Distribution
+    handle_time_by_hour: Mapping[int, Distribution] = field(default_factory=dict)
+    patience_by_priority: Mapping[int, Distribution] = field(default_factory=dict)
+    priority_shares: Mapping[int, float] = field(default_factory=dict)
+
+
+def fit_behaviour(
+    records: Sequence[ContactRecord],
+    *,
+    timezone: str,
+    pseudo_agents: Collection[str] = (),
+    by_hour: bool = True,
+    by_priority: bool = True,
+    unlabelled_priorities: Collection[int] = (),
+    min_handle_samples: int = 100,
+    min_abandons: int = 30,
+) -> dict[str, QueueBehaviour]:
+    """Fit each queue's handle times per local hour and patience per priority from history.
+
+    - **Handle time per hour**: the answered contacts' talk + hold + wrap, grouped by the
+      local hour they queued in and resampled as they are (empirical). An hour with fewer
+      than ``min_handle_samples`` contacts uses the queue's whole sample. Answers by pseudo
+      agents (the bank's ``NO_SERVER``, a few seconds each) are left out.
+    - **Patience per priority**: Kaplan–Meier on the censored waits of each priority's
+      contacts (:func:`fit_patience`); a priority with fewer than ``min_abandons`` abandons
+      uses the queue's pooled curve. ``priority_shares`` is each priority's share of the
+      queue's labelled arrivals.
+    - ``unlabelled_priorities``: priorities that do not name a class of caller (the bank's
+      0: in the logs almost only callers who never waited, their class unrecorded). They
+      count in the queue's pooled patience and handle times, not in any priority's patience
+      or share.
+
+    >>> from hotline.metrics.records import ContactRecord as C
+    >>> calls = [C(contact_id=f"c{i}", arrived_at=t, queued_at=t, answered_at=t + 5,
+    ...            agent="a", queue="q", outcome="answered", talk_s=60 + 60 * (t >= 3600))
+    ...          for i, t in enumerate(range(0, 7200, 60))]
+    >>> fitted = fit_behaviour(calls, timezone="UTC", min_handle_samples=10)["q"]
+    >>> {hour: d.mean for hour, d in fitted.handle_time_by_hour.items()}
+    {0: 60.0, 1: 120.0}
+    """
+    tz = ZoneInfo(timezone)
+    handle: dict[str, list[float]] = defaultdict(list)
+    handle_hour: dict[tuple[str, int], list[float]] = defaultdict(list)
+    waits: dict[tuple[str, int | None], list[float]] = defaultdict(list)
+    gave_up: dict[tuple[str, int | None], list[bool]] = defaultdict(list)
+    labelled: dict[str, Counter[int]] = defaultdict(Counter)
+    for r in records:
+        if r.queued_at is None or r.queue is None:
+            continue
+        if r.answered_at is not None and r.handle_s > 0 and r.agent not in pseudo_agents:
+            handle[r.queue].append(r.handle_s)
+            hour = datetime.fromtimestamp(r.queued_at, tz).hour
+            handle_hour[(r.queue, hour)].append(r.handle_s)
+        priority_class = r.priority if r.priority not in unlabelled_priorities else None
+        if priority_class is not None:
+            labelled[r.queue][priority_class] += 1
+        wait = r.wait_s
+        if wait is None:
+            continue
+        abandoned = r.abandoned_at is not None and r.answered_at is None
+        for key in {(r.queue, None), (r.queue, priority_class)}:
+            waits[key].append(max(wait, 0.0))
+            gave_up[key].append(abandoned)
+    fitted: dict[str, QueueBehaviour] = {}
+    for queue in sorted({q for q, _ in waits} | set(handle)):
+        samples = handle.get(queue, [])
+        pooled_handle: Distribution = Empirical(tuple(samples)) if samples else Constant(1.0)
+        pooled_patience = fit_patience(waits[(queue, None)], gave_up[(queue, None)])
+        by_hour_fits: dict[int, Distribution] = {}
+        if by_hour:
+            by_hour_fits = {
+                hour: Empirical(tuple(values))
+                for (q, hour), values in sorted(handle_hour.items())
+                if q == queue and len(values) >= min_handle_samples
+            }
+        patience_by_priority: dict[int, Distribution] = {}
+        shares: dict[int, float] = {}
+        classes = labelled.get(queue, Counter())
+        if by_priority and len(classes) > 1:
+            total = sum(classes.values())
+            shares = {p: n / total for p, n in sorted(classes.items())}
+            for priority in shares:
+                key = (queue, priority)
+                enough = sum(gave_up.get(key, [])) >= min_abandons
+                patience_by_priority[priority] = (
+                    fit_patience(waits[key], gave_up[key]) if enough else pooled_patience
+                )
+        fitted[queue] = QueueBehaviour(
+            handle_time=pooled_handle,
+            patience=pooled_patience,
+            handle_time_by_hour=by_hour_fits,
+            patience_by_priority=patience_by_priority,
+            priority_shares=shares,
+        )
+    return fitted
+
+
+def with_behaviour(
+    scenario: Scenario,
+    behaviour: Mapping[str, QueueBehaviour],
+    *,
+    head_start_by_priority: Mapping[int, float] | None = None,
+) -> Scenario:
+    """The scenario with its queues' contacts behaving as fitted (:func:`fit_behaviour`).
+
+    Each queue's handle time becomes one distribution per arrival interval, the fit of the
+    interval's local hour; each arrival stream of a queue with priority classes is split into
+    one stream per priority, its rate shared out by the fitted shares, and each draws the
+    patience of its priority. ``head_start_by_priority``: the seconds of waiting a priority
+    is credited in the queue (the bank's priority customers: 90 s), which the engine applies
+    in head-start mode. Queues without a fit keep what they had.
+    """
+    tz = ZoneInfo(scenario.timezone)
+    hours = [
+        datetime.fromtimestamp(scenario.start + k * scenario.interval_s, tz).hour
+        for k in range(scenario.intervals)
+    ]
+    queues: list[QueueSpec] = []
+    for spec in scenario.queues:
+        fitted = behaviour.get(spec.id)
+        if fitted is None:
+            queues.append(spec)
+            continue
+        config = spec.config
+        if fitted.priority_shares and head_start_by_priority:
+            config = replace(
+                config,
+                priority_mode=PriorityMode.HEAD_START,
+                head_start_by_priority=dict(head_start_by_priority),
+            )
+        per_interval: tuple[Distribution, ...] = ()
+        if fitted.handle_time_by_hour:
+            per_interval = tuple(
+                fitted.handle_time_by_hour.get(hour, fitted.handle_time) for hour in hours
+            )
+        queues.append(
+            replace(
+                spec,
+                config=replace(config, expected_handle_s=fitted.handle_time.mean),
+                handle_time=fitted.handle_time,
+                patience=fitted.patience,
+                handle_time_per_interval=per_interval,
+                patience_by_priority=dict(fitted.patience_by_priority),
+            )
+        )
+    streams: list[ArrivalStream] = []
+    for stream in scenario.arrivals:
+        fitted = behaviour.get(stream.queue)
+        if fitted is None or not fitted.priority_shares or stream.priority is not None:
+            streams.append(stream)
+            continue
+        streams.extend(
+            replace(
+                stream,
+                rates_per_s=tuple(rate * share for rate in stream.rates_per_s),
+                priority=priority,
+            )
+            for priority, share in fitted.priority_shares.items()
+        )
+    return replace(scenario, queues=tuple(queues), arrivals=tuple(streams))

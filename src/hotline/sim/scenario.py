@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,16 +76,47 @@ from hotline.sim.distributions import Distribution, Exponential, Never, from_spe
 
 @dataclass(frozen=True, slots=True)
 class QueueSpec:
-    """A queue's routing configuration and the behaviour of its contacts."""
+    """A queue's routing configuration and the behaviour of its contacts.
+
+    ``handle_time`` and ``patience`` hold for every contact of the queue unless refined:
+    ``handle_time_per_interval`` (one distribution per arrival interval of the scenario, e.g.
+    fitted per hour of day: morning calls of a bank are longer than evening ones) gives the
+    handle time of a contact by the interval it arrives in, and ``patience_by_priority`` the
+    patience of a contact by its arrival stream's priority (a bank's priority customers wait
+    longer before hanging up). The refinements are optional; the plain fields stay the
+    queue's summary (and what a contact outside the refinements draws from).
+
+    >>> from hotline.sim.distributions import Constant, Never
+    >>> spec = QueueSpec(QueueConfig(id="q"), Constant(60.0), Never(),
+    ...                  handle_time_per_interval=(Constant(90.0), Constant(30.0)))
+    >>> spec.handle_time_at(1).mean, spec.handle_time_at(7).mean, spec.patience_of(2).mean
+    (30.0, 30.0, inf)
+    """
 
     config: QueueConfig
     handle_time: Distribution
     patience: Distribution
+    handle_time_per_interval: tuple[Distribution, ...] = ()
+    patience_by_priority: Mapping[int, Distribution] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         """The queue id."""
         return self.config.id
+
+    def handle_time_at(self, interval: int) -> Distribution:
+        """The handle time of a contact arriving in ``interval`` (the last one beyond the end;
+        ``handle_time`` without a per-interval refinement)."""
+        per_interval = self.handle_time_per_interval
+        if not per_interval:
+            return self.handle_time
+        return per_interval[min(max(interval, 0), len(per_interval) - 1)]
+
+    def patience_of(self, priority: int | None) -> Distribution:
+        """The patience of a contact of ``priority`` (``patience`` when not refined)."""
+        if priority is None:
+            return self.patience
+        return self.patience_by_priority.get(priority, self.patience)
 
 
 @dataclass(frozen=True, slots=True)
