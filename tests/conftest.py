@@ -12,15 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.identity import passwords
 from hotline.store.db import make_engine
 from hotline.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 BACKENDS = ("sqlite", "postgres")
+#: The product's password hasher (Argon2id, 64 MiB, 3 passes, 4 lanes), kept for the test that
+#: pins its parameters (tests/unit/identity/test_identity.py).
+PRODUCT_HASHER = passwords._hasher
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,6 +55,23 @@ def _fresh_worker_database(url: str, worker: str) -> str:
     finally:
         admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes() -> Iterator[None]:
+    """Test users' passwords are hashed with Argon2id at its cheapest cost parameters.
+
+    Argon2 verifies with the parameters written in the hash, so with the product's every
+    sign-in of the suite (hundreds: most API and page tests sign in one user per role) spent
+    a 64 MiB, 3-pass computation, about 0.1-0.2 CPU-seconds, on a CPU-bound suite. The code
+    path is the product's (Argon2id through ``hotline.identity.passwords``), only the cost
+    differs; the product's own parameters are pinned by a unit test with its real hasher.
+    Servers run as subprocesses (``hotline demo``, ``hotline serve``) keep the product's.
+    """
+    patch = pytest.MonkeyPatch()
+    patch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
+    yield
+    patch.undo()
 
 
 def postgres_url() -> str | None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.web.serving import _free_port
 from tests.e2e.web.test_console import (  # noqa: F401 (browser, server: module fixtures)
     Server,
-    _free_port,
     _signed_in,
     browser,
     server,

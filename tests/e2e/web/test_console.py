@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
 from hotline.web.app import create_app
+from tests.e2e.web.serving import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -63,13 +62,6 @@ def _require_browser() -> None:
         pytest.fail("HOTLINE_E2E=1 but Chromium is missing: run scripts/system-deps.sh browser")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     """The running server: its address and its live driver."""
@@ -83,8 +75,6 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The real app on a temporary SQLite database, served by uvicorn in a thread."""
     _require_browser()
-    import uvicorn
-
     home = tmp_path_factory.mktemp("console")
     engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
     upgrade(engine)
@@ -116,21 +106,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Opening hours are not under test; the wall clock may fall outside them.
     driver = LiveDriver(center=center, honour_hours=False)
     attach(app, driver)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="auto")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, name="uvicorn-e2e", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
     shots = Path(os.environ.get("HOTLINE_SCREENSHOTS") or home / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    yield Server(url=f"http://127.0.0.1:{port}", driver=driver, shots=shots)
-    uv.should_exit = True
-    thread.join(timeout=10)
+    # The shared helper stops the app as the product does: the pages' live sockets end at
+    # once (a plain uvicorn server waited on them until its join gave up, 10 s a module).
+    with serving(app, name="e2e") as url:
+        yield Server(url=url, driver=driver, shots=shots)
     engine.dispose()
 
 

@@ -155,19 +155,43 @@ def test_sigterm_stops_the_server_while_a_live_stream_is_open(tmp_path: Path) ->
     assert took < STOP_WITHIN_S
 
 
+def _wait_for_traffic(base: str, token: str, *, arrivals: int) -> None:
+    """Wait until ``arrivals`` callers came in since the server started and one of them is
+    with an agent now, so that the kill or stop that follows interrupts contacts in progress.
+
+    It counts the wallboard's offered-today figure as it grows (it starts again at the
+    center's midnight, which a run may cross).
+    """
+    headers = {"Authorization": f"Bearer {token}"}
+    grown, last = 0, None
+    deadline = time.monotonic() + START_WITHIN_S
+    while True:
+        board = httpx.get(f"{base}/api/live/wallboard", headers=headers, timeout=30)
+        board.raise_for_status()
+        offered = int(board.json()["totals"]["offered_today"])
+        grown += 0 if last is None else max(0, offered - last)
+        last = offered
+        if grown >= arrivals and any(agent["contact"] for agent in board.json()["agents"]):
+            return
+        assert time.monotonic() < deadline, f"only {grown} callers came in"
+        time.sleep(0.2)
+
+
 def test_every_contact_has_one_end_after_kill_and_stop_rounds(tmp_path: Path) -> None:
-    rounds = ("kill", "stop", "kill", "stop")
-    for way in rounds:
+    # A kill, then a start that recovers it and a graceful stop under traffic, then a start
+    # after that stop (which must end nothing twice): both ways of ending, each start after
+    # each way.
+    for way in ("kill", "stop"):
         with demo(tmp_path, rate=40.0) as (process, base):
             token = _token(base)
-            time.sleep(4)  # traffic: callers queue, agents answer, some talk at the end
+            _wait_for_traffic(base, token, arrivals=15)
             if way == "kill":
                 process.kill()
                 process.wait()
             else:
                 _hold_stream_open(base, token)
                 _stop(process)
-    with demo(tmp_path, rate=0.0) as (process, _):  # the last start recovers the last kill
+    with demo(tmp_path, rate=0.0) as (process, _):
         _stop(process)
 
     engine = create_engine(f"sqlite:///{tmp_path / 'hotline.db'}")

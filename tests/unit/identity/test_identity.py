@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import extract_parameters
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from hotline.core.errors import ValidationFailed
+from hotline.identity import passwords
 from hotline.identity.passwords import (
     check_password,
     hash_password,
@@ -14,6 +17,7 @@ from hotline.identity.passwords import (
 from hotline.identity.roles import allowed, validate_roles
 from hotline.identity.throttle import ACCOUNT, ADDRESS, account_key
 from hotline.identity.tokens import TokenClaims, issue_token, read_token
+from tests.conftest import PRODUCT_HASHER
 
 SECRET = b"s" * 32
 
@@ -25,6 +29,17 @@ def test_passwords_are_argon2id_and_verify() -> None:
     assert verify_password(stored, "long-enough-1")
     assert not verify_password(stored, "long-enough-2")
     assert not verify_password("not-a-hash", "long-enough-1")
+
+
+def test_the_product_hashes_at_rfc_9106s_second_recommended_cost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The suite hashes its users' passwords cheaply (tests/conftest.py); the product does not:
+    Argon2id with 64 MiB of memory, 3 passes and 4 lanes (RFC 9106, section 4, option 2)."""
+    monkeypatch.setattr(passwords, "_hasher", PRODUCT_HASHER)
+    stored = hash_password("long-enough-1")
+    assert extract_parameters(stored) == RFC_9106_LOW_MEMORY
+    assert verify_password(stored, "long-enough-1")
 
 
 def test_short_passwords_are_refused() -> None:
