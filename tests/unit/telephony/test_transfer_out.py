@@ -19,8 +19,10 @@ TRUNK = "sip:{number}@127.0.0.1:5099"
 MOBILE = "13900001111"
 
 
-def _with_trunk(rig: Rig, **settings: object) -> Rig:
-    rig.center.settings = dataclasses.replace(rig.center.settings, trunk=TRUNK, **settings)
+def _with_trunk(rig: Rig, fallbacks: dict[str, tuple[str, ...]] | None = None) -> Rig:
+    rig.center.settings = dataclasses.replace(
+        rig.center.settings, trunk=TRUNK, forward_fallbacks=fallbacks or {}
+    )
     return rig
 
 
@@ -87,7 +89,7 @@ def test_a_browser_agents_caller_is_offered_plain_to_the_trunk() -> None:
 
 def test_a_held_caller_stops_hearing_music_and_a_busy_number_is_followed_by_its_next() -> None:
     async def scenario(rig: Rig) -> None:
-        _with_trunk(rig, forward_fallbacks={MOBILE: ("02866660000",)})
+        _with_trunk(rig, {MOBILE: ("02866660000",)})
         await _connected_to_a001(rig)
         rig.center.hold(rig.contact)
         await rig.settle()
