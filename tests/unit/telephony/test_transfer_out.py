@@ -9,7 +9,9 @@ import dataclasses
 
 import pytest
 
+from hotline.identity.roles import hidden_fields
 from hotline.telephony.ports import TransferRefused
+from hotline.web.access import mask_personal
 from tests.unit.telephony.test_browser_phone import BROWSER, PLAIN_SDP, WEBRTC_SDP
 from tests.unit.telephony.test_browser_phone import _rig as _browser_rig
 from tests.unit.telephony.test_call_center import Rig, _to_queue, run
@@ -54,6 +56,9 @@ def test_a_desk_phone_agents_call_goes_out_through_the_trunk_and_the_agent_wraps
     [transferred] = [e for e in rig.sink.events if e.kind.value == "transferred"]
     assert transferred.agent_id == "a001"
     assert dict(transferred.data) == {"to": "number", "number": MOBILE}
+    # screens show it masked to roles the personal-data policy hides phone numbers from
+    shown = mask_personal(dict(transferred.data), hidden_fields(["wfm"]))
+    assert shown == {"to": "number", "number": "*******1111"}
     forward = [d["state"] for d in rig.data("ivr_step") if d.get("action") == "forward"]
     assert forward == ["dialling", "answered", "ended"]
     assert rig.data("survey_answered") == []  # the caller left with the engineer
