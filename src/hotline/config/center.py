@@ -27,7 +27,7 @@ from hotline.config.grading import GradingConfig
 from hotline.config.sms_notices import SmsNoticeRule
 from hotline.config.surveys import SurveysConfig
 from hotline.config.targets import Targets
-from hotline.config.trunks import Trunk
+from hotline.config.trunks import Trunk, check_number_pattern
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
 
@@ -421,6 +421,12 @@ class CenterConfig(Strict):
     #: The outbound trunks: a site's calls out leave by its own, else by the one without a
     #: site (the center's default; :func:`hotline.config.trunks.choose_trunk`).
     trunks: list[Trunk] = Field(default_factory=list)
+    #: The outside numbers an agent may transfer a caller to, as regular expressions the
+    #: whole number must match (none listed: any number; :func:`~hotline.config.trunks.
+    #: transfer_allowed`).
+    transfer_numbers: list[Annotated[str, AfterValidator(check_number_pattern)]] = Field(
+        default_factory=list, max_length=64
+    )
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

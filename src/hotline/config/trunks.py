@@ -24,6 +24,7 @@ voice server's ``--trunk`` (the override tests and single-site centers use). Pur
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,6 +55,38 @@ def check_uri_template(text: str) -> str:
     except (KeyError, IndexError, ValueError) as exc:
         raise ValueError(f"{text!r}: only {{number}} may be in braces ({exc})") from None
     return text
+
+
+def check_number_pattern(text: str) -> str:
+    """An entry of the center file's ``transfer_numbers``: a regular expression the whole
+    outside number an agent transfers a caller to must match (``1[3-9][0-9]{9}``: a mainland
+    mobile; ``0551[0-9]{8}``: any line in 合肥).
+
+    >>> check_number_pattern("1[3-9][0-9]{9}")
+    '1[3-9][0-9]{9}'
+    >>> check_number_pattern("1[3-9")
+    Traceback (most recent call last):
+    ...
+    ValueError: '1[3-9' is not a regular expression (unterminated character set at position 1)
+    """
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"{text!r} is not a regular expression ({exc})") from None
+    return text
+
+
+def transfer_allowed(patterns: Sequence[str], number: str) -> bool:
+    """Whether an agent may transfer a caller to ``number``: any number when the center
+    lists no ``transfer_numbers``, else one that a listed pattern matches whole. (The
+    do-not-call list is for calls the center places, not for a caller handed on.)
+
+    >>> transfer_allowed([], "13900001111"), transfer_allowed(["1[3-9][0-9]{9}"], "13900001111")
+    (True, True)
+    >>> transfer_allowed(["1[3-9][0-9]{9}"], "139000011119"), transfer_allowed(["0551"], "05511")
+    (False, False)
+    """
+    return not patterns or any(re.fullmatch(pattern, number) for pattern in patterns)
 
 
 class NumberRewrite(BaseModel):

@@ -37,7 +37,8 @@ Driving it
     * Commands (all carry ``at``): ``ContactQueued``, ``AgentLoggedIn`` / ``AgentLoggedOut``,
       ``AgentReady`` / ``AgentNotReady(reason)``, ``OfferAnswered`` / ``OfferRejected``,
       ``ContactAbandoned``, ``ContactEnded``, ``WrapUpEnded``, ``ContactHeld`` /
-      ``ContactResumed``, ``TransferredToQueue`` / ``TransferredToAgent``, ``ContactMoved``
+      ``ContactResumed``, ``TransferredToQueue`` / ``TransferredToAgent`` /
+      ``TransferredOut`` (to an outside number), ``ContactMoved``
       (a supervisor moves a waiting contact; a contact may prefer an agent for a while:
       ``ContactQueued(preferred_agent=, preferred_for_s=)``), ``ConsultStarted``
       / ``ConsultEnded(transfer)``, ``CallbackRequested``, ``NewDay``, ``Tick``.

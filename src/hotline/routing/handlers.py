@@ -62,6 +62,7 @@ from hotline.routing.model import (
     StartCallback,
     Term,
     Tick,
+    TransferredOut,
     TransferredToAgent,
     TransferredToQueue,
     WrapUpEnded,
@@ -192,6 +193,7 @@ class Handlers:
             ContactResumed: self._on_resumed,
             TransferredToQueue: self._on_transfer_to_queue,
             TransferredToAgent: self._on_transfer_to_agent,
+            TransferredOut: self._on_transfer_out,
             ContactMoved: self._on_moved,
             ConsultStarted: self._on_consult_started,
             ConsultEnded: self._on_consult_ended,
@@ -1128,6 +1130,15 @@ class Handlers:
             self._end_consult(contact, transfer=False)
         self._hand_over(contact, agent, {"to_agent": target.id})
         self._offer(contact, target, "transfer")
+
+    def _on_transfer_out(self, command: TransferredOut) -> None:
+        """The agent hands the call to an outside number: the contact leaves the center
+        (ended before the wrap-up starts, so a zero wrap-up finishes it at once)."""
+        contact, agent = self._connected(command.contact_id)
+        if contact.consult is not None:
+            self._end_consult(contact, transfer=False)
+        contact.stage = _ENDED
+        self._hand_over(contact, agent, {"to": "number", "number": command.number})
 
     def _on_moved(self, command: ContactMoved) -> None:
         """A supervisor moves a waiting contact to another queue (keeping its place) or

@@ -617,6 +617,18 @@ class TransferredToAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferredOut:
+    """The agent transfers a connected call out to an outside ``number`` (a field engineer's
+    mobile, another department's line) through the trunk. The center's part of the contact
+    is over: the engine logs ``transferred`` (``to: number`` and the number), the agent wraps
+    up, and the contact finishes as answered once they have."""
+
+    at: float
+    contact_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
 class ContactMoved:
     """A supervisor moves a *waiting* contact: to another queue (``queue``), keeping its
     place — its wait still counts from when it first queued — or straight to an available
@@ -686,6 +698,7 @@ Command = (
     | ContactResumed
     | TransferredToQueue
     | TransferredToAgent
+    | TransferredOut
     | ContactMoved
     | ConsultStarted
     | ConsultEnded

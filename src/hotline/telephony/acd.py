@@ -62,6 +62,7 @@ from hotline.routing.model import (
     RoutingConfig,
     RoutingConflict,
     StartCallback,
+    TransferredOut,
     TransferredToAgent,
     TransferredToQueue,
 )
@@ -386,6 +387,15 @@ class CommandRouter(ABC):
         return self._apply(
             at,
             lambda now: TransferredToAgent(at=now, contact_id=contact_id, agent_id=agent_id),
+            refuse=True,
+        )
+
+    def transfer_out(self, *, at: float, contact_id: str, number: str) -> list[RoutingDecision]:
+        """Blind transfer to an outside number (the engine logs ``transferred``, the agent
+        wraps up, the contact leaves the center)."""
+        return self._apply(
+            at,
+            lambda now: TransferredOut(at=now, contact_id=contact_id, number=number),
             refuse=True,
         )
 

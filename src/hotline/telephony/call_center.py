@@ -111,6 +111,7 @@ from hotline.telephony.call_state import (
     MuteCaller,
     Offered,
     OfferWithdrawn,
+    Phase,
     QueueChosen,
     QueueExited,
     QueueJoined,
@@ -1005,6 +1006,29 @@ class CallCenter:
             decisions = self.router.transfer_to_queue(at=now, contact_id=contact_id, queue=queue)
         self.step(call, Transferred(at=now, queue=queue, agent_id=agent_id))
         self._route(decisions)
+
+    def transfer_out(self, contact_id: str, number: str) -> None:
+        """Blind-transfer a connected call to an outside ``number`` through the trunk of the
+        queue's site (:mod:`hotline.telephony.forwarding`, with the number's ``if_busy``
+        numbers after it, as a forwarded caller's).
+
+        The ACD logs ``transferred`` (``to: number``) and wraps the agent up; the agent's leg
+        is hung up and the caller's relay is offered plain to the far end. Raises
+        :class:`TransferRefused` when the call is not connected, a consult is open (end it
+        first: its line would be left up) or there is no trunk to dial by.
+        """
+        call = self.calls.get(contact_id)
+        if call is None or call.state.phase not in CONNECTED:
+            raise TransferRefused(f"{contact_id} is not a connected call")
+        if call.state.phase is Phase.CONSULTING:
+            raise TransferRefused(f"{contact_id} has a consult open: end it first")
+        if self.settings.route_out(queue=call.queue) is None:
+            raise TransferRefused("no trunk to dial an outside number by")
+        now = self.clock.now()
+        decisions = self.router.transfer_out(at=now, contact_id=contact_id, number=number)
+        self.step(call, Transferred(at=now, number=number))
+        self._route(decisions)
+        self.forwards.start(call, number)  # the trunk is there: checked above
 
     async def _end_music(self, call: Call) -> None:
         if call.music is not None:

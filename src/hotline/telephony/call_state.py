@@ -74,6 +74,8 @@ EXIT_OUTCOMES = {
     "voicemail": Outcome.OVERFLOWED,
     "callback": Outcome.CALLBACK,
     "forward": Outcome.OVERFLOWED,
+    # an agent's blind transfer to an outside number: the caller was answered
+    "transfer_out": Outcome.ANSWERED,
 }
 
 
@@ -277,11 +279,14 @@ class IvrHungUp:
 
 @dataclass(frozen=True, slots=True)
 class Transferred:
-    """The ACD took the blind transfer to ``queue`` or ``agent_id``."""
+    """The ACD took the blind transfer to ``queue`` or ``agent_id``, or to an outside
+    ``number`` (the caller then leaves the center by the ``transfer_out`` exit: the driver
+    forwards them through the trunk, and the line closes when either side hangs up)."""
 
     at: float
     queue: str | None = None
     agent_id: str | None = None
+    number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -776,6 +781,24 @@ def _ivr_hung_up(state: CallState, event: IvrHungUp) -> Step:
 def _transferred(state: CallState, event: Transferred) -> Step:
     if state.phase not in CONNECTED:
         return _nothing(state)
+    if event.number is not None:
+        log = Log(
+            EventKind.TRANSFERRED,
+            agent_id=state.agent_id,
+            queue=state.queue,
+            data={"to": "number", "number": event.number},
+        )
+        released = replace(
+            state,
+            phase=Phase.RELEASED,
+            released="transfer_out",
+            agent_id=None,
+            held_since=None,
+            consulted=None,
+        )
+        if state.phase is Phase.HELD:  # the caller hears the far end ring, not the music
+            return released, (HangUpAgent(), log, EndMusic(), MuteCaller(muted=False))
+        return released, (HangUpAgent(), log)
     data = {"to_queue": event.queue} if event.queue else {"to_agent": event.agent_id}
     effects = (
         HangUpAgent(),

@@ -347,6 +347,11 @@ class CallRouter(Protocol):
         """The agent hands the caller to ``agent_id``; raises :class:`TransferRefused`."""
         ...
 
+    def transfer_out(self, *, at: float, contact_id: str, number: str) -> list[RoutingDecision]:
+        """The agent hands the caller to an outside ``number``; raises
+        :class:`TransferRefused`."""
+        ...
+
     def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The agent put the caller on hold."""
         ...

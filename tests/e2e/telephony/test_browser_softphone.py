@@ -13,8 +13,8 @@ and completes the warm transfer; a006 talks with the caller and hangs up; the ca
 the call. The call's capture then holds the browser's 1 kHz (and nothing of it while it was
 muted), the keys as RFC 4733 events from the browser, the caller's 440 Hz and a006's 700 Hz:
 the audio went browser → DTLS-SRTP → rtpengine → plain RTP and back, and the caller ended up
-talking with a006. Last, the desk with its softphone passes axe-core in English (the call
-ran in zh-CN).
+talking with a006. The desk passes axe-core in zh-CN while the call is up (the panel's
+keypad, transfer and consult controls shown), and with the softphone idle in English.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -227,6 +227,12 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
         expect(page.locator("#sp-caller")).to_have_text(re.compile(r"^1380000"))
         page.click("#sp-answer")
         expect(card).to_have_attribute("data-call", "talking")
+        # the panel in a call (keypad, transfer, consult, hold, mute) passes axe, in zh-CN
+        expect(page.locator("#sp-keypad")).to_be_visible()
+        expect(page.locator("#sp-transfer")).to_be_visible()
+        assert serious_violations(page, under_csp=True) == []
+        page.click("#sp-blind-number")  # Transfer out without a number: told, nothing sent
+        expect(page.locator("#sp-error")).to_have_text("请先输入号码。")
         # a few seconds of both sides' audio in the call's capture
         recorded = _recorded_bytes(server.home)
         _wait(lambda: _recorded_bytes(server.home) > recorded + 80_000, 15, "audio recorded")

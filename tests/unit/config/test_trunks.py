@@ -101,3 +101,18 @@ trunks:
     rules = " | ".join(p.rule for p in result.errors)
     assert "is not a SIP URI" in rules and "does not name {number}" in rules
     assert "only {number} may be in braces" in rules
+
+
+def test_transfer_numbers_are_regular_expressions_located_when_broken() -> None:
+    text = """\
+center: {name: One site}
+transfer_numbers:
+  - '1[3-9][0-9]{9}'
+  - '0551[0-9'
+"""
+    result = check_text(text, file="center.yaml")
+    assert [(p.line, p.field) for p in result.errors] == [(4, "transfer_numbers[1]")]
+    assert "'0551[0-9' is not a regular expression" in result.errors[0].rule
+    good = check_text(text.replace("'0551[0-9'", "'0551[0-9]{8}'"), file="center.yaml")
+    assert good.ok and good.config is not None
+    assert good.config.transfer_numbers == ["1[3-9][0-9]{9}", "0551[0-9]{8}"]

@@ -34,6 +34,7 @@ from hotline.routing.model import (
     RoutingConflict,
     RoutingError,
     StartCallback,
+    TransferredOut,
     TransferredToAgent,
     TransferredToQueue,
 )
@@ -279,6 +280,27 @@ def test_transfer_to_an_agent_rings_them_and_falls_back_to_the_queue() -> None:
     result = engine.advance(31)  # ben lets it ring out; c1 goes back to sales
     assert engine.contact_queue("c1") == "sales"
     assert engine.agent_reason("ben") == "ring_no_answer"
+
+
+def test_transfer_out_to_a_number_wraps_the_agent_up_and_finishes_once_answered() -> None:
+    engine = connected_pair()
+    engine.handle(AgentLoggedIn(at=3, agent_id="cat"))
+    engine.handle(ConsultStarted(at=5, contact_id="c1", agent_id="cat"))
+    result = engine.handle(TransferredOut(at=10, contact_id="c1", number="13900001111"))
+    log = result.events
+    [transferred] = [e for e in log if e.kind is EventKind.TRANSFERRED]
+    assert (transferred.agent_id, transferred.queue) == ("ann", "sales")
+    assert dict(transferred.data) == {"to": "number", "number": "13900001111"}
+    assert engine.agent_contacts("ann") == {"c1": "wrap_up"}
+    assert engine.agent_contacts("cat") == {}  # the open consult ended with it
+    with pytest.raises(RoutingConflict):  # it left the center: nothing more to hand on
+        engine.handle(TransferredOut(at=11, contact_id="c1", number="13900001111"))
+    assert offers(engine.handle(ContactQueued(at=12, contact_id="c2", queue="sales"))) == [
+        ("c2", "cat")
+    ]
+    log += engine.advance(21).events  # ann's 10 s of wrap-up
+    assert outcomes(log) == {"c1": "answered"}
+    assert [e.kind for e in log].count(EventKind.FINISHED) == 1
 
 
 def test_consult_then_warm_transfer() -> None:

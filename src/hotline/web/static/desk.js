@@ -184,7 +184,8 @@
   el('btn-wrap-done').onclick = () => act(contactPath('wrap-up'), {disposition: el('disposition').value});
   el('btn-transfer').onclick = () => {
     const queue = el('transfer-queue').value, agent = el('transfer-agent').value.trim();
-    act(contactPath('transfer'), agent ? {agent_id: agent} : {queue});
+    const number = el('transfer-number').value.trim();  // an outside number: a phone call only
+    act(contactPath('transfer'), number ? {number} : agent ? {agent_id: agent} : {queue});
   };
   // Consult another agent while the customer waits; then hand over (warm) or go back.
   el('btn-consult').onclick = () => act(contactPath('consult'), {agent_id: el('transfer-agent').value.trim()});

@@ -281,6 +281,13 @@
     const agent = target();
     if (agent) act('transfer', {agent_id: agent}).catch(() => {});
   });
+  // Blind transfer to an outside number (a field engineer's mobile): the voice server
+  // forwards the caller through the trunk and this call ends.
+  el('sp-blind-number').addEventListener('click', () => {
+    const number = el('sp-number').value.trim();
+    if (!number) { showError(t('sp.no_number')); return; }
+    act('transfer', {number}).catch(() => {});
+  });
   el('sp-consult').addEventListener('click', async () => {
     const agent = target();
     if (!agent) return;

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from hotline.config.trunks import transfer_allowed
 from hotline.identity import audit
 from hotline.routing.model import (
     Command,
@@ -56,6 +57,7 @@ from hotline.web.api.live.guards import (
     own,
     phone_call,
     voice_of,
+    web_only_partition,
 )
 from hotline.web.api.live.schemas import CommandApplied, DialedCall, PromisedCallback
 from hotline.web.api.responses import errors
@@ -155,11 +157,21 @@ async def resume(
     )
 
 
+#: An outside number a caller may be transferred to: digits (a leading + for an
+#: international one), 3 to 20 of them.
+TRANSFER_NUMBER = r"^\+?[0-9]{3,20}$"
+
+
 class Transfer(BaseModel):
-    """Where a transfer goes: a queue or an agent (exactly one)."""
+    """Where a blind transfer goes: a queue, an agent, or an outside number (exactly one)."""
 
     queue: str | None = Field(default=None, max_length=64)
     agent_id: str | None = Field(default=None, max_length=64)
+    number: str | None = Field(
+        default=None,
+        pattern=TRANSFER_NUMBER,
+        description="an outside number (a phone call only; the center's transfer_numbers)",
+    )
 
 
 @router.post("/agents/{agent_id}/contacts/{contact_id}/transfer")
@@ -171,12 +183,15 @@ async def transfer(
     user: CurrentUser = Depends(OWN_DESK),
     session: Session = Depends(db_session, scope="function"),
 ) -> CommandApplied:
-    """Transfer a connected contact to a queue or to another available agent (blind)."""
+    """Transfer a connected contact to a queue, to another available agent, or — a phone
+    call — to an outside number through the trunk (blind)."""
     own(user, agent_id)
-    if (body.queue is None) == (body.agent_id is None):
+    if sum(target is not None for target in (body.queue, body.agent_id, body.number)) != 1:
         raise HTTPException(
-            422, [{"field": "body", "problem": "give exactly one of queue or agent_id"}]
+            422, [{"field": "body", "problem": "give exactly one of queue, agent_id or number"}]
         )
+    if body.number is not None:
+        return await _transfer_out(request, session, user, agent_id, contact_id, body.number)
     queue, target = body.queue, body.agent_id
     where = {"to_queue": queue} if queue is not None else {"to_agent": target}
     _target_on_log(request, agent_id, queue=queue, target=target)
@@ -196,6 +211,57 @@ async def transfer(
         phone=lambda phone: phone.transfer(contact_id, queue=queue, agent_id=target),
         inbox=InboxAction("transfer", {"contact_id": contact_id, **where}),
     )
+
+
+async def _transfer_out(
+    request: Request,
+    session: Session,
+    user: CurrentUser,
+    agent_id: str,
+    contact_id: str,
+    number: str,
+) -> CommandApplied:
+    """Hand a phone call to an outside number (:meth:`CallCenter.transfer_out`), audited.
+
+    422 when the center file lists ``transfer_numbers`` and none matches; 503 on a web node
+    (the voice server runs beside the engine); 409 when the contact is not a phone call in
+    the agent's hands or the voice server refuses (no trunk, a consult open).
+    """
+    if web_only_partition(request) is not None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "a transfer to an outside number needs the engine's node",
+        )
+    driver = driver_of(request)
+    center = driver.center
+    patterns = center.transfer_numbers if center is not None else []
+    if not transfer_allowed(patterns, number):
+        raise HTTPException(
+            422,
+            [
+                {
+                    "field": "body.number",
+                    "problem": f"{number} matches none of the center file's transfer_numbers "
+                    f"({', '.join(patterns)})",
+                }
+            ],
+        )
+    holding(driver, agent_id, contact_id)
+    call = phone_call(request, contact_id)
+    if call is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{contact_id} is not a phone call: only a call goes to an outside number",
+        )
+    applied = on_phone(lambda: call.transfer_out(contact_id, number))
+    audit.record(
+        session,
+        actor=user.username,
+        action="voice.transfer_out",
+        target=contact_id,
+        detail={"agent_id": agent_id, "number": number},
+    )
+    return applied
 
 
 def _target_on_log(
