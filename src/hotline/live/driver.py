@@ -429,6 +429,7 @@ class LiveDriver:
         requested_by: str,
         note: str = "",
         for_contact: str | None = None,
+        callback_id: str | None = None,
     ) -> dict[str, Any]:
         """Promise the customer a call back at ``due_at``: then a callback contact is queued.
 
@@ -437,10 +438,11 @@ class LiveDriver:
         Scheduled callbacks live in this server process; a restart forgets those not yet due.
         A callback ``for_contact`` continues that contact's case (the case of the contact it
         was promised in, which is that contact's own id unless it continues one itself).
+        ``callback_id`` is the id a web node gave the promise (through the partition inbox).
         """
         if queue not in self._queue_ids:
             raise RoutingConflict(f"unknown queue {queue!r}")
-        callback_id = self.new_contact_id() + "-cb"
+        callback_id = callback_id or self.new_contact_id() + "-cb"
         case_id = None
         if for_contact is not None:
             case_id = self._case_of.get(for_contact) or self.desk.cases.get(for_contact)
@@ -551,6 +553,15 @@ class LiveDriver:
         view = await self.run(job)
         if view is not None:
             log.warning("crisis mode %s by %s (%s): %s", "on" if on else "off", by, source, reason)
+            # In the log too, so web nodes (which draw their screens from it) show the mode.
+            self.record(
+                Event(
+                    0,
+                    float(view["since"]),
+                    EventKind.CRISIS,
+                    data={"on": on, "by": by, "source": source, "reason": reason},
+                )
+            )
             self.publish({"type": "crisis", **view})
         return view
 
