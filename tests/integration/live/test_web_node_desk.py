@@ -47,6 +47,8 @@ from hotline.store import event_log
 from hotline.store.models.cluster import PartitionInboxRow
 from hotline.store.models.core import AuditEntry
 from hotline.web.app import create_app
+from hotline.web.events import EventHub
+from hotline.web.log_tail import LogTail
 from tests.integration.live.conftest import PASSWORD, SAMPLE, add_users
 
 
@@ -430,3 +432,32 @@ def test_the_owner_carries_out_a_web_nodes_rows_and_logs_the_crisis_switch(
     board = LogBoard(center)
     board.record([switched])
     assert board.crisis_view()["on"] is True and board.crisis_view()["by"] == "boss"
+
+
+def test_a_web_nodes_log_tail_shows_the_crisis_switch_in_force_and_announces_each_switch(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    days_ago = time.time() - 3 * 86400  # switched on days ago: not among today's events
+    switch = {"by": "rule", "source": "rule", "reason": "surge"}
+    event_log.append(
+        db_session, [Event(1, days_ago, EventKind.CRISIS, data={"on": True, **switch})]
+    )
+    db_session.commit()
+    hub = EventHub()
+    tail = LogTail(session_factory=session_factory, hub=hub, board=LogBoard(load_center(SAMPLE)))
+
+    async def web_node() -> dict[str, Any]:
+        hub.bind(asyncio.get_running_loop())
+        await tail.start()
+        await tail.stop()  # the opening is folded; the steps below are taken by hand
+        assert tail.board is not None and tail.board.crisis_view()["on"] is True
+        with hub.subscribe() as screen:
+            off = Event(2, time.time(), EventKind.CRISIS, data={"on": False, **switch})
+            event_log.append(db_session, [off])
+            db_session.commit()
+            assert tail.step() == 1
+            assert (await anext(screen))["kind"] == "crisis"  # the event, as every event
+            return await asyncio.wait_for(anext(screen), 5)  # then the banners' message
+
+    banner = asyncio.run(web_node())
+    assert banner["type"] == "crisis" and banner["on"] is False and banner["reason"] == "surge"
