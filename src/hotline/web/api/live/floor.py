@@ -10,6 +10,13 @@ logged out (409). Each action is a routing-engine command through the live drive
 the audit record. Supervisors and managers act on every queue and agent; a team lead only on
 the agents of their own team(s) (``hotline.identity.scope``) and does not move contacts
 between queues, which belong to the whole floor.
+
+On a web node without the engine (``hotline serve --web-only``) the waiting list is drawn from
+the log (:meth:`hotline.live.log_board.LogBoard.waiting`), and each action is checked against
+the log (409 when it shows the contact no longer waiting, the agent not available, or on a
+contact) and goes to the partition's owner through its inbox (:func:`.commands.to_owner`):
+a move or a pick as a ``move`` row, a forced logout as the rows that let go of each contact
+and then ``agent_logout``.
 """
 
 from __future__ import annotations

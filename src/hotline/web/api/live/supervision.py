@@ -5,7 +5,9 @@ The wallboard shows queues and agents now with today's and this interval's figur
 lead's board lists the agents of their own team(s) (the queues stay whole). The live streams
 of the same data (``/api/events/stream``, ``/api/events/ws``) live with the platform routes.
 On a web node without the engine the board is drawn from the event log
-(:class:`hotline.live.log_board.LogBoard`).
+(:class:`hotline.live.log_board.LogBoard`); a contact queued by hand and the crisis switch
+go to the partition's owner through its inbox, and crisis mode is shown as the log's last
+``crisis`` event has it.
 """
 
 from __future__ import annotations
