@@ -31,6 +31,7 @@ from hotline.core.settings import Settings
 from hotline.live.driver import LiveDriver
 from hotline.live.log_board import LogBoard
 from hotline.live.ownership import BadInboxRow, apply_inbox_row, inbox_command
+from hotline.routing.crisis import NEVER_OPEN
 from hotline.routing.model import (
     AgentLoggedOut,
     ContactEnded,
@@ -420,6 +421,23 @@ def test_the_owner_carries_out_a_web_nodes_rows_and_logs_the_crisis_switch(
             await driver.stop()
 
     asyncio.run(owner())
+    # A new owner (a takeover) keeps the mode the log's last switch left on.
+    successor = LiveDriver(
+        center=center, session_factory=session_factory, honour_hours=False, resume=True
+    )
+
+    async def takeover() -> None:
+        await successor.start()
+        try:
+            view = successor.crisis.view()
+            assert (view["on"], view["by"], view["reason"]) == (True, "boss", "storm")
+            queues = {q.id: q for q in successor.engine.config.queues}
+            assert queues["installation"].calendar is NEVER_OPEN  # closed for the crisis
+            assert queues["repair"].calendar is None
+        finally:
+            await successor.stop()
+
+    asyncio.run(takeover())
     # The switch is in the log: a web node's board folds it and shows the mode.
     switched = event_log.latest_of(db_session, EventKind.CRISIS)
     assert switched is not None
