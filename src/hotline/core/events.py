@@ -95,6 +95,8 @@ class EventKind(StrEnum):
     AGENT_STATE = "agent_state"
     # platform events
     ALARM = "alarm"
+    # crisis mode switched on or off (``data``: on, by, source, reason), so web nodes show it
+    CRISIS = "crisis"
 
 
 #: The ``data`` of an event that carries none: one shared, read-only mapping.

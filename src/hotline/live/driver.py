@@ -49,7 +49,7 @@ from hotline.config.center import CenterConfig
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event, EventKind
 from hotline.live import recovery, takeover
-from hotline.live.crisis import CrisisMode, Source
+from hotline.live.crisis import CrisisMode, CrisisState, Source
 from hotline.live.desk_state import DeskState, OnFinished, OpenOffer
 from hotline.live.persistence import EventLogPersistence
 from hotline.live.reconfiguration import PendingConfiguration, engine_idle
@@ -224,6 +224,7 @@ class LiveDriver:
             self.persistence.continue_after(state.last_seq)
             await asyncio.to_thread(self._rebuild_today)
             self.restored = takeover.restore(self, state, now=self.clock.now())
+            self._resume_crisis(state.crisis)
         elif self.session_factory is not None:
             # Number on from the log (as a takeover does): a screen's position stays valid.
             await asyncio.to_thread(self.persistence.continue_after_log)
@@ -429,6 +430,7 @@ class LiveDriver:
         requested_by: str,
         note: str = "",
         for_contact: str | None = None,
+        callback_id: str | None = None,
     ) -> dict[str, Any]:
         """Promise the customer a call back at ``due_at``: then a callback contact is queued.
 
@@ -437,10 +439,11 @@ class LiveDriver:
         Scheduled callbacks live in this server process; a restart forgets those not yet due.
         A callback ``for_contact`` continues that contact's case (the case of the contact it
         was promised in, which is that contact's own id unless it continues one itself).
+        ``callback_id`` is the id a web node gave the promise (through the partition inbox).
         """
         if queue not in self._queue_ids:
             raise RoutingConflict(f"unknown queue {queue!r}")
-        callback_id = self.new_contact_id() + "-cb"
+        callback_id = callback_id or self.new_contact_id() + "-cb"
         case_id = None
         if for_contact is not None:
             case_id = self._case_of.get(for_contact) or self.desk.cases.get(for_contact)
@@ -551,8 +554,37 @@ class LiveDriver:
         view = await self.run(job)
         if view is not None:
             log.warning("crisis mode %s by %s (%s): %s", "on" if on else "off", by, source, reason)
+            # In the log too, so web nodes (which draw their screens from it) show the mode.
+            self.record(
+                Event(
+                    0,
+                    float(view["since"]),
+                    EventKind.CRISIS,
+                    data={"on": on, "by": by, "source": source, "reason": reason},
+                )
+            )
             self.publish({"type": "crisis", **view})
         return view
+
+    def _resume_crisis(self, switch: Event | None) -> None:
+        """A new owner keeps crisis mode as the log's last switch left it: after the takeover's
+        contacts are back (a closed queue would refuse them), the queues take their crisis
+        rules, as under a live switch; the switch itself is not logged again."""
+        if switch is None or not switch.data.get("on") or self.crisis.config is None:
+            return
+        normal = routing_config_from_center(
+            self.center, honour_hours=self.pending.honour_hours, seed=self.pending.seed
+        )
+        self.after_restore(self.crisis.apply(self.engine, normal, on=True))
+        self.config = self.engine.config
+        data = switch.data
+        self.crisis.state = CrisisState(
+            on=True,
+            since=switch.at,
+            by=data.get("by"),
+            source=data.get("source"),
+            reason=data.get("reason"),
+        )
 
     def apply_status(self) -> dict[str, Any]:
         """Whether a saved configuration still waits to take effect, what of it, and why.

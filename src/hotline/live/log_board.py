@@ -9,8 +9,9 @@ with each batch as it is committed; routes read it from other threads, so every 
 write holds one lock.
 
 What the log cannot tell is left out: a wrap-up's end time (the engine's rule, asked of the
-engine on the owner) is ``None``, the crisis switch (not logged) shows off, and attached data
-beyond the caller's number (a web form's subject) is the owner's alone.
+engine on the owner) is ``None``, and attached data beyond the caller's number (a web form's
+subject) is the owner's alone. The crisis switch is in the log (``crisis`` events): the board
+shows the mode as the owner last switched it.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Event, EventKind
-from hotline.live.crisis import CrisisMode
+from hotline.live.crisis import CrisisMode, CrisisState
 from hotline.live.desk_state import DeskState, OpenOffer
-from hotline.live.log_floor import LogFloor
+from hotline.live.log_floor import LogFloor, waiting_rows
 from hotline.live.wallboard import Wallboard
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.from_center import routing_config_from_center
@@ -48,6 +49,7 @@ class LogBoard:
         members = RoutingEngine(config)
         self.floor = LogFloor({q.id: members.queue_members(q.id) for q in config.queues})
         self._ring_timeouts = {q.id: q.ring_timeout_s for q in config.queues}
+        self._queues = [(q.id, q.channel.value) for q in config.queues]
         self.wallboard = Wallboard(center)
         self.desk = DeskState()
         self.crisis = CrisisMode(center.crisis)
@@ -67,6 +69,16 @@ class LogBoard:
             self.wallboard.record(fresh)
 
     def _fold(self, event: Event) -> None:
+        if event.kind is EventKind.CRISIS:
+            data = event.data
+            self.crisis.state = CrisisState(
+                on=bool(data.get("on")),
+                since=event.at,
+                by=data.get("by"),
+                source=data.get("source"),
+                reason=data.get("reason"),
+            )
+            return
         self.floor.record(event)
         self.desk.remember(event, engine=None)
         contact, agent = event.contact_id, event.agent_id
@@ -135,3 +147,13 @@ class LogBoard:
         """Whether the log shows the contact on hold."""
         with self._lock:
             return contact_id in self.desk.on_hold
+
+    def crisis_view(self) -> dict[str, Any]:
+        """Crisis mode as the log last showed it switched (``CrisisMode.view``)."""
+        with self._lock:
+            return self.crisis.view()
+
+    def waiting(self, now: float) -> list[dict[str, Any]]:
+        """The contacts the log shows waiting at ``now``, queue by queue, in line order."""
+        with self._lock:
+            return waiting_rows(self.floor, self._queues, now, self.desk.attached)

@@ -14,7 +14,8 @@ It differs from :func:`hotline.live.takeover.fold`, which rebuilds what a *new o
 resumes: there a ringing contact waits again (its offer died with the old owner), here it
 rings at its agent, as the owner's desks show it. What the log does not carry is not shown:
 an agent with a free slot of a multi-contact channel counts as available only while the
-log shows them ``available``, and the crisis switch (not logged) shows off.
+log shows them ``available``. The crisis switch is logged (``crisis`` events) and shown by
+:class:`hotline.live.log_board.LogBoard`.
 
 >>> from hotline.core.events import Event, EventKind
 >>> floor = LogFloor({"q": ["a1", "a2"]})
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from hotline.core.events import Event, EventKind
 from hotline.routing.model import AgentState
@@ -229,6 +230,60 @@ class LogFloor:
             agents_available=sum(s is AgentState.AVAILABLE for s in states),
         )
 
+    def waiting_contacts(self, queue_id: str) -> list[str]:
+        """The contacts waiting in a queue by their place in line (the log has no priority)."""
+        line = [(at, c) for c, (queue, at) in self._waiting.items() if queue == queue_id]
+        return [contact for _, contact in sorted(line)]
+
+    def waiting_since(self, contact_id: str) -> float | None:
+        """When the waiting contact's place in line counts from; ``None`` if not waiting."""
+        waiting = self._waiting.get(contact_id)
+        return None if waiting is None else waiting[1]
+
     def ringing(self, agent_id: str) -> str | None:
         """The contact ringing at the agent, if any."""
         return next((c for c, s in self._holding.get(agent_id, {}).items() if s == "ringing"), None)
+
+
+class WaitingLine(Protocol):
+    """Who waits in a queue and since when: the routing engine, or :class:`LogFloor`."""
+
+    def waiting_contacts(self, queue_id: str) -> list[str]:
+        """The contacts waiting in the queue, position 1 first."""
+        ...
+
+    def waiting_since(self, contact_id: str) -> float | None:
+        """When the contact's place in line counts from (``None``: not waiting)."""
+        ...
+
+
+def waiting_rows(
+    line: WaitingLine,
+    queues: Iterable[tuple[str, str]],
+    now: float,
+    attached: Mapping[str, Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """The contacts waiting now, queue by queue (``queues``: id and channel) in line order,
+    with their wait at ``now`` and their caller (``attached``), as the wallboard lists them.
+
+    >>> floor = LogFloor({"q": []})
+    >>> floor.record(Event(1, 2.0, EventKind.QUEUED, "c1", queue="q"))
+    >>> [(r["contact_id"], r["position"], r["waited_s"]) for r in
+    ...  waiting_rows(floor, [("q", "voice")], 5.0, {})]
+    [('c1', 1, 3.0)]
+    """
+    rows: list[dict[str, Any]] = []
+    for queue_id, channel in queues:
+        for position, contact_id in enumerate(line.waiting_contacts(queue_id), start=1):
+            since = line.waiting_since(contact_id)
+            rows.append(
+                {
+                    "contact_id": contact_id,
+                    "queue": queue_id,
+                    "channel": channel,
+                    "position": position,
+                    "waited_s": round(now - since, 1) if since is not None else 0,
+                    "customer": (attached.get(contact_id) or {}).get("customer"),
+                }
+            )
+    return rows

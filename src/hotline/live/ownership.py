@@ -55,6 +55,7 @@ from hotline.routing.model import (
     ContactAbandoned,
     ContactEnded,
     ContactHeld,
+    ContactMoved,
     ContactQueued,
     ContactResumed,
     OfferAnswered,
@@ -138,6 +139,13 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
                 )
             case "end":
                 return ContactEnded(at=now, contact_id=str(p["contact_id"]))
+            case "move":
+                return ContactMoved(
+                    at=now,
+                    contact_id=str(p["contact_id"]),
+                    queue=p.get("queue"),
+                    agent_id=p.get("agent_id"),
+                )
             case "abandon":
                 return ContactAbandoned(at=now, contact_id=str(p["contact_id"]))
             case "wrap_up_end":
@@ -150,6 +158,42 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
     except (KeyError, ValueError) as error:
         raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing or bad {error}") from None
     raise BadInboxRow(f"inbox row {row.id}: unknown kind {row.kind!r}")
+
+
+#: Inbox kinds the owner's live driver carries out itself (not one routing command each): a
+#: call back promised on a web node (the driver keeps it until it is due) and the crisis switch
+#: (every queue's rules at once, and the switch in the log).
+DRIVER_KINDS = frozenset({"callback", "crisis"})
+
+
+async def apply_to_driver(driver: LiveDriver, row: PartitionInboxRow) -> dict[str, Any] | None:
+    """Carry out an inbox row of :data:`DRIVER_KINDS` on the owner's ``driver``; return what it
+    did (the promised call back, the crisis view), ``None`` when crisis mode already was so.
+
+    Raises :class:`RoutingConflict` when the driver refuses it (a queue or a crisis mode the
+    center no longer has) and :class:`BadInboxRow` for a row that names no such action.
+    """
+    p = row.payload
+    try:
+        match row.kind:
+            case "callback":
+                for_contact = p.get("for_contact")
+                return driver.schedule_callback(
+                    callback_id=str(p["callback_id"]),
+                    queue=str(p["queue"]),
+                    due_at=float(p["due_at"]),
+                    customer=p.get("customer"),
+                    requested_by=str(p["requested_by"]),
+                    note=str(p.get("note", "")),
+                    for_contact=str(for_contact) if for_contact else None,
+                )
+            case "crisis":
+                return await driver.switch_crisis(
+                    on=bool(p["on"]), by=str(p["by"]), source="supervisor", reason=str(p["reason"])
+                )
+    except (KeyError, ValueError, TypeError) as error:
+        raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing or bad {error}") from None
+    raise BadInboxRow(f"inbox row {row.id}: {row.kind!r} is not a driver's action")
 
 
 @dataclass
@@ -333,16 +377,8 @@ class PartitionNode:
         """Apply the inbox rows after ``position`` in order; return the last one applied."""
         rows = await asyncio.to_thread(self._read_inbox, position)
         for row in rows:
-
-            def job(engine: RoutingEngine, now: float, row: PartitionInboxRow = row) -> Any:
-                command = inbox_command(row, now)
-                if isinstance(command, ContactQueued):
-                    customer = row.payload.get("customer")
-                    driver.attached.setdefault(command.contact_id, {"customer": customer})
-                return None, engine.handle(command)
-
             try:
-                await driver.run(job)
+                await apply_inbox_row(driver, row)
             except RoutingConflict as conflict:
                 self.stats.conflicts += 1
                 log.info("node %s: inbox row %d refused: %s", self.name, row.id, conflict)
@@ -361,6 +397,24 @@ class PartitionNode:
             rows = partitions.inbox_after(session, partition=self.partition, position=position)
             session.expunge_all()
             return list(rows)
+
+
+async def apply_inbox_row(driver: LiveDriver, row: PartitionInboxRow) -> None:
+    """Apply one inbox row: a routing command in the engine task, or the driver's own action."""
+    if row.kind in DRIVER_KINDS:
+        await apply_to_driver(driver, row)
+        return
+
+    def job(engine: RoutingEngine, now: float) -> Any:
+        command = inbox_command(row, now)
+        if isinstance(command, ContactQueued):
+            attached = {"customer": row.payload.get("customer")}
+            if row.payload.get("subject"):  # a contact queued by hand on a web node
+                attached["subject"] = row.payload["subject"]
+            driver.attached.setdefault(command.contact_id, attached)
+        return None, engine.handle(command)
+
+    await driver.run(job)
 
 
 async def _sleep_or(stop: asyncio.Event, seconds: float) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -91,6 +91,8 @@ class PartitionState:
     waiting: list[OpenContact] = field(default_factory=list)
     #: The highest event number in the log: the new owner numbers on from there.
     last_seq: int = 0
+    #: The log's last crisis switch (``crisis`` event), which the new owner keeps in force.
+    crisis: Event | None = None
 
 
 def fold(
@@ -202,8 +204,9 @@ def read_state(session_factory: sessionmaker[Session], *, source: str = "live") 
             ).all()
             agent_events[agent_id] = [recovery.event_of(row) for row in rows]
         newest = event_log.last_seq(session, source=source)
+        crisis = event_log.latest_of(session, EventKind.CRISIS, source=source)
     contact_events = [e for e in work.contact_events if e.contact_id not in on_voice_nodes]
-    return fold(contact_events, agent_events, newest)
+    return replace(fold(contact_events, agent_events, newest), crisis=crisis)
 
 
 class Resuming(Protocol):

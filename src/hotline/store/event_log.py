@@ -107,6 +107,17 @@ def latest_agent_state(session: Session, agent_id: str, *, source: str = "live")
     return None if data is None else str(data.get("state"))
 
 
+def latest_of(session: Session, kind: EventKind, *, source: str = "live") -> Event | None:
+    """The newest event of ``kind`` in ``source``'s log (the crisis switch in force), if any."""
+    row = session.execute(
+        select(*EVENT_COLUMNS)
+        .where(ContactEventRow.source == source, ContactEventRow.kind == kind.value)
+        .order_by(ContactEventRow.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else event_of(row)
+
+
 def events_after(session: Session, *, after: int, limit: int, source: str = "live") -> list[Event]:
     """Up to ``limit`` events of ``source``'s log after position ``after``, in order."""
     rows = session.execute(

@@ -56,6 +56,9 @@ INBOX_KINDS = frozenset(
         "end",
         "wrap_up_end",
         "abandon",
+        "move",
+        "callback",
+        "crisis",
     }
 )
 

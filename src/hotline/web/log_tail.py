@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
-from hotline.core.events import Event
+from hotline.core.events import Event, EventKind
 from hotline.live import recovery
 from hotline.live.log_board import LogBoard
 from hotline.store import event_log, notify
@@ -83,8 +83,11 @@ class LogTail:
         with reading(self.session_factory(), purpose="the web node's board") as session:
             newest = event_log.last_seq(session)
             work = recovery.open_work(session)
+            crisis = event_log.latest_of(session, EventKind.CRISIS)  # may be days old
         today = recovery.events_since(self.session_factory, since=midnight.timestamp())
-        events = {e.seq: e for e in [*work.agent_states.values(), *work.contact_events, *today]}
+        switch = [crisis] if crisis is not None else []
+        opening = [*work.agent_states.values(), *work.contact_events, *switch, *today]
+        events = {e.seq: e for e in opening}
         return newest, [events[seq] for seq in sorted(events) if seq <= newest]
 
     def step(self) -> int:
@@ -95,6 +98,9 @@ class LogTail:
             self._board_stale = True
         for event in events:
             self.hub.publish_threadsafe(event.live_message())
+            if event.kind is EventKind.CRISIS and self.board is not None:
+                # The banners redraw from this message, as on the owner (its driver's switch).
+                self.hub.publish_threadsafe({"type": "crisis", **self.board.crisis_view()})
         if events:
             self.position = events[-1].seq
             self.published += len(events)

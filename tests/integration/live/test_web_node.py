@@ -186,6 +186,20 @@ def test_a_web_node_serves_desks_and_streams_across_an_owner_kill(tmp_path: Path
                     assert every == logged_after(factory, position)[: len(every)]
 
                 desk_through_the_web_node(base, factory, partition, agent, boss)
+
+                # Crisis mode switched on the web node: the owner switches it and logs it, and
+                # the web node's banner (and board) shows it from the log.
+                crisis = f"{base}/api/live/crisis"
+                switch = {"on": True, "reason": "storm"}
+                switched = httpx.put(crisis, json=switch, headers=boss, timeout=30)
+                assert switched.status_code == 200 and switched.json()["accepted"] > 0
+
+                def crisis_on() -> dict[str, Any] | None:
+                    view: dict[str, Any] = httpx.get(crisis, headers=agent, timeout=30).json()
+                    return view if view["on"] else None
+
+                shown = wait_for(crisis_on, timeout_s=20, what="crisis mode on, from the log")
+                assert shown["by"] == "boss" and shown["since"] is not None
         finally:
             for node in nodes:
                 node.close()

@@ -14,6 +14,8 @@ the node's board — is played by hand, so each view follows exactly the events 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.events import Event, EventKind
 from hotline.core.settings import Settings
+from hotline.live.driver import LiveDriver
 from hotline.live.log_board import LogBoard
-from hotline.live.ownership import inbox_command
+from hotline.live.ownership import BadInboxRow, apply_inbox_row, inbox_command
+from hotline.routing.crisis import NEVER_OPEN
 from hotline.routing.model import (
+    AgentLoggedOut,
     ContactEnded,
     ContactHeld,
+    ContactMoved,
+    ContactQueued,
     ContactResumed,
     OfferAnswered,
+    OfferRejected,
     TransferredToQueue,
     WrapUpEnded,
 )
@@ -40,6 +48,8 @@ from hotline.store import event_log
 from hotline.store.models.cluster import PartitionInboxRow
 from hotline.store.models.core import AuditEntry
 from hotline.web.app import create_app
+from hotline.web.events import EventHub
+from hotline.web.log_tail import LogTail
 from tests.integration.live.conftest import PASSWORD, SAMPLE, add_users
 
 
@@ -212,3 +222,260 @@ def test_the_desk_and_the_wallboard_on_a_web_node_follow_the_log(
         ContactEnded(at=200.0, contact_id="c1"),
         WrapUpEnded(at=200.0, agent_id="a001", contact_id="c1", disposition="resolved"),
     ]
+
+
+def test_the_supervisors_floor_actions_on_a_web_node_go_to_the_partition_inbox(
+    client: TestClient, db_session: Session
+) -> None:
+    board: LogBoard = client.app.state.log_board  # type: ignore[attr-defined]
+    add_users(db_session, (("sup", ["supervisor"], "a003"),))
+    boss, sup, agent = auth(client, "boss"), auth(client, "sup"), auth(client, "a001")
+
+    def owner_wrote(*events: Event) -> None:
+        board.record(events)
+
+    def state(seq: int, agent_id: str, value: str) -> Event:
+        return Event(
+            seq, float(seq), EventKind.AGENT_STATE, agent_id=agent_id, data={"state": value}
+        )
+
+    owner_wrote(
+        state(1, "a001", "available"),
+        Event(2, 2.0, EventKind.QUEUED, "c1", queue="installation"),
+        Event(3, 3.0, EventKind.QUEUED, "c2", queue="installation"),
+        Event(4, 4.0, EventKind.QUEUED, "c3", queue="repair"),
+        state(5, "a004", "available"),
+        Event(6, 6.0, EventKind.QUEUED, "c6", queue="repair"),
+        Event(7, 7.0, EventKind.OFFERED, "c6", "a004", "repair"),
+        Event(8, 8.0, EventKind.ANSWERED, "c6", "a004", "repair"),
+    )
+    waiting = client.get("/api/live/waiting", headers=boss)
+    assert waiting.status_code == 200, waiting.text
+    assert [(w["contact_id"], w["queue"], w["position"]) for w in waiting.json()["contacts"]] == [
+        ("c1", "installation", 1),
+        ("c2", "installation", 2),
+        ("c3", "repair", 1),
+    ]
+    assert client.get("/api/live/waiting", headers=agent).status_code == 403
+
+    # Moves: checked against the log (409) and the center (422), then the inbox.
+    move = "/api/live/contacts/{}/move"
+    unknown = client.post(move.format("c1"), json={"queue": "nowhere"}, headers=boss)
+    assert unknown.status_code == 422 and "unknown queue" in unknown.text
+    gone = client.post(move.format("c6"), json={"queue": "repair"}, headers=boss)
+    assert gone.status_code == 409 and "c6 is not waiting" in gone.text
+    away = client.post(move.format("c1"), json={"agent_id": "a002"}, headers=boss)
+    assert away.status_code == 409 and "the log shows logged_out" in away.text
+    moved = client.post(move.format("c1"), json={"queue": "repair"}, headers=boss)
+    assert moved.status_code == 200 and moved.json()["accepted"] > 0, moved.text
+    assert client.post(move.format("c2"), json={"agent_id": "a001"}, headers=boss).is_success
+    assert (
+        client.post(move.format("c3"), json={"queue": "repair"}, headers=agent).status_code == 403
+    )
+
+    # Picking for oneself: an agent id of one's own, available in the log.
+    pick = "/api/live/contacts/c3/pick"
+    assert client.post(pick, headers=boss).status_code == 409  # boss has no agent id
+    busy = client.post(pick, headers=sup)
+    assert busy.status_code == 409 and "agent a003 is not available" in busy.text
+    owner_wrote(state(9, "a003", "available"))
+    assert client.post(pick, headers=sup).is_success
+
+    # A stuck agent logged out: not while talking; a ringing offer and a wrap-up let go first.
+    logout = "/api/live/agents/{}/force-logout"
+    talking = client.post(logout.format("a004"), headers=boss)
+    assert talking.status_code == 409 and "a004 is on c6" in talking.text
+    owner_wrote(
+        Event(10, 10.0, EventKind.OFFERED, "c2", "a001", "installation"),
+        Event(11, 11.0, EventKind.QUEUED, "c7", queue="installation"),
+        Event(12, 12.0, EventKind.OFFERED, "c7", "a001", "installation"),
+        Event(13, 13.0, EventKind.ANSWERED, "c7", "a001", "installation"),
+        Event(14, 14.0, EventKind.DISCONNECTED, "c7", "a001", "installation"),
+    )
+    out = client.post(logout.format("a001"), headers=boss)
+    assert out.status_code == 200, out.text
+
+    audited = db_session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+    assert [(a.actor, a.action, a.target) for a in audited if a.action != "auth.login"] == [
+        ("boss", "contact.move", "c1"),
+        ("boss", "contact.move", "c2"),
+        ("sup", "contact.pick", "c3"),
+        ("boss", "agent.force_logout", "a001"),
+    ]
+    commands = [inbox_command(row, 50.0) for row in inbox_rows(db_session)]
+    assert commands == [
+        ContactMoved(at=50.0, contact_id="c1", queue="repair"),
+        ContactMoved(at=50.0, contact_id="c2", agent_id="a001"),
+        ContactMoved(at=50.0, contact_id="c3", agent_id="a003"),
+        OfferRejected(at=50.0, contact_id="c2", agent_id="a001"),
+        WrapUpEnded(at=50.0, agent_id="a001", contact_id="c7", disposition=None),
+        AgentLoggedOut(at=50.0, agent_id="a001"),
+    ]
+    assert out.json()["accepted"] == inbox_rows(db_session)[-1].id
+
+
+def test_contacts_by_hand_call_backs_and_crisis_mode_on_a_web_node(
+    client: TestClient, db_session: Session
+) -> None:
+    board: LogBoard = client.app.state.log_board  # type: ignore[attr-defined]
+    boss, agent = auth(client, "boss"), auth(client, "a001")
+    board.record(
+        [
+            Event(1, 1.0, EventKind.ARRIVED, "c1", data={"customer": "13800001111"}),
+            Event(2, 2.0, EventKind.QUEUED, "c1", queue="installation"),
+            Event(3, 3.0, EventKind.OFFERED, "c1", "a001", "installation"),
+            Event(4, 4.0, EventKind.ANSWERED, "c1", "a001", "installation"),
+        ]
+    )
+    # A contact queued by hand: its id given here, the row for the owner.
+    new = {"queue": "repair", "customer": "13900002222", "subject": "web form"}
+    nowhere = client.post("/api/live/contacts", json={**new, "queue": "nowhere"}, headers=boss)
+    assert nowhere.status_code == 422 and "unknown queue" in nowhere.text
+    placed = client.post("/api/live/contacts", json=new, headers=boss)
+    assert placed.status_code == 201, placed.text
+    contact_id = placed.json()["contact_id"]
+    assert placed.json()["queue"] == "repair" and placed.json()["accepted"] > 0
+    assert client.post("/api/live/contacts", json=new, headers=agent).status_code == 403
+
+    # A call back promised from the desk: for a contact the log shows in the agent's hands.
+    callback = "/api/live/agents/a001/contacts/{}/callback"
+    promise = {"queue": "repair", "in_minutes": 30, "note": "after the repair"}
+    assert client.post(callback.format("c9"), json=promise, headers=agent).status_code == 409
+    bad = client.post(callback.format("c1"), json={**promise, "queue": "x"}, headers=agent)
+    assert bad.status_code == 422 and "unknown queue" in bad.text
+    promised = client.post(callback.format("c1"), json=promise, headers=agent)
+    assert promised.status_code == 201, promised.text
+    assert promised.json()["customer"] == "13800001111"  # the caller's number, from the log
+    assert promised.json()["callback_id"].endswith("-cb")
+
+    # Crisis mode: off as the log shows it; the switch goes to the owner, who logs it.
+    assert client.get("/api/live/crisis", headers=agent).json()["on"] is False
+    off = client.put("/api/live/crisis", json={"on": False, "reason": "calm"}, headers=boss)
+    assert off.status_code == 409 and "already off" in off.text
+    on = client.put("/api/live/crisis", json={"on": True, "reason": "storm"}, headers=boss)
+    assert on.status_code == 200, on.text
+    assert on.json()["on"] is True and on.json()["closed_queues"] == ["installation"]
+    assert client.get("/api/live/crisis", headers=agent).json()["on"] is False  # not yet
+    data = {"on": True, "by": "boss", "source": "supervisor", "reason": "storm"}
+    board.record([Event(5, 5.0, EventKind.CRISIS, data=data)])
+    shown = client.get("/api/live/crisis", headers=agent).json()
+    assert (shown["on"], shown["by"], shown["reason"], shown["since"]) == (
+        True,
+        "boss",
+        "storm",
+        5.0,
+    )
+    assert client.get("/api/live/wallboard", headers=boss).json()["crisis"]["on"] is True
+    again = client.put("/api/live/crisis", json={"on": True, "reason": "storm"}, headers=boss)
+    assert again.status_code == 409 and "already on" in again.text
+    audited = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "crisis.on"))
+    assert [(a.actor, a.target) for a in audited] == [("boss", "storm")]
+
+    rows = inbox_rows(db_session)
+    assert [row.kind for row in rows] == ["contact", "callback", "crisis"]
+    assert inbox_command(rows[0], 50.0) == ContactQueued(
+        at=50.0, contact_id=contact_id, queue="repair", customer="13900002222"
+    )
+    assert rows[1].payload["callback_id"] == promised.json()["callback_id"]
+    assert rows[2].payload == {"on": True, "by": "boss", "reason": "storm"}
+
+
+def test_the_owner_carries_out_a_web_nodes_rows_and_logs_the_crisis_switch(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    center = load_center(SAMPLE)
+    driver = LiveDriver(
+        center=center, session_factory=session_factory, honour_hours=False, flush_every_s=3600
+    )
+
+    def row(id_: int, kind: str, **payload: Any) -> PartitionInboxRow:
+        return PartitionInboxRow(
+            id=id_, partition="hefei", kind=kind, payload=payload, accepted_at=0.0
+        )
+
+    promise = {
+        "callback_id": "W_1-cb",
+        "queue": "repair",
+        "due_at": time.time() + 600,
+        "customer": "13800001111",
+        "requested_by": "a001",
+        "note": "after the repair",
+        "for_contact": "c1",
+    }
+
+    async def owner() -> None:
+        await driver.start()
+        try:
+            await apply_inbox_row(
+                driver, row(1, "contact", contact_id="W_1", queue="repair", subject="web form")
+            )
+            await apply_inbox_row(driver, row(2, "callback", **promise))
+            await apply_inbox_row(driver, row(3, "crisis", on=True, by="boss", reason="storm"))
+            with pytest.raises(BadInboxRow):
+                await apply_inbox_row(driver, row(4, "callback", queue="repair"))
+            assert driver.engine.waiting_contacts("repair") == ["W_1"]
+            assert driver.attached["W_1"] == {"customer": None, "subject": "web form"}
+            assert driver.desk.callbacks["W_1-cb"]["note"] == "after the repair"
+            assert driver.crisis.on
+        finally:
+            await driver.stop()
+
+    asyncio.run(owner())
+    # A new owner (a takeover) keeps the mode the log's last switch left on.
+    successor = LiveDriver(
+        center=center, session_factory=session_factory, honour_hours=False, resume=True
+    )
+
+    async def takeover() -> None:
+        await successor.start()
+        try:
+            view = successor.crisis.view()
+            assert (view["on"], view["by"], view["reason"]) == (True, "boss", "storm")
+            queues = {q.id: q for q in successor.engine.config.queues}
+            assert queues["installation"].calendar is NEVER_OPEN  # closed for the crisis
+            assert queues["repair"].calendar is None
+        finally:
+            await successor.stop()
+
+    asyncio.run(takeover())
+    # The switch is in the log: a web node's board folds it and shows the mode.
+    switched = event_log.latest_of(db_session, EventKind.CRISIS)
+    assert switched is not None
+    assert dict(switched.data) == {
+        "on": True,
+        "by": "boss",
+        "source": "supervisor",
+        "reason": "storm",
+    }
+    board = LogBoard(center)
+    board.record([switched])
+    assert board.crisis_view()["on"] is True and board.crisis_view()["by"] == "boss"
+
+
+def test_a_web_nodes_log_tail_shows_the_crisis_switch_in_force_and_announces_each_switch(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    days_ago = time.time() - 3 * 86400  # switched on days ago: not among today's events
+    switch = {"by": "rule", "source": "rule", "reason": "surge"}
+    event_log.append(
+        db_session, [Event(1, days_ago, EventKind.CRISIS, data={"on": True, **switch})]
+    )
+    db_session.commit()
+    hub = EventHub()
+    tail = LogTail(session_factory=session_factory, hub=hub, board=LogBoard(load_center(SAMPLE)))
+
+    async def web_node() -> dict[str, Any]:
+        hub.bind(asyncio.get_running_loop())
+        await tail.start()
+        await tail.stop()  # the opening is folded; the steps below are taken by hand
+        assert tail.board is not None and tail.board.crisis_view()["on"] is True
+        with hub.subscribe() as screen:
+            off = Event(2, time.time(), EventKind.CRISIS, data={"on": False, **switch})
+            event_log.append(db_session, [off])
+            db_session.commit()
+            assert tail.step() == 1
+            assert (await anext(screen))["kind"] == "crisis"  # the event, as every event
+            return await asyncio.wait_for(anext(screen), 5)  # then the banners' message
+
+    banner = asyncio.run(web_node())
+    assert banner["type"] == "crisis" and banner["on"] is False and banner["reason"] == "surge"

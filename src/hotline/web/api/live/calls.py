@@ -12,8 +12,8 @@ the phone. ``POST /agents/{id}/dial`` places a click-to-dial call.
 
 On a web node without the engine (``hotline serve --web-only``) answer, decline, hold, resume,
 transfer, consult, hang-up and wrap-up go to the partition's owner through its inbox, checked
-first against the floor as the log shows it (:mod:`.commands`); call backs and click-to-dial
-need the engine's node (503 here).
+first against the floor as the log shows it (:mod:`.commands`), and so does a promised call
+back (the owner keeps it until it is due); click-to-dial needs a voice server (503 here).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hotline.config.trunks import transfer_allowed
+from hotline.core.ids import new_id
 from hotline.identity import audit
+from hotline.live.log_board import LogBoard
 from hotline.routing.model import (
     Command,
     ConsultEnded,
@@ -48,6 +50,7 @@ from hotline.web.api.live.commands import (
     control,
     on_phone,
     on_web_node,
+    to_owner,
 )
 from hotline.web.api.live.guards import (
     OWN_DESK,
@@ -467,9 +470,13 @@ async def schedule_callback(
     body: CallbackRequest,
     request: Request,
     user: CurrentUser = Depends(OWN_DESK),
+    session: Session = Depends(db_session, scope="function"),
 ) -> PromisedCallback:
     """Schedule a call back to the customer of a contact the agent holds."""
     own(user, agent_id)
+    board = log_board_of(request)
+    if board is not None:
+        return await _callback_to_owner(request, session, board, agent_id, contact_id, body)
     driver = driver_of(request)
     holding(driver, agent_id, contact_id)
     customer = body.customer or driver.attached.get(contact_id, {}).get("customer")
@@ -485,3 +492,33 @@ async def schedule_callback(
     except RoutingConflict as conflict:
         raise HTTPException(422, [{"field": "body.queue", "problem": str(conflict)}]) from None
     return PromisedCallback.model_validate(promised)
+
+
+async def _callback_to_owner(
+    request: Request,
+    session: Session,
+    board: LogBoard,
+    agent_id: str,
+    contact_id: str,
+    body: CallbackRequest,
+) -> PromisedCallback:
+    """On a web node: the promise goes to the owner's inbox (which keeps it until it is due)
+    once the log shows the contact in the agent's hands and the center has the queue; its id
+    is given here, so the desk has it at once."""
+    if contact_id not in board.holding(agent_id):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{contact_id} is not with agent {agent_id}")
+    if body.queue not in {q.id for q in board.center.queues}:
+        raise HTTPException(
+            422, [{"field": "body.queue", "problem": f"unknown queue {body.queue!r}"}]
+        )
+    promised = {
+        "callback_id": f"{new_id('W')}-cb",
+        "queue": body.queue,
+        "due_at": time.time() + body.in_minutes * 60,
+        "customer": body.customer or board.attached(contact_id).get("customer"),
+        "requested_by": agent_id,
+        "note": body.note,
+        "for_contact": contact_id,
+    }
+    sent = await to_owner(request, session, "callback", promised)
+    return PromisedCallback.model_validate({**promised, "accepted": sent.accepted})

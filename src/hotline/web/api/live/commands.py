@@ -90,19 +90,22 @@ async def on_web_node(
     ends): the signed-in user's session is that one, and on SQLite it holds the write gate
     until then, so a second session would wait for it for ever.
     """
-    partition = web_only_partition(request)
-    if partition is None:
-        return None
     board = log_board_of(request)
-    assert board is not None
+    if board is None:
+        return None
     check_on_log(board, agent_id, contact_id, action)
+    return await to_owner(request, session, action.kind, action.payload)
+
+
+async def to_owner(
+    request: Request, session: Session, kind: str, payload: dict[str, Any]
+) -> CommandApplied:
+    """Put one action (an inbox ``kind`` and its ``payload``) in the partition's inbox for its
+    owner, in ``session`` — the request's writer transaction (see :func:`on_web_node`)."""
+    partition = web_only_partition(request)
+    assert partition is not None, "only a web node without the engine sends to the owner"
     row = await run_in_threadpool(
-        partitions.accept,
-        session,
-        partition=partition,
-        kind=action.kind,
-        payload=action.payload,
-        at=time.time(),
+        partitions.accept, session, partition=partition, kind=kind, payload=payload, at=time.time()
     )
     return CommandApplied(ok=True, events=[], accepted=row)
 

@@ -46,6 +46,8 @@ class PromisedCallback(BaseModel):
     requested_by: str
     note: str
     for_contact: str | None
+    #: On a web node without the engine: the partition inbox row that carries it to the owner.
+    accepted: int | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class DialedCall(BaseModel):
@@ -67,6 +69,8 @@ class PlacedContact(BaseModel):
 
     contact_id: str
     queue: str
+    #: On a web node without the engine: the partition inbox row that carries it to the owner.
+    accepted: int | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 # --------------------------------------------------------------------------- the desktop
@@ -374,6 +378,8 @@ class CrisisView(BaseModel):
     reason: str | None
     announcement: str | None
     closed_queues: list[str]
+    #: On a web node without the engine: the partition inbox row that carries it to the owner.
+    accepted: int | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class WallboardView(BaseModel):
