@@ -188,7 +188,13 @@ class VoiceServer:
                 raise RuntimeError(f"server exited: {(self.workdir / 'server.log').read_text()}")
             if sip_request(self.sip_port, timeout_s=0.3) == "SIP/2.0 200 OK":
                 return
-        raise RuntimeError("voice server did not answer OPTIONS in time")
+        # A server that never came up is stopped here: the fixture that started it has no
+        # teardown to run, and a server left behind holds its ports for the tests after it.
+        self.stop()
+        raise RuntimeError(
+            f"voice server did not answer OPTIONS in {self.ready_timeout_s} s: "
+            f"{(self.workdir / 'server.log').read_text()[-2000:]}"
+        )
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

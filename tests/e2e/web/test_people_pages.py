@@ -107,6 +107,12 @@ def _seed(factory: sessionmaker[Session]) -> None:
                     active=True,
                 )
             )
+        # "today" is Shanghai's day: an hour ago, or halfway into the day just after midnight
+        now = time.time()
+        midnight = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        recent = now - min(3600.0, (now - midnight.timestamp()) / 2)
         import_records(
             session=session,
             records=[
@@ -115,8 +121,8 @@ def _seed(factory: sessionmaker[Session]) -> None:
                 _record("0003", "a003", T0 + 3600, 200, 30),
                 _record("0004", "a011", T0 + 3600, 250, 30),
                 # today, for a running contest: a002 the shorter calls
-                _record("0101", "a002", time.time() - 3600, 200, 20),
-                _record("0102", "a003", time.time() - 3600, 500, 20),
+                _record("0101", "a002", recent, 200, 20),
+                _record("0102", "a003", recent, 500, 20),
             ],
             source="people-e2e",
         )
@@ -341,7 +347,7 @@ def test_a_contest_started_on_the_team_page_shows_on_the_desk_and_the_wallboard(
     wall = lead.locator("#wall-contests")
     expect(wall.locator("h3")).to_contain_text("本周 AHT 赛")
     expect(wall.locator("tbody tr")).to_have_count(2)
-    # the 大屏's charts: today per half hour (a002's and a003's calls an hour ago), the
+    # the 大屏's charts: today per half hour (a002's and a003's calls earlier today), the
     # service level, the backlog, the reasons; no forecast from March's handful of calls
     charts = lead.locator("#wall-charts")
     expect(charts.locator("svg.wall-chart")).to_have_count(3)

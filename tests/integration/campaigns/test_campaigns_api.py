@@ -339,10 +339,11 @@ def test_a_dialled_call_connected_to_the_agent_pops_on_the_desk_and_the_agent_di
             f"/api/campaigns/records/{record.id}/result", json=body, headers=agent
         )
 
-    # 23:00 in Shanghai is outside the calling hours; yesterday is past; the year 9999 is too
-    # far ahead: 422 naming the field
+    # 23:00 in Shanghai (on a coming weekday) is outside the calling hours; a day gone by is
+    # past; the year 9999 is too far ahead: 422 naming the field
+    night = _next_weekday_at(datetime.now(UTC), hour_utc=15, minute=0)
     for refused, why in (
-        (datetime(2026, 12, 3, 15, 0, tzinfo=UTC), "outside the campaign's calling hours"),
+        (night, "outside the campaign's calling hours"),
         (datetime(2026, 12, 1, 3, 0, tzinfo=UTC), "ahead"),
         (datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-23))), "366 days"),
     ):
