@@ -62,6 +62,24 @@ def _frame(seq: int, ts: int, pt: int, payload: bytes, marker: bool = False) -> 
     return ethernet + ip + udp
 
 
+def answers_survey_when_asked(
+    key: str, *, from_s: float, until_s: float = 80.0, hz: float = 440.0
+) -> list[Key | Tone]:
+    """A caller who talks and presses ``key`` once a second from ``from_s`` on.
+
+    Keys belong to the conversation until the agent hangs up; the survey takes the first one
+    after it asks. So the caller rates the call a second at most after the survey listens,
+    instead of at a fixed moment past the slowest expected hang-up, and the call lasts as long
+    as the test's checks. Each second is 0.8 s of a tone of ``hz`` and the key at 0.85 s.
+    """
+    timeline: list[Key | Tone] = []
+    second = from_s
+    while second < until_s:
+        timeline += [Tone(second, 0.8, hz), Key(second + 0.85, key)]
+        second += 1.0
+    return timeline
+
+
 def write_timeline(path: Path, items: list[Key | Tone]) -> Path:
     """Write the timeline as an Ethernet pcap; packets sorted by time, one SSRC."""
     packets: list[tuple[float, int, int, bytes, bool]] = []  # time, ts, pt, payload, marker

@@ -19,13 +19,11 @@ from sqlalchemy.orm import Session
 
 from hotline.crm.service import create_customer
 from hotline.store.db import make_engine
-from hotline.telephony.media.prompts import generate_all
 
 from .telephony_peers import (
     HERE,
     BaresipAgent,
     VoiceServer,
-    require_tools,
     run_sipp,
     write_direct_flow,
     write_quick_center,
@@ -54,11 +52,11 @@ def _center(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def voice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServer, BaresipAgent]]:
-    require_tools()
+def voice(
+    tmp_path_factory: pytest.TempPathFactory, voice_prompts: Path
+) -> Iterator[tuple[VoiceServer, BaresipAgent]]:
     root = tmp_path_factory.mktemp("recognition")
-    prompts = root / "prompts"
-    generate_all(prompts)
+    prompts = voice_prompts
     phones = root / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
     center = _center(root / "center.yaml")
@@ -87,7 +85,7 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServe
         registrar_port=server.sip_port,
         voice=prompts / "en" / "welcome.wav",
         slot=5,
-        talk_s=4.0,
+        talk_s=2.5,
     )
     agent.start()
     server.wait_for(lambda events: any(e["kind"] == "agent_state" for e in events))
@@ -110,8 +108,9 @@ def test_a_vip_caller_jumps_the_queue_and_hears_the_agents_number(
     voice: tuple[VoiceServer, BaresipAgent], tmp_path: Path
 ) -> None:
     server, _agent = voice
-    # One sipp, three calls a second apart, one calling number each (sipp's -inf file): the
-    # first reaches the (only) agent; the next two wait, the regular caller first.
+    # One sipp, three calls half a second apart, one calling number each (sipp's -inf file):
+    # the first reaches the (only) agent, who talks 2.5 s; the next two wait, the regular
+    # caller first.
     numbers = tmp_path / "numbers.csv"
     numbers.write_text("SEQUENTIAL\n13800000101;\n13800000102;\n" + VIP_NUMBER + ";\n")
     result = run_sipp(
@@ -119,7 +118,7 @@ def test_a_vip_caller_jumps_the_queue_and_hears_the_agents_number(
         server.sip_port,
         tmp_path / "sipp",
         calls=3,
-        rate=1.0,
+        rate=2.0,
         timeout_s=60,
         extra=["-inf", str(numbers)],
     )

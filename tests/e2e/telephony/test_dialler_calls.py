@@ -27,9 +27,8 @@ from sqlalchemy.exc import OperationalError
 from hotline.campaigns import service as campaigns
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.campaigns import CampaignAttempt, CampaignRecord
-from hotline.telephony.media.prompts import generate_all
 
-from .telephony_peers import BaresipAgent, VoiceServer, free_port, port_block, require_tools
+from .telephony_peers import BaresipAgent, VoiceServer, free_port, port_block
 
 
 def _pause(factory: Any, campaign_id: int) -> None:
@@ -60,11 +59,11 @@ ANSWERS, BUSY, SILENT, HANGS_UP, LISTED = (f"1380000000{d}" for d in range(1, 6)
 
 
 @pytest.fixture
-def dialler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServer, int, Path]]:
-    require_tools()
+def dialler(
+    tmp_path_factory: pytest.TempPathFactory, voice_prompts: Path
+) -> Iterator[tuple[VoiceServer, int, Path]]:
     root = tmp_path_factory.mktemp("dialler")
-    prompts = root / "prompts"
-    generate_all(prompts)
+    prompts = voice_prompts
     phones = root / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
     customer_port = free_port()
@@ -208,11 +207,11 @@ def test_progressive_campaign_dials_customers_first_and_keeps_each_result(
 
 
 @pytest.fixture
-def predictive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServer, int, Path]]:
-    require_tools()
+def predictive(
+    tmp_path_factory: pytest.TempPathFactory, voice_prompts: Path
+) -> Iterator[tuple[VoiceServer, int, Path]]:
     root = tmp_path_factory.mktemp("predictive")
-    prompts = root / "prompts"
-    generate_all(prompts)
+    prompts = voice_prompts
     phones = root / "phones.yaml"
     phones.write_text(
         "".join(f"- {{agent: a00{i}, user: '100{i}', password: 'pw{i}'}}\n" for i in (1, 2, 3))

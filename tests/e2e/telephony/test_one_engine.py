@@ -36,19 +36,19 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from hotline.store.db import make_engine, make_session_factory
+from hotline.identity import service as identity
+from hotline.store.db import make_engine, make_session_factory, session_scope
+from hotline.store.migrate import upgrade
 from hotline.store.models.core import AuditEntry, ContactEventRow
 from hotline.telephony.media.g711 import Law, decode
-from hotline.telephony.media.prompts import generate_all
 from hotline.telephony.media.recording import Stream, find_pcap, read_rtp_streams
 from hotline.telephony.server import SAMPLE_CENTER
-from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
+from tests.e2e.telephony.rtp_pcap import Key, Tone, answers_survey_when_asked, write_timeline
 from tests.e2e.telephony.telephony_peers import (
     HERE,
     BaresipAgent,
     free_port,
     port_block,
-    require_tools,
     sip_request,
     sipp_command,
     write_open_flow,
@@ -120,18 +120,6 @@ class Platform:
             engine.dispose()
 
 
-def _hotline(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "hotline.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 @contextmanager
 def serve_sip(
     root: Path,
@@ -194,12 +182,12 @@ def serve_sip(
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, BaresipAgent]]:
-    require_tools()
+def platform(
+    tmp_path_factory: pytest.TempPathFactory, voice_prompts: Path
+) -> Iterator[tuple[Platform, BaresipAgent]]:
     root = tmp_path_factory.mktemp("one-engine")
     home = root / "home"
-    prompts = root / "prompts"
-    generate_all(prompts)
+    prompts = voice_prompts
     phones = root / "phones.yaml"
     phones.write_text(
         f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n"
@@ -210,24 +198,34 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         **os.environ,
         "HOTLINE_HOME": str(home),
         "HOTLINE_SECRET_KEY": "e2e-one-engine",
-        "HOTLINE_ADMIN_PASSWORD": "admin-secret-1",
     }
     env.pop("HOTLINE_DATABASE_URL", None)
-    _hotline(env, "init")
-    _hotline(env, "users", "add", "boss", "--roles", "supervisor", "--password", PASSWORD)
-    for agent_id in ("a001", "a006"):
-        _hotline(
-            env,
-            "users",
-            "add",
-            agent_id,
-            "--roles",
-            "agent",
-            "--password",
-            PASSWORD,
-            "--agent-id",
-            agent_id,
-        )
+    # The schema and the users straight into the server's database, as ``hotline init`` and
+    # ``hotline users add`` do (each of their runs spent seconds on the CLI's start-up; their
+    # own tests are test_users_cli.py), the passwords hashed at the suite's cheapest (the root
+    # conftest): every sign-in to the server below verifies at that cost.
+    home.mkdir()
+    engine = make_engine(f"sqlite:///{home / 'hotline.db'}")
+    try:
+        upgrade(engine)
+        with session_scope(make_session_factory(engine)) as session:
+            identity.create_user(  # ``init``'s admin: the supervision test adds a team lead
+                session, username="admin", password="admin-secret-1", roles=["admin"], actor="e2e"
+            )
+            identity.create_user(
+                session, username="boss", password=PASSWORD, roles=["supervisor"], actor="e2e"
+            )
+            for agent_id in ("a001", "a006"):
+                identity.create_user(
+                    session,
+                    username=agent_id,
+                    password=PASSWORD,
+                    roles=["agent"],
+                    agent_id=agent_id,
+                    actor="e2e",
+                )
+    finally:
+        engine.dispose()
     trunk_port = free_port()
     trunk = ("--trunk", f"sip:{{number}}@127.0.0.1:{trunk_port}")
     with serve_sip(root, env, phones=phones, prompts=prompts, rtp_slot=4, extra=trunk) as served:
@@ -368,7 +366,7 @@ def test_the_desk_controls_the_phone_call_routed_by_the_same_engine(
     caller = _caller(
         server,
         tmp_path,
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 13.0, 440.0), Key(16.0, "4")],
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 2.5), *answers_survey_when_asked("4", from_s=6)],
         scenario="caller_ivr_queue_survey.xml",
         timeout_s=45,
     )
@@ -464,12 +462,12 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     second = server.second
     assert second is not None
     agent.talk_s = 60.0  # a001 does not hang up; the transfer takes them off the call
-    second.talk_s = 9.0  # a006 ends the call, some seconds after taking it over
+    second.talk_s = 7.0  # a006 ends the call, some seconds after taking it over
     _available(desk, "a001", 15, "a001 available")
     caller = _caller(
         server,
         tmp_path,
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 14.0, 440.0), Key(21.0, "5")],
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 2.5), *answers_survey_when_asked("5", from_s=6)],
         scenario="caller_ivr_queue_survey.xml",
         timeout_s=50,
     )

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from hotline.campaigns import service as campaigns
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.core import AuditEntry
-from hotline.telephony.media.prompts import generate_all
 
 from .telephony_peers import (
     BaresipAgent,
@@ -28,18 +27,17 @@ from .telephony_peers import (
     free_port,
     originate,
     port_block,
-    require_tools,
 )
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def outbound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServer, int, Path]]:
-    require_tools()
+def outbound(
+    tmp_path_factory: pytest.TempPathFactory, voice_prompts: Path
+) -> Iterator[tuple[VoiceServer, int, Path]]:
     root = tmp_path_factory.mktemp("outbound")
-    prompts = root / "prompts"
-    generate_all(prompts)
+    prompts = voice_prompts
     phones = root / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
     customer_port = free_port()

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.telephony.media.prompts import generate_all
-
-from .telephony_peers import HERE, VoiceServer, port_block, require_tools, run_sipp
+from .telephony_peers import HERE, VoiceServer, port_block, run_sipp
 
 pytestmark = pytest.mark.e2e
 
@@ -25,11 +23,8 @@ CALLERS = 40
 
 
 @pytest.fixture(scope="module")
-def prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_tools()
-    folder = tmp_path_factory.mktemp("prompts")
-    generate_all(folder)
-    return folder
+def prompts(voice_prompts: Path) -> Path:
+    return voice_prompts
 
 
 def _sip_alarms(events: list[dict[str, object]]) -> list[dict[str, object]]:

@@ -27,17 +27,15 @@ from hotline.store.models.core import ContactEventRow
 from hotline.store.models.telephony import Recording
 from hotline.surveys import service as surveys
 from hotline.telephony.media.g711 import ulaw_to_linear
-from hotline.telephony.media.prompts import generate_all
 from hotline.telephony.media.rtpengine import RtpengineProcess
 
-from .rtp_pcap import Key, Tone, write_timeline
+from .rtp_pcap import Key, Tone, answers_survey_when_asked, write_timeline
 from .telephony_peers import (
     HERE,
     BaresipAgent,
     VoiceServer,
     free_port,
     port_block,
-    require_tools,
     run_sipp,
     sip_request,
 )
@@ -46,11 +44,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def voice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VoiceServer, BaresipAgent]]:
-    require_tools()
+def voice(
+    tmp_path_factory: pytest.TempPathFactory, voice_prompts: Path
+) -> Iterator[tuple[VoiceServer, BaresipAgent]]:
     root = tmp_path_factory.mktemp("voice")
-    prompts = root / "prompts"
-    generate_all(prompts)
+    prompts = voice_prompts
     phones = root / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
     server = VoiceServer(workdir=root / "server", prompts=prompts, phones=phones, slot=0)
@@ -139,7 +137,8 @@ def test_call_through_ivr_queue_agent_recording_and_survey(
     before = len(server.events())
     pcap = write_timeline(
         tmp_path / "caller.pcap",
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 11.0, 440.0), Key(14.5, "4")],
+        # English, installation; talks; rates 4 as soon as the survey asks
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 2.5), *answers_survey_when_asked("4", from_s=6)],
     )
     scenario = tmp_path / "caller.xml"
     template = (HERE / "caller_ivr_queue_survey.xml").read_text()
@@ -254,7 +253,7 @@ def test_agent_puts_the_caller_on_hold_and_resumes(
     before = len(server.events())
     pcap = write_timeline(
         tmp_path / "caller.pcap",
-        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 11.0, 440.0), Key(15.5, "5")],
+        [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 2.5), *answers_survey_when_asked("5", from_s=6)],
     )
     scenario = tmp_path / "caller.xml"
     template = (HERE / "caller_ivr_queue_survey.xml").read_text()
@@ -288,10 +287,10 @@ def test_agent_puts_the_caller_on_hold_and_resumes(
     assert server.alive()
 
 
-def test_agent_blind_transfers_with_refer_to_another_agent(tmp_path: Path) -> None:
-    require_tools()
-    prompts = tmp_path / "prompts"
-    generate_all(prompts)
+def test_agent_blind_transfers_with_refer_to_another_agent(
+    tmp_path: Path, voice_prompts: Path
+) -> None:
+    prompts = voice_prompts
     phones = tmp_path / "phones.yaml"
     # the two agents of the sample center who speak English (the caller picks English)
     phones.write_text(
@@ -330,7 +329,12 @@ def test_agent_blind_transfers_with_refer_to_another_agent(tmp_path: Path) -> No
         )
         pcap = write_timeline(
             tmp_path / "caller.pcap",
-            [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 12.0, 440.0), Key(16.0, "3")],
+            [
+                Key(0.5, "2"),
+                Key(3.0, "2"),
+                Tone(3.5, 2.5),
+                *answers_survey_when_asked("3", from_s=6),
+            ],
         )
         scenario = tmp_path / "caller.xml"
         template = (HERE / "caller_ivr_queue_survey.xml").read_text()
@@ -464,10 +468,10 @@ def test_malformed_sip_does_not_crash_the_server(voice: tuple[VoiceServer, Bares
     assert responses >= 20, responses
 
 
-def test_media_server_down_gives_503_and_alarm_then_recovers(tmp_path: Path) -> None:
-    require_tools()
-    prompts = tmp_path / "prompts"
-    generate_all(prompts)
+def test_media_server_down_gives_503_and_alarm_then_recovers(
+    tmp_path: Path, voice_prompts: Path
+) -> None:
+    prompts = voice_prompts
     phones = tmp_path / "phones.yaml"
     phones.write_text("- {agent: a009, user: '1009', password: 'x'}\n")
     server = VoiceServer(
