@@ -312,6 +312,12 @@ def load_flow(path: Path) -> Flow:
     return Flow.model_validate(load_yaml(path.read_text(encoding="utf-8"), source=str(path)))
 
 
+def _warm_up_converter() -> None:
+    """Nothing to do: the recording converter's process runs it at the server's start, so it
+    has spawned and imported this module before the first recording is handed to it."""
+    from hotline.telephony.media import recording  # noqa: F401
+
+
 def convert_recording(raw_dir: Path, out_dir: Path, contact_id: str) -> Mapping[str, Any] | None:
     """Turn rtpengine's pcap of a call into ``<out_dir>/<contact>.wav``; summary for the log."""
     pcap = None
@@ -513,6 +519,8 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
     # one worker process decodes recordings, away from the loop and sippy's thread
     # ("spawn": forking a process that already runs sippy's thread could copy held locks)
     converters = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    # spawned and warmed now, not at the first hang-up (which waited 7-11 s for it to start)
+    converters.submit(_warm_up_converter)
     center = CallCenter(
         settings=CallCenterSettings(
             flow=options.flow,
