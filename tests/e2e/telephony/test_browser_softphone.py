@@ -126,18 +126,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         )
         second.start()
         try:
-            a006 = server.client("a006", PASSWORD)  # on a break until consulted
-            try:
-                _wait(
-                    lambda: a006.get("/api/live/agents/a006").json()["state"] == "available",
-                    15,
-                    "a006 available after the phone registered",
-                )
-                a006.post(
-                    "/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"}
-                )
-            finally:
-                a006.close()
+            server.park_on_break("a006", 15)  # until consulted
             server.second = second
             yield server, ws_port
         finally:

@@ -103,6 +103,22 @@ class Platform:
     second: BaresipAgent | None = None  # a006's phone
     supervisor: BaresipAgent | None = None  # boss's phone, keeping what it hears
 
+    def park_on_break(self, agent: str, timeout_s: float) -> None:
+        """Once ``agent``'s phone has registered (available), put them on a break: they stay
+        out of the queue until a test asks for them (a consult)."""
+        client = self.client(agent)
+        try:
+            _wait(
+                lambda: client.get(f"/api/live/agents/{agent}").json()["state"] == "available",
+                timeout_s,
+                f"{agent} available after the phone registered",
+            )
+            client.post(
+                f"/api/live/agents/{agent}/state", json={"state": "not_ready", "reason": "break"}
+            )
+        finally:
+            client.close()
+
     def client(self, username: str = "a001", password: str = PASSWORD) -> httpx.Client:
         client = httpx.Client(base_url=self.url, timeout=10)
         token = client.post(
@@ -267,19 +283,7 @@ def platform(
         supervisor.start()
         server.supervisor = supervisor
         try:
-            # a006 stays on a break until the consult test needs them
-            a006 = server.client("a006")
-            try:
-                _wait(
-                    lambda: a006.get("/api/live/agents/a006").json()["state"] == "available",
-                    10,
-                    "a006 available after the phone registered",
-                )
-                a006.post(
-                    "/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"}
-                )
-            finally:
-                a006.close()
+            server.park_on_break("a006", 10)  # until the consult test needs them
             server.second = second
             yield server, agent
         finally:
