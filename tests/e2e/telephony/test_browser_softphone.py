@@ -455,10 +455,11 @@ def test_a_supervisor_coaches_a_browser_agent_on_its_coach_line(
         phases: list[tuple[str, float, int]] = []  # name, wall-clock start, samples dumped
 
         def phase(name: str) -> None:
-            """Mark ``name`` begun, then let two and a half seconds of it be heard."""
+            """Mark ``name`` begun, then let two seconds of it be heard (the first to let the
+            media move, the second to check)."""
             phases.append((name, time.time(), dumped() // 2))
             mark = in_page()
-            _wait(lambda: in_page() >= mark + 25, 15, f"{name} heard in the page")
+            _wait(lambda: in_page() >= mark + 20, 15, f"{name} heard in the page")
 
         started = boss.post(route, json={"mode": "listen"})
         assert started.status_code == 201, started.text
