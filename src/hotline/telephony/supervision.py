@@ -22,14 +22,41 @@ hears in the mode (:data:`hotline.telephony.media.g711.HEARS`), decoded, added, 
   fork is needed: both parties' voices already come through the mixer. The caller's phone
   is never re-INVITEd. When the session ends the direct path is given back — rtpengine's
   agent side answered with the agent's phone again, the phone re-INVITEd back onto it —
-  before the mixer's ports close. A browser agent (WebRTC, DTLS-SRTP) can only be listened
-  to: the mixer speaks plain RTP.
+  before the mixer's ports close.
+* **Whisper and barge on an agent at the browser softphone: the coach line.** The browser's
+  media is DTLS-SRTP, whose session belongs to the caller's relay (rtpengine 10.5 signs
+  every call with one certificate: a browser offered another relay keeps its old session
+  and the new relay never gets keys — the consult line's problem,
+  :mod:`hotline.telephony.consult`), so its call cannot be taken through the mixer. Instead
+  the server rings the browser a second call, the *coach line*, offered WebRTC by a relay
+  of its own (``<contact>~coach``) whose other side is the mixer's ``agent`` port; the
+  softphone takes it by itself and mixes with WebAudio: the agent hears the supervisor
+  beside the caller; the line carries the agent's microphone and the caller to the
+  supervisor; in barge the caller's call carries the microphone and the supervisor (the
+  sender's track replaced by the mix), in whisper the microphone alone. The mixer only joins
+  the supervisor's phone and the line (:data:`~hotline.telephony.media.g711.COACH_LINE_HEARS`).
+  The caller's relay and the browser's own call are never touched, so hold, the recording
+  (which holds what the browser sends the caller: a barge is recorded) and mute go on as
+  before; mute silences the microphone's own track, which feeds every mix, so neither the
+  caller nor the supervisor hears a muted agent (a barging supervisor stays heard by the
+  caller). The fork goes on until the line talks, so the supervisor hears the call while
+  the browser sets it up. The browser learns the mode from the desk's live ``coached``
+  message (the one that draws the "being coached" notice); until told it whispers — the
+  safe side, a caller never hears a supervisor they were not meant to. The line hung up,
+  its relay deleted, the browser's call sends the microphone again: back to listen, and
+  at every end. A browser that refuses the line (it is consulting) or hangs it up ends
+  the session.
 
-Why mix here: rtpengine 10.5 forks media but cannot mix (its mixing arrived in later
-versions; ``play media`` and ``block media`` replace a stream, they do not add one), and a
-browser mixer would need the supervisor on a WebRTC page. G.711 needs no codec library;
-three streams of 50 frames a second are a few hundred microseconds of numpy a second, so
-the mixer runs on the voice server's own asyncio loop.
+Why mix here — and in the browser for a browser agent. rtpengine 10.5 forks media but
+cannot mix (its mixing arrived in later versions; ``play media`` and ``block media`` replace
+a stream, they do not add one). A desk phone's leg is plain RTP, so a G.711 mixer on the
+voice server's own asyncio loop serves it: G.711 needs no codec library, and three streams
+of 50 frames a second are a few hundred microseconds of numpy a second. A browser's leg
+cannot reach that mixer without a new DTLS session (the consult line's problem), and the
+browser already has every stream its agent hears and sends, so it adds them itself; the
+supervisor hears the browser's own mix (its microphone and the caller) through the coach
+line rather than rtpengine's fork, which in barge would carry the supervisor's own voice
+back to them, a fraction of a second late.
 
 A running session changes mode as ChanSpy's DTMF keys change it (:meth:`Supervisions.switch`):
 between whisper and barge only the mixer's table changes; from listen to whisper or barge
@@ -83,6 +110,12 @@ FRAME_S = FRAME_SAMPLES / 8000  # one G.711 frame: 20 ms
 #: Frames kept per party between two ticks: more is delay; a late burst drops the oldest.
 JITTER_FRAMES = 5
 FORKED = (CALLER, AGENT)  # the call's two parties, as the relay tags them
+#: A browser agent's coach line: how long it may take to answer (the softphone answers by
+#: itself, so this is the browser's WebRTC set-up), the From user it is known by, and its
+#: relay's two sides.
+COACH_LINE_RING_S = 10.0
+COACH_LINE_CALLER = "hotline-coach"
+MIXER_SIDE, BROWSER_SIDE = "mixer", "browser"
 
 
 class SupervisionRefused(TransferRefused):
@@ -125,6 +158,9 @@ class Mixer:
 
     host: str
     mode: Mode = "listen"
+    #: Whisper, barge on a browser agent: the ``agent`` port is the browser's coach line,
+    #: which carries the agent and the caller mixed (:data:`COACH_LINE_HEARS`).
+    coach_line: bool = False
     frames_in: int = 0
     frames_out: int = 0
     _transports: dict[str, asyncio.DatagramTransport] = field(default_factory=dict)
@@ -190,7 +226,8 @@ class Mixer:
             return
         newest = {party: queue.popleft() for party, queue in self._queues.items() if queue}
         for party, output in self._outputs.items():
-            frames = [newest[source] for source in heard_by(self.mode, party) if source in newest]
+            sources = heard_by(self.mode, party, coach_line=self.coach_line)
+            frames = [newest[source] for source in sources if source in newest]
             output.seq += 1
             output.timestamp += FRAME_SAMPLES
             packet = rtp_packet(
@@ -239,9 +276,21 @@ class Session:
     #: rtpengine's agent side the phone was on before (given back at the end).
     agent_leg: str | None = None
     relay_sdp: str | None = None
+    #: An agent on the browser softphone (WebRTC): coached through the coach line.
+    browser: bool = False
+    #: Whisper and barge on a browser: the coach line's leg while it rings or talks, whether
+    #: its relay (:attr:`relay`) was made, and the browser's answer once it comes.
+    line: str = ""
+    line_relay: bool = False
+    line_answer: asyncio.Future[str] | None = field(default=None, repr=False, compare=False)
     #: Held while the session's media moves (connecting, switching mode, ending), so the
     #: moves run one after another and each finds the media where the last one left it.
     moving: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
+
+    @property
+    def relay(self) -> str:
+        """The coach line's rtpengine call: the browser on one side, the mixer on the other."""
+        return f"{self.contact_id}~coach"
 
     @property
     def coaching(self) -> bool:
@@ -269,6 +318,7 @@ class Supervisions:
         self.host = host
         self.by_contact: dict[str, Session] = {}
         self._by_leg: dict[str, Session] = {}
+        self._by_line: dict[str, Session] = {}  # browsers' coach lines
         self._legs = itertools.count(1)
         self._updating: dict[str, Session] = {}  # agent legs with a re-INVITE of ours out
         #: Told ``(session, reason)`` when a session ends (the web server audits it).
@@ -281,9 +331,9 @@ class Supervisions:
         self.switched: list[Callable[[Session, Mode], None]] = []
 
     def owns(self, leg: str) -> bool:
-        """Whether ``leg`` is a supervisor's phone leg, or an agent's leg answering our
-        re-INVITE."""
-        return leg in self._by_leg or leg in self._updating
+        """Whether ``leg`` is a supervisor's phone leg, a browser's coach line, or an agent's
+        leg answering our re-INVITE."""
+        return leg in self._by_leg or leg in self._by_line or leg in self._updating
 
     def coaching(self, agent_id: str) -> Session | None:
         """The connected whisper or barge session on ``agent_id``'s call, if any: what the
@@ -311,9 +361,6 @@ class Supervisions:
             raise SupervisionRefused(f"{contact_id} is not a call connected to an agent") from None
         if call.agent_id is None:
             raise SupervisionRefused(f"{contact_id} is not a call connected to an agent")
-        if mode != "listen" and call.webrtc:
-            # the browser's media is DTLS-SRTP, which only rtpengine speaks: the mixer cannot
-            raise SupervisionRefused(f"{mode} needs the agent on a SIP phone, not the browser")
         current = self.by_contact.get(contact_id)
         if current is not None:
             raise SupervisionRefused(f"{current.supervisor} already supervises {contact_id}")
@@ -324,6 +371,7 @@ class Supervisions:
             mode=mode,
             leg=f"sv-{next(self._legs)}",
             started_at=self.center.clock.now(),
+            browser=call.webrtc,
         )
         self.by_contact[contact_id] = session
         self._by_leg[session.leg] = session
@@ -349,8 +397,7 @@ class Supervisions:
 
         The media moves in the background (:attr:`switched` is told when it has); while the
         phone still rings, the new mode is simply the one it connects in. Raises
-        :class:`SupervisionRefused` when nobody supervises the call, or whisper or barge is
-        asked of an agent on the browser phone.
+        :class:`SupervisionRefused` when nobody supervises the call.
         """
         session = self.by_contact.get(contact_id)
         if session is None:
@@ -358,10 +405,6 @@ class Supervisions:
         previous = session.mode
         if mode == previous:
             return previous
-        if mode != "listen":
-            call = self.center.calls.get(contact_id)
-            if call is not None and call.webrtc:
-                raise SupervisionRefused(f"{mode} needs the agent on a SIP phone, not the browser")
         session.mode = mode
         self.center.spawn(self._switch(session, previous))
         return previous
@@ -389,7 +432,13 @@ class Supervisions:
     def answered(self, leg: str, sdp: str) -> None:
         """The supervisor's phone answered: fork the call's media to the mixer (listen), or
         take the agent's leg through it (whisper, barge). Or the agent's phone answered our
-        re-INVITE: the mixer sends to where it says."""
+        re-INVITE: the mixer sends to where it says. Or the agent's browser took its coach
+        line."""
+        line = self._by_line.get(leg)
+        if line is not None:
+            if line.line_answer is not None and not line.line_answer.done():
+                line.line_answer.set_result(sdp)
+            return
         moved = self._updating.pop(leg, None)
         if moved is not None:
             current = self.by_contact.get(moved.contact_id) is moved
@@ -407,12 +456,19 @@ class Supervisions:
         self.center.spawn(self._connect(session, sdp))
 
     def is_supervisor_leg(self, leg: str) -> bool:
-        """Whether ``leg`` is a supervisor's phone leg (not an agent's we re-INVITEd)."""
-        return leg in self._by_leg
+        """Whether ``leg`` is a leg a session dialled — a supervisor's phone, a browser's
+        coach line — (not an agent's we re-INVITEd)."""
+        return leg in self._by_leg or leg in self._by_line
 
     def failed(self, leg: str, code: int) -> None:
         """The supervisor's phone was busy or refused; or the agent's phone refused our
-        re-INVITE (the session ends, the direct path is restored)."""
+        re-INVITE (the session ends, the direct path is restored); or the agent's browser
+        refused its coach line (the session ends: the caller's call never moved)."""
+        line = self._by_line.pop(leg, None)
+        if line is not None:
+            line.line = ""
+            self._end(line, f"coach_line_sip_{code}")
+            return
         moved = self._updating.pop(leg, None)
         if moved is not None:
             self._end(moved, f"agent_phone_sip_{code}")
@@ -423,7 +479,13 @@ class Supervisions:
             self._end(session, f"sip_{code}")
 
     def hung_up(self, leg: str) -> None:
-        """The supervisor hung up their phone."""
+        """The supervisor hung up their phone, or the agent's browser its coach line (a page
+        reloaded or closed): the session ends."""
+        line = self._by_line.pop(leg, None)
+        if line is not None:
+            line.line = ""
+            self._end(line, "coach_line_hung_up")
+            return
         session = self._by_leg.pop(leg, None)
         if session is not None:
             session.leg = ""
@@ -470,23 +532,29 @@ class Supervisions:
 
     async def _arrange(self, session: Session) -> bool:
         """Put the media where ``session.mode`` wants it (called holding ``moving``):
-        listen — the agent's leg given back if it was taken, the call forked to the mixer;
-        whisper, barge — the fork ended if there was one, the agent's leg taken through the
-        mixer. False when the session ended meanwhile or the media could not move (the
-        session is then ended)."""
+        listen — the agent's leg given back if it was taken (a browser's coach line hung
+        up), the call forked to the mixer; whisper, barge — the fork ended if there was one,
+        the agent's leg taken through the mixer (a browser rung its coach line first).
+        False when the session ended meanwhile or the media could not move (the session is
+        then ended)."""
         mixer = session.mixer
         assert mixer is not None
         media = self.center.media
         try:
             if session.coaching:
+                if session.browser and not mixer.coach_line:
+                    # the supervisor goes on hearing the fork until the line talks
+                    await self._ring_coach_line(session, mixer)
                 if session.to_tag is not None:
                     to_tag, session.to_tag = session.to_tag, None
                     await media.unsubscribe(call=session.contact_id, to_tag=to_tag)
-                if session.agent_leg is None:
+                if not session.browser and session.agent_leg is None:
                     await self._take_agent_leg(session)
             else:
                 if session.agent_leg is not None:
                     await self._give_agent_leg_back(session, mixer)
+                if session.line_relay:
+                    await self._drop_coach_line(session, mixer)
                 if session.to_tag is None and self.by_contact.get(session.contact_id) is session:
                     await self._fork(session, mixer)
         except (MediaUnavailable, TransferRefused) as exc:
@@ -559,14 +627,80 @@ class Supervisions:
             self._updating[leg] = session
             self.center.sip.update(leg, relay_sdp)
 
+    async def _ring_coach_line(self, session: Session, mixer: Mixer) -> None:
+        """Whisper, barge on a browser agent: ring the browser its coach line.
+
+        The browser's call cannot be taken through the mixer (its DTLS-SRTP session belongs
+        to the caller's relay: rtpengine 10.5 has one certificate, so a browser offered
+        another relay keeps the old session and the new relay gets no keys — the consult
+        line's problem, :mod:`hotline.telephony.consult`). So the browser is rung a second
+        call, offered WebRTC by a relay of its own (:attr:`Session.relay`) whose other side
+        is the mixer's ``agent`` port; the softphone takes it by itself and mixes: it plays
+        the supervisor beside the caller, sends on the line its microphone and the caller,
+        and in barge sends the caller its microphone and the supervisor. The caller's relay
+        is not touched. Returns once the line talks; raises :class:`MediaUnavailable` when
+        the browser is not reachable or does not take the line in time.
+        """
+        call = self.center.connected(session.contact_id)
+        browser = call.browsers.get(call.agent_leg or "")
+        if browser is None:
+            raise MediaUnavailable("the agent's browser is not reachable for a coach line")
+        media = self.center.media
+        session.line_relay = True
+        offer = await media.offer(
+            call=session.relay,
+            from_tag=MIXER_SIDE,
+            sdp=audio_sdp(self.host, [mixer.port(AGENT)]),
+            webrtc=True,
+        )
+        if self.by_contact.get(session.contact_id) is not session:
+            return  # ended meanwhile: the ending deletes the relay
+        session.line = f"sc-{next(self._legs)}"
+        self._by_line[session.line] = session
+        answer = session.line_answer = asyncio.get_running_loop().create_future()
+        self.center.sip.dial(session.line, contact=browser, caller=COACH_LINE_CALLER, sdp=offer)
+        try:
+            line_sdp = await asyncio.wait_for(asyncio.shield(answer), COACH_LINE_RING_S)
+        except TimeoutError:
+            raise MediaUnavailable("the agent's browser did not take the coach line") from None
+        finally:
+            session.line_answer = None
+        if not line_sdp or self.by_contact.get(session.contact_id) is not session:
+            return  # ended while it rang
+        to_mixer = await media.answer(
+            call=session.relay, from_tag=MIXER_SIDE, to_tag=BROWSER_SIDE, sdp=line_sdp, webrtc=True
+        )
+        relay = _address_and_law(to_mixer)
+        if relay is None:
+            raise MediaUnavailable("the coach line has no G.711 audio")
+        mixer.coach_line = True
+        mixer.send_to(AGENT, to=relay[0], law=relay[1])
+
+    async def _drop_coach_line(self, session: Session, mixer: Mixer) -> None:
+        """Back to listen, or the end: the coach line hung up and its relay deleted (the
+        browser puts its own call back as it was)."""
+        mixer.coach_line = False
+        mixer.stop_sending(AGENT)
+        line, session.line = session.line, ""
+        if line:
+            self._by_line.pop(line, None)
+            with contextlib.suppress(RuntimeError):
+                self.center.sip.hang_up(line)
+        if session.line_relay:
+            session.line_relay = False
+            with contextlib.suppress(MediaUnavailable):
+                await self.center.media.delete(call=session.relay)
+
     async def _tear_down(self, session: Session) -> None:
         """An ended session's media, after any move still under way: the agent's leg given
-        back, the fork ended, the mixer closed."""
+        back (or a browser's coach line hung up), the fork ended, the mixer closed."""
         async with session.moving:
             mixer = session.mixer
             try:
                 if mixer is not None and session.agent_leg is not None:
                     await self._give_agent_leg_back(session, mixer)
+                if mixer is not None and session.line_relay:
+                    await self._drop_coach_line(session, mixer)
                 if session.to_tag is not None:
                     await self.center.media.unsubscribe(
                         call=session.contact_id, to_tag=session.to_tag
@@ -585,6 +719,13 @@ class Supervisions:
             self._by_leg.pop(session.leg, None)
             with contextlib.suppress(RuntimeError):
                 self.center.sip.hang_up(session.leg)
+        if session.line:  # a browser's coach line goes at once too (its relay after)
+            self._by_line.pop(session.line, None)
+            with contextlib.suppress(RuntimeError):
+                self.center.sip.hang_up(session.line)
+            session.line = ""
+        if session.line_answer is not None and not session.line_answer.done():
+            session.line_answer.set_result("")  # a coach line still ringing: stop waiting
         self.center.spawn(self._tear_down(session))
         log.info("supervision of %s ended: %s", session.contact_id, reason)
         _tell(self.listeners, session, reason)

@@ -14,13 +14,18 @@ the call. The call's capture then holds the browser's 1 kHz (and nothing of it w
 muted), the keys as RFC 4733 events from the browser, the caller's 440 Hz and a006's 700 Hz:
 the audio went browser → DTLS-SRTP → rtpengine → plain RTP and back, and the caller ended up
 talking with a006. The desk passes axe-core in zh-CN while the call is up (the panel's
-keypad, transfer and consult controls shown), and with the softphone idle in English.
+keypad, transfer and consult controls shown), and with the softphone idle in English. Last,
+a supervisor on a baresip phone (2,500 Hz) listens, whispers, barges and listens again on a
+browser agent's call: the browser is rung its coach line and mixes, and in each phase the
+browser (an AnalyserNode on what the page plays), the caller (rtpengine's capture) and the
+supervisor's phone (its recording) hear exactly whom ChanSpy says.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
@@ -55,7 +60,16 @@ from tests.e2e.telephony.telephony_peers import (
     require_tools,
     sipp_command,
 )
-from tests.e2e.telephony.test_one_engine import Platform, _wait, serve_sip
+from tests.e2e.telephony.test_one_engine import (
+    SUPERVISOR_HZ,
+    Platform,
+    _heard_by_caller,
+    _levels,
+    _supervised_caller,
+    _wait,
+    _wav_samples,
+    serve_sip,
+)
 from tests.e2e.web.accessibility import serious_violations
 from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS
 
@@ -77,6 +91,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
     phones.write_text(
         f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n"
         f"- {{agent: a006, user: '1006', password: '{PASSWORD}'}}\n"
+        f"- {{supervisor: boss, user: '2001', password: '{PASSWORD}'}}\n"  # the coaching test
     )
     env = {
         **os.environ,
@@ -103,6 +118,15 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
                     active=True,
                 )
             )
+        session.add(
+            User(
+                username="boss",
+                display_name="boss",
+                password_hash=hash_password(PASSWORD),
+                roles=["supervisor"],
+                active=True,
+            )
+        )
         session.commit()
     engine.dispose()
     ws_port = free_port(socket.SOCK_STREAM)
@@ -333,3 +357,219 @@ def test_the_desk_with_its_softphone_passes_axe_in_english(
     expect(page.locator("#sp-title")).to_contain_text("Softphone")
     expect(page.locator("#sp-status")).to_have_text("Ready for calls")
     assert serious_violations(page) == []
+
+
+#: What the desk's page plays (the caller's call and the coach line), measured in the page:
+#: every 100 ms the level in dB of each tone's FFT bin, with the wall-clock time.
+LISTEN_IN_PAGE = """() => {
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 4096;
+  analyser.smoothingTimeConstant = 0;
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  const level = (hz) => {
+    const i = Math.round(hz * analyser.fftSize / context.sampleRate);
+    return Math.max(bins[i - 1], bins[i], bins[i + 1]);
+  };
+  const joined = new Map();
+  window.heardInPage = [];
+  setInterval(() => {
+    for (const id of ['sp-audio', 'sp-coach-audio']) {
+      const stream = document.getElementById(id).srcObject;
+      if (stream && joined.get(id) !== stream) {
+        context.createMediaStreamSource(stream).connect(analyser);
+        joined.set(id, stream);
+      }
+    }
+    analyser.getFloatFrequencyData(bins);
+    window.heardInPage.push([Date.now() / 1000, level(440), level(1000), level(2500)]);
+  }, 100);
+  return context.resume();
+}"""
+
+
+def test_a_supervisor_coaches_a_browser_agent_on_its_coach_line(
+    platform: tuple[Platform, int], chromium: Any, tmp_path: Path
+) -> None:
+    """ChanSpy's modes on an agent at the browser softphone, switched on one call without
+    hanging anyone up: listen, whisper, barge (with the agent muted a while), listen,
+    whisper, and stopped from the wallboard. The browser is rung its coach line and mixes;
+    in each phase, what the page plays (an AnalyserNode), what the caller was sent (the
+    capture) and what the supervisor's phone heard hold each tone exactly where ChanSpy
+    says; stopping gives the caller the browser's microphone back. The desk passes axe
+    while coached."""
+    from playwright.sync_api import expect
+
+    server, _ = platform
+    root = tmp_path / "boss"
+    root.mkdir()
+    voice = root / "boss.wav"
+    beep(voice, hz=SUPERVISOR_HZ, seconds=60.0, rate=8000)
+    phone = BaresipAgent(
+        workdir=root,
+        user="2001",
+        password=PASSWORD,
+        registrar_port=server.sip_port,
+        voice=voice,
+        slot=2,
+        talk_s=120.0,  # the session is stopped from the wallboard
+        heard_dir=root / "heard",
+    )
+    (root / "heard").mkdir()
+    phone.start()
+    boss, a001, a006 = server.client("boss"), server.client("a001"), server.client("a006")
+    caller = None
+    try:
+        # a006 (free after the first test's transfer, or on the fixture's break) on a break:
+        # the call goes to a001, whose page opened last holds the registration
+        _wait(
+            lambda: a006.get("/api/live/agents/a006").json()["state"] in ("available", "not_ready"),
+            20,
+            "a006 free",
+        )
+        a006.post("/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"})
+        page = _desk(chromium, server.url, locale="zh-CN")  # under the desk's own CSP
+        card = page.locator("#softphone-card")
+        expect(card).to_have_attribute("data-status", "registered", timeout=15_000)
+        _wait(
+            lambda: a001.get("/api/live/agents/a001").json()["state"] == "available",
+            20,
+            "a001 available",
+        )
+        caller = _supervised_caller(server, tmp_path)
+        expect(card).to_have_attribute("data-call", "ringing", timeout=20_000)
+        page.click("#sp-answer")
+        expect(card).to_have_attribute("data-call", "talking")
+        page.evaluate(LISTEN_IN_PAGE)
+        contact = _wait(
+            lambda: page.locator("#desk").get_attribute("data-contact"), 10, "the desk's call"
+        )
+        route = f"/api/live/calls/{contact}/supervise"
+
+        def dumped() -> int:  # what the supervisor's phone heard so far, in samples
+            return sum(max(0, p.stat().st_size - 44) for p in root.glob("heard/dump-*-dec.wav"))
+
+        def in_page() -> int:
+            return int(page.evaluate("() => window.heardInPage.length"))
+
+        phases: list[tuple[str, float, int]] = []  # name, wall-clock start, samples dumped
+
+        def phase(name: str) -> None:
+            """Mark ``name`` begun, then let two seconds of it be heard (the first to let the
+            media move, the second to check)."""
+            phases.append((name, time.time(), dumped() // 2))
+            mark = in_page()
+            _wait(lambda: in_page() >= mark + 20, 15, f"{name} heard in the page")
+
+        started = boss.post(route, json={"mode": "listen"})
+        assert started.status_code == 201, started.text
+        _wait(lambda: "CALL_ESTABLISHED" in phone.types(), 15, "the supervisor's phone answering")
+        _wait(
+            lambda: any(
+                s["connected"] for s in boss.get("/api/live/supervisions").json()["sessions"]
+            ),
+            10,
+            "the session connected",
+        )
+        phase("listen")
+        assert boss.patch(route, json={"mode": "whisper"}).status_code == 200
+        expect(card).to_have_attribute("data-coached", "whisper", timeout=15_000)
+        expect(page.locator("#coached")).to_be_visible()
+        phase("whisper")
+        assert serious_violations(page, under_csp=True) == []  # the desk while coached
+        assert boss.patch(route, json={"mode": "barge"}).status_code == 200
+        expect(card).to_have_attribute("data-coached", "barge", timeout=10_000)
+        phase("barge")
+        page.click("#sp-mute")
+        expect(page.locator("#sp-muted")).to_be_visible()
+        phase("barge, agent muted")
+        page.click("#sp-unmute")
+        expect(page.locator("#sp-muted")).to_be_hidden()
+        assert boss.patch(route, json={"mode": "listen"}).status_code == 200
+        expect(card).not_to_have_attribute("data-coached", re.compile("."), timeout=10_000)
+        phase("listen again")
+        assert boss.patch(route, json={"mode": "whisper"}).status_code == 200
+        expect(card).to_have_attribute("data-coached", "whisper", timeout=15_000)
+        assert boss.delete(route).status_code == 200  # stopped while coached
+        expect(card).not_to_have_attribute("data-coached", re.compile("."), timeout=10_000)
+        expect(page.locator("#coached")).to_be_hidden()
+        phase("stopped")
+        phases.append(("", time.time(), dumped() // 2))
+        assert phone.types().count("CALL_ESTABLISHED") == 1  # one call of the supervisor's
+        _wait(lambda: "CALL_CLOSED" in phone.types(), 10, "the supervisor's phone hung up")
+        expect(card).to_have_attribute("data-call", "talking")  # nobody else hung up
+        page.click("#sp-hangup")
+        out, err = caller.communicate(timeout=60)  # the survey, then the platform's BYE
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+        heard_in_page = page.evaluate("() => window.heardInPage")
+        page.context.close()
+    finally:
+        if caller is not None and caller.poll() is None:
+            caller.kill()
+            caller.communicate(timeout=10)
+        for client in (boss, a001, a006):
+            client.close()
+        phone.stop()
+
+    pcap = _wait(
+        lambda: find_pcap(server.home / "telephony/rtpengine/recordings-raw", contact),
+        20,
+        "the call's capture",
+    )
+    _wait(
+        lambda: [r for r in server.events() if r.contact_id == contact and r.kind == "finished"],
+        30,
+        "the call finished",
+    )
+    streams = read_rtp_streams(pcap)
+    supervisor_heard = _wav_samples(sorted(root.glob("heard/dump-*-dec.wav")))
+    table = {}
+    for (name, at, sample), (_, until, until_sample) in itertools.pairwise(phases):
+        # from a second after the switch (the media moving) to the next
+        page_db = [row for row in heard_in_page if at + 1.0 <= row[0] < until]
+        by_browser = {
+            hz: float(np.median([row[i] for row in page_db]))
+            for i, hz in enumerate((CALLER_HZ, BROWSER_HZ, SUPERVISOR_HZ), start=1)
+        }
+        by_caller = _levels(_heard_by_caller(streams, at + 1.0, until))
+        heard = supervisor_heard[sample + 8000 : until_sample]
+        by_supervisor = _levels(heard) if len(heard) else {}  # (none once stopped)
+        table[name] = (by_browser, by_caller, by_supervisor)
+    print("\nwho heard what: the page in dB, the caller and the supervisor in amplitude")
+    for name, (b, c, v) in table.items():
+        print(
+            f"{name:19} page 440 {b[CALLER_HZ]:6.1f} 2500 {b[SUPERVISOR_HZ]:6.1f} | caller 1000"
+            f" {c[BROWSER_HZ]:5.0f} 2500 {c[SUPERVISOR_HZ]:5.0f} | supervisor"
+            f" 440 {v.get(CALLER_HZ, 0):5.0f} 1000 {v.get(BROWSER_HZ, 0):5.0f}"
+            f" 2500 {v.get(SUPERVISOR_HZ, 0):5.0f}"
+        )
+    # ChanSpy: the supervisor is heard by nobody in listen, by the agent in whisper, by both
+    # in barge. The page plays a tone at about -25 dB and an absent one under -95 dB; the
+    # caller and the supervisor hear a tone at 1,300 to 10,000 and an absent one under 40.
+    hears_supervisor = {
+        name: (page[SUPERVISOR_HZ] > -50, caller[SUPERVISOR_HZ] > 300)
+        for name, (page, caller, _) in table.items()
+    }
+    assert hears_supervisor == {
+        "listen": (False, False),
+        "whisper": (True, False),
+        "barge": (True, True),
+        "barge, agent muted": (True, True),
+        "listen again": (False, False),
+        "stopped": (False, False),
+    }, table
+    for name, (in_page_db, by_caller, by_supervisor) in table.items():
+        spoken = hears_supervisor[name]
+        assert in_page_db[SUPERVISOR_HZ] > -50 if spoken[0] else in_page_db[SUPERVISOR_HZ] < -80
+        assert by_caller[SUPERVISOR_HZ] > 300 if spoken[1] else by_caller[SUPERVISOR_HZ] < 100
+        assert in_page_db[CALLER_HZ] > -50, (name, table)  # the agent hears the caller throughout
+        muted = name == "barge, agent muted"
+        # the caller hears the agent, but not muted (the browser's microphone again once the
+        # session stopped: its sender's track given back)
+        assert by_caller[BROWSER_HZ] < 100 if muted else by_caller[BROWSER_HZ] > 300, name
+        if name == "stopped":
+            continue
+        # the supervisor hears the caller and the agent (not muted), never themselves
+        assert by_supervisor[CALLER_HZ] > 300, (name, table)
+        assert by_supervisor[BROWSER_HZ] < 100 if muted else by_supervisor[BROWSER_HZ] > 300
+        assert by_supervisor[SUPERVISOR_HZ] < 100, (name, table)

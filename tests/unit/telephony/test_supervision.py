@@ -309,10 +309,6 @@ def test_supervising_is_refused_without_a_phone_a_call_or_twice() -> None:
         rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
         with pytest.raises(SupervisionRefused, match="not a call connected"):
             rig.center.supervise("c-none", supervisor="boss", mode="listen")
-        rig.center.calls[contact].webrtc = True  # the agent on the desk's browser phone
-        with pytest.raises(SupervisionRefused, match="whisper needs the agent on a SIP phone"):
-            rig.center.supervise(contact, supervisor="boss", mode="whisper")
-        rig.center.calls[contact].webrtc = False
         rig.center.supervise(contact, supervisor="boss", mode="listen")
         with pytest.raises(SupervisionRefused, match="boss already supervises"):
             rig.center.supervise(contact, supervisor="boss", mode="listen")
@@ -534,7 +530,7 @@ def test_a_running_session_switches_mode_without_dropping_the_supervisors_phone(
     assert ended == ["stopped"]
 
 
-def test_switching_is_refused_without_a_session_or_for_a_browser_agent() -> None:
+def test_switching_is_refused_without_a_session() -> None:
     switched: list[str] = []
 
     async def scenario(rig: Rig) -> None:
@@ -543,10 +539,6 @@ def test_switching_is_refused_without_a_session_or_for_a_browser_agent() -> None
         supervisions.switched.append(lambda s, _before: switched.append(s.mode))
         with pytest.raises(SupervisionRefused, match="nobody supervises c-none"):
             supervisions.switch("c-none", mode="barge")
-        rig.center.calls[contact].webrtc = True
-        with pytest.raises(SupervisionRefused, match="barge needs the agent on a SIP phone"):
-            supervisions.switch(contact, mode="barge")
-        rig.center.calls[contact].webrtc = False
         assert supervisions.switch(contact, mode="listen") == "listen"  # already: nothing
         # while the phone rings the session simply connects in the new mode
         mark = len(rig.media.commands)
@@ -562,3 +554,122 @@ def test_switching_is_refused_without_a_session_or_for_a_browser_agent() -> None
 
     run(scenario)
     assert switched == []  # connected in barge: told as a connection, not a switch
+
+
+BROWSER = "sip:q7w8e9r0@2f254d15-77c5-4a38-bac0-9794134dc50d.invalid:5060"
+
+
+def test_a_browser_agent_is_coached_on_a_coach_line_and_the_call_never_moves() -> None:
+    """An agent on the browser softphone: listen forks as for a phone; whisper rings the
+    browser a coach line offered WebRTC by a relay of its own whose other side is the mixer
+    (the fork ends once the line talks; the caller's relay and the browser's call are not
+    touched); barge changes nothing on the wire (the browser mixes); back to listen hangs the
+    line up, deletes its relay and forks again; a refused line ends the session."""
+    switched: list[tuple[str, str]] = []
+    ended: list[str] = []
+
+    async def scenario(rig: Rig) -> None:
+        contact, _relay_side, session = await _supervising(rig, "listen")
+        center = rig.center
+        supervisions = center.supervisions
+        supervisions.switched.append(lambda s, before: switched.append((before, s.mode)))
+        supervisions.listeners.append(lambda _s, why: ended.append(why))
+        call = center.calls[contact]
+        call.webrtc, call.browsers["out-1"] = True, BROWSER  # answered on the browser
+        session.browser = True  # (as :meth:`Supervisions.start` sets it from the call)
+        mixer = session.mixer
+        assert mixer is not None
+        center.answered(session.leg, audio_sdp("127.0.0.1", [5092]))
+        await rig.settle()
+        fork = session.to_tag
+        assert fork is not None and not mixer.coach_line
+
+        def since(mark: int) -> list[tuple[str, dict[str, object]]]:
+            return [(name, dict(params)) for name, params in rig.media.commands[mark:]]
+
+        # listen -> whisper: the coach line rings the browser; the fork goes on meanwhile
+        mark, sip_mark = len(rig.media.commands), len(rig.sip.actions)
+        assert supervisions.switch(contact, mode="whisper") == "listen"
+        await asyncio.sleep(0.05)  # (not settle: the move waits for the line's answer)
+        [offer] = since(mark)
+        relay = f"{contact}~coach"
+        assert offer == ("offer", {"call": relay, "from_tag": "mixer", "webrtc": True})
+        [(_, line, to)] = rig.sip.actions[sip_mark:]
+        assert (line.startswith("sc-"), to) == (True, BROWSER)
+        assert rig.sip.offers[line] == placeholder_sdp(40004)  # the relay's WebRTC offer
+        assert session.to_tag == fork and switched == []
+        # the browser takes it: the relay answered WebRTC, the mixer sends the line there
+        center.answered(line, "v=0 browser's coach line")
+        await rig.settle()
+        moves = since(mark)
+        assert moves[1] == (
+            "answer",
+            {"call": relay, "to_tag": "browser", "sdp": "v=0 browser's coach line", "webrtc": True},
+        )
+        assert moves[2] == ("unsubscribe", {"call": contact, "to_tag": fork})
+        assert len(moves) == 3  # the caller's relay not touched
+        assert rig.sip.actions[sip_mark + 1 :] == []  # the browser's call not re-INVITEd
+        assert mixer.coach_line and mixer._outputs[AGENT].to == ("127.0.0.1", 40002)
+        assert (mixer.mode, session.to_tag, session.agent_leg) == ("whisper", None, None)
+        # the mixer joins the supervisor and the coach line only: the browser mixes
+        assert heard_by("whisper", "supervisor", coach_line=True) == (AGENT,)
+        assert heard_by("barge", AGENT, coach_line=True) == ("supervisor",)
+        assert supervisions.coaching("a001") is session
+        # whisper -> barge: nothing on the wire
+        mark, sip_mark = len(rig.media.commands), len(rig.sip.actions)
+        assert supervisions.switch(contact, mode="barge") == "whisper"
+        await rig.settle()
+        assert since(mark) == [] and rig.sip.actions[sip_mark:] == []
+        # barge -> listen: the line hung up, its relay deleted, the call forked again
+        assert supervisions.switch(contact, mode="listen") == "barge"
+        await rig.settle()
+        assert [name for name, _ in since(mark)] == ["delete", "subscribe", "subscribe_answer"]
+        assert since(mark)[0] == ("delete", {"call": relay})
+        assert rig.sip.actions[sip_mark:] == [("hang_up", line)]
+        assert not mixer.coach_line and set(mixer._outputs) == {"supervisor"}
+        # listen -> whisper once more, and the browser refuses (a consult of its own): the
+        # session ends, the relay deleted, the fork that went on meanwhile ended too
+        supervisions.switch(contact, mode="whisper")
+        await asyncio.sleep(0.05)
+        [again] = [a[1] for a in rig.sip.actions if a[0] == "dial" and a[1].startswith("sc-")][1:]
+        assert supervisions.owns(again) and supervisions.is_supervisor_leg(again)
+        mark = len(rig.media.commands)
+        center.failed(again, 486)
+        await rig.settle()
+        assert supervisions.by_contact == {}
+        assert ("hang_up", session.leg) in rig.sip.actions  # the supervisor's phone too
+        assert ("delete", {"call": relay}) in rig.media.commands[mark:]
+        assert any(name == "unsubscribe" for name, _ in rig.media.commands[mark:])
+        assert not mixer._transports
+        assert call.agent_id == "a001" and not call.finished
+
+    run(scenario)
+    assert switched == [("listen", "whisper"), ("whisper", "barge"), ("barge", "listen")]
+    assert ended == ["coach_line_sip_486"]
+
+
+def test_a_coach_line_ringing_when_the_call_ends_is_hung_up_and_its_relay_deleted() -> None:
+    ended: list[str] = []
+
+    async def scenario(rig: Rig) -> None:
+        _supervised_rig(rig)
+        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
+        call = rig.center.calls[contact]
+        call.webrtc, call.browsers["out-1"] = True, BROWSER
+        rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+        session = rig.center.supervise(contact, supervisor="boss", mode="barge")
+        assert session.browser
+        rig.center.supervisions.listeners.append(lambda _s, why: ended.append(why))
+        await rig.settle()
+        rig.center.answered(session.leg, audio_sdp("127.0.0.1", [5092]))
+        await asyncio.sleep(0.05)
+        [line] = [a[1] for a in rig.sip.actions if a[0] == "dial" and a[1].startswith("sc-")]
+        assert not session.answered  # connected once the line talks
+        rig.center.hung_up("in-1")  # the caller hangs up while the line rings
+        await rig.settle()
+        assert ("hang_up", line) in rig.sip.actions
+        assert ("delete", {"call": f"{contact}~coach"}) in rig.media.commands
+        assert rig.center.supervisions.by_contact == {} and not rig.center.supervisions.owns(line)
+
+    run(scenario)
+    assert ended == ["call_ended"]

@@ -58,14 +58,33 @@ HEARS: Mapping[Mode, Mapping[str, tuple[str, ...]]] = {
 }
 
 
-def heard_by(mode: Mode, receiver: str) -> tuple[str, ...]:
-    """The sources mixed into what ``receiver`` hears in ``mode``.
+#: Whisper and barge on an agent at the browser softphone, whose call cannot pass through
+#: the mixer (its DTLS-SRTP belongs to the caller's relay): the browser mixes, and the mixer
+#: only joins the supervisor's phone to the browser's *coach line* (its ``AGENT`` port). The
+#: browser sends there its microphone and the caller, and plays what it gets there (the
+#: supervisor) beside the caller, adding it to what the caller hears in barge; so the mixer
+#: sends the supervisor the coach line, and the coach line the supervisor. ChanSpy's table
+#: (:data:`HEARS`) is kept whole, the browser doing the caller's and the agent's parts.
+COACH_LINE_HEARS: Mapping[str, tuple[str, ...]] = {
+    SUPERVISOR: (AGENT,),
+    AGENT: (SUPERVISOR,),
+    CALLER: (),
+}
+
+
+def heard_by(mode: Mode, receiver: str, *, coach_line: bool = False) -> tuple[str, ...]:
+    """The sources mixed into what ``receiver`` hears in ``mode`` (``coach_line``: the
+    agent is on the browser, coached through its coach line: :data:`COACH_LINE_HEARS`).
 
     >>> heard_by("whisper", "caller")
     ('agent',)
     >>> heard_by("barge", "caller")
     ('agent', 'supervisor')
+    >>> heard_by("barge", "supervisor", coach_line=True)
+    ('agent',)
     """
+    if coach_line and mode != "listen":
+        return COACH_LINE_HEARS[receiver]
     return HEARS[mode][receiver]
 
 

@@ -292,9 +292,14 @@ class NgClient:
 
     async def subscribe(self, *, call: str, from_tags: list[str]) -> Subscription:
         """Fork what each of ``from_tags`` sends to a new subscriber (``subscribe request``,
-        rtpengine ≥ 10.5): the offer has one ``sendonly`` audio section per tag, in order."""
+        rtpengine ≥ 10.5): the offer has one ``sendonly`` audio section per tag, in order.
+
+        Asked with :data:`PLAIN_FLAGS`: a browser's side is otherwise offered as it is
+        (``UDP/TLS/RTP/SAVPF``, ICE), which the plain-RTP subscriber cannot take — the fork of
+        a browser agent's voice was left out and a supervisor listening heard only the caller.
+        """
         reply = await self.request(
-            "subscribe request", **{"call-id": call, "from-tags": list(from_tags)}
+            "subscribe request", **{"call-id": call, "from-tags": list(from_tags)}, **PLAIN_FLAGS
         )
         return Subscription(str(reply["to-tag"]), str(reply["sdp"]))
 

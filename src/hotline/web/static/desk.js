@@ -307,6 +307,8 @@
     notice.hidden = !message.on;
     notice.dataset.mode = message.on ? message.mode : '';
     text('coached-text', message.on ? `${t(`desk.coached.${message.mode}`)} ${message.supervisor}` : '');
+    // the softphone mixes a supervisor on its coach line by the mode (whisper or barge)
+    window.dispatchEvent(new CustomEvent('hotline:coached', {detail: message}));
   }
 
   feed((message) => {

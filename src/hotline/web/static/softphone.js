@@ -6,7 +6,15 @@
 // check with device choice before going ready; JsSIP reconnects the WebSocket by itself, and
 // a network coming back re-registers. A consult rings this browser a second time (the consult
 // line: the first call's media cannot move to another relay), which is answered here at once
-// and heard instead of the first call until the consult ends.
+// and heard instead of the first call until the consult ends. A supervisor whispering or
+// barging in rings it a *coach line* the same way (From ``hotline-coach``), answered here at
+// once: this page mixes (WebAudio) — the agent hears the supervisor beside the caller, the
+// line carries the microphone and the caller to the supervisor, and in barge the caller's
+// call carries the microphone and the supervisor (its sender's track replaced by the mix).
+// The mode comes with the desk's live ``coached`` message; until told, whisper (the caller
+// never hears a supervisor not meant to be heard). Mute silences the microphone itself, so
+// neither the caller nor the supervisor hears the agent, while a barging supervisor stays
+// heard by the caller.
 'use strict';
 (() => {
   const {t, call, el, text} = Hotline;
@@ -18,6 +26,9 @@
   let session = null;
   let line = null;  // the consult line, while consulting
   let consulting = false;
+  const COACH_LINE = 'hotline-coach';  // the From user of the coach line
+  let coach = null;  // the coach line and its mixes, while a supervisor is heard
+  let coachMode = 'whisper';  // told by the desk's live feed (``hotline:coached``)
   let checking = null;
 
   function status(key) {
@@ -181,6 +192,84 @@
     render();
   }
 
+  // The coach line: answered here with the mix of the microphone and the caller; what it
+  // brings (the supervisor) is played beside the caller and mixed into the caller's call in
+  // barge. The microphone's own track feeds both mixes, so muting it mutes the agent in both.
+  function takeCoachLine(incoming) {
+    const sender = session?.connection?.getSenders().find((s) => s.track?.kind === 'audio');
+    if (!sender || !session.remoteStream || coach || consulting) {
+      incoming.terminate({status_code: 486});
+      return;
+    }
+    const context = new AudioContext();
+    const micTrack = sender.track;
+    const mic = context.createMediaStreamSource(new MediaStream([micTrack]));
+    const toLine = context.createMediaStreamDestination();
+    mic.connect(toLine);
+    context.createMediaStreamSource(session.remoteStream).connect(toLine);
+    const toCaller = context.createMediaStreamDestination();
+    mic.connect(toCaller);
+    const mixTrack = toCaller.stream.getAudioTracks()[0];
+    coach = {line: incoming, context, sender, micTrack, mixTrack, toCaller};
+    incoming.on('peerconnection', ({peerconnection}) => hearCoach(peerconnection, incoming));
+    const over = () => { if (coach && coach.line === incoming) dropCoachLine(); };
+    incoming.on('ended', over);
+    incoming.on('failed', over);
+    incoming.answer({mediaStream: toLine.stream, pcConfig: {iceServers: []}});
+    if (incoming.connection) hearCoach(incoming.connection, incoming);
+    context.resume();
+  }
+
+  function hearCoach(connection, incoming) {
+    connection.addEventListener('track', (event) => {
+      if (!coach || coach.line !== incoming || coach.supervisor) return;
+      const stream = event.streams[0];
+      el('sp-coach-audio').srcObject = stream;  // heard beside the caller's call
+      coach.supervisor = coach.context.createMediaStreamSource(stream);
+      coach.supervisor.connect(coach.toCaller);
+      applyCoachMode();
+    });
+  }
+
+  // Whisper: the caller's call carries the microphone; barge: the microphone and the
+  // supervisor. Mute (and hold) silence the microphone track, which feeds every mix.
+  function applyCoachMode() {
+    if (!coach) return;
+    const track = coachMode === 'barge' ? coach.mixTrack : coach.micTrack;
+    if (coach.sender.track !== track) coach.sender.replaceTrack(track).catch(showError);
+    applyMute();
+  }
+
+  function applyMute() {
+    if (!coach || !session) return;
+    const held = session.isOnHold().local;
+    coach.micTrack.enabled = !held && !session.isMuted().audio;
+    coach.mixTrack.enabled = !held;
+    card.dataset.coached = coachMode;
+  }
+
+  // The session ended (the supervisor left, back to listen, the call ended): the caller's
+  // call sends the microphone again, as it did before.
+  function dropCoachLine() {
+    const ending = coach;
+    coach = null;
+    coachMode = 'whisper';  // a line rung again whispers until told otherwise
+    if (!ending) return;
+    delete card.dataset.coached;
+    el('sp-coach-audio').srcObject = null;
+    if (ending.sender.track !== ending.micTrack) {
+      ending.sender.replaceTrack(ending.micTrack).catch(() => {});
+    }
+    if (session) ending.micTrack.enabled = !session.isOnHold().local && !session.isMuted().audio;
+    if (!ending.line.isEnded()) ending.line.terminate();
+    ending.context.close();
+  }
+
+  window.addEventListener('hotline:coached', ({detail}) => {
+    coachMode = detail.on && detail.mode === 'barge' ? 'barge' : 'whisper';
+    applyCoachMode();
+  });
+
   function take(incoming) {
     session = incoming;
     const who = incoming.remote_identity;
@@ -188,9 +277,11 @@
     for (const name of ['accepted', 'confirmed', 'hold', 'unhold', 'muted', 'unmuted']) {
       incoming.on(name, render);
     }
+    for (const name of ['hold', 'unhold', 'muted', 'unmuted']) incoming.on(name, applyMute);
     incoming.on('peerconnection', ({peerconnection}) => hearRemote(peerconnection, incoming));
     const finished = () => {
       if (session !== incoming) return;
+      dropCoachLine();
       session = null;
       consulting = false;
       delete card.dataset.call;
@@ -241,6 +332,7 @@
     ua.on('registrationFailed', (event) => { status('failed'); showError(event.cause); });
     ua.on('newRTCSession', ({session: incoming, originator}) => {
       if (originator !== 'remote') return;
+      if (incoming.remote_identity.uri.user === COACH_LINE) { takeCoachLine(incoming); return; }
       if (session && consulting && !line) { takeLine(incoming); return; }
       if (session) { incoming.terminate({status_code: 486}); return; }  // one call at a time
       take(incoming);

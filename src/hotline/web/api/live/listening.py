@@ -123,8 +123,9 @@ async def supervise(
     """Listen, whisper or barge in on a live call: the voice server rings your own phone;
     answer it to hear the caller and the agent (and, in whisper, be heard by the agent; in
     barge, by both). 404 when no call is connected there; 403 for a team lead on another
-    team's call; 409 when your phone is not registered, someone already supervises the call,
-    or whisper and barge are asked of an agent on the browser phone.
+    team's call; 409 when your phone is not registered or someone already supervises the
+    call. An agent on the browser softphone is coached through a second call its softphone
+    takes by itself (the coach line).
     """
     center = _voice(request)
     agent_id = _agent_on(center, contact_id)
@@ -168,8 +169,9 @@ async def switch_mode(
     """Change your running session's mode — listen, whisper, barge, in any order — without
     hanging up your phone (as ChanSpy's keys do). 404 when nobody supervises the call; 403
     for a team lead on another team's call, or for anyone but the supervisor on the phone
-    (it is their voice the parties will hear); 409 when whisper or barge is asked of an
-    agent on the browser phone.
+    (it is their voice the parties will hear); 409 when the session ended meanwhile. An
+    agent on the browser softphone is coached through its coach line
+    (:mod:`hotline.telephony.supervision`).
     """
     center = _voice(request)
     current = _overseen_session(center, request, user, contact_id)
