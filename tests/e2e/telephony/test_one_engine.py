@@ -1003,6 +1003,7 @@ def test_crisis_mode_announces_first_and_forwards_a_caller_past_the_bound_to_the
     assert announced < menu  # ... before the menu
     assert [d["state"] for d in steps if d.get("action") == "forward"] == [
         "dialling",
+        "ringing",  # sipp's uas rings (180) before it answers: the caller heard ringback
         "answered",
         "ended",
     ]
