@@ -65,6 +65,8 @@ TONES = (CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ)
 #: says, the ring tone the caller hears meanwhile (the center's default, China's) and the
 #: caller's own number (their phone dials, it never registers).
 ENGINEER, ENGINEER_HZ, RINGBACK_HZ = "13900001111", 1800.0, 450.0
+#: What the engineer's operator says before the mobile answers (early media, a 183 with SDP).
+EARLY_HZ = 1200.0
 CALLER_NUMBER = "13800000077"
 
 
@@ -558,9 +560,10 @@ def test_an_agent_hands_the_caller_to_an_outside_number_which_rings_then_answers
 ) -> None:
     """A caller's phone (baresip, keeping what it hears) through the IVR to a001, who hands
     them from the desk to a field engineer's mobile behind the trunk: a sipp UAS that rings
-    for three seconds (180, no early media), answers, speaks 1,800 Hz and hangs up. The
-    caller hears China's ringback (450 Hz) while it rings, then the engineer; a001 wraps up;
-    the transfer is logged, masked on screens, and audited."""
+    for two seconds (180), sends early media for two (183 with SDP: 1,200 Hz), answers and
+    speaks 1,800 Hz. The caller hears China's ringback (450 Hz) while it rings, the early
+    media in its place, then the engineer; a001 wraps up; the transfer is logged and
+    audited."""
     server, agent = platform
     agent.talk_s = 60.0  # the transfer takes a001 off the call
     _available(desk, "a001", 20, "a001 available")
@@ -574,6 +577,7 @@ def test_an_agent_hands_the_caller_to_an_outside_number_which_rings_then_answers
             __TONE_PCAP__=write_timeline(
                 tmp_path / "engineer.pcap", [Tone(0.0, 10.0, ENGINEER_HZ)]
             ),
+            __EARLY_PCAP__=write_timeline(tmp_path / "early.pcap", [Tone(0, 2, EARLY_HZ)]),
         ),
     )
     heard_dir = tmp_path / "caller-heard"
@@ -617,7 +621,7 @@ def test_an_agent_hands_the_caller_to_an_outside_number_which_rings_then_answers
         caller.command("hangup")
         out, err = engineer.communicate(timeout=20)
         assert engineer.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
-        assert "CALL_CLOSED" in caller.types()
+        _wait(lambda: "CALL_CLOSED" in caller.types(), 10, "the caller's phone hung up")
     finally:
         caller.stop()
         if engineer.poll() is None:
@@ -626,11 +630,12 @@ def test_an_agent_hands_the_caller_to_an_outside_number_which_rings_then_answers
     [dump] = list(heard_dir.glob("dump-*-dec.wav"))
     # what the caller heard once handed on (the phone has stopped: its file is closed)
     after = _wav_samples([dump])[transferred_at:]
-    ring, far = _tone_blocks(after, RINGBACK_HZ), _tone_blocks(after, ENGINEER_HZ)
-    # one burst of the ring tone (1 s on, 4 s off) in three seconds of ringing, then the
-    # engineer for the two seconds heard; never the two in the other order
-    assert len(ring) >= 6 and len(far) >= 12, (ring, far)
-    assert max(ring) < min(far), (ring, far)
+    ring, early, far = (_tone_blocks(after, hz) for hz in (RINGBACK_HZ, EARLY_HZ, ENGINEER_HZ))
+    # one burst of the ring tone (1 s on, 4 s off) in two seconds of ringing, then the far
+    # end's early media in place of the tone, then the engineer for the two seconds heard;
+    # in that order only
+    assert len(ring) >= 6 and len(early) >= 12 and len(far) >= 12, (ring, early, far)
+    assert max(ring) < min(early) and max(early) < min(far), (ring, early, far)
 
     def logged() -> list[ContactEventRow] | None:
         rows = server.events()
@@ -644,7 +649,7 @@ def test_an_agent_hands_the_caller_to_an_outside_number_which_rings_then_answers
     assert transferred.data == {"to": "number", "number": ENGINEER}
     forward = [r for r in mine if r.kind == "ivr_step" and r.data.get("action") == "forward"]
     steps = [r.data["state"] for r in forward]
-    assert steps == ["dialling", "ringing", "answered", "ended"]
+    assert steps == ["dialling", "ringing", "early_media", "answered", "ended"]
     [finished] = [r for r in mine if r.kind == "finished"]
     assert finished.data["outcome"] == "answered"
     wrap_up = [
