@@ -27,6 +27,7 @@ from hotline.config.grading import GradingConfig
 from hotline.config.sms_notices import SmsNoticeRule
 from hotline.config.surveys import SurveysConfig
 from hotline.config.targets import Targets
+from hotline.config.tones import RingbackTone
 from hotline.config.trunks import Trunk, check_number_pattern
 from hotline.core.calendar import WEEKDAYS, BusinessCalendar, Periods, parse_period, parse_periods
 from hotline.core.requirements import parse_requirement
@@ -427,6 +428,9 @@ class CenterConfig(Strict):
     transfer_numbers: list[Annotated[str, AfterValidator(check_number_pattern)]] = Field(
         default_factory=list, max_length=64
     )
+    #: What a caller hears while a number dialled out for them rings (a transfer to an
+    #: outside number, forwarding): the national ring tone, China's by default.
+    ringback: RingbackTone = Field(default_factory=RingbackTone)
 
     def ivr_flows(self) -> dict[str, Flow]:
         """The IVR flows by id, hours nodes naming a calendar given that calendar's hours.

@@ -225,7 +225,8 @@ class CallCenterSettings:
     timezone: str = "Asia/Shanghai"
     phones: tuple[AgentPhone, ...] = ()
     emergency_prompt: str | None = None
-    recording_converter: Callable[[str], Mapping[str, Any] | None] | None = None
+    # (contact id, the relay's port on the caller's side: which direction is the caller's)
+    recording_converter: Callable[[str, int | None], Mapping[str, Any] | None] | None = None
     # Where conversions run: None is the loop's thread pool; the server passes a process
     # pool, so decoding captures never competes with live calls for the interpreter lock.
     recording_executor: Executor | None = None
@@ -257,6 +258,9 @@ class CallCenterSettings:
     trunks: tuple[Trunk, ...] = ()
     agent_sites: Mapping[str, str] = field(default_factory=dict)
     queue_sites: Mapping[str, str] = field(default_factory=dict)
+    # One cycle of the ring tone (a WAV) played to a caller while a number dialled out for
+    # them rings (:mod:`hotline.telephony.forwarding`); None: they hear nothing meanwhile.
+    ringback: Path | None = None
 
     @property
     def dials_out(self) -> bool:
@@ -668,9 +672,13 @@ class CallCenter:
         """
         return await self.outbound.originate(agent_id=agent_id, number=number, reason=reason)
 
-    def ringing(self, leg: str) -> None:
-        """The agent's phone rings (nothing to do: the engine times the ring)."""
+    def ringing(self, leg: str, sdp: str = "") -> None:
+        """The agent's phone rings (nothing to do: the engine times the ring); a number
+        dialled out for a caller rings or sends early media (the caller hears either)."""
         if self.outbound.owns(leg) or self._dialler_owns(leg):
+            return
+        if self.forwards.owns(leg):
+            self.forwards.ringing(leg, sdp)
             return
         call = self._by_leg.get(leg)
         if call is not None:
@@ -1413,9 +1421,12 @@ class CallCenter:
             return
         converter = self.settings.recording_converter
         loop = asyncio.get_running_loop()
+        # the relay's port the caller sends to: the recording's left channel is what reached it
+        sections = audio_sections(call.local_sdp.get(CALLER, ""))
+        caller_side = sections[0][1] if sections else None
         # Decoding the capture is batch work; keep it off the loop that serves live calls.
         summary = await loop.run_in_executor(
-            self.settings.recording_executor, converter, call.contact_id
+            self.settings.recording_executor, converter, call.contact_id, caller_side
         )
         if summary is not None:
             self.emit(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from hotline.config.trunks import OutboundRoute
@@ -156,6 +157,12 @@ class OutboundSettings(Protocol):
     @property
     def forward_fallbacks(self) -> Mapping[str, tuple[str, ...]]:
         """A forwarded number's next numbers, tried in order when it is busy."""
+        ...
+
+    @property
+    def ringback(self) -> Path | None:
+        """One cycle of the ring tone a caller hears while a number dialled out for them
+        rings (``None``: silence)."""
         ...
 
 

@@ -13,9 +13,16 @@ engine logged ``overflowed`` with ``to: forward`` and the number). A number that
 numbers in order (``CallCenterSettings.forward_fallbacks``: a second partner center, a duty
 mobile); when the last one fails too, or the center has no trunk, the exit ends and the
 caller is released. The far end is offered the relay's plain SDP (``CallControl.offer_for``:
-after ringing a browser softphone the relay's last offer was WebRTC). Each step is an
-``ivr_step`` event (``action: forward``, ``state``: dialling, answered, failed, ended; the
-number on dialling and failed).
+after ringing a browser softphone the relay's last offer was WebRTC).
+
+While the far end rings the caller hears ringback, not silence: on its 180 (or a 183 without
+SDP) the center's ring tone (:mod:`hotline.config.tones`, written once at the server's start:
+``CallCenterSettings.ringback``) is played to the caller's side of the relay, repeated, the
+way music on hold is; it stops when the far end answers or fails. A far end that sends early
+media instead (a 183 with SDP: its own ringback, an operator's announcement, RFC 3960) is
+heard itself: the tone stops and the relay is pointed at the far end at once, and again at
+its answer. Each step is an ``ivr_step`` event (``action: forward``, ``state``: dialling,
+ringing, early_media, answered, failed, ended; the number on dialling and failed).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from pathlib import Path
 
 from hotline.config.trunks import OutboundRoute
 from hotline.core.events import EventKind
@@ -37,6 +45,8 @@ log = logging.getLogger(__name__)
 CALLER, AGENT = "caller", "agent"
 #: How long the far end may ring before the caller is released (seconds).
 RING_TIMEOUT_S = 60.0
+#: rtpengine repeats the ringback tone's one cycle this many times (past any ring timeout).
+TONE_REPEAT = 1000
 
 
 class Forwards:
@@ -49,6 +59,11 @@ class Forwards:
         self._legs: dict[str, str] = {}  # contact id -> its outbound leg
         self._untried: dict[str, list[str]] = {}  # contact id -> numbers still to try
         self._numbers = itertools.count(1)
+        self._rung: set[str] = set()  # outbound legs that said 180 (or 183) already
+        self._early: set[str] = set()  # outbound legs sending early media
+        self._answered: set[str] = set()  # outbound legs the far end answered
+        # contact id -> the task that started the ringback tone, while it plays
+        self._tones: dict[str, asyncio.Task[None]] = {}
 
     def owns(self, leg: str) -> bool:
         """Whether ``leg`` is the outbound leg of a forwarded call."""
@@ -90,22 +105,80 @@ class Forwards:
         if self._legs.get(call.contact_id) == leg and not call.finished:
             self.control.sip.dial(leg, contact=contact, caller=call.caller, sdp=sdp)
 
+    def ringing(self, leg: str, sdp: str) -> None:
+        """The far end rings (180, or 183 without SDP): the caller hears the ringback tone.
+        With SDP (183: early media) the caller hears the far end itself instead."""
+        call = self._calls.get(leg)
+        if call is None or call.finished or leg in self._answered:
+            return
+        if "m=audio" in sdp:
+            if leg not in self._early:
+                self._early.add(leg)
+                self._note(call, None, "early_media")
+                self.control.spawn(self._early_media(call, leg, sdp))
+        elif leg not in self._rung and leg not in self._early:
+            self._rung.add(leg)
+            self._note(call, None, "ringing")
+            self._start_tone(call)
+
+    def _start_tone(self, call: Call) -> None:
+        """Play the ringback tone to the caller, repeated until stopped (the music's way)."""
+        path = self.control.settings.ringback
+        if path is not None and call.contact_id not in self._tones:
+            self._tones[call.contact_id] = self.control.spawn(self._play_tone(call, path))
+
+    async def _play_tone(self, call: Call, path: Path) -> None:
+        try:
+            await self.control.media.play(
+                call=call.contact_id, tag=CALLER, path=str(path), repeat=TONE_REPEAT
+            )
+        except MediaUnavailable as exc:
+            self.control.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "ringback_failed", "error": str(exc)},
+            )
+
+    async def _stop_tone(self, call: Call) -> None:
+        """Stop the ringback tone, once its start has reached the relay."""
+        task = self._tones.pop(call.contact_id, None)
+        if task is None:
+            return
+        await task
+        with contextlib.suppress(MediaUnavailable):
+            await self.control.media.stop(call=call.contact_id, tag=CALLER)
+
+    async def _early_media(self, call: Call, leg: str, sdp: str) -> None:
+        """Point the caller's relay at the far end before it answers (its early media)."""
+        await self._stop_tone(call)
+        if self._calls.get(leg) is not call or call.finished:
+            return
+        with contextlib.suppress(MediaUnavailable):  # the answer points it again, or alarms
+            await self._point_relay(call, sdp)
+
     def answered(self, leg: str, sdp: str) -> None:
         """The far end answered: point the caller's relay at it."""
         call = self._calls.get(leg)
         if call is not None and not call.finished:
             call.agent_remote_sdp = sdp
+            self._answered.add(leg)
+            self._early.discard(leg)
+            self._rung.discard(leg)
             self.control.spawn(self._bridge(call, leg, sdp))
 
+    async def _point_relay(self, call: Call, sdp: str) -> None:
+        await self.control.media.answer(
+            call=call.contact_id,
+            from_tag=CALLER,
+            to_tag=AGENT,
+            sdp=sdp,
+            keep_ports=call.offered_again,  # the caller keeps the ports it was answered with
+        )
+
     async def _bridge(self, call: Call, leg: str, sdp: str) -> None:
+        await self._stop_tone(call)
         try:
-            await self.control.media.answer(
-                call=call.contact_id,
-                from_tag=CALLER,
-                to_tag=AGENT,
-                sdp=sdp,
-                keep_ports=call.offered_again,  # the caller keeps the ports it was answered with
-            )
+            await self._point_relay(call, sdp)
         except MediaUnavailable as exc:
             self.control.emit(
                 EventKind.ALARM,
@@ -144,8 +217,10 @@ class Forwards:
 
     def _no_answer(self, leg: str, number: str) -> None:
         call = self._calls.get(leg)
-        if call is None or call.agent_remote_sdp:
-            return  # answered meanwhile
+        if call is None or leg in self._answered:
+            # answered meanwhile (an agent's transferred caller has the agent's SDP in
+            # ``agent_remote_sdp`` already: that said nothing about this leg)
+            return
         self._drop(leg)
         self._hang_up(leg)
         self._note(call, number, "failed", reason="no_answer")
@@ -162,9 +237,15 @@ class Forwards:
         self._dial(call, untried.pop(0), route)
 
     def _drop(self, leg: str) -> Call | None:
+        """Forget the outbound ``leg``; its ringback stops (the next number rings anew)."""
+        self._rung.discard(leg)
+        self._early.discard(leg)
+        self._answered.discard(leg)
         call = self._calls.pop(leg, None)
         if call is not None:
             self._legs.pop(call.contact_id, None)
+            if call.contact_id in self._tones:
+                self.control.spawn(self._stop_tone(call))
         return call
 
     def _hang_up(self, leg: str) -> None:

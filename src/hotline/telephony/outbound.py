@@ -276,7 +276,7 @@ class Originator:
         self.center.sip.dial(leg, contact=phone, caller=number, sdp=to_agent)
         return contact_id
 
-    def ringing(self, leg: str) -> None:
+    def ringing(self, leg: str, sdp: str = "") -> None:
         """A leg rings (nothing to do; the phone or the trunk times out on its own)."""
 
     def answered(self, leg: str, sdp: str) -> None:

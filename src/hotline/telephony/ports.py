@@ -165,8 +165,9 @@ class SignallingEvents(Protocol):
         """A new call arrived (INVITE)."""
         ...
 
-    def ringing(self, leg: str) -> None:
-        """An outgoing leg is ringing (180)."""
+    def ringing(self, leg: str, sdp: str = "") -> None:
+        """An outgoing leg is ringing (180), or in progress (183); ``sdp``: the far end's
+        early media (a 18x with SDP), else empty."""
         ...
 
     def answered(self, leg: str, sdp: str) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 from hotline.config.caller_rules import CallerRules
 from hotline.config.center import CenterConfig
 from hotline.config.flow import Flow, sample_flow
+from hotline.config.tones import RingbackTone
 from hotline.config.trunks import Trunk
 from hotline.config.validate import load_center
 from hotline.core.documents import load_json, load_yaml
@@ -47,7 +48,12 @@ from hotline.telephony.dial_lists import DatabaseDialLists
 from hotline.telephony.dialler import Dialler
 from hotline.telephony.do_not_call import DatabaseScreen
 from hotline.telephony.event_store import DatabaseSink, TeeSink
-from hotline.telephony.media.prompts import RECORDING_NOTICE, SAFE_MESSAGE, prompt_path
+from hotline.telephony.media.prompts import (
+    RECORDING_NOTICE,
+    SAFE_MESSAGE,
+    prompt_path,
+    ringback,
+)
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
 from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
 from hotline.telephony.outbound import OriginationRefused
@@ -134,6 +140,8 @@ class ServerOptions:
     trunks: tuple[Trunk, ...] = ()
     agent_sites: Mapping[str, str] = field(default_factory=dict)
     queue_sites: Mapping[str, str] = field(default_factory=dict)
+    # The ring tone a caller hears while a number dialled out for them rings.
+    ringback: RingbackTone = field(default_factory=RingbackTone)
     callers: CallerDirectory | None = None
     # Dial the database's running progressive/predictive campaigns (needs trunk + database).
     dialler: bool = False
@@ -293,7 +301,7 @@ def caller_options(center: CenterConfig) -> dict[str, Any]:
     >>> sorted(options)[:5]
     ['agent_sites', 'agents', 'announce_agent_number', 'caller_rules', 'forward_fallbacks']
     >>> sorted(options)[5:]
-    ['job_numbers', 'queue_sites', 'trunks']
+    ['job_numbers', 'queue_sites', 'ringback', 'trunks']
     """
     return {
         "caller_rules": center.caller_rules,
@@ -304,6 +312,7 @@ def caller_options(center: CenterConfig) -> dict[str, Any]:
         "trunks": tuple(center.trunks),
         "agent_sites": center.agent_sites(),
         "queue_sites": center.queue_sites(),
+        "ringback": center.ringback,
     }
 
 
@@ -318,8 +327,12 @@ def _warm_up_converter() -> None:
     from hotline.telephony.media import recording  # noqa: F401
 
 
-def convert_recording(raw_dir: Path, out_dir: Path, contact_id: str) -> Mapping[str, Any] | None:
-    """Turn rtpengine's pcap of a call into ``<out_dir>/<contact>.wav``; summary for the log."""
+def convert_recording(
+    raw_dir: Path, out_dir: Path, contact_id: str, caller_side: int | None = None
+) -> Mapping[str, Any] | None:
+    """Turn rtpengine's pcap of a call into ``<out_dir>/<contact>.wav`` (left: the caller, who
+    sent to the relay's port ``caller_side``; right: everyone the caller heard, mixed);
+    summary for the log."""
     pcap = None
     for _ in range(20):  # rtpengine closes the file right after 'delete'; give it a moment
         pcap = find_pcap(raw_dir, contact_id)
@@ -329,7 +342,7 @@ def convert_recording(raw_dir: Path, out_dir: Path, contact_id: str) -> Mapping[
     if pcap is None:
         return None
     try:
-        summary = pcap_to_wav(pcap, out_dir / f"{contact_id}.wav")
+        summary = pcap_to_wav(pcap, out_dir / f"{contact_id}.wav", caller_side=caller_side)
     except ValueError as exc:
         return {"error": str(exc)}
     return {
@@ -545,6 +558,8 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
             trunks=options.trunks,
             agent_sites=options.agent_sites,
             queue_sites=options.queue_sites,
+            # one cycle of the center's ring tone, written where rtpengine can read it
+            ringback=ringback(options.workdir / "tones" / "ringback.wav", options.ringback),
         ),
         media=media,
         router=router,

@@ -249,8 +249,11 @@ class BaresipAgent:
     also_registrar_port: int | None = None
     # How long stop() lets baresip un-REGISTER before killing it
     stop_timeout_s: float = 10.0
-    # ctrl_tcp commands to send this many seconds into each call, e.g. [(1.0, "hold")]
+    # ctrl_tcp commands to send this many seconds into each call, e.g. [(1.0, "hold")]; a
+    # command's parameters follow a space (a caller's key: "sndcode 2")
     during_call: list[tuple[float, str]] = field(default_factory=list)
+    # False: a caller's phone, which dials and never registers (regint=0, no password)
+    register: bool = True
     # Keep what the phone hears and says as WAV files here (baresip's sndfile module:
     # dump-<peer>-dec.wav is what it heard, -enc.wav what it said).
     heard_dir: Path | None = None
@@ -294,17 +297,22 @@ class BaresipAgent:
                 ]
             )
         )
-        (self.workdir / "accounts").write_text(
-            f"<sip:{self.user}@127.0.0.1:{self.registrar_port}>;auth_pass={self.password};"
-            f'outbound="sip:127.0.0.1:{self.registrar_port}";'
-            + (
-                f'outbound2="sip:127.0.0.1:{self.also_registrar_port}";sipnat=outbound;'
-                if self.also_registrar_port
-                else ""
+        if not self.register:
+            (self.workdir / "accounts").write_text(
+                f"<sip:{self.user}@127.0.0.1>;regint=0;audio_codecs=PCMU,PCMA;answermode=manual\n"
             )
-            + "regint=60;"
-            "audio_codecs=PCMU,PCMA;answermode=manual\n"
-        )
+        else:
+            (self.workdir / "accounts").write_text(
+                f"<sip:{self.user}@127.0.0.1:{self.registrar_port}>;auth_pass={self.password};"
+                f'outbound="sip:127.0.0.1:{self.registrar_port}";'
+                + (
+                    f'outbound2="sip:127.0.0.1:{self.also_registrar_port}";sipnat=outbound;'
+                    if self.also_registrar_port
+                    else ""
+                )
+                + "regint=60;"
+                "audio_codecs=PCMU,PCMA;answermode=manual\n"
+            )
         with (self.workdir / "baresip.log").open("ab") as log:
             self.process = subprocess.Popen(
                 ["baresip", "-f", str(self.workdir)],
@@ -362,7 +370,7 @@ class BaresipAgent:
                 answer_at = None
                 self.command("accept")
             while scheduled and now >= scheduled[0][0]:
-                self.command(scheduled.pop(0)[1])
+                self.command(*scheduled.pop(0)[1].split(" ", 1))
             if hangup_at is not None and now >= hangup_at:
                 hangup_at = None
                 self.command("hangup")

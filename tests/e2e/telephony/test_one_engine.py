@@ -61,6 +61,13 @@ PARTNER = "4008009000"
 #: What the caller, agent a001 and the supervisor say in the listening test: three tones.
 CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ = 440.0, 1000.0, 2500.0
 TONES = (CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ)
+#: The outside number a001 hands a caller to (a field engineer's mobile), what the engineer
+#: says, the ring tone the caller hears meanwhile (the center's default, China's) and the
+#: caller's own number (their phone dials, it never registers).
+ENGINEER, ENGINEER_HZ, RINGBACK_HZ = "13900001111", 1800.0, 450.0
+#: What the engineer's operator says before the mobile answers (early media, a 183 with SDP).
+EARLY_HZ = 1200.0
+CALLER_NUMBER = "13800000077"
 
 
 def _tone_wav(path: Path, hz: float, seconds: float = 40.0) -> Path:
@@ -343,11 +350,27 @@ def _caller(
     )
 
 
+def _scenario(path: Path, template: str, **replace: Path) -> Path:
+    """A sipp scenario from ``template`` (beside this file) with its placeholders filled."""
+    text = (HERE / template).read_text()
+    for placeholder, value in replace.items():
+        text = text.replace(placeholder, str(value))
+    path.write_text(text)
+    return path
+
+
 def _trunk_uas(
-    server: Platform, workdir: Path, *, timeout_s: int, extra: list[str] | None = None
+    server: Platform,
+    workdir: Path,
+    *,
+    timeout_s: int,
+    extra: list[str] | None = None,
+    scenario: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """A ``sipp`` UAS on the trunk's port answering one call (a customer, a partner center)."""
-    command = ["sipp", "-sn", "uas", "-m", "1", "-i", "127.0.0.1", "-p", str(server.trunk_port)]
+    """A ``sipp`` UAS on the trunk's port answering one call (a customer, a partner center):
+    sipp's own ``uas``, or ``scenario``."""
+    script = ["-sf", str(scenario)] if scenario is not None else ["-sn", "uas"]
+    command = ["sipp", *script, "-m", "1", "-i", "127.0.0.1", "-p", str(server.trunk_port)]
     command += ["-mp", str(port_block(6)[0]), "-nostdin", "-timeout", f"{timeout_s}s"]
     command += ["-timeout_error", *(extra or [])]
     return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -517,6 +540,136 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     assert disconnected.agent_id == "a006"  # the second agent ended the call
     [survey] = [r for r in rows if r.kind == "survey_answered"]
     assert survey.data["score"] == 5
+
+
+def _tone_blocks(samples: np.ndarray, hz: float) -> list[int]:
+    """The 100 ms blocks of ``samples`` (8 kHz) that sound, loudest at ``hz`` (10 Hz bins)."""
+    found = []
+    for index in range(len(samples) // 800):
+        block = samples[index * 800 : (index + 1) * 800].astype(np.float64)
+        if np.sqrt(np.mean(block**2)) < 300:
+            continue
+        peak = int(np.argmax(np.abs(np.fft.rfft(block))[1:])) + 1
+        if abs(peak * 10 - hz) < 1:
+            found.append(index)
+    return found
+
+
+def test_an_agent_hands_the_caller_to_an_outside_number_which_rings_then_answers(
+    platform: tuple[Platform, BaresipAgent], desk: httpx.Client, tmp_path: Path
+) -> None:
+    """A caller's phone (baresip, keeping what it hears) through the IVR to a001, who hands
+    them from the desk to a field engineer's mobile behind the trunk: a sipp UAS that rings
+    for two seconds (180), sends early media for two (183 with SDP: 1,200 Hz), answers and
+    speaks 1,800 Hz. The caller hears China's ringback (450 Hz) while it rings, the early
+    media in its place, then the engineer; a001 wraps up; the transfer is logged and
+    audited."""
+    server, agent = platform
+    agent.talk_s = 60.0  # the transfer takes a001 off the call
+    _available(desk, "a001", 20, "a001 available")
+    engineer = _trunk_uas(
+        server,
+        tmp_path,
+        timeout_s=60,
+        scenario=_scenario(
+            tmp_path / "engineer.xml",
+            "trunk_rings_then_plays.xml",
+            __TONE_PCAP__=write_timeline(
+                tmp_path / "engineer.pcap", [Tone(0.0, 10.0, ENGINEER_HZ)]
+            ),
+            __EARLY_PCAP__=write_timeline(tmp_path / "early.pcap", [Tone(0, 2, EARLY_HZ)]),
+        ),
+    )
+    heard_dir = tmp_path / "caller-heard"
+    heard_dir.mkdir()
+    caller = BaresipAgent(
+        workdir=tmp_path / "caller",
+        user=CALLER_NUMBER,
+        password="",
+        registrar_port=server.sip_port,
+        voice=_tone_wav(tmp_path / "caller.wav", CALLER_HZ, seconds=60),
+        slot=3,
+        talk_s=60.0,
+        during_call=[(0.5, "sndcode 2"), (3.0, "sndcode 2")],  # English, installation
+        heard_dir=heard_dir,
+        register=False,
+    )
+    caller.start()
+
+    def heard_samples() -> int:
+        return sum(max(0, p.stat().st_size - 44) for p in heard_dir.glob("dump-*-dec.wav")) // 2
+
+    try:
+        caller.command("dial", f"sip:400@127.0.0.1:{server.sip_port}")
+        contact = _talking(desk, 25, "the caller on a001's desk")
+        handed = desk.post(
+            f"/api/live/agents/a001/contacts/{contact}/transfer", json={"number": ENGINEER}
+        )
+        assert handed.status_code == 200, handed.text
+        transferred_at = heard_samples()
+
+        def forwarded(state: str) -> bool:
+            return any(
+                r.contact_id == contact and r.kind == "ivr_step" and r.data.get("state") == state
+                for r in server.events()
+            )
+
+        _wait(lambda: forwarded("answered"), 20, "the engineer answering")
+        answered_at = heard_samples()
+        # two seconds of the engineer heard, then the caller hangs up (the engineer with them)
+        _wait(lambda: heard_samples() > answered_at + 16000, 10, "the caller hearing them")
+        caller.command("hangup")
+        out, err = engineer.communicate(timeout=20)
+        assert engineer.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+        _wait(lambda: "CALL_CLOSED" in caller.types(), 10, "the caller's phone hung up")
+    finally:
+        caller.stop()
+        if engineer.poll() is None:
+            engineer.kill()
+        engineer.communicate()
+    [dump] = list(heard_dir.glob("dump-*-dec.wav"))
+    # what the caller heard once handed on (the phone has stopped: its file is closed)
+    after = _wav_samples([dump])[transferred_at:]
+    ring, early, far = (_tone_blocks(after, hz) for hz in (RINGBACK_HZ, EARLY_HZ, ENGINEER_HZ))
+    # one burst of the ring tone (1 s on, 4 s off) in two seconds of ringing, then the far
+    # end's early media in place of the tone, then the engineer for the two seconds heard;
+    # in that order only
+    assert len(ring) >= 6 and len(early) >= 12 and len(far) >= 12, (ring, early, far)
+    assert max(ring) < min(early) and max(early) < min(far), (ring, early, far)
+
+    def logged() -> list[ContactEventRow] | None:
+        rows = server.events()
+        done = {(r.kind, r.data.get("state")) for r in rows if r.contact_id == contact}
+        return rows if {("finished", None), ("ivr_step", "ended")} <= done else None
+
+    rows = _wait(logged, 20, "the handed-on call's events")
+    mine = [r for r in rows if r.contact_id == contact]
+    [transferred] = [r for r in mine if r.kind == "transferred"]
+    assert transferred.agent_id == "a001"
+    assert transferred.data == {"to": "number", "number": ENGINEER}
+    forward = [r for r in mine if r.kind == "ivr_step" and r.data.get("action") == "forward"]
+    steps = [r.data["state"] for r in forward]
+    assert steps == ["dialling", "ringing", "early_media", "answered", "ended"]
+    [finished] = [r for r in mine if r.kind == "finished"]
+    assert finished.data["outcome"] == "answered"
+    wrap_up = [
+        r
+        for r in rows
+        if r.id > transferred.id and r.kind == "agent_state" and r.agent_id == "a001"
+    ]
+    assert wrap_up and wrap_up[0].data["state"] == "wrap_up", [r.data for r in wrap_up]
+    engine = make_engine(f"sqlite:///{server.home / 'hotline.db'}")
+    try:
+        with make_session_factory(engine)() as session:
+            query = select(AuditEntry).where(AuditEntry.action == "voice.transfer_out")
+            [audited] = list(session.scalars(query))
+    finally:
+        engine.dispose()
+    assert (audited.actor, audited.target, audited.detail) == (
+        "a001",
+        contact,
+        {"agent_id": "a001", "number": ENGINEER},
+    )
 
 
 def _supervised_caller(server: Platform, workdir: Path) -> subprocess.Popen[bytes]:
@@ -711,6 +864,34 @@ def test_a_supervisor_listens_whispers_and_barges_in_on_one_call_from_their_own_
     assert spoken["listen again"][0] < 100 and spoken["listen again"][1] < 100, spoken
     for mode, (by_agent, by_caller) in heard.items():  # the two parties hear each other
         assert by_agent[CALLER_HZ] > 300 and by_caller[AGENT_HZ] > 300, (mode, heard)
+    # The recording holds what the caller said (left) and everyone the caller heard (right):
+    # the supervisor in the barge too (the converter once kept the two busiest sources, and
+    # the mixer's was not among them)
+    [stopped] = [
+        r for r in server.events() if r.contact_id == contact and r.kind == "recording_stopped"
+    ]
+    with wave.open(str(stopped.data["path"])) as wav:
+        recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    began = min(stream.packets[0][0] for stream in streams)  # the WAV's first sample
+    in_recording = {}
+    for (mode, at, _), (_, until, _) in itertools.pairwise(phases):
+        part = recorded[round((at + 1.0 - began) * 8000) : round((until - began) * 8000)]
+        name = mode if mode not in in_recording else "listen again"
+        in_recording[name] = (_levels(part[:, 0]), _levels(part[:, 1]))
+    recorded_supervisor = {
+        mode: (said[SUPERVISOR_HZ], heard_[SUPERVISOR_HZ])
+        for mode, (said, heard_) in in_recording.items()
+    }
+    # (a WAV places each packet at its capture time, and packets bunched by a busy CPU
+    # overwrite each other: a tone's level there is lower than in the capture's streams —
+    # a001's once 225 against 3,978 a phase later, the barging supervisor's 622-1,232 —, so
+    # presence is judged against the silent phases, not against the capture's 300)
+    others = max(recorded_supervisor[m][1] for m in ("listen", "whisper", "listen again"))
+    assert recorded_supervisor["barge"][1] > max(150.0, 10 * others), recorded_supervisor
+    assert others < 100, recorded_supervisor
+    for mode, (said, heard_) in in_recording.items():
+        assert said[CALLER_HZ] > max(300.0, 10 * heard_[CALLER_HZ]), (mode, in_recording)
+        assert said[SUPERVISOR_HZ] < 100 and said[AGENT_HZ] < 100, (mode, in_recording)
     entries = _wait(
         lambda: found if len(found := _supervision_audit(server)) >= 5 else None,
         10,
@@ -831,6 +1012,7 @@ def test_crisis_mode_announces_first_and_forwards_a_caller_past_the_bound_to_the
     assert announced < menu  # ... before the menu
     assert [d["state"] for d in steps if d.get("action") == "forward"] == [
         "dialling",
+        "ringing",  # sipp's uas rings (180) before it answers: the caller heard ringback
         "answered",
         "ended",
     ]

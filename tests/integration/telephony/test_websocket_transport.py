@@ -52,7 +52,7 @@ class Events:
     def incoming(self, leg: str, *, caller: str, called: str, sdp: str) -> None:
         self._note("incoming", leg, caller, called)
 
-    def ringing(self, leg: str) -> None:
+    def ringing(self, leg: str, sdp: str = "") -> None:
         self._note("ringing", leg)
 
     def answered(self, leg: str, sdp: str) -> None:

@@ -69,7 +69,7 @@ class Rig:
                 recordings=Path("/recordings"),
                 phones=PHONES,
                 emergency_prompt=emergency,
-                recording_converter=lambda contact: {"path": f"/recordings/{contact}.wav"},
+                recording_converter=lambda contact, _: {"path": f"/recordings/{contact}.wav"},
             ),
             media=self.media,
             router=self.router,

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from hotline.telephony.media.bencode import BencodeError, decode, encode
-from hotline.telephony.media.g711 import alaw_to_linear, ulaw_to_linear
+from hotline.telephony.media.g711 import alaw_to_linear, linear_to_ulaw, ulaw_to_linear
 from hotline.telephony.media.recording import (
     find_pcap,
     pcap_to_wav,
     read_rtp_streams,
     telephone_events,
+    tone_seconds,
 )
 from hotline.telephony.media.rtpengine import NgClient, parse_dtmf_log
 from hotline.telephony.ports import MediaRejected, MediaUnavailable
@@ -228,11 +229,16 @@ def test_g711_decoders_match_reference_points() -> None:
     assert np.all(np.diff(ulaw_to_linear(codes[:128]).astype(int)) > 0)  # monotonic segment
 
 
-def _pcap(path: Path, packets: list[tuple[float, int, int, bytes]]) -> None:
+def _pcap(
+    path: Path, packets: list[tuple[float, int, int, bytes]], to: dict[int, int] | None = None
+) -> None:
+    """A capture as rtpengine writes it: each packet from its source port to the relay's
+    port ``to[source]`` (30000 unless said)."""
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)]  # raw IP
     for seq, (when, source_port, payload_type, payload) in enumerate(packets):
         rtp = struct.pack("!BBHII", 0x80, payload_type, seq, seq * 160, 7) + payload
-        udp = struct.pack("!HHHH", source_port, 30000, 8 + len(rtp), 0) + rtp
+        relay = (to or {}).get(source_port, 30000)
+        udp = struct.pack("!HHHH", source_port, relay, 8 + len(rtp), 0) + rtp
         ip = (
             struct.pack(
                 "!BBHHHBBH4s4s",
@@ -260,17 +266,69 @@ def test_pcap_to_stereo_wav_places_each_side_in_its_channel(tmp_path: Path) -> N
     packets += [(1000.1, 4000, 101, b"\x05\x8a\x03\x20")]  # a DTMF event: not audio
     pcaps = tmp_path / "pcaps"
     pcaps.mkdir()
-    _pcap(pcaps / "v-abc-123.pcap", packets)
+    _pcap(pcaps / "v-abc-123.pcap", packets, to={4000: 30000, 5000: 30002})
     found = find_pcap(tmp_path, "v-abc")
     assert found is not None
     streams = read_rtp_streams(found)
     assert sorted(len(s.packets) for s in streams) == [25, 50]
-    summary = pcap_to_wav(found, tmp_path / "out.wav")
+    # the caller (sending to the relay's caller side, 30000) on the left whatever its address
+    summary = pcap_to_wav(found, tmp_path / "out.wav", caller_side=30002)
+    assert summary.channels == ("127.0.0.1:5000", "127.0.0.1:4000")
+    assert summary.rms[0] == 0 and summary.rms[1] > 30000
+    summary = pcap_to_wav(found, tmp_path / "out.wav")  # no side said: the busiest's
     assert summary.channels == ("127.0.0.1:4000", "127.0.0.1:5000")
     assert summary.rms[0] > 30000 and summary.rms[1] == 0
     assert summary.seconds == pytest.approx(1.0, abs=0.01)
     with wave.open(str(tmp_path / "out.wav")) as wav:
         assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+
+
+def _ulaw_tone(hz: float, start_s: float, seconds: float, amplitude: float = 6000) -> list[bytes]:
+    t = start_s + np.arange(round(seconds * 8000)) / 8000
+    coded = linear_to_ulaw((amplitude * np.sin(2 * np.pi * hz * t)).astype(np.int16))
+    return [coded[i : i + 160].tobytes() for i in range(0, len(coded), 160)]
+
+
+def test_a_barged_call_is_recorded_with_everyone_the_caller_heard(tmp_path: Path) -> None:
+    """A synthetic capture of a barge: the caller (440 Hz) sends to the relay's caller side
+    (30000) throughout; the agent's phone (1 kHz) sends to the far side (30002) for the first
+    and last two seconds; in between the session's mixer sends there, from its own port, the
+    agent and the supervisor (2.5 kHz) added. The right channel holds all three phases."""
+    caller, agent, mixer = 4000, 5000, 6000
+    packets = [(100 + i * 0.02, caller, 0, p) for i, p in enumerate(_ulaw_tone(440, 0, 6))]
+    for start in (0.0, 4.0):
+        tone = _ulaw_tone(1000, start, 2)
+        packets += [(100 + start + i * 0.02, agent, 0, p) for i, p in enumerate(tone)]
+    both = [
+        ulaw_to_linear(np.frombuffer(a, np.uint8)).astype(np.int32)
+        + ulaw_to_linear(np.frombuffer(s, np.uint8))
+        for a, s in zip(_ulaw_tone(1000, 2, 2, 3000), _ulaw_tone(2500, 2, 2, 3000), strict=True)
+    ]
+    packets += [
+        (
+            102 + i * 0.02,
+            mixer,
+            0,
+            linear_to_ulaw(np.clip(p, -32768, 32767).astype(np.int16)).tobytes(),
+        )
+        for i, p in enumerate(both)
+    ]
+    packets.sort()
+    _pcap(tmp_path / "barge.pcap", packets, to={caller: 30000, agent: 30002, mixer: 30002})
+    summary = pcap_to_wav(tmp_path / "barge.pcap", tmp_path / "barge.wav", caller_side=30000)
+    assert summary.channels == ("127.0.0.1:4000", "127.0.0.1:5000+127.0.0.1:6000")
+    with wave.open(str(tmp_path / "barge.wav")) as wav:
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    said, heard = frames[:, 0], frames[:, 1]
+    assert tone_seconds(said, 440) == pytest.approx(6.0, abs=0.15)
+    assert tone_seconds(heard, 440) == 0  # the caller is not heard on the caller's own side
+    barge = heard[2 * 8000 : 4 * 8000]
+    spectrum = np.abs(np.fft.rfft(barge.astype(np.float64)))
+    bins = {hz: spectrum[round(hz * len(barge) / 8000)] for hz in (1000, 2500, 700)}
+    assert bins[2500] > 100 * bins[700] and bins[1000] > 100 * bins[700], bins
+    # the agent before and after the barge (the busiest source alone was all there was)
+    assert tone_seconds(heard[: 2 * 8000], 1000) == pytest.approx(2.0, abs=0.15)
+    assert tone_seconds(heard[4 * 8000 :], 1000) == pytest.approx(2.0, abs=0.15)
 
 
 def test_telephone_events_in_a_capture_count_each_key_press_once(tmp_path: Path) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from hotline.identity.roles import hidden_fields
+from hotline.telephony.forwarding import TONE_REPEAT
 from hotline.telephony.ports import TransferRefused
 from hotline.web.access import mask_personal
 from tests.unit.telephony.test_browser_phone import BROWSER, PLAIN_SDP, WEBRTC_SDP
@@ -130,3 +132,109 @@ def test_a_transfer_out_is_refused_unconnected_without_a_trunk_or_during_a_consu
         rig.center.hung_up("in-1")
 
     run(scenario)
+
+
+RINGBACK = "/tones/ringback.wav"
+
+
+def test_the_caller_hears_ringback_while_the_number_rings_and_it_stops_at_the_answer() -> None:
+    async def scenario(rig: Rig) -> None:
+        _with_trunk(rig)
+        rig.center.settings = dataclasses.replace(rig.center.settings, ringback=Path(RINGBACK))
+        await _connected_to_a001(rig)
+        rig.center.transfer_out(rig.contact, MOBILE)
+        await rig.settle()
+        (leg, _) = _dials(rig)[-1]
+        caller = {"call": rig.contact, "tag": "caller"}
+        assert rig.media.played(rig.contact)[-1:] != [RINGBACK]  # 100 Trying: nothing yet
+        rig.center.ringing(leg, "")  # 180
+        rig.center.ringing(leg, "")  # a second 180: the tone is not started twice
+        await rig.settle()
+        tones = [c for c in rig.media.commands if c[0] == "play" and c[1]["path"] == RINGBACK]
+        assert [(c[1]["tag"], c[1]["repeat"]) for c in tones] == [("caller", TONE_REPEAT)]
+        before = len(rig.media.commands)
+        rig.center.answered(leg, "v=0 engineer")
+        await rig.settle()
+        after = [c[0] for c in rig.media.commands[before:]]
+        assert after == ["stop", "answer"]  # the tone stops before the caller meets the far end
+        assert rig.media.commands[before][1] == caller
+        rig.center.hung_up(leg)
+        await rig.settle()
+
+    rig = run(scenario)
+    forward = [d["state"] for d in rig.data("ivr_step") if d.get("action") == "forward"]
+    assert forward == ["dialling", "ringing", "answered", "ended"]
+
+
+def test_early_media_from_the_far_end_replaces_the_ringback_and_a_failure_stops_it() -> None:
+    early = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 7000 RTP/AVP 0\r\n"
+
+    async def scenario(rig: Rig) -> None:
+        _with_trunk(rig, {MOBILE: ("02866660000",)})
+        rig.center.settings = dataclasses.replace(rig.center.settings, ringback=Path(RINGBACK))
+        await _connected_to_a001(rig)
+        rig.center.transfer_out(rig.contact, MOBILE)
+        await rig.settle()
+        (first, _) = _dials(rig)[-1]
+        rig.center.ringing(first, "")
+        await rig.settle()
+        before = len(rig.media.commands)
+        rig.center.failed(first, 486)  # busy: the tone stops, the next number is dialled
+        await rig.settle()
+        assert [c[0] for c in rig.media.commands[before:]][:1] == ["stop"]
+        (second, _) = _dials(rig)[-1]
+        rig.center.ringing(second, "")  # 180: ringback again
+        await rig.settle()
+        before = len(rig.media.commands)
+        rig.center.ringing(second, early)  # 183 with SDP: the far end's own early media
+        await rig.settle()
+        assert [c[0] for c in rig.media.commands[before:]] == ["stop", "answer"]
+        assert rig.media.commands[-1][1]["sdp"] == early
+        rig.center.ringing(second, "")  # a 180 after the early media: no tone over it
+        await rig.settle()
+        assert rig.media.commands[-1][0] == "answer"
+        rig.center.answered(second, early)
+        await rig.settle()
+        assert rig.media.commands[-1][0] == "answer"  # pointed again at the answer
+        rig.center.hung_up("in-1")
+
+    rig = run(scenario)
+    forward = [d["state"] for d in rig.data("ivr_step") if d.get("action") == "forward"]
+    assert forward == [
+        "dialling",
+        "ringing",
+        "failed",
+        "dialling",
+        "ringing",
+        "early_media",
+        "answered",
+        "ended",
+    ]
+
+
+def test_without_a_ringback_tone_the_caller_waits_in_silence_until_the_ring_times_out() -> None:
+    async def scenario(rig: Rig) -> None:
+        _with_trunk(rig)
+        rig.center.settings = dataclasses.replace(rig.center.settings, ringback=None)
+        rig.center.forwards.ring_timeout_s = 0.2
+        await _connected_to_a001(rig)
+        before = len(rig.media.commands)
+        rig.center.transfer_out(rig.contact, MOBILE)
+        await rig.settle()
+        (leg, _) = _dials(rig)[-1]
+        rig.center.ringing(leg, "")
+        await rig.settle()
+        assert [c for c in rig.media.commands[before:] if c[0] == "play"] == []
+        # the agent's SDP the call still holds is no answer of the far end: the ring times
+        # out (it used to be taken for one, and the caller waited for ever)
+        await asyncio.sleep(0.3)
+        await rig.settle()
+        assert ("hang_up", leg) in rig.sip.actions and ("hang_up", "in-1") in rig.sip.actions
+
+    rig = run(scenario)
+    forward = [d for d in rig.data("ivr_step") if d.get("action") == "forward"]
+    assert [(d["state"], d.get("reason")) for d in forward] == [
+        ("dialling", None),
+        ("ringing", None),
+        ("failed", "no_answer"),
+    ]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hotline.config.tones import RingbackTone
 from hotline.telephony.media.numbers import NUMBER_TEXTS
 
 # espeak-ng voice per language tag
@@ -170,6 +171,32 @@ def beep(target: Path, *, hz: float = 1000.0, seconds: float = 0.4, rate: int = 
         out.setsampwidth(2)
         out.setframerate(rate)
         out.writeframes(samples.tobytes())
+
+
+def ringback(target: Path, tone: RingbackTone, *, rate: int = 8000) -> Path:
+    """One cycle of the ringback ``tone`` (:mod:`hotline.config.tones`: China's 450 Hz, 1 s
+    on and 4 s off by default) as 8 kHz mono 16-bit PCM; rtpengine repeats it while the far
+    end rings. Each burst fades in and out over 5 ms (no clicks); two frequencies sound
+    together at half the level each. Written with numpy, as the music on hold is.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    level = 0.35 / len(tone.frequencies_hz)
+    parts = []
+    for index, seconds in enumerate(tone.cadence_s):
+        t = np.arange(round(seconds * rate)) / rate
+        if index % 2:  # off
+            parts.append(np.zeros(len(t)))
+            continue
+        envelope = np.minimum(1.0, np.minimum(t, seconds - t) / 0.005)
+        burst = sum(np.sin(2 * np.pi * hz * t) for hz in tone.frequencies_hz)
+        parts.append(level * burst * envelope)
+    samples = (np.concatenate(parts) * 32767).astype("<i2")
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return target
 
 
 def generate_all(root: Path, *, force: bool = False) -> list[Path]:

@@ -1,9 +1,18 @@
 """Call recordings: turn rtpengine's per-call pcap into a stereo WAV, one channel per side.
 
 rtpengine (``--recording-method=pcap``) writes every RTP packet of a recorded call into one
-pcap file, both directions. After the call this module reads it once, decodes G.711
-(PCMU/PCMA, ITU-T G.711 tables) with numpy and places each packet's samples at its capture
-time, so silence and gaps stay where they were. It runs after hang-up, off the media path.
+pcap file, as it received them: from the sender's address to the relay's own port on that
+side. After the call this module reads it once, decodes G.711 (PCMU/PCMA, ITU-T G.711
+tables) with numpy and places each packet's samples at its capture time, so silence and gaps
+stay where they were. It runs after hang-up, off the media path.
+
+The left channel is what the caller said, the right what the caller heard — every party
+that reached the caller, mixed as the caller heard them: the agent's phone; in a
+supervisor's barge, the session's mixer (the agent and the supervisor, added); after a
+transfer, the next agent or the outside number. A direction is the relay port the packets
+arrived at: the caller's is the port the caller was answered with (``caller_side``), every
+other is the far side's. (The converter used to keep the two busiest sources, so a barge's
+mixer — or the agent's phone, whichever sent less — was missing from the recording.)
 
 >>> ulaw_to_linear(np.array([0xFF, 0x7F, 0x00], dtype=np.uint8)).tolist()
 [0, 0, -32124]
@@ -31,10 +40,12 @@ _LINKTYPE_ETHERNET, _LINKTYPE_RAW, _LINKTYPE_IPV4 = 1, 101, 228
 
 @dataclass
 class Stream:
-    """One direction of RTP found in the capture: its source and decoded packets."""
+    """One source of RTP found in the capture: its address, its packets, and the relay's
+    port they reached (which side of the call it is on)."""
 
     source: str
     packets: list[tuple[float, int, bytes]]  # capture time, payload type, payload
+    destination: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +58,10 @@ class RecordingSummary:
     rms: tuple[float, ...]
 
 
-def _rtp_packets(pcap: Path) -> Iterator[tuple[float, str, int, bytes]]:
-    """Each RTP packet of a pcap (classic format): capture time, source address, payload
-    type, and the RTP payload (after the header, its CSRCs and any extension)."""
+def _rtp_packets(pcap: Path) -> Iterator[tuple[float, str, str, int, bytes]]:
+    """Each RTP packet of a pcap (classic format): capture time, source and destination
+    addresses, payload type, and the RTP payload (after the header, its CSRCs and any
+    extension)."""
     data = pcap.read_bytes()
     if len(data) < 24:
         return
@@ -71,22 +83,22 @@ def _rtp_packets(pcap: Path) -> Iterator[tuple[float, str, int, bytes]]:
         packet = _udp_payload(frame, linktype)
         if packet is None:
             continue
-        source, payload = packet
+        source, destination, payload = packet
         if len(payload) < 12 or payload[0] >> 6 != 2:
             continue
         header = 12 + 4 * (payload[0] & 0x0F)
         if payload[0] & 0x10 and len(payload) >= header + 4:
             header += 4 + 4 * struct.unpack("!H", payload[header + 2 : header + 4])[0]
-        yield when, source, payload[1] & 0x7F, payload[header:]
+        yield when, source, destination, payload[1] & 0x7F, payload[header:]
 
 
 def read_rtp_streams(pcap: Path) -> list[Stream]:
     """Read the RTP audio packets of a pcap (classic format), grouped by source address."""
     streams: dict[str, Stream] = {}
-    for when, source, payload_type, payload in _rtp_packets(pcap):
+    for when, source, destination, payload_type, payload in _rtp_packets(pcap):
         if payload_type not in (PCMU, PCMA):
             continue  # telephone-event, comfort noise…
-        stream = streams.setdefault(source, Stream(source, []))
+        stream = streams.setdefault(source, Stream(source, [], destination))
         stream.packets.append((when, payload_type, payload))
     return list(streams.values())
 
@@ -101,7 +113,7 @@ def telephone_events(pcap: Path) -> list[tuple[str, str]]:
     """
     keys: list[tuple[str, str]] = []
     last: dict[str, tuple[int, bool]] = {}  # source -> its last packet's event and E bit
-    for _, source, payload_type, payload in _rtp_packets(pcap):
+    for _, source, _, payload_type, payload in _rtp_packets(pcap):
         if payload_type in (PCMU, PCMA, 13) or len(payload) != 4 or payload[0] > 15:
             continue
         event, ended = payload[0], bool(payload[1] & 0x80)
@@ -112,7 +124,7 @@ def telephone_events(pcap: Path) -> list[tuple[str, str]]:
     return keys
 
 
-def _udp_payload(frame: bytes, linktype: int) -> tuple[str, bytes] | None:
+def _udp_payload(frame: bytes, linktype: int) -> tuple[str, str, bytes] | None:
     if linktype == _LINKTYPE_ETHERNET:
         if len(frame) < 14 or frame[12:14] != b"\x08\x00":
             return None
@@ -123,41 +135,66 @@ def _udp_payload(frame: bytes, linktype: int) -> tuple[str, bytes] | None:
         return None
     ihl = (frame[0] & 0x0F) * 4
     source_ip = ".".join(str(b) for b in frame[12:16])
-    source_port = struct.unpack("!H", frame[ihl : ihl + 2])[0]
-    return f"{source_ip}:{source_port}", frame[ihl + 8 :]
+    destination_ip = ".".join(str(b) for b in frame[16:20])
+    source_port, destination_port = struct.unpack("!HH", frame[ihl : ihl + 4])
+    return (
+        f"{source_ip}:{source_port}",
+        f"{destination_ip}:{destination_port}",
+        frame[ihl + 8 :],
+    )
 
 
-def pcap_to_wav(pcap: Path, wav: Path) -> RecordingSummary:
-    """Write the two busiest RTP directions of ``pcap`` as a stereo 8 kHz WAV."""
-    streams = sorted(read_rtp_streams(pcap), key=lambda s: len(s.packets), reverse=True)[:2]
-    streams.sort(key=lambda s: s.source)
+def pcap_to_wav(pcap: Path, wav: Path, *, caller_side: int | None = None) -> RecordingSummary:
+    """Write the call in ``pcap`` as a stereo 8 kHz WAV: left what the caller said, right
+    every other party mixed, as the caller heard them.
+
+    ``caller_side`` is the relay's port on the caller's side (the port in the SDP the caller
+    was answered with); without it, or when no packet reached it, the caller's side is the
+    one the busiest source sent to.
+    """
+    streams = read_rtp_streams(pcap)
     if not streams:
         raise ValueError(f"{pcap} holds no G.711 audio")
+    ports = {s.destination: s.destination.rpartition(":")[2] for s in streams}
+    caller = next((d for d, port in ports.items() if port == str(caller_side)), None)
+    if caller is None:
+        caller = max(streams, key=lambda s: len(s.packets)).destination
+    sides = (
+        sorted((s for s in streams if s.destination == caller), key=lambda s: s.source),
+        sorted((s for s in streams if s.destination != caller), key=lambda s: s.source),
+    )
     start = min(s.packets[0][0] for s in streams)
     end = max(when + len(payload) / SAMPLE_RATE for s in streams for when, _, payload in s.packets)
     total = round((end - start) * SAMPLE_RATE) + 1
-    channels = np.zeros((total, 2), dtype=np.int16)
-    for index, stream in enumerate(streams):
-        channel = channels[:, index]
-        by_type: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
-        for when, payload_type, payload in stream.packets:
-            by_type[payload_type].append((round((when - start) * SAMPLE_RATE), payload))
-        for payload_type, items in by_type.items():
-            decode = ulaw_to_linear if payload_type == PCMU else alaw_to_linear
-            for at, payload in items:
-                samples = decode(np.frombuffer(payload, dtype=np.uint8))
-                stop = min(at + len(samples), total)
-                channel[at:stop] = samples[: stop - at]
+    mixed = np.zeros((total, 2), dtype=np.int32)
+    for index, side in enumerate(sides):
+        for stream in side:
+            mixed[:, index] += _placed(stream, start, total)
+    channels = np.clip(mixed, -32768, 32767).astype(np.int16)
     wav.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(wav), "wb") as out:
         out.setnchannels(2)
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE)
         out.writeframes(channels.astype("<i2").tobytes())
-    rms = tuple(
-        float(np.sqrt(np.mean(channels[:, i].astype(np.float64) ** 2))) for i in range(len(streams))
-    )
-    return RecordingSummary(wav, total / SAMPLE_RATE, tuple(s.source for s in streams), rms)
+    rms = tuple(float(np.sqrt(np.mean(channels[:, i].astype(np.float64) ** 2))) for i in (0, 1))
+    names = tuple("+".join(s.source for s in side) for side in sides)
+    return RecordingSummary(wav, total / SAMPLE_RATE, names, rms)
+
+
+def _placed(stream: Stream, start: float, total: int) -> npt.NDArray[np.int32]:
+    """One source's decoded samples, each packet at its capture time (``start`` is 0)."""
+    track = np.zeros(total, dtype=np.int32)
+    by_type: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
+    for when, payload_type, payload in stream.packets:
+        by_type[payload_type].append((round((when - start) * SAMPLE_RATE), payload))
+    for payload_type, items in by_type.items():
+        decode = ulaw_to_linear if payload_type == PCMU else alaw_to_linear
+        for at, payload in items:
+            samples = decode(np.frombuffer(payload, dtype=np.uint8))
+            stop = min(at + len(samples), total)
+            track[at:stop] = samples[: stop - at]
+    return track
 
 
 def find_pcap(recording_dir: Path, call: str) -> Path | None:

@@ -420,7 +420,11 @@ class SippyStack:
                 )
             )
         elif isinstance(event, CCEventRing):
-            post(self.events.ringing, leg)
+            # sippy reports 100 Trying as a ring too: only 180 and 183 are. With a body, the
+            # far end offers early media (its announcement, its own ringback: RFC 3960).
+            code, _, body = event.getData()
+            if code != 100:
+                post(self.events.ringing, leg, str(body) if body is not None else "")
         elif isinstance(event, CCEventConnect):
             _normalise_transport(ua)
             _, _, body = event.getData()
