@@ -23,6 +23,9 @@ from typing import Any
 
 from hotline.core.events import Event, EventKind
 
+#: ``requested_by`` of a call back a chat's customer asked for (no agent promised it).
+BY_CUSTOMER = "customer"
+
 #: What a promise carries (the desk's ``PromisedCallback`` and the driver's timer).
 FIELDS = ("callback_id", "queue", "due_at", "customer", "requested_by", "note", "for_contact")
 
@@ -33,14 +36,17 @@ def promise_event(entry: Mapping[str, Any], *, at: float, case_id: str | None) -
     >>> e = promise_event({"callback_id": "cb1", "queue": "q", "due_at": 70.0,
     ...                    "customer": "138", "requested_by": "a1", "note": "",
     ...                    "for_contact": "c1"}, at=10.0, case_id="c1")
-    >>> e.kind.value, e.contact_id, e.data["callback_id"], e.data["case_id"]
-    ('callback_promised', None, 'cb1', 'c1')
+    >>> e.kind.value, e.contact_id, e.agent_id, e.data["callback_id"], e.data["case_id"]
+    ('callback_promised', None, 'a1', 'cb1', 'c1')
     """
     data: dict[str, Any] = {name: entry.get(name) for name in FIELDS}
     data["case_id"] = case_id
     # No contact id: the promise is not a contact (recovery must not close it, a takeover
-    # must not resume it); the call back's own contact is its firing.
-    return Event(0, at, EventKind.CALLBACK_PROMISED, data=data)
+    # must not resume it); the call back's own contact is its firing. The agent who promised
+    # it (not a chat's customer) is named, so their desk's stream hears of it.
+    by = entry.get("requested_by")
+    agent_id = str(by) if by and by != BY_CUSTOMER else None
+    return Event(0, at, EventKind.CALLBACK_PROMISED, agent_id=agent_id, data=data)
 
 
 def entry_of(event: Event) -> dict[str, Any]:
