@@ -116,6 +116,18 @@ def submit(
     return int(row.id)
 
 
+def any_pending(session: Session, *, partition: str) -> bool:
+    """Whether the partition has a request waiting for a node (a read: a poll that finds none
+    writes nothing)."""
+    return bool(
+        session.scalar(
+            select(VoiceRequestRow.id)
+            .where(VoiceRequestRow.partition == partition, VoiceRequestRow.state == PENDING)
+            .limit(1)
+        )
+    )
+
+
 def pending(session: Session, *, partition: str, limit: int = 50) -> list[Request]:
     """The partition's pending requests, oldest first; on PostgreSQL locked ``FOR UPDATE
     SKIP LOCKED`` until the caller's transaction ends (another node's poll skips them)."""

@@ -3,14 +3,15 @@
 A web node has no SIP stack; a desk's click-to-dial or transfer to an outside number there
 becomes a row in ``voice_requests`` (:mod:`hotline.store.voice_requests`). Each voice node
 (``hotline telephony serve --node-name … --partition …``) runs a :class:`VoiceRequestPoller`:
-every ``poll_s`` it claims, in one transaction that first renews its heartbeat (a node
-declared lost claims nothing), the pending requests it can carry out — a dial for an agent
-whose phone is registered through this node, a transfer of a call this node carries —
-carries each out on its own call center (the same :meth:`CallCenter.originate` and
-:meth:`CallCenter.transfer_out` the one-process server's routes call) and answers it: the
-contact id, or the reason it refused. It also fails, on the database's clock, the requests no
-node claimed in time and those claimed by a node that died (:func:`voice_requests.expire`),
-so a web node's desk hears of it even when no web node is waiting any more.
+every ``poll_s`` it looks for pending requests (a read) and, when there are some, claims —
+in one transaction that first renews its heartbeat (a node declared lost claims nothing) —
+those it can carry out: a dial for an agent whose phone is registered through this node, a
+transfer of a call this node carries. It carries each out on its own call center (the same
+:meth:`CallCenter.originate` and :meth:`CallCenter.transfer_out` the one-process server's
+routes call) and answers it: the contact id, or the reason it refused. Once a second it also
+fails, on the database's clock, the requests no node claimed in time and those claimed by a
+node that died (:func:`voice_requests.expire`), so nothing stays pending when no web node
+waits any more.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Collection
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.store import voice_nodes, voice_requests
-from hotline.store.db import writing
+from hotline.store.db import reading, writing
 from hotline.store.voice_requests import Request
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.ports import TransferRefused
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 POLL_S = 0.1
 #: How long a request may wait for a node before it fails (``no_voice_node``).
 CLAIM_S = voice_requests.CLAIM_S
+#: How often a node fails the requests nobody took in time, or whose node died (s).
+EXPIRE_EVERY_S = 1.0
 
 
 class Carrier(Protocol):
@@ -78,10 +82,19 @@ class VoiceRequestPoller:
         self.poll_s = poll_s
         self.claim_s = claim_s
         self.carried_out = 0
+        self._expire_at = 0.0
 
     def _claim(self, agents: Collection[str], calls: Collection[str]) -> list[Request]:
+        expiring = time.monotonic() >= self._expire_at
+        if not expiring:
+            # Most polls find nothing: a read, so an idle node writes once a second at most.
+            with reading(self.session_factory(), purpose="a voice node's poll") as session:
+                if not voice_requests.any_pending(session, partition=self.partition):
+                    return []
         with writing(self.session_factory()) as session:
-            voice_requests.expire(session, partition=self.partition, claim_s=self.claim_s)
+            if expiring:
+                self._expire_at = time.monotonic() + EXPIRE_EVERY_S
+                voice_requests.expire(session, partition=self.partition, claim_s=self.claim_s)
             mine: list[Request] = []
             if voice_nodes.beat(session, self.node_id, ttl_s=self.heartbeat_s):
                 mine = voice_requests.claim_for(
