@@ -70,9 +70,11 @@ def test_promises_outlive_their_owner_and_a_restart_and_fire_once(
         await first.command(lambda now: AgentLoggedIn(at=now, agent_id="a012"))
         contact = await first.queue_contact("repair", customer="13900000001")
         await first.command(lambda now: OfferAnswered(at=now, contact_id=contact, agent_id="a012"))
+        await first.switch_crisis(on=True, by="boss", source="supervisor", reason="storm")
+        # Due in a moment, but only once the owner is gone (it dies just after promising).
         soon = first.schedule_callback(
             queue="repair",
-            due_at=time.time() + 1.0,
+            due_at=time.time() + 1.5,
             customer="13900000001",
             requested_by="a012",
             note="after the part arrives",
@@ -86,8 +88,8 @@ def test_promises_outlive_their_owner_and_a_restart_and_fire_once(
             for_contact=contact,
         )
         ids.update(contact=contact, soon=soon["callback_id"], later=later["callback_id"])
-        await first.switch_crisis(on=True, by="boss", source="supervisor", reason="storm")
         await _die(first)
+        assert time.time() < soon["due_at"], "the first owner outlived the promise's due time"
 
         # The next owner keeps both promises: on a's desk, soonest first.
         second = _driver(session_factory, resume=True)
