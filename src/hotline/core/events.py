@@ -97,6 +97,10 @@ class EventKind(StrEnum):
     ALARM = "alarm"
     # crisis mode switched on or off (``data``: on, by, source, reason), so web nodes show it
     CRISIS = "crisis"
+    # a call back promised and kept until due (``data``: callback_id, queue, due_at, customer,
+    # requested_by, note, for_contact, case_id), so a new owner or a restart keeps it; the
+    # callback's own contact (``contact_id`` = callback_id) is its firing
+    CALLBACK_PROMISED = "callback_promised"
 
 
 #: The ``data`` of an event that carries none: one shared, read-only mapping.

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.center import CenterConfig
 from hotline.core.clock import Clock, WallClock
 from hotline.core.events import Channel, Event, EventKind
-from hotline.live import recovery, takeover
+from hotline.live import callbacks, promises, recovery, takeover
 from hotline.live.crisis import CrisisMode, CrisisState, Source
 from hotline.live.desk_state import DeskState, OnFinished, OpenOffer
 from hotline.live.persistence import EventLogPersistence
@@ -65,6 +65,7 @@ from hotline.routing.model import (
     NewDay,
     RoutingConflict,
 )
+from hotline.store import event_log
 
 log = logging.getLogger(__name__)
 
@@ -225,11 +226,17 @@ class LiveDriver:
             await asyncio.to_thread(self._rebuild_today)
             self.restored = takeover.restore(self, state, now=self.clock.now())
             self._resume_crisis(state.crisis)
+            self._resume_callbacks(state.callbacks)
         elif self.session_factory is not None:
             # Number on from the log (as a takeover does): a screen's position stays valid.
             await asyncio.to_thread(self.persistence.continue_after_log)
             await asyncio.to_thread(self.persistence.recover, recovery.CRASH)
             await asyncio.to_thread(self._rebuild_today)
+            # What outlives a restart as it outlives a takeover: the crisis mode the log's
+            # last switch left, and the call backs promised and not yet fired.
+            switch, promised = await asyncio.to_thread(self._read_kept)
+            self._resume_crisis(switch)
+            self._resume_callbacks(promised)
         self._tasks = [
             asyncio.create_task(self._engine_loop(), name="live-engine"),
             asyncio.create_task(self._writer_loop(), name="live-event-log"),
@@ -265,6 +272,14 @@ class LiveDriver:
                 await asyncio.to_thread(self.persistence.recover, recovery.SHUTDOWN)
             except Exception:  # the next start closes them instead (reason "crash")
                 log.exception("live routing: closing the contacts in progress failed")
+
+    def _read_kept(self) -> tuple[Event | None, list[tuple[dict[str, Any], Any]]]:
+        """The log's last crisis switch and its promises not yet fired (blocking)."""
+        assert self.session_factory is not None
+        with self.session_factory() as session:
+            switch = event_log.latest_of(session, EventKind.CRISIS)
+            promised = callbacks.read_pending(session, now=self.clock.now())
+        return switch, promised
 
     def _rebuild_today(self) -> None:
         """Feed the wallboard today's logged events (its figures survive a restart)."""
@@ -436,7 +451,8 @@ class LiveDriver:
 
         The callback waits in ``queue`` like any contact (channel ``callback``), so the agent
         who promised it, or any other with the skills, dials the customer when it is offered.
-        Scheduled callbacks live in this server process; a restart forgets those not yet due.
+        The promise is logged (``callback_promised``, :mod:`hotline.live.callbacks`), so a
+        new owner or a restart keeps it until due; the timer lives in this process.
         A callback ``for_contact`` continues that contact's case (the case of the contact it
         was promised in, which is that contact's own id unless it continues one itself).
         ``callback_id`` is the id a web node gave the promise (through the partition inbox).
@@ -457,8 +473,17 @@ class LiveDriver:
             "note": note,
             "for_contact": for_contact,
         }
+        self.record(promises.promise_event(entry, at=self.clock.now(), case_id=case_id))
+        self._keep_callback(entry, case_id)
+        return entry
+
+    def _keep_callback(self, entry: dict[str, Any], case_id: str | None) -> None:
+        """Keep a promise until due (in :attr:`DeskState.callbacks`), then queue its contact."""
+        callback_id = str(entry["callback_id"])
+        queue, customer, note = str(entry["queue"]), entry["customer"], str(entry["note"])
+        for_contact = entry["for_contact"]
         self.desk.callbacks[callback_id] = entry
-        delay = max(0.0, due_at - self.clock.now())
+        delay = max(0.0, float(entry["due_at"]) - self.clock.now())
 
         def due() -> None:
             if self.desk.callbacks.pop(callback_id, None) is None or self._jobs is None:
@@ -467,7 +492,7 @@ class LiveDriver:
                 "customer": customer,
                 "note": note,
                 "callback_for": for_contact,
-                "requested_by": requested_by,
+                "requested_by": entry["requested_by"],
             }
             if case_id is not None:
                 self._case_of[callback_id] = case_id
@@ -482,7 +507,22 @@ class LiveDriver:
             )
 
         self._callback_handles.append(asyncio.get_running_loop().call_later(delay, due))
-        return entry
+
+    def _resume_callbacks(self, promised: Sequence[tuple[dict[str, Any], Any]]) -> None:
+        """Keep the promises the log shows not yet fired (a takeover, a restart): each fires
+        at its time, at once when that passed meanwhile; a queue the center no longer has
+        is logged and dropped."""
+        for entry, case_id in promised:
+            if entry["queue"] not in self._queue_ids:
+                log.warning(
+                    "live routing: call back %s dropped: queue %r is no longer in the center",
+                    entry["callback_id"],
+                    entry["queue"],
+                )
+                continue
+            self._keep_callback(entry, str(case_id) if case_id else None)
+        if promised:
+            log.info("live routing: %d promised call backs kept from the log", len(promised))
 
     async def tick(self) -> None:
         """Move the engine to the clock's "now" (tests with a manual clock call this)."""
@@ -567,9 +607,10 @@ class LiveDriver:
         return view
 
     def _resume_crisis(self, switch: Event | None) -> None:
-        """A new owner keeps crisis mode as the log's last switch left it: after the takeover's
-        contacts are back (a closed queue would refuse them), the queues take their crisis
-        rules, as under a live switch; the switch itself is not logged again."""
+        """A new owner, or a restarted one-node server, keeps crisis mode as the log's last
+        switch left it: after a takeover's contacts are back (a closed queue would refuse
+        them), the queues take their crisis rules, as under a live switch; the switch itself
+        is not logged again."""
         if switch is None or not switch.data.get("on") or self.crisis.config is None:
             return
         normal = routing_config_from_center(

@@ -52,6 +52,8 @@ class LogBoard:
         self._queues = [(q.id, q.channel.value) for q in config.queues]
         self.wallboard = Wallboard(center)
         self.desk = DeskState()
+        # The desks list the call backs the log shows promised and not yet fired.
+        self.desk.callbacks = self.floor.promises.pending
         self.crisis = CrisisMode(center.crisis)
         #: The last log position folded (events at or below it are not folded again).
         self.position = 0

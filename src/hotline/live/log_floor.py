@@ -14,7 +14,9 @@ It differs from :func:`hotline.live.takeover.fold`, which rebuilds what a *new o
 resumes: there a ringing contact waits again (its offer died with the old owner), here it
 rings at its agent, as the owner's desks show it. What the log does not carry is not shown:
 an agent with a free slot of a multi-contact channel counts as available only while the
-log shows them ``available``. The crisis switch is logged (``crisis`` events) and shown by
+log shows them ``available``. The call backs promised and not yet fired are folded from
+their ``callback_promised`` events (:class:`hotline.live.callbacks.Promises`). The crisis
+switch is logged (``crisis`` events) and shown by
 :class:`hotline.live.log_board.LogBoard`.
 
 >>> from hotline.core.events import Event, EventKind
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hotline.core.events import Event, EventKind
+from hotline.live.promises import Promises
 from hotline.routing.model import AgentState
 
 
@@ -121,12 +124,15 @@ class LogFloor:
         #: Each open contact's queue (waiting or not) and place in line.
         self._queue: dict[str, str] = {}
         self._place: dict[str, float] = {}
+        #: The call backs promised and not yet fired (the desks list them).
+        self.promises = Promises()
 
     # ------------------------------------------------------------------ feeding
 
     def record(self, event: Event) -> None:
         """Fold one logged event (in log order)."""
         kind, contact, agent = event.kind, event.contact_id, event.agent_id
+        self.promises.record(event)
         if kind is EventKind.AGENT_STATE and agent is not None:
             state = AgentState(str(event.data.get("state", AgentState.LOGGED_OUT.value)))
             reason = event.data.get("reason")

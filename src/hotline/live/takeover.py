@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind
-from hotline.live import recovery
+from hotline.live import callbacks, recovery
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
     AgentLoggedIn,
@@ -93,6 +93,9 @@ class PartitionState:
     last_seq: int = 0
     #: The log's last crisis switch (``crisis`` event), which the new owner keeps in force.
     crisis: Event | None = None
+    #: The call backs promised and not yet fired (:func:`hotline.live.callbacks.read_pending`:
+    #: each entry and the case it continues), which the new owner keeps until due.
+    callbacks: list[tuple[dict[str, Any], Any]] = field(default_factory=list)
 
 
 def fold(
@@ -205,8 +208,9 @@ def read_state(session_factory: sessionmaker[Session], *, source: str = "live") 
             agent_events[agent_id] = [recovery.event_of(row) for row in rows]
         newest = event_log.last_seq(session, source=source)
         crisis = event_log.latest_of(session, EventKind.CRISIS, source=source)
+        promised = callbacks.read_pending(session, now=work.last_at, source=source)
     contact_events = [e for e in work.contact_events if e.contact_id not in on_voice_nodes]
-    return replace(fold(contact_events, agent_events, newest), crisis=crisis)
+    return replace(fold(contact_events, agent_events, newest), crisis=crisis, callbacks=promised)
 
 
 class Resuming(Protocol):

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind
 from hotline.live.recovery import interrupted
-from hotline.store import voice_nodes
+from hotline.store import voice_nodes, voice_requests
 from hotline.store.db import writing
 from hotline.store.partitions import Lease, fence
 from hotline.store.voice_nodes import Leg, LostNode
@@ -148,6 +148,8 @@ def claim_and_read(session_factory: sessionmaker[Session], lease: Lease) -> list
         fence(session, lease)
         voice_nodes.claim_lapsed(session, partition=lease.partition, epoch=lease.epoch)
         lost = voice_nodes.unlogged(session, partition=lease.partition)
+        # Desks' requests a dead node had claimed (or no node took) fail: none stays pending.
+        voice_requests.expire(session, partition=lease.partition, claim_s=voice_requests.CLAIM_S)
         session.commit()
     return lost
 

@@ -70,6 +70,7 @@ from hotline.telephony.ports import AgentPhone, CallerDirectory, CallRouter, Eve
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
 from hotline.telephony.voice_node import VoiceNodeOptions, VoicePresence
+from hotline.telephony.voice_requests import start_poller
 
 log = logging.getLogger(__name__)
 
@@ -655,10 +656,14 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     started = time.monotonic()
+    requests: asyncio.Task[None] | None = None
     try:
         if presence is not None:
             # once started, so that the heartbeat goes on from here every tick
             await asyncio.to_thread(presence.register)
+            assert database is not None
+            # Desks on web nodes ask this node to dial and to transfer out (voice_requests).
+            requests = start_poller(parts.center, database.session_factory, presence, stop)
         if ready is not None:
             ready.set()
         print(f"hotline telephony: SIP on {options.sip_host}:{options.sip_port}, ready", flush=True)
@@ -682,6 +687,8 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         stop.set()
         if dialling is not None:
             await dialling
+        if requests is not None:
+            await requests
         await stop_voice(parts)
         jsonl.close()
         if database is not None:

@@ -29,6 +29,7 @@ from hotline.core.settings import Settings, load_settings
 from hotline.store.db import WriterQueueTimeout, make_engine, make_session_factory, writing
 from hotline.store.jobs import fail_interrupted_jobs, has_interrupted_work
 from hotline.web import readiness
+from hotline.web.api.live.voice_requests import VoiceRequestFailed
 from hotline.web.api.responses import ResponseModel
 from hotline.web.auth import require_roles
 from hotline.web.events import EventHub
@@ -179,6 +180,12 @@ def create_app(
         else:
             body = {"error": _error_name(error.status_code), "message": str(error.detail)}
         return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(VoiceRequestFailed)
+    async def _voice_failed(_: Request, error: VoiceRequestFailed) -> JSONResponse:
+        # A desk's dial or transfer a voice node could not carry out: the reason's code too,
+        # so the desk says it in the user's language.
+        return JSONResponse(error.body(), status_code=error.status_code)
 
     @app.exception_handler(ValidationFailed)
     async def _failed(_: Request, error: ValidationFailed) -> JSONResponse:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Event, EventKind
-from hotline.live import recovery
+from hotline.live import callbacks, recovery
 from hotline.live.log_board import LogBoard
 from hotline.store import event_log, notify
 from hotline.store.db import reading
@@ -84,9 +84,10 @@ class LogTail:
             newest = event_log.last_seq(session)
             work = recovery.open_work(session)
             crisis = event_log.latest_of(session, EventKind.CRISIS)  # may be days old
+            promised = callbacks.pending_events(session, now=time.time())  # days old too
         today = recovery.events_since(self.session_factory, since=midnight.timestamp())
         switch = [crisis] if crisis is not None else []
-        opening = [*work.agent_states.values(), *work.contact_events, *switch, *today]
+        opening = [*work.agent_states.values(), *work.contact_events, *switch, *promised, *today]
         events = {e.seq: e for e in opening}
         return newest, [events[seq] for seq in sorted(events) if seq <= newest]
 

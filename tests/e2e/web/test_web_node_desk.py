@@ -8,7 +8,9 @@ desk in zh-CN) goes ready with the desk's button; a contact accepted into the pa
 on the desk with the caller's number; the agent answers, hangs up and finishes wrap-up with a
 disposition, each with the desk's buttons — each click an inbox row the owner applies, each
 change on the desk from the owner's events through the node's log tail — while a supervisor's
-wallboard on the same web node (in English) follows a001's row. Both pages pass axe-core.
+wallboard on the same web node (in English) follows a001's row. A call back promised from the
+desk is listed there once the owner has logged it; a click-to-dial, with no voice node to take
+it, fails with the reason in zh-CN. Both pages pass axe-core.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.live.ownership import PartitionNode
-from hotline.store import partitions
+from hotline.store import partitions, voice_requests
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import ContactEventRow
@@ -126,8 +128,12 @@ def _signed_in(browser: Any, base: str, username: str, locale: str) -> Any:
     return page
 
 
-def test_the_desk_works_a_contact_through_a_web_node(web_node: WebNode, browser: Any) -> None:
+def test_the_desk_works_a_contact_through_a_web_node(
+    web_node: WebNode, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from playwright.sync_api import expect
+
+    monkeypatch.setattr(voice_requests, "CLAIM_S", 0.5)  # no voice node here: fail soon
 
     base = web_node.url
     supervisor = _signed_in(browser, base, "boss", "en")
@@ -157,6 +163,18 @@ def test_the_desk_works_a_contact_through_a_web_node(web_node: WebNode, browser:
     expect(agent.locator("#contact-stage")).to_have_text("通话")
     expect(agent.locator("#contact-id")).to_have_text("w1")
     expect(row).to_have_text("On contact")
+    # A call back promised from the desk: the owner keeps (and logs) it; the web node's
+    # board folds the promise and the desk lists it.
+    agent.click("#callback-box summary")
+    agent.fill("#callback-minutes", "45")
+    agent.click("#btn-callback")
+    expect(agent.locator("#callback-list tbody tr")).to_have_count(1)
+    expect(agent.locator("#callback-none")).to_be_hidden()
+    # Click-to-dial goes to the partition's voice nodes; none runs here, so none takes it and
+    # the desk says so in the agent's language.
+    agent.fill("#dial-number", "13800138001")
+    agent.click("#btn-dial")
+    expect(agent.locator("#dial-result")).to_contain_text("没有语音节点接手此呼叫")
     agent.click("#btn-hangup")
     expect(agent.locator("#wrap-controls")).to_be_visible()
     expect(row).to_have_text("Wrap-up")

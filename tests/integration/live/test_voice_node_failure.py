@@ -28,9 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import load_center
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of
+from hotline.store import voice_requests
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
+from hotline.store.models.voice_requests import VoiceRequestRow
 from hotline.store.pg_cluster import wait_for
 from hotline.telephony.media.prompts import generate_all
 from tests.conftest import postgres_url
@@ -38,6 +40,7 @@ from tests.e2e.telephony.telephony_peers import (
     HERE,
     BaresipAgent,
     VoiceServer,
+    free_port,
     require_tools,
     sipp_command,
     write_direct_flow,
@@ -51,7 +54,7 @@ LOSS_BOUND_S = 8.0
 #: RTP ports above every ``port_block`` (20000-31199): this test runs in the cluster group,
 #: beside the voice group's tests on another worker, whose blocks it must never meet.
 RTP = {"voice-a": (31200, 31399), "voice-b": (31400, 31599), "agent": (31600, 31699)}
-CALLER_RTP = {"13800000101": 31700, "13800000102": 31720}
+CALLER_RTP = {"13800000101": 31700, "13800000102": 31720, "customer": 31740}
 
 
 def _log(factory: sessionmaker[Session]) -> list[ContactEventRow]:
@@ -112,6 +115,8 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     )
     processes.callback(owner.close)
 
+    customer_port = free_port()  # node B's trunk: a sipp customer a web node's desk dials
+
     def voice_node(name: str) -> VoiceServer:
         server = VoiceServer(
             workdir=tmp_path / name,
@@ -119,6 +124,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
             phones=phones,
             rtp_ports=RTP[name],
             database_at=database_url,
+            trunk=f"sip:{{number}}@127.0.0.1:{customer_port}" if name == "voice-b" else None,
             ready_timeout_s=90,  # three interpreters start at once on a shared machine
             extra_args=(
                 "--flow", str(write_direct_flow(tmp_path / "flow.yaml")), "--recording-notice", "",
@@ -232,6 +238,57 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     assert took_s < LOSS_BOUND_S, f"{took_s:.2f} s from the kill to the contact's end"
 
     _stop(first)  # its call went with node A (sipp waits for a BYE that never comes)
+    # A web node's click-to-dial for a001 (the row its endpoint writes): node A is dead, so
+    # node B — a001's phone is registered there too — claims it, rings a001, then dials the
+    # customer through its trunk (a sipp UAS that answers, then hangs up after 1.5 s).
+    customer = subprocess.Popen(
+        [
+            "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
+            "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "1",
+            "-nostdin", "-timeout", "30s", "-timeout_error",
+        ],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes.callback(_stop, customer)
+    asked = time.monotonic()
+    with factory() as session:
+        request_id = voice_requests.submit(
+            session, partition=partition, kind="dial", agent_id="a001", number="13800000104",
+            requested_by="a001",
+        )  # fmt: skip
+        session.commit()
+
+    def answered_request() -> VoiceRequestRow | None:
+        with factory() as session:
+            row = session.get(VoiceRequestRow, request_id)
+            return row if row is not None and row.state != "pending" else None
+
+    row = wait_for(answered_request, timeout_s=10, every_s=0.05, what="the dial claimed")
+    row = wait_for(
+        lambda: (r := answered_request()) and r.state != "claimed" and r,
+        timeout_s=10,
+        every_s=0.05,
+        what="the dial answered",
+    )
+    print(f"a voice request for a001 answered by node B in {time.monotonic() - asked:.2f} s")
+    with factory() as session:
+        node_b_id = session.scalars(
+            select(VoiceNodeRow.id).where(
+                VoiceNodeRow.name == "voice-b", VoiceNodeRow.lost_at.is_(None)
+            )
+        ).one()
+    assert (row.state, row.claimed_by) == ("done", node_b_id), row.result
+    dialled = str(row.result["contact_id"])
+    node_b.wait_for(
+        lambda events: any(e["kind"] == "finished" and e["contact_id"] == dialled for e in events),
+        timeout_s=20.0,
+    )
+    assert customer.wait(timeout=15) == 0  # the customer's call was set up and ended
+    print(f"the dialled call (rung, talked, hung up) ended {time.monotonic() - asked:.2f} s in")
+    outbound = [e for e in node_b.events() if e["contact_id"] == dialled]
+    assert any(e["kind"] == "answered" and e["agent_id"] == "a001" for e in outbound)
+    finished = outbound[-1]["data"]
+    assert isinstance(finished, dict) and finished["outcome"] == "answered", outbound[-1]
     # The phone is still registered through node B: the next caller there reaches a001.
     second = _caller(tmp_path, node_b.sip_port, "13800000102")
     processes.callback(_stop, second)

@@ -19,6 +19,7 @@ from hotline.store.models import (
     telephony,
     tickets,
     voice_nodes,
+    voice_requests,
     wechat,
     wfm,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "telephony",
     "tickets",
     "voice_nodes",
+    "voice_requests",
     "wechat",
     "wfm",
 ]

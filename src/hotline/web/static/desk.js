@@ -18,9 +18,17 @@
   const current = () => (view ? view.contacts.find((c) => c.stage !== 'ringing') : null);
   const serverNow = () => Date.now() / 1000 + offset;
 
+  // A dial or transfer a voice node could not carry out names its reason: said in the
+  // user's language, with the server's detail after it.
+  function said(error) {
+    const message = String(error.message || error);
+    const reason = error.reason ? t(`desk.voice_${error.reason}`) : null;
+    return reason && reason !== `desk.voice_${error.reason}` ? `${reason} (${message})` : message;
+  }
+
   function showError(error) {
     const node = el('desk-error');
-    node.textContent = error ? String(error.message || error) : '';
+    node.textContent = error ? said(error) : '';
     node.hidden = !error;
   }
 
@@ -209,7 +217,7 @@
     try {
       await call('POST', `${base}/dial`, {number});
       text('dial-result', `${t('desk.dialling')} ${number}`);
-    } catch (error) { text('dial-result', String(error.message || error)); }
+    } catch (error) { text('dial-result', said(error)); }
   };
 
   el('ticket-form').onsubmit = async (event) => {

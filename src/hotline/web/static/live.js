@@ -12,7 +12,9 @@ const Hotline = (() => {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const problems = (data.problems || []).map((p) => `${p.field}: ${p.problem}`).join('; ');
-      throw new Error(data.message || problems || response.statusText);
+      const error = new Error(data.message || problems || response.statusText);
+      error.reason = data.reason;  // a code the page may say in the user's language
+      throw error;
     }
     return data;
   }

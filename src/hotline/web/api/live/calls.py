@@ -13,7 +13,8 @@ the phone. ``POST /agents/{id}/dial`` places a click-to-dial call.
 On a web node without the engine (``hotline serve --web-only``) answer, decline, hold, resume,
 transfer, consult, hang-up and wrap-up go to the partition's owner through its inbox, checked
 first against the floor as the log shows it (:mod:`.commands`), and so does a promised call
-back (the owner keeps it until it is due); click-to-dial needs a voice server (503 here).
+back (the owner keeps it until it is due); click-to-dial and a transfer to an outside number
+go to the partition's voice nodes (:mod:`.voice_requests`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from hotline.routing.model import (
     TransferredToQueue,
     WrapUpEnded,
 )
+from hotline.store import voice_requests
 from hotline.telephony.outbound import OriginationRefused
 from hotline.web.access import current_center
 from hotline.web.api.live.commands import (
@@ -63,6 +65,7 @@ from hotline.web.api.live.guards import (
     web_only_partition,
 )
 from hotline.web.api.live.schemas import CommandApplied, DialedCall, PromisedCallback
+from hotline.web.api.live.voice_requests import through_voice_node
 from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session
 
@@ -226,17 +229,14 @@ async def _transfer_out(
 ) -> CommandApplied:
     """Hand a phone call to an outside number (:meth:`CallCenter.transfer_out`), audited.
 
-    422 when the center file lists ``transfer_numbers`` and none matches; 503 on a web node
-    (the voice server runs beside the engine); 409 when the contact is not a phone call in
-    the agent's hands or the voice server refuses (no trunk, a consult open).
+    422 when the center file lists ``transfer_numbers`` and none matches; 409 when the
+    contact is not a phone call in the agent's hands or the voice server refuses (no trunk, a
+    consult open). On a web node the voice node that carries the call transfers it
+    (:mod:`.voice_requests`; 409 too when none takes it or its node died).
     """
-    if web_only_partition(request) is not None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "a transfer to an outside number needs the engine's node",
-        )
-    driver = driver_of(request)
-    center = driver.center
+    partition = web_only_partition(request)
+    board = log_board_of(request)
+    center = board.center if board is not None else driver_of(request).center
     patterns = center.transfer_numbers if center is not None else []
     if not transfer_allowed(patterns, number):
         raise HTTPException(
@@ -249,6 +249,24 @@ async def _transfer_out(
                 }
             ],
         )
+    if partition is not None:
+        if not _talking_on_web_node(session, board, agent_id, contact_id):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"{contact_id} is not a phone call agent {agent_id} is talking on",
+            )
+        await through_voice_node(
+            request,
+            session,
+            actor=user.username,
+            partition=partition,
+            kind=voice_requests.TRANSFER_OUT,
+            agent_id=agent_id,
+            number=number,
+            contact_id=contact_id,
+        )
+        return CommandApplied(ok=True, events=[], phone=True)
+    driver = driver_of(request)
     holding(driver, agent_id, contact_id)
     call = phone_call(request, contact_id)
     if call is None:
@@ -265,6 +283,22 @@ async def _transfer_out(
         detail={"agent_id": agent_id, "number": number},
     )
     return applied
+
+
+#: The channels whose contacts are phone calls (a chat cannot go to an outside number).
+_PHONE_CHANNELS = frozenset({"voice", "callback", "outbound"})
+
+
+def _talking_on_web_node(
+    session: Session, board: LogBoard | None, agent_id: str, contact_id: str
+) -> bool:
+    """Whether the agent talks on ``contact_id`` as the log shows it, or as the voice node
+    carrying the call records it (a voice node's own events are not on a web node's board)."""
+    if board is not None and board.holding(agent_id).get(contact_id) == "talking":
+        channels = {q.id: q.channel for q in board.center.queues}
+        return channels.get(board.contact_queue(contact_id) or "") in _PHONE_CHANNELS
+    leg = voice_requests.carried_leg(session, contact_id)
+    return leg is not None and leg == (agent_id, "talking")
 
 
 def _target_on_log(
@@ -433,10 +467,26 @@ async def dial(
 ) -> DialedCall:
     """Click-to-dial: ring the agent's phone, then call ``number`` through the trunk.
 
-    503 when this server takes no phone calls; 409 when the call cannot be placed (no
-    registered phone, no trunk configured, media server down).
+    On a web node the partition's voice node through which the agent's phone is registered
+    places it (:mod:`.voice_requests`). 503 when this server takes no phone calls and is no
+    web node; 409 when the call cannot be placed (no registered phone, no trunk configured,
+    media server down, no voice node took it, its node died).
     """
     own(user, agent_id)
+    partition = web_only_partition(request)
+    if partition is not None:
+        placed = await through_voice_node(
+            request,
+            session,
+            actor=user.username,
+            partition=partition,
+            kind=voice_requests.DIAL,
+            agent_id=agent_id,
+            number=body.number,
+        )
+        return DialedCall(
+            contact_id=str(placed["contact_id"]), agent_id=agent_id, number=body.number
+        )
     center = voice_of(request)
     if center is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server takes no phone calls")

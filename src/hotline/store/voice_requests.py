@@ -1,0 +1,275 @@
+"""Desks' requests to voice nodes (``store.models.voice_requests``): made, claimed, answered.
+
+A web node cannot ring a phone: click-to-dial and a transfer to an outside number become a
+row (:func:`submit`, in the request's writer transaction with its audit entry) that the voice
+node able to carry it out claims (:func:`claim`), carries out and answers (:func:`finish`).
+As with the partition lease and voice nodes' heartbeats, every decision is one conditional
+``UPDATE`` on the database's clock:
+
+* a claim is ``UPDATE … SET state = 'claimed' WHERE id = ? AND state = 'pending'``, in the
+  node's transaction that first renews its heartbeat (a node declared lost claims nothing);
+  on PostgreSQL the node reads the pending rows ``FOR UPDATE SKIP LOCKED``, so two nodes
+  polling at once never wait on each other's rows, and the ``UPDATE`` makes it once either way;
+* :func:`expire` fails a row nobody claimed within ``claim_s`` (``no_voice_node``: no live
+  node has the agent's phone registered, or carries the call) and a claimed row whose node
+  has died (``voice_node_lost``: its heartbeat lapsed before it answered), so nothing is left
+  pending; the web node waiting for the answer runs it, and so does every voice node's poll;
+* :func:`finish` answers only a row still claimed by the node that answers.
+
+>>> from hotline.store.db import make_engine, make_session_factory
+>>> from hotline.store.migrate import upgrade
+>>> engine = make_engine("sqlite://")
+>>> upgrade(engine)
+>>> factory = make_session_factory(engine)
+>>> with factory() as session:
+...     row = submit(session, partition="hefei", kind="dial", agent_id="a001",
+...                  number="13800000000", requested_by="a001")
+...     session.commit()
+>>> with factory() as session:
+...     claim(session, row, node_id="n1"), claim(session, row, node_id="n2")
+(True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
+from hotline.store.models.voice_requests import VoiceRequestRow
+from hotline.store.partitions import database_now
+
+DIAL = "dial"
+TRANSFER_OUT = "transfer_out"
+KINDS = (DIAL, TRANSFER_OUT)
+
+PENDING, CLAIMED, DONE, FAILED = "pending", "claimed", "done", "failed"
+
+#: How long a request may wait for a voice node to claim it before it fails (s).
+CLAIM_S = 3.0
+
+#: Why a request failed (the desk shows each in its language: ``desk.voice_<reason>``).
+NO_VOICE_NODE = "no_voice_node"
+VOICE_NODE_LOST = "voice_node_lost"
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A pending request as a voice node reads it."""
+
+    id: int
+    kind: str
+    agent_id: str
+    contact_id: str | None
+    number: str
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a request stands: ``state`` and, once answered, the result."""
+
+    id: int
+    state: str
+    claimed_by: str | None
+    result: dict[str, Any] | None
+    #: Seconds since it was made (on the database's clock).
+    age_s: float
+
+
+def _changed(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def submit(
+    session: Session,
+    *,
+    partition: str,
+    kind: str,
+    agent_id: str,
+    number: str,
+    requested_by: str,
+    contact_id: str | None = None,
+) -> int:
+    """Add a pending request in the caller's (writer) transaction; return its id."""
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r}: one of {', '.join(KINDS)}")
+    if kind == TRANSFER_OUT and not contact_id:
+        raise ValueError("a transfer to an outside number names the call (contact_id)")
+    row = VoiceRequestRow(
+        partition=partition,
+        kind=kind,
+        agent_id=agent_id,
+        contact_id=contact_id,
+        number=number,
+        requested_by=requested_by,
+        created_at=database_now(session),
+        state=PENDING,
+    )
+    session.add(row)
+    session.flush()
+    return int(row.id)
+
+
+def any_pending(session: Session, *, partition: str) -> bool:
+    """Whether the partition has a request waiting for a node (a read: a poll that finds none
+    writes nothing)."""
+    return bool(
+        session.scalar(
+            select(VoiceRequestRow.id)
+            .where(VoiceRequestRow.partition == partition, VoiceRequestRow.state == PENDING)
+            .limit(1)
+        )
+    )
+
+
+def pending(session: Session, *, partition: str, limit: int = 50) -> list[Request]:
+    """The partition's pending requests, oldest first; on PostgreSQL locked ``FOR UPDATE
+    SKIP LOCKED`` until the caller's transaction ends (another node's poll skips them)."""
+    query = (
+        select(VoiceRequestRow)
+        .where(VoiceRequestRow.partition == partition, VoiceRequestRow.state == PENDING)
+        .order_by(VoiceRequestRow.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [
+        Request(r.id, r.kind, r.agent_id, r.contact_id, r.number, r.requested_by)
+        for r in session.scalars(query)
+    ]
+
+
+def claim(session: Session, request_id: int, *, node_id: str) -> bool:
+    """Claim a pending request for voice node run ``node_id``; ``False`` if it is not pending
+    any more (another node claimed it, or it expired)."""
+    now = database_now(session)
+    return bool(
+        _changed(
+            session.execute(
+                update(VoiceRequestRow)
+                .where(VoiceRequestRow.id == request_id, VoiceRequestRow.state == PENDING)
+                .values(state=CLAIMED, claimed_by=node_id, claimed_at=now)
+            )
+        )
+    )
+
+
+def claim_for(
+    session: Session,
+    *,
+    partition: str,
+    node_id: str,
+    agents: Collection[str],
+    calls: Collection[str],
+) -> list[Request]:
+    """Claim the pending requests this node can carry out: a dial for an agent whose phone
+    is registered here (``agents``), a transfer of a call it carries (``calls``)."""
+    mine = [
+        r
+        for r in pending(session, partition=partition)
+        if (r.kind == DIAL and r.agent_id in agents)
+        or (r.kind == TRANSFER_OUT and r.contact_id in calls)
+    ]
+    return [r for r in mine if claim(session, r.id, node_id=node_id)]
+
+
+def finish(
+    session: Session, request_id: int, *, node_id: str, ok: bool, result: dict[str, Any]
+) -> bool:
+    """Answer a request this node claimed (``done`` or ``failed`` with ``result``); ``False``
+    when it is no longer this node's (it was failed meanwhile: the node was declared lost)."""
+    now = database_now(session)
+    return bool(
+        _changed(
+            session.execute(
+                update(VoiceRequestRow)
+                .where(
+                    VoiceRequestRow.id == request_id,
+                    VoiceRequestRow.state == CLAIMED,
+                    VoiceRequestRow.claimed_by == node_id,
+                )
+                .values(state=DONE if ok else FAILED, result=result, finished_at=now)
+            )
+        )
+    )
+
+
+def expire(session: Session, *, partition: str, claim_s: float) -> int:
+    """Fail the requests nobody claimed within ``claim_s`` and those claimed by a node whose
+    heartbeat has lapsed (or that was declared lost); return how many."""
+    now = database_now(session)
+    unclaimed = _changed(
+        session.execute(
+            update(VoiceRequestRow)
+            .where(
+                VoiceRequestRow.partition == partition,
+                VoiceRequestRow.state == PENDING,
+                VoiceRequestRow.created_at < now - claim_s,
+            )
+            .values(
+                state=FAILED,
+                finished_at=now,
+                result={
+                    "reason": NO_VOICE_NODE,
+                    "detail": f"no voice node took the request within {claim_s:g} s (the "
+                    "agent's phone is registered on none, or no node carries the call)",
+                },
+            )
+        )
+    )
+    dead = select(VoiceNodeRow.id).where(
+        (VoiceNodeRow.expires_at < now) | VoiceNodeRow.lost_at.is_not(None)
+    )
+    lost = _changed(
+        session.execute(
+            update(VoiceRequestRow)
+            .where(
+                VoiceRequestRow.partition == partition,
+                VoiceRequestRow.state == CLAIMED,
+                VoiceRequestRow.claimed_by.in_(dead),
+            )
+            .values(
+                state=FAILED,
+                finished_at=now,
+                result={
+                    "reason": VOICE_NODE_LOST,
+                    "detail": "the voice node that took the request stopped before it answered",
+                },
+            )
+        )
+    )
+    return unclaimed + lost
+
+
+def outcome(session: Session, request_id: int) -> Outcome | None:
+    """Where request ``request_id`` stands (``None``: no such request)."""
+    row = session.get(VoiceRequestRow, request_id)
+    if row is None:
+        return None
+    return Outcome(
+        id=row.id,
+        state=row.state,
+        claimed_by=row.claimed_by,
+        result=dict(row.result) if row.result is not None else None,
+        age_s=database_now(session) - row.created_at,
+    )
+
+
+def carried_leg(session: Session, contact_id: str) -> tuple[str | None, str | None] | None:
+    """The agent and stage of a call a live voice node carries (``None``: no node does)."""
+    row = session.execute(
+        select(VoiceLegRow.agent_id, VoiceLegRow.stage)
+        .join(VoiceNodeRow, VoiceNodeRow.id == VoiceLegRow.node_id)
+        .where(
+            VoiceLegRow.contact_id == contact_id,
+            VoiceLegRow.closed_at.is_(None),
+            VoiceNodeRow.lost_at.is_(None),
+        )
+    ).first()
+    return None if row is None else (row.agent_id, row.stage)

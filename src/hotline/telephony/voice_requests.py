@@ -1,0 +1,167 @@
+"""A voice node carries out what desks on web nodes ask of it: click-to-dial, transfers out.
+
+A web node has no SIP stack; a desk's click-to-dial or transfer to an outside number there
+becomes a row in ``voice_requests`` (:mod:`hotline.store.voice_requests`). Each voice node
+(``hotline telephony serve --node-name … --partition …``) runs a :class:`VoiceRequestPoller`:
+every ``poll_s`` it looks for pending requests (a read) and, when there are some, claims —
+in one transaction that first renews its heartbeat (a node declared lost claims nothing) —
+those it can carry out: a dial for an agent whose phone is registered through this node, a
+transfer of a call this node carries. It carries each out on its own call center (the same
+:meth:`CallCenter.originate` and :meth:`CallCenter.transfer_out` the one-process server's
+routes call) and answers it: the contact id, or the reason it refused. Once a second it also
+fails, on the database's clock, the requests no node claimed in time and those claimed by a
+node that died (:func:`voice_requests.expire`), so nothing stays pending when no web node
+waits any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Collection
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.store import voice_nodes, voice_requests
+from hotline.store.db import reading, writing
+from hotline.store.voice_requests import Request
+from hotline.telephony.outbound import OriginationRefused
+from hotline.telephony.ports import TransferRefused
+from hotline.telephony.voice_node import VoicePresence
+
+log = logging.getLogger(__name__)
+
+#: How often a voice node looks for requests (s): a desk's dial waits for it.
+POLL_S = 0.1
+#: How long a request may wait for a node before it fails (``no_voice_node``).
+CLAIM_S = voice_requests.CLAIM_S
+#: How often a node fails the requests nobody took in time, or whose node died (s).
+EXPIRE_EVERY_S = 1.0
+
+
+class Carrier(Protocol):
+    """The voice node's call center, as requests use it."""
+
+    @property
+    def phone_of(self) -> dict[str, str]:
+        """The agents with a phone registered here → the phone's contact."""
+
+    @property
+    def calls(self) -> dict[str, Any]:
+        """The calls this node carries, by contact id."""
+
+    async def originate(self, *, agent_id: str, number: str, reason: str = "click_to_dial") -> str:
+        """Click-to-dial; raises ``OriginationRefused``."""
+
+    def transfer_out(self, contact_id: str, number: str) -> None:
+        """Blind transfer to an outside number; raises ``TransferRefused``."""
+
+
+class VoiceRequestPoller:
+    """Claims, carries out and answers desks' requests on one voice node."""
+
+    def __init__(
+        self,
+        center: Carrier,
+        session_factory: sessionmaker[Session],
+        *,
+        node_id: str,
+        partition: str,
+        heartbeat_s: float,
+        poll_s: float = POLL_S,
+        claim_s: float = CLAIM_S,
+    ) -> None:
+        self.center = center
+        self.session_factory = session_factory
+        self.node_id = node_id
+        self.partition = partition
+        self.heartbeat_s = heartbeat_s
+        self.poll_s = poll_s
+        self.claim_s = claim_s
+        self.carried_out = 0
+        self._expire_at = 0.0
+
+    def _claim(self, agents: Collection[str], calls: Collection[str]) -> list[Request]:
+        expiring = time.monotonic() >= self._expire_at
+        if not expiring:
+            # Most polls find nothing: a read, so an idle node writes once a second at most.
+            with reading(self.session_factory(), purpose="a voice node's poll") as session:
+                if not voice_requests.any_pending(session, partition=self.partition):
+                    return []
+        with writing(self.session_factory()) as session:
+            if expiring:
+                self._expire_at = time.monotonic() + EXPIRE_EVERY_S
+                voice_requests.expire(session, partition=self.partition, claim_s=self.claim_s)
+            mine: list[Request] = []
+            if voice_nodes.beat(session, self.node_id, ttl_s=self.heartbeat_s):
+                mine = voice_requests.claim_for(
+                    session,
+                    partition=self.partition,
+                    node_id=self.node_id,
+                    agents=agents,
+                    calls=calls,
+                )
+            session.commit()
+        return mine
+
+    def _finish(self, request: Request, *, ok: bool, result: dict[str, Any]) -> None:
+        with writing(self.session_factory()) as session:
+            if not voice_requests.finish(
+                session, request.id, node_id=self.node_id, ok=ok, result=result
+            ):
+                log.warning("voice request %d was failed before this node answered", request.id)
+            session.commit()
+
+    async def _carry_out(self, request: Request) -> tuple[bool, dict[str, Any]]:
+        try:
+            if request.kind == voice_requests.DIAL:
+                contact_id = await self.center.originate(
+                    agent_id=request.agent_id, number=request.number
+                )
+                return True, {"contact_id": contact_id}
+            assert request.contact_id is not None
+            self.center.transfer_out(request.contact_id, request.number)
+            return True, {"contact_id": request.contact_id}
+        except (OriginationRefused, TransferRefused) as refused:
+            return False, {"reason": voice_requests.REFUSED, "detail": str(refused)}
+
+    async def step(self) -> int:
+        """Claim and carry out what this node can; return how many it carried out."""
+        agents, calls = set(self.center.phone_of), set(self.center.calls)
+        claimed = await asyncio.to_thread(self._claim, agents, calls)
+        for request in claimed:
+            ok, result = await self._carry_out(request)
+            await asyncio.to_thread(self._finish, request, ok=ok, result=result)
+            self.carried_out += 1
+            log.info("voice request %d (%s) %s: %s", request.id, request.kind, ok, result)
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set (a failed poll is logged and retried)."""
+        while not stop.is_set():
+            try:
+                await self.step()
+            except Exception:
+                log.exception("voice requests: the poll failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.poll_s)
+
+
+def start_poller(
+    center: Carrier,
+    session_factory: sessionmaker[Session],
+    presence: VoicePresence,
+    stop: asyncio.Event,
+) -> asyncio.Task[None]:
+    """Start the voice node's poller (``telephony serve`` with ``--node-name``) until ``stop``."""
+    poller = VoiceRequestPoller(
+        center,
+        session_factory,
+        node_id=presence.node_id,
+        partition=presence.options.partition,
+        heartbeat_s=presence.options.heartbeat_s,
+    )
+    return asyncio.create_task(poller.run(stop), name="voice-requests")

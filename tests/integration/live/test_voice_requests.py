@@ -1,0 +1,271 @@
+"""Desks' requests to voice nodes: claimed once by the node that can carry them out, answered,
+and never left pending (issue #20: click-to-dial and transfers out from a web node).
+
+On SQLite and PostgreSQL: a dial is claimed by the node through which the agent's phone is
+registered, a transfer by the node that carries the call, each once; a node declared lost
+claims nothing; a request no node takes within the claim time fails ``no_voice_node``; a
+claimed one whose node dies fails ``voice_node_lost`` and the dead node's late answer is
+refused. Then a web node's desk (the API, no engine in process) dials and transfers through
+a :class:`VoiceRequestPoller` over a stand-in call center, and hears each failure's reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config.validate import load_center
+from hotline.core.events import Channel, Event, EventKind
+from hotline.core.settings import Settings
+from hotline.live.log_board import LogBoard
+from hotline.store import voice_nodes, voice_requests
+from hotline.store.db import make_session_factory, writing
+from hotline.store.models.core import AuditEntry, User
+from hotline.store.models.identity import AuthSession
+from hotline.store.models.voice_nodes import VoiceNodeRow
+from hotline.store.models.voice_requests import VoiceRequestRow
+from hotline.telephony.outbound import OriginationRefused
+from hotline.telephony.voice_requests import VoiceRequestPoller
+from hotline.web.app import create_app
+from tests.integration.live.conftest import PASSWORD, SAMPLE, add_users
+
+
+def _submit(session: Session, kind: str, agent: str, **more: Any) -> int:
+    request_id = voice_requests.submit(
+        session,
+        partition="hefei",
+        kind=kind,
+        agent_id=agent,
+        number=more.pop("number", "13800000000"),
+        requested_by=agent,
+        **more,
+    )
+    session.commit()
+    return request_id
+
+
+def _state(session: Session, request_id: int) -> tuple[str, str | None, Any]:
+    found = voice_requests.outcome(session, request_id)
+    assert found is not None
+    return found.state, found.claimed_by, found.result
+
+
+def test_a_request_is_claimed_once_by_the_node_that_can_carry_it_and_never_left_pending(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    for node in ("node-a", "node-b"):
+        voice_nodes.register(
+            session_factory, node_id=node, name=node, partition="hefei", sip="", ttl_s=30.0
+        )
+    dial = _submit(db_session, voice_requests.DIAL, "a001")
+    nobody = _submit(db_session, voice_requests.DIAL, "a009")
+    transfer = _submit(db_session, voice_requests.TRANSFER_OUT, "a002", contact_id="c1")
+    with pytest.raises(ValueError, match="names the call"):
+        voice_requests.submit(
+            db_session, partition="hefei", kind="transfer_out", agent_id="a1", number="1",
+            requested_by="a1",
+        )  # fmt: skip
+
+    def claim(node: str, agents: set[str], calls: set[str]) -> list[int]:
+        with writing(session_factory()) as session:
+            got = voice_requests.claim_for(
+                session, partition="hefei", node_id=node, agents=agents, calls=calls
+            )
+            session.commit()
+        return [r.id for r in got]
+
+    # Node B carries call c1; node A has a001's phone registered: each claims its own, once.
+    assert claim("node-b", set(), {"c1"}) == [transfer]
+    assert claim("node-a", {"a001"}, set()) == [dial]
+    assert claim("node-a", {"a001"}, {"c1"}) == []
+    assert claim("node-b", {"a001"}, {"c1"}) == []
+    assert _state(db_session, dial)[:2] == ("claimed", "node-a")
+    # Only the node that claimed it answers it.
+    assert not voice_requests.finish(db_session, dial, node_id="node-b", ok=True, result={})
+    assert voice_requests.finish(
+        db_session, dial, node_id="node-a", ok=True, result={"contact_id": "o-1"}
+    )
+    db_session.commit()
+    assert _state(db_session, dial) == ("done", "node-a", {"contact_id": "o-1"})
+
+    # Nobody has a009's phone: within the claim time it waits, after it it fails.
+    assert voice_requests.expire(db_session, partition="hefei", claim_s=60.0) == 0
+    assert _state(db_session, nobody)[0] == "pending"
+    time.sleep(0.05)
+    assert voice_requests.expire(db_session, partition="hefei", claim_s=0.01) == 1
+    state, _, result = _state(db_session, nobody)
+    assert state == "failed" and result["reason"] == "no_voice_node"
+    assert "within 0.01 s" in result["detail"]
+    assert _state(db_session, transfer)[0] == "claimed"  # node B is alive: it stays claimed
+
+    # Node B dies (its heartbeat lapses): its claimed request fails, its late answer is refused.
+    voice_nodes.stopped(session_factory, "node-b")
+    assert voice_requests.expire(db_session, partition="hefei", claim_s=60.0) == 1
+    state, _, result = _state(db_session, transfer)
+    assert state == "failed" and result["reason"] == "voice_node_lost"
+    assert not voice_requests.finish(db_session, transfer, node_id="node-b", ok=True, result={})
+
+    # A node declared lost claims nothing, even what it could carry out.
+    late = _submit(db_session, voice_requests.DIAL, "a003")
+    db_session.execute(update(VoiceNodeRow).where(VoiceNodeRow.id == "node-a").values(lost_at=1.0))
+    db_session.commit()
+    poller = VoiceRequestPoller(
+        _Center({"a003"}), session_factory, node_id="node-a", partition="hefei", heartbeat_s=30
+    )
+    assert asyncio.run(poller.step()) == 0
+    assert _state(db_session, late)[0] == "pending"
+
+
+class _Center:
+    """A voice node's call center as requests use it: phones registered, calls carried."""
+
+    def __init__(self, agents: set[str], calls: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.phone_of = {agent: f"sip:{agent}@127.0.0.1" for agent in agents}
+        self.calls: dict[str, Any] = dict.fromkeys(calls)
+        self.dialled: list[tuple[str, str]] = []
+        self.transferred: list[tuple[str, str]] = []
+
+    async def originate(self, *, agent_id: str, number: str, reason: str = "click_to_dial") -> str:
+        if number.startswith("139"):
+            raise OriginationRefused("no outbound trunk configured")
+        self.dialled.append((agent_id, number))
+        return f"o-{len(self.dialled)}"
+
+    def transfer_out(self, contact_id: str, number: str) -> None:
+        self.transferred.append((contact_id, number))
+
+
+@pytest.fixture
+def committed(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Real sessions on the test database (the web node and the voice node poll it from
+    different threads at once), and what the test committed removed afterwards."""
+    factory = make_session_factory(db_engine)
+    tables = (AuditEntry, VoiceRequestRow)
+    with factory() as session:
+        before = {t: session.scalar(select(func.max(t.id))) or 0 for t in tables}
+    try:
+        yield factory
+    finally:
+        with writing(factory()) as session:
+            for table, last in before.items():
+                session.execute(delete(table).where(table.id > last))
+            session.execute(delete(AuthSession).where(AuthSession.username == "vr-a001"))
+            session.execute(delete(VoiceNodeRow).where(VoiceNodeRow.name == "voice-t"))
+            session.execute(delete(User).where(User.username == "vr-a001"))
+            session.commit()
+
+
+def test_a_web_nodes_desk_dials_and_transfers_out_through_a_voice_node(
+    committed: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(voice_requests, "CLAIM_S", 0.5)
+    with committed() as session:
+        add_users(session, (("vr-a001", ["agent"], "a001"),))
+    voice_nodes.register(
+        committed, node_id="voice-t", name="voice-t", partition="hefei", sip="", ttl_s=30.0
+    )
+    center = _Center({"a001"}, {"c1"})
+    poller = VoiceRequestPoller(
+        center, committed, node_id="voice-t", partition="hefei", heartbeat_s=30, poll_s=0.05
+    )
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    voice_node = threading.Thread(target=loop.run_until_complete, args=(poller.run(stop),))
+    voice_node.start()
+    board = LogBoard(load_center(SAMPLE))
+    board.record(  # the log shows a001 talking on call c1 (and on chat c2)
+        [
+            Event(1, 1.0, EventKind.AGENT_STATE, agent_id="a001", data={"state": "available"}),
+            Event(2, 2.0, EventKind.QUEUED, "c1", queue="repair", channel=Channel.VOICE),
+            Event(3, 3.0, EventKind.ANSWERED, "c1", agent_id="a001", queue="repair"),
+            Event(4, 2.0, EventKind.QUEUED, "c2", queue="chat", channel=Channel.CHAT),
+            Event(5, 3.0, EventKind.ANSWERED, "c2", agent_id="a001", queue="chat"),
+        ]
+    )
+    app = create_app(
+        settings=Settings(home=tmp_path, secret_key="test-secret"),
+        session_factory=committed,
+        center=load_center(SAMPLE),
+    )
+    app.state.partition = "hefei"  # a web node of the partition: no engine, no voice server
+    app.state.log_board = board
+    try:
+        with TestClient(app) as client:
+            token = client.post(
+                "/api/auth/login", json={"username": "vr-a001", "password": PASSWORD}
+            ).json()["token"]
+            me = {"authorization": f"Bearer {token}"}
+            base = "/api/live/agents/a001"
+            started = time.monotonic()
+            placed = client.post(f"{base}/dial", json={"number": "13800000000"}, headers=me)
+            took = time.monotonic() - started
+            assert placed.status_code == 201, placed.text
+            assert placed.json() == {
+                "contact_id": "o-1",
+                "agent_id": "a001",
+                "number": "13800000000",
+            }
+            assert center.dialled == [("a001", "13800000000")]
+            print(f"a web node's click-to-dial answered through the voice node in {took:.2f} s")
+            # The voice node refuses (no trunk): the desk hears why.
+            refused = client.post(f"{base}/dial", json={"number": "13900000000"}, headers=me)
+            assert refused.status_code == 409
+            assert refused.json()["reason"] == "refused"
+            assert refused.json()["message"] == "no outbound trunk configured"
+            # Another agent's desk is refused before anything is asked of a voice node.
+            assert (
+                client.post(
+                    "/api/live/agents/a002/dial", json={"number": "13800000000"}, headers=me
+                ).status_code
+                == 403
+            )
+            # A call on the log goes to an outside number through the node that carries it.
+            moved = client.post(
+                f"{base}/contacts/c1/transfer", json={"number": "13800000009"}, headers=me
+            )
+            assert moved.status_code == 200, moved.text
+            assert center.transferred == [("c1", "13800000009")]
+            chat = client.post(
+                f"{base}/contacts/c2/transfer", json={"number": "13800000009"}, headers=me
+            )
+            assert chat.status_code == 409 and "not a phone call" in chat.json()["message"]
+            # The phone leaves the node: nobody takes the next dial, which fails in time.
+            center.phone_of.clear()
+            started = time.monotonic()
+            lost = client.post(f"{base}/dial", json={"number": "13800000001"}, headers=me)
+            took = time.monotonic() - started
+            assert lost.status_code == 409 and lost.json()["reason"] == "no_voice_node", lost.text
+            assert 0.4 < took < 5.0, took
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        voice_node.join(timeout=10)
+        loop.close()
+    with committed() as session:
+        rows = session.scalars(select(VoiceRequestRow).order_by(VoiceRequestRow.id)).all()
+        mine = rows[-4:]
+        assert [(r.kind, r.state) for r in mine] == [
+            ("dial", "done"),
+            ("dial", "failed"),
+            ("transfer_out", "done"),
+            ("dial", "failed"),
+        ]
+        assert {r.requested_by for r in mine} == {"vr-a001"}
+        assert all(r.claimed_by == "voice-t" for r in mine[:3]) and mine[3].claimed_by is None
+        audited = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.actor == "vr-a001").order_by(AuditEntry.id)
+        ).all()
+        assert [a for a in audited if a.startswith("voice.")] == [
+            "voice.dial",
+            "voice.dial",
+            "voice.transfer_out",
+            "voice.dial",
+        ]
