@@ -67,7 +67,7 @@ from tests.e2e.telephony.telephony_peers import (
     require_tools,
     sipp_command,
 )
-from tests.e2e.telephony.test_one_engine import Platform, _wait, serve_sip
+from tests.e2e.telephony.test_one_engine import Platform, _level, _wait, heard_so_far, serve_sip
 from tests.e2e.web.accessibility import serious_violations
 from tests.e2e.web.test_console import CHROMIUM, CHROMIUM_ARGS
 
@@ -254,7 +254,7 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
 
     def a006_heard() -> np.ndarray:
         assert second.heard_dir is not None
-        return _dumped(sorted(set(second.heard_dir.glob("dump-*-dec.wav")) - dumps_before))
+        return heard_so_far(sorted(set(second.heard_dir.glob("dump-*-dec.wav")) - dumps_before))
 
     try:
         expect(card).to_have_attribute("data-call", "ringing", timeout=20_000)
@@ -443,21 +443,6 @@ def _browser_hears(page: Any, ms: int = 1500) -> dict[float, float]:
     return dict(zip(tones, levels, strict=True))
 
 
-def _dumped(paths: list[Path]) -> np.ndarray:
-    """What a baresip phone heard so far: its dumps' samples (8 kHz, 16-bit), read while
-    the calls go on (the header, written at the end, is skipped)."""
-    parts = [np.frombuffer(p.read_bytes()[44:], dtype="<i2") for p in paths]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
-
-
-def _level(samples: np.ndarray, hz: float) -> float:
-    """The amplitude of ``hz`` in 8 kHz ``samples`` (one DFT bin, Hann window), as
-    ``test_one_engine`` measures what phones heard."""
-    window = np.hanning(len(samples))
-    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * window))
-    return float(spectrum[round(hz * len(samples) / 8000)] * 2 / window.sum())
-
-
 def _relay_known(server: Platform, relay: str) -> bool:
     """Whether the server's rtpengine still has the call ``relay`` (ng ``query``)."""
     args = list(server.process.args)  # type: ignore[arg-type]
@@ -541,10 +526,10 @@ def test_a_desk_phone_consults_the_browser_which_takes_the_caller_over_chained_r
                 assert serious_violations(page) == []
             page.click("#sp-answer")
             expect(card).to_have_attribute("data-call", "talking", timeout=15_000)
-            marks.append(len(_dumped(dumps())))
+            marks.append(len(heard_so_far(dumps())))
             heard[f"consult {transfer}"] = _browser_hears(page)
-            _wait(lambda m=marks[-1]: len(_dumped(dumps())) > m + 12_000, 15, "a006 hearing")
-            marks.append(len(_dumped(dumps())))
+            _wait(lambda m=marks[-1]: len(heard_so_far(dumps())) > m + 12_000, 15, "a006 hearing")
+            marks.append(len(heard_so_far(dumps())))
             ended = a006.post(f"{consult}/end", json={"transfer": transfer})
             assert ended.status_code == 200, ended.text
             if not transfer:
@@ -576,7 +561,7 @@ def test_a_desk_phone_consults_the_browser_which_takes_the_caller_over_chained_r
         assert levels[CONSULTED_HZ] > -50 and levels[CALLER_HZ] < levels[CONSULTED_HZ] - 20, heard
     levels = heard["transferred"]
     assert levels[CALLER_HZ] > -50 and levels[CONSULTED_HZ] < levels[CALLER_HZ] - 20, heard
-    samples = _dumped(dumps())
+    samples = heard_so_far(dumps())
     consulted = [samples[a:b] for a, b in zip(marks[0::2], marks[1::2], strict=True)]
     for part in consulted:
         assert _level(part, BROWSER_HZ) > 300 and _level(part, CALLER_HZ) < 100, [
