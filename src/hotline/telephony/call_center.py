@@ -1415,6 +1415,8 @@ class CallCenter:
             with contextlib.suppress(MediaUnavailable):
                 await self.media.stop_recording(call=call.contact_id)
         await self.media.delete(call=call.contact_id)
+        if call.chained is not None:  # a warm transfer's consult relay, chained to this one
+            await self.media.delete(call=call.chained)
         if (call.answered_at is None and not call.voicemail) or (
             self.settings.recording_converter is None
         ):

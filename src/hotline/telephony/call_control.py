@@ -60,6 +60,9 @@ class Call:
     recording: bool = False
     interpreter: Interpreter | None = None  # the IVR flow of the number called
     voicemail: bool = False  # the caller's message is being recorded
+    # A consult relay the caller's relay talks to after a warm transfer to a browser (see
+    # :mod:`.consult`): released with the call.
+    chained: str | None = None
 
     # The state's facts, read-only here: only a transition changes them.
 

@@ -24,8 +24,27 @@ while the agent consults. Once the line is up the consulted agent's phone rings 
 other side (rtpengine learns its address from its first packets: symmetric RTP). Going back
 to the caller hangs up the line and stops the music, nothing else moved; the transfer hangs
 up both browser calls and points the caller's relay at the consulted phone, offered plain
-again (``CallControl.offer_for``). Consulting an agent whose phone is a browser is refused
-(409) for now: handing them the caller would move a browser between relays.
+again (``CallControl.offer_for``).
+
+**A consulted agent on the browser softphone** is rung by the consult relay offered WebRTC
+(its side facing the first agent's desk phone stays plain RTP); the first agent's phone is
+re-INVITEd onto the relay's plain side as for a desk phone, and going back to the caller is
+the same as for a desk phone. The transfer cannot move the browser onto the caller's relay
+(the DTLS-SRTP session above), so it moves nothing and *chains the relays*: the caller's
+relay's agent side is answered with the consult relay's plain side that faced the first
+agent's phone (now hung up), and that side follows the packets now coming from the caller's
+relay, because the consult relay was offered with ``handover`` (rtpengine's ``media
+handover``). Without it rtpengine 10.5 keeps sending to the address it confirmed a few seconds
+after the last signalling — the first agent's phone — and the caller hears nothing; signalling
+the consult relay again instead (an offer from either side) gives the browser's side new
+ports, which the browser never learns. The two rtpengine calls then talk plain RTP to each
+other; the caller's relay goes on recording both parties, and the consult relay is released
+with the call (``Call.chained``), whoever hangs up. The browser was offered no ``a=ssrc``
+(:func:`~hotline.telephony.media.sdp.without_ssrc`): Chromium plays only the SSRC it was told
+of, and after the chaining the stream carries the caller's source instead of the first
+agent's phone's. A consult from a browser to a browser is refused (409) for now: the consult
+line's relay would face a browser on both sides, with no plain side to chain the caller's
+relay to.
 
 The consulted agent not answering (ring timeout, busy), or hanging up, ends the consult back
 to the caller; the caller or the first agent hanging up ends it too. The ACD (the routing
@@ -44,7 +63,7 @@ from dataclasses import dataclass
 from hotline.core.events import EventKind
 from hotline.telephony.call_control import Call, CallControl
 from hotline.telephony.call_state import ConsultBegan, ConsultFinished
-from hotline.telephony.media.sdp import placeholder_sdp
+from hotline.telephony.media.sdp import placeholder_sdp, without_ssrc
 from hotline.telephony.ports import MediaUnavailable, TransferRefused
 from hotline.telephony.sip.stack import is_websocket_contact
 
@@ -66,6 +85,9 @@ class Consult:
     sdp: str = ""  # the consulted phone's SDP
     line: str = ""  # the consult line: a second call to a first agent on the browser softphone
     timer: asyncio.TimerHandle | None = None
+    browser: str = ""  # the consulted agent's browser softphone (its contact), if it is one
+    offer: str = ""  # the consult relay's offer the consulted phone was rung with
+    to_first: str = ""  # the consult relay's SDP for the first agent's phone
 
 
 class Consults:
@@ -101,16 +123,22 @@ class Consults:
         phone = center.phone_of.get(agent_id)
         if phone is None:
             raise TransferRefused(f"agent {agent_id} has no registered phone")
-        if is_websocket_contact(phone):
+        if is_websocket_contact(phone) and call.on_browser:
             raise TransferRefused(
-                f"agent {agent_id} takes calls on the browser softphone, which a consult cannot"
-                " hand a caller to yet: transfer the call instead"
+                f"agent {agent_id} takes calls on the browser softphone, and so do you: a"
+                " consult from one browser to another is not supported yet, transfer the call"
+                " instead"
             )
         decisions = center.router.consult_started(
             at=center.clock.now(), contact_id=contact_id, agent_id=agent_id
         )
         center.step(call, ConsultBegan(at=center.clock.now(), agent_id=agent_id))
-        consult = Consult(contact_id, agent_id, f"cs-{next(self._legs)}", f"{contact_id}~consult")
+        leg = f"cs-{next(self._legs)}"
+        # a relay chained by an earlier transfer keeps its name until the call ends
+        relay = f"{contact_id}~consult" if call.chained is None else f"{contact_id}~{leg}"
+        consult = Consult(contact_id, agent_id, leg, relay)
+        if is_websocket_contact(phone):
+            consult.browser = phone
         if call.on_browser:
             consult.line = f"cl-{next(self._legs)}"
             self._by_leg[consult.line] = consult
@@ -205,12 +233,21 @@ class Consults:
             )
             if call.held_since is None:
                 center.start_music(call)
+            # a browser is offered WebRTC; the side facing the first agent's phone follows
+            # its media, so that a transfer can chain the caller's relay to it
             to_consulted = await center.media.offer(
-                call=consult.relay, from_tag=FIRST, sdp=call.agent_remote_sdp
+                call=consult.relay,
+                from_tag=FIRST,
+                sdp=call.agent_remote_sdp,
+                webrtc=bool(consult.browser),
+                handover=bool(consult.browser),
             )
         except MediaUnavailable as exc:
             self._give_up(consult, reason=f"media_unavailable: {exc}")
             return
+        if consult.browser:  # its source changes when the relays are chained
+            to_consulted = without_ssrc(to_consulted)
+        consult.offer = to_consulted
         if consult.leg and consult.contact_id in self.by_contact:
             center.sip.dial(consult.leg, contact=phone, caller=call.caller, sdp=to_consulted)
 
@@ -254,7 +291,11 @@ class Consults:
             return
         try:
             to_first = await self.center.media.answer(
-                call=consult.relay, from_tag=FIRST, to_tag=CONSULTED, sdp=consult.sdp
+                call=consult.relay,
+                from_tag=FIRST,
+                to_tag=CONSULTED,
+                sdp=consult.sdp,
+                webrtc=bool(consult.browser),
             )
         except MediaUnavailable as exc:
             self._give_up(consult, reason=f"media_unavailable: {exc}")
@@ -262,6 +303,7 @@ class Consults:
         if consult.contact_id not in self.by_contact or call.agent_leg is None:
             return
         consult.answered = True
+        consult.to_first = to_first
         self._update(call.agent_leg, to_first)  # the first agent now hears the consulted one
 
     def _update(self, leg: str, sdp: str) -> None:
@@ -301,9 +343,19 @@ class Consults:
                 center.sip.hang_up(first_leg)
             # the caller's relay keeps recording: the consulted agent joins the same recording
             call.agent_leg = consult.leg
-            call.agent_remote_sdp = consult.sdp
             center.bind_leg(consult.leg, call)
-            center.spawn(self._rejoin(call, consult, consult.leg, consult.sdp))
+            chained, call.chained = call.chained, None
+            if consult.browser:  # the browser stays on the consult relay: chain the relays
+                call.browsers[consult.leg] = consult.browser
+                call.agent_remote_sdp = consult.to_first
+                call.local_sdp["agent"] = consult.offer
+                call.chained = consult.relay
+                center.spawn(self._chain(call, consult))
+            else:
+                call.agent_remote_sdp = consult.sdp
+                center.spawn(self._rejoin(call, consult, consult.leg, consult.sdp))
+            if chained is not None:  # an earlier transfer's relay: the caller leaves it
+                center.spawn(self._delete_relay(chained))
         else:
             if consult.leg:
                 center.sip.hang_up(consult.leg)
@@ -349,9 +401,39 @@ class Consults:
             self._update(leg, call.local_sdp["agent"])
         await self._delete(consult)
 
+    async def _chain(self, call: Call, consult: Consult) -> None:
+        """Hand the caller to a consulted browser without moving it: the caller's relay's
+        agent side is answered with the consult relay's side that faced the first agent's
+        phone (plain RTP), whose address follows the packets now coming from the caller's
+        relay (``handover``). The browser's own call and its DTLS-SRTP session stay as they
+        are; the caller's relay goes on recording both parties."""
+        center = self.center
+        try:
+            if call.held_since is None:
+                center.stop_playing(call)
+                if call.music is not None:
+                    await call.music  # the music must have started before we stop it
+                await center.media.stop(call=call.contact_id, tag="caller")
+            await center.media.answer(
+                call=call.contact_id,
+                from_tag="caller",
+                to_tag="agent",
+                sdp=consult.to_first,
+                keep_ports=call.offered_again,
+            )
+        except MediaUnavailable as exc:
+            center.emit(
+                EventKind.ALARM,
+                contact_id=call.contact_id,
+                data={"component": "media", "state": "consult_chain_failed", "error": str(exc)},
+            )
+
     async def _delete(self, consult: Consult) -> None:
+        await self._delete_relay(consult.relay)
+
+    async def _delete_relay(self, relay: str) -> None:
         with contextlib.suppress(MediaUnavailable):
-            await self.center.media.delete(call=consult.relay)
+            await self.center.media.delete(call=relay)
 
     def _forget(self, consult: Consult) -> None:
         if consult.timer is not None:

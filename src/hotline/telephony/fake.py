@@ -37,13 +37,18 @@ class FakeMediaServer:
             raise MediaUnavailable("fake media server is down")
         self.commands.append((command, params))
 
-    async def offer(self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False) -> str:
+    async def offer(
+        self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False, handover: bool = False
+    ) -> str:
         """Return a placeholder SDP for the other side (or refuse it, like a bad SDP); a
-        browser's offer is recorded with ``webrtc=True`` and its SDP uses port 40004."""
+        browser's offer is recorded with ``webrtc=True`` and its SDP uses port 40004, an
+        offer with ``handover`` with ``handover=True``."""
+        params: dict[str, object] = {"call": call, "from_tag": from_tag}
         if webrtc:
-            self._record("offer", call=call, from_tag=from_tag, webrtc=True)
-        else:
-            self._record("offer", call=call, from_tag=from_tag)
+            params["webrtc"] = True
+        if handover:
+            params["handover"] = True
+        self._record("offer", **params)
         if self.reject_offers:
             raise MediaRejected("rtpengine offer: Incomplete SDP specification")
         return placeholder_sdp(40004 if webrtc else 40000)

@@ -66,9 +66,13 @@ class MediaServer(Protocol):
     ``call`` is the contact id; ``tag`` names one side (caller or agent side).
     """
 
-    async def offer(self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False) -> str:
+    async def offer(
+        self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False, handover: bool = False
+    ) -> str:
         """Register the caller's SDP; return the SDP to hand to the other side (with
-        ``webrtc``: for a browser, ICE and DTLS-SRTP)."""
+        ``webrtc``: for a browser, ICE and DTLS-SRTP). ``handover``: the offering side's
+        address follows where its media comes from, even after the first packets (a relay
+        another relay is chained to later, see :mod:`hotline.telephony.consult`)."""
         ...
 
     async def answer(

@@ -3,19 +3,30 @@
 ``hotline serve --sip ... --sip-ws-port N`` in a subprocess (uvicorn, sippy with its SIP
 WebSocket, a userspace rtpengine). Agent a001 signs in to the desk in Chromium, whose fake
 microphone plays a 1 kHz tone the test wrote (``--use-file-for-fake-audio-capture``); the
-desk's softphone (JsSIP from npm) registers over the WebSocket with a001's phone
-credentials. A sipp caller dials through the IVR (English, installation) into the queue,
-playing a 440 Hz tone; the desk rings, the agent answers with the softphone's button,
-talks, presses keys on the softphone's keypad, mutes and unmutes, puts the caller on hold and
-back (re-INVITEs over the WebSocket), then consults a006 (a baresip desk phone speaking
-700 Hz) with the softphone's Consult button — the browser rung again on its consult line —
-and completes the warm transfer; a006 talks with the caller and hangs up; the caller rates
-the call. The call's capture then holds the browser's 1 kHz (and nothing of it while it was
-muted), the keys as RFC 4733 events from the browser, the caller's 440 Hz and a006's 700 Hz:
-the audio went browser → DTLS-SRTP → rtpengine → plain RTP and back, and the caller ended up
-talking with a006. The desk passes axe-core in zh-CN while the call is up (the panel's
-keypad, transfer and consult controls shown), and with the softphone idle in English. Last,
-a supervisor on a baresip phone (2,500 Hz) listens, whispers, barges and listens again on a
+desk's softphone (JsSIP from npm) registers over the WebSocket with a001's phone credentials,
+and a baresip desk phone registers for a001 too (a second SIP user). A sipp caller dials
+through the IVR (English, installation) into the queue, playing a 440 Hz tone; both of a001's
+phones ring, the agent answers with the softphone's button (the desk phone's INVITE is
+cancelled), hears the caller, talks, presses keys on the softphone's keypad, mutes and
+unmutes, puts the caller on hold and back (re-INVITEs over the WebSocket), then consults a006
+(a baresip desk phone speaking 700 Hz) with the softphone's Consult button — the browser rung
+again on its consult line — and completes the warm transfer; a006 talks with the caller and
+hangs up; the caller rates the call. The call's capture then holds the browser's 1 kHz (and
+nothing of it while it was muted), the keys as RFC 4733 events from the browser, the caller's
+440 Hz and a006's 700 Hz: the audio went browser → DTLS-SRTP → rtpengine → plain RTP and back,
+and the caller ended up talking with a006; while they consulted, the consult line played
+a006's 700 Hz (a Web Audio analyser on the softphone's ``<audio>`` stream) and a006's phone
+heard the browser's 1 kHz (baresip's dump). The desk passes axe-core in zh-CN while the call
+is up (the panel's keypad, transfer and consult controls shown), and with the softphone idle
+in English.
+
+Then the other way round: a006 on the desk phone has a caller and consults a001 on the
+browser, back to the caller, then again with the transfer, which chains the caller's relay to
+the consult relay (the browser never moves); each consult is heard both ways, the browser
+hears the caller after the transfer and the call's capture holds both, and both relays are
+gone once a001 hangs up.
+
+Last, a supervisor on a baresip phone (2,500 Hz) listens, whispers, barges and listens again on a
 browser agent's call: the browser is rung its coach line and mixes, and in each phase the
 browser (an AnalyserNode on what the page plays), the caller (rtpengine's capture) and the
 supervisor's phone (its recording) hear exactly whom ChanSpy says.
@@ -43,6 +54,7 @@ from hotline.identity.passwords import hash_password
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
 from hotline.store.models.core import User
+from hotline.telephony.media.bencode import decode
 from hotline.telephony.media.g711 import alaw_to_linear, ulaw_to_linear
 from hotline.telephony.media.prompts import beep, generate_all
 from hotline.telephony.media.recording import (
@@ -52,7 +64,8 @@ from hotline.telephony.media.recording import (
     telephone_events,
     tone_seconds,
 )
-from tests.e2e.telephony.rtp_pcap import Key, Tone, write_timeline
+from hotline.telephony.media.rtpengine import encode_request
+from tests.e2e.telephony.rtp_pcap import Key, Tone, answers_survey_when_asked, write_timeline
 from tests.e2e.telephony.telephony_peers import (
     HERE,
     BaresipAgent,
@@ -64,10 +77,12 @@ from tests.e2e.telephony.test_one_engine import (
     SUPERVISOR_HZ,
     Platform,
     _heard_by_caller,
+    _level,
     _levels,
     _supervised_caller,
     _wait,
     _wav_samples,
+    heard_so_far,
     serve_sip,
 )
 from tests.e2e.web.accessibility import serious_violations
@@ -92,6 +107,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         f"- {{agent: a001, user: '1001', password: '{PASSWORD}'}}\n"
         f"- {{agent: a006, user: '1006', password: '{PASSWORD}'}}\n"
         f"- {{supervisor: boss, user: '2001', password: '{PASSWORD}'}}\n"  # the coaching test
+        # a001's desk phone beside the softphone (which takes a001's first entry)
+        f"- {{agent: a001, user: '1011', password: '{PASSWORD}'}}\n"
     )
     env = {
         **os.environ,
@@ -118,15 +135,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
                     active=True,
                 )
             )
-        session.add(
-            User(
-                username="boss",
-                display_name="boss",
-                password_hash=hash_password(PASSWORD),
-                roles=["supervisor"],
-                active=True,
-            )
-        )
         session.commit()
     engine.dispose()
     ws_port = free_port(socket.SOCK_STREAM)
@@ -138,7 +146,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
         server = Platform(f"http://127.0.0.1:{port}", sip_port, home, 0, process)
         voice = root / "a006.wav"
         beep(voice, hz=CONSULTED_HZ, seconds=40.0, rate=8000)
-        # a006's desk phone, consulted by the browser: the test hangs it up
+        # a006's desk phone, consulted by the browser: the test hangs it up; what it hears
+        # is kept (the consults' audio)
+        (root / "a006-heard").mkdir()
         second = BaresipAgent(
             workdir=root / "a006",
             user="1006",
@@ -147,6 +157,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
             voice=voice,
             slot=6,
             talk_s=120.0,
+            heard_dir=root / "a006-heard",
         )
         second.start()
         try:
@@ -194,6 +205,13 @@ def _desk(browser: Any, url: str, *, locale: str, bypass_csp: bool = False) -> A
     return page
 
 
+def _leave(page: Any) -> None:
+    """Close the desk the way an agent does: the softphone un-registers on the way out
+    (``beforeunload``), so the next test's desk is the agent's only browser phone."""
+    page.goto("about:blank")
+    page.context.close()
+
+
 def _recorded_bytes(home: Path) -> int:
     return sum(p.stat().st_size for p in home.glob("telephony/rtpengine/recordings-raw/pcaps/*"))
 
@@ -204,6 +222,19 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
     from playwright.sync_api import expect
 
     server, _ = platform
+    # a001's desk phone (a second SIP user) rings beside the softphone; it never answers
+    voice = tmp_path / "desk.wav"
+    beep(voice, hz=CONSULTED_HZ, seconds=5.0, rate=8000)
+    desk_phone = BaresipAgent(
+        workdir=tmp_path / "a001-desk",
+        user="1011",
+        password=PASSWORD,
+        registrar_port=server.sip_port,
+        voice=voice,
+        slot=5,
+        answer_after_s=600.0,
+    )
+    desk_phone.start()
     page = _desk(chromium, server.url, locale="zh-CN")  # the desk's own CSP, not bypassed
     card = page.locator("#softphone-card")
     expect(card).to_be_visible()
@@ -215,6 +246,8 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
     # the registration made a001 ready, as a desk phone's does
     expect(page.locator("#state")).to_have_text("空闲")
 
+    registered = tmp_path / "a001-desk" / "baresip.log"  # may come before ctrl_tcp's events
+    _wait(lambda: "200 OK" in registered.read_text(), 15, "a001's desk phone registered")
     pcap = write_timeline(
         tmp_path / "caller.pcap",
         [Key(0.5, "2"), Key(3.0, "2"), Tone(3.5, 24.0, CALLER_HZ), Key(SURVEY_KEY_AT, "4")],
@@ -234,20 +267,35 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
     )
     called_at = time.monotonic()
     second = server.second
-    assert second is not None
+    assert second is not None and second.heard_dir is not None
+    dumps_before = set(second.heard_dir.glob("dump-*-dec.wav"))
+
+    def a006_heard() -> np.ndarray:
+        assert second.heard_dir is not None
+        return heard_so_far(sorted(set(second.heard_dir.glob("dump-*-dec.wav")) - dumps_before))
+
     try:
         expect(card).to_have_attribute("data-call", "ringing", timeout=20_000)
         expect(page.locator("#sp-caller")).to_have_text(re.compile(r"^1380000"))
+        # a001's two phones ring together; the browser answers, the desk phone's INVITE is
+        # cancelled (baresip reports an incoming call closed by CANCEL as ECONNRESET)
+        _wait(lambda: "CALL_INCOMING" in desk_phone.types(), 10, "the desk phone ringing")
         page.click("#sp-answer")
         expect(card).to_have_attribute("data-call", "talking")
+        _wait(lambda: "CALL_CLOSED" in desk_phone.types(), 10, "the desk phone cancelled")
+        [cancelled] = [e for e in desk_phone.events if e.get("type") == "CALL_CLOSED"]
+        assert cancelled["param"] == "Connection reset by peer", cancelled
+        assert "CALL_ESTABLISHED" not in desk_phone.types()
         # the panel in a call (keypad, transfer, consult, hold, mute) passes axe, in zh-CN
         expect(page.locator("#sp-keypad")).to_be_visible()
         expect(page.locator("#sp-transfer")).to_be_visible()
         assert serious_violations(page, under_csp=True) == []
         page.click("#sp-blind-number")  # Transfer out without a number: told, nothing sent
         expect(page.locator("#sp-error")).to_have_text("请先输入号码。")
-        # a few seconds of both sides' audio in the call's capture
+        # a few seconds of both sides' audio in the call's capture; the browser hears the
+        # caller meanwhile
         recorded = _recorded_bytes(server.home)
+        answered_heard = _browser_hears(page)
         _wait(lambda: _recorded_bytes(server.home) > recorded + 80_000, 15, "audio recorded")
         for key in KEYPAD:  # RFC 4733 events from the browser (JsSIP's RTCDTMFSender)
             page.click(f".sp-key[data-key='{key}']")
@@ -277,6 +325,12 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
         page.click("#sp-consult")
         expect(card).to_have_attribute("data-consult", "talking", timeout=15_000)
         _wait(lambda: "CALL_ESTABLISHED" in second.types(), 15, "a006's phone answering")
+        # the two agents hear each other: the consult line plays a006's 700 Hz, and a006's
+        # phone hears the browser's 1 kHz (a second and a half of it)
+        consult_heard = _browser_hears(page)
+        mark = len(a006_heard())
+        _wait(lambda: len(a006_heard()) > mark + 12_000, 15, "a006 hearing the consult")
+        consult_part = a006_heard()[mark:]
         page.click("#sp-consult-complete")
         expect(page.locator("#sp-call")).to_be_hidden(timeout=15_000)  # both browser calls end
         # the caller talks with a006 a while, then a006 hangs up: the survey follows
@@ -287,9 +341,17 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
         out, err = caller.communicate(timeout=50)  # the survey, then the platform's BYE
         assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
     finally:
+        desk_phone.stop()
         if caller.poll() is None:
             caller.kill()
             caller.communicate(timeout=10)  # reaped here, not left to warn in the next test
+
+    levels = answered_heard
+    assert levels[CALLER_HZ] > -50 and levels[CONSULTED_HZ] < levels[CALLER_HZ] - 20, levels
+    levels = consult_heard
+    assert levels[CONSULTED_HZ] > -50 and levels[CALLER_HZ] < levels[CONSULTED_HZ] - 20, levels
+    consulted = {hz: _level(consult_part, hz) for hz in (BROWSER_HZ, CALLER_HZ)}
+    assert consulted[BROWSER_HZ] > 300 and consulted[CALLER_HZ] < 100, consulted
 
     wanted = {"answered", "held", "resumed", "consult_ended", "survey_answered", "finished"}
 
@@ -332,6 +394,7 @@ def test_the_browser_answers_a_caller_from_the_queue_and_the_recording_holds_its
     # the keypad's keys reached rtpengine as RFC 4733 events from the browser, in order
     keys = "".join(key for source, key in telephone_events(capture) if source == browser.source)
     assert keys == KEYPAD
+    _leave(page)
 
 
 def _samples(stream: Stream, *, since: float = 0.0, until: float = float("inf")) -> Any:
@@ -357,6 +420,196 @@ def test_the_desk_with_its_softphone_passes_axe_in_english(
     expect(page.locator("#sp-title")).to_contain_text("Softphone")
     expect(page.locator("#sp-status")).to_have_text("Ready for calls")
     assert serious_violations(page) == []
+    _leave(page)
+
+
+#: What the agent on the softphone hears (the ``#sp-audio`` element's stream, the consult line's
+#: while it is up), through Web Audio: the peak level in dB of the bin of each tone over
+#: ``ms`` milliseconds, sampled every 50 ms (an 8,192-point FFT: bins of about 6 Hz).
+_HEAR_JS = """async ([tones, ms]) => {
+  const stream = document.getElementById('sp-audio').srcObject;
+  if (!stream) return null;
+  const context = new AudioContext();
+  await context.resume();
+  const source = context.createMediaStreamSource(stream);
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 8192;
+  analyser.smoothingTimeConstant = 0;
+  source.connect(analyser);
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  const levels = tones.map(() => []);
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    analyser.getFloatFrequencyData(bins);
+    tones.forEach((hz, i) => {
+      const bin = Math.round(hz * analyser.fftSize / context.sampleRate);
+      levels[i].push(Math.max(bins[bin - 1], bins[bin], bins[bin + 1]));
+    });
+  }
+  source.disconnect();
+  await context.close();
+  return levels.map((seen) => seen.sort((a, b) => a - b)[Math.floor(seen.length / 2)]);
+}"""
+
+
+def _browser_hears(page: Any, ms: int = 1500) -> dict[float, float]:
+    """The median level (dB) of each party's tone in what the softphone plays to the agent."""
+    tones = [BROWSER_HZ, CALLER_HZ, CONSULTED_HZ]
+    levels = page.evaluate(_HEAR_JS, [tones, ms])
+    assert levels is not None, "the softphone plays nothing"
+    return dict(zip(tones, levels, strict=True))
+
+
+def _relay_known(server: Platform, relay: str) -> bool:
+    """Whether the server's rtpengine still has the call ``relay`` (ng ``query``)."""
+    args = list(server.process.args)  # type: ignore[arg-type]
+    host, port = str(args[args.index("--ng") + 1]).split(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(2.0)
+        # a cookie of its own: rtpengine answers a cookie it has seen with its cached reply
+        request = encode_request(f"probe-{time.monotonic_ns()}", "query", {"call-id": relay})
+        sock.sendto(request, (host, int(port)))
+        data, _ = sock.recvfrom(65535)
+    reply = decode(data.partition(b" ")[2])
+    assert isinstance(reply, dict), reply
+    return reply.get("result") == "ok"
+
+
+def test_a_desk_phone_consults_the_browser_which_takes_the_caller_over_chained_relays(
+    platform: tuple[Platform, int], chromium: Any, tmp_path: Path
+) -> None:
+    """a006 on the desk phone has the caller and consults a001 on the browser twice: back
+    to the caller, then the transfer. The browser never moves: the transfer chains the
+    caller's relay to the consult relay. The agents hear each other during the consult,
+    the caller and the browser after the transfer; the recording holds both parties."""
+    from playwright.sync_api import expect
+
+    server, _ = platform
+    second = server.second
+    assert second is not None and second.heard_dir is not None
+    heard_dir = second.heard_dir
+    dumps_before = set(heard_dir.glob("dump-*-dec.wav"))
+    page = _desk(chromium, server.url, locale="en", bypass_csp=True)  # axe is injected
+    card = page.locator("#softphone-card")
+    expect(card).to_have_attribute("data-status", "registered")
+    a001, a006 = server.client("a001", PASSWORD), server.client("a006", PASSWORD)
+    caller: subprocess.Popen[bytes] | None = None
+    try:
+        # a001 on a break, a006 ready: the caller reaches a006's desk phone
+        _wait(
+            lambda: a001.get("/api/live/agents/a001").json()["state"] == "available",
+            20,
+            "a001 free after the last call",
+        )
+        a001.post("/api/live/agents/a001/state", json={"state": "not_ready", "reason": "break"})
+        assert a006.post("/api/live/agents/a006/state", json={"state": "ready"}).is_success
+        timeline = [Key(0.5, "2"), Key(3.0, "2"), *answers_survey_when_asked("5", from_s=3.5)]
+        pcap = write_timeline(tmp_path / "caller.pcap", timeline)
+        script = tmp_path / "caller.xml"
+        script.write_text(
+            (HERE / "caller_ivr_queue_survey.xml").read_text().replace("__CALLER_PCAP__", str(pcap))
+        )
+        caller = subprocess.Popen(
+            sipp_command(script, server.sip_port, tmp_path, timeout_s=90),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        contact = str(
+            _wait(
+                lambda: [
+                    c["contact_id"]
+                    for c in a006.get("/api/live/agents/a006").json()["contacts"]
+                    if c["stage"] == "talking"
+                ],
+                20,
+                "a006 talking to the caller",
+            )[0]
+        )
+
+        def dumps() -> list[Path]:
+            return sorted(set(heard_dir.glob("dump-*-dec.wav")) - dumps_before)
+
+        consult = f"/api/live/agents/a006/contacts/{contact}/consult"
+        heard: dict[str, dict[float, float]] = {}
+        marks: list[int] = []  # a006's samples heard at each step
+        closed = second.types().count("CALL_CLOSED")
+        for transfer in (False, True):
+            a001.post("/api/live/agents/a001/state", json={"state": "ready"})
+            started = a006.post(consult, json={"agent_id": "a001"})
+            assert started.status_code == 200, started.text
+            expect(card).to_have_attribute("data-call", "ringing", timeout=15_000)
+            if not transfer:  # the desk with a consult ringing on the softphone passes axe
+                assert serious_violations(page) == []
+            page.click("#sp-answer")
+            expect(card).to_have_attribute("data-call", "talking", timeout=15_000)
+            marks.append(len(heard_so_far(dumps())))
+            heard[f"consult {transfer}"] = _browser_hears(page)
+            _wait(lambda m=marks[-1]: len(heard_so_far(dumps())) > m + 12_000, 15, "a006 hearing")
+            marks.append(len(heard_so_far(dumps())))
+            ended = a006.post(f"{consult}/end", json={"transfer": transfer})
+            assert ended.status_code == 200, ended.text
+            if not transfer:
+                expect(page.locator("#sp-call")).to_be_hidden(timeout=15_000)
+        _wait(lambda: second.types().count("CALL_CLOSED") > closed, 15, "a006's phone hung up")
+        # a001 has the caller: the desk in that state passes axe, the browser hears the
+        # caller, and the caller's relay records a001's tone
+        expect(card).to_have_attribute("data-call", "talking")
+        assert serious_violations(page) == []
+        recorded = _recorded_bytes(server.home)
+        heard["transferred"] = _browser_hears(page)
+        _wait(lambda: _recorded_bytes(server.home) > recorded + 40_000, 15, "a001's audio")
+        transferred_at = time.time()
+        page.click("#sp-hangup")
+        expect(page.locator("#sp-call")).to_be_hidden(timeout=15_000)
+        out, err = caller.communicate(timeout=60)  # the survey, then the platform's BYE
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+    finally:
+        if caller is not None and caller.poll() is None:
+            caller.kill()
+            caller.communicate(timeout=10)
+        a001.close()
+        a006.close()
+        _leave(page)
+
+    # the two agents heard each other while consulting; a001 heard the caller after
+    for when in ("consult False", "consult True"):
+        levels = heard[when]
+        assert levels[CONSULTED_HZ] > -50 and levels[CALLER_HZ] < levels[CONSULTED_HZ] - 20, heard
+    levels = heard["transferred"]
+    assert levels[CALLER_HZ] > -50 and levels[CONSULTED_HZ] < levels[CALLER_HZ] - 20, heard
+    samples = heard_so_far(dumps())
+    consulted = [samples[a:b] for a, b in zip(marks[0::2], marks[1::2], strict=True)]
+    for part in consulted:
+        assert _level(part, BROWSER_HZ) > 300 and _level(part, CALLER_HZ) < 100, [
+            (_level(p, BROWSER_HZ), _level(p, CALLER_HZ)) for p in consulted
+        ]
+
+    wanted = {"consult_ended", "survey_answered", "finished", "recording_stopped"}
+
+    def logged() -> list[Any] | None:
+        rows = [r for r in server.events() if r.contact_id == contact]
+        return rows if wanted <= {r.kind for r in rows} else None
+
+    rows = _wait(logged, 45, "the call's events in the server's database")
+    kinds = [r.kind for r in rows]
+    assert "alarm" not in kinds, [r.data for r in rows if r.kind == "alarm"]
+    assert kinds.count("consult_started") == 2
+    assert [r.data["transfer"] for r in rows if r.kind == "consult_ended"] == [False, True]
+    [disconnected] = [r for r in rows if r.kind == "disconnected"]
+    assert disconnected.agent_id == "a001"  # the caller ended up with a001, who hung up
+    # both relays are gone
+    assert not _relay_known(server, contact) and not _relay_known(server, f"{contact}~consult")
+    # the caller's relay recorded the caller and, after the transfer, a001's browser
+    capture = find_pcap(server.home / "telephony/rtpengine/recordings-raw", contact)
+    assert capture is not None
+    streams = read_rtp_streams(capture)
+    after = {
+        hz: max(tone_seconds(_samples(s, since=transferred_at - 4), hz) for s in streams)
+        for hz in (BROWSER_HZ, CALLER_HZ)
+    }
+    assert after[BROWSER_HZ] >= 1.0 and after[CALLER_HZ] >= 1.0, after
 
 
 #: What the desk's page plays (the caller's call and the coach line), measured in the page:
@@ -502,7 +755,7 @@ def test_a_supervisor_coaches_a_browser_agent_on_its_coach_line(
         out, err = caller.communicate(timeout=60)  # the survey, then the platform's BYE
         assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
         heard_in_page = page.evaluate("() => window.heardInPage")
-        page.context.close()
+        _leave(page)
     finally:
         if caller is not None and caller.poll() is None:
             caller.kill()

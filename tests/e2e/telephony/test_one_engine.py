@@ -68,6 +68,7 @@ ENGINEER, ENGINEER_HZ, RINGBACK_HZ = "13900001111", 1800.0, 450.0
 #: What the engineer's operator says before the mobile answers (early media, a 183 with SDP).
 EARLY_HZ = 1200.0
 CALLER_NUMBER = "13800000077"
+CONSULTED_HZ = 700.0  # what a006 says when consulted (nobody in the supervised call says it)
 
 
 def _tone_wav(path: Path, hz: float, seconds: float = 40.0) -> Path:
@@ -271,10 +272,12 @@ def platform(
             user="1006",
             password=PASSWORD,
             registrar_port=sip_port,
-            voice=prompts / "zh-CN" / "welcome.wav",
+            voice=_tone_wav(root / "a006.wav", CONSULTED_HZ),
             slot=7,
             talk_s=60.0,
+            heard_dir=root / "a006-heard",  # what a006 hears when consulted
         )
+        (root / "a006-heard").mkdir()
         second.start()
         supervisor = BaresipAgent(
             workdir=root / "supervisor",
@@ -487,7 +490,13 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
 ) -> None:
     server, agent = platform
     second = server.second
-    assert second is not None
+    assert second is not None and second.heard_dir is not None and agent.heard_dir is not None
+    dirs = (agent.heard_dir, second.heard_dir)
+    before = [set(d.glob("dump-*-dec.wav")) for d in dirs]
+
+    def heard(phone: int) -> np.ndarray:  # what a001 (0) or a006 (1) heard on this call
+        return heard_so_far(sorted(set(dirs[phone].glob("dump-*-dec.wav")) - before[phone]))
+
     agent.talk_s = 60.0  # a001 does not hang up; the transfer takes them off the call
     second.talk_s = 7.0  # a006 ends the call, some seconds after taking it over
     _available(desk, "a001", 15, "a001 available")
@@ -507,7 +516,14 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
         )
         assert started.status_code == 200, started.text
         _wait(lambda: "CALL_ESTABLISHED" in second.types(), 10, "a006's phone answering")
-        time.sleep(1.5)  # the two agents talk; the caller hears music
+        # the two agents talk (the caller hears music): a second and a half of each phone
+        marks = [len(heard(0)), len(heard(1))]
+        _wait(
+            lambda: all(len(heard(p)) > marks[p] + 12_000 for p in (0, 1)),
+            15,
+            "the two agents hearing each other",
+        )
+        consulting = [heard(p)[marks[p] :] for p in (0, 1)]
         done = desk.post(
             f"/api/live/agents/a001/contacts/{contact}/consult/end", json={"transfer": True}
         )
@@ -540,6 +556,10 @@ def test_consult_then_warm_transfer_hands_the_caller_to_the_second_agents_phone(
     assert disconnected.agent_id == "a006"  # the second agent ended the call
     [survey] = [r for r in rows if r.kind == "survey_answered"]
     assert survey.data["score"] == 5
+    # while consulting, a001 heard a006's 700 Hz and a006 heard a001's 1 kHz, not the caller
+    levels = [{hz: _level(c, hz) for hz in (CALLER_HZ, AGENT_HZ, CONSULTED_HZ)} for c in consulting]
+    assert levels[0][CONSULTED_HZ] > 300 and levels[0][CALLER_HZ] < 100, levels
+    assert levels[1][AGENT_HZ] > 300 and levels[1][CALLER_HZ] < 100, levels
 
 
 def _tone_blocks(samples: np.ndarray, hz: float) -> list[int]:
@@ -683,8 +703,16 @@ def _supervised_caller(server: Platform, workdir: Path) -> subprocess.Popen[byte
     return _caller(server, workdir, timeline, scenario="caller_ivr_queue_survey.xml", timeout_s=90)
 
 
+def heard_so_far(paths: list[Path]) -> np.ndarray:
+    """What a baresip phone heard so far: its dumps' samples (8 kHz, 16-bit) one after the
+    other, read while the calls go on (the header, written at the end, is skipped)."""
+    parts = [np.frombuffer(p.read_bytes()[44:], dtype="<i2") for p in paths]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+
 def _level(samples: np.ndarray, hz: float) -> float:
     """The amplitude of ``hz`` in ``samples`` (one DFT bin, Hann window)."""
+    samples = samples.astype(np.float64)
     window = np.hanning(len(samples))
     spectrum = np.abs(np.fft.rfft(samples * window))
     return float(spectrum[round(hz * len(samples) / 8000)] * 2 / window.sum())

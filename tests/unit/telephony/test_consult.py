@@ -270,16 +270,158 @@ def test_a_browser_agent_back_from_a_consult_is_still_on_its_own_call() -> None:
     asyncio.run(scenario())
 
 
-def test_consulting_an_agent_on_the_browser_softphone_is_refused_with_the_reason() -> None:
+async def _consulted_browser(rig: Rig) -> tuple[str, str]:
+    """a001 on a desk phone talks to the caller and consults a006, whose phone is the
+    browser softphone; a006's browser answers and a001's phone moves to the consult relay."""
+    contact = await _talking(rig)
+    rig.center.registration_changed("1006", None)
+    rig.center.registration_changed("1006", BROWSER)
+    await rig.settle()
+    rig.center.consult(contact, "a006")
+    await rig.settle()
+    relay = f"{contact}~consult"
+    # the browser is offered WebRTC; the relay's side facing a001 follows its media
+    offer = {"call": relay, "from_tag": "first", "webrtc": True, "handover": True}
+    assert ("offer", offer) in rig.media.commands
+    assert ("dial", "cs-1", BROWSER) in rig.sip.actions
+    assert rig.sip.offers["cs-1"] == placeholder_sdp(40004)
+    rig.center.answered("cs-1", "v=0 a006 browser")
+    await rig.settle()
+    answer = {"call": relay, "to_tag": "consulted", "sdp": "v=0 a006 browser", "webrtc": True}
+    assert ("answer", answer) in rig.media.commands
+    assert ("update", "out-1") in rig.sip.actions  # a001's phone moved to the consult relay
+    rig.center.answered("out-1", "v=0 a001 phone")
+    await rig.settle()
+    return contact, relay
+
+
+def test_a_browser_agent_consulted_takes_the_caller_through_the_chained_relays() -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact, relay = await _consulted_browser(rig)
+        updates = [a for a in rig.sip.actions if a[0] == "update"]
+        rig.center.end_consult(contact, transfer=True)
+        await rig.settle()
+        assert ("hang_up", "out-1") in rig.sip.actions
+        # the browser is not moved: no re-INVITE; the caller's relay is answered with the
+        # consult relay's side that faced a001's phone (the fake's answer: port 40002)
+        assert [a for a in rig.sip.actions if a[0] == "update"] == updates
+        last = [p for c, p in rig.media.commands if c == "answer" and p["call"] == contact][-1]
+        assert last["sdp"] == placeholder_sdp(40002) and last["to_tag"] == "agent"
+        assert ("delete", {"call": relay}) not in rig.media.commands  # it carries the call
+        assert engine.agent_contacts("a006") == {contact: "talking"}
+        assert engine.agent_contacts("a001") == {contact: "wrap_up"}
+        # a006 puts the caller on hold from the browser: answered with what it was rung with
+        rig.center.updated("cs-1", "v=0 a006 browser\r\na=sendonly\r\n")
+        assert rig.sip.answers[-1][0] == "cs-1"
+        assert "m=audio 40004 " in rig.sip.answers[-1][1]
+        rig.center.hung_up("cs-1")  # a006 hangs up: the survey, then both relays go
+        await rig.settle()
+        rig.center.hung_up("in-1")
+        await rig.settle()
+        await rig.center.drain()
+        assert ("delete", {"call": contact}) in rig.media.commands
+        assert ("delete", {"call": relay}) in rig.media.commands
+
+    asyncio.run(scenario())
+    events = _events(rig, rig.contact)
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("consult_started") == kinds.count("consult_ended") == 1
+    assert dict(events[kinds.index("consult_ended")][1])["transfer"] is True
+    [disconnected] = [e for e in rig.sink.events if e.kind.value == "disconnected"]
+    assert disconnected.agent_id == "a006"
+
+
+def test_the_caller_hanging_up_after_a_chained_transfer_releases_both_relays() -> None:
     rig = _consult_rig()
 
     async def scenario() -> None:
-        contact = await _talking(rig)
-        rig.center.registration_changed("1006", BROWSER)
-        with pytest.raises(TransferRefused, match="a006 takes calls on the browser softphone"):
+        contact, relay = await _consulted_browser(rig)
+        rig.center.end_consult(contact, transfer=True)
+        await rig.settle()
+        rig.center.hung_up("in-1")
+        await rig.settle()
+        await rig.center.drain()
+        assert ("hang_up", "cs-1") in rig.sip.actions
+        assert ("delete", {"call": contact}) in rig.media.commands
+        assert ("delete", {"call": relay}) in rig.media.commands
+
+    asyncio.run(scenario())
+
+
+def test_back_from_a_consult_with_a_browser_the_desk_phone_has_the_caller_again() -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact, relay = await _consulted_browser(rig)
+        rig.center.end_consult(contact, transfer=False)
+        await rig.settle()
+        assert ("hang_up", "cs-1") in rig.sip.actions
+        assert [a for a in rig.sip.actions if a == ("update", "out-1")] == [("update", "out-1")] * 2
+        last = [p for c, p in rig.media.commands if c == "answer" and p["call"] == contact][-1]
+        assert last["sdp"] == "v=0 a001 phone"
+        assert ("delete", {"call": relay}) in rig.media.commands
+        assert engine.agent_contacts("a006") == {}
+        assert engine.agent_contacts("a001") == {contact: "talking"}
+        rig.center.hung_up("in-1")
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_a_consult_between_two_browsers_is_refused_with_the_reason() -> None:
+    rig = _consult_rig()
+
+    async def scenario() -> None:
+        contact = await _talking_on_the_browser(rig)
+        rig.center.registration_changed("1006", None)
+        rig.center.registration_changed("1006", BROWSER.replace("q7w8", "z9y8"))
+        with pytest.raises(TransferRefused, match="a consult from one browser to another"):
             rig.center.consult(contact, "a006")
         rig.center.hung_up("in-1")
         await rig.settle()
         await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_a_browser_handed_a_caller_over_chained_relays_consults_and_transfers_again() -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact, relay = await _consulted_browser(rig)
+        rig.center.end_consult(contact, transfer=True)
+        await rig.settle()
+        rig.clock.advance(31)  # a001's wrap-up (installation: 30 s) ends
+        rig.center.tick()
+        await rig.settle()
+        # a006, on the browser now with the caller, consults a001's desk phone: a consult
+        # line to the browser, on a relay of its own (the chained one keeps its name)
+        rig.center.consult(contact, "a001")
+        await rig.settle()
+        [line] = [a for a in rig.sip.actions if a[0] == "dial" and a[1].startswith("cl-")]
+        assert line[2] == BROWSER
+        offers = [str(p["call"]) for c, p in rig.media.commands if c == "offer"]
+        second = offers[-1]
+        assert second not in (contact, relay) and second.startswith(f"{contact}~")
+        rig.center.answered(line[1], "v=0 a006 consult line")
+        await rig.settle()
+        [desk] = [a for a in rig.sip.actions if a[0] == "dial" and a[2].endswith(":5071")][-1:]
+        rig.center.answered(desk[1], "v=0 a001 phone again")
+        await rig.settle()
+        rig.center.end_consult(contact, transfer=True)
+        await rig.settle()
+        # a001's desk phone has the caller on the caller's relay; the first consult relay,
+        # which the caller no longer uses, is released now
+        assert ("delete", {"call": relay}) in rig.media.commands
+        assert engine.agent_contacts("a001") == {contact: "talking"}
+        rig.center.hung_up("in-1")
+        await rig.settle()
+        await rig.center.drain()
+        assert ("delete", {"call": second}) in rig.media.commands
 
     asyncio.run(scenario())

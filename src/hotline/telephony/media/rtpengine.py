@@ -80,6 +80,16 @@ PLAIN_FLAGS: dict[str, Any] = {
 KEEP_PORTS = "port latching"
 
 
+#: ng flag of an ``offer`` whose offering side must follow its media to a new address. rtpengine
+#: (10.5) learns a side's address from its first packets and, once confirmed (about three
+#: seconds after the last signalling), ignores any other source for sending back; with
+#: ``media handover`` it moves to whichever address the side's packets now come from. A
+#: consult to a browser needs it: the transfer chains the caller's relay to the consult
+#: relay's side that faced the first agent's phone, without signalling the consult relay
+#: (which would disturb the browser's DTLS-SRTP session).
+HANDOVER = "media handover"
+
+
 def encode_request(cookie: str, command: str, params: dict[str, Any]) -> bytes:
     """Build one ng datagram: ``<cookie> <bencoded dict>``."""
     return cookie.encode() + b" " + encode({"command": command, **params})
@@ -210,10 +220,14 @@ class NgClient:
 
     # -- MediaServer
 
-    async def offer(self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False) -> str:
+    async def offer(
+        self, *, call: str, from_tag: str, sdp: str, webrtc: bool = False, handover: bool = False
+    ) -> str:
         """Register the caller's SDP; return the SDP for the other side (a browser's with
-        ``webrtc``: ICE, DTLS-SRTP, rtcp-mux)."""
-        flags = WEBRTC_OFFER_FLAGS if webrtc else PLAIN_FLAGS
+        ``webrtc``: ICE, DTLS-SRTP, rtcp-mux). ``handover``: see :data:`HANDOVER`."""
+        flags: dict[str, Any] = dict(WEBRTC_OFFER_FLAGS if webrtc else PLAIN_FLAGS)
+        if handover:
+            flags["flags"] = [*flags.get("flags", []), HANDOVER]
         reply = await self.request(
             "offer",
             **{"call-id": call, "from-tag": from_tag, "sdp": sdp, "replace": ["origin"]},

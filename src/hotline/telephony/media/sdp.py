@@ -69,6 +69,22 @@ def with_direction(sdp: str, wanted: str) -> str:
     return _ORIGIN.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", out, count=1)
 
 
+_SSRC_LINE = re.compile(r"^a=ssrc(-group)?:[^\r\n]*\r?\n", re.MULTILINE)
+
+
+def without_ssrc(sdp: str) -> str:
+    """``sdp`` without its ``a=ssrc``/``a=ssrc-group`` lines.
+
+    A browser offered an SSRC plays that source only; packets of another source on the
+    same stream (a relay chained to another, see :mod:`hotline.telephony.consult`) are
+    received and dropped. Offered none, it plays whichever source the stream carries now.
+
+    >>> without_ssrc("m=audio 9 RTP/AVP 0\\r\\na=ssrc:42 cname:x\\r\\na=sendrecv\\r\\n")
+    'm=audio 9 RTP/AVP 0\\r\\na=sendrecv\\r\\n'
+    """
+    return _SSRC_LINE.sub("", sdp)
+
+
 def placeholder_sdp(port: int = 9) -> str:
     """An SDP for 'nobody yet' (discard port): the IVR side of a call before an agent."""
     return (
