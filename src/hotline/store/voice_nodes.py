@@ -183,13 +183,6 @@ def claim_lapsed(session: Session, *, partition: str, epoch: int) -> list[str]:
     )
 
 
-def carried(session: Session) -> set[str]:
-    """The contacts voice nodes carry now (their calls are theirs, not the owner's to route)."""
-    return set(
-        session.scalars(select(VoiceLegRow.contact_id).where(VoiceLegRow.closed_at.is_(None)))
-    )
-
-
 def _leg(row: VoiceLegRow) -> Leg:
     return Leg(
         contact_id=row.contact_id,

@@ -60,10 +60,18 @@ from hotline.telephony.overload import (
     admit,
     overload_tick,
 )
+from hotline.telephony.owner_routing import (
+    NodeOutbox,
+    OutboxSink,
+    OwnerLog,
+    OwnerRouter,
+    carry_out,
+    send,
+)
 from hotline.telephony.ports import AgentPhone, CallerDirectory, CallRouter, EventSink, NumberScreen
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
-from hotline.telephony.voice_node import VoiceNodeOptions, VoicePresence
+from hotline.telephony.voice_node import TICK_S, VoiceNodeOptions, VoicePresence
 
 log = logging.getLogger(__name__)
 
@@ -609,24 +617,42 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     database: DatabaseSink | None = None
     presence: VoicePresence | None = None
     sink: EventSink = jsonl
+    outbox: NodeOutbox | None = None
+    dials_out = options.trunk is not None or bool(options.trunks)
+    router: CallRouter | None = options.router
     if options.database_url:
         engine = make_engine(options.database_url)
         upgrade(engine)
         factory = make_session_factory(engine)
         if options.voice_node is not None:
+            # A voice node: the partition owner routes (no engine here) and writes its events.
             sip = f"{options.sip_host}:{options.sip_port}"
             presence = VoicePresence(factory, options.voice_node, sip=sip)
-        database = DatabaseSink(
-            factory, source="live", before=presence.before_write if presence else None
-        )
-        sink = TeeSink([jsonl, database])
+            outbox = NodeOutbox(presence)
+            sink = TeeSink([jsonl, OutboxSink(outbox)])
+            config = voice_routing_config(load_center(options.center or SAMPLE_CENTER))
+            router = OwnerRouter(outbox, site_of_number=config.site_of_number)
+        else:
+            database = DatabaseSink(factory, source="live")
+            sink = TeeSink([jsonl, database])
         if options.do_not_call is None:
             options = replace(options, do_not_call=DatabaseScreen(factory))
-    dials_out = options.trunk is not None or bool(options.trunks)
-    router = options.router or engine_router(options.center or SAMPLE_CENTER, callbacks=dials_out)
+    if router is None:
+        router = engine_router(options.center or SAMPLE_CENTER, callbacks=dials_out)
     parts = await start_voice(options, router=router, sink=sink)
     stop = asyncio.Event()
     dialling: asyncio.Task[None] | None = None
+    sending: asyncio.Task[None] | None = None
+    following: asyncio.Task[None] | None = None
+    if outbox is not None:
+        center, node_outbox = parts.center, outbox
+
+        def follow(events: list[Event]) -> None:
+            carry_out(center, node_outbox, events, jsonl)
+
+        owner_log = OwnerLog(outbox.presence.session_factory, follow)
+        await owner_log.start()
+        following = asyncio.create_task(owner_log.run(stop), name="voice-node-log")
     if options.dialler and database is not None and dials_out:
         dialler = Dialler(
             parts.center,
@@ -641,9 +667,10 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             loop.add_signal_handler(signum, stop.set)
     started = time.monotonic()
     try:
-        if presence is not None:
+        if presence is not None and outbox is not None:
             # once started, so that the heartbeat goes on from here every tick
             await asyncio.to_thread(presence.register)
+            sending = asyncio.create_task(send(outbox, stop, every_s=TICK_S), name="voice-node")
         if ready is not None:
             ready.set()
         print(f"hotline telephony: SIP on {options.sip_host}:{options.sip_port}, ready", flush=True)
@@ -658,9 +685,8 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
                 # turn, and a loop blocked on it could not run the coroutine holding the turn
                 # (a do-not-call audit, the dialler's attempts) — nor any call meanwhile.
                 await asyncio.to_thread(database.flush)
-            if presence is not None and not await asyncio.to_thread(presence.beat):
-                log.error("voice node declared lost by the partition owner: stopping")
-                break
+            if sending is not None and sending.done():
+                break  # declared lost by the partition owner (logged by send)
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
@@ -671,5 +697,11 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         jsonl.close()
         if database is not None:
             await asyncio.to_thread(database.close)
+        for task in (following, sending):
+            if task is not None:
+                await task
+        if outbox is not None:
+            with contextlib.suppress(Exception):  # what the calls' last steps queued
+                await asyncio.to_thread(outbox.flush)
         if presence is not None:
             await asyncio.to_thread(presence.stop)
