@@ -63,6 +63,7 @@ from hotline.routing.model import (
     OfferAnswered,
     OfferRejected,
     RoutingConflict,
+    TransferredOut,
     TransferredToAgent,
     TransferredToQueue,
     WrapUpEnded,
@@ -134,6 +135,10 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
                 return ContactHeld(at=now, contact_id=str(p["contact_id"]))
             case "resume":
                 return ContactResumed(at=now, contact_id=str(p["contact_id"]))
+            case "transfer" if p.get("to_number"):
+                return TransferredOut(
+                    at=now, contact_id=str(p["contact_id"]), number=str(p["to_number"])
+                )
             case "transfer" if p.get("to_queue"):
                 return TransferredToQueue(
                     at=now, contact_id=str(p["contact_id"]), queue=str(p["to_queue"])

@@ -130,6 +130,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     tmp_path: Path, processes: ExitStack
 ) -> None:
     require_tools()
+    began = time.monotonic()
     url = postgres_url()
     if not url:
         pytest.skip("no PostgreSQL test server (HOTLINE_TEST_POSTGRES_URL); `make test` starts one")
@@ -142,15 +143,19 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     phones = tmp_path / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
     center = write_quick_center(tmp_path / "center.yaml")
-    owner = NodeProcess(
-        name="owner",
-        partition=partition,
-        database_url=database_url,
-        home=tmp_path,
-        center=center,
-        lease_s=1.5,
-    )
-    processes.callback(owner.close)
+    nodes = [
+        NodeProcess(
+            name=name,
+            partition=partition,
+            database_url=database_url,
+            home=tmp_path,
+            center=center,
+            lease_s=1.5,
+        )
+        for name in ("node-1", "node-2")  # one owns, the other stands by
+    ]
+    for node in nodes:
+        processes.callback(node.close)
 
     def voice_node(name: str) -> VoiceServer:
         server = VoiceServer(
@@ -204,18 +209,10 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
         timeout_s=60,
         every_s=0.1,
         what="the owner routing",
-        describe=lambda: str(owner.lines),
+        describe=lambda: str([node.lines for node in nodes]),
     )
-    # the standby, once the owner routes (so the owner is the first node)
-    standby = NodeProcess(
-        name="standby",
-        partition=partition,
-        database_url=database_url,
-        home=tmp_path,
-        center=center,
-        lease_s=1.5,
-    )
-    processes.callback(standby.close)
+    [owner] = [node for node in nodes if node.name == lease.owner]
+    [standby] = [node for node in nodes if node is not owner]
     wait_for(  # up before the calls: an interpreter starting slows the voice nodes' loops
         lambda: standby.said("standby"),
         timeout_s=60,
@@ -223,6 +220,8 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
         what="the standby node up",
         describe=lambda: standby.stderr_path.read_text()[-2000:],
     )
+    calls_began = time.monotonic()
+    print(f"processes up, a001 registered on both, owner routing: {calls_began - began:.1f} s")
 
     first = _caller(tmp_path, node_a.sip_port, "13800000101")
     processes.callback(_stop, first)
@@ -328,7 +327,9 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     assert offers[1][0] > freed.id, "the second caller waited until a001 was free"
 
     # The owner dies under the live call; the standby takes over with the call in hand.
+    print(f"calls through A and B, A killed: {time.monotonic() - calls_began:.1f} s")
     owner.process.kill()
+    owner_killed = time.monotonic()
     taken = wait_for(
         lambda: (held := lease_of(factory, partition)) and held.epoch > lease.epoch
         and held.routing_at and held,
@@ -367,3 +368,6 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
             select(PartitionWrite.epoch).where(PartitionWrite.partition == partition)
         ).all()
     assert taken.epoch in written
+    print(
+        f"owner killed → call finished under the new owner: {time.monotonic() - owner_killed:.1f} s"
+    )

@@ -21,10 +21,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.events import Channel, Event, EventKind
 from hotline.live.driver import LiveDriver
-from hotline.live.ownership import apply_inbox_row
+from hotline.live.ownership import apply_inbox_row, inbox_command
 from hotline.live.takeover import read_state
 from hotline.live.voice_nodes import VoiceNodeWatch, VoicePhones, close_lost
-from hotline.routing.model import AgentState, RoutingConflict
+from hotline.routing.model import (
+    AgentNotReady,
+    AgentState,
+    CallbackRequested,
+    ConsultEnded,
+    ConsultStarted,
+    ContactAbandoned,
+    ContactEnded,
+    ContactHeld,
+    ContactQueued,
+    ContactResumed,
+    OfferAnswered,
+    OfferRejected,
+    RoutingConflict,
+    TransferredOut,
+    TransferredToAgent,
+    TransferredToQueue,
+)
 from hotline.store import event_log, partitions, voice_nodes
 from hotline.store.event_log import EventLogWriter
 from hotline.store.models.core import ContactEventRow
@@ -417,3 +434,64 @@ def test_a_takeover_keeps_a_voice_call_and_the_node_carries_on_with_the_new_owne
             await second.driver.stop()
 
     asyncio.run(after())
+
+
+def test_each_call_step_of_a_voice_node_is_an_inbox_row_the_owner_reads_as_its_command(
+    session_factory: sessionmaker[Session],
+) -> None:
+    node = _Node(session_factory, "voice-a")
+    node.router.site_of_number = lambda number: "hefei" if number else None
+    router, at = node.router, 1.0
+    router.contact_queued(
+        at=at,
+        contact_id="v-1",
+        queue="repair",
+        priority=3,
+        language="en",
+        data={"caller": "13800000101", "preferred_agent": "a002", "preferred_for_s": "30"},
+    )
+    router.offer_rejected(at=at, contact_id="v-1", agent_id="a001")
+    router.offer_answered(at=at, contact_id="v-1", agent_id="a002")
+    router.contact_held(at=at, contact_id="v-1")
+    router.contact_resumed(at=at, contact_id="v-1")
+    router.consult_started(at=at, contact_id="v-1", agent_id="a003")
+    router.consult_ended(at=at, contact_id="v-1", transfer=False)
+    router.transfer_to_queue(at=at, contact_id="v-1", queue="complaints")
+    router.transfer_to_agent(at=at, contact_id="v-1", agent_id="a004")
+    router.transfer_out(at=at, contact_id="v-1", number="13900000000")
+    router.callback_requested(at=at, contact_id="v-2")
+    router.contact_abandoned(at=at, contact_id="v-2")
+    router.contact_ended(at=at, contact_id="v-1")
+    router.hold_agent(at=at, agent_id="a005", reason="dialler")
+    router.release_agent(at=at, agent_id="a005", phone=False)
+    assert router.advance(at=at) == [] and not router.may_lend("a001")
+    assert node.outbox.flush() == 15
+    with session_factory() as session:
+        rows = list(partitions.inbox_after(session, partition="hefei", position=0))
+    assert [inbox_command(row, 9.0) for row in rows] == [
+        ContactQueued(
+            at=9.0, contact_id="v-1", queue="repair", channel=VOICE, priority=3, language="en",
+            log_arrival=False, customer="13800000101", preferred_agent="a002",
+            preferred_for_s=30.0, caller_site="hefei",
+        ),
+        OfferRejected(at=9.0, contact_id="v-1", agent_id="a001"),
+        OfferAnswered(at=9.0, contact_id="v-1", agent_id="a002"),
+        ContactHeld(at=9.0, contact_id="v-1"),
+        ContactResumed(at=9.0, contact_id="v-1"),
+        ConsultStarted(at=9.0, contact_id="v-1", agent_id="a003"),
+        ConsultEnded(at=9.0, contact_id="v-1", transfer=False),
+        TransferredToQueue(at=9.0, contact_id="v-1", queue="complaints"),
+        TransferredToAgent(at=9.0, contact_id="v-1", agent_id="a004"),
+        TransferredOut(at=9.0, contact_id="v-1", number="13900000000"),
+        CallbackRequested(at=9.0, contact_id="v-2"),
+        ContactAbandoned(at=9.0, contact_id="v-2"),
+        ContactEnded(at=9.0, contact_id="v-1"),
+        AgentNotReady(at=9.0, agent_id="a005", reason="dialler"),
+        AgentNotReady(at=9.0, agent_id="a005", reason="phone_unregistered"),
+    ]  # fmt: skip
+    assert rows[0].payload["data"] == {
+        "customer": "13800000101",
+        "caller": "13800000101",
+        "preferred_agent": "a002",
+        "preferred_for_s": "30",
+    }
