@@ -21,9 +21,11 @@ is re-applied from the inbox by whichever node next takes the lease — itself, 
 promoted standby answers and the lease (replicated with everything else) has lapsed.
 
 Voice calls, desks and wallboards reach the owner through the database too (the inbox), so no
-node needs to know which node owns a partition. The owner also watches the partition's voice
-nodes' heartbeats (:mod:`hotline.live.voice_nodes`): a lapsed node's calls are ended in the
-log as ``interrupted`` and its agents freed, in the owner's fenced writes, once.
+node needs to know which node owns a partition: a voice node puts its callers, its phones'
+answers and its own events there, and rings what the owner's log offers
+(:mod:`hotline.telephony.owner_routing`). The owner also watches the partition's voice nodes'
+heartbeats (:mod:`hotline.live.voice_nodes`): a lapsed node's calls are ended in its engine
+and in the log as ``interrupted`` and its agents freed, in the owner's fenced writes, once.
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ A voice node holds SIP calls in its process; when it dies (``kill -9``, a lost m
 calls drop with it — unavoidably, since a SIP dialog and its media relay do not outlive the
 process. What must not drop is the center's account of them. Each voice node marks the
 contacts it carries and the agent on each (``voice_legs``, folded by :func:`carry` from the
-node's own events) and keeps a heartbeat on the database's clock
-(:mod:`hotline.store.voice_nodes`). The partition owner watches the heartbeats
-(:class:`VoiceNodeWatch`); once one lapses it claims the node and writes, in the contact event
-log (:func:`loss_events`, the vocabulary of :mod:`hotline.live.recovery`):
+node's own events and the owner's events about its calls) and keeps a heartbeat on the
+database's clock (:mod:`hotline.store.voice_nodes`). The partition owner routes the node's
+calls in its engine (:mod:`hotline.telephony.owner_routing`) and watches the heartbeats
+(:class:`VoiceNodeWatch`); once one lapses it claims the node, ends its contacts in its engine
+(:func:`close_lost`) and writes, in the contact event log (:func:`loss_events`, the vocabulary
+of :mod:`hotline.live.recovery`):
 
 * for each contact the node carried: ``disconnected`` if an agent was talking to it, then
   ``finished`` with outcome ``interrupted`` and reason ``voice_node_lost`` — reports count

@@ -47,7 +47,7 @@ from hotline.live.voice_nodes import carry
 from hotline.store import event_log, notify, partitions, voice_nodes
 from hotline.store.db import reading, writing
 from hotline.store.voice_nodes import Leg, NodeLost
-from hotline.telephony.call_center import CallCenter
+from hotline.telephony.call_center import ROUTING_KINDS, CallCenter
 from hotline.telephony.ports import (
     AnnounceWait,
     EventSink,
@@ -418,6 +418,15 @@ class OwnerLog:
                 self._listener = None
 
 
+#: The owner's events about a node's calls that the node's JSON-lines log gets too (the
+#: routing engine's; the node's own events are in it already).
+OWNER_KINDS = ROUTING_KINDS | {
+    EventKind.POSITION_ANNOUNCED,
+    EventKind.WRAP_UP_ENDED,
+    EventKind.FINISHED,
+}
+
+
 def carry_out(
     center: CallCenter,
     outbox: NodeOutbox,
@@ -432,7 +441,7 @@ def carry_out(
         return 0
     outbox.follow(mine)
     for event in mine:
-        if mirror is not None:
+        if mirror is not None and event.kind in OWNER_KINDS:  # not the node's own, again
             mirror.append(event)
         center.route(log_decisions(event))
         if event.kind is EventKind.DISCONNECTED and event.contact_id in center.calls:

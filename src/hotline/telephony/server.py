@@ -3,7 +3,9 @@
 It wires the real adapters together on one asyncio loop — the sippy stack in its thread,
 the rtpengine ng client, the DTMF listener — around :class:`CallCenter`, and writes the
 contact event log as JSON lines — and, with a database URL, to the contact event log table
-(:class:`~hotline.telephony.event_store.DatabaseSink`) with recordings kept per contact.
+(:class:`~hotline.telephony.event_store.DatabaseSink`) with recordings kept per contact. As
+one of a partition's voice nodes (``voice_node``) it has no engine: the partition owner routes
+its calls and writes its events (:mod:`hotline.telephony.owner_routing`).
 With ``spawn_rtpengine`` it also starts and stops a userspace rtpengine of its own (the
 test suite and single-machine set-ups use that).
 

@@ -1,10 +1,15 @@
-"""Voice nodes known to the partition owner (issue #20), on SQLite and PostgreSQL.
+"""Voice nodes known to, and routed by, the partition owner (issue #20), on SQLite and PostgreSQL.
 
-A voice node writes its events with the contacts it carries (``voice_legs``) and its heartbeat
-in the same transaction; once the heartbeat lapses, the partition owner claims the node in a
-fenced transaction and its log gets, once, the ends of those contacts (``interrupted``,
-reason ``voice_node_lost``), the node's agents freed, and one alarm. A node declared lost is
-refused its next heartbeat and write; an owner whose lease moved on claims nothing.
+A voice node writes the contacts it carries (``voice_legs``) and its heartbeat in the same
+transaction; once the heartbeat lapses, the partition owner claims the node in a fenced
+transaction and its log gets, once, the ends of those contacts (``interrupted``, reason
+``voice_node_lost``), the node's agents freed, and one alarm. A node declared lost is refused
+its next heartbeat and write; an owner whose lease moved on claims nothing.
+
+A voice node has no engine: its calls' steps are partition inbox rows, its own events are
+numbered into the log by the owner, and it rings what the owner's log offers
+(:mod:`hotline.telephony.owner_routing`). Two nodes sharing one agent get one offer at a time;
+a lost node's contacts end in the owner's engine too; a takeover keeps a node's live call.
 """
 
 from __future__ import annotations
