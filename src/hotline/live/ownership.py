@@ -70,7 +70,7 @@ from hotline.routing.model import (
     TransferredToQueue,
     WrapUpEnded,
 )
-from hotline.store import notify, partitions
+from hotline.store import notify, partitions, voice_nodes
 from hotline.store.models.cluster import PartitionInboxRow
 from hotline.store.partitions import Fenced, Lease
 from hotline.store.voice_nodes import LostNode
@@ -336,6 +336,8 @@ class PartitionNode:
         why = "stopped"
         try:
             await driver.start()
+            # which live voice nodes each agent's phones are registered through, as they said
+            phones.seed(await asyncio.to_thread(self._registrations))
             await asyncio.to_thread(
                 partitions.mark_routing, self.session_factory, lease, at=time.time()
             )
@@ -350,7 +352,7 @@ class PartitionNode:
                 lost = await voices.claim()
                 for node in lost:
                     await driver.run(_closing_job(node))  # so the engine and the log agree
-                    phones.node_lost(node.name)
+                    phones.node_lost(node.node_id)
                 if lost:
                     await driver.flush()  # a lost voice node's contacts end in the log at once
                 if time.monotonic() - renewed >= self.lease_s / 4:
@@ -421,6 +423,10 @@ class PartitionNode:
             await driver.flush()  # what the rows caused reaches the log (and desks) at once
         return position
 
+    def _registrations(self) -> list[tuple[str, str, bool]]:
+        with self.session_factory() as session:
+            return voice_nodes.phone_registrations(session, partition=self.partition)
+
     def _read_inbox(self, position: int) -> list[PartitionInboxRow]:
         with self.session_factory() as session:
             rows = partitions.inbox_after(session, partition=self.partition, position=position)
@@ -473,7 +479,8 @@ async def apply_inbox_row(
         return
     if row.kind in ("phone_registered", "phone_unregistered"):
         try:
-            agent_id, node = str(row.payload["agent_id"]), str(row.payload["voice_node"])
+            agent_id = str(row.payload["agent_id"])
+            node = str(row.payload.get("node_id") or row.payload["voice_node"])
         except KeyError as error:
             raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing {error}") from None
         phones = phones if phones is not None else VoicePhones()

@@ -313,8 +313,7 @@ class VoicePhones:
     >>> phones.changed("a001", "voice-b", registered=False)
     True
 
-    A new owner starts knowing none: a phone gone from one node while registered through
-    another makes the agent not ready (their next phone registration makes them ready).
+    A new owner starts from what the live nodes' rows in the inbox say (:meth:`seed`).
     """
 
     def __init__(self) -> None:
@@ -329,6 +328,11 @@ class VoicePhones:
             return first
         nodes.discard(node)
         return not nodes
+
+    def seed(self, registrations: Iterable[tuple[str, str, bool]]) -> None:
+        """Start from ``(agent, node, registered)`` in the order the nodes said them."""
+        for agent_id, node, registered in registrations:
+            self.changed(agent_id, node, registered=registered)
 
     def node_lost(self, node: str) -> None:
         """The node's registrations went with it."""

@@ -175,6 +175,11 @@ class OwnerRouter:
         self.site_of_number = site_of_number
         self.conflicts = 0
 
+    @property
+    def _node(self) -> dict[str, str]:
+        """This node by name and by run (a new owner counts registrations by live run)."""
+        return {"voice_node": self.outbox.node, "node_id": self.outbox.presence.node_id}
+
     def _put(self, kind: str, **payload: Any) -> list[RoutingDecision]:
         self.outbox.put(kind, payload)
         return []
@@ -208,11 +213,11 @@ class OwnerRouter:
 
     def phone_registered(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
         """The agent's first phone here registered (the owner applies the phone policy)."""
-        return self._put("phone_registered", agent_id=agent_id, voice_node=self.outbox.node)
+        return self._put("phone_registered", agent_id=agent_id, **self._node)
 
     def phone_unregistered(self, *, at: float, agent_id: str) -> list[RoutingDecision]:
         """The agent's last phone here went away."""
-        return self._put("phone_unregistered", agent_id=agent_id, voice_node=self.outbox.node)
+        return self._put("phone_unregistered", agent_id=agent_id, **self._node)
 
     def waiting_for(self, agent_id: str) -> int:
         """Not known here: the dialler does not run on a voice node."""

@@ -288,6 +288,8 @@ class _Owner:
         with factory() as session:
             rows = partitions.inbox_after(session, partition="hefei", position=0, limit=100_000)
             self.position = rows[-1].id if rows and resume else 0
+            if resume:  # as PartitionNode does on taking over
+                self.phones.seed(voice_nodes.phone_registrations(session, partition="hefei"))
 
     async def step(self, *nodes: _Node) -> None:
         for node in nodes:
@@ -396,16 +398,18 @@ def test_a_takeover_keeps_a_voice_call_and_the_node_carries_on_with_the_new_owne
     session_factory: sessionmaker[Session],
 ) -> None:
     """The first owner dies with a001 talking to node A's caller; the next owner's engine has
-    the call in a001's hands (never offered again), and node A's hang-up and the desk's
-    wrap-up reach it through the inbox; the node follows its events on the same log."""
-    a = _Node(session_factory, "voice-a")
+    the call in a001's hands (never offered again), knows a001's phone is registered through
+    both nodes, and node A's hang-up and the desk's wrap-up reach it through the inbox; the
+    node follows its events on the same log."""
+    a, b = _Node(session_factory, "voice-a"), _Node(session_factory, "voice-b")
     first = _Owner(session_factory)
 
     async def before() -> None:
         await first.driver.start()
-        a.router.phone_registered(at=time.time(), agent_id="a001")
+        for node in (a, b):
+            node.router.phone_registered(at=time.time(), agent_id="a001")
         a.caller("v-a", "13800000101")
-        await first.step(a)
+        await first.step(a, b)
         assert a.follow() == [RingAgent("v-a", "a001", 0.0)]
         a.router.offer_answered(at=time.time(), contact_id="v-a", agent_id="a001")
         await first.step(a)
@@ -422,6 +426,11 @@ def test_a_takeover_keeps_a_voice_call_and_the_node_carries_on_with_the_new_owne
         try:
             engine = second.driver.engine
             assert engine.agent_contacts("a001") == {"v-a": "talking"}
+            # a001's phone leaves node B: still registered through node A, as the new owner
+            # reads from the live nodes' rows, so a001 stays ready for the next call
+            b.router.phone_unregistered(at=time.time(), agent_id="a001")
+            await second.step(b)
+            assert engine.agent_reason("a001") is None
             a.caller("v-a2", "13800000102")  # a second caller waits for a001
             await second.step(a)
             assert a.follow() == []
