@@ -21,8 +21,8 @@ through the database, as a web node is (:mod:`hotline.web.log_tail`):
   50 ms, as the web node's tail) and :func:`log_decisions` turns each event about a call this
   node carries into the voice driver's decision: ``offered`` rings that agent's phones here,
   ``ring_no_answer`` stops them, an overflow moves or releases the caller, a position
-  announcement is spoken; a ``disconnected`` the node did not cause (the desk's hang-up on
-  a web node) hangs the agent's phone up.
+  announcement is spoken; a ``disconnected``, ``held`` or ``resumed`` the node did not cause
+  (the desk's hang-up, hold or resume on a web node) is carried out on the call.
 
 Only the owner's engine routes, so a phone registered through two voice nodes is offered one
 call at a time, whichever node carries it.
@@ -48,6 +48,7 @@ from hotline.store import event_log, notify, partitions, voice_nodes
 from hotline.store.db import reading, writing
 from hotline.store.voice_nodes import Leg, NodeLost
 from hotline.telephony.call_center import ROUTING_KINDS, CallCenter
+from hotline.telephony.call_state import Phase
 from hotline.telephony.ports import (
     AnnounceWait,
     EventSink,
@@ -174,6 +175,7 @@ class OwnerRouter:
         self.outbox = outbox
         self.site_of_number = site_of_number
         self.conflicts = 0
+        self._echoes: set[tuple[str, str | None]] = set()
 
     @property
     def _node(self) -> dict[str, str]:
@@ -181,8 +183,17 @@ class OwnerRouter:
         return {"voice_node": self.outbox.node, "node_id": self.outbox.presence.node_id}
 
     def _put(self, kind: str, **payload: Any) -> list[RoutingDecision]:
+        echo = (kind, payload.get("contact_id"))
+        if echo in self._echoes:
+            self._echoes.discard(echo)  # the owner's own step, carried out here: not news
+            return []
         self.outbox.put(kind, payload)
         return []
+
+    def carrying_out(self, kind: str, contact_id: str) -> None:
+        """The next ``kind`` row for ``contact_id`` is the owner's own step being carried out
+        on the SIP side (a hold from the desk): it is not sent back."""
+        self._echoes.add((kind, contact_id))
 
     def contact_queued(
         self,
@@ -423,6 +434,15 @@ class OwnerLog:
                 self._listener = None
 
 
+def _desk_step(center: CallCenter, kind: str, contact_id: str, step: Callable[[str], None]) -> None:
+    """Carry out on the SIP side a step the owner already took (from the desk on a web node),
+    without sending it back to the owner as news."""
+    if isinstance(center.router, OwnerRouter):
+        center.router.carrying_out(kind, contact_id)
+    with contextlib.suppress(TransferRefused):
+        step(contact_id)
+
+
 #: The owner's events about a node's calls that the node's JSON-lines log gets too (the
 #: routing engine's; the node's own events are in it already).
 OWNER_KINDS = ROUTING_KINDS | {
@@ -449,10 +469,18 @@ def carry_out(
         if mirror is not None and event.kind in OWNER_KINDS:  # not the node's own, again
             mirror.append(event)
         center.route(log_decisions(event))
-        if event.kind is EventKind.DISCONNECTED and event.contact_id in center.calls:
+        contact_id = event.contact_id or ""
+        call = center.calls.get(contact_id)
+        if call is None:
+            continue
+        if event.kind is EventKind.DISCONNECTED:
             # ended by the desk (a web node's hang-up), not by this node's phone or caller
             with contextlib.suppress(TransferRefused):
-                center.hang_up_agent(event.contact_id)
+                center.hang_up_agent(contact_id)
+        elif event.kind is EventKind.HELD and call.state.phase is Phase.TALKING:
+            _desk_step(center, "hold", contact_id, center.hold)  # the desk's hold
+        elif event.kind is EventKind.RESUMED and call.state.phase is Phase.HELD:
+            _desk_step(center, "resume", contact_id, center.resume)
     return len(mine)
 
 

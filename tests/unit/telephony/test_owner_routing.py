@@ -4,13 +4,15 @@ acts only on its own calls."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from hotline.core.events import Channel, Event, EventKind
 from hotline.store.voice_nodes import Leg
-from hotline.telephony.owner_routing import NodeOutbox, carry_out, log_decisions
+from hotline.telephony.call_state import Phase
+from hotline.telephony.owner_routing import NodeOutbox, OwnerRouter, carry_out, log_decisions
 from hotline.telephony.ports import (
     AnnounceWait,
     QueueChanged,
@@ -71,12 +73,30 @@ def test_the_owners_events_become_the_voice_drivers_decisions(
     assert log_decisions(event) == decisions
 
 
+class _Call:
+    def __init__(self, phase: Phase) -> None:
+        self.state = SimpleNamespace(phase=phase)
+
+
 class _Center:
-    def __init__(self, connected: set[str]) -> None:
-        self.calls = {contact: object() for contact in connected}
+    def __init__(self, connected: set[str], router: Any = None) -> None:
+        self.calls = {contact: _Call(Phase.TALKING) for contact in connected}
         self.connected = connected
+        self.router = router
         self.routed: list[object] = []
         self.hung_up: list[str] = []
+
+    def phase(self, contact_id: str) -> Phase:
+        phase: Phase = self.calls[contact_id].state.phase
+        return phase
+
+    def hold(self, contact_id: str) -> None:  # the call state machine asks the ACD, as real
+        self.calls[contact_id].state.phase = Phase.HELD
+        self.router.contact_held(at=0.0, contact_id=contact_id)
+
+    def resume(self, contact_id: str) -> None:
+        self.calls[contact_id].state.phase = Phase.TALKING
+        self.router.contact_resumed(at=0.0, contact_id=contact_id)
 
     def route(self, decisions: list[object]) -> None:
         self.routed += decisions
@@ -88,9 +108,32 @@ class _Center:
 
 
 class _Presence:
+    node_id = "run-1"
+
     class options:  # noqa: N801 - the shape of VoiceNodeOptions that NodeOutbox reads
         name = "voice-a"
         partition = "hefei"
+
+
+def test_the_desks_hold_and_resume_reach_the_call_and_are_not_sent_back() -> None:
+    outbox = NodeOutbox(_Presence())  # type: ignore[arg-type]
+    outbox.legs = {"v-1": Leg("v-1", 0.0)}
+    router = OwnerRouter(outbox, site_of_number=lambda number: None)
+    center = _Center(connected={"v-1"}, router=router)
+
+    def owner(kind: EventKind) -> None:
+        carry_out(center, outbox, [Event(7, 1.0, kind, "v-1", "a001", "repair", VOICE)])  # type: ignore[arg-type]
+
+    owner(EventKind.HELD)  # from the desk on a web node
+    assert center.phase("v-1") is Phase.HELD
+    owner(EventKind.HELD)  # this node's own hold, come back from the owner: nothing to do
+    owner(EventKind.RESUMED)
+    assert center.phase("v-1") is Phase.TALKING
+    assert outbox._rows == [], "the owner's own steps are not sent back to it"
+    center.hold("v-1")  # the agent's phone holds: news for the owner
+    assert [(kind, payload) for kind, payload, _ in outbox._rows] == [
+        ("hold", {"contact_id": "v-1"})
+    ]
 
 
 def test_a_node_acts_only_on_its_own_calls_and_hangs_up_on_the_desks_disconnect() -> None:
