@@ -468,9 +468,19 @@ def carry_out(
     for event in mine:
         if mirror is not None and event.kind in OWNER_KINDS:  # not the node's own, again
             mirror.append(event)
-        center.route(log_decisions(event))
         contact_id = event.contact_id or ""
         call = center.calls.get(contact_id)
+        ringing = (
+            call.state.ringing_agent
+            if call is not None and call.state.phase is Phase.RINGING
+            else None
+        )
+        if event.kind is EventKind.OFFERED and ringing is not None:
+            # offered while a phone here still rings: a new owner offering anew what its
+            # predecessor's offer left ringing (the takeover folds a ringing contact back to
+            # waiting) — the phone that rings now stops first
+            center.route([StopRinging(contact_id, ringing, "offered_anew")])
+        center.route(log_decisions(event))
         if call is None:
             continue
         if event.kind is EventKind.DISCONNECTED:

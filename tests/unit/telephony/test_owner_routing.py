@@ -74,8 +74,8 @@ def test_the_owners_events_become_the_voice_drivers_decisions(
 
 
 class _Call:
-    def __init__(self, phase: Phase) -> None:
-        self.state = SimpleNamespace(phase=phase)
+    def __init__(self, phase: Phase, ringing: str | None = None) -> None:
+        self.state = SimpleNamespace(phase=phase, ringing_agent=ringing)
 
 
 class _Center:
@@ -157,3 +157,18 @@ def test_a_node_acts_only_on_its_own_calls_and_hangs_up_on_the_desks_disconnect(
     assert center.hung_up == ["v-1"]
     assert [e.seq for e in mirror] == [2, 4, 5], "the node's own events are in its log already"
     assert outbox.legs["v-2"].agent_id == "a002" and outbox.legs["v-2"].stage == "wrap_up"
+
+
+def test_an_offer_anew_while_a_phone_here_still_rings_stops_that_phone_first() -> None:
+    """After a takeover the new owner offers a contact its predecessor left ringing (the log
+    shows it waiting to a new owner): the phone ringing here stops, the new agent's rings."""
+    outbox = NodeOutbox(_Presence())  # type: ignore[arg-type]
+    outbox.legs = {"v-1": Leg("v-1", 0.0)}
+    center = _Center(connected=set())
+    center.calls["v-1"] = _Call(Phase.RINGING, ringing="a001")
+    offered = Event(9, 1.0, EventKind.OFFERED, "v-1", "a002", "repair", VOICE)
+    carry_out(center, outbox, [offered])  # type: ignore[arg-type]
+    assert center.routed == [
+        StopRinging("v-1", "a001", "offered_anew"),
+        RingAgent("v-1", "a002", 0.0),
+    ]
