@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -52,6 +54,7 @@ from hotline.store.event_log import EventLogWriter
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
 from hotline.store.partitions import Fenced, release, try_acquire
+from hotline.telephony.call_state import Phase
 from hotline.telephony.event_store import DatabaseSink
 from hotline.telephony.owner_routing import NodeOutbox, OutboxSink, OwnerRouter, carry_out
 from hotline.telephony.ports import RingAgent
@@ -218,7 +221,7 @@ class _Calls:
     was asked to carry out (the SIP side itself is tested in test_voice_node_failure.py)."""
 
     def __init__(self) -> None:
-        self.calls: dict[str, object] = {}
+        self.calls: dict[str, Any] = {}
         self.decisions: list[object] = []
         self.hung_up: list[str] = []
 
@@ -245,7 +248,9 @@ class _Node:
 
     def caller(self, contact_id: str, number: str, queue: str = "installation") -> None:
         """A caller arrives (the node's own event) and joins ``queue`` after the IVR."""
-        self.center.calls[contact_id] = object()
+        self.center.calls[contact_id] = SimpleNamespace(
+            state=SimpleNamespace(phase=Phase.QUEUED, ringing_agent=None)
+        )
         self.sink.append(
             Event(0, time.time(), EventKind.ARRIVED, contact_id, channel=VOICE,
                   data={"caller": number})
