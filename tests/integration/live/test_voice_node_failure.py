@@ -20,6 +20,9 @@ Run with ``HOTLINE_E2E=1`` and a PostgreSQL test server (``make test`` provides 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
 import wave
@@ -82,6 +85,21 @@ def _long_voice(prompt: Path, path: Path, seconds: float = 120.0) -> Path:
         repeats = int(seconds * params.framerate / max(1, params.nframes)) + 1
         out.writeframes(frames * repeats)
     return path
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process's children, theirs, and so on (from /proc)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _inbox_rows(factory: sessionmaker[Session]) -> list[tuple[str, float, Any]]:
@@ -271,6 +289,8 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     assert node_a.process is not None
     lease = lease_of(factory, partition)  # on a loaded machine the lease may have moved
     assert lease is not None
+    orphans = _descendants(node_a.process.pid)  # its recording converter outlives a SIGKILL
+    processes.callback(_kill_all, orphans)
     node_a.process.kill()  # SIGKILL: the call, its media relay and the node's state go
     killed = time.monotonic()
 
