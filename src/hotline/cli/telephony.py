@@ -176,6 +176,11 @@ def serve_command(
             )
         if not database:
             raise typer.BadParameter("--node-name needs a database (--database-url)")
+        if dialler:
+            raise typer.BadParameter(
+                "--dialler cannot run on a voice node (--node-name): the partition owner's "
+                "engine holds the agents it would lend"
+            )
     if emergency_prompt:
         menus["emergency_prompt"] = emergency_prompt
     try:

@@ -21,9 +21,11 @@ is re-applied from the inbox by whichever node next takes the lease — itself, 
 promoted standby answers and the lease (replicated with everything else) has lapsed.
 
 Voice calls, desks and wallboards reach the owner through the database too (the inbox), so no
-node needs to know which node owns a partition. The owner also watches the partition's voice
-nodes' heartbeats (:mod:`hotline.live.voice_nodes`): a lapsed node's calls are ended in the
-log as ``interrupted`` and its agents freed, in the owner's fenced writes, once.
+node needs to know which node owns a partition: a voice node puts its callers, its phones'
+answers and its own events there, and rings what the owner's log offers
+(:mod:`hotline.telephony.owner_routing`). The owner also watches the partition's voice nodes'
+heartbeats (:mod:`hotline.live.voice_nodes`): a lapsed node's calls are ended in its engine
+and in the log as ``interrupted`` and its agents freed, in the owner's fenced writes, once.
 """
 
 from __future__ import annotations
@@ -39,16 +41,18 @@ from sqlalchemy import Engine, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
-from hotline.core.events import Channel, Event
+from hotline.core.events import Channel, Event, EventKind
 from hotline.live.driver import LiveDriver
+from hotline.live.phones import phone_changed
 from hotline.live.takeover import describe
-from hotline.live.voice_nodes import VoiceNodeWatch
-from hotline.routing.engine import RoutingEngine
+from hotline.live.voice_nodes import VoiceNodeWatch, VoicePhones, close_lost
+from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,
+    CallbackRequested,
     Command,
     ConsultEnded,
     ConsultStarted,
@@ -61,13 +65,15 @@ from hotline.routing.model import (
     OfferAnswered,
     OfferRejected,
     RoutingConflict,
+    TransferredOut,
     TransferredToAgent,
     TransferredToQueue,
     WrapUpEnded,
 )
-from hotline.store import notify, partitions
+from hotline.store import notify, partitions, voice_nodes
 from hotline.store.models.cluster import PartitionInboxRow
 from hotline.store.partitions import Fenced, Lease
+from hotline.store.voice_nodes import LostNode
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +95,23 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
         match row.kind:
             case "contact":
                 channel = p.get("channel")
+                priority = p.get("priority")
                 return ContactQueued(
                     at=now,
                     contact_id=str(p["contact_id"]),
                     queue=str(p["queue"]),
                     channel=Channel(channel) if channel else None,
                     customer=p.get("customer"),
+                    # a voice node's caller, after its IVR (the node logged the arrival)
+                    priority=int(priority) if priority else None,
+                    language=p.get("language"),
+                    log_arrival=not p.get("voice_node"),
+                    preferred_agent=p.get("preferred_agent"),
+                    preferred_for_s=float(p.get("preferred_for_s") or 0.0),
+                    caller_site=p.get("caller_site"),
                 )
+            case "callback_requested":
+                return CallbackRequested(at=now, contact_id=str(p["contact_id"]))
             case "agent_login":
                 return AgentLoggedIn(
                     at=now,
@@ -121,6 +137,10 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
                 return ContactHeld(at=now, contact_id=str(p["contact_id"]))
             case "resume":
                 return ContactResumed(at=now, contact_id=str(p["contact_id"]))
+            case "transfer" if p.get("to_number"):
+                return TransferredOut(
+                    at=now, contact_id=str(p["contact_id"]), number=str(p["to_number"])
+                )
             case "transfer" if p.get("to_queue"):
                 return TransferredToQueue(
                     at=now, contact_id=str(p["contact_id"]), queue=str(p["to_queue"])
@@ -242,6 +262,8 @@ class PartitionNode:
         self._listener = notify.listener(bind, notify.INBOX) if isinstance(bind, Engine) else None
         self.lease: Lease | None = None
         self.driver: LiveDriver | None = None
+        #: The voice nodes each agent's phones are registered through (this term's).
+        self.phones = VoicePhones()
         #: Told ``("owner" | "standby" | "stepped_down", details)`` as the node's role changes.
         self.on_state = on_state or (lambda state, details: None)
 
@@ -302,6 +324,7 @@ class PartitionNode:
 
         fenced = partitions.fenced_writer(lease)
         voices = VoiceNodeWatch(self.session_factory, lease, every_s=self.lease_s / 4)
+        phones = self.phones = VoicePhones()
 
         def before_write(session: Session, batch: Sequence[Event], position: int) -> None:
             fenced(session, batch, position)
@@ -313,6 +336,8 @@ class PartitionNode:
         why = "stopped"
         try:
             await driver.start()
+            # which live voice nodes each agent's phones are registered through, as they said
+            phones.seed(await asyncio.to_thread(self._registrations))
             await asyncio.to_thread(
                 partitions.mark_routing, self.session_factory, lease, at=time.time()
             )
@@ -321,10 +346,14 @@ class PartitionNode:
             self.on_state("owner", {"partition": self.partition, "epoch": lease.epoch, **restored})
             renewed = time.monotonic()
             while not stop.is_set():
-                position = await self._apply_inbox(driver, position)
+                position = await self._apply_inbox(driver, position, phones)
                 if driver.persistence.fenced is not None:
                     raise driver.persistence.fenced
-                if await voices.check(driver.record, driver.clock.now):
+                lost = await voices.claim()
+                for node in lost:
+                    await driver.run(_closing_job(node))  # so the engine and the log agree
+                    phones.node_lost(node.node_id)
+                if lost:
                     await driver.flush()  # a lost voice node's contacts end in the log at once
                 if time.monotonic() - renewed >= self.lease_s / 4:
                     try:
@@ -373,12 +402,14 @@ class PartitionNode:
         else:
             await asyncio.to_thread(self._listener.wait, self.poll_s)
 
-    async def _apply_inbox(self, driver: LiveDriver, position: int) -> int:
+    async def _apply_inbox(
+        self, driver: LiveDriver, position: int, phones: VoicePhones | None = None
+    ) -> int:
         """Apply the inbox rows after ``position`` in order; return the last one applied."""
         rows = await asyncio.to_thread(self._read_inbox, position)
         for row in rows:
             try:
-                await apply_inbox_row(driver, row)
+                await apply_inbox_row(driver, row, phones)
             except RoutingConflict as conflict:
                 self.stats.conflicts += 1
                 log.info("node %s: inbox row %d refused: %s", self.name, row.id, conflict)
@@ -392,6 +423,10 @@ class PartitionNode:
             await driver.flush()  # what the rows caused reaches the log (and desks) at once
         return position
 
+    def _registrations(self) -> list[tuple[str, str, bool]]:
+        with self.session_factory() as session:
+            return voice_nodes.phone_registrations(session, partition=self.partition)
+
     def _read_inbox(self, position: int) -> list[PartitionInboxRow]:
         with self.session_factory() as session:
             rows = partitions.inbox_after(session, partition=self.partition, position=position)
@@ -399,10 +434,64 @@ class PartitionNode:
             return list(rows)
 
 
-async def apply_inbox_row(driver: LiveDriver, row: PartitionInboxRow) -> None:
-    """Apply one inbox row: a routing command in the engine task, or the driver's own action."""
+def voice_event(row: PartitionInboxRow) -> Event:
+    """The voice node's own event an inbox row carries (numbered 0: the owner numbers it).
+
+    >>> row = PartitionInboxRow(id=3, partition="hefei", kind="voice_event", accepted_at=0.0,
+    ...     payload={"at": 1.5, "kind": "arrived", "contact_id": "v-1", "channel": "voice",
+    ...              "data": {"caller": "138"}})
+    >>> event = voice_event(row)
+    >>> event.seq, event.kind.value, event.channel.value, dict(event.data)
+    (0, 'arrived', 'voice', {'caller': '138'})
+    """
+    p = row.payload
+    try:
+        channel = p.get("channel")
+        return Event(
+            0,
+            float(p["at"]),
+            EventKind(p["kind"]),
+            p.get("contact_id"),
+            p.get("agent_id"),
+            p.get("queue"),
+            Channel(channel) if channel else None,
+            dict(p.get("data") or {}),
+        )
+    except (KeyError, ValueError, TypeError) as error:
+        raise BadInboxRow(f"inbox row {row.id} (voice_event): missing or bad {error}") from None
+
+
+async def apply_inbox_row(
+    driver: LiveDriver, row: PartitionInboxRow, phones: VoicePhones | None = None
+) -> None:
+    """Apply one inbox row: a routing command in the engine task, or the driver's own action.
+
+    A voice node's rows: its own events are numbered into the log (``voice_event``); its
+    agents' phones (``phone_registered`` / ``phone_unregistered``, with the node's name) go
+    through the one phone policy (:func:`hotline.live.phones.phone_changed`) when the agent's
+    first phone on any node registers or the last one goes (``phones`` counts them by node).
+    """
     if row.kind in DRIVER_KINDS:
         await apply_to_driver(driver, row)
+        return
+    if row.kind == "voice_event":
+        driver.record(voice_event(row))
+        return
+    if row.kind in ("phone_registered", "phone_unregistered"):
+        try:
+            agent_id = str(row.payload["agent_id"])
+            node = str(row.payload.get("node_id") or row.payload["voice_node"])
+        except KeyError as error:
+            raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing {error}") from None
+        phones = phones if phones is not None else VoicePhones()
+        registered = row.kind == "phone_registered"
+        if not phones.changed(agent_id, node, registered=registered):
+            return  # reachable through another node as before
+
+        def policy(engine: RoutingEngine, now: float) -> Any:
+            return None, phone_changed(engine, agent_id=agent_id, registered=registered, now=now)
+
+        await driver.run(policy)
         return
 
     def job(engine: RoutingEngine, now: float) -> Any:
@@ -411,10 +500,24 @@ async def apply_inbox_row(driver: LiveDriver, row: PartitionInboxRow) -> None:
             attached = {"customer": row.payload.get("customer")}
             if row.payload.get("subject"):  # a contact queued by hand on a web node
                 attached["subject"] = row.payload["subject"]
+            if row.payload.get("voice_node"):
+                # the desktop's screen pop: the caller's number, the IVR's data, and that the
+                # call rings on the agent's phone
+                attached.update(row.payload.get("data") or {})
+                attached["via"] = "phone"
             driver.attached.setdefault(command.contact_id, attached)
         return None, engine.handle(command)
 
     await driver.run(job)
+
+
+def _closing_job(node: LostNode) -> Callable[[RoutingEngine, float], tuple[None, Result]]:
+    """The engine job ending a lost voice node's contacts (:func:`close_lost`)."""
+
+    def job(engine: RoutingEngine, now: float) -> tuple[None, Result]:
+        return None, close_lost(engine, node, now=now)
+
+    return job
 
 
 async def _sleep_or(stop: asyncio.Event, seconds: float) -> None:

@@ -46,7 +46,7 @@ from hotline.routing.model import (
     OfferAnswered,
     RoutingConflict,
 )
-from hotline.store import event_log, voice_nodes
+from hotline.store import event_log
 from hotline.store.models.core import ContactEventRow
 
 log = logging.getLogger(__name__)
@@ -187,9 +187,6 @@ def read_state(session_factory: sessionmaker[Session], *, source: str = "live") 
     """Read the log and fold it (blocking: call it in a thread)."""
     with session_factory() as session:
         work = recovery.open_work(session, source=source)
-        # A voice node's calls are routed by its own engine and ended by its loss
-        # (:mod:`hotline.live.voice_nodes`): never taken into the owner's engine.
-        on_voice_nodes = voice_nodes.carried(session)
         agent_events: dict[str, list[Event]] = {}
         for agent_id, latest in work.agent_states.items():
             if latest.data.get("state") in _PRESENCE or latest.data.get("state") == "logged_out":
@@ -209,8 +206,11 @@ def read_state(session_factory: sessionmaker[Session], *, source: str = "live") 
         newest = event_log.last_seq(session, source=source)
         crisis = event_log.latest_of(session, EventKind.CRISIS, source=source)
         promised = callbacks.read_pending(session, now=work.last_at, source=source)
-    contact_events = [e for e in work.contact_events if e.contact_id not in on_voice_nodes]
-    return replace(fold(contact_events, agent_events, newest), crisis=crisis, callbacks=promised)
+    # A voice node's calls are ordinary contacts of the owner's engine (the node routes
+    # through the inbox and the log), so a new owner takes them up like any other.
+    return replace(
+        fold(work.contact_events, agent_events, newest), crisis=crisis, callbacks=promised
+    )
 
 
 class Resuming(Protocol):

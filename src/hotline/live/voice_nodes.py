@@ -4,10 +4,12 @@ A voice node holds SIP calls in its process; when it dies (``kill -9``, a lost m
 calls drop with it — unavoidably, since a SIP dialog and its media relay do not outlive the
 process. What must not drop is the center's account of them. Each voice node marks the
 contacts it carries and the agent on each (``voice_legs``, folded by :func:`carry` from the
-node's own events) and keeps a heartbeat on the database's clock
-(:mod:`hotline.store.voice_nodes`). The partition owner watches the heartbeats
-(:class:`VoiceNodeWatch`); once one lapses it claims the node and writes, in the contact event
-log (:func:`loss_events`, the vocabulary of :mod:`hotline.live.recovery`):
+node's own events and the owner's events about its calls) and keeps a heartbeat on the
+database's clock (:mod:`hotline.store.voice_nodes`). The partition owner routes the node's
+calls in its engine (:mod:`hotline.telephony.owner_routing`) and watches the heartbeats
+(:class:`VoiceNodeWatch`); once one lapses it claims the node, ends its contacts in its engine
+(:func:`close_lost`) and writes, in the contact event log (:func:`loss_events`, the vocabulary
+of :mod:`hotline.live.recovery`):
 
 * for each contact the node carried: ``disconnected`` if an agent was talking to it, then
   ``finished`` with outcome ``interrupted`` and reason ``voice_node_lost`` — reports count
@@ -42,6 +44,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind
 from hotline.live.recovery import interrupted
+from hotline.routing.engine import Result, RoutingEngine
+from hotline.routing.model import (
+    Command,
+    ContactAbandoned,
+    ContactEnded,
+    RoutingConflict,
+    WrapUpEnded,
+)
 from hotline.store import voice_nodes, voice_requests
 from hotline.store.db import writing
 from hotline.store.partitions import Lease, fence
@@ -172,11 +182,9 @@ class VoiceNodeWatch:
         #: Lost nodes whose closing events this owner has put in its log (maybe not written).
         self.handled: set[str] = set()
 
-    async def check(
-        self, record: Callable[[Event], None], now: Callable[[], float]
-    ) -> list[LostNode]:
-        """Every ``every_s``: claim lapsed nodes and ``record`` the closing events of each
-        lost node not yet written (the live driver's ``record``, stamped by its clock)."""
+    async def claim(self) -> list[LostNode]:
+        """Every ``every_s``: claim lapsed nodes; return each lost node not yet written and
+        not yet handled by this owner (it closes them: :func:`close_lost` in its engine)."""
         if time.monotonic() < self._next:
             return []
         self._next = time.monotonic() + self.every_s
@@ -184,14 +192,23 @@ class VoiceNodeWatch:
         fresh = [node for node in lost if node.node_id not in self.handled]
         for node in fresh:
             self.handled.add(node.node_id)
-            for event in loss_events(node, at=now()):
-                record(event)
             log.warning(
                 "voice node %s lost: %d contacts ended (interrupted), agents freed: %s",
                 node.name,
                 len(node.legs),
                 ", ".join(sorted({leg.agent_id for leg in node.legs if leg.agent_id})) or "none",
             )
+        return fresh
+
+    async def check(
+        self, record: Callable[[Event], None], now: Callable[[], float]
+    ) -> list[LostNode]:
+        """:meth:`claim`, then ``record`` the closing events of each lost node as its legs
+        show them (an owner without the contacts in its engine)."""
+        fresh = await self.claim()
+        for node in fresh:
+            for event in loss_events(node, at=now()):
+                record(event)
         return fresh
 
     @staticmethod
@@ -202,3 +219,124 @@ class VoiceNodeWatch:
                 voice_nodes.mark_logged(
                     session, str(event.data["node_id"]), list(event.data.get("contacts", ()))
                 )
+
+
+#: The engine's contact stage, as a leg's stage.
+_LEG_STAGE = {"ringing": "ringing", "connected": "talking", "ended": "wrap_up"}
+
+
+def close_lost(engine: RoutingEngine, node: LostNode, *, now: float) -> Result:
+    """End a lost voice node's contacts in the partition owner's ``engine`` and free its
+    agents, so the engine's state and the log agree; the result's events are the loss as
+    :func:`loss_events` writes it, then whatever the engine did next with the freed agents
+    (an offer of a waiting contact, say).
+
+    Which agent holds each contact, and at which stage, is the engine's word (the legs the
+    node wrote may lag it by a write). A contact still in its IVR is not in the engine: its
+    leg is ended as it stands. The engine's own account of the close — ``abandoned``, a
+    wrap-up, the agents' way back to ``available`` — is not logged: the loss events say it.
+    """
+    lost = {leg.contact_id for leg in node.legs}
+    holders: dict[str, tuple[str, str]] = {}
+    busy_elsewhere: set[str] = set()
+    for holder_id in engine.agents():
+        for contact_id, held in engine.agent_contacts(holder_id).items():
+            if contact_id in lost:
+                holders[contact_id] = (holder_id, held)
+            else:
+                busy_elsewhere.add(holder_id)
+    legs = []
+    for leg in node.legs:
+        stage = engine.contact_stage(leg.contact_id)
+        if stage is None:
+            legs.append(leg)  # never queued (in its IVR), or finished meanwhile
+            continue
+        holder = holders.get(leg.contact_id)
+        agent_id = holder[0] if holder is not None else None
+        legs.append(
+            replace(
+                leg,
+                queue=engine.contact_queue(leg.contact_id) or leg.queue,
+                agent_id=agent_id,
+                stage=_LEG_STAGE.get(stage) if agent_id else None,
+            )
+        )
+    seen = replace(node, legs=tuple(legs), busy_elsewhere=frozenset(busy_elsewhere))
+    freed = {leg.agent_id for leg in legs if leg.agent_id} - busy_elsewhere
+    merged = Result(events=loss_events(seen, at=now))
+    for leg in legs:
+        for command in _closing(engine, leg, now):
+            try:
+                result = engine.handle(command)
+            except RoutingConflict as conflict:
+                log.info("voice node %s lost: %s", node.name, conflict)
+                continue
+            merged.effects.extend(result.effects)
+            merged.events.extend(
+                event
+                for event in result.events
+                if event.contact_id not in lost
+                and not (
+                    event.kind is EventKind.AGENT_STATE
+                    and event.agent_id in freed
+                    and event.data.get("state") in ("available", "wrap_up")
+                )
+            )
+    return merged
+
+
+def _closing(engine: RoutingEngine, leg: Leg, now: float) -> list[Command]:
+    """The commands that take a lost leg's contact out of the engine, agent freed."""
+    stage = engine.contact_stage(leg.contact_id)
+    if stage in ("waiting", "ringing"):
+        return [ContactAbandoned(at=now, contact_id=leg.contact_id)]
+    if leg.agent_id is None:
+        return []
+    wrap_up = WrapUpEnded(at=now, agent_id=leg.agent_id, contact_id=leg.contact_id)
+    if stage == "connected":
+        return [ContactEnded(at=now, contact_id=leg.contact_id), wrap_up]
+    if stage == "ended":
+        return [wrap_up]
+    return []
+
+
+class VoicePhones:
+    """Through which voice nodes each agent's phones are registered, as the owner heard it
+    (``phone_registered`` / ``phone_unregistered`` inbox rows): the phone policy applies to
+    the agent's first phone anywhere and their last one gone.
+
+    >>> phones = VoicePhones()
+    >>> phones.changed("a001", "voice-a", registered=True)
+    True
+    >>> phones.changed("a001", "voice-b", registered=True)  # reachable already
+    False
+    >>> phones.changed("a001", "voice-a", registered=False)  # still through voice-b
+    False
+    >>> phones.changed("a001", "voice-b", registered=False)
+    True
+
+    A new owner starts from what the live nodes' rows in the inbox say (:meth:`seed`).
+    """
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, set[str]] = {}
+
+    def changed(self, agent_id: str, node: str, *, registered: bool) -> bool:
+        """Note it; whether the policy applies (first phone anywhere, or last one gone)."""
+        nodes = self.nodes.setdefault(agent_id, set())
+        if registered:
+            first = not nodes
+            nodes.add(node)
+            return first
+        nodes.discard(node)
+        return not nodes
+
+    def seed(self, registrations: Iterable[tuple[str, str, bool]]) -> None:
+        """Start from ``(agent, node, registered)`` in the order the nodes said them."""
+        for agent_id, node, registered in registrations:
+            self.changed(agent_id, node, registered=registered)
+
+    def node_lost(self, node: str) -> None:
+        """The node's registrations went with it."""
+        for nodes in self.nodes.values():
+            nodes.discard(node)

@@ -59,6 +59,12 @@ INBOX_KINDS = frozenset(
         "move",
         "callback",
         "crisis",
+        # from voice nodes (hotline.telephony.owner_routing): their own events, for the owner
+        # to number into the log; their agents' phones; a waiting caller asking to be called
+        "voice_event",
+        "phone_registered",
+        "phone_unregistered",
+        "callback_requested",
     }
 )
 

@@ -35,6 +35,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.store.db import writing
+from hotline.store.models.cluster import PartitionInboxRow
 from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
 from hotline.store.partitions import database_now
 
@@ -183,13 +184,6 @@ def claim_lapsed(session: Session, *, partition: str, epoch: int) -> list[str]:
     )
 
 
-def carried(session: Session) -> set[str]:
-    """The contacts voice nodes carry now (their calls are theirs, not the owner's to route)."""
-    return set(
-        session.scalars(select(VoiceLegRow.contact_id).where(VoiceLegRow.closed_at.is_(None)))
-    )
-
-
 def _leg(row: VoiceLegRow) -> Leg:
     return Leg(
         contact_id=row.contact_id,
@@ -260,3 +254,32 @@ def mark_logged(session: Session, node_id: str, contact_ids: Sequence[str]) -> b
             .values(closed_at=now)
         )
     return bool(done)
+
+
+def phone_registrations(session: Session, *, partition: str) -> list[tuple[str, str, bool]]:
+    """``(agent, node run, registered)`` from the inbox rows in which ``partition``'s live voice
+    nodes said an agent's first phone there registered or the last one went, oldest first
+    (a new owner's count of where each agent is reachable; a lost or replaced run's rows are
+    left out). Reads every such row of the partition: the inbox is not pruned yet."""
+    live = set(
+        session.scalars(
+            select(VoiceNodeRow.id).where(
+                VoiceNodeRow.partition == partition, VoiceNodeRow.lost_at.is_(None)
+            )
+        )
+    )
+    if not live:
+        return []
+    rows = session.execute(
+        select(PartitionInboxRow.kind, PartitionInboxRow.payload)
+        .where(
+            PartitionInboxRow.partition == partition,
+            PartitionInboxRow.kind.in_(("phone_registered", "phone_unregistered")),
+        )
+        .order_by(PartitionInboxRow.id)
+    ).all()
+    return [
+        (str(payload["agent_id"]), str(payload["node_id"]), kind == "phone_registered")
+        for kind, payload in rows
+        if (payload or {}).get("node_id") in live and payload.get("agent_id")
+    ]

@@ -18,7 +18,8 @@ outbound trunk to place them (without one, callback rules are left out). Positio
 announcements are kept: the engine says when, the driver speaks them.
 
 What an agent's phone registering or going away does to the agent's state is decided in one
-place, :func:`on_phone_registered` and :func:`on_phone_unregistered`, for every router: a
+place, :mod:`hotline.live.phones` (:func:`on_phone_registered`, :func:`on_phone_unregistered`),
+for every router — a partition owner serving voice nodes too: a
 logged-out agent is logged in, an agent the system made not ready because the phone went away
 is ready again, and a state a person chose (a break, a reason code) is never overridden.
 """
@@ -29,10 +30,15 @@ import dataclasses
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from enum import StrEnum
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event
+from hotline.live.phones import (
+    PHONE_UNREGISTERED,
+    PhoneAction,
+    on_phone_registered,
+    on_phone_unregistered,
+)
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import (
@@ -160,64 +166,6 @@ def voice_decisions(
         elif isinstance(effect, PlayClosedMessage):
             decisions.append(ReleaseCaller(effect.contact_id, effect.queue, "closed_message"))
     return decisions
-
-
-#: The not-ready reason the system gives an agent whose last phone went away.
-PHONE_UNREGISTERED = "phone_unregistered"
-
-
-class PhoneAction(StrEnum):
-    """What an agent's phone registering or going away does to the agent's state."""
-
-    LOG_IN = "log_in"
-    READY = "ready"
-    NOT_READY = "not_ready"
-
-
-def on_phone_registered(*, state: AgentState, reason: str | None) -> PhoneAction | None:
-    """What the agent's first phone registering does: the one phone-registration policy.
-
-    ``state`` is the agent's state and ``reason`` the not-ready reason code of their presence
-    (``None`` unless not ready), as the routing engine reports them.
-
-    - A logged-out agent is logged in, ready, with the skills the center configuration gives
-      them (the phone is how a voice agent signs in).
-    - An agent the system made not ready because their last phone went away
-      (:data:`PHONE_UNREGISTERED`) is ready again.
-    - A state a person chose — a break or any other not-ready reason code, chosen by the agent
-      or a supervisor — is never overridden by a phone; nor is an agent who is already ready
-      or on a contact changed.
-
-    >>> on_phone_registered(state=AgentState.LOGGED_OUT, reason=None)
-    <PhoneAction.LOG_IN: 'log_in'>
-    >>> on_phone_registered(state=AgentState.NOT_READY, reason="phone_unregistered")
-    <PhoneAction.READY: 'ready'>
-    >>> on_phone_registered(state=AgentState.NOT_READY, reason="lunch") is None
-    True
-    """
-    if state is AgentState.LOGGED_OUT:
-        return PhoneAction.LOG_IN
-    if reason == PHONE_UNREGISTERED:
-        return PhoneAction.READY
-    return None
-
-
-def on_phone_unregistered(*, state: AgentState, reason: str | None) -> PhoneAction | None:
-    """What the agent's last phone going away does (the other half of the policy).
-
-    A ready agent (available, or busy with a contact and ready for the next) is made not
-    ready with reason :data:`PHONE_UNREGISTERED`, so no call rings a phone that is gone. An
-    agent already not ready keeps their reason: a break stays a break, and a phone
-    registering later does not end it. A logged-out agent stays logged out.
-
-    >>> on_phone_unregistered(state=AgentState.AVAILABLE, reason=None)
-    <PhoneAction.NOT_READY: 'not_ready'>
-    >>> on_phone_unregistered(state=AgentState.NOT_READY, reason="lunch") is None
-    True
-    """
-    if state is AgentState.LOGGED_OUT or reason is not None:
-        return None
-    return PhoneAction.NOT_READY
 
 
 class CommandRouter(ABC):

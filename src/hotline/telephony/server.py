@@ -3,7 +3,9 @@
 It wires the real adapters together on one asyncio loop — the sippy stack in its thread,
 the rtpengine ng client, the DTMF listener — around :class:`CallCenter`, and writes the
 contact event log as JSON lines — and, with a database URL, to the contact event log table
-(:class:`~hotline.telephony.event_store.DatabaseSink`) with recordings kept per contact.
+(:class:`~hotline.telephony.event_store.DatabaseSink`) with recordings kept per contact. As
+one of a partition's voice nodes (``voice_node``) it has no engine: the partition owner routes
+its calls and writes its events (:mod:`hotline.telephony.owner_routing`).
 With ``spawn_rtpengine`` it also starts and stops a userspace rtpengine of its own (the
 test suite and single-machine set-ups use that).
 
@@ -66,10 +68,18 @@ from hotline.telephony.overload import (
     admit,
     overload_tick,
 )
+from hotline.telephony.owner_routing import (
+    NodeOutbox,
+    OutboxSink,
+    OwnerLog,
+    OwnerRouter,
+    carry_out,
+    send,
+)
 from hotline.telephony.ports import AgentPhone, CallerDirectory, CallRouter, EventSink, NumberScreen
 from hotline.telephony.sip.registrar import Registrar
 from hotline.telephony.sip.stack import SippyStack
-from hotline.telephony.voice_node import VoiceNodeOptions, VoicePresence
+from hotline.telephony.voice_node import TICK_S, VoiceNodeOptions, VoicePresence
 from hotline.telephony.voice_requests import start_poller
 
 log = logging.getLogger(__name__)
@@ -625,24 +635,42 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     database: DatabaseSink | None = None
     presence: VoicePresence | None = None
     sink: EventSink = jsonl
+    outbox: NodeOutbox | None = None
+    dials_out = options.trunk is not None or bool(options.trunks)
+    router: CallRouter | None = options.router
     if options.database_url:
         engine = make_engine(options.database_url)
         upgrade(engine)
         factory = make_session_factory(engine)
         if options.voice_node is not None:
+            # A voice node: the partition owner routes (no engine here) and writes its events.
             sip = f"{options.sip_host}:{options.sip_port}"
             presence = VoicePresence(factory, options.voice_node, sip=sip)
-        database = DatabaseSink(
-            factory, source="live", before=presence.before_write if presence else None
-        )
-        sink = TeeSink([jsonl, database])
+            outbox = NodeOutbox(presence)
+            sink = TeeSink([jsonl, OutboxSink(outbox)])
+            config = voice_routing_config(load_center(options.center or SAMPLE_CENTER))
+            router = OwnerRouter(outbox, site_of_number=config.site_of_number)
+        else:
+            database = DatabaseSink(factory, source="live")
+            sink = TeeSink([jsonl, database])
         if options.do_not_call is None:
             options = replace(options, do_not_call=DatabaseScreen(factory))
-    dials_out = options.trunk is not None or bool(options.trunks)
-    router = options.router or engine_router(options.center or SAMPLE_CENTER, callbacks=dials_out)
+    if router is None:
+        router = engine_router(options.center or SAMPLE_CENTER, callbacks=dials_out)
     parts = await start_voice(options, router=router, sink=sink)
     stop = asyncio.Event()
     dialling: asyncio.Task[None] | None = None
+    sending: asyncio.Task[None] | None = None
+    following: asyncio.Task[None] | None = None
+    if outbox is not None:
+        center, node_outbox = parts.center, outbox
+
+        def follow(events: list[Event]) -> None:
+            carry_out(center, node_outbox, events, jsonl)
+
+        owner_log = OwnerLog(outbox.presence.session_factory, follow)
+        await owner_log.start()
+        following = asyncio.create_task(owner_log.run(stop), name="voice-node-log")
     if options.dialler and database is not None and dials_out:
         dialler = Dialler(
             parts.center,
@@ -658,12 +686,12 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     started = time.monotonic()
     requests: asyncio.Task[None] | None = None
     try:
-        if presence is not None:
+        if presence is not None and outbox is not None:
             # once started, so that the heartbeat goes on from here every tick
             await asyncio.to_thread(presence.register)
-            assert database is not None
             # Desks on web nodes ask this node to dial and to transfer out (voice_requests).
-            requests = start_poller(parts.center, database.session_factory, presence, stop)
+            requests = start_poller(parts.center, presence.session_factory, presence, stop)
+            sending = asyncio.create_task(send(outbox, stop, every_s=TICK_S), name="voice-node")
         if ready is not None:
             ready.set()
         print(f"hotline telephony: SIP on {options.sip_host}:{options.sip_port}, ready", flush=True)
@@ -678,9 +706,8 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
                 # turn, and a loop blocked on it could not run the coroutine holding the turn
                 # (a do-not-call audit, the dialler's attempts) — nor any call meanwhile.
                 await asyncio.to_thread(database.flush)
-            if presence is not None and not await asyncio.to_thread(presence.beat):
-                log.error("voice node declared lost by the partition owner: stopping")
-                break
+            if sending is not None and sending.done():
+                break  # declared lost by the partition owner (logged by send)
             if options.run_seconds and time.monotonic() - started > options.run_seconds:
                 break
     finally:
@@ -693,5 +720,11 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
         jsonl.close()
         if database is not None:
             await asyncio.to_thread(database.close)
+        for task in (following, sending):
+            if task is not None:
+                await task
+        if outbox is not None:
+            with contextlib.suppress(Exception):  # what the calls' last steps queued
+                await asyncio.to_thread(outbox.flush)
         if presence is not None:
             await asyncio.to_thread(presence.stop)

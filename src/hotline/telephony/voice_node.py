@@ -1,13 +1,16 @@
 """A voice server as one of a partition's voice nodes: its heartbeat and the legs it carries.
 
 With ``--node-name`` and ``--partition`` a voice server (``hotline telephony serve``) records
-itself in ``voice_nodes`` and keeps a heartbeat there on the database's clock, once a tick;
-every batch of its events is written together with the contacts it carries and the agent on
-each (``voice_legs``, :func:`hotline.live.voice_nodes.carry`), the heartbeat renewed first in
-the same transaction. When the node dies, the partition owner finds the heartbeat lapsed,
-ends those contacts and frees those agents in the log (:mod:`hotline.live.voice_nodes`). A
-node the owner has declared lost (paused past its heartbeat, cut off from the database) is
-refused its next write and heartbeat, and stops: its calls were already ended in the log.
+itself in ``voice_nodes``, routes through the partition owner (no engine of its own:
+:mod:`hotline.telephony.owner_routing`) and keeps a heartbeat there on the database's clock,
+renewed with every write of its outbox (at least once a tick), together with the contacts it
+carries and the agent on each (``voice_legs``, :func:`hotline.live.voice_nodes.carry`). When
+the node dies, the partition owner finds the heartbeat lapsed, ends those contacts and frees
+those agents in its engine and the log (:mod:`hotline.live.voice_nodes`). A node the owner
+has declared lost (paused past its heartbeat, cut off from the database) is refused its next
+write and heartbeat, and stops: its calls were already ended in the log.
+:meth:`VoicePresence.before_write` renews and records the legs inside a write of events
+through :class:`~hotline.telephony.event_store.DatabaseSink` (a node writing its own events).
 """
 
 from __future__ import annotations

@@ -1,21 +1,31 @@
-"""A voice node killed with a call in progress (issue #20), real processes on PostgreSQL.
+"""Voice nodes routed by the partition owner, a node killed with a call in progress, and the
+owner's takeover under a live call (issue #20), real processes on PostgreSQL.
 
-A partition owner (``hotline node``) and two voice nodes (``hotline telephony serve
---node-name … --partition …``, each with its own rtpengine) on 127.0.0.1; a baresip agent
-phone given both nodes as its registrars (baresip's ``outbound`` and ``outbound2``: it keeps a
-registration through each). A sipp caller reaches node A and the agent answers; node A is
-killed with SIGKILL. The call drops with it, but within the stated time the log has the
-contact ended once as ``interrupted`` (reason ``voice_node_lost``), the agent ``available``
-again and one ``voice_node_lost`` alarm, written by the owner under its lease's epoch. Then
-the next caller, through node B, reaches the same agent.
+A partition owner (``hotline node``), a standby, and two voice nodes (``hotline telephony
+serve --node-name … --partition …``, each with its own rtpengine, no engine: they route
+through the owner's inbox and log) on 127.0.0.1; a baresip agent phone given both nodes as
+its registrars (baresip's ``outbound`` and ``outbound2``: it keeps a registration through
+each). A sipp caller reaches node A and the agent answers (the offer latency through the owner
+is printed); a second caller reaches node B and waits — the phone is registered there too, but
+only the owner's engine routes, so a001 gets one offer at a time. Node A is killed with
+SIGKILL. The call drops with it, but within the stated time the log has the contact ended once
+as ``interrupted`` (reason ``voice_node_lost``), the agent ``available`` again and one
+``voice_node_lost`` alarm, written by the owner under its lease's epoch; then the waiting
+caller on node B reaches a001. The owner is killed with SIGKILL during that call: the standby
+takes over with the call in a001's hands, and a001's hang-up through node B is wrapped up and
+finished by the new owner, the log one rising sequence throughout.
 
 Run with ``HOTLINE_E2E=1`` and a PostgreSQL test server (``make test`` provides both).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
+import wave
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -30,6 +40,7 @@ from hotline.config.validate import load_center
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of
 from hotline.store import voice_requests
 from hotline.store.db import make_engine, make_session_factory
+from hotline.store.models.cluster import PartitionInboxRow, PartitionWrite
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
 from hotline.store.models.voice_requests import VoiceRequestRow
@@ -51,6 +62,9 @@ from tests.e2e.telephony.telephony_peers import (
 #: heartbeat (3 s) plus the owner's check (a quarter lease) and its write, on a busy machine.
 LOSS_BOUND_S = 8.0
 
+#: The routing events of a contact (the voice node's own — recordings, IVR steps — aside).
+ROUTING = ("queued", "offered", "answered", "disconnected", "wrap_up_ended", "finished")
+
 #: RTP ports above every ``port_block`` (20000-31199): this test runs in the cluster group,
 #: beside the voice group's tests on another worker, whose blocks it must never meet.
 RTP = {"voice-a": (31200, 31399), "voice-b": (31400, 31599), "agent": (31600, 31699)}
@@ -62,6 +76,50 @@ def _log(factory: sessionmaker[Session]) -> list[ContactEventRow]:
         rows = list(session.scalars(select(ContactEventRow).order_by(ContactEventRow.id)))
         session.expunge_all()
     return rows
+
+
+def _long_voice(prompt: Path, path: Path, seconds: float = 120.0) -> Path:
+    """The prompt over and over for ``seconds``: baresip hangs up when its voice file ends,
+    and a001 stays on the line until the test hangs up."""
+    with wave.open(str(prompt), "rb") as source:
+        params, frames = source.getparams(), source.readframes(source.getnframes())
+    with wave.open(str(path), "wb") as out:
+        out.setparams(params)
+        repeats = int(seconds * params.framerate / max(1, params.nframes)) + 1
+        out.writeframes(frames * repeats)
+    return path
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process's children, theirs, and so on (from /proc)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _inbox_rows(factory: sessionmaker[Session]) -> list[tuple[str, float, Any]]:
+    with factory() as session:
+        rows = session.execute(
+            select(PartitionInboxRow.kind, PartitionInboxRow.accepted_at, PartitionInboxRow.payload)
+        ).all()
+    return [(kind, at, (payload or {}).get("contact_id")) for kind, at, payload in rows]
+
+
+def _inbox(factory: sessionmaker[Session], kind: str) -> set[tuple[str, str]]:
+    """The (voice node, agent) pairs of the inbox rows of ``kind``."""
+    with factory() as session:
+        rows = session.scalars(
+            select(PartitionInboxRow.payload).where(PartitionInboxRow.kind == kind)
+        ).all()
+    return {(str(p.get("voice_node")), str(p.get("agent_id"))) for p in rows}
 
 
 def _caller(root: Path, port: int, number: str) -> subprocess.Popen[bytes]:
@@ -93,6 +151,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     tmp_path: Path, processes: ExitStack
 ) -> None:
     require_tools()
+    began = time.monotonic()
     url = postgres_url()
     if not url:
         pytest.skip("no PostgreSQL test server (HOTLINE_TEST_POSTGRES_URL); `make test` starts one")
@@ -105,15 +164,19 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     phones = tmp_path / "phones.yaml"
     phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
     center = write_quick_center(tmp_path / "center.yaml")
-    owner = NodeProcess(
-        name="owner",
-        partition=partition,
-        database_url=database_url,
-        home=tmp_path,
-        center=center,
-        lease_s=1.5,
-    )
-    processes.callback(owner.close)
+    nodes = [
+        NodeProcess(
+            name=name,
+            partition=partition,
+            database_url=database_url,
+            home=tmp_path,
+            center=center,
+            lease_s=1.5,
+        )
+        for name in ("node-1", "node-2")  # one owns, the other stands by
+    ]
+    for node in nodes:
+        processes.callback(node.close)
 
     customer_port = free_port()  # node B's trunk: a sipp customer a web node's desk dials
 
@@ -125,10 +188,11 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
             rtp_ports=RTP[name],
             database_at=database_url,
             trunk=f"sip:{{number}}@127.0.0.1:{customer_port}" if name == "voice-b" else None,
-            ready_timeout_s=90,  # three interpreters start at once on a shared machine
+            ready_timeout_s=90,  # four interpreters start at once on a shared machine
             extra_args=(
                 "--flow", str(write_direct_flow(tmp_path / "flow.yaml")), "--recording-notice", "",
-                "--node-name", name, "--partition", partition, "--heartbeat-s", "3",
+                "--center", str(center), "--node-name", name, "--partition", partition,
+                "--heartbeat-s", "3",
             ),
         )  # fmt: skip
         processes.callback(server.stop)
@@ -146,19 +210,16 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
         password="agent-secret",
         registrar_port=node_a.sip_port,
         also_registrar_port=node_b.sip_port,
-        voice=prompts / "en" / "welcome.wav",
+        voice=_long_voice(prompts / "en" / "welcome.wav", tmp_path / "agent-voice.wav"),
         rtp_ports=RTP["agent"],
-        talk_s=60.0,
+        talk_s=120.0,  # until the test hangs up
         stop_timeout_s=1.0,  # node A is gone: its un-REGISTER would wait for it
     )
     processes.callback(agent.stop)
     agent.start()
 
     def registered_on_both() -> bool:
-        return all(
-            any(e["kind"] == "agent_state" and e["agent_id"] == "a001" for e in node.events())
-            for node in (node_a, node_b)
-        )
+        return _inbox(factory, "phone_registered") >= {("voice-a", "a001"), ("voice-b", "a001")}
 
     wait_for(
         registered_on_both,
@@ -172,8 +233,19 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
         timeout_s=60,
         every_s=0.1,
         what="the owner routing",
-        describe=lambda: str(owner.lines),
+        describe=lambda: str([node.lines for node in nodes]),
     )
+    [owner] = [node for node in nodes if node.name == lease.owner]
+    [standby] = [node for node in nodes if node is not owner]
+    wait_for(  # up before the calls: an interpreter starting slows the voice nodes' loops
+        lambda: standby.said("standby"),
+        timeout_s=60,
+        every_s=0.1,
+        what="the standby node up",
+        describe=lambda: standby.stderr_path.read_text()[-2000:],
+    )
+    calls_began = time.monotonic()
+    print(f"processes up, a001 registered on both, owner routing: {calls_began - began:.1f} s")
 
     first = _caller(tmp_path, node_a.sip_port, "13800000101")
     processes.callback(_stop, first)
@@ -194,8 +266,38 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
         describe=lambda: str(node_a.events()[-5:]),
     )
     contact = leg.contact_id
+    # Offer latency through the owner: the node hands the queued caller to the inbox → the
+    # agent's phone gets the INVITE (both on this machine's clock).
+    [queued_at] = [at for kind, at, c in _inbox_rows(factory) if kind == "contact" and c == contact]
+    rang_at = next(float(str(e["at"])) for e in agent.events if e.get("type") == "CALL_INCOMING")
+    offered_at = next(
+        e.at for e in _log(factory) if e.kind == "offered" and e.contact_id == contact
+    )
+    print(
+        f"offer latency through the owner: {1000 * (rang_at - queued_at):.0f} ms (inbox → "
+        f"the owner's offer {1000 * (offered_at - queued_at):.0f} ms, → the phone rings "
+        f"{1000 * (rang_at - offered_at):.0f} ms)"
+    )
+
+    # The second caller, through node B, while a001 talks on node A: the phone is registered
+    # there too, but only the owner's engine routes, so it waits (a node with an engine of
+    # its own would have offered a001 this call at once).
+    second = _caller(tmp_path, node_b.sip_port, "13800000102")
+    processes.callback(_stop, second)
+    waiting = wait_for(
+        lambda: next((e for e in _log(factory) if e.kind == "queued" and e.contact_id != contact),
+                     None),
+        timeout_s=30,
+        every_s=0.05,
+        what="the second caller queued",
+        describe=lambda: str(node_b.events()[-5:]),
+    )  # fmt: skip
     assert node_a.process is not None
-    node_a.process.kill()  # SIGKILL: the call, its media relay and the node's engine go
+    lease = lease_of(factory, partition)  # on a loaded machine the lease may have moved
+    assert lease is not None
+    orphans = _descendants(node_a.process.pid)  # its recording converter outlives a SIGKILL
+    processes.callback(_kill_all, orphans)
+    node_a.process.kill()  # SIGKILL: the call, its media relay and the node's state go
     killed = time.monotonic()
 
     def ended_and_freed() -> list[ContactEventRow] | None:
@@ -215,7 +317,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
         timeout_s=30,
         every_s=0.05,
         what="the contact ended",
-        describe=lambda: str(owner.lines),
+        describe=lambda: str([node.lines for node in nodes]),
     )
     took_s = time.monotonic() - killed
     print(f"voice node killed → contact ended and agent freed in {took_s:.2f} s")
@@ -238,9 +340,87 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     assert took_s < LOSS_BOUND_S, f"{took_s:.2f} s from the kill to the contact's end"
 
     _stop(first)  # its call went with node A (sipp waits for a BYE that never comes)
-    # A web node's click-to-dial for a001 (the row its endpoint writes): node A is dead, so
-    # node B — a001's phone is registered there too — claims it, rings a001, then dials the
-    # customer through its trunk (a sipp UAS that answers, then hangs up after 1.5 s).
+    # The phone is still registered through node B: the waiting caller there reaches a001.
+    later = waiting.contact_id
+
+    def answered_on_b() -> bool:
+        return any(
+            e["kind"] == "answered" and e["agent_id"] == "a001" and e["contact_id"] == later
+            for e in node_b.events()
+        )
+
+    wait_for(
+        answered_on_b,
+        timeout_s=30,
+        every_s=0.05,
+        what="a001 answering through node B",
+        describe=lambda: str(node_b.events()[-5:]),
+    )
+    log = _log(factory)
+    offers = [(e.id, e.contact_id) for e in log if e.kind == "offered"]
+    assert [c for _, c in offers] == [contact, later], "one offer each, one at a time"
+    assert offers[1][0] > freed.id, "the second caller waited until a001 was free"
+
+    # The owner dies under the live call; the standby takes over with the call in hand.
+    print(f"calls through A and B, A killed: {time.monotonic() - calls_began:.1f} s")
+    held = lease_of(factory, partition)
+    assert held is not None
+    [owner] = [node for node in nodes if node.name == held.owner]
+    [standby] = [node for node in nodes if node is not owner]
+    owner.process.kill()
+    owner_killed = time.monotonic()
+    taken = wait_for(
+        lambda: (now := lease_of(factory, partition)) and now.epoch > held.epoch
+        and now.routing_at and now,
+        timeout_s=30,
+        every_s=0.05,
+        what="the standby taking over",
+        describe=lambda: str(standby.lines),
+    )  # fmt: skip
+    taken_at_id = max(e.id for e in _log(factory))
+    owning = wait_for(  # its role line follows the lease's routing_at
+        lambda: next((o for o in standby.said("owner") if o.get("epoch") == taken.epoch), None),
+        timeout_s=10,
+        every_s=0.05,
+        what="the new owner's line",
+        describe=lambda: str(standby.lines),
+    )
+    assert owning.get("in_hand") == 1, owning  # the voice call, restored in a001's hands
+    agent.command("hangup")  # a001 hangs up: node B tells the new owner, who wraps up
+
+    def finished_under_the_new_owner() -> list[ContactEventRow] | None:
+        log = _log(factory)
+        done = [e for e in log if e.contact_id == later and e.kind == "finished"]
+        return log if done else None
+
+    log = wait_for(
+        finished_under_the_new_owner,
+        timeout_s=30,
+        every_s=0.05,
+        what="the call finished under the new owner",
+        describe=lambda: str(node_b.events()[-5:]) + str(standby.lines),
+    )
+    routing = [e for e in log if e.contact_id == later and e.kind in ROUTING]
+    assert [e.kind for e in routing] == [
+        "queued", "offered", "answered", "disconnected", "wrap_up_ended", "finished",
+    ]  # fmt: skip
+    assert routing[-1].data.get("outcome") == "answered", routing[-1].data
+    assert routing[2].id < taken_at_id < routing[3].id, "answered before, ended after it"
+    seqs = [e.seq for e in log]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "one rising log, no hole"
+    with factory() as session:
+        written = session.scalars(
+            select(PartitionWrite.epoch).where(PartitionWrite.partition == partition)
+        ).all()
+    assert taken.epoch in written
+    print(
+        f"owner killed → call finished under the new owner: {time.monotonic() - owner_killed:.1f} s"
+    )
+
+    # A web node's click-to-dial for a001 (the row its endpoint writes), under the new owner:
+    # node A is dead, so node B — a001's phone is registered there too — claims it, rings
+    # a001, then dials the customer through its trunk (a sipp UAS that answers, then hangs up
+    # after 1.5 s).
     customer = subprocess.Popen(
         [
             "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
@@ -289,17 +469,3 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     assert any(e["kind"] == "answered" and e["agent_id"] == "a001" for e in outbound)
     finished = outbound[-1]["data"]
     assert isinstance(finished, dict) and finished["outcome"] == "answered", outbound[-1]
-    # The phone is still registered through node B: the next caller there reaches a001.
-    second = _caller(tmp_path, node_b.sip_port, "13800000102")
-    processes.callback(_stop, second)
-
-    def answered_on_b() -> bool:
-        return any(e["kind"] == "answered" and e["agent_id"] == "a001" for e in node_b.events())
-
-    wait_for(
-        answered_on_b,
-        timeout_s=30,
-        every_s=0.05,
-        what="a001 answering through node B",
-        describe=lambda: str(node_b.events()[-5:]),
-    )

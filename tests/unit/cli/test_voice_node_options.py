@@ -20,6 +20,20 @@ runner = CliRunner()
         (["--node-name", "voice-a", "--partition", "mars"], "'mars' is not a site of the center"),
         (["--node-name", "voice-a", "--partition", "hefei", "--heartbeat-s", "1"], "at least 2 s"),
         (["--node-name", "voice-a", "--partition", "hefei"], "needs a database"),
+        (
+            [
+                "--node-name",
+                "voice-a",
+                "--partition",
+                "hefei",
+                "--dialler",
+                "--trunk",
+                "sip:{number}@127.0.0.1:5090",
+                "--database-url",
+                "sqlite:///unused.db",
+            ],
+            "--dialler cannot run on a voice node",
+        ),
     ],
 )
 def test_a_bad_voice_node_is_refused_by_name(

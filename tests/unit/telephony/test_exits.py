@@ -11,10 +11,11 @@ import asyncio
 import dataclasses
 
 from hotline.config.validate import load_center
+from hotline.live.phones import PHONE_UNREGISTERED
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.from_center import routing_config_from_center
 from hotline.routing.model import AgentLoggedIn
-from hotline.telephony.acd import PHONE_UNREGISTERED, EngineRouter, voice_routing_config
+from hotline.telephony.acd import EngineRouter, voice_routing_config
 from hotline.telephony.call_center import CallCenter
 from hotline.telephony.fake import FakeNumberScreen
 from hotline.telephony.server import SAMPLE_CENTER

@@ -14,13 +14,13 @@ import asyncio
 
 import pytest
 
-from hotline.routing.model import AgentNotReady, AgentState
-from hotline.telephony.acd import (
+from hotline.live.phones import (
     PHONE_UNREGISTERED,
     PhoneAction,
     on_phone_registered,
     on_phone_unregistered,
 )
+from hotline.routing.model import AgentNotReady, AgentState
 from tests.unit.telephony.test_call_center import Rig
 
 PHONE = "sip:1001@127.0.0.1:5071"

@@ -1,0 +1,174 @@
+"""A voice node acting on the owner's log (``hotline.telephony.owner_routing``): which of the
+owner's events about its calls become which of the voice driver's decisions, and that it
+acts only on its own calls."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from hotline.core.events import Channel, Event, EventKind
+from hotline.store.voice_nodes import Leg
+from hotline.telephony.call_state import Phase
+from hotline.telephony.owner_routing import NodeOutbox, OwnerRouter, carry_out, log_decisions
+from hotline.telephony.ports import (
+    AnnounceWait,
+    QueueChanged,
+    ReleaseCaller,
+    RingAgent,
+    StopRinging,
+    TransferRefused,
+)
+
+VOICE = Channel.VOICE
+
+
+def _event(kind: EventKind, agent: str | None = None, **data: Any) -> Event:
+    return Event(5, 1.0, kind, "v-1", agent, "repair", VOICE, data)
+
+
+@pytest.mark.parametrize(
+    ("event", "decisions"),
+    [
+        (_event(EventKind.OFFERED, "a001"), [RingAgent("v-1", "a001", 0.0)]),
+        (_event(EventKind.RING_NO_ANSWER, "a001"), [StopRinging("v-1", "a001", "ring_no_answer")]),
+        (
+            _event(EventKind.RING_NO_ANSWER, "a001", rejected=True),
+            [StopRinging("v-1", "a001", "rejected")],
+        ),
+        (
+            _event(EventKind.OVERFLOWED, to="complaints", reason="wait_exceeds"),
+            [QueueChanged("v-1", "complaints", "wait_exceeds")],
+        ),
+        (
+            _event(EventKind.OVERFLOWED, to="voicemail", reason="wait_exceeds"),
+            [ReleaseCaller("v-1", "repair", "voicemail")],
+        ),
+        (
+            _event(EventKind.OVERFLOWED, to="forward", number="13900000000", reason="closed"),
+            [ReleaseCaller("v-1", "repair", "forward", number="13900000000")],
+        ),
+        (
+            _event(EventKind.CALLBACK_REQUESTED, callback_id="v-1:callback", reason="pressed"),
+            [ReleaseCaller("v-1", "repair", "callback", "v-1:callback")],
+        ),
+        (
+            _event(EventKind.FINISHED, outcome="closed"),
+            [ReleaseCaller("v-1", "repair", "closed_message")],
+        ),
+        (
+            _event(EventKind.POSITION_ANNOUNCED, position=2, estimated_wait_s=90.0),
+            [AnnounceWait("v-1", 2, 90.0)],
+        ),
+        (_event(EventKind.ANSWERED, "a001"), []),
+        (_event(EventKind.FINISHED, outcome="answered"), []),
+        (_event(EventKind.QUEUED), []),
+    ],
+)
+def test_the_owners_events_become_the_voice_drivers_decisions(
+    event: Event, decisions: list[object]
+) -> None:
+    assert log_decisions(event) == decisions
+
+
+class _Call:
+    def __init__(self, phase: Phase, ringing: str | None = None) -> None:
+        self.state = SimpleNamespace(phase=phase, ringing_agent=ringing)
+
+
+class _Center:
+    def __init__(self, connected: set[str], router: Any = None) -> None:
+        self.calls = {contact: _Call(Phase.TALKING) for contact in connected}
+        self.connected = connected
+        self.router = router
+        self.routed: list[object] = []
+        self.hung_up: list[str] = []
+
+    def phase(self, contact_id: str) -> Phase:
+        phase: Phase = self.calls[contact_id].state.phase
+        return phase
+
+    def hold(self, contact_id: str) -> None:  # the call state machine asks the ACD, as real
+        self.calls[contact_id].state.phase = Phase.HELD
+        self.router.contact_held(at=0.0, contact_id=contact_id)
+
+    def resume(self, contact_id: str) -> None:
+        self.calls[contact_id].state.phase = Phase.TALKING
+        self.router.contact_resumed(at=0.0, contact_id=contact_id)
+
+    def route(self, decisions: list[object]) -> None:
+        self.routed += decisions
+
+    def hang_up_agent(self, contact_id: str) -> None:
+        if contact_id not in self.connected:
+            raise TransferRefused(f"{contact_id} is not a connected call")
+        self.hung_up.append(contact_id)
+
+
+class _Presence:
+    node_id = "run-1"
+
+    class options:  # noqa: N801 - the shape of VoiceNodeOptions that NodeOutbox reads
+        name = "voice-a"
+        partition = "hefei"
+
+
+def test_the_desks_hold_and_resume_reach_the_call_and_are_not_sent_back() -> None:
+    outbox = NodeOutbox(_Presence())  # type: ignore[arg-type]
+    outbox.legs = {"v-1": Leg("v-1", 0.0)}
+    router = OwnerRouter(outbox, site_of_number=lambda number: None)
+    center = _Center(connected={"v-1"}, router=router)
+
+    def owner(kind: EventKind) -> None:
+        carry_out(center, outbox, [Event(7, 1.0, kind, "v-1", "a001", "repair", VOICE)])  # type: ignore[arg-type]
+
+    owner(EventKind.HELD)  # from the desk on a web node
+    assert center.phase("v-1") is Phase.HELD
+    owner(EventKind.HELD)  # this node's own hold, come back from the owner: nothing to do
+    owner(EventKind.RESUMED)
+    assert center.phase("v-1") is Phase.TALKING
+    assert outbox._rows == [], "the owner's own steps are not sent back to it"
+    center.hold("v-1")  # the agent's phone holds: news for the owner
+    assert [(kind, payload) for kind, payload, _ in outbox._rows] == [
+        ("hold", {"contact_id": "v-1"})
+    ]
+
+
+def test_a_node_acts_only_on_its_own_calls_and_hangs_up_on_the_desks_disconnect() -> None:
+    outbox = NodeOutbox(_Presence())  # type: ignore[arg-type]
+    outbox.legs = {"v-1": Leg("v-1", 0.0), "v-2": Leg("v-2", 0.0)}
+    center, mirror = _Center(connected={"v-1"}), []
+
+    class Mirror:
+        def append(self, event: Event) -> None:
+            mirror.append(event)
+
+    events = [
+        Event(1, 1.0, EventKind.OFFERED, "v-9", "a002", "repair", VOICE),  # another node's
+        Event(2, 1.0, EventKind.OFFERED, "v-2", "a002", "repair", VOICE),
+        Event(3, 1.0, EventKind.RECORDING_STARTED, "v-1", "a001", "repair", VOICE),  # ours
+        Event(4, 2.0, EventKind.DISCONNECTED, "v-1", "a001", "repair", VOICE),  # the desk's
+        Event(5, 2.0, EventKind.DISCONNECTED, "v-2", "a002", "repair", VOICE),  # not connected
+    ]
+    assert carry_out(center, outbox, events, Mirror()) == 4  # type: ignore[arg-type]
+    assert center.routed == [RingAgent("v-2", "a002", 0.0)]
+    assert center.hung_up == ["v-1"]
+    assert [e.seq for e in mirror] == [2, 4, 5], "the node's own events are in its log already"
+    assert outbox.legs["v-2"].agent_id == "a002" and outbox.legs["v-2"].stage == "wrap_up"
+
+
+def test_an_offer_anew_while_a_phone_here_still_rings_stops_that_phone_first() -> None:
+    """After a takeover the new owner offers a contact its predecessor left ringing (the log
+    shows it waiting to a new owner): the phone ringing here stops, the new agent's rings."""
+    outbox = NodeOutbox(_Presence())  # type: ignore[arg-type]
+    outbox.legs = {"v-1": Leg("v-1", 0.0)}
+    center = _Center(connected=set())
+    center.calls["v-1"] = _Call(Phase.RINGING, ringing="a001")
+    offered = Event(9, 1.0, EventKind.OFFERED, "v-1", "a002", "repair", VOICE)
+    carry_out(center, outbox, [offered])  # type: ignore[arg-type]
+    assert center.routed == [
+        StopRinging("v-1", "a001", "offered_anew"),
+        RingAgent("v-1", "a002", 0.0),
+    ]
