@@ -270,7 +270,11 @@ class Simulation:
         contact_id = f"{self._id_prefix}{self._contact_count:07d}"
         contact = _Contact(
             handle_s=handle_time.sample(self._handle_rng),
-            patience_s=self._stream_patience[stream_index].sample(self._patience_rng),
+            patience_s=(
+                spec.patience_of(stream.priority, len(self.engine.waiting_contacts(stream.queue)))
+                if spec.waiting_bands
+                else self._stream_patience[stream_index]
+            ).sample(self._patience_rng),
         )
         self._contacts[contact_id] = contact
         if stream.caller_site is None:
@@ -320,9 +324,10 @@ class Simulation:
     ) -> float:
         """A patience for a contact of ``queue_id`` answered after ``waited_s``: longer than
         that (a right-censored observation), from the patience of the queue's callers of
-        that ``priority``."""
+        that ``priority`` (and of the queue the contact finds, when refined so)."""
         spec = self._queues[queue_id]
-        return _beyond(spec.patience_of(priority), waited_s, self._patience_rng)
+        waiting = len(self.engine.waiting_contacts(queue_id)) if spec.waiting_bands else None
+        return _beyond(spec.patience_of(priority, waiting), waited_s, self._patience_rng)
 
     def _expect_patience(self, contact_id: str, at: float) -> None:
         """Schedule the caller giving up at ``at``, unless they already talk to an agent.

@@ -33,14 +33,17 @@ From contact records (METRICS.md, or any ACD's export through a mapping) this es
 
 A twin checked against days it did not see takes its callers' and agents' behaviour from
 *other* days: :func:`fit_behaviour` fits each queue's handle times per local hour and its
-patience per priority from a training history, and :func:`with_behaviour` puts them into a
-day's fitted scenario (handle time per arrival interval, one arrival stream per priority).
+patience per priority and per band of callers found waiting (:func:`waiting_at_arrival`)
+from a training history, and :func:`with_behaviour` puts them into a day's fitted scenario
+(handle time per arrival interval, one arrival stream per priority, patience drawn by the
+queue each simulated caller finds).
 
 :func:`compare` then puts simulated and actual figures side by side, per day.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
@@ -391,7 +394,9 @@ class QueueBehaviour:
     too few answered contacts are absent and fall back to ``handle_time``);
     ``patience_by_priority`` maps a priority to its callers' patience and ``priority_shares``
     to the share of the queue's arrivals of that priority (empty: the queue's callers are
-    one class).
+    one class). ``patience_by_waiting`` maps a priority (``None``: the queue's callers
+    pooled) to one patience per band of callers found waiting at arrival, the bands
+    starting at ``waiting_bands`` (empty: patience does not depend on the queue).
     """
 
     handle_time: Distribution
@@ -399,6 +404,8 @@ class QueueBehaviour:
     handle_time_by_hour: Mapping[int, Distribution] = field(default_factory=dict)
     patience_by_priority: Mapping[int, Distribution] = field(default_factory=dict)
     priority_shares: Mapping[int, float] = field(default_factory=dict)
+    waiting_bands: tuple[int, ...] = ()
+    patience_by_waiting: Mapping[int | None, tuple[Distribution, ...]] = field(default_factory=dict)
 
 
 def fit_behaviour(
@@ -409,6 +416,7 @@ def fit_behaviour(
     by_hour: bool = True,
     by_priority: bool = True,
     unlabelled_priorities: Collection[int] = (),
+    waiting_bands: Sequence[int] = (),
     min_handle_samples: int = 100,
     min_abandons: int = 30,
 ) -> dict[str, QueueBehaviour]:
@@ -426,6 +434,13 @@ def fit_behaviour(
       0: in the logs almost only callers who never waited, their class unrecorded). They
       count in the queue's pooled patience and handle times, not in any priority's patience
       or share.
+    - **Patience by the queue found** (``waiting_bands``, e.g. ``(0, 1, 3, 6)``: none
+      waiting, 1–2, 3–5, 6 or more): each contact's callers-waiting-at-arrival is counted
+      from the history itself (:func:`waiting_at_arrival`), and Kaplan–Meier is fitted per
+      queue × band (and × priority with ``by_priority``). Assumption: given the queue they
+      find, a caller's patience does not depend on how long they then wait (independent
+      censoring within a band). A band with fewer than ``min_abandons`` abandons uses the
+      band below's curve (the first band: the queue's or priority's curve).
 
     >>> from hotline.metrics.records import ContactRecord as C
     >>> calls = [C(contact_id=f"c{i}", arrived_at=t, queued_at=t, answered_at=t + 5,
@@ -441,6 +456,12 @@ def fit_behaviour(
     waits: dict[tuple[str, int | None], list[float]] = defaultdict(list)
     gave_up: dict[tuple[str, int | None], list[bool]] = defaultdict(list)
     labelled: dict[str, Counter[int]] = defaultdict(Counter)
+    bands = tuple(waiting_bands)
+    if bands and (bands[0] != 0 or list(bands) != sorted(set(bands))):
+        raise ValueError(f"waiting_bands must start at 0 and rise, got {bands}")
+    found = waiting_at_arrival(records) if bands else {}
+    band_waits: dict[tuple[str, int | None, int], list[float]] = defaultdict(list)
+    band_gave_up: dict[tuple[str, int | None, int], list[bool]] = defaultdict(list)
     for r in records:
         if r.queued_at is None or r.queue is None:
             continue
@@ -458,6 +479,10 @@ def fit_behaviour(
         for key in {(r.queue, None), (r.queue, priority_class)}:
             waits[key].append(max(wait, 0.0))
             gave_up[key].append(abandoned)
+            if bands:
+                band = bisect.bisect_right(bands, found[r.contact_id]) - 1
+                band_waits[(*key, band)].append(max(wait, 0.0))
+                band_gave_up[(*key, band)].append(abandoned)
     fitted: dict[str, QueueBehaviour] = {}
     for queue in sorted({q for q, _ in waits} | set(handle)):
         samples = handle.get(queue, [])
@@ -482,14 +507,62 @@ def fit_behaviour(
                 patience_by_priority[priority] = (
                     fit_patience(waits[key], gave_up[key]) if enough else pooled_patience
                 )
+        patience_by_waiting: dict[int | None, tuple[Distribution, ...]] = {}
+        if bands:
+            for priority_class, overall in [(None, pooled_patience), *patience_by_priority.items()]:
+                per_band: list[Distribution] = []
+                for band in range(len(bands)):
+                    band_key = (queue, priority_class, band)
+                    enough = sum(band_gave_up.get(band_key, [])) >= min_abandons
+                    below = per_band[-1] if per_band else overall
+                    per_band.append(
+                        fit_patience(band_waits[band_key], band_gave_up[band_key])
+                        if enough
+                        else below
+                    )
+                patience_by_waiting[priority_class] = tuple(per_band)
         fitted[queue] = QueueBehaviour(
             handle_time=pooled_handle,
             patience=pooled_patience,
             handle_time_by_hour=by_hour_fits,
             patience_by_priority=patience_by_priority,
             priority_shares=shares,
+            waiting_bands=bands if patience_by_waiting else (),
+            patience_by_waiting=patience_by_waiting,
         )
     return fitted
+
+
+def waiting_at_arrival(records: Sequence[ContactRecord]) -> dict[str, int]:
+    """How many callers of the same queue were waiting when each contact queued, from the
+    records alone (a caller waits from ``queued_at`` for ``wait_s``; the contact itself and
+    callers queued at the very same moment are not counted).
+
+    >>> from hotline.metrics.records import ContactRecord as C
+    >>> calls = [C(contact_id=f"c{i}", arrived_at=t, queued_at=t, answered_at=t + w,
+    ...            agent="a", queue="q", outcome="answered", talk_s=60)
+    ...          for i, (t, w) in enumerate([(0, 50), (10, 50), (20, 5), (30, 0), (70, 0)])]
+    >>> waiting_at_arrival(calls)
+    {'c0': 0, 'c1': 1, 'c2': 2, 'c3': 2, 'c4': 0}
+    """
+    starts: dict[str, list[float]] = defaultdict(list)
+    ends: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        wait = r.wait_s
+        if r.queued_at is not None and r.queue is not None and wait is not None and wait > 0:
+            starts[r.queue].append(r.queued_at)
+            ends[r.queue].append(r.queued_at + wait)
+    for values in (*starts.values(), *ends.values()):
+        values.sort()
+    found: dict[str, int] = {}
+    for r in records:
+        if r.queued_at is None or r.queue is None:
+            continue
+        at = r.queued_at
+        found[r.contact_id] = bisect.bisect_left(starts[r.queue], at) - bisect.bisect_right(
+            ends[r.queue], at
+        )
+    return found
 
 
 def with_behaviour(
@@ -505,7 +578,9 @@ def with_behaviour(
     one stream per priority, its rate shared out by the fitted shares, and each draws the
     patience of its priority. ``head_start_by_priority``: the seconds of waiting a priority
     is credited in the queue (the bank's priority customers: 90 s), which the engine applies
-    in head-start mode. Queues without a fit keep what they had.
+    in head-start mode. Patience fitted by the queue found (``waiting_bands``) goes along:
+    the simulator draws it by the callers waiting when the contact arrives. Queues without
+    a fit keep what they had.
     """
     tz = ZoneInfo(scenario.timezone)
     hours = [
@@ -538,6 +613,8 @@ def with_behaviour(
                 patience=fitted.patience,
                 handle_time_per_interval=per_interval,
                 patience_by_priority=dict(fitted.patience_by_priority),
+                waiting_bands=fitted.waiting_bands,
+                patience_by_waiting=dict(fitted.patience_by_waiting),
             )
         )
     streams: list[ArrivalStream] = []

@@ -44,6 +44,7 @@ Problems are reported together, each with its place in the file (:class:`Problem
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -83,8 +84,12 @@ class QueueSpec:
     fitted per hour of day: morning calls of a bank are longer than evening ones) gives the
     handle time of a contact by the interval it arrives in, and ``patience_by_priority`` the
     patience of a contact by its arrival stream's priority (a bank's priority customers wait
-    longer before hanging up). The refinements are optional; the plain fields stay the
-    queue's summary (and what a contact outside the refinements draws from).
+    longer before hanging up). ``patience_by_waiting`` refines patience by the queue a caller
+    finds: it maps a priority (``None``: any) to one distribution per band of callers already
+    waiting in the queue at arrival, the bands starting at ``waiting_bands`` (ascending, the
+    first 0; callers who find a long queue give up sooner). The refinements are optional;
+    the plain fields stay the queue's summary (and what a contact outside the refinements
+    draws from).
 
     >>> from hotline.sim.distributions import Constant, Never
     >>> spec = QueueSpec(QueueConfig(id="q"), Constant(60.0), Never(),
@@ -98,6 +103,19 @@ class QueueSpec:
     patience: Distribution
     handle_time_per_interval: tuple[Distribution, ...] = ()
     patience_by_priority: Mapping[int, Distribution] = field(default_factory=dict)
+    waiting_bands: tuple[int, ...] = ()
+    patience_by_waiting: Mapping[int | None, tuple[Distribution, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bands = self.waiting_bands
+        if bands and (bands[0] != 0 or list(bands) != sorted(set(bands))):
+            raise ValueError(f"waiting_bands must start at 0 and rise, got {bands}")
+        for priority, per_band in self.patience_by_waiting.items():
+            if len(per_band) != len(bands):
+                raise ValueError(
+                    f"patience_by_waiting[{priority}] has {len(per_band)} distributions for "
+                    f"{len(bands)} waiting_bands"
+                )
 
     @property
     def id(self) -> str:
@@ -112,8 +130,21 @@ class QueueSpec:
             return self.handle_time
         return per_interval[min(max(interval, 0), len(per_interval) - 1)]
 
-    def patience_of(self, priority: int | None) -> Distribution:
-        """The patience of a contact of ``priority`` (``patience`` when not refined)."""
+    def patience_of(self, priority: int | None, waiting: int | None = None) -> Distribution:
+        """The patience of a contact of ``priority`` who finds ``waiting`` callers in the
+        queue (``patience`` when not refined).
+
+        >>> from hotline.sim.distributions import Constant
+        >>> spec = QueueSpec(QueueConfig(id="q"), Constant(60.0), Constant(300.0),
+        ...                  waiting_bands=(0, 3),
+        ...                  patience_by_waiting={None: (Constant(200.0), Constant(50.0))})
+        >>> spec.patience_of(1, 0).mean, spec.patience_of(1, 7).mean, spec.patience_of(1).mean
+        (200.0, 50.0, 300.0)
+        """
+        if waiting is not None and self.waiting_bands:
+            per_band = self.patience_by_waiting.get(priority) or self.patience_by_waiting.get(None)
+            if per_band:
+                return per_band[bisect.bisect_right(self.waiting_bands, waiting) - 1]
         if priority is None:
             return self.patience
         return self.patience_by_priority.get(priority, self.patience)

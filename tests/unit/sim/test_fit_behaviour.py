@@ -9,6 +9,7 @@ by its stream's priority.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,9 +19,9 @@ from hotline.core.events import Channel
 from hotline.metrics.records import ContactRecord, fold_events
 from hotline.replay.driver import TraceContact
 from hotline.routing.model import PriorityMode, QueueConfig
-from hotline.sim.distributions import Constant, Never
+from hotline.sim.distributions import Constant, Exponential, Never
 from hotline.sim.driver import Simulation
-from hotline.sim.fit import fit_behaviour, fit_scenario, with_behaviour
+from hotline.sim.fit import fit_behaviour, fit_scenario, waiting_at_arrival, with_behaviour
 from hotline.sim.scenario import AgentGroup, ArrivalStream, QueueSpec, Scenario
 
 TZ = "Asia/Jerusalem"
@@ -207,3 +208,108 @@ def test_a_replayed_contact_waits_with_its_priority_s_patience() -> None:
         (100.0, 50.0),
         (200.0, 10.0),
     ]
+
+
+def test_the_simulator_draws_patience_by_the_queue_the_caller_finds() -> None:
+    # Nobody answers. Callers who find fewer than 2 waiting give up after 100 s, the others
+    # after 10 s (priority 2: 50 s whatever the queue), Poisson and replayed callers alike.
+    spec = QueueSpec(
+        config=QueueConfig(id="q", requirements=("q >= 1",)),
+        handle_time=Constant(60.0),
+        patience=Never(),
+        waiting_bands=(0, 2),
+        patience_by_waiting={None: (Constant(100.0), Constant(10.0))},
+        patience_by_priority={2: Constant(50.0)},
+    )
+    records = simulated(
+        spec, AgentGroup(name="g", count=0, skills={"q": 1}), ArrivalStream("q", (0.05,) * 3)
+    )
+    found = waiting_at_arrival(records)
+    assert len(records) > 50 and {found[r.contact_id] for r in records} >= {0, 1, 2, 3}
+    waits = [r.wait_s for r in records]
+    assert waits == pytest.approx([100.0 if found[r.contact_id] < 2 else 10.0 for r in records])
+    trace = tuple(
+        TraceContact(at, "q", Channel.VOICE, None, 0.0, abandoned=False, priority=priority)
+        for at, priority in ((0.0, 1), (1.0, 1), (2.0, 1), (3.0, None), (4.0, 2), (500.0, 1))
+    )
+    replayed = simulated(
+        replace(
+            spec,
+            patience_by_waiting={2: (Constant(50.0),) * 2, None: (Constant(100.0), Constant(10.0))},
+        ),
+        AgentGroup(name="g", count=0, skills={"q": 1}),
+        ArrivalStream("q", (0.0,)),
+        trace=trace,
+    )
+    assert [r.wait_s for r in sorted(replayed, key=lambda r: r.queued_at or 0.0)] == pytest.approx(
+        [100.0, 100.0, 10.0, 10.0, 50.0, 100.0]
+    )
+
+
+def test_queue_spec_rejects_waiting_bands_that_do_not_match() -> None:
+    config = QueueConfig(id="q")
+    with pytest.raises(ValueError, match="must start at 0"):
+        QueueSpec(config, Constant(1.0), Never(), waiting_bands=(1, 3))
+    with pytest.raises(ValueError, match=r"patience_by_waiting\[None\] has 1 distributions"):
+        QueueSpec(
+            config, Constant(1.0), Never(), waiting_bands=(0, 3),
+            patience_by_waiting={None: (Constant(5.0),)},
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="must start at 0"):
+        fit_behaviour([], timezone=TZ, waiting_bands=(0, 0))
+
+
+#: Exponential patience by the callers found waiting: none or one, 2–4, 5 or more.
+WAITING_TRUTH = {0: 300.0, 2: 100.0, 5: 30.0}
+
+
+def state_dependent_history() -> list[ContactRecord]:
+    """Twenty hours of a queue through the routing engine whose callers' patience depends on
+    the queue they find (the truth above): 4 agents, 100 s calls, 3 calls a minute for three
+    hours, then 1 a minute for two, four times."""
+    spec = QueueSpec(
+        config=QueueConfig(id="q", requirements=("q >= 1",)),
+        handle_time=Exponential(100.0),
+        patience=Never(),
+        waiting_bands=tuple(WAITING_TRUTH),
+        patience_by_waiting={None: tuple(Exponential(m) for m in WAITING_TRUTH.values())},
+    )
+    scenario = Scenario(
+        name="state", start=0.0, timezone="UTC", interval_s=600.0, queues=(spec,),
+        agents=(AgentGroup(name="g", count=4, skills={"q": 1}),),
+        arrivals=(ArrivalStream("q", ((0.05,) * 18 + (1 / 60,) * 12) * 4),),
+    )  # fmt: skip
+    return fold_events(Simulation(scenario, seed=1).run().events)
+
+
+def test_patience_by_the_queue_found_is_recovered_from_the_logs() -> None:
+    history = state_dependent_history()
+    fitted = fit_behaviour(history, timezone="UTC", waiting_bands=tuple(WAITING_TRUTH))["q"]
+    assert fitted.waiting_bands == (0, 2, 5)
+    per_band = fitted.patience_by_waiting[None]
+    # Callers who find no queue rarely wait long: about 100 abandons in twenty hours, so
+    # their mean is the loosest (seeds 1-6 gave 207-360 s for 300 s).
+    assert per_band[0].mean == pytest.approx(300, rel=0.35)
+    assert per_band[1].mean == pytest.approx(100, rel=0.2)
+    assert per_band[2].mean == pytest.approx(30, rel=0.15)
+    # One curve for every caller is far from each band.
+    pooled = fit_behaviour(history, timezone="UTC")["q"]
+    assert pooled.patience_by_waiting == {} and pooled.waiting_bands == ()
+    assert not 0.75 < pooled.patience.mean / WAITING_TRUTH[0] < 1.25
+    assert not 0.75 < pooled.patience.mean / WAITING_TRUTH[5] < 1.25
+    # A band with too few abandons takes the band below's curve.
+    sparse = fit_behaviour(history, timezone="UTC", waiting_bands=(0, 2, 5, 1000), min_abandons=30)[
+        "q"
+    ].patience_by_waiting[None]
+    assert sparse[3] is sparse[2]
+
+
+def test_with_behaviour_puts_the_waiting_bands_into_the_queue() -> None:
+    behaviour = fit_behaviour(
+        state_dependent_history(), timezone="UTC", waiting_bands=tuple(WAITING_TRUTH)
+    )
+    scenario = fit_scenario([answered(1, 0.0, 0, 60)], interval_s=600.0)
+    (queue,) = with_behaviour(scenario, behaviour).queues
+    assert queue.waiting_bands == (0, 2, 5)
+    assert queue.patience_of(None, 3) is behaviour["q"].patience_by_waiting[None][1]
+    assert queue.patience_of(1, 9) is behaviour["q"].patience_by_waiting[None][2]
