@@ -135,6 +135,15 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
                     active=True,
                 )
             )
+        session.add(
+            User(
+                username="boss",
+                display_name="boss",
+                password_hash=hash_password(PASSWORD),
+                roles=["supervisor"],
+                active=True,
+            )
+        )
         session.commit()
     engine.dispose()
     ws_port = free_port(socket.SOCK_STREAM)
