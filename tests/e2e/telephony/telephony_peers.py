@@ -82,6 +82,24 @@ def sip_request(port: int, method: str = "OPTIONS", timeout_s: float = 1.0) -> s
     return data.decode(errors="replace").split("\r\n", 1)[0]
 
 
+def cue_caller(caller: subprocess.Popen[bytes]) -> None:
+    """Tell a sipp caller waiting in ``caller_stays_until_told.xml`` to hang up: an OPTIONS
+    in its one call (sipp's Call-ID is ``1-<its pid>@127.0.0.1``) on its SIP port."""
+    args = [str(arg) for arg in caller.args]  # type: ignore[union-attr]  # sipp_command's list
+    port = int(args[args.index("-p") + 1])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        local = sock.getsockname()[1]
+        message = (
+            f"OPTIONS sip:caller@127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{time.monotonic_ns()}\r\n"
+            f"From: <sip:test@127.0.0.1>;tag={time.monotonic_ns()}\r\n"
+            f"To: <sip:caller@127.0.0.1>\r\nCall-ID: 1-{caller.pid}@127.0.0.1\r\n"
+            "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        sock.sendto(message.encode(), ("127.0.0.1", port))
+
+
 def write_open_flow(path: Path) -> Path:
     """The sample IVR flow, open around the clock, so results do not depend on the hour."""
     flow = sample_flow().model_dump(mode="json")

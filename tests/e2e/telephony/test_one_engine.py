@@ -47,6 +47,7 @@ from tests.e2e.telephony.rtp_pcap import Key, Tone, answers_survey_when_asked, w
 from tests.e2e.telephony.telephony_peers import (
     HERE,
     BaresipAgent,
+    cue_caller,
     free_port,
     port_block,
     sip_request,
@@ -992,10 +993,8 @@ def test_crisis_mode_announces_first_and_forwards_a_caller_past_the_bound_to_the
     )
     boss = server.client("boss")
     # A caller who picks English, then complaints (pressed again in case the menu was not
-    # yet listening), and stays on the line for 22 seconds (forwarded after about 14).
-    scenario = tmp_path / "caller_stays.xml"
-    template = (HERE / "caller_keys_then_bye.xml").read_text()
-    scenario.write_text(template.replace('milliseconds="6000"', 'milliseconds="22000"'))
+    # yet listening), and stays on the line until the partner has answered the forwarded
+    # call (about 14 s in); then the test cues them to hang up.
     caller: subprocess.Popen[bytes] | None = None
     try:
         _available(desk, "a001", 15, "a001 available again after wrap-up")
@@ -1005,13 +1004,27 @@ def test_crisis_mode_announces_first_and_forwards_a_caller_past_the_bound_to_the
         waiting = boss.post("/api/live/contacts", json={"queue": "complaints"})
         assert waiting.status_code == 201, waiting.text  # one waits: the bound is reached
         before = {r.contact_id for r in server.events()}
-        caller = _caller(
+        caller = started = _caller(
             server,
             tmp_path,
             [Key(0.5, "2"), Key(7.0, "3"), Key(10.0, "3"), Key(13.0, "3")],
-            scenario=str(scenario),
+            scenario="caller_stays_until_told.xml",
             timeout_s=60,
         )
+
+        def partner_answered() -> bool:
+            if started.poll() is not None:
+                return True  # the caller is gone already: its exit status below says why
+            return any(
+                r.contact_id not in before
+                and r.kind == "ivr_step"
+                and r.data.get("action") == "forward"
+                and r.data.get("state") == "answered"
+                for r in server.events()
+            )
+
+        _wait(partner_answered, 45, "the partner answering the forwarded caller")
+        cue_caller(caller)  # the caller hangs up (BYE) while forwarded
         out, err = caller.communicate(timeout=90)
         assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
         out, err = partner.communicate(timeout=30)  # the caller's BYE reached the partner
