@@ -173,6 +173,12 @@ class OwnerRouter:
     (``--dialler`` is refused with ``--node-name``).
     """
 
+    #: How long a transfer an agent's phone asked for (REFER) waits for the owner's
+    #: ``transferred`` before the node takes the silence as a refusal
+    #: (:meth:`CallCenter.transfer_requested`): the inbox → owner → log round trip took up
+    #: to 0.75 s in most runs here and 3.2 s across a change of owner.
+    owner_answer_s = 5.0
+
     def __init__(
         self, outbox: NodeOutbox, *, site_of_number: Callable[[str | None], str | None]
     ) -> None:
