@@ -984,11 +984,41 @@ class CallCenter:
         user = _sip_user(target)
         agent_ids = set(self._agent_by_user.values())
         to_agent = self._agent_by_user.get(user) or (user if user in agent_ids else None)
+        owner_answer_s: float | None = getattr(self.router, "owner_answer_s", None)
+        if owner_answer_s is not None:
+            self._ask_transfer(call, to_agent, user, owner_answer_s)
+            return
         try:
             self.transfer(call.contact_id, agent_id=to_agent, queue=None if to_agent else user)
         except TransferRefused as exc:
             log.info("transfer of %s to %s refused: %s", call.contact_id, target, exc)
             self.step(call, AgentLeft(at=self.clock.now(), refused_transfer=user))
+
+    def _ask_transfer(
+        self, call: Call, to_agent: str | None, user: str, owner_answer_s: float
+    ) -> None:
+        """A REFER on a voice node, whose router decides later (the partition owner): ask for
+        the transfer and move nothing yet. The owner's ``transferred`` moves the call
+        (:func:`hotline.telephony.owner_routing.carry_out` runs :meth:`transfer`); no answer
+        within ``owner_answer_s`` is the owner's refusal, which ends the conversation as a
+        refused transfer does here (the agent's phone has left: the caller gets the survey,
+        the owner the end of the conversation)."""
+        now = self.clock.now()
+        if to_agent is not None:
+            self.router.transfer_to_agent(at=now, contact_id=call.contact_id, agent_id=to_agent)
+        else:
+            self.router.transfer_to_queue(at=now, contact_id=call.contact_id, queue=user)
+        call.timers.append(
+            asyncio.get_running_loop().call_later(
+                owner_answer_s, self._transfer_unanswered, call, user
+            )
+        )
+
+    def _transfer_unanswered(self, call: Call, user: str) -> None:
+        if call.finished or call.state.phase not in CONNECTED or call.agent_leg is not None:
+            return  # moved by the owner's answer, or ended meanwhile
+        log.info("transfer of %s to %s refused by the owner (no answer)", call.contact_id, user)
+        self.step(call, AgentLeft(at=self.clock.now(), refused_transfer=user))
 
     def transfer(
         self, contact_id: str, *, queue: str | None = None, agent_id: str | None = None

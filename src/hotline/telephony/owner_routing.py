@@ -22,7 +22,11 @@ through the database, as a web node is (:mod:`hotline.web.log_tail`):
   node carries into the voice driver's decision: ``offered`` rings that agent's phones here,
   ``ring_no_answer`` stops them, an overflow moves or releases the caller, a position
   announcement is spoken; a ``disconnected``, ``held`` or ``resumed`` the node did not cause
-  (the desk's hang-up, hold or resume on a web node) is carried out on the call.
+  (the desk's hang-up, hold or resume on a web node) is carried out on the call, and so are
+  the desk's ``transferred`` (to an agent, a queue or an outside number) and
+  ``consult_started`` / ``consult_ended``, with the one-process server's own moves
+  (:meth:`~hotline.telephony.call_center.CallCenter.transfer`, ``transfer_out``, ``consult``,
+  ``end_consult``), none of them sent back to the owner as news.
 
 Only the owner's engine routes, so a phone registered through two voice nodes is offered one
 call at a time, whichever node carries it.
@@ -48,7 +52,7 @@ from hotline.store import event_log, notify, partitions, voice_nodes
 from hotline.store.db import reading, writing
 from hotline.store.voice_nodes import Leg, NodeLost
 from hotline.telephony.call_center import ROUTING_KINDS, CallCenter
-from hotline.telephony.call_state import Phase
+from hotline.telephony.call_state import CONNECTED, Phase
 from hotline.telephony.ports import (
     AnnounceWait,
     EventSink,
@@ -169,6 +173,12 @@ class OwnerRouter:
     (``--dialler`` is refused with ``--node-name``).
     """
 
+    #: How long a transfer an agent's phone asked for (REFER) waits for the owner's
+    #: ``transferred`` before the node takes the silence as a refusal
+    #: (:meth:`CallCenter.transfer_requested`): the inbox → owner → log round trip took up
+    #: to 0.75 s in most runs here and 3.2 s across a change of owner.
+    owner_answer_s = 5.0
+
     def __init__(
         self, outbox: NodeOutbox, *, site_of_number: Callable[[str | None], str | None]
     ) -> None:
@@ -194,6 +204,11 @@ class OwnerRouter:
         """The next ``kind`` row for ``contact_id`` is the owner's own step being carried out
         on the SIP side (a hold from the desk): it is not sent back."""
         self._echoes.add((kind, contact_id))
+
+    def carried_out(self, kind: str, contact_id: str) -> None:
+        """The owner's step is carried out (or was refused before it reached this router):
+        forget the echo :meth:`carrying_out` expected."""
+        self._echoes.discard((kind, contact_id))
 
     def contact_queued(
         self,
@@ -434,13 +449,63 @@ class OwnerLog:
                 self._listener = None
 
 
-def _desk_step(center: CallCenter, kind: str, contact_id: str, step: Callable[[str], None]) -> None:
+def _desk_step(center: CallCenter, kind: str, contact_id: str, step: Callable[[str], None]) -> bool:
     """Carry out on the SIP side a step the owner already took (from the desk on a web node),
-    without sending it back to the owner as news."""
-    if isinstance(center.router, OwnerRouter):
-        center.router.carrying_out(kind, contact_id)
-    with contextlib.suppress(TransferRefused):
+    without sending it back to the owner as news. Returns False when the call refused it
+    (:class:`TransferRefused`, logged): then nothing was sent, and nothing is swallowed later."""
+    router = center.router if isinstance(center.router, OwnerRouter) else None
+    if router is not None:
+        router.carrying_out(kind, contact_id)
+    try:
         step(contact_id)
+    except TransferRefused as refused:
+        log.warning("voice node: the owner's %s of %s refused here: %s", kind, contact_id, refused)
+        return False
+    finally:
+        if router is not None:  # a step refused before it reached the router sent nothing
+            router.carried_out(kind, contact_id)
+    return True
+
+
+def _desk_transfer(center: CallCenter, event: Event) -> None:
+    """The owner's ``transferred`` (the desk's blind transfer, through any node) carried out
+    on the call with the one-process server's own moves: :meth:`CallCenter.transfer` (the
+    agent's phone hung up, the caller on music until the owner's ``offered`` rings the next
+    agent) or :meth:`CallCenter.transfer_out` (the caller forwarded through the trunk). A
+    warm transfer's ``transferred`` follows its ``consult_ended``, which moved the call."""
+    data, contact_id = event.data, event.contact_id or ""
+    if data.get("warm"):
+        return
+    if data.get("to") == "number" and data.get("number"):
+        number = str(data["number"])
+        _desk_step(center, "transfer", contact_id, lambda c: center.transfer_out(c, number))
+    elif data.get("to_agent"):
+        agent_id = str(data["to_agent"])
+        _desk_step(center, "transfer", contact_id, lambda c: center.transfer(c, agent_id=agent_id))
+    elif data.get("to_queue"):
+        queue = str(data["to_queue"])
+        _desk_step(center, "transfer", contact_id, lambda c: center.transfer(c, queue=queue))
+
+
+def _desk_consult(center: CallCenter, event: Event) -> None:
+    """The owner's ``consult_started`` (the desk's consult) carried out with
+    :meth:`CallCenter.consult`: the caller on music, the consulted agent's phone rung here.
+    When this node cannot (the consulted agent has no phone registered through it), the
+    owner is told the consult ended, so its engine frees the consulted agent."""
+    contact_id, consulted = event.contact_id or "", event.data.get("consulted")
+    if not consulted:
+        return
+    agent_id = str(consulted)
+    if not _desk_step(center, "consult", contact_id, lambda c: center.consult(c, agent_id)):
+        router = center.router
+        center.route(router.consult_ended(at=event.at, contact_id=contact_id, transfer=False))
+
+
+def _desk_consult_end(center: CallCenter, contact_id: str, *, transfer: bool) -> None:
+    """The owner's ``consult_ended`` (the desk's warm transfer, or back to the caller) carried
+    out with :meth:`CallCenter.end_consult`."""
+    end = center.end_consult
+    _desk_step(center, "consult_end", contact_id, lambda c: end(c, transfer=transfer))
 
 
 #: The owner's events about a node's calls that the node's JSON-lines log gets too (the
@@ -459,7 +524,9 @@ def carry_out(
     mirror: EventSink | None = None,
 ) -> int:
     """Carry out the owner's ``events`` about the calls ``center`` (the voice driver) holds on
-    this node: their decisions, the legs they change, a hang-up from the desk. ``mirror``
+    this node: their decisions, the legs they change, the desk's hang-up, hold, resume,
+    transfers and consults (a step this node took itself has moved the call already: its
+    phase, or the consult's absence, says so). ``mirror``
     (the node's JSON-lines log) gets them too. Returns how many concerned this node."""
     mine = [e for e in events if e.contact_id is not None and outbox.carries(e.contact_id)]
     if not mine:
@@ -491,6 +558,16 @@ def carry_out(
             _desk_step(center, "hold", contact_id, center.hold)  # the desk's hold
         elif event.kind is EventKind.RESUMED and call.state.phase is Phase.HELD:
             _desk_step(center, "resume", contact_id, center.resume)
+        elif event.kind is EventKind.TRANSFERRED and call.state.phase in CONNECTED:
+            _desk_transfer(center, event)  # (this node's own transfer has moved it already)
+        elif (
+            event.kind is EventKind.CONSULT_STARTED
+            and call.state.phase in (Phase.TALKING, Phase.HELD)
+            and contact_id not in center.consults.by_contact
+        ):
+            _desk_consult(center, event)
+        elif event.kind is EventKind.CONSULT_ENDED and contact_id in center.consults.by_contact:
+            _desk_consult_end(center, contact_id, transfer=bool(event.data.get("transfer")))
     return len(mine)
 
 

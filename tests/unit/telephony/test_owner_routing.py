@@ -4,6 +4,8 @@ acts only on its own calls."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,9 +13,11 @@ import pytest
 
 from hotline.core.events import Channel, Event, EventKind
 from hotline.store.voice_nodes import Leg
+from hotline.telephony.call_center import CallCenter
 from hotline.telephony.call_state import Phase
 from hotline.telephony.owner_routing import NodeOutbox, OwnerRouter, carry_out, log_decisions
 from hotline.telephony.ports import (
+    AgentPhone,
     AnnounceWait,
     QueueChanged,
     ReleaseCaller,
@@ -21,6 +25,8 @@ from hotline.telephony.ports import (
     StopRinging,
     TransferRefused,
 )
+from tests.unit.telephony.test_call_center import Rig, _to_queue
+from tests.unit.telephony.test_transfer_out import TRUNK
 
 VOICE = Channel.VOICE
 
@@ -172,3 +178,215 @@ def test_an_offer_anew_while_a_phone_here_still_rings_stops_that_phone_first() -
         StopRinging("v-1", "a001", "offered_anew"),
         RingAgent("v-1", "a002", 0.0),
     ]
+
+
+# -- the desk's transfers and consults, carried out on a real voice driver (SIP and media fakes)
+
+A006 = AgentPhone("a006", "1006", "pw6")
+MOBILE = "13900001111"
+
+
+def _node_rig() -> tuple[Rig, NodeOutbox]:
+    """A voice node's driver: the call center routed by an :class:`OwnerRouter` (no engine),
+    a trunk, a001 and a006 registered here."""
+    rig = Rig()
+    outbox = NodeOutbox(_Presence())  # type: ignore[arg-type]
+    router = OwnerRouter(outbox, site_of_number=lambda number: None)
+    settings = dataclasses.replace(
+        rig.center.settings, phones=(*rig.center.settings.phones, A006), trunk=TRUNK
+    )
+    rig.router = router  # type: ignore[assignment]
+    rig.center = CallCenter(
+        settings=settings, media=rig.media, router=router, sink=rig.sink, clock=rig.clock
+    )
+    rig.center.signalling = rig.sip
+    return rig, outbox
+
+
+def _owner(rig: Rig, outbox: NodeOutbox, kind: EventKind, agent: str, **data: Any) -> None:
+    event = Event(7, rig.clock.now(), kind, rig.contact, agent, "installation", VOICE, data)
+    carry_out(rig.center, outbox, [event])
+
+
+def _rows(outbox: NodeOutbox) -> list[tuple[str, dict[str, Any]]]:
+    return [(kind, payload) for kind, payload, _ in outbox._rows]
+
+
+async def _talking_on_node(rig: Rig, outbox: NodeOutbox) -> str:
+    """A caller through the IVR, queued with the owner, offered to a001 by the owner's log,
+    answered on a001's phone (out-1); the outbox emptied."""
+    rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+    rig.center.registration_changed("1006", "sip:1006@127.0.0.1:5076")
+    await _to_queue(rig)
+    contact = rig.contact
+    outbox.legs[contact] = Leg(contact, 0.0)
+    assert ("contact", contact) in [(k, p.get("contact_id")) for k, p in _rows(outbox)]
+    _owner(rig, outbox, EventKind.OFFERED, "a001")
+    await rig.settle()
+    assert ("dial", "out-1", "sip:1001@127.0.0.1:5071") in rig.sip.actions
+    rig.center.answered("out-1", "v=0 a001 phone")
+    await rig.settle()
+    assert rig.center.calls[contact].state.phase is Phase.TALKING
+    outbox._rows.clear()
+    return contact
+
+
+def test_the_desks_blind_transfer_to_an_agent_moves_the_call_and_is_not_sent_back() -> None:
+    rig, outbox = _node_rig()
+
+    async def scenario() -> None:
+        contact = await _talking_on_node(rig, outbox)
+        _owner(rig, outbox, EventKind.TRANSFERRED, "a001", to_agent="a006")
+        await rig.settle()
+        assert ("hang_up", "out-1") in rig.sip.actions  # a001's phone leaves the call
+        assert rig.media.played(contact)[-1] == "music_on_hold"  # the caller waits on music
+        assert rig.center.calls[contact].state.phase is Phase.TRANSFERRING
+        _owner(rig, outbox, EventKind.OFFERED, "a006")  # the owner offers a006: it rings here
+        await rig.settle()
+        assert ("dial", "out-2", "sip:1006@127.0.0.1:5076") in rig.sip.actions
+        rig.center.answered("out-2", "v=0 a006 phone")
+        await rig.settle()
+        assert rig.center.calls[contact].state.phase is Phase.TALKING
+        assert _rows(outbox) == [("answer", {"contact_id": contact, "agent_id": "a006"})]
+        # the owner's echo of a transfer this node made itself moves nothing twice
+        _owner(rig, outbox, EventKind.TRANSFERRED, "a001", to_agent="a006", warm=True)
+        assert rig.center.calls[contact].state.phase is Phase.TALKING
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_the_desks_transfer_to_a_queue_puts_the_caller_on_music_until_the_owner_offers() -> None:
+    rig, outbox = _node_rig()
+
+    async def scenario() -> None:
+        contact = await _talking_on_node(rig, outbox)
+        _owner(rig, outbox, EventKind.TRANSFERRED, "a001", to_queue="complaints")
+        await rig.settle()
+        call = rig.center.calls[contact]
+        assert ("hang_up", "out-1") in rig.sip.actions
+        assert (call.state.phase, call.state.queue) == (Phase.TRANSFERRING, "complaints")
+        assert rig.media.played(contact)[-1] == "music_on_hold"
+        assert _rows(outbox) == [], "the owner's own transfer is not sent back"
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_the_desks_transfer_out_forwards_the_caller_through_the_trunk() -> None:
+    rig, outbox = _node_rig()
+
+    async def scenario() -> None:
+        contact = await _talking_on_node(rig, outbox)
+        _owner(rig, outbox, EventKind.TRANSFERRED, "a001", to="number", number=MOBILE)
+        await rig.settle()
+        assert ("hang_up", "out-1") in rig.sip.actions
+        dials = [a for a in rig.sip.actions if a[0] == "dial" and a[1].startswith("fwd-")]
+        assert [a[2] for a in dials] == [f"sip:{MOBILE}@127.0.0.1:5099"]
+        assert rig.center.calls[contact].state.phase is Phase.RELEASED
+        assert _rows(outbox) == []
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_the_desks_consult_rings_the_consulted_phone_and_its_warm_transfer_hands_over() -> None:
+    rig, outbox = _node_rig()
+
+    async def scenario() -> None:
+        contact = await _talking_on_node(rig, outbox)
+        _owner(rig, outbox, EventKind.CONSULT_STARTED, "a001", consulted="a006")
+        await rig.settle()
+        assert ("dial", "cs-1", "sip:1006@127.0.0.1:5076") in rig.sip.actions
+        assert rig.media.played(contact)[-1] == "music_on_hold"
+        assert rig.center.calls[contact].state.phase is Phase.CONSULTING
+        rig.center.answered("cs-1", "v=0 a006 phone")
+        await rig.settle()
+        assert ("update", "out-1") in rig.sip.actions  # a001 now talks to a006
+        rig.center.answered("out-1", "v=0 a001 phone")
+        await rig.settle()
+        _owner(rig, outbox, EventKind.CONSULT_ENDED, "a001", consulted="a006", transfer=True)
+        _owner(rig, outbox, EventKind.TRANSFERRED, "a001", to_agent="a006", warm=True)
+        await rig.settle()
+        assert ("hang_up", "out-1") in rig.sip.actions
+        assert ("update", "cs-1") in rig.sip.actions  # a006's phone moved to the caller
+        assert rig.center.calls[contact].agent_leg == "cs-1"
+        assert contact not in rig.center.consults.by_contact
+        assert _rows(outbox) == [], "the owner's consult and its end are not sent back"
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_the_desks_consult_back_to_the_caller_and_one_this_node_cannot_ring() -> None:
+    rig, outbox = _node_rig()
+
+    async def scenario() -> None:
+        contact = await _talking_on_node(rig, outbox)
+        _owner(rig, outbox, EventKind.CONSULT_STARTED, "a001", consulted="a006")
+        await rig.settle()
+        _owner(rig, outbox, EventKind.CONSULT_ENDED, "a001", consulted="a006", transfer=False)
+        await rig.settle()
+        assert ("hang_up", "cs-1") in rig.sip.actions  # a006's ringing phone stops
+        assert rig.center.calls[contact].state.phase is Phase.TALKING
+        assert contact not in rig.center.consults.by_contact
+        assert _rows(outbox) == []
+        # a002 has no phone registered through this node: the node tells the owner the
+        # consult ended (its engine frees a002), and a later consult is not swallowed
+        _owner(rig, outbox, EventKind.CONSULT_STARTED, "a001", consulted="a002")
+        await rig.settle()
+        assert rig.center.calls[contact].state.phase is Phase.TALKING
+        ended = {"contact_id": contact, "transfer": False}
+        assert _rows(outbox) == [("consult_end", ended)]
+        rig.center.consult(contact, "a006")
+        assert _rows(outbox)[-1] == ("consult", {"contact_id": contact, "to_agent": "a006"})
+        await rig.center.drain()
+
+    asyncio.run(scenario())
+
+
+def test_an_agents_refer_waits_for_the_owners_transfer_and_its_silence_is_a_refusal() -> None:
+    """A REFER on a voice node asks the owner and moves nothing; the owner's ``transferred``
+    moves the call. Unanswered (the owner refused it), the conversation ends as a refused
+    transfer does on the one-process server: the caller gets the survey, the owner the end."""
+    rig, outbox = _node_rig()
+
+    async def scenario() -> None:
+        contact = await _talking_on_node(rig, outbox)
+        rig.center.transfer_requested("out-1", "<sip:1006@127.0.0.1>")
+        await rig.settle()
+        assert _rows(outbox) == [("transfer", {"contact_id": contact, "to_agent": "a006"})]
+        assert rig.center.calls[contact].state.phase is Phase.TALKING  # not moved yet
+        _owner(rig, outbox, EventKind.TRANSFERRED, "a001", to_agent="a006")
+        await rig.settle()
+        assert rig.center.calls[contact].state.phase is Phase.TRANSFERRING
+        assert rig.media.played(contact)[-1] == "music_on_hold"
+        _owner(rig, outbox, EventKind.OFFERED, "a006")
+        await rig.settle()
+        assert ("dial", "out-2", "sip:1006@127.0.0.1:5076") in rig.sip.actions
+        assert len(_rows(outbox)) == 1, "the owner's transfer is not sent back"
+        await rig.settle(0.15)  # past the answer time: the transfer was answered, nothing ends
+        assert rig.center.calls[contact].state.phase is Phase.RINGING
+        await rig.center.drain()
+
+    rig.router.owner_answer_s = 0.1  # type: ignore[attr-defined]
+    asyncio.run(scenario())
+
+    rig, outbox = _node_rig()
+
+    async def refused() -> None:
+        contact = await _talking_on_node(rig, outbox)
+        rig.center.transfer_requested("out-1", "<sip:complaints@127.0.0.1>")
+        await rig.settle()
+        assert rig.center.calls[contact].state.phase is Phase.TALKING
+        await rig.settle(0.15)  # no transferred in the log: the owner refused it
+        assert rig.media.played(contact)[-1] == "survey"
+        assert _rows(outbox) == [
+            ("transfer", {"contact_id": contact, "to_queue": "complaints"}),
+            ("end", {"contact_id": contact}),
+        ]
+        rig.center.hung_up("in-1")
+        await rig.center.drain()
+
+    rig.router.owner_answer_s = 0.1  # type: ignore[attr-defined]
+    asyncio.run(refused())
