@@ -42,9 +42,22 @@ other; the caller's relay goes on recording both parties, and the consult relay 
 with the call (``Call.chained``), whoever hangs up. The browser was offered no ``a=ssrc``
 (:func:`~hotline.telephony.media.sdp.without_ssrc`): Chromium plays only the SSRC it was told
 of, and after the chaining the stream carries the caller's source instead of the first
-agent's phone's. A consult from a browser to a browser is refused (409) for now: the consult
-line's relay would face a browser on both sides, with no plain side to chain the caller's
-relay to.
+agent's phone's.
+
+**A browser consulting a browser** (a center working from home) uses two relays for the
+consult, chained plain to plain: the consult line's relay (browser 1's line ↔ plain side) as
+above, and a *bridge* (``<relay>~browser``) offered that plain side from its ``first`` tag
+with ``handover`` and ringing the consulted browser WebRTC (no ``a=ssrc``). The line's relay
+learns the bridge's address from its packets (its plain side was a placeholder), so the two
+agents talk browser → DTLS-SRTP → line relay → plain RTP → bridge → DTLS-SRTP → browser.
+Going back to the caller hangs up both consult calls and deletes both relays; nobody moved.
+The transfer hangs up browser 1's two calls, offers the caller's relay plain again (its agent
+side spoke WebRTC to browser 1; the caller keeps its ports) and answers it with the bridge's
+plain side, then deletes the line's relay; the bridge's plain side, which faced the line's
+relay, follows the caller's relay's packets (``handover``: without it rtpengine 10.5 keeps
+sending the consulted agent's voice to the deleted line relay's port, and the caller and the
+recording hear nothing of them — the e2e test fails so). The bridge is kept as
+``Call.chained`` and released with the call, whoever hangs up.
 
 The consulted agent not answering (ring timeout, busy), or hanging up, ends the consult back
 to the caller; the caller or the first agent hanging up ends it too. The ACD (the routing
@@ -88,6 +101,9 @@ class Consult:
     browser: str = ""  # the consulted agent's browser softphone (its contact), if it is one
     offer: str = ""  # the consult relay's offer the consulted phone was rung with
     to_first: str = ""  # the consult relay's SDP for the first agent's phone
+    # browser to browser: the relay that rings the consulted browser, its plain side chained
+    # to the plain side of the consult line's relay (``relay``)
+    bridge: str = ""
 
 
 class Consults:
@@ -123,12 +139,6 @@ class Consults:
         phone = center.phone_of.get(agent_id)
         if phone is None:
             raise TransferRefused(f"agent {agent_id} has no registered phone")
-        if is_websocket_contact(phone) and call.on_browser:
-            raise TransferRefused(
-                f"agent {agent_id} takes calls on the browser softphone, and so do you: a"
-                " consult from one browser to another is not supported yet, transfer the call"
-                " instead"
-            )
         decisions = center.router.consult_started(
             at=center.clock.now(), contact_id=contact_id, agent_id=agent_id
         )
@@ -142,6 +152,8 @@ class Consults:
         if call.on_browser:
             consult.line = f"cl-{next(self._legs)}"
             self._by_leg[consult.line] = consult
+            if consult.browser:  # browser to browser: a second relay, chained to the line's
+                consult.bridge = f"{relay}~browser"
         self.by_contact[contact_id] = consult
         self._by_leg[consult.leg] = consult
         consult.timer = asyncio.get_running_loop().call_later(
@@ -282,10 +294,40 @@ class Consults:
             return
         if phone is None:
             self._give_up(consult, reason="consulted_unregistered")
-        elif consult.leg and consult.contact_id in self.by_contact:
+            return
+        if consult.bridge:  # a consulted browser: rung by a relay of its own, see _ring_bridge
+            to_consulted = await self._ring_bridge(consult, to_consulted)
+        if to_consulted and consult.leg and consult.contact_id in self.by_contact:
             center.sip.dial(consult.leg, contact=phone, caller=call.caller, sdp=to_consulted)
 
+    async def _ring_bridge(self, consult: Consult, line_plain: str) -> str:
+        """The consulted browser's offer, from the bridge relay, whose plain side is offered
+        the consult line relay's plain side (``line_plain``) and follows its packets
+        (``handover``): after the transfer they come from the caller's relay instead.
+        Empty when the relay failed (the consult then ends)."""
+        try:
+            to_consulted = await self.center.media.offer(
+                call=consult.bridge, from_tag=FIRST, sdp=line_plain, webrtc=True, handover=True
+            )
+        except MediaUnavailable as exc:
+            self._give_up(consult, reason=f"media_unavailable: {exc}")
+            return ""
+        consult.offer = without_ssrc(to_consulted)  # its source changes at the transfer
+        return consult.offer
+
     async def _connect(self, call: Call, consult: Consult) -> None:
+        if consult.line and consult.bridge:  # the consulted browser answered the bridge
+            try:
+                consult.to_first = await self.center.media.answer(
+                    call=consult.bridge,
+                    from_tag=FIRST,
+                    to_tag=CONSULTED,
+                    sdp=consult.sdp,
+                    webrtc=True,
+                )
+            except MediaUnavailable as exc:
+                self._give_up(consult, reason=f"media_unavailable: {exc}")
+                return
         if consult.line:
             consult.answered = True  # the browser's line and the consulted phone talk
             return
@@ -349,7 +391,7 @@ class Consults:
                 call.browsers[consult.leg] = consult.browser
                 call.agent_remote_sdp = consult.to_first
                 call.local_sdp["agent"] = consult.offer
-                call.chained = consult.relay
+                call.chained = consult.bridge or consult.relay
                 center.spawn(self._chain(call, consult))
             else:
                 call.agent_remote_sdp = consult.sdp
@@ -414,6 +456,8 @@ class Consults:
                 if call.music is not None:
                     await call.music  # the music must have started before we stop it
                 await center.media.stop(call=call.contact_id, tag="caller")
+            if call.webrtc:  # the side faced the first agent's browser: offered plain again
+                await center.offer_for(call, webrtc=False)
             await center.media.answer(
                 call=call.contact_id,
                 from_tag="caller",
@@ -427,9 +471,13 @@ class Consults:
                 contact_id=call.contact_id,
                 data={"component": "media", "state": "consult_chain_failed", "error": str(exc)},
             )
+        if consult.bridge:  # the consult line's relay carried only the first agent's line
+            await self._delete_relay(consult.relay)
 
     async def _delete(self, consult: Consult) -> None:
         await self._delete_relay(consult.relay)
+        if consult.bridge:
+            await self._delete_relay(consult.bridge)
 
     async def _delete_relay(self, relay: str) -> None:
         with contextlib.suppress(MediaUnavailable):

@@ -26,10 +26,14 @@ the consult relay (the browser never moves); each consult is heard both ways, th
 hears the caller after the transfer and the call's capture holds both, and both relays are
 gone once a001 hangs up.
 
-Last, a supervisor on a baresip phone (2,500 Hz) listens, whispers, barges and listens again on a
+Then a supervisor on a baresip phone (2,500 Hz) listens, whispers, barges and listens again on a
 browser agent's call: the browser is rung its coach line and mixes, and in each phase the
 browser (an AnalyserNode on what the page plays), the caller (rtpengine's capture) and the
 supervisor's phone (its recording) hear exactly whom ChanSpy says.
+
+Last, a001 and a006 both on the browser (a second Chromium, its microphone at 700 Hz): a001
+consults a006 over two relays chained plain to plain and hands the caller over; each hears
+the other, a006 hears the caller after, the capture holds both, and every relay is gone.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -183,7 +187,17 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     microphone = tmp_path_factory.mktemp("microphone") / "tone.wav"
     beep(microphone, hz=BROWSER_HZ, seconds=10.0, rate=48000)  # Chromium loops it
-    args = [
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=_chromium_args(microphone), headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def _chromium_args(microphone: Path) -> list[str]:
+    """Chromium's switches for a softphone whose fake microphone plays ``microphone``."""
+    return [
         *CHROMIUM_ARGS,
         "--use-fake-ui-for-media-stream",  # allow the microphone without asking
         "--use-fake-device-for-media-stream",
@@ -194,19 +208,17 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         "--disable-features=WebRtcHideLocalIpsWithMdns",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        yield browser
-        browser.close()
 
 
-def _desk(browser: Any, url: str, *, locale: str, bypass_csp: bool = False) -> Any:
+def _desk(
+    browser: Any, url: str, *, locale: str, bypass_csp: bool = False, agent: str = "a001"
+) -> Any:
     context = browser.new_context(
         viewport={"width": 1366, "height": 1000}, locale=locale, bypass_csp=bypass_csp
     )
     page = context.new_page()
     page.goto(f"{url}/login")
-    page.fill("input[name=username]", "a001")
+    page.fill("input[name=username]", agent)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{url}/console")
@@ -835,3 +847,135 @@ def test_a_supervisor_coaches_a_browser_agent_on_its_coach_line(
         assert by_supervisor[CALLER_HZ] > 300, (name, table)
         assert by_supervisor[BROWSER_HZ] < 100 if muted else by_supervisor[BROWSER_HZ] > 300
         assert by_supervisor[SUPERVISOR_HZ] < 100, (name, table)
+
+
+def test_a_browser_agent_consults_another_browser_and_hands_the_caller_over_two_relays(
+    platform: tuple[Platform, int], chromium: Any, tmp_path: Path
+) -> None:
+    """a001 and a006 both on the browser (work from home): a001 has the caller and consults
+    a006 from the softphone. a001's consult line and a006's browser sit on two relays chained
+    plain to plain; the transfer chains the caller's relay to a006's (nobody moves). Each
+    agent hears the other while they consult, a006 hears the caller after the transfer, the
+    capture holds the caller and a006, and every relay is gone at the end. The desk passes
+    axe while consulting."""
+    from playwright.sync_api import expect
+
+    server, _ = platform
+    # a006's desk phone leaves: its browser takes a006's SIP user (the last REGISTER wins,
+    # and baresip would register again within a minute)
+    assert server.second is not None
+    server.second.stop()
+    microphone = tmp_path / "a006.wav"
+    beep(microphone, hz=CONSULTED_HZ, seconds=10.0, rate=48000)
+    other = chromium.browser_type.launch(
+        executable_path=CHROMIUM, args=_chromium_args(microphone), headless=True
+    )
+    a001, a006 = server.client("a001", PASSWORD), server.client("a006", PASSWORD)
+    caller: subprocess.Popen[bytes] | None = None
+    pages: list[Any] = []
+    relays: list[str] = []
+    try:
+        first = _desk(chromium, server.url, locale="zh-CN")  # the desk's own CSP
+        second = _desk(other, server.url, locale="en", agent="a006")
+        pages += [first, second]
+        card, card2 = first.locator("#softphone-card"), second.locator("#softphone-card")
+        expect(card).to_have_attribute("data-status", "registered", timeout=15_000)
+        expect(card2).to_have_attribute("data-status", "registered", timeout=15_000)
+        # a006 on a break (its registration made it ready); the caller reaches a001
+        _wait(
+            lambda: (
+                a006.post(
+                    "/api/live/agents/a006/state", json={"state": "not_ready", "reason": "break"}
+                ).is_success
+                and a006.get("/api/live/agents/a006").json()["state"] == "not_ready"
+            ),
+            20,
+            "a006 on a break",
+        )
+        _wait(
+            lambda: a001.get("/api/live/agents/a001").json()["state"] == "available",
+            40,
+            "a001 free after the last call",
+        )
+        timeline = [Key(0.5, "2"), Key(3.0, "2"), *answers_survey_when_asked("5", from_s=3.5)]
+        pcap = write_timeline(tmp_path / "caller.pcap", timeline)
+        script = tmp_path / "caller.xml"
+        script.write_text(
+            (HERE / "caller_ivr_queue_survey.xml").read_text().replace("__CALLER_PCAP__", str(pcap))
+        )
+        caller = subprocess.Popen(
+            sipp_command(script, server.sip_port, tmp_path, timeout_s=90),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        expect(card).to_have_attribute("data-call", "ringing", timeout=20_000)
+        first.click("#sp-answer")
+        expect(card).to_have_attribute("data-call", "talking")
+        contact = str(
+            _wait(lambda: first.locator("#desk").get_attribute("data-contact"), 10, "the call")
+        )
+        relays += [contact, f"{contact}~consult", f"{contact}~consult~browser"]
+        assert a006.post("/api/live/agents/a006/state", json={"state": "ready"}).is_success
+        first.fill("#sp-target", "a006")
+        first.click("#sp-consult")
+        expect(card2).to_have_attribute("data-call", "ringing", timeout=15_000)
+        second.click("#sp-answer")
+        expect(card2).to_have_attribute("data-call", "talking", timeout=15_000)
+        expect(card).to_have_attribute("data-consult", "talking", timeout=15_000)
+        # the desk while consulting passes axe (zh-CN, under its own CSP)
+        assert serious_violations(first, under_csp=True) == []
+        heard = {"a001 consulting": _browser_hears(first), "a006 consulted": _browser_hears(second)}
+        first.click("#sp-consult-complete")
+        expect(first.locator("#sp-call")).to_be_hidden(timeout=15_000)  # both a001's calls end
+        expect(card2).to_have_attribute("data-call", "talking")
+        _wait(lambda: not _relay_known(server, relays[1]), 10, "the consult line's relay gone")
+        recorded = _recorded_bytes(server.home)
+        heard["a006 transferred"] = _browser_hears(second)
+        _wait(lambda: _recorded_bytes(server.home) > recorded + 40_000, 15, "a006's audio")
+        transferred_at = time.time()
+        second.click("#sp-hangup")
+        expect(second.locator("#sp-call")).to_be_hidden(timeout=15_000)
+        out, err = caller.communicate(timeout=60)  # the survey, then the platform's BYE
+        assert caller.returncode == 0, out.decode()[-2000:] + err.decode()[-2000:]
+    finally:
+        if caller is not None and caller.poll() is None:
+            caller.kill()
+            caller.communicate(timeout=10)
+        a001.close()
+        a006.close()
+        for page in pages:
+            _leave(page)
+        other.close()
+
+    # each agent heard the other while consulting (not the caller); a006 the caller after
+    levels = heard["a001 consulting"]
+    assert levels[CONSULTED_HZ] > -50 and levels[CALLER_HZ] < levels[CONSULTED_HZ] - 20, heard
+    levels = heard["a006 consulted"]
+    assert levels[BROWSER_HZ] > -50 and levels[CALLER_HZ] < levels[BROWSER_HZ] - 20, heard
+    levels = heard["a006 transferred"]
+    assert levels[CALLER_HZ] > -50 and levels[BROWSER_HZ] < levels[CALLER_HZ] - 20, heard
+
+    wanted = {"consult_ended", "survey_answered", "finished", "recording_stopped"}
+
+    def logged() -> list[Any] | None:
+        rows = [r for r in server.events() if r.contact_id == contact]
+        return rows if wanted <= {r.kind for r in rows} else None
+
+    rows = _wait(logged, 45, "the call's events in the server's database")
+    kinds = [r.kind for r in rows]
+    assert "alarm" not in kinds, [r.data for r in rows if r.kind == "alarm"]
+    assert kinds.count("consult_started") == 1
+    assert [r.data["transfer"] for r in rows if r.kind == "consult_ended"] == [True]
+    [disconnected] = [r for r in rows if r.kind == "disconnected"]
+    assert disconnected.agent_id == "a006"  # the caller ended up with a006, who hung up
+    assert [relay for relay in relays if _relay_known(server, relay)] == []
+    # the caller's relay recorded the caller and, after the transfer, a006's browser
+    capture = find_pcap(server.home / "telephony/rtpengine/recordings-raw", contact)
+    assert capture is not None
+    streams = read_rtp_streams(capture)
+    after = {
+        hz: max(tone_seconds(_samples(s, since=transferred_at - 4), hz) for s in streams)
+        for hz in (CONSULTED_HZ, CALLER_HZ)
+    }
+    assert after[CONSULTED_HZ] >= 1.0 and after[CALLER_HZ] >= 1.0, after

@@ -372,18 +372,127 @@ def test_back_from_a_consult_with_a_browser_the_desk_phone_has_the_caller_again(
     asyncio.run(scenario())
 
 
-def test_a_consult_between_two_browsers_is_refused_with_the_reason() -> None:
+OTHER_BROWSER = BROWSER.replace("q7w8", "z9y8")
+
+
+async def _browser_consults_browser(rig: Rig) -> tuple[str, str, str]:
+    """a001 and a006 both on the browser softphone: a001 answers a caller and consults
+    a006. a001's consult line rings first; once up, a006's browser is rung by a second relay
+    (the bridge) offered the line relay's plain side; a006 answers."""
+    contact = await _talking_on_the_browser(rig)
+    rig.center.registration_changed("1006", None)
+    rig.center.registration_changed("1006", OTHER_BROWSER)
+    await rig.settle()
+    rig.center.consult(contact, "a006")
+    await rig.settle()
+    relay, bridge = f"{contact}~consult", f"{contact}~consult~browser"
+    assert ("dial", "cl-2", BROWSER) in rig.sip.actions
+    assert not any(a[:2] == ("dial", "cs-1") for a in rig.sip.actions)  # not before the line
+    rig.center.answered("cl-2", "v=0 a001 consult line")
+    await rig.settle()
+    # the line relay's plain side (its answer to a001's line) is offered to the bridge,
+    # whose plain side follows its packets; a006's browser is offered WebRTC by the bridge
+    offer = {"call": bridge, "from_tag": "first", "webrtc": True, "handover": True}
+    line = {"call": relay, "to_tag": "first", "sdp": "v=0 a001 consult line", "webrtc": True}
+    assert rig.media.commands.index(("answer", line)) < rig.media.commands.index(("offer", offer))
+    [dial] = [a for a in rig.sip.actions if a[:2] == ("dial", "cs-1")]
+    assert dial[2] == OTHER_BROWSER
+    assert rig.sip.offers["cs-1"] == placeholder_sdp(40004)
+    rig.center.answered("cs-1", "v=0 a006 browser")
+    await rig.settle()
+    answer = {"call": bridge, "to_tag": "consulted", "sdp": "v=0 a006 browser", "webrtc": True}
+    assert ("answer", answer) in rig.media.commands
+    assert not any(a[0] == "update" for a in rig.sip.actions)  # no browser re-INVITEd
+    return contact, relay, bridge
+
+
+def test_a_browser_agent_consults_another_and_hands_the_caller_over_the_bridge() -> None:
     rig = _consult_rig()
+    engine = _engine(rig)
 
     async def scenario() -> None:
-        contact = await _talking_on_the_browser(rig)
-        rig.center.registration_changed("1006", None)
-        rig.center.registration_changed("1006", BROWSER.replace("q7w8", "z9y8"))
-        with pytest.raises(TransferRefused, match="a consult from one browser to another"):
-            rig.center.consult(contact, "a006")
+        contact, relay, bridge = await _browser_consults_browser(rig)
+        updates = [a for a in rig.sip.actions if a[0] == "update"]
+        rig.center.end_consult(contact, transfer=True)
+        await rig.settle()
+        # a001's two calls end; nobody is re-INVITEd; the caller's relay, whose agent side
+        # spoke WebRTC to a001, is offered plain again and answered with the bridge's plain
+        # side (the fake's answer to a006's browser: port 40002), keeping the caller's ports
+        assert ("hang_up", "out-1") in rig.sip.actions and ("hang_up", "cl-2") in rig.sip.actions
+        assert [a for a in rig.sip.actions if a[0] == "update"] == updates
+        at = rig.media.commands.index(
+            (
+                "answer",
+                {
+                    "call": contact,
+                    "to_tag": "agent",
+                    "sdp": placeholder_sdp(40002),
+                    "keep_ports": True,
+                },
+            )
+        )
+        assert rig.media.commands[at - 1] == ("offer", {"call": contact, "from_tag": "caller"})
+        # the line's relay goes; the bridge carries the call
+        assert ("delete", {"call": relay}) in rig.media.commands
+        assert ("delete", {"call": bridge}) not in rig.media.commands
+        assert engine.agent_contacts("a006") == {contact: "talking"}
+        assert engine.agent_contacts("a001") == {contact: "wrap_up"}
+        # a006 holds from the browser: answered with what the bridge rang it with
+        rig.center.updated("cs-1", "v=0 a006 browser\r\na=sendonly\r\n")
+        assert rig.sip.answers[-1][0] == "cs-1"
+        assert "m=audio 40004 " in rig.sip.answers[-1][1]
+        rig.center.hung_up("cs-1")  # a006 hangs up: the survey, then the relays go
+        await rig.settle()
         rig.center.hung_up("in-1")
         await rig.settle()
         await rig.center.drain()
+        assert ("delete", {"call": contact}) in rig.media.commands
+        assert ("delete", {"call": bridge}) in rig.media.commands
+
+    asyncio.run(scenario())
+    events = _events(rig, rig.contact)
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("consult_started") == kinds.count("consult_ended") == 1
+    assert dict(events[kinds.index("consult_ended")][1])["transfer"] is True
+    [disconnected] = [e for e in rig.sink.events if e.kind.value == "disconnected"]
+    assert disconnected.agent_id == "a006"
+
+
+@pytest.mark.parametrize("ending", ["back", "consulted_hangs_up", "caller_hangs_up"])
+def test_a_consult_between_two_browsers_releases_both_relays_however_it_ends(
+    ending: str,
+) -> None:
+    rig = _consult_rig()
+    engine = _engine(rig)
+
+    async def scenario() -> None:
+        contact, relay, bridge = await _browser_consults_browser(rig)
+        answers = [c for c in rig.media.commands if c[0] == "answer" and c[1]["call"] == contact]
+        if ending == "back":
+            rig.center.end_consult(contact, transfer=False)
+        elif ending == "consulted_hangs_up":
+            rig.center.hung_up("cs-1")
+        else:
+            rig.center.hung_up("in-1")
+        await rig.settle()
+        assert ("delete", {"call": relay}) in rig.media.commands
+        assert ("delete", {"call": bridge}) in rig.media.commands
+        assert ("hang_up", "cl-2") in rig.sip.actions
+        if ending != "caller_hangs_up":
+            # a001's own call never left the caller's relay: nothing answered there again
+            assert [
+                c for c in rig.media.commands if c[0] == "answer" and c[1]["call"] == contact
+            ] == answers
+            assert rig.center.calls[contact].agent_leg == "out-1"
+            assert engine.agent_contacts("a001") == {contact: "talking"}
+            if ending == "back":
+                assert ("hang_up", "cs-1") in rig.sip.actions
+            rig.center.hung_up("in-1")
+        else:
+            assert ("hang_up", "cs-1") in rig.sip.actions
+        await rig.settle()
+        await rig.center.drain()
+        assert engine.agent_contacts("a006") == {}
 
     asyncio.run(scenario())
 
