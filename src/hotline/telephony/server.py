@@ -57,7 +57,13 @@ from hotline.telephony.media.prompts import (
     ringback,
 )
 from hotline.telephony.media.recording import find_pcap, pcap_to_wav
-from hotline.telephony.media.rtpengine import DtmfEvent, DtmfListener, NgClient, RtpengineProcess
+from hotline.telephony.media.rtpengine import (
+    DtmfEvent,
+    DtmfListener,
+    NgClient,
+    RtpengineProcess,
+    die_with_parent,
+)
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.overload import (
     Admission,
@@ -542,7 +548,10 @@ async def start_voice(options: ServerOptions, *, router: CallRouter, sink: Event
     await media.open()
     # one worker process decodes recordings, away from the loop and sippy's thread
     # ("spawn": forking a process that already runs sippy's thread could copy held locks)
-    converters = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    # (its process ends with the server's, even when the server is killed)
+    converters = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
+    )
     # spawned and warmed now, not at the first hang-up (which waited 7-11 s for it to start)
     converters.submit(_warm_up_converter)
     center = CallCenter(

@@ -462,7 +462,7 @@ class RtpengineProcess:
                 self.command(),
                 stdout=logfile,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only async-signal-safe calls
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only async-signal-safe calls
             )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
@@ -486,9 +486,13 @@ class RtpengineProcess:
             self.process.wait(timeout=5)
 
 
-def _die_with_parent() -> None:
-    # Linux: SIGTERM rtpengine when the process that started it dies, even by SIGKILL —
-    # an orphaned relay would keep playing music on hold to calls nobody controls.
+def die_with_parent() -> None:
+    """Linux: have this process SIGTERMed when the one that started it dies, even by SIGKILL.
+
+    Run in a child before it gets to work (``preexec_fn``, a process pool's
+    ``initializer``): an orphaned rtpengine would keep playing music on hold to calls nobody
+    controls, and an orphaned recording converter would wait for work for ever.
+    """
     import ctypes
 
     pr_set_pdeathsig = 1
