@@ -371,7 +371,7 @@ class Supervisions:
             mode=mode,
             leg=f"sv-{next(self._legs)}",
             started_at=self.center.clock.now(),
-            browser=call.webrtc,
+            browser=call.on_browser,  # (after a chained transfer the relay speaks plain to it)
         )
         self.by_contact[contact_id] = session
         self._by_leg[session.leg] = session

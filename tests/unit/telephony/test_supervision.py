@@ -673,3 +673,31 @@ def test_a_coach_line_ringing_when_the_call_ends_is_hung_up_and_its_relay_delete
 
     run(scenario)
     assert ended == ["call_ended"]
+
+
+def test_a_browser_agent_handed_a_caller_over_chained_relays_is_coached_on_a_coach_line() -> None:
+    """After a warm transfer to a browser agent the caller's relay speaks plain RTP (to the
+    consult relay the browser stays on): the call is still a browser agent's, so whisper and
+    barge ring the browser a coach line, never re-INVITE it onto the mixer."""
+
+    async def scenario(rig: Rig) -> None:
+        _supervised_rig(rig)
+        contact = await _connected_call(rig, phone_sdp=AGENT_PHONE_SDP)
+        call = rig.center.calls[contact]
+        # as consult.py leaves it after a chained transfer: the agent's leg a browser's,
+        # the relay's agent side offered plain
+        assert call.agent_leg is not None
+        call.webrtc, call.browsers[call.agent_leg] = False, BROWSER
+        rig.center.registration_changed("2001", "sip:2001@127.0.0.1:5090")
+        session = rig.center.supervise(contact, supervisor="boss", mode="whisper")
+        await rig.settle()
+        assert session.browser
+        rig.center.answered(session.leg, audio_sdp("127.0.0.1", [5092]))
+        await asyncio.sleep(0.05)  # (not settle: the move waits for the line's answer)
+        lines = [a for a in rig.sip.actions if a[1].startswith("sc-")]
+        assert [to for _, _, to in lines] == [BROWSER], rig.sip.actions  # the coach line
+        assert not any(a[0] == "update" and a[1] == call.agent_leg for a in rig.sip.actions)
+        rig.center.supervisions.stop(contact, by="boss")
+        await rig.settle()
+
+    run(scenario)
