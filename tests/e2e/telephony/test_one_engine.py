@@ -850,12 +850,18 @@ def test_a_supervisor_listens_whispers_and_barges_in_on_one_call_from_their_own_
         for client in (boss, a006, lead2):
             client.close()
 
-    # the supervisor heard both parties throughout, and nobody else
+    # the supervisor heard both parties throughout, and nobody else: every second of the
+    # middle half of what their phone heard (one DFT over the whole middle smears the
+    # caller's tone, whose phase jumps at late packets on its way through rtpengine and the
+    # mixer: 1,287 over six seconds in one run where each second measured 3,464-7,905)
     [supervisor_heard] = sorted(phone.heard_dir.glob("dump-*-dec.wav"))
     samples = _wav_samples([supervisor_heard])
-    levels = _levels(samples[len(samples) // 4 : 3 * len(samples) // 4])
-    assert levels[CALLER_HZ] > 1500 and levels[AGENT_HZ] > 1500, levels
-    assert levels[700.0] < 100 and levels[SUPERVISOR_HZ] < 100, levels
+    middle = samples[len(samples) // 4 : 3 * len(samples) // 4]
+    seconds = [_levels(middle[at : at + 8000]) for at in range(0, len(middle) - 7999, 8000)]
+    assert len(seconds) >= 3, len(samples)
+    for levels in seconds:
+        assert levels[CALLER_HZ] > 1500 and levels[AGENT_HZ] > 1500, seconds
+        assert levels[700.0] < 100 and levels[SUPERVISOR_HZ] < 100, seconds
 
     def closed() -> list[np.ndarray] | None:
         try:  # once the call is over, a001's phone has closed its files
