@@ -24,9 +24,8 @@ export HOTLINE_E2E=1
 # Most of the suite's time is spent waiting on real peers (SIP calls, browsers, servers), so it
 # runs on several workers (pytest-xdist): a module's tests stay together, the timing-bound
 # ones (telephony end to end, node takeover) run one after another on one worker (the
-# scheduler in conftest.py, which hands those groups out first, then the end-to-end and
-# integration modules, the unit tests and doctests last), and each worker has its own
-# PostgreSQL database (tests/conftest.py). HOTLINE_TEST_WORKERS=0 runs it in one process.
+# scheduler in conftest.py), and each worker has its own PostgreSQL database
+# (tests/conftest.py). HOTLINE_TEST_WORKERS=0 runs it in one process.
 workers=${HOTLINE_TEST_WORKERS:-3}
 echo "== pytest on ${workers} workers (SQLite and PostgreSQL at ${HOTLINE_TEST_POSTGRES_URL})"
 .venv/bin/pytest -q -p no:cacheprovider -n "$workers" --durations=25 "$@"
