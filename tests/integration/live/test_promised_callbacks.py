@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -45,9 +46,9 @@ def _driver(factory: sessionmaker[Session], *, resume: bool) -> LiveDriver:
     )
 
 
-async def _until(condition: object, timeout_s: float = 5.0) -> None:
+async def _until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)
 

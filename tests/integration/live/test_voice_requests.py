@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,7 @@ def test_a_request_is_claimed_once_by_the_node_that_can_carry_it_and_never_left_
 class _Center:
     """A voice node's call center as requests use it: phones registered, calls carried."""
 
-    def __init__(self, agents: set[str], calls: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, agents: Iterable[str], calls: Iterable[str] = ()) -> None:
         self.phone_of = {agent: f"sip:{agent}@127.0.0.1" for agent in agents}
         self.calls: dict[str, Any] = dict.fromkeys(calls)
         self.dialled: list[tuple[str, str]] = []

@@ -1,4 +1,5 @@
-"""A voice server's helper processes end with it, even when it is killed (SIGKILL)."""
+"""A voice server's helper processes end with it, even when it is killed (SIGKILL) (Linux's
+prctl, as everything here runs on Debian)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-
-import pytest
 
 PARENT = """
 import multiprocessing, os, time
@@ -50,7 +49,6 @@ def _worker_after_parent_killed(tmp_path: Path, initializer: str) -> int:
     return worker
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_a_recording_converter_ends_when_the_server_that_started_it_is_killed(
     tmp_path: Path,
 ) -> None:
@@ -61,7 +59,6 @@ def test_a_recording_converter_ends_when_the_server_that_started_it_is_killed(
     assert not _running(worker), f"converter {worker} outlived its killed server"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_without_it_the_worker_is_orphaned(tmp_path: Path) -> None:
     """The control: the same pool without the initializer leaves its worker running."""
     worker = _worker_after_parent_killed(tmp_path, "None")
