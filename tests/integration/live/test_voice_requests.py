@@ -89,7 +89,12 @@ def test_a_request_is_claimed_once_by_the_node_that_can_carry_it_and_never_left_
     assert claim("node-a", {"a001"}, {"c1"}) == []
     assert claim("node-b", {"a001"}, {"c1"}) == []
     assert _state(db_session, dial)[:2] == ("claimed", "node-a")
-    # Only the node that claimed it answers it.
+    # Only the node that claimed it begins it, and only the node placing it answers it.
+    assert not voice_requests.finish(db_session, dial, node_id="node-a", ok=True, result={})
+    assert not voice_requests.begin(db_session, dial, node_id="node-b")
+    assert voice_requests.begin(db_session, dial, node_id="node-a")
+    assert not voice_requests.begin(db_session, dial, node_id="node-a")  # once
+    assert _state(db_session, dial)[:2] == ("placing", "node-a")
     assert not voice_requests.finish(db_session, dial, node_id="node-b", ok=True, result={})
     assert voice_requests.finish(
         db_session, dial, node_id="node-a", ok=True, result={"contact_id": "o-1"}
@@ -107,12 +112,24 @@ def test_a_request_is_claimed_once_by_the_node_that_can_carry_it_and_never_left_
     assert "within 0.01 s" in result["detail"]
     assert _state(db_session, transfer)[0] == "claimed"  # node B is alive: it stays claimed
 
-    # Node B dies (its heartbeat lapses): its claimed request fails, its late answer is refused.
+    # Node B dies (its heartbeat lapses) before it began the transfer: the request goes back
+    # to pending for another node, its claim time starting again; node B can begin nothing.
     voice_nodes.stopped(session_factory, "node-b")
+    assert voice_requests.expire(db_session, partition="hefei", claim_s=60.0) == 1
+    assert _state(db_session, transfer) == ("pending", None, None)
+    back = voice_requests.outcome(db_session, transfer)
+    assert back is not None and back.retries == 1 and back.waiting_s < back.age_s
+    assert not voice_requests.begin(db_session, transfer, node_id="node-b")
+    assert claim("node-a", set(), {"c1"}) == [transfer]  # node A carries the call now
+    assert voice_requests.begin(db_session, transfer, node_id="node-a")
+    # Node A dies while placing it: it may have moved the call, so it is not retried but
+    # fails, and node A's late answer is refused.
+    voice_nodes.stopped(session_factory, "node-a")
     assert voice_requests.expire(db_session, partition="hefei", claim_s=60.0) == 1
     state, _, result = _state(db_session, transfer)
     assert state == "failed" and result["reason"] == "voice_node_lost"
-    assert not voice_requests.finish(db_session, transfer, node_id="node-b", ok=True, result={})
+    assert voice_requests.outcome(db_session, transfer).retries == 1  # type: ignore[union-attr]
+    assert not voice_requests.finish(db_session, transfer, node_id="node-a", ok=True, result={})
 
     # A node declared lost claims nothing, even what it could carry out.
     late = _submit(db_session, voice_requests.DIAL, "a003")
@@ -123,6 +140,60 @@ def test_a_request_is_claimed_once_by_the_node_that_can_carry_it_and_never_left_
     )
     assert asyncio.run(poller.step()) == 0
     assert _state(db_session, late)[0] == "pending"
+
+
+@pytest.mark.parametrize("first", ["desk", "node"])
+def test_a_desk_that_stops_waiting_and_a_node_that_begins_late_are_one_or_the_other(
+    first: str,
+    session_factory: sessionmaker[Session],
+    db_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The desk's wait ends (:func:`voice_requests.give_up`) between a node's claim and its
+    ``placing`` (:func:`voice_requests.begin`): whichever conditional UPDATE comes first wins
+    and the other changes nothing — the desk told ``voice_node_silent`` gets no call, and a
+    node that began first has its call answered to the desk."""
+    voice_nodes.register(
+        session_factory, node_id="node-a", name="node-a", partition="hefei", sip="", ttl_s=30.0
+    )
+    request_id = _submit(db_session, voice_requests.DIAL, "a001")
+    begin = voice_requests.begin
+    desk: list[bool] = []
+
+    def desk_gives_up() -> None:
+        with session_factory() as session:
+            desk.append(voice_requests.give_up(session, request_id, waited_s=13.0))
+            session.commit()
+
+    def racing_begin(session: Session, claimed: int, *, node_id: str) -> bool:
+        # The poller claimed the row (committed); the desk's wait ends now, or just after.
+        if first == "desk":
+            desk_gives_up()
+        began = begin(session, claimed, node_id=node_id)
+        if first == "node":
+            session.commit()
+            desk_gives_up()
+        return began
+
+    monkeypatch.setattr(voice_requests, "begin", racing_begin)
+    center = _Center({"a001"})
+    poller = VoiceRequestPoller(
+        center, session_factory, node_id="node-a", partition="hefei", heartbeat_s=30
+    )
+    assert asyncio.run(poller.step()) == 1  # claimed either way
+    state, claimed_by, result = _state(db_session, request_id)
+    if first == "desk":
+        assert desk == [True] and center.dialled == []  # nothing placed late
+        assert state == "failed" and result["reason"] == "voice_node_silent", result
+        assert "nothing was placed" in result["detail"]
+    else:
+        assert desk == [False] and center.dialled == [("a001", "13800000000")]
+        assert (state, claimed_by, result) == ("done", "node-a", {"contact_id": "o-1"})
+    # A request no node claimed fails no_voice_node when the desk stops waiting.
+    unclaimed = _submit(db_session, voice_requests.DIAL, "a009")
+    assert voice_requests.give_up(db_session, unclaimed, waited_s=13.0)
+    db_session.commit()
+    assert _state(db_session, unclaimed)[2]["reason"] == "no_voice_node"
 
 
 class _Center:
@@ -159,7 +230,7 @@ def committed(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
             for table, last in before.items():
                 session.execute(delete(table).where(table.id > last))
             session.execute(delete(AuthSession).where(AuthSession.username == "vr-a001"))
-            session.execute(delete(VoiceNodeRow).where(VoiceNodeRow.name == "voice-t"))
+            session.execute(delete(VoiceNodeRow).where(VoiceNodeRow.name.like("voice-%")))
             session.execute(delete(User).where(User.username == "vr-a001"))
             session.commit()
 
