@@ -361,6 +361,19 @@ def outcome(session: Session, request_id: int) -> Outcome | None:
     )
 
 
+def live_partitions(session: Session) -> list[str]:
+    """The partitions that have a live voice node (heartbeat current, not declared lost),
+    sorted."""
+    now = database_now(session)
+    return sorted(
+        session.scalars(
+            select(VoiceNodeRow.partition)
+            .where(VoiceNodeRow.lost_at.is_(None), VoiceNodeRow.expires_at >= now)
+            .distinct()
+        )
+    )
+
+
 def carried_leg(session: Session, contact_id: str) -> tuple[str | None, str | None] | None:
     """The agent and stage of a call a live voice node carries (``None``: no node does)."""
     row = session.execute(

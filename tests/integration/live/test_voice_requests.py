@@ -15,6 +15,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.events import Channel, Event, EventKind
 from hotline.core.settings import Settings
+from hotline.live.driver import LiveDriver, attach
 from hotline.live.log_board import LogBoard
 from hotline.store import voice_nodes, voice_requests
 from hotline.store.db import make_session_factory, writing
@@ -340,3 +342,105 @@ def test_a_web_nodes_desk_dials_and_transfers_out_through_a_voice_node(
             "voice.transfer_out",
             "voice.dial",
         ]
+
+
+def _run_poller(poller: VoiceRequestPoller) -> tuple[threading.Thread, Any]:
+    """Run a voice node's poller in a thread of its own; return it and what stops it."""
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(poller.run(stop),))
+    thread.start()
+
+    def stopping() -> None:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)
+        loop.close()
+
+    return thread, stopping
+
+
+def test_a_dial_whose_node_dies_before_placing_it_goes_to_another_node_within_the_wait(
+    committed: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The one-process server without a voice server (an engine in process, no ``--sip``):
+    503 while no voice node is live; then a dial claimed by node U, which dies before it
+    places it, goes back to pending and is placed once by node V, where the phone is
+    registered too — within the desk's one wait."""
+    with committed() as session:
+        add_users(session, (("vr-a001", ["agent"], "a001"),))
+    app = create_app(
+        settings=Settings(home=tmp_path, secret_key="test-secret"),
+        session_factory=committed,
+        center=load_center(SAMPLE),
+    )
+    attach(app, LiveDriver(center=load_center(SAMPLE), honour_hours=False))
+    survivor = _Center({"a001"})
+    stops: list[Any] = []
+    try:
+        with TestClient(app) as client, ThreadPoolExecutor(1) as desk:
+            token = client.post(
+                "/api/auth/login", json={"username": "vr-a001", "password": PASSWORD}
+            ).json()["token"]
+            me = {"authorization": f"Bearer {token}"}
+            dial = "/api/live/agents/a001/dial"
+            with committed() as session:
+                assert voice_requests.live_partitions(session) == [], "a node left live"
+            no_node = client.post(dial, json={"number": "13800000000"}, headers=me)
+            assert no_node.status_code == 503, no_node.text
+            for node in ("voice-u", "voice-v"):
+                voice_nodes.register(
+                    committed, node_id=node, name=node, partition="hefei", sip="", ttl_s=30.0
+                )
+            started = time.monotonic()
+            answer = desk.submit(client.post, dial, json={"number": "13800000000"}, headers=me)
+
+            def pending() -> int | None:
+                with committed() as session:
+                    return session.scalar(
+                        select(VoiceRequestRow.id).where(
+                            VoiceRequestRow.state == "pending",
+                            VoiceRequestRow.requested_by == "vr-a001",
+                        )
+                    )
+
+            request_id = _until(pending, "the desk's request written")
+            # Node U claims it (in its heartbeat's transaction, as its poller does) and dies
+            # before it begins placing it: its heartbeat stops.
+            with writing(committed()) as session:
+                assert voice_nodes.beat(session, "voice-u", ttl_s=30.0)
+                got = voice_requests.claim_for(
+                    session, partition="hefei", node_id="voice-u", agents={"a001"}, calls=()
+                )
+                session.commit()
+            assert [r.id for r in got] == [request_id]
+            voice_nodes.stopped(committed, "voice-u")
+            # Node V, where the phone is registered too, polls from now on.
+            node_v = VoiceRequestPoller(
+                survivor, committed, node_id="voice-v", partition="hefei", heartbeat_s=30,
+                poll_s=0.05,
+            )  # fmt: skip
+            stops.append(_run_poller(node_v)[1])
+            placed = answer.result(timeout=30)
+            took = time.monotonic() - started
+            assert placed.status_code == 201, placed.text
+            assert placed.json()["contact_id"] == "o-1"
+            print(f"a dial retried on node V after node U died answered in {took:.2f} s")
+            assert took < voice_requests.CLAIM_S + 10.0
+    finally:
+        for stopping in stops:
+            stopping()
+    assert survivor.dialled == [("a001", "13800000000")]  # placed once, by node V
+    with committed() as session:
+        row = session.get(VoiceRequestRow, request_id)
+        assert row is not None
+        assert (row.state, row.claimed_by, row.retries) == ("done", "voice-v", 1)
+        assert voice_requests.begin(session, request_id, node_id="voice-u") is False
+
+
+def _until(condition: Any, what: str, timeout_s: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"{what}: not within {timeout_s} s")

@@ -17,6 +17,10 @@ places nothing it could not first mark ``placing`` (:func:`voice_requests.begin`
 told ``voice_node_silent`` never gets the call, and one whose request a node began hears that
 node's answer. A request whose node died before it began goes back to ``pending`` and is
 claimed by another node through which the phone is registered, within the same wait.
+
+The one-process server started without a voice server (``hotline serve`` without ``--sip``)
+asks the voice nodes the same way when its database has live ones
+(:func:`voice_node_partition`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy.orm import Session
 from hotline.identity import audit
 from hotline.store import voice_requests
 from hotline.store.db import reading, writing
+from hotline.web.access import current_center
 
 #: How often the request's answer is looked for (s).
 POLL_S = 0.05
@@ -141,6 +146,22 @@ async def through_voice_node(
                     request_id,
                 )
         await asyncio.sleep(POLL_S)
+
+
+def voice_node_partition(request: Request, session: Session, agent_id: str) -> str | None:
+    """On the one-process server without a voice server (no ``--sip``): the partition whose
+    live voice nodes to ask for ``agent_id`` — the agent's site when it has live voice nodes,
+    else the one partition that has; ``None`` (this server takes no phone calls) when this
+    server has a voice server, no voice node is live, or several partitions have live nodes
+    and none is the agent's site."""
+    if getattr(request.app.state, "voice", None) is not None:
+        return None
+    live = voice_requests.live_partitions(session)
+    center = current_center(request)
+    site = center.agent_sites().get(agent_id) if center is not None else None
+    if site is not None and site in live:
+        return site
+    return live[0] if len(live) == 1 else None
 
 
 def _outcome(factory: Any, request_id: int) -> voice_requests.Outcome | None:
