@@ -444,3 +444,55 @@ def _until(condition: Any, what: str, timeout_s: float = 10.0) -> Any:
             return found
         time.sleep(0.02)
     raise AssertionError(f"{what}: not within {timeout_s} s")
+
+
+def test_desks_giving_up_while_a_node_polls_never_leave_a_call_placed_after_a_failure(
+    committed: sessionmaker[Session],
+) -> None:
+    """The race for real: a node polling every 10 ms in its own thread and connection, and a
+    desk that gives each of 12 dials up after 0-33 ms. Whatever the timing, a request is
+    either failed by the desk (and never dialled) or begun by the node (and dialled once,
+    answered done)."""
+    voice_nodes.register(
+        committed, node_id="voice-r", name="voice-r", partition="hefei", sip="", ttl_s=30.0
+    )
+    center = _Center({"a001"})
+    poller = VoiceRequestPoller(
+        center, committed, node_id="voice-r", partition="hefei", heartbeat_s=30, poll_s=0.01
+    )
+    _, stopping = _run_poller(poller)
+    gave_up: dict[int, bool] = {}
+    try:
+        for index in range(12):
+            with writing(committed()) as session:
+                request_id = _submit(
+                    session, voice_requests.DIAL, "a001", number=f"138000001{index:02d}"
+                )
+            time.sleep(0.003 * index)
+            with writing(committed()) as session:
+                gave_up[request_id] = voice_requests.give_up(session, request_id, waited_s=1.0)
+                session.commit()
+
+        def settled() -> list[VoiceRequestRow] | None:
+            with committed() as session:
+                rows = list(
+                    session.scalars(select(VoiceRequestRow).where(VoiceRequestRow.id.in_(gave_up)))
+                )
+            return rows if all(r.state in ("done", "failed") for r in rows) else None
+
+        rows = _until(settled, "every request settled")
+    finally:
+        stopping()
+    dialled = [number for _, number in center.dialled]
+    assert len(dialled) == len(set(dialled))  # each at most once
+    by_number = {r.number: r for r in rows}
+    for row in rows:
+        assert (row.state == "done") == (row.number in dialled), (row.id, row.state, row.result)
+        assert (row.state == "failed") == gave_up[row.id], (row.id, row.state, row.result)
+        if row.state == "failed":
+            assert row.result is not None
+            assert row.result["reason"] in ("no_voice_node", "voice_node_silent"), row.result
+    assert set(dialled) <= set(by_number)
+    counts = {s: sum(r.state == s for r in rows) for s in ("done", "failed")}
+    silent = sum(r.state == "failed" and r.claimed_by is not None for r in rows)
+    print(f"12 dials raced: {counts}, {silent} failed after the node's claim")
