@@ -37,6 +37,7 @@ from hotline.store.models.voice_nodes import VoiceNodeRow
 from hotline.store.models.voice_requests import VoiceRequestRow
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.voice_requests import VoiceRequestPoller
+from hotline.web.api.live import voice_requests as web_voice_requests
 from hotline.web.app import create_app
 from tests.integration.live.conftest import PASSWORD, SAMPLE, add_users
 
@@ -360,12 +361,14 @@ def _run_poller(poller: VoiceRequestPoller) -> tuple[threading.Thread, Any]:
 
 
 def test_a_dial_whose_node_dies_before_placing_it_goes_to_another_node_within_the_wait(
-    committed: sessionmaker[Session], tmp_path: Path
+    committed: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The one-process server without a voice server (an engine in process, no ``--sip``):
     503 while no voice node is live; then a dial claimed by node U, which dies before it
     places it, goes back to pending and is placed once by node V, where the phone is
-    registered too — within the desk's one wait."""
+    registered too — within the desk's one wait. Then the desk's wait ending before a node
+    begins its claim (409 ``voice_node_silent``, never placed), and after it began
+    (``placing_unconfirmed`` once ``PLACING_S`` more has passed)."""
     with committed() as session:
         add_users(session, (("vr-a001", ["agent"], "a001"),))
     app = create_app(
@@ -426,6 +429,41 @@ def test_a_dial_whose_node_dies_before_placing_it_goes_to_another_node_within_th
             assert placed.json()["contact_id"] == "o-1"
             print(f"a dial retried on node V after node U died answered in {took:.2f} s")
             assert took < voice_requests.CLAIM_S + 10.0
+            stops.pop()()  # node V stops polling (it stays live): the test claims for it
+
+            # The desk's wait ends (shortened here) before node V begins its claim: 409
+            # voice_node_silent, and node V can begin nothing after it.
+            monkeypatch.setattr(voice_requests, "CLAIM_S", 1.0)  # time to claim under load
+            monkeypatch.setattr(web_voice_requests, "ANSWER_S", 0.3)
+            monkeypatch.setattr(web_voice_requests, "PLACING_S", 0.3)
+
+            def claimed_by_v(begin: bool) -> int:
+                found = _until(pending, "the desk's next request written")
+                with writing(committed()) as session:
+                    claim = voice_requests.claim(session, found, node_id="voice-v")
+                    assert claim and (not begin or voice_requests.begin(
+                        session, found, node_id="voice-v"
+                    ))  # fmt: skip
+                    session.commit()
+                return int(found)
+
+            answer = desk.submit(client.post, dial, json={"number": "13800000002"}, headers=me)
+            silent_id = claimed_by_v(begin=False)
+            silent = answer.result(timeout=30)
+            assert silent.status_code == 409, silent.text
+            assert silent.json()["reason"] == "voice_node_silent", silent.text
+            with writing(committed()) as session:
+                assert not voice_requests.begin(session, silent_id, node_id="voice-v")
+            # Node V began it and says nothing more: the desk waits PLACING_S longer, then
+            # hears that the call may still ring — not that it failed.
+            started = time.monotonic()
+            answer = desk.submit(client.post, dial, json={"number": "13800000003"}, headers=me)
+            claimed_by_v(begin=True)
+            unconfirmed = answer.result(timeout=30)
+            took = time.monotonic() - started
+            assert unconfirmed.status_code == 409, unconfirmed.text
+            assert unconfirmed.json()["reason"] == "placing_unconfirmed", unconfirmed.text
+            assert took >= 1.5, took  # the claim and answer windows, then PLACING_S
     finally:
         for stopping in stops:
             stopping()
@@ -435,6 +473,10 @@ def test_a_dial_whose_node_dies_before_placing_it_goes_to_another_node_within_th
         assert row is not None
         assert (row.state, row.claimed_by, row.retries) == ("done", "voice-v", 1)
         assert voice_requests.begin(session, request_id, node_id="voice-u") is False
+        audited = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.actor == "vr-a001").order_by(AuditEntry.id)
+        ).all()
+        assert [a for a in audited if a == "voice.dial"] == ["voice.dial"] * 3
 
 
 def _until(condition: Any, what: str, timeout_s: float = 10.0) -> Any:

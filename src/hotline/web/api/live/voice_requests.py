@@ -79,11 +79,12 @@ async def through_voice_node(
     agent_id: str,
     number: str,
     contact_id: str | None = None,
-    answer_s: float = ANSWER_S,
+    answer_s: float | None = None,
 ) -> dict[str, Any]:
     """Ask the partition's voice nodes to carry out ``kind`` and wait for the answer; return
     its result (``{"contact_id": …}``); raise :class:`VoiceRequestFailed` when it failed."""
     claim_s = voice_requests.CLAIM_S
+    answer_s = ANSWER_S if answer_s is None else answer_s
     request_id = voice_requests.submit(
         session,
         partition=partition,
