@@ -158,7 +158,8 @@ def claim_and_read(session_factory: sessionmaker[Session], lease: Lease) -> list
         fence(session, lease)
         voice_nodes.claim_lapsed(session, partition=lease.partition, epoch=lease.epoch)
         lost = voice_nodes.unlogged(session, partition=lease.partition)
-        # Desks' requests a dead node had claimed (or no node took) fail: none stays pending.
+        # Desks' requests a dead node had claimed go back to pending (another node takes
+        # them), those it was placing or no node took fail: none stays pending.
         voice_requests.expire(session, partition=lease.partition, claim_s=voice_requests.CLAIM_S)
         session.commit()
     return lost

@@ -10,11 +10,19 @@ As with the partition lease and voice nodes' heartbeats, every decision is one c
   node's transaction that first renews its heartbeat (a node declared lost claims nothing);
   on PostgreSQL the node reads the pending rows ``FOR UPDATE SKIP LOCKED``, so two nodes
   polling at once never wait on each other's rows, and the ``UPDATE`` makes it once either way;
-* :func:`expire` fails a row nobody claimed within ``claim_s`` (``no_voice_node``: no live
-  node has the agent's phone registered, or carries the call) and a claimed row whose node
-  has died (``voice_node_lost``: its heartbeat lapsed before it answered), so nothing is left
-  pending; the web node waiting for the answer runs it, and so does every voice node's poll;
-* :func:`finish` answers only a row still claimed by the node that answers.
+* before it dials, the node moves its claimed row to ``placing`` (:func:`begin`: ``… WHERE
+  state = 'claimed' AND claimed_by = ?``) and dials only if that changed the row; a web node
+  that stops waiting fails the row (:func:`give_up`: ``… WHERE state = 'pending'``, then
+  ``… WHERE state = 'claimed'``): one of the two wins, so a desk told ``voice_node_silent``
+  never gets the call placed late, and a row already ``placing`` is waited for;
+* :func:`expire` fails a row nobody claimed within ``claim_s`` of its (last) ``pending``
+  (``no_voice_node``: no live node has the agent's phone registered, or carries the call);
+  a row claimed by a node that has died (its heartbeat lapsed, or the owner declared it
+  lost) before it began placing it goes back to ``pending`` (``retries`` + 1) for another
+  node; one that died while ``placing`` fails (``voice_node_lost``: it may have rung the
+  phone, so it is not placed twice). The web node waiting for the answer runs it, and so do
+  every voice node's poll and the owner's voice-node check;
+* :func:`finish` answers only a row its node is placing.
 
 >>> from hotline.store.db import make_engine, make_session_factory
 >>> from hotline.store.migrate import upgrade
@@ -36,7 +44,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
@@ -47,7 +55,7 @@ DIAL = "dial"
 TRANSFER_OUT = "transfer_out"
 KINDS = (DIAL, TRANSFER_OUT)
 
-PENDING, CLAIMED, DONE, FAILED = "pending", "claimed", "done", "failed"
+PENDING, CLAIMED, PLACING, DONE, FAILED = "pending", "claimed", "placing", "done", "failed"
 
 #: How long a request may wait for a voice node to claim it before it fails (s).
 CLAIM_S = 3.0
@@ -56,6 +64,8 @@ CLAIM_S = 3.0
 NO_VOICE_NODE = "no_voice_node"
 VOICE_NODE_LOST = "voice_node_lost"
 REFUSED = "refused"
+#: The desk stopped waiting before a node began carrying the request out (nothing placed).
+SILENT = "voice_node_silent"
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,10 @@ class Outcome:
     result: dict[str, Any] | None
     #: Seconds since it was made (on the database's clock).
     age_s: float
+    #: Seconds since it last became ``pending`` (made, or back after its node died).
+    waiting_s: float = 0.0
+    #: How often it went back to ``pending`` after its node died.
+    retries: int = 0
 
 
 def _changed(result: Any) -> int:
@@ -179,11 +193,11 @@ def claim_for(
     return [r for r in mine if claim(session, r.id, node_id=node_id)]
 
 
-def finish(
-    session: Session, request_id: int, *, node_id: str, ok: bool, result: dict[str, Any]
-) -> bool:
-    """Answer a request this node claimed (``done`` or ``failed`` with ``result``); ``False``
-    when it is no longer this node's (it was failed meanwhile: the node was declared lost)."""
+def begin(session: Session, request_id: int, *, node_id: str) -> bool:
+    """Mark a request this node claimed ``placing``, just before it dials or transfers;
+    ``False`` (carry nothing out) when it is not this node's claim any more: the desk stopped
+    waiting (:func:`give_up`), or the node was taken for dead and the request went back to
+    ``pending`` (:func:`expire`), perhaps to another node."""
     now = database_now(session)
     return bool(
         _changed(
@@ -194,6 +208,69 @@ def finish(
                     VoiceRequestRow.state == CLAIMED,
                     VoiceRequestRow.claimed_by == node_id,
                 )
+                .values(state=PLACING, placing_at=now)
+            )
+        )
+    )
+
+
+def give_up(session: Session, request_id: int, *, waited_s: float) -> bool:
+    """The desk stops waiting: fail the request unless a node has begun placing it (or
+    answered); ``True`` when this failed it — then no node will carry it out.
+
+    A ``pending`` row fails ``no_voice_node``, a ``claimed`` one ``voice_node_silent``; each
+    is one conditional ``UPDATE``, so a node's :func:`begin` comes either before (this
+    changes nothing: the desk waits for the node's answer) or after (it changes nothing:
+    the node dials nothing)."""
+    now = database_now(session)
+    unclaimed = _changed(
+        session.execute(
+            update(VoiceRequestRow)
+            .where(VoiceRequestRow.id == request_id, VoiceRequestRow.state == PENDING)
+            .values(
+                state=FAILED,
+                finished_at=now,
+                result={
+                    "reason": NO_VOICE_NODE,
+                    "detail": f"no voice node took the request within {waited_s:g} s",
+                },
+            )
+        )
+    )
+    silent = _changed(
+        session.execute(
+            update(VoiceRequestRow)
+            .where(VoiceRequestRow.id == request_id, VoiceRequestRow.state == CLAIMED)
+            .values(
+                state=FAILED,
+                finished_at=now,
+                result={
+                    "reason": SILENT,
+                    "detail": f"the voice node took the request but did not begin it within "
+                    f"{waited_s:g} s; nothing was placed",
+                },
+            )
+        )
+    )
+    return bool(unclaimed + silent)
+
+
+def finish(
+    session: Session, request_id: int, *, node_id: str, ok: bool, result: dict[str, Any]
+) -> bool:
+    """Answer a request this node is placing (``done`` or ``failed`` with ``result``);
+    ``False`` when it is no longer this node's (it was failed meanwhile: the node was declared
+    lost)."""
+    now = database_now(session)
+    return bool(
+        _changed(
+            session.execute(
+                update(VoiceRequestRow)
+                .where(
+                    VoiceRequestRow.id == request_id,
+                    VoiceRequestRow.state == PLACING,
+                    VoiceRequestRow.claimed_by == node_id,
+                )
                 .values(state=DONE if ok else FAILED, result=result, finished_at=now)
             )
         )
@@ -201,16 +278,19 @@ def finish(
 
 
 def expire(session: Session, *, partition: str, claim_s: float) -> int:
-    """Fail the requests nobody claimed within ``claim_s`` and those claimed by a node whose
-    heartbeat has lapsed (or that was declared lost); return how many."""
+    """Fail the requests nobody claimed within ``claim_s`` of becoming ``pending``; put back
+    to ``pending`` those claimed by a node that died (its heartbeat lapsed, or it was declared
+    lost) before it began placing them, and fail those it was placing; return how many rows
+    this changed."""
     now = database_now(session)
+    waiting_since = func.coalesce(VoiceRequestRow.pending_at, VoiceRequestRow.created_at)
     unclaimed = _changed(
         session.execute(
             update(VoiceRequestRow)
             .where(
                 VoiceRequestRow.partition == partition,
                 VoiceRequestRow.state == PENDING,
-                VoiceRequestRow.created_at < now - claim_s,
+                waiting_since < now - claim_s,
             )
             .values(
                 state=FAILED,
@@ -226,7 +306,7 @@ def expire(session: Session, *, partition: str, claim_s: float) -> int:
     dead = select(VoiceNodeRow.id).where(
         (VoiceNodeRow.expires_at < now) | VoiceNodeRow.lost_at.is_not(None)
     )
-    lost = _changed(
+    retried = _changed(
         session.execute(
             update(VoiceRequestRow)
             .where(
@@ -235,16 +315,33 @@ def expire(session: Session, *, partition: str, claim_s: float) -> int:
                 VoiceRequestRow.claimed_by.in_(dead),
             )
             .values(
+                state=PENDING,
+                claimed_by=None,
+                claimed_at=None,
+                pending_at=now,
+                retries=VoiceRequestRow.retries + 1,
+            )
+        )
+    )
+    lost = _changed(
+        session.execute(
+            update(VoiceRequestRow)
+            .where(
+                VoiceRequestRow.partition == partition,
+                VoiceRequestRow.state == PLACING,
+                VoiceRequestRow.claimed_by.in_(dead),
+            )
+            .values(
                 state=FAILED,
                 finished_at=now,
                 result={
                     "reason": VOICE_NODE_LOST,
-                    "detail": "the voice node that took the request stopped before it answered",
+                    "detail": "the voice node that was placing the call stopped before it answered",
                 },
             )
         )
     )
-    return unclaimed + lost
+    return unclaimed + retried + lost
 
 
 def outcome(session: Session, request_id: int) -> Outcome | None:
@@ -252,12 +349,28 @@ def outcome(session: Session, request_id: int) -> Outcome | None:
     row = session.get(VoiceRequestRow, request_id)
     if row is None:
         return None
+    now = database_now(session)
     return Outcome(
         id=row.id,
         state=row.state,
         claimed_by=row.claimed_by,
         result=dict(row.result) if row.result is not None else None,
-        age_s=database_now(session) - row.created_at,
+        age_s=now - row.created_at,
+        waiting_s=now - (row.pending_at if row.pending_at is not None else row.created_at),
+        retries=int(row.retries or 0),
+    )
+
+
+def live_partitions(session: Session) -> list[str]:
+    """The partitions that have a live voice node (heartbeat current, not declared lost),
+    sorted."""
+    now = database_now(session)
+    return sorted(
+        session.scalars(
+            select(VoiceNodeRow.partition)
+            .where(VoiceNodeRow.lost_at.is_(None), VoiceNodeRow.expires_at >= now)
+            .distinct()
+        )
     )
 
 

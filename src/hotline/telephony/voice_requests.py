@@ -6,12 +6,15 @@ becomes a row in ``voice_requests`` (:mod:`hotline.store.voice_requests`). Each 
 every ``poll_s`` it looks for pending requests (a read) and, when there are some, claims —
 in one transaction that first renews its heartbeat (a node declared lost claims nothing) —
 those it can carry out: a dial for an agent whose phone is registered through this node, a
-transfer of a call this node carries. It carries each out on its own call center (the same
-:meth:`CallCenter.originate` and :meth:`CallCenter.transfer_out` the one-process server's
-routes call) and answers it: the contact id, or the reason it refused. Once a second it also
-fails, on the database's clock, the requests no node claimed in time and those claimed by a
-node that died (:func:`voice_requests.expire`), so nothing stays pending when no web node
-waits any more.
+transfer of a call this node carries. Before it carries one out it marks it ``placing``
+(:func:`voice_requests.begin`, a conditional ``UPDATE``) and carries it out only if that
+succeeded — a desk that stopped waiting meanwhile, or a request put back for another node
+because this one was taken for dead, is left alone. It carries each out on its own call
+center (the same :meth:`CallCenter.originate` and :meth:`CallCenter.transfer_out` the
+one-process server's routes call) and answers it: the contact id, or the reason it refused.
+Once a second it also runs :func:`voice_requests.expire` on the database's clock (requests
+no node claimed in time fail, those of a node that died go back to ``pending`` or fail), so
+nothing stays pending when no web node waits any more.
 """
 
 from __future__ import annotations
@@ -107,6 +110,18 @@ class VoiceRequestPoller:
             session.commit()
         return mine
 
+    def _begin(self, request: Request) -> bool:
+        with writing(self.session_factory()) as session:
+            began = voice_requests.begin(session, request.id, node_id=self.node_id)
+            session.commit()
+        if not began:
+            log.warning(
+                "voice request %d is not this node's any more (the desk stopped waiting, or "
+                "it went to another node): not carried out",
+                request.id,
+            )
+        return began
+
     def _finish(self, request: Request, *, ok: bool, result: dict[str, Any]) -> None:
         with writing(self.session_factory()) as session:
             if not voice_requests.finish(
@@ -129,10 +144,12 @@ class VoiceRequestPoller:
             return False, {"reason": voice_requests.REFUSED, "detail": str(refused)}
 
     async def step(self) -> int:
-        """Claim and carry out what this node can; return how many it carried out."""
+        """Claim and carry out what this node can; return how many it claimed."""
         agents, calls = set(self.center.phone_of), set(self.center.calls)
         claimed = await asyncio.to_thread(self._claim, agents, calls)
         for request in claimed:
+            if not await asyncio.to_thread(self._begin, request):
+                continue
             ok, result = await self._carry_out(request)
             await asyncio.to_thread(self._finish, request, ok=ok, result=result)
             self.carried_out += 1

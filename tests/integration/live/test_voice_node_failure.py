@@ -13,7 +13,8 @@ as ``interrupted`` (reason ``voice_node_lost``), the agent ``available`` again a
 ``voice_node_lost`` alarm, written by the owner under its lease's epoch; then the waiting
 caller on node B reaches a001. The owner is killed with SIGKILL during that call: the standby
 takes over with the call in a001's hands, and a001's hang-up through node B is wrapped up and
-finished by the new owner, the log one rising sequence throughout.
+finished by the new owner, the log one rising sequence throughout. Last, a desk's dial that
+node A had claimed but not begun when it died goes back to pending and node B places it.
 
 Run with ``HOTLINE_E2E=1`` and a PostgreSQL test server (``make test`` provides both).
 """
@@ -417,10 +418,11 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
         f"owner killed → call finished under the new owner: {time.monotonic() - owner_killed:.1f} s"
     )
 
-    # A web node's click-to-dial for a001 (the row its endpoint writes), under the new owner:
-    # node A is dead, so node B — a001's phone is registered there too — claims it, rings
-    # a001, then dials the customer through its trunk (a sipp UAS that answers, then hangs up
-    # after 1.5 s).
+    # A web node's click-to-dial for a001 (the row its endpoint writes), under the new owner,
+    # as node A left it had it claimed the row just before its kill (claimed, not begun):
+    # it goes back to pending, and node B — a001's phone is registered there too — claims
+    # it, rings a001, then dials the customer through its trunk (a sipp UAS that answers,
+    # then hangs up after 1.5 s).
     customer = subprocess.Popen(
         [
             "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
@@ -436,6 +438,10 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
             session, partition=partition, kind="dial", agent_id="a001", number="13800000104",
             requested_by="a001",
         )  # fmt: skip
+        node_a_id = session.scalars(
+            select(VoiceNodeRow.id).where(VoiceNodeRow.name == "voice-a")
+        ).one()
+        assert voice_requests.claim(session, request_id, node_id=node_a_id)
         session.commit()
 
     def answered_request() -> VoiceRequestRow | None:
@@ -443,9 +449,14 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
             row = session.get(VoiceRequestRow, request_id)
             return row if row is not None and row.state != "pending" else None
 
-    row = wait_for(answered_request, timeout_s=10, every_s=0.05, what="the dial claimed")
     row = wait_for(
-        lambda: (r := answered_request()) and r.state != "claimed" and r,
+        lambda: (r := answered_request()) and r.claimed_by != node_a_id and r,
+        timeout_s=10,
+        every_s=0.05,
+        what="the dial claimed by node B",
+    )
+    row = wait_for(
+        lambda: (r := answered_request()) and r.state in ("done", "failed") and r,
         timeout_s=10,
         every_s=0.05,
         what="the dial answered",
@@ -457,7 +468,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
                 VoiceNodeRow.name == "voice-b", VoiceNodeRow.lost_at.is_(None)
             )
         ).one()
-    assert (row.state, row.claimed_by) == ("done", node_b_id), row.result
+    assert (row.state, row.claimed_by, row.retries) == ("done", node_b_id, 1), row.result
     dialled = str(row.result["contact_id"])
     node_b.wait_for(
         lambda events: any(e["kind"] == "finished" and e["contact_id"] == dialled for e in events),

@@ -15,6 +15,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config.validate import load_center
 from hotline.core.events import Channel, Event, EventKind
 from hotline.core.settings import Settings
+from hotline.live.driver import LiveDriver, attach
 from hotline.live.log_board import LogBoard
 from hotline.store import voice_nodes, voice_requests
 from hotline.store.db import make_session_factory, writing
@@ -35,6 +37,7 @@ from hotline.store.models.voice_nodes import VoiceNodeRow
 from hotline.store.models.voice_requests import VoiceRequestRow
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.voice_requests import VoiceRequestPoller
+from hotline.web.api.live import voice_requests as web_voice_requests
 from hotline.web.app import create_app
 from tests.integration.live.conftest import PASSWORD, SAMPLE, add_users
 
@@ -89,7 +92,12 @@ def test_a_request_is_claimed_once_by_the_node_that_can_carry_it_and_never_left_
     assert claim("node-a", {"a001"}, {"c1"}) == []
     assert claim("node-b", {"a001"}, {"c1"}) == []
     assert _state(db_session, dial)[:2] == ("claimed", "node-a")
-    # Only the node that claimed it answers it.
+    # Only the node that claimed it begins it, and only the node placing it answers it.
+    assert not voice_requests.finish(db_session, dial, node_id="node-a", ok=True, result={})
+    assert not voice_requests.begin(db_session, dial, node_id="node-b")
+    assert voice_requests.begin(db_session, dial, node_id="node-a")
+    assert not voice_requests.begin(db_session, dial, node_id="node-a")  # once
+    assert _state(db_session, dial)[:2] == ("placing", "node-a")
     assert not voice_requests.finish(db_session, dial, node_id="node-b", ok=True, result={})
     assert voice_requests.finish(
         db_session, dial, node_id="node-a", ok=True, result={"contact_id": "o-1"}
@@ -107,12 +115,24 @@ def test_a_request_is_claimed_once_by_the_node_that_can_carry_it_and_never_left_
     assert "within 0.01 s" in result["detail"]
     assert _state(db_session, transfer)[0] == "claimed"  # node B is alive: it stays claimed
 
-    # Node B dies (its heartbeat lapses): its claimed request fails, its late answer is refused.
+    # Node B dies (its heartbeat lapses) before it began the transfer: the request goes back
+    # to pending for another node, its claim time starting again; node B can begin nothing.
     voice_nodes.stopped(session_factory, "node-b")
+    assert voice_requests.expire(db_session, partition="hefei", claim_s=60.0) == 1
+    assert _state(db_session, transfer) == ("pending", None, None)
+    back = voice_requests.outcome(db_session, transfer)
+    assert back is not None and back.retries == 1 and back.waiting_s < back.age_s
+    assert not voice_requests.begin(db_session, transfer, node_id="node-b")
+    assert claim("node-a", set(), {"c1"}) == [transfer]  # node A carries the call now
+    assert voice_requests.begin(db_session, transfer, node_id="node-a")
+    # Node A dies while placing it: it may have moved the call, so it is not retried but
+    # fails, and node A's late answer is refused.
+    voice_nodes.stopped(session_factory, "node-a")
     assert voice_requests.expire(db_session, partition="hefei", claim_s=60.0) == 1
     state, _, result = _state(db_session, transfer)
     assert state == "failed" and result["reason"] == "voice_node_lost"
-    assert not voice_requests.finish(db_session, transfer, node_id="node-b", ok=True, result={})
+    assert voice_requests.outcome(db_session, transfer).retries == 1  # type: ignore[union-attr]
+    assert not voice_requests.finish(db_session, transfer, node_id="node-a", ok=True, result={})
 
     # A node declared lost claims nothing, even what it could carry out.
     late = _submit(db_session, voice_requests.DIAL, "a003")
@@ -123,6 +143,60 @@ def test_a_request_is_claimed_once_by_the_node_that_can_carry_it_and_never_left_
     )
     assert asyncio.run(poller.step()) == 0
     assert _state(db_session, late)[0] == "pending"
+
+
+@pytest.mark.parametrize("first", ["desk", "node"])
+def test_a_desk_that_stops_waiting_and_a_node_that_begins_late_are_one_or_the_other(
+    first: str,
+    session_factory: sessionmaker[Session],
+    db_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The desk's wait ends (:func:`voice_requests.give_up`) between a node's claim and its
+    ``placing`` (:func:`voice_requests.begin`): whichever conditional UPDATE comes first wins
+    and the other changes nothing — the desk told ``voice_node_silent`` gets no call, and a
+    node that began first has its call answered to the desk."""
+    voice_nodes.register(
+        session_factory, node_id="node-a", name="node-a", partition="hefei", sip="", ttl_s=30.0
+    )
+    request_id = _submit(db_session, voice_requests.DIAL, "a001")
+    begin = voice_requests.begin
+    desk: list[bool] = []
+
+    def desk_gives_up() -> None:
+        with session_factory() as session:
+            desk.append(voice_requests.give_up(session, request_id, waited_s=13.0))
+            session.commit()
+
+    def racing_begin(session: Session, claimed: int, *, node_id: str) -> bool:
+        # The poller claimed the row (committed); the desk's wait ends now, or just after.
+        if first == "desk":
+            desk_gives_up()
+        began = begin(session, claimed, node_id=node_id)
+        if first == "node":
+            session.commit()
+            desk_gives_up()
+        return began
+
+    monkeypatch.setattr(voice_requests, "begin", racing_begin)
+    center = _Center({"a001"})
+    poller = VoiceRequestPoller(
+        center, session_factory, node_id="node-a", partition="hefei", heartbeat_s=30
+    )
+    assert asyncio.run(poller.step()) == 1  # claimed either way
+    state, claimed_by, result = _state(db_session, request_id)
+    if first == "desk":
+        assert desk == [True] and center.dialled == []  # nothing placed late
+        assert state == "failed" and result["reason"] == "voice_node_silent", result
+        assert "nothing was placed" in result["detail"]
+    else:
+        assert desk == [False] and center.dialled == [("a001", "13800000000")]
+        assert (state, claimed_by, result) == ("done", "node-a", {"contact_id": "o-1"})
+    # A request no node claimed fails no_voice_node when the desk stops waiting.
+    unclaimed = _submit(db_session, voice_requests.DIAL, "a009")
+    assert voice_requests.give_up(db_session, unclaimed, waited_s=13.0)
+    db_session.commit()
+    assert _state(db_session, unclaimed)[2]["reason"] == "no_voice_node"
 
 
 class _Center:
@@ -159,7 +233,7 @@ def committed(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
             for table, last in before.items():
                 session.execute(delete(table).where(table.id > last))
             session.execute(delete(AuthSession).where(AuthSession.username == "vr-a001"))
-            session.execute(delete(VoiceNodeRow).where(VoiceNodeRow.name == "voice-t"))
+            session.execute(delete(VoiceNodeRow).where(VoiceNodeRow.name.like("voice-%")))
             session.execute(delete(User).where(User.username == "vr-a001"))
             session.commit()
 
@@ -269,3 +343,198 @@ def test_a_web_nodes_desk_dials_and_transfers_out_through_a_voice_node(
             "voice.transfer_out",
             "voice.dial",
         ]
+
+
+def _run_poller(poller: VoiceRequestPoller) -> tuple[threading.Thread, Any]:
+    """Run a voice node's poller in a thread of its own; return it and what stops it."""
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(poller.run(stop),))
+    thread.start()
+
+    def stopping() -> None:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)
+        loop.close()
+
+    return thread, stopping
+
+
+def test_a_dial_whose_node_dies_before_placing_it_goes_to_another_node_within_the_wait(
+    committed: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-process server without a voice server (an engine in process, no ``--sip``):
+    503 while no voice node is live; then a dial claimed by node U, which dies before it
+    places it, goes back to pending and is placed once by node V, where the phone is
+    registered too — within the desk's one wait. Then the desk's wait ending before a node
+    begins its claim (409 ``voice_node_silent``, never placed), and after it began
+    (``placing_unconfirmed`` once ``PLACING_S`` more has passed)."""
+    with committed() as session:
+        add_users(session, (("vr-a001", ["agent"], "a001"),))
+    app = create_app(
+        settings=Settings(home=tmp_path, secret_key="test-secret"),
+        session_factory=committed,
+        center=load_center(SAMPLE),
+    )
+    attach(app, LiveDriver(center=load_center(SAMPLE), honour_hours=False))
+    survivor = _Center({"a001"})
+    stops: list[Any] = []
+    try:
+        with TestClient(app) as client, ThreadPoolExecutor(1) as desk:
+            token = client.post(
+                "/api/auth/login", json={"username": "vr-a001", "password": PASSWORD}
+            ).json()["token"]
+            me = {"authorization": f"Bearer {token}"}
+            dial = "/api/live/agents/a001/dial"
+            with committed() as session:
+                assert voice_requests.live_partitions(session) == [], "a node left live"
+            no_node = client.post(dial, json={"number": "13800000000"}, headers=me)
+            assert no_node.status_code == 503, no_node.text
+            for node in ("voice-u", "voice-v"):
+                voice_nodes.register(
+                    committed, node_id=node, name=node, partition="hefei", sip="", ttl_s=30.0
+                )
+            started = time.monotonic()
+            answer = desk.submit(client.post, dial, json={"number": "13800000000"}, headers=me)
+
+            def pending() -> int | None:
+                with committed() as session:
+                    return session.scalar(
+                        select(VoiceRequestRow.id).where(
+                            VoiceRequestRow.state == "pending",
+                            VoiceRequestRow.requested_by == "vr-a001",
+                        )
+                    )
+
+            request_id = _until(pending, "the desk's request written")
+            # Node U claims it (in its heartbeat's transaction, as its poller does) and dies
+            # before it begins placing it: its heartbeat stops.
+            with writing(committed()) as session:
+                assert voice_nodes.beat(session, "voice-u", ttl_s=30.0)
+                got = voice_requests.claim_for(
+                    session, partition="hefei", node_id="voice-u", agents={"a001"}, calls=()
+                )
+                session.commit()
+            assert [r.id for r in got] == [request_id]
+            voice_nodes.stopped(committed, "voice-u")
+            # Node V, where the phone is registered too, polls from now on.
+            node_v = VoiceRequestPoller(
+                survivor, committed, node_id="voice-v", partition="hefei", heartbeat_s=30,
+                poll_s=0.05,
+            )  # fmt: skip
+            stops.append(_run_poller(node_v)[1])
+            placed = answer.result(timeout=30)
+            took = time.monotonic() - started
+            assert placed.status_code == 201, placed.text
+            assert placed.json()["contact_id"] == "o-1"
+            print(f"a dial retried on node V after node U died answered in {took:.2f} s")
+            assert took < voice_requests.CLAIM_S + 10.0
+            stops.pop()()  # node V stops polling (it stays live): the test claims for it
+
+            # The desk's wait ends (shortened here) before node V begins its claim: 409
+            # voice_node_silent, and node V can begin nothing after it.
+            monkeypatch.setattr(voice_requests, "CLAIM_S", 1.0)  # time to claim under load
+            monkeypatch.setattr(web_voice_requests, "ANSWER_S", 0.3)
+            monkeypatch.setattr(web_voice_requests, "PLACING_S", 0.3)
+
+            def claimed_by_v(begin: bool) -> int:
+                found = _until(pending, "the desk's next request written")
+                with writing(committed()) as session:
+                    claim = voice_requests.claim(session, found, node_id="voice-v")
+                    assert claim and (not begin or voice_requests.begin(
+                        session, found, node_id="voice-v"
+                    ))  # fmt: skip
+                    session.commit()
+                return int(found)
+
+            answer = desk.submit(client.post, dial, json={"number": "13800000002"}, headers=me)
+            silent_id = claimed_by_v(begin=False)
+            silent = answer.result(timeout=30)
+            assert silent.status_code == 409, silent.text
+            assert silent.json()["reason"] == "voice_node_silent", silent.text
+            with writing(committed()) as session:
+                assert not voice_requests.begin(session, silent_id, node_id="voice-v")
+            # Node V began it and says nothing more: the desk waits PLACING_S longer, then
+            # hears that the call may still ring — not that it failed.
+            started = time.monotonic()
+            answer = desk.submit(client.post, dial, json={"number": "13800000003"}, headers=me)
+            claimed_by_v(begin=True)
+            unconfirmed = answer.result(timeout=30)
+            took = time.monotonic() - started
+            assert unconfirmed.status_code == 409, unconfirmed.text
+            assert unconfirmed.json()["reason"] == "placing_unconfirmed", unconfirmed.text
+            assert took >= 1.5, took  # the claim and answer windows, then PLACING_S
+    finally:
+        for stopping in stops:
+            stopping()
+    assert survivor.dialled == [("a001", "13800000000")]  # placed once, by node V
+    with committed() as session:
+        row = session.get(VoiceRequestRow, request_id)
+        assert row is not None
+        assert (row.state, row.claimed_by, row.retries) == ("done", "voice-v", 1)
+        assert voice_requests.begin(session, request_id, node_id="voice-u") is False
+        audited = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.actor == "vr-a001").order_by(AuditEntry.id)
+        ).all()
+        assert [a for a in audited if a == "voice.dial"] == ["voice.dial"] * 3
+
+
+def _until(condition: Any, what: str, timeout_s: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"{what}: not within {timeout_s} s")
+
+
+def test_desks_giving_up_while_a_node_polls_never_leave_a_call_placed_after_a_failure(
+    committed: sessionmaker[Session],
+) -> None:
+    """The race for real: a node polling every 10 ms in its own thread and connection, and a
+    desk that gives each of 12 dials up after 0-33 ms. Whatever the timing, a request is
+    either failed by the desk (and never dialled) or begun by the node (and dialled once,
+    answered done)."""
+    voice_nodes.register(
+        committed, node_id="voice-r", name="voice-r", partition="hefei", sip="", ttl_s=30.0
+    )
+    center = _Center({"a001"})
+    poller = VoiceRequestPoller(
+        center, committed, node_id="voice-r", partition="hefei", heartbeat_s=30, poll_s=0.01
+    )
+    _, stopping = _run_poller(poller)
+    gave_up: dict[int, bool] = {}
+    try:
+        for index in range(12):
+            with writing(committed()) as session:
+                request_id = _submit(
+                    session, voice_requests.DIAL, "a001", number=f"138000001{index:02d}"
+                )
+            time.sleep(0.003 * index)
+            with writing(committed()) as session:
+                gave_up[request_id] = voice_requests.give_up(session, request_id, waited_s=1.0)
+                session.commit()
+
+        def settled() -> list[VoiceRequestRow] | None:
+            with committed() as session:
+                rows = list(
+                    session.scalars(select(VoiceRequestRow).where(VoiceRequestRow.id.in_(gave_up)))
+                )
+            return rows if all(r.state in ("done", "failed") for r in rows) else None
+
+        rows = _until(settled, "every request settled")
+    finally:
+        stopping()
+    dialled = [number for _, number in center.dialled]
+    assert len(dialled) == len(set(dialled))  # each at most once
+    by_number = {r.number: r for r in rows}
+    for row in rows:
+        assert (row.state == "done") == (row.number in dialled), (row.id, row.state, row.result)
+        assert (row.state == "failed") == gave_up[row.id], (row.id, row.state, row.result)
+        if row.state == "failed":
+            assert row.result is not None
+            assert row.result["reason"] in ("no_voice_node", "voice_node_silent"), row.result
+    assert set(dialled) <= set(by_number)
+    counts = {s: sum(r.state == s for r in rows) for s in ("done", "failed")}
+    silent = sum(r.state == "failed" and r.claimed_by is not None for r in rows)
+    print(f"12 dials raced: {counts}, {silent} failed after the node's claim")

@@ -5,16 +5,18 @@ phones are registered through the voice nodes (``hotline telephony serve --node-
 A desk's click-to-dial or transfer to an outside number becomes a row here, which the voice
 node that can carry it out claims once — the node through which the agent's phone is
 registered (a dial), or the node that carries the call (a transfer) — carries out and
-answers (``result``). A row no live node claims within a few seconds fails
-(``no_voice_node``); a claimed row whose node dies fails (``voice_node_lost``): nothing is
-left pending.
+answers (``result``). The node marks the row ``placing`` before it dials, so a web node that
+stopped waiting fails it first or not at all. A row no live node claims within a few seconds
+fails (``no_voice_node``); a claimed row whose node dies before it places it goes back to
+``pending`` for another node, one that dies while placing fails (``voice_node_lost``): nothing
+is left pending.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Float, Index, String
+from sqlalchemy import JSON, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.store.db import Base, BigIntId
@@ -38,11 +40,17 @@ class VoiceRequestRow(Base):
     requested_by: Mapped[str] = mapped_column(String(128))
     #: Seconds since 1970 on the database's clock.
     created_at: Mapped[float] = mapped_column(Float)
-    #: ``pending``, ``claimed``, ``done`` or ``failed``.
+    #: ``pending``, ``claimed``, ``placing``, ``done`` or ``failed``.
     state: Mapped[str] = mapped_column(String(16), default="pending")
+    #: When it went back to ``pending`` after its node died (its claim time starts again).
+    pending_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: How often it went back to ``pending`` for another node.
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: The voice node run (``voice_nodes.id``) that claimed it, and when.
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: When the node began carrying it out (past this point it is never retried).
+    placing_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: ``done``: ``{"contact_id": …}``; ``failed``: ``{"reason": code, "detail": text}``.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -65,7 +65,7 @@ from hotline.web.api.live.guards import (
     web_only_partition,
 )
 from hotline.web.api.live.schemas import CommandApplied, DialedCall, PromisedCallback
-from hotline.web.api.live.voice_requests import through_voice_node
+from hotline.web.api.live.voice_requests import through_voice_node, voice_node_partition
 from hotline.web.api.responses import errors
 from hotline.web.auth import CurrentUser, db_session
 
@@ -467,13 +467,17 @@ async def dial(
 ) -> DialedCall:
     """Click-to-dial: ring the agent's phone, then call ``number`` through the trunk.
 
-    On a web node the partition's voice node through which the agent's phone is registered
-    places it (:mod:`.voice_requests`). 503 when this server takes no phone calls and is no
-    web node; 409 when the call cannot be placed (no registered phone, no trunk configured,
-    media server down, no voice node took it, its node died).
+    On a web node — and on the one-process server without a voice server whose database has
+    live voice nodes — the partition's voice node through which the agent's phone is
+    registered places it (:mod:`.voice_requests`). 503 when this server takes no phone calls
+    and there is no voice node to ask; 409 when the call cannot be placed (no registered
+    phone, no trunk configured, media server down, no voice node took it, its node died).
     """
     own(user, agent_id)
     partition = web_only_partition(request)
+    if partition is None and voice_of(request) is None:
+        # The one-process server without a voice server asks the voice nodes, when it has.
+        partition = voice_node_partition(request, session, agent_id)
     if partition is not None:
         placed = await through_voice_node(
             request,

@@ -10,6 +10,17 @@ gets that answer: the call's contact id, or a 409 naming why it failed (``reason
 node refused — no trunk, the number on a do-not-call list —, no live node took it within
 :data:`~hotline.store.voice_requests.CLAIM_S`, or the node died before it answered). The desk
 shows the reason in the user's language (``desk.voice_<reason>``).
+
+The wait cannot go wrong late: when it ends the web node fails the request in one conditional
+``UPDATE`` unless a node has begun placing it (:func:`voice_requests.give_up`), and a node
+places nothing it could not first mark ``placing`` (:func:`voice_requests.begin`) — so a desk
+told ``voice_node_silent`` never gets the call, and one whose request a node began hears that
+node's answer. A request whose node died before it began goes back to ``pending`` and is
+claimed by another node through which the phone is registered, within the same wait.
+
+The one-process server started without a voice server (``hotline serve`` without ``--sip``)
+asks the voice nodes the same way when its database has live ones
+(:func:`voice_node_partition`).
 """
 
 from __future__ import annotations
@@ -25,13 +36,19 @@ from sqlalchemy.orm import Session
 from hotline.identity import audit
 from hotline.store import voice_requests
 from hotline.store.db import reading, writing
+from hotline.web.access import current_center
 
 #: How often the request's answer is looked for (s).
 POLL_S = 0.05
 #: How long a claimed request may take to answer before the desk hears "no answer" (s): a
 #: dial answers once the agent's phone is rung, a transfer at once.
 ANSWER_S = 10.0
-NO_ANSWER = "voice_node_silent"
+#: How long a request a node has begun placing may take to answer, from when it began or
+#: from the end of the wait above, whichever is later (s).
+PLACING_S = 5.0
+#: The node began placing it and said nothing more in time (it may still ring): never said of
+#: a request no node began, which fails ``voice_node_silent`` and is never placed.
+UNCONFIRMED = "placing_unconfirmed"
 
 
 class VoiceRequestFailed(HTTPException):
@@ -62,11 +79,12 @@ async def through_voice_node(
     agent_id: str,
     number: str,
     contact_id: str | None = None,
-    answer_s: float = ANSWER_S,
+    answer_s: float | None = None,
 ) -> dict[str, Any]:
     """Ask the partition's voice nodes to carry out ``kind`` and wait for the answer; return
     its result (``{"contact_id": …}``); raise :class:`VoiceRequestFailed` when it failed."""
     claim_s = voice_requests.CLAIM_S
+    answer_s = ANSWER_S if answer_s is None else answer_s
     request_id = voice_requests.submit(
         session,
         partition=partition,
@@ -89,6 +107,7 @@ async def through_voice_node(
     factory = request.app.state.session_factory
     deadline = time.monotonic() + claim_s + answer_s
     expire_at = 0.0
+    placing_until: float | None = None
     while True:
         found = await run_in_threadpool(_outcome, factory, request_id)
         assert found is not None
@@ -101,24 +120,61 @@ async def through_voice_node(
                 str(result.get("detail", "the voice node refused")),
                 request_id,
             )
-        if found.age_s >= claim_s and time.monotonic() >= expire_at:
-            # Unclaimed too long, or claimed by a node that may have died since: fail it on
-            # the database's clock (twice a second at most), then read what that left.
-            expire_at = time.monotonic() + 0.5
+        now = time.monotonic()
+        unclaimed_too_long = found.state == voice_requests.PENDING and found.waiting_s >= claim_s
+        if (unclaimed_too_long or found.state == voice_requests.CLAIMED) and now >= expire_at:
+            # Unclaimed too long, or claimed by a node that may have died since (then it goes
+            # back to pending for another node): settle it on the database's clock, twice a
+            # second at most, then read what that left.
+            expire_at = now + 0.5
             await run_in_threadpool(_expire, factory, partition, claim_s)
             continue
-        if time.monotonic() > deadline:
-            raise VoiceRequestFailed(
-                NO_ANSWER,
-                f"the voice node took the request but did not answer within {answer_s:g} s",
-                request_id,
-            )
+        if now > deadline and found.state in (voice_requests.PENDING, voice_requests.CLAIMED):
+            # Stop waiting — unless a node begins placing it first: the one conditional UPDATE
+            # decides, and the next read says which (failed with its reason, or placing).
+            waited = round(claim_s + answer_s, 1)
+            await run_in_threadpool(_give_up, factory, request_id, waited)
+            continue
+        if found.state == voice_requests.PLACING:
+            # The node is dialling or transferring: what it answers is what the desk hears,
+            # within PLACING_S more (originate and transfer_out answer in well under a second).
+            placing_until = placing_until or max(now, deadline) + PLACING_S
+            if now > placing_until:
+                raise VoiceRequestFailed(
+                    UNCONFIRMED,
+                    f"the voice node began placing it but did not confirm within "
+                    f"{PLACING_S:g} s: it may still ring",
+                    request_id,
+                )
         await asyncio.sleep(POLL_S)
+
+
+def voice_node_partition(request: Request, session: Session, agent_id: str) -> str | None:
+    """On the one-process server without a voice server (no ``--sip``): the partition whose
+    live voice nodes to ask for ``agent_id`` — the agent's site when it has live voice nodes,
+    else the one partition that has; ``None`` (this server takes no phone calls) when this
+    server has a voice server, no voice node is live, or several partitions have live nodes
+    and none is the agent's site."""
+    if getattr(request.app.state, "voice", None) is not None:
+        return None
+    live = voice_requests.live_partitions(session)
+    center = current_center(request)
+    site = center.agent_sites().get(agent_id) if center is not None else None
+    if site is not None and site in live:
+        return site
+    return live[0] if len(live) == 1 else None
 
 
 def _outcome(factory: Any, request_id: int) -> voice_requests.Outcome | None:
     with reading(factory(), purpose="a voice request's answer") as session:
         return voice_requests.outcome(session, request_id)
+
+
+def _give_up(factory: Any, request_id: int, waited_s: float) -> bool:
+    with writing(factory()) as session:
+        gave_up = voice_requests.give_up(session, request_id, waited_s=waited_s)
+        session.commit()
+    return gave_up
 
 
 def _expire(factory: Any, partition: str, claim_s: float) -> None:
