@@ -17,7 +17,9 @@ finished by the new owner, the log one rising sequence throughout. Last, a desk 
 node (its API in process: no engine, no SIP) transfers a third caller on node B from one
 agent to the other, whose second baresip answers, and that agent's desk hands the caller to
 an outside number: the owner applies it and answers the desk before node B forwards the
-caller to a sipp customer.
+caller to a sipp customer. A fourth caller's agent REFERs the call where the owner's engine
+refuses it: the owner's ``disconnected`` says ``transfer_refused`` and node B ends the call
+on that answer.
 
 Run with ``HOTLINE_E2E=1`` and a PostgreSQL test server (``make test`` provides both).
 """
@@ -82,7 +84,13 @@ RTP = {
     "agent": (31600, 31699),
     "agent-2": (31800, 31899),
 }
-CALLER_RTP = {"13800000101": 31700, "13800000102": 31720, "customer": 31740, "13800000103": 31760}
+CALLER_RTP = {
+    "13800000101": 31700,
+    "13800000102": 31720,
+    "customer": 31740,
+    "13800000103": 31760,
+    "13800000105": 31780,
+}
 
 
 def _log(factory: sessionmaker[Session]) -> list[ContactEventRow]:
@@ -662,3 +670,50 @@ def _desks_transfers_on_a_voice_node(
     seqs = [e.seq for e in _log(factory)]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "one rising log, no hole"
     print(f"the desk's transfers on a voice node took {time.monotonic() - began:.1f} s")
+
+    # An agent's phone's REFER the owner's engine refuses (no such queue): the owner ends the
+    # conversation at once and its disconnected says transfer_refused; node B ends the call on
+    # that answer (the flow's next step) and sends no end back (the owner ended it already).
+    asked_fourth = time.monotonic()
+    fourth = _caller(tmp_path, node_b.sip_port, "13800000105")
+    processes.callback(_stop, fourth)
+
+    def fourth_talking() -> tuple[str, str] | None:
+        log = _log(factory)
+        answered = [e for e in log if e.kind == "answered" and e.contact_id not in (call, *earlier)]
+        return (str(answered[0].contact_id), str(answered[0].agent_id)) if answered else None
+
+    earlier = {e.contact_id for e in _log(factory) if e.contact_id}
+    refused_call, refusing = wait_for(
+        fourth_talking,
+        timeout_s=30,
+        every_s=0.05,
+        what="the fourth caller talking",
+        describe=lambda: str(node_b.events()[-5:]),
+    )
+    referred_at = time.time()  # the owner stamps its events on this machine's clock too
+    phone_of[refusing].command("transfer", f"sip:nowhere@127.0.0.1:{node_b.sip_port}")
+
+    def refused_and_wrapped() -> list[ContactEventRow] | None:
+        log = _log(factory)
+        kinds = [e.kind for e in log if e.contact_id == refused_call]
+        return log if "disconnected" in kinds and "wrap_up_ended" in kinds else None
+
+    log = wait_for(
+        refused_and_wrapped,
+        timeout_s=20,
+        every_s=0.05,
+        what="the REFER refused by the owner",
+        describe=lambda: str(node_b.events()[-5:]),
+    )
+    [said] = [e for e in log if e.contact_id == refused_call and e.kind == "disconnected"]
+    print(f"a REFER refused by the owner: its disconnected {said.at - referred_at:.2f} s after")
+    assert said.agent_id == refusing and said.data["transfer_refused"] == "nowhere", said.data
+    assert "nowhere" in said.data["reason"] and said.data["by"] == "agent"
+    assert not [e for e in log if e.contact_id == refused_call and e.kind == "transferred"]
+    # the node acted on the answer as a refused REFER on one node: the flow's next step (this
+    # direct flow has no survey, so the caller is hung up and sipp ends on its BYE)
+    assert fourth.wait(timeout=15) == 0, "the caller's call ended on the owner's answer"
+    ends = [row for row in _inbox_rows(factory) if row[0] == "end" and row[2] == refused_call]
+    assert ends == [], "the owner's own end is not sent back to it"
+    print(f"the refused REFER (a fourth call) took {time.monotonic() - asked_fourth:.1f} s")
