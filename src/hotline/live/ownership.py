@@ -45,6 +45,7 @@ from hotline.core.events import Channel, Event, EventKind
 from hotline.live.driver import LiveDriver
 from hotline.live.phones import phone_changed
 from hotline.live.takeover import describe
+from hotline.live.transfers import TransferAnswers, answered_transfer, waits_for_answer
 from hotline.live.voice_nodes import VoiceNodeWatch, VoicePhones, close_lost
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
@@ -264,6 +265,8 @@ class PartitionNode:
         self.driver: LiveDriver | None = None
         #: The voice nodes each agent's phones are registered through (this term's).
         self.phones = VoicePhones()
+        #: The answers to desks' transfers out this owner owes (:mod:`hotline.live.transfers`).
+        self.answers = TransferAnswers()
         #: Told ``("owner" | "standby" | "stepped_down", details)`` as the node's role changes.
         self.on_state = on_state or (lambda state, details: None)
 
@@ -325,10 +328,12 @@ class PartitionNode:
         fenced = partitions.fenced_writer(lease)
         voices = VoiceNodeWatch(self.session_factory, lease, every_s=self.lease_s / 4)
         phones = self.phones = VoicePhones()
+        answers = self.answers = TransferAnswers()
 
         def before_write(session: Session, batch: Sequence[Event], position: int) -> None:
             fenced(session, batch, position)
             voices.before_write(session, batch)
+            answers.before_write(session, position)  # desks' transfers out the batch answers
 
         driver.persistence.before_write = before_write
         driver.persistence.set_mark(lease.inbox_position)
@@ -409,7 +414,7 @@ class PartitionNode:
         rows = await asyncio.to_thread(self._read_inbox, position)
         for row in rows:
             try:
-                await apply_inbox_row(driver, row, phones)
+                await apply_inbox_row(driver, row, phones, self.answers)
             except RoutingConflict as conflict:
                 self.stats.conflicts += 1
                 log.info("node %s: inbox row %d refused: %s", self.name, row.id, conflict)
@@ -462,7 +467,10 @@ def voice_event(row: PartitionInboxRow) -> Event:
 
 
 async def apply_inbox_row(
-    driver: LiveDriver, row: PartitionInboxRow, phones: VoicePhones | None = None
+    driver: LiveDriver,
+    row: PartitionInboxRow,
+    phones: VoicePhones | None = None,
+    answers: TransferAnswers | None = None,
 ) -> None:
     """Apply one inbox row: a routing command in the engine task, or the driver's own action.
 
@@ -470,6 +478,8 @@ async def apply_inbox_row(
     agents' phones (``phone_registered`` / ``phone_unregistered``, with the node's name) go
     through the one phone policy (:func:`hotline.live.phones.phone_changed`) when the agent's
     first phone on any node registers or the last one goes (``phones`` counts them by node).
+    A transfer the node waits on (an agent's REFER, a desk's transfer out) is answered either
+    way (:mod:`hotline.live.transfers`; ``answers`` holds what the desks are owed).
     """
     if row.kind in DRIVER_KINDS:
         await apply_to_driver(driver, row)
@@ -492,6 +502,11 @@ async def apply_inbox_row(
             return None, phone_changed(engine, agent_id=agent_id, registered=registered, now=now)
 
         await driver.run(policy)
+        return
+
+    if waits_for_answer(row):
+        answering = answers if answers is not None else TransferAnswers()
+        await driver.run(answered_transfer(row, inbox_command, answering))
         return
 
     def job(engine: RoutingEngine, now: float) -> Any:

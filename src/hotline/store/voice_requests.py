@@ -386,3 +386,29 @@ def carried_leg(session: Session, contact_id: str) -> tuple[str | None, str | No
         )
     ).first()
     return None if row is None else (row.agent_id, row.stage)
+
+
+#: Why a transfer out failed when the partition owner's engine refused it (the contact was
+#: no longer in the agent's hands there, say); the desk shows ``desk.voice_routing_refused``.
+ROUTING_REFUSED = "routing_refused"
+
+
+def answer_by_owner(session: Session, request_id: int, *, ok: bool, result: dict[str, Any]) -> bool:
+    """The partition owner's answer to a transfer out a voice node asked it to apply
+    (``done`` once its engine applied it, ``failed`` when it refused), in the owner's fenced
+    write; ``False`` when the request is no longer the node's to answer (it failed
+    meanwhile: its node died). The node marked it ``placing`` before it asked
+    (:func:`begin`). Idempotent: a batch written again answers nothing twice."""
+    now = database_now(session)
+    return bool(
+        _changed(
+            session.execute(
+                update(VoiceRequestRow)
+                .where(
+                    VoiceRequestRow.id == request_id,
+                    VoiceRequestRow.state.in_((CLAIMED, PLACING)),
+                )
+                .values(state=DONE if ok else FAILED, result=result, finished_at=now)
+            )
+        )
+    )

@@ -984,9 +984,8 @@ class CallCenter:
         user = _sip_user(target)
         agent_ids = set(self._agent_by_user.values())
         to_agent = self._agent_by_user.get(user) or (user if user in agent_ids else None)
-        owner_answer_s: float | None = getattr(self.router, "owner_answer_s", None)
-        if owner_answer_s is not None:
-            self._ask_transfer(call, to_agent, user, owner_answer_s)
+        if getattr(self.router, "asks_owner", False):
+            self._ask_transfer(call, to_agent, user)
             return
         try:
             self.transfer(call.contact_id, agent_id=to_agent, queue=None if to_agent else user)
@@ -994,31 +993,39 @@ class CallCenter:
             log.info("transfer of %s to %s refused: %s", call.contact_id, target, exc)
             self.step(call, AgentLeft(at=self.clock.now(), refused_transfer=user))
 
-    def _ask_transfer(
-        self, call: Call, to_agent: str | None, user: str, owner_answer_s: float
-    ) -> None:
+    def _ask_transfer(self, call: Call, to_agent: str | None, user: str) -> None:
         """A REFER on a voice node, whose router decides later (the partition owner): ask for
-        the transfer and move nothing yet. The owner's ``transferred`` moves the call
-        (:func:`hotline.telephony.owner_routing.carry_out` runs :meth:`transfer`); no answer
-        within ``owner_answer_s`` is the owner's refusal, which ends the conversation as a
-        refused transfer does here (the agent's phone has left: the caller gets the survey,
-        the owner the end of the conversation)."""
-        now = self.clock.now()
-        if to_agent is not None:
-            self.router.transfer_to_agent(at=now, contact_id=call.contact_id, agent_id=to_agent)
-        else:
-            self.router.transfer_to_queue(at=now, contact_id=call.contact_id, queue=user)
-        call.timers.append(
-            asyncio.get_running_loop().call_later(
-                owner_answer_s, self._transfer_unanswered, call, user
-            )
+        the transfer and move nothing yet; the caller stays where they are until the owner
+        answers in its log. Its ``transferred`` moves the call
+        (:func:`hotline.telephony.owner_routing.carry_out` runs :meth:`transfer`); its
+        refusal is a ``disconnected`` saying ``transfer_refused``
+        (:meth:`transfer_refused_by_owner`). The node never takes silence for an answer, so
+        it cannot give up on a transfer the owner applies later."""
+        ask = self.router.ask_transfer  # type: ignore[attr-defined]  # OwnerRouter's own
+        ask(
+            at=self.clock.now(),
+            contact_id=call.contact_id,
+            target=user,
+            agent_id=to_agent,
+            queue=None if to_agent else user,
         )
 
-    def _transfer_unanswered(self, call: Call, user: str) -> None:
-        if call.finished or call.state.phase not in CONNECTED or call.agent_leg is not None:
-            return  # moved by the owner's answer, or ended meanwhile
-        log.info("transfer of %s to %s refused by the owner (no answer)", call.contact_id, user)
-        self.step(call, AgentLeft(at=self.clock.now(), refused_transfer=user))
+    def transfer_refused_by_owner(self, contact_id: str, target: str) -> bool:
+        """The partition owner refused the transfer this call's agent asked for by REFER (its
+        ``disconnected`` says ``transfer_refused``): the conversation ends as a refused REFER
+        does here (the phone has left: the caller gets the survey). Returns False when the
+        call is not waiting for that answer (ended meanwhile, or its agent is back on it)."""
+        call = self.calls.get(contact_id)
+        if (
+            call is None
+            or call.finished
+            or call.state.phase not in CONNECTED
+            or call.agent_leg is not None
+        ):
+            return False
+        log.info("transfer of %s to %s refused by the owner", contact_id, target)
+        self.step(call, AgentLeft(at=self.clock.now(), refused_transfer=target))
+        return True
 
     def transfer(
         self, contact_id: str, *, queue: str | None = None, agent_id: str | None = None
@@ -1055,6 +1062,16 @@ class CallCenter:
         :class:`TransferRefused` when the call is not connected, a consult is open (end it
         first: its line would be left up) or there is no trunk to dial by.
         """
+        call = self.may_transfer_out(contact_id)
+        now = self.clock.now()
+        decisions = self.router.transfer_out(at=now, contact_id=contact_id, number=number)
+        self.step(call, Transferred(at=now, number=number))
+        self._route(decisions)
+        self.forwards.start(call, number)  # the trunk is there: checked above
+
+    def may_transfer_out(self, contact_id: str) -> Call:
+        """The call, when :meth:`transfer_out` can hand it to an outside number; raises
+        :class:`TransferRefused` naming why not (not connected, a consult open, no trunk)."""
         call = self.calls.get(contact_id)
         if call is None or call.state.phase not in CONNECTED:
             raise TransferRefused(f"{contact_id} is not a connected call")
@@ -1062,11 +1079,7 @@ class CallCenter:
             raise TransferRefused(f"{contact_id} has a consult open: end it first")
         if self.settings.route_out(queue=call.queue) is None:
             raise TransferRefused("no trunk to dial an outside number by")
-        now = self.clock.now()
-        decisions = self.router.transfer_out(at=now, contact_id=contact_id, number=number)
-        self.step(call, Transferred(at=now, number=number))
-        self._route(decisions)
-        self.forwards.start(call, number)  # the trunk is there: checked above
+        return call
 
     async def _end_music(self, call: Call) -> None:
         if call.music is not None:

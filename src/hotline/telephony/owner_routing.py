@@ -26,7 +26,10 @@ through the database, as a web node is (:mod:`hotline.web.log_tail`):
   the desk's ``transferred`` (to an agent, a queue or an outside number) and
   ``consult_started`` / ``consult_ended``, with the one-process server's own moves
   (:meth:`~hotline.telephony.call_center.CallCenter.transfer`, ``transfer_out``, ``consult``,
-  ``end_consult``), none of them sent back to the owner as news.
+  ``end_consult``), none of them sent back to the owner as news. A transfer this node waits
+  on — an agent's phone's REFER, a desk's transfer out — moves nothing until the owner's
+  answer is in the log (:mod:`hotline.live.transfers`): its ``transferred``, or for a REFER
+  a ``disconnected`` saying ``transfer_refused``; silence decides nothing.
 
 Only the owner's engine routes, so a phone registered through two voice nodes is offered one
 call at a time, whichever node carries it.
@@ -173,11 +176,9 @@ class OwnerRouter:
     (``--dialler`` is refused with ``--node-name``).
     """
 
-    #: How long a transfer an agent's phone asked for (REFER) waits for the owner's
-    #: ``transferred`` before the node takes the silence as a refusal
-    #: (:meth:`CallCenter.transfer_requested`): the inbox → owner → log round trip took up
-    #: to 0.75 s in most runs here and 3.2 s across a change of owner.
-    owner_answer_s = 5.0
+    #: A transfer an agent's phone asks for (REFER) moves nothing until the owner answers in
+    #: its log (:meth:`CallCenter.transfer_requested`, :meth:`ask_transfer`).
+    asks_owner = True
 
     def __init__(
         self, outbox: NodeOutbox, *, site_of_number: Callable[[str | None], str | None]
@@ -300,6 +301,27 @@ class OwnerRouter:
     def transfer_out(self, *, at: float, contact_id: str, number: str) -> list[RoutingDecision]:
         """Blind transfer to an outside number."""
         return self._put("transfer", contact_id=contact_id, to_number=number)
+
+    def ask_transfer(
+        self,
+        *,
+        at: float,
+        contact_id: str,
+        target: str,
+        agent_id: str | None = None,
+        queue: str | None = None,
+    ) -> list[RoutingDecision]:
+        """The agent's phone asked (REFER, to ``target``) for a transfer to ``agent_id`` or
+        ``queue``; the phone has left the call. The row says so (``refer``): the owner answers
+        it either way — ``transferred``, or a ``disconnected`` saying ``transfer_refused``."""
+        where = {"to_agent": agent_id} if agent_id is not None else {"to_queue": queue}
+        return self._put("transfer", contact_id=contact_id, **where, refer=target)
+
+    def ask_transfer_out(self, *, contact_id: str, number: str, voice_request: int) -> None:
+        """A desk's transfer to an outside ``number`` (the web node's ``voice_request``),
+        asked of the owner before the call moves: the owner answers the request (done or
+        refused) and logs ``transferred``, which this node then carries out."""
+        self._put("transfer", contact_id=contact_id, to_number=number, voice_request=voice_request)
 
     def contact_held(self, *, at: float, contact_id: str) -> list[RoutingDecision]:
         """The agent put the caller on hold."""
@@ -508,6 +530,18 @@ def _desk_consult_end(center: CallCenter, contact_id: str, *, transfer: bool) ->
     _desk_step(center, "consult_end", contact_id, lambda c: end(c, transfer=transfer))
 
 
+def _refused_transfer(center: CallCenter, contact_id: str, target: str) -> None:
+    """The owner refused the transfer this node's agent asked for by REFER and ended the
+    conversation (its ``disconnected`` says ``transfer_refused``): the call ends as a refused
+    REFER does on the one-process server (the caller gets the survey), and the ``end`` that
+    ending sends is the owner's own step, not news."""
+    router = center.router if isinstance(center.router, OwnerRouter) else None
+    if router is not None:
+        router.carrying_out("end", contact_id)  # sent by the conversation's end, soon after
+    if not center.transfer_refused_by_owner(contact_id, target) and router is not None:
+        router.carried_out("end", contact_id)
+
+
 #: The owner's events about a node's calls that the node's JSON-lines log gets too (the
 #: routing engine's; the node's own events are in it already).
 OWNER_KINDS = ROUTING_KINDS | {
@@ -550,7 +584,9 @@ def carry_out(
         center.route(log_decisions(event))
         if call is None:
             continue
-        if event.kind is EventKind.DISCONNECTED:
+        if event.kind is EventKind.DISCONNECTED and event.data.get("transfer_refused"):
+            _refused_transfer(center, contact_id, str(event.data["transfer_refused"]))
+        elif event.kind is EventKind.DISCONNECTED:
             # ended by the desk (a web node's hang-up), not by this node's phone or caller
             with contextlib.suppress(TransferRefused):
                 center.hang_up_agent(contact_id)

@@ -12,9 +12,12 @@ succeeded — a desk that stopped waiting meanwhile, or a request put back for a
 because this one was taken for dead, is left alone. It carries each out on its own call
 center (the same :meth:`CallCenter.originate` and :meth:`CallCenter.transfer_out` the
 one-process server's routes call) and answers it: the contact id, or the reason it refused.
-Once a second it also runs :func:`voice_requests.expire` on the database's clock (requests
-no node claimed in time fail, those of a node that died go back to ``pending`` or fail), so
-nothing stays pending when no web node waits any more.
+A transfer out is the partition owner's to decide first: the node checks it, asks the owner,
+and the owner answers the request (:mod:`hotline.live.transfers`); the call moves when the
+owner's ``transferred`` reaches the node's log. Once a second it also runs
+:func:`voice_requests.expire` on the database's clock (requests no node claimed in time
+fail, those of a node that died go back to ``pending`` or fail), so nothing stays pending
+when no web node waits any more.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from hotline.store import voice_nodes, voice_requests
 from hotline.store.db import reading, writing
 from hotline.store.voice_requests import Request
 from hotline.telephony.outbound import OriginationRefused
+from hotline.telephony.owner_routing import OwnerRouter
 from hotline.telephony.ports import TransferRefused
 from hotline.telephony.voice_node import VoicePresence
 
@@ -61,6 +65,9 @@ class Carrier(Protocol):
 
     def transfer_out(self, contact_id: str, number: str) -> None:
         """Blind transfer to an outside number; raises ``TransferRefused``."""
+
+    def may_transfer_out(self, contact_id: str) -> Any:
+        """Raises ``TransferRefused`` when the call cannot go to an outside number."""
 
 
 class VoiceRequestPoller:
@@ -130,7 +137,7 @@ class VoiceRequestPoller:
                 log.warning("voice request %d was failed before this node answered", request.id)
             session.commit()
 
-    async def _carry_out(self, request: Request) -> tuple[bool, dict[str, Any]]:
+    async def _carry_out(self, request: Request) -> tuple[bool, dict[str, Any]] | None:
         try:
             if request.kind == voice_requests.DIAL:
                 contact_id = await self.center.originate(
@@ -138,10 +145,30 @@ class VoiceRequestPoller:
                 )
                 return True, {"contact_id": contact_id}
             assert request.contact_id is not None
+            if self._asks_owner(request):
+                return None  # the partition owner answers it, having applied it or not
             self.center.transfer_out(request.contact_id, request.number)
             return True, {"contact_id": request.contact_id}
         except (OriginationRefused, TransferRefused) as refused:
             return False, {"reason": voice_requests.REFUSED, "detail": str(refused)}
+
+    def _asks_owner(self, request: Request) -> bool:
+        """A transfer out on a node routed by the partition owner: checked here (the call
+        connected, no consult open, a trunk: :meth:`CallCenter.may_transfer_out`, raising
+        :class:`TransferRefused`), then asked of the owner, which applies it (or refuses) and
+        answers the request in its own fenced write (:mod:`hotline.live.transfers`); the call
+        moves only when the owner's ``transferred`` reaches this node's log
+        (:func:`~hotline.telephony.owner_routing.carry_out`). Returns False for a call center
+        that routes itself (it transfers at once)."""
+        router = getattr(self.center, "router", None)
+        if not isinstance(router, OwnerRouter):
+            return False
+        assert request.contact_id is not None
+        self.center.may_transfer_out(request.contact_id)
+        router.ask_transfer_out(
+            contact_id=request.contact_id, number=request.number, voice_request=request.id
+        )
+        return True
 
     async def step(self) -> int:
         """Claim and carry out what this node can; return how many it claimed."""
@@ -150,9 +177,13 @@ class VoiceRequestPoller:
         for request in claimed:
             if not await asyncio.to_thread(self._begin, request):
                 continue
-            ok, result = await self._carry_out(request)
-            await asyncio.to_thread(self._finish, request, ok=ok, result=result)
+            outcome = await self._carry_out(request)
             self.carried_out += 1
+            if outcome is None:
+                log.info("voice request %d (%s) asked of the owner", request.id, request.kind)
+                continue
+            ok, result = outcome
+            await asyncio.to_thread(self._finish, request, ok=ok, result=result)
             log.info("voice request %d (%s) %s: %s", request.id, request.kind, ok, result)
         return len(claimed)
 

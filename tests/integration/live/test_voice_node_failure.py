@@ -13,8 +13,15 @@ as ``interrupted`` (reason ``voice_node_lost``), the agent ``available`` again a
 ``voice_node_lost`` alarm, written by the owner under its lease's epoch; then the waiting
 caller on node B reaches a001. The owner is killed with SIGKILL during that call: the standby
 takes over with the call in a001's hands, and a001's hang-up through node B is wrapped up and
-finished by the new owner, the log one rising sequence throughout. Last, a desk's dial that
+finished by the new owner, the log one rising sequence throughout. Then a desk's dial that
 node A had claimed but not begun when it died goes back to pending and node B places it.
+Last, a desk on a web
+node (its API in process: no engine, no SIP) transfers a third caller on node B from one
+agent to the other, whose second baresip answers, and that agent's desk hands the caller to
+an outside number: the owner applies it and answers the desk before node B forwards the
+caller to a sipp customer. A fourth caller's agent REFERs the call where the owner's engine
+refuses it: the owner's ``disconnected`` says ``transfer_refused`` and node B ends the call
+on that answer.
 
 Run with ``HOTLINE_E2E=1`` and a PostgreSQL test server (``make test`` provides both).
 """
@@ -34,12 +41,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import load_center
+from hotline.core.settings import Settings
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of
-from hotline.store import voice_requests
+from hotline.live.log_board import LogBoard
+from hotline.store import event_log, voice_requests
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.cluster import PartitionInboxRow, PartitionWrite
 from hotline.store.models.core import ContactEventRow
@@ -47,6 +57,7 @@ from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
 from hotline.store.models.voice_requests import VoiceRequestRow
 from hotline.store.pg_cluster import wait_for
 from hotline.telephony.media.prompts import generate_all
+from hotline.web.app import create_app
 from tests.conftest import postgres_url
 from tests.e2e.telephony.telephony_peers import (
     HERE,
@@ -58,6 +69,7 @@ from tests.e2e.telephony.telephony_peers import (
     write_direct_flow,
     write_quick_center,
 )
+from tests.integration.live.conftest import PASSWORD, add_users
 
 #: The longest wait allowed from the kill to the contact's end and the agent freed: the
 #: heartbeat (3 s) plus the owner's check (a quarter lease) and its write, on a busy machine.
@@ -68,8 +80,19 @@ ROUTING = ("queued", "offered", "answered", "disconnected", "wrap_up_ended", "fi
 
 #: RTP ports above every ``port_block`` (20000-31199): this test runs in the cluster group,
 #: beside the voice group's tests on another worker, whose blocks it must never meet.
-RTP = {"voice-a": (31200, 31399), "voice-b": (31400, 31599), "agent": (31600, 31699)}
-CALLER_RTP = {"13800000101": 31700, "13800000102": 31720, "customer": 31740}
+RTP = {
+    "voice-a": (31200, 31399),
+    "voice-b": (31400, 31599),
+    "agent": (31600, 31699),
+    "agent-2": (31800, 31899),
+}
+CALLER_RTP = {
+    "13800000101": 31700,
+    "13800000102": 31720,
+    "customer": 31740,
+    "13800000103": 31760,
+    "13800000105": 31780,
+}
 
 
 def _log(factory: sessionmaker[Session]) -> list[ContactEventRow]:
@@ -163,7 +186,10 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     factory = make_session_factory(engine)
     prompts = tmp_path / "prompts"
     phones = tmp_path / "phones.yaml"
-    phones.write_text("- {agent: a001, user: '1001', password: 'agent-secret'}\n")
+    phones.write_text(  # a002's phone registers only at the end (the desk's transfers)
+        "- {agent: a001, user: '1001', password: 'agent-secret'}\n"
+        "- {agent: a002, user: '1002', password: 'agent-secret'}\n"
+    )
     center = write_quick_center(tmp_path / "center.yaml")
     nodes = [
         NodeProcess(
@@ -480,3 +506,226 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     assert any(e["kind"] == "answered" and e["agent_id"] == "a001" for e in outbound)
     finished = outbound[-1]["data"]
     assert isinstance(finished, dict) and finished["outcome"] == "answered", outbound[-1]
+
+    _desks_transfers_on_a_voice_node(
+        tmp_path, processes, factory, partition, center, node_b, agent, customer_port
+    )
+
+
+def _desks_transfers_on_a_voice_node(
+    tmp_path: Path,
+    processes: ExitStack,
+    factory: sessionmaker[Session],
+    partition: str,
+    center: Path,
+    node_b: VoiceServer,
+    agent: BaresipAgent,
+    customer_port: int,
+) -> None:
+    """A desk on a web node (the API in process: no engine, no SIP) moves a call node B
+    carries: a third caller talking to one agent is transferred to the other, whose baresip
+    answers through node B; that agent's desk then hands the caller to an outside number,
+    which the owner applies first and answers the desk (the node forwards the caller only
+    once the owner's ``transferred`` is in the log)."""
+    began = time.monotonic()
+    second_agent = BaresipAgent(
+        workdir=tmp_path / "agent-2",
+        user="1002",
+        password="agent-secret",
+        registrar_port=node_b.sip_port,
+        voice=tmp_path / "agent-voice.wav",
+        rtp_ports=RTP["agent-2"],
+        talk_s=120.0,
+        stop_timeout_s=1.0,
+    )
+    processes.callback(second_agent.stop)
+    with ThreadPoolExecutor(1) as starting:  # the phone registers while the caller queues
+        registering = starting.submit(second_agent.start)
+        third = _caller(tmp_path, node_b.sip_port, "13800000103")
+        processes.callback(_stop, third)
+        with factory() as session:
+            add_users(session, (("vn-a001", ["agent"], "a001"), ("vn-a002", ["agent"], "a002")))
+        app = create_app(  # the web node, built while the phone registers and the caller queues
+            settings=Settings(home=tmp_path, secret_key="test-secret"),
+            session_factory=factory,
+            center=load_center(center),
+        )
+        app.state.partition = partition  # a web node of the partition: no engine, no SIP
+        registering.result()
+
+    def talking() -> tuple[str, str] | None:
+        log = _log(factory)
+        mine = {e.contact_id for e in log if e.kind == "queued"} - {
+            e.contact_id for e in log if e.kind == "finished"
+        }
+        answered = [e for e in log if e.kind == "answered" and e.contact_id in mine]
+        ready = {e.agent_id for e in log if e.kind == "agent_state" and e.agent_id == "a002"}
+        if not (answered and ready):
+            return None
+        return str(answered[0].contact_id), str(answered[0].agent_id)
+
+    call, first_agent = wait_for(
+        talking,
+        timeout_s=30,
+        every_s=0.05,
+        what="the third caller talking, a002 signed in",
+        describe=lambda: str(node_b.events()[-5:]),
+    )
+    other = "a002" if first_agent == "a001" else "a001"
+    print(f"a002 up, the third caller talking to {first_agent}: {time.monotonic() - began:.1f} s")
+    phone_of = {"a001": agent, "a002": second_agent}
+
+    def web_node_board() -> LogBoard:  # what a web node's log tail shows now
+        board = LogBoard(load_center(center))
+        with factory() as session:
+            board.record(event_log.events_after(session, after=0, limit=100_000))
+        return board
+
+    with TestClient(app) as client:
+
+        def desk(agent_id: str) -> dict[str, str]:
+            token = client.post(
+                "/api/auth/login", json={"username": f"vn-{agent_id}", "password": PASSWORD}
+            ).json()["token"]
+            return {"authorization": f"Bearer {token}"}
+
+        app.state.log_board = web_node_board()
+        asked = time.monotonic()
+        moved = client.post(
+            f"/api/live/agents/{first_agent}/contacts/{call}/transfer",
+            json={"agent_id": other},
+            headers=desk(first_agent),
+        )
+        assert moved.status_code == 200, moved.text
+
+        def answered_by_the_other() -> bool:
+            return any(
+                e["kind"] == "answered" and e["agent_id"] == other and e["contact_id"] == call
+                for e in node_b.events()
+            )
+
+        wait_for(
+            answered_by_the_other,
+            timeout_s=20,
+            every_s=0.05,
+            what=f"{other}'s phone answering the transferred call",
+            describe=lambda: str(node_b.events()[-5:]),
+        )
+        print(
+            f"the desk's transfer {first_agent} → {other} on node B: the second phone answered "
+            f"{time.monotonic() - asked:.2f} s after the request"
+        )
+        assert "CALL_ESTABLISHED" in phone_of[other].types()
+        routing = [
+            (e.kind, e.agent_id, e.seq)
+            for e in _log(factory)
+            if e.contact_id == call and e.kind in ("answered", "transferred", "offered")
+        ]
+        assert [(kind, who) for kind, who, _ in routing] == [
+            ("offered", first_agent),
+            ("answered", first_agent),
+            ("transferred", first_agent),
+            ("offered", other),
+            ("answered", other),
+        ], routing
+        assert [seq for _, _, seq in routing] == sorted(seq for _, _, seq in routing)
+
+        # The second agent's desk hands the caller to an outside number (a sipp customer
+        # that answers and hangs up after 1.5 s): node B asks the owner, the owner applies
+        # it and answers the desk, and only then does node B forward the caller.
+        customer = subprocess.Popen(
+            [
+                "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
+                "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "1",
+                "-nostdin", "-timeout", "30s", "-timeout_error",
+            ],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        processes.callback(_stop, customer)
+        app.state.log_board = web_node_board()
+        asked = time.monotonic()
+        out = client.post(
+            f"/api/live/agents/{other}/contacts/{call}/transfer",
+            json={"number": "13800000114"},
+            headers=desk(other),
+        )
+        took = time.monotonic() - asked
+        assert out.status_code == 200, out.text
+        print(f"the desk's transfer out answered by the owner in {took:.2f} s")
+    with factory() as session:
+        request = session.scalars(
+            select(VoiceRequestRow).where(VoiceRequestRow.contact_id == call)
+        ).one()
+    assert (request.kind, request.state, request.result) == (
+        "transfer_out",
+        "done",
+        {"contact_id": call},
+    )
+    with factory() as session:
+        node_b_id = session.scalars(
+            select(VoiceNodeRow.id).where(VoiceNodeRow.name == "voice-b")
+        ).one()
+        asked_rows = session.scalars(
+            select(PartitionInboxRow.payload).where(PartitionInboxRow.kind == "transfer")
+        ).all()
+    assert request.claimed_by == node_b_id
+    assert {"contact_id": call, "to_number": "13800000114", "voice_request": request.id} in [
+        dict(p) for p in asked_rows
+    ], "node B asked the owner, which answered the desk"
+    log = _log(factory)
+    [out_event] = [
+        e for e in log if e.contact_id == call and e.kind == "transferred" and e.data.get("number")
+    ]
+    assert out_event.data.get("to") == "number" and out_event.agent_id == other
+    assert customer.wait(timeout=15) == 0, "the customer got the caller, talked and hung up"
+    assert third.wait(timeout=15) == 0, "the caller's call ended with the customer's"
+    seqs = [e.seq for e in _log(factory)]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "one rising log, no hole"
+    print(f"the desk's transfers on a voice node took {time.monotonic() - began:.1f} s")
+
+    # An agent's phone's REFER the owner's engine refuses (no such queue): the owner ends the
+    # conversation at once and its disconnected says transfer_refused; node B ends the call on
+    # that answer (the flow's next step) and sends no end back (the owner ended it already).
+    asked_fourth = time.monotonic()
+    fourth = _caller(tmp_path, node_b.sip_port, "13800000105")
+    processes.callback(_stop, fourth)
+
+    def fourth_talking() -> tuple[str, str] | None:
+        log = _log(factory)
+        answered = [e for e in log if e.kind == "answered" and e.contact_id not in (call, *earlier)]
+        return (str(answered[0].contact_id), str(answered[0].agent_id)) if answered else None
+
+    earlier = {e.contact_id for e in _log(factory) if e.contact_id}
+    refused_call, refusing = wait_for(
+        fourth_talking,
+        timeout_s=30,
+        every_s=0.05,
+        what="the fourth caller talking",
+        describe=lambda: str(node_b.events()[-5:]),
+    )
+    referred_at = time.time()  # the owner stamps its events on this machine's clock too
+    phone_of[refusing].command("transfer", f"sip:nowhere@127.0.0.1:{node_b.sip_port}")
+
+    def refused_and_wrapped() -> list[ContactEventRow] | None:
+        log = _log(factory)
+        kinds = [e.kind for e in log if e.contact_id == refused_call]
+        return log if "disconnected" in kinds and "wrap_up_ended" in kinds else None
+
+    log = wait_for(
+        refused_and_wrapped,
+        timeout_s=20,
+        every_s=0.05,
+        what="the REFER refused by the owner",
+        describe=lambda: str(node_b.events()[-5:]),
+    )
+    [said] = [e for e in log if e.contact_id == refused_call and e.kind == "disconnected"]
+    print(f"a REFER refused by the owner: its disconnected {said.at - referred_at:.2f} s after")
+    assert said.agent_id == refusing and said.data["transfer_refused"] == "nowhere", said.data
+    assert "nowhere" in said.data["reason"] and said.data["by"] == "agent"
+    assert not [e for e in log if e.contact_id == refused_call and e.kind == "transferred"]
+    # the node acted on the answer as a refused REFER on one node: the flow's next step (this
+    # direct flow has no survey, so the caller is hung up and sipp ends on its BYE)
+    assert fourth.wait(timeout=15) == 0, "the caller's call ended on the owner's answer"
+    ends = [row for row in _inbox_rows(factory) if row[0] == "end" and row[2] == refused_call]
+    assert ends == [], "the owner's own end is not sent back to it"
+    print(f"the refused REFER (a fourth call) took {time.monotonic() - asked_fourth:.1f} s")

@@ -345,17 +345,20 @@ def test_the_desks_consult_back_to_the_caller_and_one_this_node_cannot_ring() ->
     asyncio.run(scenario())
 
 
-def test_an_agents_refer_waits_for_the_owners_transfer_and_its_silence_is_a_refusal() -> None:
-    """A REFER on a voice node asks the owner and moves nothing; the owner's ``transferred``
-    moves the call. Unanswered (the owner refused it), the conversation ends as a refused
-    transfer does on the one-process server: the caller gets the survey, the owner the end."""
+def test_an_agents_refer_waits_for_the_owners_answer_transferred_or_refused() -> None:
+    """A REFER on a voice node asks the owner (the row says ``refer``) and moves nothing; the
+    owner's ``transferred`` moves the call. Silence is no answer: only the owner's
+    ``disconnected`` saying ``transfer_refused`` ends the conversation, as a refused transfer
+    does on the one-process server (the caller gets the survey), and the end it causes is not
+    sent back to the owner, who ended it already."""
     rig, outbox = _node_rig()
 
     async def scenario() -> None:
         contact = await _talking_on_node(rig, outbox)
         rig.center.transfer_requested("out-1", "<sip:1006@127.0.0.1>")
         await rig.settle()
-        assert _rows(outbox) == [("transfer", {"contact_id": contact, "to_agent": "a006"})]
+        asked = {"contact_id": contact, "to_agent": "a006", "refer": "1006"}
+        assert _rows(outbox) == [("transfer", asked)]
         assert rig.center.calls[contact].state.phase is Phase.TALKING  # not moved yet
         _owner(rig, outbox, EventKind.TRANSFERRED, "a001", to_agent="a006")
         await rig.settle()
@@ -365,11 +368,9 @@ def test_an_agents_refer_waits_for_the_owners_transfer_and_its_silence_is_a_refu
         await rig.settle()
         assert ("dial", "out-2", "sip:1006@127.0.0.1:5076") in rig.sip.actions
         assert len(_rows(outbox)) == 1, "the owner's transfer is not sent back"
-        await rig.settle(0.15)  # past the answer time: the transfer was answered, nothing ends
         assert rig.center.calls[contact].state.phase is Phase.RINGING
         await rig.center.drain()
 
-    rig.router.owner_answer_s = 0.1  # type: ignore[attr-defined]
     asyncio.run(scenario())
 
     rig, outbox = _node_rig()
@@ -377,16 +378,23 @@ def test_an_agents_refer_waits_for_the_owners_transfer_and_its_silence_is_a_refu
     async def refused() -> None:
         contact = await _talking_on_node(rig, outbox)
         rig.center.transfer_requested("out-1", "<sip:complaints@127.0.0.1>")
-        await rig.settle()
+        await rig.settle(0.3)  # no answer yet: the caller waits on, nothing is decided here
         assert rig.center.calls[contact].state.phase is Phase.TALKING
-        await rig.settle(0.15)  # no transferred in the log: the owner refused it
+        assert rig.media.played(contact)[-1] != "survey"
+        refusal = {"by": "agent", "transfer_refused": "complaints", "reason": "queue closed"}
+        _owner(rig, outbox, EventKind.DISCONNECTED, "a001", **refusal)
+        await rig.settle()
         assert rig.media.played(contact)[-1] == "survey"
+        assert rig.center.calls[contact].state.phase is Phase.SURVEY
         assert _rows(outbox) == [
-            ("transfer", {"contact_id": contact, "to_queue": "complaints"}),
-            ("end", {"contact_id": contact}),
-        ]
+            ("transfer", {"contact_id": contact, "to_queue": "complaints", "refer": "complaints"})
+        ], "the end the owner logged is not sent back to it"
+        # the same refusal again (a takeover re-applying the row) changes nothing
+        _owner(rig, outbox, EventKind.DISCONNECTED, "a001", **refusal)
+        await rig.settle()
+        assert _rows(outbox)[-1][0] == "transfer"
         rig.center.hung_up("in-1")
         await rig.center.drain()
+        assert not rig.router._echoes, "no echo left to swallow a later step"  # type: ignore[attr-defined]
 
-    rig.router.owner_answer_s = 0.1  # type: ignore[attr-defined]
     asyncio.run(refused())

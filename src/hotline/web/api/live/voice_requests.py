@@ -7,9 +7,10 @@ with its audit entry — committed at once, so that a voice node (another proces
 while the request waits. The voice node through which the agent's phone is registered (a
 dial), or that carries the call (a transfer), claims it, carries it out and answers; the desk
 gets that answer: the call's contact id, or a 409 naming why it failed (``reason``: the voice
-node refused — no trunk, the number on a do-not-call list —, no live node took it within
-:data:`~hotline.store.voice_requests.CLAIM_S`, or the node died before it answered). The desk
-shows the reason in the user's language (``desk.voice_<reason>``).
+node refused — no trunk, the number on a do-not-call list —, the partition owner's engine
+refused a transfer out (``routing_refused``: the call stays with the agent), no live node
+took it within :data:`~hotline.store.voice_requests.CLAIM_S`, or the node died before it
+answered). The desk shows the reason in the user's language (``desk.voice_<reason>``).
 
 The wait cannot go wrong late: when it ends the web node fails the request in one conditional
 ``UPDATE`` unless a node has begun placing it (:func:`voice_requests.give_up`), and a node
