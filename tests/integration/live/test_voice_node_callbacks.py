@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.core.events import EventKind
+from hotline.core.events import Channel, Event, EventKind
 from hotline.live.voice_callbacks import PLACED_BY, CallbackPlacement
 from hotline.live.voice_nodes import VoiceNodeWatch, close_lost
 from hotline.routing.model import AgentState
 from hotline.store import voice_nodes
 from hotline.store.models.voice_nodes import VoiceLegRow
 from hotline.store.partitions import try_acquire
+from hotline.store.voice_nodes import Leg
 from hotline.telephony.ports import DialCallback, ReleaseCaller
 from tests.integration.live.test_voice_nodes import _Calls, _live_log, _Node, _Owner
 
@@ -158,3 +159,38 @@ def test_one_voice_node_places_a_call_back_once_across_a_takeover_and_its_loss_f
             await second.driver.stop()
 
     asyncio.run(after())
+
+
+def test_a_call_backs_leg_moves_to_the_node_that_takes_it_and_a_late_close_is_not_written(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A node lets a call back go (its offer withdrawn) and another takes it: whichever writes
+    last, the leg is the taker's and open; a node's close of its own leg is written."""
+    a, b = _PlacingNode(session_factory, "voice-a"), _PlacingNode(session_factory, "voice-b")
+    opened = Leg(CALLBACK, 1.0, "installation", "callback", "a001", "ringing")
+    closed = Leg(CALLBACK, 1.0, "installation", "callback", closed_at=2.0)
+
+    def write(node: _Node, leg: Leg) -> tuple[str, bool] | None:
+        with session_factory() as session:
+            voice_nodes.write_legs(session, node.presence.node_id, [leg])
+            session.commit()
+        with session_factory() as session:
+            row = session.get(VoiceLegRow, CALLBACK)
+            return None if row is None else (row.node_id, row.closed_at is None)
+
+    assert write(a, opened) == (a.presence.node_id, True)
+    assert write(b, opened) == (b.presence.node_id, True), "node B took it"
+    assert write(a, closed) == (b.presence.node_id, True), "A's late close is not written"
+    assert write(b, closed) == (b.presence.node_id, False), "B's own close is"
+    # the outbox's let-go queues that close: the leg is written closed at its next flush
+    b.outbox.take(_offer(b))
+    b.outbox.let_go(CALLBACK, at=3.0)
+    b.outbox.flush()
+    with session_factory() as session:
+        row = session.get(VoiceLegRow, CALLBACK)
+        assert row is not None and (row.node_id, row.closed_at) == (b.presence.node_id, 3.0)
+
+
+def _offer(node: _Node) -> Event:
+    return Event(9, 2.5, EventKind.OFFERED, CALLBACK, "a001", "installation", Channel.CALLBACK,
+                 {PLACED_BY: node.presence.node_id})  # fmt: skip
