@@ -138,6 +138,9 @@ class LiveDriver:
         self._entry_of: dict[str, str] = {}
         self._queue_ids = {q.id for q in center.queues}
         self._listeners: list[Listener] = []
+        #: Applied in turn to each event before it is numbered into the log (a partition
+        #: owner's: the voice node that places a call back, :mod:`hotline.live.voice_callbacks`).
+        self.stamps: list[Callable[[Event], Event]] = []
         self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any] | None]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._changed: asyncio.Event | None = None
@@ -774,6 +777,8 @@ class LiveDriver:
         """Number events in the log's one sequence, keep them for the database, show them."""
         if self._case_of or self._entry_of:
             events = [self._with_case(event) for event in events]
+        for stamp in self.stamps:
+            events = [stamp(event) for event in events]
         numbered = self.persistence.number(events)
         self.wallboard.record(numbered)
         watched = self.watched()

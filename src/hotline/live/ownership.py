@@ -46,6 +46,7 @@ from hotline.live.driver import LiveDriver
 from hotline.live.phones import phone_changed
 from hotline.live.takeover import describe
 from hotline.live.transfers import TransferAnswers, answered_transfer, waits_for_answer
+from hotline.live.voice_callbacks import CallbackPlacement
 from hotline.live.voice_nodes import VoiceNodeWatch, VoicePhones, close_lost
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import (
@@ -339,10 +340,13 @@ class PartitionNode:
         driver.persistence.set_mark(lease.inbox_position)
         position = lease.inbox_position
         why = "stopped"
+        # the offer of a call back names the voice node that places it (voice_callbacks)
+        driver.stamps.append(CallbackPlacement(phones, driver.attached.get))
         try:
-            await driver.start()
             # which live voice nodes each agent's phones are registered through, as they said
+            # (before the start: a takeover's first offers name a node)
             phones.seed(await asyncio.to_thread(self._registrations))
+            await driver.start()
             await asyncio.to_thread(
                 partitions.mark_routing, self.session_factory, lease, at=time.time()
             )

@@ -151,9 +151,15 @@ def stopped(session_factory: sessionmaker[Session], node_id: str) -> None:
 
 
 def write_legs(session: Session, node_id: str, legs: Iterable[Leg]) -> None:
-    """Record the node's legs as they are now (in the transaction of the events they follow)."""
+    """Record the node's legs as they are now (in the transaction of the events they follow).
+
+    A contact's leg moves to the node that writes it open (a call back placed through another
+    node after its offer was withdrawn here); a node's late close of a leg another node has
+    taken since is not written."""
     for leg in legs:
         row = session.get(VoiceLegRow, leg.contact_id)
+        if row is not None and row.node_id != node_id and leg.closed_at is not None:
+            continue
         if row is None:
             row = VoiceLegRow(contact_id=leg.contact_id, node_id=node_id, opened_at=leg.opened_at)
             session.add(row)

@@ -43,6 +43,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -50,6 +51,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Channel, Event, EventKind
 from hotline.live.phones import PHONE_UNREGISTERED
+from hotline.live.voice_callbacks import PLACED_BY
 from hotline.live.voice_nodes import carry
 from hotline.store import event_log, notify, partitions, voice_nodes
 from hotline.store.db import reading, writing
@@ -58,6 +60,7 @@ from hotline.telephony.call_center import ROUTING_KINDS, CallCenter
 from hotline.telephony.call_state import CONNECTED, Phase
 from hotline.telephony.ports import (
     AnnounceWait,
+    DialCallback,
     EventSink,
     QueueChanged,
     ReleaseCaller,
@@ -134,6 +137,27 @@ class NodeOutbox:
     def carries(self, contact_id: str) -> bool:
         """Whether the contact is one of this node's (open) legs."""
         return contact_id in self.legs
+
+    def take(self, offered: Event) -> None:
+        """Open a leg for a contact this node did not carry: a call back the owner's
+        ``offered`` names this node to place (:func:`place_callbacks`)."""
+        contact_id = offered.contact_id or ""
+        with self._lock:
+            self._closed.discard(contact_id)
+            leg = carry({}, [offered])[contact_id]
+            self._legs[contact_id] = self.legs[contact_id] = leg
+        self.wake.set()
+
+    def let_go(self, contact_id: str, *, at: float) -> None:
+        """Close the leg of a call back this node no longer places (its offer withdrawn
+        unanswered, or offered anew through another node); the contact goes on elsewhere."""
+        with self._lock:
+            leg = self.legs.pop(contact_id, None)
+            if leg is None:
+                return
+            self._legs[contact_id] = replace(leg, agent_id=None, stage=None, closed_at=at)
+            self._closed.add(contact_id)
+        self.wake.set()
 
     def flush(self) -> int:
         """Renew the heartbeat and write what is queued; return the rows written.
@@ -370,6 +394,10 @@ def log_decisions(event: Event) -> list[RoutingDecision]:
     data = event.data
     queue = event.queue or ""
     match event.kind:
+        case EventKind.OFFERED if event.agent_id and event.channel is Channel.CALLBACK:
+            # a call back this node places: ring the agent, then dial the number
+            number = data.get("number")
+            return [DialCallback(contact_id, event.agent_id, str(number) if number else None, 0.0)]
         case EventKind.OFFERED if event.agent_id:
             # the ring-no-answer timer is the owner engine's: it withdraws the offer in the log
             return [RingAgent(contact_id, event.agent_id, 0.0)]
@@ -542,6 +570,46 @@ def _refused_transfer(center: CallCenter, contact_id: str, target: str) -> None:
         router.carried_out("end", contact_id)
 
 
+def place_callbacks(center: CallCenter, outbox: NodeOutbox, events: Sequence[Event]) -> None:
+    """Take the call backs the owner's ``offered`` names this node to place as this node's
+    legs, and let go of those it no longer places (the owner names one node per offer:
+    :mod:`hotline.live.voice_callbacks`).
+
+    A taken call back is carried out by :func:`carry_out` with the one-node server's flow
+    (:meth:`~hotline.telephony.outbound.Originator.call_back`: the agent's phone rung, the
+    customer dialled through the trunk once the agent answers), its steps sent to the owner
+    like any call's. An offer anew naming this node for a call back already placed here (a
+    new owner's, after a takeover) rings no second time: the originator places a contact
+    once; offered to another agent, the phone that rings now stops first. A call back's offer
+    withdrawn before the agent answered (``ring_no_answer``), or offered anew through another
+    node, stops the phone here and closes the leg: the contact waits in the owner's engine
+    again, carried by no node until it is offered.
+    """
+    me = outbox.presence.node_id
+    for event in events:
+        contact_id = event.contact_id
+        if contact_id is None or event.channel is not Channel.CALLBACK:
+            continue
+        outbound = center.outbound
+        placing = outbound.calls.get(contact_id)
+        unanswered = placing is not None and placing.agent_answered_at is None
+        if event.kind is EventKind.OFFERED and event.agent_id:
+            if event.data.get(PLACED_BY) == me:
+                if not outbox.carries(contact_id):
+                    outbox.take(event)
+                elif placing is not None and unanswered and placing.agent_id != event.agent_id:
+                    outbound.stop_ringing(contact_id, placing.agent_id)  # offered to another
+            elif outbox.carries(contact_id) and (placing is None or unanswered):
+                if placing is not None:
+                    outbound.stop_ringing(contact_id, placing.agent_id)
+                outbox.let_go(contact_id, at=event.at)
+        elif event.kind is EventKind.RING_NO_ANSWER and outbox.carries(contact_id):
+            if placing is not None and unanswered:
+                outbound.stop_ringing(contact_id, placing.agent_id)
+            if placing is None or unanswered:
+                outbox.let_go(contact_id, at=event.at)
+
+
 #: The owner's events about a node's calls that the node's JSON-lines log gets too (the
 #: routing engine's; the node's own events are in it already).
 OWNER_KINDS = ROUTING_KINDS | {
@@ -562,6 +630,7 @@ def carry_out(
     transfers and consults (a step this node took itself has moved the call already: its
     phase, or the consult's absence, says so). ``mirror``
     (the node's JSON-lines log) gets them too. Returns how many concerned this node."""
+    place_callbacks(center, outbox, events)
     mine = [e for e in events if e.contact_id is not None and outbox.carries(e.contact_id)]
     if not mine:
         return 0

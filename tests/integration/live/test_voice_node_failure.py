@@ -14,8 +14,11 @@ as ``interrupted`` (reason ``voice_node_lost``), the agent ``available`` again a
 caller on node B reaches a001. The owner is killed with SIGKILL during that call: the standby
 takes over with the call in a001's hands, and a001's hang-up through node B is wrapped up and
 finished by the new owner, the log one rising sequence throughout. Then a desk's dial that
-node A had claimed but not begun when it died goes back to pending and node B places it.
-Last, a desk on a web
+node A had claimed but not begun when it died goes back to pending and node B places it
+(rings a001, then dials a sipp customer on its trunk); and a caller through node B presses
+the callback key while a001 is on a break: released, then once a001 is back the owner offers
+the call back naming node B, which rings a001 and dials the caller's number on the trunk (one
+offer, one dial, finished ``answered``). Last, a desk on a web
 node (its API in process: no engine, no SIP) transfers a third caller on node B from one
 agent to the other, whose second baresip answers, and that agent's desk hands the caller to
 an outside number: the owner applies it and answers the desk before node B forwards the
@@ -49,7 +52,7 @@ from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of
 from hotline.live.log_board import LogBoard
-from hotline.store import event_log, voice_requests
+from hotline.store import event_log, partitions, voice_requests
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.cluster import PartitionInboxRow, PartitionWrite
 from hotline.store.models.core import ContactEventRow
@@ -59,6 +62,7 @@ from hotline.store.pg_cluster import wait_for
 from hotline.telephony.media.prompts import generate_all
 from hotline.web.app import create_app
 from tests.conftest import postgres_url
+from tests.e2e.telephony.rtp_pcap import Key, write_timeline
 from tests.e2e.telephony.telephony_peers import (
     HERE,
     BaresipAgent,
@@ -92,7 +96,11 @@ CALLER_RTP = {
     "customer": 31740,
     "13800000103": 31760,
     "13800000105": 31780,
+    "13800000104": 31920,
 }
+#: The caller released to a call back (customers_dialled.xml: a number ending in 4 answers
+#: and hangs up after 1.5 s).
+CALLBACK_NUMBER = "13800000104"
 
 
 def _log(factory: sessionmaker[Session]) -> list[ContactEventRow]:
@@ -506,6 +514,94 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     assert any(e["kind"] == "answered" and e["agent_id"] == "a001" for e in outbound)
     finished = outbound[-1]["data"]
     assert isinstance(finished, dict) and finished["outcome"] == "answered", outbound[-1]
+
+    # A call back placed by a voice node: a caller through node B waits (a001 on a break, as
+    # a web node's desk asks through the inbox), presses the callback key and is released;
+    # a001 back, the owner's engine offers the call back and names node B (a001's phone is
+    # registered there), which rings a001 and dials the caller's number on its trunk (the
+    # sipp customer again: a number ending in 4 answers and hangs up after 1.5 s).
+    callback_began = time.monotonic()
+    customer = subprocess.Popen(
+        [
+            "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
+            "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "1",
+            "-nostdin", "-timeout", "30s", "-timeout_error",
+        ],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes.callback(_stop, customer)
+
+    def inbox(kind: str, **payload: str) -> None:
+        with factory() as session:
+            partitions.accept(session, partition=partition, kind=kind, payload=payload,
+                              at=time.time())  # fmt: skip
+            session.commit()
+
+    on_break = max(e.id for e in _log(factory))
+    inbox("agent_not_ready", agent_id="a001", reason="break")
+    wait_for(
+        lambda: any(e.id > on_break and e.agent_id == "a001" and e.data.get("reason") == "break"
+                    for e in _log(factory)),
+        timeout_s=10, every_s=0.05, what="a001 on a break",
+    )  # fmt: skip
+    pcap = write_timeline(tmp_path / "callback.pcap", [Key(1.0 + k, "1") for k in range(5)])
+    scenario = tmp_path / "caller_presses_1.xml"
+    scenario.write_text(
+        (HERE / "caller_keys_then_bye.xml").read_text()
+        .replace("__CALLER_PCAP__", str(pcap))
+        .replace("1380000[call_number]", CALLBACK_NUMBER)
+    )  # fmt: skip
+    released_caller = subprocess.Popen(
+        sipp_command(scenario, node_b.sip_port, tmp_path / "sipp-callback", timeout_s=30,
+                     extra=["-mp", str(CALLER_RTP[CALLBACK_NUMBER])]),
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes.callback(_stop, released_caller)
+    released = wait_for(
+        lambda: next((e for e in _log(factory) if e.kind == "callback_requested"), None),
+        timeout_s=20,
+        every_s=0.05,
+        what="the caller released to a call back",
+        describe=lambda: str(node_b.events()[-5:]),
+    )
+    callback = str(released.data["callback_id"])
+    inbox("agent_ready", agent_id="a001")  # back from the break: the call back is offered
+
+    def callback_finished() -> list[ContactEventRow] | None:
+        log = _log(factory)
+        return log if any(e.contact_id == callback and e.kind == "finished" for e in log) else None
+
+    log = wait_for(
+        callback_finished,
+        timeout_s=30,
+        every_s=0.05,
+        what="the call back placed by node B and finished",
+        describe=lambda: str(node_b.events()[-5:]) + str([node.lines for node in nodes]),
+    )
+    mine = [e for e in log if e.contact_id == callback]
+    [offered] = [e for e in mine if e.kind == "offered"]  # one offer, one node, one dial
+    assert offered.agent_id == "a001" and offered.data["voice_node_id"] == node_b_id
+    assert offered.data["number"] == CALLBACK_NUMBER
+    [dialled] = [e for e in mine if e.kind == "dialled"]
+    print(
+        f"call back: break → released → placed by node B, talked, finished in "
+        f"{time.monotonic() - callback_began:.2f} s (the owner's offer → the customer "
+        f"answered {dialled.at - offered.at:.2f} s, → finished {mine[-1].at - dialled.at:.2f} s)"
+    )
+    assert dialled.data["result"] == "answered", dialled.data
+    assert [e.kind for e in mine if e.kind in ROUTING] == [
+        "queued", "offered", "answered", "disconnected", "wrap_up_ended", "finished",
+    ]  # fmt: skip
+    assert mine[-1].data.get("outcome") == "answered", mine[-1].data
+    assert customer.wait(timeout=15) == 0  # the customer was dialled, answered, hung up
+
+    def leg_closed() -> VoiceLegRow | None:  # node B's leg, closed once it follows the finish
+        with factory() as session:
+            leg = session.get(VoiceLegRow, callback)
+            return leg if leg is not None and leg.closed_at is not None else None
+
+    leg = wait_for(leg_closed, timeout_s=10, every_s=0.05, what="node B's call back leg closed")
+    assert leg.node_id == node_b_id
 
     _desks_transfers_on_a_voice_node(
         tmp_path, processes, factory, partition, center, node_b, agent, customer_port
