@@ -559,8 +559,10 @@ def carry_out(
         if event.kind is EventKind.OFFERED and ringing is not None:
             # offered while a phone here still rings: a new owner offering anew what its
             # predecessor's offer left ringing (the takeover folds a ringing contact back to
-            # waiting) — the phone that rings now stops first
-            center.route([StopRinging(contact_id, ringing, "offered_anew")])
+            # waiting, offered first to the same agent)
+            if ringing == event.agent_id:
+                continue  # that agent's phone rings already: its answer meets this offer
+            center.route([StopRinging(contact_id, ringing, "offered_anew")])  # stops first
         center.route(log_decisions(event))
         if call is None:
             continue

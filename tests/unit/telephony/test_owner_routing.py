@@ -178,6 +178,12 @@ def test_an_offer_anew_while_a_phone_here_still_rings_stops_that_phone_first() -
         StopRinging("v-1", "a001", "offered_anew"),
         RingAgent("v-1", "a002", 0.0),
     ]
+    # offered anew to the agent whose phone rings here (the new owner prefers them): the
+    # phone keeps ringing, so an answer on it meets the new offer
+    center.routed.clear()
+    center.calls["v-1"] = _Call(Phase.RINGING, ringing="a002")
+    carry_out(center, outbox, [offered])  # type: ignore[arg-type]
+    assert center.routed == []
 
 
 # -- the desk's transfers and consults, carried out on a real voice driver (SIP and media fakes)
