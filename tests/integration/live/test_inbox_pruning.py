@@ -3,15 +3,17 @@
 A voice node writes ``voice_phones`` in the transaction of its ``phone_registered`` /
 ``phone_unregistered`` rows; a new owner reads it (and only the inbox rows after its position)
 instead of every such row of the inbox, and the owner deletes the rows it has applied once
-they are old enough — never one above the lease's position. On SQLite and PostgreSQL; a real
-:class:`PartitionNode` on a SQLite file for the owner's loop and a takeover after pruning.
+they are old enough — never one above the lease's position. On SQLite and PostgreSQL, with
+real :class:`PartitionNode` owners (a SQLite file, a fresh PostgreSQL database) for the
+owner's loop and a takeover after pruning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import load_center
+from hotline.live.failover_drill import fresh_database
 from hotline.live.ownership import PartitionNode
 from hotline.live.voice_nodes import VoiceNodeWatch
 from hotline.routing.model import AgentState
@@ -30,6 +33,7 @@ from hotline.store.models.voice_nodes import VoicePhoneRow
 from hotline.store.partitions import fence, prune_inbox, try_acquire
 from hotline.telephony.owner_routing import NodeOutbox, OwnerRouter
 from hotline.telephony.voice_node import VoiceNodeOptions, VoicePresence
+from tests.conftest import postgres_url
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 
@@ -168,15 +172,37 @@ async def _until(condition: Callable[[], bool], *, timeout_s: float = 20.0) -> N
         await asyncio.sleep(0.02)
 
 
+@contextmanager
+def _database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of its own: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hotline.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    server = postgres_url()
+    if not server:
+        pytest.skip("no PostgreSQL test server (HOTLINE_TEST_POSTGRES_URL); `make test` starts one")
+    with fresh_database(server) as url:
+        yield url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_an_owner_prunes_the_inbox_and_the_next_owner_knows_where_phones_are(
-    tmp_path: Path,
+    backend: str, tmp_path: Path
 ) -> None:
     """A real owner's loop applies a voice node's rows and deletes them (keep 0 s); the next
     owner seeds from ``voice_phones``: a001's phone leaving node B keeps a001 ready (still
     reachable through node A, whose row the inbox no longer has), then leaving A too makes
-    a001 not ready."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
-    upgrade(engine)
+    a001 not ready. On PostgreSQL the owner is woken by the inbox's NOTIFY."""
+    with _database(backend, tmp_path) as url:
+        _owners_prune_and_take_over(url)
+
+
+def _owners_prune_and_take_over(url: str) -> None:
+    engine = make_engine(url)
     factory = make_session_factory(engine)
     center = load_center(SAMPLE)
     a, b = _Node(factory, "voice-a"), _Node(factory, "voice-b")
