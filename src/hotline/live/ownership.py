@@ -183,6 +183,10 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
     raise BadInboxRow(f"inbox row {row.id}: unknown kind {row.kind!r}")
 
 
+#: How many applied inbox rows one ``DELETE`` of the owner's pruning takes at most.
+PRUNE_BATCH = 5000
+
+
 #: Inbox kinds the owner's live driver carries out itself (not one routing command each): a
 #: call back promised on a web node (the driver keeps it until it is due) and the crisis switch
 #: (every queue's rules at once, and the switch in the log).
@@ -445,19 +449,26 @@ class PartitionNode:
 
     async def _prune_inbox(self) -> None:
         """Delete the inbox rows this partition's owner has applied, once older than
-        ``inbox_keep_s`` (:func:`hotline.store.partitions.prune_inbox`; a failure is logged:
-        the rows go next time)."""
-        try:
-            gone = await asyncio.to_thread(
-                partitions.prune_inbox,
-                self.session_factory,
-                partition=self.partition,
-                before=time.time() - self.inbox_keep_s,
-            )
-        except Exception:
-            log.exception("node %s: pruning the inbox failed", self.name)
-            return
-        self.stats.pruned += gone
+        ``inbox_keep_s`` (:func:`hotline.store.partitions.prune_inbox`), a batch a statement
+        for up to a tenth of ``prune_every_s``, so a backlog (a first start on an old inbox)
+        shrinks faster than a busy inbox grows. A failure is logged: the rows go next time."""
+        before = time.time() - self.inbox_keep_s
+        until = time.monotonic() + self.prune_every_s / 10
+        while True:
+            try:
+                gone = await asyncio.to_thread(
+                    partitions.prune_inbox,
+                    self.session_factory,
+                    partition=self.partition,
+                    before=before,
+                    limit=PRUNE_BATCH,
+                )
+            except Exception:
+                log.exception("node %s: pruning the inbox failed", self.name)
+                return
+            self.stats.pruned += gone
+            if gone < PRUNE_BATCH or time.monotonic() >= until:
+                return
 
     def _registrations(self, position: int) -> list[tuple[str, str, bool]]:
         with self.session_factory() as session:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import load_center
+from hotline.live import ownership
 from hotline.live.failover_drill import fresh_database
 from hotline.live.ownership import PartitionNode
 from hotline.live.voice_nodes import VoiceNodeWatch
@@ -105,7 +106,7 @@ def test_phones_are_kept_compact_and_read_as_the_owner_had_applied_the_inbox(
 
 
 def test_pruning_deletes_only_rows_the_owner_applied_and_old_enough(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lease = try_acquire(session_factory, partition="hefei", owner="owner", ttl_s=30.0)
     assert lease is not None
@@ -163,6 +164,21 @@ def test_pruning_deletes_only_rows_the_owner_applied_and_old_enough(
             inbox_keep_s=-1.0,
         )
     assert node.inbox_keep_s == 300.0
+    # the owner's pruning takes a backlog a batch at a time until a batch comes back short
+    with session_factory() as session:
+        backlog = [
+            partitions.accept(session, partition="hefei", kind="agent_ready",
+                              payload={"agent_id": "b"}, at=3.0)
+            for _ in range(5)
+        ]  # fmt: skip
+        fence(session, lease, inbox_position=backlog[-1])
+        session.commit()
+    monkeypatch.setattr(ownership, "PRUNE_BATCH", 2)
+    asyncio.run(node._prune_inbox())
+    assert node.stats.pruned == 6  # ``late``, ``after`` and the backlog but its newest row
+    with session_factory() as session:
+        assert list(session.scalars(select(PartitionInboxRow.id).where(
+            PartitionInboxRow.partition == "hefei"))) == [backlog[-1]]  # fmt: skip
 
 
 async def _until(condition: Callable[[], bool], *, timeout_s: float = 20.0) -> None:
