@@ -77,6 +77,11 @@ def node(
     poll_s: float = typer.Option(
         0.05, "--poll-s", help="How often the owner reads its inbox and writes its events."
     ),
+    inbox_keep_s: float = typer.Option(
+        300.0,
+        "--inbox-keep-s",
+        help="How long the owner keeps inbox rows it has applied before deleting them.",
+    ),
 ) -> None:
     """Route one partition while this node holds its lease; stand by otherwise.
 
@@ -109,6 +114,7 @@ def node(
             lease_s=lease_s,
             poll_s=poll_s,
             on_state=tell,
+            inbox_keep_s=inbox_keep_s,
         )
     except ValueError as error:  # a partition that is no site, a lease too short
         error_console.print(f"[red]error[/red] {error}", soft_wrap=True, highlight=False)

@@ -9,7 +9,10 @@ routes; the others stand by, asking every ``poll_s`` whether the lease has lapse
 2. applies the partition's inbox from where the previous owner's last *written* batch left
    off — contacts accepted by any node, agents' commands — each row once;
 3. writes its events in fenced transactions (the lease's epoch checked by the database, the
-   inbox position recorded with them), and renews the lease every ``lease_s / 4``.
+   inbox position recorded with them), and renews the lease every ``lease_s / 4``;
+4. deletes the inbox rows it has applied once they are ``inbox_keep_s`` old
+   (:func:`hotline.store.partitions.prune_inbox`), so the inbox stays as small as its
+   unapplied tail and a few minutes of history.
 
 The owner steps down — stops routing at once, without closing anything in the log — when a
 renewal or a write is refused (another node took over while this one was paused or cut off),
@@ -182,6 +185,10 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
     raise BadInboxRow(f"inbox row {row.id}: unknown kind {row.kind!r}")
 
 
+#: How many applied inbox rows one ``DELETE`` of the owner's pruning takes at most.
+PRUNE_BATCH = 5000
+
+
 #: Inbox kinds the owner's live driver carries out itself (not one routing command each): a
 #: call back promised on a web node (the driver keeps it until it is due) and the crisis switch
 #: (every queue's rules at once, and the switch in the log).
@@ -228,6 +235,8 @@ class NodeStats:
     bad_rows: int = 0
     refused: int = 0
     last_epoch: int = 0
+    #: Applied inbox rows deleted (:meth:`PartitionNode._prune_inbox`).
+    pruned: int = 0
     restored: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -245,12 +254,19 @@ class PartitionNode:
         poll_s: float = 0.05,
         honour_hours: bool = False,
         on_state: Callable[[str, dict[str, Any]], None] | None = None,
+        inbox_keep_s: float = 300.0,
+        prune_every_s: float = 10.0,
     ) -> None:
         if partition not in {site.id for site in center.sites}:
             known = ", ".join(site.id for site in center.sites) or "none"
             raise ValueError(f"partition {partition!r} is not a site of the center ({known})")
         if lease_s <= 4 * poll_s:
             raise ValueError(f"lease_s ({lease_s}) must be more than 4 × poll_s ({poll_s})")
+        if inbox_keep_s < 0 or prune_every_s <= 0:
+            raise ValueError(
+                f"inbox_keep_s ({inbox_keep_s}) must be 0 or more and prune_every_s "
+                f"({prune_every_s}) more than 0"
+            )
         self.center = center
         self.partition = partition
         self.name = name
@@ -258,6 +274,9 @@ class PartitionNode:
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.honour_hours = honour_hours
+        #: Applied inbox rows older than this are deleted, every ``prune_every_s`` of a term.
+        self.inbox_keep_s = inbox_keep_s
+        self.prune_every_s = prune_every_s
         self.stats = NodeStats()
         bind = session_factory.kw.get("bind")
         #: Woken by the inbox's NOTIFY on PostgreSQL (polls every ``poll_s`` regardless).
@@ -344,8 +363,9 @@ class PartitionNode:
         driver.stamps.append(CallbackPlacement(phones, driver.attached.get))
         try:
             # which live voice nodes each agent's phones are registered through, as they said
-            # (before the start: a takeover's first offers name a node)
-            phones.seed(await asyncio.to_thread(self._registrations))
+            # up to the inbox position (the rows after it are applied next), before the start:
+            # a takeover's first offers name a node (voice_callbacks)
+            phones.seed(await asyncio.to_thread(self._registrations, position))
             await driver.start()
             await asyncio.to_thread(
                 partitions.mark_routing, self.session_factory, lease, at=time.time()
@@ -354,6 +374,7 @@ class PartitionNode:
             self.stats.restored.append(restored)
             self.on_state("owner", {"partition": self.partition, "epoch": lease.epoch, **restored})
             renewed = time.monotonic()
+            pruned = time.monotonic()
             while not stop.is_set():
                 position = await self._apply_inbox(driver, position, phones)
                 if driver.persistence.fenced is not None:
@@ -378,6 +399,9 @@ class PartitionNode:
                         raise Fenced(f"partition {self.partition!r}: the lease changed hands")
                     if time.monotonic() - renewed > self.lease_s:
                         raise Fenced(f"partition {self.partition!r}: not renewed for a lease")
+                if time.monotonic() - pruned >= self.prune_every_s:
+                    pruned = time.monotonic()
+                    await self._prune_inbox()
                 await self._wait_for_work(stop)
         except Fenced as refused:
             self.stats.refused += 1
@@ -432,9 +456,34 @@ class PartitionNode:
             await driver.flush()  # what the rows caused reaches the log (and desks) at once
         return position
 
-    def _registrations(self) -> list[tuple[str, str, bool]]:
+    async def _prune_inbox(self) -> None:
+        """Delete the inbox rows this partition's owner has applied, once older than
+        ``inbox_keep_s`` (:func:`hotline.store.partitions.prune_inbox`), a batch a statement
+        for up to a tenth of ``prune_every_s``, so a backlog (a first start on an old inbox)
+        shrinks faster than a busy inbox grows. A failure is logged: the rows go next time."""
+        before = time.time() - self.inbox_keep_s
+        until = time.monotonic() + self.prune_every_s / 10
+        while True:
+            try:
+                gone = await asyncio.to_thread(
+                    partitions.prune_inbox,
+                    self.session_factory,
+                    partition=self.partition,
+                    before=before,
+                    limit=PRUNE_BATCH,
+                )
+            except Exception:
+                log.exception("node %s: pruning the inbox failed", self.name)
+                return
+            self.stats.pruned += gone
+            if gone < PRUNE_BATCH or time.monotonic() >= until:
+                return
+
+    def _registrations(self, position: int) -> list[tuple[str, str, bool]]:
         with self.session_factory() as session:
-            return voice_nodes.phone_registrations(session, partition=self.partition)
+            return voice_nodes.phone_registrations(
+                session, partition=self.partition, position=position
+            )
 
     def _read_inbox(self, position: int) -> list[PartitionInboxRow]:
         with self.session_factory() as session:

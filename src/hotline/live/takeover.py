@@ -9,8 +9,10 @@ node does, :mod:`hotline.live.recovery`) would drop every caller waiting; a take
 * a contact an agent was talking to stays theirs, a contact in wrap-up stays in wrap-up — it
   is not offered again, so nothing is routed twice;
 * contacts waiting keep waiting, in their queue and in their arrival order; one that was
-  ringing when the owner died rings anew (the old offer reached no one whose answer can be
-  applied: the desk's answer to it is refused and the contact is offered again).
+  ringing when the owner died rings anew — offered first to the agent it was ringing at
+  (for :data:`RING_AGAIN_S`, if they are signed in and ready), so an answer given in the gap
+  (the phone still rang on its voice node) meets the same offer and is accepted; an answer to
+  an offer the new engine did not make is refused and the contact is offered again.
 
 :func:`fold` is the pure rule (log → :class:`PartitionState`); :func:`read_state` reads the
 log; :func:`restore` drives the new engine there. The engine only takes commands, so the
@@ -57,6 +59,11 @@ RESTORING = "takeover"
 _PRESENCE = {"available": True, "not_ready": False}
 _IN_HAND = {"talking", "wrap_up"}
 
+#: How long a contact that was ringing at an agent when the owner died is offered to that
+#: agent alone by the new owner (then to anyone eligible, keeping its place; at once if the
+#: agent declines or the phone goes away).
+RING_AGAIN_S = 5.0
+
 
 @dataclass(frozen=True)
 class AgentPresence:
@@ -80,6 +87,8 @@ class OpenContact:
     agent_id: str | None = None
     #: When it entered its queue, or reached its agent (the order it is restored in).
     since: float = 0.0
+    #: The agent it was ringing at when the log ends (a waiting contact's open offer).
+    ringing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,8 +131,8 @@ def fold(
     >>> state = fold(events, agents)
     >>> [(c.contact_id, c.stage, c.agent_id, c.customer) for c in state.in_hand]
     [('c1', 'talking', 'a1', '138')]
-    >>> [(c.contact_id, c.stage) for c in state.waiting]
-    [('c2', 'waiting')]
+    >>> [(c.contact_id, c.stage, c.ringing) for c in state.waiting]
+    [('c2', 'waiting', 'a2')]
     >>> state.agents  # doctest: +NORMALIZE_WHITESPACE
     [AgentPresence(agent_id='a1', ready=True, reason=None),
      AgentPresence(agent_id='a2', ready=False, reason='lunch')]
@@ -145,10 +154,11 @@ def fold(
         if event.kind in (EventKind.QUEUED, EventKind.TRANSFERRED, EventKind.OVERFLOWED):
             if event.kind is not EventKind.OVERFLOWED:  # an overflow keeps the place
                 contact.since = event.at
-            contact.stage, contact.agent_id = "waiting", None
+            contact.stage, contact.agent_id, contact.ringing = "waiting", None, None
         elif event.kind in (EventKind.RING_NO_ANSWER, EventKind.OFFERED):
             if contact.stage not in _IN_HAND:
                 contact.stage, contact.agent_id = "waiting", None
+                contact.ringing = event.agent_id if event.kind is EventKind.OFFERED else None
         elif event.kind is EventKind.ANSWERED and event.agent_id:
             contact.stage, contact.agent_id, contact.since = "talking", event.agent_id, event.at
         elif event.kind is EventKind.DISCONNECTED and contact.stage == "talking":
@@ -286,9 +296,12 @@ def restore(driver: Resuming, state: PartitionState, *, now: float) -> RestoreRe
         if contact.stage == "wrap_up":
             silently(ContactEnded(at=now, contact_id=contact.contact_id))
         report.in_hand += 1
+    ready = {a.agent_id for a in state.agents if a.ready}
     for contact in state.waiting:
         driver.attached.setdefault(contact.contact_id, {"customer": contact.customer})
-        if silently(_queued(contact, now)) is not None:
+        # offered first to the agent whose phone (or desk) it was ringing at, if ready
+        prefer = contact.ringing if contact.ringing in ready else None
+        if silently(_queued(contact, now, prefer=prefer)) is not None:
             report.waiting += 1
     driver.offers.clear()
     # Now for real: agents take up their presence, and ready ones are offered contacts.
@@ -308,7 +321,7 @@ def restore(driver: Resuming, state: PartitionState, *, now: float) -> RestoreRe
     return report
 
 
-def _queued(contact: OpenContact, now: float) -> ContactQueued:
+def _queued(contact: OpenContact, now: float, *, prefer: str | None = None) -> ContactQueued:
     assert contact.queue is not None
     return ContactQueued(
         at=now,
@@ -317,6 +330,8 @@ def _queued(contact: OpenContact, now: float) -> ContactQueued:
         channel=contact.channel,
         log_arrival=False,
         customer=contact.customer,
+        preferred_agent=prefer,
+        preferred_for_s=RING_AGAIN_S if prefer else 0.0,
     )
 
 

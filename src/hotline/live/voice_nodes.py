@@ -316,7 +316,10 @@ class VoicePhones:
     >>> phones.changed("a001", "voice-b", registered=False)
     True
 
-    A new owner starts from what the live nodes' rows in the inbox say (:meth:`seed`).
+    A new owner starts from where the live nodes' phones were registered as its predecessor
+    had applied the inbox (:meth:`seed`, from
+    :func:`hotline.store.voice_nodes.phone_registrations`: ``voice_phones`` and the rows
+    after the inbox position).
     """
 
     def __init__(self) -> None:

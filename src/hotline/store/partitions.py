@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, text, update
+from sqlalchemy import CursorResult, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Event
@@ -277,3 +277,50 @@ def inbox_after(
         .order_by(PartitionInboxRow.id)
         .limit(limit)
     ).all()
+
+
+def prune_inbox(
+    session_factory: sessionmaker[Session], *, partition: str, before: float, limit: int = 5000
+) -> int:
+    """Delete up to ``limit`` rows of ``partition``'s inbox that its owner has applied and
+    that were accepted before ``before``; return how many went.
+
+    A row at or below the lease's ``inbox_position`` is never read again: the position is
+    written only in the owner's fenced transactions, with the events those rows caused, and
+    it only rises, so every later owner starts after it (rows not yet applied — a voice
+    node's or a web node's newest — are above it and stay). Where phones are registered is
+    kept in ``voice_phones``, not read back from old rows. The position is read by the
+    ``DELETE`` itself, so this needs no fencing: a stale owner running it deletes nothing a
+    new one needs. ``before`` keeps recent applied rows for people reading the table.
+
+    The table's newest row is never deleted: SQLite gives a new row the largest id in the
+    table plus one, so an emptied inbox would number its next rows from 1 again — below the
+    owner's position, and never applied (PostgreSQL's sequence never goes back).
+    """
+    applied = (
+        select(PartitionLease.inbox_position)
+        .where(PartitionLease.partition == partition)
+        .scalar_subquery()
+    )
+    newest = select(func.max(PartitionInboxRow.id)).scalar_subquery()
+    doomed = (
+        select(PartitionInboxRow.id)
+        .where(
+            PartitionInboxRow.partition == partition,
+            PartitionInboxRow.id <= applied,
+            PartitionInboxRow.id < newest,
+            PartitionInboxRow.accepted_at < before,
+        )
+        .order_by(PartitionInboxRow.id)
+        .limit(limit)
+    )
+    with writing(session_factory()) as session:
+        gone = _changed(
+            session.execute(
+                delete(PartitionInboxRow)
+                .where(PartitionInboxRow.id.in_(doomed))
+                .execution_options(synchronize_session=False)
+            )
+        )
+        session.commit()
+    return gone

@@ -31,12 +31,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.store.db import writing
 from hotline.store.models.cluster import PartitionInboxRow
-from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
+from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow, VoicePhoneRow
 from hotline.store.partitions import database_now
 
 
@@ -259,14 +259,57 @@ def mark_logged(session: Session, node_id: str, contact_ids: Sequence[str]) -> b
             .where(VoiceLegRow.contact_id.in_(list(contact_ids)), VoiceLegRow.closed_at.is_(None))
             .values(closed_at=now)
         )
+    if done:  # the node's phones went with it
+        session.execute(delete(VoicePhoneRow).where(VoicePhoneRow.node_id == node_id))
     return bool(done)
 
 
-def phone_registrations(session: Session, *, partition: str) -> list[tuple[str, str, bool]]:
-    """``(agent, node run, registered)`` from the inbox rows in which ``partition``'s live voice
-    nodes said an agent's first phone there registered or the last one went, oldest first
-    (a new owner's count of where each agent is reachable; a lost or replaced run's rows are
-    left out). Reads every such row of the partition: the inbox is not pruned yet."""
+def note_phone(
+    session: Session,
+    *,
+    node_id: str,
+    partition: str,
+    agent_id: str,
+    registered: bool,
+    at: float,
+    inbox_id: int,
+) -> None:
+    """Keep ``voice_phones`` as the node's inbox row ``inbox_id`` says, in its transaction:
+    the agent's first phone through the node registered (a row), or the last one gone (none)."""
+    row = session.get(VoicePhoneRow, (node_id, agent_id))
+    if registered:
+        if row is None:
+            session.add(
+                VoicePhoneRow(
+                    node_id=node_id,
+                    agent_id=agent_id,
+                    partition=partition,
+                    since=at,
+                    inbox_id=inbox_id,
+                )
+            )
+        else:
+            row.since, row.inbox_id = at, inbox_id
+    elif row is not None:
+        session.delete(row)
+    session.flush()
+
+
+def phone_registrations(
+    session: Session, *, partition: str, position: int
+) -> list[tuple[str, str, bool]]:
+    """``(agent, node run, True)`` for each agent's phones registered through a live voice
+    node of ``partition`` *as the owner had applied the inbox up to row* ``position``: a new
+    owner's count of where each agent is reachable, to which it then applies the rows after
+    ``position`` (a lost or replaced run's phones are left out).
+
+    ``voice_phones`` holds the registrations as the nodes have written them, which may be
+    ahead of ``position``. A node says ``phone_registered`` and ``phone_unregistered`` for an
+    agent in turn (the first phone there, then the last gone), so for a pair with rows after
+    ``position`` the state at ``position`` is the opposite of the first of them; the others
+    are as the table says. The table is read first: a node's write committing between the two
+    reads then shows in the rows after ``position``, which decide for that pair. Reads the
+    table and the inbox after ``position`` only (not the whole inbox: the owner prunes it)."""
     live = set(
         session.scalars(
             select(VoiceNodeRow.id).where(
@@ -276,16 +319,35 @@ def phone_registrations(session: Session, *, partition: str) -> list[tuple[str, 
     )
     if not live:
         return []
-    rows = session.execute(
+    registered = {
+        (str(agent_id), str(node_id))
+        for node_id, agent_id in session.execute(
+            select(VoicePhoneRow.node_id, VoicePhoneRow.agent_id).where(
+                VoicePhoneRow.partition == partition
+            )
+        )
+        if node_id in live
+    }
+    later = session.execute(
         select(PartitionInboxRow.kind, PartitionInboxRow.payload)
         .where(
             PartitionInboxRow.partition == partition,
+            PartitionInboxRow.id > position,
             PartitionInboxRow.kind.in_(("phone_registered", "phone_unregistered")),
         )
         .order_by(PartitionInboxRow.id)
     ).all()
-    return [
-        (str(payload["agent_id"]), str(payload["node_id"]), kind == "phone_registered")
-        for kind, payload in rows
-        if (payload or {}).get("node_id") in live and payload.get("agent_id")
-    ]
+    decided: set[tuple[str, str]] = set()
+    for kind, payload in later:
+        node_id, agent_id = (payload or {}).get("node_id"), (payload or {}).get("agent_id")
+        if node_id not in live or not agent_id:
+            continue
+        pair = (str(agent_id), str(node_id))
+        if pair in decided:
+            continue
+        decided.add(pair)
+        if kind == "phone_registered":
+            registered.discard(pair)  # not yet registered at ``position``
+        else:
+            registered.add(pair)  # still registered at ``position``
+    return [(agent_id, node_id, True) for agent_id, node_id in sorted(registered)]

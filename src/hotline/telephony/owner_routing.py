@@ -15,7 +15,8 @@ through the database, as a web node is (:mod:`hotline.web.log_tail`):
   node's own events (arrivals, IVR steps, recordings, surveys, alarms: ``voice_event`` rows,
   which the owner numbers into the log — so the log stays one rising sequence, its web nodes'
   tails and ``?after=`` positions follow them, and a takeover reads them), the legs the node
-  carries and its heartbeat: one transaction, the heartbeat first, so a node the owner has
+  carries, where its agents' phones are registered (``voice_phones``, read by a new owner)
+  and its heartbeat: one transaction, the heartbeat first, so a node the owner has
   declared lost writes nothing more (:class:`~hotline.store.voice_nodes.NodeLost`).
 * :class:`OwnerLog` follows what the owner commits (LISTEN ``hotline_events`` and a poll every
   50 ms, as the web node's tail) and :func:`log_decisions` turns each event about a call this
@@ -72,6 +73,9 @@ from hotline.telephony.ports import (
 from hotline.telephony.voice_node import VoicePresence
 
 log = logging.getLogger(__name__)
+
+#: The inbox rows that also change ``voice_phones`` (:func:`voice_nodes.note_phone`).
+PHONE_KINDS = frozenset({"phone_registered", "phone_unregistered"})
 
 
 class NodeOutbox:
@@ -175,9 +179,19 @@ class NodeOutbox:
                 ):
                     raise NodeLost(f"voice node {self.node!r} was declared lost by the owner")
                 for kind, payload, at in rows:
-                    partitions.accept(
+                    row_id = partitions.accept(
                         session, partition=self.partition, kind=kind, payload=payload, at=at
                     )
+                    if kind in PHONE_KINDS:  # where phones are, kept compact for a new owner
+                        voice_nodes.note_phone(
+                            session,
+                            node_id=self.presence.node_id,
+                            partition=self.partition,
+                            agent_id=str(payload["agent_id"]),
+                            registered=kind == "phone_registered",
+                            at=at,
+                            inbox_id=row_id,
+                        )
                 voice_nodes.write_legs(session, self.presence.node_id, legs.values())
                 session.commit()
         except NodeLost:
@@ -648,8 +662,10 @@ def carry_out(
         if event.kind is EventKind.OFFERED and ringing is not None:
             # offered while a phone here still rings: a new owner offering anew what its
             # predecessor's offer left ringing (the takeover folds a ringing contact back to
-            # waiting) — the phone that rings now stops first
-            center.route([StopRinging(contact_id, ringing, "offered_anew")])
+            # waiting, offered first to the same agent)
+            if ringing == event.agent_id:
+                continue  # that agent's phone rings already: its answer meets this offer
+            center.route([StopRinging(contact_id, ringing, "offered_anew")])  # stops first
         center.route(log_decisions(event))
         if call is None:
             continue

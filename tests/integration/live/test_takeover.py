@@ -168,3 +168,37 @@ def test_a_restart_on_one_node_still_closes_what_was_in_progress(
     left = asyncio.run(scenario())
     for contact in (left["talking"], left["wrapping"], left["waiting"]):
         assert _kinds(db_session, contact)["finished"] == 1
+
+
+def test_a_contact_ringing_when_the_owner_died_is_offered_first_to_the_same_agent(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    """a013's phone rings with a caller when the owner dies; a012 is ready too (and would be
+    offered it first: presence is restored in name order). The next owner offers it to a013
+    again, so a013's answer given in the gap (the phone kept ringing on its voice node) meets
+    the new offer and is accepted."""
+    clock = ManualClock(T0)
+
+    async def scenario() -> tuple[str, dict[str, str], str]:
+        first = LiveDriver(center=load_center(SAMPLE), clock=clock, session_factory=session_factory)
+        await first.start()
+        await first.command(partial(_login, "a013"))
+        ringing = await first.queue_contact("repair", customer="13900000009")
+        assert first.offers["a013"].contact_id == ringing
+        await first.command(partial(_login, "a012"))
+        await _crash(first)
+        clock.advance(3)
+        nxt = LiveDriver(
+            center=load_center(SAMPLE), clock=clock, session_factory=session_factory, resume=True
+        )
+        await nxt.start()
+        offers = {a: o.contact_id for a, o in nxt.offers.items()}
+        await nxt.command(partial(_answer, ringing, "a013"))
+        stage = nxt.engine.agent_contacts("a013").get(ringing, "")
+        await _crash(nxt)
+        return ringing, offers, stage
+
+    ringing, offers, stage = asyncio.run(scenario())
+    assert offers == {"a013": ringing}
+    assert stage == "talking"
+    assert _kinds(db_session, ringing)["answered"] == 1

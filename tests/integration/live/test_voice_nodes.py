@@ -294,7 +294,11 @@ class _Owner:
             rows = partitions.inbox_after(session, partition="hefei", position=0, limit=100_000)
             self.position = rows[-1].id if rows and resume else 0
             if resume:  # as PartitionNode does on taking over
-                self.phones.seed(voice_nodes.phone_registrations(session, partition="hefei"))
+                self.phones.seed(
+                    voice_nodes.phone_registrations(
+                        session, partition="hefei", position=self.position
+                    )
+                )
 
     async def step(self, *nodes: _Node) -> None:
         for node in nodes:

@@ -17,11 +17,13 @@ def test_a_ringing_contact_waits_again_and_keeps_its_place() -> None:
         _e(3, 3.0, EventKind.OFFERED, "early", agent_id="a1", queue="repair"),
     ]
     state = fold(events, {})
-    assert [(c.contact_id, c.stage, c.agent_id) for c in state.waiting] == [
-        ("early", "waiting", None),
-        ("late", "waiting", None),
+    assert [(c.contact_id, c.stage, c.agent_id, c.ringing) for c in state.waiting] == [
+        ("early", "waiting", None, "a1"),  # the new owner offers it to a1 first
+        ("late", "waiting", None, None),
     ]
     assert state.in_hand == []
+    rang_out = fold([*events, _e(4, 4.0, EventKind.RING_NO_ANSWER, "early", agent_id="a1")], {})
+    assert rang_out.waiting[0].ringing is None
 
 
 def test_overflow_and_transfer_move_the_contact_to_its_last_queue() -> None:

@@ -178,6 +178,12 @@ def test_an_offer_anew_while_a_phone_here_still_rings_stops_that_phone_first() -
         StopRinging("v-1", "a001", "offered_anew"),
         RingAgent("v-1", "a002", 0.0),
     ]
+    # offered anew to the agent whose phone rings here (the new owner prefers them): the
+    # phone keeps ringing, so an answer on it meets the new offer
+    center.routed.clear()
+    center.calls["v-1"] = _Call(Phase.RINGING, ringing="a002")
+    carry_out(center, outbox, [offered])  # type: ignore[arg-type]
+    assert center.routed == []
 
 
 # -- the desk's transfers and consults, carried out on a real voice driver (SIP and media fakes)
@@ -398,3 +404,37 @@ def test_an_agents_refer_waits_for_the_owners_answer_transferred_or_refused() ->
         assert not rig.router._echoes, "no echo left to swallow a later step"  # type: ignore[attr-defined]
 
     asyncio.run(refused())
+
+
+def test_a_new_owners_offer_to_the_agent_whose_phone_rings_here_meets_its_answer() -> None:
+    """The owner dies while a001's phone rings here; the new owner offers the caller to a001
+    again (it prefers them): the phone keeps ringing (no hang-up, no second INVITE) and its
+    answer goes to the owner as an answer to that offer. An offer arriving after the answer
+    moves nothing."""
+    rig, outbox = _node_rig()
+
+    async def scenario() -> None:
+        rig.center.registration_changed("1001", "sip:1001@127.0.0.1:5071")
+        await _to_queue(rig)
+        contact = rig.contact
+        outbox.legs[contact] = Leg(contact, 0.0)
+        _owner(rig, outbox, EventKind.OFFERED, "a001")
+        await rig.settle()
+        dials = [a for a in rig.sip.actions if a[0] == "dial"]
+        assert dials == [("dial", "out-1", "sip:1001@127.0.0.1:5071")]
+        outbox._rows.clear()
+        _owner(rig, outbox, EventKind.OFFERED, "a001")  # the new owner's offer anew
+        await rig.settle()
+        assert [a for a in rig.sip.actions if a[0] == "dial"] == dials
+        assert ("hang_up", "out-1") not in rig.sip.actions
+        rig.center.answered("out-1", "v=0 a001 phone")
+        await rig.settle()
+        assert rig.center.calls[contact].state.phase is Phase.TALKING
+        assert _rows(outbox) == [("answer", {"contact_id": contact, "agent_id": "a001"})]
+        _owner(rig, outbox, EventKind.OFFERED, "a001")  # the other order: answered first
+        await rig.settle()
+        assert [a for a in rig.sip.actions if a[0] == "dial"] == dials
+        assert rig.center.calls[contact].state.phase is Phase.TALKING
+        await rig.center.drain()
+
+    asyncio.run(scenario())

@@ -58,3 +58,21 @@ class VoiceLegRow(Base):
     stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
     opened_at: Mapped[float] = mapped_column(Float)
     closed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class VoicePhoneRow(Base):
+    """An agent reachable through a voice node run: their first phone there registered and
+    the last one has not gone. Written by the node in the transaction of the inbox row that
+    says so (``phone_registered`` adds it, ``phone_unregistered`` deletes it), so a new
+    partition owner reads where phones are registered from here instead of from every such
+    row of the inbox (which the owner prunes)."""
+
+    __tablename__ = "voice_phones"
+    __table_args__ = (Index("ix_voice_phones_partition", "partition"),)
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partition: Mapped[str] = mapped_column(String(64))
+    #: When the node said so (the node's clock), and the inbox row that said it.
+    since: Mapped[float] = mapped_column(Float)
+    inbox_id: Mapped[int] = mapped_column(BigInteger)
