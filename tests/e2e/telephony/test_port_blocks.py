@@ -12,7 +12,7 @@ from .telephony_peers import RTP_BLOCKS, _block_locks, _claim_block
 HOLD = """
 import fcntl, os, sys
 for block in range({start}, {start} + {blocks}):
-    fd = os.open(f"/tmp/hotline-rtp-block-{{block % {blocks}}}.lock", os.O_RDWR | os.O_CREAT)
+    fd = os.open(f"/tmp/hotline-rtp-block-{{block % {blocks}}}.lock", os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
