@@ -7,6 +7,7 @@ them (a quick local run), the PostgreSQL half is skipped and says so.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.identity import passwords
 from hotline.store.db import make_engine
 from hotline.store.migrate import upgrade
+from tests.shared_connection import GATE, BaseSession, ConnectionGate, FlowPolicy, GatedSession
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -30,13 +32,17 @@ PRODUCT_HASHER = passwords._hasher
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist, give each worker its own PostgreSQL database.
+    """Under pytest-xdist, give each worker its own PostgreSQL database; give the tests'
+    event loops' tasks flows (see below).
 
     The session fixtures drop and recreate the ``public`` schema; two workers on one database
     would pull it from under each other. The worker's database is made fresh here, and the
     environment variable is rewritten, so every consumer (fixtures, subprocess servers,
     ``pg_dump``) reaches the worker's own.
     """
+    # Every task of the tests' event loops (the TestClient's portal) runs in a flow of its
+    # own, which the shared connection's gate tells apart (tests/shared_connection.py).
+    asyncio.set_event_loop_policy(FlowPolicy())
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     url = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
     if worker and url:
@@ -119,11 +125,15 @@ def db_session(db_engine: Engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back after the test.
 
     Code under test may call ``commit()``: it commits a savepoint, not the outer transaction.
+    The connection's sessions take their turns at it (``tests/shared_connection.py``).
     """
     connection = db_engine.connect()
     outer = connection.begin()
-    session = Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    session = BaseSession(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={GATE: ConnectionGate()},
     )
     try:
         yield session
@@ -135,9 +145,15 @@ def db_session(db_engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def session_factory(db_session: Session) -> sessionmaker[Session]:
-    """A factory whose sessions all share the test's rolled-back connection."""
+    """A factory whose sessions all share the test's rolled-back connection.
+
+    A session's transaction holds the connection from its begin to its end, so two threads'
+    savepoints never interleave (``tests/shared_connection.py``).
+    """
     return sessionmaker(
         bind=db_session.connection(),
+        class_=GatedSession,
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
+        info={GATE: db_session.info[GATE]},
     )

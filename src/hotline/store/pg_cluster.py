@@ -346,7 +346,12 @@ class PostgresCluster:
 
     def wait_streaming(self, *, timeout_s: float = 60.0) -> Member:
         """Wait until one member is primary and every other streams from it (and is its
-        synchronous standby in synchronous mode); return the primary."""
+        synchronous standby in synchronous mode); return the primary.
+
+        Patroni's ``/replica`` says only that a member runs as a replica: one just rewound
+        may not have connected its stream yet (over a slow link, seconds), so the primary's
+        own view (``pg_stat_replication`` in its ``/patroni``) must show it streaming too.
+        """
         follow = "/sync" if self.synchronous else "/replica"
 
         def ready() -> Member | None:
@@ -354,7 +359,16 @@ class PostgresCluster:
             if leader is None:
                 return None
             others = [m for m in self.members if m is not leader]
-            return leader if all(m.answers(follow) for m in others) else None
+            if not all(m.answers(follow) for m in others):
+                return None
+            streaming = {
+                r.get("application_name")
+                for r in _get(f"http://127.0.0.1:{leader.rest_port}/patroni")[1].get(
+                    "replication", []
+                )
+                if r.get("state") == "streaming"
+            }
+            return leader if all(m.name in streaming for m in others) else None
 
         result: Member = wait_for(
             ready,

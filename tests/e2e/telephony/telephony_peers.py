@@ -8,6 +8,7 @@ on one machine do not collide.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -47,18 +48,54 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
         return int(sock.getsockname()[1])
 
 
-def port_block(slot: int, size: int = 200) -> tuple[int, int]:
+#: RTP port blocks: ``RTP_BLOCKS`` of ``RTP_BLOCK`` ports from 20000, all below 32768.
+RTP_BLOCK = 200
+RTP_BLOCKS = (32768 - 20000) // RTP_BLOCK
+_blocks: dict[int, int] = {}  # slot -> block, this process's
+_block_locks: list[int] = []  # the locked files' descriptors, open while the process lives
+_blocks_mutex = threading.Lock()
+
+
+def port_block(slot: int, size: int = RTP_BLOCK) -> tuple[int, int]:
     """A range of ``size`` ports for RTP, different per process and per slot.
 
     Below the kernel's ephemeral range (32768 and up), where ``free_port`` finds SIP and
     control ports: a relay port equal to one of those sends RTP to a SIP socket. Eight slots
-    (0-7) per process; with the default size every process's blocks end below 32768.
+    (0-7) per process. Each slot's block is claimed once (:func:`_claim_block`) and stays the
+    process's until it ends, so two test runs at once (other engineers', other workers') never
+    get the same block; a choice by ``pid % 7`` collided one time in seven.
     """
     if not 0 <= slot < 8:
         raise ValueError(f"RTP port slot {slot}: slots are 0-7")
-    base = 20000 + ((os.getpid() % 7) * 8 + slot) * size
+    if not 0 < size <= RTP_BLOCK:
+        raise ValueError(f"RTP port block of {size} ports: at most {RTP_BLOCK}")
+    with _blocks_mutex:
+        if slot not in _blocks:
+            _blocks[slot] = _claim_block()
+        base = 20000 + _blocks[slot] * RTP_BLOCK
     assert base + size <= 32768, "RTP ports must stay below the ephemeral range"
     return base, base + size - 1
+
+
+def _claim_block() -> int:
+    """A block no other process holds: an exclusive ``flock`` on its file under /tmp, kept
+    (the descriptor stays open) until this process ends, when the kernel lets it go, even
+    after a kill -9. The search starts at a block chosen by the pid, to spread the runs."""
+    start = os.getpid() % RTP_BLOCKS
+    for step in range(RTP_BLOCKS):
+        block = (start + step) % RTP_BLOCKS
+        descriptor = os.open(f"/tmp/hotline-rtp-block-{block}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            continue
+        _block_locks.append(descriptor)
+        return block
+    raise RuntimeError(
+        f"all {RTP_BLOCKS} RTP port blocks (20000-32767) are held by other test processes "
+        "(/tmp/hotline-rtp-block-*.lock)"
+    )
 
 
 def sip_request(port: int, method: str = "OPTIONS", timeout_s: float = 1.0) -> str | None:
