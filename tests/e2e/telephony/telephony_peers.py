@@ -48,9 +48,11 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
         return int(sock.getsockname()[1])
 
 
-#: RTP port blocks: ``RTP_BLOCKS`` of ``RTP_BLOCK`` ports from 20000, all below 32768.
+#: RTP port blocks: ``RTP_BLOCKS`` of ``RTP_BLOCK`` ports from 20000 to 31199 (the ports from
+#: 31200 to the ephemeral range's 32768 are the cluster group's fixed ones:
+#: ``tests/integration/live/test_voice_node_failure.py``).
 RTP_BLOCK = 200
-RTP_BLOCKS = (32768 - 20000) // RTP_BLOCK
+RTP_BLOCKS = (31200 - 20000) // RTP_BLOCK
 _blocks: dict[int, int] = {}  # slot -> block, this process's
 _block_locks: list[int] = []  # the locked files' descriptors, open while the process lives
 _blocks_mutex = threading.Lock()
@@ -73,7 +75,7 @@ def port_block(slot: int, size: int = RTP_BLOCK) -> tuple[int, int]:
         if slot not in _blocks:
             _blocks[slot] = _claim_block()
         base = 20000 + _blocks[slot] * RTP_BLOCK
-    assert base + size <= 32768, "RTP ports must stay below the ephemeral range"
+    assert base + size <= 31200, "RTP blocks stay below the cluster group's fixed ports"
     return base, base + size - 1
 
 
@@ -93,7 +95,7 @@ def _claim_block() -> int:
         _block_locks.append(descriptor)
         return block
     raise RuntimeError(
-        f"all {RTP_BLOCKS} RTP port blocks (20000-32767) are held by other test processes "
+        f"all {RTP_BLOCKS} RTP port blocks (20000-31199) are held by other test processes "
         "(/tmp/hotline-rtp-block-*.lock)"
     )
 
