@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event, EventKind
+from hotline.live.dialler_lends import LEND, RETURN, DiallerLends, give_back_records
 from hotline.live.driver import LiveDriver
 from hotline.live.phones import phone_changed
 from hotline.live.takeover import describe
@@ -264,6 +265,8 @@ class PartitionNode:
         self.driver: LiveDriver | None = None
         #: The voice nodes each agent's phones are registered through (this term's).
         self.phones = VoicePhones()
+        #: The agents this term's engine lent to voice nodes' diallers.
+        self.lends = DiallerLends()
         #: Told ``("owner" | "standby" | "stepped_down", details)`` as the node's role changes.
         self.on_state = on_state or (lambda state, details: None)
 
@@ -325,6 +328,7 @@ class PartitionNode:
         fenced = partitions.fenced_writer(lease)
         voices = VoiceNodeWatch(self.session_factory, lease, every_s=self.lease_s / 4)
         phones = self.phones = VoicePhones()
+        lends = self.lends = DiallerLends()
 
         def before_write(session: Session, batch: Sequence[Event], position: int) -> None:
             fenced(session, batch, position)
@@ -338,6 +342,9 @@ class PartitionNode:
             await driver.start()
             # which live voice nodes each agent's phones are registered through, as they said
             phones.seed(await asyncio.to_thread(self._registrations))
+            # the agents the last owner lent to voice nodes' diallers, as its log says
+            outbound = await driver.run(DiallerLends.held_job)
+            await asyncio.to_thread(lends.seed, self.session_factory, outbound)
             await asyncio.to_thread(
                 partitions.mark_routing, self.session_factory, lease, at=time.time()
             )
@@ -346,13 +353,16 @@ class PartitionNode:
             self.on_state("owner", {"partition": self.partition, "epoch": lease.epoch, **restored})
             renewed = time.monotonic()
             while not stop.is_set():
-                position = await self._apply_inbox(driver, position, phones)
+                position = await self._apply_inbox(driver, position, phones, lends)
                 if driver.persistence.fenced is not None:
                     raise driver.persistence.fenced
                 lost = await voices.claim()
                 for node in lost:
                     await driver.run(_closing_job(node))  # so the engine and the log agree
                     phones.node_lost(node.node_id)
+                    # its dialler's agents back to the ACD, its calls' records to their lists
+                    await driver.run(lends.lost_job(node.node_id, phone=phones.reachable))
+                    await asyncio.to_thread(give_back_records, self.session_factory, node.node_id)
                 if lost:
                     await driver.flush()  # a lost voice node's contacts end in the log at once
                 if time.monotonic() - renewed >= self.lease_s / 4:
@@ -403,13 +413,17 @@ class PartitionNode:
             await asyncio.to_thread(self._listener.wait, self.poll_s)
 
     async def _apply_inbox(
-        self, driver: LiveDriver, position: int, phones: VoicePhones | None = None
+        self,
+        driver: LiveDriver,
+        position: int,
+        phones: VoicePhones | None = None,
+        lends: DiallerLends | None = None,
     ) -> int:
         """Apply the inbox rows after ``position`` in order; return the last one applied."""
         rows = await asyncio.to_thread(self._read_inbox, position)
         for row in rows:
             try:
-                await apply_inbox_row(driver, row, phones)
+                await apply_inbox_row(driver, row, phones, lends)
             except RoutingConflict as conflict:
                 self.stats.conflicts += 1
                 log.info("node %s: inbox row %d refused: %s", self.name, row.id, conflict)
@@ -462,7 +476,10 @@ def voice_event(row: PartitionInboxRow) -> Event:
 
 
 async def apply_inbox_row(
-    driver: LiveDriver, row: PartitionInboxRow, phones: VoicePhones | None = None
+    driver: LiveDriver,
+    row: PartitionInboxRow,
+    phones: VoicePhones | None = None,
+    lends: DiallerLends | None = None,
 ) -> None:
     """Apply one inbox row: a routing command in the engine task, or the driver's own action.
 
@@ -476,6 +493,20 @@ async def apply_inbox_row(
         return
     if row.kind == "voice_event":
         driver.record(voice_event(row))
+        return
+    if row.kind in (LEND, RETURN):
+        # a voice node's dialler asks for an agent or gives one back (live.dialler_lends)
+        lends = lends if lends is not None else DiallerLends()
+        phones = phones if phones is not None else VoicePhones()
+        try:
+            lending = (
+                lends.lend_job(row.payload)
+                if row.kind == LEND
+                else lends.return_job(row.payload, phone=phones.reachable)
+            )
+        except KeyError as error:
+            raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing {error}") from None
+        await driver.run(lending)
         return
     if row.kind in ("phone_registered", "phone_unregistered"):
         try:

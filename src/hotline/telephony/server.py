@@ -40,6 +40,7 @@ from hotline.config.validate import load_center
 from hotline.core.documents import load_json, load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.core.events import Event, EventKind
+from hotline.live.dialler_lends import holder_prefix
 from hotline.routing.engine import RoutingEngine
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
@@ -64,6 +65,7 @@ from hotline.telephony.media.rtpengine import (
     RtpengineProcess,
     die_with_parent,
 )
+from hotline.telephony.node_dialler import OwnerLending
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.overload import (
     Admission,
@@ -671,11 +673,17 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     dialling: asyncio.Task[None] | None = None
     sending: asyncio.Task[None] | None = None
     following: asyncio.Task[None] | None = None
+    lending: OwnerLending | None = None
     if outbox is not None:
         center, node_outbox = parts.center, outbox
+        if options.dialler and dials_out:
+            lending = OwnerLending(outbox)  # the owner's engine lends the dialler's agents
+        lends = lending
 
         def follow(events: list[Event]) -> None:
             carry_out(center, node_outbox, events, jsonl)
+            if lends is not None:
+                lends.follow(events)
 
         owner_log = OwnerLog(outbox.presence.session_factory, follow)
         await owner_log.start()
@@ -686,6 +694,19 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             DatabaseDialLists(database.session_factory),
             safe_message=prompt_path(options.prompts, options.flow.languages[0], SAFE_MESSAGE),
             ring_timeout_s=options.dial_ring_timeout_s,
+        )
+        parts.center.dialler = dialler
+        dialling = asyncio.create_task(dialler.run(stop))
+    elif lending is not None and outbox is not None:
+        # a voice node: it places the calls, the partition owner lends the agents
+        # (hotline.telephony.node_dialler)
+        dialler = Dialler(
+            parts.center,
+            DatabaseDialLists(outbox.presence.session_factory),
+            safe_message=prompt_path(options.prompts, options.flow.languages[0], SAFE_MESSAGE),
+            ring_timeout_s=options.dial_ring_timeout_s,
+            acd=lending,
+            holder_prefix=holder_prefix(outbox.presence.node_id),
         )
         parts.center.dialler = dialler
         dialling = asyncio.create_task(dialler.run(stop))

@@ -1,0 +1,121 @@
+"""Two voice nodes' diallers on one campaign, and a node lost mid-call, on real PostgreSQL.
+
+Two diallers claiming at the same moment never get the same record (``claim_next`` locks
+what it scans and skips what another claimer holds: without that both would read the record
+waiting and both write their claim). The records a lost node's calls held are kept as
+``failed`` attempts once (the retry rules bring them back; none stays held), and a new owner
+finds the agents lent to voice nodes from the log (``lent_to``).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from hotline.campaigns import service as campaigns
+from hotline.core.events import Event, EventKind
+from hotline.live.dialler_lends import DiallerLends, give_back_records, holder_prefix
+from hotline.live.failover_drill import fresh_database
+from hotline.store import event_log
+from hotline.store.db import make_engine, make_session_factory
+from hotline.store.models.campaigns import CampaignAttempt, CampaignRecord
+from tests.conftest import postgres_url
+
+ALWAYS = {"weekdays": "00:00-23:59", "saturday": "00:00-23:59", "sunday": "00:00-23:59"}
+
+
+def test_two_nodes_claim_apart_a_lost_nodes_records_come_back_and_lends_are_seeded() -> None:
+    url = postgres_url()
+    if not url:
+        pytest.skip("no PostgreSQL test server (HOTLINE_TEST_POSTGRES_URL); `make test` starts one")
+    with fresh_database(url) as database_url:
+        engine = make_engine(database_url)
+        factory = make_session_factory(engine)
+        try:
+            now = datetime.now(UTC)
+            with factory() as session:
+                campaign = campaigns.create_campaign(
+                    session,
+                    name="installs",
+                    kind="follow_up",
+                    mode="progressive",
+                    actor="boss",
+                    calling_hours=ALWAYS,
+                    agents=["a001"],
+                )
+                campaigns.import_list_csv(
+                    session,
+                    campaign_id=campaign.id,
+                    text="phone\n13800000001\n13800000002\n13800000003\n",
+                    file="list.csv",
+                    actor="boss",
+                )
+                campaigns.set_state(session, campaign_id=campaign.id, state="running", actor="boss")
+                session.commit()
+                campaign_id = campaign.id
+            node_a, node_b = holder_prefix("run-a"), holder_prefix("run-b")
+
+            # Node A claims and has not committed yet when node B claims.
+            first = factory()
+            mine = campaigns.claim_next(
+                first, campaign_id=campaign_id, agent_id=f"{node_a}:d-1", now=now
+            )
+            assert mine is not None
+
+            def claim_on_b() -> int | None:
+                with factory() as session:
+                    record = campaigns.claim_next(
+                        session, campaign_id=campaign_id, agent_id=f"{node_b}:d-2", now=now
+                    )
+                    session.commit()
+                    return None if record is None else int(record.id)
+
+            with ThreadPoolExecutor(1) as pool:
+                theirs = pool.submit(claim_on_b)
+                # without the skip, B would wait for A's row lock and then claim it too
+                other = theirs.result(timeout=10)
+                first.commit()
+            first.close()
+            assert other is not None and other != mine.id, "one record, one claimer"
+
+            # Node B is lost with its call: the record comes back as a failed attempt, once.
+            assert give_back_records(factory, "run-b") == [other]
+            assert give_back_records(factory, "run-b") == []
+            with factory() as session:
+                attempts = session.scalars(
+                    select(CampaignAttempt).where(CampaignAttempt.record_id == other)
+                ).all()
+                assert [(a.result, a.answered, a.connected) for a in attempts] == [
+                    ("failed", False, False)
+                ]
+                records = {
+                    r.id: (r.status, r.held_by)
+                    for r in session.scalars(
+                        select(CampaignRecord).where(CampaignRecord.campaign_id == campaign_id)
+                    )
+                }
+            assert records[other] == ("waiting", None)  # the retry rules bring it back
+            assert records[mine.id] == ("dialling", f"{node_a}:d-1")  # node A's, untouched
+
+            # A new owner seeds its lends from the log: the last agent_state's lent_to.
+            with factory() as session:
+                event_log.append(
+                    session,
+                    [
+                        Event(1, 1.0, EventKind.AGENT_STATE, agent_id="a001", data={
+                            "state": "not_ready", "reason": "outbound", "lent_to": "run-a"}),
+                        Event(2, 1.0, EventKind.AGENT_STATE, agent_id="a002", data={
+                            "state": "not_ready", "reason": "outbound", "lent_to": "run-b"}),
+                        Event(3, 2.0, EventKind.AGENT_STATE, agent_id="a002", data={
+                            "state": "not_ready", "reason": "outbound"}),
+                    ],
+                )  # fmt: skip
+                session.commit()
+            lends = DiallerLends()
+            lends.seed(factory, ["a001", "a002"])
+            assert lends.to == {"a001": "run-a"}, "a002's hold is no node's any more"
+        finally:
+            engine.dispose()
