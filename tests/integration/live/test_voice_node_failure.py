@@ -36,10 +36,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.campaigns import service as campaigns
 from hotline.config.validate import load_center
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of
 from hotline.store import voice_requests
 from hotline.store.db import make_engine, make_session_factory
+from hotline.store.models.campaigns import CampaignAttempt, CampaignRecord
 from hotline.store.models.cluster import PartitionInboxRow, PartitionWrite
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
@@ -69,6 +71,10 @@ ROUTING = ("queued", "offered", "answered", "disconnected", "wrap_up_ended", "fi
 #: beside the voice group's tests on another worker, whose blocks it must never meet.
 RTP = {"voice-a": (31200, 31399), "voice-b": (31400, 31599), "agent": (31600, 31699)}
 CALLER_RTP = {"13800000101": 31700, "13800000102": 31720, "customer": 31740}
+ALL_DAY = {"weekdays": "00:00-23:59", "saturday": "00:00-23:59", "sunday": "00:00-23:59"}
+#: A campaign's customers (``customers_dialled.xml``: ...4 answers and hangs up after 1.5 s),
+#: and one on the center's do-not-call list.
+CUSTOMERS, LISTED = ("13800000114", "13800000124"), "13800000134"
 
 
 def _log(factory: sessionmaker[Session]) -> list[ContactEventRow]:
@@ -193,6 +199,8 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
                 "--flow", str(write_direct_flow(tmp_path / "flow.yaml")), "--recording-notice", "",
                 "--center", str(center), "--node-name", name, "--partition", partition,
                 "--heartbeat-s", "3",
+                # node B dials the campaign at the end (nothing runs before it is started)
+                *(("--dialler", "--dial-ring-timeout", "3") if name == "voice-b" else ()),
             ),
         )  # fmt: skip
         processes.callback(server.stop)
@@ -469,3 +477,87 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     assert any(e["kind"] == "answered" and e["agent_id"] == "a001" for e in outbound)
     finished = outbound[-1]["data"]
     assert isinstance(finished, dict) and finished["outcome"] == "answered", outbound[-1]
+
+    # A progressive campaign dialled through node B (the node places the calls; the owner —
+    # the new one, since the takeover — lends a001 to node B's run): both customers answer
+    # and reach a001, the listed number is never dialled.
+    customers = subprocess.Popen(
+        [
+            "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
+            "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "2",
+            "-nostdin", "-timeout", "40s", "-timeout_error",
+        ],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes.callback(_stop, customers)
+    started_campaign = time.monotonic()
+    with factory() as session:
+        campaigns.add_do_not_call(session, number=LISTED, actor="boss")
+        campaign = campaigns.create_campaign(
+            session, name="installs-dec", kind="follow_up", mode="progressive", actor="boss",
+            calling_hours=ALL_DAY, agents=["a001"],
+        )  # fmt: skip
+        campaigns.import_list_csv(
+            session,
+            campaign_id=campaign.id,
+            text="phone\n" + "\n".join((*CUSTOMERS, LISTED)) + "\n",
+            file="list.csv",
+            actor="boss",
+        )
+        campaigns.set_state(session, campaign_id=campaign.id, state="running", actor="boss")
+        session.commit()
+        campaign_id = campaign.id
+
+    def campaign_calls(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        calls: dict[str, list[dict[str, Any]]] = {}
+        for e in events:
+            data = e.get("data")
+            if isinstance(data, dict) and data.get("campaign") == campaign_id:
+                calls.setdefault(str(e["contact_id"]), []).append(e)
+        return calls
+
+    events = node_b.wait_for(
+        lambda events: sum(
+            any(e["kind"] == "finished" for e in call)
+            for call in campaign_calls(events).values()
+        ) >= 2,
+        timeout_s=40.0,
+    )  # fmt: skip
+    assert customers.wait(timeout=15) == 0  # both customers' calls went as scripted
+    took = time.monotonic() - started_campaign
+    print(f"campaign started → two customers dialled through node B, talked to a001: {took:.1f} s")
+    calls = campaign_calls(events)
+    called = {
+        c: next(e["data"]["called"] for e in call if e["kind"] == "arrived")
+        for c, call in calls.items()
+    }
+    # normalised by the list's import (+86): the listed number is never dialled
+    assert sorted(n[-11:] for n in called.values()) == sorted(CUSTOMERS), called
+    for call in calls.values():
+        assert any(e["kind"] == "answered" and e["agent_id"] == "a001" for e in call), call
+        assert next(e for e in call if e["kind"] == "finished")["data"]["result"] == "completed"
+    log = _log(factory)
+    lent = [
+        e for e in log if e.kind == "agent_state" and e.agent_id == "a001" and e.data.get("lent_to")
+    ]
+    assert lent and lent[0].data["lent_to"] == node_b_id, "a001 lent to node B's run"
+    assert lent[0].data["reason"] == "outbound"
+    numbered = {e.contact_id for e in log if e.kind == "answered" and e.contact_id in calls}
+    assert numbered == set(calls), "the node's dialler events are in the owner's log"
+    with factory() as session:
+        attempts = session.scalars(
+            select(CampaignAttempt).where(CampaignAttempt.campaign_id == campaign_id)
+        ).all()
+        records = {
+            r.id: r
+            for r in session.scalars(
+                select(CampaignRecord).where(CampaignRecord.campaign_id == campaign_id)
+            )
+        }
+    got = sorted((records[a.record_id].phone, a.result, a.connected) for a in attempts)
+    assert [(p[-3:], r, c) for p, r, c in got] == [
+        ("114", "completed", True),
+        ("124", "completed", True),
+    ], got
+    assert {r.phone[-3:]: r.status for r in records.values()}["134"] == "blocked"
+    assert all(not str(r.held_by or "").startswith("dialler:") for r in records.values())
