@@ -899,6 +899,20 @@ def _lock_waiting(session: Session, record_id: int) -> bool:
     return locked is not None
 
 
+def dialler_holders(session: Session, *, prefix: str) -> list[str]:
+    """The distinct holders starting ``prefix`` of the records being dialled now."""
+    return list(
+        session.scalars(
+            select(CampaignRecord.held_by)
+            .where(
+                CampaignRecord.status == str(RecordStatus.DIALLING),
+                CampaignRecord.held_by.startswith(prefix, autoescape=True),
+            )
+            .distinct()
+        )
+    )
+
+
 def interrupt_held(session: Session, *, holder_prefix: str, now: datetime) -> list[int]:
     """The records held by calls of a dialler that is gone (a lost voice node's: holders
     ``{holder_prefix}:{contact}``): each call's attempt kept as ``failed`` (neither answered

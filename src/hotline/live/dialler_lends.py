@@ -33,7 +33,7 @@ from hotline.campaigns import service as campaigns
 from hotline.core.events import Event, EventKind
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import AgentNotReady, AgentReady, AgentState, RoutingConflict
-from hotline.store import event_log
+from hotline.store import event_log, voice_nodes
 from hotline.store.db import reading, writing
 
 log = logging.getLogger(__name__)
@@ -179,3 +179,17 @@ def give_back_records(session_factory: sessionmaker[Session], node_id: str) -> l
     if done:
         log.warning("voice node %s lost: records %s kept as failed attempts", node_id, done)
     return done
+
+
+def give_back_lost_records(session_factory: sessionmaker[Session]) -> list[int]:
+    """Every record still held by a call of a node run already declared lost (an owner that
+    died between writing a loss and :func:`give_back_records`): kept as ``failed`` attempts
+    (blocking; a new owner runs it once)."""
+    with reading(session_factory(), purpose="records held by lost voice nodes") as session:
+        holders = campaigns.dialler_holders(session, prefix="dialler:")
+        # dialler:<run>:<contact> (the one-process dialler's dialler:<contact> names no run)
+        runs = {h.split(":")[1] for h in holders if h.count(":") == 2}
+        lost = voice_nodes.lost_among(session, runs)
+    return [
+        record for node_id in sorted(lost) for record in give_back_records(session_factory, node_id)
+    ]

@@ -42,7 +42,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event, EventKind
-from hotline.live.dialler_lends import LEND, RETURN, DiallerLends, give_back_records
+from hotline.live.dialler_lends import (
+    LEND,
+    RETURN,
+    DiallerLends,
+    give_back_lost_records,
+    give_back_records,
+)
 from hotline.live.driver import LiveDriver
 from hotline.live.phones import phone_changed
 from hotline.live.takeover import describe
@@ -345,6 +351,8 @@ class PartitionNode:
             # the agents the last owner lent to voice nodes' diallers, as its log says
             outbound = await driver.run(DiallerLends.held_job)
             await asyncio.to_thread(lends.seed, self.session_factory, outbound)
+            # records a lost node's calls held, if the owner that wrote its loss died first
+            await asyncio.to_thread(give_back_lost_records, self.session_factory)
             await asyncio.to_thread(
                 partitions.mark_routing, self.session_factory, lease, at=time.time()
             )

@@ -3,7 +3,8 @@
 Two diallers claiming at the same moment never get the same record (``claim_next`` locks
 what it scans and skips what another claimer holds: without that both would read the record
 waiting and both write their claim). The records a lost node's calls held are kept as
-``failed`` attempts once (the retry rules bring them back; none stays held), and a new owner
+``failed`` attempts once (the retry rules bring them back; none stays held — a new owner
+gives back what a lost node held if the owner that wrote the loss died first), and a new owner
 finds the agents lent to voice nodes from the log (``lent_to``).
 """
 
@@ -13,15 +14,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hotline.campaigns import service as campaigns
 from hotline.core.events import Event, EventKind
-from hotline.live.dialler_lends import DiallerLends, give_back_records, holder_prefix
+from hotline.live.dialler_lends import (
+    DiallerLends,
+    give_back_lost_records,
+    give_back_records,
+    holder_prefix,
+)
 from hotline.live.failover_drill import fresh_database
-from hotline.store import event_log
+from hotline.store import event_log, voice_nodes
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.campaigns import CampaignAttempt, CampaignRecord
+from hotline.store.models.voice_nodes import VoiceNodeRow
 from tests.conftest import postgres_url
 
 ALWAYS = {"weekdays": "00:00-23:59", "saturday": "00:00-23:59", "sunday": "00:00-23:59"}
@@ -99,6 +106,27 @@ def test_two_nodes_claim_apart_a_lost_nodes_records_come_back_and_lends_are_seed
                 }
             assert records[other] == ("waiting", None)  # the retry rules bring it back
             assert records[mine.id] == ("dialling", f"{node_a}:d-1")  # node A's, untouched
+
+            # Node A was declared lost by an owner that died before giving its records back:
+            # the next owner does at its start; a one-process dialler's record is left alone.
+            with factory() as session:
+                alone = campaigns.claim_next(
+                    session, campaign_id=campaign_id, agent_id="dialler:d-9", now=now
+                )
+                session.commit()
+                assert alone is not None
+            voice_nodes.register(
+                factory, node_id="run-a", name="voice-a", partition="hefei", sip="x", ttl_s=3.0
+            )
+            with factory() as session:
+                session.execute(
+                    update(VoiceNodeRow).where(VoiceNodeRow.id == "run-a").values(lost_at=1.0)
+                )
+                session.commit()
+            assert give_back_lost_records(factory) == [mine.id]
+            assert give_back_lost_records(factory) == []
+            with factory() as session:
+                assert session.get(CampaignRecord, alone.id).held_by == "dialler:d-9"  # type: ignore[union-attr]
 
             # A new owner seeds its lends from the log: the last agent_state's lent_to.
             with factory() as session:
