@@ -9,7 +9,8 @@ the node asks with a ``dialler_lend`` inbox row, the owner's engine checks
 :meth:`~hotline.routing.engine.RoutingEngine.may_lend` (idle, no waiting caller for them, the
 queues' outbound reserves kept), holds them not ready ``outbound`` and logs to whom
 (:mod:`hotline.live.dialler_lends`); the node reads that from the log it follows anyway and
-its dialler takes them. Handing one back is a ``dialler_return`` row.
+its dialler (:class:`NodeDialler`) takes them, or gives them straight back when no campaign
+wants them any more. Handing one back is a ``dialler_return`` row.
 
 Why there: the calls' timing (the 2 s connect-or-abandon rule, ring timeouts) lives with the
 SIP legs, so the book that decides how many to dial and whom to connect runs beside them, and
@@ -30,9 +31,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from hotline.core.events import Event, EventKind
 from hotline.live.dialler_lends import LEND, LENT_REASON, RETURN
+from hotline.telephony.dialler import Dialler
 from hotline.telephony.owner_routing import NodeOutbox
 from hotline.telephony.ports import RoutingDecision
 
@@ -118,3 +121,24 @@ class OwnerLending:
     def choose_held(self, queue_id: str, free: Sequence[str]) -> str | None:
         """None: the free one longest takes the call (the queue's rules are the owner's)."""
         return None
+
+
+class NodeDialler(Dialler):
+    """The dialler of a voice node: :class:`Dialler` with the owner's lending as its ACD, and
+    any agent the owner lent that no campaign takes (the campaign paused meanwhile, the agent
+    no longer reserved, their phone gone from this node) given straight back."""
+
+    def __init__(self, *args: Any, lending: OwnerLending, **kwargs: Any) -> None:
+        super().__init__(*args, acd=lending, **kwargs)
+        self.lending = lending
+
+    async def round(self, *, refresh: bool = True) -> None:
+        """One round of the dialler; then the lent agents it did not take go back."""
+        await super().round(refresh=refresh)
+        held = {agent_id for campaign in self.campaigns.values() for agent_id in campaign.held}
+        for agent_id in sorted(self.lending.lent - held):
+            self.lending.release_agent(
+                at=self.center.clock.now(),
+                agent_id=agent_id,
+                phone=agent_id in self.center.phone_of,
+            )

@@ -65,7 +65,7 @@ from hotline.telephony.media.rtpengine import (
     RtpengineProcess,
     die_with_parent,
 )
-from hotline.telephony.node_dialler import OwnerLending
+from hotline.telephony.node_dialler import NodeDialler, OwnerLending
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.overload import (
     Admission,
@@ -700,12 +700,12 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     elif lending is not None and outbox is not None:
         # a voice node: it places the calls, the partition owner lends the agents
         # (hotline.telephony.node_dialler)
-        dialler = Dialler(
+        dialler = NodeDialler(
             parts.center,
             DatabaseDialLists(outbox.presence.session_factory),
             safe_message=prompt_path(options.prompts, options.flow.languages[0], SAFE_MESSAGE),
             ring_timeout_s=options.dial_ring_timeout_s,
-            acd=lending,
+            lending=lending,
             holder_prefix=holder_prefix(outbox.presence.node_id),
         )
         parts.center.dialler = dialler

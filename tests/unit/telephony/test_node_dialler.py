@@ -22,8 +22,8 @@ from hotline.live.dialler_lends import LEND, RETURN, DiallerLends, holder_prefix
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import AgentLoggedIn, AgentState, ContactQueued
 from hotline.telephony.acd import voice_routing_config
-from hotline.telephony.dialler import DialCampaign, Dialler
-from hotline.telephony.node_dialler import ASK_AGAIN_S, OwnerLending
+from hotline.telephony.dialler import DialCampaign
+from hotline.telephony.node_dialler import ASK_AGAIN_S, NodeDialler, OwnerLending
 from hotline.telephony.owner_routing import NodeOutbox
 from hotline.telephony.server import SAMPLE_CENTER
 from tests.unit.telephony.test_dialler import MemoryLists, dials, voice_center
@@ -91,11 +91,11 @@ def test_a_voice_nodes_dialler_dials_only_with_agents_the_owner_lent_it() -> Non
         center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
         outbox, lending = _node("run-a", "voice-a")
         lists = MemoryLists([DialCampaign(7, "progressive", ("a001",))], ["13800000001"])
-        dialler = Dialler(
+        dialler = NodeDialler(
             center,
             lists,
             safe_message=Path("/prompts/en/safe_message.wav"),
-            acd=lending,
+            lending=lending,
             holder_prefix=holder_prefix("run-a"),
         )
         center.dialler = dialler
@@ -173,3 +173,26 @@ def test_the_owner_lends_no_agent_it_needs_and_frees_a_lost_nodes_agents() -> No
     _, freed = other.lends.lost_job("run-a", phone=lambda agent_id: True)(other.engine, 2.0)
     assert _states(freed.events) == [("a001", "available", None)]
     assert other.lends.to == {} and DiallerLends.held_job(other.engine, 2.0)[0] == []
+
+
+def test_an_agent_lent_after_the_campaign_paused_goes_straight_back() -> None:
+    async def scenario() -> None:
+        owner = _Owner()
+        center, sip, _ = voice_center()
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        outbox, lending = _node("run-a", "voice-a")
+        lists = MemoryLists([DialCampaign(7, "progressive", ("a001",))], ["13800000001"])
+        dialler = NodeDialler(
+            center, lists, safe_message=Path("/prompts/en/safe_message.wav"), lending=lending
+        )
+        await dialler.round()
+        lists.campaigns = []  # paused while the owner lends a001
+        lending.follow(owner.apply(outbox))
+        assert lending.lent == {"a001"}
+        await dialler.round()
+        assert dials(sip) == [] and _kinds(outbox) == [RETURN]
+        back = owner.apply(outbox)
+        assert _states(back) == [("a001", "available", None)]
+        assert owner.lends.to == {}
+
+    asyncio.run(scenario())
