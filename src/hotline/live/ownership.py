@@ -352,7 +352,7 @@ class PartitionNode:
             outbound = await driver.run(DiallerLends.held_job)
             await asyncio.to_thread(lends.seed, self.session_factory, outbound)
             # records a lost node's calls held, if the owner that wrote its loss died first
-            await asyncio.to_thread(give_back_lost_records, self.session_factory)
+            await _giving_back(give_back_lost_records, self.session_factory)
             await asyncio.to_thread(
                 partitions.mark_routing, self.session_factory, lease, at=time.time()
             )
@@ -370,7 +370,7 @@ class PartitionNode:
                     phones.node_lost(node.node_id)
                     # its dialler's agents back to the ACD, its calls' records to their lists
                     await driver.run(lends.lost_job(node.node_id, phone=phones.reachable))
-                    await asyncio.to_thread(give_back_records, self.session_factory, node.node_id)
+                    await _giving_back(give_back_records, self.session_factory, node.node_id)
                 if lost:
                     await driver.flush()  # a lost voice node's contacts end in the log at once
                 if time.monotonic() - renewed >= self.lease_s / 4:
@@ -557,6 +557,15 @@ def _closing_job(node: LostNode) -> Callable[[RoutingEngine, float], tuple[None,
         return None, close_lost(engine, node, now=now)
 
     return job
+
+
+async def _giving_back(give_back: Callable[..., list[int]], *args: Any) -> None:
+    """Give a lost node's held records back (a worker thread); a failure is logged, not
+    raised: the routing goes on, and the next owner's start gives them back."""
+    try:
+        await asyncio.to_thread(give_back, *args)
+    except Exception:
+        log.exception("giving back the records of a lost voice node's calls failed")
 
 
 async def _sleep_or(stop: asyncio.Event, seconds: float) -> None:
