@@ -21,10 +21,11 @@ dialling one campaign never dial one record twice. A record held by a call of a 
 is kept as a ``failed`` attempt by the owner (its retry rules bring it back) and the agents
 lent to it go back to the ACD.
 
-Not answered here (the owner's engine would know, the node does not yet): which held agent a
-campaign's queue prefers (the free one longest takes the call), and recalling a lent agent for
-a waiting inbound caller or a queue's reserve (they go back between calls when the campaign
-pauses or the node stops).
+A lent agent goes back for an inbound caller waiting in one of their queues, as the log shows
+the queues (:class:`~hotline.live.log_floor.LogFloor`, folded from the node's start). Not
+answered here (the owner's engine would know, the node does not yet): which held agent a
+campaign's queue prefers (the free one longest takes the call), and recalling a lent agent
+for a queue short of its outbound reserve (the owner checked the reserve when it lent them).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 
 from hotline.core.events import Event, EventKind
 from hotline.live.dialler_lends import LEND, LENT_REASON, RETURN
+from hotline.live.log_floor import LogFloor
 from hotline.telephony.dialler import Dialler
 from hotline.telephony.owner_routing import NodeOutbox
 from hotline.telephony.ports import RoutingDecision
@@ -51,8 +53,17 @@ class OwnerLending:
     ``follow(events)`` gets every event of the owner's log, in order (the node's log tail).
     """
 
-    def __init__(self, outbox: NodeOutbox, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        outbox: NodeOutbox,
+        *,
+        floor: LogFloor | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.outbox = outbox
+        #: The floor as the owner's log shows it since this node started (the callers
+        #: waiting in each queue), so that a lent agent is given back for an inbound caller.
+        self.floor = floor
         self.node_id = outbox.presence.node_id
         self._clock = clock
         #: The agents the owner lent to this node run and has not taken back.
@@ -65,6 +76,8 @@ class OwnerLending:
     def follow(self, events: Sequence[Event]) -> None:
         """Note the owner's lends to this node, and any other change of an agent's state."""
         for event in events:
+            if self.floor is not None:
+                self.floor.record(event)
             if event.kind is not EventKind.AGENT_STATE or not event.agent_id:
                 continue
             agent_id, data = event.agent_id, event.data
@@ -111,8 +124,18 @@ class OwnerLending:
         return []
 
     def waiting_for(self, agent_id: str) -> int:
-        """Not known on the node: a lent agent is not recalled for inbound callers yet."""
-        return 0
+        """The inbound callers waiting, as the owner's log shows them, in the queues the agent
+        serves: the dialler then gives the agent back once the abandon budget allows (the
+        owner's engine offers them the caller). Callers already waiting when this node
+        started are not known here (the floor folds the log from the node's start)."""
+        floor = self.floor
+        if floor is None:
+            return 0
+        return sum(
+            len(floor.waiting_contacts(queue_id))
+            for queue_id, members in floor.members.items()
+            if agent_id in members
+        )
 
     def reserve_refill(self, held: Sequence[str]) -> list[str]:
         """Not known on the node (the owner checked the reserve when it lent them)."""

@@ -41,6 +41,7 @@ from hotline.core.documents import load_json, load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.core.events import Event, EventKind
 from hotline.live.dialler_lends import holder_prefix
+from hotline.live.log_floor import LogFloor
 from hotline.routing.engine import RoutingEngine
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
@@ -677,7 +678,10 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     if outbox is not None:
         center, node_outbox = parts.center, outbox
         if options.dialler and dials_out:
-            lending = OwnerLending(outbox)  # the owner's engine lends the dialler's agents
+            # the owner's engine lends the dialler's agents; the log's queues recall them
+            members = RoutingEngine(config)
+            floor = LogFloor({q.id: members.queue_members(q.id) for q in config.queues})
+            lending = OwnerLending(outbox, floor=floor)
         lends = lending
 
         def follow(events: list[Event]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from hotline.config.validate import load_center
 from hotline.core.events import Event, EventKind
 from hotline.live.dialler_lends import LEND, RETURN, DiallerLends, holder_prefix
+from hotline.live.log_floor import LogFloor
 from hotline.routing.engine import Result, RoutingEngine
 from hotline.routing.model import AgentLoggedIn, AgentState, ContactQueued
 from hotline.telephony.acd import voice_routing_config
@@ -194,5 +195,39 @@ def test_an_agent_lent_after_the_campaign_paused_goes_straight_back() -> None:
         back = owner.apply(outbox)
         assert _states(back) == [("a001", "available", None)]
         assert owner.lends.to == {}
+
+    asyncio.run(scenario())
+
+
+def test_a_lent_agent_goes_back_for_an_inbound_caller_the_log_shows_waiting() -> None:
+    async def scenario() -> None:
+        owner = _Owner()
+        center, _, _ = voice_center()
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        outbox = NodeOutbox(_Presence("run-a", "voice-a"))  # type: ignore[arg-type]
+        config = voice_routing_config(load_center(SAMPLE_CENTER))
+        members = RoutingEngine(config)
+        floor = LogFloor({q.id: members.queue_members(q.id) for q in config.queues})
+        lending = OwnerLending(outbox, floor=floor)
+        lists = MemoryLists([DialCampaign(7, "progressive", ("a001",))], [])  # nothing to dial
+        dialler = NodeDialler(
+            center, lists, safe_message=Path("/prompts/en/safe_message.wav"), lending=lending
+        )
+        await dialler.round()
+        lending.follow(owner.apply(outbox))
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a001"} and _kinds(outbox) == []
+        # A caller queues for repair (a001 serves it) on the owner: the node reads it.
+        queued = owner.handle(ContactQueued(at=owner.now, contact_id="v-1", queue="repair"))
+        lending.follow(queued.events)
+        assert lending.waiting_for("a001") == 1
+        await dialler.round()
+        assert _kinds(outbox) == [RETURN] and dialler.campaigns[7].held == set()
+        back = owner.apply(outbox)
+        assert [(e.contact_id, e.agent_id) for e in back if e.kind is EventKind.OFFERED] == [
+            ("v-1", "a001")
+        ]
+        lending.follow(back)
+        assert lending.waiting_for("a001") == 0  # ringing at a001 now, no longer waiting
 
     asyncio.run(scenario())
