@@ -23,8 +23,9 @@ lent to it go back to the ACD.
 
 A lent agent goes back for an inbound caller waiting in one of their queues, as the log shows
 the queues (:class:`~hotline.live.log_floor.LogFloor`, folded from the node's start). Not
-answered here (the owner's engine would know, the node does not yet): which held agent a
-campaign's queue prefers (the free one longest takes the call), and recalling a lent agent
+answered here (the owner's engine would know, the node does not yet): a campaign queue's
+choice of held agent by what only the owner's state knows (fewest contacts, least occupied:
+the rings and proficiency are ranked here from the center file), and recalling a lent agent
 for a queue short of its outbound reserve (the owner checked the reserve when it lent them).
 """
 
@@ -37,6 +38,7 @@ from typing import Any
 from hotline.core.events import Event, EventKind
 from hotline.live.dialler_lends import LEND, LENT_REASON, RETURN
 from hotline.live.log_floor import LogFloor
+from hotline.routing.engine import RoutingEngine
 from hotline.telephony.dialler import Dialler
 from hotline.telephony.owner_routing import NodeOutbox
 from hotline.telephony.ports import RoutingDecision
@@ -58,9 +60,13 @@ class OwnerLending:
         outbox: NodeOutbox,
         *,
         floor: LogFloor | None = None,
+        ranker: RoutingEngine | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.outbox = outbox
+        #: An engine of the center file alone (no agent signed in) ranking held agents by a
+        #: campaign queue's rings and proficiency (:meth:`RoutingEngine.choose_held`).
+        self.ranker = ranker
         #: The floor as the owner's log shows it since this node started (the callers
         #: waiting in each queue), so that a lent agent is given back for an inbound caller.
         self.floor = floor
@@ -142,8 +148,12 @@ class OwnerLending:
         return []
 
     def choose_held(self, queue_id: str, free: Sequence[str]) -> str | None:
-        """None: the free one longest takes the call (the queue's rules are the owner's)."""
-        return None
+        """Which free held agent takes an answered call of a campaign working ``queue_id``:
+        the queue's first-ring agents first, then its strategy's order by proficiency, as
+        the owner's engine ranks them; what only the owner's state knows (fewest contacts,
+        least occupied) ties here and keeps the dialler's order (the free one longest).
+        ``None`` without a ranker (the dialler's order)."""
+        return None if self.ranker is None else self.ranker.choose_held(queue_id, free)
 
 
 class NodeDialler(Dialler):

@@ -681,7 +681,7 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             # the owner's engine lends the dialler's agents; the log's queues recall them
             members = RoutingEngine(config)
             floor = LogFloor({q.id: members.queue_members(q.id) for q in config.queues})
-            lending = OwnerLending(outbox, floor=floor)
+            lending = OwnerLending(outbox, floor=floor, ranker=members)
         lends = lending
 
         def follow(events: list[Event]) -> None:

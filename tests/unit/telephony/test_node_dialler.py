@@ -231,3 +231,34 @@ def test_a_lent_agent_goes_back_for_an_inbound_caller_the_log_shows_waiting() ->
         assert lending.waiting_for("a001") == 0  # ringing at a001 now, no longer waiting
 
     asyncio.run(scenario())
+
+
+def test_the_campaign_queues_rings_choose_which_lent_agent_takes_the_call() -> None:
+    """As on the one-process server: the campaign works repair, a001 (repair 3) serves its
+    first ring and a002 (repair 1) a later one, so a001 takes the call though a002 came free
+    first — ranked on the node from the center file."""
+
+    async def scenario() -> None:
+        owner = _Owner()
+        owner.handle(AgentLoggedIn(at=owner.now, agent_id="a002"))
+        center, sip, _ = voice_center()
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        outbox = NodeOutbox(_Presence("run-a", "voice-a"))  # type: ignore[arg-type]
+        ranker = RoutingEngine(voice_routing_config(load_center(SAMPLE_CENTER)))
+        lending = OwnerLending(outbox, ranker=ranker)
+        agents = ("a002", "a001")
+        lists = MemoryLists([DialCampaign(7, "progressive", agents, queue="repair")], ["1380"])
+        dialler = NodeDialler(
+            center, lists, safe_message=Path("/prompts/en/safe_message.wav"), lending=lending
+        )
+        center.dialler = dialler
+        await dialler.round()
+        lending.follow(owner.apply(outbox))
+        await dialler.round()
+        assert dialler.campaigns[7].book.free == agents
+        center.answered("dl-1", "v=0 customer")
+        await center.drain()
+        assert dials(sip)[-1][2] == "sip:1001@127.0.0.1:5090"  # a001's phone rings
+
+    asyncio.run(scenario())
