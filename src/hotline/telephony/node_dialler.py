@@ -22,7 +22,8 @@ is kept as a ``failed`` attempt by the owner (its retry rules bring it back) and
 lent to it go back to the ACD.
 
 A lent agent goes back for an inbound caller waiting in one of their queues, as the log shows
-the queues (:class:`~hotline.live.log_floor.LogFloor`, folded from the node's start). Not
+the queues (:class:`~hotline.live.log_floor.LogFloor`: the log's open work when the node
+starts, :func:`seed_floor`, then every event its log tail reads). Not
 answered here (the owner's engine would know, the node does not yet): a campaign queue's
 choice of held agent by what only the owner's state knows (fewest contacts, least occupied:
 the rings and proficiency are ranked here from the center file), and recalling a lent agent
@@ -35,10 +36,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from hotline.core.events import Event, EventKind
+from hotline.live import recovery
 from hotline.live.dialler_lends import LEND, LENT_REASON, RETURN
 from hotline.live.log_floor import LogFloor
 from hotline.routing.engine import RoutingEngine
+from hotline.store.db import reading
 from hotline.telephony.dialler import Dialler
 from hotline.telephony.owner_routing import NodeOutbox
 from hotline.telephony.ports import RoutingDecision
@@ -132,8 +137,7 @@ class OwnerLending:
     def waiting_for(self, agent_id: str) -> int:
         """The inbound callers waiting, as the owner's log shows them, in the queues the agent
         serves: the dialler then gives the agent back once the abandon budget allows (the
-        owner's engine offers them the caller). Callers already waiting when this node
-        started are not known here (the floor folds the log from the node's start)."""
+        owner's engine offers them the caller)."""
         floor = self.floor
         if floor is None:
             return 0
@@ -154,6 +158,20 @@ class OwnerLending:
         least occupied) ties here and keeps the dialler's order (the free one longest).
         ``None`` without a ranker (the dialler's order)."""
         return None if self.ranker is None else self.ranker.choose_held(queue_id, free)
+
+
+def seed_floor(floor: LogFloor, session_factory: sessionmaker[Session], *, upto: int) -> int:
+    """Fold into ``floor`` the log's open work up to position ``upto`` (where the node's log
+    tail starts): each agent's last state and the contacts not finished, so callers already
+    waiting when the node started count too. Blocking (a worker thread); returns how many
+    events it folded."""
+    with reading(session_factory(), purpose="the node dialler's floor") as session:
+        work = recovery.open_work(session)
+    events = {e.seq: e for e in (*work.agent_states.values(), *work.contact_events)}
+    opening = [events[seq] for seq in sorted(events) if seq <= upto]
+    for event in opening:
+        floor.record(event)
+    return len(opening)
 
 
 class NodeDialler(Dialler):

@@ -66,7 +66,7 @@ from hotline.telephony.media.rtpengine import (
     RtpengineProcess,
     die_with_parent,
 )
-from hotline.telephony.node_dialler import NodeDialler, OwnerLending
+from hotline.telephony.node_dialler import NodeDialler, OwnerLending, seed_floor
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.overload import (
     Admission,
@@ -691,6 +691,11 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
 
         owner_log = OwnerLog(outbox.presence.session_factory, follow)
         await owner_log.start()
+        if lending is not None and lending.floor is not None:
+            # the callers waiting before this node started, up to where its log tail begins
+            await asyncio.to_thread(
+                seed_floor, lending.floor, outbox.presence.session_factory, upto=owner_log.position
+            )
         following = asyncio.create_task(owner_log.run(stop), name="voice-node-log")
     if options.dialler and database is not None and dials_out:
         dialler = Dialler(

@@ -5,7 +5,8 @@ what it scans and skips what another claimer holds: without that both would read
 waiting and both write their claim). The records a lost node's calls held are kept as
 ``failed`` attempts once (the retry rules bring them back; none stays held — a new owner
 gives back what a lost node held if the owner that wrote the loss died first), and a new owner
-finds the agents lent to voice nodes from the log (``lent_to``).
+finds the agents lent to voice nodes from the log (``lent_to``); a node starting folds the
+callers already waiting into its floor.
 """
 
 from __future__ import annotations
@@ -25,11 +26,19 @@ from hotline.live.dialler_lends import (
     holder_prefix,
 )
 from hotline.live.failover_drill import fresh_database
+from hotline.live.log_floor import LogFloor
 from hotline.store import event_log, voice_nodes
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.models.campaigns import CampaignAttempt, CampaignRecord
 from hotline.store.models.voice_nodes import VoiceNodeRow
+from hotline.telephony.node_dialler import OwnerLending, seed_floor
 from tests.conftest import postgres_url
+
+
+class _Outbox:
+    node = "voice-a"
+    presence = type("Presence", (), {"node_id": "run-a"})
+
 
 ALWAYS = {"weekdays": "00:00-23:59", "saturday": "00:00-23:59", "sunday": "00:00-23:59"}
 
@@ -145,5 +154,24 @@ def test_two_nodes_claim_apart_a_lost_nodes_records_come_back_and_lends_are_seed
             lends = DiallerLends()
             lends.seed(factory, ["a001", "a002"])
             assert lends.to == {"a001": "run-a"}, "a002's hold is no node's any more"
+
+            # A voice node starting while a caller waits folds the log's open work into its
+            # floor (up to where its log tail starts): the caller counts for a lent agent.
+            with factory() as session:
+                event_log.append(
+                    session,
+                    [
+                        Event(4, 3.0, EventKind.QUEUED, "v-1", queue="repair"),
+                        Event(5, 3.0, EventKind.QUEUED, "v-2", queue="repair"),
+                        Event(6, 4.0, EventKind.FINISHED, "v-2", data={"outcome": "abandoned"}),
+                        Event(7, 5.0, EventKind.QUEUED, "v-3", queue="repair"),
+                    ],
+                )
+                session.commit()
+            floor = LogFloor({"repair": ["a001"]})
+            assert seed_floor(floor, factory, upto=6) > 0
+            assert floor.waiting_contacts("repair") == ["v-1"]  # v-2 left, v-3 after the tail
+            lending = OwnerLending(_Outbox(), floor=floor)  # type: ignore[arg-type]
+            assert lending.waiting_for("a001") == 1 and lending.waiting_for("a002") == 0
         finally:
             engine.dispose()
