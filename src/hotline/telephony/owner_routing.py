@@ -169,8 +169,9 @@ class OwnerRouter:
 
     Nothing is decided here, so every method returns ``[]``; the owner's decisions arrive
     through the log (:class:`OwnerLog`). What the dialler asks of an ACD (whether to lend an
-    agent, which held agent takes a call) is not answered on a voice node: it lends no one
-    (``--dialler`` is refused with ``--node-name``).
+    agent, which held agent takes a call) is not answered by this router, which lends no
+    one: a voice node's dialler asks the owner through its own ACD
+    (:class:`hotline.telephony.node_dialler.OwnerLending`).
     """
 
     #: How long a transfer an agent's phone asked for (REFER) waits for the owner's
