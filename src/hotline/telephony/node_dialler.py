@@ -184,10 +184,12 @@ class NodeDialler(Dialler):
         self.lending = lending
 
     async def round(self, *, refresh: bool = True) -> None:
-        """One round of the dialler; then the lent agents it did not take go back."""
+        """One round of the dialler; then the lent agents it did not take go back (those
+        lent before the round began: one lent while it awaited is taken at the next)."""
+        before = set(self.lending.lent)
         await super().round(refresh=refresh)
         held = {agent_id for campaign in self.campaigns.values() for agent_id in campaign.held}
-        for agent_id in sorted(self.lending.lent - held):
+        for agent_id in sorted((before & self.lending.lent) - held):
             self.lending.release_agent(
                 at=self.center.clock.now(),
                 agent_id=agent_id,

@@ -262,3 +262,41 @@ def test_the_campaign_queues_rings_choose_which_lent_agent_takes_the_call() -> N
         assert dials(sip)[-1][2] == "sip:1001@127.0.0.1:5090"  # a001's phone rings
 
     asyncio.run(scenario())
+
+
+def test_an_agent_lent_while_a_round_awaits_is_taken_at_the_next_not_given_back() -> None:
+    """The owner's lend of a001 reaches the node while the round awaits a claim (after it
+    took its agents): the round leaves a001 lent, and the next one takes them."""
+
+    async def scenario() -> None:
+        owner = _Owner()
+        owner.handle(AgentLoggedIn(at=owner.now, agent_id="a002"))
+        center, _, _ = voice_center()
+        center.registration_changed("1001", "sip:1001@127.0.0.1:5090")
+        center.registration_changed("1002", "sip:1002@127.0.0.1:5091")
+        outbox, lending = _node("run-a", "voice-a")
+        late: list[Event] = []
+
+        class Lists(MemoryLists):
+            async def claim(self, **kwargs: Any) -> Any:
+                lending.follow(late)  # the log tail, while the claim awaits the database
+                late.clear()
+                return await super().claim(**kwargs)
+
+        lists = Lists([DialCampaign(7, "progressive", ("a002", "a001"))], ["13800000001"])
+        dialler = NodeDialler(
+            center, lists, safe_message=Path("/prompts/en/safe_message.wav"), lending=lending
+        )
+        await dialler.round()  # asks for both
+        rows = outbox._rows
+        outbox._rows = [r for r in rows if r[1]["agent_id"] == "a002"]
+        lending.follow(owner.apply(outbox))  # a002 lent now
+        outbox._rows = [r for r in rows if r[1]["agent_id"] == "a001"]
+        late.extend(owner.apply(outbox))  # a001's lend: read while the next round claims
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a002"} and lending.lent == {"a001", "a002"}
+        assert _kinds(outbox) == [], "a001 was not given back"
+        await dialler.round()
+        assert dialler.campaigns[7].held == {"a002", "a001"}
+
+    asyncio.run(scenario())
