@@ -856,8 +856,11 @@ def claim_next(
         )
         .order_by(CampaignRecord.due_at.is_not(None), CampaignRecord.due_at, CampaignRecord.id)
         .limit(CLAIM_SCAN)
-    )
+    ).all()
+    locking = session.get_bind().dialect.name == "postgresql"
     for record in due:
+        if locking and not _lock_waiting(session, record.id):
+            continue  # another claimer (a second voice node's dialler) holds or took it
         listed = screen_number(
             session, number=record.phone, actor=agent_id, path="campaign", campaign_id=campaign_id
         )
@@ -876,6 +879,69 @@ def claim_next(
         )
         return record
     return None
+
+
+def _lock_waiting(session: Session, record_id: int) -> bool:
+    """Lock the record if it is still waiting and unheld, skipping it when another claimer
+    has it locked (PostgreSQL): two claimers at once — two voice nodes' diallers, agents
+    previewing — never both claim it. Without the lock both would read it waiting and both
+    write their claim (read committed re-checks only the row's id); SQLite has one writer."""
+    locked = session.scalars(
+        select(CampaignRecord)
+        .where(
+            CampaignRecord.id == record_id,
+            CampaignRecord.status == str(RecordStatus.WAITING),
+            CampaignRecord.held_by.is_(None),
+        )
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
+    return locked is not None
+
+
+def dialler_holders(session: Session, *, prefix: str) -> list[str]:
+    """The distinct holders starting ``prefix`` of the records being dialled now."""
+    return list(
+        session.scalars(
+            select(CampaignRecord.held_by)
+            .where(
+                CampaignRecord.status == str(RecordStatus.DIALLING),
+                CampaignRecord.held_by.startswith(prefix, autoescape=True),
+            )
+            .distinct()
+        )
+    )
+
+
+def interrupt_held(session: Session, *, holder_prefix: str, now: datetime) -> list[int]:
+    """The records held by calls of a dialler that is gone (a lost voice node's: holders
+    ``{holder_prefix}:{contact}``): each call's attempt kept as ``failed`` (neither answered
+    nor connected: the call was cut off with its node), so the retry rules bring the record
+    back — never dialled again while its call might still be up, never left held for good.
+    Returns the records' ids; a second call finds none (idempotent)."""
+    records = session.scalars(
+        select(CampaignRecord)
+        .where(
+            CampaignRecord.status == str(RecordStatus.DIALLING),
+            CampaignRecord.held_by.startswith(f"{holder_prefix}:", autoescape=True),
+        )
+        .order_by(CampaignRecord.id)
+    ).all()
+    done = []
+    for record in records:
+        holder = str(record.held_by)
+        record_result(
+            session,
+            record_id=record.id,
+            agent_id=holder,
+            result=str(CallResult.FAILED),
+            now=now,
+            contact_id=holder.removeprefix(f"{holder_prefix}:"),
+            answered=False,
+            connected=False,
+        )
+        done.append(int(record.id))
+    return done
 
 
 def _held(session: Session, record_id: int, agent_id: str) -> tuple[Campaign, CampaignRecord]:

@@ -92,7 +92,8 @@ def serve_command(
     dialler: bool = typer.Option(
         False,
         help="Dial the running progressive and predictive campaigns of the database "
-        "(needs --trunk and a database).",
+        "(needs --trunk and a database). On a voice node (--node-name) the node places the "
+        "calls and the partition owner's engine lends the agents.",
     ),
     dial_ring_timeout: float = typer.Option(
         25.0, help="The dialler gives up a customer's call ringing this long (s): no answer."
@@ -176,11 +177,6 @@ def serve_command(
             )
         if not database:
             raise typer.BadParameter("--node-name needs a database (--database-url)")
-        if dialler:
-            raise typer.BadParameter(
-                "--dialler cannot run on a voice node (--node-name): the partition owner's "
-                "engine holds the agents it would lend"
-            )
     if emergency_prompt:
         menus["emergency_prompt"] = emergency_prompt
     try:

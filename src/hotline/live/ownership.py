@@ -45,6 +45,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event, EventKind
+from hotline.live.dialler_lends import (
+    LEND,
+    RETURN,
+    DiallerLends,
+    give_back_lost_records,
+    give_back_records,
+)
 from hotline.live.driver import LiveDriver
 from hotline.live.phones import phone_changed
 from hotline.live.takeover import describe
@@ -287,6 +294,8 @@ class PartitionNode:
         self.phones = VoicePhones()
         #: The answers to desks' transfers out this owner owes (:mod:`hotline.live.transfers`).
         self.answers = TransferAnswers()
+        #: The agents this term's engine lent to voice nodes' diallers.
+        self.lends = DiallerLends()
         #: Told ``("owner" | "standby" | "stepped_down", details)`` as the node's role changes.
         self.on_state = on_state or (lambda state, details: None)
 
@@ -349,6 +358,7 @@ class PartitionNode:
         voices = VoiceNodeWatch(self.session_factory, lease, every_s=self.lease_s / 4)
         phones = self.phones = VoicePhones()
         answers = self.answers = TransferAnswers()
+        lends = self.lends = DiallerLends()
 
         def before_write(session: Session, batch: Sequence[Event], position: int) -> None:
             fenced(session, batch, position)
@@ -367,6 +377,11 @@ class PartitionNode:
             # a takeover's first offers name a node (voice_callbacks)
             phones.seed(await asyncio.to_thread(self._registrations, position))
             await driver.start()
+            # the agents the last owner lent to voice nodes' diallers, as its log says
+            outbound = await driver.run(DiallerLends.held_job)
+            await asyncio.to_thread(lends.seed, self.session_factory, outbound)
+            # records a lost node's calls held, if the owner that wrote its loss died first
+            await _giving_back(give_back_lost_records, self.session_factory)
             await asyncio.to_thread(
                 partitions.mark_routing, self.session_factory, lease, at=time.time()
             )
@@ -376,13 +391,16 @@ class PartitionNode:
             renewed = time.monotonic()
             pruned = time.monotonic()
             while not stop.is_set():
-                position = await self._apply_inbox(driver, position, phones)
+                position = await self._apply_inbox(driver, position, phones, lends)
                 if driver.persistence.fenced is not None:
                     raise driver.persistence.fenced
                 lost = await voices.claim()
                 for node in lost:
                     await driver.run(_closing_job(node))  # so the engine and the log agree
                     phones.node_lost(node.node_id)
+                    # its dialler's agents back to the ACD, its calls' records to their lists
+                    await driver.run(lends.lost_job(node.node_id, phone=phones.reachable))
+                    await _giving_back(give_back_records, self.session_factory, node.node_id)
                 if lost:
                     await driver.flush()  # a lost voice node's contacts end in the log at once
                 if time.monotonic() - renewed >= self.lease_s / 4:
@@ -436,13 +454,17 @@ class PartitionNode:
             await asyncio.to_thread(self._listener.wait, self.poll_s)
 
     async def _apply_inbox(
-        self, driver: LiveDriver, position: int, phones: VoicePhones | None = None
+        self,
+        driver: LiveDriver,
+        position: int,
+        phones: VoicePhones | None = None,
+        lends: DiallerLends | None = None,
     ) -> int:
         """Apply the inbox rows after ``position`` in order; return the last one applied."""
         rows = await asyncio.to_thread(self._read_inbox, position)
         for row in rows:
             try:
-                await apply_inbox_row(driver, row, phones, self.answers)
+                await apply_inbox_row(driver, row, phones, self.answers, lends)
             except RoutingConflict as conflict:
                 self.stats.conflicts += 1
                 log.info("node %s: inbox row %d refused: %s", self.name, row.id, conflict)
@@ -524,6 +546,7 @@ async def apply_inbox_row(
     row: PartitionInboxRow,
     phones: VoicePhones | None = None,
     answers: TransferAnswers | None = None,
+    lends: DiallerLends | None = None,
 ) -> None:
     """Apply one inbox row: a routing command in the engine task, or the driver's own action.
 
@@ -539,6 +562,20 @@ async def apply_inbox_row(
         return
     if row.kind == "voice_event":
         driver.record(voice_event(row))
+        return
+    if row.kind in (LEND, RETURN):
+        # a voice node's dialler asks for an agent or gives one back (live.dialler_lends)
+        lends = lends if lends is not None else DiallerLends()
+        phones = phones if phones is not None else VoicePhones()
+        try:
+            lending = (
+                lends.lend_job(row.payload)
+                if row.kind == LEND
+                else lends.return_job(row.payload, phone=phones.reachable)
+            )
+        except KeyError as error:
+            raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing {error}") from None
+        await driver.run(lending)
         return
     if row.kind in ("phone_registered", "phone_unregistered"):
         try:
@@ -586,6 +623,15 @@ def _closing_job(node: LostNode) -> Callable[[RoutingEngine, float], tuple[None,
         return None, close_lost(engine, node, now=now)
 
     return job
+
+
+async def _giving_back(give_back: Callable[..., list[int]], *args: Any) -> None:
+    """Give a lost node's held records back (a worker thread); a failure is logged, not
+    raised: the routing goes on, and the next owner's start gives them back."""
+    try:
+        await asyncio.to_thread(give_back, *args)
+    except Exception:
+        log.exception("giving back the records of a lost voice node's calls failed")
 
 
 async def _sleep_or(stop: asyncio.Event, seconds: float) -> None:

@@ -340,6 +340,10 @@ class VoicePhones:
         for agent_id, node, registered in registrations:
             self.changed(agent_id, node, registered=registered)
 
+    def reachable(self, agent_id: str) -> bool:
+        """Whether any live node has a phone of the agent's."""
+        return bool(self.nodes.get(agent_id))
+
     def node_lost(self, node: str) -> None:
         """The node's registrations went with it."""
         for nodes in self.nodes.values():

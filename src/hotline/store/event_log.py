@@ -107,6 +107,21 @@ def latest_agent_state(session: Session, agent_id: str, *, source: str = "live")
     return None if data is None else str(data.get("state"))
 
 
+def latest_agent_event(session: Session, agent_id: str, *, source: str = "live") -> Event | None:
+    """The newest ``agent_state`` event of ``agent_id`` in ``source``'s log, if any."""
+    row = session.execute(
+        select(*EVENT_COLUMNS)
+        .where(
+            ContactEventRow.source == source,
+            ContactEventRow.kind == EventKind.AGENT_STATE.value,
+            ContactEventRow.agent_id == agent_id,
+        )
+        .order_by(ContactEventRow.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else event_of(row)
+
+
 def latest_of(session: Session, kind: EventKind, *, source: str = "live") -> Event | None:
     """The newest event of ``kind`` in ``source``'s log (the crisis switch in force), if any."""
     row = session.execute(

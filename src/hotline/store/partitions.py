@@ -65,6 +65,10 @@ INBOX_KINDS = frozenset(
         "phone_registered",
         "phone_unregistered",
         "callback_requested",
+        # a voice node's dialler asking the owner's engine for an agent, and giving one back
+        # (hotline.live.dialler_lends)
+        "dialler_lend",
+        "dialler_return",
     }
 )
 

@@ -172,6 +172,20 @@ def write_legs(session: Session, node_id: str, legs: Iterable[Leg]) -> None:
     session.flush()
 
 
+def lost_among(session: Session, node_ids: Iterable[str]) -> list[str]:
+    """Which of ``node_ids`` (runs) the partition owner has declared lost."""
+    wanted = sorted(set(node_ids))
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(VoiceNodeRow.id).where(
+                VoiceNodeRow.id.in_(wanted), VoiceNodeRow.lost_at.is_not(None)
+            )
+        )
+    )
+
+
 def claim_lapsed(session: Session, *, partition: str, epoch: int) -> list[str]:
     """Declare lost every voice node of ``partition`` whose heartbeat has lapsed (in the
     owner's fenced transaction); return their run ids."""

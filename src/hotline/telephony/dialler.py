@@ -51,6 +51,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,7 +82,7 @@ from hotline.telephony.dialling import (
     transition,
 )
 from hotline.telephony.media.sdp import placeholder_sdp
-from hotline.telephony.ports import MediaUnavailable
+from hotline.telephony.ports import MediaUnavailable, RoutingDecision
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,23 @@ class DialLists(Protocol):
         ...
 
 
+class AgentLender(Protocol):
+    """What the dialler asks of an ACD about agents (the blending part of
+    :class:`~hotline.telephony.ports.CallRouter`; on a voice node the owner's lending)."""
+
+    def may_lend(self, agent_id: str) -> bool: ...
+
+    def reserve_refill(self, held: Sequence[str]) -> list[str]: ...
+
+    def waiting_for(self, agent_id: str) -> int: ...
+
+    def choose_held(self, queue_id: str, free: Sequence[str]) -> str | None: ...
+
+    def hold_agent(self, *, at: float, agent_id: str, reason: str) -> list[RoutingDecision]: ...
+
+    def release_agent(self, *, at: float, agent_id: str, phone: bool) -> list[RoutingDecision]: ...
+
+
 @dataclass
 class DialledCall:
     """One customer call of the dialler."""
@@ -235,9 +253,18 @@ class Dialler:
         ring_timeout_s: float = 25.0,
         poll_s: float = 0.5,
         refresh_s: float = 2.0,
+        acd: AgentLender | None = None,
+        holder_prefix: str = "dialler",
     ) -> None:
         self.center = center
         self.lists = lists
+        #: Whom the dialler asks to lend, hold, release and choose agents: the voice driver's
+        #: router (its engine), or on a voice node the owner's lending
+        #: (:class:`hotline.telephony.node_dialler.OwnerLending`).
+        self._acd = acd
+        #: Who holds a record while its call is in progress (``prefix:contact``): a voice node
+        #: names its run, so the owner gives back what a lost node held.
+        self.holder_prefix = holder_prefix
         self.safe_message = safe_message
         self.ring_timeout_s = ring_timeout_s
         self.poll_s = poll_s
@@ -251,6 +278,11 @@ class Dialler:
         # Set by every change that may let the pacer place a call (an agent or a call
         # freed): the loop asks again at once instead of at its next poll.
         self._changed = asyncio.Event()
+
+    @property
+    def acd(self) -> AgentLender:
+        """The router the dialler asks about agents (``acd``, else the voice driver's)."""
+        return self._acd if self._acd is not None else self.center.router
 
     # -- the loop
 
@@ -369,7 +401,7 @@ class Dialler:
         reserve — inbound keeps its service level; outbound fills idle time)."""
         if any(agent_id in c.held for c in self.campaigns.values()):
             return True
-        return not self.center.router.may_lend(agent_id)
+        return not self.acd.may_lend(agent_id)
 
     def _sync_agents(self, campaign: _Campaign) -> None:
         """Take the campaign's agents the ACD lends; let go the ones gone, unassigned, wanted
@@ -378,7 +410,7 @@ class Dialler:
         now = self.center.clock.now()
         reserved = set(campaign.info.agents)
         book = campaign.book
-        router = self.center.router
+        router = self.acd
 
         def leaving(agent_id: str) -> bool:
             return agent_id in book.releasing or agent_id in book.leaving_after_call
@@ -395,7 +427,7 @@ class Dialler:
             if agent_id in self.center.phone_of and not self._taken(agent_id):
                 campaign.held.add(agent_id)
                 self.center.route(
-                    self.center.router.hold_agent(at=now, agent_id=agent_id, reason=HOLD_REASON)
+                    self.acd.hold_agent(at=now, agent_id=agent_id, reason=HOLD_REASON)
                 )
                 self._feed(campaign, AgentFree(at=now, agent_id=agent_id))
 
@@ -404,7 +436,7 @@ class Dialler:
         not ready as a lost phone makes them (so registering again makes them ready)."""
         campaign.held.discard(agent_id)
         self.center.route(
-            self.center.router.release_agent(
+            self.acd.release_agent(
                 at=self.center.clock.now(),
                 agent_id=agent_id,
                 phone=agent_id in self.center.phone_of,
@@ -431,7 +463,9 @@ class Dialler:
                     return
                 contact_id = f"d-{secrets.token_hex(6)}"
                 record = await self.lists.claim(
-                    campaign_id=campaign.info.id, holder=_holder(contact_id), now=datetime.now(UTC)
+                    campaign_id=campaign.info.id,
+                    holder=self._holder(contact_id),
+                    now=datetime.now(UTC),
                 )
                 if record is None:
                     return
@@ -453,7 +487,7 @@ class Dialler:
         """A record claimed but not dialled (the budget changed meanwhile): back to the list,
         as the desk's skip does, with no attempt counted."""
         await self.lists.release(
-            record_id=record.id, holder=_holder(contact_id), now=datetime.now(UTC)
+            record_id=record.id, holder=self._holder(contact_id), now=datetime.now(UTC)
         )
 
     async def _dial(self, campaign: _Campaign, contact_id: str, record: DialRecord) -> None:
@@ -496,7 +530,7 @@ class Dialler:
 
     def _feed(self, campaign: _Campaign, event: DiallerEvent) -> None:
         queue = campaign.info.queue
-        router = self.center.router
+        router = self.acd
 
         def choose(free: tuple[str, ...]) -> str | None:
             # The routing engine decides, by the campaign queue's skill and proficiency rules.
@@ -729,7 +763,7 @@ class Dialler:
         try:
             await self.lists.connected(
                 record_id=call.record.id,
-                holder=_holder(call.contact_id),
+                holder=self._holder(call.contact_id),
                 agent_id=call.agent_id,
                 contact_id=call.contact_id,
                 now=datetime.now(UTC),
@@ -751,7 +785,7 @@ class Dialler:
         try:
             await self.lists.result(
                 record_id=call.record.id,
-                holder=_holder(call.contact_id),
+                holder=self._holder(call.contact_id),
                 result=result,
                 now=datetime.now(UTC),
                 contact_id=call.contact_id,
@@ -760,6 +794,10 @@ class Dialler:
             )
         except Exception:
             log.exception("dialler: keeping the result of %s", call.contact_id)
+
+    def _holder(self, contact_id: str) -> str:
+        """Who holds a claimed record while its call is in progress: the dialler, per call."""
+        return f"{self.holder_prefix}:{contact_id}"
 
     def _cancel_timer(self, call: DialledCall) -> None:
         if call.timer is not None:
@@ -774,11 +812,6 @@ class Dialler:
             data={"direction": Direction.OUTBOUND.value, "campaign": call.campaign_id, **data},
             unrouted=True,
         )
-
-
-def _holder(contact_id: str) -> str:
-    """Who holds a claimed record while its call is in progress: the dialler, per call."""
-    return f"dialler:{contact_id}"
 
 
 def _dial_result(code: int) -> str:

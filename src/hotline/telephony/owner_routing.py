@@ -210,8 +210,9 @@ class OwnerRouter:
 
     Nothing is decided here, so every method returns ``[]``; the owner's decisions arrive
     through the log (:class:`OwnerLog`). What the dialler asks of an ACD (whether to lend an
-    agent, which held agent takes a call) is not answered on a voice node: it lends no one
-    (``--dialler`` is refused with ``--node-name``).
+    agent, which held agent takes a call) is not answered by this router, which lends no
+    one: a voice node's dialler asks the owner through its own ACD
+    (:class:`hotline.telephony.node_dialler.OwnerLending`).
     """
 
     #: A transfer an agent's phone asks for (REFER) moves nothing until the owner answers in

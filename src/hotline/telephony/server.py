@@ -40,6 +40,8 @@ from hotline.config.validate import load_center
 from hotline.core.documents import load_json, load_yaml
 from hotline.core.errors import ValidationFailed
 from hotline.core.events import Event, EventKind
+from hotline.live.dialler_lends import holder_prefix
+from hotline.live.log_floor import LogFloor
 from hotline.routing.engine import RoutingEngine
 from hotline.store.db import make_engine, make_session_factory
 from hotline.store.migrate import upgrade
@@ -64,6 +66,7 @@ from hotline.telephony.media.rtpengine import (
     RtpengineProcess,
     die_with_parent,
 )
+from hotline.telephony.node_dialler import NodeDialler, OwnerLending, seed_floor
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.overload import (
     Admission,
@@ -671,14 +674,28 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
     dialling: asyncio.Task[None] | None = None
     sending: asyncio.Task[None] | None = None
     following: asyncio.Task[None] | None = None
+    lending: OwnerLending | None = None
     if outbox is not None:
         center, node_outbox = parts.center, outbox
+        if options.dialler and dials_out:
+            # the owner's engine lends the dialler's agents; the log's queues recall them
+            members = RoutingEngine(config)
+            floor = LogFloor({q.id: members.queue_members(q.id) for q in config.queues})
+            lending = OwnerLending(outbox, floor=floor, ranker=members)
+        lends = lending
 
         def follow(events: list[Event]) -> None:
             carry_out(center, node_outbox, events, jsonl)
+            if lends is not None:
+                lends.follow(events)
 
         owner_log = OwnerLog(outbox.presence.session_factory, follow)
         await owner_log.start()
+        if lending is not None and lending.floor is not None:
+            # the callers waiting before this node started, up to where its log tail begins
+            await asyncio.to_thread(
+                seed_floor, lending.floor, outbox.presence.session_factory, upto=owner_log.position
+            )
         following = asyncio.create_task(owner_log.run(stop), name="voice-node-log")
     if options.dialler and database is not None and dials_out:
         dialler = Dialler(
@@ -686,6 +703,19 @@ async def serve(options: ServerOptions, *, ready: asyncio.Event | None = None) -
             DatabaseDialLists(database.session_factory),
             safe_message=prompt_path(options.prompts, options.flow.languages[0], SAFE_MESSAGE),
             ring_timeout_s=options.dial_ring_timeout_s,
+        )
+        parts.center.dialler = dialler
+        dialling = asyncio.create_task(dialler.run(stop))
+    elif lending is not None and outbox is not None:
+        # a voice node: it places the calls, the partition owner lends the agents
+        # (hotline.telephony.node_dialler)
+        dialler = NodeDialler(
+            parts.center,
+            DatabaseDialLists(outbox.presence.session_factory),
+            safe_message=prompt_path(options.prompts, options.flow.languages[0], SAFE_MESSAGE),
+            ring_timeout_s=options.dial_ring_timeout_s,
+            lending=lending,
+            holder_prefix=holder_prefix(outbox.presence.node_id),
         )
         parts.center.dialler = dialler
         dialling = asyncio.create_task(dialler.run(stop))

@@ -24,7 +24,10 @@ agent to the other, whose second baresip answers, and that agent's desk hands th
 an outside number: the owner applies it and answers the desk before node B forwards the
 caller to a sipp customer. A fourth caller's agent REFERs the call where the owner's engine
 refuses it: the owner's ``disconnected`` says ``transfer_refused`` and node B ends the call
-on that answer.
+on that answer. Then node B's dialler
+works a progressive campaign under the new owner, which lends it a001: two sipp customers
+answer and reach a001, a listed number is never dialled; node B is killed while a third
+customer rings, and the owner keeps that record as a failed attempt and frees a001.
 
 Run with ``HOTLINE_E2E=1`` and a PostgreSQL test server (``make test`` provides both).
 """
@@ -48,12 +51,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.campaigns import service as campaigns
 from hotline.config.validate import load_center
 from hotline.core.settings import Settings
 from hotline.live.failover_drill import NodeProcess, fresh_database, lease_of
 from hotline.live.log_board import LogBoard
 from hotline.store import event_log, partitions, voice_requests
 from hotline.store.db import make_engine, make_session_factory
+from hotline.store.models.campaigns import CampaignAttempt, CampaignRecord
 from hotline.store.models.cluster import PartitionInboxRow, PartitionWrite
 from hotline.store.models.core import ContactEventRow
 from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
@@ -101,6 +106,10 @@ CALLER_RTP = {
 #: The caller released to a call back (customers_dialled.xml: a number ending in 4 answers
 #: and hangs up after 1.5 s).
 CALLBACK_NUMBER = "13800000104"
+ALL_DAY = {"weekdays": "00:00-23:59", "saturday": "00:00-23:59", "sunday": "00:00-23:59"}
+#: A campaign's customers (``customers_dialled.xml``: ...4 answers and hangs up after 1.5 s;
+#: ...3 rings until the call is cancelled), and one on the center's do-not-call list.
+CUSTOMERS, RINGS, LISTED = ("13800000114", "13800000124"), "13800000133", "13800000134"
 
 
 def _log(factory: sessionmaker[Session]) -> list[ContactEventRow]:
@@ -228,6 +237,8 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
                 "--flow", str(write_direct_flow(tmp_path / "flow.yaml")), "--recording-notice", "",
                 "--center", str(center), "--node-name", name, "--partition", partition,
                 "--heartbeat-s", "3",
+                # node B dials the campaign at the end (nothing runs before it is started)
+                *(("--dialler", "--dial-ring-timeout", "30") if name == "voice-b" else ()),
             ),
         )  # fmt: skip
         processes.callback(server.stop)
@@ -606,6 +617,154 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     _desks_transfers_on_a_voice_node(
         tmp_path, processes, factory, partition, center, node_b, agent, customer_port
     )
+
+    # A progressive campaign dialled through node B (the node places the calls; the owner —
+    # the new one, since the takeover — lends a001 to node B's run): both customers answer
+    # and reach a001, the listed number is never dialled.
+    customers = subprocess.Popen(
+        [
+            "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
+            "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "3",
+            "-nostdin", "-timeout", "40s", "-timeout_error",
+        ],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes.callback(_stop, customers)
+    started_campaign = time.monotonic()
+    with factory() as session:
+        campaigns.add_do_not_call(session, number=LISTED, actor="boss")
+        campaign = campaigns.create_campaign(
+            session, name="installs-dec", kind="follow_up", mode="progressive", actor="boss",
+            calling_hours=ALL_DAY, agents=["a001"],
+        )  # fmt: skip
+        campaigns.import_list_csv(
+            session,
+            campaign_id=campaign.id,
+            text="phone\n" + "\n".join((*CUSTOMERS, LISTED, RINGS)) + "\n",
+            file="list.csv",
+            actor="boss",
+        )
+        campaigns.set_state(session, campaign_id=campaign.id, state="running", actor="boss")
+        session.commit()
+        campaign_id = campaign.id
+
+    def campaign_calls(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        calls: dict[str, list[dict[str, Any]]] = {}
+        for e in events:
+            data = e.get("data")
+            if isinstance(data, dict) and data.get("campaign") == campaign_id:
+                calls.setdefault(str(e["contact_id"]), []).append(e)
+        return calls
+
+    events = node_b.wait_for(
+        lambda events: sum(
+            any(e["kind"] == "finished" for e in call)
+            for call in campaign_calls(events).values()
+        ) >= 2,
+        timeout_s=40.0,
+    )  # fmt: skip
+    took = time.monotonic() - started_campaign
+    print(f"campaign started → two customers dialled through node B, talked to a001: {took:.1f} s")
+    calls = campaign_calls(events)
+    called = {
+        c: next(e["data"]["called"] for e in call if e["kind"] == "arrived")
+        for c, call in calls.items()
+    }
+    # normalised by the list's import (+86): the listed number is never dialled
+    called = {c: n for c, n in called.items() if n[-11:] != RINGS}  # (still ringing, below)
+    assert sorted(n[-11:] for n in called.values()) == sorted(CUSTOMERS), called
+    for call in (calls[c] for c in called):
+        assert any(e["kind"] == "answered" and e["agent_id"] == "a001" for e in call), call
+        assert next(e for e in call if e["kind"] == "finished")["data"]["result"] == "completed"
+    log = _log(factory)
+    lent = [
+        e for e in log if e.kind == "agent_state" and e.agent_id == "a001" and e.data.get("lent_to")
+    ]
+    assert lent and lent[0].data["lent_to"] == node_b_id, "a001 lent to node B's run"
+    assert lent[0].data["reason"] == "outbound"
+    numbered = {e.contact_id for e in log if e.kind == "answered" and e.contact_id in calls}
+    assert numbered == set(called), "the node's dialler events are in the owner's log"
+    with factory() as session:
+        attempts = session.scalars(
+            select(CampaignAttempt).where(CampaignAttempt.campaign_id == campaign_id)
+        ).all()
+        records = {
+            r.id: r
+            for r in session.scalars(
+                select(CampaignRecord).where(CampaignRecord.campaign_id == campaign_id)
+            )
+        }
+    got = sorted((records[a.record_id].phone, a.result, a.connected) for a in attempts)
+    assert [(p[-3:], r, c) for p, r, c in got] == [
+        ("114", "completed", True),
+        ("124", "completed", True),
+    ], got
+    assert {r.phone[-3:]: r.status for r in records.values()}["134"] == "blocked"
+
+    # Node B dies while the third customer's phone rings: the owner gives a001 back to the
+    # ACD and keeps the record's call as a failed attempt (its retry rules bring it back):
+    # neither lost (held for good) nor dialled again while its call might be up.
+    rings = node_b.wait_for(
+        lambda events: any(
+            e["kind"] == "arrived" and str(dict(e["data"]).get("called", "")).endswith(RINGS)
+            for e in events
+        ),
+        timeout_s=20.0,
+    )
+    [ringing] = [
+        e["contact_id"]
+        for e in rings
+        if e["kind"] == "arrived" and str(dict(e["data"]).get("called", "")).endswith(RINGS)
+    ]
+    wait_for(  # in the owner's log: the node wrote its leg in the same transaction
+        lambda: any(e.contact_id == ringing and e.kind == "arrived" for e in _log(factory)),
+        timeout_s=10,
+        every_s=0.05,
+        what="the ringing call in the owner's log",
+    )
+    assert node_b.process is not None
+    orphans = _descendants(node_b.process.pid)
+    processes.callback(_kill_all, orphans)
+    node_b.process.kill()
+    killed = time.monotonic()
+
+    def given_back() -> CampaignRecord | None:
+        with factory() as session:
+            record = session.scalars(
+                select(CampaignRecord).where(
+                    CampaignRecord.campaign_id == campaign_id, CampaignRecord.phone.endswith(RINGS)
+                )
+            ).one()
+            return record if record.status != "dialling" else None
+
+    record = wait_for(given_back, timeout_s=30, every_s=0.05, what="the ringing record given back")
+    print(f"node B killed while dialling → record given back in {time.monotonic() - killed:.2f} s")
+    assert (record.status, record.held_by) == ("waiting", None)
+    with factory() as session:
+        [attempt] = session.scalars(
+            select(CampaignAttempt).where(CampaignAttempt.record_id == record.id)
+        ).all()
+    assert (attempt.result, attempt.contact_id) == ("failed", ringing)
+
+    def back_from_campaign() -> ContactEventRow | None:
+        return next(
+            (
+                e
+                for e in _log(factory)
+                if e.kind == "agent_state" and e.agent_id == "a001" and e.id > lent[-1].id
+            ),
+            None,
+        )
+
+    back = wait_for(
+        back_from_campaign, timeout_s=10, every_s=0.05, what="a001 back from the campaign"
+    )
+    # out of the campaign's hold; not ready as a lost phone makes them (both nodes are gone)
+    assert (back.data["state"], back.data["reason"]) == ("not_ready", "phone_unregistered")
+    log = _log(factory)
+    [end] = [e for e in log if e.contact_id == ringing and e.kind == "finished"]
+    assert end.data.get("outcome") == "interrupted", end.data
+    _stop(customers)  # the third customer's INVITE went with node B
 
 
 def _desks_transfers_on_a_voice_node(
