@@ -175,8 +175,9 @@ def attach_web_node(app: Any, *, partition: str, poll_s: float = 0.05) -> LogTai
     """Make ``app`` a web node without the engine for ``partition``: its hub follows the log
     (started and stopped with the app), its wallboard and desk views are folded from it
     (``app.state.log_board``), its desks' actions go to the partition's inbox
-    (``app.state.partition``, see ``web.api.live.agent_state`` and ``.calls``), and its start
-    leaves the import jobs it finds running alone."""
+    (``app.state.partition``, see ``web.api.live.agent_state`` and ``.calls``). Its start
+    fails only the import jobs of dead servers, as every server's does
+    (:func:`hotline.web.app.fail_interrupted_imports`)."""
     center: CenterConfig | None = app.state.center
     board = LogBoard(center) if center is not None else None
     tail = LogTail(
@@ -185,8 +186,6 @@ def attach_web_node(app: Any, *, partition: str, poll_s: float = 0.05) -> LogTai
     app.state.partition = partition
     app.state.log_tail = tail
     app.state.log_board = board
-    # One of several servers on the database: a job left running may be another's, working.
-    app.state.fails_interrupted_imports = False
     app.state.on_start.append(tail.start)
     app.state.on_stop.append(tail.stop)
     return tail
