@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event, EventKind
+from hotline.live import saved_center
 from hotline.live.driver import LiveDriver
 from hotline.live.phones import phone_changed
 from hotline.live.takeover import describe
@@ -181,9 +182,10 @@ def inbox_command(row: PartitionInboxRow, now: float) -> Command:
 
 
 #: Inbox kinds the owner's live driver carries out itself (not one routing command each): a
-#: call back promised on a web node (the driver keeps it until it is due) and the crisis switch
-#: (every queue's rules at once, and the switch in the log).
-DRIVER_KINDS = frozenset({"callback", "crisis"})
+#: call back promised on a web node (the driver keeps it until it is due), the crisis switch
+#: (every queue's rules at once, and the switch in the log) and a saved center configuration
+#: (taken up piece by piece, and logged for the web nodes: :mod:`hotline.live.saved_center`).
+DRIVER_KINDS = frozenset({"callback", "crisis", saved_center.INBOX_KIND})
 
 
 async def apply_to_driver(driver: LiveDriver, row: PartitionInboxRow) -> dict[str, Any] | None:
@@ -211,6 +213,23 @@ async def apply_to_driver(driver: LiveDriver, row: PartitionInboxRow) -> dict[st
                 return await driver.switch_crisis(
                     on=bool(p["on"]), by=str(p["by"]), source="supervisor", reason=str(p["reason"])
                 )
+            case saved_center.INBOX_KIND:
+                try:
+                    center = saved_center.center_of(row)
+                except saved_center.BadCenterRow as bad:
+                    raise BadInboxRow(str(bad)) from None
+                driver.reconfigure(center)
+                event = saved_center.configured_event(row, at=time.time())
+                driver.record(event)  # the web nodes take it up from the log
+                log.warning(
+                    "center configuration %s saved by %s taken up (inbox row %d)",
+                    event.data["version"],
+                    event.data["by"],
+                    row.id,
+                )
+                return {**event.data, **driver.apply_status()}
+    except BadInboxRow:
+        raise
     except (KeyError, ValueError, TypeError) as error:
         raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing or bad {error}") from None
     raise BadInboxRow(f"inbox row {row.id}: {row.kind!r} is not a driver's action")
@@ -313,6 +332,11 @@ class PartitionNode:
         self.lease = lease
         self.stats.terms += 1
         self.stats.last_epoch = lease.epoch
+        # a configuration saved on a web node and taken up by an earlier owner is in force,
+        # not this node's file (the log's newest ``configured`` event names it)
+        saved = await asyncio.to_thread(self._saved_center)
+        if saved is not None:
+            self.center = saved
         driver = LiveDriver(
             center=self.center,
             session_factory=self.session_factory,
@@ -422,6 +446,11 @@ class PartitionNode:
         if rows:
             await driver.flush()  # what the rows caused reaches the log (and desks) at once
         return position
+
+    def _saved_center(self) -> CenterConfig | None:
+        with self.session_factory() as session:
+            newest = saved_center.newest(session)
+        return None if newest is None else newest[0]
 
     def _registrations(self) -> list[tuple[str, str, bool]]:
         with self.session_factory() as session:

@@ -59,6 +59,8 @@ INBOX_KINDS = frozenset(
         "move",
         "callback",
         "crisis",
+        # a center configuration saved on a web node (hotline.live.saved_center)
+        "center",
         # from voice nodes (hotline.telephony.owner_routing): their own events, for the owner
         # to number into the log; their agents' phones; a waiting caller asking to be called
         "voice_event",
