@@ -53,6 +53,7 @@ from hotline.routing.model import (
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,
+    AgentState,
     CallbackRequested,
     Command,
     ConsultEnded,
@@ -524,7 +525,9 @@ async def apply_inbox_row(
         return
 
     def job(engine: RoutingEngine, now: float) -> Any:
-        command = inbox_command(row, now)
+        command = once(engine, inbox_command(row, now))
+        if command is None:
+            return None, None  # asked again before the first was applied: done already
         if isinstance(command, ContactQueued):
             attached = {"customer": row.payload.get("customer")}
             if row.payload.get("subject"):  # a contact queued by hand on a web node
@@ -538,6 +541,35 @@ async def apply_inbox_row(
         return None, engine.handle(command)
 
     await driver.run(job)
+
+
+def once(engine: RoutingEngine, command: Command) -> Command | None:
+    """``command`` as it applies to the agent's state now, so a desk's request sent twice
+    before the owner applied the first takes effect once: a sign-in for an agent already
+    signed in is the state it asks for (ready, or not ready with its reason) — the web node
+    chose ``agent_login`` from a log that did not show the first yet — and a sign-out of an
+    agent already signed out is nothing (``None``). Anything else is unchanged (a repeated
+    ready is already nothing to the engine; a repeated not ready only sets the same reason).
+
+    >>> from hotline.routing.model import RoutingConfig
+    >>> engine = RoutingEngine(RoutingConfig(queues=(), agents=()))
+    >>> once(engine, AgentLoggedOut(at=1.0, agent_id="a1")) is None
+    True
+    """
+    if isinstance(command, AgentLoggedIn) and command.config is None:
+        if not _signed_in(engine, command.agent_id):
+            return command
+        if command.ready:
+            return AgentReady(at=command.at, agent_id=command.agent_id)
+        reason = command.reason or engine.agent_reason(command.agent_id) or "login"
+        return AgentNotReady(at=command.at, agent_id=command.agent_id, reason=reason)
+    if isinstance(command, AgentLoggedOut) and not _signed_in(engine, command.agent_id):
+        return None
+    return command
+
+
+def _signed_in(engine: RoutingEngine, agent_id: str) -> bool:
+    return engine.agent_state(agent_id) is not AgentState.LOGGED_OUT
 
 
 def _closing_job(node: LostNode) -> Callable[[RoutingEngine, float], tuple[None, Result]]:
