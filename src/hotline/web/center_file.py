@@ -103,6 +103,8 @@ def write_checked(
             payload=saved_center.payload(text, by=actor),
             at=time.time(),
         )
+        # the admin page's status: pending until the log shows the owner took it up
+        request.app.state.saved_version = saved_center.version_of(text)
     return path
 
 

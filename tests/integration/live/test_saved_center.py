@@ -131,6 +131,9 @@ def test_a_configuration_saved_on_one_web_node_reaches_the_owner_and_every_web_n
     for node in (a, b):  # nothing in force before the owner took it up
         assert tail_of(node).step() == 0
         assert center_of(node).queue("repair").wrap_up_s != 77
+    # A's admin page says the owner has it (not "at the next start", as with no live routing)
+    status = a.get("/admin/center/status").json()
+    assert (status["live"], status["owner"], status["pending"]) == (False, True, True)
 
     # The owner applies the inbox row: its driver routes with it, the log says so.
     driver = LiveDriver(
@@ -171,6 +174,7 @@ def test_a_configuration_saved_on_one_web_node_reaches_the_owner_and_every_web_n
         assert tail_of(node).center_version == saved_center.version_of(text)
         board = node.app.state.log_board  # type: ignore[attr-defined]
         assert board.wallboard.settings.for_queue("repair").service_level_s == 33
+    assert a.get("/admin/center/status").json()["pending"] is False
     # B's admin page shows and edits the text the owner took up (not its own older file).
     page = b.get("/admin").text
     assert "85% / 33 s" in page and "wrap_up_s: 77" in page
