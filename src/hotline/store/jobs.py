@@ -173,12 +173,18 @@ def _left_over(session: Session, live: Sequence[str]) -> list[Any]:
     ]
 
 
-def has_interrupted_work(session: Session, *, lease_s: float = LEASE_S) -> bool:
-    """Whether a dead server's job has not ended or a staged row of no live job is left: a
-    read, to skip the write (and the writer queue) of :func:`fail_interrupted_jobs` when
-    there is nothing to do (the usual case)."""
+def has_interrupted_work(
+    session: Session, *, lease_s: float = LEASE_S, left_overs: bool = True
+) -> bool:
+    """Whether a dead server's job has not ended or (with ``left_overs``) a staged row of no
+    live job is left: a read, to skip the write (and the writer queue) of
+    :func:`fail_interrupted_jobs` when there is nothing to do (the usual case). Looking for
+    left-over rows reads the staging tables, which a big import fills with millions of rows:
+    a start does it, the sweeps that run every few seconds do not."""
     if session.scalar(select(ImportJob.id).where(_dead(session, lease_s=lease_s)).limit(1)):
         return True
+    if not left_overs:
+        return False
     live = _live_ids(session)
     tables = (*_STAGING_TABLES, CampaignRecord)
     return any(
@@ -187,7 +193,9 @@ def has_interrupted_work(session: Session, *, lease_s: float = LEASE_S) -> bool:
     )
 
 
-def fail_interrupted_jobs(session: Session, *, lease_s: float = LEASE_S) -> list[str]:
+def fail_interrupted_jobs(
+    session: Session, *, lease_s: float = LEASE_S, left_overs: bool = True
+) -> list[str]:
     """End every job of a dead server — not ended, its owner's heartbeat older than
     ``lease_s`` — as ``failed`` (interrupted by a restart) and delete the staged rows of every
     job not running any more, in the caller's (write) transaction; return the failed jobs'
@@ -195,7 +203,8 @@ def fail_interrupted_jobs(session: Session, *, lease_s: float = LEASE_S) -> list
 
     A job is failed only if its row still says it is dead when updated (one conditional
     ``UPDATE`` each), so two servers sweeping at once, or an owner renewing at that moment,
-    never both win.
+    never both win. Without ``left_overs`` (the sweeps) only the failed jobs' own staged rows
+    go (by their index), not those of jobs whose failure path never ran.
     """
     jobs = session.scalars(select(ImportJob).where(_dead(session, lease_s=lease_s))).all()
     ids = []
@@ -215,12 +224,19 @@ def fail_interrupted_jobs(session: Session, *, lease_s: float = LEASE_S) -> list
         if getattr(failed, "rowcount", 0):
             ids.append(job.id)
     session.expire_all()
-    # The staged rows of no live job are left-overs (of these jobs, or of one whose failure
-    # path never ran): nothing else reads them.
-    live = _live_ids(session)
     tables = (*_STAGING_TABLES, CampaignRecord)
-    for table, left in zip(tables, _left_over(session, live), strict=True):
-        session.execute(delete(table).where(left).execution_options(synchronize_session=False))
+    if left_overs:
+        # The staged rows of no live job are left-overs (of these jobs, or of one whose
+        # failure path never ran): nothing else reads them.
+        conditions = _left_over(session, _live_ids(session))
+    else:
+        held = [f"import:{job_id}" for job_id in ids]
+        conditions = [
+            *(table.job_id.in_(ids) for table in _STAGING_TABLES),
+            CampaignRecord.held_by.in_(held),
+        ]
+    for table, condition in zip(tables, conditions, strict=True):
+        session.execute(delete(table).where(condition).execution_options(synchronize_session=False))
     session.flush()
     return ids
 
@@ -269,12 +285,14 @@ class JobLease:
                 .where(ImportJob.owner == self.owner, ImportJob.state.not_in(ENDED_STATES))
                 .limit(1)
             )
-            dead = has_interrupted_work(session, lease_s=self.lease_s)
+            dead = has_interrupted_work(session, lease_s=self.lease_s, left_overs=False)
         if busy is None and not dead:
             return []
         with writing(self.factory()) as session:
             renew_heartbeat(session, owner=self.owner)
-            ids = fail_interrupted_jobs(session, lease_s=self.lease_s) if dead else []
+            ids = []
+            if dead:
+                ids = fail_interrupted_jobs(session, lease_s=self.lease_s, left_overs=False)
             session.commit()
         for job_id in ids:
             log.warning("import job %s: its server stopped renewing it; failed", job_id)

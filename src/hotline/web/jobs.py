@@ -61,10 +61,10 @@ class JobSweeper(Sweeper):
 
     def sweep_once(self) -> list[str]:
         with self.session_factory() as session:
-            if not has_interrupted_work(session, lease_s=LEASE_S):
+            if not has_interrupted_work(session, lease_s=LEASE_S, left_overs=False):
                 return []
         with writing(self.session_factory()) as session:
-            ids = fail_interrupted_jobs(session, lease_s=LEASE_S)
+            ids = fail_interrupted_jobs(session, lease_s=LEASE_S, left_overs=False)
             session.commit()
         return ids
 

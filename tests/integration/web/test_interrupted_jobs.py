@@ -141,6 +141,14 @@ def test_a_job_is_failed_once_its_servers_heartbeat_lapses_not_before(
     b = JobLease(session_factory, owner="host-b:11:bbbb", beat_s=0.1, lease_s=0.5)
     job = create_job(db_session, kind="customers", file="c.csv", actor="boss", owner=a.owner)
     job.state = "staging"
+    other = create_job(db_session, kind="customers", file="o.csv", actor="boss", owner=b.owner)
+    other.state = "staging"  # B's own, running: its staged row stays
+    for staged in (job, other):
+        db_session.add(
+            StagedCustomer(
+                job_id=staged.id, seq=1, line=2, name="x", name_folded="x", site=None, vip_level=0
+            )
+        )
     db_session.commit()
     first = job.heartbeat_at
     assert first is not None
@@ -164,6 +172,8 @@ def test_a_job_is_failed_once_its_servers_heartbeat_lapses_not_before(
     after = db_session.get(ImportJob, job.id)
     assert after is not None and after.state == "failed"
     assert after.result["message"] == "interrupted by a restart (while staging)"
+    # the sweep deleted the failed job's staged rows by their job (not every table's scan)
+    assert db_session.scalars(select(StagedCustomer.job_id)).all() == [other.id]
     # The full server's sweeper does the same with the real lease (here: nothing to do).
     sweeper = JobSweeper(app=None, session_factory=session_factory, every_s=30)
     assert sweeper.sweep_once() == []
