@@ -30,6 +30,7 @@ from hotline.core.errors import HotlineError, ValidationFailed
 from hotline.core.settings import load_settings
 from hotline.desk.followup_calls import add_due_followups
 from hotline.store.db import make_engine, make_session_factory, session_scope, utcnow, writing
+from hotline.store.jobs import JobLease
 
 console = Console()
 # Problems go out unwrapped and unhighlighted: a path and line must stay on one line.
@@ -156,15 +157,17 @@ def import_list(
             def show(job: dict[str, Any]) -> None:
                 progress.update(task, description=job["state"], completed=job["rows_done"])
 
-            ended = list_imports.run_list_import(
-                make_session_factory(engine),
-                job_id=job_id,
-                campaign_id=campaign_id,
-                rows=rows,
-                file=str(file),
-                actor=actor,
-                on_progress=show,
-            )
+            factory = make_session_factory(engine)
+            with JobLease(factory):  # renews the job's heartbeat while it runs
+                ended = list_imports.run_list_import(
+                    factory,
+                    job_id=job_id,
+                    campaign_id=campaign_id,
+                    rows=rows,
+                    file=str(file),
+                    actor=actor,
+                    on_progress=show,
+                )
     finally:
         engine.dispose()
     counts = ended["result"]

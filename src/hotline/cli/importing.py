@@ -21,7 +21,7 @@ from hotline.core.settings import load_settings
 from hotline.metrics import imports, service
 from hotline.metrics.importer import ReadResult, load_mapping, read_contact_records
 from hotline.store.db import make_engine, make_session_factory, session_scope, writing
-from hotline.store.jobs import create_job
+from hotline.store.jobs import JobLease, create_job
 from hotline.store.migrate import upgrade
 
 console = Console()
@@ -139,15 +139,16 @@ def import_contacts(
                     completed=job["rows_done"],
                 )
 
-            ended = imports.run_contact_import(
-                factory,
-                job_id=job_id,
-                records=result.records,
-                source=name,
-                replace=replace,
-                summary=imports.read_summary(result),
-                on_progress=show,
-            )
+            with JobLease(factory):  # renews the job's heartbeat while it runs
+                ended = imports.run_contact_import(
+                    factory,
+                    job_id=job_id,
+                    records=result.records,
+                    source=name,
+                    replace=replace,
+                    summary=imports.read_summary(result),
+                    on_progress=show,
+                )
     finally:
         engine.dispose()
     if ended["state"] != "done":

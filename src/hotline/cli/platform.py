@@ -424,6 +424,7 @@ def serve(
     from hotline.web.alert_sweep import attach_alert_sweeper
     from hotline.web.app import create_app
     from hotline.web.email_relay import attach_email_router
+    from hotline.web.jobs import attach_job_sweeper
     from hotline.web.scheduled_reports import attach_report_sweeper
     from hotline.web.serving import serve_app
     from hotline.web.sms_bridge import attach_sms_line
@@ -496,6 +497,7 @@ def serve(
     attach_notice_sweeper(app)
     attach_report_sweeper(app)
     attach_alert_sweeper(app)
+    attach_job_sweeper(app)  # import jobs whose server died (web nodes' too)
     # Customers' SMS become conversations; the SMSC is bound in the background.
     attach_sms_line(app)
     console.print(

@@ -30,6 +30,7 @@ from hotline.crm import service as crm
 from hotline.desk import customers as desk
 from hotline.kb import service as kb
 from hotline.store.db import make_engine, make_session_factory, session_scope, writing
+from hotline.store.jobs import JobLease
 from hotline.tickets import service as tickets
 from hotline.tickets.workflow import escalation_path
 
@@ -199,15 +200,16 @@ def customer_import(
                     task, description=job["state"], total=total, completed=job["rows_done"]
                 )
 
-            ended = imports.run_customer_import(
-                factory,
-                job_id=job_id,
-                text=text,
-                file=str(file),
-                actor=actor,
-                default_area_code=area_code,
-                on_progress=show,
-            )
+            with JobLease(factory):  # renews the job's heartbeat while it runs
+                ended = imports.run_customer_import(
+                    factory,
+                    job_id=job_id,
+                    text=text,
+                    file=str(file),
+                    actor=actor,
+                    default_area_code=area_code,
+                    on_progress=show,
+                )
     finally:
         engine.dispose()
     result = ended["result"]

@@ -101,6 +101,9 @@ class EventKind(StrEnum):
     # requested_by, note, for_contact, case_id), so a new owner or a restart keeps it; the
     # callback's own contact (``contact_id`` = callback_id) is its firing
     CALLBACK_PROMISED = "callback_promised"
+    # a saved center configuration the partition's owner took up (``data``: inbox_id — the
+    # inbox row holding its text —, version, by), so web nodes and a new owner follow it
+    CONFIGURED = "configured"
 
 
 #: The ``data`` of an event that carries none: one shared, read-only mapping.

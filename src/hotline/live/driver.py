@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -148,6 +149,10 @@ class LiveDriver:
         stamp = datetime.fromtimestamp(self.clock.now()).strftime("%y%m%d%H%M%S")
         self._prefix = contact_prefix or f"L{stamp}"
         self._numbers = itertools.count(1)
+        #: This run of the driver, stamped on every live message with the position: a screen
+        #: reconnecting names it, so a position another run published but never wrote (the
+        #: server killed before its batch) is told to reload (:mod:`hotline.web.resume`).
+        self.run_id = uuid.uuid4().hex[:12]
         #: Called with every saved configuration at once (the voice server takes new IVR
         #: flows and the emergency switch for new calls without waiting for an idle moment).
         self.on_reconfigure: list[Callable[[CenterConfig], None]] = []

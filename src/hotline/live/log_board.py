@@ -29,6 +29,7 @@ from hotline.live.log_floor import LogFloor, waiting_rows
 from hotline.live.wallboard import Wallboard
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.from_center import routing_config_from_center
+from hotline.routing.model import RoutingConfig
 
 
 class LogBoard:
@@ -46,8 +47,7 @@ class LogBoard:
     def __init__(self, center: CenterConfig) -> None:
         self.center = center
         config = routing_config_from_center(center)
-        members = RoutingEngine(config)
-        self.floor = LogFloor({q.id: members.queue_members(q.id) for q in config.queues})
+        self.floor = LogFloor(_members(config))
         self._ring_timeouts = {q.id: q.ring_timeout_s for q in config.queues}
         self._queues = [(q.id, q.channel.value) for q in config.queues]
         self.wallboard = Wallboard(center)
@@ -59,6 +59,19 @@ class LogBoard:
         self.position = 0
         self._day: date | None = None
         self._lock = threading.Lock()
+
+    def reconfigure(self, center: CenterConfig) -> None:
+        """Draw with ``center`` from now on (a configuration the owner took up: its queues,
+        members, targets, names, teams and crisis rules); what the log showed so far — who
+        waits, talks, and today's figures — carries on, as on the owner's wallboard."""
+        config = routing_config_from_center(center)
+        with self._lock:
+            self.center = center
+            self.floor.members = {q: list(a) for q, a in _members(config).items()}
+            self._ring_timeouts = {q.id: q.ring_timeout_s for q in config.queues}
+            self._queues = [(q.id, q.channel.value) for q in config.queues]
+            self.wallboard.reconfigure(center)
+            self.crisis.config = center.crisis
 
     def record(self, events: Iterable[Event]) -> None:
         """Fold events in log order (those already folded are skipped)."""
@@ -159,3 +172,9 @@ class LogBoard:
         """The contacts the log shows waiting at ``now``, queue by queue, in line order."""
         with self._lock:
             return waiting_rows(self.floor, self._queues, now, self.desk.attached)
+
+
+def _members(config: RoutingConfig) -> dict[str, list[str]]:
+    """Each queue's members as the routing engine computes them from ``config``."""
+    engine = RoutingEngine(config)
+    return {q.id: list(engine.queue_members(q.id)) for q in config.queues}

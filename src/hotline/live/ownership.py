@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Channel, Event, EventKind
+from hotline.live import saved_center
 from hotline.live.dialler_lends import (
     LEND,
     RETURN,
@@ -64,6 +65,7 @@ from hotline.routing.model import (
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,
+    AgentState,
     CallbackRequested,
     Command,
     ConsultEnded,
@@ -197,9 +199,10 @@ PRUNE_BATCH = 5000
 
 
 #: Inbox kinds the owner's live driver carries out itself (not one routing command each): a
-#: call back promised on a web node (the driver keeps it until it is due) and the crisis switch
-#: (every queue's rules at once, and the switch in the log).
-DRIVER_KINDS = frozenset({"callback", "crisis"})
+#: call back promised on a web node (the driver keeps it until it is due), the crisis switch
+#: (every queue's rules at once, and the switch in the log) and a saved center configuration
+#: (taken up piece by piece, and logged for the web nodes: :mod:`hotline.live.saved_center`).
+DRIVER_KINDS = frozenset({"callback", "crisis", saved_center.INBOX_KIND})
 
 
 async def apply_to_driver(driver: LiveDriver, row: PartitionInboxRow) -> dict[str, Any] | None:
@@ -227,6 +230,23 @@ async def apply_to_driver(driver: LiveDriver, row: PartitionInboxRow) -> dict[st
                 return await driver.switch_crisis(
                     on=bool(p["on"]), by=str(p["by"]), source="supervisor", reason=str(p["reason"])
                 )
+            case saved_center.INBOX_KIND:
+                try:
+                    center = saved_center.center_of(row)
+                except saved_center.BadCenterRow as bad:
+                    raise BadInboxRow(str(bad)) from None
+                driver.reconfigure(center)
+                event = saved_center.configured_event(row, at=time.time())
+                driver.record(event)  # the web nodes take it up from the log
+                log.warning(
+                    "center configuration %s saved by %s taken up (inbox row %d)",
+                    event.data["version"],
+                    event.data["by"],
+                    row.id,
+                )
+                return {**event.data, **driver.apply_status()}
+    except BadInboxRow:
+        raise
     except (KeyError, ValueError, TypeError) as error:
         raise BadInboxRow(f"inbox row {row.id} ({row.kind}): missing or bad {error}") from None
     raise BadInboxRow(f"inbox row {row.id}: {row.kind!r} is not a driver's action")
@@ -345,6 +365,11 @@ class PartitionNode:
         self.lease = lease
         self.stats.terms += 1
         self.stats.last_epoch = lease.epoch
+        # a configuration saved on a web node and taken up by an earlier owner is in force,
+        # not this node's file (the log's newest ``configured`` event names it)
+        saved = await asyncio.to_thread(self._saved_center)
+        if saved is not None:
+            self.center = saved
         driver = LiveDriver(
             center=self.center,
             session_factory=self.session_factory,
@@ -478,6 +503,11 @@ class PartitionNode:
             await driver.flush()  # what the rows caused reaches the log (and desks) at once
         return position
 
+    def _saved_center(self) -> CenterConfig | None:
+        with self.session_factory() as session:
+            newest = saved_center.newest(session)
+        return None if newest is None else newest[0]
+
     async def _prune_inbox(self) -> None:
         """Delete the inbox rows this partition's owner has applied, once older than
         ``inbox_keep_s`` (:func:`hotline.store.partitions.prune_inbox`), a batch a statement
@@ -600,7 +630,9 @@ async def apply_inbox_row(
         return
 
     def job(engine: RoutingEngine, now: float) -> Any:
-        command = inbox_command(row, now)
+        command = once(engine, inbox_command(row, now))
+        if command is None:
+            return None, None  # asked again before the first was applied: done already
         if isinstance(command, ContactQueued):
             attached = {"customer": row.payload.get("customer")}
             if row.payload.get("subject"):  # a contact queued by hand on a web node
@@ -614,6 +646,35 @@ async def apply_inbox_row(
         return None, engine.handle(command)
 
     await driver.run(job)
+
+
+def once(engine: RoutingEngine, command: Command) -> Command | None:
+    """``command`` as it applies to the agent's state now, so a desk's request sent twice
+    before the owner applied the first takes effect once: a sign-in for an agent already
+    signed in is the state it asks for (ready, or not ready with its reason) — the web node
+    chose ``agent_login`` from a log that did not show the first yet — and a sign-out of an
+    agent already signed out is nothing (``None``). Anything else is unchanged (a repeated
+    ready is already nothing to the engine; a repeated not ready only sets the same reason).
+
+    >>> from hotline.routing.model import RoutingConfig
+    >>> engine = RoutingEngine(RoutingConfig(queues=(), agents=()))
+    >>> once(engine, AgentLoggedOut(at=1.0, agent_id="a1")) is None
+    True
+    """
+    if isinstance(command, AgentLoggedIn) and command.config is None:
+        if not _signed_in(engine, command.agent_id):
+            return command
+        if command.ready:
+            return AgentReady(at=command.at, agent_id=command.agent_id)
+        reason = command.reason or engine.agent_reason(command.agent_id) or "login"
+        return AgentNotReady(at=command.at, agent_id=command.agent_id, reason=reason)
+    if isinstance(command, AgentLoggedOut) and not _signed_in(engine, command.agent_id):
+        return None
+    return command
+
+
+def _signed_in(engine: RoutingEngine, agent_id: str) -> bool:
+    return engine.agent_state(agent_id) is not AgentState.LOGGED_OUT
 
 
 def _closing_job(node: LostNode) -> Callable[[RoutingEngine, float], tuple[None, Result]]:

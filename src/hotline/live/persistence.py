@@ -54,6 +54,7 @@ class EventLogPersistence:
         self.session_factory = session_factory
         self._writer = EventLogWriter(source="live", max_pending=max_pending)
         self._seq = itertools.count(1)
+        self.first_seq = 1
         #: A partition owner's check, run first in every write transaction
         #: (``before(session, batch, inbox_position)``, see ``store.partitions.fence``).
         self.before_write: Callable[[Session, Sequence[Event], int], None] | None = None
@@ -67,6 +68,9 @@ class EventLogPersistence:
     def continue_after(self, seq: int) -> None:
         """Number this run's events after ``seq`` (a takeover continues the log's numbering)."""
         self._seq = itertools.count(seq + 1)
+        #: The first position this run numbers: a screen that saw a position at or past it
+        #: from another run saw an event that run never wrote (see ``hotline.web.resume``).
+        self.first_seq = seq + 1
 
     def continue_after_log(self) -> None:
         """Number this run's events after the log's newest (blocking: call it in a thread).

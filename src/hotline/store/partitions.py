@@ -59,6 +59,8 @@ INBOX_KINDS = frozenset(
         "move",
         "callback",
         "crisis",
+        # a center configuration saved on a web node (hotline.live.saved_center)
+        "center",
         # from voice nodes (hotline.telephony.owner_routing): their own events, for the owner
         # to number into the log; their agents' phones; a waiting caller asking to be called
         "voice_event",
@@ -283,6 +285,12 @@ def inbox_after(
     ).all()
 
 
+#: Inbox kinds never pruned: a saved center configuration's row (``center``) holds the text
+#: that the log's ``configured`` event names, which web nodes starting later and every new
+#: owner read (:mod:`hotline.live.saved_center`); saves are rare, so they are all kept.
+KEPT_KINDS = frozenset({"center"})
+
+
 def prune_inbox(
     session_factory: sessionmaker[Session], *, partition: str, before: float, limit: int = 5000
 ) -> int:
@@ -295,7 +303,8 @@ def prune_inbox(
     node's or a web node's newest — are above it and stay). Where phones are registered is
     kept in ``voice_phones``, not read back from old rows. The position is read by the
     ``DELETE`` itself, so this needs no fencing: a stale owner running it deletes nothing a
-    new one needs. ``before`` keeps recent applied rows for people reading the table.
+    new one needs. ``before`` keeps recent applied rows for people reading the table. Rows of
+    :data:`KEPT_KINDS` stay: they are read again after they are applied.
 
     The table's newest row is never deleted: SQLite gives a new row the largest id in the
     table plus one, so an emptied inbox would number its next rows from 1 again — below the
@@ -314,6 +323,7 @@ def prune_inbox(
             PartitionInboxRow.id <= applied,
             PartitionInboxRow.id < newest,
             PartitionInboxRow.accepted_at < before,
+            PartitionInboxRow.kind.not_in(KEPT_KINDS),
         )
         .order_by(PartitionInboxRow.id)
         .limit(limit)

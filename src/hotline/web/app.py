@@ -57,12 +57,10 @@ def fail_interrupted_imports(factory: sessionmaker[Session]) -> list[str]:
     """End the import jobs a crash (kill -9) left ``running`` as failed, "interrupted by a
     restart", and delete their staged rows; return their ids.
 
-    Safe because one full server owns a database's jobs: when it starts, no worker of its
-    own runs a job yet (see :func:`hotline.store.jobs.fail_interrupted_jobs`; several nodes
-    on one database will need the routing engine's lease to tell a dead owner from a live
-    one). A web node without the engine (``hotline serve --web-only``) is one of several
-    servers on the database and does not call it: a job left ``running`` may be another
-    server's, still working.
+    Only the jobs of dead servers: each job records the server process running it and that
+    server's heartbeat (:class:`hotline.store.jobs.JobLease`), and a job is failed only when
+    the heartbeat has lapsed, so a server starting beside others — a web node (``hotline
+    serve --web-only``), the full server — never fails a job another live server runs.
     """
     with factory() as session:  # a read first: a clean start writes nothing
         if not inspect(session.connection()).has_table("import_jobs"):
@@ -126,7 +124,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.bind(asyncio.get_running_loop())
         # Import jobs a crash cut short, before anything else starts (the live driver's
-        # crash recovery is one of the on_start parts below); not on a web node.
+        # crash recovery is one of the on_start parts below): dead servers' jobs only.
         if app.state.fails_interrupted_imports:
             await asyncio.to_thread(fail_interrupted_imports, app.state.session_factory)
         for start in app.state.on_start:
@@ -157,8 +155,7 @@ def create_app(
     app.state.on_start = []
     app.state.on_stop = []
     app.state.stopping = False
-    #: Whether this server fails the import jobs left running at its start: the one full
-    #: server does; a web node (``web.log_tail.attach_web_node``) does not.
+    #: Whether this server fails dead servers' import jobs at its start (every server does).
     app.state.fails_interrupted_imports = True
 
     @app.exception_handler(RequestValidationError)

@@ -10,6 +10,7 @@ it queue by queue and agent by agent, each when it holds no contact
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,20 @@ from hotline.config.validate import check_text
 from hotline.core.documents import load_yaml
 from hotline.core.errors import Conflict
 from hotline.identity import audit
+from hotline.live import saved_center
 from hotline.people.training import granted
+from hotline.store import partitions
 
 SAVED_NAME = "center.yaml"
 
 
 def center_text(request: Request) -> tuple[str, str]:
-    """The configuration text being edited and where it came from."""
+    """The configuration text being edited and where it came from: on a web node the one the
+    partition's owner last took up (from the log, whichever node saved it)."""
     settings = request.app.state.settings
+    taken = getattr(request.app.state, "center_text", None)
+    if taken is not None:
+        return taken, "owner"
     saved = Path(settings.home) / SAVED_NAME
     if saved.exists():
         return saved.read_text(encoding="utf-8"), str(saved)
@@ -59,6 +66,9 @@ def apply_live(request: Request, result: Any) -> dict[str, Any]:
     starting in the same home (``hotline serve``, ``hotline demo``) loads it.
     """
     driver = getattr(request.app.state, "live", None)
+    if driver is None and _web_node(request) is not None:
+        # in the inbox (write_checked): the owner takes it up, then every web node
+        return {"restart": False, "pending": True}
     if driver is None or result.config is None:
         return {"restart": True, "pending": False}
     driver.reconfigure(result.config)
@@ -77,12 +87,32 @@ def write_checked(
 ) -> Path:
     """Write a configuration text that passed the check to ``<home>/center.yaml`` and audit
     it (``action`` on ``target``, in the caller's transaction); the caller hands it to the
-    live driver (:func:`apply_live`)."""
+    live driver (:func:`apply_live`). On a web node without the engine the text also goes
+    into the partition's inbox in that transaction, for the owner to take up and every web
+    node after it (:mod:`hotline.live.saved_center`)."""
     path = Path(request.app.state.settings.home) / SAVED_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     audit.record(session, actor=actor, action=action, target=target, detail=detail)
+    partition = _web_node(request)
+    if partition is not None:
+        partitions.accept(
+            session,
+            partition=partition,
+            kind=saved_center.INBOX_KIND,
+            payload=saved_center.payload(text, by=actor),
+            at=time.time(),
+        )
+        # the admin page's status: pending until the log shows the owner took it up
+        request.app.state.saved_version = saved_center.version_of(text)
     return path
+
+
+def _web_node(request: Request) -> str | None:
+    """The partition of a web node without the engine (``None`` with a driver in process)."""
+    if getattr(request.app.state, "live", None) is not None:
+        return None
+    return getattr(request.app.state, "partition", None)
 
 
 def grant_skill(

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.center import CenterConfig
 from hotline.core.events import Event, EventKind
-from hotline.live import callbacks, recovery
+from hotline.live import callbacks, recovery, saved_center
 from hotline.live.log_board import LogBoard
 from hotline.store import event_log, notify
 from hotline.store.db import reading
@@ -50,6 +51,7 @@ class LogTail:
         batch: int = 500,
         board: LogBoard | None = None,
         board_every_s: float = 0.25,
+        on_center: Callable[[CenterConfig, str], None] | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.hub = hub
@@ -60,6 +62,11 @@ class LogTail:
         self.board_every_s = board_every_s
         self._board_at = float("-inf")
         self._board_stale = False
+        #: Told each configuration the owner took up and its text (the log's ``configured``
+        #: events; on start, the newest one), so the node serves it without a restart.
+        self.on_center = on_center
+        #: The version of the configuration last taken up from the log (``None``: the file's).
+        self.center_version: str | None = None
         #: The last log position published (read from the log on start).
         self.position = 0
         self.published = 0
@@ -91,9 +98,29 @@ class LogTail:
         events = {e.seq: e for e in opening}
         return newest, [events[seq] for seq in sorted(events) if seq <= newest]
 
+    def _take_up(self, event: Event) -> None:
+        """Serve the configuration a ``configured`` event names (read from its inbox row)."""
+        with reading(self.session_factory(), purpose="the web node's configuration") as session:
+            taken = saved_center.of_event(session, event)
+        if taken is None:
+            log.error("log tail: configuration %s named by event %d is gone", event.data, event.seq)
+            return
+        center, text = taken
+        if self.board is not None:
+            self.board.reconfigure(center)
+        if self.on_center is not None:
+            self.on_center(center, text)
+        self.center_version = str(event.data.get("version"))
+        log.info(
+            "web node: configuration %s in force (log position %d)", self.center_version, event.seq
+        )
+
     def step(self) -> int:
         """Publish the events committed since the last step; return how many."""
         events = self._read(self.position)
+        for event in events:
+            if event.kind is EventKind.CONFIGURED:
+                self._take_up(event)  # before the screens and the board see what follows
         if self.board is not None and events:
             self.board.record(events)  # before the screens hear of them
             self._board_stale = True
@@ -102,6 +129,9 @@ class LogTail:
             if event.kind is EventKind.CRISIS and self.board is not None:
                 # The banners redraw from this message, as on the owner (its driver's switch).
                 self.hub.publish_threadsafe({"type": "crisis", **self.board.crisis_view()})
+            if event.kind is EventKind.CONFIGURED:
+                # as the owner's driver tells its screens (the admin page's status)
+                self.hub.publish_threadsafe({"type": "config_applied", "at": event.at})
         if events:
             self.position = events[-1].seq
             self.published += len(events)
@@ -118,9 +148,17 @@ class LogTail:
         self._board_at, self._board_stale = now, False
         return True
 
+    def _newest_center(self) -> None:
+        with reading(self.session_factory(), purpose="the web node's configuration") as session:
+            newest = event_log.latest_of(session, EventKind.CONFIGURED)
+        if newest is not None:
+            self._take_up(newest)
+
     async def start(self, _: Any = None) -> None:
         """Start after the log's newest event (screens resume from the log for the past);
-        the board first folds the log's open work and today's events."""
+        the configuration the owner last took up replaces the node's file; the board first
+        folds the log's open work and today's events."""
+        await asyncio.to_thread(self._newest_center)
         if self.board is not None:
             self.position, opening = await asyncio.to_thread(self._opening)
             self.board.record(opening)
@@ -171,22 +209,36 @@ class LogTail:
                 woken.close()
 
 
+def center_server(app: Any) -> Callable[[CenterConfig, str], None]:
+    """What a web node does with a configuration the owner took up: serve it (every route
+    reads ``app.state.center``) and edit it on the admin page (``app.state.center_text``)."""
+
+    def serve(center: CenterConfig, text: str) -> None:
+        app.state.center = center
+        app.state.center_text = text
+
+    return serve
+
+
 def attach_web_node(app: Any, *, partition: str, poll_s: float = 0.05) -> LogTail:
     """Make ``app`` a web node without the engine for ``partition``: its hub follows the log
     (started and stopped with the app), its wallboard and desk views are folded from it
     (``app.state.log_board``), its desks' actions go to the partition's inbox
-    (``app.state.partition``, see ``web.api.live.agent_state`` and ``.calls``), and its start
-    leaves the import jobs it finds running alone."""
+    (``app.state.partition``, see ``web.api.live.agent_state`` and ``.calls``). Its start
+    fails only the import jobs of dead servers, as every server's does
+    (:func:`hotline.web.app.fail_interrupted_imports`)."""
     center: CenterConfig | None = app.state.center
     board = LogBoard(center) if center is not None else None
     tail = LogTail(
-        session_factory=app.state.session_factory, hub=app.state.hub, poll_s=poll_s, board=board
+        session_factory=app.state.session_factory,
+        hub=app.state.hub,
+        poll_s=poll_s,
+        board=board,
+        on_center=center_server(app),
     )
     app.state.partition = partition
     app.state.log_tail = tail
     app.state.log_board = board
-    # One of several servers on the database: a job left running may be another's, working.
-    app.state.fails_interrupted_imports = False
     app.state.on_start.append(tail.start)
     app.state.on_stop.append(tail.stop)
     return tail

@@ -18,6 +18,16 @@ first event after it is from an earlier day (screens show today, rebuilt from to
 than :data:`REPLAY_LIMIT` events followed it, or the log lacks an event in between (never
 written: an owner died before its batch committed). The page then loads its full view again.
 
+A one-node server publishes each event at once and writes it a moment later (its batch): if it
+is killed in between, its restart numbers on from the log's newest and so numbers those
+positions again, with other events. A screen that saw them would resume past their
+replacements. So every message also names the server's **run** (:class:`Run`, stamped with the
+position), and a screen reconnecting names the run its position came from (``?run=``): a
+position at or past the first one *this* run numbered, seen from another run, was published
+by a run that ended before writing it — the screen reloads (:func:`check_run`). Nothing is
+added on the live path (a field per message); a web node's positions are the log's committed
+ones, so it has no run.
+
 :class:`Cursor` is the pure rule; :func:`resumed` runs it against the hub and the log.
 """
 
@@ -49,6 +59,35 @@ class Reload:
     def message(self, newest: int | None) -> dict[str, Any]:
         """The message that tells the screen (``position``: where its new view starts)."""
         return {"type": "reload", "reason": self.reason, "position": newest}
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run of the server that numbers the live events: its id and the first position it
+    numbered (the log's newest at its start, plus one)."""
+
+    id: str
+    first: int
+
+
+def check_run(after: int, seen_run: str | None, run: Run | None) -> Reload | None:
+    """Whether a screen's position ``after``, seen from run ``seen_run``, may be resumed by
+    this ``run``: not when it is at or past this run's first position and came from another
+    run (that run published it and ended before writing it; this one numbered it again).
+
+    >>> run = Run(id="b", first=11)
+    >>> check_run(10, "a", run) is None, check_run(12, "b", run) is None
+    (True, True)
+    >>> check_run(11, "a", run).reason
+    'position 11 was shown by a server run that ended before writing it: reload'
+    >>> check_run(12, None, run) is None  # no run named: nothing to tell (see module)
+    True
+    """
+    if run is None or seen_run is None or seen_run == run.id or after < run.first:
+        return None
+    return Reload(
+        f"position {after} was shown by a server run that ended before writing it: reload"
+    )
 
 
 def check_backlog(
@@ -127,13 +166,16 @@ async def resumed(
     read_log: ReadLog,
     day_start: float,
     before_read: Callable[[], Awaitable[None]] | None = None,
+    seen_run: str | None = None,
+    run: Run | None = None,
 ) -> AsyncGenerator[tuple[int | None, dict[str, Any]], None]:
     """The messages one screen receives, each with the stream's position after it.
 
     With ``after`` the log's events after it come first (or one reload message, and the
     stream ends), then the live messages without a duplicate or a hole. ``before_read`` runs
     after subscribing and before reading the log (the in-process driver writes the events it
-    holds, so the read finds every event published before the subscription).
+    holds, so the read finds every event published before the subscription). ``seen_run``:
+    the run the screen's position came from; ``run``: this server's (:func:`check_run`).
     """
     with hub.subscribe() as live:
         cursor = Cursor(after)
@@ -141,7 +183,7 @@ async def resumed(
             if before_read is not None:
                 await before_read()
             events, newest = await read_log(after, REPLAY_LIMIT + 1)
-            problem = check_backlog(
+            problem = check_run(after, seen_run, run) or check_backlog(
                 after, events, newest=newest, day_start=day_start, limit=REPLAY_LIMIT
             )
             if problem is not None:

@@ -483,8 +483,9 @@ window.WebSocket = class extends Native {
 def test_wallboard_resumes_its_stream_from_the_last_event_after_a_drop(
     browser: Any, server: Server
 ) -> None:
-    """The stream drops; live.js reconnects with ``?after=`` the last position it saw and
-    the board goes on with what happened meanwhile."""
+    """The stream drops; live.js reconnects with ``?after=`` the last position it saw (and
+    ``&run=`` the server run it came from) and the board goes on with what happened
+    meanwhile."""
     from playwright.sync_api import expect
 
     board = _signed_in(browser, server, "boss", locale="en", init_script=KEPT_SOCKETS)
@@ -507,7 +508,9 @@ def test_wallboard_resumes_its_stream_from_the_last_event_after_a_drop(
     while board.evaluate("window.keptSockets.length") < 2:
         assert time.monotonic() < deadline, "live.js did not reconnect"
         board.wait_for_timeout(50)
-    assert board.evaluate("window.keptSockets[1].url").endswith(f"/api/events/ws?after={seen}")
+    # with the run its position came from (a killed server's lost positions reload)
+    reconnected = board.evaluate("window.keptSockets[1].url")
+    assert re.search(rf"/api/events/ws\?after={seen}&run=[0-9a-f]{{12}}$", reconnected), reconnected
     expect(board.locator("body")).not_to_have_attribute("data-live-position", str(seen))
     expect(board.locator("tr[data-agent=a020]")).to_contain_text("Break")
     board.context.close()

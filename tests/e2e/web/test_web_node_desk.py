@@ -10,7 +10,8 @@ disposition, each with the desk's buttons — each click an inbox row the owner 
 change on the desk from the owner's events through the node's log tail — while a supervisor's
 wallboard on the same web node (in English) follows a001's row. A call back promised from the
 desk is listed there once the owner has logged it; a click-to-dial, with no voice node to take
-it, fails with the reason in zh-CN. Both pages pass axe-core.
+it, fails with the reason in zh-CN. Both pages pass axe-core. An administrator's center file
+saved on the web node is taken up by the owner, and the admin page (zh-CN) says so.
 
 Runs with ``HOTLINE_E2E=1`` (``make test`` sets it).
 """
@@ -86,6 +87,7 @@ def web_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
     with factory() as session:
         add_users(session, (("a001", ["agent"], "a001"),))
         add_users(session, (("boss", ["supervisor"], None),), language="en")
+        add_users(session, (("root", ["admin"], None),))
     owner = Owner(
         PartitionNode(center=center, partition=partition, name="owner", session_factory=factory)
     )
@@ -201,3 +203,28 @@ def test_the_desk_works_a_contact_through_a_web_node(
     assert kinds.index("answered") < kinds.index("disconnected") < kinds.index("wrap_up_ended")
     assert kinds[-1] == "finished"
     assert [d.get("disposition") for d in dispositions] == ["installation_booked"]
+
+
+def test_a_center_file_saved_on_a_web_node_is_taken_up_by_the_owner(
+    web_node: WebNode, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    base = web_node.url
+    admin = _signed_in(browser, base, "root", "zh-CN")
+    text = SAMPLE.read_text(encoding="utf-8").replace(
+        "    name: 报修 Repair\n", "    name: 报修 Repair E2E\n", 1
+    )
+    saved = admin.request.post(
+        f"{base}/admin/center", data={"text": text}, headers={"origin": base}
+    )
+    assert saved.ok, saved.text()
+    assert saved.json()["pending"] is True
+    admin.goto(f"{base}/admin")
+    # the owner (a PartitionNode thread) took it up and the web node serves it, no restart
+    expect(admin.locator("#apply-status")).to_have_text(
+        "已保存——分区的主节点已采用该配置，本 Web 节点已按其提供服务。", timeout=15_000
+    )
+    assert "报修 Repair E2E" in admin.content()
+    assert serious_violations(admin) == []
+    admin.context.close()

@@ -111,6 +111,9 @@ def test_pruning_deletes_only_rows_the_owner_applied_and_old_enough(
     lease = try_acquire(session_factory, partition="hefei", owner="owner", ttl_s=30.0)
     assert lease is not None
     with session_factory() as session:
+        saved = partitions.accept(  # a saved center file: a configured event names its row
+            session, partition="hefei", kind="center", payload={"text": "x", "by": "root"}, at=99.0
+        )
         old = [
             partitions.accept(session, partition="hefei", kind="agent_ready",
                               payload={"agent_id": f"a{n:03d}"}, at=100.0 + n)
@@ -133,6 +136,7 @@ def test_pruning_deletes_only_rows_the_owner_applied_and_old_enough(
     with session_factory() as session:
         left = set(session.scalars(select(PartitionInboxRow.id)))
     assert recent in left and other in left and not left & set(old)  # too recent; not its own
+    assert saved in left  # read again after it was applied: web nodes starting later
 
     with session_factory() as session:  # a row the owner has not applied, however old
         late = partitions.accept(

@@ -8,7 +8,9 @@ log alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import load_center
 from hotline.core.clock import ManualClock
+from hotline.core.events import Event
 from hotline.live.driver import LiveDriver
 from hotline.live.stats import DriverStats
 from hotline.metrics import service as metrics
 from hotline.routing.model import AgentLoggedIn, ContactEnded, OfferAnswered
+from hotline.store import event_log
 from hotline.store.models.core import ContactEventRow
+from hotline.web import resume
+from hotline.web.events import EventHub
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src/hotline/config/samples/appliance_center.yaml"
 T0 = 1_795_000_000.0  # Wednesday 18 Nov 2026, 19:06 in Shanghai
@@ -209,3 +215,88 @@ def test_positions_rise_across_a_crash_and_a_stop_without_a_hole(
         )
     )
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_a_screen_that_saw_events_a_crash_never_wrote_is_told_to_reload(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    """A one-node server publishes an event at once and writes it with its next batch; killed
+    in between, its restart numbers those positions again with other events. A screen that
+    saw them names the run they came from and is told to reload; one that saw only written
+    events resumes on the new run exactly from the log."""
+    clock = ManualClock(T0)
+    center = load_center(SAMPLE)
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int], int]:
+        first = LiveDriver(
+            center=center, clock=clock, session_factory=session_factory, flush_every_s=3600
+        )
+        await first.start()
+        await first.command(lambda now: AgentLoggedIn(at=now, agent_id="a012"))
+        await first.flush()  # written: the screen's position up to here is safe
+        with session_factory() as session:
+            written = event_log.last_seq(session)
+        shown: list[dict[str, Any]] = []
+        first.publish, first.watched = shown.append, lambda: True
+        await first.command(lambda now: AgentLoggedIn(at=now, agent_id="a013"))
+        seen = max(m["seq"] for m in shown if m.get("type") == "event")
+        assert seen > written  # shown, not written: then the kill
+        for task in first._tasks:
+            task.cancel()
+        await asyncio.gather(*first._tasks, return_exceptions=True)
+
+        clock.advance(5)
+        again = LiveDriver(
+            center=center, clock=clock, session_factory=session_factory, flush_every_s=3600
+        )
+        await again.start()
+        await again.command(lambda now: AgentLoggedIn(at=now, agent_id="a014"))
+        await again.flush()
+        assert again.persistence.first_seq == written + 1  # the lost positions, again
+        run = resume.Run(again.run_id, again.persistence.first_seq)
+
+        async def read_log(position: int, limit: int) -> tuple[list[Event], int]:
+            with session_factory() as session:
+                events = event_log.events_after(session, after=position, limit=limit)
+                return events, event_log.last_seq(session)
+
+        hub = EventHub()
+        hub.bind(asyncio.get_running_loop())
+
+        async def first_messages(after: int, count: int) -> list[dict[str, Any]]:
+            stream = resume.resumed(
+                hub, after=after, read_log=read_log, day_start=0.0, seen_run=first.run_id, run=run
+            )
+            async with contextlib.aclosing(stream):
+                return [message async for _, message in _take(stream, count)]
+
+        lost = await first_messages(seen, 1)
+        with session_factory() as session:
+            logged = [e.seq for e in event_log.events_after(session, after=written, limit=100)]
+        kept = await first_messages(written, len(logged))  # the backlog (then it waits live)
+        await again.stop()
+        hub.close()
+        return lost, kept, logged, seen
+
+    lost, kept, logged, seen = asyncio.run(scenario())
+    assert lost == [
+        {
+            "type": "reload",
+            "reason": f"position {seen} was shown by a server run that ended before writing it"
+            ": reload",
+            "position": logged[-1],  # the log's newest: where the reloaded view starts
+        }
+    ]
+    # the positions the crash lost were numbered again, with other events: resumed from them
+    assert [m["seq"] for m in kept] == logged and logged[0] <= seen
+
+
+async def _take(
+    stream: AsyncIterator[tuple[int | None, dict[str, Any]]], count: int
+) -> AsyncIterator[tuple[int | None, dict[str, Any]]]:
+    """The first ``count`` items of ``stream`` (fewer if it ends)."""
+    for _ in range(count):
+        try:
+            yield await anext(stream)
+        except StopAsyncIteration:
+            return

@@ -105,6 +105,17 @@ def test_server_sent_events_resume_from_last_event_id_and_refuse_a_foreign_posit
     with client.websocket_connect("/api/events/ws?after=0", headers=boss) as socket:
         first = events_until(socket, 1)[0]  # the whole log from its start: still today
     assert first["seq"] == 1
+    # Each message names the server run its position came from; a position this run numbered
+    # seen from another run (a killed server's, never written) gets a reload.
+    run = client.app.state.live.run_id  # type: ignore[attr-defined]
+    assert first["run"] == run
+    foreign = "/api/events/stream?after=1&run=0ther"
+    with client.stream("GET", foreign, headers=boss) as response:
+        data = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert "shown by a server run that ended before writing it" in json.loads(data[0][6:])["reason"]
+    with client.websocket_connect(f"/api/events/ws?after=0&run={run}", headers=boss) as socket:
+        assert events_until(socket, 1)[0]["seq"] == 1  # its own run's: resumed as before
+    assert client.get("/api/events/stream?after=1&run=x!", headers=boss).status_code == 422
     headers = {**boss, "last-event-id": "0"}
     with client.stream("GET", "/api/events/stream?after=999", headers=headers) as response:
         lines = response.iter_lines()

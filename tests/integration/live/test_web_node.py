@@ -12,7 +12,8 @@ without a hole or a repeat. Then the whole desk through the web node, with the n
 contact accepted into the partition shows on the web node's wallboard (waiting), the agent
 goes ready and the desk view there shows the offer, the agent answers, hangs up and wraps up
 through the web node — the owner's log has each step — and the board shows the agent's state
-at each."""
+at each. Last, an administrator saves a center configuration on the web node: the owner takes
+it up and logs it, and the web node serves it without a restart."""
 
 from __future__ import annotations
 
@@ -125,7 +126,14 @@ def test_a_web_node_serves_desks_and_streams_across_an_owner_kill(tmp_path: Path
         engine = make_engine(database_url)
         factory = make_session_factory(engine)
         with factory() as session:
-            add_users(session, (("a001", ["agent"], "a001"), ("boss", ["supervisor"], None)))
+            add_users(
+                session,
+                (
+                    ("a001", ["agent"], "a001"),
+                    ("boss", ["supervisor"], None),
+                    ("root", ["admin"], None),
+                ),
+            )
         nodes = [
             NodeProcess(
                 name=name,
@@ -200,6 +208,34 @@ def test_a_web_node_serves_desks_and_streams_across_an_owner_kill(tmp_path: Path
 
                 shown = wait_for(crisis_on, timeout_s=20, what="crisis mode on, from the log")
                 assert shown["by"] == "boss" and shown["since"] is not None
+
+                # A center configuration saved on the web node: the owner (a real `hotline
+                # node`) takes it up and logs it, and the web node serves it, no restart.
+                text = SAMPLE.read_text(encoding="utf-8").replace(
+                    "    name: 报修 Repair\n", "    name: 报修 Repair W5\n", 1
+                )
+                assert "报修 Repair W5" in text
+                saved = httpx.post(
+                    f"{base}/admin/center",
+                    json={"text": text},
+                    headers=token(base, "root"),
+                    timeout=30,
+                )
+                assert saved.status_code == 200, saved.text
+                assert saved.json()["pending"] is True and saved.json()["restart"] is False
+
+                def served() -> bool | None:
+                    return app.state.center.queue("repair").name == "报修 Repair W5" or None
+
+                started = time.monotonic()
+                wait_for(served, timeout_s=20, what="the saved configuration on the web node")
+                took_s = time.monotonic() - started
+                with factory() as session:
+                    logged = session.scalars(
+                        select(ContactEventRow.data).where(ContactEventRow.kind == "configured")
+                    ).all()
+                assert [d["by"] for d in logged] == ["root"], logged
+                print(f"saved configuration served by the web node {took_s:.2f} s after the save")
         finally:
             for node in nodes:
                 node.close()

@@ -46,7 +46,7 @@ from hotline.routing.model import (
 )
 from hotline.store import event_log
 from hotline.store.models.cluster import PartitionInboxRow
-from hotline.store.models.core import AuditEntry
+from hotline.store.models.core import AuditEntry, ContactEventRow
 from hotline.web.app import create_app
 from hotline.web.events import EventHub
 from hotline.web.log_tail import LogTail
@@ -123,6 +123,65 @@ def test_state_changes_on_a_web_node_go_to_the_partition_inbox(
     assert [(a.actor, a.target) for a in audited] == [("boss", "a001")]
     unknown = client.post("/api/live/agents/a999/state", json={"state": "ready"}, headers=boss)
     assert unknown.status_code == 404
+
+
+def test_a_state_change_sent_twice_before_the_owner_applied_it_takes_effect_once(
+    client: TestClient, db_session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    # The log shows a001 signed out both times (the owner has not applied the first yet), so
+    # each ready asks to sign in; so do two not readies for a002, and the supervisor signs
+    # a001 out twice.
+    agent, other, boss = auth(client, "a001"), auth(client, "a002"), auth(client, "boss")
+    for _ in range(2):
+        assert client.post(
+            "/api/live/agents/a001/state", json={"state": "ready"}, headers=agent
+        ).is_success
+        assert client.post(
+            "/api/live/agents/a002/state",
+            json={"state": "not_ready", "reason": "break"},
+            headers=other,
+        ).is_success
+    for _ in range(2):
+        assert client.post(
+            "/api/live/agents/a001/state", json={"state": "logout"}, headers=boss
+        ).is_success
+    rows = inbox_rows(db_session)
+    assert [r.kind for r in rows] == ["agent_login"] * 4 + ["agent_logout"] * 2
+    driver = LiveDriver(
+        center=load_center(SAMPLE),
+        session_factory=session_factory,
+        honour_hours=False,
+        flush_every_s=3600,
+    )
+
+    async def owner() -> list[str]:
+        await driver.start()
+        states = []
+        try:
+            for row in rows:
+                await apply_inbox_row(driver, row)  # none refused (it used to raise)
+                states.append(driver.engine.agent_state(row.payload["agent_id"]).value)
+            assert driver.engine.agent_reason("a002") == "break"
+            await driver.flush()
+        finally:
+            await driver.stop()
+        return states
+
+    assert asyncio.run(owner()) == [
+        "available",
+        "not_ready",
+        "available",
+        "not_ready",
+        "logged_out",
+        "logged_out",
+    ]
+    assert driver.stats.conflicts == 0
+    logged = db_session.scalars(
+        select(ContactEventRow.data)
+        .where(ContactEventRow.kind == "agent_state", ContactEventRow.agent_id == "a001")
+        .order_by(ContactEventRow.seq)
+    ).all()
+    assert [d["state"] for d in logged] == ["available", "logged_out"]  # once each
 
 
 def test_the_desk_and_the_wallboard_on_a_web_node_follow_the_log(

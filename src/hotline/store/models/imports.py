@@ -33,6 +33,11 @@ class ImportJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The server process running the job (``hotline.store.jobs.process_owner``) and when it
+    #: last said it was alive (seconds on the database's clock): a job whose heartbeat lapsed
+    #: is a dead server's, failed by the next sweep (migration ``imports_0002``).
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class StagedCustomer(Base):

@@ -602,14 +602,29 @@ AFTER = Query(
 )
 
 
+#: ``?run=R``: the server run the position came from (each message's ``run``).
+RUN = Query(
+    None,
+    max_length=64,
+    pattern=r"^[0-9a-zA-Z_-]+$",
+    description="The ``run`` of the message the position came from: a position another run "
+    "of the server published but never wrote gets a reload.",
+)
+
+
 def live_messages(
-    connection: Request | WebSocket, feed: Feed, after: int | None
+    connection: Request | WebSocket, feed: Feed, after: int | None, seen_run: str | None = None
 ) -> AsyncGenerator[tuple[int | None, dict[str, Any]], None]:
-    """One screen's messages, resumed from ``after``, cut by its ``feed``, each with the
-    stream's position (stamped into the message as ``position``)."""
+    """One screen's messages, resumed from ``after`` (seen from run ``seen_run``), cut by
+    its ``feed``, each with the stream's position (stamped into the message as
+    ``position``) and, with the engine in process, the driver's run (``run``)."""
     app = connection.app
     factory = app.state.session_factory
     live = getattr(app.state, "live", None)
+    # With the engine in process its driver numbers events before it writes them; a web
+    # node sends only what the log committed (no run).
+    run = resume.Run(live.run_id, live.persistence.first_seq) if live is not None else None
+    stamp = {"run": run.id} if run is not None else {}
 
     async def read_log(position: int, limit: int) -> tuple[list[Event], int]:
         def read() -> tuple[list[Event], int]:
@@ -635,13 +650,17 @@ def live_messages(
                 read_log=read_log,
                 day_start=midnight.timestamp(),
                 before_read=write_pending,
+                seen_run=seen_run,
+                run=run,
             )
         ) as stream:
             async for position, message in stream:
                 shown = message if message.get("type") == "reload" else feed(message)
                 if shown is None:
                     continue
-                yield position, shown if position is None else {**shown, "position": position}
+                if position is not None:
+                    shown = {**shown, "position": position, **stamp}
+                yield position, shown
 
     return messages()
 
@@ -662,6 +681,7 @@ async def event_stream(
     request: Request,
     user: CurrentUser = Depends(require_stream_roles(*SUPERVISION, "agent")),
     after: int | None = AFTER,
+    run: str | None = RUN,
     last_event_id: str | None = Header(
         None,
         description="Sent by a browser's EventSource when it reconnects: the last ``id:`` "
@@ -674,7 +694,7 @@ async def event_stream(
             problem = f"{last_event_id!r}: an event position is a whole number"
             raise HTTPException(422, [{"field": "header.last-event-id", "problem": problem}])
         after = int(last_event_id)
-    stream = live_messages(request, feed_filter(request, user.roles, user.agent_id), after)
+    stream = live_messages(request, feed_filter(request, user.roles, user.agent_id), after, run)
 
     async def lines() -> AsyncIterator[str]:
         yield ": connected\n\n"
@@ -692,10 +712,12 @@ async def event_stream(
 
 
 @router.websocket("/events/ws")
-async def event_socket(websocket: WebSocket, after: int | None = AFTER) -> None:
+async def event_socket(
+    websocket: WebSocket, after: int | None = AFTER, run: str | None = RUN
+) -> None:
     """Live events over a WebSocket; sign in with the session cookie, a bearer header or a
     stream ticket (``?ticket=``, from ``POST /api/auth/stream-ticket``); ``?after=N``
-    resumes after the event position ``N``."""
+    resumes after the event position ``N`` (``&run=R``: the run it came from)."""
     # The session and the account decide, as for every other route (revoked, deactivated);
     # a ticket is crossed off in the database, so it queues as a writer.
     session = websocket.app.state.session_factory()
@@ -720,7 +742,7 @@ async def event_socket(websocket: WebSocket, after: int | None = AFTER) -> None:
         return
     feed = feed_filter(websocket, roles, agent_id)
     await websocket.accept()
-    stream = live_messages(websocket, feed, after)
+    stream = live_messages(websocket, feed, after, run)
     try:
         async with contextlib.aclosing(stream):
             async for _, message in stream:

@@ -106,12 +106,15 @@ class WaitingPieceOut(ResponseModel):
 
 
 class SavedOnlyStatusOut(ResponseModel):
-    """No live driver runs: a saved configuration takes effect at the next start."""
+    """No live driver runs here: a saved configuration takes effect at the next start, or,
+    on a web node (``owner``), once the partition's owner has taken it up (``pending``
+    until this node's last save is in force here)."""
 
     live: Literal[False]
     pending: bool
     applied_at: Number | None
     saved: bool
+    owner: bool = False
 
 
 class LiveApplyStatusOut(ResponseModel):
@@ -192,6 +195,14 @@ def apply_status(
     """
     driver = getattr(request.app.state, "live", None)
     saved = (Path(request.app.state.settings.home) / SAVED_NAME).exists()
+    tail = getattr(request.app.state, "log_tail", None)
+    if driver is None and tail is not None:
+        # a web node: the owner takes a save up, then this node from the log
+        mine = getattr(request.app.state, "saved_version", None)
+        pending = mine is not None and mine != tail.center_version
+        return SavedOnlyStatusOut(
+            live=False, pending=pending, applied_at=None, saved=saved, owner=True
+        )
     if driver is None:
         return SavedOnlyStatusOut(live=False, pending=False, applied_at=None, saved=saved)
     return LiveApplyStatusOut.model_validate(

@@ -127,7 +127,8 @@
     const box = el('apply-status');
     if (!box) return;
     const waiting = (status.waiting || []).map(waitingText);
-    if (!status.live) box.textContent = status.saved ? t('admin.apply_restart') : '';
+    if (status.owner) box.textContent = status.pending ? t('admin.apply_owner_pending') : (status.saved ? t('admin.apply_owner_done') : '');
+    else if (!status.live) box.textContent = status.saved ? t('admin.apply_restart') : '';
     else if (status.pending) {
       box.textContent = t('admin.apply_pending');
       if (waiting.length) box.textContent += ` ${t('admin.apply_waiting')} ${waiting.join('; ')}`;

@@ -23,20 +23,26 @@ const Hotline = (() => {
   // Each message carries the event log's position; a reconnection asks for what came after
   // the last one seen (?after=, or EventSource's own Last-Event-ID), so no event is missed or
   // shown twice. A position the log cannot continue answers "reload": the page starts afresh.
+  // With the position goes the server run that sent it (?run=): a position a killed server
+  // showed but never wrote is answered "reload" by its restart, which numbers it again.
   function feed(onMessage) {
     let failures = 0;
     let position = null;
-    const after = () => (position == null ? '' : `?after=${position}`);
+    let run = null;
+    const after = () => (position == null ? '' : `?after=${position}${run ? `&run=${run}` : ''}`);
     function receive(data) {
       const message = JSON.parse(data);
       if (message.type === 'reload') { location.reload(); return; }
-      if (message.position != null) position = message.position;
+      if (message.position != null) { position = message.position; run = message.run ?? null; }
       document.body.dataset.livePosition = position ?? '';
       onMessage(message);
     }
     function viaSse() {
       const source = new EventSource(`/api/events/stream${after()}`);
       source.onmessage = (e) => receive(e.data);
+      // Reconnect here rather than by EventSource's own retry, which would send the first
+      // URL's run with the new Last-Event-ID.
+      source.onerror = () => { source.close(); setTimeout(viaSse, 1000); };
     }
     function viaSocket() {
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
