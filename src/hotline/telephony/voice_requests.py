@@ -212,16 +212,8 @@ class VoiceRequestPoller:
         return gone
 
     async def step(self) -> int:
-        """Claim and carry out what this node can; return how many it claimed."""
-        if time.monotonic() >= self._prune_at:
-            self._prune_at = time.monotonic() + self.prune_every_s
-            try:
-                gone = await asyncio.to_thread(self.prune)
-            except Exception:
-                log.exception("voice requests: pruning failed (the rows go next time)")
-            else:
-                if gone:
-                    log.info("voice requests: %d answered ones deleted", gone)
+        """Claim and carry out what this node can, then prune when due (after, so that a
+        desk's request never waits for a prune); return how many it claimed."""
         agents, calls = set(self.center.phone_of), set(self.center.calls)
         claimed = await asyncio.to_thread(self._claim, agents, calls)
         for request in claimed:
@@ -235,6 +227,15 @@ class VoiceRequestPoller:
             ok, result = outcome
             await asyncio.to_thread(self._finish, request, ok=ok, result=result)
             log.info("voice request %d (%s) %s: %s", request.id, request.kind, ok, result)
+        if time.monotonic() >= self._prune_at:
+            self._prune_at = time.monotonic() + self.prune_every_s
+            try:
+                gone = await asyncio.to_thread(self.prune)
+            except Exception:
+                log.exception("voice requests: pruning failed (the rows go next time)")
+            else:
+                if gone:
+                    log.info("voice requests: %d answered ones deleted", gone)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -10,10 +10,11 @@ gets that answer: the call's contact id, or a 409 naming why it failed (``reason
 node refused — no trunk, the number on a do-not-call list —, the partition owner's engine
 refused a transfer out (``routing_refused``: the call stays with the agent), no live node
 took it within :data:`~hotline.store.voice_requests.CLAIM_S`, or the node died before it
-answered). The desk shows the reason in the user's language (``desk.voice_<reason>``). The request
-is audited when made (``voice.dial``, ``voice.transfer_out``) and what the desk was told when
-it is told (``voice.answered``: the state, the contact id or the reason), so the row can be
-deleted once answered a while (:func:`voice_requests.prune`, run by the voice nodes).
+answered). The desk shows the reason in the user's language (``desk.voice_<reason>``).
+The request is audited when made (``voice.dial``, ``voice.transfer_out``) and what the desk
+was told when it is told (``voice.answered``: the state, the contact id or the reason), so
+the row can be deleted once answered a while (:func:`voice_requests.prune`, run by the
+voice nodes).
 
 The wait cannot go wrong late: when it ends the web node fails the request in one conditional
 ``UPDATE`` unless a node has begun placing it (:func:`voice_requests.give_up`), and a node
