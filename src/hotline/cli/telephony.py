@@ -124,6 +124,11 @@ def serve_command(
     heartbeat_s: float = typer.Option(
         3.0, help="With --node-name: the node counts as lost this long after its last heartbeat."
     ),
+    requests_keep_s: float = typer.Option(
+        86400.0,
+        help="With --node-name: desks' dial and transfer requests answered longer ago than "
+        "this (s, at least 60) are deleted; each is in the audit log.",
+    ),
     verbose: bool = typer.Option(False, help="Debug logging (SIP messages)."),
 ) -> None:
     """Run the voice server: registrar, B2BUA, IVR, queue with music, agents, recording."""
@@ -167,7 +172,9 @@ def serve_command(
     voice_node = None
     if node_name or partition:
         try:
-            voice_node = VoiceNodeOptions(node_name, partition, heartbeat_s=heartbeat_s)
+            voice_node = VoiceNodeOptions(
+                node_name, partition, heartbeat_s=heartbeat_s, requests_keep_s=requests_keep_s
+            )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
         sites = [site.id for site in center_config.sites]

@@ -22,7 +22,13 @@ As with the partition lease and voice nodes' heartbeats, every decision is one c
   node; one that died while ``placing`` fails (``voice_node_lost``: it may have rung the
   phone, so it is not placed twice). The web node waiting for the answer runs it, and so do
   every voice node's poll and the owner's voice-node check;
-* :func:`finish` answers only a row its node is placing.
+* :func:`finish` answers only a row its node is placing;
+* :func:`prune` deletes, in bounded batches, the rows answered (``done``/``failed``) longer
+  ago than a retention (:data:`KEEP_S`, each voice node's ``--requests-keep-s``); a row a desk
+  may still wait on (``pending``, ``claimed``, ``placing``) is never deleted, whatever its
+  age. The desk's request and what it was told are in the audit log (``voice.dial`` /
+  ``voice.transfer_out``, then ``voice.answered``), so the row is needed only while the
+  request is open.
 
 >>> from hotline.store.db import make_engine, make_session_factory
 >>> from hotline.store.migrate import upgrade
@@ -44,7 +50,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.store.models.voice_nodes import VoiceLegRow, VoiceNodeRow
@@ -56,9 +62,20 @@ TRANSFER_OUT = "transfer_out"
 KINDS = (DIAL, TRANSFER_OUT)
 
 PENDING, CLAIMED, PLACING, DONE, FAILED = "pending", "claimed", "placing", "done", "failed"
+#: The states a request ends in: nobody waits on such a row any more.
+FINAL = (DONE, FAILED)
 
 #: How long a request may wait for a voice node to claim it before it fails (s).
 CLAIM_S = 3.0
+
+#: How long an answered request's row is kept before :func:`prune` deletes it (s): a day.
+KEEP_S = 24 * 3600.0
+#: The least retention allowed (s): well past a desk's whole wait for its answer (the claim
+#: time, the answer and placing windows of :mod:`hotline.web.api.live.voice_requests`: 18 s),
+#: so a row is never deleted between its answer and the desk's reading it.
+MIN_KEEP_S = 60.0
+#: Rows deleted by one :func:`prune` statement.
+PRUNE_BATCH = 1000
 
 #: Why a request failed (the desk shows each in its language: ``desk.voice_<reason>``).
 NO_VOICE_NODE = "no_voice_node"
@@ -342,6 +359,45 @@ def expire(session: Session, *, partition: str, claim_s: float) -> int:
         )
     )
     return unclaimed + retried + lost
+
+
+def answered_before(partition: str, before: float, *, limit: int = PRUNE_BATCH) -> Select[Any]:
+    """The ids of up to ``limit`` of ``partition``'s requests answered before ``before`` (on
+    the database's clock): what :func:`prune` deletes."""
+    return (
+        select(VoiceRequestRow.id)
+        .where(
+            VoiceRequestRow.partition == partition,
+            VoiceRequestRow.state.in_(FINAL),
+            VoiceRequestRow.finished_at < before,
+        )
+        .limit(limit)
+    )
+
+
+def prune(session: Session, *, partition: str, keep_s: float, limit: int = PRUNE_BATCH) -> int:
+    """Delete up to ``limit`` of ``partition``'s answered requests (``done``/``failed``) that
+    were answered more than ``keep_s`` ago on the database's clock; return how many went.
+
+    Rows still open (``pending``, ``claimed``, ``placing``) are never deleted, however old:
+    a desk or a node may still act on them (:func:`expire` settles them first). One
+    statement, in the caller's transaction; the rows are found through
+    ``ix_voice_requests_answered`` (``partition``, ``state``, ``finished_at``), so a pass that
+    finds nothing to delete reads no row. Idempotent: two voice nodes pruning at once delete
+    each row once (on PostgreSQL the second waits for the first's rows, then skips them).
+    """
+    if keep_s < MIN_KEEP_S:
+        raise ValueError(f"keep_s {keep_s:g}: at least {MIN_KEEP_S:g} s")
+    if limit < 1:
+        raise ValueError(f"limit {limit}: at least 1")
+    doomed = answered_before(partition, database_now(session) - keep_s, limit=limit)
+    return _changed(
+        session.execute(
+            delete(VoiceRequestRow)
+            .where(VoiceRequestRow.id.in_(doomed))
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def outcome(session: Session, request_id: int) -> Outcome | None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.events import Event
 from hotline.live.voice_nodes import carry
-from hotline.store import voice_nodes
+from hotline.store import voice_nodes, voice_requests
 from hotline.store.voice_nodes import Leg, NodeLost
 
 #: The voice server's tick (s): it renews its heartbeat once a tick.
@@ -32,17 +32,24 @@ TICK_S = 1.0
 
 @dataclass(frozen=True)
 class VoiceNodeOptions:
-    """``--node-name``, ``--partition`` and ``--heartbeat-s`` of ``telephony serve``.
+    """``--node-name``, ``--partition``, ``--heartbeat-s`` and ``--requests-keep-s`` of
+    ``telephony serve``.
 
     >>> VoiceNodeOptions("voice-a", "hefei", heartbeat_s=1.5)
     Traceback (most recent call last):
     ...
     ValueError: --heartbeat-s 1.5: at least 2 s (the heartbeat is renewed once a second)
+    >>> VoiceNodeOptions("voice-a", "hefei", requests_keep_s=10)
+    Traceback (most recent call last):
+    ...
+    ValueError: --requests-keep-s 10: at least 60 s (past a desk's wait for its answer)
     """
 
     name: str
     partition: str
     heartbeat_s: float = 3.0
+    #: Desks' answered requests (``voice_requests``) older than this are deleted (s).
+    requests_keep_s: float = voice_requests.KEEP_S
 
     def __post_init__(self) -> None:
         if not self.name or not self.partition:
@@ -51,6 +58,11 @@ class VoiceNodeOptions:
             raise ValueError(
                 f"--heartbeat-s {self.heartbeat_s}: at least {2 * TICK_S:g} s (the heartbeat "
                 f"is renewed once a second)"
+            )
+        if not self.requests_keep_s >= voice_requests.MIN_KEEP_S:  # NaN too
+            raise ValueError(
+                f"--requests-keep-s {self.requests_keep_s:g}: at least "
+                f"{voice_requests.MIN_KEEP_S:g} s (past a desk's wait for its answer)"
             )
 
 

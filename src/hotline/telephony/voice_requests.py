@@ -17,7 +17,10 @@ and the owner answers the request (:mod:`hotline.live.transfers`); the call move
 owner's ``transferred`` reaches the node's log. Once a second it also runs
 :func:`voice_requests.expire` on the database's clock (requests no node claimed in time
 fail, those of a node that died go back to ``pending`` or fail), so nothing stays pending
-when no web node waits any more.
+when no web node waits any more. Once a minute it deletes the partition's requests answered
+longer ago than ``--requests-keep-s`` (a day by default; :func:`voice_requests.prune`), in
+batches of its own short transactions, so the table holds the open requests and a day of
+answers; every desk's request and what it was told are in the audit log.
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ POLL_S = 0.1
 CLAIM_S = voice_requests.CLAIM_S
 #: How often a node fails the requests nobody took in time, or whose node died (s).
 EXPIRE_EVERY_S = 1.0
+#: How often a node deletes the answered requests past their retention (s).
+PRUNE_EVERY_S = 60.0
+#: The most batches (:data:`voice_requests.PRUNE_BATCH` rows each) one pass deletes: a
+#: backlog (a first start on an old table) goes at up to 10 000 rows a minute per node, far
+#: faster than desks dial, and no pass holds SQLite's write lock for long.
+PRUNE_BATCHES = 10
 
 
 class Carrier(Protocol):
@@ -83,7 +92,14 @@ class VoiceRequestPoller:
         heartbeat_s: float,
         poll_s: float = POLL_S,
         claim_s: float = CLAIM_S,
+        keep_s: float = voice_requests.KEEP_S,
+        prune_every_s: float = PRUNE_EVERY_S,
     ) -> None:
+        if not keep_s >= voice_requests.MIN_KEEP_S or not prune_every_s > 0:
+            raise ValueError(
+                f"keep_s ({keep_s:g}) must be at least {voice_requests.MIN_KEEP_S:g} s and "
+                f"prune_every_s ({prune_every_s:g}) more than 0"
+            )
         self.center = center
         self.session_factory = session_factory
         self.node_id = node_id
@@ -91,8 +107,14 @@ class VoiceRequestPoller:
         self.heartbeat_s = heartbeat_s
         self.poll_s = poll_s
         self.claim_s = claim_s
+        #: Answered requests older than this are deleted, every ``prune_every_s``.
+        self.keep_s = keep_s
+        self.prune_every_s = prune_every_s
         self.carried_out = 0
+        #: Answered requests this node deleted (:meth:`prune`).
+        self.pruned = 0
         self._expire_at = 0.0
+        self._prune_at = 0.0
 
     def _claim(self, agents: Collection[str], calls: Collection[str]) -> list[Request]:
         expiring = time.monotonic() >= self._expire_at
@@ -170,8 +192,28 @@ class VoiceRequestPoller:
         )
         return True
 
+    def prune(self) -> int:
+        """Delete the partition's requests answered more than ``keep_s`` ago, a batch a
+        transaction, up to :data:`PRUNE_BATCHES` batches; return how many went."""
+        gone = 0
+        for _ in range(PRUNE_BATCHES):
+            with writing(self.session_factory()) as session:
+                batch = voice_requests.prune(
+                    session,
+                    partition=self.partition,
+                    keep_s=self.keep_s,
+                    limit=voice_requests.PRUNE_BATCH,
+                )
+                session.commit()
+            gone += batch
+            if batch < voice_requests.PRUNE_BATCH:
+                break
+        self.pruned += gone
+        return gone
+
     async def step(self) -> int:
-        """Claim and carry out what this node can; return how many it claimed."""
+        """Claim and carry out what this node can, then prune when due (after, so that a
+        desk's request never waits for a prune); return how many it claimed."""
         agents, calls = set(self.center.phone_of), set(self.center.calls)
         claimed = await asyncio.to_thread(self._claim, agents, calls)
         for request in claimed:
@@ -185,6 +227,15 @@ class VoiceRequestPoller:
             ok, result = outcome
             await asyncio.to_thread(self._finish, request, ok=ok, result=result)
             log.info("voice request %d (%s) %s: %s", request.id, request.kind, ok, result)
+        if time.monotonic() >= self._prune_at:
+            self._prune_at = time.monotonic() + self.prune_every_s
+            try:
+                gone = await asyncio.to_thread(self.prune)
+            except Exception:
+                log.exception("voice requests: pruning failed (the rows go next time)")
+            else:
+                if gone:
+                    log.info("voice requests: %d answered ones deleted", gone)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -211,5 +262,6 @@ def start_poller(
         node_id=presence.node_id,
         partition=presence.options.partition,
         heartbeat_s=presence.options.heartbeat_s,
+        keep_s=presence.options.requests_keep_s,
     )
     return asyncio.create_task(poller.run(stop), name="voice-requests")

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config.validate import load_center
@@ -35,6 +35,7 @@ from hotline.store.models.core import AuditEntry, User
 from hotline.store.models.identity import AuthSession
 from hotline.store.models.voice_nodes import VoiceNodeRow
 from hotline.store.models.voice_requests import VoiceRequestRow
+from hotline.store.partitions import database_now
 from hotline.telephony.outbound import OriginationRefused
 from hotline.telephony.voice_requests import VoiceRequestPoller
 from hotline.web.api.live import voice_requests as web_voice_requests
@@ -337,15 +338,31 @@ def test_a_web_nodes_desk_dials_and_transfers_out_through_a_voice_node(
         ]
         assert {r.requested_by for r in mine} == {"vr-a001"}
         assert all(r.claimed_by == "voice-t" for r in mine[:3]) and mine[3].claimed_by is None
-        audited = session.scalars(
-            select(AuditEntry.action).where(AuditEntry.actor == "vr-a001").order_by(AuditEntry.id)
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.actor == "vr-a001").order_by(AuditEntry.id)
         ).all()
-        assert [a for a in audited if a.startswith("voice.")] == [
+        voice = [e for e in entries if e.action.startswith("voice.")]
+        assert [e.action for e in voice] == [
             "voice.dial",
+            "voice.answered",
             "voice.dial",
+            "voice.answered",
             "voice.transfer_out",
+            "voice.answered",
             "voice.dial",
+            "voice.answered",
         ]
+        # What each desk was told is audited with its request's id, so the row may be pruned.
+        answers = [e.detail for e in voice if e.action == "voice.answered"]
+        assert [a["voice_request"] for a in answers] == [r.id for r in mine]
+        assert [(a["state"], a.get("reason")) for a in answers] == [
+            ("done", None),
+            ("failed", "refused"),
+            ("done", None),
+            ("failed", "no_voice_node"),
+        ]
+        assert answers[0]["contact_id"] == (mine[0].result or {})["contact_id"]
+        assert voice[4].target == voice[5].target == mine[2].contact_id
 
 
 def _run_poller(poller: VoiceRequestPoller) -> tuple[threading.Thread, Any]:
@@ -480,6 +497,16 @@ def test_a_dial_whose_node_dies_before_placing_it_goes_to_another_node_within_th
             select(AuditEntry.action).where(AuditEntry.actor == "vr-a001").order_by(AuditEntry.id)
         ).all()
         assert [a for a in audited if a == "voice.dial"] == ["voice.dial"] * 3
+        told = session.scalars(
+            select(AuditEntry.detail)
+            .where(AuditEntry.actor == "vr-a001", AuditEntry.action == "voice.answered")
+            .order_by(AuditEntry.id)
+        ).all()
+        assert [(t["state"], t.get("reason")) for t in told] == [
+            ("done", None),
+            ("failed", "voice_node_silent"),
+            ("placing", "placing_unconfirmed"),
+        ]
 
 
 def _until(condition: Any, what: str, timeout_s: float = 10.0) -> Any:
@@ -541,3 +568,77 @@ def test_desks_giving_up_while_a_node_polls_never_leave_a_call_placed_after_a_fa
     counts = {s: sum(r.state == s for r in rows) for s in ("done", "failed")}
     silent = sum(r.state == "failed" and r.claimed_by is not None for r in rows)
     print(f"12 dials raced: {counts}, {silent} failed after the node's claim")
+
+
+def test_answered_requests_are_pruned_after_their_retention_and_open_ones_never(
+    session_factory: sessionmaker[Session], db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows answered (``done``/``failed``) longer ago than the retention go, a bounded batch a
+    statement; recent answers stay, and so do rows a desk may still wait on (``pending``,
+    ``claimed``, ``placing``) however old, and other partitions' rows. The voice node's
+    poller runs it in batches of its own transactions; the delete reads the answered rows
+    through their index."""
+    day = 24 * 3600.0
+
+    def made(state: str, age_s: float, partition: str = "prune-p") -> int:
+        request_id = voice_requests.submit(
+            db_session, partition=partition, kind="dial", agent_id="a001", number="1",
+            requested_by="a001",
+        )  # fmt: skip
+        at = database_now(db_session) - age_s
+        answered = at if state in voice_requests.FINAL else None
+        db_session.execute(
+            update(VoiceRequestRow)
+            .where(VoiceRequestRow.id == request_id)
+            .values(state=state, created_at=at - 5, finished_at=answered)
+        )
+        db_session.commit()
+        return request_id
+
+    old_answers = [made("done", 2 * day), made("failed", 3 * day), made("done", day + 60)]
+    recent = [made("done", 600), made("failed", day - 600)]
+    open_ones = [made(state, 30 * day) for state in ("pending", "claimed", "placing")]
+    elsewhere = made("done", 3 * day, partition="prune-q")
+
+    def left() -> set[int]:
+        return set(db_session.scalars(select(VoiceRequestRow.id)))
+
+    with pytest.raises(ValueError, match="keep_s 10: at least 60 s"):
+        voice_requests.prune(db_session, partition="prune-p", keep_s=10)
+    with pytest.raises(ValueError, match="limit 0: at least 1"):
+        voice_requests.prune(db_session, partition="prune-p", keep_s=day, limit=0)
+    # Bounded batches: two rows, then the last old one, then nothing.
+    assert voice_requests.prune(db_session, partition="prune-p", keep_s=day, limit=2) == 2
+    assert voice_requests.prune(db_session, partition="prune-p", keep_s=day, limit=2) == 1
+    assert voice_requests.prune(db_session, partition="prune-p", keep_s=day, limit=2) == 0
+    db_session.commit()
+    assert not left() & set(old_answers)
+    assert {*recent, *open_ones, elsewhere} <= left()
+
+    # The delete finds its rows through ix_voice_requests_answered, not the whole table.
+    doomed = voice_requests.answered_before("prune-p", 1.0)
+    dialect = db_session.get_bind().dialect
+    sql = str(doomed.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    if dialect.name == "postgresql":
+        db_session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = db_session.execute(text(f"EXPLAIN {sql}")).scalars().all()
+    else:
+        plan = [row[-1] for row in db_session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+    assert any("ix_voice_requests_answered" in line for line in plan), plan
+
+    # The voice node's poller: its retention checked, then batches until one comes up short.
+    with pytest.raises(ValueError, match=r"keep_s \(10\) must be at least 60 s"):
+        VoiceRequestPoller(
+            _Center(()), session_factory, node_id="n", partition="prune-p", heartbeat_s=30,
+            keep_s=10,
+        )  # fmt: skip
+    monkeypatch.setattr(voice_requests, "PRUNE_BATCH", 1)
+    poller = VoiceRequestPoller(
+        _Center(()), session_factory, node_id="n", partition="prune-p", heartbeat_s=30,
+        keep_s=120,
+    )  # fmt: skip
+    assert asyncio.run(poller.step()) == 0  # its first poll prunes: one row a batch
+    assert poller.pruned == 2  # the two recent answers, now past 120 s; nothing else
+    kept = {*open_ones, elsewhere}
+    assert left() & {*recent, *kept} == kept
+    assert poller.prune() == 0  # and the next pass finds nothing

@@ -19,6 +19,14 @@ runner = CliRunner()
         (["--node-name", "voice-a"], "needs both --node-name and --partition"),
         (["--node-name", "voice-a", "--partition", "mars"], "'mars' is not a site of the center"),
         (["--node-name", "voice-a", "--partition", "hefei", "--heartbeat-s", "1"], "at least 2 s"),
+        (
+            ["--node-name", "voice-a", "--partition", "hefei", "--requests-keep-s", "30"],
+            "--requests-keep-s 30: at least 60 s",
+        ),
+        (
+            ["--node-name", "voice-a", "--partition", "hefei", "--requests-keep-s", "nan"],
+            "--requests-keep-s nan: at least 60 s",
+        ),
         (["--node-name", "voice-a", "--partition", "hefei"], "needs a database"),
         (
             [

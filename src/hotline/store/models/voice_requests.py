@@ -9,7 +9,8 @@ answers (``result``). The node marks the row ``placing`` before it dials, so a w
 stopped waiting fails it first or not at all. A row no live node claims within a few seconds
 fails (``no_voice_node``); a claimed row whose node dies before it places it goes back to
 ``pending`` for another node, one that dies while placing fails (``voice_node_lost``): nothing
-is left pending.
+is left pending. An answered row is deleted once older than the voice nodes' retention
+(``--requests-keep-s``, a day by default).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ class VoiceRequestRow(Base):
     """One desk's request to a voice node, and what came of it."""
 
     __tablename__ = "voice_requests"
-    __table_args__ = (Index("ix_voice_requests_pending", "partition", "state", "id"),)
+    __table_args__ = (
+        Index("ix_voice_requests_pending", "partition", "state", "id"),
+        # answered rows past their retention, deleted by the voice nodes (``prune``)
+        Index("ix_voice_requests_answered", "partition", "state", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     partition: Mapped[str] = mapped_column(String(64))

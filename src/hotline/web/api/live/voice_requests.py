@@ -11,6 +11,10 @@ node refused — no trunk, the number on a do-not-call list —, the partition o
 refused a transfer out (``routing_refused``: the call stays with the agent), no live node
 took it within :data:`~hotline.store.voice_requests.CLAIM_S`, or the node died before it
 answered). The desk shows the reason in the user's language (``desk.voice_<reason>``).
+The request is audited when made (``voice.dial``, ``voice.transfer_out``) and what the desk
+was told when it is told (``voice.answered``: the state, the contact id or the reason), so
+the row can be deleted once answered a while (:func:`voice_requests.prune`, run by the
+voice nodes).
 
 The wait cannot go wrong late: when it ends the web node fails the request in one conditional
 ``UPDATE`` unless a node has begun placing it (:func:`voice_requests.give_up`), and a node
@@ -95,11 +99,12 @@ async def through_voice_node(
         requested_by=actor,
         contact_id=contact_id,
     )
+    target = contact_id or f"voice_request:{request_id}"
     audit.record(
         session,
         actor=actor,
         action="voice.dial" if kind == voice_requests.DIAL else "voice.transfer_out",
-        target=contact_id or f"voice_request:{request_id}",
+        target=target,
         detail={"agent_id": agent_id, "number": number, "voice_request": request_id},
     )
     # Committed now, not when the handler ends: a voice node must see the row (and on
@@ -112,6 +117,10 @@ async def through_voice_node(
     while True:
         found = await run_in_threadpool(_outcome, factory, request_id)
         assert found is not None
+        if found.state in voice_requests.FINAL:
+            # What the desk is told goes to the audit log too: the row itself is deleted
+            # once past the voice nodes' retention (voice_requests.prune).
+            await run_in_threadpool(_audit_answer, factory, actor, target, found)
         if found.state == voice_requests.DONE:
             return found.result or {}
         if found.state == voice_requests.FAILED:
@@ -141,6 +150,7 @@ async def through_voice_node(
             # within PLACING_S more (originate and transfer_out answer in well under a second).
             placing_until = placing_until or max(now, deadline) + PLACING_S
             if now > placing_until:
+                await run_in_threadpool(_audit_answer, factory, actor, target, found)
                 raise VoiceRequestFailed(
                     UNCONFIRMED,
                     f"the voice node began placing it but did not confirm within "
@@ -169,6 +179,27 @@ def voice_node_partition(request: Request, session: Session, agent_id: str) -> s
 def _outcome(factory: Any, request_id: int) -> voice_requests.Outcome | None:
     with reading(factory(), purpose="a voice request's answer") as session:
         return voice_requests.outcome(session, request_id)
+
+
+#: The audit action of what a desk was told of its request (after ``voice.dial`` or
+#: ``voice.transfer_out``, which name the same ``voice_request``).
+ANSWERED = "voice.answered"
+
+
+def _audit_answer(factory: Any, actor: str, target: str, found: voice_requests.Outcome) -> None:
+    """Record what the desk is told: ``done`` (the call's contact id), ``failed`` (the
+    reason), or still ``placing`` (:data:`UNCONFIRMED`)."""
+    result = found.result or {}
+    detail: dict[str, Any] = {"voice_request": found.id, "state": found.state}
+    if found.state == voice_requests.PLACING:
+        detail["reason"] = UNCONFIRMED
+    elif "reason" in result:
+        detail["reason"] = result["reason"]
+    if "contact_id" in result:
+        detail["contact_id"] = result["contact_id"]
+    with writing(factory()) as session:
+        audit.record(session, actor=actor, action=ANSWERED, target=target, detail=detail)
+        session.commit()
 
 
 def _give_up(factory: Any, request_id: int, waited_s: float) -> bool:
