@@ -114,7 +114,11 @@ def fold(
 
     ``contact_events`` are the events of the contacts without a ``finished`` event;
     ``agent_events`` each agent's ``agent_state`` events, newest first (only as many as it
-    takes to find their presence).
+    takes to find their presence). The newest event that says the agent's presence decides
+    it: ``available``, ``not_ready`` (with its reason), or a working state whose data says
+    ``ready`` (an agent made ready while a contact waited is offered it at once: the log
+    shows ``reserved`` after ``not_ready``, never ``available``). An older log's working
+    states say nothing, and are passed over as before.
 
     >>> events = [Event(1, 1.0, EventKind.ARRIVED, "c1", queue="q", data={"customer": "138"}),
     ...           Event(2, 1.0, EventKind.QUEUED, "c1", queue="q"),
@@ -174,19 +178,48 @@ def fold(
         key=lambda c: (c.since, c.contact_id),
     )
     agents: list[AgentPresence] = []
-    for agent_id, newest_first in sorted(agent_events.items()):
-        states = [str(e.data.get("state")) for e in newest_first]
-        if not states or states[0] == "logged_out":
+    for agent_id, newest in sorted(agent_events.items()):
+        newest_first = list(newest)
+        if not newest_first or newest_first[0].data.get("state") == "logged_out":
             continue
-        presence = next((e for e in newest_first if e.data.get("state") in _PRESENCE), None)
-        if presence is None or presence.data.get("state") == "available":
-            # Signed in and busy since before anything says otherwise: they took contacts,
-            # so they were ready.
-            agents.append(AgentPresence(agent_id, True))
-        else:
-            reason = presence.data.get("reason")
-            agents.append(AgentPresence(agent_id, False, str(reason) if reason else None))
+        agents.append(_presence(agent_id, newest_first))
     return PartitionState(agents, in_hand, waiting, last_seq)
+
+
+def _says_ready(event: Event) -> bool | None:
+    """The presence an ``agent_state`` event says, or None where it says none.
+
+    ``available`` and ``not_ready`` say it; so does a working state (``reserved``,
+    ``on_contact``, ``wrap_up``…) whose data carries ``ready`` — the engine has written it
+    since an agent made ready straight into an offer showed no ``available`` in between.
+    """
+    state = event.data.get("state")
+    if state in _PRESENCE:
+        return _PRESENCE[str(state)]
+    ready = event.data.get("ready")
+    return ready if isinstance(ready, bool) else None
+
+
+def _presence(agent_id: str, newest_first: list[Event]) -> AgentPresence:
+    """The newest event that says the agent's presence decides it (see :func:`fold`)."""
+    for i, event in enumerate(newest_first):
+        ready = _says_ready(event)
+        if ready is None:
+            continue
+        if ready:
+            return AgentPresence(agent_id, True)
+        # Not ready: the reason is on the ``not_ready`` event that began it (a working
+        # state's event carries none), unless an event saying ready comes between.
+        for earlier in newest_first[i:]:
+            if _says_ready(earlier):
+                break
+            if earlier.data.get("state") == "not_ready":
+                reason = earlier.data.get("reason")
+                return AgentPresence(agent_id, False, str(reason) if reason else None)
+        return AgentPresence(agent_id, False)
+    # Signed in and busy since before anything says otherwise: they took contacts, so they
+    # were ready.
+    return AgentPresence(agent_id, True)
 
 
 #: How many of an agent's newest state events are read to find their presence.
@@ -199,7 +232,11 @@ def read_state(session_factory: sessionmaker[Session], *, source: str = "live") 
         work = recovery.open_work(session, source=source)
         agent_events: dict[str, list[Event]] = {}
         for agent_id, latest in work.agent_states.items():
-            if latest.data.get("state") in _PRESENCE or latest.data.get("state") == "logged_out":
+            if (
+                latest.data.get("state") in _PRESENCE
+                or latest.data.get("state") == "logged_out"
+                or latest.data.get("ready") is True
+            ):
                 agent_events[agent_id] = [latest]
                 continue
             rows = session.execute(

@@ -169,6 +169,9 @@ class Handlers:
         self._text_cache: dict[tuple[Term, ...], tuple[str, ...]] = {}
         # Shared, read-only event data (see _shared), by what they say.
         self._state_data: dict[tuple[AgentState, AgentState, str | None], Mapping[str, Any]] = {}
+        self._state_data_not_ready: dict[
+            tuple[AgentState, AgentState, str | None], Mapping[str, Any]
+        ] = {}
         self._outcome_data: dict[Outcome, Mapping[str, Any]] = {}
         self._queued_data: dict[tuple[int, tuple[Term, ...]], Mapping[str, Any]] = {}
         self._effects: list[Effect] = []
@@ -490,20 +493,29 @@ class Handlers:
         agent.state = state
         agent.shown_reason = reason
         # The event's data and the effect repeat for every such change of this agent: both
-        # are immutable, so they are made once and kept (inlined for performance).
+        # are immutable, so they are made once and kept (inlined for performance). A working
+        # state's data also says the agent's presence (``ready``): an agent made ready while a
+        # contact waits is offered it at once, and the log shows no ``available`` between —
+        # a takeover restores presence from it (hotline.live.takeover.fold).
+        # Kept apart by presence, so the key stays the short tuple.
         change = (state, previous, reason)
-        shown = agent.shown.get(change)
+        kept = agent.shown if presence != _NOT_READY else agent.shown_not_ready
+        shown = kept.get(change)
         if shown is None:
-            data = self._state_data.get(change)
+            kept_data = self._state_data if presence != _NOT_READY else self._state_data_not_ready
+            data = kept_data.get(change)
             if data is None:
-                data = self._shared(
-                    self._state_data,
-                    change,
-                    {"state": _TEXT[state], "previous": _TEXT[previous], "reason": reason},
-                )
+                said: dict[str, Any] = {
+                    "state": _TEXT[state],
+                    "previous": _TEXT[previous],
+                    "reason": reason,
+                }
+                if items and presence != _OUT:
+                    said["ready"] = presence == _READY
+                data = self._shared(kept_data, change, said)
             shown = (data, AgentStateChanged(agent.id, state, reason))
-            if len(agent.shown) < _SHARED_DATA_LIMIT:
-                agent.shown[change] = shown
+            if len(kept) < _SHARED_DATA_LIMIT:
+                kept[change] = shown
         data, effect = shown
         self._event(_EventKind.AGENT_STATE, None, agent, None, data)
         self._effects.append(effect)

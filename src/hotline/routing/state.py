@@ -341,6 +341,7 @@ class _Agent:
         "reason",
         "settled_version",
         "shown",
+        "shown_not_ready",
         "shown_reason",
         "skills",
         "state",
@@ -386,8 +387,12 @@ class _Agent:
         self.dirty = False
         self.state: AgentState = AgentState.LOGGED_OUT
         self.shown_reason: str | None = None
-        # (state, previous, reason) -> the event data and effect of that change, kept.
+        # (state, previous, reason) -> the event data and effect of that change, kept (made
+        # while ready or signed out, and while not ready: a working state's data says which).
         self.shown: dict[
+            tuple[AgentState, AgentState, str | None], tuple[Mapping[str, Any], AgentStateChanged]
+        ] = {}
+        self.shown_not_ready: dict[
             tuple[AgentState, AgentState, str | None], tuple[Mapping[str, Any], AgentStateChanged]
         ] = {}
 

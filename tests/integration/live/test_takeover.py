@@ -25,6 +25,7 @@ from hotline.live.takeover import RestoreReport
 from hotline.routing.model import (
     AgentLoggedIn,
     AgentNotReady,
+    AgentReady,
     ContactEnded,
     OfferAnswered,
     WrapUpEnded,
@@ -202,3 +203,61 @@ def test_a_contact_ringing_when_the_owner_died_is_offered_first_to_the_same_agen
     assert offers == {"a013": ringing}
     assert stage == "talking"
     assert _kinds(db_session, ringing)["answered"] == 1
+
+
+def test_an_agent_made_ready_straight_into_an_offer_is_restored_ready(
+    session_factory: sessionmaker[Session], db_session: Session
+) -> None:
+    """a014 on a break goes ready while a caller waits: offered at once, so the log shows
+    ``reserved`` after ``not_ready`` and no ``available`` between. The working state says the
+    presence (``ready``), so the next owner restores a014 as ready — and offers them the next
+    caller once the conversation and its wrap-up are done (not left on the old break)."""
+    clock = ManualClock(T0)
+
+    async def scenario() -> tuple[str, str, dict[str, object]]:
+        first = LiveDriver(center=load_center(SAMPLE), clock=clock, session_factory=session_factory)
+        await first.start()
+        await first.command(partial(_login, "a014"))
+        await first.command(lambda now: AgentNotReady(at=now, agent_id="a014", reason="break"))
+        talked = await first.queue_contact("repair", customer="13900000011")
+        assert "a014" not in first.offers
+        await first.command(lambda now: AgentReady(at=now, agent_id="a014"))
+        assert first.offers["a014"].contact_id == talked
+        clock.advance(2)
+        await first.command(partial(_answer, talked, "a014"))
+        await _crash(first)
+        clock.advance(3)
+        nxt = LiveDriver(
+            center=load_center(SAMPLE), clock=clock, session_factory=session_factory, resume=True
+        )
+        await nxt.start()
+        nxt_caller = await nxt.queue_contact("repair", customer="13900000012")
+        seen: dict[str, object] = {"offers": {a: o.contact_id for a, o in nxt.offers.items()}}
+        await nxt.command(lambda now: ContactEnded(at=now, contact_id=talked))
+        await nxt.command(lambda now: WrapUpEnded(at=now, agent_id="a014", contact_id=talked))
+        seen["offers_after_wrap"] = {a: o.contact_id for a, o in nxt.offers.items()}
+        await _crash(nxt)
+        return talked, nxt_caller, seen
+
+    talked, nxt_caller, seen = asyncio.run(scenario())
+    states = [
+        dict(data)
+        for data in db_session.scalars(
+            select(ContactEventRow.data)
+            .where(ContactEventRow.kind == "agent_state", ContactEventRow.agent_id == "a014")
+            .order_by(ContactEventRow.id)
+        )
+    ]
+    # Before the takeover: the break, then straight into the offer, saying ready.
+    assert [s["state"] for s in states[:4]] == ["available", "not_ready", "reserved", "on_contact"]
+    assert states[2] == {
+        "state": "reserved",
+        "previous": "not_ready",
+        "reason": None,
+        "ready": True,
+    }
+    assert states[3]["ready"] is True
+    assert "ready" not in states[1]  # presence states say it by their name
+    assert seen["offers"] == {}  # still on the first call
+    assert seen["offers_after_wrap"] == {"a014": nxt_caller}
+    assert _kinds(db_session, talked)["offered"] == 1

@@ -74,3 +74,39 @@ def test_agents_keep_their_presence_and_the_signed_out_stay_out() -> None:
         AgentPresence("busy-all-day", True),
         AgentPresence("ready", True),
     ]
+
+
+def test_an_agent_made_ready_straight_into_an_offer_is_restored_ready() -> None:
+    """Ready while a caller waited: offered at once, so no ``available`` in the log.
+
+    The engine's working states say the agent's presence (``ready``); the newest event that
+    says it decides, so the break before the offer is over.
+    """
+
+    def state(seq: int, agent: str, data: dict[str, object]) -> Event:
+        return _e(seq, float(seq), EventKind.AGENT_STATE, agent_id=agent, data=data)
+
+    on_break: dict[str, object] = {"state": "not_ready", "previous": "available", "reason": "break"}
+    agents = {
+        "a1": [
+            state(3, "a1", {"state": "reserved", "previous": "not_ready", "ready": True}),
+            state(2, "a1", on_break),
+        ],
+        # went not ready on the call: the reason is the not_ready event's that began it
+        "a2": [
+            state(6, "a2", {"state": "wrap_up", "previous": "on_contact", "ready": False}),
+            state(5, "a2", {"state": "on_contact", "previous": "reserved", "ready": True}),
+            state(4, "a2", {"state": "reserved", "previous": "not_ready", "ready": True}),
+            state(2, "a2", on_break),
+        ],
+        "a3": [
+            state(8, "a3", {"state": "on_contact", "previous": "reserved", "ready": False}),
+            state(7, "a3", {"state": "reserved", "previous": "not_ready", "ready": False}),
+            state(2, "a3", {**on_break, "reason": "lunch"}),
+        ],
+    }
+    assert fold([], agents).agents == [
+        AgentPresence("a1", True),
+        AgentPresence("a2", False),  # ready since the break: its reason is not theirs now
+        AgentPresence("a3", False, "lunch"),
+    ]

@@ -169,20 +169,27 @@ def test_not_ready_reason_codes_are_logged_and_block_offers() -> None:
     assert offers(result) == []
     events += engine.handle(AgentReady(at=8, agent_id="alice")).events
     reasons = [
-        (e.data["state"], e.data["reason"]) for e in events if e.kind is EventKind.AGENT_STATE
+        (e.data["state"], e.data["reason"], e.data.get("ready"))
+        for e in events
+        if e.kind is EventKind.AGENT_STATE
     ]
+    # A working state also says the presence: ready at 8 and offered c1 at the same instant,
+    # with no ``available`` between (a takeover restores presence from it).
     assert reasons == [
-        ("available", None),
-        ("not_ready", "lunch"),
-        ("not_ready", "training"),
-        ("reserved", None),  # ready at 8 and offered c1 at the same instant
+        ("available", None, None),
+        ("not_ready", "lunch", None),
+        ("not_ready", "training", None),
+        ("reserved", None, True),
     ]
     # Going not ready while ringing keeps the offer: the agent may still answer it.
     result = engine.handle(AgentNotReady(at=9, agent_id="alice", reason="break"))
     assert not any(isinstance(e, AgentStateChanged) for e in result.effects)
     assert engine.agent_state("alice") is AgentState.RESERVED
-    engine.handle(OfferAnswered(at=10, contact_id="c1", agent_id="alice"))
+    answered = engine.handle(OfferAnswered(at=10, contact_id="c1", agent_id="alice")).events
     assert engine.agent_state("alice") is AgentState.ON_CONTACT
+    shown = [e.data for e in answered if e.kind is EventKind.AGENT_STATE]
+    on_call = {"state": "on_contact", "previous": "reserved", "reason": None, "ready": False}
+    assert shown == [on_call]  # not ready since 9: the break begins after the contacts
 
 
 def test_not_ready_while_on_a_call_takes_effect_after_wrap_up() -> None:
