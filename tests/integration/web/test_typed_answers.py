@@ -10,11 +10,14 @@ from fastapi.testclient import TestClient
 def test_the_apply_status_without_a_live_driver_keeps_its_fields_and_their_order(
     app_client: TestClient, token_for: Callable[[str], str]
 ) -> None:
-    """Without a live driver the status has no ``waiting`` or ``whole`` (not even null)."""
+    """Without a live driver the status has no ``waiting`` or ``whole`` (not even null);
+    ``owner`` (true on a web node, whose saves the partition's owner takes up) comes last."""
     headers = {"Authorization": f"Bearer {token_for('admin')}"}
     response = app_client.get("/admin/center/status", headers=headers)
     assert response.status_code == 200, response.text
-    assert response.content == b'{"live":false,"pending":false,"applied_at":null,"saved":false}'
+    assert response.content == (
+        b'{"live":false,"pending":false,"applied_at":null,"saved":false,"owner":false}'
+    )
 
 
 def test_a_customer_contact_answers_its_moment_as_before(
