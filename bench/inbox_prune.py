@@ -26,16 +26,14 @@ server from ``scripts/postgres.sh``) in a fresh database. The peer is the old re
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,25 +55,14 @@ REPO = Path(__file__).resolve().parent.parent
 AGENTS = [f"a{n:03d}" for n in range(1, 51)]
 
 
-@contextmanager
-def postgres() -> Iterator[str]:
-    """The test server's URL, or a throwaway server started for this run."""
-    url = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
-    if url:
-        yield url
-        return
-    out = subprocess.run(
-        [str(REPO / "scripts/postgres.sh"), "start"], check=True, capture_output=True, text=True
-    ).stdout
-    exports = dict(
-        line.removeprefix("export ").split("=", 1) for line in out.splitlines() if "=" in line
-    )
-    try:
-        yield exports["HOTLINE_TEST_POSTGRES_URL"]
-    finally:
-        subprocess.run(
-            [str(REPO / "scripts/postgres.sh"), "stop", exports["HOTLINE_PG_DIR"]], check=False
-        )
+_spec = importlib.util.spec_from_file_location(
+    "failover", Path(__file__).resolve().parent / "failover.py"
+)
+assert _spec is not None and _spec.loader is not None
+_failover = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_failover)
+#: The test server's URL, or a throwaway server for this run (``bench/failover.py``'s).
+postgres = _failover.postgres
 
 
 def legacy_registrations(session: Session, partition: str) -> set[tuple[str, str]]:

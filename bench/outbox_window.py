@@ -37,12 +37,12 @@ from hotline.telephony.owner_routing import NodeOutbox, send
 from hotline.telephony.voice_node import VoiceNodeOptions, VoicePresence
 
 _spec = importlib.util.spec_from_file_location(
-    "inbox_prune", Path(__file__).resolve().parent / "inbox_prune.py"
+    "failover", Path(__file__).resolve().parent / "failover.py"
 )
 assert _spec is not None and _spec.loader is not None
-_prune = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_prune)
-postgres = _prune.postgres
+_failover = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_failover)
+postgres = _failover.postgres  # the test server, or a throwaway one (bench/failover.py's)
 
 
 class TimedOutbox(NodeOutbox):

@@ -117,6 +117,18 @@ def _changed(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
+def _fail(session: Session, *where: Any, now: float, reason: str, detail: str) -> int:
+    """Fail the requests ``where`` selects (one conditional ``UPDATE``) with ``reason`` and
+    ``detail``; return how many it failed."""
+    return _changed(
+        session.execute(
+            update(VoiceRequestRow)
+            .where(*where)
+            .values(state=FAILED, finished_at=now, result={"reason": reason, "detail": detail})
+        )
+    )
+
+
 def submit(
     session: Session,
     *,
@@ -240,34 +252,22 @@ def give_up(session: Session, request_id: int, *, waited_s: float) -> bool:
     changes nothing: the desk waits for the node's answer) or after (it changes nothing:
     the node dials nothing)."""
     now = database_now(session)
-    unclaimed = _changed(
-        session.execute(
-            update(VoiceRequestRow)
-            .where(VoiceRequestRow.id == request_id, VoiceRequestRow.state == PENDING)
-            .values(
-                state=FAILED,
-                finished_at=now,
-                result={
-                    "reason": NO_VOICE_NODE,
-                    "detail": f"no voice node took the request within {waited_s:g} s",
-                },
-            )
-        )
+    unclaimed = _fail(
+        session,
+        VoiceRequestRow.id == request_id,
+        VoiceRequestRow.state == PENDING,
+        now=now,
+        reason=NO_VOICE_NODE,
+        detail=f"no voice node took the request within {waited_s:g} s",
     )
-    silent = _changed(
-        session.execute(
-            update(VoiceRequestRow)
-            .where(VoiceRequestRow.id == request_id, VoiceRequestRow.state == CLAIMED)
-            .values(
-                state=FAILED,
-                finished_at=now,
-                result={
-                    "reason": SILENT,
-                    "detail": f"the voice node took the request but did not begin it within "
-                    f"{waited_s:g} s; nothing was placed",
-                },
-            )
-        )
+    silent = _fail(
+        session,
+        VoiceRequestRow.id == request_id,
+        VoiceRequestRow.state == CLAIMED,
+        now=now,
+        reason=SILENT,
+        detail=f"the voice node took the request but did not begin it within {waited_s:g} s; "
+        "nothing was placed",
     )
     return bool(unclaimed + silent)
 
@@ -301,24 +301,15 @@ def expire(session: Session, *, partition: str, claim_s: float) -> int:
     this changed."""
     now = database_now(session)
     waiting_since = func.coalesce(VoiceRequestRow.pending_at, VoiceRequestRow.created_at)
-    unclaimed = _changed(
-        session.execute(
-            update(VoiceRequestRow)
-            .where(
-                VoiceRequestRow.partition == partition,
-                VoiceRequestRow.state == PENDING,
-                waiting_since < now - claim_s,
-            )
-            .values(
-                state=FAILED,
-                finished_at=now,
-                result={
-                    "reason": NO_VOICE_NODE,
-                    "detail": f"no voice node took the request within {claim_s:g} s (the "
-                    "agent's phone is registered on none, or no node carries the call)",
-                },
-            )
-        )
+    unclaimed = _fail(
+        session,
+        VoiceRequestRow.partition == partition,
+        VoiceRequestRow.state == PENDING,
+        waiting_since < now - claim_s,
+        now=now,
+        reason=NO_VOICE_NODE,
+        detail=f"no voice node took the request within {claim_s:g} s (the agent's phone is "
+        "registered on none, or no node carries the call)",
     )
     dead = select(VoiceNodeRow.id).where(
         (VoiceNodeRow.expires_at < now) | VoiceNodeRow.lost_at.is_not(None)
@@ -340,23 +331,14 @@ def expire(session: Session, *, partition: str, claim_s: float) -> int:
             )
         )
     )
-    lost = _changed(
-        session.execute(
-            update(VoiceRequestRow)
-            .where(
-                VoiceRequestRow.partition == partition,
-                VoiceRequestRow.state == PLACING,
-                VoiceRequestRow.claimed_by.in_(dead),
-            )
-            .values(
-                state=FAILED,
-                finished_at=now,
-                result={
-                    "reason": VOICE_NODE_LOST,
-                    "detail": "the voice node that was placing the call stopped before it answered",
-                },
-            )
-        )
+    lost = _fail(
+        session,
+        VoiceRequestRow.partition == partition,
+        VoiceRequestRow.state == PLACING,
+        VoiceRequestRow.claimed_by.in_(dead),
+        now=now,
+        reason=VOICE_NODE_LOST,
+        detail="the voice node that was placing the call stopped before it answered",
     )
     return unclaimed + retried + lost
 

@@ -146,6 +146,7 @@ from hotline.telephony.outbound import Originator
 from hotline.telephony.ports import (
     AgentPhone,
     AnnounceWait,
+    AsksOwner,
     CallerDirectory,
     CallRouter,
     DialCallback,
@@ -984,8 +985,8 @@ class CallCenter:
         user = _sip_user(target)
         agent_ids = set(self._agent_by_user.values())
         to_agent = self._agent_by_user.get(user) or (user if user in agent_ids else None)
-        if getattr(self.router, "asks_owner", False):
-            self._ask_transfer(call, to_agent, user)
+        if isinstance(self.router, AsksOwner):
+            self._ask_transfer(self.router, call, to_agent, user)
             return
         try:
             self.transfer(call.contact_id, agent_id=to_agent, queue=None if to_agent else user)
@@ -993,7 +994,7 @@ class CallCenter:
             log.info("transfer of %s to %s refused: %s", call.contact_id, target, exc)
             self.step(call, AgentLeft(at=self.clock.now(), refused_transfer=user))
 
-    def _ask_transfer(self, call: Call, to_agent: str | None, user: str) -> None:
+    def _ask_transfer(self, router: AsksOwner, call: Call, to_agent: str | None, user: str) -> None:
         """A REFER on a voice node, whose router decides later (the partition owner): ask for
         the transfer and move nothing yet; the caller stays where they are until the owner
         answers in its log. Its ``transferred`` moves the call
@@ -1001,8 +1002,7 @@ class CallCenter:
         refusal is a ``disconnected`` saying ``transfer_refused``
         (:meth:`transfer_refused_by_owner`). The node never takes silence for an answer, so
         it cannot give up on a transfer the owner applies later."""
-        ask = self.router.ask_transfer  # type: ignore[attr-defined]  # OwnerRouter's own
-        ask(
+        router.ask_transfer(
             at=self.clock.now(),
             contact_id=call.contact_id,
             target=user,

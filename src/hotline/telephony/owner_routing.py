@@ -215,10 +215,6 @@ class OwnerRouter:
     (:class:`hotline.telephony.node_dialler.OwnerLending`).
     """
 
-    #: A transfer an agent's phone asks for (REFER) moves nothing until the owner answers in
-    #: its log (:meth:`CallCenter.transfer_requested`, :meth:`ask_transfer`).
-    asks_owner = True
-
     def __init__(
         self, outbox: NodeOutbox, *, site_of_number: Callable[[str | None], str | None]
     ) -> None:

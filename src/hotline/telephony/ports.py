@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from hotline.config.caller_rules import CallerFacts
 from hotline.core.events import Event
@@ -270,6 +270,26 @@ class DialCallback:
 RoutingDecision = (
     RingAgent | StopRinging | AnnounceWait | QueueChanged | ReleaseCaller | DialCallback
 )
+
+
+@runtime_checkable
+class AsksOwner(Protocol):
+    """A router that decides nothing itself (a voice node's: the partition owner decides, in
+    its log): a transfer an agent's phone asks for (REFER) is asked of it, and moves nothing
+    until the owner answers."""
+
+    def ask_transfer(
+        self,
+        *,
+        at: float,
+        contact_id: str,
+        target: str,
+        agent_id: str | None = None,
+        queue: str | None = None,
+    ) -> list[RoutingDecision]:
+        """Ask for the transfer the phone asked for (REFER, to ``target``): to ``agent_id``
+        or ``queue``."""
+        ...
 
 
 class CallRouter(Protocol):

@@ -176,6 +176,24 @@ def _caller(root: Path, port: int, number: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _customers(
+    root: Path, port: int, processes: ExitStack, *, calls: int = 1, timeout_s: int = 30
+) -> subprocess.Popen[bytes]:
+    """A sipp UAS behind a voice node's trunk taking ``calls`` calls (``customers_dialled.xml``:
+    a number ending in 4 answers and hangs up after 1.5 s, one ending in 3 rings until
+    cancelled), stopped when the test ends."""
+    customers = subprocess.Popen(
+        [
+            "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
+            "-p", str(port), "-mp", str(CALLER_RTP["customer"]), "-m", str(calls),
+            "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error",
+        ],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes.callback(_stop, customers)
+    return customers
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
@@ -468,15 +486,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     # it goes back to pending, and node B — a001's phone is registered there too — claims
     # it, rings a001, then dials the customer through its trunk (a sipp UAS that answers,
     # then hangs up after 1.5 s).
-    customer = subprocess.Popen(
-        [
-            "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
-            "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "1",
-            "-nostdin", "-timeout", "30s", "-timeout_error",
-        ],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    processes.callback(_stop, customer)
+    customer = _customers(tmp_path, customer_port, processes)
     asked = time.monotonic()
     with factory() as session:
         request_id = voice_requests.submit(
@@ -532,15 +542,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     # registered there), which rings a001 and dials the caller's number on its trunk (the
     # sipp customer again: a number ending in 4 answers and hangs up after 1.5 s).
     callback_began = time.monotonic()
-    customer = subprocess.Popen(
-        [
-            "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
-            "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "1",
-            "-nostdin", "-timeout", "30s", "-timeout_error",
-        ],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    processes.callback(_stop, customer)
+    customer = _customers(tmp_path, customer_port, processes)
 
     def inbox(kind: str, **payload: str) -> None:
         with factory() as session:
@@ -621,15 +623,7 @@ def test_a_killed_voice_nodes_call_ends_as_interrupted_and_its_agent_takes_the_n
     # A progressive campaign dialled through node B (the node places the calls; the owner —
     # the new one, since the takeover — lends a001 to node B's run): both customers answer
     # and reach a001, the listed number is never dialled.
-    customers = subprocess.Popen(
-        [
-            "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
-            "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "3",
-            "-nostdin", "-timeout", "40s", "-timeout_error",
-        ],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    processes.callback(_stop, customers)
+    customers = _customers(tmp_path, customer_port, processes, calls=3, timeout_s=40)
     started_campaign = time.monotonic()
     with factory() as session:
         campaigns.add_do_not_call(session, number=LISTED, actor="boss")
@@ -888,15 +882,7 @@ def _desks_transfers_on_a_voice_node(
         # The second agent's desk hands the caller to an outside number (a sipp customer
         # that answers and hangs up after 1.5 s): node B asks the owner, the owner applies
         # it and answers the desk, and only then does node B forward the caller.
-        customer = subprocess.Popen(
-            [
-                "sipp", "-sf", str(HERE / "customers_dialled.xml"), "-i", "127.0.0.1",
-                "-p", str(customer_port), "-mp", str(CALLER_RTP["customer"]), "-m", "1",
-                "-nostdin", "-timeout", "30s", "-timeout_error",
-            ],
-            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        processes.callback(_stop, customer)
+        customer = _customers(tmp_path, customer_port, processes)
         app.state.log_board = web_node_board()
         asked = time.monotonic()
         out = client.post(
